@@ -1,0 +1,66 @@
+/**
+ * How protocols meet the RIB. A protocol instance (static, direct, BGP, IS-IS) announces
+ * and withdraws routes in named tables (inet.0, inet6.0, <instance>.inet.0, <instance>.inet6.0,
+ * mpls.0, bgp.l3vpn.0) under its own `source` name; the RIB keeps every source's route per
+ * prefix, picks the active one by preference (then the protocol's own order), programs the
+ * FIB through the agent, and tells watchers when the route toward an address changes, for
+ * recursive next-hop resolution.
+ */
+
+export type RouteProtocol = 'direct' | 'local' | 'static' | 'bgp' | 'isis' | 'aggregate';
+
+/** Default preferences, as Junos has them. */
+export const DEFAULT_PREFERENCE: Record<RouteProtocol, number> = {
+  direct: 0,
+  local: 0,
+  static: 5,
+  isis: 15,
+  aggregate: 130,
+  bgp: 170,
+};
+
+export interface RibNexthop {
+  /** next-hop address; absent for direct routes and discard/reject */
+  gateway?: string;
+  /** outgoing interface (netdev name), when known or required (link-local IPv6) */
+  interface?: string;
+  /** MPLS labels to push, outermost first (transport labels, then the service label last) */
+  labels?: number[];
+  /** true when the gateway is not on a connected subnet and must be resolved through the table */
+  recursive?: boolean;
+}
+
+export interface RibRoute {
+  /** canonical prefix text (lib/addr canonicalPrefix) */
+  prefix: string;
+  protocol: RouteProtocol;
+  preference: number;
+  /** tie-breaker inside one preference (lower wins), e.g. IS-IS metric; BGP picks its own best first */
+  metric?: number;
+  /** forward (the default) via nexthops; or discard, reject, or receive (local addresses) */
+  action?: 'forward' | 'discard' | 'reject' | 'receive';
+  /** one entry, or several for ECMP */
+  nexthops: RibNexthop[];
+  /** protocol details shown by `show route extensive` (AS path, communities, why it won, ...) */
+  attributes?: Record<string, unknown>;
+  /** when the route was last changed (ms since epoch), for `show route` ages */
+  age?: number;
+}
+
+export interface ResolutionWatcher {
+  /** called with the active route covering the address (or undefined) whenever it changes */
+  (route: RibRoute | undefined): void;
+}
+
+export interface RibApi {
+  announce(table: string, source: string, route: RibRoute): void;
+  withdraw(table: string, source: string, prefix: string): void;
+  /** remove every route of a source in a table (a protocol instance going down) */
+  flush(table: string, source: string): void;
+  /** the active route for an exact prefix */
+  get(table: string, prefix: string): RibRoute | undefined;
+  /** longest-match active route covering an address */
+  lookup(table: string, address: string): RibRoute | undefined;
+  /** watch the longest-match route for an address; returns an unsubscribe function */
+  watch(table: string, address: string, cb: ResolutionWatcher): () => void;
+}

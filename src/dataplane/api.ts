@@ -1,0 +1,131 @@
+/**
+ * The vRouter programming API: what the agent (and tests) call to install interfaces,
+ * VRFs, next hops, routes and labels. Implemented by `Dataplane` (dataplane.ts). Every call
+ * validates its input and throws DataplaneError with a clear message on bad input, leaving
+ * the tables unchanged. Names, not indices, cross this boundary for VRFs and interfaces;
+ * next hops are integer ids returned by addNexthop.
+ */
+
+export class DataplaneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataplaneError';
+  }
+}
+
+export type VifDriver = 'af-packet' | 'tap' | 'memory';
+
+export interface VifConfig {
+  /** the vif's name: the Linux netdev for af-packet and tap, any name for memory */
+  name: string;
+  driver: VifDriver;
+  /** routing instance; 'default' when absent */
+  vrf?: string;
+  /** the router's MAC on this interface; default: derived from the netdev's MAC with the locally administered bit flipped so that the kernel ignores the frames */
+  mac?: string;
+  mtu?: number;
+  /** the router's own addresses on this interface, CIDR text (10.0.0.1/24, 2001:db8::1/64) */
+  addresses?: string[];
+  /** 802.1Q tag on the wire for this vif (L3 subinterface), optional */
+  vlan?: number;
+}
+
+export type LabelStack = number[]; // outermost first; at most 5 (service label last)
+
+export type NexthopSpec =
+  /** deliver to the host stack through vhost0 */
+  | { type: 'receive' }
+  /** drop silently, counted as discard */
+  | { type: 'discard' }
+  /** drop and send ICMP unreachable */
+  | { type: 'reject' }
+  /** resolve `ip` with ARP/NDP on `vif`, then L2 rewrite; with labels, push them (MPLS over Ethernet) */
+  | { type: 'neighbor'; vif: string; ip: string; labels?: LabelStack }
+  /** fixed L2 rewrite (no resolution); with labels, push them */
+  | { type: 'encap'; vif: string; dmac: string; labels?: LabelStack }
+  /** MPLS over UDP (RFC 7510) toward `dst` from `src`, carried out via the FIB of the default VRF */
+  | { type: 'mpls-udp'; src: string; dst: string; labels: LabelStack }
+  /** ECMP: a 5-tuple hash picks one member */
+  | { type: 'composite'; members: number[] }
+  /** look the packet up again in another VRF */
+  | { type: 'vrf'; vrf: string };
+
+export type LabelAction =
+  /** pop and look the inner packet up in a VRF (L3VPN service label, or explicit null) */
+  | { action: 'pop-lookup'; vrf: string }
+  /** swap for `outLabels` (outermost first) and send via next hop `nh` */
+  | { action: 'swap'; outLabels: LabelStack; nh: number }
+  /** penultimate-hop pop: pop and send via next hop `nh` */
+  | { action: 'php'; nh: number };
+
+export interface VifInfo {
+  id: number;
+  name: string;
+  driver: VifDriver;
+  vrf: string;
+  mac: string;
+  mtu: number;
+  addresses: string[];
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  drops: number;
+}
+
+export interface NexthopInfo {
+  id: number;
+  type: string;
+  vif?: string;
+  ip?: string;
+  dmac?: string;
+  labels?: number[];
+  members?: number[];
+  vrf?: string;
+  /** for 'neighbor': resolved | pending | failed */
+  state?: string;
+  refs: number;
+}
+
+export interface RouteInfo {
+  prefix: string;
+  nh: number;
+}
+
+export interface LabelInfo {
+  label: number;
+  action: string;
+  vrf?: string;
+  outLabels?: number[];
+  nh?: number;
+}
+
+export interface Dataplane {
+  addVrf(name: string): number;
+  delVrf(name: string): void;
+  addVif(cfg: VifConfig): Promise<number>;
+  delVif(name: string): Promise<void>;
+  /** replace the router's own addresses on a vif */
+  setVifAddresses(name: string, addresses: string[]): void;
+  addNexthop(spec: NexthopSpec): number;
+  /** release a next hop id (refused while routes or labels still point at it) */
+  delNexthop(id: number): void;
+  /** add or replace */
+  addRoute(vrf: string, prefix: string, nh: number): void;
+  delRoute(vrf: string, prefix: string): void;
+  /** add or replace */
+  addLabel(label: number, action: LabelAction): void;
+  delLabel(label: number): void;
+
+  listVifs(): VifInfo[];
+  listNexthops(): NexthopInfo[];
+  listRoutes(vrf: string, family: 4 | 6): RouteInfo[];
+  listLabels(): LabelInfo[];
+  /** drop counters by reason, summed over workers */
+  dropStats(): Record<string, number>;
+  /** packet and byte counters per vif and per VRF */
+  stats(): { vifs: Record<string, { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }>; vrfs: Record<string, { packets: number; bytes: number }> };
+
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+/**
+ * Packet I/O drivers. Each attached interface has one driver; a worker polls all of its
+ * drivers' receive sides, runs the burst through the graph and hands the frames to send
+ * back to the drivers. Frames live in a PacketPool slot from receive until transmit or drop.
+ * Implementations: af-packet.ts (PACKET_MMAP TPACKET_V2 rings via koffi), tap.ts
+ * (/dev/net/tun), memory.ts (tests and the in-memory benchmark).
+ */
+import type { PacketPool } from '../pool.js';
+
+export interface IoDriver {
+  /** the Linux netdev name (af-packet, tap) or a label (memory) */
+  readonly name: string;
+  /** the netdev's own MAC as the kernel knows it */
+  readonly hwaddr: Uint8Array;
+  /**
+   * Receive up to `max` frames without blocking. Each frame is copied into a slot taken from
+   * `pool`; its index is written to out[0..n). Returns n (0 when nothing is waiting or the
+   * pool is empty).
+   */
+  rxBurst(pool: PacketPool, out: Uint32Array, max: number): number;
+  /**
+   * Queue out[start..start+count) for transmission and return their slots to the pool
+   * (a frame the ring has no room for is dropped and counted by the caller via the return
+   * value: the number actually queued).
+   */
+  txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number;
+  /** Make the kernel send what txBurst queued (one syscall per burst, not per frame). */
+  flush(): void;
+  /** A file descriptor that becomes readable when frames arrive, for poll() when idle; -1 if none. */
+  readonly fd: number;
+  close(): void;
+}

@@ -1,0 +1,85 @@
+/**
+ * The packet buffer pool: one ArrayBuffer cut into fixed slots, packets named by slot index.
+ * A frame's bytes are data[slot*SLOT_SIZE + start[slot] .. + len[slot]); HEADROOM bytes in
+ * front of a received frame leave room to push MPLS labels or an outer header without a copy.
+ * No objects are created per packet: all per-packet metadata lives in typed arrays here.
+ */
+
+export const SLOT_SIZE = 2048;
+export const HEADROOM = 192;
+export const MAX_FRAME = SLOT_SIZE - HEADROOM;
+
+export class PacketPool {
+  readonly data: Uint8Array;
+  readonly view: DataView;
+  /** offset of the frame's first byte inside its slot */
+  readonly start: Uint16Array;
+  /** frame length in bytes */
+  readonly len: Uint16Array;
+  /** vif the frame arrived on */
+  readonly rxVif: Uint16Array;
+  /** vif the frame leaves on (set by rewrite) */
+  readonly txVif: Uint16Array;
+  /** VRF the frame is being looked up in */
+  readonly vrf: Uint16Array;
+  /** next hop chosen by lookup */
+  readonly nh: Uint32Array;
+  /** scratch per packet for nodes (e.g. L3 header offset) */
+  readonly l3: Uint16Array;
+  private readonly freeList: Uint32Array;
+  private freeCount: number;
+
+  constructor(readonly size: number) {
+    this.data = new Uint8Array(size * SLOT_SIZE);
+    this.view = new DataView(this.data.buffer);
+    this.start = new Uint16Array(size);
+    this.len = new Uint16Array(size);
+    this.rxVif = new Uint16Array(size);
+    this.txVif = new Uint16Array(size);
+    this.vrf = new Uint16Array(size);
+    this.nh = new Uint32Array(size);
+    this.l3 = new Uint16Array(size);
+    this.freeList = new Uint32Array(size);
+    for (let i = 0; i < size; i++) this.freeList[i] = size - 1 - i;
+    this.freeCount = size;
+  }
+
+  get available(): number {
+    return this.freeCount;
+  }
+
+  /** Take a slot, or -1 when the pool is empty. The frame starts at HEADROOM with length 0. */
+  alloc(): number {
+    if (this.freeCount === 0) return -1;
+    const i = this.freeList[--this.freeCount]!;
+    this.start[i] = HEADROOM;
+    this.len[i] = 0;
+    return i;
+  }
+
+  free(i: number): void {
+    this.freeList[this.freeCount++] = i;
+  }
+
+  /** Absolute offset in `data` of the frame's first byte. */
+  offset(i: number): number {
+    return i * SLOT_SIZE + this.start[i]!;
+  }
+
+  /** A view (no copy) of the frame, for tests and slow paths. */
+  frame(i: number): Uint8Array {
+    const o = this.offset(i);
+    return this.data.subarray(o, o + this.len[i]!);
+  }
+
+  /** Copy bytes into a fresh slot; returns the index or -1. For drivers and tests. */
+  put(bytes: Uint8Array, rxVif = 0): number {
+    const i = this.alloc();
+    if (i < 0) return -1;
+    const n = Math.min(bytes.length, MAX_FRAME);
+    this.data.set(bytes.subarray(0, n), i * SLOT_SIZE + HEADROOM);
+    this.len[i] = n;
+    this.rxVif[i] = rxVif;
+    return i;
+  }
+}
