@@ -1,0 +1,34 @@
+/**
+ * The whole configuration schema: one file per top-level area. The tree the store keeps,
+ * the commit hands to consumers, and every notation prints follows this description.
+ */
+import { container, type Children, type ContainerNode } from './dsl.js';
+import { firewall } from './firewall.js';
+import { applyGroups, groupsNode } from './groups.js';
+import { interfaces } from './interfaces.js';
+import { policyOptions } from './policy-options.js';
+import { protocolsBgp } from './protocols-bgp.js';
+import { routingInstances } from './routing-instances.js';
+import { routingOptions } from './routing-options.js';
+import { system } from './system.js';
+
+export * from './dsl.js';
+
+const areas: Children = {
+  system,
+  interfaces,
+  'routing-options': routingOptions(false),
+  protocols: container('Routing protocols', {
+    bgp: protocolsBgp,
+  }),
+  'policy-options': policyOptions,
+  firewall,
+  'routing-instances': routingInstances,
+};
+
+/** The root of the configuration tree. */
+export const schema: ContainerNode = container('Configuration', {
+  ...areas,
+  groups: groupsNode({ ...areas }),
+  'apply-groups': applyGroups,
+});

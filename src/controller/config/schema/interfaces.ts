@@ -1,0 +1,39 @@
+/** `interfaces IF ...`: the Linux netdevs the vRouter attaches to, their units and addresses. */
+import { container, flag, leaf, list } from './dsl.js';
+import { cidr4, cidr6, ifname, name, str, uint } from './types.js';
+
+function familyFilters() {
+  return container('Firewall filters applied to this family', {
+    input: leaf('Filter for packets received on this interface', name),
+    output: leaf('Filter for packets sent on this interface', name),
+  });
+}
+
+export const interfaces = list('Network interfaces (Linux netdevs attached to the vRouter)', 'interface-name', ifname, {
+  description: leaf('Text description of the interface', str),
+  disable: flag('Administratively disable the interface'),
+  mtu: leaf('Maximum transmission unit (bytes of IP packet)', uint(68, 16000)),
+  'vlan-id': leaf('802.1Q VLAN identifier (the interface is a VLAN sub-interface)', uint(1, 4094)),
+  'mac-address': leaf('MAC address the vRouter uses on this interface', str),
+  unit: list('Logical unit', 'unit-number', uint(0, 16385) /* key stored as text */, {
+    description: leaf('Text description of the unit', str),
+    disable: flag('Administratively disable the unit'),
+    family: container('Protocol family', {
+      inet: container('IPv4', {
+        address: list('IPv4 address of the interface, with prefix length', 'address', cidr4, {
+          primary: flag('Source address for locally originated packets'),
+        }),
+        mtu: leaf('IPv4 MTU', uint(68, 16000)),
+        filter: familyFilters(),
+      }),
+      inet6: container('IPv6', {
+        address: list('IPv6 address of the interface, with prefix length', 'address', cidr6, {
+          primary: flag('Source address for locally originated packets'),
+        }),
+        mtu: leaf('IPv6 MTU', uint(1280, 16000)),
+        filter: familyFilters(),
+      }),
+      mpls: container('MPLS: accept labelled packets on this unit', {}),
+    }, { inline: true }),
+  }),
+}, { flat: true });

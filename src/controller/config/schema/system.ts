@@ -1,0 +1,35 @@
+/** `system`: host identity, management services and login users. */
+import { container, flag, leaf, leafList, list } from './dsl.js';
+import { enumOf, hostname, ip, name, str, uint } from './types.js';
+
+export const system = container('System parameters', {
+  'host-name': leaf('Host name of this router', hostname),
+  'domain-name': leaf('Domain name of this router', hostname),
+  'time-zone': leaf('Time zone name (for example UTC)', str),
+  services: container('Management services', {
+    rest: container('REST management API over TCP (HTTP, bearer-token authenticated); off unless configured', {
+      port: leaf('TCP port (0 picks a free port)', uint(0, 65535), { default: 8080 }),
+      address: leaf('Address to listen on', ip, { default: '127.0.0.1' }),
+    }),
+    netconf: container('NETCONF over SSH', {
+      ssh: container('NETCONF over SSH', { port: leaf('TCP port', uint(0, 65535), { default: 830 }) }),
+    }),
+    grpc: container('gRPC management API', {
+      port: leaf('TCP port', uint(0, 65535), { default: 50051 }),
+      address: leaf('Address to listen on', ip, { default: '127.0.0.1' }),
+    }),
+  }),
+  login: container('Users and authentication', {
+    user: list('A user allowed to log in', 'user-name', name, {
+      uid: leaf('User id', uint(100, 64000)),
+      class: leaf('Login class', enumOf('super-user', 'operator', 'read-only'), { default: 'super-user' }),
+      'full-name': leaf('Full name of the user', str),
+      authentication: container('Authentication methods', {
+        'encrypted-password': leaf('Password hash (crypt(3) form)', str, { secret: true }),
+        'ssh-rsa': leafList('SSH RSA public key', str),
+        'ssh-ed25519': leafList('SSH Ed25519 public key', str),
+        'no-public-keys': flag('Disable SSH public-key authentication'),
+      }),
+    }),
+  }),
+});
