@@ -1,0 +1,155 @@
+/**
+ * proto/agent.proto and proto/health.proto, loaded at run time with @grpc/proto-loader,
+ * and the TypeScript shapes of their messages as proto-loader hands them over
+ * (camelCase fields, enums as strings, uint64 as numbers, defaults filled in).
+ * The .proto files are found by walking up from this module, so the same code works
+ * from src/ and from dist/src/.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY';
+export type RouteActionName = 'FORWARD' | 'DISCARD' | 'REJECT' | 'RECEIVE';
+
+export interface PbNexthop {
+  ip?: string;
+  interface?: string;
+  serviceLabel?: number | null;
+  transportLabels?: number[];
+}
+
+export interface PbNexthopSet {
+  action?: RouteActionName;
+  nexthops?: PbNexthop[];
+}
+
+export interface PbRoute {
+  prefix: string;
+  delete?: boolean;
+  action?: RouteActionName;
+  nexthops?: PbNexthop[];
+  nexthopSet?: number;
+}
+
+export interface PbRouteBatch {
+  vrf?: string;
+  nexthopSets?: PbNexthopSet[];
+  routes: PbRoute[];
+}
+
+export interface PbVrfUpdate {
+  name: string;
+  delete?: boolean;
+}
+
+export interface PbInterfaceUpdate {
+  name: string;
+  delete?: boolean;
+  driver?: InterfaceDriverName;
+  vrf?: string;
+  addresses?: string[];
+  mtu?: number;
+  vlan?: number;
+  mac?: string;
+}
+
+export type PbControllerBody =
+  | { resyncBegin: { controllerId?: string } }
+  | { resyncEnd: Record<string, never> }
+  | { vrf: PbVrfUpdate }
+  | { interface: PbInterfaceUpdate }
+  | { routes: PbRouteBatch };
+
+export type PbControllerMessage = { seq: number; body?: string } & Partial<{
+  resyncBegin: { controllerId?: string };
+  resyncEnd: Record<string, never>;
+  vrf: PbVrfUpdate;
+  interface: PbInterfaceUpdate;
+  routes: PbRouteBatch;
+}>;
+
+export interface PbFailure {
+  object: string;
+  reason: string;
+}
+
+export interface PbAgentMessage {
+  seq: number;
+  ok: boolean;
+  failures: PbFailure[];
+  swept: number;
+}
+
+export interface PbFibEntry {
+  prefix: string;
+  nexthopId: number;
+  nexthop: string;
+}
+
+export interface PbInterfaceInfo {
+  id: number;
+  name: string;
+  driver: string;
+  vrf: string;
+  mac: string;
+  mtu: number;
+  addresses: string[];
+  rxPackets: number;
+  txPackets: number;
+  drops: number;
+}
+
+export interface PbNexthopInfo {
+  id: number;
+  type: string;
+  interface: string;
+  ip: string;
+  mac: string;
+  labels: number[];
+  members: number[];
+  vrf: string;
+  state: string;
+  refs: number;
+}
+
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  oneofs: true,
+};
+
+/** The proto/ directory of the package, from src/agent or dist/src/agent. */
+export function protoDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'proto');
+    if (existsSync(join(candidate, 'agent.proto'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('proto/agent.proto not found above ' + dirname(fileURLToPath(import.meta.url)));
+}
+
+interface Loaded {
+  agent: grpc.ServiceClientConstructor;
+  health: grpc.ServiceClientConstructor;
+  agentDefinition: protoLoader.PackageDefinition;
+}
+
+let loaded: Loaded | undefined;
+
+export function loadProtos(): Loaded {
+  if (loaded) return loaded;
+  const dir = protoDir();
+  const agentDefinition = protoLoader.loadSync(join(dir, 'agent.proto'), LOADER_OPTIONS);
+  const healthDefinition = protoLoader.loadSync(join(dir, 'health.proto'), LOADER_OPTIONS);
+  const agentPkg = grpc.loadPackageDefinition(agentDefinition) as unknown as { cnr: { agent: { v1: { Agent: grpc.ServiceClientConstructor } } } };
+  const healthPkg = grpc.loadPackageDefinition(healthDefinition) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
+  loaded = { agent: agentPkg.cnr.agent.v1.Agent, health: healthPkg.grpc.health.v1.Health, agentDefinition };
+  return loaded;
+}

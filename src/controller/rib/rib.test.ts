@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rib, tableVrf, tableName, type RibChange } from './rib.js';
+import type { RibRoute } from './types.js';
+
+function direct(prefix: string, ifname: string): RibRoute {
+  return { prefix, protocol: 'direct', preference: 0, nexthops: [{ interface: ifname }] };
+}
+function stat(prefix: string, gateways: string[], extra: Partial<RibRoute> = {}): RibRoute {
+  return { prefix, protocol: 'static', preference: 5, nexthops: gateways.map((gateway) => ({ gateway })), ...extra };
+}
+
+test('static next-hop resolves to the interface of the connected subnet, and waits for it', () => {
+  const rib = new Rib();
+  const changes: RibChange[] = [];
+  rib.subscribe((c) => changes.push(c));
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.0.2']));
+  assert.equal(rib.get('inet.0', '192.0.2.0/24'), undefined, 'unreachable next hop: not active');
+  assert.equal(changes.length, 0);
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  assert.equal(rib.get('inet.0', '192.0.2.0/24')?.protocol, 'static');
+  assert.deepEqual(rib.getFib('inet.0', '192.0.2.0/24'), { action: 'forward', nexthops: [{ gateway: '10.0.0.2', interface: 'eth1' }] });
+  assert.deepEqual(changes.map((c) => c.prefix), ['10.0.0.0/24', '192.0.2.0/24']);
+  rib.withdraw('inet.0', 'direct:eth1', '10.0.0.0/24');
+  assert.equal(rib.get('inet.0', '192.0.2.0/24'), undefined);
+  assert.equal(changes.at(-1)?.prefix, '192.0.2.0/24');
+  assert.equal(changes.at(-1)?.fib, undefined);
+});
+
+test('preference picks the active route, the loser shows the deciding step, and a floating route takes over', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+  rib.announce('inet.0', 'static', stat('0.0.0.0/0', ['10.0.0.2']));
+  rib.announce('inet.0', 'static/7', stat('0.0.0.0/0', ['10.0.1.2'], { preference: 7 }));
+  assert.equal(rib.getFib('inet.0', '0.0.0.0/0')?.nexthops[0]?.interface, 'eth1');
+  const [shown] = rib.show('inet.0', { prefix: '0.0.0.0/0', exact: true });
+  assert.equal(shown?.candidates[0]?.active, true);
+  assert.equal(shown?.candidates[1]?.reason, 'Route preference');
+  rib.withdraw('inet.0', 'static', '0.0.0.0/0');
+  assert.equal(rib.getFib('inet.0', '0.0.0.0/0')?.nexthops[0]?.interface, 'eth2');
+});
+
+test('metric breaks a preference tie; an unusable candidate loses whatever its preference', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'a', stat('198.51.100.0/24', ['10.0.0.3'], { metric: 20 }));
+  rib.announce('inet.0', 'b', stat('198.51.100.0/24', ['10.0.0.4'], { metric: 10 }));
+  rib.announce('inet.0', 'c', stat('198.51.100.0/24', ['172.16.0.1'], { preference: 1 }));
+  assert.equal(rib.getFib('inet.0', '198.51.100.0/24')?.nexthops[0]?.gateway, '10.0.0.4');
+  const [shown] = rib.show('inet.0', { prefix: '198.51.100.0/24', exact: true });
+  const byName = Object.fromEntries(shown!.candidates.map((c) => [c.source, c.reason]));
+  assert.deepEqual(byName, { b: 'Active', a: 'Metric', c: 'Unusable' });
+});
+
+test('ECMP: every usable next hop is in the FIB entry, unusable ones are left out', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+  rib.announce('inet.0', 'static', stat('203.0.113.0/24', ['10.0.0.2', '10.0.1.2', '172.31.0.1']));
+  assert.deepEqual(rib.getFib('inet.0', '203.0.113.0/24')?.nexthops, [
+    { gateway: '10.0.0.2', interface: 'eth1' },
+    { gateway: '10.0.1.2', interface: 'eth2' },
+  ]);
+});
+
+test('recursive resolution follows the table, stacks labels, and follows changes of the resolving route', () => {
+  const rib = new Rib();
+  const changes: RibChange[] = [];
+  rib.subscribe((c) => changes.push(c));
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+  rib.announce('inet.0', 'isis', { prefix: '192.0.2.1/32', protocol: 'isis', preference: 15, nexthops: [{ gateway: '10.0.0.2', interface: 'eth1', labels: [16001] }] });
+  rib.announce('inet.0', 'bgp', { prefix: '100.64.0.0/10', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '192.0.2.1', recursive: true, labels: [30] }] });
+  assert.deepEqual(rib.getFib('inet.0', '100.64.0.0/10')?.nexthops, [{ gateway: '10.0.0.2', interface: 'eth1', labels: [16001, 30] }]);
+  changes.length = 0;
+  rib.announce('inet.0', 'isis', { prefix: '192.0.2.1/32', protocol: 'isis', preference: 15, nexthops: [{ gateway: '10.0.1.2', interface: 'eth2', labels: [16001] }] });
+  assert.deepEqual(changes.map((c) => c.prefix), ['192.0.2.1/32', '100.64.0.0/10']);
+  assert.deepEqual(rib.getFib('inet.0', '100.64.0.0/10')?.nexthops, [{ gateway: '10.0.1.2', interface: 'eth2', labels: [16001, 30] }]);
+  // the covering route goes: the recursive route falls back to a less specific one, then to none
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.0.9']));
+  rib.withdraw('inet.0', 'isis', '192.0.2.1/32');
+  assert.deepEqual(rib.getFib('inet.0', '100.64.0.0/10')?.nexthops, [{ gateway: '10.0.0.9', interface: 'eth1', labels: [30] }]);
+  rib.withdraw('inet.0', 'static', '192.0.2.0/24');
+  assert.equal(rib.get('inet.0', '100.64.0.0/10'), undefined);
+});
+
+test('a recursive route never resolves through itself', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'static', stat('172.16.0.0/12', ['172.16.0.1'], { nexthops: [{ gateway: '172.16.0.1', recursive: true }] }));
+  assert.equal(rib.get('inet.0', '172.16.0.0/12'), undefined);
+  rib.announce('inet.0', 'static', stat('172.16.0.0/16', ['10.0.0.5']));
+  assert.deepEqual(rib.getFib('inet.0', '172.16.0.0/12')?.nexthops, [{ gateway: '10.0.0.5', interface: 'eth1' }]);
+});
+
+test('discard, reject and receive routes need no next hop', () => {
+  const rib = new Rib();
+  for (const action of ['discard', 'reject', 'receive'] as const) {
+    rib.announce('inet.0', 'static', { prefix: `10.9.${action.length}.0/24`, protocol: 'static', preference: 5, action, nexthops: [] });
+    assert.deepEqual(rib.getFib('inet.0', `10.9.${action.length}.0/24`), { action, nexthops: [] });
+  }
+});
+
+test('qualified next hops with an interface need no resolution (same gateway on many pod interfaces)', () => {
+  const rib = new Rib();
+  const t = tableName('blue', 4);
+  for (let i = 0; i < 3; i++) rib.announce(t, `direct:veth${i}`, direct('169.254.1.1/32', `veth${i}`));
+  rib.announce(t, 'static', { prefix: '10.244.0.7/32', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.244.0.7', interface: 'veth2' }] });
+  assert.deepEqual(rib.getFib(t, '10.244.0.7/32')?.nexthops, [{ gateway: '10.244.0.7', interface: 'veth2' }]);
+  assert.equal(rib.getFib(t, '169.254.1.1/32')?.nexthops[0]?.interface, 'veth0', 'same prefix from many interfaces: one wins by source order');
+  rib.flush(t, 'direct:veth0');
+  assert.equal(rib.getFib(t, '169.254.1.1/32')?.nexthops[0]?.interface, 'veth1');
+  assert.equal(tableVrf(t), 'blue');
+});
+
+test('watch reports the covering route whenever it changes', () => {
+  const rib = new Rib();
+  const seen: (string | undefined)[] = [];
+  const stop = rib.watch('inet.0', '192.0.2.77', (r) => seen.push(r?.prefix));
+  rib.announce('inet.0', 'direct:eth1', direct('192.0.2.0/24', 'eth1'));
+  rib.announce('inet.0', 'x', { prefix: '192.0.2.64/26', protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+  rib.announce('inet.0', 'x', { prefix: '198.18.0.0/15', protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+  rib.withdraw('inet.0', 'x', '192.0.2.64/26');
+  stop();
+  rib.withdraw('inet.0', 'direct:eth1', '192.0.2.0/24');
+  assert.deepEqual(seen, [undefined, '192.0.2.0/24', '192.0.2.64/26', '192.0.2.0/24']);
+});
+
+test('IPv6 tables: exact, longest match, canonical prefixes', () => {
+  const rib = new Rib();
+  rib.announce('inet6.0', 'direct:eth1', direct('2001:db8:0:1::/64', 'eth1'));
+  rib.announce('inet6.0', 'static', stat('2001:DB8:FF::1/48', ['2001:db8:0:1::2']));
+  assert.equal(rib.get('inet6.0', '2001:db8:ff::/48')?.prefix, '2001:db8:ff::/48');
+  assert.equal(rib.lookup('inet6.0', '2001:db8:ff:1::9')?.prefix, '2001:db8:ff::/48');
+  assert.deepEqual(rib.getFib('inet6.0', '2001:db8:ff::/48')?.nexthops, [{ gateway: '2001:db8:0:1::2', interface: 'eth1' }]);
+  assert.equal(rib.lookup('inet6.0', '2001:db9::1'), undefined);
+});
+
+test('longest match agrees with a linear scan on random routes', () => {
+  const rib = new Rib();
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8);
+  const routes: { v: number; len: number; prefix: string }[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const len = 8 + (rnd() % 25);
+    const v = len === 0 ? 0 : ((rnd() << 8) & (0xffffffff << (32 - len))) >>> 0;
+    const prefix = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/${len}`;
+    routes.push({ v, len, prefix });
+    rib.announce('inet.0', 's', { prefix, protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+  }
+  for (let i = 0; i < 3000; i++) {
+    const base = routes[rnd() % routes.length]!;
+    const a = (base.v | (rnd() & ((1 << (32 - base.len)) - 1 || 0))) >>> 0;
+    let best: { len: number; prefix: string } | undefined;
+    for (const r of routes) {
+      const m = r.len === 0 ? 0 : (a & (0xffffffff << (32 - r.len))) >>> 0;
+      if (m === r.v && (!best || r.len > best.len)) best = r;
+    }
+    const addr = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+    assert.equal(rib.lookup('inet.0', addr)?.prefix, best?.prefix, addr);
+  }
+});
+
+test('summary and FIB replay see every active route', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.0.2']));
+  rib.announce('inet.0', 'static', stat('198.51.100.0/24', ['10.1.1.1']));
+  rib.announce('red.inet6.0', 'direct:eth2', direct('2001:db8::/64', 'eth2'));
+  rib.announce('bgp.l3vpn.0', 'bgp', { prefix: '10.0.0.0/8', protocol: 'bgp', preference: 170, action: 'discard', nexthops: [] });
+  const sum = Object.fromEntries(rib.summary().map((s) => [s.name, s]));
+  assert.equal(sum['inet.0']?.destinations, 3);
+  assert.equal(sum['inet.0']?.active, 2);
+  assert.equal(sum['inet.0']?.hidden, 1);
+  const replay = [...rib.fibRoutes()].map((r) => `${r.vrf} ${r.prefix}`).sort();
+  assert.deepEqual(replay, ['default 10.0.0.0/24', 'default 192.0.2.0/24', 'red 2001:db8::/64']);
+});

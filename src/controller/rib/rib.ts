@@ -1,0 +1,615 @@
+/**
+ * The routing information base. Each table (inet.0, inet6.0, <instance>.inet.0, ...) holds,
+ * per prefix, one candidate route per source (a protocol instance: `static`, `direct:eth1`,
+ * `bgp`, ...). A candidate is usable when its next hops resolve: a gateway without an
+ * interface must sit on a connected subnet, and a `recursive` gateway is resolved through
+ * the table's longest match (taking the resolving route's forwarding next hops and
+ * transport labels). The active route is the usable candidate that wins the chain in
+ * `compareCandidates`; its resolved next hops are the FIB entry, and every change of FIB
+ * entry is told to the listeners (the FIB export) with the table and prefix.
+ *
+ * Resolution is shared: a `Resolver` per (table, gateway address) holds the routes that
+ * depend on it and the watchers of RibApi.watch; when an active route changes under a
+ * prefix covering a resolver's address, its dependents are re-evaluated.
+ *
+ * Prefixes are indexed per length (IPv4 keys are numbers), which gives exact match and
+ * longest match without a per-route trie node, and keeps 1M routes affordable.
+ */
+import { canonicalPrefix, formatIpv4, formatIpv6, parseIp, parsePrefix, prefixContains, tryParseIpv4, type Prefix } from '../../lib/addr.js';
+import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
+
+export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
+
+/** A next hop as the FIB needs it: resolved to an interface. */
+export interface FibNexthop {
+  gateway?: string;
+  interface?: string;
+  labels?: number[];
+}
+
+export interface FibRoute {
+  action: FibAction;
+  nexthops: FibNexthop[];
+}
+
+export interface RibChange {
+  table: string;
+  prefix: string;
+  /** the new active route; undefined when the prefix has none */
+  route: RibRoute | undefined;
+  /** what the FIB should hold; undefined: remove */
+  fib: FibRoute | undefined;
+}
+
+export type RibListener = (change: RibChange) => void;
+
+/** One source's route for a prefix. */
+interface Candidate {
+  source: string;
+  route: RibRoute;
+  /** resolved next hops; null when unusable; undefined for non-forwarding actions */
+  fwd: FibNexthop[] | null | undefined;
+  since: number;
+}
+
+class Entry {
+  cands: Candidate[] = [];
+  active: Candidate | undefined = undefined;
+  /** resolvers this entry's candidates depend on */
+  deps: Resolver[] | undefined = undefined;
+  constructor(
+    readonly table: Table,
+    readonly prefix: string,
+    /** parsed prefix (addr has host bits cleared) */
+    readonly parsed: Prefix,
+    /** per-length map key */
+    readonly key: number | string,
+  ) {}
+}
+
+class Resolver {
+  dependents = new Set<Entry>();
+  watchers = new Set<ResolutionWatcher>();
+  lastReported: RibRoute | undefined = undefined;
+  constructor(
+    readonly table: Table,
+    readonly address: string,
+    readonly bytes: Uint8Array,
+    readonly mapKey: string,
+  ) {}
+}
+
+export interface TableInfo {
+  name: string;
+  family: 4 | 6;
+  /** prefixes with at least one candidate */
+  destinations: number;
+  /** candidates in all */
+  routes: number;
+  active: number;
+  hidden: number;
+  byProtocol: Record<string, { routes: number; active: number }>;
+}
+
+class Table {
+  readonly byLen: Map<number | string, Entry>[];
+  /** lengths that hold entries, longest first */
+  lengths: number[] = [];
+  readonly resolvers = new Map<string, Resolver>();
+  size = 0;
+  constructor(
+    readonly name: string,
+    readonly family: 4 | 6,
+  ) {
+    this.byLen = Array.from({ length: family === 4 ? 33 : 129 }, () => new Map());
+  }
+
+  noteLength(len: number): void {
+    if (this.byLen[len]!.size === 1 && !this.lengths.includes(len)) {
+      this.lengths.push(len);
+      this.lengths.sort((a, b) => b - a);
+    } else if (this.byLen[len]!.size === 0) {
+      this.lengths = this.lengths.filter((l) => l !== len);
+    }
+  }
+}
+
+/** Family of a table by its name: *.inet6.0 and inet6.* are IPv6, the rest IPv4-keyed. */
+export function tableFamily(table: string): 4 | 6 {
+  return /(^|\.)inet6\./.test(table) ? 6 : 4;
+}
+
+/** The data-plane VRF a table is forwarded in, or undefined for tables that are not (bgp.l3vpn.0, mpls.0). */
+export function tableVrf(table: string): string | undefined {
+  if (table === 'inet.0' || table === 'inet6.0') return 'default';
+  const m = /^(.+)\.inet6?\.0$/.exec(table);
+  return m ? m[1] : undefined;
+}
+
+/** The unicast table of an instance and family. */
+export function tableName(instance: string, family: 4 | 6): string {
+  const base = family === 4 ? 'inet.0' : 'inet6.0';
+  return instance === 'default' || instance === 'master' ? base : `${instance}.${base}`;
+}
+
+const V4_PREFIX = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+function maskV4(v: number, len: number): number {
+  return len === 0 ? 0 : (v & (0xffffffff << (32 - len))) >>> 0;
+}
+
+/** Fast path for the common IPv4 prefix text; falls back to lib/addr. */
+function parseKey(table: Table, prefix: string): { text: string; parsed: Prefix; key: number | string } {
+  if (table.family === 4) {
+    const m = V4_PREFIX.exec(prefix);
+    if (m) {
+      const a = +m[1]!, b = +m[2]!, c = +m[3]!, d = +m[4]!, len = +m[5]!;
+      if (a < 256 && b < 256 && c < 256 && d < 256 && len <= 32) {
+        const v = maskV4(((a << 24) | (b << 16) | (c << 8) | d) >>> 0, len);
+        const text = v === (((a << 24) | (b << 16) | (c << 8) | d) >>> 0) ? prefix : `${formatIpv4(v)}/${len}`;
+        const addr = new Uint8Array([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
+        return { text, parsed: { family: 4, addr, len }, key: v };
+      }
+    }
+  }
+  const parsed = parsePrefix(prefix);
+  if (parsed.family !== table.family) throw new Error(`prefix ${prefix} does not belong in table ${table.name}`);
+  const text = canonicalPrefix(prefix);
+  return { text, parsed, key: parsed.family === 4 ? v4Of(parsed.addr) : text };
+}
+
+function v4Of(b: Uint8Array): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+function sameLabels(a: number[] | undefined, b: number[] | undefined): boolean {
+  const la = a?.length ?? 0;
+  if (la !== (b?.length ?? 0)) return false;
+  for (let i = 0; i < la; i++) if (a![i] !== b![i]) return false;
+  return true;
+}
+
+export function sameFib(a: FibRoute | undefined, b: FibRoute | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (a.action !== b.action || a.nexthops.length !== b.nexthops.length) return false;
+  for (let i = 0; i < a.nexthops.length; i++) {
+    const x = a.nexthops[i]!, y = b.nexthops[i]!;
+    if (x.gateway !== y.gateway || x.interface !== y.interface || !sameLabels(x.labels, y.labels)) return false;
+  }
+  return true;
+}
+
+export type DecidingStep = 'Unusable' | 'Route preference' | 'Metric' | 'Source order' | 'Active';
+
+/**
+ * The best-path chain: usable beats unusable, then lower preference, then lower metric,
+ * then the source name as a deterministic last resort. Returns < 0 when `a` wins, and the
+ * step that decided.
+ */
+export function compareCandidates(
+  a: { source: string; route: RibRoute; fwd: unknown },
+  b: { source: string; route: RibRoute; fwd: unknown },
+): { order: number; step: DecidingStep } {
+  const ua = a.fwd !== null, ub = b.fwd !== null;
+  if (ua !== ub) return { order: ua ? -1 : 1, step: 'Unusable' };
+  if (a.route.preference !== b.route.preference) return { order: a.route.preference - b.route.preference, step: 'Route preference' };
+  const ma = a.route.metric ?? 0, mb = b.route.metric ?? 0;
+  if (ma !== mb) return { order: ma - mb, step: 'Metric' };
+  return { order: a.source < b.source ? -1 : a.source > b.source ? 1 : 0, step: 'Source order' };
+}
+
+export interface ShownCandidate {
+  source: string;
+  route: RibRoute;
+  active: boolean;
+  /** resolved next hops, null when unusable */
+  forwarding: FibNexthop[] | null | undefined;
+  /** the step of the best-path chain that decided against this route (or for it, when active and contested) */
+  reason: DecidingStep;
+  /** ms since epoch of the last change */
+  since: number;
+}
+
+export interface ShownEntry {
+  table: string;
+  prefix: string;
+  candidates: ShownCandidate[];
+}
+
+export class Rib implements RibApi {
+  private readonly tables = new Map<string, Table>();
+  private readonly listeners: RibListener[] = [];
+  /** guards cascading re-evaluation through resolution cycles */
+  private depth = 0;
+
+  /** Listen to FIB-relevant changes (active route or its resolved next hops). */
+  subscribe(listener: RibListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Create a table (empty tables still show and export their VRF). */
+  ensureTable(name: string): void {
+    this.table(name);
+  }
+
+  /** Drop a table that has no routes left. */
+  dropTable(name: string): void {
+    const t = this.tables.get(name);
+    if (t && t.size === 0 && t.resolvers.size === 0) this.tables.delete(name);
+  }
+
+  tableNames(): string[] {
+    return [...this.tables.keys()].sort(tableOrder);
+  }
+
+  announce(table: string, source: string, route: RibRoute): void {
+    const t = this.table(table);
+    const { text, parsed, key } = parseKey(t, route.prefix);
+    const m = t.byLen[parsed.len]!;
+    let e = m.get(key);
+    if (!e) {
+      e = new Entry(t, text, parsed, key);
+      m.set(key, e);
+      t.size++;
+      t.noteLength(parsed.len);
+    }
+    const since = route.age ?? Date.now();
+    const r = route.prefix === text ? route : { ...route, prefix: text };
+    const cand: Candidate = { source, route: r, fwd: undefined, since };
+    const i = e.cands.findIndex((c) => c.source === source);
+    if (i >= 0) e.cands[i] = cand;
+    else e.cands.push(cand);
+    this.evaluate(e);
+  }
+
+  withdraw(table: string, source: string, prefix: string): void {
+    const t = this.tables.get(table);
+    if (!t) return;
+    let k;
+    try {
+      k = parseKey(t, prefix);
+    } catch {
+      return;
+    }
+    const e = t.byLen[k.parsed.len]!.get(k.key);
+    if (!e) return;
+    const i = e.cands.findIndex((c) => c.source === source);
+    if (i < 0) return;
+    e.cands.splice(i, 1);
+    this.evaluate(e);
+  }
+
+  flush(table: string, source: string): void {
+    const t = this.tables.get(table);
+    if (!t) return;
+    const hit: Entry[] = [];
+    for (const len of t.lengths) {
+      for (const e of t.byLen[len]!.values()) if (e.cands.some((c) => c.source === source)) hit.push(e);
+    }
+    for (const e of hit) {
+      e.cands = e.cands.filter((c) => c.source !== source);
+      this.evaluate(e);
+    }
+  }
+
+  get(table: string, prefix: string): RibRoute | undefined {
+    return this.entry(table, prefix)?.active?.route;
+  }
+
+  /** The FIB form of the active route for an exact prefix. */
+  getFib(table: string, prefix: string): FibRoute | undefined {
+    const e = this.entry(table, prefix);
+    return e?.active ? fibOf(e.active) : undefined;
+  }
+
+  lookup(table: string, address: string): RibRoute | undefined {
+    const t = this.tables.get(table);
+    if (!t) return undefined;
+    const { family, bytes } = parseIp(address);
+    if (family !== t.family) return undefined;
+    return this.longest(t, bytes, undefined)?.active?.route;
+  }
+
+  watch(table: string, address: string, cb: ResolutionWatcher): () => void {
+    const r = this.resolver(this.table(table), address);
+    r.watchers.add(cb);
+    r.lastReported = this.longest(r.table, r.bytes, undefined)?.active?.route;
+    cb(r.lastReported);
+    return () => {
+      r.watchers.delete(cb);
+      this.maybeDropResolver(r);
+    };
+  }
+
+  /** Every active route of every forwarded table, for a FIB replay. */
+  *fibRoutes(): Generator<{ table: string; vrf: string; prefix: string; fib: FibRoute }> {
+    for (const t of this.tables.values()) {
+      const vrf = tableVrf(t.name);
+      if (vrf === undefined) continue;
+      for (const len of t.lengths) {
+        for (const e of t.byLen[len]!.values()) {
+          if (e.active) yield { table: t.name, vrf, prefix: e.prefix, fib: fibOf(e.active) };
+        }
+      }
+    }
+  }
+
+  /** Entries of a table for `show route`, unsorted; optional filter by prefix (longest match or exact). */
+  show(table: string, filter?: { prefix: string; exact: boolean }): ShownEntry[] {
+    const t = this.tables.get(table);
+    if (!t) return [];
+    let entries: Entry[];
+    if (filter) {
+      let p: Prefix;
+      try {
+        p = filter.prefix.includes('/') ? parsePrefix(filter.prefix) : (() => {
+          const ip = parseIp(filter.prefix);
+          return { family: ip.family, addr: ip.bytes, len: ip.family === 4 ? 32 : 128 };
+        })();
+      } catch {
+        return [];
+      }
+      if (p.family !== t.family) return [];
+      if (filter.exact) {
+        const e = t.byLen[p.len]!.get(p.family === 4 ? v4Of(p.addr) : canonicalPrefix(`${filter.prefix.split('/')[0]}/${p.len}`));
+        entries = e ? [e] : [];
+      } else if (!filter.prefix.includes('/')) {
+        const e = this.longest(t, p.addr, undefined);
+        entries = e ? [e] : [];
+      } else {
+        // the prefix and everything more specific, as Junos shows
+        entries = [];
+        for (const len of t.lengths) {
+          if (len < p.len) continue;
+          for (const e of t.byLen[len]!.values()) if (prefixContains(p, e.parsed.addr)) entries.push(e);
+        }
+      }
+    } else {
+      entries = [];
+      for (const len of t.lengths) for (const e of t.byLen[len]!.values()) entries.push(e);
+    }
+    return entries.filter((e) => e.cands.length > 0).map((e) => shownEntry(e));
+  }
+
+  summary(): TableInfo[] {
+    const out: TableInfo[] = [];
+    for (const name of this.tableNames()) {
+      const t = this.tables.get(name)!;
+      const info: TableInfo = { name, family: t.family, destinations: 0, routes: 0, active: 0, hidden: 0, byProtocol: {} };
+      for (const len of t.lengths) {
+        for (const e of t.byLen[len]!.values()) {
+          if (e.cands.length === 0) continue;
+          info.destinations++;
+          for (const c of e.cands) {
+            info.routes++;
+            const p = (info.byProtocol[c.route.protocol] ??= { routes: 0, active: 0 });
+            p.routes++;
+            if (c === e.active) {
+              info.active++;
+              p.active++;
+            } else if (c.fwd === null) info.hidden++;
+          }
+        }
+      }
+      out.push(info);
+    }
+    return out;
+  }
+
+  // ---- internals
+
+  private table(name: string): Table {
+    let t = this.tables.get(name);
+    if (!t) {
+      t = new Table(name, tableFamily(name));
+      this.tables.set(name, t);
+    }
+    return t;
+  }
+
+  private entry(table: string, prefix: string): Entry | undefined {
+    const t = this.tables.get(table);
+    if (!t) return undefined;
+    try {
+      const k = parseKey(t, prefix);
+      return t.byLen[k.parsed.len]!.get(k.key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Longest-match entry with an active route, skipping `exclude`. */
+  private longest(t: Table, addr: Uint8Array, exclude: Entry | undefined): Entry | undefined {
+    if (t.family === 4) {
+      const v = v4Of(addr);
+      for (const len of t.lengths) {
+        const e = t.byLen[len]!.get(maskV4(v, len));
+        if (e && e.active && e !== exclude) return e;
+      }
+      return undefined;
+    }
+    const scratch = new Uint8Array(16);
+    for (const len of t.lengths) {
+      const e = t.byLen[len]!.get(maskedV6Key(addr, len, scratch));
+      if (e && e.active && e !== exclude) return e;
+    }
+    return undefined;
+  }
+
+  private resolver(t: Table, address: string): Resolver {
+    const { family, bytes } = parseIp(address);
+    if (family !== t.family) throw new Error(`address ${address} cannot resolve in table ${t.name}`);
+    const key = family === 4 ? formatIpv4(v4Of(bytes)) : formatIpv6Bytes(bytes);
+    let r = t.resolvers.get(key);
+    if (!r) {
+      r = new Resolver(t, key, bytes, key);
+      t.resolvers.set(key, r);
+    }
+    return r;
+  }
+
+  private maybeDropResolver(r: Resolver): void {
+    if (r.dependents.size === 0 && r.watchers.size === 0) r.table.resolvers.delete(r.mapKey);
+  }
+
+  /** Resolve one candidate's next hops; records the resolvers it used in `deps`. */
+  private resolve(e: Entry, c: Candidate, deps: Resolver[]): FibNexthop[] | null | undefined {
+    const action = c.route.action ?? 'forward';
+    if (action !== 'forward') return undefined;
+    const out: FibNexthop[] = [];
+    for (const nh of c.route.nexthops) this.resolveNexthop(e, nh, deps, out);
+    return out.length > 0 ? out : null;
+  }
+
+  private resolveNexthop(e: Entry, nh: RibNexthop, deps: Resolver[], out: FibNexthop[]): void {
+    if (nh.gateway === undefined) {
+      if (nh.interface !== undefined) out.push(nh.labels?.length ? { interface: nh.interface, labels: nh.labels } : { interface: nh.interface });
+      return;
+    }
+    if (nh.interface !== undefined && !nh.recursive) {
+      out.push(nh.labels?.length ? { gateway: nh.gateway, interface: nh.interface, labels: nh.labels } : { gateway: nh.gateway, interface: nh.interface });
+      return;
+    }
+    let r: Resolver;
+    try {
+      r = this.resolver(e.table, nh.gateway);
+    } catch {
+      return;
+    }
+    deps.push(r);
+    const via = this.longest(e.table, r.bytes, e)?.active;
+    if (!via) return;
+    const vr = via.route;
+    if ((vr.action ?? 'forward') !== 'forward') return;
+    if (vr.protocol === 'direct') {
+      const ifname = vr.nexthops[0]?.interface;
+      if (ifname !== undefined) out.push(nh.labels?.length ? { gateway: nh.gateway, interface: ifname, labels: nh.labels } : { gateway: nh.gateway, interface: ifname });
+      return;
+    }
+    if (!nh.recursive || !via.fwd) return;
+    for (const f of via.fwd) {
+      const labels = [...(f.labels ?? []), ...(nh.labels ?? [])];
+      const x: FibNexthop = { gateway: f.gateway ?? nh.gateway };
+      if (f.interface !== undefined) x.interface = f.interface;
+      if (labels.length) x.labels = labels;
+      if (!out.some((o) => o.gateway === x.gateway && o.interface === x.interface && sameLabels(o.labels, x.labels))) out.push(x);
+    }
+  }
+
+  /** Recompute an entry's candidates, pick the active one, tell listeners and dependents. */
+  private evaluate(e: Entry): void {
+    const t = e.table;
+    const oldActive = e.active;
+    const oldFib = oldActive ? fibOf(oldActive) : undefined;
+    const deps: Resolver[] = [];
+    let best: Candidate | undefined;
+    for (const c of e.cands) {
+      c.fwd = this.resolve(e, c, deps);
+      if (c.fwd === null) continue;
+      if (!best || compareCandidates(c, best).order < 0) best = c;
+    }
+    this.setDeps(e, deps);
+    e.active = best;
+    if (e.cands.length === 0) {
+      const m = t.byLen[e.parsed.len]!;
+      if (m.get(e.key) === e) {
+        m.delete(e.key);
+        t.size--;
+        t.noteLength(e.parsed.len);
+      }
+    }
+    const newFib = best ? fibOf(best) : undefined;
+    const routeChanged = oldActive?.route !== best?.route;
+    if (!routeChanged && sameFib(oldFib, newFib)) return;
+    const change: RibChange = { table: t.name, prefix: e.prefix, route: best?.route, fib: newFib };
+    for (const l of this.listeners) l(change);
+    this.propagate(e);
+  }
+
+  private setDeps(e: Entry, deps: Resolver[]): void {
+    const old = e.deps;
+    if (old) {
+      for (const r of old) {
+        if (deps.includes(r)) continue;
+        r.dependents.delete(e);
+        this.maybeDropResolver(r);
+      }
+    }
+    for (const r of deps) r.dependents.add(e);
+    e.deps = deps.length ? deps : undefined;
+  }
+
+  /** An active route changed at `e`: re-evaluate what resolves through addresses under it. */
+  private propagate(e: Entry): void {
+    const t = e.table;
+    if (t.resolvers.size === 0) return;
+    if (this.depth > 16) return;
+    this.depth++;
+    try {
+      for (const r of [...t.resolvers.values()]) {
+        if (!prefixContains(e.parsed, r.bytes)) continue;
+        for (const d of [...r.dependents]) if (d !== e) this.evaluate(d);
+        if (r.watchers.size) {
+          const now = this.longest(t, r.bytes, undefined)?.active?.route;
+          if (now !== r.lastReported) {
+            r.lastReported = now;
+            for (const w of [...r.watchers]) w(now);
+          }
+        }
+      }
+    } finally {
+      this.depth--;
+    }
+  }
+}
+
+function fibOf(c: Candidate): FibRoute {
+  const action = c.route.action ?? 'forward';
+  return { action, nexthops: action === 'forward' ? (c.fwd ?? []) : [] };
+}
+
+function shownEntry(e: Entry): ShownEntry {
+  const sorted = [...e.cands].sort((a, b) => (a === e.active ? -1 : b === e.active ? 1 : compareCandidates(a, b).order));
+  const candidates = sorted.map((c, i): ShownCandidate => {
+    let reason: DecidingStep = 'Active';
+    if (c !== e.active) reason = e.active ? compareCandidates(e.active, c).step : 'Unusable';
+    else if (sorted.length > 1) reason = 'Active';
+    void i;
+    return { source: c.source, route: c.route, active: c === e.active, forwarding: c.fwd, reason, since: c.since };
+  });
+  return { table: e.table.name, prefix: e.prefix, candidates };
+}
+
+function formatIpv6Bytes(b: Uint8Array): string {
+  return formatIpv6(b);
+}
+
+/** `addr` with the bits after `len` cleared, as the canonical prefix text. */
+function maskedV6Key(addr: Uint8Array, len: number, scratch: Uint8Array): string {
+  for (let i = 0; i < 16; i++) {
+    const bits = len - i * 8;
+    scratch[i] = bits >= 8 ? addr[i]! : bits <= 0 ? 0 : addr[i]! & (0xff << (8 - bits));
+  }
+  return `${formatIpv6(scratch)}/${len}`;
+}
+
+/** inet.0, inet6.0 first, then instances by name, IPv4 before IPv6. */
+export function tableOrder(a: string, b: string): number {
+  const rank = (n: string) => (n === 'inet.0' ? 0 : n === 'inet6.0' ? 1 : 2);
+  const ra = rank(a), rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A prefix as a sortable key (address bytes then length). */
+export function prefixSortKey(prefix: string): string {
+  const slash = prefix.indexOf('/');
+  const v4 = tryParseIpv4(prefix.slice(0, slash));
+  if (v4 !== undefined) return v4.toString(16).padStart(8, '0') + '/' + prefix.slice(slash + 1).padStart(3, '0');
+  const { bytes } = parseIp(prefix.slice(0, slash));
+  return Buffer.from(bytes).toString('hex') + '/' + prefix.slice(slash + 1).padStart(3, '0');
+}
