@@ -1,0 +1,429 @@
+/**
+ * UPDATE (RFC 4271 section 4.3, RFC 4760 MP_REACH/MP_UNREACH, RFC 7911 add-path) with the
+ * revised error handling of RFC 7606. Decoding returns either a NotifyError (session reset)
+ * or an update plus its outcome: 'ok', or 'treat-as-withdraw' (every NLRI of the message is
+ * to be handled as withdrawn), with the list of attributes discarded along the way.
+ *
+ * Encoding is split for speed: an attribute block is encoded once per attribute set, then
+ * `packUpdates` fills as many messages as needed with prefixes behind it.
+ */
+import { ByteWriter } from '../../lib/bytes.js';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, tryParseIpv4 } from '../../lib/addr.js';
+import { ErrorCode, UpdateSubcode, notifyError, type NotifyError } from './errors.js';
+import { HEADER_LENGTH, MessageType, writeHeader } from './header.js';
+import { Afi, Safi, familyKey, maxMessageLength, type SessionOptions } from './options.js';
+import { decodePrefixes, parseV4PrefixFast } from './nlri.js';
+import { ATTRIBUTES, AttrFlag, AttrType, attributeName, encodeAttributes, mergeAs4Path, type AttrScratch, type ErrorAction, type PathAttributes } from './attributes.js';
+
+export interface MpReach {
+  readonly afi: number;
+  readonly safi: number;
+  /** global next hop (IPv4 or IPv6 text) */
+  readonly nextHop: string;
+  /** IPv6 link-local next hop when the next hop field was 32 octets */
+  readonly nextHopLocal?: string;
+  readonly prefixes: string[];
+  readonly pathIds?: number[];
+}
+
+export interface MpUnreach {
+  readonly afi: number;
+  readonly safi: number;
+  readonly prefixes: string[];
+  readonly pathIds?: number[];
+}
+
+export interface Update {
+  readonly withdrawn: string[];
+  readonly withdrawnIds?: number[];
+  readonly attrs: PathAttributes;
+  readonly nlri: string[];
+  readonly nlriIds?: number[];
+  readonly mpReach?: MpReach;
+  readonly mpUnreach?: MpUnreach;
+}
+
+export type UpdateOutcome = 'ok' | 'treat-as-withdraw';
+
+export interface DecodedUpdate {
+  readonly kind: 'update';
+  readonly update: Update;
+  readonly outcome: UpdateOutcome;
+  /** attributes dropped by attribute-discard or as duplicates, with reasons */
+  readonly problems: string[];
+  /** true for an End-of-RIB marker (RFC 4724): empty UPDATE, or MP_UNREACH with no NLRI */
+  readonly endOfRib?: { afi: number; safi: number };
+}
+
+function updateError(subcode: number, reason: string, data?: Uint8Array): NotifyError {
+  return notifyError(ErrorCode.UpdateMessage, subcode, reason, data);
+}
+
+const SEVERITY: Record<ErrorAction | 'ok', number> = { ok: 0, discard: 1, withdraw: 2, reset: 3 };
+
+function decodeMpNextHop(afi: number, b: Uint8Array): { nextHop: string; nextHopLocal?: string } | undefined {
+  if (afi === Afi.Ipv4 && b.length === 4) return { nextHop: formatIpv4(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) };
+  // RFC 8950: IPv4 NLRI with an IPv6 next hop
+  if (afi === Afi.Ipv4 && (b.length === 16 || b.length === 32)) return { nextHop: formatIpv6(b, 0), nextHopLocal: b.length === 32 ? formatIpv6(b, 16) : undefined };
+  if (afi === Afi.Ipv6 && b.length === 16) return { nextHop: formatIpv6(b, 0) };
+  if (afi === Afi.Ipv6 && b.length === 32) return { nextHop: formatIpv6(b, 0), nextHopLocal: formatIpv6(b, 16) };
+  return undefined;
+}
+
+/** Decode an UPDATE body (after the header). Never throws. */
+export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate | NotifyError {
+  const len = body.length;
+  if (len < 4) return updateError(UpdateSubcode.MalformedAttributeList, 'UPDATE shorter than its length fields');
+  const wlen = (body[0]! << 8) | body[1]!;
+  if (2 + wlen + 2 > len) return updateError(UpdateSubcode.MalformedAttributeList, `withdrawn routes length ${wlen} overruns the message`);
+  const alen = (body[2 + wlen]! << 8) | body[3 + wlen]!;
+  const aStart = 4 + wlen;
+  const aEnd = aStart + alen;
+  if (aEnd > len) return updateError(UpdateSubcode.MalformedAttributeList, `total path attribute length ${alen} overruns the message`);
+
+  const v4AddPath = o.addPathRx.size > 0 && o.addPathRx.has('1/1');
+  const withdrawn: string[] = [];
+  const withdrawnIds = v4AddPath ? [] : undefined;
+  let bad = decodePrefixes(body, 2, 2 + wlen, Afi.Ipv4, v4AddPath, withdrawn, withdrawnIds);
+  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${bad}`);
+  const nlri: string[] = [];
+  const nlriIds = v4AddPath ? [] : undefined;
+  bad = decodePrefixes(body, aEnd, len, Afi.Ipv4, v4AddPath, nlri, nlriIds);
+  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+
+  const s: AttrScratch = { attrs: {} };
+  const problems: string[] = [];
+  const st = { worst: 'ok' as ErrorAction | 'ok' };
+  const note = (action: ErrorAction, why: string) => {
+    problems.push(`${why} (${action === 'withdraw' ? 'treat-as-withdraw' : action === 'discard' ? 'attribute discarded' : 'session reset'})`);
+    if (SEVERITY[action] > SEVERITY[st.worst]) st.worst = action;
+  };
+  let seen0 = 0; // bitmap of types 0..31 seen, for duplicate detection
+  let seenHigh: Set<number> | undefined;
+  let mpReach: MpReach | undefined;
+  let mpUnreach: MpUnreach | undefined;
+  let sawMpReach = false;
+  let sawMpUnreach = false;
+
+  let i = aStart;
+  while (i < aEnd) {
+    // RFC 7606 section 4: an attribute header or length that overruns the field makes the
+    // rest unparseable; treat-as-withdraw, and the total length still locates the NLRI
+    if (i + 3 > aEnd) {
+      note('withdraw', 'truncated attribute header');
+      break;
+    }
+    const flags = body[i]!;
+    const type = body[i + 1]!;
+    const ext = (flags & AttrFlag.ExtendedLength) !== 0;
+    if (ext && i + 4 > aEnd) {
+      note('withdraw', 'truncated attribute header');
+      break;
+    }
+    const vlen = ext ? (body[i + 2]! << 8) | body[i + 3]! : body[i + 2]!;
+    const vStart = i + (ext ? 4 : 3);
+    const vEnd = vStart + vlen;
+    if (vEnd > aEnd) {
+      if (type === AttrType.MpReach || type === AttrType.MpUnreach) {
+        return updateError(UpdateSubcode.AttributeLengthError, `${attributeName(type)} overruns the attribute field`);
+      }
+      note('withdraw', `${attributeName(type)} length ${vlen} overruns the attribute field`);
+      break;
+    }
+    const v = body.subarray(vStart, vEnd);
+    i = vEnd;
+
+    // duplicates (RFC 7606 section 3.g): MP attributes reset, the rest keep the first
+    let dup: boolean;
+    if (type < 32) {
+      dup = (seen0 & (1 << type)) !== 0;
+      seen0 |= 1 << type;
+    } else {
+      seenHigh ??= new Set();
+      dup = seenHigh.has(type);
+      seenHigh.add(type);
+    }
+    if (dup) {
+      if (type === AttrType.MpReach || type === AttrType.MpUnreach) return updateError(UpdateSubcode.MalformedAttributeList, `duplicate ${attributeName(type)}`);
+      note('discard', `duplicate ${attributeName(type)}`);
+      continue;
+    }
+
+    const d = ATTRIBUTES[type];
+    if (!d) {
+      if ((flags & AttrFlag.Optional) === 0) {
+        return updateError(UpdateSubcode.UnrecognizedWellKnownAttribute, `unrecognized well-known attribute ${type}`, body.slice(vStart - (ext ? 4 : 3), vEnd));
+      }
+      if (flags & AttrFlag.Transitive) {
+        (s.attrs.unknown ??= []).push({ flags: flags & ~AttrFlag.ExtendedLength, type, value: v.slice() });
+      }
+      continue; // unknown optional non-transitive: quietly ignored
+    }
+    if ((flags & (AttrFlag.Optional | AttrFlag.Transitive)) !== d.flags) {
+      if (d.onError === 'reset') return updateError(UpdateSubcode.AttributeFlagsError, `${d.name} flags 0x${flags.toString(16)}`);
+      note(d.onError, `${d.name} flags 0x${flags.toString(16)}`);
+      continue;
+    }
+    if (type === AttrType.MpReach) {
+      sawMpReach = true;
+      const r = decodeMpReach(v, o);
+      if (typeof r === 'string') return updateError(UpdateSubcode.OptionalAttributeError, `MP_REACH_NLRI: ${r}`);
+      mpReach = r ?? undefined;
+      continue;
+    }
+    if (type === AttrType.MpUnreach) {
+      sawMpUnreach = true;
+      const r = decodeMpUnreach(v, o);
+      if (typeof r === 'string') return updateError(UpdateSubcode.OptionalAttributeError, `MP_UNREACH_NLRI: ${r}`);
+      mpUnreach = r ?? undefined;
+      continue;
+    }
+    const why = d.decode(v, o, s);
+    if (why !== undefined) note(d.onError, `${d.name} ${why}`);
+  }
+
+  const a = s.attrs;
+  if (!o.as4 && a.asPath && s.as4Path) a.asPath = mergeAs4Path(a.asPath, s.as4Path);
+  if (!o.as4 && s.as4Aggregator && a.aggregator?.asn === 23456) a.aggregator = s.as4Aggregator;
+
+  // missing well-known attributes (RFC 7606 section 3.d) matter only when something is announced
+  const announcing = nlri.length > 0 || (mpReach !== undefined && mpReach.prefixes.length > 0);
+  if (announcing) {
+    if (a.origin === undefined && !(seen0 & (1 << AttrType.Origin))) note('withdraw', 'missing ORIGIN');
+    if (a.asPath === undefined && !(seen0 & (1 << AttrType.AsPath))) note('withdraw', 'missing AS_PATH');
+    if (nlri.length > 0 && a.nextHop === undefined && !(seen0 & (1 << AttrType.NextHop))) note('withdraw', 'missing NEXT_HOP');
+  }
+  if (st.worst === 'reset') return updateError(UpdateSubcode.MalformedAttributeList, problems.join('; '));
+
+  const update: Update = { withdrawn, withdrawnIds, attrs: a, nlri, nlriIds, mpReach, mpUnreach };
+  let endOfRib: { afi: number; safi: number } | undefined;
+  if (len === 4) endOfRib = { afi: Afi.Ipv4, safi: Safi.Unicast };
+  else if (withdrawn.length === 0 && nlri.length === 0 && !sawMpReach && sawMpUnreach && mpUnreach && mpUnreach.prefixes.length === 0 && alen === 3 + 3) {
+    endOfRib = { afi: mpUnreach.afi, safi: mpUnreach.safi };
+  }
+  return { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib };
+}
+
+function supportedFamily(afi: number, safi: number): boolean {
+  return (afi === Afi.Ipv4 || afi === Afi.Ipv6) && safi === Safi.Unicast;
+}
+
+/** undefined result value: a family we do not speak (ignored, as if absent). */
+function decodeMpReach(v: Uint8Array, o: SessionOptions): MpReach | null | string {
+  if (v.length < 5) return 'too short';
+  const afi = (v[0]! << 8) | v[1]!;
+  const safi = v[2]!;
+  const nhLen = v[3]!;
+  if (4 + nhLen + 1 > v.length) return `next hop length ${nhLen} overruns the attribute`;
+  if (!supportedFamily(afi, safi)) return null;
+  const nh = decodeMpNextHop(afi, v.subarray(4, 4 + nhLen));
+  if (!nh) return `next hop length ${nhLen} for AFI ${afi}`;
+  const reservedAt = 4 + nhLen; // one reserved octet (formerly SNPAs)
+  const addPath = o.addPathRx.has(familyKey(afi, safi));
+  const prefixes: string[] = [];
+  const pathIds = addPath ? [] : undefined;
+  const bad = decodePrefixes(v, reservedAt + 1, v.length, afi, addPath, prefixes, pathIds);
+  if (bad) return bad;
+  return { afi, safi, nextHop: nh.nextHop, nextHopLocal: nh.nextHopLocal, prefixes, pathIds };
+}
+
+function decodeMpUnreach(v: Uint8Array, o: SessionOptions): MpUnreach | null | string {
+  if (v.length < 3) return 'too short';
+  const afi = (v[0]! << 8) | v[1]!;
+  const safi = v[2]!;
+  if (!supportedFamily(afi, safi)) return null;
+  const addPath = o.addPathRx.has(familyKey(afi, safi));
+  const prefixes: string[] = [];
+  const pathIds = addPath ? [] : undefined;
+  const bad = decodePrefixes(v, 3, v.length, afi, addPath, prefixes, pathIds);
+  if (bad) return bad;
+  return { afi, safi, prefixes, pathIds };
+}
+
+// ---------------------------------------------------------------- encoding
+
+const V6_BYTES = new Uint8Array(16);
+
+/** Append one prefix (with a path id when given) at `w`. Throws only on text the caller should never hold. */
+function writePrefix(w: ByteWriter, prefix: string, pathId: number | undefined): void {
+  if (pathId !== undefined) w.u32(pathId);
+  const slash = prefix.lastIndexOf('/');
+  const len = Number(prefix.slice(slash + 1));
+  const n = (len + 7) >> 3;
+  w.u8(len);
+  if (prefix.indexOf(':') < 0) {
+    const p = parseV4PrefixFast(prefix);
+    if (p.len < 0) throw new Error(`bad IPv4 prefix '${prefix}'`);
+    for (let k = 0; k < n; k++) w.u8((p.addr >>> (24 - 8 * k)) & 0xff);
+  } else {
+    V6_BYTES.set(parseIpv6(prefix.slice(0, slash)));
+    for (let k = 0; k < n; k++) w.u8(V6_BYTES[k]!);
+  }
+}
+
+function prefixBytes(prefix: string, pathId: number | undefined): number {
+  const slash = prefix.lastIndexOf('/');
+  return (pathId !== undefined ? 5 : 1) + ((Number(prefix.slice(slash + 1)) + 7) >> 3);
+}
+
+function writeMpNextHop(w: ByteWriter, nextHop: string, nextHopLocal?: string): void {
+  const v4 = tryParseIpv4(nextHop);
+  if (v4 !== undefined) {
+    w.u8(4).u32(v4);
+    return;
+  }
+  w.u8(nextHopLocal ? 32 : 16).bytes(parseIpv6(nextHop));
+  if (nextHopLocal) w.bytes(parseIpv6(nextHopLocal));
+}
+
+/**
+ * Encode an attribute block for prefixes of `afi` (without MP_REACH, which packUpdates adds
+ * per message): NEXT_HOP is written for IPv4 unicast only.
+ */
+export function encodeAttributeBlock(a: PathAttributes, afi: number, o: SessionOptions): Uint8Array {
+  const w = new ByteWriter(128);
+  encodeAttributes(a, o, w, (type, sw) => {
+    if (type === AttrType.NextHop && afi === Afi.Ipv4 && a.nextHop && tryParseIpv4(a.nextHop) !== undefined) {
+      sw.u32(parseIpv4(a.nextHop));
+      return true;
+    }
+    return false;
+  });
+  return w.finish().slice();
+}
+
+function finishMessage(w: ByteWriter): Uint8Array {
+  const out = w.finish().slice();
+  writeHeader(out, 0, out.length, MessageType.Update);
+  return out;
+}
+
+/**
+ * Build as many UPDATEs as needed to announce `prefixes` (of one family) with the attribute
+ * block `block` (from encodeAttributeBlock). For IPv6 the next hop goes in MP_REACH.
+ */
+export function packUpdates(
+  block: Uint8Array,
+  afi: number,
+  prefixes: readonly string[],
+  pathIds: readonly number[] | undefined,
+  o: SessionOptions,
+  mpNextHop?: { nextHop: string; nextHopLocal?: string },
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const max = maxMessageLength(o);
+  const addPath = o.addPathTx.has(familyKey(afi, Safi.Unicast));
+  let i = 0;
+  while (i < prefixes.length) {
+    const before = i;
+    const w = new ByteWriter(Math.min(max, 4096));
+    w.bytes(new Uint8Array(HEADER_LENGTH)).u16(0);
+    if (afi === Afi.Ipv4) {
+      w.u16(block.length).bytes(block);
+      while (i < prefixes.length && w.pos + prefixBytes(prefixes[i]!, addPath ? pathIds?.[i] ?? 0 : undefined) <= max) {
+        writePrefix(w, prefixes[i]!, addPath ? pathIds?.[i] ?? 0 : undefined);
+        i++;
+      }
+    } else {
+      const fillAttrs = w.reserveLength(2);
+      // MP_REACH first (as most speakers do), extended length so it can grow
+      w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpReach);
+      const fillMp = w.reserveLength(2);
+      w.u16(afi).u8(Safi.Unicast);
+      writeMpNextHop(w, mpNextHop?.nextHop ?? '::', mpNextHop?.nextHopLocal);
+      w.u8(0);
+      const room = max - block.length;
+      while (i < prefixes.length && w.pos + prefixBytes(prefixes[i]!, addPath ? 0 : undefined) <= room) {
+        writePrefix(w, prefixes[i]!, addPath ? pathIds?.[i] ?? 0 : undefined);
+        i++;
+      }
+      fillMp();
+      w.bytes(block);
+      fillAttrs();
+    }
+    if (i === before) throw new Error('attribute block too large for one message');
+    out.push(finishMessage(w));
+  }
+  return out;
+}
+
+/** Build UPDATEs withdrawing `prefixes` of one family. */
+export function packWithdrawals(afi: number, prefixes: readonly string[], pathIds: readonly number[] | undefined, o: SessionOptions): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const max = maxMessageLength(o);
+  const addPath = o.addPathTx.has(familyKey(afi, Safi.Unicast));
+  let i = 0;
+  while (i < prefixes.length) {
+    const w = new ByteWriter(Math.min(max, 4096));
+    w.bytes(new Uint8Array(HEADER_LENGTH));
+    if (afi === Afi.Ipv4) {
+      const fillW = w.reserveLength(2);
+      while (i < prefixes.length && w.pos + 2 + prefixBytes(prefixes[i]!, addPath ? 0 : undefined) <= max) {
+        writePrefix(w, prefixes[i]!, addPath ? pathIds?.[i] ?? 0 : undefined);
+        i++;
+      }
+      fillW();
+      w.u16(0);
+    } else {
+      w.u16(0);
+      const fillAttrs = w.reserveLength(2);
+      w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpUnreach);
+      const fillMp = w.reserveLength(2);
+      w.u16(afi).u8(Safi.Unicast);
+      while (i < prefixes.length && w.pos + prefixBytes(prefixes[i]!, addPath ? 0 : undefined) <= max) {
+        writePrefix(w, prefixes[i]!, addPath ? pathIds?.[i] ?? 0 : undefined);
+        i++;
+      }
+      fillMp();
+      fillAttrs();
+    }
+    out.push(finishMessage(w));
+  }
+  return out;
+}
+
+/** End-of-RIB marker (RFC 4724 section 2) for a family. */
+export function encodeEndOfRib(afi: number, safi: number): Uint8Array {
+  if (afi === Afi.Ipv4 && safi === Safi.Unicast) {
+    const out = new Uint8Array(HEADER_LENGTH + 4);
+    writeHeader(out, 0, out.length, MessageType.Update);
+    return out;
+  }
+  const out = new Uint8Array(HEADER_LENGTH + 4 + 6);
+  writeHeader(out, 0, out.length, MessageType.Update);
+  out.set([0, 0, 0, 6, AttrFlag.Optional, AttrType.MpUnreach, 3, afi >> 8, afi & 0xff, safi], HEADER_LENGTH);
+  return out;
+}
+
+/** Encode one whole Update value (tests, small messages): everything in one message. */
+export function encodeUpdate(u: Update, o: SessionOptions): Uint8Array {
+  const w = new ByteWriter(256);
+  w.bytes(new Uint8Array(HEADER_LENGTH));
+  const fillW = w.reserveLength(2);
+  u.withdrawn.forEach((p, k) => writePrefix(w, p, u.withdrawnIds?.[k]));
+  fillW();
+  const fillA = w.reserveLength(2);
+  const hasAttrs = u.nlri.length > 0 || u.mpReach || Object.keys(u.attrs).length > 0;
+  if (u.mpReach) {
+    const m = u.mpReach;
+    w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpReach);
+    const fill = w.reserveLength(2);
+    w.u16(m.afi).u8(m.safi);
+    writeMpNextHop(w, m.nextHop, m.nextHopLocal);
+    w.u8(0);
+    m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
+    fill();
+  }
+  if (u.mpUnreach) {
+    const m = u.mpUnreach;
+    w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpUnreach);
+    const fill = w.reserveLength(2);
+    w.u16(m.afi).u8(m.safi);
+    m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
+    fill();
+  }
+  if (hasAttrs) w.bytes(encodeAttributeBlock(u.attrs, Afi.Ipv4, o));
+  fillA();
+  u.nlri.forEach((p, k) => writePrefix(w, p, u.nlriIds?.[k]));
+  return finishMessage(w);
+}
