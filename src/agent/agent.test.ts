@@ -1,0 +1,265 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { AgentServer } from './server.js';
+import { startHealthServer } from './health-http.js';
+import { LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from './proto.js';
+import { RecordingDataplane } from './recording-dataplane.js';
+import { Rib } from '../controller/rib/rib.js';
+import { FibExport } from '../controller/rib/fib-export.js';
+import type { RibRoute } from '../controller/rib/types.js';
+
+function direct(prefix: string, ifname: string): RibRoute {
+  return { prefix, protocol: 'direct', preference: 0, nexthops: [{ interface: ifname }] };
+}
+function stat(prefix: string, gws: string[], labels?: number[]): RibRoute {
+  return { prefix, protocol: 'static', preference: 5, nexthops: gws.map((gateway) => (labels ? { gateway, labels } : { gateway })) };
+}
+
+/** the data plane's routes as "prefix -> next hop description" */
+function fib(dp: RecordingDataplane, vrf = 'default'): Record<string, string> {
+  const out: Record<string, string> = {};
+  const d = (id: number): string => {
+    const s = dp.nexthops.get(id)!.spec;
+    if (s.type === 'neighbor') return `${s.ip}@${s.vif}${s.labels ? '+' + s.labels.join('/') : ''}`;
+    if (s.type === 'composite') return `ecmp(${s.members.map(d).join(',')})`;
+    return s.type;
+  };
+  for (const [p, nh] of dp.routes.get(vrf) ?? []) out[p] = d(nh);
+  return out;
+}
+
+/** every prefix the data plane is asked to remove, in order */
+function recordRemovals(dp: RecordingDataplane): string[] {
+  const removed: string[] = [];
+  const del = dp.delRoute.bind(dp);
+  dp.delRoute = (vrf, prefix) => {
+    removed.push(prefix);
+    del(vrf, prefix);
+  };
+  return removed;
+}
+
+async function setup(opts: { token?: string } = {}) {
+  const dp = new RecordingDataplane();
+  const server = new AgentServer(dp, { address: '127.0.0.1:0', ...opts });
+  const port = await server.start();
+  const rib = new Rib();
+  const exp = new FibExport(rib, { address: `127.0.0.1:${port}`, backoffMinMs: 20, backoffMaxMs: 200, ...opts });
+  return { dp, server, port, rib, exp };
+}
+
+test('proto round trip: a controller message survives encode and decode', () => {
+  const def = protoLoader.loadSync(join(protoDir(), 'agent.proto'), LOADER_OPTIONS);
+  const m = (def['cnr.agent.v1.Agent'] as protoLoader.ServiceDefinition)['Program']!;
+  const msg = {
+    seq: 42,
+    routes: {
+      vrf: 'blue',
+      nexthopSets: [{ action: 'FORWARD', nexthops: [{ ip: '10.0.0.2', interface: 'eth1', serviceLabel: 17, transportLabels: [16001, 16002] }] }],
+      routes: [
+        { prefix: '192.0.2.0/24', delete: false, action: 'FORWARD', nexthops: [], nexthopSet: 1 },
+        { prefix: '2001:db8::/32', delete: true, action: 'DISCARD', nexthops: [], nexthopSet: 0 },
+      ],
+    },
+  };
+  const back = m.requestDeserialize(m.requestSerialize(msg)) as PbControllerMessage;
+  assert.equal(back.seq, 42);
+  assert.equal(back.body, 'routes');
+  assert.deepEqual(back.routes?.nexthopSets?.[0]?.nexthops?.[0], { ip: '10.0.0.2', interface: 'eth1', serviceLabel: 17, transportLabels: [16001, 16002], _serviceLabel: 'serviceLabel' });
+  assert.deepEqual(back.routes?.routes.map((r) => [r.prefix, r.delete, r.action, r.nexthopSet]), [
+    ['192.0.2.0/24', false, 'FORWARD', 1],
+    ['2001:db8::/32', true, 'DISCARD', 0],
+  ]);
+  const ack = { seq: 7, ok: false, failures: [{ object: 'route x', reason: 'bad' }], swept: 3 };
+  assert.deepEqual(m.responseDeserialize(m.responseSerialize(ack)), ack);
+});
+
+test('RIB changes reach the data plane through FIB export and the agent, ACKed; next hops are shared', async () => {
+  const { dp, server, rib, exp } = await setup();
+  try {
+    exp.setInterface('eth1', { name: 'eth1', driver: 'memory', addresses: ['10.0.0.1/24'] });
+    exp.setInterface('eth2', { name: 'eth2', driver: 'memory', addresses: ['10.0.1.1/24'] });
+    exp.start();
+    rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+    rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+    rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.0.2']));
+    rib.announce('inet.0', 'static', stat('198.51.100.0/24', ['10.0.0.2']));
+    rib.announce('inet.0', 'static', stat('203.0.113.0/24', ['10.0.0.2', '10.0.1.2']));
+    rib.announce('inet.0', 'static', stat('100.64.0.0/10', ['10.0.1.2'], [16001, 30]));
+    rib.announce('inet.0', 'static', { prefix: '10.255.0.0/16', protocol: 'static', preference: 5, action: 'reject', nexthops: [] });
+    await exp.whenIdle(5000);
+    assert.deepEqual(fib(dp), {
+      '192.0.2.0/24': '10.0.0.2@eth1',
+      '198.51.100.0/24': '10.0.0.2@eth1',
+      '203.0.113.0/24': 'ecmp(10.0.0.2@eth1,10.0.1.2@eth2)',
+      '100.64.0.0/10': '10.0.1.2@eth2+16001/30',
+      '10.255.0.0/16': 'reject',
+    });
+    assert.equal(dp.calls['addNexthop'], 5, 'one neighbor per gateway (+labels variant), one composite, one reject');
+    assert.equal(exp.status().nacks, 0);
+    rib.withdraw('inet.0', 'static', '203.0.113.0/24');
+    rib.withdraw('inet.0', 'static', '192.0.2.0/24');
+    await exp.whenIdle(5000);
+    assert.equal(fib(dp)['203.0.113.0/24'], undefined);
+    assert.equal(dp.nexthops.size, 3, 'the composite and its member 10.0.1.2@eth2 are released; 10.0.0.2@eth1 is still used');
+    const rb = await exp.listRoutes('default', 4);
+    assert.deepEqual(rb.map((r) => r.prefix).sort(), ['10.255.0.0/16', '100.64.0.0/10', '198.51.100.0/24']);
+    assert.match(rb.find((r) => r.prefix === '100.64.0.0/10')!.nexthop, /10\.0\.1\.2 via eth2 push 16001 30/);
+  } finally {
+    await exp.stop();
+    await server.stop();
+  }
+});
+
+test('bad input is NACKed with a reason, and the rest of the batch is applied', async () => {
+  const { dp, server, port } = await setup();
+  const { agent } = loadProtos();
+  const client = new agent(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const call = (client['Program'] as (md: grpc.Metadata) => grpc.ClientDuplexStream<PbControllerMessage, PbAgentMessage>).call(client, new grpc.Metadata());
+    const acks: PbAgentMessage[] = [];
+    const got = new Promise<void>((resolve) => call.on('data', (m: PbAgentMessage) => { acks.push(m); if (acks.length === 3) resolve(); }));
+    call.write({ seq: 1, interface: { name: 'eth1', driver: 'MEMORY', addresses: ['10.0.0.1/24'] } });
+    call.write({
+      seq: 2,
+      routes: {
+        vrf: '',
+        routes: [
+          { prefix: '192.0.2.0/24', nexthops: [{ ip: '10.0.0.2' }] },
+          { prefix: '192.0.2.300/24', nexthops: [{ ip: '10.0.0.2' }] },
+          { prefix: '198.51.100.0/24', nexthops: [{ ip: '10.0.0.2', interface: 'eth1', transportLabels: [1, 2, 3, 4, 5] }] },
+          { prefix: '203.0.113.0/24', nexthops: [{ ip: '172.16.0.1' }] },
+        ],
+      },
+    });
+    call.write({ seq: 3, routes: { vrf: 'nosuch', routes: [{ prefix: '10.1.0.0/16', action: 'DISCARD' }] } });
+    await got;
+    call.end();
+    assert.deepEqual(acks.map((a) => [a.seq, a.ok]), [[1, true], [2, false], [3, false]]);
+    assert.deepEqual(acks[1]!.failures.map((f) => f.object), ['route default 192.0.2.300/24', 'route default 198.51.100.0/24', 'route default 203.0.113.0/24']);
+    assert.match(acks[1]!.failures[1]!.reason, /5 transport labels/);
+    assert.match(acks[1]!.failures[2]!.reason, /no connected subnet/);
+    assert.match(acks[2]!.failures[0]!.reason, /VRF nosuch/);
+    assert.deepEqual(fib(dp), { '192.0.2.0/24': '10.0.0.2@eth1' }, 'the interface is found from the connected subnet');
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+test('controller restart: the replay keeps replayed routes in place and sweeps the rest', async () => {
+  const { dp, server, port, rib, exp } = await setup();
+  const removed = recordRemovals(dp);
+  let exp2: FibExport | undefined;
+  try {
+    exp.setVrf('blue', true);
+    exp.setInterface('eth1', { name: 'eth1', driver: 'memory', addresses: ['10.0.0.1/24'] });
+    exp.setInterface('pod1', { name: 'pod1', driver: 'memory', vrf: 'blue', addresses: ['169.254.1.1/32'] });
+    exp.start();
+    rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+    for (let i = 0; i < 50; i++) rib.announce('inet.0', 'static', stat(`192.0.${i}.0/24`, ['10.0.0.2']));
+    rib.announce('blue.inet.0', 'static', { prefix: '10.244.0.5/32', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.244.0.5', interface: 'pod1' }] });
+    await exp.whenIdle(5000);
+    assert.equal(Object.keys(fib(dp)).length, 50);
+    const addsBefore = dp.calls['addRoute'] ?? 0;
+    await exp.stop(); // the controller dies; the agent keeps the FIB
+    assert.equal(Object.keys(fib(dp)).length, 50);
+    // the new controller: the same routes except 192.0.49.0/24, plus one new one, and no VRF blue
+    const rib2 = new Rib();
+    rib2.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+    for (let i = 0; i < 49; i++) rib2.announce('inet.0', 'static', stat(`192.0.${i}.0/24`, ['10.0.0.2']));
+    rib2.announce('inet.0', 'static', stat('198.51.100.0/24', ['10.0.0.3']));
+    exp2 = new FibExport(rib2, { address: `127.0.0.1:${port}` });
+    exp2.setInterface('eth1', { name: 'eth1', driver: 'memory', addresses: ['10.0.0.1/24'] });
+    exp2.start();
+    await exp2.whenIdle(5000);
+    const f = fib(dp);
+    assert.equal(Object.keys(f).length, 50);
+    assert.equal(f['192.0.49.0/24'], undefined);
+    assert.equal(f['198.51.100.0/24'], '10.0.0.3@eth1');
+    assert.deepEqual(removed.sort(), ['10.244.0.5/32', '192.0.49.0/24'], 'only the routes that were not replayed were ever removed');
+    assert.equal((dp.calls['addRoute'] ?? 0) - addsBefore, 1, 'unchanged routes cost no data-plane call');
+    assert.deepEqual([...dp.vifs.keys()], ['eth1']);
+    assert.equal(dp.vrfs.has('blue'), false);
+    assert.equal(server.stats.lastSwept, 4, 'a route in default, a route in blue, interface pod1, VRF blue');
+  } finally {
+    await exp.stop();
+    await exp2?.stop();
+    await server.stop();
+  }
+});
+
+test('agent restart: the gRPC server comes back on the same data plane, the controller replays, nothing vanishes', async () => {
+  const { dp, server, port, rib, exp } = await setup();
+  const removed = recordRemovals(dp);
+  let server2: AgentServer | undefined;
+  try {
+    exp.setInterface('eth1', { name: 'eth1', driver: 'memory', addresses: ['10.0.0.1/24'] });
+    exp.start();
+    rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+    for (let i = 0; i < 20; i++) rib.announce('inet.0', 'static', stat(`192.0.${i}.0/24`, ['10.0.0.2']));
+    await exp.whenIdle(5000);
+    await server.stop();
+    // while the agent is away: one route goes, one comes
+    rib.withdraw('inet.0', 'static', '192.0.19.0/24');
+    rib.announce('inet.0', 'static', stat('198.51.100.0/24', ['10.0.0.2']));
+    assert.equal(Object.keys(fib(dp)).length, 20, 'the data plane keeps forwarding with the last FIB');
+    server2 = new AgentServer(dp, { address: `127.0.0.1:${port}` });
+    await server2.start();
+    await waitFor(() => exp.status().synced, 5000);
+    await exp.whenIdle(5000);
+    const f = fib(dp);
+    assert.equal(f['192.0.19.0/24'], undefined);
+    assert.equal(f['198.51.100.0/24'], '10.0.0.2@eth1');
+    assert.equal(Object.keys(f).length, 20);
+    assert.deepEqual(removed, ['192.0.19.0/24']);
+    assert.ok(exp.status().reconnects >= 1);
+  } finally {
+    await exp.stop();
+    await server.stop();
+    await server2?.stop();
+  }
+});
+
+test('a configured token is required; health answers over gRPC and HTTP', async () => {
+  const { dp, server, port, rib, exp } = await setup({ token: 's3cret' });
+  const bad = new FibExport(rib, { address: `127.0.0.1:${port}`, token: 'wrong', backoffMinMs: 20, backoffMaxMs: 50 });
+  const { health } = loadProtos();
+  const hc = new health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const http = await startHealthServer('127.0.0.1:0', () => ({ ok: true, routes: server.counts().routes }));
+  try {
+    bad.start();
+    await assert.rejects(bad.whenIdle(400), /not idle/);
+    assert.equal(bad.status().synced, false);
+    await bad.stop();
+    exp.start();
+    rib.announce('inet.0', 's', { prefix: '10.9.0.0/16', protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+    await exp.whenIdle(5000);
+    assert.deepEqual(fib(dp), { '10.9.0.0/16': 'discard' });
+    const res = await new Promise<{ status: string }>((resolve, reject) =>
+      (hc['Check'] as (r: unknown, cb: (e: Error | null, r: { status: string }) => void) => void).call(hc, { service: '' }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+    assert.equal(res.status, 'SERVING');
+    const h = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+    assert.equal(h.status, 200);
+    assert.deepEqual(await h.json(), { status: 'ok', ok: true, routes: 1 });
+    assert.equal((await fetch(`http://127.0.0.1:${http.port}/nope`)).status, 404);
+  } finally {
+    hc.close();
+    await http.close();
+    await bad.stop();
+    await exp.stop();
+    await server.stop();
+  }
+});
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

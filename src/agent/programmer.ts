@@ -1,0 +1,404 @@
+/**
+ * The agent's programming logic, apart from gRPC: turns ControllerMessages into Dataplane
+ * calls and remembers what it programmed, so that
+ *  - next hops are shared by key with reference counts (a composite for ECMP over member
+ *    next hops; a `neighbor` next hop, with labels pushed when the route carries any, for
+ *    every gateway: the data plane resolves it with ARP/NDP);
+ *  - a route that is sent again unchanged costs a map lookup and no data-plane call;
+ *  - a resync (ResyncBegin ... ResyncEnd) marks everything with a new generation and the
+ *    end sweeps what was not replayed; replayed objects are never removed, so forwarding
+ *    does not stop while the controller or the agent restarts.
+ * One Programmer lives per Dataplane (see `programmerFor`), so an agent whose gRPC server
+ * restarts finds the state the data plane holds.
+ */
+import { DataplaneError, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
+import { canonicalPrefix, parseCidr, parseIp, parsePrefix, prefixContains } from '../lib/addr.js';
+import type { PbFailure, PbInterfaceUpdate, PbNexthop, PbNexthopSet, PbRouteBatch, PbVrfUpdate, RouteActionName } from './proto.js';
+
+export const DEFAULT_VRF = 'default';
+const MAX_TRANSPORT_LABELS = 4;
+const MAX_LABEL = 0xfffff;
+
+interface NhEntry {
+  id: number;
+  refs: number;
+  /** member keys of a composite */
+  members?: string[];
+}
+
+interface RouteEntry {
+  /** next-hop key, or '' for a connected subnet the data plane derives from the interface addresses */
+  nh: string;
+  gen: number;
+}
+
+interface IfEntry {
+  cfg: VifConfig;
+  gen: number;
+}
+
+/** What a next-hop set becomes: a key and the spec to build it, or why it cannot be. */
+interface NhPlan {
+  key: string;
+  build: () => NexthopSpec;
+  members?: NhPlan[];
+}
+type Plan = NhPlan | { error: string };
+
+export interface ApplyResult {
+  failures: PbFailure[];
+  swept?: number;
+}
+
+export class Programmer {
+  private readonly vrfs = new Map<string, number>();
+  private readonly ifs = new Map<string, IfEntry>();
+  private readonly routes = new Map<string, Map<string, RouteEntry>>();
+  private readonly nhs = new Map<string, NhEntry>();
+  private gen = 0;
+  private resyncing = false;
+
+  constructor(readonly dp: Dataplane) {}
+
+  /** ResyncBegin: from now on, what is (re)sent is kept; at `endResync` the rest goes. */
+  beginResync(): void {
+    this.gen++;
+    this.resyncing = true;
+  }
+
+  /** ResyncEnd: remove routes, then interfaces, then VRFs that were not replayed. */
+  async endResync(): Promise<ApplyResult> {
+    const failures: PbFailure[] = [];
+    let swept = 0;
+    if (!this.resyncing) return { failures: [{ object: 'resync', reason: 'ResyncEnd without ResyncBegin' }], swept };
+    this.resyncing = false;
+    for (const [vrf, table] of this.routes) {
+      for (const [prefix, r] of table) {
+        if (r.gen === this.gen) continue;
+        try {
+          this.removeRoute(vrf, prefix, table, r);
+          swept++;
+        } catch (err) {
+          failures.push({ object: `route ${vrf} ${prefix}`, reason: reason(err) });
+        }
+      }
+    }
+    for (const [name, e] of this.ifs) {
+      if (e.gen === this.gen) continue;
+      try {
+        await this.dp.delVif(name);
+        this.ifs.delete(name);
+        swept++;
+      } catch (err) {
+        failures.push({ object: `interface ${name}`, reason: reason(err) });
+      }
+    }
+    for (const [name, g] of this.vrfs) {
+      if (g === this.gen) continue;
+      try {
+        this.dp.delVrf(name);
+        this.vrfs.delete(name);
+        swept++;
+      } catch (err) {
+        failures.push({ object: `vrf ${name}`, reason: reason(err) });
+      }
+    }
+    return { failures, swept };
+  }
+
+  applyVrf(m: PbVrfUpdate): ApplyResult {
+    const name = m.name;
+    if (!name || name === DEFAULT_VRF) {
+      return m.delete ? { failures: [{ object: `vrf ${name || DEFAULT_VRF}`, reason: 'the default VRF cannot be deleted' }] } : { failures: [] };
+    }
+    try {
+      if (m.delete) {
+        if (this.vrfs.has(name)) {
+          this.dp.delVrf(name);
+          this.vrfs.delete(name);
+          this.routes.delete(name);
+        }
+      } else {
+        if (!this.vrfs.has(name)) this.dp.addVrf(name);
+        this.vrfs.set(name, this.gen);
+      }
+      return { failures: [] };
+    } catch (err) {
+      return { failures: [{ object: `vrf ${name}`, reason: reason(err) }] };
+    }
+  }
+
+  async applyInterface(m: PbInterfaceUpdate): Promise<ApplyResult> {
+    const object = `interface ${m.name}`;
+    try {
+      if (!m.name) throw new DataplaneError('interface without a name');
+      const old = this.ifs.get(m.name);
+      if (m.delete) {
+        if (old) {
+          await this.dp.delVif(m.name);
+          this.ifs.delete(m.name);
+        }
+        return { failures: [] };
+      }
+      const cfg = vifConfig(m);
+      if (old && sameVifExceptAddresses(old.cfg, cfg)) {
+        if (!sameList(old.cfg.addresses, cfg.addresses)) this.dp.setVifAddresses(m.name, cfg.addresses ?? []);
+      } else {
+        if (old) await this.dp.delVif(m.name);
+        this.ifs.delete(m.name);
+        await this.dp.addVif(cfg);
+      }
+      this.ifs.set(m.name, { cfg, gen: this.gen });
+      return { failures: [] };
+    } catch (err) {
+      return { failures: [{ object, reason: reason(err) }] };
+    }
+  }
+
+  /** Program a batch; each route succeeds or fails on its own. */
+  applyRoutes(b: PbRouteBatch): ApplyResult {
+    const vrf = b.vrf || DEFAULT_VRF;
+    const failures: PbFailure[] = [];
+    if (vrf !== DEFAULT_VRF && !this.vrfs.has(vrf)) {
+      // keep going: the data plane may know the VRF (created before this agent); it refuses otherwise
+    }
+    let table = this.routes.get(vrf);
+    if (!table) {
+      table = new Map();
+      this.routes.set(vrf, table);
+    }
+    const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
+    for (const r of b.routes) {
+      const object = `route ${vrf} ${r.prefix}`;
+      try {
+        const prefix = fastCanonical(r.prefix);
+        if (r.delete) {
+          const old = table.get(prefix);
+          if (old) this.removeRoute(vrf, prefix, table, old);
+          continue;
+        }
+        let plan: Plan;
+        if (r.nexthopSet) {
+          const s = sets[r.nexthopSet - 1];
+          if (!s) throw new DataplaneError(`nexthop_set ${r.nexthopSet} is not in the batch (${sets.length} sets)`);
+          plan = s;
+        } else {
+          plan = this.plan(vrf, { action: r.action ?? 'FORWARD', nexthops: r.nexthops ?? [] });
+        }
+        if ('error' in plan) throw new DataplaneError(plan.error);
+        this.installRoute(vrf, prefix, table, plan);
+      } catch (err) {
+        failures.push({ object, reason: reason(err) });
+      }
+    }
+    return { failures };
+  }
+
+  /** Counts for health and tests. */
+  counts(): { vrfs: number; interfaces: number; routes: number; nexthops: number } {
+    let routes = 0;
+    for (const t of this.routes.values()) routes += t.size;
+    return { vrfs: this.vrfs.size, interfaces: this.ifs.size, routes, nexthops: this.nhs.size };
+  }
+
+  // ---- internals
+
+  private installRoute(vrf: string, prefix: string, table: Map<string, RouteEntry>, plan: NhPlan): void {
+    const old = table.get(prefix);
+    if (old && old.nh === plan.key) {
+      old.gen = this.gen;
+      return;
+    }
+    if (plan.key === '') {
+      // a connected subnet: the data plane already routes it from the interface's addresses
+      if (old && old.nh !== '') {
+        this.dp.delRoute(vrf, prefix);
+        this.release(old.nh);
+      }
+      table.set(prefix, { nh: '', gen: this.gen });
+      return;
+    }
+    const id = this.acquire(plan);
+    try {
+      this.dp.addRoute(vrf, prefix, id);
+    } catch (err) {
+      this.release(plan.key);
+      throw err;
+    }
+    if (old && old.nh !== '') this.release(old.nh);
+    if (old) {
+      old.nh = plan.key;
+      old.gen = this.gen;
+    } else table.set(prefix, { nh: plan.key, gen: this.gen });
+  }
+
+  private removeRoute(vrf: string, prefix: string, table: Map<string, RouteEntry>, r: RouteEntry): void {
+    if (r.nh !== '') {
+      this.dp.delRoute(vrf, prefix);
+      this.release(r.nh);
+    }
+    table.delete(prefix);
+  }
+
+  private acquire(plan: NhPlan): number {
+    const have = this.nhs.get(plan.key);
+    if (have) {
+      have.refs++;
+      return have.id;
+    }
+    const members = plan.members?.map((m) => {
+      this.acquire(m);
+      return m.key;
+    });
+    let id: number;
+    try {
+      id = this.dp.addNexthop(plan.build());
+    } catch (err) {
+      for (const k of members ?? []) this.release(k);
+      throw err;
+    }
+    const e: NhEntry = { id, refs: 1 };
+    if (members) e.members = members;
+    this.nhs.set(plan.key, e);
+    return id;
+  }
+
+  private release(key: string): void {
+    const e = this.nhs.get(key);
+    if (!e) return;
+    if (--e.refs > 0) return;
+    this.nhs.delete(key);
+    this.dp.delNexthop(e.id);
+    for (const m of e.members ?? []) this.release(m);
+  }
+
+  /** Decide what next hop a set needs, without touching the data plane. */
+  private plan(vrf: string, s: PbNexthopSet): Plan {
+    const action: RouteActionName = s.action ?? 'FORWARD';
+    switch (action) {
+      case 'DISCARD':
+        return { key: 'discard', build: () => ({ type: 'discard' }) };
+      case 'REJECT':
+        return { key: 'reject', build: () => ({ type: 'reject' }) };
+      case 'RECEIVE':
+        return { key: 'receive', build: () => ({ type: 'receive' }) };
+      case 'FORWARD':
+        break;
+      default:
+        return { error: `unknown route action '${String(action)}'` };
+    }
+    const list = s.nexthops ?? [];
+    if (list.length === 0) return { error: 'a forwarding route needs at least one next hop' };
+    const members: NhPlan[] = [];
+    for (const nh of list) {
+      const p = this.planOne(vrf, nh);
+      if ('error' in p) return p;
+      if (!members.some((m) => m.key === p.key)) members.push(p);
+    }
+    if (members.length === 1) return members[0]!;
+    if (members.some((m) => m.key === '')) return { error: 'a connected subnet cannot be part of an ECMP set' };
+    const keys = members.map((m) => m.key).sort();
+    const sorted = keys.map((k) => members.find((m) => m.key === k)!);
+    return {
+      key: `ecmp(${keys.join(',')})`,
+      members: sorted,
+      build: () => ({ type: 'composite', members: keys.map((k) => this.nhs.get(k)!.id) }),
+    };
+  }
+
+  private planOne(vrf: string, nh: PbNexthop): Plan {
+    const labels = [...(nh.transportLabels ?? [])];
+    if (labels.length > MAX_TRANSPORT_LABELS) return { error: `${labels.length} transport labels (at most ${MAX_TRANSPORT_LABELS})` };
+    if (nh.serviceLabel !== undefined && nh.serviceLabel !== null) labels.push(nh.serviceLabel);
+    for (const l of labels) if (!Number.isInteger(l) || l < 0 || l > MAX_LABEL) return { error: `invalid MPLS label ${l}` };
+    let vif = nh.interface ?? '';
+    const ip = nh.ip ?? '';
+    if (ip) {
+      try {
+        parseIp(ip);
+      } catch (err) {
+        return { error: reason(err) };
+      }
+    }
+    if (!vif) {
+      if (!ip) return { error: 'next hop has neither address nor interface' };
+      const found = this.connectedVif(vrf, ip);
+      if (!found) return { error: `next hop ${ip} is on no connected subnet of VRF ${vrf}; give its interface` };
+      vif = found;
+    }
+    if (!ip) {
+      if (labels.length) return { error: `labels need a next-hop address (interface ${vif})` };
+      return { key: '', build: () => ({ type: 'discard' }) };
+    }
+    const lk = labels.length ? `|${labels.join('/')}` : '';
+    return {
+      key: `nbr|${vif}|${ip}${lk}`,
+      build: () => (labels.length ? { type: 'neighbor', vif, ip, labels } : { type: 'neighbor', vif, ip }),
+    };
+  }
+
+  private connectedVif(vrf: string, ip: string): string | undefined {
+    const addr = parseIp(ip).bytes;
+    for (const [name, e] of this.ifs) {
+      if ((e.cfg.vrf ?? DEFAULT_VRF) !== vrf) continue;
+      for (const a of e.cfg.addresses ?? []) {
+        if (prefixContains(parsePrefix(a), addr)) return name;
+      }
+    }
+    return undefined;
+  }
+}
+
+const programmers = new WeakMap<Dataplane, Programmer>();
+
+/** The one Programmer of a data plane (created on first use). */
+export function programmerFor(dp: Dataplane): Programmer {
+  let p = programmers.get(dp);
+  if (!p) {
+    p = new Programmer(dp);
+    programmers.set(dp, p);
+  }
+  return p;
+}
+
+const DRIVERS: Record<string, VifDriver> = { AF_PACKET: 'af-packet', TAP: 'tap', MEMORY: 'memory', DRIVER_UNSPECIFIED: 'af-packet' };
+
+function vifConfig(m: PbInterfaceUpdate): VifConfig {
+  const driver = DRIVERS[m.driver ?? 'DRIVER_UNSPECIFIED'];
+  if (!driver) throw new DataplaneError(`unknown interface driver '${String(m.driver)}'`);
+  const cfg: VifConfig = { name: m.name, driver, vrf: m.vrf || DEFAULT_VRF, addresses: [...(m.addresses ?? [])] };
+  for (const a of cfg.addresses!) parseCidr(a);
+  if (m.mtu) cfg.mtu = m.mtu;
+  if (m.vlan) cfg.vlan = m.vlan;
+  if (m.mac) cfg.mac = m.mac;
+  return cfg;
+}
+
+function sameVifExceptAddresses(a: VifConfig, b: VifConfig): boolean {
+  return a.driver === b.driver && a.vrf === b.vrf && a.mtu === b.mtu && a.vlan === b.vlan && a.mac === b.mac;
+}
+
+function sameList(a: string[] | undefined, b: string[] | undefined): boolean {
+  const x = a ?? [], y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** canonicalPrefix, with a quick accept for IPv4 prefixes that are already canonical. */
+function fastCanonical(prefix: string): string {
+  const m = V4.exec(prefix);
+  if (m) {
+    const a = +m[1]!, b = +m[2]!, c = +m[3]!, d = +m[4]!, len = +m[5]!;
+    if (a < 256 && b < 256 && c < 256 && d < 256 && len <= 32 && !/(^|[./])0\d/.test(prefix)) {
+      const v = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+      const masked = len === 0 ? 0 : (v & (0xffffffff << (32 - len))) >>> 0;
+      if (masked === v) return prefix;
+    }
+  }
+  return canonicalPrefix(prefix);
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

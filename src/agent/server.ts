@@ -1,0 +1,273 @@
+/**
+ * The agent's gRPC server (proto/agent.proto) and the standard health service on the same
+ * port. One Program stream is served at a time (a newer controller stream replaces an
+ * older one); its messages are applied strictly in order through the data plane's
+ * Programmer, and each is answered with an ACK or a NACK carrying the reasons.
+ * The server can stop and start again over the same data plane: the Programmer, and so
+ * the FIB, outlive it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Dataplane, NexthopInfo } from '../dataplane/api.js';
+import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbInterfaceInfo, type PbNexthopInfo } from './proto.js';
+import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
+
+export const DEFAULT_AGENT_ADDRESS = '127.0.0.1:50052';
+export const AGENT_SERVICE = 'cnr.agent.v1.Agent';
+
+export interface AgentServerOptions {
+  /** host:port; port 0 picks a free one */
+  address?: string;
+  /** when set, clients must send `authorization: Bearer TOKEN` */
+  token?: string;
+  log?: (line: string) => void;
+}
+
+export interface AgentStats {
+  connected: boolean;
+  streams: number;
+  messages: number;
+  nacks: number;
+  lastResyncAt?: number;
+  lastSwept?: number;
+}
+
+type ProgramCall = grpc.ServerDuplexStream<PbControllerMessage, PbAgentMessage>;
+
+export class AgentServer {
+  private server: grpc.Server | undefined;
+  private readonly programmer: Programmer;
+  private current: ProgramCall | undefined;
+  private serving = false;
+  private readonly watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+  readonly stats: AgentStats = { connected: false, streams: 0, messages: 0, nacks: 0 };
+  port = 0;
+
+  constructor(
+    readonly dp: Dataplane,
+    private readonly opts: AgentServerOptions = {},
+  ) {
+    this.programmer = programmerFor(dp);
+  }
+
+  counts(): ReturnType<Programmer['counts']> {
+    return this.programmer.counts();
+  }
+
+  async start(): Promise<number> {
+    const { agent, health } = loadProtos();
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    server.addService(agent.service, {
+      Program: (call: ProgramCall) => this.program(call),
+      ListRoutes: this.unary((req: { vrf: string; family: number }) => ({ routes: this.listRoutes(req.vrf || 'default', req.family === 6 ? 6 : 4) })),
+      ListInterfaces: this.unary(() => ({ interfaces: this.listInterfaces() })),
+      ListNexthops: this.unary(() => ({ nexthops: this.dp.listNexthops().map(pbNexthop) })),
+    });
+    server.addService(health.service, {
+      Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const s = call.request.service;
+        if (s !== '' && s !== AGENT_SERVICE) return cb({ code: grpc.status.NOT_FOUND, details: `unknown service '${s}'` });
+        cb(null, { status: this.serving ? 'SERVING' : 'NOT_SERVING' });
+      },
+      Watch: (call: grpc.ServerWritableStream<{ service: string }, unknown>) => {
+        const s = call.request.service;
+        call.write({ status: s !== '' && s !== AGENT_SERVICE ? 'SERVICE_UNKNOWN' : this.serving ? 'SERVING' : 'NOT_SERVING' });
+        this.watchers.add(call as grpc.ServerWritableStream<unknown, unknown>);
+        call.on('cancelled', () => this.watchers.delete(call as grpc.ServerWritableStream<unknown, unknown>));
+      },
+    });
+    const address = this.opts.address ?? DEFAULT_AGENT_ADDRESS;
+    this.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+    this.server = server;
+    this.serving = true;
+    this.log(`agent: listening on ${address.replace(/:\d+$/, '')}:${this.port}`);
+    return this.port;
+  }
+
+  /** Stop serving; the data plane and its FIB stay as they are. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.serving = false;
+    for (const w of this.watchers) {
+      w.write({ status: 'NOT_SERVING' });
+      w.end();
+    }
+    this.watchers.clear();
+    this.current?.end();
+    this.current = undefined;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 500);
+      server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private authorized(md: grpc.Metadata): boolean {
+    if (!this.opts.token) return true;
+    const v = md.get('authorization')[0];
+    return typeof v === 'string' && v === `Bearer ${this.opts.token}`;
+  }
+
+  private unary<Req, Res>(fn: (req: Req) => Res) {
+    return (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+      if (!this.authorized(call.metadata)) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token' });
+      try {
+        cb(null, fn(call.request));
+      } catch (err) {
+        cb({ code: grpc.status.INVALID_ARGUMENT, details: err instanceof Error ? err.message : String(err) });
+      }
+    };
+  }
+
+  private program(call: ProgramCall): void {
+    if (!this.authorized(call.metadata)) {
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token' });
+      return;
+    }
+    if (this.current) {
+      this.log('agent: a new controller stream replaces the previous one');
+      this.current.end();
+    }
+    this.current = call;
+    this.stats.connected = true;
+    this.stats.streams++;
+    const queue: PbControllerMessage[] = [];
+    let busy = false;
+    let paused = false;
+    const pump = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        while (queue.length) {
+          const msg = queue.shift()!;
+          const res = await this.apply(msg);
+          if (call.cancelled || call.destroyed) return;
+          const reply: PbAgentMessage = { seq: msg.seq, ok: res.failures.length === 0, failures: res.failures, swept: res.swept ?? 0 };
+          this.stats.messages++;
+          if (!reply.ok) {
+            this.stats.nacks++;
+            this.log(`agent: NACK seq ${msg.seq}: ${res.failures.slice(0, 3).map((f) => `${f.object}: ${f.reason}`).join('; ')}`);
+          }
+          call.write(reply);
+          if (paused && queue.length < 16) {
+            paused = false;
+            call.resume();
+          }
+        }
+      } finally {
+        busy = false;
+      }
+    };
+    call.on('data', (msg: PbControllerMessage) => {
+      queue.push(msg);
+      if (!paused && queue.length > 64) {
+        paused = true;
+        call.pause();
+      }
+      void pump();
+    });
+    const done = () => {
+      if (this.current === call) {
+        this.current = undefined;
+        this.stats.connected = false;
+      }
+    };
+    call.on('end', () => {
+      done();
+      call.end();
+    });
+    call.on('error', done);
+    call.on('cancelled', done);
+  }
+
+  private async apply(msg: PbControllerMessage): Promise<ApplyResult> {
+    const p = this.programmer;
+    switch (msg.body) {
+      case 'resyncBegin':
+        p.beginResync();
+        this.log(`agent: resync begins (${msg.resyncBegin?.controllerId ?? ''})`);
+        return { failures: [] };
+      case 'resyncEnd': {
+        const r = await p.endResync();
+        this.stats.lastResyncAt = Date.now();
+        this.stats.lastSwept = r.swept ?? 0;
+        this.log(`agent: resync done, ${r.swept ?? 0} stale objects removed`);
+        return r;
+      }
+      case 'vrf':
+        return p.applyVrf(msg.vrf!);
+      case 'interface':
+        return p.applyInterface(msg.interface!);
+      case 'routes':
+        return p.applyRoutes(msg.routes!);
+      default:
+        return { failures: [{ object: `message ${msg.seq}`, reason: 'empty or unknown message body' }] };
+    }
+  }
+
+  private listRoutes(vrf: string, family: 4 | 6): PbFibEntry[] {
+    const nhs = new Map(this.dp.listNexthops().map((n) => [n.id, n]));
+    return this.dp.listRoutes(vrf, family).map((r) => ({ prefix: r.prefix, nexthopId: r.nh, nexthop: describeNexthop(r.nh, nhs) }));
+  }
+
+  private listInterfaces(): PbInterfaceInfo[] {
+    return this.dp.listVifs().map((v) => ({
+      id: v.id,
+      name: v.name,
+      driver: v.driver,
+      vrf: v.vrf,
+      mac: v.mac,
+      mtu: v.mtu,
+      addresses: v.addresses,
+      rxPackets: v.rxPackets,
+      txPackets: v.txPackets,
+      drops: v.drops,
+    }));
+  }
+}
+
+function pbNexthop(n: NexthopInfo): PbNexthopInfo {
+  return {
+    id: n.id,
+    type: n.type,
+    interface: n.vif ?? '',
+    ip: n.ip ?? '',
+    mac: n.dmac ?? '',
+    labels: n.labels ?? [],
+    members: n.members ?? [],
+    vrf: n.vrf ?? '',
+    state: n.state ?? '',
+    refs: n.refs,
+  };
+}
+
+/** "10.0.0.2 via eth1 push 16001 30", or "ecmp [..., ...]", for `show route forwarding-table`. */
+export function describeNexthop(id: number, nhs: Map<number, NexthopInfo>, depth = 0): string {
+  const n = nhs.get(id);
+  if (!n) return `nh ${id}`;
+  const labels = n.labels?.length ? ` push ${n.labels.join(' ')}` : '';
+  switch (n.type) {
+    case 'neighbor':
+      return `${n.ip ?? '?'} via ${n.vif ?? '?'}${labels}${n.state && n.state !== 'resolved' ? ` (${n.state})` : ''}`;
+    case 'encap':
+      return `${n.dmac ?? '?'} via ${n.vif ?? '?'}${labels}`;
+    case 'composite':
+      return depth > 2 ? 'ecmp' : `ecmp [${(n.members ?? []).map((m) => describeNexthop(m, nhs, depth + 1)).join(', ')}]`;
+    case 'vrf':
+      return `table ${n.vrf ?? '?'}`;
+    default:
+      return n.type + labels;
+  }
+}

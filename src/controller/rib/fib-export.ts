@@ -1,0 +1,447 @@
+/**
+ * FIB export: the controller's side of proto/agent.proto. It listens to the RIB and keeps
+ * the agent's FIB equal to the RIB's active routes (plus the interfaces and VRFs the
+ * RibService hands it):
+ *  - changes wait in one ordered map keyed by object (latest wins, order kept), so a
+ *    route that flaps while the agent is busy is sent once;
+ *  - consecutive routes of one VRF travel together in RouteBatch messages that share
+ *    next-hop sets; at most `window` messages are unacknowledged at a time;
+ *  - when the stream breaks, it reconnects with exponential backoff and replays the whole
+ *    state between ResyncBegin and ResyncEnd; the agent then removes what was not
+ *    replayed, and keeps forwarding with its last FIB meanwhile.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type PbRoute, type InterfaceDriverName, type RouteActionName } from '../../agent/proto.js';
+import type { FibRoute, Rib, RibChange } from './rib.js';
+import { tableVrf } from './rib.js';
+
+export interface FibInterface {
+  name: string;
+  driver: 'af-packet' | 'tap' | 'memory';
+  /** routing instance; 'default' when absent */
+  vrf?: string;
+  addresses: string[];
+  mtu?: number;
+  vlan?: number;
+  mac?: string;
+}
+
+export interface FibExportOptions {
+  /** the agent, host:port */
+  address: string;
+  token?: string;
+  controllerId?: string;
+  /** routes per RouteBatch */
+  batchSize?: number;
+  /** unacknowledged messages in flight */
+  window?: number;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface FibExportStatus {
+  address: string;
+  connected: boolean;
+  /** the last replay reached ResyncEnd and was acknowledged */
+  synced: boolean;
+  pending: number;
+  inflight: number;
+  messagesAcked: number;
+  routesAcked: number;
+  nacks: number;
+  reconnects: number;
+  recentFailures: PbFailure[];
+}
+
+type Op =
+  | { kind: 'vrf'; name: string; del: boolean }
+  | { kind: 'if'; name: string; cfg: FibInterface | undefined }
+  | { kind: 'route'; vrf: string; prefix: string; fib: FibRoute | undefined };
+
+type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage, PbAgentMessage>;
+
+interface Replay {
+  stage: 'begin' | 'objects' | 'routes' | 'end' | 'done';
+  objects: Op[];
+  routes: Iterator<{ vrf: string; prefix: string; fib: FibRoute }>;
+  carry: { vrf: string; prefix: string; fib: FibRoute } | undefined;
+  endSeq: number;
+}
+
+const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', tap: 'TAP', memory: 'MEMORY' };
+const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
+
+export class FibExport {
+  private readonly pending = new Map<string, Op>();
+  private readonly vrfs = new Set<string>();
+  private readonly ifs = new Map<string, FibInterface>();
+  private client: grpc.Client & Record<string, unknown> | undefined;
+  private call: ProgramStream | undefined;
+  private seq = 0;
+  private readonly inflight = new Map<number, number>();
+  private replay: Replay | undefined;
+  private blocked = false;
+  private pumping = false;
+  private scheduled = false;
+  private stopped = true;
+  private unsubscribe: (() => void) | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private backoff: number;
+  private idleWaiters: (() => void)[] = [];
+  private readonly st: FibExportStatus;
+  private readonly batchSize: number;
+  private readonly window: number;
+
+  constructor(
+    private readonly rib: Rib,
+    private readonly opts: FibExportOptions,
+  ) {
+    this.batchSize = opts.batchSize ?? 2000;
+    this.window = opts.window ?? 16;
+    this.backoff = opts.backoffMinMs ?? 100;
+    this.st = { address: opts.address, connected: false, synced: false, pending: 0, inflight: 0, messagesAcked: 0, routesAcked: 0, nacks: 0, reconnects: 0, recentFailures: [] };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unsubscribe = this.rib.subscribe((c) => this.onRibChange(c));
+    const { agent } = loadProtos();
+    this.client = new agent(this.opts.address, grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.initial_reconnect_backoff_ms': this.opts.backoffMinMs ?? 100,
+      'grpc.max_reconnect_backoff_ms': this.opts.backoffMaxMs ?? 5000,
+    }) as grpc.Client & Record<string, unknown>;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const call = this.call;
+    this.call = undefined;
+    if (call) {
+      call.removeAllListeners();
+      call.on('error', () => {});
+      call.cancel();
+    }
+    this.client?.close();
+    this.client = undefined;
+    this.st.connected = false;
+  }
+
+  status(): FibExportStatus {
+    return { ...this.st, pending: this.pending.size, inflight: this.inflight.size, recentFailures: [...this.st.recentFailures] };
+  }
+
+  /** A routing instance exists in the data plane (present) or not. */
+  setVrf(name: string, present: boolean): void {
+    if (name === 'default') return;
+    if (present === this.vrfs.has(name)) return;
+    if (present) this.vrfs.add(name);
+    else this.vrfs.delete(name);
+    this.queue(`v|${name}`, { kind: 'vrf', name, del: !present });
+  }
+
+  setInterface(name: string, cfg: FibInterface | undefined): void {
+    const old = this.ifs.get(name);
+    if (!cfg && !old) return;
+    if (cfg && old && JSON.stringify(cfg) === JSON.stringify(old)) return;
+    if (cfg) this.ifs.set(name, cfg);
+    else this.ifs.delete(name);
+    this.queue(`i|${name}`, { kind: 'if', name, cfg });
+  }
+
+  /** Resolves once everything queued so far is acknowledged by the agent (or rejects after `timeoutMs`). */
+  whenIdle(timeoutMs = 30_000): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        reject(new Error(`FIB export not idle after ${timeoutMs} ms (${JSON.stringify(this.status())})`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.idleWaiters.push(done);
+    });
+  }
+
+  /** What the agent's data plane holds (read back, not the RIB). */
+  listRoutes(vrf: string, family: 4 | 6, timeoutMs = 5000): Promise<PbFibEntry[]> {
+    return this.unary<{ routes: PbFibEntry[] }>('ListRoutes', { vrf, family }, timeoutMs).then((r) => r.routes);
+  }
+
+  listInterfaces(timeoutMs = 5000): Promise<PbInterfaceInfo[]> {
+    return this.unary<{ interfaces: PbInterfaceInfo[] }>('ListInterfaces', {}, timeoutMs).then((r) => r.interfaces);
+  }
+
+  listNexthops(timeoutMs = 5000): Promise<PbNexthopInfo[]> {
+    return this.unary<{ nexthops: PbNexthopInfo[] }>('ListNexthops', {}, timeoutMs).then((r) => r.nexthops);
+  }
+
+  // ---- internals
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.opts.token) md.set('authorization', `Bearer ${this.opts.token}`);
+    return md;
+  }
+
+  private unary<T>(method: string, req: unknown, timeoutMs: number): Promise<T> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('FIB export is not started'));
+    const fn = client[method] as (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: T) => void) => void;
+    return new Promise((resolve, reject) =>
+      fn.call(client, req, this.metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(new Error(`agent ${this.opts.address}: ${err.details || err.message}`)) : resolve(res))),
+    );
+  }
+
+  private onRibChange(c: RibChange): void {
+    const vrf = tableVrf(c.table);
+    if (vrf === undefined) return;
+    this.queue(`r|${vrf}|${c.prefix}`, { kind: 'route', vrf, prefix: c.prefix, fib: c.fib });
+  }
+
+  private queue(key: string, op: Op): void {
+    this.pending.delete(key);
+    this.pending.set(key, op);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped || !this.client) return;
+    const fn = this.client['Program'] as (md: grpc.Metadata) => ProgramStream;
+    const call = fn.call(this.client, this.metadata());
+    this.call = call;
+    this.seq = 0;
+    this.inflight.clear();
+    this.blocked = false;
+    this.st.synced = false;
+    // everything pending is covered by the replay, which reads the current state
+    this.pending.clear();
+    this.replay = {
+      stage: 'begin',
+      objects: [
+        ...[...this.vrfs].map((name): Op => ({ kind: 'vrf', name, del: false })),
+        ...[...this.ifs.values()].map((cfg): Op => ({ kind: 'if', name: cfg.name, cfg })),
+      ],
+      routes: this.rib.fibRoutes(),
+      carry: undefined,
+      endSeq: -1,
+    };
+    call.on('data', (m: PbAgentMessage) => this.onAck(m));
+    call.on('drain', () => {
+      this.blocked = false;
+      this.pump();
+    });
+    const broken = (why: string) => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      this.replay = undefined;
+      this.st.connected = false;
+      this.st.synced = false;
+      call.removeAllListeners();
+      call.on('error', () => {});
+      call.cancel();
+      if (this.stopped) return;
+      this.st.reconnects++;
+      this.log(`fib-export: stream to ${this.opts.address} lost (${why}); retry in ${this.backoff} ms`);
+      this.reconnectTimer = setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? 5000);
+    };
+    call.on('error', (err: grpc.ServiceError) => broken(err.details || err.message));
+    call.on('end', () => broken('agent closed the stream'));
+    this.pump();
+  }
+
+  private onAck(m: PbAgentMessage): void {
+    const routes = this.inflight.get(m.seq);
+    if (routes === undefined) return;
+    this.inflight.delete(m.seq);
+    if (!this.st.connected) {
+      this.st.connected = true;
+      this.backoff = this.opts.backoffMinMs ?? 100;
+    }
+    this.st.messagesAcked++;
+    if (m.ok) this.st.routesAcked += routes;
+    else {
+      this.st.nacks++;
+      this.st.routesAcked += routes - m.failures.length;
+      for (const f of m.failures) {
+        this.st.recentFailures.push(f);
+        this.log(`fib-export: agent refused ${f.object}: ${f.reason}`);
+      }
+      if (this.st.recentFailures.length > 100) this.st.recentFailures.splice(0, this.st.recentFailures.length - 100);
+    }
+    if (this.replay && m.seq === this.replay.endSeq) {
+      this.replay = undefined;
+      this.st.synced = true;
+      if (m.swept) this.log(`fib-export: resync complete, agent removed ${m.swept} stale objects`);
+    }
+    this.pump();
+  }
+
+  private isIdle(): boolean {
+    return this.st.synced && !this.replay && this.pending.size === 0 && this.inflight.size === 0;
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.call && !this.blocked && this.inflight.size < this.window) {
+        const next = this.nextMessage();
+        if (!next) break;
+        const seq = ++this.seq;
+        next.msg.seq = seq;
+        this.inflight.set(seq, next.routes);
+        if (next.end && this.replay) this.replay.endSeq = seq;
+        if (!this.call.write(next.msg)) this.blocked = true;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.isIdle() && this.idleWaiters.length) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  private nextMessage(): { msg: PbControllerMessage; routes: number; end?: boolean } | undefined {
+    const r = this.replay;
+    if (r) {
+      switch (r.stage) {
+        case 'begin':
+          r.stage = 'objects';
+          return { msg: { seq: 0, resyncBegin: { controllerId: this.opts.controllerId ?? `pid ${process.pid}` } }, routes: 0 };
+        case 'objects': {
+          const op = r.objects.shift();
+          if (op) return { msg: opMessage(op), routes: 0 };
+          r.stage = 'routes';
+          return this.nextMessage();
+        }
+        case 'routes': {
+          const b = new BatchBuilder('');
+          for (;;) {
+            const item = r.carry ?? nextOf(r.routes);
+            r.carry = undefined;
+            if (!item) {
+              r.stage = 'end';
+              break;
+            }
+            if (b.count === 0) b.vrf = item.vrf;
+            else if (item.vrf !== b.vrf) {
+              r.carry = item;
+              break;
+            }
+            b.add(item.prefix, item.fib);
+            if (b.count >= this.batchSize) break;
+          }
+          if (b.count > 0) return { msg: b.message(), routes: b.count };
+          return this.nextMessage();
+        }
+        case 'end':
+          r.stage = 'done';
+          return { msg: { seq: 0, resyncEnd: {} }, routes: 0, end: true };
+        case 'done':
+          return undefined;
+      }
+    }
+    const first = this.pending.entries().next();
+    if (first.done) return undefined;
+    const [key0, op0] = first.value;
+    if (op0.kind !== 'route') {
+      this.pending.delete(key0);
+      return { msg: opMessage(op0), routes: 0 };
+    }
+    const b = new BatchBuilder(op0.vrf);
+    for (const [key, op] of this.pending) {
+      if (op.kind !== 'route' || op.vrf !== b.vrf) break;
+      this.pending.delete(key);
+      b.add(op.prefix, op.fib);
+      if (b.count >= this.batchSize) break;
+    }
+    return { msg: b.message(), routes: b.count };
+  }
+}
+
+function nextOf<T>(it: Iterator<T>): T | undefined {
+  const n = it.next();
+  return n.done ? undefined : n.value;
+}
+
+function opMessage(op: Op): PbControllerMessage {
+  if (op.kind === 'vrf') return { seq: 0, vrf: { name: op.name, delete: op.del } };
+  if (op.kind === 'if') {
+    const c = op.cfg;
+    if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
+    return {
+      seq: 0,
+      interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '' },
+    };
+  }
+  throw new Error('routes travel in batches');
+}
+
+/** Routes of one VRF, sharing next-hop sets by content. */
+class BatchBuilder {
+  count = 0;
+  private readonly routes: PbRoute[] = [];
+  private readonly sets: PbNexthopSet[] = [];
+  private readonly setIndex = new Map<string, number>();
+  constructor(public vrf: string) {}
+
+  add(prefix: string, fib: FibRoute | undefined): void {
+    this.count++;
+    if (!fib) {
+      this.routes.push({ prefix, delete: true });
+      return;
+    }
+    const key = fibKey(fib);
+    let i = this.setIndex.get(key);
+    if (i === undefined) {
+      this.sets.push({ action: ACTION[fib.action], nexthops: fib.nexthops.map(pbNexthopOf) });
+      i = this.sets.length;
+      this.setIndex.set(key, i);
+    }
+    this.routes.push({ prefix, nexthopSet: i });
+  }
+
+  message(): PbControllerMessage {
+    return { seq: 0, routes: { vrf: this.vrf === 'default' ? '' : this.vrf, nexthopSets: this.sets, routes: this.routes } };
+  }
+}
+
+function fibKey(f: FibRoute): string {
+  let k = f.action;
+  for (const n of f.nexthops) k += `|${n.gateway ?? ''}%${n.interface ?? ''}%${n.labels ? n.labels.join('/') : ''}`;
+  return k;
+}
+
+function pbNexthopOf(n: { gateway?: string; interface?: string; labels?: number[] }): PbNexthop {
+  const labels = n.labels ?? [];
+  // the RIB carries transport labels then the service label; the wire has room for 4 + 1
+  if (labels.length > 4) return { ip: n.gateway ?? '', interface: n.interface ?? '', transportLabels: labels.slice(0, -1), serviceLabel: labels.at(-1)! };
+  return { ip: n.gateway ?? '', interface: n.interface ?? '', transportLabels: labels };
+}
