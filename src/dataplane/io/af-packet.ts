@@ -1,0 +1,283 @@
+/**
+ * The AF_PACKET driver: one packet socket bound to a netdev, with PACKET_MMAP TPACKET_V2
+ * receive and transmit rings mapped into one region that JS reads and writes directly
+ * through a koffi view (no syscall per packet).
+ *
+ * Ownership of a ring frame is its tp_status word. RX: the kernel fills frames whose status
+ * is TP_STATUS_KERNEL and hands them over with TP_STATUS_USER; we copy the frame into a pool
+ * slot and give it back by writing TP_STATUS_KERNEL. TX: we fill a frame whose status is
+ * TP_STATUS_AVAILABLE, mark it TP_STATUS_SEND_REQUEST, and one sendto() per burst (flush)
+ * makes the kernel send every requested frame and return them to AVAILABLE.
+ *
+ * Kernel behaviours handled here (see LAB.md): outgoing frames are not looped back to us
+ * (PACKET_IGNORE_OUTGOING), frames skip the qdisc (PACKET_QDISC_BYPASS), VLAN tags the NIC
+ * stripped are put back into the frame, and a frame with TP_STATUS_CSUMNOTREADY (an
+ * unfinished TCP/UDP checksum from a local sender with offload on) is completed in software.
+ */
+import type { IoDriver } from './driver.js';
+import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+import {
+  AF_PACKET, ETH_P_ALL, MAP_POPULATE, MAP_SHARED, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
+  PACKET_RX_RING, PACKET_STATISTICS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE, SOCK_CLOEXEC,
+  SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET, SOL_SOCKET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, TPACKET_V2, EAGAIN,
+  disableOffloads, errno, interfaceIndex, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
+} from './libc.js';
+import { completeChecksum } from './checksum-complete.js';
+
+const TP_STATUS_KERNEL = 0;
+const TP_STATUS_USER = 1;
+const TP_STATUS_CSUMNOTREADY = 8;
+const TP_STATUS_VLAN_VALID = 0x10;
+const TP_STATUS_VLAN_TPID_VALID = 0x40;
+const TP_STATUS_AVAILABLE = 0;
+const TP_STATUS_SEND_REQUEST = 1;
+const TP_STATUS_WRONG_FORMAT = 4;
+
+/** TPACKET_V2 header: status (offset 0), len, snaplen (u32), mac, net (u16), sec, nsec (u32), vlan_tci, vlan_tpid (u16) */
+const H_LEN = 4;
+const H_SNAPLEN = 8;
+const H_MAC = 12;
+const H_VLAN_TCI = 24;
+const H_VLAN_TPID = 26;
+/** TX data offset: TPACKET_ALIGN(sizeof(tpacket2_hdr)) + sizeof(sockaddr_ll) - sizeof(sockaddr_ll) */
+const TX_DATA = 32;
+const FRAME_SIZE = 2048;
+const BLOCK_SIZE = 1 << 16;
+
+export interface AfPacketOptions {
+  /** frames in the receive ring (rounded up to whole 64 KiB blocks); default 4096 */
+  rxFrames?: number;
+  /** frames in the transmit ring; default 2048 */
+  txFrames?: number;
+  /** vif id written to pool.rxVif for received frames; default 0 */
+  vif?: number;
+  /** run `ethtool -K IF tx off tso off gso off gro off`; default true */
+  disableOffloads?: boolean;
+  /** bring the link up; default true */
+  up?: boolean;
+  /** socket receive buffer (SO_RCVBUFFORCE), default 4 MiB */
+  rcvbuf?: number;
+}
+
+export interface AfPacketStats {
+  rxFrames: number;
+  txFrames: number;
+  /** received frames that did not fit a pool slot or found the pool empty */
+  rxDropped: number;
+  /** frames refused by txBurst because the ring was full */
+  txRingFull: number;
+  /** frames the kernel dropped because the RX ring was full (PACKET_STATISTICS, cumulative) */
+  kernelDrops: number;
+  /** frames whose partial checksum was completed in software */
+  csumCompleted: number;
+}
+
+export interface AfPacketDriver extends IoDriver {
+  readonly ifindex: number;
+  stats(): AfPacketStats;
+}
+
+function roundFrames(n: number): number {
+  const perBlock = BLOCK_SIZE / FRAME_SIZE;
+  return Math.max(perBlock, Math.ceil(n / perBlock) * perBlock);
+}
+
+export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPacketDriver {
+  const c = libc();
+  const ifindex = interfaceIndex(ifname);
+  if (opts.up !== false) setInterfaceUp(ifname);
+  if (opts.disableOffloads !== false) disableOffloads(ifname);
+  const hwaddr = interfaceMac(ifname);
+  const rxFrames = roundFrames(opts.rxFrames ?? 4096);
+  const txFrames = roundFrames(opts.txFrames ?? 2048);
+  const vif = opts.vif ?? 0;
+
+  // Protocol 0 at creation: nothing is queued to the socket until bind() names the interface.
+  const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw sysError('socket(AF_PACKET)');
+  let mapPtr: unknown = null;
+  const mapLen = (rxFrames + txFrames) * FRAME_SIZE;
+  try {
+    setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, 'PACKET_VERSION');
+    setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
+    setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS');
+    setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, opts.rcvbuf ?? 4 << 20, 'SO_RCVBUFFORCE');
+    setIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20, 'SO_SNDBUFFORCE');
+    for (const [opt, frames, what] of [[PACKET_RX_RING, rxFrames, 'PACKET_RX_RING'], [PACKET_TX_RING, txFrames, 'PACKET_TX_RING']] as const) {
+      const req = new Uint8Array(16);
+      const dv = new DataView(req.buffer);
+      dv.setUint32(0, BLOCK_SIZE, true);
+      dv.setUint32(4, (frames * FRAME_SIZE) / BLOCK_SIZE, true);
+      dv.setUint32(8, FRAME_SIZE, true);
+      dv.setUint32(12, frames, true);
+      if (c.setsockopt(fd, SOL_PACKET, opt, req, 16) < 0) throw sysError(`setsockopt(${what})`);
+    }
+    // RX ring first, TX ring right after it, in one mapping.
+    mapPtr = c.mmap(null, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (mapFailed(mapPtr)) {
+      mapPtr = null;
+      throw sysError('mmap(packet rings)');
+    }
+    const sll = new Uint8Array(20);
+    const sv = new DataView(sll.buffer);
+    sv.setUint16(0, AF_PACKET, true);
+    sv.setUint16(2, ETH_P_ALL, false); // protocol in network byte order
+    sv.setInt32(4, ifindex, true);
+    if (c.bind(fd, sll, 20) < 0) throw sysError(`bind(AF_PACKET, ${ifname})`);
+  } catch (e) {
+    if (mapPtr !== null) c.munmap(mapPtr, mapLen);
+    c.close(fd);
+    throw e;
+  }
+  return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rxFrames, txFrames, vif);
+}
+
+class AfPacket implements AfPacketDriver {
+  private ring: Uint8Array;
+  /** the ring as 32-bit words, for status and length fields (frames are 2048-byte aligned) */
+  private words: Uint32Array;
+  private rxHead = 0;
+  private txHead = 0;
+  private txPending = 0;
+  private closed = false;
+  private readonly txBase: number;
+  private readonly counters: AfPacketStats = { rxFrames: 0, txFrames: 0, rxDropped: 0, txRingFull: 0, kernelDrops: 0, csumCompleted: 0 };
+
+  constructor(
+    readonly name: string,
+    readonly ifindex: number,
+    readonly hwaddr: Uint8Array,
+    private fdNum: number,
+    private mapPtr: unknown,
+    private readonly mapLen: number,
+    private readonly rxFrames: number,
+    private readonly txFrames: number,
+    private readonly vif: number,
+  ) {
+    const ab = viewMemory(mapPtr, mapLen);
+    this.ring = new Uint8Array(ab);
+    this.words = new Uint32Array(ab);
+    this.txBase = rxFrames * FRAME_SIZE;
+  }
+
+  get fd(): number {
+    return this.fdNum;
+  }
+
+  rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
+    const ring = this.ring;
+    const words = this.words;
+    const data = pool.data;
+    let n = 0;
+    let head = this.rxHead;
+    while (n < max) {
+      const h = head * FRAME_SIZE;
+      const status = words[h >>> 2]!;
+      if ((status & TP_STATUS_USER) === 0) break;
+      const len = words[(h + H_SNAPLEN) >>> 2]!;
+      const mac = h + (ring[h + H_MAC]! | (ring[h + H_MAC + 1]! << 8));
+      const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
+      const total = tagged ? len + 4 : len;
+      const slot = total <= MAX_FRAME && len >= 14 ? pool.alloc() : -1;
+      if (slot < 0) {
+        this.counters.rxDropped++;
+      } else {
+        const dst = slot * SLOT_SIZE + HEADROOM;
+        if (!tagged) {
+          // a byte loop beats creating a subarray for short frames
+          if (len <= 128) for (let i = 0; i < len; i++) data[dst + i] = ring[mac + i]!;
+          else data.set(ring.subarray(mac, mac + len), dst);
+        } else {
+          this.reinsertVlan(status, h, mac, len, data, dst);
+        }
+        pool.len[slot] = total;
+        pool.rxVif[slot] = this.vif;
+        if (status & TP_STATUS_CSUMNOTREADY) {
+          if (completeChecksum(data, dst, total)) this.counters.csumCompleted++;
+        }
+        out[n++] = slot;
+      }
+      words[h >>> 2] = TP_STATUS_KERNEL;
+      head = head + 1 === this.rxFrames ? 0 : head + 1;
+    }
+    this.rxHead = head;
+    this.counters.rxFrames += n;
+    return n;
+  }
+
+  /** The kernel delivers 802.1Q tags out of band (tp_vlan_tci): put the tag back after the MACs. */
+  private reinsertVlan(status: number, h: number, mac: number, len: number, data: Uint8Array, dst: number): void {
+    const ring = this.ring;
+    const tci = ring[h + H_VLAN_TCI]! | (ring[h + H_VLAN_TCI + 1]! << 8);
+    const tpid = status & TP_STATUS_VLAN_TPID_VALID ? ring[h + H_VLAN_TPID]! | (ring[h + H_VLAN_TPID + 1]! << 8) : 0x8100;
+    data.set(ring.subarray(mac, mac + 12), dst);
+    data[dst + 12] = tpid >>> 8;
+    data[dst + 13] = tpid & 0xff;
+    data[dst + 14] = tci >>> 8;
+    data[dst + 15] = tci & 0xff;
+    data.set(ring.subarray(mac + 12, mac + len), dst + 16);
+  }
+
+  txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    const ring = this.ring;
+    const words = this.words;
+    const data = pool.data;
+    let queued = 0;
+    let head = this.txHead;
+    const end = start + count;
+    for (let k = start; k < end; k++) {
+      const slot = idx[k]!;
+      const h = this.txBase + head * FRAME_SIZE;
+      let status = words[h >>> 2]!;
+      if (status === TP_STATUS_WRONG_FORMAT) status = words[h >>> 2] = TP_STATUS_AVAILABLE;
+      const len = pool.len[slot]!;
+      if (status !== TP_STATUS_AVAILABLE || len > FRAME_SIZE - TX_DATA) {
+        this.counters.txRingFull++;
+        pool.free(slot);
+        continue;
+      }
+      const src = slot * SLOT_SIZE + pool.start[slot]!;
+      const d = h + TX_DATA;
+      if (len <= 128) for (let i = 0; i < len; i++) ring[d + i] = data[src + i]!;
+      else ring.set(data.subarray(src, src + len), d);
+      words[(h + H_LEN) >>> 2] = len;
+      words[h >>> 2] = TP_STATUS_SEND_REQUEST;
+      pool.free(slot);
+      head = head + 1 === this.txFrames ? 0 : head + 1;
+      queued++;
+    }
+    this.txHead = head;
+    this.txPending += queued;
+    this.counters.txFrames += queued;
+    return queued;
+  }
+
+  flush(): void {
+    if (this.txPending === 0 || this.closed) return;
+    this.txPending = 0;
+    // With MSG_DONTWAIT the kernel sends every SEND_REQUEST frame it finds and returns;
+    // EAGAIN (device queue full) leaves them requested for the next kick.
+    if (libc().sendto(this.fdNum, null, 0, MSG_DONTWAIT, null, 0) < 0 && errno() === EAGAIN) this.txPending = 1;
+  }
+
+  stats(): AfPacketStats {
+    if (!this.closed) {
+      const b = new Uint8Array(8);
+      const len = new Int32Array([8]);
+      // PACKET_STATISTICS resets on read: accumulate
+      if (libc().getsockopt(this.fdNum, SOL_PACKET, PACKET_STATISTICS, b, len) === 0) this.counters.kernelDrops += new DataView(b.buffer).getUint32(4, true);
+    }
+    return { ...this.counters };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring = new Uint8Array(0);
+    this.words = new Uint32Array(0);
+    libc().munmap(this.mapPtr, this.mapLen);
+    libc().close(this.fdNum);
+    this.fdNum = -1;
+    this.mapPtr = null;
+  }
+}

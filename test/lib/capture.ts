@@ -1,0 +1,71 @@
+/**
+ * Packet capture inside a namespace with tshark: start before sending, stop, then read the
+ * decoded fields. Files go to a root-owned temporary directory (dumpcap drops privileges
+ * and cannot write into directories of other users).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { sh, stopChild, type NetnsLab } from './netns.js';
+
+export class Capture {
+  private readonly dir: string;
+  readonly file: string;
+  private proc: ChildProcess | undefined;
+
+  private constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'cnr-cap-'));
+    this.file = join(this.dir, 'cap.pcapng');
+  }
+
+  /** Start tshark on `ifname` in `ns`, with an optional capture filter; resolves once it captures. */
+  static async start(lab: NetnsLab, ns: string, ifname: string, filter?: string, maxSeconds = 30): Promise<Capture> {
+    const c = new Capture();
+    const args = ['tshark', '-q', '-i', ifname, '-a', `duration:${maxSeconds}`, '-w', c.file];
+    if (filter) args.push('-f', filter);
+    c.proc = lab.spawn(ns, args);
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      const t = setTimeout(() => resolve(), 5000); // older tshark may not print the banner; go ahead after 5 s
+      c.proc!.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/Capturing on/.test(err)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      c.proc!.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`tshark exited (${code}): ${err.trim()}`));
+      });
+    });
+    return c;
+  }
+
+  /** Stop capturing (SIGINT lets tshark finish the file). */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => void stopChild(p, 1000).then(resolve), 3000);
+      p.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      process.kill(p.pid!, 'SIGINT');
+    });
+  }
+
+  /** One row per packet matching the display filter, with the requested tshark fields (multi-valued fields joined by ','). */
+  fields(displayFilter: string, fields: string[]): string[][] {
+    const args = ['tshark', '-r', this.file, '-Y', displayFilter, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+    for (const f of fields) args.push('-e', f);
+    const out = sh(args, { timeout: 30000 });
+    return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('|'));
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

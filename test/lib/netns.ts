@@ -1,0 +1,151 @@
+/**
+ * Network namespace labs for system tests: create namespaces and veth pairs with names unique
+ * to the test process, run commands inside them, start long-lived processes there, and tear
+ * everything down (children killed by PID, namespaces deleted) even when a test fails.
+ *
+ *   const lab = new NetnsLab('dpio');            // namespaces cnr-dpio-<pid>-NAME
+ *   const h1 = lab.netns('h1');
+ *   lab.veth(h1, 'eth0', r, 'r1');
+ *   lab.run(h1, ['ip', 'addr', 'add', '10.0.0.1/24', 'dev', 'eth0']);
+ *   after(() => lab.cleanup());
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+
+export const isRoot = process.getuid?.() === 0;
+
+/** The reason to give `test(..., { skip })` when the test needs root, or false. */
+export function needsRoot(): string | false {
+  return isRoot ? false : 'needs root (network namespaces); skipped';
+}
+
+export interface RunOptions {
+  /** milliseconds, default 20 s */
+  timeout?: number;
+  input?: string;
+  /** return stdout even when the command exits non-zero */
+  allowFail?: boolean;
+}
+
+/** Run a command and return its stdout; throws with stderr on failure unless allowFail. */
+export function sh(args: string[], opts: RunOptions = {}): string {
+  try {
+    return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: opts.timeout ?? 20000, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    if (opts.allowFail) return (err.stdout ?? '') + (err.stderr ?? '');
+    throw new Error(`${args.join(' ')}: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+export class NetnsLab {
+  readonly prefix: string;
+  private readonly namespaces: string[] = [];
+  private readonly children: ChildProcess[] = [];
+
+  constructor(tag: string) {
+    this.prefix = `cnr-${tag}-${process.pid}`;
+  }
+
+  /** Create namespace PREFIX-name with loopback up; returns its full name. */
+  netns(name: string): string {
+    const ns = `${this.prefix}-${name}`;
+    sh(['ip', 'netns', 'add', ns]);
+    this.namespaces.push(ns);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    return ns;
+  }
+
+  /** A veth pair with one end in each namespace, both up. Interface names must be at most 15 characters. */
+  veth(nsA: string, ifA: string, nsB: string, ifB: string): void {
+    sh(['ip', '-n', nsA, 'link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+    sh(['ip', '-n', nsA, 'link', 'set', ifA, 'up']);
+    sh(['ip', '-n', nsB, 'link', 'set', ifB, 'up']);
+  }
+
+  /** Run a command inside a namespace; returns stdout. */
+  run(ns: string, args: string[], opts: RunOptions = {}): string {
+    return sh(['ip', 'netns', 'exec', ns, ...args], opts);
+  }
+
+  /** Start a long-lived process inside a namespace; it is killed by cleanup(). */
+  spawn(ns: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    this.children.push(child);
+    return child;
+  }
+
+  /** Stop every child (SIGTERM, then SIGKILL after 3 s) and delete the namespaces. */
+  async cleanup(): Promise<void> {
+    await Promise.all(this.children.map((c) => stopChild(c, 3000)));
+    for (const ns of this.namespaces.reverse()) sh(['ip', 'netns', 'del', ns], { allowFail: true });
+    this.namespaces.length = 0;
+  }
+}
+
+/** SIGTERM a child we started, SIGKILL it if it has not exited after `graceMs`. */
+export function stopChild(c: ChildProcess, graceMs = 3000): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      try {
+        process.kill(c.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, graceMs);
+    c.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    try {
+      process.kill(c.pid!, 'SIGTERM');
+    } catch {
+      clearTimeout(t);
+      resolve();
+    }
+  });
+}
+
+/** Resolve with the first stdout line matching `re` (and the lines so far), or reject after `timeoutMs`. */
+export function waitForLine(c: ChildProcess, re: RegExp, timeoutMs = 15000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      for (const line of buf.split('\n')) if (re.test(line)) return done(null, line);
+    };
+    const onErr = (d: Buffer): void => {
+      err += d.toString();
+    };
+    const onExit = (code: number | null): void => done(new Error(`process exited (${code}) before printing ${re}: ${err.trim() || buf.trim()}`));
+    const t = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${re}; stdout: ${buf.trim()} stderr: ${err.trim()}`)), timeoutMs);
+    function done(e: Error | null, line?: string): void {
+      clearTimeout(t);
+      c.stdout?.off('data', onData);
+      c.stderr?.off('data', onErr);
+      c.off('exit', onExit);
+      if (e) reject(e);
+      else resolve(line!);
+    }
+    c.stdout?.on('data', onData);
+    c.stderr?.on('data', onErr);
+    c.on('exit', onExit);
+  });
+}
+
+export interface PingResult {
+  ok: boolean;
+  received: number;
+  output: string;
+}
+
+/** ping (or ping -6) from a namespace: `count` probes, bounded by `deadlineS` seconds. */
+export function ping(lab: NetnsLab, ns: string, addr: string, opts: { count?: number; deadlineS?: number; interval?: number } = {}): PingResult {
+  const count = opts.count ?? 3;
+  const args = ['ping', addr.includes(':') ? '-6' : '-4', '-n', '-c', String(count), '-i', String(opts.interval ?? 0.2), '-w', String(opts.deadlineS ?? 5), addr];
+  const output = lab.run(ns, args, { allowFail: true, timeout: ((opts.deadlineS ?? 5) + 5) * 1000 });
+  const m = /(\d+) (?:packets )?received/.exec(output);
+  const received = m ? Number(m[1]) : 0;
+  return { ok: received > 0, received, output };
+}
