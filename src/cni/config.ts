@@ -1,0 +1,240 @@
+/**
+ * The network configuration cnr-cni reads on stdin, and the CNI_* environment. Both are
+ * validated here once, so the commands work on typed values; every rejection carries the
+ * spec's error code (1 version, 2 unsupported field, 4 environment, 6 decode, 7 config).
+ *
+ * Fields (beside the spec's cniVersion/name/type/ipam/prevResult/dns):
+ *   instanceName   routing instance the pod's interface joins (required)
+ *   instanceType   "vrf" (default) or "virtual-router"
+ *   interfaceType  "veth" (default); "tap" is refused with code 2 (see docs/cni.md)
+ *   vrfTarget      route target of a vrf instance, "target:65000:1"
+ *   vlanId         802.1Q tag of the pod's interface (1..4094)
+ *   mtu            MTU of both ends of the veth (default 1500)
+ *   stateDir       where the controller's mgmt.sock and mgmt.token are (default /var/lib/cnr)
+ *   dataDir        where cnr-cni keeps its attachment records and lock (default /var/lib/cni/cnr)
+ *   txChecksumOffload  leave the pod side's TX checksum offload on (default false: turned off,
+ *                  because frames cross the userspace vRouter, which does not complete partial
+ *                  checksums of pod traffic)
+ */
+import { CniError, ErrorCode } from './errors.js';
+import { isSupportedVersion, parseResult, SUPPORTED_VERSIONS, type CniDns, type CniResult } from './result.js';
+
+export type InstanceType = 'vrf' | 'virtual-router';
+export type InterfaceType = 'veth' | 'tap';
+
+export interface Attachment {
+  containerId: string;
+  ifname: string;
+}
+
+export interface NetConf {
+  cniVersion: string;
+  name: string;
+  type: string;
+  instanceName: string;
+  instanceType: InstanceType;
+  interfaceType: InterfaceType;
+  vrfTarget?: string;
+  vlanId?: number;
+  mtu: number;
+  stateDir: string;
+  dataDir: string;
+  txChecksumOffload: boolean;
+  ipamType?: string;
+  dns?: CniDns;
+  prevResult?: CniResult;
+  /** GC: cni.dev/valid-attachments */
+  validAttachments?: Attachment[];
+  /** the config exactly as it came on stdin: delegated unchanged to IPAM plugins */
+  rawText: string;
+  raw: Record<string, unknown>;
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/cnr';
+export const DEFAULT_DATA_DIR = '/var/lib/cni/cnr';
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.\-]*$/;
+const TARGET_RE = /^target:(\d+|\d+\.\d+\.\d+\.\d+|\d+L?):\d+$/;
+
+function bad(msg: string): CniError {
+  return new CniError(ErrorCode.InvalidConfig, msg);
+}
+
+/** Parses stdin text into JSON, with the spec's decode error. */
+export function decodeJson(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new CniError(ErrorCode.DecodeFailure, `failed to decode network configuration: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new CniError(ErrorCode.DecodeFailure, 'network configuration must be a JSON object');
+  }
+  return v as Record<string, unknown>;
+}
+
+/** The version check every command but VERSION does first. */
+export function checkVersion(raw: Record<string, unknown>): string {
+  const v = raw.cniVersion;
+  if (!isSupportedVersion(v)) {
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `incompatible CNI versions; config is "${typeof v === 'string' ? v : ''}", plugin supports [${SUPPORTED_VERSIONS.map((x) => `"${x}"`).join(' ')}]`,
+    );
+  }
+  return v;
+}
+
+function str(raw: Record<string, unknown>, key: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw bad(`"${key}" must be a string`);
+  return v;
+}
+
+export function parseNetConf(text: string): NetConf {
+  const raw = decodeJson(text);
+  const cniVersion = checkVersion(raw);
+  const name = str(raw, 'name');
+  if (!name || !NAME_RE.test(name)) throw bad('"name" is required (letters, digits, _ . -)');
+  const type = str(raw, 'type') ?? 'cnr-cni';
+
+  const instanceName = str(raw, 'instanceName');
+  if (!instanceName) throw bad('"instanceName" is required');
+  if (!NAME_RE.test(instanceName) || instanceName.length > 64) {
+    throw bad(`"instanceName" '${instanceName}' is not a valid routing instance name`);
+  }
+  const instanceType = (str(raw, 'instanceType') ?? 'vrf') as InstanceType;
+  if (instanceType !== 'vrf' && instanceType !== 'virtual-router') {
+    throw bad(`"instanceType" must be "vrf" or "virtual-router", not "${String(instanceType)}"`);
+  }
+  const interfaceType = (str(raw, 'interfaceType') ?? 'veth') as InterfaceType;
+  if (interfaceType !== 'veth' && interfaceType !== 'tap') {
+    throw bad(`"interfaceType" must be "veth" or "tap", not "${String(interfaceType)}"`);
+  }
+  if (interfaceType === 'tap') {
+    throw new CniError(ErrorCode.UnsupportedField, '"interfaceType": "tap" is not supported yet; use "veth"');
+  }
+  const vrfTarget = str(raw, 'vrfTarget');
+  if (vrfTarget !== undefined && !TARGET_RE.test(vrfTarget)) {
+    throw bad(`"vrfTarget" '${vrfTarget}' must look like target:65000:1 or target:10.0.0.1:1`);
+  }
+  if (vrfTarget !== undefined && instanceType !== 'vrf') throw bad('"vrfTarget" needs "instanceType": "vrf"');
+  let vlanId: number | undefined;
+  if (raw.vlanId !== undefined && raw.vlanId !== null) {
+    if (typeof raw.vlanId !== 'number' || !Number.isInteger(raw.vlanId) || raw.vlanId < 1 || raw.vlanId > 4094) {
+      throw bad('"vlanId" must be an integer 1..4094');
+    }
+    vlanId = raw.vlanId;
+  }
+  let mtu = 1500;
+  if (raw.mtu !== undefined && raw.mtu !== null) {
+    if (typeof raw.mtu !== 'number' || !Number.isInteger(raw.mtu) || raw.mtu < 1280 || raw.mtu > 65535) {
+      throw bad('"mtu" must be an integer 1280..65535 (IPv6 needs at least 1280)');
+    }
+    mtu = raw.mtu;
+  }
+  const stateDir = str(raw, 'stateDir') || DEFAULT_STATE_DIR;
+  const dataDir = str(raw, 'dataDir') || DEFAULT_DATA_DIR;
+  const txChecksumOffload = raw.txChecksumOffload === true;
+
+  let ipamType: string | undefined;
+  if (raw.ipam !== undefined && raw.ipam !== null) {
+    const ipam = raw.ipam;
+    if (typeof ipam !== 'object' || Array.isArray(ipam)) throw bad('"ipam" must be an object');
+    const t = (ipam as Record<string, unknown>).type;
+    if (t !== undefined && (typeof t !== 'string' || !/^[A-Za-z0-9_.\-]+$/.test(t))) throw bad('"ipam.type" must be a plugin name');
+    ipamType = t === '' ? undefined : (t as string | undefined);
+  }
+  const conf: NetConf = {
+    cniVersion,
+    name,
+    type,
+    instanceName,
+    instanceType,
+    interfaceType,
+    mtu,
+    stateDir,
+    dataDir,
+    txChecksumOffload,
+    rawText: text,
+    raw,
+  };
+  if (vrfTarget !== undefined) conf.vrfTarget = vrfTarget;
+  if (vlanId !== undefined) conf.vlanId = vlanId;
+  if (ipamType !== undefined) conf.ipamType = ipamType;
+  if (raw.dns !== undefined && raw.dns !== null) {
+    const d = parseResult({ dns: raw.dns }, 'dns').dns;
+    if (d) conf.dns = d;
+  }
+  if (raw.prevResult !== undefined && raw.prevResult !== null) conf.prevResult = parseResult(raw.prevResult, 'prevResult');
+  const va = raw['cni.dev/valid-attachments'] ?? raw.validAttachments;
+  if (va !== undefined && va !== null) {
+    if (!Array.isArray(va)) throw bad('"cni.dev/valid-attachments" must be a list');
+    conf.validAttachments = va.map((a) => {
+      const o = a as Record<string, unknown>;
+      if (typeof o !== 'object' || o === null || typeof o.containerID !== 'string' || typeof o.ifname !== 'string') {
+        throw bad('"cni.dev/valid-attachments" entries need "containerID" and "ifname"');
+      }
+      return { containerId: o.containerID, ifname: o.ifname };
+    });
+  }
+  return conf;
+}
+
+/** The CNI_* environment of one invocation. */
+export interface CniEnv {
+  command: string;
+  containerId: string;
+  netns: string;
+  ifname: string;
+  args: string;
+  path: string[];
+  /** the whole environment, passed unchanged to delegated plugins */
+  vars: NodeJS.ProcessEnv;
+}
+
+const CONTAINER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.\-]*$/;
+
+export function readEnv(vars: NodeJS.ProcessEnv): CniEnv {
+  return {
+    command: vars.CNI_COMMAND ?? '',
+    containerId: vars.CNI_CONTAINERID ?? '',
+    netns: vars.CNI_NETNS ?? '',
+    ifname: vars.CNI_IFNAME ?? '',
+    args: vars.CNI_ARGS ?? '',
+    path: (vars.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
+    vars,
+  };
+}
+
+/** Checks that the variables `command` needs are present and well formed (code 4 if not). */
+export function requireEnv(env: CniEnv, needs: { containerId?: boolean; netns?: boolean; ifname?: boolean; path?: boolean }): void {
+  const missing: string[] = [];
+  if (needs.containerId && !env.containerId) missing.push('CNI_CONTAINERID');
+  if (needs.netns && !env.netns) missing.push('CNI_NETNS');
+  if (needs.ifname && !env.ifname) missing.push('CNI_IFNAME');
+  if (needs.path && env.path.length === 0) missing.push('CNI_PATH');
+  if (missing.length) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `required environment variables missing: ${missing.join(' ')}`);
+  }
+  if (env.containerId && !CONTAINER_ID_RE.test(env.containerId)) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_CONTAINERID '${env.containerId}'`);
+  }
+  if (env.ifname && (env.ifname.length > 15 || env.ifname === '.' || env.ifname === '..' || /[\s/:]/.test(env.ifname))) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_IFNAME '${env.ifname}' (at most 15 characters, no / : or spaces)`);
+  }
+}
+
+/** CNI_ARGS "K1=V1;K2=V2" as a map (the runtime's per-container arguments). */
+export function parseCniArgs(args: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of args.split(';')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_ARGS pair '${part}'`);
+    out.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return out;
+}

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addCommands, deleteCommands, groupStatements } from './controller.js';
+
+test('an attachment group holds the interface, the instance membership and the pod routes', () => {
+  const s = groupStatements({
+    group: 'cni-0123456789ab',
+    hostVeth: 'cnr0123456789ab',
+    instanceName: 'blue',
+    instanceType: 'vrf',
+    vrfTarget: 'target:65000:1',
+    mtu: 1500,
+    pods: [
+      { address: '10.1.0.5', family: 4, gateway: '10.1.0.1' },
+      { address: 'fd00:1::5', family: 6, gateway: 'fd00:1::1' },
+    ],
+    containerId: 'abc',
+    ifname: 'eth0',
+  });
+  assert.deepEqual(s, [
+    'set groups cni-0123456789ab interfaces cnr0123456789ab description "cnr-cni abc eth0"',
+    'set groups cni-0123456789ab interfaces cnr0123456789ab mtu 1500',
+    'set groups cni-0123456789ab interfaces cnr0123456789ab unit 0 family inet address 10.1.0.1/32',
+    'set groups cni-0123456789ab interfaces cnr0123456789ab unit 0 family inet6 address fd00:1::1/128',
+    'set groups cni-0123456789ab routing-instances blue instance-type vrf',
+    'set groups cni-0123456789ab routing-instances blue vrf-target target:65000:1',
+    'set groups cni-0123456789ab routing-instances blue interface cnr0123456789ab',
+    'set groups cni-0123456789ab routing-instances blue routing-options static route 10.1.0.5/32 qualified-next-hop 10.1.0.5 interface cnr0123456789ab',
+    'set groups cni-0123456789ab routing-instances blue routing-options rib blue.inet6.0 static route fd00:1::5/128 qualified-next-hop fd00:1::5 interface cnr0123456789ab',
+    'set apply-groups cni-0123456789ab',
+  ]);
+});
+
+test('ADD and DEL are single transactions with a comment', () => {
+  const add = addCommands({ group: 'g', hostVeth: 'h', instanceName: 'red', instanceType: 'virtual-router', vlanId: 7, mtu: 9000, pods: [], containerId: 'c', ifname: 'eth1' });
+  assert.equal(add[0], 'configure private');
+  assert.ok(add.includes('set groups g interfaces h vlan-id 7'));
+  assert.equal(add.at(-1), 'commit comment "cnr-cni ADD c eth1"');
+  assert.deepEqual(deleteCommands('g', 'c', 'eth1'), ['configure private', 'delete apply-groups g', 'delete groups g', 'commit comment "cnr-cni DEL c eth1"']);
+});

@@ -1,0 +1,168 @@
+/**
+ * The pod's veth, driven through iproute2 in batch mode: one `ip` run in the host
+ * namespace creates the pair with the pod end already inside CNI_NETNS, one `ip` run in the
+ * pod's namespace sets addresses and routes. A namespace under /run/netns is entered with
+ * `ip -n NAME`; any other path (/proc/PID/ns/net, a runtime's own bind mount) through nsenter.
+ *
+ * Pod addressing is the "router on a stick" form: the pod holds its addresses as /32 and
+ * /128, and reaches everything through the gateway, an on-link host route to the vRouter's
+ * address on this veth (the vRouter answers ARP/NDP for it on every vif), so pods in one
+ * subnet also talk through the vRouter and the VRF's routes decide what they reach.
+ */
+import { existsSync } from 'node:fs';
+import { CniError, ErrorCode } from './errors.js';
+import { execChecked, execFile } from './exec.js';
+
+const NETNS_DIR_RE = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
+
+/** argv that runs `ip ARGS` inside the namespace at `netns`. */
+export function ipInNetns(netns: string, args: readonly string[]): [string, string[]] {
+  const m = NETNS_DIR_RE.exec(netns);
+  if (m) return ['ip', ['-n', m[1]!, ...args]];
+  return ['nsenter', [`--net=${netns}`, 'ip', ...args]];
+}
+
+export function assertNetns(netns: string): void {
+  if (!existsSync(netns)) throw new CniError(ErrorCode.UnknownContainer, `failed to open netns "${netns}": no such file`);
+}
+
+export interface VethSpec {
+  hostVeth: string;
+  hostMac: string;
+  ifname: string;
+  podMac: string;
+  netns: string;
+  mtu: number;
+}
+
+export async function createVeth(v: VethSpec): Promise<void> {
+  const batch =
+    `link add ${v.hostVeth} mtu ${v.mtu} address ${v.hostMac} type veth peer name ${v.ifname} mtu ${v.mtu} address ${v.podMac} netns ${v.netns}\n` +
+    `link set ${v.hostVeth} up\n`;
+  const r = await execFile('ip', ['-batch', '-'], { input: batch });
+  if (r.code !== 0) {
+    const msg = r.stderr.trim();
+    if (/File exists/.test(msg)) {
+      throw new CniError(ErrorCode.Internal, `interface ${v.hostVeth} or ${v.ifname} in ${v.netns} already exists`, msg);
+    }
+    throw new CniError(ErrorCode.Internal, `creating veth ${v.hostVeth}: ${msg}`);
+  }
+}
+
+/** Removes the host end (the kernel removes the pod end with it); false when it was not there. */
+export async function deleteLink(name: string): Promise<boolean> {
+  const r = await execFile('ip', ['link', 'del', name]);
+  if (r.code === 0) return true;
+  if (/Cannot find device|does not exist/.test(r.stderr)) return false;
+  throw new CniError(ErrorCode.Internal, `deleting ${name}: ${r.stderr.trim()}`);
+}
+
+export interface PodAddress {
+  /** plain address, no prefix length */
+  address: string;
+  family: 4 | 6;
+  gateway: string;
+}
+
+export interface PodRoute {
+  dst: string;
+  gw: string;
+}
+
+/** A pod interface that is a VLAN sub-interface of the veth's pod end (`carrier`). */
+export interface PodVlan {
+  carrier: string;
+  vlanId: number;
+  mtu: number;
+}
+
+export function podBatch(ifname: string, addrs: readonly PodAddress[], routes: readonly PodRoute[], vlan?: PodVlan): string {
+  const lines: string[] = ['link set lo up'];
+  if (vlan) {
+    lines.push(`link set ${vlan.carrier} up`);
+    lines.push(`link add link ${vlan.carrier} name ${ifname} mtu ${vlan.mtu} type vlan id ${vlan.vlanId}`);
+  }
+  for (const a of addrs) {
+    lines.push(a.family === 4 ? `addr add ${a.address}/32 dev ${ifname}` : `addr add ${a.address}/128 dev ${ifname} nodad`);
+  }
+  lines.push(`link set ${ifname} up`);
+  const gws = new Set<string>();
+  for (const a of addrs) {
+    if (gws.has(a.gateway)) continue;
+    gws.add(a.gateway);
+    lines.push(`route replace ${a.gateway}/${a.family === 4 ? 32 : 128} dev ${ifname} scope link`);
+  }
+  for (const r of routes) lines.push(`route replace ${r.dst} via ${r.gw} dev ${ifname}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function configurePod(
+  netns: string,
+  ifname: string,
+  addrs: readonly PodAddress[],
+  routes: readonly PodRoute[],
+  vlan?: PodVlan,
+): Promise<void> {
+  const [cmd, args] = ipInNetns(netns, ['-batch', '-']);
+  await execChecked(cmd, args, { input: podBatch(ifname, addrs, routes, vlan) });
+}
+
+/** Turns off TX checksum offload on the pod's end (see config.ts, txChecksumOffload). */
+export async function disableTxChecksum(netns: string, ifname: string): Promise<void> {
+  await execChecked('nsenter', [`--net=${netns}`, 'ethtool', '-K', ifname, 'tx', 'off']);
+}
+
+export interface PodState {
+  up: boolean;
+  mtu: number;
+  mac: string;
+  addresses: string[];
+  routes: { dst: string; gw?: string; dev?: string }[];
+}
+
+interface IpLink {
+  ifname?: string;
+  flags?: string[];
+  mtu?: number;
+  address?: string;
+  addr_info?: { local?: string; prefixlen?: number }[];
+}
+
+/** What the pod's namespace holds for `ifname`, or undefined when the interface is missing. */
+export async function inspectPod(netns: string, ifname: string): Promise<PodState | undefined> {
+  const [cmd, args] = ipInNetns(netns, ['-j', '-batch', '-']);
+  const r = await execFile(cmd, args, { input: `addr show dev ${ifname}\nroute show table all\n` });
+  const lines = r.stdout.split('\n').filter((l) => l.trim().startsWith('['));
+  if (r.code !== 0 || lines.length === 0) return undefined;
+  const links = JSON.parse(lines[0]!) as IpLink[];
+  const link = links[0];
+  if (!link) return undefined;
+  const routes: PodState['routes'] = [];
+  for (const l of lines.slice(1)) {
+    // `table all` is the one batch-mode way to list both families; keep the main table
+    for (const rt of JSON.parse(l) as { dst: string; gateway?: string; dev?: string; table?: string }[]) {
+      if (rt.table !== undefined && rt.table !== 'main') continue;
+      const o: PodState['routes'][number] = { dst: rt.dst };
+      if (rt.gateway) o.gw = rt.gateway;
+      if (rt.dev) o.dev = rt.dev;
+      routes.push(o);
+    }
+  }
+  return {
+    up: (link.flags ?? []).includes('UP'),
+    mtu: link.mtu ?? 0,
+    mac: link.address ?? '',
+    addresses: (link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`),
+    routes,
+  };
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** No kernel IPv6 on the host end: the vRouter owns it, the kernel must not chatter on it. */
+export async function quietHostEnd(hostVeth: string): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(`/proc/sys/net/ipv6/conf/${hostVeth}/disable_ipv6`, '1').catch(() => {});
+}

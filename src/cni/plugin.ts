@@ -1,0 +1,390 @@
+/**
+ * The CNI commands. `runCommand` is the whole plugin minus the process: main.ts feeds it
+ * the environment and stdin and prints what it returns; tests call it in-process with a
+ * controller of their choosing.
+ *
+ * ADD, in order: record the attachment (so GC can always find it), then at once ask IPAM
+ * for addresses and create the veth with its pod end in CNI_NETNS; then at once configure
+ * the pod's addresses and routes and commit the attachment's group to the controller.
+ * Any failure undoes what was done. DEL undoes the same things, each step tolerating that
+ * it was already undone, so DEL succeeds when nothing is left.
+ */
+import { join } from 'node:path';
+import { parsePrefix, formatIp, parseCidr } from '../lib/addr.js';
+import { attachmentNames, type AttachmentNames } from './names.js';
+import { CniError, ErrorCode, asCniError } from './errors.js';
+import { checkVersion, decodeJson, parseNetConf, readEnv, requireEnv, type CniEnv, type NetConf } from './config.js';
+import {
+  compareVersions,
+  formatResult,
+  isSupportedVersion,
+  LATEST_VERSION,
+  SUPPORTED_VERSIONS,
+  type CniInterface,
+  type CniIp,
+  type CniResult,
+  type CniRoute,
+} from './result.js';
+import { ipamAdd, ipamCheck, ipamDel, findPlugin } from './ipam.js';
+import {
+  assertNetns,
+  configurePod,
+  createVeth,
+  deleteLink,
+  disableTxChecksum,
+  inspectPod,
+  linkExists,
+  quietHostEnd,
+  type PodAddress,
+  type PodRoute,
+} from './link.js';
+import { addCommands, connectController, deleteCommands, outputText, type ControllerConfig, type GroupSpec } from './controller.js';
+import { listRecords, readRecord, removeRecord, withLock, writeRecord, type AttachmentRecord } from './state.js';
+import { existsSync } from 'node:fs';
+
+export interface Deps {
+  /** opens the management API of the controller whose state directory is given */
+  controller(stateDir: string): Promise<ControllerConfig>;
+}
+
+export const defaultDeps: Deps = { controller: connectController };
+
+export interface CommandOutput {
+  /** JSON to print on stdout, if any */
+  stdout?: Record<string, unknown>;
+  exitCode: number;
+}
+
+/** The version the error object is labelled with: the config's if it is one we speak. */
+function errorVersion(stdin: string): string {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    return isSupportedVersion(v) ? v : LATEST_VERSION;
+  } catch {
+    return LATEST_VERSION;
+  }
+}
+
+export async function runCommand(vars: NodeJS.ProcessEnv, stdin: string, deps: Deps = defaultDeps): Promise<CommandOutput> {
+  const env = readEnv(vars);
+  try {
+    switch (env.command) {
+      case 'VERSION':
+        return { stdout: versionInfo(stdin), exitCode: 0 };
+      case 'ADD': {
+        const conf = parseNetConf(stdin);
+        const r = await cmdAdd(env, conf, deps);
+        return { stdout: formatResult(r, conf.cniVersion), exitCode: 0 };
+      }
+      case 'DEL':
+        await cmdDel(env, parseNetConf(stdin), deps);
+        return { exitCode: 0 };
+      case 'CHECK':
+        await cmdCheck(env, confFrom(stdin, 'CHECK', '0.4.0'), deps);
+        return { exitCode: 0 };
+      case 'GC':
+        await cmdGc(env, confFrom(stdin, 'GC', '1.1.0'), deps);
+        return { exitCode: 0 };
+      case 'STATUS':
+        await cmdStatus(env, confFrom(stdin, 'STATUS', '1.1.0'), deps);
+        return { exitCode: 0 };
+      case '':
+        throw new CniError(ErrorCode.InvalidEnvironment, 'required environment variable CNI_COMMAND is missing');
+      default:
+        throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND "${env.command}"`);
+    }
+  } catch (err) {
+    return { stdout: asCniError(err).toJSON(errorVersion(stdin)), exitCode: 1 };
+  }
+}
+
+/** The config of a command that appeared in CNI version `since` (older configs: code 1). */
+function confFrom(stdin: string, command: string, since: string): NetConf {
+  const conf = parseNetConf(stdin);
+  if (compareVersions(conf.cniVersion, since) < 0) {
+    throw new CniError(ErrorCode.IncompatibleVersion, `config version "${conf.cniVersion}" does not allow ${command}`);
+  }
+  return conf;
+}
+
+function versionInfo(stdin: string): Record<string, unknown> {
+  let version = LATEST_VERSION;
+  if (stdin.trim() !== '') {
+    const raw = decodeJson(stdin);
+    if (raw.cniVersion !== undefined) version = checkVersion(raw);
+  }
+  return { cniVersion: version, supportedVersions: [...SUPPORTED_VERSIONS] };
+}
+
+// ---------------------------------------------------------------------------------------
+// ADD
+
+function firstHost(cidr: string): string {
+  const p = parsePrefix(cidr);
+  const b = new Uint8Array(p.addr);
+  b[b.length - 1]! |= 1;
+  return formatIp(b);
+}
+
+interface PodPlan {
+  addrs: PodAddress[];
+  routes: PodRoute[];
+}
+
+/** Addresses and routes for the pod from an IPAM result (or a prevResult without IPAM). */
+export function planPod(ipam: CniResult): PodPlan {
+  const addrs: PodAddress[] = [];
+  for (const ip of ipam.ips ?? []) {
+    const c = parseCidr(ip.address);
+    const address = formatIp(c.addr);
+    const gateway = ip.gateway ?? firstHost(ip.address);
+    if (gateway === address) throw new CniError(ErrorCode.InvalidConfig, `IPAM gave the pod its gateway address ${address}`);
+    addrs.push({ address, family: c.family, gateway });
+  }
+  if (addrs.length === 0) throw new CniError(ErrorCode.InvalidConfig, 'no addresses for the pod: IPAM returned none');
+  const gw = (f: 4 | 6) => addrs.find((a) => a.family === f)?.gateway;
+  const routes: PodRoute[] = [];
+  const families = new Set<4 | 6>();
+  for (const r of ipam.routes ?? []) {
+    const f = r.dst.includes(':') ? 6 : 4;
+    const via = r.gw ?? gw(f);
+    if (!via) continue; // a route of a family the pod has no address in
+    routes.push({ dst: r.dst, gw: via });
+    families.add(f);
+  }
+  // Without routes from IPAM the vRouter is the pod's default gateway.
+  for (const f of [4, 6] as const) {
+    const via = gw(f);
+    if (via && !families.has(f)) routes.push({ dst: f === 4 ? '0.0.0.0/0' : '::/0', gw: via });
+  }
+  return { addrs, routes };
+}
+
+function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan): GroupSpec {
+  const s: GroupSpec = {
+    group: n.group,
+    hostVeth: n.hostVeth,
+    instanceName: conf.instanceName,
+    instanceType: conf.instanceType,
+    mtu: conf.mtu,
+    pods: plan.addrs,
+    containerId: env.containerId,
+    ifname: env.ifname,
+  };
+  if (conf.vrfTarget) s.vrfTarget = conf.vrfTarget;
+  if (conf.vlanId !== undefined) s.vlanId = conf.vlanId;
+  return s;
+}
+
+async function commitToController(conf: NetConf, deps: Deps, commands: string[]): Promise<void> {
+  const ctl = await deps.controller(conf.stateDir);
+  try {
+    await withLock(join(conf.dataDir, 'controller.lock'), async () => {
+      try {
+        await ctl.exec(commands);
+      } catch (err) {
+        throw new CniError(ErrorCode.TryAgainLater, `controller refused the configuration: ${(err as Error).message}`);
+      }
+    });
+  } finally {
+    await ctl.close?.();
+  }
+}
+
+/** Name of the pod-side veth end: CNI_IFNAME itself, or a carrier under a VLAN CNI_IFNAME. */
+function podLinkName(conf: NetConf, env: CniEnv, n: AttachmentNames): string {
+  return conf.vlanId !== undefined ? `cnp${n.shortId}` : env.ifname;
+}
+
+export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<CniResult> {
+  requireEnv(env, { containerId: true, netns: true, ifname: true, path: conf.ipamType !== undefined });
+  assertNetns(env.netns);
+  if (!conf.ipamType && !(conf.prevResult?.ips?.length)) {
+    throw new CniError(ErrorCode.InvalidConfig, '"ipam" is required (or a prevResult with addresses)');
+  }
+  const n = attachmentNames(env.containerId, env.ifname);
+  const rec: AttachmentRecord = {
+    containerId: env.containerId,
+    ifname: env.ifname,
+    netns: env.netns,
+    hostVeth: n.hostVeth,
+    group: n.group,
+    instanceName: conf.instanceName,
+    ips: [],
+    created: new Date().toISOString(),
+  };
+  writeRecord(conf.dataDir, conf.name, rec);
+  const podLink = podLinkName(conf, env, n);
+
+  let vethMade = false;
+  let ipamDone = false;
+  let committed = false;
+  try {
+    const [ipamR, vethR] = await Promise.allSettled([
+      conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(conf.prevResult!),
+      createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }),
+    ]);
+    ipamDone = ipamR.status === 'fulfilled' && conf.ipamType !== undefined;
+    vethMade = vethR.status === 'fulfilled';
+    if (ipamR.status === 'rejected') throw ipamR.reason;
+    if (vethR.status === 'rejected') throw vethR.reason;
+    const ipam = ipamR.value;
+    const plan = planPod(ipam);
+    rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
+    writeRecord(conf.dataDir, conf.name, rec);
+
+    const steps: Promise<unknown>[] = [
+      configurePod(env.netns, env.ifname, plan.addrs, plan.routes, conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined),
+      quietHostEnd(n.hostVeth),
+      commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan))).then(() => {
+        committed = true;
+      }),
+    ];
+    if (!conf.txChecksumOffload) steps.push(disableTxChecksum(env.netns, podLink));
+    const results = await Promise.allSettled(steps);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+
+    return buildResult(env, conf, n, ipam, plan);
+  } catch (err) {
+    // Undo in reverse; a failure while undoing must not hide the first error.
+    if (committed) await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname)).catch(() => {});
+    if (vethMade) await deleteLink(n.hostVeth).catch(() => {});
+    if (ipamDone && conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText).catch(() => {});
+    removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+    throw err;
+  }
+}
+
+function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniResult, plan: PodPlan): CniResult {
+  const prev = conf.prevResult;
+  const interfaces: CniInterface[] = [...(prev?.interfaces ?? [])];
+  interfaces.push({ name: n.hostVeth, mac: n.hostMac, mtu: conf.mtu });
+  if (conf.vlanId !== undefined) interfaces.push({ name: podLinkName(conf, env, n), mac: n.podMac, mtu: conf.mtu, sandbox: env.netns });
+  const podIdx = interfaces.push({ name: env.ifname, mac: n.podMac, mtu: conf.mtu, sandbox: env.netns }) - 1;
+  // With IPAM, prevResult's addresses stay (they belong to earlier plugins' interfaces);
+  // without, the prevResult's addresses were the ones given to this pod interface.
+  const ips: CniIp[] = conf.ipamType ? [...(prev?.ips ?? [])] : (prev?.ips ?? []).filter((ip) => ip.interface !== undefined);
+  for (const a of plan.addrs) ips.push({ address: `${a.address}/${a.family === 4 ? 32 : 128}`, gateway: a.gateway, interface: podIdx });
+  const routes: CniRoute[] = [...(prev?.routes ?? [])];
+  for (const r of plan.routes) routes.push({ dst: r.dst, gw: r.gw });
+  const out: CniResult = { cniVersion: conf.cniVersion, interfaces, ips, routes };
+  const dns = ipam.dns && Object.keys(ipam.dns).length ? ipam.dns : (conf.dns ?? prev?.dns);
+  if (dns) out.dns = dns;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// DEL
+
+async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
+  const n = attachmentNames(env.containerId, env.ifname);
+  const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+  let controllerError: CniError | undefined;
+  try {
+    await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname));
+  } catch (err) {
+    const e = asCniError(err);
+    // Nothing left of the group is fine; a controller we cannot reach is retried later,
+    // but only after the local resources are freed.
+    if (!/not found|does not exist|no such|not exist|statement not found/i.test(e.message)) controllerError = e;
+  }
+  await deleteLink(n.hostVeth);
+  if (conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText);
+  if (controllerError && (rec || (await linkExists(n.hostVeth)))) throw controllerError;
+  removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+}
+
+export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
+  requireEnv(env, { containerId: true, ifname: true, path: conf.ipamType !== undefined });
+  await removeAttachment(env, conf, deps);
+}
+
+// ---------------------------------------------------------------------------------------
+// CHECK
+
+export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
+  requireEnv(env, { containerId: true, netns: true, ifname: true, path: conf.ipamType !== undefined });
+  const prev = conf.prevResult;
+  if (!prev) throw new CniError(ErrorCode.InvalidConfig, 'CHECK needs prevResult');
+  assertNetns(env.netns);
+  if (conf.ipamType) await ipamCheck(conf.ipamType, env, conf.rawText);
+  const n = attachmentNames(env.containerId, env.ifname);
+  const drift: string[] = [];
+  if (!(await linkExists(n.hostVeth))) drift.push(`host interface ${n.hostVeth} is missing`);
+  const pod = await inspectPod(env.netns, env.ifname);
+  const podIdx = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox === env.netns);
+  if (podIdx < 0) drift.push(`prevResult has no interface ${env.ifname} in ${env.netns}`);
+  if (!pod) {
+    drift.push(`interface ${env.ifname} is missing in ${env.netns}`);
+  } else {
+    if (!pod.up) drift.push(`interface ${env.ifname} is down`);
+    if (pod.mtu !== conf.mtu) drift.push(`interface ${env.ifname} has MTU ${pod.mtu}, not ${conf.mtu}`);
+    const mine = (prev.ips ?? []).filter((ip) => ip.interface === podIdx);
+    for (const ip of mine) {
+      if (!pod.addresses.includes(ip.address)) drift.push(`address ${ip.address} is missing on ${env.ifname}`);
+    }
+    for (const r of prev.routes ?? []) {
+      const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst;
+      const fam = r.dst.includes(':');
+      const found = pod.routes.some(
+        (x) => (x.dst === dst || x.dst === r.dst) && (r.gw === undefined || x.gw === r.gw) && (x.gw ?? '').includes(':') === fam,
+      );
+      if (!found) drift.push(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing in ${env.netns}`);
+    }
+  }
+  const ctl = await deps.controller(conf.stateDir);
+  try {
+    const out = outputText(await ctl.exec([`show configuration groups ${n.group} | display set`]));
+    if (!out.includes(`interfaces ${n.hostVeth}`)) drift.push(`controller configuration group ${n.group} is missing or incomplete`);
+    const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+    for (const ip of rec?.ips ?? []) if (!out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
+  } finally {
+    await ctl.close?.();
+  }
+  if (drift.length) throw new CniError(100, `attachment ${env.containerId}/${env.ifname} drifted: ${drift.join('; ')}`, drift.join('\n'));
+}
+
+// ---------------------------------------------------------------------------------------
+// GC and STATUS
+
+export async function cmdGc(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
+  if (conf.ipamType) requireEnv(env, { path: true });
+  const valid = new Set((conf.validAttachments ?? []).map((a) => `${a.containerId}/${a.ifname}`));
+  const errors: string[] = [];
+  for (const rec of listRecords(conf.dataDir, conf.name)) {
+    if (valid.has(`${rec.containerId}/${rec.ifname}`)) continue;
+    const vars = { ...env.vars, CNI_COMMAND: 'DEL', CNI_CONTAINERID: rec.containerId, CNI_IFNAME: rec.ifname, CNI_NETNS: '' };
+    try {
+      await removeAttachment(readEnv(vars), conf, deps);
+    } catch (err) {
+      errors.push(`${rec.containerId}/${rec.ifname}: ${(err as Error).message}`);
+    }
+  }
+  if (errors.length) throw new CniError(ErrorCode.TryAgainLater, `GC left attachments behind: ${errors.join('; ')}`);
+}
+
+export async function cmdStatus(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
+  if (conf.ipamType) {
+    try {
+      findPlugin(conf.ipamType, env.path);
+    } catch (err) {
+      throw new CniError(ErrorCode.NotAvailable, (err as Error).message);
+    }
+  }
+  if (!existsSync(join(conf.stateDir, 'mgmt.sock'))) {
+    throw new CniError(ErrorCode.NotAvailable, `controller not running: no ${join(conf.stateDir, 'mgmt.sock')}`);
+  }
+  let ctl: ControllerConfig;
+  try {
+    ctl = await deps.controller(conf.stateDir);
+  } catch (err) {
+    throw new CniError(ErrorCode.NotAvailable, (err as Error).message);
+  }
+  try {
+    await ctl.exec(['show system uptime']);
+  } catch (err) {
+    throw new CniError(ErrorCode.NotAvailable, `controller does not answer: ${(err as Error).message}`);
+  } finally {
+    await ctl.close?.();
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * cnr-cni's own parts against real namespaces, veths and Debian's IPAM and tuning plugins,
+ * with the controller replaced by an in-memory configuration that records the attachment
+ * groups (cni-e2e.test.ts runs the same against `cnr start`). The command functions are
+ * called in-process with the environment and stdin a runtime would give; the error cases
+ * run the real executable.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runCommand, type Deps } from '../../src/cni/plugin.js';
+import { attachmentNames } from '../../src/cni/names.js';
+
+const root = process.getuid?.() === 0;
+const haveCni = existsSync('/usr/lib/cni/host-local') && existsSync('/usr/lib/cni/tuning');
+const skip = !root ? 'needs root (network namespaces)' : !haveCni ? 'needs containernetworking-plugins in /usr/lib/cni' : false;
+if (skip) console.log(`# cni-plugin: skipped: ${skip}`);
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
+const tag = `cnicp${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
+const netnsNames = ['a', 'b', 'c'].map((x) => `${tag}-${x}`);
+const nsPath = (i: number) => `/var/run/netns/${netnsNames[i]}`;
+
+/** The controller's configuration as a set of `set` statements, for the plugin to edit. */
+class FakeController {
+  statements = new Set<string>();
+  commits: string[] = [];
+  down = false;
+  async exec(commands: string[]): Promise<string> {
+    if (this.down) throw new Error('connect ECONNREFUSED');
+    const cand = new Set(this.statements);
+    const shown: string[] = [];
+    for (const c of commands) {
+      if (c === 'configure private') continue;
+      if (c.startsWith('set ')) cand.add(c);
+      else if (c.startsWith('delete ')) {
+        const path = `set ${c.slice(7)}`;
+        const hit = [...cand].filter((s) => s === path || s.startsWith(`${path} `));
+        if (hit.length === 0) throw new Error(`statement not found: ${c.slice(7)}`);
+        for (const s of hit) cand.delete(s);
+      } else if (c.startsWith('commit')) {
+        this.statements = cand;
+        this.commits.push(c);
+      } else if (c.startsWith('show configuration groups ')) {
+        const g = c.split(' ')[3];
+        shown.push(...[...this.statements].filter((s) => s.startsWith(`set groups ${g} `)));
+      } else if (c === 'show system uptime') shown.push('up');
+      else throw new Error(`unknown command ${c}`);
+    }
+    return shown.join('\n');
+  }
+  group(g: string): string[] {
+    return [...this.statements].filter((s) => s.startsWith(`set groups ${g} `) || s === `set apply-groups ${g}`);
+  }
+}
+
+const ctl = new FakeController();
+const deps: Deps = { controller: async () => ctl };
+
+function conf(extra: Record<string, unknown> = {}, version = '1.0.0'): Record<string, unknown> {
+  return {
+    cniVersion: version,
+    name: `${tag}-net`,
+    type: 'cnr-cni',
+    instanceName: 'blue',
+    vrfTarget: 'target:65000:1',
+    mtu: 1400,
+    stateDir: join(tmp, 'cnr'),
+    dataDir: join(tmp, 'cni'),
+    ipam: {
+      type: 'host-local',
+      dataDir: join(tmp, 'ipam'),
+      ranges: [[{ subnet: '10.77.0.0/24', gateway: '10.77.0.1' }], [{ subnet: 'fd00:77::/64', gateway: 'fd00:77::1' }]],
+    },
+    ...extra,
+  };
+}
+
+function env(command: string, cid: string, ns: number | string | undefined, ifname = 'eth0'): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, CNI_COMMAND: command, CNI_CONTAINERID: cid, CNI_IFNAME: ifname, CNI_PATH: '/usr/lib/cni' };
+  if (ns !== undefined) e.CNI_NETNS = typeof ns === 'number' ? nsPath(ns) : ns;
+  return e;
+}
+
+async function cni(command: string, cid: string, ns: number | string | undefined, c: Record<string, unknown>, ifname = 'eth0') {
+  const out = await runCommand(env(command, cid, ns, ifname), JSON.stringify(c), deps);
+  return { code: out.exitCode, json: out.stdout as Record<string, any> | undefined };
+}
+
+function ipj(ns: number, ...args: string[]): any {
+  return JSON.parse(execFileSync('ip', ['-n', netnsNames[ns]!, '-j', ...args], { encoding: 'utf8' }) || '[]');
+}
+
+function ipamFiles(): string[] {
+  const d = join(tmp, 'ipam', `${tag}-net`);
+  return existsSync(d) ? readdirSync(d).filter((f) => /^[0-9a-f.:]+$/.test(f)) : [];
+}
+
+function hostVeths(): string[] {
+  return readdirSync('/sys/class/net').filter((n) => n.startsWith('cnr'));
+}
+
+/** Whether this kernel can make 802.1Q devices (a container may lack the 8021q module). */
+function vlanSupported(): boolean {
+  if (skip) return false;
+  const ns = `${tag}-vq`;
+  spawnSync('ip', ['netns', 'add', ns]);
+  try {
+    spawnSync('ip', ['-n', ns, 'link', 'add', 'd0', 'type', 'dummy']);
+    return spawnSync('ip', ['-n', ns, 'link', 'add', 'link', 'd0', 'name', 'd0.5', 'type', 'vlan', 'id', '5']).status === 0;
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+const vlanSkip = vlanSupported() ? false : 'this kernel has no 802.1Q (8021q) support';
+
+describe('cnr-cni plugin', { skip }, () => {
+  const cid = `${tag}-pod1`;
+  before(() => {
+    for (const n of netnsNames) execFileSync('ip', ['netns', 'add', n]);
+  });
+  after(() => {
+    for (const n of netnsNames) spawnSync('ip', ['netns', 'del', n]);
+    for (const c of [cid, `${tag}-pod2`, `${tag}-v031`, `${tag}-v110`, `${tag}-vlan`, `${tag}-gc1`, `${tag}-gc2`]) {
+      for (const i of ['eth0', 'net1']) spawnSync('ip', ['link', 'del', attachmentNames(c, i).hostVeth]);
+    }
+    for (let i = 0; i < 20; i++) spawnSync('ip', ['link', 'del', attachmentNames(`${tag}-many${i}`, 'eth0').hostVeth]);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('ADD gives the pod its veth, /32 and /128 addresses, routes via the vRouter, and a config group', async () => {
+    const { code, json } = await cni('ADD', cid, 0, conf());
+    assert.equal(code, 0, JSON.stringify(json));
+    const n = attachmentNames(cid, 'eth0');
+    assert.equal(json!.cniVersion, '1.0.0');
+    assert.deepEqual(json!.interfaces, [
+      { name: n.hostVeth, mac: n.hostMac },
+      { name: 'eth0', mac: n.podMac, sandbox: nsPath(0) },
+    ]);
+    assert.deepEqual(json!.ips, [
+      { interface: 1, address: '10.77.0.2/32', gateway: '10.77.0.1' },
+      { interface: 1, address: 'fd00:77::2/128', gateway: 'fd00:77::1' },
+    ]);
+    assert.deepEqual(json!.routes, [
+      { dst: '0.0.0.0/0', gw: '10.77.0.1' },
+      { dst: '::/0', gw: 'fd00:77::1' },
+    ]);
+    const [link] = ipj(0, 'addr', 'show', 'dev', 'eth0');
+    assert.equal(link.address, n.podMac);
+    assert.equal(link.mtu, 1400);
+    assert.ok(link.flags.includes('UP'));
+    assert.deepEqual(
+      link.addr_info.filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`),
+      ['10.77.0.2/32', 'fd00:77::2/128'],
+    );
+    assert.deepEqual(ipj(0, 'route', 'show', 'default')[0].gateway, '10.77.0.1');
+    assert.deepEqual(ipj(0, '-6', 'route', 'show', 'default')[0].gateway, 'fd00:77::1');
+    assert.ok(existsSync(`/sys/class/net/${n.hostVeth}`), 'host veth exists');
+    assert.equal(execFileSync('cat', [`/proc/sys/net/ipv6/conf/${n.hostVeth}/disable_ipv6`], { encoding: 'utf8' }).trim(), '1');
+    const tx = execFileSync('ip', ['netns', 'exec', netnsNames[0]!, 'ethtool', '-k', 'eth0'], { encoding: 'utf8' });
+    assert.match(tx, /tx-checksumming: off/);
+    const g = ctl.group(n.group);
+    assert.ok(g.includes(`set groups ${n.group} interfaces ${n.hostVeth} unit 0 family inet address 10.77.0.1/32`), g.join('\n'));
+    assert.ok(g.includes(`set groups ${n.group} routing-instances blue interface ${n.hostVeth}`));
+    assert.ok(g.includes(`set groups ${n.group} routing-instances blue routing-options static route 10.77.0.2/32 qualified-next-hop 10.77.0.2 interface ${n.hostVeth}`));
+    assert.ok(g.includes(`set groups ${n.group} routing-instances blue routing-options rib blue.inet6.0 static route fd00:77::2/128 qualified-next-hop fd00:77::2 interface ${n.hostVeth}`));
+    assert.ok(g.includes(`set apply-groups ${n.group}`));
+    assert.deepEqual(ipamFiles().sort(), ['10.77.0.2', 'fd00:77::2']);
+
+    // CHECK passes on the fresh attachment, then reports each kind of drift.
+    const check = () => cni('CHECK', cid, 0, conf({ prevResult: json }));
+    assert.equal((await check()).code, 0, JSON.stringify((await check()).json));
+    execFileSync('ip', ['-n', netnsNames[0]!, 'route', 'del', 'default']);
+    let r = await check();
+    assert.equal(r.code, 1);
+    assert.equal(r.json!.code, 100);
+    assert.match(r.json!.msg, /route 0\.0\.0\.0\/0 via 10\.77\.0\.1 is missing/);
+    execFileSync('ip', ['-n', netnsNames[0]!, 'route', 'add', 'default', 'via', '10.77.0.1', 'dev', 'eth0']);
+    execFileSync('ip', ['-n', netnsNames[0]!, 'addr', 'del', 'fd00:77::2/128', 'dev', 'eth0']);
+    r = await check();
+    assert.match(r.json!.msg, /address fd00:77::2\/128 is missing/);
+    execFileSync('ip', ['-n', netnsNames[0]!, 'addr', 'add', 'fd00:77::2/128', 'dev', 'eth0', 'nodad']);
+    const saved = ctl.statements;
+    ctl.statements = new Set([...saved].filter((s) => !s.includes('static route 10.77.0.2/32')));
+    r = await check();
+    assert.match(r.json!.msg, /controller has no route 10\.77\.0\.2\/32/);
+    ctl.statements = saved;
+    assert.equal((await check()).code, 0);
+
+    // DEL removes every trace, and succeeds again when there is nothing left.
+    for (let i = 0; i < 2; i++) {
+      const d = await cni('DEL', cid, 0, conf());
+      assert.equal(d.code, 0, JSON.stringify(d.json));
+      assert.equal(d.json, undefined);
+      assert.ok(!existsSync(`/sys/class/net/${n.hostVeth}`));
+      assert.deepEqual(ipj(0, 'link', 'show', 'dev', 'lo').length, 1);
+      assert.equal(ipj(0, 'link', 'show').filter((l: any) => l.ifname === 'eth0').length, 0);
+      assert.deepEqual(ctl.group(n.group), []);
+      assert.deepEqual(ipamFiles(), []);
+      assert.equal(readdirSync(join(tmp, 'cni', `${tag}-net`)).length, 0);
+    }
+    // DEL without a netns (the runtime lost it) succeeds too.
+    assert.equal((await cni('DEL', cid, undefined, conf())).code, 0);
+  });
+
+  test('results follow the config version (0.3.1 and 1.1.0; Debian IPAM speaks up to 1.0.0)', async () => {
+    const a = await cni('ADD', `${tag}-v031`, 1, conf({}, '0.3.1'));
+    assert.equal(a.code, 0, JSON.stringify(a.json));
+    assert.equal(a.json!.cniVersion, '0.3.1');
+    assert.deepEqual(a.json!.ips.map((i: any) => i.version), ['4', '6']);
+    const b = await cni('ADD', `${tag}-v110`, 1, conf({}, '1.1.0'), 'net1');
+    assert.equal(b.code, 0, JSON.stringify(b.json));
+    assert.equal(b.json!.cniVersion, '1.1.0');
+    assert.equal(b.json!.interfaces[1].mtu, 1400);
+    assert.equal(b.json!.ips[0].version, undefined);
+    // CHECK is not a 0.3.1 command
+    const c = await cni('CHECK', `${tag}-v031`, 1, conf({ prevResult: a.json }, '0.3.1'));
+    assert.equal(c.json!.code, 1);
+    assert.equal((await cni('DEL', `${tag}-v031`, 1, conf({}, '0.3.1'))).code, 0);
+    assert.equal((await cni('DEL', `${tag}-v110`, 1, conf({}, '1.1.0'), 'net1')).code, 0);
+    assert.deepEqual(ipamFiles(), []);
+  });
+
+  test('chained before the tuning plugin: tuning edits the interface from our result, CHECK and DEL still work', async () => {
+    const id = `${tag}-pod2`;
+    const a = await cni('ADD', id, 2, conf());
+    assert.equal(a.code, 0, JSON.stringify(a.json));
+    const tuning = { cniVersion: '1.0.0', name: `${tag}-net`, type: 'tuning', promisc: true, sysctl: { 'net.ipv4.conf.eth0.rp_filter': '0' }, prevResult: a.json };
+    const t = spawnSync('/usr/lib/cni/tuning', [], { env: env('ADD', id, 2), input: JSON.stringify(tuning), encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stdout + t.stderr);
+    const tuned = JSON.parse(t.stdout);
+    assert.deepEqual(tuned.ips, a.json!.ips);
+    const [link] = ipj(2, 'link', 'show', 'dev', 'eth0');
+    assert.ok(link.flags.includes('PROMISC'));
+    // A plugin chained after another one keeps the earlier interfaces and indexes its own after them.
+    const chained = await cni('ADD', id, 2, conf({ prevResult: tuned }), 'net1');
+    assert.equal(chained.code, 0, JSON.stringify(chained.json));
+    assert.equal(chained.json!.interfaces.length, 4);
+    assert.deepEqual(chained.json!.ips.slice(2).map((i: any) => i.interface), [3, 3]);
+    assert.equal((await cni('CHECK', id, 2, conf({ prevResult: chained.json }), 'net1')).code, 0);
+    assert.equal((await cni('CHECK', id, 2, conf({ prevResult: tuned }))).code, 0);
+    const td = spawnSync('/usr/lib/cni/tuning', [], { env: env('DEL', id, 2), input: JSON.stringify(tuning), encoding: 'utf8' });
+    assert.equal(td.status, 0, td.stdout);
+    assert.equal((await cni('DEL', id, 2, conf(), 'net1')).code, 0);
+    assert.equal((await cni('DEL', id, 2, conf())).code, 0);
+    assert.deepEqual(ipamFiles(), []);
+  });
+
+  test('vlanId makes the pod interface an 802.1Q sub-interface and tags the host veth in the config', { skip: vlanSkip }, async () => {
+    const id = `${tag}-vlan`;
+    const a = await cni('ADD', id, 1, conf({ vlanId: 42 }));
+    assert.equal(a.code, 0, JSON.stringify(a.json));
+    const n = attachmentNames(id, 'eth0');
+    const [link] = ipj(1, '-d', 'link', 'show', 'dev', 'eth0');
+    assert.equal(link.linkinfo.info_kind, 'vlan');
+    assert.equal(link.linkinfo.info_data.id, 42);
+    assert.ok(ctl.group(n.group).includes(`set groups ${n.group} interfaces ${n.hostVeth} vlan-id 42`));
+    assert.equal((await cni('CHECK', id, 1, conf({ vlanId: 42, prevResult: a.json }))).code, 0);
+    assert.equal((await cni('DEL', id, 1, conf({ vlanId: 42 }))).code, 0);
+    assert.equal(ipj(1, 'link', 'show').length, 1);
+  });
+
+  test('a failed commit undoes the veth and the IPAM allocation; DEL with the controller down keeps what it could not remove', async () => {
+    ctl.down = true;
+    try {
+      const a = await cni('ADD', `${tag}-pod2`, 2, conf());
+      assert.equal(a.code, 1);
+      assert.equal(a.json!.code, 11);
+      assert.deepEqual(hostVeths().filter((h) => h === attachmentNames(`${tag}-pod2`, 'eth0').hostVeth), []);
+      assert.deepEqual(ipamFiles(), []);
+      assert.equal(ipj(2, 'link', 'show').length, 1);
+    } finally {
+      ctl.down = false;
+    }
+  });
+
+  test('GC removes attachments of containers the runtime no longer lists', async () => {
+    assert.equal((await cni('ADD', `${tag}-gc1`, 1, conf())).code, 0);
+    assert.equal((await cni('ADD', `${tag}-gc2`, 2, conf())).code, 0);
+    const gc = await cni('GC', '', undefined, conf({ 'cni.dev/valid-attachments': [{ containerID: `${tag}-gc2`, ifname: 'eth0' }] }, '1.1.0'));
+    assert.equal(gc.code, 0, JSON.stringify(gc.json));
+    assert.ok(!existsSync(`/sys/class/net/${attachmentNames(`${tag}-gc1`, 'eth0').hostVeth}`));
+    assert.ok(existsSync(`/sys/class/net/${attachmentNames(`${tag}-gc2`, 'eth0').hostVeth}`));
+    assert.deepEqual(ctl.group(attachmentNames(`${tag}-gc1`, 'eth0').group), []);
+    assert.equal(ipamFiles().length, 2);
+    assert.equal((await cni('GC', '', undefined, conf({ 'cni.dev/valid-attachments': [] }, '1.1.0'))).code, 0);
+    assert.deepEqual(ipamFiles(), []);
+    assert.equal(ipj(1, 'link', 'show').length, 1);
+    assert.equal(ipj(2, 'link', 'show').length, 1);
+    assert.equal((await cni('GC', '', undefined, conf({}, '1.0.0'))).json!.code, 1);
+  });
+
+  test('20 concurrent ADDs then 20 concurrent DELs leave nothing behind', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `${tag}-many${i}`);
+    const adds = await Promise.all(ids.map((id) => cni('ADD', id, 0, conf({}), 'eth0').catch((e) => ({ code: -1, json: { e: String(e) } }))));
+    // one namespace, one eth0: exactly one ADD wins, the others are refused and undo themselves
+    assert.equal(adds.filter((a) => a.code === 0).length, 1, JSON.stringify(adds.filter((a) => a.code !== 0)[0]));
+    const dels = await Promise.all(ids.map((id) => cni('DEL', id, 0, conf())));
+    assert.deepEqual(dels.filter((d) => d.code !== 0), []);
+    assert.deepEqual(ipamFiles(), []);
+    assert.deepEqual(hostVeths().filter((h) => ids.some((id) => attachmentNames(id, 'eth0').hostVeth === h)), []);
+    assert.equal([...ctl.statements].length, 0);
+  });
+
+  test('the executable answers as a runtime expects: VERSION, decode, version, environment and netns errors', () => {
+    const bin = join(repo, 'bin', 'cnr-cni');
+    const run = (e: NodeJS.ProcessEnv, input: string) => {
+      const r = spawnSync(bin, [], { env: { PATH: process.env.PATH, ...e }, input, encoding: 'utf8' });
+      return { status: r.status, out: r.stdout ? JSON.parse(r.stdout) : undefined };
+    };
+    let r = run({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
+    assert.equal(r.status, 0);
+    assert.deepEqual(r.out, { cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+    const e = { CNI_CONTAINERID: `${tag}-x`, CNI_NETNS: `/var/run/netns/${tag}-missing`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+    r = run({ CNI_COMMAND: 'ADD', ...e }, '{"cniVersion": "1.0.0", "name": ');
+    assert.deepEqual([r.status, r.out.code], [1, 6]);
+    r = run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf({}, '0.1.0')));
+    assert.deepEqual([r.status, r.out.code], [1, 1]);
+    r = run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf({ instanceType: 'l2' })));
+    assert.deepEqual([r.status, r.out.code, r.out.cniVersion], [1, 7, '1.0.0']);
+    r = run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf()));
+    assert.deepEqual([r.status, r.out.code], [1, 3]);
+    r = run({ CNI_COMMAND: 'ADD', ...e, CNI_NETNS: '' }, JSON.stringify(conf()));
+    assert.deepEqual([r.status, r.out.code], [1, 4]);
+    r = run({ CNI_COMMAND: 'FROB', ...e }, JSON.stringify(conf()));
+    assert.deepEqual([r.status, r.out.code], [1, 4]);
+    r = run({ CNI_COMMAND: 'ADD', ...e, CNI_NETNS: nsPath(0) }, JSON.stringify(conf({ ipam: { type: 'no-such-ipam' } })));
+    assert.deepEqual([r.status, r.out.code], [1, 7]);
+    assert.match(r.out.msg, /failed to find plugin "no-such-ipam"/);
+    r = run({ CNI_COMMAND: 'STATUS' }, JSON.stringify(conf({}, '1.1.0')));
+    assert.deepEqual([r.status, r.out.code], [1, 50]);
+  });
+});
