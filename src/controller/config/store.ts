@@ -1,0 +1,292 @@
+/**
+ * Candidate and running configuration, and the commit.
+ *
+ * Every edit happens in a session (`configure` shares one; `configure private` gets its
+ * own). A session records its edits and replays them onto the latest running
+ * configuration whenever someone else committed in between, so a commit applies that
+ * session's changes on top of what is running. Commits are serialized.
+ *
+ * commit = check the whole tree (group references and cross-references here, then every
+ * consumer's validate() on the effective tree with groups applied) → apply(next, prev) on
+ * each consumer in order → write the history record (history.ts). If a consumer's apply
+ * fails, the consumers already changed are given the previous configuration back and the
+ * commit is refused: nothing half-applied is left. `commit confirmed N` arms a timer that
+ * commits the previous configuration again unless another commit comes first; a restart
+ * with a confirmed commit still pending rolls back too.
+ */
+import type { ConfigConsumer, ConfigTree } from '../types.js';
+import { applyDelete, applySet, cloneTree, type Resolved } from './edit.js';
+import { CommitHistory, type CommitRecord, type WriteStep } from './history.js';
+import { expandGroups } from './inheritance.js';
+import { compareTrees } from './compare.js';
+import { parseConfig, type Notation } from './notation.js';
+import type { Word } from './tokens.js';
+import { validateTree } from './validate.js';
+
+export class CommitError extends Error {
+  constructor(readonly errors: string[], summary = 'configuration check-out failed') {
+    super([...errors.map((e) => `error: ${e}`), `error: ${summary}`].join('\n'));
+  }
+}
+
+export interface StoreOptions {
+  /** directory of the commit history, e.g. <stateDir>/config */
+  dir: string;
+  consumers: ConfigConsumer[];
+  /** length of the `commit confirmed` minute; tests shorten it */
+  confirmUnitMs?: number;
+  log?: (msg: string) => void;
+  /** crash tests: called between the steps of each history write */
+  onWriteStep?: (step: WriteStep) => void;
+}
+
+export interface CommitOptions {
+  user: string;
+  check?: boolean;
+  confirmMinutes?: number;
+  comment?: string;
+  via?: string;
+}
+
+type EditOp = { kind: 'set'; words: Word[] } | { kind: 'delete'; words: Word[] } | { kind: 'replace'; tree: ConfigTree };
+
+/** One user's view of the candidate configuration. */
+export class CandidateSession {
+  private ops: EditOp[] = [];
+  private base = -1;
+  private tree: ConfigTree = {};
+
+  constructor(
+    private readonly store: ConfigStore,
+    readonly isPrivate: boolean,
+  ) {
+    this.reset();
+  }
+
+  /** The candidate: the latest running configuration with this session's edits. */
+  get candidate(): ConfigTree {
+    if (this.base !== this.store.runningSeq) this.rebase();
+    return this.tree;
+  }
+
+  get modified(): boolean {
+    return this.ops.length > 0;
+  }
+
+  set(words: Word[]): Resolved {
+    const r = applySet(this.candidate, words);
+    this.ops.push({ kind: 'set', words });
+    return r;
+  }
+
+  /** false when there was nothing to delete */
+  delete(words: Word[]): boolean {
+    const found = applyDelete(this.candidate, words);
+    if (found) this.ops.push({ kind: 'delete', words });
+    return found;
+  }
+
+  /** `rollback N`, `load override`: the candidate becomes this tree */
+  replace(tree: ConfigTree): void {
+    void this.candidate;
+    this.tree = cloneTree(tree);
+    this.ops.push({ kind: 'replace', tree: cloneTree(tree) });
+  }
+
+  /** `load merge` (or override) of a text in any notation */
+  load(text: string, notation: Notation, override = false): void {
+    const next = parseConfig(text, notation, override ? {} : this.candidate);
+    this.replace(next);
+  }
+
+  reset(): void {
+    this.base = this.store.runningSeq;
+    this.tree = cloneTree(this.store.running);
+    this.ops = [];
+  }
+
+  private rebase(): void {
+    const tree = cloneTree(this.store.running);
+    let cur = tree;
+    for (const op of this.ops) {
+      if (op.kind === 'replace') cur = cloneTree(op.tree);
+      else if (op.kind === 'set') applySet(cur, op.words);
+      else applyDelete(cur, op.words);
+    }
+    this.tree = cur;
+    this.base = this.store.runningSeq;
+  }
+}
+
+export class ConfigStore {
+  readonly history: CommitHistory;
+  running: ConfigTree = {};
+  effective: ConfigTree = {};
+  runningSeq = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private confirmTimer: NodeJS.Timeout | undefined;
+  private shared: CandidateSession | undefined;
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly opts: StoreOptions) {
+    this.history = new CommitHistory(opts.dir, opts.onWriteStep ? { onStep: opts.onWriteStep } : {});
+    this.log = opts.log ?? (() => {});
+  }
+
+  /**
+   * Load the last committed configuration (or commit `initial` on a first start), apply it
+   * to the consumers, and roll back a confirmed commit left pending by a restart.
+   */
+  async open(initial?: ConfigTree): Promise<void> {
+    return this.serialized(async () => {
+      const latest = this.history.open().at(-1);
+      if (!latest) {
+        if (initial && Object.keys(initial).length) {
+          await this.commitTree(initial, { user: 'system', comment: 'initial configuration', via: 'initial' }, {});
+        }
+        return;
+      }
+      this.check(latest.config, true);
+      const eff = expandGroups(latest.config);
+      await this.applyAll(eff, {});
+      this.running = latest.config;
+      this.effective = eff;
+      this.runningSeq = latest.seq;
+      if (latest.confirmMinutes) {
+        const prev = this.history.back(1);
+        this.log(`commit ${latest.seq} was confirmed-pending at restart: rolling back`);
+        await this.commitTree(prev?.config ?? {}, { user: 'system', comment: 'rollback: commit confirmed was not confirmed before restart', via: 'confirm-timeout' }, this.effective);
+      }
+    });
+  }
+
+  close(): void {
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
+  }
+
+  /** `configure` shares one session; `configure private` gets a new one each time. */
+  session(isPrivate: boolean): CandidateSession {
+    if (isPrivate) return new CandidateSession(this, true);
+    this.shared ??= new CandidateSession(this, false);
+    return this.shared;
+  }
+
+  records(): readonly CommitRecord[] {
+    return this.history.all();
+  }
+
+  /** The written tree of `rollback n` (0 is running). */
+  rollbackTree(n: number): ConfigTree {
+    if (n === 0) return cloneTree(this.running);
+    const rec = this.history.back(n);
+    if (!rec) throw new Error(`rollback ${n}: no such commit (history holds ${this.history.all().length})`);
+    return cloneTree(rec.config);
+  }
+
+  compare(session: CandidateSession, against = 0): string {
+    return compareTrees(this.rollbackTree(against), session.candidate);
+  }
+
+  /** Errors of a whole tree: cross-references, then every consumer's own checks. */
+  validate(tree: ConfigTree): string[] {
+    const eff = expandGroups(tree);
+    const errors = validateTree(tree, eff);
+    for (const c of this.opts.consumers) {
+      try {
+        errors.push(...c.validate(eff).map((e) => `${c.name}: ${e}`));
+      } catch (e) {
+        errors.push(`${c.name}: ${(e as Error).message}`);
+      }
+    }
+    return errors;
+  }
+
+  private check(tree: ConfigTree, atStart = false): void {
+    const errors = this.validate(tree);
+    if (errors.length) throw new CommitError(errors, atStart ? 'stored configuration is not valid' : 'configuration check-out failed');
+  }
+
+  async commit(session: CandidateSession, o: CommitOptions): Promise<{ seq?: number; text: string }> {
+    return this.serialized(async () => {
+      const next = session.candidate;
+      if (o.check) {
+        this.check(next);
+        return { text: 'configuration check succeeds' };
+      }
+      const seq = await this.commitTree(next, o, this.effective);
+      session.reset();
+      const lines = ['commit complete'];
+      if (o.confirmMinutes) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmMinutes} minutes unless confirmed`);
+      return { seq, text: lines.join('\n') };
+    });
+  }
+
+  /** Check, apply, persist; must run serialized. Returns the new commit's number. */
+  private async commitTree(next: ConfigTree, o: CommitOptions, prevEff: ConfigTree): Promise<number> {
+    this.check(next);
+    const eff = expandGroups(next);
+    await this.applyAll(eff, prevEff);
+    const rec: CommitRecord = { seq: this.history.nextSeq(), user: o.user, time: new Date().toISOString(), config: cloneTree(next) };
+    if (o.comment) rec.comment = o.comment;
+    if (o.via) rec.via = o.via;
+    if (o.confirmMinutes) rec.confirmMinutes = o.confirmMinutes;
+    try {
+      this.history.append(rec);
+    } catch (e) {
+      await this.applyAll(prevEff, eff).catch(() => {});
+      throw new CommitError([`cannot write the commit history: ${(e as Error).message}`], 'commit failed, previous configuration restored');
+    }
+    this.running = rec.config;
+    this.effective = eff;
+    this.runningSeq = rec.seq;
+    this.log(`commit ${rec.seq} by ${o.user}${o.comment ? `: ${o.comment}` : ''}`);
+    // any commit confirms a pending `commit confirmed`
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
+    if (o.confirmMinutes) {
+      const ms = o.confirmMinutes * (this.opts.confirmUnitMs ?? 60_000);
+      this.confirmTimer = setTimeout(() => void this.confirmExpired(rec.seq), ms);
+      this.confirmTimer.unref();
+    }
+    return rec.seq;
+  }
+
+  private async confirmExpired(seq: number): Promise<void> {
+    await this.serialized(async () => {
+      if (this.runningSeq !== seq) return;
+      this.confirmTimer = undefined;
+      const prev = this.history.all().filter((r) => r.seq < seq).at(-1);
+      this.log(`commit ${seq} was not confirmed: rolling back`);
+      await this.commitTree(prev?.config ?? {}, { user: 'system', comment: `rollback: commit confirmed ${seq} was not confirmed`, via: 'confirm-timeout' }, this.effective);
+    }).catch((e: unknown) => this.log(`automatic rollback failed: ${(e as Error).message}`));
+  }
+
+  /** Apply to every consumer; on a failure give the changed ones `prev` back and throw. */
+  private async applyAll(next: ConfigTree, prev: ConfigTree): Promise<void> {
+    const done = [];
+    for (const c of this.opts.consumers) {
+      try {
+        await c.apply(next, prev);
+        done.push(c);
+      } catch (e) {
+        const unrestored: string[] = [];
+        for (const d of [c, ...done.reverse()]) {
+          try {
+            await d.apply(prev, next);
+          } catch {
+            unrestored.push(d.name);
+          }
+        }
+        const tail = unrestored.length ? `; could not restore: ${unrestored.join(', ')}` : '';
+        throw new CommitError([`${c.name}: ${(e as Error).message}`], `commit failed, previous configuration restored${tail}`);
+      }
+    }
+  }
+
+  private serialized<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(f);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The controller: the configuration store, the subsystems that consume the configuration
+ * (RIB, protocols, FIB export — passed in as ConfigConsumers), their operational commands,
+ * and the management API that adapters (cnr cli, REST, later gRPC and NETCONF) call.
+ *
+ *   const c = new Controller({ stateDir, consumers, commands, initialConfig });
+ *   await c.start();                       // last commit, or the initial file on first start
+ *   await c.exec(['configure private', 'set ...', 'commit'], 'alice');
+ *   await c.stop();
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommandSession, type ExecResult } from './mgmt/command-session.js';
+import { MgmtHttpServer } from './mgmt/http-server.js';
+import { ensureToken, socketPath } from './mgmt/token.js';
+import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from './config/notation.js';
+import { ConfigStore } from './config/store.js';
+import type { WriteStep } from './config/history.js';
+import type { ConfigConsumer, ConfigTree, ConfigValue, OperationalCommand } from './types.js';
+
+export interface ControllerOptions {
+  /** holds config/ (the commit history), mgmt.sock and mgmt.token */
+  stateDir: string;
+  consumers?: ConfigConsumer[];
+  commands?: OperationalCommand[];
+  /** used when no commit exists yet: a file in any notation, or a tree */
+  initialConfig?: string | ConfigTree;
+  /** serve the management API on <stateDir>/mgmt.sock (default true) */
+  serve?: boolean;
+  /** tests: length of a `commit confirmed` minute */
+  confirmUnitMs?: number;
+  /** crash tests: hook between the steps of each history write */
+  onWriteStep?: (step: WriteStep) => void;
+  log?: (msg: string) => void;
+}
+
+function obj(v: ConfigValue | undefined): ConfigTree | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
+}
+
+export class Controller {
+  readonly store: ConfigStore;
+  private server: MgmtHttpServer | undefined;
+  private readonly commands: OperationalCommand[];
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.log = opts.log ?? ((m) => process.stderr.write(`cnr controller: ${m}\n`));
+    this.commands = opts.commands ?? [];
+    // The REST listener follows `system services rest`; it goes last so that a port it
+    // cannot bind undoes the whole commit.
+    const rest: ConfigConsumer = {
+      name: 'mgmt-rest',
+      validate: () => [],
+      apply: async (next) => {
+        const r = obj(obj(obj(next.system)?.services)?.rest);
+        const want = r ? { port: typeof r.port === 'number' ? r.port : 8080, address: typeof r.address === 'string' ? r.address : '127.0.0.1' } : undefined;
+        await this.server?.setTcp(want);
+      },
+    };
+    const storeOpts: ConstructorParameters<typeof ConfigStore>[0] = {
+      dir: join(opts.stateDir, 'config'),
+      consumers: [...(opts.consumers ?? []), rest],
+      log: this.log,
+    };
+    if (opts.confirmUnitMs !== undefined) storeOpts.confirmUnitMs = opts.confirmUnitMs;
+    if (opts.onWriteStep) storeOpts.onWriteStep = opts.onWriteStep;
+    this.store = new ConfigStore(storeOpts);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    if (this.opts.serve !== false) {
+      this.server = new MgmtHttpServer(
+        {
+          exec: (c, u, via) => this.exec(c, u, via),
+          config: (f) => this.configText(f),
+          commands: () => this.commandList(),
+          health: () => ({ status: 'ok', commit: this.store.runningSeq }),
+        },
+        ensureToken(this.opts.stateDir),
+      );
+    }
+    let initial: ConfigTree | undefined;
+    const ic = this.opts.initialConfig;
+    if (typeof ic === 'string') {
+      const text = readFileSync(ic, 'utf8');
+      try {
+        initial = parseConfig(text, detectNotation(text, ic));
+      } catch (e) {
+        throw new Error(`${ic}: ${(e as Error).message}`);
+      }
+    } else if (ic) initial = ic;
+    await this.store.open(initial);
+    if (this.server) await this.server.listenUnix(socketPath(this.opts.stateDir));
+  }
+
+  async stop(): Promise<void> {
+    this.store.close();
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  /** Run CLI commands as one session; stops at the first error (which carries `error`). */
+  async exec(commands: string[], user = 'root', via = 'api'): Promise<ExecResult[]> {
+    const s = new CommandSession(this.store, this.commands, user, via);
+    const out: ExecResult[] = [];
+    for (const c of commands) {
+      const r = await s.run(c);
+      out.push(r);
+      if (r.error !== undefined) break;
+    }
+    return out;
+  }
+
+  configText(format: string): string {
+    if (!NOTATIONS.includes(format as Notation)) throw new Error(`format must be one of ${NOTATIONS.join(', ')}`);
+    return printConfig(this.store.running, format as Notation);
+  }
+
+  commandList(): Array<{ path: string[]; help: string }> {
+    return [...CommandSession.builtins(this.store), ...this.commands].map((c) => ({ path: c.path, help: c.help }));
+  }
+
+  /** Where the REST API listens over TCP, when `system services rest` is configured. */
+  restAddress(): { address: string; port: number } | undefined {
+    const a = this.server?.tcpAddress();
+    return a ? { address: a.address, port: a.port } : undefined;
+  }
+}
