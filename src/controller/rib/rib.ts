@@ -57,6 +57,8 @@ class Entry {
   active: Candidate | undefined = undefined;
   /** resolvers this entry's candidates depend on */
   deps: Resolver[] | undefined = undefined;
+  /** interfaces this entry's candidates name explicitly (when the RIB tracks interface state) */
+  ifDeps: string[] | undefined = undefined;
   constructor(
     readonly table: Table,
     readonly prefix: string,
@@ -221,6 +223,28 @@ export class Rib implements RibApi {
   private readonly listeners: RibListener[] = [];
   /** guards cascading re-evaluation through resolution cycles */
   private depth = 0;
+  /** interfaces that are up; undefined until setInterfaces is called (all are assumed up) */
+  private up: Set<string> | undefined;
+  private readonly ifDependents = new Map<string, Set<Entry>>();
+  private ifScratch: string[] = [];
+
+  /**
+   * The interfaces that exist and are up. Next hops that name another interface are
+   * unusable (a pod's route goes when its interface goes); before the first call every
+   * interface counts as up.
+   */
+  setInterfaces(up: Iterable<string>): void {
+    const next = new Set(up);
+    const old = this.up;
+    this.up = next;
+    const changed = new Set<string>();
+    for (const n of next) if (!old || !old.has(n)) changed.add(n);
+    for (const n of old ?? []) if (!next.has(n)) changed.add(n);
+    if (!old) for (const n of this.ifDependents.keys()) if (!next.has(n)) changed.add(n);
+    const hit = new Set<Entry>();
+    for (const n of changed) for (const e of this.ifDependents.get(n) ?? []) hit.add(e);
+    for (const e of hit) this.evaluate(e);
+  }
 
   /** Listen to FIB-relevant changes (active route or its resolved next hops). */
   subscribe(listener: RibListener): () => void {
@@ -466,6 +490,10 @@ export class Rib implements RibApi {
   }
 
   private resolveNexthop(e: Entry, nh: RibNexthop, deps: Resolver[], out: FibNexthop[]): void {
+    if (nh.interface !== undefined && !nh.recursive) {
+      this.ifScratch.push(nh.interface);
+      if (this.up && !this.up.has(nh.interface)) return;
+    }
     if (nh.gateway === undefined) {
       if (nh.interface !== undefined) out.push(nh.labels?.length ? { interface: nh.interface, labels: nh.labels } : { interface: nh.interface });
       return;
@@ -506,6 +534,8 @@ export class Rib implements RibApi {
     const oldActive = e.active;
     const oldFib = oldActive ? fibOf(oldActive) : undefined;
     const deps: Resolver[] = [];
+    const outerScratch = this.ifScratch;
+    this.ifScratch = [];
     let best: Candidate | undefined;
     for (const c of e.cands) {
       c.fwd = this.resolve(e, c, deps);
@@ -513,6 +543,8 @@ export class Rib implements RibApi {
       if (!best || compareCandidates(c, best).order < 0) best = c;
     }
     this.setDeps(e, deps);
+    this.setIfDeps(e, this.ifScratch);
+    this.ifScratch = outerScratch;
     e.active = best;
     if (e.cands.length === 0) {
       const m = t.byLen[e.parsed.len]!;
@@ -541,6 +573,23 @@ export class Rib implements RibApi {
     }
     for (const r of deps) r.dependents.add(e);
     e.deps = deps.length ? deps : undefined;
+  }
+
+  private setIfDeps(e: Entry, names: string[]): void {
+    const old = e.ifDeps;
+    if (!old && names.length === 0) return;
+    for (const n of old ?? []) {
+      if (names.includes(n)) continue;
+      const set = this.ifDependents.get(n);
+      set?.delete(e);
+      if (set && set.size === 0) this.ifDependents.delete(n);
+    }
+    for (const n of names) {
+      let set = this.ifDependents.get(n);
+      if (!set) this.ifDependents.set(n, (set = new Set()));
+      set.add(e);
+    }
+    e.ifDeps = names.length ? [...new Set(names)] : undefined;
   }
 
   /** An active route changed at `e`: re-evaluate what resolves through addresses under it. */

@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadSet } from '../config/notation-set.js';
+import { Rib } from './rib.js';
+import { RibService } from './service.js';
+
+const BASE = `
+set routing-options router-id 10.255.0.1
+set interfaces eth1 unit 0 family inet address 10.0.0.1/24
+set interfaces eth1 unit 0 family inet6 address 2001:db8::1/64
+set interfaces eth2 unit 0 family inet address 10.1.0.1/24
+set interfaces pod1 unit 0 family inet address 169.254.1.1/32
+set interfaces pod2 unit 0 family inet address 169.254.1.1/32
+set routing-options static route 192.0.2.0/24 next-hop 10.0.0.2
+set routing-options static route 192.0.2.0/24 next-hop 10.1.0.2
+set routing-options static route 198.51.100.0/24 qualified-next-hop 10.0.0.2 interface eth1
+set routing-options static route 198.51.100.0/24 qualified-next-hop 10.1.0.2 preference 7
+set routing-options static route 203.0.113.0/24 discard
+set routing-options static route 203.0.113.128/25 reject
+set routing-options static route 10.99.0.0/16 next-hop 192.0.2.1
+set routing-options static route 10.99.0.0/16 resolve
+set routing-options static route 10.98.0.0/16 next-hop 192.0.2.1
+set routing-options rib inet6.0 static route 2001:db8:99::/48 next-hop 2001:db8::2
+set routing-instances blue instance-type vrf
+set routing-instances blue interface pod1
+set routing-instances blue interface pod2
+set routing-instances blue routing-options static route 10.244.0.5/32 qualified-next-hop 10.244.0.5 interface pod1
+set routing-instances blue routing-options static route 10.244.0.6/32 qualified-next-hop 10.244.0.6 interface pod2
+`;
+
+async function service(text: string) {
+  const rib = new Rib();
+  const svc = new RibService(rib);
+  const cfg = loadSet(text);
+  assert.deepEqual(svc.validate(cfg), []);
+  await svc.apply(cfg);
+  return { rib, svc, cfg };
+}
+
+test('configuration becomes direct, local and static routes in the right tables', async () => {
+  const { rib } = await service(BASE);
+  assert.deepEqual(rib.getFib('inet.0', '192.0.2.0/24')?.nexthops, [
+    { gateway: '10.0.0.2', interface: 'eth1' },
+    { gateway: '10.1.0.2', interface: 'eth2' },
+  ]);
+  assert.deepEqual(rib.getFib('inet.0', '198.51.100.0/24')?.nexthops, [{ gateway: '10.0.0.2', interface: 'eth1' }]);
+  assert.equal(rib.getFib('inet.0', '203.0.113.0/24')?.action, 'discard');
+  assert.equal(rib.getFib('inet.0', '203.0.113.128/25')?.action, 'reject');
+  assert.equal(rib.getFib('inet.0', '10.0.0.1/32')?.action, 'receive');
+  assert.deepEqual(rib.getFib('inet.0', '10.99.0.0/16')?.nexthops, [
+    { gateway: '10.0.0.2', interface: 'eth1' },
+    { gateway: '10.1.0.2', interface: 'eth2' },
+  ], 'resolve: recursive through 192.0.2.0/24');
+  assert.equal(rib.get('inet.0', '10.98.0.0/16'), undefined, 'without resolve a remote next hop is unusable');
+  assert.deepEqual(rib.getFib('inet6.0', '2001:db8:99::/48')?.nexthops, [{ gateway: '2001:db8::2', interface: 'eth1' }]);
+  assert.deepEqual(rib.getFib('blue.inet.0', '10.244.0.6/32')?.nexthops, [{ gateway: '10.244.0.6', interface: 'pod2' }]);
+  assert.equal(rib.getFib('blue.inet.0', '169.254.1.1/32')?.action, 'receive');
+  assert.equal(rib.get('inet.0', '169.254.1.1/32'), undefined, 'pod interfaces are in the VRF only');
+});
+
+test('a commit applies only the difference: the floating route takes over, removed routes go', async () => {
+  const { rib, svc } = await service(BASE);
+  const next = loadSet(`${BASE}
+delete routing-options static route 198.51.100.0/24 qualified-next-hop 10.0.0.2
+delete routing-options static route 203.0.113.0/24
+delete routing-instances blue interface pod2
+delete interfaces pod2`);
+  assert.deepEqual(svc.validate(next), []);
+  await svc.apply(next);
+  assert.deepEqual(rib.getFib('inet.0', '198.51.100.0/24')?.nexthops, [{ gateway: '10.1.0.2', interface: 'eth2' }]);
+  assert.equal(rib.get('inet.0', '203.0.113.0/24'), undefined);
+  assert.equal(rib.getFib('blue.inet.0', '10.244.0.6/32'), undefined, 'a next hop on an interface that is gone is unusable');
+  assert.equal(rib.show('blue.inet.0', { prefix: '10.244.0.6/32', exact: true })[0]?.candidates[0]?.forwarding, null);
+  await svc.apply(loadSet(BASE));
+  assert.deepEqual(rib.getFib('blue.inet.0', '10.244.0.6/32')?.nexthops, [{ gateway: '10.244.0.6', interface: 'pod2' }], 'and usable again when it comes back');
+});
+
+test('validation names the config path of each problem', async () => {
+  const rib = new Rib();
+  const svc = new RibService(rib);
+  const errors = svc.validate(loadSet(`
+set interfaces eth1 unit 0 family inet address 10.0.0.1/24
+set routing-options static route 192.0.2.0/24 next-hop 2001:db8::1
+set routing-options static route 192.0.3.0/24 discard
+set routing-options static route 192.0.3.0/24 next-hop 10.0.0.2
+set routing-options rib inet6.0 static route 10.5.0.0/16 discard
+set routing-instances red interface eth9
+set routing-instances red interface eth1
+set routing-instances blue interface eth1
+`));
+  assert.deepEqual(errors.sort(), [
+    'routing-instances blue interface eth1: already in routing instance red',
+    'routing-instances red interface eth9: no such interface under [interfaces]',
+    'routing-options rib inet6.0 static route 10.5.0.0/16: an IPv4 prefix does not belong in inet6.0',
+    'routing-options static route 192.0.2.0/24: next hop 2001:db8::1 is not IPv4',
+    'routing-options static route 192.0.3.0/24: discard and next hops exclude each other',
+  ]);
+});
+
+test('show route prints Junos-like text and structured data', async () => {
+  const { svc } = await service(BASE);
+  const brief = svc.showRoute(['table', 'inet.0']);
+  assert.match(brief.text, /^inet\.0: \d+ destinations, \d+ routes \(\d+ active, 0 holddown, 1 hidden\)/);
+  assert.match(brief.text, /192\.0\.2\.0\/24\s+\*\[Static\/5\] \d\d:\d\d:\d\d\n\s+> to 10\.0\.0\.2 via eth1\n\s+to 10\.1\.0\.2 via eth2/);
+  assert.match(brief.text, /10\.0\.0\.1\/32\s+\*\[Local\/0\][^\n]*\n\s+Local via eth1/);
+  assert.match(brief.text, /203\.0\.113\.0\/24\s+\*\[Static\/5\][^\n]*\n\s+Discard/);
+  const ext = svc.showRoute(['198.51.100.0/24', 'exact', 'extensive']);
+  assert.match(ext.text, /198\.51\.100\.0\/24 \(2 entries, 1 announced\)/);
+  assert.match(ext.text, /\*Static   Preference: 5[\s\S]*Next hop: to 10\.0\.0\.2 via eth1, selected[\s\S]*Selected by: Route preference/);
+  assert.match(ext.text, /Static   Preference: 7[\s\S]*Inactive reason: Route preference/);
+  const data = ext.data as { tables: { name: string; entries: { prefix: string; routes: { preference: number; active: boolean }[] }[] }[] };
+  assert.deepEqual(data.tables.map((t) => t.name), ['inet.0']);
+  assert.deepEqual(data.tables[0]!.entries[0]!.routes.map((r) => [r.preference, r.active]), [[5, true], [7, false]]);
+  const lm = svc.showRoute(['10.99.1.1']);
+  assert.deepEqual((lm.data as typeof data).tables[0]!.entries.map((e) => e.prefix), ['10.99.0.0/16'], 'an address shows its longest match');
+  const sum = svc.showSummary();
+  assert.match(sum.text, /Router ID: 10\.255\.0\.1/);
+  assert.match(sum.text, /blue\.inet\.0: 3 destinations/);
+  assert.throws(() => svc.showRoute(['table', 'nosuch.inet.0']), /no table/);
+});

@@ -1,0 +1,292 @@
+/**
+ * RibService: the RIB's place in the controller. As a ConfigConsumer it turns the committed
+ * `interfaces`, `routing-instances` and `routing-options` into tables, direct and local
+ * routes, static routes, and the interfaces and VRFs the vRouter attaches to (handed to the
+ * FIB export); as the owner of that state it provides `show route ...`,
+ * `show route summary`, `show route forwarding-table` (read back from the agent) and
+ * `show interfaces terse`.
+ */
+import type { CommandResult, ConfigConsumer, ConfigTree, OperationalCommand } from '../types.js';
+import { parseCidr } from '../../lib/addr.js';
+import { DirectProtocol, type DirectInterface } from '../protocols/direct/direct.js';
+import { StaticProtocol, type StaticTableConfig } from '../protocols/static/static.js';
+import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from './rib.js';
+import type { FibExport, FibInterface } from './fib-export.js';
+import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
+
+export interface RibServiceOptions {
+  /** where the FIB goes; without it the RIB is computed but not forwarded */
+  fib?: FibExport;
+  /** the vRouter driver of a netdev (default af-packet) */
+  driverFor?: (ifname: string) => FibInterface['driver'];
+}
+
+/** An interface of the configuration, as the RIB and the vRouter see it. */
+export interface ConfiguredInterface {
+  name: string;
+  instance: string;
+  disabled: boolean;
+  inet: string[];
+  inet6: string[];
+  mtu?: number;
+  vlan?: number;
+  mac?: string;
+}
+
+export class RibService implements ConfigConsumer {
+  readonly name = 'rib';
+  readonly direct: DirectProtocol;
+  readonly statics: StaticProtocol;
+  private interfaces: ConfiguredInterface[] = [];
+  private instances = new Map<string, string>();
+  private routerId: string | undefined;
+
+  constructor(
+    readonly rib: Rib,
+    private readonly opts: RibServiceOptions = {},
+  ) {
+    this.direct = new DirectProtocol(rib);
+    this.statics = new StaticProtocol(rib);
+    rib.ensureTable('inet.0');
+    rib.ensureTable('inet6.0');
+  }
+
+  validate(next: ConfigTree): string[] {
+    const errors: string[] = [];
+    const owner = new Map<string, string>();
+    const ifs = tree(next['interfaces']);
+    for (const [inst, body] of Object.entries(tree(next['routing-instances']))) {
+      const t = tree(body);
+      for (const raw of list(t['interface'])) {
+        const name = netdevOf(raw);
+        if (!(name in ifs)) errors.push(`routing-instances ${inst} interface ${raw}: no such interface under [interfaces]`);
+        const prev = owner.get(name);
+        if (prev) errors.push(`routing-instances ${inst} interface ${raw}: already in routing instance ${prev}`);
+        owner.set(name, inst);
+      }
+      for (const tbl of Object.keys(tree(tree(t['routing-options'])['rib']))) {
+        if (tbl !== tableName(inst, 6)) errors.push(`routing-instances ${inst} routing-options rib ${tbl}: the IPv6 table of this instance is ${tableName(inst, 6)}`);
+      }
+    }
+    for (const [name, body] of Object.entries(ifs)) {
+      for (const [unit, u] of Object.entries(tree(tree(body)['unit']))) {
+        if (unit !== '0') errors.push(`interfaces ${name} unit ${unit}: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)`);
+        for (const fam of ['inet', 'inet6']) {
+          for (const a of Object.keys(tree(tree(tree(tree(u)['family'])[fam])['address']))) {
+            try {
+              const c = parseCidr(a);
+              if ((c.family === 4) !== (fam === 'inet')) errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: wrong family`);
+            } catch (err) {
+              errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: ${(err as Error).message}`);
+            }
+          }
+        }
+      }
+    }
+    for (const s of staticTables(next)) errors.push(...StaticProtocol.validate(s.table, s.path, s.config));
+    return errors;
+  }
+
+  async apply(next: ConfigTree): Promise<void> {
+    const instances = new Map<string, string>();
+    for (const [inst, body] of Object.entries(tree(next['routing-instances']))) {
+      const type = tree(body)['instance-type'];
+      if (type === undefined || type === 'vrf' || type === 'virtual-router') instances.set(inst, String(type ?? 'virtual-router'));
+    }
+    const interfaces = configuredInterfaces(next);
+    const fib = this.opts.fib;
+    for (const inst of instances.keys()) {
+      this.rib.ensureTable(tableName(inst, 4));
+      this.rib.ensureTable(tableName(inst, 6));
+      fib?.setVrf(inst, true);
+    }
+    const live = interfaces.filter((i) => !i.disabled);
+    this.rib.setInterfaces(live.map((i) => i.name));
+    if (fib) for (const i of live) fib.setInterface(i.name, this.fibInterface(i));
+    this.direct.apply(live.map((i): DirectInterface => ({ name: i.name, instance: i.instance, addresses: [...i.inet, ...i.inet6] })));
+    this.statics.apply(staticTables(next).filter((s) => s.instance === 'default' || instances.has(s.instance)));
+    if (fib) {
+      const keep = new Set(live.map((i) => i.name));
+      for (const i of this.interfaces) if (!keep.has(i.name)) fib.setInterface(i.name, undefined);
+    }
+    for (const inst of this.instances.keys()) {
+      if (instances.has(inst)) continue;
+      fib?.setVrf(inst, false);
+      this.rib.dropTable(tableName(inst, 4));
+      this.rib.dropTable(tableName(inst, 6));
+    }
+    this.interfaces = interfaces;
+    this.instances = instances;
+    const ro = tree(next['routing-options']);
+    this.routerId = typeof ro['router-id'] === 'string' ? ro['router-id'] : undefined;
+  }
+
+  private fibInterface(i: ConfiguredInterface): FibInterface {
+    const f: FibInterface = { name: i.name, driver: this.opts.driverFor?.(i.name) ?? 'af-packet', vrf: i.instance, addresses: [...i.inet, ...i.inet6] };
+    if (i.mtu) f.mtu = i.mtu;
+    if (i.vlan) f.vlan = i.vlan;
+    if (i.mac) f.mac = i.mac;
+    return f;
+  }
+
+  commands(): OperationalCommand[] {
+    return [
+      { path: ['show', 'route', 'summary'], help: 'Route counts per table and protocol', run: async () => this.showSummary() },
+      { path: ['show', 'route', 'forwarding-table'], help: 'What the vRouter forwards with, read back from the agent: [table T]', run: (a) => this.showForwarding(a) },
+      { path: ['show', 'route'], help: 'Routes: [table T] [PREFIX|ADDRESS] [exact] [protocol P] [brief|detail|extensive|terse]', run: async (a) => this.showRoute(a) },
+      { path: ['show', 'interfaces', 'terse'], help: 'Interfaces, their state and addresses', run: () => this.showInterfacesTerse() },
+    ];
+  }
+
+  showRoute(args: string[]): CommandResult {
+    if (args[0] === 'summary') return this.showSummary();
+    let table: string | undefined;
+    let prefix: string | undefined;
+    let exact = false;
+    let protocol: string | undefined;
+    let detail: RouteDetail = 'brief';
+    for (let i = 0; i < args.length; i++) {
+      const w = args[i]!;
+      if (w === 'table') table = args[++i];
+      else if (w === 'protocol') protocol = args[++i];
+      else if (w === 'exact') exact = true;
+      else if (w === 'extensive' || w === 'detail' || w === 'terse' || w === 'brief') detail = w;
+      else if (/^[0-9a-fA-F:.]+(\/\d+)?$/.test(w) && /[.:]/.test(w)) prefix = w;
+      else throw new Error(`show route: unexpected '${w}'`);
+    }
+    const summaries = new Map(this.rib.summary().map((s) => [s.name, s]));
+    let names = table ? (this.rib.tableNames().includes(table) ? [table] : []) : this.rib.tableNames();
+    if (table && names.length === 0) throw new Error(`show route: no table '${table}'`);
+    if (prefix) {
+      const v6 = prefix.includes(':');
+      names = names.filter((n) => (tableFamily(n) === 6) === v6);
+    }
+    const out: { info: NonNullable<ReturnType<typeof summaries.get>>; entries: ReturnType<Rib['show']> }[] = [];
+    for (const n of names) {
+      let entries = this.rib.show(n, prefix ? { prefix, exact } : undefined);
+      if (protocol) entries = entries.filter((e) => e.candidates.some((c) => c.route.protocol === protocol));
+      if (!entries.length && (prefix || protocol)) continue;
+      entries.sort((a, b) => (prefixSortKey(a.prefix) < prefixSortKey(b.prefix) ? -1 : 1));
+      out.push({ info: summaries.get(n)!, entries });
+    }
+    const text = formatRoutes(out, detail);
+    const data = {
+      tables: out.map(({ info, entries }) => ({
+        name: info.name,
+        destinations: info.destinations,
+        routes: info.routes,
+        active: info.active,
+        hidden: info.hidden,
+        entries: entries.map((e) => ({ prefix: e.prefix, routes: e.candidates.map(routeData) })),
+      })),
+    };
+    return { text, data };
+  }
+
+  showSummary(): CommandResult {
+    const tables = this.rib.summary();
+    return { text: formatSummary(this.routerId, tables), data: { routerId: this.routerId, tables } };
+  }
+
+  async showForwarding(args: string[]): Promise<CommandResult> {
+    const fib = this.opts.fib;
+    if (!fib) throw new Error('show route forwarding-table: this controller has no vRouter agent');
+    let tables = this.rib.tableNames().filter((n) => tableVrf(n) !== undefined);
+    const ti = args.indexOf('table');
+    if (ti >= 0) {
+      const want = args[ti + 1];
+      tables = tables.filter((n) => n === want || tableVrf(n) === want);
+      if (!tables.length) throw new Error(`show route forwarding-table: no table '${want}'`);
+    }
+    const result: ForwardingTable[] = [];
+    for (const n of tables.sort(tableOrder)) {
+      const vrf = tableVrf(n)!;
+      const family = tableFamily(n);
+      try {
+        const routes = await fib.listRoutes(vrf, family);
+        routes.sort((a, b) => (prefixSortKey(a.prefix) < prefixSortKey(b.prefix) ? -1 : 1));
+        result.push({ vrf, family, routes: routes.map((r) => ({ prefix: r.prefix, nexthop: r.nexthop, index: r.nexthopId })) });
+      } catch (err) {
+        result.push({ vrf, family, routes: [], error: (err as Error).message });
+      }
+    }
+    return { text: formatForwardingTables(result), data: { tables: result } };
+  }
+
+  async showInterfacesTerse(): Promise<CommandResult> {
+    let agentView: Map<string, { addresses: string[] }> | undefined;
+    try {
+      if (this.opts.fib) agentView = new Map((await this.opts.fib.listInterfaces(2000)).map((i) => [i.name, i]));
+    } catch {
+      agentView = undefined;
+    }
+    const list: TerseInterface[] = this.interfaces.map((i) => ({
+      name: i.name,
+      admin: i.disabled ? 'down' : 'up',
+      link: agentView?.has(i.name) ? 'up' : 'down',
+      addresses: [...i.inet.map((a): [string, string] => ['inet', a]), ...i.inet6.map((a): [string, string] => ['inet6', a])],
+      instance: i.instance,
+    }));
+    for (const [name, v] of agentView ?? []) {
+      if (list.some((l) => l.name === name)) continue;
+      list.push({ name, admin: 'up', link: 'up', addresses: v.addresses.map((a): [string, string] => [a.includes(':') ? 'inet6' : 'inet', a]) });
+    }
+    list.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return { text: formatInterfacesTerse(list), data: { interfaces: list } };
+  }
+}
+
+function tree(v: unknown): ConfigTree {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {};
+}
+
+function list(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
+}
+
+/** `pod1.0` and `pod1` name the same netdev. */
+function netdevOf(name: string): string {
+  return name.replace(/\.0$/, '');
+}
+
+export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
+  const owner = new Map<string, string>();
+  for (const [inst, body] of Object.entries(tree(cfg['routing-instances']))) {
+    for (const raw of list(tree(body)['interface'])) owner.set(netdevOf(raw), inst);
+  }
+  const out: ConfiguredInterface[] = [];
+  for (const [name, body] of Object.entries(tree(cfg['interfaces']))) {
+    const b = tree(body);
+    const u = tree(tree(b['unit'])['0']);
+    const fam = tree(u['family']);
+    const i: ConfiguredInterface = {
+      name,
+      instance: owner.get(name) ?? 'default',
+      disabled: b['disable'] === true || u['disable'] === true,
+      inet: Object.keys(tree(tree(fam['inet'])['address'])),
+      inet6: Object.keys(tree(tree(fam['inet6'])['address'])),
+    };
+    if (typeof b['mtu'] === 'number') i.mtu = b['mtu'];
+    if (typeof b['vlan-id'] === 'number') i.vlan = b['vlan-id'];
+    if (typeof b['mac-address'] === 'string') i.mac = b['mac-address'];
+    out.push(i);
+  }
+  return out;
+}
+
+/** Every `static` container of the tree with its table and config path. */
+export function staticTables(cfg: ConfigTree): (StaticTableConfig & { instance: string; path: string })[] {
+  const out: (StaticTableConfig & { instance: string; path: string })[] = [];
+  const fromOptions = (instance: string, ro: ConfigTree, base: string) => {
+    const s = tree(ro['static']);
+    out.push({ table: tableName(instance, 4), config: s, instance, path: `${base} static` });
+    for (const [tbl, body] of Object.entries(tree(ro['rib']))) {
+      out.push({ table: tbl, config: tree(tree(body)['static']), instance, path: `${base} rib ${tbl} static` });
+    }
+  };
+  fromOptions('default', tree(cfg['routing-options']), 'routing-options');
+  for (const [inst, body] of Object.entries(tree(cfg['routing-instances']))) {
+    fromOptions(inst, tree(tree(body)['routing-options']), `routing-instances ${inst} routing-options`);
+  }
+  return out;
+}
