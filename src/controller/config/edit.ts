@@ -180,6 +180,14 @@ export function applyDelete(tree: ConfigTree, words: Word[]): boolean {
     return true;
   }
   delete parent[last];
+  // a list left without entries disappears, as it prints nothing (`delete interfaces eth1`)
+  if (Object.keys(parent).length === 0 && path.length >= 2) {
+    const up = resolve(path.slice(0, -1), true);
+    if (up.wholeList) {
+      const grand = getAt(tree, path.slice(0, -2));
+      if (isTree(grand)) delete grand[path[path.length - 2]!];
+    }
+  }
   return true;
 }
 
