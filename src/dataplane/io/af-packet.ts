@@ -17,10 +17,10 @@
 import type { IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
 import {
-  AF_PACKET, ETH_P_ALL, MAP_POPULATE, MAP_SHARED, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
+  AF_PACKET, MAP_POPULATE, MAP_SHARED, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
   PACKET_RX_RING, PACKET_STATISTICS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE, SOCK_CLOEXEC,
   SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET, SOL_SOCKET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, TPACKET_V2, EAGAIN,
-  disableOffloads, errno, interfaceIndex, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
+  disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from './libc.js';
 import { completeChecksum } from './checksum-complete.js';
 
@@ -103,27 +103,15 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
     setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS');
     setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, opts.rcvbuf ?? 4 << 20, 'SO_RCVBUFFORCE');
     setIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20, 'SO_SNDBUFFORCE');
-    for (const [opt, frames, what] of [[PACKET_RX_RING, rxFrames, 'PACKET_RX_RING'], [PACKET_TX_RING, txFrames, 'PACKET_TX_RING']] as const) {
-      const req = new Uint8Array(16);
-      const dv = new DataView(req.buffer);
-      dv.setUint32(0, BLOCK_SIZE, true);
-      dv.setUint32(4, (frames * FRAME_SIZE) / BLOCK_SIZE, true);
-      dv.setUint32(8, FRAME_SIZE, true);
-      dv.setUint32(12, frames, true);
-      if (c.setsockopt(fd, SOL_PACKET, opt, req, 16) < 0) throw sysError(`setsockopt(${what})`);
-    }
+    requestPacketRing(fd, PACKET_RX_RING, rxFrames, FRAME_SIZE, BLOCK_SIZE);
+    requestPacketRing(fd, PACKET_TX_RING, txFrames, FRAME_SIZE, BLOCK_SIZE);
     // RX ring first, TX ring right after it, in one mapping.
     mapPtr = c.mmap(null, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (mapFailed(mapPtr)) {
       mapPtr = null;
       throw sysError('mmap(packet rings)');
     }
-    const sll = new Uint8Array(20);
-    const sv = new DataView(sll.buffer);
-    sv.setUint16(0, AF_PACKET, true);
-    sv.setUint16(2, ETH_P_ALL, false); // protocol in network byte order
-    sv.setInt32(4, ifindex, true);
-    if (c.bind(fd, sll, 20) < 0) throw sysError(`bind(AF_PACKET, ${ifname})`);
+    if (c.bind(fd, sockaddrLl(ifindex), 20) < 0) throw sysError(`bind(AF_PACKET, ${ifname})`);
   } catch (e) {
     if (mapPtr !== null) c.munmap(mapPtr, mapLen);
     c.close(fd);

@@ -108,6 +108,27 @@ export function setIntOption(fd: number, level: number, name: number, value: num
   if (libc().setsockopt(fd, level, name, b, 4) < 0) throw sysError(`setsockopt(${what})`);
 }
 
+/** Ask for a PACKET_RX_RING or PACKET_TX_RING of `frames` frames of `frameSize` bytes in blocks of `blockSize`. */
+export function requestPacketRing(fd: number, opt: number, frames: number, frameSize: number, blockSize: number): void {
+  const req = new Uint8Array(16);
+  const dv = new DataView(req.buffer);
+  dv.setUint32(0, blockSize, true);
+  dv.setUint32(4, (frames * frameSize) / blockSize, true);
+  dv.setUint32(8, frameSize, true);
+  dv.setUint32(12, frames, true);
+  if (libc().setsockopt(fd, SOL_PACKET, opt, req, 16) < 0) throw sysError(`setsockopt(${opt === PACKET_RX_RING ? 'PACKET_RX_RING' : 'PACKET_TX_RING'})`);
+}
+
+/** sockaddr_ll naming an interface, for bind() and sendto(). */
+export function sockaddrLl(ifindex: number, protocol = ETH_P_ALL): Uint8Array {
+  const sll = new Uint8Array(20);
+  const sv = new DataView(sll.buffer);
+  sv.setUint16(0, AF_PACKET, true);
+  sv.setUint16(2, protocol, false); // network byte order
+  sv.setInt32(4, ifindex, true);
+  return sll;
+}
+
 /** The address of an mmapped region as a number (MAP_FAILED is all ones). */
 export function mapFailed(ptr: unknown): boolean {
   return ptr === null || koffi.address(ptr) === 0xffffffffffffffffn;
