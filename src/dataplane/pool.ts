@@ -24,8 +24,14 @@ export class PacketPool {
   readonly vrf: Uint16Array;
   /** next hop chosen by lookup */
   readonly nh: Uint32Array;
-  /** scratch per packet for nodes (e.g. L3 header offset) */
+  /** offset of the L3 header (or ARP, or label stack) from the slot's first byte */
   readonly l3: Uint16Array;
+  /** per-packet flags for the graph (PF_* in graph/graph-constants.ts) */
+  readonly flags: Uint8Array;
+  /** drop reason, when a packet goes to the drop node */
+  readonly reason: Uint8Array;
+  /** per-node scratch: ICMP error type/code/MTU, IPv6 upper-layer offset, ... */
+  readonly aux: Uint32Array;
   private readonly freeList: Uint32Array;
   private freeCount: number;
 
@@ -39,6 +45,9 @@ export class PacketPool {
     this.vrf = new Uint16Array(size);
     this.nh = new Uint32Array(size);
     this.l3 = new Uint16Array(size);
+    this.flags = new Uint8Array(size);
+    this.reason = new Uint8Array(size);
+    this.aux = new Uint32Array(size);
     this.freeList = new Uint32Array(size);
     for (let i = 0; i < size; i++) this.freeList[i] = size - 1 - i;
     this.freeCount = size;
@@ -54,6 +63,7 @@ export class PacketPool {
     const i = this.freeList[--this.freeCount]!;
     this.start[i] = HEADROOM;
     this.len[i] = 0;
+    this.flags[i] = 0;
     return i;
   }
 

@@ -1,0 +1,999 @@
+/**
+ * The vRouter data plane behind the `Dataplane` programming API (api.ts). The main thread
+ * owns every table (tables/) and is their only writer: it validates each call, writes the
+ * shared typed arrays in publication order, and keeps the names, reference counts and specs
+ * that the listing calls return. Forwarding runs in an Engine (worker/engine.ts): inside a
+ * worker thread (`workers: 1`), or in the calling thread through poll() (`workers: 0`,
+ * for tests and the in-memory benchmark; start() then polls on the event loop).
+ *
+ * Neighbor resolution: workers report what ARP replies and NAs teach them as events; the main
+ * thread writes the neighbor table and retries unanswered requests (3 tries a second apart,
+ * then the entry is failed and retried every 10 s; traffic to it is dropped as
+ * arp_unresolved meanwhile and triggers rate-limited requests from the worker).
+ *
+ * vhost0: with `vhost: true` a TAP named vhost0 is a vif whose frames are the host stack's.
+ * The router's addresses in the default VRF are put on it as /32 and /128 host addresses,
+ * with kernel routes for the connected subnets, so the host's BGP and SSH run over the
+ * data plane.
+ */
+import { execFile } from 'node:child_process';
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import {
+  DataplaneError,
+  type Dataplane,
+  type LabelAction,
+  type LabelInfo,
+  type NexthopInfo,
+  type NexthopSpec,
+  type RouteInfo,
+  type VifConfig,
+  type VifInfo,
+} from './api.js';
+import { formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
+import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
+import { addrWords, LpmFullError, maskWords } from './tables/lpm.js';
+import { IdAllocator } from './tables/id-allocator.js';
+import {
+  MAX_ECMP,
+  MAX_LABELS,
+  NH_COMPOSITE,
+  NH_DISCARD,
+  NH_ENCAP,
+  NH_GLEAN,
+  NH_MPLS_UDP,
+  NH_NEIGHBOR,
+  NH_RECEIVE,
+  NH_REJECT,
+  NH_TYPE_NAMES,
+  NH_VRF,
+} from './tables/nexthop-table.js';
+import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
+import { MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
+import { NBR_FAILED, NBR_INCOMPLETE, NBR_REACHABLE, NBR_STATE_NAMES } from './tables/neighbor-table.js';
+import { DROP_NAMES, GLOBAL_COUNTERS, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
+import { EVENT_WORDS } from './graph/graph.js';
+import { Engine, loadDriverModules, openDriver, type DriverModules } from './worker/engine.js';
+import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
+import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
+
+export interface DataplaneOptions {
+  /** 0: forward in the calling thread via poll(); 1: in a worker thread (more are clamped to 1, see report) */
+  workers?: number;
+  /** create the vhost0 TAP punt interface (needs root) */
+  vhost?: boolean;
+  vhostName?: string;
+  /** packet buffers per engine */
+  poolSize?: number;
+  sizes?: Partial<TableSizes>;
+  /** run `ip` for vhost0 addresses and routes (default: when vhost is on) */
+  configureHost?: boolean;
+}
+
+/** addVif with driver 'memory' may carry benchmark options for the in-memory driver. */
+export type MemoryVifConfig = VifConfig & { memory?: MemoryDriverOptions };
+
+interface VifState {
+  id: number;
+  name: string;
+  driver: VifConfig['driver'];
+  vrf: number;
+  mac: Uint8Array;
+  mtu: number;
+  vlan: number;
+  addresses: Prefix[];
+  memory?: MemoryDriver;
+  vhost: boolean;
+  /** glean next hop for the vif's connected subnets */
+  glean: number;
+}
+
+interface NhState {
+  spec: NexthopSpec | { type: 'glean'; vif: string };
+  type: number;
+  refs: number;
+  nbr: number;
+  internal: boolean;
+}
+
+interface IlmState {
+  action: LabelAction;
+  entry: number;
+}
+
+interface ResolveState {
+  vif: number;
+  family: number;
+  w: number[];
+  tries: number;
+  nextAt: number;
+  refs: number;
+}
+
+const RESOLVE_TRIES = 3;
+const RESOLVE_INTERVAL_MS = 1000;
+const RESOLVE_FAILED_RETRY_MS = 10000;
+
+export class VRouterDataplane implements Dataplane {
+  readonly tables: Tables;
+  private readonly sizes: TableSizes;
+  private readonly nWorkers: number;
+  private readonly poolSize: number;
+  private readonly statsBufs: SharedArrayBuffer[] = [];
+  private readonly statsViews: Float64Array[] = [];
+  private readonly vrfIds = new Map<string, number>();
+  private readonly vrfNames: (string | undefined)[] = [];
+  private readonly vrfAlloc: IdAllocator;
+  private readonly vifs = new Map<string, VifState>();
+  private readonly vifById: (VifState | undefined)[] = [];
+  private readonly vifAlloc: IdAllocator;
+  private readonly nhs = new Map<number, NhState>();
+  private readonly nhAlloc: IdAllocator;
+  private readonly ilm = new Map<number, IlmState>();
+  private readonly ilmAlloc: IdAllocator;
+  private readonly resolving = new Map<number, ResolveState>();
+  /** routes the data plane adds for vif addresses (receive /32, connected subnet) per VRF; key prefix text */
+  private readonly systemRoutes = new Map<number, Map<string, { p: Prefix; nh: number }>>();
+  private readonly userRoutes = new Map<number, Map<string, number>>();
+  private readonly receiveNh: number;
+  private engine: Engine | undefined;
+  private mods: DriverModules | undefined;
+  private workers: { w: Worker; port: MessagePort; ready: Promise<void> }[] = [];
+  private readonly control = new Int32Array(new SharedArrayBuffer(64));
+  private pendingAttach = new Map<number, { resolve: (hw: Uint8Array) => void; reject: (e: Error) => void }>();
+  private running = false;
+  private loopTimer: NodeJS.Timeout | undefined;
+  private resolveTimer: NodeJS.Timeout | undefined;
+  private readonly opts: DataplaneOptions;
+
+  constructor(opts: DataplaneOptions = {}) {
+    this.opts = opts;
+    this.sizes = { ...DEFAULT_SIZES, ...opts.sizes };
+    this.tables = Tables.create(this.sizes);
+    this.nWorkers = Math.min(1, Math.max(0, opts.workers ?? 0));
+    this.poolSize = opts.poolSize ?? 4096;
+    this.vrfAlloc = new IdAllocator(0, this.sizes.maxVrfs);
+    this.vifAlloc = new IdAllocator(0, this.sizes.maxVifs);
+    this.nhAlloc = new IdAllocator(1, this.sizes.maxNexthops);
+    this.ilmAlloc = new IdAllocator(1, this.sizes.maxLabels);
+    const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
+    for (let k = 0; k < Math.max(1, this.nWorkers); k++) {
+      const b = new SharedArrayBuffer(lay.size * 8);
+      this.statsBufs.push(b);
+      this.statsViews.push(new Float64Array(b));
+    }
+    this.addVrf('default');
+    this.receiveNh = this.allocNh({ type: 'receive' }, NH_RECEIVE, true);
+    if (this.nWorkers === 0) this.engine = new Engine(this.tables, this.statsViews[0]!, this.poolSize);
+    else this.spawnWorkers();
+  }
+
+  // ---- VRFs ----
+
+  addVrf(name: string): number {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new DataplaneError(`invalid VRF name '${name}'`);
+    const have = this.vrfIds.get(name);
+    if (have !== undefined) return have;
+    const id = this.vrfAlloc.alloc();
+    if (id < 0) throw new DataplaneError(`too many VRFs (max ${this.sizes.maxVrfs})`);
+    this.vrfIds.set(name, id);
+    this.vrfNames[id] = name;
+    return id;
+  }
+
+  delVrf(name: string): void {
+    const id = this.vrfId(name);
+    if (id === 0) throw new DataplaneError('the default VRF cannot be deleted');
+    for (const v of this.vifs.values()) if (v.vrf === id) throw new DataplaneError(`VRF ${name} still has interface ${v.name}`);
+    for (const [nid, n] of this.nhs) if (n.spec.type === 'vrf' && n.spec.vrf === name) throw new DataplaneError(`VRF ${name} is used by next hop ${nid}`);
+    for (const [label, l] of this.ilm) if (l.action.action === 'pop-lookup' && l.action.vrf === name) throw new DataplaneError(`VRF ${name} is used by label ${label}`);
+    for (const [key, nh] of this.userRoutes.get(id) ?? []) {
+      this.deref(nh);
+      void key;
+    }
+    this.userRoutes.delete(id);
+    this.systemRoutes.delete(id);
+    this.tables.lpm4.clearVrf(id);
+    this.tables.lpm6.clearVrf(id);
+    this.vrfIds.delete(name);
+    this.vrfNames[id] = undefined;
+    this.vrfAlloc.release(id);
+  }
+
+  private vrfId(name: string | undefined): number {
+    const id = this.vrfIds.get(name ?? 'default');
+    if (id === undefined) throw new DataplaneError(`no VRF '${name}'`);
+    return id;
+  }
+
+  // ---- interfaces ----
+
+  async addVif(cfg: MemoryVifConfig): Promise<number> {
+    if (!cfg || typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(cfg.name)) throw new DataplaneError(`invalid interface name '${cfg?.name}' (1-15 characters)`);
+    if (this.vifs.has(cfg.name)) throw new DataplaneError(`interface ${cfg.name} already exists`);
+    if (cfg.driver !== 'af-packet' && cfg.driver !== 'tap' && cfg.driver !== 'memory') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, tap, memory)`);
+    const vrf = this.vrfId(cfg.vrf);
+    const mtu = cfg.mtu ?? 1500;
+    if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new DataplaneError(`invalid MTU ${mtu} (576..9000)`);
+    const vlan = cfg.vlan ?? 0;
+    if (!Number.isInteger(vlan) || vlan < 0 || vlan > 4094) throw new DataplaneError(`invalid VLAN ${vlan} (1..4094)`);
+    const mac = cfg.mac !== undefined ? this.parse(() => parseMac(cfg.mac!)) : undefined;
+    if (mac && (mac[0]! & 1) !== 0) throw new DataplaneError(`MAC ${cfg.mac} is multicast`);
+    const addresses = this.parseAddresses(cfg.addresses ?? []);
+    const id = this.vifAlloc.alloc();
+    if (id < 0) throw new DataplaneError(`too many interfaces (max ${this.sizes.maxVifs})`);
+    const isVhost = cfg.driver === 'tap' && cfg.name === (this.opts.vhostName ?? 'vhost0') && this.opts.vhost === true;
+    const st: VifState = { id, name: cfg.name, driver: cfg.driver, vrf, mac: new Uint8Array(6), mtu, vlan, addresses: [], vhost: isVhost, glean: 0 };
+    if (cfg.driver === 'memory') st.memory = MemoryDriver.create(cfg.name, cfg.memory);
+    this.vifs.set(cfg.name, st);
+    this.vifById[id] = st;
+    let hw: Uint8Array;
+    try {
+      hw = await this.attachDriver(st);
+    } catch (e) {
+      this.vifs.delete(cfg.name);
+      this.vifById[id] = undefined;
+      this.vifAlloc.release(id);
+      throw new DataplaneError(`cannot open ${cfg.driver} interface ${cfg.name}: ${(e as Error).message}`);
+    }
+    // the router's MAC: given, or the netdev's with the locally administered bit flipped
+    st.mac = mac ?? Uint8Array.from(hw, (b, k) => (k === 0 ? b ^ 0x02 : b));
+    const vt = this.tables.vif;
+    vt.mac.set(st.mac, id * 6);
+    vt.hwaddr.set(hw.subarray(0, 6), id * 6);
+    vt.mtu[id] = mtu;
+    vt.vrf[id] = vrf;
+    vt.vlan[id] = vlan;
+    st.glean = this.allocNh({ type: 'glean', vif: cfg.name }, NH_GLEAN, true, (n) => { this.tables.nh.vif[n] = id; });
+    this.writeAddresses(st, addresses);
+    if (isVhost) Atomics.store(vt.global, 0, id);
+    Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0));
+    if (this.opts.vhost && !isVhost && vrf === 0) this.syncHost();
+    return id;
+  }
+
+  async delVif(name: string): Promise<void> {
+    const st = this.vifs.get(name);
+    if (!st) throw new DataplaneError(`no interface '${name}'`);
+    for (const [id, n] of this.nhs) {
+      if (!n.internal && 'vif' in n.spec && n.spec.vif === name) throw new DataplaneError(`interface ${name} is used by next hop ${id}`);
+    }
+    const vt = this.tables.vif;
+    Atomics.store(vt.flags, st.id, 0);
+    if (st.vhost) Atomics.store(vt.global, 0, -1);
+    this.vifById[st.id] = undefined;
+    this.writeAddresses(st, []);
+    this.freeNh(st.glean);
+    await this.detachDriver(st);
+    this.vifs.delete(name);
+    this.vifById[st.id] = undefined;
+    this.vifAlloc.release(st.id);
+  }
+
+  setVifAddresses(name: string, addresses: string[]): void {
+    const st = this.vifs.get(name);
+    if (!st) throw new DataplaneError(`no interface '${name}'`);
+    this.writeAddresses(st, this.parseAddresses(addresses));
+    if (this.opts.vhost && st.vrf === 0) this.syncHost();
+  }
+
+  /** The in-memory driver of a 'memory' vif (tests inject and collect frames through it). */
+  memoryDriver(name: string): MemoryDriver {
+    const st = this.vifs.get(name);
+    if (!st?.memory) throw new DataplaneError(`no memory interface '${name}'`);
+    return st.memory;
+  }
+
+  vifIndex(name: string): number {
+    const st = this.vifs.get(name);
+    if (!st) throw new DataplaneError(`no interface '${name}'`);
+    return st.id;
+  }
+
+  private parseAddresses(list: string[]): Prefix[] {
+    if (!Array.isArray(list)) throw new DataplaneError('addresses must be a list of CIDR strings');
+    const out = list.map((a) => this.parse(() => parseCidr(a)));
+    if (out.filter((p) => p.family === 4).length > MAX_ADDR || out.filter((p) => p.family === 6).length > MAX_ADDR - 1) {
+      throw new DataplaneError(`at most ${MAX_ADDR} IPv4 and ${MAX_ADDR - 1} IPv6 addresses per interface`);
+    }
+    for (const p of out) {
+      const b = p.addr;
+      if (p.family === 4 && (b[0]! >= 224 || b[0] === 0)) throw new DataplaneError(`${formatPrefix(p)} is not a unicast address`);
+      if (p.family === 6 && b[0] === 0xff) throw new DataplaneError(`${formatPrefix(p)} is not a unicast address`);
+    }
+    return out;
+  }
+
+  /** Replace a vif's own addresses: the vif table copy, then the VRF's receive and connected routes. */
+  private writeAddresses(st: VifState, addresses: Prefix[]): void {
+    const vt = this.tables.vif;
+    const id = st.id;
+    st.addresses = addresses;
+    const v4 = addresses.filter((p) => p.family === 4);
+    const six = [{ family: 6 as const, addr: linkLocal(st.mac), len: 64 }, ...addresses.filter((p) => p.family === 6)];
+    // readers scan n4/n6 entries: hide them while they change
+    Atomics.store(vt.n4, id, 0);
+    Atomics.store(vt.n6, id, 0);
+    v4.forEach((p, k) => {
+      vt.addr4[id * MAX_ADDR + k] = addrWords(p.addr)[0]!;
+      vt.plen4[id * MAX_ADDR + k] = p.len;
+    });
+    six.forEach((p, k) => {
+      vt.addr6.set(addrWords(p.addr), (id * MAX_ADDR + k) * 4);
+      vt.plen6[id * MAX_ADDR + k] = p.len;
+    });
+    Atomics.store(vt.n4, id, v4.length);
+    Atomics.store(vt.n6, id, this.vifById[id] ? six.length : 0);
+    this.syncSystemRoutes(st.vrf);
+  }
+
+  /**
+   * The routes a VRF gets from its vifs' addresses: each address as a receive host route
+   * (also the link-local of each vif), each subnet as a connected (glean) route on the first
+   * vif that has it. Applied as a difference against what is installed.
+   */
+  private syncSystemRoutes(vrf: number): void {
+    const want = new Map<string, { p: Prefix; nh: number }>();
+    for (const v of [...this.vifs.values()].sort((a, b) => a.id - b.id)) {
+      if (v.vrf !== vrf || !this.vifById[v.id] || v.glean === 0) continue;
+      const ll: Prefix = { family: 6, addr: linkLocal(v.mac), len: 128 };
+      want.set(formatPrefix(ll), { p: ll, nh: this.receiveNh });
+      for (const a of v.addresses) {
+        const host: Prefix = { family: a.family, addr: a.addr, len: a.family === 4 ? 32 : 128 };
+        want.set(formatPrefix(host), { p: host, nh: this.receiveNh });
+        if (a.len < host.len) {
+          const net = maskPrefix(a);
+          const k = formatPrefix(net);
+          if (!want.has(k)) want.set(k, { p: net, nh: v.glean });
+        }
+      }
+    }
+    const sys = this.sysMap(vrf);
+    const user = this.userRoutes.get(vrf);
+    for (const [k, old] of [...sys]) {
+      if (want.get(k)?.nh === old.nh) continue;
+      sys.delete(k);
+      if (!user?.has(k) && !want.has(k)) this.uninstall(vrf, old.p);
+    }
+    for (const [k, r] of want) {
+      if (sys.get(k)?.nh === r.nh) continue;
+      sys.set(k, r);
+      if (!user?.has(k)) this.install(vrf, r.p, r.nh);
+    }
+  }
+
+  // ---- next hops ----
+
+  addNexthop(spec: NexthopSpec): number {
+    if (!spec || typeof spec !== 'object') throw new DataplaneError('next hop spec must be an object');
+    const nt = this.tables.nh;
+    switch (spec.type) {
+      case 'receive':
+        return this.allocNh(spec, NH_RECEIVE);
+      case 'discard':
+        return this.allocNh(spec, NH_DISCARD);
+      case 'reject':
+        return this.allocNh(spec, NH_REJECT);
+      case 'neighbor': {
+        const vif = this.needVif(spec.vif);
+        const ip = this.parse(() => parseIp(spec.ip));
+        const labels = this.checkLabels(spec.labels ?? [], 0);
+        const w = Array.from(padWords(ip.bytes));
+        const nbr = this.tables.nbr.ensure(vif.id, ip.family, w);
+        if (nbr < 0) throw new DataplaneError('neighbor table full');
+        const id = this.allocNh(spec, NH_NEIGHBOR, false, (n) => {
+          nt.vif[n] = vif.id;
+          nt.family[n] = ip.family;
+          nt.nbr[n] = nbr;
+          this.writeLabels(n, labels);
+        });
+        this.nhs.get(id)!.nbr = nbr;
+        this.startResolve(nbr, vif.id, ip.family, w);
+        return id;
+      }
+      case 'encap': {
+        const vif = this.needVif(spec.vif);
+        const dmac = this.parse(() => parseMac(spec.dmac));
+        const labels = this.checkLabels(spec.labels ?? [], 0);
+        return this.allocNh(spec, NH_ENCAP, false, (n) => {
+          nt.vif[n] = vif.id;
+          nt.dmac.set(dmac, n * 6);
+          this.writeLabels(n, labels);
+        });
+      }
+      case 'mpls-udp': {
+        const src = this.parse(() => parseIp(spec.src));
+        const dst = this.parse(() => parseIp(spec.dst));
+        if (src.family !== 4 || dst.family !== 4) throw new DataplaneError('mpls-udp: only IPv4 tunnel endpoints are supported');
+        const labels = this.checkLabels(spec.labels, 1);
+        return this.allocNh(spec, NH_MPLS_UDP, false, (n) => {
+          nt.tunSrc[n] = addrWords(src.bytes)[0]!;
+          nt.tunDst[n] = addrWords(dst.bytes)[0]!;
+          this.writeLabels(n, labels);
+        });
+      }
+      case 'composite': {
+        const members = spec.members;
+        if (!Array.isArray(members) || members.length < 1 || members.length > MAX_ECMP) throw new DataplaneError(`composite: 1..${MAX_ECMP} members`);
+        for (const m of members) {
+          const n = this.nhs.get(m);
+          if (!n || n.internal) throw new DataplaneError(`composite: no next hop ${m}`);
+          if (n.type !== NH_NEIGHBOR && n.type !== NH_ENCAP && n.type !== NH_MPLS_UDP) throw new DataplaneError(`composite: member ${m} is ${NH_TYPE_NAMES[n.type]} (neighbor, encap or mpls-udp only)`);
+        }
+        const id = this.allocNh({ type: 'composite', members: [...members] }, NH_COMPOSITE, false, (n) => {
+          members.forEach((m, k) => { nt.members[n * MAX_ECMP + k] = m; });
+          nt.nmembers[n] = members.length;
+        });
+        for (const m of members) this.nhs.get(m)!.refs++;
+        return id;
+      }
+      case 'vrf': {
+        const vrf = this.vrfId(spec.vrf);
+        return this.allocNh(spec, NH_VRF, false, (n) => { nt.vrf[n] = vrf; });
+      }
+      default:
+        throw new DataplaneError(`invalid next hop type '${(spec as { type: unknown }).type}'`);
+    }
+  }
+
+  delNexthop(id: number): void {
+    const n = this.nhs.get(id);
+    if (!n || n.internal) throw new DataplaneError(`no next hop ${id}`);
+    if (n.refs > 0) throw new DataplaneError(`next hop ${id} is still used by ${n.refs} route(s), label(s) or composite(s)`);
+    if (n.spec.type === 'composite') for (const m of n.spec.members) this.deref(m);
+    this.freeNh(id);
+  }
+
+  private allocNh(spec: NhState['spec'], type: number, internal = false, fill?: (id: number) => void): number {
+    const id = this.nhAlloc.alloc();
+    if (id < 0) throw new DataplaneError(`next hop table full (${this.sizes.maxNexthops})`);
+    const nt = this.tables.nh;
+    nt.nlabels[id] = 0;
+    nt.nmembers[id] = 0;
+    nt.nbr[id] = -1;
+    fill?.(id);
+    nt.publish(id, type);
+    this.nhs.set(id, { spec, type, refs: 0, nbr: -1, internal });
+    return id;
+  }
+
+  private freeNh(id: number): void {
+    const n = this.nhs.get(id);
+    if (!n) return;
+    this.tables.nh.unpublish(id);
+    this.nhs.delete(id);
+    this.nhAlloc.release(id);
+    if (n.nbr >= 0) this.stopResolve(n.nbr);
+  }
+
+  private deref(id: number): void {
+    const n = this.nhs.get(id);
+    if (n && n.refs > 0) n.refs--;
+  }
+
+  private ref(id: number): NhState {
+    const n = this.nhs.get(id);
+    if (!n || n.internal || !Number.isInteger(id)) throw new DataplaneError(`no next hop ${id}`);
+    return n;
+  }
+
+  private writeLabels(n: number, labels: number[]): void {
+    const nt = this.tables.nh;
+    labels.forEach((l, k) => { nt.labels[n * MAX_LABELS + k] = l; });
+    nt.nlabels[n] = labels.length;
+  }
+
+  private checkLabels(labels: number[], min: number): number[] {
+    if (!Array.isArray(labels) || labels.length < min || labels.length > MAX_LABELS) throw new DataplaneError(`label stack must have ${min}..${MAX_LABELS} labels`);
+    return labels.map((l) => {
+      const v = this.parse(() => parseLabel(l));
+      if (v < 16 && v !== 0 && v !== 2) throw new DataplaneError(`label ${l} is reserved`);
+      return v;
+    });
+  }
+
+  private needVif(name: string): VifState {
+    const v = this.vifs.get(name);
+    if (!v) throw new DataplaneError(`no interface '${name}'`);
+    return v;
+  }
+
+  // ---- routes ----
+
+  addRoute(vrf: string, prefix: string, nh: number): void {
+    const v = this.vrfId(vrf);
+    const p = this.parse(() => parsePrefix(prefix));
+    const n = this.ref(nh);
+    void n;
+    const key = formatPrefix(p);
+    let m = this.userRoutes.get(v);
+    if (!m) this.userRoutes.set(v, (m = new Map()));
+    const old = m.get(key);
+    this.install(v, p, nh);
+    this.nhs.get(nh)!.refs++;
+    if (old !== undefined) this.deref(old);
+    m.set(key, nh);
+  }
+
+  delRoute(vrf: string, prefix: string): void {
+    const v = this.vrfId(vrf);
+    const p = this.parse(() => parsePrefix(prefix));
+    const key = formatPrefix(p);
+    const m = this.userRoutes.get(v);
+    const old = m?.get(key);
+    if (old === undefined) throw new DataplaneError(`no route ${key} in VRF ${vrf}`);
+    m!.delete(key);
+    this.deref(old);
+    const sys = this.systemRoutes.get(v)?.get(key);
+    if (sys !== undefined) this.install(v, p, sys.nh);
+    else this.uninstall(v, p);
+  }
+
+  private install(vrf: number, p: Prefix, nh: number): void {
+    const t = p.family === 4 ? this.tables.lpm4 : this.tables.lpm6;
+    try {
+      t.insert(vrf, padWords(p.addr).subarray(0, p.family === 4 ? 1 : 4), p.len, nh);
+    } catch (e) {
+      if (e instanceof LpmFullError) throw new DataplaneError(e.message);
+      throw e;
+    }
+  }
+
+  private uninstall(vrf: number, p: Prefix): void {
+    const t = p.family === 4 ? this.tables.lpm4 : this.tables.lpm6;
+    t.remove(vrf, padWords(p.addr).subarray(0, p.family === 4 ? 1 : 4), p.len);
+  }
+
+  private sysMap(vrf: number): Map<string, { p: Prefix; nh: number }> {
+    let m = this.systemRoutes.get(vrf);
+    if (!m) this.systemRoutes.set(vrf, (m = new Map()));
+    return m;
+  }
+
+  // ---- labels ----
+
+  addLabel(label: number, action: LabelAction): void {
+    const l = this.parse(() => parseLabel(label));
+    if (l < 16) throw new DataplaneError(`label ${label} is reserved (16..${LABEL_SPACE - 1})`);
+    if (!action || typeof action !== 'object') throw new DataplaneError('label action must be an object');
+    const lt = this.tables.label;
+    let fill: (e: number) => void;
+    let nh = 0;
+    switch (action.action) {
+      case 'pop-lookup': {
+        const vrf = this.vrfId(action.vrf);
+        fill = (e) => { lt.vrf[e] = vrf; lt.action[e] = ILM_POP_LOOKUP; };
+        break;
+      }
+      case 'swap': {
+        const out = this.checkLabels(action.outLabels, 1);
+        nh = action.nh;
+        this.checkL2Nh(nh);
+        fill = (e) => {
+          out.forEach((x, k) => { lt.out[e * MAX_LABELS + k] = x; });
+          lt.nout[e] = out.length;
+          lt.nh[e] = nh;
+          lt.action[e] = ILM_SWAP;
+        };
+        break;
+      }
+      case 'php':
+        nh = action.nh;
+        this.checkL2Nh(nh);
+        fill = (e) => { lt.nh[e] = nh; lt.action[e] = ILM_PHP; };
+        break;
+      default:
+        throw new DataplaneError(`invalid label action '${(action as { action: unknown }).action}'`);
+    }
+    const e = this.ilmAlloc.alloc();
+    if (e < 0) throw new DataplaneError('label table full');
+    lt.nout[e] = 0;
+    fill(e);
+    Atomics.store(lt.index, l, e);
+    const old = this.ilm.get(l);
+    if (nh) this.nhs.get(nh)!.refs++;
+    if (old) this.releaseIlm(old);
+    this.ilm.set(l, { action: structuredClone(action), entry: e });
+  }
+
+  delLabel(label: number): void {
+    const old = this.ilm.get(label);
+    if (!old) throw new DataplaneError(`no label ${label}`);
+    Atomics.store(this.tables.label.index, label, 0);
+    this.ilm.delete(label);
+    this.releaseIlm(old);
+  }
+
+  private releaseIlm(s: IlmState): void {
+    if (s.action.action !== 'pop-lookup') this.deref(s.action.nh);
+    this.ilmAlloc.release(s.entry);
+  }
+
+  private checkL2Nh(nh: number): void {
+    const n = this.ref(nh);
+    if (n.type !== NH_NEIGHBOR && n.type !== NH_ENCAP && n.type !== NH_COMPOSITE) throw new DataplaneError(`next hop ${nh} is ${NH_TYPE_NAMES[n.type]}: labels need a neighbor, encap or composite next hop`);
+  }
+
+  // ---- listing ----
+
+  listVifs(): VifInfo[] {
+    const vt = this.tables.vif;
+    const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
+    return [...this.vifs.values()].sort((a, b) => a.id - b.id).map((v) => {
+      const c = (k: number) => this.sum(lay.vifBase + v.id * VIF_STRIDE + k);
+      return {
+        id: v.id,
+        name: v.name,
+        driver: v.driver,
+        vrf: this.vrfNames[v.vrf] ?? '?',
+        mac: formatMac(vt.mac, v.id * 6),
+        mtu: v.mtu,
+        addresses: v.addresses.map(formatPrefix),
+        rxPackets: c(0),
+        rxBytes: c(1),
+        txPackets: c(2),
+        txBytes: c(3),
+        drops: c(4),
+      };
+    });
+  }
+
+  listNexthops(): NexthopInfo[] {
+    const out: NexthopInfo[] = [];
+    for (const [id, n] of [...this.nhs].sort((a, b) => a[0] - b[0])) {
+      if (n.internal) continue;
+      const s = n.spec;
+      const info: NexthopInfo = { id, type: s.type, refs: n.refs };
+      if ('vif' in s) info.vif = s.vif;
+      if (s.type === 'neighbor') {
+        info.ip = s.ip;
+        const st = this.tables.nbr.state[n.nbr]!;
+        info.state = st === NBR_REACHABLE ? 'resolved' : st === NBR_FAILED ? 'failed' : 'pending';
+        if (st === NBR_REACHABLE) info.dmac = formatMac(this.tables.nbr.mac, n.nbr * 6);
+      }
+      if (s.type === 'encap') info.dmac = formatMac(parseMac(s.dmac));
+      if ('labels' in s && s.labels) info.labels = [...s.labels];
+      if (s.type === 'mpls-udp') info.ip = s.dst;
+      if (s.type === 'composite') info.members = [...s.members];
+      if (s.type === 'vrf') info.vrf = s.vrf;
+      out.push(info);
+    }
+    return out;
+  }
+
+  listRoutes(vrf: string, family: 4 | 6): RouteInfo[] {
+    const v = this.vrfId(vrf);
+    const t = family === 4 ? this.tables.lpm4 : this.tables.lpm6;
+    const out: { prefix: string; nh: number; sort: Uint32Array; len: number }[] = [];
+    for (const r of t.listRoutes(v)) {
+      const bytes = new Uint8Array(family === 4 ? 4 : 16);
+      for (let k = 0; k < r.words.length; k++) {
+        const w = r.words[k]!;
+        bytes[k * 4] = w >>> 24; bytes[k * 4 + 1] = (w >>> 16) & 255; bytes[k * 4 + 2] = (w >>> 8) & 255; bytes[k * 4 + 3] = w & 255;
+      }
+      out.push({ prefix: `${formatIp(bytes)}/${r.len}`, nh: r.nh, sort: r.words, len: r.len });
+    }
+    out.sort((a, b) => {
+      for (let k = 0; k < a.sort.length; k++) if (a.sort[k] !== b.sort[k]) return a.sort[k]! - b.sort[k]!;
+      return a.len - b.len;
+    });
+    return out.map((r) => ({ prefix: r.prefix, nh: r.nh }));
+  }
+
+  listLabels(): LabelInfo[] {
+    return [...this.ilm].sort((a, b) => a[0] - b[0]).map(([label, s]) => {
+      const a = s.action;
+      const info: LabelInfo = { label, action: ILM_ACTION_NAMES[a.action === 'pop-lookup' ? ILM_POP_LOOKUP : a.action === 'swap' ? ILM_SWAP : ILM_PHP]! };
+      if (a.action === 'pop-lookup') info.vrf = a.vrf;
+      else info.nh = a.nh;
+      if (a.action === 'swap') info.outLabels = [...a.outLabels];
+      return info;
+    });
+  }
+
+  /** Neighbor cache entries (ARP/NDP), for introspection. */
+  listNeighbors(): { vif: string; ip: string; mac?: string; state: string }[] {
+    const nb = this.tables.nbr;
+    const out: { vif: string; ip: string; mac?: string; state: string }[] = [];
+    for (let i = 0; i < nb.capacity; i++) {
+      const s = nb.state[i]!;
+      if (s === 0 || s === 4) continue;
+      const fam = nb.family[i]!;
+      const bytes = new Uint8Array(16);
+      for (let k = 0; k < 4; k++) { const w = nb.ip[i * 4 + k]!; bytes[k * 4] = w >>> 24; bytes[k * 4 + 1] = (w >>> 16) & 255; bytes[k * 4 + 2] = (w >>> 8) & 255; bytes[k * 4 + 3] = w & 255; }
+      out.push({
+        vif: this.vifById[nb.vif[i]!]?.name ?? String(nb.vif[i]),
+        ip: formatIp(fam === 4 ? bytes.subarray(0, 4) : bytes),
+        state: NBR_STATE_NAMES[s]!,
+        ...(s === NBR_REACHABLE ? { mac: formatMac(nb.mac, i * 6) } : {}),
+      });
+    }
+    return out;
+  }
+
+  dropStats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let r = 0; r < N_DROP_REASONS; r++) out[DROP_NAMES[r]!] = this.sum(STATS_DROP_BASE + r);
+    return out;
+  }
+
+  /** Global counters: rx, tx, punt, generated, consumed, icmp_sent, ... summed over workers. */
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    GLOBAL_COUNTERS.forEach((name, k) => { out[name] = this.sum(k); });
+    return out;
+  }
+
+  stats(): { vifs: Record<string, { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }>; vrfs: Record<string, { packets: number; bytes: number }> } {
+    const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
+    const vifs: Record<string, { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }> = {};
+    for (const v of this.vifs.values()) {
+      const b = lay.vifBase + v.id * VIF_STRIDE;
+      vifs[v.name] = { rxPackets: this.sum(b), rxBytes: this.sum(b + 1), txPackets: this.sum(b + 2), txBytes: this.sum(b + 3) };
+    }
+    const vrfs: Record<string, { packets: number; bytes: number }> = {};
+    for (const [name, id] of this.vrfIds) vrfs[name] = { packets: this.sum(lay.vrfBase + id * 2), bytes: this.sum(lay.vrfBase + id * 2 + 1) };
+    return { vifs, vrfs };
+  }
+
+  private sum(k: number): number {
+    let s = 0;
+    for (const v of this.statsViews) s += v[k]!;
+    return s;
+  }
+
+  // ---- running ----
+
+  /** workers: 0 only: poll every vif once, run the graph, apply learned neighbors. Returns frames received. */
+  poll(): number {
+    const e = this.engine;
+    if (!e) throw new DataplaneError('poll() is for workers: 0');
+    const n = e.runOnce();
+    const ev = e.takeEvents();
+    if (ev) this.applyEvents(ev);
+    this.resolveTick(performance.now());
+    return n;
+  }
+
+  /** Poll until no vif has anything left (tests). */
+  runUntilIdle(maxRounds = 1000): number {
+    let total = 0;
+    for (let r = 0; r < maxRounds; r++) {
+      const n = this.poll();
+      total += n;
+      if (n === 0) break;
+    }
+    return total;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.opts.vhost && !this.vifs.has(this.opts.vhostName ?? 'vhost0')) {
+      await this.addVif({ name: this.opts.vhostName ?? 'vhost0', driver: 'tap' });
+      this.syncHost();
+    }
+    if (this.engine) {
+      const loop = () => {
+        if (!this.running) return;
+        const n = this.poll();
+        this.loopTimer = n > 0 ? (setImmediate(loop) as unknown as NodeJS.Timeout) : setTimeout(loop, 1);
+      };
+      loop();
+    } else {
+      this.resolveTimer = setInterval(() => this.resolveTick(performance.now()), 200);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.loopTimer) { clearTimeout(this.loopTimer); clearImmediate(this.loopTimer as unknown as NodeJS.Immediate); }
+    if (this.resolveTimer) clearInterval(this.resolveTimer);
+    Atomics.store(this.control, CTL_STOP, 1);
+    Atomics.add(this.control, CTL_WAKE, 1);
+    Atomics.notify(this.control, CTL_WAKE);
+    await Promise.all(this.workers.map(({ w }) => new Promise<void>((res) => {
+      const timer = setTimeout(() => { void w.terminate().then(() => res()); }, 2000);
+      w.once('exit', () => { clearTimeout(timer); res(); });
+    })));
+    this.workers = [];
+    this.engine?.close();
+  }
+
+  private spawnWorkers(): void {
+    const url = new URL('./worker/worker.js', import.meta.url);
+    for (let k = 0; k < this.nWorkers; k++) {
+      const ch = new MessageChannel();
+      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, port: ch.port2 };
+      const w = new Worker(url, { workerData: init, transferList: [ch.port2] });
+      let ready!: () => void;
+      const readyP = new Promise<void>((r) => { ready = r; });
+      w.on('message', (m: FromWorker) => {
+        if (m.t === 'ready') ready();
+        else if (m.t === 'attached') this.pendingAttach.get(m.vif)?.resolve(m.hwaddr);
+        else if (m.t === 'detached') this.pendingAttach.get(-1 - m.vif)?.resolve(new Uint8Array(6));
+        else if (m.t === 'error') {
+          const p = this.pendingAttach.get(m.vif);
+          if (p) p.reject(new Error(m.message));
+          else console.error(`vrouter worker: ${m.message}`);
+        } else if (m.t === 'learn') this.applyEvents(m.events);
+      });
+      w.on('error', (e) => console.error(`vrouter worker failed: ${e.stack ?? e.message}`));
+      w.unref();
+      this.workers.push({ w, port: ch.port1, ready: readyP });
+    }
+  }
+
+  private post(m: ToWorker): void {
+    const wk = this.workers[0]!;
+    wk.port.postMessage(m);
+    Atomics.add(this.control, CTL_WAKE, 1);
+    Atomics.notify(this.control, CTL_WAKE);
+  }
+
+  private async attachDriver(st: VifState): Promise<Uint8Array> {
+    if (this.engine) {
+      this.mods ??= st.driver === 'memory' ? {} : await loadDriverModules();
+      if (st.driver !== 'memory' && !this.mods.openAfPacket && !this.mods.openTap) this.mods = await loadDriverModules();
+      const drv = openDriver(this.mods, st.driver, st.name, st.memory);
+      this.engine.attach(st.id, drv);
+      return drv.hwaddr;
+    }
+    await this.workers[0]!.ready;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.pendingAttach.set(st.id, {
+        resolve: (hw) => { this.pendingAttach.delete(st.id); resolve(hw); },
+        reject: (e) => { this.pendingAttach.delete(st.id); reject(e); },
+      });
+      this.post({ t: 'attach', vif: st.id, kind: st.driver, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}) });
+    });
+  }
+
+  private async detachDriver(st: VifState): Promise<void> {
+    if (this.engine) {
+      this.engine.detach(st.id);
+      return;
+    }
+    if (Atomics.load(this.control, CTL_STOP)) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { this.pendingAttach.delete(-1 - st.id); resolve(); }, 2000);
+      this.pendingAttach.set(-1 - st.id, { resolve: () => { clearTimeout(timer); this.pendingAttach.delete(-1 - st.id); resolve(); }, reject: () => resolve() });
+      this.post({ t: 'detach', vif: st.id });
+    });
+  }
+
+  // ---- neighbor resolution ----
+
+  private applyEvents(ev: Uint32Array): void {
+    const nb = this.tables.nbr;
+    const mac = new Uint8Array(6);
+    for (let b = 0; b + EVENT_WORDS <= ev.length; b += EVENT_WORDS) {
+      const vif = ev[b]!;
+      const family = ev[b + 1]!;
+      const w = [ev[b + 2]!, ev[b + 3]!, ev[b + 4]!, ev[b + 5]!];
+      mac[0] = ev[b + 6]! >>> 8; mac[1] = ev[b + 6]! & 255;
+      mac[2] = ev[b + 7]! >>> 24; mac[3] = (ev[b + 7]! >>> 16) & 255; mac[4] = (ev[b + 7]! >>> 8) & 255; mac[5] = ev[b + 7]! & 255;
+      let e = nb.find(vif, w[0]!, w[1]!, w[2]!, w[3]!);
+      if (e < 0) {
+        // learn unsolicited only for hosts on a connected subnet of the vif
+        const st = this.vifById[vif];
+        if (!st || !onSubnet(st, family, w)) continue;
+        e = nb.ensure(vif, family, w);
+        if (e < 0) continue;
+      }
+      nb.resolve(e, mac);
+    }
+  }
+
+  private startResolve(nbr: number, vif: number, family: number, w: number[]): void {
+    const r = this.resolving.get(nbr);
+    if (r) { r.refs++; return; }
+    this.resolving.set(nbr, { vif, family, w, tries: 0, nextAt: 0, refs: 1 });
+    this.resolveTick(performance.now());
+  }
+
+  private stopResolve(nbr: number): void {
+    const r = this.resolving.get(nbr);
+    if (r && --r.refs <= 0) this.resolving.delete(nbr);
+  }
+
+  /** Retry unanswered neighbor requests; give up (failed) after RESOLVE_TRIES. */
+  resolveTick(now: number): void {
+    const nb = this.tables.nbr;
+    for (const [e, r] of this.resolving) {
+      const s = nb.state[e]!;
+      if (s === NBR_REACHABLE) { r.tries = 0; continue; }
+      if (now < r.nextAt) continue;
+      if (r.tries >= RESOLVE_TRIES) {
+        if (s === NBR_INCOMPLETE) nb.setState(e, NBR_FAILED);
+        r.tries = 0;
+        r.nextAt = now + RESOLVE_FAILED_RETRY_MS;
+        continue;
+      }
+      if (!this.vifById[r.vif] || !(this.tables.vif.flags[r.vif]! & VIF_UP)) continue;
+      r.tries++;
+      r.nextAt = now + RESOLVE_INTERVAL_MS;
+      if (this.engine) this.engine.request(r.vif, r.family, r.w);
+      else if (this.workers.length) this.post({ t: 'request', vif: r.vif, family: r.family, w: r.w });
+    }
+  }
+
+  // ---- vhost0 host configuration ----
+
+  private hostSync: Promise<void> = Promise.resolve();
+
+  /** Put the router's default-VRF addresses and connected subnets on vhost0 (idempotent). */
+  private syncHost(): void {
+    if (this.opts.configureHost === false) return;
+    const vh = this.vifs.get(this.opts.vhostName ?? 'vhost0');
+    if (!vh || !vh.vhost) return;
+    const cmds: string[][] = [];
+    for (const v of this.vifs.values()) {
+      if (v.vrf !== 0 || v.vhost) continue;
+      for (const p of v.addresses) {
+        const host = `${formatIp(p.addr)}/${p.family === 4 ? 32 : 128}`;
+        cmds.push(['-' + p.family, 'addr', 'replace', host, 'dev', vh.name, ...(p.family === 6 ? ['nodad'] : [])]);
+        if (p.len < (p.family === 4 ? 32 : 128)) cmds.push(['-' + p.family, 'route', 'replace', formatPrefix(maskPrefix(p)), 'dev', vh.name]);
+      }
+    }
+    this.hostSync = this.hostSync.then(async () => {
+      for (const c of cmds) {
+        await new Promise<void>((res) => execFile('ip', c, (err) => {
+          if (err) console.error(`vhost0: ip ${c.join(' ')}: ${err.message.trim()}`);
+          res();
+        }));
+      }
+    });
+  }
+
+  /** Wait for pending vhost0 host configuration (tests). */
+  hostSettled(): Promise<void> {
+    return this.hostSync;
+  }
+
+  private parse<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof AddressError) throw new DataplaneError(e.message);
+      throw e;
+    }
+  }
+}
+
+function padWords(bytes: Uint8Array): Uint32Array {
+  const out = new Uint32Array(4);
+  addrWords(bytes, out.subarray(0, bytes.length / 4));
+  return out;
+}
+
+function maskPrefix(p: Prefix): Prefix {
+  const w = maskWords(padWords(p.addr), p.len, new Uint32Array(4));
+  const b = new Uint8Array(p.addr.length);
+  for (let k = 0; k < b.length; k++) b[k] = (w[k >> 2]! >>> (24 - 8 * (k & 3))) & 255;
+  return { family: p.family, addr: b, len: p.len };
+}
+
+/** fe80::/64 with the modified EUI-64 interface id of `mac`. */
+function linkLocal(mac: Uint8Array): Uint8Array {
+  const a = new Uint8Array(16);
+  a[0] = 0xfe; a[1] = 0x80;
+  a[8] = mac[0]! ^ 0x02; a[9] = mac[1]!; a[10] = mac[2]!; a[11] = 0xff; a[12] = 0xfe; a[13] = mac[3]!; a[14] = mac[4]!; a[15] = mac[5]!;
+  return a;
+}
+
+function onSubnet(st: VifState, family: number, w: number[]): boolean {
+  const mine = padWords(new Uint8Array(16));
+  for (const p of st.addresses) {
+    if (p.family !== family) continue;
+    const a = maskWords(padWords(p.addr), p.len, new Uint32Array(4));
+    const b = maskWords(w, p.len, mine);
+    if (a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3]) return true;
+  }
+  if (family === 6 && (w[0]! >>> 22) === (0xfe80 >>> 6)) return true; // link-local neighbors
+  return false;
+}
+
+export function createDataplane(opts?: DataplaneOptions): VRouterDataplane {
+  return new VRouterDataplane(opts);
+}

@@ -1,0 +1,124 @@
+/**
+ * The declared shape of the forwarding graph: node ids, the drop reasons (one table, with
+ * the node that counts each), per-packet flags and the layout of the per-worker counters.
+ * Everything numeric, so the hot loop compares small integers, never strings.
+ */
+
+export const N_ETH_IN = 0;
+export const N_ARP = 1;
+export const N_IP4_IN = 2;
+export const N_IP4_LOOKUP = 3;
+export const N_IP4_LOCAL = 4;
+export const N_IP6_IN = 5;
+export const N_IP6_LOOKUP = 6;
+export const N_IP6_LOCAL = 7;
+export const N_MPLS_IN = 8;
+export const N_ACL = 9;
+export const N_REWRITE = 10;
+export const N_PUNT = 11;
+export const N_ICMP_ERROR = 12;
+export const N_DROP = 13;
+export const N_TX = 14;
+export const N_NODES = 15;
+
+export const NODE_NAMES = [
+  'ethernet-input', 'arp', 'ip4-input', 'ip4-lookup', 'ip4-local', 'ip6-input', 'ip6-lookup', 'ip6-local',
+  'mpls-input', 'acl', 'rewrite', 'punt', 'icmp-error', 'drop', 'tx',
+];
+
+/** Drop reasons: [name, node that counts it, meaning]. The index is the reason code. */
+export const DROP_REASONS = [
+  ['truncated', 'ethernet-input', 'frame shorter than its headers'],
+  ['no_vif', 'ethernet-input', 'received on or sent to an interface that is not up'],
+  ['vlan_mismatch', 'ethernet-input', '802.1Q tag does not match the vif'],
+  ['not_for_us', 'ethernet-input', 'unicast to another MAC, ARP/NS for an address we do not own'],
+  ['unknown_ethertype', 'ethernet-input', 'not IPv4, IPv6, ARP or MPLS'],
+  ['malformed', 'arp', 'bad ARP/NDP fields'],
+  ['bad_version', 'ip4-input', 'IP version does not match the EtherType'],
+  ['bad_ihl', 'ip4-input', 'IPv4 header length below 20 or beyond the frame'],
+  ['bad_length', 'ip4-input', 'IP total/payload length beyond the frame'],
+  ['bad_checksum', 'ip4-input', 'IPv4 header checksum'],
+  ['bad_ext_header', 'ip6-input', 'IPv6 extension header chain runs past the packet or is too long'],
+  ['multicast', 'ip4-input', 'multicast/broadcast destination (not routed)'],
+  ['no_route', 'ip4-lookup', 'no matching route'],
+  ['ttl_exceeded', 'ip4-lookup', 'TTL/hop limit would expire'],
+  ['discard', 'ip4-lookup', 'discard next hop'],
+  ['reject', 'ip4-lookup', 'reject next hop (ICMP unreachable sent)'],
+  ['vrf_loop', 'ip4-lookup', 'too many VRF translations'],
+  ['local_loop', 'ip4-lookup', 'host stack sent to the router\'s own address'],
+  ['local_no_punt', 'ip4-local', 'for the router, not handled inline and no vhost0'],
+  ['invalid_label', 'mpls-input', 'no ILM entry or reserved label'],
+  ['mpls_no_bos', 'mpls-input', 'label stack without bottom-of-stack'],
+  ['acl_deny', 'acl', 'denied by a filter'],
+  ['arp_unresolved', 'rewrite', 'next hop MAC not resolved (request sent, rate-limited)'],
+  ['mtu_exceeded', 'rewrite', 'larger than the outgoing MTU'],
+  ['bad_nexthop', 'rewrite', 'next hop of an unusable type (removed while in flight)'],
+  ['pool_empty', 'tx', 'no free buffer'],
+  ['tx_full', 'tx', 'transmit ring full'],
+] as const;
+
+export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
+const reason = (name: (typeof DROP_REASONS)[number][0]): number => DROP_NAMES.indexOf(name);
+
+export const D_TRUNCATED = reason('truncated');
+export const D_NO_VIF = reason('no_vif');
+export const D_VLAN_MISMATCH = reason('vlan_mismatch');
+export const D_NOT_FOR_US = reason('not_for_us');
+export const D_UNKNOWN_ETHERTYPE = reason('unknown_ethertype');
+export const D_MALFORMED = reason('malformed');
+export const D_BAD_VERSION = reason('bad_version');
+export const D_BAD_IHL = reason('bad_ihl');
+export const D_BAD_LENGTH = reason('bad_length');
+export const D_BAD_CHECKSUM = reason('bad_checksum');
+export const D_BAD_EXT_HEADER = reason('bad_ext_header');
+export const D_MULTICAST = reason('multicast');
+export const D_NO_ROUTE = reason('no_route');
+export const D_TTL_EXCEEDED = reason('ttl_exceeded');
+export const D_DISCARD = reason('discard');
+export const D_REJECT = reason('reject');
+export const D_VRF_LOOP = reason('vrf_loop');
+export const D_LOCAL_LOOP = reason('local_loop');
+export const D_LOCAL_NO_PUNT = reason('local_no_punt');
+export const D_INVALID_LABEL = reason('invalid_label');
+export const D_MPLS_NO_BOS = reason('mpls_no_bos');
+export const D_ACL_DENY = reason('acl_deny');
+export const D_ARP_UNRESOLVED = reason('arp_unresolved');
+export const D_MTU_EXCEEDED = reason('mtu_exceeded');
+export const D_BAD_NEXTHOP = reason('bad_nexthop');
+export const D_POOL_EMPTY = reason('pool_empty');
+export const D_TX_FULL = reason('tx_full');
+export const N_DROP_REASONS = DROP_REASONS.length;
+
+/** per-packet flags (pool.flags) */
+/** do not check/decrement TTL (originated by the router, from the host, or MPLS disposition) */
+export const PF_NO_TTL = 1;
+export const PF_IP6 = 2;
+/** the bytes at l3 are an MPLS label stack */
+export const PF_MPLS = 4;
+export const PF_FROM_HOST = 8;
+/** an ICMP error the router built: never answer it with another */
+export const PF_ICMP_GEN = 16;
+
+/** Counters of one worker, a Float64Array in a SharedArrayBuffer the main thread sums. */
+export const C_RX = 0;
+export const C_TX = 1;
+export const C_PUNT = 2;
+/** frames the router created (ARP/NDP requests) */
+export const C_GENERATED = 3;
+/** ARP replies and NAs that only taught us a MAC */
+export const C_CONSUMED = 4;
+export const C_ICMP_SENT = 5;
+export const C_ICMP_SUPPRESSED = 6;
+export const C_NEIGHBOR_REQUESTS = 7;
+export const C_BURSTS = 8;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts'];
+export const STATS_DROP_BASE = 16;
+
+/** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */
+export const VIF_STRIDE = 5;
+
+export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; size: number } {
+  const vifBase = STATS_DROP_BASE + N_DROP_REASONS;
+  const vrfBase = vifBase + maxVifs * VIF_STRIDE;
+  return { vifBase, vrfBase, size: vrfBase + maxVrfs * 2 };
+}

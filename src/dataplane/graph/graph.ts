@@ -1,0 +1,1226 @@
+/**
+ * The forwarding graph: VPP-style burst nodes over packet indices. input() hands a received
+ * burst to ethernet-input; run() then executes nodes in their declared order, again and again
+ * until every queue is empty (icmp-error and MPLS disposition loop back to earlier nodes).
+ * Each node drains its own queue in one tight loop and appends each packet to the queue of
+ * the next node it chooses (N_* ids); all queues live in one Uint32Array. A packet ends in
+ * exactly one of: tx (sent), tx on vhost0 (punted), drop (with a reason) or consumed (an ARP
+ * reply / NA that taught us a MAC); frames the router creates count as generated, so
+ * rx + generated == tx + punt + consumed + drops, which the fuzz test checks.
+ *
+ * Hot-path rules: no allocation, no closures, no strings; tables are the shared typed arrays
+ * of ../tables, read without locks (see their publication rules).
+ */
+import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
+import type { IoDriver } from '../io/driver.js';
+import type { Tables } from '../tables/tables.js';
+import { LPM_INDEX, LPM_NO_ROOT, LPM_PTR } from '../tables/lpm.js';
+import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
+import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
+import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
+import { NBR_REACHABLE } from '../tables/neighbor-table.js';
+import * as K from './graph-constants.js';
+
+const CAP = 1024;
+const SHIFT = 11; // log2(SLOT_SIZE)
+if (1 << SHIFT !== SLOT_SIZE) throw new Error('graph assumes 2048-byte slots');
+const MAX_VRF_HOPS = 4;
+const HANDLED = -1;
+const RELOOKUP = -2;
+/** room that must stay in front of an L3 header for labels, outer IP/UDP and Ethernet */
+const MIN_FRONT = 80;
+export const EVENT_WORDS = 8;
+const MAX_EVENTS = 256;
+const ICMP_RATE = 1000; // per second per worker
+const ICMP_BURST = 200;
+const REQ_SLOTS = 4096;
+const REQ_INTERVAL_MS = 1000;
+
+export interface GraphOptions {
+  /** per-worker counters (see statsLayout) */
+  stats: Float64Array;
+}
+
+export class Graph {
+  readonly pool: PacketPool;
+  private readonly d: Uint8Array;
+  private readonly qbuf = new Uint32Array(K.N_NODES * CAP);
+  private readonly qlen = new Int32Array(K.N_NODES);
+  readonly stats: Float64Array;
+  private readonly vifBase: number;
+  private readonly vrfBase: number;
+  /** per-vif staging for tx */
+  private readonly txq: Uint32Array;
+  private readonly txn: Int32Array;
+  private readonly txDirty: Int32Array;
+  private txDirtyN = 0;
+  readonly drivers: (IoDriver | null)[];
+  /** learned neighbors for the main thread: [vif, family, w0..w3, mac hi16, mac lo32] */
+  readonly events = new Uint32Array(MAX_EVENTS * EVENT_WORDS);
+  eventCount = 0;
+  /** ms clock, set by the engine once per run */
+  now = 0;
+  private icmpTokens = ICMP_BURST;
+  private icmpLast = 0;
+  private readonly lastReq = new Float64Array(REQ_SLOTS);
+  private readonly tmp = new Uint8Array(16);
+  private readonly tw = new Uint32Array(4);
+
+  constructor(readonly t: Tables, pool: PacketPool, opts: GraphOptions) {
+    this.pool = pool;
+    this.d = pool.data;
+    this.stats = opts.stats;
+    const lay = K.statsLayout(t.sizes.maxVifs, t.sizes.maxVrfs);
+    this.vifBase = lay.vifBase;
+    this.vrfBase = lay.vrfBase;
+    const nv = t.sizes.maxVifs;
+    this.txq = new Uint32Array(nv * CAP);
+    this.txn = new Int32Array(nv);
+    this.txDirty = new Int32Array(nv);
+    this.drivers = new Array<IoDriver | null>(nv).fill(null);
+  }
+
+  /** Hand a received burst to ethernet-input. */
+  input(vec: Uint32Array, n: number, vif: number): void {
+    const st = this.stats;
+    const p = this.pool;
+    const vb = this.vifBase + vif * K.VIF_STRIDE;
+    let bytes = 0;
+    const q = this.qbuf;
+    let ql = this.qlen[K.N_ETH_IN]!;
+    for (let k = 0; k < n; k++) {
+      const i = vec[k]!;
+      p.rxVif[i] = vif;
+      p.flags[i] = 0;
+      bytes += p.len[i]!;
+      if (ql < CAP) q[K.N_ETH_IN * CAP + ql++] = i;
+      else this.dropNow(i, K.D_POOL_EMPTY);
+    }
+    this.qlen[K.N_ETH_IN] = ql;
+    st[K.C_RX] += n;
+    st[vb] += n;
+    st[vb + 1] += bytes;
+  }
+
+  /** Send a frame the main thread built (ARP/NDP requests) out of `vif`. */
+  sendRaw(vif: number, frame: Uint8Array): boolean {
+    const i = this.pool.put(frame);
+    if (i < 0) return false;
+    this.pool.txVif[i] = vif;
+    this.stats[K.C_GENERATED]++;
+    this.enq(K.N_TX, i);
+    return true;
+  }
+
+  /** Run every node until all queues are empty. */
+  run(): void {
+    const ql = this.qlen;
+    for (let pass = 0; pass < 64; pass++) {
+      let any = false;
+      if (ql[K.N_ETH_IN]) { any = true; this.ethernetInput(); }
+      if (ql[K.N_ARP]) { any = true; this.arp(); }
+      if (ql[K.N_MPLS_IN]) { any = true; this.mplsInput(); }
+      if (ql[K.N_IP4_IN]) { any = true; this.ip4Input(); }
+      if (ql[K.N_IP6_IN]) { any = true; this.ip6Input(); }
+      if (ql[K.N_IP4_LOOKUP]) { any = true; this.ip4Lookup(); }
+      if (ql[K.N_IP6_LOOKUP]) { any = true; this.ip6Lookup(); }
+      if (ql[K.N_IP4_LOCAL]) { any = true; this.ip4Local(); }
+      if (ql[K.N_IP6_LOCAL]) { any = true; this.ip6Local(); }
+      if (ql[K.N_ACL]) { any = true; this.acl(); }
+      if (ql[K.N_REWRITE]) { any = true; this.rewrite(); }
+      if (ql[K.N_PUNT]) { any = true; this.punt(); }
+      if (ql[K.N_ICMP_ERROR]) { any = true; this.icmpError(); }
+      if (ql[K.N_DROP]) { any = true; this.dropNode(); }
+      if (ql[K.N_TX]) { any = true; this.txNode(); }
+      if (!any) break;
+    }
+    this.flushTx();
+  }
+
+  // ---- queue helpers ----
+
+  private enq(node: number, i: number): void {
+    const n = this.qlen[node]!;
+    if (n < CAP) {
+      this.qbuf[node * CAP + n] = i;
+      this.qlen[node] = n + 1;
+    } else {
+      this.dropNow(i, K.D_POOL_EMPTY);
+    }
+  }
+
+  private drop(i: number, reason: number): void {
+    this.pool.reason[i] = reason;
+    this.enq(K.N_DROP, i);
+  }
+
+  private dropNow(i: number, reason: number): void {
+    this.stats[K.STATS_DROP_BASE + reason]++;
+    this.stats[this.vifBase + this.pool.rxVif[i]! * K.VIF_STRIDE + 4]++;
+    this.pool.free(i);
+  }
+
+  /** Take a node's queue; returns its length (the packets are at qbuf[node*CAP ..]). */
+  private take(node: number, into: Uint32Array): number {
+    const n = this.qlen[node]!;
+    into.set(this.qbuf.subarray(node * CAP, node * CAP + n));
+    this.qlen[node] = 0;
+    return n;
+  }
+  private readonly work = new Uint32Array(CAP);
+
+  // ---- nodes ----
+
+  private ethernetInput(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_ETH_IN, w);
+    const vt = this.t.vif;
+    const vflags = vt.flags;
+    const vmac = vt.mac;
+    const vlan = vt.vlan;
+    const vhost = vt.global[0]!;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const vif = p.rxVif[i]!;
+      const s = p.start[i]!;
+      const len = p.len[i]!;
+      const o = (i << SHIFT) + s;
+      if (len < 14) { this.drop(i, K.D_TRUNCATED); continue; }
+      if ((vflags[vif]! & VIF_UP) === 0) { this.drop(i, K.D_NO_VIF); continue; }
+      // unicast must be for our MAC on this vif
+      if ((d[o]! & 1) === 0) {
+        const m = vif * 6;
+        if (d[o] !== vmac[m] || d[o + 1] !== vmac[m + 1] || d[o + 2] !== vmac[m + 2] || d[o + 3] !== vmac[m + 3] || d[o + 4] !== vmac[m + 4] || d[o + 5] !== vmac[m + 5]) {
+          this.drop(i, K.D_NOT_FOR_US);
+          continue;
+        }
+      }
+      let et = (d[o + 12]! << 8) | d[o + 13]!;
+      let hl = 14;
+      if (et === 0x8100) {
+        if (len < 18) { this.drop(i, K.D_TRUNCATED); continue; }
+        if ((((d[o + 14]! << 8) | d[o + 15]!) & 0xfff) !== vlan[vif]) { this.drop(i, K.D_VLAN_MISMATCH); continue; }
+        et = (d[o + 16]! << 8) | d[o + 17]!;
+        hl = 18;
+      } else if (vlan[vif] !== 0) {
+        this.drop(i, K.D_VLAN_MISMATCH);
+        continue;
+      }
+      p.l3[i] = s + hl;
+      p.vrf[i] = vt.vrf[vif]!;
+      let f = 0;
+      if (vif === vhost) f = K.PF_FROM_HOST | K.PF_NO_TTL;
+      if (et === 0x0800) { p.flags[i] = f; this.enq(K.N_IP4_IN, i); }
+      else if (et === 0x86dd) { p.flags[i] = f | K.PF_IP6; this.enq(K.N_IP6_IN, i); }
+      else if (et === 0x0806) { p.flags[i] = f; this.enq(K.N_ARP, i); }
+      else if (et === 0x8847 && vif !== vhost) { p.flags[i] = K.PF_MPLS; this.enq(K.N_MPLS_IN, i); }
+      else this.drop(i, K.D_UNKNOWN_ETHERTYPE);
+    }
+  }
+
+  private arp(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_ARP, w);
+    const vt = this.t.vif;
+    const vhost = vt.global[0]!;
+    const tmp = this.tmp;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const vif = p.rxVif[i]!;
+      const base = i << SHIFT;
+      const l3 = p.l3[i]!;
+      const o = base + l3;
+      if (base + p.start[i]! + p.len[i]! - o < 28) { this.drop(i, K.D_TRUNCATED); continue; }
+      if (d[o] !== 0 || d[o + 1] !== 1 || d[o + 2] !== 8 || d[o + 3] !== 0 || d[o + 4] !== 6 || d[o + 5] !== 4 || d[o + 6] !== 0) { this.drop(i, K.D_MALFORMED); continue; }
+      const op = d[o + 7]!;
+      if (op !== 1 && op !== 2) { this.drop(i, K.D_MALFORMED); continue; }
+      const spa = rd32(d, o + 14);
+      const tpa = rd32(d, o + 24);
+      if (vif === vhost) {
+        // the host asks for anything: we are its only neighbor on vhost0
+        if (op !== 1 || spa === tpa || spa === 0) { this.drop(i, K.D_NOT_FOR_US); continue; }
+      } else {
+        if (!vt.hasAddr4(vif, tpa)) { this.drop(i, K.D_NOT_FOR_US); continue; }
+        if (spa !== 0 && (d[o + 8]! & 1) === 0) this.learn(vif, 4, spa, 0, 0, 0, d, o + 8);
+        if (op === 2) { this.consume(i); continue; }
+      }
+      // reply in place
+      for (let b = 0; b < 6; b++) tmp[b] = d[o + 8 + b]!;
+      d[o + 7] = 2;
+      for (let b = 0; b < 6; b++) { d[o + 18 + b] = tmp[b]!; d[o + 8 + b] = vt.mac[vif * 6 + b]!; }
+      wr32(d, o + 14, tpa);
+      wr32(d, o + 24, spa);
+      p.start[i] = l3;
+      p.len[i] = 28;
+      this.eth(i, vif, tmp, 0, 0x0806);
+      p.txVif[i] = vif;
+      this.enq(K.N_TX, i);
+    }
+  }
+
+  private ip4Input(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_IP4_IN, w);
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const base = i << SHIFT;
+      const l3 = p.l3[i]!;
+      const o = base + l3;
+      const avail = p.start[i]! + p.len[i]! - l3;
+      if (avail < 20) { this.drop(i, K.D_TRUNCATED); continue; }
+      const vi = d[o]!;
+      if (vi >> 4 !== 4) { this.drop(i, K.D_BAD_VERSION); continue; }
+      const ihl = (vi & 15) << 2;
+      if (ihl < 20 || ihl > avail) { this.drop(i, K.D_BAD_IHL); continue; }
+      const tot = (d[o + 2]! << 8) | d[o + 3]!;
+      if (tot < ihl || tot > avail) { this.drop(i, K.D_BAD_LENGTH); continue; }
+      let sum = 0;
+      for (let b = 0; b < ihl; b += 2) sum += (d[o + b]! << 8) | d[o + b + 1]!;
+      sum = (sum & 0xffff) + (sum >>> 16);
+      sum = (sum & 0xffff) + (sum >>> 16);
+      if (sum !== 0xffff) { this.drop(i, K.D_BAD_CHECKSUM); continue; }
+      p.len[i] = l3 - p.start[i]! + tot; // drop Ethernet padding
+      if (d[o + 16]! >= 224) { this.drop(i, K.D_MULTICAST); continue; }
+      this.enq(K.N_IP4_LOOKUP, i);
+    }
+  }
+
+  private ip4Lookup(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_IP4_LOOKUP, w);
+    const t = this.t;
+    const roots = t.lpm4.roots;
+    const slots = t.lpm4.slots;
+    const st = this.stats;
+    const vrfBase = this.vrfBase;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const o = (i << SHIFT) + p.l3[i]!;
+      const a = rd32(d, o + 16);
+      let vrf = p.vrf[i]!;
+      st[vrfBase + vrf * 2]++;
+      st[vrfBase + vrf * 2 + 1] += p.start[i]! + p.len[i]! - p.l3[i]!;
+      let hops = 0;
+      let out = -1;
+      for (;;) {
+        const root = roots[vrf]!;
+        let nh = 0;
+        if (root !== LPM_NO_ROOT) {
+          nh = slots[root + (a >>> 16)]!;
+          if ((nh & LPM_PTR) !== 0) {
+            nh = slots[(nh & LPM_INDEX) + ((a >>> 8) & 255)]!;
+            if ((nh & LPM_PTR) !== 0) nh = slots[(nh & LPM_INDEX) + (a & 255)]!;
+          }
+        }
+        out = this.classify(i, nh, o, false, ++hops);
+        if (out === RELOOKUP) { vrf = p.vrf[i]!; continue; }
+        break;
+      }
+      if (out < 0) continue;
+      if ((p.flags[i]! & K.PF_NO_TTL) === 0) {
+        const ttl = d[o + 8]!;
+        if (ttl <= 1) { this.icmp(i, K.D_TTL_EXCEEDED, 11, 0, 0); continue; }
+        d[o + 8] = ttl - 1;
+        let c = ((d[o + 10]! << 8) | d[o + 11]!) + 0x0100;
+        c = (c + (c >>> 16)) & 0xffff;
+        d[o + 10] = c >>> 8;
+        d[o + 11] = c & 255;
+      }
+      p.nh[i] = out;
+      this.enq(K.N_ACL, i);
+    }
+  }
+
+  /**
+   * What a lookup result means for packet i: the forwarding next hop (>0), or RELOOKUP (VRF
+   * translate: p.vrf changed), or HANDLED (sent to local, drop or icmp-error).
+   */
+  private classify(i: number, nh: number, o: number, v6: boolean, hops: number): number {
+    const p = this.pool;
+    const nt = this.t.nh;
+    if (nh === 0) { this.icmp(i, K.D_NO_ROUTE, v6 ? 1 : 3, 0, 0); return HANDLED; }
+    let ty = nt.type[nh]!;
+    if (ty === NH_COMPOSITE) {
+      nh = nt.members[nh * MAX_ECMP + ((v6 ? this.hash6(i, o) : this.hash4(o)) % nt.nmembers[nh]!)]!;
+      ty = nt.type[nh]!;
+    }
+    if (ty === NH_VRF) {
+      if (hops > MAX_VRF_HOPS) { this.drop(i, K.D_VRF_LOOP); return HANDLED; }
+      p.vrf[i] = nt.vrf[nh]!;
+      return RELOOKUP;
+    }
+    if (ty === NH_RECEIVE) {
+      if ((p.flags[i]! & K.PF_FROM_HOST) !== 0) this.drop(i, K.D_LOCAL_LOOP);
+      else this.enq(v6 ? K.N_IP6_LOCAL : K.N_IP4_LOCAL, i);
+      return HANDLED;
+    }
+    if (ty === NH_DISCARD) { this.drop(i, K.D_DISCARD); return HANDLED; }
+    if (ty === NH_REJECT) { this.icmp(i, K.D_REJECT, v6 ? 1 : 3, v6 ? 1 : 13, 0); return HANDLED; }
+    return nh;
+  }
+
+  private ip4Local(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_IP4_LOCAL, w);
+    const vhost = this.t.vif.global[0]!;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      if (vhost >= 0) { this.enq(K.N_PUNT, i); continue; }
+      const o = (i << SHIFT) + p.l3[i]!;
+      const ihl = (d[o]! & 15) << 2;
+      const tot = (d[o + 2]! << 8) | d[o + 3]!;
+      const frag = ((d[o + 6]! & 0x3f) << 8) | d[o + 7]!;
+      if (d[o + 9] !== 1 || frag !== 0 || tot < ihl + 8 || d[o + ihl] !== 8) { this.drop(i, K.D_LOCAL_NO_PUNT); continue; }
+      // ICMP echo request to the router: answer in place
+      const src = rd32(d, o + 12);
+      wr32(d, o + 12, rd32(d, o + 16));
+      wr32(d, o + 16, src);
+      d[o + 8] = 64;
+      ipv4Checksum(d, o, ihl);
+      const ic = o + ihl;
+      d[ic] = 0;
+      let c = ((d[ic + 2]! << 8) | d[ic + 3]!) + 0x0800; // type 8 -> 0
+      c = (c + (c >>> 16)) & 0xffff;
+      d[ic + 2] = c >>> 8;
+      d[ic + 3] = c & 255;
+      p.flags[i] = K.PF_NO_TTL;
+      this.enq(K.N_IP4_LOOKUP, i);
+    }
+  }
+
+  private ip6Input(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_IP6_IN, w);
+    const vt = this.t.vif;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const base = i << SHIFT;
+      const l3 = p.l3[i]!;
+      const o = base + l3;
+      const avail = p.start[i]! + p.len[i]! - l3;
+      if (avail < 40) { this.drop(i, K.D_TRUNCATED); continue; }
+      if (d[o]! >> 4 !== 6) { this.drop(i, K.D_BAD_VERSION); continue; }
+      const plen = (d[o + 4]! << 8) | d[o + 5]!;
+      const total = 40 + plen;
+      if (total > avail) { this.drop(i, K.D_BAD_LENGTH); continue; }
+      p.len[i] = l3 - p.start[i]! + total;
+      // walk the extension headers to the upper layer (for ECMP, NDP, ICMP errors)
+      let nx = d[o + 6]!;
+      let off = 40;
+      let bad = false;
+      for (let h = 0; h < 8; h++) {
+        if (nx === 0 || nx === 43 || nx === 60 || nx === 44 || nx === 51) {
+          if (off + 8 > total) { bad = true; break; }
+          const hl = nx === 44 ? 8 : nx === 51 ? (d[o + off + 1]! + 2) << 2 : (d[o + off + 1]! + 1) << 3;
+          nx = d[o + off]!;
+          off += hl;
+          if (off > total) { bad = true; break; }
+        } else break;
+        if (h === 7) bad = true;
+      }
+      if (bad) { this.drop(i, K.D_BAD_EXT_HEADER); continue; }
+      p.aux[i] = (nx << 16) | off;
+      const vif = p.rxVif[i]!;
+      const b0 = d[o + 24]!;
+      if (b0 === 0xff) {
+        // link-scope groups the router listens to: all-nodes, all-routers, solicited-node
+        const m2 = rd32(d, o + 32);
+        const m3 = rd32(d, o + 36);
+        const linkScope = d[o + 25] === 2 && d[o + 26] === 0 && d[o + 27] === 0 && rd32(d, o + 28) === 0;
+        if (linkScope && ((m2 === 0 && (m3 === 1 || m3 === 2)) || (m2 === 1 && m3 >>> 24 === 0xff))) this.enq(K.N_IP6_LOCAL, i);
+        else this.drop(i, K.D_MULTICAST);
+        continue;
+      }
+      if (b0 === 0xfe && (d[o + 25]! & 0xc0) === 0x80) {
+        // link-local destination: never routed
+        if ((p.flags[i]! & K.PF_FROM_HOST) !== 0 || vt.hasAddr6(vif, rd32(d, o + 24), rd32(d, o + 28), rd32(d, o + 32), rd32(d, o + 36))) this.enq(K.N_IP6_LOCAL, i);
+        else this.drop(i, K.D_NOT_FOR_US);
+        continue;
+      }
+      this.enq(K.N_IP6_LOOKUP, i);
+    }
+  }
+
+  private ip6Lookup(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_IP6_LOOKUP, w);
+    const t = this.t;
+    const roots = t.lpm6.roots;
+    const slots = t.lpm6.slots;
+    const strides = t.lpm6.strides;
+    const st = this.stats;
+    const vrfBase = this.vrfBase;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const o = (i << SHIFT) + p.l3[i]!;
+      const w0 = rd32(d, o + 24);
+      const w1 = rd32(d, o + 28);
+      const w2 = rd32(d, o + 32);
+      const w3 = rd32(d, o + 36);
+      let vrf = p.vrf[i]!;
+      st[vrfBase + vrf * 2]++;
+      st[vrfBase + vrf * 2 + 1] += p.start[i]! + p.len[i]! - p.l3[i]!;
+      let hops = 0;
+      let out = -1;
+      for (;;) {
+        const root = roots[vrf]!;
+        let nh = 0;
+        if (root !== LPM_NO_ROOT) {
+          nh = slots[root + (w0 >>> 16)]!;
+          let pos = 16;
+          let level = 1;
+          while ((nh & LPM_PTR) !== 0) {
+            const stride = strides[level++]!;
+            const wd = pos < 32 ? w0 : pos < 64 ? w1 : pos < 96 ? w2 : w3;
+            nh = slots[(nh & LPM_INDEX) + ((wd >>> (32 - (pos & 31) - stride)) & ((1 << stride) - 1))]!;
+            pos += stride;
+          }
+        }
+        out = this.classify(i, nh, o, true, ++hops);
+        if (out === RELOOKUP) { vrf = p.vrf[i]!; continue; }
+        break;
+      }
+      if (out < 0) continue;
+      if ((p.flags[i]! & K.PF_NO_TTL) === 0) {
+        const hl = d[o + 7]!;
+        if (hl <= 1) { this.icmp(i, K.D_TTL_EXCEEDED, 3, 0, 0); continue; }
+        d[o + 7] = hl - 1;
+      }
+      p.nh[i] = out;
+      this.enq(K.N_ACL, i);
+    }
+  }
+
+  private ip6Local(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_IP6_LOCAL, w);
+    const vt = this.t.vif;
+    const vhost = vt.global[0]!;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const base = i << SHIFT;
+      const l3 = p.l3[i]!;
+      const o = base + l3;
+      const end = base + p.start[i]! + p.len[i]!;
+      const nx = p.aux[i]! >>> 16;
+      const l4 = o + (p.aux[i]! & 0xffff);
+      const fromHost = (p.flags[i]! & K.PF_FROM_HOST) !== 0;
+      const mcast = d[o + 24] === 0xff;
+      if (nx === 58 && l4 + 4 <= end) {
+        const type = d[l4]!;
+        if (type === 135) { this.neighborSolicit(i, o, l4, end, fromHost); continue; }
+        if (type === 136) { this.neighborAdvert(i, o, l4, end, fromHost); continue; }
+        if (type === 128 && vhost < 0 && !mcast) {
+          // echo request to the router: answer in place
+          for (let b = 0; b < 16; b++) { const x = d[o + 8 + b]!; d[o + 8 + b] = d[o + 24 + b]!; d[o + 24 + b] = x; }
+          d[o + 7] = 64;
+          d[l4] = 129;
+          let c = ((d[l4 + 2]! << 8) | d[l4 + 3]!) + 0xff00; // -0x0100 in ones' complement
+          c = (c + (c >>> 16)) & 0xffff;
+          d[l4 + 2] = c >>> 8;
+          d[l4 + 3] = c & 255;
+          p.flags[i] = K.PF_NO_TTL | K.PF_IP6;
+          this.enq(K.N_IP6_LOOKUP, i);
+          continue;
+        }
+      }
+      if (vhost >= 0 && !fromHost && !mcast) this.enq(K.N_PUNT, i);
+      else this.drop(i, mcast ? K.D_MULTICAST : K.D_LOCAL_NO_PUNT);
+    }
+  }
+
+  private neighborSolicit(i: number, o: number, l4: number, end: number, fromHost: boolean): void {
+    const p = this.pool;
+    const d = this.d;
+    const vt = this.t.vif;
+    const vif = p.rxVif[i]!;
+    if (l4 + 24 > end || d[o + 7] !== 255 || d[l4 + 1] !== 0) { this.drop(i, K.D_MALFORMED); return; }
+    const tw = this.tw;
+    for (let q = 0; q < 4; q++) tw[q] = rd32(d, l4 + 8 + q * 4);
+    if (!fromHost && !vt.hasAddr6(vif, tw[0]!, tw[1]!, tw[2]!, tw[3]!)) { this.drop(i, K.D_NOT_FOR_US); return; }
+    // the solicitor's link-layer address: option 1, else the frame's source MAC
+    const tmp = this.tmp;
+    const ethSrc = (i << SHIFT) + p.start[i]! + 6;
+    for (let b = 0; b < 6; b++) tmp[b] = d[ethSrc + b]!;
+    for (let op = l4 + 24; op + 8 <= end; ) {
+      const ol = d[op + 1]! << 3;
+      if (ol === 0) { this.drop(i, K.D_MALFORMED); return; }
+      if (d[op] === 1) for (let b = 0; b < 6; b++) tmp[b] = d[op + 2 + b]!;
+      op += ol;
+    }
+    const unspec = rd32(d, o + 8) === 0 && rd32(d, o + 12) === 0 && rd32(d, o + 16) === 0 && rd32(d, o + 20) === 0;
+    if (!unspec && !fromHost) this.learn(vif, 6, rd32(d, o + 8), rd32(d, o + 12), rd32(d, o + 16), rd32(d, o + 20), tmp, 0);
+    // build the NA in place: reply to the source (all-nodes for DAD probes)
+    if (unspec) {
+      wr32(d, o + 24, 0xff020000); wr32(d, o + 28, 0); wr32(d, o + 32, 0); wr32(d, o + 36, 1);
+    } else {
+      for (let b = 0; b < 16; b++) d[o + 24 + b] = d[o + 8 + b]!;
+    }
+    for (let q = 0; q < 4; q++) wr32(d, o + 8 + q * 4, tw[q]!);
+    wr32(d, o, 0x60000000);
+    d[o + 4] = 0; d[o + 5] = 32; d[o + 6] = 58; d[o + 7] = 255;
+    const ic = o + 40;
+    d[ic] = 136; d[ic + 1] = 0; d[ic + 2] = 0; d[ic + 3] = 0;
+    d[ic + 4] = unspec ? 0xa0 : 0xe0; d[ic + 5] = 0; d[ic + 6] = 0; d[ic + 7] = 0;
+    for (let q = 0; q < 4; q++) wr32(d, ic + 8 + q * 4, tw[q]!);
+    d[ic + 24] = 2; d[ic + 25] = 1;
+    for (let b = 0; b < 6; b++) d[ic + 26 + b] = vt.mac[vif * 6 + b]!;
+    icmp6Checksum(d, o, 32);
+    p.start[i] = p.l3[i]!;
+    p.len[i] = 72;
+    this.eth(i, vif, tmp, 0, 0x86dd);
+    p.txVif[i] = vif;
+    this.enq(K.N_TX, i);
+  }
+
+  private neighborAdvert(i: number, o: number, l4: number, end: number, fromHost: boolean): void {
+    const p = this.pool;
+    const d = this.d;
+    if (l4 + 24 > end || d[o + 7] !== 255 || fromHost) { this.drop(i, fromHost ? K.D_NOT_FOR_US : K.D_MALFORMED); return; }
+    const tmp = this.tmp;
+    const ethSrc = (i << SHIFT) + p.start[i]! + 6;
+    for (let b = 0; b < 6; b++) tmp[b] = d[ethSrc + b]!;
+    for (let op = l4 + 24; op + 8 <= end; ) {
+      const ol = d[op + 1]! << 3;
+      if (ol === 0) { this.drop(i, K.D_MALFORMED); return; }
+      if (d[op] === 2) for (let b = 0; b < 6; b++) tmp[b] = d[op + 2 + b]!;
+      op += ol;
+    }
+    this.learn(p.rxVif[i]!, 6, rd32(d, l4 + 8), rd32(d, l4 + 12), rd32(d, l4 + 16), rd32(d, l4 + 20), tmp, 0);
+    this.consume(i);
+  }
+
+  private mplsInput(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_MPLS_IN, w);
+    const lt = this.t.label;
+    const index = lt.index;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const base = i << SHIFT;
+      const end = base + p.start[i]! + p.len[i]!;
+      let o = base + p.l3[i]!;
+      // the stack must end (bottom-of-stack) inside the frame
+      let bos = o;
+      while (bos + 4 <= end && (d[bos + 2]! & 1) === 0) bos += 4;
+      if (bos + 4 > end) { this.drop(i, o + 4 > end ? K.D_TRUNCATED : K.D_MPLS_NO_BOS); continue; }
+      for (;;) {
+        const word = rd32(d, o);
+        const label = word >>> 12;
+        const s = (word >>> 8) & 1;
+        const ttl = word & 255;
+        if (ttl <= 1) { this.drop(i, K.D_TTL_EXCEEDED); break; }
+        let e = 0;
+        let act = 0;
+        if (label < 16) {
+          if (label !== 0 && label !== 2) { this.drop(i, K.D_INVALID_LABEL); break; }
+          act = ILM_POP_LOOKUP; // explicit null: pop and look up in the interface's VRF
+        } else {
+          e = index[label]!;
+          if (e === 0) { this.drop(i, K.D_INVALID_LABEL); break; }
+          act = lt.action[e]!;
+        }
+        if (act === ILM_SWAP) {
+          const nout = lt.nout[e]!;
+          const top = o + 4 - 4 * nout;
+          if (top - base < MIN_FRONT) { this.drop(i, K.D_MALFORMED); break; }
+          const tc = word & 0xe00;
+          for (let q = 0; q < nout; q++) {
+            wr32(d, top + q * 4, ((lt.out[e * MAX_LABELS + q]! << 12) | tc | (q === nout - 1 ? s << 8 : 0) | (ttl - 1)) >>> 0);
+          }
+          p.l3[i] = top - base;
+          p.flags[i] = K.PF_MPLS;
+          p.nh[i] = lt.nh[e]!;
+          this.enq(K.N_REWRITE, i);
+          break;
+        }
+        if (act === ILM_POP_LOOKUP || act === ILM_PHP) {
+          o += 4;
+          p.l3[i] = o - base;
+          if (act === ILM_POP_LOOKUP && e !== 0) p.vrf[i] = lt.vrf[e]!;
+          if (s === 0) {
+            // uniform model (RFC 3443): the exposed label inherits the decremented TTL
+            const nt = d[o + 3]!;
+            if (ttl - 1 < nt) d[o + 3] = ttl - 1;
+            if (act === ILM_PHP) {
+              p.nh[i] = lt.nh[e]!;
+              this.enq(K.N_REWRITE, i);
+              break;
+            }
+            continue;
+          }
+          if (o + 1 > end) { this.drop(i, K.D_TRUNCATED); break; }
+          const ver = d[o]! >> 4;
+          if (ver === 4) {
+            if (o + 20 > end) { this.drop(i, K.D_TRUNCATED); break; }
+            if (d[o + 8]! > ttl - 1) setTtl4(d, o, ttl - 1);
+            p.flags[i] = K.PF_NO_TTL;
+          } else if (ver === 6) {
+            if (o + 40 > end) { this.drop(i, K.D_TRUNCATED); break; }
+            if (d[o + 7]! > ttl - 1) d[o + 7] = ttl - 1;
+            p.flags[i] = K.PF_NO_TTL | K.PF_IP6;
+          } else { this.drop(i, K.D_MALFORMED); break; }
+          if (act === ILM_PHP) {
+            p.nh[i] = lt.nh[e]!;
+            this.enq(K.N_REWRITE, i);
+          } else {
+            this.enq(ver === 4 ? K.N_IP4_IN : K.N_IP6_IN, i);
+          }
+          break;
+        }
+        this.drop(i, K.D_INVALID_LABEL);
+        break;
+      }
+    }
+  }
+
+  /** Hook point for firewall filters (none installed yet: every packet passes). */
+  private acl(): void {
+    const w = this.work;
+    const n = this.take(K.N_ACL, w);
+    for (let k = 0; k < n; k++) this.enq(K.N_REWRITE, w[k]!);
+  }
+
+  private rewrite(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_REWRITE, w);
+    const t = this.t;
+    const nt = t.nh;
+    const vt = t.vif;
+    const nbr = t.nbr;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const base = i << SHIFT;
+      let nh = p.nh[i]!;
+      let ty = nt.type[nh]!;
+      if (ty === NH_COMPOSITE) {
+        nh = nt.members[nh * MAX_ECMP + (mix(rd32(d, base + p.l3[i]!)) % nt.nmembers[nh]!)]!;
+        ty = nt.type[nh]!;
+      }
+      let nl = nt.nlabels[nh]!;
+      let fl = p.flags[i]!;
+      if (ty === NH_MPLS_UDP) {
+        const l3 = p.l3[i]!;
+        const o = base + l3;
+        const h = (fl & K.PF_MPLS) !== 0 ? mix(rd32(d, o)) : (fl & K.PF_IP6) !== 0 ? this.hash6(i, o) : this.hash4(o);
+        let top = this.pushLabels(i, nh, nl);
+        if (top < 0) continue;
+        top -= 28;
+        if (top - base < 40) { this.drop(i, K.D_MALFORMED); continue; }
+        const end = base + p.start[i]! + p.len[i]!;
+        const ulen = end - top - 20;
+        wr32(d, top, 0x45000000 | (ulen + 20));
+        wr32(d, top + 4, 0);
+        d[top + 8] = 64; d[top + 9] = 17;
+        wr32(d, top + 12, nt.tunSrc[nh]!);
+        wr32(d, top + 16, nt.tunDst[nh]!);
+        ipv4Checksum(d, top, 20);
+        const u = top + 20;
+        const sport = 49152 | (h & 0x3fff);
+        d[u] = sport >>> 8; d[u + 1] = sport & 255; d[u + 2] = 0x19; d[u + 3] = 0xeb; // 6635
+        d[u + 4] = ulen >>> 8; d[u + 5] = ulen & 255; d[u + 6] = 0; d[u + 7] = 0;
+        p.l3[i] = top - base;
+        p.start[i] = top - base;
+        p.len[i] = end - top;
+        fl = K.PF_NO_TTL;
+        p.flags[i] = fl;
+        // the outer packet follows the default VRF's FIB
+        nh = this.lookup4(0, nt.tunDst[nh]!);
+        ty = nt.type[nh]!;
+        if (ty === NH_COMPOSITE) { nh = nt.members[nh * MAX_ECMP + (h % nt.nmembers[nh]!)]!; ty = nt.type[nh]!; }
+        if (nh === 0 || (ty !== NH_NEIGHBOR && ty !== NH_ENCAP && ty !== NH_GLEAN) || nt.nlabels[nh] !== 0) { this.drop(i, K.D_NO_ROUTE); continue; }
+        nl = 0;
+      }
+      const vif = nt.vif[nh]!;
+      if ((vt.flags[vif]! & VIF_UP) === 0 && ty !== NH_NEIGHBOR && ty !== NH_ENCAP && ty !== NH_GLEAN) { this.drop(i, K.D_BAD_NEXTHOP); continue; }
+      if ((vt.flags[vif]! & VIF_UP) === 0) { this.drop(i, K.D_NO_VIF); continue; }
+      let macArr: Uint8Array;
+      let macOff: number;
+      const o = base + p.l3[i]!;
+      if (ty === NH_ENCAP) {
+        macArr = nt.dmac;
+        macOff = nh * 6;
+      } else if (ty === NH_NEIGHBOR) {
+        const e = nt.nbr[nh]!;
+        if (nbr.state[e] !== NBR_REACHABLE) {
+          this.unresolved(i, vif, nbr.family[e]!, nbr.ip[e * 4]!, nbr.ip[e * 4 + 1]!, nbr.ip[e * 4 + 2]!, nbr.ip[e * 4 + 3]!);
+          continue;
+        }
+        macArr = nbr.mac;
+        macOff = e * 6;
+      } else if (ty === NH_GLEAN) {
+        if ((fl & K.PF_MPLS) !== 0) { this.drop(i, K.D_BAD_NEXTHOP); continue; }
+        let e: number;
+        if ((fl & K.PF_IP6) !== 0) {
+          const a0 = rd32(d, o + 24), a1 = rd32(d, o + 28), a2 = rd32(d, o + 32), a3 = rd32(d, o + 36);
+          e = nbr.find(vif, a0, a1, a2, a3);
+          if (e < 0 || nbr.state[e] !== NBR_REACHABLE) { this.unresolved(i, vif, 6, a0, a1, a2, a3); continue; }
+        } else {
+          const a = rd32(d, o + 16);
+          e = nbr.find(vif, a, 0, 0, 0);
+          if (e < 0 || nbr.state[e] !== NBR_REACHABLE) { this.unresolved(i, vif, 4, a, 0, 0, 0); continue; }
+        }
+        macArr = nbr.mac;
+        macOff = e * 6;
+      } else {
+        this.drop(i, K.D_BAD_NEXTHOP);
+        continue;
+      }
+      // MTU: the L3 packet plus the labels we push must fit
+      const l3len = p.start[i]! + p.len[i]! - p.l3[i]! + 4 * nl;
+      const mtu = vt.mtu[vif]!;
+      if (l3len > mtu) {
+        if ((fl & K.PF_MPLS) !== 0) this.drop(i, K.D_MTU_EXCEEDED);
+        else if ((fl & K.PF_IP6) !== 0) this.icmp(i, K.D_MTU_EXCEEDED, 2, 0, mtu - 4 * nl);
+        else if ((d[o + 6]! & 0x40) !== 0) this.icmp(i, K.D_MTU_EXCEEDED, 3, 4, mtu - 4 * nl);
+        else this.drop(i, K.D_MTU_EXCEEDED);
+        continue;
+      }
+      let et = (fl & K.PF_IP6) !== 0 ? 0x86dd : 0x0800;
+      if (nl > 0) {
+        if (this.pushLabels(i, nh, nl) < 0) continue;
+        et = 0x8847;
+      } else {
+        p.start[i] = p.l3[i]!;
+        p.len[i] = l3len;
+        if ((fl & K.PF_MPLS) !== 0) et = 0x8847;
+      }
+      this.eth(i, vif, macArr, macOff, et);
+      p.txVif[i] = vif;
+      this.enq(K.N_TX, i);
+    }
+  }
+
+  /** Push nh's labels in front of l3; frame then starts at the top label. Returns its absolute offset or -1 (dropped). */
+  private pushLabels(i: number, nh: number, nl: number): number {
+    const p = this.pool;
+    const d = this.d;
+    const base = i << SHIFT;
+    const l3 = p.l3[i]!;
+    const o = base + l3;
+    const end = base + p.start[i]! + p.len[i]!;
+    const top = o - 4 * nl;
+    if (top - base < MIN_FRONT - 20) { this.drop(i, K.D_MALFORMED); return -1; }
+    const fl = p.flags[i]!;
+    const mpls = (fl & K.PF_MPLS) !== 0;
+    // label TTL: copied from the packet (uniform model)
+    const ttl = mpls ? d[o + 3]! : (fl & K.PF_IP6) !== 0 ? d[o + 7]! : d[o + 8]!;
+    const labels = this.t.nh.labels;
+    for (let q = 0; q < nl; q++) {
+      const bos = !mpls && q === nl - 1 ? 0x100 : 0;
+      wr32(d, top + q * 4, ((labels[nh * MAX_LABELS + q]! << 12) | bos | ttl) >>> 0);
+    }
+    p.start[i] = top - base;
+    p.len[i] = end - top;
+    p.l3[i] = top - base;
+    p.flags[i] = fl | K.PF_MPLS;
+    return top;
+  }
+
+  private punt(): void {
+    const p = this.pool;
+    const w = this.work;
+    const n = this.take(K.N_PUNT, w);
+    const vt = this.t.vif;
+    const vhost = vt.global[0]!;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      if (vhost < 0 || (vt.flags[vhost]! & VIF_UP) === 0) { this.drop(i, K.D_LOCAL_NO_PUNT); continue; }
+      const end = p.start[i]! + p.len[i]!;
+      p.start[i] = p.l3[i]!;
+      p.len[i] = end - p.l3[i]!;
+      this.eth(i, vhost, vt.hwaddr, vhost * 6, (p.flags[i]! & K.PF_IP6) !== 0 ? 0x86dd : 0x0800);
+      p.txVif[i] = vhost;
+      this.enq(K.N_TX, i);
+    }
+  }
+
+  /** Count the original packet's drop reason, then turn it into an ICMP error (icmpError node) or free it. */
+  private icmp(i: number, reason: number, type: number, code: number, mtu: number): void {
+    this.stats[K.STATS_DROP_BASE + reason]++;
+    this.stats[this.vifBase + this.pool.rxVif[i]! * K.VIF_STRIDE + 4]++;
+    this.pool.aux[i] = ((type << 24) | (code << 16) | (mtu & 0xffff)) >>> 0;
+    this.enq(K.N_ICMP_ERROR, i);
+  }
+
+  private icmpError(): void {
+    const p = this.pool;
+    const d = this.d;
+    const w = this.work;
+    const n = this.take(K.N_ICMP_ERROR, w);
+    const vt = this.t.vif;
+    const st = this.stats;
+    // token bucket, refilled from the clock once per burst
+    const now = this.now;
+    this.icmpTokens = Math.min(ICMP_BURST, this.icmpTokens + ((now - this.icmpLast) * ICMP_RATE) / 1000);
+    this.icmpLast = now;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const base = i << SHIFT;
+      const l3 = p.l3[i]!;
+      const o = base + l3;
+      const aux = p.aux[i]!;
+      const type = aux >>> 24;
+      const code = (aux >>> 16) & 255;
+      const mtu = aux & 0xffff;
+      const fl = p.flags[i]!;
+      const vif = p.rxVif[i]!;
+      const end = base + p.start[i]! + p.len[i]!;
+      let ok = (fl & (K.PF_ICMP_GEN | K.PF_MPLS)) === 0 && this.icmpTokens >= 1 && l3 >= 48 + MIN_FRONT;
+      if (ok && (fl & K.PF_IP6) === 0) {
+        const src = rd32(d, o + 12);
+        const ihl = (d[o]! & 15) << 2;
+        const frag = ((d[o + 6]! & 0x1f) << 8) | d[o + 7]!;
+        if (src === 0 || src >>> 28 >= 14 || d[o + 16]! >= 224 || frag !== 0) ok = false;
+        else if (d[o + 9] === 1 && o + ihl < end) {
+          const it = d[o + ihl]!;
+          if (it === 3 || it === 4 || it === 5 || it === 11 || it === 12) ok = false;
+        }
+        const from = ok ? vt.sourceFor4(vif, src) : 0;
+        if (!ok || from === 0) { st[K.C_ICMP_SUPPRESSED]++; p.free(i); continue; }
+        const take = Math.min(end - o, 576 - 28);
+        const no = o - 28;
+        wr32(d, no, 0x45c00000 | (28 + take));
+        wr32(d, no + 4, 0);
+        d[no + 8] = 64; d[no + 9] = 1;
+        wr32(d, no + 12, from);
+        wr32(d, no + 16, src);
+        ipv4Checksum(d, no, 20);
+        const ic = no + 20;
+        d[ic] = type; d[ic + 1] = code; d[ic + 2] = 0; d[ic + 3] = 0;
+        d[ic + 4] = 0; d[ic + 5] = 0; d[ic + 6] = mtu >>> 8; d[ic + 7] = mtu & 255;
+        const c = foldSum(sum16(d, ic, 8 + take, 0));
+        d[ic + 2] = c >>> 8; d[ic + 3] = c & 255;
+        p.l3[i] = no - base;
+        p.start[i] = no - base;
+        p.len[i] = 28 + take;
+        p.flags[i] = K.PF_NO_TTL | K.PF_ICMP_GEN;
+        p.vrf[i] = vt.vrf[vif]!;
+        this.icmpTokens--;
+        st[K.C_ICMP_SENT]++;
+        st[K.C_GENERATED]++;
+        this.enq(K.N_IP4_LOOKUP, i);
+      } else if (ok) {
+        const srcUnspec = rd32(d, o + 8) === 0 && rd32(d, o + 12) === 0 && rd32(d, o + 16) === 0 && rd32(d, o + 20) === 0;
+        if (d[o + 8] === 0xff || srcUnspec || (d[o + 24] === 0xff && type !== 2)) ok = false;
+        else if (this.upperOf6(i) === 58) {
+          const l4 = o + (this.icmpL4 & 0xffff);
+          if (l4 < end && d[l4]! < 128) ok = false;
+        }
+        // source: a global address of the vif (slot 0 is the link-local), else the link-local
+        const n6 = vt.n6[vif]!;
+        const slot = n6 > 1 ? 1 : 0;
+        if (!ok || n6 === 0) { st[K.C_ICMP_SUPPRESSED]++; p.free(i); continue; }
+        const take = Math.min(end - o, 1280 - 48);
+        const no = o - 48;
+        for (let b = 0; b < 16; b++) d[no + 24 + b] = d[o + 8 + b]!;
+        const a6 = (vif * MAX_ADDR + slot) * 4;
+        for (let q = 0; q < 4; q++) wr32(d, no + 8 + q * 4, vt.addr6[a6 + q]!);
+        wr32(d, no, 0x60000000);
+        d[no + 4] = (8 + take) >>> 8; d[no + 5] = (8 + take) & 255; d[no + 6] = 58; d[no + 7] = 64;
+        const ic = no + 40;
+        d[ic] = type; d[ic + 1] = code; d[ic + 2] = 0; d[ic + 3] = 0;
+        d[ic + 4] = 0; d[ic + 5] = 0; d[ic + 6] = mtu >>> 8; d[ic + 7] = mtu & 255;
+        icmp6Checksum(d, no, 8 + take);
+        p.l3[i] = no - base;
+        p.start[i] = no - base;
+        p.len[i] = 48 + take;
+        p.flags[i] = K.PF_NO_TTL | K.PF_ICMP_GEN | K.PF_IP6;
+        p.vrf[i] = vt.vrf[vif]!;
+        this.icmpTokens--;
+        st[K.C_ICMP_SENT]++;
+        st[K.C_GENERATED]++;
+        this.enq(K.N_IP6_LOOKUP, i);
+      } else {
+        st[K.C_ICMP_SUPPRESSED]++;
+        p.free(i);
+      }
+    }
+  }
+
+  private icmpL4 = 0;
+  /** Upper-layer protocol of an IPv6 packet (aux now holds the ICMP type, so walk again); its offset goes to icmpL4. */
+  private upperOf6(i: number): number {
+    const d = this.d;
+    const p = this.pool;
+    const o = (i << SHIFT) + p.l3[i]!;
+    const end = (i << SHIFT) + p.start[i]! + p.len[i]!;
+    let nx = d[o + 6]!;
+    let off = 40;
+    for (let h = 0; h < 8; h++) {
+      if ((nx === 0 || nx === 43 || nx === 60 || nx === 44) && o + off + 8 <= end) {
+        const hl = nx === 44 ? 8 : (d[o + off + 1]! + 1) << 3;
+        nx = d[o + off]!;
+        off += hl;
+      } else break;
+    }
+    this.icmpL4 = off;
+    return nx;
+  }
+
+  private dropNode(): void {
+    const p = this.pool;
+    const w = this.work;
+    const n = this.take(K.N_DROP, w);
+    const st = this.stats;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      st[K.STATS_DROP_BASE + p.reason[i]!]++;
+      st[this.vifBase + p.rxVif[i]! * K.VIF_STRIDE + 4]++;
+      p.free(i);
+    }
+  }
+
+  private consume(i: number): void {
+    this.stats[K.C_CONSUMED]++;
+    this.pool.free(i);
+  }
+
+  private txNode(): void {
+    const p = this.pool;
+    const w = this.work;
+    const n = this.take(K.N_TX, w);
+    const txq = this.txq;
+    const txn = this.txn;
+    const drivers = this.drivers;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const v = p.txVif[i]!;
+      if (drivers[v] === null) { this.dropNow(i, K.D_NO_VIF); continue; }
+      const c = txn[v]!;
+      if (c === 0) this.txDirty[this.txDirtyN++] = v;
+      if (c >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
+      txq[v * CAP + c] = i;
+      txn[v] = c + 1;
+    }
+  }
+
+  private flushTx(): void {
+    const p = this.pool;
+    const st = this.stats;
+    const vhost = this.t.vif.global[0]!;
+    for (let k = 0; k < this.txDirtyN; k++) {
+      const v = this.txDirty[k]!;
+      const c = this.txn[v]!;
+      this.txn[v] = 0;
+      let bytes = 0;
+      for (let q = 0; q < c; q++) bytes += p.len[this.txq[v * CAP + q]!]!;
+      const sent = this.drivers[v]!.txBurst(p, this.txq, v * CAP, c);
+      const vb = this.vifBase + v * K.VIF_STRIDE;
+      st[vb + 2] += sent;
+      st[vb + 3] += bytes;
+      st[v === vhost ? K.C_PUNT : K.C_TX] += sent;
+      st[K.STATS_DROP_BASE + K.D_TX_FULL] += c - sent;
+    }
+    this.txDirtyN = 0;
+  }
+
+  // ---- helpers ----
+
+  /** Prepend an Ethernet header (with the vif's 802.1Q tag) in front of the frame's current start. */
+  private eth(i: number, vif: number, mac: Uint8Array, moff: number, et: number): void {
+    const p = this.pool;
+    const d = this.d;
+    const vt = this.t.vif;
+    const vlan = vt.vlan[vif]!;
+    const hl = vlan !== 0 ? 18 : 14;
+    const s = p.start[i]! - hl;
+    p.start[i] = s;
+    p.len[i] += hl;
+    const o = (i << SHIFT) + s;
+    const vm = vif * 6;
+    for (let b = 0; b < 6; b++) { d[o + b] = mac[moff + b]!; d[o + 6 + b] = vt.mac[vm + b]!; }
+    if (vlan !== 0) {
+      d[o + 12] = 0x81; d[o + 13] = 0; d[o + 14] = vlan >>> 8; d[o + 15] = vlan & 255;
+      d[o + 16] = et >>> 8; d[o + 17] = et & 255;
+    } else {
+      d[o + 12] = et >>> 8; d[o + 13] = et & 255;
+    }
+  }
+
+  private lookup4(vrf: number, a: number): number {
+    const root = this.t.lpm4.roots[vrf]!;
+    if (root === LPM_NO_ROOT) return 0;
+    const slots = this.t.lpm4.slots;
+    let nh = slots[root + (a >>> 16)]!;
+    if ((nh & LPM_PTR) !== 0) {
+      nh = slots[(nh & LPM_INDEX) + ((a >>> 8) & 255)]!;
+      if ((nh & LPM_PTR) !== 0) nh = slots[(nh & LPM_INDEX) + (a & 255)]!;
+    }
+    return nh;
+  }
+
+  private hash4(o: number): number {
+    const d = this.d;
+    let h = rd32(d, o + 12) ^ Math.imul(rd32(d, o + 16), 0x9e3779b1) ^ d[o + 9]!;
+    const ihl = (d[o]! & 15) << 2;
+    const pr = d[o + 9];
+    if ((pr === 6 || pr === 17) && (((d[o + 6]! & 0x1f) << 8) | d[o + 7]!) === 0) h ^= Math.imul(rd32(d, o + ihl), 0x85ebca6b);
+    return mix(h);
+  }
+
+  private hash6(i: number, o: number): number {
+    const d = this.d;
+    let h = 0;
+    for (let q = 8; q < 40; q += 4) h = Math.imul(h ^ rd32(d, o + q), 0x9e3779b1);
+    const aux = this.pool.aux[i]!;
+    const nx = aux >>> 16;
+    if (nx === 6 || nx === 17) h ^= Math.imul(rd32(d, o + (aux & 0xffff)), 0x85ebca6b);
+    return mix(h ^ nx);
+  }
+
+  private learn(vif: number, family: number, w0: number, w1: number, w2: number, w3: number, mac: Uint8Array, mo: number): void {
+    if (this.eventCount >= MAX_EVENTS) return;
+    const e = this.events;
+    const b = this.eventCount++ * EVENT_WORDS;
+    e[b] = vif; e[b + 1] = family; e[b + 2] = w0; e[b + 3] = w1; e[b + 4] = w2; e[b + 5] = w3;
+    e[b + 6] = (mac[mo]! << 8) | mac[mo + 1]!;
+    e[b + 7] = ((mac[mo + 2]! << 24) | (mac[mo + 3]! << 16) | (mac[mo + 4]! << 8) | mac[mo + 5]!) >>> 0;
+  }
+
+  /** Drop a packet whose next hop has no MAC yet and send a (rate-limited) ARP request / NS. */
+  private unresolved(i: number, vif: number, family: number, w0: number, w1: number, w2: number, w3: number): void {
+    this.drop(i, K.D_ARP_UNRESOLVED);
+    const slot = (vif * 31 + w0 * 7 + w3) & (REQ_SLOTS - 1);
+    if (this.now - this.lastReq[slot]! < REQ_INTERVAL_MS && this.lastReq[slot] !== 0) return;
+    this.lastReq[slot] = this.now || 1;
+    this.request(vif, family, w0, w1, w2, w3);
+  }
+
+  /** Build and queue an ARP request (family 4) or neighbor solicitation (6) out of vif. */
+  request(vif: number, family: number, w0: number, w1: number, w2: number, w3: number): boolean {
+    const p = this.pool;
+    const d = this.d;
+    const vt = this.t.vif;
+    if (this.qlen[K.N_TX]! >= CAP) return false;
+    const i = p.alloc();
+    if (i < 0) return false;
+    const base = i << SHIFT;
+    const l3 = HEADROOM;
+    const o = base + l3;
+    const tmp = this.tmp;
+    if (family === 4) {
+      wr32(d, o, 0x00010800); wr32(d, o + 4, 0x06040001);
+      for (let b = 0; b < 6; b++) { d[o + 8 + b] = vt.mac[vif * 6 + b]!; d[o + 18 + b] = 0; tmp[b] = 0xff; }
+      wr32(d, o + 14, vt.sourceFor4(vif, w0));
+      wr32(d, o + 24, w0);
+      p.len[i] = 28;
+    } else {
+      if (vt.n6[vif] === 0) { p.free(i); return false; }
+      wr32(d, o, 0x60000000);
+      d[o + 4] = 0; d[o + 5] = 32; d[o + 6] = 58; d[o + 7] = 255;
+      const a6 = vif * MAX_ADDR * 4; // link-local source
+      for (let q = 0; q < 4; q++) wr32(d, o + 8 + q * 4, vt.addr6[a6 + q]!);
+      wr32(d, o + 24, 0xff020000); wr32(d, o + 28, 0); wr32(d, o + 32, 1); wr32(d, o + 36, (0xff000000 | (w3 & 0xffffff)) >>> 0);
+      const ic = o + 40;
+      wr32(d, ic, 0x87000000); wr32(d, ic + 4, 0);
+      wr32(d, ic + 8, w0); wr32(d, ic + 12, w1); wr32(d, ic + 16, w2); wr32(d, ic + 20, w3);
+      d[ic + 24] = 1; d[ic + 25] = 1;
+      for (let b = 0; b < 6; b++) d[ic + 26 + b] = vt.mac[vif * 6 + b]!;
+      icmp6Checksum(d, o, 32);
+      tmp[0] = 0x33; tmp[1] = 0x33; tmp[2] = 0xff; tmp[3] = (w3 >>> 16) & 255; tmp[4] = (w3 >>> 8) & 255; tmp[5] = w3 & 255;
+      p.len[i] = 72;
+    }
+    p.start[i] = l3;
+    p.l3[i] = l3;
+    this.eth(i, vif, tmp, 0, family === 4 ? 0x0806 : 0x86dd);
+    p.txVif[i] = vif;
+    this.stats[K.C_GENERATED]++;
+    this.stats[K.C_NEIGHBOR_REQUESTS]++;
+    this.enq(K.N_TX, i);
+    return true;
+  }
+
+  /** Flush queued transmissions of generated frames (request() outside a run). */
+  flushGenerated(): void {
+    if (this.qlen[K.N_TX]) this.txNode();
+    this.flushTx();
+  }
+}
+
+function rd32(d: Uint8Array, o: number): number {
+  return ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
+}
+
+function wr32(d: Uint8Array, o: number, v: number): void {
+  d[o] = v >>> 24;
+  d[o + 1] = (v >>> 16) & 255;
+  d[o + 2] = (v >>> 8) & 255;
+  d[o + 3] = v & 255;
+}
+
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function sum16(d: Uint8Array, o: number, len: number, initial: number): number {
+  let s = initial;
+  let b = 0;
+  for (; b + 1 < len; b += 2) s += (d[o + b]! << 8) | d[o + b + 1]!;
+  if (b < len) s += d[o + b]! << 8;
+  return s;
+}
+
+function foldSum(s: number): number {
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
+  return ~s & 0xffff;
+}
+
+function ipv4Checksum(d: Uint8Array, o: number, ihl: number): void {
+  d[o + 10] = 0;
+  d[o + 11] = 0;
+  const c = foldSum(sum16(d, o, ihl, 0));
+  d[o + 10] = c >>> 8;
+  d[o + 11] = c & 255;
+}
+
+/** Fill the checksum of the ICMPv6 message right after a 40-byte IPv6 header at o. */
+function icmp6Checksum(d: Uint8Array, o: number, len: number): void {
+  const ic = o + 40;
+  d[ic + 2] = 0;
+  d[ic + 3] = 0;
+  let s = sum16(d, o + 8, 32, 0) + len + 58;
+  s = sum16(d, ic, len, s);
+  const c = foldSum(s);
+  d[ic + 2] = c >>> 8;
+  d[ic + 3] = c & 255;
+}
+
+/** Set an IPv4 TTL and patch the header checksum (RFC 1624). */
+function setTtl4(d: Uint8Array, o: number, ttl: number): void {
+  const oldW = (d[o + 8]! << 8) | d[o + 9]!;
+  d[o + 8] = ttl;
+  const newW = (ttl << 8) | d[o + 9]!;
+  const old = (d[o + 10]! << 8) | d[o + 11]!;
+  let s = (~old & 0xffff) + (~oldW & 0xffff) + newW;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  const c = ~s & 0xffff;
+  d[o + 10] = c >>> 8;
+  d[o + 11] = c & 255;
+}

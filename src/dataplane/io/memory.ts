@@ -1,0 +1,175 @@
+/**
+ * The in-memory driver, for tests and the pipeline benchmark. Frames travel through two
+ * single-producer single-consumer rings in SharedArrayBuffers (host -> router and router ->
+ * host), so the same driver works when the graph runs in a worker thread: the test holds one
+ * end (inject/collect), the worker attaches to the other. Two benchmark modes skip the rings:
+ * `replay` makes rxBurst copy frames from a fixed list forever (the cost a real driver pays
+ * to copy a frame in), `sink` makes txBurst count and free.
+ */
+import type { IoDriver } from './driver.js';
+import { MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+
+export interface MemoryDriverShared {
+  name: string;
+  hwaddr: Uint8Array;
+  slots: number;
+  /** ring 0: toward the router; ring 1: from the router. ctrl: [head0, tail0, head1, tail1] */
+  ctrl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  lens: SharedArrayBuffer;
+  sink: boolean;
+}
+
+export interface MemoryDriverOptions {
+  slots?: number;
+  hwaddr?: Uint8Array;
+  /** benchmark: rxBurst yields these frames round-robin forever */
+  replay?: Uint8Array[];
+  /** benchmark: txBurst frees and counts instead of queueing */
+  sink?: boolean;
+}
+
+export class MemoryDriver implements IoDriver {
+  readonly name: string;
+  readonly hwaddr: Uint8Array;
+  readonly fd = -1;
+  readonly shared: MemoryDriverShared;
+  private readonly ctrl: Int32Array;
+  private readonly data: Uint8Array;
+  private readonly lens: Uint16Array;
+  private readonly slots: number;
+  private replay: Uint8Array[] | undefined;
+  private replayNext = 0;
+  /** frames transmitted in sink mode */
+  sunk = 0;
+  /** frames the router sent that found the host ring full */
+  overflow = 0;
+
+  static create(name: string, opts: MemoryDriverOptions = {}): MemoryDriver {
+    const slots = opts.slots ?? 1024;
+    const hw = opts.hwaddr ?? Uint8Array.from([0x02, 0x00, 0x5e, 0, 0, Math.floor(Math.random() * 255)]);
+    const d = new MemoryDriver({
+      name,
+      hwaddr: hw,
+      slots,
+      ctrl: new SharedArrayBuffer(16),
+      data: new SharedArrayBuffer(2 * slots * SLOT_SIZE),
+      lens: new SharedArrayBuffer(2 * slots * 2),
+      sink: opts.sink ?? false,
+    });
+    d.replay = opts.replay;
+    return d;
+  }
+
+  static attach(shared: MemoryDriverShared): MemoryDriver {
+    return new MemoryDriver(shared);
+  }
+
+  private constructor(shared: MemoryDriverShared) {
+    this.shared = shared;
+    this.name = shared.name;
+    this.hwaddr = shared.hwaddr;
+    this.slots = shared.slots;
+    this.ctrl = new Int32Array(shared.ctrl);
+    this.data = new Uint8Array(shared.data);
+    this.lens = new Uint16Array(shared.lens);
+  }
+
+  /** Host side: queue a frame toward the router. False when the ring is full. */
+  inject(frame: Uint8Array): boolean {
+    return this.push(0, frame);
+  }
+
+  /** Host side: take every frame the router has sent. */
+  collect(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (;;) {
+      const f = this.pop(1);
+      if (!f) return out;
+      out.push(f);
+    }
+  }
+
+  /** Frames waiting toward the router. */
+  get pending(): number {
+    return Atomics.load(this.ctrl, 0) - Atomics.load(this.ctrl, 1);
+  }
+
+  rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
+    const replay = this.replay;
+    if (replay) {
+      let n = 0;
+      const d = pool.data;
+      while (n < max) {
+        const i = pool.alloc();
+        if (i < 0) break;
+        const f = replay[this.replayNext]!;
+        if (++this.replayNext === replay.length) this.replayNext = 0;
+        d.set(f, pool.offset(i));
+        pool.len[i] = f.length;
+        out[n++] = i;
+      }
+      return n;
+    }
+    const ctrl = this.ctrl;
+    let tail = Atomics.load(ctrl, 1);
+    const head = Atomics.load(ctrl, 0);
+    let n = 0;
+    while (n < max && tail !== head) {
+      const i = pool.alloc();
+      if (i < 0) break;
+      const s = tail % this.slots;
+      const len = this.lens[s]!;
+      pool.data.set(this.data.subarray(s * SLOT_SIZE, s * SLOT_SIZE + len), pool.offset(i));
+      pool.len[i] = len;
+      out[n++] = i;
+      tail++;
+    }
+    Atomics.store(ctrl, 1, tail);
+    return n;
+  }
+
+  txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    let sent = 0;
+    for (let k = start; k < start + count; k++) {
+      const i = idx[k]!;
+      if (this.shared.sink) {
+        this.sunk++;
+        sent++;
+      } else if (this.push(1, pool.frame(i))) sent++;
+      else this.overflow++;
+      pool.free(i);
+    }
+    return sent;
+  }
+
+  flush(): void {}
+
+  close(): void {}
+
+  private push(ring: number, frame: Uint8Array): boolean {
+    const ctrl = this.ctrl;
+    const head = Atomics.load(ctrl, ring * 2);
+    const tail = Atomics.load(ctrl, ring * 2 + 1);
+    if (head - tail >= this.slots) return false;
+    const s = head % this.slots;
+    const base = (ring * this.slots + s) * SLOT_SIZE;
+    const n = Math.min(frame.length, MAX_FRAME);
+    this.data.set(frame.subarray(0, n), base);
+    this.lens[ring * this.slots + s] = n;
+    Atomics.store(ctrl, ring * 2, head + 1);
+    return true;
+  }
+
+  private pop(ring: number): Uint8Array | undefined {
+    const ctrl = this.ctrl;
+    const head = Atomics.load(ctrl, ring * 2);
+    const tail = Atomics.load(ctrl, ring * 2 + 1);
+    if (head === tail) return undefined;
+    const s = tail % this.slots;
+    const base = (ring * this.slots + s) * SLOT_SIZE;
+    const f = this.data.slice(base, base + this.lens[ring * this.slots + s]!);
+    Atomics.store(ctrl, ring * 2 + 1, tail + 1);
+    return f;
+  }
+}

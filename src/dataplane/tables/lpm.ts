@@ -1,0 +1,273 @@
+/**
+ * Longest-prefix match, per VRF, in one shared Uint32Array that worker threads read without
+ * locks: a multibit trie with controlled prefix expansion (DIR-16-8-8 for IPv4; 16, 8, then
+ * 4-bit strides for IPv6, so a sparse IPv6 table does not cost a kilobyte per level).
+ *
+ * Every slot is either a leaf (the next-hop id, 0 = no route) or PTR|index of a child group.
+ * A VRF's root is a 65536-slot group; children are 2^stride slots. The writer (the main
+ * thread) keeps, beside the shared slots, the length of the prefix that set each leaf, so
+ * inserts only overwrite shorter prefixes and deletes restore the next covering prefix.
+ *
+ * Publication: a slot is one aligned 32-bit store, so a reader sees either the old or the
+ * new route for any address. A new child group is completely filled before the one
+ * Atomics.store that links it. Groups are never freed while their VRF lives (no reader can
+ * be walking into a recycled group); a deleted VRF's groups go back to the free lists.
+ */
+
+export const LPM_PTR = 0x80000000;
+export const LPM_INDEX = 0x7fffffff;
+export const LPM_NO_ROOT = 0xffffffff;
+
+export interface LpmShared {
+  slots: SharedArrayBuffer;
+  roots: SharedArrayBuffer;
+  strides: number[];
+}
+
+export class LpmFullError extends Error {}
+
+interface RouteEntry {
+  words: Uint32Array;
+  len: number;
+  nh: number;
+}
+
+export class LpmTable {
+  readonly slots: Uint32Array;
+  readonly roots: Uint32Array;
+  readonly strides: number[];
+  readonly bits: number;
+  readonly wordsPerKey: number;
+  /** writer-only: prefix length + 1 that set each leaf (0: no route) */
+  private depth: Uint8Array | undefined;
+  private top = 0;
+  private readonly freeGroups = new Map<number, number[]>();
+  private readonly rootGroups = new Map<number, number[]>();
+  /** per VRF: key text -> route */
+  private readonly routes = new Map<number, Map<string, RouteEntry>>();
+  private readonly scratch: Uint32Array;
+
+  static create(strides: number[], capacity: number, maxVrfs: number): LpmTable {
+    const slots = new SharedArrayBuffer(capacity * 4);
+    const roots = new SharedArrayBuffer(maxVrfs * 4);
+    new Uint32Array(roots).fill(LPM_NO_ROOT);
+    const t = new LpmTable({ slots, roots, strides });
+    t.depth = new Uint8Array(capacity);
+    return t;
+  }
+
+  /** A reader's view in a worker thread. */
+  static attach(shared: LpmShared): LpmTable {
+    return new LpmTable(shared);
+  }
+
+  private constructor(readonly shared: LpmShared) {
+    this.slots = new Uint32Array(shared.slots);
+    this.roots = new Uint32Array(shared.roots);
+    this.strides = shared.strides;
+    this.bits = shared.strides.reduce((a, b) => a + b, 0);
+    this.wordsPerKey = this.bits / 32;
+    this.scratch = new Uint32Array(this.wordsPerKey);
+  }
+
+  /** Slots in use (each 4 bytes), for memory reports. */
+  get usedSlots(): number {
+    let free = 0;
+    for (const [size, list] of this.freeGroups) free += size * list.length;
+    return this.top - free;
+  }
+
+  routeCount(vrf: number): number {
+    return this.routes.get(vrf)?.size ?? 0;
+  }
+
+  *listRoutes(vrf: number): IterableIterator<{ words: Uint32Array; len: number; nh: number }> {
+    const m = this.routes.get(vrf);
+    if (!m) return;
+    yield* m.values();
+  }
+
+  getRoute(vrf: number, words: ArrayLike<number>, len: number): number {
+    return this.routes.get(vrf)?.get(keyOf(words, len, this.wordsPerKey))?.nh ?? 0;
+  }
+
+  /** Reader-side lookup (tests, slow paths); the graph inlines the same walk. */
+  lookup(vrf: number, words: ArrayLike<number>): number {
+    const root = this.roots[vrf]!;
+    if (root === LPM_NO_ROOT) return 0;
+    const slots = this.slots;
+    const strides = this.strides;
+    let base = root;
+    let pos = 0;
+    for (let level = 0; ; level++) {
+      const stride = strides[level]!;
+      const w = words[pos >>> 5]!;
+      const e = slots[base + ((w >>> (32 - (pos & 31) - stride)) & ((1 << stride) - 1))]!;
+      if ((e & LPM_PTR) === 0) return e;
+      base = e & LPM_INDEX;
+      pos += stride;
+    }
+  }
+
+  /** Add or replace prefix words/len -> nh (nh >= 1). Host bits must be clear. */
+  insert(vrf: number, words: ArrayLike<number>, len: number, nh: number): void {
+    let m = this.routes.get(vrf);
+    if (!m) this.routes.set(vrf, (m = new Map()));
+    const key = keyOf(words, len, this.wordsPerKey);
+    const w = Uint32Array.from({ length: this.wordsPerKey }, (_, i) => words[i]! >>> 0);
+    const root = this.ensureRoot(vrf);
+    this.apply(vrf, root, w, len, nh, len + 1, -1);
+    const old = m.get(key);
+    if (old) old.nh = nh;
+    else m.set(key, { words: w, len, nh });
+  }
+
+  /** Remove a prefix; returns false when it was not there. */
+  remove(vrf: number, words: ArrayLike<number>, len: number): boolean {
+    const m = this.routes.get(vrf);
+    const key = keyOf(words, len, this.wordsPerKey);
+    const r = m?.get(key);
+    if (!m || !r) return false;
+    m.delete(key);
+    // the next covering prefix takes over the slots this one owned
+    let coverNh = 0;
+    let coverLen = -1;
+    const s = this.scratch;
+    for (let l = len - 1; l >= 0; l--) {
+      maskWords(r.words, l, s);
+      const c = m.get(keyOf(s, l, this.wordsPerKey));
+      if (c) {
+        coverNh = c.nh;
+        coverLen = l;
+        break;
+      }
+    }
+    this.apply(vrf, this.roots[vrf]!, r.words, len, coverNh, coverLen + 1, len + 1);
+    return true;
+  }
+
+  /** Drop a VRF's whole table and recycle its groups. */
+  clearVrf(vrf: number): void {
+    const root = this.roots[vrf]!;
+    this.routes.delete(vrf);
+    if (root === LPM_NO_ROOT) return;
+    Atomics.store(this.roots, vrf, LPM_NO_ROOT);
+    const groups = this.rootGroups.get(vrf) ?? [];
+    this.rootGroups.delete(vrf);
+    for (const g of groups) this.releaseGroup(g);
+  }
+
+  private ensureRoot(vrf: number): number {
+    const r = this.roots[vrf]!;
+    if (r !== LPM_NO_ROOT) return r;
+    const size = 1 << this.strides[0]!;
+    const base = this.allocGroup(size);
+    this.slots.fill(0, base, base + size);
+    this.depth!.fill(0, base, base + size);
+    this.rootGroups.set(vrf, [base * 64 + this.strides[0]!]);
+    Atomics.store(this.roots, vrf, base);
+    return base;
+  }
+
+  /**
+   * Walk to the group where a prefix of `len` bits expands and set its slots. Insert:
+   * match = -1, leaves with depth <= newDepth take (value, newDepth). Delete: match = the
+   * deleted depth, only leaves with exactly that depth take (value, newDepth).
+   */
+  private apply(vrf: number, root: number, words: Uint32Array, len: number, value: number, newDepth: number, match: number): void {
+    const slots = this.slots;
+    const strides = this.strides;
+    let base = root;
+    let pos = 0;
+    for (let level = 0; ; level++) {
+      const stride = strides[level]!;
+      const end = pos + stride;
+      const w = words[pos >>> 5]!;
+      const idx = (w >>> (32 - (pos & 31) - stride)) & ((1 << stride) - 1);
+      if (len <= end) {
+        const span = 1 << (end - len);
+        const first = idx & ~(span - 1);
+        for (let s = first; s < first + span; s++) this.setSlot(base + s, level, value, newDepth, match);
+        return;
+      }
+      const e = slots[base + idx]!;
+      if ((e & LPM_PTR) === 0) {
+        if (match >= 0) return; // deleting under a leaf: nothing deeper was ever expanded here
+        const childSize = 1 << strides[level + 1]!;
+        const child = this.allocGroup(childSize);
+        slots.fill(e, child, child + childSize);
+        this.depth!.fill(this.depth![base + idx]!, child, child + childSize);
+        this.rootGroups.get(vrf)!.push(child * 64 + strides[level + 1]!);
+        Atomics.store(slots, base + idx, (LPM_PTR | child) >>> 0);
+        base = child;
+      } else {
+        base = e & LPM_INDEX;
+      }
+      pos = end;
+    }
+  }
+
+  private setSlot(i: number, level: number, value: number, newDepth: number, match: number): void {
+    const slots = this.slots;
+    const e = slots[i]!;
+    if ((e & LPM_PTR) !== 0) {
+      const child = e & LPM_INDEX;
+      const size = 1 << this.strides[level + 1]!;
+      for (let s = 0; s < size; s++) this.setSlot(child + s, level + 1, value, newDepth, match);
+      return;
+    }
+    const d = this.depth!;
+    if (match < 0 ? d[i]! <= newDepth : d[i] === match) {
+      d[i] = newDepth;
+      slots[i] = value;
+    }
+  }
+
+  private allocGroup(size: number): number {
+    const list = this.freeGroups.get(size);
+    if (list && list.length) return list.pop()!;
+    if (this.top + size > this.slots.length) throw new LpmFullError(`LPM table full (${this.slots.length} slots)`);
+    const base = this.top;
+    this.top += size;
+    return base;
+  }
+
+  private releaseGroup(tagged: number): void {
+    const stride = tagged % 64;
+    const base = (tagged - stride) / 64;
+    const size = 1 << stride;
+    let list = this.freeGroups.get(size);
+    if (!list) this.freeGroups.set(size, (list = []));
+    list.push(base);
+  }
+}
+
+function keyOf(words: ArrayLike<number>, len: number, n: number): string {
+  if (n === 1) return `${words[0]! >>> 0}/${len}`;
+  let s = '';
+  for (let i = 0; i < n; i++) s += (words[i]! >>> 0).toString(16) + ':';
+  return s + len;
+}
+
+/** out = words with all bits past `len` cleared. */
+export function maskWords(words: ArrayLike<number>, len: number, out: Uint32Array): Uint32Array {
+  for (let i = 0; i < out.length; i++) {
+    const bits = len - i * 32;
+    const w = words[i]! >>> 0;
+    out[i] = bits >= 32 ? w : bits <= 0 ? 0 : (w & (~0 << (32 - bits))) >>> 0;
+  }
+  return out;
+}
+
+/** IPv4: one 16-bit root and two 8-bit levels (DIR-16-8-8). */
+export const LPM4_STRIDES = [16, 8, 8];
+/** IPv6: 16, 8, then 4-bit strides to 128. */
+export const LPM6_STRIDES = [16, 8, ...new Array<number>(26).fill(4)];
+
+/** Bytes of an address (4 or 16) to big-endian 32-bit words. */
+export function addrWords(bytes: Uint8Array, out: Uint32Array = new Uint32Array(bytes.length / 4)): Uint32Array {
+  for (let i = 0; i < out.length; i++) {
+    out[i] = ((bytes[i * 4]! << 24) | (bytes[i * 4 + 1]! << 16) | (bytes[i * 4 + 2]! << 8) | bytes[i * 4 + 3]!) >>> 0;
+  }
+  return out;
+}

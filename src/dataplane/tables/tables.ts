@@ -1,0 +1,72 @@
+/**
+ * All forwarding tables of one data plane, created by the main thread and attached by
+ * every worker from the same SharedArrayBuffers.
+ */
+import { LabelTable, type LabelShared } from './label-table.js';
+import { LpmTable, LPM4_STRIDES, LPM6_STRIDES, type LpmShared } from './lpm.js';
+import { NeighborTable, type NeighborShared } from './neighbor-table.js';
+import { NexthopTable, type NexthopShared } from './nexthop-table.js';
+import { VifTable, type VifShared } from './vif-table.js';
+
+export interface TableSizes {
+  maxVifs: number;
+  maxVrfs: number;
+  maxNexthops: number;
+  maxLabels: number;
+  maxNeighbors: number;
+  /** 32-bit slots of the IPv4 LPM (1M typical routes need about 20M) */
+  lpm4Slots: number;
+  lpm6Slots: number;
+}
+
+export const DEFAULT_SIZES: TableSizes = {
+  maxVifs: 256,
+  maxVrfs: 1024,
+  maxNexthops: 1 << 16,
+  maxLabels: 1 << 16,
+  maxNeighbors: 1 << 14,
+  lpm4Slots: 1 << 26,
+  lpm6Slots: 1 << 25,
+};
+
+export interface TablesShared {
+  sizes: TableSizes;
+  lpm4: LpmShared;
+  lpm6: LpmShared;
+  nh: NexthopShared;
+  label: LabelShared;
+  vif: VifShared;
+  nbr: NeighborShared;
+}
+
+export class Tables {
+  private constructor(
+    readonly sizes: TableSizes,
+    readonly lpm4: LpmTable,
+    readonly lpm6: LpmTable,
+    readonly nh: NexthopTable,
+    readonly label: LabelTable,
+    readonly vif: VifTable,
+    readonly nbr: NeighborTable,
+  ) {}
+
+  static create(sizes: TableSizes): Tables {
+    return new Tables(
+      sizes,
+      LpmTable.create(LPM4_STRIDES, sizes.lpm4Slots, sizes.maxVrfs),
+      LpmTable.create(LPM6_STRIDES, sizes.lpm6Slots, sizes.maxVrfs),
+      NexthopTable.create(sizes.maxNexthops),
+      LabelTable.create(sizes.maxLabels),
+      VifTable.create(sizes.maxVifs),
+      NeighborTable.create(sizes.maxNeighbors),
+    );
+  }
+
+  static attach(s: TablesShared): Tables {
+    return new Tables(s.sizes, LpmTable.attach(s.lpm4), LpmTable.attach(s.lpm6), NexthopTable.attach(s.nh), LabelTable.attach(s.label), VifTable.attach(s.vif), NeighborTable.attach(s.nbr));
+  }
+
+  get shared(): TablesShared {
+    return { sizes: this.sizes, lpm4: this.lpm4.shared, lpm6: this.lpm6.shared, nh: this.nh.shared, label: this.label.shared, vif: this.vif.shared, nbr: this.nbr.shared };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * One forwarding engine: a packet pool, a graph and the drivers of the vifs it polls. The
+ * same class runs inside a worker thread (worker.ts) and, with `workers: 0`, in the calling
+ * thread through Dataplane.poll(). runOnce() polls every driver once, pushes each received
+ * burst through the graph and kicks the drivers' transmit side.
+ */
+import { performance } from 'node:perf_hooks';
+import type { IoDriver } from '../io/driver.js';
+import { MemoryDriver, type MemoryDriverShared } from '../io/memory.js';
+import { PacketPool } from '../pool.js';
+import { Graph, EVENT_WORDS } from '../graph/graph.js';
+import type { Tables } from '../tables/tables.js';
+
+export const BURST = 256;
+
+export type DriverKind = 'af-packet' | 'tap' | 'memory';
+
+export interface DriverModules {
+  openAfPacket?: (ifname: string) => IoDriver;
+  openTap?: (ifname: string) => IoDriver;
+}
+
+/** Import the real drivers if they are there (dp-io writes them); missing ones fail at open. */
+export async function loadDriverModules(): Promise<DriverModules> {
+  const mods: DriverModules = {};
+  try {
+    const m = (await import(new URL('../io/af-packet.js', import.meta.url).href)) as { openAfPacket?: DriverModules['openAfPacket'] };
+    mods.openAfPacket = m.openAfPacket;
+  } catch { /* not built yet */ }
+  try {
+    const m = (await import(new URL('../io/tap.js', import.meta.url).href)) as { openTap?: DriverModules['openTap'] };
+    mods.openTap = m.openTap;
+  } catch { /* not built yet */ }
+  return mods;
+}
+
+export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver): IoDriver {
+  if (kind === 'memory') {
+    if (!memory) throw new Error(`memory vif ${name}: no ring`);
+    return memory instanceof MemoryDriver ? memory : MemoryDriver.attach(memory);
+  }
+  if (kind === 'af-packet') {
+    if (!mods.openAfPacket) throw new Error('the af-packet driver is not available (src/dataplane/io/af-packet.ts)');
+    return mods.openAfPacket(name);
+  }
+  if (!mods.openTap) throw new Error('the tap driver is not available (src/dataplane/io/tap.ts)');
+  return mods.openTap(name);
+}
+
+export class Engine {
+  readonly pool: PacketPool;
+  readonly graph: Graph;
+  private readonly vec = new Uint32Array(BURST);
+  private active: number[] = [];
+
+  constructor(readonly tables: Tables, stats: Float64Array, poolSize: number) {
+    this.pool = new PacketPool(poolSize);
+    this.graph = new Graph(tables, this.pool, { stats });
+  }
+
+  attach(vif: number, driver: IoDriver): void {
+    this.graph.drivers[vif] = driver;
+    if (!this.active.includes(vif)) this.active.push(vif);
+  }
+
+  detach(vif: number): void {
+    const d = this.graph.drivers[vif];
+    this.graph.drivers[vif] = null;
+    this.active = this.active.filter((v) => v !== vif);
+    d?.close();
+  }
+
+  driver(vif: number): IoDriver | null {
+    return this.graph.drivers[vif] ?? null;
+  }
+
+  /** Poll every driver once; returns the number of frames received. */
+  runOnce(): number {
+    const g = this.graph;
+    g.now = performance.now();
+    const vec = this.vec;
+    let total = 0;
+    const active = this.active;
+    for (let k = 0; k < active.length; k++) {
+      const v = active[k]!;
+      const drv = g.drivers[v]!;
+      const n = drv.rxBurst(this.pool, vec, BURST);
+      if (n > 0) {
+        g.input(vec, n, v);
+        g.run();
+        total += n;
+      }
+    }
+    for (let k = 0; k < active.length; k++) g.drivers[active[k]!]!.flush();
+    return total;
+  }
+
+  /** Send an ARP request / NS now (the resolver's retries). */
+  request(vif: number, family: number, w: ArrayLike<number>): void {
+    const g = this.graph;
+    g.now = performance.now();
+    g.request(vif, family, w[0]!, w[1]!, w[2]!, w[3]!);
+    g.flushGenerated();
+    g.drivers[vif]?.flush();
+  }
+
+  /** Learned neighbors since the last call (copied), or undefined. */
+  takeEvents(): Uint32Array | undefined {
+    const g = this.graph;
+    if (g.eventCount === 0) return undefined;
+    const out = g.events.slice(0, g.eventCount * EVENT_WORDS);
+    g.eventCount = 0;
+    return out;
+  }
+
+  close(): void {
+    for (const v of [...this.active]) this.detach(v);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * A forwarding worker thread. It attaches the shared tables, opens the drivers of the vifs
+ * the main thread hands it (drivers hold rings and file descriptors that cannot cross
+ * threads), and runs the engine in a loop until the stop flag is set. Control messages
+ * arrive on a dedicated port read synchronously between bursts, so the loop never has to
+ * yield to the event loop; when idle it sleeps on Atomics.wait for a millisecond at a time.
+ */
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { Tables, type TablesShared } from '../tables/tables.js';
+import { Engine, loadDriverModules, openDriver, type DriverKind } from './engine.js';
+import type { MemoryDriverShared } from '../io/memory.js';
+
+export interface WorkerInit {
+  tables: TablesShared;
+  stats: SharedArrayBuffer;
+  /** Int32Array: [0] stop flag, [1] wake counter */
+  control: SharedArrayBuffer;
+  poolSize: number;
+  port: MessagePort;
+}
+
+export type ToWorker =
+  | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared }
+  | { t: 'detach'; vif: number }
+  | { t: 'request'; vif: number; family: number; w: number[] };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'attached'; vif: number; hwaddr: Uint8Array }
+  | { t: 'detached'; vif: number }
+  | { t: 'error'; vif: number; message: string }
+  | { t: 'learn'; events: Uint32Array }
+  | { t: 'stopped' };
+
+export const CTL_STOP = 0;
+export const CTL_WAKE = 1;
+const IDLE_SPINS = 2000;
+
+async function main(): Promise<void> {
+  const init = workerData as WorkerInit;
+  const post = (m: FromWorker) => parentPort!.postMessage(m);
+  const tables = Tables.attach(init.tables);
+  const engine = new Engine(tables, new Float64Array(init.stats), init.poolSize);
+  const mods = await loadDriverModules();
+  const control = new Int32Array(init.control);
+  post({ t: 'ready' });
+  let idle = 0;
+  while (Atomics.load(control, CTL_STOP) === 0) {
+    for (;;) {
+      const r = receiveMessageOnPort(init.port);
+      if (!r) break;
+      const m = r.message as ToWorker;
+      if (m.t === 'attach') {
+        try {
+          const drv = openDriver(mods, m.kind, m.name, m.memory);
+          engine.attach(m.vif, drv);
+          post({ t: 'attached', vif: m.vif, hwaddr: drv.hwaddr });
+        } catch (e) {
+          post({ t: 'error', vif: m.vif, message: (e as Error).message });
+        }
+      } else if (m.t === 'detach') {
+        engine.detach(m.vif);
+        post({ t: 'detached', vif: m.vif });
+      } else if (m.t === 'request') {
+        engine.request(m.vif, m.family, m.w);
+      }
+    }
+    const n = engine.runOnce();
+    const ev = engine.takeEvents();
+    if (ev) post({ t: 'learn', events: ev });
+    if (n > 0) idle = 0;
+    else if (++idle > IDLE_SPINS) Atomics.wait(control, CTL_WAKE, Atomics.load(control, CTL_WAKE), 1);
+  }
+  engine.close();
+  post({ t: 'stopped' });
+}
+
+main().catch((e: unknown) => {
+  parentPort?.postMessage({ t: 'error', vif: -1, message: (e as Error).stack ?? String(e) });
+});
