@@ -62,10 +62,11 @@ class Entry {
   constructor(
     readonly table: Table,
     readonly prefix: string,
-    /** parsed prefix (addr has host bits cleared) */
-    readonly parsed: Prefix,
-    /** per-length map key */
+    readonly len: number,
+    /** per-length map key: the masked address as a number (IPv4) or the prefix text (IPv6) */
     readonly key: number | string,
+    /** the masked address (IPv6 only; IPv4 lives in `key`) */
+    readonly v6: Uint8Array | undefined,
   ) {}
 }
 
@@ -73,10 +74,18 @@ class Resolver {
   dependents = new Set<Entry>();
   watchers = new Set<ResolutionWatcher>();
   lastReported: RibRoute | undefined = undefined;
+  /** the last resolution of a lone gateway through this resolver, shared by every route using it */
+  cacheVia: Candidate | undefined = undefined;
+  cacheViaFwd: FibNexthop[] | null | undefined = undefined;
+  cacheRecursive = false;
+  cacheOut: FibNexthop[] | null = null;
   constructor(
     readonly table: Table,
     readonly address: string,
-    readonly bytes: Uint8Array,
+    /** IPv4 address as a number (0 for IPv6) */
+    readonly v4: number,
+    /** IPv6 address bytes */
+    readonly v6: Uint8Array | undefined,
     readonly mapKey: string,
   ) {}
 }
@@ -134,30 +143,62 @@ export function tableName(instance: string, family: 4 | 6): string {
   return instance === 'default' || instance === 'master' ? base : `${instance}.${base}`;
 }
 
-const V4_PREFIX = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
 function maskV4(v: number, len: number): number {
   return len === 0 ? 0 : (v & (0xffffffff << (32 - len))) >>> 0;
 }
 
-/** Fast path for the common IPv4 prefix text; falls back to lib/addr. */
-function parseKey(table: Table, prefix: string): { text: string; parsed: Prefix; key: number | string } {
-  if (table.family === 4) {
-    const m = V4_PREFIX.exec(prefix);
-    if (m) {
-      const a = +m[1]!, b = +m[2]!, c = +m[3]!, d = +m[4]!, len = +m[5]!;
-      if (a < 256 && b < 256 && c < 256 && d < 256 && len <= 32) {
-        const v = maskV4(((a << 24) | (b << 16) | (c << 8) | d) >>> 0, len);
-        const text = v === (((a << 24) | (b << 16) | (c << 8) | d) >>> 0) ? prefix : `${formatIpv4(v)}/${len}`;
-        const addr = new Uint8Array([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
-        return { text, parsed: { family: 4, addr, len }, key: v };
+/** a.b.c.d/len as [address, len], or undefined when it is not plain IPv4 prefix text */
+function quickV4(s: string): [number, number] | undefined {
+  let v = 0, part = 0, digits = 0, dots = 0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined; // leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46 && dots < 3 && digits) {
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c === 47 && dots === 3 && digits) {
+      v = v * 256 + part;
+      let len = 0, ld = 0;
+      for (let j = i + 1; j < n; j++) {
+        const d = s.charCodeAt(j);
+        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return undefined;
+        len = len * 10 + (d - 48);
+        if (++ld > 2) return undefined;
       }
+      if (!ld || len > 32) return undefined;
+      return [v >>> 0, len];
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/** Fast path for the common IPv4 prefix text; falls back to lib/addr. */
+function parseKey(table: Table, prefix: string): { text: string; len: number; key: number | string; v6: Uint8Array | undefined } {
+  if (table.family === 4) {
+    const q = quickV4(prefix);
+    if (q) {
+      const v = maskV4(q[0], q[1]);
+      const text = v === q[0] ? prefix : `${formatIpv4(v)}/${q[1]}`;
+      return { text, len: q[1], key: v, v6: undefined };
     }
   }
   const parsed = parsePrefix(prefix);
   if (parsed.family !== table.family) throw new Error(`prefix ${prefix} does not belong in table ${table.name}`);
   const text = canonicalPrefix(prefix);
-  return { text, parsed, key: parsed.family === 4 ? v4Of(parsed.addr) : text };
+  return parsed.family === 4 ? { text, len: parsed.len, key: v4Of(parsed.addr), v6: undefined } : { text, len: parsed.len, key: text, v6: parsed.addr };
+}
+
+/** Does entry `e`'s prefix hold the address (v4 number, or v6 bytes)? */
+function holds(e: Entry, v4: number, v6: Uint8Array | undefined): boolean {
+  if (e.v6) return v6 !== undefined && prefixContains({ family: 6, addr: e.v6, len: e.len }, v6);
+  if (v6) return false;
+  return e.len === 0 || ((v4 ^ (e.key as number)) >>> (32 - e.len)) === 0;
 }
 
 function v4Of(b: Uint8Array): number {
@@ -227,6 +268,8 @@ export class Rib implements RibApi {
   private up: Set<string> | undefined;
   private readonly ifDependents = new Map<string, Set<Entry>>();
   private ifScratch: string[] = [];
+  private readonly ifScratchTop: string[] = [];
+  private depsScratch: Resolver[] = [];
 
   /**
    * The interfaces that exist and are up. Next hops that name another interface are
@@ -272,14 +315,14 @@ export class Rib implements RibApi {
 
   announce(table: string, source: string, route: RibRoute): void {
     const t = this.table(table);
-    const { text, parsed, key } = parseKey(t, route.prefix);
-    const m = t.byLen[parsed.len]!;
+    const { text, len, key, v6 } = parseKey(t, route.prefix);
+    const m = t.byLen[len]!;
     let e = m.get(key);
     if (!e) {
-      e = new Entry(t, text, parsed, key);
+      e = new Entry(t, text, len, key, v6);
       m.set(key, e);
       t.size++;
-      t.noteLength(parsed.len);
+      t.noteLength(len);
     }
     const since = route.age ?? Date.now();
     const r = route.prefix === text ? route : { ...route, prefix: text };
@@ -299,7 +342,7 @@ export class Rib implements RibApi {
     } catch {
       return;
     }
-    const e = t.byLen[k.parsed.len]!.get(k.key);
+    const e = t.byLen[k.len]!.get(k.key);
     if (!e) return;
     const i = e.cands.findIndex((c) => c.source === source);
     if (i < 0) return;
@@ -335,13 +378,13 @@ export class Rib implements RibApi {
     if (!t) return undefined;
     const { family, bytes } = parseIp(address);
     if (family !== t.family) return undefined;
-    return this.longest(t, bytes, undefined)?.active?.route;
+    return (family === 4 ? this.longest(t, v4Of(bytes), undefined, undefined) : this.longest(t, 0, bytes, undefined))?.active?.route;
   }
 
   watch(table: string, address: string, cb: ResolutionWatcher): () => void {
     const r = this.resolver(this.table(table), address);
     r.watchers.add(cb);
-    r.lastReported = this.longest(r.table, r.bytes, undefined)?.active?.route;
+    r.lastReported = this.longest(r.table, r.v4, r.v6, undefined)?.active?.route;
     cb(r.lastReported);
     return () => {
       r.watchers.delete(cb);
@@ -382,14 +425,17 @@ export class Rib implements RibApi {
         const e = t.byLen[p.len]!.get(p.family === 4 ? v4Of(p.addr) : canonicalPrefix(`${filter.prefix.split('/')[0]}/${p.len}`));
         entries = e ? [e] : [];
       } else if (!filter.prefix.includes('/')) {
-        const e = this.longest(t, p.addr, undefined);
+        const e = p.family === 4 ? this.longest(t, v4Of(p.addr), undefined, undefined) : this.longest(t, 0, p.addr, undefined);
         entries = e ? [e] : [];
       } else {
         // the prefix and everything more specific, as Junos shows
         entries = [];
         for (const len of t.lengths) {
           if (len < p.len) continue;
-          for (const e of t.byLen[len]!.values()) if (prefixContains(p, e.parsed.addr)) entries.push(e);
+          for (const e of t.byLen[len]!.values()) {
+            const a = e.v6 ?? new Uint8Array([(e.key as number) >>> 24, ((e.key as number) >>> 16) & 255, ((e.key as number) >>> 8) & 255, (e.key as number) & 255]);
+            if (prefixContains(p, a)) entries.push(e);
+          }
         }
       }
     } else {
@@ -440,16 +486,15 @@ export class Rib implements RibApi {
     if (!t) return undefined;
     try {
       const k = parseKey(t, prefix);
-      return t.byLen[k.parsed.len]!.get(k.key);
+      return t.byLen[k.len]!.get(k.key);
     } catch {
       return undefined;
     }
   }
 
   /** Longest-match entry with an active route, skipping `exclude`. */
-  private longest(t: Table, addr: Uint8Array, exclude: Entry | undefined): Entry | undefined {
-    if (t.family === 4) {
-      const v = v4Of(addr);
+  private longest(t: Table, v: number, addr: Uint8Array | undefined, exclude: Entry | undefined): Entry | undefined {
+    if (!addr) {
       for (const len of t.lengths) {
         const e = t.byLen[len]!.get(maskV4(v, len));
         if (e && e.active && e !== exclude) return e;
@@ -464,15 +509,15 @@ export class Rib implements RibApi {
     return undefined;
   }
 
+  /** The resolver of an address, keyed by its text as given (protocols repeat the same text). */
   private resolver(t: Table, address: string): Resolver {
+    let r = t.resolvers.get(address);
+    if (r) return r;
     const { family, bytes } = parseIp(address);
     if (family !== t.family) throw new Error(`address ${address} cannot resolve in table ${t.name}`);
-    const key = family === 4 ? formatIpv4(v4Of(bytes)) : formatIpv6Bytes(bytes);
-    let r = t.resolvers.get(key);
-    if (!r) {
-      r = new Resolver(t, key, bytes, key);
-      t.resolvers.set(key, r);
-    }
+    const text = family === 4 ? formatIpv4(v4Of(bytes)) : formatIpv6Bytes(bytes);
+    r = new Resolver(t, text, family === 4 ? v4Of(bytes) : 0, family === 6 ? bytes : undefined, address);
+    t.resolvers.set(address, r);
     return r;
   }
 
@@ -484,8 +529,32 @@ export class Rib implements RibApi {
   private resolve(e: Entry, c: Candidate, deps: Resolver[]): FibNexthop[] | null | undefined {
     const action = c.route.action ?? 'forward';
     if (action !== 'forward') return undefined;
+    const nhs = c.route.nexthops;
+    if (nhs.length === 1) {
+      // the common case (BGP, static): one gateway to resolve; resolvers share the result
+      const nh = nhs[0]!;
+      if (nh.gateway !== undefined && nh.interface === undefined && !nh.labels?.length) {
+        let r: Resolver;
+        try {
+          r = this.resolver(e.table, nh.gateway);
+        } catch {
+          return null;
+        }
+        deps.push(r);
+        const via = this.longest(e.table, r.v4, r.v6, e)?.active;
+        const recursive = nh.recursive === true;
+        if (via && r.cacheVia === via && r.cacheViaFwd === via.fwd && r.cacheRecursive === recursive) return r.cacheOut;
+        const out: FibNexthop[] = [];
+        this.resolveVia(nh, via, out);
+        r.cacheVia = via;
+        r.cacheViaFwd = via?.fwd;
+        r.cacheRecursive = recursive;
+        r.cacheOut = out.length ? out : null;
+        return r.cacheOut;
+      }
+    }
     const out: FibNexthop[] = [];
-    for (const nh of c.route.nexthops) this.resolveNexthop(e, nh, deps, out);
+    for (const nh of nhs) this.resolveNexthop(e, nh, deps, out);
     return out.length > 0 ? out : null;
   }
 
@@ -509,8 +578,12 @@ export class Rib implements RibApi {
       return;
     }
     deps.push(r);
-    const via = this.longest(e.table, r.bytes, e)?.active;
-    if (!via) return;
+    this.resolveVia(nh, this.longest(e.table, r.v4, r.v6, e)?.active, out);
+  }
+
+  /** Next hops of `nh` (a gateway) through the route `via` that covers it. */
+  private resolveVia(nh: RibNexthop, via: Candidate | undefined, out: FibNexthop[]): void {
+    if (!via || nh.gateway === undefined) return;
     const vr = via.route;
     if ((vr.action ?? 'forward') !== 'forward') return;
     if (vr.protocol === 'direct') {
@@ -533,9 +606,11 @@ export class Rib implements RibApi {
     const t = e.table;
     const oldActive = e.active;
     const oldFib = oldActive ? fibOf(oldActive) : undefined;
-    const deps: Resolver[] = [];
+    const deps = this.depsScratch;
+    deps.length = 0;
     const outerScratch = this.ifScratch;
-    this.ifScratch = [];
+    this.ifScratch = this.depth === 0 ? this.ifScratchTop : [];
+    this.ifScratch.length = 0;
     let best: Candidate | undefined;
     for (const c of e.cands) {
       c.fwd = this.resolve(e, c, deps);
@@ -547,11 +622,11 @@ export class Rib implements RibApi {
     this.ifScratch = outerScratch;
     e.active = best;
     if (e.cands.length === 0) {
-      const m = t.byLen[e.parsed.len]!;
+      const m = t.byLen[e.len]!;
       if (m.get(e.key) === e) {
         m.delete(e.key);
         t.size--;
-        t.noteLength(e.parsed.len);
+        t.noteLength(e.len);
       }
     }
     const newFib = best ? fibOf(best) : undefined;
@@ -564,6 +639,8 @@ export class Rib implements RibApi {
 
   private setDeps(e: Entry, deps: Resolver[]): void {
     const old = e.deps;
+    if (!old && deps.length === 0) return;
+    if (old && old.length === deps.length && old.every((r, i) => r === deps[i])) return;
     if (old) {
       for (const r of old) {
         if (deps.includes(r)) continue;
@@ -572,12 +649,13 @@ export class Rib implements RibApi {
       }
     }
     for (const r of deps) r.dependents.add(e);
-    e.deps = deps.length ? deps : undefined;
+    e.deps = deps.length ? deps.slice() : undefined;
   }
 
   private setIfDeps(e: Entry, names: string[]): void {
     const old = e.ifDeps;
     if (!old && names.length === 0) return;
+    if (old && old.length === names.length && old.every((n, i) => n === names[i])) return;
     for (const n of old ?? []) {
       if (names.includes(n)) continue;
       const set = this.ifDependents.get(n);
@@ -600,10 +678,10 @@ export class Rib implements RibApi {
     this.depth++;
     try {
       for (const r of [...t.resolvers.values()]) {
-        if (!prefixContains(e.parsed, r.bytes)) continue;
+        if (!holds(e, r.v4, r.v6)) continue;
         for (const d of [...r.dependents]) if (d !== e) this.evaluate(d);
         if (r.watchers.size) {
-          const now = this.longest(t, r.bytes, undefined)?.active?.route;
+          const now = this.longest(t, r.v4, r.v6, undefined)?.active?.route;
           if (now !== r.lastReported) {
             r.lastReported = now;
             for (const w of [...r.watchers]) w(now);

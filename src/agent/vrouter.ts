@@ -1,0 +1,103 @@
+/**
+ * The vRouter as one unit: the data plane, the agent's gRPC server in front of it, the
+ * introspect HTTP view and the HTTP health endpoint. `cnr vrouter` runs it alone; `cnr
+ * start` calls `startVrouter` inside the controller's process. Stopping the agent leaves
+ * the data plane forwarding (see `restartAgent`), which is what a controller or agent
+ * restart relies on.
+ */
+import type { Dataplane } from '../dataplane/api.js';
+import { startIntrospect, type IntrospectHandle } from '../dataplane/introspect.js';
+import { DEFAULT_HEALTH_ADDRESS, splitHostPort, startHealthServer, type HealthServer } from './health-http.js';
+import { AgentServer, DEFAULT_AGENT_ADDRESS } from './server.js';
+
+export interface VrouterOptions {
+  /** an existing data plane (tests); otherwise one is created with `createDataplane` */
+  dataplane?: Dataplane;
+  /** options for createDataplane (src/dataplane/dataplane.ts) */
+  dataplaneOptions?: Record<string, unknown>;
+  /** create vhost0 toward the host stack (default true) */
+  vhost?: boolean;
+  /** gRPC listen address, default 127.0.0.1:50052 (port 0 picks one) */
+  agentAddress?: string;
+  token?: string;
+  /** introspect HTTP address, default 127.0.0.1:8085; false: none */
+  introspect?: string | false;
+  /** health HTTP address, default 127.0.0.1:9091; false: none */
+  health?: string | false;
+  log?: (line: string) => void;
+}
+
+export interface Vrouter {
+  readonly dataplane: Dataplane;
+  readonly agentPort: number;
+  readonly agent: AgentServer;
+  readonly introspectPort: number | undefined;
+  readonly healthPort: number | undefined;
+  /** stop the gRPC server and start a new one on the same port and data plane */
+  restartAgent(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Create the data plane through dp-core's factory (loaded lazily: tests bring their own). */
+export async function createDefaultDataplane(opts: Record<string, unknown>): Promise<Dataplane> {
+  // a variable specifier: dp-core's module may land after this file compiles
+  const specifier = '../dataplane/dataplane.js';
+  const mod = (await import(specifier)) as { createDataplane(o: Record<string, unknown>): Dataplane | Promise<Dataplane> };
+  return await mod.createDataplane(opts);
+}
+
+export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`cnr vrouter: ${l}\n`));
+  const own = !opts.dataplane;
+  const dp = opts.dataplane ?? (await createDefaultDataplane({ vhost: opts.vhost !== false, ...(opts.dataplaneOptions ?? {}) }));
+  if (own) await dp.start();
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    let agent = new AgentServer(dp, { address: opts.agentAddress ?? DEFAULT_AGENT_ADDRESS, token: opts.token, log });
+    await agent.start();
+    cleanup.push(() => agent.stop());
+    const host = (opts.agentAddress ?? DEFAULT_AGENT_ADDRESS).replace(/:\d+$/, '');
+    let introspect: IntrospectHandle | undefined;
+    if (opts.introspect !== false) {
+      const { host: ih, port } = splitHostPort(opts.introspect ?? '127.0.0.1:8085');
+      introspect = await startIntrospect(dp, { host: ih, port });
+      cleanup.push(() => introspect!.close());
+    }
+    let health: HealthServer | undefined;
+    if (opts.health !== false) {
+      health = await startHealthServer(opts.health ?? DEFAULT_HEALTH_ADDRESS, () => ({
+        ok: agent.port > 0,
+        agent: { port: agent.port, ...agent.stats },
+        programmed: agent.counts(),
+        vifs: dp.listVifs().length,
+      }));
+      cleanup.push(() => health!.close());
+    }
+    const v: Vrouter = {
+      dataplane: dp,
+      get agentPort() {
+        return agent.port;
+      },
+      get agent() {
+        return agent;
+      },
+      introspectPort: introspect?.port,
+      healthPort: health?.port,
+      async restartAgent() {
+        const port = agent.port;
+        await agent.stop();
+        agent = new AgentServer(dp, { address: `${host}:${port}`, token: opts.token, log });
+        await agent.start();
+      },
+      async stop() {
+        for (const c of cleanup.reverse()) await c().catch(() => {});
+        if (own) await dp.stop();
+      },
+    };
+    return v;
+  } catch (err) {
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+    if (own) await dp.stop();
+    throw err;
+  }
+}

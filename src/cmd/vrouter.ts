@@ -1,0 +1,63 @@
+/**
+ * `cnr vrouter [--agent-address 127.0.0.1:50052] [--introspect 127.0.0.1:8085]
+ *  [--health 127.0.0.1:9091] [--no-vhost] [--token-file FILE]`: the data plane with its
+ * agent, alone (the Kubernetes layout); the controller finds it by the agent address.
+ * SIGINT/SIGTERM stop it cleanly.
+ */
+import { readFileSync } from 'node:fs';
+import { startVrouter, type VrouterOptions } from '../agent/vrouter.js';
+
+const USAGE = `usage: cnr vrouter [--agent-address HOST:PORT] [--introspect HOST:PORT|none] [--health HOST:PORT|none]
+                   [--no-vhost] [--token-file FILE]`;
+
+export function parseVrouterArgs(args: string[]): VrouterOptions {
+  const o: VrouterOptions = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const val = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    switch (a) {
+      case '--agent-address':
+        o.agentAddress = val();
+        break;
+      case '--introspect': {
+        const v = val();
+        o.introspect = v === 'none' ? false : v;
+        break;
+      }
+      case '--health': {
+        const v = val();
+        o.health = v === 'none' ? false : v;
+        break;
+      }
+      case '--no-vhost':
+        o.vhost = false;
+        break;
+      case '--token-file':
+        o.token = readFileSync(val(), 'utf8').trim();
+        break;
+      case '-h':
+      case '--help':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown option '${a}'\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const opts = parseVrouterArgs(args);
+  const v = await startVrouter(opts);
+  console.error(`cnr vrouter: agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await v.stop();
+  return 0;
+}
