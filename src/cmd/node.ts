@@ -1,0 +1,147 @@
+/**
+ * The composition of a cnr node, shared by `cnr start` (controller and vRouter in one
+ * process) and `cnr controller` (the controller alone, reaching a `cnr vrouter` by address):
+ * the RIB with direct and static routes, BGP, the FIB export toward the agent, and the
+ * Controller that owns the configuration and the management API. Nothing here has logic of
+ * its own beyond wiring and option parsing.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startVrouter, type Vrouter } from '../agent/vrouter.js';
+import { Controller } from '../controller/controller.js';
+import { FibExport } from '../controller/rib/fib-export.js';
+import { Rib } from '../controller/rib/rib.js';
+import { RibService } from '../controller/rib/service.js';
+import type { ConfigConsumer, OperationalCommand } from '../controller/types.js';
+
+export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
+
+export interface NodeOptions {
+  stateDir: string;
+  config?: string;
+  /** where the agent listens (in-process for `cnr start`) or is found (`cnr controller`) */
+  agentAddress: string;
+  agentToken?: string;
+  /** run the vRouter in this process */
+  vrouter: boolean;
+  vhost: boolean;
+  introspect: string | false;
+  health: string | false;
+}
+
+export interface RunningNode {
+  controller: Controller;
+  rib: Rib;
+  fib: FibExport;
+  vrouter?: Vrouter;
+  stop(): Promise<void>;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+interface BgpModule {
+  createBgp(rib: Rib, opts?: { log?: (msg: string) => void }): { consumer: ConfigConsumer; commands: OperationalCommand[]; stop(): Promise<void> };
+}
+
+export async function startNode(o: NodeOptions): Promise<RunningNode> {
+  let vrouter: Vrouter | undefined;
+  let agentAddress = o.agentAddress;
+  const token = o.agentToken ?? (o.vrouter ? randomBytes(24).toString('base64url') : undefined);
+  if (o.vrouter) {
+    vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, log: (l) => log(`vrouter: ${l}`) });
+    agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${vrouter.agentPort}`;
+  }
+  const rib = new Rib();
+  const fib = new FibExport(rib, { address: agentAddress, token, log: (l) => log(`controller: ${l}`) });
+  const ribService = new RibService(rib, { fib });
+  const consumers: ConfigConsumer[] = [ribService];
+  const commands: OperationalCommand[] = [...ribService.commands()];
+  const stoppers: (() => Promise<void>)[] = [];
+  // BGP joins as one more consumer with its own commands.
+  const bgpSpecifier = '../controller/protocols/bgp/index.js';
+  const bgpMod = (await import(bgpSpecifier).catch(() => undefined)) as BgpModule | undefined;
+  if (bgpMod?.createBgp) {
+    const bgp = bgpMod.createBgp(rib, { log: (m) => log(`bgp: ${m}`) });
+    consumers.push(bgp.consumer);
+    commands.push(...bgp.commands);
+    stoppers.push(() => bgp.stop());
+  }
+  fib.start();
+  const controller = new Controller({
+    stateDir: o.stateDir,
+    consumers,
+    commands,
+    ...(o.config ? { initialConfig: o.config } : {}),
+    log: (m) => log(`controller: ${m}`),
+  });
+  try {
+    await controller.start();
+  } catch (err) {
+    await fib.stop().catch(() => {});
+    await vrouter?.stop().catch(() => {});
+    throw err;
+  }
+  return {
+    controller,
+    rib,
+    fib,
+    ...(vrouter ? { vrouter } : {}),
+    async stop() {
+      await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
+      for (const s of stoppers) await s().catch(() => {});
+      await fib.stop().catch(() => {});
+      await vrouter?.stop().catch(() => {});
+    },
+  };
+}
+
+const USAGE = (cmd: string) =>
+  `usage: cnr ${cmd} [--config FILE] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
+  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--no-vhost]' : '');
+
+export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): NodeOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'agent-address': { type: 'string' },
+      'agent-token-file': { type: 'string' },
+      introspect: { type: 'string' },
+      health: { type: 'string' },
+      'no-vhost': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(USAGE(cmd));
+  const token = values['agent-token-file'] ? readFileSync(values['agent-token-file'], 'utf8').trim() : undefined;
+  const addr = (v: string | undefined, d: string): string | false => (v === 'none' ? false : (v ?? d));
+  return {
+    stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
+    ...(values.config ? { config: values.config } : {}),
+    agentAddress: values['agent-address'] ?? '127.0.0.1:50052',
+    ...(token ? { agentToken: token } : {}),
+    vrouter: cmd === 'start',
+    vhost: !values['no-vhost'],
+    introspect: addr(values.introspect, '127.0.0.1:8085'),
+    health: addr(values.health, '127.0.0.1:9091'),
+  };
+}
+
+/** Run until SIGINT/SIGTERM, then stop everything cleanly. */
+export async function runNode(args: string[], cmd: 'start' | 'controller'): Promise<number> {
+  const opts = parseNodeArgs(args, cmd);
+  const node = await startNode(opts);
+  log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log(`cnr ${cmd}: stopping`);
+  await node.stop();
+  return 0;
+}
