@@ -53,7 +53,7 @@ function body(tree: ConfigTree, node: ContainerNode | ListNode, depth: number): 
 }
 
 /** `header { ... }`, `header;`, or one line when the block holds only its positional value or one short statement. */
-function block(header: string, tree: ConfigTree, node: ContainerNode | ListNode, depth: number): string[] {
+export function block(header: string, tree: ConfigTree, node: ContainerNode | ListNode, depth: number): string[] {
   const pad = INDENT.repeat(depth);
   const keys = orderedKeys(tree, node.children);
   if (keys.length === 0) return [`${pad}${header};`];
@@ -65,10 +65,15 @@ function block(header: string, tree: ConfigTree, node: ContainerNode | ListNode,
     return [`${pad}${header} ${inner[0]!.trimStart()}`, ...inner.slice(1)];
   }
   const inner = body(tree, node, depth + 1);
-  if (node.kind === 'list' && inner.length === 1 && !inner[0]!.endsWith('{')) {
+  if (node.kind === 'list' && !node.flat && inner.length === 1 && !inner[0]!.endsWith('{')) {
     return [`${pad}${header} ${inner[0]!.trimStart()}`];
   }
   return [`${pad}${header} {`, ...inner, `${pad}}`];
+}
+
+/** The lines of the statements in `tree` (used by compare for whole blocks). */
+export function curlyLines(tree: ConfigTree, node: ContainerNode | ListNode): string[] {
+  return body(tree, node, 0);
 }
 
 export function printCurly(tree: ConfigTree, root: ContainerNode | ListNode = schema): string {

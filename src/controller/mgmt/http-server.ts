@@ -94,7 +94,8 @@ export class MgmtHttpServer {
         const format = url.searchParams.get('format') ?? 'json';
         try {
           const text = this.ops.config(format);
-          send(res, 200, text, format === 'json' ? 'application/json' : 'text/plain; charset=utf-8');
+          if (format === 'json') send(res, 200, JSON.parse(text));
+          else send(res, 200, text, 'text/plain; charset=utf-8');
         } catch (e) {
           send(res, 400, { error: (e as Error).message });
         }
