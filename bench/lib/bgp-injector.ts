@@ -1,0 +1,387 @@
+/**
+ * A BGP load injector, independent of cnr's speaker: it opens one eBGP session (OPEN with
+ * multiprotocol IPv4 unicast, route refresh and 4-octet AS), then writes pre-encoded UPDATEs
+ * as fast as TCP takes them, followed by an End-of-RIB marker, and keeps the session up with
+ * keepalives. It also sends arbitrary raw messages, which the interop tests use for crafted
+ * UPDATEs. The receiver is the system under test; the injector never enforces a hold timer, so
+ * a slow receiver is measured, not disconnected.
+ *
+ * Run as a program (inside the injector's namespace) it prints one JSON line per event
+ * ({"event":"encoded"|"established"|"sending"|"sent"|"notification"|"closed", t: epoch ms, ...})
+ * and stays connected until it gets SIGTERM:
+ *   node dist/bench/lib/bgp-injector.js --peer 10.0.0.2 --local-as 65001 --peer-as 65002 \
+ *     --next-hop 10.0.0.1 --count 1000000 --per-update 100 [--prefix-len 28] [--base 10.0.0.0]
+ */
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+export const MSG_OPEN = 1;
+export const MSG_UPDATE = 2;
+export const MSG_NOTIFICATION = 3;
+export const MSG_KEEPALIVE = 4;
+export const MSG_ROUTE_REFRESH = 5;
+
+const HEADER = 19;
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function ipv4Bytes(text: string): number[] {
+  const parts = text.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 address ${text}`);
+  return parts;
+}
+
+function ipv4ToInt(text: string): number {
+  const b = ipv4Bytes(text);
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** A complete BGP message: marker, length, type, body. */
+export function bgpMessage(type: number, body: Uint8Array | number[]): Buffer {
+  const len = HEADER + body.length;
+  const b = Buffer.alloc(len, 0xff);
+  b.writeUInt16BE(len, 16);
+  b[18] = type;
+  b.set(body, HEADER);
+  return b;
+}
+
+export const KEEPALIVE = bgpMessage(MSG_KEEPALIVE, []);
+/** End-of-RIB for IPv4 unicast (RFC 4724): an empty UPDATE. */
+export const END_OF_RIB_IPV4 = bgpMessage(MSG_UPDATE, [0, 0, 0, 0]);
+
+export interface OpenOptions {
+  localAs: number;
+  routerId: string;
+  holdTime?: number;
+  /** extra capability TLVs (code, value) after the default set */
+  extraCapabilities?: { code: number; value: number[] }[];
+}
+
+export function encodeOpen(o: OpenOptions): Buffer {
+  const caps: number[] = [];
+  const cap = (code: number, value: number[]) => caps.push(code, value.length, ...value);
+  cap(1, [0, 1, 0, 1]); // multiprotocol IPv4 unicast
+  cap(1, [0, 2, 0, 1]); // multiprotocol IPv6 unicast
+  cap(2, []); // route refresh
+  cap(65, [(o.localAs >>> 24) & 255, (o.localAs >>> 16) & 255, (o.localAs >>> 8) & 255, o.localAs & 255]);
+  for (const c of o.extraCapabilities ?? []) cap(c.code, c.value);
+  const myAs = o.localAs > 0xffff ? 23456 : o.localAs;
+  const hold = o.holdTime ?? 180;
+  const body = [4, myAs >> 8, myAs & 255, hold >> 8, hold & 255, ...ipv4Bytes(o.routerId), caps.length + 2, 2, caps.length, ...caps];
+  return bgpMessage(MSG_OPEN, body);
+}
+
+export interface BulkOptions {
+  /** number of prefixes */
+  count: number;
+  /** prefixes per UPDATE */
+  perUpdate: number;
+  /** prefix length (default 28: 1M /28s fill 10.0.0.0/8 exactly) */
+  prefixLen?: number;
+  /** first prefix (default 10.0.0.0) */
+  base?: string;
+  nextHop: string;
+  /** AS_PATH: the sender's AS first (4-octet encoding) */
+  asPath: number[];
+}
+
+/**
+ * Encode `count` consecutive IPv4 prefixes into UPDATEs of `perUpdate` NLRI each, all sharing
+ * one attribute set (ORIGIN IGP, AS_PATH, NEXT_HOP), into one buffer ready to write.
+ */
+export function encodeBulkUpdates(o: BulkOptions): { bytes: Buffer; updates: number } {
+  const len = o.prefixLen ?? 28;
+  if (len < 1 || len > 32) throw new Error('prefix length must be 1..32');
+  const step = 2 ** (32 - len);
+  const base = ipv4ToInt(o.base ?? '10.0.0.0');
+  if (base + step * o.count > 2 ** 32) throw new Error('prefixes overflow the IPv4 space');
+  const nlriBytes = 1 + Math.ceil(len / 8);
+  const attrs = [
+    0x40, 1, 1, 0, // ORIGIN IGP
+    0x40, 2, 2 + 4 * o.asPath.length, 2, o.asPath.length,
+    ...o.asPath.flatMap((a) => [(a >>> 24) & 255, (a >>> 16) & 255, (a >>> 8) & 255, a & 255]),
+    0x40, 3, 4, ...ipv4Bytes(o.nextHop),
+  ];
+  const updates = Math.ceil(o.count / o.perUpdate);
+  const fixed = HEADER + 2 + 2 + attrs.length;
+  const total = updates * fixed + o.count * nlriBytes;
+  const out = Buffer.alloc(total);
+  let pos = 0;
+  let addr = base;
+  for (let u = 0; u < updates; u++) {
+    const n = Math.min(o.perUpdate, o.count - u * o.perUpdate);
+    const msgLen = fixed + n * nlriBytes;
+    if (msgLen > 4096) throw new Error(`UPDATE of ${msgLen} bytes exceeds 4096: use fewer prefixes per UPDATE`);
+    out.fill(0xff, pos, pos + 16);
+    out.writeUInt16BE(msgLen, pos + 16);
+    out[pos + 18] = MSG_UPDATE;
+    out.writeUInt16BE(0, pos + 19); // withdrawn routes length
+    out.writeUInt16BE(attrs.length, pos + 21);
+    out.set(attrs, pos + 23);
+    pos += fixed;
+    for (let i = 0; i < n; i++) {
+      out[pos++] = len;
+      for (let b = 0; b < nlriBytes - 1; b++) out[pos++] = (addr >>> (24 - 8 * b)) & 255;
+      addr = (addr + step) >>> 0;
+    }
+  }
+  return { bytes: out, updates };
+}
+
+export interface PeerOpen {
+  version: number;
+  asn: number;
+  holdTime: number;
+  routerId: string;
+  /** capability code → values seen */
+  capabilities: Map<number, Uint8Array[]>;
+}
+
+function decodeOpen(body: Buffer): PeerOpen {
+  const caps = new Map<number, Uint8Array[]>();
+  let asn = body.readUInt16BE(1);
+  const optLen = body[9]!;
+  let p = 10;
+  const end = 10 + optLen;
+  while (p + 2 <= end) {
+    const type = body[p]!;
+    const len = body[p + 1]!;
+    if (type === 2) {
+      let q = p + 2;
+      while (q + 2 <= p + 2 + len) {
+        const code = body[q]!;
+        const clen = body[q + 1]!;
+        const val = body.subarray(q + 2, q + 2 + clen);
+        if (!caps.has(code)) caps.set(code, []);
+        caps.get(code)!.push(val);
+        if (code === 65 && clen === 4) asn = val.readUInt32BE(0);
+        q += 2 + clen;
+      }
+    }
+    p += 2 + len;
+  }
+  return {
+    version: body[0]!,
+    asn,
+    holdTime: body.readUInt16BE(3),
+    routerId: [...body.subarray(5, 9)].join('.'),
+    capabilities: caps,
+  };
+}
+
+export interface Notification {
+  code: number;
+  subcode: number;
+  data: Buffer;
+}
+
+export interface InjectorOptions extends OpenOptions {
+  peer: string;
+  port?: number;
+  localAddress?: string;
+  /** keepalive interval in seconds (default 30) */
+  keepalive?: number;
+}
+
+/** One BGP session driven from a script. */
+export class BgpInjector {
+  private sock?: Socket;
+  private rx: Buffer = Buffer.alloc(0);
+  private kaTimer?: NodeJS.Timeout;
+  peerOpen?: PeerOpen;
+  established = false;
+  /** messages received by type */
+  readonly received = new Map<number, number>();
+  /** raw UPDATE bodies received, when `keepUpdates` is set */
+  readonly updates: Buffer[] = [];
+  keepUpdates = false;
+  notification?: Notification;
+  closed = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly opts: InjectorOptions) {}
+
+  /** Connect, exchange OPENs and KEEPALIVEs; resolves when the session is Established. */
+  connect(timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.close();
+        reject(new Error(`BGP session to ${this.opts.peer} not established within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const sock = connect({ host: this.opts.peer, port: this.opts.port ?? 179, localAddress: this.opts.localAddress });
+      this.sock = sock;
+      sock.setNoDelay(true);
+      sock.on('connect', () => sock.write(encodeOpen(this.opts)));
+      sock.on('data', (d: Buffer) => {
+        this.rx = this.rx.length ? Buffer.concat([this.rx, d]) : d;
+        this.drain();
+        if (this.established) {
+          clearTimeout(timer);
+          resolve();
+        } else if (this.notification) {
+          clearTimeout(timer);
+          reject(new Error(`peer sent NOTIFICATION ${this.notification.code}/${this.notification.subcode}`));
+        }
+      });
+      sock.on('error', (err) => {
+        clearTimeout(timer);
+        this.closed = true;
+        reject(err);
+      });
+      sock.on('close', () => {
+        this.closed = true;
+        this.stopKeepalives();
+        this.wake();
+      });
+    });
+  }
+
+  private drain(): void {
+    let p = 0;
+    while (this.rx.length - p >= HEADER) {
+      const len = this.rx.readUInt16BE(p + 16);
+      if (len < HEADER || this.rx.length - p < len) break;
+      const type = this.rx[p + 18]!;
+      const body = this.rx.subarray(p + HEADER, p + len);
+      this.received.set(type, (this.received.get(type) ?? 0) + 1);
+      if (type === MSG_OPEN) {
+        this.peerOpen = decodeOpen(body);
+        this.sock!.write(KEEPALIVE);
+      } else if (type === MSG_KEEPALIVE && this.peerOpen && !this.established) {
+        this.established = true;
+        this.startKeepalives();
+      } else if (type === MSG_NOTIFICATION) {
+        this.notification = { code: body[0] ?? 0, subcode: body[1] ?? 0, data: Buffer.from(body.subarray(2)) };
+      } else if (type === MSG_UPDATE && this.keepUpdates) {
+        this.updates.push(Buffer.from(body));
+      }
+      p += len;
+    }
+    this.rx = p === this.rx.length ? Buffer.alloc(0) : this.rx.subarray(p);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolve when `cond` holds (checked after each received message), or reject after `timeoutMs`. */
+  until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`injector: timed out waiting for ${what}`)), timeoutMs);
+      const check = () => {
+        if (cond()) {
+          clearTimeout(deadline);
+          resolve();
+        } else if (this.closed) {
+          clearTimeout(deadline);
+          cond() ? resolve() : reject(new Error(`injector: session closed while waiting for ${what}`));
+        } else this.waiters.push(check);
+      };
+      check();
+    });
+  }
+
+  private startKeepalives(): void {
+    const every = (this.opts.keepalive ?? 30) * 1000;
+    this.kaTimer = setInterval(() => this.sock?.write(KEEPALIVE), every);
+    this.kaTimer.unref();
+  }
+
+  private stopKeepalives(): void {
+    if (this.kaTimer) clearInterval(this.kaTimer);
+    this.kaTimer = undefined;
+  }
+
+  /** Whether the peer advertised a capability code in its OPEN. */
+  peerHas(code: number): boolean {
+    return this.peerOpen?.capabilities.has(code) ?? false;
+  }
+
+  /** Write bytes (one or many messages); resolves when the kernel has taken them all. */
+  send(bytes: Uint8Array): Promise<void> {
+    const sock = this.sock;
+    if (!sock || this.closed) return Promise.reject(new Error('injector: not connected'));
+    return new Promise((resolve, reject) => sock.write(bytes, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Send a NOTIFICATION (Cease by default) and close. */
+  async shutdown(code = 6, subcode = 2): Promise<void> {
+    if (this.sock && !this.closed) {
+      await this.send(bgpMessage(MSG_NOTIFICATION, [code, subcode])).catch(() => undefined);
+      this.sock.end();
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.stopKeepalives();
+    this.sock?.destroy();
+    this.closed = true;
+  }
+}
+
+// --- command-line entry: the benchmark runs the injector inside its own namespace ------------
+
+function parseArgs(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    out[a.slice(2)] = argv[++i] ?? '';
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const emit = (event: string, extra: Record<string, unknown> = {}) =>
+    process.stdout.write(JSON.stringify({ event, t: nowMs(), ...extra }) + '\n');
+  const localAs = Number(a['local-as'] ?? 65001);
+  const t0 = nowMs();
+  const bulk = encodeBulkUpdates({
+    count: Number(a['count'] ?? 1_000_000),
+    perUpdate: Number(a['per-update'] ?? 100),
+    prefixLen: Number(a['prefix-len'] ?? 28),
+    base: a['base'] ?? '10.0.0.0',
+    nextHop: a['next-hop']!,
+    asPath: [localAs],
+  });
+  emit('encoded', { ms: nowMs() - t0, bytes: bulk.bytes.length, updates: bulk.updates });
+  const inj = new BgpInjector({
+    peer: a['peer']!,
+    localAs,
+    routerId: a['router-id'] ?? a['next-hop']!,
+    localAddress: a['local-address'],
+  });
+  await inj.connect(Number(a['connect-timeout'] ?? 60_000));
+  if (!inj.peerHas(65)) throw new Error('peer lacks 4-octet AS support; UPDATEs were encoded for it');
+  emit('established', { peerAs: inj.peerOpen?.asn, holdTime: inj.peerOpen?.holdTime });
+  emit('sending');
+  await inj.send(bulk.bytes);
+  await inj.send(END_OF_RIB_IPV4);
+  emit('sent', { bytes: bulk.bytes.length, updates: bulk.updates });
+  const stop = () => {
+    emit('closed', { notification: inj.notification });
+    inj.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  await inj.until('session end', () => inj.closed, 2 ** 31 - 1).catch(() => undefined);
+  emit('closed', { notification: inj.notification });
+  process.exit(inj.notification ? 2 : 0);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    process.stdout.write(JSON.stringify({ event: 'error', t: nowMs(), message: String(err) }) + '\n');
+    process.exit(1);
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * cnr's side of an interop test or benchmark: `node bin/cnr controller --config FILE
+ * --state-dir DIR` inside a namespace (the controller's BGP runs on the namespace's kernel
+ * TCP stack), configured with Junos `set` commands rendered from a small spec, and queried
+ * with `cnr cli --state-dir DIR -c "... | display json"` run in the same namespace.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Lab } from './lab.js';
+import { runAsync, waitFor, type Daemon } from './proc.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** the repository root, from dist/test/interop/harness/ */
+export const repoRoot = resolve(here, '..', '..', '..', '..');
+const cnrBin = join(repoRoot, 'bin', 'cnr');
+
+/** Whether `cnr controller` with BGP is built (the interop suite skips cnr's part otherwise). */
+export function cnrAvailable(): boolean {
+  return (
+    existsSync(join(repoRoot, 'dist', 'src', 'cmd', 'controller.js')) &&
+    existsSync(join(repoRoot, 'dist', 'src', 'controller', 'protocols', 'bgp'))
+  );
+}
+
+export interface CnrNeighbor {
+  address: string;
+  asn: number;
+  /** families to negotiate (default: both IPv4 and IPv6 unicast) */
+  families?: ('inet' | 'inet6')[];
+  /** import / export policy names */
+  import?: string[];
+  export?: string[];
+  /** shortcut: export nothing to this neighbor (benchmarks) */
+  exportNothing?: boolean;
+  /** extra `set protocols bgp group G neighbor ADDR ...` tails */
+  extra?: string[];
+}
+
+export interface CnrSpec {
+  asn: number;
+  routerId: string;
+  neighbors: CnrNeighbor[];
+  /** static routes originated (discard), announced to peers by the `originate` policy */
+  statics?: string[];
+  /** interfaces with their addresses, so that connected next hops resolve */
+  interfaces?: { name: string; addresses: string[] }[];
+  /** further set commands verbatim (policies, communities, ...) */
+  extra?: string[];
+}
+
+/** Render the spec as Junos `set` commands. */
+export function cnrConfig(s: CnrSpec): string {
+  const out = [
+    'set system host-name cnr-interop',
+    `set routing-options router-id ${s.routerId}`,
+    `set routing-options autonomous-system ${s.asn}`,
+    'set policy-options policy-statement NOTHING then reject',
+    'set policy-options policy-statement originate term statics from protocol static',
+    'set policy-options policy-statement originate term statics then accept',
+    'set policy-options policy-statement originate term bgp from protocol bgp',
+    'set policy-options policy-statement originate term bgp then accept',
+  ];
+  for (const i of s.interfaces ?? []) {
+    for (const a of i.addresses) out.push(`set interfaces ${i.name} unit 0 family ${a.includes(':') ? 'inet6' : 'inet'} address ${a}`);
+  }
+  for (const p of s.statics ?? []) {
+    out.push(p.includes(':') ? `set routing-options rib inet6.0 static route ${p} discard` : `set routing-options static route ${p} discard`);
+  }
+  for (const n of s.neighbors) {
+    const g = `set protocols bgp group ${n.asn === s.asn ? 'ibgp' : `as${n.asn}`}`;
+    out.push(`${g} type ${n.asn === s.asn ? 'internal' : 'external'}`);
+    const nb = `${g} neighbor ${n.address}`;
+    out.push(`${nb} peer-as ${n.asn}`);
+    for (const f of n.families ?? ['inet', 'inet6']) out.push(`${nb} family ${f} unicast`);
+    for (const p of n.import ?? []) out.push(`${nb} import ${p}`);
+    const exp = n.exportNothing ? ['NOTHING'] : (n.export ?? ['originate']);
+    for (const p of exp) out.push(`${nb} export ${p}`);
+    for (const e of n.extra ?? []) out.push(`${nb} ${e}`);
+  }
+  out.push(...(s.extra ?? []));
+  return out.join('\n') + '\n';
+}
+
+export class Cnr {
+  daemon!: Daemon;
+  readonly stateDir: string;
+  readonly configPath: string;
+
+  private constructor(private readonly lab: Lab, readonly ns: string, readonly name: string) {
+    const dir = join(lab.dir, `cnr-${name}`);
+    this.stateDir = join(dir, 'state');
+    mkdirSync(this.stateDir, { recursive: true });
+    this.configPath = join(dir, 'cnr.conf');
+  }
+
+  static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000): Promise<Cnr> {
+    const c = new Cnr(lab, ns, name);
+    writeFileSync(c.configPath, cnrConfig(spec));
+    await c.launch(timeoutMs);
+    return c;
+  }
+
+  private async launch(timeoutMs: number): Promise<void> {
+    this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
+      cnrBin, 'controller', '--config', this.configPath, '--state-dir', this.stateDir,
+    ]);
+    await waitFor(`cnr ${this.name} CLI`, async () => {
+      if (this.daemon.child.exitCode !== null) throw new Error(`cnr controller exited: ${this.daemon.output().slice(-2000)}`);
+      return (await this.cliRaw('show bgp summary')).code === 0;
+    }, timeoutMs, 300);
+  }
+
+  /** Kill the controller hard and start it again with the same config and state. */
+  async restart(timeoutMs = 30_000): Promise<void> {
+    await this.daemon.kill();
+    await this.launch(timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.daemon.stop(5000);
+  }
+
+  private cliRaw(command: string) {
+    return runAsync('ip', ['netns', 'exec', this.ns, process.execPath, cnrBin, 'cli', '--state-dir', this.stateDir, '-c', command], 20_000);
+  }
+
+  /** Run a CLI command and return its text. */
+  async cli(command: string): Promise<string> {
+    const r = await this.cliRaw(command);
+    if (r.code !== 0) throw new Error(`cnr cli -c "${command}": ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  /** Run a CLI command with `| display json` and parse the answer. */
+  async json<T = any>(command: string): Promise<T> {
+    return JSON.parse(await this.cli(`${command} | display json`)) as T;
+  }
+
+  /** `show bgp neighbor ADDR` as JSON: the neighbor's own record. */
+  async neighbor(address: string): Promise<any> {
+    const j = await this.json<any>(`show bgp neighbor ${address}`);
+    return findNeighbor(j, address) ?? j;
+  }
+
+  /** Session state as cnr names it (RFC 4271 names: 'Established', 'Active', ...). */
+  async neighborState(address: string): Promise<string | undefined> {
+    const j = await this.json<any>('show bgp summary');
+    const n = findNeighbor(j, address);
+    const s = n?.state ?? n?.['peer-state'] ?? n?.peerState;
+    return typeof s === 'string' ? s : undefined;
+  }
+
+  /** Routes received (accepted) from a neighbor, from `show bgp summary`. */
+  async receivedCount(address: string): Promise<number> {
+    const j = await this.json<any>('show bgp summary');
+    const n = findNeighbor(j, address);
+    if (!n) return 0;
+    for (const k of ['accepted', 'received', 'prefixesReceived', 'accepted-prefixes', 'received-prefixes', 'pfxRcd']) {
+      const v = n[k];
+      if (typeof v === 'number') return v;
+      if (v && typeof v === 'object') return Object.values(v as Record<string, number>).reduce((a, b) => a + Number(b || 0), 0);
+    }
+    return 0;
+  }
+
+  /** `show route receive-protocol bgp ADDR` / table routes as JSON. */
+  async routes(command: string): Promise<any> {
+    return this.json<any>(command);
+  }
+}
+
+/** Find a neighbor's record in a summary or neighbor JSON, whatever its exact shape. */
+export function findNeighbor(j: any, address: string): any {
+  if (!j || typeof j !== 'object') return undefined;
+  const list: any[] = Array.isArray(j) ? j : (j.neighbors ?? j.peers ?? j.neighbor ?? []);
+  if (Array.isArray(list)) {
+    const hit = list.find((n) => n && (n.address === address || n.peer === address || n['peer-address'] === address || n.neighbor === address));
+    if (hit) return hit;
+  } else if (list && typeof list === 'object' && (list as Record<string, unknown>)[address]) {
+    return (list as Record<string, unknown>)[address];
+  }
+  return undefined;
+}
