@@ -8,6 +8,7 @@
  * through the management API (src/controller/mgmt/client.ts).
  */
 import { CniError, ErrorCode } from './errors.js';
+import type { ExecResult, MgmtClient } from '../controller/mgmt/client.js';
 
 export interface GroupSpec {
   group: string;
@@ -50,6 +51,8 @@ export function groupStatements(s: GroupSpec): string[] {
 export function addCommands(s: GroupSpec): string[] {
   return [
     'configure private',
+    // A group left behind by an earlier ADD of the same attachment is replaced, not merged.
+    `delete groups ${s.group}`,
     ...groupStatements(s),
     `commit comment "cnr-cni ADD ${s.containerId} ${s.ifname}"`,
   ];
@@ -59,31 +62,53 @@ export function deleteCommands(group: string, containerId: string, ifname: strin
   return ['configure private', `delete apply-groups ${group}`, `delete groups ${group}`, `commit comment "cnr-cni DEL ${containerId} ${ifname}"`];
 }
 
-/** What cnr-cni needs of the management API. */
+/** What cnr-cni needs of the management API: run commands, fail on the first refused one. */
 export interface ControllerConfig {
-  exec(commands: string[]): Promise<unknown>;
+  /** the output text of each command */
+  exec(commands: string[]): Promise<string[]>;
   close?(): void | Promise<void>;
+}
+
+/** A refused command; `notFound` when it refused because the statement was not there. */
+export class ControllerError extends Error {}
+
+/** The management client's per-command results as text, throwing on the first error. */
+export function resultTexts(results: readonly ExecResult[]): string[] {
+  const failed = results.find((r) => r.error !== undefined);
+  if (failed) throw new ControllerError(`'${failed.command}': ${failed.error}`);
+  return results.map((r) => r.text);
+}
+
+let clientModule: Promise<typeof import('../controller/mgmt/client.js')> | undefined;
+
+/**
+ * Starts loading the management client (node:http and friends). ADD and DEL call it first
+ * thing, so the load overlaps with IPAM and the veth; VERSION and the error paths never pay.
+ */
+export function preloadController(): void {
+  clientModule ??= import('../controller/mgmt/client.js');
+  clientModule.catch(() => {});
 }
 
 /** Opens the controller's management API from its state directory, or fails with code 11. */
 export async function connectController(stateDir: string): Promise<ControllerConfig> {
-  // Loaded on use: VERSION, and DEL of an attachment that left nothing, never pay for it.
-  const modPath = '../controller/mgmt/client.js';
-  let mod: { MgmtClient: { fromStateDir(dir: string): ControllerConfig | Promise<ControllerConfig> } };
+  let client: MgmtClient;
   try {
-    mod = (await import(modPath)) as typeof mod;
+    preloadController();
+    const mod = await clientModule!;
+    client = mod.MgmtClient.fromStateDir(stateDir);
   } catch (err) {
-    throw new CniError(ErrorCode.NotAvailable, `management client unavailable: ${(err as Error).message}`);
+    throw new CniError(ErrorCode.TryAgainLater, `controller not reachable through ${stateDir}: ${(err as Error).message}`);
   }
-  try {
-    return await mod.MgmtClient.fromStateDir(stateDir);
-  } catch (err) {
-    throw new CniError(ErrorCode.TryAgainLater, `controller not reachable through ${stateDir}/mgmt.sock: ${(err as Error).message}`);
-  }
-}
-
-export function outputText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(outputText).join('\n');
-  return JSON.stringify(v);
+  return {
+    async exec(commands) {
+      let results: ExecResult[];
+      try {
+        results = await client.exec(commands, 'cnr-cni');
+      } catch (err) {
+        throw new CniError(ErrorCode.TryAgainLater, `controller not reachable through ${stateDir}/mgmt.sock: ${(err as Error).message}`);
+      }
+      return resultTexts(results);
+    },
+  };
 }

@@ -23,6 +23,7 @@ export async function main(): Promise<void> {
   const stdin = process.env.CNI_COMMAND === 'VERSION' && process.stdin.isTTY ? '' : readStdin();
   const out = await runCommand(process.env, stdin);
   if (out.stdout) process.stdout.write(JSON.stringify(out.stdout) + '\n');
+  if (process.env.CNR_CNI_TRACE === '1') process.stderr.write(`cnr-cni ${performance.now().toFixed(1)} ms done\n`);
   // Exit now: stdout to a pipe is written synchronously, and a management connection
   // still closing must not keep the runtime waiting.
   process.exit(out.exitCode);

@@ -38,9 +38,15 @@ import {
   type PodAddress,
   type PodRoute,
 } from './link.js';
-import { addCommands, connectController, deleteCommands, outputText, type ControllerConfig, type GroupSpec } from './controller.js';
+import { addCommands, connectController, deleteCommands, preloadController, type ControllerConfig, type GroupSpec } from './controller.js';
 import { listRecords, readRecord, removeRecord, withLock, writeRecord, type AttachmentRecord } from './state.js';
 import { existsSync } from 'node:fs';
+
+/** CNR_CNI_TRACE=1: time of each step since the process started, on stderr. */
+const tracing = process.env.CNR_CNI_TRACE === '1';
+function trace(step: string): void {
+  if (tracing) process.stderr.write(`cnr-cni ${performance.now().toFixed(1)} ms ${step}\n`);
+}
 
 export interface Deps {
   /** opens the management API of the controller whose state directory is given */
@@ -67,16 +73,19 @@ function errorVersion(stdin: string): string {
 
 export async function runCommand(vars: NodeJS.ProcessEnv, stdin: string, deps: Deps = defaultDeps): Promise<CommandOutput> {
   const env = readEnv(vars);
+  trace(`start ${env.command}`);
   try {
     switch (env.command) {
       case 'VERSION':
         return { stdout: versionInfo(stdin), exitCode: 0 };
       case 'ADD': {
+        preloadController();
         const conf = parseNetConf(stdin);
         const r = await cmdAdd(env, conf, deps);
         return { stdout: formatResult(r, conf.cniVersion), exitCode: 0 };
       }
       case 'DEL':
+        preloadController();
         await cmdDel(env, parseNetConf(stdin), deps);
         return { exitCode: 0 };
       case 'CHECK':
@@ -183,7 +192,8 @@ async function commitToController(conf: NetConf, deps: Deps, commands: string[])
       try {
         await ctl.exec(commands);
       } catch (err) {
-        throw new CniError(ErrorCode.TryAgainLater, `controller refused the configuration: ${(err as Error).message}`);
+        if (err instanceof CniError) throw err;
+        throw new CniError(ErrorCode.Internal, `controller refused the configuration: ${(err as Error).message}`);
       }
     });
   } finally {
@@ -203,6 +213,10 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     throw new CniError(ErrorCode.InvalidConfig, '"ipam" is required (or a prevResult with addresses)');
   }
   const n = attachmentNames(env.containerId, env.ifname);
+  // A repeated ADD must not touch the existing attachment (its undo would tear it down).
+  if (await linkExists(n.hostVeth)) {
+    throw new CniError(ErrorCode.Internal, `${env.containerId}/${env.ifname} is already attached (${n.hostVeth}); DEL it first`);
+  }
   const rec: AttachmentRecord = {
     containerId: env.containerId,
     ifname: env.ifname,
@@ -224,6 +238,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
       conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(conf.prevResult!),
       createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }),
     ]);
+    trace('ipam and veth done');
     ipamDone = ipamR.status === 'fulfilled' && conf.ipamType !== undefined;
     vethMade = vethR.status === 'fulfilled';
     if (ipamR.status === 'rejected') throw ipamR.reason;
@@ -238,9 +253,10 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
       quietHostEnd(n.hostVeth),
       commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan))).then(() => {
         committed = true;
+        trace('committed');
       }),
     ];
-    if (!conf.txChecksumOffload) steps.push(disableTxChecksum(env.netns, podLink));
+    if (!conf.txChecksumOffload) steps.push(disableTxChecksum(env.netns, podLink).then(() => trace('offload off')));
     const results = await Promise.allSettled(steps);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
 
@@ -280,16 +296,23 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
   const n = attachmentNames(env.containerId, env.ifname);
   const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
   let controllerError: CniError | undefined;
+  // The address goes back to IPAM meanwhile: nothing else refers to it once the pod is gone.
+  const released = conf.ipamType ? ipamDel(conf.ipamType, env, conf.rawText) : Promise.resolve();
+  released.catch(() => {});
   try {
+    // The vRouter lets go of the interface before the interface goes away.
     await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname));
+    trace('committed');
   } catch (err) {
-    const e = asCniError(err);
-    // Nothing left of the group is fine; a controller we cannot reach is retried later,
-    // but only after the local resources are freed.
-    if (!/not found|does not exist|no such|not exist|statement not found/i.test(e.message)) controllerError = e;
+    // Deleting a group that is not there is only a warning to the controller; what fails
+    // here is a controller we cannot reach or that refuses: retried later, but only after
+    // the local resources are freed.
+    controllerError = asCniError(err);
   }
   await deleteLink(n.hostVeth);
-  if (conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText);
+  trace('veth deleted');
+  await released;
+  trace('ipam released');
   if (controllerError && (rec || (await linkExists(n.hostVeth)))) throw controllerError;
   removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
 }
@@ -334,7 +357,7 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
   }
   const ctl = await deps.controller(conf.stateDir);
   try {
-    const out = outputText(await ctl.exec([`show configuration groups ${n.group} | display set`]));
+    const out = (await ctl.exec([`show configuration groups ${n.group} | display set`])).join('\n');
     if (!out.includes(`interfaces ${n.hostVeth}`)) drift.push(`controller configuration group ${n.group} is missing or incomplete`);
     const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
     for (const ip of rec?.ips ?? []) if (!out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
@@ -381,7 +404,7 @@ export async function cmdStatus(env: CniEnv, conf: NetConf, deps: Deps): Promise
     throw new CniError(ErrorCode.NotAvailable, (err as Error).message);
   }
   try {
-    await ctl.exec(['show system uptime']);
+    await ctl.exec(['show system commit']);
   } catch (err) {
     throw new CniError(ErrorCode.NotAvailable, `controller does not answer: ${(err as Error).message}`);
   } finally {

@@ -7,11 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runCommand, type Deps } from '../../src/cni/plugin.js';
+import { runCommand } from '../../src/cni/plugin.js';
+import { Controller } from '../../src/controller/controller.js';
 import { attachmentNames } from '../../src/cni/names.js';
 
 const root = process.getuid?.() === 0;
@@ -25,41 +26,20 @@ const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
 const netnsNames = ['a', 'b', 'c'].map((x) => `${tag}-${x}`);
 const nsPath = (i: number) => `/var/run/netns/${netnsNames[i]}`;
 
-/** The controller's configuration as a set of `set` statements, for the plugin to edit. */
-class FakeController {
-  statements = new Set<string>();
-  commits: string[] = [];
-  down = false;
-  async exec(commands: string[]): Promise<string> {
-    if (this.down) throw new Error('connect ECONNREFUSED');
-    const cand = new Set(this.statements);
-    const shown: string[] = [];
-    for (const c of commands) {
-      if (c === 'configure private') continue;
-      if (c.startsWith('set ')) cand.add(c);
-      else if (c.startsWith('delete ')) {
-        const path = `set ${c.slice(7)}`;
-        const hit = [...cand].filter((s) => s === path || s.startsWith(`${path} `));
-        if (hit.length === 0) throw new Error(`statement not found: ${c.slice(7)}`);
-        for (const s of hit) cand.delete(s);
-      } else if (c.startsWith('commit')) {
-        this.statements = cand;
-        this.commits.push(c);
-      } else if (c.startsWith('show configuration groups ')) {
-        const g = c.split(' ')[3];
-        shown.push(...[...this.statements].filter((s) => s.startsWith(`set groups ${g} `)));
-      } else if (c === 'show system uptime') shown.push('up');
-      else throw new Error(`unknown command ${c}`);
-    }
-    return shown.join('\n');
-  }
-  group(g: string): string[] {
-    return [...this.statements].filter((s) => s.startsWith(`set groups ${g} `) || s === `set apply-groups ${g}`);
-  }
+/** The controller (configuration store and management API, no data plane) the plugin talks to. */
+let ctl: Controller;
+const stateDir = join(tmp, 'cnr');
+
+/** The running configuration's statements of group `g` and its apply-groups line. */
+async function group(g: string): Promise<string[]> {
+  const [r] = await ctl.exec(['show configuration | display set']);
+  return r!.text.split('\n').filter((l) => l.startsWith(`set groups ${g} `) || l === `set apply-groups ${g}`);
 }
 
-const ctl = new FakeController();
-const deps: Deps = { controller: async () => ctl };
+async function allGroups(): Promise<string[]> {
+  const [r] = await ctl.exec(['show configuration | display set']);
+  return r!.text.split('\n').filter((l) => l.startsWith('set groups ') || l.startsWith('set apply-groups '));
+}
 
 function conf(extra: Record<string, unknown> = {}, version = '1.0.0'): Record<string, unknown> {
   return {
@@ -69,7 +49,7 @@ function conf(extra: Record<string, unknown> = {}, version = '1.0.0'): Record<st
     instanceName: 'blue',
     vrfTarget: 'target:65000:1',
     mtu: 1400,
-    stateDir: join(tmp, 'cnr'),
+    stateDir,
     dataDir: join(tmp, 'cni'),
     ipam: {
       type: 'host-local',
@@ -87,7 +67,7 @@ function env(command: string, cid: string, ns: number | string | undefined, ifna
 }
 
 async function cni(command: string, cid: string, ns: number | string | undefined, c: Record<string, unknown>, ifname = 'eth0') {
-  const out = await runCommand(env(command, cid, ns, ifname), JSON.stringify(c), deps);
+  const out = await runCommand(env(command, cid, ns, ifname), JSON.stringify(c));
   return { code: out.exitCode, json: out.stdout as Record<string, any> | undefined };
 }
 
@@ -120,10 +100,13 @@ const vlanSkip = vlanSupported() ? false : 'this kernel has no 802.1Q (8021q) su
 
 describe('cnr-cni plugin', { skip }, () => {
   const cid = `${tag}-pod1`;
-  before(() => {
+  before(async () => {
     for (const n of netnsNames) execFileSync('ip', ['netns', 'add', n]);
+    ctl = new Controller({ stateDir, log: () => {} });
+    await ctl.start();
   });
-  after(() => {
+  after(async () => {
+    await ctl?.stop();
     for (const n of netnsNames) spawnSync('ip', ['netns', 'del', n]);
     for (const c of [cid, `${tag}-pod2`, `${tag}-v031`, `${tag}-v110`, `${tag}-vlan`, `${tag}-gc1`, `${tag}-gc2`]) {
       for (const i of ['eth0', 'net1']) spawnSync('ip', ['link', 'del', attachmentNames(c, i).hostVeth]);
@@ -163,7 +146,7 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.equal(execFileSync('cat', [`/proc/sys/net/ipv6/conf/${n.hostVeth}/disable_ipv6`], { encoding: 'utf8' }).trim(), '1');
     const tx = execFileSync('ip', ['netns', 'exec', netnsNames[0]!, 'ethtool', '-k', 'eth0'], { encoding: 'utf8' });
     assert.match(tx, /tx-checksumming: off/);
-    const g = ctl.group(n.group);
+    const g = await group(n.group);
     assert.ok(g.includes(`set groups ${n.group} interfaces ${n.hostVeth} unit 0 family inet address 10.77.0.1/32`), g.join('\n'));
     assert.ok(g.includes(`set groups ${n.group} routing-instances blue interface ${n.hostVeth}`));
     assert.ok(g.includes(`set groups ${n.group} routing-instances blue routing-options static route 10.77.0.2/32 qualified-next-hop 10.77.0.2 interface ${n.hostVeth}`));
@@ -184,12 +167,19 @@ describe('cnr-cni plugin', { skip }, () => {
     r = await check();
     assert.match(r.json!.msg, /address fd00:77::2\/128 is missing/);
     execFileSync('ip', ['-n', netnsNames[0]!, 'addr', 'add', 'fd00:77::2/128', 'dev', 'eth0', 'nodad']);
-    const saved = ctl.statements;
-    ctl.statements = new Set([...saved].filter((s) => !s.includes('static route 10.77.0.2/32')));
+    const drop = await ctl.exec(['configure private', `delete groups ${n.group} routing-instances blue routing-options static route 10.77.0.2/32`, 'commit']);
+    assert.equal(drop.at(-1)!.error, undefined, JSON.stringify(drop));
     r = await check();
     assert.match(r.json!.msg, /controller has no route 10\.77\.0\.2\/32/);
-    ctl.statements = saved;
+    const back = await ctl.exec(['configure private', `set groups ${n.group} routing-instances blue routing-options static route 10.77.0.2/32 qualified-next-hop 10.77.0.2 interface ${n.hostVeth}`, 'commit']);
+    assert.equal(back.at(-1)!.error, undefined, JSON.stringify(back));
     assert.equal((await check()).code, 0);
+    // A second ADD of the same attachment is refused and leaves the first one intact.
+    const again = await cni('ADD', cid, 0, conf());
+    assert.equal(again.json!.code, 999);
+    assert.match(again.json!.msg, /already attached/);
+    assert.equal((await check()).code, 0);
+    assert.deepEqual(ipamFiles().sort(), ['10.77.0.2', 'fd00:77::2']);
 
     // DEL removes every trace, and succeeds again when there is nothing left.
     for (let i = 0; i < 2; i++) {
@@ -199,7 +189,7 @@ describe('cnr-cni plugin', { skip }, () => {
       assert.ok(!existsSync(`/sys/class/net/${n.hostVeth}`));
       assert.deepEqual(ipj(0, 'link', 'show', 'dev', 'lo').length, 1);
       assert.equal(ipj(0, 'link', 'show').filter((l: any) => l.ifname === 'eth0').length, 0);
-      assert.deepEqual(ctl.group(n.group), []);
+      assert.deepEqual(await group(n.group), []);
       assert.deepEqual(ipamFiles(), []);
       assert.equal(readdirSync(join(tmp, 'cni', `${tag}-net`)).length, 0);
     }
@@ -258,24 +248,30 @@ describe('cnr-cni plugin', { skip }, () => {
     const [link] = ipj(1, '-d', 'link', 'show', 'dev', 'eth0');
     assert.equal(link.linkinfo.info_kind, 'vlan');
     assert.equal(link.linkinfo.info_data.id, 42);
-    assert.ok(ctl.group(n.group).includes(`set groups ${n.group} interfaces ${n.hostVeth} vlan-id 42`));
+    assert.ok((await group(n.group)).includes(`set groups ${n.group} interfaces ${n.hostVeth} vlan-id 42`));
     assert.equal((await cni('CHECK', id, 1, conf({ vlanId: 42, prevResult: a.json }))).code, 0);
     assert.equal((await cni('DEL', id, 1, conf({ vlanId: 42 }))).code, 0);
     assert.equal(ipj(1, 'link', 'show').length, 1);
   });
 
-  test('a failed commit undoes the veth and the IPAM allocation; DEL with the controller down keeps what it could not remove', async () => {
-    ctl.down = true;
-    try {
-      const a = await cni('ADD', `${tag}-pod2`, 2, conf());
-      assert.equal(a.code, 1);
-      assert.equal(a.json!.code, 11);
-      assert.deepEqual(hostVeths().filter((h) => h === attachmentNames(`${tag}-pod2`, 'eth0').hostVeth), []);
-      assert.deepEqual(ipamFiles(), []);
-      assert.equal(ipj(2, 'link', 'show').length, 1);
-    } finally {
-      ctl.down = false;
-    }
+  test('with the controller down, ADD undoes the veth and the IPAM allocation; DEL frees what it can and asks to be retried', async () => {
+    const id = `${tag}-pod2`;
+    const down = { stateDir: join(tmp, 'no-controller') };
+    const a = await cni('ADD', id, 2, conf(down));
+    assert.equal(a.code, 1);
+    assert.equal(a.json!.code, 11, JSON.stringify(a.json));
+    assert.deepEqual(hostVeths().filter((h) => h === attachmentNames(id, 'eth0').hostVeth), []);
+    assert.deepEqual(ipamFiles(), []);
+    assert.equal(ipj(2, 'link', 'show').length, 1);
+    // an attachment made while the controller was up, deleted while it is down
+    assert.equal((await cni('ADD', id, 2, conf())).code, 0);
+    const d = await cni('DEL', id, 2, conf(down));
+    assert.equal(d.json!.code, 11);
+    assert.ok(!existsSync(`/sys/class/net/${attachmentNames(id, 'eth0').hostVeth}`), 'the veth is gone anyway');
+    assert.deepEqual(ipamFiles(), []);
+    assert.ok((await group(attachmentNames(id, 'eth0').group)).length > 0, 'the group waits for the controller');
+    assert.equal((await cni('DEL', id, 2, conf())).code, 0, 'the retried DEL finishes the job');
+    assert.deepEqual(await group(attachmentNames(id, 'eth0').group), []);
   });
 
   test('GC removes attachments of containers the runtime no longer lists', async () => {
@@ -285,7 +281,7 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.equal(gc.code, 0, JSON.stringify(gc.json));
     assert.ok(!existsSync(`/sys/class/net/${attachmentNames(`${tag}-gc1`, 'eth0').hostVeth}`));
     assert.ok(existsSync(`/sys/class/net/${attachmentNames(`${tag}-gc2`, 'eth0').hostVeth}`));
-    assert.deepEqual(ctl.group(attachmentNames(`${tag}-gc1`, 'eth0').group), []);
+    assert.deepEqual(await group(attachmentNames(`${tag}-gc1`, 'eth0').group), []);
     assert.equal(ipamFiles().length, 2);
     assert.equal((await cni('GC', '', undefined, conf({ 'cni.dev/valid-attachments': [] }, '1.1.0'))).code, 0);
     assert.deepEqual(ipamFiles(), []);
@@ -294,16 +290,37 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.equal((await cni('GC', '', undefined, conf({}, '1.0.0'))).json!.code, 1);
   });
 
-  test('20 concurrent ADDs then 20 concurrent DELs leave nothing behind', async () => {
+  test('20 concurrent ADDs then 20 concurrent DELs through the executable leave nothing behind', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `${tag}-many${i}`);
-    const adds = await Promise.all(ids.map((id) => cni('ADD', id, 0, conf({}), 'eth0').catch((e) => ({ code: -1, json: { e: String(e) } }))));
-    // one namespace, one eth0: exactly one ADD wins, the others are refused and undo themselves
-    assert.equal(adds.filter((a) => a.code === 0).length, 1, JSON.stringify(adds.filter((a) => a.code !== 0)[0]));
-    const dels = await Promise.all(ids.map((id) => cni('DEL', id, 0, conf())));
-    assert.deepEqual(dels.filter((d) => d.code !== 0), []);
-    assert.deepEqual(ipamFiles(), []);
-    assert.deepEqual(hostVeths().filter((h) => ids.some((id) => attachmentNames(id, 'eth0').hostVeth === h)), []);
-    assert.equal([...ctl.statements].length, 0);
+    const spaces = ids.map((_, i) => `${tag}-m${i}`);
+    for (const ns of spaces) execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      const bin = join(repo, 'bin', 'cnr-cni');
+      const run = (command: string, i: number) =>
+        new Promise<{ code: number | null; out: string }>((res) => {
+          const c = spawn(bin, [], { env: env(command, ids[i]!, `/var/run/netns/${spaces[i]}`), stdio: ['pipe', 'pipe', 'pipe'] });
+          c.stderr.on('data', (b: Buffer) => (out += b.toString()));
+          let out = '';
+          c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+          c.on('close', (code) => res({ code, out }));
+          c.stdin.end(JSON.stringify(conf()));
+        });
+      const adds = await Promise.all(ids.map((_, i) => run('ADD', i)));
+      assert.deepEqual(adds.filter((a) => a.code !== 0), []);
+      const addrs = adds.map((a) => (JSON.parse(a.out) as { ips: { address: string }[] }).ips[0]!.address);
+      assert.equal(new Set(addrs).size, 20, 'every pod got its own address');
+      assert.equal(ipamFiles().length, 40);
+      assert.equal((await allGroups()).filter((l) => l.startsWith('set apply-groups')).length, 20);
+      for (let i = 0; i < 20; i++) assert.equal(ipj(0, 'link', 'show').length >= 1, true);
+      const dels = await Promise.all(ids.map((_, i) => run('DEL', i)));
+      assert.deepEqual(dels.filter((d) => d.code !== 0), []);
+      assert.deepEqual(ipamFiles(), []);
+      assert.deepEqual(hostVeths().filter((h) => ids.some((id) => attachmentNames(id, 'eth0').hostVeth === h)), []);
+      assert.deepEqual(await allGroups(), []);
+      assert.deepEqual(readdirSync(join(tmp, 'cni', `${tag}-net`)), []);
+    } finally {
+      for (const ns of spaces) spawnSync('ip', ['netns', 'del', ns]);
+    }
   });
 
   test('the executable answers as a runtime expects: VERSION, decode, version, environment and netns errors', () => {

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Init container of the cnr DaemonSet: installs cnr-cni on the host. The plugin is a Node
+# program, and the host may have no Node, so the image's node binary and the compiled
+# plugin are copied to $CNR_LIB_DIR and /opt/cni/bin/cnr-cni becomes a shim that runs
+# them. Every file is written beside its target and renamed over it, so a runtime calling
+# the plugin while a new version is installed runs either the old or the new one.
+set -eu
+
+BIN=${CNI_BIN_DIR:-/host/cni/bin}
+CONF=${CNI_CONF_DIR:-/host/cni/net.d}
+LIB=${CNR_LIB_DIR:-/host/cni/cnr}
+HOST_LIB=${CNR_HOST_LIB_DIR:-/opt/cni/cnr}
+CONF_NAME=${CNI_CONF_NAME:-90-cnr.conflist}
+SRC=${CNR_HOME:-/opt/cnr}
+
+mkdir -p "$BIN" "$CONF" "$LIB"
+
+stage="$LIB/.new.$$"
+rm -rf "$stage"
+mkdir -p "$stage"
+cp "$(command -v node)" "$stage/node"
+cp -r "$SRC/dist" "$SRC/node_modules" "$SRC/package.json" "$SRC/bin" "$stage/"
+rm -rf "$LIB/current.old"
+[ -d "$LIB/current" ] && mv "$LIB/current" "$LIB/current.old"
+mv "$stage" "$LIB/current"
+rm -rf "$LIB/current.old"
+
+cat > "$BIN/.cnr-cni.$$" <<SHIM
+#!/bin/sh
+# installed by the cnr DaemonSet (deploy/install-cni.sh)
+unset NODE_OPTIONS NODE_EXTRA_CA_CERTS
+exec $HOST_LIB/current/node $HOST_LIB/current/bin/cnr-cni "\$@"
+SHIM
+chmod 0755 "$BIN/.cnr-cni.$$"
+mv -f "$BIN/.cnr-cni.$$" "$BIN/cnr-cni"
+
+# IPAM plugins cnr-cni delegates to, if the host has none
+for p in host-local static; do
+  [ -x "$BIN/$p" ] || { [ -x "/usr/lib/cni/$p" ] && cp "/usr/lib/cni/$p" "$BIN/.$p.$$" && mv -f "$BIN/.$p.$$" "$BIN/$p"; } || true
+done
+
+if [ "${CNI_INSTALL_CONFIG:-true}" = "true" ] && [ -f "/etc/cnr/$CONF_NAME" ]; then
+  cp "/etc/cnr/$CONF_NAME" "$CONF/.$CONF_NAME.$$"
+  mv -f "$CONF/.$CONF_NAME.$$" "$CONF/$CONF_NAME"
+fi
+echo "cnr-cni installed in $BIN (runtime in $HOST_LIB/current)"
