@@ -9,7 +9,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { hostname, userInfo } from 'node:os';
 import { configChoices, formatChoices, type Choice } from '../controller/config/complete.js';
-import { quote, splitWords } from '../controller/config/tokens.js';
+import { quote, splitUnquoted, splitWords } from '../controller/config/tokens.js';
 import { MgmtClient, type ExecResult } from '../controller/mgmt/client.js';
 
 const USAGE = `usage: cnr cli [--state-dir DIR] [-c "command; command ..."]
@@ -19,23 +19,7 @@ const USAGE = `usage: cnr cli [--state-dir DIR] [-c "command; command ..."]
 
 /** Split a `-c` script at unquoted semicolons. */
 export function splitScript(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '\\' && q && i + 1 < s.length) {
-      cur += c + s[++i];
-      continue;
-    }
-    if (c === '"') q = !q;
-    if (c === ';' && !q) {
-      if (cur.trim()) out.push(cur.trim());
-      cur = '';
-    } else cur += c;
-  }
-  if (cur.trim()) out.push(cur.trim());
-  return out;
+  return splitUnquoted(s, ';').filter((c) => c !== '');
 }
 
 function printResult(r: ExecResult, out: NodeJS.WritableStream, err: NodeJS.WritableStream): void {
@@ -98,7 +82,10 @@ export class Shell {
     for (const c of [...this.opCommands, { path: ['configure'], help: 'Enter configuration mode' }, { path: ['exit'], help: 'Leave the CLI' }]) {
       if (c.path.length > words.length && words.every((w, i) => c.path[i] === w)) {
         const next = c.path[words.length]!;
-        if (!seen.has(next)) seen.set(next, c.path.length === words.length + 1 ? c.help : '');
+        const help = c.path.length === words.length + 1 ? c.help : `${c.path.slice(words.length).join(' ')}`;
+        const prev = seen.get(next);
+        if (prev === undefined) seen.set(next, help);
+        else if (c.path.length > words.length + 1 && !prev.includes(help)) seen.set(next, `${prev}, ${help}`);
       }
     }
     return [...seen].map(([word, help]) => ({ word, help }));

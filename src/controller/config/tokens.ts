@@ -112,8 +112,8 @@ export function quote(word: string): string {
   return `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** Split a command at unquoted `|` into the command and its output filters. */
-export function splitPipes(line: string): string[] {
+/** Split at unquoted `sep` (`|` between a command and its filters, `;` between script commands). */
+export function splitUnquoted(line: string, sep: string): string[] {
   const parts: string[] = [];
   let cur = '';
   let inQuote = false;
@@ -125,7 +125,7 @@ export function splitPipes(line: string): string[] {
       continue;
     }
     if (c === '"') inQuote = !inQuote;
-    if (c === '|' && !inQuote) {
+    if (c === sep && !inQuote) {
       parts.push(cur.trim());
       cur = '';
     } else {
@@ -134,4 +134,9 @@ export function splitPipes(line: string): string[] {
   }
   parts.push(cur.trim());
   return parts;
+}
+
+/** Split a command at unquoted `|` into the command and its output filters. */
+export function splitPipes(line: string): string[] {
+  return splitUnquoted(line, '|');
 }
