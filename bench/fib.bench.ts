@@ -23,7 +23,7 @@ function prefixOf(k: number): string {
 }
 
 export async function measureCnr(n: number, dataplane?: Dataplane): Promise<{ seconds: number; acked: number; ribSeconds: number; rssMb: number }> {
-  const dp = dataplane ?? (await createDefaultDataplane({ vhost: false, workers: 1 }));
+  const dp = dataplane ?? (await createDefaultDataplane({ vhost: false, workers: 1, sizes: { maxNexthops: 1 << 16 } }));
   if (!dataplane) await dp.start();
   const agent = new AgentServer(dp, { address: '127.0.0.1:0' });
   const port = await agent.start();

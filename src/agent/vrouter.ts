@@ -6,6 +6,7 @@
  * restart relies on.
  */
 import type { Dataplane } from '../dataplane/api.js';
+import { createDataplane, type DataplaneOptions } from '../dataplane/dataplane.js';
 import { startIntrospect, type IntrospectHandle } from '../dataplane/introspect.js';
 import { DEFAULT_HEALTH_ADDRESS, splitHostPort, startHealthServer, type HealthServer } from './health-http.js';
 import { AgentServer, DEFAULT_AGENT_ADDRESS } from './server.js';
@@ -14,7 +15,7 @@ export interface VrouterOptions {
   /** an existing data plane (tests); otherwise one is created with `createDataplane` */
   dataplane?: Dataplane;
   /** options for createDataplane (src/dataplane/dataplane.ts) */
-  dataplaneOptions?: Record<string, unknown>;
+  dataplaneOptions?: DataplaneOptions;
   /** create vhost0 toward the host stack (default true) */
   vhost?: boolean;
   /** gRPC listen address, default 127.0.0.1:50052 (port 0 picks one) */
@@ -38,12 +39,9 @@ export interface Vrouter {
   stop(): Promise<void>;
 }
 
-/** Create the data plane through dp-core's factory (loaded lazily: tests bring their own). */
-export async function createDefaultDataplane(opts: Record<string, unknown>): Promise<Dataplane> {
-  // a variable specifier: dp-core's module may land after this file compiles
-  const specifier = '../dataplane/dataplane.js';
-  const mod = (await import(specifier)) as { createDataplane(o: Record<string, unknown>): Dataplane | Promise<Dataplane> };
-  return await mod.createDataplane(opts);
+/** The data plane `cnr vrouter` runs: one forwarding worker, vhost0 unless told otherwise. */
+export async function createDefaultDataplane(opts: DataplaneOptions): Promise<Dataplane> {
+  return createDataplane({ workers: 1, ...opts });
 }
 
 export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> {

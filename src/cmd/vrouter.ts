@@ -2,7 +2,8 @@
  * `cnr vrouter [--agent-address 127.0.0.1:50052] [--introspect 127.0.0.1:8085]
  *  [--health 127.0.0.1:9091] [--no-vhost] [--token-file FILE]`: the data plane with its
  * agent, alone (the Kubernetes layout); the controller finds it by the agent address.
- * SIGINT/SIGTERM stop it cleanly.
+ * SIGINT/SIGTERM stop it cleanly; SIGHUP restarts the agent's gRPC server while the data
+ * plane keeps forwarding (the controller reconnects and resyncs).
  */
 import { readFileSync } from 'node:fs';
 import { startVrouter, type VrouterOptions } from '../agent/vrouter.js';
@@ -53,11 +54,19 @@ export async function run(args: string[]): Promise<number> {
   const opts = parseVrouterArgs(args);
   const v = await startVrouter(opts);
   console.error(`cnr vrouter: agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`);
+  const hup = () => {
+    v.restartAgent().then(
+      () => console.error(`cnr vrouter: agent restarted on port ${v.agentPort}`),
+      (err: unknown) => console.error(`cnr vrouter: agent restart failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  };
+  process.on('SIGHUP', hup);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGHUP', hup);
   await v.stop();
   return 0;
 }
