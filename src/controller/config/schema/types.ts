@@ -17,8 +17,8 @@ export const str: LeafType = type('string', (w) => {
 
 /** Names of things (groups, policies, filters, instances): no spaces or quotes. */
 export const name: LeafType = type('name', (w) => {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,63}$/.test(w)) {
-    throw new Error(`invalid name '${w}' (letters, digits and _ . : @ + -, at most 64, not starting with a symbol)`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/.test(w)) {
+    throw new Error(`invalid name '${w}' (letters, digits and _ . : @ + -, at most 128, not starting with a symbol)`);
   }
   return w;
 });
