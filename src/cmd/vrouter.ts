@@ -53,7 +53,7 @@ export function parseVrouterArgs(args: string[]): VrouterOptions {
 export async function run(args: string[]): Promise<number> {
   const opts = parseVrouterArgs(args);
   const v = await startVrouter(opts);
-  console.error(`cnr vrouter: agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`);
+  console.log(`cnr vrouter: agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`);
   const hup = () => {
     v.restartAgent().then(
       () => console.error(`cnr vrouter: agent restarted on port ${v.agentPort}`),
