@@ -75,7 +75,7 @@ test('exec: operational commands, output filters, configuration mode, compare an
     assert.deepEqual(r[11]!.data, { static: { route: { '10.9.0.0/16': { 'next-hop': ['10.0.0.2'] } } } });
     assert.equal(seen.length, 1);
 
-    r = await c.exec(['configure', 'set routing-options static route 10.8.0.0/16 next-hop 10.0.0.3', 'commit', 'rollback 1', 'show | compare', 'commit', 'run show system commit']);
+    r = await c.exec(['configure', 'set routing-options static route 10.8.0.0/16 next-hop 10.0.0.3', 'commit', 'rollback 1', 'show | compare', 'commit', 'run show system commit'], 'dave');
     assert.equal(r[4]!.text, '[edit routing-options static]\n-   route 10.8.0.0/16 next-hop 10.0.0.3;\n');
     assert.match(r[6]!.text, /^0 {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by dave via api\n1 /);
 
