@@ -1,0 +1,70 @@
+/**
+ * The real data plane as a child process for system tests and the forwarding benchmark:
+ * run inside the router's namespace as `node vrouter-child.js CONFIG_JSON`, it creates the
+ * data plane, programs it from the config, starts introspect, prints "ready PORT" and runs
+ * until SIGTERM (then prints "dropstats {...}" and exits 0).
+ *
+ * Config: next hops are named so routes and labels can refer to them:
+ *   { "workers": 1, "vrfs": ["blue"], "vifs": [VifConfig...],
+ *     "nexthops": { "to-h2": { "type": "neighbor", "vif": "r2", "ip": "10.2.0.2" } },
+ *     "routes": [{ "vrf": "default", "prefix": "10.2.0.0/24", "nh": "to-h2" }],
+ *     "labels": [{ "label": 100, "action": { "action": "pop-lookup", "vrf": "blue" } }] }
+ */
+import { createDataplane } from '../../src/dataplane/dataplane.js';
+import { startIntrospect } from '../../src/dataplane/introspect.js';
+import type { LabelAction, NexthopSpec, VifConfig } from '../../src/dataplane/api.js';
+
+export interface VrouterConfig {
+  workers?: number;
+  vrfs?: string[];
+  vifs: VifConfig[];
+  /** specs may name other next hops in `members` (composite) */
+  nexthops?: Record<string, NexthopSpec | { type: 'composite'; members: string[] }>;
+  routes?: { vrf?: string; prefix: string; nh: string }[];
+  /** swap/php actions name their next hop */
+  labels?: { label: number; action: LabelAction | { action: 'swap'; outLabels: number[]; nh: string } | { action: 'php'; nh: string } }[];
+  introspectPort?: number;
+}
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as VrouterConfig;
+  // the data plane's worker does not hold the event loop open: keep the process alive until SIGTERM
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const dp = createDataplane({ workers: cfg.workers ?? 1 });
+  for (const v of cfg.vrfs ?? []) dp.addVrf(v);
+  for (const v of cfg.vifs) await dp.addVif(v);
+  const nh = new Map<string, number>();
+  const id = (name: string): number => {
+    const n = nh.get(name);
+    if (n === undefined) throw new Error(`unknown next hop '${name}'`);
+    return n;
+  };
+  for (const [name, spec] of Object.entries(cfg.nexthops ?? {})) {
+    nh.set(name, dp.addNexthop(spec.type === 'composite' ? { type: 'composite', members: spec.members.map((m) => (typeof m === 'string' ? id(m) : m)) } : spec));
+  }
+  for (const r of cfg.routes ?? []) dp.addRoute(r.vrf ?? 'default', r.prefix, id(r.nh));
+  for (const l of cfg.labels ?? []) {
+    const a = l.action;
+    dp.addLabel(l.label, 'nh' in a && typeof a.nh === 'string' ? ({ ...a, nh: id(a.nh) } as LabelAction) : (a as LabelAction));
+  }
+  await dp.start();
+  const intro = await startIntrospect(dp, { port: cfg.introspectPort ?? 0 });
+  console.log(`ready ${intro.port}`);
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`dropstats ${JSON.stringify(dp.dropStats())}`);
+    await intro.close();
+    await dp.stop();
+    clearInterval(keepAlive);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+/**
+ * Start the real data plane (vrouter-child.js) inside a lab namespace and talk to it: wait
+ * for "ready", run the cnr inspection commands against its introspect port (which listens
+ * on the namespace's own loopback), and stop it, returning its final drop counters.
+ */
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { stopChild, waitForLine, type NetnsLab } from './netns.js';
+import type { VrouterConfig } from './vrouter-child.js';
+
+const child = fileURLToPath(new URL('./vrouter-child.js', import.meta.url));
+const cnrBin = fileURLToPath(new URL('../../../bin/cnr', import.meta.url));
+
+export interface RunningVrouter {
+  proc: ChildProcess;
+  /** introspect port on the namespace's loopback */
+  port: number;
+  /** `cnr NAME ARGS --introspect 127.0.0.1:PORT` inside the namespace; returns stdout */
+  cnr(...args: string[]): string;
+  /** SIGTERM; resolves with the drop counters it printed on the way out */
+  stop(): Promise<Record<string, number>>;
+}
+
+export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig, opts: { cpu?: number } = {}): Promise<RunningVrouter> {
+  const cmd = [process.execPath, child, JSON.stringify(cfg)];
+  const proc = lab.spawn(ns, opts.cpu === undefined ? cmd : ['taskset', '-c', String(opts.cpu), ...cmd]);
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const line = await waitForLine(proc, /^ready \d+/, 20000);
+  const port = Number(line.split(' ')[1]);
+  return {
+    proc,
+    port,
+    cnr: (...args: string[]) => lab.run(ns, [process.execPath, cnrBin, ...args, '--introspect', `127.0.0.1:${port}`]),
+    stop: async () => {
+      await stopChild(proc, 5000);
+      const m = /dropstats (.*)/.exec(out);
+      return m ? (JSON.parse(m[1]!) as Record<string, number>) : {};
+    },
+  };
+}
