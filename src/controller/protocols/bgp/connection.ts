@@ -1,0 +1,109 @@
+/**
+ * One TCP connection to a peer: frames the byte stream into BGP messages and writes
+ * encoded ones. It knows nothing of the FSM; the neighbor feeds what it reads into events.
+ * Reads are framed in place (subarray views of the received chunk); only a partial message
+ * at a chunk's end is copied.
+ */
+import type { Socket } from 'node:net';
+import { frameMessage, type Frame } from '../../../wire/bgp/header.js';
+import type { NotifyError } from '../../../wire/bgp/errors.js';
+
+export interface ConnectionHandlers {
+  /** a whole message (type, body view valid only during the call) */
+  message(type: number, body: Uint8Array, length: number): void;
+  /** a header that cannot be framed: the stream is unusable */
+  headerError(e: NotifyError): void;
+  closed(reason: string): void;
+}
+
+export class Connection {
+  private rest: Buffer | undefined;
+  private open = true;
+  /** messages up to this length are accepted (4096, or 65535 with extended messages) */
+  maxLength = 4096;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  inOctets = 0;
+  outOctets = 0;
+  /** pause delivery (collision handling waits on the other connection) */
+  private handlers: ConnectionHandlers | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    /** true when we opened it (for collision resolution, RFC 4271 6.8) */
+    readonly outgoing: boolean,
+  ) {
+    this.localAddress = normalize(socket.localAddress ?? '');
+    this.localPort = socket.localPort ?? 0;
+    this.remoteAddress = normalize(socket.remoteAddress ?? '');
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.onClose(err.message));
+    socket.on('close', () => this.onClose('connection closed'));
+  }
+
+  attach(h: ConnectionHandlers): void {
+    this.handlers = h;
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.inOctets += chunk.length;
+    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    this.rest = undefined;
+    let off = 0;
+    while (this.open && this.handlers) {
+      const view = buf.subarray(off);
+      const f: Frame = frameMessage(view, this.maxLength);
+      if (f.kind === 'need') break;
+      if (f.kind === 'error') {
+        this.handlers.headerError(f);
+        return;
+      }
+      off += f.length;
+      this.handlers.message(f.type, f.body, f.length);
+    }
+    if (off < buf.length && this.open) this.rest = Buffer.from(buf.subarray(off));
+  }
+
+  private onClose(reason: string): void {
+    if (!this.open) return;
+    this.open = false;
+    this.handlers?.closed(reason);
+  }
+
+  send(msg: Uint8Array): void {
+    if (!this.open) return;
+    this.outOctets += msg.length;
+    this.socket.write(msg);
+  }
+
+  /** Send several messages with one write. */
+  sendMany(msgs: Uint8Array[]): void {
+    if (!this.open || msgs.length === 0) return;
+    const b = Buffer.concat(msgs);
+    this.outOctets += b.length;
+    this.socket.write(b);
+  }
+
+  /** Close after what was written has gone out (a NOTIFICATION must reach the peer). */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), 2000);
+    t.unref();
+    this.socket.once('close', () => clearTimeout(t));
+  }
+}
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is 10.0.0.1. */
+export function normalize(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

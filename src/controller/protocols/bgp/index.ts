@@ -1,0 +1,30 @@
+/**
+ * cnr's BGP-4 speaker. Its parts, outside in:
+ *  - speaker.ts: the instances, the shared TCP listener, and the configuration consumer
+ *    (validate, then apply only the difference of each commit);
+ *  - instance.ts: one BGP instance as an event processor: Adj-RIB-In, Loc-RIB with best
+ *    path (best-path.ts), Adj-RIB-Out, import/export policy (../../policy), the RIB;
+ *  - neighbor.ts: one peer's session: FSM (fsm.ts), timers, OPEN negotiation, collisions,
+ *    over a framed TCP connection (connection.ts) with TTL and TCP MD5 (socket-options.ts);
+ *  - config.ts: the configuration tree resolved per peer; commands.ts: show and clear.
+ * Wire formats are in src/wire/bgp.
+ */
+import type { ConfigConsumer, OperationalCommand } from '../../types.js';
+import type { RibApi } from '../../rib/types.js';
+import { BgpSpeaker, type BgpOptions } from './speaker.js';
+import { bgpCommands } from './commands.js';
+
+export { BgpSpeaker, type BgpOptions } from './speaker.js';
+
+export interface Bgp {
+  consumer: ConfigConsumer;
+  commands: OperationalCommand[];
+  stop(): Promise<void>;
+  /** the speaker itself, for tests and benchmarks (listening port, instances) */
+  speaker: BgpSpeaker;
+}
+
+export function createBgp(rib: RibApi, opts: BgpOptions = {}): Bgp {
+  const speaker = new BgpSpeaker(rib, opts);
+  return { consumer: speaker.consumer(), commands: bgpCommands(speaker), stop: () => speaker.stop(), speaker };
+}

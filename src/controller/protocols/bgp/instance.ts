@@ -1,0 +1,892 @@
+/**
+ * A BGP instance (the master instance, or one per routing instance): an event processor
+ * that owns the neighbors, the per-neighbor Adj-RIB-In and Adj-RIB-Out, the Loc-RIB, and
+ * the next-hop tracking. Events reach it from its neighbors (session up/down, UPDATE,
+ * ROUTE-REFRESH), from the RIB (next-hop resolution changed, non-BGP routes changed) and
+ * from configuration. Route changes are batched: an UPDATE marks prefixes dirty; one
+ * flush per turn of the event loop runs best-path on them, announces winners to the RIB
+ * (RibApi.announce into inet.0 / inet6.0 / NAME.inet.0) and sends the resulting
+ * differences of every peer's Adj-RIB-Out as packed UPDATEs.
+ *
+ * Memory: one PathAttributes object is shared by every prefix of an UPDATE; a path is a
+ * small object (peer, id, attributes, next-hop record); exported attribute sets are cached
+ * per source object so that export groups prefixes by identity without hashing.
+ */
+import { formatIpv4, tryParseIpv4, tryParseIpv6 } from '../../../lib/addr.js';
+import {
+  Afi,
+  RefreshSubtype,
+  SegmentType,
+  WELL_KNOWN_COMMUNITIES,
+  encodeAttributeBlock,
+  encodeEndOfRib,
+  encodeRouteRefresh,
+  packUpdates,
+  packWithdrawals,
+  type AsPathSegment,
+  type DecodedUpdate,
+  type PathAttributes,
+  type RouteRefresh,
+} from '../../../wire/bgp/index.js';
+import { CeaseSubcode } from '../../../wire/bgp/errors.js';
+import type { PolicyEngine, PolicyResult, PolicySubject } from '../../policy/index.js';
+import type { RibApi, RibRoute } from '../../rib/types.js';
+import { DEFAULT_PREFERENCE } from '../../rib/types.js';
+import { DEFAULT_LOCAL_PREF, neighborAs, selectBest, type DecidingStep, type PathFacts } from './best-path.js';
+import { tableName, type InstanceConfig, type PeerConfig } from './config.js';
+import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
+
+/** Where a next hop stands in the RIB, shared by every path using it. */
+class NextHop {
+  resolvable = false;
+  igpCost = 0;
+  refs = 0;
+  unwatch: (() => void) | undefined;
+  constructor(
+    readonly table: string,
+    readonly address: string,
+  ) {}
+}
+
+export class Path implements PathFacts {
+  stale = false;
+  /** route preference from import policy (`then preference`) */
+  preference: number | undefined;
+  constructor(
+    readonly peer: Neighbor,
+    readonly pathId: number,
+    /** attributes as received (kept for soft-inbound reconfiguration) */
+    readonly inAttrs: PathAttributes,
+    /** attributes after import policy */
+    readonly attrs: PathAttributes,
+    readonly accepted: boolean,
+    readonly nh: NextHop | undefined,
+    /** why it was not accepted */
+    readonly hidden?: string,
+  ) {}
+  get ebgp(): boolean {
+    return this.peer.ebgp;
+  }
+  get peerRouterId(): number {
+    return this.peer.peerRouterId;
+  }
+  get peerKey(): string {
+    return this.peer.key;
+  }
+  get resolvable(): boolean {
+    return this.nh?.resolvable ?? false;
+  }
+  get igpCost(): number {
+    return this.nh?.igpCost ?? 0;
+  }
+}
+
+class LocEntry {
+  paths: Path[] = [];
+  best: Path | undefined = undefined;
+  step: DecidingStep = 'Only path';
+  /** next hops installed in the RIB (the multipath set), to notice changes */
+  installed: Path[] | undefined = undefined;
+}
+
+/** What the instance keeps per neighbor: Adj-RIB-In, Adj-RIB-Out and counters per table. */
+export class NeighborRib {
+  readonly in = new Map<string, Map<string, Path>>();
+  readonly out = new Map<string, Map<string, PathAttributes>>();
+  readonly accepted = new Map<string, number>();
+  /** exported attributes per source attributes object (no policy change) */
+  exportCache = new WeakMap<PathAttributes, PathAttributes>();
+  /** exported attributes changed by policy, interned by content */
+  intern = new Map<string, PathAttributes>();
+  /** the full table was sent since the session came up */
+  synced = false;
+  staleTimer: NodeJS.Timeout | undefined;
+  limitWarned = new Set<string>();
+  tableIn(table: string): Map<string, Path> {
+    let m = this.in.get(table);
+    if (!m) this.in.set(table, (m = new Map()));
+    return m;
+  }
+  tableOut(table: string): Map<string, PathAttributes> {
+    let m = this.out.get(table);
+    if (!m) this.out.set(table, (m = new Map()));
+    return m;
+  }
+}
+
+/** Attributes of routes we originate from other protocols, one per family (export caches key on them). */
+const LOCAL_BASE4: PathAttributes = Object.freeze({ origin: 0, asPath: [] }) as PathAttributes;
+const LOCAL_BASE6: PathAttributes = Object.freeze({ origin: 0, asPath: [] }) as PathAttributes;
+
+function isPrivateAs(a: number): boolean {
+  return (a >= 64512 && a <= 65534) || (a >= 4200000000 && a <= 4294967294);
+}
+
+function attrsKey(a: PathAttributes): string {
+  return JSON.stringify(a, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
+function hasModifications(r: PolicyResult | undefined): boolean {
+  return !!r && (r.localPref !== undefined || r.metric !== undefined || r.origin !== undefined || r.nextHop !== undefined || r.asPathPrepend !== undefined || r.communities !== undefined || r.preference !== undefined);
+}
+
+function prepend(path: readonly AsPathSegment[] | undefined, asns: number[]): AsPathSegment[] {
+  const segs = path ? [...path] : [];
+  if (asns.length === 0) return segs;
+  const first = segs[0];
+  if (first && first.type === SegmentType.AsSequence && first.asns.length + asns.length <= 255) segs[0] = { type: SegmentType.AsSequence, asns: [...asns, ...first.asns] };
+  else segs.unshift({ type: SegmentType.AsSequence, asns });
+  return segs;
+}
+
+export class BgpInstance implements NeighborOwner {
+  readonly neighbors = new Map<string, Neighbor>();
+  readonly ribs = new Map<Neighbor, NeighborRib>();
+  private readonly loc = new Map<string, Map<string, LocEntry>>();
+  private readonly nexthops = new Map<string, NextHop>();
+  private dirty = new Map<string, Set<string>>();
+  /** non-BGP RIB routes whose export may have changed */
+  private ribDirty = new Map<string, Set<string>>();
+  private scheduled = false;
+  private stopped = false;
+  readonly tables = new Set<string>();
+
+  constructor(
+    public cfg: InstanceConfig,
+    public policy: PolicyEngine,
+    private readonly rib: RibApi,
+    private readonly logFn: (msg: string) => void,
+    private readonly transport: TransportOptions,
+    /** optional RIB extra: every active route of a table (to export non-BGP routes) */
+    private readonly ribRoutes?: (table: string) => Iterable<RibRoute>,
+  ) {
+    this.tables.add(tableName(cfg.name, Afi.Ipv4));
+    this.tables.add(tableName(cfg.name, Afi.Ipv6));
+  }
+
+  get routerId(): string {
+    return this.cfg.routerId;
+  }
+
+  log(msg: string): void {
+    this.logFn(this.cfg.name === 'master' ? msg : `[${this.cfg.name}] ${msg}`);
+  }
+
+  // ------------------------------------------------------------------ configuration
+
+  addNeighbor(p: PeerConfig): Neighbor {
+    const nb = new Neighbor(p, this, this.transport);
+    this.neighbors.set(p.address, nb);
+    this.ribs.set(nb, new NeighborRib());
+    nb.start();
+    return nb;
+  }
+
+  removeNeighbor(address: string, subcode: number = CeaseSubcode.PeerDeconfigured): void {
+    const nb = this.neighbors.get(address);
+    if (!nb) return;
+    nb.stop(subcode);
+    this.dropAllPaths(nb);
+    const st = this.ribs.get(nb);
+    if (st?.staleTimer) clearTimeout(st.staleTimer);
+    this.ribs.delete(nb);
+    this.neighbors.delete(address);
+    this.schedule();
+  }
+
+  /** New policies: re-run import over every Adj-RIB-In and export toward every peer. */
+  softReconfigure(): void {
+    for (const nb of this.neighbors.values()) this.softInbound(nb);
+    for (const nb of this.neighbors.values()) this.softOutbound(nb);
+  }
+
+  softInbound(nb: Neighbor): void {
+    const st = this.ribs.get(nb);
+    if (!st) return;
+    for (const [table, m] of st.in) {
+      for (const [key, p] of [...m]) {
+        const prefix = key.includes('#') ? key.slice(0, key.indexOf('#')) : key;
+        this.learn(nb, st, table, prefix, key, p.pathId, p.inAttrs, p.hidden && p.hidden !== 'rejected by import policy' ? p.hidden : undefined);
+      }
+    }
+    this.schedule();
+  }
+
+  softOutbound(nb: Neighbor): void {
+    const st = this.ribs.get(nb);
+    if (!st || !nb.established) return;
+    st.exportCache = new WeakMap();
+    st.intern.clear();
+    for (const table of this.tables) this.exportTable(nb, st, table, false);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const a of [...this.neighbors.keys()]) this.removeNeighbor(a);
+    for (const nh of this.nexthops.values()) nh.unwatch?.();
+    this.nexthops.clear();
+    for (const t of this.tables) this.rib.flush(t, 'bgp');
+  }
+
+  // ------------------------------------------------------------------ neighbor events
+
+  sessionUp(nb: Neighbor): void {
+    const st = this.ribs.get(nb)!;
+    if (this.neighbors.get(nb.cfg.address) !== nb) return;
+    st.out.clear();
+    st.exportCache = new WeakMap();
+    st.intern.clear();
+    this.log(`bgp neighbor ${nb.cfg.address}: Established (families ${nb.families.map((f) => Neighbor.familyName(f.afi, f.safi)).join(' ')})`);
+    // graceful restart: families the peer no longer preserves lose their stale routes now
+    const gr = nb.peerOpen?.capabilities.gracefulRestart;
+    for (const [table, m] of st.in) {
+      const afi = table.endsWith('inet6.0') ? Afi.Ipv6 : Afi.Ipv4;
+      const kept = gr?.families.some((f) => f.afi === afi && f.forwardingPreserved);
+      if (!kept) this.purgeStale(nb, st, table, m);
+    }
+    if (this.hasStale(st)) this.armStaleTimer(nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
+    st.synced = true;
+    for (const f of nb.families) {
+      this.exportTable(nb, st, f.table, false);
+      nb.send(encodeEndOfRib(f.afi, f.safi));
+    }
+  }
+
+  sessionDown(nb: Neighbor, notification: boolean): void {
+    const st = this.ribs.get(nb);
+    if (!st) return;
+    st.synced = false;
+    st.out.clear();
+    const gr = nb.peerOpen?.capabilities.gracefulRestart;
+    if (!notification && gr && nb.cfg.gracefulRestart && gr.families.length > 0) {
+      // helper mode (RFC 4724 section 4.2): keep the peer's routes, marked stale, for its restart time
+      let n = 0;
+      for (const [table, m] of st.in) {
+        const afi = table.endsWith('inet6.0') ? Afi.Ipv6 : Afi.Ipv4;
+        if (!gr.families.some((f) => f.afi === afi)) {
+          this.purgeTable(nb, st, table, m);
+          continue;
+        }
+        for (const p of m.values()) {
+          p.stale = true;
+          n++;
+        }
+      }
+      this.log(`bgp neighbor ${nb.cfg.address}: graceful restart: keeping ${n} routes as stale for ${gr.time} s`);
+      this.armStaleTimer(nb, st, gr.time || 120);
+    } else {
+      this.dropAllPaths(nb);
+    }
+    this.schedule();
+  }
+
+  private armStaleTimer(nb: Neighbor, st: NeighborRib, seconds: number): void {
+    if (st.staleTimer) clearTimeout(st.staleTimer);
+    st.staleTimer = setTimeout(() => {
+      st.staleTimer = undefined;
+      for (const [table, m] of st.in) this.purgeStale(nb, st, table, m);
+      this.schedule();
+    }, seconds * 1000);
+    st.staleTimer.unref?.();
+  }
+
+  private hasStale(st: NeighborRib): boolean {
+    for (const m of st.in.values()) for (const p of m.values()) if (p.stale) return true;
+    return false;
+  }
+
+  private purgeStale(nb: Neighbor, st: NeighborRib, table: string, m: Map<string, Path>): void {
+    let n = 0;
+    for (const [key, p] of [...m]) {
+      if (!p.stale) continue;
+      this.unlearn(st, table, key);
+      n++;
+    }
+    if (n) this.log(`bgp neighbor ${nb.cfg.address}: removed ${n} stale routes from ${table}`);
+    this.schedule();
+  }
+
+  private purgeTable(nb: Neighbor, st: NeighborRib, table: string, m: Map<string, Path>): void {
+    for (const key of [...m.keys()]) this.unlearn(st, table, key);
+  }
+
+  private dropAllPaths(nb: Neighbor): void {
+    const st = this.ribs.get(nb);
+    if (!st) return;
+    for (const [table, m] of st.in) this.purgeTable(nb, st, table, m);
+    st.in.clear();
+    st.accepted.clear();
+  }
+
+  routeRefresh(nb: Neighbor, r: RouteRefresh): void {
+    const st = this.ribs.get(nb)!;
+    const f = nb.families.find((x) => x.afi === r.afi && x.safi === r.safi);
+    if (!f) return;
+    if (r.subtype === RefreshSubtype.Request) {
+      const enhanced = nb.peerOpen?.capabilities.enhancedRouteRefresh === true;
+      if (enhanced) nb.send(encodeRouteRefresh({ afi: r.afi, safi: r.safi, subtype: RefreshSubtype.BoRR }));
+      this.exportTable(nb, st, f.table, true);
+      if (enhanced) nb.send(encodeRouteRefresh({ afi: r.afi, safi: r.safi, subtype: RefreshSubtype.EoRR }));
+      else nb.send(encodeEndOfRib(r.afi, r.safi));
+    } else if (r.subtype === RefreshSubtype.BoRR) {
+      // RFC 7313: what the peer does not re-send before EoRR is gone
+      for (const p of st.tableIn(f.table).values()) p.stale = true;
+    } else if (r.subtype === RefreshSubtype.EoRR) {
+      this.purgeStale(nb, st, f.table, st.tableIn(f.table));
+    }
+  }
+
+  /** Ask the peer to send its routes again (soft-inbound with route refresh). */
+  requestRefresh(nb: Neighbor): boolean {
+    if (!nb.established || !nb.peerOpen?.capabilities.routeRefresh) return false;
+    for (const f of nb.families) nb.send(encodeRouteRefresh({ afi: f.afi, safi: f.safi, subtype: RefreshSubtype.Request }));
+    return true;
+  }
+
+  // ------------------------------------------------------------------ UPDATE ingestion
+
+  update(nb: Neighbor, d: DecodedUpdate): void {
+    const st = this.ribs.get(nb);
+    if (!st || this.stopped) return;
+    const u = d.update;
+    if (d.problems.length) this.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${d.problems.join('; ')}`);
+    if (d.endOfRib) {
+      const table = tableName(this.cfg.name, d.endOfRib.afi);
+      this.purgeStale(nb, st, table, st.tableIn(table));
+      return;
+    }
+    const t4 = tableName(this.cfg.name, Afi.Ipv4);
+    const has4 = nb.families.some((f) => f.afi === Afi.Ipv4);
+    const ap4 = nb.options.addPathRx.has('1/1');
+    if (has4) for (let i = 0; i < u.withdrawn.length; i++) this.unlearn(st, t4, ap4 ? `${u.withdrawn[i]}#${u.withdrawnIds![i]}` : u.withdrawn[i]!);
+    const mu = u.mpUnreach;
+    if (mu && nb.families.some((f) => f.afi === mu.afi)) {
+      const t = tableName(this.cfg.name, mu.afi);
+      for (let i = 0; i < mu.prefixes.length; i++) this.unlearn(st, t, mu.pathIds ? `${mu.prefixes[i]}#${mu.pathIds[i]}` : mu.prefixes[i]!);
+    }
+    let withdrawAll = d.outcome === 'treat-as-withdraw';
+    let attrs = u.attrs;
+    let hidden: string | undefined;
+    if (!withdrawAll && (u.nlri.length || u.mpReach)) {
+      const c = this.checkSessionRules(nb, attrs);
+      if (c.withdraw) {
+        this.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${c.withdraw} (treat-as-withdraw)`);
+        withdrawAll = true;
+      }
+      attrs = c.attrs;
+      hidden = c.hidden;
+    }
+    if (u.nlri.length && has4) {
+      for (let i = 0; i < u.nlri.length; i++) {
+        const p = u.nlri[i]!;
+        const key = ap4 ? `${p}#${u.nlriIds![i]}` : p;
+        if (withdrawAll) this.unlearn(st, t4, key);
+        else this.learn(nb, st, t4, p, key, ap4 ? u.nlriIds![i]! : 0, attrs, hidden ?? this.nextHopProblem(nb, attrs.nextHop));
+      }
+    }
+    const mr = u.mpReach;
+    if (mr && nb.families.some((f) => f.afi === mr.afi)) {
+      const t = tableName(this.cfg.name, mr.afi);
+      const a: PathAttributes = withdrawAll ? attrs : { ...attrs, nextHop: mr.nextHop, nextHopLocal: mr.nextHopLocal };
+      const why = hidden ?? this.nextHopProblem(nb, mr.nextHop);
+      for (let i = 0; i < mr.prefixes.length; i++) {
+        const p = mr.prefixes[i]!;
+        const key = mr.pathIds ? `${p}#${mr.pathIds[i]}` : p;
+        if (withdrawAll) this.unlearn(st, t, key);
+        else this.learn(nb, st, t, p, key, mr.pathIds?.[i] ?? 0, a, why);
+      }
+    }
+    this.checkPrefixLimits(nb, st);
+    this.schedule();
+  }
+
+  /**
+   * The checks that need the session's context (RFC 4271 6.3, RFC 7606 section 7): what
+   * makes the whole UPDATE treat-as-withdraw, which attributes an eBGP peer may not send,
+   * and loops that hide the routes.
+   */
+  checkSessionRules(nb: Neighbor, a: PathAttributes): { attrs: PathAttributes; withdraw?: string; hidden?: string } {
+    let attrs = a;
+    if (nb.ebgp) {
+      const segs = a.asPath ?? [];
+      if (segs.length === 0) return { attrs, withdraw: 'empty AS_PATH from an external peer' };
+      if (segs.some((s) => s.type === SegmentType.ConfedSequence || s.type === SegmentType.ConfedSet)) return { attrs, withdraw: 'confederation segment from an external peer' };
+      if (segs[0]!.type !== SegmentType.AsSequence || segs[0]!.asns[0] !== nb.cfg.peerAs) return { attrs, withdraw: `AS_PATH does not start with the peer AS ${nb.cfg.peerAs}` };
+      if (a.localPref !== undefined || a.originatorId !== undefined || a.clusterList !== undefined) {
+        // attribute discard: these are iBGP-only
+        attrs = { ...a };
+        delete attrs.localPref;
+        delete attrs.originatorId;
+        delete attrs.clusterList;
+      }
+    }
+    const local = nb.cfg.localAs;
+    if (a.asPath?.some((s) => s.asns.includes(local) || s.asns.includes(this.cfg.localAs))) return { attrs, hidden: 'AS path loop' };
+    if (!nb.ebgp) {
+      if (a.originatorId === this.cfg.routerId) return { attrs, hidden: 'ORIGINATOR_ID is our router ID' };
+      const cluster = this.clusterId();
+      if (cluster && a.clusterList?.includes(cluster)) return { attrs, hidden: 'cluster list loop' };
+    }
+    return { attrs };
+  }
+
+  private nextHopProblem(nb: Neighbor, nh: string | undefined): string | undefined {
+    if (nh === undefined) return 'no next hop';
+    if (nh === '0.0.0.0' || nh === '::') return 'next hop is unspecified';
+    if (nh === nb.localAddress) return 'next hop is our own address';
+    return undefined;
+  }
+
+  private clusterId(): string | undefined {
+    for (const nb of this.neighbors.values()) if (nb.cfg.cluster) return nb.cfg.cluster;
+    return undefined;
+  }
+
+  private checkPrefixLimits(nb: Neighbor, st: NeighborRib): void {
+    for (const f of nb.families) {
+      const lim = f.prefixLimit;
+      if (!lim) continue;
+      const n = st.accepted.get(f.table) ?? 0;
+      if (n <= lim.maximum) continue;
+      if (lim.teardown) {
+        this.log(`bgp neighbor ${nb.cfg.address}: ${n} prefixes in ${f.table} exceed the limit ${lim.maximum}: closing`);
+        const data = new Uint8Array(7);
+        const dv = new DataView(data.buffer);
+        dv.setUint16(0, f.afi);
+        data[2] = f.safi;
+        dv.setUint32(3, lim.maximum);
+        nb.event({ name: 'AutomaticStop', subcode: CeaseSubcode.MaximumPrefixesReached, data });
+        return;
+      }
+      if (!st.limitWarned.has(f.table)) {
+        st.limitWarned.add(f.table);
+        this.log(`bgp neighbor ${nb.cfg.address}: ${n} prefixes in ${f.table} exceed the limit ${lim.maximum}`);
+      }
+    }
+  }
+
+  private subjectOf(prefix: string, nb: Neighbor | undefined, a: PathAttributes): PolicySubject {
+    return {
+      prefix,
+      protocol: 'bgp',
+      neighbor: nb?.cfg.address,
+      nextHops: a.nextHop ? [a.nextHop] : [],
+      localPref: a.localPref,
+      metric: a.med,
+      routeType: nb?.ebgp ? 'external' : 'internal',
+      instance: this.cfg.name,
+      asPath: a.asPath,
+      communities: a.communities,
+      extCommunities: a.extCommunities,
+      largeCommunities: a.largeCommunities,
+    };
+  }
+
+  /** Put one received path into Adj-RIB-In (after import policy) and the Loc-RIB. */
+  private learn(nb: Neighbor, st: NeighborRib, table: string, prefix: string, key: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined): void {
+    const m = st.tableIn(table);
+    const old = m.get(key);
+    let attrs = inAttrs;
+    let accepted = hidden === undefined;
+    let preference: number | undefined;
+    let why = hidden;
+    if (accepted && nb.cfg.import.length) {
+      const r = this.policy.evaluate(nb.cfg.import, this.subjectOf(prefix, nb, inAttrs), true);
+      accepted = r.accept;
+      if (!accepted) why = 'rejected by import policy';
+      else if (hasModifications(r)) {
+        attrs = this.applyImport(nb, inAttrs, r);
+        preference = r.preference;
+      }
+    }
+    const nh = accepted ? this.nexthop(table, attrs.nextHop ?? '') : undefined;
+    const p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why);
+    p.preference = preference;
+    m.set(key, p);
+    if (old) this.detach(st, table, prefix, old);
+    if (accepted) {
+      st.accepted.set(table, (st.accepted.get(table) ?? 0) + 1);
+      let lt = this.loc.get(table);
+      if (!lt) this.loc.set(table, (lt = new Map()));
+      let e = lt.get(prefix);
+      if (!e) lt.set(prefix, (e = new LocEntry()));
+      e.paths.push(p);
+    }
+    this.markDirty(table, prefix);
+  }
+
+  private applyImport(nb: Neighbor, a: PathAttributes, r: PolicyResult): PathAttributes {
+    const out: PathAttributes = { ...a };
+    if (r.localPref !== undefined) out.localPref = r.localPref;
+    if (r.metric !== undefined) out.med = r.metric;
+    if (r.origin !== undefined) out.origin = r.origin;
+    if (r.asPathPrepend) out.asPath = prepend(a.asPath, r.asPathPrepend);
+    if (r.nextHop === 'peer-address') out.nextHop = nb.cfg.address;
+    else if (r.nextHop && (tryParseIpv4(r.nextHop) !== undefined || tryParseIpv6(r.nextHop) !== undefined)) out.nextHop = r.nextHop;
+    if (r.communities) {
+      out.communities = r.communities.communities;
+      out.extCommunities = r.communities.extCommunities;
+      out.largeCommunities = r.communities.largeCommunities;
+    }
+    return out;
+  }
+
+  /** Remove one path from Adj-RIB-In and the Loc-RIB. */
+  private unlearn(st: NeighborRib, table: string, key: string): void {
+    const m = st.in.get(table);
+    const old = m?.get(key);
+    if (!old) return;
+    m!.delete(key);
+    const hash = key.indexOf('#');
+    this.detach(st, table, hash < 0 ? key : key.slice(0, hash), old);
+  }
+
+  private detach(st: NeighborRib, table: string, prefix: string, old: Path): void {
+    if (old.nh) this.releaseNexthop(old.nh);
+    if (!old.accepted) return;
+    st.accepted.set(table, (st.accepted.get(table) ?? 1) - 1);
+    const e = this.loc.get(table)?.get(prefix);
+    if (!e) return;
+    const i = e.paths.indexOf(old);
+    if (i >= 0) e.paths.splice(i, 1);
+    this.markDirty(table, prefix);
+  }
+
+  // ------------------------------------------------------------------ next hops
+
+  private nexthop(table: string, address: string): NextHop {
+    const k = `${table} ${address}`;
+    let nh = this.nexthops.get(k);
+    if (!nh) {
+      nh = new NextHop(table, address);
+      this.nexthops.set(k, nh);
+      const n = nh;
+      let first = true;
+      try {
+        n.unwatch = this.rib.watch(table, address, (route) => {
+          const resolvable = route !== undefined && (route.action ?? 'forward') === 'forward';
+          const cost = route && route.protocol !== 'bgp' ? route.metric ?? 0 : 0;
+          if (resolvable === n.resolvable && cost === n.igpCost) return;
+          n.resolvable = resolvable;
+          n.igpCost = cost;
+          if (!first) this.nexthopChanged(n);
+        });
+      } catch {
+        n.unwatch = undefined; // an address the RIB cannot parse stays unresolvable
+      }
+      first = false;
+    }
+    nh.refs++;
+    return nh;
+  }
+
+  private releaseNexthop(nh: NextHop): void {
+    if (--nh.refs > 0) return;
+    nh.unwatch?.();
+    this.nexthops.delete(`${nh.table} ${nh.address}`);
+  }
+
+  private nexthopChanged(nh: NextHop): void {
+    const lt = this.loc.get(nh.table);
+    if (!lt) return;
+    for (const [prefix, e] of lt) if (e.paths.some((p) => p.nh === nh)) this.markDirty(nh.table, prefix);
+    this.schedule();
+  }
+
+  // ------------------------------------------------------------------ best path and RIB
+
+  private markDirty(table: string, prefix: string): void {
+    let s = this.dirty.get(table);
+    if (!s) this.dirty.set(table, (s = new Set()));
+    s.add(prefix);
+  }
+
+  /** A non-BGP route changed in the RIB: its export may change. */
+  ribChanged(table: string, prefix: string): void {
+    if (!this.tables.has(table)) return;
+    let s = this.ribDirty.get(table);
+    if (!s) this.ribDirty.set(table, (s = new Set()));
+    s.add(prefix);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
+  flush(): void {
+    const dirty = this.dirty;
+    const ribDirty = this.ribDirty;
+    this.dirty = new Map();
+    this.ribDirty = new Map();
+    const changed = new Map<string, Set<string>>();
+    for (const [table, set] of dirty) {
+      const lt = this.loc.get(table);
+      const out = new Set<string>();
+      changed.set(table, out);
+      for (const prefix of set) {
+        const e = lt?.get(prefix);
+        if (this.decide(table, prefix, e)) out.add(prefix);
+        if (e && e.paths.length === 0) lt!.delete(prefix);
+      }
+    }
+    for (const [table, set] of ribDirty) {
+      let out = changed.get(table);
+      if (!out) changed.set(table, (out = new Set()));
+      for (const p of set) out.add(p);
+    }
+    for (const nb of this.neighbors.values()) {
+      const st = this.ribs.get(nb);
+      if (!st?.synced || !nb.established) continue;
+      for (const [table, prefixes] of changed) if (prefixes.size) this.exportPrefixes(nb, st, table, prefixes, false);
+    }
+  }
+
+  /** Pick the best path of one prefix; returns whether what we advertise may have changed. */
+  private decide(table: string, prefix: string, e: LocEntry | undefined): boolean {
+    const paths = e?.paths ?? [];
+    let best: Path | undefined;
+    let step: DecidingStep = 'Only path';
+    let mp: Path[] = [];
+    if (paths.length === 1) {
+      best = paths[0]!.resolvable ? paths[0] : undefined;
+      if (best) mp = [best];
+    } else if (paths.length > 1) {
+      const first = paths[0]!;
+      const mpc = first.peer.cfg.multipath ?? this.cfg.multipath;
+      const s = selectBest(paths, { multipath: mpc !== undefined, multipleAs: mpc?.multipleAs });
+      best = s.best;
+      step = s.step;
+      mp = s.multipath;
+    }
+    const prevBest = e?.best;
+    const prevInstalled = e?.installed;
+    if (e) {
+      e.best = best;
+      e.step = step;
+    }
+    const sameSet = prevInstalled !== undefined && prevInstalled.length === mp.length && prevInstalled.every((p, i) => p === mp[i]);
+    if (best && e) {
+      if (!sameSet || prevBest !== best) {
+        e.installed = mp;
+        this.rib.announce(table, 'bgp', this.ribRoute(prefix, best, step, mp));
+      }
+    } else if (prevInstalled) {
+      if (e) e.installed = undefined;
+      this.rib.withdraw(table, 'bgp', prefix);
+    }
+    return prevBest !== best || !sameSet;
+  }
+
+  private ribRoute(prefix: string, best: Path, step: DecidingStep, mp: Path[]): RibRoute {
+    const gateways: string[] = [];
+    for (const p of mp) {
+      const g = p.attrs.nextHop;
+      if (g && !gateways.includes(g)) gateways.push(g);
+    }
+    const a = best.attrs;
+    return {
+      prefix,
+      protocol: 'bgp',
+      preference: best.preference ?? DEFAULT_PREFERENCE.bgp,
+      metric: a.med,
+      nexthops: gateways.map((gateway) => ({ gateway, recursive: true })),
+      attributes: { peer: best.peer.cfg.address, 'peer-as': best.peer.cfg.peerAs, reason: step, bgp: a, 'local-preference': a.localPref ?? DEFAULT_LOCAL_PREF },
+      age: Date.now(),
+    };
+  }
+
+  // ------------------------------------------------------------------ export
+
+  /** Send a whole table to a peer (session up, refresh, soft outbound). `resend` repeats unchanged routes. */
+  private exportTable(nb: Neighbor, st: NeighborRib, table: string, resend: boolean): void {
+    if (!nb.families.some((f) => f.table === table)) return;
+    const prefixes = new Set<string>(this.loc.get(table)?.keys() ?? []);
+    for (const p of st.tableOut(table).keys()) prefixes.add(p);
+    if (this.ribRoutes) for (const r of this.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(r.prefix);
+    if (resend) st.tableOut(table).clear();
+    this.exportPrefixes(nb, st, table, [...prefixes], resend);
+  }
+
+  private exportPrefixes(nb: Neighbor, st: NeighborRib, table: string, prefixes: Iterable<string>, _resend: boolean): void {
+    const f = nb.families.find((x) => x.table === table);
+    if (!f) return;
+    const out = st.tableOut(table);
+    const groups = new Map<PathAttributes, string[]>();
+    const withdrawn: string[] = [];
+    for (const prefix of prefixes) {
+      const a = this.exportFor(nb, st, table, prefix);
+      const old = out.get(prefix);
+      if (a === old) continue;
+      if (a) {
+        out.set(prefix, a);
+        let g = groups.get(a);
+        if (!g) groups.set(a, (g = []));
+        g.push(prefix);
+      } else if (old) {
+        out.delete(prefix);
+        withdrawn.push(prefix);
+      }
+    }
+    const msgs: Uint8Array[] = [];
+    if (withdrawn.length) msgs.push(...packWithdrawals(f.afi, withdrawn, undefined, nb.options));
+    for (const [a, ps] of groups) {
+      const block = encodeAttributeBlock(a, f.afi, nb.options);
+      msgs.push(...packUpdates(block, f.afi, ps, undefined, nb.options, f.afi === Afi.Ipv4 ? undefined : { nextHop: a.nextHop ?? '::', nextHopLocal: a.nextHopLocal }));
+    }
+    nb.sendUpdates(msgs);
+  }
+
+  /** What we advertise to `nb` for a prefix (undefined: nothing). */
+  exportFor(nb: Neighbor, st: NeighborRib, table: string, prefix: string): PathAttributes | undefined {
+    const best = this.loc.get(table)?.get(prefix)?.best;
+    const chain = nb.cfg.export;
+    if (best) {
+      if (!this.mayAdvertise(best, nb)) return undefined;
+      if (chain.length === 0) return this.transform(best.attrs, best, nb, st, undefined, table);
+      const r = this.policy.evaluate(chain, this.subjectOf(prefix, best.peer, best.attrs), true);
+      return r.accept ? this.transform(best.attrs, best, nb, st, r, table) : undefined;
+    }
+    if (chain.length === 0) return undefined; // default BGP export: BGP routes only
+    const route = this.rib.get(table, prefix);
+    if (!route || route.protocol === 'bgp') return undefined;
+    const subject: PolicySubject = {
+      prefix,
+      protocol: route.protocol,
+      nextHops: route.nexthops.map((n) => n.gateway).filter((g): g is string => g !== undefined),
+      interfaces: route.nexthops.map((n) => n.interface).filter((g): g is string => g !== undefined),
+      metric: route.metric,
+      instance: this.cfg.name,
+    };
+    const r = this.policy.evaluate(chain, subject, false);
+    return r.accept ? this.transform(table.endsWith('inet6.0') ? LOCAL_BASE6 : LOCAL_BASE4, undefined, nb, st, r, table) : undefined;
+  }
+
+  /** BGP's own advertisement rules: split horizon, iBGP full mesh / route reflection, well-known communities. */
+  private mayAdvertise(best: Path, nb: Neighbor): boolean {
+    if (best.peer === nb) return false;
+    const c = best.attrs.communities;
+    if (c) {
+      if (c.includes(WELL_KNOWN_COMMUNITIES['no-advertise']!)) return false;
+      if (nb.ebgp && (c.includes(WELL_KNOWN_COMMUNITIES['no-export']!) || c.includes(WELL_KNOWN_COMMUNITIES['no-export-subconfed']!))) return false;
+    }
+    if (!best.ebgp && !nb.ebgp) {
+      // RFC 4456: a reflector reflects client routes to everyone and others' routes to clients
+      const fromClient = best.peer.cfg.cluster !== undefined;
+      const toClient = nb.cfg.cluster !== undefined;
+      if (!fromClient && !toClient) return false;
+      if (best.attrs.originatorId !== undefined && tryParseIpv4(best.attrs.originatorId) === nb.peerRouterId) return false;
+    }
+    if (nb.ebgp && neighborAs(best.attrs) === nb.cfg.peerAs) return false; // Junos: not back to the AS it came from
+    return true;
+  }
+
+  private selfNextHop(nb: Neighbor, table: string): string {
+    const la = nb.localAddress;
+    if (!table.endsWith('inet6.0')) return la && tryParseIpv4(la) !== undefined ? la : this.cfg.routerId;
+    if (la && la.includes(':')) return la;
+    return la ? `::ffff:${la}` : '::';
+  }
+
+  /** The attributes a peer gets: eBGP/iBGP rules, reflection, then policy changes. */
+  private transform(src: PathAttributes, best: Path | undefined, nb: Neighbor, st: NeighborRib, r: PolicyResult | undefined, table: string): PathAttributes {
+    const modified = hasModifications(r);
+    if (!modified) {
+      const c = st.exportCache.get(src);
+      if (c) return c;
+    }
+    const a: PathAttributes = {};
+    a.origin = r?.origin ?? src.origin ?? 0;
+    let path = src.asPath ?? [];
+    const policyNh = r?.nextHop;
+    const nhAddress = policyNh && (tryParseIpv4(policyNh) !== undefined || tryParseIpv6(policyNh) !== undefined) ? policyNh : undefined;
+    if (nb.ebgp) {
+      if (nb.cfg.removePrivate) path = path.map((s) => ({ type: s.type, asns: s.asns.filter((x) => !isPrivateAs(x)) })).filter((s) => s.asns.length > 0);
+      if (nb.cfg.asOverride) path = path.map((s) => ({ type: s.type, asns: s.asns.map((x) => (x === nb.cfg.peerAs ? nb.cfg.localAs : x)) }));
+      a.asPath = prepend(path, [nb.cfg.localAs, ...(r?.asPathPrepend ?? [])]);
+      a.nextHop = nhAddress ?? this.selfNextHop(nb, table);
+      if (r?.metric !== undefined) a.med = r.metric;
+    } else {
+      a.asPath = r?.asPathPrepend ? prepend(path, r.asPathPrepend) : [...path];
+      a.nextHop = nhAddress ?? (policyNh === 'self' || !best || !src.nextHop ? this.selfNextHop(nb, table) : src.nextHop);
+      if (best && a.nextHop === src.nextHop && src.nextHopLocal) a.nextHopLocal = undefined;
+      a.localPref = r?.localPref ?? src.localPref ?? nb.cfg.localPreference ?? DEFAULT_LOCAL_PREF;
+      const med = r?.metric ?? src.med;
+      if (med !== undefined) a.med = med;
+      if (best && !best.ebgp) {
+        a.originatorId = src.originatorId ?? formatIpv4(best.peerRouterId);
+        a.clusterList = [nb.cfg.cluster ?? best.peer.cfg.cluster ?? this.cfg.routerId, ...(src.clusterList ?? [])];
+      }
+    }
+    if (src.atomicAggregate) a.atomicAggregate = true;
+    if (src.aggregator) a.aggregator = src.aggregator;
+    const comms = r?.communities;
+    const communities = comms ? comms.communities : src.communities;
+    const ext = comms ? comms.extCommunities : src.extCommunities;
+    const large = comms ? comms.largeCommunities : src.largeCommunities;
+    if (communities?.length) a.communities = communities;
+    if (ext?.length) a.extCommunities = ext;
+    if (large?.length) a.largeCommunities = large;
+    if (src.unknown) a.unknown = src.unknown;
+    if (!modified) {
+      st.exportCache.set(src, a);
+      return a;
+    }
+    const k = attrsKey(a);
+    const seen = st.intern.get(k);
+    if (seen) return seen;
+    st.intern.set(k, a);
+    return a;
+  }
+
+  // ------------------------------------------------------------------ state for show commands
+
+  locTable(table: string): Map<string, LocEntry> | undefined {
+    return this.loc.get(table);
+  }
+
+  /** Counts per table for `show bgp summary`. */
+  tableCounts(): { table: string; paths: number; active: number }[] {
+    const out: { table: string; paths: number; active: number }[] = [];
+    for (const t of this.tables) {
+      const lt = this.loc.get(t);
+      let paths = 0;
+      let active = 0;
+      if (lt) {
+        for (const e of lt.values()) {
+          paths += e.paths.length;
+          if (e.best) active++;
+        }
+      }
+      if (lt || [...this.neighbors.values()].some((n) => n.cfg.families.some((f) => f.table === t))) out.push({ table: t, paths, active });
+    }
+    return out;
+  }
+
+  /** Per neighbor and table: active, received, accepted. */
+  peerCounts(nb: Neighbor): { table: string; active: number; received: number; accepted: number; advertised: number }[] {
+    const st = this.ribs.get(nb);
+    if (!st) return [];
+    const out = [];
+    for (const f of nb.cfg.families) {
+      const m = st.in.get(f.table);
+      let active = 0;
+      if (m) {
+        const lt = this.loc.get(f.table);
+        for (const [key, p] of m) {
+          if (!p.accepted) continue;
+          const hash = key.indexOf('#');
+          if (lt?.get(hash < 0 ? key : key.slice(0, hash))?.best === p) active++;
+        }
+      }
+      out.push({ table: f.table, active, received: m?.size ?? 0, accepted: st.accepted.get(f.table) ?? 0, advertised: st.out.get(f.table)?.size ?? 0 });
+    }
+    return out;
+  }
+}

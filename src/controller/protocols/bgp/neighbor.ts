@@ -1,0 +1,568 @@
+/**
+ * A BGP neighbor: one peer's session. It drives the FSM (fsm.ts) with events from its
+ * connection(s) and timers, carries out the FSM's actions, validates the peer's OPEN and
+ * negotiates capabilities into SessionOptions, and resolves connection collisions
+ * (RFC 4271 section 6.8). Routes are not its business: a valid UPDATE or ROUTE-REFRESH in
+ * Established goes to its owner, the instance, which also hears when the session comes up
+ * and goes down.
+ */
+import * as net from 'node:net';
+import { hostname } from 'node:os';
+import { parseIpv4 } from '../../../lib/addr.js';
+import {
+  AS_TRANS,
+  CeaseSubcode,
+  DEFAULT_OPTIONS,
+  ErrorCode,
+  MessageType,
+  OpenSubcode,
+  decodeMessage,
+  describeNotification,
+  encodeKeepalive,
+  encodeNotification,
+  encodeOpen,
+  familyKey,
+  maxMessageLength,
+  notifyError,
+  openAs,
+  type Capabilities,
+  type DecodedUpdate,
+  type NotifyError,
+  type Open,
+  type RouteRefresh,
+  type SessionOptions,
+  type MessageTypeCode,
+} from '../../../wire/bgp/index.js';
+import { Connection } from './connection.js';
+import { initialSnapshot, step, type Action, type Event, type FsmSnapshot, type State, type Timer } from './fsm.js';
+import { addressKey } from './best-path.js';
+import type { FamilyConfig, PeerConfig } from './config.js';
+import { md5Socket, setTtl } from './socket-options.js';
+
+export interface NeighborOwner {
+  readonly routerId: string;
+  log(msg: string): void;
+  sessionUp(nb: Neighbor): void;
+  /** `notification`: the session ended with a NOTIFICATION (sent or received), which ends graceful restart */
+  sessionDown(nb: Neighbor, notification: boolean): void;
+  update(nb: Neighbor, d: DecodedUpdate): void;
+  routeRefresh(nb: Neighbor, r: RouteRefresh): void;
+}
+
+export interface TransportOptions {
+  /** TCP port of a peer (179; tests use their own) */
+  peerPort(address: string): number;
+  connectRetryTime: number;
+  idleHoldTime: number;
+}
+
+export interface NeighborStats {
+  inMessages: number;
+  outMessages: number;
+  inUpdates: number;
+  outUpdates: number;
+  inRefreshes: number;
+  outRefreshes: number;
+  flaps: number;
+  /** ms since epoch of the last state change into or out of Established */
+  lastChange: number;
+  lastError: string;
+  lastState: State;
+  lastEvent: string;
+  lastReceived: number;
+  lastSent: number;
+}
+
+/** One step of the jitter RFC 4271 section 10 asks for (0.75 .. 1.0). */
+function jitter(seconds: number): number {
+  return seconds * (0.75 + Math.random() * 0.25);
+}
+
+export class Neighbor {
+  fsm: FsmSnapshot;
+  conn: Connection | undefined;
+  /** an incoming connection that arrived while `conn` was in OpenSent/OpenConfirm */
+  private pending: Connection | undefined;
+  private pendingOpen: Open | undefined;
+  private connecting: net.Socket | undefined;
+  private readonly timers = new Map<Timer, { deadline: number; handle: NodeJS.Timeout }>();
+  /** negotiated with the peer in OPEN */
+  options: SessionOptions = DEFAULT_OPTIONS;
+  peerOpen: Open | undefined;
+  /** families both sides announced */
+  families: FamilyConfig[] = [];
+  peerRouterId = 0;
+  readonly key: string;
+  readonly stats: NeighborStats = {
+    inMessages: 0,
+    outMessages: 0,
+    inUpdates: 0,
+    outUpdates: 0,
+    inRefreshes: 0,
+    outRefreshes: 0,
+    flaps: 0,
+    lastChange: Date.now(),
+    lastError: 'None',
+    lastState: 'Idle',
+    lastEvent: 'None',
+    lastReceived: 0,
+    lastSent: 0,
+  };
+  /** the last session ended with a NOTIFICATION (graceful restart does not apply) */
+  private endedByNotification = false;
+  private stopped = false;
+
+  constructor(
+    public cfg: PeerConfig,
+    private readonly owner: NeighborOwner,
+    private readonly transport: TransportOptions,
+  ) {
+    this.key = addressKey(cfg.address);
+    this.fsm = initialSnapshot(this.fsmConfig());
+  }
+
+  private fsmConfig() {
+    return { passive: this.cfg.passive, holdTime: this.cfg.holdTime, connectRetryTime: this.transport.connectRetryTime, idleHoldTime: this.transport.idleHoldTime };
+  }
+
+  get state(): State {
+    return this.fsm.state;
+  }
+
+  get established(): boolean {
+    return this.fsm.state === 'Established';
+  }
+
+  get ebgp(): boolean {
+    return this.cfg.type === 'external';
+  }
+
+  /** Our address on the session (for next-hop self). */
+  get localAddress(): string | undefined {
+    return this.conn?.localAddress;
+  }
+
+  start(): void {
+    if (this.cfg.shutdown) return;
+    this.stopped = false;
+    this.event({ name: this.cfg.passive ? 'ManualStart_with_PassiveTcpEstablishment' : 'ManualStart' });
+  }
+
+  /** Stop for good (deconfigured) or for a reset; a Cease subcode says why. */
+  stop(subcode: number = CeaseSubcode.AdministrativeShutdown, restart = false): void {
+    if (subcode === CeaseSubcode.AdministrativeShutdown && !restart) {
+      this.event({ name: 'ManualStop' });
+    } else {
+      this.event({ name: 'AutomaticStop', subcode });
+      if (!restart) this.event({ name: 'ManualStop' });
+    }
+    if (!restart) {
+      this.stopped = true;
+      for (const t of [...this.timers.keys()]) this.stopTimer(t);
+    } else {
+      // come back at once instead of after the idle hold time
+      this.stopTimer('IdleHoldTimer');
+      setImmediate(() => {
+        if (!this.stopped && this.fsm.state === 'Idle') this.event({ name: this.cfg.passive ? 'AutomaticStart_with_PassiveTcpEstablishment' : 'AutomaticStart' });
+      });
+    }
+  }
+
+  /** Reconfigure in place (only settings that do not need a reset). */
+  reconfigure(cfg: PeerConfig): void {
+    this.cfg = cfg;
+  }
+
+  /** Feed one FSM event and carry out the transition's actions. */
+  event(e: Event): void {
+    const t = step(this.fsm, e);
+    const before = this.fsm.state;
+    this.fsm = t.next;
+    this.stats.lastEvent = e.name;
+    if (before !== t.next.state) {
+      this.stats.lastState = before;
+      this.owner.log(`bgp neighbor ${this.cfg.address}: ${t.log}`);
+      if (before === 'Established' || t.next.state === 'Established') {
+        this.stats.lastChange = Date.now();
+        if (before === 'Established') this.stats.flaps++;
+      }
+    }
+    for (const a of t.actions) this.perform(a);
+  }
+
+  private perform(a: Action): void {
+    switch (a.do) {
+      case 'connect':
+        this.connect();
+        break;
+      case 'drop-connection':
+        this.dropConnections();
+        break;
+      case 'send-open':
+        if (this.conn) this.sendOpen(this.conn);
+        break;
+      case 'send-keepalive':
+        this.send(encodeKeepalive());
+        break;
+      case 'send-notification':
+        this.endedByNotification = true;
+        this.stats.lastError = `sent ${describeNotification({ code: a.code, subcode: a.subcode, data: a.data ?? new Uint8Array(0) })}`;
+        this.send(encodeNotification({ code: a.code, subcode: a.subcode, data: a.data ?? new Uint8Array(0) }));
+        break;
+      case 'start-timer':
+        this.startTimer(a.timer, a.timer === 'KeepaliveTimer' || a.timer === 'ConnectRetryTimer' ? jitter(a.seconds) : a.seconds);
+        break;
+      case 'stop-timer':
+        this.stopTimer(a.timer);
+        break;
+      case 'session-up':
+        this.endedByNotification = false;
+        this.owner.sessionUp(this);
+        break;
+      case 'session-down':
+        this.owner.sessionDown(this, this.endedByNotification);
+        break;
+    }
+  }
+
+  // ---- timers: a deadline and one pending setTimeout, so restarting is cheap (every UPDATE restarts the hold timer)
+
+  private startTimer(t: Timer, seconds: number): void {
+    const deadline = Date.now() + seconds * 1000;
+    const cur = this.timers.get(t);
+    if (cur && cur.deadline <= deadline) {
+      cur.deadline = deadline; // the pending timeout will find the later deadline and wait again
+      return;
+    }
+    if (cur) clearTimeout(cur.handle);
+    this.timers.set(t, { deadline, handle: this.arm(t, seconds * 1000) });
+  }
+
+  private arm(t: Timer, ms: number): NodeJS.Timeout {
+    const h = setTimeout(() => {
+      const cur = this.timers.get(t);
+      if (!cur || cur.handle !== h) return;
+      const left = cur.deadline - Date.now();
+      if (left > 5) {
+        cur.handle = this.arm(t, left);
+        return;
+      }
+      this.timers.delete(t);
+      const name = `${t === 'ConnectRetryTimer' ? 'ConnectRetryTimer' : t}_Expires` as 'ConnectRetryTimer_Expires';
+      this.event({ name });
+    }, Math.max(0, ms));
+    h.unref?.();
+    return h;
+  }
+
+  private stopTimer(t: Timer): void {
+    const cur = this.timers.get(t);
+    if (cur) clearTimeout(cur.handle);
+    this.timers.delete(t);
+  }
+
+  // ---- transport
+
+  private connect(): void {
+    this.connecting?.destroy();
+    const port = this.transport.peerPort(this.cfg.address);
+    let sock: net.Socket | undefined;
+    if (this.cfg.authenticationKey) {
+      // the key must be on the socket before the SYN: we open the fd ourselves
+      sock = md5Socket(this.cfg.address, this.cfg.authenticationKey, this.cfg.localAddress);
+      if (!sock) this.owner.log(`bgp neighbor ${this.cfg.address}: TCP MD5 is not available here; connecting without it`);
+    }
+    const withFd = sock !== undefined;
+    sock ??= new net.Socket();
+    this.connecting = sock;
+    const fail = (why: string) => {
+      if (this.connecting !== sock) return;
+      this.connecting = undefined;
+      sock.destroy();
+      this.stats.lastError = `connect: ${why}`;
+      this.event({ name: 'TcpConnectionFails' });
+    };
+    sock.once('error', (err) => fail(err.message));
+    sock.once('connect', () => {
+      if (this.connecting !== sock) {
+        sock.destroy();
+        return;
+      }
+      this.connecting = undefined;
+      sock.removeAllListeners('error');
+      setTtl(sock, this.cfg.multihopTtl ?? (this.ebgp ? 1 : 64));
+      this.adopt(new Connection(sock, true));
+      this.event({ name: 'Tcp_CR_Acked' });
+    });
+    try {
+      sock.connect({ host: this.cfg.address, port, localAddress: withFd ? undefined : this.cfg.localAddress });
+    } catch (err) {
+      setImmediate(() => fail((err as Error).message));
+    }
+  }
+
+  private adopt(c: Connection): void {
+    this.conn = c;
+    c.attach({
+      message: (type, body) => this.onMessage(c, type, body),
+      headerError: (e) => this.onHeaderError(c, e),
+      closed: (reason) => this.onClosed(c, reason),
+    });
+  }
+
+  private dropConnections(): void {
+    this.connecting?.destroy();
+    this.connecting = undefined;
+    this.conn?.close();
+    this.conn = undefined;
+    this.pending?.close();
+    this.pending = undefined;
+    this.pendingOpen = undefined;
+  }
+
+  /** An accepted TCP connection from this peer's address. */
+  incoming(sock: net.Socket): void {
+    const c = new Connection(sock, false);
+    if (this.cfg.multihopTtl === undefined && this.ebgp) setTtl(sock, 1);
+    switch (this.fsm.state) {
+      case 'Idle':
+        c.close();
+        return;
+      case 'Connect':
+      case 'Active':
+        this.connecting?.destroy();
+        this.connecting = undefined;
+        this.adopt(c);
+        this.event({ name: 'TcpConnectionConfirmed' });
+        return;
+      case 'OpenSent':
+      case 'OpenConfirm':
+        if (this.pending) {
+          c.close();
+          return;
+        }
+        // keep both until the peer's OPEN on the new one tells us its BGP identifier
+        this.pending = c;
+        c.attach({
+          message: (type, body) => this.onPendingMessage(c, type, body),
+          headerError: () => this.dropPending(),
+          closed: () => this.dropPending(),
+        });
+        this.sendOpen(c);
+        return;
+      case 'Established':
+        if (this.peerOpen?.capabilities.gracefulRestart) {
+          // RFC 4724 section 4.1: a new connection from a restarting peer ends the old session
+          this.owner.log(`bgp neighbor ${this.cfg.address}: new connection while Established: peer restarted`);
+          this.endedByNotification = false;
+          this.event({ name: 'TcpConnectionFails' });
+          this.event({ name: this.cfg.passive ? 'AutomaticStart_with_PassiveTcpEstablishment' : 'AutomaticStart' });
+          this.stopTimer('IdleHoldTimer');
+          const now = this.fsm.state as State;
+          if (now === 'Connect' || now === 'Active') {
+            this.connecting?.destroy();
+            this.connecting = undefined;
+            this.adopt(c);
+            this.event({ name: 'TcpConnectionConfirmed' });
+            return;
+          }
+        }
+        c.close();
+        return;
+    }
+  }
+
+  private dropPending(): void {
+    this.pending?.close();
+    this.pending = undefined;
+    this.pendingOpen = undefined;
+  }
+
+  private onPendingMessage(c: Connection, type: number, body: Uint8Array): void {
+    if (type !== MessageType.Open) {
+      if (type === MessageType.Keepalive && this.pendingOpen) return; // the peer confirms our OPEN on it
+      this.dropPending();
+      return;
+    }
+    const d = decodeMessage(type as MessageTypeCode, body, DEFAULT_OPTIONS);
+    if ('kind' in d || d.type !== 'open') {
+      this.dropPending();
+      return;
+    }
+    this.pendingOpen = d.open;
+    // RFC 4271 6.8: keep the connection opened by the side with the higher BGP identifier
+    const ours = parseIpv4(this.owner.routerId);
+    const keepOutgoing = ours > d.open.bgpId;
+    const current = this.conn;
+    if (current && current.outgoing === keepOutgoing) {
+      c.send(encodeNotification({ code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution, data: new Uint8Array(0) }));
+      this.dropPending();
+      return;
+    }
+    // dump the current connection and continue on the new one, which has exchanged OPENs
+    this.owner.log(`bgp neighbor ${this.cfg.address}: connection collision, keeping the ${c.outgoing ? 'outgoing' : 'incoming'} connection`);
+    if (current) {
+      current.send(encodeNotification({ code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution, data: new Uint8Array(0) }));
+      current.close();
+    }
+    this.pending = undefined;
+    this.pendingOpen = undefined;
+    this.fsm = { ...this.fsm, state: 'OpenSent' };
+    this.adopt(c);
+    this.handleOpen(d.open);
+  }
+
+  private onHeaderError(c: Connection, e: NotifyError): void {
+    if (c !== this.conn) return;
+    this.event({ name: 'BGPHeaderErr', error: e });
+  }
+
+  private onClosed(c: Connection, reason: string): void {
+    if (c !== this.conn) return;
+    if (this.stats.lastError === 'None' || !this.stats.lastError.startsWith('received')) this.stats.lastError = reason;
+    this.conn = undefined;
+    this.event({ name: 'TcpConnectionFails' });
+  }
+
+  send(msg: Uint8Array): void {
+    if (!this.conn) return;
+    this.stats.outMessages++;
+    this.stats.lastSent = Date.now();
+    if (msg[18] === MessageType.Update) this.stats.outUpdates++;
+    else if (msg[18] === MessageType.RouteRefresh) this.stats.outRefreshes++;
+    this.conn.send(msg);
+  }
+
+  /** Send UPDATEs in one write. */
+  sendUpdates(msgs: Uint8Array[]): void {
+    if (!this.conn || msgs.length === 0) return;
+    this.stats.outMessages += msgs.length;
+    this.stats.outUpdates += msgs.length;
+    this.stats.lastSent = Date.now();
+    this.conn.sendMany(msgs);
+  }
+
+  // ---- OPEN
+
+  ourCapabilities(): Capabilities {
+    const gr = this.cfg.gracefulRestart;
+    return {
+      multiprotocol: this.cfg.families.map((f) => ({ afi: f.afi, safi: f.safi })),
+      routeRefresh: true,
+      enhancedRouteRefresh: true,
+      as4: this.cfg.localAs,
+      // helper mode: we list our families without the forwarding-preserved bit
+      gracefulRestart: gr ? { restarting: false, notification: false, time: gr.restartTime, families: this.cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingPreserved: false })) } : undefined,
+      addPath: this.cfg.families.filter((f) => f.addPathReceive).map((f) => ({ afi: f.afi, safi: f.safi, mode: 1 as const })),
+      extendedMessage: true,
+      fqdn: { hostname: hostname().slice(0, 64), domain: '' },
+      unknown: [],
+    };
+  }
+
+  private sendOpen(c: Connection): void {
+    const open: Open = {
+      version: 4,
+      myAs: this.cfg.localAs > 0xffff ? AS_TRANS : this.cfg.localAs,
+      holdTime: this.cfg.holdTime,
+      bgpId: parseIpv4(this.owner.routerId),
+      capabilities: this.ourCapabilities(),
+    };
+    this.stats.outMessages++;
+    c.send(encodeOpen(open));
+  }
+
+  private onMessage(c: Connection, type: number, body: Uint8Array): void {
+    if (c !== this.conn) return;
+    this.stats.inMessages++;
+    this.stats.lastReceived = Date.now();
+    if (type === MessageType.Update) {
+      this.stats.inUpdates++;
+      if (this.fsm.state !== 'Established') {
+        this.event({ name: 'UpdateMsg' });
+        return;
+      }
+      const d = decodeMessage(MessageType.Update, body, this.options);
+      if ('kind' in d) {
+        this.stats.lastError = `sent ${d.reason}`;
+        this.owner.log(`bgp neighbor ${this.cfg.address}: bad UPDATE: ${d.reason}`);
+        this.event({ name: 'UpdateMsgErr', error: d });
+        return;
+      }
+      this.event({ name: 'UpdateMsg' });
+      if (d.type === 'update') this.owner.update(this, d.decoded);
+      return;
+    }
+    const d = decodeMessage(type as MessageTypeCode, body, this.options);
+    if ('kind' in d) {
+      this.stats.lastError = `sent ${d.reason}`;
+      this.owner.log(`bgp neighbor ${this.cfg.address}: bad message: ${d.reason}`);
+      this.event({ name: type === MessageType.Open ? 'BGPOpenMsgErr' : 'BGPHeaderErr', error: d });
+      return;
+    }
+    switch (d.type) {
+      case 'open':
+        if (this.fsm.state !== 'OpenSent') {
+          this.event({ name: 'BGPOpen', holdTime: 0 }); // unexpected: the FSM answers with an FSM error
+          return;
+        }
+        this.handleOpen(d.open);
+        return;
+      case 'keepalive':
+        this.event({ name: 'KeepAliveMsg' });
+        return;
+      case 'notification': {
+        const n = d.notification;
+        this.endedByNotification = true;
+        this.stats.lastError = `received ${describeNotification(n)}`;
+        this.owner.log(`bgp neighbor ${this.cfg.address}: received NOTIFICATION ${describeNotification(n)}`);
+        this.event({ name: n.code === ErrorCode.OpenMessage && n.subcode === OpenSubcode.UnsupportedVersion ? 'NotifMsgVerErr' : 'NotifMsg' });
+        return;
+      }
+      case 'route-refresh':
+        this.stats.inRefreshes++;
+        if (this.fsm.state === 'Established') this.owner.routeRefresh(this, d.refresh);
+        return;
+      case 'update':
+        return;
+    }
+  }
+
+  /** Check the peer's OPEN against the configuration and negotiate (RFC 4271 6.2, RFC 5492). */
+  private handleOpen(open: Open): void {
+    const peerAs = openAs(open);
+    if (peerAs !== this.cfg.peerAs) {
+      this.stats.lastError = `peer AS ${peerAs}, expected ${this.cfg.peerAs}`;
+      this.event({ name: 'BGPOpenMsgErr', error: notifyError(ErrorCode.OpenMessage, OpenSubcode.BadPeerAs, `peer AS ${peerAs}`, Uint8Array.of(open.myAs >> 8, open.myAs & 255)) });
+      return;
+    }
+    if (open.bgpId === parseIpv4(this.owner.routerId) && !this.ebgp) {
+      this.event({ name: 'BGPOpenMsgErr', error: notifyError(ErrorCode.OpenMessage, OpenSubcode.BadBgpIdentifier, 'peer uses our BGP identifier') });
+      return;
+    }
+    const hold = Math.min(open.holdTime, this.cfg.holdTime);
+    const ours = this.ourCapabilities();
+    const theirs = open.capabilities;
+    const theirFamilies = theirs.multiprotocol.length ? theirs.multiprotocol : [{ afi: 1, safi: 1 }];
+    this.families = this.cfg.families.filter((f) => theirFamilies.some((t) => t.afi === f.afi && t.safi === f.safi));
+    const rx = new Set<string>();
+    for (const f of ours.addPath) {
+      const t = theirs.addPath.find((x) => x.afi === f.afi && x.safi === f.safi);
+      if (t && t.mode & 2) rx.add(familyKey(f.afi, f.safi));
+    }
+    this.options = { as4: theirs.as4 !== undefined, addPathRx: rx, addPathTx: new Set(), extendedMessage: theirs.extendedMessage };
+    this.peerOpen = open;
+    this.peerRouterId = open.bgpId;
+    if (this.conn) this.conn.maxLength = maxMessageLength(this.options);
+    this.event({ name: 'BGPOpen', holdTime: hold });
+  }
+
+  /** Families as text for show commands: inet-unicast, inet6-unicast. */
+  static familyName(afi: number, safi: number): string {
+    const a = afi === 1 ? 'inet' : afi === 2 ? 'inet6' : `afi${afi}`;
+    const s = safi === 1 ? 'unicast' : safi === 4 ? 'labeled-unicast' : safi === 128 ? 'vpn' : `safi${safi}`;
+    return `${a}-${s}`;
+  }
+}
+
+

@@ -1,0 +1,234 @@
+/**
+ * The BGP speaker: every BGP instance of the configuration (master and routing instances),
+ * the TCP listener they share, and the configuration consumer that turns each commit into
+ * the smallest change: peers added or removed one by one, a session reset only when a
+ * setting it negotiated changed, policy changes applied by soft reconfiguration.
+ */
+import * as net from 'node:net';
+import type { ConfigTree, ConfigConsumer } from '../../types.js';
+import type { RibApi, RibRoute } from '../../rib/types.js';
+import { PolicyEngine } from '../../policy/index.js';
+import { CeaseSubcode } from '../../../wire/bgp/errors.js';
+import { resolveAll, sessionKey, validateBgp, type InstanceConfig } from './config.js';
+import { BgpInstance } from './instance.js';
+import { normalize } from './connection.js';
+import { setMd5Key, socketFd } from './socket-options.js';
+import type { TransportOptions } from './neighbor.js';
+
+export interface BgpOptions {
+  log?: (msg: string) => void;
+  /** TCP port to listen on (179); 0 picks a free one (tests); false: no listener (active only) */
+  port?: number | false;
+  /** address to listen on ('::' accepts IPv4 and IPv6) */
+  listenAddress?: string;
+  /** port of a peer (179 unless a test says otherwise) */
+  peerPort?: (address: string) => number;
+  /** seconds; RFC 4271 suggests 120, Junos uses about 30 */
+  connectRetryTime?: number;
+  /** seconds before a session restarts itself after an error */
+  idleHoldTime?: number;
+}
+
+interface RibExtras {
+  subscribe?(l: (c: { table: string; prefix: string; route: RibRoute | undefined }) => void): () => void;
+  fibRoutes?(): Iterable<{ table: string; prefix: string }>;
+}
+
+const tree = (v: unknown): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {});
+
+export class BgpSpeaker {
+  readonly instances = new Map<string, BgpInstance>();
+  private server: net.Server | undefined;
+  private listening: Promise<void> | undefined;
+  private readonly md5Keys = new Map<string, string>();
+  private unsubscribe: (() => void) | undefined;
+  private readonly transport: TransportOptions;
+  private readonly log: (msg: string) => void;
+
+  constructor(
+    private readonly rib: RibApi,
+    private readonly opts: BgpOptions = {},
+  ) {
+    this.log = opts.log ?? (() => {});
+    this.transport = {
+      peerPort: opts.peerPort ?? (() => 179),
+      connectRetryTime: opts.connectRetryTime ?? 30,
+      idleHoldTime: opts.idleHoldTime ?? 10,
+    };
+    const x = rib as RibApi & RibExtras;
+    if (typeof x.subscribe === 'function') {
+      this.unsubscribe = x.subscribe((c) => {
+        if (c.route?.protocol === 'bgp') return;
+        for (const inst of this.instances.values()) inst.ribChanged(c.table, c.prefix);
+      });
+    }
+  }
+
+  /** Active non-BGP routes of a table, when the RIB can list them. */
+  private ribRoutes(table: string): RibRoute[] {
+    const x = this.rib as RibApi & RibExtras;
+    if (typeof x.fibRoutes !== 'function') return [];
+    const out: RibRoute[] = [];
+    for (const r of x.fibRoutes()) {
+      if (r.table !== table) continue;
+      const route = this.rib.get(table, r.prefix);
+      if (route && route.protocol !== 'bgp') out.push(route);
+    }
+    return out;
+  }
+
+  /** The port the listener got (tests listen on port 0). */
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  /** Resolves once the listener is up (or failed and was given up). */
+  ready(): Promise<void> {
+    return this.listening ?? Promise.resolve();
+  }
+
+  private listen(): void {
+    if (this.server || this.opts.port === false) return;
+    const server = net.createServer((sock) => this.accept(sock));
+    this.server = server;
+    this.listening = new Promise<void>((resolve) => {
+      server.once('error', (err) => {
+        this.log(`bgp: cannot listen on port ${this.opts.port ?? 179}: ${err.message}; peers must be reached actively`);
+        this.server = undefined;
+        resolve();
+      });
+      server.listen({ port: this.opts.port ?? 179, host: this.opts.listenAddress ?? '::' }, () => {
+        this.applyMd5Keys();
+        resolve();
+      });
+    });
+  }
+
+  private accept(sock: net.Socket): void {
+    const remote = normalize(sock.remoteAddress ?? '');
+    for (const inst of this.instances.values()) {
+      const nb = inst.neighbors.get(remote);
+      if (nb) {
+        nb.incoming(sock);
+        return;
+      }
+    }
+    sock.destroy(); // not a configured peer
+  }
+
+  private applyMd5Keys(): void {
+    const want = new Map<string, string>();
+    for (const inst of this.instances.values()) for (const nb of inst.neighbors.values()) if (nb.cfg.authenticationKey) want.set(nb.cfg.address, nb.cfg.authenticationKey);
+    const fd = this.server ? socketFd(this.server) : undefined;
+    if (fd === undefined) return;
+    for (const [addr] of this.md5Keys) if (!want.has(addr)) setMd5Key(fd, addr, '');
+    for (const [addr, key] of want) {
+      if (this.md5Keys.get(addr) === key) continue;
+      if (!setMd5Key(fd, addr, key)) this.log(`bgp neighbor ${addr}: TCP MD5 could not be set on the listener`);
+    }
+    this.md5Keys.clear();
+    for (const [a, k] of want) this.md5Keys.set(a, k);
+  }
+
+  validate(next: ConfigTree): string[] {
+    const errors = validateBgp(next);
+    const policy = new PolicyEngine(tree(next['policy-options']));
+    errors.push(...policy.errors);
+    for (const inst of resolveAll(next)) {
+      const where = inst.name === 'master' ? 'protocols bgp' : `routing-instances ${inst.name} protocols bgp`;
+      for (const p of inst.peers.values()) {
+        errors.push(...policy.checkChain(`${where} group ${p.group} neighbor ${p.address} import`, p.import));
+        errors.push(...policy.checkChain(`${where} group ${p.group} neighbor ${p.address} export`, p.export));
+      }
+    }
+    return [...new Set(errors)];
+  }
+
+  async apply(next: ConfigTree, prev: ConfigTree): Promise<void> {
+    const policy = new PolicyEngine(tree(next['policy-options']));
+    const policyChanged = JSON.stringify(next['policy-options'] ?? null) !== JSON.stringify(prev['policy-options'] ?? null);
+    const configs = new Map<string, InstanceConfig>(resolveAll(next).map((c) => [c.name, c]));
+    for (const [name, inst] of this.instances) {
+      if (!configs.has(name)) {
+        inst.stop();
+        this.instances.delete(name);
+        this.log(`bgp: instance ${name} removed`);
+      }
+    }
+    for (const [name, cfg] of configs) {
+      let inst = this.instances.get(name);
+      if (!inst) {
+        inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transport, (t) => this.ribRoutes(t));
+        this.instances.set(name, inst);
+        if (cfg.peers.size) this.listen();
+        for (const p of cfg.peers.values()) inst.addNeighbor(p);
+        continue;
+      }
+      const old = inst.cfg;
+      inst.cfg = cfg;
+      inst.policy = policy;
+      let soft = policyChanged || JSON.stringify(old.multipath) !== JSON.stringify(cfg.multipath);
+      for (const addr of [...inst.neighbors.keys()]) if (!cfg.peers.has(addr)) inst.removeNeighbor(addr);
+      for (const p of cfg.peers.values()) {
+        const nb = inst.neighbors.get(p.address);
+        if (!nb) {
+          this.listen();
+          inst.addNeighbor(p);
+          continue;
+        }
+        const before = old.peers.get(p.address)!;
+        if (sessionKey(before, old) !== sessionKey(p, cfg)) {
+          nb.cfg = p;
+          if (p.shutdown) nb.stop(CeaseSubcode.AdministrativeShutdown);
+          else if (before.shutdown) nb.start();
+          else nb.stop(CeaseSubcode.OtherConfigurationChange, true);
+        } else {
+          if (JSON.stringify([before.import, before.export, before.cluster, before.multipath, before.localPreference, before.removePrivate, before.asOverride]) !==
+            JSON.stringify([p.import, p.export, p.cluster, p.multipath, p.localPreference, p.removePrivate, p.asOverride])) soft = true;
+          nb.reconfigure(p);
+        }
+      }
+      if (soft) inst.softReconfigure();
+    }
+    await this.ready();
+    this.applyMd5Keys();
+  }
+
+  consumer(): ConfigConsumer {
+    return {
+      name: 'bgp',
+      validate: (next) => this.validate(next),
+      apply: (next, prev) => this.apply(next, prev),
+    };
+  }
+
+  /** `clear bgp neighbor ADDR [soft|soft-inbound]` */
+  clear(address: string, mode: 'hard' | 'soft' | 'soft-inbound'): string {
+    for (const inst of this.instances.values()) {
+      const nb = inst.neighbors.get(address);
+      if (!nb) continue;
+      if (mode === 'hard') {
+        nb.stop(CeaseSubcode.AdministrativeReset, true);
+        return `Cleared BGP neighbor ${address}`;
+      }
+      if (mode === 'soft') {
+        inst.softOutbound(nb);
+        return `Soft-cleared (outbound) BGP neighbor ${address}`;
+      }
+      inst.softInbound(nb);
+      const asked = inst.requestRefresh(nb);
+      return `Soft-cleared (inbound) BGP neighbor ${address}${asked ? ', route refresh sent' : ''}`;
+    }
+    throw new Error(`no BGP neighbor ${address}`);
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    for (const inst of this.instances.values()) inst.stop();
+    this.instances.clear();
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
