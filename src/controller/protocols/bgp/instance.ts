@@ -17,6 +17,11 @@ import {
   Afi,
   RefreshSubtype,
   SegmentType,
+  formatAsPath,
+  formatCommunity,
+  formatExtCommunity,
+  formatLargeCommunity,
+  formatOrigin,
   WELL_KNOWN_COMMUNITIES,
   encodeAttributeBlock,
   encodeEndOfRib,
@@ -149,6 +154,7 @@ export class BgpInstance implements NeighborOwner {
   private ribDirty = new Map<string, Set<string>>();
   private scheduled = false;
   private stopped = false;
+  private readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
   readonly tables = new Set<string>();
 
   constructor(
@@ -697,9 +703,41 @@ export class BgpInstance implements NeighborOwner {
       preference: best.preference ?? DEFAULT_PREFERENCE.bgp,
       metric: a.med,
       nexthops: gateways.map((gateway) => ({ gateway, recursive: true })),
-      attributes: { peer: best.peer.cfg.address, 'peer-as': best.peer.cfg.peerAs, reason: step, bgp: a, 'local-preference': a.localPref ?? DEFAULT_LOCAL_PREF },
+      attributes: this.shownAttributes(best, step),
       age: Date.now(),
     };
+  }
+
+  /**
+   * What `show route extensive` prints for a BGP route. Shared by every prefix with the
+   * same attributes, peer and deciding step (an UPDATE's prefixes), so 1M routes cost a few
+   * thousand of these; the raw attributes ride along, not enumerable, for code that wants them.
+   */
+  private shownAttributes(best: Path, step: DecidingStep): Record<string, unknown> {
+    const a = best.attrs;
+    let m = this.shownCache.get(a);
+    if (!m) this.shownCache.set(a, (m = new Map()));
+    const key = `${best.peer.cfg.address} ${step}`;
+    let r = m.get(key);
+    if (r) return r;
+    r = {
+      Peer: `${best.peer.cfg.address} (AS ${best.peer.cfg.peerAs})`,
+      'AS path': `${formatAsPath(a.asPath)}${a.asPath?.length ? ' ' : ''}${formatOrigin(a.origin)}`,
+      Localpref: a.localPref ?? DEFAULT_LOCAL_PREF,
+      'Selected by': step,
+    };
+    if (a.med !== undefined) r.MED = a.med;
+    const comms = [
+      ...(a.communities ?? []).map(formatCommunity),
+      ...Array.from({ length: (a.extCommunities?.length ?? 0) / 8 }, (_, i) => formatExtCommunity(a.extCommunities!, i * 8)),
+      ...Array.from({ length: (a.largeCommunities?.length ?? 0) / 3 }, (_, i) => `large:${formatLargeCommunity(a.largeCommunities!, i * 3)}`),
+    ];
+    if (comms.length) r.Communities = comms.join(' ');
+    if (a.originatorId) r['Originator ID'] = a.originatorId;
+    if (a.clusterList?.length) r['Cluster list'] = a.clusterList.join(' ');
+    Object.defineProperty(r, 'bgp', { value: a, enumerable: false });
+    m.set(key, r);
+    return r;
   }
 
   // ------------------------------------------------------------------ export

@@ -141,10 +141,11 @@ test('export policy adds communities, which arrive; policy commit does not reset
   const prev = bTree;
   bTree = treeB(true);
   await b.consumer.apply(bTree, prev);
-  await waitFor('communities', () => {
-    const attrs = ribA.get('inet.0', '10.2.0.0/16')?.attributes?.bgp as { communities?: number[] } | undefined;
-    return attrs?.communities?.includes(((65002 << 16) | 7) >>> 0) ?? false;
-  });
+  await waitFor('communities', () => String(ribA.get('inet.0', '10.2.0.0/16')?.attributes?.Communities ?? '').includes('65002:7'));
+  const shown = ribA.get('inet.0', '10.2.0.0/16')!.attributes!;
+  assert.equal(shown.Communities, '65002:7 large:65002:1:2');
+  assert.equal(shown['AS path'], '65002 I');
+  assert.equal(shown['Selected by'], 'Only path');
   const recv = await a.commands.find((c) => c.path.join(' ') === 'show route receive-protocol bgp')!.run([B_ADDR, 'detail']);
   assert.match(recv.text, /Communities: 65002:7 large:65002:1:2/);
   assert.equal(peerOf(a, B_ADDR).stats.flaps, flaps);
