@@ -1,0 +1,199 @@
+// The instance as an event processor: neighbors are put in Established by hand (no socket)
+// and fed decoded UPDATEs; the RIB and the Adj-RIB-Out show what it decided.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rib } from '../../rib/rib.js';
+import { PolicyEngine } from '../../policy/index.js';
+import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapabilities, type PathAttributes, type Update } from '../../../wire/bgp/index.js';
+import { resolveInstance } from './config.js';
+import { BgpInstance } from './instance.js';
+import type { Neighbor } from './neighbor.js';
+import type { ConfigTree } from '../../types.js';
+
+interface Setup {
+  rib: Rib;
+  inst: BgpInstance;
+  logs: string[];
+  nb(addr: string): Neighbor;
+}
+
+function setup(groups: ConfigTree, policy: ConfigTree = {}, bgpExtra: ConfigTree = {}): Setup {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
+  const cfg = resolveInstance('master', { group: groups, ...bgpExtra }, { 'router-id': '10.255.0.1', 'autonomous-system': 65001 })!;
+  const logs: string[] = [];
+  const inst = new BgpInstance(cfg, new PolicyEngine(policy), rib, (m) => logs.push(m), { peerPort: () => 1, connectRetryTime: 3600, idleHoldTime: 0 });
+  for (const p of cfg.peers.values()) {
+    const nb = inst.addNeighbor({ ...p, passive: true });
+    // as if OPENs were exchanged
+    nb.families = p.families;
+    nb.peerRouterId = Number(p.address.split('.')[3]);
+    nb.peerOpen = { version: 4, myAs: p.peerAs, holdTime: 90, bgpId: nb.peerRouterId, capabilities: { ...emptyCapabilities(), routeRefresh: true, gracefulRestart: { restarting: false, notification: false, time: 60, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] } } };
+    nb.fsm = { ...nb.fsm, state: 'Established', holdTime: 90 };
+    inst.sessionUp(nb);
+  }
+  return { rib, inst, logs, nb: (a) => inst.neighbors.get(a)! };
+}
+
+function feed(s: Setup, addr: string, u: Partial<Update>): void {
+  const full: Update = { withdrawn: [], attrs: {}, nlri: [], ...u };
+  const d = decodeUpdate(encodeUpdate(full, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
+  assert.ok(d.kind === 'update');
+  s.inst.update(s.nb(addr), d);
+  s.inst.flush();
+}
+
+const ebgp = (peerAs: number, addrs: string[], extra: ConfigTree = {}): ConfigTree => ({
+  type: 'external',
+  'peer-as': peerAs,
+  neighbor: Object.fromEntries(addrs.map((a) => [a, {}])),
+  ...extra,
+});
+const ibgp = (addrs: string[], extra: ConfigTree = {}): ConfigTree => ({ type: 'internal', neighbor: Object.fromEntries(addrs.map((a) => [a, {}])), ...extra });
+const path = (...asns: number[]) => [{ type: 2, asns }];
+const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.ribs.get(s.nb(addr))!.out.get('inet.0')?.get(prefix);
+
+test('best path across two eBGP peers: shorter AS path wins; withdrawal fails over', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65010), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: ['192.0.2.0/24'] });
+  let r = s.rib.get('inet.0', '192.0.2.0/24')!;
+  assert.equal(r.nexthops[0]!.gateway, '10.0.0.3');
+  assert.equal(r.attributes!['Selected by'], 'AS path length');
+  feed(s, '10.0.0.3', { withdrawn: ['192.0.2.0/24'] });
+  r = s.rib.get('inet.0', '192.0.2.0/24')!;
+  assert.equal(r.nexthops[0]!.gateway, '10.0.0.2');
+  feed(s, '10.0.0.2', { withdrawn: ['192.0.2.0/24'] });
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
+});
+
+test('multipath installs every equal path', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2', '10.0.0.4'], { multipath: {} }) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  feed(s, '10.0.0.4', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.4' }, nlri: ['192.0.2.0/24'] });
+  const r = s.rib.get('inet.0', '192.0.2.0/24')!;
+  assert.deepEqual(r.nexthops.map((n) => n.gateway).sort(), ['10.0.0.2', '10.0.0.4']);
+});
+
+test('RFC 7606 in context: empty AS_PATH and a wrong first AS from eBGP are treat-as-withdraw', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24', '198.51.100.0/24'] });
+  assert.ok(s.rib.get('inet.0', '192.0.2.0/24'));
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: [], nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined, 'withdrawn');
+  assert.ok(s.rib.get('inet.0', '198.51.100.0/24'), 'unrelated route kept');
+  assert.ok(s.logs.some((l) => /empty AS_PATH/.test(l)));
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65099), nextHop: '10.0.0.2' }, nlri: ['198.51.100.0/24'] });
+  assert.equal(s.rib.get('inet.0', '198.51.100.0/24'), undefined);
+  assert.equal(s.nb('10.0.0.2').state, 'Established', 'no session reset');
+});
+
+test('AS path loop hides the route; LOCAL_PREF from eBGP is discarded', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65001), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
+  assert.equal(s.inst.ribs.get(s.nb('10.0.0.2'))!.in.get('inet.0')!.get('192.0.2.0/24')!.hidden, 'AS path loop');
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', localPref: 500 }, nlri: ['203.0.113.0/24'] });
+  assert.equal(s.rib.get('inet.0', '203.0.113.0/24')!.attributes!.Localpref, 100);
+});
+
+test('unresolvable next hop: route not installed until the RIB can reach it; IGP cost decides', () => {
+  const s = setup({ i: ibgp(['10.0.0.5', '10.0.0.6']) });
+  feed(s, '10.0.0.5', { attrs: { origin: 0, asPath: [], nextHop: '172.16.0.5', localPref: 100 }, nlri: ['192.0.2.0/24'] });
+  feed(s, '10.0.0.6', { attrs: { origin: 0, asPath: [], nextHop: '172.16.0.6', localPref: 100 }, nlri: ['192.0.2.0/24'] });
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
+  s.rib.announce('inet.0', 'isis', { prefix: '172.16.0.5/32', protocol: 'isis', preference: 15, metric: 30, nexthops: [{ gateway: '10.0.0.5' }] });
+  s.rib.announce('inet.0', 'isis', { prefix: '172.16.0.6/32', protocol: 'isis', preference: 15, metric: 10, nexthops: [{ gateway: '10.0.0.6' }] });
+  s.inst.flush();
+  const r = s.rib.get('inet.0', '192.0.2.0/24')!;
+  assert.equal(r.nexthops[0]!.gateway, '172.16.0.6');
+  assert.equal(r.attributes!['Selected by'], 'IGP cost');
+});
+
+test('eBGP export: own AS prepended, next hop self, LOCAL_PREF and MED not sent', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', med: 50, communities: [1] }, nlri: ['192.0.2.0/24'] });
+  const a = out(s, '10.0.0.3', '192.0.2.0/24')!;
+  assert.deepEqual(a.asPath, path(65001, 65002));
+  assert.equal(a.nextHop, '10.255.0.1');
+  assert.equal(a.localPref, undefined);
+  assert.equal(a.med, undefined);
+  assert.deepEqual(a.communities, [1]);
+  assert.equal(out(s, '10.0.0.2', '192.0.2.0/24'), undefined, 'not back to the peer it came from');
+});
+
+test('no-export stays inside the AS; iBGP routes are not sent to iBGP peers without reflection', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), i: ibgp(['10.0.0.7', '10.0.0.8']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', communities: [0xffffff01] }, nlri: ['192.0.2.0/24'] });
+  assert.equal(out(s, '10.0.0.3', '192.0.2.0/24'), undefined);
+  const toI = out(s, '10.0.0.7', '192.0.2.0/24')!;
+  assert.equal(toI.localPref, 100);
+  assert.equal(toI.nextHop, '10.0.0.2', 'iBGP keeps the eBGP next hop');
+  assert.deepEqual(toI.asPath, path(65002));
+  feed(s, '10.0.0.7', { attrs: { origin: 0, asPath: [], nextHop: '10.0.0.99', localPref: 100 }, nlri: ['198.51.100.0/24'] });
+  assert.equal(out(s, '10.0.0.8', '198.51.100.0/24'), undefined);
+  assert.ok(out(s, '10.0.0.3', '198.51.100.0/24'));
+});
+
+test('route reflection: client routes reflected with ORIGINATOR_ID and CLUSTER_LIST', () => {
+  const s = setup({ clients: ibgp(['10.0.0.7', '10.0.0.8'], { cluster: '1.1.1.1' }), core: ibgp(['10.0.0.9']) });
+  feed(s, '10.0.0.7', { attrs: { origin: 0, asPath: [], nextHop: '10.0.0.7', localPref: 100 }, nlri: ['198.51.100.0/24'] });
+  const r = out(s, '10.0.0.8', '198.51.100.0/24')!;
+  assert.equal(r.originatorId, '0.0.0.7');
+  assert.deepEqual(r.clusterList, ['1.1.1.1']);
+  assert.ok(out(s, '10.0.0.9', '198.51.100.0/24'), 'client routes go to non-clients too');
+  feed(s, '10.0.0.9', { attrs: { origin: 0, asPath: [], nextHop: '10.0.0.9', localPref: 100 }, nlri: ['203.0.113.0/24'] });
+  assert.ok(out(s, '10.0.0.7', '203.0.113.0/24'), 'non-client routes go to clients');
+  feed(s, '10.0.0.9', { attrs: { origin: 0, asPath: [], nextHop: '10.0.0.9', localPref: 100, clusterList: ['1.1.1.1'] }, nlri: ['192.0.2.0/24'] });
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined, 'our cluster ID in the list: a loop');
+});
+
+test('export policy: next-hop self, as-path-prepend, community set toward one peer', () => {
+  const policy: ConfigTree = {
+    community: { c: { members: ['65001:9'] } },
+    'policy-statement': { out: { then: { 'as-path-prepend': '65001 65001', community: { set: ['c'] }, metric: 7, accept: true } } },
+  };
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3'], { export: ['out'] }) }, policy);
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', communities: [1] }, nlri: ['192.0.2.0/24', '192.0.2.128/25'] });
+  const a = out(s, '10.0.0.3', '192.0.2.0/24')!;
+  assert.deepEqual(a.asPath, path(65001, 65001, 65001, 65002));
+  assert.deepEqual(a.communities, [((65001 << 16) | 9) >>> 0]);
+  assert.equal(a.med, 7);
+  assert.equal(out(s, '10.0.0.3', '192.0.2.128/25'), a, 'equal exports share one object (one UPDATE)');
+});
+
+test('graceful restart helper: routes kept stale across a session loss, swept after End-of-RIB', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24', '198.51.100.0/24'] });
+  const nb = s.nb('10.0.0.2');
+  s.inst.sessionDown(nb, false);
+  s.inst.flush();
+  assert.ok(s.rib.get('inet.0', '192.0.2.0/24'), 'kept while the peer restarts');
+  inst_up(s, nb);
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  const eor = decodeUpdate(encodeEndOfRib(1, 1).subarray(19), DEFAULT_OPTIONS);
+  assert.ok(eor.kind === 'update');
+  s.inst.update(nb, eor);
+  s.inst.flush();
+  assert.ok(s.rib.get('inet.0', '192.0.2.0/24'), 're-sent route stays');
+  assert.equal(s.rib.get('inet.0', '198.51.100.0/24'), undefined, 'stale route swept at End-of-RIB');
+  s.inst.sessionDown(nb, true);
+  s.inst.flush();
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined, 'after a NOTIFICATION nothing is kept');
+  s.inst.stop();
+});
+
+function inst_up(s: Setup, nb: Neighbor): void {
+  nb.fsm = { ...nb.fsm, state: 'Established' };
+  s.inst.sessionUp(nb);
+}
+
+test('max-prefix with teardown closes the session and drops its routes', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2'], { family: { inet: { unicast: { 'prefix-limit': { maximum: 2, teardown: true } } } } }) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24', '192.0.2.128/25', '198.51.100.0/24'] });
+  assert.equal(s.nb('10.0.0.2').state, 'Idle');
+  assert.match(s.nb('10.0.0.2').stats.lastError, /Cease \(subcode 1\)/);
+  s.inst.flush();
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
+  s.inst.stop();
+});
