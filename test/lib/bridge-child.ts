@@ -29,11 +29,11 @@ const pool = new PacketPool(4096);
 const burst = new Uint32Array(256);
 const scratch = new Uint8Array(16);
 
-/** Move frames both ways until stop[0] is set (false) or `budgetMs` passes idle (true: call again). */
+/** Move frames both ways until stop[0] is set (returns false) or `budgetMs` has passed (returns true: call again). */
 function bridgeLoop(ports: (IoDriver & { stats(): object })[], stop: Int32Array, budgetMs: number): boolean {
   const fds = ports.map((p) => p.fd);
   const until = Date.now() + budgetMs;
-  while (Atomics.load(stop, 0) === 0) {
+  for (let spins = 0; Atomics.load(stop, 0) === 0; spins++) {
     let moved = 0;
     for (let i = 0; i < 2; i++) {
       const n = ports[i]!.rxBurst(pool, burst, 256);
@@ -43,10 +43,8 @@ function bridgeLoop(ports: (IoDriver & { stats(): object })[], stop: Int32Array,
         moved += n;
       }
     }
-    if (moved === 0) {
-      if (Date.now() > until) return true;
-      pollReadable(fds, 10, scratch);
-    }
+    if ((spins & 63) === 0 && Date.now() > until) return true;
+    if (moved === 0) pollReadable(fds, 10, scratch);
   }
   return false;
 }

@@ -1,0 +1,143 @@
+/**
+ * Forwarding 64-byte UDP between two veths: cnr's data plane (AF_PACKET rings, one worker
+ * pinned to one core) against the kernel's own IPv4 forwarding on the same topology in the
+ * same run. Topology: gen — r — sink, three namespaces; the generator (bench/lib/pktgen.ts)
+ * runs on CPU 0, the vRouter on CPU 1. Frames are addressed to a next hop whose MAC is
+ * nobody's, so the sink's kernel drops them right after counting (no ICMP back); the figure
+ * is the sink's rx_packets rate over the measured window, after a warm-up.
+ */
+import { fileURLToPath } from 'node:url';
+import { NetnsLab, isRoot, stopChild, waitForLine } from '../test/lib/netns.js';
+import { startVrouter } from '../test/lib/vrouter.js';
+import type { BenchResult } from './types.js';
+
+const pktgen = fileURLToPath(new URL('./lib/pktgen.js', import.meta.url));
+const bridge = fileURLToPath(new URL('../test/lib/bridge-child.js', import.meta.url));
+const WARMUP_S = 1;
+const MEASURE_S = 3;
+const R1_MAC = '02:cc:0f:00:00:01';
+const R2_MAC = '02:cc:0f:00:00:02';
+const SINK_NEXT_HOP_MAC = '02:cc:0f:00:00:99';
+
+function rxPackets(lab: NetnsLab, ns: string, ifname: string): number {
+  const j = JSON.parse(lab.run(ns, ['ip', '-s', '-j', 'link', 'show', ifname])) as { stats64: { rx: { packets: number } } }[];
+  return j[0]!.stats64.rx.packets;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Run the generator toward `dmac` for warm-up + measure seconds; return sink pps over the measured window and the offered rate. */
+async function measure(lab: NetnsLab, gen: string, sink: string, dmac: string): Promise<{ pps: number; offered: number }> {
+  const g = lab.spawn(gen, ['taskset', '-c', '0', process.execPath, pktgen, 'eth0', dmac, '10.1.0.2', '10.2.0.99', String(WARMUP_S + MEASURE_S + 0.5)]);
+  let out = '';
+  g.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const done = waitForLine(g, /^sent \d+/, (WARMUP_S + MEASURE_S + 20) * 1000);
+  try {
+    await sleep(WARMUP_S * 1000 + 300); // node start-up, then warm-up
+    const a = rxPackets(lab, sink, 'eth0');
+    const t0 = process.hrtime.bigint();
+    await sleep(MEASURE_S * 1000);
+    const b = rxPackets(lab, sink, 'eth0');
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    await done;
+    const offered = Number(/pps (\d+)/.exec(out)?.[1] ?? 0);
+    return { pps: (b - a) / dt, offered };
+  } finally {
+    await stopChild(g, 2000);
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  if (!isRoot) {
+    console.log('forwarding: skipped (needs root for network namespaces)');
+    return [];
+  }
+  const lab = new NetnsLab('fwdb');
+  try {
+    const gen = lab.netns('gen');
+    const r = lab.netns('r');
+    const sink = lab.netns('sink');
+    lab.veth(gen, 'eth0', r, 'r1');
+    lab.veth(sink, 'eth0', r, 'r2');
+    for (const [ns, ifname] of [[gen, 'eth0'], [r, 'r1'], [r, 'r2'], [sink, 'eth0']] as const) {
+      lab.run(ns, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
+    }
+
+    // Reference: the kernel forwards (no vRouter running, so nothing else taps the veths).
+    lab.run(r, ['ip', 'addr', 'add', '10.1.0.1/24', 'dev', 'r1']);
+    lab.run(r, ['ip', 'addr', 'add', '10.2.0.1/24', 'dev', 'r2']);
+    lab.run(r, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    lab.run(r, ['ip', 'neigh', 'add', '10.2.0.99', 'lladdr', SINK_NEXT_HOP_MAC, 'dev', 'r2']);
+    const r1Mac = lab.run(r, ['cat', '/sys/class/net/r1/address']).trim();
+    const kernel = await measure(lab, gen, sink, r1Mac);
+    console.log(`  kernel IPv4 forwarding: ${Math.round(kernel.pps).toLocaleString('en-US')} packets/s (offered ${kernel.offered.toLocaleString('en-US')})`);
+
+    // cnr: the kernel steps aside (no addresses, no forwarding), the vRouter owns both veths.
+    lab.run(r, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
+    lab.run(r, ['ip', 'addr', 'flush', 'dev', 'r1']);
+    lab.run(r, ['ip', 'addr', 'flush', 'dev', 'r2']);
+    const vr = await startVrouter(
+      lab,
+      r,
+      {
+        workers: 1,
+        vifs: [
+          { name: 'r1', driver: 'af-packet', mac: R1_MAC, addresses: ['10.1.0.1/24'] },
+          { name: 'r2', driver: 'af-packet', mac: R2_MAC, addresses: ['10.2.0.1/24'] },
+        ],
+        nexthops: { sink: { type: 'encap', vif: 'r2', dmac: SINK_NEXT_HOP_MAC } },
+        routes: [{ prefix: '10.2.0.99/32', nh: 'sink' }],
+      },
+      { cpu: 1 },
+    );
+    let cnr: { pps: number; offered: number };
+    let drops: Record<string, number>;
+    try {
+      cnr = await measure(lab, gen, sink, R1_MAC);
+    } finally {
+      drops = await vr.stop();
+    }
+    const nonzero = Object.entries(drops).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
+    console.log(`  cnr (af-packet, 1 worker): ${Math.round(cnr.pps).toLocaleString('en-US')} packets/s (offered ${cnr.offered.toLocaleString('en-US')}); drops: ${nonzero}`);
+    // Diagnostic: the same I/O with no graph (an L2 bridge between the two rings), to tell the
+    // drivers' ceiling from the forwarding graph's cost.
+    const b = lab.spawn(r, ['taskset', '-c', '1', process.execPath, bridge, 'af:r1', 'af:r2']);
+    await waitForLine(b, /^ready/);
+    let io: { pps: number; offered: number };
+    try {
+      io = await measure(lab, gen, sink, R1_MAC);
+    } finally {
+      await stopChild(b, 3000);
+    }
+    console.log(`  af-packet rings alone (L2 bridge, no graph): ${Math.round(io.pps).toLocaleString('en-US')} packets/s`);
+    const ratio = cnr.pps / kernel.pps;
+    console.log(`  ratio ${ratio.toFixed(2)}x kernel (target >= 0.6x)`);
+    return [
+      {
+        name: 'IPv4 forwarding, 64-byte UDP between veths, one core (cnr af-packet)',
+        value: Math.round(cnr.pps),
+        unit: 'packets/s',
+        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
+        ratio,
+        notes: `${MEASURE_S} s windows after ${WARMUP_S} s warm-up; generator on CPU 0 (offered kernel run ${kernel.offered}, cnr run ${cnr.offered} pps), vRouter on CPU 1; cnr drops: ${nonzero}; target >= 0.6x`,
+      },
+      {
+        name: 'af-packet ring I/O alone (L2 bridge between the veths, no graph), one core',
+        value: Math.round(io.pps),
+        unit: 'packets/s',
+        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
+        ratio: io.pps / kernel.pps,
+        notes: 'diagnostic: the ceiling the drivers leave for the graph',
+      },
+    ];
+  } finally {
+    await lab.cleanup();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  run().then((r) => console.log(JSON.stringify(r, null, 2)), (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
