@@ -133,6 +133,40 @@ export function encodeBulkUpdates(o: BulkOptions): { bytes: Buffer; updates: num
   return { bytes: out, updates };
 }
 
+export interface RawUpdate {
+  /** encoded path attributes, exactly as they go on the wire (malformed ones included) */
+  attributes?: Uint8Array | number[];
+  /** IPv4 prefixes announced in the NLRI field */
+  nlri?: string[];
+  /** IPv4 prefixes withdrawn */
+  withdrawn?: string[];
+}
+
+function encodePrefixes(list: string[]): number[] {
+  const out: number[] = [];
+  for (const p of list) {
+    const [addr, lenText] = p.split('/');
+    const len = Number(lenText);
+    const b = ipv4Bytes(addr!);
+    out.push(len, ...b.slice(0, Math.ceil(len / 8)));
+  }
+  return out;
+}
+
+/** One UPDATE with caller-made attributes: the interop tests' source of crafted messages. */
+export function encodeRawUpdate(u: RawUpdate): Buffer {
+  const w = encodePrefixes(u.withdrawn ?? []);
+  const a = [...(u.attributes ?? [])];
+  const n = encodePrefixes(u.nlri ?? []);
+  return bgpMessage(MSG_UPDATE, [w.length >> 8, w.length & 255, ...w, a.length >> 8, a.length & 255, ...a, ...n]);
+}
+
+/** One path attribute: flags, type, then a one- or two-octet length (extended-length flag). */
+export function attr(flags: number, type: number, value: number[], lengthOverride?: number): number[] {
+  const len = lengthOverride ?? value.length;
+  return flags & 0x10 ? [flags, type, len >> 8, len & 255, ...value] : [flags, type, len, ...value];
+}
+
 export interface PeerOpen {
   version: number;
   asn: number;
@@ -345,6 +379,7 @@ async function main(): Promise<void> {
   const emit = (event: string, extra: Record<string, unknown> = {}) =>
     process.stdout.write(JSON.stringify({ event, t: nowMs(), ...extra }) + '\n');
   const localAs = Number(a['local-as'] ?? 65001);
+  if (a['stdin'] !== undefined) return rawSession(a, localAs, emit);
   const t0 = nowMs();
   const bulk = encodeBulkUpdates({
     count: Number(a['count'] ?? 1_000_000),
@@ -374,6 +409,33 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('SIGTERM', stop);
+  await inj.until('session end', () => inj.closed, 2 ** 31 - 1).catch(() => undefined);
+  emit('closed', { notification: inj.notification });
+  process.exit(inj.notification ? 2 : 0);
+}
+
+/**
+ * `--stdin 1`: connect, then send each line of stdin (a BGP message in hex) as it arrives;
+ * the interop tests drive crafted UPDATEs this way from outside the namespace.
+ */
+async function rawSession(a: Record<string, string>, localAs: number, emit: (e: string, x?: Record<string, unknown>) => void): Promise<void> {
+  const inj = new BgpInjector({ peer: a['peer']!, localAs, routerId: a['router-id'] ?? a['local-address']!, localAddress: a['local-address'] });
+  await inj.connect(Number(a['connect-timeout'] ?? 60_000));
+  emit('established', { peerAs: inj.peerOpen?.asn });
+  let buf = '';
+  process.stdin.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const hex = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (hex) inj.send(Buffer.from(hex, 'hex')).then(() => emit('sent-raw', { bytes: hex.length / 2 }), (err) => emit('error', { message: String(err) }));
+    }
+  });
+  process.stdin.on('end', () => {
+    inj.close();
+    process.exit(0);
+  });
   await inj.until('session end', () => inj.closed, 2 ** 31 - 1).catch(() => undefined);
   emit('closed', { notification: inj.notification });
   process.exit(inj.notification ? 2 : 0);

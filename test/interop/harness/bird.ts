@@ -104,7 +104,11 @@ export class Bird {
 
   /** `show route all ...` text for a prefix or for a whole protocol. */
   showRouteAll(...filter: string[]): string {
-    return this.birdc('show', 'route', 'all', ...filter);
+    // birdc exits non-zero with "Network not found": that is an answer, not a failure
+    const r = run('birdc', ['-s', this.sock, 'show', 'route', 'all', ...filter], 15_000);
+    if (/Network not found/.test(r.stdout)) return '';
+    if (r.code !== 0) throw new Error(`birdc show route all ${filter.join(' ')}: ${r.stderr || r.stdout}`);
+    return r.stdout;
   }
 
   /** Prefixes BIRD holds from a protocol (both families). */

@@ -2,7 +2,7 @@
  * cnr's side of an interop test or benchmark: `node bin/cnr controller --config FILE
  * --state-dir DIR` inside a namespace (the controller's BGP runs on the namespace's kernel
  * TCP stack), configured with Junos `set` commands rendered from a small spec, and queried
- * with `cnr cli --state-dir DIR -c "... | display json"` run in the same namespace.
+ * with `cnr cli --state-dir DIR -c "... | display json"` (over the state dir's unix socket).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +19,7 @@ const cnrBin = join(repoRoot, 'bin', 'cnr');
 export function cnrAvailable(): boolean {
   return (
     existsSync(join(repoRoot, 'dist', 'src', 'cmd', 'controller.js')) &&
-    existsSync(join(repoRoot, 'dist', 'src', 'controller', 'protocols', 'bgp'))
+    existsSync(join(repoRoot, 'dist', 'src', 'controller', 'protocols', 'bgp', 'index.js'))
   );
 }
 
@@ -91,7 +91,7 @@ export class Cnr {
     const dir = join(lab.dir, `cnr-${name}`);
     this.stateDir = join(dir, 'state');
     mkdirSync(this.stateDir, { recursive: true });
-    this.configPath = join(dir, 'cnr.conf');
+    this.configPath = join(dir, 'cnr.set');
   }
 
   static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000): Promise<Cnr> {
@@ -104,6 +104,8 @@ export class Cnr {
   private async launch(timeoutMs: number): Promise<void> {
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
       cnrBin, 'controller', '--config', this.configPath, '--state-dir', this.stateDir,
+      // no vRouter in interop tests: the FIB export finds no agent here and keeps retrying
+      '--agent-address', '127.0.0.1:1',
     ]);
     await waitFor(`cnr ${this.name} CLI`, async () => {
       if (this.daemon.child.exitCode !== null) throw new Error(`cnr controller exited: ${this.daemon.output().slice(-2000)}`);
@@ -122,7 +124,8 @@ export class Cnr {
   }
 
   private cliRaw(command: string) {
-    return runAsync('ip', ['netns', 'exec', this.ns, process.execPath, cnrBin, 'cli', '--state-dir', this.stateDir, '-c', command], 20_000);
+    // the management API is a unix socket in the state dir: no need to enter the namespace
+    return runAsync(process.execPath, [cnrBin, 'cli', '--state-dir', this.stateDir, '-c', command], 20_000);
   }
 
   /** Run a CLI command and return its text. */
@@ -164,10 +167,50 @@ export class Cnr {
     return 0;
   }
 
-  /** `show route receive-protocol bgp ADDR` / table routes as JSON. */
-  async routes(command: string): Promise<any> {
-    return this.json<any>(command);
+  /** Apply configuration statements in one commit. */
+  async configure(statements: string[]): Promise<void> {
+    const out = await this.cli(['configure', ...statements, 'commit and-quit'].join('; '));
+    if (/error|invalid|failed/i.test(out) && !/commit complete/i.test(out)) throw new Error(`cnr configure: ${out}`);
   }
+
+  /** The BGP route cnr holds for an exact prefix (active or not), if any. */
+  async bgpRoute(prefix: string): Promise<CnrRoute | undefined> {
+    let j: any;
+    try {
+      j = await this.json<any>(`show route ${prefix} exact protocol bgp`);
+    } catch {
+      return undefined;
+    }
+    for (const t of j?.tables ?? []) {
+      for (const e of t.entries ?? []) {
+        if (e.prefix !== prefix) continue;
+        const r = (e.routes as any[]).find((x) => x.protocol === 'bgp');
+        if (r) return cnrRoute(r);
+      }
+    }
+    return undefined;
+  }
+}
+
+export interface CnrRoute {
+  active: boolean;
+  asPath: string;
+  communities: string[];
+  /** unrecognized optional transitive attributes kept: type codes */
+  unknownCodes: number[];
+  stale: boolean;
+  raw: any;
+}
+
+function cnrRoute(r: any): CnrRoute {
+  const bgp = r.attributes?.bgp ?? r.attributes ?? {};
+  const segs: any[] = bgp.asPath ?? [];
+  // AS_SET is segment type 1
+  const asPath = segs.map((s) => (s.type === 1 ? `{${(s.asns ?? []).join(' ')}}` : (s.asns ?? []).join(' '))).join(' ');
+  const communities = ((bgp.communities ?? []) as (number | string)[]).map((c) => (typeof c === 'number' ? `${c >>> 16}:${c & 0xffff}` : c));
+  const unknownCodes = ((bgp.unknown ?? []) as any[]).map((u) => Number(u.code ?? u.type));
+  const text = JSON.stringify(r.attributes ?? {});
+  return { active: r.active !== false, asPath, communities, unknownCodes, stale: /stale/i.test(text), raw: r };
 }
 
 /** Find a neighbor's record in a summary or neighbor JSON, whatever its exact shape. */

@@ -94,9 +94,9 @@ export class Lab {
   }
 
   /** Start a daemon in the foreground inside a namespace; it is stopped by close(). */
-  daemon(name: string, ns: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Daemon {
+  daemon(name: string, ns: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe' = 'ignore'): Daemon {
     // `ip netns exec` execs the command, so the PID we get is the daemon's own.
-    const d = startDaemon(name, 'ip', ['netns', 'exec', ns, cmd, ...args], env);
+    const d = startDaemon(name, 'ip', ['netns', 'exec', ns, cmd, ...args], env, stdin);
     this.defer(`stop ${name} (${d.pid})`, () => d.stop());
     return d;
   }

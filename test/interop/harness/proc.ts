@@ -100,9 +100,9 @@ export interface Daemon {
 }
 
 /** Start a long-running process in the foreground (so that its PID is ours to kill). */
-export function startDaemon(name: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Daemon {
+export function startDaemon(name: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe' = 'ignore'): Daemon {
   installExitHook();
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+  const child = spawn(cmd, args, { stdio: [stdin, 'pipe', 'pipe'], env: env ?? process.env });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
   const pid = child.pid;
   owned.add(pid);
