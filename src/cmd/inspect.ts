@@ -116,7 +116,8 @@ function rtTable(routes: RouteInfo[], nhs: NexthopInfo[]): string {
     ['PREFIX', 'NH', 'TYPE', 'VIA'],
     routes.map((r) => {
       const n = byId.get(r.nh);
-      return [r.prefix, r.nh, n?.type ?? '?', n ? nhVia(n) : '-'];
+      // next hops the data plane creates itself (receive, connected subnets) are not in /nh
+      return [r.prefix, r.nh, n?.type ?? 'internal', n ? nhVia(n) : '-'];
     }),
   );
 }

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { NetnsLab, needsRoot, ping, waitForLine, stopChild } from '../lib/netns.js';
+import { Capture } from '../lib/capture.js';
 import type { ChildProcess } from 'node:child_process';
 
 const skip = needsRoot();
@@ -48,7 +49,7 @@ before(() => {
 
 after(() => lab.cleanup());
 
-test('AF_PACKET rings carry IPv4, IPv6 and offloaded-checksum UDP both ways', { skip, timeout: 60000 }, async () => {
+test('AF_PACKET rings carry IPv4, IPv6, 802.1Q-tagged and offloaded-checksum UDP frames both ways', { skip, timeout: 60000 }, async () => {
   const stats = await withBridge(['af:r1', 'af:r2'], async () => {
     const p4 = ping(lab, h1, '10.9.0.2', { count: 5 });
     assert.equal(p4.received, 5, p4.output);
@@ -61,6 +62,19 @@ test('AF_PACKET rings carry IPv4, IPv6 and offloaded-checksum UDP both ways', { 
     for (let i = 0; i < 3; i++) lab.run(h1, ['/usr/bin/python3', '-c', "import socket;socket.socket(2,2).sendto(b'offload-check',('10.9.0.2',7000))"]);
     const line = await waitForLine(listener, /^got/, 10000);
     assert.match(line, /offload-check/);
+    // 802.1Q: the kernel hands tags to AF_PACKET out of band; the driver must put them back
+    const cap = await Capture.start(lab, h2, 'eth0', 'vlan');
+    try {
+      const send = "from scapy.all import *\nsendp(Ether(dst='02:00:00:00:00:22')/Dot1Q(prio=3,vlan=100)/IP(src='10.7.0.1',dst='10.7.0.2')/UDP(dport=9)/b'tagged', iface='eth0', count=3, inter=0.05, verbose=False)";
+      lab.run(h1, ['/usr/bin/python3', '-c', send], { timeout: 30000 });
+      await new Promise((res) => setTimeout(res, 500));
+    } finally {
+      await cap.stop();
+    }
+    const tagged = cap.fields('udp.dstport == 9', ['vlan.id', 'vlan.priority', 'ip.dst']);
+    cap.remove();
+    assert.equal(tagged.length, 3, `tagged frames at h2: ${JSON.stringify(tagged)}`);
+    assert.deepEqual(tagged[0], ['100', '3', '10.7.0.2']);
   });
   const [r1, r2] = stats;
   assert.ok(r1!.rxFrames! >= 10 && r2!.rxFrames! >= 10, JSON.stringify(stats));
