@@ -292,9 +292,28 @@ function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniRe
 // ---------------------------------------------------------------------------------------
 // DEL
 
+/** Whether the controller still has the attachment's group; unknown (unreachable) counts as yes. */
+async function groupPresent(conf: NetConf, deps: Deps, group: string): Promise<boolean> {
+  try {
+    const ctl = await deps.controller(conf.stateDir);
+    try {
+      return (await ctl.exec([`show configuration groups ${group} | display set`])).join('').trim() !== '';
+    } finally {
+      await ctl.close?.();
+    }
+  } catch {
+    return true;
+  }
+}
+
 async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
   const n = attachmentNames(env.containerId, env.ifname);
   const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+  if (!rec && !(await linkExists(n.hostVeth)) && !(await groupPresent(conf, deps, n.group))) {
+    // Nothing left here (a repeated DEL): release the address, commit nothing.
+    if (conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText);
+    return;
+  }
   let controllerError: CniError | undefined;
   // The address goes back to IPAM meanwhile: nothing else refers to it once the pod is gone.
   const released = conf.ipamType ? ipamDel(conf.ipamType, env, conf.rawText) : Promise.resolve();

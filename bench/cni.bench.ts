@@ -1,0 +1,123 @@
+/**
+ * cnr-cni ADD and DEL latency over 100 pods, beside the reference `bridge` plugin from
+ * containernetworking-plugins measured in the same run, interleaved pod by pod so that both
+ * see the same machine load. Both are run exactly as a runtime runs them (a fresh process
+ * per call, config on stdin, IPAM by host-local); the environment is the runtime's (CNI_*
+ * and PATH only: no NODE_OPTIONS or NODE_EXTRA_CA_CERTS, which would slow Node's start).
+ * cnr-cni commits each attachment to a controller (configuration store and management API,
+ * started in this process, no data plane: the vRouter attaches asynchronously after the
+ * commit and is not part of the latency a runtime waits for).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BenchResult } from './types.js';
+import { Controller } from '../src/controller/controller.js';
+
+const PODS = 100;
+const repo = resolve(import.meta.dirname, '..', '..');
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** One plugin run as a runtime does it; resolves to its wall time in ms. */
+function call(bin: string, command: string, id: string, netns: string, ifname: string, conf: string): Promise<number> {
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const c = spawn(bin, [], {
+      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: ifname, CNI_PATH: '/usr/lib/cni' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    c.on('error', rej);
+    c.on('close', (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) rej(new Error(`${bin} ${command} ${id}: exit ${code}: ${out.slice(0, 300)}`));
+      else res(ms);
+    });
+    c.stdin.end(conf);
+  });
+}
+
+export async function run(): Promise<BenchResult[]> {
+  if (process.getuid?.() !== 0 || !existsSync('/usr/lib/cni/bridge')) {
+    console.log('cni: skipped (needs root and /usr/lib/cni/bridge)');
+    return [];
+  }
+  const tag = `cnib${process.pid}`;
+  const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
+  const spaces = Array.from({ length: PODS }, (_, i) => `${tag}-${i}`);
+  spawnSync('ip', ['-batch', '-'], { input: spaces.map((s) => `netns add ${s}`).join('\n') + '\n' });
+  const stateDir = join(tmp, 'cnr');
+  const ctl = new Controller({ stateDir, log: () => {} });
+  await ctl.start();
+  const cnrConf = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `${tag}-cnr`,
+    type: 'cnr-cni',
+    instanceName: 'blue',
+    stateDir,
+    dataDir: join(tmp, 'cni'),
+    ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet: '10.98.0.0/24' }]] },
+  });
+  const bridgeName = `br${process.pid}`.slice(0, 15);
+  const bridgeConf = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `${tag}-br`,
+    type: 'bridge',
+    bridge: bridgeName,
+    isGateway: true,
+    ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet: '10.99.0.0/24' }]] },
+  });
+  const cnrBin = join(repo, 'bin', 'cnr-cni');
+  const t = { cnrAdd: [] as number[], cnrDel: [] as number[], brAdd: [] as number[], brDel: [] as number[] };
+  try {
+    // one warm-up each: page cache, the controller's first commit
+    await call(cnrBin, 'ADD', `${tag}-w`, `/var/run/netns/${spaces[0]}`, 'eth0', cnrConf);
+    await call(cnrBin, 'DEL', `${tag}-w`, `/var/run/netns/${spaces[0]}`, 'eth0', cnrConf);
+    await call('/usr/lib/cni/bridge', 'ADD', `${tag}-w`, `/var/run/netns/${spaces[0]}`, 'net1', bridgeConf);
+    await call('/usr/lib/cni/bridge', 'DEL', `${tag}-w`, `/var/run/netns/${spaces[0]}`, 'net1', bridgeConf);
+    for (let i = 0; i < PODS; i++) {
+      const ns = `/var/run/netns/${spaces[i]}`;
+      // each pod namespace holds both: cnr-cni's eth0 and bridge's net1
+      t.cnrAdd.push(await call(cnrBin, 'ADD', `${tag}-c${i}`, ns, 'eth0', cnrConf));
+      t.brAdd.push(await call('/usr/lib/cni/bridge', 'ADD', `${tag}-b${i}`, ns, 'net1', bridgeConf));
+    }
+    for (let i = 0; i < PODS; i++) {
+      const ns = `/var/run/netns/${spaces[i]}`;
+      t.cnrDel.push(await call(cnrBin, 'DEL', `${tag}-c${i}`, ns, 'eth0', cnrConf));
+      t.brDel.push(await call('/usr/lib/cni/bridge', 'DEL', `${tag}-b${i}`, ns, 'net1', bridgeConf));
+    }
+  } finally {
+    await ctl.stop();
+    spawnSync('ip', ['-batch', '-'], { input: spaces.map((s) => `netns del ${s}`).join('\n') + '\n' });
+    spawnSync('ip', ['link', 'del', bridgeName]);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const results: BenchResult[] = [];
+  for (const [what, mine, ref] of [
+    ['ADD', t.cnrAdd, t.brAdd],
+    ['DEL', t.cnrDel, t.brDel],
+  ] as const) {
+    const a = [...mine].sort((x, y) => x - y);
+    const b = [...ref].sort((x, y) => x - y);
+    for (const p of [50, 99]) {
+      const v = percentile(a, p);
+      const r = percentile(b, p);
+      console.log(`cni ${what} p${p}: cnr-cni ${v.toFixed(1)} ms, bridge ${r.toFixed(1)} ms (${(v / r).toFixed(2)}x)`);
+      results.push({
+        name: `${what} latency p${p} (${PODS} pods)`,
+        value: v,
+        unit: 'ms',
+        reference: { name: 'bridge plugin', value: r },
+        ratio: v / r,
+        notes: 'lower is better; ratio = cnr-cni / bridge',
+      });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,179 @@
+/**
+ * cnr-cni end to end: `cnr start` (controller and vRouter in one process) runs in a
+ * namespace that plays the node's host namespace, and the plugin is run there exactly as a
+ * runtime runs it, for pods in namespaces of their own. Two pods in VRF blue ping each
+ * other through the vRouter (IPv4 and IPv6); a pod in VRF red reaches neither; the
+ * attachments are in `show configuration` and survive a restart of cnr; DEL leaves no
+ * interface, address, route, IPAM allocation or configuration behind.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { attachmentNames } from '../../src/cni/names.js';
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
+const startJs = join(repo, 'dist', 'src', 'cmd', 'start.js');
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root (network namespaces)'
+    : !existsSync('/usr/lib/cni/host-local')
+      ? 'needs containernetworking-plugins in /usr/lib/cni'
+      : !existsSync(startJs)
+        ? 'cnr start is not built'
+        : false;
+if (skip) console.log(`# cni-e2e: skipped: ${skip}`);
+
+const tag = `cnie${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
+const HOST = `${tag}-host`;
+const PODS = { a: `${tag}-a`, b: `${tag}-b`, c: `${tag}-c` } as const;
+type Pod = keyof typeof PODS;
+const stateDir = join(tmp, 'state');
+const cnrBin = join(repo, 'bin', 'cnr');
+const cniBin = join(repo, 'bin', 'cnr-cni');
+
+const CONFIG = `set system host-name cni-e2e
+set routing-instances blue instance-type vrf
+set routing-instances red instance-type vrf
+`;
+
+function netConf(instanceName: string, subnet4: string, subnet6: string): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: `${tag}-${instanceName}`,
+    type: 'cnr-cni',
+    instanceName,
+    stateDir,
+    dataDir: join(tmp, 'cni'),
+    ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet: subnet4 }], [{ subnet: subnet6 }]] },
+  };
+}
+const BLUE = netConf('blue', '10.81.0.0/24', 'fd00:81::/64');
+const RED = netConf('red', '10.82.0.0/24', 'fd00:82::/64');
+const podNet: Record<Pod, Record<string, unknown>> = { a: BLUE, b: BLUE, c: RED };
+
+/** Runs the plugin in the host namespace, as the runtime on that node would. */
+function cni(command: string, pod: Pod, conf = podNet[pod]): { status: number | null; out: any } {
+  const r = spawnSync('ip', ['netns', 'exec', HOST, cniBin], {
+    env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: `${tag}-${pod}`, CNI_NETNS: `/var/run/netns/${PODS[pod]}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
+    input: JSON.stringify(conf),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: r.status, out: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
+}
+
+function cli(command: string): string {
+  return execFileSync(process.execPath, [cnrBin, 'cli', '--state-dir', stateDir, '-c', command], { encoding: 'utf8', timeout: 15_000 });
+}
+
+function ping(from: Pod, to: string, count = 1): boolean {
+  const r = spawnSync('ip', ['netns', 'exec', PODS[from], 'ping', '-c', String(count), '-W', '1', '-i', '0.2', to], { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0;
+}
+
+async function eventually(what: string, ms: number, f: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (f()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+let cnr: ChildProcess | undefined;
+const logFile = join(tmp, 'cnr.log');
+
+async function startCnr(): Promise<void> {
+  const log = openSync(logFile, 'a');
+  cnr = spawn('ip', ['netns', 'exec', HOST, process.execPath, cnrBin, 'start', '--config', join(tmp, 'cnr.set'), '--state-dir', stateDir, '--no-vhost'], { stdio: ['ignore', log, log] });
+  await eventually('cnr start to answer', 30_000, () => {
+    if (cnr!.exitCode !== null) assert.fail(`cnr start exited: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    return spawnSync(process.execPath, [cnrBin, 'cli', '--state-dir', stateDir, '-c', 'show system commit'], { timeout: 5000 }).status === 0;
+  });
+}
+
+async function stopCnr(): Promise<void> {
+  const c = cnr;
+  cnr = undefined;
+  if (!c || c.exitCode !== null) return;
+  const done = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+  await done;
+  clearTimeout(t);
+}
+
+describe('cnr-cni with cnr start', { skip }, () => {
+  before(async () => {
+    for (const ns of [HOST, ...Object.values(PODS)]) execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', HOST, 'link', 'set', 'lo', 'up']);
+    writeFileSync(join(tmp, 'cnr.set'), CONFIG);
+    await startCnr();
+  });
+  after(async () => {
+    await stopCnr();
+    for (const ns of [HOST, ...Object.values(PODS)]) spawnSync('ip', ['netns', 'del', ns]);
+    if (process.env.CNR_KEEP_LOGS !== '1') rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('pods in one VRF reach each other through the vRouter; a pod in another VRF does not', async () => {
+    const results = {} as Record<Pod, any>;
+    for (const p of ['a', 'b', 'c'] as Pod[]) {
+      const r = cni('ADD', p);
+      assert.equal(r.status, 0, JSON.stringify(r.out));
+      results[p] = r.out;
+    }
+    const addr = (p: Pod, fam: 4 | 6) => (results[p].ips as { address: string }[]).map((i) => i.address.split('/')[0]!).find((a) => a.includes(':') === (fam === 6))!;
+    // the attachments are configuration: shown by the controller, one group per pod
+    const shown = cli('show configuration | display set');
+    for (const p of ['a', 'b', 'c'] as Pod[]) {
+      const n = attachmentNames(`${tag}-${p}`, 'eth0');
+      assert.ok(shown.includes(`set apply-groups ${n.group}`), shown);
+      assert.ok(shown.includes(`set groups ${n.group} routing-instances ${p === 'c' ? 'red' : 'blue'} interface ${n.hostVeth}`), shown);
+    }
+    await eventually('a to ping b over IPv4 through the vRouter', 30_000, () => ping('a', addr('b', 4)));
+    assert.ok(ping('b', addr('a', 4), 3), 'b pings a');
+    await eventually('a to ping b over IPv6', 20_000, () => ping('a', addr('b', 6)));
+    assert.ok(ping('b', addr('a', 6), 3), 'b pings a over IPv6');
+    // VRF red has no route to blue's pods, nor blue to red's
+    assert.equal(ping('c', addr('a', 4), 2), false, 'red pod reaches a blue pod');
+    assert.equal(ping('a', addr('c', 4), 2), false, 'blue pod reaches the red pod');
+    assert.equal(ping('c', addr('b', 6), 2), false, 'red pod reaches a blue pod over IPv6');
+  });
+
+  test('the attachments survive a restart of cnr', async () => {
+    await stopCnr();
+    await startCnr();
+    const shown = cli('show configuration | display set');
+    assert.ok(shown.includes(`set apply-groups ${attachmentNames(`${tag}-a`, 'eth0').group}`));
+    await eventually('a to ping b again after the restart', 30_000, () => ping('a', '10.81.0.3'));
+    const b = cni('CHECK', 'b', { ...BLUE, prevResult: undefined });
+    assert.equal(b.out.code, 7, 'CHECK without prevResult is refused');
+  });
+
+  test('DEL removes every trace and is idempotent', async () => {
+    for (const p of ['a', 'b', 'c'] as Pod[]) {
+      for (let i = 0; i < 2; i++) {
+        const r = cni('DEL', p);
+        assert.equal(r.status, 0, JSON.stringify(r.out));
+      }
+    }
+    const shown = cli('show configuration | display set');
+    assert.ok(!/set (apply-)?groups cni-/.test(shown), shown);
+    const links = execFileSync('ip', ['-n', HOST, '-o', 'link', 'show'], { encoding: 'utf8' });
+    assert.ok(!links.includes(' cnr'), links);
+    for (const ns of Object.values(PODS)) {
+      assert.equal(execFileSync('ip', ['-n', ns, '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n').length, 1, `${ns} has only lo`);
+    }
+    const ipamDir = join(tmp, 'ipam');
+    for (const net of existsSync(ipamDir) ? readdirSync(ipamDir) : []) {
+      assert.deepEqual(readdirSync(join(ipamDir, net)).filter((f) => /^[0-9a-f.:]+$/.test(f)), [], `IPAM ${net}`);
+    }
+    const routes = cli('show route table blue.inet.0');
+    assert.ok(!routes.includes('10.81.0.'), routes);
+  });
+});
