@@ -39,10 +39,11 @@ function bridgeLoop(ports: (IoDriver & { stats(): object })[], stop: Int32Array,
       const n = ports[i]!.rxBurst(pool, burst, 256);
       if (n > 0) {
         ports[1 - i]!.txBurst(pool, burst, 0, n);
-        ports[1 - i]!.flush();
         moved += n;
       }
     }
+    ports[0]!.flush();
+    ports[1]!.flush();
     if ((spins & 63) === 0 && Date.now() > until) return true;
     if (moved === 0) pollReadable(fds, 10, scratch);
   }

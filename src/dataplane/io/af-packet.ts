@@ -43,6 +43,8 @@ const H_VLAN_TPID = 26;
 const TX_DATA = 32;
 const FRAME_SIZE = 2048;
 const BLOCK_SIZE = 1 << 16;
+/** frames that make a sendto() worth its syscall at once */
+const KICK_BATCH = 32;
 
 export interface AfPacketOptions {
   /** frames in the receive ring (rounded up to whole 64 KiB blocks); default 4096 */
@@ -127,6 +129,8 @@ class AfPacket implements AfPacketDriver {
   private rxHead = 0;
   private txHead = 0;
   private txPending = 0;
+  /** txPending at the previous flush() that did not kick */
+  private txPendingSeen = 0;
   private closed = false;
   private readonly txBase: number;
   private readonly counters: AfPacketStats = { rxFrames: 0, txFrames: 0, rxDropped: 0, txRingFull: 0, kernelDrops: 0, csumCompleted: 0 };
@@ -240,9 +244,21 @@ class AfPacket implements AfPacketDriver {
     return queued;
   }
 
+  /**
+   * One sendto() sends every requested frame, but each call costs a syscall, so small bursts
+   * are held back: the kick happens once KICK_BATCH frames wait, or on the first flush() that
+   * finds nothing new queued since the previous one (the worker's next loop turn), so a lone
+   * frame waits one turn at most.
+   */
   flush(): void {
-    if (this.txPending === 0 || this.closed) return;
+    const pending = this.txPending;
+    if (pending === 0 || this.closed) return;
+    if (pending < KICK_BATCH && pending !== this.txPendingSeen) {
+      this.txPendingSeen = pending;
+      return;
+    }
     this.txPending = 0;
+    this.txPendingSeen = 0;
     // With MSG_DONTWAIT the kernel sends every SEND_REQUEST frame it finds and returns;
     // EAGAIN (device queue full) leaves them requested for the next kick.
     if (libc().sendto(this.fdNum, null, 0, MSG_DONTWAIT, null, 0) < 0 && errno() === EAGAIN) this.txPending = 1;
