@@ -5,28 +5,83 @@
  * `ip -batch` of the same 1M routes into a table of a network namespace made for the run
  * (root only). Ratio = cnr / kernel (higher is better).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Dataplane } from '../src/dataplane/api.js';
 import { AgentServer } from '../src/agent/server.js';
-import { createDefaultDataplane } from '../src/agent/vrouter.js';
 import { FibExport } from '../src/controller/rib/fib-export.js';
 import { Rib } from '../src/controller/rib/rib.js';
 import type { BenchResult } from './types.js';
 
 const GATEWAYS = ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
+const cnrBin = fileURLToPath(new URL('../../bin/cnr', import.meta.url));
 
 function prefixOf(k: number): string {
   return `${16 + (k >>> 16)}.${(k >>> 8) & 255}.${k & 255}.0/24`;
 }
 
-export async function measureCnr(n: number, dataplane?: Dataplane): Promise<{ seconds: number; acked: number; ribSeconds: number; rssMb: number }> {
-  const dp = dataplane ?? (await createDefaultDataplane({ vhost: false, workers: 1, sizes: { maxNexthops: 1 << 16 } }));
-  if (!dataplane) await dp.start();
-  const agent = new AgentServer(dp, { address: '127.0.0.1:0' });
-  const port = await agent.start();
+export interface CnrMeasure {
+  seconds: number;
+  acked: number;
+  /** time the announce loop took (the RIB; export and agent run meanwhile) */
+  ribSeconds: number;
+  /** CPU seconds of the controller process (RIB + FIB export) */
+  controllerCpu: number;
+  /** CPU seconds of the vRouter process (agent + data plane), when it is a child */
+  vrouterCpu?: number;
+  rssMb: number;
+  /** routes the data plane holds afterwards, read back from the agent */
+  programmed: number;
+}
+
+/** The vRouter as `cnr vrouter` in its own process (the Kubernetes layout); resolves with its agent port. */
+async function spawnVrouter(): Promise<{ proc: ChildProcess; port: number }> {
+  // CNR_BENCH_NODE_FLAGS: extra node flags for the child (e.g. --cpu-prof when profiling)
+  const flags = (process.env['CNR_BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, cnrBin, 'vrouter', '--no-vhost', '--agent-address', '127.0.0.1:0', '--introspect', 'none', '--health', 'none'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`cnr vrouter did not start: ${buf}`)), 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /agent on port (\d+)/.exec(buf);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`cnr vrouter exited (${code}): ${buf}`)));
+  });
+  return { proc, port };
+}
+
+/** CPU seconds a process used so far (Linux /proc), or undefined. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * 1M routes announced into the RIB as BGP would (4 next hops), exported, programmed, ACKed.
+ * With `dataplane`, the agent runs in this process over it; otherwise `cnr vrouter` runs as a child.
+ */
+export async function measureCnr(n: number, dataplane?: Dataplane): Promise<CnrMeasure> {
+  let child: ChildProcess | undefined;
+  let agent: AgentServer | undefined;
+  let port: number;
+  if (dataplane) {
+    agent = new AgentServer(dataplane, { address: '127.0.0.1:0' });
+    port = await agent.start();
+  } else {
+    ({ proc: child, port } = await spawnVrouter());
+  }
   const rib = new Rib();
   const exp = new FibExport(rib, { address: `127.0.0.1:${port}` });
   try {
@@ -35,6 +90,8 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<{ se
     exp.start();
     await exp.whenIdle(30_000);
     const before = exp.status().routesAcked;
+    const childCpu0 = child ? cpuSeconds(child.pid!) : undefined;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     // announce in slices so that export and agent run while the RIB fills, as with BGP
     const slice = 20_000;
@@ -48,15 +105,31 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<{ se
     const ribSeconds = (performance.now() - t0) / 1000;
     await exp.whenIdle(600_000);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const childCpu1 = child ? cpuSeconds(child.pid!) : undefined;
     const acked = exp.status().routesAcked - before;
-    const routes = dp.listRoutes('default', 4).length;
-    if (routes < n) throw new Error(`data plane holds ${routes} routes, expected at least ${n}`);
-    return { seconds, acked, ribSeconds, rssMb: Math.round(process.memoryUsage().rss / 1e6) };
+    const programmed = (await exp.listRoutes('default', 4, 60_000)).length;
+    if (programmed < n) throw new Error(`data plane holds ${programmed} routes, expected at least ${n}`);
+    const m: CnrMeasure = { seconds, acked, ribSeconds, controllerCpu: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1e6), programmed };
+    if (childCpu0 !== undefined && childCpu1 !== undefined) m.vrouterCpu = childCpu1 - childCpu0;
+    return m;
   } finally {
     await exp.stop();
-    await agent.stop();
-    if (!dataplane) await dp.stop();
+    await agent?.stop();
+    if (child) await stopChild(child);
   }
+}
+
+function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+    c.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    c.kill('SIGTERM');
+  });
 }
 
 export function measureKernel(n: number): { seconds: number } | { skipped: string } {
@@ -91,9 +164,10 @@ export async function run(): Promise<BenchResult[]> {
   const n = Number(process.env['CNR_FIB_ROUTES'] ?? 1_000_000);
   const cnr = await measureCnr(n);
   const rate = cnr.acked / cnr.seconds;
-  console.log(`fib: cnr ${n} routes RIB -> gRPC -> agent -> data plane, ACKed: ${cnr.seconds.toFixed(2)} s, ${Math.round(rate)} routes/s (RIB announce loop ${cnr.ribSeconds.toFixed(2)} s, RSS ${cnr.rssMb} MB)`);
+  const cpu = `CPU: controller ${cnr.controllerCpu.toFixed(2)} s, vRouter ${cnr.vrouterCpu?.toFixed(2) ?? '?'} s`;
+  console.log(`fib: cnr ${n} routes RIB -> gRPC -> agent -> data plane, ACKed: ${cnr.seconds.toFixed(2)} s, ${Math.round(rate)} routes/s (announce loop ${cnr.ribSeconds.toFixed(2)} s; ${cpu}; controller RSS ${cnr.rssMb} MB)`);
   const kernel = measureKernel(n);
-  const result: BenchResult = { name: `FIB programming, ${n} IPv4 routes with ACKs`, value: Math.round(rate), unit: 'routes/s', notes: `end to end ${cnr.seconds.toFixed(2)} s; target >= 200k routes/s` };
+  const result: BenchResult = { name: `FIB programming, ${n} IPv4 routes with ACKs`, value: Math.round(rate), unit: 'routes/s', notes: `end to end ${cnr.seconds.toFixed(2)} s (${cpu}); vRouter in its own process; target >= 200k routes/s` };
   if ('seconds' in kernel) {
     const kr = n / kernel.seconds;
     console.log(`fib: kernel ip -batch ${n} routes into a namespace table: ${kernel.seconds.toFixed(2)} s, ${Math.round(kr)} routes/s; ratio ${(rate / kr).toFixed(2)}`);

@@ -12,7 +12,7 @@
  * restarts finds the state the data plane holds.
  */
 import { DataplaneError, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
-import { canonicalPrefix, parseCidr, parseIp, parsePrefix, prefixContains } from '../lib/addr.js';
+import { canonicalPrefix, parseCidr, parseIp, parsePrefix, prefixContains, scanIpv4Prefix } from '../lib/addr.js';
 import type { PbFailure, PbInterfaceUpdate, PbNexthop, PbNexthopSet, PbRouteBatch, PbVrfUpdate, RouteActionName } from './proto.js';
 
 export const DEFAULT_VRF = 'default';
@@ -20,17 +20,15 @@ const MAX_TRANSPORT_LABELS = 4;
 const MAX_LABEL = 0xfffff;
 
 interface NhEntry {
+  key: string;
   id: number;
   refs: number;
   /** member keys of a composite */
   members?: string[];
 }
 
-interface RouteEntry {
-  /** next-hop key, or '' for a connected subnet the data plane derives from the interface addresses */
-  nh: string;
-  gen: number;
-}
+/** What a connected subnet points at: nothing to program, the data plane derives it from the interface addresses. */
+const CONNECTED: NhEntry = { key: '', id: -1, refs: 0 };
 
 interface IfEntry {
   cfg: VifConfig;
@@ -53,7 +51,10 @@ export interface ApplyResult {
 export class Programmer {
   private readonly vrfs = new Map<string, number>();
   private readonly ifs = new Map<string, IfEntry>();
-  private readonly routes = new Map<string, Map<string, RouteEntry>>();
+  /** per VRF, prefix -> the next hop it holds (one map entry per route, no per-route object) */
+  private readonly routes = new Map<string, Map<string, NhEntry>>();
+  /** during a resync: the prefixes replayed so far, per VRF */
+  private replayed: Map<string, Set<string>> | undefined;
   private readonly nhs = new Map<string, NhEntry>();
   private gen = 0;
   private resyncing = false;
@@ -64,6 +65,7 @@ export class Programmer {
   beginResync(): void {
     this.gen++;
     this.resyncing = true;
+    this.replayed = new Map();
   }
 
   /** ResyncEnd: remove routes, then interfaces, then VRFs that were not replayed. */
@@ -72,9 +74,12 @@ export class Programmer {
     let swept = 0;
     if (!this.resyncing) return { failures: [{ object: 'resync', reason: 'ResyncEnd without ResyncBegin' }], swept };
     this.resyncing = false;
+    const replayed = this.replayed ?? new Map<string, Set<string>>();
+    this.replayed = undefined;
     for (const [vrf, table] of this.routes) {
+      const seen = replayed.get(vrf);
       for (const [prefix, r] of table) {
-        if (r.gen === this.gen) continue;
+        if (seen?.has(prefix)) continue;
         try {
           this.removeRoute(vrf, prefix, table, r);
           swept++;
@@ -167,6 +172,11 @@ export class Programmer {
       table = new Map();
       this.routes.set(vrf, table);
     }
+    let seen: Set<string> | undefined;
+    if (this.replayed) {
+      seen = this.replayed.get(vrf);
+      if (!seen) this.replayed.set(vrf, (seen = new Set()));
+    }
     const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
     for (const r of b.routes) {
       const object = `route ${vrf} ${r.prefix}`;
@@ -175,6 +185,7 @@ export class Programmer {
         if (r.delete) {
           const old = table.get(prefix);
           if (old) this.removeRoute(vrf, prefix, table, old);
+          seen?.delete(prefix);
           continue;
         }
         let plan: Plan;
@@ -187,6 +198,7 @@ export class Programmer {
         }
         if ('error' in plan) throw new DataplaneError(plan.error);
         this.installRoute(vrf, prefix, table, plan);
+        seen?.add(prefix);
       } catch (err) {
         failures.push({ object, reason: reason(err) });
       }
@@ -203,48 +215,42 @@ export class Programmer {
 
   // ---- internals
 
-  private installRoute(vrf: string, prefix: string, table: Map<string, RouteEntry>, plan: NhPlan): void {
+  private installRoute(vrf: string, prefix: string, table: Map<string, NhEntry>, plan: NhPlan): void {
     const old = table.get(prefix);
-    if (old && old.nh === plan.key) {
-      old.gen = this.gen;
-      return;
-    }
+    if (old && old.key === plan.key) return;
     if (plan.key === '') {
       // a connected subnet: the data plane already routes it from the interface's addresses
-      if (old && old.nh !== '') {
+      if (old && old !== CONNECTED) {
         this.dp.delRoute(vrf, prefix);
-        this.release(old.nh);
+        this.release(old);
       }
-      table.set(prefix, { nh: '', gen: this.gen });
+      table.set(prefix, CONNECTED);
       return;
     }
-    const id = this.acquire(plan);
+    const nh = this.acquire(plan);
     try {
-      this.dp.addRoute(vrf, prefix, id);
+      this.dp.addRoute(vrf, prefix, nh.id);
     } catch (err) {
-      this.release(plan.key);
+      this.release(nh);
       throw err;
     }
-    if (old && old.nh !== '') this.release(old.nh);
-    if (old) {
-      old.nh = plan.key;
-      old.gen = this.gen;
-    } else table.set(prefix, { nh: plan.key, gen: this.gen });
+    if (old && old !== CONNECTED) this.release(old);
+    table.set(prefix, nh);
   }
 
-  private removeRoute(vrf: string, prefix: string, table: Map<string, RouteEntry>, r: RouteEntry): void {
-    if (r.nh !== '') {
+  private removeRoute(vrf: string, prefix: string, table: Map<string, NhEntry>, nh: NhEntry): void {
+    if (nh !== CONNECTED) {
       this.dp.delRoute(vrf, prefix);
-      this.release(r.nh);
+      this.release(nh);
     }
     table.delete(prefix);
   }
 
-  private acquire(plan: NhPlan): number {
+  private acquire(plan: NhPlan): NhEntry {
     const have = this.nhs.get(plan.key);
     if (have) {
       have.refs++;
-      return have.id;
+      return have;
     }
     const members = plan.members?.map((m) => {
       this.acquire(m);
@@ -254,22 +260,23 @@ export class Programmer {
     try {
       id = this.dp.addNexthop(plan.build());
     } catch (err) {
-      for (const k of members ?? []) this.release(k);
+      for (const k of members ?? []) this.release(this.nhs.get(k)!);
       throw err;
     }
-    const e: NhEntry = { id, refs: 1 };
+    const e: NhEntry = { key: plan.key, id, refs: 1 };
     if (members) e.members = members;
     this.nhs.set(plan.key, e);
-    return id;
+    return e;
   }
 
-  private release(key: string): void {
-    const e = this.nhs.get(key);
-    if (!e) return;
+  private release(e: NhEntry): void {
     if (--e.refs > 0) return;
-    this.nhs.delete(key);
+    this.nhs.delete(e.key);
     this.dp.delNexthop(e.id);
-    for (const m of e.members ?? []) this.release(m);
+    for (const m of e.members ?? []) {
+      const me = this.nhs.get(m);
+      if (me) this.release(me);
+    }
   }
 
   /** Decide what next hop a set needs, without touching the data plane. */
@@ -383,19 +390,10 @@ function sameList(a: string[] | undefined, b: string[] | undefined): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
-const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
 /** canonicalPrefix, with a quick accept for IPv4 prefixes that are already canonical. */
 function fastCanonical(prefix: string): string {
-  const m = V4.exec(prefix);
-  if (m) {
-    const a = +m[1]!, b = +m[2]!, c = +m[3]!, d = +m[4]!, len = +m[5]!;
-    if (a < 256 && b < 256 && c < 256 && d < 256 && len <= 32 && !/(^|[./])0\d/.test(prefix)) {
-      const v = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-      const masked = len === 0 ? 0 : (v & (0xffffffff << (32 - len))) >>> 0;
-      if (masked === v) return prefix;
-    }
-  }
+  const q = scanIpv4Prefix(prefix);
+  if (q && (q[1] === 0 ? q[0] === 0 : (q[0] & ~(0xffffffff << (32 - q[1]))) === 0)) return prefix;
   return canonicalPrefix(prefix);
 }
 

@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Dataplane, NexthopInfo } from '../dataplane/api.js';
 import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbInterfaceInfo, type PbNexthopInfo } from './proto.js';
+import { decodeControllerMessage } from './codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
 
 export const DEFAULT_AGENT_ADDRESS = '127.0.0.1:50052';
@@ -56,7 +57,9 @@ export class AgentServer {
   async start(): Promise<number> {
     const { agent, health } = loadProtos();
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-    server.addService(agent.service, {
+    // the Program stream's requests go through the hand codec (codec.ts): same bytes, less work per route
+    const service: grpc.ServiceDefinition = { ...agent.service, Program: { ...agent.service['Program']!, requestDeserialize: decodeControllerMessage } };
+    server.addService(service, {
       Program: (call: ProgramCall) => this.program(call),
       ListRoutes: this.unary((req: { vrf: string; family: number }) => ({ routes: this.listRoutes(req.vrf || 'default', req.family === 6 ? 6 : 4) })),
       ListInterfaces: this.unary(() => ({ interfaces: this.listInterfaces() })),

@@ -11,9 +11,9 @@
  *    replayed, and keeps forwarding with its last FIB meanwhile.
  */
 import * as grpc from '@grpc/grpc-js';
+import { encodeControllerMessage } from '../../agent/codec.js';
 import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type PbRoute, type InterfaceDriverName, type RouteActionName } from '../../agent/proto.js';
-import type { FibRoute, Rib, RibChange } from './rib.js';
-import { tableVrf } from './rib.js';
+import type { FibQueue, FibRoute, Rib } from './rib.js';
 
 export interface FibInterface {
   name: string;
@@ -54,10 +54,11 @@ export interface FibExportStatus {
   recentFailures: PbFailure[];
 }
 
-type Op =
-  | { kind: 'vrf'; name: string; del: boolean }
-  | { kind: 'if'; name: string; cfg: FibInterface | undefined }
-  | { kind: 'route'; vrf: string; prefix: string; fib: FibRoute | undefined };
+type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined };
+
+function isDelete(op: Op): boolean {
+  return op.kind === 'vrf' ? op.del : op.cfg === undefined;
+}
 
 type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage, PbAgentMessage>;
 
@@ -73,7 +74,10 @@ const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet
 const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
 
 export class FibExport {
+  /** VRF and interface changes, by object (latest wins) */
   private readonly pending = new Map<string, Op>();
+  /** route changes, as the RIB queues them */
+  private routes: FibQueue | undefined;
   private readonly vrfs = new Set<string>();
   private readonly ifs = new Map<string, FibInterface>();
   private client: grpc.Client & Record<string, unknown> | undefined;
@@ -85,7 +89,6 @@ export class FibExport {
   private pumping = false;
   private scheduled = false;
   private stopped = true;
-  private unsubscribe: (() => void) | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private backoff: number;
   private idleWaiters: (() => void)[] = [];
@@ -106,7 +109,7 @@ export class FibExport {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.unsubscribe = this.rib.subscribe((c) => this.onRibChange(c));
+    this.routes = this.rib.fibQueue(() => this.schedule());
     const { agent } = loadProtos();
     this.client = new agent(this.opts.address, grpc.credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 10_000,
@@ -120,8 +123,8 @@ export class FibExport {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.routes?.close();
+    this.routes = undefined;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const call = this.call;
     this.call = undefined;
@@ -136,7 +139,7 @@ export class FibExport {
   }
 
   status(): FibExportStatus {
-    return { ...this.st, pending: this.pending.size, inflight: this.inflight.size, recentFailures: [...this.st.recentFailures] };
+    return { ...this.st, pending: this.pending.size + (this.routes?.size ?? 0), inflight: this.inflight.size, recentFailures: [...this.st.recentFailures] };
   }
 
   /** A routing instance exists in the data plane (present) or not. */
@@ -207,12 +210,6 @@ export class FibExport {
     );
   }
 
-  private onRibChange(c: RibChange): void {
-    const vrf = tableVrf(c.table);
-    if (vrf === undefined) return;
-    this.queue(`r|${vrf}|${c.prefix}`, { kind: 'route', vrf, prefix: c.prefix, fib: c.fib });
-  }
-
   private queue(key: string, op: Op): void {
     this.pending.delete(key);
     this.pending.set(key, op);
@@ -230,8 +227,9 @@ export class FibExport {
 
   private connect(): void {
     if (this.stopped || !this.client) return;
-    const fn = this.client['Program'] as (md: grpc.Metadata) => ProgramStream;
-    const call = fn.call(this.client, this.metadata());
+    // requests go through the hand codec (agent/codec.ts): the same bytes as protobufjs, less work per route
+    const method = loadProtos().agent.service['Program']!;
+    const call = this.client.makeBidiStreamRequest(method.path, encodeControllerMessage, method.responseDeserialize as (b: Buffer) => PbAgentMessage, this.metadata());
     this.call = call;
     this.seq = 0;
     this.inflight.clear();
@@ -239,6 +237,7 @@ export class FibExport {
     this.st.synced = false;
     // everything pending is covered by the replay, which reads the current state
     this.pending.clear();
+    this.routes?.clear();
     this.replay = {
       stage: 'begin',
       objects: [
@@ -302,7 +301,7 @@ export class FibExport {
   }
 
   private isIdle(): boolean {
-    return this.st.synced && !this.replay && this.pending.size === 0 && this.inflight.size === 0;
+    return this.st.synced && !this.replay && this.pending.size === 0 && (this.routes?.size ?? 0) === 0 && this.inflight.size === 0;
   }
 
   private pump(): void {
@@ -368,21 +367,21 @@ export class FibExport {
           return undefined;
       }
     }
+    // VRFs and interfaces come before the routes that use them, and go after
+    for (const [key, op] of this.pending) {
+      if (isDelete(op)) continue;
+      this.pending.delete(key);
+      return { msg: opMessage(op), routes: 0 };
+    }
+    if (this.routes && this.routes.size > 0) {
+      const b = new BatchBuilder('');
+      b.vrf = this.routes.drain(this.batchSize, (prefix, fib) => b.add(prefix, fib))!;
+      return { msg: b.message(), routes: b.count };
+    }
     const first = this.pending.entries().next();
     if (first.done) return undefined;
-    const [key0, op0] = first.value;
-    if (op0.kind !== 'route') {
-      this.pending.delete(key0);
-      return { msg: opMessage(op0), routes: 0 };
-    }
-    const b = new BatchBuilder(op0.vrf);
-    for (const [key, op] of this.pending) {
-      if (op.kind !== 'route' || op.vrf !== b.vrf) break;
-      this.pending.delete(key);
-      b.add(op.prefix, op.fib);
-      if (b.count >= this.batchSize) break;
-    }
-    return { msg: b.message(), routes: b.count };
+    this.pending.delete(first.value[0]);
+    return { msg: opMessage(first.value[1]), routes: 0 };
   }
 }
 
@@ -393,15 +392,12 @@ function nextOf<T>(it: Iterator<T>): T | undefined {
 
 function opMessage(op: Op): PbControllerMessage {
   if (op.kind === 'vrf') return { seq: 0, vrf: { name: op.name, delete: op.del } };
-  if (op.kind === 'if') {
-    const c = op.cfg;
-    if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
-    return {
-      seq: 0,
-      interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '' },
-    };
-  }
-  throw new Error('routes travel in batches');
+  const c = op.cfg;
+  if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
+  return {
+    seq: 0,
+    interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '' },
+  };
 }
 
 /** Routes of one VRF, sharing next-hop sets by content. */

@@ -15,7 +15,7 @@
  * Prefixes are indexed per length (IPv4 keys are numbers), which gives exact match and
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
-import { canonicalPrefix, formatIpv4, formatIpv6, parseIp, parsePrefix, prefixContains, tryParseIpv4, type Prefix } from '../../lib/addr.js';
+import { canonicalPrefix, formatIpv4, formatIpv6, parseIp, parsePrefix, prefixContains, scanIpv4Prefix, tryParseIpv4, type Prefix } from '../../lib/addr.js';
 import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
 
 export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
@@ -59,6 +59,8 @@ class Entry {
   deps: Resolver[] | undefined = undefined;
   /** interfaces this entry's candidates name explicitly (when the RIB tracks interface state) */
   ifDeps: string[] | undefined = undefined;
+  /** queued for the FIB exporter */
+  fibDirty = false;
   constructor(
     readonly table: Table,
     readonly prefix: string,
@@ -108,11 +110,14 @@ class Table {
   lengths: number[] = [];
   readonly resolvers = new Map<string, Resolver>();
   size = 0;
+  /** the data-plane VRF, or undefined for tables that are not forwarded */
+  readonly vrf: string | undefined;
   constructor(
     readonly name: string,
     readonly family: 4 | 6,
   ) {
     this.byLen = Array.from({ length: family === 4 ? 33 : 129 }, () => new Map());
+    this.vrf = tableVrf(name);
   }
 
   noteLength(len: number): void {
@@ -147,41 +152,10 @@ function maskV4(v: number, len: number): number {
   return len === 0 ? 0 : (v & (0xffffffff << (32 - len))) >>> 0;
 }
 
-/** a.b.c.d/len as [address, len], or undefined when it is not plain IPv4 prefix text */
-function quickV4(s: string): [number, number] | undefined {
-  let v = 0, part = 0, digits = 0, dots = 0;
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return undefined; // leading zero
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return undefined;
-    } else if (c === 46 && dots < 3 && digits) {
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c === 47 && dots === 3 && digits) {
-      v = v * 256 + part;
-      let len = 0, ld = 0;
-      for (let j = i + 1; j < n; j++) {
-        const d = s.charCodeAt(j);
-        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return undefined;
-        len = len * 10 + (d - 48);
-        if (++ld > 2) return undefined;
-      }
-      if (!ld || len > 32) return undefined;
-      return [v >>> 0, len];
-    } else return undefined;
-  }
-  return undefined;
-}
-
 /** Fast path for the common IPv4 prefix text; falls back to lib/addr. */
 function parseKey(table: Table, prefix: string): { text: string; len: number; key: number | string; v6: Uint8Array | undefined } {
   if (table.family === 4) {
-    const q = quickV4(prefix);
+    const q = scanIpv4Prefix(prefix);
     if (q) {
       const v = maskV4(q[0], q[1]);
       const text = v === q[0] ? prefix : `${formatIpv4(v)}/${q[1]}`;
@@ -287,6 +261,21 @@ export class Rib implements RibApi {
     const hit = new Set<Entry>();
     for (const n of changed) for (const e of this.ifDependents.get(n) ?? []) hit.add(e);
     for (const e of hit) this.evaluate(e);
+  }
+
+  private fib: FibQueue | undefined;
+
+  /**
+   * The FIB exporter's view of changes: a queue of prefixes whose FIB entry changed, read
+   * when the exporter is ready. Each prefix is queued once however often it changes before
+   * it is read, and read with its state at that time, so bursts coalesce without a map.
+   */
+  fibQueue(wake: () => void): FibQueue {
+    if (this.fib) throw new Error('the RIB already has a FIB exporter');
+    this.fib = new FibQueue(wake, () => {
+      this.fib = undefined;
+    });
+    return this.fib;
   }
 
   /** Listen to FIB-relevant changes (active route or its resolved next hops). */
@@ -632,8 +621,11 @@ export class Rib implements RibApi {
     const newFib = best ? fibOf(best) : undefined;
     const routeChanged = oldActive?.route !== best?.route;
     if (!routeChanged && sameFib(oldFib, newFib)) return;
-    const change: RibChange = { table: t.name, prefix: e.prefix, route: best?.route, fib: newFib };
-    for (const l of this.listeners) l(change);
+    if (this.listeners.length) {
+      const change: RibChange = { table: t.name, prefix: e.prefix, route: best?.route, fib: newFib };
+      for (const l of this.listeners) l(change);
+    }
+    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
     this.propagate(e);
   }
 
@@ -691,6 +683,65 @@ export class Rib implements RibApi {
     } finally {
       this.depth--;
     }
+  }
+}
+
+/** Prefixes whose FIB entry changed, oldest first (see Rib.fibQueue). */
+export class FibQueue {
+  private items: Entry[] = [];
+  private head = 0;
+  constructor(
+    private readonly wake: () => void,
+    private readonly onClose: () => void,
+  ) {}
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** @internal */
+  push(e: Entry): void {
+    e.fibDirty = true;
+    this.items.push(e);
+    if (this.items.length - this.head === 1) this.wake();
+  }
+
+  /**
+   * Read up to `max` queued prefixes of one VRF (the VRF of the oldest), each with its
+   * current FIB entry (undefined: remove). Returns that VRF, or undefined when empty.
+   */
+  drain(max: number, fn: (prefix: string, fib: FibRoute | undefined) => void): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const vrf = this.items[this.head]!.table.vrf!;
+    let n = 0;
+    while (this.head < this.items.length && n < max) {
+      const e = this.items[this.head]!;
+      if (e.table.vrf !== vrf) break;
+      this.head++;
+      n++;
+      e.fibDirty = false;
+      fn(e.prefix, e.active ? fibOf(e.active) : undefined);
+    }
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 65536 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return vrf;
+  }
+
+  /** Forget what is queued (a full replay covers it). */
+  clear(): void {
+    for (let i = this.head; i < this.items.length; i++) this.items[i]!.fibDirty = false;
+    this.items = [];
+    this.head = 0;
+  }
+
+  close(): void {
+    this.clear();
+    this.onClose();
   }
 }
 
