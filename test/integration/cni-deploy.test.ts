@@ -245,6 +245,11 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
   const ports = (c: any) => Object.fromEntries(c.ports.map((p: any) => [p.name, p.containerPort]));
   assert.deepEqual(ports(controller), { grpc: 50051, rest: 8080, netconf: 830 });
   assert.deepEqual(ports(vrouter), { agent: 50052, introspect: 8085, health: 9091, metrics: 8070 });
+  // probes look at a port the container declares
+  for (const c of spec.containers) {
+    const declared = c.ports.map((p: any) => p.containerPort);
+    for (const probe of [c.readinessProbe, c.livenessProbe]) assert.ok(declared.includes(probe.tcpSocket.port), `${c.name} probe port`);
+  }
   assert.deepEqual(controller.args.slice(0, 5), ['controller', '--config', '/etc/cnr/cnr.yaml', '--state-dir', '/var/lib/cnr']);
   assert.deepEqual(vrouter.args, ['vrouter', '--state-dir', '/var/lib/cnr']);
   assert.equal(vrouter.image, 'ghcr.io/cnr-project/cnr:0.1.0');

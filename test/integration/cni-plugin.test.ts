@@ -274,6 +274,20 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.deepEqual(await group(attachmentNames(id, 'eth0').group), []);
   });
 
+  test('IPAM by the static plugin, and STATUS while the controller answers', async () => {
+    const id = `${tag}-v031`;
+    const st = conf({ ipam: { type: 'static', addresses: [{ address: '10.79.0.5/24', gateway: '10.79.0.1' }, { address: 'fd00:79::5/64', gateway: 'fd00:79::1' }] } });
+    const a = await cni('ADD', id, 1, st);
+    assert.equal(a.code, 0, JSON.stringify(a.json));
+    assert.deepEqual(a.json!.ips.map((i: any) => [i.address, i.gateway]), [['10.79.0.5/32', '10.79.0.1'], ['fd00:79::5/128', 'fd00:79::1']]);
+    assert.deepEqual(ipj(1, 'route', 'show', 'default')[0].gateway, '10.79.0.1');
+    assert.equal((await cni('CHECK', id, 1, { ...st, prevResult: a.json })).code, 0);
+    assert.equal((await cni('DEL', id, 1, st)).code, 0);
+    assert.equal(ipj(1, 'link', 'show').length, 1);
+    const status = await cni('STATUS', '', undefined, conf({}, '1.1.0'));
+    assert.deepEqual(status, { code: 0, json: undefined });
+  });
+
   test('GC removes attachments of containers the runtime no longer lists', async () => {
     assert.equal((await cni('ADD', `${tag}-gc1`, 1, conf())).code, 0);
     assert.equal((await cni('ADD', `${tag}-gc2`, 2, conf())).code, 0);
