@@ -32,8 +32,9 @@ test('an attachment group holds the interface, the instance membership and the p
 });
 
 test('ADD and DEL are single transactions with a comment', () => {
-  const add = addCommands({ group: 'g', hostVeth: 'h', instanceName: 'red', instanceType: 'virtual-router', vlanId: 7, mtu: 9000, pods: [], containerId: 'c', ifname: 'eth1' });
-  assert.equal(add[0], 'configure private');
+  const add = addCommands({ group: 'g', hostVeth: 'h', instanceName: 'red', instanceType: 'virtual-router', vlanId: 7, mtu: 9000, pods: [], containerId: 'c', ifname: 'eth1', podName: 'default/web-0' });
+  assert.ok(add.includes('set groups g interfaces h description "cnr-cni default/web-0 c eth1"'));
+  assert.deepEqual(add.slice(0, 2), ['configure private', 'delete groups g']);
   assert.ok(add.includes('set groups g interfaces h vlan-id 7'));
   assert.equal(add.at(-1), 'commit comment "cnr-cni ADD c eth1"');
   assert.deepEqual(deleteCommands('g', 'c', 'eth1'), ['configure private', 'delete apply-groups g', 'delete groups g', 'commit comment "cnr-cni DEL c eth1"']);

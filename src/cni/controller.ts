@@ -23,6 +23,8 @@ export interface GroupSpec {
   /** container id and ifname, for the description and commit comment */
   containerId: string;
   ifname: string;
+  /** Kubernetes namespace/name of the pod, when the runtime gave them in CNI_ARGS */
+  podName?: string;
 }
 
 /** The `set` statements of one attachment's group (without configure/commit). */
@@ -30,7 +32,8 @@ export function groupStatements(s: GroupSpec): string[] {
   const g = `set groups ${s.group}`;
   const itf = `${g} interfaces ${s.hostVeth}`;
   const ri = `${g} routing-instances ${s.instanceName}`;
-  const out: string[] = [`${itf} description "cnr-cni ${s.containerId} ${s.ifname}"`];
+  const who = s.podName ? `${s.podName} ${s.containerId}` : s.containerId;
+  const out: string[] = [`${itf} description "cnr-cni ${who} ${s.ifname}"`];
   if (s.mtu <= 16000) out.push(`${itf} mtu ${s.mtu}`);
   if (s.vlanId !== undefined) out.push(`${itf} vlan-id ${s.vlanId}`);
   for (const gw of new Set(s.pods.map((p) => `${p.gateway}/${p.family === 4 ? 32 : 128}`))) {

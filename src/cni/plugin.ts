@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parsePrefix, formatIp, parseCidr } from '../lib/addr.js';
 import { attachmentNames, type AttachmentNames } from './names.js';
 import { CniError, ErrorCode, asCniError } from './errors.js';
-import { checkVersion, decodeJson, parseNetConf, readEnv, requireEnv, type CniEnv, type NetConf } from './config.js';
+import { checkVersion, decodeJson, parseCniArgs, parseNetConf, readEnv, requireEnv, type CniEnv, type NetConf } from './config.js';
 import {
   compareVersions,
   formatResult,
@@ -182,6 +182,15 @@ function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan
   };
   if (conf.vrfTarget) s.vrfTarget = conf.vrfTarget;
   if (conf.vlanId !== undefined) s.vlanId = conf.vlanId;
+  // Kubernetes runtimes name the pod in CNI_ARGS; a malformed CNI_ARGS is not ours to refuse.
+  try {
+    const args = parseCniArgs(env.args);
+    const ns = args.get('K8S_POD_NAMESPACE');
+    const pod = args.get('K8S_POD_NAME');
+    if (ns && pod && /^[a-z0-9.\-]+$/.test(`${ns}${pod}`)) s.podName = `${ns}/${pod}`;
+  } catch {
+    // no pod name then
+  }
   return s;
 }
 

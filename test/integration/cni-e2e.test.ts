@@ -58,7 +58,7 @@ const podNet: Record<Pod, Record<string, unknown>> = { a: BLUE, b: BLUE, c: RED 
 /** Runs the plugin in the host namespace, as the runtime on that node would. */
 function cni(command: string, pod: Pod, conf = podNet[pod]): { status: number | null; out: any } {
   const r = spawnSync('ip', ['netns', 'exec', HOST, cniBin], {
-    env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: `${tag}-${pod}`, CNI_NETNS: `/var/run/netns/${PODS[pod]}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
+    env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=pod-${pod}`, CNI_CONTAINERID: `${tag}-${pod}`, CNI_NETNS: `/var/run/netns/${PODS[pod]}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
     input: JSON.stringify(conf),
     encoding: 'utf8',
     timeout: 30_000,
@@ -134,7 +134,11 @@ describe('cnr-cni with cnr start', { skip }, () => {
       const n = attachmentNames(`${tag}-${p}`, 'eth0');
       assert.ok(shown.includes(`set apply-groups ${n.group}`), shown);
       assert.ok(shown.includes(`set groups ${n.group} routing-instances ${p === 'c' ? 'red' : 'blue'} interface ${n.hostVeth}`), shown);
+      assert.ok(shown.includes(`set groups ${n.group} interfaces ${n.hostVeth} description "cnr-cni e2e/pod-${p} ${tag}-${p} eth0"`), shown);
     }
+    // the real controller's configuration passes CHECK
+    const check = cni('CHECK', 'a', { ...BLUE, prevResult: results.a });
+    assert.equal(check.status, 0, JSON.stringify(check.out));
     await eventually('a to ping b over IPv4 through the vRouter', 30_000, () => ping('a', addr('b', 4)));
     assert.ok(ping('b', addr('a', 4), 3), 'b pings a');
     await eventually('a to ping b over IPv6', 20_000, () => ping('a', addr('b', 6)));
