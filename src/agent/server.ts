@@ -61,7 +61,7 @@ export class AgentServer {
     const service: grpc.ServiceDefinition = { ...agent.service, Program: { ...agent.service['Program']!, requestDeserialize: decodeControllerMessage } };
     server.addService(service, {
       Program: (call: ProgramCall) => this.program(call),
-      ListRoutes: this.unary((req: { vrf: string; family: number }) => ({ routes: this.listRoutes(req.vrf || 'default', req.family === 6 ? 6 : 4) })),
+      ListRoutes: this.unary((req: { vrf: string; family: number; limit: number }) => this.listRoutes(req.vrf || 'default', req.family === 6 ? 6 : 4, req.limit)),
       ListInterfaces: this.unary(() => ({ interfaces: this.listInterfaces() })),
       ListNexthops: this.unary(() => ({ nexthops: this.dp.listNexthops().map(pbNexthop) })),
     });
@@ -220,9 +220,11 @@ export class AgentServer {
     }
   }
 
-  private listRoutes(vrf: string, family: 4 | 6): PbFibEntry[] {
+  private listRoutes(vrf: string, family: 4 | 6, limit: number): { routes: PbFibEntry[]; total: number } {
     const nhs = new Map(this.dp.listNexthops().map((n) => [n.id, n]));
-    return this.dp.listRoutes(vrf, family).map((r) => ({ prefix: r.prefix, nexthopId: r.nh, nexthop: describeNexthop(r.nh, nhs) }));
+    const all = this.dp.listRoutes(vrf, family);
+    const some = limit > 0 && limit < all.length ? all.slice(0, limit) : all;
+    return { routes: some.map((r) => ({ prefix: r.prefix, nexthopId: r.nh, nexthop: describeNexthop(r.nh, nhs) })), total: all.length };
   }
 
   private listInterfaces(): PbInterfaceInfo[] {

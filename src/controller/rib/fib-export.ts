@@ -112,9 +112,10 @@ export class FibExport {
     this.routes = this.rib.fibQueue(() => this.schedule());
     const { agent } = loadProtos();
     this.client = new agent(this.opts.address, grpc.credentials.createInsecure(), {
-      'grpc.keepalive_time_ms': 10_000,
-      'grpc.keepalive_timeout_ms': 5_000,
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      // a busy agent (a million-route read-back) may not answer a ping for seconds
+      'grpc.keepalive_time_ms': 15_000,
+      'grpc.keepalive_timeout_ms': 30_000,
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
       'grpc.initial_reconnect_backoff_ms': this.opts.backoffMinMs ?? 100,
       'grpc.max_reconnect_backoff_ms': this.opts.backoffMaxMs ?? 5000,
     }) as grpc.Client & Record<string, unknown>;
@@ -179,6 +180,11 @@ export class FibExport {
   /** What the agent's data plane holds (read back, not the RIB). */
   listRoutes(vrf: string, family: 4 | 6, timeoutMs = 5000): Promise<PbFibEntry[]> {
     return this.unary<{ routes: PbFibEntry[] }>('ListRoutes', { vrf, family }, timeoutMs).then((r) => r.routes);
+  }
+
+  /** The first `limit` routes the data plane holds in a VRF, and how many it holds in all. */
+  listSomeRoutes(vrf: string, family: 4 | 6, limit: number, timeoutMs = 5000): Promise<{ routes: PbFibEntry[]; total: number }> {
+    return this.unary<{ routes: PbFibEntry[]; total: number }>('ListRoutes', { vrf, family, limit }, timeoutMs);
   }
 
   listInterfaces(timeoutMs = 5000): Promise<PbInterfaceInfo[]> {

@@ -14,6 +14,9 @@ import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from
 import type { FibExport, FibInterface } from './fib-export.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
+/** `show route forwarding-table` lists at most this many routes per table (and counts the rest) */
+const FORWARDING_TABLE_LIMIT = 100_000;
+
 export interface RibServiceOptions {
   /** where the FIB goes; without it the RIB is computed but not forwarded */
   fib?: FibExport;
@@ -203,9 +206,11 @@ export class RibService implements ConfigConsumer {
       const vrf = tableVrf(n)!;
       const family = tableFamily(n);
       try {
-        const routes = await fib.listRoutes(vrf, family);
+        const { routes, total } = await fib.listSomeRoutes(vrf, family, FORWARDING_TABLE_LIMIT, 30_000);
         routes.sort((a, b) => (prefixSortKey(a.prefix) < prefixSortKey(b.prefix) ? -1 : 1));
-        result.push({ vrf, family, routes: routes.map((r) => ({ prefix: r.prefix, nexthop: r.nexthop, index: r.nexthopId })) });
+        const t: ForwardingTable = { vrf, family, routes: routes.map((r) => ({ prefix: r.prefix, nexthop: r.nexthop, index: r.nexthopId })) };
+        if (total > routes.length) t.more = total - routes.length;
+        result.push(t);
       } catch (err) {
         result.push({ vrf, family, routes: [], error: (err as Error).message });
       }

@@ -119,6 +119,8 @@ export interface ForwardingTable {
   vrf: string;
   family: 4 | 6;
   routes: { prefix: string; nexthop: string; index: number }[];
+  /** routes the agent holds beyond those listed */
+  more?: number;
   error?: string;
 }
 
@@ -133,6 +135,7 @@ export function formatForwardingTables(tables: ForwardingTable[]): string {
     }
     out.push(`${'Destination'.padEnd(32)} ${'Index'.padStart(6)}  Next hop`);
     for (const r of t.routes) out.push(`${r.prefix.padEnd(32)} ${String(r.index).padStart(6)}  ${r.nexthop}`);
+    if (t.more) out.push(`... and ${t.more} more routes`);
   }
   return out.join('\n');
 }
