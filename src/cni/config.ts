@@ -4,7 +4,8 @@
  * spec's error code (1 version, 2 unsupported field, 4 environment, 6 decode, 7 config).
  *
  * Fields (beside the spec's cniVersion/name/type/ipam/prevResult/dns):
- *   instanceName   routing instance the pod's interface joins (required)
+ *   instanceName   routing instance the pod's interface joins (required); "default" is the
+ *                  main instance (inet.0, inet6.0)
  *   instanceType   "vrf" (default) or "virtual-router"
  *   interfaceType  "veth" (default); "tap" is refused with code 2 (see docs/cni.md)
  *   vrfTarget      route target of a vrf instance, "target:65000:1"
@@ -121,6 +122,7 @@ export function parseNetConf(text: string): NetConf {
     throw bad(`"vrfTarget" '${vrfTarget}' must look like target:65000:1 or target:10.0.0.1:1`);
   }
   if (vrfTarget !== undefined && instanceType !== 'vrf') throw bad('"vrfTarget" needs "instanceType": "vrf"');
+  if (vrfTarget !== undefined && instanceName === 'default') throw bad('the default instance has no "vrfTarget"');
   let vlanId: number | undefined;
   if (raw.vlanId !== undefined && raw.vlanId !== null) {
     if (typeof raw.vlanId !== 'number' || !Number.isInteger(raw.vlanId) || raw.vlanId < 1 || raw.vlanId > 4094) {

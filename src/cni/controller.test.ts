@@ -39,3 +39,22 @@ test('ADD and DEL are single transactions with a comment', () => {
   assert.equal(add.at(-1), 'commit comment "cnr-cni ADD c eth1"');
   assert.deepEqual(deleteCommands('g', 'c', 'eth1'), ['configure private', 'delete apply-groups g', 'delete groups g', 'commit comment "cnr-cni DEL c eth1"']);
 });
+
+test('the default instance puts the interface and routes in the main tables', () => {
+  const s = groupStatements({
+    group: 'g',
+    hostVeth: 'h',
+    instanceName: 'default',
+    instanceType: 'vrf',
+    mtu: 1500,
+    pods: [
+      { address: '10.1.0.2', family: 4, gateway: '10.1.0.1' },
+      { address: '2001:db8:1::2', family: 6, gateway: '2001:db8:1::1' },
+    ],
+    containerId: 'c',
+    ifname: 'eth0',
+  });
+  assert.ok(!s.some((l) => l.includes('routing-instances')), s.join('\n'));
+  assert.ok(s.includes('set groups g routing-options static route 10.1.0.2/32 qualified-next-hop 10.1.0.2 interface h'));
+  assert.ok(s.includes('set groups g routing-options rib inet6.0 static route 2001:db8:1::2/128 qualified-next-hop 2001:db8:1::2 interface h'));
+});

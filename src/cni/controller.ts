@@ -27,11 +27,15 @@ export interface GroupSpec {
   podName?: string;
 }
 
+/** `instanceName` of the main routing instance (Junos calls it master): inet.0 and inet6.0. */
+export const DEFAULT_INSTANCE = 'default';
+
 /** The `set` statements of one attachment's group (without configure/commit). */
 export function groupStatements(s: GroupSpec): string[] {
   const g = `set groups ${s.group}`;
   const itf = `${g} interfaces ${s.hostVeth}`;
-  const ri = `${g} routing-instances ${s.instanceName}`;
+  const main = s.instanceName === DEFAULT_INSTANCE;
+  const ri = main ? g : `${g} routing-instances ${s.instanceName}`;
   const who = s.podName ? `${s.podName} ${s.containerId}` : s.containerId;
   const out: string[] = [`${itf} description "cnr-cni ${who} ${s.ifname}"`];
   if (s.mtu <= 16000) out.push(`${itf} mtu ${s.mtu}`);
@@ -39,12 +43,15 @@ export function groupStatements(s: GroupSpec): string[] {
   for (const gw of new Set(s.pods.map((p) => `${p.gateway}/${p.family === 4 ? 32 : 128}`))) {
     out.push(`${itf} unit 0 family ${gw.includes(':') ? 'inet6' : 'inet'} address ${gw}`);
   }
-  out.push(`${ri} instance-type ${s.instanceType}`);
-  if (s.vrfTarget) out.push(`${ri} vrf-target ${s.vrfTarget}`);
-  out.push(`${ri} interface ${s.hostVeth}`);
+  if (!main) {
+    out.push(`${ri} instance-type ${s.instanceType}`);
+    if (s.vrfTarget) out.push(`${ri} vrf-target ${s.vrfTarget}`);
+    out.push(`${ri} interface ${s.hostVeth}`);
+  }
+  // IPv6 routes of an instance live in its NAME.inet6.0 table (inet6.0 for the main one).
+  const table6 = main ? 'inet6.0' : `${s.instanceName}.inet6.0`;
   for (const p of s.pods) {
-    // IPv6 routes of an instance live in its NAME.inet6.0 table, as in Junos.
-    const table = p.family === 4 ? `${ri} routing-options static` : `${ri} routing-options rib ${s.instanceName}.inet6.0 static`;
+    const table = p.family === 4 ? `${ri} routing-options static` : `${ri} routing-options rib ${table6} static`;
     out.push(`${table} route ${p.address}/${p.family === 4 ? 32 : 128} qualified-next-hop ${p.address} interface ${s.hostVeth}`);
   }
   out.push(`set apply-groups ${s.group}`);

@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { attachmentNames } from '../../src/cni/names.js';
+import { addPod, delPod, type PodAttachment } from '../../src/cni/pod.js';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 const startJs = join(repo, 'dist', 'src', 'cmd', 'start.js');
@@ -29,7 +30,7 @@ if (skip) console.log(`# cni-e2e: skipped: ${skip}`);
 const tag = `cnie${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
 const HOST = `${tag}-host`;
-const PODS = { a: `${tag}-a`, b: `${tag}-b`, c: `${tag}-c` } as const;
+const PODS = { a: `${tag}-a`, b: `${tag}-b`, c: `${tag}-c`, d: `${tag}-d`, e: `${tag}-e` } as const;
 type Pod = keyof typeof PODS;
 const stateDir = join(tmp, 'state');
 const cnrBin = join(repo, 'bin', 'cnr');
@@ -53,10 +54,10 @@ function netConf(instanceName: string, subnet4: string, subnet6: string): Record
 }
 const BLUE = netConf('blue', '10.81.0.0/24', 'fd00:81::/64');
 const RED = netConf('red', '10.82.0.0/24', 'fd00:82::/64');
-const podNet: Record<Pod, Record<string, unknown>> = { a: BLUE, b: BLUE, c: RED };
+const podNet: Partial<Record<Pod, Record<string, unknown>>> = { a: BLUE, b: BLUE, c: RED };
 
 /** Runs the plugin in the host namespace, as the runtime on that node would. */
-function cni(command: string, pod: Pod, conf = podNet[pod]): { status: number | null; out: any } {
+function cni(command: string, pod: Pod, conf = podNet[pod]!): { status: number | null; out: any } {
   const r = spawnSync('ip', ['netns', 'exec', HOST, cniBin], {
     env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=pod-${pod}`, CNI_CONTAINERID: `${tag}-${pod}`, CNI_NETNS: `/var/run/netns/${PODS[pod]}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
     input: JSON.stringify(conf),
@@ -147,6 +148,36 @@ describe('cnr-cni with cnr start', { skip }, () => {
     assert.equal(ping('c', addr('a', 4), 2), false, 'red pod reaches a blue pod');
     assert.equal(ping('a', addr('c', 4), 2), false, 'blue pod reaches the red pod');
     assert.equal(ping('c', addr('b', 6), 2), false, 'red pod reaches a blue pod over IPv6');
+  });
+
+  test('hosts in the main instance, attached through addPod as `cnr lab` can, reach each other across subnets', async () => {
+    const host = (p: 'd' | 'e', n: number): PodAttachment => ({
+      containerId: `${tag}-${p}`,
+      netns: `/var/run/netns/${PODS[p]}`,
+      instanceName: 'default',
+      addresses: [
+        { address: `10.9${n}.0.2/24`, gateway: `10.9${n}.0.1` },
+        { address: `fd00:9${n}::2/64`, gateway: `fd00:9${n}::1` },
+      ],
+      stateDir,
+      dataDir: join(tmp, 'cni'),
+      network: `${tag}-lab`,
+      hostNetns: HOST,
+      cniPath: '/usr/lib/cni',
+    });
+    const r = await addPod(host('d', 1));
+    assert.deepEqual((r.ips as { address: string }[]).map((i) => i.address), ['10.91.0.2/32', 'fd00:91::2/128']);
+    await addPod(host('e', 2));
+    const shown = cli('show configuration | display set');
+    assert.ok(shown.includes(`routing-options static route 10.92.0.2/32 qualified-next-hop 10.92.0.2 interface ${attachmentNames(`${tag}-e`, 'eth0').hostVeth}`), shown);
+    await eventually('d to ping e through the main instance', 30_000, () => ping('d', '10.92.0.2'));
+    await eventually('d to ping e over IPv6', 20_000, () => ping('d', 'fd00:92::2'));
+    assert.equal(ping('d', '10.81.0.2', 2), false, 'the main instance does not reach VRF blue');
+    for (const p of ['d', 'e'] as const) {
+      await delPod(host(p, p === 'd' ? 1 : 2));
+      await delPod(host(p, p === 'd' ? 1 : 2));
+    }
+    assert.ok(!cli('show configuration | display set').includes(attachmentNames(`${tag}-d`, 'eth0').group));
   });
 
   test('the attachments survive a restart of cnr', async () => {

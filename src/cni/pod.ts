@@ -1,0 +1,87 @@
+/**
+ * Attaching a pod — or a demo host of `cnr lab` — from cnr's own code, the way a container
+ * runtime does it: the cnr-cni executable is run with the CNI environment and a network
+ * configuration on stdin, here with static IPAM. `hostNetns` names the namespace that plays
+ * the node's host namespace (where cnr runs and the veth's host end goes); without it the
+ * caller's own.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CniError, ErrorCode } from './errors.js';
+
+const CNI_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'cnr-cni');
+
+export interface PodAttachment {
+  containerId: string;
+  /** path of the pod's network namespace, e.g. /var/run/netns/h1 */
+  netns: string;
+  ifname?: string;
+  /** routing instance, or "default" for the main tables */
+  instanceName: string;
+  /** the pod's addresses with prefix length, each with the gateway the vRouter answers for */
+  addresses: { address: string; gateway: string }[];
+  /** the controller's state directory */
+  stateDir: string;
+  dataDir?: string;
+  network?: string;
+  mtu?: number;
+  hostNetns?: string;
+  cniPath?: string;
+}
+
+function netConf(p: PodAttachment): Record<string, unknown> {
+  const conf: Record<string, unknown> = {
+    cniVersion: '1.0.0',
+    name: p.network ?? 'cnr-pods',
+    type: 'cnr-cni',
+    instanceName: p.instanceName,
+    stateDir: p.stateDir,
+    ipam: { type: 'static', addresses: p.addresses },
+  };
+  if (p.dataDir) conf.dataDir = p.dataDir;
+  if (p.mtu) conf.mtu = p.mtu;
+  return conf;
+}
+
+function runPlugin(command: string, p: PodAttachment): Promise<Record<string, unknown> | undefined> {
+  const env = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: p.containerId,
+    CNI_NETNS: p.netns,
+    CNI_IFNAME: p.ifname ?? 'eth0',
+    CNI_PATH: p.cniPath ?? '/opt/cni/bin:/usr/lib/cni',
+  };
+  const [cmd, args] = p.hostNetns ? ['ip', ['netns', 'exec', p.hostNetns, process.execPath, CNI_BIN]] : [process.execPath, [CNI_BIN]];
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args as string[], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    c.on('error', reject);
+    c.on('close', (code) => {
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = out.trim() ? (JSON.parse(out) as Record<string, unknown>) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (code === 0) resolve(json);
+      else if (json && typeof json.code === 'number') reject(new CniError(json.code, String(json.msg), typeof json.details === 'string' ? json.details : ''));
+      else reject(new CniError(ErrorCode.Internal, `cnr-cni ${command} exited ${code}: ${(err || out).trim()}`));
+    });
+    c.stdin.end(JSON.stringify(netConf(p)));
+  });
+}
+
+/** ADD: the CNI result (1.0.0). */
+export async function addPod(p: PodAttachment): Promise<Record<string, unknown>> {
+  return (await runPlugin('ADD', p)) ?? {};
+}
+
+/** DEL: idempotent, like the plugin's. */
+export async function delPod(p: PodAttachment): Promise<void> {
+  await runPlugin('DEL', p);
+}
