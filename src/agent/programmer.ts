@@ -119,6 +119,9 @@ export class Programmer {
     try {
       if (m.delete) {
         if (this.vrfs.has(name)) {
+          // routes normally go first (the controller orders them so); remove any left over
+          const table = this.routes.get(name);
+          for (const [prefix, nh] of table ?? []) this.removeRoute(name, prefix, table!, nh);
           this.dp.delVrf(name);
           this.vrfs.delete(name);
           this.routes.delete(name);

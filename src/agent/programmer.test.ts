@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Programmer } from './programmer.js';
+import { RecordingDataplane } from './recording-dataplane.js';
+
+async function setup() {
+  const dp = new RecordingDataplane();
+  const p = new Programmer(dp);
+  assert.deepEqual(p.applyVrf({ name: 'blue' }).failures, []);
+  assert.deepEqual((await p.applyInterface({ name: 'eth1', driver: 'MEMORY', addresses: ['10.0.0.1/24'] })).failures, []);
+  assert.deepEqual((await p.applyInterface({ name: 'pod1', driver: 'MEMORY', vrf: 'blue', addresses: ['169.254.1.1/32'] })).failures, []);
+  return { dp, p };
+}
+
+test('next hops are shared and released with their last route; replacing a route moves its reference', async () => {
+  const { dp, p } = await setup();
+  const via = (ip: string) => ({ action: 'FORWARD' as const, nexthops: [{ ip, interface: 'eth1' }] });
+  p.applyRoutes({ nexthopSets: [via('10.0.0.2')], routes: [{ prefix: '192.0.2.0/24', nexthopSet: 1 }, { prefix: '198.51.100.0/24', nexthopSet: 1 }] });
+  assert.equal(dp.nexthops.size, 1);
+  p.applyRoutes({ nexthopSets: [via('10.0.0.3')], routes: [{ prefix: '192.0.2.0/24', nexthopSet: 1 }] });
+  assert.equal(dp.nexthops.size, 2);
+  p.applyRoutes({ routes: [{ prefix: '198.51.100.0/24', delete: true }] });
+  assert.deepEqual([...dp.nexthops.values()].map((n) => n.spec), [{ type: 'neighbor', vif: 'eth1', ip: '10.0.0.3' }]);
+  assert.equal(dp.calls['delNexthop'], 1);
+});
+
+test('a connected subnet costs no data-plane route; a non-canonical prefix is programmed canonically', async () => {
+  const { dp, p } = await setup();
+  const r = p.applyRoutes({ routes: [{ prefix: '10.0.0.0/24', nexthops: [{ interface: 'eth1' }] }, { prefix: '203.0.113.7/24', action: 'DISCARD' }] });
+  assert.deepEqual(r.failures, []);
+  assert.equal(dp.calls['addRoute'], 1);
+  assert.deepEqual([...dp.routes.get('default')!.keys()], ['203.0.113.0/24']);
+});
+
+test('an address change updates the vif in place; a VRF change re-creates it', async () => {
+  const { dp, p } = await setup();
+  await p.applyInterface({ name: 'eth1', driver: 'MEMORY', addresses: ['10.0.0.1/24', '10.0.9.1/24'] });
+  assert.equal(dp.calls['setVifAddresses'], 1);
+  assert.equal(dp.calls['addVif'], 2);
+  await p.applyInterface({ name: 'eth1', driver: 'MEMORY', vrf: 'blue', addresses: ['10.0.0.1/24'] });
+  assert.equal(dp.calls['delVif'], 1);
+  assert.equal(dp.vifs.get('eth1')?.vrf, 'blue');
+});
+
+test('deleting a VRF takes its remaining routes and their next hops with it', async () => {
+  const { dp, p } = await setup();
+  p.applyRoutes({ vrf: 'blue', routes: [{ prefix: '10.244.0.5/32', nexthops: [{ ip: '10.244.0.5', interface: 'pod1' }] }] });
+  assert.equal(dp.routes.get('blue')?.size, 1);
+  assert.deepEqual(p.applyVrf({ name: 'blue', delete: true }).failures, []);
+  assert.equal(dp.vrfs.has('blue'), false);
+  assert.equal(dp.nexthops.size, 0);
+  assert.deepEqual(p.applyVrf({ name: 'default', delete: true }).failures.map((f) => f.reason), ['the default VRF cannot be deleted']);
+});
+
+test('resync: replayed objects stay untouched, the rest goes, a resync cut short removes nothing', async () => {
+  const { dp, p } = await setup();
+  p.applyRoutes({ routes: [{ prefix: '192.0.2.0/24', action: 'DISCARD' }, { prefix: '198.51.100.0/24', action: 'REJECT' }] });
+  p.beginResync();
+  p.applyRoutes({ routes: [{ prefix: '192.0.2.0/24', action: 'DISCARD' }] });
+  // the stream breaks: a new resync starts over
+  p.beginResync();
+  p.applyVrf({ name: 'blue' });
+  await p.applyInterface({ name: 'eth1', driver: 'MEMORY', addresses: ['10.0.0.1/24'] });
+  p.applyRoutes({ routes: [{ prefix: '198.51.100.0/24', action: 'REJECT' }] });
+  const adds = dp.calls['addRoute'];
+  const r = await p.endResync();
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.swept, 2, 'route 192.0.2.0/24 and interface pod1');
+  assert.deepEqual([...dp.routes.get('default')!.keys()], ['198.51.100.0/24']);
+  assert.deepEqual([...dp.vifs.keys()], ['eth1']);
+  assert.equal(dp.calls['addRoute'], adds, 'nothing was re-added');
+  assert.equal((await p.endResync()).failures[0]?.reason, 'ResyncEnd without ResyncBegin');
+});
