@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { Controller } from '../../src/controller/controller.js';
 import { createDataplane, type VRouterDataplane } from '../../src/dataplane/dataplane.js';
 import { startVrouter, type Vrouter } from '../../src/agent/vrouter.js';
-import { Rib } from '../../src/controller/rib/rib.js';
-import { FibExport } from '../../src/controller/rib/fib-export.js';
-import { RibService } from '../../src/controller/rib/service.js';
+import type { FibExport } from '../../src/controller/rib/fib-export.js';
+import { createRibStack } from '../../src/controller/rib/service.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), `cnr-ribctl-${process.pid}-`));
 let dp: VRouterDataplane;
@@ -26,12 +25,11 @@ before(async () => {
   dp = createDataplane({ workers: 0, vhost: false });
   vr = await startVrouter({ dataplane: dp, agentAddress: '127.0.0.1:0', introspect: false, health: false, log: () => {} });
   await dp.start();
-  const rib = new Rib();
-  fib = new FibExport(rib, { address: `127.0.0.1:${vr.agentPort}` });
-  const svc = new RibService(rib, { fib, driverFor: () => 'memory' });
-  ctl = new Controller({ stateDir, consumers: [svc], commands: svc.commands(), serve: false, log: () => {} });
+  const stack = createRibStack({ agentAddress: `127.0.0.1:${vr.agentPort}`, driverFor: () => 'memory' });
+  fib = stack.fib;
+  ctl = new Controller({ stateDir, consumers: [stack.service], commands: stack.service.commands(), serve: false, log: () => {} });
   await ctl.start();
-  fib.start();
+  stack.start();
 });
 
 after(async () => {

@@ -5,13 +5,18 @@
  * FIB export); as the owner of that state it provides `show route ...`,
  * `show route summary`, `show route forwarding-table` (read back from the agent) and
  * `show interfaces terse`.
+ *
+ * Wiring (what `cnr start` and `cnr controller` do; see `createRibStack`):
+ *   const stack = createRibStack({ agentAddress: '127.0.0.1:50052' });
+ *   const ctl = new Controller({ stateDir, consumers: [stack.service], commands: stack.service.commands() });
+ *   await ctl.start(); stack.start();          // BGP announces into stack.rib
  */
 import type { CommandResult, ConfigConsumer, ConfigTree, OperationalCommand } from '../types.js';
 import { parseCidr } from '../../lib/addr.js';
 import { DirectProtocol, type DirectInterface } from '../protocols/direct/direct.js';
 import { StaticProtocol, type StaticTableConfig } from '../protocols/static/static.js';
 import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from './rib.js';
-import type { FibExport, FibInterface } from './fib-export.js';
+import { FibExport, type FibInterface } from './fib-export.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
 /** `show route forwarding-table` lists at most this many routes per table (and counts the rest) */
@@ -221,7 +226,7 @@ export class RibService implements ConfigConsumer {
   async showInterfacesTerse(): Promise<CommandResult> {
     let agentView: Map<string, { addresses: string[] }> | undefined;
     try {
-      if (this.opts.fib) agentView = new Map((await this.opts.fib.listInterfaces(2000)).map((i) => [i.name, i]));
+      if (this.opts.fib) agentView = new Map((await this.opts.fib.listInterfaces(10_000)).map((i) => [i.name, i]));
     } catch {
       agentView = undefined;
     }
@@ -294,4 +299,25 @@ export function staticTables(cfg: ConfigTree): (StaticTableConfig & { instance: 
     fromOptions(inst, tree(tree(body)['routing-options']), `routing-instances ${inst} routing-options`);
   }
   return out;
+}
+
+export interface RibStackOptions {
+  /** the vRouter agent, host:port (default 127.0.0.1:50052) */
+  agentAddress?: string;
+  token?: string;
+  driverFor?: (ifname: string) => FibInterface['driver'];
+  log?: (line: string) => void;
+}
+
+/** The RIB, its FIB export to the agent and its configuration consumer, wired together. */
+export function createRibStack(opts: RibStackOptions = {}): { rib: Rib; fib: FibExport; service: RibService; start(): void; stop(): Promise<void> } {
+  const rib = new Rib();
+  const fibOpts: ConstructorParameters<typeof FibExport>[1] = { address: opts.agentAddress ?? '127.0.0.1:50052' };
+  if (opts.token) fibOpts.token = opts.token;
+  if (opts.log) fibOpts.log = opts.log;
+  const fib = new FibExport(rib, fibOpts);
+  const svcOpts: RibServiceOptions = { fib };
+  if (opts.driverFor) svcOpts.driverFor = opts.driverFor;
+  const service = new RibService(rib, svcOpts);
+  return { rib, fib, service, start: () => fib.start(), stop: () => fib.stop() };
 }
