@@ -135,6 +135,8 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
 /** Run until SIGINT/SIGTERM, then stop everything cleanly. */
 export async function runNode(args: string[], cmd: 'start' | 'controller'): Promise<number> {
   const opts = parseNodeArgs(args, cmd);
+  // A daemon holds its own process alive: start-up waits on worker threads that do not.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const node = await startNode(opts);
   log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
   await new Promise<void>((resolve) => {
@@ -143,5 +145,6 @@ export async function runNode(args: string[], cmd: 'start' | 'controller'): Prom
   });
   log(`cnr ${cmd}: stopping`);
   await node.stop();
+  clearInterval(keepAlive);
   return 0;
 }
