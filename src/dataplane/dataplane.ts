@@ -664,7 +664,7 @@ export class VRouterDataplane implements Dataplane {
   listRoutes(vrf: string, family: 4 | 6): RouteInfo[] {
     const v = this.vrfId(vrf);
     const t = family === 4 ? this.tables.lpm4 : this.tables.lpm6;
-    const out: { prefix: string; nh: number; sort: Uint32Array; len: number }[] = [];
+    const out: { prefix: string; nh: number; sort: number[]; len: number }[] = [];
     for (const r of t.listRoutes(v)) {
       const bytes = new Uint8Array(family === 4 ? 4 : 16);
       for (let k = 0; k < r.words.length; k++) {

@@ -27,7 +27,8 @@ export interface LpmShared {
 export class LpmFullError extends Error {}
 
 interface RouteEntry {
-  words: Uint32Array;
+  /** address words (1 for IPv4, 4 for IPv6), host bits clear */
+  words: number[];
   len: number;
   nh: number;
 }
@@ -43,8 +44,8 @@ export class LpmTable {
   private top = 0;
   private readonly freeGroups = new Map<number, number[]>();
   private readonly rootGroups = new Map<number, number[]>();
-  /** per VRF: key text -> route */
-  private readonly routes = new Map<number, Map<string, RouteEntry>>();
+  /** per VRF, per prefix length: key (the address as int32 for IPv4, text for IPv6) -> route */
+  private readonly routes = new Map<number, { byLen: Map<number | string, RouteEntry>[]; count: number }>();
   private readonly scratch: Uint32Array;
 
   static create(strides: number[], capacity: number, maxVrfs: number): LpmTable {
@@ -78,17 +79,17 @@ export class LpmTable {
   }
 
   routeCount(vrf: number): number {
-    return this.routes.get(vrf)?.size ?? 0;
+    return this.routes.get(vrf)?.count ?? 0;
   }
 
-  *listRoutes(vrf: number): IterableIterator<{ words: Uint32Array; len: number; nh: number }> {
+  *listRoutes(vrf: number): IterableIterator<{ words: number[]; len: number; nh: number }> {
     const m = this.routes.get(vrf);
     if (!m) return;
-    yield* m.values();
+    for (const byLen of m.byLen) yield* byLen.values();
   }
 
   getRoute(vrf: number, words: ArrayLike<number>, len: number): number {
-    return this.routes.get(vrf)?.get(keyOf(words, len, this.wordsPerKey))?.nh ?? 0;
+    return this.routes.get(vrf)?.byLen[len]?.get(keyOf(words, this.wordsPerKey))?.nh ?? 0;
   }
 
   /** Reader-side lookup (tests, slow paths); the graph inlines the same walk. */
@@ -112,30 +113,36 @@ export class LpmTable {
   /** Add or replace prefix words/len -> nh (nh >= 1). Host bits must be clear. */
   insert(vrf: number, words: ArrayLike<number>, len: number, nh: number): void {
     let m = this.routes.get(vrf);
-    if (!m) this.routes.set(vrf, (m = new Map()));
-    const key = keyOf(words, len, this.wordsPerKey);
-    const w = Uint32Array.from({ length: this.wordsPerKey }, (_, i) => words[i]! >>> 0);
+    if (!m) this.routes.set(vrf, (m = { byLen: Array.from({ length: this.bits + 1 }, () => new Map()), count: 0 }));
+    const key = keyOf(words, this.wordsPerKey);
     const root = this.ensureRoot(vrf);
-    this.apply(vrf, root, w, len, nh, len + 1, -1);
-    const old = m.get(key);
+    this.apply(vrf, root, words, len, nh, len + 1, -1);
+    const byLen = m.byLen[len]!;
+    const old = byLen.get(key);
     if (old) old.nh = nh;
-    else m.set(key, { words: w, len, nh });
+    else {
+      const w: number[] = [];
+      for (let i = 0; i < this.wordsPerKey; i++) w.push(words[i]! >>> 0);
+      byLen.set(key, { words: w, len, nh });
+      m.count++;
+    }
   }
 
   /** Remove a prefix; returns false when it was not there. */
   remove(vrf: number, words: ArrayLike<number>, len: number): boolean {
     const m = this.routes.get(vrf);
-    const key = keyOf(words, len, this.wordsPerKey);
-    const r = m?.get(key);
+    const key = keyOf(words, this.wordsPerKey);
+    const r = m?.byLen[len]?.get(key);
     if (!m || !r) return false;
-    m.delete(key);
+    m.byLen[len]!.delete(key);
+    m.count--;
     // the next covering prefix takes over the slots this one owned
     let coverNh = 0;
     let coverLen = -1;
     const s = this.scratch;
     for (let l = len - 1; l >= 0; l--) {
       maskWords(r.words, l, s);
-      const c = m.get(keyOf(s, l, this.wordsPerKey));
+      const c = m.byLen[l]!.get(keyOf(s, this.wordsPerKey));
       if (c) {
         coverNh = c.nh;
         coverLen = l;
@@ -174,7 +181,7 @@ export class LpmTable {
    * match = -1, leaves with depth <= newDepth take (value, newDepth). Delete: match = the
    * deleted depth, only leaves with exactly that depth take (value, newDepth).
    */
-  private apply(vrf: number, root: number, words: Uint32Array, len: number, value: number, newDepth: number, match: number): void {
+  private apply(vrf: number, root: number, words: ArrayLike<number>, len: number, value: number, newDepth: number, match: number): void {
     const slots = this.slots;
     const strides = this.strides;
     let base = root;
@@ -209,17 +216,24 @@ export class LpmTable {
 
   private setSlot(i: number, level: number, value: number, newDepth: number, match: number): void {
     const slots = this.slots;
+    const d = this.depth!;
     const e = slots[i]!;
-    if ((e & LPM_PTR) !== 0) {
-      const child = e & LPM_INDEX;
-      const size = 1 << this.strides[level + 1]!;
-      for (let s = 0; s < size; s++) this.setSlot(child + s, level + 1, value, newDepth, match);
+    if ((e & LPM_PTR) === 0) {
+      if (match < 0 ? d[i]! <= newDepth : d[i] === match) {
+        d[i] = newDepth;
+        slots[i] = value;
+      }
       return;
     }
-    const d = this.depth!;
-    if (match < 0 ? d[i]! <= newDepth : d[i] === match) {
-      d[i] = newDepth;
-      slots[i] = value;
+    const child = e & LPM_INDEX;
+    const end = child + (1 << this.strides[level + 1]!);
+    for (let s = child; s < end; s++) {
+      const c = slots[s]!;
+      if ((c & LPM_PTR) !== 0) this.setSlot(s, level + 1, value, newDepth, match);
+      else if (match < 0 ? d[s]! <= newDepth : d[s] === match) {
+        d[s] = newDepth;
+        slots[s] = value;
+      }
     }
   }
 
@@ -242,11 +256,9 @@ export class LpmTable {
   }
 }
 
-function keyOf(words: ArrayLike<number>, len: number, n: number): string {
-  if (n === 1) return `${words[0]! >>> 0}/${len}`;
-  let s = '';
-  for (let i = 0; i < n; i++) s += (words[i]! >>> 0).toString(16) + ':';
-  return s + len;
+function keyOf(words: ArrayLike<number>, n: number): number | string {
+  if (n === 1) return words[0]! | 0; // a small integer key: Map is much faster than with doubles
+  return `${words[0]! >>> 0}:${words[1]! >>> 0}:${words[2]! >>> 0}:${words[3]! >>> 0}`;
 }
 
 /** out = words with all bits past `len` cleared. */

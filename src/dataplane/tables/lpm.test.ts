@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LpmTable, LPM4_STRIDES } from './lpm.js';
+import { rng } from './test-random.js';
+
+/** Prefix lengths shaped like a full BGP table: mostly /24, some shorter, a few longer. */
+function len4(r: () => number): number {
+  const u = r() % 10000;
+  if (u < 5500) return 24;
+  if (u < 6500) return 23;
+  if (u < 7500) return 22;
+  if (u < 8000) return 21;
+  if (u < 8500) return 20;
+  if (u < 8800) return 19;
+  if (u < 9000) return 18;
+  if (u < 9200) return 17;
+  if (u < 9400) return 16;
+  if (u < 9960) return 25 + (r() % 8);
+  if (u < 9999) return 8 + (r() % 8);
+  return r() % 8;
+}
+
+const mask4 = (l: number) => (l === 0 ? 0 : (~0 << (32 - l)) >>> 0);
+
+/** The naive reference: one exact-match map per prefix length, probed longest first. */
+class Ref4 {
+  readonly byLen: Map<number, number>[] = Array.from({ length: 33 }, () => new Map());
+  lookup(a: number): number {
+    for (let l = 32; l >= 0; l--) {
+      const v = this.byLen[l]!.get((a & mask4(l)) | 0);
+      if (v !== undefined) return v;
+    }
+    return 0;
+  }
+}
+
+test('LPM4: 1M random prefixes, then deletes, against a naive reference', () => {
+  const r = rng(12345);
+  const t = LpmTable.create(LPM4_STRIDES, 1 << 26, 4);
+  const ref = new Ref4();
+  const w = new Uint32Array(1);
+  const inserted: [number, number][] = [];
+  const t0 = performance.now();
+  for (let k = 0; k < 1_000_000; k++) {
+    const l = len4(r);
+    const a = (r() & mask4(l)) >>> 0;
+    const nh = 1 + (r() % 65000);
+    w[0] = a;
+    t.insert(1, w, l, nh);
+    ref.byLen[l]!.set(a | 0, nh);
+    inserted.push([a, l]);
+  }
+  const t1 = performance.now();
+  const check = (n: number) => {
+    for (let k = 0; k < n; k++) {
+      // half random addresses, half inside a known prefix
+      let a = r();
+      if (k & 1) {
+        const [p, l] = inserted[r() % inserted.length]!;
+        a = (p | (r() & ~mask4(l))) >>> 0;
+      }
+      w[0] = a;
+      const got = t.lookup(1, w);
+      const want = ref.lookup(a);
+      if (got !== want) assert.fail(`lookup ${a.toString(16)}: got ${got}, want ${want}`);
+    }
+  };
+  check(100_000);
+  // delete half of what was inserted (some twice: the second must report false)
+  let removed = 0;
+  for (let k = 0; k < inserted.length; k += 2) {
+    const [a, l] = inserted[k]!;
+    w[0] = a;
+    const had = ref.byLen[l]!.delete(a | 0);
+    assert.equal(t.remove(1, w, l), had);
+    if (had) removed++;
+  }
+  check(100_000);
+  assert.equal(t.routeCount(1), ref.byLen.reduce((s, m) => s + m.size, 0));
+  assert.ok(removed > 100_000);
+  // other VRFs are untouched
+  w[0] = 0x0a000001;
+  assert.equal(t.lookup(2, w), 0);
+  console.log(`# lpm4: 1M inserts in ${(t1 - t0).toFixed(0)} ms, ${(t.usedSlots * 4 / 1048576).toFixed(1)} MiB of slots`);
+});
+
+test('LPM4: 20k prefixes of uniformly random length 0..32, with deletes', () => {
+  const r = rng(99);
+  const t = LpmTable.create(LPM4_STRIDES, 1 << 24, 2);
+  const ref = new Ref4();
+  const w = new Uint32Array(1);
+  const ins: [number, number][] = [];
+  for (let k = 0; k < 20_000; k++) {
+    const l = r() % 33;
+    const a = (r() & mask4(l)) >>> 0;
+    const nh = 1 + (r() % 1000);
+    w[0] = a;
+    t.insert(0, w, l, nh);
+    ref.byLen[l]!.set(a | 0, nh);
+    ins.push([a, l]);
+    if (k % 3 === 2) {
+      const [da, dl] = ins[r() % ins.length]!;
+      w[0] = da;
+      assert.equal(t.remove(0, w, dl), ref.byLen[dl]!.delete(da | 0));
+    }
+  }
+  for (let k = 0; k < 50_000; k++) {
+    const [p, l] = ins[r() % ins.length]!;
+    const a = k & 1 ? r() : (p | (r() & ~mask4(l))) >>> 0;
+    w[0] = a;
+    assert.equal(t.lookup(0, w), ref.lookup(a));
+  }
+});
+
+test('LPM4: default route, host routes, replace and delete restore the covering prefix', () => {
+  const t = LpmTable.create(LPM4_STRIDES, 1 << 20, 2);
+  const w = new Uint32Array(1);
+  const at = (a: number) => { w[0] = a; return t.lookup(0, w); };
+  w[0] = 0; t.insert(0, w, 0, 1);
+  w[0] = 0x0a000000; t.insert(0, w, 8, 2);
+  w[0] = 0x0a010200; t.insert(0, w, 24, 3);
+  w[0] = 0x0a010203; t.insert(0, w, 32, 4);
+  assert.equal(at(0x0b000000), 1);
+  assert.equal(at(0x0a050505), 2);
+  assert.equal(at(0x0a010201), 3);
+  assert.equal(at(0x0a010203), 4);
+  w[0] = 0x0a000000; t.insert(0, w, 8, 5); // replace
+  assert.equal(at(0x0a050505), 5);
+  w[0] = 0x0a010200; assert.ok(t.remove(0, w, 24));
+  assert.equal(at(0x0a010201), 5);
+  assert.equal(at(0x0a010203), 4);
+  w[0] = 0x0a000000; assert.ok(t.remove(0, w, 8));
+  assert.equal(at(0x0a010201), 1);
+  w[0] = 0; assert.ok(t.remove(0, w, 0));
+  assert.equal(at(0x0a010201), 0);
+  assert.equal(at(0x0a010203), 4);
+});
+
+test('LPM: a VRF cleared releases its groups for reuse', () => {
+  const t = LpmTable.create(LPM4_STRIDES, 1 << 18, 4);
+  const w = new Uint32Array(1);
+  w[0] = 0x0a010203; t.insert(3, w, 32, 9);
+  const used = t.usedSlots;
+  t.clearVrf(3);
+  assert.equal(t.lookup(3, w), 0);
+  assert.equal(t.usedSlots, 0);
+  t.insert(3, w, 32, 9);
+  assert.equal(t.usedSlots, used);
+  assert.equal(t.lookup(3, w), 9);
+});
