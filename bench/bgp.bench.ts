@@ -33,7 +33,7 @@ interface Receiver {
   name: string;
   /** ms to wait for all routes before giving up */
   timeoutMs: number;
-  start(lab: Lab, ns: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void> }>;
+  start(lab: Lab, ns: string, ifname: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void> }>;
 }
 
 const receivers: Receiver[] = [
@@ -81,13 +81,17 @@ const receivers: Receiver[] = [
   {
     name: 'cnr',
     timeoutMs: 120_000,
-    async start(lab, ns) {
+    async start(lab, ns, ifname) {
       const c = await Cnr.start(lab, ns, 'bench', {
         asn: RCV.asn,
         routerId: RCV.addr,
-        neighbors: [{ address: INJ.addr, asn: INJ.asn, exportNothing: true }],
+        // the interface gives the direct route that resolves the injector's next hop
+        interfaces: [{ name: ifname, addresses: [`${RCV.addr}/30`] }],
+        neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
+        extra: ['set policy-options policy-statement ALL then accept'],
       });
-      return { pid: c.daemon.pid, count: () => c.receivedCount(INJ.addr), stop: () => c.stop() };
+      // routes count once they are active in the RIB (best path chosen, next hop resolved)
+      return { pid: c.daemon.pid, count: () => c.activeCount(INJ.addr), stop: () => c.stop() };
     },
   },
 ];
@@ -160,8 +164,8 @@ async function measure(r: Receiver, perUpdate: number, count: number): Promise<I
   try {
     const nsI = lab.ns('inj');
     const nsR = lab.ns('rcv');
-    lab.link(nsI, nsR, { a4: `${INJ.addr}/30`, b4: `${RCV.addr}/30` });
-    const rcv = await r.start(lab, nsR);
+    const link = lab.link(nsI, nsR, { a4: `${INJ.addr}/30`, b4: `${RCV.addr}/30` });
+    const rcv = await r.start(lab, nsR, link.ifB);
     lab.defer(`stop ${r.name}`, () => rcv.stop());
     const cpu0 = cpuSeconds(rcv.pid);
     const inj = startInjector(lab, nsI, count, perUpdate);

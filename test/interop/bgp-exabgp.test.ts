@@ -2,6 +2,7 @@
  * cnr against malformed and unusual UPDATEs (RFC 7606). ExaBGP, an eBGP peer, announces a
  * route that must survive everything else, then crafted ones: an ORIGIN and a MED of the wrong
  * length (treat-as-withdraw), an unknown optional transitive attribute (kept), an AS_SET
+ * (accepted, and passed on to BIRD, an observing peer, with the partial bit), an AS_SET
  * (accepted), an empty AS_PATH on eBGP (treat-as-withdraw). The project's raw injector, a second
  * peer, sends what ExaBGP cannot: duplicate attributes (all but the first discarded) and an
  * attribute whose length overruns the attribute field (treat-as-withdraw). Through all of it
@@ -12,13 +13,16 @@ import assert from 'node:assert/strict';
 import { Lab, canBuildLabs } from './harness/lab.js';
 import { Cnr, cnrAvailable } from './harness/cnr.js';
 import { Exabgp } from './harness/exabgp.js';
+import { Bird, birdConfig } from './harness/bird.js';
 import { RawPeer } from './harness/raw-peer.js';
-import { waitFor } from './harness/proc.js';
+import { waitFor, type Daemon } from './harness/proc.js';
 import { attr, encodeRawUpdate } from '../../bench/lib/bgp-injector.js';
 
 const CNR = '10.0.0.1';
 const EXA = '10.0.0.2';
 const RAW = '10.0.0.3';
+const CNR_OBS = '10.0.1.1';
+const OBS = '10.0.1.2';
 const STABLE = '203.0.113.0/24';
 const T = 20_000;
 
@@ -29,6 +33,8 @@ describe('cnr and malformed UPDATEs (ExaBGP and a raw peer)', { skip: reason, ti
   let cnr: Cnr;
   let exa: Exabgp;
   let raw: RawPeer;
+  let bird: Bird;
+  let capture: Daemon;
 
   const has = (p: string) => cnr.bgpRoute(p);
   const gone = async (p: string) => (await cnr.bgpRoute(p)) === undefined;
@@ -42,14 +48,29 @@ describe('cnr and malformed UPDATEs (ExaBGP and a raw peer)', { skip: reason, ti
     lab = new Lab('iex');
     const nsC = lab.ns('cnr');
     const nsE = lab.ns('exa');
-    lab.link(nsC, nsE, { a4: `${CNR}/29`, b4: `${EXA}/29` });
-    lab.exec(nsE, 'ip', ['addr', 'add', `${RAW}/29`, 'dev', `${lab.tag}l0b`]);
+    const link = lab.link(nsC, nsE, { a4: `${CNR}/29`, b4: `${EXA}/29` });
+    lab.exec(nsE, 'ip', ['addr', 'add', `${RAW}/29`, 'dev', link.ifB]);
+    const nsO = lab.ns('obs');
+    const obsLink = lab.link(nsC, nsO, { a4: `${CNR_OBS}/30`, b4: `${OBS}/30` });
+    // what cnr sends the observer, to read attribute flags BIRD does not show
+    capture = lab.daemon('tshark', nsO, 'tshark', ['-i', obsLink.ifB, '-l', '-f', 'tcp port 179', '-Y', 'bgp.type == 2', '-O', 'bgp']);
+    await waitFor('capture running', () => capture.output().includes('Capturing on'), 15_000);
+    bird = await Bird.start(lab, nsO, 'obs', birdConfig({
+      asn: 65006,
+      routerId: OBS,
+      neighbors: [{ name: 'cnr', address: CNR_OBS, asn: 65000, lines: ['connect retry time 1;'], channels: 'ipv4 { import all; export none; };' }],
+    }));
     cnr = await Cnr.start(lab, nsC, 'dut', {
       asn: 65000,
       routerId: '10.255.0.1',
+      interfaces: [
+        { name: link.ifA, addresses: [`${CNR}/29`] },
+        { name: obsLink.ifA, addresses: [`${CNR_OBS}/30`] },
+      ],
       neighbors: [
         { address: EXA, asn: 65004, families: ['inet'], import: ['all'], exportNothing: true },
         { address: RAW, asn: 65005, families: ['inet'], import: ['all'], exportNothing: true },
+        { address: OBS, asn: 65006, families: ['inet'], import: ['all'], export: ['all'] },
       ],
       extra: ['set policy-options policy-statement all then accept'],
     });
@@ -81,10 +102,20 @@ describe('cnr and malformed UPDATEs (ExaBGP and a raw peer)', { skip: reason, ti
 
   test('empty AS_PATH from an eBGP peer: treat-as-withdraw', () => announceThenBreak('198.18.4.0/24', 'as-path [ ]'));
 
-  test('unknown optional transitive attribute: kept, route accepted', async () => {
+  test('unknown optional transitive attribute: route accepted, attribute passed on', async () => {
     await exa.api('announce route 198.18.2.0/24 next-hop self attribute [ 0xf0 0xc0 0x01020304 ]');
-    const r = await waitFor('198.18.2.0/24 at cnr', () => has('198.18.2.0/24'), T);
-    assert.ok(r.unknownCodes.includes(0xf0), `attribute 0xf0 kept for passing on: ${JSON.stringify(r.raw.attributes)}`);
+    await waitFor('198.18.2.0/24 at cnr', () => has('198.18.2.0/24'), T);
+    // BIRD shows an unknown attribute as BGP.f0 with its flags: t(ransitive), p(artial)
+    const shown = await waitFor('198.18.2.0/24 at BIRD via cnr', () => /BGP\.f0/.test(bird.showRouteAll('198.18.2.0/24')) && bird.showRouteAll('198.18.2.0/24'), T);
+    assert.match(shown, /BGP\.f0 \[t\]: 01 02 03 04/);
+    // tshark decodes cnr's UPDATEs live; find the one announcing 198.18.2.0/24
+    const update = await waitFor('the UPDATE decoded by tshark', () => {
+      const frames = capture.output().split(/\n(?=Frame \d+:)/);
+      return frames.find((f) => f.includes('NLRI prefix: 198.18.2.0'));
+    }, T);
+    const flags = /Path Attribute - Unknown[^\n]*\n\s*Flags: (0x[0-9a-f]+)/i.exec(update);
+    assert.ok(flags, `cnr's UPDATE to BIRD carries attribute 240:\n${update}`);
+    assert.equal(Number(flags[1]) & 0xe0, 0xe0, `optional, transitive and partial (cnr did not recognise it): flags ${flags[1]}`);
     await stillFine();
   });
 

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
-import { run, runAsync, waitFor, type Daemon } from './proc.js';
+import { run, runAsync, waitFor, type Daemon, WaitAborted } from './proc.js';
 
 export interface BirdNeighbor {
   /** protocol name in BIRD */
@@ -77,7 +77,7 @@ export class Bird {
     const b = new Bird(lab, ns, name, config);
     b.daemon = lab.daemon(`bird-${name}`, ns, 'bird', ['-f', '-c', b.confPath, '-s', b.sock, '-P', join(lab.dir, `bird-${name}`, 'bird.pid')]);
     await waitFor(`bird ${name} control socket`, () => {
-      if (b.daemon.child.exitCode !== null) throw new Error(`bird exited: ${b.daemon.output()}`);
+      if (b.daemon.child.exitCode !== null) throw new WaitAborted(`bird exited: ${b.daemon.output()}`);
       return run('birdc', ['-s', b.sock, 'show', 'status'], 5000).code === 0;
     }, timeoutMs);
     return b;

@@ -2,13 +2,16 @@
  * cnr's side of an interop test or benchmark: `node bin/cnr controller --config FILE
  * --state-dir DIR` inside a namespace (the controller's BGP runs on the namespace's kernel
  * TCP stack), configured with Junos `set` commands rendered from a small spec, and queried
- * with `cnr cli --state-dir DIR -c "... | display json"` (over the state dir's unix socket).
+ * through the management API on the state dir's unix socket — `cnr cli --state-dir DIR -c ...`
+ * for readiness and the commands a user types, the same API's client for frequent polling
+ * (a benchmark cannot afford a Node start per poll).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from './lab.js';
-import { runAsync, waitFor, type Daemon } from './proc.js';
+import { runAsync, waitFor, type Daemon, WaitAborted } from './proc.js';
+import { MgmtClient } from '../../../src/controller/mgmt/client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** the repository root, from dist/test/interop/harness/ */
@@ -108,8 +111,8 @@ export class Cnr {
       '--agent-address', '127.0.0.1:1',
     ]);
     await waitFor(`cnr ${this.name} CLI`, async () => {
-      if (this.daemon.child.exitCode !== null) throw new Error(`cnr controller exited: ${this.daemon.output().slice(-2000)}`);
-      return (await this.cliRaw('show bgp summary')).code === 0;
+      if (this.daemon.child.exitCode !== null) throw new WaitAborted(`cnr controller exited: ${this.daemon.output().slice(-2000)}`);
+      return (await this.cliRaw('show bgp summary | display json')).code === 0;
     }, timeoutMs, 300);
   }
 
@@ -121,6 +124,17 @@ export class Cnr {
 
   async stop(): Promise<void> {
     await this.daemon.stop(5000);
+  }
+
+  private client?: MgmtClient;
+
+  /** Run commands in one management session; throws on the first failing one. */
+  async exec(commands: string[]): Promise<{ text: string; data?: unknown }[]> {
+    this.client ??= MgmtClient.fromStateDir(this.stateDir);
+    const res = await this.client.exec(commands, 'interop');
+    const bad = res.find((r) => r.error);
+    if (bad) throw new Error(`cnr: ${bad.command}: ${bad.error}`);
+    return res;
   }
 
   private cliRaw(command: string) {
@@ -137,7 +151,8 @@ export class Cnr {
 
   /** Run a CLI command with `| display json` and parse the answer. */
   async json<T = any>(command: string): Promise<T> {
-    return JSON.parse(await this.cli(`${command} | display json`)) as T;
+    const [r] = await this.exec([command]);
+    return r!.data as T;
   }
 
   /** `show bgp neighbor ADDR` as JSON: the neighbor's own record. */
@@ -159,6 +174,7 @@ export class Cnr {
     const j = await this.json<any>('show bgp summary');
     const n = findNeighbor(j, address);
     if (!n) return 0;
+    if (Array.isArray(n.tables)) return (n.tables as any[]).reduce((a, t) => a + Number(t.accepted ?? 0), 0);
     for (const k of ['accepted', 'received', 'prefixesReceived', 'accepted-prefixes', 'received-prefixes', 'pfxRcd']) {
       const v = n[k];
       if (typeof v === 'number') return v;
@@ -167,10 +183,15 @@ export class Cnr {
     return 0;
   }
 
+  /** Routes from a neighbor that are active in the RIB, from `show bgp summary`. */
+  async activeCount(address: string): Promise<number> {
+    const n = findNeighbor(await this.json<any>('show bgp summary'), address);
+    return ((n?.tables ?? []) as any[]).reduce((a, t) => a + Number(t.active ?? 0), 0);
+  }
+
   /** Apply configuration statements in one commit. */
   async configure(statements: string[]): Promise<void> {
-    const out = await this.cli(['configure', ...statements, 'commit and-quit'].join('; '));
-    if (/error|invalid|failed/i.test(out) && !/commit complete/i.test(out)) throw new Error(`cnr configure: ${out}`);
+    await this.exec(['configure private', ...statements, 'commit and-quit']);
   }
 
   /** The BGP route cnr holds for an exact prefix (active or not), if any. */
@@ -194,23 +215,19 @@ export class Cnr {
 
 export interface CnrRoute {
   active: boolean;
+  /** AS path as text, AS_SETs in braces: "65004 {65010 65011}" */
   asPath: string;
   communities: string[];
-  /** unrecognized optional transitive attributes kept: type codes */
-  unknownCodes: number[];
-  stale: boolean;
   raw: any;
 }
 
+/** Read the BGP facts `show route ... | display json` gives (the `show route extensive` attributes). */
 function cnrRoute(r: any): CnrRoute {
-  const bgp = r.attributes?.bgp ?? r.attributes ?? {};
-  const segs: any[] = bgp.asPath ?? [];
-  // AS_SET is segment type 1
-  const asPath = segs.map((s) => (s.type === 1 ? `{${(s.asns ?? []).join(' ')}}` : (s.asns ?? []).join(' '))).join(' ');
-  const communities = ((bgp.communities ?? []) as (number | string)[]).map((c) => (typeof c === 'number' ? `${c >>> 16}:${c & 0xffff}` : c));
-  const unknownCodes = ((bgp.unknown ?? []) as any[]).map((u) => Number(u.code ?? u.type));
-  const text = JSON.stringify(r.attributes ?? {});
-  return { active: r.active !== false, asPath, communities, unknownCodes, stale: /stale/i.test(text), raw: r };
+  const at = (r.attributes ?? {}) as Record<string, unknown>;
+  const asPath = String(at['AS path'] ?? '').replace(/\s*[IE?]$/, '').trim();
+  const comm = at['Communities'];
+  const communities = Array.isArray(comm) ? comm.map(String) : typeof comm === 'string' && comm ? comm.split(/\s+/) : [];
+  return { active: r.active !== false, asPath, communities, raw: r };
 }
 
 /** Find a neighbor's record in a summary or neighbor JSON, whatever its exact shape. */

@@ -8,7 +8,7 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
-import { must, sleep, waitFor, type Daemon } from './proc.js';
+import { must, sleep, waitFor, type Daemon, WaitAborted } from './proc.js';
 
 export interface ExabgpNeighbor {
   address: string;
@@ -79,7 +79,7 @@ export class Exabgp {
       'exabgp', confPath,
     ]);
     await waitFor('exabgp api reader', async () => {
-      if (e.daemon.child.exitCode !== null) throw new Error(`exabgp exited: ${e.daemon.output().slice(-2000)}`);
+      if (e.daemon.child.exitCode !== null) throw new WaitAborted(`exabgp exited: ${e.daemon.output().slice(-2000)}`);
       return e.tryOpenFifo();
     }, 20_000);
     return e;

@@ -7,7 +7,7 @@
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
-import { run, runAsync, waitFor, type Daemon } from './proc.js';
+import { run, runAsync, waitFor, WaitAborted, type Daemon } from './proc.js';
 
 const FRR_BIN = '/usr/lib/frr';
 
@@ -125,7 +125,11 @@ export class Frr {
     ];
     if (!this.opts.zebra) args.push('-Z');
     this.bgpd = this.lab.daemon(`bgpd-${this.name}`, this.ns, `${FRR_BIN}/bgpd`, args);
-    await waitFor(`bgpd ${this.name} vty`, () => this.vtyshOk('bgpd'), timeoutMs);
+    const bgpd = this.bgpd;
+    await waitFor(`bgpd ${this.name} vty`, () => {
+      if (bgpd.child.exitCode !== null) throw new WaitAborted(`bgpd exited: ${bgpd.output().slice(-2000)}`);
+      return this.vtyshOk('bgpd');
+    }, timeoutMs);
   }
 
   private vtyshOk(daemon: string): boolean {

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
-import { runAsync, waitFor, type Daemon } from './proc.js';
+import { runAsync, waitFor, type Daemon, WaitAborted } from './proc.js';
 
 const API_PORT = '50051';
 
@@ -72,7 +72,7 @@ export class Gobgp {
       '-f', conf, '-p', '-l', 'warn', '--pprof-disable', '--api-hosts', `127.0.0.1:${API_PORT}`,
     ]);
     await waitFor(`gobgpd ${name} API`, async () => {
-      if (g.daemon.child.exitCode !== null) throw new Error(`gobgpd exited: ${g.daemon.output()}`);
+      if (g.daemon.child.exitCode !== null) throw new WaitAborted(`gobgpd exited: ${g.daemon.output()}`);
       return (await g.gobgpRaw('global')).code === 0;
     }, timeoutMs, 300);
     return g;

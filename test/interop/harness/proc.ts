@@ -160,6 +160,9 @@ export function startDaemon(name: string, cmd: string, args: string[], env?: Nod
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Thrown by a waitFor probe to stop waiting at once (the daemon it waits for has died). */
+export class WaitAborted extends Error {}
+
 /**
  * Poll `probe` every `intervalMs` until it returns something other than undefined/false,
  * or throw after `timeoutMs` with `what` and the last value seen.
@@ -177,6 +180,7 @@ export async function waitFor<T>(
       const v = await probe();
       if (v !== undefined && v !== false) return v;
     } catch (err) {
+      if (err instanceof WaitAborted) throw err;
       lastErr = err;
     }
     if (Date.now() >= deadline) {

@@ -6,7 +6,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from './lab.js';
-import { waitFor, type Daemon } from './proc.js';
+import { waitFor, type Daemon, WaitAborted } from './proc.js';
 
 const injectorJs = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), 'bench', 'lib', 'bgp-injector.js');
 
@@ -19,7 +19,7 @@ export class RawPeer {
     ], undefined, 'pipe');
     const r = new RawPeer(d);
     await waitFor('raw peer session', () => {
-      if (d.child.exitCode !== null) throw new Error(`raw peer exited: ${d.output()}`);
+      if (d.child.exitCode !== null) throw new WaitAborted(`raw peer exited: ${d.output()}`);
       return d.output().includes('"established"');
     }, 30_000);
     return r;
