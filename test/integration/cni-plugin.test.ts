@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCommand } from '../../src/cni/plugin.js';
@@ -108,7 +108,7 @@ describe('cnr-cni plugin', { skip }, () => {
   after(async () => {
     await ctl?.stop();
     for (const n of netnsNames) spawnSync('ip', ['netns', 'del', n]);
-    for (const c of [cid, `${tag}-pod2`, `${tag}-v031`, `${tag}-v110`, `${tag}-vlan`, `${tag}-gc1`, `${tag}-gc2`]) {
+    for (const c of [cid, `${tag}-pod2`, `${tag}-v031`, `${tag}-v110`, `${tag}-vlan`, `${tag}-gc1`, `${tag}-gc2`, `${tag}-proc`]) {
       for (const i of ['eth0', 'net1']) spawnSync('ip', ['link', 'del', attachmentNames(c, i).hostVeth]);
     }
     for (let i = 0; i < 20; i++) spawnSync('ip', ['link', 'del', attachmentNames(`${tag}-many${i}`, 'eth0').hostVeth]);
@@ -286,6 +286,27 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.equal(ipj(1, 'link', 'show').length, 1);
     const status = await cni('STATUS', '', undefined, conf({}, '1.1.0'));
     assert.deepEqual(status, { code: 0, json: undefined });
+  });
+
+  test('a namespace given as /proc/PID/ns/net (not under /run/netns) is entered with nsenter', async () => {
+    const holder = spawn('ip', ['netns', 'exec', netnsNames[2]!, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      // `ip netns exec` enters the namespace, then execs sleep in the same process
+      const path = `/proc/${holder.pid}/ns/net`;
+      const target = statSync(`/var/run/netns/${netnsNames[2]}`).ino;
+      for (let i = 0; i < 100 && statSync(path).ino !== target; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(statSync(path).ino, target, 'the holder entered the namespace');
+      const id = `${tag}-proc`;
+      const a = await cni('ADD', id, path, conf());
+      assert.equal(a.code, 0, JSON.stringify(a.json));
+      assert.equal(a.json!.interfaces[1].sandbox, path);
+      assert.equal(ipj(2, 'addr', 'show', 'dev', 'eth0')[0].addr_info.filter((x: any) => x.scope === 'global').length, 2);
+      assert.equal((await cni('CHECK', id, path, conf({ prevResult: a.json }))).code, 0);
+      assert.equal((await cni('DEL', id, path, conf())).code, 0);
+      assert.equal(ipj(2, 'link', 'show').length, 1);
+    } finally {
+      holder.kill();
+    }
   });
 
   test('GC removes attachments of containers the runtime no longer lists', async () => {
