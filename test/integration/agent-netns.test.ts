@@ -1,6 +1,7 @@
 /**
  * The vRouter (`cnr vrouter`, AF_PACKET on veths) and a controller, each a process in the
- * router's namespace, between two host namespaces. A static route from the configuration
+ * router's namespace, between two host namespaces. IPv4 and IPv6 static routes from the
+ * configuration forward pings (next hops resolved by ARP and NDP). An IPv4 static route
  * carries a 100 pps ping while the controller is killed and started again (with one route
  * fewer) and while the agent's gRPC server restarts (SIGHUP): no ping is lost, and only the
  * route that was not replayed is removed from the data plane.
@@ -22,8 +23,11 @@ const dir = mkdtempSync(join(tmpdir(), `cnr-agns-${process.pid}-`));
 const AGENT = '127.0.0.1:50052';
 const CONFIG = `
 set interfaces r1 unit 0 family inet address 10.1.0.1/24
+set interfaces r1 unit 0 family inet6 address 2001:db8:1::1/64
 set interfaces r2 unit 0 family inet address 10.2.0.1/24
+set interfaces r2 unit 0 family inet6 address 2001:db8:2::1/64
 set routing-options static route 10.20.0.0/24 next-hop 10.2.0.2
+set routing-options rib inet6.0 static route 2001:db8:20::/64 next-hop 2001:db8:2::2
 set routing-options static route 10.30.0.0/24 discard
 `;
 let h1 = '';
@@ -55,9 +59,14 @@ before(async () => {
   for (const ifname of ['r1', 'r2']) lab.run(r, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
   lab.run(h1, ['ip', 'addr', 'add', '10.1.0.2/24', 'dev', 'eth0']);
   lab.run(h1, ['ip', 'route', 'add', 'default', 'via', '10.1.0.1']);
+  lab.run(h1, ['ip', 'addr', 'add', '2001:db8:1::2/64', 'dev', 'eth0', 'nodad']);
+  lab.run(h1, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
   lab.run(h2, ['ip', 'addr', 'add', '10.2.0.2/24', 'dev', 'eth0']);
   lab.run(h2, ['ip', 'addr', 'add', '10.20.0.2/32', 'dev', 'lo']);
   lab.run(h2, ['ip', 'route', 'add', 'default', 'via', '10.2.0.1']);
+  lab.run(h2, ['ip', 'addr', 'add', '2001:db8:2::2/64', 'dev', 'eth0', 'nodad']);
+  lab.run(h2, ['ip', 'addr', 'add', '2001:db8:20::2/128', 'dev', 'lo']);
+  lab.run(h2, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:2::1']);
   vrouter = lab.spawn(r, [process.execPath, cnrBin, 'vrouter', '--no-vhost', '--agent-address', AGENT, '--introspect', '127.0.0.1:8085', '--health', '127.0.0.1:9091']);
   await waitForLine(vrouter, /agent on port 50052/, 20_000);
 });
@@ -73,6 +82,9 @@ test('static routes from the controller forward pings; restarts on either side l
   assert.deepEqual(routes().filter((p) => p.startsWith('10.20.') || p.startsWith('10.30.')).sort(), ['10.20.0.0/24', '10.30.0.0/24']);
   const warm = ping(lab, h1, '10.20.0.2', { count: 3, deadlineS: 5 });
   assert.equal(warm.received, 3, warm.output);
+  ping(lab, h1, '2001:db8:20::2', { count: 1, deadlineS: 3 }); // NDP settles
+  const six = ping(lab, h1, '2001:db8:20::2', { count: 3, deadlineS: 5 });
+  assert.equal(six.received, 3, `IPv6 static route through NDP: ${six.output}`);
   const health = JSON.parse(fetchInNs('http://127.0.0.1:9091/healthz')) as { status: string; programmed: { routes: number } };
   assert.equal(health.status, 'ok');
   assert.ok(health.programmed.routes >= 4, JSON.stringify(health));
