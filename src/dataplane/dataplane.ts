@@ -63,6 +63,8 @@ export interface DataplaneOptions {
   /** create the vhost0 TAP punt interface (needs root) */
   vhost?: boolean;
   vhostName?: string;
+  /** tests: back vhost0 with the memory driver instead of a TAP */
+  vhostDriver?: 'tap' | 'memory';
   /** packet buffers per engine */
   poolSize?: number;
   sizes?: Partial<TableSizes>;
@@ -222,7 +224,7 @@ export class VRouterDataplane implements Dataplane {
     const addresses = this.parseAddresses(cfg.addresses ?? []);
     const id = this.vifAlloc.alloc();
     if (id < 0) throw new DataplaneError(`too many interfaces (max ${this.sizes.maxVifs})`);
-    const isVhost = cfg.driver === 'tap' && cfg.name === (this.opts.vhostName ?? 'vhost0') && this.opts.vhost === true;
+    const isVhost = cfg.name === (this.opts.vhostName ?? 'vhost0') && this.opts.vhost === true;
     const st: VifState = { id, name: cfg.name, driver: cfg.driver, vrf, mac: new Uint8Array(6), mtu, vlan, addresses: [], vhost: isVhost, glean: 0 };
     if (cfg.driver === 'memory') st.memory = MemoryDriver.create(cfg.name, cfg.memory);
     this.vifs.set(cfg.name, st);
@@ -766,13 +768,18 @@ export class VRouterDataplane implements Dataplane {
     return total;
   }
 
+  /** Create vhost0 (opts.vhost) if it is not there yet; start() does it too. */
+  async ensureVhost(): Promise<void> {
+    if (this.opts.vhost && !this.vifs.has(this.opts.vhostName ?? 'vhost0')) {
+      await this.addVif({ name: this.opts.vhostName ?? 'vhost0', driver: this.opts.vhostDriver ?? 'tap' });
+      this.syncHost();
+    }
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    if (this.opts.vhost && !this.vifs.has(this.opts.vhostName ?? 'vhost0')) {
-      await this.addVif({ name: this.opts.vhostName ?? 'vhost0', driver: 'tap' });
-      this.syncHost();
-    }
+    await this.ensureVhost();
     if (this.engine) {
       const loop = () => {
         if (!this.running) return;
@@ -819,7 +826,6 @@ export class VRouterDataplane implements Dataplane {
         } else if (m.t === 'learn') this.applyEvents(m.events);
       });
       w.on('error', (e) => console.error(`vrouter worker failed: ${e.stack ?? e.message}`));
-      w.unref();
       this.workers.push({ w, port: ch.port1, ready: readyP });
     }
   }
@@ -924,7 +930,7 @@ export class VRouterDataplane implements Dataplane {
 
   /** Put the router's default-VRF addresses and connected subnets on vhost0 (idempotent). */
   private syncHost(): void {
-    if (this.opts.configureHost === false) return;
+    if (this.opts.configureHost === false || (this.opts.configureHost === undefined && this.opts.vhostDriver === 'memory')) return;
     const vh = this.vifs.get(this.opts.vhostName ?? 'vhost0');
     if (!vh || !vh.vhost) return;
     const cmds: string[][] = [];

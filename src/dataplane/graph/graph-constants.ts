@@ -33,6 +33,7 @@ export const DROP_REASONS = [
   ['vlan_mismatch', 'ethernet-input', '802.1Q tag does not match the vif'],
   ['not_for_us', 'ethernet-input', 'unicast to another MAC, ARP/NS for an address we do not own'],
   ['unknown_ethertype', 'ethernet-input', 'not IPv4, IPv6, ARP or MPLS'],
+  ['oversize', 'ethernet-input', 'frame larger than the vif MTU'],
   ['malformed', 'arp', 'bad ARP/NDP fields'],
   ['bad_version', 'ip4-input', 'IP version does not match the EtherType'],
   ['bad_ihl', 'ip4-input', 'IPv4 header length below 20 or beyond the frame'],
@@ -65,6 +66,7 @@ export const D_NO_VIF = reason('no_vif');
 export const D_VLAN_MISMATCH = reason('vlan_mismatch');
 export const D_NOT_FOR_US = reason('not_for_us');
 export const D_UNKNOWN_ETHERTYPE = reason('unknown_ethertype');
+export const D_OVERSIZE = reason('oversize');
 export const D_MALFORMED = reason('malformed');
 export const D_BAD_VERSION = reason('bad_version');
 export const D_BAD_IHL = reason('bad_ihl');

@@ -1,36 +1,472 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDataplane, type VRouterDataplane } from '../dataplane.js';
+import { createDataplane, type DataplaneOptions, type VRouterDataplane } from '../dataplane.js';
 import * as F from './test-frames.js';
 
 const H1 = '02:00:00:00:01:01';
 const H2 = '02:00:00:00:02:02';
+const H3 = '02:00:00:00:03:03';
 const R1 = '02:aa:00:00:00:01';
 const R2 = '02:aa:00:00:00:02';
+const R3 = '02:aa:00:00:00:03';
+const BCAST = 'ff:ff:ff:ff:ff:ff';
 
-async function twoPort(): Promise<VRouterDataplane> {
-  const dp = createDataplane({ workers: 0 });
+async function setup(opts: DataplaneOptions = {}, p2mtu = 1500): Promise<VRouterDataplane> {
+  const dp = createDataplane({ workers: 0, ...opts });
   await dp.addVif({ name: 'p1', driver: 'memory', mac: R1, addresses: ['10.0.1.1/24', '2001:db8:1::1/64'] });
-  await dp.addVif({ name: 'p2', driver: 'memory', mac: R2, addresses: ['10.0.2.1/24', '2001:db8:2::1/64'] });
+  await dp.addVif({ name: 'p2', driver: 'memory', mac: R2, mtu: p2mtu, addresses: ['10.0.2.1/24', '2001:db8:2::1/64'] });
   return dp;
 }
 
+/** Inject frames on a vif, run the graph until idle, return what each vif sent. */
+function send(dp: VRouterDataplane, vif: string, ...frames: Uint8Array[]): Record<string, Uint8Array[]> {
+  for (const f of frames) assert.ok(dp.memoryDriver(vif).inject(f));
+  dp.runUntilIdle();
+  const out: Record<string, Uint8Array[]> = {};
+  for (const v of dp.listVifs()) if (v.driver === 'memory') out[v.name] = dp.memoryDriver(v.name).collect();
+  return out;
+}
+
+const et = (f: Uint8Array) => (f[12]! << 8) | f[13]!;
+const drops = (dp: VRouterDataplane) => Object.fromEntries(Object.entries(dp.dropStats()).filter(([, v]) => v > 0));
+
+function ip4(src: string, dst: string, ttl = 64, extra: Partial<F.Ip4Opts> = {}): Uint8Array {
+  return F.ipv4({ src, dst, ttl, payload: F.udp(1000, 2000), ...extra });
+}
+
 test('IPv4 forwarding: MAC rewrite, TTL decrement, checksum', async () => {
-  const dp = await twoPort();
+  const dp = await setup();
   const nh = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
   dp.addRoute('default', '198.51.100.0/24', nh);
-  const pkt = F.ipv4({ src: '10.0.1.10', dst: '198.51.100.7', ttl: 64, payload: F.udp(1000, 2000) });
-  dp.memoryDriver('p1').inject(F.eth(R1, H1, 0x0800, pkt));
-  dp.runUntilIdle();
-  const out = dp.memoryDriver('p2').collect();
-  assert.equal(out.length, 1);
-  const f = out[0]!;
+  const pkt = ip4('10.0.1.10', '198.51.100.7');
+  const out = send(dp, 'p1', F.eth(R1, H1, 0x0800, pkt));
+  assert.equal(out.p2!.length, 1);
+  const f = out.p2![0]!;
   assert.equal(F.hex(f, 0, 6), '02:00:00:00:02:02');
   assert.equal(F.hex(f, 6, 6), '02:aa:00:00:00:02');
-  assert.equal((f[12]! << 8) | f[13]!, 0x0800);
+  assert.equal(et(f), 0x0800);
   assert.equal(f[14 + 8], 63);
   assert.equal(F.checksum(f, 14, 20), 0, 'header checksum still valid');
   assert.deepEqual(f.subarray(14 + 20), pkt.subarray(20));
   assert.equal(dp.counters().tx, 1);
+  const st = dp.stats();
+  assert.equal(st.vifs.p1!.rxPackets, 1);
+  assert.equal(st.vifs.p2!.txPackets, 1);
+  assert.equal(st.vrfs.default!.packets, 1);
+  // a frame to another MAC is not ours
+  send(dp, 'p1', F.eth(H2, H1, 0x0800, pkt));
+  assert.equal(dp.dropStats().not_for_us, 1);
+});
+
+test('IPv6 forwarding: hop limit decrement and MAC rewrite', async () => {
+  const dp = await setup();
+  const nh = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
+  dp.addRoute('default', '2001:db8:99::/48', nh);
+  const pkt = F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:99::5', hlim: 10, payload: F.udp(1, 2) });
+  const out = send(dp, 'p1', F.eth(R1, H1, 0x86dd, pkt));
+  assert.equal(out.p2!.length, 1);
+  const f = out.p2![0]!;
+  assert.equal(F.hex(f, 0, 6), '02:00:00:00:02:02');
+  assert.equal(et(f), 0x86dd);
+  assert.equal(f[14 + 7], 9);
+  // hop limit 1 is never forwarded: ICMPv6 time exceeded goes back (route to the source first)
+  dp.addRoute('default', '2001:db8:1::10/128', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  const o2 = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:99::5', hlim: 1, payload: F.udp(1, 2) })));
+  assert.equal(o2.p2!.length, 0);
+  assert.equal(o2.p1!.length, 1);
+  const e = o2.p1![0]!.subarray(14);
+  assert.equal(e[6], 58);
+  assert.equal(e[40], 3, 'time exceeded');
+  assert.ok(F.icmp6Valid(e));
+  assert.equal(dp.dropStats().ttl_exceeded, 1);
+});
+
+test('ARP: the router answers for its own address, not for others', async () => {
+  const dp = await setup();
+  const req = F.eth(BCAST, H1, 0x0806, F.arp(1, H1, '10.0.1.10', '00:00:00:00:00:00', '10.0.1.1'));
+  const out = send(dp, 'p1', req);
+  assert.equal(out.p1!.length, 1);
+  const r = out.p1![0]!;
+  assert.equal(F.hex(r, 0, 6), '02:00:00:00:01:01');
+  assert.equal(et(r), 0x0806);
+  assert.equal(r[14 + 7], 2, 'reply');
+  assert.equal(F.hex(r, 14 + 8, 6), '02:aa:00:00:00:01');
+  assert.equal(F.ipAt(r, 14 + 14), '10.0.1.1');
+  assert.equal(F.ipAt(r, 14 + 24), '10.0.1.10');
+  // 10.0.2.1 belongs to p2: not answered on p1
+  const o2 = send(dp, 'p1', F.eth(BCAST, H1, 0x0806, F.arp(1, H1, '10.0.1.10', '00:00:00:00:00:00', '10.0.2.1')));
+  assert.equal(o2.p1!.length, 0);
+  assert.equal(dp.dropStats().not_for_us, 1);
+  // the requester was learned (it is on p1's subnet)
+  assert.ok(dp.listNeighbors().some((n) => n.ip === '10.0.1.10' && n.mac === '02:00:00:00:01:01'));
+});
+
+test('ARP resolution of a neighbor next hop: request, drop while unresolved, learn, forward', async () => {
+  const dp = await setup();
+  const nh = dp.addNexthop({ type: 'neighbor', vif: 'p2', ip: '10.0.2.2' });
+  dp.addRoute('default', '203.0.113.0/24', nh);
+  // the resolver sent a request right away
+  const first = dp.memoryDriver('p2').collect();
+  assert.equal(first.length, 1);
+  const q = first[0]!;
+  assert.equal(F.hex(q, 0, 6), 'ff:ff:ff:ff:ff:ff');
+  assert.equal(et(q), 0x0806);
+  assert.equal(q[14 + 7], 1);
+  assert.equal(F.ipAt(q, 14 + 14), '10.0.2.1');
+  assert.equal(F.ipAt(q, 14 + 24), '10.0.2.2');
+  assert.equal(dp.listNexthops().find((n) => n.id === nh)!.state, 'pending');
+  // traffic meanwhile is dropped with a reason, not queued
+  const o1 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '203.0.113.9')));
+  assert.equal(o1.p2!.filter((f) => et(f) === 0x0800).length, 0);
+  assert.equal(dp.dropStats().arp_unresolved, 1);
+  // the reply teaches the MAC
+  send(dp, 'p2', F.eth(R2, H2, 0x0806, F.arp(2, H2, '10.0.2.2', R2, '10.0.2.1')));
+  assert.equal(dp.listNexthops().find((n) => n.id === nh)!.state, 'resolved');
+  const o2 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '203.0.113.9')));
+  assert.equal(o2.p2!.length, 1);
+  assert.equal(F.hex(o2.p2![0]!, 0, 6), '02:00:00:00:02:02');
+  assert.equal(dp.counters().consumed, 1);
+});
+
+test('connected subnet: glean resolves the destination itself', async () => {
+  const dp = await setup();
+  const o1 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
+  const reqs = o1.p2!.filter((f) => et(f) === 0x0806);
+  assert.equal(reqs.length, 1);
+  assert.equal(F.ipAt(reqs[0]!, 14 + 24), '10.0.2.77');
+  // a second packet within the rate limit sends no second request
+  const o2 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
+  assert.equal(o2.p2!.length, 0);
+  send(dp, 'p2', F.eth(R2, H3, 0x0806, F.arp(2, H3, '10.0.2.77', R2, '10.0.2.1')));
+  const o3 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
+  assert.equal(o3.p2!.length, 1);
+  assert.equal(F.hex(o3.p2![0]!, 0, 6), '02:00:00:00:03:03');
+});
+
+test('NDP: NS for the router\'s address gets an NA; NS/NA resolve IPv6 neighbors', async () => {
+  const dp = await setup();
+  const ns = F.ipv6Icmp('2001:db8:1::10', F.solicitedNode('2001:db8:1::1'), F.neighborSolicit('2001:db8:1::1', H1), 255);
+  const out = send(dp, 'p1', F.eth('33:33:ff:00:00:01', H1, 0x86dd, ns));
+  assert.equal(out.p1!.length, 1);
+  const na = out.p1![0]!;
+  assert.equal(F.hex(na, 0, 6), '02:00:00:00:01:01');
+  const p = na.subarray(14);
+  assert.equal(p[40], 136);
+  assert.ok(F.icmp6Valid(p));
+  assert.equal(p[7], 255);
+  assert.equal(p[44]! & 0xe0, 0xe0, 'router, solicited, override');
+  assert.equal(F.hex(p, 40 + 26, 6), '02:aa:00:00:00:01');
+  // resolution of a v6 neighbor next hop
+  const nh = dp.addNexthop({ type: 'neighbor', vif: 'p2', ip: '2001:db8:2::2' });
+  dp.addRoute('default', '2001:db8:77::/48', nh);
+  const q = dp.memoryDriver('p2').collect();
+  assert.equal(q.length, 1);
+  assert.equal(F.hex(q[0]!, 0, 3), '33:33:ff');
+  assert.equal(q[0]![14 + 40], 135);
+  assert.ok(F.icmp6Valid(q[0]!.subarray(14)));
+  const adv = F.ipv6Icmp('2001:db8:2::2', '2001:db8:2::1', F.neighborAdvert('2001:db8:2::2', H2), 255);
+  send(dp, 'p2', F.eth(R2, H2, 0x86dd, adv));
+  assert.equal(dp.listNexthops().find((n) => n.id === nh)!.state, 'resolved');
+  const o = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:77::1' })));
+  assert.equal(o.p2!.length, 1);
+  assert.equal(F.hex(o.p2![0]!, 0, 6), '02:00:00:00:02:02');
+});
+
+test('ICMP errors: time exceeded, no route, reject, fragmentation needed', async () => {
+  const dp = await setup({}, 1280);
+  dp.addRoute('default', '10.0.1.10/32', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  dp.addRoute('default', '192.0.2.0/24', dp.addNexthop({ type: 'reject' }));
+  const check = (f: Uint8Array, type: number, code: number) => {
+    const p = f.subarray(14);
+    assert.equal(et(f), 0x0800);
+    assert.equal(F.checksum(p, 0, 20), 0);
+    assert.equal(p[9], 1);
+    assert.equal(F.ipAt(p, 12), '10.0.1.1', 'from the address of the receiving vif');
+    assert.equal(F.ipAt(p, 16), '10.0.1.10');
+    assert.equal(p[20], type);
+    assert.equal(p[21], code);
+    assert.equal(F.checksum(p, 20), 0, 'ICMP checksum');
+    assert.equal(F.ipAt(p, 28 + 16), p[28 + 9] === 17 ? F.ipAt(p, 28 + 16) : '', 'quotes the original header');
+    return p;
+  };
+  let o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.1', 1)));
+  assert.equal(o.p2!.length, 0);
+  check(o.p1![0]!, 11, 0);
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '8.8.8.8')));
+  check(o.p1![0]!, 3, 0);
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '192.0.2.5')));
+  check(o.p1![0]!, 3, 13);
+  const big = F.ipv4({ src: '10.0.1.10', dst: '198.51.100.1', df: true, payload: new Uint8Array(1400) });
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, big));
+  const p = check(o.p1![0]!, 3, 4);
+  assert.equal((p[26]! << 8) | p[27]!, 1280, 'next-hop MTU');
+  // without DF it is dropped (no fragmentation), counted
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '198.51.100.1', payload: new Uint8Array(1400) })));
+  assert.equal(o.p1!.length + o.p2!.length, 0);
+  assert.deepEqual(drops(dp), { ttl_exceeded: 1, no_route: 1, reject: 1, mtu_exceeded: 2 });
+  // never an ICMP error about an ICMP error
+  const err = F.ipv4({ src: '10.0.1.10', dst: '198.51.100.1', ttl: 1, proto: 1, payload: F.icmpEcho(3) });
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, err));
+  assert.equal(o.p1!.length, 0);
+  assert.equal(dp.counters().icmp_suppressed, 1);
+});
+
+test('IPv6 packet too big', async () => {
+  const dp = await setup({}, 1280);
+  dp.addRoute('default', '2001:db8:1::10/128', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  dp.addRoute('default', '2001:db8:99::/48', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  const o = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:99::1', payload: new Uint8Array(1300) })));
+  assert.equal(o.p2!.length, 0);
+  const p = o.p1![0]!.subarray(14);
+  assert.equal(p[40], 2);
+  assert.equal((p[46]! << 8) | p[47]!, 1280);
+  assert.ok(F.icmp6Valid(p));
+  assert.equal(F.hex(p, 8, 16), F.hex(F.ip('2001:db8:1::1'), 0, 16), 'from the vif\'s global address');
+});
+
+test('ICMP echo to the router is answered without vhost0 (both families)', async () => {
+  const dp = await setup();
+  dp.addRoute('default', '10.0.1.10/32', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  dp.addRoute('default', '2001:db8:1::10/128', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  let o = send(dp, 'p1', F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.2.1', proto: 1, payload: F.icmpEcho(8, 7, 9) })));
+  let p = o.p1![0]!.subarray(14);
+  assert.equal(F.ipAt(p, 12), '10.0.2.1');
+  assert.equal(F.ipAt(p, 16), '10.0.1.10');
+  assert.equal(p[20], 0);
+  assert.equal(F.checksum(p, 0, 20), 0);
+  assert.equal(F.checksum(p, 20), 0);
+  const echo6 = new Uint8Array(16);
+  echo6[0] = 128;
+  o = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6Icmp('2001:db8:1::10', '2001:db8:1::1', echo6)));
+  p = o.p1![0]!.subarray(14);
+  assert.equal(p[40], 129);
+  assert.ok(F.icmp6Valid(p));
+});
+
+test('MPLS push of 1 to 5 labels over Ethernet, TTL copied from IP', async () => {
+  const dp = await setup();
+  for (let n = 1; n <= 5; n++) {
+    const labels = Array.from({ length: n }, (_, k) => 1000 + k);
+    const nh = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2, labels });
+    dp.addRoute('default', `198.51.${n}.0/24`, nh);
+    const o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', `198.51.${n}.1`, 40)));
+    const f = o.p2![0]!;
+    assert.equal(et(f), 0x8847);
+    const st = F.readLabels(f, 14);
+    assert.deepEqual(st.map((l) => l.label), labels);
+    assert.deepEqual(st.map((l) => l.s), labels.map((_, k) => (k === n - 1 ? 1 : 0)));
+    assert.ok(st.every((l) => l.ttl === 39));
+    assert.equal(f[14 + 4 * n] >> 4, 4, 'IPv4 under the stack');
+    assert.equal(f[14 + 4 * n + 8], 39);
+  }
+});
+
+test('MPLS swap, PHP, pop into a VRF; invalid labels and TTL', async () => {
+  const dp = await setup();
+  dp.addVrf('blue');
+  await dp.addVif({ name: 'p3', driver: 'memory', mac: R3, vrf: 'blue', addresses: ['10.9.0.1/24'] });
+  const toP2 = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
+  dp.addLabel(100, { action: 'swap', outLabels: [200, 300], nh: toP2 });
+  dp.addLabel(101, { action: 'php', nh: toP2 });
+  dp.addLabel(102, { action: 'pop-lookup', vrf: 'blue' });
+  dp.addRoute('blue', '172.16.0.0/16', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
+  const inner = ip4('10.0.1.10', '172.16.5.5', 64);
+  // swap: one label in, two out, TTL decremented
+  let o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100], 20, inner)));
+  let st = F.readLabels(o.p2![0]!, 14);
+  assert.deepEqual(st, [{ label: 200, s: 0, ttl: 19 }, { label: 300, s: 1, ttl: 19 }]);
+  // PHP: IP goes out with TTL = min(ip, label-1)
+  o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([101], 20, inner)));
+  let f = o.p2![0]!;
+  assert.equal(et(f), 0x0800);
+  assert.equal(f[14 + 8], 19);
+  assert.equal(F.checksum(f, 14, 20), 0);
+  // PHP with labels below: the next label is exposed
+  o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([101, 555], 20, inner)));
+  f = o.p2![0]!;
+  assert.equal(et(f), 0x8847);
+  assert.deepEqual(F.readLabels(f, 14), [{ label: 555, s: 1, ttl: 19 }]);
+  // pop into VRF blue, then IP lookup there
+  o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([102], 30, inner)));
+  f = o.p3![0]!;
+  assert.equal(et(f), 0x0800);
+  assert.equal(F.hex(f, 0, 6), '02:00:00:00:03:03');
+  assert.equal(f[14 + 8], 29);
+  assert.equal(dp.stats().vrfs.blue!.packets, 1);
+  // errors
+  send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([999], 30, inner)));
+  send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100], 1, inner)));
+  send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100, 200], 30, new Uint8Array(0), false)));
+  assert.deepEqual(drops(dp), { invalid_label: 1, ttl_exceeded: 1, mpls_no_bos: 1 });
+});
+
+test('MPLS over UDP: labels, UDP 6635, outer IPv4 via the default VRF', async () => {
+  const dp = await setup();
+  dp.addRoute('default', '10.0.2.9/32', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  const nh = dp.addNexthop({ type: 'mpls-udp', src: '10.0.2.1', dst: '10.0.2.9', labels: [3000] });
+  dp.addRoute('default', '100.64.0.0/10', nh);
+  const inner = ip4('10.0.1.10', '100.64.1.1', 50);
+  const o = send(dp, 'p1', F.eth(R1, H1, 0x0800, inner));
+  const f = o.p2![0]!;
+  assert.equal(et(f), 0x0800);
+  const p = f.subarray(14);
+  assert.equal(F.checksum(p, 0, 20), 0);
+  assert.equal(p[9], 17);
+  assert.equal(F.ipAt(p, 12), '10.0.2.1');
+  assert.equal(F.ipAt(p, 16), '10.0.2.9');
+  assert.equal((p[22]! << 8) | p[23]!, 6635);
+  assert.equal((p[24]! << 8) | p[25]!, 8 + 4 + inner.length);
+  assert.deepEqual(F.readLabels(p, 28), [{ label: 3000, s: 1, ttl: 49 }]);
+  assert.equal(p[32 + 8], 49);
+});
+
+test('ECMP spreads flows over members and keeps each flow on one member', async () => {
+  const dp = await setup();
+  const macs = ['02:00:00:00:0a:01', '02:00:00:00:0a:02', '02:00:00:00:0a:03', '02:00:00:00:0a:04'];
+  const members = macs.map((m) => dp.addNexthop({ type: 'encap', vif: 'p2', dmac: m }));
+  dp.addRoute('default', '0.0.0.0/0', dp.addNexthop({ type: 'composite', members }));
+  const count = new Map<string, number>();
+  const flowTo = new Map<number, string>();
+  for (let k = 0; k < 2000; k++) {
+    const flow = k % 500;
+    const pkt = F.ipv4({ src: '10.0.1.10', dst: `198.18.${flow >> 8}.${flow & 255}`, payload: F.udp(10000 + flow, 53) });
+    const o = send(dp, 'p1', F.eth(R1, H1, 0x0800, pkt));
+    const m = F.hex(o.p2![0]!, 0, 6);
+    count.set(m, (count.get(m) ?? 0) + 1);
+    if (flowTo.has(flow)) assert.equal(flowTo.get(flow), m, 'a flow stays on its member');
+    flowTo.set(flow, m);
+  }
+  assert.equal(count.size, 4);
+  for (const c of count.values()) assert.ok(c > 300 && c < 700, `balanced: ${[...count.values()]}`);
+});
+
+test('VRF isolation and VRF translate next hop', async () => {
+  const dp = await setup();
+  dp.addVrf('red');
+  await dp.addVif({ name: 'p3', driver: 'memory', mac: R3, vrf: 'red', addresses: ['10.0.1.1/24'] });
+  dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  // the same address in another VRF: ARP on p3 answers with p3's MAC
+  let o = send(dp, 'p3', F.eth(BCAST, H3, 0x0806, F.arp(1, H3, '10.0.1.20', '00:00:00:00:00:00', '10.0.1.1')));
+  assert.equal(F.hex(o.p3![0]!, 14 + 8, 6), '02:aa:00:00:00:03');
+  o = send(dp, 'p3', F.eth(R3, H3, 0x0800, ip4('10.0.1.20', '198.51.100.1')));
+  assert.equal(o.p2!.length, 0);
+  assert.equal(dp.dropStats().no_route, 1);
+  // leak by VRF translate
+  dp.addRoute('red', '198.51.100.0/24', dp.addNexthop({ type: 'vrf', vrf: 'default' }));
+  o = send(dp, 'p3', F.eth(R3, H3, 0x0800, ip4('10.0.1.20', '198.51.100.1')));
+  assert.equal(o.p2!.length, 1);
+  assert.throws(() => dp.delVrf('red'), /interface p3/);
+});
+
+test('punt to vhost0 and forwarding of what the host sends', async () => {
+  const dp = await setup({ vhost: true, vhostDriver: 'memory' });
+  await dp.ensureVhost();
+  const vh = dp.memoryDriver('vhost0');
+  const hostMac = F.hex(vh.hwaddr, 0, 6);
+  const routerVhMac = dp.listVifs().find((v) => v.name === 'vhost0')!.mac;
+  dp.addRoute('default', '10.0.2.2/32', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  // BGP to the router's address: punted with the kernel's MAC as destination
+  const bgp = F.ipv4({ src: '10.0.2.2', dst: '10.0.2.1', proto: 6, payload: new Uint8Array(40) });
+  let o = send(dp, 'p2', F.eth(R2, H2, 0x0800, bgp));
+  assert.equal(o.vhost0!.length, 1);
+  assert.equal(F.hex(o.vhost0![0]!, 0, 6), hostMac);
+  assert.equal(F.hex(o.vhost0![0]!, 6, 6), routerVhMac);
+  assert.deepEqual(o.vhost0![0]!.subarray(14), bgp);
+  assert.equal(dp.counters().punt, 1);
+  // the kernel ARPs for its peer on vhost0: we answer
+  o = send(dp, 'vhost0', F.eth(BCAST, hostMac, 0x0806, F.arp(1, hostMac, '10.0.2.1', '00:00:00:00:00:00', '10.0.2.2')));
+  assert.equal(o.vhost0!.length, 1);
+  assert.equal(F.hex(o.vhost0![0]!, 14 + 8, 6), routerVhMac);
+  // and its reply goes out through the FIB, TTL untouched
+  const reply = F.ipv4({ src: '10.0.2.1', dst: '10.0.2.2', proto: 6, ttl: 1, payload: new Uint8Array(20) });
+  o = send(dp, 'vhost0', F.eth(routerVhMac, hostMac, 0x0800, reply));
+  assert.equal(o.p2!.length, 1);
+  assert.equal(o.p2![0]![14 + 8], 1);
+  // with vhost0, echo requests go to the host too
+  o = send(dp, 'p2', F.eth(R2, H2, 0x0800, F.ipv4({ src: '10.0.2.2', dst: '10.0.2.1', proto: 1, payload: F.icmpEcho(8) })));
+  assert.equal(o.vhost0!.length, 1);
+});
+
+test('bad input is dropped and counted with a reason', async () => {
+  const dp = await setup();
+  dp.addRoute('default', '0.0.0.0/0', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  const good = ip4('10.0.1.10', '198.51.100.1');
+  const badSum = new Uint8Array(good); badSum[10]! ^= 0xff;
+  const badIhl = new Uint8Array(good); badIhl[0] = 0x44;
+  const longLen = new Uint8Array(good); longLen[3] = 250;
+  const v6ext = F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:9::1', next: 0, payload: Uint8Array.from([60, 9, 0, 0, 0, 0, 0, 0]) });
+  send(dp, 'p1',
+    new Uint8Array(10),
+    F.eth(R1, H1, 0x0800, good.subarray(0, 15)),
+    F.eth(R1, H1, 0x0800, badSum),
+    F.eth(R1, H1, 0x0800, badIhl),
+    F.eth(R1, H1, 0x0800, longLen),
+    F.eth(R1, H1, 0x88b5, good),
+    F.eth(R1, H1, 0x86dd, v6ext),
+    F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '198.51.100.1', payload: new Uint8Array(1600) })),
+    F.eth(R1, H1, 0x0800, good, 7),
+    F.eth(R1, H1, 0x0806, new Uint8Array(10)),
+  );
+  assert.deepEqual(drops(dp), { truncated: 3, bad_checksum: 1, bad_ihl: 1, bad_length: 1, unknown_ethertype: 1, bad_ext_header: 1, oversize: 1, vlan_mismatch: 1 });
+  assert.equal(dp.listVifs().find((v) => v.name === 'p1')!.drops, 10);
+});
+
+test('VLAN subinterface: tagged in, tagged out', async () => {
+  const dp = createDataplane({ workers: 0 });
+  await dp.addVif({ name: 'v1', driver: 'memory', mac: R1, vlan: 100, addresses: ['10.0.1.1/24'] });
+  await dp.addVif({ name: 'v2', driver: 'memory', mac: R2, vlan: 200, addresses: ['10.0.2.1/24'] });
+  dp.addRoute('default', '10.0.2.5/32', dp.addNexthop({ type: 'encap', vif: 'v2', dmac: H2 }));
+  const o = send(dp, 'v1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.5'), 100));
+  const f = o.v2![0]!;
+  assert.equal(et(f), 0x8100);
+  assert.equal(((f[14]! << 8) | f[15]!) & 0xfff, 200);
+  assert.equal((f[16]! << 8) | f[17]!, 0x0800);
+  assert.equal(f[18 + 8], 63);
+});
+
+test('API validation refuses bad input with clear errors and leaves tables unchanged', async () => {
+  const dp = await setup();
+  assert.throws(() => dp.addRoute('default', '10.0.0.0/33', 1), /prefix length/);
+  assert.throws(() => dp.addRoute('nope', '10.0.0.0/8', 1), /no VRF/);
+  assert.throws(() => dp.addRoute('default', '10.0.0.0/8', 9999), /no next hop/);
+  assert.throws(() => dp.addNexthop({ type: 'encap', vif: 'zz', dmac: H2 }), /no interface/);
+  assert.throws(() => dp.addNexthop({ type: 'encap', vif: 'p2', dmac: 'xx' }), /invalid MAC/);
+  assert.throws(() => dp.addNexthop({ type: 'neighbor', vif: 'p2', ip: '10.0.0.1', labels: [1, 2, 3, 4, 5, 6] }), /label stack/);
+  assert.throws(() => dp.addNexthop({ type: 'composite', members: [] }), /members/);
+  assert.throws(() => dp.addLabel(3, { action: 'pop-lookup', vrf: 'default' }), /reserved/);
+  assert.throws(() => dp.addLabel(1 << 20, { action: 'pop-lookup', vrf: 'default' }), /invalid MPLS label/);
+  await assert.rejects(dp.addVif({ name: 'p1', driver: 'memory' }), /already exists/);
+  await assert.rejects(dp.addVif({ name: 'p9', driver: 'memory', addresses: ['1.2.3.4'] }), /missing \/length/);
+  const nh = dp.addNexthop({ type: 'discard' });
+  dp.addRoute('default', '10.99.0.0/16', nh);
+  assert.throws(() => dp.delNexthop(nh), /still used/);
+  assert.deepEqual(dp.listRoutes('default', 4).filter((r) => r.prefix === '10.99.0.0/16'), [{ prefix: '10.99.0.0/16', nh }]);
+  dp.delRoute('default', '10.99.0.0/16');
+  dp.delNexthop(nh);
+  assert.throws(() => dp.delRoute('default', '10.99.0.0/16'), /no route/);
+});
+
+test('workers: 1 forwards in a worker thread and stops cleanly', async () => {
+  const dp = createDataplane({ workers: 1 });
+  await dp.addVif({ name: 'p1', driver: 'memory', mac: R1, addresses: ['10.0.1.1/24'] });
+  await dp.addVif({ name: 'p2', driver: 'memory', mac: R2, addresses: ['10.0.2.1/24'] });
+  dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  await dp.start();
+  for (let k = 0; k < 100; k++) dp.memoryDriver('p1').inject(F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.7')));
+  const got: Uint8Array[] = [];
+  const deadline = Date.now() + 10000;
+  while (got.length < 100 && Date.now() < deadline) {
+    got.push(...dp.memoryDriver('p2').collect());
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(got.length, 100);
+  assert.equal(dp.counters().tx, 100);
+  // a neighbor learned in the worker reaches the main thread's table
+  dp.memoryDriver('p1').inject(F.eth(BCAST, H1, 0x0806, F.arp(1, H1, '10.0.1.10', '00:00:00:00:00:00', '10.0.1.1')));
+  while (!dp.listNeighbors().some((n) => n.ip === '10.0.1.10') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(dp.listNeighbors().some((n) => n.ip === '10.0.1.10' && n.state === 'resolved'));
+  const t0 = Date.now();
   await dp.stop();
+  assert.ok(Date.now() - t0 < 2000, 'stop is prompt');
 });

@@ -208,6 +208,7 @@ export class Graph {
         this.drop(i, K.D_VLAN_MISMATCH);
         continue;
       }
+      if (len - hl > vt.mtu[vif]!) { this.drop(i, K.D_OVERSIZE); continue; }
       p.l3[i] = s + hl;
       p.vrf[i] = vt.vrf[vif]!;
       let f = 0;
@@ -531,7 +532,7 @@ export class Graph {
           for (let b = 0; b < 16; b++) { const x = d[o + 8 + b]!; d[o + 8 + b] = d[o + 24 + b]!; d[o + 24 + b] = x; }
           d[o + 7] = 64;
           d[l4] = 129;
-          let c = ((d[l4 + 2]! << 8) | d[l4 + 3]!) + 0xff00; // -0x0100 in ones' complement
+          let c = ((d[l4 + 2]! << 8) | d[l4 + 3]!) + 0xfeff; // type 128 -> 129: -0x0100 in ones' complement
           c = (c + (c >>> 16)) & 0xffff;
           d[l4 + 2] = c >>> 8;
           d[l4 + 3] = c & 255;
