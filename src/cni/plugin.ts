@@ -244,7 +244,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   let committed = false;
   try {
     const [ipamR, vethR] = await Promise.allSettled([
-      conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(conf.prevResult!),
+      conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(unclaimedAddresses(conf.prevResult!)),
       createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }),
     ]);
     trace('ipam and veth done');
@@ -280,6 +280,15 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   }
 }
 
+/**
+ * Without IPAM of its own the pod takes the prevResult's addresses that no interface
+ * claims (an IPAM-only plugin before cnr-cni), or all of them when every one is claimed.
+ */
+function unclaimedAddresses(prev: CniResult): CniResult {
+  const free = (prev.ips ?? []).filter((ip) => ip.interface === undefined);
+  return { ...prev, ips: free.length ? free : (prev.ips ?? []), routes: prev.routes ?? [] };
+}
+
 function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniResult, plan: PodPlan): CniResult {
   const prev = conf.prevResult;
   const interfaces: CniInterface[] = [...(prev?.interfaces ?? [])];
@@ -288,9 +297,11 @@ function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniRe
   const podIdx = interfaces.push({ name: env.ifname, mac: n.podMac, mtu: conf.mtu, sandbox: env.netns }) - 1;
   // With IPAM, prevResult's addresses stay (they belong to earlier plugins' interfaces);
   // without, the prevResult's addresses were the ones given to this pod interface.
-  const ips: CniIp[] = conf.ipamType ? [...(prev?.ips ?? [])] : (prev?.ips ?? []).filter((ip) => ip.interface !== undefined);
+  const taken = new Set((ipam.ips ?? []).map((ip) => ip.address));
+  const ips: CniIp[] = conf.ipamType ? [...(prev?.ips ?? [])] : (prev?.ips ?? []).filter((ip) => !taken.has(ip.address));
   for (const a of plan.addrs) ips.push({ address: `${a.address}/${a.family === 4 ? 32 : 128}`, gateway: a.gateway, interface: podIdx });
-  const routes: CniRoute[] = [...(prev?.routes ?? [])];
+  // Without IPAM the prevResult's routes were the plan's input: they are in plan.routes.
+  const routes: CniRoute[] = conf.ipamType ? [...(prev?.routes ?? [])] : [];
   for (const r of plan.routes) routes.push({ dst: r.dst, gw: r.gw });
   const out: CniResult = { cniVersion: conf.cniVersion, interfaces, ips, routes };
   const dns = ipam.dns && Object.keys(ipam.dns).length ? ipam.dns : (conf.dns ?? prev?.dns);

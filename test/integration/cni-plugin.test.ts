@@ -233,6 +233,14 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.deepEqual(chained.json!.ips.slice(2).map((i: any) => i.interface), [3, 3]);
     assert.equal((await cni('CHECK', id, 2, conf({ prevResult: chained.json }), 'net1')).code, 0);
     assert.equal((await cni('CHECK', id, 2, conf({ prevResult: tuned }))).code, 0);
+    // without ipam, the addresses come from the prevResult (an IPAM-only plugin before us)
+    const noIpam = conf({ ipam: undefined, prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.78.0.9/24', gateway: '10.78.0.1' }], routes: [{ dst: '192.0.2.0/24' }] } });
+    const third = await cni('ADD', id, 2, noIpam, 'net2');
+    assert.equal(third.code, 0, JSON.stringify(third.json));
+    assert.deepEqual(third.json!.ips, [{ interface: 1, address: '10.78.0.9/32', gateway: '10.78.0.1' }]);
+    assert.deepEqual(third.json!.routes, [{ dst: '192.0.2.0/24', gw: '10.78.0.1' }]);
+    assert.equal(ipj(2, 'route', 'show', '192.0.2.0/24')[0].gateway, '10.78.0.1');
+    assert.equal((await cni('DEL', id, 2, conf({ ipam: undefined }), 'net2')).code, 0);
     const td = spawnSync('/usr/lib/cni/tuning', [], { env: env('DEL', id, 2), input: JSON.stringify(tuning), encoding: 'utf8' });
     assert.equal(td.status, 0, td.stdout);
     assert.equal((await cni('DEL', id, 2, conf(), 'net1')).code, 0);
