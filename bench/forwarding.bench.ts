@@ -26,8 +26,13 @@ function rxPackets(lab: NetnsLab, ns: string, ifname: string): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+interface Rate {
+  pps: number;
+  offered: number;
+}
+
 /** Run the generator toward `dmac` for warm-up + measure seconds; return sink pps over the measured window and the offered rate. */
-async function measure(lab: NetnsLab, gen: string, sink: string, dmac: string): Promise<{ pps: number; offered: number }> {
+async function measure(lab: NetnsLab, gen: string, sink: string, dmac: string): Promise<Rate> {
   const g = lab.spawn(gen, ['taskset', '-c', '0', process.execPath, pktgen, 'eth0', dmac, '10.1.0.2', '10.2.0.99', String(WARMUP_S + MEASURE_S + 0.5)]);
   let out = '';
   g.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -63,55 +68,80 @@ export async function run(): Promise<BenchResult[]> {
       lab.run(ns, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
     }
 
-    // Reference: the kernel forwards (no vRouter running, so nothing else taps the veths).
-    lab.run(r, ['ip', 'addr', 'add', '10.1.0.1/24', 'dev', 'r1']);
-    lab.run(r, ['ip', 'addr', 'add', '10.2.0.1/24', 'dev', 'r2']);
-    lab.run(r, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    lab.run(r, ['ip', 'neigh', 'add', '10.2.0.99', 'lladdr', SINK_NEXT_HOP_MAC, 'dev', 'r2']);
+    lab.run(r, ['ip', 'neigh', 'replace', '10.2.0.99', 'lladdr', SINK_NEXT_HOP_MAC, 'dev', 'r2', 'nud', 'permanent'], { allowFail: true });
     const r1Mac = lab.run(r, ['cat', '/sys/class/net/r1/address']).trim();
-    const kernel = await measure(lab, gen, sink, r1Mac);
-    console.log(`  kernel IPv4 forwarding: ${Math.round(kernel.pps).toLocaleString('en-US')} packets/s (offered ${kernel.offered.toLocaleString('en-US')})`);
+    const kernelForwarding = (on: boolean): void => {
+      lab.run(r, ['sysctl', '-qw', `net.ipv4.ip_forward=${on ? 1 : 0}`]);
+      for (const [dev, a] of [['r1', '10.1.0.1/24'], ['r2', '10.2.0.1/24']] as const) {
+        if (on) lab.run(r, ['ip', 'addr', 'replace', a, 'dev', dev]);
+        else lab.run(r, ['ip', 'addr', 'flush', 'dev', dev]);
+      }
+      if (on) lab.run(r, ['ip', 'neigh', 'replace', '10.2.0.99', 'lladdr', SINK_NEXT_HOP_MAC, 'dev', 'r2', 'nud', 'permanent']);
+    };
+    const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+    // Reference: the kernel forwards, with no vRouter running, so nothing else taps the veths.
+    const runKernel = async (): Promise<Rate> => {
+      kernelForwarding(true);
+      const k = await measure(lab, gen, sink, r1Mac);
+      console.log(`  kernel IPv4 forwarding: ${fmt(k.pps)} packets/s (offered ${fmt(k.offered)})`);
+      return k;
+    };
     // cnr: the kernel steps aside (no addresses, no forwarding), the vRouter owns both veths.
-    lab.run(r, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
-    lab.run(r, ['ip', 'addr', 'flush', 'dev', 'r1']);
-    lab.run(r, ['ip', 'addr', 'flush', 'dev', 'r2']);
-    const vr = await startVrouter(
-      lab,
-      r,
-      {
-        workers: 1,
-        vifs: [
-          { name: 'r1', driver: 'af-packet', mac: R1_MAC, addresses: ['10.1.0.1/24'] },
-          { name: 'r2', driver: 'af-packet', mac: R2_MAC, addresses: ['10.2.0.1/24'] },
-        ],
-        nexthops: { sink: { type: 'encap', vif: 'r2', dmac: SINK_NEXT_HOP_MAC } },
-        routes: [{ prefix: '10.2.0.99/32', nh: 'sink' }],
-      },
-      { cpu: 1 },
-    );
-    let cnr: { pps: number; offered: number };
-    let drops: Record<string, number>;
-    try {
-      cnr = await measure(lab, gen, sink, R1_MAC);
-    } finally {
-      drops = await vr.stop();
-    }
-    const nonzero = Object.entries(drops).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
-    console.log(`  cnr (af-packet, 1 worker): ${Math.round(cnr.pps).toLocaleString('en-US')} packets/s (offered ${cnr.offered.toLocaleString('en-US')}); drops: ${nonzero}`);
+    let drops = 'none';
+    const runCnr = async (): Promise<Rate> => {
+      kernelForwarding(false);
+      const vr = await startVrouter(
+        lab,
+        r,
+        {
+          workers: 1,
+          vifs: [
+            { name: 'r1', driver: 'af-packet', mac: R1_MAC, addresses: ['10.1.0.1/24'] },
+            { name: 'r2', driver: 'af-packet', mac: R2_MAC, addresses: ['10.2.0.1/24'] },
+          ],
+          nexthops: { sink: { type: 'encap', vif: 'r2', dmac: SINK_NEXT_HOP_MAC } },
+          routes: [{ prefix: '10.2.0.99/32', nh: 'sink' }],
+        },
+        { cpu: 1 },
+      );
+      let c: Rate;
+      try {
+        c = await measure(lab, gen, sink, R1_MAC);
+      } finally {
+        const d = await vr.stop();
+        drops = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
+      }
+      console.log(`  cnr (af-packet, 1 worker): ${fmt(c.pps)} packets/s (offered ${fmt(c.offered)}); drops: ${drops}`);
+      return c;
+    };
     // Diagnostic: the same I/O with no graph (an L2 bridge between the two rings), to tell the
     // drivers' ceiling from the forwarding graph's cost.
-    const b = lab.spawn(r, ['taskset', '-c', '1', process.execPath, bridge, 'af:r1', 'af:r2']);
-    await waitForLine(b, /^ready/);
-    let io: { pps: number; offered: number };
-    try {
-      io = await measure(lab, gen, sink, R1_MAC);
-    } finally {
-      await stopChild(b, 3000);
-    }
-    console.log(`  af-packet rings alone (L2 bridge, no graph): ${Math.round(io.pps).toLocaleString('en-US')} packets/s`);
+    const runBridge = async (): Promise<Rate> => {
+      kernelForwarding(false);
+      const b = lab.spawn(r, ['taskset', '-c', '1', process.execPath, bridge, 'af:r1', 'af:r2']);
+      await waitForLine(b, /^ready/);
+      let io: Rate;
+      try {
+        io = await measure(lab, gen, sink, R1_MAC);
+      } finally {
+        await stopChild(b, 3000);
+      }
+      console.log(`  af-packet rings alone (L2 bridge, no graph): ${fmt(io.pps)} packets/s`);
+      return io;
+    };
+    // Two alternating rounds, best of each: the machine is shared and one slow window should
+    // not decide the ratio.
+    const best = (a: Rate, b: Rate): Rate => (a.pps >= b.pps ? a : b);
+    let kernel = await runKernel();
+    let cnr = await runCnr();
+    let io = await runBridge();
+    kernel = best(kernel, await runKernel());
+    cnr = best(cnr, await runCnr());
+    io = best(io, await runBridge());
+    const nonzero = drops;
     const ratio = cnr.pps / kernel.pps;
-    console.log(`  ratio ${ratio.toFixed(2)}x kernel (target >= 0.6x)`);
+    console.log(`  best of 2: cnr ${fmt(cnr.pps)} vs kernel ${fmt(kernel.pps)} packets/s: ratio ${ratio.toFixed(2)}x kernel (target >= 0.6x)`);
     return [
       {
         name: 'IPv4 forwarding, 64-byte UDP between veths, one core (cnr af-packet)',
@@ -119,7 +149,7 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'packets/s',
         reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
         ratio,
-        notes: `${MEASURE_S} s windows after ${WARMUP_S} s warm-up; generator on CPU 0 (offered kernel run ${kernel.offered}, cnr run ${cnr.offered} pps), vRouter on CPU 1; cnr drops: ${nonzero}; target >= 0.6x`,
+        notes: `best of 2 alternating rounds of ${MEASURE_S} s windows after ${WARMUP_S} s warm-up; generator on CPU 0 (offered kernel run ${kernel.offered}, cnr run ${cnr.offered} pps), vRouter on CPU 1; cnr drops: ${nonzero}; target >= 0.6x`,
       },
       {
         name: 'af-packet ring I/O alone (L2 bridge between the veths, no graph), one core',

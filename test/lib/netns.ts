@@ -118,19 +118,20 @@ export function waitForLine(c: ChildProcess, re: RegExp, timeoutMs = 15000): Pro
     const onErr = (d: Buffer): void => {
       err += d.toString();
     };
+    // 'close', not 'exit': stdout may still hold the line when the process has exited
     const onExit = (code: number | null): void => done(new Error(`process exited (${code}) before printing ${re}: ${err.trim() || buf.trim()}`));
     const t = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${re}; stdout: ${buf.trim()} stderr: ${err.trim()}`)), timeoutMs);
     function done(e: Error | null, line?: string): void {
       clearTimeout(t);
       c.stdout?.off('data', onData);
       c.stderr?.off('data', onErr);
-      c.off('exit', onExit);
+      c.off('close', onExit);
       if (e) reject(e);
       else resolve(line!);
     }
     c.stdout?.on('data', onData);
     c.stderr?.on('data', onErr);
-    c.on('exit', onExit);
+    c.on('close', onExit);
   });
 }
 
