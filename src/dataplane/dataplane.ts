@@ -757,6 +757,11 @@ export class VRouterDataplane implements Dataplane {
     return n;
   }
 
+  /** Free packet buffers of the in-thread engine (workers: 0): equals poolSize when nothing leaked. */
+  poolAvailable(): number {
+    return this.engine?.pool.available ?? -1;
+  }
+
   /** Poll until no vif has anything left (tests). */
   runUntilIdle(maxRounds = 1000): number {
     let total = 0;
