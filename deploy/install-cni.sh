@@ -11,19 +11,25 @@ CONF=${CNI_CONF_DIR:-/host/cni/net.d}
 LIB=${CNR_LIB_DIR:-/host/cni/cnr}
 HOST_LIB=${CNR_HOST_LIB_DIR:-/opt/cni/cnr}
 CONF_NAME=${CNI_CONF_NAME:-90-cnr.conflist}
+CONFIG_DIR=${CNR_CONFIG_DIR:-/etc/cnr}
 SRC=${CNR_HOME:-/opt/cnr}
 
 mkdir -p "$BIN" "$CONF" "$LIB"
 
-stage="$LIB/.new.$$"
+# A new release directory, then the `current` symlink swapped onto it in one rename: a
+# plugin started meanwhile runs the old release or the new one, never a half-copied one.
+rel="rel.$(date +%s).$$"
+stage="$LIB/.$rel"
 rm -rf "$stage"
 mkdir -p "$stage"
 cp "$(command -v node)" "$stage/node"
 cp -r "$SRC/dist" "$SRC/node_modules" "$SRC/package.json" "$SRC/bin" "$stage/"
-rm -rf "$LIB/current.old"
-[ -d "$LIB/current" ] && mv "$LIB/current" "$LIB/current.old"
-mv "$stage" "$LIB/current"
-rm -rf "$LIB/current.old"
+mv "$stage" "$LIB/$rel"
+if [ -d "$LIB/current" ] && [ ! -L "$LIB/current" ]; then rm -rf "$LIB/current"; fi
+ln -sfn "$rel" "$LIB/current.new"
+mv -T "$LIB/current.new" "$LIB/current"
+# keep the previous release for plugins still running from it; drop older ones
+(cd "$LIB" && ls -1d rel.* 2>/dev/null | sort -t. -k2,2n -k3,3n | head -n -2 | while read -r old; do [ "$old" = "$rel" ] || rm -rf "$old"; done)
 
 cat > "$BIN/.cnr-cni.$$" <<SHIM
 #!/bin/sh
@@ -39,8 +45,8 @@ for p in host-local static; do
   [ -x "$BIN/$p" ] || { [ -x "/usr/lib/cni/$p" ] && cp "/usr/lib/cni/$p" "$BIN/.$p.$$" && mv -f "$BIN/.$p.$$" "$BIN/$p"; } || true
 done
 
-if [ "${CNI_INSTALL_CONFIG:-true}" = "true" ] && [ -f "/etc/cnr/$CONF_NAME" ]; then
-  cp "/etc/cnr/$CONF_NAME" "$CONF/.$CONF_NAME.$$"
+if [ "${CNI_INSTALL_CONFIG:-true}" = "true" ] && [ -f "$CONFIG_DIR/$CONF_NAME" ]; then
+  cp "$CONFIG_DIR/$CONF_NAME" "$CONF/.$CONF_NAME.$$"
   mv -f "$CONF/.$CONF_NAME.$$" "$CONF/$CONF_NAME"
 fi
-echo "cnr-cni installed in $BIN (runtime in $HOST_LIB/current)"
+echo "cnr-cni installed in $BIN (runtime in $HOST_LIB/current -> $rel)"

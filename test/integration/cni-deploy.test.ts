@@ -8,7 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { parseNetConf } from '../../src/cni/config.js';
@@ -338,4 +340,35 @@ test('the image recipe builds the plugin and ships the installer the chart runs'
   const inst = join(repo, 'deploy', 'install-cni.sh');
   assert.ok((statSync(inst).mode & 0o111) !== 0, 'install-cni.sh is executable');
   assert.match(readFileSync(inst, 'utf8'), /bin\/cnr-cni/);
+});
+
+test('the installer puts a runnable cnr-cni shim and the network config on the host, and upgrades by a symlink swap', () => {
+  const t = mkdtempSync(join(tmpdir(), 'cnr-install-'));
+  try {
+    // an image tree: the compiled repository, its node_modules by reference
+    const home = join(t, 'image');
+    mkdirSync(home);
+    for (const d of ['dist', 'node_modules', 'bin', 'package.json']) symlinkSync(join(repo, d), join(home, d));
+    const etc = join(t, 'etc');
+    mkdirSync(etc);
+    writeFileSync(join(etc, '90-cnr.conflist'), '{"cniVersion":"1.0.0","name":"x","plugins":[]}');
+    const env = {
+      PATH: process.env.PATH,
+      CNI_BIN_DIR: join(t, 'bin'),
+      CNI_CONF_DIR: join(t, 'net.d'),
+      CNR_LIB_DIR: join(t, 'lib'),
+      CNR_HOST_LIB_DIR: join(t, 'lib'),
+      CNR_CONFIG_DIR: etc,
+      CNR_HOME: home,
+    };
+    for (let i = 0; i < 3; i++) execFileSync(join(repo, 'deploy', 'install-cni.sh'), { env, encoding: 'utf8' });
+    const releases = readdirSync(join(t, 'lib')).filter((f) => f.startsWith('rel.'));
+    assert.equal(releases.length, 2, 'the current release and the one before');
+    assert.ok(releases.includes(readlinkSync(join(t, 'lib', 'current'))));
+    assert.deepEqual(readdirSync(join(t, 'net.d')), ['90-cnr.conflist']);
+    const out = execFileSync(join(t, 'bin', 'cnr-cni'), { env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"0.4.0"}', encoding: 'utf8' });
+    assert.equal(JSON.parse(out).cniVersion, '0.4.0');
+  } finally {
+    rmSync(t, { recursive: true, force: true });
+  }
 });
