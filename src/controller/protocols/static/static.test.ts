@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadSet } from '../../config/notation-set.js';
+import { Rib } from '../../rib/rib.js';
+import type { ConfigTree } from '../../types.js';
+import type { RibApi, RibRoute } from '../../rib/types.js';
+import { StaticProtocol } from './static.js';
+import { DirectProtocol } from '../direct/direct.js';
+
+function staticOf(text: string): ConfigTree {
+  const ro = loadSet(text)['routing-options'] as ConfigTree;
+  return ro['static'] as ConfigTree;
+}
+
+/** a RibApi that records calls, in front of a real RIB */
+function recording(rib: Rib): { api: RibApi; calls: string[] } {
+  const calls: string[] = [];
+  const api: RibApi = {
+    announce: (t, s, r) => (calls.push(`+ ${t} ${s} ${r.prefix}`), rib.announce(t, s, r)),
+    withdraw: (t, s, p) => (calls.push(`- ${t} ${s} ${p}`), rib.withdraw(t, s, p)),
+    flush: (t, s) => rib.flush(t, s),
+    get: (t, p) => rib.get(t, p),
+    lookup: (t, a) => rib.lookup(t, a),
+    watch: (t, a, cb) => rib.watch(t, a, cb),
+  };
+  return { api, calls };
+}
+
+const FLOATING = `
+set routing-options static defaults preference 6
+set routing-options static route 192.0.2.0/24 next-hop 10.0.0.2
+set routing-options static route 192.0.2.0/24 qualified-next-hop 10.0.0.3
+set routing-options static route 192.0.2.0/24 qualified-next-hop 10.0.0.4 metric 9
+set routing-options static route 192.0.2.0/24 qualified-next-hop 10.0.0.5 preference 9
+`;
+
+test('qualified next hops form one candidate per preference and metric; defaults apply', () => {
+  const rib = new Rib();
+  const { api, calls } = recording(rib);
+  new DirectProtocol(api).apply([{ name: 'eth1', instance: 'default', addresses: ['10.0.0.1/24'] }]);
+  const sp = new StaticProtocol(api);
+  sp.apply([{ table: 'inet.0', config: staticOf(FLOATING) }]);
+  const shown = rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true })[0]!.candidates;
+  const seen = shown.map((c) => [c.source, c.route.preference, c.route.metric, c.route.nexthops.map((n) => n.gateway).join(',')]);
+  assert.deepEqual(seen, [
+    ['static', 6, 0, '10.0.0.2,10.0.0.3'],
+    ['static/6/9', 6, 9, '10.0.0.4'],
+    ['static/9/0', 9, 0, '10.0.0.5'],
+  ]);
+  // the same configuration again changes nothing in the RIB
+  const before = calls.length;
+  sp.apply([{ table: 'inet.0', config: staticOf(FLOATING) }]);
+  assert.equal(calls.length, before);
+  // a table that leaves the configuration is withdrawn entirely
+  sp.apply([]);
+  assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true }).length, 0);
+});
+
+test('resolve (per route or by default) makes gateways recursive', () => {
+  const rib = new Rib();
+  const sp = new StaticProtocol(rib);
+  sp.apply([{ table: 'inet.0', config: staticOf(`
+set routing-options static defaults resolve
+set routing-options static route 10.99.0.0/16 next-hop 192.0.2.1
+set routing-options static route 10.98.0.0/16 qualified-next-hop 192.0.2.1 interface eth1
+`) }]);
+  const r = (p: string): RibRoute => rib.show('inet.0', { prefix: p, exact: true })[0]!.candidates[0]!.route;
+  assert.deepEqual(r('10.99.0.0/16').nexthops, [{ gateway: '192.0.2.1', recursive: true }]);
+  assert.deepEqual(r('10.98.0.0/16').nexthops, [{ gateway: '192.0.2.1', interface: 'eth1' }], 'an interface pins the next hop');
+});
+
+test('direct: a /32 address gives only the local route; removing an interface withdraws its routes', () => {
+  const rib = new Rib();
+  const dp = new DirectProtocol(rib);
+  dp.apply([
+    { name: 'eth1', instance: 'default', addresses: ['10.0.0.1/24', '2001:db8::1/64'] },
+    { name: 'pod1', instance: 'blue', addresses: ['169.254.1.1/32'] },
+  ]);
+  assert.equal(rib.get('inet.0', '10.0.0.0/24')?.protocol, 'direct');
+  assert.equal(rib.get('inet.0', '10.0.0.1/32')?.action, 'receive');
+  assert.equal(rib.get('inet6.0', '2001:db8::/64')?.protocol, 'direct');
+  assert.equal(rib.get('inet6.0', '2001:db8::1/128')?.protocol, 'local');
+  assert.equal(rib.get('blue.inet.0', '169.254.1.1/32')?.protocol, 'local');
+  assert.equal(rib.show('blue.inet.0').length, 1, 'no direct route for a /32');
+  dp.apply([{ name: 'eth1', instance: 'default', addresses: ['10.0.0.1/24'] }]);
+  assert.equal(rib.get('inet6.0', '2001:db8::/64'), undefined);
+  assert.equal(rib.get('blue.inet.0', '169.254.1.1/32'), undefined);
+  assert.equal(rib.get('inet.0', '10.0.0.0/24')?.protocol, 'direct');
+});
