@@ -7,9 +7,13 @@
  * RSS (VmHWM), with ratios to BIRD measured in the same run. Receivers import everything and
  * export nothing, so only ingestion is measured.
  *
+ * Then, at 100 per UPDATE, the time until every route is in a forwarding table: BIRD into the
+ * namespace's kernel FIB (reference) and `cnr start` into its vRouter FIB.
+ *
  * Knobs (environment): CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
- * (default: the same; GoBGP is ~50x slower than BIRD), CNR_BENCH_BGP_PER_UPDATE ("100,5"),
- * CNR_BENCH_BGP_RECEIVERS ("bird,frr,gobgp,cnr").
+ * (default 200000: GoBGP is ~50x slower than BIRD; its time ratio is scaled to the full count
+ * and says so), CNR_BENCH_BGP_PER_UPDATE ("100,5"), CNR_BENCH_BGP_RECEIVERS
+ * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -20,7 +24,7 @@ import { Bird, birdConfig } from '../test/interop/harness/bird.js';
 import { Frr, frrBgpConfig } from '../test/interop/harness/frr.js';
 import { Gobgp, gobgpConfig } from '../test/interop/harness/gobgp.js';
 import { Cnr, cnrAvailable } from '../test/interop/harness/cnr.js';
-import { cpuSeconds, memBytes, sleep, startDaemon, type Daemon } from '../test/interop/harness/proc.js';
+import { cpuSeconds, memBytes, runAsync, sleep, startDaemon, type Daemon } from '../test/interop/harness/proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -96,6 +100,59 @@ const receivers: Receiver[] = [
   },
 ];
 
+/**
+ * Receivers that install into a forwarding table: BIRD into the namespace's kernel FIB
+ * (the reference), and `cnr start` into its vRouter. The vRouter attaches to a second veth
+ * that carries the injector's subnet for the RIB, while the BGP session itself stays on the
+ * kernel's veth: with `--no-vhost` the node's own traffic must not cross a vRouter-owned
+ * interface, and this keeps the session off it.
+ */
+const fibReceivers: Receiver[] = [
+  {
+    name: 'bird-kernel',
+    timeoutMs: 120_000,
+    async start(lab, ns) {
+      const conf = birdConfig({
+        asn: RCV.asn,
+        routerId: RCV.addr,
+        kernel: true,
+        neighbors: [{ name: 'inj', address: INJ.addr, asn: INJ.asn, channels: 'ipv4 { import all; export none; };' }],
+      });
+      const b = await Bird.start(lab, ns, 'fib', conf);
+      const base = kernelFibPrefixes(lab, ns);
+      return { pid: b.daemon.pid, count: async () => kernelFibPrefixes(lab, ns) - base, stop: () => b.daemon.stop(10_000) };
+    },
+  },
+  {
+    name: 'cnr-vrouter',
+    timeoutMs: 150_000,
+    async start(lab, ns) {
+      const fab = lab.link(ns, ns, {});
+      const c = await Cnr.start(lab, ns, 'fib', {
+        asn: RCV.asn,
+        routerId: RCV.addr,
+        interfaces: [{ name: fab.ifA, addresses: [`${RCV.addr}/30`] }],
+        neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
+        extra: ['set policy-options policy-statement ALL then accept'],
+      }, 30_000, { vrouter: true, introspect: '127.0.0.1:8085' });
+      return { pid: c.daemon.pid, count: async () => vrouterFibRoutes(lab, ns), stop: () => c.stop() };
+    },
+  },
+];
+
+/** IPv4 prefixes in a namespace's kernel main table (cheap: /proc/net/fib_triestat). */
+function kernelFibPrefixes(lab: Lab, ns: string): number {
+  const out = lab.exec(ns, 'cat', ['/proc/net/fib_triestat']).stdout;
+  const m = /Main:[\s\S]*?Prefixes:\s+(\d+)/.exec(out);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Routes of the vRouter's default VRF, counted from its introspect API's route list. */
+async function vrouterFibRoutes(lab: Lab, ns: string): Promise<number> {
+  const r = await runAsync('ip', ['netns', 'exec', ns, 'sh', '-c', `curl -s 'http://127.0.0.1:8085/rt?vrf=default&family=inet' | grep -o '"prefix"' | wc -l`], 60_000);
+  return Number(r.stdout.trim()) || 0;
+}
+
 export interface IngestFigure {
   receiver: string;
   perUpdate: number;
@@ -155,7 +212,7 @@ function startInjector(lab: Lab, ns: string, count: number, perUpdate: number): 
   return { d, next };
 }
 
-async function measure(r: Receiver, perUpdate: number, count: number): Promise<IngestFigure> {
+async function measure(r: Receiver, perUpdate: number, count: number, pollMs = 50): Promise<IngestFigure> {
   const lab = new Lab('bb');
   const fig: IngestFigure = {
     receiver: r.name, perUpdate, prefixes: count, seconds: NaN, cpuSeconds: NaN, rssBytes: NaN,
@@ -195,7 +252,7 @@ async function measure(r: Receiver, perUpdate: number, count: number): Promise<I
       }
       // poll fast while a quick receiver may be finishing, then back off so polling itself
       // (a vtysh/gobgp client each time) does not steal the receiver's CPU
-      await sleep(t - t0 < 3000 ? 50 : 250);
+      await sleep(t - t0 < 3000 ? pollMs : Math.max(pollMs, 250));
     }
     const sent = await inj.next('sent', 5_000).catch(() => undefined);
     if (sent) fig.sendSeconds = (sent.t - t0) / 1000;
@@ -220,7 +277,7 @@ export async function run(): Promise<BenchResult[]> {
   }
   if (!existsSync(injectorJs)) throw new Error(`${injectorJs} missing: build first`);
   const count = Number(process.env['CNR_BENCH_BGP_COUNT'] ?? 1_000_000);
-  const gobgpCount = Number(process.env['CNR_BENCH_BGP_GOBGP_COUNT'] ?? count);
+  const gobgpCount = Number(process.env['CNR_BENCH_BGP_GOBGP_COUNT'] ?? Math.min(count, 200_000));
   const perUpdates = envList('CNR_BENCH_BGP_PER_UPDATE', '100,5').map(Number);
   const wanted = envList('CNR_BENCH_BGP_RECEIVERS', 'bird,frr,gobgp,cnr');
   const figures: IngestFigure[] = [];
@@ -260,6 +317,31 @@ export async function run(): Promise<BenchResult[]> {
       results.push(row('cpu', f.cpuSeconds, 's', bird?.cpuSeconds));
       results.push(row('rss', f.rssBytes / 2 ** 20, 'MB', bird ? bird.rssBytes / 2 ** 20 : undefined));
       results.push({ name: `${label} bytes/route`, value: f.rssBytes / f.prefixes, unit: 'B', notes: 'peak RSS / routes' });
+    }
+  }
+  // time until every route is in a forwarding table: BIRD into the kernel, cnr into its vRouter
+  if ((process.env['CNR_BENCH_BGP_FIB'] ?? '1') !== '0') {
+    const fib: IngestFigure[] = [];
+    for (const r of fibReceivers) {
+      if (r.name.startsWith('cnr') && !cnrAvailable()) continue;
+      // listing the vRouter's routes costs the receiver CPU: poll it rarely
+      const f = await measure(r, 100, count, r.name === 'cnr-vrouter' ? 2000 : 500);
+      fib.push(f);
+      figures.push(f);
+      console.log(`  ${r.name.padEnd(11)} FIB, ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
+    }
+    const ref = fib.find((f) => f.receiver === 'bird-kernel' && f.complete);
+    for (const f of fib) {
+      results.push({
+        name: `FIB ${count / 1e6}M /28, 100/UPDATE, ${f.receiver} time`,
+        value: f.seconds,
+        unit: 's',
+        ...(ref && f !== ref ? { reference: { name: 'bird-kernel', value: ref.seconds }, ratio: f.seconds / ref.seconds } : {}),
+        notes: [
+          f.complete ? undefined : `incomplete: ${f.error}`,
+          f.receiver === 'cnr-vrouter' ? 'cnr start, vRouter FIB counted from the introspect API every 2 s (the listing itself costs cnr CPU)' : 'BIRD kernel protocol into the namespace kernel FIB',
+        ].filter(Boolean).join('; '),
+      });
     }
   }
   const dir = join(repo, 'bench', 'results');

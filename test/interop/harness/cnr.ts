@@ -97,18 +97,28 @@ export class Cnr {
     this.configPath = join(dir, 'cnr.set');
   }
 
-  static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000): Promise<Cnr> {
+  /**
+   * `opts.vrouter`: run `cnr start --no-vhost` (controller and vRouter in one process, the
+   * vRouter attached to the configured interfaces, its introspect API at `opts.introspect`)
+   * instead of `cnr controller` alone.
+   */
+  static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000, opts: { vrouter?: boolean; introspect?: string } = {}): Promise<Cnr> {
     const c = new Cnr(lab, ns, name);
+    c.mode = opts;
     writeFileSync(c.configPath, cnrConfig(spec));
     await c.launch(timeoutMs);
     return c;
   }
 
+  private mode: { vrouter?: boolean; introspect?: string } = {};
+
   private async launch(timeoutMs: number): Promise<void> {
+    const args = this.mode.vrouter
+      ? ['start', '--no-vhost', '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
+      : // no vRouter in interop tests: the FIB export finds no agent here and keeps retrying
+        ['controller', '--agent-address', '127.0.0.1:1'];
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
-      cnrBin, 'controller', '--config', this.configPath, '--state-dir', this.stateDir,
-      // no vRouter in interop tests: the FIB export finds no agent here and keeps retrying
-      '--agent-address', '127.0.0.1:1',
+      cnrBin, ...args, '--config', this.configPath, '--state-dir', this.stateDir,
     ]);
     await waitFor(`cnr ${this.name} CLI`, async () => {
       if (this.daemon.child.exitCode !== null) throw new WaitAborted(`cnr controller exited: ${this.daemon.output().slice(-2000)}`);
