@@ -27,18 +27,25 @@ export class Capture {
     c.proc = lab.spawn(ns, args);
     await new Promise<void>((resolve, reject) => {
       let err = '';
-      const t = setTimeout(() => resolve(), 5000); // older tshark may not print the banner; go ahead after 5 s
+      // tshark says "Capturing on" before dumpcap has opened the interface and "Capture
+      // started" once it has; older versions print only the first, so allow for both.
+      let t = setTimeout(() => finish(), 8000);
+      const finish = (e?: Error): void => {
+        clearTimeout(t);
+        c.proc!.stderr!.removeAllListeners('data');
+        c.proc!.removeAllListeners('exit');
+        if (e) reject(e);
+        else resolve();
+      };
       c.proc!.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
-        if (/Capturing on/.test(err)) {
+        if (/Capture started/.test(err)) finish();
+        else if (/Capturing on/.test(err)) {
           clearTimeout(t);
-          resolve();
+          t = setTimeout(() => finish(), 500);
         }
       });
-      c.proc!.once('exit', (code) => {
-        clearTimeout(t);
-        reject(new Error(`tshark exited (${code}): ${err.trim()}`));
-      });
+      c.proc!.once('exit', (code) => finish(new Error(`tshark exited (${code}): ${err.trim()}`)));
     });
     return c;
   }
