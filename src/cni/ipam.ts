@@ -76,3 +76,24 @@ export async function ipamDel(type: string, env: CniEnv, configText: string): Pr
 export async function ipamCheck(type: string, env: CniEnv, configText: string): Promise<void> {
   await delegate(type, 'CHECK', env, configText);
 }
+
+/** The CNI versions the IPAM plugin speaks (its VERSION answer). */
+export async function ipamVersions(type: string, env: CniEnv): Promise<string[]> {
+  const r = await execFile(findPlugin(type, env.path), [], { env: { ...env.vars, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.1.0"}' });
+  try {
+    const v = JSON.parse(r.stdout) as { supportedVersions?: unknown };
+    return Array.isArray(v.supportedVersions) ? v.supportedVersions.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * GC is delegated only to IPAM plugins that speak 1.1.0 (older ones do not know the
+ * command); the others had their allocations released by the per-attachment DELs.
+ */
+export async function ipamGc(type: string, env: CniEnv, configText: string): Promise<boolean> {
+  if (!(await ipamVersions(type, env)).includes('1.1.0')) return false;
+  await delegate(type, 'GC', env, configText);
+  return true;
+}

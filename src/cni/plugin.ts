@@ -25,7 +25,7 @@ import {
   type CniResult,
   type CniRoute,
 } from './result.js';
-import { ipamAdd, ipamCheck, ipamDel, findPlugin } from './ipam.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, findPlugin } from './ipam.js';
 import {
   assertNetns,
   configurePod,
@@ -420,6 +420,13 @@ export async function cmdGc(env: CniEnv, conf: NetConf, deps: Deps): Promise<voi
       await removeAttachment(readEnv(vars), conf, deps);
     } catch (err) {
       errors.push(`${rec.containerId}/${rec.ifname}: ${(err as Error).message}`);
+    }
+  }
+  if (conf.ipamType) {
+    try {
+      await ipamGc(conf.ipamType, env, conf.rawText);
+    } catch (err) {
+      errors.push(`IPAM GC: ${(err as Error).message}`);
     }
   }
   if (errors.length) throw new CniError(ErrorCode.TryAgainLater, `GC left attachments behind: ${errors.join('; ')}`);

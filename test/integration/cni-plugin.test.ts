@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCommand } from '../../src/cni/plugin.js';
@@ -331,6 +331,24 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.equal(ipj(1, 'link', 'show').length, 1);
     assert.equal(ipj(2, 'link', 'show').length, 1);
     assert.equal((await cni('GC', '', undefined, conf({}, '1.0.0'))).json!.code, 1);
+  });
+
+  test('GC is passed on to an IPAM plugin that speaks 1.1.0, with the valid attachments', async () => {
+    const dir = join(tmp, 'fake-ipam');
+    const seen = join(tmp, 'fake-ipam.gc');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(
+      join(dir, 'fake-ipam'),
+      `#!/bin/sh\ncase "$CNI_COMMAND" in\n  VERSION) echo '{"cniVersion":"1.1.0","supportedVersions":["1.0.0","1.1.0"]}' ;;\n  GC) cat > ${seen} ;;\n  *) exit 1 ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const valid = [{ containerID: 'keep-me', ifname: 'eth0' }];
+    const out = await runCommand(
+      { ...process.env, CNI_COMMAND: 'GC', CNI_PATH: `${dir}:/usr/lib/cni` },
+      JSON.stringify(conf({ ipam: { type: 'fake-ipam' }, 'cni.dev/valid-attachments': valid }, '1.1.0')),
+    );
+    assert.equal(out.exitCode, 0, JSON.stringify(out.stdout));
+    assert.deepEqual(JSON.parse(readFileSync(seen, 'utf8'))['cni.dev/valid-attachments'], valid);
   });
 
   test('20 concurrent ADDs then 20 concurrent DELs through the executable leave nothing behind', async () => {
