@@ -176,3 +176,25 @@ test('summary and FIB replay see every active route', () => {
   const replay = [...rib.fibRoutes()].map((r) => `${r.vrf} ${r.prefix}`).sort();
   assert.deepEqual(replay, ['default 10.0.0.0/24', 'default 192.0.2.0/24', 'red 2001:db8::/64']);
 });
+
+test('routes that move between gateways follow only the gateway they use now', () => {
+  const rib = new Rib();
+  const changes: string[] = [];
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+  const n = 3000;
+  const pfx = (i: number) => `172.16.${i >> 8}.${i & 255}/32`;
+  for (let i = 0; i < n; i++) rib.announce('inet.0', 'bgp', { prefix: pfx(i), protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2' }] });
+  for (let i = 0; i < n; i++) rib.announce('inet.0', 'bgp', { prefix: pfx(i), protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.1.2' }] });
+  for (let i = 0; i < n; i += 2) rib.announce('inet.0', 'bgp', { prefix: pfx(i), protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2' }] });
+  rib.subscribe((c) => changes.push(c.prefix));
+  // eth2's subnet goes: only the odd routes (still via 10.0.1.2) lose their next hop
+  rib.withdraw('inet.0', 'direct:eth2', '10.0.1.0/24');
+  assert.equal(changes.length, 1 + n / 2);
+  assert.equal(rib.get('inet.0', pfx(1)), undefined);
+  assert.equal(rib.getFib('inet.0', pfx(2))?.nexthops[0]?.interface, 'eth1');
+  changes.length = 0;
+  rib.withdraw('inet.0', 'direct:eth1', '10.0.0.0/24');
+  assert.equal(changes.length, 1 + n / 2);
+  assert.equal(rib.get('inet.0', pfx(2)), undefined);
+});

@@ -73,7 +73,13 @@ class Entry {
 }
 
 class Resolver {
-  dependents = new Set<Entry>();
+  /**
+   * Entries that resolve through this address. Appended to, never searched: an entry that
+   * stops depending stays until the list is compacted, so `live` counts the real ones and
+   * readers check `entry.deps` (a Set here costs more than the rest of an announce).
+   */
+  dependents: Entry[] = [];
+  live = 0;
   watchers = new Set<ResolutionWatcher>();
   lastReported: RibRoute | undefined = undefined;
   /** the last resolution of a lone gateway through this resolver, shared by every route using it */
@@ -511,7 +517,7 @@ export class Rib implements RibApi {
   }
 
   private maybeDropResolver(r: Resolver): void {
-    if (r.dependents.size === 0 && r.watchers.size === 0) r.table.resolvers.delete(r.mapKey);
+    if (r.live === 0 && r.watchers.size === 0) r.table.resolvers.delete(r.mapKey);
   }
 
   /** Resolve one candidate's next hops; records the resolvers it used in `deps`. */
@@ -629,19 +635,25 @@ export class Rib implements RibApi {
     this.propagate(e);
   }
 
-  private setDeps(e: Entry, deps: Resolver[]): void {
+  private setDeps(e: Entry, found: Resolver[]): void {
     const old = e.deps;
-    if (!old && deps.length === 0) return;
-    if (old && old.length === deps.length && old.every((r, i) => r === deps[i])) return;
+    if (!old && found.length === 0) return;
+    if (old && old.length === found.length && old.every((r, i) => r === found[i])) return;
+    const deps = found.length > 1 ? [...new Set(found)] : found.slice();
+    e.deps = deps.length ? deps : undefined;
     if (old) {
       for (const r of old) {
         if (deps.includes(r)) continue;
-        r.dependents.delete(e);
+        r.live--;
         this.maybeDropResolver(r);
       }
     }
-    for (const r of deps) r.dependents.add(e);
-    e.deps = deps.length ? deps.slice() : undefined;
+    for (const r of deps) {
+      if (old?.includes(r)) continue;
+      r.live++;
+      r.dependents.push(e);
+      if (r.dependents.length > 2 * r.live + 1024) r.dependents = [...new Set(r.dependents.filter((x) => x.deps?.includes(r)))];
+    }
   }
 
   private setIfDeps(e: Entry, names: string[]): void {
@@ -671,7 +683,14 @@ export class Rib implements RibApi {
     try {
       for (const r of [...t.resolvers.values()]) {
         if (!holds(e, r.v4, r.v6)) continue;
-        for (const d of [...r.dependents]) if (d !== e) this.evaluate(d);
+        if (r.live > 0) {
+          const seen = new Set<Entry>();
+          for (const d of r.dependents.slice()) {
+            if (d === e || seen.has(d) || !d.deps?.includes(r)) continue;
+            seen.add(d);
+            this.evaluate(d);
+          }
+        }
         if (r.watchers.size) {
           const now = this.longest(t, r.v4, r.v6, undefined)?.active?.route;
           if (now !== r.lastReported) {
