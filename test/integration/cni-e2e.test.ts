@@ -90,7 +90,7 @@ const logFile = join(tmp, 'cnr.log');
 
 async function startCnr(): Promise<void> {
   const log = openSync(logFile, 'a');
-  cnr = spawn('ip', ['netns', 'exec', HOST, process.execPath, cnrBin, 'start', '--config', join(tmp, 'cnr.set'), '--state-dir', stateDir, '--no-vhost'], { stdio: ['ignore', log, log] });
+  cnr = spawn('ip', ['netns', 'exec', HOST, process.execPath, cnrBin, 'start', '--config', join(tmp, 'cnr.set'), '--state-dir', stateDir], { stdio: ['ignore', log, log] });
   await eventually('cnr start to answer', 30_000, () => {
     if (cnr!.exitCode !== null) assert.fail(`cnr start exited: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
     return spawnSync(process.execPath, [cnrBin, 'cli', '--state-dir', stateDir, '-c', 'show system commit'], { timeout: 5000 }).status === 0;
