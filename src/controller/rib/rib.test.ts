@@ -198,3 +198,19 @@ test('routes that move between gateways follow only the gateway they use now', (
   assert.equal(changes.length, 1 + n / 2);
   assert.equal(rib.get('inet.0', pfx(2)), undefined);
 });
+
+test('a replay read while the RIB changes still yields every route that was there before', () => {
+  const rib = new Rib();
+  for (let len = 8; len <= 24; len += 4) rib.announce('inet.0', 's', { prefix: `10.0.0.0/${len}`, protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+  const seen: string[] = [];
+  let first = true;
+  for (const r of rib.fibRoutes()) {
+    seen.push(r.prefix);
+    if (first) {
+      // new prefix lengths appear mid-replay (the length index is re-sorted)
+      for (const len of [9, 13, 30, 31, 32]) rib.announce('inet.0', 's', { prefix: `10.0.0.0/${len}`, protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+      first = false;
+    }
+  }
+  for (const len of [8, 12, 16, 20, 24]) assert.ok(seen.includes(`10.0.0.0/${len}`), `10.0.0.0/${len} in ${seen.join(' ')}`);
+});

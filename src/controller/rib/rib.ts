@@ -392,7 +392,9 @@ export class Rib implements RibApi {
     for (const t of this.tables.values()) {
       const vrf = tableVrf(t.name);
       if (vrf === undefined) continue;
-      for (const len of t.lengths) {
+      // a copy: the RIB keeps changing while a replay is read, and `lengths` is re-sorted in
+      // place when a new length appears (whose routes the FIB queue carries anyway)
+      for (const len of [...t.lengths]) {
         for (const e of t.byLen[len]!.values()) {
           if (e.active) yield { table: t.name, vrf, prefix: e.prefix, fib: fibOf(e.active) };
         }
