@@ -191,6 +191,11 @@ export function applyDelete(tree: ConfigTree, words: Word[]): boolean {
   return true;
 }
 
+/** A deep copy of a configuration tree (plain objects, arrays of strings, scalars): much faster than structuredClone. */
 export function cloneTree<T extends ConfigValue>(t: T): T {
-  return structuredClone(t);
+  if (typeof t !== 'object' || t === null) return t;
+  if (Array.isArray(t)) return t.slice() as T;
+  const out: ConfigTree = {};
+  for (const k in t) out[k] = cloneTree((t as ConfigTree)[k]!);
+  return out as T;
 }

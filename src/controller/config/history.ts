@@ -77,7 +77,7 @@ export class CommitHistory {
   append(rec: CommitRecord): void {
     const name = `commit-${String(rec.seq).padStart(8, '0')}.json`;
     const tmp = join(this.dir, `.${name}.tmp-${process.pid}`);
-    const text = JSON.stringify(rec, null, 1);
+    const text = JSON.stringify(rec);
     const step = this.opts.onStep ?? (() => {});
     const fd = openSync(tmp, 'w', 0o600);
     try {

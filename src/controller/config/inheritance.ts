@@ -11,15 +11,20 @@ function isTree(v: ConfigValue | undefined): v is ConfigTree {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function mergeUnder(dst: ConfigTree, src: ConfigTree): void {
+/**
+ * `dst` with `src` merged underneath, sharing every subtree neither side changes: only the
+ * paths a group touches are copied, so applying a pod's small group to a large
+ * configuration costs little. The trees handed to consumers are read-only.
+ */
+function mergedUnder(dst: ConfigTree, src: ConfigTree): ConfigTree {
+  const out: ConfigTree = { ...dst };
   for (const [k, v] of Object.entries(src)) {
-    const cur = dst[k];
-    if (cur === undefined) dst[k] = structuredClone(v);
-    else if (isTree(cur) && isTree(v)) mergeUnder(cur, v);
-    else if (Array.isArray(cur) && Array.isArray(v)) {
-      for (const x of v) if (!cur.includes(x)) cur.push(x);
-    }
+    const cur = out[k];
+    if (cur === undefined) out[k] = v;
+    else if (isTree(cur) && isTree(v)) out[k] = mergedUnder(cur, v);
+    else if (Array.isArray(cur) && Array.isArray(v)) out[k] = [...cur, ...v.filter((x) => !cur.includes(x))];
   }
+  return out;
 }
 
 /** Names in apply-groups that no group defines. */
@@ -29,14 +34,14 @@ export function missingGroups(tree: ConfigTree): string[] {
   return applied.filter((g) => !isTree(groups[g]));
 }
 
-/** The effective configuration: groups applied, `groups` and `apply-groups` removed. */
+/** The effective configuration: groups applied, `groups` and `apply-groups` removed. Shares subtrees with `tree`. */
 export function expandGroups(tree: ConfigTree): ConfigTree {
   const { groups, 'apply-groups': applied, ...rest } = tree;
-  const out = structuredClone(rest);
+  let out: ConfigTree = rest;
   if (Array.isArray(applied) && isTree(groups)) {
     for (const g of applied) {
       const body = groups[g];
-      if (isTree(body)) mergeUnder(out, body);
+      if (isTree(body)) out = mergedUnder(out, body);
     }
   }
   return out;

@@ -2,7 +2,7 @@
  * JSON and YAML (the Helm-values form): the tree itself. Loading walks the parsed document
  * into `set` words (each with its source line) and applies them through the same checker
  * as the text notations, so a wrong key or value is refused with its line number.
- * JSON is read with the YAML parser too (JSON is YAML), after a strict JSON.parse.
+ * JSON is checked by JSON.parse, then read by a small reader that keeps lines.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Node } from 'yaml';
 import type { ConfigTree } from '../types.js';
@@ -24,11 +24,14 @@ function walk(node: Node | null, words: Word[], lc: LineCounter, out: Array<{ wo
   }
   if (isMap(node)) {
     if (node.items.length === 0) out.push({ words, line });
+    const seen = new Set<string>();
     for (const pair of node.items) {
       const k = pair.key as Node | null;
       const kline = k?.range ? lc.linePos(k.range[0]).line : line;
       const key = isScalar(k) ? scalarText(k.value, kline, words.map(String)) : undefined;
       if (key === undefined) throw new ConfigError('keys must be plain strings', kline);
+      if (seen.has(key)) throw new ConfigError(`${[...words, key].join(' ')}: duplicate key`, kline);
+      seen.add(key);
       const v = pair.value as Node | null;
       if (isScalar(v) && v.value === true) out.push({ words: [...words, key], line: kline });
       else if (isScalar(v) && v.value !== null) {
@@ -51,6 +54,97 @@ function walk(node: Node | null, words: Word[], lc: LineCounter, out: Array<{ wo
   throw new ConfigError(`${words.join(' ') || 'configuration'}: expected a mapping`, line);
 }
 
+/**
+ * Statements of a JSON text with the line of each key: a small recursive-descent reader
+ * over a text JSON.parse already accepted (linear; the YAML composer is quadratic on the
+ * large flow mappings a big JSON configuration has).
+ */
+function jsonStatements(text: string): Array<{ words: Word[]; line: number }> {
+  const out: Array<{ words: Word[]; line: number }> = [];
+  let i = 0;
+  let line = 1;
+  const ws = () => {
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 10) line++;
+      else if (c !== 32 && c !== 9 && c !== 13) return;
+      i++;
+    }
+  };
+  const str = (): string => {
+    const start = i;
+    i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const scalar = (): unknown => {
+    const start = i;
+    if (text[i] === '"') return str();
+    while (i < text.length && !/[\s,\]}]/.test(text[i]!)) i++;
+    return JSON.parse(text.slice(start, i)) as unknown;
+  };
+  const value = (words: Word[], kline: number): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        out.push({ words, line: kline });
+        return;
+      }
+      const seen = new Set<string>();
+      for (;;) {
+        ws();
+        const kl = line;
+        const key = str();
+        if (seen.has(key)) throw new ConfigError(`${[...words, key].join(' ')}: duplicate key`, kl);
+        seen.add(key);
+        ws();
+        i++; // ':'
+        ws();
+        const v = text[i];
+        if (v === '[') {
+          i++;
+          const items: string[] = [];
+          ws();
+          while (text[i] !== ']') {
+            const il = line;
+            const x = scalar();
+            if (typeof x === 'object' && x !== null) throw new ConfigError(`${[...words, key].join(' ')}: list items must be strings`, il);
+            items.push(scalarText(x, il, [...words.map(String), key]));
+            ws();
+            if (text[i] === ',') i++;
+            ws();
+          }
+          i++;
+          out.push({ words: [...words, key, items], line: kl });
+        } else if (v === '{') {
+          value([...words, key], kl);
+        } else {
+          const x = scalar();
+          if (x === true) out.push({ words: [...words, key], line: kl });
+          else if (x === false) throw new ConfigError(`${[...words, key].join(' ')}: false is not a value; leave the statement out instead`, kl);
+          else if (x === null) out.push({ words: [...words, key], line: kl });
+          else out.push({ words: [...words, key, scalarText(x, kl, [...words.map(String), key])], line: kl });
+        }
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        i++; // '}'
+        return;
+      }
+    }
+    throw new ConfigError(`${words.join(' ') || 'configuration'}: expected an object`, line);
+  };
+  value([], 1);
+  return out.filter((s) => s.words.length > 0);
+}
+
 /** Statements of a YAML or JSON document, each with its line. */
 export function dataStatements(text: string, format: 'json' | 'yaml'): Array<{ words: Word[]; line: number }> {
   if (format === 'json') {
@@ -59,9 +153,11 @@ export function dataStatements(text: string, format: 'json' | 'yaml'): Array<{ w
     } catch (e) {
       throw new ConfigError(`invalid JSON: ${(e as Error).message}`, 1);
     }
+    return jsonStatements(text);
   }
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  // duplicate keys are found by walk(); the composer's own check is quadratic
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     throw new ConfigError(e.message.split('\n')[0]!, e.linePos?.[0]?.line ?? 1);

@@ -81,6 +81,9 @@ test('a bad line is refused with its line number and a reason, in every notation
   refused('{"system": ', 'json', 1, /invalid JSON/);
   refused('system:\n  host-name: r1\nrouting-options:\n  router-id: 300.1.1.1\n', 'yaml', 4, /invalid IPv4 address/);
   refused('interfaces:\n  eth1:\n    disable: false\n', 'yaml', 3, /false is not a value/);
+  refused('system:\n  host-name: a\n  host-name: b\n', 'yaml', 3, /duplicate key/);
+  refused('{"system": {"host-name": "a",\n "host-name": "b"}}', 'json', 2, /duplicate key/);
+  refused('{\n "routing-options": {"static": {"route": {"10.0.0.0/8": {\n  "next-hop": [\n   "10.0.0.1",\n   "nope"\n  ]}}}}}', 'json', 3, /invalid IP address 'nope'/);
 });
 
 test('lexer: quotes, escapes, lists, comments', () => {

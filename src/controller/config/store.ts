@@ -54,7 +54,8 @@ type EditOp = { kind: 'set'; words: Word[] } | { kind: 'delete'; words: Word[] }
 export class CandidateSession {
   private ops: EditOp[] = [];
   private base = -1;
-  private tree: ConfigTree = {};
+  /** copied from running on first use after a reset */
+  private tree: ConfigTree | undefined;
 
   constructor(
     private readonly store: ConfigStore,
@@ -66,6 +67,7 @@ export class CandidateSession {
   /** The candidate: the latest running configuration with this session's edits. */
   get candidate(): ConfigTree {
     if (this.base !== this.store.runningSeq) this.rebase();
+    this.tree ??= cloneTree(this.store.running);
     return this.tree;
   }
 
@@ -101,7 +103,7 @@ export class CandidateSession {
 
   reset(): void {
     this.base = this.store.runningSeq;
-    this.tree = cloneTree(this.store.running);
+    this.tree = undefined;
     this.ops = [];
   }
 
@@ -227,7 +229,8 @@ export class ConfigStore {
     this.check(next);
     const eff = expandGroups(next);
     await this.applyAll(eff, prevEff);
-    const rec: CommitRecord = { seq: this.history.nextSeq(), user: o.user, time: new Date().toISOString(), config: cloneTree(next) };
+    // `next` becomes the running tree: sessions copy it before editing, nobody mutates it
+    const rec: CommitRecord = { seq: this.history.nextSeq(), user: o.user, time: new Date().toISOString(), config: next };
     if (o.comment) rec.comment = o.comment;
     if (o.via) rec.via = o.via;
     if (o.confirmMinutes) rec.confirmMinutes = o.confirmMinutes;

@@ -4,7 +4,6 @@
  * schema already checked every keyword and value; consumers check their own semantics.
  * Each message starts with the configuration path it is about.
  */
-import { parsePrefix, tryParseIpv4 } from '../../lib/addr.js';
 import type { ConfigTree, ConfigValue } from '../types.js';
 import { missingGroups } from './inheritance.js';
 
@@ -14,15 +13,16 @@ function obj(v: ConfigValue | undefined): ConfigTree {
 function arr(v: ConfigValue | undefined): string[] {
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
+/** Values in the tree are canonical already (the schema checked them): a colon means IPv6. */
 function family(addr: string): 4 | 6 {
-  return tryParseIpv4(addr) !== undefined ? 4 : 6;
+  return addr.includes(':') ? 6 : 4;
 }
 
 function checkStatic(errors: string[], where: string, routes: ConfigTree, fam: 4 | 6): void {
   for (const [dest, r0] of Object.entries(routes)) {
     const r = obj(r0);
     const at = `${where} route ${dest}`;
-    if (parsePrefix(dest).family !== fam) errors.push(`${at}: an IPv${fam === 4 ? 6 : 4} route does not belong in this IPv${fam} table`);
+    if (family(dest) !== fam) errors.push(`${at}: an IPv${fam === 4 ? 6 : 4} route does not belong in this IPv${fam} table`);
     const actions = ['discard', 'reject', 'receive'].filter((k) => r[k] === true);
     const hops = [...arr(r['next-hop']), ...Object.keys(obj(r['qualified-next-hop']))];
     if (actions.length > 1) errors.push(`${at}: ${actions.join(' and ')} exclude each other`);
@@ -86,7 +86,7 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
       for (const [p, rf] of Object.entries(obj(from['route-filter']))) {
         const kinds = ['exact', 'orlonger', 'longer', 'upto', 'prefix-length-range'].filter((k) => obj(rf)[k] !== undefined);
         if (kinds.length !== 1) errors.push(`${at} from route-filter ${p}: needs exactly one of exact, orlonger, longer, upto, prefix-length-range`);
-        const len = parsePrefix(p).len;
+        const len = Number(p.slice(p.indexOf('/') + 1));
         const upto = obj(rf).upto;
         if (typeof upto === 'string' && Number(upto.slice(1)) < len) errors.push(`${at} from route-filter ${p}: upto ${upto} is shorter than the prefix`);
       }
