@@ -351,7 +351,7 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.deepEqual(JSON.parse(readFileSync(seen, 'utf8'))['cni.dev/valid-attachments'], valid);
   });
 
-  test('20 concurrent ADDs then 20 concurrent DELs through the executable leave nothing behind', async () => {
+  test('20 concurrent ADDs, then ADDs and DELs at once, then 20 DELs, through the executable, leave nothing behind', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `${tag}-many${i}`);
     const spaces = ids.map((_, i) => `${tag}-m${i}`);
     for (const ns of spaces) execFileSync('ip', ['netns', 'add', ns]);
@@ -372,11 +372,17 @@ describe('cnr-cni plugin', { skip }, () => {
       assert.equal(new Set(addrs).size, 20, 'every pod got its own address');
       assert.equal(ipamFiles().length, 40);
       assert.equal((await allGroups()).filter((l) => l.startsWith('set apply-groups')).length, 20);
-      for (let i = 0; i < 20; i++) assert.equal(ipj(0, 'link', 'show').length >= 1, true);
+      // then ADDs and DELs at once: the first ten pods go and come back while the others go
+      const mixed = await Promise.all(ids.map((_, i) => (i < 10 ? run('DEL', i).then(() => run('ADD', i)) : run('DEL', i))));
+      assert.deepEqual(mixed.filter((m) => m.code !== 0), []);
+      assert.equal(ipamFiles().length, 20);
+      const applied = (await allGroups()).filter((l) => l.startsWith('set apply-groups')).map((l) => l.split(' ')[2]);
+      assert.deepEqual(applied.sort(), ids.slice(0, 10).map((id) => attachmentNames(id, 'eth0').group).sort());
       const dels = await Promise.all(ids.map((_, i) => run('DEL', i)));
       assert.deepEqual(dels.filter((d) => d.code !== 0), []);
       assert.deepEqual(ipamFiles(), []);
       assert.deepEqual(hostVeths().filter((h) => ids.some((id) => attachmentNames(id, 'eth0').hostVeth === h)), []);
+      for (const ns of spaces) assert.equal(execFileSync('ip', ['-n', ns, '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n').length, 1);
       assert.deepEqual(await allGroups(), []);
       assert.deepEqual(readdirSync(join(tmp, 'cni', `${tag}-net`)), []);
     } finally {
