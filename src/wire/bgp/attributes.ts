@@ -417,27 +417,36 @@ export function mergeAs4Path(asPath: AsPathSegment[], as4Path: AsPathSegment[]):
   return [...out, ...as4Path];
 }
 
+/** Known attribute types in ascending order: the order attributes are written in. */
+const ENCODE_ORDER: readonly number[] = D.map((d) => d.type).sort((a, b) => a - b);
+
+/** Scratch space for one attribute value (codecs run on one thread; nothing keeps it across calls). */
+const SCRATCH = new ByteWriter(256);
+
 /** Encode the attributes the descriptor table knows how to write, in type order, plus unknown transitive ones. */
 export function encodeAttributes(a: PathAttributes, o: SessionOptions, w: ByteWriter, extra?: (type: number, w: ByteWriter) => boolean): void {
-  const scratch = new ByteWriter(64);
   const emit = (flags: number, type: number, value: Uint8Array) => {
     if (value.length > 255) w.u8(flags | AttrFlag.ExtendedLength).u8(type).u16(value.length);
     else w.u8(flags & ~AttrFlag.ExtendedLength).u8(type).u8(value.length);
     w.bytes(value);
   };
-  const unknown = a.unknown ?? [];
+  const unknown = a.unknown && a.unknown.length > 1 ? [...a.unknown].sort((x, y) => x.type - y.type) : a.unknown ?? [];
   let ui = 0;
-  for (let type = 1; type < 256; type++) {
-    while (ui < unknown.length && unknown[ui]!.type < type) ui++;
-    const d = ATTRIBUTES[type];
-    scratch.pos = 0;
-    let wrote = false;
-    if (extra) wrote = extra(type, scratch);
-    if (!wrote && d?.encode) wrote = d.encode(a, o, scratch);
-    if (wrote) emit(d ? d.flags : AttrFlag.Optional, type, scratch.finish());
-    else if (!d) {
-      for (const u of unknown) if (u.type === type) emit(u.flags | AttrFlag.Partial, type, u.value);
+  for (const type of ENCODE_ORDER) {
+    while (ui < unknown.length && unknown[ui]!.type < type) {
+      const u = unknown[ui++]!;
+      emit(u.flags | AttrFlag.Partial, u.type, u.value);
     }
+    const d = ATTRIBUTES[type]!;
+    SCRATCH.pos = 0;
+    let wrote = false;
+    if (extra) wrote = extra(type, SCRATCH);
+    if (!wrote && d.encode) wrote = d.encode(a, o, SCRATCH);
+    if (wrote) emit(d.flags, type, SCRATCH.finish());
+  }
+  while (ui < unknown.length) {
+    const u = unknown[ui++]!;
+    emit(u.flags | AttrFlag.Partial, u.type, u.value);
   }
 }
 

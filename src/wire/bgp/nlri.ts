@@ -15,6 +15,45 @@ export interface PrefixList {
 const V6_SCRATCH = new Uint8Array(16);
 
 /**
+ * Prefix text is written as bytes and turned into one flat string: a template literal would
+ * make a rope of ten pieces, which costs twice the memory as a map key and must be
+ * flattened on every first hash.
+ */
+const TEXT = typeof Buffer !== 'undefined' ? Buffer.alloc(64) : new Uint8Array(64);
+// Buffer's latin1Slice is the fastest way from bytes to a flat one-byte string
+const latin1 = TEXT as unknown as { latin1Slice?: (start: number, end: number) => string };
+const toText: (n: number) => string =
+  typeof latin1.latin1Slice === 'function' ? (n) => latin1.latin1Slice!(0, n) : (n) => String.fromCharCode.apply(null, Array.from(TEXT.subarray(0, n)));
+
+function putDecimal(at: number, v: number): number {
+  if (v >= 100) TEXT[at++] = 48 + ((v / 100) | 0);
+  if (v >= 10) TEXT[at++] = 48 + (((v / 10) | 0) % 10);
+  TEXT[at++] = 48 + (v % 10);
+  return at;
+}
+
+/** `a.b.c.d/len` as a flat string. */
+export function ipv4PrefixText(v: number, len: number): string {
+  let p = putDecimal(0, v >>> 24);
+  TEXT[p++] = 46;
+  p = putDecimal(p, (v >>> 16) & 255);
+  TEXT[p++] = 46;
+  p = putDecimal(p, (v >>> 8) & 255);
+  TEXT[p++] = 46;
+  p = putDecimal(p, v & 255);
+  TEXT[p++] = 47;
+  return toText(putDecimal(p, len));
+}
+
+function ipv6PrefixText(addr: Uint8Array, len: number): string {
+  const a = formatIpv6(addr);
+  let p = 0;
+  for (; p < a.length; p++) TEXT[p] = a.charCodeAt(p);
+  TEXT[p++] = 47;
+  return toText(putDecimal(p, len));
+}
+
+/**
  * Decode prefixes of one family from b[start..end). Returns undefined on success (filling
  * `out`) or the reason the field is malformed (RFC 7606 section 5.3).
  */
@@ -36,13 +75,13 @@ export function decodePrefixes(b: Uint8Array, start: number, end: number, afi: n
       let v = 0;
       for (let k = 0; k < 4; k++) v = (v << 8) | (k < n ? b[i + k]! : 0);
       if (len < 32) v &= len === 0 ? 0 : ~0 << (32 - len);
-      out.push(`${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/${len}`);
+      out.push(ipv4PrefixText(v >>> 0, len));
     } else {
       V6_SCRATCH.fill(0);
       for (let k = 0; k < n; k++) V6_SCRATCH[k] = b[i + k]!;
       const rem = len & 7;
       if (rem) V6_SCRATCH[n - 1]! &= 0xff << (8 - rem);
-      out.push(`${formatIpv6(V6_SCRATCH)}/${len}`);
+      out.push(ipv6PrefixText(V6_SCRATCH, len));
     }
     i += n;
   }

@@ -316,7 +316,7 @@ export function packUpdates(
   let i = 0;
   while (i < prefixes.length) {
     const before = i;
-    const w = new ByteWriter(Math.min(max, 4096));
+    const w = new ByteWriter(Math.min(max, HEADER_LENGTH + 64 + block.length + (prefixes.length - i) * 6));
     w.bytes(new Uint8Array(HEADER_LENGTH)).u16(0);
     if (afi === Afi.Ipv4) {
       w.u16(block.length).bytes(block);

@@ -227,15 +227,13 @@ function parseRouteArgs(args: string[]): { address: string; table?: string; deta
 export function receiveProtocol(sp: BgpSpeaker, args: string[]): CommandResult {
   const { address, table, detail } = parseRouteArgs(args);
   const { inst, nb } = find(sp, address);
-  const st = inst.ribs.get(nb)!;
   const rows = new Map<string, RouteRow[]>();
-  for (const [t, m] of st.in) {
+  for (const t of inst.tables) {
     if (table && t !== table) continue;
+    if (!nb.cfg.families.some((f) => f.table === t)) continue;
     const lt = inst.locTable(t);
     const list: RouteRow[] = [];
-    for (const [key, p] of m) {
-      const hash = key.indexOf('#');
-      const prefix = hash < 0 ? key : key.slice(0, hash);
+    for (const { prefix, path: p } of inst.adjRibIn(nb, t)) {
       const a = p.inAttrs;
       list.push({
         prefix,
@@ -247,7 +245,7 @@ export function receiveProtocol(sp: BgpSpeaker, args: string[]): CommandResult {
         origin: formatOrigin(a.origin),
         communities: communitiesText(a),
         hidden: p.accepted ? undefined : p.hidden,
-        pathId: hash < 0 ? undefined : p.pathId,
+        pathId: nb.options.addPathRx.size ? p.pathId : undefined,
       });
     }
     rows.set(t, list);

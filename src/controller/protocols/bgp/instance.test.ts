@@ -92,7 +92,7 @@ test('AS path loop hides the route; LOCAL_PREF from eBGP is discarded', () => {
   const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
   feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65001), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
-  assert.equal(s.inst.ribs.get(s.nb('10.0.0.2'))!.in.get('inet.0')!.get('192.0.2.0/24')!.hidden, 'AS path loop');
+  assert.equal(s.inst.adjRibIn(s.nb('10.0.0.2'), 'inet.0').find((x) => x.prefix === '192.0.2.0/24')!.path.hidden, 'AS path loop');
   feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', localPref: 500 }, nlri: ['203.0.113.0/24'] });
   assert.equal(s.rib.get('inet.0', '203.0.113.0/24')!.attributes!.Localpref, 100);
 });

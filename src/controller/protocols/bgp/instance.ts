@@ -47,6 +47,8 @@ class NextHop {
   igpCost = 0;
   refs = 0;
   unwatch: (() => void) | undefined;
+  /** the RIB next-hop list of single-path routes through it, shared by all of them */
+  ribNexthops: RibRoute['nexthops'] | undefined;
   constructor(
     readonly table: string,
     readonly address: string,
@@ -54,9 +56,10 @@ class NextHop {
 }
 
 export class Path implements PathFacts {
-  stale = false;
-  /** route preference from import policy (`then preference`) */
-  preference: number | undefined;
+  /** bit 0: accepted by import; bit 1: stale (graceful restart, enhanced route refresh) */
+  private bits: number;
+  /** rare facts kept out of line: why the path is hidden, a route preference set by import policy */
+  private extra: { readonly hidden?: string; readonly preference?: number } | undefined;
   constructor(
     readonly peer: Neighbor,
     readonly pathId: number,
@@ -64,11 +67,30 @@ export class Path implements PathFacts {
     readonly inAttrs: PathAttributes,
     /** attributes after import policy */
     readonly attrs: PathAttributes,
-    readonly accepted: boolean,
+    accepted: boolean,
     readonly nh: NextHop | undefined,
-    /** why it was not accepted */
-    readonly hidden?: string,
-  ) {}
+    hidden?: string,
+    preference?: number,
+  ) {
+    this.bits = accepted ? 1 : 0;
+    this.extra = hidden !== undefined || preference !== undefined ? { hidden, preference } : undefined;
+  }
+  get accepted(): boolean {
+    return (this.bits & 1) !== 0;
+  }
+  get stale(): boolean {
+    return (this.bits & 2) !== 0;
+  }
+  set stale(v: boolean) {
+    this.bits = v ? this.bits | 2 : this.bits & ~2;
+  }
+  /** why it was not accepted */
+  get hidden(): string | undefined {
+    return this.extra?.hidden;
+  }
+  get preference(): number | undefined {
+    return this.extra?.preference;
+  }
   get ebgp(): boolean {
     return this.peer.ebgp;
   }
@@ -87,18 +109,93 @@ export class Path implements PathFacts {
 }
 
 class LocEntry {
-  paths: Path[] = [];
+  /**
+   * Every received path of the prefix, hidden ones too (the Adj-RIB-Ins): the path itself
+   * while there is only one (most prefixes), an array once there are more.
+   */
+  private slot: Path | Path[];
   best: Path | undefined = undefined;
   step: DecidingStep = 'Only path';
-  /** next hops installed in the RIB (the multipath set), to notice changes */
-  installed: Path[] | undefined = undefined;
+  /** the path (or multipath set) installed in the RIB, to notice changes */
+  installed: Path | Path[] | undefined = undefined;
+  /** queued for the next flush */
+  dirty = false;
+  constructor(
+    readonly prefix: string,
+    first: Path,
+  ) {
+    this.slot = first;
+  }
+
+  get size(): number {
+    return Array.isArray(this.slot) ? this.slot.length : 1;
+  }
+
+  /** The paths as a list (allocates for a lone path: not for hot loops). */
+  get paths(): readonly Path[] {
+    return Array.isArray(this.slot) ? this.slot : [this.slot];
+  }
+
+  /** The only path, when there is exactly one. */
+  get lone(): Path | undefined {
+    return Array.isArray(this.slot) ? (this.slot.length === 1 ? this.slot[0] : undefined) : this.slot;
+  }
+
+  /** Put a peer's path in (replacing the one with the same peer and path ID); returns the replaced one. */
+  put(p: Path): Path | undefined {
+    const slot = this.slot;
+    if (!Array.isArray(slot)) {
+      if (slot.peer === p.peer && slot.pathId === p.pathId) {
+        this.slot = p;
+        return slot;
+      }
+      this.slot = [slot, p];
+      return undefined;
+    }
+    for (let i = 0; i < slot.length; i++) {
+      const q = slot[i]!;
+      if (q.peer === p.peer && q.pathId === p.pathId) {
+        slot[i] = p;
+        return q;
+      }
+    }
+    slot.push(p);
+    return undefined;
+  }
+
+  /** Take out a peer's path; returns it. */
+  take(peer: Neighbor, pathId: number): Path | undefined {
+    const slot = this.slot;
+    if (!Array.isArray(slot)) {
+      if (slot.peer !== peer || slot.pathId !== pathId) return undefined;
+      this.slot = [];
+      return slot;
+    }
+    for (let i = 0; i < slot.length; i++) {
+      const q = slot[i]!;
+      if (q.peer === peer && q.pathId === pathId) {
+        slot.splice(i, 1);
+        if (slot.length === 1) this.slot = slot[0]!;
+        return q;
+      }
+    }
+    return undefined;
+  }
 }
 
-/** What the instance keeps per neighbor: Adj-RIB-In, Adj-RIB-Out and counters per table. */
+/**
+ * What the instance keeps per neighbor: Adj-RIB-Out and counters per table. The neighbor's
+ * Adj-RIB-In lives inside the Loc-RIB entries (every received path, hidden ones included,
+ * hangs off its prefix's entry): one map lookup per received prefix instead of two, and one
+ * map entry per prefix instead of one per prefix and peer.
+ */
 export class NeighborRib {
-  readonly in = new Map<string, Map<string, Path>>();
+  /** paths received (Adj-RIB-In size), per table */
+  readonly received = new Map<string, number>();
   readonly out = new Map<string, Map<string, PathAttributes>>();
   readonly accepted = new Map<string, number>();
+  /** paths of this peer that are the best of their prefix, per table */
+  readonly active = new Map<string, number>();
   /** exported attributes per source attributes object (no policy change) */
   exportCache = new WeakMap<PathAttributes, PathAttributes>();
   /** exported attributes changed by policy, interned by content */
@@ -107,11 +204,6 @@ export class NeighborRib {
   synced = false;
   staleTimer: NodeJS.Timeout | undefined;
   limitWarned = new Set<string>();
-  tableIn(table: string): Map<string, Path> {
-    let m = this.in.get(table);
-    if (!m) this.in.set(table, (m = new Map()));
-    return m;
-  }
   tableOut(table: string): Map<string, PathAttributes> {
     let m = this.out.get(table);
     if (!m) this.out.set(table, (m = new Map()));
@@ -149,11 +241,15 @@ export class BgpInstance implements NeighborOwner {
   readonly ribs = new Map<Neighbor, NeighborRib>();
   private readonly loc = new Map<string, Map<string, LocEntry>>();
   private readonly nexthops = new Map<string, NextHop>();
-  private dirty = new Map<string, Set<string>>();
+  private dirty = new Map<string, LocEntry[]>();
   /** non-BGP RIB routes whose export may have changed */
   private ribDirty = new Map<string, Set<string>>();
   private scheduled = false;
   private stopped = false;
+  private readonly pathCounts = new Map<string, number>();
+  /** the last shown-attributes record, for the run of prefixes of one UPDATE */
+  private lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined;
+  private readonly activeCounts = new Map<string, number>();
   private readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
   readonly tables = new Set<string>();
 
@@ -209,13 +305,21 @@ export class BgpInstance implements NeighborOwner {
   softInbound(nb: Neighbor): void {
     const st = this.ribs.get(nb);
     if (!st) return;
-    for (const [table, m] of st.in) {
-      for (const [key, p] of [...m]) {
-        const prefix = key.includes('#') ? key.slice(0, key.indexOf('#')) : key;
-        this.learn(nb, st, table, prefix, key, p.pathId, p.inAttrs, p.hidden && p.hidden !== 'rejected by import policy' ? p.hidden : undefined);
+    for (const table of this.tables) {
+      for (const { prefix, path } of this.adjRibIn(nb, table)) {
+        this.learn(nb, st, table, prefix, path.pathId, path.inAttrs, path.hidden && path.hidden !== 'rejected by import policy' ? path.hidden : undefined);
       }
     }
     this.schedule();
+  }
+
+  /** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries. */
+  adjRibIn(nb: Neighbor, table: string): { prefix: string; path: Path }[] {
+    const out: { prefix: string; path: Path }[] = [];
+    const lt = this.loc.get(table);
+    if (!lt) return out;
+    for (const e of lt.values()) for (const path of e.paths) if (path.peer === nb) out.push({ prefix: e.prefix, path });
+    return out;
   }
 
   softOutbound(nb: Neighbor): void {
@@ -245,12 +349,12 @@ export class BgpInstance implements NeighborOwner {
     this.log(`bgp neighbor ${nb.cfg.address}: Established (families ${nb.families.map((f) => Neighbor.familyName(f.afi, f.safi)).join(' ')})`);
     // graceful restart: families the peer no longer preserves lose their stale routes now
     const gr = nb.peerOpen?.capabilities.gracefulRestart;
-    for (const [table, m] of st.in) {
+    for (const table of this.tables) {
       const afi = table.endsWith('inet6.0') ? Afi.Ipv6 : Afi.Ipv4;
       const kept = gr?.families.some((f) => f.afi === afi && f.forwardingPreserved);
-      if (!kept) this.purgeStale(nb, st, table, m);
+      if (!kept) this.purgeStale(nb, st, table);
     }
-    if (this.hasStale(st)) this.armStaleTimer(nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
+    if (this.hasStale(nb)) this.armStaleTimer(nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
     st.synced = true;
     for (const f of nb.families) {
       this.exportTable(nb, st, f.table, false);
@@ -267,14 +371,14 @@ export class BgpInstance implements NeighborOwner {
     if (!notification && gr && nb.cfg.gracefulRestart && gr.families.length > 0) {
       // helper mode (RFC 4724 section 4.2): keep the peer's routes, marked stale, for its restart time
       let n = 0;
-      for (const [table, m] of st.in) {
+      for (const table of this.tables) {
         const afi = table.endsWith('inet6.0') ? Afi.Ipv6 : Afi.Ipv4;
         if (!gr.families.some((f) => f.afi === afi)) {
-          this.purgeTable(nb, st, table, m);
+          this.purgeTable(st, table, nb);
           continue;
         }
-        for (const p of m.values()) {
-          p.stale = true;
+        for (const { path } of this.adjRibIn(nb, table)) {
+          path.stale = true;
           n++;
         }
       }
@@ -290,38 +394,36 @@ export class BgpInstance implements NeighborOwner {
     if (st.staleTimer) clearTimeout(st.staleTimer);
     st.staleTimer = setTimeout(() => {
       st.staleTimer = undefined;
-      for (const [table, m] of st.in) this.purgeStale(nb, st, table, m);
+      for (const table of this.tables) this.purgeStale(nb, st, table);
       this.schedule();
     }, seconds * 1000);
     st.staleTimer.unref?.();
   }
 
-  private hasStale(st: NeighborRib): boolean {
-    for (const m of st.in.values()) for (const p of m.values()) if (p.stale) return true;
+  private hasStale(nb: Neighbor): boolean {
+    for (const table of this.tables) for (const { path } of this.adjRibIn(nb, table)) if (path.stale) return true;
     return false;
   }
 
-  private purgeStale(nb: Neighbor, st: NeighborRib, table: string, m: Map<string, Path>): void {
+  private purgeStale(nb: Neighbor, st: NeighborRib, table: string): void {
     let n = 0;
-    for (const [key, p] of [...m]) {
-      if (!p.stale) continue;
-      this.unlearn(st, table, key);
+    for (const { prefix, path } of this.adjRibIn(nb, table)) {
+      if (!path.stale) continue;
+      this.unlearn(nb, st, table, prefix, path.pathId);
       n++;
     }
     if (n) this.log(`bgp neighbor ${nb.cfg.address}: removed ${n} stale routes from ${table}`);
     this.schedule();
   }
 
-  private purgeTable(nb: Neighbor, st: NeighborRib, table: string, m: Map<string, Path>): void {
-    for (const key of [...m.keys()]) this.unlearn(st, table, key);
+  private purgeTable(st: NeighborRib, table: string, nb: Neighbor): void {
+    for (const { prefix, path } of this.adjRibIn(nb, table)) this.unlearn(nb, st, table, prefix, path.pathId);
   }
 
   private dropAllPaths(nb: Neighbor): void {
     const st = this.ribs.get(nb);
     if (!st) return;
-    for (const [table, m] of st.in) this.purgeTable(nb, st, table, m);
-    st.in.clear();
-    st.accepted.clear();
+    for (const table of this.tables) this.purgeTable(st, table, nb);
   }
 
   routeRefresh(nb: Neighbor, r: RouteRefresh): void {
@@ -336,9 +438,9 @@ export class BgpInstance implements NeighborOwner {
       else nb.send(encodeEndOfRib(r.afi, r.safi));
     } else if (r.subtype === RefreshSubtype.BoRR) {
       // RFC 7313: what the peer does not re-send before EoRR is gone
-      for (const p of st.tableIn(f.table).values()) p.stale = true;
+      for (const { path } of this.adjRibIn(nb, f.table)) path.stale = true;
     } else if (r.subtype === RefreshSubtype.EoRR) {
-      this.purgeStale(nb, st, f.table, st.tableIn(f.table));
+      this.purgeStale(nb, st, f.table);
     }
   }
 
@@ -358,17 +460,17 @@ export class BgpInstance implements NeighborOwner {
     if (d.problems.length) this.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${d.problems.join('; ')}`);
     if (d.endOfRib) {
       const table = tableName(this.cfg.name, d.endOfRib.afi);
-      this.purgeStale(nb, st, table, st.tableIn(table));
+      this.purgeStale(nb, st, table);
       return;
     }
     const t4 = tableName(this.cfg.name, Afi.Ipv4);
     const has4 = nb.families.some((f) => f.afi === Afi.Ipv4);
     const ap4 = nb.options.addPathRx.has('1/1');
-    if (has4) for (let i = 0; i < u.withdrawn.length; i++) this.unlearn(st, t4, ap4 ? `${u.withdrawn[i]}#${u.withdrawnIds![i]}` : u.withdrawn[i]!);
+    if (has4) for (let i = 0; i < u.withdrawn.length; i++) this.unlearn(nb, st, t4, u.withdrawn[i]!, ap4 ? u.withdrawnIds![i]! : 0);
     const mu = u.mpUnreach;
     if (mu && nb.families.some((f) => f.afi === mu.afi)) {
       const t = tableName(this.cfg.name, mu.afi);
-      for (let i = 0; i < mu.prefixes.length; i++) this.unlearn(st, t, mu.pathIds ? `${mu.prefixes[i]}#${mu.pathIds[i]}` : mu.prefixes[i]!);
+      for (let i = 0; i < mu.prefixes.length; i++) this.unlearn(nb, st, t, mu.prefixes[i]!, mu.pathIds?.[i] ?? 0);
     }
     let withdrawAll = d.outcome === 'treat-as-withdraw';
     let attrs = u.attrs;
@@ -383,24 +485,27 @@ export class BgpInstance implements NeighborOwner {
       hidden = c.hidden;
     }
     if (u.nlri.length && has4) {
+      const why = hidden ?? this.nextHopProblem(nb, attrs.nextHop);
+      const nh = withdrawAll || why ? undefined : this.nexthopFor(t4, attrs.nextHop!);
       for (let i = 0; i < u.nlri.length; i++) {
-        const p = u.nlri[i]!;
-        const key = ap4 ? `${p}#${u.nlriIds![i]}` : p;
-        if (withdrawAll) this.unlearn(st, t4, key);
-        else this.learn(nb, st, t4, p, key, ap4 ? u.nlriIds![i]! : 0, attrs, hidden ?? this.nextHopProblem(nb, attrs.nextHop));
+        const id = ap4 ? u.nlriIds![i]! : 0;
+        if (withdrawAll) this.unlearn(nb, st, t4, u.nlri[i]!, id);
+        else this.learn(nb, st, t4, u.nlri[i]!, id, attrs, why, nh);
       }
+      this.releaseUnused(nh);
     }
     const mr = u.mpReach;
     if (mr && nb.families.some((f) => f.afi === mr.afi)) {
       const t = tableName(this.cfg.name, mr.afi);
       const a: PathAttributes = withdrawAll ? attrs : { ...attrs, nextHop: mr.nextHop, nextHopLocal: mr.nextHopLocal };
       const why = hidden ?? this.nextHopProblem(nb, mr.nextHop);
+      const nh = withdrawAll || why ? undefined : this.nexthopFor(t, mr.nextHop);
       for (let i = 0; i < mr.prefixes.length; i++) {
-        const p = mr.prefixes[i]!;
-        const key = mr.pathIds ? `${p}#${mr.pathIds[i]}` : p;
-        if (withdrawAll) this.unlearn(st, t, key);
-        else this.learn(nb, st, t, p, key, mr.pathIds?.[i] ?? 0, a, why);
+        const id = mr.pathIds?.[i] ?? 0;
+        if (withdrawAll) this.unlearn(nb, st, t, mr.prefixes[i]!, id);
+        else this.learn(nb, st, t, mr.prefixes[i]!, id, a, why, nh);
       }
+      this.releaseUnused(nh);
     }
     this.checkPrefixLimits(nb, st);
     this.schedule();
@@ -488,10 +593,8 @@ export class BgpInstance implements NeighborOwner {
     };
   }
 
-  /** Put one received path into Adj-RIB-In (after import policy) and the Loc-RIB. */
-  private learn(nb: Neighbor, st: NeighborRib, table: string, prefix: string, key: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined): void {
-    const m = st.tableIn(table);
-    const old = m.get(key);
+  /** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
+  private learn(nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop): void {
     let attrs = inAttrs;
     let accepted = hidden === undefined;
     let preference: number | undefined;
@@ -505,20 +608,25 @@ export class BgpInstance implements NeighborOwner {
         preference = r.preference;
       }
     }
-    const nh = accepted ? this.nexthop(table, attrs.nextHop ?? '') : undefined;
-    const p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why);
-    p.preference = preference;
-    m.set(key, p);
-    if (old) this.detach(st, table, prefix, old);
+    let nh: NextHop | undefined;
     if (accepted) {
-      st.accepted.set(table, (st.accepted.get(table) ?? 0) + 1);
-      let lt = this.loc.get(table);
-      if (!lt) this.loc.set(table, (lt = new Map()));
-      let e = lt.get(prefix);
-      if (!e) lt.set(prefix, (e = new LocEntry()));
-      e.paths.push(p);
+      nh = nhIn && attrs === inAttrs ? nhIn : this.nexthopFor(table, attrs.nextHop ?? '');
+      nh.refs++;
     }
-    this.markDirty(table, prefix);
+    const p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference);
+    let lt = this.loc.get(table);
+    if (!lt) this.loc.set(table, (lt = new Map()));
+    let e = lt.get(prefix);
+    let old: Path | undefined;
+    if (!e) lt.set(prefix, (e = new LocEntry(prefix, p)));
+    else old = e.put(p);
+    if (old) this.forget(st, table, old);
+    else bump(st.received, table, 1);
+    if (accepted) {
+      bump(st.accepted, table, 1);
+      bump(this.pathCounts, table, 1);
+    }
+    if (accepted || old?.accepted || e.size === 1) this.markDirty(table, e);
   }
 
   private applyImport(nb: Neighbor, a: PathAttributes, r: PolicyResult): PathAttributes {
@@ -537,53 +645,56 @@ export class BgpInstance implements NeighborOwner {
     return out;
   }
 
-  /** Remove one path from Adj-RIB-In and the Loc-RIB. */
-  private unlearn(st: NeighborRib, table: string, key: string): void {
-    const m = st.in.get(table);
-    const old = m?.get(key);
-    if (!old) return;
-    m!.delete(key);
-    const hash = key.indexOf('#');
-    this.detach(st, table, hash < 0 ? key : key.slice(0, hash), old);
+  /** Remove one path from the neighbor's Adj-RIB-In and the Loc-RIB. */
+  private unlearn(nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number): void {
+    const e = this.loc.get(table)?.get(prefix);
+    const old = e?.take(nb, pathId);
+    if (!e || !old) return;
+    bump(st.received, table, -1);
+    this.forget(st, table, old);
+    this.markDirty(table, e);
   }
 
-  private detach(st: NeighborRib, table: string, prefix: string, old: Path): void {
+  /** Counters and next-hop reference of a path that left. */
+  private forget(st: NeighborRib, table: string, old: Path): void {
     if (old.nh) this.releaseNexthop(old.nh);
     if (!old.accepted) return;
-    st.accepted.set(table, (st.accepted.get(table) ?? 1) - 1);
-    const e = this.loc.get(table)?.get(prefix);
-    if (!e) return;
-    const i = e.paths.indexOf(old);
-    if (i >= 0) e.paths.splice(i, 1);
-    this.markDirty(table, prefix);
+    bump(st.accepted, table, -1);
+    bump(this.pathCounts, table, -1);
   }
 
   // ------------------------------------------------------------------ next hops
 
-  private nexthop(table: string, address: string): NextHop {
+  /** The next-hop record for an address (watched in the RIB from its first use); the caller takes a reference. */
+  private nexthopFor(table: string, address: string): NextHop {
     const k = `${table} ${address}`;
     let nh = this.nexthops.get(k);
-    if (!nh) {
-      nh = new NextHop(table, address);
-      this.nexthops.set(k, nh);
-      const n = nh;
-      let first = true;
-      try {
-        n.unwatch = this.rib.watch(table, address, (route) => {
-          const resolvable = route !== undefined && (route.action ?? 'forward') === 'forward';
-          const cost = route && route.protocol !== 'bgp' ? route.metric ?? 0 : 0;
-          if (resolvable === n.resolvable && cost === n.igpCost) return;
-          n.resolvable = resolvable;
-          n.igpCost = cost;
-          if (!first) this.nexthopChanged(n);
-        });
-      } catch {
-        n.unwatch = undefined; // an address the RIB cannot parse stays unresolvable
-      }
-      first = false;
+    if (nh) return nh;
+    const n = (nh = new NextHop(table, address));
+    this.nexthops.set(k, n);
+    let first = true;
+    try {
+      n.unwatch = this.rib.watch(table, address, (route) => {
+        const resolvable = route !== undefined && (route.action ?? 'forward') === 'forward';
+        const cost = route && route.protocol !== 'bgp' ? route.metric ?? 0 : 0;
+        if (resolvable === n.resolvable && cost === n.igpCost) return;
+        n.resolvable = resolvable;
+        n.igpCost = cost;
+        if (!first) this.nexthopChanged(n);
+      });
+    } catch {
+      n.unwatch = undefined; // an address the RIB cannot parse stays unresolvable
     }
-    nh.refs++;
-    return nh;
+    first = false;
+    return n;
+  }
+
+  /** Drop a record nobody referenced (all the UPDATE's routes were hidden). */
+  private releaseUnused(nh: NextHop | undefined): void {
+    if (nh && nh.refs === 0) {
+      nh.unwatch?.();
+      this.nexthops.delete(`${nh.table} ${nh.address}`);
+    }
   }
 
   private releaseNexthop(nh: NextHop): void {
@@ -595,16 +706,18 @@ export class BgpInstance implements NeighborOwner {
   private nexthopChanged(nh: NextHop): void {
     const lt = this.loc.get(nh.table);
     if (!lt) return;
-    for (const [prefix, e] of lt) if (e.paths.some((p) => p.nh === nh)) this.markDirty(nh.table, prefix);
+    for (const e of lt.values()) if (e.paths.some((p) => p.nh === nh)) this.markDirty(nh.table, e);
     this.schedule();
   }
 
   // ------------------------------------------------------------------ best path and RIB
 
-  private markDirty(table: string, prefix: string): void {
-    let s = this.dirty.get(table);
-    if (!s) this.dirty.set(table, (s = new Set()));
-    s.add(prefix);
+  private markDirty(table: string, e: LocEntry): void {
+    if (e.dirty) return;
+    e.dirty = true;
+    let l = this.dirty.get(table);
+    if (!l) this.dirty.set(table, (l = []));
+    l.push(e);
   }
 
   /** A non-BGP route changed in the RIB: its export may change. */
@@ -631,37 +744,37 @@ export class BgpInstance implements NeighborOwner {
     const ribDirty = this.ribDirty;
     this.dirty = new Map();
     this.ribDirty = new Map();
-    const changed = new Map<string, Set<string>>();
-    for (const [table, set] of dirty) {
+    const changed = new Map<string, LocEntry[]>();
+    for (const [table, list] of dirty) {
       const lt = this.loc.get(table);
-      const out = new Set<string>();
+      const out: LocEntry[] = [];
       changed.set(table, out);
-      for (const prefix of set) {
-        const e = lt?.get(prefix);
-        if (this.decide(table, prefix, e)) out.add(prefix);
-        if (e && e.paths.length === 0) lt!.delete(prefix);
+      for (const e of list) {
+        e.dirty = false;
+        if (this.decide(table, e)) out.push(e);
+        if (e.size === 0 && lt?.get(e.prefix) === e) lt.delete(e.prefix);
       }
-    }
-    for (const [table, set] of ribDirty) {
-      let out = changed.get(table);
-      if (!out) changed.set(table, (out = new Set()));
-      for (const p of set) out.add(p);
     }
     for (const nb of this.neighbors.values()) {
       const st = this.ribs.get(nb);
       if (!st?.synced || !nb.established) continue;
-      for (const [table, prefixes] of changed) if (prefixes.size) this.exportPrefixes(nb, st, table, prefixes, false);
+      for (const [table, entries] of changed) if (entries.length) this.exportPrefixes(nb, st, table, entries);
+      for (const [table, set] of ribDirty) this.exportPrefixes(nb, st, table, [...set]);
     }
   }
 
   /** Pick the best path of one prefix; returns whether what we advertise may have changed. */
-  private decide(table: string, prefix: string, e: LocEntry | undefined): boolean {
-    const paths = e?.paths ?? [];
+  private decide(table: string, e: LocEntry): boolean {
+    const prefix = e.prefix;
     let best: Path | undefined;
     let step: DecidingStep = 'Only path';
     let mp: Path[] = [];
-    if (paths.length === 1) {
-      best = paths[0]!.resolvable ? paths[0] : undefined;
+    const lone = e.lone;
+    let paths = lone ? [] : e.paths;
+    if (paths.length > 1 && paths.some((p) => !p.accepted)) paths = paths.filter((p) => p.accepted);
+    if (paths.length === 1 || lone) {
+      const only = lone ?? paths[0]!;
+      best = only.accepted && only.resolvable ? only : undefined;
       if (best) mp = [best];
     } else if (paths.length > 1) {
       const first = paths[0]!;
@@ -671,30 +784,47 @@ export class BgpInstance implements NeighborOwner {
       step = s.step;
       mp = s.multipath;
     }
-    const prevBest = e?.best;
-    const prevInstalled = e?.installed;
-    if (e) {
-      e.best = best;
-      e.step = step;
+    const prevBest = e.best;
+    const prevInstalled = e.installed;
+    if (prevBest !== best) {
+      if (prevBest) {
+        bump(this.activeCounts, table, -1);
+        const r = this.ribs.get(prevBest.peer);
+        if (r) bump(r.active, table, -1);
+      }
+      if (best) {
+        bump(this.activeCounts, table, 1);
+        bump(this.ribs.get(best.peer)!.active, table, 1);
+      }
     }
-    const sameSet = prevInstalled !== undefined && prevInstalled.length === mp.length && prevInstalled.every((p, i) => p === mp[i]);
-    if (best && e) {
+    e.best = best;
+    e.step = step;
+    const sameSet = Array.isArray(prevInstalled)
+      ? prevInstalled.length === mp.length && prevInstalled.every((p, i) => p === mp[i])
+      : mp.length === 1 && prevInstalled === mp[0];
+    if (best) {
       if (!sameSet || prevBest !== best) {
-        e.installed = mp;
+        e.installed = mp.length === 1 ? mp[0] : mp;
         this.rib.announce(table, 'bgp', this.ribRoute(prefix, best, step, mp));
       }
     } else if (prevInstalled) {
-      if (e) e.installed = undefined;
+      e.installed = undefined;
       this.rib.withdraw(table, 'bgp', prefix);
     }
     return prevBest !== best || !sameSet;
   }
 
   private ribRoute(prefix: string, best: Path, step: DecidingStep, mp: Path[]): RibRoute {
-    const gateways: string[] = [];
-    for (const p of mp) {
-      const g = p.attrs.nextHop;
-      if (g && !gateways.includes(g)) gateways.push(g);
+    let nexthops: RibRoute['nexthops'];
+    if (mp.length === 1 && best.nh) {
+      nexthops = best.nh.ribNexthops ??= [{ gateway: best.nh.address, recursive: true }];
+    } else {
+      const gateways: string[] = [];
+      for (const p of mp) {
+        const g = p.attrs.nextHop;
+        if (g && !gateways.includes(g)) gateways.push(g);
+      }
+      nexthops = gateways.map((gateway) => ({ gateway, recursive: true }));
     }
     const a = best.attrs;
     return {
@@ -702,7 +832,7 @@ export class BgpInstance implements NeighborOwner {
       protocol: 'bgp',
       preference: best.preference ?? DEFAULT_PREFERENCE.bgp,
       metric: a.med,
-      nexthops: gateways.map((gateway) => ({ gateway, recursive: true })),
+      nexthops,
       attributes: this.shownAttributes(best, step),
       age: Date.now(),
     };
@@ -715,11 +845,16 @@ export class BgpInstance implements NeighborOwner {
    */
   private shownAttributes(best: Path, step: DecidingStep): Record<string, unknown> {
     const a = best.attrs;
+    const last = this.lastShown;
+    if (last && last.a === a && last.peer === best.peer && last.step === step) return last.r;
     let m = this.shownCache.get(a);
     if (!m) this.shownCache.set(a, (m = new Map()));
     const key = `${best.peer.cfg.address} ${step}`;
     let r = m.get(key);
-    if (r) return r;
+    if (r) {
+      this.lastShown = { a, peer: best.peer, step, r };
+      return r;
+    }
     r = {
       Peer: `${best.peer.cfg.address} (AS ${best.peer.cfg.peerAs})`,
       'AS path': `${formatAsPath(a.asPath)}${a.asPath?.length ? ' ' : ''}${formatOrigin(a.origin)}`,
@@ -737,6 +872,7 @@ export class BgpInstance implements NeighborOwner {
     if (a.clusterList?.length) r['Cluster list'] = a.clusterList.join(' ');
     Object.defineProperty(r, 'bgp', { value: a, enumerable: false });
     m.set(key, r);
+    this.lastShown = { a, peer: best.peer, step, r };
     return r;
   }
 
@@ -749,17 +885,19 @@ export class BgpInstance implements NeighborOwner {
     for (const p of st.tableOut(table).keys()) prefixes.add(p);
     if (this.ribRoutes) for (const r of this.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(r.prefix);
     if (resend) st.tableOut(table).clear();
-    this.exportPrefixes(nb, st, table, [...prefixes], resend);
+    this.exportPrefixes(nb, st, table, [...prefixes]);
   }
 
-  private exportPrefixes(nb: Neighbor, st: NeighborRib, table: string, prefixes: Iterable<string>, _resend: boolean): void {
+  /** Bring a peer's Adj-RIB-Out up to date for these prefixes (or Loc-RIB entries) and send the difference. */
+  private exportPrefixes(nb: Neighbor, st: NeighborRib, table: string, items: readonly (string | LocEntry)[]): void {
     const f = nb.families.find((x) => x.table === table);
     if (!f) return;
     const out = st.tableOut(table);
     const groups = new Map<PathAttributes, string[]>();
     const withdrawn: string[] = [];
-    for (const prefix of prefixes) {
-      const a = this.exportFor(nb, st, table, prefix);
+    for (const item of items) {
+      const prefix = typeof item === 'string' ? item : item.prefix;
+      const a = this.exportFor(nb, st, table, prefix, typeof item === 'string' ? undefined : item);
       const old = out.get(prefix);
       if (a === old) continue;
       if (a) {
@@ -782,8 +920,8 @@ export class BgpInstance implements NeighborOwner {
   }
 
   /** What we advertise to `nb` for a prefix (undefined: nothing). */
-  exportFor(nb: Neighbor, st: NeighborRib, table: string, prefix: string): PathAttributes | undefined {
-    const best = this.loc.get(table)?.get(prefix)?.best;
+  exportFor(nb: Neighbor, st: NeighborRib, table: string, prefix: string, entry?: LocEntry): PathAttributes | undefined {
+    const best = (entry ?? this.loc.get(table)?.get(prefix))?.best;
     const chain = nb.cfg.export;
     if (best) {
       if (!this.mayAdvertise(best, nb)) return undefined;
@@ -889,42 +1027,30 @@ export class BgpInstance implements NeighborOwner {
     return this.loc.get(table);
   }
 
-  /** Counts per table for `show bgp summary`. */
+  /** Counts per table for `show bgp summary` (kept as routes change: benchmarks poll this). */
   tableCounts(): { table: string; paths: number; active: number }[] {
     const out: { table: string; paths: number; active: number }[] = [];
     for (const t of this.tables) {
-      const lt = this.loc.get(t);
-      let paths = 0;
-      let active = 0;
-      if (lt) {
-        for (const e of lt.values()) {
-          paths += e.paths.length;
-          if (e.best) active++;
-        }
-      }
-      if (lt || [...this.neighbors.values()].some((n) => n.cfg.families.some((f) => f.table === t))) out.push({ table: t, paths, active });
+      if (!this.loc.has(t) && ![...this.neighbors.values()].some((n) => n.cfg.families.some((f) => f.table === t))) continue;
+      out.push({ table: t, paths: this.pathCounts.get(t) ?? 0, active: this.activeCounts.get(t) ?? 0 });
     }
     return out;
   }
 
-  /** Per neighbor and table: active, received, accepted. */
+  /** Per neighbor and table: active, received, accepted, advertised. */
   peerCounts(nb: Neighbor): { table: string; active: number; received: number; accepted: number; advertised: number }[] {
     const st = this.ribs.get(nb);
     if (!st) return [];
-    const out = [];
-    for (const f of nb.cfg.families) {
-      const m = st.in.get(f.table);
-      let active = 0;
-      if (m) {
-        const lt = this.loc.get(f.table);
-        for (const [key, p] of m) {
-          if (!p.accepted) continue;
-          const hash = key.indexOf('#');
-          if (lt?.get(hash < 0 ? key : key.slice(0, hash))?.best === p) active++;
-        }
-      }
-      out.push({ table: f.table, active, received: m?.size ?? 0, accepted: st.accepted.get(f.table) ?? 0, advertised: st.out.get(f.table)?.size ?? 0 });
-    }
-    return out;
+    return nb.cfg.families.map((f) => ({
+      table: f.table,
+      active: st.active.get(f.table) ?? 0,
+      received: st.received.get(f.table) ?? 0,
+      accepted: st.accepted.get(f.table) ?? 0,
+      advertised: st.out.get(f.table)?.size ?? 0,
+    }));
   }
+}
+
+function bump(m: Map<string, number>, key: string, by: number): void {
+  m.set(key, (m.get(key) ?? 0) + by);
 }
