@@ -97,3 +97,25 @@ test('TAP driver in a worker thread: a host reaches a TAP device moved into its 
   const gone = lab.run(h2, ['ip', 'link', 'show', 'dpiotap0'], { allowFail: true });
   assert.match(gone, /does not exist/, 'closing the driver removes the TAP device');
 });
+
+test('bad interface names fail with a clear error; close is idempotent and a closed driver is inert', { skip, timeout: 30000 }, async () => {
+  const { openAfPacket } = await import('../../src/dataplane/io/af-packet.js');
+  const { PacketPool } = await import('../../src/dataplane/pool.js');
+  assert.throws(() => openAfPacket('cnr-no-such-if'), /bad interface name|not found/);
+  assert.throws(() => openAfPacket('nosuchif0'), /interface 'nosuchif0' not found/);
+  // lo exists in every namespace, this one included
+  const d = openAfPacket('lo', { disableOffloads: false, up: false, rxFrames: 32, txFrames: 32 });
+  assert.ok(d.fd >= 0);
+  assert.equal(d.hwaddr.length, 6);
+  d.close();
+  d.close();
+  assert.equal(d.fd, -1);
+  const pool = new PacketPool(4);
+  const out = new Uint32Array(4);
+  assert.equal(d.rxBurst(pool, out, 4), 0);
+  const i = pool.put(new Uint8Array(60));
+  out[0] = i;
+  assert.equal(d.txBurst(pool, out, 0, 1), 0);
+  assert.equal(pool.available, 4, 'the refused frame went back to the pool');
+  d.flush();
+});
