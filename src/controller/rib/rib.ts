@@ -393,7 +393,8 @@ export class Rib implements RibApi {
       const vrf = tableVrf(t.name);
       if (vrf === undefined) continue;
       // a copy: the RIB keeps changing while a replay is read, and `lengths` is re-sorted in
-      // place when a new length appears (whose routes the FIB queue carries anyway)
+      // place when a new length appears, which would revisit lengths (the new length's
+      // routes travel in the FIB queue anyway)
       for (const len of [...t.lengths]) {
         for (const e of t.byLen[len]!.values()) {
           if (e.active) yield { table: t.name, vrf, prefix: e.prefix, fib: fibOf(e.active) };
