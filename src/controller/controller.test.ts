@@ -147,3 +147,48 @@ test('a consumer failing to apply fails the commit and leaves the running config
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('groups as the CNI plugin writes them: shown as written, | display inheritance shows the result; load merge/override', async () => {
+  const dir = tmp();
+  const c = new Controller({ stateDir: dir, serve: false, log: () => {} });
+  try {
+    await c.start();
+    const pod = (g: string, veth: string, addr: string) => [
+      'configure private',
+      `delete groups ${g}`,
+      `set groups ${g} interfaces ${veth} description "cnr-cni abc eth0"`,
+      `set groups ${g} interfaces ${veth} unit 0 family inet address 10.1.0.1/32`,
+      `set groups ${g} routing-instances blue instance-type vrf`,
+      `set groups ${g} routing-instances blue interface ${veth}`,
+      `set groups ${g} routing-instances blue routing-options static route ${addr}/32 qualified-next-hop ${addr} interface ${veth}`,
+      `set apply-groups ${g}`,
+      `commit comment "cnr-cni ADD ${g}"`,
+    ];
+    const results = await Promise.all([c.exec(pod('cni-a', 'vetha', '10.1.0.10')), c.exec(pod('cni-b', 'vethb', '10.1.0.11'))]);
+    for (const r of results) assert.equal(r.at(-1)!.error, undefined, r.at(-1)!.error);
+    let r = await c.exec(['show configuration routing-instances', 'show configuration routing-instances | display inheritance', 'show configuration apply-groups']);
+    assert.equal(r[0]!.text, '', 'nothing written outside the groups');
+    assert.match(r[1]!.text, /blue \{\n {8}instance-type vrf;\n {8}interface \[ veth[ab] veth[ab] \];/);
+    assert.match(r[2]!.text, /apply-groups \[ cni-[ab] cni-[ab] \];/);
+    r = await c.exec(['configure private', 'delete apply-groups cni-a', 'delete groups cni-a', 'commit', 'exit', 'show configuration | display inheritance | display set | match interface']);
+    assert.equal(r.at(-1)!.error, undefined);
+    assert.doesNotMatch(r.at(-1)!.text, /vetha/);
+    assert.match(r.at(-1)!.text, /set routing-instances blue interface vethb/);
+    // DEL twice is harmless
+    r = await c.exec(['configure private', 'delete apply-groups cni-a', 'delete groups cni-a', 'commit']);
+    assert.equal(r.at(-1)!.error, undefined);
+    assert.equal(r[1]!.text, 'warning: statement not found\n');
+
+    r = await c.exec(['configure private', 'load merge json "{\\"system\\": {\\"host-name\\": \\"merged\\"}}"', 'commit']);
+    assert.equal(r.at(-1)!.error, undefined, r.at(-1)!.error);
+    assert.equal((c.store.running as any).system['host-name'], 'merged');
+    assert.ok((c.store.running as any).groups['cni-b'], 'merge keeps the rest');
+    r = await c.exec(['configure private', 'load override text "system { host-name only; }"', 'commit']);
+    assert.deepEqual(c.store.running, { system: { 'host-name': 'only' } });
+    r = await c.exec(['configure private', 'load override yaml "system:\n  host-name: [x]\n"']);
+    assert.match(r[1]!.error!, /line 2: system host-name: takes one value/);
+  } finally {
+    await c.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
