@@ -197,3 +197,25 @@ test('max-prefix with teardown closes the session and drops its routes', () => {
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
   s.inst.stop();
 });
+
+test('add-path receive: several paths of one prefix from one peer, told apart by path ID', () => {
+  const s = setup({ i: ibgp(['10.0.0.5'], { family: { inet: { unicast: { 'add-path': { receive: true } } } } }) });
+  const nb = s.nb('10.0.0.5');
+  nb.options = { ...nb.options, addPathRx: new Set(['1/1']) };
+  const o = nb.options;
+  const send = (u: Update) => {
+    const d = decodeUpdate(encodeUpdate(u, o).subarray(19), o);
+    assert.ok(d.kind === 'update');
+    s.inst.update(nb, d);
+    s.inst.flush();
+  };
+  send({ withdrawn: [], attrs: { origin: 0, asPath: [], nextHop: '10.0.0.20', localPref: 100 }, nlri: ['192.0.2.0/24'], nlriIds: [1] });
+  send({ withdrawn: [], attrs: { origin: 0, asPath: [], nextHop: '10.0.0.21', localPref: 200 }, nlri: ['192.0.2.0/24'], nlriIds: [2] });
+  assert.equal(s.inst.adjRibIn(nb, 'inet.0').length, 2);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.21');
+  send({ withdrawn: ['192.0.2.0/24'], withdrawnIds: [2], attrs: {}, nlri: [] });
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.20');
+  const sum = s.inst.peerCounts(nb)[0]!;
+  assert.deepEqual([sum.received, sum.accepted, sum.active], [1, 1, 1]);
+  s.inst.stop();
+});

@@ -203,6 +203,42 @@ test('clear bgp neighbor resets the session, which comes back', async () => {
   assert.match(peerOf(b, A_ADDR).stats.lastError, /Cease|closed/);
 });
 
+test('TCP MD5 (RFC 2385): a session with matching keys establishes', async (t) => {
+  const logs2: string[] = [];
+  const p: Record<string, number> = {};
+  const mk = (name: string, listen: string) => ({ log: (m: string) => logs2.push(`${name}: ${m}`), port: 0, listenAddress: listen, peerPort: (x: string) => p[x] ?? 1, connectRetryTime: 1, idleHoldTime: 1 });
+  const x = createBgp(makeRib(), mk('X', '127.0.0.11'));
+  const y = createBgp(makeRib(), mk('Y', '127.0.0.12'));
+  try {
+    const conf = (me: string, peer: string, as: number, peerAs: number, key: string): ConfigTree => ({
+      'routing-options': { 'router-id': me, 'autonomous-system': as },
+      protocols: { bgp: { group: { g: { type: 'external', 'peer-as': peerAs, 'authentication-key': key, neighbor: { [peer]: { 'local-address': me } } } } } },
+    });
+    const up = () => x.speaker.instances.get('master')!.neighbors.get('127.0.0.12')!.established;
+    // different keys: the kernel drops the unsigned-by-that-key SYNs, nothing comes up
+    const xBad = conf('127.0.0.11', '127.0.0.12', 65011, 65012, 'one');
+    const yBad = conf('127.0.0.12', '127.0.0.11', 65012, 65011, 'two');
+    await x.consumer.apply(xBad, {});
+    p['127.0.0.11'] = x.speaker.port!;
+    await y.consumer.apply(yBad, {});
+    p['127.0.0.12'] = y.speaker.port!;
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok(!up(), 'mismatched keys must not establish');
+    await x.consumer.apply(conf('127.0.0.11', '127.0.0.12', 65011, 65012, 's3cret'), xBad);
+    await y.consumer.apply(conf('127.0.0.12', '127.0.0.11', 65012, 65011, 's3cret'), yBad);
+    const t0 = Date.now();
+    while (!up() && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 20));
+    if (!up() && logs2.some((l) => /TCP MD5/.test(l))) {
+      t.skip('TCP MD5 is not available on this kernel');
+      return;
+    }
+    assert.ok(up(), logs2.slice(-10).join('\n'));
+    assert.ok(!logs2.some((l) => /MD5/.test(l)), 'keys were set on both sockets');
+  } finally {
+    await Promise.all([x.stop(), y.stop()]);
+  }
+});
+
 test('removing the neighbor withdraws its routes from the RIB', async () => {
   const prev = aTree;
   aTree = treeA({}, {});
