@@ -17,7 +17,7 @@
 import type { IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
 import {
-  AF_PACKET, MAP_POPULATE, MAP_SHARED, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
+  AF_PACKET, MAP_POPULATE, MAP_SHARED, PACKET_LOSS, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
   PACKET_RX_RING, PACKET_STATISTICS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE, SOCK_CLOEXEC,
   SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET, SOL_SOCKET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, TPACKET_V2, EAGAIN,
   disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
@@ -103,6 +103,8 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
     setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, 'PACKET_VERSION');
     setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
     setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS');
+    // a frame the kernel refuses to send is skipped rather than left WRONG_FORMAT in the ring
+    setIntOption(fd, SOL_PACKET, PACKET_LOSS, 1, 'PACKET_LOSS');
     setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, opts.rcvbuf ?? 4 << 20, 'SO_RCVBUFFORCE');
     setIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20, 'SO_SNDBUFFORCE');
     requestPacketRing(fd, PACKET_RX_RING, rxFrames, FRAME_SIZE, BLOCK_SIZE);
