@@ -38,6 +38,8 @@ export class AgentServer {
   private server: grpc.Server | undefined;
   private readonly programmer: Programmer;
   private current: ProgramCall | undefined;
+  /** set on a stream's state when a newer stream replaces it: its queued messages are dropped */
+  private currentState: { stale: boolean } | undefined;
   private serving = false;
   private readonly watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
   readonly stats: AgentStats = { connected: false, streams: 0, messages: 0, nacks: 0 };
@@ -141,9 +143,12 @@ export class AgentServer {
     }
     if (this.current) {
       this.log('agent: a new controller stream replaces the previous one');
+      if (this.currentState) this.currentState.stale = true;
       this.current.end();
     }
+    const state = { stale: false };
     this.current = call;
+    this.currentState = state;
     this.stats.connected = true;
     this.stats.streams++;
     const queue: PbControllerMessage[] = [];
@@ -154,6 +159,10 @@ export class AgentServer {
       busy = true;
       try {
         while (queue.length) {
+          if (state.stale) {
+            queue.length = 0;
+            return;
+          }
           const msg = queue.shift()!;
           const res = await this.apply(msg);
           if (call.cancelled || call.destroyed) return;
