@@ -168,7 +168,7 @@ test('groups as the CNI plugin writes them: shown as written, | display inherita
     for (const r of results) assert.equal(r.at(-1)!.error, undefined, r.at(-1)!.error);
     let r = await c.exec(['show configuration routing-instances', 'show configuration routing-instances | display inheritance', 'show configuration apply-groups']);
     assert.equal(r[0]!.text, '', 'nothing written outside the groups');
-    assert.match(r[1]!.text, /blue \{\n {8}instance-type vrf;\n {8}interface \[ veth[ab] veth[ab] \];/);
+    assert.match(r[1]!.text, /^blue \{\n {4}instance-type vrf;\n {4}interface \[ veth[ab] veth[ab] \];/);
     assert.match(r[2]!.text, /apply-groups \[ cni-[ab] cni-[ab] \];/);
     r = await c.exec(['configure private', 'delete apply-groups cni-a', 'delete groups cni-a', 'commit', 'exit', 'show configuration | display inheritance | display set | match interface']);
     assert.equal(r.at(-1)!.error, undefined);
@@ -187,6 +187,32 @@ test('groups as the CNI plugin writes them: shown as written, | display inherita
     assert.deepEqual(c.store.running, { system: { 'host-name': 'only' } });
     r = await c.exec(['configure private', 'load override yaml "system:\n  host-name: [x]\n"']);
     assert.match(r[1]!.error!, /line 2: system host-name: takes one value/);
+  } finally {
+    await c.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('show configuration PATH prints the part at PATH as Junos does', async () => {
+  const dir = tmp();
+  const c = new Controller({ stateDir: dir, serve: false, log: () => {} });
+  try {
+    await c.start();
+    await c.exec(['configure', 'set system host-name r1', 'set interfaces eth2 vlan-id 100', 'set interfaces eth2 unit 0 family inet address 10.1.0.1/24', 'set interfaces eth3 mtu 1500', 'set routing-options static route 10.0.0.0/8 discard', 'commit']);
+    const r = await c.exec([
+      'show configuration system host-name',
+      'show configuration interfaces',
+      'show configuration interfaces eth2',
+      'show configuration routing-options static route',
+      'show configuration interfaces eth2 | display set',
+      'show configuration interfaces eth9',
+    ]);
+    assert.equal(r[0]!.text, 'host-name r1;\n');
+    assert.match(r[1]!.text, /^eth2 \{\n {4}vlan-id 100;\n[\s\S]*\}\neth3 \{\n {4}mtu 1500;\n\}\n$/);
+    assert.equal(r[2]!.text, 'vlan-id 100;\nunit 0 {\n    family inet {\n        address 10.1.0.1/24;\n    }\n}\n');
+    assert.equal(r[3]!.text, 'route 10.0.0.0/8 discard;\n');
+    assert.equal(r[4]!.text, 'set interfaces eth2 vlan-id 100\nset interfaces eth2 unit 0 family inet address 10.1.0.1/24\n');
+    assert.equal(r[5]!.text, '');
   } finally {
     await c.stop();
     rmSync(dir, { recursive: true, force: true });

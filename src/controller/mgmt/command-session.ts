@@ -10,10 +10,10 @@
 import type { CommandResult, ConfigTree, ConfigValue, OperationalCommand } from '../types.js';
 import { getAt, resolve } from '../config/edit.js';
 import { expandGroups } from '../config/inheritance.js';
-import { printCurly } from '../config/notation-curly.js';
+import { block, curlyLines, printCurly } from '../config/notation-curly.js';
 import { printSet } from '../config/notation-set.js';
 import { NOTATIONS, type Notation } from '../config/notation.js';
-import type { ContainerNode, ListNode } from '../config/schema/index.js';
+import { schema, type ContainerNode, type ListNode } from '../config/schema/index.js';
 import type { CandidateSession, ConfigStore } from '../config/store.js';
 import { compareTrees } from '../config/compare.js';
 import { quote, splitPipes, splitWords, type Word } from '../config/tokens.js';
@@ -80,7 +80,18 @@ export function showTree(tree: ConfigTree, path: Word[], d: Display): { text: st
     return { text: d.format === 'set' ? printSet(sub, node, r.path) : printCurly(sub, node) };
   }
   const pruned = branch(shown, r.path);
-  return { text: d.format === 'set' ? printSet(pruned) : printCurly(pruned) };
+  if (d.format === 'set' || sub === undefined) return { text: d.format === 'set' ? printSet(pruned) : '' };
+  // a leaf or a whole list: print it as its parent would, without the parent's braces
+  const last = r.path[r.path.length - 1]!;
+  const parent = resolve(r.path.slice(0, -1), true);
+  const pnode = (parent.path.length === 0 ? schema : parent.node) as ContainerNode | ListNode;
+  if (r.node.kind === 'list' && r.node.flat && typeof sub === 'object' && !Array.isArray(sub)) {
+    const list = r.node;
+    const lines = Object.entries(sub).flatMap(([k, e]) => block(quote(k), typeof e === 'object' && !Array.isArray(e) ? e : {}, list, 0));
+    return { text: lines.length ? `${lines.join('\n')}\n` : '' };
+  }
+  const lines = curlyLines({ [last]: sub }, pnode);
+  return { text: lines.length ? `${lines.join('\n')}\n` : '' };
 }
 
 interface Filters {
