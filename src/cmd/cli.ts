@@ -70,9 +70,13 @@ export class Shell {
       // no passwd entry
     }
     const host = hostname().split('.')[0];
-    if (this.mode === 'op') return `${user}@${host}> `;
-    const where = this.editPath.length ? `[edit ${this.editPath.join(' ')}]` : '[edit]';
-    return `\n${where}\n${user}@${host}# `;
+    return `${user}@${host}${this.mode === 'op' ? '>' : '#'} `;
+  }
+
+  /** The `[edit PATH]` line Junos prints above each configuration-mode prompt. */
+  banner(): string {
+    if (this.mode === 'op') return '';
+    return `\n${this.editPath.length ? `[edit ${this.editPath.join(' ')}]` : '[edit]'}\n`;
   }
 
   private opChoices(words: string[]): Choice[] {
@@ -185,13 +189,14 @@ async function interactive(shell: Shell): Promise<number> {
       const before = cur.slice(0, -1);
       (rl as unknown as { line: string; cursor: number }).line = before;
       (rl as unknown as { line: string; cursor: number }).cursor = before.length;
-      process.stdout.write(`\n${shell.help(`${before}?`)}`);
+      process.stdout.write(`\n${shell.help(`${before}?`)}${shell.banner()}`);
       rl.setPrompt(shell.prompt());
       rl.prompt(true);
     });
   }
   const ask = () => {
     if (tty) {
+      process.stdout.write(shell.banner());
       rl.setPrompt(shell.prompt());
       rl.prompt();
     }
