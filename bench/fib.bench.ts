@@ -178,5 +178,14 @@ export async function run(): Promise<BenchResult[]> {
     console.log(`fib: kernel reference skipped (${kernel.skipped})`);
     result.notes += `; kernel reference skipped: ${kernel.skipped}`;
   }
-  return [result];
+  const results = [result];
+  if (cnr.vrouterCpu !== undefined) {
+    // on a shared machine the wall clock measures the neighbours too; CPU seconds of the busier
+    // process (controller or vRouter, which run in parallel) bound what two free cores would do
+    const busier = Math.max(cnr.controllerCpu, cnr.vrouterCpu);
+    const bound = Math.round(n / busier);
+    console.log(`fib: CPU-bound rate ${bound} routes/s (busier side ${busier.toFixed(2)} CPU s)`);
+    results.push({ name: `FIB programming, ${n} IPv4 routes: routes per CPU second of the busier process`, value: bound, unit: 'routes/s', notes: `controller ${cnr.controllerCpu.toFixed(2)} CPU s, vRouter ${cnr.vrouterCpu.toFixed(2)} CPU s` });
+  }
+  return results;
 }
