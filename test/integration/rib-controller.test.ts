@@ -68,6 +68,7 @@ test('a commit becomes routes, FIB entries read back from the agent, and rollbac
   const sum = await run('show route summary');
   assert.match(sum.last.text, /Router ID: 10\.255\.0\.1/);
   assert.match(sum.last.text, /Static:\s+3 routes,\s+2 active/);
+  assert.match(sum.last.text, /Forwarding: agent 127\.0\.0\.1:\d+ in sync, 0 changes pending/);
   const ft = await run('show route forwarding-table table inet.0');
   assert.match(ft.last.text, /192\.0\.2\.0\/24\s+\d+\s+10\.1\.0\.2 via m1/);
   assert.match(ft.last.text, /198\.51\.100\.0\/24\s+\d+\s+10\.2\.0\.2 via m2/);

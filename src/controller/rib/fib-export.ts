@@ -292,10 +292,9 @@ export class FibExport {
     else {
       this.st.nacks++;
       this.st.routesAcked += routes - m.failures.length;
-      for (const f of m.failures) {
-        this.st.recentFailures.push(f);
-        this.log(`fib-export: agent refused ${f.object}: ${f.reason}`);
-      }
+      for (const f of m.failures) this.st.recentFailures.push(f);
+      const shown = m.failures.slice(0, 3).map((f) => `${f.object}: ${f.reason}`).join('; ');
+      this.log(`fib-export: agent refused ${shown}${m.failures.length > 3 ? ` and ${m.failures.length - 3} more` : ''}`);
       if (this.st.recentFailures.length > 100) this.st.recentFailures.splice(0, this.st.recentFailures.length - 100);
     }
     if (this.replay && m.seq === this.replay.endSeq) {

@@ -193,7 +193,15 @@ export class RibService implements ConfigConsumer {
 
   showSummary(): CommandResult {
     const tables = this.rib.summary();
-    return { text: formatSummary(this.routerId, tables), data: { routerId: this.routerId, tables } };
+    const fib = this.opts.fib?.status();
+    let text = formatSummary(this.routerId, tables);
+    if (fib) {
+      const state = fib.synced ? 'in sync' : fib.connected ? 'resynchronizing' : 'not connected';
+      text += `\n\nForwarding: agent ${fib.address} ${state}, ${fib.pending} changes pending, ${fib.inflight} messages unacknowledged, ${fib.routesAcked} routes acknowledged, ${fib.nacks} refusals`;
+      const last = fib.recentFailures.at(-1);
+      if (last) text += `\n  last refusal: ${last.object}: ${last.reason}`;
+    }
+    return { text, data: { routerId: this.routerId, tables, forwarding: fib } };
   }
 
   async showForwarding(args: string[]): Promise<CommandResult> {
