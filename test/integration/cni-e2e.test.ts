@@ -137,6 +137,9 @@ describe('cnr-cni with cnr start', { skip }, () => {
       assert.ok(shown.includes(`set groups ${n.group} routing-instances ${p === 'c' ? 'red' : 'blue'} interface ${n.hostVeth}`), shown);
       assert.ok(shown.includes(`set groups ${n.group} interfaces ${n.hostVeth} description "cnr-cni e2e/pod-${p} ${tag}-${p} eth0"`), shown);
     }
+    // STATUS through the executable while cnr runs
+    const status = cni('STATUS', 'a', { ...BLUE, cniVersion: '1.1.0' });
+    assert.deepEqual([status.status, status.out], [0, undefined]);
     // the real controller's configuration passes CHECK
     const check = cni('CHECK', 'a', { ...BLUE, prevResult: results.a });
     assert.equal(check.status, 0, JSON.stringify(check.out));

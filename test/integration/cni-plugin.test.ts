@@ -416,6 +416,9 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.deepEqual([r.status, r.out.code], [1, 7]);
     assert.match(r.out.msg, /failed to find plugin "no-such-ipam"/);
     r = run({ CNI_COMMAND: 'STATUS' }, JSON.stringify(conf({}, '1.1.0')));
-    assert.deepEqual([r.status, r.out.code], [1, 50]);
+    assert.deepEqual([r.status, r.out.code], [1, 50], 'no CNI_PATH: the IPAM plugin is not found');
+    r = run({ CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' }, JSON.stringify(conf({ stateDir: join(tmp, 'no-controller') }, '1.1.0')));
+    assert.deepEqual([r.status, r.out.code], [1, 50], 'no controller');
+    assert.match(r.out.msg, /controller not running/);
   });
 });
