@@ -14,6 +14,7 @@ import { FibExport } from '../controller/rib/fib-export.js';
 import { Rib } from '../controller/rib/rib.js';
 import { RibService } from '../controller/rib/service.js';
 import type { ConfigConsumer, OperationalCommand } from '../controller/types.js';
+import { buildRegistry, startMetrics } from '../telemetry/metrics.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -28,6 +29,8 @@ export interface NodeOptions {
   vhost: boolean;
   introspect: string | false;
   health: string | false;
+  /** Prometheus exposition, HOST:PORT */
+  metrics: string | false;
 }
 
 export interface RunningNode {
@@ -77,29 +80,30 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     ...(o.config ? { initialConfig: o.config } : {}),
     log: (m) => log(`controller: ${m}`),
   });
-  try {
-    await controller.start();
-  } catch (err) {
+  const stopAll = async () => {
+    await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
+    for (const s of stoppers) await s().catch(() => {});
     await fib.stop().catch(() => {});
     await vrouter?.stop().catch(() => {});
+  };
+  try {
+    await controller.start();
+    if (o.metrics) {
+      const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status() });
+      const port = Number(/:(\d+)$/.exec(o.metrics)?.[1] ?? 8070);
+      const metrics = await startMetrics(reg, o.metrics.replace(/:\d+$/, ''), port);
+      stoppers.push(() => metrics.close());
+    }
+  } catch (err) {
+    await stopAll();
     throw err;
   }
-  return {
-    controller,
-    rib,
-    fib,
-    ...(vrouter ? { vrouter } : {}),
-    async stop() {
-      await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
-      for (const s of stoppers) await s().catch(() => {});
-      await fib.stop().catch(() => {});
-      await vrouter?.stop().catch(() => {});
-    },
-  };
+  return { controller, rib, fib, ...(vrouter ? { vrouter } : {}), stop: stopAll };
 }
 
 const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
+  ' [--metrics HOST:PORT|none]' +
   (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--no-vhost]' : '');
 
 export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): NodeOptions {
@@ -112,6 +116,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
       'agent-token-file': { type: 'string' },
       introspect: { type: 'string' },
       health: { type: 'string' },
+      metrics: { type: 'string' },
       'no-vhost': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -129,6 +134,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
     vhost: !values['no-vhost'],
     introspect: addr(values.introspect, '127.0.0.1:8085'),
     health: addr(values.health, '127.0.0.1:9091'),
+    metrics: addr(values.metrics, '127.0.0.1:8070'),
   };
 }
 

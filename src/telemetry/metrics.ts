@@ -1,0 +1,107 @@
+/**
+ * Prometheus exposition on 127.0.0.1:8070 (DESIGN.md's metrics port). Figures are read at
+ * scrape time from their owners — the data plane's counters, the RIB's summary, the FIB
+ * export's status — so nothing on a hot path pays for metrics.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Dataplane } from '../dataplane/api.js';
+
+export interface MetricSources {
+  dataplane?: Dataplane;
+  /** tables with their route counts (the RIB's summary) */
+  ribSummary?: () => { name: string; routes: number; active: number }[];
+  /** the FIB export's status */
+  fibStatus?: () => { connected: boolean; synced: boolean; routesAcked: number; nacks: number };
+}
+
+export function buildRegistry(src: MetricSources): Registry {
+  const reg = new Registry();
+  const dp = src.dataplane;
+  if (dp) {
+    new Counter({
+      name: 'cnr_vrouter_drops_total',
+      help: 'Packets dropped by the vRouter, by reason',
+      labelNames: ['reason'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(dp.dropStats())) if (reason !== 'total') this.inc({ reason }, n);
+      },
+    });
+    const perVif = (name: string, help: string, field: 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes') =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['vif'],
+        registers: [reg],
+        collect() {
+          this.reset();
+          for (const [vif, c] of Object.entries(dp.stats().vifs)) this.inc({ vif }, c[field]);
+        },
+      });
+    perVif('cnr_vif_rx_packets_total', 'Packets received per vRouter interface', 'rxPackets');
+    perVif('cnr_vif_rx_bytes_total', 'Bytes received per vRouter interface', 'rxBytes');
+    perVif('cnr_vif_tx_packets_total', 'Packets sent per vRouter interface', 'txPackets');
+    perVif('cnr_vif_tx_bytes_total', 'Bytes sent per vRouter interface', 'txBytes');
+  }
+  const rib = src.ribSummary;
+  if (rib) {
+    new Gauge({
+      name: 'cnr_rib_routes',
+      help: 'Routes per RIB table (state=all|active)',
+      labelNames: ['table', 'state'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const t of rib()) {
+          this.set({ table: t.name, state: 'all' }, t.routes);
+          this.set({ table: t.name, state: 'active' }, t.active);
+        }
+      },
+    });
+  }
+  const fib = src.fibStatus;
+  if (fib) {
+    new Gauge({
+      name: 'cnr_fib_export_synced',
+      help: '1 when the controller and the agent agree on the FIB',
+      registers: [reg],
+      collect() {
+        this.set(fib().synced ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'cnr_fib_export_routes_acked_total',
+      help: 'Routes the agent acknowledged',
+      registers: [reg],
+      collect() {
+        this.reset();
+        this.inc(fib().routesAcked);
+      },
+    });
+  }
+  return reg;
+}
+
+export async function startMetrics(reg: Registry, host = '127.0.0.1', port = 8070): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+      return;
+    }
+    reg
+      .metrics()
+      .then((body) => res.writeHead(200, { 'content-type': reg.contentType }).end(body))
+      .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
