@@ -65,7 +65,7 @@ class Entry {
     readonly table: Table,
     readonly prefix: string,
     readonly len: number,
-    /** per-length map key: the masked address as a number (IPv4) or the prefix text (IPv6) */
+    /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix text (IPv6) */
     readonly key: number | string,
     /** the masked address (IPv6 only; IPv4 lives in `key`) */
     readonly v6: Uint8Array | undefined,
@@ -80,6 +80,8 @@ class Resolver {
    */
   dependents: Entry[] = [];
   live = 0;
+  /** `[this]`, shared as the `deps` of every entry that depends on this resolver alone (never mutated) */
+  readonly alone: Resolver[] = [this];
   watchers = new Set<ResolutionWatcher>();
   lastReported: RibRoute | undefined = undefined;
   /** the last resolution of a lone gateway through this resolver, shared by every route using it */
@@ -154,6 +156,18 @@ export function tableName(instance: string, family: 4 | 6): string {
   return instance === 'default' || instance === 'master' ? base : `${instance}.${base}`;
 }
 
+/**
+ * The per-length map key of an IPv4 prefix: its network bits as a number (below 2^len, so
+ * a small integer that V8 stores without allocating for lengths up to 30).
+ */
+function keyV4(v: number, len: number): number {
+  return len === 0 ? 0 : v >>> (32 - len);
+}
+
+function addrOfKeyV4(key: number, len: number): number {
+  return len === 0 ? 0 : (key << (32 - len)) >>> 0;
+}
+
 function maskV4(v: number, len: number): number {
   return len === 0 ? 0 : (v & (0xffffffff << (32 - len))) >>> 0;
 }
@@ -165,20 +179,20 @@ function parseKey(table: Table, prefix: string): { text: string; len: number; ke
     if (q) {
       const v = maskV4(q[0], q[1]);
       const text = v === q[0] ? prefix : `${formatIpv4(v)}/${q[1]}`;
-      return { text, len: q[1], key: v, v6: undefined };
+      return { text, len: q[1], key: keyV4(v, q[1]), v6: undefined };
     }
   }
   const parsed = parsePrefix(prefix);
   if (parsed.family !== table.family) throw new Error(`prefix ${prefix} does not belong in table ${table.name}`);
   const text = canonicalPrefix(prefix);
-  return parsed.family === 4 ? { text, len: parsed.len, key: v4Of(parsed.addr), v6: undefined } : { text, len: parsed.len, key: text, v6: parsed.addr };
+  return parsed.family === 4 ? { text, len: parsed.len, key: keyV4(v4Of(parsed.addr), parsed.len), v6: undefined } : { text, len: parsed.len, key: text, v6: parsed.addr };
 }
 
 /** Does entry `e`'s prefix hold the address (v4 number, or v6 bytes)? */
 function holds(e: Entry, v4: number, v6: Uint8Array | undefined): boolean {
   if (e.v6) return v6 !== undefined && prefixContains({ family: 6, addr: e.v6, len: e.len }, v6);
   if (v6) return false;
-  return e.len === 0 || ((v4 ^ (e.key as number)) >>> (32 - e.len)) === 0;
+  return e.len === 0 || v4 >>> (32 - e.len) === e.key;
 }
 
 function v4Of(b: Uint8Array): number {
@@ -420,7 +434,7 @@ export class Rib implements RibApi {
       }
       if (p.family !== t.family) return [];
       if (filter.exact) {
-        const e = t.byLen[p.len]!.get(p.family === 4 ? v4Of(p.addr) : canonicalPrefix(`${filter.prefix.split('/')[0]}/${p.len}`));
+        const e = t.byLen[p.len]!.get(p.family === 4 ? keyV4(v4Of(p.addr), p.len) : canonicalPrefix(`${filter.prefix.split('/')[0]}/${p.len}`));
         entries = e ? [e] : [];
       } else if (!filter.prefix.includes('/')) {
         const e = p.family === 4 ? this.longest(t, v4Of(p.addr), undefined, undefined) : this.longest(t, 0, p.addr, undefined);
@@ -431,7 +445,8 @@ export class Rib implements RibApi {
         for (const len of t.lengths) {
           if (len < p.len) continue;
           for (const e of t.byLen[len]!.values()) {
-            const a = e.v6 ?? new Uint8Array([(e.key as number) >>> 24, ((e.key as number) >>> 16) & 255, ((e.key as number) >>> 8) & 255, (e.key as number) & 255]);
+            const v = addrOfKeyV4(e.key as number, e.len);
+            const a = e.v6 ?? new Uint8Array([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
             if (prefixContains(p, a)) entries.push(e);
           }
         }
@@ -494,7 +509,7 @@ export class Rib implements RibApi {
   private longest(t: Table, v: number, addr: Uint8Array | undefined, exclude: Entry | undefined): Entry | undefined {
     if (!addr) {
       for (const len of t.lengths) {
-        const e = t.byLen[len]!.get(maskV4(v, len));
+        const e = t.byLen[len]!.get(keyV4(v, len));
         if (e && e.active && e !== exclude) return e;
       }
       return undefined;
@@ -642,7 +657,7 @@ export class Rib implements RibApi {
     const old = e.deps;
     if (!old && found.length === 0) return;
     if (old && old.length === found.length && old.every((r, i) => r === found[i])) return;
-    const deps = found.length > 1 ? [...new Set(found)] : found.slice();
+    const deps = found.length === 1 ? found[0]!.alone : found.length > 1 ? [...new Set(found)] : [];
     e.deps = deps.length ? deps : undefined;
     if (old) {
       for (const r of old) {
