@@ -113,6 +113,9 @@ test('completion and help come from the schema and the registered commands', asy
   assert.match(sh.help('set routing-options static route 10.0.0.0/8 ?'), /next-hop {17}Next-hop address; several give equal-cost multipath/);
   assert.match(sh.help('set routing-options static route ?'), /<destination-prefix>/);
   assert.equal(sh.help('set bogus ?'), 'No completions\n');
+  // names of existing entries complete too (eth1 and eth2 were committed by the tests above)
+  assert.deepEqual(sh.complete('delete interfaces eth')[0].sort(), ['eth1', 'eth2']);
+  assert.match(sh.help('delete interfaces ?'), /<interface-name>[^\n]*\n {2}eth1 /);
   await sh.line('exit');
   assert.equal(sh.mode, 'op');
 });

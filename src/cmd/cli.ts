@@ -9,6 +9,8 @@
 import { createInterface, type Interface } from 'node:readline';
 import { hostname, userInfo } from 'node:os';
 import { configChoices, formatChoices, type Choice } from '../controller/config/complete.js';
+import { schema } from '../controller/config/schema/index.js';
+import type { ConfigTree } from '../controller/types.js';
 import { quote, splitUnquoted, splitWords } from '../controller/config/tokens.js';
 import { MgmtClient, type ExecResult } from '../controller/mgmt/client.js';
 
@@ -51,6 +53,8 @@ export class Shell {
   private transcript: string[] = [];
   private editPath: string[] = [];
   private opCommands: Array<{ path: string[]; help: string }> = [];
+  /** the running configuration, for completing the names of existing entries */
+  private running: ConfigTree = {};
 
   constructor(
     private readonly client: MgmtClient,
@@ -60,6 +64,11 @@ export class Shell {
 
   async init(): Promise<void> {
     this.opCommands = await this.client.commands();
+    await this.refresh();
+  }
+
+  private async refresh(): Promise<void> {
+    this.running = (await this.client.config('json').catch(() => ({}))) as ConfigTree;
   }
 
   prompt(): string {
@@ -80,7 +89,7 @@ export class Shell {
   }
 
   private opChoices(words: string[]): Choice[] {
-    if (words[0] === 'show' && words[1] === 'configuration') return configChoices(words.slice(2));
+    if (words[0] === 'show' && words[1] === 'configuration') return configChoices(words.slice(2), schema, this.running);
     if (words[0] === 'configure' && words.length === 1) return [{ word: 'private', help: 'Edit a private candidate' }, { word: 'exclusive', help: 'Edit the shared candidate' }];
     const seen = new Map<string, string>();
     for (const c of [...this.opCommands, { path: ['configure'], help: 'Enter configuration mode' }, { path: ['exit'], help: 'Leave the CLI' }]) {
@@ -100,7 +109,7 @@ export class Shell {
     if (this.mode === 'op') return this.opChoices(words);
     if (words.length === 0) return CONFIG_VERBS;
     const [verb, ...rest] = words;
-    if (verb === 'set' || verb === 'delete' || verb === 'edit' || verb === 'show') return configChoices([...this.editPath.flatMap((w) => splitWords(w).flat()), ...rest]);
+    if (verb === 'set' || verb === 'delete' || verb === 'edit' || verb === 'show') return configChoices([...this.editPath.flatMap((w) => splitWords(w).flat()), ...rest], schema, this.running);
     if (verb === 'run') return this.opChoices(rest);
     if (verb === 'commit') return ['check', 'confirmed', 'comment', 'and-quit'].map((w) => ({ word: w, help: '' }));
     return [];
@@ -162,7 +171,10 @@ export class Shell {
     if (verb === 'set' || verb === 'delete' || verb === 'rollback' || verb === 'load') {
       if (this.priv) this.transcript.push(...edit, line, ...(edit.length ? ['top'] : []));
     } else if (verb === 'commit') {
-      if (!words.includes('check')) this.transcript = [];
+      if (!words.includes('check')) {
+        this.transcript = [];
+        await this.refresh();
+      }
       if (words.includes('and-quit')) this.mode = 'op';
     } else if ((verb === 'exit' || verb === 'quit') && /Exiting configuration mode/.test(last.text)) {
       this.mode = 'op';

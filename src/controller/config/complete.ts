@@ -2,6 +2,7 @@
  * What may come next after some words of a configuration statement: the CLI's tab
  * completion and `?` help read this, so both always agree with the schema.
  */
+import type { ConfigTree, ConfigValue } from '../types.js';
 import { schema, type ContainerNode, type SchemaNode } from './schema/index.js';
 
 export interface Choice {
@@ -27,26 +28,42 @@ function childChoices(node: SchemaNode): Choice[] {
   return out;
 }
 
-/** The choices after `words` (complete words of a statement, without `set`), or [] if they are invalid. */
-export function configChoices(words: string[], root: ContainerNode = schema): Choice[] {
+function sub(t: ConfigValue | undefined, k: string): ConfigValue | undefined {
+  return typeof t === 'object' && t !== null && !Array.isArray(t) ? t[k] : undefined;
+}
+
+/**
+ * The choices after `words` (complete words of a statement, without `set`), or [] if they
+ * are invalid. With the configuration `tree`, the names of existing entries are offered
+ * where a name is expected.
+ */
+export function configChoices(words: string[], root: ContainerNode = schema, tree?: ConfigTree): Choice[] {
   let node: SchemaNode = root;
+  let cur: ConfigValue | undefined = tree;
   let i = 0;
   while (i < words.length) {
     if (node.kind !== 'container' && node.kind !== 'list') return [];
     const w = words[i]!;
     let child: SchemaNode | undefined = Object.hasOwn(node.children, w) ? node.children[w] : undefined;
+    let name = w;
     if (child) i++;
-    else if (node.positional) child = node.children[node.positional];
-    else return [];
+    else if (node.positional) {
+      name = node.positional;
+      child = node.children[name];
+    } else return [];
     if (!child) return [];
+    cur = sub(cur, name);
     switch (child.kind) {
       case 'container':
         node = child;
         break;
       case 'list':
-        if (i >= words.length) return [{ word: `<${child.keyName}>`, help: child.help, placeholder: true }];
+        if (i >= words.length) {
+          const existing = cur && typeof cur === 'object' && !Array.isArray(cur) ? Object.keys(cur) : [];
+          return [{ word: `<${child.keyName}>`, help: child.help, placeholder: true }, ...existing.map((k) => ({ word: k, help: '' }))];
+        }
         try {
-          child.key.parse(words[i]!);
+          cur = sub(cur, String(child.key.parse(words[i]!)));
         } catch {
           return [];
         }

@@ -29,7 +29,8 @@ function body(tree: ConfigTree, node: ContainerNode | ListNode, depth: number): 
     switch (child.kind) {
       case 'leaf':
       case 'leaf-list':
-        lines.push(`${pad}${name} ${valueText(child, v)};`);
+        // as Junos marks keys and password hashes, so they are not pasted into tickets unawares
+        lines.push(`${pad}${name} ${valueText(child, v)};${child.kind === 'leaf' && child.secret ? ' ## SECRET-DATA' : ''}`);
         break;
       case 'flag':
         lines.push(`${pad}${name};`);

@@ -159,28 +159,46 @@ test('configuration survives a restart and is applied again at open', async () =
   }
 });
 
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((res) => setTimeout(res, 10));
+  return cond();
+}
+
 test('commit confirmed rolls back by itself unless another commit confirms it', async () => {
   const dir = tmp();
   try {
     const rec = new Recorder('rib');
     const store = await setup(dir, [rec], 40); // a "minute" of 40 ms
     await commitSet(store, [['system', 'host-name', 'good']]);
-    let s = store.session(true);
+    const s = store.session(true);
     s.set(['system', 'host-name', 'risky']);
+    const t0 = Date.now();
     const r = await store.commit(s, { user: 'a', confirmMinutes: 2 });
     assert.match(r.text, /rolled back in 2 minutes unless confirmed/);
     assert.equal((store.running as any).system['host-name'], 'risky');
-    await new Promise((res) => setTimeout(res, 250));
-    assert.equal((store.running as any).system['host-name'], 'good', 'rolled back');
+    assert.ok(await until(() => (store.running as any).system['host-name'] === 'good', 10_000), 'rolled back');
+    assert.ok(Date.now() - t0 >= 75, 'not before its time');
     assert.equal(rec.last && (rec.last as any).system['host-name'], 'good');
     assert.match(store.records().at(-1)!.comment!, /was not confirmed/);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
-    s = store.session(true);
-    s.set(['system', 'host-name', 'risky2']);
+test('a commit within the time confirms a commit confirmed', async () => {
+  const dir = tmp();
+  try {
+    const store = await setup(dir, [], 300); // 2 "minutes" = 600 ms to confirm
+    await commitSet(store, [['system', 'host-name', 'good']]);
+    const s = store.session(true);
+    s.set(['system', 'host-name', 'risky']);
     await store.commit(s, { user: 'a', confirmMinutes: 2 });
     await store.commit(store.session(true), { user: 'a', comment: 'confirm' });
-    await new Promise((res) => setTimeout(res, 200));
-    assert.equal((store.running as any).system['host-name'], 'risky2', 'confirmed by the second commit');
+    await new Promise((res) => setTimeout(res, 900));
+    assert.equal((store.running as any).system['host-name'], 'risky', 'confirmed by the second commit');
+    assert.equal(store.records().length, 3);
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
