@@ -194,7 +194,7 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
 class Reader {
   pos: number;
   constructor(
-    readonly buf: Uint8Array,
+    readonly buf: Buffer,
     start: number,
     readonly end: number,
   ) {
@@ -228,12 +228,7 @@ class Reader {
     const b = this.buf;
     let ascii = true;
     for (let i = start; i < this.pos; i++) if (b[i]! > 0x7f) { ascii = false; break; }
-    if (ascii) {
-      let s = '';
-      for (let i = start; i < this.pos; i++) s += String.fromCharCode(b[i]!);
-      return s;
-    }
-    return Buffer.from(b.buffer, b.byteOffset + start, this.pos - start).toString('utf8');
+    return b.toString(ascii ? 'latin1' : 'utf8', start, this.pos);
   }
 
   skip(wire: number): void {
@@ -353,7 +348,8 @@ function readInterface(r: Reader, start: number, end: number): PbInterfaceUpdate
   return m;
 }
 
-export function decodeControllerMessage(buf: Uint8Array): PbControllerMessage {
+export function decodeControllerMessage(bytes: Uint8Array): PbControllerMessage {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const x = new Reader(buf, 0, buf.length);
   const m: PbControllerMessage = { seq: 0 };
   while (x.pos < x.end) {

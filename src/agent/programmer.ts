@@ -182,7 +182,6 @@ export class Programmer {
     }
     const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
     for (const r of b.routes) {
-      const object = `route ${vrf} ${r.prefix}`;
       try {
         const prefix = fastCanonical(r.prefix);
         if (r.delete) {
@@ -203,7 +202,7 @@ export class Programmer {
         this.installRoute(vrf, prefix, table, plan);
         seen?.add(prefix);
       } catch (err) {
-        failures.push({ object, reason: reason(err) });
+        failures.push({ object: `route ${vrf} ${r.prefix}`, reason: reason(err) });
       }
     }
     return { failures };
