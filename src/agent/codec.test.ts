@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { LOADER_OPTIONS, protoDir, type PbControllerMessage } from './proto.js';
-import { CodecError, decodeControllerMessage, encodeControllerMessage } from './codec.js';
+import { CodecError, decodeControllerMessage, encodeControllerMessage, encodeRouteColumns } from './codec.js';
 
 const def = protoLoader.loadSync(join(protoDir(), 'agent.proto'), LOADER_OPTIONS);
 const program = (def['cnr.agent.v1.Agent'] as protoLoader.ServiceDefinition)['Program']!;
@@ -95,4 +95,18 @@ test('truncated input is refused, not misread', () => {
   for (let cut = 3; cut < bytes.length; cut++) {
     assert.throws(() => decodeControllerMessage(bytes.subarray(0, cut)), CodecError, `cut at ${cut}`);
   }
+});
+
+test('a batch encoded from columns decodes as the same routes', () => {
+  const sets = [{ action: 'FORWARD' as const, nexthops: [{ ip: '10.0.0.2', interface: 'eth1', transportLabels: [] }] }, { action: 'DISCARD' as const, nexthops: [] }];
+  const bytes = encodeRouteColumns(9, 'blue', sets, ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'], [1, 0, 2]);
+  const back = program.requestDeserialize(bytes) as PbControllerMessage;
+  assert.equal(back.seq, 9);
+  assert.equal(back.routes?.vrf, 'blue');
+  assert.deepEqual(back.routes?.routes.map((r) => [r.prefix, r.delete, r.nexthopSet]), [
+    ['192.0.2.0/24', false, 1],
+    ['198.51.100.0/24', true, 0],
+    ['203.0.113.0/24', false, 2],
+  ]);
+  assert.deepEqual(back.routes?.nexthopSets?.map((s) => s.action), ['FORWARD', 'DISCARD']);
 });

@@ -190,6 +190,33 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
   return w.finish();
 }
 
+/**
+ * A RouteBatch message from columns, without a route object per route: `refs[i]` is the
+ * 1-based index of route i's next-hop set in `sets`, or 0 to delete the route.
+ */
+export function encodeRouteColumns(seq: number, vrf: string, sets: PbNexthopSet[], prefixes: string[], refs: number[]): Buffer {
+  const w = new Writer(64 + prefixes.length * 24);
+  w.uintField(1, seq);
+  const end = w.begin(6);
+  w.string(1, vrf);
+  for (const s of sets) {
+    const e = w.begin(2);
+    w.uintField(1, ACTION_NUM[s.action ?? 'FORWARD'] ?? 0);
+    for (const nh of s.nexthops ?? []) writeNexthop(w, 2, nh);
+    e();
+  }
+  for (let i = 0; i < prefixes.length; i++) {
+    const e = w.begin(3);
+    w.string(1, prefixes[i]);
+    const ref = refs[i]!;
+    if (ref === 0) w.boolField(2, true);
+    else w.uintField(5, ref);
+    e();
+  }
+  end();
+  return w.finish();
+}
+
 /** Reads protobuf fields from a byte range. */
 class Reader {
   pos: number;

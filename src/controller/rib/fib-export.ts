@@ -11,9 +11,9 @@
  *    replayed, and keeps forwarding with its last FIB meanwhile.
  */
 import * as grpc from '@grpc/grpc-js';
-import { encodeControllerMessage } from '../../agent/codec.js';
-import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type PbRoute, type InterfaceDriverName, type RouteActionName } from '../../agent/proto.js';
-import type { FibQueue, FibRoute, Rib } from './rib.js';
+import { encodeControllerMessage, encodeRouteColumns } from '../../agent/codec.js';
+import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../agent/proto.js';
+import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 
 export interface FibInterface {
   name: string;
@@ -60,7 +60,8 @@ function isDelete(op: Op): boolean {
   return op.kind === 'vrf' ? op.del : op.cfg === undefined;
 }
 
-type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage, PbAgentMessage>;
+/** route batches go out pre-encoded (Buffer), the rest as objects for the hand codec */
+type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage | Buffer, PbAgentMessage>;
 
 interface Replay {
   stage: 'begin' | 'objects' | 'routes' | 'end' | 'done';
@@ -235,7 +236,8 @@ export class FibExport {
     if (this.stopped || !this.client) return;
     // requests go through the hand codec (agent/codec.ts): the same bytes as protobufjs, less work per route
     const method = loadProtos().agent.service['Program']!;
-    const call = this.client.makeBidiStreamRequest(method.path, encodeControllerMessage, method.responseDeserialize as (b: Buffer) => PbAgentMessage, this.metadata());
+    const serialize = (m: PbControllerMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : encodeControllerMessage(m));
+    const call = this.client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, this.metadata());
     this.call = call;
     this.seq = 0;
     this.inflight.clear();
@@ -317,10 +319,15 @@ export class FibExport {
         const next = this.nextMessage();
         if (!next) break;
         const seq = ++this.seq;
-        next.msg.seq = seq;
+        let out: PbControllerMessage | Buffer;
+        if ('encode' in next) out = next.encode(seq);
+        else {
+          next.msg.seq = seq;
+          out = next.msg;
+        }
         this.inflight.set(seq, next.routes);
         if (next.end && this.replay) this.replay.endSeq = seq;
-        if (!this.call.write(next.msg)) this.blocked = true;
+        if (!this.call.write(out)) this.blocked = true;
       }
     } finally {
       this.pumping = false;
@@ -332,7 +339,8 @@ export class FibExport {
     }
   }
 
-  private nextMessage(): { msg: PbControllerMessage; routes: number; end?: boolean } | undefined {
+  /** The next message to send: an object, or for route batches an encoder given the sequence number. */
+  private nextMessage(): ({ msg: PbControllerMessage } | { encode: (seq: number) => Buffer }) & { routes: number; end?: boolean } | undefined {
     const r = this.replay;
     if (r) {
       switch (r.stage) {
@@ -359,10 +367,10 @@ export class FibExport {
               r.carry = item;
               break;
             }
-            b.add(item.prefix, item.fib);
+            b.add(item.prefix, item.fib.action, item.fib.nexthops);
             if (b.count >= this.batchSize) break;
           }
-          if (b.count > 0) return { msg: b.message(), routes: b.count };
+          if (b.count > 0) return { encode: (seq) => b.encode(seq), routes: b.count };
           return this.nextMessage();
         }
         case 'end':
@@ -380,8 +388,8 @@ export class FibExport {
     }
     if (this.routes && this.routes.size > 0) {
       const b = new BatchBuilder('');
-      b.vrf = this.routes.drain(this.batchSize, (prefix, fib) => b.add(prefix, fib))!;
-      return { msg: b.message(), routes: b.count };
+      b.vrf = this.routes.drain(this.batchSize, (prefix, action, nexthops) => b.add(prefix, action, nexthops))!;
+      return { encode: (seq) => b.encode(seq), routes: b.count };
     }
     const first = this.pending.entries().next();
     if (first.done) return undefined;
@@ -405,38 +413,47 @@ function opMessage(op: Op): PbControllerMessage {
   };
 }
 
-/** Routes of one VRF, sharing next-hop sets by content. */
+/** Routes of one VRF, sharing next-hop sets by content, kept as columns until encoded. */
 class BatchBuilder {
   count = 0;
-  private readonly routes: PbRoute[] = [];
+  private readonly prefixes: string[] = [];
+  /** per route: 1-based next-hop set, 0 to delete */
+  private readonly refs: number[] = [];
   private readonly sets: PbNexthopSet[] = [];
   private readonly setIndex = new Map<string, number>();
+  /** the RIB hands many routes the same resolved array: recognize it without building a key */
+  private readonly byArray = new Map<readonly FibNexthop[], number>();
   constructor(public vrf: string) {}
 
-  add(prefix: string, fib: FibRoute | undefined): void {
+  add(prefix: string, action: FibAction | undefined, nexthops: readonly FibNexthop[]): void {
     this.count++;
-    if (!fib) {
-      this.routes.push({ prefix, delete: true });
+    this.prefixes.push(prefix);
+    if (action === undefined) {
+      this.refs.push(0);
       return;
     }
-    const key = fibKey(fib);
-    let i = this.setIndex.get(key);
+    let i = action === 'forward' ? this.byArray.get(nexthops) : undefined;
     if (i === undefined) {
-      this.sets.push({ action: ACTION[fib.action], nexthops: fib.nexthops.map(pbNexthopOf) });
-      i = this.sets.length;
-      this.setIndex.set(key, i);
+      const key = fibKey(action, nexthops);
+      i = this.setIndex.get(key);
+      if (i === undefined) {
+        this.sets.push({ action: ACTION[action], nexthops: nexthops.map(pbNexthopOf) });
+        i = this.sets.length;
+        this.setIndex.set(key, i);
+      }
+      if (action === 'forward') this.byArray.set(nexthops, i);
     }
-    this.routes.push({ prefix, nexthopSet: i });
+    this.refs.push(i);
   }
 
-  message(): PbControllerMessage {
-    return { seq: 0, routes: { vrf: this.vrf === 'default' ? '' : this.vrf, nexthopSets: this.sets, routes: this.routes } };
+  encode(seq: number): Buffer {
+    return encodeRouteColumns(seq, this.vrf === 'default' ? '' : this.vrf, this.sets, this.prefixes, this.refs);
   }
 }
 
-function fibKey(f: FibRoute): string {
-  let k = f.action;
-  for (const n of f.nexthops) k += `|${n.gateway ?? ''}%${n.interface ?? ''}%${n.labels ? n.labels.join('/') : ''}`;
+function fibKey(action: FibAction, nexthops: readonly FibNexthop[]): string {
+  let k: string = action;
+  for (const n of nexthops) k += `|${n.gateway ?? ''}%${n.interface ?? ''}%${n.labels ? n.labels.join('/') : ''}`;
   return k;
 }
 

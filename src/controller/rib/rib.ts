@@ -723,6 +723,8 @@ export class Rib implements RibApi {
   }
 }
 
+const NO_NEXTHOPS: readonly FibNexthop[] = Object.freeze([]);
+
 /** Prefixes whose FIB entry changed, oldest first (see Rib.fibQueue). */
 export class FibQueue {
   private items: Entry[] = [];
@@ -745,9 +747,10 @@ export class FibQueue {
 
   /**
    * Read up to `max` queued prefixes of one VRF (the VRF of the oldest), each with its
-   * current FIB entry (undefined: remove). Returns that VRF, or undefined when empty.
+   * current FIB action and next hops (action undefined: remove). Returns that VRF, or
+   * undefined when empty.
    */
-  drain(max: number, fn: (prefix: string, fib: FibRoute | undefined) => void): string | undefined {
+  drain(max: number, fn: (prefix: string, action: FibAction | undefined, nexthops: readonly FibNexthop[]) => void): string | undefined {
     if (this.head >= this.items.length) return undefined;
     const vrf = this.items[this.head]!.table.vrf!;
     let n = 0;
@@ -757,7 +760,13 @@ export class FibQueue {
       this.head++;
       n++;
       e.fibDirty = false;
-      fn(e.prefix, e.active ? fibOf(e.active) : undefined);
+      const a = e.active;
+      if (!a) fn(e.prefix, undefined, NO_NEXTHOPS);
+      else {
+        const action = a.route.action ?? 'forward';
+        // the resolved array itself (often shared by many routes), not a copy
+        fn(e.prefix, action, action === 'forward' ? (a.fwd ?? NO_NEXTHOPS) : NO_NEXTHOPS);
+      }
     }
     if (this.head === this.items.length) {
       this.items = [];
