@@ -132,6 +132,16 @@ function writeNexthop(w: Writer, field: number, nh: PbNexthop): void {
   end();
 }
 
+/** RouteBatch.nexthop_sets */
+function writeSets(w: Writer, sets: PbNexthopSet[]): void {
+  for (const s of sets) {
+    const e = w.begin(2);
+    w.uintField(1, ACTION_NUM[s.action ?? 'FORWARD'] ?? 0);
+    for (const nh of s.nexthops ?? []) writeNexthop(w, 2, nh);
+    e();
+  }
+}
+
 function writeRoute(w: Writer, r: PbRoute): void {
   const end = w.begin(3);
   w.string(1, r.prefix);
@@ -145,12 +155,7 @@ function writeRoute(w: Writer, r: PbRoute): void {
 function writeBatch(w: Writer, b: PbRouteBatch): void {
   const end = w.begin(6);
   w.string(1, b.vrf);
-  for (const s of b.nexthopSets ?? []) {
-    const e = w.begin(2);
-    w.uintField(1, ACTION_NUM[s.action ?? 'FORWARD'] ?? 0);
-    for (const nh of s.nexthops ?? []) writeNexthop(w, 2, nh);
-    e();
-  }
+  writeSets(w, b.nexthopSets ?? []);
   for (const r of b.routes) writeRoute(w, r);
   end();
 }
@@ -199,12 +204,7 @@ export function encodeRouteColumns(seq: number, vrf: string, sets: PbNexthopSet[
   w.uintField(1, seq);
   const end = w.begin(6);
   w.string(1, vrf);
-  for (const s of sets) {
-    const e = w.begin(2);
-    w.uintField(1, ACTION_NUM[s.action ?? 'FORWARD'] ?? 0);
-    for (const nh of s.nexthops ?? []) writeNexthop(w, 2, nh);
-    e();
-  }
+  writeSets(w, sets);
   for (let i = 0; i < prefixes.length; i++) {
     const e = w.begin(3);
     w.string(1, prefixes[i]);
