@@ -12,6 +12,8 @@ export const MAX_FRAME = SLOT_SIZE - HEADROOM;
 export class PacketPool {
   readonly data: Uint8Array;
   readonly view: DataView;
+  /** the same bytes as 32-bit words (host order), for word-sized copies */
+  readonly data32: Uint32Array;
   /** offset of the frame's first byte inside its slot */
   readonly start: Uint16Array;
   /** frame length in bytes */
@@ -38,6 +40,7 @@ export class PacketPool {
   constructor(readonly size: number) {
     this.data = new Uint8Array(size * SLOT_SIZE);
     this.view = new DataView(this.data.buffer);
+    this.data32 = new Uint32Array(this.data.buffer);
     this.start = new Uint16Array(size);
     this.len = new Uint16Array(size);
     this.rxVif = new Uint16Array(size);

@@ -38,7 +38,10 @@ export class MemoryDriver implements IoDriver {
   private readonly data: Uint8Array;
   private readonly lens: Uint16Array;
   private readonly slots: number;
-  private replay: Uint8Array[] | undefined;
+  /** replay frames packed back to back (each padded to 4 bytes), like a receive ring */
+  private replay: Uint32Array | undefined;
+  private replayOff: Uint32Array | undefined;
+  private replayLen: Uint16Array | undefined;
   private replayNext = 0;
   /** frames transmitted in sink mode */
   sunk = 0;
@@ -57,7 +60,20 @@ export class MemoryDriver implements IoDriver {
       lens: new SharedArrayBuffer(2 * slots * 2),
       sink: opts.sink ?? false,
     });
-    d.replay = opts.replay;
+    if (opts.replay && opts.replay.length > 0) {
+      const frames = opts.replay.map((f) => f.subarray(0, Math.min(f.length, MAX_FRAME)));
+      const bytes = new Uint8Array(frames.reduce((a, f) => a + ((f.length + 3) & ~3), 0));
+      d.replayOff = new Uint32Array(frames.length);
+      d.replayLen = new Uint16Array(frames.length);
+      let o = 0;
+      frames.forEach((f, k) => {
+        bytes.set(f, o);
+        d.replayOff![k] = o >> 2;
+        d.replayLen![k] = f.length;
+        o += (f.length + 3) & ~3;
+      });
+      d.replay = new Uint32Array(bytes.buffer);
+    }
     return d;
   }
 
@@ -99,16 +115,24 @@ export class MemoryDriver implements IoDriver {
     const replay = this.replay;
     if (replay) {
       let n = 0;
-      const d = pool.data;
+      // word copies: slots and HEADROOM are 4-byte aligned (a driver copies a ring frame the same way)
+      const d = pool.data32;
+      const offs = this.replayOff!;
+      const lens = this.replayLen!;
+      let next = this.replayNext;
       while (n < max) {
         const i = pool.alloc();
         if (i < 0) break;
-        const f = replay[this.replayNext]!;
-        if (++this.replayNext === replay.length) this.replayNext = 0;
-        d.set(f, pool.offset(i));
-        pool.len[i] = f.length;
+        const o = offs[next]!;
+        const len = lens[next]!;
+        if (++next === offs.length) next = 0;
+        const dst = pool.offset(i) >> 2;
+        const words = (len + 3) >> 2;
+        for (let b = 0; b < words; b++) d[dst + b] = replay[o + b]!;
+        pool.len[i] = len;
         out[n++] = i;
       }
+      this.replayNext = next;
       return n;
     }
     const ctrl = this.ctrl;

@@ -1,26 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LpmTable, LPM4_STRIDES } from './lpm.js';
-import { rng } from './test-random.js';
-
-/** Prefix lengths shaped like a full BGP table: mostly /24, some shorter, a few longer. */
-function len4(r: () => number): number {
-  const u = r() % 10000;
-  if (u < 5500) return 24;
-  if (u < 6500) return 23;
-  if (u < 7500) return 22;
-  if (u < 8000) return 21;
-  if (u < 8500) return 20;
-  if (u < 8800) return 19;
-  if (u < 9000) return 18;
-  if (u < 9200) return 17;
-  if (u < 9400) return 16;
-  if (u < 9960) return 25 + (r() % 8);
-  if (u < 9999) return 8 + (r() % 8);
-  return r() % 8;
-}
-
-const mask4 = (l: number) => (l === 0 ? 0 : (~0 << (32 - l)) >>> 0);
+import { bgpLikeLen4 as len4, mask4, rng } from './test-random.js';
 
 /** The naive reference: one exact-match map per prefix length, probed longest first. */
 class Ref4 {
@@ -39,7 +20,8 @@ test('LPM4: 1M random prefixes, then deletes, against a naive reference', () => 
   const t = LpmTable.create(LPM4_STRIDES, 1 << 26, 4);
   const ref = new Ref4();
   const w = new Uint32Array(1);
-  const inserted: [number, number][] = [];
+  const insA = new Uint32Array(1_000_000);
+  const insL = new Uint8Array(1_000_000);
   const t0 = performance.now();
   for (let k = 0; k < 1_000_000; k++) {
     const l = len4(r);
@@ -48,7 +30,8 @@ test('LPM4: 1M random prefixes, then deletes, against a naive reference', () => 
     w[0] = a;
     t.insert(1, w, l, nh);
     ref.byLen[l]!.set(a | 0, nh);
-    inserted.push([a, l]);
+    insA[k] = a;
+    insL[k] = l;
   }
   const t1 = performance.now();
   const check = (n: number) => {
@@ -56,8 +39,8 @@ test('LPM4: 1M random prefixes, then deletes, against a naive reference', () => 
       // half random addresses, half inside a known prefix
       let a = r();
       if (k & 1) {
-        const [p, l] = inserted[r() % inserted.length]!;
-        a = (p | (r() & ~mask4(l))) >>> 0;
+        const j = r() % insA.length;
+        a = (insA[j]! | (r() & ~mask4(insL[j]!))) >>> 0;
       }
       w[0] = a;
       const got = t.lookup(1, w);
@@ -68,8 +51,9 @@ test('LPM4: 1M random prefixes, then deletes, against a naive reference', () => 
   check(100_000);
   // delete half of what was inserted (some twice: the second must report false)
   let removed = 0;
-  for (let k = 0; k < inserted.length; k += 2) {
-    const [a, l] = inserted[k]!;
+  for (let k = 0; k < insA.length; k += 2) {
+    const a = insA[k]!;
+    const l = insL[k]!;
     w[0] = a;
     const had = ref.byLen[l]!.delete(a | 0);
     assert.equal(t.remove(1, w, l), had);

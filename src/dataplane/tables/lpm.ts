@@ -26,13 +26,6 @@ export interface LpmShared {
 
 export class LpmFullError extends Error {}
 
-interface RouteEntry {
-  /** address words (1 for IPv4, 4 for IPv6), host bits clear */
-  words: number[];
-  len: number;
-  nh: number;
-}
-
 export class LpmTable {
   readonly slots: Uint32Array;
   readonly roots: Uint32Array;
@@ -44,8 +37,8 @@ export class LpmTable {
   private top = 0;
   private readonly freeGroups = new Map<number, number[]>();
   private readonly rootGroups = new Map<number, number[]>();
-  /** per VRF, per prefix length: key (the address as int32 for IPv4, text for IPv6) -> route */
-  private readonly routes = new Map<number, { byLen: Map<number | string, RouteEntry>[]; count: number }>();
+  /** per VRF, per prefix length: key (the address as int32 for IPv4, text for IPv6) -> next hop */
+  private readonly routes = new Map<number, { byLen: Map<number | string, number>[]; count: number }>();
   private readonly scratch: Uint32Array;
 
   static create(strides: number[], capacity: number, maxVrfs: number): LpmTable {
@@ -85,11 +78,13 @@ export class LpmTable {
   *listRoutes(vrf: number): IterableIterator<{ words: number[]; len: number; nh: number }> {
     const m = this.routes.get(vrf);
     if (!m) return;
-    for (const byLen of m.byLen) yield* byLen.values();
+    for (let len = 0; len < m.byLen.length; len++) {
+      for (const [key, nh] of m.byLen[len]!) yield { words: wordsOf(key), len, nh };
+    }
   }
 
   getRoute(vrf: number, words: ArrayLike<number>, len: number): number {
-    return this.routes.get(vrf)?.byLen[len]?.get(keyOf(words, this.wordsPerKey))?.nh ?? 0;
+    return this.routes.get(vrf)?.byLen[len]?.get(keyOf(words, this.wordsPerKey)) ?? 0;
   }
 
   /** Reader-side lookup (tests, slow paths); the graph inlines the same walk. */
@@ -118,14 +113,8 @@ export class LpmTable {
     const root = this.ensureRoot(vrf);
     this.apply(vrf, root, words, len, nh, len + 1, -1);
     const byLen = m.byLen[len]!;
-    const old = byLen.get(key);
-    if (old) old.nh = nh;
-    else {
-      const w: number[] = [];
-      for (let i = 0; i < this.wordsPerKey; i++) w.push(words[i]! >>> 0);
-      byLen.set(key, { words: w, len, nh });
-      m.count++;
-    }
+    if (!byLen.has(key)) m.count++;
+    byLen.set(key, nh);
   }
 
   /** Remove a prefix; returns false when it was not there. */
@@ -133,7 +122,7 @@ export class LpmTable {
     const m = this.routes.get(vrf);
     const key = keyOf(words, this.wordsPerKey);
     const r = m?.byLen[len]?.get(key);
-    if (!m || !r) return false;
+    if (!m || r === undefined) return false;
     m.byLen[len]!.delete(key);
     m.count--;
     // the next covering prefix takes over the slots this one owned
@@ -141,15 +130,15 @@ export class LpmTable {
     let coverLen = -1;
     const s = this.scratch;
     for (let l = len - 1; l >= 0; l--) {
-      maskWords(r.words, l, s);
+      maskWords(words, l, s);
       const c = m.byLen[l]!.get(keyOf(s, this.wordsPerKey));
-      if (c) {
-        coverNh = c.nh;
+      if (c !== undefined) {
+        coverNh = c;
         coverLen = l;
         break;
       }
     }
-    this.apply(vrf, this.roots[vrf]!, r.words, len, coverNh, coverLen + 1, len + 1);
+    this.apply(vrf, this.roots[vrf]!, words, len, coverNh, coverLen + 1, len + 1);
     return true;
   }
 
@@ -259,6 +248,10 @@ export class LpmTable {
 function keyOf(words: ArrayLike<number>, n: number): number | string {
   if (n === 1) return words[0]! | 0; // a small integer key: Map is much faster than with doubles
   return `${words[0]! >>> 0}:${words[1]! >>> 0}:${words[2]! >>> 0}:${words[3]! >>> 0}`;
+}
+
+function wordsOf(key: number | string): number[] {
+  return typeof key === 'number' ? [key >>> 0] : key.split(':').map((x) => Number(x) >>> 0);
 }
 
 /** out = words with all bits past `len` cleared. */

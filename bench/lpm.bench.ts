@@ -1,0 +1,86 @@
+/**
+ * IPv4 LPM: lookup rate and memory for 1M routes with BGP-like prefix lengths (DIR-16-8-8
+ * multibit trie in one shared Uint32Array, src/dataplane/tables/lpm.ts). Reference in the
+ * same run: the naive per-length exact-match table (one Map per prefix length, longest
+ * first) that the unit tests check the trie against. Ratio = trie / naive (higher is better).
+ */
+import { performance } from 'node:perf_hooks';
+import { LpmTable, LPM4_STRIDES, LPM_INDEX, LPM_PTR } from '../src/dataplane/tables/lpm.js';
+import { mask4, randomPrefixes4, rng } from '../src/dataplane/tables/test-random.js';
+import type { BenchResult } from './types.js';
+
+const N = 1_000_000;
+const QUERIES = 1 << 20;
+
+export async function run(): Promise<BenchResult[]> {
+  const routes = randomPrefixes4(N, 1);
+  const t = LpmTable.create(LPM4_STRIDES, 1 << 26, 2);
+  const byLen = Array.from({ length: 33 }, () => new Map<number, number>());
+  const w = new Uint32Array(1);
+  const t0 = performance.now();
+  for (let k = 0; k < N; k++) {
+    w[0] = routes.addr[k]!;
+    t.insert(0, w, routes.len[k]!, 1 + (k & 0xffff));
+  }
+  const insertSecs = (performance.now() - t0) / 1000;
+  for (let k = 0; k < N; k++) byLen[routes.len[k]!]!.set(routes.addr[k]! | 0, 1 + (k & 0xffff));
+  const distinct = t.routeCount(0);
+  const bytes = t.usedSlots * 4;
+  console.log(`lpm4: ${distinct} distinct routes inserted in ${insertSecs.toFixed(1)} s, ${(bytes / 1048576).toFixed(1)} MiB of slots (${(bytes / distinct).toFixed(0)} B/route; the writer's side tables are extra)`);
+
+  // destinations: inside random installed prefixes (so every lookup walks a real path)
+  const r = rng(5);
+  const q = new Uint32Array(QUERIES);
+  for (let k = 0; k < QUERIES; k++) {
+    const i = r() % N;
+    q[k] = (routes.addr[i]! | (r() & ~mask4(routes.len[i]!))) >>> 0;
+  }
+  const slots = t.slots;
+  const root = t.roots[0]!;
+  const trie = (): number => {
+    let acc = 0;
+    for (let k = 0; k < QUERIES; k++) {
+      const a = q[k]!;
+      let e = slots[root + (a >>> 16)]!;
+      if ((e & LPM_PTR) !== 0) {
+        e = slots[(e & LPM_INDEX) + ((a >>> 8) & 255)]!;
+        if ((e & LPM_PTR) !== 0) e = slots[(e & LPM_INDEX) + (a & 255)]!;
+      }
+      acc += e;
+    }
+    return acc;
+  };
+  const naive = (): number => {
+    let acc = 0;
+    for (let k = 0; k < QUERIES; k += 8) {
+      const a = q[k]!;
+      for (let l = 32; l >= 0; l--) {
+        const v = byLen[l]!.get((a & mask4(l)) | 0);
+        if (v !== undefined) { acc += v; break; }
+      }
+    }
+    return acc;
+  };
+  const rate = (f: () => number, n: number): number => {
+    f();
+    let best = 0;
+    for (let round = 0; round < 3; round++) {
+      const c0 = process.cpuUsage();
+      f();
+      const c = process.cpuUsage(c0);
+      best = Math.max(best, n / ((c.user + c.system) / 1e6));
+    }
+    return best;
+  };
+  const trieRate = rate(trie, QUERIES);
+  const naiveRate = rate(naive, QUERIES / 8);
+  console.log(`lpm4: ${(trieRate / 1e6).toFixed(1)} M lookups/s per core; naive per-length maps ${(naiveRate / 1e6).toFixed(2)} M/s`);
+  return [
+    { name: 'IPv4 LPM lookups, 1M routes', value: Math.round(trieRate), unit: 'lookups/s/core', reference: { name: 'naive per-length maps', value: Math.round(naiveRate) }, ratio: trieRate / naiveRate, notes: `${QUERIES} random destinations inside installed prefixes; CPU time` },
+    { name: 'IPv4 LPM memory, 1M routes', value: bytes, unit: 'bytes', notes: `${distinct} distinct prefixes, DIR-16-8-8 slots shared with workers; insert ${insertSecs.toFixed(1)} s` },
+  ];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  void run().then((r) => console.log(JSON.stringify(r, null, 2)));
+}
