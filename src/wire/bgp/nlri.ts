@@ -25,6 +25,14 @@ const latin1 = TEXT as unknown as { latin1Slice?: (start: number, end: number) =
 const toText: (n: number) => string =
   typeof latin1.latin1Slice === 'function' ? (n) => latin1.latin1Slice!(0, n) : (n) => String.fromCharCode.apply(null, Array.from(TEXT.subarray(0, n)));
 
+/** Bytes as a one-byte-per-char string (a map key). */
+export function bytesKey(b: Uint8Array): string {
+  if (typeof Buffer !== 'undefined') return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
 function putDecimal(at: number, v: number): number {
   if (v >= 100) TEXT[at++] = 48 + ((v / 100) | 0);
   if (v >= 10) TEXT[at++] = 48 + (((v / 10) | 0) % 10);

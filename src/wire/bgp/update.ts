@@ -12,7 +12,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, tryParseIpv4 } from '../.
 import { ErrorCode, UpdateSubcode, notifyError, type NotifyError } from './errors.js';
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js';
 import { Afi, Safi, familyKey, maxMessageLength, type SessionOptions } from './options.js';
-import { decodePrefixes, parseV4PrefixFast } from './nlri.js';
+import { bytesKey, decodePrefixes, parseV4PrefixFast } from './nlri.js';
 import { ATTRIBUTES, AttrFlag, AttrType, attributeName, encodeAttributes, mergeAs4Path, type AttrScratch, type ErrorAction, type PathAttributes } from './attributes.js';
 
 export interface MpReach {
@@ -53,6 +53,12 @@ export interface DecodedUpdate {
   readonly problems: string[];
   /** true for an End-of-RIB marker (RFC 4724): empty UPDATE, or MP_UNREACH with no NLRI */
   readonly endOfRib?: { afi: number; safi: number };
+  /**
+   * The attribute field's bytes as a string, when they hold no NLRI (no MP_REACH or
+   * MP_UNREACH) and decoded cleanly: equal keys mean equal attributes, so a receiver can
+   * share one PathAttributes object among the UPDATEs that carry the same set.
+   */
+  readonly attrKey?: string;
 }
 
 function updateError(subcode: number, reason: string, data?: Uint8Array): NotifyError {
@@ -201,7 +207,8 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   else if (withdrawn.length === 0 && nlri.length === 0 && !sawMpReach && sawMpUnreach && mpUnreach && mpUnreach.prefixes.length === 0 && alen === 3 + 3) {
     endOfRib = { afi: mpUnreach.afi, safi: mpUnreach.safi };
   }
-  return { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib };
+  const attrKey = alen > 0 && st.worst === 'ok' && !sawMpReach && !sawMpUnreach ? bytesKey(body.subarray(aStart, aEnd)) : undefined;
+  return { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrKey };
 }
 
 function supportedFamily(afi: number, safi: number): boolean {

@@ -200,6 +200,11 @@ export class NeighborRib {
   exportCache = new WeakMap<PathAttributes, PathAttributes>();
   /** exported attributes changed by policy, interned by content */
   intern = new Map<string, PathAttributes>();
+  /**
+   * Attribute sets already seen from this peer, by their wire bytes, with the outcome of
+   * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
+   */
+  readonly attrCache = new Map<string, { attrs: PathAttributes; withdraw?: string; hidden?: string }>();
   /** the full table was sent since the session came up */
   synced = false;
   staleTimer: NodeJS.Timeout | undefined;
@@ -212,6 +217,9 @@ export class NeighborRib {
 }
 
 /** Attributes of routes we originate from other protocols, one per family (export caches key on them). */
+/** Distinct attribute sets remembered per peer before the cache starts over. */
+const ATTR_CACHE_MAX = 65536;
+
 const LOCAL_BASE4: PathAttributes = Object.freeze({ origin: 0, asPath: [] }) as PathAttributes;
 const LOCAL_BASE6: PathAttributes = Object.freeze({ origin: 0, asPath: [] }) as PathAttributes;
 
@@ -366,6 +374,7 @@ export class BgpInstance implements NeighborOwner {
     const st = this.ribs.get(nb);
     if (!st) return;
     st.synced = false;
+    st.attrCache.clear();
     st.out.clear();
     const gr = nb.peerOpen?.capabilities.gracefulRestart;
     if (!notification && gr && nb.cfg.gracefulRestart && gr.families.length > 0) {
@@ -476,7 +485,14 @@ export class BgpInstance implements NeighborOwner {
     let attrs = u.attrs;
     let hidden: string | undefined;
     if (!withdrawAll && (u.nlri.length || u.mpReach)) {
-      const c = this.checkSessionRules(nb, attrs);
+      let c = d.attrKey !== undefined ? st.attrCache.get(d.attrKey) : undefined;
+      if (!c) {
+        c = this.checkSessionRules(nb, attrs);
+        if (d.attrKey !== undefined) {
+          if (st.attrCache.size >= ATTR_CACHE_MAX) st.attrCache.clear();
+          st.attrCache.set(d.attrKey, c);
+        }
+      }
       if (c.withdraw) {
         this.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${c.withdraw} (treat-as-withdraw)`);
         withdrawAll = true;
@@ -768,21 +784,25 @@ export class BgpInstance implements NeighborOwner {
     const prefix = e.prefix;
     let best: Path | undefined;
     let step: DecidingStep = 'Only path';
-    let mp: Path[] = [];
+    /** what goes to the RIB: the best path, or the multipath set */
+    let chosen: Path | Path[] | undefined;
     const lone = e.lone;
-    let paths = lone ? [] : e.paths;
-    if (paths.length > 1 && paths.some((p) => !p.accepted)) paths = paths.filter((p) => p.accepted);
-    if (paths.length === 1 || lone) {
-      const only = lone ?? paths[0]!;
-      best = only.accepted && only.resolvable ? only : undefined;
-      if (best) mp = [best];
-    } else if (paths.length > 1) {
-      const first = paths[0]!;
-      const mpc = first.peer.cfg.multipath ?? this.cfg.multipath;
-      const s = selectBest(paths, { multipath: mpc !== undefined, multipleAs: mpc?.multipleAs });
-      best = s.best;
-      step = s.step;
-      mp = s.multipath;
+    if (lone) {
+      best = lone.accepted && lone.resolvable ? lone : undefined;
+      chosen = best;
+    } else {
+      let paths = e.paths;
+      if (paths.some((p) => !p.accepted)) paths = paths.filter((p) => p.accepted);
+      if (paths.length === 1) {
+        best = paths[0]!.resolvable ? paths[0] : undefined;
+        chosen = best;
+      } else if (paths.length > 1) {
+        const mpc = paths[0]!.peer.cfg.multipath ?? this.cfg.multipath;
+        const sel = selectBest(paths, { multipath: mpc !== undefined, multipleAs: mpc?.multipleAs });
+        best = sel.best;
+        step = sel.step;
+        if (best) chosen = sel.multipath.length === 1 ? best : sel.multipath;
+      }
     }
     const prevBest = e.best;
     const prevInstalled = e.installed;
@@ -799,26 +819,28 @@ export class BgpInstance implements NeighborOwner {
     }
     e.best = best;
     e.step = step;
-    const sameSet = Array.isArray(prevInstalled)
-      ? prevInstalled.length === mp.length && prevInstalled.every((p, i) => p === mp[i])
-      : mp.length === 1 && prevInstalled === mp[0];
-    if (best) {
-      if (!sameSet || prevBest !== best) {
-        e.installed = mp.length === 1 ? mp[0] : mp;
-        this.rib.announce(table, 'bgp', this.ribRoute(prefix, best, step, mp));
+    const same =
+      Array.isArray(prevInstalled) && Array.isArray(chosen)
+        ? prevInstalled.length === chosen.length && prevInstalled.every((p, i) => p === chosen[i])
+        : prevInstalled === chosen;
+    if (best && chosen) {
+      if (!same) {
+        e.installed = chosen;
+        this.rib.announce(table, 'bgp', this.ribRoute(prefix, best, step, chosen));
       }
     } else if (prevInstalled) {
       e.installed = undefined;
       this.rib.withdraw(table, 'bgp', prefix);
     }
-    return prevBest !== best || !sameSet;
+    return prevBest !== best || !same;
   }
 
-  private ribRoute(prefix: string, best: Path, step: DecidingStep, mp: Path[]): RibRoute {
+  private ribRoute(prefix: string, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
     let nexthops: RibRoute['nexthops'];
-    if (mp.length === 1 && best.nh) {
+    if (!Array.isArray(chosen) && best.nh) {
       nexthops = best.nh.ribNexthops ??= [{ gateway: best.nh.address, recursive: true }];
     } else {
+      const mp = Array.isArray(chosen) ? chosen : [chosen];
       const gateways: string[] = [];
       for (const p of mp) {
         const g = p.attrs.nextHop;
