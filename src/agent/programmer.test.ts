@@ -71,3 +71,17 @@ test('resync: replayed objects stay untouched, the rest goes, a resync cut short
   assert.equal(dp.calls['addRoute'], adds, 'nothing was re-added');
   assert.equal((await p.endResync()).failures[0]?.reason, 'ResyncEnd without ResyncBegin');
 });
+
+test('routes of every IPv4 length (and IPv6) survive a replay and are swept by their exact prefix', async () => {
+  const { dp, p } = await setup();
+  const prefixes = ['0.0.0.0/0', '128.0.0.0/1', '10.0.0.0/8', '192.168.1.0/24', '255.255.255.254/31', '255.255.255.255/32', '10.9.8.7/32', '2001:db8::/32'];
+  p.applyRoutes({ routes: prefixes.map((prefix) => ({ prefix, action: 'DISCARD' as const })) });
+  assert.deepEqual([...dp.routes.get('default')!.keys()].sort(), [...prefixes].sort());
+  p.beginResync();
+  p.applyRoutes({ routes: prefixes.filter((_, i) => i % 2 === 0).map((prefix) => ({ prefix, action: 'DISCARD' as const })) });
+  const r = await p.endResync();
+  assert.deepEqual(r.failures, []);
+  assert.deepEqual([...dp.routes.get('default')!.keys()].sort(), prefixes.filter((_, i) => i % 2 === 0).sort());
+  p.applyRoutes({ routes: prefixes.filter((_, i) => i % 2 === 0).map((prefix) => ({ prefix, delete: true })) });
+  assert.equal(dp.routes.get('default')!.size, 0);
+});

@@ -51,10 +51,10 @@ export interface ApplyResult {
 export class Programmer {
   private readonly vrfs = new Map<string, number>();
   private readonly ifs = new Map<string, IfEntry>();
-  /** per VRF, prefix -> the next hop it holds (one map entry per route, no per-route object) */
-  private readonly routes = new Map<string, Map<string, NhEntry>>();
-  /** during a resync: the prefixes replayed so far, per VRF */
-  private replayed: Map<string, Set<string>> | undefined;
+  /** per VRF, route key (see routeKey) -> the next hop it holds: one map entry per route, no per-route object */
+  private readonly routes = new Map<string, Map<RouteKey, NhEntry>>();
+  /** during a resync: the routes replayed so far, per VRF */
+  private replayed: Map<string, Set<RouteKey>> | undefined;
   private readonly nhs = new Map<string, NhEntry>();
   private gen = 0;
   private resyncing = false;
@@ -74,17 +74,17 @@ export class Programmer {
     let swept = 0;
     if (!this.resyncing) return { failures: [{ object: 'resync', reason: 'ResyncEnd without ResyncBegin' }], swept };
     this.resyncing = false;
-    const replayed = this.replayed ?? new Map<string, Set<string>>();
+    const replayed = this.replayed ?? new Map<string, Set<RouteKey>>();
     this.replayed = undefined;
     for (const [vrf, table] of this.routes) {
       const seen = replayed.get(vrf);
-      for (const [prefix, r] of table) {
-        if (seen?.has(prefix)) continue;
+      for (const [key, r] of table) {
+        if (seen?.has(key)) continue;
         try {
-          this.removeRoute(vrf, prefix, table, r);
+          this.removeRoute(vrf, key, table, r);
           swept++;
         } catch (err) {
-          failures.push({ object: `route ${vrf} ${prefix}`, reason: reason(err) });
+          failures.push({ object: `route ${vrf} ${prefixOfKey(key)}`, reason: reason(err) });
         }
       }
     }
@@ -121,7 +121,7 @@ export class Programmer {
         if (this.vrfs.has(name)) {
           // routes normally go first (the controller orders them so); remove any left over
           const table = this.routes.get(name);
-          for (const [prefix, nh] of table ?? []) this.removeRoute(name, prefix, table!, nh);
+          for (const [key, nh] of table ?? []) this.removeRoute(name, key, table!, nh);
           this.dp.delVrf(name);
           this.vrfs.delete(name);
           this.routes.delete(name);
@@ -175,7 +175,7 @@ export class Programmer {
       table = new Map();
       this.routes.set(vrf, table);
     }
-    let seen: Set<string> | undefined;
+    let seen: Set<RouteKey> | undefined;
     if (this.replayed) {
       seen = this.replayed.get(vrf);
       if (!seen) this.replayed.set(vrf, (seen = new Set()));
@@ -183,11 +183,11 @@ export class Programmer {
     const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
     for (const r of b.routes) {
       try {
-        const prefix = fastCanonical(r.prefix);
+        const key = routeKey(r.prefix);
         if (r.delete) {
-          const old = table.get(prefix);
-          if (old) this.removeRoute(vrf, prefix, table, old);
-          seen?.delete(prefix);
+          const old = table.get(key);
+          if (old) this.removeRoute(vrf, key, table, old);
+          seen?.delete(key);
           continue;
         }
         let plan: Plan;
@@ -199,8 +199,8 @@ export class Programmer {
           plan = this.plan(vrf, { action: r.action ?? 'FORWARD', nexthops: r.nexthops ?? [] });
         }
         if ('error' in plan) throw new DataplaneError(plan.error);
-        this.installRoute(vrf, prefix, table, plan);
-        seen?.add(prefix);
+        this.installRoute(vrf, key, typeof key === 'number' ? r.prefix : key, table, plan);
+        seen?.add(key);
       } catch (err) {
         failures.push({ object: `route ${vrf} ${r.prefix}`, reason: reason(err) });
       }
@@ -217,8 +217,9 @@ export class Programmer {
 
   // ---- internals
 
-  private installRoute(vrf: string, prefix: string, table: Map<string, NhEntry>, plan: NhPlan): void {
-    const old = table.get(prefix);
+  /** `prefix` is the canonical text of `key` */
+  private installRoute(vrf: string, key: RouteKey, prefix: string, table: Map<RouteKey, NhEntry>, plan: NhPlan): void {
+    const old = table.get(key);
     if (old && old.key === plan.key) return;
     if (plan.key === '') {
       // a connected subnet: the data plane already routes it from the interface's addresses
@@ -226,7 +227,7 @@ export class Programmer {
         this.dp.delRoute(vrf, prefix);
         this.release(old);
       }
-      table.set(prefix, CONNECTED);
+      table.set(key, CONNECTED);
       return;
     }
     const nh = this.acquire(plan);
@@ -237,15 +238,15 @@ export class Programmer {
       throw err;
     }
     if (old && old !== CONNECTED) this.release(old);
-    table.set(prefix, nh);
+    table.set(key, nh);
   }
 
-  private removeRoute(vrf: string, prefix: string, table: Map<string, NhEntry>, nh: NhEntry): void {
+  private removeRoute(vrf: string, key: RouteKey, table: Map<RouteKey, NhEntry>, nh: NhEntry): void {
     if (nh !== CONNECTED) {
-      this.dp.delRoute(vrf, prefix);
+      this.dp.delRoute(vrf, prefixOfKey(key));
       this.release(nh);
     }
-    table.delete(prefix);
+    table.delete(key);
   }
 
   private acquire(plan: NhPlan): NhEntry {
@@ -392,11 +393,29 @@ function sameList(a: string[] | undefined, b: string[] | undefined): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
-/** canonicalPrefix, with a quick accept for IPv4 prefixes that are already canonical. */
-function fastCanonical(prefix: string): string {
+/**
+ * How the agent keys a route: a plainly written, canonical IPv4 prefix becomes the number
+ * 2^len + network bits (a small integer up to /30: no string kept per route, cheap to hash);
+ * anything else its canonical text.
+ */
+type RouteKey = number | string;
+
+function routeKey(prefix: string): RouteKey {
   const q = scanIpv4Prefix(prefix);
-  if (q && (q[1] === 0 ? q[0] === 0 : (q[0] & ~(0xffffffff << (32 - q[1]))) === 0)) return prefix;
+  if (q) {
+    const [v, len] = q;
+    const bits = len === 0 ? 0 : v >>> (32 - len);
+    if ((len === 0 ? v : (bits << (32 - len)) >>> 0) === v) return 2 ** len + bits;
+  }
   return canonicalPrefix(prefix);
+}
+
+function prefixOfKey(key: RouteKey): string {
+  if (typeof key === 'string') return key;
+  const len = Math.floor(Math.log2(key));
+  const bits = key - 2 ** len;
+  const v = len === 0 ? 0 : (bits * 2 ** (32 - len)) >>> 0;
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/${len}`;
 }
 
 function reason(err: unknown): string {
