@@ -879,9 +879,11 @@ export class Graph {
     // label TTL: copied from the packet (uniform model)
     const ttl = mpls ? d[o + 3]! : (fl & K.PF_IP6) !== 0 ? d[o + 7]! : d[o + 8]!;
     const labels = this.t.nh.labels;
+    const dv = p.view;
+    const lb = nh * MAX_LABELS;
     for (let q = 0; q < nl; q++) {
       const bos = !mpls && q === nl - 1 ? 0x100 : 0;
-      wr32(d, top + q * 4, ((labels[nh * MAX_LABELS + q]! << 12) | bos | ttl) >>> 0);
+      dv.setUint32(top + q * 4, ((labels[lb + q]! << 12) | bos | ttl) >>> 0);
     }
     p.start[i] = top - base;
     p.len[i] = end - top;
@@ -1102,12 +1104,14 @@ export class Graph {
     p.len[i] += hl;
     const o = (i << SHIFT) + s;
     const vm = vif * 6;
-    for (let b = 0; b < 6; b++) { d[o + b] = mac[moff + b]!; d[o + 6 + b] = vt.mac[vm + b]!; }
+    const sm = vt.mac;
+    d[o] = mac[moff]!; d[o + 1] = mac[moff + 1]!; d[o + 2] = mac[moff + 2]!; d[o + 3] = mac[moff + 3]!; d[o + 4] = mac[moff + 4]!; d[o + 5] = mac[moff + 5]!;
+    d[o + 6] = sm[vm]!; d[o + 7] = sm[vm + 1]!; d[o + 8] = sm[vm + 2]!; d[o + 9] = sm[vm + 3]!; d[o + 10] = sm[vm + 4]!; d[o + 11] = sm[vm + 5]!;
     if (vlan !== 0) {
-      d[o + 12] = 0x81; d[o + 13] = 0; d[o + 14] = vlan >>> 8; d[o + 15] = vlan & 255;
-      d[o + 16] = et >>> 8; d[o + 17] = et & 255;
+      p.view.setUint32(o + 12, (0x81000000 | vlan) >>> 0);
+      p.view.setUint16(o + 16, et);
     } else {
-      d[o + 12] = et >>> 8; d[o + 13] = et & 255;
+      p.view.setUint16(o + 12, et);
     }
   }
 

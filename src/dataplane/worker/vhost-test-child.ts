@@ -1,0 +1,31 @@
+/**
+ * Child process of vhost.test.ts, run inside the router's namespace: a data plane with one
+ * AF_PACKET vif and vhost0 toward the namespace's own kernel, one forwarding worker. Prints
+ * "ready", then on SIGTERM prints "counters {...}" and "dropstats {...}" and exits 0.
+ */
+import { createDataplane } from '../dataplane.js';
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as { vif: string; mac: string; addresses: string[] };
+  const dp = createDataplane({ workers: 1, vhost: true });
+  await dp.addVif({ name: cfg.vif, driver: 'af-packet', mac: cfg.mac, addresses: cfg.addresses });
+  await dp.start();
+  await dp.hostSettled();
+  console.log('ready');
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`counters ${JSON.stringify(dp.counters())}`);
+    console.log(`dropstats ${JSON.stringify(Object.fromEntries(Object.entries(dp.dropStats()).filter(([, v]) => v > 0)))}`);
+    await dp.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});
