@@ -102,6 +102,19 @@ test('configured routes are programmed into the data plane and read back from th
   assert.equal(fib.status().nacks, 1);
   assert.match(fib.status().recentFailures[0]!.reason, /invalid MPLS label 1048576/);
   assert.equal(dpRoutes('default', 4)['100.64.0.0/10'], undefined);
+  // labels pushed by a neighbor next hop: transport labels, then the service label
+  rib.announce('inet.0', 'test', { prefix: '100.64.0.0/10', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.2.0.2', interface: 'm2', labels: [16001, 30] }] });
+  await fib.whenIdle(5000);
+  assert.equal(dpRoutes('default', 4)['100.64.0.0/10'], '10.2.0.2@m2+16001/30');
+
+  // the instance and its interface leave the configuration: routes, then the vif, then the VRF go
+  const without = loadSet(CONFIG.split('\n').filter((l) => !/m3|blue/.test(l)).join('\n'));
+  assert.deepEqual(svc.validate(without), []);
+  await svc.apply(without);
+  await fib.whenIdle(5000);
+  assert.equal(fib.status().nacks, 1, JSON.stringify(fib.status().recentFailures));
+  assert.deepEqual(dp.listVifs().map((v) => v.name).sort(), ['m1', 'm2']);
+  assert.throws(() => dp.listRoutes('blue', 4));
   await fib.stop();
 });
 
