@@ -35,6 +35,8 @@ const RCV = { addr: '100.64.0.2', asn: 65002 };
 
 interface Receiver {
   name: string;
+  /** least time between two polls of the route count (GoBGP walks its table to answer) */
+  pollMs?: number;
   /** ms to wait for all routes before giving up */
   timeoutMs: number;
   start(lab: Lab, ns: string, ifname: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void> }>;
@@ -71,6 +73,7 @@ const receivers: Receiver[] = [
   {
     name: 'gobgp',
     timeoutMs: 150_000,
+    pollMs: 1000,
     async start(lab, ns) {
       const conf = gobgpConfig({
         asn: RCV.asn,
@@ -93,7 +96,7 @@ const receivers: Receiver[] = [
         interfaces: [{ name: ifname, addresses: [`${RCV.addr}/30`] }],
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
-      });
+      }, 90_000);
       // routes count once they are active in the RIB (best path chosen, next hop resolved)
       return { pid: c.daemon.pid, count: () => c.activeCount(INJ.addr), stop: () => c.stop() };
     },
@@ -134,7 +137,7 @@ const fibReceivers: Receiver[] = [
         interfaces: [{ name: fab.ifA, addresses: [`${RCV.addr}/30`] }],
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
-      }, 30_000, { vrouter: true, introspect: '127.0.0.1:8085' });
+      }, 90_000, { vrouter: true, introspect: '127.0.0.1:8085' });
       return { pid: c.daemon.pid, count: async () => vrouterFibRoutes(lab, ns), stop: () => c.stop() };
     },
   },
@@ -289,7 +292,7 @@ export async function run(): Promise<BenchResult[]> {
         continue;
       }
       const n = r.name === 'gobgp' ? gobgpCount : count;
-      const f = await measure(r, per, n);
+      const f = await measure(r, per, n, r.pollMs);
       figures.push(f);
       const mb = (f.rssBytes / 2 ** 20).toFixed(0);
       console.log(
@@ -299,6 +302,10 @@ export async function run(): Promise<BenchResult[]> {
     }
     const bird = figures.find((f) => f.receiver === 'bird' && f.perUpdate === per && f.complete);
     for (const f of figures.filter((x) => x.perUpdate === per)) {
+      if (Number.isNaN(f.seconds)) {
+        console.log(`  ${f.receiver}: no figures (${f.error})`);
+        continue;
+      }
       const label = `ingest ${f.prefixes / 1e6}M /28, ${per}/UPDATE, ${f.receiver}`;
       const notes = [
         f.complete ? undefined : `incomplete: ${f.error}`,
@@ -332,6 +339,7 @@ export async function run(): Promise<BenchResult[]> {
     }
     const ref = fib.find((f) => f.receiver === 'bird-kernel' && f.complete);
     for (const f of fib) {
+      if (Number.isNaN(f.seconds)) continue;
       results.push({
         name: `FIB ${count / 1e6}M /28, 100/UPDATE, ${f.receiver} time`,
         value: f.seconds,

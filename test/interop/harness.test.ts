@@ -2,7 +2,8 @@
  * The interop harness checked on its own, with no cnr involved: a BIRD hub peers with FRR
  * (IPv4 and IPv6 sessions), GoBGP, ExaBGP and the project's injector, each in its own
  * namespace; routes and communities travel between them, ExaBGP's crafted attribute reaches
- * BIRD, the injector's bulk UPDATEs are all counted, FRR's bgpd restarts, and closing the lab
+ * BIRD, the injector's bulk UPDATEs are all counted, FRR (run with zebra here) installs what it
+ * learns into its namespace's kernel, its bgpd restarts, and closing the lab
  * leaves no namespace, process or directory behind.
  */
 import { after, before, describe, test } from 'node:test';
@@ -27,12 +28,13 @@ describe('interop harness: BIRD hub with FRR, GoBGP, ExaBGP and the injector', {
   let gobgp: Gobgp;
   let exa: Exabgp;
   let nsInj: string;
+  let nsFrr: string;
   const pids: number[] = [];
 
   before(async () => {
     lab = new Lab('hrn');
     const hub = lab.ns('hub');
-    const nsFrr = lab.ns('frr');
+    nsFrr = lab.ns('frr');
     const nsGo = lab.ns('gobgp');
     const nsExa = lab.ns('exa');
     nsInj = lab.ns('inj');
@@ -55,6 +57,7 @@ describe('interop harness: BIRD hub with FRR, GoBGP, ExaBGP and the injector', {
       ],
     }));
     frr = await Frr.start(lab, nsFrr, 'spoke', {
+      zebra: true,
       bgpd: frrBgpConfig({
         asn: 65101,
         routerId: '10.1.1.2',
@@ -68,7 +71,7 @@ describe('interop harness: BIRD hub with FRR, GoBGP, ExaBGP and the injector', {
     });
     gobgp = await Gobgp.start(lab, nsGo, 'spoke', gobgpConfig({ asn: 65102, routerId: '10.1.2.2', neighbors: [{ address: '10.1.2.1', asn: 65100 }] }));
     exa = await Exabgp.start(lab, nsExa, 'spoke', [{ address: '10.1.3.1', localAddress: '10.1.3.2', asn: 65100, localAs: 65103, routerId: '10.1.3.2' }]);
-    pids.push(bird.daemon.pid, frr.bgpd.pid, gobgp.daemon.pid, exa.daemon.pid);
+    pids.push(bird.daemon.pid, frr.bgpd.pid, frr.zebra!.pid, gobgp.daemon.pid, exa.daemon.pid);
   }, { timeout: 60_000 });
 
   after(async () => {
@@ -85,6 +88,7 @@ describe('interop harness: BIRD hub with FRR, GoBGP, ExaBGP and the injector', {
     await waitFor('BIRD holds FRR 192.0.2.0/24', () => bird.showRouteAll('192.0.2.0/24').includes('(65101,7)'), T);
     await waitFor('BIRD holds FRR 2001:db8:1::/48', () => bird.prefixesFrom('frr6').includes('2001:db8:1::/48'), T);
     await waitFor('FRR holds BIRD routes', () => frr.routes('ipv4')['198.51.100.0/24'] && frr.routes('ipv6')['2001:db8:2::/48'], T);
+    await waitFor('zebra installs the BIRD route in the FRR namespace kernel', () => /proto bgp/.test(run('ip', ['-n', nsFrr, 'route', 'show', '198.51.100.0/24']).stdout), T);
     const rib = await waitFor('GoBGP holds FRR route via BIRD', async () => (await gobgp.rib('ipv4'))['192.0.2.0/24'], T);
     const asPath = rib[0].attrs.find((a: any) => a.type === 2).as_paths[0].asns;
     assert.deepEqual(asPath, [65100, 65101]);
