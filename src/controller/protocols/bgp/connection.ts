@@ -13,6 +13,8 @@ export interface ConnectionHandlers {
   message(type: number, body: Uint8Array, length: number): void;
   /** a header that cannot be framed: the stream is unusable */
   headerError(e: NotifyError): void;
+  /** handling a message threw: a bug, which must cost this session only */
+  failed(err: unknown): void;
   closed(reason: string): void;
 }
 
@@ -67,7 +69,12 @@ export class Connection {
         return;
       }
       off += f.length;
-      this.handlers.message(f.type, f.body, f.length);
+      try {
+        this.handlers.message(f.type, f.body, f.length);
+      } catch (err) {
+        this.handlers.failed(err);
+        return;
+      }
     }
     if (off < buf.length && this.open) this.rest = Buffer.from(buf.subarray(off));
   }

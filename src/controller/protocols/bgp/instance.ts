@@ -364,9 +364,13 @@ export class BgpInstance implements NeighborOwner {
     }
     if (this.hasStale(nb)) this.armStaleTimer(nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
     st.synced = true;
-    for (const f of nb.families) {
-      this.exportTable(nb, st, f.table, false);
-      nb.send(encodeEndOfRib(f.afi, f.safi));
+    try {
+      for (const f of nb.families) {
+        this.exportTable(nb, st, f.table, false);
+        nb.send(encodeEndOfRib(f.afi, f.safi));
+      }
+    } catch (err) {
+      nb.internalError(undefined, err);
     }
   }
 
@@ -774,8 +778,12 @@ export class BgpInstance implements NeighborOwner {
     for (const nb of this.neighbors.values()) {
       const st = this.ribs.get(nb);
       if (!st?.synced || !nb.established) continue;
-      for (const [table, entries] of changed) if (entries.length) this.exportPrefixes(nb, st, table, entries);
-      for (const [table, set] of ribDirty) this.exportPrefixes(nb, st, table, [...set]);
+      try {
+        for (const [table, entries] of changed) if (entries.length) this.exportPrefixes(nb, st, table, entries);
+        for (const [table, set] of ribDirty) this.exportPrefixes(nb, st, table, [...set]);
+      } catch (err) {
+        nb.internalError(undefined, err);
+      }
     }
   }
 

@@ -307,6 +307,7 @@ export class Neighbor {
       message: (type, body) => this.onMessage(c, type, body),
       headerError: (e) => this.onHeaderError(c, e),
       closed: (reason) => this.onClosed(c, reason),
+      failed: (err) => this.internalError(c, err),
     });
   }
 
@@ -347,6 +348,7 @@ export class Neighbor {
           message: (type, body) => this.onPendingMessage(c, type, body),
           headerError: () => this.dropPending(),
           closed: () => this.dropPending(),
+          failed: () => this.dropPending(),
         });
         this.sendOpen(c);
         return;
@@ -410,6 +412,14 @@ export class Neighbor {
     this.fsm = { ...this.fsm, state: 'OpenSent' };
     this.adopt(c);
     this.handleOpen(d.open);
+  }
+
+  /** A bug met while handling this peer's message: reset this session only, never the process. */
+  internalError(c: Connection | undefined, err: unknown): void {
+    if (c && c !== this.conn) return;
+    this.owner.log(`bgp neighbor ${this.cfg.address}: internal error, resetting the session: ${(err as Error)?.stack ?? String(err)}`);
+    this.stats.lastError = `internal error: ${(err as Error)?.message ?? String(err)}`;
+    this.event({ name: 'AutomaticStop', subcode: CeaseSubcode.OutOfResources });
   }
 
   private onHeaderError(c: Connection, e: NotifyError): void {
