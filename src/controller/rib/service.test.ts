@@ -113,6 +113,10 @@ test('show route prints Junos-like text and structured data', async () => {
   assert.deepEqual(data.tables[0]!.entries[0]!.routes.map((r) => [r.preference, r.active]), [[5, true], [7, false]]);
   const lm = svc.showRoute(['10.99.1.1']);
   assert.deepEqual((lm.data as typeof data).tables[0]!.entries.map((e) => e.prefix), ['10.99.0.0/16'], 'an address shows its longest match');
+  assert.doesNotMatch(brief.text, /10\.98\.0\.0\/16/, 'a route whose next hop does not resolve is hidden');
+  const hid = svc.showRoute(['hidden', 'extensive']);
+  assert.match(hid.text, /10\.98\.0\.0\/16 \(1 entry, 0 announced\)[\s\S]*Next hop: to 192\.0\.2\.1 \(unusable\)[\s\S]*State: <NotBest Hidden>/);
+  assert.doesNotMatch(hid.text, /192\.0\.2\.0\/24/);
   const sum = svc.showSummary();
   assert.match(sum.text, /Router ID: 10\.255\.0\.1/);
   assert.match(sum.text, /blue\.inet\.0: 3 destinations/);

@@ -141,7 +141,7 @@ export class RibService implements ConfigConsumer {
     return [
       { path: ['show', 'route', 'summary'], help: 'Route counts per table and protocol', run: async () => this.showSummary() },
       { path: ['show', 'route', 'forwarding-table'], help: 'What the vRouter forwards with, read back from the agent: [table T]', run: (a) => this.showForwarding(a) },
-      { path: ['show', 'route'], help: 'Routes: [table T] [PREFIX|ADDRESS] [exact] [protocol P] [brief|detail|extensive|terse]', run: async (a) => this.showRoute(a) },
+      { path: ['show', 'route'], help: 'Routes: [table T] [PREFIX|ADDRESS] [exact] [protocol P] [hidden] [brief|detail|extensive|terse]', run: async (a) => this.showRoute(a) },
       { path: ['show', 'interfaces', 'terse'], help: 'Interfaces, their state and addresses', run: () => this.showInterfacesTerse() },
     ];
   }
@@ -153,9 +153,11 @@ export class RibService implements ConfigConsumer {
     let exact = false;
     let protocol: string | undefined;
     let detail: RouteDetail = 'brief';
+    let hidden = false;
     for (let i = 0; i < args.length; i++) {
       const w = args[i]!;
       if (w === 'table') table = args[++i];
+      else if (w === 'hidden') hidden = true;
       else if (w === 'protocol') protocol = args[++i];
       else if (w === 'exact') exact = true;
       else if (w === 'extensive' || w === 'detail' || w === 'terse' || w === 'brief') detail = w;
@@ -172,6 +174,10 @@ export class RibService implements ConfigConsumer {
     const out: { info: NonNullable<ReturnType<typeof summaries.get>>; entries: ReturnType<Rib['show']> }[] = [];
     for (const n of names) {
       let entries = this.rib.show(n, prefix ? { prefix, exact } : undefined);
+      // as Junos: routes whose next hops do not resolve are hidden, `hidden` shows only them
+      entries = entries
+        .map((e) => ({ ...e, candidates: e.candidates.filter((c) => (c.forwarding === null) === hidden) }))
+        .filter((e) => e.candidates.length > 0);
       if (protocol) entries = entries.filter((e) => e.candidates.some((c) => c.route.protocol === protocol));
       if (!entries.length && (prefix || protocol)) continue;
       entries.sort((a, b) => (prefixSortKey(a.prefix) < prefixSortKey(b.prefix) ? -1 : 1));
