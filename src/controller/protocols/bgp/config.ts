@@ -150,6 +150,11 @@ export function resolveInstance(name: string, bgp: ConfigTree | undefined, routi
   return { name, routerId, localAs, peers, groups, multipath: mp !== undefined ? { multipleAs: bool(tree(mp)['multiple-as']) } : undefined };
 }
 
+function instanceBgp(t: ConfigTree, name: string): ConfigTree | undefined {
+  const p = name === 'master' ? tree(t.protocols) : tree(tree(tree(t['routing-instances'])[name]).protocols);
+  return p.bgp as ConfigTree | undefined;
+}
+
 /** Every BGP instance in the tree: master first, then routing instances. */
 export function resolveAll(t: ConfigTree): InstanceConfig[] {
   const out: InstanceConfig[] = [];
@@ -178,6 +183,14 @@ export function validateBgp(t: ConfigTree): string[] {
     const where = inst.name === 'master' ? 'protocols bgp' : `routing-instances ${inst.name} protocols bgp`;
     if (inst.peers.size > 0 && !inst.localAs) errors.push(`${where}: routing-options autonomous-system is required`);
     if (inst.peers.size > 0 && (inst.routerId === '0.0.0.0' || tryParseIpv4(inst.routerId) === undefined)) errors.push(`${where}: routing-options router-id is required`);
+    const seen = new Map<string, string>();
+    for (const [gname, g] of Object.entries(tree(instanceBgp(t, inst.name)?.group))) {
+      for (const addr of Object.keys(tree(tree(g).neighbor))) {
+        const other = seen.get(addr);
+        if (other !== undefined) errors.push(`${where} group ${gname} neighbor ${addr}: already configured in group ${other}`);
+        else seen.set(addr, gname);
+      }
+    }
     for (const p of inst.peers.values()) {
       if (!p.peerAs) errors.push(`${where} group ${p.group} neighbor ${p.address}: peer-as is required for an external peer`);
       if (p.type === 'internal' && p.peerAs !== p.localAs) errors.push(`${where} group ${p.group} neighbor ${p.address}: an internal peer must have peer-as ${p.localAs}`);
