@@ -112,13 +112,26 @@ export class Neighbor {
   private endedByNotification = false;
   private stopped = false;
 
+  private config: PeerConfig;
+
   constructor(
-    public cfg: PeerConfig,
+    cfg: PeerConfig,
     private readonly owner: NeighborOwner,
     private readonly transport: TransportOptions,
   ) {
+    this.config = cfg;
     this.key = addressKey(cfg.address);
     this.fsm = initialSnapshot(this.fsmConfig());
+  }
+
+  get cfg(): PeerConfig {
+    return this.config;
+  }
+
+  /** New settings; the FSM's (passive, hold time) apply from its next start. */
+  set cfg(c: PeerConfig) {
+    this.config = c;
+    this.fsm = { ...this.fsm, config: this.fsmConfig() };
   }
 
   private fsmConfig() {
