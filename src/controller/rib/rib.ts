@@ -52,8 +52,11 @@ interface Candidate {
   since: number;
 }
 
+/** shared by entries before their first candidate; frozen, so a stray push fails loudly */
+const NO_CANDIDATES = Object.freeze([]) as unknown as Candidate[];
+
 class Entry {
-  cands: Candidate[] = [];
+  cands: Candidate[] = NO_CANDIDATES;
   active: Candidate | undefined = undefined;
   /** resolvers this entry's candidates depend on */
   deps: Resolver[] | undefined = undefined;
@@ -338,6 +341,8 @@ export class Rib implements RibApi {
     const cand: Candidate = { source, route: r, fwd: undefined, since };
     const i = e.cands.findIndex((c) => c.source === source);
     if (i >= 0) e.cands[i] = cand;
+    // a fresh literal for the first candidate: push() onto [] reserves room for 16
+    else if (e.cands.length === 0) e.cands = [cand];
     else e.cands.push(cand);
     this.evaluate(e);
   }
