@@ -81,7 +81,7 @@ export interface BulkOptions {
   count: number;
   /** prefixes per UPDATE */
   perUpdate: number;
-  /** prefix length (default 28: 1M /28s fill 10.0.0.0/8 exactly) */
+  /** prefix length (default 28: 1M /28s fit in 10.0.0.0/8) */
   prefixLen?: number;
   /** first prefix (default 10.0.0.0) */
   base?: string;

@@ -127,6 +127,12 @@ export function defineBgpInterop(tag: string, makePeer: () => PeerUnderTest, mor
       // the accepted routes arrived in the same or an earlier UPDATE: the rejected ones had their chance
       await waitFor('accepted routes at cnr', () => cnr.bgpRoute(PEER_ACCEPTED[0]!), T);
       for (const p of PEER_REJECTED) {
+        // it did arrive (cnr's Adj-RIB-In shows it) and the import policy kept it out of the RIB
+        const peerAddr = p.includes(':') ? TOPO.peer6 : TOPO.peer4;
+        await waitFor(`cnr received ${p}`, async () => {
+          const j = await cnr.json<Record<string, { prefix: string }[]>>(`show route receive-protocol bgp ${peerAddr}`);
+          return Object.values(j ?? {}).some((rows) => rows.some((x) => x.prefix === p));
+        }, T);
         const r = await cnr.bgpRoute(p);
         assert.ok(!r || !r.active, `cnr's import policy rejects ${p} (got ${JSON.stringify(r?.raw)})`);
       }
@@ -134,23 +140,30 @@ export function defineBgpInterop(tag: string, makePeer: () => PeerUnderTest, mor
       for (const p of CNR_HELD_BACK) assert.equal(await peer.route(p), undefined, `cnr's export policy holds back ${p}`);
     });
 
-    test('route refresh works both ways', async () => {
+    test('route refresh works both ways, on both sessions', async () => {
       const { cnr, peer } = ctx;
-      // the peer asks cnr to resend: cnr answers with UPDATEs
-      if (peer.requestRefresh) {
-        const u0 = await peer.updatesIn(TOPO.cnr4);
-        await peer.requestRefresh(TOPO.cnr4);
-        await waitFor(`cnr resends its routes to ${peer.kind} after ROUTE-REFRESH`, async () => (await peer.updatesIn(TOPO.cnr4)) > u0, T);
-        assert.ok(await peer.route(CNR_EXPORTED[0]!), 'routes still there after the refresh');
+      for (const [cnrAddr, peerAddr, exported, accepted] of [
+        [TOPO.cnr4, TOPO.peer4, CNR_EXPORTED[0]!, PEER_ACCEPTED[0]!],
+        [TOPO.cnr6, TOPO.peer6, CNR_EXPORTED[1]!, PEER_ACCEPTED[1]!],
+      ] as const) {
+        await waitFor(`${peer.kind} holds ${exported}`, () => peer.route(exported), T);
+        await waitFor(`cnr holds ${accepted}`, () => cnr.bgpRoute(accepted), T);
+        // the peer asks cnr to resend: cnr answers with UPDATEs
+        if (peer.requestRefresh) {
+          const u0 = await peer.updatesIn(cnrAddr);
+          await peer.requestRefresh(cnrAddr);
+          await waitFor(`cnr resends its routes to ${peer.kind} (${cnrAddr}) after ROUTE-REFRESH`, async () => (await peer.updatesIn(cnrAddr)) > u0, T);
+          assert.ok(await peer.route(exported), `${exported} still at ${peer.kind} after the refresh`);
+        }
+        // cnr asks the peer to resend, through the CLI as a user would type it
+        const r0 = await peer.refreshIn(cnrAddr);
+        await cnr.cli(`clear bgp neighbor ${peerAddr} soft-inbound`);
+        if (r0 !== undefined) {
+          await waitFor(`${peer.kind} receives cnr's ROUTE-REFRESH on ${peerAddr}`, async () => ((await peer.refreshIn(cnrAddr)) ?? 0) > r0, T);
+        }
+        assert.ok(await cnr.bgpRoute(accepted), `cnr still holds ${accepted} after the refresh`);
+        assert.ok(/^established$/i.test((await cnr.neighborState(peerAddr)) ?? ''), 'soft refresh keeps the session up');
       }
-      // cnr asks the peer to resend (clear bgp neighbor ... soft-inbound)
-      const r0 = await peer.refreshIn(TOPO.cnr4);
-      await cnr.cli(`clear bgp neighbor ${TOPO.peer4} soft-inbound`);
-      if (r0 !== undefined) {
-        await waitFor(`${peer.kind} receives cnr's ROUTE-REFRESH`, async () => ((await peer.refreshIn(TOPO.cnr4)) ?? 0) > r0, T);
-      }
-      assert.ok(await cnr.bgpRoute(PEER_ACCEPTED[0]!), `cnr still holds ${PEER_ACCEPTED[0]} after the refresh`);
-      assert.ok(/^established$/i.test((await cnr.neighborState(TOPO.peer4)) ?? ''), 'soft refresh keeps the session up');
     });
 
     test('withdrawals propagate both ways', async () => {
