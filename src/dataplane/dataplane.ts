@@ -30,9 +30,9 @@ import {
   type VifConfig,
   type VifInfo,
 } from './api.js';
-import { formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
+import { formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
-import { addrWords, LpmFullError, maskWords } from './tables/lpm.js';
+import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
 import { IdAllocator } from './tables/id-allocator.js';
 import {
   MAX_ECMP,
@@ -136,7 +136,10 @@ export class VRouterDataplane implements Dataplane {
   private readonly resolving = new Map<number, ResolveState>();
   /** routes the data plane adds for vif addresses (receive /32, connected subnet) per VRF; key prefix text */
   private readonly systemRoutes = new Map<number, Map<string, { p: Prefix; nh: number }>>();
-  private readonly userRoutes = new Map<number, Map<string, number>>();
+  /** per VRF: system-route keys that a user route currently overrides (the user's is installed) */
+  private readonly shadowed = new Map<number, Set<string>>();
+  private readonly w4 = new Uint32Array(1);
+  private readonly w6 = new Uint32Array(4);
   private readonly receiveNh: number;
   private engine: Engine | undefined;
   private mods: DriverModules | undefined;
@@ -189,11 +192,15 @@ export class VRouterDataplane implements Dataplane {
     for (const v of this.vifs.values()) if (v.vrf === id) throw new DataplaneError(`VRF ${name} still has interface ${v.name}`);
     for (const [nid, n] of this.nhs) if (n.spec.type === 'vrf' && n.spec.vrf === name) throw new DataplaneError(`VRF ${name} is used by next hop ${nid}`);
     for (const [label, l] of this.ilm) if (l.action.action === 'pop-lookup' && l.action.vrf === name) throw new DataplaneError(`VRF ${name} is used by label ${label}`);
-    for (const [key, nh] of this.userRoutes.get(id) ?? []) {
-      this.deref(nh);
-      void key;
+    const sys = this.systemRoutes.get(id);
+    const sh = this.shadowed.get(id);
+    for (const t of [this.tables.lpm4, this.tables.lpm6]) {
+      for (const r of t.listRoutes(id)) {
+        const key = sys && sys.size ? formatPrefix(routePrefix(r.words, r.len)) : '';
+        if (!sys?.has(key) || sh?.has(key)) this.deref(r.nh);
+      }
     }
-    this.userRoutes.delete(id);
+    this.shadowed.delete(id);
     this.systemRoutes.delete(id);
     this.tables.lpm4.clearVrf(id);
     this.tables.lpm6.clearVrf(id);
@@ -351,16 +358,21 @@ export class VRouterDataplane implements Dataplane {
       }
     }
     const sys = this.sysMap(vrf);
-    const user = this.userRoutes.get(vrf);
+    let sh = this.shadowed.get(vrf);
+    if (!sh) this.shadowed.set(vrf, (sh = new Set()));
     for (const [k, old] of [...sys]) {
-      if (want.get(k)?.nh === old.nh) continue;
+      if (want.has(k)) continue;
       sys.delete(k);
-      if (!user?.has(k) && !want.has(k)) this.uninstall(vrf, old.p);
+      // a user route for the same prefix stays; otherwise the system route goes
+      if (!sh.delete(k)) this.uninstall(vrf, old.p);
     }
     for (const [k, r] of want) {
-      if (sys.get(k)?.nh === r.nh) continue;
+      const had = sys.get(k);
+      if (had?.nh === r.nh) continue;
       sys.set(k, r);
-      if (!user?.has(k)) this.install(vrf, r.p, r.nh);
+      if (sh.has(k)) continue;
+      if (!had && this.routeNh(vrf, r.p) !== 0) sh.add(k); // a user route was there first: it wins
+      else this.install(vrf, r.p, r.nh);
     }
   }
 
@@ -504,31 +516,61 @@ export class VRouterDataplane implements Dataplane {
 
   addRoute(vrf: string, prefix: string, nh: number): void {
     const v = this.vrfId(vrf);
-    const p = this.parse(() => parsePrefix(prefix));
+    const { t, w, len } = this.routeKey(prefix);
     const n = this.ref(nh);
-    void n;
-    const key = formatPrefix(p);
-    let m = this.userRoutes.get(v);
-    if (!m) this.userRoutes.set(v, (m = new Map()));
-    const old = m.get(key);
-    this.install(v, p, nh);
-    this.nhs.get(nh)!.refs++;
-    if (old !== undefined) this.deref(old);
-    m.set(key, nh);
+    const old = t.getRoute(v, w, len);
+    try {
+      t.insert(v, w, len, nh);
+    } catch (e) {
+      if (e instanceof LpmFullError) throw new DataplaneError(e.message);
+      throw e;
+    }
+    n.refs++;
+    if (old === 0) return;
+    // replacing: the old one was either a user route (drop its reference) or a system route (now shadowed)
+    const key = formatPrefix(routePrefix(w, len));
+    const sys = this.systemRoutes.get(v);
+    if (sys?.has(key) && !this.shadowed.get(v)?.has(key)) this.shadowed.get(v)!.add(key);
+    else this.deref(old);
   }
 
   delRoute(vrf: string, prefix: string): void {
     const v = this.vrfId(vrf);
-    const p = this.parse(() => parsePrefix(prefix));
-    const key = formatPrefix(p);
-    const m = this.userRoutes.get(v);
-    const old = m?.get(key);
-    if (old === undefined) throw new DataplaneError(`no route ${key} in VRF ${vrf}`);
-    m!.delete(key);
-    this.deref(old);
+    const { t, w, len } = this.routeKey(prefix);
+    const old = t.getRoute(v, w, len);
+    const key = formatPrefix(routePrefix(w, len));
     const sys = this.systemRoutes.get(v)?.get(key);
-    if (sys !== undefined) this.install(v, p, sys.nh);
-    else this.uninstall(v, p);
+    const sh = this.shadowed.get(v);
+    if (old === 0 || (sys && !sh?.has(key))) throw new DataplaneError(`no route ${key} in VRF ${vrf}`);
+    this.deref(old);
+    if (sys) {
+      sh!.delete(key);
+      t.insert(v, w, len, sys.nh);
+    } else {
+      t.remove(v, w, len);
+    }
+  }
+
+  /** Parse a route prefix into the LPM's key (a fast path for IPv4 text, the route-per-million case). */
+  private routeKey(prefix: string): { t: LpmTable; w: Uint32Array; len: number } {
+    const fast = typeof prefix === 'string' ? scanIpv4Prefix(prefix) : undefined;
+    if (fast) {
+      const len = fast[1];
+      this.w4[0] = len === 0 ? 0 : fast[0] & (~0 << (32 - len));
+      return { t: this.tables.lpm4, w: this.w4, len };
+    }
+    const p = this.parse(() => parsePrefix(prefix));
+    if (p.family === 4) {
+      addrWords(p.addr, this.w4);
+      return { t: this.tables.lpm4, w: this.w4, len: p.len };
+    }
+    addrWords(p.addr, this.w6);
+    return { t: this.tables.lpm6, w: this.w6, len: p.len };
+  }
+
+  private routeNh(vrf: number, p: Prefix): number {
+    const t = p.family === 4 ? this.tables.lpm4 : this.tables.lpm6;
+    return t.getRoute(vrf, padWords(p.addr).subarray(0, p.family === 4 ? 1 : 4), p.len);
   }
 
   private install(vrf: number, p: Prefix, nh: number): void {
@@ -976,6 +1018,13 @@ function padWords(bytes: Uint8Array): Uint32Array {
   const out = new Uint32Array(4);
   addrWords(bytes, out.subarray(0, bytes.length / 4));
   return out;
+}
+
+/** A Prefix from LPM key words (1 for IPv4, 4 for IPv6). */
+function routePrefix(words: ArrayLike<number>, len: number): Prefix {
+  const b = new Uint8Array(words.length * 4);
+  for (let k = 0; k < b.length; k++) b[k] = (words[k >> 2]! >>> (24 - 8 * (k & 3))) & 255;
+  return { family: words.length === 1 ? 4 : 6, addr: b, len };
 }
 
 function maskPrefix(p: Prefix): Prefix {

@@ -470,3 +470,28 @@ test('workers: 1 forwards in a worker thread and stops cleanly', async () => {
   await dp.stop();
   assert.ok(Date.now() - t0 < 2000, 'stop is prompt');
 });
+
+test('a user route overrides a connected route; deleting it restores the connected one', async () => {
+  const dp = await setup();
+  const glean = dp.listRoutes('default', 4).find((r) => r.prefix === '10.0.2.0/24')!.nh;
+  const nh = dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 });
+  dp.addRoute('default', '10.0.2.0/24', nh);
+  assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.0.2.0/24')!.nh, nh);
+  assert.equal(dp.listNexthops().find((n) => n.id === nh)!.refs, 1);
+  let o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.5')));
+  assert.equal(o.p1!.length, 1);
+  dp.delRoute('default', '10.0.2.0/24');
+  assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.0.2.0/24')!.nh, glean);
+  assert.equal(dp.listNexthops().find((n) => n.id === nh)!.refs, 0);
+  assert.throws(() => dp.delRoute('default', '10.0.2.0/24'), /no route/, 'the connected route is not the user\'s to delete');
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.5')));
+  assert.equal(o.p2!.filter((f) => et(f) === 0x0806).length, 1, 'glean again: ARP for the host');
+  // an address added under an existing user route leaves the user route in place
+  dp.addRoute('default', '10.5.0.0/24', nh);
+  dp.setVifAddresses('p2', ['10.0.2.1/24', '10.5.0.1/24']);
+  assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.5.0.0/24')!.nh, nh);
+  assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.5.0.1/32')!.nh, dp.listRoutes('default', 4).find((r) => r.prefix === '10.0.2.1/32')!.nh);
+  dp.setVifAddresses('p2', ['10.0.2.1/24']);
+  assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.5.0.0/24')!.nh, nh, 'the user route survives the address removal');
+  assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.5.0.1/32'), undefined);
+});
