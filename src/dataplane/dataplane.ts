@@ -56,9 +56,10 @@ import { EVENT_WORDS } from './graph/graph.js';
 import { Engine, loadDriverModules, openDriver, type DriverModules } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
+import { createHandoff } from './worker/handoff.js';
 
 export interface DataplaneOptions {
-  /** 0: forward in the calling thread via poll(); 1: in a worker thread (more are clamped to 1, see report) */
+  /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
   workers?: number;
   /** create the vhost0 TAP punt interface (needs root) */
   vhost?: boolean;
@@ -155,7 +156,7 @@ export class VRouterDataplane implements Dataplane {
     this.opts = opts;
     this.sizes = { ...DEFAULT_SIZES, ...opts.sizes };
     this.tables = Tables.create(this.sizes);
-    this.nWorkers = Math.min(1, Math.max(0, opts.workers ?? 0));
+    this.nWorkers = Math.min(16, Math.max(0, Math.floor(opts.workers ?? 0)));
     this.poolSize = opts.poolSize ?? 4096;
     this.vrfAlloc = new IdAllocator(0, this.sizes.maxVrfs);
     this.vifAlloc = new IdAllocator(0, this.sizes.maxVifs);
@@ -240,6 +241,7 @@ export class VRouterDataplane implements Dataplane {
     try {
       hw = await this.attachDriver(st);
     } catch (e) {
+      Atomics.store(this.tables.vif.owner, id, -1);
       this.vifs.delete(cfg.name);
       this.vifById[id] = undefined;
       this.vifAlloc.release(id);
@@ -274,6 +276,7 @@ export class VRouterDataplane implements Dataplane {
     this.writeAddresses(st, []);
     this.freeNh(st.glean);
     await this.detachDriver(st);
+    Atomics.store(vt.owner, st.id, -1);
     this.vifs.delete(name);
     this.vifById[st.id] = undefined;
     this.vifAlloc.release(st.id);
@@ -856,9 +859,11 @@ export class VRouterDataplane implements Dataplane {
 
   private spawnWorkers(): void {
     const url = new URL('./worker/worker.js', import.meta.url);
-    for (let k = 0; k < this.nWorkers; k++) {
+    const n = this.nWorkers;
+    const rings = Array.from({ length: n }, (_, from) => Array.from({ length: n }, (_, to) => (from === to ? null : createHandoff())));
+    for (let k = 0; k < n; k++) {
       const ch = new MessageChannel();
-      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, port: ch.port2 };
+      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, port: ch.port2, index: k, rings };
       const w = new Worker(url, { workerData: init, transferList: [ch.port2] });
       let ready!: () => void;
       const readyP = new Promise<void>((r) => { ready = r; });
@@ -877,8 +882,9 @@ export class VRouterDataplane implements Dataplane {
     }
   }
 
-  private post(m: ToWorker): void {
-    const wk = this.workers[0]!;
+  private post(m: ToWorker & { vif: number }): void {
+    const owner = this.tables.vif.owner[m.vif]!;
+    const wk = this.workers[owner >= 0 ? owner : 0]!;
     wk.port.postMessage(m);
     Atomics.add(this.control, CTL_WAKE, 1);
     Atomics.notify(this.control, CTL_WAKE);
@@ -892,7 +898,12 @@ export class VRouterDataplane implements Dataplane {
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
     }
-    await this.workers[0]!.ready;
+    // the least loaded worker owns the vif's driver (RX and TX); the others hand frames to it
+    const load = this.workers.map(() => 0);
+    for (const v of this.vifs.values()) if (v !== st && this.vifById[v.id]) { const o = this.tables.vif.owner[v.id]!; if (o >= 0) load[o]!++; }
+    const owner = load.indexOf(Math.min(...load));
+    Atomics.store(this.tables.vif.owner, st.id, owner);
+    await this.workers[owner]!.ready;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pendingAttach.set(st.id, {
         resolve: (hw) => { this.pendingAttach.delete(st.id); resolve(hw); },

@@ -113,7 +113,10 @@ export const C_ICMP_SENT = 5;
 export const C_ICMP_SUPPRESSED = 6;
 export const C_NEIGHBOR_REQUESTS = 7;
 export const C_BURSTS = 8;
-export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts'];
+/** frames handed to the worker that owns the outgoing vif, and received that way */
+export const C_HANDOFF_OUT = 9;
+export const C_HANDOFF_IN = 10;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in'];
 export const STATS_DROP_BASE = 16;
 
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */

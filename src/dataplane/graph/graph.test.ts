@@ -495,3 +495,31 @@ test('a user route overrides a connected route; deleting it restores the connect
   assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.5.0.0/24')!.nh, nh, 'the user route survives the address removal');
   assert.equal(dp.listRoutes('default', 4).find((r) => r.prefix === '10.5.0.1/32'), undefined);
 });
+
+test('workers: 2 own one vif each and hand frames to each other', async () => {
+  const dp = createDataplane({ workers: 2 });
+  await dp.addVif({ name: 'p1', driver: 'memory', mac: R1, addresses: ['10.0.1.1/24'] });
+  await dp.addVif({ name: 'p2', driver: 'memory', mac: R2, addresses: ['10.0.2.1/24'] });
+  assert.notEqual(dp.tables.vif.owner[dp.vifIndex('p1')], dp.tables.vif.owner[dp.vifIndex('p2')]);
+  dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  dp.addRoute('default', '203.0.113.0/24', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  await dp.start();
+  for (let k = 0; k < 200; k++) {
+    dp.memoryDriver('p1').inject(F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.7')));
+    dp.memoryDriver('p2').inject(F.eth(R2, H2, 0x0800, ip4('10.0.2.10', '203.0.113.7')));
+  }
+  const got = { p1: 0, p2: 0 };
+  const deadline = Date.now() + 10000;
+  while ((got.p1 < 200 || got.p2 < 200) && Date.now() < deadline) {
+    got.p1 += dp.memoryDriver('p1').collect().length;
+    got.p2 += dp.memoryDriver('p2').collect().length;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.deepEqual(got, { p1: 200, p2: 200 });
+  const c = dp.counters();
+  assert.equal(c.tx, 400);
+  assert.equal(c.handoff_out, 400);
+  assert.equal(c.handoff_in, 400);
+  assert.equal(dp.stats().vifs.p2!.txPackets, 200);
+  await dp.stop();
+});

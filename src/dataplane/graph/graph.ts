@@ -13,6 +13,7 @@
  */
 import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import type { IoDriver } from '../io/driver.js';
+import type { HandoffRing } from '../worker/handoff.js';
 import type { Tables } from '../tables/tables.js';
 import { LPM_INDEX, LPM_NO_ROOT, LPM_PTR } from '../tables/lpm.js';
 import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
@@ -55,6 +56,8 @@ export class Graph {
   private readonly txDirty: Int32Array;
   private txDirtyN = 0;
   readonly drivers: (IoDriver | null)[];
+  /** toward each other worker (null: none or self), for vifs this engine does not own */
+  handoff: (HandoffRing | null)[] = [];
   /** learned neighbors for the main thread: [vif, family, w0..w3, mac hi16, mac lo32] */
   readonly events = new Uint32Array(MAX_EVENTS * EVENT_WORDS);
   eventCount = 0;
@@ -102,6 +105,12 @@ export class Graph {
     st[K.C_RX] += n;
     st[vb] += n;
     st[vb + 1] += bytes;
+  }
+
+  /** Frames another worker handed over (txVif set): straight to tx. */
+  inputHandoff(vec: Uint32Array, n: number): void {
+    for (let k = 0; k < n; k++) this.enq(K.N_TX, vec[k]!);
+    this.stats[K.C_HANDOFF_IN] += n;
   }
 
   /** Send a frame the main thread built (ARP/NDP requests) out of `vif`. */
@@ -1061,7 +1070,14 @@ export class Graph {
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const v = p.txVif[i]!;
-      if (drivers[v] === null) { this.dropNow(i, K.D_NO_VIF); continue; }
+      if (drivers[v] === null) {
+        // another worker owns the vif: hand the frame over
+        const ring = this.handoff[this.t.vif.owner[v]!] ?? null;
+        if (ring === null) this.dropNow(i, K.D_NO_VIF);
+        else if (ring.push(p, i, v)) { this.stats[K.C_HANDOFF_OUT]++; p.free(i); }
+        else this.dropNow(i, K.D_TX_FULL);
+        continue;
+      }
       const c = txn[v]!;
       if (c === 0) this.txDirty[this.txDirtyN++] = v;
       if (c >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }

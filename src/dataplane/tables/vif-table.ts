@@ -32,11 +32,14 @@ export class VifTable {
   readonly plen6: Uint8Array;
   /** [0] = vhost vif id, or -1 */
   readonly global: Int32Array;
+  /** the worker whose engine holds the vif's driver (-1: the calling thread / none) */
+  readonly owner: Int32Array;
 
   static create(capacity: number): VifTable {
-    const bytes = 64 + capacity * (1 + 1 + 1 + 2 + 2 + 2 + 6 + 6 + MAX_ADDR * (4 + 1) + MAX_ADDR * (16 + 1) + 8);
+    const bytes = 64 + capacity * (4 + 1 + 1 + 1 + 2 + 2 + 2 + 6 + 6 + MAX_ADDR * (4 + 1) + MAX_ADDR * (16 + 1) + 8);
     const t = new VifTable({ capacity, buf: new SharedArrayBuffer(bytes) });
     t.global[0] = -1;
+    t.owner.fill(-1);
     return t;
   }
 
@@ -49,6 +52,7 @@ export class VifTable {
     const b = shared.buf;
     let off = 0;
     this.global = new Int32Array(b, off, 16); off += 64;
+    this.owner = new Int32Array(b, off, n); off += n * 4;
     this.addr4 = new Uint32Array(b, off, n * MAX_ADDR); off += n * MAX_ADDR * 4;
     this.addr6 = new Uint32Array(b, off, n * MAX_ADDR * 4); off += n * MAX_ADDR * 16;
     this.mtu = new Uint16Array(b, off, n); off += n * 2;

@@ -10,6 +10,7 @@ import { MemoryDriver, type MemoryDriverShared } from '../io/memory.js';
 import { PacketPool } from '../pool.js';
 import { Graph, EVENT_WORDS } from '../graph/graph.js';
 import type { Tables } from '../tables/tables.js';
+import type { HandoffRing } from './handoff.js';
 
 export const BURST = 256;
 
@@ -52,10 +53,18 @@ export class Engine {
   readonly graph: Graph;
   private readonly vec = new Uint32Array(BURST);
   private active: number[] = [];
+  /** rings from other workers toward this one */
+  private incoming: HandoffRing[] = [];
 
   constructor(readonly tables: Tables, stats: Float64Array, poolSize: number) {
     this.pool = new PacketPool(poolSize);
     this.graph = new Graph(tables, this.pool, { stats });
+  }
+
+  /** Worker mode: rings toward each other worker (indexed by worker, null for self) and from them. */
+  connect(outgoing: (HandoffRing | null)[], incoming: HandoffRing[]): void {
+    this.graph.handoff = outgoing;
+    this.incoming = incoming;
   }
 
   attach(vif: number, driver: IoDriver): void {
@@ -87,6 +96,14 @@ export class Engine {
       const n = drv.rxBurst(this.pool, vec, BURST);
       if (n > 0) {
         g.input(vec, n, v);
+        g.run();
+        total += n;
+      }
+    }
+    for (let k = 0; k < this.incoming.length; k++) {
+      const n = this.incoming[k]!.pop(this.pool, vec, BURST);
+      if (n > 0) {
+        g.inputHandoff(vec, n);
         g.run();
         total += n;
       }

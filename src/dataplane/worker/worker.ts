@@ -9,6 +9,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { Tables, type TablesShared } from '../tables/tables.js';
 import { Engine, loadDriverModules, openDriver, type DriverKind } from './engine.js';
 import type { MemoryDriverShared } from '../io/memory.js';
+import { HandoffRing, type HandoffShared } from './handoff.js';
 
 export interface WorkerInit {
   tables: TablesShared;
@@ -17,6 +18,9 @@ export interface WorkerInit {
   control: SharedArrayBuffer;
   poolSize: number;
   port: MessagePort;
+  /** this worker's index and the handoff rings: rings[from][to] (null on the diagonal) */
+  index: number;
+  rings: (HandoffShared | null)[][];
 }
 
 export type ToWorker =
@@ -41,6 +45,11 @@ async function main(): Promise<void> {
   const post = (m: FromWorker) => parentPort!.postMessage(m);
   const tables = Tables.attach(init.tables);
   const engine = new Engine(tables, new Float64Array(init.stats), init.poolSize);
+  const me = init.index;
+  engine.connect(
+    init.rings[me]!.map((r) => (r ? new HandoffRing(r) : null)),
+    init.rings.map((row) => row[me]).filter((r): r is HandoffShared => r !== null && r !== undefined).map((r) => new HandoffRing(r)),
+  );
   const mods = await loadDriverModules();
   const control = new Int32Array(init.control);
   post({ t: 'ready' });
