@@ -233,3 +233,44 @@ test('community text forms', () => {
   }
   assert.equal(asPathLength([{ type: 2, asns: [1, 2, 3] }, { type: 1, asns: [4, 5] }, { type: 3, asns: [6] }]), 4);
 });
+
+test('labeled unicast (RFC 8277) and VPN (RFC 4364) NLRI, golden', () => {
+  const lu: Update = {
+    withdrawn: [],
+    attrs: { origin: 0, asPath: [] },
+    nlri: [],
+    mpReach: { afi: 1, safi: 4, nextHop: '10.0.0.1', prefixes: ['192.0.2.0/24'], labels: [[16]] },
+  };
+  const luHex = hex(encodeUpdate(lu, DEFAULT_OPTIONS));
+  // NLRI: 48 bits = one label (16, bottom of stack: 0x000101) + 24 prefix bits
+  assert.ok(luHex.includes('900e0010 0001 04 04 0a000001 00 30 000101 c00002'.replace(/ /g, '')), luHex);
+  const d = decodeOk(bytes(luHex));
+  assert.deepEqual(d.update.mpReach?.labels, [[16]]);
+  assert.deepEqual(d.update.mpReach?.prefixes, ['192.0.2.0/24']);
+  const vpn: Update = {
+    withdrawn: [],
+    attrs: { origin: 0, asPath: [], extCommunities: parseExtCommunity('target:65000:1')! },
+    nlri: [],
+    mpReach: { afi: 1, safi: 128, nextHop: '10.0.0.1', prefixes: ['10.1.0.0/16'], labels: [[300000]], rds: ['65000:1'] },
+    mpUnreach: { afi: 1, safi: 128, prefixes: ['10.2.0.0/16'], rds: ['10.0.0.1:7'] },
+  };
+  const vHex = hex(encodeUpdate(vpn, DEFAULT_OPTIONS));
+  // next hop: 12 octets (zero RD + address); NLRI: 24 + 64 + 16 = 104 bits
+  assert.ok(vHex.includes('0001 80 0c 0000000000000000 0a000001 00 68 493e01 0000fde800000001 0a01'.replace(/ /g, '')), vHex);
+  const v = decodeOk(bytes(vHex));
+  assert.equal(v.update.mpReach?.nextHop, '10.0.0.1');
+  assert.deepEqual(v.update.mpReach?.labels, [[300000]]);
+  assert.deepEqual(v.update.mpReach?.rds, ['65000:1']);
+  assert.deepEqual(v.update.mpUnreach?.rds, ['10.0.0.1:7']);
+  assert.deepEqual(v.update.mpUnreach?.prefixes, ['10.2.0.0/16']);
+  const v6: Update = {
+    withdrawn: [],
+    attrs: { origin: 0, asPath: [] },
+    nlri: [],
+    mpReach: { afi: 2, safi: 128, nextHop: '::ffff:10.0.0.1', prefixes: ['2001:db8::/32'], labels: [[17, 18]], rds: ['4200000000L:3'] },
+  };
+  const r6 = decodeOk(encodeUpdate(v6, DEFAULT_OPTIONS));
+  assert.deepEqual(r6.update.mpReach?.labels, [[17, 18]]);
+  assert.deepEqual(r6.update.mpReach?.rds, ['4200000000L:3']);
+  assert.equal(r6.update.mpReach?.nextHop, '::ffff:a00:1');
+});

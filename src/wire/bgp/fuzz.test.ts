@@ -88,6 +88,16 @@ const seeds: Uint8Array[] = [
     DEFAULT_OPTIONS,
   ),
   encodeUpdate({ withdrawn: [], attrs: { origin: 0, asPath: [], nextHop: '10.0.0.1' }, nlri: ['10.0.0.0/8'], nlriIds: [7] }, OPTS[2]!),
+  encodeUpdate(
+    {
+      withdrawn: [],
+      attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }] },
+      nlri: [],
+      mpReach: { afi: 1, safi: 128, nextHop: '10.0.0.1', prefixes: ['10.1.0.0/16', '10.2.2.0/24'], labels: [[300000], [16, 17]], rds: ['65000:1', '10.0.0.1:2'] },
+      mpUnreach: { afi: 2, safi: 4, prefixes: ['2001:db8::/32'] },
+    },
+    DEFAULT_OPTIONS,
+  ),
   encodeEndOfRib(2, 1),
   encodeNotification({ code: 6, subcode: 2, data: new Uint8Array([3, 0x61, 0x62, 0x63]) }),
   encodeRouteRefresh({ afi: 1, safi: 1, subtype: 1 }),

@@ -128,3 +128,112 @@ export function prefixWireLength(prefix: string): number {
   const slash = prefix.lastIndexOf('/');
   return 1 + ((Number(prefix.slice(slash + 1)) + 7) >> 3);
 }
+
+/** Route distinguisher text (RFC 4364 section 4.2): `65000:1`, `10.0.0.1:1`, `4200000000L:1`. */
+export function formatRd(b: Uint8Array, i: number): string {
+  const type = (b[i]! << 8) | b[i + 1]!;
+  const u32 = (j: number) => ((b[j]! << 24) | (b[j + 1]! << 16) | (b[j + 2]! << 8) | b[j + 3]!) >>> 0;
+  const u16 = (j: number) => (b[j]! << 8) | b[j + 1]!;
+  if (type === 0) return `${u16(i + 2)}:${u32(i + 4)}`;
+  if (type === 1) return `${b[i + 2]}.${b[i + 3]}.${b[i + 4]}.${b[i + 5]}:${u16(i + 6)}`;
+  if (type === 2) return `${u32(i + 2)}L:${u16(i + 6)}`;
+  let s = `type${type}:`;
+  for (let k = 2; k < 8; k++) s += b[i + k]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Parse route distinguisher text into 8 bytes at `out[off]`; false when it is not one. */
+export function writeRd(text: string, out: Uint8Array, off: number): boolean {
+  const m = /^(.+):(\d+)$/.exec(text);
+  if (!m) return false;
+  const dv = new DataView(out.buffer, out.byteOffset + off, 8);
+  const admin = m[1]!;
+  const num = Number(m[2]);
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(admin);
+  if (v4) {
+    if (num > 0xffff || v4.slice(1).some((x) => Number(x) > 255)) return false;
+    dv.setUint16(0, 1);
+    for (let k = 0; k < 4; k++) dv.setUint8(2 + k, Number(v4[k + 1]));
+    dv.setUint16(6, num);
+    return true;
+  }
+  const asn = /^(\d+)(L?)$/.exec(admin);
+  if (!asn) return false;
+  const a = Number(asn[1]);
+  if (asn[2] || a > 0xffff) {
+    if (a > 0xffffffff || num > 0xffff) return false;
+    dv.setUint16(0, 2);
+    dv.setUint32(2, a);
+    dv.setUint16(6, num);
+    return true;
+  }
+  if (num > 0xffffffff) return false;
+  dv.setUint16(0, 0);
+  dv.setUint16(2, a);
+  dv.setUint32(4, num);
+  return true;
+}
+
+/** Labels and route distinguishers that travel beside labeled (SAFI 4) and VPN (SAFI 128) prefixes. */
+export interface LabeledExtras {
+  /** label stack per prefix (20-bit values, outermost first) */
+  readonly labels: number[][];
+  /** route distinguisher per prefix (VPN only) */
+  readonly rds?: string[];
+}
+
+/**
+ * Decode labeled unicast (RFC 8277) or VPN (RFC 4364) NLRI: a length in bits covering
+ * labels, RD and prefix; labels until the bottom-of-stack bit (one label in a withdrawal,
+ * whose label field carries no meaning).
+ */
+export function decodeLabeledPrefixes(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  afi: number,
+  vpn: boolean,
+  withdraw: boolean,
+  addPath: boolean,
+  out: string[],
+  ids: number[] | undefined,
+  extras: LabeledExtras,
+): string | undefined {
+  const max = afi === 1 ? 32 : 128;
+  let i = start;
+  while (i < end) {
+    if (addPath) {
+      if (i + 4 > end) return 'truncated path identifier';
+      ids!.push(((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0);
+      i += 4;
+    }
+    if (i >= end) return 'truncated prefix';
+    let bits = b[i++]!;
+    const stack: number[] = [];
+    for (;;) {
+      if (bits < 24 || i + 3 > end) return 'truncated label';
+      const l = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+      i += 3;
+      bits -= 24;
+      stack.push(l >>> 4);
+      if (withdraw || l & 1 || l === 0x800000) break;
+      if (stack.length > 8) return 'label stack without bottom of stack';
+    }
+    extras.labels.push(stack);
+    if (vpn) {
+      if (bits < 64 || i + 8 > end) return 'truncated route distinguisher';
+      extras.rds!.push(formatRd(b, i));
+      i += 8;
+      bits -= 64;
+    }
+    if (bits > max) return `prefix length ${bits} exceeds ${max}`;
+    const n = (bits + 7) >> 3;
+    if (i + n > end) return 'prefix overruns the field';
+    const one = [] as string[];
+    const bad = decodePrefixes(Uint8Array.of(bits, ...b.subarray(i, i + n)), 0, n + 1, afi, false, one, undefined);
+    if (bad) return bad;
+    out.push(one[0]!);
+    i += n;
+  }
+  return undefined;
+}

@@ -137,6 +137,6 @@ test('MP_REACH for a family we do not speak is ignored, not an error', () => {
   const u: Update = { withdrawn: [], attrs: { origin: 0, asPath: [] }, nlri: [] };
   const base = encodeUpdate(u, DEFAULT_OPTIONS);
   assert.equal(ok(base.subarray(19)).outcome, 'ok');
-  const vpn = ok(body(ORIGIN + ASPATH + '800e09 0001 80 04 0a000001 00 00', ''));
+  const vpn = ok(body(ORIGIN + ASPATH + '800e09 0001 85 04 0a000001 00 00', ''));
   assert.equal(vpn.update.mpReach, undefined);
 });

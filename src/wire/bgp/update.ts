@@ -12,7 +12,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, tryParseIpv4 } from '../.
 import { ErrorCode, UpdateSubcode, notifyError, type NotifyError } from './errors.js';
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js';
 import { Afi, Safi, familyKey, maxMessageLength, type SessionOptions } from './options.js';
-import { bytesKey, decodePrefixes, parseV4PrefixFast } from './nlri.js';
+import { bytesKey, decodeLabeledPrefixes, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
 import { ATTRIBUTES, AttrFlag, AttrType, attributeName, encodeAttributes, mergeAs4Path, type AttrScratch, type ErrorAction, type PathAttributes } from './attributes.js';
 
 export interface MpReach {
@@ -24,6 +24,10 @@ export interface MpReach {
   readonly nextHopLocal?: string;
   readonly prefixes: string[];
   readonly pathIds?: number[];
+  /** labeled unicast and VPN: label stack per prefix */
+  readonly labels?: number[][];
+  /** VPN: route distinguisher per prefix */
+  readonly rds?: string[];
 }
 
 export interface MpUnreach {
@@ -31,6 +35,8 @@ export interface MpUnreach {
   readonly safi: number;
   readonly prefixes: string[];
   readonly pathIds?: number[];
+  readonly labels?: number[][];
+  readonly rds?: string[];
 }
 
 export interface Update {
@@ -212,7 +218,21 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
 }
 
 function supportedFamily(afi: number, safi: number): boolean {
-  return (afi === Afi.Ipv4 || afi === Afi.Ipv6) && safi === Safi.Unicast;
+  return (afi === Afi.Ipv4 || afi === Afi.Ipv6) && (safi === Safi.Unicast || safi === Safi.LabeledUnicast || safi === Safi.MplsVpn);
+}
+
+/** Prefixes of any supported family into `out` (and labels/RDs for SAFI 4 and 128). */
+function decodeFamilyPrefixes(v: Uint8Array, start: number, afi: number, safi: number, withdraw: boolean, o: SessionOptions) {
+  const addPath = o.addPathRx.has(familyKey(afi, safi));
+  const prefixes: string[] = [];
+  const pathIds = addPath ? [] : undefined;
+  if (safi === Safi.Unicast) {
+    const bad = decodePrefixes(v, start, v.length, afi, addPath, prefixes, pathIds);
+    return { bad, prefixes, pathIds };
+  }
+  const extras = { labels: [] as number[][], rds: safi === Safi.MplsVpn ? ([] as string[]) : undefined };
+  const bad = decodeLabeledPrefixes(v, start, v.length, afi, safi === Safi.MplsVpn, withdraw, addPath, prefixes, pathIds, extras);
+  return { bad, prefixes, pathIds, labels: extras.labels, rds: extras.rds };
 }
 
 /** undefined result value: a family we do not speak (ignored, as if absent). */
@@ -223,15 +243,13 @@ function decodeMpReach(v: Uint8Array, o: SessionOptions): MpReach | null | strin
   const nhLen = v[3]!;
   if (4 + nhLen + 1 > v.length) return `next hop length ${nhLen} overruns the attribute`;
   if (!supportedFamily(afi, safi)) return null;
-  const nh = decodeMpNextHop(afi, v.subarray(4, 4 + nhLen));
-  if (!nh) return `next hop length ${nhLen} for AFI ${afi}`;
+  const nh = decodeMpNextHop(afi, safi === Safi.MplsVpn ? stripRds(v.subarray(4, 4 + nhLen)) : v.subarray(4, 4 + nhLen));
+  if (!nh) return `next hop length ${nhLen} for AFI ${afi} SAFI ${safi}`;
   const reservedAt = 4 + nhLen; // one reserved octet (formerly SNPAs)
-  const addPath = o.addPathRx.has(familyKey(afi, safi));
-  const prefixes: string[] = [];
-  const pathIds = addPath ? [] : undefined;
-  const bad = decodePrefixes(v, reservedAt + 1, v.length, afi, addPath, prefixes, pathIds);
-  if (bad) return bad;
-  return { afi, safi, nextHop: nh.nextHop, nextHopLocal: nh.nextHopLocal, prefixes, pathIds };
+  const r = decodeFamilyPrefixes(v, reservedAt + 1, afi, safi, false, o);
+  if (r.bad) return r.bad;
+  const base = { afi, safi, nextHop: nh.nextHop, nextHopLocal: nh.nextHopLocal, prefixes: r.prefixes, pathIds: r.pathIds };
+  return r.labels ? { ...base, labels: r.labels, rds: r.rds } : base;
 }
 
 function decodeMpUnreach(v: Uint8Array, o: SessionOptions): MpUnreach | null | string {
@@ -239,12 +257,22 @@ function decodeMpUnreach(v: Uint8Array, o: SessionOptions): MpUnreach | null | s
   const afi = (v[0]! << 8) | v[1]!;
   const safi = v[2]!;
   if (!supportedFamily(afi, safi)) return null;
-  const addPath = o.addPathRx.has(familyKey(afi, safi));
-  const prefixes: string[] = [];
-  const pathIds = addPath ? [] : undefined;
-  const bad = decodePrefixes(v, 3, v.length, afi, addPath, prefixes, pathIds);
-  if (bad) return bad;
-  return { afi, safi, prefixes, pathIds };
+  const r = decodeFamilyPrefixes(v, 3, afi, safi, true, o);
+  if (r.bad) return r.bad;
+  const base = { afi, safi, prefixes: r.prefixes, pathIds: r.pathIds };
+  return r.labels ? { ...base, labels: r.labels, rds: r.rds } : base;
+}
+
+/** A VPN next hop is preceded by an all-zero RD (RFC 4364 section 4.3.2; two with a link-local one). */
+function stripRds(b: Uint8Array): Uint8Array {
+  if (b.length === 12 || b.length === 24) return b.subarray(8);
+  if (b.length === 48) {
+    const out = new Uint8Array(32);
+    out.set(b.subarray(8, 24));
+    out.set(b.subarray(32, 48), 16);
+    return out;
+  }
+  return b;
 }
 
 // ---------------------------------------------------------------- encoding
@@ -273,14 +301,48 @@ function prefixBytes(prefix: string, pathId: number | undefined): number {
   return (pathId !== undefined ? 5 : 1) + ((Number(prefix.slice(slash + 1)) + 7) >> 3);
 }
 
-function writeMpNextHop(w: ByteWriter, nextHop: string, nextHopLocal?: string): void {
+function writeMpNextHop(w: ByteWriter, nextHop: string, nextHopLocal?: string, vpn = false): void {
+  const rd = vpn ? 8 : 0;
   const v4 = tryParseIpv4(nextHop);
   if (v4 !== undefined) {
-    w.u8(4).u32(v4);
+    w.u8(4 + rd);
+    if (vpn) w.bytes(new Uint8Array(8));
+    w.u32(v4);
     return;
   }
-  w.u8(nextHopLocal ? 32 : 16).bytes(parseIpv6(nextHop));
-  if (nextHopLocal) w.bytes(parseIpv6(nextHopLocal));
+  w.u8((nextHopLocal ? 32 : 16) + (nextHopLocal ? 2 * rd : rd));
+  if (vpn) w.bytes(new Uint8Array(8));
+  w.bytes(parseIpv6(nextHop));
+  if (nextHopLocal) {
+    if (vpn) w.bytes(new Uint8Array(8));
+    w.bytes(parseIpv6(nextHopLocal));
+  }
+}
+
+/** One labeled (and for VPN, route-distinguished) prefix; `withdraw` writes the 0x800000 label. */
+function writeLabeledPrefix(w: ByteWriter, prefix: string, labels: readonly number[] | undefined, rd: string | undefined, pathId: number | undefined, withdraw: boolean): void {
+  if (pathId !== undefined) w.u32(pathId);
+  const slash = prefix.lastIndexOf('/');
+  const len = Number(prefix.slice(slash + 1));
+  const stack = withdraw ? [0] : labels?.length ? labels : [3];
+  w.u8(len + 24 * stack.length + (rd !== undefined ? 64 : 0));
+  stack.forEach((l, k) => {
+    const v = withdraw ? 0x800000 : (l << 4) | (k === stack.length - 1 ? 1 : 0);
+    w.u8((v >>> 16) & 255).u8((v >>> 8) & 255).u8(v & 255);
+  });
+  if (rd !== undefined) {
+    const b = new Uint8Array(8);
+    if (!writeRd(rd, b, 0)) throw new Error(`bad route distinguisher '${rd}'`);
+    w.bytes(b);
+  }
+  const n = (len + 7) >> 3;
+  const bytes = prefix.includes(':') ? parseIpv6(prefix.slice(0, slash)) : ipv4Bytes(prefix);
+  for (let k = 0; k < n; k++) w.u8(bytes[k]!);
+}
+
+function ipv4Bytes(prefix: string): Uint8Array {
+  const p = parseV4PrefixFast(prefix);
+  return Uint8Array.of(p.addr >>> 24, (p.addr >>> 16) & 255, (p.addr >>> 8) & 255, p.addr & 255);
 }
 
 /**
@@ -416,9 +478,10 @@ export function encodeUpdate(u: Update, o: SessionOptions): Uint8Array {
     w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpReach);
     const fill = w.reserveLength(2);
     w.u16(m.afi).u8(m.safi);
-    writeMpNextHop(w, m.nextHop, m.nextHopLocal);
+    writeMpNextHop(w, m.nextHop, m.nextHopLocal, m.safi === Safi.MplsVpn);
     w.u8(0);
-    m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
+    if (m.safi === Safi.Unicast) m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
+    else m.prefixes.forEach((p, k) => writeLabeledPrefix(w, p, m.labels?.[k], m.rds?.[k], m.pathIds?.[k], false));
     fill();
   }
   if (u.mpUnreach) {
@@ -426,7 +489,8 @@ export function encodeUpdate(u: Update, o: SessionOptions): Uint8Array {
     w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpUnreach);
     const fill = w.reserveLength(2);
     w.u16(m.afi).u8(m.safi);
-    m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
+    if (m.safi === Safi.Unicast) m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
+    else m.prefixes.forEach((p, k) => writeLabeledPrefix(w, p, undefined, m.rds?.[k], m.pathIds?.[k], true));
     fill();
   }
   if (hasAttrs) w.bytes(encodeAttributeBlock(u.attrs, Afi.Ipv4, o));

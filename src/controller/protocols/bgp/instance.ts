@@ -472,8 +472,9 @@ export class BgpInstance implements NeighborOwner {
     const u = d.update;
     if (d.problems.length) this.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${d.problems.join('; ')}`);
     if (d.endOfRib) {
-      const table = tableName(this.cfg.name, d.endOfRib.afi);
-      this.purgeStale(nb, st, table);
+      const eor = d.endOfRib;
+      const f = nb.families.find((x) => x.afi === eor.afi && x.safi === eor.safi);
+      if (f) this.purgeStale(nb, st, f.table);
       return;
     }
     const t4 = tableName(this.cfg.name, Afi.Ipv4);
@@ -481,7 +482,7 @@ export class BgpInstance implements NeighborOwner {
     const ap4 = nb.options.addPathRx.has('1/1');
     if (has4) for (let i = 0; i < u.withdrawn.length; i++) this.unlearn(nb, st, t4, u.withdrawn[i]!, ap4 ? u.withdrawnIds![i]! : 0);
     const mu = u.mpUnreach;
-    if (mu && nb.families.some((f) => f.afi === mu.afi)) {
+    if (mu && nb.families.some((f) => f.afi === mu.afi && f.safi === mu.safi)) {
       const t = tableName(this.cfg.name, mu.afi);
       for (let i = 0; i < mu.prefixes.length; i++) this.unlearn(nb, st, t, mu.prefixes[i]!, mu.pathIds?.[i] ?? 0);
     }
@@ -515,7 +516,7 @@ export class BgpInstance implements NeighborOwner {
       this.releaseUnused(nh);
     }
     const mr = u.mpReach;
-    if (mr && nb.families.some((f) => f.afi === mr.afi)) {
+    if (mr && nb.families.some((f) => f.afi === mr.afi && f.safi === mr.safi)) {
       const t = tableName(this.cfg.name, mr.afi);
       const a: PathAttributes = withdrawAll ? attrs : { ...attrs, nextHop: mr.nextHop, nextHopLocal: mr.nextHopLocal };
       const why = hidden ?? this.nextHopProblem(nb, mr.nextHop);
