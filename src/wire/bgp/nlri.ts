@@ -61,6 +61,13 @@ function ipv6PrefixText(addr: Uint8Array, len: number): string {
   return toText(putDecimal(p, len));
 }
 
+/** An add-path identifier (RFC 7911) at b[i]; returns the next offset, or -1 when truncated. */
+function readPathId(b: Uint8Array, i: number, end: number, ids: number[]): number {
+  if (i + 4 > end) return -1;
+  ids.push(((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0);
+  return i + 4;
+}
+
 /**
  * Decode prefixes of one family from b[start..end). Returns undefined on success (filling
  * `out`) or the reason the field is malformed (RFC 7606 section 5.3).
@@ -70,9 +77,8 @@ export function decodePrefixes(b: Uint8Array, start: number, end: number, afi: n
   let i = start;
   while (i < end) {
     if (addPath) {
-      if (i + 4 > end) return 'truncated path identifier';
-      ids!.push(((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0);
-      i += 4;
+      i = readPathId(b, i, end, ids!);
+      if (i < 0) return 'truncated path identifier';
     }
     if (i >= end) return 'truncated prefix';
     const len = b[i++]!;
@@ -203,9 +209,8 @@ export function decodeLabeledPrefixes(
   let i = start;
   while (i < end) {
     if (addPath) {
-      if (i + 4 > end) return 'truncated path identifier';
-      ids!.push(((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0);
-      i += 4;
+      i = readPathId(b, i, end, ids!);
+      if (i < 0) return 'truncated path identifier';
     }
     if (i >= end) return 'truncated prefix';
     let bits = b[i++]!;
