@@ -250,7 +250,7 @@ export class VRouterDataplane implements Dataplane {
     // the router's MAC: given, or the netdev's with the locally administered bit flipped
     st.mac = mac ?? Uint8Array.from(hw, (b, k) => (k === 0 ? b ^ 0x02 : b));
     const vt = this.tables.vif;
-    vt.mac.set(st.mac, id * 6);
+    vt.setMac(id, st.mac);
     vt.hwaddr.set(hw.subarray(0, 6), id * 6);
     vt.mtu[id] = mtu;
     vt.vrf[id] = vrf;

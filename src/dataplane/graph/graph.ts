@@ -191,7 +191,6 @@ export class Graph {
     const n = this.take(K.N_ETH_IN, w);
     const vt = this.t.vif;
     const vflags = vt.flags;
-    const vmac = vt.mac;
     const vlan = vt.vlan;
     const vhost = vt.global[0]!;
     const dv = p.view;
@@ -204,12 +203,9 @@ export class Graph {
       if (len < 14) { this.drop(i, K.D_TRUNCATED); continue; }
       if ((vflags[vif]! & VIF_UP) === 0) { this.drop(i, K.D_NO_VIF); continue; }
       // unicast must be for our MAC on this vif
-      if ((d[o]! & 1) === 0) {
-        const m = vif * 6;
-        if (d[o] !== vmac[m] || d[o + 1] !== vmac[m + 1] || d[o + 2] !== vmac[m + 2] || d[o + 3] !== vmac[m + 3] || d[o + 4] !== vmac[m + 4] || d[o + 5] !== vmac[m + 5]) {
-          this.drop(i, K.D_NOT_FOR_US);
-          continue;
-        }
+      if ((d[o]! & 1) === 0 && (dv.getUint32(o) !== vt.macHi[vif] || dv.getUint16(o + 4) !== vt.macLo[vif])) {
+        this.drop(i, K.D_NOT_FOR_US);
+        continue;
       }
       let et = dv.getUint16(o + 12);
       let hl = 14;
@@ -342,18 +338,30 @@ export class Graph {
       const e = ents[k]!;
       if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + (dsts[k]! & 255)]!;
     }
+    let statVrf = -1;
+    let statPkts = 0;
+    let statBytes = 0;
+    const nhType = t.nh.type;
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const o = (i << SHIFT) + pl3[i]!;
       const a = dsts[k]!;
       let vrf = pvrf[i]!;
-      st[vrfBase + vrf * 2]++;
-      st[vrfBase + vrf * 2 + 1] += p.start[i]! + p.len[i]! - pl3[i]!;
+      if (vrf !== statVrf) {
+        if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
+        statVrf = vrf;
+        statPkts = 0;
+        statBytes = 0;
+      }
+      statPkts++;
+      statBytes += p.start[i]! + p.len[i]! - pl3[i]!;
       let hops = 0;
       let out = -1;
       let nh = ents[k]!;
       for (;;) {
         if (hops > 0) nh = this.lookup4(vrf, a); // after a VRF translate: walk again in the new VRF
+        const ty = nhType[nh]!;
+        if (nh !== 0 && (ty === NH_ENCAP || ty === NH_NEIGHBOR)) { out = nh; break; } // the common case
         out = this.classify(i, nh, o, false, ++hops);
         if (out === RELOOKUP) { vrf = p.vrf[i]!; continue; }
         break;
@@ -371,6 +379,7 @@ export class Graph {
       p.nh[i] = out;
       this.enq(this.aclNext, i);
     }
+    if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
   }
 
   /**
@@ -747,6 +756,8 @@ export class Graph {
     const vvlan = vt.vlan;
     const vmac = vt.mac;
     const ndmac = nt.dmac;
+    const nlabels = nt.labels;
+    const dv = p.view;
     const pstart = p.start;
     const plen = p.len;
     const pl3 = p.l3;
@@ -755,21 +766,31 @@ export class Graph {
       const base = i << SHIFT;
       let nh = p.nh[i]!;
       let ty = nt.type[nh]!;
-      // fast path: fixed MAC, no labels, untagged, fits the MTU
-      if (ty === NH_ENCAP && nt.nlabels[nh] === 0 && (p.flags[i]! & K.PF_MPLS) === 0) {
+      // fast path: fixed MAC, IP payload (0-5 labels pushed), untagged, fits the MTU
+      const fl0 = p.flags[i]!;
+      if (ty === NH_ENCAP && (fl0 & K.PF_MPLS) === 0) {
         const vif = nt.vif[nh]!;
         const l3 = pl3[i]!;
-        const l3len = pstart[i]! + plen[i]! - l3;
+        const nl0 = nt.nlabels[nh]!;
+        const l3len = pstart[i]! + plen[i]! - l3 + 4 * nl0;
         if ((vflags[vif]! & VIF_UP) !== 0 && vvlan[vif] === 0 && l3len <= vmtu[vif]!) {
-          const s = l3 - 14;
+          const s = l3 - 14 - 4 * nl0;
           const o = base + s;
           const m = nh * 6;
           const v = vif * 6;
           d[o] = ndmac[m]!; d[o + 1] = ndmac[m + 1]!; d[o + 2] = ndmac[m + 2]!; d[o + 3] = ndmac[m + 3]!; d[o + 4] = ndmac[m + 4]!; d[o + 5] = ndmac[m + 5]!;
           d[o + 6] = vmac[v]!; d[o + 7] = vmac[v + 1]!; d[o + 8] = vmac[v + 2]!; d[o + 9] = vmac[v + 3]!; d[o + 10] = vmac[v + 4]!; d[o + 11] = vmac[v + 5]!;
-          if ((p.flags[i]! & K.PF_IP6) !== 0) { d[o + 12] = 0x86; d[o + 13] = 0xdd; } else { d[o + 12] = 0x08; d[o + 13] = 0; }
+          if (nl0 > 0) {
+            // labels: TTL copied from the IP header (uniform model), bottom-of-stack on the last
+            const ttl = (fl0 & K.PF_IP6) !== 0 ? d[base + l3 + 7]! : d[base + l3 + 8]!;
+            const lb = nh * MAX_LABELS;
+            for (let q = 0; q < nl0; q++) dv.setUint32(o + 14 + q * 4, ((nlabels[lb + q]! << 12) | (q === nl0 - 1 ? 0x100 : 0) | ttl) >>> 0);
+            d[o + 12] = 0x88; d[o + 13] = 0x47;
+            p.flags[i] = fl0 | K.PF_MPLS;
+          } else if ((fl0 & K.PF_IP6) !== 0) { d[o + 12] = 0x86; d[o + 13] = 0xdd; } else { d[o + 12] = 0x08; d[o + 13] = 0; }
           pstart[i] = s;
           plen[i] = l3len + 14;
+          pl3[i] = s + 14;
           p.txVif[i] = vif;
           this.enq(K.N_TX, i);
           continue;

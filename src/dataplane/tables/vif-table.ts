@@ -32,11 +32,14 @@ export class VifTable {
   readonly plen6: Uint8Array;
   /** [0] = vhost vif id, or -1 */
   readonly global: Int32Array;
+  /** the router MAC as a 32-bit head and 16-bit tail, for a two-load compare */
+  readonly macHi: Uint32Array;
+  readonly macLo: Uint16Array;
   /** the worker whose engine holds the vif's driver (-1: the calling thread / none) */
   readonly owner: Int32Array;
 
   static create(capacity: number): VifTable {
-    const bytes = 64 + capacity * (4 + 1 + 1 + 1 + 2 + 2 + 2 + 6 + 6 + MAX_ADDR * (4 + 1) + MAX_ADDR * (16 + 1) + 8);
+    const bytes = 64 + capacity * (4 + 4 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 6 + 6 + MAX_ADDR * (4 + 1) + MAX_ADDR * (16 + 1) + 8);
     const t = new VifTable({ capacity, buf: new SharedArrayBuffer(bytes) });
     t.global[0] = -1;
     t.owner.fill(-1);
@@ -53,11 +56,13 @@ export class VifTable {
     let off = 0;
     this.global = new Int32Array(b, off, 16); off += 64;
     this.owner = new Int32Array(b, off, n); off += n * 4;
+    this.macHi = new Uint32Array(b, off, n); off += n * 4;
     this.addr4 = new Uint32Array(b, off, n * MAX_ADDR); off += n * MAX_ADDR * 4;
     this.addr6 = new Uint32Array(b, off, n * MAX_ADDR * 4); off += n * MAX_ADDR * 16;
     this.mtu = new Uint16Array(b, off, n); off += n * 2;
     this.vrf = new Uint16Array(b, off, n); off += n * 2;
     this.vlan = new Uint16Array(b, off, n); off += n * 2;
+    this.macLo = new Uint16Array(b, off, n); off += n * 2;
     this.flags = new Uint8Array(b, off, n); off += n;
     this.n4 = new Uint8Array(b, off, n); off += n;
     this.n6 = new Uint8Array(b, off, n); off += n;
@@ -65,6 +70,12 @@ export class VifTable {
     this.hwaddr = new Uint8Array(b, off, n * 6); off += n * 6;
     this.plen4 = new Uint8Array(b, off, n * MAX_ADDR); off += n * MAX_ADDR;
     this.plen6 = new Uint8Array(b, off, n * MAX_ADDR); off += n * MAX_ADDR;
+  }
+
+  setMac(vif: number, mac: Uint8Array): void {
+    this.mac.set(mac.subarray(0, 6), vif * 6);
+    this.macHi[vif] = ((mac[0]! << 24) | (mac[1]! << 16) | (mac[2]! << 8) | mac[3]!) >>> 0;
+    this.macLo[vif] = (mac[4]! << 8) | mac[5]!;
   }
 
   /** Is IPv4 `a` one of vif's own addresses? */
