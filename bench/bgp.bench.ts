@@ -309,7 +309,7 @@ export async function run(): Promise<BenchResult[]> {
       const label = `ingest ${f.prefixes / 1e6}M /28, ${per}/UPDATE, ${f.receiver}`;
       const notes = [
         f.complete ? undefined : `incomplete: ${f.error}`,
-        f.prefixes !== count ? `${f.prefixes} prefixes (fewer: slow receiver)` : undefined,
+        f.prefixes !== count ? `${f.prefixes} prefixes (fewer: slow receiver); time and cpu ratios extrapolated linearly to ${count}` : undefined,
         'ratio = value / BIRD (lower is better)',
       ].filter(Boolean).join('; ');
       const scale = bird && f.prefixes !== bird.prefixes ? bird.prefixes / f.prefixes : 1;
