@@ -60,9 +60,9 @@ export interface DecodedUpdate {
   /** true for an End-of-RIB marker (RFC 4724): empty UPDATE, or MP_UNREACH with no NLRI */
   readonly endOfRib?: { afi: number; safi: number };
   /**
-   * The attribute field's bytes as a string, when they hold no NLRI (no MP_REACH or
-   * MP_UNREACH) and decoded cleanly: equal keys mean equal attributes, so a receiver can
-   * share one PathAttributes object among the UPDATEs that carry the same set.
+   * The attribute field's bytes as a string (MP attributes left out but for MP_REACH's family
+   * and next hop), when it decoded cleanly: equal keys mean equal attributes, so a receiver
+   * can share one PathAttributes object among the UPDATEs that carry the same set.
    */
   readonly attrKey?: string;
 }
@@ -117,6 +117,8 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   let sawMpReach = false;
   let sawMpUnreach = false;
 
+  /** where MP attributes sit in the field: they hold NLRI, so the attribute key leaves them out */
+  const mpRanges: number[] = [];
   let i = aStart;
   while (i < aEnd) {
     // RFC 7606 section 4: an attribute header or length that overruns the field makes the
@@ -143,7 +145,9 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
       break;
     }
     const v = body.subarray(vStart, vEnd);
+    const attrStart = i;
     i = vEnd;
+    if (type === AttrType.MpReach || type === AttrType.MpUnreach) mpRanges.push(attrStart, vEnd);
 
     // duplicates (RFC 7606 section 3.g): MP attributes reset, the rest keep the first
     let dup: boolean;
@@ -213,8 +217,36 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   else if (withdrawn.length === 0 && nlri.length === 0 && !sawMpReach && sawMpUnreach && mpUnreach && mpUnreach.prefixes.length === 0 && alen === 3 + 3) {
     endOfRib = { afi: mpUnreach.afi, safi: mpUnreach.safi };
   }
-  const attrKey = alen > 0 && st.worst === 'ok' && !sawMpReach && !sawMpUnreach ? bytesKey(body.subarray(aStart, aEnd)) : undefined;
+  const attrKey = alen > 0 && st.worst === 'ok' && problems.length === 0 ? attributeKey(body, aStart, aEnd, mpRanges, mpReachHead(body, mpRanges)) : undefined;
   return { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrKey };
+}
+
+/**
+ * The attribute field without its MP attributes, plus the MP_REACH family and next hop: two
+ * UPDATEs with equal keys carry equal path attributes (their NLRI may differ).
+ */
+function attributeKey(body: Uint8Array, start: number, end: number, mp: number[], mpHead: string): string {
+  if (mp.length === 0) return bytesKey(body.subarray(start, end));
+  let key = '';
+  let at = start;
+  for (let k = 0; k < mp.length; k += 2) {
+    key += bytesKey(body.subarray(at, mp[k]));
+    at = mp[k + 1]!;
+  }
+  return key + bytesKey(body.subarray(at, end)) + '|' + mpHead;
+}
+
+/** AFI, SAFI and next hop of the MP_REACH_NLRI among the MP ranges ('' when there is none). */
+function mpReachHead(body: Uint8Array, mp: number[]): string {
+  for (let k = 0; k < mp.length; k += 2) {
+    const a = mp[k]!;
+    const ext = (body[a]! & AttrFlag.ExtendedLength) !== 0;
+    if (body[a + 1] !== AttrType.MpReach) continue;
+    const v = a + (ext ? 4 : 3);
+    const nhLen = body[v + 3] ?? 0;
+    return bytesKey(body.subarray(v, Math.min(mp[k + 1]!, v + 4 + nhLen)));
+  }
+  return '';
 }
 
 function supportedFamily(afi: number, safi: number): boolean {

@@ -219,3 +219,21 @@ test('add-path receive: several paths of one prefix from one peer, told apart by
   assert.deepEqual([sum.received, sum.accepted, sum.active], [1, 1, 1]);
   s.inst.stop();
 });
+
+test('UPDATEs repeating an attribute set share one attributes object, IPv4 and IPv6', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2'], { family: { inet: { unicast: {} }, inet6: { unicast: {} } } }) });
+  s.rib.announce('inet6.0', 'direct', { prefix: '2001:db8:ff::/64', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
+  const attrs = { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', communities: [7] };
+  feed(s, '10.0.0.2', { attrs, nlri: ['192.0.2.0/25'] });
+  feed(s, '10.0.0.2', { attrs, nlri: ['192.0.2.128/25'] });
+  const six = (p: string) => feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002) }, mpReach: { afi: 2, safi: 1, nextHop: '2001:db8:ff::2', prefixes: [p] } });
+  six('2001:db8:1::/48');
+  six('2001:db8:2::/48');
+  const nb = s.nb('10.0.0.2');
+  const by = (t: string, p: string) => s.inst.adjRibIn(nb, t).find((x) => x.prefix === p)!.path.attrs;
+  assert.equal(by('inet.0', '192.0.2.0/25'), by('inet.0', '192.0.2.128/25'));
+  assert.equal(by('inet6.0', '2001:db8:1::/48'), by('inet6.0', '2001:db8:2::/48'));
+  assert.equal(by('inet6.0', '2001:db8:1::/48').nextHop, '2001:db8:ff::2');
+  assert.equal(s.rib.get('inet6.0', '2001:db8:2::/48')!.nexthops[0]!.gateway, '2001:db8:ff::2');
+  s.inst.stop();
+});

@@ -204,7 +204,7 @@ export class NeighborRib {
    * Attribute sets already seen from this peer, by their wire bytes, with the outcome of
    * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
    */
-  readonly attrCache = new Map<string, { attrs: PathAttributes; withdraw?: string; hidden?: string }>();
+  readonly attrCache = new Map<string, CheckedAttributes>();
   /** the full table was sent since the session came up */
   synced = false;
   staleTimer: NodeJS.Timeout | undefined;
@@ -217,6 +217,14 @@ export class NeighborRib {
 }
 
 /** Attributes of routes we originate from other protocols, one per family (export caches key on them). */
+/** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */
+interface CheckedAttributes {
+  attrs: PathAttributes;
+  withdraw?: string;
+  hidden?: string;
+  mp?: PathAttributes;
+}
+
 /** Distinct attribute sets remembered per peer before the cache starts over. */
 const ATTR_CACHE_MAX = 65536;
 
@@ -489,6 +497,7 @@ export class BgpInstance implements NeighborOwner {
     let withdrawAll = d.outcome === 'treat-as-withdraw';
     let attrs = u.attrs;
     let hidden: string | undefined;
+    let checked: CheckedAttributes | undefined;
     if (!withdrawAll && (u.nlri.length || u.mpReach)) {
       let c = d.attrKey !== undefined ? st.attrCache.get(d.attrKey) : undefined;
       if (!c) {
@@ -504,6 +513,7 @@ export class BgpInstance implements NeighborOwner {
       }
       attrs = c.attrs;
       hidden = c.hidden;
+      checked = c;
     }
     if (u.nlri.length && has4) {
       const why = hidden ?? this.nextHopProblem(nb, attrs.nextHop);
@@ -518,7 +528,11 @@ export class BgpInstance implements NeighborOwner {
     const mr = u.mpReach;
     if (mr && nb.families.some((f) => f.afi === mr.afi && f.safi === mr.safi)) {
       const t = tableName(this.cfg.name, mr.afi);
-      const a: PathAttributes = withdrawAll ? attrs : { ...attrs, nextHop: mr.nextHop, nextHopLocal: mr.nextHopLocal };
+      let a = attrs;
+      if (!withdrawAll) {
+        a = checked?.mp ?? { ...attrs, nextHop: mr.nextHop, nextHopLocal: mr.nextHopLocal };
+        if (checked) checked.mp = a;
+      }
       const why = hidden ?? this.nextHopProblem(nb, mr.nextHop);
       const nh = withdrawAll || why ? undefined : this.nexthopFor(t, mr.nextHop);
       for (let i = 0; i < mr.prefixes.length; i++) {
