@@ -414,7 +414,7 @@ export class VRouterDataplane implements Dataplane {
         const labels = this.checkLabels(spec.labels ?? [], 0);
         return this.allocNh(spec, NH_ENCAP, false, (n) => {
           nt.vif[n] = vif.id;
-          nt.dmac.set(dmac, n * 6);
+          nt.setDmac(n, dmac);
           this.writeLabels(n, labels);
         });
       }

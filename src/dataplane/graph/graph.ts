@@ -754,8 +754,10 @@ export class Graph {
     const vflags = vt.flags;
     const vmtu = vt.mtu;
     const vvlan = vt.vlan;
-    const vmac = vt.mac;
-    const ndmac = nt.dmac;
+    const vmacHi = vt.macHi;
+    const vmacLo = vt.macLo;
+    const dmacHi = nt.dmacHi;
+    const dmacLo = nt.dmacLo;
     const nlabels = nt.labels;
     const dv = p.view;
     const pstart = p.start;
@@ -776,10 +778,11 @@ export class Graph {
         if ((vflags[vif]! & VIF_UP) !== 0 && vvlan[vif] === 0 && l3len <= vmtu[vif]!) {
           const s = l3 - 14 - 4 * nl0;
           const o = base + s;
-          const m = nh * 6;
-          const v = vif * 6;
-          d[o] = ndmac[m]!; d[o + 1] = ndmac[m + 1]!; d[o + 2] = ndmac[m + 2]!; d[o + 3] = ndmac[m + 3]!; d[o + 4] = ndmac[m + 4]!; d[o + 5] = ndmac[m + 5]!;
-          d[o + 6] = vmac[v]!; d[o + 7] = vmac[v + 1]!; d[o + 8] = vmac[v + 2]!; d[o + 9] = vmac[v + 3]!; d[o + 10] = vmac[v + 4]!; d[o + 11] = vmac[v + 5]!;
+          dv.setUint32(o, dmacHi[nh]!);
+          dv.setUint16(o + 4, dmacLo[nh]!);
+          const mh = vmacHi[vif]!;
+          dv.setUint16(o + 6, mh >>> 16);
+          dv.setUint32(o + 8, (((mh & 0xffff) << 16) | vmacLo[vif]!) >>> 0);
           if (nl0 > 0) {
             // labels: TTL copied from the IP header (uniform model), bottom-of-stack on the last
             const ttl = (fl0 & K.PF_IP6) !== 0 ? d[base + l3 + 7]! : d[base + l3 + 8]!;

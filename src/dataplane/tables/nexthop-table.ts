@@ -44,6 +44,9 @@ export class NexthopTable {
   readonly labels: Uint32Array;
   readonly members: Uint32Array;
   readonly dmac: Uint8Array;
+  /** the destination MAC again as a 32-bit head and 16-bit tail, for word-sized writes */
+  readonly dmacHi: Uint32Array;
+  readonly dmacLo: Uint16Array;
 
   static create(capacity: number): NexthopTable {
     return new NexthopTable({ capacity, buf: new SharedArrayBuffer(NexthopTable.bytes(capacity)) });
@@ -54,7 +57,7 @@ export class NexthopTable {
   }
 
   private static bytes(n: number): number {
-    return n * (4 * (4 + MAX_LABELS + MAX_ECMP) + 2 * 2 + 4 + 6 + 8);
+    return n * (4 * (5 + MAX_LABELS + MAX_ECMP) + 3 * 2 + 4 + 6 + 8);
   }
 
   private constructor(readonly shared: NexthopShared) {
@@ -67,13 +70,21 @@ export class NexthopTable {
     this.tunDst = u32(n);
     this.labels = u32(n * MAX_LABELS);
     this.members = u32(n * MAX_ECMP);
+    this.dmacHi = u32(n);
     this.vif = new Uint16Array(b, off, n); off += n * 2;
     this.vrf = new Uint16Array(b, off, n); off += n * 2;
+    this.dmacLo = new Uint16Array(b, off, n); off += n * 2;
     this.type = new Uint8Array(b, off, n); off += n;
     this.family = new Uint8Array(b, off, n); off += n;
     this.nlabels = new Uint8Array(b, off, n); off += n;
     this.nmembers = new Uint8Array(b, off, n); off += n;
     this.dmac = new Uint8Array(b, off, n * 6); off += n * 6;
+  }
+
+  setDmac(id: number, mac: Uint8Array): void {
+    this.dmac.set(mac.subarray(0, 6), id * 6);
+    this.dmacHi[id] = ((mac[0]! << 24) | (mac[1]! << 16) | (mac[2]! << 8) | mac[3]!) >>> 0;
+    this.dmacLo[id] = (mac[4]! << 8) | mac[5]!;
   }
 
   /** Make `id` visible to readers once its fields are written. */
