@@ -985,21 +985,35 @@ export class VRouterDataplane implements Dataplane {
   // ---- vhost0 host configuration ----
 
   private hostSync: Promise<void> = Promise.resolve();
+  /** addresses and routes put on vhost0 so far */
+  private hostState = new Set<string>();
 
   /** Put the router's default-VRF addresses and connected subnets on vhost0 (idempotent). */
   private syncHost(): void {
     if (this.opts.configureHost === false || (this.opts.configureHost === undefined && this.opts.vhostDriver === 'memory')) return;
     const vh = this.vifs.get(this.opts.vhostName ?? 'vhost0');
     if (!vh || !vh.vhost) return;
-    const cmds: string[][] = [];
+    // what the kernel should hold: 'family kind prefix' (kind: addr or route)
+    const want = new Set<string>();
     for (const v of this.vifs.values()) {
       if (v.vrf !== 0 || v.vhost) continue;
       for (const p of v.addresses) {
-        const host = `${formatIp(p.addr)}/${p.family === 4 ? 32 : 128}`;
-        cmds.push(['-' + p.family, 'addr', 'replace', host, 'dev', vh.name, ...(p.family === 6 ? ['nodad'] : [])]);
-        if (p.len < (p.family === 4 ? 32 : 128)) cmds.push(['-' + p.family, 'route', 'replace', formatPrefix(maskPrefix(p)), 'dev', vh.name]);
+        want.add(`${p.family} addr ${formatIp(p.addr)}/${p.family === 4 ? 32 : 128}`);
+        if (p.len < (p.family === 4 ? 32 : 128)) want.add(`${p.family} route ${formatPrefix(maskPrefix(p))}`);
       }
     }
+    const cmds: string[][] = [];
+    for (const k of this.hostState) {
+      if (want.has(k)) continue;
+      const [fam, kind, prefix] = k.split(' ');
+      cmds.push([`-${fam}`, kind!, 'del', prefix!, 'dev', vh.name]);
+    }
+    for (const k of want) {
+      if (this.hostState.has(k)) continue;
+      const [fam, kind, prefix] = k.split(' ');
+      cmds.push([`-${fam}`, kind!, 'replace', prefix!, 'dev', vh.name, ...(fam === '6' && kind === 'addr' ? ['nodad'] : [])]);
+    }
+    this.hostState = want;
     this.hostSync = this.hostSync.then(async () => {
       for (const c of cmds) {
         await new Promise<void>((res) => execFile('ip', c, (err) => {
