@@ -176,19 +176,37 @@ function maskV4(v: number, len: number): number {
 }
 
 /** Fast path for the common IPv4 prefix text; falls back to lib/addr. */
-function parseKey(table: Table, prefix: string): { text: string; len: number; key: number | string; v6: Uint8Array | undefined } {
+interface ParsedKey {
+  text: string;
+  len: number;
+  key: number | string;
+  v6: Uint8Array | undefined;
+}
+
+/** parseKey's answer, reused: a million announces should not allocate a million of these */
+const parsedKey: ParsedKey = { text: '', len: 0, key: 0, v6: undefined };
+
+/** The canonical text, length and map key of a prefix (valid until the next call). */
+function parseKey(table: Table, prefix: string): ParsedKey {
+  const out = parsedKey;
   if (table.family === 4) {
     const q = scanIpv4Prefix(prefix);
     if (q) {
       const v = maskV4(q[0], q[1]);
-      const text = v === q[0] ? prefix : `${formatIpv4(v)}/${q[1]}`;
-      return { text, len: q[1], key: keyV4(v, q[1]), v6: undefined };
+      out.text = v === q[0] ? prefix : `${formatIpv4(v)}/${q[1]}`;
+      out.len = q[1];
+      out.key = keyV4(v, q[1]);
+      out.v6 = undefined;
+      return out;
     }
   }
   const parsed = parsePrefix(prefix);
   if (parsed.family !== table.family) throw new Error(`prefix ${prefix} does not belong in table ${table.name}`);
-  const text = canonicalPrefix(prefix);
-  return parsed.family === 4 ? { text, len: parsed.len, key: keyV4(v4Of(parsed.addr), parsed.len), v6: undefined } : { text, len: parsed.len, key: text, v6: parsed.addr };
+  out.text = canonicalPrefix(prefix);
+  out.len = parsed.len;
+  out.key = parsed.family === 4 ? keyV4(v4Of(parsed.addr), parsed.len) : out.text;
+  out.v6 = parsed.family === 6 ? parsed.addr : undefined;
+  return out;
 }
 
 /** Does entry `e`'s prefix hold the address (v4 number, or v6 bytes)? */
@@ -339,8 +357,10 @@ export class Rib implements RibApi {
     const since = route.age ?? Date.now();
     const r = route.prefix === text ? route : { ...route, prefix: text };
     const cand: Candidate = { source, route: r, fwd: undefined, since };
-    const i = e.cands.findIndex((c) => c.source === source);
-    if (i >= 0) e.cands[i] = cand;
+    const cands = e.cands;
+    let i = cands.length - 1;
+    while (i >= 0 && cands[i]!.source !== source) i--;
+    if (i >= 0) cands[i] = cand;
     // a fresh literal for the first candidate: push() onto [] reserves room for 16
     else if (e.cands.length === 0) e.cands = [cand];
     else e.cands.push(cand);
@@ -623,12 +643,14 @@ export class Rib implements RibApi {
   private evaluate(e: Entry): void {
     const t = e.table;
     const oldActive = e.active;
-    const oldFib = oldActive ? fibOf(oldActive) : undefined;
+    // read before resolving again: the old active candidate may be re-resolved in place
+    const oldAction = oldActive ? (oldActive.route.action ?? 'forward') : undefined;
+    const oldFwd = oldActive?.fwd;
     const deps = this.depsScratch;
-    deps.length = 0;
+    if (deps.length) deps.length = 0;
     const outerScratch = this.ifScratch;
     this.ifScratch = this.depth === 0 ? this.ifScratchTop : [];
-    this.ifScratch.length = 0;
+    if (this.ifScratch.length) this.ifScratch.length = 0;
     let best: Candidate | undefined;
     for (const c of e.cands) {
       c.fwd = this.resolve(e, c, deps);
@@ -647,11 +669,10 @@ export class Rib implements RibApi {
         t.noteLength(e.len);
       }
     }
-    const newFib = best ? fibOf(best) : undefined;
     const routeChanged = oldActive?.route !== best?.route;
-    if (!routeChanged && sameFib(oldFib, newFib)) return;
+    if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
     if (this.listeners.length) {
-      const change: RibChange = { table: t.name, prefix: e.prefix, route: best?.route, fib: newFib };
+      const change: RibChange = { table: t.name, prefix: e.prefix, route: best?.route, fib: best ? fibOf(best) : undefined };
       for (const l of this.listeners) l(change);
     }
     if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
@@ -661,7 +682,11 @@ export class Rib implements RibApi {
   private setDeps(e: Entry, found: Resolver[]): void {
     const old = e.deps;
     if (!old && found.length === 0) return;
-    if (old && old.length === found.length && old.every((r, i) => r === found[i])) return;
+    if (old && old.length === found.length) {
+      let same = true;
+      for (let i = 0; i < old.length; i++) if (old[i] !== found[i]) same = false;
+      if (same) return;
+    }
     const deps = found.length === 1 ? found[0]!.alone : found.length > 1 ? [...new Set(found)] : [];
     e.deps = deps.length ? deps : undefined;
     if (old) {
@@ -704,7 +729,8 @@ export class Rib implements RibApi {
     if (this.depth > 16) return;
     this.depth++;
     try {
-      for (const r of [...t.resolvers.values()]) {
+      // (a resolver dropped meanwhile is skipped by the Map iterator; one added is visited)
+      for (const r of t.resolvers.values()) {
         if (!holds(e, r.v4, r.v6)) continue;
         if (r.live > 0) {
           const seen = new Set<Entry>();
@@ -794,6 +820,21 @@ export class FibQueue {
     this.clear();
     this.onClose();
   }
+}
+
+/** Would the FIB entry of `now` equal the one described by the old action and next hops? */
+function sameForwarding(oldAction: FibAction | undefined, oldFwd: FibNexthop[] | null | undefined, now: Candidate | undefined): boolean {
+  const action = now ? (now.route.action ?? 'forward') : undefined;
+  if (action !== oldAction) return false;
+  if (action !== 'forward') return true;
+  const a = oldFwd ?? [], b = now!.fwd ?? [];
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!, y = b[i]!;
+    if (x.gateway !== y.gateway || x.interface !== y.interface || !sameLabels(x.labels, y.labels)) return false;
+  }
+  return true;
 }
 
 function fibOf(c: Candidate): FibRoute {
