@@ -103,6 +103,7 @@ export class Graph {
     }
     this.qlen[K.N_ETH_IN] = ql;
     st[K.C_RX] += n;
+    st[K.C_BURSTS]++;
     st[vb] += n;
     st[vb + 1] += bytes;
   }
