@@ -6,7 +6,8 @@
  * (accepted), an empty AS_PATH on eBGP (treat-as-withdraw). The project's raw injector, a second
  * peer, sends what ExaBGP cannot: duplicate attributes (all but the first discarded) and an
  * attribute whose length overruns the attribute field (treat-as-withdraw). Through all of it
- * both sessions stay up and unrelated routes stay.
+ * both sessions stay up and unrelated routes stay; last, the raw peer sends garbage and only its
+ * own session is reset.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -152,6 +153,18 @@ describe('cnr and malformed UPDATEs (ExaBGP and a raw peer)', { skip: reason, ti
     await waitFor('198.18.8.0/24 treated as withdrawn', () => gone('198.18.8.0/24'), T);
     assert.ok(await has('198.18.7.0/24'), 'the raw peer\'s other route stays');
     assert.ok(raw.alive && (await up(RAW)), 'the raw session is still up');
+    await stillFine();
+  });
+
+  test('garbage (a broken marker) resets only that session, with the RFC 4271 NOTIFICATION', async () => {
+    const junk = encodeRawUpdate({ attributes: base(65005, RAW), nlri: ['198.18.9.0/24'] });
+    junk[3] = 0; // marker must be all ones
+    await raw.send(junk);
+    await waitFor('the raw peer session closed by cnr', () => !raw.alive, T);
+    const closed = raw.daemon.output().split('\n').find((l) => l.includes('"closed"'));
+    const n = JSON.parse(closed ?? '{}').notification;
+    assert.deepEqual([n?.code, n?.subcode], [1, 1], `Message Header Error / Connection Not Synchronized: ${closed}`);
+    await waitFor('the raw peer\'s routes withdrawn', () => gone('198.18.7.0/24'), T);
     await stillFine();
   });
 });
