@@ -256,6 +256,7 @@ export class VRouterDataplane implements Dataplane {
     vt.vrf[id] = vrf;
     vt.vlan[id] = vlan;
     st.glean = this.allocNh({ type: 'glean', vif: cfg.name }, NH_GLEAN, true, (n) => { this.tables.nh.vif[n] = id; });
+    vt.glean[id] = st.glean;
     this.writeAddresses(st, addresses);
     if (isVhost) Atomics.store(vt.global, 0, id);
     Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0));

@@ -242,6 +242,15 @@ test('ICMP echo to the router is answered without vhost0 (both families)', async
   p = o.p1![0]!.subarray(14);
   assert.equal(p[40], 129);
   assert.ok(F.icmp6Valid(p));
+  // to the router's link-local address from a link-local one: answered on the same link
+  const ll = 'fe80::aa:ff:fe00:1'; // EUI-64 of 02:aa:00:00:00:01
+  send(dp, 'p1', F.eth('33:33:ff:00:00:10', H1, 0x86dd, F.ipv6Icmp('fe80::10', F.solicitedNode(ll), F.neighborSolicit(ll, H1), 255)));
+  o = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6Icmp('fe80::10', ll, echo6)));
+  assert.equal(o.p1!.length, 1);
+  p = o.p1![0]!.subarray(14);
+  assert.equal(F.hex(o.p1![0]!, 0, 6), '02:00:00:00:01:01');
+  assert.equal(p[40], 129);
+  assert.ok(F.icmp6Valid(p));
 });
 
 test('MPLS push of 1 to 5 labels over Ethernet, TTL copied from IP', async () => {

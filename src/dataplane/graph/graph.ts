@@ -580,7 +580,11 @@ export class Graph {
           d[l4 + 2] = c >>> 8;
           d[l4 + 3] = c & 255;
           p.flags[i] = K.PF_NO_TTL | K.PF_IP6;
-          this.enq(K.N_IP6_LOOKUP, i);
+          if (d[o + 24] === 0xfe && (d[o + 25]! & 0xc0) === 0x80) {
+            // to a link-local address: back out of the interface it came in on
+            p.nh[i] = vt.glean[p.rxVif[i]!]!;
+            this.enq(K.N_REWRITE, i);
+          } else this.enq(K.N_IP6_LOOKUP, i);
           continue;
         }
       }
@@ -609,6 +613,8 @@ export class Graph {
       op += ol;
     }
     const unspec = rd32(d, o + 8) === 0 && rd32(d, o + 12) === 0 && rd32(d, o + 16) === 0 && rd32(d, o + 20) === 0;
+    // the host's duplicate address detection on vhost0 must not see an answer
+    if (unspec && fromHost) { this.drop(i, K.D_NOT_FOR_US); return; }
     if (!unspec && !fromHost) this.learn(vif, 6, rd32(d, o + 8), rd32(d, o + 12), rd32(d, o + 16), rd32(d, o + 20), tmp, 0);
     // build the NA in place: reply to the source (all-nodes for DAD probes)
     if (unspec) {

@@ -35,11 +35,13 @@ export class VifTable {
   /** the router MAC as a 32-bit head and 16-bit tail, for a two-load compare */
   readonly macHi: Uint32Array;
   readonly macLo: Uint16Array;
+  /** the vif's connected-subnet (glean) next hop, also used for link-local destinations */
+  readonly glean: Uint32Array;
   /** the worker whose engine holds the vif's driver (-1: the calling thread / none) */
   readonly owner: Int32Array;
 
   static create(capacity: number): VifTable {
-    const bytes = 64 + capacity * (4 + 4 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 6 + 6 + MAX_ADDR * (4 + 1) + MAX_ADDR * (16 + 1) + 8);
+    const bytes = 64 + capacity * (4 + 4 + 4 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 6 + 6 + MAX_ADDR * (4 + 1) + MAX_ADDR * (16 + 1) + 8);
     const t = new VifTable({ capacity, buf: new SharedArrayBuffer(bytes) });
     t.global[0] = -1;
     t.owner.fill(-1);
@@ -57,6 +59,7 @@ export class VifTable {
     this.global = new Int32Array(b, off, 16); off += 64;
     this.owner = new Int32Array(b, off, n); off += n * 4;
     this.macHi = new Uint32Array(b, off, n); off += n * 4;
+    this.glean = new Uint32Array(b, off, n); off += n * 4;
     this.addr4 = new Uint32Array(b, off, n * MAX_ADDR); off += n * MAX_ADDR * 4;
     this.addr6 = new Uint32Array(b, off, n * MAX_ADDR * 4); off += n * MAX_ADDR * 16;
     this.mtu = new Uint16Array(b, off, n); off += n * 2;
