@@ -1045,7 +1045,10 @@ export class Graph {
         this.icmpTokens--;
         st[K.C_ICMP_SENT]++;
         st[K.C_GENERATED]++;
-        this.enq(K.N_IP6_LOOKUP, i);
+        if (d[no + 24] === 0xfe && (d[no + 25]! & 0xc0) === 0x80) {
+          p.nh[i] = vt.glean[vif]!; // a link-local source is on the link the packet came from
+          this.enq(K.N_REWRITE, i);
+        } else this.enq(K.N_IP6_LOOKUP, i);
       } else {
         st[K.C_ICMP_SUPPRESSED]++;
         p.free(i);
