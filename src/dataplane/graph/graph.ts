@@ -181,6 +181,9 @@ export class Graph {
   }
   private readonly work = new Uint32Array(CAP);
   private readonly dsts = new Uint32Array(CAP);
+  private readonly dst1 = new Uint32Array(CAP);
+  private readonly dst2 = new Uint32Array(CAP);
+  private readonly dst3 = new Uint32Array(CAP);
   private readonly ents = new Uint32Array(CAP);
 
   // ---- nodes ----
@@ -508,31 +511,61 @@ export class Graph {
     const strides = t.lpm6.strides;
     const st = this.stats;
     const vrfBase = this.vrfBase;
+    // level-synchronous walk over the whole burst, so the cache misses of different packets overlap
+    const ents = this.ents;
+    const a0 = this.dsts;
+    const a1 = this.dst1;
+    const a2 = this.dst2;
+    const a3 = this.dst3;
+    const dv = p.view;
+    const nhType = t.nh.type;
+    let more = false;
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const o = (i << SHIFT) + p.l3[i]!;
-      const w0 = rd32(d, o + 24);
-      const w1 = rd32(d, o + 28);
-      const w2 = rd32(d, o + 32);
-      const w3 = rd32(d, o + 36);
+      const x0 = dv.getUint32(o + 24);
+      a0[k] = x0; a1[k] = dv.getUint32(o + 28); a2[k] = dv.getUint32(o + 32); a3[k] = dv.getUint32(o + 36);
+      const root = roots[p.vrf[i]!]!;
+      const e = root === LPM_NO_ROOT ? 0 : slots[root + (x0 >>> 16)]!;
+      ents[k] = e;
+      if ((e & LPM_PTR) !== 0) more = true;
+    }
+    for (let level = 1, pos = 16; more; level++) {
+      more = false;
+      const stride = strides[level]!;
+      const words = pos < 32 ? a0 : pos < 64 ? a1 : pos < 96 ? a2 : a3;
+      const shift = 32 - (pos & 31) - stride;
+      const m = (1 << stride) - 1;
+      for (let k = 0; k < n; k++) {
+        const e = ents[k]!;
+        if ((e & LPM_PTR) === 0) continue;
+        const e2 = slots[(e & LPM_INDEX) + ((words[k]! >>> shift) & m)]!;
+        ents[k] = e2;
+        if ((e2 & LPM_PTR) !== 0) more = true;
+      }
+      pos += stride;
+    }
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const o = (i << SHIFT) + p.l3[i]!;
+      const w0 = a0[k]!;
+      const w1 = a1[k]!;
+      const w2 = a2[k]!;
+      const w3 = a3[k]!;
       let vrf = p.vrf[i]!;
       st[vrfBase + vrf * 2]++;
       st[vrfBase + vrf * 2 + 1] += p.start[i]! + p.len[i]! - p.l3[i]!;
       let hops = 0;
       let out = -1;
+      let nh = ents[k]!;
       for (;;) {
-        const root = roots[vrf]!;
-        let nh = 0;
-        if (root !== LPM_NO_ROOT) {
-          nh = slots[root + (w0 >>> 16)]!;
-          let pos = 16;
-          let level = 1;
-          while ((nh & LPM_PTR) !== 0) {
-            const stride = strides[level++]!;
-            const wd = pos < 32 ? w0 : pos < 64 ? w1 : pos < 96 ? w2 : w3;
-            nh = slots[(nh & LPM_INDEX) + ((wd >>> (32 - (pos & 31) - stride)) & ((1 << stride) - 1))]!;
-            pos += stride;
-          }
+        const ty = nhType[nh]!;
+        if (hops === 0 && nh !== 0 && (ty === NH_ENCAP || ty === NH_NEIGHBOR)) { out = nh; break; } // the common case
+        if (hops > 0) {
+          // after a VRF translate: walk again in the new VRF
+          const tw = this.tw;
+          tw[0] = w0; tw[1] = w1; tw[2] = w2; tw[3] = w3;
+          nh = t.lpm6.lookup(vrf, tw);
         }
         out = this.classify(i, nh, o, true, ++hops);
         if (out === RELOOKUP) { vrf = p.vrf[i]!; continue; }
