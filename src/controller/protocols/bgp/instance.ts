@@ -872,15 +872,11 @@ export class BgpInstance implements NeighborOwner {
       nexthops = gateways.map((gateway) => ({ gateway, recursive: true }));
     }
     const a = best.attrs;
-    return {
-      prefix,
-      protocol: 'bgp',
-      preference: best.preference ?? DEFAULT_PREFERENCE.bgp,
-      metric: a.med,
-      nexthops,
-      attributes: this.shownAttributes(best, step),
-      age: Date.now(),
-    };
+    // the RIB keeps this object for as long as the route lives: nothing optional unless set
+    // (the RIB stamps the age itself)
+    const r: RibRoute = { prefix, protocol: 'bgp', preference: best.preference ?? DEFAULT_PREFERENCE.bgp, nexthops, attributes: this.shownAttributes(best, step) };
+    if (a.med !== undefined) r.metric = a.med;
+    return r;
   }
 
   /**
