@@ -83,7 +83,12 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<CnrM
     ({ proc: child, port } = await spawnVrouter());
   }
   const rib = new Rib();
-  const exp = new FibExport(rib, { address: `127.0.0.1:${port}` });
+  // CNR_FIB_WINDOW / CNR_FIB_BATCH: FIB export tuning (messages in flight, routes per message)
+  const exp = new FibExport(rib, {
+    address: `127.0.0.1:${port}`,
+    window: Number(process.env['CNR_FIB_WINDOW'] ?? 16),
+    batchSize: Number(process.env['CNR_FIB_BATCH'] ?? 2000),
+  });
   try {
     exp.setInterface('fib0', { name: 'fib0', driver: 'memory', addresses: ['10.0.0.1/24'] });
     rib.announce('inet.0', 'direct:fib0', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'fib0' }] });
