@@ -237,3 +237,34 @@ test('UPDATEs repeating an attribute set share one attributes object, IPv4 and I
   assert.equal(s.rib.get('inet6.0', '2001:db8:2::/48')!.nexthops[0]!.gateway, '2001:db8:ff::2');
   s.inst.stop();
 });
+
+test('restarting speaker (RFC 4724): R and F bits, routing deferred until End-of-RIB from every peer', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
+  const cfg = resolveInstance('master', { group: { a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) } }, { 'router-id': '10.255.0.1', 'autonomous-system': 65001 })!;
+  const inst = new BgpInstance(cfg, new PolicyEngine({}), rib, () => {}, { peerPort: () => 1, connectRetryTime: 3600, idleHoldTime: 0 });
+  inst.deferRouting(60);
+  const nbs = [...cfg.peers.values()].map((p) => {
+    const nb = inst.addNeighbor({ ...p, passive: true });
+    nb.families = p.families;
+    nb.peerRouterId = Number(p.address.split('.')[3]);
+    nb.fsm = { ...nb.fsm, state: 'Established' };
+    return nb;
+  });
+  const gr = nbs[0]!.ourCapabilities().gracefulRestart!;
+  assert.equal(gr.restarting, true);
+  assert.ok(gr.families.every((f) => f.forwardingPreserved));
+  const s: Setup = { rib, inst, logs: [], nb: (a) => inst.neighbors.get(a)! };
+  for (const nb of nbs) inst.sessionUp(nb);
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  const eor = decodeUpdate(encodeEndOfRib(1, 1).subarray(19), DEFAULT_OPTIONS);
+  assert.ok(eor.kind === 'update');
+  inst.update(s.nb('10.0.0.2'), eor);
+  assert.equal(rib.get('inet.0', '192.0.2.0/24'), undefined, 'still deferred: 10.0.0.3 has not finished');
+  assert.equal(out(s, '10.0.0.3', '192.0.2.0/24'), undefined);
+  inst.update(s.nb('10.0.0.3'), eor);
+  assert.ok(rib.get('inet.0', '192.0.2.0/24'), 'routing resumed');
+  assert.ok(out(s, '10.0.0.3', '192.0.2.0/24'), 'and the table went out');
+  assert.equal(nbs[0]!.ourCapabilities().gracefulRestart!.restarting, false, 'the R bit is for the restart only');
+  inst.stop();
+});

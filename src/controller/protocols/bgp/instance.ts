@@ -205,6 +205,8 @@ export class NeighborRib {
    * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
    */
   readonly attrCache = new Map<string, CheckedAttributes>();
+  /** families whose End-of-RIB arrived (while the instance defers routing after a restart) */
+  eor: Set<string> | undefined;
   /** the full table was sent since the session came up */
   synced = false;
   staleTimer: NodeJS.Timeout | undefined;
@@ -262,6 +264,10 @@ export class BgpInstance implements NeighborOwner {
   private ribDirty = new Map<string, Set<string>>();
   private scheduled = false;
   private stopped = false;
+  /** RFC 4724 restarting speaker: routing deferred until End-of-RIB from every peer */
+  private deferring = false;
+  private deferTimer: NodeJS.Timeout | undefined;
+  private readonly eorFrom = new Set<Neighbor>();
   private readonly pathCounts = new Map<string, number>();
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
   private lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined;
@@ -284,6 +290,49 @@ export class BgpInstance implements NeighborOwner {
 
   get routerId(): string {
     return this.cfg.routerId;
+  }
+
+  get restarting(): boolean {
+    return this.deferring;
+  }
+
+  /**
+   * After a restart with forwarding preserved (RFC 4724 section 4.1): receive from peers,
+   * but run no best-path, touch no RIB route and advertise nothing until every configured
+   * peer has sent End-of-RIB for its families, or the deferral time ran out.
+   */
+  deferRouting(seconds: number): void {
+    this.deferring = true;
+    this.log(`bgp: restarting speaker: deferring routing for up to ${seconds} s`);
+    this.deferTimer = setTimeout(() => this.endDeferral('deferral time over'), seconds * 1000);
+    this.deferTimer.unref?.();
+  }
+
+  private checkDeferral(): void {
+    if (!this.deferring) return;
+    const waiting = [...this.neighbors.values()].filter((n) => !n.cfg.shutdown && !(n.established && this.eorFrom.has(n)));
+    if (waiting.length === 0) this.endDeferral('End-of-RIB from every peer');
+  }
+
+  private endDeferral(why: string): void {
+    if (!this.deferring) return;
+    this.deferring = false;
+    if (this.deferTimer) clearTimeout(this.deferTimer);
+    this.log(`bgp: restarting speaker: routing resumes (${why})`);
+    this.flush();
+    for (const nb of this.neighbors.values()) {
+      const st = this.ribs.get(nb);
+      if (!st || !nb.established) continue;
+      st.synced = true;
+      try {
+        for (const f of nb.families) {
+          this.exportTable(nb, st, f.table, false);
+          nb.send(encodeEndOfRib(f.afi, f.safi));
+        }
+      } catch (err) {
+        nb.internalError(undefined, err);
+      }
+    }
   }
 
   log(msg: string): void {
@@ -309,6 +358,8 @@ export class BgpInstance implements NeighborOwner {
     if (st?.staleTimer) clearTimeout(st.staleTimer);
     this.ribs.delete(nb);
     this.neighbors.delete(address);
+    this.eorFrom.delete(nb);
+    this.checkDeferral();
     this.schedule();
   }
 
@@ -348,6 +399,8 @@ export class BgpInstance implements NeighborOwner {
 
   stop(): void {
     this.stopped = true;
+    if (this.deferTimer) clearTimeout(this.deferTimer);
+    this.deferring = false;
     for (const a of [...this.neighbors.keys()]) this.removeNeighbor(a);
     for (const nh of this.nexthops.values()) nh.unwatch?.();
     this.nexthops.clear();
@@ -371,6 +424,7 @@ export class BgpInstance implements NeighborOwner {
       if (!kept) this.purgeStale(nb, st, table);
     }
     if (this.hasStale(nb)) this.armStaleTimer(nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
+    if (this.deferring) return; // the table goes out when the deferral ends
     st.synced = true;
     try {
       for (const f of nb.families) {
@@ -388,6 +442,8 @@ export class BgpInstance implements NeighborOwner {
     st.synced = false;
     st.attrCache.clear();
     st.out.clear();
+    st.eor = undefined;
+    this.eorFrom.delete(nb);
     const gr = nb.peerOpen?.capabilities.gracefulRestart;
     if (!notification && gr && nb.cfg.gracefulRestart && gr.families.length > 0) {
       // helper mode (RFC 4724 section 4.2): keep the peer's routes, marked stale, for its restart time
@@ -483,6 +539,11 @@ export class BgpInstance implements NeighborOwner {
       const eor = d.endOfRib;
       const f = nb.families.find((x) => x.afi === eor.afi && x.safi === eor.safi);
       if (f) this.purgeStale(nb, st, f.table);
+      if (this.deferring) {
+        (st.eor ??= new Set()).add(`${eor.afi}/${eor.safi}`);
+        if (nb.families.every((x) => st.eor!.has(x.key))) this.eorFrom.add(nb);
+        this.checkDeferral();
+      }
       return;
     }
     const t4 = tableName(this.cfg.name, Afi.Ipv4);
@@ -765,7 +826,7 @@ export class BgpInstance implements NeighborOwner {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.stopped) return;
+    if (this.scheduled || this.stopped || this.deferring) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -775,6 +836,7 @@ export class BgpInstance implements NeighborOwner {
 
   /** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
   flush(): void {
+    if (this.deferring) return;
     const dirty = this.dirty;
     const ribDirty = this.ribDirty;
     this.dirty = new Map();

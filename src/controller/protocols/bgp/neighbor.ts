@@ -41,6 +41,8 @@ import { md5Socket, setTtl } from './socket-options.js';
 
 export interface NeighborOwner {
   readonly routerId: string;
+  /** we restarted with forwarding preserved and defer routing (RFC 4724 restarting speaker) */
+  readonly restarting: boolean;
   log(msg: string): void;
   sessionUp(nb: Neighbor): void;
   /** `notification`: the session ended with a NOTIFICATION (sent or received), which ends graceful restart */
@@ -474,8 +476,16 @@ export class Neighbor {
       routeRefresh: true,
       enhancedRouteRefresh: true,
       as4: this.cfg.localAs,
-      // helper mode: we list our families without the forwarding-preserved bit
-      gracefulRestart: gr ? { restarting: false, notification: false, time: gr.restartTime, families: this.cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingPreserved: false })) } : undefined,
+      // helper: our families without the forwarding-preserved bit; restarting speaker: the
+      // R bit and F bits while we defer routing after a restart with forwarding preserved
+      gracefulRestart: gr
+        ? {
+            restarting: this.owner.restarting,
+            notification: false,
+            time: gr.restartTime,
+            families: this.cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingPreserved: this.owner.restarting })),
+          }
+        : undefined,
       addPath: this.cfg.families.filter((f) => f.addPathReceive).map((f) => ({ afi: f.afi, safi: f.safi, mode: 1 as const })),
       extendedMessage: true,
       fqdn: { hostname: hostname().slice(0, 64), domain: '' },

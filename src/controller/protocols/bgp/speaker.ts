@@ -27,6 +27,14 @@ export interface BgpOptions {
   connectRetryTime?: number;
   /** seconds before a session restarts itself after an error */
   idleHoldTime?: number;
+  /**
+   * This controller restarted while the data plane kept forwarding: act as the restarting
+   * speaker of RFC 4724 (R and F bits in OPEN; route selection and advertisement deferred
+   * until every peer sent End-of-RIB, or `deferralSeconds` passed).
+   */
+  restarting?: boolean;
+  /** longest deferral after a restart (default 120 s) */
+  deferralSeconds?: number;
 }
 
 interface RibExtras {
@@ -41,6 +49,7 @@ export class BgpSpeaker {
   private server: net.Server | undefined;
   private listening: Promise<void> | undefined;
   private readonly md5Keys = new Map<string, string>();
+  private restartHandled = false;
   private unsubscribe: (() => void) | undefined;
   private readonly transport: TransportOptions;
   private readonly log: (msg: string) => void;
@@ -146,6 +155,15 @@ export class BgpSpeaker {
   }
 
   async apply(next: ConfigTree, prev: ConfigTree): Promise<void> {
+    try {
+      await this.applyConfig(next, prev);
+    } finally {
+      // only the configuration present at start-up belongs to the restart
+      this.restartHandled = true;
+    }
+  }
+
+  private async applyConfig(next: ConfigTree, prev: ConfigTree): Promise<void> {
     const policy = new PolicyEngine(tree(next['policy-options']));
     const policyChanged = JSON.stringify(next['policy-options'] ?? null) !== JSON.stringify(prev['policy-options'] ?? null);
     const configs = new Map<string, InstanceConfig>(resolveAll(next).map((c) => [c.name, c]));
@@ -161,6 +179,7 @@ export class BgpSpeaker {
       if (!inst) {
         inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transport, (t) => this.ribRoutes(t));
         this.instances.set(name, inst);
+        if (this.opts.restarting && !this.restartHandled) inst.deferRouting(this.opts.deferralSeconds ?? 120);
         if (cfg.peers.size) this.listen();
         for (const p of cfg.peers.values()) inst.addNeighbor(p);
         continue;
