@@ -323,15 +323,20 @@ export class BgpInstance implements NeighborOwner {
     for (const nb of this.neighbors.values()) {
       const st = this.ribs.get(nb);
       if (!st || !nb.established) continue;
-      st.synced = true;
-      try {
-        for (const f of nb.families) {
-          this.exportTable(nb, st, f.table, false);
-          nb.send(encodeEndOfRib(f.afi, f.safi));
-        }
-      } catch (err) {
-        nb.internalError(undefined, err);
+      this.sendFullTable(nb, st);
+    }
+  }
+
+  /** The whole table to a peer whose session came up, then End-of-RIB per family. */
+  private sendFullTable(nb: Neighbor, st: NeighborRib): void {
+    st.synced = true;
+    try {
+      for (const f of nb.families) {
+        this.exportTable(nb, st, f.table, false);
+        nb.send(encodeEndOfRib(f.afi, f.safi));
       }
+    } catch (err) {
+      nb.internalError(undefined, err);
     }
   }
 
@@ -425,15 +430,7 @@ export class BgpInstance implements NeighborOwner {
     }
     if (this.hasStale(nb)) this.armStaleTimer(nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
     if (this.deferring) return; // the table goes out when the deferral ends
-    st.synced = true;
-    try {
-      for (const f of nb.families) {
-        this.exportTable(nb, st, f.table, false);
-        nb.send(encodeEndOfRib(f.afi, f.safi));
-      }
-    } catch (err) {
-      nb.internalError(undefined, err);
-    }
+    this.sendFullTable(nb, st);
   }
 
   sessionDown(nb: Neighbor, notification: boolean): void {
