@@ -20,7 +20,7 @@ import {
   AF_PACKET, MAP_POPULATE, MAP_SHARED, PACKET_LOSS, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
   PACKET_RX_RING, PACKET_STATISTICS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE, SOCK_CLOEXEC,
   SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET, SOL_SOCKET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, TPACKET_V2, EAGAIN,
-  disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
+  disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from './libc.js';
 import { completeChecksum } from './checksum-complete.js';
 
@@ -55,6 +55,8 @@ export interface AfPacketOptions {
   vif?: number;
   /** run `ethtool -K IF tx off tso off gso off gro off`; default true */
   disableOffloads?: boolean;
+  /** leave the kernel's own ARP on for the netdev (default: turned off, see openAfPacket) */
+  kernelArp?: boolean;
   /** bring the link up; default true */
   up?: boolean;
   /** socket receive buffer (SO_RCVBUFFORCE), default 4 MiB */
@@ -89,6 +91,10 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
   const ifindex = interfaceIndex(ifname);
   if (opts.up !== false) setInterfaceUp(ifname);
   if (opts.disableOffloads !== false) disableOffloads(ifname);
+  // The kernel answers ARP for any of its addresses on any netdev (arp_ignore=0), and the
+  // router's own addresses live on vhost0 in the same kernel: left alone it would race the
+  // data plane's ARP replies with the netdev's kernel MAC, which the kernel then drops.
+  if (opts.kernelArp !== true) disableKernelArp(ifname);
   const hwaddr = interfaceMac(ifname);
   const rxFrames = roundFrames(opts.rxFrames ?? 4096);
   const txFrames = roundFrames(opts.txFrames ?? 2048);

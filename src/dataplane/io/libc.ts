@@ -216,6 +216,16 @@ export function disableOffloads(name: string): boolean {
   }
 }
 
+/** Set IFF_NOARP on a netdev: the kernel neither sends nor answers ARP on it. Best effort. */
+export function disableKernelArp(name: string): boolean {
+  try {
+    execFileSync('ip', ['link', 'set', 'dev', name, 'arp', 'off'], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Wait until one of `fds` is readable or `timeoutMs` passes (poll(2)). Returns the number of
  * ready descriptors (0 on timeout). Blocks the calling thread: meant for idle data plane workers.
