@@ -5,12 +5,15 @@
  *      cnrlab-h1 (10.1.0.2, 2001:db8:1::2)          cnrlab-peer (BIRD, AS 65002)
  *            eth0                                       eth0  10.0.0.2, 2001:db8:ff::2
  *             |                                          |    announces 203.0.113.0/24
- *            lab-h1 ──┐                        ┌── lab-peer
+ *         cnr…(veth) ──┐                       ┌── lab-peer
  *                     cnrlab-r: cnr start (AS 65001) — vRouter on AF_PACKET, vhost0 to its host stack
- *            lab-h2 ──┘
+ *         cnr…(veth) ──┘
  *            eth0
  *      cnrlab-h2 (10.2.0.2, 2001:db8:2::2)
  *
+ * The two hosts are attached as Kubernetes pods would be: through the cnr-cni plugin, run
+ * exactly as a container runtime runs it, which records each in a configuration group of
+ * its own (`show configuration groups`).
  * The router's veth ends carry no kernel address: cnr's data plane owns them, and BGP runs
  * over vhost0. `up` shows traffic crossing the router (pings both families, a prefix learned
  * by BGP); `down` removes every namespace, link, process and file that `up` made.
@@ -19,6 +22,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addPod } from '../cni/pod.js';
 
 const NS = { router: 'cnrlab-r', h1: 'cnrlab-h1', h2: 'cnrlab-h2', peer: 'cnrlab-peer' } as const;
 const RUN_DIR = '/run/cnr-lab';
@@ -26,12 +30,6 @@ const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/cnr')
 
 export const LAB_CONFIG = `# The cnr lab's router (cnr lab up)
 set system host-name lab-router
-set interfaces lab-h1 description "host1"
-set interfaces lab-h1 unit 0 family inet address 10.1.0.1/24
-set interfaces lab-h1 unit 0 family inet6 address 2001:db8:1::1/64
-set interfaces lab-h2 description "host2"
-set interfaces lab-h2 unit 0 family inet address 10.2.0.1/24
-set interfaces lab-h2 unit 0 family inet6 address 2001:db8:2::1/64
 set interfaces lab-peer description "BGP peer (BIRD)"
 set interfaces lab-peer unit 0 family inet address 10.0.0.1/30
 set interfaces lab-peer unit 0 family inet6 address 2001:db8:ff::1/64
@@ -39,6 +37,8 @@ set routing-options router-id 10.255.0.1
 set routing-options autonomous-system 65001
 set policy-options policy-statement lab-export term connected from protocol direct
 set policy-options policy-statement lab-export term connected then accept
+set policy-options policy-statement lab-export term pods from protocol static
+set policy-options policy-statement lab-export term pods then accept
 set protocols bgp group peer type external
 set protocols bgp group peer peer-as 65002
 set protocols bgp group peer export lab-export
@@ -120,12 +120,9 @@ function buildTopology(): void {
     sh(['ip', 'netns', 'add', ns]);
     inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
   }
-  const hosts: [string, string, string, string, string, string][] = [
-    [NS.h1, 'lab-h1', '10.1.0.2/24', '10.1.0.1', '2001:db8:1::2/64', '2001:db8:1::1'],
-    [NS.h2, 'lab-h2', '10.2.0.2/24', '10.2.0.1', '2001:db8:2::2/64', '2001:db8:2::1'],
-    [NS.peer, 'lab-peer', '10.0.0.2/30', '', '2001:db8:ff::2/64', ''],
-  ];
-  for (const [ns, rif, v4, gw4, v6, gw6] of hosts) {
+  // the hosts are wired by the CNI plugin (attachHosts); the BGP peer by hand
+  const wired: [string, string, string, string][] = [[NS.peer, 'lab-peer', '10.0.0.2/30', '2001:db8:ff::2/64']];
+  for (const [ns, rif, v4, v6] of wired) {
     sh(['ip', 'link', 'add', rif, 'netns', NS.router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
     // Offloads off on both ends: the vRouter reads frames with AF_PACKET and must see
     // finished checksums (LAB.md).
@@ -138,10 +135,32 @@ function buildTopology(): void {
     inNs(ns, ['ip', 'addr', 'add', v4, 'dev', 'eth0']);
     inNs(ns, ['ip', '-6', 'addr', 'add', v6, 'dev', 'eth0', 'nodad']);
     inNs(ns, ['ip', 'link', 'set', 'eth0', 'up']);
-    if (gw4) inNs(ns, ['ip', 'route', 'add', 'default', 'via', gw4]);
-    if (gw6) inNs(ns, ['ip', '-6', 'route', 'add', 'default', 'via', gw6]);
   }
   inNs(NS.peer, ['ip', 'addr', 'add', '203.0.113.1/32', 'dev', 'lo']);
+}
+
+/** Attach host1 and host2 to the router's main instance through cnr-cni, as pods. */
+async function attachHosts(state: string): Promise<void> {
+  const hosts: [string, string, string][] = [
+    [NS.h1, '10.1.0', '2001:db8:1'],
+    [NS.h2, '10.2.0', '2001:db8:2'],
+  ];
+  for (const [ns, v4, v6] of hosts) {
+    await addPod({
+      containerId: ns,
+      netns: `/var/run/netns/${ns}`,
+      instanceName: 'default',
+      addresses: [
+        { address: `${v4}.2/24`, gateway: `${v4}.1` },
+        { address: `${v6}::2/64`, gateway: `${v6}::1` },
+      ],
+      stateDir: state,
+      dataDir: join(RUN_DIR, 'cni'),
+      network: 'cnr-lab',
+      hostNetns: NS.router,
+      cniPath: '/usr/lib/cni',
+    });
+  }
 }
 
 async function up(args: string[]): Promise<number> {
@@ -172,6 +191,14 @@ async function up(args: string[]): Promise<number> {
     if (child.exitCode !== null || !pidAlive(child.pid!)) throw new Error(`cnr exited; see ${RUN_DIR}/cnr.log:\n${readFileSync(join(RUN_DIR, 'cnr.log'), 'utf8').slice(-2000)}`);
     return sh([process.execPath, CLI, 'cli', '--state-dir', state, '-c', 'show route summary'], true).length > 0;
   });
+
+  // The router's namespace has no other way out: everything its host stack sends (BGP,
+  // replies to pings of the router) goes through the vRouter's FIB via vhost0.
+  await waitFor('vhost0', 10000, () => inNs(NS.router, ['ip', 'link', 'show', 'vhost0'], true).includes('vhost0'));
+  inNs(NS.router, ['ip', 'route', 'replace', 'default', 'dev', 'vhost0']);
+  inNs(NS.router, ['ip', '-6', 'route', 'replace', 'default', 'dev', 'vhost0'], true);
+  console.log('Attaching host1 and host2 as pods through cnr-cni ...');
+  await attachHosts(state);
 
   const birdDir = join(RUN_DIR, 'bird');
   mkdirSync(birdDir, { recursive: true });

@@ -1,6 +1,6 @@
 // The README's "run it" command, end to end: `cnr lab up` builds the demo network, starts
 // cnr and BIRD, and must show every ping crossing the router (including toward the prefix
-// learned by BGP); `cnr lab down` must leave no namespace, process or run file behind.
+// learned by BGP), with its hosts attached as pods by cnr-cni; `cnr lab down` must leave no namespace, process or run file behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -34,6 +34,9 @@ test('cnr lab up shows traffic through the router, lab down removes everything',
     const route = spawnSync(cnr, ['cli', '--state-dir', state, '-c', 'show route 203.0.113.0/24'], { encoding: 'utf8', timeout: 20_000 });
     assert.match(route.stdout, /203\.0\.113\.0\/24/, route.stdout + route.stderr);
     assert.match(route.stdout, /BGP/, route.stdout);
+    // the hosts were attached as pods, through cnr-cni, each in a group of its own
+    const groups = spawnSync(cnr, ['cli', '--state-dir', state, '-c', 'show configuration groups | display set'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal((groups.stdout.match(/^set groups cni-\S+ routing-options static route \S+\/32 /gm) ?? []).length, 2, groups.stdout + groups.stderr);
   } finally {
     const downRun = spawnSync(cnr, ['lab', 'down'], { encoding: 'utf8', timeout: 30_000 });
     rmSync(state, { recursive: true, force: true });
