@@ -67,7 +67,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const bgpSpecifier = '../controller/protocols/bgp/index.js';
   const bgpMod = (await import(bgpSpecifier).catch(() => undefined)) as BgpModule | undefined;
   if (bgpMod?.createBgp) {
-    const bgp = bgpMod.createBgp(rib, { log: (m) => log(`bgp: ${m}`) });
+    const bgp = bgpMod.createBgp(rib, { log });
     consumers.push(bgp.consumer);
     commands.push(...bgp.commands);
     stoppers.push(() => bgp.stop());
