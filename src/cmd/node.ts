@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startVrouter, type Vrouter } from '../agent/vrouter.js';
 import { Controller } from '../controller/controller.js';
+import { createBgp } from '../controller/protocols/bgp/index.js';
 import { FibExport } from '../controller/rib/fib-export.js';
 import { Rib } from '../controller/rib/rib.js';
 import { RibService } from '../controller/rib/service.js';
@@ -45,10 +46,6 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
-interface BgpModule {
-  createBgp(rib: Rib, opts?: { log?: (msg: string) => void }): { consumer: ConfigConsumer; commands: OperationalCommand[]; stop(): Promise<void> };
-}
-
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let vrouter: Vrouter | undefined;
   let agentAddress = o.agentAddress;
@@ -64,14 +61,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const commands: OperationalCommand[] = [...ribService.commands()];
   const stoppers: (() => Promise<void>)[] = [];
   // BGP joins as one more consumer with its own commands.
-  const bgpSpecifier = '../controller/protocols/bgp/index.js';
-  const bgpMod = (await import(bgpSpecifier).catch(() => undefined)) as BgpModule | undefined;
-  if (bgpMod?.createBgp) {
-    const bgp = bgpMod.createBgp(rib, { log });
-    consumers.push(bgp.consumer);
-    commands.push(...bgp.commands);
-    stoppers.push(() => bgp.stop());
-  }
+  const bgp = createBgp(rib, { log });
+  consumers.push(bgp.consumer);
+  commands.push(...bgp.commands);
+  stoppers.push(() => bgp.stop());
   fib.start();
   const controller = new Controller({
     stateDir: o.stateDir,
