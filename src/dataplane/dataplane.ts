@@ -689,7 +689,8 @@ export class VRouterDataplane implements Dataplane {
   listNexthops(): NexthopInfo[] {
     const out: NexthopInfo[] = [];
     for (const [id, n] of [...this.nhs].sort((a, b) => a[0] - b[0])) {
-      if (n.internal) continue;
+      // the data plane's own next hops (receive for the router's addresses, glean for connected
+      // subnets) are listed too, so every id a route dump shows can be looked up
       const s = n.spec;
       const info: NexthopInfo = { id, type: s.type, refs: n.refs };
       if ('vif' in s) info.vif = s.vif;
