@@ -116,6 +116,8 @@ interface ResolveState {
 const RESOLVE_TRIES = 3;
 const RESOLVE_INTERVAL_MS = 1000;
 const RESOLVE_FAILED_RETRY_MS = 10000;
+/** a learned neighbor no next hop refers to is forgotten when nothing refreshed it for this long */
+const NEIGHBOR_AGE_MS = 15 * 60 * 1000;
 
 export class VRouterDataplane implements Dataplane {
   readonly tables: Tables;
@@ -135,6 +137,9 @@ export class VRouterDataplane implements Dataplane {
   private readonly ilm = new Map<number, IlmState>();
   private readonly ilmAlloc: IdAllocator;
   private readonly resolving = new Map<number, ResolveState>();
+  /** neighbor entries no next hop refers to (learned from ARP/NDP, or released): index -> last refresh */
+  private readonly learned = new Map<number, number>();
+  private lastAging = 0;
   /** routes the data plane adds for vif addresses (receive /32, connected subnet) per VRF; key prefix text */
   private readonly systemRoutes = new Map<number, Map<string, { p: Prefix; nh: number }>>();
   /** per VRF: system-route keys that a user route currently overrides (the user's is installed) */
@@ -278,6 +283,7 @@ export class VRouterDataplane implements Dataplane {
     this.freeNh(st.glean);
     await this.detachDriver(st);
     Atomics.store(vt.owner, st.id, -1);
+    this.forgetNeighbors(st.id);
     this.vifs.delete(name);
     this.vifById[st.id] = undefined;
     this.vifAlloc.release(st.id);
@@ -945,27 +951,65 @@ export class VRouterDataplane implements Dataplane {
         const st = this.vifById[vif];
         if (!st || !onSubnet(st, family, w)) continue;
         e = nb.ensure(vif, family, w);
+        if (e < 0 && this.evictOldest()) e = nb.ensure(vif, family, w);
         if (e < 0) continue;
       }
       nb.resolve(e, mac);
+      if (!this.resolving.has(e)) this.learned.set(e, performance.now());
     }
   }
 
   private startResolve(nbr: number, vif: number, family: number, w: number[]): void {
     const r = this.resolving.get(nbr);
     if (r) { r.refs++; return; }
+    this.learned.delete(nbr);
     this.resolving.set(nbr, { vif, family, w, tries: 0, nextAt: 0, refs: 1 });
     this.resolveTick(performance.now());
   }
 
   private stopResolve(nbr: number): void {
     const r = this.resolving.get(nbr);
-    if (r && --r.refs <= 0) this.resolving.delete(nbr);
+    if (r && --r.refs <= 0) {
+      this.resolving.delete(nbr);
+      this.learned.set(nbr, performance.now()); // ages out like a learned one
+    }
+  }
+
+  /** Make room in a full neighbor table: forget the least recently refreshed unreferenced entry. */
+  private evictOldest(): boolean {
+    let oldest = -1;
+    let at = Infinity;
+    for (const [e, t] of this.learned) if (t < at) { at = t; oldest = e; }
+    if (oldest < 0) return false;
+    this.learned.delete(oldest);
+    this.tables.nbr.remove(oldest);
+    return true;
+  }
+
+  /** Forget every neighbor of a vif (it is going away). */
+  private forgetNeighbors(vif: number): void {
+    const nb = this.tables.nbr;
+    for (let i = 0; i < nb.capacity; i++) {
+      const s = nb.state[i]!;
+      if (s !== 0 && s !== 4 && nb.vif[i] === vif) {
+        nb.remove(i);
+        this.learned.delete(i);
+        this.resolving.delete(i);
+      }
+    }
   }
 
   /** Retry unanswered neighbor requests; give up (failed) after RESOLVE_TRIES. */
   resolveTick(now: number): void {
     const nb = this.tables.nbr;
+    if (now - this.lastAging >= 10000) {
+      this.lastAging = now;
+      for (const [e, t] of this.learned) {
+        if (now - t < NEIGHBOR_AGE_MS) continue;
+        this.learned.delete(e);
+        nb.remove(e);
+      }
+    }
     for (const [e, r] of this.resolving) {
       const s = nb.state[e]!;
       if (s === NBR_REACHABLE) { r.tries = 0; continue; }

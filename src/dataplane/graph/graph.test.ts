@@ -128,6 +128,21 @@ test('ARP resolution of a neighbor next hop: request, drop while unresolved, lea
   assert.equal(dp.counters().consumed, 1);
 });
 
+test('learned neighbors age out; the next packet resolves again', async () => {
+  const dp = await setup();
+  send(dp, 'p2', F.eth(R2, H3, 0x0806, F.arp(1, H3, '10.0.2.77', '00:00:00:00:00:00', '10.0.2.1')));
+  assert.ok(dp.listNeighbors().some((n) => n.ip === '10.0.2.77' && n.state === 'resolved'));
+  let o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
+  assert.equal(o.p2!.filter((f) => et(f) === 0x0800).length, 1);
+  dp.resolveTick(performance.now() + 16 * 60 * 1000);
+  assert.ok(!dp.listNeighbors().some((n) => n.ip === '10.0.2.77'), 'forgotten after 15 minutes');
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
+  assert.equal(o.p2!.filter((f) => et(f) === 0x0806).length, 1, 'asks again');
+  // a deleted vif takes its neighbors with it
+  await dp.delVif('p2');
+  assert.ok(!dp.listNeighbors().some((n) => n.vif === 'p2'));
+});
+
 test('connected subnet: glean resolves the destination itself', async () => {
   const dp = await setup();
   const o1 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));

@@ -78,8 +78,10 @@ export class NeighborTable {
     const f = this.find(vif, w[0]!, w[1]!, w[2]!, w[3]!);
     if (f >= 0) return f;
     if (this.used >= this.capacity * 0.75) return -1;
+    // the first free slot on the probe path; a deleted one is reused (find() probes past
+    // deleted slots, and a reader skips a slot whose state is not yet published)
     let i = nbrHash(vif, w[0]!, w[1]!, w[2]!, w[3]!) & this.mask;
-    while (this.state[i] !== NBR_EMPTY) i = (i + 1) & this.mask;
+    while (this.state[i] !== NBR_EMPTY && this.state[i] !== NBR_DELETED) i = (i + 1) & this.mask;
     this.vif[i] = vif;
     this.family[i] = family;
     for (let k = 0; k < 4; k++) this.ip[i * 4 + k] = w[k]!;
@@ -99,6 +101,18 @@ export class NeighborTable {
     }
     for (let k = 0; k < 6; k++) this.mac[i * 6 + k] = mac[k]!;
     Atomics.store(this.state, i, NBR_REACHABLE);
+  }
+
+  /** Writer: forget an entry (its slot is reused by a later insert). */
+  remove(i: number): void {
+    const s = this.state[i]!;
+    if (s === NBR_EMPTY || s === NBR_DELETED) return;
+    Atomics.store(this.state, i, NBR_DELETED);
+    this.used--;
+  }
+
+  get size(): number {
+    return this.used;
   }
 
   setState(i: number, s: number): void {

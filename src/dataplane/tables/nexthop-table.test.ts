@@ -131,3 +131,18 @@ test('neighbor table: random inserts, resolves and lookups against a reference m
   }
   assert.equal(t.find(9, 1, 2, 3, 4), -1);
 });
+
+test('neighbor table: removed entries are not found and their slots are reused', () => {
+  const t = NeighborTable.create(64);
+  const idx: number[] = [];
+  for (let k = 0; k < 40; k++) idx.push(t.ensure(1, 4, [0x0a000000 + k, 0, 0, 0]));
+  for (let k = 0; k < 40; k += 2) t.remove(idx[k]!);
+  assert.equal(t.size, 20);
+  for (let k = 0; k < 40; k++) assert.equal(t.find(1, 0x0a000000 + k, 0, 0, 0), k % 2 ? idx[k] : -1, `key ${k}`);
+  const again: number[] = [];
+  for (let k = 100; k < 120; k++) again.push(t.ensure(1, 4, [0x0a000000 + k, 0, 0, 0]));
+  assert.ok(again.every((i) => i >= 0));
+  assert.ok(again.some((i) => idx.includes(i)), 'a deleted slot was reused');
+  for (let k = 1; k < 40; k += 2) assert.equal(t.find(1, 0x0a000000 + k, 0, 0, 0), idx[k], 'survivors still found');
+  for (let k = 100; k < 120; k++) assert.equal(t.find(1, 0x0a000000 + k, 0, 0, 0), again[k - 100]);
+});
