@@ -804,6 +804,8 @@ export class VRouterDataplane implements Dataplane {
     const e = this.engine;
     if (!e) throw new DataplaneError('poll() is for workers: 0');
     const n = e.runOnce();
+    const err = e.takeError();
+    if (err !== undefined) console.error(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
     const ev = e.takeEvents();
     if (ev) this.applyEvents(ev);
     this.resolveTick(performance.now());

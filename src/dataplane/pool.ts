@@ -70,6 +70,12 @@ export class PacketPool {
     return i;
   }
 
+  /** Every slot free again (after a failed burst: nothing is held between bursts). */
+  reset(): void {
+    for (let i = 0; i < this.size; i++) this.freeList[i] = this.size - 1 - i;
+    this.freeCount = this.size;
+  }
+
   free(i: number): void {
     this.freeList[this.freeCount++] = i;
   }

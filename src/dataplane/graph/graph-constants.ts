@@ -56,6 +56,7 @@ export const DROP_REASONS = [
   ['bad_nexthop', 'rewrite', 'next hop of an unusable type (removed while in flight)'],
   ['pool_empty', 'tx', 'no free buffer'],
   ['tx_full', 'tx', 'transmit ring full'],
+  ['internal_error', 'graph', 'in a burst a node failed on (a bug; see the exceptions counter)'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -89,6 +90,7 @@ export const D_MTU_EXCEEDED = reason('mtu_exceeded');
 export const D_BAD_NEXTHOP = reason('bad_nexthop');
 export const D_POOL_EMPTY = reason('pool_empty');
 export const D_TX_FULL = reason('tx_full');
+export const D_INTERNAL_ERROR = reason('internal_error');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */
@@ -116,7 +118,9 @@ export const C_BURSTS = 8;
 /** frames handed to the worker that owns the outgoing vif, and received that way */
 export const C_HANDOFF_OUT = 9;
 export const C_HANDOFF_IN = 10;
-export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in'];
+/** bursts abandoned because a node threw (a bug): their packets are counted as drops (internal_error) */
+export const C_EXCEPTIONS = 11;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions'];
 export const STATS_DROP_BASE = 16;
 
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */

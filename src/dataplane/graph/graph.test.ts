@@ -436,6 +436,27 @@ test('bad input is dropped and counted with a reason', async () => {
   assert.equal(dp.listVifs().find((v) => v.name === 'p1')!.drops, 10);
 });
 
+test('a node that throws loses its burst (counted), not the forwarder', async () => {
+  const dp = await setup({ poolSize: 512 });
+  dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  const g = (dp as unknown as { engine: { graph: Record<string, unknown> } }).engine.graph;
+  const real = g.ip4Input;
+  g.ip4Input = () => { throw new Error('injected fault'); };
+  const err = console.error;
+  console.error = () => {};
+  try {
+    send(dp, 'p1', ...Array.from({ length: 10 }, () => F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.7'))));
+  } finally {
+    console.error = err;
+  }
+  assert.equal(dp.counters().exceptions, 1);
+  assert.equal(dp.dropStats().internal_error, 10);
+  assert.equal(dp.poolAvailable(), 512);
+  g.ip4Input = real;
+  const o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.7')));
+  assert.equal(o.p2!.length, 1, 'forwarding goes on');
+});
+
 test('VLAN subinterface: tagged in, tagged out', async () => {
   const dp = createDataplane({ workers: 0 });
   await dp.addVif({ name: 'v1', driver: 'memory', mac: R1, vlan: 100, addresses: ['10.0.1.1/24'] });

@@ -124,8 +124,45 @@ export class Graph {
     return true;
   }
 
-  /** Run every node until all queues are empty. */
+  /**
+   * Run every node until all queues are empty. A node that throws (a bug) must not take the
+   * worker down: the burst's packets still queued are dropped as internal_error and
+   * forwarding goes on with the next burst.
+   */
   run(): void {
+    try {
+      this.runNodes();
+    } catch (e) {
+      this.stats[K.C_EXCEPTIONS]++;
+      this.lastError = e;
+      this.abandon();
+    }
+  }
+
+  /** the last exception a node threw, for the engine to report */
+  lastError: unknown;
+
+  private abandon(): void {
+    const p = this.pool;
+    for (let node = 0; node < K.N_NODES; node++) {
+      const n = this.qlen[node]!;
+      for (let k = 0; k < n; k++) this.dropNow(this.qbuf[node * CAP + k]!, K.D_INTERNAL_ERROR);
+      this.qlen[node] = 0;
+    }
+    for (let k = 0; k < this.txDirtyN; k++) {
+      const v = this.txDirty[k]!;
+      for (let q = 0; q < this.txn[v]!; q++) this.dropNow(this.txq[v * CAP + q]!, K.D_INTERNAL_ERROR);
+      this.txn[v] = 0;
+    }
+    this.txDirtyN = 0;
+    // between bursts no slot is held (drivers copy in and out), so whatever is still taken
+    // was in the failing node's hands: count it and give every slot back
+    const lost = p.size - p.available;
+    this.stats[K.STATS_DROP_BASE + K.D_INTERNAL_ERROR] += lost;
+    p.reset();
+  }
+
+  private runNodes(): void {
     const ql = this.qlen;
     for (let pass = 0; pass < 64; pass++) {
       let any = false;

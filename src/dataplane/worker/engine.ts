@@ -121,6 +121,13 @@ export class Engine {
     g.drivers[vif]?.flush();
   }
 
+  /** The exception a node last threw (reported once), or undefined. */
+  takeError(): unknown {
+    const e = this.graph.lastError;
+    this.graph.lastError = undefined;
+    return e;
+  }
+
   /** Learned neighbors since the last call (copied), or undefined. */
   takeEvents(): Uint32Array | undefined {
     const g = this.graph;

@@ -77,6 +77,8 @@ async function main(): Promise<void> {
     const n = engine.runOnce();
     const ev = engine.takeEvents();
     if (ev) post({ t: 'learn', events: ev });
+    const err = engine.takeError();
+    if (err !== undefined) post({ t: 'error', vif: -1, message: `graph: ${(err as Error).stack ?? String(err)}` });
     if (n > 0) idle = 0;
     else if (++idle > IDLE_SPINS) Atomics.wait(control, CTL_WAKE, Atomics.load(control, CTL_WAKE), 1);
   }
