@@ -114,16 +114,6 @@ export class Graph {
     this.stats[K.C_HANDOFF_IN] += n;
   }
 
-  /** Send a frame the main thread built (ARP/NDP requests) out of `vif`. */
-  sendRaw(vif: number, frame: Uint8Array): boolean {
-    const i = this.pool.put(frame);
-    if (i < 0) return false;
-    this.pool.txVif[i] = vif;
-    this.stats[K.C_GENERATED]++;
-    this.enq(K.N_TX, i);
-    return true;
-  }
-
   /**
    * Run every node until all queues are empty. A node that throws (a bug) must not take the
    * worker down: the burst's packets still queued are dropped as internal_error and
