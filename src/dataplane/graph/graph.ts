@@ -220,6 +220,10 @@ export class Graph {
     const d = this.d;
     const w = this.work;
     const n = this.take(K.N_ETH_IN, w);
+    // the usual next node's queue is filled through a local cursor (nothing else in this loop enqueues there)
+    const nIp4Base = (K.N_IP4_IN) * CAP;
+    let nIp4 = this.qlen[K.N_IP4_IN]!;
+    const qbuf = this.qbuf;
     const vt = this.t.vif;
     const vflags = vt.flags;
     const vlan = vt.vlan;
@@ -254,12 +258,13 @@ export class Graph {
       p.vrf[i] = vt.vrf[vif]!;
       let f = 0;
       if (vif === vhost) f = K.PF_FROM_HOST | K.PF_NO_TTL;
-      if (et === 0x0800) { p.flags[i] = f; this.enq(K.N_IP4_IN, i); }
+      if (et === 0x0800) { p.flags[i] = f; if (nIp4 < CAP) qbuf[nIp4Base + nIp4++] = i; else this.dropNow(i, K.D_POOL_EMPTY); }
       else if (et === 0x86dd) { p.flags[i] = f | K.PF_IP6; this.enq(K.N_IP6_IN, i); }
       else if (et === 0x0806) { p.flags[i] = f; this.enq(K.N_ARP, i); }
       else if (et === 0x8847 && vif !== vhost) { p.flags[i] = K.PF_MPLS; this.enq(K.N_MPLS_IN, i); }
       else this.drop(i, K.D_UNKNOWN_ETHERTYPE);
     }
+    this.qlen[K.N_IP4_IN] = nIp4;
   }
 
   private arp(): void {
@@ -310,6 +315,10 @@ export class Graph {
     const dv = p.view;
     const w = this.work;
     const n = this.take(K.N_IP4_IN, w);
+    // the usual next node's queue is filled through a local cursor (nothing else in this loop enqueues there)
+    const nLookupBase = (K.N_IP4_LOOKUP) * CAP;
+    let nLookup = this.qlen[K.N_IP4_LOOKUP]!;
+    const qbuf = this.qbuf;
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const base = i << SHIFT;
@@ -332,8 +341,9 @@ export class Graph {
       if (sum !== 0xffff) { this.drop(i, K.D_BAD_CHECKSUM); continue; }
       p.len[i] = l3 - p.start[i]! + tot; // drop Ethernet padding
       if (d[o + 16]! >= 224) { this.drop(i, K.D_MULTICAST); continue; }
-      this.enq(K.N_IP4_LOOKUP, i);
+      if (nLookup < CAP) qbuf[nLookupBase + nLookup++] = i; else this.dropNow(i, K.D_POOL_EMPTY);
     }
+    this.qlen[K.N_IP4_LOOKUP] = nLookup;
   }
 
   private ip4Lookup(): void {
@@ -341,6 +351,11 @@ export class Graph {
     const d = this.d;
     const w = this.work;
     const n = this.take(K.N_IP4_LOOKUP, w);
+    // the usual next node's queue is filled through a local cursor (nothing else in this loop enqueues there)
+    const next = this.aclNext;
+    const nextBase = next * CAP;
+    let nNext = this.qlen[next]!;
+    const qbuf = this.qbuf;
     const t = this.t;
     const roots = t.lpm4.roots;
     const slots = t.lpm4.slots;
@@ -408,9 +423,10 @@ export class Graph {
         d[o + 11] = c & 255;
       }
       p.nh[i] = out;
-      this.enq(this.aclNext, i);
+      if (nNext < CAP) qbuf[nextBase + nNext++] = i; else this.dropNow(i, K.D_POOL_EMPTY);
     }
     if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
+    this.qlen[next] = nNext;
   }
 
   /**
