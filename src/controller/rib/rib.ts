@@ -43,20 +43,37 @@ export interface RibChange {
 
 export type RibListener = (change: RibChange) => void;
 
+/** Times are kept as ms after this (small integers V8 stores without a heap number each). */
+const EPOCH = Date.now();
+
 /** One source's route for a prefix. */
-interface Candidate {
-  source: string;
-  route: RibRoute;
-  /** resolved next hops; null when unusable; undefined for non-forwarding actions */
-  fwd: FibNexthop[] | null | undefined;
-  since: number;
+class Candidate {
+  constructor(
+    readonly source: string,
+    readonly route: RibRoute,
+    /** resolved next hops; null when unusable; undefined for non-forwarding actions */
+    public fwd: FibNexthop[] | null | undefined,
+    /** when it came, ms after EPOCH */
+    private readonly at: number,
+  ) {}
+  /** ms since the Unix epoch of the last change */
+  get since(): number {
+    return EPOCH + this.at;
+  }
 }
 
 /** shared by entries before their first candidate; frozen, so a stray push fails loudly */
 const NO_CANDIDATES = Object.freeze([]) as unknown as Candidate[];
 
+/** An entry's candidates as a list (allocates for a lone candidate: not for hot paths). */
+function candList(e: Entry): Candidate[] {
+  const c = e.cands;
+  return c instanceof Candidate ? [c] : c;
+}
+
 class Entry {
-  cands: Candidate[] = NO_CANDIDATES;
+  /** the lone candidate itself (most prefixes have one), or a list (empty: none) */
+  cands: Candidate | Candidate[] = NO_CANDIDATES;
   active: Candidate | undefined = undefined;
   /** resolvers this entry's candidates depend on */
   deps: Resolver[] | undefined = undefined;
@@ -354,16 +371,18 @@ export class Rib implements RibApi {
       t.size++;
       t.noteLength(len);
     }
-    const since = route.age ?? Date.now();
+    const at = (route.age ?? Date.now()) - EPOCH;
     const r = route.prefix === text ? route : { ...route, prefix: text };
-    const cand: Candidate = { source, route: r, fwd: undefined, since };
+    const cand = new Candidate(source, r, undefined, at);
     const cands = e.cands;
-    let i = cands.length - 1;
-    while (i >= 0 && cands[i]!.source !== source) i--;
-    if (i >= 0) cands[i] = cand;
-    // a fresh literal for the first candidate: push() onto [] reserves room for 16
-    else if (e.cands.length === 0) e.cands = [cand];
-    else e.cands.push(cand);
+    if (cands instanceof Candidate) e.cands = cands.source === source ? cand : [cands, cand];
+    else {
+      let i = cands.length - 1;
+      while (i >= 0 && cands[i]!.source !== source) i--;
+      if (i >= 0) cands[i] = cand;
+      else if (cands.length === 0) e.cands = cand;
+      else cands.push(cand);
+    }
     this.evaluate(e);
   }
 
@@ -378,9 +397,16 @@ export class Rib implements RibApi {
     }
     const e = t.byLen[k.len]!.get(k.key);
     if (!e) return;
-    const i = e.cands.findIndex((c) => c.source === source);
-    if (i < 0) return;
-    e.cands.splice(i, 1);
+    const cands = e.cands;
+    if (cands instanceof Candidate) {
+      if (cands.source !== source) return;
+      e.cands = NO_CANDIDATES;
+    } else {
+      const i = cands.findIndex((c) => c.source === source);
+      if (i < 0) return;
+      cands.splice(i, 1);
+      if (cands.length === 1) e.cands = cands[0]!;
+    }
     this.evaluate(e);
   }
 
@@ -389,10 +415,11 @@ export class Rib implements RibApi {
     if (!t) return;
     const hit: Entry[] = [];
     for (const len of t.lengths) {
-      for (const e of t.byLen[len]!.values()) if (e.cands.some((c) => c.source === source)) hit.push(e);
+      for (const e of t.byLen[len]!.values()) if (candList(e).some((c) => c.source === source)) hit.push(e);
     }
     for (const e of hit) {
-      e.cands = e.cands.filter((c) => c.source !== source);
+      const rest = candList(e).filter((c) => c.source !== source);
+      e.cands = rest.length === 1 ? rest[0]! : rest.length === 0 ? NO_CANDIDATES : rest;
       this.evaluate(e);
     }
   }
@@ -480,7 +507,7 @@ export class Rib implements RibApi {
       entries = [];
       for (const len of t.lengths) for (const e of t.byLen[len]!.values()) entries.push(e);
     }
-    return entries.filter((e) => e.cands.length > 0).map((e) => shownEntry(e));
+    return entries.filter((e) => e.cands !== NO_CANDIDATES).map((e) => shownEntry(e));
   }
 
   summary(): TableInfo[] {
@@ -490,9 +517,9 @@ export class Rib implements RibApi {
       const info: TableInfo = { name, family: t.family, destinations: 0, routes: 0, active: 0, hidden: 0, byProtocol: {} };
       for (const len of t.lengths) {
         for (const e of t.byLen[len]!.values()) {
-          if (e.cands.length === 0) continue;
+          if (e.cands === NO_CANDIDATES) continue;
           info.destinations++;
-          for (const c of e.cands) {
+          for (const c of candList(e)) {
             info.routes++;
             const p = (info.byProtocol[c.route.protocol] ??= { routes: 0, active: 0 });
             p.routes++;
@@ -652,16 +679,22 @@ export class Rib implements RibApi {
     this.ifScratch = this.depth === 0 ? this.ifScratchTop : [];
     if (this.ifScratch.length) this.ifScratch.length = 0;
     let best: Candidate | undefined;
-    for (const c of e.cands) {
-      c.fwd = this.resolve(e, c, deps);
-      if (c.fwd === null) continue;
-      if (!best || compareCandidates(c, best).order < 0) best = c;
+    const cands = e.cands;
+    if (cands instanceof Candidate) {
+      cands.fwd = this.resolve(e, cands, deps);
+      if (cands.fwd !== null) best = cands;
+    } else {
+      for (const c of cands) {
+        c.fwd = this.resolve(e, c, deps);
+        if (c.fwd === null) continue;
+        if (!best || compareCandidates(c, best).order < 0) best = c;
+      }
     }
     this.setDeps(e, deps);
     this.setIfDeps(e, this.ifScratch);
     this.ifScratch = outerScratch;
     e.active = best;
-    if (e.cands.length === 0) {
+    if (e.cands === NO_CANDIDATES) {
       const m = t.byLen[e.len]!;
       if (m.get(e.key) === e) {
         m.delete(e.key);
@@ -843,7 +876,7 @@ function fibOf(c: Candidate): FibRoute {
 }
 
 function shownEntry(e: Entry): ShownEntry {
-  const sorted = [...e.cands].sort((a, b) => (a === e.active ? -1 : b === e.active ? 1 : compareCandidates(a, b).order));
+  const sorted = [...candList(e)].sort((a, b) => (a === e.active ? -1 : b === e.active ? 1 : compareCandidates(a, b).order));
   const candidates = sorted.map((c, i): ShownCandidate => {
     let reason: DecidingStep = 'Active';
     if (c !== e.active) reason = e.active ? compareCandidates(e.active, c).step : 'Unusable';

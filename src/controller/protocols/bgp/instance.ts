@@ -211,6 +211,9 @@ export class NeighborRib {
   synced = false;
   staleTimer: NodeJS.Timeout | undefined;
   limitWarned = new Set<string>();
+  /** the last path learned from this peer, shared by the next prefixes with the same facts */
+  lastPath: Path | undefined = undefined;
+  lastPathTable = '';
   tableOut(table: string): Map<string, PathAttributes> {
     let m = this.out.get(table);
     if (!m) this.out.set(table, (m = new Map()));
@@ -706,7 +709,14 @@ export class BgpInstance implements NeighborOwner {
       nh = nhIn && attrs === inAttrs ? nhIn : this.nexthopFor(table, attrs.nextHop ?? '');
       nh.refs++;
     }
-    const p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference);
+    // the prefixes of one UPDATE share one path object (nothing in it is per prefix; staleness
+    // is set for all of a peer's paths at once, and a stale path is never handed out again)
+    let p = st.lastPath;
+    if (!p || p.peer !== nb || p.pathId !== pathId || p.inAttrs !== inAttrs || p.attrs !== attrs || p.accepted !== accepted || p.nh !== nh || p.hidden !== why || p.preference !== preference || p.stale || st.lastPathTable !== table) {
+      p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference);
+      st.lastPath = p;
+      st.lastPathTable = table;
+    }
     let lt = this.loc.get(table);
     if (!lt) this.loc.set(table, (lt = new Map()));
     let e = lt.get(prefix);
