@@ -6,7 +6,8 @@
  * its own beyond wiring and option parsing.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startVrouter, type Vrouter } from '../agent/vrouter.js';
 import { Controller } from '../controller/controller.js';
@@ -46,6 +47,10 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
+function hasCommitHistory(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => /^commit-\d+\.json$/.test(f));
+}
+
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let vrouter: Vrouter | undefined;
   let agentAddress = o.agentAddress;
@@ -61,7 +66,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const commands: OperationalCommand[] = [...ribService.commands()];
   const stoppers: (() => Promise<void>)[] = [];
   // BGP joins as one more consumer with its own commands.
-  const bgp = createBgp(rib, { log });
+  // a commit history at boot means a restart: BGP restarts gracefully where configured (RFC 4724)
+  const bgp = createBgp(rib, { log, restarting: hasCommitHistory(join(o.stateDir, 'config')) });
   consumers.push(bgp.consumer);
   commands.push(...bgp.commands);
   stoppers.push(() => bgp.stop());

@@ -73,3 +73,24 @@ test('validation: AS numbers, router ID, duplicate neighbors', () => {
   assert.match(errs, /an internal peer must have peer-as 65001/);
   assert.match(validateBgp({ protocols: { bgp: { group: { g: { type: 'external', 'peer-as': 2, neighbor: { '10.0.0.1': {} } } } } } }).join('\n'), /autonomous-system is required/);
 });
+
+test('a restarted controller is the restarting speaker only where graceful-restart is configured', async () => {
+  const { createBgp } = await import('./index.js');
+  const { Rib } = await import('../../rib/rib.js');
+  const tree = (gr: boolean): ConfigTree => ({
+    'routing-options': { 'router-id': '10.255.0.1', 'autonomous-system': 65001 },
+    protocols: { bgp: { ...(gr ? { 'graceful-restart': {} } : {}), group: { g: { type: 'external', 'peer-as': 65002, neighbor: { '10.0.0.2': { passive: true } } } } } },
+  });
+  const cases: [restarting: boolean, gr: boolean, want: boolean][] = [[true, true, true], [true, false, false], [false, true, false]];
+  for (const [restarting, gr, want] of cases) {
+    const bgp = createBgp(new Rib(), { port: false, restarting });
+    try {
+      await bgp.consumer.apply(tree(gr), {});
+      const inst = bgp.speaker.instances.get('master')!;
+      assert.equal(inst.restarting, want, `restarting=${restarting} graceful-restart=${gr}`);
+      assert.equal(inst.neighbors.get('10.0.0.2')!.ourCapabilities().gracefulRestart?.restarting ?? false, want);
+    } finally {
+      await bgp.stop();
+    }
+  }
+});

@@ -38,7 +38,8 @@ export interface PeerConfig {
   /** route reflector cluster ID when this peer's group is a cluster (the peer is a client) */
   readonly cluster?: string;
   readonly multipath?: { readonly multipleAs: boolean };
-  readonly gracefulRestart?: { readonly restartTime: number; readonly staleRoutesTime: number };
+  /** on unless disabled (helper); `configured`: named in the configuration, which also makes a restarted controller the restarting speaker */
+  readonly gracefulRestart?: { readonly restartTime: number; readonly staleRoutesTime: number; readonly configured: boolean };
   readonly localPreference?: number;
   readonly removePrivate: boolean;
   readonly asOverride: boolean;
@@ -136,7 +137,7 @@ export function resolveInstance(name: string, bgp: ConfigTree | undefined, routi
         families: families(name, levels, addr),
         cluster: pick([g, bgp], 'cluster') as string | undefined,
         multipath: mp !== undefined ? { multipleAs: bool(tree(mp)['multiple-as']) } : undefined,
-        gracefulRestart: bool(gr.disable) ? undefined : { restartTime: Number(gr['restart-time'] ?? 120), staleRoutesTime: Number(gr['stale-routes-time'] ?? 300) },
+        gracefulRestart: bool(gr.disable) ? undefined : { restartTime: Number(gr['restart-time'] ?? 120), staleRoutesTime: Number(gr['stale-routes-time'] ?? 300), configured: pick(levels, 'graceful-restart') !== undefined },
         localPreference: pick(levels, 'local-preference') as number | undefined,
         removePrivate: bool(pick(levels, 'remove-private')),
         asOverride: bool(pick(levels, 'as-override')),

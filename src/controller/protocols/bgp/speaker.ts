@@ -28,9 +28,11 @@ export interface BgpOptions {
   /** seconds before a session restarts itself after an error */
   idleHoldTime?: number;
   /**
-   * This controller restarted while the data plane kept forwarding: act as the restarting
-   * speaker of RFC 4724 (R and F bits in OPEN; route selection and advertisement deferred
-   * until every peer sent End-of-RIB, or `deferralSeconds` passed).
+   * This controller restarted while the data plane kept forwarding: instances with
+   * `graceful-restart` configured act as the restarting speaker of RFC 4724 (R and F bits
+   * in OPEN; route selection and advertisement deferred until every peer sent End-of-RIB,
+   * or `deferralSeconds` passed). `cnr start`/`cnr controller` set it when a commit
+   * history exists at boot.
    */
   restarting?: boolean;
   /** longest deferral after a restart (default 120 s) */
@@ -179,7 +181,8 @@ export class BgpSpeaker {
       if (!inst) {
         inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transport, (t) => this.ribRoutes(t));
         this.instances.set(name, inst);
-        if (this.opts.restarting && !this.restartHandled) inst.deferRouting(this.opts.deferralSeconds ?? 120);
+        // a restarted controller is the restarting speaker where graceful restart is configured
+        if (this.opts.restarting && !this.restartHandled && [...cfg.peers.values()].some((p) => p.gracefulRestart?.configured)) inst.deferRouting(this.opts.deferralSeconds ?? 120);
         if (cfg.peers.size) this.listen();
         for (const p of cfg.peers.values()) inst.addNeighbor(p);
         continue;
