@@ -138,7 +138,7 @@ const fibReceivers: Receiver[] = [
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
       }, 90_000, { vrouter: true, introspect: '127.0.0.1:8085' });
-      return { pid: c.daemon.pid, count: async () => vrouterFibRoutes(lab, ns), stop: () => c.stop() };
+      return { pid: c.daemon.pid, count: async () => vrouterFibRoutes(ns), stop: () => c.stop() };
     },
   },
 ];
@@ -151,7 +151,7 @@ function kernelFibPrefixes(lab: Lab, ns: string): number {
 }
 
 /** Routes of the vRouter's default VRF, counted from its introspect API's route list. */
-async function vrouterFibRoutes(lab: Lab, ns: string): Promise<number> {
+async function vrouterFibRoutes(ns: string): Promise<number> {
   const r = await runAsync('ip', ['netns', 'exec', ns, 'sh', '-c', `curl -s 'http://127.0.0.1:8085/rt?vrf=default&family=inet' | grep -o '"prefix"' | wc -l`], 60_000);
   return Number(r.stdout.trim()) || 0;
 }

@@ -124,7 +124,7 @@ function writeNexthop(w: Writer, field: number, nh: PbNexthop): void {
     w.varint(nh.serviceLabel);
   }
   const labels = nh.transportLabels;
-  if (labels && labels.length) {
+  if (labels?.length) {
     const e = w.begin(4);
     for (const l of labels) w.varint(l);
     e();

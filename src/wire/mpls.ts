@@ -58,7 +58,9 @@ export function encodeMplsStack(s: MplsStack, buf: Uint8Array, off = 0): number 
   const n = s.entries.length * MPLS_ENTRY_LEN;
   needRoom('mpls', buf, off, n + s.payload.length);
   const v = new DataView(buf.buffer, buf.byteOffset + off, n);
-  s.entries.forEach((e, i) => v.setUint32(i * MPLS_ENTRY_LEN, packMplsEntry(e.label, e.tc, i === s.entries.length - 1, e.ttl)));
+  s.entries.forEach((e, i) => {
+    v.setUint32(i * MPLS_ENTRY_LEN, packMplsEntry(e.label, e.tc, i === s.entries.length - 1, e.ttl));
+  });
   buf.set(s.payload, off + n);
   return off + n + s.payload.length;
 }

@@ -1,7 +1,7 @@
 /** TCP headers (RFC 9293), header only: the data plane needs ports and flags for hashing and ACLs, never a TCP state machine. */
 import { finishChecksum, onesSum, pseudoHeaderSum4, pseudoHeaderSum6 } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';
-import { WireError, needRoom, truncated, malformed } from './errors.js';
+import { type WireError, needRoom, truncated, malformed } from './errors.js';
 
 export const TCP_MIN_HEADER = 20;
 

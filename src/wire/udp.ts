@@ -5,7 +5,7 @@
  */
 import { finishChecksum, onesSum, pseudoHeaderSum4, pseudoHeaderSum6 } from './checksum.js';
 import { IPPROTO_UDP } from './ipv4.js';
-import { WireError, needRoom, truncated, malformed } from './errors.js';
+import { type WireError, needRoom, truncated, malformed } from './errors.js';
 
 export const UDP_HEADER_LEN = 8;
 

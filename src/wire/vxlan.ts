@@ -1,5 +1,5 @@
 /** VXLAN (RFC 7348): an 8-byte header with the I flag and a 24-bit VNI, over UDP port 4789, carrying an Ethernet frame. */
-import { WireError, needRoom, truncated, malformed } from './errors.js';
+import { type WireError, needRoom, truncated, malformed } from './errors.js';
 
 export const VXLAN_PORT = 4789;
 export const VXLAN_HEADER_LEN = 8;

@@ -113,7 +113,12 @@ export function waitForLine(c: ChildProcess, re: RegExp, timeoutMs = 15000): Pro
     let err = '';
     const onData = (d: Buffer): void => {
       buf += d.toString();
-      for (const line of buf.split('\n')) if (re.test(line)) return done(null, line);
+      for (const line of buf.split('\n')) {
+        if (re.test(line)) {
+          done(null, line);
+          return;
+        }
+      }
     };
     const onErr = (d: Buffer): void => {
       err += d.toString();

@@ -88,7 +88,7 @@ export function curlyStatements(text: string): Array<{ words: Word[]; line: numb
   const out: Array<{ words: Word[]; line: number; opens: boolean }> = [];
   const stack: Word[][] = [];
   let cur: Token[] = [];
-  const prefix = (): Word[] => stack.reduce<Word[]>((a, b) => [...a, ...b], []);
+  const prefix = (): Word[] => stack.flat();
   for (const t of tokens) {
     if (t.kind === ';' || t.kind === '{') {
       if (cur.length === 0) {

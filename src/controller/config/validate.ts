@@ -45,7 +45,7 @@ function checkRoutingOptions(errors: string[], where: string, ro: ConfigTree, in
   }
 }
 
-function checkBgpPolicies(errors: string[], where: string, bgp: ConfigTree, policy: (at: string, names: string[]) => void): void {
+function checkBgpPolicies(where: string, bgp: ConfigTree, policy: (at: string, names: string[]) => void): void {
   const level = (at: string, t: ConfigTree) => {
     policy(`${at} import`, arr(t.import));
     policy(`${at} export`, arr(t.export));
@@ -97,7 +97,7 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
   const ro = obj(effective['routing-options']);
   checkRoutingOptions(errors, 'routing-options', ro);
   policy('routing-options forwarding-table export', arr(obj(ro['forwarding-table']).export));
-  checkBgpPolicies(errors, 'protocols bgp', obj(obj(effective.protocols).bgp), policy);
+  checkBgpPolicies('protocols bgp', obj(obj(effective.protocols).bgp), policy);
 
   const fw = obj(obj(effective.firewall).family);
   for (const fam of ['inet', 'inet6']) {
@@ -135,7 +135,7 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
     policy(`routing-instances ${ri} vrf-import`, arr(rb['vrf-import']));
     policy(`routing-instances ${ri} vrf-export`, arr(rb['vrf-export']));
     policy(`routing-instances ${ri} routing-options forwarding-table export`, arr(obj(obj(rb['routing-options'])['forwarding-table']).export));
-    checkBgpPolicies(errors, `routing-instances ${ri} protocols bgp`, obj(obj(rb.protocols).bgp), policy);
+    checkBgpPolicies(`routing-instances ${ri} protocols bgp`, obj(obj(rb.protocols).bgp), policy);
   }
   return errors;
 }

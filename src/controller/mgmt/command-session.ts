@@ -281,7 +281,7 @@ export class CommandSession {
       case 'up': {
         // drop one level: a list entry is two words (list name and key)
         const r = this.editPath.length ? resolve(this.editPath.slice(0, -1), true) : undefined;
-        this.editPath = r && r.wholeList ? this.editPath.slice(0, -2) : this.editPath.slice(0, -1);
+        this.editPath = r?.wholeList ? this.editPath.slice(0, -2) : this.editPath.slice(0, -1);
         return { text: `${this.editHeader()}\n`, data: { edit: this.editPath } };
       }
       case 'show': {

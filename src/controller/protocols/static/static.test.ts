@@ -16,8 +16,14 @@ function staticOf(text: string): ConfigTree {
 function recording(rib: Rib): { api: RibApi; calls: string[] } {
   const calls: string[] = [];
   const api: RibApi = {
-    announce: (t, s, r) => (calls.push(`+ ${t} ${s} ${r.prefix}`), rib.announce(t, s, r)),
-    withdraw: (t, s, p) => (calls.push(`- ${t} ${s} ${p}`), rib.withdraw(t, s, p)),
+    announce: (t, s, r) => {
+      calls.push(`+ ${t} ${s} ${r.prefix}`);
+      return rib.announce(t, s, r);
+    },
+    withdraw: (t, s, p) => {
+      calls.push(`- ${t} ${s} ${p}`);
+      return rib.withdraw(t, s, p);
+    },
     flush: (t, s) => rib.flush(t, s),
     get: (t, p) => rib.get(t, p),
     lookup: (t, a) => rib.lookup(t, a),
