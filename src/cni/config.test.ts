@@ -35,7 +35,9 @@ test('configs are rejected with the spec error codes', () => {
   assert.equal(code(conf({ instanceName: undefined })), 7);
   assert.equal(code(conf({ instanceName: 'has space' })), 7);
   assert.equal(code(conf({ instanceType: 'bridge' })), 7);
-  assert.equal(code(conf({ interfaceType: 'tap' })), 2);
+  assert.equal(parseNetConf(JSON.stringify({ ...base, interfaceType: 'tap' })).interfaceType, 'tap');
+  assert.equal(code(conf({ interfaceType: 'tap', vlanId: 10 })), 7);
+  assert.equal(code(conf({ interfaceType: 'tap', mtu: 9001 })), 7);
   assert.equal(code(conf({ interfaceType: 'macvlan' })), 7);
   assert.equal(code(conf({ mtu: 100 })), 7);
   assert.equal(code(conf({ mtu: '1500' })), 7);

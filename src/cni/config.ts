@@ -7,7 +7,8 @@
  *   instanceName   routing instance the pod's interface joins (required); "default" is the
  *                  main instance (inet.0, inet6.0)
  *   instanceType   "vrf" (default) or "virtual-router"
- *   interfaceType  "veth" (default); "tap" is refused with code 2 (see docs/cni.md)
+ *   interfaceType  "veth" (default) or "tap": the vRouter creates a TAP device that cnr-cni
+ *                  moves into the pod (see docs/cni.md)
  *   vrfTarget      route target of a vrf instance, "target:65000:1"
  *   vlanId         802.1Q tag of the pod's interface (1..4094)
  *   mtu            MTU of both ends of the veth (default 1500)
@@ -114,9 +115,6 @@ export function parseNetConf(text: string): NetConf {
   if (interfaceType !== 'veth' && interfaceType !== 'tap') {
     throw bad(`"interfaceType" must be "veth" or "tap", not "${String(interfaceType)}"`);
   }
-  if (interfaceType === 'tap') {
-    throw new CniError(ErrorCode.UnsupportedField, '"interfaceType": "tap" is not supported yet; use "veth"');
-  }
   const vrfTarget = str(raw, 'vrfTarget');
   if (vrfTarget !== undefined && !TARGET_RE.test(vrfTarget)) {
     throw bad(`"vrfTarget" '${vrfTarget}' must look like target:65000:1 or target:10.0.0.1:1`);
@@ -129,6 +127,7 @@ export function parseNetConf(text: string): NetConf {
       throw bad('"vlanId" must be an integer 1..4094');
     }
     vlanId = raw.vlanId;
+    if (interfaceType === 'tap') throw bad('"vlanId" needs "interfaceType": "veth" (a TAP carries no VLAN)');
   }
   let mtu = 1500;
   if (raw.mtu !== undefined && raw.mtu !== null) {
@@ -136,6 +135,8 @@ export function parseNetConf(text: string): NetConf {
       throw bad('"mtu" must be an integer 1280..65535 (IPv6 needs at least 1280)');
     }
     mtu = raw.mtu;
+    // the vRouter's vifs take 576..9000; a TAP is one of them on the pod's side too
+    if (interfaceType === 'tap' && mtu > 9000) throw bad('"mtu" of a tap interface must be 1280..9000');
   }
   const stateDir = str(raw, 'stateDir') || DEFAULT_STATE_DIR;
   const dataDir = str(raw, 'dataDir') || DEFAULT_DATA_DIR;

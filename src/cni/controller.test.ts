@@ -58,3 +58,11 @@ test('the default instance puts the interface and routes in the main tables', ()
   assert.ok(s.includes('set groups g routing-options static route 10.1.0.2/32 qualified-next-hop 10.1.0.2 interface h'));
   assert.ok(s.includes('set groups g routing-options rib inet6.0 static route 2001:db8:1::2/128 qualified-next-hop 2001:db8:1::2 interface h'));
 });
+
+test('a tap attachment asks the vRouter for a TAP with the router MAC of the attachment', () => {
+  const s = groupStatements({ group: 'g', hostVeth: 'h', instanceName: 'blue', instanceType: 'vrf', mtu: 1500, pods: [], containerId: 'c', ifname: 'eth0', tap: { routerMac: '02:aa:bb:cc:dd:ee' } });
+  assert.ok(s.includes('set groups g interfaces h vrouter driver tap'), s.join('\n'));
+  assert.ok(s.includes('set groups g interfaces h mac-address 02:aa:bb:cc:dd:ee'), s.join('\n'));
+  const veth = groupStatements({ group: 'g', hostVeth: 'h', instanceName: 'blue', instanceType: 'vrf', mtu: 1500, pods: [], containerId: 'c', ifname: 'eth0' });
+  assert.ok(!veth.some((l) => l.includes('vrouter') || l.includes('mac-address')));
+});

@@ -4,7 +4,8 @@
  * addresses, its membership of the routing instance and the pod's /32 and /128 static
  * routes. Being configuration, it is shown by `show configuration`, persisted, and
  * survives restarts of the controller; the RIB and agent turn it into an attached vif and
- * FIB entries. The commands are built here as plain text (pure, tested alone) and applied
+ * FIB entries (with `vrouter driver tap`, the vRouter creates the netdev itself as a TAP
+ * that cnr-cni then moves into the pod). The commands are built here as plain text (pure, tested alone) and applied
  * through the management API (src/controller/mgmt/client.ts).
  */
 import { CniError, ErrorCode } from './errors.js';
@@ -25,6 +26,8 @@ export interface GroupSpec {
   ifname: string;
   /** Kubernetes namespace/name of the pod, when the runtime gave them in CNI_ARGS */
   podName?: string;
+  /** interfaceType tap: the vRouter creates the netdev as a TAP, with this MAC as its own */
+  tap?: { routerMac: string };
 }
 
 /** `instanceName` of the main routing instance (Junos calls it master): inet.0 and inet6.0. */
@@ -40,6 +43,7 @@ export function groupStatements(s: GroupSpec): string[] {
   const out: string[] = [`${itf} description "cnr-cni ${who} ${s.ifname}"`];
   if (s.mtu <= 16000) out.push(`${itf} mtu ${s.mtu}`);
   if (s.vlanId !== undefined) out.push(`${itf} vlan-id ${s.vlanId}`);
+  if (s.tap) out.push(`${itf} mac-address ${s.tap.routerMac}`, `${itf} vrouter driver tap`);
   for (const gw of new Set(s.pods.map((p) => `${p.gateway}/${p.family === 4 ? 32 : 128}`))) {
     out.push(`${itf} unit 0 family ${gw.includes(':') ? 'inet6' : 'inet'} address ${gw}`);
   }

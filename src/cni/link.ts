@@ -166,3 +166,86 @@ export async function quietHostEnd(hostVeth: string): Promise<void> {
   const { writeFile } = await import('node:fs/promises');
   await writeFile(`/proc/sys/net/ipv6/conf/${hostVeth}/disable_ipv6`, '1').catch(() => {});
 }
+
+// ---------------------------------------------------------------------------------------
+// TAP pod interfaces (interfaceType: tap)
+
+const IFF_UP = 0x1;
+
+/** The netdev's flags, or undefined when there is no such netdev in this namespace. */
+async function linkFlags(name: string): Promise<number | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return parseInt((await readFile(`/sys/class/net/${name}/flags`, 'utf8')).trim(), 16);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until the vRouter has created the TAP `name` here and finished with it: the data
+ * plane's TAP driver sets the link up as its last step by name (src/dataplane/io/tap.ts), so
+ * an up TAP can be moved away. Fails with code 11 after `timeoutMs`.
+ */
+export async function waitForTap(name: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const flags = await linkFlags(name);
+    if (flags !== undefined && (flags & IFF_UP) !== 0) return;
+    if (Date.now() >= end) {
+      throw new CniError(
+        ErrorCode.TryAgainLater,
+        `the vRouter did not create TAP ${name} within ${timeoutMs} ms (is the vRouter running in this namespace?)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export interface TapMove {
+  /** the TAP's name where the vRouter made it */
+  name: string;
+  netns: string;
+  /** its name in the pod: CNI_IFNAME */
+  ifname: string;
+  mac: string;
+  mtu: number;
+}
+
+/**
+ * Moves the vRouter's TAP into the pod under CNI_IFNAME, with the pod's MAC and the MTU, in
+ * one netlink request (the kernel renames it as it enters the namespace). The vRouter keeps
+ * its file descriptor: the device stays the same, only its namespace and name change.
+ */
+export async function moveTap(t: TapMove): Promise<void> {
+  const r = await execFile('ip', ['link', 'set', 'dev', t.name, 'mtu', String(t.mtu), 'address', t.mac, 'netns', t.netns, 'name', t.ifname]);
+  if (r.code !== 0) {
+    const msg = r.stderr.trim();
+    if (/File exists/.test(msg)) throw new CniError(ErrorCode.Internal, `interface ${t.ifname} already exists in ${t.netns}`, msg);
+    throw new CniError(ErrorCode.Internal, `moving TAP ${t.name} into ${t.netns} as ${t.ifname}: ${msg}`);
+  }
+}
+
+/** Whether the pod's namespace has `ifname` (an ADD must not take over an existing one). */
+export async function podLinkExists(netns: string, ifname: string): Promise<boolean> {
+  const [cmd, args] = ipInNetns(netns, ['link', 'show', 'dev', ifname]);
+  return (await execFile(cmd, args)).code === 0;
+}
+
+/**
+ * Deletes the pod's `ifname` if it is still there and is ours (it has the attachment's MAC):
+ * the TAP the vRouter no longer holds, or one whose vRouter cannot be reached. False when
+ * there was none.
+ */
+export async function deletePodLink(netns: string, ifname: string, mac: string): Promise<boolean> {
+  if (!existsSync(netns)) return false;
+  const [cmd, args] = ipInNetns(netns, ['-j', 'link', 'show', 'dev', ifname]);
+  const r = await execFile(cmd, args);
+  if (r.code !== 0) return false;
+  const link = (JSON.parse(r.stdout) as IpLink[])[0];
+  if (!link || link.address?.toLowerCase() !== mac.toLowerCase()) return false;
+  const [dcmd, dargs] = ipInNetns(netns, ['link', 'del', 'dev', ifname]);
+  const d = await execFile(dcmd, dargs);
+  if (d.code === 0 || /Cannot find device|does not exist/.test(d.stderr)) return d.code === 0;
+  throw new CniError(ErrorCode.Internal, `deleting ${ifname} in ${netns}: ${d.stderr.trim()}`);
+}

@@ -31,10 +31,14 @@ import {
   configurePod,
   createVeth,
   deleteLink,
+  deletePodLink,
   disableTxChecksum,
   inspectPod,
   linkExists,
+  moveTap,
+  podLinkExists,
   quietHostEnd,
+  waitForTap,
   type PodAddress,
   type PodRoute,
 } from './link.js';
@@ -182,6 +186,7 @@ function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan
   };
   if (conf.vrfTarget) s.vrfTarget = conf.vrfTarget;
   if (conf.vlanId !== undefined) s.vlanId = conf.vlanId;
+  if (conf.interfaceType === 'tap') s.tap = { routerMac: n.hostMac };
   // Kubernetes runtimes name the pod in CNI_ARGS; a malformed CNI_ARGS is not ours to refuse.
   try {
     const args = parseCniArgs(env.args);
@@ -223,7 +228,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   }
   const n = attachmentNames(env.containerId, env.ifname);
   // A repeated ADD must not touch the existing attachment (its undo would tear it down).
-  if (await linkExists(n.hostVeth)) {
+  if ((await linkExists(n.hostVeth)) || (conf.interfaceType === 'tap' && (await podLinkExists(env.netns, env.ifname)))) {
     throw new CniError(ErrorCode.Internal, `${env.containerId}/${env.ifname} is already attached (${n.hostVeth}); DEL it first`);
   }
   const rec: AttachmentRecord = {
@@ -239,12 +244,14 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   writeRecord(conf.dataDir, conf.name, rec);
   const podLink = podLinkName(conf, env, n);
 
+  if (conf.interfaceType === 'tap') return addTap(env, conf, deps, n, rec);
+
   let vethMade = false;
   let ipamDone = false;
   let committed = false;
   try {
     const [ipamR, vethR] = await Promise.allSettled([
-      conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(unclaimedAddresses(conf.prevResult!)),
+      ipamFor(env, conf),
       createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }),
     ]);
     trace('ipam and veth done');
@@ -280,6 +287,64 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   }
 }
 
+function ipamFor(env: CniEnv, conf: NetConf): Promise<CniResult> {
+  return conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(unclaimedAddresses(conf.prevResult!));
+}
+
+/** How long ADD waits for the vRouter to create a pod's TAP after the commit. */
+export const TAP_WAIT_MS = 10_000;
+
+/**
+ * ADD of `interfaceType: tap`: the vRouter owns the pod's netdev. IPAM first (the group
+ * needs the gateway addresses), then the group with `vrouter driver tap` is committed; the
+ * vRouter creates the TAP under the attachment's name here, cnr-cni waits for it (bounded),
+ * moves it into CNI_NETNS renamed to CNI_IFNAME with the pod's MAC and the MTU, and gives it
+ * the pod's addresses and routes as for a veth. The vRouter keeps reading and writing the
+ * same device through its file descriptor.
+ */
+async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames, rec: AttachmentRecord): Promise<CniResult> {
+  let ipamDone = false;
+  let committed = false;
+  try {
+    const ipam = await ipamFor(env, conf);
+    ipamDone = conf.ipamType !== undefined;
+    trace('ipam done');
+    const plan = planPod(ipam);
+    rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
+    writeRecord(conf.dataDir, conf.name, rec);
+    await commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan)));
+    committed = true;
+    trace('committed');
+    await waitForTap(n.hostVeth, TAP_WAIT_MS);
+    trace('tap created by the vRouter');
+    await moveTap({ name: n.hostVeth, netns: env.netns, ifname: env.ifname, mac: n.podMac, mtu: conf.mtu });
+    trace('tap moved');
+    await configurePod(env.netns, env.ifname, plan.addrs, plan.routes);
+    trace('pod configured');
+    return buildResult(env, conf, n, ipam, plan);
+  } catch (err) {
+    // The vRouter closes the TAP when the group goes; a TAP left on either side goes too.
+    if (committed) await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname)).catch(() => {});
+    await removeTapLeftovers(env.netns, env.ifname, n).catch(() => {});
+    if (ipamDone && conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText).catch(() => {});
+    removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+    throw err;
+  }
+}
+
+/**
+ * After the group is gone the vRouter closes the attachment's TAP, and the kernel removes a
+ * TAP nobody holds. Waits (bounded) for that, then deletes what is still there: the TAP in
+ * this namespace (never moved) and the pod's interface if it still has the attachment's MAC.
+ */
+async function removeTapLeftovers(netns: string, ifname: string, n: AttachmentNames): Promise<void> {
+  const inPod = async () => netns !== '' && existsSync(netns) && (await podLinkExists(netns, ifname));
+  const end = Date.now() + 2000;
+  while (Date.now() < end && ((await linkExists(n.hostVeth)) || (await inPod()))) await new Promise((r) => setTimeout(r, 50));
+  await deleteLink(n.hostVeth);
+  if (netns !== '') await deletePodLink(netns, ifname, n.podMac);
+}
+
 /**
  * Without IPAM of its own the pod takes the prevResult's addresses that no interface
  * claims (an IPAM-only plugin before cnr-cni), or all of them when every one is claimed.
@@ -292,7 +357,8 @@ function unclaimedAddresses(prev: CniResult): CniResult {
 function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniResult, plan: PodPlan): CniResult {
   const prev = conf.prevResult;
   const interfaces: CniInterface[] = [...(prev?.interfaces ?? [])];
-  interfaces.push({ name: n.hostVeth, mac: n.hostMac, mtu: conf.mtu });
+  // a TAP has no host side: the vRouter holds it by file descriptor
+  if (conf.interfaceType !== 'tap') interfaces.push({ name: n.hostVeth, mac: n.hostMac, mtu: conf.mtu });
   if (conf.vlanId !== undefined) interfaces.push({ name: podLinkName(conf, env, n), mac: n.podMac, mtu: conf.mtu, sandbox: env.netns });
   const podIdx = interfaces.push({ name: env.ifname, mac: n.podMac, mtu: conf.mtu, sandbox: env.netns }) - 1;
   // With IPAM, prevResult's addresses stay (they belong to earlier plugins' interfaces);
@@ -332,6 +398,7 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
   if (!rec && !(await linkExists(n.hostVeth)) && !(await groupPresent(conf, deps, n.group))) {
     // Nothing left here (a repeated DEL): release the address, commit nothing.
     if (conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText);
+    if (conf.interfaceType === 'tap' && env.netns !== '') await deletePodLink(env.netns, env.ifname, n.podMac);
     return;
   }
   let controllerError: CniError | undefined;
@@ -348,8 +415,9 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
     // the local resources are freed.
     controllerError = asCniError(err);
   }
-  await deleteLink(n.hostVeth);
-  trace('veth deleted');
+  if (conf.interfaceType === 'tap') await removeTapLeftovers(env.netns, env.ifname, n);
+  else await deleteLink(n.hostVeth);
+  trace('interface deleted');
   await released;
   trace('ipam released');
   if (controllerError && (rec || (await linkExists(n.hostVeth)))) throw controllerError;
@@ -372,7 +440,9 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
   if (conf.ipamType) await ipamCheck(conf.ipamType, env, conf.rawText);
   const n = attachmentNames(env.containerId, env.ifname);
   const drift: string[] = [];
-  if (!(await linkExists(n.hostVeth))) drift.push(`host interface ${n.hostVeth} is missing`);
+  // a TAP has no host side (the vRouter holds it by file descriptor): the group must ask for one
+  const tap = conf.interfaceType === 'tap';
+  if (!tap && !(await linkExists(n.hostVeth))) drift.push(`host interface ${n.hostVeth} is missing`);
   const pod = await inspectPod(env.netns, env.ifname);
   const podIdx = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox === env.netns);
   if (podIdx < 0) drift.push(`prevResult has no interface ${env.ifname} in ${env.netns}`);
@@ -398,6 +468,7 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
   try {
     const out = (await ctl.exec([`show configuration groups ${n.group} | display set`])).join('\n');
     if (!out.includes(`interfaces ${n.hostVeth}`)) drift.push(`controller configuration group ${n.group} is missing or incomplete`);
+    else if (tap && !out.includes(`interfaces ${n.hostVeth} vrouter driver tap`)) drift.push(`controller configuration group ${n.group} does not ask the vRouter for a TAP`);
     const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
     for (const ip of rec?.ips ?? []) if (!out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
   } finally {

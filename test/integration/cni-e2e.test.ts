@@ -8,15 +8,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { attachmentNames } from '../../src/cni/names.js';
 import { addPod, delPod, type PodAttachment } from '../../src/cni/pod.js';
+import { CnrNode, eventually, pingFrom, startJs } from '../lib/cnr-node.js';
 
-const repo = resolve(import.meta.dirname, '..', '..', '..');
-const startJs = join(repo, 'dist', 'src', 'cmd', 'start.js');
 const skip =
   process.getuid?.() !== 0
     ? 'needs root (network namespaces)'
@@ -33,8 +32,7 @@ const HOST = `${tag}-host`;
 const PODS = { a: `${tag}-a`, b: `${tag}-b`, c: `${tag}-c`, d: `${tag}-d`, e: `${tag}-e` } as const;
 type Pod = keyof typeof PODS;
 const stateDir = join(tmp, 'state');
-const cnrBin = join(repo, 'bin', 'cnr');
-const cniBin = join(repo, 'bin', 'cnr-cni');
+const node = new CnrNode(HOST, stateDir, join(tmp, 'cnr.set'), tmp);
 
 const CONFIG = `set system host-name cni-e2e
 set routing-instances blue instance-type vrf
@@ -57,56 +55,13 @@ const RED = netConf('red', '10.82.0.0/24', 'fd00:82::/64');
 const podNet: Partial<Record<Pod, Record<string, unknown>>> = { a: BLUE, b: BLUE, c: RED };
 
 /** Runs the plugin in the host namespace, as the runtime on that node would. */
-function cni(command: string, pod: Pod, conf = podNet[pod]!): { status: number | null; out: any } {
-  const r = spawnSync('ip', ['netns', 'exec', HOST, cniBin], {
-    env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=pod-${pod}`, CNI_CONTAINERID: `${tag}-${pod}`, CNI_NETNS: `/var/run/netns/${PODS[pod]}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
-    input: JSON.stringify(conf),
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { status: r.status, out: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
+function cni(command: string, pod: Pod, conf = podNet[pod]!) {
+  return node.cni(command, { CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=pod-${pod}`, CNI_CONTAINERID: `${tag}-${pod}`, CNI_NETNS: `/var/run/netns/${PODS[pod]}` }, conf);
 }
-
-function cli(command: string): string {
-  return execFileSync(process.execPath, [cnrBin, 'cli', '--state-dir', stateDir, '-c', command], { encoding: 'utf8', timeout: 15_000 });
-}
-
-function ping(from: Pod, to: string, count = 1): boolean {
-  const r = spawnSync('ip', ['netns', 'exec', PODS[from], 'ping', '-c', String(count), '-W', '1', '-i', '0.2', to], { encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0;
-}
-
-async function eventually(what: string, ms: number, f: () => boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-}
-
-let cnr: ChildProcess | undefined;
-const logFile = join(tmp, 'cnr.log');
-
-async function startCnr(): Promise<void> {
-  const log = openSync(logFile, 'a');
-  cnr = spawn('ip', ['netns', 'exec', HOST, process.execPath, cnrBin, 'start', '--config', join(tmp, 'cnr.set'), '--state-dir', stateDir], { stdio: ['ignore', log, log] });
-  await eventually('cnr start to answer', 30_000, () => {
-    if (cnr!.exitCode !== null) assert.fail(`cnr start exited: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
-    return spawnSync(process.execPath, [cnrBin, 'cli', '--state-dir', stateDir, '-c', 'show system commit'], { timeout: 5000 }).status === 0;
-  });
-}
-
-async function stopCnr(): Promise<void> {
-  const c = cnr;
-  cnr = undefined;
-  if (!c || c.exitCode !== null) return;
-  const done = new Promise((r) => c.once('exit', r));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(t);
-}
+const cli = (command: string) => node.cli(command);
+const ping = (from: Pod, to: string, count = 1) => pingFrom(PODS[from], to, count);
+const startCnr = () => node.start();
+const stopCnr = () => node.stop();
 
 describe('cnr-cni with cnr start', { skip }, () => {
   before(async () => {

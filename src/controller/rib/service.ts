@@ -39,6 +39,8 @@ export interface ConfiguredInterface {
   mtu?: number;
   vlan?: number;
   mac?: string;
+  /** `vrouter driver`: how the vRouter attaches the netdev (default: RibServiceOptions.driverFor, else af-packet) */
+  driver?: 'af-packet' | 'tap';
 }
 
 export class RibService implements ConfigConsumer {
@@ -130,7 +132,7 @@ export class RibService implements ConfigConsumer {
   }
 
   private fibInterface(i: ConfiguredInterface): FibInterface {
-    const f: FibInterface = { name: i.name, driver: this.opts.driverFor?.(i.name) ?? 'af-packet', vrf: i.instance, addresses: [...i.inet, ...i.inet6] };
+    const f: FibInterface = { name: i.name, driver: i.driver ?? this.opts.driverFor?.(i.name) ?? 'af-packet', vrf: i.instance, addresses: [...i.inet, ...i.inet6] };
     if (i.mtu) f.mtu = i.mtu;
     if (i.vlan) f.vlan = i.vlan;
     if (i.mac) f.mac = i.mac;
@@ -293,6 +295,8 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     if (typeof b['mtu'] === 'number') i.mtu = b['mtu'];
     if (typeof b['vlan-id'] === 'number') i.vlan = b['vlan-id'];
     if (typeof b['mac-address'] === 'string') i.mac = b['mac-address'];
+    const driver = tree(b['vrouter'])['driver'];
+    if (driver === 'tap' || driver === 'af-packet') i.driver = driver;
     out.push(i);
   }
   return out;

@@ -36,8 +36,11 @@ export function openTap(ifname: string, opts: TapOptions = {}): TapDriver {
     new DataView(req.buffer).setUint16(16, IFF_TAP | IFF_NO_PI, true);
     if (c.ioctl(fd, TUNSETIFF, req) < 0) throw sysError(`TUNSETIFF ${ifname}`);
     if (opts.mac) setInterfaceMac(ifname, opts.mac);
+    const hw = interfaceMac(ifname);
+    // Up is the last thing done by name: cnr-cni waits for an up TAP, then moves it into a
+    // pod's namespace under another name; the fd stays bound to the device wherever it goes.
     if (opts.up !== false) setInterfaceUp(ifname);
-    return new Tap(ifname, interfaceMac(ifname), fd, opts.vif ?? 0);
+    return new Tap(ifname, hw, fd, opts.vif ?? 0);
   } catch (e) {
     c.close(fd);
     throw e;

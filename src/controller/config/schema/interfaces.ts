@@ -1,6 +1,6 @@
 /** `interfaces IF ...`: the Linux netdevs the vRouter attaches to, their units and addresses. */
 import { container, flag, leaf, list } from './dsl.js';
-import { cidr4, cidr6, ifname, name, str, uint } from './types.js';
+import { cidr4, cidr6, enumOf, ifname, name, str, uint } from './types.js';
 
 function familyFilters() {
   return container('Firewall filters applied to this family', {
@@ -15,6 +15,9 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
   mtu: leaf('Maximum transmission unit (bytes of IP packet)', uint(68, 16000)),
   'vlan-id': leaf('802.1Q VLAN identifier (the interface is a VLAN sub-interface)', uint(1, 4094)),
   'mac-address': leaf('MAC address the vRouter uses on this interface', str),
+  vrouter: container('How the vRouter attaches the netdev', {
+    driver: leaf('af-packet: attach to an existing netdev (default); tap: the vRouter creates the netdev as a TAP it owns', enumOf('af-packet', 'tap')),
+  }),
   unit: list('Logical unit', 'unit-number', uint(0, 16385) /* key stored as text */, {
     description: leaf('Text description of the unit', str),
     disable: flag('Administratively disable the unit'),
