@@ -215,3 +215,25 @@ test('a replay read while the RIB changes yields every route that was there befo
   for (const len of [8, 12, 16, 20, 24]) assert.ok(seen.includes(`10.0.0.0/${len}`), `10.0.0.0/${len} in ${seen.join(' ')}`);
   assert.equal(new Set(seen).size, seen.length, `no route twice: ${seen.join(' ')}`);
 });
+
+test('announceShared: one route object for many prefixes; everything read back carries its own prefix', () => {
+  const rib = new Rib();
+  const changes: RibChange[] = [];
+  rib.subscribe((c) => changes.push(c));
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  const shared: RibRoute = { prefix: '192.0.2.0/28', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2', recursive: true }] };
+  const seen: (string | undefined)[] = [];
+  rib.watch('inet.0', '192.0.2.20', (r) => seen.push(r?.prefix));
+  for (const p of ['192.0.2.0/28', '192.0.2.16/28', '192.0.2.32/28']) rib.announceShared('inet.0', 'bgp', p, shared);
+  assert.equal(rib.get('inet.0', '192.0.2.16/28')?.prefix, '192.0.2.16/28');
+  assert.equal(rib.lookup('inet.0', '192.0.2.40')?.prefix, '192.0.2.32/28');
+  assert.deepEqual(rib.getFib('inet.0', '192.0.2.32/28'), { action: 'forward', nexthops: [{ gateway: '10.0.0.2', interface: 'eth1' }] });
+  assert.deepEqual(changes.slice(1).map((c) => [c.prefix, c.route?.prefix]), [['192.0.2.0/28', '192.0.2.0/28'], ['192.0.2.16/28', '192.0.2.16/28'], ['192.0.2.32/28', '192.0.2.32/28']]);
+  assert.deepEqual(rib.show('inet.0').map((e) => e.candidates[0]!.route.prefix).sort(), ['10.0.0.0/24', '192.0.2.0/28', '192.0.2.16/28', '192.0.2.32/28']);
+  assert.deepEqual(seen, [undefined, '192.0.2.16/28'], 'the watcher hears the covering route with its own prefix');
+  rib.withdraw('inet.0', 'bgp', '192.0.2.16/28');
+  assert.equal(rib.get('inet.0', '192.0.2.16/28'), undefined);
+  assert.equal(rib.get('inet.0', '192.0.2.0/28')?.prefix, '192.0.2.0/28');
+  assert.deepEqual(seen, [undefined, '192.0.2.16/28', undefined]);
+  assert.equal(shared.prefix, '192.0.2.0/28', 'the shared object is not changed');
+});

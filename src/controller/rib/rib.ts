@@ -103,7 +103,9 @@ class Resolver {
   /** `[this]`, shared as the `deps` of every entry that depends on this resolver alone (never mutated) */
   readonly alone: Resolver[] = [this];
   watchers = new Set<ResolutionWatcher>();
+  /** the route last told to watchers, as the RIB holds it, and its entry (shared routes need both) */
   lastReported: RibRoute | undefined = undefined;
+  lastEntry: Entry | undefined = undefined;
   /** the last resolution of a lone gateway through this resolver, shared by every route using it */
   cacheVia: Candidate | undefined = undefined;
   cacheViaFwd: FibNexthop[] | null | undefined = undefined;
@@ -361,8 +363,16 @@ export class Rib implements RibApi {
   }
 
   announce(table: string, source: string, route: RibRoute): void {
+    this.put(table, source, route.prefix, route, false);
+  }
+
+  announceShared(table: string, source: string, prefix: string, route: RibRoute): void {
+    this.put(table, source, prefix, route, true);
+  }
+
+  private put(table: string, source: string, prefix: string, route: RibRoute, shared: boolean): void {
     const t = this.table(table);
-    const { text, len, key, v6 } = parseKey(t, route.prefix);
+    const { text, len, key, v6 } = parseKey(t, prefix);
     const m = t.byLen[len]!;
     let e = m.get(key);
     if (!e) {
@@ -372,7 +382,8 @@ export class Rib implements RibApi {
       t.noteLength(len);
     }
     const at = (route.age ?? Date.now()) - EPOCH;
-    const r = route.prefix === text ? route : { ...route, prefix: text };
+    // a shared route stays shared (routeOf gives it its prefix when it leaves the RIB)
+    const r = shared || route.prefix === text ? route : { ...route, prefix: text };
     const cand = new Candidate(source, r, undefined, at);
     const cands = e.cands;
     if (cands instanceof Candidate) e.cands = cands.source === source ? cand : [cands, cand];
@@ -425,7 +436,8 @@ export class Rib implements RibApi {
   }
 
   get(table: string, prefix: string): RibRoute | undefined {
-    return this.entry(table, prefix)?.active?.route;
+    const e = this.entry(table, prefix);
+    return e?.active ? routeOf(e, e.active) : undefined;
   }
 
   /** The FIB form of the active route for an exact prefix. */
@@ -439,14 +451,17 @@ export class Rib implements RibApi {
     if (!t) return undefined;
     const { family, bytes } = parseIp(address);
     if (family !== t.family) return undefined;
-    return (family === 4 ? this.longest(t, v4Of(bytes), undefined, undefined) : this.longest(t, 0, bytes, undefined))?.active?.route;
+    const e = family === 4 ? this.longest(t, v4Of(bytes), undefined, undefined) : this.longest(t, 0, bytes, undefined);
+    return e?.active ? routeOf(e, e.active) : undefined;
   }
 
   watch(table: string, address: string, cb: ResolutionWatcher): () => void {
     const r = this.resolver(this.table(table), address);
     r.watchers.add(cb);
-    r.lastReported = this.longest(r.table, r.v4, r.v6, undefined)?.active?.route;
-    cb(r.lastReported);
+    const e = this.longest(r.table, r.v4, r.v6, undefined);
+    r.lastEntry = e;
+    r.lastReported = e?.active?.route;
+    cb(e?.active ? routeOf(e, e.active) : undefined);
     return () => {
       r.watchers.delete(cb);
       this.maybeDropResolver(r);
@@ -705,7 +720,7 @@ export class Rib implements RibApi {
     const routeChanged = oldActive?.route !== best?.route;
     if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
     if (this.listeners.length) {
-      const change: RibChange = { table: t.name, prefix: e.prefix, route: best?.route, fib: best ? fibOf(best) : undefined };
+      const change: RibChange = { table: t.name, prefix: e.prefix, route: best ? routeOf(e, best) : undefined, fib: best ? fibOf(best) : undefined };
       for (const l of this.listeners) l(change);
     }
     if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
@@ -774,10 +789,13 @@ export class Rib implements RibApi {
           }
         }
         if (r.watchers.size) {
-          const now = this.longest(t, r.v4, r.v6, undefined)?.active?.route;
-          if (now !== r.lastReported) {
+          const le = this.longest(t, r.v4, r.v6, undefined);
+          const now = le?.active?.route;
+          if (now !== r.lastReported || (now && le !== r.lastEntry)) {
             r.lastReported = now;
-            for (const w of [...r.watchers]) w(now);
+            r.lastEntry = le;
+            const out = le?.active ? routeOf(le, le.active) : undefined;
+            for (const w of [...r.watchers]) w(out);
           }
         }
       }
@@ -870,6 +888,11 @@ function sameForwarding(oldAction: FibAction | undefined, oldFwd: FibNexthop[] |
   return true;
 }
 
+/** A candidate's route as it leaves the RIB: a shared route (announceShared) gets the entry's prefix. */
+function routeOf(e: Entry, c: Candidate): RibRoute {
+  return c.route.prefix === e.prefix ? c.route : { ...c.route, prefix: e.prefix };
+}
+
 function fibOf(c: Candidate): FibRoute {
   const action = c.route.action ?? 'forward';
   return { action, nexthops: action === 'forward' ? (c.fwd ?? []) : [] };
@@ -882,7 +905,7 @@ function shownEntry(e: Entry): ShownEntry {
     if (c !== e.active) reason = e.active ? compareCandidates(e.active, c).step : 'Unusable';
     else if (sorted.length > 1) reason = 'Active';
     void i;
-    return { source: c.source, route: c.route, active: c === e.active, forwarding: c.fwd, reason, since: c.since };
+    return { source: c.source, route: routeOf(e, c), active: c === e.active, forwarding: c.fwd, reason, since: c.since };
   });
   return { table: e.table.name, prefix: e.prefix, candidates };
 }

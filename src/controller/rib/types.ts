@@ -54,6 +54,13 @@ export interface ResolutionWatcher {
 
 export interface RibApi {
   announce(table: string, source: string, route: RibRoute): void;
+  /**
+   * Optional, for protocols with many routes alike: announce `route` for `prefix`, ignoring
+   * `route.prefix`. The same route object may be announced for many prefixes (and must not
+   * change afterwards); the RIB keeps it once, and whatever it hands out carries the right
+   * prefix. A protocol without it calls `announce` with a route per prefix.
+   */
+  announceShared?(table: string, source: string, prefix: string, route: RibRoute): void;
   withdraw(table: string, source: string, prefix: string): void;
   /** remove every route of a source in a table (a protocol instance going down) */
   flush(table: string, source: string): void;

@@ -275,6 +275,8 @@ export class BgpInstance implements NeighborOwner {
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
   private lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined;
   private readonly activeCounts = new Map<string, number>();
+  /** the last route handed to the RIB, shared by the next prefixes with the same facts */
+  private lastRibRoute: RibRoute | undefined;
   private readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
   readonly tables = new Set<string>();
 
@@ -918,7 +920,9 @@ export class BgpInstance implements NeighborOwner {
     if (best && chosen) {
       if (!same) {
         e.installed = chosen;
-        this.rib.announce(table, 'bgp', this.ribRoute(prefix, best, step, chosen));
+        const r = this.ribRoute(prefix, best, step, chosen);
+        if (this.rib.announceShared) this.rib.announceShared(table, 'bgp', prefix, r);
+        else this.rib.announce(table, 'bgp', r.prefix === prefix ? r : { ...r, prefix });
       }
     } else if (prevInstalled) {
       e.installed = undefined;
@@ -941,10 +945,17 @@ export class BgpInstance implements NeighborOwner {
       nexthops = gateways.map((gateway) => ({ gateway, recursive: true }));
     }
     const a = best.attrs;
+    const attributes = this.shownAttributes(best, step);
+    const preference = best.preference ?? DEFAULT_PREFERENCE.bgp;
+    // one route object for the run of prefixes alike (an UPDATE's), announced with
+    // announceShared: its `prefix` is the first one's
+    const last = this.lastRibRoute;
+    if (last && last.attributes === attributes && last.nexthops === nexthops && last.preference === preference && last.metric === a.med) return last;
     // the RIB keeps this object for as long as the route lives: nothing optional unless set
     // (the RIB stamps the age itself)
-    const r: RibRoute = { prefix, protocol: 'bgp', preference: best.preference ?? DEFAULT_PREFERENCE.bgp, nexthops, attributes: this.shownAttributes(best, step) };
+    const r: RibRoute = { prefix, protocol: 'bgp', preference, nexthops, attributes };
     if (a.med !== undefined) r.metric = a.med;
+    this.lastRibRoute = r;
     return r;
   }
 
