@@ -26,6 +26,8 @@ export interface PodAttachment {
   dataDir?: string;
   network?: string;
   mtu?: number;
+  /** veth (default) or tap: the vRouter creates the pod's interface as a TAP */
+  interfaceType?: 'veth' | 'tap';
   hostNetns?: string;
   cniPath?: string;
 }
@@ -41,6 +43,7 @@ function netConf(p: PodAttachment): Record<string, unknown> {
   };
   if (p.dataDir) conf.dataDir = p.dataDir;
   if (p.mtu) conf.mtu = p.mtu;
+  if (p.interfaceType) conf.interfaceType = p.interfaceType;
   return conf;
 }
 

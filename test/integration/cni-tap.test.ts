@@ -81,7 +81,9 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
 
   test('two TAP pods in one VRF ping each other through the vRouter (IPv4 and IPv6)', async () => {
     for (const p of ['a', 'b'] as Pod[]) {
+      const t0 = performance.now();
       const r = cni('ADD', p);
+      console.log(`tap ADD ${p}: ${(performance.now() - t0).toFixed(0)} ms`);
       assert.equal(r.status, 0, `${JSON.stringify(r.out)}\n${node.logTail()}`);
       results[p] = r.out;
     }
@@ -108,7 +110,7 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
     assert.equal(big.status, 0, big.stdout + big.stderr);
   });
 
-  test('CHECK passes on a TAP pod and reports a missing interface; a second ADD is refused and harmless', async () => {
+  test('CHECK passes on a TAP pod and reports one that is down; a second ADD is refused and harmless', async () => {
     const ok = cni('CHECK', 'a', { ...TAP, prevResult: results.a });
     assert.equal(ok.status, 0, JSON.stringify(ok.out));
     const again = cni('ADD', 'a');
@@ -124,13 +126,31 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
   });
 
   test('a TAP pod and a veth pod in the same VRF reach each other', async () => {
+    const t0 = performance.now();
     const r = cni('ADD', 'v');
+    console.log(`veth ADD v: ${(performance.now() - t0).toFixed(0)} ms`);
     assert.equal(r.status, 0, JSON.stringify(r.out));
     results.v = r.out;
     await eventually('the veth pod to ping the TAP pod', 20_000, () => ping('v', addr('a', 4)));
     assert.ok(ping('a', addr('v', 4), 3), 'the TAP pod pings the veth pod');
     await eventually('the veth pod to ping the TAP pod over IPv6', 20_000, () => ping('v', addr('a', 6)));
     assert.ok(ping('a', addr('v', 6), 3), 'the TAP pod pings the veth pod over IPv6');
+  });
+
+  test('a restart of cnr takes the TAP pods\' interfaces with it: CHECK reports it, DEL still cleans up', async () => {
+    await node.stop();
+    // the vRouter's file descriptors closed: the kernel removed the TAPs from the pods
+    assert.ok(!links(PODS.a).includes('eth0'), links(PODS.a));
+    await node.start();
+    const check = cni('CHECK', 'a', { ...TAP, prevResult: results.a });
+    assert.equal(check.out?.code, 100, JSON.stringify(check.out));
+    assert.match(check.out.msg, /interface eth0 is missing/);
+    // the way back is the runtime's: DEL and ADD again give the pod a new TAP
+    assert.equal(cni('DEL', 'a').status, 0);
+    const again = cni('ADD', 'a');
+    assert.equal(again.status, 0, JSON.stringify(again.out));
+    results.a = again.out;
+    await eventually('the new TAP pod to reach the veth pod', 20_000, () => ping('a', addr('v', 4)));
   });
 
   test('DEL removes every trace and is idempotent', async () => {
