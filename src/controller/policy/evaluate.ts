@@ -69,6 +69,8 @@ interface Term {
   readonly from: (s: PolicySubject, c: CommunitySet, parsed: () => Prefix) => boolean;
   readonly then: ConfigTree;
   readonly empty: boolean;
+  /** its match looks at the prefix (route filters, prefix lists, family) */
+  readonly usesPrefix: boolean;
 }
 
 interface Compiled {
@@ -117,6 +119,22 @@ export class PolicyEngine {
       if (ps.from !== undefined || ps.then !== undefined) terms.push(this.compileTerm(name, '', ps, prefixLists, asPaths));
       this.policies.set(name, { terms });
     }
+  }
+
+  private readonly prefixUse = new WeakMap<readonly string[], boolean>();
+
+  /**
+   * Whether a chain's result may depend on the route's prefix. When it does not, a
+   * protocol may evaluate once for a run of routes that differ only in their prefix (the
+   * prefixes of one BGP UPDATE).
+   */
+  dependsOnPrefix(chain: readonly string[]): boolean {
+    let v = this.prefixUse.get(chain);
+    if (v === undefined) {
+      v = chain.some((name) => this.policies.get(name)?.terms.some((t) => t.usesPrefix) ?? false);
+      this.prefixUse.set(chain, v);
+    }
+    return v;
   }
 
   has(policy: string): boolean {
@@ -193,7 +211,8 @@ export class PolicyEngine {
     for (const op of ['add', 'delete', 'set'] as const) {
       for (const c of asList(cthen[op])) if (!this.communities.has(c)) this.errors.push(`policy-options policy-statement ${where} then community ${op}: community '${c}' is not defined`);
     }
-    return { name, from: (s, c, p) => checks.every((f) => f(s, c, p)), then, empty: checks.length === 0 };
+    const usesPrefix = filters.length > 0 || lists.length > 0 || from['prefix-list-filter'] !== undefined || typeof from.family === 'string';
+    return { name, from: (s, c, p) => checks.every((f) => f(s, c, p)), then, empty: checks.length === 0, usesPrefix };
   }
 
   /**

@@ -120,3 +120,19 @@ test('AS-path regular expressions match whole AS numbers', () => {
   assert.ok(!range.test('64521 '));
   assert.equal(typeof compileAsPathRegex('65001 (('), 'string');
 });
+
+test('dependsOnPrefix: only chains whose terms match on prefixes or family', () => {
+  const e = new PolicyEngine({
+    ...PO,
+    'policy-statement': {
+      ...(PO['policy-statement'] as ConfigTree),
+      fam: { from: { family: 'inet6' }, then: { reject: true } },
+      all: { then: { accept: true } },
+    },
+  });
+  assert.equal(e.dependsOnPrefix(['filter']), true, 'route-filter');
+  assert.equal(e.dependsOnPrefix(['lists']), true, 'prefix-list');
+  assert.equal(e.dependsOnPrefix(['fam']), true, 'family');
+  assert.equal(e.dependsOnPrefix(['skip', 'setc', 'del', 'all']), false);
+  assert.equal(e.dependsOnPrefix(['all', 'lists']), true, 'any policy of the chain');
+});

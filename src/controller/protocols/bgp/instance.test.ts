@@ -268,3 +268,30 @@ test('restarting speaker (RFC 4724): R and F bits, routing deferred until End-of
   assert.equal(nbs[0]!.ourCapabilities().gracefulRestart!.restarting, false, 'the R bit is for the restart only');
   inst.stop();
 });
+
+test('import policy per prefix inside one UPDATE: a route filter splits it; a prefix-blind policy changes all alike', () => {
+  const s = setup(
+    { a: ebgp(65002, ['10.0.0.2'], { import: ['f'] }) },
+    {
+      'policy-statement': {
+        f: {
+          term: {
+            lp: { from: { 'route-filter': { '192.0.2.0/24': { orlonger: true } } }, then: { 'local-preference': 300, accept: true } },
+            no: { from: { 'route-filter': { '198.51.100.0/24': { exact: true } } }, then: { reject: true } },
+          },
+        },
+      },
+    },
+  );
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/25', '198.51.100.0/24', '203.0.113.0/24', '192.0.2.128/25'] });
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/25')?.attributes?.Localpref, 300);
+  assert.equal(s.rib.get('inet.0', '192.0.2.128/25')?.attributes?.Localpref, 300);
+  assert.equal(s.rib.get('inet.0', '198.51.100.0/24'), undefined, 'rejected');
+  assert.equal(s.rib.get('inet.0', '203.0.113.0/24')?.attributes?.Localpref, 100);
+  const t = setup({ a: ebgp(65002, ['10.0.0.2'], { import: ['m'] }) }, { 'policy-statement': { m: { then: { metric: 9, accept: true } } } });
+  feed(t, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/25', '192.0.2.128/25'] });
+  const a = t.rib.get('inet.0', '192.0.2.0/25')!, b = t.rib.get('inet.0', '192.0.2.128/25')!;
+  assert.equal(a.metric, 9);
+  assert.equal(b.metric, 9);
+  assert.equal(a.attributes, b.attributes, 'one changed attribute set for the UPDATE');
+});

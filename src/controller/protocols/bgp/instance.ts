@@ -275,6 +275,8 @@ export class BgpInstance implements NeighborOwner {
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
   private lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined;
   private readonly activeCounts = new Map<string, number>();
+  /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
+  private lastImport: { chain: readonly string[]; nb: Neighbor; inAttrs: PathAttributes; policy: PolicyEngine; accepted: boolean; attrs: PathAttributes; preference: number | undefined } | undefined;
   /** the last route handed to the RIB, shared by the next prefixes with the same facts */
   private lastRibRoute: RibRoute | undefined;
   private readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
@@ -698,13 +700,24 @@ export class BgpInstance implements NeighborOwner {
     let preference: number | undefined;
     let why = hidden;
     if (accepted && nb.cfg.import.length) {
-      const r = this.policy.evaluate(nb.cfg.import, this.subjectOf(prefix, nb, inAttrs), true);
-      accepted = r.accept;
-      if (!accepted) why = 'rejected by import policy';
-      else if (hasModifications(r)) {
-        attrs = this.applyImport(nb, inAttrs, r);
-        preference = r.preference;
+      const chain = nb.cfg.import;
+      // the prefixes of an UPDATE share one verdict (and one changed attribute set) when the
+      // import chain does not look at prefixes
+      const li = this.lastImport;
+      if (li && li.chain === chain && li.nb === nb && li.inAttrs === inAttrs && li.policy === this.policy) {
+        accepted = li.accepted;
+        attrs = li.attrs;
+        preference = li.preference;
+      } else {
+        const r = this.policy.evaluate(chain, this.subjectOf(prefix, nb, inAttrs), true);
+        accepted = r.accept;
+        if (accepted && hasModifications(r)) {
+          attrs = this.applyImport(nb, inAttrs, r);
+          preference = r.preference;
+        }
+        this.lastImport = this.policy.dependsOnPrefix(chain) ? undefined : { chain, nb, inAttrs, policy: this.policy, accepted, attrs, preference };
       }
+      if (!accepted) why = 'rejected by import policy';
     }
     let nh: NextHop | undefined;
     if (accepted) {
