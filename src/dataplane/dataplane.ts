@@ -53,10 +53,11 @@ import { MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_INCOMPLETE, NBR_REACHABLE, NBR_STATE_NAMES } from './tables/neighbor-table.js';
 import { DROP_NAMES, GLOBAL_COUNTERS, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { EVENT_WORDS } from './graph/graph.js';
-import { Engine, loadDriverModules, openDriver, type DriverModules } from './worker/engine.js';
+import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { createHandoff } from './worker/handoff.js';
+import { createWakeFd, wake, closeFd } from './io/libc.js';
 
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
@@ -148,8 +149,7 @@ export class VRouterDataplane implements Dataplane {
   private readonly w6 = new Uint32Array(4);
   private readonly receiveNh: number;
   private engine: Engine | undefined;
-  private mods: DriverModules | undefined;
-  private workers: { w: Worker; port: MessagePort; ready: Promise<void> }[] = [];
+  private workers: { w: Worker; port: MessagePort; ready: Promise<void>; wakeFd: number }[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(64));
   private pendingAttach = new Map<number, { resolve: (hw: Uint8Array) => void; reject: (e: Error) => void }>();
   private running = false;
@@ -859,10 +859,12 @@ export class VRouterDataplane implements Dataplane {
     Atomics.store(this.control, CTL_STOP, 1);
     Atomics.add(this.control, CTL_WAKE, 1);
     Atomics.notify(this.control, CTL_WAKE);
+    for (const { wakeFd } of this.workers) wake(wakeFd);
     await Promise.all(this.workers.map(({ w }) => new Promise<void>((res) => {
       const timer = setTimeout(() => { void w.terminate().then(() => res()); }, 2000);
       w.once('exit', () => { clearTimeout(timer); res(); });
     })));
+    for (const { wakeFd } of this.workers) closeFd(wakeFd);
     this.workers = [];
     this.engine?.close();
   }
@@ -873,7 +875,8 @@ export class VRouterDataplane implements Dataplane {
     const rings = Array.from({ length: n }, (_, from) => Array.from({ length: n }, (_, to) => (from === to ? null : createHandoff())));
     for (let k = 0; k < n; k++) {
       const ch = new MessageChannel();
-      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, port: ch.port2, index: k, rings };
+      const wakeFd = createWakeFd();
+      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, port: ch.port2, index: k, rings, wakeFd };
       const w = new Worker(url, { workerData: init, transferList: [ch.port2] });
       let ready!: () => void;
       const readyP = new Promise<void>((r) => { ready = r; });
@@ -888,7 +891,7 @@ export class VRouterDataplane implements Dataplane {
         } else if (m.t === 'learn') this.applyEvents(m.events);
       });
       w.on('error', (e) => console.error(`vrouter worker failed: ${e.stack ?? e.message}`));
-      this.workers.push({ w, port: ch.port1, ready: readyP });
+      this.workers.push({ w, port: ch.port1, ready: readyP, wakeFd });
     }
   }
 
@@ -898,13 +901,14 @@ export class VRouterDataplane implements Dataplane {
     wk.port.postMessage(m);
     Atomics.add(this.control, CTL_WAKE, 1);
     Atomics.notify(this.control, CTL_WAKE);
+    wake(wk.wakeFd);
   }
 
   private async attachDriver(st: VifState): Promise<Uint8Array> {
     if (this.engine) {
-      this.mods ??= st.driver === 'memory' ? {} : await loadDriverModules();
-      if (st.driver !== 'memory' && !this.mods.openAfPacket && !this.mods.openTap) this.mods = await loadDriverModules();
-      const drv = openDriver(this.mods, st.driver, st.name, st.memory);
+      // real drivers are imported before the first af-packet/tap vif opens (memory needs none)
+      const mods = st.driver === 'memory' ? {} : await driverModules();
+      const drv = openDriver(mods, st.driver, st.name, st.memory);
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
     }

@@ -19,20 +19,36 @@ export type DriverKind = 'af-packet' | 'tap' | 'memory';
 export interface DriverModules {
   openAfPacket?: (ifname: string) => IoDriver;
   openTap?: (ifname: string) => IoDriver;
+  /** why a driver module could not be loaded (the import's own error), by driver */
+  errors?: Partial<Record<'af-packet' | 'tap', string>>;
 }
 
-/** Import the real drivers if they are there (dp-io writes them); missing ones fail at open. */
+/** Import the real drivers; a module that fails to load keeps its error for openDriver to report. */
 export async function loadDriverModules(): Promise<DriverModules> {
-  const mods: DriverModules = {};
+  const mods: DriverModules = { errors: {} };
+  const cause = (e: unknown) => (e instanceof Error ? e.message : String(e));
   try {
     const m = (await import(new URL('../io/af-packet.js', import.meta.url).href)) as { openAfPacket?: DriverModules['openAfPacket'] };
     mods.openAfPacket = m.openAfPacket;
-  } catch { /* not built yet */ }
+    if (!m.openAfPacket) mods.errors!['af-packet'] = 'io/af-packet.js exports no openAfPacket';
+  } catch (e) {
+    mods.errors!['af-packet'] = cause(e);
+  }
   try {
     const m = (await import(new URL('../io/tap.js', import.meta.url).href)) as { openTap?: DriverModules['openTap'] };
     mods.openTap = m.openTap;
-  } catch { /* not built yet */ }
+    if (!m.openTap) mods.errors!.tap = 'io/tap.js exports no openTap';
+  } catch (e) {
+    mods.errors!.tap = cause(e);
+  }
   return mods;
+}
+
+/** The driver modules, loaded once per thread. */
+let loaded: Promise<DriverModules> | undefined;
+export function driverModules(): Promise<DriverModules> {
+  loaded ??= loadDriverModules();
+  return loaded;
 }
 
 export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver): IoDriver {
@@ -40,12 +56,12 @@ export function openDriver(mods: DriverModules, kind: DriverKind, name: string, 
     if (!memory) throw new Error(`memory vif ${name}: no ring`);
     return memory instanceof MemoryDriver ? memory : MemoryDriver.attach(memory);
   }
-  if (kind === 'af-packet') {
-    if (!mods.openAfPacket) throw new Error('the af-packet driver is not available (src/dataplane/io/af-packet.ts)');
-    return mods.openAfPacket(name);
+  const open = kind === 'af-packet' ? mods.openAfPacket : mods.openTap;
+  if (!open) {
+    const why = mods.errors?.[kind] ?? 'driver modules not loaded';
+    throw new Error(`the ${kind} driver is not available: ${why}`);
   }
-  if (!mods.openTap) throw new Error('the tap driver is not available (src/dataplane/io/tap.ts)');
-  return mods.openTap(name);
+  return open(name);
 }
 
 export class Engine {
@@ -77,6 +93,22 @@ export class Engine {
     this.graph.drivers[vif] = null;
     this.active = this.active.filter((v) => v !== vif);
     d?.close();
+  }
+
+  /** The drivers' file descriptors to poll() on when idle, or null if one has none (memory). */
+  pollFds(): number[] | null {
+    const fds: number[] = [];
+    for (const v of this.active) {
+      const fd = this.graph.drivers[v]!.fd;
+      if (fd < 0) return null;
+      fds.push(fd);
+    }
+    return fds;
+  }
+
+  /** Whether other workers can hand this one frames (they do not wake it: sleep briefly). */
+  get hasIncoming(): boolean {
+    return this.incoming.length > 0;
   }
 
   driver(vif: number): IoDriver | null {

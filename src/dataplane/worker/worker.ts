@@ -3,13 +3,18 @@
  * the main thread hands it (drivers hold rings and file descriptors that cannot cross
  * threads), and runs the engine in a loop until the stop flag is set. Control messages
  * arrive on a dedicated port read synchronously between bursts, so the loop never has to
- * yield to the event loop; when idle it sleeps on Atomics.wait for a millisecond at a time.
+ * yield to the event loop. When idle it sleeps in poll() on its drivers' sockets and a wake-up
+ * eventfd the main thread signals with every control message and at stop(), for at most
+ * IDLE_POLL_MS (1 ms when other workers may hand it frames, which do not signal); a vif
+ * without a descriptor (memory driver) makes it fall back to 1 ms Atomics.wait naps.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Tables, type TablesShared } from '../tables/tables.js';
-import { Engine, loadDriverModules, openDriver, type DriverKind } from './engine.js';
+import { Engine, driverModules, openDriver, type DriverKind } from './engine.js';
 import type { MemoryDriverShared } from '../io/memory.js';
 import { HandoffRing, type HandoffShared } from './handoff.js';
+import { drainWakeFd, pollReadable } from '../io/libc.js';
+import { C_IDLE_SLEEPS } from '../graph/graph-constants.js';
 
 export interface WorkerInit {
   tables: TablesShared;
@@ -21,6 +26,8 @@ export interface WorkerInit {
   /** this worker's index and the handoff rings: rings[from][to] (null on the diagonal) */
   index: number;
   rings: (HandoffShared | null)[][];
+  /** eventfd the main thread writes to wake this worker (-1: none) */
+  wakeFd: number;
 }
 
 export type ToWorker =
@@ -39,21 +46,30 @@ export type FromWorker =
 export const CTL_STOP = 0;
 export const CTL_WAKE = 1;
 const IDLE_SPINS = 2000;
+const IDLE_POLL_MS = 20;
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   const post = (m: FromWorker) => parentPort!.postMessage(m);
   const tables = Tables.attach(init.tables);
-  const engine = new Engine(tables, new Float64Array(init.stats), init.poolSize);
+  const stats = new Float64Array(init.stats);
+  const engine = new Engine(tables, stats, init.poolSize);
   const me = init.index;
   engine.connect(
     init.rings[me]!.map((r) => (r ? new HandoffRing(r) : null)),
     init.rings.map((row) => row[me]).filter((r): r is HandoffShared => r !== null && r !== undefined).map((r) => new HandoffRing(r)),
   );
-  const mods = await loadDriverModules();
+  const mods = await driverModules();
   const control = new Int32Array(init.control);
   post({ t: 'ready' });
   let idle = 0;
+  // what to sleep on when idle: the drivers' fds and the wake fd, rebuilt on attach/detach
+  let sleepFds: number[] | null = null;
+  const scratch = new Uint8Array(8 * 64);
+  const rebuild = () => {
+    const fds = init.wakeFd >= 0 ? engine.pollFds() : null;
+    sleepFds = fds && fds.length < 63 ? [...fds, init.wakeFd] : null;
+  };
   while (Atomics.load(control, CTL_STOP) === 0) {
     for (;;) {
       const r = receiveMessageOnPort(init.port);
@@ -63,12 +79,14 @@ async function main(): Promise<void> {
         try {
           const drv = openDriver(mods, m.kind, m.name, m.memory);
           engine.attach(m.vif, drv);
+          rebuild();
           post({ t: 'attached', vif: m.vif, hwaddr: drv.hwaddr });
         } catch (e) {
           post({ t: 'error', vif: m.vif, message: (e as Error).message });
         }
       } else if (m.t === 'detach') {
         engine.detach(m.vif);
+        rebuild();
         post({ t: 'detached', vif: m.vif });
       } else if (m.t === 'request') {
         engine.request(m.vif, m.family, m.w);
@@ -80,7 +98,15 @@ async function main(): Promise<void> {
     const err = engine.takeError();
     if (err !== undefined) post({ t: 'error', vif: -1, message: `graph: ${(err as Error).stack ?? String(err)}` });
     if (n > 0) idle = 0;
-    else if (++idle > IDLE_SPINS) Atomics.wait(control, CTL_WAKE, Atomics.load(control, CTL_WAKE), 1);
+    else if (++idle > IDLE_SPINS) {
+      stats[C_IDLE_SLEEPS]!++;
+      if (sleepFds) {
+        pollReadable(sleepFds, engine.hasIncoming ? 1 : IDLE_POLL_MS, scratch);
+        drainWakeFd(init.wakeFd);
+      } else {
+        Atomics.wait(control, CTL_WAKE, Atomics.load(control, CTL_WAKE), 1);
+      }
+    }
   }
   engine.close();
   post({ t: 'stopped' });
