@@ -120,7 +120,9 @@ export const C_HANDOFF_OUT = 9;
 export const C_HANDOFF_IN = 10;
 /** bursts abandoned because a node threw (a bug): their packets are counted as drops (internal_error) */
 export const C_EXCEPTIONS = 11;
-export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions'];
+/** times an idle worker went to sleep (on its sockets, or for 1 ms when a vif has no fd) */
+export const C_IDLE_SLEEPS = 12;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps'];
 export const STATS_DROP_BASE = 16;
 
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */

@@ -62,6 +62,7 @@ export interface Libc {
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
   if_nametoindex(name: string): number;
+  eventfd(initval: number, flags: number): number;
   strerror(errnum: number): string;
 }
 
@@ -86,6 +87,7 @@ export function libc(): Libc {
     read: lib.func('intptr_t read(int, _Out_ void *, size_t)'),
     write: lib.func('intptr_t write(int, const void *, size_t)'),
     if_nametoindex: lib.func('uint32_t if_nametoindex(const char *)'),
+    eventfd: lib.func('int eventfd(unsigned int, int)'),
     strerror: lib.func('const char *strerror(int)'),
   } as unknown as Libc;
   return cached;
@@ -240,4 +242,33 @@ export function pollReadable(fds: readonly number[], timeoutMs: number, scratch 
   const n = libc().poll(scratch, fds.length, timeoutMs);
   if (n < 0 && errno() !== EINTR) throw sysError('poll');
   return Math.max(n, 0);
+}
+
+const EFD_NONBLOCK = 0x800;
+const EFD_CLOEXEC = 0x80000;
+const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+const sink8 = new Uint8Array(8);
+
+/**
+ * A wake-up file descriptor (eventfd): a thread asleep in poll() on it wakes when another
+ * thread of the process calls wake(). File descriptors are process-wide, so the number can be
+ * handed to a worker thread.
+ */
+export function createWakeFd(): number {
+  const fd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) throw sysError('eventfd');
+  return fd;
+}
+
+export function wake(fd: number): void {
+  if (fd >= 0) libc().write(fd, ONE, 8);
+}
+
+/** Reset a wake fd after poll() (non-blocking; nothing to read is fine). */
+export function drainWakeFd(fd: number): void {
+  if (fd >= 0) libc().read(fd, sink8, 8);
+}
+
+export function closeFd(fd: number): void {
+  if (fd >= 0) libc().close(fd);
 }
