@@ -77,19 +77,44 @@ class Entry {
   active: Candidate | undefined = undefined;
   /** resolvers this entry's candidates depend on */
   deps: Resolver[] | undefined = undefined;
-  /** interfaces this entry's candidates name explicitly (when the RIB tracks interface state) */
-  ifDeps: string[] | undefined = undefined;
-  /** queued for the FIB exporter */
-  fibDirty = false;
+  /** what few entries have, out of line: the IPv6 address, interfaces named by next hops */
+  private ext: { v6?: Uint8Array; ifDeps?: string[] } | undefined;
+  /** bit 0: queued for the FIB exporter; the rest: the prefix length */
+  private bits: number;
   constructor(
     readonly table: Table,
     readonly prefix: string,
-    readonly len: number,
+    len: number,
     /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix text (IPv6) */
     readonly key: number | string,
     /** the masked address (IPv6 only; IPv4 lives in `key`) */
-    readonly v6: Uint8Array | undefined,
-  ) {}
+    v6: Uint8Array | undefined,
+  ) {
+    this.bits = len << 1;
+    this.ext = v6 ? { v6 } : undefined;
+  }
+  get len(): number {
+    return this.bits >>> 1;
+  }
+  /** queued for the FIB exporter */
+  get fibDirty(): boolean {
+    return (this.bits & 1) !== 0;
+  }
+  set fibDirty(v: boolean) {
+    this.bits = v ? this.bits | 1 : this.bits & ~1;
+  }
+  get v6(): Uint8Array | undefined {
+    return this.ext?.v6;
+  }
+  /** interfaces this entry's candidates name explicitly (when the RIB tracks interface state) */
+  get ifDeps(): string[] | undefined {
+    return this.ext?.ifDeps;
+  }
+  set ifDeps(v: string[] | undefined) {
+    if (v) (this.ext ??= {}).ifDeps = v;
+    else if (this.ext?.v6) this.ext.ifDeps = undefined;
+    else this.ext = undefined;
+  }
 }
 
 class Resolver {

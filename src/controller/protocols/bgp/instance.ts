@@ -115,7 +115,6 @@ class LocEntry {
    */
   private slot: Path | Path[];
   best: Path | undefined = undefined;
-  step: DecidingStep = 'Only path';
   /** the path (or multipath set) installed in the RIB, to notice changes */
   installed: Path | Path[] | undefined = undefined;
   /** queued for the next flush */
@@ -925,7 +924,6 @@ export class BgpInstance implements NeighborOwner {
       }
     }
     e.best = best;
-    e.step = step;
     const same =
       Array.isArray(prevInstalled) && Array.isArray(chosen)
         ? prevInstalled.length === chosen.length && prevInstalled.every((p, i) => p === chosen[i])
