@@ -31,6 +31,8 @@ const tag = `cnit${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
 const HOST = `${tag}-host`;
 const PODS = { a: `${tag}-a`, b: `${tag}-b`, v: `${tag}-v` } as const;
+/** pods of the concurrency test */
+const MANY = Array.from({ length: 8 }, (_, i) => `${tag}-m${i}`);
 type Pod = keyof typeof PODS;
 const node = new CnrNode(HOST, join(tmp, 'state'), join(tmp, 'cnr.set'), tmp);
 
@@ -67,7 +69,7 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
   const addr = (p: Pod, fam: 4 | 6) => (results[p].ips as { address: string }[]).map((i) => i.address.split('/')[0]!).find((a) => a.includes(':') === (fam === 6))!;
 
   before(async () => {
-    for (const ns of [HOST, ...Object.values(PODS)]) execFileSync('ip', ['netns', 'add', ns]);
+    for (const ns of [HOST, ...Object.values(PODS), ...MANY]) execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['-n', HOST, 'link', 'set', 'lo', 'up']);
     writeFileSync(join(tmp, 'cnr.set'), 'set system host-name cni-tap\nset routing-instances blue instance-type vrf\n');
     await node.start();
@@ -75,7 +77,7 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
   after(async () => {
     // cnr first: the vRouter closes its TAPs, so none can outlive the namespaces
     await node.stop();
-    for (const ns of [...Object.values(PODS), HOST]) spawnSync('ip', ['netns', 'del', ns]);
+    for (const ns of [...Object.values(PODS), ...MANY, HOST]) spawnSync('ip', ['netns', 'del', ns]);
     if (process.env.CNR_KEEP_LOGS !== '1') rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -153,7 +155,14 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
     await eventually('the new TAP pod to reach the veth pod', 20_000, () => ping('a', addr('v', 4)));
   });
 
-  test('DEL removes every trace and is idempotent', async () => {
+  test('GC removes a TAP pod the runtime no longer lists; DEL removes every trace and is idempotent', async () => {
+    const gcEnv = { CNI_CONTAINERID: '', CNI_NETNS: '', CNI_IFNAME: '' };
+    const valid = ['a', 'v'].map((p) => ({ containerID: `${tag}-${p}`, ifname: 'eth0' }));
+    const gc = node.cni('GC', gcEnv, { ...TAP, cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid });
+    assert.equal(gc.status, 0, JSON.stringify(gc.out));
+    assert.ok(!cli('show configuration | display set').includes(attachmentNames(`${tag}-b`, 'eth0').group));
+    await eventually("the vRouter to close b's TAP", 5000, () => !links(PODS.b).includes('eth0'));
+    assert.ok(ping('a', addr('v', 4), 3), 'GC left the listed pods alone');
     for (const p of ['a', 'b', 'v'] as Pod[]) {
       for (let i = 0; i < 2; i++) {
         const r = cni('DEL', p);
@@ -170,5 +179,22 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
     assert.deepEqual(readdirSync(ipamDir).filter((f) => /^[0-9a-f.:]+$/.test(f)), [], 'IPAM allocations');
     const vifs = cli('show route table blue.inet.0');
     assert.ok(!vifs.includes('10.83.0.'), vifs);
+  });
+
+  test(`${MANY.length} TAP ADDs at once, then ${MANY.length} DELs at once, leave nothing behind`, async () => {
+    const env = (ns: string) => ({ CNI_CONTAINERID: ns, CNI_NETNS: `/var/run/netns/${ns}` });
+    const t0 = performance.now();
+    const adds = await Promise.all(MANY.map((ns) => node.cniAsync('ADD', env(ns), TAP)));
+    console.log(`${MANY.length} concurrent tap ADDs: ${(performance.now() - t0).toFixed(0)} ms`);
+    for (const r of adds) assert.equal(r.status, 0, JSON.stringify(r.out));
+    for (const ns of MANY) assert.ok(links(ns).includes('eth0'), `${ns}: ${links(ns)}`);
+    const first = (adds[0]!.out.ips as { address: string }[])[0]!.address.split('/')[0]!;
+    await eventually('the last pod to ping the first', 20_000, () => pingFrom(MANY.at(-1)!, first));
+    const dels = await Promise.all(MANY.map((ns) => node.cniAsync('DEL', env(ns), TAP)));
+    for (const r of dels) assert.equal(r.status, 0, JSON.stringify(r.out));
+    assert.ok(!/set (apply-)?groups cni-/.test(cli('show configuration | display set')));
+    assert.ok(!links(HOST).includes(' cnr'), links(HOST));
+    for (const ns of MANY) assert.equal(links(ns).trim().split('\n').length, 1, `${ns}: ${links(ns)}`);
+    assert.deepEqual(readdirSync(join(tmp, 'ipam', `${tag}-blue`)).filter((f) => /^[0-9a-f.:]+$/.test(f)), [], 'IPAM allocations');
   });
 });

@@ -4,7 +4,7 @@
  * container runtime runs it. Every wait is bounded; stop() kills only the process it started.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -80,14 +80,30 @@ export class CnrNode {
     return execFileSync(process.execPath, [cnrBin, 'cli', '--state-dir', this.stateDir, '-c', command], { encoding: 'utf8', timeout: 15_000 });
   }
 
+  private cniEnv(command: string, env: Record<string, string>): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH, CNI_COMMAND: command, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', ...env };
+  }
+
   /** Runs cnr-cni in the host namespace with CNI_PATH=/usr/lib/cni and CNI_IFNAME=eth0 unless `env` says otherwise. */
   cni(command: string, env: Record<string, string>, conf: Record<string, unknown>): CniRun {
-    const r = spawnSync('ip', ['netns', 'exec', this.hostNetns, cniBin], {
-      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', ...env },
-      input: JSON.stringify(conf),
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const r = spawnSync('ip', ['netns', 'exec', this.hostNetns, cniBin], { env: this.cniEnv(command, env), input: JSON.stringify(conf), encoding: 'utf8', timeout: 30_000 });
     return { status: r.status, out: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
+  }
+
+  /** cni() without blocking, for runs at the same time. */
+  cniAsync(command: string, env: Record<string, string>, conf: Record<string, unknown>): Promise<CniRun> {
+    return new Promise((done) => {
+      const c = execFile('ip', ['netns', 'exec', this.hostNetns, cniBin], { env: this.cniEnv(command, env), encoding: 'utf8', timeout: 60_000 }, (err, stdout) => {
+        const status = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        let out: any;
+        try {
+          out = stdout.trim() ? JSON.parse(stdout) : undefined;
+        } catch {
+          out = { raw: stdout };
+        }
+        done({ status, out });
+      });
+      c.stdin?.end(JSON.stringify(conf));
+    });
   }
 }
