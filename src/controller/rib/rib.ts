@@ -43,6 +43,32 @@ export interface RibChange {
 
 export type RibListener = (change: RibChange) => void;
 
+/**
+ * A change as listeners get it: the route and FIB forms are built when read (most
+ * listeners look at one or two fields of a million changes), from the state at the change.
+ */
+class Change implements RibChange {
+  readonly table: string;
+  readonly prefix: string;
+  private readonly fwd: FibNexthop[] | null | undefined;
+  constructor(
+    private readonly e: Entry,
+    private readonly best: Candidate | undefined,
+  ) {
+    this.table = e.table.name;
+    this.prefix = e.prefix;
+    this.fwd = best?.fwd;
+  }
+  get route(): RibRoute | undefined {
+    return this.best ? routeOf(this.e, this.best) : undefined;
+  }
+  get fib(): FibRoute | undefined {
+    if (!this.best) return undefined;
+    const action = this.best.route.action ?? 'forward';
+    return { action, nexthops: action === 'forward' ? (this.fwd ?? []) : [] };
+  }
+}
+
 /** Times are kept as ms after this (small integers V8 stores without a heap number each). */
 const EPOCH = Date.now();
 
@@ -745,7 +771,7 @@ export class Rib implements RibApi {
     const routeChanged = oldActive?.route !== best?.route;
     if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
     if (this.listeners.length) {
-      const change: RibChange = { table: t.name, prefix: e.prefix, route: best ? routeOf(e, best) : undefined, fib: best ? fibOf(best) : undefined };
+      const change = new Change(e, best);
       for (const l of this.listeners) l(change);
     }
     if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
