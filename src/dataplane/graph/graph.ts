@@ -63,6 +63,8 @@ export class Graph {
   eventCount = 0;
   /** where lookups send forwarded packets: the acl node once filters exist, else straight to rewrite */
   aclNext = K.N_REWRITE;
+  /** the fused IPv4 fast path (fastIp4); off only to compare it with the general nodes */
+  fastPath = process.env.CNR_DP_NO_FAST_PATH === undefined;
   /** ms clock, set by the engine once per run */
   now = 0;
   private icmpTokens = ICMP_BURST;
@@ -154,6 +156,7 @@ export class Graph {
 
   private runNodes(): void {
     const ql = this.qlen;
+    if (ql[K.N_ETH_IN] && this.aclNext === K.N_REWRITE && this.fastPath) this.fastIp4();
     for (let pass = 0; pass < 64; pass++) {
       let any = false;
       if (ql[K.N_ETH_IN]) { any = true; this.ethernetInput(); }
@@ -213,7 +216,168 @@ export class Graph {
   private readonly dst3 = new Uint32Array(CAP);
   private readonly ents = new Uint32Array(CAP);
 
+  private readonly fast = new Uint32Array(CAP);
+
   // ---- nodes ----
+
+  /**
+   * The IPv4 fast path: ethernet-input, ip4-input, ip4-lookup and rewrite fused into a few
+   * passes over the burst for the common packet (untagged IPv4 without options for our MAC,
+   * good checksum, TTL > 1, a route to an encap next hop without labels on an untagged vif of
+   * this worker that fits the MTU). The first pass only reads; a packet that fails any check
+   * is left unmodified in ethernet-input's queue for the general nodes, so every exception
+   * (drops, ICMP, ARP, punt, labels, VLANs, handoff) keeps its one implementation there.
+   * The Ethernet header stays where it is: only the MACs are rewritten.
+   */
+  private fastIp4(): void {
+    const p = this.pool;
+    const d = this.d;
+    const dv = p.view;
+    const qbuf = this.qbuf;
+    const qBase = K.N_ETH_IN * CAP;
+    const n = this.qlen[K.N_ETH_IN]!;
+    const t = this.t;
+    const vt = t.vif;
+    const vflags = vt.flags;
+    const vvlan = vt.vlan;
+    const vmtu = vt.mtu;
+    const vmacHi = vt.macHi;
+    const vmacLo = vt.macLo;
+    const vvrf = vt.vrf;
+    const vhost = vt.global[0]!;
+    const roots = t.lpm4.roots;
+    const slots = t.lpm4.slots;
+    const pstart = p.start;
+    const plen = p.len;
+    const prx = p.rxVif;
+    const fast = this.fast;
+    const dsts = this.dsts;
+    const ents = this.ents;
+    const tots = this.dst1;
+    let nSlow = 0;
+    let nFast = 0;
+    // the receiving vif's fields, reloaded only when it changes (a burst comes from one vif)
+    let lastVif = -1;
+    let vOk = false;
+    let vMacHi = 0;
+    let vMacLo = 0;
+    let vMtu = 0;
+    let vRoot = 0;
+    // pass 1: checks that only read, the destination and the trie's first level
+    for (let k = 0; k < n; k++) {
+      const i = qbuf[qBase + k]!;
+      const vif = prx[i]!;
+      if (vif !== lastVif) {
+        lastVif = vif;
+        vRoot = roots[vvrf[vif]!]!;
+        vOk = vif !== vhost && vvlan[vif] === 0 && (vflags[vif]! & VIF_UP) !== 0 && vRoot !== LPM_NO_ROOT;
+        vMacHi = vmacHi[vif]!;
+        vMacLo = vmacLo[vif]!;
+        vMtu = vmtu[vif]! + 14;
+      }
+      const len = plen[i]!;
+      const o = (i << SHIFT) + pstart[i]!;
+      if (vOk && len >= 34 && len <= vMtu && dv.getUint32(o) === vMacHi && dv.getUint16(o + 4) === vMacLo && (dv.getUint32(o + 12) & 0xffffff00) === 0x08004500) {
+        // the 20-byte header in 32-bit loads: [tot id] [frag ttl proto] [csum src.hi] [src.lo dst.hi] and dst
+        const w1 = dv.getUint32(o + 16), w2 = dv.getUint32(o + 20), w3 = dv.getUint32(o + 24), w4 = dv.getUint32(o + 28);
+        const dst = dv.getUint32(o + 30);
+        const tot = w1 >>> 16;
+        let sum = 0x4500 + d[o + 15]! + tot + (w1 & 0xffff) + (w2 >>> 16) + (w2 & 0xffff) + (w3 >>> 16) + (w3 & 0xffff) + (w4 >>> 16) + (w4 & 0xffff) + (dst & 0xffff);
+        sum = (sum & 0xffff) + (sum >>> 16);
+        sum = (sum & 0xffff) + (sum >>> 16);
+        // checksum good, total length sane, TTL > 1, destination not multicast/reserved
+        if (sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14) {
+          dsts[nFast] = dst;
+          tots[nFast] = tot;
+          ents[nFast] = slots[vRoot + (dst >>> 16)]!;
+          fast[nFast++] = i;
+          continue;
+        }
+      }
+      qbuf[qBase + nSlow++] = i;
+    }
+    this.qlen[K.N_ETH_IN] = nSlow;
+    if (nFast === 0) return;
+    for (let k = 0; k < nFast; k++) {
+      const e = ents[k]!;
+      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + ((dsts[k]! >>> 8) & 255)]!;
+    }
+    for (let k = 0; k < nFast; k++) {
+      const e = ents[k]!;
+      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + (dsts[k]! & 255)]!;
+    }
+    // pass 2: next hop checks, then TTL, MACs and straight into the tx queue of the vif
+    const nt = t.nh;
+    const nhType = nt.type;
+    const nhVif = nt.vif;
+    const nhLabels = nt.nlabels;
+    const dmacHi = nt.dmacHi;
+    const dmacLo = nt.dmacLo;
+    const drivers = this.drivers;
+    const txq = this.txq;
+    const txn = this.txn;
+    const txDirty = this.txDirty;
+    const st = this.stats;
+    const vrfBase = this.vrfBase;
+    const ptx = p.txVif;
+    // the next hop's fields, reloaded only when it changes
+    let lastNh = -1;
+    let nOk = false;
+    let ov = 0;
+    let nMtu = 0;
+    let m0 = 0;
+    let m1 = 0;
+    let m2 = 0;
+    let statVrf = -1;
+    let statPkts = 0;
+    let statBytes = 0;
+    for (let k = 0; k < nFast; k++) {
+      const i = fast[k]!;
+      const nh = ents[k]!;
+      if (nh !== lastNh) {
+        lastNh = nh;
+        ov = nhVif[nh]!;
+        nOk = nh !== 0 && nhType[nh] === NH_ENCAP && nhLabels[nh] === 0 && vvlan[ov] === 0 && (vflags[ov]! & VIF_UP) !== 0 && drivers[ov] !== null;
+        nMtu = vmtu[ov]!;
+        const mh = vmacHi[ov]!;
+        m0 = dmacHi[nh]!;
+        m1 = ((dmacLo[nh]! << 16) | (mh >>> 16)) >>> 0;
+        m2 = (((mh & 0xffff) << 16) | vmacLo[ov]!) >>> 0;
+      }
+      const tot = tots[k]!;
+      if (!nOk || tot > nMtu) {
+        qbuf[qBase + nSlow++] = i;
+        continue;
+      }
+      const vrf = vvrf[prx[i]!]!;
+      if (vrf !== statVrf) {
+        if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
+        statVrf = vrf;
+        statPkts = 0;
+        statBytes = 0;
+      }
+      statPkts++;
+      statBytes += tot;
+      const o = (i << SHIFT) + pstart[i]!;
+      // TTL - 1 and the incremental checksum update (RFC 1624)
+      d[o + 22] = d[o + 22]! - 1;
+      let c = dv.getUint16(o + 24) + 0x0100;
+      c = (c + (c >>> 16)) & 0xffff;
+      dv.setUint16(o + 24, c);
+      dv.setUint32(o, m0);
+      dv.setUint32(o + 4, m1);
+      dv.setUint32(o + 8, m2);
+      plen[i] = tot + 14; // Ethernet padding dropped
+      ptx[i] = ov;
+      const c2 = txn[ov]!;
+      if (c2 >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
+      if (c2 === 0) txDirty[this.txDirtyN++] = ov;
+      txq[ov * CAP + c2] = i;
+      txn[ov] = c2 + 1;
+    }
+    if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
+    this.qlen[K.N_ETH_IN] = nSlow;
+  }
 
   private ethernetInput(): void {
     const p = this.pool;
