@@ -298,14 +298,7 @@ export class Graph {
     }
     this.qlen[K.N_ETH_IN] = nSlow;
     if (nFast === 0) return;
-    for (let k = 0; k < nFast; k++) {
-      const e = ents[k]!;
-      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + ((dsts[k]! >>> 8) & 255)]!;
-    }
-    for (let k = 0; k < nFast; k++) {
-      const e = ents[k]!;
-      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + (dsts[k]! & 255)]!;
-    }
+    this.trieLevels4(nFast);
     // pass 2: next hop checks, then TTL, MACs and straight into the tx queue of the vif
     const nt = t.nh;
     const nhType = nt.type;
@@ -540,14 +533,7 @@ export class Graph {
       const root = roots[pvrf[i]!]!;
       ents[k] = root === LPM_NO_ROOT ? 0 : slots[root + (a >>> 16)]!;
     }
-    for (let k = 0; k < n; k++) {
-      const e = ents[k]!;
-      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + ((dsts[k]! >>> 8) & 255)]!;
-    }
-    for (let k = 0; k < n; k++) {
-      const e = ents[k]!;
-      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + (dsts[k]! & 255)]!;
-    }
+    this.trieLevels4(n);
     let statVrf = -1;
     let statPkts = 0;
     let statBytes = 0;
@@ -1402,6 +1388,24 @@ export class Graph {
       p.view.setUint16(o + 16, et);
     } else {
       p.view.setUint16(o + 12, et);
+    }
+  }
+
+  /**
+   * The IPv4 trie's second and third levels for ents[0..n) (first-level slots) and dsts: one
+   * stage per level across the burst, so the CPU overlaps the cache misses of its loads.
+   */
+  private trieLevels4(n: number): void {
+    const slots = this.t.lpm4.slots;
+    const dsts = this.dsts;
+    const ents = this.ents;
+    for (let k = 0; k < n; k++) {
+      const e = ents[k]!;
+      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + ((dsts[k]! >>> 8) & 255)]!;
+    }
+    for (let k = 0; k < n; k++) {
+      const e = ents[k]!;
+      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + (dsts[k]! & 255)]!;
     }
   }
 
