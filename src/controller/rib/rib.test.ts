@@ -237,3 +237,36 @@ test('announceShared: one route object for many prefixes; everything read back c
   assert.deepEqual(seen, [undefined, '192.0.2.16/28', undefined]);
   assert.equal(shared.prefix, '192.0.2.0/28', 'the shared object is not changed');
 });
+
+test('one candidate held by the entry itself: replacing it, adding a second, and going back to one all tell the FIB', () => {
+  const rib = new Rib();
+  const changes: RibChange[] = [];
+  rib.subscribe((c) => changes.push(c));
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+  const fibs = () => changes.filter((c) => c.prefix === '192.0.2.0/24').map((c) => c.fib?.nexthops.map((n) => n.interface).join(',') ?? '-');
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.9.9.9']));
+  assert.deepEqual(fibs(), [], 'unusable alone');
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.0.2']));
+  assert.deepEqual(fibs(), ['eth1'], 'replaced in place, now usable');
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.1.2']));
+  assert.deepEqual(fibs(), ['eth1', 'eth2'], 'replaced in place, other next hop');
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.1.2'], { metric: 3 }));
+  assert.equal(changes.at(-1)?.route?.metric, 3, 'same forwarding, new route: told');
+  rib.announce('inet.0', 'bgp', { prefix: '192.0.2.0/24', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2', recursive: true }] });
+  assert.equal(fibs().length, 3, 'a worse second candidate changes nothing');
+  rib.announce('inet.0', 'isis', { prefix: '192.0.2.0/24', protocol: 'isis', preference: 1, nexthops: [{ gateway: '10.0.0.3' }] });
+  assert.deepEqual(fibs().slice(3), ['eth1']);
+  assert.equal(rib.get('inet.0', '192.0.2.0/24')?.protocol, 'isis');
+  rib.withdraw('inet.0', 'isis', '192.0.2.0/24');
+  rib.withdraw('inet.0', 'static', '192.0.2.0/24');
+  assert.equal(rib.get('inet.0', '192.0.2.0/24')?.protocol, 'bgp', 'back to one candidate');
+  assert.deepEqual(fibs().slice(4), ['eth2', 'eth1']);
+  assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true })[0]!.candidates.length, 1);
+  rib.announce('inet.0', 'bgp', { prefix: '192.0.2.0/24', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.1.2', recursive: true }] });
+  assert.deepEqual(fibs().slice(6), ['eth2'], 'the lone candidate replaced in place again');
+  rib.flush('inet.0', 'bgp');
+  assert.equal(changes.at(-1)?.prefix, '192.0.2.0/24');
+  assert.equal(changes.at(-1)?.route, undefined);
+  assert.equal(rib.summary()[0]!.destinations, 2);
+});

@@ -53,7 +53,7 @@ class Change implements RibChange {
   private readonly fwd: FibNexthop[] | null | undefined;
   constructor(
     private readonly e: Entry,
-    private readonly best: Candidate | undefined,
+    private readonly best: Cand | undefined,
   ) {
     this.table = e.table.name;
     this.prefix = e.prefix;
@@ -69,38 +69,67 @@ class Change implements RibChange {
   }
 }
 
-/** Times are kept as ms after this (small integers V8 stores without a heap number each). */
+/**
+ * Times are kept as tenths of a second after this, truncated to 32 bits: small integers
+ * that V8 stores in the object (a millisecond count from Date.now() became a heap number
+ * per route). They wrap after about 6.8 years of uptime.
+ */
 const EPOCH = Date.now();
+const TICK_MS = 100;
 
-/** One source's route for a prefix. */
-class Candidate {
+function tickOf(ms: number): number {
+  return ((ms - EPOCH) / TICK_MS) | 0;
+}
+
+/** One source's route for a prefix: a Candidate, or the entry itself for its lone candidate. */
+interface Cand {
+  readonly source: string;
+  readonly route: RibRoute;
+  /** resolved next hops; null when unusable; undefined for non-forwarding actions */
+  fwd: FibNexthop[] | null | undefined;
+  /** when it came, in ticks after EPOCH (tickOf) */
+  readonly at: number;
+  /** ms since the Unix epoch of the last change */
+  readonly since: number;
+}
+
+/** A candidate of an entry that has several. */
+class Candidate implements Cand {
   constructor(
     readonly source: string,
     readonly route: RibRoute,
-    /** resolved next hops; null when unusable; undefined for non-forwarding actions */
     public fwd: FibNexthop[] | null | undefined,
-    /** when it came, ms after EPOCH */
-    private readonly at: number,
+    readonly at: number,
   ) {}
-  /** ms since the Unix epoch of the last change */
   get since(): number {
-    return EPOCH + this.at;
+    return EPOCH + this.at * TICK_MS;
   }
 }
 
 /** shared by entries before their first candidate; frozen, so a stray push fails loudly */
 const NO_CANDIDATES = Object.freeze([]) as unknown as Candidate[];
 
+/** the route field of an entry without a lone candidate */
+const NO_ROUTE: RibRoute = Object.freeze({ prefix: '', protocol: 'direct', preference: 0, nexthops: [] });
+
 /** An entry's candidates as a list (allocates for a lone candidate: not for hot paths). */
-function candList(e: Entry): Candidate[] {
+function candList(e: Entry): readonly Cand[] {
   const c = e.cands;
-  return c instanceof Candidate ? [c] : c;
+  return c === e ? [e] : (c as Candidate[]);
 }
 
-class Entry {
-  /** the lone candidate itself (most prefixes have one), or a list (empty: none) */
-  cands: Candidate | Candidate[] = NO_CANDIDATES;
-  active: Candidate | undefined = undefined;
+class Entry implements Cand {
+  /**
+   * The entry itself when it has one candidate (most prefixes: its fields below hold it,
+   * which saves an object per route), or the list of two or more, or NO_CANDIDATES.
+   */
+  cands: Entry | Candidate[] = NO_CANDIDATES;
+  active: Cand | undefined = undefined;
+  // the lone candidate, while cands === this
+  source = '';
+  route: RibRoute = NO_ROUTE;
+  fwd: FibNexthop[] | null | undefined = undefined;
+  at = 0;
   /** resolvers this entry's candidates depend on */
   deps: Resolver[] | undefined = undefined;
   /** what few entries have, out of line: the IPv6 address, interfaces named by next hops */
@@ -121,6 +150,23 @@ class Entry {
   }
   get len(): number {
     return this.bits >>> 1;
+  }
+  get since(): number {
+    return EPOCH + this.at * TICK_MS;
+  }
+  /** Hold one candidate itself. */
+  hold(source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, at: number): void {
+    this.source = source;
+    this.route = route;
+    this.fwd = fwd;
+    this.at = at;
+    this.cands = this;
+  }
+  /** Forget the lone candidate's fields (the caller sets `cands`). */
+  release(): void {
+    this.source = '';
+    this.route = NO_ROUTE;
+    this.fwd = undefined;
   }
   /** queued for the FIB exporter */
   get fibDirty(): boolean {
@@ -158,7 +204,8 @@ class Resolver {
   lastReported: RibRoute | undefined = undefined;
   lastEntry: Entry | undefined = undefined;
   /** the last resolution of a lone gateway through this resolver, shared by every route using it */
-  cacheVia: Candidate | undefined = undefined;
+  cacheVia: Cand | undefined = undefined;
+  cacheViaRoute: RibRoute | undefined = undefined;
   cacheViaFwd: FibNexthop[] | null | undefined = undefined;
   cacheRecursive = false;
   cacheOut: FibNexthop[] | null = null;
@@ -432,17 +479,29 @@ export class Rib implements RibApi {
       t.size++;
       t.noteLength(len);
     }
-    const at = (route.age ?? Date.now()) - EPOCH;
+    const at = tickOf(route.age ?? Date.now());
     // a shared route stays shared (routeOf gives it its prefix when it leaves the RIB)
     const r = shared || route.prefix === text ? route : { ...route, prefix: text };
-    const cand = new Candidate(source, r, undefined, at);
     const cands = e.cands;
-    if (cands instanceof Candidate) e.cands = cands.source === source ? cand : [cands, cand];
+    if (!Array.isArray(cands)) {
+      if (e.source === source) {
+        // replaced in place: evaluate compares with the state before
+        const was = e.active === e;
+        const oldRoute = e.route, oldFwd = e.fwd;
+        e.hold(source, r, undefined, at);
+        this.evaluate(e, was ? oldRoute : null, oldFwd);
+        return;
+      }
+      const first = new Candidate(e.source, e.route, e.fwd, e.at);
+      if (e.active === e) e.active = first;
+      e.release();
+      e.cands = [first, new Candidate(source, r, undefined, at)];
+    } else if (cands.length === 0) e.hold(source, r, undefined, at);
     else {
+      const cand = new Candidate(source, r, undefined, at);
       let i = cands.length - 1;
       while (i >= 0 && cands[i]!.source !== source) i--;
       if (i >= 0) cands[i] = cand;
-      else if (cands.length === 0) e.cands = cand;
       else cands.push(cand);
     }
     this.evaluate(e);
@@ -459,17 +518,7 @@ export class Rib implements RibApi {
     }
     const e = t.byLen[k.len]!.get(k.key);
     if (!e) return;
-    const cands = e.cands;
-    if (cands instanceof Candidate) {
-      if (cands.source !== source) return;
-      e.cands = NO_CANDIDATES;
-    } else {
-      const i = cands.findIndex((c) => c.source === source);
-      if (i < 0) return;
-      cands.splice(i, 1);
-      if (cands.length === 1) e.cands = cands[0]!;
-    }
-    this.evaluate(e);
+    this.remove(e, source);
   }
 
   flush(table: string, source: string): void {
@@ -479,11 +528,7 @@ export class Rib implements RibApi {
     for (const len of t.lengths) {
       for (const e of t.byLen[len]!.values()) if (candList(e).some((c) => c.source === source)) hit.push(e);
     }
-    for (const e of hit) {
-      const rest = candList(e).filter((c) => c.source !== source);
-      e.cands = rest.length === 1 ? rest[0]! : rest.length === 0 ? NO_CANDIDATES : rest;
-      this.evaluate(e);
-    }
+    for (const e of hit) this.remove(e, source);
   }
 
   get(table: string, prefix: string): RibRoute | undefined {
@@ -603,6 +648,31 @@ export class Rib implements RibApi {
 
   // ---- internals
 
+  /** Take a source's candidate out of an entry and re-evaluate it. */
+  private remove(e: Entry, source: string): void {
+    const cands = e.cands;
+    if (!Array.isArray(cands)) {
+      if (e.source !== source) return;
+      const was = e.active === e;
+      const oldRoute = e.route, oldFwd = e.fwd;
+      e.release();
+      e.cands = NO_CANDIDATES;
+      this.evaluate(e, was ? oldRoute : null, oldFwd);
+      return;
+    }
+    const i = cands.findIndex((c) => c.source === source);
+    if (i < 0) return;
+    cands.splice(i, 1);
+    if (cands.length === 1) {
+      // back to holding the lone candidate itself (same route and next hops, so the old
+      // state evaluate reads stays right)
+      const c = cands[0]!;
+      e.hold(c.source, c.route, c.fwd, c.at);
+      if (e.active === c) e.active = e;
+    }
+    this.evaluate(e);
+  }
+
   private table(name: string): Table {
     let t = this.tables.get(name);
     if (!t) {
@@ -657,7 +727,7 @@ export class Rib implements RibApi {
   }
 
   /** Resolve one candidate's next hops; records the resolvers it used in `deps`. */
-  private resolve(e: Entry, c: Candidate, deps: Resolver[]): FibNexthop[] | null | undefined {
+  private resolve(e: Entry, c: Cand, deps: Resolver[]): FibNexthop[] | null | undefined {
     const action = c.route.action ?? 'forward';
     if (action !== 'forward') return undefined;
     const nhs = c.route.nexthops;
@@ -674,10 +744,11 @@ export class Rib implements RibApi {
         deps.push(r);
         const via = this.longest(e.table, r.v4, r.v6, e)?.active;
         const recursive = nh.recursive === true;
-        if (via && r.cacheVia === via && r.cacheViaFwd === via.fwd && r.cacheRecursive === recursive) return r.cacheOut;
+        if (via && r.cacheVia === via && r.cacheViaRoute === via.route && r.cacheViaFwd === via.fwd && r.cacheRecursive === recursive) return r.cacheOut;
         const out: FibNexthop[] = [];
         this.resolveVia(nh, via, out);
         r.cacheVia = via;
+        r.cacheViaRoute = via?.route;
         r.cacheViaFwd = via?.fwd;
         r.cacheRecursive = recursive;
         r.cacheOut = out.length ? out : null;
@@ -713,7 +784,7 @@ export class Rib implements RibApi {
   }
 
   /** Next hops of `nh` (a gateway) through the route `via` that covers it. */
-  private resolveVia(nh: RibNexthop, via: Candidate | undefined, out: FibNexthop[]): void {
+  private resolveVia(nh: RibNexthop, via: Cand | undefined, out: FibNexthop[]): void {
     if (!via || nh.gateway === undefined) return;
     const vr = via.route;
     if ((vr.action ?? 'forward') !== 'forward') return;
@@ -733,20 +804,21 @@ export class Rib implements RibApi {
   }
 
   /** Recompute an entry's candidates, pick the active one, tell listeners and dependents. */
-  private evaluate(e: Entry): void {
+  private evaluate(e: Entry, prevRoute?: RibRoute | null, prevFwd?: FibNexthop[] | null): void {
     const t = e.table;
-    const oldActive = e.active;
-    // read before resolving again: the old active candidate may be re-resolved in place
-    const oldAction = oldActive ? (oldActive.route.action ?? 'forward') : undefined;
-    const oldFwd = oldActive?.fwd;
+    // the active route before (given by callers that changed the lone candidate in place;
+    // null: there was none), read before resolving again: it may be re-resolved in place
+    const oldRoute = prevRoute === undefined ? e.active?.route : (prevRoute ?? undefined);
+    const oldAction = oldRoute ? (oldRoute.action ?? 'forward') : undefined;
+    const oldFwd = prevRoute === undefined ? e.active?.fwd : prevFwd;
     const deps = this.depsScratch;
     if (deps.length) deps.length = 0;
     const outerScratch = this.ifScratch;
     this.ifScratch = this.depth === 0 ? this.ifScratchTop : [];
     if (this.ifScratch.length) this.ifScratch.length = 0;
-    let best: Candidate | undefined;
+    let best: Cand | undefined;
     const cands = e.cands;
-    if (cands instanceof Candidate) {
+    if (!Array.isArray(cands)) {
       cands.fwd = this.resolve(e, cands, deps);
       if (cands.fwd !== null) best = cands;
     } else {
@@ -768,7 +840,7 @@ export class Rib implements RibApi {
         t.noteLength(e.len);
       }
     }
-    const routeChanged = oldActive?.route !== best?.route;
+    const routeChanged = oldRoute !== best?.route;
     if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
     if (this.listeners.length) {
       const change = new Change(e, best);
@@ -925,7 +997,7 @@ export class FibQueue {
 }
 
 /** Would the FIB entry of `now` equal the one described by the old action and next hops? */
-function sameForwarding(oldAction: FibAction | undefined, oldFwd: FibNexthop[] | null | undefined, now: Candidate | undefined): boolean {
+function sameForwarding(oldAction: FibAction | undefined, oldFwd: FibNexthop[] | null | undefined, now: Cand | undefined): boolean {
   const action = now ? (now.route.action ?? 'forward') : undefined;
   if (action !== oldAction) return false;
   if (action !== 'forward') return true;
@@ -940,11 +1012,11 @@ function sameForwarding(oldAction: FibAction | undefined, oldFwd: FibNexthop[] |
 }
 
 /** A candidate's route as it leaves the RIB: a shared route (announceShared) gets the entry's prefix. */
-function routeOf(e: Entry, c: Candidate): RibRoute {
+function routeOf(e: Entry, c: Cand): RibRoute {
   return c.route.prefix === e.prefix ? c.route : { ...c.route, prefix: e.prefix };
 }
 
-function fibOf(c: Candidate): FibRoute {
+function fibOf(c: Cand): FibRoute {
   const action = c.route.action ?? 'forward';
   return { action, nexthops: action === 'forward' ? (c.fwd ?? []) : [] };
 }
