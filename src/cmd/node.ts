@@ -67,7 +67,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const stoppers: (() => Promise<void>)[] = [];
   // BGP joins as one more consumer with its own commands.
   // a commit history at boot means a restart: BGP restarts gracefully where configured (RFC 4724)
-  const bgp = createBgp(rib, { log, restarting: hasCommitHistory(join(o.stateDir, 'config')) });
+  // (forwarding is preserved only when the vRouter is another process)
+  const bgp = createBgp(rib, { log, restarting: hasCommitHistory(join(o.stateDir, 'config')), forwardingPreserved: !o.vrouter });
   consumers.push(bgp.consumer);
   commands.push(...bgp.commands);
   stoppers.push(() => bgp.stop());

@@ -83,14 +83,26 @@ test('a restarted controller is the restarting speaker only where graceful-resta
   });
   const cases: [restarting: boolean, gr: boolean, want: boolean][] = [[true, true, true], [true, false, false], [false, true, false]];
   for (const [restarting, gr, want] of cases) {
-    const bgp = createBgp(new Rib(), { port: false, restarting });
+    const bgp = createBgp(new Rib(), { port: false, restarting, forwardingPreserved: true });
     try {
       await bgp.consumer.apply(tree(gr), {});
       const inst = bgp.speaker.instances.get('master')!;
       assert.equal(inst.restarting, want, `restarting=${restarting} graceful-restart=${gr}`);
-      assert.equal(inst.neighbors.get('10.0.0.2')!.ourCapabilities().gracefulRestart?.restarting ?? false, want);
+      const caps = inst.neighbors.get('10.0.0.2')!.ourCapabilities().gracefulRestart;
+      assert.equal(caps?.restarting ?? false, want);
+      assert.equal(caps?.families[0]?.forwardingPreserved ?? false, want, 'F bit');
     } finally {
       await bgp.stop();
     }
+  }
+  // `cnr start`: the vRouter restarted too, so the R bit without F bits
+  const bgp = createBgp(new Rib(), { port: false, restarting: true, forwardingPreserved: false });
+  try {
+    await bgp.consumer.apply(tree(true), {});
+    const caps = bgp.speaker.instances.get('master')!.neighbors.get('10.0.0.2')!.ourCapabilities().gracefulRestart!;
+    assert.equal(caps.restarting, true);
+    assert.equal(caps.families[0]!.forwardingPreserved, false);
+  } finally {
+    await bgp.stop();
   }
 });

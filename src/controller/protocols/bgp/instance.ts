@@ -269,6 +269,8 @@ export class BgpInstance implements NeighborOwner {
   /** RFC 4724 restarting speaker: routing deferred until End-of-RIB from every peer */
   private deferring = false;
   private deferTimer: NodeJS.Timeout | undefined;
+  /** the data plane kept forwarding through our restart */
+  private keptForwarding = true;
   private readonly eorFrom = new Set<Neighbor>();
   private readonly pathCounts = new Map<string, number>();
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
@@ -302,13 +304,18 @@ export class BgpInstance implements NeighborOwner {
     return this.deferring;
   }
 
+  get forwardingPreserved(): boolean {
+    return this.keptForwarding;
+  }
+
   /**
    * After a restart with forwarding preserved (RFC 4724 section 4.1): receive from peers,
    * but run no best-path, touch no RIB route and advertise nothing until every configured
    * peer has sent End-of-RIB for its families, or the deferral time ran out.
    */
-  deferRouting(seconds: number): void {
+  deferRouting(seconds: number, forwardingPreserved = true): void {
     this.deferring = true;
+    this.keptForwarding = forwardingPreserved;
     this.log(`bgp: restarting speaker: deferring routing for up to ${seconds} s`);
     this.deferTimer = setTimeout(() => this.endDeferral('deferral time over'), seconds * 1000);
     this.deferTimer.unref?.();

@@ -41,8 +41,10 @@ import { md5Socket, setTtl } from './socket-options.js';
 
 export interface NeighborOwner {
   readonly routerId: string;
-  /** we restarted with forwarding preserved and defer routing (RFC 4724 restarting speaker) */
+  /** we restarted and defer routing (RFC 4724 restarting speaker) */
   readonly restarting: boolean;
+  /** ... and the data plane kept forwarding through the restart (the F bits) */
+  readonly forwardingPreserved: boolean;
   log(msg: string): void;
   sessionUp(nb: Neighbor): void;
   /** `notification`: the session ended with a NOTIFICATION (sent or received), which ends graceful restart */
@@ -483,7 +485,7 @@ export class Neighbor {
             restarting: this.owner.restarting,
             notification: false,
             time: gr.restartTime,
-            families: this.cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingPreserved: this.owner.restarting })),
+            families: this.cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingPreserved: this.owner.restarting && this.owner.forwardingPreserved })),
           }
         : undefined,
       addPath: this.cfg.families.filter((f) => f.addPathReceive).map((f) => ({ afi: f.afi, safi: f.safi, mode: 1 as const })),

@@ -35,6 +35,11 @@ export interface BgpOptions {
    * history exists at boot.
    */
   restarting?: boolean;
+  /**
+   * Whether the data plane kept forwarding through the restart (a separate `cnr vrouter`
+   * did; the vRouter of `cnr start` restarted with the controller): the F bits. Default true.
+   */
+  forwardingPreserved?: boolean;
   /** longest deferral after a restart (default 120 s) */
   deferralSeconds?: number;
 }
@@ -182,7 +187,7 @@ export class BgpSpeaker {
         inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transport, (t) => this.ribRoutes(t));
         this.instances.set(name, inst);
         // a restarted controller is the restarting speaker where graceful restart is configured
-        if (this.opts.restarting && !this.restartHandled && [...cfg.peers.values()].some((p) => p.gracefulRestart?.configured)) inst.deferRouting(this.opts.deferralSeconds ?? 120);
+        if (this.opts.restarting && !this.restartHandled && [...cfg.peers.values()].some((p) => p.gracefulRestart?.configured)) inst.deferRouting(this.opts.deferralSeconds ?? 120, this.opts.forwardingPreserved ?? true);
         if (cfg.peers.size) this.listen();
         for (const p of cfg.peers.values()) inst.addNeighbor(p);
         continue;
