@@ -57,7 +57,7 @@ import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { createHandoff } from './worker/handoff.js';
-import { createWakeFd, wake, closeFd } from './io/libc.js';
+import { adviseHugePages, createWakeFd, wake, closeFd } from './io/libc.js';
 
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
@@ -161,6 +161,12 @@ export class VRouterDataplane implements Dataplane {
     this.opts = opts;
     this.sizes = { ...DEFAULT_SIZES, ...opts.sizes };
     this.tables = Tables.create(this.sizes);
+    // huge pages under the big lookup tables, before anything touches them (fewer TLB misses)
+    if (process.env.CNR_DP_NO_HUGEPAGES === undefined) {
+      try {
+        for (const b of [this.tables.lpm4.shared.slots, this.tables.lpm6.shared.slots]) adviseHugePages(b);
+      } catch { /* no libc binding: ordinary pages */ }
+    }
     this.nWorkers = Math.min(16, Math.max(0, Math.floor(opts.workers ?? 0)));
     this.poolSize = opts.poolSize ?? 4096;
     this.vrfAlloc = new IdAllocator(0, this.sizes.maxVrfs);
