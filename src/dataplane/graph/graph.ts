@@ -216,6 +216,7 @@ export class Graph {
   private readonly dst3 = new Uint32Array(CAP);
   private readonly ents = new Uint32Array(CAP);
 
+  /** packet list of fastIp4, and the IPv6 trie walk's packets still walking */
   private readonly fast = new Uint32Array(CAP);
 
   // ---- nodes ----
@@ -712,7 +713,9 @@ export class Graph {
     const a3 = this.dst3;
     const dv = p.view;
     const nhType = t.nh.type;
-    let more = false;
+    // the packets still walking (an index list, so a level costs only the packets it advances)
+    const act = this.fast;
+    let na = 0;
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const o = (i << SHIFT) + p.l3[i]!;
@@ -721,21 +724,21 @@ export class Graph {
       const root = roots[p.vrf[i]!]!;
       const e = root === LPM_NO_ROOT ? 0 : slots[root + (x0 >>> 16)]!;
       ents[k] = e;
-      if ((e & LPM_PTR) !== 0) more = true;
+      if ((e & LPM_PTR) !== 0) act[na++] = k;
     }
-    for (let level = 1, pos = 16; more; level++) {
-      more = false;
+    for (let level = 1, pos = 16; na > 0; level++) {
       const stride = strides[level]!;
       const words = pos < 32 ? a0 : pos < 64 ? a1 : pos < 96 ? a2 : a3;
       const shift = 32 - (pos & 31) - stride;
       const m = (1 << stride) - 1;
-      for (let k = 0; k < n; k++) {
-        const e = ents[k]!;
-        if ((e & LPM_PTR) === 0) continue;
-        const e2 = slots[(e & LPM_INDEX) + ((words[k]! >>> shift) & m)]!;
+      let still = 0;
+      for (let j = 0; j < na; j++) {
+        const k = act[j]!;
+        const e2 = slots[(ents[k]! & LPM_INDEX) + ((words[k]! >>> shift) & m)]!;
         ents[k] = e2;
-        if ((e2 & LPM_PTR) !== 0) more = true;
+        if ((e2 & LPM_PTR) !== 0) act[still++] = k;
       }
+      na = still;
       pos += stride;
     }
     for (let k = 0; k < n; k++) {
