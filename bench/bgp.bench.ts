@@ -129,6 +129,9 @@ const fibReceivers: Receiver[] = [
   {
     name: 'cnr-vrouter',
     timeoutMs: 150_000,
+    // each count lists every route through the introspect API of the very process being
+    // measured (about a second of its CPU at 1M routes): poll seldom, or the polls dominate
+    pollMs: 1000,
     async start(lab, ns) {
       const fab = lab.link(ns, ns, {});
       const c = await Cnr.start(lab, ns, 'fib', {
