@@ -55,7 +55,7 @@ export interface NetConf {
 export const DEFAULT_STATE_DIR = '/var/lib/cnr';
 export const DEFAULT_DATA_DIR = '/var/lib/cni/cnr';
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.\-]*$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const TARGET_RE = /^target:(\d+|\d+\.\d+\.\d+\.\d+|\d+L?):\d+$/;
 
 function bad(msg: string): CniError {
@@ -147,7 +147,7 @@ export function parseNetConf(text: string): NetConf {
     const ipam = raw.ipam;
     if (typeof ipam !== 'object' || Array.isArray(ipam)) throw bad('"ipam" must be an object');
     const t = (ipam as Record<string, unknown>).type;
-    if (t !== undefined && (typeof t !== 'string' || !/^[A-Za-z0-9_.\-]+$/.test(t))) throw bad('"ipam.type" must be a plugin name');
+    if (t !== undefined && (typeof t !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(t))) throw bad('"ipam.type" must be a plugin name');
     ipamType = t === '' ? undefined : (t as string | undefined);
   }
   const conf: NetConf = {
@@ -198,7 +198,7 @@ export interface CniEnv {
   vars: NodeJS.ProcessEnv;
 }
 
-const CONTAINER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.\-]*$/;
+const CONTAINER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function readEnv(vars: NodeJS.ProcessEnv): CniEnv {
   return {

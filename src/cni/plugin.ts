@@ -192,7 +192,7 @@ function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan
     const args = parseCniArgs(env.args);
     const ns = args.get('K8S_POD_NAMESPACE');
     const pod = args.get('K8S_POD_NAME');
-    if (ns && pod && /^[a-z0-9.\-]+$/.test(`${ns}${pod}`)) s.podName = `${ns}/${pod}`;
+    if (ns && pod && /^[a-z0-9.-]+$/.test(`${ns}${pod}`)) s.podName = `${ns}/${pod}`;
   } catch {
     // no pod name then
   }

@@ -413,7 +413,7 @@ export class Rib implements RibApi {
     const old = this.up;
     this.up = next;
     const changed = new Set<string>();
-    for (const n of next) if (!old || !old.has(n)) changed.add(n);
+    for (const n of next) if (!old?.has(n)) changed.add(n);
     for (const n of old ?? []) if (!next.has(n)) changed.add(n);
     if (!old) for (const n of this.ifDependents.keys()) if (!next.has(n)) changed.add(n);
     const hit = new Set<Entry>();
@@ -510,7 +510,7 @@ export class Rib implements RibApi {
   withdraw(table: string, source: string, prefix: string): void {
     const t = this.tables.get(table);
     if (!t) return;
-    let k;
+    let k: ParsedKey;
     try {
       k = parseKey(t, prefix);
     } catch {
@@ -698,14 +698,14 @@ export class Rib implements RibApi {
     if (!addr) {
       for (const len of t.lengths) {
         const e = t.byLen[len]!.get(keyV4(v, len));
-        if (e && e.active && e !== exclude) return e;
+        if (e?.active && e !== exclude) return e;
       }
       return undefined;
     }
     const scratch = new Uint8Array(16);
     for (const len of t.lengths) {
       const e = t.byLen[len]!.get(maskedV6Key(addr, len, scratch));
-      if (e && e.active && e !== exclude) return e;
+      if (e?.active && e !== exclude) return e;
     }
     return undefined;
   }

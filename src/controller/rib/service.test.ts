@@ -106,8 +106,8 @@ test('show route prints Junos-like text and structured data', async () => {
   assert.match(brief.text, /203\.0\.113\.0\/24\s+\*\[Static\/5\][^\n]*\n\s+Discard/);
   const ext = svc.showRoute(['198.51.100.0/24', 'exact', 'extensive']);
   assert.match(ext.text, /198\.51\.100\.0\/24 \(2 entries, 1 announced\)/);
-  assert.match(ext.text, /\*Static   Preference: 5[\s\S]*Next hop: to 10\.0\.0\.2 via eth1, selected[\s\S]*Selected by: Route preference/);
-  assert.match(ext.text, /Static   Preference: 7[\s\S]*Inactive reason: Route preference/);
+  assert.match(ext.text, /\*Static {3}Preference: 5[\s\S]*Next hop: to 10\.0\.0\.2 via eth1, selected[\s\S]*Selected by: Route preference/);
+  assert.match(ext.text, /Static {3}Preference: 7[\s\S]*Inactive reason: Route preference/);
   const data = ext.data as { tables: { name: string; entries: { prefix: string; routes: { preference: number; active: boolean }[] }[] }[] };
   assert.deepEqual(data.tables.map((t) => t.name), ['inet.0']);
   assert.deepEqual(data.tables[0]!.entries[0]!.routes.map((r) => [r.preference, r.active]), [[5, true], [7, false]]);

@@ -43,7 +43,7 @@ function nexthopLines(c: ShownCandidate): string[] {
   if (action === 'reject') return ['Reject'];
   if (action === 'receive') return [`Local via ${c.route.nexthops[0]?.interface ?? 'router'}`];
   const fwd = c.forwarding;
-  if (fwd && fwd.length) return fwd.map((nh, i) => `${i === 0 && c.active ? '> ' : '  '}${nexthopText(nh)}`);
+  if (fwd?.length) return fwd.map((nh, i) => `${i === 0 && c.active ? '> ' : '  '}${nexthopText(nh)}`);
   return c.route.nexthops.map((nh) => `  ${nexthopText(nh)}${nh.recursive ? ' (unresolved)' : ' (unusable)'}`);
 }
 
@@ -82,7 +82,7 @@ export function formatRoutes(tables: { info: TableInfo; entries: ShownEntry[] }[
         const action = c.route.action ?? 'forward';
         out.push(`${pad}Next hop type: ${action === 'forward' ? (c.route.nexthops.some((n) => n.gateway) ? 'Router' : 'Interface') : action[0]!.toUpperCase() + action.slice(1)}`);
         if (action === 'forward') {
-          if (c.forwarding && c.forwarding.length) c.forwarding.forEach((nh, i) => out.push(`${pad}Next hop: ${nexthopText(nh)}${i === 0 && c.active ? ', selected' : ''}`));
+          for (const [i, nh] of (c.forwarding ?? []).entries()) out.push(`${pad}Next hop: ${nexthopText(nh)}${i === 0 && c.active ? ', selected' : ''}`);
           for (const nh of c.route.nexthops) {
             if (nh.recursive) out.push(`${pad}Protocol next hop: ${nh.gateway}${c.forwarding ? '' : ' (unresolved)'}`);
             else if (!c.forwarding) out.push(`${pad}Next hop: ${nexthopText(nh)} (unusable)`);

@@ -47,10 +47,8 @@ export interface RibRoute {
   age?: number;
 }
 
-export interface ResolutionWatcher {
-  /** called with the active route covering the address (or undefined) whenever it changes */
-  (route: RibRoute | undefined): void;
-}
+/** called with the active route covering the address (or undefined) whenever it changes */
+export type ResolutionWatcher = (route: RibRoute | undefined) => void;
 
 export interface RibApi {
   announce(table: string, source: string, route: RibRoute): void;

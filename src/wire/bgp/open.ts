@@ -106,7 +106,9 @@ export function encodeOpen(o: Open): Uint8Array {
         for (const f of gr.families) w.u16(f.afi).u8(f.safi).u8(f.forwardingPreserved ? 0x80 : 0);
       });
     }
-    if (c.addPath.length) writeCapability(w, CapabilityCode.AddPath, (w) => c.addPath.forEach((f) => w.u16(f.afi).u8(f.safi).u8(f.mode)));
+    if (c.addPath.length) writeCapability(w, CapabilityCode.AddPath, (w) => {
+      for (const f of c.addPath) w.u16(f.afi).u8(f.safi).u8(f.mode);
+    });
     if (c.fqdn) {
       const te = new TextEncoder();
       const h = te.encode(c.fqdn.hostname).subarray(0, 255);

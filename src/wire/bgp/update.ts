@@ -501,7 +501,9 @@ export function encodeUpdate(u: Update, o: SessionOptions): Uint8Array {
   const w = new ByteWriter(256);
   w.bytes(new Uint8Array(HEADER_LENGTH));
   const fillW = w.reserveLength(2);
-  u.withdrawn.forEach((p, k) => writePrefix(w, p, u.withdrawnIds?.[k]));
+  u.withdrawn.forEach((p, k) => {
+    writePrefix(w, p, u.withdrawnIds?.[k]);
+  });
   fillW();
   const fillA = w.reserveLength(2);
   const hasAttrs = u.nlri.length > 0 || u.mpReach || Object.keys(u.attrs).length > 0;
@@ -512,8 +514,12 @@ export function encodeUpdate(u: Update, o: SessionOptions): Uint8Array {
     w.u16(m.afi).u8(m.safi);
     writeMpNextHop(w, m.nextHop, m.nextHopLocal, m.safi === Safi.MplsVpn);
     w.u8(0);
-    if (m.safi === Safi.Unicast) m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
-    else m.prefixes.forEach((p, k) => writeLabeledPrefix(w, p, m.labels?.[k], m.rds?.[k], m.pathIds?.[k], false));
+    if (m.safi === Safi.Unicast) m.prefixes.forEach((p, k) => {
+    writePrefix(w, p, m.pathIds?.[k]);
+  });
+    else m.prefixes.forEach((p, k) => {
+    writeLabeledPrefix(w, p, m.labels?.[k], m.rds?.[k], m.pathIds?.[k], false);
+  });
     fill();
   }
   if (u.mpUnreach) {
@@ -521,12 +527,18 @@ export function encodeUpdate(u: Update, o: SessionOptions): Uint8Array {
     w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpUnreach);
     const fill = w.reserveLength(2);
     w.u16(m.afi).u8(m.safi);
-    if (m.safi === Safi.Unicast) m.prefixes.forEach((p, k) => writePrefix(w, p, m.pathIds?.[k]));
-    else m.prefixes.forEach((p, k) => writeLabeledPrefix(w, p, undefined, m.rds?.[k], m.pathIds?.[k], true));
+    if (m.safi === Safi.Unicast) m.prefixes.forEach((p, k) => {
+    writePrefix(w, p, m.pathIds?.[k]);
+  });
+    else m.prefixes.forEach((p, k) => {
+    writeLabeledPrefix(w, p, undefined, m.rds?.[k], m.pathIds?.[k], true);
+  });
     fill();
   }
   if (hasAttrs) w.bytes(encodeAttributeBlock(u.attrs, Afi.Ipv4, o));
   fillA();
-  u.nlri.forEach((p, k) => writePrefix(w, p, u.nlriIds?.[k]));
+  u.nlri.forEach((p, k) => {
+    writePrefix(w, p, u.nlriIds?.[k]);
+  });
   return finishMessage(w);
 }

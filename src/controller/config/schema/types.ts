@@ -76,7 +76,7 @@ export const ip: LeafType = type('ip-address', (w) => {
 
 function prefixType(tname: string, family: 4 | 6 | 0): LeafType {
   return type(tname, (w) => {
-    let p;
+    let p: ReturnType<typeof parsePrefix>;
     try {
       p = parsePrefix(w);
     } catch (e) {
@@ -95,7 +95,7 @@ export const prefix6 = prefixType('ipv6-prefix', 6);
 /** An interface address with its length, host bits kept (10.0.0.1/24). */
 function cidrType(tname: string, family: 4 | 6): LeafType {
   return type(tname, (w) => {
-    let p;
+    let p: ReturnType<typeof parseCidr>;
     try {
       p = parseCidr(w);
     } catch (e) {

@@ -1105,7 +1105,7 @@ export class BgpInstance implements NeighborOwner {
   private selfNextHop(nb: Neighbor, table: string): string {
     const la = nb.localAddress;
     if (!table.endsWith('inet6.0')) return la && tryParseIpv4(la) !== undefined ? la : this.cfg.routerId;
-    if (la && la.includes(':')) return la;
+    if (la?.includes(':')) return la;
     return la ? `::ffff:${la}` : '::';
   }
 
