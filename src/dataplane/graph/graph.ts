@@ -224,7 +224,7 @@ export class Graph {
   /**
    * The IPv4 fast path: ethernet-input, ip4-input, ip4-lookup and rewrite fused into a few
    * passes over the burst for the common packet (untagged IPv4 without options for our MAC,
-   * good checksum, TTL > 1, a route to an encap next hop without labels on an untagged vif of
+   * good checksum, TTL > 1, a route to an encap next hop (labels pushed or not) on an untagged vif of
    * this worker that fits the MTU). The first pass only reads; a packet that fails any check
    * is left unmodified in ethernet-input's queue for the general nodes, so every exception
    * (drops, ICMP, ARP, punt, labels, VLANs, handoff) keeps its one implementation there.
@@ -322,6 +322,8 @@ export class Graph {
     let m0 = 0;
     let m1 = 0;
     let m2 = 0;
+    let nl = 0;
+    const nlabels = nt.labels;
     let statVrf = -1;
     let statPkts = 0;
     let statBytes = 0;
@@ -331,15 +333,17 @@ export class Graph {
       if (nh !== lastNh) {
         lastNh = nh;
         ov = nhVif[nh]!;
-        nOk = nh !== 0 && nhType[nh] === NH_ENCAP && nhLabels[nh] === 0 && vvlan[ov] === 0 && (vflags[ov]! & VIF_UP) !== 0 && drivers[ov] !== null;
-        nMtu = vmtu[ov]!;
+        nl = nhLabels[nh]!;
+        nOk = nh !== 0 && nhType[nh] === NH_ENCAP && vvlan[ov] === 0 && (vflags[ov]! & VIF_UP) !== 0 && drivers[ov] !== null;
+        nMtu = vmtu[ov]! - 4 * nl;
         const mh = vmacHi[ov]!;
         m0 = dmacHi[nh]!;
         m1 = ((dmacLo[nh]! << 16) | (mh >>> 16)) >>> 0;
         m2 = (((mh & 0xffff) << 16) | vmacLo[ov]!) >>> 0;
       }
       const tot = tots[k]!;
-      if (!nOk || tot > nMtu) {
+      const s = pstart[i]!;
+      if (!nOk || tot > nMtu || s < 4 * nl) {
         qbuf[qBase + nSlow++] = i;
         continue;
       }
@@ -352,16 +356,26 @@ export class Graph {
       }
       statPkts++;
       statBytes += tot;
-      const o = (i << SHIFT) + pstart[i]!;
+      let o = (i << SHIFT) + s;
       // TTL - 1 and the incremental checksum update (RFC 1624)
-      d[o + 22] = d[o + 22]! - 1;
+      const ttl = d[o + 22]! - 1;
+      d[o + 22] = ttl;
       let c = dv.getUint16(o + 24) + 0x0100;
       c = (c + (c >>> 16)) & 0xffff;
       dv.setUint16(o + 24, c);
+      if (nl > 0) {
+        // labels between the Ethernet header and IP: TTL copied from IP (uniform model), S on the last
+        o -= 4 * nl;
+        const lb = nh * MAX_LABELS;
+        for (let q = 0; q < nl; q++) dv.setUint32(o + 14 + q * 4, ((nlabels[lb + q]! << 12) | (q === nl - 1 ? 0x100 : 0) | ttl) >>> 0);
+        dv.setUint16(o + 12, 0x8847);
+        pstart[i] = s - 4 * nl;
+        p.flags[i] = K.PF_MPLS;
+      }
       dv.setUint32(o, m0);
       dv.setUint32(o + 4, m1);
       dv.setUint32(o + 8, m2);
-      plen[i] = tot + 14; // Ethernet padding dropped
+      plen[i] = tot + 14 + 4 * nl; // Ethernet padding dropped
       ptx[i] = ov;
       const c2 = txn[ov]!;
       if (c2 >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
