@@ -100,6 +100,23 @@ export interface LabelInfo {
   nh?: number;
 }
 
+/**
+ * One ingress filter rule (setAcl). Omitted fields match anything; ports need protocol tcp,
+ * udp or sctp and match only packets that carry them (not later fragments).
+ */
+export interface AclRule {
+  action: 'permit' | 'deny';
+  /** 'inet' or 'inet6' (implied by a prefix) */
+  family?: 'inet' | 'inet6';
+  src?: string;
+  dst?: string;
+  /** a name (tcp, udp, icmp, icmpv6, sctp) or a number 0-255 */
+  protocol?: string | number;
+  /** a port or an inclusive range [lo, hi] */
+  srcPort?: number | [number, number];
+  dstPort?: number | [number, number];
+}
+
 export interface Dataplane {
   addVrf(name: string): number;
   delVrf(name: string): void;
@@ -116,6 +133,12 @@ export interface Dataplane {
   /** add or replace */
   addLabel(label: number, action: LabelAction): void;
   delLabel(label: number): void;
+  /**
+   * Replace a vif's ingress filter: rules in order, the first that matches decides, a packet
+   * none matches is dropped (acl_deny); an empty list removes the filter. Optional so that
+   * other implementations (test doubles) need not filter.
+   */
+  setAcl?(vif: string, rules: AclRule[]): void;
 
   listVifs(): VifInfo[];
   listNexthops(): NexthopInfo[];

@@ -21,6 +21,7 @@ import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import {
   DataplaneError,
+  type AclRule,
   type Dataplane,
   type LabelAction,
   type LabelInfo,
@@ -57,6 +58,7 @@ import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { createHandoff } from './worker/handoff.js';
+import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
 import { adviseHugePages, createWakeFd, wake, closeFd } from './io/libc.js';
 
 export interface DataplaneOptions {
@@ -284,6 +286,7 @@ export class VRouterDataplane implements Dataplane {
     const vt = this.tables.vif;
     Atomics.store(vt.flags, st.id, 0);
     if (st.vhost) Atomics.store(vt.global, 0, -1);
+    this.tables.acl.set(st.id, []);
     this.vifById[st.id] = undefined;
     this.writeAddresses(st, []);
     this.freeNh(st.glean);
@@ -300,6 +303,46 @@ export class VRouterDataplane implements Dataplane {
     if (!st) throw new DataplaneError(`no interface '${name}'`);
     this.writeAddresses(st, this.parseAddresses(addresses));
     if (this.opts.vhost && st.vrf === 0) this.syncHost();
+  }
+
+  setAcl(vif: string, rules: AclRule[]): void {
+    const st = this.vifs.get(vif);
+    if (!st) throw new DataplaneError(`no interface '${vif}'`);
+    if (!Array.isArray(rules)) throw new DataplaneError('ACL rules must be a list');
+    if (rules.length > MAX_ACL_RULES) throw new DataplaneError(`too many ACL rules (max ${MAX_ACL_RULES})`);
+    this.tables.acl.set(st.id, rules.map((r, k) => this.aclRule(r, k + 1)));
+  }
+
+  private aclRule(r: AclRule, n: number): AclRuleWords {
+    const bad = (why: string) => new DataplaneError(`ACL rule ${n}: ${why}`);
+    if (!r || (r.action !== 'permit' && r.action !== 'deny')) throw bad(`action must be permit or deny`);
+    if (r.family !== undefined && r.family !== 'inet' && r.family !== 'inet6') throw bad(`invalid family '${String(r.family)}' (inet, inet6)`);
+    let family: 0 | 4 | 6 = r.family === undefined ? 0 : r.family === 'inet' ? 4 : 6;
+    const prefix = (s: string | undefined, what: string): { w: Uint32Array; len: number } => {
+      if (s === undefined) return { w: new Uint32Array(4), len: 0 };
+      const p = this.parse(() => parsePrefix(String(s)));
+      if (family !== 0 && p.family !== family) throw bad(`${what} ${s} is not ${family === 4 ? 'IPv4' : 'IPv6'}`);
+      family = p.family;
+      const w = new Uint32Array(4);
+      addrWords(p.addr, w.subarray(0, p.addr.length / 4));
+      return { w, len: p.len };
+    };
+    const src = prefix(r.src, 'source');
+    const dst = prefix(r.dst, 'destination');
+    let proto = PROTO_ANY;
+    if (r.protocol !== undefined) {
+      const named: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
+      proto = typeof r.protocol === 'number' ? r.protocol : (named[r.protocol] ?? (/^\d+$/.test(r.protocol) ? Number(r.protocol) : -1));
+      if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw bad(`invalid protocol '${String(r.protocol)}'`);
+    }
+    const range = (v: number | [number, number] | undefined, what: string): [number, number] => {
+      if (v === undefined) return [0, 0xffff];
+      if (proto !== 6 && proto !== 17 && proto !== 132) throw bad(`${what} needs protocol tcp, udp or sctp`);
+      const [lo, hi] = Array.isArray(v) ? v : [v, v];
+      if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > 0xffff || lo > hi) throw bad(`invalid ${what} ${JSON.stringify(v)}`);
+      return [lo, hi];
+    };
+    return { permit: r.action === 'permit', family, proto, src: src.w, srcLen: src.len, dst: dst.w, dstLen: dst.len, sport: range(r.srcPort, 'source port'), dport: range(r.dstPort, 'destination port') };
   }
 
   /** The in-memory driver of a 'memory' vif (tests inject and collect frames through it). */

@@ -615,3 +615,44 @@ test('the IPv4 fast path and the general nodes forward, answer and drop alike (m
   assert.deepEqual(a.stats(), b.stats());
   assert.ok(a.counters().tx! > 50, `forwarded ${a.counters().tx}`);
 });
+
+test('ACL on a vif: first matching rule decides, unmatched packets are denied (acl_deny), an empty list removes it', async () => {
+  const dp = await setup();
+  const nh = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
+  dp.addRoute('default', '198.51.100.0/24', nh);
+  dp.addRoute('default', '2001:db8:99::/48', nh);
+  dp.setAcl('p1', [
+    { action: 'deny', src: '10.0.1.66/32' },
+    { action: 'permit', protocol: 'udp', dst: '198.51.100.0/25', dstPort: [2000, 2010] },
+    { action: 'deny', protocol: 'tcp', dstPort: 22 },
+    { action: 'permit', protocol: 'tcp', dst: '198.51.100.0/24' },
+    { action: 'permit', family: 'inet6', protocol: 17, srcPort: 1000 },
+  ]);
+  const v4 = (src: string, dst: string, payload: Uint8Array, proto = 17) => F.eth(R1, H1, 0x0800, F.ipv4({ src, dst, proto, payload }));
+  const tcp = (dport: number) => Uint8Array.of(0x30, 0x39, dport >> 8, dport & 255, ...new Uint8Array(16));
+  const cases: [Uint8Array, boolean, string][] = [
+    [v4('10.0.1.10', '198.51.100.7', F.udp(1000, 2000)), true, 'udp to a permitted port'],
+    [v4('10.0.1.66', '198.51.100.7', F.udp(1000, 2000)), false, 'denied source first'],
+    [v4('10.0.1.10', '198.51.100.200', F.udp(1000, 2000)), false, 'outside the /25: no rule, denied'],
+    [v4('10.0.1.10', '198.51.100.7', F.udp(1000, 2011)), false, 'port outside the range'],
+    [v4('10.0.1.10', '198.51.100.7', tcp(22), 6), false, 'tcp 22 denied'],
+    [v4('10.0.1.10', '198.51.100.7', tcp(80), 6), true, 'other tcp permitted'],
+    [F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:99::1', payload: F.udp(1000, 53) })), true, 'IPv6 udp from port 1000'],
+    [F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:99::1', payload: F.udp(1001, 53) })), false, 'IPv6 udp from another port'],
+  ];
+  for (const [f, pass, what] of cases) {
+    const before = dp.dropStats().acl_deny!;
+    const o = send(dp, 'p1', f);
+    assert.equal(o.p2!.length, pass ? 1 : 0, what);
+    assert.equal(dp.dropStats().acl_deny! - before, pass ? 0 : 1, what);
+  }
+  // the filter is per vif: p2 has none
+  dp.addRoute('default', '10.0.1.0/25', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  assert.equal(send(dp, 'p2', F.eth(R2, H2, 0x0800, ip4('10.0.2.9', '10.0.1.66'))).p1!.length, 1);
+  dp.setAcl('p1', []);
+  assert.equal(send(dp, 'p1', cases[1]![0]).p2!.length, 1, 'no filter after an empty list');
+  assert.throws(() => dp.setAcl('p1', [{ action: 'deny', dstPort: 22 }]), /ACL rule 1: destination port needs protocol tcp, udp or sctp/);
+  assert.throws(() => dp.setAcl('p1', [{ action: 'permit', src: '10.0.0.0/8', dst: '2001:db8::/32' }]), /ACL rule 1: destination 2001:db8::\/32 is not IPv4/);
+  assert.throws(() => dp.setAcl('p1', [{ action: 'allow' as 'permit' }]), /action must be permit or deny/);
+  assert.throws(() => dp.setAcl('nope', []), /no interface/);
+});

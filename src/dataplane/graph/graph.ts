@@ -20,6 +20,7 @@ import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
 import { NBR_REACHABLE } from '../tables/neighbor-table.js';
+import { AclTable, ALL_PORTS, PROTO_ANY, R_DPORT, R_DST, R_DST_LEN, R_FAMILY, R_PERMIT, R_PROTO, R_SPORT, R_SRC, R_SRC_LEN, RULE_WORDS } from '../tables/acl-table.js';
 import * as K from './graph-constants.js';
 
 const CAP = 1024;
@@ -61,7 +62,7 @@ export class Graph {
   /** learned neighbors for the main thread: [vif, family, w0..w3, mac hi16, mac lo32] */
   readonly events = new Uint32Array(MAX_EVENTS * EVENT_WORDS);
   eventCount = 0;
-  /** where lookups send forwarded packets: the acl node once filters exist, else straight to rewrite */
+  /** where lookups send forwarded packets: the acl node while any vif has a filter, else straight to rewrite (set per run) */
   aclNext = K.N_REWRITE;
   /** the fused IPv4 fast path (fastIp4); off only to compare it with the general nodes */
   fastPath = process.env.CNR_DP_NO_FAST_PATH === undefined;
@@ -156,6 +157,8 @@ export class Graph {
 
   private runNodes(): void {
     const ql = this.qlen;
+    // filters on any vif route lookups through the acl node (and keep packets off the fast path)
+    this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
     if (ql[K.N_ETH_IN] && this.aclNext === K.N_REWRITE && this.fastPath) this.fastIp4();
     for (let pass = 0; pass < 64; pass++) {
       let any = false;
@@ -986,10 +989,60 @@ export class Graph {
   }
 
   /** Hook point for firewall filters (none installed yet: every packet passes). */
+  /** Ingress filters of the receiving vif (tables/acl-table.ts): first match decides, none matching denies. */
   private acl(): void {
+    const p = this.pool;
+    const d = this.d;
     const w = this.work;
     const n = this.take(K.N_ACL, w);
-    for (let k = 0; k < n; k++) this.enq(K.N_REWRITE, w[k]!);
+    const at = this.t.acl;
+    const desc = at.desc;
+    const r = at.rules;
+    for (let k = 0; k < n; k++) {
+      const i = w[k]!;
+      const dsc = desc[p.rxVif[i]!]!;
+      const fl = p.flags[i]!;
+      if (dsc === 0 || (fl & K.PF_MPLS) !== 0) { this.enq(K.N_REWRITE, i); continue; }
+      const o = (i << SHIFT) + p.l3[i]!;
+      const end = (i << SHIFT) + p.start[i]! + p.len[i]!;
+      let fam: number, proto: number, l4: number;
+      let s0: number, s1 = 0, s2 = 0, s3 = 0, d0: number, d1 = 0, d2 = 0, d3 = 0;
+      if ((fl & K.PF_IP6) !== 0) {
+        fam = 6;
+        proto = p.aux[i]! >>> 16;
+        l4 = o + (p.aux[i]! & 0xffff);
+        s0 = rd32(d, o + 8); s1 = rd32(d, o + 12); s2 = rd32(d, o + 16); s3 = rd32(d, o + 20);
+        d0 = rd32(d, o + 24); d1 = rd32(d, o + 28); d2 = rd32(d, o + 32); d3 = rd32(d, o + 36);
+      } else {
+        fam = 4;
+        proto = d[o + 9]!;
+        // ports only in the first fragment
+        l4 = (((d[o + 6]! & 0x1f) << 8) | d[o + 7]!) === 0 ? o + ((d[o]! & 15) << 2) : end;
+        s0 = rd32(d, o + 12);
+        d0 = rd32(d, o + 16);
+      }
+      const ports = (proto === 6 || proto === 17 || proto === 132) && l4 + 4 <= end;
+      const sp = ports ? (d[l4]! << 8) | d[l4 + 1]! : -1;
+      const dp = ports ? (d[l4 + 2]! << 8) | d[l4 + 3]! : -1;
+      let b = AclTable.base(p.rxVif[i]!, dsc >>> 16);
+      let permit = false;
+      for (let q = dsc & 0xffff; q > 0; q--, b += RULE_WORDS) {
+        const rf = r[b + R_FAMILY]!;
+        if (rf !== 0 && rf !== fam) continue;
+        const rp = r[b + R_PROTO]!;
+        if (rp !== PROTO_ANY && rp !== proto) continue;
+        if (!AclTable.matchPrefix(r, b + R_SRC, r[b + R_SRC_LEN]!, s0, s1, s2, s3)) continue;
+        if (!AclTable.matchPrefix(r, b + R_DST, r[b + R_DST_LEN]!, d0, d1, d2, d3)) continue;
+        const spr = r[b + R_SPORT]!;
+        const dpr = r[b + R_DPORT]!;
+        if (spr !== ALL_PORTS && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
+        if (dpr !== ALL_PORTS && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
+        permit = r[b + R_PERMIT] === 1;
+        break;
+      }
+      if (permit) this.enq(K.N_REWRITE, i);
+      else this.drop(i, K.D_ACL_DENY);
+    }
   }
 
   private rewrite(): void {

@@ -2,6 +2,7 @@
  * All forwarding tables of one data plane, created by the main thread and attached by
  * every worker from the same SharedArrayBuffers.
  */
+import { AclTable, type AclShared } from './acl-table.js';
 import { LabelTable, type LabelShared } from './label-table.js';
 import { LpmTable, LPM4_STRIDES, LPM6_STRIDES, type LpmShared } from './lpm.js';
 import { NeighborTable, type NeighborShared } from './neighbor-table.js';
@@ -37,6 +38,7 @@ export interface TablesShared {
   label: LabelShared;
   vif: VifShared;
   nbr: NeighborShared;
+  acl: AclShared;
 }
 
 export class Tables {
@@ -48,6 +50,7 @@ export class Tables {
     readonly label: LabelTable,
     readonly vif: VifTable,
     readonly nbr: NeighborTable,
+    readonly acl: AclTable,
   ) {}
 
   static create(sizes: TableSizes): Tables {
@@ -59,14 +62,15 @@ export class Tables {
       LabelTable.create(sizes.maxLabels),
       VifTable.create(sizes.maxVifs),
       NeighborTable.create(sizes.maxNeighbors),
+      AclTable.create(sizes.maxVifs),
     );
   }
 
   static attach(s: TablesShared): Tables {
-    return new Tables(s.sizes, LpmTable.attach(s.lpm4), LpmTable.attach(s.lpm6), NexthopTable.attach(s.nh), LabelTable.attach(s.label), VifTable.attach(s.vif), NeighborTable.attach(s.nbr));
+    return new Tables(s.sizes, LpmTable.attach(s.lpm4), LpmTable.attach(s.lpm6), NexthopTable.attach(s.nh), LabelTable.attach(s.label), VifTable.attach(s.vif), NeighborTable.attach(s.nbr), AclTable.attach(s.acl));
   }
 
   get shared(): TablesShared {
-    return { sizes: this.sizes, lpm4: this.lpm4.shared, lpm6: this.lpm6.shared, nh: this.nh.shared, label: this.label.shared, vif: this.vif.shared, nbr: this.nbr.shared };
+    return { sizes: this.sizes, lpm4: this.lpm4.shared, lpm6: this.lpm6.shared, nh: this.nh.shared, label: this.label.shared, vif: this.vif.shared, nbr: this.nbr.shared, acl: this.acl.shared };
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * Ingress filters per vif (the acl node): an ordered list of rules, the first that matches
+ * decides (permit or deny); a packet no rule matches is denied, as in router ACLs. An empty
+ * list removes the filter. Rules match on family, source and destination prefix, protocol
+ * and TCP/UDP/SCTP port ranges.
+ *
+ * Publication: each vif has two rule areas. The writer fills the area no reader is told
+ * about, then publishes it with one Atomics.store of the vif's descriptor (area << 16 |
+ * count); `active` counts vifs with a filter, so the graph skips the acl node when it is 0.
+ * (Two replacements of one vif's list within one burst could show a reader the second
+ * write in progress; the control plane changes filters far less often than that.)
+ */
+
+export const MAX_ACL_RULES = 64;
+export const RULE_WORDS = 16;
+/** rule words */
+export const R_PERMIT = 0;
+export const R_FAMILY = 1; // 0 any, 4, 6
+export const R_PROTO = 2; // 256: any
+export const R_SRC_LEN = 3;
+export const R_DST_LEN = 4;
+export const R_SRC = 5; // 4 words, masked
+export const R_DST = 9; // 4 words, masked
+export const R_SPORT = 13; // lo << 16 | hi
+export const R_DPORT = 14;
+export const PROTO_ANY = 256;
+export const ALL_PORTS = 0xffff;
+
+export interface AclShared {
+  desc: SharedArrayBuffer;
+  rules: SharedArrayBuffer;
+  active: SharedArrayBuffer;
+}
+
+/** One rule in table form (the API validates and converts). */
+export interface AclRuleWords {
+  permit: boolean;
+  family: 0 | 4 | 6;
+  proto: number;
+  src: Uint32Array;
+  srcLen: number;
+  dst: Uint32Array;
+  dstLen: number;
+  sport: [number, number];
+  dport: [number, number];
+}
+
+export class AclTable {
+  readonly desc: Uint32Array;
+  readonly rules: Uint32Array;
+  readonly active: Int32Array;
+
+  static create(maxVifs: number): AclTable {
+    return new AclTable({
+      desc: new SharedArrayBuffer(maxVifs * 4),
+      rules: new SharedArrayBuffer(maxVifs * 2 * MAX_ACL_RULES * RULE_WORDS * 4),
+      active: new SharedArrayBuffer(4),
+    });
+  }
+
+  static attach(shared: AclShared): AclTable {
+    return new AclTable(shared);
+  }
+
+  private constructor(readonly shared: AclShared) {
+    this.desc = new Uint32Array(shared.desc);
+    this.rules = new Uint32Array(shared.rules);
+    this.active = new Int32Array(shared.active);
+  }
+
+  /** Word offset of a vif's rule area. */
+  static base(vif: number, area: number): number {
+    return (vif * 2 + area) * MAX_ACL_RULES * RULE_WORDS;
+  }
+
+  /** Writer: replace a vif's rules (empty: no filter). */
+  set(vif: number, rules: AclRuleWords[]): void {
+    if (rules.length > MAX_ACL_RULES) throw new Error(`at most ${MAX_ACL_RULES} rules per interface`);
+    const old = this.desc[vif]!;
+    if (rules.length === 0) {
+      if (old !== 0) {
+        Atomics.store(this.desc, vif, 0);
+        Atomics.sub(this.active, 0, 1);
+      }
+      return;
+    }
+    const area = old === 0 ? 0 : 1 - (old >>> 16);
+    const r = this.rules;
+    let b = AclTable.base(vif, area);
+    for (const x of rules) {
+      r.fill(0, b, b + RULE_WORDS);
+      r[b + R_PERMIT] = x.permit ? 1 : 0;
+      r[b + R_FAMILY] = x.family;
+      r[b + R_PROTO] = x.proto;
+      r[b + R_SRC_LEN] = x.srcLen;
+      r[b + R_DST_LEN] = x.dstLen;
+      r.set(x.src.subarray(0, 4), b + R_SRC);
+      r.set(x.dst.subarray(0, 4), b + R_DST);
+      r[b + R_SPORT] = ((x.sport[0] << 16) | x.sport[1]) >>> 0;
+      r[b + R_DPORT] = ((x.dport[0] << 16) | x.dport[1]) >>> 0;
+      b += RULE_WORDS;
+    }
+    Atomics.store(this.desc, vif, ((area << 16) | rules.length) >>> 0);
+    if (old === 0) Atomics.add(this.active, 0, 1);
+  }
+
+  /** Whether the masked prefix at r[at..at+4) of length len covers the address a0..a3. */
+  static matchPrefix(r: Uint32Array, at: number, len: number, a0: number, a1: number, a2: number, a3: number): boolean {
+    for (let q = 0; q < 4 && len > q * 32; q++) {
+      const bits = len - q * 32;
+      const m = bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+      const a = q === 0 ? a0 : q === 1 ? a1 : q === 2 ? a2 : a3;
+      if (((a & m) >>> 0) !== r[at + q]) return false;
+    }
+    return true;
+  }
+}
