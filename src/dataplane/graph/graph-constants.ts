@@ -102,6 +102,8 @@ export const PF_MPLS = 4;
 export const PF_FROM_HOST = 8;
 /** an ICMP error the router built: never answer it with another */
 export const PF_ICMP_GEN = 16;
+/** an MPLS packet whose TTL expired: l3 is the IPv4 payload, aux's low 16 bits the label stack's offset (RFC 4950) */
+export const PF_LSE = 32;
 
 /** Counters of one worker, a Float64Array in a SharedArrayBuffer the main thread sums. */
 export const C_RX = 0;

@@ -322,7 +322,8 @@ test('MPLS swap, PHP, pop into a VRF; invalid labels and TTL', async () => {
   send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([999], 30, inner)));
   send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100], 1, inner)));
   send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100, 200], 30, new Uint8Array(0), false)));
-  assert.deepEqual(drops(dp), { invalid_label: 1, ttl_exceeded: 1, mpls_no_bos: 1 });
+  // the expired packet's ICMP error (RFC 4950) heads for 10.0.1.10, whose MAC is not known yet
+  assert.deepEqual(drops(dp), { invalid_label: 1, ttl_exceeded: 1, mpls_no_bos: 1, arp_unresolved: 1 });
 });
 
 test('MPLS over UDP: labels, UDP 6635, outer IPv4 via the default VRF', async () => {
@@ -655,4 +656,37 @@ test('ACL on a vif: first matching rule decides, unmatched packets are denied (a
   assert.throws(() => dp.setAcl('p1', [{ action: 'permit', src: '10.0.0.0/8', dst: '2001:db8::/32' }]), /ACL rule 1: destination 2001:db8::\/32 is not IPv4/);
   assert.throws(() => dp.setAcl('p1', [{ action: 'allow' as 'permit' }]), /action must be permit or deny/);
   assert.throws(() => dp.setAcl('nope', []), /no interface/);
+});
+
+test('MPLS TTL expiry: ICMP time exceeded to the IPv4 source, quoting 128 bytes and the label stack (RFC 4950)', async () => {
+  const dp = await setup();
+  dp.addRoute('default', '10.0.1.10/32', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+  const toP2 = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
+  dp.addLabel(100, { action: 'swap', outLabels: [200], nh: toP2 });
+  const inner = ip4('10.0.1.10', '172.16.5.5', 64);
+  const o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100, 16001], 1, inner)));
+  assert.equal(o.p2!.length, 0, 'not forwarded');
+  assert.equal(o.p1!.length, 1, 'an ICMP error back to the source');
+  const f = o.p1![0]!;
+  assert.equal(et(f), 0x0800);
+  const p = f.subarray(14);
+  assert.equal(F.checksum(p, 0, 20), 0);
+  assert.equal(F.ipAt(p, 12), '10.0.1.1');
+  assert.equal(F.ipAt(p, 16), '10.0.1.10');
+  const ic = p.subarray(20);
+  assert.equal(ic.length, 8 + 128 + 8 + 8);
+  assert.equal(F.checksum(ic, 0, ic.length), 0, 'ICMP checksum');
+  assert.deepEqual([ic[0], ic[1], ic[5]], [11, 0, 32], 'time exceeded, original datagram field of 32 words (RFC 4884)');
+  assert.deepEqual(ic.subarray(8, 8 + inner.length), inner, 'the IPv4 datagram under the stack');
+  assert.ok(ic.subarray(8 + inner.length, 136).every((b) => b === 0), 'zero padded to 128 bytes');
+  const x = ic.subarray(136);
+  assert.deepEqual([x[0], x[1]], [0x20, 0], 'extension version 2');
+  assert.equal(F.checksum(x, 0, x.length), 0, 'extension checksum');
+  assert.deepEqual([...x.subarray(4, 8)], [0, 16, 1, 1], 'object: 16 bytes, class 1 (MPLS label stack), c-type 1');
+  assert.deepEqual(x.subarray(8), F.mpls([100, 16001], 1, new Uint8Array(0)), 'the stack as received');
+  assert.deepEqual(drops(dp), { ttl_exceeded: 1 });
+  // an expired packet that carries no IPv4 is only dropped
+  send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100], 1, new Uint8Array(40))));
+  assert.deepEqual(drops(dp), { ttl_exceeded: 2 });
+  assert.equal(dp.counters().icmp_sent, 1);
 });

@@ -31,6 +31,8 @@ const HANDLED = -1;
 const RELOOKUP = -2;
 /** room that must stay in front of an L3 header for labels, outer IP/UDP and Ethernet */
 const MIN_FRONT = 80;
+/** labels an ICMP error quotes from an expired MPLS packet (RFC 4950) */
+const MAX_QUOTED_LABELS = 8;
 export const EVENT_WORDS = 8;
 const MAX_EVENTS = 256;
 const ICMP_RATE = 1000; // per second per worker
@@ -923,7 +925,16 @@ export class Graph {
         const label = word >>> 12;
         const s = (word >>> 8) & 1;
         const ttl = word & 255;
-        if (ttl <= 1) { this.drop(i, K.D_TTL_EXCEEDED); break; }
+        if (ttl <= 1) {
+          // an IPv4 payload earns its source an ICMP time exceeded that quotes the label stack (RFC 3443, RFC 4950)
+          const ip = bos + 4;
+          if (ip + 20 <= end && d[ip]! >> 4 === 4 && bos + 4 - o <= 4 * MAX_QUOTED_LABELS) {
+            p.l3[i] = ip - base;
+            p.flags[i] = K.PF_LSE;
+            this.icmp(i, K.D_TTL_EXCEEDED, 11, 0, o - base);
+          } else this.drop(i, K.D_TTL_EXCEEDED);
+          break;
+        }
         let e = 0;
         let act = 0;
         if (label < 16) {
@@ -1278,6 +1289,10 @@ export class Graph {
       const vif = p.rxVif[i]!;
       const end = base + p.start[i]! + p.len[i]!;
       let ok = (fl & (K.PF_ICMP_GEN | K.PF_MPLS)) === 0 && this.icmpTokens >= 1 && l3 >= 48 + MIN_FRONT;
+      if (ok && (fl & K.PF_LSE) !== 0) {
+        // room for the quoted datagram (128 bytes, RFC 4884) and the extension after it
+        ok = l3 + 128 + 8 + 4 * MAX_QUOTED_LABELS <= SLOT_SIZE;
+      }
       if (ok && (fl & K.PF_IP6) === 0) {
         const src = rd32(d, o + 12);
         const ihl = (d[o]! & 15) << 2;
@@ -1289,6 +1304,7 @@ export class Graph {
         }
         const from = ok ? vt.sourceFor4(vif, src) : 0;
         if (!ok || from === 0) { st[K.C_ICMP_SUPPRESSED]++; p.free(i); continue; }
+        if ((fl & K.PF_LSE) !== 0) { this.icmpLabels(i, o, end, from, src); continue; }
         const take = Math.min(end - o, 576 - 28);
         const no = o - 28;
         wr32(d, no, 0x45c00000 | (28 + take));
@@ -1350,6 +1366,54 @@ export class Graph {
         p.free(i);
       }
     }
+  }
+
+  private readonly lse = new Uint32Array(MAX_QUOTED_LABELS);
+
+  /**
+   * ICMP time exceeded for an expired MPLS TTL (RFC 3443 section 2.3, RFC 4950): the IPv4
+   * datagram under the stack quoted in the RFC 4884 128-byte field, then an extension object
+   * (class 1, c-type 1) carrying the label stack as received. Routed to the source in the
+   * receiving vif's VRF.
+   */
+  private icmpLabels(i: number, o: number, end: number, from: number, src: number): void {
+    const p = this.pool;
+    const d = this.d;
+    const st = this.stats;
+    const base = i << SHIFT;
+    const top = base + (p.aux[i]! & 0xffff);
+    const nl = (o - top) >> 2;
+    for (let q = 0; q < nl; q++) this.lse[q] = rd32(d, top + q * 4);
+    const orig = Math.min(end - o, 128);
+    for (let b = o + orig; b < o + 128; b++) d[b] = 0; // zero padding to 128 bytes
+    const x = o + 128; // extension structure
+    wr32(d, x, 0x20000000); // version 2, checksum 0 for now
+    wr32(d, x + 4, (((8 + 4 * nl) << 16) | 0x0101) >>> 0); // object length, class 1 (MPLS stack), c-type 1
+    for (let q = 0; q < nl; q++) wr32(d, x + 8 + q * 4, this.lse[q]!);
+    const xc = foldSum(sum16(d, x, 8 + 4 * nl, 0));
+    d[x + 2] = xc >>> 8; d[x + 3] = xc & 255;
+    const icmpLen = 8 + 128 + 8 + 4 * nl;
+    const no = o - 28;
+    wr32(d, no, 0x45c00000 | (20 + icmpLen));
+    wr32(d, no + 4, 0);
+    d[no + 8] = 64; d[no + 9] = 1;
+    wr32(d, no + 12, from);
+    wr32(d, no + 16, src);
+    ipv4Checksum(d, no, 20);
+    const ic = no + 20;
+    wr32(d, ic, 0x0b000000); // time exceeded, code 0
+    wr32(d, ic + 4, 32 << 16); // length of the original datagram field: 32 words
+    const c = foldSum(sum16(d, ic, icmpLen, 0));
+    d[ic + 2] = c >>> 8; d[ic + 3] = c & 255;
+    p.l3[i] = no - base;
+    p.start[i] = no - base;
+    p.len[i] = 20 + icmpLen;
+    p.flags[i] = K.PF_NO_TTL | K.PF_ICMP_GEN;
+    p.vrf[i] = this.t.vif.vrf[p.rxVif[i]!]!;
+    this.icmpTokens--;
+    st[K.C_ICMP_SENT]++;
+    st[K.C_GENERATED]++;
+    this.enq(K.N_IP4_LOOKUP, i);
   }
 
   private icmpL4 = 0;
