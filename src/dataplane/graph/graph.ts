@@ -1305,28 +1305,7 @@ export class Graph {
         const from = ok ? vt.sourceFor4(vif, src) : 0;
         if (!ok || from === 0) { st[K.C_ICMP_SUPPRESSED]++; p.free(i); continue; }
         if ((fl & K.PF_LSE) !== 0) { this.icmpLabels(i, o, end, from, src); continue; }
-        const take = Math.min(end - o, 576 - 28);
-        const no = o - 28;
-        wr32(d, no, 0x45c00000 | (28 + take));
-        wr32(d, no + 4, 0);
-        d[no + 8] = 64; d[no + 9] = 1;
-        wr32(d, no + 12, from);
-        wr32(d, no + 16, src);
-        ipv4Checksum(d, no, 20);
-        const ic = no + 20;
-        d[ic] = type; d[ic + 1] = code; d[ic + 2] = 0; d[ic + 3] = 0;
-        d[ic + 4] = 0; d[ic + 5] = 0; d[ic + 6] = mtu >>> 8; d[ic + 7] = mtu & 255;
-        const c = foldSum(sum16(d, ic, 8 + take, 0));
-        d[ic + 2] = c >>> 8; d[ic + 3] = c & 255;
-        p.l3[i] = no - base;
-        p.start[i] = no - base;
-        p.len[i] = 28 + take;
-        p.flags[i] = K.PF_NO_TTL | K.PF_ICMP_GEN;
-        p.vrf[i] = vt.vrf[vif]!;
-        this.icmpTokens--;
-        st[K.C_ICMP_SENT]++;
-        st[K.C_GENERATED]++;
-        this.enq(K.N_IP4_LOOKUP, i);
+        this.sendIcmp4(i, o, from, src, ((type << 24) | (code << 16)) >>> 0, mtu, 8 + Math.min(end - o, 576 - 28));
       } else if (ok) {
         const srcUnspec = rd32(d, o + 8) === 0 && rd32(d, o + 12) === 0 && rd32(d, o + 16) === 0 && rd32(d, o + 20) === 0;
         if (d[o + 8] === 0xff || srcUnspec || (d[o + 24] === 0xff && type !== 2)) ok = false;
@@ -1379,7 +1358,6 @@ export class Graph {
   private icmpLabels(i: number, o: number, end: number, from: number, src: number): void {
     const p = this.pool;
     const d = this.d;
-    const st = this.stats;
     const base = i << SHIFT;
     const top = base + (p.aux[i]! & 0xffff);
     const nl = (o - top) >> 2;
@@ -1392,7 +1370,20 @@ export class Graph {
     for (let q = 0; q < nl; q++) wr32(d, x + 8 + q * 4, this.lse[q]!);
     const xc = foldSum(sum16(d, x, 8 + 4 * nl, 0));
     d[x + 2] = xc >>> 8; d[x + 3] = xc & 255;
-    const icmpLen = 8 + 128 + 8 + 4 * nl;
+    // time exceeded, code 0; the original datagram field's length: 32 words
+    this.sendIcmp4(i, o, from, src, 0x0b000000, 32 << 16, 8 + 128 + 8 + 4 * nl);
+  }
+
+  /**
+   * Finish an ICMPv4 error whose quoted data already starts at o: the IPv4 and ICMP headers
+   * (words w0, w1; checksum filled in) in front of it, then into ip4-lookup in the receiving
+   * vif's VRF.
+   */
+  private sendIcmp4(i: number, o: number, from: number, src: number, w0: number, w1: number, icmpLen: number): void {
+    const p = this.pool;
+    const d = this.d;
+    const st = this.stats;
+    const base = i << SHIFT;
     const no = o - 28;
     wr32(d, no, 0x45c00000 | (20 + icmpLen));
     wr32(d, no + 4, 0);
@@ -1401,8 +1392,8 @@ export class Graph {
     wr32(d, no + 16, src);
     ipv4Checksum(d, no, 20);
     const ic = no + 20;
-    wr32(d, ic, 0x0b000000); // time exceeded, code 0
-    wr32(d, ic + 4, 32 << 16); // length of the original datagram field: 32 words
+    wr32(d, ic, w0 & 0xffff0000);
+    wr32(d, ic + 4, w1);
     const c = foldSum(sum16(d, ic, icmpLen, 0));
     d[ic + 2] = c >>> 8; d[ic + 3] = c & 255;
     p.l3[i] = no - base;
