@@ -210,7 +210,7 @@ export class VRouterDataplane implements Dataplane {
     const sh = this.shadowed.get(id);
     for (const t of [this.tables.lpm4, this.tables.lpm6]) {
       for (const r of t.listRoutes(id)) {
-        const key = sys && sys.size ? formatPrefix(routePrefix(r.words, r.len)) : '';
+        const key = sys?.size ? formatPrefix(routePrefix(r.words, r.len)) : '';
         if (!sys?.has(key) || sh?.has(key)) this.deref(r.nh);
       }
     }
@@ -946,7 +946,7 @@ export class VRouterDataplane implements Dataplane {
 
   private post(m: ToWorker & { vif: number }): void {
     const owner = this.tables.vif.owner[m.vif]!;
-    const wk = this.workers[owner >= 0 ? owner : 0]!;
+    const wk = this.workers[Math.max(owner, 0)]!;
     wk.port.postMessage(m);
     Atomics.add(this.control, CTL_WAKE, 1);
     Atomics.notify(this.control, CTL_WAKE);
@@ -1093,7 +1093,7 @@ export class VRouterDataplane implements Dataplane {
   private syncHost(): void {
     if (this.opts.configureHost === false || (this.opts.configureHost === undefined && this.opts.vhostDriver === 'memory')) return;
     const vh = this.vifs.get(this.opts.vhostName ?? 'vhost0');
-    if (!vh || !vh.vhost) return;
+    if (!vh?.vhost) return;
     // what the kernel should hold: 'family kind prefix' (kind: addr or route)
     const want = new Set<string>();
     for (const v of this.vifs.values()) {

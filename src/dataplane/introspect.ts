@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Dataplane } from './api.js';
+import type { Dataplane, RouteInfo } from './api.js';
 
 export const DEFAULT_INTROSPECT_PORT = 8085;
 
@@ -55,7 +55,7 @@ export function answer(dp: Dataplane, url: URL): unknown {
       const limitText = url.searchParams.get('limit');
       const limit = limitText === null ? Infinity : Number(limitText);
       if (!Number.isInteger(limit) && limit !== Infinity) throw new HttpError(400, `limit must be an integer, not '${limitText}'`);
-      let routes;
+      let routes: RouteInfo[];
       try {
         routes = dp.listRoutes(vrf, fam);
       } catch (e) {

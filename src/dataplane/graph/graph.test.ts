@@ -298,7 +298,7 @@ test('MPLS swap, PHP, pop into a VRF; invalid labels and TTL', async () => {
   const inner = ip4('10.0.1.10', '172.16.5.5', 64);
   // swap: one label in, two out, TTL decremented
   let o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100], 20, inner)));
-  let st = F.readLabels(o.p2![0]!, 14);
+  const st = F.readLabels(o.p2![0]!, 14);
   assert.deepEqual(st, [{ label: 200, s: 0, ttl: 19 }, { label: 300, s: 1, ttl: 19 }]);
   // PHP: IP goes out with TTL = min(ip, label-1)
   o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([101], 20, inner)));

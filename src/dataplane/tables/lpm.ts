@@ -228,7 +228,7 @@ export class LpmTable {
 
   private allocGroup(size: number): number {
     const list = this.freeGroups.get(size);
-    if (list && list.length) return list.pop()!;
+    if (list?.length) return list.pop()!;
     if (this.top + size > this.slots.length) throw new LpmFullError(`LPM table full (${this.slots.length} slots)`);
     const base = this.top;
     this.top += size;
