@@ -68,6 +68,23 @@ class Writer {
     const str = s ?? '';
     this.tag(field, 2);
     const n = str.length;
+    if (n < 0x80) {
+      // short text (prefixes, names): copy it byte by byte while checking it is ASCII; cheaper than Buffer.write per call
+      this.room(n + 1);
+      const b = this.buf;
+      const at = this.pos;
+      b[at] = n;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = str.charCodeAt(i);
+        if (c > 0x7f) break;
+        b[at + 1 + i] = c;
+      }
+      if (i === n) {
+        this.pos = at + 1 + n;
+        return;
+      }
+    }
     let ascii = true;
     for (let i = 0; i < n; i++) if (str.charCodeAt(i) > 0x7f) { ascii = false; break; }
     if (ascii) {

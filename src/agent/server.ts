@@ -14,6 +14,14 @@ import { programmerFor, type ApplyResult, type Programmer } from './programmer.j
 
 export const DEFAULT_AGENT_ADDRESS = '127.0.0.1:50052';
 export const AGENT_SERVICE = 'cnr.agent.v1.Agent';
+/**
+ * HTTP/2 receive window (per stream and per connection) for the controller's Program stream.
+ * With the default 64 KiB the controller could put about two 2000-route batches on the wire,
+ * then had to wait for a WINDOW_UPDATE that it reads only on its next event-loop turn (which a
+ * busy RIB makes long): the agent idled while routes queued. Wide enough for the export's
+ * whole window of batches (16 x ~40 KB).
+ */
+export const AGENT_RECEIVE_WINDOW = 8 * 1024 * 1024;
 
 export interface AgentServerOptions {
   /** host:port; port 0 picks a free one */
@@ -80,6 +88,7 @@ export class AgentServer {
         call.on('cancelled', () => this.watchers.delete(call as grpc.ServerWritableStream<unknown, unknown>));
       },
     });
+    widenReceiveWindow(server);
     const address = this.opts.address ?? DEFAULT_AGENT_ADDRESS;
     this.port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
@@ -250,6 +259,30 @@ export class AgentServer {
       drops: v.drops,
     }));
   }
+}
+
+/**
+ * grpc-js (1.14) has no server option for the HTTP/2 flow-control windows: set the initial
+ * stream window in the SETTINGS its http2 servers are created with, and widen each session's
+ * connection window as it opens. Both are grpc-js internals; when they are not there, the
+ * defaults stay (slower, still correct).
+ */
+function widenReceiveWindow(server: grpc.Server): void {
+  const inner = server as unknown as { commonServerOptions?: { settings?: Record<string, unknown> }; _setupHandlers?: (s: unknown, ...rest: unknown[]) => void };
+  const common = inner.commonServerOptions;
+  if (common) common.settings = { ...common.settings, initialWindowSize: AGENT_RECEIVE_WINDOW };
+  const setup = inner._setupHandlers;
+  if (typeof setup !== 'function') return;
+  inner._setupHandlers = function (this: unknown, h2: unknown, ...rest: unknown[]) {
+    (h2 as { on?: (ev: string, f: (s: { setLocalWindowSize?: (n: number) => void }) => void) => void }).on?.('session', (session) => {
+      try {
+        session.setLocalWindowSize?.(AGENT_RECEIVE_WINDOW);
+      } catch {
+        // an older Node without setLocalWindowSize: the default connection window stays
+      }
+    });
+    return setup.call(this, h2, ...rest);
+  };
 }
 
 function pbNexthop(n: NexthopInfo): PbNexthopInfo {
