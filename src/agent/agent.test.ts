@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
-import { AgentServer } from './server.js';
+import { connect as h2connect } from 'node:http2';
+import { AGENT_RECEIVE_WINDOW, AgentServer } from './server.js';
 import { startHealthServer } from './health-http.js';
 import { LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from './proto.js';
 import { RecordingDataplane } from './recording-dataplane.js';
@@ -263,3 +264,27 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+test('the agent offers a wide HTTP/2 receive window, so the controller can keep a whole window of batches on the wire', async () => {
+  const agent = new AgentServer(new RecordingDataplane(), { address: '127.0.0.1:0' });
+  const port = await agent.start();
+  const session = h2connect(`http://127.0.0.1:${port}`);
+  try {
+    const settings = await new Promise<{ initialWindowSize?: number }>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no SETTINGS from the agent within 5 s')), 5000);
+      session.once('remoteSettings', (s) => {
+        clearTimeout(t);
+        resolve(s);
+      });
+      session.once('error', reject);
+    });
+    assert.equal(settings.initialWindowSize, AGENT_RECEIVE_WINDOW);
+    // the connection window is widened by a WINDOW_UPDATE right after the SETTINGS
+    const deadline = Date.now() + 5000;
+    while ((session.state.remoteWindowSize ?? 0) < AGENT_RECEIVE_WINDOW && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok((session.state.remoteWindowSize ?? 0) >= AGENT_RECEIVE_WINDOW, `connection window ${session.state.remoteWindowSize}`);
+  } finally {
+    session.destroy();
+    await agent.stop();
+  }
+});

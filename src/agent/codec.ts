@@ -101,6 +101,42 @@ class Writer {
     }
   }
 
+  /**
+   * A Route (field 3 of RouteBatch) with an ASCII prefix and a next-hop set reference below
+   * 2^14 (0: delete), in one pass without a closure; false (nothing written) otherwise.
+   */
+  shortRoute(prefix: string, ref: number): boolean {
+    const n = prefix.length;
+    if (n === 0 || n > 100 || ref >= 0x4000) return false;
+    const tail = ref === 0 ? 2 : ref < 0x80 ? 2 : 3;
+    this.room(n + tail + 4);
+    const b = this.buf;
+    const at = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = prefix.charCodeAt(i);
+      if (c > 0x7f) return false;
+      b[at + 4 + i] = c;
+    }
+    b[at] = 0x1a; // field 3, length-delimited
+    b[at + 1] = 2 + n + tail;
+    b[at + 2] = 0x0a; // field 1 (prefix), length-delimited
+    b[at + 3] = n;
+    let p = at + 4 + n;
+    if (ref === 0) {
+      b[p++] = 0x10; // field 2 (delete) = true
+      b[p++] = 1;
+    } else {
+      b[p++] = 0x28; // field 5 (nexthop_set)
+      if (ref < 0x80) b[p++] = ref;
+      else {
+        b[p++] = (ref & 0x7f) | 0x80;
+        b[p++] = ref >>> 7;
+      }
+    }
+    this.pos = p;
+    return true;
+  }
+
   /** Start a length-delimited field; call the returned function when its content is written. */
   begin(field: number): () => void {
     this.tag(field, 2);
@@ -223,9 +259,11 @@ export function encodeRouteColumns(seq: number, vrf: string, sets: PbNexthopSet[
   w.string(1, vrf);
   writeSets(w, sets);
   for (let i = 0; i < prefixes.length; i++) {
-    const e = w.begin(3);
-    w.string(1, prefixes[i]);
+    const prefix = prefixes[i]!;
     const ref = refs[i]!;
+    if (w.shortRoute(prefix, ref)) continue;
+    const e = w.begin(3);
+    w.string(1, prefix);
     if (ref === 0) w.boolField(2, true);
     else w.uintField(5, ref);
     e();
