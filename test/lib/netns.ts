@@ -37,6 +37,15 @@ export function sh(args: string[], opts: RunOptions = {}): string {
   }
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class NetnsLab {
   readonly prefix: string;
   private readonly namespaces: string[] = [];
@@ -44,6 +53,29 @@ export class NetnsLab {
 
   constructor(tag: string) {
     this.prefix = `cnr-${tag}-${process.pid}`;
+    NetnsLab.sweepOrphans(tag);
+  }
+
+  /**
+   * Remove namespaces of this tag left by a run that was killed before its cleanup (its PID is
+   * gone): the processes still inside them, which that run started, then the namespaces.
+   */
+  static sweepOrphans(tag: string): void {
+    const re = new RegExp(`^cnr-${tag}-(\\d+)-`);
+    for (const line of sh(['ip', 'netns', 'list'], { allowFail: true }).split('\n')) {
+      const ns = line.split(' ')[0] ?? '';
+      const m = re.exec(ns);
+      if (!m || pidAlive(Number(m[1]))) continue;
+      for (const pid of sh(['ip', 'netns', 'pids', ns], { allowFail: true }).split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      sh(['ip', 'netns', 'del', ns], { allowFail: true });
+      console.error(`netns: swept ${ns} (its run, pid ${m[1]}, is gone)`);
+    }
   }
 
   /** Create namespace PREFIX-name with loopback up; returns its full name. */
