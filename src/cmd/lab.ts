@@ -21,6 +21,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { addPod } from '../cni/pod.js';
 
@@ -95,10 +96,6 @@ function readPid(file: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
