@@ -7,6 +7,7 @@ import { PolicyEngine } from '../../policy/index.js';
 import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapabilities, type PathAttributes, type Update } from '../../../wire/bgp/index.js';
 import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
+import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
 
@@ -160,6 +161,30 @@ test('export policy: next-hop self, as-path-prepend, community set toward one pe
   assert.deepEqual(a.communities, [((65001 << 16) | 9) >>> 0]);
   assert.equal(a.med, 7);
   assert.equal(out(s, '10.0.0.3', '192.0.2.128/25'), a, 'equal exports share one object (one UPDATE)');
+});
+
+test('only the active route is advertised: a static route that wins the prefix hides the BGP route until it goes', () => {
+  const policy: ConfigTree = { 'policy-statement': { statics: { term: { s: { from: { protocol: 'static' }, then: { accept: true } } } } } };
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), c: ebgp(65004, ['10.0.0.4'], { export: ['statics'] }) }, policy);
+  s.rib.subscribe((c) => forwardRibChange([s.inst], c)); // as the speaker wires it
+  const prefix = '192.0.2.0/24';
+  s.rib.announce('inet.0', 'static', { prefix, protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
+  s.inst.flush();
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: [prefix, '198.51.100.0/24'] });
+  assert.equal(s.rib.get('inet.0', prefix)!.protocol, 'static');
+  assert.equal(out(s, '10.0.0.3', prefix), undefined, 'inactive BGP route not advertised to b');
+  assert.ok(out(s, '10.0.0.3', '198.51.100.0/24'), 'active BGP route advertised to b');
+  const toC = out(s, '10.0.0.4', prefix)!;
+  assert.ok(toC, 'c exports statics: the static route goes out');
+  assert.deepEqual(toC.asPath, path(65001), 'as our own route, not the one learned from AS 65002');
+  s.rib.withdraw('inet.0', 'static', prefix);
+  s.inst.flush();
+  assert.equal(s.rib.get('inet.0', prefix)!.protocol, 'bgp');
+  assert.deepEqual(out(s, '10.0.0.3', prefix)?.asPath, path(65001, 65002), 'BGP route advertised once active');
+  assert.deepEqual(out(s, '10.0.0.4', prefix)?.asPath, path(65001, 65002));
+  s.rib.announce('inet.0', 'static', { prefix, protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
+  s.inst.flush();
+  assert.equal(out(s, '10.0.0.3', prefix), undefined, 'withdrawn from b when the static route wins again');
 });
 
 test('graceful restart helper: routes kept stale across a session loss, swept after End-of-RIB', () => {

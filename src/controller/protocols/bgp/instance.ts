@@ -276,6 +276,13 @@ export class BgpInstance implements NeighborOwner {
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
   private lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined;
   private readonly activeCounts = new Map<string, number>();
+  /**
+   * Prefixes whose BGP best path is not the RIB's active route (a static or direct route
+   * with a better preference won), per table: BGP advertises active routes only, so these
+   * are exported as the winning protocol's route (if an export policy accepts it) and must
+   * be looked at again when the RIB makes the BGP route active.
+   */
+  private readonly shadowed = new Map<string, Set<string>>();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   private lastImport: { chain: readonly string[]; nb: Neighbor; inAttrs: PathAttributes; policy: PolicyEngine; accepted: boolean; attrs: PathAttributes; preference: number | undefined } | undefined;
   /** the last route handed to the RIB, shared by the next prefixes with the same facts */
@@ -844,7 +851,12 @@ export class BgpInstance implements NeighborOwner {
     l.push(e);
   }
 
-  /** A non-BGP route changed in the RIB: its export may change. */
+  /** Whether the RIB's active route for a prefix is another protocol's while BGP has a best path for it. */
+  isShadowed(table: string, prefix: string): boolean {
+    return this.shadowed.get(table)?.has(prefix) ?? false;
+  }
+
+  /** A non-BGP route changed in the RIB (or a shadowed BGP route became active): its export may change. */
   ribChanged(table: string, prefix: string): void {
     if (!this.tables.has(table)) return;
     let s = this.ribDirty.get(table);
@@ -1060,8 +1072,20 @@ export class BgpInstance implements NeighborOwner {
 
   /** What we advertise to `nb` for a prefix (undefined: nothing). */
   exportFor(nb: Neighbor, st: NeighborRib, table: string, prefix: string, entry?: LocEntry): PathAttributes | undefined {
-    const best = (entry ?? this.loc.get(table)?.get(prefix))?.best;
+    let best = (entry ?? this.loc.get(table)?.get(prefix))?.best;
     const chain = nb.cfg.export;
+    // BGP advertises the active route only (Junos without advertise-inactive): when another
+    // protocol won the prefix in the RIB, what goes out is that route, through the export
+    // policy, or nothing. Looked up only when something could be sent.
+    if (best && (chain.length > 0 || this.mayAdvertise(best, nb))) {
+      const active = this.rib.get(table, prefix);
+      let set = this.shadowed.get(table);
+      if (active && active.protocol !== 'bgp') {
+        if (!set) this.shadowed.set(table, (set = new Set()));
+        set.add(prefix);
+        best = undefined;
+      } else if (set?.size) set.delete(prefix);
+    }
     if (best) {
       if (!this.mayAdvertise(best, nb)) return undefined;
       if (chain.length === 0) return this.transform(best.attrs, best, nb, st, undefined, table);

@@ -49,6 +49,16 @@ interface RibExtras {
   fibRoutes?(): Iterable<{ table: string; prefix: string }>;
 }
 
+/**
+ * Tells BGP instances of a RIB change their export may depend on: a non-BGP route changed,
+ * or a BGP route became active where another protocol's route had won (BGP's own changes
+ * are exported by BGP itself).
+ */
+export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: string; prefix: string; route: RibRoute | undefined }): void {
+  const bgp = c.route?.protocol === 'bgp';
+  for (const inst of instances) if (!bgp || inst.isShadowed(c.table, c.prefix)) inst.ribChanged(c.table, c.prefix);
+}
+
 const tree = (v: unknown): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {});
 
 export class BgpSpeaker {
@@ -73,10 +83,7 @@ export class BgpSpeaker {
     };
     const x = rib as RibApi & RibExtras;
     if (typeof x.subscribe === 'function') {
-      this.unsubscribe = x.subscribe((c) => {
-        if (c.route?.protocol === 'bgp') return;
-        for (const inst of this.instances.values()) inst.ribChanged(c.table, c.prefix);
-      });
+      this.unsubscribe = x.subscribe((c) => forwardRibChange(this.instances.values(), c));
     }
   }
 
