@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startVrouter, type Vrouter } from '../agent/vrouter.js';
 import { Controller } from '../controller/controller.js';
+import { CniService } from '../cni/server.js';
 import { createBgp } from '../controller/protocols/bgp/index.js';
 import { FibExport } from '../controller/rib/fib-export.js';
 import { Rib } from '../controller/rib/rib.js';
@@ -80,7 +81,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     ...(o.config ? { initialConfig: o.config } : {}),
     log: (m) => log(`controller: ${m}`),
   });
+  // cnr-cni's commands run here, reached by the bin/cnr-cni shim over <stateDir>/cni.sock
+  const cni = new CniService({ stateDir: o.stateDir, exec: (c, u, via) => controller.exec(c, u, via), log: (l) => log(l) });
   const stopAll = async () => {
+    await cni.stop().catch((e: unknown) => log(`cni service stop: ${String(e)}`));
     await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
     for (const s of stoppers) await s().catch(() => {});
     await fib.stop().catch(() => {});
@@ -88,6 +92,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   };
   try {
     await controller.start();
+    await cni.start();
     if (o.metrics) {
       const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status() });
       const port = Number(/:(\d+)$/.exec(o.metrics)?.[1] ?? 8070);

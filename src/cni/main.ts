@@ -9,7 +9,7 @@
  * result.ts (result versions), errors.ts (the spec's error codes).
  */
 import { readFileSync } from 'node:fs';
-import { runCommand } from './plugin.js';
+import { outputText, runCommand } from './plugin.js';
 
 function readStdin(): string {
   try {
@@ -22,7 +22,8 @@ function readStdin(): string {
 export async function main(): Promise<void> {
   const stdin = process.env.CNI_COMMAND === 'VERSION' && process.stdin.isTTY ? '' : readStdin();
   const out = await runCommand(process.env, stdin);
-  if (out.stdout) process.stdout.write(JSON.stringify(out.stdout) + '\n');
+  const text = outputText(out);
+  if (text) process.stdout.write(text);
   if (process.env.CNR_CNI_TRACE === '1') process.stderr.write(`cnr-cni ${performance.now().toFixed(1)} ms done\n`);
   // Exit now: stdout to a pipe is written synchronously, and a management connection
   // still closing must not keep the runtime waiting.

@@ -65,6 +65,11 @@ export interface CommandOutput {
   exitCode: number;
 }
 
+/** What the plugin prints on stdout for `out`: the same bytes from the process and the service. */
+export function outputText(out: CommandOutput): string {
+  return out.stdout ? JSON.stringify(out.stdout) + '\n' : '';
+}
+
 /** The version the error object is labelled with: the config's if it is one we speak. */
 function errorVersion(stdin: string): string {
   try {

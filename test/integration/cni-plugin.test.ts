@@ -1,9 +1,10 @@
 /**
  * cnr-cni's own parts against real namespaces, veths and Debian's IPAM and tuning plugins,
- * with the controller replaced by an in-memory configuration that records the attachment
- * groups (cni-e2e.test.ts runs the same against `cnr start`). The command functions are
- * called in-process with the environment and stdin a runtime would give; the error cases
- * run the real executable.
+ * with a controller (configuration store and management API, no data plane) and its CNI
+ * service running in this process (cni-e2e.test.ts runs the same against `cnr start`).
+ * Every call runs bin/cnr-cni as a runtime does (a fresh process, the environment and
+ * stdin a runtime gives): the shim hands it to the service; the fallback test takes the
+ * service away, and the shim runs the Node plugin instead.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runCommand } from '../../src/cni/plugin.js';
+import { CniService } from '../../src/cni/server.js';
 import { Controller } from '../../src/controller/controller.js';
 import { attachmentNames } from '../../src/cni/names.js';
 
@@ -28,7 +29,35 @@ const nsPath = (i: number) => `/var/run/netns/${netnsNames[i]}`;
 
 /** The controller (configuration store and management API, no data plane) the plugin talks to. */
 let ctl: Controller;
+let service: CniService | undefined;
 const stateDir = join(tmp, 'cnr');
+const bin = join(repo, 'bin', 'cnr-cni');
+
+async function startService(): Promise<void> {
+  service = new CniService({ stateDir, exec: (c, u, via) => ctl.exec(c, u, via) });
+  await service.start();
+}
+
+/**
+ * bin/cnr-cni run as a runtime runs it. Never spawnSync: the service answering it runs on
+ * this process's event loop.
+ */
+function runBin(vars: NodeJS.ProcessEnv, input: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const c = spawn(bin, [], { env: vars, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
+    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    c.on('error', rej);
+    c.on('close', (status) => {
+      clearTimeout(timer);
+      res({ status, stdout, stderr });
+    });
+    c.stdin.end(input);
+  });
+}
 
 /** The running configuration's statements of group `g` and its apply-groups line. */
 async function group(g: string): Promise<string[]> {
@@ -66,9 +95,15 @@ function env(command: string, cid: string, ns: number | string | undefined, ifna
   return e;
 }
 
-async function cni(command: string, cid: string, ns: number | string | undefined, c: Record<string, unknown>, ifname = 'eth0') {
-  const out = await runCommand(env(command, cid, ns, ifname), JSON.stringify(c));
-  return { code: out.exitCode, json: out.stdout as Record<string, any> | undefined };
+async function cni(command: string, cid: string, ns: number | string | undefined, c: Record<string, unknown>, ifname = 'eth0', extra: NodeJS.ProcessEnv = {}) {
+  const r = await runBin({ ...env(command, cid, ns, ifname), ...extra }, JSON.stringify(c));
+  let json: Record<string, any> | undefined;
+  try {
+    json = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, any>) : undefined;
+  } catch {
+    assert.fail(`cnr-cni ${command} printed no JSON: ${r.stdout} ${r.stderr}`);
+  }
+  return { code: r.status, json, stdout: r.stdout };
 }
 
 function ipj(ns: number, ...args: string[]): any {
@@ -104,11 +139,13 @@ describe('cnr-cni plugin', { skip }, () => {
     for (const n of netnsNames) execFileSync('ip', ['netns', 'add', n]);
     ctl = new Controller({ stateDir, log: () => {} });
     await ctl.start();
+    await startService();
   });
   after(async () => {
+    await service?.stop();
     await ctl?.stop();
     for (const n of netnsNames) spawnSync('ip', ['netns', 'del', n]);
-    for (const c of [cid, `${tag}-pod2`, `${tag}-v031`, `${tag}-v110`, `${tag}-vlan`, `${tag}-gc1`, `${tag}-gc2`, `${tag}-proc`]) {
+    for (const c of [cid, `${tag}-fb`, `${tag}-pod2`, `${tag}-v031`, `${tag}-v110`, `${tag}-vlan`, `${tag}-gc1`, `${tag}-gc2`, `${tag}-proc`]) {
       for (const i of ['eth0', 'net1']) spawnSync('ip', ['link', 'del', attachmentNames(c, i).hostVeth]);
     }
     for (let i = 0; i < 20; i++) spawnSync('ip', ['link', 'del', attachmentNames(`${tag}-many${i}`, 'eth0').hostVeth]);
@@ -293,7 +330,7 @@ describe('cnr-cni plugin', { skip }, () => {
     assert.equal((await cni('DEL', id, 1, st)).code, 0);
     assert.equal(ipj(1, 'link', 'show').length, 1);
     const status = await cni('STATUS', '', undefined, conf({}, '1.1.0'));
-    assert.deepEqual(status, { code: 0, json: undefined });
+    assert.deepEqual([status.code, status.stdout], [0, '']);
   });
 
   test('a namespace given as /proc/PID/ns/net (not under /run/netns) is entered with nsenter', async () => {
@@ -343,11 +380,11 @@ describe('cnr-cni plugin', { skip }, () => {
       { mode: 0o755 },
     );
     const valid = [{ containerID: 'keep-me', ifname: 'eth0' }];
-    const out = await runCommand(
+    const out = await runBin(
       { ...process.env, CNI_COMMAND: 'GC', CNI_PATH: `${dir}:/usr/lib/cni` },
       JSON.stringify(conf({ ipam: { type: 'fake-ipam' }, 'cni.dev/valid-attachments': valid }, '1.1.0')),
     );
-    assert.equal(out.exitCode, 0, JSON.stringify(out.stdout));
+    assert.equal(out.status, 0, out.stdout);
     assert.deepEqual(JSON.parse(readFileSync(seen, 'utf8'))['cni.dev/valid-attachments'], valid);
   });
 
@@ -356,7 +393,6 @@ describe('cnr-cni plugin', { skip }, () => {
     const spaces = ids.map((_, i) => `${tag}-m${i}`);
     for (const ns of spaces) execFileSync('ip', ['netns', 'add', ns]);
     try {
-      const bin = join(repo, 'bin', 'cnr-cni');
       const run = (command: string, i: number) =>
         new Promise<{ code: number | null; out: string }>((res) => {
           const c = spawn(bin, [], { env: env(command, ids[i]!, `/var/run/netns/${spaces[i]}`), stdio: ['pipe', 'pipe', 'pipe'] });
@@ -390,34 +426,61 @@ describe('cnr-cni plugin', { skip }, () => {
     }
   });
 
-  test('the executable answers as a runtime expects: VERSION, decode, version, environment and netns errors', () => {
-    const bin = join(repo, 'bin', 'cnr-cni');
-    const run = (e: NodeJS.ProcessEnv, input: string) => {
-      const r = spawnSync(bin, [], { env: { PATH: process.env.PATH, ...e }, input, encoding: 'utf8' });
+  test('without the CNI service the shim runs the Node plugin: the same bytes and effects (fallback end to end)', async () => {
+    const id = `${tag}-fb`;
+    const st = conf({ ipam: { type: 'static', addresses: [{ address: '10.79.1.5/24', gateway: '10.79.1.1' }, { address: 'fd00:79:1::5/64', gateway: 'fd00:79:1::1' }] } });
+    const lastCommit = async () => (await ctl.exec(['show system commit']))[0]!.text.split('\n')[0]!;
+    const viaService = await cni('ADD', id, 1, st);
+    assert.equal(viaService.code, 0, viaService.stdout);
+    assert.match(await lastCommit(), /by cnr-cni via cni$/, 'the service committed in process');
+    assert.equal((await cni('DEL', id, 1, st)).code, 0);
+    await service!.stop();
+    try {
+      assert.ok(!existsSync(join(stateDir, 'cni.sock')), 'the service removed its socket');
+      const viaNode = await cni('ADD', id, 1, st);
+      assert.equal(viaNode.code, 0, viaNode.stdout);
+      assert.equal(viaNode.stdout, viaService.stdout, 'byte-identical result');
+      assert.doesNotMatch(await lastCommit(), /via cni$/, 'the Node plugin committed through mgmt.sock');
+      const n = attachmentNames(id, 'eth0');
+      assert.ok(existsSync(`/sys/class/net/${n.hostVeth}`));
+      assert.ok((await group(n.group)).length > 0);
+      assert.equal((await cni('CHECK', id, 1, { ...st, prevResult: viaNode.json })).code, 0);
+      assert.equal((await cni('DEL', id, 1, st)).code, 0);
+      assert.ok(!existsSync(`/sys/class/net/${n.hostVeth}`));
+      assert.deepEqual(await group(n.group), []);
+      assert.equal(ipj(1, 'link', 'show').length, 1);
+    } finally {
+      await startService();
+    }
+  });
+
+  test('the executable answers as a runtime expects: VERSION, decode, version, environment and netns errors', async () => {
+    const run = async (e: NodeJS.ProcessEnv, input: string) => {
+      const r = await runBin({ PATH: process.env.PATH, ...e }, input);
       return { status: r.status, out: r.stdout ? JSON.parse(r.stdout) : undefined };
     };
-    let r = run({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
+    let r = await run({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
     assert.equal(r.status, 0);
     assert.deepEqual(r.out, { cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
     const e = { CNI_CONTAINERID: `${tag}-x`, CNI_NETNS: `/var/run/netns/${tag}-missing`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
-    r = run({ CNI_COMMAND: 'ADD', ...e }, '{"cniVersion": "1.0.0", "name": ');
+    r = await run({ CNI_COMMAND: 'ADD', ...e }, '{"cniVersion": "1.0.0", "name": ');
     assert.deepEqual([r.status, r.out.code], [1, 6]);
-    r = run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf({}, '0.1.0')));
+    r = await run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf({}, '0.1.0')));
     assert.deepEqual([r.status, r.out.code], [1, 1]);
-    r = run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf({ instanceType: 'l2' })));
+    r = await run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf({ instanceType: 'l2' })));
     assert.deepEqual([r.status, r.out.code, r.out.cniVersion], [1, 7, '1.0.0']);
-    r = run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf()));
+    r = await run({ CNI_COMMAND: 'ADD', ...e }, JSON.stringify(conf()));
     assert.deepEqual([r.status, r.out.code], [1, 3]);
-    r = run({ CNI_COMMAND: 'ADD', ...e, CNI_NETNS: '' }, JSON.stringify(conf()));
+    r = await run({ CNI_COMMAND: 'ADD', ...e, CNI_NETNS: '' }, JSON.stringify(conf()));
     assert.deepEqual([r.status, r.out.code], [1, 4]);
-    r = run({ CNI_COMMAND: 'FROB', ...e }, JSON.stringify(conf()));
+    r = await run({ CNI_COMMAND: 'FROB', ...e }, JSON.stringify(conf()));
     assert.deepEqual([r.status, r.out.code], [1, 4]);
-    r = run({ CNI_COMMAND: 'ADD', ...e, CNI_NETNS: nsPath(0) }, JSON.stringify(conf({ ipam: { type: 'no-such-ipam' } })));
+    r = await run({ CNI_COMMAND: 'ADD', ...e, CNI_NETNS: nsPath(0) }, JSON.stringify(conf({ ipam: { type: 'no-such-ipam' } })));
     assert.deepEqual([r.status, r.out.code], [1, 7]);
     assert.match(r.out.msg, /failed to find plugin "no-such-ipam"/);
-    r = run({ CNI_COMMAND: 'STATUS' }, JSON.stringify(conf({}, '1.1.0')));
+    r = await run({ CNI_COMMAND: 'STATUS' }, JSON.stringify(conf({}, '1.1.0')));
     assert.deepEqual([r.status, r.out.code], [1, 50], 'no CNI_PATH: the IPAM plugin is not found');
-    r = run({ CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' }, JSON.stringify(conf({ stateDir: join(tmp, 'no-controller') }, '1.1.0')));
+    r = await run({ CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' }, JSON.stringify(conf({ stateDir: join(tmp, 'no-controller') }, '1.1.0')));
     assert.deepEqual([r.status, r.out.code], [1, 50], 'no controller');
     assert.match(r.out.msg, /controller not running/);
   });
