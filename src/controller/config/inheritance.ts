@@ -11,22 +11,6 @@ function isTree(v: ConfigValue | undefined): v is ConfigTree {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/**
- * `dst` with `src` merged underneath, sharing every subtree neither side changes: only the
- * paths a group touches are copied, so applying a pod's small group to a large
- * configuration costs little. The trees handed to consumers are read-only.
- */
-function mergedUnder(dst: ConfigTree, src: ConfigTree): ConfigTree {
-  const out: ConfigTree = { ...dst };
-  for (const [k, v] of Object.entries(src)) {
-    const cur = out[k];
-    if (cur === undefined) out[k] = v;
-    else if (isTree(cur) && isTree(v)) out[k] = mergedUnder(cur, v);
-    else if (Array.isArray(cur) && Array.isArray(v)) out[k] = [...cur, ...v.filter((x) => !cur.includes(x))];
-  }
-  return out;
-}
-
 /** Names in apply-groups that no group defines. */
 export function missingGroups(tree: ConfigTree): string[] {
   const groups = isTree(tree.groups) ? tree.groups : {};
@@ -34,15 +18,48 @@ export function missingGroups(tree: ConfigTree): string[] {
   return applied.filter((g) => !isTree(groups[g]));
 }
 
-/** The effective configuration: groups applied, `groups` and `apply-groups` removed. Shares subtrees with `tree`. */
+/**
+ * The effective configuration: groups applied, `groups` and `apply-groups` removed. Shares
+ * every subtree no group changes with `tree` and the groups (the result is read-only).
+ *
+ * Each node on a path a group touches is copied once per expansion and then merged into in
+ * place, and each leaf-list keeps a Set of its members while merging: linear in the size
+ * of the groups, where copying the path per group was quadratic in the pod count (every
+ * pod's group adds to the same `interfaces`, instance interface list and static routes).
+ */
 export function expandGroups(tree: ConfigTree): ConfigTree {
   const { groups, 'apply-groups': applied, ...rest } = tree;
-  let out: ConfigTree = rest;
-  if (Array.isArray(applied) && isTree(groups)) {
-    for (const g of applied) {
-      const body = groups[g];
-      if (isTree(body)) out = mergedUnder(out, body);
+  if (!Array.isArray(applied) || !isTree(groups)) return rest;
+  /** copies made by this expansion: the only nodes it may change */
+  const owned = new Set<object>([rest]);
+  const members = new Map<string[], Set<string>>();
+  const mergeUnder = (dst: ConfigTree, src: ConfigTree): void => {
+    for (const [k, v] of Object.entries(src)) {
+      const cur = dst[k];
+      if (cur === undefined) {
+        dst[k] = v;
+      } else if (isTree(cur) && isTree(v)) {
+        let d = cur;
+        if (!owned.has(d)) owned.add((d = dst[k] = { ...cur }));
+        mergeUnder(d, v);
+      } else if (Array.isArray(cur) && Array.isArray(v)) {
+        let a = cur;
+        if (!owned.has(a)) owned.add((a = dst[k] = [...cur]));
+        let seen = members.get(a);
+        if (!seen) members.set(a, (seen = new Set(a)));
+        for (const x of v) {
+          if (!seen.has(x)) {
+            seen.add(x);
+            a.push(x);
+          }
+        }
+      }
+      // otherwise the tree's (or an earlier group's) value wins
     }
+  };
+  for (const g of applied) {
+    const body = groups[g];
+    if (isTree(body)) mergeUnder(rest, body);
   }
-  return out;
+  return rest;
 }
