@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandSession, type ExecResult } from './mgmt/command-session.js';
 import { MgmtHttpServer } from './mgmt/http-server.js';
+import { NetconfServer } from './mgmt/netconf.js';
 import { ensureToken, socketPath } from './mgmt/token.js';
 import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from './config/notation.js';
 import { ConfigStore } from './config/store.js';
@@ -41,6 +42,7 @@ function obj(v: ConfigValue | undefined): ConfigTree | undefined {
 export class Controller {
   readonly store: ConfigStore;
   private server: MgmtHttpServer | undefined;
+  private netconf: NetconfServer | undefined;
   private readonly commands: OperationalCommand[];
   private readonly log: (msg: string) => void;
 
@@ -58,9 +60,21 @@ export class Controller {
         await this.server?.setTcp(want);
       },
     };
+    // NETCONF over SSH follows `system services netconf ssh` the same way.
+    const netconf: ConfigConsumer = {
+      name: 'mgmt-netconf',
+      validate: () => [],
+      apply: async (next) => {
+        const n = obj(obj(obj(obj(next.system)?.services)?.netconf)?.ssh);
+        const want = n ? { port: typeof n.port === 'number' ? n.port : 830, address: typeof n.address === 'string' ? n.address : '127.0.0.1' } : undefined;
+        if (!want && !this.netconf) return;
+        this.netconf ??= new NetconfServer({ store: this.store, commands: this.commands, log: this.log }, join(opts.stateDir, 'ssh_host_ed25519_key'));
+        await this.netconf.set(want);
+      },
+    };
     const storeOpts: ConstructorParameters<typeof ConfigStore>[0] = {
       dir: join(opts.stateDir, 'config'),
-      consumers: [...(opts.consumers ?? []), rest],
+      consumers: [...(opts.consumers ?? []), rest, netconf],
       log: this.log,
     };
     if (opts.confirmUnitMs !== undefined) storeOpts.confirmUnitMs = opts.confirmUnitMs;
@@ -99,6 +113,7 @@ export class Controller {
     this.store.close();
     await this.server?.close();
     this.server = undefined;
+    await this.netconf?.set(undefined);
   }
 
   /** Run CLI commands as one session; stops at the first error (which carries `error`). */
@@ -120,6 +135,11 @@ export class Controller {
 
   commandList(): Array<{ path: string[]; help: string }> {
     return [...CommandSession.builtins(this.store), ...this.commands].map((c) => ({ path: c.path, help: c.help }));
+  }
+
+  /** Where NETCONF over SSH listens, when `system services netconf ssh` is configured. */
+  netconfAddress(): { address: string; port: number } | undefined {
+    return this.netconf?.address();
   }
 
   /** Where the REST API listens over TCP, when `system services rest` is configured. */

@@ -1,0 +1,65 @@
+/**
+ * Who may log in over SSH (NETCONF): the users of `system login user NAME`, by password
+ * (`authentication encrypted-password`, a crypt(3) hash checked with libcrypt through
+ * koffi) or by public key (`ssh-ed25519` / `ssh-rsa`, unless `no-public-keys`). No user
+ * configured means nobody logs in. Passwords and hashes never reach a log line.
+ */
+import koffi from 'koffi';
+import { timingSafeEqual } from 'node:crypto';
+import ssh2, { type ParsedKey } from 'ssh2';
+import type { ConfigTree, ConfigValue } from '../types.js';
+
+export type LoginClass = 'super-user' | 'operator' | 'read-only';
+
+export interface LoginUser {
+  name: string;
+  class: LoginClass;
+  passwordHash?: string;
+  keys: ParsedKey[];
+}
+
+const obj = (v: ConfigValue | undefined): ConfigTree | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined);
+
+/** The login users of a configuration (keys that do not parse are left out). */
+export function loginUsers(config: ConfigTree): Map<string, LoginUser> {
+  const out = new Map<string, LoginUser>();
+  const users = obj(obj(obj(config.system)?.login)?.user) ?? {};
+  for (const [name, v] of Object.entries(users)) {
+    const u = obj(v) ?? {};
+    const auth = obj(u.authentication) ?? {};
+    const user: LoginUser = { name, class: (typeof u.class === 'string' ? u.class : 'super-user') as LoginClass, keys: [] };
+    if (typeof auth['encrypted-password'] === 'string') user.passwordHash = auth['encrypted-password'];
+    if (auth['no-public-keys'] !== true) {
+      for (const text of [auth['ssh-ed25519'], auth['ssh-rsa']].flat()) {
+        if (typeof text !== 'string') continue;
+        const k = ssh2.utils.parseKey(text);
+        if (!(k instanceof Error)) user.keys.push(Array.isArray(k) ? k[0]! : k);
+      }
+    }
+    out.set(name, user);
+  }
+  return out;
+}
+
+let cryptFn: ((key: string, salt: string) => string | null) | undefined;
+
+/** crypt(3) of libcrypt: `$6$` (SHA-512), `$5$`, `$y$` (yescrypt) and the rest it knows. */
+export function crypt(password: string, setting: string): string | null {
+  cryptFn ??= koffi.load('libcrypt.so.1').func('const char *crypt(const char *key, const char *salt)') as (k: string, s: string) => string | null;
+  return cryptFn(password, setting);
+}
+
+export function checkPassword(user: LoginUser, password: string): boolean {
+  const hash = user.passwordHash;
+  if (!hash?.startsWith('$')) return false; // no password, or a locked/disabled one
+  const got = crypt(password, hash);
+  if (!got || got.startsWith('*')) return false;
+  const a = Buffer.from(got);
+  const b = Buffer.from(hash);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The configured key matching the one offered, if any. */
+export function matchingKey(user: LoginUser, algo: string, data: Buffer): ParsedKey | undefined {
+  return user.keys.find((k) => k.type === algo && k.getPublicSSH().equals(data));
+}

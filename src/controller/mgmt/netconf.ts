@@ -1,0 +1,543 @@
+/**
+ * NETCONF over SSH (RFC 6241, RFC 6242): the `netconf` subsystem on port 830 when
+ * `system services netconf ssh` is configured (127.0.0.1 unless an address is given),
+ * users and keys from `system login`. The datastores are the running configuration and the
+ * shared candidate (the one `configure` edits in the CLI), in the XML of notation-xml.ts.
+ *
+ * Operations: get-config and get (subtree filters), edit-config on the candidate
+ * (merge/replace/none, operation attributes, test-option, all-or-nothing), validate,
+ * commit (confirmed, with confirm-timeout), discard-changes, lock/unlock (running and
+ * candidate), close-session, kill-session; and two Junos RPCs a network engineer reaches
+ * for: `<command format="text|json">show ...</command>` and
+ * `<load-configuration action="merge|override" format="text|set|json|yaml">`.
+ * Errors are `rpc-error`s with the RFC's error-tag, the element path and the reason.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import ssh2, { type AuthenticationType, type Connection, type ServerChannel } from 'ssh2';
+import type { AddressInfo } from 'node:net';
+import type { ConfigTree, OperationalCommand } from '../types.js';
+import type { CandidateSession, ConfigStore } from '../config/store.js';
+import { CommandSession } from './command-session.js';
+import { FramingError, NetconfFramer } from './netconf-framing.js';
+import { checkPassword, loginUsers, matchingKey, type LoginUser } from './login.js';
+import { child, escapeXml, parseXml, XmlError, type XmlElement } from '../../lib/xml.js';
+import { CONFIG_NS, KEY_ELEMENT, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
+import { applyDelete, applySet, cloneTree, getAt } from '../config/edit.js';
+import { NOTATIONS, parseConfig, type Notation } from '../config/notation.js';
+import { schema, type ContainerNode, type ListNode } from '../config/schema/index.js';
+
+export const BASE_NS = 'urn:ietf:params:xml:ns:netconf:base:1.0';
+const BASE10 = 'urn:ietf:params:netconf:base:1.0';
+const BASE11 = 'urn:ietf:params:netconf:base:1.1';
+export const CAPABILITIES = [
+  BASE10,
+  BASE11,
+  'urn:ietf:params:netconf:capability:candidate:1.0',
+  'urn:ietf:params:netconf:capability:confirmed-commit:1.0',
+  'urn:ietf:params:netconf:capability:validate:1.0',
+  'urn:ietf:params:netconf:capability:validate:1.1',
+  'urn:ietf:params:netconf:capability:rollback-on-error:1.0',
+  `${CONFIG_NS}?module=cnr-configuration`,
+];
+
+export interface NetconfBackend {
+  store: ConfigStore;
+  commands: readonly OperationalCommand[];
+  log(msg: string): void;
+}
+
+type ErrorType = 'transport' | 'rpc' | 'protocol' | 'application';
+
+/** One `rpc-error`. */
+export class RpcError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    readonly tag: string,
+    message: string,
+    readonly path?: string,
+    readonly info?: string,
+  ) {
+    super(message);
+  }
+
+  toXml(): string {
+    const parts = [`<error-type>${this.type}</error-type>`, `<error-tag>${this.tag}</error-tag>`, '<error-severity>error</error-severity>'];
+    if (this.path) parts.push(`<error-path>${escapeXml(this.path)}</error-path>`);
+    parts.push(`<error-message xml:lang="en">${escapeXml(this.message)}</error-message>`);
+    if (this.info) parts.push(`<error-info>${this.info}</error-info>`);
+    return `<rpc-error>${parts.join('')}</rpc-error>`;
+  }
+}
+
+/** Datastore locks, shared by every session of one server. */
+class Locks {
+  readonly held = new Map<'running' | 'candidate', number>();
+}
+
+let nextSessionId = 1;
+
+/** One NETCONF session: framing, hello, then RPCs in order. */
+export class NetconfSession {
+  readonly id = nextSessionId++;
+  private readonly framer = new NetconfFramer();
+  private helloSeen = false;
+  private closed = false;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly candidate: CandidateSession;
+
+  constructor(
+    private readonly backend: NetconfBackend,
+    private readonly locks: Locks,
+    readonly user: LoginUser,
+    private readonly send: (b: Buffer) => void,
+    private readonly end: () => void,
+    private readonly sessions: Map<number, NetconfSession>,
+  ) {
+    this.candidate = backend.store.session(false);
+    sessions.set(this.id, this);
+    const caps = CAPABILITIES.map((c) => `<capability>${c}</capability>`).join('');
+    this.send(this.framer.encode(`<?xml version="1.0" encoding="UTF-8"?>\n<hello xmlns="${BASE_NS}"><capabilities>${caps}</capabilities><session-id>${this.id}</session-id></hello>`));
+  }
+
+  /** Bytes from the client. */
+  input(data: Buffer): void {
+    if (this.closed) return;
+    let msgs: string[];
+    try {
+      msgs = this.framer.feed(data);
+      while (msgs.length) {
+        const m = msgs.shift()!;
+        if (!this.helloSeen) {
+          this.hello(m);
+          msgs.push(...this.framer.drain());
+        } else this.enqueue(m);
+      }
+    } catch (e) {
+      this.backend.log(`netconf session ${this.id} (${this.user.name}): ${(e as Error).message}; closing`);
+      this.close();
+    }
+  }
+
+  private hello(text: string): void {
+    let el: XmlElement;
+    try {
+      el = parseXml(text);
+    } catch (e) {
+      throw new FramingError(`unreadable hello: ${(e as Error).message}`);
+    }
+    if (el.name !== 'hello') throw new FramingError(`expected <hello>, got <${el.name}>`);
+    if (child(el, 'session-id')) throw new FramingError('a client hello must not carry a session-id');
+    const caps = (child(el, 'capabilities')?.children ?? []).filter((c) => c.name === 'capability').map((c) => c.text.trim());
+    if (!caps.includes(BASE10) && !caps.includes(BASE11)) throw new FramingError('the client speaks no NETCONF base version we do');
+    this.helloSeen = true;
+    this.framer.helloDone(caps.includes(BASE11));
+  }
+
+  private enqueue(text: string): void {
+    this.queue = this.queue.then(() => this.rpc(text)).catch((e) => this.backend.log(`netconf session ${this.id}: ${(e as Error).message}`));
+  }
+
+  private reply(attrs: string, body: string): void {
+    if (this.closed) return;
+    this.send(this.framer.encode(`<rpc-reply xmlns="${BASE_NS}"${attrs}>${body}</rpc-reply>`));
+  }
+
+  private async rpc(text: string): Promise<void> {
+    let el: XmlElement;
+    try {
+      el = parseXml(text);
+    } catch (e) {
+      const msg = e instanceof XmlError ? e.message : String(e);
+      this.reply('', new RpcError('rpc', 'malformed-message', `not well-formed XML: ${msg}`).toXml());
+      return;
+    }
+    // every attribute of <rpc> comes back on <rpc-reply> (RFC 6241 section 4.2)
+    const attrs = Object.entries(el.attrs)
+      .map(([k, v]) => ` ${k}="${escapeXml(v)}"`)
+      .join('');
+    try {
+      if (el.name !== 'rpc') throw new RpcError('rpc', 'unknown-element', `expected <rpc>, got <${el.name}>`);
+      if (el.attrs['message-id'] === undefined) throw new RpcError('rpc', 'missing-attribute', '<rpc> needs a message-id', undefined, '<bad-attribute>message-id</bad-attribute><bad-element>rpc</bad-element>');
+      const op = el.children[0];
+      if (!op || el.children.length > 1) throw new RpcError('rpc', 'bad-element', '<rpc> holds exactly one operation');
+      this.reply(attrs, await this.operation(op));
+    } catch (e) {
+      if (e instanceof RpcError) this.reply(attrs, e.toXml());
+      else this.reply(attrs, new RpcError('application', 'operation-failed', (e as Error).message).toXml());
+    }
+    if (el.children[0]?.name === 'close-session') this.close();
+  }
+
+  private async operation(op: XmlElement): Promise<string> {
+    switch (op.name) {
+      case 'get-config':
+        return this.getConfig(this.datastore(op, 'source'), child(op, 'filter'));
+      case 'get':
+        return this.getConfig('running', child(op, 'filter'));
+      case 'edit-config':
+        return this.editConfig(op);
+      case 'validate': {
+        const src = this.datastore(op, 'source');
+        this.checkTree(src === 'running' ? this.backend.store.running : this.candidate.candidate);
+        return '<ok/>';
+      }
+      case 'commit':
+        return this.commit(op);
+      case 'discard-changes':
+        this.mayWrite();
+        this.candidate.reset();
+        return '<ok/>';
+      case 'lock':
+        return this.lock(this.datastore(op, 'target'));
+      case 'unlock':
+        return this.unlock(this.datastore(op, 'target'));
+      case 'close-session':
+        return '<ok/>';
+      case 'kill-session':
+        return this.kill(op);
+      case 'command':
+        return this.command(op);
+      case 'load-configuration':
+        return this.loadConfiguration(op);
+      default:
+        throw new RpcError('protocol', 'operation-not-supported', `operation <${op.name}> is not supported`);
+    }
+  }
+
+  private datastore(op: XmlElement, role: 'source' | 'target'): 'running' | 'candidate' {
+    const holder = child(op, role);
+    const ds = holder?.children[0]?.name;
+    if (!holder || !ds) throw new RpcError('protocol', 'missing-element', `<${op.name}> needs <${role}>`, undefined, `<bad-element>${role}</bad-element>`);
+    if (ds === 'running' || ds === 'candidate') return ds;
+    throw new RpcError('protocol', 'invalid-value', `datastore <${ds}> is not available here (running, candidate)`);
+  }
+
+  private mayWrite(): void {
+    if (this.user.class !== 'super-user') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class ${this.user.class}) may not change the configuration`);
+  }
+
+  /** Another session holds a lock that this change would break. */
+  private checkLock(ds: 'running' | 'candidate'): void {
+    const owner = this.locks.held.get(ds);
+    if (owner !== undefined && owner !== this.id) throw new RpcError('protocol', 'in-use', `the ${ds} configuration is locked by session ${owner}`, undefined, `<session-id>${owner}</session-id>`);
+  }
+
+  private getConfig(ds: 'running' | 'candidate', filter: XmlElement | undefined): string {
+    let tree = ds === 'running' ? this.backend.store.running : this.candidate.candidate;
+    if (filter) {
+      const type = filter.attrs.type ?? 'subtree';
+      if (type !== 'subtree') throw new RpcError('protocol', 'bad-attribute', `filter type "${type}" is not supported (subtree)`, undefined, '<bad-attribute>type</bad-attribute><bad-element>filter</bad-element>');
+      const conf = filter.children.find((c) => c.name === 'configuration');
+      if (filter.children.length === 0) tree = {};
+      else if (!conf) return '<data/>'; // selects nothing of ours
+      else if (conf.children.length) tree = subtree(tree, conf, schema);
+    }
+    return `<data>\n${printXml(tree, '  ')}\n</data>`;
+  }
+
+  private editConfig(op: XmlElement): string {
+    this.mayWrite();
+    if (this.datastore(op, 'target') !== 'candidate') throw new RpcError('protocol', 'operation-not-supported', 'edit the candidate and commit it (no :writable-running)');
+    this.checkLock('candidate');
+    const dflt = child(op, 'default-operation')?.text.trim() ?? 'merge';
+    if (dflt !== 'merge' && dflt !== 'replace' && dflt !== 'none') throw new RpcError('protocol', 'invalid-value', `default-operation "${dflt}" is not merge, replace or none`);
+    const test = child(op, 'test-option')?.text.trim() ?? 'test-then-set';
+    if (!['test-then-set', 'set', 'test-only'].includes(test)) throw new RpcError('protocol', 'invalid-value', `test-option "${test}" is not test-then-set, set or test-only`);
+    const config = child(op, 'config');
+    if (!config) throw new RpcError('protocol', 'missing-element', '<edit-config> needs <config>', undefined, '<bad-element>config</bad-element>');
+    const confs = config.children.filter((c) => c.name === 'configuration');
+    if (confs.length !== 1 || config.children.length !== 1) throw new RpcError('application', 'unknown-element', `<config> holds one <configuration xmlns="${CONFIG_NS}">`, '/config');
+    let edits: XmlEdit[];
+    try {
+      edits = xmlEdits(confs[0]!, dflt);
+    } catch (e) {
+      if (e instanceof XmlConfigError) throw new RpcError('application', e.tag, e.reason, e.path);
+      throw e;
+    }
+    // all or nothing: every edit on a copy first (rollback-on-error is the only error-option)
+    const base = dflt === 'replace' ? {} : this.candidate.candidate;
+    const next = cloneTree(base);
+    for (const ed of edits) applyEdit(next, ed);
+    if (test !== 'set') this.checkTree(next);
+    if (test === 'test-only') return '<ok/>';
+    if (dflt === 'replace') this.candidate.replace(next);
+    else for (const ed of edits) applyEdit(this.candidate.candidate, ed, this.candidate);
+    return '<ok/>';
+  }
+
+  private checkTree(tree: ConfigTree): void {
+    const errors = this.backend.store.validate(tree);
+    if (errors.length) throw new RpcError('application', 'operation-failed', errors.join('; '));
+  }
+
+  private async commit(op: XmlElement): Promise<string> {
+    this.mayWrite();
+    this.checkLock('running');
+    this.checkLock('candidate');
+    const confirmed = child(op, 'confirmed') !== undefined;
+    const timeoutText = child(op, 'confirm-timeout')?.text.trim();
+    let minutes: number | undefined;
+    if (confirmed) {
+      const secs = timeoutText === undefined ? 600 : Number(timeoutText);
+      if (!Number.isInteger(secs) || secs < 1) throw new RpcError('protocol', 'invalid-value', `confirm-timeout "${timeoutText}" is not a number of seconds`);
+      // the store counts commit confirmed in minutes, as Junos does
+      minutes = Math.max(1, Math.ceil(secs / 60));
+    }
+    try {
+      await this.backend.store.commit(this.candidate, { user: this.user.name, via: 'netconf', ...(minutes ? { confirmMinutes: minutes } : {}) });
+    } catch (e) {
+      throw new RpcError('application', 'operation-failed', (e as Error).message.replace(/\n/g, '; '));
+    }
+    return '<ok/>';
+  }
+
+  private lock(ds: 'running' | 'candidate'): string {
+    const owner = this.locks.held.get(ds);
+    if (owner !== undefined) throw new RpcError('protocol', 'lock-denied', `the ${ds} configuration is already locked by session ${owner}`, undefined, `<session-id>${owner}</session-id>`);
+    if (ds === 'candidate' && this.candidate.modified) {
+      throw new RpcError('protocol', 'lock-denied', 'the candidate has changes not committed; commit or discard them first', undefined, '<session-id>0</session-id>');
+    }
+    this.locks.held.set(ds, this.id);
+    return '<ok/>';
+  }
+
+  private unlock(ds: 'running' | 'candidate'): string {
+    if (this.locks.held.get(ds) !== this.id) throw new RpcError('protocol', 'operation-failed', `this session holds no lock on the ${ds} configuration`);
+    this.release(ds);
+    return '<ok/>';
+  }
+
+  /** A candidate lock released without a commit discards the changes made under it (RFC 6241 8.3.5.2). */
+  private release(ds: 'running' | 'candidate'): void {
+    this.locks.held.delete(ds);
+    if (ds === 'candidate') this.candidate.reset();
+  }
+
+  private kill(op: XmlElement): string {
+    const id = Number(child(op, 'session-id')?.text.trim());
+    if (!Number.isInteger(id)) throw new RpcError('protocol', 'missing-element', '<kill-session> needs <session-id>', undefined, '<bad-element>session-id</bad-element>');
+    if (id === this.id) throw new RpcError('protocol', 'invalid-value', 'a session cannot kill itself (use close-session)');
+    const s = this.sessions.get(id);
+    if (!s) throw new RpcError('protocol', 'invalid-value', `no session ${id}`);
+    this.mayWrite();
+    s.close();
+    return '<ok/>';
+  }
+
+  private async command(op: XmlElement): Promise<string> {
+    const line = op.text.trim();
+    const format = op.attrs.format ?? 'text';
+    if (format !== 'text' && format !== 'json') throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not text or json`, undefined, '<bad-attribute>format</bad-attribute><bad-element>command</bad-element>');
+    if (!/^show(\s|$)/.test(line) && this.user.class === 'read-only') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class read-only) may only run show commands`);
+    if (/^(configure|set|delete|commit|rollback|load)(\s|$)/.test(line)) throw new RpcError('application', 'invalid-value', 'configuration commands go through edit-config/commit or load-configuration');
+    const s = new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf');
+    const r = await s.run(format === 'json' ? `${line} | display json` : line);
+    if (r.error !== undefined) throw new RpcError('application', 'invalid-value', r.error);
+    const body = format === 'json' && r.data !== undefined ? JSON.stringify(r.data) : r.text;
+    return `<output>${escapeXml(body)}</output>`;
+  }
+
+  private loadConfiguration(op: XmlElement): string {
+    this.mayWrite();
+    this.checkLock('candidate');
+    const action = op.attrs.action ?? 'merge';
+    if (action !== 'merge' && action !== 'override') throw new RpcError('protocol', 'bad-attribute', `action "${action}" is not merge or override`, undefined, '<bad-attribute>action</bad-attribute><bad-element>load-configuration</bad-element>');
+    const format = op.attrs.format ?? 'text';
+    if (format === 'xml') {
+      const conf = child(op, 'configuration');
+      if (!conf) throw new RpcError('protocol', 'missing-element', 'format xml needs <configuration>');
+      const edits = xmlEdits(conf);
+      const next = cloneTree(action === 'override' ? {} : this.candidate.candidate);
+      for (const ed of edits) applyEdit(next, ed);
+      this.candidate.replace(next);
+      return '<load-configuration-results><ok/></load-configuration-results>';
+    }
+    if (!NOTATIONS.includes(format as Notation)) throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not one of xml, ${NOTATIONS.join(', ')}`);
+    const holder = child(op, 'configuration-text') ?? child(op, 'configuration-set') ?? op;
+    try {
+      // parse against a copy: a bad line leaves the candidate untouched
+      parseConfig(holder.text, format as Notation, action === 'override' ? {} : cloneTree(this.candidate.candidate));
+      this.candidate.load(holder.text, format as Notation, action === 'override');
+    } catch (e) {
+      throw new RpcError('application', 'invalid-value', (e as Error).message);
+    }
+    return '<load-configuration-results><ok/></load-configuration-results>';
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ds of ['running', 'candidate'] as const) if (this.locks.held.get(ds) === this.id) this.release(ds);
+    this.sessions.delete(this.id);
+    this.end();
+  }
+}
+
+/** One edit on a tree, or through a candidate session, with NETCONF's error for what it refuses. */
+function applyEdit(tree: ConfigTree, ed: XmlEdit, session?: CandidateSession): void {
+  try {
+    if (ed.kind === 'absent') {
+      if (getAt(tree, ed.words) !== undefined) throw new RpcError('application', 'data-exists', `${ed.words.join(' ')} already exists`, ed.path);
+    } else if (ed.kind === 'delete') {
+      const found = session ? session.delete(ed.words) : applyDelete(tree, ed.words);
+      if (!found && !ed.missingOk) throw new RpcError('application', 'data-missing', `${ed.words.join(' ')} is not configured`, ed.path);
+    } else if (session) session.set(ed.words);
+    else applySet(tree, ed.words);
+  } catch (e) {
+    if (e instanceof RpcError) throw e;
+    throw new RpcError('application', 'invalid-value', (e as Error).message, ed.path);
+  }
+}
+
+/**
+ * Subtree filtering (RFC 6241 section 6) over the schema: an empty element selects its
+ * whole subtree, an element with children narrows further, a list element's `<name>`
+ * picks one entry, a leaf with a value matches content.
+ */
+function subtree(tree: ConfigTree, filter: XmlElement, node: ContainerNode | ListNode): ConfigTree {
+  const out: ConfigTree = {};
+  for (const f of filter.children) {
+    const sn = node.children[f.name];
+    const v = tree[f.name];
+    if (!sn || v === undefined) continue;
+    if (sn.kind === 'container') {
+      if (f.children.length === 0 || typeof v !== 'object' || Array.isArray(v)) out[f.name] = cloneTree(v);
+      else {
+        const sub = subtree(v, f, sn);
+        if (Object.keys(sub).length) out[f.name] = sub;
+      }
+    } else if (sn.kind === 'list') {
+      if (typeof v !== 'object' || Array.isArray(v)) continue;
+      const key = child(f, KEY_ELEMENT)?.text.trim();
+      const rest = { ...f, children: f.children.filter((c) => c.name !== KEY_ELEMENT) };
+      const entries: ConfigTree = (out[f.name] as ConfigTree | undefined) ?? {};
+      for (const [k, e] of Object.entries(v)) {
+        if (key !== undefined && key !== k) continue;
+        if (rest.children.length === 0 || typeof e !== 'object' || Array.isArray(e) || e === null) entries[k] = cloneTree(e);
+        else {
+          const sub = subtree(e, rest, sn);
+          if (Object.keys(sub).length) entries[k] = sub;
+        }
+      }
+      if (Object.keys(entries).length) out[f.name] = entries;
+    } else {
+      const want = f.text.trim();
+      if (want === '' || (Array.isArray(v) ? v.includes(want) : String(v) === want)) out[f.name] = cloneTree(v);
+    }
+  }
+  return out;
+}
+
+/** The SSH server offering the netconf subsystem. */
+export class NetconfServer {
+  private server: ssh2.Server | undefined;
+  private readonly locks = new Locks();
+  readonly sessions = new Map<number, NetconfSession>();
+  private readonly connections = new Set<Connection>();
+  private bound: { address: string; port: number } | undefined;
+
+  constructor(
+    private readonly backend: NetconfBackend,
+    private readonly hostKeyPath: string,
+  ) {}
+
+  /** Listen on (address, port), or stop when `want` is undefined; rebinds when it changed. */
+  async set(want: { address: string; port: number } | undefined): Promise<void> {
+    if (want && this.bound && want.address === this.bound.address && (want.port === this.bound.port || want.port === 0)) return;
+    await this.close();
+    if (!want) return;
+    const server = new ssh2.Server({ hostKeys: [hostKey(this.hostKeyPath)] }, (conn, info) => this.connection(conn, info.ip));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(want.port, want.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e: Error) => this.backend.log(`netconf: ${e.message}`));
+    this.server = server;
+    const a = server.address() as AddressInfo;
+    this.bound = { address: a.address, port: a.port };
+    this.backend.log(`netconf: listening on ${a.address}:${a.port}`);
+  }
+
+  address(): { address: string; port: number } | undefined {
+    return this.bound;
+  }
+
+  private connection(conn: Connection, ip: string): void {
+    this.connections.add(conn);
+    let user: LoginUser | undefined;
+    conn.on('error', () => {});
+    conn.on('close', () => this.connections.delete(conn));
+    conn.on('authentication', (ctx) => {
+      const u = loginUsers(this.backend.store.running).get(ctx.username);
+      const methods: AuthenticationType[] = ['publickey', 'password'];
+      if (!u) return ctx.reject(methods);
+      if (ctx.method === 'password') {
+        if (checkPassword(u, ctx.password)) {
+          user = u;
+          this.backend.log(`netconf: ${u.name} logged in from ${ip} (password)`);
+          return ctx.accept();
+        }
+        this.backend.log(`netconf: password refused for ${u.name} from ${ip}`);
+        return ctx.reject(methods);
+      }
+      if (ctx.method === 'publickey') {
+        const key = matchingKey(u, ctx.key.algo, ctx.key.data);
+        if (!key) return ctx.reject(methods);
+        if (!ctx.signature || !ctx.blob) return ctx.accept(); // the client asks whether the key would do
+        if (key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(methods);
+        user = u;
+        this.backend.log(`netconf: ${u.name} logged in from ${ip} (publickey ${key.type})`);
+        return ctx.accept();
+      }
+      return ctx.reject(methods);
+    });
+    conn.on('ready', () => {
+      conn.on('session', (accept) => {
+        const session = accept();
+        session.on('subsystem', (acceptSub, reject, info) => {
+          if (info.name !== 'netconf' || !user) return reject();
+          this.subsystem(acceptSub(), user);
+        });
+      });
+    });
+  }
+
+  private subsystem(ch: ServerChannel, user: LoginUser): void {
+    const s = new NetconfSession(
+      this.backend,
+      this.locks,
+      user,
+      (b) => ch.write(b),
+      () => {
+        ch.exit(0);
+        ch.end();
+      },
+      this.sessions,
+    );
+    ch.on('data', (d: Buffer) => s.input(d));
+    ch.on('close', () => s.close());
+    ch.on('error', () => s.close());
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.sessions.values()]) s.close();
+    for (const c of this.connections) c.end();
+    this.connections.clear();
+    const srv = this.server;
+    this.server = undefined;
+    this.bound = undefined;
+    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+  }
+}
+
+/** The server's Ed25519 host key, made on first use (0600). */
+function hostKey(path: string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8');
+  const k = ssh2.utils.generateKeyPairSync('ed25519');
+  writeFileSync(path, k.private, { mode: 0o600 });
+  writeFileSync(`${path}.pub`, `${k.public}\n`, { mode: 0o644 });
+  return k.private;
+}
