@@ -62,18 +62,19 @@ export function parseXml(text: string): XmlElement {
   const stack: { el: XmlElement; qname: string; scope: Map<string, string> }[] = [];
   let root: XmlElement | undefined;
 
+  /** At a comment or processing instruction: moves past it and returns true. */
+  const skipMarkup = (): boolean => {
+    const [close, what] = text.startsWith('<?', i) ? ['?>', 'processing instruction'] : text.startsWith('<!--', i) ? ['-->', 'comment'] : ['', ''];
+    if (!close) return false;
+    const e = text.indexOf(close, i + 2);
+    if (e < 0) throw new XmlError(`unterminated ${what}`, i);
+    i = e + close.length;
+    return true;
+  };
   const skipMisc = () => {
     for (;;) {
       while (i < n && /\s/.test(text[i]!)) i++;
-      if (text.startsWith('<?', i)) {
-        const e = text.indexOf('?>', i + 2);
-        if (e < 0) throw new XmlError('unterminated processing instruction', i);
-        i = e + 2;
-      } else if (text.startsWith('<!--', i)) {
-        const e = text.indexOf('-->', i + 4);
-        if (e < 0) throw new XmlError('unterminated comment', i);
-        i = e + 3;
-      } else return;
+      if (!skipMarkup()) return;
     }
   };
 
@@ -98,20 +99,14 @@ export function parseXml(text: string): XmlElement {
       i = lt;
       continue;
     }
-    if (text.startsWith('<!--', i)) {
-      const e = text.indexOf('-->', i + 4);
-      if (e < 0) throw new XmlError('unterminated comment', i);
-      i = e + 3;
+    if (skipMarkup()) {
+      // comment or processing instruction
     } else if (text.startsWith('<![CDATA[', i)) {
       const e = text.indexOf(']]>', i + 9);
       const top = stack[stack.length - 1];
       if (e < 0 || !top) throw new XmlError('bad CDATA section', i);
       top.el.text += text.slice(i + 9, e);
       i = e + 3;
-    } else if (text.startsWith('<?', i)) {
-      const e = text.indexOf('?>', i + 2);
-      if (e < 0) throw new XmlError('unterminated processing instruction', i);
-      i = e + 2;
     } else if (text[i + 1] === '/') {
       NAME_RE.lastIndex = i + 2;
       const m = NAME_RE.exec(text);
