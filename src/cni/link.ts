@@ -1,8 +1,12 @@
 /**
- * The pod's veth, driven through iproute2 in batch mode: one `ip` run in the host
- * namespace creates the pair with the pod end already inside CNI_NETNS, one `ip` run in the
- * pod's namespace sets addresses and routes. A namespace under /run/netns is entered with
- * `ip -n NAME`; any other path (/proc/PID/ns/net, a runtime's own bind mount) through nsenter.
+ * The pod's veth. On the ADD path everything goes through rtnetlink from this process
+ * (netlink.ts): one request creates the pair with the pod end already inside CNI_NETNS, one
+ * socket opened inside the pod's namespace sets addresses and routes, an ioctl turns the
+ * offloads off; no child process. Deleting a veth keeps an `ip link del` child: the
+ * kernel's teardown takes about 14 ms inside the netlink call, and a child keeps that off
+ * the controller's event loop. The rarer paths (CHECK's inspection, the TAP leftovers) use
+ * iproute2 too: a namespace under /run/netns is entered with `ip -n NAME`; any other path
+ * (/proc/PID/ns/net, a runtime's own bind mount) through nsenter.
  *
  * Pod addressing is the "router on a stick" form: the pod holds its addresses as /32 and
  * /128, and reaches everything through the gateway, an on-link host route to the vRouter's
@@ -11,7 +15,8 @@
  */
 import { existsSync } from 'node:fs';
 import { CniError, ErrorCode } from './errors.js';
-import { execChecked, execFile } from './exec.js';
+import { execFile } from './exec.js';
+import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink } from './netlink.js';
 
 const NETNS_DIR_RE = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
 
@@ -36,13 +41,11 @@ export interface VethSpec {
 }
 
 export async function createVeth(v: VethSpec): Promise<void> {
-  const batch =
-    `link add ${v.hostVeth} mtu ${v.mtu} address ${v.hostMac} type veth peer name ${v.ifname} mtu ${v.mtu} address ${v.podMac} netns ${v.netns}\n` +
-    `link set ${v.hostVeth} up\n`;
-  const r = await execFile('ip', ['-batch', '-'], { input: batch });
-  if (r.code !== 0) {
-    const msg = r.stderr.trim();
-    if (/File exists/.test(msg)) {
+  try {
+    nlCreateVeth(v);
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (err instanceof NetlinkError && err.errno === 17 /* EEXIST */) {
       throw new CniError(ErrorCode.Internal, `interface ${v.hostVeth} or ${v.ifname} in ${v.netns} already exists`, msg);
     }
     throw new CniError(ErrorCode.Internal, `creating veth ${v.hostVeth}: ${msg}`);
@@ -76,40 +79,25 @@ export interface PodVlan {
   mtu: number;
 }
 
-export function podBatch(ifname: string, addrs: readonly PodAddress[], routes: readonly PodRoute[], vlan?: PodVlan): string {
-  const lines: string[] = ['link set lo up'];
-  if (vlan) {
-    lines.push(`link set ${vlan.carrier} up`);
-    lines.push(`link add link ${vlan.carrier} name ${ifname} mtu ${vlan.mtu} type vlan id ${vlan.vlanId}`);
-  }
-  for (const a of addrs) {
-    lines.push(a.family === 4 ? `addr add ${a.address}/32 dev ${ifname}` : `addr add ${a.address}/128 dev ${ifname} nodad`);
-  }
-  lines.push(`link set ${ifname} up`);
-  const gws = new Set<string>();
-  for (const a of addrs) {
-    if (gws.has(a.gateway)) continue;
-    gws.add(a.gateway);
-    lines.push(`route replace ${a.gateway}/${a.family === 4 ? 32 : 128} dev ${ifname} scope link`);
-  }
-  for (const r of routes) lines.push(`route replace ${r.dst} via ${r.gw} dev ${ifname}`);
-  return lines.join('\n') + '\n';
-}
-
+/**
+ * The pod's side: lo up, the VLAN sub-interface if any, the addresses as /32 and /128, the
+ * interface up, an on-link host route to each gateway and the routes through them; with
+ * `txOffOn`, TX checksum offload (and TSO) off on that interface (see config.ts,
+ * txChecksumOffload).
+ */
 export async function configurePod(
   netns: string,
   ifname: string,
   addrs: readonly PodAddress[],
   routes: readonly PodRoute[],
   vlan?: PodVlan,
+  txOffOn?: string,
 ): Promise<void> {
-  const [cmd, args] = ipInNetns(netns, ['-batch', '-']);
-  await execChecked(cmd, args, { input: podBatch(ifname, addrs, routes, vlan) });
-}
-
-/** Turns off TX checksum offload on the pod's end (see config.ts, txChecksumOffload). */
-export async function disableTxChecksum(netns: string, ifname: string): Promise<void> {
-  await execChecked('nsenter', [`--net=${netns}`, 'ethtool', '-K', ifname, 'tx', 'off']);
+  try {
+    nlConfigurePod(netns, ifname, addrs, routes, vlan, txOffOn);
+  } catch (err) {
+    throw new CniError(ErrorCode.Internal, `configuring ${ifname} in ${netns}: ${(err as Error).message}`);
+  }
 }
 
 export interface PodState {
@@ -218,10 +206,11 @@ export interface TapMove {
  * its file descriptor: the device stays the same, only its namespace and name change.
  */
 export async function moveTap(t: TapMove): Promise<void> {
-  const r = await execFile('ip', ['link', 'set', 'dev', t.name, 'mtu', String(t.mtu), 'address', t.mac, 'netns', t.netns, 'name', t.ifname]);
-  if (r.code !== 0) {
-    const msg = r.stderr.trim();
-    if (/File exists/.test(msg)) throw new CniError(ErrorCode.Internal, `interface ${t.ifname} already exists in ${t.netns}`, msg);
+  try {
+    nlMoveLink(t);
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (err instanceof NetlinkError && err.errno === 17 /* EEXIST */) throw new CniError(ErrorCode.Internal, `interface ${t.ifname} already exists in ${t.netns}`, msg);
     throw new CniError(ErrorCode.Internal, `moving TAP ${t.name} into ${t.netns} as ${t.ifname}: ${msg}`);
   }
 }

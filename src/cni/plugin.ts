@@ -32,7 +32,6 @@ import {
   createVeth,
   deleteLink,
   deletePodLink,
-  disableTxChecksum,
   inspectPod,
   linkExists,
   moveTap,
@@ -269,15 +268,21 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
     writeRecord(conf.dataDir, conf.name, rec);
 
-    const steps: Promise<unknown>[] = [
-      configurePod(env.netns, env.ifname, plan.addrs, plan.routes, conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined),
+    const steps = [
+      configurePod(
+        env.netns,
+        env.ifname,
+        plan.addrs,
+        plan.routes,
+        conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined,
+        conf.txChecksumOffload ? undefined : podLink,
+      ).then(() => trace('pod configured')),
       quietHostEnd(n.hostVeth),
       commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan))).then(() => {
         committed = true;
         trace('committed');
       }),
     ];
-    if (!conf.txChecksumOffload) steps.push(disableTxChecksum(env.netns, podLink).then(() => trace('offload off')));
     const results = await Promise.allSettled(steps);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
 

@@ -56,7 +56,8 @@ function runPlugin(command: string, p: PodAttachment): Promise<Record<string, un
     CNI_IFNAME: p.ifname ?? 'eth0',
     CNI_PATH: p.cniPath ?? '/opt/cni/bin:/usr/lib/cni',
   };
-  const [cmd, args] = p.hostNetns ? ['ip', ['netns', 'exec', p.hostNetns, process.execPath, CNI_BIN]] : [process.execPath, [CNI_BIN]];
+  // bin/cnr-cni is the bash shim: it reaches the controller's CNI service, or runs the Node plugin
+  const [cmd, args] = p.hostNetns ? ['ip', ['netns', 'exec', p.hostNetns, CNI_BIN]] : [CNI_BIN, []];
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args as string[], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';

@@ -18,6 +18,7 @@ import { CniError, ErrorCode } from './errors.js';
 import { decodeRequest, encodeReply, FrameError, MAX_REQUEST } from './frame.js';
 import { outputText, runCommand, type Deps } from './plugin.js';
 import { LATEST_VERSION } from './result.js';
+import { netlinkAvailable } from './netlink.js';
 import type { ExecResult } from '../controller/mgmt/command-session.js';
 
 export function cniSocketPath(stateDir: string): string {
@@ -66,6 +67,7 @@ export class CniService {
   }
 
   async start(): Promise<void> {
+    netlinkAvailable(); // loads libc through koffi now rather than in the first ADD
     try {
       unlinkSync(this.path);
     } catch {

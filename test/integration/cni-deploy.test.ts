@@ -262,7 +262,8 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
     assert.equal(c.securityContext.readOnlyRootFilesystem, true, c.name);
   }
   assert.deepEqual(vrouter.securityContext.capabilities, { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'IPC_LOCK'] });
-  assert.deepEqual(controller.securityContext.capabilities.add, ['NET_BIND_SERVICE']);
+  // the CNI service in the controller makes veths (NET_ADMIN) and enters pod namespaces (SYS_ADMIN)
+  assert.deepEqual(controller.securityContext.capabilities.add, ['NET_BIND_SERVICE', 'NET_ADMIN', 'SYS_ADMIN']);
   assert.equal(vrouter.resources.requests.cpu, '500m');
   // volumes: the state dir is shared by both containers (mgmt.sock is how cnr-cni reaches
   // the controller) and is a host path, so the plugin on the host finds it
@@ -274,6 +275,13 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
   assert.equal(vols.config.configMap.name, 'cnr-config');
   const mounts = (c: any) => Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.mountPath]));
   assert.equal(mounts(controller).state, '/var/lib/cnr');
+  // the CNI service works on the host paths a runtime names, at the same paths
+  assert.equal(mounts(controller)['cni-bin'], '/opt/cni/bin');
+  assert.equal(mounts(controller)['cni-data'], '/var/lib/cni');
+  assert.equal(vols['cni-data'].hostPath.path, '/var/lib/cni');
+  assert.equal(mounts(controller).netns, '/var/run/netns');
+  assert.equal(vols.netns.hostPath.path, '/var/run/netns');
+  assert.equal(controller.volumeMounts.find((m: any) => m.name === 'netns').mountPropagation, 'HostToContainer');
   assert.equal(mounts(vrouter).state, '/var/lib/cnr');
   assert.equal(mounts(vrouter)['dev-net-tun'], '/dev/net/tun');
   for (const c of [...spec.containers, ...spec.initContainers]) {
@@ -285,6 +293,7 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
   const env = Object.fromEntries(init.env.map((e: any) => [e.name, e.value]));
   assert.equal(env.CNI_BIN_DIR, '/host/cni/bin');
   assert.equal(env.CNR_HOST_LIB_DIR, '/opt/cni/cnr');
+  assert.equal(env.CNR_CNI_SHIM, 'bash');
 });
 
 test('the ConfigMap holds the configuration tree (fabric, VRFs, values) and a CNI config cnr-cni accepts', () => {
@@ -366,8 +375,19 @@ test('the installer puts a runnable cnr-cni shim and the network config on the h
     assert.equal(releases.length, 2, 'the current release and the one before');
     assert.ok(releases.includes(readlinkSync(join(t, 'lib', 'current'))));
     assert.deepEqual(readdirSync(join(t, 'net.d')), ['90-cnr.conflist']);
-    const out = execFileSync(join(t, 'bin', 'cnr-cni'), { env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"0.4.0"}', encoding: 'utf8' });
+    // the bash shim, its fallback pointed at the installed release's node and Node plugin
+    const shim = readFileSync(join(t, 'bin', 'cnr-cni'), 'utf8');
+    assert.match(shim, /^#!\/bin\/bash\n/);
+    assert.ok(shim.includes(`node_main=(${join(t, 'lib')}/current/node ${join(t, 'lib')}/current/bin/cnr-cni-node)`), shim);
+    // no service under the (absent) state dir: the shim falls back to the installed Node plugin
+    const conf = JSON.stringify({ cniVersion: '0.4.0', stateDir: join(t, 'no-cnr') });
+    const out = execFileSync(join(t, 'bin', 'cnr-cni'), { env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, input: conf, encoding: 'utf8' });
     assert.equal(JSON.parse(out).cniVersion, '0.4.0');
+    // a host without bash: CNR_CNI_SHIM=node installs a /bin/sh shim that always runs Node
+    execFileSync(join(repo, 'deploy', 'install-cni.sh'), { env: { ...env, CNR_CNI_SHIM: 'node' }, encoding: 'utf8' });
+    assert.match(readFileSync(join(t, 'bin', 'cnr-cni'), 'utf8'), /^#!\/bin\/sh\n[^]*current\/bin\/cnr-cni-node/);
+    const out2 = execFileSync(join(t, 'bin', 'cnr-cni'), { env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, input: conf, encoding: 'utf8' });
+    assert.equal(JSON.parse(out2).cniVersion, '0.4.0');
   } finally {
     rmSync(t, { recursive: true, force: true });
   }
