@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { CommandSession, type ExecResult } from './mgmt/command-session.js';
 import { MgmtHttpServer } from './mgmt/http-server.js';
 import { NetconfServer } from './mgmt/netconf.js';
+import { MgmtGrpcServer } from './mgmt/grpc-server.js';
 import { ensureToken, socketPath } from './mgmt/token.js';
 import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from './config/notation.js';
 import { ConfigStore } from './config/store.js';
@@ -39,42 +40,50 @@ function obj(v: ConfigValue | undefined): ConfigTree | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
 }
 
+type Listen = { address: string; port: number } | undefined;
+
+/** A consumer that (re)binds one management listener to `system services PATH` (port, address). */
+function listenerConsumer(name: string, path: string[], defaultPort: number, set: (want: Listen) => Promise<void>): ConfigConsumer {
+  return {
+    name: `mgmt-${name}`,
+    validate: () => [],
+    apply: async (next) => {
+      let v = obj(obj(next.system)?.services);
+      for (const k of path) v = obj(v?.[k]);
+      await set(v ? { port: typeof v.port === 'number' ? v.port : defaultPort, address: typeof v.address === 'string' ? v.address : '127.0.0.1' } : undefined);
+    },
+  };
+}
+
 export class Controller {
   readonly store: ConfigStore;
   private server: MgmtHttpServer | undefined;
   private netconf: NetconfServer | undefined;
+  private grpc: MgmtGrpcServer | undefined;
   private readonly commands: OperationalCommand[];
   private readonly log: (msg: string) => void;
 
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`cnr controller: ${m}\n`));
     this.commands = opts.commands ?? [];
-    // The REST listener follows `system services rest`; it goes last so that a port it
-    // cannot bind undoes the whole commit.
-    const rest: ConfigConsumer = {
-      name: 'mgmt-rest',
-      validate: () => [],
-      apply: async (next) => {
-        const r = obj(obj(obj(next.system)?.services)?.rest);
-        const want = r ? { port: typeof r.port === 'number' ? r.port : 8080, address: typeof r.address === 'string' ? r.address : '127.0.0.1' } : undefined;
-        await this.server?.setTcp(want);
-      },
-    };
-    // NETCONF over SSH follows `system services netconf ssh` the same way.
-    const netconf: ConfigConsumer = {
-      name: 'mgmt-netconf',
-      validate: () => [],
-      apply: async (next) => {
-        const n = obj(obj(obj(obj(next.system)?.services)?.netconf)?.ssh);
-        const want = n ? { port: typeof n.port === 'number' ? n.port : 830, address: typeof n.address === 'string' ? n.address : '127.0.0.1' } : undefined;
-        if (!want && !this.netconf) return;
-        this.netconf ??= new NetconfServer({ store: this.store, commands: this.commands, log: this.log }, join(opts.stateDir, 'ssh_host_ed25519_key'));
-        await this.netconf.set(want);
-      },
-    };
+    // The management listeners follow `system services rest|netconf ssh|grpc`; they go
+    // last so that a port one cannot bind undoes the whole commit.
+    const rest = listenerConsumer('rest', ['rest'], 8080, async (want) => {
+      await this.server?.setTcp(want);
+    });
+    const netconf = listenerConsumer('netconf', ['netconf', 'ssh'], 830, async (want) => {
+      if (!want && !this.netconf) return;
+      this.netconf ??= new NetconfServer({ store: this.store, commands: this.commands, log: this.log }, join(opts.stateDir, 'ssh_host_ed25519_key'));
+      await this.netconf.set(want);
+    });
+    const grpcApi = listenerConsumer('grpc', ['grpc'], 50051, async (want) => {
+      if (!want && !this.grpc) return;
+      this.grpc ??= new MgmtGrpcServer({ exec: (c, u, via) => this.exec(c, u, via), store: this.store, log: this.log }, ensureToken(opts.stateDir));
+      await this.grpc.set(want);
+    });
     const storeOpts: ConstructorParameters<typeof ConfigStore>[0] = {
       dir: join(opts.stateDir, 'config'),
-      consumers: [...(opts.consumers ?? []), rest, netconf],
+      consumers: [...(opts.consumers ?? []), rest, netconf, grpcApi],
       log: this.log,
     };
     if (opts.confirmUnitMs !== undefined) storeOpts.confirmUnitMs = opts.confirmUnitMs;
@@ -114,6 +123,7 @@ export class Controller {
     await this.server?.close();
     this.server = undefined;
     await this.netconf?.set(undefined);
+    await this.grpc?.set(undefined);
   }
 
   /** Run CLI commands as one session; stops at the first error (which carries `error`). */
@@ -140,6 +150,11 @@ export class Controller {
   /** Where NETCONF over SSH listens, when `system services netconf ssh` is configured. */
   netconfAddress(): { address: string; port: number } | undefined {
     return this.netconf?.address();
+  }
+
+  /** Where the gRPC management API listens, when `system services grpc` is configured. */
+  grpcAddress(): { address: string; port: number } | undefined {
+    return this.grpc?.address();
   }
 
   /** Where the REST API listens over TCP, when `system services rest` is configured. */

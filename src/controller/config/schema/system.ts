@@ -17,8 +17,8 @@ export const system = container('System parameters', {
         address: leaf('Address to listen on', ip, { default: '127.0.0.1' }),
       }),
     }),
-    grpc: container('gRPC management API', {
-      port: leaf('TCP port', uint(0, 65535), { default: 50051 }),
+    grpc: container('gRPC management API (proto/mgmt.proto, bearer-token authenticated); off unless configured', {
+      port: leaf('TCP port (0 picks a free port)', uint(0, 65535), { default: 50051 }),
       address: leaf('Address to listen on', ip, { default: '127.0.0.1' }),
     }),
   }),
