@@ -1,8 +1,12 @@
 /**
- * Running the helpers cnr-cni delegates to (ip, nsenter, ethtool, IPAM plugins). Every
- * child gets a bounded time; output is collected whole because it is always small.
+ * Running the helpers cnr-cni delegates to (IPAM plugins, and `ip` off the ADD path). Every
+ * child gets a bounded time; output is collected whole because it is always small. Where
+ * libc allows, children start through posix_spawn (spawn.ts), which does not copy the
+ * controller process as Node's fork does.
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { fastSpawnAvailable, spawnFast } from './spawn.js';
 
 export interface ExecResult {
   code: number;
@@ -16,7 +20,34 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
+/** Where PATH is looked up for a bare command name (posix_spawn does not search). */
+function resolveCommand(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (cmd.includes('/')) return cmd;
+  for (const dir of (env.PATH ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue;
+    const p = `${dir}/${cmd}`;
+    if (isExecutable(p)) return p;
+  }
+  return undefined;
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export function execFile(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const env = opts.env ?? process.env;
+  const path = fastSpawnAvailable() ? resolveCommand(cmd, env) : undefined;
+  if (path) return spawnFast(path, args, env, opts.input ?? '', opts.timeoutMs ?? 30_000);
+  return nodeExecFile(cmd, args, opts);
+}
+
+function nodeExecFile(cmd: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

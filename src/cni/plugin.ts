@@ -205,8 +205,10 @@ function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan
 
 async function commitToController(conf: NetConf, deps: Deps, commands: string[]): Promise<void> {
   const ctl = await deps.controller(conf.stateDir);
+  trace('controller ready');
   try {
     await withLock(join(conf.dataDir, 'controller.lock'), async () => {
+      trace('locked');
       try {
         await ctl.exec(commands);
       } catch (err) {
@@ -254,8 +256,11 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   let ipamDone = false;
   let committed = false;
   try {
+    const ipamP = ipamFor(env, conf);
+    trace('ipam spawned');
+    ipamP.then(() => trace('ipam returned'), () => {});
     const [ipamR, vethR] = await Promise.allSettled([
-      ipamFor(env, conf),
+      ipamP,
       createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }),
     ]);
     trace('ipam and veth done');
@@ -267,6 +272,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const plan = planPod(ipam);
     rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
     writeRecord(conf.dataDir, conf.name, rec);
+    trace('record written');
 
     const steps = [
       configurePod(
