@@ -47,7 +47,7 @@ function netConf(p: PodAttachment): Record<string, unknown> {
   return conf;
 }
 
-function runPlugin(command: string, p: PodAttachment): Promise<Record<string, unknown> | undefined> {
+async function runPlugin(command: string, p: PodAttachment): Promise<Record<string, unknown> | undefined> {
   const env = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     CNI_COMMAND: command,
@@ -56,27 +56,41 @@ function runPlugin(command: string, p: PodAttachment): Promise<Record<string, un
     CNI_IFNAME: p.ifname ?? 'eth0',
     CNI_PATH: p.cniPath ?? '/opt/cni/bin:/usr/lib/cni',
   };
-  // bin/cnr-cni is the bash shim: it reaches the controller's CNI service, or runs the Node plugin
-  const [cmd, args] = p.hostNetns ? ['ip', ['netns', 'exec', p.hostNetns, CNI_BIN]] : [CNI_BIN, []];
+  const r = await runCniBin(env, JSON.stringify(netConf(p)), p.hostNetns);
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (r.status === 0) return json;
+  if (json && typeof json.code === 'number') throw new CniError(json.code, String(json.msg), typeof json.details === 'string' ? json.details : '');
+  throw new CniError(ErrorCode.Internal, `cnr-cni ${command} exited ${r.status}: ${(r.stderr || r.stdout).trim()}`);
+}
+
+/**
+ * Runs bin/cnr-cni once as a runtime does: `vars` as its whole environment, `input` on
+ * stdin, in the namespace `hostNetns` if given; bounded by `timeoutMs` (then killed).
+ */
+export function runCniBin(vars: NodeJS.ProcessEnv, input: string, hostNetns?: string, timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const [cmd, args] = hostNetns ? ['ip', ['netns', 'exec', hostNetns, CNI_BIN]] : [CNI_BIN, []];
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args as string[], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    c.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    c.on('error', reject);
-    c.on('close', (code) => {
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = out.trim() ? (JSON.parse(out) as Record<string, unknown>) : undefined;
-      } catch {
-        json = undefined;
-      }
-      if (code === 0) resolve(json);
-      else if (json && typeof json.code === 'number') reject(new CniError(json.code, String(json.msg), typeof json.details === 'string' ? json.details : ''));
-      else reject(new CniError(ErrorCode.Internal, `cnr-cni ${command} exited ${code}: ${(err || out).trim()}`));
+    const c = spawn(cmd, args as string[], { env: vars, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    c.stdin.on('error', () => {});
+    c.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
     });
-    c.stdin.end(JSON.stringify(netConf(p)));
+    c.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    c.stdin.end(input);
   });
 }
 

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runCniBin } from '../../src/cni/pod.js';
 import { CniService } from '../../src/cni/server.js';
 import { Controller } from '../../src/controller/controller.js';
 import { attachmentNames } from '../../src/cni/names.js';
@@ -21,7 +22,6 @@ const haveCni = existsSync('/usr/lib/cni/host-local') && existsSync('/usr/lib/cn
 const skip = !root ? 'needs root (network namespaces)' : !haveCni ? 'needs containernetworking-plugins in /usr/lib/cni' : false;
 if (skip) console.log(`# cni-plugin: skipped: ${skip}`);
 
-const repo = resolve(import.meta.dirname, '..', '..', '..');
 const tag = `cnicp${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
 const netnsNames = ['a', 'b', 'c'].map((x) => `${tag}-${x}`);
@@ -31,33 +31,14 @@ const nsPath = (i: number) => `/var/run/netns/${netnsNames[i]}`;
 let ctl: Controller;
 let service: CniService | undefined;
 const stateDir = join(tmp, 'cnr');
-const bin = join(repo, 'bin', 'cnr-cni');
 
 async function startService(): Promise<void> {
   service = new CniService({ stateDir, exec: (c, u, via) => ctl.exec(c, u, via) });
   await service.start();
 }
 
-/**
- * bin/cnr-cni run as a runtime runs it. Never spawnSync: the service answering it runs on
- * this process's event loop.
- */
-function runBin(vars: NodeJS.ProcessEnv, input: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const c = spawn(bin, [], { env: vars, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
-    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    c.on('error', rej);
-    c.on('close', (status) => {
-      clearTimeout(timer);
-      res({ status, stdout, stderr });
-    });
-    c.stdin.end(input);
-  });
-}
+/** bin/cnr-cni run as a runtime runs it. Never spawnSync: the service answering it runs on this event loop. */
+const runBin = runCniBin;
 
 /** The running configuration's statements of group `g` and its apply-groups line. */
 async function group(g: string): Promise<string[]> {
@@ -394,14 +375,7 @@ describe('cnr-cni plugin', { skip }, () => {
     for (const ns of spaces) execFileSync('ip', ['netns', 'add', ns]);
     try {
       const run = (command: string, i: number) =>
-        new Promise<{ code: number | null; out: string }>((res) => {
-          const c = spawn(bin, [], { env: env(command, ids[i]!, `/var/run/netns/${spaces[i]}`), stdio: ['pipe', 'pipe', 'pipe'] });
-          c.stderr.on('data', (b: Buffer) => (out += b.toString()));
-          let out = '';
-          c.stdout.on('data', (b: Buffer) => (out += b.toString()));
-          c.on('close', (code) => res({ code, out }));
-          c.stdin.end(JSON.stringify(conf()));
-        });
+        runBin(env(command, ids[i]!, `/var/run/netns/${spaces[i]}`), JSON.stringify(conf())).then((r) => ({ code: r.status, out: r.stdout }));
       const adds = await Promise.all(ids.map((_, i) => run('ADD', i)));
       assert.deepEqual(adds.filter((a) => a.code !== 0), []);
       const addrs = adds.map((a) => (JSON.parse(a.out) as { ips: { address: string }[] }).ips[0]!.address);
