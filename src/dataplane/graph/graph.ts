@@ -15,7 +15,7 @@ import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import type { IoDriver } from '../io/driver.js';
 import type { HandoffRing } from '../worker/handoff.js';
 import type { Tables } from '../tables/tables.js';
-import { LPM_INDEX, LPM_NO_ROOT, LPM_PTR } from '../tables/lpm.js';
+import { LPM_INDEX, LPM_NO_ROOT, LPM_PTR, walk4Burst, walk4BurstRoots } from '../tables/lpm.js';
 import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
@@ -219,7 +219,10 @@ export class Graph {
   private readonly dst1 = new Uint32Array(CAP);
   private readonly dst2 = new Uint32Array(CAP);
   private readonly dst3 = new Uint32Array(CAP);
-  private readonly ents = new Uint32Array(CAP);
+  private readonly ents = new Int32Array(CAP);
+  /** IPv4 destinations and the trie root of each packet's VRF (-1: none), for walk4Burst */
+  private readonly adr4 = new Int32Array(CAP);
+  private readonly root4 = new Int32Array(CAP);
 
   /** packet list of fastIp4, and the IPv6 trie walk's packets still walking */
   private readonly fast = new Uint32Array(CAP);
@@ -251,13 +254,13 @@ export class Graph {
     const vmacLo = vt.macLo;
     const vvrf = vt.vrf;
     const vhost = vt.global[0]!;
-    const roots = t.lpm4.roots;
-    const slots = t.lpm4.slots;
+    const roots = t.lpm4.iroots;
     const pstart = p.start;
     const plen = p.len;
     const prx = p.rxVif;
     const fast = this.fast;
-    const dsts = this.dsts;
+    const dsts = this.adr4;
+    const proots = this.root4;
     const ents = this.ents;
     const tots = this.dst1;
     let nSlow = 0;
@@ -269,14 +272,16 @@ export class Graph {
     let vMacLo = 0;
     let vMtu = 0;
     let vRoot = 0;
-    // pass 1: checks that only read, the destination and the trie's first level
+    /** the root every fast packet so far is walked under (-1: more than one) */
+    let oneRoot = -1;
+    // pass 1: checks that only read, and the destination
     for (let k = 0; k < n; k++) {
       const i = qbuf[qBase + k]!;
       const vif = prx[i]!;
       if (vif !== lastVif) {
         lastVif = vif;
         vRoot = roots[vvrf[vif]!]!;
-        vOk = vif !== vhost && vvlan[vif] === 0 && (vflags[vif]! & VIF_UP) !== 0 && vRoot !== LPM_NO_ROOT;
+        vOk = vif !== vhost && vvlan[vif] === 0 && (vflags[vif]! & VIF_UP) !== 0 && vRoot >= 0;
         vMacHi = vmacHi[vif]!;
         vMacLo = vmacLo[vif]!;
         vMtu = vmtu[vif]! + 14;
@@ -294,8 +299,9 @@ export class Graph {
         // checksum good, total length sane, TTL > 1, destination not multicast/reserved
         if (sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14) {
           dsts[nFast] = dst;
+          proots[nFast] = vRoot;
+          if (vRoot !== oneRoot) oneRoot = nFast === 0 ? vRoot : -1;
           tots[nFast] = tot;
-          ents[nFast] = slots[vRoot + (dst >>> 16)]!;
           fast[nFast++] = i;
           continue;
         }
@@ -304,7 +310,9 @@ export class Graph {
     }
     this.qlen[K.N_ETH_IN] = nSlow;
     if (nFast === 0) return;
-    this.trieLevels4(nFast);
+    // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
+    if (oneRoot >= 0) walk4Burst(t.lpm4.islots, oneRoot, dsts, ents, nFast);
+    else walk4BurstRoots(t.lpm4.islots, proots, dsts, ents, nFast);
     // pass 2: next hop checks, then TTL, MACs and straight into the tx queue of the vif
     const nt = t.nh;
     const nhType = nt.type;
@@ -534,13 +542,13 @@ export class Graph {
     let nNext = this.qlen[next]!;
     const qbuf = this.qbuf;
     const t = this.t;
-    const roots = t.lpm4.roots;
-    const slots = t.lpm4.slots;
+    const roots = t.lpm4.iroots;
     const st = this.stats;
     const vrfBase = this.vrfBase;
-    // The trie walk in stages across the whole burst: each stage's loads are independent of
-    // one another, so the CPU overlaps their cache misses (what VPP gets from prefetching).
-    const dsts = this.dsts;
+    // the trie walk in its own tight loop across the burst (walk4Burst), so the CPU overlaps
+    // the cache misses of different packets (what VPP gets from prefetching)
+    const dsts = this.adr4;
+    const proots = this.root4;
     const ents = this.ents;
     const dv = p.view;
     const pl3 = p.l3;
@@ -550,10 +558,9 @@ export class Graph {
       const o = (i << SHIFT) + pl3[i]!;
       const a = dv.getUint32(o + 16);
       dsts[k] = a;
-      const root = roots[pvrf[i]!]!;
-      ents[k] = root === LPM_NO_ROOT ? 0 : slots[root + (a >>> 16)]!;
+      proots[k] = roots[pvrf[i]!]!;
     }
-    this.trieLevels4(n);
+    walk4BurstRoots(t.lpm4.islots, proots, dsts, ents, n);
     let statVrf = -1;
     let statPkts = 0;
     let statBytes = 0;
@@ -561,7 +568,7 @@ export class Graph {
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const o = (i << SHIFT) + pl3[i]!;
-      const a = dsts[k]!;
+      const a = dsts[k]! >>> 0;
       let vrf = pvrf[i]!;
       if (vrf !== statVrf) {
         if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
@@ -1516,32 +1523,14 @@ export class Graph {
     }
   }
 
-  /**
-   * The IPv4 trie's second and third levels for ents[0..n) (first-level slots) and dsts: one
-   * stage per level across the burst, so the CPU overlaps the cache misses of its loads.
-   */
-  private trieLevels4(n: number): void {
-    const slots = this.t.lpm4.slots;
-    const dsts = this.dsts;
-    const ents = this.ents;
-    for (let k = 0; k < n; k++) {
-      const e = ents[k]!;
-      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + ((dsts[k]! >>> 8) & 255)]!;
-    }
-    for (let k = 0; k < n; k++) {
-      const e = ents[k]!;
-      if ((e & LPM_PTR) !== 0) ents[k] = slots[(e & LPM_INDEX) + (dsts[k]! & 255)]!;
-    }
-  }
-
   private lookup4(vrf: number, a: number): number {
-    const root = this.t.lpm4.roots[vrf]!;
-    if (root === LPM_NO_ROOT) return 0;
-    const slots = this.t.lpm4.slots;
+    const root = this.t.lpm4.iroots[vrf]!;
+    if (root < 0) return 0;
+    const slots = this.t.lpm4.islots;
     let nh = slots[root + (a >>> 16)]!;
-    if ((nh & LPM_PTR) !== 0) {
+    if (nh < 0) {
       nh = slots[(nh & LPM_INDEX) + ((a >>> 8) & 255)]!;
-      if ((nh & LPM_PTR) !== 0) nh = slots[(nh & LPM_INDEX) + (a & 255)]!;
+      if (nh < 0) nh = slots[(nh & LPM_INDEX) + (a & 255)]!;
     }
     return nh;
   }

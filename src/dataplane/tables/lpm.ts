@@ -26,9 +26,46 @@ export interface LpmShared {
 
 export class LpmFullError extends Error {}
 
+/**
+ * The IPv4 (DIR-16-8-8) walk for a burst in one VRF: out[k] = the leaf for addrs[k] under the
+ * root group at `root` (>= 0; 0 = no route). Slots are read through an Int32Array view,
+ * where a child pointer is simply negative: V8 keeps every value a small integer (Uint32Array
+ * values above 2^31 cost it a conversion each). One tight loop over the burst has no
+ * dependency between iterations, so the CPU overlaps the cache misses of many packets (the
+ * out-of-order window is JavaScript's prefetch); that is faster than a loop per trie level.
+ */
+export function walk4Burst(slots: Int32Array, root: number, addrs: Int32Array, out: Int32Array, n: number): void {
+  for (let k = 0; k < n; k++) {
+    const a = addrs[k]!;
+    let e = slots[root + (a >>> 16)]!;
+    if (e < 0) {
+      e = slots[(e & LPM_INDEX) + ((a >>> 8) & 255)]!;
+      if (e < 0) e = slots[(e & LPM_INDEX) + (a & 255)]!;
+    }
+    out[k] = e;
+  }
+}
+
+/** walk4Burst with a root per packet (roots[k] < 0: that VRF has no table, out 0). */
+export function walk4BurstRoots(slots: Int32Array, roots: Int32Array, addrs: Int32Array, out: Int32Array, n: number): void {
+  for (let k = 0; k < n; k++) {
+    const b = roots[k]!;
+    const a = addrs[k]!;
+    let e = b < 0 ? 0 : slots[b + (a >>> 16)]!;
+    if (e < 0) {
+      e = slots[(e & LPM_INDEX) + ((a >>> 8) & 255)]!;
+      if (e < 0) e = slots[(e & LPM_INDEX) + (a & 255)]!;
+    }
+    out[k] = e;
+  }
+}
+
 export class LpmTable {
   readonly slots: Uint32Array;
   readonly roots: Uint32Array;
+  /** the same slots and roots as int32 (child pointers and LPM_NO_ROOT negative), for fast readers */
+  readonly islots: Int32Array;
+  readonly iroots: Int32Array;
   readonly strides: number[];
   readonly bits: number;
   readonly wordsPerKey: number;
@@ -58,6 +95,8 @@ export class LpmTable {
   private constructor(readonly shared: LpmShared) {
     this.slots = new Uint32Array(shared.slots);
     this.roots = new Uint32Array(shared.roots);
+    this.islots = new Int32Array(shared.slots);
+    this.iroots = new Int32Array(shared.roots);
     this.strides = shared.strides;
     this.bits = shared.strides.reduce((a, b) => a + b, 0);
     this.wordsPerKey = this.bits / 32;
@@ -103,6 +142,17 @@ export class LpmTable {
       base = e & LPM_INDEX;
       pos += stride;
     }
+  }
+
+  /**
+   * Batched IPv4 lookup (16-8-8 tables only): out[k] = lookup(vrf, addrs[k]) for k < n.
+   * Addresses are 32-bit words stored in an Int32Array (the bits, not the sign, matter).
+   */
+  lookupBurst(vrf: number, addrs: Int32Array, out: Int32Array, n: number): void {
+    if (this.strides.join() !== '16,8,8') throw new Error('lookupBurst is for the IPv4 (16-8-8) table');
+    const root = this.iroots[vrf]!;
+    if (root < 0) out.fill(0, 0, n);
+    else walk4Burst(this.islots, root, addrs, out, n);
   }
 
   /** Add or replace prefix words/len -> nh (nh >= 1). Host bits must be clear. */
