@@ -148,8 +148,7 @@ export class ConfigStore {
         }
         return;
       }
-      this.check(latest.config, true);
-      const eff = expandGroups(latest.config);
+      const eff = this.check(latest.config, true);
       await this.applyAll(eff, {});
       this.running = latest.config;
       this.effective = eff;
@@ -191,8 +190,7 @@ export class ConfigStore {
   }
 
   /** Errors of a whole tree: cross-references, then every consumer's own checks. */
-  validate(tree: ConfigTree): string[] {
-    const eff = expandGroups(tree);
+  validate(tree: ConfigTree, eff = expandGroups(tree)): string[] {
     const errors = validateTree(tree, eff);
     for (const c of this.opts.consumers) {
       try {
@@ -204,9 +202,12 @@ export class ConfigStore {
     return errors;
   }
 
-  private check(tree: ConfigTree, atStart = false): void {
-    const errors = this.validate(tree);
+  /** Throws the errors of `tree`; returns its effective configuration (groups applied). */
+  private check(tree: ConfigTree, atStart = false): ConfigTree {
+    const eff = expandGroups(tree);
+    const errors = this.validate(tree, eff);
     if (errors.length) throw new CommitError(errors, atStart ? 'stored configuration is not valid' : 'configuration check-out failed');
+    return eff;
   }
 
   async commit(session: CandidateSession, o: CommitOptions): Promise<{ seq?: number; text: string }> {
@@ -226,8 +227,8 @@ export class ConfigStore {
 
   /** Check, apply, persist; must run serialized. Returns the new commit's number. */
   private async commitTree(next: ConfigTree, o: CommitOptions, prevEff: ConfigTree): Promise<number> {
-    this.check(next);
-    const eff = expandGroups(next);
+    // groups are expanded once per commit: the checked tree is the applied one
+    const eff = this.check(next);
     await this.applyAll(eff, prevEff);
     // `next` becomes the running tree: sessions copy it before editing, nobody mutates it
     const rec: CommitRecord = { seq: this.history.nextSeq(), user: o.user, time: new Date().toISOString(), config: next };
