@@ -15,6 +15,7 @@
  * Prefixes are indexed per length (IPv4 keys are numbers), which gives exact match and
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
+import { MplsTable } from './mpls.js';
 import { canonicalPrefix, formatIpv4, formatIpv6, parseIp, parsePrefix, prefixContains, scanIpv4Prefix, tryParseIpv4, type Prefix } from '../../lib/addr.js';
 import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
 
@@ -393,6 +394,8 @@ export interface ShownEntry {
 
 export class Rib implements RibApi {
   private readonly tables = new Map<string, Table>();
+  /** mpls.0: allocated labels and their actions (see mpls.ts) */
+  readonly mpls = new MplsTable();
   private readonly listeners: RibListener[] = [];
   /** guards cascading re-evaluation through resolution cycles */
   private depth = 0;

@@ -7,6 +7,8 @@
  * recursive next-hop resolution.
  */
 
+import type { MplsTable } from './mpls.js';
+
 export type RouteProtocol = 'direct' | 'local' | 'static' | 'bgp' | 'isis' | 'aggregate';
 
 /** Default preferences, as Junos has them. */
@@ -68,4 +70,6 @@ export interface RibApi {
   lookup(table: string, address: string): RibRoute | undefined;
   /** watch the longest-match route for an address; returns an unsubscribe function */
   watch(table: string, address: string, cb: ResolutionWatcher): () => void;
+  /** optional: mpls.0, where protocols allocate labels (L3VPN table labels) */
+  readonly mpls?: MplsTable;
 }

@@ -381,10 +381,10 @@ function ipv4Bytes(prefix: string): Uint8Array {
  * Encode an attribute block for prefixes of `afi` (without MP_REACH, which packUpdates adds
  * per message): NEXT_HOP is written for IPv4 unicast only.
  */
-export function encodeAttributeBlock(a: PathAttributes, afi: number, o: SessionOptions): Uint8Array {
+export function encodeAttributeBlock(a: PathAttributes, afi: number, o: SessionOptions, nextHopAttribute = afi === Afi.Ipv4): Uint8Array {
   const w = new ByteWriter(128);
   encodeAttributes(a, o, w, (type, sw) => {
-    if (type === AttrType.NextHop && afi === Afi.Ipv4 && a.nextHop && tryParseIpv4(a.nextHop) !== undefined) {
+    if (type === AttrType.NextHop && nextHopAttribute && a.nextHop && tryParseIpv4(a.nextHop) !== undefined) {
       sw.u32(parseIpv4(a.nextHop));
       return true;
     }
@@ -426,21 +426,9 @@ export function packUpdates(
         i++;
       }
     } else {
-      const fillAttrs = w.reserveLength(2);
-      // MP_REACH first (as most speakers do), extended length so it can grow
-      w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpReach);
-      const fillMp = w.reserveLength(2);
-      w.u16(afi).u8(Safi.Unicast);
-      writeMpNextHop(w, mpNextHop?.nextHop ?? '::', mpNextHop?.nextHopLocal);
-      w.u8(0);
-      const room = max - block.length;
-      while (i < prefixes.length && w.pos + prefixBytes(prefixes[i]!, addPath ? 0 : undefined) <= room) {
-        writePrefix(w, prefixes[i]!, addPath ? pathIds?.[i] ?? 0 : undefined);
-        i++;
-      }
-      fillMp();
-      w.bytes(block);
-      fillAttrs();
+      i = writeMpReach(w, block, afi, Safi.Unicast, mpNextHop ?? { nextHop: '::' }, max, prefixes.length, i,
+        (k) => prefixBytes(prefixes[k]!, addPath ? 0 : undefined),
+        (k) => writePrefix(w, prefixes[k]!, addPath ? pathIds?.[k] ?? 0 : undefined));
     }
     if (i === before) throw new Error('attribute block too large for one message');
     out.push(finishMessage(w));
@@ -468,9 +456,7 @@ export function packWithdrawals(afi: number, prefixes: readonly string[], pathId
     } else {
       w.u16(0);
       const fillAttrs = w.reserveLength(2);
-      w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(AttrType.MpUnreach);
-      const fillMp = w.reserveLength(2);
-      w.u16(afi).u8(Safi.Unicast);
+      const fillMp = openMpAttribute(w, AttrType.MpUnreach, afi, Safi.Unicast);
       while (i < prefixes.length && w.pos + prefixBytes(prefixes[i]!, addPath ? 0 : undefined) <= max) {
         writePrefix(w, prefixes[i]!, addPath ? pathIds?.[i] ?? 0 : undefined);
         i++;
@@ -478,6 +464,108 @@ export function packWithdrawals(afi: number, prefixes: readonly string[], pathId
       fillMp();
       fillAttrs();
     }
+    out.push(finishMessage(w));
+  }
+  return out;
+}
+
+/** Start an MP_REACH_NLRI/MP_UNREACH_NLRI attribute (extended length); the returned function fills its length in. */
+function openMpAttribute(w: ByteWriter, type: number, afi: number, safi: number): () => void {
+  w.u8(AttrFlag.Optional | AttrFlag.ExtendedLength).u8(type);
+  const fill = w.reserveLength(2);
+  w.u16(afi).u8(safi);
+  return fill;
+}
+
+/**
+ * The path attributes of one announcing UPDATE whose prefixes travel in MP_REACH_NLRI
+ * (first, as most speakers put it): items from `i` while they fit; returns the next one.
+ */
+function writeMpReach(
+  w: ByteWriter,
+  block: Uint8Array,
+  afi: number,
+  safi: number,
+  nh: { nextHop: string; nextHopLocal?: string },
+  max: number,
+  count: number,
+  i: number,
+  size: (k: number) => number,
+  put: (k: number) => void,
+): number {
+  const fillAttrs = w.reserveLength(2);
+  const fillMp = openMpAttribute(w, AttrType.MpReach, afi, safi);
+  writeMpNextHop(w, nh.nextHop, nh.nextHopLocal, safi === Safi.MplsVpn);
+  w.u8(0);
+  const room = max - block.length;
+  for (; i < count && w.pos + size(i) <= room; i++) put(i);
+  fillMp();
+  w.bytes(block);
+  fillAttrs();
+  return i;
+}
+
+/** A prefix of a labeled family as it goes out: labels (outermost first) and, for VPN, its RD. */
+export interface LabeledPrefix {
+  readonly prefix: string;
+  readonly labels?: readonly number[];
+  readonly rd?: string;
+}
+
+function labeledBytes(r: LabeledPrefix, withdraw: boolean, addPath: boolean): number {
+  const slash = r.prefix.lastIndexOf('/');
+  const labels = withdraw ? 1 : Math.max(1, r.labels?.length ?? 0);
+  return (addPath ? 5 : 1) + 3 * labels + (r.rd !== undefined ? 8 : 0) + ((Number(r.prefix.slice(slash + 1)) + 7) >> 3);
+}
+
+/**
+ * UPDATEs announcing labeled unicast (SAFI 4, RFC 8277) or VPN (SAFI 128, RFC 4364)
+ * prefixes with one attribute block (encodeAttributeBlock with `nextHopAttribute` false):
+ * everything travels in MP_REACH_NLRI, the VPN next hop behind an all-zero RD.
+ */
+export function packLabeledUpdates(
+  block: Uint8Array,
+  afi: number,
+  safi: number,
+  routes: readonly LabeledPrefix[],
+  o: SessionOptions,
+  mpNextHop: { nextHop: string; nextHopLocal?: string },
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const max = maxMessageLength(o);
+  const addPath = o.addPathTx.has(familyKey(afi, safi));
+  let i = 0;
+  while (i < routes.length) {
+    const before = i;
+    const w = new ByteWriter(Math.min(max, HEADER_LENGTH + 96 + block.length + (routes.length - i) * 20));
+    w.bytes(new Uint8Array(HEADER_LENGTH)).u16(0);
+    i = writeMpReach(w, block, afi, safi, mpNextHop, max, routes.length, i,
+      (k) => labeledBytes(routes[k]!, false, addPath),
+      (k) => writeLabeledPrefix(w, routes[k]!.prefix, routes[k]!.labels, routes[k]!.rd, addPath ? 0 : undefined, false));
+    if (i === before) throw new Error('attribute block too large for one message');
+    out.push(finishMessage(w));
+  }
+  return out;
+}
+
+/** UPDATEs withdrawing labeled or VPN prefixes (MP_UNREACH_NLRI, label 0x800000). */
+export function packLabeledWithdrawals(afi: number, safi: number, routes: readonly LabeledPrefix[], o: SessionOptions): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const max = maxMessageLength(o);
+  const addPath = o.addPathTx.has(familyKey(afi, safi));
+  let i = 0;
+  while (i < routes.length) {
+    const w = new ByteWriter(Math.min(max, 4096));
+    w.bytes(new Uint8Array(HEADER_LENGTH)).u16(0);
+    const fillAttrs = w.reserveLength(2);
+    const fillMp = openMpAttribute(w, AttrType.MpUnreach, afi, safi);
+    while (i < routes.length && w.pos + labeledBytes(routes[i]!, true, addPath) <= max) {
+      const r = routes[i]!;
+      writeLabeledPrefix(w, r.prefix, undefined, r.rd, addPath ? 0 : undefined, true);
+      i++;
+    }
+    fillMp();
+    fillAttrs();
     out.push(finishMessage(w));
   }
   return out;

@@ -5,8 +5,9 @@
  * instances (`routing-instances NAME protocols bgp`) get their own BGP instance whose routes
  * live in NAME.inet.0 / NAME.inet6.0.
  */
-import { tryParseIpv4 } from '../../../lib/addr.js';
+import { formatIpv4, tryParseIpv4, tryParseIpv6 } from '../../../lib/addr.js';
 import { Afi, Safi, familyKey } from '../../../wire/bgp/options.js';
+import { formatExtCommunity, parseExtCommunity, type PathAttributes } from '../../../wire/bgp/attributes.js';
 import type { ConfigTree, ConfigValue } from '../../types.js';
 
 export interface FamilyConfig {
@@ -18,6 +19,21 @@ export interface FamilyConfig {
   readonly table: string;
   readonly prefixLimit?: { readonly maximum: number; readonly teardown: boolean };
   readonly addPathReceive: boolean;
+}
+
+/**
+ * A VRF as the master BGP instance sees it (routing-instances NAME instance-type vrf): its
+ * route distinguisher and route targets, packed as 8-byte extended communities (hex text,
+ * to compare without parsing), and the base attributes its routes are exported with.
+ */
+export interface VrfConfig {
+  readonly name: string;
+  readonly rd?: string;
+  /** route targets, as formatExtCommunity prints them */
+  readonly importTargets: readonly string[];
+  readonly exportTargets: readonly string[];
+  /** attributes of the VRF's own routes before the per-peer rules (origin IGP, export targets) */
+  readonly base: PathAttributes;
 }
 
 export interface PeerConfig {
@@ -56,6 +72,31 @@ export interface InstanceConfig {
   readonly peers: Map<string, PeerConfig>;
   readonly groups: string[];
   readonly multipath?: { readonly multipleAs: boolean };
+  /** VRFs with a route distinguisher or route targets (master instance only) */
+  readonly vrfs: readonly VrfConfig[];
+}
+
+/** The Loc-RIB tables of VPN routes, keyed by `RD:prefix`. */
+export const VPN_TABLE4 = 'bgp.l3vpn.0';
+export const VPN_TABLE6 = 'bgp.l3vpn-inet6.0';
+
+export function isVpnTable(table: string): boolean {
+  return table === VPN_TABLE4 || table === VPN_TABLE6;
+}
+
+/** `RD:prefix` split at the RD's own colon (an RD has exactly one; an IPv6 prefix has several). */
+export function splitVpnKey(key: string): { rd: string; prefix: string } {
+  const i = key.indexOf(':', key.indexOf(':') + 1);
+  return { rd: key.slice(0, i), prefix: key.slice(i + 1) };
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 one (`::ffff:10.0.0.1`, `::ffff:a00:1`), the usual inet6-vpn next hop over IPv4. */
+export function mappedIpv4(address: string): string | undefined {
+  if (!address.includes(':')) return undefined;
+  const b = tryParseIpv6(address);
+  if (!b || b[10] !== 0xff || b[11] !== 0xff) return undefined;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return undefined;
+  return formatIpv4(((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0);
 }
 
 const tree = (v: ConfigValue | undefined): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
@@ -76,13 +117,13 @@ function families(instance: string, levels: ConfigTree[], address: string): Fami
   const fam = pick(levels, 'family');
   const out: FamilyConfig[] = [];
   const addPathAll = tree(pick(levels, 'add-path'));
-  const make = (afi: number, f: ConfigTree): FamilyConfig => {
+  const make = (afi: number, f: ConfigTree, safi: number = Safi.Unicast): FamilyConfig => {
     const limit = tree(f['prefix-limit']);
     return {
       afi,
-      safi: Safi.Unicast,
-      key: familyKey(afi, Safi.Unicast),
-      table: tableName(instance, afi),
+      safi,
+      key: familyKey(afi, safi),
+      table: safi === Safi.MplsVpn ? (afi === Afi.Ipv6 ? VPN_TABLE6 : VPN_TABLE4) : tableName(instance, afi),
       prefixLimit: typeof limit.maximum === 'number' ? { maximum: limit.maximum, teardown: limit.teardown === true } : undefined,
       addPathReceive: tree(f['add-path']).receive === true || addPathAll.receive === true,
     };
@@ -93,8 +134,12 @@ function families(instance: string, levels: ConfigTree[], address: string): Fami
     return out;
   }
   const t = tree(fam);
+  // labeled unicast first: with both configured, inet.0 is advertised with labels
+  if (tree(t.inet)['labeled-unicast'] !== undefined) out.push(make(Afi.Ipv4, tree(tree(t.inet)['labeled-unicast']), Safi.LabeledUnicast));
   if (tree(t.inet).unicast !== undefined) out.push(make(Afi.Ipv4, tree(tree(t.inet).unicast)));
   if (tree(t.inet6).unicast !== undefined) out.push(make(Afi.Ipv6, tree(tree(t.inet6).unicast)));
+  if (tree(t['inet-vpn']).unicast !== undefined) out.push(make(Afi.Ipv4, tree(tree(t['inet-vpn']).unicast), Safi.MplsVpn));
+  if (tree(t['inet6-vpn']).unicast !== undefined) out.push(make(Afi.Ipv6, tree(tree(t['inet6-vpn']).unicast), Safi.MplsVpn));
   return out;
 }
 
@@ -148,7 +193,40 @@ export function resolveInstance(name: string, bgp: ConfigTree | undefined, routi
     }
   }
   const mp = bgp.multipath;
-  return { name, routerId, localAs, peers, groups, multipath: mp !== undefined ? { multipleAs: bool(tree(mp)['multiple-as']) } : undefined };
+  return { name, routerId, localAs, peers, groups, multipath: mp !== undefined ? { multipleAs: bool(tree(mp)['multiple-as']) } : undefined, vrfs: [] };
+}
+
+/** Route targets of `vrf-target` (community: both ways; import/export: one way each). */
+function targets(ri: ConfigTree): { imp: string[]; exp: string[] } {
+  const vt = ri['vrf-target'];
+  const t = typeof vt === 'string' ? { community: vt } : tree(vt);
+  const norm = (v: ConfigValue | undefined): string[] => {
+    const out: string[] = [];
+    for (const s of list(v)) {
+      const b = parseExtCommunity(s.startsWith('target:') ? s : `target:${s}`);
+      if (b) out.push(formatExtCommunity(b, 0));
+    }
+    return out;
+  };
+  const both = norm(t.community);
+  return { imp: [...both, ...norm(t.import)], exp: [...both, ...norm(t.export)] };
+}
+
+/** The VRFs that take part in L3VPN: instance-type vrf with a route distinguisher or targets. */
+export function resolveVrfs(t: ConfigTree): VrfConfig[] {
+  const out: VrfConfig[] = [];
+  for (const [name, v] of Object.entries(tree(t['routing-instances']))) {
+    const ri = tree(v);
+    if (ri['instance-type'] !== 'vrf') continue;
+    const { imp, exp } = targets(ri);
+    const rd = typeof ri['route-distinguisher'] === 'string' ? ri['route-distinguisher'] : undefined;
+    if (!rd && imp.length === 0 && exp.length === 0) continue;
+    const ext = new Uint8Array(exp.length * 8);
+    exp.forEach((x, i) => ext.set(parseExtCommunity(x)!, i * 8));
+    const base: PathAttributes = exp.length ? { origin: 0, asPath: [], extCommunities: ext } : { origin: 0, asPath: [] };
+    out.push({ name, rd, importTargets: imp, exportTargets: exp, base });
+  }
+  return out;
 }
 
 function instanceBgp(t: ConfigTree, name: string): ConfigTree | undefined {
@@ -160,7 +238,7 @@ function instanceBgp(t: ConfigTree, name: string): ConfigTree | undefined {
 export function resolveAll(t: ConfigTree): InstanceConfig[] {
   const out: InstanceConfig[] = [];
   const master = resolveInstance('master', tree(t.protocols).bgp as ConfigTree | undefined, tree(t['routing-options']));
-  if (master) out.push(master);
+  if (master) out.push({ ...master, vrfs: resolveVrfs(t) });
   for (const [name, ri] of Object.entries(tree(t['routing-instances']))) {
     const r = tree(ri);
     const inst = resolveInstance(name, tree(r.protocols).bgp as ConfigTree | undefined, tree(r['routing-options']), tree(t['routing-options']));
@@ -197,6 +275,7 @@ export function validateBgp(t: ConfigTree): string[] {
       if (p.type === 'internal' && p.peerAs !== p.localAs) errors.push(`${where} group ${p.group} neighbor ${p.address}: an internal peer must have peer-as ${p.localAs}`);
       if (p.type === 'external' && p.peerAs === p.localAs && p.peerAs) errors.push(`${where} group ${p.group} neighbor ${p.address}: an external peer must have a different AS (peer-as ${p.peerAs})`);
       if (p.families.length === 0) errors.push(`${where} group ${p.group} neighbor ${p.address}: no address family (family inet unicast or inet6 unicast)`);
+      if (inst.name !== 'master' && p.families.some((f) => f.safi === Safi.MplsVpn)) errors.push(`${where} group ${p.group} neighbor ${p.address}: VPN families belong in the master instance`);
     }
   }
   return errors;

@@ -26,8 +26,12 @@ import {
   encodeAttributeBlock,
   encodeEndOfRib,
   encodeRouteRefresh,
+  packLabeledUpdates,
+  packLabeledWithdrawals,
   packUpdates,
   packWithdrawals,
+  Safi,
+  type LabeledPrefix,
   type AsPathSegment,
   type DecodedUpdate,
   type PathAttributes,
@@ -38,7 +42,8 @@ import type { PolicyEngine, PolicyResult, PolicySubject } from '../../policy/ind
 import type { RibApi, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { DEFAULT_LOCAL_PREF, neighborAs, selectBest, type DecidingStep, type PathFacts } from './best-path.js';
-import { tableName, type InstanceConfig, type PeerConfig } from './config.js';
+import { isVpnTable, mappedIpv4, splitVpnKey, tableName, VPN_TABLE4, VPN_TABLE6, type InstanceConfig, type PeerConfig } from './config.js';
+import { VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
 
 /** Where a next hop stands in the RIB, shared by every path using it. */
@@ -49,17 +54,37 @@ class NextHop {
   unwatch: (() => void) | undefined;
   /** the RIB next-hop list of single-path routes through it, shared by all of them */
   ribNexthops: RibRoute['nexthops'] | undefined;
+  /** the route that resolves it (kept for VPN next hops: a VRF route is built from it) */
+  route: RibRoute | undefined;
   constructor(
+    /** the Loc-RIB table of the paths using it */
     readonly table: string,
     readonly address: string,
   ) {}
 }
 
+/** The labels to push for a received stack (implicit null pushes nothing). */
+function pushLabels(stack: readonly number[]): number[] | undefined {
+  const out = stack.filter((l) => l !== IMPLICIT_NULL);
+  return out.length ? out : undefined;
+}
+
+/** Where a next hop of a Loc-RIB table resolves: VPN next hops (IPv4, or IPv4-mapped IPv6) in inet.0. */
+function resolutionOf(table: string, address: string): { table: string; address: string } {
+  if (!isVpnTable(table)) return { table, address };
+  const mapped = mappedIpv4(address);
+  if (mapped) return { table: 'inet.0', address: mapped };
+  return { table: address.includes(':') ? 'inet6.0' : 'inet.0', address };
+}
+
+/** Implicit null (RFC 3032): nothing to push. */
+const IMPLICIT_NULL = 3;
+
 export class Path implements PathFacts {
   /** bit 0: accepted by import; bit 1: stale (graceful restart, enhanced route refresh) */
   private bits: number;
-  /** rare facts kept out of line: why the path is hidden, a route preference set by import policy */
-  private extra: { readonly hidden?: string; readonly preference?: number } | undefined;
+  /** rare facts kept out of line: why the path is hidden, a route preference set by import policy, labels (SAFI 4/128) */
+  private extra: { readonly hidden?: string; readonly preference?: number; readonly labels?: readonly number[] } | undefined;
   constructor(
     readonly peer: Neighbor,
     readonly pathId: number,
@@ -71,9 +96,14 @@ export class Path implements PathFacts {
     readonly nh: NextHop | undefined,
     hidden?: string,
     preference?: number,
+    labels?: readonly number[],
   ) {
     this.bits = accepted ? 1 : 0;
-    this.extra = hidden !== undefined || preference !== undefined ? { hidden, preference } : undefined;
+    this.extra = hidden !== undefined || preference !== undefined || labels !== undefined ? { hidden, preference, labels } : undefined;
+  }
+  /** the label stack received with the prefix (labeled unicast, VPN) */
+  get labels(): readonly number[] | undefined {
+    return this.extra?.labels;
   }
   get accepted(): boolean {
     return (this.bits & 1) !== 0;
@@ -289,6 +319,8 @@ export class BgpInstance implements NeighborOwner {
   private lastRibRoute: RibRoute | undefined;
   private readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
   readonly tables = new Set<string>();
+  /** L3VPN state: VRF imports and exports, labels (master instance only) */
+  private readonly vpn: VpnState;
 
   constructor(
     public cfg: InstanceConfig,
@@ -301,6 +333,12 @@ export class BgpInstance implements NeighborOwner {
   ) {
     this.tables.add(tableName(cfg.name, Afi.Ipv4));
     this.tables.add(tableName(cfg.name, Afi.Ipv6));
+    if (cfg.name === 'master') {
+      this.tables.add(VPN_TABLE4);
+      this.tables.add(VPN_TABLE6);
+    }
+    this.vpn = new VpnState(rib);
+    if (cfg.vrfs.length) this.reconfigureVrfs();
   }
 
   get routerId(): string {
@@ -399,7 +437,7 @@ export class BgpInstance implements NeighborOwner {
     if (!st) return;
     for (const table of this.tables) {
       for (const { prefix, path } of this.adjRibIn(nb, table)) {
-        this.learn(nb, st, table, prefix, path.pathId, path.inAttrs, path.hidden && path.hidden !== 'rejected by import policy' ? path.hidden : undefined);
+        this.learn(nb, st, table, prefix, path.pathId, path.inAttrs, path.hidden && path.hidden !== 'rejected by import policy' ? path.hidden : undefined, undefined, path.labels);
       }
     }
     this.schedule();
@@ -429,7 +467,8 @@ export class BgpInstance implements NeighborOwner {
     for (const a of [...this.neighbors.keys()]) this.removeNeighbor(a);
     for (const nh of this.nexthops.values()) nh.unwatch?.();
     this.nexthops.clear();
-    for (const t of this.tables) this.rib.flush(t, 'bgp');
+    for (const t of this.tables) if (!isVpnTable(t)) this.rib.flush(t, 'bgp');
+    this.vpn.stop();
   }
 
   // ------------------------------------------------------------------ neighbor events
@@ -564,13 +603,15 @@ export class BgpInstance implements NeighborOwner {
       return;
     }
     const t4 = tableName(this.cfg.name, Afi.Ipv4);
-    const has4 = nb.families.some((f) => f.afi === Afi.Ipv4);
+    const has4 = nb.families.some((f) => f.afi === Afi.Ipv4 && f.safi !== Safi.MplsVpn);
     const ap4 = nb.options.addPathRx.has('1/1');
     if (has4) for (let i = 0; i < u.withdrawn.length; i++) this.unlearn(nb, st, t4, u.withdrawn[i]!, ap4 ? u.withdrawnIds![i]! : 0);
     const mu = u.mpUnreach;
-    if (mu && nb.families.some((f) => f.afi === mu.afi && f.safi === mu.safi)) {
-      const t = tableName(this.cfg.name, mu.afi);
-      for (let i = 0; i < mu.prefixes.length; i++) this.unlearn(nb, st, t, mu.prefixes[i]!, mu.pathIds?.[i] ?? 0);
+    const fu = mu && nb.families.find((f) => f.afi === mu.afi && f.safi === mu.safi);
+    if (mu && fu) {
+      const t = fu.table;
+      const rds = mu.rds;
+      for (let i = 0; i < mu.prefixes.length; i++) this.unlearn(nb, st, t, rds ? `${rds[i]}:${mu.prefixes[i]}` : mu.prefixes[i]!, mu.pathIds?.[i] ?? 0);
     }
     let withdrawAll = d.outcome === 'treat-as-withdraw';
     let attrs = u.attrs;
@@ -604,8 +645,11 @@ export class BgpInstance implements NeighborOwner {
       this.releaseUnused(nh);
     }
     const mr = u.mpReach;
-    if (mr && nb.families.some((f) => f.afi === mr.afi && f.safi === mr.safi)) {
-      const t = tableName(this.cfg.name, mr.afi);
+    const fr = mr && nb.families.find((f) => f.afi === mr.afi && f.safi === mr.safi);
+    if (mr && fr) {
+      const t = fr.table;
+      const rds = mr.rds;
+      const labels = mr.labels;
       let a = attrs;
       if (!withdrawAll) {
         a = checked?.mp ?? { ...attrs, nextHop: mr.nextHop, nextHopLocal: mr.nextHopLocal };
@@ -615,8 +659,9 @@ export class BgpInstance implements NeighborOwner {
       const nh = withdrawAll || why ? undefined : this.nexthopFor(t, mr.nextHop);
       for (let i = 0; i < mr.prefixes.length; i++) {
         const id = mr.pathIds?.[i] ?? 0;
-        if (withdrawAll) this.unlearn(nb, st, t, mr.prefixes[i]!, id);
-        else this.learn(nb, st, t, mr.prefixes[i]!, id, a, why, nh);
+        const key = rds ? `${rds[i]}:${mr.prefixes[i]}` : mr.prefixes[i]!;
+        if (withdrawAll) this.unlearn(nb, st, t, key, id);
+        else this.learn(nb, st, t, key, id, a, why, nh, labels?.[i]);
       }
       this.releaseUnused(nh);
     }
@@ -707,12 +752,12 @@ export class BgpInstance implements NeighborOwner {
   }
 
   /** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
-  private learn(nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop): void {
+  private learn(nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
     let attrs = inAttrs;
     let accepted = hidden === undefined;
     let preference: number | undefined;
     let why = hidden;
-    if (accepted && nb.cfg.import.length) {
+    if (accepted && nb.cfg.import.length && !isVpnTable(table)) {
       const chain = nb.cfg.import;
       // the prefixes of an UPDATE share one verdict (and one changed attribute set) when the
       // import chain does not look at prefixes
@@ -740,8 +785,8 @@ export class BgpInstance implements NeighborOwner {
     // the prefixes of one UPDATE share one path object (nothing in it is per prefix; staleness
     // is set for all of a peer's paths at once, and a stale path is never handed out again)
     let p = st.lastPath;
-    if (!p || p.peer !== nb || p.pathId !== pathId || p.inAttrs !== inAttrs || p.attrs !== attrs || p.accepted !== accepted || p.nh !== nh || p.hidden !== why || p.preference !== preference || p.stale || st.lastPathTable !== table) {
-      p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference);
+    if (!p || p.peer !== nb || p.pathId !== pathId || p.inAttrs !== inAttrs || p.attrs !== attrs || p.accepted !== accepted || p.nh !== nh || p.hidden !== why || p.preference !== preference || p.stale || st.lastPathTable !== table || p.labels !== labels) {
+      p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference, labels);
       st.lastPath = p;
       st.lastPathTable = table;
     }
@@ -804,11 +849,16 @@ export class BgpInstance implements NeighborOwner {
     const n = (nh = new NextHop(table, address));
     this.nexthops.set(k, n);
     let first = true;
+    const vpn = isVpnTable(table);
+    const where = resolutionOf(table, address);
     try {
-      n.unwatch = this.rib.watch(table, address, (route) => {
+      n.unwatch = this.rib.watch(where.table, where.address, (route) => {
         const resolvable = route !== undefined && (route.action ?? 'forward') === 'forward';
         const cost = route && route.protocol !== 'bgp' ? route.metric ?? 0 : 0;
-        if (resolvable === n.resolvable && cost === n.igpCost) return;
+        // a VPN route's VRF copy is built from the resolving route itself: any change counts
+        const moved = vpn && n.route !== route;
+        if (vpn) n.route = route;
+        if (resolvable === n.resolvable && cost === n.igpCost && !moved) return;
         n.resolvable = resolvable;
         n.igpCost = cost;
         if (!first) this.nexthopChanged(n);
@@ -851,6 +901,31 @@ export class BgpInstance implements NeighborOwner {
     l.push(e);
   }
 
+  /** Whether every change of this table's routes matters (a VRF whose routes are exported as VPN routes). */
+  watchesTable(table: string): boolean {
+    return this.vpn.vrfOfTable(table) !== undefined;
+  }
+
+  /** The VRFs changed (route distinguisher, targets, VRFs added or removed): import and export again. */
+  reconfigureVrfs(): void {
+    this.vpn.configure(this.cfg.vrfs, () => this.vpnEntries(), (t) => this.ribRoutes?.(t) ?? []);
+    this.schedule();
+  }
+
+  private *vpnEntries(): Iterable<{ table: string; key: string; best: Path | undefined }> {
+    for (const table of [VPN_TABLE4, VPN_TABLE6]) for (const e of this.loc.get(table)?.values() ?? []) yield { table, key: e.prefix, best: e.best };
+  }
+
+  /** mpls.0 as this instance allocated it. */
+  get mpls() {
+    return this.vpn.mpls;
+  }
+
+  /** The label of a VRF (vrf-table-label), when it has one. */
+  vrfLabel(vrf: string): number | undefined {
+    return this.vpn.labelOf(vrf);
+  }
+
   /** Whether the RIB's active route for a prefix is another protocol's while BGP has a best path for it. */
   isShadowed(table: string, prefix: string): boolean {
     return this.shadowed.get(table)?.has(prefix) ?? false;
@@ -858,6 +933,10 @@ export class BgpInstance implements NeighborOwner {
 
   /** A non-BGP route changed in the RIB (or a shadowed BGP route became active): its export may change. */
   ribChanged(table: string, prefix: string): void {
+    if (this.vpn.vrfOfTable(table)) {
+      this.vpn.localChanged(table, prefix);
+      this.schedule();
+    }
     if (!this.tables.has(table)) return;
     let s = this.ribDirty.get(table);
     if (!s) this.ribDirty.set(table, (s = new Set()));
@@ -881,16 +960,24 @@ export class BgpInstance implements NeighborOwner {
     const ribDirty = this.ribDirty;
     this.dirty = new Map();
     this.ribDirty = new Map();
-    const changed = new Map<string, LocEntry[]>();
+    const changed = new Map<string, (LocEntry | string)[]>();
     for (const [table, list] of dirty) {
       const lt = this.loc.get(table);
       const out: LocEntry[] = [];
       changed.set(table, out);
+      const vpn = isVpnTable(table);
       for (const e of list) {
         e.dirty = false;
         if (this.decide(table, e)) out.push(e);
+        if (vpn) this.vpn.importEntry(table, e.prefix, e.best);
         if (e.size === 0 && lt?.get(e.prefix) === e) lt.delete(e.prefix);
       }
+    }
+    this.vpn.flushImports();
+    for (const [table, keys] of this.vpn.takeExportDirty()) {
+      let out = changed.get(table);
+      if (!out) changed.set(table, (out = []));
+      for (const k of keys) out.push(this.loc.get(table)?.get(k) ?? k);
     }
     for (const nb of this.neighbors.values()) {
       const st = this.ribs.get(nb);
@@ -943,6 +1030,11 @@ export class BgpInstance implements NeighborOwner {
       }
     }
     e.best = best;
+    if (isVpnTable(table)) {
+      // VPN routes stay in BGP (bgp.l3vpn.0); their VRF copies are made in flush
+      e.installed = best;
+      return prevBest !== best || prevInstalled !== best;
+    }
     const same =
       Array.isArray(prevInstalled) && Array.isArray(chosen)
         ? prevInstalled.length === chosen.length && prevInstalled.every((p, i) => p === chosen[i])
@@ -963,16 +1055,23 @@ export class BgpInstance implements NeighborOwner {
 
   private ribRoute(prefix: string, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
     let nexthops: RibRoute['nexthops'];
-    if (!Array.isArray(chosen) && best.nh) {
+    if (best.labels && !Array.isArray(chosen) && best.nh) {
+      // labeled unicast: push the peer's label on top of whatever reaches its next hop
+      const push = pushLabels(best.labels);
+      nexthops = [push ? { gateway: best.nh.address, recursive: true, labels: push } : { gateway: best.nh.address, recursive: true }];
+    } else if (!Array.isArray(chosen) && best.nh) {
       nexthops = best.nh.ribNexthops ??= [{ gateway: best.nh.address, recursive: true }];
     } else {
       const mp = Array.isArray(chosen) ? chosen : [chosen];
       const gateways: string[] = [];
+      nexthops = [];
       for (const p of mp) {
         const g = p.attrs.nextHop;
-        if (g && !gateways.includes(g)) gateways.push(g);
+        if (!g || gateways.includes(g)) continue;
+        gateways.push(g);
+        const push = p.labels && pushLabels(p.labels);
+        nexthops.push(push ? { gateway: g, recursive: true, labels: push } : { gateway: g, recursive: true });
       }
-      nexthops = gateways.map((gateway) => ({ gateway, recursive: true }));
     }
     const a = best.attrs;
     const attributes = this.shownAttributes(best, step);
@@ -1034,7 +1133,8 @@ export class BgpInstance implements NeighborOwner {
     if (!nb.families.some((f) => f.table === table)) return;
     const prefixes = new Set<string>(this.loc.get(table)?.keys() ?? []);
     for (const p of st.tableOut(table).keys()) prefixes.add(p);
-    if (this.ribRoutes) for (const r of this.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(r.prefix);
+    if (isVpnTable(table)) for (const k of this.vpn.local.get(table)?.keys() ?? []) prefixes.add(k);
+    else if (this.ribRoutes) for (const r of this.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(r.prefix);
     if (resend) st.tableOut(table).clear();
     this.exportPrefixes(nb, st, table, [...prefixes]);
   }
@@ -1062,6 +1162,11 @@ export class BgpInstance implements NeighborOwner {
       }
     }
     const msgs: Uint8Array[] = [];
+    if (f.safi !== Safi.Unicast) {
+      this.packLabeled(nb, table, f.afi, f.safi, withdrawn, groups, msgs);
+      nb.sendUpdates(msgs);
+      return;
+    }
     if (withdrawn.length) msgs.push(...packWithdrawals(f.afi, withdrawn, undefined, nb.options));
     for (const [a, ps] of groups) {
       const block = encodeAttributeBlock(a, f.afi, nb.options);
@@ -1070,8 +1175,47 @@ export class BgpInstance implements NeighborOwner {
     nb.sendUpdates(msgs);
   }
 
+  /** UPDATEs of a labeled family (SAFI 4 or 128): the labels and RDs ride beside each prefix. */
+  private packLabeled(nb: Neighbor, table: string, afi: number, safi: number, withdrawn: string[], groups: Map<PathAttributes, string[]>, msgs: Uint8Array[]): void {
+    const vpn = safi === Safi.MplsVpn;
+    const lp = (key: string, labels?: readonly number[]): LabeledPrefix => (vpn ? { ...splitVpnKey(key), labels } : { prefix: key, labels });
+    if (withdrawn.length) msgs.push(...packLabeledWithdrawals(afi, safi, withdrawn.map((k) => lp(k)), nb.options));
+    for (const [a, keys] of groups) {
+      const block = encodeAttributeBlock(a, afi, nb.options, false);
+      const routes = keys.map((k) => lp(k, this.outLabels(table, k, a)));
+      msgs.push(...packLabeledUpdates(block, afi, safi, routes, nb.options, { nextHop: a.nextHop ?? (afi === Afi.Ipv4 ? this.cfg.routerId : '::'), nextHopLocal: a.nextHopLocal }));
+    }
+  }
+
+  /**
+   * The label stack a labeled prefix goes out with: our VRF's table label for our own VPN
+   * routes; the received labels when the next hop is passed on unchanged; otherwise implicit
+   * null (labeled unicast with next hop self: the packet reaches us unlabeled and is routed
+   * by IP lookup in inet.0).
+   */
+  private outLabels(table: string, key: string, a: PathAttributes): readonly number[] {
+    if (isVpnTable(table)) {
+      const l = this.vpn.localLabel(table, key);
+      if (l !== undefined) return [l];
+    }
+    const best = this.loc.get(table)?.get(key)?.best;
+    if (best?.labels && a.nextHop === best.attrs.nextHop) return best.labels;
+    return [IMPLICIT_NULL];
+  }
+
+  /** What we advertise for a VPN key: our VRF's route, or (reflection, iBGP) the best received path. */
+  private exportVpn(nb: Neighbor, st: NeighborRib, table: string, key: string, entry?: LocEntry): PathAttributes | undefined {
+    const local = this.vpn.local.get(table)?.get(key);
+    if (local) return this.transform(local.vrf.base, undefined, nb, st, undefined, table);
+    const best = (entry ?? this.loc.get(table)?.get(key))?.best;
+    // no inter-AS option B: a VPN route is not passed to an external peer
+    if (!best || nb.ebgp || !this.mayAdvertise(best, nb)) return undefined;
+    return this.transform(best.attrs, best, nb, st, undefined, table);
+  }
+
   /** What we advertise to `nb` for a prefix (undefined: nothing). */
   exportFor(nb: Neighbor, st: NeighborRib, table: string, prefix: string, entry?: LocEntry): PathAttributes | undefined {
+    if (isVpnTable(table)) return this.exportVpn(nb, st, table, prefix, entry);
     let best = (entry ?? this.loc.get(table)?.get(prefix))?.best;
     const chain = nb.cfg.export;
     // BGP advertises the active route only (Junos without advertise-inactive): when another

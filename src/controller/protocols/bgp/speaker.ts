@@ -56,7 +56,7 @@ interface RibExtras {
  */
 export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: string; prefix: string; route: RibRoute | undefined }): void {
   const bgp = c.route?.protocol === 'bgp';
-  for (const inst of instances) if (!bgp || inst.isShadowed(c.table, c.prefix)) inst.ribChanged(c.table, c.prefix);
+  for (const inst of instances) if (!bgp || inst.isShadowed(c.table, c.prefix) || inst.watchesTable(c.table)) inst.ribChanged(c.table, c.prefix);
 }
 
 const tree = (v: unknown): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {});
@@ -223,6 +223,7 @@ export class BgpSpeaker {
           nb.reconfigure(p);
         }
       }
+      inst.reconfigureVrfs();
       if (soft) inst.softReconfigure();
     }
     await this.ready();
