@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { CniError, ErrorCode } from './errors.js';
 import { execFile } from './exec.js';
-import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink } from './netlink.js';
+import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink, nlPreparePod } from './netlink.js';
 
 const NETNS_DIR_RE = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
 
@@ -40,9 +40,15 @@ export interface VethSpec {
   mtu: number;
 }
 
-export async function createVeth(v: VethSpec): Promise<void> {
+/**
+ * The veth pair, the pod end created inside the pod's namespace, then that namespace's lo
+ * up and, with `txOff`, the pod end's TX checksum offload and TSO off (config.ts,
+ * txChecksumOffload): everything that does not wait for the addresses.
+ */
+export async function createVeth(v: VethSpec, txOff: boolean): Promise<void> {
   try {
     nlCreateVeth(v);
+    nlPreparePod(v.netns, txOff ? v.ifname : undefined);
   } catch (err) {
     const msg = (err as Error).message;
     if (err instanceof NetlinkError && err.errno === 17 /* EEXIST */) {
@@ -80,10 +86,9 @@ export interface PodVlan {
 }
 
 /**
- * The pod's side: lo up, the VLAN sub-interface if any, the addresses as /32 and /128, the
- * interface up, an on-link host route to each gateway and the routes through them; with
- * `txOffOn`, TX checksum offload (and TSO) off on that interface (see config.ts,
- * txChecksumOffload).
+ * The pod's side once its addresses are known: the VLAN sub-interface if any, the
+ * addresses as /32 and /128, the interface up, an on-link host route to each gateway and
+ * the routes through them; lo up too with `loUp` (createVeth did it for a veth).
  */
 export async function configurePod(
   netns: string,
@@ -91,10 +96,11 @@ export async function configurePod(
   addrs: readonly PodAddress[],
   routes: readonly PodRoute[],
   vlan?: PodVlan,
-  txOffOn?: string,
+  loUp = false,
 ): Promise<void> {
   try {
-    nlConfigurePod(netns, ifname, addrs, routes, vlan, txOffOn);
+    if (loUp) nlPreparePod(netns);
+    nlConfigurePod(netns, ifname, addrs, routes, vlan);
   } catch (err) {
     throw new CniError(ErrorCode.Internal, `configuring ${ifname} in ${netns}: ${(err as Error).message}`);
   }

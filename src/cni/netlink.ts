@@ -475,14 +475,27 @@ export interface NlPodVlan {
 }
 
 /**
- * The pod side, with one socket opened inside the pod's namespace: lo up, the VLAN
- * sub-interface if asked, the addresses as /32 and /128 (no DAD), the interface up, an
- * on-link host route to each gateway and the routes through them (replacing any).
+ * What the pod's namespace needs before its addresses are known (ADD runs it while IPAM
+ * answers): lo up and, with `txOff`, TX checksum offload and TSO off on that interface.
  */
-export function nlConfigurePod(netns: string, ifname: string, addrs: readonly NlPodAddress[], routes: readonly NlPodRoute[], vlan?: NlPodVlan, txOff?: string): void {
+export function nlPreparePod(netns: string, txOff?: string): void {
   const s = NetlinkSocket.open(netns);
   try {
     nlSetUp(s, 1, 'lo'); // lo is index 1 in every namespace
+  } finally {
+    s.close();
+  }
+  if (txOff !== undefined) inNetns(netns, () => ethtoolTxOff(txOff));
+}
+
+/**
+ * The pod side, with one socket opened inside the pod's namespace: the VLAN sub-interface
+ * if asked, the addresses as /32 and /128 (no DAD), the interface up, an on-link host
+ * route to each gateway and the routes through them (replacing any). nlPreparePod first.
+ */
+export function nlConfigurePod(netns: string, ifname: string, addrs: readonly NlPodAddress[], routes: readonly NlPodRoute[], vlan?: NlPodVlan): void {
+  const s = NetlinkSocket.open(netns);
+  try {
     if (vlan) {
       const carrier = nlLinkIndex(s, vlan.carrier);
       nlSetUp(s, carrier, vlan.carrier);
@@ -527,7 +540,6 @@ export function nlConfigurePod(netns: string, ifname: string, addrs: readonly Nl
       m.attr(RTA_GATEWAY, gw.bytes);
       s.request(m, `RTM_NEWROUTE ${r.dst} via ${r.gw} dev ${ifname}`);
     }
-    if (txOff !== undefined) inNetns(netns, () => ethtoolTxOff(txOff));
   } finally {
     s.close();
   }

@@ -42,7 +42,7 @@ import {
   type PodRoute,
 } from './link.js';
 import { addCommands, connectController, deleteCommands, preloadController, type ControllerConfig, type GroupSpec } from './controller.js';
-import { listRecords, readRecord, removeRecord, withLock, writeRecord, type AttachmentRecord } from './state.js';
+import { listRecords, readRecord, removeRecord, withLock, writeRecord, writeRecordAsync, type AttachmentRecord } from './state.js';
 import { existsSync } from 'node:fs';
 
 /** CNR_CNI_TRACE=1: time of each step since the process started, on stderr. */
@@ -261,7 +261,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     ipamP.then(() => trace('ipam returned'), () => {});
     const [ipamR, vethR] = await Promise.allSettled([
       ipamP,
-      createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }),
+      createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }, !conf.txChecksumOffload),
     ]);
     trace('ipam and veth done');
     ipamDone = ipamR.status === 'fulfilled' && conf.ipamType !== undefined;
@@ -271,8 +271,6 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const ipam = ipamR.value;
     const plan = planPod(ipam);
     rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
-    writeRecord(conf.dataDir, conf.name, rec);
-    trace('record written');
 
     const steps = [
       configurePod(
@@ -281,8 +279,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
         plan.addrs,
         plan.routes,
         conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined,
-        conf.txChecksumOffload ? undefined : podLink,
       ).then(() => trace('pod configured')),
+      // the record with the addresses (CHECK reads them) is written off this thread meanwhile
+      writeRecordAsync(conf.dataDir, conf.name, rec).then(() => trace('record written')),
       quietHostEnd(n.hostVeth),
       commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan))).then(() => {
         committed = true;
@@ -335,7 +334,7 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     trace('tap created by the vRouter');
     await moveTap({ name: n.hostVeth, netns: env.netns, ifname: env.ifname, mac: n.podMac, mtu: conf.mtu });
     trace('tap moved');
-    await configurePod(env.netns, env.ifname, plan.addrs, plan.routes);
+    await configurePod(env.netns, env.ifname, plan.addrs, plan.routes, undefined, true);
     trace('pod configured');
     return buildResult(env, conf, n, ipam, plan);
   } catch (err) {
