@@ -6,7 +6,7 @@
  * cheap per route. Decoding accepts packed and unpacked repeated scalars and skips unknown
  * fields, as protobuf requires.
  */
-import type { InterfaceDriverName, PbControllerMessage, PbInterfaceUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
+import type { InterfaceDriverName, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
 const ACTION_NUM: Record<string, number> = { FORWARD: 0, DISCARD: 1, REJECT: 2, RECEIVE: 3 };
@@ -244,6 +244,12 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
     writeInterface(w, m.interface);
   } else if (m.routes) {
     writeBatch(w, m.routes);
+  } else if (m.label) {
+    const e = w.begin(7);
+    w.uintField(1, m.label.label);
+    w.boolField(2, m.label.delete);
+    w.string(3, m.label.vrf);
+    e();
   }
   return w.finish();
 }
@@ -438,7 +444,7 @@ export function decodeControllerMessage(bytes: Uint8Array): PbControllerMessage 
     const t = x.varint();
     const f = t >>> 3, wire = t & 7;
     if (f === 1 && wire === 0) m.seq = x.varint();
-    else if (f >= 2 && f <= 6 && wire === 2) {
+    else if (f >= 2 && f <= 7 && wire === 2) {
       const st = x.span();
       const sub = new Reader(buf, st, x.pos);
       switch (f) {
@@ -477,6 +483,19 @@ export function decodeControllerMessage(bytes: Uint8Array): PbControllerMessage 
           m.body = 'routes';
           m.routes = readBatch(x, st, x.pos);
           break;
+        case 7: {
+          const l: PbLabelUpdate = { label: 0, delete: false, vrf: '' };
+          while (sub.pos < sub.end) {
+            const tt = sub.varint();
+            if (tt === 8) l.label = sub.varint();
+            else if (tt === 16) l.delete = sub.varint() !== 0;
+            else if (tt === 26) l.vrf = sub.string();
+            else sub.skip(tt & 7);
+          }
+          m.body = 'label';
+          m.label = l;
+          break;
+        }
       }
     } else x.skip(wire);
   }

@@ -85,3 +85,25 @@ test('routes of every IPv4 length (and IPv6) survive a replay and are swept by t
   p.applyRoutes({ routes: prefixes.filter((_, i) => i % 2 === 0).map((prefix) => ({ prefix, delete: true })) });
   assert.equal(dp.routes.get('default')!.size, 0);
 });
+
+test('labels: pop-and-look-up into a VRF, replaced in place, swept at ResyncEnd, removed with their VRF', async () => {
+  const { dp, p } = await setup();
+  assert.deepEqual(p.applyLabel({ label: 16, vrf: 'blue' }).failures, []);
+  assert.deepEqual(dp.labels.get(16), { action: 'pop-lookup', vrf: 'blue' });
+  p.applyLabel({ label: 16, vrf: 'blue' });
+  assert.equal(dp.calls['addLabel'], 1, 'resent unchanged: no data-plane call');
+  assert.match(p.applyLabel({ label: 3, vrf: 'blue' }).failures[0]!.reason, /invalid label/);
+  assert.match(p.applyLabel({ label: 17, vrf: 'nosuch' }).failures[0]!.reason, /unknown VRF/);
+  p.applyLabel({ label: 17, vrf: 'blue' });
+  p.beginResync();
+  p.applyVrf({ name: 'blue' });
+  await p.applyInterface({ name: 'eth1', driver: 'MEMORY', addresses: ['10.0.0.1/24'] });
+  await p.applyInterface({ name: 'pod1', driver: 'MEMORY', vrf: 'blue', addresses: ['169.254.1.1/32'] });
+  p.applyLabel({ label: 16, vrf: 'blue' });
+  const r = await p.endResync();
+  assert.deepEqual([r.failures, r.swept], [[], 1]);
+  assert.deepEqual([...dp.labels.keys()], [16]);
+  assert.deepEqual(p.applyVrf({ name: 'blue', delete: true }).failures, []);
+  assert.equal(dp.labels.size, 0, 'the VRF took its label with it');
+  assert.equal(p.counts().labels, 0);
+});

@@ -13,7 +13,7 @@
  */
 import { DataplaneError, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
 import { canonicalPrefix, parseCidr, parseIp, parsePrefix, prefixContains, scanIpv4Prefix } from '../lib/addr.js';
-import type { PbFailure, PbInterfaceUpdate, PbNexthop, PbNexthopSet, PbRouteBatch, PbVrfUpdate, RouteActionName } from './proto.js';
+import type { PbFailure, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRouteBatch, PbVrfUpdate, RouteActionName } from './proto.js';
 
 export const DEFAULT_VRF = 'default';
 const MAX_TRANSPORT_LABELS = 4;
@@ -56,6 +56,8 @@ export class Programmer {
   /** during a resync: the routes replayed so far, per VRF */
   private replayed: Map<string, Set<RouteKey>> | undefined;
   private readonly nhs = new Map<string, NhEntry>();
+  /** incoming labels (pop and look up in a VRF), with the generation that last sent them */
+  private readonly labels = new Map<number, { vrf: string; gen: number }>();
   private gen = 0;
   private resyncing = false;
 
@@ -86,6 +88,16 @@ export class Programmer {
         } catch (err) {
           failures.push({ object: `route ${vrf} ${prefixOfKey(key)}`, reason: reason(err) });
         }
+      }
+    }
+    for (const [label, e] of this.labels) {
+      if (e.gen === this.gen) continue;
+      try {
+        this.dp.delLabel(label);
+        this.labels.delete(label);
+        swept++;
+      } catch (err) {
+        failures.push({ object: `label ${label}`, reason: reason(err) });
       }
     }
     for (const [name, e] of this.ifs) {
@@ -122,6 +134,11 @@ export class Programmer {
           // routes normally go first (the controller orders them so); remove any left over
           const table = this.routes.get(name);
           for (const [key, nh] of table ?? []) this.removeRoute(name, key, table!, nh);
+          for (const [label, e] of this.labels) {
+            if (e.vrf !== name) continue;
+            this.dp.delLabel(label);
+            this.labels.delete(label);
+          }
           this.dp.delVrf(name);
           this.vrfs.delete(name);
           this.routes.delete(name);
@@ -133,6 +150,25 @@ export class Programmer {
       return { failures: [] };
     } catch (err) {
       return { failures: [{ object: `vrf ${name}`, reason: reason(err) }] };
+    }
+  }
+
+  /** An incoming label: pop it and look the packet up in a VRF (an L3VPN table label). */
+  applyLabel(m: PbLabelUpdate): ApplyResult {
+    const object = `label ${m.label}`;
+    try {
+      if (!Number.isInteger(m.label) || m.label < 16 || m.label > MAX_LABEL) throw new DataplaneError(`invalid label ${m.label} (16..${MAX_LABEL})`);
+      if (m.delete) {
+        if (this.labels.delete(m.label)) this.dp.delLabel(m.label);
+        return { failures: [] };
+      }
+      const vrf = m.vrf || DEFAULT_VRF;
+      const old = this.labels.get(m.label);
+      if (!old || old.vrf !== vrf) this.dp.addLabel(m.label, { action: 'pop-lookup', vrf });
+      this.labels.set(m.label, { vrf, gen: this.gen });
+      return { failures: [] };
+    } catch (err) {
+      return { failures: [{ object, reason: reason(err) }] };
     }
   }
 
@@ -209,10 +245,10 @@ export class Programmer {
   }
 
   /** Counts for health and tests. */
-  counts(): { vrfs: number; interfaces: number; routes: number; nexthops: number } {
+  counts(): { vrfs: number; interfaces: number; routes: number; nexthops: number; labels: number } {
     let routes = 0;
     for (const t of this.routes.values()) routes += t.size;
-    return { vrfs: this.vrfs.size, interfaces: this.ifs.size, routes, nexthops: this.nhs.size };
+    return { vrfs: this.vrfs.size, interfaces: this.ifs.size, routes, nexthops: this.nhs.size, labels: this.labels.size };
   }
 
   // ---- internals

@@ -45,6 +45,12 @@ export interface PbVrfUpdate {
   delete?: boolean;
 }
 
+export interface PbLabelUpdate {
+  label: number;
+  delete?: boolean;
+  vrf?: string;
+}
+
 export interface PbInterfaceUpdate {
   name: string;
   delete?: boolean;
@@ -61,7 +67,8 @@ export type PbControllerBody =
   | { resyncEnd: Record<string, never> }
   | { vrf: PbVrfUpdate }
   | { interface: PbInterfaceUpdate }
-  | { routes: PbRouteBatch };
+  | { routes: PbRouteBatch }
+  | { label: PbLabelUpdate };
 
 export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   resyncBegin: { controllerId?: string };
@@ -69,6 +76,7 @@ export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   vrf: PbVrfUpdate;
   interface: PbInterfaceUpdate;
   routes: PbRouteBatch;
+  label: PbLabelUpdate;
 }>;
 
 export interface PbFailure {

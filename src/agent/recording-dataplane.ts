@@ -12,6 +12,7 @@ export class RecordingDataplane implements Dataplane {
   readonly vifs = new Map<string, VifConfig>();
   readonly nexthops = new Map<number, { spec: NexthopSpec; refs: number }>();
   readonly routes = new Map<string, Map<string, number>>([['default', new Map()]]);
+  readonly labels = new Map<number, LabelAction>();
   readonly calls: Record<string, number> = {};
   private nextNh = 1;
 
@@ -27,6 +28,7 @@ export class RecordingDataplane implements Dataplane {
   }
   delVrf(name: string): void {
     this.count('delVrf');
+    for (const a of this.labels.values()) if (a.action === 'pop-lookup' && a.vrf === name) throw new DataplaneError(`VRF ${name} still has labels`);
     if ((this.routes.get(name)?.size ?? 0) > 0) throw new DataplaneError(`VRF ${name} still has routes`);
     this.vrfs.delete(name);
     this.routes.delete(name);
@@ -91,8 +93,15 @@ export class RecordingDataplane implements Dataplane {
     this.nexthops.get(old)!.refs--;
     t!.delete(p);
   }
-  addLabel(_label: number, _action: LabelAction): void {}
-  delLabel(_label: number): void {}
+  addLabel(label: number, action: LabelAction): void {
+    this.count('addLabel');
+    if (action.action === 'pop-lookup' && !this.vrfs.has(action.vrf)) throw new DataplaneError(`unknown VRF ${action.vrf}`);
+    this.labels.set(label, action);
+  }
+  delLabel(label: number): void {
+    this.count('delLabel');
+    if (!this.labels.delete(label)) throw new DataplaneError(`no label ${label}`);
+  }
   listVifs(): VifInfo[] {
     return [...this.vifs.values()].map((v, i) => ({ id: i + 1, name: v.name, driver: v.driver, vrf: v.vrf ?? 'default', mac: v.mac ?? '', mtu: v.mtu ?? 1500, addresses: v.addresses ?? [], rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0 }));
   }
@@ -110,7 +119,7 @@ export class RecordingDataplane implements Dataplane {
     return [...(this.routes.get(vrf) ?? [])].filter(([p]) => p.includes(':') === (family === 6)).map(([prefix, nh]) => ({ prefix, nh }));
   }
   listLabels(): LabelInfo[] {
-    return [];
+    return [...this.labels].map(([label, a]) => (a.action === 'pop-lookup' ? { label, action: a.action, vrf: a.vrf } : { label, action: a.action }));
   }
   dropStats(): Record<string, number> {
     return {};

@@ -233,6 +233,8 @@ export class AgentServer {
         return p.applyInterface(msg.interface!);
       case 'routes':
         return p.applyRoutes(msg.routes!);
+      case 'label':
+        return p.applyLabel(msg.label!);
       default:
         return { failures: [{ object: `message ${msg.seq}`, reason: 'empty or unknown message body' }] };
     }

@@ -54,10 +54,10 @@ export interface FibExportStatus {
   recentFailures: PbFailure[];
 }
 
-type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined };
+type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined } | { kind: 'label'; label: number; vrf: string | undefined };
 
 function isDelete(op: Op): boolean {
-  return op.kind === 'vrf' ? op.del : op.cfg === undefined;
+  return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.vrf === undefined : op.cfg === undefined;
 }
 
 /** route batches go out pre-encoded (Buffer), the rest as objects for the hand codec */
@@ -79,6 +79,7 @@ export class FibExport {
   private readonly pending = new Map<string, Op>();
   /** route changes, as the RIB queues them */
   private routes: FibQueue | undefined;
+  private unlabel: (() => void) | undefined;
   private readonly vrfs = new Set<string>();
   private readonly ifs = new Map<string, FibInterface>();
   private client: grpc.Client & Record<string, unknown> | undefined;
@@ -111,6 +112,9 @@ export class FibExport {
     if (!this.stopped) return;
     this.stopped = false;
     this.routes = this.rib.fibQueue(() => this.schedule());
+    this.unlabel = this.rib.mpls.subscribe((label, r) => {
+      this.queue(`l|${label}`, { kind: 'label', label, vrf: r?.action.vrf });
+    });
     const { agent } = loadProtos();
     this.client = new agent(this.opts.address, grpc.credentials.createInsecure(), {
       // a busy agent (a million-route read-back) may not answer a ping for seconds
@@ -127,6 +131,8 @@ export class FibExport {
     this.stopped = true;
     this.routes?.close();
     this.routes = undefined;
+    this.unlabel?.();
+    this.unlabel = undefined;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const call = this.call;
     this.call = undefined;
@@ -251,6 +257,7 @@ export class FibExport {
       objects: [
         ...[...this.vrfs].map((name): Op => ({ kind: 'vrf', name, del: false })),
         ...[...this.ifs.values()].map((cfg): Op => ({ kind: 'if', name: cfg.name, cfg })),
+        ...this.rib.mpls.entries().map((e): Op => ({ kind: 'label', label: e.label, vrf: e.action.vrf })),
       ],
       routes: this.rib.fibRoutes(),
       carry: undefined,
@@ -405,6 +412,7 @@ function nextOf<T>(it: Iterator<T>): T | undefined {
 
 function opMessage(op: Op): PbControllerMessage {
   if (op.kind === 'vrf') return { seq: 0, vrf: { name: op.name, delete: op.del } };
+  if (op.kind === 'label') return { seq: 0, label: { label: op.label, delete: op.vrf === undefined, vrf: op.vrf && op.vrf !== 'default' ? op.vrf : '' } };
   const c = op.cfg;
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
   return {

@@ -139,9 +139,21 @@ export class RibService implements ConfigConsumer {
     return f;
   }
 
+  /** `show route table mpls.0`: the incoming label table (labels pop into their VRF). */
+  showMpls(): CommandResult {
+    const entries = this.rib.mpls.entries();
+    const lines = [`mpls.0: ${entries.length} destinations, ${entries.length} routes (${entries.length} active, 0 holddown, 0 hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];
+    for (const e of entries) {
+      lines.push(`${String(e.label).padEnd(19)}*[VPN/0]`);
+      lines.push(`                    > to table ${e.action.vrf}.inet.0, Pop`);
+    }
+    return { text: lines.join('\n') + '\n', data: { table: 'mpls.0', routes: entries.map((e) => ({ label: e.label, action: 'pop', table: `${e.action.vrf}.inet.0`, owner: e.owner })) } };
+  }
+
   commands(): OperationalCommand[] {
     return [
       { path: ['show', 'route', 'summary'], help: 'Route counts per table and protocol', run: async () => this.showSummary() },
+      { path: ['show', 'route', 'table', 'mpls.0'], help: 'Labels this router allocated and what it does with them', run: async () => this.showMpls() },
       { path: ['show', 'route', 'forwarding-table'], help: 'What the vRouter forwards with, read back from the agent: [table T]', run: (a) => this.showForwarding(a) },
       { path: ['show', 'route'], help: 'Routes: [table T] [PREFIX|ADDRESS] [exact] [protocol P] [hidden] [brief|detail|extensive|terse]', run: async (a) => this.showRoute(a) },
       { path: ['show', 'interfaces', 'terse'], help: 'Interfaces, their state and addresses', run: () => this.showInterfacesTerse() },

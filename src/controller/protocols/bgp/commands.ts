@@ -9,6 +9,7 @@ import { formatIpv4 } from '../../../lib/addr.js';
 import type { BgpSpeaker } from './speaker.js';
 import type { BgpInstance } from './instance.js';
 import { Neighbor } from './neighbor.js';
+import { splitVpnKey, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 
 /** Junos-style elapsed time: 45, 4:01, 1:02:03, 2d 3:04:05. */
 export function formatElapsed(ms: number): string {
@@ -278,12 +279,71 @@ export function advertisingProtocol(sp: BgpSpeaker, args: string[]): CommandResu
   return { text: routeTable(rows, detail), data: Object.fromEntries(rows) };
 }
 
+/**
+ * `show route table bgp.l3vpn.0` (or bgp.l3vpn-inet6.0): the VPN routes received, by
+ * RD:prefix, with their labels and targets, and the VRF routes this router advertises.
+ */
+export function vpnTable(sp: BgpSpeaker, table: string, args: string[]): CommandResult {
+  const want = args.find((a) => a !== 'detail' && a !== 'extensive' && a !== 'brief');
+  const rows: { key: string; rd: string; prefix: string; paths: Record<string, unknown>[] }[] = [];
+  const inst = sp.instances.get('master');
+  const byKey = new Map<string, (typeof rows)[number]>();
+  const row = (key: string) => {
+    let r = byKey.get(key);
+    if (!r) {
+      const { rd, prefix } = splitVpnKey(key);
+      byKey.set(key, (r = { key, rd, prefix, paths: [] }));
+      rows.push(r);
+    }
+    return r;
+  };
+  for (const l of inst?.localVpnRoutes(table) ?? []) row(l.key).paths.push({ protocol: 'local', vrf: l.vrf, labels: l.label === undefined ? [] : [l.label], active: true });
+  for (const [key, e] of inst?.locTable(table) ?? []) {
+    for (const p of e.paths) {
+      const a = p.attrs;
+      row(key).paths.push({
+        protocol: 'bgp',
+        active: e.best === p,
+        peer: p.peer.cfg.address,
+        'next-hop': a.nextHop ?? '',
+        labels: [...(p.labels ?? [])],
+        'local-preference': a.localPref,
+        'as-path': `${formatAsPath(a.asPath)}${a.asPath?.length ? ' ' : ''}${formatOrigin(a.origin)}`,
+        communities: communitiesText(a),
+        hidden: p.accepted ? (p.resolvable ? undefined : 'next hop unresolved') : p.hidden,
+      });
+    }
+  }
+  const shown = want ? rows.filter((r) => r.key === want || r.prefix === want) : rows;
+  shown.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const routes = shown.reduce((n, r) => n + r.paths.length, 0);
+  const active = shown.reduce((n, r) => n + r.paths.filter((p) => p.active).length, 0);
+  const lines = [`${table}: ${shown.length} destinations, ${routes} routes (${active} active, 0 holddown, ${routes - active} hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];
+  for (const r of shown) {
+    lines.push(r.key);
+    for (const p of r.paths) {
+      const labels = (p.labels as number[]).length ? `, Push ${(p.labels as number[]).join(', ')}` : '';
+      if (p.protocol === 'local') {
+        lines.push(`                   *[VRF ${p.vrf}] advertised with label ${(p.labels as number[]).join(', ') || '-'}`);
+        continue;
+      }
+      lines.push(`                   ${p.active ? '*' : ' '}[BGP/170] from ${p.peer}${p['local-preference'] !== undefined ? `, localpref ${p['local-preference']}` : ''}${p.hidden ? ` (hidden: ${p.hidden})` : ''}`);
+      lines.push(`                      AS path: ${p['as-path']}`);
+      if ((p.communities as string[]).length) lines.push(`                      Communities: ${(p.communities as string[]).join(' ')}`);
+      lines.push(`                    ${p.active ? '>' : ' '} to ${p['next-hop']}${labels}`);
+    }
+  }
+  return { text: lines.join('\n') + '\n', data: { table, destinations: shown.length, routes: shown } };
+}
+
 export function bgpCommands(sp: BgpSpeaker): OperationalCommand[] {
   return [
     { path: ['show', 'bgp', 'summary'], help: 'BGP peers and their route counts', run: async () => summary(sp) },
     { path: ['show', 'bgp', 'neighbor'], help: 'BGP peer details: state, capabilities, counters', run: async (args) => neighborDetail(sp, args[0]) },
     { path: ['show', 'route', 'receive-protocol', 'bgp'], help: 'Routes received from a BGP peer (ADDR [table T] [detail])', run: async (args) => receiveProtocol(sp, args) },
     { path: ['show', 'route', 'advertising-protocol', 'bgp'], help: 'Routes advertised to a BGP peer (ADDR [table T] [detail])', run: async (args) => advertisingProtocol(sp, args) },
+    { path: ['show', 'route', 'table', VPN_TABLE4], help: 'IPv4 VPN routes by RD:prefix, with labels and route targets [RD:PREFIX|PREFIX]', run: async (args) => vpnTable(sp, VPN_TABLE4, args) },
+    { path: ['show', 'route', 'table', VPN_TABLE6], help: 'IPv6 VPN routes by RD:prefix, with labels and route targets [RD:PREFIX|PREFIX]', run: async (args) => vpnTable(sp, VPN_TABLE6, args) },
     {
       path: ['clear', 'bgp', 'neighbor'],
       help: 'Reset a BGP session (ADDR), or re-apply policy: soft (outbound), soft-inbound',

@@ -921,6 +921,11 @@ export class BgpInstance implements NeighborOwner {
     return this.vpn.mpls;
   }
 
+  /** Our VRF routes exported under a VPN table: key, VRF, label. */
+  localVpnRoutes(table: string): { key: string; vrf: string; label: number | undefined }[] {
+    return [...(this.vpn.local.get(table) ?? [])].map(([key, r]) => ({ key, vrf: r.vrf.name, label: this.vpn.labelOf(r.vrf.name) }));
+  }
+
   /** The label of a VRF (vrf-table-label), when it has one. */
   vrfLabel(vrf: string): number | undefined {
     return this.vpn.labelOf(vrf);
