@@ -42,7 +42,7 @@ import {
   type PodRoute,
 } from './link.js';
 import { addCommands, connectController, deleteCommands, preloadController, type ControllerConfig, type GroupSpec } from './controller.js';
-import { listRecords, readRecord, removeRecord, withLock, writeRecord, writeRecordAsync, type AttachmentRecord } from './state.js';
+import { listRecords, readRecord, removeRecord, withLock, writeRecord, type AttachmentRecord } from './state.js';
 import { existsSync } from 'node:fs';
 
 /** CNR_CNI_TRACE=1: time of each step since the process started, on stderr. */
@@ -247,18 +247,28 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     ips: [],
     created: new Date().toISOString(),
   };
-  writeRecord(conf.dataDir, conf.name, rec);
   const podLink = podLinkName(conf, env, n);
 
-  if (conf.interfaceType === 'tap') return addTap(env, conf, deps, n, rec);
+  if (conf.interfaceType === 'tap') {
+    writeRecord(conf.dataDir, conf.name, rec);
+    return addTap(env, conf, deps, n, rec);
+  }
 
   let vethMade = false;
   let ipamDone = false;
   let committed = false;
   try {
+    // The IPAM plugin starts first (spawned synchronously here); the record that lets GC
+    // find this attachment is written while it runs, before anything else is created.
     const ipamP = ipamFor(env, conf);
     trace('ipam spawned');
     ipamP.then(() => trace('ipam returned'), () => {});
+    try {
+      writeRecord(conf.dataDir, conf.name, rec);
+    } catch (err) {
+      ipamDone = (await Promise.allSettled([ipamP]))[0].status === 'fulfilled' && conf.ipamType !== undefined;
+      throw err;
+    }
     const [ipamR, vethR] = await Promise.allSettled([
       ipamP,
       createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }, !conf.txChecksumOffload),
@@ -271,6 +281,8 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const ipam = ipamR.value;
     const plan = planPod(ipam);
     rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
+    writeRecord(conf.dataDir, conf.name, rec);
+    trace('record written');
 
     const steps = [
       configurePod(
@@ -280,8 +292,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
         plan.routes,
         conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined,
       ).then(() => trace('pod configured')),
-      // the record with the addresses (CHECK reads them) is written off this thread meanwhile
-      writeRecordAsync(conf.dataDir, conf.name, rec).then(() => trace('record written')),
+
       quietHostEnd(n.hostVeth),
       commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan))).then(() => {
         committed = true;

@@ -5,7 +5,6 @@
  * that must not interleave between concurrent invocations.
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from './errors.js';
 
@@ -37,15 +36,6 @@ export function writeRecord(dataDir: string, network: string, rec: AttachmentRec
   writeFileSync(tmp, JSON.stringify(rec));
   renameSync(tmp, p);
 }
-
-/** writeRecord with the file work on libuv's threads (the directory exists already). */
-export async function writeRecordAsync(dataDir: string, network: string, rec: AttachmentRecord): Promise<void> {
-  const p = recordPath(dataDir, network, rec.containerId, rec.ifname);
-  const tmp = `${p}.${process.pid}.${++asyncTmp}.tmp`;
-  await writeFile(tmp, JSON.stringify(rec));
-  await rename(tmp, p);
-}
-let asyncTmp = 0;
 
 export function readRecord(dataDir: string, network: string, containerId: string, ifname: string): AttachmentRecord | undefined {
   try {
