@@ -194,3 +194,17 @@ test('RD:prefix keys split at the RD, also around IPv6 prefixes', () => {
   assert.deepEqual(splitVpnKey('10.255.0.1:7:2001:db8::/32'), { rd: '10.255.0.1:7', prefix: '2001:db8::/32' });
   assert.deepEqual(splitVpnKey('4200000000L:1:::/0'), { rd: '4200000000L:1', prefix: '::/0' });
 });
+
+test('removing a VRF withdraws its VPN routes from peers', () => {
+  const s = setup(tree({ blue: BLUE, red: RED }));
+  s.rib.announce('red.inet.0', 'static', { prefix: '10.2.0.0/24', protocol: 'static', preference: 5, nexthops: [], action: 'discard' });
+  s.inst.flush();
+  assert.ok(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!.get('10.255.0.1:2:10.2.0.0/24'));
+  s.sent.length = 0;
+  s.inst.cfg = resolveAll(tree({ blue: BLUE })).find((c) => c.name === 'master')!;
+  s.inst.reconfigureVrfs();
+  s.inst.flush();
+  assert.equal(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!.get('10.255.0.1:2:10.2.0.0/24'), undefined);
+  const wd = decodedSent(s).find((d) => d.update.mpUnreach?.safi === Safi.MplsVpn)?.update.mpUnreach;
+  assert.deepEqual(wd?.rds, ['10.255.0.1:2']);
+});
