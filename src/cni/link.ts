@@ -13,7 +13,7 @@
  * address on this veth (the vRouter answers ARP/NDP for it on every vif), so pods in one
  * subnet also talk through the vRouter and the VRF's routes decide what they reach.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { CniError, ErrorCode } from './errors.js';
 import { execFile } from './exec.js';
 import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink, nlPreparePod } from './netlink.js';
@@ -48,6 +48,7 @@ export interface VethSpec {
 export async function createVeth(v: VethSpec, txOff: boolean): Promise<void> {
   try {
     nlCreateVeth(v);
+    quietHostEnd(v.hostVeth);
     nlPreparePod(v.netns, txOff ? v.ifname : undefined);
   } catch (err) {
     const msg = (err as Error).message;
@@ -156,9 +157,12 @@ export async function linkExists(name: string): Promise<boolean> {
 }
 
 /** No kernel IPv6 on the host end: the vRouter owns it, the kernel must not chatter on it. */
-export async function quietHostEnd(hostVeth: string): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
-  await writeFile(`/proc/sys/net/ipv6/conf/${hostVeth}/disable_ipv6`, '1').catch(() => {});
+function quietHostEnd(hostVeth: string): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv6/conf/${hostVeth}/disable_ipv6`, '1');
+  } catch {
+    // no IPv6 in this kernel, or /proc/sys read-only (a container): the vRouter copes
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ import {
   linkExists,
   moveTap,
   podLinkExists,
-  quietHostEnd,
   waitForTap,
   type PodAddress,
   type PodRoute,
@@ -280,9 +279,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     if (vethR.status === 'rejected') throw vethR.reason;
     const ipam = ipamR.value;
     const plan = planPod(ipam);
-    rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
-    writeRecord(conf.dataDir, conf.name, rec);
-    trace('record written');
+    // (the record keeps no addresses: CHECK takes them from prevResult; one write less here)
 
     const steps = [
       configurePod(
@@ -293,7 +290,6 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
         conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined,
       ).then(() => trace('pod configured')),
 
-      quietHostEnd(n.hostVeth),
       commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan))).then(() => {
         committed = true;
         trace('committed');
@@ -495,8 +491,10 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
     const out = (await ctl.exec([`show configuration groups ${n.group} | display set`])).join('\n');
     if (!out.includes(`interfaces ${n.hostVeth}`)) drift.push(`controller configuration group ${n.group} is missing or incomplete`);
     else if (tap && !out.includes(`interfaces ${n.hostVeth} vrouter driver tap`)) drift.push(`controller configuration group ${n.group} does not ask the vRouter for a TAP`);
+    // the pod's addresses: the prevResult's of its interface (and a record's, if it has them)
     const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
-    for (const ip of rec?.ips ?? []) if (!out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
+    const podIps = new Set([...(prev.ips ?? []).filter((ip) => ip.interface === podIdx).map((ip) => ip.address), ...(rec?.ips ?? [])]);
+    for (const ip of podIps) if (!out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
   } finally {
     await ctl.close?.();
   }

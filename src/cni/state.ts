@@ -15,7 +15,7 @@ export interface AttachmentRecord {
   hostVeth: string;
   group: string;
   instanceName: string;
-  /** pod addresses, CIDR as reported */
+  /** pod addresses, CIDR as reported (TAP attachments; a veth ADD leaves it empty: CHECK reads prevResult) */
   ips: string[];
   created: string;
 }
