@@ -442,8 +442,8 @@ test('a node that throws loses its burst (counted), not the forwarder', async ()
   dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
   const g = (dp as unknown as { engine: { graph: Record<string, unknown> } }).engine.graph;
   const real = g.ip4Input;
-  const realFast = g.fastIp4;
-  g.ip4Input = g.fastIp4 = () => { throw new Error('injected fault'); };
+  const realFast = g.fastPath;
+  g.ip4Input = g.fastPath = () => { throw new Error('injected fault'); };
   const err = console.error;
   console.error = () => {};
   try {
@@ -455,7 +455,7 @@ test('a node that throws loses its burst (counted), not the forwarder', async ()
   assert.equal(dp.dropStats().internal_error, 10);
   assert.equal(dp.poolAvailable(), 512);
   g.ip4Input = real;
-  g.fastIp4 = realFast;
+  g.fastPath = realFast;
   const o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.7')));
   assert.equal(o.p2!.length, 1, 'forwarding goes on');
 });
@@ -572,13 +572,39 @@ test('workers: 2 own one vif each and hand frames to each other', async () => {
   await dp.stop();
 });
 
+/** Send the same frames through a (fast path on) and b (off): the same frames leave each vif. */
+function sameOutput(a: VRouterDataplane, b: VRouterDataplane, frames: Uint8Array[], what: string): void {
+  const oa = send(a, 'p1', ...frames);
+  const ob = send(b, 'p1', ...frames);
+  // the fast path may send its packets ahead of the exceptions'
+  const hex = (fs: Uint8Array[]) => fs.map((f) => Buffer.from(f).toString('hex')).sort();
+  for (const v of ['p1', 'p2', 'p3']) assert.deepEqual(hex(oa[v]!), hex(ob[v]!), `${what} vif ${v}`);
+}
+
+/** ... and the same drops, counters and per-vif/VRF statistics. */
+function sameCounters(a: VRouterDataplane, b: VRouterDataplane): void {
+  const diff = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries(Object.keys(x).filter((k) => x[k] !== y[k]).map((k) => [k, [x[k], y[k]]]));
+  assert.deepEqual(diff(a.dropStats(), b.dropStats()), {});
+  const { bursts: _x, ...ca } = a.counters();
+  const { bursts: _y, ...cb } = b.counters();
+  assert.deepEqual(diff(ca, cb), {});
+  assert.deepEqual(a.stats(), b.stats());
+  assert.ok(a.counters().tx! > 50, `forwarded ${a.counters().tx}`);
+}
+
+/** A data plane for the differential tests, its fast path on or off. */
+async function fastOrNot(fast: boolean): Promise<VRouterDataplane> {
+  const dp = await setup({}, 1400);
+  await dp.addVif({ name: 'p3', driver: 'memory', mac: R3, vlan: 30, addresses: ['10.0.3.1/24', '2001:db8:3::1/64'] });
+  const g = (dp as unknown as { engine: { graph: { fastOn: boolean } } }).engine.graph;
+  g.fastOn = fast;
+  return dp;
+}
+
 test('the IPv4 fast path and the general nodes forward, answer and drop alike (mutated frames)', async () => {
   const { rng } = await import('../tables/test-random.js');
   const build = async (fast: boolean) => {
-    const dp = await setup({}, 1400);
-    await dp.addVif({ name: 'p3', driver: 'memory', mac: R3, vlan: 30, addresses: ['10.0.3.1/24'] });
-    const g = (dp as unknown as { engine: { graph: { fastPath: boolean } } }).engine.graph;
-    g.fastPath = fast;
+    const dp = await fastOrNot(fast);
     dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
     dp.addRoute('default', '198.51.101.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2, labels: [100] }));
     dp.addRoute('default', '198.51.102.0/24', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
@@ -602,19 +628,48 @@ test('the IPv4 fast path and the general nodes forward, answer and drop alike (m
       else if (m === 2) { const o = new Uint8Array(f.length + 10); o.set(f); f = o; } // trailing padding
       frames.push(f);
     }
-    const oa = send(a, 'p1', ...frames);
-    const ob = send(b, 'p1', ...frames);
-    // the same frames out of each vif (the fast path may send its packets ahead of the exceptions')
-    const hex = (fs: Uint8Array[]) => fs.map((f) => Buffer.from(f).toString('hex')).sort();
-    for (const v of ['p1', 'p2', 'p3']) assert.deepEqual(hex(oa[v]!), hex(ob[v]!), `round ${round} vif ${v}`);
+    sameOutput(a, b, frames, `round ${round}`);
   }
-  const diff = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries(Object.keys(x).filter((k) => x[k] !== y[k]).map((k) => [k, [x[k], y[k]]]));
-  assert.deepEqual([diff(a.dropStats(), b.dropStats()), diff(a.counters(), b.counters())], [{}, {}]);
-  const { bursts: _x, ...ca } = a.counters();
-  const { bursts: _y, ...cb } = b.counters();
-  assert.deepEqual(diff(ca, cb), {});
-  assert.deepEqual(a.stats(), b.stats());
-  assert.ok(a.counters().tx! > 50, `forwarded ${a.counters().tx}`);
+  sameCounters(a, b);
+});
+
+test('the IPv6 fast path and the general nodes forward, answer and drop alike (mutated frames)', async () => {
+  const { rng } = await import('../tables/test-random.js');
+  const build = async (fast: boolean) => {
+    const dp = await fastOrNot(fast);
+    dp.addRoute('default', '2001:db8:100::/48', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+    dp.addRoute('default', '2001:db8:100:5::/64', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H3 }));
+    dp.addRoute('default', '2001:db8:101::/48', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2, labels: [100, 200] }));
+    dp.addRoute('default', '2001:db8:102::/48', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
+    dp.addRoute('default', '2001:db8:103::/48', dp.addNexthop({ type: 'discard' }));
+    dp.addRoute('default', '2001:db8:104::7/128', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+    return dp;
+  };
+  const a = await build(true);
+  const b = await build(false);
+  const r = rng(4242);
+  const dsts = ['2001:db8:100::7', '2001:db8:100:5::8', '2001:db8:100:6::9', '2001:db8:101::7', '2001:db8:102::7', '2001:db8:103::7', '2001:db8:104::7', '2001:db8:104::8',
+    '2001:db8:2::1', '2001:db8:2::99', 'fe80::1', 'ff02::1', 'ff0e::5', '3fff::1'];
+  for (let round = 0; round < 20; round++) {
+    const frames: Uint8Array[] = [];
+    for (let k = 0; k < 30; k++) {
+      const size = [18, 18, 100, 1339, 1341, 1400][r() % 6]!;
+      const next = [17, 17, 17, 17, 0, 44, 60, 58][r() % 8]!;
+      // an extension header's first two bytes: the upper layer (UDP) and its length (8 bytes)
+      const payload = next === 17 ? F.udp(1000, 53, new Uint8Array(size)) : Uint8Array.of(17, 0, ...new Uint8Array(6), ...F.udp(1000, 53, new Uint8Array(size)));
+      const ip = F.ipv6({ src: '2001:db8:1::10', dst: dsts[r() % dsts.length]!, hlim: [64, 64, 64, 2, 1, 0][r() % 6], next, payload });
+      let f = F.eth(r() % 20 === 0 ? H3 : R1, H1, 0x86dd, ip);
+      const m = r() % 10;
+      if (m === 0) f[14 + (r() % 40)] ^= 1 << (r() % 8); // corrupt a header bit
+      else if (m === 1) f = f.subarray(0, 14 + (r() % 60)); // truncate
+      else if (m === 2) { const o = new Uint8Array(f.length + 10); o.set(f); f = o; } // trailing padding
+      frames.push(f);
+    }
+    sameOutput(a, b, frames, `round ${round}`);
+  }
+  sameCounters(a, b);
+  const dropped = a.dropStats();
+  for (const why of ['no_route', 'ttl_exceeded', 'discard']) assert.ok(dropped[why]! > 0, `some ${why} drops: ${JSON.stringify(dropped)}`);
 });
 
 test('ACL on a vif: first matching rule decides, unmatched packets are denied (acl_deny), an empty list removes it', async () => {

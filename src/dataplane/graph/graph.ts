@@ -15,7 +15,7 @@ import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import type { IoDriver } from '../io/driver.js';
 import type { HandoffRing } from '../worker/handoff.js';
 import type { Tables } from '../tables/tables.js';
-import { LPM_INDEX, LPM_NO_ROOT, LPM_PTR, walk4Burst, walk4BurstRoots } from '../tables/lpm.js';
+import { LPM_INDEX, walk4Burst, walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
 import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
@@ -66,8 +66,8 @@ export class Graph {
   eventCount = 0;
   /** where lookups send forwarded packets: the acl node while any vif has a filter, else straight to rewrite (set per run) */
   aclNext = K.N_REWRITE;
-  /** the fused IPv4 fast path (fastIp4); off only to compare it with the general nodes */
-  fastPath = process.env.CNR_DP_NO_FAST_PATH === undefined;
+  /** the fused IPv4/IPv6 fast path (fastPath); off only to compare it with the general nodes */
+  fastOn = process.env.CNR_DP_NO_FAST_PATH === undefined;
   /** ms clock, set by the engine once per run */
   now = 0;
   private icmpTokens = ICMP_BURST;
@@ -161,7 +161,7 @@ export class Graph {
     const ql = this.qlen;
     // filters on any vif route lookups through the acl node (and keep packets off the fast path)
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
-    if (ql[K.N_ETH_IN] && this.aclNext === K.N_REWRITE && this.fastPath) this.fastIp4();
+    if (ql[K.N_ETH_IN] && this.aclNext === K.N_REWRITE && this.fastOn) this.fastPath();
     for (let pass = 0; pass < 64; pass++) {
       let any = false;
       if (ql[K.N_ETH_IN]) { any = true; this.ethernetInput(); }
@@ -215,36 +215,161 @@ export class Graph {
     return n;
   }
   private readonly work = new Uint32Array(CAP);
-  private readonly dsts = new Uint32Array(CAP);
-  private readonly dst1 = new Uint32Array(CAP);
-  private readonly dst2 = new Uint32Array(CAP);
-  private readonly dst3 = new Uint32Array(CAP);
+  /** the fast paths' L3 lengths */
+  private readonly tots = new Uint32Array(CAP);
   private readonly ents = new Int32Array(CAP);
   /** IPv4 destinations and the trie root of each packet's VRF (-1: none), for walk4Burst */
   private readonly adr4 = new Int32Array(CAP);
   private readonly root4 = new Int32Array(CAP);
+  /** the IPv6 fast packets: indices, destinations as four words, roots, leaves, L3 lengths */
+  private readonly fast6 = new Uint32Array(CAP);
+  private readonly adr60 = new Int32Array(CAP);
+  private readonly adr61 = new Int32Array(CAP);
+  private readonly adr62 = new Int32Array(CAP);
+  private readonly adr63 = new Int32Array(CAP);
+  private readonly root6 = new Int32Array(CAP);
+  private readonly ents6 = new Int32Array(CAP);
+  private readonly tots6 = new Uint32Array(CAP);
+  /** the IPv6 walk's packets still walking */
+  private readonly walking = new Int32Array(CAP);
 
-  /** packet list of fastIp4, and the IPv6 trie walk's packets still walking */
+  /** the IPv4 fast packets */
   private readonly fast = new Uint32Array(CAP);
 
   // ---- nodes ----
 
   /**
-   * The IPv4 fast path: ethernet-input, ip4-input, ip4-lookup and rewrite fused into a few
-   * passes over the burst for the common packet (untagged IPv4 without options for our MAC,
-   * good checksum, TTL > 1, a route to an encap next hop (labels pushed or not) on an untagged vif of
-   * this worker that fits the MTU). The first pass only reads; a packet that fails any check
-   * is left unmodified in ethernet-input's queue for the general nodes, so every exception
-   * (drops, ICMP, ARP, punt, labels, VLANs, handoff) keeps its one implementation there.
-   * The Ethernet header stays where it is: only the MACs are rewritten.
+   * The fast path: ethernet-input, ip4-input/ip6-input, the lookups and rewrite fused into a
+   * few passes over the burst for the common packet: untagged IPv4 without options (good
+   * checksum, TTL > 1) or IPv6 without extension headers (unicast, not link-local, hop limit
+   * > 1) for our MAC, with a route to an encap next hop (labels pushed or not) on an untagged
+   * vif of this worker that fits the MTU. The first pass only reads; a packet that fails any
+   * check is left unmodified in ethernet-input's queue for the general nodes, so every
+   * exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff) keeps its one
+   * implementation there. The Ethernet header stays where it is: only the MACs are rewritten.
    */
-  private fastIp4(): void {
+  private fastPath(): void {
     const p = this.pool;
     const d = this.d;
     const dv = p.view;
     const qbuf = this.qbuf;
     const qBase = K.N_ETH_IN * CAP;
     const n = this.qlen[K.N_ETH_IN]!;
+    const t = this.t;
+    const roots4 = t.lpm4.iroots;
+    const roots6 = t.lpm6.iroots;
+    const pstart = p.start;
+    const plen = p.len;
+    const prx = p.rxVif;
+    const fast4 = this.fast;
+    const dsts = this.adr4;
+    const proots4 = this.root4;
+    const tots4 = this.tots;
+    const fast6 = this.fast6;
+    const a0 = this.adr60;
+    const a1 = this.adr61;
+    const a2 = this.adr62;
+    const a3 = this.adr63;
+    const proots6 = this.root6;
+    const tots6 = this.tots6;
+    let nSlow = 0;
+    let n4 = 0;
+    let n6 = 0;
+    // the receiving vif's fields, reloaded only when it changes (a burst comes from one vif)
+    let lastVif = -1;
+    let vOk = false;
+    let vMacHi = 0;
+    let vMacLo = 0;
+    let vMtu = 0;
+    let vRoot4 = -1;
+    let vRoot6 = -1;
+    /** the IPv4 root every fast packet so far is walked under (-1: more than one) */
+    let oneRoot = -1;
+    // pass 1: checks that only read, and the destination
+    for (let k = 0; k < n; k++) {
+      const i = qbuf[qBase + k]!;
+      const vif = prx[i]!;
+      if (vif !== lastVif) {
+        lastVif = vif;
+        const vt = t.vif;
+        const vrf = vt.vrf[vif]!;
+        vOk = vif !== vt.global[0] && vt.vlan[vif] === 0 && (vt.flags[vif]! & VIF_UP) !== 0;
+        vRoot4 = roots4[vrf]!;
+        vRoot6 = roots6[vrf]!;
+        vMacHi = vt.macHi[vif]!;
+        vMacLo = vt.macLo[vif]!;
+        vMtu = vt.mtu[vif]! + 14;
+      }
+      const len = plen[i]!;
+      const o = (i << SHIFT) + pstart[i]!;
+      if (vOk && len >= 34 && len <= vMtu && dv.getUint32(o) === vMacHi && dv.getUint16(o + 4) === vMacLo) {
+        const et = dv.getUint32(o + 12);
+        if ((et & 0xffffff00) === 0x08004500 && vRoot4 >= 0) {
+          // the 20-byte header in 32-bit loads: [tot id] [frag ttl proto] [csum src.hi] [src.lo dst.hi] and dst
+          const w1 = dv.getUint32(o + 16), w2 = dv.getUint32(o + 20), w3 = dv.getUint32(o + 24), w4 = dv.getUint32(o + 28);
+          const dst = dv.getUint32(o + 30);
+          const tot = w1 >>> 16;
+          let sum = 0x4500 + d[o + 15]! + tot + (w1 & 0xffff) + (w2 >>> 16) + (w2 & 0xffff) + (w3 >>> 16) + (w3 & 0xffff) + (w4 >>> 16) + (w4 & 0xffff) + (dst & 0xffff);
+          sum = (sum & 0xffff) + (sum >>> 16);
+          sum = (sum & 0xffff) + (sum >>> 16);
+          // checksum good, total length sane, TTL > 1, destination not multicast/reserved
+          if (sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14) {
+            dsts[n4] = dst;
+            proots4[n4] = vRoot4;
+            if (vRoot4 !== oneRoot) oneRoot = n4 === 0 ? vRoot4 : -1;
+            tots4[n4] = tot;
+            fast4[n4++] = i;
+            continue;
+          }
+        } else if (et >>> 16 === 0x86dd && len >= 54 && vRoot6 >= 0) {
+          // [version class flow] [payload length, next header, hop limit], the destination at +38
+          const w0 = dv.getUint32(o + 14);
+          const w1 = dv.getUint32(o + 18);
+          const tot = (w1 >>> 16) + 40;
+          const nx = (w1 >>> 8) & 255;
+          const d0 = dv.getUint32(o + 38);
+          // extension headers (hop-by-hop, routing, fragment, destination options, AH), multicast
+          // (ff00::/8) and link-local (fe80::/10) destinations take the general nodes
+          if (w0 >>> 28 === 6 && tot <= len - 14 && (w1 & 255) > 1 && nx !== 0 && nx !== 43 && nx !== 44 && nx !== 60 && nx !== 51 && d0 >>> 24 !== 0xff && d0 >>> 22 !== 0x3fa) {
+            a0[n6] = d0;
+            a1[n6] = dv.getUint32(o + 42);
+            a2[n6] = dv.getUint32(o + 46);
+            a3[n6] = dv.getUint32(o + 50);
+            proots6[n6] = vRoot6;
+            tots6[n6] = tot;
+            fast6[n6++] = i;
+            continue;
+          }
+        }
+      }
+      qbuf[qBase + nSlow++] = i;
+    }
+    if (n4 > 0) {
+      // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
+      if (oneRoot >= 0) walk4Burst(t.lpm4.islots, oneRoot, dsts, this.ents, n4);
+      else walk4BurstRoots(t.lpm4.islots, proots4, dsts, this.ents, n4);
+      nSlow = this.fastTx(nSlow, fast4, this.ents, tots4, n4, false);
+    }
+    if (n6 > 0) {
+      walk6Burst(t.lpm6, proots6, a0, a1, a2, a3, this.ents6, n6, this.walking);
+      nSlow = this.fastTx(nSlow, fast6, this.ents6, tots6, n6, true);
+    }
+    this.qlen[K.N_ETH_IN] = nSlow;
+  }
+
+  /**
+   * The fast paths' last pass (after the trie walk left each packet's leaf in ents): next-hop
+   * checks, TTL or hop limit, labels, MACs, and straight into the tx queue of the vif. A packet
+   * that does not qualify goes back to ethernet-input's queue unmodified (after the nSlow
+   * packets already there; returns the new count). fast[0..nFast) are the packets, ents their
+   * leaves, tots their L3 lengths.
+   */
+  private fastTx(nSlow: number, fast: Uint32Array, ents: Int32Array, tots: Uint32Array, nFast: number, v6: boolean): number {
+    const p = this.pool;
+    const d = this.d;
+    const dv = p.view;
+    const qbuf = this.qbuf;
+    const qBase = K.N_ETH_IN * CAP;
     const t = this.t;
     const vt = t.vif;
     const vflags = vt.flags;
@@ -253,67 +378,9 @@ export class Graph {
     const vmacHi = vt.macHi;
     const vmacLo = vt.macLo;
     const vvrf = vt.vrf;
-    const vhost = vt.global[0]!;
-    const roots = t.lpm4.iroots;
     const pstart = p.start;
     const plen = p.len;
     const prx = p.rxVif;
-    const fast = this.fast;
-    const dsts = this.adr4;
-    const proots = this.root4;
-    const ents = this.ents;
-    const tots = this.dst1;
-    let nSlow = 0;
-    let nFast = 0;
-    // the receiving vif's fields, reloaded only when it changes (a burst comes from one vif)
-    let lastVif = -1;
-    let vOk = false;
-    let vMacHi = 0;
-    let vMacLo = 0;
-    let vMtu = 0;
-    let vRoot = 0;
-    /** the root every fast packet so far is walked under (-1: more than one) */
-    let oneRoot = -1;
-    // pass 1: checks that only read, and the destination
-    for (let k = 0; k < n; k++) {
-      const i = qbuf[qBase + k]!;
-      const vif = prx[i]!;
-      if (vif !== lastVif) {
-        lastVif = vif;
-        vRoot = roots[vvrf[vif]!]!;
-        vOk = vif !== vhost && vvlan[vif] === 0 && (vflags[vif]! & VIF_UP) !== 0 && vRoot >= 0;
-        vMacHi = vmacHi[vif]!;
-        vMacLo = vmacLo[vif]!;
-        vMtu = vmtu[vif]! + 14;
-      }
-      const len = plen[i]!;
-      const o = (i << SHIFT) + pstart[i]!;
-      if (vOk && len >= 34 && len <= vMtu && dv.getUint32(o) === vMacHi && dv.getUint16(o + 4) === vMacLo && (dv.getUint32(o + 12) & 0xffffff00) === 0x08004500) {
-        // the 20-byte header in 32-bit loads: [tot id] [frag ttl proto] [csum src.hi] [src.lo dst.hi] and dst
-        const w1 = dv.getUint32(o + 16), w2 = dv.getUint32(o + 20), w3 = dv.getUint32(o + 24), w4 = dv.getUint32(o + 28);
-        const dst = dv.getUint32(o + 30);
-        const tot = w1 >>> 16;
-        let sum = 0x4500 + d[o + 15]! + tot + (w1 & 0xffff) + (w2 >>> 16) + (w2 & 0xffff) + (w3 >>> 16) + (w3 & 0xffff) + (w4 >>> 16) + (w4 & 0xffff) + (dst & 0xffff);
-        sum = (sum & 0xffff) + (sum >>> 16);
-        sum = (sum & 0xffff) + (sum >>> 16);
-        // checksum good, total length sane, TTL > 1, destination not multicast/reserved
-        if (sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14) {
-          dsts[nFast] = dst;
-          proots[nFast] = vRoot;
-          if (vRoot !== oneRoot) oneRoot = nFast === 0 ? vRoot : -1;
-          tots[nFast] = tot;
-          fast[nFast++] = i;
-          continue;
-        }
-      }
-      qbuf[qBase + nSlow++] = i;
-    }
-    this.qlen[K.N_ETH_IN] = nSlow;
-    if (nFast === 0) return;
-    // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
-    if (oneRoot >= 0) walk4Burst(t.lpm4.islots, oneRoot, dsts, ents, nFast);
-    else walk4BurstRoots(t.lpm4.islots, proots, dsts, ents, nFast);
-    // pass 2: next hop checks, then TTL, MACs and straight into the tx queue of the vif
     const nt = t.nh;
     const nhType = nt.type;
     const nhVif = nt.vif;
@@ -370,12 +437,19 @@ export class Graph {
       statPkts++;
       statBytes += tot;
       let o = (i << SHIFT) + s;
-      // TTL - 1 and the incremental checksum update (RFC 1624)
-      const ttl = d[o + 22]! - 1;
-      d[o + 22] = ttl;
-      let c = dv.getUint16(o + 24) + 0x0100;
-      c = (c + (c >>> 16)) & 0xffff;
-      dv.setUint16(o + 24, c);
+      let ttl: number;
+      if (v6) {
+        // hop limit - 1 (no checksum in the IPv6 header)
+        ttl = d[o + 21]! - 1;
+        d[o + 21] = ttl;
+      } else {
+        // TTL - 1 and the incremental checksum update (RFC 1624)
+        ttl = d[o + 22]! - 1;
+        d[o + 22] = ttl;
+        let c = dv.getUint16(o + 24) + 0x0100;
+        c = (c + (c >>> 16)) & 0xffff;
+        dv.setUint16(o + 24, c);
+      }
       if (nl > 0) {
         // labels between the Ethernet header and IP: TTL copied from IP (uniform model), S on the last
         o -= 4 * nl;
@@ -397,7 +471,7 @@ export class Graph {
       txn[ov] = c2 + 1;
     }
     if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
-    this.qlen[K.N_ETH_IN] = nSlow;
+    return nSlow;
   }
 
   private ethernetInput(): void {
@@ -726,54 +800,32 @@ export class Graph {
     const w = this.work;
     const n = this.take(K.N_IP6_LOOKUP, w);
     const t = this.t;
-    const roots = t.lpm6.roots;
-    const slots = t.lpm6.slots;
-    const strides = t.lpm6.strides;
+    const roots = t.lpm6.iroots;
     const st = this.stats;
     const vrfBase = this.vrfBase;
-    // level-synchronous walk over the whole burst, so the cache misses of different packets overlap
+    // the walk level by level across the burst (walk6Burst), so the cache misses of different packets overlap
     const ents = this.ents;
-    const a0 = this.dsts;
-    const a1 = this.dst1;
-    const a2 = this.dst2;
-    const a3 = this.dst3;
+    const a0 = this.adr4;
+    const a1 = this.adr61;
+    const a2 = this.adr62;
+    const a3 = this.adr63;
+    const proots = this.root4;
     const dv = p.view;
     const nhType = t.nh.type;
-    // the packets still walking (an index list, so a level costs only the packets it advances)
-    const act = this.fast;
-    let na = 0;
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const o = (i << SHIFT) + p.l3[i]!;
-      const x0 = dv.getUint32(o + 24);
-      a0[k] = x0; a1[k] = dv.getUint32(o + 28); a2[k] = dv.getUint32(o + 32); a3[k] = dv.getUint32(o + 36);
-      const root = roots[p.vrf[i]!]!;
-      const e = root === LPM_NO_ROOT ? 0 : slots[root + (x0 >>> 16)]!;
-      ents[k] = e;
-      if ((e & LPM_PTR) !== 0) act[na++] = k;
+      a0[k] = dv.getUint32(o + 24); a1[k] = dv.getUint32(o + 28); a2[k] = dv.getUint32(o + 32); a3[k] = dv.getUint32(o + 36);
+      proots[k] = roots[p.vrf[i]!]!;
     }
-    for (let level = 1, pos = 16; na > 0; level++) {
-      const stride = strides[level]!;
-      const words = pos < 32 ? a0 : pos < 64 ? a1 : pos < 96 ? a2 : a3;
-      const shift = 32 - (pos & 31) - stride;
-      const m = (1 << stride) - 1;
-      let still = 0;
-      for (let j = 0; j < na; j++) {
-        const k = act[j]!;
-        const e2 = slots[(ents[k]! & LPM_INDEX) + ((words[k]! >>> shift) & m)]!;
-        ents[k] = e2;
-        if ((e2 & LPM_PTR) !== 0) act[still++] = k;
-      }
-      na = still;
-      pos += stride;
-    }
+    walk6Burst(t.lpm6, proots, a0, a1, a2, a3, ents, n, this.walking);
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const o = (i << SHIFT) + p.l3[i]!;
-      const w0 = a0[k]!;
-      const w1 = a1[k]!;
-      const w2 = a2[k]!;
-      const w3 = a3[k]!;
+      const w0 = a0[k]! >>> 0;
+      const w1 = a1[k]! >>> 0;
+      const w2 = a2[k]! >>> 0;
+      const w3 = a3[k]! >>> 0;
       let vrf = p.vrf[i]!;
       st[vrfBase + vrf * 2]++;
       st[vrfBase + vrf * 2 + 1] += p.start[i]! + p.len[i]! - p.l3[i]!;

@@ -60,6 +60,40 @@ export function walk4BurstRoots(slots: Int32Array, roots: Int32Array, addrs: Int
   }
 }
 
+/**
+ * The IPv6 walk for a burst, level by level (strides never cross a 32-bit word): out[k] = the
+ * leaf for the address (a0[k], a1[k], a2[k], a3[k]) under the root group at roots[k] (< 0:
+ * no table, 0 out). Each level is one tight loop over the packets still walking (their
+ * indices in `act`, scratch of n), so the cache misses of different packets overlap.
+ */
+export function walk6Burst(t: LpmTable, roots: Int32Array, a0: Int32Array, a1: Int32Array, a2: Int32Array, a3: Int32Array, out: Int32Array, n: number, act: Int32Array): void {
+  const slots = t.islots;
+  const strides = t.strides;
+  const first = 32 - strides[0]!;
+  let na = 0;
+  for (let k = 0; k < n; k++) {
+    const b = roots[k]!;
+    const e = b < 0 ? 0 : slots[b + (a0[k]! >>> first)]!;
+    out[k] = e;
+    if (e < 0) act[na++] = k;
+  }
+  for (let level = 1, pos = strides[0]!; na > 0; level++) {
+    const stride = strides[level]!;
+    const words = pos < 32 ? a0 : pos < 64 ? a1 : pos < 96 ? a2 : a3;
+    const shift = 32 - (pos & 31) - stride;
+    const m = (1 << stride) - 1;
+    let still = 0;
+    for (let j = 0; j < na; j++) {
+      const k = act[j]!;
+      const e = slots[(out[k]! & LPM_INDEX) + ((words[k]! >>> shift) & m)]!;
+      out[k] = e;
+      if (e < 0) act[still++] = k;
+    }
+    na = still;
+    pos += stride;
+  }
+}
+
 export class LpmTable {
   readonly slots: Uint32Array;
   readonly roots: Uint32Array;
