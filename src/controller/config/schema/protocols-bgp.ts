@@ -6,8 +6,9 @@
 import { container, flag, leaf, leafList, list, type Children } from './dsl.js';
 import { asn, enumOf, ip, ipv4, name, str, uint } from './types.js';
 
-function afiSafi(help: string) {
+function afiSafi(help: string, extra: Children = {}) {
   return container(help, {
+    ...extra,
     'prefix-limit': container('Limit on prefixes received', {
       maximum: leaf('Most prefixes accepted', uint(1, 4294967295)),
       teardown: flag('Close the session when the limit is exceeded'),
@@ -23,7 +24,9 @@ function families() {
   return container('Address families (AFI/SAFI) negotiated with the peer', {
     inet: container('IPv4', {
       unicast: afiSafi('IPv4 unicast'),
-      'labeled-unicast': afiSafi('IPv4 labelled unicast (RFC 8277)'),
+      'labeled-unicast': afiSafi('IPv4 labelled unicast (RFC 8277)', {
+        'explicit-null': flag('Advertise routes whose next hop is this router with label 0 (explicit null) instead of 3 (implicit null)'),
+      }),
     }),
     inet6: container('IPv6', {
       unicast: afiSafi('IPv6 unicast'),

@@ -19,6 +19,8 @@ export interface FamilyConfig {
   readonly table: string;
   readonly prefixLimit?: { readonly maximum: number; readonly teardown: boolean };
   readonly addPathReceive: boolean;
+  /** labeled unicast: label 0 instead of 3 for routes with next hop self */
+  readonly explicitNull?: boolean;
 }
 
 /**
@@ -126,6 +128,7 @@ function families(instance: string, levels: ConfigTree[], address: string): Fami
       table: safi === Safi.MplsVpn ? (afi === Afi.Ipv6 ? VPN_TABLE6 : VPN_TABLE4) : tableName(instance, afi),
       prefixLimit: typeof limit.maximum === 'number' ? { maximum: limit.maximum, teardown: limit.teardown === true } : undefined,
       addPathReceive: tree(f['add-path']).receive === true || addPathAll.receive === true,
+      ...(f['explicit-null'] === true ? { explicitNull: true } : {}),
     };
   };
   if (fam === undefined) {

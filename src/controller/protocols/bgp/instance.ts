@@ -79,6 +79,8 @@ function resolutionOf(table: string, address: string): { table: string; address:
 
 /** Implicit null (RFC 3032): nothing to push. */
 const IMPLICIT_NULL = 3;
+/** IPv4 explicit null: the last hop pops it and looks the packet up in inet.0. */
+const EXPLICIT_NULL: readonly number[] = [0];
 
 export class Path implements PathFacts {
   /** bit 0: accepted by import; bit 1: stale (graceful restart, enhanced route refresh) */
@@ -1187,7 +1189,7 @@ export class BgpInstance implements NeighborOwner {
     if (withdrawn.length) msgs.push(...packLabeledWithdrawals(afi, safi, withdrawn.map((k) => lp(k)), nb.options));
     for (const [a, keys] of groups) {
       const block = encodeAttributeBlock(a, afi, nb.options, false);
-      const routes = keys.map((k) => lp(k, this.outLabels(table, k, a)));
+      const routes = keys.map((k) => lp(k, this.outLabels(nb, table, k, a)));
       msgs.push(...packLabeledUpdates(block, afi, safi, routes, nb.options, { nextHop: a.nextHop ?? (afi === Afi.Ipv4 ? this.cfg.routerId : '::'), nextHopLocal: a.nextHopLocal }));
     }
   }
@@ -1198,14 +1200,14 @@ export class BgpInstance implements NeighborOwner {
    * null (labeled unicast with next hop self: the packet reaches us unlabeled and is routed
    * by IP lookup in inet.0).
    */
-  private outLabels(table: string, key: string, a: PathAttributes): readonly number[] {
+  private outLabels(nb: Neighbor, table: string, key: string, a: PathAttributes): readonly number[] {
     if (isVpnTable(table)) {
       const l = this.vpn.localLabel(table, key);
       if (l !== undefined) return [l];
     }
     const best = this.loc.get(table)?.get(key)?.best;
     if (best?.labels && a.nextHop === best.attrs.nextHop) return best.labels;
-    return [IMPLICIT_NULL];
+    return nb.families.some((f) => f.table === table && f.explicitNull) ? EXPLICIT_NULL : [IMPLICIT_NULL];
   }
 
   /** What we advertise for a VPN key: our VRF's route, or (reflection, iBGP) the best received path. */

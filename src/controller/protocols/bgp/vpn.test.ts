@@ -13,10 +13,10 @@ import type { ConfigTree } from '../../types.js';
 
 const PE2 = '10.0.0.2';
 
-function tree(vrfs: ConfigTree, family: ConfigTree = { 'inet-vpn': { unicast: {} }, 'inet6-vpn': { unicast: {} } }): ConfigTree {
+function tree(vrfs: ConfigTree, family: ConfigTree = { 'inet-vpn': { unicast: {} }, 'inet6-vpn': { unicast: {} } }, group: ConfigTree = {}): ConfigTree {
   return {
     'routing-options': { 'router-id': '10.255.0.1', 'autonomous-system': 65000 },
-    protocols: { bgp: { group: { core: { type: 'internal', family, neighbor: { [PE2]: {} } } } } },
+    protocols: { bgp: { group: { core: { type: 'internal', family, neighbor: { [PE2]: {} }, ...group } } } },
     'routing-instances': vrfs,
   };
 }
@@ -31,12 +31,12 @@ interface Setup {
   sent: Uint8Array[];
 }
 
-function setup(t: ConfigTree): Setup {
+function setup(t: ConfigTree, policy: ConfigTree = {}): Setup {
   const rib = new Rib();
   rib.announce('inet.0', 'direct', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'core0' }] });
   const cfg = resolveAll(t).find((c) => c.name === 'master')!;
   const ribRoutes = (table: string) => (table === 'blue.inet.0' ? [rib.get(table, '10.1.0.0/24')].filter((r) => r !== undefined) : []);
-  const inst = new BgpInstance(cfg, new PolicyEngine({}), rib, () => {}, { peerPort: () => 1, connectRetryTime: 3600, idleHoldTime: 0 }, ribRoutes);
+  const inst = new BgpInstance(cfg, new PolicyEngine(policy), rib, () => {}, { peerPort: () => 1, connectRetryTime: 3600, idleHoldTime: 0 }, ribRoutes);
   rib.subscribe((c) => forwardRibChange([inst], c));
   const p = cfg.peers.get(PE2)!;
   const nb = inst.addNeighbor({ ...p, passive: true });
@@ -207,4 +207,16 @@ test('removing a VRF withdraws its VPN routes from peers', () => {
   assert.equal(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!.get('10.255.0.1:2:10.2.0.0/24'), undefined);
   const wd = decodedSent(s).find((d) => d.update.mpUnreach?.safi === Safi.MplsVpn)?.update.mpUnreach;
   assert.deepEqual(wd?.rds, ['10.255.0.1:2']);
+});
+
+test('labeled unicast export: own routes with implicit null, or explicit null when configured', () => {
+  const policy = { 'policy-statement': { statics: { term: { t: { from: { protocol: 'static' }, then: { accept: true } } } } } };
+  for (const [lu, want] of [[{}, 3], [{ 'explicit-null': true }, 0]] as const) {
+    const s = setup(tree({}, { inet: { 'labeled-unicast': lu } }, { export: ['statics'] }), policy);
+    s.rib.announce('inet.0', 'static', { prefix: '203.0.113.0/24', protocol: 'static', preference: 5, nexthops: [], action: 'discard' });
+    s.inst.ribChanged('inet.0', '203.0.113.0/24');
+    s.inst.flush();
+    const u = decodedSent(s).find((d) => d.update.mpReach?.safi === Safi.LabeledUnicast)?.update.mpReach;
+    assert.deepEqual([u?.prefixes, u?.labels, u?.nextHop], [['203.0.113.0/24'], [[want]], '10.255.0.1'], JSON.stringify(lu));
+  }
 });
