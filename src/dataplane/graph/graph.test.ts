@@ -745,3 +745,28 @@ test('MPLS TTL expiry: ICMP time exceeded to the IPv4 source, quoting 128 bytes 
   assert.deepEqual(drops(dp), { ttl_exceeded: 2 });
   assert.equal(dp.counters().icmp_sent, 1);
 });
+
+test('IPv6 fast path: route changes take effect on the next packet (route cache invalidated)', async () => {
+  const dp = await setup();
+  const toH2 = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
+  const toH3 = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H3 });
+  const pkt = (dst: string) => F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst, payload: F.udp(1000, 53) }));
+  const dmac = (dst: string): string => {
+    const o = send(dp, 'p1', pkt(dst)).p2!;
+    return o.length === 1 ? Buffer.from(o[0]!.subarray(0, 6)).toString('hex') : `${o.length} frames`;
+  };
+  const h2 = H2.replaceAll(':', '');
+  const h3 = H3.replaceAll(':', '');
+  dp.addRoute('default', '2001:db8:50::/48', toH2);
+  assert.deepEqual([dmac('2001:db8:50::1'), dmac('2001:db8:50::1'), dmac('2001:db8:50:1::1')], [h2, h2, h2]);
+  dp.addRoute('default', '2001:db8:50::/64', toH3); // the cached /64 now has a longer route
+  assert.deepEqual([dmac('2001:db8:50::1'), dmac('2001:db8:50:1::1')], [h3, h2]);
+  dp.addRoute('default', '2001:db8:50::1/128', toH2);
+  assert.deepEqual([dmac('2001:db8:50::1'), dmac('2001:db8:50::2'), dmac('2001:db8:50::1')], [h2, h3, h2]);
+  dp.delRoute('default', '2001:db8:50::/64');
+  dp.delRoute('default', '2001:db8:50::1/128');
+  assert.deepEqual([dmac('2001:db8:50::1'), dmac('2001:db8:50::2')], [h2, h2]);
+  dp.delRoute('default', '2001:db8:50::/48');
+  assert.equal(dmac('2001:db8:50::1'), '0 frames');
+  assert.equal(dp.dropStats().no_route, 1);
+});

@@ -16,6 +16,7 @@ import type { IoDriver } from '../io/driver.js';
 import type { HandoffRing } from '../worker/handoff.js';
 import type { Tables } from '../tables/tables.js';
 import { LPM_INDEX, walk4Burst, walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
+import { RouteCache6 } from '../tables/route-cache.js';
 import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
@@ -24,6 +25,8 @@ import { AclTable, ALL_PORTS, PROTO_ANY, R_DPORT, R_DST, R_DST_LEN, R_FAMILY, R_
 import * as K from './graph-constants.js';
 
 const CAP = 1024;
+/** IPv6 route cache entries per graph, log2 (2^17 of 32 bytes: 4 MiB) */
+const CACHE6_BITS = 17;
 const SHIFT = 11; // log2(SLOT_SIZE)
 if (1 << SHIFT !== SLOT_SIZE) throw new Error('graph assumes 2048-byte slots');
 const MAX_VRF_HOPS = 4;
@@ -68,6 +71,10 @@ export class Graph {
   aclNext = K.N_REWRITE;
   /** the fused IPv4/IPv6 fast path (fastPath); off only to compare it with the general nodes */
   fastOn = process.env.CNR_DP_NO_FAST_PATH === undefined;
+  /** the fast path's IPv6 route cache (off: every lookup walks the trie) */
+  cache6On = process.env.CNR_DP_NO_ROUTE_CACHE === undefined;
+  /** allocated on the first IPv6 packet of the fast path */
+  cache6: RouteCache6 | undefined;
   /** ms clock, set by the engine once per run */
   now = 0;
   private icmpTokens = ICMP_BURST;
@@ -228,6 +235,10 @@ export class Graph {
   private readonly adr62 = new Int32Array(CAP);
   private readonly adr63 = new Int32Array(CAP);
   private readonly root6 = new Int32Array(CAP);
+  private readonly vrf6 = new Int32Array(CAP);
+  /** 0, 1, 2, ...: "every packet" for walk6Burst; and where each walk ended */
+  private readonly iota = Int32Array.from({ length: CAP }, (_, k) => k);
+  private readonly ends6 = new Int32Array(CAP);
   private readonly ents6 = new Int32Array(CAP);
   private readonly tots6 = new Uint32Array(CAP);
   /** the IPv6 walk's packets still walking */
@@ -271,6 +282,7 @@ export class Graph {
     const a2 = this.adr62;
     const a3 = this.adr63;
     const proots6 = this.root6;
+    const vrfs6 = this.vrf6;
     const tots6 = this.tots6;
     let nSlow = 0;
     let n4 = 0;
@@ -283,6 +295,7 @@ export class Graph {
     let vMtu = 0;
     let vRoot4 = -1;
     let vRoot6 = -1;
+    let vVrf = 0;
     /** the IPv4 root every fast packet so far is walked under (-1: more than one) */
     let oneRoot = -1;
     // pass 1: checks that only read, and the destination
@@ -293,6 +306,7 @@ export class Graph {
         lastVif = vif;
         const vt = t.vif;
         const vrf = vt.vrf[vif]!;
+        vVrf = vrf;
         vOk = vif !== vt.global[0] && vt.vlan[vif] === 0 && (vt.flags[vif]! & VIF_UP) !== 0;
         vRoot4 = roots4[vrf]!;
         vRoot6 = roots6[vrf]!;
@@ -336,6 +350,7 @@ export class Graph {
             a2[n6] = dv.getUint32(o + 46);
             a3[n6] = dv.getUint32(o + 50);
             proots6[n6] = vRoot6;
+            vrfs6[n6] = vVrf;
             tots6[n6] = tot;
             fast6[n6++] = i;
             continue;
@@ -351,7 +366,10 @@ export class Graph {
       nSlow = this.fastTx(nSlow, fast4, this.ents, tots4, n4, false);
     }
     if (n6 > 0) {
-      walk6Burst(t.lpm6, proots6, a0, a1, a2, a3, this.ents6, n6, this.walking);
+      if (this.cache6On) {
+        this.cache6 ??= new RouteCache6(CACHE6_BITS, CAP);
+        this.cache6.lookup(t.lpm6, vrfs6, proots6, a0, a1, a2, a3, this.ents6, n6);
+      } else walk6Burst(t.lpm6, proots6, a0, a1, a2, a3, this.ents6, this.ends6, this.iota, n6, this.walking);
       nSlow = this.fastTx(nSlow, fast6, this.ents6, tots6, n6, true);
     }
     this.qlen[K.N_ETH_IN] = nSlow;
@@ -818,7 +836,7 @@ export class Graph {
       a0[k] = dv.getUint32(o + 24); a1[k] = dv.getUint32(o + 28); a2[k] = dv.getUint32(o + 32); a3[k] = dv.getUint32(o + 36);
       proots[k] = roots[p.vrf[i]!]!;
     }
-    walk6Burst(t.lpm6, proots, a0, a1, a2, a3, ents, n, this.walking);
+    walk6Burst(t.lpm6, proots, a0, a1, a2, a3, ents, this.ends6, this.iota, n, this.walking);
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const o = (i << SHIFT) + p.l3[i]!;

@@ -21,6 +21,8 @@ export const LPM_NO_ROOT = 0xffffffff;
 export interface LpmShared {
   slots: SharedArrayBuffer;
   roots: SharedArrayBuffer;
+  /** one int32: the generation, bumped after every change (readers' caches check it) */
+  gen: SharedArrayBuffer;
   strides: number[];
 }
 
@@ -61,36 +63,42 @@ export function walk4BurstRoots(slots: Int32Array, roots: Int32Array, addrs: Int
 }
 
 /**
- * The IPv6 walk for a burst, level by level (strides never cross a 32-bit word): out[k] = the
- * leaf for the address (a0[k], a1[k], a2[k], a3[k]) under the root group at roots[k] (< 0:
- * no table, 0 out). Each level is one tight loop over the packets still walking (their
- * indices in `act`, scratch of n), so the cache misses of different packets overlap.
+ * The IPv6 walk for a burst, level by level (strides never cross a 32-bit word): for each k
+ * in todo[0..nTodo), out[k] = the leaf for the address (a0[k], a1[k], a2[k], a3[k]) under the
+ * root group at roots[k] (< 0: no table, 0 out) and ends[k] = the bit position where that
+ * leaf's level ends (the result holds for every address that shares those first bits). Each
+ * level is one tight loop over the packets still walking (their indices in `act`, scratch),
+ * so the cache misses of different packets overlap.
  */
-export function walk6Burst(t: LpmTable, roots: Int32Array, a0: Int32Array, a1: Int32Array, a2: Int32Array, a3: Int32Array, out: Int32Array, n: number, act: Int32Array): void {
+export function walk6Burst(t: LpmTable, roots: Int32Array, a0: Int32Array, a1: Int32Array, a2: Int32Array, a3: Int32Array, out: Int32Array, ends: Int32Array, todo: Int32Array, nTodo: number, act: Int32Array): void {
   const slots = t.islots;
   const strides = t.strides;
-  const first = 32 - strides[0]!;
+  let pos = strides[0]!;
+  const first = 32 - pos;
   let na = 0;
-  for (let k = 0; k < n; k++) {
+  for (let j = 0; j < nTodo; j++) {
+    const k = todo[j]!;
     const b = roots[k]!;
     const e = b < 0 ? 0 : slots[b + (a0[k]! >>> first)]!;
     out[k] = e;
+    ends[k] = pos;
     if (e < 0) act[na++] = k;
   }
-  for (let level = 1, pos = strides[0]!; na > 0; level++) {
+  for (let level = 1; na > 0; level++) {
     const stride = strides[level]!;
     const words = pos < 32 ? a0 : pos < 64 ? a1 : pos < 96 ? a2 : a3;
     const shift = 32 - (pos & 31) - stride;
     const m = (1 << stride) - 1;
+    pos += stride;
     let still = 0;
     for (let j = 0; j < na; j++) {
       const k = act[j]!;
       const e = slots[(out[k]! & LPM_INDEX) + ((words[k]! >>> shift) & m)]!;
       out[k] = e;
       if (e < 0) act[still++] = k;
+      else ends[k] = pos;
     }
     na = still;
-    pos += stride;
   }
 }
 
@@ -100,6 +108,8 @@ export class LpmTable {
   /** the same slots and roots as int32 (child pointers and LPM_NO_ROOT negative), for fast readers */
   readonly islots: Int32Array;
   readonly iroots: Int32Array;
+  /** bumped (after the slots changed) by every insert, remove and clearVrf */
+  readonly gen: Int32Array;
   readonly strides: number[];
   readonly bits: number;
   readonly wordsPerKey: number;
@@ -116,7 +126,9 @@ export class LpmTable {
     const slots = new SharedArrayBuffer(capacity * 4);
     const roots = new SharedArrayBuffer(maxVrfs * 4);
     new Uint32Array(roots).fill(LPM_NO_ROOT);
-    const t = new LpmTable({ slots, roots, strides });
+    const gen = new SharedArrayBuffer(4);
+    new Int32Array(gen)[0] = 1; // a zeroed cache entry (generation 0) never matches
+    const t = new LpmTable({ slots, roots, gen, strides });
     t.depth = new Uint8Array(capacity);
     return t;
   }
@@ -131,6 +143,7 @@ export class LpmTable {
     this.roots = new Uint32Array(shared.roots);
     this.islots = new Int32Array(shared.slots);
     this.iroots = new Int32Array(shared.roots);
+    this.gen = new Int32Array(shared.gen);
     this.strides = shared.strides;
     this.bits = shared.strides.reduce((a, b) => a + b, 0);
     this.wordsPerKey = this.bits / 32;
@@ -199,6 +212,7 @@ export class LpmTable {
     const byLen = m.byLen[len]!;
     if (!byLen.has(key)) m.count++;
     byLen.set(key, nh);
+    Atomics.add(this.gen, 0, 1);
   }
 
   /** Remove a prefix; returns false when it was not there. */
@@ -223,6 +237,7 @@ export class LpmTable {
       }
     }
     this.apply(vrf, this.roots[vrf]!, words, len, coverNh, coverLen + 1, len + 1);
+    Atomics.add(this.gen, 0, 1);
     return true;
   }
 
@@ -232,6 +247,7 @@ export class LpmTable {
     this.routes.delete(vrf);
     if (root === LPM_NO_ROOT) return;
     Atomics.store(this.roots, vrf, LPM_NO_ROOT);
+    Atomics.add(this.gen, 0, 1);
     const groups = this.rootGroups.get(vrf) ?? [];
     this.rootGroups.delete(vrf);
     for (const g of groups) this.releaseGroup(g);
