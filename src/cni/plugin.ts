@@ -427,8 +427,13 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
   // The address goes back to IPAM meanwhile: nothing else refers to it once the pod is gone.
   const released = conf.ipamType ? ipamDel(conf.ipamType, env, conf.rawText) : Promise.resolve();
   released.catch(() => {});
+  // A veth goes meanwhile too. Waiting for the commit first would not make the vRouter let
+  // go of it first: a commit does not wait for the FIB export to the agent. The vRouter's
+  // AF_PACKET socket sees the netdev go; the group's removal reaches it after. A TAP is the
+  // vRouter's to close, so its leftovers are looked for only after the commit.
+  const unlinked = conf.interfaceType === 'tap' ? undefined : deleteLink(n.hostVeth);
+  unlinked?.catch(() => {});
   try {
-    // The vRouter lets go of the interface before the interface goes away.
     await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname));
     trace('committed');
   } catch (err) {
@@ -437,8 +442,8 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
     // the local resources are freed.
     controllerError = asCniError(err);
   }
-  if (conf.interfaceType === 'tap') await removeTapLeftovers(env.netns, env.ifname, n);
-  else await deleteLink(n.hostVeth);
+  if (unlinked) await unlinked;
+  else await removeTapLeftovers(env.netns, env.ifname, n);
   trace('interface deleted');
   await released;
   trace('ipam released');
