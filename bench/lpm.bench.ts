@@ -1,5 +1,5 @@
 /**
- * IPv4 LPM: lookup rate and memory for 1M routes with BGP-like prefix lengths (DIR-16-8-8
+ * IPv4 LPM: lookup rate and memory for 1M routes with BGP-like prefix lengths (16-8-4-4
  * multibit trie in one shared Uint32Array, src/dataplane/tables/lpm.ts), looked up the way
  * the graph does: lookupBurst over bursts of 256 destinations, with transparent huge pages
  * under the slots as the data plane asks for them. Reference in the same run: the naive
@@ -77,7 +77,7 @@ export async function run(): Promise<BenchResult[]> {
   console.log(`lpm4: ${(trieRate / 1e6).toFixed(1)} M lookups/s per core (lookupBurst, bursts of ${BURST}, ${huge ? 'huge pages' : 'ordinary pages'}); naive per-length maps ${(naiveRate / 1e6).toFixed(2)} M/s`);
   return [
     { name: 'IPv4 LPM lookups, 1M routes', value: Math.round(trieRate), unit: 'lookups/s/core', reference: { name: 'naive per-length maps', value: Math.round(naiveRate) }, ratio: trieRate / naiveRate, notes: `${QUERIES} random destinations inside installed prefixes, lookupBurst in bursts of ${BURST}; ${huge ? 'transparent huge pages' : 'ordinary pages'}; CPU time` },
-    { name: 'IPv4 LPM memory, 1M routes', value: bytes, unit: 'bytes', notes: `${distinct} distinct prefixes, DIR-16-8-8 slots shared with workers; insert ${insertSecs.toFixed(1)} s` },
+    { name: 'IPv4 LPM memory, 1M routes', value: bytes, unit: 'bytes', notes: `${distinct} distinct prefixes, 16-8-4-4 slots shared with workers; insert ${insertSecs.toFixed(1)} s` },
   ];
 }
 

@@ -15,7 +15,7 @@ import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import type { IoDriver } from '../io/driver.js';
 import type { HandoffRing } from '../worker/handoff.js';
 import type { Tables } from '../tables/tables.js';
-import { LPM_INDEX, walk4Burst, walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
+import { leaf4, walk4Burst, walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
 import { RouteCache6 } from '../tables/route-cache.js';
 import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
@@ -1595,14 +1595,7 @@ export class Graph {
 
   private lookup4(vrf: number, a: number): number {
     const root = this.t.lpm4.iroots[vrf]!;
-    if (root < 0) return 0;
-    const slots = this.t.lpm4.islots;
-    let nh = slots[root + (a >>> 16)]!;
-    if (nh < 0) {
-      nh = slots[(nh & LPM_INDEX) + ((a >>> 8) & 255)]!;
-      if (nh < 0) nh = slots[(nh & LPM_INDEX) + (a & 255)]!;
-    }
-    return nh;
+    return root < 0 ? 0 : leaf4(this.t.lpm4.islots, root, a);
   }
 
   private hash4(o: number): number {
