@@ -15,7 +15,7 @@
  * with a confirmed commit still pending rolls back too.
  */
 import type { ConfigConsumer, ConfigTree } from '../types.js';
-import { applyDelete, applySet, cloneTree, type Resolved } from './edit.js';
+import { applyDelete, applySet, cloneTree, resolve, type Resolved } from './edit.js';
 import { CommitHistory, type CommitRecord, type WriteStep } from './history.js';
 import { expandGroups } from './inheritance.js';
 import { compareTrees } from './compare.js';
@@ -54,8 +54,16 @@ type EditOp = { kind: 'set'; words: Word[] } | { kind: 'delete'; words: Word[] }
 export class CandidateSession {
   private ops: EditOp[] = [];
   private base = -1;
-  /** copied from running on first use after a reset */
+  /**
+   * Running with this session's edits, copy-on-write: it shares with running every subtree
+   * no edit touched (a pod's commit need not copy the whole configuration). Each edit first
+   * copies the nodes on its path that are still shared (`own`), then changes them in place.
+   */
   private tree: ConfigTree | undefined;
+  /** nodes of `tree` this session made or copied: the only ones it may change */
+  private owned = new WeakSet<object>();
+  /** false after `replace`: the whole tree is this session's copy */
+  private cow = true;
 
   constructor(
     private readonly store: ConfigStore,
@@ -67,8 +75,33 @@ export class CandidateSession {
   /** The candidate: the latest running configuration with this session's edits. */
   get candidate(): ConfigTree {
     if (this.base !== this.store.runningSeq) this.rebase();
-    this.tree ??= cloneTree(this.store.running);
+    this.tree ??= this.fromRunning();
     return this.tree;
+  }
+
+  private fromRunning(): ConfigTree {
+    const t = { ...this.store.running };
+    this.owned = new WeakSet([t]);
+    this.cow = true;
+    return t;
+  }
+
+  /** Copies the shared nodes on `path` of `tree` (the root is always owned). */
+  private own(tree: ConfigTree, path: readonly string[]): void {
+    if (!this.cow || path.length === 0) return;
+    let cur = tree;
+    for (const k of path) {
+      const next = cur[k];
+      if (typeof next !== 'object' || next === null) return;
+      let mine = next;
+      if (!this.owned.has(next)) {
+        mine = Array.isArray(next) ? next.slice() : { ...next };
+        this.owned.add(mine);
+        cur[k] = mine;
+      }
+      if (Array.isArray(mine)) return;
+      cur = mine;
+    }
   }
 
   get modified(): boolean {
@@ -76,14 +109,18 @@ export class CandidateSession {
   }
 
   set(words: Word[]): Resolved {
-    const r = applySet(this.candidate, words);
+    const tree = this.candidate;
+    if (words.length > 0) this.own(tree, resolve(words).path);
+    const r = applySet(tree, words);
     this.ops.push({ kind: 'set', words });
     return r;
   }
 
   /** false when there was nothing to delete */
   delete(words: Word[]): boolean {
-    const found = applyDelete(this.candidate, words);
+    const tree = this.candidate;
+    this.own(tree, resolve(words, true).path);
+    const found = applyDelete(tree, words);
     if (found) this.ops.push({ kind: 'delete', words });
     return found;
   }
@@ -92,6 +129,7 @@ export class CandidateSession {
   replace(tree: ConfigTree): void {
     void this.candidate;
     this.tree = cloneTree(tree);
+    this.cow = false;
     this.ops.push({ kind: 'replace', tree: cloneTree(tree) });
   }
 
@@ -108,12 +146,18 @@ export class CandidateSession {
   }
 
   private rebase(): void {
-    const tree = cloneTree(this.store.running);
-    let cur = tree;
+    let cur = this.fromRunning();
     for (const op of this.ops) {
-      if (op.kind === 'replace') cur = cloneTree(op.tree);
-      else if (op.kind === 'set') applySet(cur, op.words);
-      else applyDelete(cur, op.words);
+      if (op.kind === 'replace') {
+        cur = cloneTree(op.tree);
+        this.cow = false;
+      } else if (op.kind === 'set') {
+        if (op.words.length > 0) this.own(cur, resolve(op.words).path);
+        applySet(cur, op.words);
+      } else {
+        this.own(cur, resolve(op.words, true).path);
+        applyDelete(cur, op.words);
+      }
     }
     this.tree = cur;
     this.base = this.store.runningSeq;
