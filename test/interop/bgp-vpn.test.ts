@@ -6,6 +6,8 @@
  *  - FRR (bgpd, `address-family ipv4 vpn`) receives cnr's VRF routes with their RD, route
  *    target and the VRF's label from mpls.0; and not GoBGP's (cnr is no route reflector).
  *  - Withdrawals and removing a VRF are seen by both.
+ *  - Labeled unicast (inet labeled-unicast on the same sessions): GoBGP's labeled route is
+ *    installed in inet.0 with its label pushed; FRR gets cnr's static route labeled.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +34,11 @@ function cnrConfig(ifGobgp: string, ifFrr: string): string[] {
     `set interfaces ${ifFrr} unit 0 family inet address 10.0.1.1/30`,
     'set protocols bgp group core type internal',
     'set protocols bgp group core family inet-vpn unicast',
+    'set protocols bgp group core family inet labeled-unicast',
+    'set protocols bgp group core export lu-out',
+    'set policy-options policy-statement lu-out term s from protocol static',
+    'set policy-options policy-statement lu-out term s then accept',
+    'set routing-options static route 198.18.0.0/24 discard',
     'set protocols bgp group core neighbor 10.0.0.2',
     'set protocols bgp group core neighbor 10.0.1.2',
     ...vrf('blue', 1, '10.1.0.0/24'),
@@ -48,6 +55,9 @@ const FRR_CONF = [
   ' no bgp default ipv4-unicast',
   ' neighbor 10.0.1.1 remote-as 65000',
   ' address-family ipv4 vpn',
+  '  neighbor 10.0.1.1 activate',
+  ' exit-address-family',
+  ' address-family ipv4 labeled-unicast',
   '  neighbor 10.0.1.1 activate',
   ' exit-address-family',
   'exit',
@@ -84,7 +94,7 @@ describe('L3VPN: cnr with GoBGP and FRR', { skip: reason, timeout: 150_000 }, ()
     gobgp = await Gobgp.start(lab, nsGo, 'vpn', gobgpConfig({
       asn: 65000,
       routerId: '10.0.0.2',
-      neighbors: [{ address: '10.0.0.1', asn: 65000, families: ['l3vpn-ipv4-unicast' as 'ipv4-unicast'], tail: '  [neighbors.timers.config]\n    connect-retry = 1' }],
+      neighbors: [{ address: '10.0.0.1', asn: 65000, families: ['l3vpn-ipv4-unicast', 'ipv4-labelled-unicast'] as unknown as 'ipv4-unicast'[], tail: '  [neighbors.timers.config]\n    connect-retry = 1' }],
     }));
     frr = await Frr.start(lab, nsFrr, 'vpn', { bgpd: FRR_CONF });
     cnr = await Cnr.start(lab, nsCnr, 'pe1', { asn: 65000, routerId: '10.255.0.1', neighbors: [], extra: cnrConfig(lg.ifA, lf.ifA) });
@@ -152,5 +162,17 @@ describe('L3VPN: cnr with GoBGP and FRR', { skip: reason, timeout: 150_000 }, ()
     assert.ok((await frrVpn(frr))['10.255.0.1:1']?.['10.1.0.0/24'], 'blue stays');
     const mpls = await cnr.json<any>('show route table mpls.0');
     assert.deepEqual((mpls.routes as any[]).map((r) => r.table), ['blue.inet.0'], "red's label is released");
+  });
+
+  test('labeled unicast: GoBGP\'s label is pushed in inet.0; FRR receives cnr\'s route labeled', async () => {
+    await gobgp.gobgp('global', 'rib', '-a', 'ipv4-mpls', 'add', '198.19.0.0/24', '777');
+    await waitFor('198.19.0.0/24 in inet.0 with label 777', async () => /Push 777/.test(await cnr.cli('show route 198.19.0.0/24 exact')), T);
+    const r = await waitFor('FRR has 198.18.0.0/24 labeled', async () => {
+      const j = await frr.jsonAsync<any>('show bgp ipv4 labeled-unicast json');
+      return j?.routes?.['198.18.0.0/24'];
+    }, T);
+    assert.match(JSON.stringify(r), /10\.0\.1\.1/, 'next hop self');
+    const j = await frr.jsonAsync<any>('show bgp ipv4 labeled-unicast json');
+    assert.equal(j?.routes?.['198.19.0.0/24'], undefined, "GoBGP's iBGP route is not passed to another iBGP peer");
   });
 });

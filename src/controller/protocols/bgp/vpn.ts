@@ -42,6 +42,8 @@ export function matchesTargets(ext: Uint8Array | undefined, targets: readonly st
   return false;
 }
 
+const NOTHING_DIRTY: ReadonlyMap<string, Set<string>> = new Map();
+
 /** A VRF route exported as a VPN route. */
 export interface LocalVpnRoute {
   readonly vrf: VrfConfig;
@@ -236,7 +238,8 @@ export class VpnState {
   }
 
   /** VPN keys whose export may have changed since the last call. */
-  takeExportDirty(): Map<string, Set<string>> {
+  takeExportDirty(): ReadonlyMap<string, Set<string>> {
+    if (this.exportDirty.size === 0) return NOTHING_DIRTY;
     const d = this.exportDirty;
     this.exportDirty = new Map();
     return d;
