@@ -155,7 +155,7 @@ describe('the CNI service', () => {
   }
 
   const errorOf = (reply: string) => {
-    const m = /^CNR-CNI\/1 (\d+)\n([^]*)\.$/.exec(reply);
+    const m = /^CNR-CNI\/1 (\d+)\n([\s\S]*)\.$/.exec(reply);
     assert.ok(m, `a framed reply: ${JSON.stringify(reply)}`);
     return { exit: Number(m[1]), json: JSON.parse(m[2]!) as { code: number; msg: string } };
   };
