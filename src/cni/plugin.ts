@@ -424,15 +424,16 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
     return;
   }
   let controllerError: CniError | undefined;
+  // A veth goes first, beside the commit (its teardown is the longest step). Waiting for the
+  // commit first would not make the vRouter let go of it first: a commit does not wait for
+  // the FIB export to the agent. The vRouter's AF_PACKET socket sees the netdev go; the
+  // group's removal reaches it after. A TAP is the vRouter's to close, so its leftovers are
+  // looked for only after the commit.
+  const unlinked = conf.interfaceType === 'tap' ? undefined : deleteLink(n.hostVeth);
+  unlinked?.catch(() => {});
   // The address goes back to IPAM meanwhile: nothing else refers to it once the pod is gone.
   const released = conf.ipamType ? ipamDel(conf.ipamType, env, conf.rawText) : Promise.resolve();
   released.catch(() => {});
-  // A veth goes meanwhile too. Waiting for the commit first would not make the vRouter let
-  // go of it first: a commit does not wait for the FIB export to the agent. The vRouter's
-  // AF_PACKET socket sees the netdev go; the group's removal reaches it after. A TAP is the
-  // vRouter's to close, so its leftovers are looked for only after the commit.
-  const unlinked = conf.interfaceType === 'tap' ? undefined : deleteLink(n.hostVeth);
-  unlinked?.catch(() => {});
   try {
     await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname));
     trace('committed');
