@@ -1,10 +1,11 @@
 /**
  * In-memory pipeline throughput of the vRouter graph, no I/O: the memory driver replays
- * 64-byte frames into the pool (the copy a real driver pays) and a sink driver frees what
- * the graph transmits. Scenarios: IPv4 with a 1M-route FIB (BGP-like prefix lengths),
- * IPv6 with 100k routes, and IPv4 with an MPLS push of two labels. Packets per second per
- * core = frames forwarded / CPU seconds of this (single-threaded, workers: 0) process, best
- * half-second round.
+ * 64-byte frames into the pool (the copy a real driver pays, as 16 word stores per frame)
+ * and a sink driver frees what the graph transmits. Scenarios: IPv4 with a 1M-route FIB
+ * (BGP-like prefix lengths, 64k distinct destinations), IPv6 with 100k routes (with the fast
+ * path's route cache, and the trie alone), and IPv4 with an MPLS push of two labels. Packets
+ * per second per core = frames forwarded / CPU seconds of this (single-threaded, workers: 0)
+ * process, best half-second round.
  * No external reference exists for this figure.
  */
 import { performance } from 'node:perf_hooks';

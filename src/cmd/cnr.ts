@@ -20,6 +20,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   rt: { module: './inspect.js', help: 'vRouter routes: rt --dump VRF [--family inet6]' },
   mpls: { module: './inspect.js', help: 'vRouter label table: mpls --dump' },
   dropstats: { module: './inspect.js', help: 'vRouter drop counters by reason' },
+  acl: { module: './inspect.js', help: 'vRouter ingress filters, hits per rule: acl --list' },
 };
 
 function usage(): string {

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startIntrospect, type IntrospectHandle } from '../dataplane/introspect.js';
-import { DataplaneError, type Dataplane, type LabelInfo, type NexthopInfo, type RouteInfo, type VifInfo } from '../dataplane/api.js';
+import { DataplaneError, type AclInfo, type Dataplane, type LabelInfo, type NexthopInfo, type RouteInfo, type VifInfo } from '../dataplane/api.js';
 import { run, formatTable } from './inspect.js';
 
 const VIFS: VifInfo[] = [
@@ -24,6 +24,18 @@ const LABELS: LabelInfo[] = [
   { label: 200, action: 'swap', outLabels: [300], nh: 2 },
 ];
 
+const ACLS: AclInfo[] = [
+  {
+    vif: 'eth1',
+    rules: [
+      { action: 'deny', family: 'inet', src: '10.0.1.66/32', hits: 1 },
+      { action: 'permit', family: 'inet', protocol: 'udp', dst: '198.51.100.0/25', dstPort: [2000, 2010], hits: 2 },
+      { action: 'permit', protocol: 'tcp', srcPort: 1024, hits: 0 },
+    ],
+    unmatched: 17,
+  },
+];
+
 function refuse(): never {
   throw new DataplaneError('read-only fake');
 }
@@ -38,6 +50,7 @@ const fake: Dataplane = {
     return family === 4 ? R4 : [{ prefix: '2001:db8::/64', nh: 2 }];
   },
   listLabels: () => LABELS,
+  listAcls: () => ACLS,
   dropStats: () => ({ no_route: 12, ttl_exceeded: 3, bad_checksum: 0, malformed: 0 }),
   stats: () => ({ vifs: { eth1: { rxPackets: 1, rxBytes: 2, txPackets: 3, txBytes: 4 } }, vrfs: { default: { packets: 1, bytes: 2 } } }),
   start: async () => {},
@@ -145,6 +158,22 @@ test('clear errors: vRouter not running, unknown VRF, bad usage', async () => {
   assert.equal((await cnr('rt', '--dump', '--introspect', endpoint)).code, 2);
   assert.equal((await cnr('vif', '--bogus')).code, 2);
   assert.equal((await cnr('rt', '--dump', 'default', '--family', 'ipx')).code, 2);
+});
+
+test('cnr acl --list: the rules of each filtered interface in order with hits, then what none matched', async () => {
+  const r = await cnr('acl', '--list', '--introspect', endpoint);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, [
+    'VIF   RULE  ACTION  FAMILY  PROTO  SRC           SPORT  DST              DPORT      HITS',
+    'eth1  1     deny    inet    any    10.0.1.66/32  any    any              any           1',
+    'eth1  2     permit  inet    udp    any           any    198.51.100.0/25  2000-2010     2',
+    'eth1  3     permit  any     tcp    any           1024   any              any           0',
+    'eth1  -     deny    any     any    any           any    any              any          17',
+  ].join('\n'));
+  assert.deepEqual(JSON.parse((await cnr('acl', '--list', '--json', '--introspect', endpoint)).out), ACLS);
+  const usage = await cnr('acl', '--introspect', endpoint);
+  assert.equal(usage.code, 2);
+  assert.match(usage.err, /usage: cnr acl --list/);
 });
 
 test('formatTable right-aligns numbers and pads text', () => {

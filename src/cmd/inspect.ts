@@ -6,10 +6,11 @@
  *   cnr rt --dump VRF [--family inet6] routes of one VRF
  *   cnr mpls --dump                    incoming label table
  *   cnr dropstats                      drop counters by reason
+ *   cnr acl --list                     ingress filters per interface, hits per rule
  *
  * Common options: --introspect HOST:PORT (default 127.0.0.1:8085), --json for scripts.
  */
-import type { LabelInfo, NexthopInfo, RouteInfo, VifInfo } from '../dataplane/api.js';
+import type { AclInfo, AclRule, LabelInfo, NexthopInfo, RouteInfo, VifInfo } from '../dataplane/api.js';
 
 const DEFAULT_ENDPOINT = '127.0.0.1:8085';
 
@@ -29,6 +30,7 @@ const USAGE: Record<string, string> = {
   rt: 'cnr rt --dump VRF [--family inet|inet6] [--json] [--introspect HOST:PORT]',
   mpls: 'cnr mpls --dump [--json] [--introspect HOST:PORT]',
   dropstats: 'cnr dropstats [--json] [--introspect HOST:PORT]',
+  acl: 'cnr acl --list [--json] [--introspect HOST:PORT]',
 };
 
 class UsageError extends Error {}
@@ -129,6 +131,21 @@ function mplsTable(labels: LabelInfo[]): string {
   );
 }
 
+function ports(p: AclRule['srcPort']): string {
+  return p === undefined ? 'any' : Array.isArray(p) ? `${p[0]}-${p[1]}` : String(p);
+}
+
+/** Every filtered interface's rules in order, then what no rule matched (denied). */
+function aclTable(acls: AclInfo[]): string {
+  if (acls.length === 0) return 'no interface has an ACL';
+  const rows: (string | number)[][] = [];
+  for (const a of acls) {
+    a.rules.forEach((r, k) => rows.push([a.vif, k + 1, r.action, r.family ?? 'any', String(r.protocol ?? 'any'), r.src ?? 'any', ports(r.srcPort), r.dst ?? 'any', ports(r.dstPort), r.hits]));
+    rows.push([a.vif, '-', 'deny', 'any', 'any', 'any', 'any', 'any', 'any', a.unmatched]);
+  }
+  return formatTable(['VIF', 'RULE', 'ACTION', 'FAMILY', 'PROTO', 'SRC', 'SPORT', 'DST', 'DPORT', 'HITS'], rows);
+}
+
 function dropTable(drops: Record<string, number>): string {
   const entries = Object.entries(drops).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const nonzero = entries.filter(([, n]) => n > 0);
@@ -156,7 +173,7 @@ export async function run(args: string[], name: string): Promise<number> {
     console.log(`usage: ${usage}`);
     return 0;
   }
-  if ((name === 'vif' || name === 'nh') && !o.list) {
+  if ((name === 'vif' || name === 'nh' || name === 'acl') && !o.list) {
     console.error(`usage: ${usage}`);
     return 2;
   }
@@ -188,6 +205,10 @@ export async function run(args: string[], name: string): Promise<number> {
       case 'mpls':
         data = await get(o.endpoint, '/mpls');
         text = () => mplsTable(data as LabelInfo[]);
+        break;
+      case 'acl':
+        data = await get(o.endpoint, '/acl');
+        text = () => aclTable(data as AclInfo[]);
         break;
       default:
         data = await get(o.endpoint, '/dropstats');

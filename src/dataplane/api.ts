@@ -117,6 +117,15 @@ export interface AclRule {
   dstPort?: number | [number, number];
 }
 
+/** A vif's ingress filter as listAcls reports it: the rules in canonical form, with hit counts. */
+export interface AclInfo {
+  vif: string;
+  /** prefixes canonical, protocol by name where it has one, a one-port range as a number */
+  rules: (AclRule & { hits: number })[];
+  /** packets no rule matched (dropped as acl_deny) */
+  unmatched: number;
+}
+
 export interface Dataplane {
   addVrf(name: string): number;
   delVrf(name: string): void;
@@ -139,6 +148,8 @@ export interface Dataplane {
    * other implementations (test doubles) need not filter.
    */
   setAcl?(vif: string, rules: AclRule[]): void;
+  /** every vif that has a filter, with packets counted per rule since it was set (optional, like setAcl) */
+  listAcls?(): AclInfo[];
 
   listVifs(): VifInfo[];
   listNexthops(): NexthopInfo[];

@@ -21,6 +21,7 @@ import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import {
   DataplaneError,
+  type AclInfo,
   type AclRule,
   type Dataplane,
   type LabelAction,
@@ -52,7 +53,7 @@ import {
 import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
 import { MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_INCOMPLETE, NBR_REACHABLE, NBR_STATE_NAMES } from './tables/neighbor-table.js';
-import { DROP_NAMES, GLOBAL_COUNTERS, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
+import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { EVENT_WORDS } from './graph/graph.js';
 import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
@@ -158,6 +159,8 @@ export class VRouterDataplane implements Dataplane {
   private loopTimer: NodeJS.Timeout | undefined;
   private resolveTimer: NodeJS.Timeout | undefined;
   private readonly opts: DataplaneOptions;
+  /** vifs with a filter: the rules as listAcls shows them, and the hit counters when they were set */
+  private readonly acls = new Map<number, { rules: AclRule[]; base: number[] }>();
 
   constructor(opts: DataplaneOptions = {}) {
     this.opts = opts;
@@ -287,6 +290,7 @@ export class VRouterDataplane implements Dataplane {
     Atomics.store(vt.flags, st.id, 0);
     if (st.vhost) Atomics.store(vt.global, 0, -1);
     this.tables.acl.set(st.id, []);
+    this.acls.delete(st.id);
     this.vifById[st.id] = undefined;
     this.writeAddresses(st, []);
     this.freeNh(st.glean);
@@ -310,7 +314,30 @@ export class VRouterDataplane implements Dataplane {
     if (!st) throw new DataplaneError(`no interface '${vif}'`);
     if (!Array.isArray(rules)) throw new DataplaneError('ACL rules must be a list');
     if (rules.length > MAX_ACL_RULES) throw new DataplaneError(`too many ACL rules (max ${MAX_ACL_RULES})`);
-    this.tables.acl.set(st.id, rules.map((r, k) => this.aclRule(r, k + 1)));
+    const words = rules.map((r, k) => this.aclRule(r, k + 1));
+    this.tables.acl.set(st.id, words);
+    if (words.length === 0) {
+      this.acls.delete(st.id);
+      return;
+    }
+    // hits count from here: the workers' counters as they are now are the baseline
+    const base = this.aclCounters(st.id);
+    this.acls.set(st.id, { rules: rules.map((r, k) => canonicalAclRule(r, words[k]!)), base });
+  }
+
+  listAcls(): AclInfo[] {
+    const out: AclInfo[] = [];
+    for (const [id, a] of [...this.acls].sort((x, y) => x[0] - y[0])) {
+      const now = this.aclCounters(id);
+      out.push({ vif: this.vifById[id]!.name, rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! });
+    }
+    return out;
+  }
+
+  /** one vif's ACL hit counters (per rule, then unmatched), summed over workers */
+  private aclCounters(vif: number): number[] {
+    const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
+    return Array.from({ length: ACL_STRIDE }, (_, k) => this.sum(lay.aclBase + vif * ACL_STRIDE + k));
   }
 
   private aclRule(r: AclRule, n: number): AclRuleWords {
@@ -577,9 +604,9 @@ export class VRouterDataplane implements Dataplane {
     const v = this.vrfId(vrf);
     const { t, w, len } = this.routeKey(prefix);
     const n = this.ref(nh);
-    const old = t.getRoute(v, w, len);
+    let old: number;
     try {
-      t.insert(v, w, len, nh);
+      old = t.insert(v, w, len, nh); // the route it replaced comes back: one pass
     } catch (e) {
       if (e instanceof LpmFullError) throw new DataplaneError(e.message);
       throw e;
@@ -1182,4 +1209,24 @@ function onSubnet(st: VifState, family: number, w: number[]): boolean {
 
 export function createDataplane(opts?: DataplaneOptions): VRouterDataplane {
   return new VRouterDataplane(opts);
+}
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
+
+/** A validated rule as listAcls shows it: canonical prefixes, protocol names, one-port ranges as numbers. */
+function canonicalAclRule(r: AclRule, w: AclRuleWords): AclRule {
+  const c: AclRule = { action: r.action };
+  if (w.family !== 0) c.family = w.family === 4 ? 'inet' : 'inet6';
+  const prefix = (words: Uint32Array, len: number): string => {
+    const bytes = new Uint8Array(w.family === 6 ? 16 : 4);
+    for (let b = 0; b < bytes.length; b++) bytes[b] = (words[b >> 2]! >>> (24 - 8 * (b & 3))) & 255;
+    return formatPrefix({ family: w.family === 6 ? 6 : 4, addr: bytes, len });
+  };
+  if (r.src !== undefined) c.src = prefix(w.src, w.srcLen);
+  if (r.dst !== undefined) c.dst = prefix(w.dst, w.dstLen);
+  if (w.proto !== PROTO_ANY) c.protocol = PROTO_NAMES[w.proto] ?? w.proto;
+  const port = ([lo, hi]: [number, number]): number | [number, number] => (lo === hi ? lo : [lo, hi]);
+  if (r.srcPort !== undefined) c.srcPort = port(w.sport);
+  if (r.dstPort !== undefined) c.dstPort = port(w.dport);
+  return c;
 }

@@ -1,6 +1,6 @@
 /**
  * Introspect: a small read-only HTTP/JSON view of the running vRouter (the `cnr vif`,
- * `cnr nh`, `cnr rt`, `cnr mpls` and `cnr dropstats` commands read it). Every answer comes
+ * `cnr nh`, `cnr rt`, `cnr mpls`, `cnr dropstats` and `cnr acl` commands read it). Every answer comes
  * straight from the Dataplane listing calls; this file only maps URLs onto them.
  *
  *   GET /vif                      interfaces with counters
@@ -9,6 +9,7 @@
  *   GET /mpls                     incoming label table
  *   GET /dropstats                drop counters by reason
  *   GET /stats                    packet and byte counters per vif and VRF
+ *   GET /acl                      ingress filters per vif, with hits per rule
  *
  * Bound to 127.0.0.1 unless the caller asks otherwise: it is a local debugging door.
  */
@@ -69,8 +70,10 @@ export function answer(dp: Dataplane, url: URL): unknown {
       return dp.dropStats();
     case '/stats':
       return dp.stats();
+    case '/acl':
+      return dp.listAcls?.() ?? [];
     case '/':
-      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/mpls', '/dropstats', '/stats'] };
+      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/mpls', '/dropstats', '/stats', '/acl'] };
     default:
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   }

@@ -3,6 +3,7 @@
  * the node that counts each), per-packet flags and the layout of the per-worker counters.
  * Everything numeric, so the hot loop compares small integers, never strings.
  */
+import { MAX_ACL_RULES } from '../tables/acl-table.js';
 
 export const N_ETH_IN = 0;
 export const N_ARP = 1;
@@ -130,8 +131,12 @@ export const STATS_DROP_BASE = 16;
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */
 export const VIF_STRIDE = 5;
 
-export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; size: number } {
+/** ACL hit counters per vif: one per rule, then one for packets no rule matched (denied) */
+export const ACL_STRIDE = MAX_ACL_RULES + 1;
+
+export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; size: number } {
   const vifBase = STATS_DROP_BASE + N_DROP_REASONS;
   const vrfBase = vifBase + maxVifs * VIF_STRIDE;
-  return { vifBase, vrfBase, size: vrfBase + maxVrfs * 2 };
+  const aclBase = vrfBase + maxVrfs * 2;
+  return { vifBase, vrfBase, aclBase, size: aclBase + maxVifs * ACL_STRIDE };
 }

@@ -21,7 +21,7 @@ import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
 import { NBR_REACHABLE } from '../tables/neighbor-table.js';
-import { AclTable, ALL_PORTS, PROTO_ANY, R_DPORT, R_DST, R_DST_LEN, R_FAMILY, R_PERMIT, R_PROTO, R_SPORT, R_SRC, R_SRC_LEN, RULE_WORDS } from '../tables/acl-table.js';
+import { AclTable, ALL_PORTS, MAX_ACL_RULES, PROTO_ANY, R_DPORT, R_DST, R_DST_LEN, R_FAMILY, R_PERMIT, R_PROTO, R_SPORT, R_SRC, R_SRC_LEN, RULE_WORDS } from '../tables/acl-table.js';
 import * as K from './graph-constants.js';
 
 const CAP = 1024;
@@ -56,6 +56,7 @@ export class Graph {
   readonly stats: Float64Array;
   private readonly vifBase: number;
   private readonly vrfBase: number;
+  private readonly aclBase: number;
   /** per-vif staging for tx */
   private readonly txq: Uint32Array;
   private readonly txn: Int32Array;
@@ -90,6 +91,7 @@ export class Graph {
     const lay = K.statsLayout(t.sizes.maxVifs, t.sizes.maxVrfs);
     this.vifBase = lay.vifBase;
     this.vrfBase = lay.vrfBase;
+    this.aclBase = lay.aclBase;
     const nv = t.sizes.maxVifs;
     this.txq = new Uint32Array(nv * CAP);
     this.txn = new Int32Array(nv);
@@ -1112,8 +1114,11 @@ export class Graph {
       const ports = (proto === 6 || proto === 17 || proto === 132) && l4 + 4 <= end;
       const sp = ports ? (d[l4]! << 8) | d[l4 + 1]! : -1;
       const dp = ports ? (d[l4 + 2]! << 8) | d[l4 + 3]! : -1;
-      let b = AclTable.base(p.rxVif[i]!, dsc >>> 16);
+      const vif = p.rxVif[i]!;
+      let b = AclTable.base(vif, dsc >>> 16);
       let permit = false;
+      // the rule that decided (MAX_ACL_RULES: none did)
+      let hit = MAX_ACL_RULES;
       for (let q = dsc & 0xffff; q > 0; q--, b += RULE_WORDS) {
         const rf = r[b + R_FAMILY]!;
         if (rf !== 0 && rf !== fam) continue;
@@ -1126,8 +1131,10 @@ export class Graph {
         if (spr !== ALL_PORTS && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
         if (dpr !== ALL_PORTS && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
         permit = r[b + R_PERMIT] === 1;
+        hit = (dsc & 0xffff) - q;
         break;
       }
+      this.stats[this.aclBase + vif * K.ACL_STRIDE + hit]++;
       if (permit) this.enq(K.N_REWRITE, i);
       else this.drop(i, K.D_ACL_DENY);
     }

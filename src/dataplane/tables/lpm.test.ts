@@ -130,7 +130,9 @@ test('LPM4: default route, host routes, replace and delete restore the covering 
   assert.equal(at(0x0a050505), 2);
   assert.equal(at(0x0a010201), 3);
   assert.equal(at(0x0a010203), 4);
-  w[0] = 0x0a000000; t.insert(0, w, 8, 5); // replace
+  w[0] = 0x0a000000; assert.equal(t.insert(0, w, 8, 5), 2, 'a replace returns the next hop it replaced');
+  w[0] = 0x0a000000; assert.equal(t.insert(1, w, 8, 5), 0, 'a new route (in another VRF) replaced nothing');
+  assert.equal(t.routeCount(0), 4);
   assert.equal(at(0x0a050505), 5);
   w[0] = 0x0a010200; assert.ok(t.remove(0, w, 24));
   assert.equal(at(0x0a010201), 5);

@@ -204,17 +204,22 @@ export class LpmTable {
     else walk4Burst(this.islots, root, addrs, out, n);
   }
 
-  /** Add or replace prefix words/len -> nh (nh >= 1). Host bits must be clear. */
-  insert(vrf: number, words: ArrayLike<number>, len: number, nh: number): void {
+  /**
+   * Add or replace prefix words/len -> nh (nh >= 1). Host bits must be clear. Returns the
+   * next hop it replaced (0: none), so a caller needs no lookup first.
+   */
+  insert(vrf: number, words: ArrayLike<number>, len: number, nh: number): number {
     let m = this.routes.get(vrf);
     if (!m) this.routes.set(vrf, (m = { byLen: Array.from({ length: this.bits + 1 }, () => new Map()), count: 0 }));
     const key = keyOf(words, this.wordsPerKey);
     const root = this.ensureRoot(vrf);
     this.apply(vrf, root, words, len, nh, len + 1, -1);
     const byLen = m.byLen[len]!;
-    if (!byLen.has(key)) m.count++;
+    const old = byLen.get(key);
+    if (old === undefined) m.count++;
     byLen.set(key, nh);
     Atomics.add(this.gen, 0, 1);
+    return old ?? 0;
   }
 
   /** Remove a prefix; returns false when it was not there. */
