@@ -29,11 +29,13 @@ function peConfig(n: 1 | 2, extra: string[]): string {
     `set system host-name pe${n}`,
     `set interfaces c${n} unit 0 family inet address ${me}/30`,
     `set interfaces b${n} unit 0 family inet address 10.${n}.0.1/24`,
+    `set interfaces b${n} unit 0 family inet6 address fd00:${n}::1/64`,
     `set routing-options router-id 10.255.0.${n}`,
     'set routing-options autonomous-system 65000',
     'set protocols bgp group core type internal',
     `set protocols bgp group core local-address ${me}`,
     'set protocols bgp group core family inet-vpn unicast',
+    'set protocols bgp group core family inet6-vpn unicast',
     `set protocols bgp group core neighbor ${peer}`,
     'set routing-instances blue instance-type vrf',
     `set routing-instances blue interface b${n}`,
@@ -95,6 +97,11 @@ describe('L3VPN end to end: two cnr PEs, MPLS over Ethernet across the core', { 
       lab.run(ns, ['ip', 'addr', 'add', a, 'dev', 'eth0']);
       lab.run(ns, ['ip', 'route', 'add', 'default', 'via', gw]);
     }
+    for (const [ns, n] of [[h1, 1], [h2, 2]] as const) {
+      lab.run(ns, ['sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0']);
+      lab.run(ns, ['ip', '-6', 'addr', 'add', `fd00:${n}::2/64`, 'dev', 'eth0', 'nodad']);
+      lab.run(ns, ['ip', '-6', 'route', 'add', 'default', 'via', `fd00:${n}::1`]);
+    }
     for (const [n, ns, extra] of [[1, pe1, RED], [2, pe2, []]] as const) {
       const d = join(dir, `pe${n}`);
       const cfg = join(dir, `pe${n}.set`);
@@ -136,6 +143,13 @@ describe('L3VPN end to end: two cnr PEs, MPLS over Ethernet across the core', { 
     assert.ok(seen.length > 0, 'labeled frames on the core');
     assert.ok(seen.some((l) => l.startsWith(`${blue2}\t`) && l.includes('10.1.0.2') && l.includes('10.2.0.2')), `h1 -> h2 carries PE2's blue label ${blue2}: ${seen.join(' | ')}`);
     assert.ok(seen.some((l) => l.startsWith(`${blue1}\t`) && l.includes('10.2.0.2')), `h2 -> h1 replies carry PE1's blue label ${blue1}: ${seen.join(' | ')}`);
+  });
+
+  test('IPv6 too: inet6-vpn routes with IPv4-mapped next hops carry pings across the same core', async () => {
+    const [n1] = nodes as [CnrNode, CnrNode];
+    await eventually('PE1 learns fd00:2::/64 into blue.inet6.0', 30_000, () => /fd00:2::\/64/.test(n1.cli('show route table blue.inet6.0')));
+    await eventually('h1 pings h2 over IPv6', 30_000, () => pingFrom(h1, 'fd00:2::2'));
+    assert.ok(pingFrom(h2, 'fd00:1::2', 2), 'h2 pings h1 over IPv6');
   });
 
   test('red reaches no blue host', async () => {

@@ -34,8 +34,12 @@ export interface VrfConfig {
   /** route targets, as formatExtCommunity prints them */
   readonly importTargets: readonly string[];
   readonly exportTargets: readonly string[];
-  /** attributes of the VRF's own routes before the per-peer rules (origin IGP, export targets) */
-  readonly base: PathAttributes;
+  /**
+   * Attributes of the VRF's own routes before the per-peer rules (origin IGP, export
+   * targets), one object per family: export caches key on them, and the next hop differs.
+   */
+  readonly base4: PathAttributes;
+  readonly base6: PathAttributes;
 }
 
 export interface PeerConfig {
@@ -226,8 +230,8 @@ export function resolveVrfs(t: ConfigTree): VrfConfig[] {
     if (!rd && imp.length === 0 && exp.length === 0) continue;
     const ext = new Uint8Array(exp.length * 8);
     exp.forEach((x, i) => ext.set(parseExtCommunity(x)!, i * 8));
-    const base: PathAttributes = exp.length ? { origin: 0, asPath: [], extCommunities: ext } : { origin: 0, asPath: [] };
-    out.push({ name, rd, importTargets: imp, exportTargets: exp, base });
+    const base = (): PathAttributes => (exp.length ? { origin: 0, asPath: [], extCommunities: ext } : { origin: 0, asPath: [] });
+    out.push({ name, rd, importTargets: imp, exportTargets: exp, base4: base(), base6: base() });
   }
   return out;
 }

@@ -1213,7 +1213,7 @@ export class BgpInstance implements NeighborOwner {
   /** What we advertise for a VPN key: our VRF's route, or (reflection, iBGP) the best received path. */
   private exportVpn(nb: Neighbor, st: NeighborRib, table: string, key: string, entry?: LocEntry): PathAttributes | undefined {
     const local = this.vpn.local.get(table)?.get(key);
-    if (local) return this.transform(local.vrf.base, undefined, nb, st, undefined, table);
+    if (local) return this.transform(table === VPN_TABLE6 ? local.vrf.base6 : local.vrf.base4, undefined, nb, st, undefined, table);
     const best = (entry ?? this.loc.get(table)?.get(key))?.best;
     // no inter-AS option B: a VPN route is not passed to an external peer
     if (!best || nb.ebgp || !this.mayAdvertise(best, nb)) return undefined;
@@ -1281,7 +1281,8 @@ export class BgpInstance implements NeighborOwner {
     const la = nb.localAddress;
     if (!table.endsWith('inet6.0')) return la && tryParseIpv4(la) !== undefined ? la : this.cfg.routerId;
     if (la?.includes(':')) return la;
-    return la ? `::ffff:${la}` : '::';
+    // inet6-vpn over IPv4 (RFC 4659 section 3.2.1.2): the IPv4-mapped address, the router ID without a session address
+    return la ? `::ffff:${la}` : table === VPN_TABLE6 ? `::ffff:${this.cfg.routerId}` : '::';
   }
 
   /** The attributes a peer gets: eBGP/iBGP rules, reflection, then policy changes. */

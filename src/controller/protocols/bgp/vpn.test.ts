@@ -162,6 +162,15 @@ test('VRF export: RD, export target, next hop self and the VRF label; mpls.0 pop
   assert.deepEqual([wd.prefixes, wd.rds], [['10.1.0.0/24'], ['10.255.0.1:1']]);
 });
 
+test('a VRF exporting IPv4 and IPv6 routes: each VPN family gets its own next hop form', () => {
+  const s = setup(tree({ blue: BLUE }));
+  s.rib.announce('blue.inet.0', 'direct', { prefix: '10.1.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'pod1' }] });
+  s.rib.announce('blue.inet6.0', 'direct', { prefix: 'fd00:1::/64', protocol: 'direct', preference: 0, nexthops: [{ interface: 'pod1' }] });
+  s.inst.flush();
+  const reach = decodedSent(s).map((d) => d.update.mpReach).filter((m) => m?.safi === Safi.MplsVpn);
+  assert.deepEqual(reach.map((m) => [m!.afi, m!.prefixes[0], m!.nextHop]).sort(), [[1, '10.1.0.0/24', '10.255.0.1'], [2, 'fd00:1::/64', '::ffff:aff:1']]);
+});
+
 test('a session coming up gets the VRF routes, then End-of-RIB per VPN family; route refresh resends them', () => {
   const s = setup(tree({ blue: BLUE }));
   s.rib.announce('blue.inet.0', 'direct', { prefix: '10.1.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'pod1' }] });
