@@ -34,6 +34,9 @@ export interface VrfConfig {
   /** route targets, as formatExtCommunity prints them */
   readonly importTargets: readonly string[];
   readonly exportTargets: readonly string[];
+  /** vrf-import / vrf-export policy chains: when set, they decide instead of the targets */
+  readonly importPolicies: readonly string[];
+  readonly exportPolicies: readonly string[];
   /**
    * Attributes of the VRF's own routes before the per-peer rules (origin IGP, export
    * targets), one object per family: export caches key on them, and the next hop differs.
@@ -227,11 +230,13 @@ export function resolveVrfs(t: ConfigTree): VrfConfig[] {
     if (ri['instance-type'] !== 'vrf') continue;
     const { imp, exp } = targets(ri);
     const rd = typeof ri['route-distinguisher'] === 'string' ? ri['route-distinguisher'] : undefined;
-    if (!rd && imp.length === 0 && exp.length === 0) continue;
+    const importPolicies = list(ri['vrf-import']);
+    const exportPolicies = list(ri['vrf-export']);
+    if (!rd && imp.length === 0 && exp.length === 0 && importPolicies.length === 0) continue;
     const ext = new Uint8Array(exp.length * 8);
     exp.forEach((x, i) => ext.set(parseExtCommunity(x)!, i * 8));
     const base = (): PathAttributes => (exp.length ? { origin: 0, asPath: [], extCommunities: ext } : { origin: 0, asPath: [] });
-    out.push({ name, rd, importTargets: imp, exportTargets: exp, base4: base(), base6: base() });
+    out.push({ name, rd, importTargets: imp, exportTargets: exp, importPolicies, exportPolicies, base4: base(), base6: base() });
   }
   return out;
 }

@@ -43,7 +43,7 @@ import type { RibApi, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { DEFAULT_LOCAL_PREF, neighborAs, selectBest, type DecidingStep, type PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, splitVpnKey, tableName, VPN_TABLE4, VPN_TABLE6, type InstanceConfig, type PeerConfig } from './config.js';
-import { VpnState } from './vpn.js';
+import { matchesTargets, VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
 
 /** Where a next hop stands in the RIB, shared by every path using it. */
@@ -339,7 +339,8 @@ export class BgpInstance implements NeighborOwner {
       this.tables.add(VPN_TABLE4);
       this.tables.add(VPN_TABLE6);
     }
-    this.vpn = new VpnState(rib);
+    this.vpn = new VpnState(rib, (v, prefix, p) =>
+      v.importPolicies.length ? this.policy.evaluate(v.importPolicies, { ...this.subjectOf(prefix, p.peer, p.attrs), instance: v.name }, false).accept : matchesTargets(p.attrs.extCommunities, v.importTargets));
     if (cfg.vrfs.length) this.reconfigureVrfs();
   }
 
@@ -910,9 +911,14 @@ export class BgpInstance implements NeighborOwner {
 
   /** The VRFs changed (route distinguisher, targets, VRFs added or removed): import and export again. */
   reconfigureVrfs(): void {
-    this.vpn.configure(this.cfg.vrfs, () => this.vpnEntries(), (t) => this.ribRoutes?.(t) ?? []);
+    const policyChanged = this.vpnPolicy !== undefined && this.vpnPolicy !== this.policy;
+    this.vpnPolicy = this.policy;
+    this.vpn.configure(this.cfg.vrfs, policyChanged, () => this.vpnEntries(), (t) => this.ribRoutes?.(t) ?? []);
     this.schedule();
   }
+
+  /** the policies the VRF imports were last evaluated with */
+  private vpnPolicy: PolicyEngine | undefined;
 
   private *vpnEntries(): Iterable<{ table: string; key: string; best: Path | undefined }> {
     for (const table of [VPN_TABLE4, VPN_TABLE6]) for (const e of this.loc.get(table)?.values() ?? []) yield { table, key: e.prefix, best: e.best };
@@ -1213,7 +1219,15 @@ export class BgpInstance implements NeighborOwner {
   /** What we advertise for a VPN key: our VRF's route, or (reflection, iBGP) the best received path. */
   private exportVpn(nb: Neighbor, st: NeighborRib, table: string, key: string, entry?: LocEntry): PathAttributes | undefined {
     const local = this.vpn.local.get(table)?.get(key);
-    if (local) return this.transform(table === VPN_TABLE6 ? local.vrf.base6 : local.vrf.base4, undefined, nb, st, undefined, table);
+    if (local) {
+      const base = table === VPN_TABLE6 ? local.vrf.base6 : local.vrf.base4;
+      const chain = local.vrf.exportPolicies;
+      if (chain.length === 0) return this.transform(base, undefined, nb, st, undefined, table);
+      // vrf-export: accept or reject, and the communities (route targets) it adds or sets
+      const subject: PolicySubject = { prefix: local.prefix, protocol: local.protocol, nextHops: [], instance: local.vrf.name, extCommunities: base.extCommunities };
+      const r = this.policy.evaluate(chain, subject, false);
+      return r.accept ? this.transform(base, undefined, nb, st, r, table) : undefined;
+    }
     const best = (entry ?? this.loc.get(table)?.get(key))?.best;
     // no inter-AS option B: a VPN route is not passed to an external peer
     if (!best || nb.ebgp || !this.mayAdvertise(best, nb)) return undefined;

@@ -9,7 +9,7 @@ import type { ConfigTree, ConfigConsumer } from '../../types.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
 import { PolicyEngine } from '../../policy/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
-import { resolveAll, sessionKey, validateBgp, type InstanceConfig } from './config.js';
+import { resolveAll, resolveVrfs, sessionKey, validateBgp, type InstanceConfig } from './config.js';
 import { BgpInstance } from './instance.js';
 import { normalize } from './connection.js';
 import { setMd5Key, socketFd } from './socket-options.js';
@@ -164,6 +164,10 @@ export class BgpSpeaker {
         errors.push(...policy.checkChain(`${where} group ${p.group} neighbor ${p.address} import`, p.import));
         errors.push(...policy.checkChain(`${where} group ${p.group} neighbor ${p.address} export`, p.export));
       }
+    }
+    for (const v of resolveVrfs(next)) {
+      errors.push(...policy.checkChain(`routing-instances ${v.name} vrf-import`, v.importPolicies));
+      errors.push(...policy.checkChain(`routing-instances ${v.name} vrf-export`, v.exportPolicies));
     }
     return [...new Set(errors)];
   }

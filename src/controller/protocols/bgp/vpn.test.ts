@@ -229,3 +229,24 @@ test('labeled unicast export: own routes with implicit null, or explicit null wh
     assert.deepEqual([u?.prefixes, u?.labels, u?.nextHop], [['203.0.113.0/24'], [[want]], '10.255.0.1'], JSON.stringify(lu));
   }
 });
+
+test('vrf-import and vrf-export policies decide instead of vrf-target', () => {
+  const policy: ConfigTree = {
+    community: { rt7: { members: ['target:65000:7'] }, rt5: { members: ['target:65000:5'] } },
+    'policy-statement': {
+      imp: { term: { t: { from: { community: ['rt7'] }, then: { accept: true } } } },
+      exp: { term: { t: { from: { protocol: ['direct'] }, then: { community: { add: ['rt5'] }, accept: true } } } },
+    },
+  };
+  const s = setup(tree({ blue: { ...BLUE, 'vrf-import': ['imp'], 'vrf-export': ['exp'] } }), policy);
+  announceVpn(s, '65000:100', '192.0.2.0/24', 3001, ['target:65000:7']);
+  announceVpn(s, '65000:100', '198.51.100.0/24', 3002, ['target:65000:1']);
+  assert.ok(s.rib.get('blue.inet.0', '192.0.2.0/24'), 'imported by policy');
+  assert.equal(s.rib.get('blue.inet.0', '198.51.100.0/24'), undefined, 'vrf-target import no longer applies; the policy rejects by default');
+  s.rib.announce('blue.inet.0', 'direct', { prefix: '10.1.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'pod1' }] });
+  s.rib.announce('blue.inet.0', 'static', { prefix: '10.9.0.0/24', protocol: 'static', preference: 5, nexthops: [], action: 'discard' });
+  s.inst.flush();
+  const out = s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!;
+  assert.equal(out.get('10.255.0.1:1:10.9.0.0/24'), undefined, 'the export policy rejects the static route');
+  assert.deepEqual([...out.get('10.255.0.1:1:10.1.0.0/24')!.extCommunities!], [...rt('target:65000:1', 'target:65000:5')], 'vrf-target export plus the policy\'s target');
+});

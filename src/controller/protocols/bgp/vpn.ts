@@ -48,6 +48,8 @@ const NOTHING_DIRTY: ReadonlyMap<string, Set<string>> = new Map();
 export interface LocalVpnRoute {
   readonly vrf: VrfConfig;
   readonly prefix: string;
+  /** the protocol of the VRF route (for vrf-export policies) */
+  readonly protocol: string;
 }
 
 export class VpnState {
@@ -64,7 +66,11 @@ export class VpnState {
   private exportDirty = new Map<string, Set<string>>();
   readonly mpls: MplsTable;
 
-  constructor(private readonly rib: RibApi) {
+  constructor(
+    private readonly rib: RibApi,
+    /** whether a VRF imports a path (its vrf-import policies when it has any, else its targets) */
+    private readonly imports: (v: VrfConfig, prefix: string, best: Path) => boolean = (v, _p, best) => matchesTargets(best.attrs.extCommunities, v.importTargets),
+  ) {
     this.mpls = rib.mpls ?? new MplsTable();
   }
 
@@ -89,13 +95,17 @@ export class VpnState {
    */
   configure(
     next: readonly VrfConfig[],
+    policyChanged: boolean,
     entries: () => Iterable<{ table: string; key: string; best: Path | undefined }>,
     routes: (table: string) => Iterable<RibRoute>,
   ): readonly VrfConfig[] {
-    const same = (a: VrfConfig, b: VrfConfig) => a.rd === b.rd && a.importTargets.join() === b.importTargets.join() && a.exportTargets.join() === b.exportTargets.join();
+    const same = (a: VrfConfig, b: VrfConfig) =>
+      a.rd === b.rd && a.importTargets.join() === b.importTargets.join() && a.exportTargets.join() === b.exportTargets.join() &&
+      a.importPolicies.join() === b.importPolicies.join() && a.exportPolicies.join() === b.exportPolicies.join();
     const kept = next.map((v) => {
       const old = this.vrfs.find((o) => o.name === v.name);
-      return old && same(old, v) ? old : v;
+      // policies changed: import again wherever a VRF imports by policy
+      return old && same(old, v) && !(policyChanged && old.importPolicies.length) ? old : v;
     });
     for (const old of this.vrfs) {
       if (kept.includes(old)) continue;
@@ -141,7 +151,7 @@ export class VpnState {
     const { prefix } = splitVpnKey(key);
     for (const v of only) {
       const vt = vrfTableOf(v.name, vpnTable);
-      const want = best !== undefined && best.labels !== undefined && matchesTargets(best.attrs.extCommunities, v.importTargets);
+      const want = best !== undefined && best.labels !== undefined && this.imports(v, prefix, best);
       let m = this.imported.get(vt);
       const cands = m?.get(prefix);
       if (want) {
@@ -225,8 +235,9 @@ export class VpnState {
     const local = this.local.get(vpnTable)!;
     const exportable = r !== undefined && r.protocol !== 'local' && r.attributes?.[PRIMARY] === undefined;
     if (exportable) {
-      if (local.get(key)?.vrf === v) return;
-      local.set(key, { vrf: v, prefix });
+      const had = local.get(key);
+      if (had?.vrf === v && had.protocol === r.protocol) return;
+      local.set(key, { vrf: v, prefix, protocol: r.protocol });
     } else if (!local.delete(key)) return;
     this.markExport(vpnTable, key);
   }
