@@ -18,7 +18,7 @@
  * a Node plugin started by the shim's fallback, so both never interleave on one commit.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { connectController, resultTexts, type ControllerConfig } from './controller.js';
@@ -40,6 +40,12 @@ export function cniPortPath(stateDir: string): string {
 
 function sameToken(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+/** Inode numbers are reused at once: the change time in nanoseconds tells two files apart. */
+function fileId(path: string): string {
+  const st = statSync(path, { bigint: true });
+  return `${st.ino}:${st.ctimeNs}`;
 }
 
 function removeFile(path: string): void {
@@ -67,6 +73,8 @@ export class CniService {
   private server: Server | undefined;
   private tcp: Server | undefined;
   private readonly token = randomBytes(16).toString('hex');
+  /** identity (inode and change time) of the socket this service made: stop() removes only that one */
+  private socketId = '';
   readonly portPath: string;
   private readonly inflight = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
@@ -98,14 +106,19 @@ export class CniService {
   async start(): Promise<void> {
     netlinkAvailable(); // loads libc through koffi now rather than in the first ADD
     removeFile(this.portPath);
-    removeFile(this.path);
     // half-open: nc closes its side after the request and still reads the reply
     const srv = createServer({ allowHalfOpen: true }, (s) => this.accept(s, false));
+    // Bound under a name of its own, then renamed into place: libuv unlinks the bound name
+    // when the server closes, which must not take away the socket of a controller started
+    // after this one; and the rename replaces a stale socket atomically.
+    const bound = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}`;
     await new Promise<void>((res, rej) => {
       srv.once('error', rej);
-      srv.listen(this.path, () => res());
+      srv.listen(bound, () => res());
     });
-    chmodSync(this.path, 0o600);
+    chmodSync(bound, 0o600);
+    renameSync(bound, this.path);
+    this.socketId = fileId(this.path);
     this.server = srv;
     const tcp = createServer((s) => this.accept(s, true));
     try {
@@ -130,8 +143,17 @@ export class CniService {
     if (servers.length === 0) return;
     this.server = this.tcp = undefined;
     const closed = Promise.all(servers.map((srv) => new Promise<void>((res) => srv.close(() => res()))));
-    removeFile(this.portPath);
-    removeFile(this.path);
+    // A controller started meanwhile on the same state directory keeps its own files.
+    try {
+      if (readFileSync(this.portPath, 'utf8').includes(this.token)) removeFile(this.portPath);
+    } catch {
+      // none
+    }
+    try {
+      if (fileId(this.path) === this.socketId) removeFile(this.path);
+    } catch {
+      // none
+    }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise<void>((r) => (timer = setTimeout(r, DRAIN_MS)))]);
     clearTimeout(timer);

@@ -190,6 +190,27 @@ describe('the CNI service', () => {
     assert.equal(r.stdout, '{"cniVersion":"0.4.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}\n');
   });
 
+  test('stopping a service leaves the socket and port file of one started after it on the same state directory', async () => {
+    const dir = join(tmp, 'two');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const exec = async (commands: string[]) => commands.map((command) => ({ command, text: '' }));
+    const first = new CniService({ stateDir: dir, exec });
+    await first.start();
+    const second = new CniService({ stateDir: dir, exec });
+    try {
+      await second.start();
+      await first.stop();
+      assert.ok(existsSync(cniSocketPath(dir)), 'the second one keeps its socket');
+      assert.ok(existsSync(cniPortPath(dir)), 'the second one keeps its port file');
+      const r = await runBin({ PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0', stateDir: dir }));
+      assert.equal(r.status, 0, r.stderr);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+    assert.ok(!existsSync(cniSocketPath(dir)) && !existsSync(cniPortPath(dir)));
+  });
+
   test('commands whose config names this state directory go to the in-process controller', async () => {
     const r = await runBin(
       { PATH: process.env.PATH, CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' },
