@@ -1,12 +1,16 @@
 /**
- * cnr-cni: the CNI plugin that gives pods an interface on the vRouter (bin/cnr-cni).
+ * cnr-cni: the CNI plugin that gives pods an interface on the vRouter.
  *
- * A container runtime runs it once per operation with CNI_COMMAND and friends in the
- * environment and the network configuration on stdin; the result or the error goes to
- * stdout as JSON. The parts: config.ts (config and environment), plugin.ts (the commands),
- * link.ts (veth and the pod's namespace), ipam.ts (delegation to IPAM plugins),
- * controller.ts (the attachment's configuration group), state.ts (records and lock),
- * result.ts (result versions), errors.ts (the spec's error codes).
+ * A container runtime runs bin/cnr-cni once per operation with CNI_COMMAND and friends in
+ * the environment and the network configuration on stdin; the result or the error goes to
+ * stdout as JSON. bin/cnr-cni is a bash shim that hands the call to the CNI service in the
+ * controller (server.ts, framing in frame.ts); this file is the plugin in a Node process of
+ * its own, which the shim runs when the service cannot be reached (bin/cnr-cni-node).
+ * The parts: config.ts (config and environment), plugin.ts (the commands), link.ts and
+ * netlink.ts (veth and the pod's namespace, rtnetlink from the process), ipam.ts
+ * (delegation to IPAM plugins, started by spawn.ts), controller.ts (the attachment's
+ * configuration group), state.ts (records and lock), result.ts (result versions),
+ * errors.ts (the spec's error codes).
  */
 import { readFileSync } from 'node:fs';
 import { outputText, runCommand } from './plugin.js';
