@@ -69,7 +69,7 @@ test('proto round trip: a controller message survives encode and decode', () => 
   const back = m.requestDeserialize(m.requestSerialize(msg)) as PbControllerMessage;
   assert.equal(back.seq, 42);
   assert.equal(back.body, 'routes');
-  assert.deepEqual(back.routes?.nexthopSets?.[0]?.nexthops?.[0], { ip: '10.0.0.2', interface: 'eth1', serviceLabel: 17, transportLabels: [16001, 16002], _serviceLabel: 'serviceLabel' });
+  assert.deepEqual(back.routes?.nexthopSets?.[0]?.nexthops?.[0], { ip: '10.0.0.2', interface: 'eth1', serviceLabel: 17, transportLabels: [16001, 16002], _serviceLabel: 'serviceLabel', tunnelSource: '' });
   assert.deepEqual(back.routes?.routes.map((r) => [r.prefix, r.delete, r.action, r.nexthopSet]), [
     ['192.0.2.0/24', false, 'FORWARD', 1],
     ['2001:db8::/32', true, 'DISCARD', 0],

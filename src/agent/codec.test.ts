@@ -18,6 +18,7 @@ const pick = <T>(a: T[]): T => a[rnd(a.length)]!;
 function randomNexthop() {
   const nh: Record<string, unknown> = { ip: pick(['', '10.0.0.2', '2001:db8::1', 'fe80::1']), interface: pick(['', 'eth1', 'pod-ü']), transportLabels: Array.from({ length: rnd(5) }, () => rnd(1 << 20)) };
   if (rnd(2)) nh['serviceLabel'] = rnd(1 << 20);
+  if (rnd(4) === 0) nh['tunnelSource'] = pick(['10.0.0.1', '192.0.2.1']);
   return nh;
 }
 

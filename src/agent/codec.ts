@@ -182,6 +182,7 @@ function writeNexthop(w: Writer, field: number, nh: PbNexthop): void {
     for (const l of labels) w.varint(l);
     e();
   }
+  w.string(5, nh.tunnelSource);
   end();
 }
 
@@ -361,6 +362,7 @@ function readNexthop(r: Reader, start: number, end: number): PbNexthop {
     else if (f === 2 && wire === 2) nh.interface = x.string();
     else if (f === 3 && wire === 0) nh.serviceLabel = x.varint();
     else if (f === 4) x.uints(wire, nh.transportLabels!);
+    else if (f === 5 && wire === 2) nh.tunnelSource = x.string();
     else x.skip(wire);
   }
   return nh;

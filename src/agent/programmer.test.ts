@@ -107,3 +107,12 @@ test('labels: pop-and-look-up into a VRF, replaced in place, swept at ResyncEnd,
   assert.equal(dp.labels.size, 0, 'the VRF took its label with it');
   assert.equal(p.counts().labels, 0);
 });
+
+test('an MPLS-over-UDP next hop: labels inside, shared by key, refused without labels or destination', async () => {
+  const { dp, p } = await setup();
+  const nh = { ip: '10.0.12.2', tunnelSource: '10.0.12.1', serviceLabel: 16 };
+  const r = p.applyRoutes({ vrf: 'blue', routes: [{ prefix: '10.2.0.0/24', nexthops: [nh] }, { prefix: '10.4.0.0/24', nexthops: [nh] }] });
+  assert.deepEqual(r.failures, []);
+  assert.deepEqual([...dp.nexthops.values()].map((n) => [n.spec, n.refs]), [[{ type: 'mpls-udp', src: '10.0.12.1', dst: '10.0.12.2', labels: [16] }, 2]]);
+  assert.match(p.applyRoutes({ vrf: 'blue', routes: [{ prefix: '10.5.0.0/24', nexthops: [{ ip: '10.0.12.2', tunnelSource: '10.0.12.1' }] }] }).failures[0]!.reason, /needs labels/);
+});

@@ -359,6 +359,12 @@ export class Programmer {
     for (const l of labels) if (!Number.isInteger(l) || l < 0 || l > MAX_LABEL) return { error: `invalid MPLS label ${l}` };
     let vif = nh.interface ?? '';
     const ip = nh.ip ?? '';
+    if (nh.tunnelSource) {
+      const src = nh.tunnelSource;
+      if (!ip) return { error: 'an MPLS-over-UDP next hop needs a tunnel destination (ip)' };
+      if (labels.length === 0) return { error: 'an MPLS-over-UDP next hop needs labels' };
+      return { key: `udp|${src}|${ip}|${labels.join('/')}`, build: () => ({ type: 'mpls-udp', src, dst: ip, labels }) };
+    }
     if (ip) {
       try {
         parseIp(ip);

@@ -19,6 +19,8 @@ export interface PbNexthop {
   interface?: string;
   serviceLabel?: number | null;
   transportLabels?: number[];
+  /** MPLS over UDP from this address to `ip` */
+  tunnelSource?: string;
 }
 
 export interface PbNexthopSet {

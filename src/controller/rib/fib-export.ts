@@ -461,11 +461,16 @@ class BatchBuilder {
 
 function fibKey(action: FibAction, nexthops: readonly FibNexthop[]): string {
   let k: string = action;
-  for (const n of nexthops) k += `|${n.gateway ?? ''}%${n.interface ?? ''}%${n.labels ? n.labels.join('/') : ''}`;
+  for (const n of nexthops) k += `|${n.gateway ?? ''}%${n.interface ?? ''}%${n.labels ? n.labels.join('/') : ''}${n.udpSource !== undefined ? `%udp ${n.udpSource}` : ''}`;
   return k;
 }
 
-function pbNexthopOf(n: { gateway?: string; interface?: string; labels?: number[] }): PbNexthop {
+function pbNexthopOf(n: FibNexthop): PbNexthop {
+  if (n.udpSource !== undefined) {
+    // MPLS over UDP: every label travels inside the tunnel; the innermost is the service label
+    const labels = n.labels ?? [];
+    return { ip: n.gateway ?? '', interface: '', transportLabels: labels.slice(0, -1), serviceLabel: labels.at(-1) ?? null, tunnelSource: n.udpSource };
+  }
   const labels = n.labels ?? [];
   // the RIB carries transport labels then the service label; the wire has room for 4 + 1
   if (labels.length > 4) return { ip: n.gateway ?? '', interface: n.interface ?? '', transportLabels: labels.slice(0, -1), serviceLabel: labels.at(-1)! };

@@ -26,6 +26,8 @@ export interface FibNexthop {
   gateway?: string;
   interface?: string;
   labels?: number[];
+  /** MPLS over UDP from this address to `gateway` (see RibNexthop.udpSource) */
+  udpSource?: string;
 }
 
 export interface FibRoute {
@@ -350,7 +352,7 @@ export function sameFib(a: FibRoute | undefined, b: FibRoute | undefined): boole
   if (a.action !== b.action || a.nexthops.length !== b.nexthops.length) return false;
   for (let i = 0; i < a.nexthops.length; i++) {
     const x = a.nexthops[i]!, y = b.nexthops[i]!;
-    if (x.gateway !== y.gateway || x.interface !== y.interface || !sameLabels(x.labels, y.labels)) return false;
+    if (x.gateway !== y.gateway || x.interface !== y.interface || x.udpSource !== y.udpSource || !sameLabels(x.labels, y.labels)) return false;
   }
   return true;
 }
@@ -764,6 +766,10 @@ export class Rib implements RibApi {
   }
 
   private resolveNexthop(e: Entry, nh: RibNexthop, deps: Resolver[], out: FibNexthop[]): void {
+    if (nh.udpSource !== undefined && nh.gateway !== undefined) {
+      out.push({ gateway: nh.gateway, labels: nh.labels ?? [], udpSource: nh.udpSource });
+      return;
+    }
     if (nh.interface !== undefined && !nh.recursive) {
       this.ifScratch.push(nh.interface);
       if (this.up && !this.up.has(nh.interface)) return;
@@ -1009,7 +1015,7 @@ function sameForwarding(oldAction: FibAction | undefined, oldFwd: FibNexthop[] |
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!, y = b[i]!;
-    if (x.gateway !== y.gateway || x.interface !== y.interface || !sameLabels(x.labels, y.labels)) return false;
+    if (x.gateway !== y.gateway || x.interface !== y.interface || x.udpSource !== y.udpSource || !sameLabels(x.labels, y.labels)) return false;
   }
   return true;
 }

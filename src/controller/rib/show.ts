@@ -32,6 +32,7 @@ export function tableHeader(t: TableInfo): string {
 
 function nexthopText(nh: FibNexthop): string {
   const labels = nh.labels?.length ? `, Push ${nh.labels.join(', ')}` : '';
+  if (nh.udpSource !== undefined) return `to ${nh.gateway ?? '?'} via MPLSoUDP from ${nh.udpSource}${labels}`;
   if (nh.gateway) return `to ${nh.gateway}${nh.interface ? ` via ${nh.interface}` : ''}${labels}`;
   return `via ${nh.interface ?? '?'}${labels}`;
 }

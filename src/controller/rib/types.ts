@@ -30,6 +30,11 @@ export interface RibNexthop {
   labels?: number[];
   /** true when the gateway is not on a connected subnet and must be resolved through the table */
   recursive?: boolean;
+  /**
+   * MPLS over UDP (RFC 7510) from this local address to `gateway`, the labels inside: the
+   * outer packet is routed by the default table, so the next hop needs no resolution here
+   */
+  udpSource?: string;
 }
 
 export interface RibRoute {

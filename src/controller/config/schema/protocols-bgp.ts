@@ -56,6 +56,7 @@ function common(): Children {
       },
     }, { default: 90 }),
     passive: flag('Do not open connections; wait for the peer'),
+    'vpn-encapsulation': leaf('How traffic toward PEs whose VPN routes come from this peer is carried: mpls (MPLS over Ethernet, the default) or mpls-over-udp (RFC 7510, UDP port 6635)', enumOf('mpls', 'mpls-over-udp')),
     'authentication-key': leaf('TCP MD5 key (RFC 2385)', str, { secret: true }),
     multihop: container('Peer is more than one hop away', {
       ttl: leaf('TTL of outgoing packets', uint(1, 255), { default: 64 }),

@@ -71,6 +71,8 @@ export interface PeerConfig {
   readonly shutdown: boolean;
   readonly description?: string;
   readonly logUpdown: boolean;
+  /** how VPN traffic toward the PEs of this peer's VPN routes is carried */
+  readonly vpnEncapsulation: 'mpls' | 'mpls-over-udp';
 }
 
 export interface InstanceConfig {
@@ -199,6 +201,7 @@ export function resolveInstance(name: string, bgp: ConfigTree | undefined, routi
         shutdown: bool(pick(levels, 'shutdown')),
         description: pick(levels, 'description') as string | undefined,
         logUpdown: bool(pick(levels, 'log-updown')),
+        vpnEncapsulation: pick(levels, 'vpn-encapsulation') === 'mpls-over-udp' ? 'mpls-over-udp' : 'mpls',
       });
     }
   }
@@ -263,7 +266,7 @@ export function resolveAll(t: ConfigTree): InstanceConfig[] {
 export function sessionKey(p: PeerConfig, inst: InstanceConfig): string {
   return JSON.stringify([
     p.type, p.peerAs, p.localAs, p.localAddress, p.holdTime, p.passive, p.authenticationKey, p.multihopTtl,
-    p.families.map((f) => [f.key, f.addPathReceive]), p.gracefulRestart, p.shutdown, inst.routerId, inst.localAs,
+    p.families.map((f) => [f.key, f.addPathReceive]), p.gracefulRestart, p.shutdown, inst.routerId, inst.localAs, p.vpnEncapsulation,
   ]);
 }
 

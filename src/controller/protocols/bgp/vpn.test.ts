@@ -250,3 +250,11 @@ test('vrf-import and vrf-export policies decide instead of vrf-target', () => {
   assert.equal(out.get('10.255.0.1:1:10.9.0.0/24'), undefined, 'the export policy rejects the static route');
   assert.deepEqual([...out.get('10.255.0.1:1:10.1.0.0/24')!.extCommunities!], [...rt('target:65000:1', 'target:65000:5')], 'vrf-target export plus the policy\'s target');
 });
+
+test('vpn-encapsulation mpls-over-udp: the VRF route is an MPLS-over-UDP next hop from the session address to the PE', () => {
+  const s = setup(tree({ blue: BLUE }, undefined, { 'vpn-encapsulation': 'mpls-over-udp', 'local-address': '10.0.0.1' }));
+  announceVpn(s, '65000:100', '192.0.2.0/24', 3001, ['target:65000:1']);
+  assert.deepEqual(s.rib.get('blue.inet.0', '192.0.2.0/24')!.nexthops, [{ gateway: PE2, udpSource: '10.0.0.1', labels: [3001] }]);
+  const [e] = s.rib.show('blue.inet.0', { prefix: '192.0.2.0/24', exact: true });
+  assert.deepEqual(e!.candidates[0]!.forwarding, [{ gateway: PE2, udpSource: '10.0.0.1', labels: [3001] }], 'the FIB next hop needs no resolution in the VRF');
+});

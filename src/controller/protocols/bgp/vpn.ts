@@ -212,6 +212,11 @@ export class VpnState {
     const service = p.labels;
     if (!via || !service || !p.nh || (via.action ?? 'forward') !== 'forward') return [];
     const pe = mappedIpv4(p.nh.address) ?? p.nh.address;
+    if (p.peer.cfg.vpnEncapsulation === 'mpls-over-udp') {
+      // the data plane routes the outer IPv4/UDP packet itself (default VRF)
+      const src = p.peer.localAddress ?? p.peer.cfg.localAddress;
+      return src && !src.includes(':') && !pe.includes(':') ? [{ gateway: pe, udpSource: src, labels: [...service] }] : [];
+    }
     const out: RibNexthop[] = [];
     for (const n of via.nexthops) {
       let iface = n.interface;
