@@ -140,7 +140,9 @@ function aclTable(acls: AclInfo[]): string {
   if (acls.length === 0) return 'no interface has an ACL';
   const rows: (string | number)[][] = [];
   for (const a of acls) {
-    a.rules.forEach((r, k) => rows.push([a.vif, k + 1, r.action, r.family ?? 'any', String(r.protocol ?? 'any'), r.src ?? 'any', ports(r.srcPort), r.dst ?? 'any', ports(r.dstPort), r.hits]));
+    a.rules.forEach((r, k) => {
+      rows.push([a.vif, k + 1, r.action, r.family ?? 'any', String(r.protocol ?? 'any'), r.src ?? 'any', ports(r.srcPort), r.dst ?? 'any', ports(r.dstPort), r.hits]);
+    });
     rows.push([a.vif, '-', 'deny', 'any', 'any', 'any', 'any', 'any', 'any', a.unmatched]);
   }
   return formatTable(['VIF', 'RULE', 'ACTION', 'FAMILY', 'PROTO', 'SRC', 'SPORT', 'DST', 'DPORT', 'HITS'], rows);

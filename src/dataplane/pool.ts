@@ -70,6 +70,25 @@ export class PacketPool {
     return i;
   }
 
+  /**
+   * Take up to max slots at once into out[0..n) (n < max only when the pool runs dry), each
+   * as alloc() leaves it; returns n. For drivers filling a receive burst.
+   */
+  allocBurst(out: Uint32Array, max: number): number {
+    const n = Math.min(max, this.freeCount);
+    const fl = this.freeList;
+    let c = this.freeCount;
+    for (let k = 0; k < n; k++) {
+      const i = fl[--c]!;
+      this.start[i] = HEADROOM;
+      this.len[i] = 0;
+      this.flags[i] = 0;
+      out[k] = i;
+    }
+    this.freeCount = c;
+    return n;
+  }
+
   /** Every slot free again (after a failed burst: nothing is held between bursts). */
   reset(): void {
     for (let i = 0; i < this.size; i++) this.freeList[i] = this.size - 1 - i;

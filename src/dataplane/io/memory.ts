@@ -7,7 +7,7 @@
  * to copy a frame in), `sink` makes txBurst count and free.
  */
 import type { IoDriver } from './driver.js';
-import { MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
 
 export interface MemoryDriverShared {
   name: string;
@@ -115,19 +115,19 @@ export class MemoryDriver implements IoDriver {
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
     const replay = this.replay;
     if (replay) {
-      let n = 0;
+      const n = pool.allocBurst(out, max);
       // word copies: slots and HEADROOM are 4-byte aligned (a driver copies a ring frame the same way)
       const d = pool.data32;
+      const plen = pool.len;
       const offs = this.replayOff!;
       const lens = this.replayLen!;
       let next = this.replayNext;
-      while (n < max) {
-        const i = pool.alloc();
-        if (i < 0) break;
+      for (let k = 0; k < n; k++) {
+        const i = out[k]!;
         const o = offs[next]!;
         const len = lens[next]!;
         if (++next === offs.length) next = 0;
-        const dst = pool.offset(i) >> 2;
+        const dst = (i * SLOT_SIZE + HEADROOM) >> 2;
         if (len <= 64) {
           // a minimum-size frame in 16 straight-line word copies (a loop costs V8 twice as much here)
           d[dst] = replay[o]!; d[dst + 1] = replay[o + 1]!; d[dst + 2] = replay[o + 2]!; d[dst + 3] = replay[o + 3]!;
@@ -138,8 +138,7 @@ export class MemoryDriver implements IoDriver {
           const words = (len + 3) >> 2;
           for (let b = 0; b < words; b++) d[dst + b] = replay[o + b]!;
         }
-        pool.len[i] = len;
-        out[n++] = i;
+        plen[i] = len;
       }
       this.replayNext = next;
       return n;
