@@ -486,8 +486,7 @@ export class BgpInstance implements NeighborOwner {
     // graceful restart: families the peer no longer preserves lose their stale routes now
     const gr = nb.peerOpen?.capabilities.gracefulRestart;
     for (const table of this.tables) {
-      const afi = table.endsWith('inet6.0') ? Afi.Ipv6 : Afi.Ipv4;
-      const kept = gr?.families.some((f) => f.afi === afi && f.forwardingPreserved);
+      const kept = gr?.families.some((f) => f.forwardingPreserved && this.familyOfTable(nb, table, f));
       if (!kept) this.purgeStale(nb, st, table);
     }
     if (this.hasStale(nb)) this.armStaleTimer(nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
@@ -508,8 +507,7 @@ export class BgpInstance implements NeighborOwner {
       // helper mode (RFC 4724 section 4.2): keep the peer's routes, marked stale, for its restart time
       let n = 0;
       for (const table of this.tables) {
-        const afi = table.endsWith('inet6.0') ? Afi.Ipv6 : Afi.Ipv4;
-        if (!gr.families.some((f) => f.afi === afi)) {
+        if (!gr.families.some((f) => this.familyOfTable(nb, table, f))) {
           this.purgeTable(st, table, nb);
           continue;
         }
@@ -524,6 +522,11 @@ export class BgpInstance implements NeighborOwner {
       this.dropAllPaths(nb);
     }
     this.schedule();
+  }
+
+  /** Whether a graceful-restart family (AFI/SAFI) is one of the peer's families for this table. */
+  private familyOfTable(nb: Neighbor, table: string, f: { afi: number; safi: number }): boolean {
+    return nb.cfg.families.some((c) => c.table === table && c.afi === f.afi && c.safi === f.safi);
   }
 
   private armStaleTimer(nb: Neighbor, st: NeighborRib, seconds: number): void {

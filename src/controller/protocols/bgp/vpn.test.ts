@@ -258,3 +258,15 @@ test('vpn-encapsulation mpls-over-udp: the VRF route is an MPLS-over-UDP next ho
   const [e] = s.rib.show('blue.inet.0', { prefix: '192.0.2.0/24', exact: true });
   assert.deepEqual(e!.candidates[0]!.forwarding, [{ gateway: PE2, udpSource: '10.0.0.1', labels: [3001] }], 'the FIB next hop needs no resolution in the VRF');
 });
+
+test('graceful restart helper: VPN routes are kept (and stay in the VRF) only when the peer preserves the VPN family', () => {
+  for (const [fams, kept] of [[[{ afi: 1, safi: Safi.MplsVpn, forwardingPreserved: true }], true], [[{ afi: 1, safi: 1, forwardingPreserved: true }], false]] as const) {
+    const s = setup(tree({ blue: BLUE }));
+    announceVpn(s, '65000:100', '192.0.2.0/24', 3001, ['target:65000:1']);
+    s.nb.peerOpen = { ...s.nb.peerOpen!, capabilities: { ...s.nb.peerOpen!.capabilities, gracefulRestart: { restarting: false, notification: false, time: 60, families: [...fams] } } };
+    s.inst.sessionDown(s.nb, false);
+    s.inst.flush();
+    assert.equal(s.rib.get('blue.inet.0', '192.0.2.0/24') !== undefined, kept, JSON.stringify(fams));
+    s.inst.stop();
+  }
+});
