@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Rib } from '../../rib/rib.js';
 import { PolicyEngine } from '../../policy/index.js';
 import { DEFAULT_OPTIONS, Safi, decodeUpdate, encodeUpdate, emptyCapabilities, parseExtCommunity, type PathAttributes, type Update } from '../../../wire/bgp/index.js';
-import { resolveAll, splitVpnKey, VPN_TABLE4, VPN_TABLE6 } from './config.js';
+import { resolveAll, splitVpnKey, VPN_TABLE4, VPN_TABLE6, type PeerConfig } from './config.js';
 import { BgpInstance } from './instance.js';
 import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
@@ -31,24 +31,31 @@ interface Setup {
   sent: Uint8Array[];
 }
 
-function setup(t: ConfigTree, policy: ConfigTree = {}): Setup {
+function setup(t: ConfigTree, policy: ConfigTree = {}, peer = PE2): Setup {
   const rib = new Rib();
   rib.announce('inet.0', 'direct', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'core0' }] });
   const cfg = resolveAll(t).find((c) => c.name === 'master')!;
   const ribRoutes = (table: string) => (table === 'blue.inet.0' ? [rib.get(table, '10.1.0.0/24')].filter((r) => r !== undefined) : []);
   const inst = new BgpInstance(cfg, new PolicyEngine(policy), rib, () => {}, { peerPort: () => 1, connectRetryTime: 3600, idleHoldTime: 0 }, ribRoutes);
   rib.subscribe((c) => forwardRibChange([inst], c));
-  const p = cfg.peers.get(PE2)!;
+  for (const q of cfg.peers.values()) if (q.address !== peer) up(inst, q, []);
+  const p = cfg.peers.get(peer)!;
+  const sent: Uint8Array[] = [];
+  const nb = up(inst, p, sent);
+  return { rib, inst, nb, sent };
+}
+
+/** A neighbor in Established by hand, what it is sent collected in `sent`. */
+function up(inst: BgpInstance, p: PeerConfig, sent: Uint8Array[]): Neighbor {
   const nb = inst.addNeighbor({ ...p, passive: true });
   nb.families = p.families;
-  nb.peerRouterId = 2;
-  nb.peerOpen = { version: 4, myAs: 65000, holdTime: 90, bgpId: 2, capabilities: { ...emptyCapabilities(), routeRefresh: true } };
+  nb.peerRouterId = Number(p.address.split('.')[3]);
+  nb.peerOpen = { version: 4, myAs: 65000, holdTime: 90, bgpId: nb.peerRouterId, capabilities: { ...emptyCapabilities(), routeRefresh: true } };
   nb.fsm = { ...nb.fsm, state: 'Established', holdTime: 90 };
-  const sent: Uint8Array[] = [];
   nb.sendUpdates = (msgs: Uint8Array[]) => void sent.push(...msgs);
   nb.send = (m: Uint8Array) => void sent.push(m);
   inst.sessionUp(nb);
-  return { rib, inst, nb, sent };
+  return nb;
 }
 
 function feed(s: Setup, u: Partial<Update>): void {
@@ -269,4 +276,18 @@ test('graceful restart helper: VPN routes are kept (and stay in the VRF) only wh
     assert.equal(s.rib.get('blue.inet.0', '192.0.2.0/24') !== undefined, kept, JSON.stringify(fams));
     s.inst.stop();
   }
+});
+
+test("route reflection: a client's VPN route goes to another client with its RD, label and next hop unchanged", () => {
+  const t = tree({}, undefined, { cluster: '10.255.0.1', neighbor: { [PE2]: {}, '10.0.0.3': {} } });
+  const s = setup(t, {}, PE2);
+  const other = [...s.inst.neighbors.values()].find((n) => n.cfg.address === '10.0.0.3')!;
+  const sent: Uint8Array[] = [];
+  other.sendUpdates = (msgs: Uint8Array[]) => void sent.push(...msgs);
+  announceVpn(s, '65000:100', '192.0.2.0/24', 3001, ['target:65000:1']);
+  const m = sent.map((x) => decodeUpdate(x.subarray(19), DEFAULT_OPTIONS)).filter((d) => d.kind === 'update').map((d) => d.update).find((u) => u.mpReach?.safi === Safi.MplsVpn)!;
+  assert.deepEqual([m.mpReach!.rds, m.mpReach!.prefixes, m.mpReach!.labels, m.mpReach!.nextHop], [['65000:100'], ['192.0.2.0/24'], [[3001]], PE2]);
+  assert.equal(m.attrs.originatorId, '0.0.0.2');
+  assert.deepEqual(m.attrs.clusterList, ['10.255.0.1']);
+  assert.equal(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)?.get('65000:100:192.0.2.0/24'), undefined, 'not back to where it came from');
 });
