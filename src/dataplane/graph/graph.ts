@@ -25,8 +25,8 @@ import { AclTable, ALL_PORTS, MAX_ACL_RULES, PROTO_ANY, R_DPORT, R_DST, R_DST_LE
 import * as K from './graph-constants.js';
 
 const CAP = 1024;
-/** IPv6 route cache entries per graph, log2 (2^17 of 32 bytes: 4 MiB) */
-const CACHE6_BITS = 17;
+/** IPv6 route cache sets per graph, log2 (2^16 sets of two 32-byte entries: 4 MiB) */
+const CACHE6_BITS = 16;
 const SHIFT = 11; // log2(SLOT_SIZE)
 if (1 << SHIFT !== SLOT_SIZE) throw new Error('graph assumes 2048-byte slots');
 const MAX_VRF_HOPS = 4;

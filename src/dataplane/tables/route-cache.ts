@@ -1,5 +1,5 @@
 /**
- * A reader's IPv6 route cache in front of the IPv6 trie: a direct-mapped table, private to
+ * A reader's IPv6 route cache in front of the IPv6 trie: a two-way set-associative table, private to
  * one graph (one worker), of recent lookup results. An IPv6 walk of a /64 route costs a
  * dozen dependent loads (the trie's 4-bit strides keep sparse tables small); a hit costs one.
  *
@@ -12,11 +12,15 @@
  * without touching it. A reader reads the generation once per burst, before its walks: a
  * result cached from a walk that raced a change carries the older generation.
  *
- * Entry (8 int32): w0 w1 w2 w3, VRF, generation, leaf, 1 if keyed by all 128 bits.
+ * Entry (8 int32): w0 w1 w2 w3, VRF, generation, leaf, 1 if keyed by all 128 bits. Two
+ * entries per set (a 64-byte line): a miss puts its result in the first and moves the one
+ * there to the second.
  */
 import { walk6Burst, type LpmTable } from './lpm.js';
 
 const WORDS = 8;
+/** two ways per set */
+const SET = 2 * WORDS;
 
 export class RouteCache6 {
   readonly entries: Int32Array;
@@ -29,9 +33,9 @@ export class RouteCache6 {
   hits = 0;
   misses = 0;
 
-  /** 2^bits entries of 32 bytes (17: 4 MiB); burst: the most addresses per lookup() */
+  /** 2^bits sets of two 32-byte entries (16: 4 MiB); burst: the most addresses per lookup() */
   constructor(bits: number, burst: number) {
-    this.entries = new Int32Array(WORDS << bits);
+    this.entries = new Int32Array(SET << bits);
     this.mask = (1 << bits) - 1;
     this.at = new Int32Array(burst);
     this.miss = new Int32Array(burst);
@@ -59,9 +63,11 @@ export class RouteCache6 {
       const x1 = a1[k]!;
       const v = vrfs[k]!;
       let h = Math.imul(x0 ^ Math.imul(x1, 0x9e3779b1) ^ Math.imul(v + 1, 0x85ebca6b), 0xc2b2ae35);
-      h = ((h ^ (h >>> 15)) & mask) * WORDS;
+      h = ((h ^ (h >>> 15)) & mask) * SET;
       at[k] = h;
+      // both ways of the set (one 64-byte line)
       if (e[h + 5] === gen && e[h] === x0 && e[h + 1] === x1 && e[h + 4] === v && (e[h + 7] === 0 || (e[h + 2] === a2[k] && e[h + 3] === a3[k]))) out[k] = e[h + 6]!;
+      else if (e[h + 13] === gen && e[h + 8] === x0 && e[h + 9] === x1 && e[h + 12] === v && (e[h + 15] === 0 || (e[h + 10] === a2[k] && e[h + 11] === a3[k]))) out[k] = e[h + 14]!;
       else miss[nMiss++] = k;
     }
     this.hits += n - nMiss;
@@ -72,6 +78,8 @@ export class RouteCache6 {
     for (let j = 0; j < nMiss; j++) {
       const k = miss[j]!;
       const h = at[k]!;
+      // the newest entry of the set in the first way, the one it displaces in the second
+      e.copyWithin(h + WORDS, h, h + WORDS);
       e[h] = a0[k]!;
       e[h + 1] = a1[k]!;
       e[h + 2] = a2[k]!;
