@@ -770,3 +770,28 @@ test('IPv6 fast path: route changes take effect on the next packet (route cache 
   assert.equal(dmac('2001:db8:50::1'), '0 frames');
   assert.equal(dp.dropStats().no_route, 1);
 });
+
+test('workers: 1: an IPv6 route change reaches the worker\'s route cache', async () => {
+  const dp = createDataplane({ workers: 1 });
+  await dp.addVif({ name: 'p1', driver: 'memory', mac: R1, addresses: ['2001:db8:1::1/64'] });
+  await dp.addVif({ name: 'p2', driver: 'memory', mac: R2, addresses: ['2001:db8:2::1/64'] });
+  dp.addRoute('default', '2001:db8:50::/48', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  await dp.start();
+  try {
+    const via = async (n: number): Promise<string[]> => {
+      for (let k = 0; k < n; k++) dp.memoryDriver('p1').inject(F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:50::1', payload: F.udp(1000, 53) })));
+      const got: Uint8Array[] = [];
+      const deadline = Date.now() + 10000;
+      while (got.length < n && Date.now() < deadline) {
+        got.push(...dp.memoryDriver('p2').collect());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return [...new Set(got.map((f) => Buffer.from(f.subarray(0, 6)).toString('hex')))];
+    };
+    assert.deepEqual(await via(50), [H2.replaceAll(':', '')]);
+    dp.addRoute('default', '2001:db8:50::/64', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H3 }));
+    assert.deepEqual(await via(50), [H3.replaceAll(':', '')]);
+  } finally {
+    await dp.stop();
+  }
+});
