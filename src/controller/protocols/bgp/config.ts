@@ -105,7 +105,7 @@ export function splitVpnKey(key: string): { rd: string; prefix: string } {
 export function mappedIpv4(address: string): string | undefined {
   if (!address.includes(':')) return undefined;
   const b = tryParseIpv6(address);
-  if (!b || b[10] !== 0xff || b[11] !== 0xff) return undefined;
+  if (b?.[10] !== 0xff || b[11] !== 0xff) return undefined;
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return undefined;
   return formatIpv4(((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0);
 }
@@ -237,7 +237,7 @@ export function resolveVrfs(t: ConfigTree): VrfConfig[] {
     const exportPolicies = list(ri['vrf-export']);
     if (!rd && imp.length === 0 && exp.length === 0 && importPolicies.length === 0) continue;
     const ext = new Uint8Array(exp.length * 8);
-    exp.forEach((x, i) => ext.set(parseExtCommunity(x)!, i * 8));
+    for (const [i, x] of exp.entries()) ext.set(parseExtCommunity(x)!, i * 8);
     const base = (): PathAttributes => (exp.length ? { origin: 0, asPath: [], extCommunities: ext } : { origin: 0, asPath: [] });
     out.push({ name, rd, importTargets: imp, exportTargets: exp, importPolicies, exportPolicies, base4: base(), base6: base() });
   }

@@ -68,7 +68,7 @@ function feed(s: Setup, u: Partial<Update>): void {
 
 const rt = (...targets: string[]): Uint8Array => {
   const out = new Uint8Array(targets.length * 8);
-  targets.forEach((x, i) => out.set(parseExtCommunity(x)!, i * 8));
+  for (const [i, x] of targets.entries()) out.set(parseExtCommunity(x)!, i * 8);
   return out;
 };
 

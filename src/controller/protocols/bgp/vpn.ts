@@ -176,7 +176,7 @@ export class VpnState {
       const m = this.imported.get(vt);
       for (const prefix of prefixes) {
         const cands = m?.get(prefix);
-        const route = cands && cands.size ? this.vrfRoute(vt, prefix, [...cands.values()], [...cands.keys()]) : undefined;
+        const route = cands?.size ? this.vrfRoute(vt, prefix, [...cands.values()], [...cands.keys()]) : undefined;
         if (route) this.rib.announce(vt, VPN_SOURCE, route);
         else this.rib.withdraw(vt, VPN_SOURCE, prefix);
       }
