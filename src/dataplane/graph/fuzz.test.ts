@@ -1,6 +1,7 @@
 /**
  * One million random and mutated frames through the graph: no exception, no leaked buffer,
  * and every frame accounted for (rx + generated == tx + punt + consumed + drops by reason).
+ * The templates include MPLS over UDP to the router and echo to its address in a VRF.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +56,11 @@ test('fuzz: 1M random and mutated frames are all accounted for', async () => {
     F.eth(R1, H, 0x8847, F.mpls([1001, 55], 64, ip4('8.8.8.8'))),
     F.eth(R1, H, 0x8847, F.mpls([1002], 64, ip4('130.0.0.1'))),
     F.eth(R1, H, 0x8847, F.mpls([0], 64, ip4('130.0.0.1'))),
+    // MPLS over UDP to the router (pop into blue, then an echo to blue's address; swap; explicit null over IPv6)
+    F.eth(R1, H, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.1.1', payload: F.udp(50000, 6635, F.mpls([1002], 64, ip4('10.0.1.1', 1))) })),
+    F.eth(R1, H, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.2.1', payload: F.udp(50001, 6635, F.mpls([1000], 64, ip4('8.8.8.8'))) })),
+    F.eth(R1, H, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:1::1', payload: F.udp(50002, 6635, F.mpls([0], 64, ip4('130.0.0.1'))) })),
+    // the tagged frame for p3 (blue) stays last
     F.eth(R3, H, 0x0800, ip4('130.0.0.1'), 10),
   ];
   const r = rng(4242);
@@ -104,6 +110,7 @@ test('fuzz: 1M random and mutated frames are all accounted for', async () => {
   const dropped = Object.values(dp.dropStats()).reduce((a, b) => a + b, 0);
   console.log(`# fuzz: ${injected} frames in ${secs.toFixed(1)} s; ${JSON.stringify(c2)}; drops ${dropped}`);
   assert.equal(c2.rx, injected);
+  assert.equal(c2.exceptions, 0, 'no node threw');
   assert.equal(c2.rx! + c2.generated!, c2.tx! + c2.punt! + c2.consumed! + dropped, 'every frame accounted for');
   assert.equal(collected, c2.tx! + c2.punt!, 'every sent frame reached a driver');
   assert.equal(dp.poolAvailable(), poolSize, 'no buffer leaked');

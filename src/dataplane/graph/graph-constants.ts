@@ -35,7 +35,7 @@ export const DROP_REASONS = [
   ['not_for_us', 'ethernet-input', 'unicast to another MAC, ARP/NS for an address we do not own'],
   ['unknown_ethertype', 'ethernet-input', 'not IPv4, IPv6, ARP or MPLS'],
   ['oversize', 'ethernet-input', 'frame larger than the vif MTU'],
-  ['malformed', 'arp', 'bad ARP/NDP fields'],
+  ['malformed', 'arp', 'bad ARP/NDP fields; MPLS over UDP with a bad UDP length or no label'],
   ['bad_version', 'ip4-input', 'IP version does not match the EtherType'],
   ['bad_ihl', 'ip4-input', 'IPv4 header length below 20 or beyond the frame'],
   ['bad_length', 'ip4-input', 'IP total/payload length beyond the frame'],
@@ -49,6 +49,8 @@ export const DROP_REASONS = [
   ['vrf_loop', 'ip4-lookup', 'too many VRF translations'],
   ['local_loop', 'ip4-lookup', 'host stack sent to the router\'s own address'],
   ['local_no_punt', 'ip4-local', 'for the router, not handled inline and no vhost0'],
+  ['no_listener', 'ip4-local', 'for the router\'s address in a VRF other than the default (only echo is answered there)'],
+  ['rate_limited', 'ip4-local', 'echo request to the router beyond the ICMP rate limit'],
   ['invalid_label', 'mpls-input', 'no ILM entry or reserved label'],
   ['mpls_no_bos', 'mpls-input', 'label stack without bottom-of-stack'],
   ['acl_deny', 'acl', 'denied by a filter'],
@@ -83,6 +85,8 @@ export const D_REJECT = reason('reject');
 export const D_VRF_LOOP = reason('vrf_loop');
 export const D_LOCAL_LOOP = reason('local_loop');
 export const D_LOCAL_NO_PUNT = reason('local_no_punt');
+export const D_NO_LISTENER = reason('no_listener');
+export const D_RATE_LIMITED = reason('rate_limited');
 export const D_INVALID_LABEL = reason('invalid_label');
 export const D_MPLS_NO_BOS = reason('mpls_no_bos');
 export const D_ACL_DENY = reason('acl_deny');

@@ -795,3 +795,110 @@ test('workers: 1: an IPv6 route change reaches the worker\'s route cache', async
     await dp.stop();
   }
 });
+
+test('MPLS over UDP to the router (RFC 7510): decapsulated at mpls-input, not punted; malformed ones dropped', async () => {
+  const dp = await setup({ vhost: true, vhostDriver: 'memory' });
+  await dp.ensureVhost();
+  dp.addVrf('blue');
+  await dp.addVif({ name: 'p3', driver: 'memory', mac: R3, vrf: 'blue', addresses: ['10.9.0.1/24'] });
+  dp.addLabel(102, { action: 'pop-lookup', vrf: 'blue' });
+  dp.addLabel(100, { action: 'swap', outLabels: [200], nh: dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }) });
+  dp.addRoute('blue', '172.16.0.0/16', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
+  dp.addRoute('blue', '2001:db8:77::/48', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
+  dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  const inner = ip4('10.0.1.10', '172.16.5.5', 64);
+  const outer4 = (sport: number, stack: Uint8Array, dst = '10.0.1.1') => F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst, ttl: 3, payload: F.udp(sport, 6635, stack) }));
+  // pop into blue, any source port (flow entropy), TTL from the label (uniform model)
+  for (const sport of [49152, 50000, 65535, 1234]) {
+    const o = send(dp, 'p1', outer4(sport, F.mpls([102], 30, inner)));
+    assert.equal(o.p3!.length, 1, `source port ${sport}`);
+    const f = o.p3![0]!;
+    assert.equal(et(f), 0x0800);
+    assert.equal(F.hex(f, 0, 6), '02:00:00:00:03:03');
+    assert.deepEqual(f.subarray(14 + 20), inner.subarray(20), 'the inner packet, outer headers stripped');
+    assert.equal(f[14 + 8], 29);
+    assert.equal(F.checksum(f, 14, 20), 0);
+    assert.equal(o.vhost0!.length, 0, 'not punted');
+  }
+  // to the router's other address, UDP padded in the IP payload beyond the UDP length is ignored
+  let o = send(dp, 'p1', outer4(40000, F.mpls([102], 30, inner), '10.0.2.1'));
+  assert.equal(o.p3!.length, 1);
+  // swap: out as MPLS over Ethernet
+  o = send(dp, 'p1', outer4(40001, F.mpls([100], 30, inner)));
+  assert.deepEqual(F.readLabels(o.p2![0]!.subarray(0, 18), 14), [{ label: 200, s: 1, ttl: 29 }]);
+  // explicit null: the inner packet is looked up in the VRF the frame arrived in (default)
+  o = send(dp, 'p1', outer4(40002, F.mpls([0], 30, ip4('10.0.1.10', '198.51.100.9', 64))));
+  assert.equal(o.p2!.length, 1);
+  assert.equal(et(o.p2![0]!), 0x0800);
+  assert.equal(o.p2![0]![14 + 8], 29);
+  // over IPv6 to the router's address, IPv6 inside
+  const inner6 = F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:77::5', hlim: 64, payload: F.udp(1, 2) });
+  o = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:1::1', payload: F.udp(50001, 6635, F.mpls([102], 30, inner6)) })));
+  assert.equal(o.p3!.length, 1);
+  assert.equal(et(o.p3![0]!), 0x86dd);
+  assert.equal(o.p3![0]![14 + 7], 29);
+  assert.equal(o.vhost0!.length, 0);
+  assert.deepEqual(drops(dp), {});
+  // other UDP to the router still goes to the host
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.1.1', payload: F.udp(6635, 6636) })));
+  assert.equal(o.vhost0!.length, 1);
+  // malformed: UDP length below header + one label, beyond the IP payload; no bottom of stack; no label at all; bad outer checksum
+  const short = outer4(40003, F.mpls([102], 30, inner));
+  short[14 + 20 + 5] = 11;
+  const long = outer4(40004, F.mpls([102], 30, inner));
+  long[14 + 20 + 4] = 0x7f;
+  const noBos = outer4(40005, F.mpls([102, 103], 30, new Uint8Array(0), false));
+  const empty = outer4(40006, new Uint8Array(0));
+  const badSum = outer4(40007, F.mpls([102], 30, inner));
+  badSum[14 + 10]! ^= 0xff;
+  o = send(dp, 'p1', short, long, noBos, empty, badSum);
+  assert.equal(o.p3!.length + o.p2!.length + o.vhost0!.length, 0);
+  assert.deepEqual(drops(dp), { malformed: 3, mpls_no_bos: 1, bad_checksum: 1 });
+});
+
+test('the router answers echo to its addresses in a VRF itself (rate-limited), drops other traffic there; default VRF still punts', async () => {
+  const dp = await setup({ vhost: true, vhostDriver: 'memory' });
+  await dp.ensureVhost();
+  dp.addVrf('blue');
+  await dp.addVif({ name: 'p3', driver: 'memory', mac: R3, vrf: 'blue', addresses: ['10.9.0.1/24', '2001:db8:9::1/64'] });
+  dp.addRoute('blue', '10.9.0.10/32', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
+  dp.addRoute('blue', '2001:db8:9::10/128', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
+  dp.addLabel(102, { action: 'pop-lookup', vrf: 'blue' });
+  const echo = (seq: number) => F.eth(R3, H3, 0x0800, F.ipv4({ src: '10.9.0.10', dst: '10.9.0.1', proto: 1, payload: F.icmpEcho(8, 7, seq) }));
+  let o = send(dp, 'p3', echo(1));
+  assert.equal(o.p3!.length, 1);
+  assert.equal(o.vhost0!.length, 0, 'the host has no VRFs: not punted');
+  let p = o.p3![0]!.subarray(14);
+  assert.equal(F.hex(o.p3![0]!, 0, 6), '02:00:00:00:03:03');
+  assert.equal(F.ipAt(p, 12), '10.9.0.1');
+  assert.equal(F.ipAt(p, 16), '10.9.0.10');
+  assert.equal(p[20], 0, 'echo reply');
+  assert.equal(F.checksum(p, 0, 20), 0);
+  assert.equal(F.checksum(p, 20), 0);
+  // IPv6
+  const echo6 = new Uint8Array(16);
+  echo6[0] = 128;
+  o = send(dp, 'p3', F.eth(R3, H3, 0x86dd, F.ipv6Icmp('2001:db8:9::10', '2001:db8:9::1', echo6)));
+  assert.equal(o.p3!.length, 1);
+  assert.equal(o.vhost0!.length, 0);
+  p = o.p3![0]!.subarray(14);
+  assert.equal(p[40], 129);
+  assert.ok(F.icmp6Valid(p));
+  // an echo that arrives labelled (from another PE) is answered in the label's VRF
+  o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([102], 30, F.ipv4({ src: '10.9.0.10', dst: '10.9.0.1', proto: 1, payload: F.icmpEcho(8, 7, 2) }))));
+  assert.equal(o.p3!.length, 1);
+  assert.equal(o.p3![0]![14 + 20], 0);
+  // other traffic to a VRF address: no listener
+  send(dp, 'p3', F.eth(R3, H3, 0x0800, F.ipv4({ src: '10.9.0.10', dst: '10.9.0.1', proto: 6, payload: new Uint8Array(20) })));
+  send(dp, 'p3', F.eth(R3, H3, 0x86dd, F.ipv6({ src: '2001:db8:9::10', dst: '2001:db8:9::1', payload: F.udp(1, 2) })));
+  assert.deepEqual(drops(dp), { no_listener: 2 });
+  // rate limit: a burst far beyond the bucket, answered in part, the rest counted
+  for (let k = 0; k < 500; k++) assert.ok(dp.memoryDriver('p3').inject(echo(100 + k)));
+  dp.runUntilIdle();
+  const answered = dp.memoryDriver('p3').collect().length;
+  assert.ok(answered >= 100 && answered < 500, `answered ${answered} of 500`);
+  assert.equal(dp.dropStats().rate_limited, 500 - answered);
+  // the default VRF: echo to the router's address still goes to the host
+  o = send(dp, 'p1', F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.1.1', proto: 1, payload: F.icmpEcho(8) })));
+  assert.equal(o.vhost0!.length, 1);
+});

@@ -23,6 +23,7 @@ import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
 import { NBR_REACHABLE } from '../tables/neighbor-table.js';
 import { AclTable, ALL_PORTS, MAX_ACL_RULES, PROTO_ANY, R_DPORT, R_DST, R_DST_LEN, R_FAMILY, R_PERMIT, R_PROTO, R_SPORT, R_SRC, R_SRC_LEN, RULE_WORDS } from '../tables/acl-table.js';
 import * as K from './graph-constants.js';
+import { MPLS_UDP_PORT } from '../../wire/mpls-udp.js';
 
 const CAP = 1024;
 /** IPv6 route cache sets per graph, log2 (2^16 sets of two 32-byte entries: 4 MiB) */
@@ -728,21 +729,37 @@ export class Graph {
     return nh;
   }
 
+  /**
+   * Packets for one of the router's addresses in their VRF. MPLS over UDP (RFC 7510, port
+   * 6635) continues at mpls-input with the inner label stack. In the default VRF the rest
+   * goes to vhost0. In any other VRF (the host stack has no VRFs), or without vhost0, the
+   * router answers ICMP echo requests itself (rate-limited like the ICMP errors) and drops
+   * everything else.
+   */
   private ip4Local(): void {
     const p = this.pool;
     const d = this.d;
     const w = this.work;
     const n = this.take(K.N_IP4_LOCAL, w);
     const vhost = this.t.vif.global[0]!;
+    this.refillIcmp();
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
-      if (vhost >= 0) { this.enq(K.N_PUNT, i); continue; }
       const o = (i << SHIFT) + p.l3[i]!;
       const ihl = (d[o]! & 15) << 2;
       const tot = (d[o + 2]! << 8) | d[o + 3]!;
       const frag = ((d[o + 6]! & 0x3f) << 8) | d[o + 7]!;
-      if (d[o + 9] !== 1 || frag !== 0 || tot < ihl + 8 || d[o + ihl] !== 8) { this.drop(i, K.D_LOCAL_NO_PUNT); continue; }
-      // ICMP echo request to the router: answer in place
+      const proto = d[o + 9]!;
+      if (proto === 17 && frag === 0 && tot >= ihl + 8 && ((d[o + ihl + 2]! << 8) | d[o + ihl + 3]!) === MPLS_UDP_PORT) {
+        this.mplsUdp(i, o + ihl, tot - ihl);
+        continue;
+      }
+      const vrf = p.vrf[i]!;
+      if (vhost >= 0 && vrf === 0) { this.enq(K.N_PUNT, i); continue; }
+      if (proto !== 1 || frag !== 0 || tot < ihl + 8 || d[o + ihl] !== 8) { this.drop(i, vrf !== 0 ? K.D_NO_LISTENER : K.D_LOCAL_NO_PUNT); continue; }
+      if (this.icmpTokens < 1) { this.drop(i, K.D_RATE_LIMITED); continue; }
+      this.icmpTokens--;
+      // ICMP echo request to the router: answer in place, routed back in the same VRF
       const src = rd32(d, o + 12);
       wr32(d, o + 12, rd32(d, o + 16));
       wr32(d, o + 16, src);
@@ -757,6 +774,32 @@ export class Graph {
       p.flags[i] = K.PF_NO_TTL;
       this.enq(K.N_IP4_LOOKUP, i);
     }
+  }
+
+  /**
+   * MPLS over UDP (RFC 7510) to the router: u is the UDP header, avail the bytes of the IP
+   * payload. The UDP length must cover the header and at least one label and fit the IP
+   * payload; the source port (flow entropy) and the checksum (zero allowed) are not looked
+   * at. The outer headers are stripped and the label stack goes to mpls-input in the VRF the
+   * packet arrived in (explicit null looks up there).
+   */
+  private mplsUdp(i: number, u: number, avail: number): void {
+    const p = this.pool;
+    const d = this.d;
+    const ulen = (d[u + 4]! << 8) | d[u + 5]!;
+    if (ulen < 12 || ulen > avail) { this.drop(i, K.D_MALFORMED); return; }
+    const base = i << SHIFT;
+    p.l3[i] = u + 8 - base;
+    p.len[i] = u + ulen - base - p.start[i]!;
+    p.flags[i] = K.PF_MPLS;
+    this.enq(K.N_MPLS_IN, i);
+  }
+
+  /** Refill the ICMP token bucket (errors and echo replies share it) from the clock. */
+  private refillIcmp(): void {
+    const now = this.now;
+    this.icmpTokens = Math.min(ICMP_BURST, this.icmpTokens + ((now - this.icmpLast) * ICMP_RATE) / 1000);
+    this.icmpLast = now;
   }
 
   private ip6Input(): void {
@@ -883,6 +926,7 @@ export class Graph {
     const n = this.take(K.N_IP6_LOCAL, w);
     const vt = this.t.vif;
     const vhost = vt.global[0]!;
+    this.refillIcmp();
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const base = i << SHIFT;
@@ -893,12 +937,19 @@ export class Graph {
       const l4 = o + (p.aux[i]! & 0xffff);
       const fromHost = (p.flags[i]! & K.PF_FROM_HOST) !== 0;
       const mcast = d[o + 24] === 0xff;
+      const vrf = p.vrf[i]!;
+      if (nx === 17 && !mcast && !fromHost && l4 + 8 <= end && ((d[l4 + 2]! << 8) | d[l4 + 3]!) === MPLS_UDP_PORT) {
+        this.mplsUdp(i, l4, end - l4);
+        continue;
+      }
       if (nx === 58 && l4 + 4 <= end) {
         const type = d[l4]!;
         if (type === 135) { this.neighborSolicit(i, o, l4, end, fromHost); continue; }
         if (type === 136) { this.neighborAdvert(i, o, l4, end, fromHost); continue; }
-        if (type === 128 && vhost < 0 && !mcast) {
-          // echo request to the router: answer in place
+        if (type === 128 && (vhost < 0 || vrf !== 0) && !mcast) {
+          if (this.icmpTokens < 1) { this.drop(i, K.D_RATE_LIMITED); continue; }
+          this.icmpTokens--;
+          // echo request to the router: answer in place, routed back in the same VRF
           for (let b = 0; b < 16; b++) { const x = d[o + 8 + b]!; d[o + 8 + b] = d[o + 24 + b]!; d[o + 24 + b] = x; }
           d[o + 7] = 64;
           d[l4] = 129;
@@ -915,8 +966,8 @@ export class Graph {
           continue;
         }
       }
-      if (vhost >= 0 && !fromHost && !mcast) this.enq(K.N_PUNT, i);
-      else this.drop(i, mcast ? K.D_MULTICAST : K.D_LOCAL_NO_PUNT);
+      if (vhost >= 0 && !fromHost && !mcast && vrf === 0) this.enq(K.N_PUNT, i);
+      else this.drop(i, mcast ? K.D_MULTICAST : vrf !== 0 ? K.D_NO_LISTENER : K.D_LOCAL_NO_PUNT);
     }
   }
 
@@ -1357,9 +1408,7 @@ export class Graph {
     const vt = this.t.vif;
     const st = this.stats;
     // token bucket, refilled from the clock once per burst
-    const now = this.now;
-    this.icmpTokens = Math.min(ICMP_BURST, this.icmpTokens + ((now - this.icmpLast) * ICMP_RATE) / 1000);
-    this.icmpLast = now;
+    this.refillIcmp();
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const base = i << SHIFT;
