@@ -8,7 +8,9 @@
  *   hr (10.3.0.2) ─ r1 ┘  10.0.12.1/30   10.0.12.2/30
  *
  * h1 and h2 ping each other across the core; the frames on the core carry an MPLS label,
- * the receiving PE's blue label from its mpls.0; hr (red) reaches neither blue host.
+ * the receiving PE's blue label from its mpls.0; hr (red) reaches neither blue host; the
+ * PEs answer pings to their blue addresses; then both PEs switch to MPLS over UDP and blue
+ * still crosses the core (UDP 6635, decapsulated by the receiving PE's data plane).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,7 +71,7 @@ async function labelsOn(ns: string, ifname: string, during: () => void, udp = fa
   return out.split('\n').filter(Boolean);
 }
 
-describe('L3VPN end to end: two cnr PEs, MPLS over Ethernet across the core', { skip: skip || undefined, timeout: 150_000 }, () => {
+describe('L3VPN end to end: two cnr PEs, MPLS over Ethernet, then over UDP, across the core', { skip: skip || undefined, timeout: 150_000 }, () => {
   const lab = new NetnsLab('vpe');
   const dir = mkdtempSync(join(tmpdir(), `cnr-vpe-${process.pid}-`));
   const nodes: CnrNode[] = [];
@@ -161,15 +163,30 @@ describe('L3VPN end to end: two cnr PEs, MPLS over Ethernet across the core', { 
     assert.ok(pingFrom(h1, '10.2.0.2', 2), 'blue still works');
   });
 
-  test('vpn-encapsulation mpls-over-udp: PE1 sends VPN traffic in UDP 6635 with the VPN label inside', async () => {
-    // PE2's data plane does not decapsulate MPLS over UDP yet: only PE1's sending side is checked
+  test('a PE answers pings to its own blue addresses (the data plane itself: the host stack has no VRFs)', async () => {
+    assert.ok(pingFrom(h1, '10.1.0.1', 2), 'h1 -> its gateway on PE1');
+    assert.ok(pingFrom(h1, 'fd00:1::1', 2), 'h1 -> its IPv6 gateway on PE1');
+    // across the core: PE2's blue subnet is a VPN route at PE1, PE2 pops the label into blue and answers there
+    await eventually('h1 pings PE2\'s blue gateway', 15_000, () => pingFrom(h1, '10.2.0.1'));
+    assert.ok(!pingFrom(hr, '10.1.0.1', 1), 'red does not reach blue\'s gateway address');
+  });
+
+  test('vpn-encapsulation mpls-over-udp on both PEs: blue crosses the core in UDP 6635, decapsulated by the receiving PE', async () => {
     const [n1, n2] = nodes as [CnrNode, CnrNode];
     const mpls2 = JSON.parse(n2.cli('show route table mpls.0 | display json')) as { routes: { label: number; table: string }[] };
     const blue2 = mpls2.routes.find((r) => r.table === 'blue.inet.0')!.label;
     n1.cli('configure private; set protocols bgp group core vpn-encapsulation mpls-over-udp; commit'); // throws if the commit fails
+    n2.cli('configure private; set protocols bgp group core vpn-encapsulation mpls-over-udp; commit');
     await eventually('PE1 reaches 10.2.0.0/24 over MPLSoUDP', 45_000, () => /MPLSoUDP from 10\.0\.12\.1, Push \d+/.test(n1.cli('show route table blue.inet.0 10.2.0.0/24')));
+    await eventually('PE2 reaches 10.1.0.0/24 over MPLSoUDP', 45_000, () => /MPLSoUDP from 10\.0\.12\.2, Push \d+/.test(n2.cli('show route table blue.inet.0 10.1.0.0/24')));
+    await eventually('h1 pings h2 over MPLSoUDP', 30_000, () => pingFrom(h1, '10.2.0.2'));
+    assert.ok(pingFrom(h2, '10.1.0.2', 2), 'h2 pings h1 over MPLSoUDP');
+    await eventually('h1 pings h2 over IPv6 and MPLSoUDP', 30_000, () => pingFrom(h1, 'fd00:2::2'));
+    assert.ok(pingFrom(h1, '10.2.0.1', 2), 'h1 pings PE2\'s blue gateway over MPLSoUDP');
     // seen where it arrives: frames the vRouter sends with PACKET_QDISC_BYPASS can miss a capture on the sending side
     const seen = await labelsOn(pe2, 'c2', () => void pingFrom(h1, '10.2.0.2', 2), true);
     assert.ok(seen.some((l) => l.startsWith(`${blue2}\t`) && l.includes('10.0.12.1') && l.includes('10.0.12.2') && l.includes('10.1.0.2') && l.includes('6635')), `outer 10.0.12.1 -> 10.0.12.2 UDP 6635, label ${blue2}, inner from h1: ${seen.join(' | ')}`);
+    assert.ok(!pingFrom(hr, '10.2.0.2', 2), 'red -> remote blue host');
+    assert.ok(!pingFrom(hr, '10.1.0.2', 1), 'red -> local blue host');
   });
 });

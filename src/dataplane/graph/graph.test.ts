@@ -902,3 +902,37 @@ test('the router answers echo to its addresses in a VRF itself (rate-limited), d
   o = send(dp, 'p1', F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.1.1', proto: 1, payload: F.icmpEcho(8) })));
   assert.equal(o.vhost0!.length, 1);
 });
+
+test('explicit null (labels 0 and 2): popped, the packet looked up in the VRF the frame arrived in', async () => {
+  const dp = await setup();
+  dp.addVrf('blue');
+  await dp.addVif({ name: 'p3', driver: 'memory', mac: R3, vrf: 'blue', addresses: ['10.9.0.1/24'] });
+  dp.addLabel(102, { action: 'pop-lookup', vrf: 'blue' });
+  dp.addRoute('default', '172.16.0.0/16', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  dp.addRoute('default', '2001:db8:77::/48', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  dp.addRoute('blue', '172.16.0.0/16', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
+  const inner = ip4('10.0.1.10', '172.16.5.5', 64);
+  // IPv4 explicit null on a default-VRF vif: the default VRF's route
+  let o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([0], 20, inner)));
+  assert.equal(o.p2!.length, 1);
+  assert.equal(et(o.p2![0]!), 0x0800);
+  assert.equal(o.p2![0]![14 + 8], 19, 'TTL from the label, decremented');
+  assert.equal(F.checksum(o.p2![0]!, 14, 20), 0);
+  // IPv6 explicit null
+  o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([2], 20, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:77::5', hlim: 64, payload: F.udp(1, 2) }))));
+  assert.equal(o.p2!.length, 1);
+  assert.equal(et(o.p2![0]!), 0x86dd);
+  assert.equal(o.p2![0]![14 + 7], 19);
+  // the same packet arriving on blue's vif is looked up in blue
+  o = send(dp, 'p3', F.eth(R3, H3, 0x8847, F.mpls([0], 20, inner)));
+  assert.equal(o.p2!.length, 0);
+  assert.equal(o.p3!.length, 1);
+  assert.equal(dp.stats().vrfs.blue!.packets, 1);
+  // explicit null above a VPN label: popped, then the VPN label pops into blue
+  o = send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([0, 102], 20, inner)));
+  assert.equal(o.p3!.length, 1);
+  assert.equal(o.p3![0]![14 + 8], 18, 'one TTL decrement per label');
+  // other reserved labels are not accepted
+  send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([1], 20, inner)), F.eth(R1, H1, 0x8847, F.mpls([3], 20, inner)));
+  assert.deepEqual(drops(dp), { invalid_label: 2 });
+});
