@@ -40,7 +40,8 @@ import {
   type PodAddress,
   type PodRoute,
 } from './link.js';
-import { addCommands, connectController, deleteCommands, preloadController, type ControllerConfig, type GroupSpec } from './controller.js';
+import { addCommands, connectController, deleteCommands, groupStatements, preloadController, type ControllerConfig, type GroupSpec } from './controller.js';
+import type { Committer, Intent } from './committer.js';
 import { listRecords, readRecord, removeRecord, withLock, writeRecord, type AttachmentRecord } from './state.js';
 import { existsSync } from 'node:fs';
 
@@ -53,6 +54,12 @@ function trace(step: string): void {
 export interface Deps {
   /** opens the management API of the controller whose state directory is given */
   controller(stateDir: string): Promise<ControllerConfig>;
+  /**
+   * The CNI service's background committer for that controller (committer.ts), if there is
+   * one: ADD and DEL then make the attachment's intent durable and reply before the commit.
+   * Without one (the Node plugin) they commit synchronously.
+   */
+  committer?(stateDir: string): Committer | undefined;
 }
 
 export const defaultDeps: Deps = { controller: connectController };
@@ -220,6 +227,40 @@ async function commitToController(conf: NetConf, deps: Deps, commands: string[])
   }
 }
 
+/**
+ * Checks the group's statements against the schema in a private candidate that is never
+ * committed (no whole-tree check): what ADD can know is bad is refused before it replies.
+ */
+async function validateGroup(conf: NetConf, deps: Deps, statements: string[]): Promise<void> {
+  const ctl = await deps.controller(conf.stateDir);
+  try {
+    await ctl.exec(['configure private', ...statements]);
+  } catch (err) {
+    if (err instanceof CniError) throw err;
+    throw new CniError(ErrorCode.Internal, `controller refused the configuration: ${(err as Error).message}`);
+  } finally {
+    await ctl.close?.();
+  }
+}
+
+function intent(op: 'add' | 'del', conf: NetConf, env: CniEnv, n: AttachmentNames, statements?: string[]): Intent {
+  const i: Intent = { op, group: n.group, dataDir: conf.dataDir, containerId: env.containerId, ifname: env.ifname };
+  if (statements) i.statements = statements;
+  return i;
+}
+
+/**
+ * Removes the attachment's group: through the service's committer (the intent durable at
+ * once; `wait` for the commit itself), or by a commit of its own.
+ */
+async function removeGroup(conf: NetConf, deps: Deps, env: CniEnv, n: AttachmentNames, wait: boolean): Promise<void> {
+  const committer = deps.committer?.(conf.stateDir);
+  if (!committer) return commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname));
+  const done = committer.submit(intent('del', conf, env, n), wait);
+  if (wait) return done;
+  done.catch(() => {}); // refused: logged, retried by reconcile
+}
+
 /** Name of the pod-side veth end: CNI_IFNAME itself, or a carrier under a VLAN CNI_IFNAME. */
 function podLinkName(conf: NetConf, env: CniEnv, n: AttachmentNames): string {
   return conf.vlanId !== undefined ? `cnp${n.shortId}` : env.ifname;
@@ -280,6 +321,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const ipam = ipamR.value;
     const plan = planPod(ipam);
     // (the record keeps no addresses: CHECK takes them from prevResult; one write less here)
+    const spec = groupSpec(env, conf, n, plan);
+    const statements = groupStatements(spec);
+    const committer = deps.committer?.(conf.stateDir);
 
     const steps = [
       configurePod(
@@ -290,18 +334,26 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
         conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined,
       ).then(() => trace('pod configured')),
 
-      commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan))).then(() => {
-        committed = true;
-        trace('committed');
-      }),
+      committer
+        ? validateGroup(conf, deps, statements).then(() => trace('validated'))
+        : commitToController(conf, deps, addCommands(spec)).then(() => {
+            committed = true;
+            trace('committed');
+          }),
     ];
     const results = await Promise.allSettled(steps);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
+    if (committer) {
+      // the intent is durable when submit returns; the commit follows in the background
+      committer.submit(intent('add', conf, env, n, statements)).catch(() => {});
+      committed = true;
+      trace('intent durable');
+    }
 
     return buildResult(env, conf, n, ipam, plan);
   } catch (err) {
     // Undo in reverse; a failure while undoing must not hide the first error.
-    if (committed) await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname)).catch(() => {});
+    if (committed) await removeGroup(conf, deps, env, n, false).catch(() => {});
     if (vethMade) await deleteLink(n.hostVeth).catch(() => {});
     if (ipamDone && conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText).catch(() => {});
     removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
@@ -334,7 +386,15 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     const plan = planPod(ipam);
     rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
     writeRecord(conf.dataDir, conf.name, rec);
-    await commitToController(conf, deps, addCommands(groupSpec(env, conf, n, plan)));
+    const spec = groupSpec(env, conf, n, plan);
+    const committer = deps.committer?.(conf.stateDir);
+    // the vRouter makes the TAP only once the group is committed: wait for the commit
+    if (committer) {
+      await validateGroup(conf, deps, groupStatements(spec));
+      await committer.submit(intent('add', conf, env, n, groupStatements(spec)), true).catch((err: unknown) => {
+        throw new CniError(ErrorCode.Internal, `controller refused the configuration: ${(err as Error).message}`);
+      });
+    } else await commitToController(conf, deps, addCommands(spec));
     committed = true;
     trace('committed');
     await waitForTap(n.hostVeth, TAP_WAIT_MS);
@@ -346,7 +406,7 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     return buildResult(env, conf, n, ipam, plan);
   } catch (err) {
     // The vRouter closes the TAP when the group goes; a TAP left on either side goes too.
-    if (committed) await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname)).catch(() => {});
+    if (committed) await removeGroup(conf, deps, env, n, true).catch(() => {});
     await removeTapLeftovers(env.netns, env.ifname, n).catch(() => {});
     if (ipamDone && conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText).catch(() => {});
     removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
@@ -402,6 +462,7 @@ function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniRe
 
 /** Whether the controller still has the attachment's group; unknown (unreachable) counts as yes. */
 async function groupPresent(conf: NetConf, deps: Deps, group: string): Promise<boolean> {
+  if (deps.committer?.(conf.stateDir)?.state(group).pending === 'add') return true;
   try {
     const ctl = await deps.controller(conf.stateDir);
     try {
@@ -435,7 +496,8 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
   const released = conf.ipamType ? ipamDel(conf.ipamType, env, conf.rawText) : Promise.resolve();
   released.catch(() => {});
   try {
-    await commitToController(conf, deps, deleteCommands(n.group, env.containerId, env.ifname));
+    // a TAP's leftovers are looked for after the commit; a veth's DEL replies on the durable intent
+    await removeGroup(conf, deps, env, n, conf.interfaceType === 'tap');
     trace('committed');
   } catch (err) {
     // Deleting a group that is not there is only a warning to the controller; what fails
@@ -492,15 +554,21 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
       if (!found) drift.push(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing in ${env.netns}`);
     }
   }
+  const queued = deps.committer?.(conf.stateDir)?.state(n.group) ?? {};
   const ctl = await deps.controller(conf.stateDir);
   try {
     const out = (await ctl.exec([`show configuration groups ${n.group} | display set`])).join('\n');
-    if (!out.includes(`interfaces ${n.hostVeth}`)) drift.push(`controller configuration group ${n.group} is missing or incomplete`);
+    if (queued.refused !== undefined) drift.push(`configuration group not committed: ${queued.refused}`);
+    // an ADD whose group is still queued for the background commit has not drifted
+    else if (queued.pending === 'add') {
+      // nothing to compare yet
+    } else if (!out.includes(`interfaces ${n.hostVeth}`)) drift.push(`controller configuration group ${n.group} is missing or incomplete`);
     else if (tap && !out.includes(`interfaces ${n.hostVeth} vrouter driver tap`)) drift.push(`controller configuration group ${n.group} does not ask the vRouter for a TAP`);
     // the pod's addresses: the prevResult's of its interface (and a record's, if it has them)
     const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
     const podIps = new Set([...(prev.ips ?? []).filter((ip) => ip.interface === podIdx).map((ip) => ip.address), ...(rec?.ips ?? [])]);
-    for (const ip of podIps) if (!out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
+    const compare = queued.refused === undefined && queued.pending !== 'add';
+    for (const ip of podIps) if (compare && !out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
   } finally {
     await ctl.close?.();
   }
@@ -516,6 +584,8 @@ export async function cmdGc(env: CniEnv, conf: NetConf, deps: Deps): Promise<voi
   const errors: string[] = [];
   for (const rec of listRecords(conf.dataDir, conf.name)) {
     if (valid.has(`${rec.containerId}/${rec.ifname}`)) continue;
+    // an ADD that replied moments ago may postdate the runtime's list: its group is still queued
+    if (deps.committer?.(conf.stateDir)?.state(rec.group).pending === 'add') continue;
     const vars = { ...env.vars, CNI_COMMAND: 'DEL', CNI_CONTAINERID: rec.containerId, CNI_IFNAME: rec.ifname, CNI_NETNS: '' };
     try {
       await removeAttachment(readEnv(vars), conf, deps);
@@ -540,6 +610,13 @@ export async function cmdStatus(env: CniEnv, conf: NetConf, deps: Deps): Promise
     } catch (err) {
       throw new CniError(ErrorCode.NotAvailable, (err as Error).message);
     }
+  }
+  const backlog = deps.committer?.(conf.stateDir)?.backlog();
+  if (backlog?.reason !== undefined) {
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `the controller refuses ${backlog.refused} attachment(s) (${backlog.waiting} more waiting to be committed): ${backlog.reason}`,
+    );
   }
   if (!existsSync(join(conf.stateDir, 'mgmt.sock'))) {
     throw new CniError(ErrorCode.NotAvailable, `controller not running: no ${join(conf.stateDir, 'mgmt.sock')}`);

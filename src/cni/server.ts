@@ -21,6 +21,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { Committer } from './committer.js';
 import { connectController, resultTexts, type ControllerConfig } from './controller.js';
 import { CniError, ErrorCode } from './errors.js';
 import { decodeRequest, encodeReply, FrameError, MAX_REQUEST, TruncatedFrame, type Request } from './frame.js';
@@ -62,6 +63,12 @@ export interface CniServiceOptions {
   /** the in-process controller's command execution (Controller.exec) */
   exec(commands: string[], user: string, via: string): Promise<ExecResult[]>;
   log?: (msg: string) => void;
+  /**
+   * Test hook: the committer queues ADDs' and DELs' intents but commits nothing until
+   * `committer.resume()`. Defaults to CNR_CNI_PAUSE_COMMITS=1 in the environment (documented
+   * in docs/cni.md; for crash tests of a controller process).
+   */
+  pauseCommits?: boolean;
 }
 
 /** How long one connection may take to send its request. */
@@ -81,6 +88,9 @@ export class CniService {
   private readonly deps: Deps;
   private readonly log: (msg: string) => void;
   readonly path: string;
+  /** applies ADDs' and DELs' intents to the controller in the background (committer.ts) */
+  readonly committer: Committer;
+  private reconciled: Promise<void> = Promise.resolve();
 
   constructor(opts: CniServiceOptions) {
     this.path = cniSocketPath(opts.stateDir);
@@ -98,13 +108,31 @@ export class CniService {
         return resultTexts(results);
       },
     };
+    this.committer = new Committer({
+      stateDir: opts.stateDir,
+      exec: local.exec,
+      log: this.log,
+      paused: opts.pauseCommits ?? process.env.CNR_CNI_PAUSE_COMMITS === '1',
+      deferWhile: () => this.inflight.size > 0,
+    });
     // A config naming another controller's state directory is served through that one's
-    // management socket, as the plugin process would.
-    this.deps = { controller: async (dir) => (resolve(dir) === mine ? local : connectController(dir)) };
+    // management socket, as the plugin process would (and commits synchronously).
+    this.deps = {
+      controller: async (dir) => (resolve(dir) === mine ? local : connectController(dir)),
+      committer: (dir) => (resolve(dir) === mine ? this.committer : undefined),
+    };
+  }
+
+  /** Resolves when the start's reconcile is done and nothing is queued or committing. */
+  async settled(): Promise<void> {
+    await this.reconciled;
+    await this.committer.settled();
   }
 
   async start(): Promise<void> {
     netlinkAvailable(); // loads libc through koffi now rather than in the first ADD
+    // what a crash left uncommitted (or a DEL left behind) is put right in the background
+    this.reconciled = this.committer.reconcile().catch((err: unknown) => this.log(`cnr-cni: reconcile at start failed: ${(err as Error).message}`));
     removeFile(this.portPath);
     // half-open: nc closes its side after the request and still reads the reply
     const srv = createServer({ allowHalfOpen: true }, (s) => this.accept(s, false));
@@ -159,6 +187,11 @@ export class CniService {
     clearTimeout(timer);
     for (const s of this.sockets) s.destroy();
     await closed;
+    await this.reconciled;
+    // what is queued is committed now rather than at the next start (bounded)
+    await Promise.race([this.committer.settled(), new Promise<void>((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+    clearTimeout(timer);
+    await this.committer.stop();
   }
 
   /**
@@ -200,7 +233,10 @@ export class CniService {
         },
       );
       this.inflight.add(job);
-      void job.finally(() => this.inflight.delete(job));
+      void job.finally(() => {
+        this.inflight.delete(job);
+        this.committer.poke();
+      });
     };
     s.on('data', (b: Buffer) => {
       size += b.length;

@@ -59,6 +59,16 @@ function cni(command: string, pod: Pod, conf = podNet[pod]!) {
   return node.cni(command, { CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=pod-${pod}`, CNI_CONTAINERID: `${tag}-${pod}`, CNI_NETNS: `/var/run/netns/${PODS[pod]}` }, conf);
 }
 const cli = (command: string) => node.cli(command);
+/**
+ * The configuration once `ready` holds of it (bounded): ADD and DEL reply on the durable
+ * intent, the CNI service's commit follows within milliseconds.
+ */
+async function shownWhen(ready: (shown: string) => boolean): Promise<string> {
+  let shown = '';
+  const end = Date.now() + 5000;
+  while (!ready((shown = cli('show configuration | display set'))) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  return shown;
+}
 const ping = (from: Pod, to: string, count = 1) => pingFrom(PODS[from], to, count);
 const startCnr = () => node.start();
 const stopCnr = () => node.stop();
@@ -85,7 +95,7 @@ describe('cnr-cni with cnr start', { skip }, () => {
     }
     const addr = (p: Pod, fam: 4 | 6) => (results[p].ips as { address: string }[]).map((i) => i.address.split('/')[0]!).find((a) => a.includes(':') === (fam === 6))!;
     // the attachments are configuration: shown by the controller, one group per pod
-    const shown = cli('show configuration | display set');
+    const shown = await shownWhen((t) => t.includes(`set apply-groups ${attachmentNames(`${tag}-c`, 'eth0').group}`));
     for (const p of ['a', 'b', 'c'] as Pod[]) {
       const n = attachmentNames(`${tag}-${p}`, 'eth0');
       assert.ok(shown.includes(`set apply-groups ${n.group}`), shown);
@@ -126,7 +136,7 @@ describe('cnr-cni with cnr start', { skip }, () => {
     const r = await addPod(host('d', 1));
     assert.deepEqual((r.ips as { address: string }[]).map((i) => i.address), ['10.91.0.2/32', 'fd00:91::2/128']);
     await addPod(host('e', 2));
-    const shown = cli('show configuration | display set');
+    const shown = await shownWhen((t) => t.includes(`set apply-groups ${attachmentNames(`${tag}-e`, 'eth0').group}`));
     assert.ok(shown.includes(`routing-options static route 10.92.0.2/32 qualified-next-hop 10.92.0.2 interface ${attachmentNames(`${tag}-e`, 'eth0').hostVeth}`), shown);
     await eventually('d to ping e through the main instance', 30_000, () => ping('d', '10.92.0.2'));
     await eventually('d to ping e over IPv6', 20_000, () => ping('d', 'fd00:92::2'));
@@ -135,7 +145,8 @@ describe('cnr-cni with cnr start', { skip }, () => {
       await delPod(host(p, p === 'd' ? 1 : 2));
       await delPod(host(p, p === 'd' ? 1 : 2));
     }
-    assert.ok(!cli('show configuration | display set').includes(attachmentNames(`${tag}-d`, 'eth0').group));
+    const g = attachmentNames(`${tag}-d`, 'eth0').group;
+    assert.ok(!(await shownWhen((t) => !t.includes(g))).includes(g));
   });
 
   test('the attachments survive a restart of cnr', async () => {
@@ -155,7 +166,7 @@ describe('cnr-cni with cnr start', { skip }, () => {
         assert.equal(r.status, 0, JSON.stringify(r.out));
       }
     }
-    const shown = cli('show configuration | display set');
+    const shown = await shownWhen((t) => !/set (apply-)?groups cni-/.test(t));
     assert.ok(!/set (apply-)?groups cni-/.test(shown), shown);
     const links = execFileSync('ip', ['-n', HOST, '-o', 'link', 'show'], { encoding: 'utf8' });
     assert.ok(!links.includes(' cnr'), links);

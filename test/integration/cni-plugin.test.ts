@@ -42,11 +42,13 @@ const runBin = runCniBin;
 
 /** The running configuration's statements of group `g` and its apply-groups line. */
 async function group(g: string): Promise<string[]> {
+  await service?.settled(); // the service commits in the background after replying
   const [r] = await ctl.exec(['show configuration | display set']);
   return r!.text.split('\n').filter((l) => l.startsWith(`set groups ${g} `) || l === `set apply-groups ${g}`);
 }
 
 async function allGroups(): Promise<string[]> {
+  await service?.settled();
   const [r] = await ctl.exec(['show configuration | display set']);
   return r!.text.split('\n').filter((l) => l.startsWith('set groups ') || l.startsWith('set apply-groups '));
 }

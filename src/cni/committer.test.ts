@@ -1,0 +1,189 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Committer, cniGroupsIn, commitScript, replayJournal, type Intent } from './committer.js';
+import { ControllerError } from './controller.js';
+
+/**
+ * A stand-in controller that understands what the committer sends: private candidate,
+ * `set`/`delete` of groups and apply-groups, commit (refused while `refuse` says so).
+ */
+class FakeController {
+  groups = new Map<string, string[]>();
+  applied = new Set<string>();
+  commits = 0;
+  delayMs = 0;
+  refuse: (group: string) => boolean = () => false;
+
+  exec = async (commands: string[]): Promise<string[]> => {
+    if (commands[0] === 'show configuration | display set') {
+      const lines = [...this.groups.values()].flat();
+      for (const g of this.applied) lines.push(`set apply-groups ${g}`);
+      return [lines.join('\n') + '\n'];
+    }
+    const groups = new Map([...this.groups].map(([k, v]) => [k, [...v]]));
+    const applied = new Set(this.applied);
+    for (const c of commands) {
+      let m: RegExpExecArray | null;
+      if ((m = /^set groups (\S+) /.exec(c))) groups.set(m[1]!, [...(groups.get(m[1]!) ?? []), c]);
+      else if ((m = /^set apply-groups (\S+)$/.exec(c))) applied.add(m[1]!);
+      else if ((m = /^delete groups (\S+)$/.exec(c))) groups.delete(m[1]!);
+      else if ((m = /^delete apply-groups (\S+)$/.exec(c))) applied.delete(m[1]!);
+      else if (c.startsWith('commit')) {
+        if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+        const bad = [...groups.keys()].find((g) => this.refuse(g));
+        if (bad) throw new ControllerError(`'commit': group ${bad} refused by the test`);
+        this.groups = groups;
+        this.applied = applied;
+        this.commits++;
+      }
+    }
+    return commands.map(() => '');
+  };
+
+  has(g: string): boolean {
+    return this.groups.has(g) && this.applied.has(g);
+  }
+}
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), `cnicm${process.pid}-`));
+  dirs.push(dir);
+  const stateDir = join(dir, 'state');
+  const dataDir = join(dir, 'data');
+  mkdirSync(stateDir);
+  mkdirSync(join(dataDir, 'net'), { recursive: true });
+  const ctl = new FakeController();
+  const logs: string[] = [];
+  const make = (paused = false) => new Committer({ stateDir, exec: ctl.exec, log: (m) => logs.push(m), paused });
+  const add = (g: string): Intent => ({
+    op: 'add',
+    group: g,
+    dataDir,
+    containerId: g,
+    ifname: 'eth0',
+    statements: [`set groups ${g} interfaces x${g} mtu 1500`, `set apply-groups ${g}`],
+  });
+  const del = (g: string): Intent => ({ op: 'del', group: g, dataDir, containerId: g, ifname: 'eth0' });
+  const record = (g: string) => writeFileSync(join(dataDir, 'net', `${g}_eth0.json`), JSON.stringify({ containerId: g, ifname: 'eth0', group: g }));
+  const journal = () => readFileSync(join(stateDir, 'cni.journal'), 'utf8');
+  return { dir, stateDir, dataDir, ctl, logs, make, add, del, record, journal };
+}
+
+test('intents queued while a commit runs go into the next one; the journal is empty once all is committed', async () => {
+  const t = setup();
+  t.ctl.delayMs = 20;
+  const c = t.make();
+  const done = Array.from({ length: 20 }, (_, i) => c.submit(t.add(`cni-p${i}`)));
+  assert.equal(t.journal().trim().split('\n').length, 20, 'each intent is in the journal when submit returns');
+  await Promise.all(done);
+  await c.settled();
+  // the first intent starts a commit at once; the 19 others wait for it and go together
+  assert.equal(t.ctl.commits, 2);
+  for (let i = 0; i < 20; i++) assert.ok(t.ctl.has(`cni-p${i}`), `cni-p${i}`);
+  assert.equal(t.journal(), '');
+  await c.stop();
+});
+
+test('an ADD and a DEL of one attachment both queued cancel out', async () => {
+  const t = setup();
+  const c = t.make(true);
+  const a = c.submit(t.add('cni-x'));
+  const d = c.submit(t.del('cni-x'));
+  const y = c.submit(t.add('cni-y'));
+  await Promise.all([a, d]);
+  assert.equal(c.state('cni-x').pending, undefined);
+  assert.equal(c.state('cni-y').pending, 'add');
+  c.resume();
+  await y;
+  await c.settled();
+  assert.equal(t.ctl.commits, 1);
+  assert.ok(!t.ctl.groups.has('cni-x') && !t.ctl.applied.has('cni-x'));
+  assert.ok(t.ctl.has('cni-y'));
+  // and a DEL of a committed group deletes it and its apply-groups entry
+  await c.submit(t.del('cni-y'));
+  assert.ok(!t.ctl.groups.has('cni-y') && !t.ctl.applied.has('cni-y'));
+  await c.stop();
+});
+
+test('a refused intent does not hold back the others; it is reported and retried by reconcile', async () => {
+  const t = setup();
+  t.ctl.refuse = (g) => g === 'cni-bad';
+  const c = t.make(true);
+  const bad = c.submit(t.add('cni-bad'));
+  const good = c.submit(t.add('cni-good'));
+  c.resume();
+  await good;
+  await assert.rejects(bad, /refused by the test/);
+  assert.ok(t.ctl.has('cni-good') && !t.ctl.groups.has('cni-bad'));
+  assert.match(c.state('cni-bad').refused ?? '', /refused by the test/);
+  assert.equal(c.backlog().refused, 1);
+  assert.ok(t.logs.some((l) => l.includes('cni-bad/eth0') && l.includes('refused by the test')), t.logs.join('\n'));
+  assert.ok(t.journal().includes('cni-bad'), 'a refused intent stays in the journal');
+  t.ctl.refuse = () => false;
+  await c.reconcile();
+  assert.ok(t.ctl.has('cni-bad'));
+  assert.deepEqual(c.state('cni-bad'), {});
+  assert.equal(c.backlog().reason, undefined);
+  assert.equal(t.journal(), '');
+  await c.stop();
+});
+
+test('after a crash, reconcile commits the journal intents and deletes groups no record names', async () => {
+  const t = setup();
+  // committed before the crash: cni-old (its DEL is journaled), cni-kept (recorded), cni-orphan (no record)
+  const first = t.make();
+  for (const g of ['cni-old', 'cni-kept', 'cni-orphan']) await first.submit(t.add(g));
+  t.record('cni-kept');
+  t.record('cni-new');
+  first.pause();
+  void first.submit(t.add('cni-new'));
+  void first.submit(t.del('cni-old'));
+  const before = t.ctl.commits;
+  // the process dies here: nothing more is committed, the journal holds the two intents
+  const second = t.make();
+  await second.reconcile();
+  assert.ok(t.ctl.has('cni-new'), 'the journaled ADD is committed');
+  assert.ok(!t.ctl.groups.has('cni-old') && !t.ctl.applied.has('cni-old'), 'the journaled DEL is committed');
+  assert.ok(t.ctl.has('cni-kept'), 'a recorded attachment keeps its group');
+  assert.ok(!t.ctl.groups.has('cni-orphan'), 'a group without a record goes');
+  assert.equal(t.ctl.commits, before + 1, 'all in one commit');
+  assert.equal(t.journal(), '');
+  // nothing to do: no commit
+  await second.reconcile();
+  assert.equal(t.ctl.commits, before + 1);
+  await second.stop();
+});
+
+test('journal replay takes the last intent of each group and skips a torn line', () => {
+  const a = { op: 'add', group: 'cni-a', dataDir: '/d', containerId: 'a', ifname: 'eth0', statements: [] };
+  const text = [a, { ...a, op: 'del' }, { ...a, group: 'cni-b' }].map((x) => JSON.stringify(x)).join('\n') + '\n{"op":"add","gro';
+  const m = replayJournal(text);
+  assert.deepEqual([...m.keys()], ['cni-a', 'cni-b']);
+  assert.equal(m.get('cni-a')!.op, 'del');
+});
+
+test('the commit script and the groups of a display-set text', () => {
+  const s = commitScript([
+    { op: 'add', group: 'cni-a', dataDir: '/d', containerId: 'a', ifname: 'eth0', statements: ['set groups cni-a x', 'set apply-groups cni-a'] },
+    { op: 'del', group: 'cni-b', dataDir: '/d', containerId: 'b', ifname: 'eth0' },
+  ]);
+  assert.deepEqual(s, [
+    'configure private',
+    'delete groups cni-a',
+    'set groups cni-a x',
+    'set apply-groups cni-a',
+    'delete apply-groups cni-b',
+    'delete groups cni-b',
+    'commit comment "cnr-cni 1 ADD, 1 DEL"',
+  ]);
+  const g = cniGroupsIn('set groups cni-a interfaces x mtu 1\nset groups base y\nset apply-groups [ base cni-b ]\nset apply-groups cni-c\n');
+  assert.deepEqual([[...g.defined], [...g.applied]], [['cni-a'], ['cni-b', 'cni-c']]);
+});

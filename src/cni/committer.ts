@@ -1,0 +1,443 @@
+/**
+ * The CNI service's committer: ADD and DEL write the attachment's intent to a journal
+ * (`<stateDir>/cni.journal`, one line per intent, appended and fdatasync'd) and reply; the
+ * committer applies the intents to the controller in the background, one commit at a time,
+ * everything queued while a commit runs going into the next one (one `configure private`
+ * script and one commit). An ADD and a DEL of one attachment both still queued cancel out.
+ *
+ * Crash safety is `reconcile()`: when the service starts, and after a refused background
+ * commit (with backoff), every intent of the journal that the running configuration does
+ * not reflect is queued again, and every `cni-*` group that no attachment record names is
+ * deleted. The journal is truncated whenever nothing is queued, running or refused.
+ */
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ControllerError } from './controller.js';
+import { withLock } from './state.js';
+
+/** One attachment's intent: its group committed (`add`, with the group's `set` statements) or gone (`del`). */
+export interface Intent {
+  op: 'add' | 'del';
+  group: string;
+  /** the network config's dataDir: records and controller.lock */
+  dataDir: string;
+  containerId: string;
+  ifname: string;
+  /** add: the group's `set` statements (groupStatements), apply-groups included */
+  statements?: string[];
+}
+
+export interface CommitterOptions {
+  stateDir: string;
+  /** runs commands in one session, throwing on the first refused one */
+  exec(commands: string[]): Promise<string[]>;
+  log(msg: string): void;
+  /** test hook: queue intents but commit nothing until resume() */
+  paused?: boolean;
+  /**
+   * While this says so (the service has requests running), a commit waits, at most
+   * MAX_DEFER_MS after the first intent queued, so that concurrent ADDs and DELs share one
+   * commit and its CPU stays off their replies; call poke() when it may have changed.
+   */
+  deferWhile?: () => boolean;
+}
+
+interface Queued {
+  intent: Intent;
+  waiters: { res: () => void; rej: (e: Error) => void }[];
+}
+
+const JOURNAL = 'cni.journal';
+/** the dataDirs this service has served: where reconcile looks for attachment records */
+const DATA_DIRS = 'cni.datadirs';
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 30_000;
+/** a journal larger than this is compacted to the pending intents after a commit */
+const COMPACT_BYTES = 1 << 20;
+/** the longest a queued intent waits for requests in flight before it is committed anyway */
+export const MAX_DEFER_MS = 20;
+
+/** Groups (`cni-*`) defined in a `display set` text, and those applied. */
+export function cniGroupsIn(setText: string): { defined: Set<string>; applied: Set<string> } {
+  const defined = new Set<string>();
+  const applied = new Set<string>();
+  for (const line of setText.split('\n')) {
+    let m = /^set groups (cni-\S+) /.exec(line);
+    if (m) defined.add(m[1]!);
+    m = /^set apply-groups (.+)$/.exec(line);
+    if (m) for (const g of m[1]!.replace(/[[\]]/g, ' ').split(/\s+/)) if (g.startsWith('cni-')) applied.add(g);
+  }
+  return { defined, applied };
+}
+
+/** The last intent of each group in journal text (torn last line ignored). */
+export function replayJournal(text: string): Map<string, Intent> {
+  const out = new Map<string, Intent>();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const i = JSON.parse(line) as Intent;
+      if ((i.op === 'add' || i.op === 'del') && typeof i.group === 'string') out.set(i.group, i);
+    } catch {
+      // a line torn by a crash: its ADD never replied
+    }
+  }
+  return out;
+}
+
+/** The commands of one commit applying `intents` in order. */
+export function commitScript(intents: readonly Intent[]): string[] {
+  const out = ['configure private'];
+  let adds = 0;
+  for (const i of intents) {
+    if (i.op === 'add') {
+      adds++;
+      out.push(`delete groups ${i.group}`, ...(i.statements ?? []));
+    } else out.push(`delete apply-groups ${i.group}`, `delete groups ${i.group}`);
+  }
+  const one = intents.length === 1 ? ` ${intents[0]!.containerId} ${intents[0]!.ifname}` : '';
+  const what = intents.length === 1 ? (adds ? 'ADD' : 'DEL') : `${adds} ADD, ${intents.length - adds} DEL`;
+  out.push(`commit comment "cnr-cni ${what}${one}"`);
+  return out;
+}
+
+export class Committer {
+  private readonly queue = new Map<string, Queued>();
+  private readonly running = new Map<string, Intent>();
+  /** intents the controller refused: the reason, retried by reconcile */
+  private readonly failed = new Map<string, { intent: Intent; reason: string }>();
+  private readonly journalPath: string;
+  private readonly dataDirsPath: string;
+  private readonly dataDirs = new Set<string>();
+  private fd: number | undefined;
+  private journalBytes = 0;
+  private busy: Promise<void> | undefined;
+  private paused: boolean;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoff = BACKOFF_MIN_MS;
+  private idleWaiters: (() => void)[] = [];
+  private deferTimer: NodeJS.Timeout | undefined;
+  /** when the queue last went from empty to not */
+  private firstQueued = 0;
+  /** a caller waits for the next commit: no deferring */
+  private urgent = false;
+  /** commits made (for tests and the bench) */
+  commits = 0;
+
+  constructor(private readonly opts: CommitterOptions) {
+    this.journalPath = join(opts.stateDir, JOURNAL);
+    this.dataDirsPath = join(opts.stateDir, DATA_DIRS);
+    this.paused = opts.paused ?? false;
+    try {
+      for (const d of readFileSync(this.dataDirsPath, 'utf8').split('\n')) if (d) this.dataDirs.add(d);
+    } catch {
+      // none yet
+    }
+  }
+
+  /**
+   * Makes `intent` durable (journal append + fdatasync) and queues it. The promise settles
+   * when it is committed (or refused); a caller that replies before that must catch it.
+   * `urgent`: the caller waits for the commit, which then defers to nothing (deferWhile).
+   */
+  submit(intent: Intent, urgent = false): Promise<void> {
+    if (urgent) this.urgent = true;
+    if (this.stopped) return Promise.reject(new Error('cnr-cni committer stopped'));
+    this.noteDataDir(intent.dataDir);
+    this.append(intent);
+    const p = new Promise<void>((res, rej) => {
+      const q = this.queue.get(intent.group);
+      if (intent.op === 'del' && q?.intent.op === 'add' && !this.failed.has(intent.group)) {
+        // never committed: nothing to undo
+        this.queue.delete(intent.group);
+        for (const w of q.waiters) w.res();
+        res();
+        this.settleIfIdle();
+        return;
+      }
+      const entry: Queued = { intent, waiters: [...(q?.waiters ?? []), { res, rej }] };
+      this.enqueue(entry);
+    });
+    this.kick();
+    return p;
+  }
+
+  /** What the committer knows of a group: an ADD queued or running, or refused (with why). */
+  state(group: string): { pending?: 'add' | 'del'; refused?: string } {
+    const f = this.failed.get(group);
+    const q = this.queue.get(group)?.intent ?? this.running.get(group) ?? f?.intent;
+    const out: { pending?: 'add' | 'del'; refused?: string } = {};
+    if (q) out.pending = q.op;
+    if (f) out.refused = f.reason;
+    return out;
+  }
+
+  /** Intents waiting, and the last refusal when some are refused. */
+  backlog(): { waiting: number; refused: number; reason?: string } {
+    const reasons = [...this.failed.values()].map((f) => `${f.intent.containerId}/${f.intent.ifname}: ${f.reason}`);
+    const out: { waiting: number; refused: number; reason?: string } = { waiting: this.queue.size + this.running.size, refused: this.failed.size };
+    if (reasons.length) out.reason = reasons.join('; ');
+    return out;
+  }
+
+  /** Resolves when nothing is queued or running (refused intents may remain). */
+  settled(): Promise<void> {
+    if (this.isIdle() || this.paused) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** The requests in flight may have changed (deferWhile): commit now if it was waiting for that. */
+  poke(): void {
+    if (this.deferTimer) this.kick();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.kick();
+  }
+
+  /**
+   * Brings the running configuration in line with the journal and the records: queues the
+   * journal's intents (and refused ones) that it does not reflect, deletes `cni-*` groups
+   * no attachment record names, and waits for the resulting commit.
+   */
+  async reconcile(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    let journal = new Map<string, Intent>();
+    try {
+      journal = replayJournal(readFileSync(this.journalPath, 'utf8'));
+    } catch {
+      // no journal
+    }
+    for (const [g, f] of this.failed) if (!this.queue.has(g)) journal.set(g, f.intent);
+    for (const i of journal.values()) this.noteDataDir(i.dataDir);
+    const [text] = await this.opts.exec(['show configuration | display set']);
+    const { defined, applied } = cniGroupsIn(text ?? '');
+    const requeue: Intent[] = [];
+    for (const i of journal.values()) {
+      if (this.queue.has(i.group) || this.running.has(i.group)) continue;
+      const present = defined.has(i.group) || applied.has(i.group);
+      if (i.op === 'add' ? !(defined.has(i.group) && applied.has(i.group)) || this.failed.has(i.group) : present) requeue.push(i);
+    }
+    // groups of attachments no record names (their DEL was lost with the journal, or the
+    // ADD crashed after committing): judged only against dataDirs this service has served
+    const recorded = this.recordedGroups();
+    if (recorded) {
+      for (const g of new Set([...defined, ...applied])) {
+        const j = journal.get(g);
+        if (recorded.has(g) || this.queue.has(g) || this.running.has(g) || j) continue;
+        requeue.push({ op: 'del', group: g, dataDir: [...this.dataDirs][0]!, containerId: '?', ifname: g });
+      }
+    }
+    for (const i of requeue) this.enqueue({ intent: i, waiters: [] });
+    if (requeue.length) this.opts.log(`cni committer: reconcile queues ${requeue.length} intent(s)`);
+    this.kick();
+    if (this.paused) return;
+    await this.settled();
+    if (this.isIdle() && this.failed.size === 0) this.truncate();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.deferTimer);
+    await this.busy;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private isIdle(): boolean {
+    return this.queue.size === 0 && this.running.size === 0;
+  }
+
+  private settleIfIdle(): void {
+    if (!this.isIdle()) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  private noteDataDir(dir: string): void {
+    if (this.dataDirs.has(dir)) return;
+    this.dataDirs.add(dir);
+    const tmp = `${this.dataDirsPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, [...this.dataDirs].join('\n') + '\n', { mode: 0o600 });
+    renameSync(tmp, this.dataDirsPath);
+  }
+
+  /** Groups named by attachment records in every known dataDir; undefined when none is known. */
+  private recordedGroups(): Set<string> | undefined {
+    if (this.dataDirs.size === 0) return undefined;
+    const out = new Set<string>();
+    for (const dir of this.dataDirs) {
+      let nets: string[];
+      try {
+        nets = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const net of nets) {
+        let files: string[];
+        try {
+          files = readdirSync(join(dir, net));
+        } catch {
+          continue;
+        }
+        for (const f of files) {
+          if (!f.endsWith('.json')) continue;
+          try {
+            const g = (JSON.parse(readFileSync(join(dir, net, f), 'utf8')) as { group?: unknown }).group;
+            if (typeof g === 'string') out.add(g);
+          } catch {
+            // torn or foreign
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private open(): number {
+    if (this.fd === undefined) {
+      mkdirSync(this.opts.stateDir, { recursive: true });
+      this.fd = openSync(this.journalPath, 'a', 0o600);
+    }
+    return this.fd;
+  }
+
+  private append(i: Intent): void {
+    const fd = this.open();
+    const line = Buffer.from(JSON.stringify(i) + '\n');
+    writeSync(fd, line);
+    fdatasyncSync(fd);
+    this.journalBytes += line.length;
+  }
+
+  private truncate(): void {
+    if (this.fd === undefined) {
+      try {
+        if (readFileSync(this.journalPath).length === 0) return;
+      } catch {
+        return;
+      }
+    }
+    ftruncateSync(this.open(), 0);
+    this.journalBytes = 0;
+  }
+
+  /** Rewrites the journal with only what is still pending (queued or refused). */
+  private compact(): void {
+    const keep = [...this.queue.values()].map((q) => q.intent);
+    for (const [g, f] of this.failed) if (!this.queue.has(g)) keep.push(f.intent);
+    const tmp = `${this.journalPath}.tmp`;
+    const text = keep.map((i) => JSON.stringify(i) + '\n').join('');
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.journalPath);
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.journalBytes = text.length;
+  }
+
+  private enqueue(q: Queued): void {
+    if (this.queue.size === 0) this.firstQueued = Date.now();
+    this.queue.set(q.intent.group, q);
+  }
+
+  private kick(): void {
+    if (this.busy || this.paused || this.stopped || this.queue.size === 0) return;
+    const wait = !this.urgent && this.opts.deferWhile?.() ? this.firstQueued + MAX_DEFER_MS - Date.now() : 0;
+    if (wait > 0) {
+      this.deferTimer ??= setTimeout(() => {
+        this.deferTimer = undefined;
+        this.kick();
+      }, wait);
+      return;
+    }
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    this.urgent = false;
+    this.busy = this.drain().finally(() => {
+      this.busy = undefined;
+      if (this.queue.size && !this.paused && !this.stopped) this.kick();
+      else this.settleIfIdle();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const batch = [...this.queue.values()];
+    this.queue.clear();
+    for (const q of batch) this.running.set(q.intent.group, q.intent);
+    try {
+      const err = await this.commit(batch.map((q) => q.intent));
+      if (!err) {
+        for (const q of batch) this.done(q);
+      } else if (batch.length === 1) {
+        this.refuse(batch[0]!, err);
+      } else {
+        // one refused intent must not hold back the others: each alone
+        for (const q of batch) {
+          const e = await this.commit([q.intent]);
+          if (e) this.refuse(q, e);
+          else this.done(q);
+        }
+      }
+    } finally {
+      this.running.clear();
+    }
+    if (this.failed.size) this.scheduleRetry();
+    else this.backoff = BACKOFF_MIN_MS;
+    if (this.queue.size === 0 && this.failed.size === 0) this.truncate();
+    else if (this.journalBytes > COMPACT_BYTES) this.compact();
+  }
+
+  private done(q: Queued): void {
+    this.failed.delete(q.intent.group);
+    for (const w of q.waiters) w.res();
+  }
+
+  private refuse(q: Queued, err: Error): void {
+    const i = q.intent;
+    this.failed.set(i.group, { intent: i, reason: err.message });
+    this.opts.log(`cnr-cni: commit of ${i.op === 'add' ? 'ADD' : 'DEL'} ${i.containerId}/${i.ifname} (${i.group}) refused: ${err.message}; reconcile retries it`);
+    for (const w of q.waiters) w.rej(err);
+  }
+
+  /** One commit of `intents` under every dataDir's controller.lock; the error, if refused. */
+  private async commit(intents: Intent[]): Promise<Error | undefined> {
+    const dirs = [...new Set(intents.map((i) => i.dataDir))].sort();
+    const run = (k: number): Promise<void> =>
+      k === dirs.length ? this.opts.exec(commitScript(intents)).then(() => undefined) : withLock(join(dirs[k]!, 'controller.lock'), () => run(k + 1));
+    try {
+      await run(0);
+      this.commits++;
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err : new ControllerError(String(err));
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    const delay = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.reconcile().catch((e: unknown) => this.opts.log(`cnr-cni: reconcile failed: ${(e as Error).message}`));
+    }, delay);
+    this.retryTimer.unref();
+  }
+}

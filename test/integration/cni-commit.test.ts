@@ -1,0 +1,245 @@
+/**
+ * The CNI service's background commit (src/cni/committer.ts): ADD and DEL reply once the
+ * attachment's intent is durable, and the committer applies it to the controller.
+ * - crash safety: a `cnr controller` process whose committer is paused (CNR_CNI_PAUSE_COMMITS)
+ *   answers an ADD, is killed (SIGKILL) before committing; restarted, its group is in the
+ *   configuration and the pod's route in the RIB. The same for a DEL (the group goes).
+ * - coalescing: 20 concurrent ADDs through the executable take far fewer than 20 commits;
+ *   an ADD and a DEL queued together leave nothing.
+ * - a background commit the controller refuses is reported by CHECK (and STATUS) and
+ *   committed by reconcile once the cause is gone.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runCniBin } from '../../src/cni/pod.js';
+import { CniService, cniPortPath } from '../../src/cni/server.js';
+import { attachmentNames } from '../../src/cni/names.js';
+import { Controller } from '../../src/controller/controller.js';
+import { MgmtClient } from '../../src/controller/mgmt/client.js';
+import type { ExecResult } from '../../src/controller/mgmt/command-session.js';
+
+const root = process.getuid?.() === 0;
+const haveCni = existsSync('/usr/lib/cni/host-local');
+const skip = !root ? 'needs root (network namespaces)' : !haveCni ? 'needs containernetworking-plugins in /usr/lib/cni' : false;
+if (skip) console.log(`# cni-commit: skipped: ${skip}`);
+
+const repo = resolve(import.meta.dirname, '..', '..', '..');
+const tag = `cnicc${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function conf(stateDir: string, subnet: string): string {
+  return JSON.stringify({
+    cniVersion: '1.1.0',
+    name: `${tag}-net`,
+    type: 'cnr-cni',
+    instanceName: 'blue',
+    stateDir,
+    dataDir: join(tmp, 'cni'),
+    ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet }]] },
+  });
+}
+
+function vars(command: string, cid: string, ns: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: cid, CNI_NETNS: `/var/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+}
+
+async function until(what: string, ms: number, f: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await f()) return;
+    await sleep(50);
+  }
+  assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+const spaces: string[] = [];
+function netns(name: string): string {
+  const ns = `${tag}-${name}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  spaces.push(ns);
+  return ns;
+}
+const cids: string[] = [];
+
+after(() => {
+  for (const ns of spaces) spawnSync('ip', ['netns', 'del', ns]);
+  for (const c of cids) spawnSync('ip', ['link', 'del', attachmentNames(c, 'eth0').hostVeth]);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('a controller killed between the reply and the commit', { skip }, () => {
+  const stateDir = join(tmp, 'proc');
+  let child: ChildProcess | undefined;
+  const log = join(tmp, 'controller.log');
+
+  /** `cnr controller` (no data plane; the RIB is there), its committer paused or not. */
+  async function startController(paused: boolean): Promise<void> {
+    rmSync(cniPortPath(stateDir), { force: true });
+    const fd = openSync(log, 'a');
+    child = spawn(process.execPath, [join(repo, 'bin', 'cnr'), 'controller', '--state-dir', stateDir, '--metrics', 'none', '--agent-address', '127.0.0.1:9'], {
+      env: { ...process.env, CNR_CNI_PAUSE_COMMITS: paused ? '1' : '0' },
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+    const c = child;
+    await until('the controller and its CNI service', 20_000, async () => {
+      assert.equal(c.exitCode, null, `cnr controller exited: ${readFileSync(log, 'utf8')}`);
+      return existsSync(cniPortPath(stateDir));
+    });
+  }
+
+  async function kill(): Promise<void> {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await gone;
+  }
+
+  async function cli(command: string): Promise<string> {
+    const [r] = await MgmtClient.fromStateDir(stateDir).exec([command], 'test');
+    return r!.text;
+  }
+
+  after(() => kill());
+
+  test('an ADD answered, then SIGKILL: after the restart the group is committed and the pod route is in the RIB; the same for a DEL', async () => {
+    const ns = netns('crash');
+    const cid = `${tag}-crash`;
+    cids.push(cid);
+    const g = attachmentNames(cid, 'eth0').group;
+    const c = conf(stateDir, '10.71.0.0/24');
+    await startController(true);
+    const add = await runCniBin(vars('ADD', cid, ns), c);
+    assert.equal(add.status, 0, add.stdout + add.stderr);
+    const podAddr = (JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]!.address;
+    assert.ok(!(await cli('show configuration | display set')).includes(g), 'paused: not committed before the kill');
+    assert.ok(readFileSync(join(stateDir, 'cni.journal'), 'utf8').includes(g), 'the intent is in the journal');
+    await kill();
+
+    await startController(false);
+    await until('the group after the restart', 10_000, async () => (await cli('show configuration | display set')).includes(`set apply-groups ${g}`));
+    await until('the pod route in the RIB', 10_000, async () => (await cli('show route table blue.inet.0')).includes(podAddr));
+    await kill();
+
+    await startController(true);
+    const del = await runCniBin(vars('DEL', cid, ns), c);
+    assert.equal(del.status, 0, del.stdout + del.stderr);
+    assert.ok((await cli('show configuration | display set')).includes(g), 'paused: the group is still there at the kill');
+    await kill();
+
+    await startController(false);
+    await until('the group to go after the restart', 10_000, async () => !(await cli('show configuration | display set')).includes(g));
+    assert.ok(!(await cli('show route table blue.inet.0')).includes(podAddr));
+    assert.ok(!existsSync(`/sys/class/net/${attachmentNames(cid, 'eth0').hostVeth}`));
+    await until('the journal to be emptied', 5000, async () => readFileSync(join(stateDir, 'cni.journal'), 'utf8') === '');
+  });
+});
+
+describe('the CNI service commits in the background', { skip }, () => {
+  const stateDir = join(tmp, 'inproc');
+  let ctl: Controller;
+  let service: CniService;
+  /** commits containing `cni-` are refused while this is set */
+  let refuse: string | undefined;
+
+  before(async () => {
+    ctl = new Controller({ stateDir, log: () => {} });
+    await ctl.start();
+    service = new CniService({
+      stateDir,
+      exec: async (commands, user, via): Promise<ExecResult[]> => {
+        const i = commands.findIndex((c) => c.startsWith('commit'));
+        if (refuse !== undefined && i >= 0) {
+          const r = await ctl.exec(commands.slice(0, i), user, via);
+          return [...r, { command: commands[i]!, text: '', error: refuse }];
+        }
+        return ctl.exec(commands, user, via);
+      },
+    });
+    await service.start();
+  });
+  after(async () => {
+    await service?.stop();
+    await ctl?.stop();
+  });
+
+  const c = () => conf(stateDir, '10.72.0.0/24');
+  const run = async (command: string, cid: string, ns: string, config = c()) => {
+    const r = await runCniBin(vars(command, cid, ns), config);
+    return { code: r.status, out: r.stdout ? (JSON.parse(r.stdout) as Record<string, any>) : undefined };
+  };
+  async function applied(): Promise<string[]> {
+    await service.settled();
+    const [r] = await ctl.exec(['show configuration | display set']);
+    return r!.text.split('\n').filter((l) => l.startsWith('set apply-groups cni-')).map((l) => l.split(' ')[2]!);
+  }
+
+  test('20 concurrent ADDs take far fewer than 20 commits; an ADD and a DEL queued together leave nothing', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `${tag}-m${i}`);
+    cids.push(...ids);
+    const nss = ids.map((_, i) => netns(`m${i}`));
+    const before = service.committer.commits;
+    const adds = await Promise.all(ids.map((id, i) => run('ADD', id, nss[i]!)));
+    assert.deepEqual(adds.filter((a) => a.code !== 0), []);
+    assert.deepEqual((await applied()).sort(), ids.map((id) => attachmentNames(id, 'eth0').group).sort());
+    const commits = service.committer.commits - before;
+    console.log(`# 20 concurrent ADDs: ${commits} commits`);
+    assert.ok(commits < 15, `${commits} commits for 20 ADDs`);
+    const dels = await Promise.all(ids.map((id, i) => run('DEL', id, nss[i]!)));
+    assert.deepEqual(dels.filter((d) => d.code !== 0), []);
+    assert.deepEqual(await applied(), []);
+
+    // queued together while the committer waits: the pair cancels out, no commit at all
+    service.committer.pause();
+    const atCancel = service.committer.commits;
+    try {
+      assert.equal((await run('ADD', ids[0]!, nss[0]!)).code, 0);
+      assert.equal((await run('DEL', ids[0]!, nss[0]!)).code, 0);
+    } finally {
+      service.committer.resume();
+    }
+    assert.deepEqual(await applied(), []);
+    assert.equal(service.committer.commits, atCancel);
+    assert.deepEqual(readdirSync(join(tmp, 'cni', `${tag}-net`)), []);
+    assert.deepEqual(readdirSync('/sys/class/net').filter((n) => ids.some((id) => attachmentNames(id, 'eth0').hostVeth === n)), []);
+  });
+
+  test('a refused background commit: CHECK reports it, STATUS too, reconcile commits it once the cause is gone', async () => {
+    const ns = netns('ref');
+    const cid = `${tag}-ref`;
+    cids.push(cid);
+    const g = attachmentNames(cid, 'eth0').group;
+    refuse = 'refused by the test';
+    let result: Record<string, any>;
+    try {
+      const add = await run('ADD', cid, ns);
+      assert.equal(add.code, 0, JSON.stringify(add.out));
+      result = add.out!;
+      await service.settled();
+      assert.ok(!(await applied()).includes(g));
+      const check = await run('CHECK', cid, ns, JSON.stringify({ ...JSON.parse(c()), prevResult: result }));
+      assert.equal(check.out?.code, 100, JSON.stringify(check.out));
+      assert.match(String(check.out?.msg), /configuration group not committed: .*refused by the test/);
+      const status = await run('STATUS', cid, ns);
+      assert.equal(status.out?.code, 50, JSON.stringify(status.out));
+      assert.match(String(status.out?.msg), new RegExp(`${cid}/eth0: .*refused by the test`));
+    } finally {
+      refuse = undefined;
+    }
+    // the backoff's reconcile commits it (or this one does, whichever comes first)
+    await service.committer.reconcile();
+    await until('the group committed by reconcile', 10_000, async () => (await applied()).includes(g));
+    const check = await run('CHECK', cid, ns, JSON.stringify({ ...JSON.parse(c()), prevResult: result }));
+    assert.equal(check.code, 0, JSON.stringify(check.out));
+    assert.equal((await run('STATUS', cid, ns)).code, 0);
+    assert.equal((await run('DEL', cid, ns)).code, 0);
+    assert.ok(!(await applied()).includes(g));
+  });
+});
