@@ -1,7 +1,7 @@
 /**
  * The controller: the configuration store, the subsystems that consume the configuration
  * (RIB, protocols, FIB export — passed in as ConfigConsumers), their operational commands,
- * and the management API that adapters (cnr cli, REST, later gRPC and NETCONF) call.
+ * and the management API that adapters (cnr cli, REST, gRPC; NETCONF over SSH on the store) call.
  *
  *   const c = new Controller({ stateDir, consumers, commands, initialConfig });
  *   await c.start();                       // last commit, or the initial file on first start

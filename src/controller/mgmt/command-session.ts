@@ -1,6 +1,6 @@
 /**
  * The one management operation: run CLI commands as a script. Every adapter (the `cnr cli`
- * shell, REST, later gRPC and NETCONF) calls Controller.exec, which runs a CommandSession:
+ * shell, REST, gRPC, NETCONF's <command>) calls Controller.exec or runs a CommandSession:
  * operational mode (`show ...` and the commands subsystems registered), `configure
  * [private]`, then configuration mode (`set`, `delete`, `edit`, `show`, `show | compare`,
  * `commit ...`, `rollback N`, `load`, `run`, `exit`). Output filters after `|`:
