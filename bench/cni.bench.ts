@@ -4,23 +4,52 @@
  * see the same machine load. Both are run exactly as a runtime runs them (a fresh process
  * per call, config on stdin, IPAM by host-local); the environment is the runtime's (CNI_*
  * and PATH only). bin/cnr-cni is the bash shim: it hands the call to the CNI service of a
- * controller (configuration store, management API and CNI service, started in this
- * process as `cnr start` starts them, no data plane: the vRouter attaches asynchronously
- * after the commit and is not part of the latency a runtime waits for). For information,
- * a few more pods go through the shim's fallback (service stopped: a Node process per call).
+ * controller, `cnr controller` in a process of its own as on a node (configuration store,
+ * management API, RIB and CNI service; no data plane: the vRouter attaches asynchronously
+ * after the commit and is not part of the latency a runtime waits for). The controller is
+ * not in this process so that its work after a reply (the background commit) does not
+ * delay this event loop's noticing the runtime's child exit. For information, a few more
+ * pods go through the shim's fallback (the service's files taken away: a Node process per
+ * call, committing through mgmt.sock).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchResult } from './types.js';
-import { Controller } from '../src/controller/controller.js';
-import { CniService } from '../src/cni/server.js';
+import { cniPortPath, cniSocketPath } from '../src/cni/server.js';
 
 const PODS = 100;
 /** pods that go through the fallback (no service), for information */
 const FALLBACK_PODS = 8;
 const repo = resolve(import.meta.dirname, '..', '..');
+
+/** `cnr controller` on `stateDir`, ready when its CNI service has written cni.port. */
+async function startController(stateDir: string, logFile: string): Promise<ChildProcess> {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [join(repo, 'bin', 'cnr'), 'controller', '--state-dir', stateDir, '--metrics', 'none', '--agent-address', '127.0.0.1:9'], {
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const end = Date.now() + 30_000;
+  while (!existsSync(cniPortPath(stateDir))) {
+    if (child.exitCode !== null || Date.now() > end) {
+      child.kill('SIGKILL');
+      throw new Error(`cnr controller did not start: ${readFileSync(logFile, 'utf8').slice(-500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+async function stopController(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 25_000);
+  await gone;
+  clearTimeout(t);
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -57,10 +86,7 @@ export async function run(): Promise<BenchResult[]> {
   const spaces = Array.from({ length: PODS }, (_, i) => `${tag}-${i}`);
   spawnSync('ip', ['-batch', '-'], { input: spaces.map((s) => `netns add ${s}`).join('\n') + '\n' });
   const stateDir = join(tmp, 'cnr');
-  const ctl = new Controller({ stateDir, log: () => {} });
-  await ctl.start();
-  const service = new CniService({ stateDir, exec: (c, u, via) => ctl.exec(c, u, via) });
-  await service.start();
+  const ctl = await startController(stateDir, join(tmp, 'controller.log'));
   const cnrConf = JSON.stringify({
     cniVersion: '1.0.0',
     name: `${tag}-cnr`,
@@ -98,7 +124,9 @@ export async function run(): Promise<BenchResult[]> {
       t.cnrDel.push(await call(cnrBin, 'DEL', `${tag}-c${i}`, ns, 'eth0', cnrConf));
       t.brDel.push(await call('/usr/lib/cni/bridge', 'DEL', `${tag}-b${i}`, ns, 'net1', bridgeConf));
     }
-    await service.stop();
+    // without the service's files the shim runs the Node plugin
+    renameSync(cniPortPath(stateDir), `${cniPortPath(stateDir)}.away`);
+    renameSync(cniSocketPath(stateDir), `${cniSocketPath(stateDir)}.away`);
     for (let i = 0; i < FALLBACK_PODS; i++) {
       const ns = `/var/run/netns/${spaces[i]}`;
       t.fbAdd.push(await call(cnrBin, 'ADD', `${tag}-f${i}`, ns, 'eth0', cnrConf));
@@ -108,11 +136,11 @@ export async function run(): Promise<BenchResult[]> {
       t.fbDel.push(await call(cnrBin, 'DEL', `${tag}-f${i}`, ns, 'eth0', cnrConf));
     }
   } finally {
-    await service.stop();
-    await ctl.stop();
+    await stopController(ctl);
     spawnSync('ip', ['-batch', '-'], { input: spaces.map((s) => `netns del ${s}`).join('\n') + '\n' });
     spawnSync('ip', ['link', 'del', bridgeName]);
-    rmSync(tmp, { recursive: true, force: true });
+    if (process.env.CNR_BENCH_KEEP === '1') console.log(`cni: kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
   const results: BenchResult[] = [];
   for (const [what, mine, ref] of [

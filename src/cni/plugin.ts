@@ -243,6 +243,15 @@ async function validateGroup(conf: NetConf, deps: Deps, statements: string[]): P
   }
 }
 
+/** Stand-in addresses with which a group's statements are checked before IPAM answers. */
+const SHAPE_PLAN: PodPlan = {
+  addrs: [
+    { address: '192.0.2.2', family: 4, gateway: '192.0.2.1' },
+    { address: '2001:db8::2', family: 6, gateway: '2001:db8::1' },
+  ],
+  routes: [],
+};
+
 function intent(op: 'add' | 'del', conf: NetConf, env: CniEnv, n: AttachmentNames, statements?: string[]): Intent {
   const i: Intent = { op, group: n.group, dataDir: conf.dataDir, containerId: env.containerId, ifname: env.ifname };
   if (statements) i.statements = statements;
@@ -309,8 +318,15 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
       ipamDone = (await Promise.allSettled([ipamP]))[0].status === 'fulfilled' && conf.ipamType !== undefined;
       throw err;
     }
-    const [ipamR, vethR] = await Promise.allSettled([
+    // With the service's committer, ADD replies before the commit: the group's statements
+    // are checked against the schema while IPAM runs, in their shape for both families
+    // (documentation addresses stand in for the pod's: those are well-formed by parsing).
+    const committer = deps.committer?.(conf.stateDir);
+    const validated = committer ? validateGroup(conf, deps, groupStatements(groupSpec(env, conf, n, SHAPE_PLAN))) : Promise.resolve();
+    validated.then(() => trace('validated'), () => {});
+    const [ipamR, validR, vethR] = await Promise.allSettled([
       ipamP,
+      validated,
       createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }, !conf.txChecksumOffload),
     ]);
     trace('ipam and veth done');
@@ -318,12 +334,12 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     vethMade = vethR.status === 'fulfilled';
     if (ipamR.status === 'rejected') throw ipamR.reason;
     if (vethR.status === 'rejected') throw vethR.reason;
+    if (validR.status === 'rejected') throw validR.reason;
     const ipam = ipamR.value;
     const plan = planPod(ipam);
     // (the record keeps no addresses: CHECK takes them from prevResult; one write less here)
     const spec = groupSpec(env, conf, n, plan);
     const statements = groupStatements(spec);
-    const committer = deps.committer?.(conf.stateDir);
 
     const steps = [
       configurePod(
@@ -335,7 +351,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
       ).then(() => trace('pod configured')),
 
       committer
-        ? validateGroup(conf, deps, statements).then(() => trace('validated'))
+        ? Promise.resolve()
         : commitToController(conf, deps, addCommands(spec)).then(() => {
             committed = true;
             trace('committed');
