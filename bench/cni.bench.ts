@@ -4,18 +4,19 @@
  * see the same machine load. Both are run exactly as a runtime runs them (a fresh process
  * per call, config on stdin, IPAM by host-local); the environment is the runtime's (CNI_*
  * and PATH only). bin/cnr-cni is the bash shim: it hands the call to the CNI service of a
- * controller, `cnr controller` in a process of its own as on a node (configuration store,
- * management API, RIB and CNI service; no data plane: the vRouter attaches asynchronously
- * after the commit and is not part of the latency a runtime waits for). The controller is
+ * controller in a process of its own as on a node (configuration store, management API and
+ * CNI service; no RIB or data plane: the vRouter attaches asynchronously after the commit
+ * and is not part of the latency a runtime waits for). The controller is
  * not in this process so that its work after a reply (the background commit) does not
  * delay this event loop's noticing the runtime's child exit. For information, a few more
  * pods go through the shim's fallback (the service's files taken away: a Node process per
  * call, committing through mgmt.sock).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BenchResult } from './types.js';
 import { cniPortPath, cniSocketPath } from '../src/cni/server.js';
 
@@ -24,18 +25,32 @@ const PODS = 100;
 const FALLBACK_PODS = 8;
 const repo = resolve(import.meta.dirname, '..', '..');
 
-/** `cnr controller` on `stateDir`, ready when its CNI service has written cni.port. */
+/**
+ * The controller (configuration store, management API and CNI service, as `cnr start`
+ * starts them; no RIB or data plane) in a process of its own, ready when its CNI service
+ * has written cni.port.
+ */
 async function startController(stateDir: string, logFile: string): Promise<ChildProcess> {
+  const dist = join(repo, 'dist', 'src');
+  const script = `
+    const { Controller } = await import(${JSON.stringify(pathToFileURL(join(dist, 'controller', 'controller.js')).href)});
+    const { CniService } = await import(${JSON.stringify(pathToFileURL(join(dist, 'cni', 'server.js')).href)});
+    const stateDir = ${JSON.stringify(stateDir)};
+    const ctl = new Controller({ stateDir, log: () => {} });
+    await ctl.start();
+    const service = new CniService({ stateDir, exec: (c, u, via) => ctl.exec(c, u, via), log: (l) => console.error(l) });
+    await service.start();
+    process.once('SIGTERM', async () => { await service.stop(); await ctl.stop(); process.exit(0); });
+    setInterval(() => {}, 1 << 30);
+  `;
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [join(repo, 'bin', 'cnr'), 'controller', '--state-dir', stateDir, '--metrics', 'none', '--agent-address', '127.0.0.1:9'], {
-    stdio: ['ignore', fd, fd],
-  });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const end = Date.now() + 30_000;
   while (!existsSync(cniPortPath(stateDir))) {
     if (child.exitCode !== null || Date.now() > end) {
       child.kill('SIGKILL');
-      throw new Error(`cnr controller did not start: ${readFileSync(logFile, 'utf8').slice(-500)}`);
+      throw new Error(`the controller did not start: ${readFileSync(logFile, 'utf8').slice(-500)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -49,6 +64,18 @@ async function stopController(child: ChildProcess): Promise<void> {
   const t = setTimeout(() => child.kill('SIGKILL'), 25_000);
   await gone;
   clearTimeout(t);
+}
+
+/**
+ * Waits (untimed for the latency figures) until the CNI service's background commit of the
+ * last call is done, i.e. its journal is empty, so that neither plugin's next call runs
+ * beside it; returns how long that took after the answer (the commit lag).
+ */
+async function settled(stateDir: string): Promise<number> {
+  const journal = join(stateDir, 'cni.journal');
+  const t0 = performance.now();
+  while (existsSync(journal) && statSync(journal).size > 0 && performance.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 1));
+  return performance.now() - t0;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -106,7 +133,7 @@ export async function run(): Promise<BenchResult[]> {
     ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet: '10.99.0.0/24' }]] },
   });
   const cnrBin = join(repo, 'bin', 'cnr-cni');
-  const t = { cnrAdd: [] as number[], cnrDel: [] as number[], brAdd: [] as number[], brDel: [] as number[], fbAdd: [] as number[], fbDel: [] as number[] };
+  const t = { cnrAdd: [] as number[], cnrDel: [] as number[], brAdd: [] as number[], brDel: [] as number[], fbAdd: [] as number[], fbDel: [] as number[], lag: [] as number[] };
   try {
     // one warm-up each: page cache, the controller's first commit
     await call(cnrBin, 'ADD', `${tag}-w`, `/var/run/netns/${spaces[0]}`, 'eth0', cnrConf);
@@ -117,11 +144,13 @@ export async function run(): Promise<BenchResult[]> {
       const ns = `/var/run/netns/${spaces[i]}`;
       // each pod namespace holds both: cnr-cni's eth0 and bridge's net1
       t.cnrAdd.push(await call(cnrBin, 'ADD', `${tag}-c${i}`, ns, 'eth0', cnrConf));
+      t.lag.push(await settled(stateDir));
       t.brAdd.push(await call('/usr/lib/cni/bridge', 'ADD', `${tag}-b${i}`, ns, 'net1', bridgeConf));
     }
     for (let i = 0; i < PODS; i++) {
       const ns = `/var/run/netns/${spaces[i]}`;
       t.cnrDel.push(await call(cnrBin, 'DEL', `${tag}-c${i}`, ns, 'eth0', cnrConf));
+      await settled(stateDir);
       t.brDel.push(await call('/usr/lib/cni/bridge', 'DEL', `${tag}-b${i}`, ns, 'net1', bridgeConf));
     }
     // without the service's files the shim runs the Node plugin
@@ -163,6 +192,8 @@ export async function run(): Promise<BenchResult[]> {
       });
     }
   }
+  const lag = [...t.lag].sort((x, y) => x - y);
+  console.log(`cni ADD: background commit done ${percentile(lag, 50).toFixed(1)} ms (p50), ${percentile(lag, 99).toFixed(1)} ms (p99) after the answer`);
   const fb = (x: number[]) => percentile([...x].sort((p, q) => p - q), 50).toFixed(1);
   console.log(`cni fallback (no service, Node per call, ${FALLBACK_PODS} pods): ADD p50 ${fb(t.fbAdd)} ms, DEL p50 ${fb(t.fbDel)} ms`);
   return results;

@@ -107,8 +107,14 @@ test('an ADD and a DEL of one attachment both queued cancel out', async () => {
   assert.equal(t.ctl.commits, 1);
   assert.ok(!t.ctl.groups.has('cni-x') && !t.ctl.applied.has('cni-x'));
   assert.ok(t.ctl.has('cni-y'));
-  // and a DEL of a committed group deletes it and its apply-groups entry
-  await c.submit(t.del('cni-y'));
+  // a DEL of a committed group deletes it and its apply-groups entry, even when an ADD
+  // and a DEL of it follow while that DEL is still queued (the ADD replaced it: no cancelling)
+  c.pause();
+  const d1 = c.submit(t.del('cni-y'));
+  const a2 = c.submit(t.add('cni-y'));
+  const d2 = c.submit(t.del('cni-y'));
+  c.resume();
+  await Promise.all([d1, a2, d2]);
   assert.ok(!t.ctl.groups.has('cni-y') && !t.ctl.applied.has('cni-y'));
   await c.stop();
 });

@@ -35,15 +35,18 @@ export interface CommitterOptions {
   /** test hook: queue intents but commit nothing until resume() */
   paused?: boolean;
   /**
-   * While this says so (the service has requests running), a commit waits, at most
-   * MAX_DEFER_MS after the first intent queued, so that concurrent ADDs and DELs share one
-   * commit and its CPU stays off their replies; call poke() when it may have changed.
+   * How long a commit should still wait (ms; 0: go): the service says so while requests
+   * run and for a moment after the last one ended, so that concurrent ADDs and DELs share
+   * one commit and its CPU stays off their replies and the shim's exit. A commit waits at
+   * most MAX_DEFER_MS after the first intent queued; call poke() when this may have changed.
    */
-  deferWhile?: () => boolean;
+  deferFor?: () => number;
 }
 
 interface Queued {
   intent: Intent;
+  /** an ADD queued with nothing else of its group queued, committing or refused */
+  fresh?: boolean;
   waiters: { res: () => void; rej: (e: Error) => void }[];
 }
 
@@ -148,7 +151,7 @@ export class Committer {
     this.append(intent);
     const p = new Promise<void>((res, rej) => {
       const q = this.queue.get(intent.group);
-      if (intent.op === 'del' && q?.intent.op === 'add' && !this.failed.has(intent.group)) {
+      if (intent.op === 'del' && q?.fresh) {
         // never committed: nothing to undo
         this.queue.delete(intent.group);
         for (const w of q.waiters) w.res();
@@ -157,6 +160,8 @@ export class Committer {
         return;
       }
       const entry: Queued = { intent, waiters: [...(q?.waiters ?? []), { res, rej }] };
+      // an ADD of a group that nothing else touches: a DEL behind it cancels both
+      if (intent.op === 'add' && !q && !this.running.has(intent.group) && !this.failed.has(intent.group)) entry.fresh = true;
       this.enqueue(entry);
     });
     this.kick();
@@ -359,9 +364,10 @@ export class Committer {
 
   private kick(): void {
     if (this.busy || this.paused || this.stopped || this.queue.size === 0) return;
-    const wait = !this.urgent && this.opts.deferWhile?.() ? this.firstQueued + MAX_DEFER_MS - Date.now() : 0;
+    const wait = this.urgent ? 0 : Math.min(this.opts.deferFor?.() ?? 0, this.firstQueued + MAX_DEFER_MS - Date.now());
     if (wait > 0) {
-      this.deferTimer ??= setTimeout(() => {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = setTimeout(() => {
         this.deferTimer = undefined;
         this.kick();
       }, wait);

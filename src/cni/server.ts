@@ -73,6 +73,11 @@ export interface CniServiceOptions {
 
 /** How long one connection may take to send its request. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * How long the background commit waits after the last answer: the runtime is still reading
+ * it and the shim exiting, and the commit's CPU would delay them.
+ */
+const COMMIT_IDLE_MS = 5;
 /** How long stop() waits for requests still running (an ADD half done is worse than a slow stop). */
 const DRAIN_MS = 20_000;
 
@@ -91,6 +96,8 @@ export class CniService {
   /** applies ADDs' and DELs' intents to the controller in the background (committer.ts) */
   readonly committer: Committer;
   private reconciled: Promise<void> = Promise.resolve();
+  /** when the last request was answered (performance.now()) */
+  private lastReply = 0;
 
   constructor(opts: CniServiceOptions) {
     this.path = cniSocketPath(opts.stateDir);
@@ -113,7 +120,7 @@ export class CniService {
       exec: local.exec,
       log: this.log,
       paused: opts.pauseCommits ?? process.env.CNR_CNI_PAUSE_COMMITS === '1',
-      deferWhile: () => this.inflight.size > 0,
+      deferFor: () => (this.inflight.size > 0 ? Infinity : this.lastReply + COMMIT_IDLE_MS - performance.now()),
     });
     // A config naming another controller's state directory is served through that one's
     // management socket, as the plugin process would (and commits synchronously).
@@ -235,6 +242,7 @@ export class CniService {
       this.inflight.add(job);
       void job.finally(() => {
         this.inflight.delete(job);
+        this.lastReply = performance.now();
         this.committer.poke();
       });
     };
