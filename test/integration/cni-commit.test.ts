@@ -146,8 +146,10 @@ describe('the CNI service commits in the background', { skip }, () => {
   const stateDir = join(tmp, 'inproc');
   let ctl: Controller;
   let service: CniService;
-  /** commits containing `cni-` are refused while this is set */
+  /** commits are refused while this is set */
   let refuse: string | undefined;
+  /** `set` statements are refused (as the schema would) while this is set */
+  let refuseSet: string | undefined;
 
   before(async () => {
     ctl = new Controller({ stateDir, log: () => {} });
@@ -155,6 +157,8 @@ describe('the CNI service commits in the background', { skip }, () => {
     service = new CniService({
       stateDir,
       exec: async (commands, user, via): Promise<ExecResult[]> => {
+        const bad = refuseSet !== undefined ? commands.findIndex((c) => c.startsWith('set ')) : -1;
+        if (bad >= 0) return [...(await ctl.exec(commands.slice(0, bad), user, via)), { command: commands[bad]!, text: '', error: refuseSet! }];
         const i = commands.findIndex((c) => c.startsWith('commit'));
         if (refuse !== undefined && i >= 0) {
           const r = await ctl.exec(commands.slice(0, i), user, via);
@@ -241,5 +245,28 @@ describe('the CNI service commits in the background', { skip }, () => {
     assert.equal((await run('STATUS', cid, ns)).code, 0);
     assert.equal((await run('DEL', cid, ns)).code, 0);
     assert.ok(!(await applied()).includes(g));
+  });
+
+  test('statements the controller refuses are refused before ADD answers, and everything is undone', async () => {
+    const ns = netns('val');
+    const cid = `${tag}-val`;
+    cids.push(cid);
+    const n = attachmentNames(cid, 'eth0');
+    const before = service.committer.commits;
+    refuseSet = 'syntax error: refused by the test';
+    try {
+      const add = await run('ADD', cid, ns);
+      assert.equal(add.code, 1);
+      assert.match(String(add.out?.msg), /controller refused the configuration: .*refused by the test/);
+    } finally {
+      refuseSet = undefined;
+    }
+    await service.settled();
+    assert.equal(service.committer.commits, before, 'nothing committed');
+    assert.deepEqual(service.committer.state(n.group), {});
+    assert.ok(!existsSync(`/sys/class/net/${n.hostVeth}`), 'the veth is gone');
+    assert.deepEqual(readdirSync(join(tmp, 'cni', `${tag}-net`)).filter((f) => f.startsWith(cid)), [], 'no record');
+    const ipam = join(tmp, 'ipam', `${tag}-net`);
+    assert.ok(!readdirSync(ipam).some((f) => /^10\.72\./.test(f) && readFileSync(join(ipam, f), 'utf8').startsWith(cid)), 'the address is released');
   });
 });
