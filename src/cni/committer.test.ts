@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Committer, cniGroupsIn, commitScript, replayJournal, type Intent } from './committer.js';
+import { Committer, cniGroupsIn, commitScript, MAX_DEFER_MS, replayJournal, type Intent } from './committer.js';
 import { ControllerError } from './controller.js';
 
 /**
@@ -62,7 +62,8 @@ function setup() {
   mkdirSync(join(dataDir, 'net'), { recursive: true });
   const ctl = new FakeController();
   const logs: string[] = [];
-  const make = (paused = false) => new Committer({ stateDir, exec: ctl.exec, log: (m) => logs.push(m), paused });
+  const make = (paused = false, deferFor?: () => number) =>
+    new Committer({ stateDir, exec: ctl.exec, log: (m) => logs.push(m), paused, ...(deferFor ? { deferFor } : {}) });
   const add = (g: string): Intent => ({
     op: 'add',
     group: g,
@@ -192,4 +193,29 @@ test('the commit script and the groups of a display-set text', () => {
   ]);
   const g = cniGroupsIn('set groups cni-a interfaces x mtu 1\nset groups base y\nset apply-groups [ base cni-b ]\nset apply-groups cni-c\n');
   assert.deepEqual([[...g.defined], [...g.applied]], [['cni-a'], ['cni-b', 'cni-c']]);
+});
+
+test('a commit waits while the service says so, at most MAX_DEFER_MS; poke() lets it go at once', async () => {
+  const t = setup();
+  let busy = true;
+  const c = t.make(false, () => (busy ? Infinity : 0));
+  const t0 = Date.now();
+  await c.submit(t.add('cni-d1'));
+  assert.ok(Date.now() - t0 >= MAX_DEFER_MS - 2, `committed after ${Date.now() - t0} ms`);
+  const second = c.submit(t.add('cni-d2'));
+  const turn = () => new Promise((r) => setImmediate(r));
+  await turn();
+  assert.equal(t.ctl.commits, 1, 'still waiting');
+  busy = false;
+  c.poke();
+  await turn(); // no timer: the commit is done within this turn of the event loop
+  assert.equal(t.ctl.commits, 2);
+  await second;
+  // a caller that waits for its commit (urgent) does not wait for the service
+  busy = true;
+  const t1 = Date.now();
+  await c.submit(t.add('cni-d3'), true);
+  assert.ok(Date.now() - t1 < MAX_DEFER_MS - 5, `urgent commit after ${Date.now() - t1} ms`);
+  assert.equal(t.ctl.commits, 3);
+  await c.stop();
 });

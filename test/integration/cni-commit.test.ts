@@ -269,4 +269,29 @@ describe('the CNI service commits in the background', { skip }, () => {
     const ipam = join(tmp, 'ipam', `${tag}-net`);
     assert.ok(!readdirSync(ipam).some((f) => /^10\.72\./.test(f) && readFileSync(join(ipam, f), 'utf8').startsWith(cid)), 'the address is released');
   });
+
+  test('while its group is queued, CHECK finds no drift and GC leaves the attachment alone', async () => {
+    const ns = netns('q');
+    const cid = `${tag}-q`;
+    cids.push(cid);
+    const n = attachmentNames(cid, 'eth0');
+    const gc = JSON.stringify({ ...JSON.parse(c()), 'cni.dev/valid-attachments': [] });
+    service.committer.pause();
+    try {
+      const add = await run('ADD', cid, ns);
+      assert.equal(add.code, 0, JSON.stringify(add.out));
+      assert.equal(service.committer.state(n.group).pending, 'add');
+      const check = await run('CHECK', cid, ns, JSON.stringify({ ...JSON.parse(c()), prevResult: add.out }));
+      assert.equal(check.code, 0, JSON.stringify(check.out));
+      assert.equal((await run('GC', cid, ns, gc)).code, 0);
+      assert.ok(existsSync(`/sys/class/net/${n.hostVeth}`), 'GC kept the attachment of a queued ADD');
+    } finally {
+      service.committer.resume();
+    }
+    assert.ok((await applied()).includes(n.group));
+    // committed now: GC removes it as the runtime asks
+    assert.equal((await run('GC', cid, ns, gc)).code, 0);
+    assert.ok(!existsSync(`/sys/class/net/${n.hostVeth}`));
+    assert.ok(!(await applied()).includes(n.group));
+  });
 });
