@@ -5,8 +5,9 @@
  *
  * ADD, in order: record the attachment (so GC can always find it), then at once ask IPAM
  * for addresses and create the veth with its pod end in CNI_NETNS; then at once configure
- * the pod's addresses and routes and commit the attachment's group to the controller.
- * Any failure undoes what was done. DEL undoes the same things, each step tolerating that
+ * the pod's addresses and routes and commit the attachment's group to the controller —
+ * in the CNI service, the group's intent is made durable instead and its committer
+ * (committer.ts) commits it after the answer. Any failure undoes what was done. DEL undoes the same things, each step tolerating that
  * it was already undone, so DEL succeeds when nothing is left.
  */
 import { join } from 'node:path';

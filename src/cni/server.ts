@@ -2,7 +2,9 @@
  * The CNI service: cnr-cni's commands run inside the controller process, reached by the
  * bin/cnr-cni shim (framing in frame.ts). A runtime's call then costs a bash start instead
  * of a Node start (about 100 ms here), and the commit goes straight to the in-process
- * Controller instead of through mgmt.sock.
+ * Controller instead of through mgmt.sock — after the answer: ADD and DEL make the
+ * attachment's intent durable in a journal and the service's Committer commits it in the
+ * background, reconciling at start what a crash left undone (committer.ts).
  *
  * Two ways in, both root only:
  * - TCP on 127.0.0.1, an ephemeral port: bash reaches it through its own /dev/tcp, with no
