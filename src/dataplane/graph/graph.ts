@@ -29,6 +29,10 @@ const CAP = 1024;
 /** IPv6 route cache sets per graph, log2 (2^16 sets of two 32-byte entries: 4 MiB) */
 const CACHE6_BITS = 16;
 const SHIFT = 11; // log2(SLOT_SIZE)
+/** fastTx's per-call next-hop cache: entries (a power of two) and words per entry */
+const NHC_SIZE = 64;
+const NHC_MASK = NHC_SIZE - 1;
+const NHC_STRIDE = 8;
 if (1 << SHIFT !== SLOT_SIZE) throw new Error('graph assumes 2048-byte slots');
 const MAX_VRF_HOPS = 4;
 const HANDLED = -1;
@@ -249,6 +253,16 @@ export class Graph {
 
   /** the IPv4 fast packets */
   private readonly fast = new Uint32Array(CAP);
+  /** the IPv4 fast packets' rewritten [TTL protocol checksum] word (at L3 + 8), computed in pass 1 */
+  private readonly ttlw4 = new Int32Array(CAP);
+  /**
+   * fastTx's next hops of this call, direct-mapped by nh & NHC_MASK: nhcTag the next hop (-1:
+   * empty), nhc NHC_STRIDE words each: [out vif, MTU for the L3 packet (-1: not a fast next hop),
+   * the 12 bytes of MACs as three int32 words, label count]. Rebuilt for every call, so a table
+   * update between bursts is always seen.
+   */
+  private readonly nhcTag = new Int32Array(NHC_SIZE);
+  private readonly nhc = new Int32Array(NHC_SIZE * NHC_STRIDE);
 
   // ---- nodes ----
 
@@ -279,6 +293,7 @@ export class Graph {
     const dsts = this.adr4;
     const proots4 = this.root4;
     const tots4 = this.tots;
+    const ttlw = this.ttlw4;
     const fast6 = this.fast6;
     const a0 = this.adr60;
     const a1 = this.adr61;
@@ -331,6 +346,10 @@ export class Graph {
           sum = (sum & 0xffff) + (sum >>> 16);
           // checksum good, total length sane, TTL > 1, destination not multicast/reserved
           if (sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14) {
+            // TTL - 1 and the incremental checksum update (RFC 1624), written by fastTx as one word
+            let c = (w3 >>> 16) + 0x0100;
+            c = (c + (c >>> 16)) & 0xffff;
+            ttlw[n4] = (((w2 & 0xffff) - 0x100) << 16) | c;
             dsts[n4] = dst;
             proots4[n4] = vRoot4;
             if (vRoot4 !== oneRoot) oneRoot = n4 === 0 ? vRoot4 : -1;
@@ -415,15 +434,10 @@ export class Graph {
     const st = this.stats;
     const vrfBase = this.vrfBase;
     const ptx = p.txVif;
-    // the next hop's fields, reloaded only when it changes
-    let lastNh = -1;
-    let nOk = false;
-    let ov = 0;
-    let nMtu = 0;
-    let m0 = 0;
-    let m1 = 0;
-    let m2 = 0;
-    let nl = 0;
+    const ttlw = this.ttlw4;
+    const tag = this.nhcTag;
+    const nhc = this.nhc;
+    tag.fill(-1);
     const nlabels = nt.labels;
     let statVrf = -1;
     let statPkts = 0;
@@ -431,23 +445,30 @@ export class Graph {
     for (let k = 0; k < nFast; k++) {
       const i = fast[k]!;
       const nh = ents[k]!;
-      if (nh !== lastNh) {
-        lastNh = nh;
-        ov = nhVif[nh]!;
-        nl = nhLabels[nh]!;
-        nOk = nh !== 0 && nhType[nh] === NH_ENCAP && vvlan[ov] === 0 && (vflags[ov]! & VIF_UP) !== 0 && drivers[ov] !== null;
-        nMtu = vmtu[ov]! - 4 * nl;
+      const slot = nh & NHC_MASK;
+      const e = slot * NHC_STRIDE;
+      if (tag[slot] !== nh) {
+        // this call's first packet to nh (or a collision): the fields the rewrite needs, as int32
+        tag[slot] = nh;
+        const ov = nhVif[nh]!;
+        const nl = nhLabels[nh]!;
+        const ok = nh !== 0 && nhType[nh] === NH_ENCAP && vvlan[ov] === 0 && (vflags[ov]! & VIF_UP) !== 0 && drivers[ov] !== null;
         const mh = vmacHi[ov]!;
-        m0 = dmacHi[nh]!;
-        m1 = ((dmacLo[nh]! << 16) | (mh >>> 16)) >>> 0;
-        m2 = (((mh & 0xffff) << 16) | vmacLo[ov]!) >>> 0;
+        nhc[e] = ov;
+        nhc[e + 1] = ok ? vmtu[ov]! - 4 * nl : -1;
+        nhc[e + 2] = dmacHi[nh]! | 0;
+        nhc[e + 3] = (dmacLo[nh]! << 16) | (mh >>> 16);
+        nhc[e + 4] = ((mh & 0xffff) << 16) | vmacLo[ov]!;
+        nhc[e + 5] = nl;
       }
       const tot = tots[k]!;
       const s = pstart[i]!;
-      if (!nOk || tot > nMtu || s < 4 * nl) {
+      const nl = nhc[e + 5]!;
+      if (tot > nhc[e + 1]! || s < 4 * nl) {
         qbuf[qBase + nSlow++] = i;
         continue;
       }
+      const ov = nhc[e]!;
       const vrf = vvrf[prx[i]!]!;
       if (vrf !== statVrf) {
         if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
@@ -464,25 +485,23 @@ export class Graph {
         ttl = d[o + 21]! - 1;
         d[o + 21] = ttl;
       } else {
-        // TTL - 1 and the incremental checksum update (RFC 1624)
-        ttl = d[o + 22]! - 1;
-        d[o + 22] = ttl;
-        let c = dv.getUint16(o + 24) + 0x0100;
-        c = (c + (c >>> 16)) & 0xffff;
-        dv.setUint16(o + 24, c);
+        // [TTL - 1, protocol, checksum updated] from pass 1
+        const w = ttlw[k]!;
+        ttl = (w >>> 24) & 255;
+        dv.setInt32(o + 22, w);
       }
       if (nl > 0) {
         // labels between the Ethernet header and IP: TTL copied from IP (uniform model), S on the last
         o -= 4 * nl;
         const lb = nh * MAX_LABELS;
-        for (let q = 0; q < nl; q++) dv.setUint32(o + 14 + q * 4, ((nlabels[lb + q]! << 12) | (q === nl - 1 ? 0x100 : 0) | ttl) >>> 0);
+        for (let q = 0; q < nl; q++) dv.setInt32(o + 14 + q * 4, (nlabels[lb + q]! << 12) | (q === nl - 1 ? 0x100 : 0) | ttl);
         dv.setUint16(o + 12, 0x8847);
         pstart[i] = s - 4 * nl;
         p.flags[i] = K.PF_MPLS;
       }
-      dv.setUint32(o, m0);
-      dv.setUint32(o + 4, m1);
-      dv.setUint32(o + 8, m2);
+      dv.setInt32(o, nhc[e + 2]!);
+      dv.setInt32(o + 4, nhc[e + 3]!);
+      dv.setInt32(o + 8, nhc[e + 4]!);
       plen[i] = tot + 14 + 4 * nl; // Ethernet padding dropped
       ptx[i] = ov;
       const c2 = txn[ov]!;
