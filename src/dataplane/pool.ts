@@ -99,6 +99,14 @@ export class PacketPool {
     this.freeList[this.freeCount++] = i;
   }
 
+  /** free(idx[k]) for k in [start, start + count): for drivers giving back a transmitted burst. */
+  freeBurst(idx: Uint32Array, start: number, count: number): void {
+    const fl = this.freeList;
+    let c = this.freeCount;
+    for (let k = start; k < start + count; k++) fl[c++] = idx[k]!;
+    this.freeCount = c;
+  }
+
   /** Absolute offset in `data` of the frame's first byte. */
   offset(i: number): number {
     return i * SLOT_SIZE + this.start[i]!;

@@ -65,6 +65,8 @@ export class Graph {
   /** per-vif staging for tx */
   private readonly txq: Uint32Array;
   private readonly txn: Int32Array;
+  /** bytes queued in txq per vif, summed as packets are queued (flushTx counts them) */
+  private readonly txb: Int32Array;
   private readonly txDirty: Int32Array;
   private txDirtyN = 0;
   readonly drivers: (IoDriver | null)[];
@@ -100,6 +102,7 @@ export class Graph {
     const nv = t.sizes.maxVifs;
     this.txq = new Uint32Array(nv * CAP);
     this.txn = new Int32Array(nv);
+    this.txb = new Int32Array(nv);
     this.txDirty = new Int32Array(nv);
     this.drivers = new Array<IoDriver | null>(nv).fill(null);
   }
@@ -162,6 +165,7 @@ export class Graph {
       const v = this.txDirty[k]!;
       for (let q = 0; q < this.txn[v]!; q++) this.dropNow(this.txq[v * CAP + q]!, K.D_INTERNAL_ERROR);
       this.txn[v] = 0;
+      this.txb[v] = 0;
     }
     this.txDirtyN = 0;
     // between bursts no slot is held (drivers copy in and out), so whatever is still taken
@@ -430,6 +434,7 @@ export class Graph {
     const drivers = this.drivers;
     const txq = this.txq;
     const txn = this.txn;
+    const txb = this.txb;
     const txDirty = this.txDirty;
     const st = this.stats;
     const vrfBase = this.vrfBase;
@@ -439,6 +444,7 @@ export class Graph {
     const nhc = this.nhc;
     tag.fill(-1);
     const nlabels = nt.labels;
+    let statRx = -1;
     let statVrf = -1;
     let statPkts = 0;
     let statBytes = 0;
@@ -469,12 +475,17 @@ export class Graph {
         continue;
       }
       const ov = nhc[e]!;
-      const vrf = vvrf[prx[i]!]!;
-      if (vrf !== statVrf) {
-        if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
-        statVrf = vrf;
-        statPkts = 0;
-        statBytes = 0;
+      const rx = prx[i]!;
+      if (rx !== statRx) {
+        // per-VRF counters summed while the receiving vif stays the same (a burst's usual case)
+        statRx = rx;
+        const vrf = vvrf[rx]!;
+        if (vrf !== statVrf) {
+          if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
+          statVrf = vrf;
+          statPkts = 0;
+          statBytes = 0;
+        }
       }
       statPkts++;
       statBytes += tot;
@@ -502,13 +513,15 @@ export class Graph {
       dv.setInt32(o, nhc[e + 2]!);
       dv.setInt32(o + 4, nhc[e + 3]!);
       dv.setInt32(o + 8, nhc[e + 4]!);
-      plen[i] = tot + 14 + 4 * nl; // Ethernet padding dropped
+      const flen = tot + 14 + 4 * nl; // Ethernet padding dropped
+      plen[i] = flen;
       ptx[i] = ov;
       const c2 = txn[ov]!;
       if (c2 >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
       if (c2 === 0) txDirty[this.txDirtyN++] = ov;
       txq[ov * CAP + c2] = i;
       txn[ov] = c2 + 1;
+      txb[ov] += flen;
     }
     if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
     return nSlow;
@@ -1620,6 +1633,7 @@ export class Graph {
       if (c >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
       txq[v * CAP + c] = i;
       txn[v] = c + 1;
+      this.txb[v] += p.len[i]!;
     }
   }
 
@@ -1631,8 +1645,8 @@ export class Graph {
       const v = this.txDirty[k]!;
       const c = this.txn[v]!;
       this.txn[v] = 0;
-      let bytes = 0;
-      for (let q = 0; q < c; q++) bytes += p.len[this.txq[v * CAP + q]!]!;
+      const bytes = this.txb[v]!;
+      this.txb[v] = 0;
       const sent = this.drivers[v]!.txBurst(p, this.txq, v * CAP, c);
       const vb = this.vifBase + v * K.VIF_STRIDE;
       st[vb + 2] += sent;

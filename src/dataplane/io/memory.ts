@@ -163,7 +163,7 @@ export class MemoryDriver implements IoDriver {
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
     if (this.shared.sink) {
-      for (let k = start; k < start + count; k++) pool.free(idx[k]!);
+      pool.freeBurst(idx, start, count);
       this.sunk += count;
       return count;
     }
