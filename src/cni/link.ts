@@ -16,7 +16,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { CniError, ErrorCode } from './errors.js';
 import { execFile } from './exec.js';
-import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink, nlPreparePod } from './netlink.js';
+import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink, nlPreparePod, type NlVeth } from './netlink.js';
 
 const NETNS_DIR_RE = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
 
@@ -31,14 +31,8 @@ export function assertNetns(netns: string): void {
   if (!existsSync(netns)) throw new CniError(ErrorCode.UnknownContainer, `failed to open netns "${netns}": no such file`);
 }
 
-export interface VethSpec {
-  hostVeth: string;
-  hostMac: string;
-  ifname: string;
-  podMac: string;
-  netns: string;
-  mtu: number;
-}
+/** The veth pair of a pod: host end, pod end inside the pod's namespace. */
+export type VethSpec = NlVeth;
 
 /**
  * The veth pair, the pod end created inside the pod's namespace, then that namespace's lo

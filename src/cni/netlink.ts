@@ -367,10 +367,6 @@ function extAckMessage(tlvs: Uint8Array): string | undefined {
 // ---------------------------------------------------------------------------------------
 // Requests
 
-function macBytes(mac: string): Uint8Array {
-  return parseMac(mac);
-}
-
 export interface NlVeth {
   hostVeth: string;
   hostMac: string;
@@ -390,7 +386,7 @@ export function nlCreateVeth(v: NlVeth): void {
       .ifinfo(0, 0, IFF_UP, IFF_UP)
       .attrStr(IFLA_IFNAME, v.hostVeth)
       .attrU32(IFLA_MTU, v.mtu)
-      .attr(IFLA_ADDRESS, macBytes(v.hostMac))
+      .attr(IFLA_ADDRESS, parseMac(v.hostMac))
       .begin(IFLA_LINKINFO)
       .attrStr(IFLA_INFO_KIND, 'veth')
       .begin(IFLA_INFO_DATA)
@@ -398,7 +394,7 @@ export function nlCreateVeth(v: NlVeth): void {
       .ifinfo(0, 0, 0, 0)
       .attrStr(IFLA_IFNAME, v.ifname)
       .attrU32(IFLA_MTU, v.mtu)
-      .attr(IFLA_ADDRESS, macBytes(v.podMac))
+      .attr(IFLA_ADDRESS, parseMac(v.podMac))
       .attrU32(IFLA_NET_NS_FD, nsfd)
       .end()
       .end()
@@ -422,7 +418,7 @@ export function nlMoveLink(t: { name: string; netns: string; ifname: string; mac
     const m = new Msg(RTM_NEWLINK, 0)
       .ifinfo(0, index, 0, 0)
       .attrU32(IFLA_MTU, t.mtu)
-      .attr(IFLA_ADDRESS, macBytes(t.mac))
+      .attr(IFLA_ADDRESS, parseMac(t.mac))
       .attrU32(IFLA_NET_NS_FD, nsfd)
       .attrStr(IFLA_IFNAME, t.ifname);
     s.request(m, `RTM_NEWLINK ${t.name} into ${t.netns} as ${t.ifname}`);

@@ -18,9 +18,10 @@
  * checks as every other notation.
  */
 import type { ConfigTree } from '../types.js';
-import { escapeXml, type XmlElement } from '../../lib/xml.js';
+import { escapeXml, parseXml, type XmlElement } from '../../lib/xml.js';
 import { schema, type ContainerNode, type ListNode, type SchemaNode } from './schema/index.js';
 import { orderedKeys } from './notation-set.js';
+import { applyDelete, applySet, cloneTree } from './edit.js';
 
 export const CONFIG_NS = 'urn:cnr:config';
 /** the element holding a list entry's key */
@@ -175,4 +176,14 @@ function nested(c: XmlElement, node: ContainerNode | ListNode, words: string[], 
   if (op === 'replace') out.push({ kind: 'delete', words, missingOk: true, path });
   // inside a replaced or created node, everything merges into the fresh node
   walk(c, node, words, path, op === 'replace' || op === 'create' ? 'merge' : op, out);
+}
+
+/** A whole `<configuration>` document merged onto `base` (a copy), as the other notations load. */
+export function loadXml(text: string, base: ConfigTree = {}): ConfigTree {
+  const next = cloneTree(base);
+  for (const e of xmlEdits(parseXml(text))) {
+    if (e.kind === 'set') applySet(next, e.words);
+    else if (e.kind === 'delete') applyDelete(next, e.words);
+  }
+  return next;
 }

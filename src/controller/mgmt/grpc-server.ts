@@ -13,10 +13,8 @@ import { authorized } from './token.js';
 import type { ExecResult } from './command-session.js';
 import type { ConfigStore } from '../config/store.js';
 import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from '../config/notation.js';
-import { printXml, xmlEdits } from '../config/notation-xml.js';
-import { applyDelete, applySet, cloneTree } from '../config/edit.js';
+import { loadXml, printXml } from '../config/notation-xml.js';
 import { CommitError } from '../config/store.js';
-import { parseXml } from '../../lib/xml.js';
 import type { ConfigTree } from '../types.js';
 
 export interface GrpcMgmtOps {
@@ -29,15 +27,7 @@ const FORMATS = [...NOTATIONS, 'xml'] as const;
 
 /** A configuration text in any notation, XML included, as a tree (merged onto `base`). */
 export function parseAny(text: string, format: string, base: ConfigTree): ConfigTree {
-  if (format === 'xml') {
-    const next = cloneTree(base);
-    for (const e of xmlEdits(parseXml(text))) {
-      if (e.kind === 'set') applySet(next, e.words);
-      else if (e.kind === 'delete') applyDelete(next, e.words);
-    }
-    return next;
-  }
-  return parseConfig(text, format as Notation, base);
+  return format === 'xml' ? loadXml(text, base) : parseConfig(text, format as Notation, base);
 }
 
 function fail(code: grpc.status, details: string): grpc.ServiceError {
