@@ -11,6 +11,7 @@ import { PacketPool } from '../../src/dataplane/pool.js';
 import type { IoDriver } from '../../src/dataplane/io/driver.js';
 import { openAfPacket } from '../../src/dataplane/io/af-packet.js';
 import { openTap } from '../../src/dataplane/io/tap.js';
+import { openAfXdp } from '../../src/dataplane/io/af-xdp.js';
 import { pollReadable } from '../../src/dataplane/io/libc.js';
 
 interface Shared {
@@ -22,7 +23,8 @@ function open(spec: string, vif: number): IoDriver & { stats(): object } {
   const [kind, name] = spec.split(':') as [string, string];
   if (kind === 'af') return openAfPacket(name, { vif, rxFrames: 1024, txFrames: 1024 });
   if (kind === 'tap') return openTap(name, { vif });
-  throw new Error(`bad port '${spec}' (af:IF or tap:IF)`);
+  if (kind === 'xdp') return openAfXdp(name, { vif });
+  throw new Error(`bad port '${spec}' (af:IF, xdp:IF or tap:IF)`);
 }
 
 const pool = new PacketPool(4096);

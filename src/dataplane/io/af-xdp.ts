@@ -1,0 +1,508 @@
+/**
+ * The AF_XDP driver: an XDP program on the netdev redirects every received frame to an
+ * AF_XDP socket whose rings and packet memory (the UMEM) are mapped into JS through koffi,
+ * so frames reach the data plane without an skb and without a syscall per burst on receive.
+ *
+ * Pieces (linux/if_xdp.h): a UMEM of 2048-byte chunks (anonymous memory registered with
+ * XDP_UMEM_REG); four single-producer/single-consumer rings of u32 producer and consumer
+ * indices plus descriptors: FILL (we give the kernel empty chunks for receiving), RX (the
+ * kernel hands us received frames as {addr, len}), TX (we hand it frames to send) and
+ * COMPLETION (it gives sent chunks back). The XDP program (bpf.ts) runs on every frame and
+ * calls bpf_redirect_map on an XSKMAP holding this socket at the receive queue's index; the
+ * program is attached over rtnetlink (xdp-attach.ts), native (driver) mode first, generic
+ * (SKB) mode when the driver refuses, and detached again by close().
+ *
+ * The UMEM is split: RX chunks circulate FILL -> RX -> (copied into a pool slot) -> FILL;
+ * TX chunks circulate free list -> TX -> COMPLETION -> free list. Frames are copied between
+ * the UMEM and the PacketPool, as the AF_PACKET driver copies from its rings: the pool is
+ * shared by all of a worker's drivers and the graph, so lending UMEM chunks to it would need
+ * a shared allocator (see docs/design.md). Sockets are bound in copy mode (XDP_COPY): veths
+ * have no zero-copy support. With XDP_USE_NEED_WAKEUP the kernel tells us when a TX kick
+ * (sendto) is needed; in copy mode it always is, and one sendto() sends up to the socket's
+ * TX budget (XDP_MAX_TX_SKB_BUDGET, raised here when the kernel has the option).
+ *
+ * Malformed descriptors (an address outside the UMEM, a length that does not fit a pool
+ * slot or is shorter than an Ethernet header) are dropped and counted; the chunk still goes
+ * back to the fill ring.
+ */
+import koffi from 'koffi';
+import type { IoDriver } from './driver.js';
+import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+import { disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInterfaceUp } from './libc.js';
+import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, sysError, viewMemory } from './xdp-sys.js';
+import { createXskMap, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
+import { attachXdp, detachXdp, type XdpMode } from './xdp-attach.js';
+
+const AF_XDP = 44;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0x80000;
+const SOL_XDP = 283;
+const XDP_MMAP_OFFSETS = 1;
+const XDP_RX_RING = 2;
+const XDP_TX_RING = 3;
+const XDP_UMEM_REG = 4;
+const XDP_UMEM_FILL_RING = 5;
+const XDP_UMEM_COMPLETION_RING = 6;
+const XDP_STATISTICS = 7;
+const XDP_MAX_TX_SKB_BUDGET = 9;
+const XDP_COPY = 1 << 1;
+const XDP_USE_NEED_WAKEUP = 1 << 3;
+const XDP_RING_NEED_WAKEUP = 1;
+const XDP_PGOFF_RX_RING = 0;
+const XDP_PGOFF_TX_RING = 0x80000000;
+const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
+const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
+const MSG_DONTWAIT = 0x40;
+const EAGAIN = 11;
+const EBUSY = 16;
+const ENOBUFS = 105;
+
+export const CHUNK_SIZE = 2048;
+const CHUNK_SHIFT = 11;
+/** frames that make a TX kick worth its syscall at once (as in af-packet.ts) */
+const KICK_BATCH = 32;
+/** sendto() calls per flush at most: each sends up to the TX budget */
+const MAX_KICKS = 16;
+
+export interface AfXdpOptions {
+  /** UMEM chunks for receiving (the fill and RX ring size; a power of two); default 2048 */
+  rxFrames?: number;
+  /** UMEM chunks for sending (the TX and completion ring size; a power of two); default 2048 */
+  txFrames?: number;
+  /** vif id written to pool.rxVif for received frames; default 0 */
+  vif?: number;
+  /** 'native' (driver XDP), 'skb' (generic XDP) or 'auto' (native, else skb); default 'auto' */
+  mode?: XdpMode | 'auto';
+  /** the netdev queue to bind; default 0 (a veth has one queue unless created with more) */
+  queue?: number;
+  /** run `ethtool -K IF tx off tso off gso off gro off`; default true */
+  disableOffloads?: boolean;
+  /** leave the kernel's own ARP on for the netdev (default: turned off, as af-packet does) */
+  kernelArp?: boolean;
+  /** bring the link up; default true */
+  up?: boolean;
+}
+
+export interface AfXdpStats {
+  rxFrames: number;
+  txFrames: number;
+  /** received frames that were malformed, did not fit a pool slot or found the pool empty */
+  rxDropped: number;
+  /** frames refused by txBurst: no free UMEM chunk or TX ring slot, or too long */
+  txRingFull: number;
+  /** frames the kernel dropped (XDP_STATISTICS rx_dropped + rx_ring_full) */
+  kernelDrops: number;
+  /** times the kernel found the fill ring empty */
+  fillRingEmpty: number;
+  /** descriptors the kernel refused (rx + tx invalid) */
+  invalidDescs: number;
+}
+
+export interface AfXdpDriver extends IoDriver {
+  readonly ifindex: number;
+  /** where the XDP program runs: 'native' (in the driver) or 'skb' (generic, after skb allocation) */
+  readonly mode: XdpMode;
+  stats(): AfXdpStats;
+}
+
+/** One mmapped ring: producer and consumer words, flags, and descriptors, all as u32 words. */
+export interface Ring {
+  ptr: unknown;
+  len: number;
+  w: Uint32Array;
+  /** word indices */
+  prod: number;
+  cons: number;
+  flags: number;
+  desc: number;
+  mask: number;
+}
+
+function isPow2(n: number): boolean {
+  return n >= 8 && (n & (n - 1)) === 0;
+}
+
+function setInt(fd: number, name: number, value: number, what: string): void {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, value, true);
+  if (libc().setsockopt(fd, SOL_XDP, name, b, 4) < 0) throw sysError(`setsockopt(${what})`);
+}
+
+function mapRing(fd: number, offsets: DataView, which: number, entries: number, descSize: number, pgoff: number, what: string): Ring {
+  const o = which * 32; // struct xdp_ring_offset { u64 producer, consumer, desc, flags }
+  const prod = Number(offsets.getBigUint64(o, true));
+  const cons = Number(offsets.getBigUint64(o + 8, true));
+  const desc = Number(offsets.getBigUint64(o + 16, true));
+  const flags = Number(offsets.getBigUint64(o + 24, true));
+  const len = desc + entries * descSize;
+  const ptr = libc().mmap(null, len, PROT_RW, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+  if (mapFailed(ptr)) throw sysError(`mmap(${what} ring)`);
+  const w = new Uint32Array(viewMemory(ptr, len));
+  return { ptr, len, w, prod: prod >>> 2, cons: cons >>> 2, flags: flags >>> 2, desc: desc >>> 2, mask: entries - 1 };
+}
+
+export function openAfXdp(ifname: string, opts: AfXdpOptions = {}): AfXdpDriver {
+  const rxFrames = opts.rxFrames ?? 2048;
+  const txFrames = opts.txFrames ?? 2048;
+  if (!isPow2(rxFrames) || !isPow2(txFrames)) throw new Error(`af-xdp ${ifname}: rxFrames and txFrames must be powers of two >= 8`);
+  const queue = opts.queue ?? 0;
+  const ifindex = interfaceIndex(ifname);
+  if (opts.up !== false) setInterfaceUp(ifname);
+  if (opts.disableOffloads !== false) disableOffloads(ifname);
+  // as af-packet: the kernel must not answer ARP on the netdev with its own MAC
+  if (opts.kernelArp !== true) disableKernelArp(ifname);
+  const hwaddr = interfaceMac(ifname);
+
+  const cleanup: (() => void)[] = [];
+  const undo = (): void => {
+    for (const f of cleanup.reverse()) {
+      try {
+        f();
+      } catch {
+        // best effort: keep undoing the rest
+      }
+    }
+  };
+  try {
+    const s = openXskSocket(ifname, ifindex, queue, rxFrames, txFrames);
+    cleanup.push(s.close);
+    const mapFd = createXskMap(Math.max(queue + 1, 1));
+    cleanup.push(() => closeFd(mapFd));
+    mapUpdate(mapFd, queue, s.fd);
+    const progFd = loadXdpProgram(xskRedirectProgram(mapFd));
+    cleanup.push(() => closeFd(progFd));
+    const mode = attach(ifname, ifindex, progFd, opts.mode ?? 'auto');
+    cleanup.push(() => detachXdp(ifindex, mode, progFd));
+    return new AfXdp(ifname, ifindex, hwaddr, mode, s, rxFrames, txFrames, opts.vif ?? 0, undo);
+  } catch (e) {
+    undo();
+    throw e;
+  }
+}
+
+/** A bound AF_XDP socket with its UMEM and four mapped rings (every RX chunk already in the fill ring). */
+export interface XskSocket {
+  fd: number;
+  umemPtr: unknown;
+  umemLen: number;
+  rx: Ring;
+  tx: Ring;
+  fill: Ring;
+  comp: Ring;
+  /** unmap everything and close the socket */
+  close(): void;
+}
+
+/**
+ * Create the socket, register a UMEM of rxFrames + txFrames chunks, size and map the rings
+ * and bind to (ifindex, queue) in copy mode with XDP_USE_NEED_WAKEUP. No XDP program yet:
+ * until one redirects to the socket, it receives nothing.
+ */
+export function openXskSocket(ifname: string, ifindex: number, queue: number, rxFrames: number, txFrames: number): XskSocket {
+  const c = libc();
+  const cleanup: (() => void)[] = [];
+  const undo = (): void => {
+    for (const f of cleanup.reverse()) f();
+  };
+  try {
+    const fd = c.socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw sysError('socket(AF_XDP)');
+    cleanup.push(() => closeFd(fd));
+
+    const umemLen = (rxFrames + txFrames) * CHUNK_SIZE;
+    const umemPtr = c.mmap(null, umemLen, PROT_RW, MAP_PRIVATE_ANON | MAP_POPULATE, -1, 0);
+    if (mapFailed(umemPtr)) throw sysError('mmap(UMEM)');
+    cleanup.push(() => c.munmap(umemPtr, umemLen));
+    // struct xdp_umem_reg { u64 addr, len; u32 chunk_size, headroom, flags, tx_metadata_len }
+    const reg = new Uint8Array(32);
+    const rv = new DataView(reg.buffer);
+    rv.setBigUint64(0, BigInt(koffi.address(umemPtr)), true);
+    rv.setBigUint64(8, BigInt(umemLen), true);
+    rv.setUint32(16, CHUNK_SIZE, true);
+    if (c.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg, 32) < 0) throw sysError('setsockopt(XDP_UMEM_REG)');
+
+    setInt(fd, XDP_UMEM_FILL_RING, rxFrames, 'XDP_UMEM_FILL_RING');
+    setInt(fd, XDP_UMEM_COMPLETION_RING, txFrames, 'XDP_UMEM_COMPLETION_RING');
+    setInt(fd, XDP_RX_RING, rxFrames, 'XDP_RX_RING');
+    setInt(fd, XDP_TX_RING, txFrames, 'XDP_TX_RING');
+    const off = new Uint8Array(128);
+    if (c.getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, off, new Int32Array([128])) < 0) throw sysError('getsockopt(XDP_MMAP_OFFSETS)');
+    const ov = new DataView(off.buffer);
+    const rings: Ring[] = [];
+    cleanup.push(() => rings.forEach((r) => c.munmap(r.ptr, r.len)));
+    const rx = mapRing(fd, ov, 0, rxFrames, 16, XDP_PGOFF_RX_RING, 'RX');
+    rings.push(rx);
+    const tx = mapRing(fd, ov, 1, txFrames, 16, XDP_PGOFF_TX_RING, 'TX');
+    rings.push(tx);
+    const fill = mapRing(fd, ov, 2, rxFrames, 8, XDP_UMEM_PGOFF_FILL_RING, 'fill');
+    rings.push(fill);
+    const comp = mapRing(fd, ov, 3, txFrames, 8, XDP_UMEM_PGOFF_COMPLETION_RING, 'completion');
+    rings.push(comp);
+
+    // every RX chunk starts in the fill ring
+    for (let i = 0; i < rxFrames; i++) {
+      fill.w[fill.desc + i * 2] = i * CHUNK_SIZE;
+      fill.w[fill.desc + i * 2 + 1] = 0;
+    }
+    Atomics.store(fill.w as unknown as Int32Array, fill.prod, rxFrames);
+
+    // struct sockaddr_xdp { u16 family, flags; u32 ifindex, queue_id, shared_umem_fd }
+    const sa = new Uint8Array(16);
+    const sv = new DataView(sa.buffer);
+    sv.setUint16(0, AF_XDP, true);
+    sv.setUint16(2, XDP_COPY | XDP_USE_NEED_WAKEUP, true);
+    sv.setUint32(4, ifindex, true);
+    sv.setUint32(8, queue, true);
+    if (c.bind(fd, sa, 16) < 0) throw sysError(`bind(AF_XDP, ${ifname} queue ${queue})`);
+    // one sendto() sends up to 32 frames unless the budget is raised (Linux >= 6.17; best effort)
+    try {
+      setInt(fd, XDP_MAX_TX_SKB_BUDGET, txFrames, 'XDP_MAX_TX_SKB_BUDGET');
+    } catch {
+      // an older kernel: flush() kicks more often
+    }
+    return { fd, umemPtr, umemLen, rx, tx, fill, comp, close: undo };
+  } catch (e) {
+    undo();
+    throw e;
+  }
+}
+
+function attach(ifname: string, ifindex: number, progFd: number, want: XdpMode | 'auto'): XdpMode {
+  if (want !== 'auto') {
+    attachXdp(ifindex, progFd, want);
+    return want;
+  }
+  try {
+    attachXdp(ifindex, progFd, 'native');
+    return 'native';
+  } catch (native) {
+    try {
+      attachXdp(ifindex, progFd, 'skb');
+      return 'skb';
+    } catch (skb) {
+      throw new Error(`af-xdp ${ifname}: cannot attach XDP: ${(native as Error).message}; ${(skb as Error).message}`);
+    }
+  }
+}
+
+class AfXdp implements AfXdpDriver {
+  private umem: Uint8Array;
+  private fdNum: number;
+  private readonly umemLen: number;
+  private readonly rx: Ring;
+  private readonly tx: Ring;
+  private readonly fill: Ring;
+  private readonly comp: Ring;
+  /** TX chunks not in the kernel's hands (addresses), a stack */
+  private readonly freeTx: Uint32Array;
+  private freeTop: number;
+  /** our copies of the ring indices we own */
+  private rxCons = 0;
+  private fillProd: number;
+  private txProd = 0;
+  private compCons = 0;
+  private txPending = 0;
+  private txPendingSeen = 0;
+  private closed = false;
+  private readonly counters = { rxFrames: 0, txFrames: 0, rxDropped: 0, txRingFull: 0 };
+  private readonly kstats = new Uint8Array(48);
+
+  constructor(
+    readonly name: string,
+    readonly ifindex: number,
+    readonly hwaddr: Uint8Array,
+    readonly mode: XdpMode,
+    s: XskSocket,
+    rxFrames: number,
+    txFrames: number,
+    private readonly vif: number,
+    private readonly release: () => void,
+  ) {
+    this.fdNum = s.fd;
+    this.umemLen = s.umemLen;
+    this.rx = s.rx;
+    this.tx = s.tx;
+    this.fill = s.fill;
+    this.comp = s.comp;
+    this.umem = new Uint8Array(viewMemory(s.umemPtr, s.umemLen));
+    this.fillProd = rxFrames;
+    this.freeTx = new Uint32Array(txFrames);
+    for (let i = 0; i < txFrames; i++) this.freeTx[i] = (rxFrames + i) * CHUNK_SIZE;
+    this.freeTop = txFrames;
+  }
+
+  get fd(): number {
+    return this.fdNum;
+  }
+
+  rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
+    const rx = this.rx;
+    const rw = rx.w;
+    const prod = Atomics.load(rw as unknown as Int32Array, rx.prod) >>> 0;
+    let cons = this.rxCons;
+    let avail = (prod - cons) >>> 0;
+    if (avail === 0) return 0;
+    if (avail > max) avail = max;
+    const fw = this.fill.w;
+    const fdesc = this.fill.desc;
+    const fmask = this.fill.mask;
+    let fprod = this.fillProd;
+    const umem = this.umem;
+    const umemLen = this.umemLen;
+    const data = pool.data;
+    let n = 0;
+    for (let k = 0; k < avail; k++) {
+      const d = rx.desc + ((cons & rx.mask) << 2);
+      const addr = rw[d]!;
+      const len = rw[d + 2]!;
+      cons = (cons + 1) >>> 0;
+      const slot = rw[d + 1] === 0 && len >= 14 && len <= MAX_FRAME && addr + len <= umemLen ? pool.alloc() : -1;
+      if (slot < 0) this.counters.rxDropped++;
+      else {
+        const dst = slot * SLOT_SIZE + HEADROOM;
+        if (len <= 128) for (let i = 0; i < len; i++) data[dst + i] = umem[addr + i]!;
+        else data.set(umem.subarray(addr, addr + len), dst);
+        pool.len[slot] = len;
+        pool.rxVif[slot] = this.vif;
+        out[n++] = slot;
+      }
+      // the chunk goes straight back to the kernel (its base: the kernel may have added an offset)
+      const f = fdesc + ((fprod & fmask) << 1);
+      fw[f] = (addr >>> CHUNK_SHIFT) << CHUNK_SHIFT;
+      fw[f + 1] = 0;
+      fprod = (fprod + 1) >>> 0;
+    }
+    this.rxCons = cons;
+    Atomics.store(rw as unknown as Int32Array, rx.cons, cons | 0);
+    this.fillProd = fprod;
+    Atomics.store(fw as unknown as Int32Array, this.fill.prod, fprod | 0);
+    this.counters.rxFrames += n;
+    return n;
+  }
+
+  /** Take back the TX chunks the kernel has sent. */
+  private reclaim(): void {
+    const cw = this.comp.w;
+    const prod = Atomics.load(cw as unknown as Int32Array, this.comp.prod) >>> 0;
+    let cons = this.compCons;
+    if (prod === cons) return;
+    const desc = this.comp.desc;
+    const mask = this.comp.mask;
+    const free = this.freeTx;
+    let top = this.freeTop;
+    while (cons !== prod && top < free.length) {
+      free[top++] = (cw[desc + ((cons & mask) << 1)]! >>> CHUNK_SHIFT) << CHUNK_SHIFT;
+      cons = (cons + 1) >>> 0;
+    }
+    this.freeTop = top;
+    this.compCons = cons;
+    Atomics.store(cw as unknown as Int32Array, this.comp.cons, cons | 0);
+  }
+
+  txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    if (this.freeTop < count) this.reclaim();
+    const tx = this.tx;
+    const tw = tx.w;
+    const txCons = Atomics.load(tw as unknown as Int32Array, tx.cons) >>> 0;
+    let room = tx.mask + 1 - ((this.txProd - txCons) >>> 0);
+    const umem = this.umem;
+    const data = pool.data;
+    const free = this.freeTx;
+    let top = this.freeTop;
+    let prod = this.txProd;
+    let queued = 0;
+    const end = start + count;
+    for (let k = start; k < end; k++) {
+      const slot = idx[k]!;
+      const len = pool.len[slot]!;
+      if (top === 0 || room === 0 || len > CHUNK_SIZE || len === 0) {
+        this.counters.txRingFull++;
+        pool.free(slot);
+        continue;
+      }
+      const addr = free[--top]!;
+      const src = slot * SLOT_SIZE + pool.start[slot]!;
+      if (len <= 128) for (let i = 0; i < len; i++) umem[addr + i] = data[src + i]!;
+      else umem.set(data.subarray(src, src + len), addr);
+      const d = tx.desc + ((prod & tx.mask) << 2);
+      tw[d] = addr;
+      tw[d + 1] = 0;
+      tw[d + 2] = len;
+      tw[d + 3] = 0;
+      prod = (prod + 1) >>> 0;
+      room--;
+      pool.free(slot);
+      queued++;
+    }
+    this.freeTop = top;
+    if (queued > 0) {
+      this.txProd = prod;
+      Atomics.store(tw as unknown as Int32Array, tx.prod, prod | 0);
+      this.txPending += queued;
+      this.counters.txFrames += queued;
+    }
+    return queued;
+  }
+
+  /**
+   * Kick the kernel to send the TX ring (when the ring asks for a wakeup, which in copy mode
+   * is always). Small bursts wait one loop turn, as in af-packet.ts. Each sendto() sends up to
+   * the socket's budget and answers EAGAIN while descriptors remain.
+   */
+  flush(): void {
+    const pending = this.txPending;
+    if (pending === 0 || this.closed) {
+      this.reclaim();
+      return;
+    }
+    if (pending < KICK_BATCH && pending !== this.txPendingSeen) {
+      this.txPendingSeen = pending;
+      return;
+    }
+    this.txPending = 0;
+    this.txPendingSeen = 0;
+    const tw = this.tx.w;
+    const c = libc();
+    for (let i = 0; i < MAX_KICKS; i++) {
+      if ((Atomics.load(tw as unknown as Int32Array, this.tx.flags) & XDP_RING_NEED_WAKEUP) === 0) break;
+      if (Number(c.sendtoAddr(this.fdNum, 0, 0, MSG_DONTWAIT, 0, 0)) >= 0) {
+        if (Atomics.load(tw as unknown as Int32Array, this.tx.cons) >>> 0 === this.txProd) break;
+        continue;
+      }
+      const e = errno();
+      if (e !== EAGAIN && e !== EBUSY && e !== ENOBUFS) break;
+      if (Atomics.load(tw as unknown as Int32Array, this.tx.cons) >>> 0 === this.txProd) break;
+    }
+    // what is still in the ring goes on the next kick
+    const left = (this.txProd - (Atomics.load(tw as unknown as Int32Array, this.tx.cons) >>> 0)) >>> 0;
+    if (left > 0) this.txPending = Math.max(left, KICK_BATCH);
+    this.reclaim();
+  }
+
+  stats(): AfXdpStats {
+    let kernelDrops = 0;
+    let fillRingEmpty = 0;
+    let invalidDescs = 0;
+    if (!this.closed) {
+      // struct xdp_statistics { u64 rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs }
+      if (libc().getsockopt(this.fdNum, SOL_XDP, XDP_STATISTICS, this.kstats, new Int32Array([48])) === 0) {
+        const dv = new DataView(this.kstats.buffer);
+        const u = (o: number): number => Number(dv.getBigUint64(o, true));
+        kernelDrops = u(0) + u(24);
+        invalidDescs = u(8) + u(16);
+        fillRingEmpty = u(32);
+      }
+    }
+    return { ...this.counters, kernelDrops, fillRingEmpty, invalidDescs };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.umem = new Uint8Array(0);
+    const empty = new Uint32Array(0);
+    for (const r of [this.rx, this.tx, this.fill, this.comp]) r.w = empty;
+    this.release();
+    this.fdNum = -1;
+  }
+}

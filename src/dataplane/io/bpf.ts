@@ -1,0 +1,232 @@
+/**
+ * Just enough eBPF for the AF_XDP driver, with no libbpf and no compiler: an assembler for
+ * the handful of instructions the XDP program needs, the program itself, and the bpf(2)
+ * calls (map create/update, program load with the verifier's log) made through koffi.
+ *
+ * The program (xskRedirectProgram) sends every frame of the interface's receive queue to the
+ * AF_XDP socket stored in an XSKMAP at that queue's index, and lets the kernel have the frame
+ * (XDP_PASS) when no socket is there:
+ *
+ *   r2 = *(u32 *)(r1 + 16)          ; ctx->rx_queue_index
+ *   r1 = map[fd] ll                 ; the XSKMAP (ld_imm64, BPF_PSEUDO_MAP_FD)
+ *   r3 = XDP_PASS                   ; bpf_redirect_map's fallback action
+ *   call bpf_redirect_map           ; helper 51
+ *   exit                            ; its result is the program's verdict
+ */
+import koffi from 'koffi';
+import { MAP_PRIVATE_ANON, PROT_RW, libc, mapFailed, sysError, viewMemory } from './xdp-sys.js';
+
+// instruction classes and fields (linux/bpf_common.h, linux/bpf.h)
+const BPF_LDX = 0x01;
+const BPF_LD = 0x00;
+const BPF_ALU64 = 0x07;
+const BPF_JMP = 0x05;
+const BPF_W = 0x00;
+const BPF_DW = 0x18;
+const BPF_MEM = 0x60;
+const BPF_IMM = 0x00;
+const BPF_MOV = 0xb0;
+const BPF_K = 0x00;
+const BPF_CALL = 0x80;
+const BPF_EXIT = 0x90;
+export const BPF_PSEUDO_MAP_FD = 1;
+
+export const XDP_ABORTED = 0;
+export const XDP_DROP = 1;
+export const XDP_PASS = 2;
+export const BPF_FUNC_redirect_map = 51;
+/** offset of rx_queue_index in struct xdp_md */
+export const XDP_MD_RX_QUEUE_INDEX = 16;
+
+/** One 8-byte eBPF instruction: opcode, dst and src registers (4 bits each), 16-bit offset, 32-bit immediate. */
+export interface Insn {
+  code: number;
+  dst: number;
+  src: number;
+  off: number;
+  imm: number;
+}
+
+const insn = (code: number, dst: number, src: number, off: number, imm: number): Insn => ({ code, dst, src, off, imm });
+
+/** dst = *(size *)(src + off) */
+export function ldxMem(size: 'w' | 'dw', dst: number, src: number, off: number): Insn[] {
+  return [insn(BPF_LDX | BPF_MEM | (size === 'w' ? BPF_W : BPF_DW), dst, src, off, 0)];
+}
+
+/** dst = imm (64-bit register, 32-bit sign-extended immediate) */
+export function movImm(dst: number, imm: number): Insn[] {
+  return [insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm)];
+}
+
+/** dst = the map whose fd is `fd` (two instruction slots; the verifier turns the fd into the map's address) */
+export function ldMapFd(dst: number, fd: number): Insn[] {
+  return [insn(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd), insn(0, 0, 0, 0, 0)];
+}
+
+export function call(helper: number): Insn[] {
+  return [insn(BPF_JMP | BPF_CALL, 0, 0, 0, helper)];
+}
+
+export function exit(): Insn[] {
+  return [insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)];
+}
+
+/** Encode instructions as the kernel reads them (struct bpf_insn, little-endian). */
+export function assemble(prog: Insn[]): Uint8Array {
+  const out = new Uint8Array(prog.length * 8);
+  const dv = new DataView(out.buffer);
+  prog.forEach((i, k) => {
+    if (i.dst < 0 || i.dst > 10 || i.src < 0 || i.src > 10) throw new Error(`bpf insn ${k}: bad register`);
+    dv.setUint8(k * 8, i.code);
+    dv.setUint8(k * 8 + 1, (i.src << 4) | i.dst);
+    dv.setInt16(k * 8 + 2, i.off, true);
+    dv.setInt32(k * 8 + 4, i.imm, true);
+  });
+  return out;
+}
+
+/** The XDP program: redirect to the XSKMAP entry of the receive queue, else XDP_PASS. */
+export function xskRedirectProgram(xskMapFd: number): Uint8Array {
+  return assemble([
+    ...ldxMem('w', 2, 1, XDP_MD_RX_QUEUE_INDEX),
+    ...ldMapFd(1, xskMapFd),
+    ...movImm(3, XDP_PASS),
+    ...call(BPF_FUNC_redirect_map),
+    ...exit(),
+  ]);
+}
+
+// bpf(2)
+const SYS_bpf = 321; // x86_64
+const BPF_MAP_CREATE = 0;
+const BPF_MAP_LOOKUP_ELEM = 1;
+const BPF_MAP_UPDATE_ELEM = 2;
+const BPF_MAP_DELETE_ELEM = 3;
+const BPF_PROG_LOAD = 5;
+export const BPF_MAP_TYPE_XSKMAP = 17;
+export const BPF_PROG_TYPE_XDP = 6;
+const ATTR_SIZE = 128;
+const LOG_SIZE = 64 * 1024;
+
+/**
+ * bpf(2) takes pointers inside its attribute union, so everything it reads or writes lives in
+ * one mmapped scratch region whose address does not move (small JS typed arrays may).
+ * Layout: attr | key | value | license | program | verifier log.
+ */
+class Scratch {
+  readonly base: bigint;
+  readonly bytes: Uint8Array;
+  readonly dv: DataView;
+  static readonly ATTR = 0;
+  static readonly KEY = 128;
+  static readonly VALUE = 136;
+  static readonly LICENSE = 144;
+  static readonly PROG = 256;
+  static readonly PROG_MAX = 4096 - 256;
+  static readonly LOG = 4096;
+  static readonly SIZE = 4096 + LOG_SIZE;
+
+  constructor() {
+    const p = libc().mmap(null, Scratch.SIZE, PROT_RW, MAP_PRIVATE_ANON, -1, 0);
+    if (mapFailed(p)) throw sysError('mmap(bpf scratch)');
+    this.base = BigInt(koffi.address(p));
+    this.bytes = new Uint8Array(viewMemory(p, Scratch.SIZE));
+    this.dv = new DataView(this.bytes.buffer);
+  }
+
+  addr(off: number): bigint {
+    return this.base + BigInt(off);
+  }
+
+  clearAttr(): void {
+    this.bytes.fill(0, 0, ATTR_SIZE);
+  }
+}
+
+let scratch: Scratch | undefined;
+const sc = (): Scratch => (scratch ??= new Scratch());
+
+function bpf(cmd: number, what: string): number {
+  const r = Number(libc().syscall(SYS_bpf, cmd, sc().addr(Scratch.ATTR), ATTR_SIZE));
+  if (r < 0) throw sysError(`bpf(${what})`);
+  return r;
+}
+
+/** A new XSKMAP (key: queue index, value: AF_XDP socket fd) with `entries` slots. Returns its fd. */
+export function createXskMap(entries: number, name = 'cnr_xsks'): number {
+  const s = sc();
+  s.clearAttr();
+  s.dv.setUint32(0, BPF_MAP_TYPE_XSKMAP, true);
+  s.dv.setUint32(4, 4, true); // key_size
+  s.dv.setUint32(8, 4, true); // value_size
+  s.dv.setUint32(12, entries, true); // max_entries
+  for (let i = 0; i < Math.min(name.length, 15); i++) s.bytes[28 + i] = name.charCodeAt(i); // map_name
+  return bpf(BPF_MAP_CREATE, 'BPF_MAP_CREATE XSKMAP');
+}
+
+function keyValueAttr(mapFd: number, key: number, value: number | null): Scratch {
+  const s = sc();
+  s.clearAttr();
+  s.dv.setUint32(0, mapFd, true);
+  s.dv.setBigUint64(8, s.addr(Scratch.KEY), true);
+  s.dv.setBigUint64(16, s.addr(Scratch.VALUE), true);
+  s.dv.setUint32(Scratch.KEY, key, true);
+  s.dv.setUint32(Scratch.VALUE, value ?? 0, true);
+  return s;
+}
+
+/** map[key] = value (for an XSKMAP: the socket fd for a queue). */
+export function mapUpdate(mapFd: number, key: number, value: number): void {
+  keyValueAttr(mapFd, key, value);
+  bpf(BPF_MAP_UPDATE_ELEM, 'BPF_MAP_UPDATE_ELEM');
+}
+
+export function mapDelete(mapFd: number, key: number): void {
+  keyValueAttr(mapFd, key, null);
+  bpf(BPF_MAP_DELETE_ELEM, 'BPF_MAP_DELETE_ELEM');
+}
+
+/** map[key], or null when the key has no entry (an XSKMAP answers with the socket's inode... or refuses lookups from user space: EOPNOTSUPP). */
+export function mapLookup(mapFd: number, key: number): number | null {
+  const s = keyValueAttr(mapFd, key, null);
+  const r = Number(libc().syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, s.addr(Scratch.ATTR), ATTR_SIZE));
+  if (r < 0) return null;
+  return s.dv.getUint32(Scratch.VALUE, true);
+}
+
+/**
+ * Load an XDP program; returns its fd. On refusal the verifier's log (asked for only after a
+ * first failure, as libbpf does) is part of the error message.
+ */
+export function loadXdpProgram(code: Uint8Array, name = 'cnr_xsk'): number {
+  const s = sc();
+  if (code.length > Scratch.PROG_MAX || code.length % 8 !== 0) throw new Error(`bpf program of ${code.length} bytes`);
+  s.bytes.set(code, Scratch.PROG);
+  const license = 'GPL\0';
+  for (let i = 0; i < license.length; i++) s.bytes[Scratch.LICENSE + i] = license.charCodeAt(i);
+  const attempt = (logLevel: number): number => {
+    s.clearAttr();
+    s.dv.setUint32(0, BPF_PROG_TYPE_XDP, true);
+    s.dv.setUint32(4, code.length / 8, true); // insn_cnt
+    s.dv.setBigUint64(8, s.addr(Scratch.PROG), true); // insns
+    s.dv.setBigUint64(16, s.addr(Scratch.LICENSE), true); // license
+    if (logLevel > 0) {
+      s.bytes.fill(0, Scratch.LOG, Scratch.LOG + LOG_SIZE);
+      s.dv.setUint32(24, logLevel, true); // log_level
+      s.dv.setUint32(28, LOG_SIZE, true); // log_size
+      s.dv.setBigUint64(32, s.addr(Scratch.LOG), true); // log_buf
+    }
+    for (let i = 0; i < Math.min(name.length, 15); i++) s.bytes[48 + i] = name.charCodeAt(i); // prog_name
+    return Number(libc().syscall(SYS_bpf, BPF_PROG_LOAD, s.addr(Scratch.ATTR), ATTR_SIZE));
+  };
+  const fd = attempt(0);
+  if (fd >= 0) return fd;
+  const first = sysError('bpf(BPF_PROG_LOAD XDP)');
+  const again = attempt(1);
+  if (again >= 0) return again; // a transient refusal: the second attempt loaded it
+  const end = s.bytes.indexOf(0, Scratch.LOG);
+  const log = new TextDecoder().decode(s.bytes.subarray(Scratch.LOG, end < 0 ? Scratch.LOG + LOG_SIZE : end)).trim();
+  first.message += log ? `; verifier log:\n${log}` : ' (no verifier log)';
+  throw first;
+}
