@@ -13,10 +13,11 @@ export class DataplaneError extends Error {
   }
 }
 
-export type VifDriver = 'af-packet' | 'tap' | 'memory';
+/** af-xdp: an AF_XDP socket fed by an XDP program on the netdev (io/af-xdp.ts); otherwise as af-packet */
+export type VifDriver = 'af-packet' | 'af-xdp' | 'tap' | 'memory';
 
 export interface VifConfig {
-  /** the vif's name: the Linux netdev for af-packet and tap, any name for memory */
+  /** the vif's name: the Linux netdev for af-packet, af-xdp and tap, any name for memory */
   name: string;
   driver: VifDriver;
   /** routing instance; 'default' when absent */

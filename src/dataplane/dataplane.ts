@@ -237,7 +237,7 @@ export class VRouterDataplane implements Dataplane {
   async addVif(cfg: MemoryVifConfig): Promise<number> {
     if (!cfg || typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(cfg.name)) throw new DataplaneError(`invalid interface name '${cfg?.name}' (1-15 characters)`);
     if (this.vifs.has(cfg.name)) throw new DataplaneError(`interface ${cfg.name} already exists`);
-    if (cfg.driver !== 'af-packet' && cfg.driver !== 'tap' && cfg.driver !== 'memory') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, tap, memory)`);
+    if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'tap' && cfg.driver !== 'memory') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, af-xdp, tap, memory)`);
     const vrf = this.vrfId(cfg.vrf);
     const mtu = cfg.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new DataplaneError(`invalid MTU ${mtu} (576..9000)`);

@@ -12,5 +12,6 @@ test('the real driver modules load and report no errors', async () => {
   const mods = await loadDriverModules();
   assert.deepEqual(mods.errors, {});
   assert.equal(typeof mods.openAfPacket, 'function');
+  assert.equal(typeof mods.openAfXdp, 'function');
   assert.equal(typeof mods.openTap, 'function');
 });

@@ -14,13 +14,14 @@ import type { HandoffRing } from './handoff.js';
 
 export const BURST = 256;
 
-export type DriverKind = 'af-packet' | 'tap' | 'memory';
+export type DriverKind = 'af-packet' | 'af-xdp' | 'tap' | 'memory';
 
 export interface DriverModules {
   openAfPacket?: (ifname: string) => IoDriver;
+  openAfXdp?: (ifname: string) => IoDriver;
   openTap?: (ifname: string) => IoDriver;
   /** why a driver module could not be loaded (the import's own error), by driver */
-  errors?: Partial<Record<'af-packet' | 'tap', string>>;
+  errors?: Partial<Record<'af-packet' | 'af-xdp' | 'tap', string>>;
 }
 
 /** Import the real drivers; a module that fails to load keeps its error for openDriver to report. */
@@ -33,6 +34,13 @@ export async function loadDriverModules(): Promise<DriverModules> {
     if (!m.openAfPacket) mods.errors!['af-packet'] = 'io/af-packet.js exports no openAfPacket';
   } catch (e) {
     mods.errors!['af-packet'] = cause(e);
+  }
+  try {
+    const m = (await import(new URL('../io/af-xdp.js', import.meta.url).href)) as { openAfXdp?: DriverModules['openAfXdp'] };
+    mods.openAfXdp = m.openAfXdp;
+    if (!m.openAfXdp) mods.errors!['af-xdp'] = 'io/af-xdp.js exports no openAfXdp';
+  } catch (e) {
+    mods.errors!['af-xdp'] = cause(e);
   }
   try {
     const m = (await import(new URL('../io/tap.js', import.meta.url).href)) as { openTap?: DriverModules['openTap'] };
@@ -56,7 +64,7 @@ export function openDriver(mods: DriverModules, kind: DriverKind, name: string, 
     if (!memory) throw new Error(`memory vif ${name}: no ring`);
     return memory instanceof MemoryDriver ? memory : MemoryDriver.attach(memory);
   }
-  const open = kind === 'af-packet' ? mods.openAfPacket : mods.openTap;
+  const open = kind === 'af-packet' ? mods.openAfPacket : kind === 'af-xdp' ? mods.openAfXdp : mods.openTap;
   if (!open) {
     const why = mods.errors?.[kind] ?? 'driver modules not loaded';
     throw new Error(`the ${kind} driver is not available: ${why}`);
