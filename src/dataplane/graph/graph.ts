@@ -117,8 +117,7 @@ export class Graph {
     let ql = this.qlen[K.N_ETH_IN]!;
     for (let k = 0; k < n; k++) {
       const i = vec[k]!;
-      p.rxVif[i] = vif;
-      p.flags[i] = 0;
+      p.rxVif[i] = vif; // (flags are 0: every driver takes its slots through pool.alloc/allocBurst)
       bytes += p.len[i]!;
       if (ql < CAP) q[K.N_ETH_IN * CAP + ql++] = i;
       else this.dropNow(i, K.D_POOL_EMPTY);
@@ -282,7 +281,6 @@ export class Graph {
    */
   private fastPath(): void {
     const p = this.pool;
-    const d = this.d;
     const dv = p.view;
     const qbuf = this.qbuf;
     const qBase = K.N_ETH_IN * CAP;
@@ -318,8 +316,16 @@ export class Graph {
     let vRoot4 = -1;
     let vRoot6 = -1;
     let vVrf = 0;
-    /** the IPv4 root every fast packet so far is walked under (-1: more than one) */
-    let oneRoot = -1;
+    /** the IPv4 root of the first vif seen; per-packet roots are stored only once a second one shows up */
+    let root0 = -2;
+    let mixed = false;
+    // the per-VRF counters of the packets taken here, summed while the VRF stays the same
+    // (fastTx takes back the few it hands to the general nodes, which count them themselves)
+    const st = this.stats;
+    const vrfBase = this.vrfBase;
+    let statVrf = -1;
+    let statPkts = 0;
+    let statBytes = 0;
     // pass 1: checks that only read, and the destination
     for (let k = 0; k < n; k++) {
       const i = qbuf[qBase + k]!;
@@ -335,6 +341,17 @@ export class Graph {
         vMacHi = vt.macHi[vif]!;
         vMacLo = vt.macLo[vif]!;
         vMtu = vt.mtu[vif]! + 14;
+        if (root0 === -2) root0 = vRoot4;
+        else if (vRoot4 !== root0 && !mixed) {
+          proots4.fill(root0, 0, n4);
+          mixed = true;
+        }
+        if (vrf !== statVrf) {
+          if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
+          statVrf = vrf;
+          statPkts = 0;
+          statBytes = 0;
+        }
       }
       const len = plen[i]!;
       const o = (i << SHIFT) + pstart[i]!;
@@ -342,10 +359,11 @@ export class Graph {
         const et = dv.getUint32(o + 12);
         if ((et & 0xffffff00) === 0x08004500 && vRoot4 >= 0) {
           // the 20-byte header in 32-bit loads: [tot id] [frag ttl proto] [csum src.hi] [src.lo dst.hi] and dst
+          // ([version/IHL TOS] is the low half of et)
           const w1 = dv.getUint32(o + 16), w2 = dv.getUint32(o + 20), w3 = dv.getUint32(o + 24), w4 = dv.getUint32(o + 28);
           const dst = dv.getUint32(o + 30);
           const tot = w1 >>> 16;
-          let sum = 0x4500 + d[o + 15]! + tot + (w1 & 0xffff) + (w2 >>> 16) + (w2 & 0xffff) + (w3 >>> 16) + (w3 & 0xffff) + (w4 >>> 16) + (w4 & 0xffff) + (dst & 0xffff);
+          let sum = (et & 0xffff) + tot + (w1 & 0xffff) + (w2 >>> 16) + (w2 & 0xffff) + (w3 >>> 16) + (w3 & 0xffff) + (w4 >>> 16) + (w4 & 0xffff) + (dst & 0xffff);
           sum = (sum & 0xffff) + (sum >>> 16);
           sum = (sum & 0xffff) + (sum >>> 16);
           // checksum good, total length sane, TTL > 1, destination not multicast/reserved
@@ -355,10 +373,12 @@ export class Graph {
             c = (c + (c >>> 16)) & 0xffff;
             ttlw[n4] = (((w2 & 0xffff) - 0x100) << 16) | c;
             dsts[n4] = dst;
-            proots4[n4] = vRoot4;
-            if (vRoot4 !== oneRoot) oneRoot = n4 === 0 ? vRoot4 : -1;
+            if (mixed) proots4[n4] = vRoot4;
             tots4[n4] = tot;
-            fast4[n4++] = i;
+            // the frame's offset (fastTx gets the slot back as o >>> SHIFT)
+            fast4[n4++] = o;
+            statPkts++;
+            statBytes += tot;
             continue;
           }
         } else if (et >>> 16 === 0x86dd && len >= 54 && vRoot6 >= 0) {
@@ -378,16 +398,19 @@ export class Graph {
             proots6[n6] = vRoot6;
             vrfs6[n6] = vVrf;
             tots6[n6] = tot;
-            fast6[n6++] = i;
+            fast6[n6++] = o;
+            statPkts++;
+            statBytes += tot;
             continue;
           }
         }
       }
       qbuf[qBase + nSlow++] = i;
     }
+    if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
     if (n4 > 0) {
       // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
-      if (oneRoot >= 0) walk4Burst(t.lpm4.islots, oneRoot, dsts, this.ents, n4);
+      if (!mixed) walk4Burst(t.lpm4.islots, root0, dsts, this.ents, n4);
       else walk4BurstRoots(t.lpm4.islots, proots4, dsts, this.ents, n4);
       nSlow = this.fastTx(nSlow, fast4, this.ents, tots4, n4, false);
     }
@@ -435,21 +458,22 @@ export class Graph {
     const txq = this.txq;
     const txn = this.txn;
     const txb = this.txb;
-    const txDirty = this.txDirty;
     const st = this.stats;
     const vrfBase = this.vrfBase;
-    const ptx = p.txVif;
     const ttlw = this.ttlw4;
     const tag = this.nhcTag;
     const nhc = this.nhc;
     tag.fill(-1);
     const nlabels = nt.labels;
-    let statRx = -1;
-    let statVrf = -1;
-    let statPkts = 0;
-    let statBytes = 0;
+    // the tx queue being filled, in locals while the out vif stays the same (written back on a change and at the end)
+    let curOv = -1;
+    let curBase = 0;
+    let curN = 0;
+    let curBytes = 0;
     for (let k = 0; k < nFast; k++) {
-      const i = fast[k]!;
+      let o = fast[k]!;
+      const i = o >>> SHIFT;
+      const s = o & (SLOT_SIZE - 1);
       const nh = ents[k]!;
       const slot = nh & NHC_MASK;
       const e = slot * NHC_STRIDE;
@@ -468,28 +492,16 @@ export class Graph {
         nhc[e + 5] = nl;
       }
       const tot = tots[k]!;
-      const s = pstart[i]!;
       const nl = nhc[e + 5]!;
       if (tot > nhc[e + 1]! || s < 4 * nl) {
+        // to the general nodes, which count it in its VRF themselves
+        const vrf = vvrf[prx[i]!]!;
+        st[vrfBase + vrf * 2]--;
+        st[vrfBase + vrf * 2 + 1] -= tot;
         qbuf[qBase + nSlow++] = i;
         continue;
       }
       const ov = nhc[e]!;
-      const rx = prx[i]!;
-      if (rx !== statRx) {
-        // per-VRF counters summed while the receiving vif stays the same (a burst's usual case)
-        statRx = rx;
-        const vrf = vvrf[rx]!;
-        if (vrf !== statVrf) {
-          if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
-          statVrf = vrf;
-          statPkts = 0;
-          statBytes = 0;
-        }
-      }
-      statPkts++;
-      statBytes += tot;
-      let o = (i << SHIFT) + s;
       let ttl: number;
       if (v6) {
         // hop limit - 1 (no checksum in the IPv6 header)
@@ -515,15 +527,19 @@ export class Graph {
       dv.setInt32(o + 8, nhc[e + 4]!);
       const flen = tot + 14 + 4 * nl; // Ethernet padding dropped
       plen[i] = flen;
-      ptx[i] = ov;
-      const c2 = txn[ov]!;
-      if (c2 >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
-      if (c2 === 0) txDirty[this.txDirtyN++] = ov;
-      txq[ov * CAP + c2] = i;
-      txn[ov] = c2 + 1;
-      txb[ov] += flen;
+      if (ov !== curOv) {
+        if (curOv >= 0) { txn[curOv] = curN; txb[curOv] = curBytes; }
+        curOv = ov;
+        curBase = ov * CAP;
+        curN = txn[ov]!;
+        curBytes = txb[ov]!;
+        if (curN === 0) this.txDirty[this.txDirtyN++] = ov;
+      }
+      if (curN >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
+      txq[curBase + curN++] = i;
+      curBytes += flen;
     }
-    if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
+    if (curOv >= 0) { txn[curOv] = curN; txb[curOv] = curBytes; }
     return nSlow;
   }
 

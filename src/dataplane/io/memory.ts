@@ -38,8 +38,12 @@ export class MemoryDriver implements IoDriver {
   private readonly data: Uint8Array;
   private readonly lens: Uint16Array;
   private readonly slots: number;
-  /** replay frames packed back to back (each padded to 4 bytes), like a receive ring */
-  private replay: Uint32Array | undefined;
+  /**
+   * replay frames packed back to back (each padded to 8 bytes), like a receive ring, seen as
+   * float64 words: a 64-byte frame is 8 moves (a float64 load and store copies the bits as
+   * they are, NaN patterns included)
+   */
+  private replay: Float64Array | undefined;
   private replayOff: Uint32Array | undefined;
   private replayLen: Uint16Array | undefined;
   private replayNext = 0;
@@ -62,18 +66,18 @@ export class MemoryDriver implements IoDriver {
     });
     if (opts.replay && opts.replay.length > 0) {
       const frames = opts.replay.map((f) => f.subarray(0, Math.min(f.length, MAX_FRAME)));
-      // 64 bytes of tail room: rxBurst copies a short frame as 16 whole words
-      const bytes = new Uint8Array(frames.reduce((a, f) => a + ((f.length + 3) & ~3), 64));
+      // 64 bytes of tail room: rxBurst copies a short frame as 8 whole words
+      const bytes = new Uint8Array(frames.reduce((a, f) => a + ((f.length + 7) & ~7), 64));
       d.replayOff = new Uint32Array(frames.length);
       d.replayLen = new Uint16Array(frames.length);
       let o = 0;
       frames.forEach((f, k) => {
         bytes.set(f, o);
-        d.replayOff![k] = o >> 2;
+        d.replayOff![k] = o >> 3;
         d.replayLen![k] = f.length;
-        o += (f.length + 3) & ~3;
+        o += (f.length + 7) & ~7;
       });
-      d.replay = new Uint32Array(bytes.buffer);
+      d.replay = new Float64Array(bytes.buffer);
     }
     return d;
   }
@@ -116,8 +120,8 @@ export class MemoryDriver implements IoDriver {
     const replay = this.replay;
     if (replay) {
       const n = pool.allocBurst(out, max);
-      // word copies: slots and HEADROOM are 4-byte aligned (a driver copies a ring frame the same way)
-      const d = pool.data32;
+      // 8-byte word copies: slots and HEADROOM are 8-byte aligned (a driver copies a ring frame the same way)
+      const d = pool.data64;
       const plen = pool.len;
       const offs = this.replayOff!;
       const lens = this.replayLen!;
@@ -127,15 +131,13 @@ export class MemoryDriver implements IoDriver {
         const o = offs[next]!;
         const len = lens[next]!;
         if (++next === offs.length) next = 0;
-        const dst = (i * SLOT_SIZE + HEADROOM) >> 2;
+        const dst = (i * SLOT_SIZE + HEADROOM) >> 3;
         if (len <= 64) {
-          // a minimum-size frame in 16 straight-line word copies (a loop costs V8 twice as much here)
+          // a minimum-size frame in 8 straight-line moves (a loop costs V8 twice as much here)
           d[dst] = replay[o]!; d[dst + 1] = replay[o + 1]!; d[dst + 2] = replay[o + 2]!; d[dst + 3] = replay[o + 3]!;
           d[dst + 4] = replay[o + 4]!; d[dst + 5] = replay[o + 5]!; d[dst + 6] = replay[o + 6]!; d[dst + 7] = replay[o + 7]!;
-          d[dst + 8] = replay[o + 8]!; d[dst + 9] = replay[o + 9]!; d[dst + 10] = replay[o + 10]!; d[dst + 11] = replay[o + 11]!;
-          d[dst + 12] = replay[o + 12]!; d[dst + 13] = replay[o + 13]!; d[dst + 14] = replay[o + 14]!; d[dst + 15] = replay[o + 15]!;
         } else {
-          const words = (len + 3) >> 2;
+          const words = (len + 7) >> 3;
           for (let b = 0; b < words; b++) d[dst + b] = replay[o + b]!;
         }
         plen[i] = len;
