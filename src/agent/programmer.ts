@@ -413,7 +413,7 @@ export function programmerFor(dp: Dataplane): Programmer {
   return p;
 }
 
-const DRIVERS: Record<string, VifDriver> = { AF_PACKET: 'af-packet', TAP: 'tap', MEMORY: 'memory', DRIVER_UNSPECIFIED: 'af-packet' };
+const DRIVERS: Record<string, VifDriver> = { AF_PACKET: 'af-packet', AF_XDP: 'af-xdp', TAP: 'tap', MEMORY: 'memory', DRIVER_UNSPECIFIED: 'af-packet' };
 
 function vifConfig(m: PbInterfaceUpdate): VifConfig {
   const driver = DRIVERS[m.driver ?? 'DRIVER_UNSPECIFIED'];

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY';
+export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY' | 'AF_XDP';
 export type RouteActionName = 'FORWARD' | 'DISCARD' | 'REJECT' | 'RECEIVE';
 
 export interface PbNexthop {

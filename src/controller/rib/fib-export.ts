@@ -17,7 +17,7 @@ import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 
 export interface FibInterface {
   name: string;
-  driver: 'af-packet' | 'tap' | 'memory';
+  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory';
   /** routing instance; 'default' when absent */
   vrf?: string;
   addresses: string[];
@@ -71,7 +71,7 @@ interface Replay {
   endSeq: number;
 }
 
-const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', tap: 'TAP', memory: 'MEMORY' };
+const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY' };
 const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
 
 export class FibExport {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSet } from '../config/notation-set.js';
 import { Rib } from './rib.js';
-import { RibService } from './service.js';
+import { RibService, configuredInterfaces } from './service.js';
 
 const BASE = `
 set routing-options router-id 10.255.0.1
@@ -121,4 +121,16 @@ test('show route prints Junos-like text and structured data', async () => {
   assert.match(sum.text, /Router ID: 10\.255\.0\.1/);
   assert.match(sum.text, /blue\.inet\.0: 3 destinations/);
   assert.throws(() => svc.showRoute(['table', 'nosuch.inet.0']), /no table/);
+});
+
+test('`vrouter driver` picks how the vRouter attaches a netdev: af-xdp, tap, af-packet; anything else is refused', () => {
+  const cfg = loadSet(`
+set interfaces eth1 vrouter driver af-xdp
+set interfaces eth1 unit 0 family inet address 10.0.0.1/24
+set interfaces eth2 vrouter driver tap
+set interfaces eth3 unit 0 family inet address 10.3.0.1/24
+`);
+  const drivers = Object.fromEntries(configuredInterfaces(cfg).map((i) => [i.name, i.driver]));
+  assert.deepEqual(drivers, { eth1: 'af-xdp', eth2: 'tap', eth3: undefined });
+  assert.throws(() => loadSet('set interfaces eth1 vrouter driver af-xdq'), /af-xdq/);
 });

@@ -40,7 +40,7 @@ export interface ConfiguredInterface {
   vlan?: number;
   mac?: string;
   /** `vrouter driver`: how the vRouter attaches the netdev (default: RibServiceOptions.driverFor, else af-packet) */
-  driver?: 'af-packet' | 'tap';
+  driver?: 'af-packet' | 'af-xdp' | 'tap';
 }
 
 export class RibService implements ConfigConsumer {
@@ -308,7 +308,7 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     if (typeof b['vlan-id'] === 'number') i.vlan = b['vlan-id'];
     if (typeof b['mac-address'] === 'string') i.mac = b['mac-address'];
     const driver = tree(b['vrouter'])['driver'];
-    if (driver === 'tap' || driver === 'af-packet') i.driver = driver;
+    if (driver === 'tap' || driver === 'af-packet' || driver === 'af-xdp') i.driver = driver;
     out.push(i);
   }
   return out;

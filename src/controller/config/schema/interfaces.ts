@@ -16,7 +16,7 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
   'vlan-id': leaf('802.1Q VLAN identifier (the interface is a VLAN sub-interface)', uint(1, 4094)),
   'mac-address': leaf('MAC address the vRouter uses on this interface', str),
   vrouter: container('How the vRouter attaches the netdev', {
-    driver: leaf('af-packet: attach to an existing netdev (default); tap: the vRouter creates the netdev as a TAP it owns', enumOf('af-packet', 'tap')),
+    driver: leaf('af-packet: attach to an existing netdev (default); af-xdp: attach to an existing netdev through an XDP program and an AF_XDP socket; tap: the vRouter creates the netdev as a TAP it owns', enumOf('af-packet', 'af-xdp', 'tap')),
   }),
   unit: list('Logical unit', 'unit-number', uint(0, 16385) /* key stored as text */, {
     description: leaf('Text description of the unit', str),
