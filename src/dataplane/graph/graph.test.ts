@@ -51,8 +51,11 @@ test('IPv4 forwarding: MAC rewrite, TTL decrement, checksum', async () => {
   assert.equal(dp.counters().tx, 1);
   const st = dp.stats();
   assert.equal(st.vifs.p1!.rxPackets, 1);
+  assert.equal(st.vifs.p1!.rxBytes, 14 + pkt.length);
   assert.equal(st.vifs.p2!.txPackets, 1);
+  assert.equal(st.vifs.p2!.txBytes, f.length);
   assert.equal(st.vrfs.default!.packets, 1);
+  assert.equal(st.vrfs.default!.bytes, pkt.length);
   // a frame to another MAC is not ours
   send(dp, 'p1', F.eth(H2, H1, 0x0800, pkt));
   assert.equal(dp.dropStats().not_for_us, 1);

@@ -105,6 +105,50 @@ export class Graph {
     this.txb = new Int32Array(nv);
     this.txDirty = new Int32Array(nv);
     this.drivers = new Array<IoDriver | null>(nv).fill(null);
+    this.rxQueue = this.qbuf.subarray(K.N_ETH_IN * CAP, (K.N_ETH_IN + 1) * CAP);
+  }
+
+  /**
+   * ethernet-input's queue, where a driver may receive a burst straight into when the queue
+   * is empty (rxQueueFree), to be handed over with inputInPlace: no copy of the indices, and
+   * rxVif is written only for the packets that leave the fast path.
+   */
+  readonly rxQueue: Uint32Array;
+  /** the vif of the burst inputInPlace queued whose rxVif (and rx bytes) are not written yet, or -1 */
+  private rxPending = -1;
+
+  get rxQueueFree(): boolean {
+    return this.qlen[K.N_ETH_IN] === 0;
+  }
+
+  /** The n packets a driver received into rxQueue (which was free) from vif go to ethernet-input. */
+  inputInPlace(n: number, vif: number): void {
+    const st = this.stats;
+    const vb = this.vifBase + vif * K.VIF_STRIDE;
+    this.qlen[K.N_ETH_IN] = n;
+    this.rxPending = vif;
+    st[K.C_RX] += n;
+    st[K.C_BURSTS]++;
+    st[vb] += n;
+  }
+
+  /** inputInPlace's burst, when the fast path does not take it: rxVif and the rx bytes for every packet. */
+  private claimRx(): void {
+    const vif = this.rxPending;
+    this.rxPending = -1;
+    const p = this.pool;
+    const prx = p.rxVif;
+    const plen = p.len;
+    const q = this.qbuf;
+    const base = K.N_ETH_IN * CAP;
+    const n = this.qlen[K.N_ETH_IN]!;
+    let bytes = 0;
+    for (let k = 0; k < n; k++) {
+      const i = q[base + k]!;
+      prx[i] = vif;
+      bytes += plen[i]!;
+    }
+    this.stats[this.vifBase + vif * K.VIF_STRIDE + 1] += bytes;
   }
 
   /** Hand a received burst to ethernet-input. */
@@ -155,6 +199,7 @@ export class Graph {
 
   private abandon(): void {
     const p = this.pool;
+    if (this.rxPending >= 0) this.claimRx();
     for (let node = 0; node < K.N_NODES; node++) {
       const n = this.qlen[node]!;
       for (let k = 0; k < n; k++) this.dropNow(this.qbuf[node * CAP + k]!, K.D_INTERNAL_ERROR);
@@ -179,6 +224,7 @@ export class Graph {
     // filters on any vif route lookups through the acl node (and keep packets off the fast path)
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
     if (ql[K.N_ETH_IN] && this.aclNext === K.N_REWRITE && this.fastOn) this.fastPath();
+    else if (this.rxPending >= 0) this.claimRx();
     for (let pass = 0; pass < 64; pass++) {
       let any = false;
       if (ql[K.N_ETH_IN]) { any = true; this.ethernetInput(); }
@@ -256,6 +302,8 @@ export class Graph {
 
   /** the IPv4 fast packets */
   private readonly fast = new Uint32Array(CAP);
+  /** the fast path's burst vif when its packets' rxVif is not written (inputInPlace), else -1 */
+  private fastRx = -1;
   /** the IPv4 fast packets' rewritten [TTL protocol checksum] word (at L3 + 8), computed in pass 1 */
   private readonly ttlw4 = new Int32Array(CAP);
   /**
@@ -316,6 +364,11 @@ export class Graph {
     let vRoot4 = -1;
     let vRoot6 = -1;
     let vVrf = 0;
+    // inputInPlace's burst: every packet from that vif, rxVif written only for those left to the general nodes
+    const pending = this.rxPending;
+    this.rxPending = -1;
+    this.fastRx = pending;
+    let rxBytes = 0;
     /** the IPv4 root of the first vif seen; per-packet roots are stored only once a second one shows up */
     let root0 = -2;
     let mixed = false;
@@ -329,7 +382,7 @@ export class Graph {
     // pass 1: checks that only read, and the destination
     for (let k = 0; k < n; k++) {
       const i = qbuf[qBase + k]!;
-      const vif = prx[i]!;
+      const vif = pending >= 0 ? pending : prx[i]!;
       if (vif !== lastVif) {
         lastVif = vif;
         const vt = t.vif;
@@ -354,6 +407,7 @@ export class Graph {
         }
       }
       const len = plen[i]!;
+      rxBytes += len;
       const o = (i << SHIFT) + pstart[i]!;
       if (vOk && len >= 34 && len <= vMtu && dv.getUint32(o) === vMacHi && dv.getUint16(o + 4) === vMacLo) {
         const et = dv.getUint32(o + 12);
@@ -405,8 +459,10 @@ export class Graph {
           }
         }
       }
+      if (pending >= 0) prx[i] = pending;
       qbuf[qBase + nSlow++] = i;
     }
+    if (pending >= 0) st[this.vifBase + pending * K.VIF_STRIDE + 1] += rxBytes;
     if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
     if (n4 > 0) {
       // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
@@ -465,6 +521,7 @@ export class Graph {
     const nhc = this.nhc;
     tag.fill(-1);
     const nlabels = nt.labels;
+    const fastRx = this.fastRx;
     // the tx queue being filled, in locals while the out vif stays the same (written back on a change and at the end)
     let curOv = -1;
     let curBase = 0;
@@ -495,6 +552,7 @@ export class Graph {
       const nl = nhc[e + 5]!;
       if (tot > nhc[e + 1]! || s < 4 * nl) {
         // to the general nodes, which count it in its VRF themselves
+        if (fastRx >= 0) prx[i] = fastRx;
         const vrf = vvrf[prx[i]!]!;
         st[vrfBase + vrf * 2]--;
         st[vrfBase + vrf * 2 + 1] -= tot;
@@ -535,7 +593,11 @@ export class Graph {
         curBytes = txb[ov]!;
         if (curN === 0) this.txDirty[this.txDirtyN++] = ov;
       }
-      if (curN >= CAP) { this.dropNow(i, K.D_TX_FULL); continue; }
+      if (curN >= CAP) {
+        if (fastRx >= 0) prx[i] = fastRx;
+        this.dropNow(i, K.D_TX_FULL);
+        continue;
+      }
       txq[curBase + curN++] = i;
       curBytes += flen;
     }

@@ -133,6 +133,16 @@ export class Engine {
     for (let k = 0; k < active.length; k++) {
       const v = active[k]!;
       const drv = g.drivers[v]!;
+      // straight into ethernet-input's queue when it is empty (it is, after every run)
+      if (g.rxQueueFree) {
+        const n = drv.rxBurst(this.pool, g.rxQueue, BURST);
+        if (n > 0) {
+          g.inputInPlace(n, v);
+          g.run();
+          total += n;
+        }
+        continue;
+      }
       const n = drv.rxBurst(this.pool, vec, BURST);
       if (n > 0) {
         g.input(vec, n, v);
