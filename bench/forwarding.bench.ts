@@ -1,7 +1,7 @@
 /**
- * Forwarding 64-byte UDP between two veths: cnr's data plane (AF_PACKET rings, one worker
- * pinned to one core) against the kernel's own IPv4 forwarding on the same topology in the
- * same run. Topology: gen — r — sink, three namespaces; the generator (bench/lib/pktgen.ts)
+ * Forwarding 64-byte UDP between two veths: cnr's data plane (one worker pinned to one core),
+ * once on AF_PACKET rings and once on AF_XDP sockets, against the kernel's own IPv4
+ * forwarding on the same topology in the same run. Topology: gen — r — sink, three namespaces; the generator (bench/lib/pktgen.ts)
  * runs on CPU 0, the vRouter on CPU 1. Frames are addressed to a next hop whose MAC is
  * nobody's, so the sink's kernel drops them right after counting (no ICMP back); the figure
  * is the sink's rx_packets rate over the measured window, after a warm-up.
@@ -94,8 +94,9 @@ export async function run(): Promise<BenchResult[]> {
       return k;
     };
     // cnr: the kernel steps aside (no addresses, no forwarding), the vRouter owns both veths.
-    let drops = 'none';
-    const runCnr = async (): Promise<Rate> => {
+    const drops: Record<string, string> = {};
+    let xdpMode = '';
+    const runCnr = async (driver: 'af-packet' | 'af-xdp'): Promise<Rate> => {
       kernelForwarding(false);
       const vr = await startVrouter(
         lab,
@@ -103,29 +104,31 @@ export async function run(): Promise<BenchResult[]> {
         {
           workers: 1,
           vifs: [
-            { name: 'r1', driver: 'af-packet', mac: R1_MAC, addresses: ['10.1.0.1/24'] },
-            { name: 'r2', driver: 'af-packet', mac: R2_MAC, addresses: ['10.2.0.1/24'] },
+            { name: 'r1', driver, mac: R1_MAC, addresses: ['10.1.0.1/24'] },
+            { name: 'r2', driver, mac: R2_MAC, addresses: ['10.2.0.1/24'] },
           ],
           nexthops: { sink: { type: 'encap', vif: 'r2', dmac: SINK_NEXT_HOP_MAC } },
           routes: [{ prefix: '10.2.0.99/32', nh: 'sink' }],
         },
         { cpu: process.env.CNR_BENCH_VROUTER_CPU === 'any' ? undefined : 1 },
       );
+      // where the XDP program runs ('xdp' native in the veth driver, 'xdpgeneric' after skb allocation)
+      if (driver === 'af-xdp') xdpMode = /\s(xdp\w*)\s/.exec(lab.run(r, ['ip', 'link', 'show', 'r1']))?.[1] ?? 'none';
       let c: Rate;
       try {
         c = await measure(lab, gen, sink, R1_MAC);
       } finally {
         const d = await vr.stop();
-        drops = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
+        drops[driver] = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
       }
-      console.log(`  cnr (af-packet, 1 worker): ${fmt(c.pps)} packets/s (offered ${fmt(c.offered)}); drops: ${drops}`);
+      console.log(`  cnr (${driver}${driver === 'af-xdp' ? `, ${xdpMode}` : ''}, 1 worker): ${fmt(c.pps)} packets/s (offered ${fmt(c.offered)}); drops: ${drops[driver]}`);
       return c;
     };
     // Diagnostic: the same I/O with no graph (an L2 bridge between the two rings), to tell the
     // drivers' ceiling from the forwarding graph's cost.
-    const runBridge = async (): Promise<Rate> => {
+    const runBridge = async (kind: 'af' | 'xdp'): Promise<Rate> => {
       kernelForwarding(false);
-      const b = lab.spawn(r, ['taskset', '-c', '1', process.execPath, bridge, 'af:r1', 'af:r2']);
+      const b = lab.spawn(r, ['taskset', '-c', '1', process.execPath, bridge, `${kind}:r1`, `${kind}:r2`]);
       await waitForLine(b, /^ready/);
       let io: Rate;
       try {
@@ -133,24 +136,28 @@ export async function run(): Promise<BenchResult[]> {
       } finally {
         await stopChild(b, 3000);
       }
-      console.log(`  af-packet rings alone (L2 bridge, no graph): ${fmt(io.pps)} packets/s`);
+      console.log(`  ${kind === 'af' ? 'af-packet rings' : 'af-xdp rings'} alone (L2 bridge, no graph): ${fmt(io.pps)} packets/s (offered ${fmt(io.offered)})`);
       return io;
     };
     // Two alternating rounds, best of each: the machine is shared and one slow window should
     // not decide the ratio.
     const best = (a: Rate, b: Rate): Rate => (a.pps >= b.pps ? a : b);
     let kernel = await runKernel();
-    let cnr = await runCnr();
-    let io = await runBridge();
+    let cnr = await runCnr('af-packet');
+    let xdp = await runCnr('af-xdp');
+    let io = await runBridge('af');
+    let xio = await runBridge('xdp');
     kernel = best(kernel, await runKernel());
-    cnr = best(cnr, await runCnr());
-    io = best(io, await runBridge());
-    const nonzero = drops;
+    cnr = best(cnr, await runCnr('af-packet'));
+    xdp = best(xdp, await runCnr('af-xdp'));
+    io = best(io, await runBridge('af'));
+    xio = best(xio, await runBridge('xdp'));
     // the figures only mean something on a quiet machine: say how busy it was
     const load = loadavg()[0]!.toFixed(1);
     const ratio = cnr.pps / kernel.pps;
     console.log(`  (1-min load average ${load} on ${cpus().length} CPUs)`);
-    console.log(`  best of 2: cnr ${fmt(cnr.pps)} vs kernel ${fmt(kernel.pps)} packets/s: ratio ${ratio.toFixed(2)}x kernel (target >= 0.6x)`);
+    const xratio = xdp.pps / kernel.pps;
+    console.log(`  best of 2: cnr af-packet ${fmt(cnr.pps)}, cnr af-xdp ${fmt(xdp.pps)} vs kernel ${fmt(kernel.pps)} packets/s: ratios ${ratio.toFixed(2)}x and ${xratio.toFixed(2)}x kernel (target >= 0.6x, goal beyond > 1.0x)`);
     return [
       {
         name: 'IPv4 forwarding, 64-byte UDP between veths, one core (cnr af-packet)',
@@ -158,7 +165,7 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'packets/s',
         reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
         ratio,
-        notes: `best of 2 alternating rounds of ${MEASURE_S} s windows after ${WARMUP_S} s warm-up; generator on CPU 0 (offered kernel run ${kernel.offered}, cnr run ${cnr.offered} pps), vRouter on CPU 1; cnr drops: ${nonzero}; 1-min load average ${load} on ${cpus().length} CPUs at the end; target >= 0.6x`,
+        notes: `best of 2 alternating rounds of ${MEASURE_S} s windows after ${WARMUP_S} s warm-up; generator on CPU 0 (offered kernel run ${kernel.offered}, cnr run ${cnr.offered} pps), vRouter on CPU 1; cnr drops: ${drops['af-packet']}; 1-min load average ${load} on ${cpus().length} CPUs at the end; target >= 0.6x`,
       },
       {
         name: 'af-packet ring I/O alone (L2 bridge between the veths, no graph), one core',
@@ -167,6 +174,22 @@ export async function run(): Promise<BenchResult[]> {
         reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
         ratio: io.pps / kernel.pps,
         notes: 'diagnostic: the ceiling the drivers leave for the graph',
+      },
+      {
+        name: 'IPv4 forwarding, 64-byte UDP between veths, one core (cnr af-xdp)',
+        value: Math.round(xdp.pps),
+        unit: 'packets/s',
+        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
+        ratio: xratio,
+        notes: `AF_XDP vifs (XDP attachment '${xdpMode}' on the veths as ip link shows it, copy-mode sockets); same rounds, generator and pinning as the af-packet figure (offered ${xdp.offered} pps); cnr drops: ${drops['af-xdp']}; goal beyond the target: > 1.0x`,
+      },
+      {
+        name: 'af-xdp socket I/O alone (L2 bridge between the veths, no graph), one core',
+        value: Math.round(xio.pps),
+        unit: 'packets/s',
+        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
+        ratio: xio.pps / kernel.pps,
+        notes: `diagnostic: the AF_XDP driver's ceiling (offered ${xio.offered} pps)`,
       },
     ];
   } finally {
