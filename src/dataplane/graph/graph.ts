@@ -33,6 +33,8 @@ const SHIFT = 11; // log2(SLOT_SIZE)
 const NHC_SIZE = 64;
 const NHC_MASK = NHC_SIZE - 1;
 const NHC_STRIDE = 8;
+/** words per fast-path packet record (fast4, fast6) */
+const FR_WORDS = 4;
 if (1 << SHIFT !== SLOT_SIZE) throw new Error('graph assumes 2048-byte slots');
 const MAX_VRF_HOPS = 4;
 const HANDLED = -1;
@@ -278,14 +280,12 @@ export class Graph {
     return n;
   }
   private readonly work = new Uint32Array(CAP);
-  /** the fast paths' L3 lengths */
-  private readonly tots = new Uint32Array(CAP);
   private readonly ents = new Int32Array(CAP);
   /** IPv4 destinations and the trie root of each packet's VRF (-1: none), for walk4Burst */
   private readonly adr4 = new Int32Array(CAP);
   private readonly root4 = new Int32Array(CAP);
-  /** the IPv6 fast packets: indices, destinations as four words, roots, leaves, L3 lengths */
-  private readonly fast6 = new Uint32Array(CAP);
+  /** the IPv6 fast packets (FR_WORDS words each, as fast4), destinations as four words, roots, leaves */
+  private readonly fast6 = new Int32Array(CAP * FR_WORDS);
   private readonly adr60 = new Int32Array(CAP);
   private readonly adr61 = new Int32Array(CAP);
   private readonly adr62 = new Int32Array(CAP);
@@ -296,16 +296,17 @@ export class Graph {
   private readonly iota = Int32Array.from({ length: CAP }, (_, k) => k);
   private readonly ends6 = new Int32Array(CAP);
   private readonly ents6 = new Int32Array(CAP);
-  private readonly tots6 = new Uint32Array(CAP);
   /** the IPv6 walk's packets still walking */
   private readonly walking = new Int32Array(CAP);
 
-  /** the IPv4 fast packets */
-  private readonly fast = new Uint32Array(CAP);
+  /**
+   * the IPv4 fast packets, FR_WORDS words each (one array: V8 checks and reloads every typed
+   * array a loop touches on each iteration): [frame offset (slot << SHIFT | start), L3 length,
+   * the rewritten [TTL protocol checksum] word at L3 + 8, computed in pass 1]
+   */
+  private readonly fast4 = new Int32Array(CAP * FR_WORDS);
   /** the fast path's burst vif when its packets' rxVif is not written (inputInPlace), else -1 */
   private fastRx = -1;
-  /** the IPv4 fast packets' rewritten [TTL protocol checksum] word (at L3 + 8), computed in pass 1 */
-  private readonly ttlw4 = new Int32Array(CAP);
   /**
    * fastTx's next hops of this call, direct-mapped by nh & NHC_MASK: nhcTag the next hop (-1:
    * empty), nhc NHC_STRIDE words each: [out vif, MTU for the L3 packet (-1: not a fast next hop),
@@ -339,11 +340,9 @@ export class Graph {
     const pstart = p.start;
     const plen = p.len;
     const prx = p.rxVif;
-    const fast4 = this.fast;
+    const fast4 = this.fast4;
     const dsts = this.adr4;
     const proots4 = this.root4;
-    const tots4 = this.tots;
-    const ttlw = this.ttlw4;
     const fast6 = this.fast6;
     const a0 = this.adr60;
     const a1 = this.adr61;
@@ -351,7 +350,6 @@ export class Graph {
     const a3 = this.adr63;
     const proots6 = this.root6;
     const vrfs6 = this.vrf6;
-    const tots6 = this.tots6;
     let nSlow = 0;
     let n4 = 0;
     let n6 = 0;
@@ -425,12 +423,13 @@ export class Graph {
             // TTL - 1 and the incremental checksum update (RFC 1624), written by fastTx as one word
             let c = (w3 >>> 16) + 0x0100;
             c = (c + (c >>> 16)) & 0xffff;
-            ttlw[n4] = (((w2 & 0xffff) - 0x100) << 16) | c;
+            const r = n4 * FR_WORDS;
+            fast4[r] = o;
+            fast4[r + 1] = tot;
+            fast4[r + 2] = (((w2 & 0xffff) - 0x100) << 16) | c;
             dsts[n4] = dst;
             if (mixed) proots4[n4] = vRoot4;
-            tots4[n4] = tot;
-            // the frame's offset (fastTx gets the slot back as o >>> SHIFT)
-            fast4[n4++] = o;
+            n4++;
             statPkts++;
             statBytes += tot;
             continue;
@@ -451,8 +450,9 @@ export class Graph {
             a3[n6] = dv.getUint32(o + 50);
             proots6[n6] = vRoot6;
             vrfs6[n6] = vVrf;
-            tots6[n6] = tot;
-            fast6[n6++] = o;
+            fast6[n6 * FR_WORDS] = o;
+            fast6[n6 * FR_WORDS + 1] = tot;
+            n6++;
             statPkts++;
             statBytes += tot;
             continue;
@@ -468,14 +468,14 @@ export class Graph {
       // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
       if (!mixed) walk4Burst(t.lpm4.islots, root0, dsts, this.ents, n4);
       else walk4BurstRoots(t.lpm4.islots, proots4, dsts, this.ents, n4);
-      nSlow = this.fastTx(nSlow, fast4, this.ents, tots4, n4, false);
+      nSlow = this.fastTx(nSlow, fast4, this.ents, n4, false);
     }
     if (n6 > 0) {
       if (this.cache6On) {
         this.cache6 ??= new RouteCache6(CACHE6_BITS, CAP);
         this.cache6.lookup(t.lpm6, vrfs6, proots6, a0, a1, a2, a3, this.ents6, n6);
       } else walk6Burst(t.lpm6, proots6, a0, a1, a2, a3, this.ents6, this.ends6, this.iota, n6, this.walking);
-      nSlow = this.fastTx(nSlow, fast6, this.ents6, tots6, n6, true);
+      nSlow = this.fastTx(nSlow, fast6, this.ents6, n6, true);
     }
     this.qlen[K.N_ETH_IN] = nSlow;
   }
@@ -484,10 +484,10 @@ export class Graph {
    * The fast paths' last pass (after the trie walk left each packet's leaf in ents): next-hop
    * checks, TTL or hop limit, labels, MACs, and straight into the tx queue of the vif. A packet
    * that does not qualify goes back to ethernet-input's queue unmodified (after the nSlow
-   * packets already there; returns the new count). fast[0..nFast) are the packets, ents their
-   * leaves, tots their L3 lengths.
+   * packets already there; returns the new count). fast holds nFast packets' records (see
+   * fast4), ents their leaves.
    */
-  private fastTx(nSlow: number, fast: Uint32Array, ents: Int32Array, tots: Uint32Array, nFast: number, v6: boolean): number {
+  private fastTx(nSlow: number, fast: Int32Array, ents: Int32Array, nFast: number, v6: boolean): number {
     const p = this.pool;
     const d = this.d;
     const dv = p.view;
@@ -516,7 +516,6 @@ export class Graph {
     const txb = this.txb;
     const st = this.stats;
     const vrfBase = this.vrfBase;
-    const ttlw = this.ttlw4;
     const tag = this.nhcTag;
     const nhc = this.nhc;
     tag.fill(-1);
@@ -528,7 +527,8 @@ export class Graph {
     let curN = 0;
     let curBytes = 0;
     for (let k = 0; k < nFast; k++) {
-      let o = fast[k]!;
+      const r = k * FR_WORDS;
+      let o = fast[r]!;
       const i = o >>> SHIFT;
       const s = o & (SLOT_SIZE - 1);
       const nh = ents[k]!;
@@ -548,7 +548,7 @@ export class Graph {
         nhc[e + 4] = ((mh & 0xffff) << 16) | vmacLo[ov]!;
         nhc[e + 5] = nl;
       }
-      const tot = tots[k]!;
+      const tot = fast[r + 1]!;
       const nl = nhc[e + 5]!;
       if (tot > nhc[e + 1]! || s < 4 * nl) {
         // to the general nodes, which count it in its VRF themselves
@@ -567,7 +567,7 @@ export class Graph {
         d[o + 21] = ttl;
       } else {
         // [TTL - 1, protocol, checksum updated] from pass 1
-        const w = ttlw[k]!;
+        const w = fast[r + 2]!;
         ttl = (w >>> 24) & 255;
         dv.setInt32(o + 22, w);
       }
