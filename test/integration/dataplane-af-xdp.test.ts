@@ -2,10 +2,12 @@
  * The data plane on AF_XDP vifs (root only): host1 — vRouter — host2, the router's veth ends
  * driven by the af-xdp driver (an XDP program redirecting to AF_XDP sockets). IPv4 and IPv6
  * pings both ways, a burst of UDP datagrams counted by a listener on host2, the XDP program
- * gone from both veths once the vRouter has stopped, and a mixed af-packet/af-xdp router.
+ * gone from both veths once the vRouter has stopped (and when it is killed: the program is
+ * held by a BPF link), a mixed af-packet/af-xdp router, and the rtnetlink attach path.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { NetnsLab, needsRoot, ping } from '../lib/netns.js';
 import { startVrouter, type RunningVrouter } from '../lib/vrouter.js';
 import type { VifDriver } from '../../src/dataplane/api.js';
@@ -130,4 +132,55 @@ test('stopping the vRouter detaches the XDP program; a mixed af-packet/af-xdp ro
   await vr.stop();
   vr = undefined;
   assert.equal(xdpMode('r2'), null);
+});
+
+test('a vRouter killed with SIGKILL leaves no XDP program behind (the BPF link dies with it)', { skip, timeout: 60000 }, async () => {
+  const v = await startRouter('af-xdp', 'af-xdp');
+  assert.equal(xdpMode('r1'), 'xdp');
+  const gone = new Promise((res) => v.proc.once('exit', res));
+  process.kill(v.proc.pid!, 'SIGKILL');
+  await gone;
+  let mode = xdpMode('r1');
+  for (let i = 0; i < 40 && mode !== null; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    mode = xdpMode('r1');
+  }
+  assert.equal(mode, null, lab.run(r, ['ip', 'link', 'show', 'r1']));
+  // and the next vRouter attaches again
+  vr = await startRouter('af-xdp', 'af-xdp');
+  ping(lab, h1, '10.2.0.2', { count: 2, deadlineS: 3 });
+  assert.equal(ping(lab, h1, '10.2.0.2', { count: 3, deadlineS: 4 }).received, 3);
+  await vr.stop();
+  vr = undefined;
+});
+
+test('the rtnetlink path (kernels without XDP links) attaches native and skb, refuses a second program, detaches only its own', { skip, timeout: 30000 }, () => {
+  const bpf = fileURLToPath(new URL('../../src/dataplane/io/bpf.js', import.meta.url));
+  const nl = fileURLToPath(new URL('../../src/dataplane/io/xdp-attach.js', import.meta.url));
+  const code = `
+    const b = await import(${JSON.stringify(bpf)});
+    const n = await import(${JSON.stringify(nl)});
+    const { readFileSync } = await import('node:fs');
+    const idx = Number(readFileSync('/sys/class/net/r1/ifindex', 'utf8'));
+    const map = b.createXskMap(1);
+    const p1 = b.loadXdpProgram(b.xskRedirectProgram(map));
+    const p2 = b.loadXdpProgram(b.xskRedirectProgram(map));
+    const out = [];
+    const { execFileSync } = await import('node:child_process');
+    const shown = () => / (xdp\\w*) /.exec(execFileSync('ip', ['link', 'show', 'r1'], { encoding: 'utf8' }))?.[1] ?? 'none';
+    for (const mode of ['native', 'skb']) {
+      n.attachXdp(idx, p1, mode);
+      out.push(mode + ':' + shown());
+      try { n.attachXdp(idx, p2, mode); out.push('second attached'); } catch (e) { out.push('second refused errno ' + e.errno); }
+      try { n.detachXdp(idx, mode, p2); out.push('detached the other'); } catch (e) { out.push('not ours errno ' + e.errno); }
+      n.detachXdp(idx, mode, p1);
+      out.push('after:' + shown());
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const out = JSON.parse(lab.run(r, [process.execPath, '--input-type=module', '-e', code]).trim()) as string[];
+  assert.deepEqual(out, [
+    'native:xdp', 'second refused errno 16', 'not ours errno 17', 'after:none',
+    'skb:xdpgeneric', 'second refused errno 16', 'not ours errno 17', 'after:none',
+  ]);
 });

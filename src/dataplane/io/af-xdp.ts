@@ -9,8 +9,9 @@
  * kernel hands us received frames as {addr, len}), TX (we hand it frames to send) and
  * COMPLETION (it gives sent chunks back). The XDP program (bpf.ts) runs on every frame and
  * calls bpf_redirect_map on an XSKMAP holding this socket at the receive queue's index; the
- * program is attached over rtnetlink (xdp-attach.ts), native (driver) mode first, generic
- * (SKB) mode when the driver refuses, and detached again by close().
+ * program is attached as a BPF link (so it goes when the process does, however it ends), or
+ * over rtnetlink on kernels without XDP links (xdp-attach.ts), native (driver) mode first,
+ * generic (SKB) mode when the driver refuses, and detached again by close().
  *
  * The UMEM is split: RX chunks circulate FILL -> RX -> (copied into a pool slot) -> FILL;
  * TX chunks circulate free list -> TX -> COMPLETION -> free list. Frames are copied between
@@ -30,8 +31,8 @@ import type { IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
 import { disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInterfaceUp } from './libc.js';
 import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, sysError, viewMemory } from './xdp-sys.js';
-import { createXskMap, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
-import { attachXdp, detachXdp, type XdpMode } from './xdp-attach.js';
+import { createXskMap, linkCreateXdp, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
+import { attachXdp, detachXdp, modeFlag, type XdpMode } from './xdp-attach.js';
 
 const AF_XDP = 44;
 const SOCK_RAW = 3;
@@ -55,6 +56,7 @@ const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 const EBUSY = 16;
+const EINVAL = 22;
 const ENOBUFS = 105;
 
 export const CHUNK_SIZE = 2048;
@@ -65,7 +67,7 @@ const KICK_BATCH = 32;
 const MAX_KICKS = 16;
 
 export interface AfXdpOptions {
-  /** UMEM chunks for receiving (the fill and RX ring size; a power of two); default 2048 */
+  /** UMEM chunks for receiving (the fill and RX ring size; a power of two); default 4096 */
   rxFrames?: number;
   /** UMEM chunks for sending (the TX and completion ring size; a power of two); default 2048 */
   txFrames?: number;
@@ -148,7 +150,7 @@ function mapRing(fd: number, offsets: DataView, which: number, entries: number, 
 }
 
 export function openAfXdp(ifname: string, opts: AfXdpOptions = {}): AfXdpDriver {
-  const rxFrames = opts.rxFrames ?? 2048;
+  const rxFrames = opts.rxFrames ?? 4096;
   const txFrames = opts.txFrames ?? 2048;
   if (!isPow2(rxFrames) || !isPow2(txFrames)) throw new Error(`af-xdp ${ifname}: rxFrames and txFrames must be powers of two >= 8`);
   const queue = opts.queue ?? 0;
@@ -177,8 +179,8 @@ export function openAfXdp(ifname: string, opts: AfXdpOptions = {}): AfXdpDriver 
     mapUpdate(mapFd, queue, s.fd);
     const progFd = loadXdpProgram(xskRedirectProgram(mapFd));
     cleanup.push(() => closeFd(progFd));
-    const mode = attach(ifname, ifindex, progFd, opts.mode ?? envMode());
-    cleanup.push(() => detachXdp(ifindex, mode, progFd));
+    const { mode, detach } = attach(ifname, ifindex, progFd, opts.mode ?? envMode());
+    cleanup.push(detach);
     return new AfXdp(ifname, ifindex, hwaddr, mode, s, rxFrames, txFrames, opts.vif ?? 0, undo);
   } catch (e) {
     undo();
@@ -285,18 +287,34 @@ function envMode(): XdpMode | 'auto' {
   throw new Error(`CNR_AF_XDP_MODE=${m}: expected native, skb or auto`);
 }
 
-function attach(ifname: string, ifindex: number, progFd: number, want: XdpMode | 'auto'): XdpMode {
-  if (want !== 'auto') {
-    attachXdp(ifindex, progFd, want);
-    return want;
-  }
+interface Attached {
+  mode: XdpMode;
+  detach(): void;
+}
+
+/**
+ * Attach as a BPF link, so that a vRouter that dies without close() leaves no program behind
+ * (its link fd closes with it); on a kernel without XDP links (before 5.9: EINVAL), through
+ * rtnetlink IFLA_XDP, detached explicitly by close().
+ */
+function attachIn(ifindex: number, progFd: number, mode: XdpMode): Attached {
   try {
-    attachXdp(ifindex, progFd, 'native');
-    return 'native';
+    const link = linkCreateXdp(progFd, ifindex, modeFlag(mode));
+    return { mode, detach: () => closeFd(link) };
+  } catch (e) {
+    if ((e as { errno?: number }).errno !== EINVAL) throw e;
+  }
+  attachXdp(ifindex, progFd, mode);
+  return { mode, detach: () => detachXdp(ifindex, mode, progFd) };
+}
+
+function attach(ifname: string, ifindex: number, progFd: number, want: XdpMode | 'auto'): Attached {
+  if (want !== 'auto') return attachIn(ifindex, progFd, want);
+  try {
+    return attachIn(ifindex, progFd, 'native');
   } catch (native) {
     try {
-      attachXdp(ifindex, progFd, 'skb');
-      return 'skb';
+      return attachIn(ifindex, progFd, 'skb');
     } catch (skb) {
       throw new Error(`af-xdp ${ifname}: cannot attach XDP: ${(native as Error).message}; ${(skb as Error).message}`);
     }

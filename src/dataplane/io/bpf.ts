@@ -104,6 +104,9 @@ const BPF_MAP_LOOKUP_ELEM = 1;
 const BPF_MAP_UPDATE_ELEM = 2;
 const BPF_MAP_DELETE_ELEM = 3;
 const BPF_PROG_LOAD = 5;
+const BPF_LINK_CREATE = 28;
+/** attach type of XDP programs (enum bpf_attach_type) */
+export const BPF_XDP = 37;
 export const BPF_MAP_TYPE_XSKMAP = 17;
 export const BPF_PROG_TYPE_XDP = 6;
 const ATTR_SIZE = 128;
@@ -218,6 +221,7 @@ export function loadXdpProgram(code: Uint8Array, name = 'cnr_xsk'): number {
       s.dv.setBigUint64(32, s.addr(Scratch.LOG), true); // log_buf
     }
     for (let i = 0; i < Math.min(name.length, 15); i++) s.bytes[48 + i] = name.charCodeAt(i); // prog_name
+    s.dv.setUint32(68, BPF_XDP, true); // expected_attach_type: lets BPF_LINK_CREATE take it too
     return Number(libc().syscall(SYS_bpf, BPF_PROG_LOAD, s.addr(Scratch.ATTR), ATTR_SIZE));
   };
   const fd = attempt(0);
@@ -229,4 +233,19 @@ export function loadXdpProgram(code: Uint8Array, name = 'cnr_xsk'): number {
   const log = new TextDecoder().decode(s.bytes.subarray(Scratch.LOG, end < 0 ? Scratch.LOG + LOG_SIZE : end)).trim();
   first.message += log ? `; verifier log:\n${log}` : ' (no verifier log)';
   throw first;
+}
+
+/**
+ * Attach an XDP program to a netdev as a BPF link (Linux 5.9+): the returned link fd holds
+ * the attachment, and closing it, or the process dying, detaches the program. `flags` are
+ * the XDP_FLAGS_*_MODE bits. Refused with EBUSY when another program is attached.
+ */
+export function linkCreateXdp(progFd: number, ifindex: number, flags: number): number {
+  const s = sc();
+  s.clearAttr();
+  s.dv.setUint32(0, progFd, true); // prog_fd
+  s.dv.setUint32(4, ifindex, true); // target_ifindex
+  s.dv.setUint32(8, BPF_XDP, true); // attach_type
+  s.dv.setUint32(12, flags, true); // flags
+  return bpf(BPF_LINK_CREATE, `BPF_LINK_CREATE XDP ifindex ${ifindex}`);
 }
