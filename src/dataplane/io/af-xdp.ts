@@ -263,7 +263,12 @@ export function openXskSocket(ifname: string, ifindex: number, queue: number, rx
     sv.setUint16(2, XDP_COPY | XDP_USE_NEED_WAKEUP, true);
     sv.setUint32(4, ifindex, true);
     sv.setUint32(8, queue, true);
-    if (c.bind(fd, sa, 16) < 0) throw sysError(`bind(AF_XDP, ${ifname} queue ${queue})`);
+    // The kernel releases a closed socket's hold on the queue a little later (deferred UMEM
+    // cleanup): a vif closed and opened again at once can find it busy for a few ms.
+    for (let tries = 0; c.bind(fd, sa, 16) < 0; tries++) {
+      if (errno() !== EBUSY || tries >= 40) throw sysError(`bind(AF_XDP, ${ifname} queue ${queue})`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
     // one sendto() sends up to 32 frames unless the budget is raised (Linux >= 6.17; best effort)
     let txBudget = 32;
     try {
@@ -285,6 +290,14 @@ function envMode(): XdpMode | 'auto' {
   if (m === undefined || m === '' || m === 'auto') return 'auto';
   if (m === 'native' || m === 'skb') return m;
   throw new Error(`CNR_AF_XDP_MODE=${m}: expected native, skb or auto`);
+}
+
+/**
+ * For tests: the driver over a socket of openXskSocket with no XDP program (nothing reaches
+ * its RX ring but what the test writes there). close() closes the socket.
+ */
+export function afXdpOverSocket(name: string, s: XskSocket, rxFrames: number, txFrames: number, vif = 0): AfXdpDriver {
+  return new AfXdp(name, 0, new Uint8Array(6), 'skb', s, rxFrames, txFrames, vif, s.close);
 }
 
 interface Attached {
