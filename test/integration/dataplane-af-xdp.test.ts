@@ -184,3 +184,19 @@ test('the rtnetlink path (kernels without XDP links) attaches native and skb, re
     'skb:xdpgeneric', 'second refused errno 16', 'not ours errno 17', 'after:none',
   ]);
 });
+
+test('a netdev with several receive queues is refused with the fix in the message, and taken once it has one', { skip, timeout: 30000 }, () => {
+  lab.run(r, ['ip', 'link', 'add', 'mq0', 'numrxqueues', '2', 'numtxqueues', '2', 'type', 'veth', 'peer', 'name', 'mq1']);
+  const drv = fileURLToPath(new URL('../../src/dataplane/io/af-xdp.js', import.meta.url));
+  const code = `
+    const { openAfXdp } = await import(${JSON.stringify(drv)});
+    try { openAfXdp('mq0').close(); console.log('opened'); } catch (e) { console.log(e.message); }
+  `;
+  try {
+    assert.match(lab.run(r, [process.execPath, '--input-type=module', '-e', code]), /af-xdp mq0: 2 receive queues, the driver serves one: reduce them to one \(ethtool -L mq0 rx 1/);
+    lab.run(r, ['ethtool', '-L', 'mq0', 'rx', '1', 'tx', '1']);
+    assert.equal(lab.run(r, [process.execPath, '--input-type=module', '-e', code]).trim(), 'opened');
+  } finally {
+    lab.run(r, ['ip', 'link', 'del', 'mq0'], { allowFail: true });
+  }
+});

@@ -30,7 +30,7 @@ import koffi from 'koffi';
 import type { IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
 import { disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInterfaceUp } from './libc.js';
-import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, sysError, viewMemory } from './xdp-sys.js';
+import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, rxQueueCount, sysError, viewMemory } from './xdp-sys.js';
 import { createXskMap, linkCreateXdp, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
 import { attachXdp, detachXdp, modeFlag, type XdpMode } from './xdp-attach.js';
 
@@ -155,6 +155,12 @@ export function openAfXdp(ifname: string, opts: AfXdpOptions = {}): AfXdpDriver 
   if (!isPow2(rxFrames) || !isPow2(txFrames)) throw new Error(`af-xdp ${ifname}: rxFrames and txFrames must be powers of two >= 8`);
   const queue = opts.queue ?? 0;
   const ifindex = interfaceIndex(ifname);
+  // A socket receives only from the queue it is bound to; frames of the other queues would
+  // pass to the kernel unseen by the data plane. Refuse rather than lose them.
+  const queues = rxQueueCount(ifname);
+  if (opts.queue === undefined && queues > 1) {
+    throw new Error(`af-xdp ${ifname}: ${queues} receive queues, the driver serves one: reduce them to one (ethtool -L ${ifname} rx 1, or combined 1) or use af-packet`);
+  }
   if (opts.up !== false) setInterfaceUp(ifname);
   if (opts.disableOffloads !== false) disableOffloads(ifname);
   // as af-packet: the kernel must not answer ARP on the netdev with its own MAC

@@ -34,3 +34,33 @@ export function libc(): XdpLibc {
   }) as XdpLibc;
   return cached;
 }
+
+const SIOCETHTOOL = 0x8946;
+const ETHTOOL_GCHANNELS = 0x3c;
+
+/**
+ * The receive queues a netdev uses (ETHTOOL_GCHANNELS: rx + combined channels); 1 when the
+ * driver does not say (no get_channels) or says 0.
+ */
+export function rxQueueCount(ifname: string): number {
+  const c = libc();
+  // struct ethtool_channels (9 u32: cmd, max_rx, max_tx, max_other, max_combined, rx, tx, other, combined) at a fixed address
+  const p = koffi.alloc('uint8_t', 36);
+  try {
+    const ch = new DataView(koffi.view(p, 36));
+    ch.setUint32(0, ETHTOOL_GCHANNELS, true);
+    const ifr = new Uint8Array(40);
+    for (let i = 0; i < ifname.length && i < 15; i++) ifr[i] = ifname.charCodeAt(i);
+    new DataView(ifr.buffer).setBigUint64(16, BigInt(koffi.address(p)), true); // ifr_data
+    const fd = c.socket(2, 2 | 0x80000, 0);
+    if (fd < 0) return 1;
+    try {
+      if (c.ioctl(fd, SIOCETHTOOL, ifr) < 0) return 1;
+    } finally {
+      c.close(fd);
+    }
+    return Math.max(1, ch.getUint32(20, true) + ch.getUint32(32, true));
+  } finally {
+    koffi.free(p);
+  }
+}
