@@ -58,17 +58,37 @@ test('rxBurst copies good frames into pool slots and drops malformed descriptors
     const back = Array.from({ length: 6 }, (_, k) => s.fill.w[s.fill.desc + ((16 + k) & s.fill.mask) * 2]);
     assert.deepEqual(back, [3, Math.floor((s.umemLen - 10) / CHUNK_SIZE), 7, 8, 9, 5].map((c) => c * CHUNK_SIZE));
     assert.equal(drv.rxBurst(pool, out, 64), 0, 'nothing new');
+    // an odd length at an unaligned address (not what copy mode produces, but a valid descriptor)
+    const u = 10 * CHUNK_SIZE + 257;
+    for (let i = 0; i < 61; i++) umem[u + i] = 200 - i;
+    produce(u, 61);
+    assert.equal(drv.rxBurst(pool, out, 64), 1);
+    assert.deepEqual([...pool.frame(out[0]!)], Array.from({ length: 61 }, (_, i) => 200 - i));
     // a burst is bounded by max, the rest waits
     for (let k = 0; k < 5; k++) produce(a, 60);
     assert.equal(drv.rxBurst(pool, out, 3), 3);
     assert.equal(drv.rxBurst(pool, out, 64), 2);
-    // an empty pool drops (counted) and still recycles the chunk
+    // a pool that runs dry leaves the rest in the RX ring for the next call (nothing lost)
     const tiny = new PacketPool(1);
     produce(a, 60);
     produce(a, 60);
     assert.equal(drv.rxBurst(tiny, out, 64), 1);
-    assert.equal(drv.stats().rxDropped, 5);
+    assert.equal(drv.rxBurst(tiny, out, 64), 0);
+    assert.equal(drv.stats().poolEmpty, 1);
     assert.equal(s.fill.w[s.fill.prod], 16 + 13);
+    assert.equal(drv.rxBurst(pool, out, 64), 1);
+    assert.equal(drv.stats().rxDropped, 4);
+    assert.equal(s.fill.w[s.fill.prod], 16 + 14);
+    // malformed descriptors between good ones: the good frames land in out[0..n) in order
+    const before = pool.available;
+    produce(s.umemLen, 60);
+    produce(a, 60);
+    produce(9 * CHUNK_SIZE, 60, 1);
+    produce(b, 300);
+    assert.equal(drv.rxBurst(pool, out, 64), 2);
+    assert.equal(pool.frame(out[0]!)[59], 60);
+    assert.equal(pool.frame(out[1]!).length, 300);
+    assert.equal(pool.available, before - 2, 'the malformed descriptors\' slots went back');
   } finally {
     drv.close();
   }
@@ -86,6 +106,9 @@ test('txBurst fills TX descriptors from free chunks, frees the pool slots, and r
     // a frame whose start moved (a header pushed in front): the driver sends from start
     pool.start[idx[0]!] = HEADROOM - 4;
     pool.len[idx[0]!] = 68;
+    // and one that starts at an address that is not a multiple of 4 (an Ethernet header popped)
+    pool.start[idx[1]!] = HEADROOM - 14;
+    pool.len[idx[1]!] = 65 + 14;
     const free0 = pool.available;
     const q = drv.txBurst(pool, idx, 0, 10);
     assert.equal(q, 8, 'the TX ring and the free chunks hold 8');
@@ -99,8 +122,8 @@ test('txBurst fills TX descriptors from free chunks, frees the pool slots, and r
       const len = s.tx.w[d + 2]!;
       assert.ok(addr >= 16 * 2048 && addr < s.umemLen, `TX chunk ${addr} outside the TX part of the UMEM`);
       seen.add(addr);
-      assert.equal(len, k === 0 ? 68 : 64 + k);
-      if (k > 0) assert.ok(umem.subarray(addr, addr + len).every((x) => x === k + 1));
+      assert.equal(len, k === 0 ? 68 : k === 1 ? 79 : 64 + k);
+      if (k > 0) assert.ok(umem.subarray(addr + (k === 1 ? 14 : 0), addr + len).every((x) => x === k + 1));
     }
     assert.equal(seen.size, 8, 'distinct chunks');
     // nothing completed yet (never kicked): still no room

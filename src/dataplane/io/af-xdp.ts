@@ -63,6 +63,8 @@ export const CHUNK_SIZE = 2048;
 const CHUNK_SHIFT = 11;
 /** frames that make a TX kick worth its syscall at once (as in af-packet.ts) */
 const KICK_BATCH = 32;
+/** frames up to this length are copied as 32-bit words when aligned */
+const WORD_COPY_MAX = 256;
 /** sendto() calls per flush at most: each sends up to the TX budget */
 const MAX_KICKS = 16;
 
@@ -88,8 +90,10 @@ export interface AfXdpOptions {
 export interface AfXdpStats {
   rxFrames: number;
   txFrames: number;
-  /** received frames that were malformed, did not fit a pool slot or found the pool empty */
+  /** received descriptors that were malformed or did not fit a pool slot */
   rxDropped: number;
+  /** rxBurst calls that left frames in the RX ring because the pool had no free slot */
+  poolEmpty: number;
   /** frames refused by txBurst: no free UMEM chunk or TX ring slot, or too long */
   txRingFull: number;
   /** frames the kernel dropped (XDP_STATISTICS rx_dropped + rx_ring_full) */
@@ -342,6 +346,7 @@ function attach(ifname: string, ifindex: number, progFd: number, want: XdpMode |
 
 class AfXdp implements AfXdpDriver {
   private umem: Uint8Array;
+  private umem32: Uint32Array;
   private fdNum: number;
   private readonly umemLen: number;
   private readonly rx: Ring;
@@ -360,6 +365,8 @@ class AfXdp implements AfXdpDriver {
   private txPendingSeen = 0;
   private closed = false;
   private readonly counters = { rxFrames: 0, txFrames: 0, rxDropped: 0, txRingFull: 0 };
+  /** rxBurst calls that found frames waiting but no free pool slot */
+  private poolEmpty = 0;
   private readonly kstats = new Uint8Array(48);
 
   constructor(
@@ -380,6 +387,7 @@ class AfXdp implements AfXdpDriver {
     this.fill = s.fill;
     this.comp = s.comp;
     this.umem = new Uint8Array(viewMemory(s.umemPtr, s.umemLen));
+    this.umem32 = new Uint32Array(this.umem.buffer);
     this.fillProd = rxFrames;
     this.freeTx = new Uint32Array(txFrames);
     for (let i = 0; i < txFrames; i++) this.freeTx[i] = (rxFrames + i) * CHUNK_SIZE;
@@ -390,6 +398,11 @@ class AfXdp implements AfXdpDriver {
     return this.fdNum;
   }
 
+  /**
+   * Slots are taken from the pool for the whole burst at once; a malformed descriptor's slot
+   * serves the next frame, and what is left over goes back. With the pool empty, frames wait
+   * in the RX ring (the kernel drops and counts when it fills) rather than being dropped here.
+   */
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
     const rx = this.rx;
     const rw = rx.w;
@@ -398,35 +411,54 @@ class AfXdp implements AfXdpDriver {
     let avail = (prod - cons) >>> 0;
     if (avail === 0) return 0;
     if (avail > max) avail = max;
+    avail = pool.allocBurst(out, avail);
+    if (avail === 0) {
+      this.poolEmpty++;
+      return 0;
+    }
+    const rdesc = rx.desc;
+    const rmask = rx.mask;
     const fw = this.fill.w;
     const fdesc = this.fill.desc;
     const fmask = this.fill.mask;
     let fprod = this.fillProd;
     const umem = this.umem;
+    const umem32 = this.umem32;
     const umemLen = this.umemLen;
     const data = pool.data;
+    const data32 = pool.data32;
+    const plen = pool.len;
+    const prxVif = pool.rxVif;
+    const vif = this.vif;
     let n = 0;
     for (let k = 0; k < avail; k++) {
-      const d = rx.desc + ((cons & rx.mask) << 2);
+      const d = rdesc + ((cons & rmask) << 2);
       const addr = rw[d]!;
       const len = rw[d + 2]!;
       cons = (cons + 1) >>> 0;
-      const slot = rw[d + 1] === 0 && len >= 14 && len <= MAX_FRAME && addr + len <= umemLen ? pool.alloc() : -1;
-      if (slot < 0) this.counters.rxDropped++;
-      else {
+      if (rw[d + 1] === 0 && len >= 14 && len <= MAX_FRAME && addr + len <= umemLen) {
+        const slot = out[n]!;
         const dst = slot * SLOT_SIZE + HEADROOM;
-        if (len <= 128) for (let i = 0; i < len; i++) data[dst + i] = umem[addr + i]!;
+        // short frames as 32-bit words (the slot and, in copy mode, the frame are 4-byte
+        // aligned; the few bytes past the end stay inside the chunk and the slot)
+        if (len <= WORD_COPY_MAX && (addr & 3) === 0) {
+          const w = dst >>> 2;
+          const a = addr >>> 2;
+          const words = (len + 3) >>> 2;
+          for (let i = 0; i < words; i++) data32[w + i] = umem32[a + i]!;
+        } else if (len <= 128) for (let i = 0; i < len; i++) data[dst + i] = umem[addr + i]!;
         else data.set(umem.subarray(addr, addr + len), dst);
-        pool.len[slot] = len;
-        pool.rxVif[slot] = this.vif;
-        out[n++] = slot;
-      }
+        plen[slot] = len;
+        prxVif[slot] = vif;
+        n++;
+      } else this.counters.rxDropped++;
       // the chunk goes straight back to the kernel (its base: the kernel may have added an offset)
       const f = fdesc + ((fprod & fmask) << 1);
       fw[f] = (addr >>> CHUNK_SHIFT) << CHUNK_SHIFT;
       fw[f + 1] = 0;
       fprod = (fprod + 1) >>> 0;
     }
+    if (n < avail) pool.freeBurst(out, n, avail - n);
     this.rxCons = cons;
     rw[rx.cons] = cons;
     this.fillProd = fprod;
@@ -461,7 +493,9 @@ class AfXdp implements AfXdpDriver {
     const txCons = tw[tx.cons]!;
     let room = tx.mask + 1 - ((this.txProd - txCons) >>> 0);
     const umem = this.umem;
+    const umem32 = this.umem32;
     const data = pool.data;
+    const data32 = pool.data32;
     const free = this.freeTx;
     let top = this.freeTop;
     let prod = this.txProd;
@@ -477,7 +511,12 @@ class AfXdp implements AfXdpDriver {
       }
       const addr = free[--top]!;
       const src = slot * SLOT_SIZE + pool.start[slot]!;
-      if (len <= 128) for (let i = 0; i < len; i++) umem[addr + i] = data[src + i]!;
+      if (len <= WORD_COPY_MAX && (src & 3) === 0) {
+        const a = addr >>> 2;
+        const d = src >>> 2;
+        const words = (len + 3) >>> 2;
+        for (let i = 0; i < words; i++) umem32[a + i] = data32[d + i]!;
+      } else if (len <= 128) for (let i = 0; i < len; i++) umem[addr + i] = data[src + i]!;
       else umem.set(data.subarray(src, src + len), addr);
       const d = tx.desc + ((prod & tx.mask) << 2);
       tw[d] = addr;
@@ -548,13 +587,14 @@ class AfXdp implements AfXdpDriver {
         fillRingEmpty = u(32);
       }
     }
-    return { ...this.counters, kernelDrops, fillRingEmpty, invalidDescs };
+    return { ...this.counters, poolEmpty: this.poolEmpty, kernelDrops, fillRingEmpty, invalidDescs };
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.umem = new Uint8Array(0);
+    this.umem32 = new Uint32Array(0);
     const empty = new Uint32Array(0);
     for (const r of [this.rx, this.tx, this.fill, this.comp]) r.w = empty;
     this.release();
