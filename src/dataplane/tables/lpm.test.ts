@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LpmTable, LPM4_STRIDES } from './lpm.js';
+import { LpmTable, LPM4_STRIDES, walk4BurstRoots } from './lpm.js';
 import { bgpLikeLen4 as len4, mask4, rng } from './test-random.js';
 
 /** The naive reference: one exact-match map per prefix length, probed longest first. */
@@ -67,7 +67,23 @@ test('LPM4: 1M random prefixes, then deletes, against a naive reference', () => 
       const want = t.lookup(vrf, w);
       if (out[k] !== want || all[k] !== want) assert.fail(`lookupBurst ${(addrs[k]! >>> 0).toString(16)}: got ${out[k]}/${all[k]}, want ${want}`);
     }
+    // with a root per packet (bursts mixing VRFs: this one, one without a table, and VRF 2)
+    const roots = new Int32Array(n);
+    const vrfs = [vrf, 3, 2];
+    for (let k = 0; k < n; k++) roots[k] = t.iroots[vrfs[k % 3]!]!;
+    walk4BurstRoots(t.islots, roots, addrs, all, n);
+    for (let k = 0; k < n; k++) {
+      w[0] = addrs[k]!;
+      const want = t.lookup(vrfs[k % 3]!, w);
+      if (all[k] !== want) assert.fail(`walk4BurstRoots ${(addrs[k]! >>> 0).toString(16)} in VRF ${vrfs[k % 3]}: got ${all[k]}, want ${want}`);
+    }
   };
+  // VRF 2: a second, small table (so that bursts mixing VRFs walk two tries)
+  for (let k = 0; k < 20_000; k++) {
+    const j = r() % insA.length;
+    w[0] = insA[j]!;
+    t.insert(2, w, insL[j]!, 65001 + (k % 100));
+  }
   burstCheck(1);
   burstCheck(3); // a VRF without a table: every lookup 0
   // delete half of what was inserted (some twice: the second must report false)

@@ -50,24 +50,65 @@ export function leaf4(slots: Int32Array, root: number, a: number): number {
  * The IPv4 walk for a burst in one VRF: out[k] = leaf4(addrs[k]). Each loop has no dependency
  * between iterations, so the CPU overlaps the cache misses of many packets (the out-of-order
  * window is JavaScript's prefetch). Level 1 (256 KiB per VRF, in cache) gets a loop of its
- * own; the level-2 loop, whose loads miss, is then as short as it can be and never branches
- * on a slot it loaded (a mispredicted "walk on" would throw away the misses under way); the
- * few longer prefixes are finished last, their slots in cache by then. Measured against one
- * loop doing all four levels: +10% in the LPM benchmark (1M routes).
+ * own, which leaves in out[k] either the leaf or, complemented (negative), the level-2 slot
+ * to read; the level-2 loop, whose loads miss, then touches only out and slots (V8 checks and
+ * reloads every typed array a loop uses on each iteration, so the fewer, the more iterations
+ * and misses the out-of-order window holds) and never branches on a slot it loaded (a
+ * mispredicted "walk on" would throw away the misses under way); the few longer prefixes are
+ * finished last, their slots in cache by then. Both first loops are unrolled by four for the
+ * same reason. Measured on 1M routes against the previous form (three loops, level 2 reading
+ * addrs): 1.3-1.6x the lookup rate.
  */
 export function walk4Burst(slots: Int32Array, root: number, addrs: Int32Array, out: Int32Array, n: number): void {
-  let deeper = 0;
-  for (let k = 0; k < n; k++) out[k] = slots[root + (addrs[k]! >>> 16)]!;
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const a0 = addrs[k]!, a1 = addrs[k + 1]!, a2 = addrs[k + 2]!, a3 = addrs[k + 3]!;
+    const e0 = slots[root + (a0 >>> 16)]!, e1 = slots[root + (a1 >>> 16)]!, e2 = slots[root + (a2 >>> 16)]!, e3 = slots[root + (a3 >>> 16)]!;
+    out[k] = e0 < 0 ? ~((e0 & LPM_INDEX) + ((a0 >>> 8) & 255)) : e0;
+    out[k + 1] = e1 < 0 ? ~((e1 & LPM_INDEX) + ((a1 >>> 8) & 255)) : e1;
+    out[k + 2] = e2 < 0 ? ~((e2 & LPM_INDEX) + ((a2 >>> 8) & 255)) : e2;
+    out[k + 3] = e3 < 0 ? ~((e3 & LPM_INDEX) + ((a3 >>> 8) & 255)) : e3;
+  }
+  for (; k < n; k++) {
+    const a = addrs[k]!;
+    const e = slots[root + (a >>> 16)]!;
+    out[k] = e < 0 ? ~((e & LPM_INDEX) + ((a >>> 8) & 255)) : e;
+  }
+  walk4Below16(slots, addrs, out, n);
+}
+
+/** walk4Burst with a root per packet (roots[k] < 0: that VRF has no table, out 0). */
+export function walk4BurstRoots(slots: Int32Array, roots: Int32Array, addrs: Int32Array, out: Int32Array, n: number): void {
   for (let k = 0; k < n; k++) {
-    let e = out[k]!;
-    if (e < 0) {
-      e = slots[(e & LPM_INDEX) + ((addrs[k]! >>> 8) & 255)]!;
-      out[k] = e;
-      deeper |= e;
-    }
+    const b = roots[k]!;
+    const a = addrs[k]!;
+    const e = b < 0 ? 0 : slots[b + (a >>> 16)]!;
+    out[k] = e < 0 ? ~((e & LPM_INDEX) + ((a >>> 8) & 255)) : e;
+  }
+  walk4Below16(slots, addrs, out, n);
+}
+
+/**
+ * Levels 2-4 of walk4Burst: out[k] is a leaf, or ~(the level-2 slot) where level 1 held a
+ * child pointer; leaves every out[k] a leaf.
+ */
+function walk4Below16(slots: Int32Array, addrs: Int32Array, out: Int32Array, n: number): void {
+  let deeper = 0;
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const x0 = out[k]!, x1 = out[k + 1]!, x2 = out[k + 2]!, x3 = out[k + 3]!;
+    if (x0 < 0) { const e = slots[~x0]!; out[k] = e; deeper |= e; }
+    if (x1 < 0) { const e = slots[~x1]!; out[k + 1] = e; deeper |= e; }
+    if (x2 < 0) { const e = slots[~x2]!; out[k + 2] = e; deeper |= e; }
+    if (x3 < 0) { const e = slots[~x3]!; out[k + 3] = e; deeper |= e; }
+  }
+  for (; k < n; k++) {
+    const x = out[k]!;
+    if (x < 0) { const e = slots[~x]!; out[k] = e; deeper |= e; }
   }
   if (deeper >= 0) return;
-  for (let k = 0; k < n; k++) {
+  // out[k] < 0 now is a child pointer below a /24
+  for (k = 0; k < n; k++) {
     let e = out[k]!;
     if (e < 0) {
       const a = addrs[k]!;
@@ -75,14 +116,6 @@ export function walk4Burst(slots: Int32Array, root: number, addrs: Int32Array, o
       if (e < 0) e = slots[(e & LPM_INDEX) + (a & 15)]!;
       out[k] = e;
     }
-  }
-}
-
-/** walk4Burst with a root per packet (roots[k] < 0: that VRF has no table, out 0). */
-export function walk4BurstRoots(slots: Int32Array, roots: Int32Array, addrs: Int32Array, out: Int32Array, n: number): void {
-  for (let k = 0; k < n; k++) {
-    const b = roots[k]!;
-    out[k] = b < 0 ? 0 : leaf4(slots, b, addrs[k]!);
   }
 }
 
