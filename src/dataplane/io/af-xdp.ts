@@ -57,6 +57,8 @@ const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 const EBUSY = 16;
 const EINVAL = 22;
+const ENOSPC = 28;
+const ERANGE = 34;
 const ENOBUFS = 105;
 
 export const CHUNK_SIZE = 2048;
@@ -325,7 +327,11 @@ function attachIn(ifindex: number, progFd: number, mode: XdpMode): Attached {
     const link = linkCreateXdp(progFd, ifindex, modeFlag(mode));
     return { mode, detach: () => closeFd(link) };
   } catch (e) {
-    if ((e as { errno?: number }).errno !== EINVAL) throw e;
+    const err = e as Error & { errno?: number };
+    // a BPF link brings no extended ACK text: name the veth refusals measured here
+    if (err.errno === ERANGE) err.message += ' (veth: the peer\'s MTU is too large for native XDP)';
+    if (err.errno === ENOSPC) err.message += ' (veth: fewer receive queues than the peer has transmit queues)';
+    if (err.errno !== EINVAL) throw err;
   }
   attachXdp(ifindex, progFd, mode);
   return { mode, detach: () => detachXdp(ifindex, mode, progFd) };
