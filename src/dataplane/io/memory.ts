@@ -117,33 +117,12 @@ export class MemoryDriver implements IoDriver {
   }
 
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
-    const replay = this.replay;
-    if (replay) {
-      const n = pool.allocBurst(out, max);
-      // 8-byte word copies: slots and HEADROOM are 8-byte aligned (a driver copies a ring frame the same way)
-      const d = pool.data64;
-      const plen = pool.len;
-      const offs = this.replayOff!;
-      const lens = this.replayLen!;
-      let next = this.replayNext;
-      for (let k = 0; k < n; k++) {
-        const i = out[k]!;
-        const o = offs[next]!;
-        const len = lens[next]!;
-        if (++next === offs.length) next = 0;
-        const dst = (i * SLOT_SIZE + HEADROOM) >> 3;
-        if (len <= 64) {
-          // a minimum-size frame in 8 straight-line moves (a loop costs V8 twice as much here)
-          d[dst] = replay[o]!; d[dst + 1] = replay[o + 1]!; d[dst + 2] = replay[o + 2]!; d[dst + 3] = replay[o + 3]!;
-          d[dst + 4] = replay[o + 4]!; d[dst + 5] = replay[o + 5]!; d[dst + 6] = replay[o + 6]!; d[dst + 7] = replay[o + 7]!;
-        } else {
-          const words = (len + 7) >> 3;
-          for (let b = 0; b < words; b++) d[dst + b] = replay[o + b]!;
-        }
-        plen[i] = len;
+    if (this.replay) {
+      if (pool !== this.replayPool) {
+        this.replayPool = pool;
+        this.replayRx = this.makeReplayRx(pool);
       }
-      this.replayNext = next;
-      return n;
+      return this.replayRx!(out, max);
     }
     const ctrl = this.ctrl;
     let tail = Atomics.load(ctrl, 1);
@@ -161,6 +140,43 @@ export class MemoryDriver implements IoDriver {
     }
     Atomics.store(ctrl, 1, tail);
     return n;
+  }
+
+  /** the replay receive as a closure over one pool's and the replay's arrays (V8 specialises it to them) */
+  private replayRx: ((out: Uint32Array, max: number) => number) | undefined;
+  private replayPool: PacketPool | undefined;
+
+  private makeReplayRx(pool: PacketPool): (out: Uint32Array, max: number) => number {
+    const replay = this.replay!;
+    // 8-byte word copies: slots and HEADROOM are 8-byte aligned (a driver copies a ring frame the same way)
+    const d = pool.data64;
+    const plen = pool.len;
+    const offs = this.replayOff!;
+    const lens = this.replayLen!;
+    const nFrames = offs.length;
+    const h = HEADROOM >> 3;
+    return (out, max) => {
+      const n = pool.allocBurst(out, max);
+      let next = this.replayNext;
+      for (let k = 0; k < n; k++) {
+        const i = out[k]!;
+        const o = offs[next]!;
+        const len = lens[next]!;
+        if (++next === nFrames) next = 0;
+        const dst = i * (SLOT_SIZE >> 3) + h;
+        if (len <= 64) {
+          // a minimum-size frame in 8 straight-line moves (a loop costs V8 twice as much here)
+          d[dst] = replay[o]!; d[dst + 1] = replay[o + 1]!; d[dst + 2] = replay[o + 2]!; d[dst + 3] = replay[o + 3]!;
+          d[dst + 4] = replay[o + 4]!; d[dst + 5] = replay[o + 5]!; d[dst + 6] = replay[o + 6]!; d[dst + 7] = replay[o + 7]!;
+        } else {
+          const words = (len + 7) >> 3;
+          for (let b = 0; b < words; b++) d[dst + b] = replay[o + b]!;
+        }
+        plen[i] = len;
+      }
+      this.replayNext = next;
+      return n;
+    };
   }
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
