@@ -23,6 +23,7 @@ import {
   disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from './libc.js';
 import { completeChecksum } from './checksum-complete.js';
+import { copyWords, fitsWords } from './copy.js';
 
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
@@ -134,6 +135,8 @@ class AfPacket implements AfPacketDriver {
   private ring: Uint8Array;
   /** the ring as 32-bit words, for status and length fields (frames are 2048-byte aligned) */
   private words: Uint32Array;
+  /** the ring as a DataView, for copyWords */
+  private view: DataView;
   private rxHead = 0;
   private txHead = 0;
   private txPending = 0;
@@ -157,6 +160,7 @@ class AfPacket implements AfPacketDriver {
     const ab = viewMemory(mapPtr, mapLen);
     this.ring = new Uint8Array(ab);
     this.words = new Uint32Array(ab);
+    this.view = new DataView(ab);
     this.txBase = rxFrames * FRAME_SIZE;
   }
 
@@ -167,7 +171,9 @@ class AfPacket implements AfPacketDriver {
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
     const ring = this.ring;
     const words = this.words;
+    const rv = this.view;
     const data = pool.data;
+    const pv = pool.view;
     let n = 0;
     let head = this.rxHead;
     while (n < max) {
@@ -184,8 +190,8 @@ class AfPacket implements AfPacketDriver {
       } else {
         const dst = slot * SLOT_SIZE + HEADROOM;
         if (!tagged) {
-          // a byte loop beats creating a subarray for short frames
-          if (len <= 128) for (let i = 0; i < len; i++) data[dst + i] = ring[mac + i]!;
+          // 8-byte moves where both ends have room for the rounding (the frame's own slot and ring frame)
+          if (fitsWords(HEADROOM, len, SLOT_SIZE) && fitsWords(mac - h, len, FRAME_SIZE)) copyWords(rv, mac, pv, dst, len);
           else data.set(ring.subarray(mac, mac + len), dst);
         } else {
           this.reinsertVlan(status, h, mac, len, data, dst);
@@ -221,7 +227,9 @@ class AfPacket implements AfPacketDriver {
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
     const ring = this.ring;
     const words = this.words;
+    const rv = this.view;
     const data = pool.data;
+    const pv = pool.view;
     let queued = 0;
     let head = this.txHead;
     const end = start + count;
@@ -236,9 +244,10 @@ class AfPacket implements AfPacketDriver {
         pool.free(slot);
         continue;
       }
-      const src = slot * SLOT_SIZE + pool.start[slot]!;
+      const s = pool.start[slot]!;
+      const src = slot * SLOT_SIZE + s;
       const d = h + TX_DATA;
-      if (len <= 128) for (let i = 0; i < len; i++) ring[d + i] = data[src + i]!;
+      if (fitsWords(s, len, SLOT_SIZE) && fitsWords(TX_DATA, len, FRAME_SIZE)) copyWords(pv, src, rv, d, len);
       else ring.set(data.subarray(src, src + len), d);
       words[(h + H_LEN) >>> 2] = len;
       words[h >>> 2] = TP_STATUS_SEND_REQUEST;
@@ -287,6 +296,7 @@ class AfPacket implements AfPacketDriver {
     this.closed = true;
     this.ring = new Uint8Array(0);
     this.words = new Uint32Array(0);
+    this.view = new DataView(new ArrayBuffer(0));
     libc().munmap(this.mapPtr, this.mapLen);
     libc().close(this.fdNum);
     this.fdNum = -1;
