@@ -15,9 +15,11 @@
  *
  * The UMEM is split: RX chunks circulate FILL -> RX -> (copied into a pool slot) -> FILL;
  * TX chunks circulate free list -> TX -> COMPLETION -> free list. Frames are copied between
- * the UMEM and the PacketPool, as the AF_PACKET driver copies from its rings: the pool is
- * shared by all of a worker's drivers and the graph, so lending UMEM chunks to it would need
- * a shared allocator (see docs/design.md). Sockets are bound in copy mode (XDP_COPY): veths
+ * the UMEM and the PacketPool, as the AF_PACKET driver copies from its rings (short frames
+ * as 32-bit words). Avoiding the copy would mean registering the pool's own memory as the
+ * UMEM (unaligned-chunk mode, since the pool's buffer is not page-aligned) and letting the
+ * kernel hold pool slots in the fill ring and until TX completion: not done, and on veths
+ * the vRouter's side is not where the time goes (docs/design.md). Sockets are bound in copy mode (XDP_COPY): veths
  * have no zero-copy support. With XDP_USE_NEED_WAKEUP the kernel tells us when a TX kick
  * (sendto) is needed; in copy mode it always is, and one sendto() sends up to the socket's
  * TX budget (XDP_MAX_TX_SKB_BUDGET, raised here when the kernel has the option).
