@@ -19,10 +19,11 @@
  * as 32-bit words). Avoiding the copy would mean registering the pool's own memory as the
  * UMEM (unaligned-chunk mode, since the pool's buffer is not page-aligned) and letting the
  * kernel hold pool slots in the fill ring and until TX completion: not done, and on veths
- * the vRouter's side is not where the time goes (docs/design.md). Sockets are bound in copy mode (XDP_COPY): veths
- * have no zero-copy support. With XDP_USE_NEED_WAKEUP the kernel tells us when a TX kick
- * (sendto) is needed; in copy mode it always is, and one sendto() sends up to the socket's
- * TX budget (XDP_MAX_TX_SKB_BUDGET, raised here when the kernel has the option).
+ * the vRouter's side is not where the time goes (docs/design.md). Sockets are bound in copy
+ * mode (XDP_COPY): veths have no zero-copy support. With XDP_USE_NEED_WAKEUP the kernel
+ * tells us when a TX kick (sendto) is needed; in copy mode it always is, and one sendto()
+ * sends up to the socket's TX budget (XDP_MAX_TX_SKB_BUDGET, raised here when the kernel
+ * has the option).
  *
  * Malformed descriptors (an address outside the UMEM, a length that does not fit a pool
  * slot or is shorter than an Ethernet header) are dropped and counted; the chunk still goes
