@@ -132,4 +132,12 @@ test('txBurst fills TX descriptors from free chunks, frees the pool slots, and r
   } finally {
     drv.close();
   }
+  // a closed driver receives nothing, gives sent frames' slots back and ignores flush()
+  const pool = new PacketPool(4);
+  const idx = new Uint32Array([pool.put(new Uint8Array(60))]);
+  assert.equal(drv.rxBurst(pool, new Uint32Array(4), 4), 0);
+  assert.equal(drv.txBurst(pool, idx, 0, 1), 0);
+  assert.equal(pool.available, 4);
+  drv.flush();
+  drv.close();
 });

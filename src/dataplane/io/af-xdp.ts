@@ -496,6 +496,10 @@ class AfXdp implements AfXdpDriver {
   }
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    if (this.closed) {
+      pool.freeBurst(idx, start, count);
+      return 0;
+    }
     if (this.freeTop < count) this.reclaim();
     const tx = this.tx;
     const tw = tx.w;
@@ -553,8 +557,9 @@ class AfXdp implements AfXdpDriver {
    * the socket's budget and answers EAGAIN while descriptors remain.
    */
   flush(): void {
+    if (this.closed) return;
     const pending = this.txPending;
-    if (pending === 0 || this.closed) {
+    if (pending === 0) {
       this.reclaim();
       return;
     }
