@@ -21,7 +21,7 @@ import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 import { MAX_ADDR, VIF_UP } from '../tables/vif-table.js';
 import { NBR_REACHABLE } from '../tables/neighbor-table.js';
-import { AclTable, ALL_PORTS, MAX_ACL_RULES, PROTO_ANY, R_DPORT, R_DST, R_DST_LEN, R_FAMILY, R_PERMIT, R_PROTO, R_SPORT, R_SRC, R_SRC_LEN, RULE_WORDS } from '../tables/acl-table.js';
+import { DECIDE_PERMIT } from '../tables/acl-table.js';
 import * as K from './graph-constants.js';
 import { MPLS_UDP_PORT } from '../../wire/mpls-udp.js';
 
@@ -227,9 +227,9 @@ export class Graph {
 
   private runNodes(): void {
     const ql = this.qlen;
-    // filters on any vif route lookups through the acl node (and keep packets off the fast path)
+    // filters on any vif route the general nodes' lookups through the acl node (the fast path applies them itself)
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
-    if (ql[K.N_ETH_IN] && this.aclNext === K.N_REWRITE && this.fastOn) this.fastPath();
+    if (ql[K.N_ETH_IN] && this.fastOn) this.fastPath();
     else if (this.rxPending >= 0) this.claimRx();
     for (let pass = 0; pass < 64; pass++) {
       let any = false;
@@ -306,7 +306,8 @@ export class Graph {
   /**
    * the IPv4 fast packets, FR_WORDS words each (one array: V8 checks and reloads every typed
    * array a loop touches on each iteration): [frame offset (slot << SHIFT | start), L3 length,
-   * the rewritten [TTL protocol checksum] word at L3 + 8, computed in pass 1]
+   * the rewritten [TTL protocol checksum] word at L3 + 8, computed in pass 1, the vif's filter
+   * rule that permitted the packet (-1: no filter)]
    */
   private readonly fast4 = new Int32Array(CAP * FR_WORDS);
   /** the fast path's burst vif when its packets' rxVif is not written (inputInPlace), else -1 */
@@ -388,18 +389,53 @@ export class Graph {
     const tag = g.nhcTag;
     const nhc = g.nhc;
     const qlen = g.qlen;
+    const aclDesc = t.acl.desc;
+    const aclDecide = t.acl.decide;
+    const aclBase = g.aclBase;
+    // imported constants as consts of this scope (an import is a module cell V8 loads and checks on every use)
+    const nEthIn = K.N_ETH_IN;
+    const vifStride = K.VIF_STRIDE;
+    const aclStride = K.ACL_STRIDE;
+    const permitted = DECIDE_PERMIT;
+    const vifUp = VIF_UP;
+    const nhEncap = NH_ENCAP;
+    const maxLabels = MAX_LABELS;
+    const pfMpls = K.PF_MPLS;
+    const dTxFull = K.D_TX_FULL;
+    const slotMask = SLOT_SIZE - 1;
+
+    /**
+     * A fast packet on a vif with a filter (descriptor dsc): the index of the rule that
+     * permits it (its hit counted here), or -2 when it is denied (left to the acl node, which
+     * counts and drops it). l4: where its ports are, end: the frame's end.
+     */
+    function aclPermit(vif: number, dsc: number, fam: number, proto: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, l4: number, end: number): number {
+      let sp = -1;
+      let dp = -1;
+      if ((proto === 6 || proto === 17 || proto === 132) && l4 + 4 <= end) {
+        const pw = dv.getUint32(l4);
+        sp = pw >>> 16;
+        dp = pw & 0xffff;
+      }
+      const dec = aclDecide(vif, dsc, fam, proto, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp);
+      if ((dec & permitted) === 0) return -2;
+      st[aclBase + vif * aclStride + (dec & 0xffff)]++;
+      return dec & 0xffff;
+    }
     /**
      * The fast path: ethernet-input, ip4-input/ip6-input, the lookups and rewrite fused into a
      * few passes over the burst for the common packet: untagged IPv4 without options (good
      * checksum, TTL > 1) or IPv6 without extension headers (unicast, not link-local, hop limit
      * > 1) for our MAC, with a route to an encap next hop (labels pushed or not) on an untagged
-     * vif of this worker that fits the MTU. The first pass only reads; a packet that fails any
-     * check is left unmodified in ethernet-input's queue for the general nodes, so every
-     * exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff) keeps its one
-     * implementation there. The Ethernet header stays where it is: only the MACs are rewritten.
+     * vif of this worker that fits the MTU, and that the receiving vif's filter permits (the
+     * rule scan is the acl node's, AclTable's decide). The first pass only reads; a packet that
+     * fails any check is left unmodified in ethernet-input's queue for the general nodes, so
+     * every exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff, filter denies)
+     * keeps its one implementation there. The Ethernet header stays where it is: only the MACs
+     * are rewritten.
      */
     function fastPath(): void {
-      const n = qlen[K.N_ETH_IN]!;
+      const n = qlen[nEthIn]!;
       let nSlow = 0;
       let n4 = 0;
       let n6 = 0;
@@ -412,6 +448,8 @@ export class Graph {
       let vRoot4 = -1;
       let vRoot6 = -1;
       let vVrf = 0;
+      /** the vif's filter descriptor (0: none) */
+      let vAcl = 0;
       // inputInPlace's burst: every packet from that vif, rxVif written only for those left to the general nodes
       const pending = g.rxPending;
       g.rxPending = -1;
@@ -433,12 +471,13 @@ export class Graph {
           lastVif = vif;
           const vrf = vvrf[vif]!;
           vVrf = vrf;
-          vOk = vif !== vglobal[0] && vvlan[vif] === 0 && (vflags[vif]! & VIF_UP) !== 0;
+          vOk = vif !== vglobal[0] && vvlan[vif] === 0 && (vflags[vif]! & vifUp) !== 0;
           vRoot4 = roots4[vrf]!;
           vRoot6 = roots6[vrf]!;
           vMacHi = vmacHi[vif]!;
           vMacLo = vmacLo[vif]!;
           vMtu = vmtu[vif]! + 14;
+          vAcl = aclDesc[vif]!;
           if (root0 === -2) root0 = vRoot4;
           else if (vRoot4 !== root0 && !mixed) {
             proots4.fill(root0, 0, n4);
@@ -466,7 +505,10 @@ export class Graph {
             sum = (sum & 0xffff) + (sum >>> 16);
             sum = (sum & 0xffff) + (sum >>> 16);
             // checksum good, total length sane, TTL > 1, destination not multicast/reserved
-            if (sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14) {
+            const ok = sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14;
+            // a filter on the vif, after every other check (ports only in a first fragment)
+            const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 4, w2 & 255, (((w3 & 0xffff) << 16) | (w4 >>> 16)) >>> 0, 0, 0, 0, dst, 0, 0, 0, (w2 & 0x1fff0000) === 0 ? o + 34 : o + len, o + len);
+            if (ok && hit !== -2) {
               // TTL - 1 and the incremental checksum update (RFC 1624), written by fastTx as one word
               let c = (w3 >>> 16) + 0x0100;
               c = (c + (c >>> 16)) & 0xffff;
@@ -474,6 +516,7 @@ export class Graph {
               fast4[r] = o;
               fast4[r + 1] = tot;
               fast4[r + 2] = (((w2 & 0xffff) - 0x100) << 16) | c;
+              fast4[r + 3] = hit;
               dsts[n4] = dst;
               if (mixed) proots4[n4] = vRoot4;
               n4++;
@@ -490,15 +533,21 @@ export class Graph {
             const d0 = dv.getUint32(o + 38);
             // extension headers (hop-by-hop, routing, fragment, destination options, AH), multicast
             // (ff00::/8) and link-local (fe80::/10) destinations take the general nodes
-            if (w0 >>> 28 === 6 && tot <= len - 14 && (w1 & 255) > 1 && nx !== 0 && nx !== 43 && nx !== 44 && nx !== 60 && nx !== 51 && d0 >>> 24 !== 0xff && d0 >>> 22 !== 0x3fa) {
+            const ok = w0 >>> 28 === 6 && tot <= len - 14 && (w1 & 255) > 1 && nx !== 0 && nx !== 43 && nx !== 44 && nx !== 60 && nx !== 51 && d0 >>> 24 !== 0xff && d0 >>> 22 !== 0x3fa;
+            const d1 = dv.getUint32(o + 42);
+            const d2 = dv.getUint32(o + 46);
+            const d3 = dv.getUint32(o + 50);
+            const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 6, nx, dv.getUint32(o + 22), dv.getUint32(o + 26), dv.getUint32(o + 30), dv.getUint32(o + 34), d0, d1, d2, d3, o + 54, o + len);
+            if (ok && hit !== -2) {
               a0[n6] = d0;
-              a1[n6] = dv.getUint32(o + 42);
-              a2[n6] = dv.getUint32(o + 46);
-              a3[n6] = dv.getUint32(o + 50);
+              a1[n6] = d1;
+              a2[n6] = d2;
+              a3[n6] = d3;
               proots6[n6] = vRoot6;
               vrfs6[n6] = vVrf;
               fast6[n6 * FR_WORDS] = o;
               fast6[n6 * FR_WORDS + 1] = tot;
+              fast6[n6 * FR_WORDS + 3] = hit;
               n6++;
               statPkts++;
               statBytes += tot;
@@ -509,7 +558,7 @@ export class Graph {
         if (pending >= 0) prx[i] = pending;
         qbuf[qBase + nSlow++] = i;
       }
-      if (pending >= 0) st[vifBase + pending * K.VIF_STRIDE + 1] += rxBytes;
+      if (pending >= 0) st[vifBase + pending * vifStride + 1] += rxBytes;
       if (statPkts > 0) { st[vrfBase + statVrf * 2] += statPkts; st[vrfBase + statVrf * 2 + 1] += statBytes; }
       if (n4 > 0) {
         // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
@@ -524,7 +573,7 @@ export class Graph {
         } else walk6Burst(lpm6, proots6, a0, a1, a2, a3, ents6, ends6, iota, n6, walking);
         nSlow = fastTx(nSlow, fast6, ents6, n6, true);
       }
-      qlen[K.N_ETH_IN] = nSlow;
+      qlen[nEthIn] = nSlow;
     }
 
     /**
@@ -546,7 +595,7 @@ export class Graph {
         const r = k * FR_WORDS;
         let o = fast[r]!;
         const i = o >>> SHIFT;
-        const s = o & (SLOT_SIZE - 1);
+        const s = o & slotMask;
         const nh = ents[k]!;
         const slot = nh & NHC_MASK;
         const e = slot * NHC_STRIDE;
@@ -555,7 +604,7 @@ export class Graph {
           tag[slot] = nh;
           const ov = nhVif[nh]!;
           const nl = nhLabels[nh]!;
-          const ok = nh !== 0 && nhType[nh] === NH_ENCAP && vvlan[ov] === 0 && (vflags[ov]! & VIF_UP) !== 0 && drivers[ov] !== null;
+          const ok = nh !== 0 && nhType[nh] === nhEncap && vvlan[ov] === 0 && (vflags[ov]! & vifUp) !== 0 && drivers[ov] !== null;
           const mh = vmacHi[ov]!;
           nhc[e] = ov;
           nhc[e + 1] = ok ? vmtu[ov]! - 4 * nl : -1;
@@ -569,7 +618,11 @@ export class Graph {
         if (tot > nhc[e + 1]! || s < 4 * nl) {
           // to the general nodes, which count it in its VRF themselves
           if (fastRx >= 0) prx[i] = fastRx;
-          const vrf = vvrf[prx[i]!]!;
+          const rv = prx[i]!;
+          const vrf = vvrf[rv]!;
+          // and in its filter's hit counters, when the fast path counted it there
+          const hit = fast[r + 3]!;
+          if (hit >= 0) st[aclBase + rv * aclStride + hit]--;
           st[vrfBase + vrf * 2]--;
           st[vrfBase + vrf * 2 + 1] -= tot;
           qbuf[qBase + nSlow++] = i;
@@ -590,11 +643,11 @@ export class Graph {
         if (nl > 0) {
           // labels between the Ethernet header and IP: TTL copied from IP (uniform model), S on the last
           o -= 4 * nl;
-          const lb = nh * MAX_LABELS;
+          const lb = nh * maxLabels;
           for (let q = 0; q < nl; q++) dv.setInt32(o + 14 + q * 4, (nlabels[lb + q]! << 12) | (q === nl - 1 ? 0x100 : 0) | ttl);
           dv.setUint16(o + 12, 0x8847);
           pstart[i] = s - 4 * nl;
-          pflags[i] = K.PF_MPLS;
+          pflags[i] = pfMpls;
         }
         dv.setInt32(o, nhc[e + 2]!);
         dv.setInt32(o + 4, nhc[e + 3]!);
@@ -611,7 +664,7 @@ export class Graph {
         }
         if (curN >= CAP) {
           if (fastRx >= 0) prx[i] = fastRx;
-          g.dropNow(i, K.D_TX_FULL);
+          g.dropNow(i, dTxFull);
           continue;
         }
         txq[curBase + curN++] = i;
@@ -1266,7 +1319,6 @@ export class Graph {
     const n = this.take(K.N_ACL, w);
     const at = this.t.acl;
     const desc = at.desc;
-    const r = at.rules;
     for (let k = 0; k < n; k++) {
       const i = w[k]!;
       const dsc = desc[p.rxVif[i]!]!;
@@ -1294,25 +1346,10 @@ export class Graph {
       const sp = ports ? (d[l4]! << 8) | d[l4 + 1]! : -1;
       const dp = ports ? (d[l4 + 2]! << 8) | d[l4 + 3]! : -1;
       const vif = p.rxVif[i]!;
-      let b = AclTable.base(vif, dsc >>> 16);
-      let permit = false;
+      const dec = at.decide(vif, dsc, fam, proto, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp);
       // the rule that decided (MAX_ACL_RULES: none did)
-      let hit = MAX_ACL_RULES;
-      for (let q = dsc & 0xffff; q > 0; q--, b += RULE_WORDS) {
-        const rf = r[b + R_FAMILY]!;
-        if (rf !== 0 && rf !== fam) continue;
-        const rp = r[b + R_PROTO]!;
-        if (rp !== PROTO_ANY && rp !== proto) continue;
-        if (!AclTable.matchPrefix(r, b + R_SRC, r[b + R_SRC_LEN]!, s0, s1, s2, s3)) continue;
-        if (!AclTable.matchPrefix(r, b + R_DST, r[b + R_DST_LEN]!, d0, d1, d2, d3)) continue;
-        const spr = r[b + R_SPORT]!;
-        const dpr = r[b + R_DPORT]!;
-        if (spr !== ALL_PORTS && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
-        if (dpr !== ALL_PORTS && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
-        permit = r[b + R_PERMIT] === 1;
-        hit = (dsc & 0xffff) - q;
-        break;
-      }
+      const hit = dec & 0xffff;
+      const permit = (dec & DECIDE_PERMIT) !== 0;
       this.stats[this.aclBase + vif * K.ACL_STRIDE + hit]++;
       if (permit) this.enq(K.N_REWRITE, i);
       else this.drop(i, K.D_ACL_DENY);

@@ -155,6 +155,7 @@ export class MemoryDriver implements IoDriver {
     const lens = this.replayLen!;
     const nFrames = offs.length;
     const h = HEADROOM >> 3;
+    const slotWords = SLOT_SIZE >> 3;
     return (out, max) => {
       const n = pool.allocBurst(out, max);
       let next = this.replayNext;
@@ -163,7 +164,7 @@ export class MemoryDriver implements IoDriver {
         const o = offs[next]!;
         const len = lens[next]!;
         if (++next === nFrames) next = 0;
-        const dst = i * (SLOT_SIZE >> 3) + h;
+        const dst = i * slotWords + h;
         if (len <= 64) {
           // a minimum-size frame in 8 straight-line moves (a loop costs V8 twice as much here)
           d[dst] = replay[o]!; d[dst + 1] = replay[o + 1]!; d[dst + 2] = replay[o + 2]!; d[dst + 3] = replay[o + 3]!;

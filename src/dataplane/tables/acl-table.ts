@@ -25,6 +25,8 @@ export const R_SPORT = 13; // lo << 16 | hi
 export const R_DPORT = 14;
 export const PROTO_ANY = 256;
 export const ALL_PORTS = 0xffff;
+/** AclTable.decide's permit flag (the rule index is below it) */
+export const DECIDE_PERMIT = 0x10000;
 
 export interface AclShared {
   desc: SharedArrayBuffer;
@@ -66,6 +68,54 @@ export class AclTable {
     this.desc = new Uint32Array(shared.desc);
     this.rules = new Uint32Array(shared.rules);
     this.active = new Int32Array(shared.active);
+    this.decide = AclTable.makeDecide(this.rules);
+  }
+
+  /**
+   * The rule that decides a packet on `vif` (dsc: its descriptor, non-zero): the first rule
+   * that matches family fam (4, 6), protocol, source s0..s3, destination d0..d3 and ports
+   * sp/dp (-1: none). Returns the rule's index, or MAX_ACL_RULES when none matched (denied),
+   * plus DECIDE_PERMIT when it permits. A closure over this table's rules: with one table per
+   * isolate (one per worker thread) V8 specialises it to them (see Graph.makeFastPath).
+   */
+  readonly decide: (vif: number, dsc: number, fam: number, proto: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sp: number, dp: number) => number;
+
+  private static makeDecide(r: Uint32Array): AclTable['decide'] {
+    // the layout as consts of this scope: V8 folds those into the specialised code, while an
+    // exported constant is a module cell it loads and checks on every use
+    const words = RULE_WORDS;
+    const area = MAX_ACL_RULES * RULE_WORDS;
+    const fFamily = R_FAMILY;
+    const fProto = R_PROTO;
+    const fSrc = R_SRC;
+    const fSrcLen = R_SRC_LEN;
+    const fDst = R_DST;
+    const fDstLen = R_DST_LEN;
+    const fSport = R_SPORT;
+    const fDport = R_DPORT;
+    const fPermit = R_PERMIT;
+    const any = PROTO_ANY;
+    const all = ALL_PORTS;
+    const permitted = DECIDE_PERMIT;
+    const none = MAX_ACL_RULES;
+    return (vif, dsc, fam, proto, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp) => {
+      let b = (vif * 2 + (dsc >>> 16)) * area;
+      const count = dsc & 0xffff;
+      for (let q = 0; q < count; q++, b += words) {
+        const rf = r[b + fFamily]!;
+        if (rf !== 0 && rf !== fam) continue;
+        const rp = r[b + fProto]!;
+        if (rp !== any && rp !== proto) continue;
+        if (!AclTable.matchPrefix(r, b + fSrc, r[b + fSrcLen]!, s0, s1, s2, s3)) continue;
+        if (!AclTable.matchPrefix(r, b + fDst, r[b + fDstLen]!, d0, d1, d2, d3)) continue;
+        const spr = r[b + fSport]!;
+        const dpr = r[b + fDport]!;
+        if (spr !== all && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
+        if (dpr !== all && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
+        return r[b + fPermit] === 1 ? q | permitted : q;
+      }
+      return none;
+    };
   }
 
   /** Word offset of a vif's rule area. */
