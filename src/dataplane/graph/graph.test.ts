@@ -612,12 +612,17 @@ test('the IPv4 fast path and the general nodes forward, answer and drop alike (m
     dp.addRoute('default', '198.51.101.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2, labels: [100] }));
     dp.addRoute('default', '198.51.102.0/24', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
     dp.addRoute('default', '198.51.103.0/24', dp.addNexthop({ type: 'discard' }));
+    // ECMP: members on two vifs, one with a label, one that is not a fast next hop (an unresolved neighbor)
+    const members = ['02:00:00:00:0a:01', '02:00:00:00:0a:02', '02:00:00:00:0a:03'].map((m) => dp.addNexthop({ type: 'encap', vif: 'p2', dmac: m }));
+    members.push(dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }), dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2, labels: [300] }), dp.addNexthop({ type: 'neighbor', vif: 'p2', ip: '10.0.2.77' }));
+    dp.addRoute('default', '198.51.104.0/24', dp.addNexthop({ type: 'composite', members }));
     return dp;
   };
   const a = await build(true);
   const b = await build(false);
   const r = rng(42);
-  const dsts = ['198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.101.7', '198.51.102.7', '198.51.103.7', '203.0.113.1', '10.0.2.1', '10.0.2.99', '224.0.0.5', '255.255.255.255'];
+  const dsts = ['198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.101.7', '198.51.102.7', '198.51.103.7', '203.0.113.1', '10.0.2.1', '10.0.2.99', '224.0.0.5', '255.255.255.255',
+    '198.51.104.1', '198.51.104.2', '198.51.104.3', '198.51.104.4', '198.51.104.5', '198.51.104.6'];
   // few enough ICMP errors that the rate limit (a clock-driven token bucket) never decides anything
   for (let round = 0; round < 20; round++) {
     const frames: Uint8Array[] = [];
@@ -646,13 +651,16 @@ test('the IPv6 fast path and the general nodes forward, answer and drop alike (m
     dp.addRoute('default', '2001:db8:102::/48', dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }));
     dp.addRoute('default', '2001:db8:103::/48', dp.addNexthop({ type: 'discard' }));
     dp.addRoute('default', '2001:db8:104::7/128', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+    const members = ['02:00:00:00:0a:01', '02:00:00:00:0a:02', '02:00:00:00:0a:03'].map((m) => dp.addNexthop({ type: 'encap', vif: 'p2', dmac: m }));
+    members.push(dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 }), dp.addNexthop({ type: 'neighbor', vif: 'p2', ip: '2001:db8:2::77' }));
+    dp.addRoute('default', '2001:db8:105::/48', dp.addNexthop({ type: 'composite', members }));
     return dp;
   };
   const a = await build(true);
   const b = await build(false);
   const r = rng(4242);
   const dsts = ['2001:db8:100::7', '2001:db8:100:5::8', '2001:db8:100:6::9', '2001:db8:101::7', '2001:db8:102::7', '2001:db8:103::7', '2001:db8:104::7', '2001:db8:104::8',
-    '2001:db8:2::1', '2001:db8:2::99', 'fe80::1', 'ff02::1', 'ff0e::5', '3fff::1'];
+    '2001:db8:2::1', '2001:db8:2::99', 'fe80::1', 'ff02::1', 'ff0e::5', '3fff::1', '2001:db8:105::1', '2001:db8:105::2', '2001:db8:105:1::3', '2001:db8:105::4', '2001:db8:105:77::5'];
   for (let round = 0; round < 20; round++) {
     const frames: Uint8Array[] = [];
     for (let k = 0; k < 30; k++) {

@@ -33,6 +33,8 @@ const SHIFT = 11; // log2(SLOT_SIZE)
 const NHC_SIZE = 64;
 const NHC_MASK = NHC_SIZE - 1;
 const NHC_STRIDE = 8;
+/** a composite next hop's MTU word in fastTx's cache (below any MTU, and below -1: not fast) */
+const NHC_ECMP = -2;
 /** words per fast-path packet record (fast4, fast6) */
 const FR_WORDS = 4;
 if (1 << SHIFT !== SLOT_SIZE) throw new Error('graph assumes 2048-byte slots');
@@ -399,6 +401,10 @@ export class Graph {
     const permitted = DECIDE_PERMIT;
     const vifUp = VIF_UP;
     const nhEncap = NH_ENCAP;
+    const nhComposite = NH_COMPOSITE;
+    const maxEcmp = MAX_ECMP;
+    const members = nt.members;
+    const nmembers = nt.nmembers;
     const maxLabels = MAX_LABELS;
     const pfMpls = K.PF_MPLS;
     const dTxFull = K.D_TX_FULL;
@@ -426,7 +432,8 @@ export class Graph {
      * The fast path: ethernet-input, ip4-input/ip6-input, the lookups and rewrite fused into a
      * few passes over the burst for the common packet: untagged IPv4 without options (good
      * checksum, TTL > 1) or IPv6 without extension headers (unicast, not link-local, hop limit
-     * > 1) for our MAC, with a route to an encap next hop (labels pushed or not) on an untagged
+     * > 1) for our MAC, with a route to an encap next hop (labels pushed or not; directly or as
+     * the member of a composite next hop that the flow hash picks, as classify does) on an untagged
      * vif of this worker that fits the MTU, and that the receiving vif's filter permits (the
      * rule scan is the acl node's, AclTable's decide). The first pass only reads; a packet that
      * fails any check is left unmodified in ethernet-input's queue for the general nodes, so
@@ -583,6 +590,32 @@ export class Graph {
      * packets already there; returns the new count). fast holds nFast packets' records (see
      * fast4), ents their leaves.
      */
+    /**
+     * fastTx's cache entry for next hop nh (its first packet to nh in this call, or a
+     * collision): the fields the rewrite needs, as int32. [e + 1] is the MTU for the L3
+     * packet, -1 when nh is not a fast next hop, NHC_ECMP for a composite one.
+     */
+    function fill(nh: number): void {
+      const slot = nh & NHC_MASK;
+      const e = slot * NHC_STRIDE;
+      tag[slot] = nh;
+      const ty = nhType[nh]!;
+      if (nh !== 0 && ty === nhComposite) {
+        nhc[e + 1] = nmembers[nh]! > 0 ? NHC_ECMP : -1;
+        return;
+      }
+      const ov = nhVif[nh]!;
+      const nl = nhLabels[nh]!;
+      const ok = nh !== 0 && ty === nhEncap && vvlan[ov] === 0 && (vflags[ov]! & vifUp) !== 0 && drivers[ov] !== null;
+      const mh = vmacHi[ov]!;
+      nhc[e] = ov;
+      nhc[e + 1] = ok ? vmtu[ov]! - 4 * nl : -1;
+      nhc[e + 2] = dmacHi[nh]! | 0;
+      nhc[e + 3] = (dmacLo[nh]! << 16) | (mh >>> 16);
+      nhc[e + 4] = ((mh & 0xffff) << 16) | vmacLo[ov]!;
+      nhc[e + 5] = nl;
+    }
+
     function fastTx(nSlow: number, fast: Int32Array, ents: Int32Array, nFast: number, v6: boolean): number {
       tag.fill(-1);
       const fastRx = g.fastRx;
@@ -596,22 +629,16 @@ export class Graph {
         let o = fast[r]!;
         const i = o >>> SHIFT;
         const s = o & slotMask;
-        const nh = ents[k]!;
-        const slot = nh & NHC_MASK;
-        const e = slot * NHC_STRIDE;
-        if (tag[slot] !== nh) {
-          // this call's first packet to nh (or a collision): the fields the rewrite needs, as int32
-          tag[slot] = nh;
-          const ov = nhVif[nh]!;
-          const nl = nhLabels[nh]!;
-          const ok = nh !== 0 && nhType[nh] === nhEncap && vvlan[ov] === 0 && (vflags[ov]! & vifUp) !== 0 && drivers[ov] !== null;
-          const mh = vmacHi[ov]!;
-          nhc[e] = ov;
-          nhc[e + 1] = ok ? vmtu[ov]! - 4 * nl : -1;
-          nhc[e + 2] = dmacHi[nh]! | 0;
-          nhc[e + 3] = (dmacLo[nh]! << 16) | (mh >>> 16);
-          nhc[e + 4] = ((mh & 0xffff) << 16) | vmacLo[ov]!;
-          nhc[e + 5] = nl;
+        let nh = ents[k]!;
+        let e = (nh & NHC_MASK) * NHC_STRIDE;
+        if (tag[nh & NHC_MASK] !== nh) fill(nh);
+        if (nhc[e + 1] === NHC_ECMP) {
+          // a composite next hop: the member for the flow's hash, the one the general nodes pick
+          const l3 = o + 14;
+          const h = v6 ? g.hash6at(l3, d[l3 + 6]!, l3 + 40) : g.hash4(l3);
+          nh = members[nh * maxEcmp + (h % nmembers[nh]!)]!;
+          e = (nh & NHC_MASK) * NHC_STRIDE;
+          if (tag[nh & NHC_MASK] !== nh) fill(nh);
         }
         const tot = fast[r + 1]!;
         const nl = nhc[e + 5]!;
@@ -1830,12 +1857,16 @@ export class Graph {
   }
 
   private hash6(i: number, o: number): number {
+    const aux = this.pool.aux[i]!;
+    return this.hash6at(o, aux >>> 16, o + (aux & 0xffff));
+  }
+
+  /** The flow hash of the IPv6 packet at o whose upper layer nx starts at l4. */
+  private hash6at(o: number, nx: number, l4: number): number {
     const d = this.d;
     let h = 0;
     for (let q = 8; q < 40; q += 4) h = Math.imul(h ^ rd32(d, o + q), 0x9e3779b1);
-    const aux = this.pool.aux[i]!;
-    const nx = aux >>> 16;
-    if (nx === 6 || nx === 17) h ^= Math.imul(rd32(d, o + (aux & 0xffff)), 0x85ebca6b);
+    if (nx === 6 || nx === 17) h ^= Math.imul(rd32(d, l4), 0x85ebca6b);
     return mix(h ^ nx);
   }
 
