@@ -254,7 +254,9 @@ export function openXskSocket(ifname: string, ifindex: number, queue: number, rx
     if (c.getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, off, new Int32Array([128])) < 0) throw sysError('getsockopt(XDP_MMAP_OFFSETS)');
     const ov = new DataView(off.buffer);
     const rings: Ring[] = [];
-    cleanup.push(() => rings.forEach((r) => c.munmap(r.ptr, r.len)));
+    cleanup.push(() => {
+      for (const r of rings) c.munmap(r.ptr, r.len);
+    });
     const rx = mapRing(fd, ov, 0, rxFrames, 16, XDP_PGOFF_RX_RING, 'RX');
     rings.push(rx);
     const tx = mapRing(fd, ov, 1, txFrames, 16, XDP_PGOFF_TX_RING, 'TX');
