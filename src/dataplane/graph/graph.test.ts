@@ -683,6 +683,47 @@ test('the IPv6 fast path and the general nodes forward, answer and drop alike (m
   for (const why of ['no_route', 'ttl_exceeded', 'discard']) assert.ok(dropped[why]! > 0, `some ${why} drops: ${JSON.stringify(dropped)}`);
 });
 
+test('the MPLS fast path (swap) and mpls-input forward, answer and drop alike (mutated frames)', async () => {
+  const { rng } = await import('../tables/test-random.js');
+  const build = async (fast: boolean) => {
+    const dp = await fastOrNot(fast);
+    const toP2 = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
+    const toP3 = dp.addNexthop({ type: 'encap', vif: 'p3', dmac: H3 });
+    dp.addRoute('default', '10.0.1.10/32', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));
+    dp.addLabel(100, { action: 'swap', outLabels: [200], nh: toP2 });
+    dp.addLabel(101, { action: 'swap', outLabels: [201], nh: toP3 }); // a VLAN vif: not fast
+    dp.addLabel(102, { action: 'swap', outLabels: [202, 302], nh: toP2 });
+    dp.addLabel(103, { action: 'swap', outLabels: [203], nh: dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2, labels: [400] }) });
+    dp.addLabel(104, { action: 'php', nh: toP2 });
+    dp.addLabel(105, { action: 'swap', outLabels: [205], nh: dp.addNexthop({ type: 'composite', members: [toP2, dp.addNexthop({ type: 'encap', vif: 'p2', dmac: '02:00:00:00:0a:09' })] }) });
+    dp.addLabel(106, { action: 'pop-lookup', vrf: 'default' });
+    return dp;
+  };
+  const a = await build(true);
+  const b = await build(false);
+  const r = rng(4711);
+  for (let round = 0; round < 20; round++) {
+    const frames: Uint8Array[] = [];
+    for (let k = 0; k < 30; k++) {
+      const size = [18, 18, 100, 1370, 1374, 1378][r() % 6]!;
+      const ip = F.ipv4({ src: '10.0.1.10', dst: '198.51.100.7', ttl: 64, payload: F.udp(1000 + k, 53, new Uint8Array(size)) });
+      const top = [100, 100, 100, 101, 102, 103, 104, 105, 106, 107, 3][r() % 11]!;
+      const stack = r() % 3 === 0 ? [top, 16001] : [top];
+      const ttl = [64, 64, 64, 2, 1, 0][r() % 6]!;
+      let f = F.eth(r() % 20 === 0 ? H3 : R1, H1, 0x8847, F.mpls(stack, ttl, ip, r() % 12 !== 0));
+      const m = r() % 10;
+      if (m === 0) f[14 + (r() % 8)] ^= 1 << (r() % 8); // corrupt a label bit
+      else if (m === 1) f = f.subarray(0, 14 + (r() % 12)); // truncate
+      else if (m === 2) { const o = new Uint8Array(f.length + 10); o.set(f); f = o; } // trailing padding
+      frames.push(f);
+    }
+    sameOutput(a, b, frames, `round ${round}`);
+  }
+  sameCounters(a, b);
+  const dropped = a.dropStats();
+  for (const why of ['invalid_label', 'ttl_exceeded']) assert.ok(dropped[why]! > 0, `some ${why} drops: ${JSON.stringify(dropped)}`);
+});
+
 test('filters: the fast path and the acl node permit, deny and count alike (both families, ports, fragments, no route)', async () => {
   const { rng } = await import('../tables/test-random.js');
   const build = async (fast: boolean) => {

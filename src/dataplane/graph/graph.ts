@@ -35,6 +35,10 @@ const NHC_MASK = NHC_SIZE - 1;
 const NHC_STRIDE = 8;
 /** a composite next hop's MTU word in fastTx's cache (below any MTU, and below -1: not fast) */
 const NHC_ECMP = -2;
+/** fastTx's kinds of packets */
+const FT_IP4 = 0;
+const FT_IP6 = 1;
+const FT_MPLS = 2;
 /** words per fast-path packet record (fast4, fast6) */
 const FR_WORDS = 4;
 if (1 << SHIFT !== SLOT_SIZE) throw new Error('graph assumes 2048-byte slots');
@@ -312,6 +316,9 @@ export class Graph {
    * rule that permitted the packet (-1: no filter)]
    */
   private readonly fast4 = new Int32Array(CAP * FR_WORDS);
+  /** the MPLS fast packets (records as fast4: offset, L2 payload length, the swapped label word) and their next hops */
+  private readonly fastM = new Int32Array(CAP * FR_WORDS);
+  private readonly entsM = new Int32Array(CAP);
   /** the fast path's burst vif when its packets' rxVif is not written (inputInPlace), else -1 */
   private fastRx = -1;
   /**
@@ -405,6 +412,15 @@ export class Graph {
     const maxEcmp = MAX_ECMP;
     const members = nt.members;
     const nmembers = nt.nmembers;
+    const lt = t.label;
+    const lIndex = lt.index;
+    const lAction = lt.action;
+    const lNout = lt.nout;
+    const lNh = lt.nh;
+    const lOut = lt.out;
+    const ilmSwap = ILM_SWAP;
+    const fastM = g.fastM;
+    const entsM = g.entsM;
     const maxLabels = MAX_LABELS;
     const pfMpls = K.PF_MPLS;
     const dTxFull = K.D_TX_FULL;
@@ -435,7 +451,9 @@ export class Graph {
      * > 1) for our MAC, with a route to an encap next hop (labels pushed or not; directly or as
      * the member of a composite next hop that the flow hash picks, as classify does) on an untagged
      * vif of this worker that fits the MTU, and that the receiving vif's filter permits (the
-     * rule scan is the acl node's, AclTable's decide). The first pass only reads; a packet that
+     * rule scan is the acl node's, AclTable's decide); and an MPLS packet whose top label an
+     * LSR swaps for one label toward such a next hop (TTL - 1, TC and S kept; its stack must
+     * end inside the frame). The first pass only reads; a packet that
      * fails any check is left unmodified in ethernet-input's queue for the general nodes, so
      * every exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff, filter denies)
      * keeps its one implementation there. The Ethernet header stays where it is: only the MACs
@@ -446,6 +464,7 @@ export class Graph {
       let nSlow = 0;
       let n4 = 0;
       let n6 = 0;
+      let nM = 0;
       // the receiving vif's fields, reloaded only when it changes (a burst comes from one vif)
       let lastVif = -1;
       let vOk = false;
@@ -560,6 +579,25 @@ export class Graph {
               statBytes += tot;
               continue;
             }
+          } else if (et >>> 16 === 0x8847 && len >= 18) {
+            // MPLS: a swap to one label (an LSR's usual work) whose stack ends inside the frame
+            const word = dv.getUint32(o + 14);
+            const label = word >>> 12;
+            const ttl = word & 255;
+            let bos = o + 14;
+            const end = o + len;
+            while (bos + 4 <= end && (dv.getUint8(bos + 2) & 1) === 0) bos += 4;
+            const e = ttl > 1 && label >= 16 && bos + 4 <= end ? lIndex[label]! : 0;
+            if (e !== 0 && lAction[e] === ilmSwap && lNout[e] === 1 && o + 14 - (i << SHIFT) >= MIN_FRONT) {
+              const r = nM * FR_WORDS;
+              fastM[r] = o;
+              fastM[r + 1] = len - 14;
+              // the label replaced, TC and S kept, TTL - 1
+              fastM[r + 2] = (lOut[e * maxLabels]! << 12) | (word & 0xf00) | (ttl - 1);
+              fastM[r + 3] = -1;
+              entsM[nM++] = lNh[e]!;
+              continue;
+            }
           }
         }
         if (pending >= 0) prx[i] = pending;
@@ -571,15 +609,16 @@ export class Graph {
         // a burst comes from one vif, so usually from one VRF: the walk with one root is the faster
         if (!mixed) walk4Burst(slots4, root0, dsts, ents4, n4);
         else walk4BurstRoots(slots4, proots4, dsts, ents4, n4);
-        nSlow = fastTx(nSlow, fast4, ents4, n4, false);
+        nSlow = fastTx(nSlow, fast4, ents4, n4, FT_IP4);
       }
       if (n6 > 0) {
         if (g.cache6On) {
           g.cache6 ??= new RouteCache6(CACHE6_BITS, CAP);
           g.cache6.lookup(lpm6, vrfs6, proots6, a0, a1, a2, a3, ents6, n6);
         } else walk6Burst(lpm6, proots6, a0, a1, a2, a3, ents6, ends6, iota, n6, walking);
-        nSlow = fastTx(nSlow, fast6, ents6, n6, true);
+        nSlow = fastTx(nSlow, fast6, ents6, n6, FT_IP6);
       }
+      if (nM > 0) nSlow = fastTx(nSlow, fastM, entsM, nM, FT_MPLS);
       qlen[nEthIn] = nSlow;
     }
 
@@ -616,7 +655,7 @@ export class Graph {
       nhc[e + 5] = nl;
     }
 
-    function fastTx(nSlow: number, fast: Int32Array, ents: Int32Array, nFast: number, v6: boolean): number {
+    function fastTx(nSlow: number, fast: Int32Array, ents: Int32Array, nFast: number, kind: number): number {
       tag.fill(-1);
       const fastRx = g.fastRx;
       // the tx queue being filled, in locals while the out vif stays the same (written back on a change and at the end)
@@ -632,32 +671,39 @@ export class Graph {
         let nh = ents[k]!;
         let e = (nh & NHC_MASK) * NHC_STRIDE;
         if (tag[nh & NHC_MASK] !== nh) fill(nh);
-        if (nhc[e + 1] === NHC_ECMP) {
+        if (nhc[e + 1] === NHC_ECMP && kind !== FT_MPLS) {
           // a composite next hop: the member for the flow's hash, the one the general nodes pick
+          // (a swapped MPLS packet hashes its label stack: the general nodes do that)
           const l3 = o + 14;
-          const h = v6 ? g.hash6at(l3, d[l3 + 6]!, l3 + 40) : g.hash4(l3);
+          const h = kind === FT_IP6 ? g.hash6at(l3, d[l3 + 6]!, l3 + 40) : g.hash4(l3);
           nh = members[nh * maxEcmp + (h % nmembers[nh]!)]!;
           e = (nh & NHC_MASK) * NHC_STRIDE;
           if (tag[nh & NHC_MASK] !== nh) fill(nh);
         }
         const tot = fast[r + 1]!;
         const nl = nhc[e + 5]!;
-        if (tot > nhc[e + 1]! || s < 4 * nl) {
-          // to the general nodes, which count it in its VRF themselves
+        // (a swapped MPLS packet gets no labels pushed on top here: the general nodes do that)
+        if (tot > nhc[e + 1]! || s < 4 * nl || (kind === FT_MPLS && nl > 0)) {
+          // to the general nodes, which count an IP packet in its VRF themselves
           if (fastRx >= 0) prx[i] = fastRx;
-          const rv = prx[i]!;
-          const vrf = vvrf[rv]!;
-          // and in its filter's hit counters, when the fast path counted it there
-          const hit = fast[r + 3]!;
-          if (hit >= 0) st[aclBase + rv * aclStride + hit]--;
-          st[vrfBase + vrf * 2]--;
-          st[vrfBase + vrf * 2 + 1] -= tot;
+          if (kind !== FT_MPLS) {
+            const rv = prx[i]!;
+            const vrf = vvrf[rv]!;
+            // and in its filter's hit counters, when the fast path counted it there
+            const hit = fast[r + 3]!;
+            if (hit >= 0) st[aclBase + rv * aclStride + hit]--;
+            st[vrfBase + vrf * 2]--;
+            st[vrfBase + vrf * 2 + 1] -= tot;
+          }
           qbuf[qBase + nSlow++] = i;
           continue;
         }
         const ov = nhc[e]!;
-        let ttl: number;
-        if (v6) {
+        let ttl = 0;
+        if (kind === FT_MPLS) {
+          // the swapped label from pass 1
+          dv.setInt32(o + 14, fast[r + 2]!);
+        } else if (kind === FT_IP6) {
           // hop limit - 1 (no checksum in the IPv6 header)
           ttl = d[o + 21]! - 1;
           d[o + 21] = ttl;
