@@ -2,8 +2,9 @@
  * In-memory pipeline throughput of the vRouter graph, no I/O: the memory driver replays
  * 64-byte frames into the pool (the copy a real driver pays, as 16 word stores per frame)
  * and a sink driver frees what the graph transmits. Scenarios: IPv4 with a 1M-route FIB
- * (BGP-like prefix lengths, 64k distinct destinations), IPv6 with 100k routes (with the fast
- * path's route cache, and the trie alone), and IPv4 with an MPLS push of two labels. Packets
+ * (BGP-like prefix lengths, 64k distinct destinations; then with an 8-rule ingress filter),
+ * IPv6 with 100k routes (with the fast path's route cache, and the trie alone), IPv4 with an
+ * MPLS push of two labels, and an LSR's MPLS swap. Packets
  * per second per core = frames forwarded / CPU seconds of this (single-threaded, workers: 0)
  * process, best half-second round.
  * Each scenario runs in a process of its own: the vRouter runs one graph per worker thread,
@@ -162,7 +163,23 @@ async function mplsPush(): Promise<BenchResult> {
   return res;
 }
 
-const SCENARIOS = { ipv4, ipv6, mpls: async () => [await mplsPush()] } as const;
+/** An LSR: labelled frames (8 labels in, one label each out), swapped toward one next hop. */
+async function mplsSwap(): Promise<BenchResult> {
+  const r = rng(13);
+  const frames: Uint8Array[] = [];
+  for (let k = 0; k < 4096; k++) {
+    const ip = F.ipv4({ src: '10.0.1.10', dst: formatIpv4(((100 << 24) | (r() & 0xffffff)) >>> 0), payload: F.udp(1000, 53, new Uint8Array(14)) });
+    frames.push(pad64(F.eth(RIN, HOST, 0x8847, F.mpls([1000 + (k & 7)], 64, ip))));
+  }
+  const dp = await rig(frames);
+  const nh = dp.addNexthop({ type: 'encap', vif: 'out', dmac: '02:00:00:00:02:01' });
+  for (let k = 0; k < 8; k++) dp.addLabel(1000 + k, { action: 'swap', outLabels: [2000 + k], nh });
+  const res = measure(dp, 'MPLS swap (LSR)');
+  await dp.stop();
+  return res;
+}
+
+const SCENARIOS = { ipv4, ipv6, mpls: async () => [await mplsPush()], lsr: async () => [await mplsSwap()] } as const;
 const MARK = 'PIPELINE_RESULT ';
 
 export async function run(): Promise<BenchResult[]> {
