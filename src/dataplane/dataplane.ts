@@ -38,6 +38,7 @@ import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.
 import { IdAllocator } from './tables/id-allocator.js';
 import {
   MAX_ECMP,
+  MAX_TUNNEL_PEERS,
   MAX_LABELS,
   NH_COMPOSITE,
   NH_DISCARD,
@@ -506,11 +507,19 @@ export class VRouterDataplane implements Dataplane {
         const dst = this.parse(() => parseIp(spec.dst));
         if (src.family !== 4 || dst.family !== 4) throw new DataplaneError('mpls-udp: only IPv4 tunnel endpoints are supported');
         const labels = this.checkLabels(spec.labels, 1);
-        return this.allocNh(spec, NH_MPLS_UDP, false, (n) => {
-          nt.tunSrc[n] = addrWords(src.bytes)[0]!;
-          nt.tunDst[n] = addrWords(dst.bytes)[0]!;
-          this.writeLabels(n, labels);
-        });
+        const peer = addrWords(dst.bytes)[0]!;
+        // the far end becomes a source MPLS over UDP is accepted from (RFC 7510 section 6)
+        if (!nt.addPeer(peer)) throw new DataplaneError(`mpls-udp: more than ${MAX_TUNNEL_PEERS} distinct tunnel endpoints`);
+        try {
+          return this.allocNh(spec, NH_MPLS_UDP, false, (n) => {
+            nt.tunSrc[n] = addrWords(src.bytes)[0]!;
+            nt.tunDst[n] = peer;
+            this.writeLabels(n, labels);
+          });
+        } catch (e) {
+          nt.removePeer(peer);
+          throw e;
+        }
       }
       case 'composite': {
         const members = spec.members;
@@ -560,6 +569,7 @@ export class VRouterDataplane implements Dataplane {
   private freeNh(id: number): void {
     const n = this.nhs.get(id);
     if (!n) return;
+    if (n.type === NH_MPLS_UDP) this.tables.nh.removePeer(this.tables.nh.tunDst[id]!);
     this.tables.nh.unpublish(id);
     this.nhs.delete(id);
     this.nhAlloc.release(id);

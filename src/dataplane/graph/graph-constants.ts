@@ -39,7 +39,7 @@ export const DROP_REASONS = [
   ['bad_version', 'ip4-input', 'IP version does not match the EtherType'],
   ['bad_ihl', 'ip4-input', 'IPv4 header length below 20 or beyond the frame'],
   ['bad_length', 'ip4-input', 'IP total/payload length beyond the frame'],
-  ['bad_checksum', 'ip4-input', 'IPv4 header checksum'],
+  ['bad_checksum', 'ip4-input', 'IPv4 header checksum; the UDP checksum of MPLS over UDP (ip4-local)'],
   ['bad_ext_header', 'ip6-input', 'IPv6 extension header chain runs past the packet or is too long'],
   ['multicast', 'ip4-input', 'multicast/broadcast destination (not routed)'],
   ['no_route', 'ip4-lookup', 'no matching route'],
@@ -51,6 +51,7 @@ export const DROP_REASONS = [
   ['local_no_punt', 'ip4-local', 'for the router, not handled inline and no vhost0'],
   ['no_listener', 'ip4-local', 'for the router\'s address in a VRF other than the default (only echo is answered there)'],
   ['rate_limited', 'ip4-local', 'echo request to the router beyond the ICMP rate limit'],
+  ['tunnel_source', 'ip4-local', 'MPLS over UDP from an address that is no mpls-udp next hop\'s tunnel endpoint (RFC 7510 section 6)'],
   ['invalid_label', 'mpls-input', 'no ILM entry or reserved label'],
   ['mpls_no_bos', 'mpls-input', 'label stack without bottom-of-stack'],
   ['acl_deny', 'acl', 'denied by a filter'],
@@ -87,6 +88,7 @@ export const D_LOCAL_LOOP = reason('local_loop');
 export const D_LOCAL_NO_PUNT = reason('local_no_punt');
 export const D_NO_LISTENER = reason('no_listener');
 export const D_RATE_LIMITED = reason('rate_limited');
+export const D_TUNNEL_SOURCE = reason('tunnel_source');
 export const D_INVALID_LABEL = reason('invalid_label');
 export const D_MPLS_NO_BOS = reason('mpls_no_bos');
 export const D_ACL_DENY = reason('acl_deny');

@@ -905,7 +905,7 @@ test('workers: 1: an IPv6 route change reaches the worker\'s route cache', async
   }
 });
 
-test('MPLS over UDP to the router (RFC 7510): decapsulated at mpls-input, not punted; malformed ones dropped', async () => {
+test('MPLS over UDP to the router (RFC 7510): from tunnel endpoints only, decapsulated at mpls-input, not punted; malformed ones dropped', async () => {
   const dp = await setup({ vhost: true, vhostDriver: 'memory' });
   await dp.ensureVhost();
   dp.addVrf('blue');
@@ -917,9 +917,14 @@ test('MPLS over UDP to the router (RFC 7510): decapsulated at mpls-input, not pu
   dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
   const inner = ip4('10.0.1.10', '172.16.5.5', 64);
   const outer4 = (sport: number, stack: Uint8Array, dst = '10.0.1.1') => F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst, ttl: 3, payload: F.udp(sport, 6635, stack) }));
+  // only from the far end of an mpls-udp next hop (RFC 7510 section 6)
+  let o = send(dp, 'p1', outer4(49152, F.mpls([102], 30, inner)));
+  assert.equal(o.p3!.length + o.vhost0!.length, 0, 'no tunnel toward 10.0.1.10 yet');
+  assert.deepEqual(drops(dp), { tunnel_source: 1 });
+  const tunnel = dp.addNexthop({ type: 'mpls-udp', src: '10.0.1.1', dst: '10.0.1.10', labels: [500] });
   // pop into blue, any source port (flow entropy), TTL from the label (uniform model)
   for (const sport of [49152, 50000, 65535, 1234]) {
-    const o = send(dp, 'p1', outer4(sport, F.mpls([102], 30, inner)));
+    o = send(dp, 'p1', outer4(sport, F.mpls([102], 30, inner)));
     assert.equal(o.p3!.length, 1, `source port ${sport}`);
     const f = o.p3![0]!;
     assert.equal(et(f), 0x0800);
@@ -930,7 +935,7 @@ test('MPLS over UDP to the router (RFC 7510): decapsulated at mpls-input, not pu
     assert.equal(o.vhost0!.length, 0, 'not punted');
   }
   // to the router's other address, UDP padded in the IP payload beyond the UDP length is ignored
-  let o = send(dp, 'p1', outer4(40000, F.mpls([102], 30, inner), '10.0.2.1'));
+  o = send(dp, 'p1', outer4(40000, F.mpls([102], 30, inner), '10.0.2.1'));
   assert.equal(o.p3!.length, 1);
   // swap: out as MPLS over Ethernet
   o = send(dp, 'p1', outer4(40001, F.mpls([100], 30, inner)));
@@ -940,14 +945,36 @@ test('MPLS over UDP to the router (RFC 7510): decapsulated at mpls-input, not pu
   assert.equal(o.p2!.length, 1);
   assert.equal(et(o.p2![0]!), 0x0800);
   assert.equal(o.p2![0]![14 + 8], 29);
-  // over IPv6 to the router's address, IPv6 inside
+  // IPv6 inside
   const inner6 = F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:77::5', hlim: 64, payload: F.udp(1, 2) });
-  o = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:1::1', payload: F.udp(50001, 6635, F.mpls([102], 30, inner6)) })));
+  o = send(dp, 'p1', outer4(50001, F.mpls([102], 30, inner6)));
   assert.equal(o.p3!.length, 1);
   assert.equal(et(o.p3![0]!), 0x86dd);
   assert.equal(o.p3![0]![14 + 7], 29);
   assert.equal(o.vhost0!.length, 0);
-  assert.deepEqual(drops(dp), {});
+  assert.deepEqual(drops(dp), { tunnel_source: 1 });
+  // a UDP checksum is optional, but one that is there must be right
+  const summed = outer4(50002, F.mpls([102], 30, inner));
+  const ulen = summed.length - 34;
+  const ph = new Uint8Array(12 + ulen);
+  ph.set(summed.subarray(26, 34), 0); // source and destination
+  ph[9] = 17;
+  ph[10] = ulen >> 8;
+  ph[11] = ulen & 255;
+  ph.set(summed.subarray(34), 12);
+  const c = F.checksum(ph, 0, ph.length);
+  summed[40] = c >> 8;
+  summed[41] = c & 255;
+  o = send(dp, 'p1', summed);
+  assert.equal(o.p3!.length, 1, 'a right UDP checksum');
+  summed[41] ^= 1;
+  o = send(dp, 'p1', summed);
+  assert.equal(o.p3!.length, 0, 'a wrong UDP checksum');
+  assert.deepEqual(drops(dp), { tunnel_source: 1, bad_checksum: 1 });
+  // over IPv6: there are no IPv6 tunnels, so from no one
+  o = send(dp, 'p1', F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst: '2001:db8:1::1', payload: F.udp(50003, 6635, F.mpls([102], 30, inner6)) })));
+  assert.equal(o.p3!.length + o.vhost0!.length, 0);
+  assert.deepEqual(drops(dp), { tunnel_source: 2, bad_checksum: 1 });
   // other UDP to the router still goes to the host
   o = send(dp, 'p1', F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.1.1', payload: F.udp(6635, 6636) })));
   assert.equal(o.vhost0!.length, 1);
@@ -962,7 +989,12 @@ test('MPLS over UDP to the router (RFC 7510): decapsulated at mpls-input, not pu
   badSum[14 + 10]! ^= 0xff;
   o = send(dp, 'p1', short, long, noBos, empty, badSum);
   assert.equal(o.p3!.length + o.p2!.length + o.vhost0!.length, 0);
-  assert.deepEqual(drops(dp), { malformed: 3, mpls_no_bos: 1, bad_checksum: 1 });
+  assert.deepEqual(drops(dp), { tunnel_source: 2, malformed: 3, mpls_no_bos: 1, bad_checksum: 2 });
+  // the tunnel gone, its far end is no longer a source
+  dp.delNexthop(tunnel);
+  o = send(dp, 'p1', outer4(40008, F.mpls([102], 30, inner)));
+  assert.equal(o.p3!.length, 0);
+  assert.equal(drops(dp).tunnel_source, 3);
 });
 
 test('the router answers echo to its addresses in a VRF itself (rate-limited), drops other traffic there; default VRF still punts', async () => {

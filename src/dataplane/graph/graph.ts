@@ -1005,7 +1005,7 @@ export class Graph {
       const frag = ((d[o + 6]! & 0x3f) << 8) | d[o + 7]!;
       const proto = d[o + 9]!;
       if (proto === 17 && frag === 0 && tot >= ihl + 8 && ((d[o + ihl + 2]! << 8) | d[o + ihl + 3]!) === MPLS_UDP_PORT) {
-        this.mplsUdp(i, o + ihl, tot - ihl);
+        this.mplsUdp(i, o, o + ihl, tot - ihl, false);
         continue;
       }
       const vrf = p.vrf[i]!;
@@ -1031,17 +1031,26 @@ export class Graph {
   }
 
   /**
-   * MPLS over UDP (RFC 7510) to the router: u is the UDP header, avail the bytes of the IP
-   * payload. The UDP length must cover the header and at least one label and fit the IP
-   * payload; the source port (flow entropy) and the checksum (zero allowed) are not looked
-   * at. The outer headers are stripped and the label stack goes to mpls-input in the VRF the
-   * packet arrived in (explicit null looks up there).
+   * MPLS over UDP (RFC 7510) to the router: o is the IP header, u the UDP header, avail the
+   * bytes of the IP payload. Accepted only from the tunnel endpoint of some mpls-udp next hop
+   * (RFC 7510 section 6: a decapsulator that took it from anyone would let any host put
+   * packets into a VPN by guessing a label), so never over IPv6, for which there are no
+   * tunnels. The UDP length must cover the header and at least one label and fit the IP
+   * payload; a checksum other than zero must be right. The source port (flow entropy) is not
+   * looked at. The outer headers are stripped and the label stack goes to mpls-input in the
+   * VRF the packet arrived in (explicit null looks up there).
    */
-  private mplsUdp(i: number, u: number, avail: number): void {
+  private mplsUdp(i: number, o: number, u: number, avail: number, v6: boolean): void {
     const p = this.pool;
     const d = this.d;
+    if (v6 || !this.t.nh.hasPeer(rd32(d, o + 12))) { this.drop(i, K.D_TUNNEL_SOURCE); return; }
     const ulen = (d[u + 4]! << 8) | d[u + 5]!;
     if (ulen < 12 || ulen > avail) { this.drop(i, K.D_MALFORMED); return; }
+    if (((d[u + 6]! << 8) | d[u + 7]!) !== 0) {
+      // pseudo-header: source, destination, protocol 17, UDP length
+      const ph = (d[o + 12]! << 8 | d[o + 13]!) + (d[o + 14]! << 8 | d[o + 15]!) + (d[o + 16]! << 8 | d[o + 17]!) + (d[o + 18]! << 8 | d[o + 19]!) + 17 + ulen;
+      if (foldSum(sum16(d, u, ulen, ph)) !== 0) { this.drop(i, K.D_BAD_CHECKSUM); return; }
+    }
     const base = i << SHIFT;
     p.l3[i] = u + 8 - base;
     p.len[i] = u + ulen - base - p.start[i]!;
@@ -1193,7 +1202,7 @@ export class Graph {
       const mcast = d[o + 24] === 0xff;
       const vrf = p.vrf[i]!;
       if (nx === 17 && !mcast && !fromHost && l4 + 8 <= end && ((d[l4 + 2]! << 8) | d[l4 + 3]!) === MPLS_UDP_PORT) {
-        this.mplsUdp(i, l4, end - l4);
+        this.mplsUdp(i, o, l4, end - l4, true);
         continue;
       }
       if (nx === 58 && l4 + 4 <= end) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDataplane } from '../dataplane.js';
 import type { NexthopSpec } from '../api.js';
-import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_FREE, NH_MPLS_UDP, NH_NEIGHBOR, NH_REJECT, NH_VRF } from './nexthop-table.js';
+import { MAX_ECMP, MAX_LABELS, MAX_TUNNEL_PEERS, NexthopTable, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_FREE, NH_MPLS_UDP, NH_NEIGHBOR, NH_REJECT, NH_VRF } from './nexthop-table.js';
 import { NeighborTable, NBR_INCOMPLETE, NBR_REACHABLE } from './neighbor-table.js';
 import { rng } from './test-random.js';
 
@@ -145,4 +145,31 @@ test('neighbor table: removed entries are not found and their slots are reused',
   assert.ok(again.some((i) => idx.includes(i)), 'a deleted slot was reused');
   for (let k = 1; k < 40; k += 2) assert.equal(t.find(1, 0x0a000000 + k, 0, 0, 0), idx[k], 'survivors still found');
   for (let k = 100; k < 120; k++) assert.equal(t.find(1, 0x0a000000 + k, 0, 0, 0), again[k - 100]);
+});
+
+test('tunnel peers: counted per next hop, against a reference map through adds, removes and reuse of freed slots', () => {
+  const t = NexthopTable.create(16);
+  const ref = new Map<number, number>();
+  const r = rng(99);
+  const addrs = Array.from({ length: 3000 }, () => r() | 1);
+  for (let k = 0; k < 60_000; k++) {
+    const a = addrs[r() % addrs.length]!;
+    if (r() % 3 === 0 && (ref.get(a) ?? 0) > 0) {
+      t.removePeer(a);
+      ref.set(a, ref.get(a)! - 1);
+    } else {
+      assert.equal(t.addPeer(a), true);
+      ref.set(a, (ref.get(a) ?? 0) + 1);
+    }
+    if (k % 5000 === 0) for (const x of addrs) assert.equal(t.hasPeer(x), (ref.get(x) ?? 0) > 0, `step ${k}: ${(x >>> 0).toString(16)}`);
+  }
+  for (const x of addrs) assert.equal(t.hasPeer(x), (ref.get(x) ?? 0) > 0);
+  assert.equal(t.hasPeer(0x0a000001), addrs.includes(0x0a000001), 'an address never added');
+  // every endpoint removed: the slots are empty again, not tombstones (a probe for a stranger stops at once)
+  for (const [a, n] of ref) for (let q = 0; q < n; q++) t.removePeer(a);
+  assert.ok(t.peers.every((x) => x === 0), 'all slots empty');
+  // the set holds MAX_TUNNEL_PEERS distinct endpoints and refuses one more
+  const full = NexthopTable.create(16);
+  for (let k = 1; k <= MAX_TUNNEL_PEERS; k++) assert.equal(full.addPeer(k * 7919), true);
+  assert.equal(full.addPeer(0x7fffffff), false);
 });

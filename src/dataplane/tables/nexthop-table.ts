@@ -23,6 +23,11 @@ export const NH_TYPE_NAMES = ['free', 'receive', 'discard', 'reject', 'neighbor'
 
 export const MAX_LABELS = 5;
 export const MAX_ECMP = 64;
+/** distinct tunnel endpoints of mpls-udp next hops (the peers MPLS over UDP is accepted from) */
+export const MAX_TUNNEL_PEERS = 4096;
+const PEER_BITS = 13;
+/** twice MAX_TUNNEL_PEERS, so probes stay short */
+const PEER_SLOTS = 1 << PEER_BITS;
 
 export interface NexthopShared {
   capacity: number;
@@ -57,7 +62,7 @@ export class NexthopTable {
   }
 
   private static bytes(n: number): number {
-    return n * (4 * (5 + MAX_LABELS + MAX_ECMP) + 3 * 2 + 4 + 6 + 8);
+    return n * (4 * (5 + MAX_LABELS + MAX_ECMP) + 3 * 2 + 4 + 6 + 8) + PEER_SLOTS * 8;
   }
 
   private constructor(readonly shared: NexthopShared) {
@@ -79,6 +84,80 @@ export class NexthopTable {
     this.nlabels = new Uint8Array(b, off, n); off += n;
     this.nmembers = new Uint8Array(b, off, n); off += n;
     this.dmac = new Uint8Array(b, off, n * 6); off += n * 6;
+    off = (off + 3) & ~3;
+    this.peers = new Int32Array(b, off, PEER_SLOTS * 2);
+  }
+
+  /**
+   * The IPv4 tunnel endpoints (tunDst) of the mpls-udp next hops, with how many next hops
+   * name each: open addressing over PEER_SLOTS [address, count] pairs, linear probing; a
+   * count of 0 leaves the address as a tombstone that probes walk past. The writer stores the
+   * address before the count, so a reader sees a peer only once it is complete.
+   */
+  readonly peers: Int32Array;
+  /** writer-only: addresses with a count above 0 */
+  private livePeers = 0;
+
+  /** Whether a (IPv4, as int32 or uint32) is the tunnel endpoint of some mpls-udp next hop. */
+  hasPeer(a: number): boolean {
+    const p = this.peers;
+    const want = a | 0;
+    for (let k = 0, s = peerSlot(want); k < PEER_SLOTS; k++, s = (s + 1) & (PEER_SLOTS - 1)) {
+      const x = p[s * 2]!;
+      if (x === want) return p[s * 2 + 1]! > 0;
+      if (x === 0 && p[s * 2 + 1] === 0) return false;
+    }
+    return false;
+  }
+
+  /** Writer: one more mpls-udp next hop toward a (false: the set is full). */
+  addPeer(a: number): boolean {
+    const p = this.peers;
+    const want = a | 0;
+    let free = -1;
+    for (let k = 0, s = peerSlot(want); k < PEER_SLOTS; k++, s = (s + 1) & (PEER_SLOTS - 1)) {
+      const x = p[s * 2]!;
+      if (x === want) {
+        if (p[s * 2 + 1] === 0) {
+          if (this.livePeers >= MAX_TUNNEL_PEERS) return false;
+          this.livePeers++;
+        }
+        Atomics.add(p, s * 2 + 1, 1);
+        return true;
+      }
+      if (free < 0 && p[s * 2 + 1] === 0) free = s;
+      if (x === 0 && p[s * 2 + 1] === 0) break;
+    }
+    if (free < 0 || this.livePeers >= MAX_TUNNEL_PEERS) return false;
+    this.livePeers++;
+    // the address first, then the count that makes it visible
+    Atomics.store(p, free * 2, want);
+    Atomics.store(p, free * 2 + 1, 1);
+    return true;
+  }
+
+  /** Writer: one mpls-udp next hop toward a fewer. */
+  removePeer(a: number): void {
+    const p = this.peers;
+    const want = a | 0;
+    for (let k = 0, s = peerSlot(want); k < PEER_SLOTS; k++, s = (s + 1) & (PEER_SLOTS - 1)) {
+      const x = p[s * 2]!;
+      if (x === want && p[s * 2 + 1]! > 0) {
+        if (Atomics.sub(p, s * 2 + 1, 1) === 1) {
+          this.livePeers--;
+          // gone: a tombstone before an empty slot ends no probe that needs it, so it and the
+          // tombstones just before it become empty (probes for absent sources stay short)
+          const mask = PEER_SLOTS - 1;
+          let c = s;
+          const next = (c + 1) & mask;
+          if (p[next * 2] === 0 && p[next * 2 + 1] === 0) {
+            for (let k = 0; k < PEER_SLOTS && p[c * 2 + 1] === 0 && p[c * 2] !== 0; k++, c = (c - 1) & mask) Atomics.store(p, c * 2, 0);
+          }
+        }
+        return;
+      }
+      if (x === 0 && p[s * 2 + 1] === 0) return;
+    }
   }
 
   setDmac(id: number, mac: Uint8Array): void {
@@ -95,4 +174,8 @@ export class NexthopTable {
   unpublish(id: number): void {
     Atomics.store(this.type, id, NH_FREE);
   }
+}
+
+function peerSlot(a: number): number {
+  return Math.imul(a, 0x9e3779b1) >>> (32 - PEER_BITS);
 }
