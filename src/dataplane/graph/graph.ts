@@ -165,6 +165,8 @@ export class Graph {
 
   /** Hand a received burst to ethernet-input. */
   input(vec: Uint32Array, n: number, vif: number): void {
+    // (a burst queued in place is always taken by the run that follows it; never mix two vifs' under one rxPending)
+    if (this.rxPending >= 0) this.claimRx();
     const st = this.stats;
     const p = this.pool;
     const vb = this.vifBase + vif * K.VIF_STRIDE;
