@@ -15,8 +15,8 @@
  *
  * The UMEM is split: RX chunks circulate FILL -> RX -> (copied into a pool slot) -> FILL;
  * TX chunks circulate free list -> TX -> COMPLETION -> free list. Frames are copied between
- * the UMEM and the PacketPool, as the AF_PACKET driver copies from its rings (short frames
- * as 32-bit words). Avoiding the copy would mean registering the pool's own memory as the
+ * the UMEM and the PacketPool, as the AF_PACKET driver copies from its rings (in 8-byte
+ * moves, io/copy.ts). Avoiding the copy would mean registering the pool's own memory as the
  * UMEM (unaligned-chunk mode, since the pool's buffer is not page-aligned) and letting the
  * kernel hold pool slots in the fill ring and until TX completion: not done, and on veths
  * the vRouter's side is not where the time goes (docs/design.md). Sockets are bound in copy
@@ -36,6 +36,7 @@ import { disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInt
 import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, rxQueueCount, sysError, viewMemory } from './xdp-sys.js';
 import { createXskMap, linkCreateXdp, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
 import { attachXdp, detachXdp, modeFlag, type XdpMode } from './xdp-attach.js';
+import { copyWords, fitsWords } from './copy.js';
 
 const AF_XDP = 44;
 const SOCK_RAW = 3;
@@ -68,8 +69,6 @@ export const CHUNK_SIZE = 2048;
 const CHUNK_SHIFT = 11;
 /** frames that make a TX kick worth its syscall at once (as in af-packet.ts) */
 const KICK_BATCH = 32;
-/** frames up to this length are copied as 32-bit words when aligned */
-const WORD_COPY_MAX = 256;
 /** sendto() calls per flush at most: each sends up to the TX budget */
 const MAX_KICKS = 16;
 
@@ -357,7 +356,8 @@ function attach(ifname: string, ifindex: number, progFd: number, want: XdpMode |
 
 class AfXdp implements AfXdpDriver {
   private umem: Uint8Array;
-  private umem32: Uint32Array;
+  /** the UMEM as a DataView, for copyWords */
+  private umemView: DataView;
   private fdNum: number;
   private readonly umemLen: number;
   private readonly rx: Ring;
@@ -398,7 +398,7 @@ class AfXdp implements AfXdpDriver {
     this.fill = s.fill;
     this.comp = s.comp;
     this.umem = new Uint8Array(viewMemory(s.umemPtr, s.umemLen));
-    this.umem32 = new Uint32Array(this.umem.buffer);
+    this.umemView = new DataView(this.umem.buffer);
     this.fillProd = rxFrames;
     this.freeTx = new Uint32Array(txFrames);
     for (let i = 0; i < txFrames; i++) this.freeTx[i] = (rxFrames + i) * CHUNK_SIZE;
@@ -434,10 +434,10 @@ class AfXdp implements AfXdpDriver {
     const fmask = this.fill.mask;
     let fprod = this.fillProd;
     const umem = this.umem;
-    const umem32 = this.umem32;
+    const uv = this.umemView;
     const umemLen = this.umemLen;
     const data = pool.data;
-    const data32 = pool.data32;
+    const pv = pool.view;
     const plen = pool.len;
     const prxVif = pool.rxVif;
     const vif = this.vif;
@@ -450,14 +450,8 @@ class AfXdp implements AfXdpDriver {
       if (rw[d + 1] === 0 && len >= 14 && len <= MAX_FRAME && addr + len <= umemLen) {
         const slot = out[n]!;
         const dst = slot * SLOT_SIZE + HEADROOM;
-        // short frames as 32-bit words (the slot and, in copy mode, the frame are 4-byte
-        // aligned; the few bytes past the end stay inside the chunk and the slot)
-        if (len <= WORD_COPY_MAX && (addr & 3) === 0) {
-          const w = dst >>> 2;
-          const a = addr >>> 2;
-          const words = (len + 3) >>> 2;
-          for (let i = 0; i < words; i++) data32[w + i] = umem32[a + i]!;
-        } else if (len <= 128) for (let i = 0; i < len; i++) data[dst + i] = umem[addr + i]!;
+        // 8-byte moves where the chunk and the slot have room for the rounding (io/copy.ts)
+        if (fitsWords(addr & (CHUNK_SIZE - 1), len, CHUNK_SIZE) && fitsWords(HEADROOM, len, SLOT_SIZE)) copyWords(uv, addr, pv, dst, len);
         else data.set(umem.subarray(addr, addr + len), dst);
         plen[slot] = len;
         prxVif[slot] = vif;
@@ -508,9 +502,9 @@ class AfXdp implements AfXdpDriver {
     const txCons = tw[tx.cons]!;
     let room = tx.mask + 1 - ((this.txProd - txCons) >>> 0);
     const umem = this.umem;
-    const umem32 = this.umem32;
+    const uv = this.umemView;
     const data = pool.data;
-    const data32 = pool.data32;
+    const pv = pool.view;
     const free = this.freeTx;
     let top = this.freeTop;
     let prod = this.txProd;
@@ -525,13 +519,9 @@ class AfXdp implements AfXdpDriver {
         continue;
       }
       const addr = free[--top]!;
-      const src = slot * SLOT_SIZE + pool.start[slot]!;
-      if (len <= WORD_COPY_MAX && (src & 3) === 0) {
-        const a = addr >>> 2;
-        const d = src >>> 2;
-        const words = (len + 3) >>> 2;
-        for (let i = 0; i < words; i++) umem32[a + i] = data32[d + i]!;
-      } else if (len <= 128) for (let i = 0; i < len; i++) umem[addr + i] = data[src + i]!;
+      const s = pool.start[slot]!;
+      const src = slot * SLOT_SIZE + s;
+      if (fitsWords(s, len, SLOT_SIZE) && fitsWords(0, len, CHUNK_SIZE)) copyWords(pv, src, uv, addr, len);
       else umem.set(data.subarray(src, src + len), addr);
       const d = tx.desc + ((prod & tx.mask) << 2);
       tw[d] = addr;
@@ -610,7 +600,7 @@ class AfXdp implements AfXdpDriver {
     if (this.closed) return;
     this.closed = true;
     this.umem = new Uint8Array(0);
-    this.umem32 = new Uint32Array(0);
+    this.umemView = new DataView(new ArrayBuffer(0));
     const empty = new Uint32Array(0);
     for (const r of [this.rx, this.tx, this.fill, this.comp]) r.w = empty;
     this.release();
