@@ -429,7 +429,8 @@ export class Graph {
     const slotMask = SLOT_SIZE - 1;
 
     /**
-     * A fast packet on a vif with a filter (descriptor dsc): the index of the rule that
+     * A fast packet on a vif with a filter (descriptor dsc; addresses as int32: a uint32 above
+     * 2^31 passed to a call becomes a heap number): the index of the rule that
      * permits it (its hit counted here), or -2 when it is denied (left to the acl node, which
      * counts and drops it). l4: where its ports are, end: the frame's end.
      */
@@ -535,7 +536,7 @@ export class Graph {
             // checksum good, total length sane, TTL > 1, destination not multicast/reserved
             const ok = sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14;
             // a filter on the vif, after every other check (ports only in a first fragment)
-            const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 4, w2 & 255, (((w3 & 0xffff) << 16) | (w4 >>> 16)) >>> 0, 0, 0, 0, dst, 0, 0, 0, (w2 & 0x1fff0000) === 0 ? o + 34 : o + len, o + len);
+            const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 4, w2 & 255, ((w3 & 0xffff) << 16) | (w4 >>> 16), 0, 0, 0, dst | 0, 0, 0, 0, (w2 & 0x1fff0000) === 0 ? o + 34 : o + len, o + len);
             if (ok && hit !== -2) {
               // TTL - 1 and the incremental checksum update (RFC 1624), written by fastTx as one word
               let c = (w3 >>> 16) + 0x0100;
@@ -565,7 +566,7 @@ export class Graph {
             const d1 = dv.getUint32(o + 42);
             const d2 = dv.getUint32(o + 46);
             const d3 = dv.getUint32(o + 50);
-            const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 6, nx, dv.getUint32(o + 22), dv.getUint32(o + 26), dv.getUint32(o + 30), dv.getUint32(o + 34), d0, d1, d2, d3, o + 54, o + len);
+            const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 6, nx, dv.getInt32(o + 22), dv.getInt32(o + 26), dv.getInt32(o + 30), dv.getInt32(o + 34), d0 | 0, d1 | 0, d2 | 0, d3 | 0, o + 54, o + len);
             if (ok && hit !== -2) {
               a0[n6] = d0;
               a1[n6] = d1;
@@ -1416,15 +1417,16 @@ export class Graph {
         fam = 6;
         proto = p.aux[i]! >>> 16;
         l4 = o + (p.aux[i]! & 0xffff);
-        s0 = rd32(d, o + 8); s1 = rd32(d, o + 12); s2 = rd32(d, o + 16); s3 = rd32(d, o + 20);
-        d0 = rd32(d, o + 24); d1 = rd32(d, o + 28); d2 = rd32(d, o + 32); d3 = rd32(d, o + 36);
+        // addresses as int32 (a uint32 above 2^31 would be a heap number in a call)
+        s0 = rd32(d, o + 8) | 0; s1 = rd32(d, o + 12) | 0; s2 = rd32(d, o + 16) | 0; s3 = rd32(d, o + 20) | 0;
+        d0 = rd32(d, o + 24) | 0; d1 = rd32(d, o + 28) | 0; d2 = rd32(d, o + 32) | 0; d3 = rd32(d, o + 36) | 0;
       } else {
         fam = 4;
         proto = d[o + 9]!;
         // ports only in the first fragment
         l4 = (((d[o + 6]! & 0x1f) << 8) | d[o + 7]!) === 0 ? o + ((d[o]! & 15) << 2) : end;
-        s0 = rd32(d, o + 12);
-        d0 = rd32(d, o + 16);
+        s0 = rd32(d, o + 12) | 0;
+        d0 = rd32(d, o + 16) | 0;
       }
       const ports = (proto === 6 || proto === 17 || proto === 132) && l4 + 4 <= end;
       const sp = ports ? (d[l4]! << 8) | d[l4 + 1]! : -1;

@@ -73,7 +73,8 @@ export class AclTable {
 
   /**
    * The rule that decides a packet on `vif` (dsc: its descriptor, non-zero): the first rule
-   * that matches family fam (4, 6), protocol, source s0..s3, destination d0..d3 and ports
+   * that matches family fam (4, 6), protocol, source s0..s3, destination d0..d3 (words as
+   * int32 or uint32; callers on a hot path pass int32, which never needs a heap number) and ports
    * sp/dp (-1: none). Returns the rule's index, or MAX_ACL_RULES when none matched (denied),
    * plus DECIDE_PERMIT when it permits. A closure over this table's rules: with one table per
    * isolate (one per worker thread) V8 specialises it to them (see Graph.makeFastPath).
