@@ -91,6 +91,8 @@ export class Graph {
   cache6On = process.env.CNR_DP_NO_ROUTE_CACHE === undefined;
   /** allocated on the first IPv6 packet of the fast path */
   cache6: RouteCache6 | undefined;
+  /** the cache's lookup bound to the fast path's arrays (RouteCache6.bind) */
+  private cache6Lookup: ((n: number) => void) | undefined;
   /** ms clock, set by the engine once per run */
   now = 0;
   private icmpTokens = ICMP_BURST;
@@ -616,8 +618,11 @@ export class Graph {
       }
       if (n6 > 0) {
         if (g.cache6On) {
-          g.cache6 ??= new RouteCache6(CACHE6_BITS, CAP);
-          g.cache6.lookup(lpm6, vrfs6, proots6, a0, a1, a2, a3, ents6, n6);
+          if (!g.cache6Lookup) {
+            g.cache6 = new RouteCache6(CACHE6_BITS, CAP);
+            g.cache6Lookup = g.cache6.bind(lpm6, vrfs6, proots6, a0, a1, a2, a3, ents6);
+          }
+          g.cache6Lookup(n6);
         } else walk6Burst(lpm6, proots6, a0, a1, a2, a3, ents6, ends6, iota, n6, walking);
         nSlow = fastTx(nSlow, fast6, ents6, n6, FT_IP6);
       }

@@ -52,42 +52,57 @@ export class RouteCache6 {
    * and from walk6Burst (under roots[k]) for the rest, which then fill it.
    */
   lookup(t: LpmTable, vrfs: Int32Array, roots: Int32Array, a0: Int32Array, a1: Int32Array, a2: Int32Array, a3: Int32Array, out: Int32Array, n: number): void {
+    this.bind(t, vrfs, roots, a0, a1, a2, a3, out)(n);
+  }
+
+  /**
+   * lookup over fixed arrays, as a closure whose arrays are consts of its scope: the graph
+   * binds it once, and V8 specialises a function with a single closure in the isolate to it
+   * (see Graph.makeFastPath).
+   */
+  bind(t: LpmTable, vrfs: Int32Array, roots: Int32Array, a0: Int32Array, a1: Int32Array, a2: Int32Array, a3: Int32Array, out: Int32Array): (n: number) => void {
     const e = this.entries;
     const mask = this.mask;
     const at = this.at;
     const miss = this.miss;
-    const gen = Atomics.load(t.gen, 0);
-    let nMiss = 0;
-    for (let k = 0; k < n; k++) {
-      const x0 = a0[k]!;
-      const x1 = a1[k]!;
-      const v = vrfs[k]!;
-      let h = Math.imul(x0 ^ Math.imul(x1, 0x9e3779b1) ^ Math.imul(v + 1, 0x85ebca6b), 0xc2b2ae35);
-      h = ((h ^ (h >>> 15)) & mask) * SET;
-      at[k] = h;
-      // both ways of the set (one 64-byte line)
-      if (e[h + 5] === gen && e[h] === x0 && e[h + 1] === x1 && e[h + 4] === v && (e[h + 7] === 0 || (e[h + 2] === a2[k] && e[h + 3] === a3[k]))) out[k] = e[h + 6]!;
-      else if (e[h + 13] === gen && e[h + 8] === x0 && e[h + 9] === x1 && e[h + 12] === v && (e[h + 15] === 0 || (e[h + 10] === a2[k] && e[h + 11] === a3[k]))) out[k] = e[h + 14]!;
-      else miss[nMiss++] = k;
-    }
-    this.hits += n - nMiss;
-    this.misses += nMiss;
-    if (nMiss === 0) return;
     const ends = this.ends;
-    walk6Burst(t, roots, a0, a1, a2, a3, out, ends, miss, nMiss, this.act);
-    for (let j = 0; j < nMiss; j++) {
-      const k = miss[j]!;
-      const h = at[k]!;
-      // the newest entry of the set in the first way, the one it displaces in the second
-      e.copyWithin(h + WORDS, h, h + WORDS);
-      e[h] = a0[k]!;
-      e[h + 1] = a1[k]!;
-      e[h + 2] = a2[k]!;
-      e[h + 3] = a3[k]!;
-      e[h + 4] = vrfs[k]!;
-      e[h + 5] = gen;
-      e[h + 6] = out[k]!;
-      e[h + 7] = ends[k]! > 64 ? 1 : 0;
-    }
+    const act = this.act;
+    const genArr = t.gen;
+    const words = WORDS;
+    const set = SET;
+    return (n) => {
+      const gen = Atomics.load(genArr, 0);
+      let nMiss = 0;
+      for (let k = 0; k < n; k++) {
+        const x0 = a0[k]!;
+        const x1 = a1[k]!;
+        const v = vrfs[k]!;
+        let h = Math.imul(x0 ^ Math.imul(x1, 0x9e3779b1) ^ Math.imul(v + 1, 0x85ebca6b), 0xc2b2ae35);
+        h = ((h ^ (h >>> 15)) & mask) * set;
+        at[k] = h;
+        // both ways of the set (one 64-byte line)
+        if (e[h + 5] === gen && e[h] === x0 && e[h + 1] === x1 && e[h + 4] === v && (e[h + 7] === 0 || (e[h + 2] === a2[k] && e[h + 3] === a3[k]))) out[k] = e[h + 6]!;
+        else if (e[h + 13] === gen && e[h + 8] === x0 && e[h + 9] === x1 && e[h + 12] === v && (e[h + 15] === 0 || (e[h + 10] === a2[k] && e[h + 11] === a3[k]))) out[k] = e[h + 14]!;
+        else miss[nMiss++] = k;
+      }
+      this.hits += n - nMiss;
+      this.misses += nMiss;
+      if (nMiss === 0) return;
+      walk6Burst(t, roots, a0, a1, a2, a3, out, ends, miss, nMiss, act);
+      for (let j = 0; j < nMiss; j++) {
+        const k = miss[j]!;
+        const h = at[k]!;
+        // the newest entry of the set in the first way, the one it displaces in the second
+        e.copyWithin(h + words, h, h + words);
+        e[h] = a0[k]!;
+        e[h + 1] = a1[k]!;
+        e[h + 2] = a2[k]!;
+        e[h + 3] = a3[k]!;
+        e[h + 4] = vrfs[k]!;
+        e[h + 5] = gen;
+        e[h + 6] = out[k]!;
+        e[h + 7] = ends[k]! > 64 ? 1 : 0;
+      }
+    };
   }
 }
