@@ -12,8 +12,6 @@ export const MAX_FRAME = SLOT_SIZE - HEADROOM;
 export class PacketPool {
   readonly data: Uint8Array;
   readonly view: DataView;
-  /** the same bytes as 32-bit words (host order), for word-sized copies */
-  readonly data32: Uint32Array;
   /** the same bytes as 8-byte words, for copies: a float64 load and store move the bits unchanged */
   readonly data64: Float64Array;
   /** offset of the frame's first byte inside its slot */
@@ -42,7 +40,6 @@ export class PacketPool {
   constructor(readonly size: number) {
     this.data = new Uint8Array(size * SLOT_SIZE);
     this.view = new DataView(this.data.buffer);
-    this.data32 = new Uint32Array(this.data.buffer);
     this.data64 = new Float64Array(this.data.buffer);
     this.start = new Uint16Array(size);
     this.len = new Uint16Array(size);
