@@ -32,15 +32,13 @@
 import koffi from 'koffi';
 import type { IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
-import { disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInterfaceUp } from './libc.js';
+import { EAGAIN, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, setIntOption, disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInterfaceUp } from './libc.js';
 import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, rxQueueCount, sysError, viewMemory } from './xdp-sys.js';
 import { createXskMap, linkCreateXdp, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
 import { attachXdp, detachXdp, modeFlag, type XdpMode } from './xdp-attach.js';
 import { copyWords, fitsWords } from './copy.js';
 
 const AF_XDP = 44;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0x80000;
 const SOL_XDP = 283;
 const XDP_MMAP_OFFSETS = 1;
 const XDP_RX_RING = 2;
@@ -57,8 +55,6 @@ const XDP_PGOFF_RX_RING = 0;
 const XDP_PGOFF_TX_RING = 0x80000000;
 const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
 const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
-const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
 const EBUSY = 16;
 const EINVAL = 22;
 const ENOSPC = 28;
@@ -136,12 +132,6 @@ export interface Ring {
 
 function isPow2(n: number): boolean {
   return n >= 8 && (n & (n - 1)) === 0;
-}
-
-function setInt(fd: number, name: number, value: number, what: string): void {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, value, true);
-  if (libc().setsockopt(fd, SOL_XDP, name, b, 4) < 0) throw sysError(`setsockopt(${what})`);
 }
 
 function mapRing(fd: number, offsets: DataView, which: number, entries: number, descSize: number, pgoff: number, what: string): Ring {
@@ -245,10 +235,10 @@ export function openXskSocket(ifname: string, ifindex: number, queue: number, rx
     rv.setUint32(16, CHUNK_SIZE, true);
     if (c.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg, 32) < 0) throw sysError('setsockopt(XDP_UMEM_REG)');
 
-    setInt(fd, XDP_UMEM_FILL_RING, rxFrames, 'XDP_UMEM_FILL_RING');
-    setInt(fd, XDP_UMEM_COMPLETION_RING, txFrames, 'XDP_UMEM_COMPLETION_RING');
-    setInt(fd, XDP_RX_RING, rxFrames, 'XDP_RX_RING');
-    setInt(fd, XDP_TX_RING, txFrames, 'XDP_TX_RING');
+    setIntOption(fd, SOL_XDP, XDP_UMEM_FILL_RING, rxFrames, 'XDP_UMEM_FILL_RING');
+    setIntOption(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, txFrames, 'XDP_UMEM_COMPLETION_RING');
+    setIntOption(fd, SOL_XDP, XDP_RX_RING, rxFrames, 'XDP_RX_RING');
+    setIntOption(fd, SOL_XDP, XDP_TX_RING, txFrames, 'XDP_TX_RING');
     const off = new Uint8Array(128);
     if (c.getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, off, new Int32Array([128])) < 0) throw sysError('getsockopt(XDP_MMAP_OFFSETS)');
     const ov = new DataView(off.buffer);
@@ -288,7 +278,7 @@ export function openXskSocket(ifname: string, ifindex: number, queue: number, rx
     // one sendto() sends up to 32 frames unless the budget is raised (Linux >= 6.17; best effort)
     let txBudget = 32;
     try {
-      setInt(fd, XDP_MAX_TX_SKB_BUDGET, txFrames, 'XDP_MAX_TX_SKB_BUDGET');
+      setIntOption(fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, txFrames, 'XDP_MAX_TX_SKB_BUDGET');
       txBudget = txFrames;
     } catch {
       // an older kernel: flush() kicks more often

@@ -4,12 +4,11 @@
  * not import src/cni's netlink. The kernel's extended ACK text, when it gives one, is part of
  * the error (e.g. why native mode was refused).
  */
+import { SOCK_CLOEXEC, SOCK_RAW } from './libc.js';
 import { libc, sysError } from './xdp-sys.js';
 
 const AF_NETLINK = 16;
 const NETLINK_ROUTE = 0;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0x80000;
 const SOL_NETLINK = 270;
 const NETLINK_EXT_ACK = 11;
 const RTM_SETLINK = 19;

@@ -6,13 +6,13 @@
 import koffi from 'koffi';
 import { libc as baseLibc, type Libc } from './libc.js';
 
-export { mapFailed, sysError, viewMemory, errno, closeFd } from './libc.js';
+import { PROT_READ, PROT_WRITE } from './libc.js';
 
-export const PROT_RW = 1 | 2;
+export { MAP_POPULATE, MAP_SHARED, mapFailed, sysError, viewMemory, errno, closeFd } from './libc.js';
+
+export const PROT_RW = PROT_READ | PROT_WRITE;
 /** MAP_PRIVATE | MAP_ANONYMOUS */
 export const MAP_PRIVATE_ANON = 0x02 | 0x20;
-export const MAP_SHARED = 0x01;
-export const MAP_POPULATE = 0x8000;
 
 export interface XdpLibc extends Libc {
   /** syscall(nr, a, b, c): glibc's syscall() is assembly that only moves registers, so a fixed prototype is safe */
