@@ -134,18 +134,11 @@ export class Engine {
       const v = active[k]!;
       const drv = g.drivers[v]!;
       // straight into ethernet-input's queue when it is empty (it is, after every run)
-      if (g.rxQueueFree) {
-        const n = drv.rxBurst(this.pool, g.rxQueue, BURST);
-        if (n > 0) {
-          g.inputInPlace(n, v);
-          g.run();
-          total += n;
-        }
-        continue;
-      }
-      const n = drv.rxBurst(this.pool, vec, BURST);
+      const inPlace = g.rxQueueFree;
+      const n = drv.rxBurst(this.pool, inPlace ? g.rxQueue : vec, BURST);
       if (n > 0) {
-        g.input(vec, n, v);
+        if (inPlace) g.inputInPlace(n, v);
+        else g.input(vec, n, v);
         g.run();
         total += n;
       }
