@@ -117,9 +117,16 @@ const WIDTH = 110;
  * reads as one line.
  */
 export function outputText(actual: unknown): string {
+  /** one line, with a space after each colon and comma */
+  const line = (v: unknown): string => {
+    if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+    if (Array.isArray(v)) return '[' + v.map(line).join(', ') + ']';
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    return '{' + entries.map(([k, x]) => JSON.stringify(k) + ': ' + line(x)).join(', ') + '}';
+  };
   const fmt = (v: unknown, indent: string, lead: number): string => {
-    const flat = JSON.stringify(v);
-    if (flat === undefined || v === null || typeof v !== 'object' || indent.length + lead + flat.length <= WIDTH) return flat ?? 'null';
+    const flat = line(v);
+    if (v === null || typeof v !== 'object' || indent.length + lead + flat.length <= WIDTH) return flat;
     const inner = indent + '  ';
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
