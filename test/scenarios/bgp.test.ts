@@ -5,35 +5,55 @@
  * expected files instead (read the diff by hand before committing). Format and how to add
  * a scenario: test/scenarios/README.md.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { ConfigTree } from '../../src/controller/types.js';
 import { BgpScenario } from './bgp-harness.js';
-import { checkStep, loadScenarios } from './runner.js';
+import { checkStep, compareStep, loadScenarios, type Scenario } from './runner.js';
 
 /** A fixed start time: every clock-derived value in the outputs is the same on every run. */
 const START = Date.UTC(2026, 0, 1);
 
-for (const sc of loadScenarios('bgp')) {
-  test(`bgp scenario ${sc.name}: ${sc.title}`, { todo: sc.knownBug }, async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
-    // RFC 4271 section 10 jitter (0.75..1 of a timer) fixed at 1: keepalives every third of the hold time
-    t.mock.method(Math, 'random', () => 1);
-    const run = new BgpScenario(sc.dir, t.mock.timers);
-    try {
-      await run.start(sc.config as ConfigTree);
-      for (const step of sc.steps) {
-        for (const e of step.events) {
-          try {
-            await run.run(e);
-          } catch (err) {
-            (err as Error).message = `${step.inputFile}: event ${JSON.stringify(e)}: ${(err as Error).message}`;
-            throw err;
-          }
+/** Run a scenario's events step by step; `after` gets the state after each step. */
+async function replay(sc: Scenario, t: TestContext, after: (i: number, state: Record<string, unknown>) => void): Promise<void> {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  // RFC 4271 section 10 jitter (0.75..1 of a timer) fixed at 1: keepalives every third of the hold time
+  t.mock.method(Math, 'random', () => 1);
+  const run = new BgpScenario(sc.dir, t.mock.timers);
+  try {
+    await run.start(sc.config as ConfigTree);
+    for (const [i, step] of sc.steps.entries()) {
+      for (const e of step.events) {
+        try {
+          await run.run(e);
+        } catch (err) {
+          (err as Error).message = `${step.inputFile}: event ${JSON.stringify(e)}: ${(err as Error).message}`;
+          throw err;
         }
-        checkStep(sc, step, run.snapshot());
       }
-    } finally {
-      await run.stop();
+      after(i, run.snapshot());
     }
-  });
+  } finally {
+    await run.stop();
+  }
 }
+
+const scenarios = loadScenarios('bgp');
+
+for (const sc of scenarios) {
+  test(`bgp scenario ${sc.name}: ${sc.title}`, { todo: sc.knownBug }, (t) => replay(sc, t, (i, state) => checkStep(sc, sc.steps[i]!, state)));
+}
+
+test('the runner fails a step whose expected file says something else (best-path-steps 02, MED winner changed)', async (t) => {
+  const sc = scenarios.find((s) => s.name === 'best-path-steps')!;
+  const step = sc.steps[1]!;
+  let produced: unknown;
+  await replay(sc, t, (i, state) => {
+    if (i === 1) produced = JSON.parse(JSON.stringify(state));
+  });
+  const expected = JSON.parse(readFileSync(step.outputFile, 'utf8'));
+  compareStep(step, produced, expected);
+  expected.routes['inet.0']['198.18.0.0/24']['Selected by'] = 'Router ID';
+  assert.throws(() => compareStep(step, produced, expected), /02-output\.json: the state after step 02 is not the expected one[^]*Selected by/);
+});

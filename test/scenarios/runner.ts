@@ -156,12 +156,20 @@ export function checkStep(scenario: Scenario, step: ScenarioStep, actual: unknow
     return;
   }
   if (!existsSync(step.outputFile)) assert.fail(`${where} is missing: run with UPDATE_SCENARIOS=1, then check the file by hand`);
-  const expected: unknown = JSON.parse(readFileSync(step.outputFile, 'utf8'));
+  compareStep(step, JSON.parse(text), JSON.parse(readFileSync(step.outputFile, 'utf8')));
+}
+
+/** Fail, with node's diff and the file's name, when a step's produced state is not the expected one. */
+export function compareStep(step: ScenarioStep, produced: unknown, expected: unknown): void {
   try {
-    assert.deepStrictEqual(JSON.parse(text), expected);
+    assert.deepStrictEqual(produced, expected);
   } catch (err) {
-    // keep node's diff (a custom assert message would replace it) and say which file
-    (err as Error).message = `${where}: the state after step ${step.id} is not the expected one\n${(err as Error).message}`;
-    throw err;
+    // keep node's diff (a custom assert message would replace it) and say which file; the
+    // reporters print the stack, which was made with the old message
+    const e = err as Error;
+    const head = `${relative(repoRoot(), step.outputFile)}: the state after step ${step.id} is not the expected one`;
+    e.stack = `${head}\n${e.stack ?? e.message}`;
+    e.message = `${head}\n${e.message}`;
+    throw e;
   }
 }
