@@ -578,6 +578,9 @@ export class BgpScenario {
     const seconds = Number(e.seconds);
     if (!Number.isInteger(seconds) || seconds < 0) throw new Error('time-passes: "seconds" is a whole number');
     for (let s = 0; s < seconds; s++) {
+      this.clock.tick(1000);
+      await this.settle();
+      // at the end of each second, the peers whose keepalive interval has passed send one
       for (const p of this.peers.values()) {
         if (!p.sock || p.sock.closed || silent.has(p.address) || !p.keepaliveEvery) continue;
         if (Date.now() - p.lastKeepalive >= p.keepaliveEvery * 1000) {
@@ -585,7 +588,6 @@ export class BgpScenario {
           p.sock.send(encodeKeepalive());
         }
       }
-      this.clock.tick(1000);
       await this.settle();
     }
   }
