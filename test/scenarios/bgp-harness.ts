@@ -79,6 +79,7 @@ function family(name: unknown, where: string): { afi: number; safi: number } {
 
 const ORIGINS = ['IGP', 'EGP', 'Incomplete'];
 const CLOSED = 'TCP connection closed by cnr';
+const CLOSED_OLD = 'previous TCP connection closed by cnr';
 
 /** Refuse fields an event does not know: a typo must not pass silently as "nothing happened". */
 function only(e: ScenarioEvent, allowed: string[]): void {
@@ -165,7 +166,15 @@ class SimPeer {
   keepaliveEvery = 0;
   lastKeepalive = 0;
   connections = 0;
+  /** connections the peer left behind when it restarted (session-up while connected) */
+  retired: PeerSocket[] = [];
   constructor(readonly address: string) {}
+
+  /** The peer restarted: it forgets its connection without closing it. */
+  retire(): void {
+    if (this.sock && !this.sock.closed) this.retired.push(this.sock);
+    this.forget();
+  }
 
   get options(): SessionOptions {
     const a = this.cnrOpen?.capabilities;
@@ -176,6 +185,11 @@ class SimPeer {
 
   /** Read what cnr wrote since last time. */
   drain(): void {
+    // a restarted peer no longer reads its old connection: only its closing is reported
+    this.retired = this.retired.filter((r) => {
+      if (r.closed) this.sent.push(CLOSED_OLD);
+      return !r.closed;
+    });
     const s = this.sock;
     if (!s) return;
     while (this.read < s.fromCnr.length) {
@@ -545,13 +559,17 @@ export class BgpScenario {
     }
   }
 
-  /** The peer connects, sends its OPEN, and confirms cnr's OPEN with a KEEPALIVE. */
+  /**
+   * The peer connects, sends its OPEN, and confirms cnr's OPEN with a KEEPALIVE. While it
+   * still has a connection it is a peer that restarted and left the old one open.
+   */
   private async sessionUp(e: ScenarioEvent): Promise<void> {
     only(e, ['peer', 'as', 'router-id', 'hold-time', 'capabilities', 'local-address']);
     const address = str(e, 'peer');
     const { nb } = this.neighbor(address);
     const p = this.peer(address);
-    if (p.sock && !p.sock.closed) throw new Error(`session-up ${address}: the peer is still connected (connection-lost first)`);
+    // still connected: the peer restarted without its old connection being closed (RFC 4724 section 4.2)
+    p.retire();
     const as = Number(e.as ?? nb.cfg.peerAs);
     const hold = Number(e['hold-time'] ?? 90);
     p.open = { version: 4, myAs: as > 0xffff ? 23456 : as, holdTime: hold, bgpId: parseIpv4(String(e['router-id'] ?? address)), capabilities: capabilities(e.capabilities, as) };
