@@ -165,7 +165,6 @@ class SimPeer {
   /** seconds between the KEEPALIVEs this peer sends (a third of the negotiated hold time) */
   keepaliveEvery = 0;
   lastKeepalive = 0;
-  connections = 0;
   /** connections the peer left behind when it restarted (session-up while connected) */
   retired: PeerSocket[] = [];
   constructor(readonly address: string) {}
@@ -574,7 +573,6 @@ export class BgpScenario {
     const hold = Number(e['hold-time'] ?? 90);
     p.open = { version: 4, myAs: as > 0xffff ? 23456 : as, holdTime: hold, bgpId: parseIpv4(String(e['router-id'] ?? address)), capabilities: capabilities(e.capabilities, as) };
     p.sock = new PeerSocket(String(e['local-address'] ?? nb.cfg.localAddress ?? this.neighbor(address).inst.cfg.routerId), address, this.nextPort++);
-    p.connections++;
     nb.incoming(p.sock as unknown as Socket);
     await this.settle();
     if (!p.sock || p.sock.closed) return; // refused (e.g. still in Idle): the output shows the close
