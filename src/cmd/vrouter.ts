@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type VrouterOptions } from '../agent/vrouter.js';
-import { consoleLogger, logger } from '../telemetry/log.js';
+import { consoleLogger, logger, logLine } from '../telemetry/log.js';
 
 const log = logger('cnr vrouter');
 
@@ -58,7 +58,8 @@ export async function run(args: string[]): Promise<number> {
   const opts = parseVrouterArgs(args);
   grpc.setLogger(consoleLogger('grpc'));
   const v = await startVrouter({ log, ...opts });
-  log(`agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`);
+  // the ready line goes to stdout, where scripts and tests wait for it
+  logLine(`cnr vrouter: agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`, process.stdout);
   const hup = () => {
     v.restartAgent().then(
       () => log(`agent restarted on port ${v.agentPort}`),

@@ -6,10 +6,13 @@
  */
 import { format } from 'node:util';
 
-/** Write one timestamped line (or one per line of `text`) to stderr. */
-export function logLine(text: string): void {
+/**
+ * Write one timestamped line (or one per line of `text`) to stderr, or to `to` (`cnr vrouter`
+ * prints its ready line, which scripts wait for, on stdout).
+ */
+export function logLine(text: string, to: { write(s: string): unknown } = process.stderr): void {
   const time = new Date().toISOString();
-  process.stderr.write(`${text.split('\n').map((l) => `${time} ${l}`).join('\n')}\n`);
+  to.write(`${text.split('\n').map((l) => `${time} ${l}`).join('\n')}\n`);
 }
 
 /** A log function whose lines read `<time> <source>: <message>`. */
