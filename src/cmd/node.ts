@@ -156,13 +156,24 @@ export async function runNode(args: string[], cmd: 'start' | 'controller'): Prom
   grpc.setLogger(consoleLogger('grpc'));
   // A daemon holds its own process alive: start-up waits on worker threads that do not.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  // listening from the first moment: a SIGTERM during start-up stops cleanly once started
+  // a signal during start-up ends the process at once, as the default action would (the
+  // history's writes are atomic); once running, it stops everything cleanly
+  let started = false;
   let stopRequested!: () => void;
   const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
-  process.once('SIGINT', stopRequested);
-  process.once('SIGTERM', stopRequested);
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (started) {
+      stopRequested();
+      return;
+    }
+    log(`cnr ${cmd}: ${sig} during start-up: exiting`);
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const node = await startNode(opts);
+    started = true;
     log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
     await stopSignal;
     log(`cnr ${cmd}: stopping`);
@@ -170,7 +181,7 @@ export async function runNode(args: string[], cmd: 'start' | 'controller'): Prom
     return 0;
   } finally {
     clearInterval(keepAlive);
-    process.off('SIGINT', stopRequested);
-    process.off('SIGTERM', stopRequested);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
