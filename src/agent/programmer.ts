@@ -13,7 +13,7 @@
  */
 import { DataplaneError, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
 import { canonicalPrefix, parseCidr, parseIp, parsePrefix, prefixContains, scanIpv4Prefix } from '../lib/addr.js';
-import type { PbFailure, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRouteBatch, PbVrfUpdate, RouteActionName } from './proto.js';
+import type { PbFailure, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
 export const DEFAULT_VRF = 'default';
 const MAX_TRANSPORT_LABELS = 4;

@@ -8,8 +8,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Dataplane, NexthopInfo } from '../dataplane/api.js';
-import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbInterfaceInfo, type PbNexthopInfo } from './proto.js';
-import { decodeControllerMessage } from './codec.js';
+import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
+import { decodeControllerMessage } from '../api/codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
 
 export const DEFAULT_AGENT_ADDRESS = '127.0.0.1:50052';

@@ -10,6 +10,7 @@ import { createDataplane, type DataplaneOptions } from '../dataplane/dataplane.j
 import { startIntrospect, type IntrospectHandle } from '../dataplane/introspect.js';
 import { DEFAULT_HEALTH_ADDRESS, splitHostPort, startHealthServer, type HealthServer } from './health-http.js';
 import { AgentServer, DEFAULT_AGENT_ADDRESS } from './server.js';
+import { logger } from '../telemetry/log.js';
 
 export interface VrouterOptions {
   /** an existing data plane (tests); otherwise one is created with `createDataplane` */
@@ -45,7 +46,7 @@ export async function createDefaultDataplane(opts: DataplaneOptions): Promise<Da
 }
 
 export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(`cnr vrouter: ${l}\n`));
+  const log = opts.log ?? logger('cnr vrouter');
   const own = !opts.dataplane;
   const dp = opts.dataplane ?? (await createDefaultDataplane({ vhost: opts.vhost !== false, ...(opts.dataplaneOptions ?? {}) }));
   if (own) await dp.start();

@@ -2,17 +2,27 @@
  * The `cnr` command. Each subcommand lives in its own module under src/cmd/, loaded only
  * when used, so `cnr dropstats` does not pay for BGP and `cnr cli` starts fast.
  * A module exports `run(args: string[]): Promise<number>` (the exit code).
+ *
+ * A daemon (start, controller, vrouter) that fails to start logs its reason (timestamped,
+ * like its other lines) and exits 1, also when something it started failed to let go of
+ * the event loop: a router that cannot start must exit so that its supervisor notices.
  */
+import { logLine } from '../telemetry/log.js';
 
 interface Subcommand {
   module: string;
   help: string;
+  /** a long-running process: timestamped failure line, exit forced after a failed start */
+  daemon?: boolean;
 }
 
+/** how long a failed daemon may take to close what it opened before it is made to exit */
+const FAILED_START_EXIT_MS = 2000;
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
-  start: { module: './start.js', help: 'run controller and vRouter in one process' },
-  controller: { module: './controller.js', help: 'run the controller alone' },
-  vrouter: { module: './vrouter.js', help: 'run the vRouter (agent and data plane) alone' },
+  start: { module: './start.js', help: 'run controller and vRouter in one process', daemon: true },
+  controller: { module: './controller.js', help: 'run the controller alone', daemon: true },
+  vrouter: { module: './vrouter.js', help: 'run the vRouter (agent and data plane) alone', daemon: true },
   cli: { module: './cli.js', help: 'Junos-style CLI (cnr cli -c "show route" for scripts)' },
   lab: { module: './lab.js', help: 'built-in demo topology: lab up | down | status' },
   vif: { module: './inspect.js', help: 'vRouter interfaces: vif --list' },
@@ -47,7 +57,14 @@ export async function main(argv: string[]): Promise<void> {
     const code = await mod.run(rest, name);
     if (code !== undefined) process.exitCode = code;
   } catch (err) {
-    console.error(`cnr ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    const reason = `cnr ${name}: ${err instanceof Error ? err.message : String(err)}`;
     process.exitCode = 1;
+    if (!sub.daemon) {
+      console.error(reason);
+      return;
+    }
+    logLine(reason);
+    // unref'd: exits at once when nothing is left open, after the bound when something is
+    setTimeout(() => process.exit(1), FAILED_START_EXIT_MS).unref();
   }
 }

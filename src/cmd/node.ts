@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type Vrouter } from '../agent/vrouter.js';
 import { Controller } from '../controller/controller.js';
 import { CniService } from '../cni/server.js';
@@ -17,6 +18,7 @@ import { FibExport } from '../controller/rib/fib-export.js';
 import { Rib } from '../controller/rib/rib.js';
 import { RibService } from '../controller/rib/service.js';
 import type { ConfigConsumer, OperationalCommand } from '../controller/types.js';
+import { consoleLogger, logLine as log } from '../telemetry/log.js';
 import { buildRegistry, startMetrics } from '../telemetry/metrics.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
@@ -24,6 +26,8 @@ export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 export interface NodeOptions {
   stateDir: string;
   config?: string;
+  /** damaged commit files: start from the newest valid commit instead of refusing (--recover-config) */
+  recoverConfig?: boolean;
   /** where the agent listens (in-process for `cnr start`) or is found (`cnr controller`) */
   agentAddress: string;
   agentToken?: string;
@@ -42,10 +46,6 @@ export interface RunningNode {
   fib: FibExport;
   vrouter?: Vrouter;
   stop(): Promise<void>;
-}
-
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
 function hasCommitHistory(dir: string): boolean {
@@ -79,6 +79,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     consumers,
     commands,
     ...(o.config ? { initialConfig: o.config } : {}),
+    ...(o.recoverConfig ? { recoverConfig: true } : {}),
     log: (m) => log(`controller: ${m}`),
   });
   // cnr-cni's commands run here, reached by the bin/cnr-cni shim over <stateDir>/cni.sock
@@ -107,7 +108,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 }
 
 const USAGE = (cmd: string) =>
-  `usage: cnr ${cmd} [--config FILE] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
+  `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
   ' [--metrics HOST:PORT|none]' +
   (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--no-vhost]' : '');
 
@@ -116,6 +117,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
     args,
     options: {
       config: { type: 'string' },
+      'recover-config': { type: 'boolean' },
       'state-dir': { type: 'string' },
       'agent-address': { type: 'string' },
       'agent-token-file': { type: 'string' },
@@ -133,6 +135,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
   return {
     stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
     ...(values.config ? { config: values.config } : {}),
+    ...(values['recover-config'] ? { recoverConfig: true } : {}),
     agentAddress: values['agent-address'] ?? '127.0.0.1:50052',
     ...(token ? { agentToken: token } : {}),
     vrouter: cmd === 'start',
@@ -143,19 +146,42 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
   };
 }
 
-/** Run until SIGINT/SIGTERM, then stop everything cleanly. */
+/**
+ * Run until SIGINT/SIGTERM, then stop everything cleanly. A failed start throws (startNode
+ * has stopped what it started) and leaves nothing behind that holds the process alive:
+ * cnr.ts prints the reason and the process exits non-zero, so a supervisor restarts it.
+ */
 export async function runNode(args: string[], cmd: 'start' | 'controller'): Promise<number> {
   const opts = parseNodeArgs(args, cmd);
+  grpc.setLogger(consoleLogger('grpc'));
   // A daemon holds its own process alive: start-up waits on worker threads that do not.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  const node = await startNode(opts);
-  log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  log(`cnr ${cmd}: stopping`);
-  await node.stop();
-  clearInterval(keepAlive);
-  return 0;
+  // a signal during start-up ends the process at once, as the default action would (the
+  // history's writes are atomic); once running, it stops everything cleanly
+  let started = false;
+  let stopRequested!: () => void;
+  const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (started) {
+      stopRequested();
+      return;
+    }
+    log(`cnr ${cmd}: ${sig} during start-up: exiting`);
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const node = await startNode(opts);
+    started = true;
+    log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
+    await stopSignal;
+    log(`cnr ${cmd}: stopping`);
+    await node.stop();
+    return 0;
+  } finally {
+    clearInterval(keepAlive);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

@@ -6,7 +6,11 @@
  * plane keeps forwarding (the controller reconnects and resyncs).
  */
 import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type VrouterOptions } from '../agent/vrouter.js';
+import { consoleLogger, logger, logLine } from '../telemetry/log.js';
+
+const log = logger('cnr vrouter');
 
 const USAGE = `usage: cnr vrouter [--agent-address HOST:PORT] [--introspect HOST:PORT|none] [--health HOST:PORT|none]
                    [--no-vhost] [--token-file FILE]`;
@@ -52,12 +56,14 @@ export function parseVrouterArgs(args: string[]): VrouterOptions {
 
 export async function run(args: string[]): Promise<number> {
   const opts = parseVrouterArgs(args);
-  const v = await startVrouter(opts);
-  console.log(`cnr vrouter: agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`);
+  grpc.setLogger(consoleLogger('grpc'));
+  const v = await startVrouter({ log, ...opts });
+  // the ready line goes to stdout, where scripts and tests wait for it
+  logLine(`cnr vrouter: agent on port ${v.agentPort}${v.introspectPort ? `, introspect on ${v.introspectPort}` : ''}${v.healthPort ? `, health on ${v.healthPort}` : ''}`, process.stdout);
   const hup = () => {
     v.restartAgent().then(
-      () => console.error(`cnr vrouter: agent restarted on port ${v.agentPort}`),
-      (err: unknown) => console.error(`cnr vrouter: agent restart failed: ${err instanceof Error ? err.message : String(err)}`),
+      () => log(`agent restarted on port ${v.agentPort}`),
+      (err: unknown) => log(`agent restart failed: ${err instanceof Error ? err.message : String(err)}`),
     );
   };
   process.on('SIGHUP', hup);

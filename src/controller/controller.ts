@@ -19,6 +19,7 @@ import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } fr
 import { ConfigStore } from './config/store.js';
 import type { WriteStep } from './config/history.js';
 import type { ConfigConsumer, ConfigTree, ConfigValue, OperationalCommand } from './types.js';
+import { logger } from '../telemetry/log.js';
 
 export interface ControllerOptions {
   /** holds config/ (the commit history), mgmt.sock and mgmt.token */
@@ -29,6 +30,8 @@ export interface ControllerOptions {
   initialConfig?: string | ConfigTree;
   /** serve the management API on <stateDir>/mgmt.sock (default true) */
   serve?: boolean;
+  /** start from the newest valid commit when commit files are damaged (moved aside, logged) */
+  recoverConfig?: boolean;
   /** tests: length of a `commit confirmed` minute */
   confirmUnitMs?: number;
   /** crash tests: hook between the steps of each history write */
@@ -64,7 +67,7 @@ export class Controller {
   private readonly log: (msg: string) => void;
 
   constructor(private readonly opts: ControllerOptions) {
-    this.log = opts.log ?? ((m) => process.stderr.write(`cnr controller: ${m}\n`));
+    this.log = opts.log ?? logger('cnr controller');
     this.commands = opts.commands ?? [];
     // The management listeners follow `system services rest|netconf ssh|grpc`; they go
     // last so that a port one cannot bind undoes the whole commit.
@@ -86,6 +89,7 @@ export class Controller {
       consumers: [...(opts.consumers ?? []), rest, netconf, grpcApi],
       log: this.log,
     };
+    if (opts.recoverConfig) storeOpts.recover = true;
     if (opts.confirmUnitMs !== undefined) storeOpts.confirmUnitMs = opts.confirmUnitMs;
     if (opts.onWriteStep) storeOpts.onWriteStep = opts.onWriteStep;
     this.store = new ConfigStore(storeOpts);

@@ -33,6 +33,7 @@ import {
   type VifInfo,
 } from './api.js';
 import { formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
+import { logLine } from '../telemetry/log.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
 import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
 import { IdAllocator } from './tables/id-allocator.js';
@@ -891,7 +892,7 @@ export class VRouterDataplane implements Dataplane {
     if (!e) throw new DataplaneError('poll() is for workers: 0');
     const n = e.runOnce();
     const err = e.takeError();
-    if (err !== undefined) console.error(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
+    if (err !== undefined) logLine(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
     const ev = e.takeEvents();
     if (ev) this.applyEvents(ev);
     this.resolveTick(performance.now());
@@ -973,10 +974,10 @@ export class VRouterDataplane implements Dataplane {
         else if (m.t === 'error') {
           const p = this.pendingAttach.get(m.vif);
           if (p) p.reject(new Error(m.message));
-          else console.error(`vrouter worker: ${m.message}`);
+          else logLine(`vrouter worker: ${m.message}`);
         } else if (m.t === 'learn') this.applyEvents(m.events);
       });
-      w.on('error', (e) => console.error(`vrouter worker failed: ${e.stack ?? e.message}`));
+      w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));
       this.workers.push({ w, port: ch.port1, ready: readyP, wakeFd });
     }
   }
@@ -1155,7 +1156,7 @@ export class VRouterDataplane implements Dataplane {
     this.hostSync = this.hostSync.then(async () => {
       for (const c of cmds) {
         await new Promise<void>((res) => execFile('ip', c, (err) => {
-          if (err) console.error(`vhost0: ip ${c.join(' ')}: ${err.message.trim()}`);
+          if (err) logLine(`vrouter: vhost0: ip ${c.join(' ')}: ${err.message.trim()}`);
           res();
         }));
       }

@@ -36,6 +36,11 @@ export interface StoreOptions {
   /** length of the `commit confirmed` minute; tests shorten it */
   confirmUnitMs?: number;
   log?: (msg: string) => void;
+  /**
+   * a damaged commit file at start: move it aside and run the newest valid commit (logged
+   * loudly) instead of refusing to start (`cnr start --recover-config`)
+   */
+  recover?: boolean;
   /** crash tests: called between the steps of each history write */
   onWriteStep?: (step: WriteStep) => void;
 }
@@ -181,18 +186,21 @@ export class ConfigStore {
 
   /**
    * Load the last committed configuration (or commit `initial` on a first start), apply it
-   * to the consumers, and roll back a confirmed commit left pending by a restart.
+   * to the consumers, and roll back a confirmed commit left pending by a restart. A damaged
+   * history or a stored configuration that no longer passes the checks refuses the start
+   * (the error names the file); with `recover`, damaged files are moved aside first.
    */
   async open(initial?: ConfigTree): Promise<void> {
     return this.serialized(async () => {
-      const latest = this.history.open().at(-1);
+      const latest = this.history.open({ recover: this.opts.recover === true }).at(-1);
+      if (this.history.damaged.length) this.logRecovery(latest, initial);
       if (!latest) {
         if (initial && Object.keys(initial).length) {
           await this.commitTree(initial, { user: 'system', comment: 'initial configuration', via: 'initial' }, {});
         }
         return;
       }
-      const eff = this.check(latest.config, true);
+      const eff = this.check(latest.config, `stored configuration ${this.history.path(latest.seq)} is not valid`);
       await this.applyAll(eff, {});
       this.running = latest.config;
       this.effective = eff;
@@ -203,6 +211,17 @@ export class ConfigStore {
         await this.commitTree(prev?.config ?? {}, { user: 'system', comment: 'rollback: commit confirmed was not confirmed before restart', via: 'confirm-timeout' }, this.effective);
       }
     });
+  }
+
+  /** A recovered start says, line by line, what it found, where it went and what runs. */
+  private logRecovery(latest: CommitRecord | undefined, initial: ConfigTree | undefined): void {
+    for (const d of this.history.damaged) this.log(`WARNING: commit history: ${d.file} is damaged (${d.reason}); moved to ${d.movedTo}`);
+    const from = latest
+      ? `commit ${latest.seq} (${latest.time} by ${latest.user})`
+      : initial && Object.keys(initial).length
+        ? 'the startup configuration file (no valid commit left)'
+        : 'an empty configuration (no valid commit left)';
+    this.log(`WARNING: commit history recovered: running ${from}; the next commit is ${this.history.nextSeq()}`);
   }
 
   close(): void {
@@ -247,10 +266,10 @@ export class ConfigStore {
   }
 
   /** Throws the errors of `tree`; returns its effective configuration (groups applied). */
-  private check(tree: ConfigTree, atStart = false): ConfigTree {
+  private check(tree: ConfigTree, summary = 'configuration check-out failed'): ConfigTree {
     const eff = expandGroups(tree);
     const errors = this.validate(tree, eff);
-    if (errors.length) throw new CommitError(errors, atStart ? 'stored configuration is not valid' : 'configuration check-out failed');
+    if (errors.length) throw new CommitError(errors, summary);
     return eff;
   }
 

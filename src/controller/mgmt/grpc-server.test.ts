@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Controller } from '../controller.js';
-import { LOADER_OPTIONS, protoDir } from '../../agent/proto.js';
+import { LOADER_OPTIONS, protoDir } from '../../api/proto.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnr-grpcmgmt-'));
 let ctl: Controller;

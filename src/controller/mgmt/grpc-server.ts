@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { LOADER_OPTIONS, protoDir } from '../../agent/proto.js';
+import { LOADER_OPTIONS, protoDir } from '../../api/proto.js';
 import { authorized } from './token.js';
 import type { ExecResult } from './command-session.js';
 import type { ConfigStore } from '../config/store.js';

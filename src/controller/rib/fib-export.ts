@@ -11,8 +11,8 @@
  *    replayed, and keeps forwarding with its last FIB meanwhile.
  */
 import * as grpc from '@grpc/grpc-js';
-import { encodeControllerMessage, encodeRouteColumns } from '../../agent/codec.js';
-import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../agent/proto.js';
+import { encodeControllerMessage, encodeRouteColumns } from '../../api/codec.js';
+import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 
 export interface FibInterface {

@@ -19,6 +19,9 @@ import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from
 import { FibExport, type FibInterface } from './fib-export.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
+/** how the vRouter says that the netdev to attach does not exist (io/libc.ts interfaceIndex, ENODEV) */
+const NO_SUCH_NETDEV = /interface '[^']*' not found|No such device/;
+
 /** `show route forwarding-table` lists at most this many routes per table (and counts the rest) */
 const FORWARDING_TABLE_LIMIT = 100_000;
 
@@ -258,13 +261,28 @@ export class RibService implements ConfigConsumer {
     } catch {
       agentView = undefined;
     }
-    const list: TerseInterface[] = this.interfaces.map((i) => ({
-      name: i.name,
-      admin: i.disabled ? 'down' : 'up',
-      link: agentView?.has(i.name) ? 'up' : 'down',
-      addresses: [...i.inet.map((a): [string, string] => ['inet', a]), ...i.inet6.map((a): [string, string] => ['inet6', a])],
-      instance: i.instance,
-    }));
+    // the vRouter's last word on an interface it does not have (a commit naming a netdev that
+    // does not exist is accepted, as Junos accepts configuration for absent hardware)
+    const refused = new Map<string, string>();
+    for (const f of this.opts.fib?.status().recentFailures ?? []) {
+      const m = /^interface (\S+)$/.exec(f.object);
+      if (m) refused.set(m[1]!, f.reason);
+    }
+    const list: TerseInterface[] = this.interfaces.map((i) => {
+      const t: TerseInterface = {
+        name: i.name,
+        admin: i.disabled ? 'down' : 'up',
+        link: agentView?.has(i.name) ? 'up' : 'down',
+        addresses: [...i.inet.map((a): [string, string] => ['inet', a]), ...i.inet6.map((a): [string, string] => ['inet6', a])],
+        instance: i.instance,
+      };
+      const reason = refused.get(i.name);
+      if (t.link === 'down' && !i.disabled && reason !== undefined) {
+        t.reason = reason;
+        if (NO_SUCH_NETDEV.test(reason)) t.link = 'absent';
+      }
+      return t;
+    });
     for (const [name, v] of agentView ?? []) {
       if (list.some((l) => l.name === name)) continue;
       list.push({ name, admin: 'up', link: 'up', addresses: v.addresses.map((a): [string, string] => [a.includes(':') ? 'inet6' : 'inet', a]) });

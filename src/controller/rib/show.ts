@@ -144,19 +144,22 @@ export function formatForwardingTables(tables: ForwardingTable[]): string {
 export interface TerseInterface {
   name: string;
   admin: 'up' | 'down';
-  link: 'up' | 'down';
+  /** absent: the vRouter found no netdev of this name when it tried to attach it */
+  link: 'up' | 'down' | 'absent';
   /** [family, address] pairs */
   addresses: [string, string][];
   instance?: string;
+  /** why the vRouter does not have it: its last refusal of the interface */
+  reason?: string;
 }
 
 export function formatInterfacesTerse(list: TerseInterface[]): string {
-  const out = [`${'Interface'.padEnd(24)}${'Admin'.padEnd(6)}${'Link'.padEnd(5)}${'Proto'.padEnd(9)}Local`];
+  const out = [`${'Interface'.padEnd(24)}${'Admin'.padEnd(6)}${'Link'.padEnd(7)}${'Proto'.padEnd(9)}Local`];
   for (const i of list) {
     out.push(`${i.name.padEnd(24)}${i.admin.padEnd(6)}${i.link}`);
     if (!i.addresses.length) continue;
     i.addresses.forEach(([fam, a], n) => {
-      out.push(n === 0 ? `${(i.name + '.0').padEnd(24)}${i.admin.padEnd(6)}${i.link.padEnd(5)}${fam.padEnd(9)}${a}` : `${''.padEnd(35)}${fam.padEnd(9)}${a}`);
+      out.push(n === 0 ? `${(i.name + '.0').padEnd(24)}${i.admin.padEnd(6)}${i.link.padEnd(7)}${fam.padEnd(9)}${a}` : `${''.padEnd(37)}${fam.padEnd(9)}${a}`);
     });
   }
   return out.join('\n');

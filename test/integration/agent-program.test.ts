@@ -4,13 +4,13 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { connect as h2connect } from 'node:http2';
-import { AGENT_RECEIVE_WINDOW, AgentServer } from './server.js';
-import { startHealthServer } from './health-http.js';
-import { LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from './proto.js';
-import { RecordingDataplane } from './recording-dataplane.js';
-import { Rib } from '../controller/rib/rib.js';
-import { FibExport } from '../controller/rib/fib-export.js';
-import type { RibRoute } from '../controller/rib/types.js';
+import { AGENT_RECEIVE_WINDOW, AgentServer } from '../../src/agent/server.js';
+import { startHealthServer } from '../../src/agent/health-http.js';
+import { LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from '../../src/api/proto.js';
+import { RecordingDataplane } from '../../src/agent/recording-dataplane.js';
+import { Rib } from '../../src/controller/rib/rib.js';
+import { FibExport } from '../../src/controller/rib/fib-export.js';
+import type { RibRoute } from '../../src/controller/rib/types.js';
 
 function direct(prefix: string, ifname: string): RibRoute {
   return { prefix, protocol: 'direct', preference: 0, nexthops: [{ interface: ifname }] };

@@ -4,6 +4,10 @@
  * (camelCase fields, enums as strings, uint64 as numbers, defaults filled in).
  * The .proto files are found by walking up from this module, so the same code works
  * from src/ and from dist/src/.
+ *
+ * src/api/ is the controller ⇄ agent contract: these types and codec.ts (the Program
+ * stream's codec) are imported by both sides (controller/rib/fib-export.ts, agent/server.ts)
+ * and import neither, so that the controller and the vRouter stand side by side.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
