@@ -149,6 +149,8 @@ class LocEntry {
   best: Path | undefined = undefined;
   /** the path (or multipath set) installed in the RIB, to notice changes */
   installed: Path | Path[] | undefined = undefined;
+  /** the deciding step shown with the installed route: a runner-up arriving or leaving changes it */
+  step: DecidingStep = 'Only path';
   /** queued for the next flush */
   dirty = false;
   constructor(
@@ -1056,8 +1058,9 @@ export class BgpInstance implements NeighborOwner {
         ? prevInstalled.length === chosen.length && prevInstalled.every((p, i) => p === chosen[i])
         : prevInstalled === chosen;
     if (best && chosen) {
-      if (!same) {
+      if (!same || e.step !== step) {
         e.installed = chosen;
+        e.step = step;
         const r = this.ribRoute(prefix, best, step, chosen);
         if (this.rib.announceShared) this.rib.announceShared(table, 'bgp', prefix, r);
         else this.rib.announce(table, 'bgp', r.prefix === prefix ? r : { ...r, prefix });
