@@ -64,6 +64,11 @@ export class AgentServer {
     return this.programmer.counts();
   }
 
+  /** Objects removed from the data plane since it started (see Programmer.removed). */
+  removed(): Programmer['removed'] {
+    return { ...this.programmer.removed };
+  }
+
   async start(): Promise<number> {
     const { agent, health } = loadProtos();
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
