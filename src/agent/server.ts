@@ -36,6 +36,8 @@ export interface AgentStats {
   streams: number;
   messages: number;
   nacks: number;
+  /** when the current (or last) controller stream was accepted, ms since the epoch */
+  lastStreamAt?: number;
   lastResyncAt?: number;
   lastSwept?: number;
 }
@@ -165,6 +167,7 @@ export class AgentServer {
     this.currentState = state;
     this.stats.connected = true;
     this.stats.streams++;
+    this.stats.lastStreamAt = Date.now();
     const queue: PbControllerMessage[] = [];
     let busy = false;
     let paused = false;

@@ -153,6 +153,7 @@ test('cnr vrouter SIGKILL and restart: forwarding resumes soon after the new age
   const tally = await pinger.finish(5000);
   const figures = {
     vrouterStartToListenMs: listeningAt - spawnedAt,
+    listenToStreamMs: h.agent.lastStreamAt! - listeningAt,
     listenToResyncEndMs: h.agent.lastResyncAt! - listeningAt,
     listenToFirstReplyMs: Math.round(back - listeningAt),
     spawnToFirstReplyMs: Math.round(back - spawnedAt),
@@ -161,6 +162,7 @@ test('cnr vrouter SIGKILL and restart: forwarding resumes soon after the new age
   };
   console.log(`vrouter restart: ${JSON.stringify(figures)} (the vRouter was down ${spawnedAt - killedAt} ms before its restart)`);
   // correctness bounds, generous: the controller's reconnect backoff is 200 ms at most
+  assert.ok(figures.listenToStreamMs < 1000, `the controller's stream is back within 1 s of the agent listening (${figures.listenToStreamMs} ms)`);
   assert.ok(figures.listenToResyncEndMs < 3000, `the controller is back and has replayed within 3 s of the agent listening (${figures.listenToResyncEndMs} ms)`);
   assert.ok(figures.spawnToFirstReplyMs < 10_000, `forwarding resumes within 10 s of the vRouter's start (${figures.spawnToFirstReplyMs} ms)`);
   assert.ok(ping(lab, h1, '10.2.0.2', { count: 2, deadlineS: 2 }).received >= 1);

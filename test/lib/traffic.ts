@@ -74,7 +74,7 @@ export function vrouterHealth(ns: string, address: string): VrouterHealth | unde
 
 export interface VrouterHealth {
   status: string;
-  agent: { port: number; connected: boolean; streams: number; lastResyncAt?: number; lastSwept?: number };
+  agent: { port: number; connected: boolean; streams: number; lastStreamAt?: number; lastResyncAt?: number; lastSwept?: number };
   programmed: { vrfs: number; interfaces: number; routes: number; nexthops: number; labels: number };
   removed: { routes: number; nexthops: number; interfaces: number; vrfs: number; labels: number };
 }

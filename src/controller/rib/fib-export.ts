@@ -6,8 +6,8 @@
  *    route that flaps while the agent is busy is sent once;
  *  - consecutive routes of one VRF travel together in RouteBatch messages that share
  *    next-hop sets; at most `window` messages are unacknowledged at a time;
- *  - when the stream breaks, it reconnects (backoff capped low: the agent is usually on the
- *    same node, and forwarding must resume as soon as it listens again) and replays the
+ *  - when the stream breaks, it reconnects (wait-for-ready, backoff capped low: the agent is
+ *    usually on the same node, and forwarding must resume as soon as it listens) and replays the
  *    whole state after ResyncBegin; the agent removes what was not replayed at ResyncEnd,
  *    and keeps forwarding with its last FIB meanwhile;
  *  - with `holdResyncEnd`, ResyncEnd (and so the agent's sweep) waits for `ready()`: a
@@ -279,7 +279,11 @@ export class FibExport {
     // requests go through the hand codec (agent/codec.ts): the same bytes as protobufjs, less work per route
     const method = loadProtos().agent.service['Program']!;
     const serialize = (m: PbControllerMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : encodeControllerMessage(m));
-    const call = this.client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, this.metadata());
+    // wait for the channel rather than fail at once while the agent is away: the channel's own
+    // reconnect attempts (backoff capped above) then open the stream as soon as it listens
+    const md = this.metadata();
+    md.setOptions({ waitForReady: true });
+    const call = this.client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, md);
     this.call = call;
     this.seq = 0;
     this.inflight.clear();
