@@ -57,6 +57,7 @@ for (const gr of [false, true]) {
         }],
       });
 
+    const vifIds = () => introspect<{ id: number; name: string }[]>(nsCnr, INTROSPECT, '/vif').map((v) => `${v.name}=${v.id}`).sort();
     const fib = () => new Map(introspect<{ prefix: string; nh: number }[]>(nsCnr, INTROSPECT, '/rt?vrf=default&family=inet').map((r) => [r.prefix, r.nh]));
 
     before(async () => {
@@ -121,6 +122,7 @@ for (const gr of [false, true]) {
       await waitFor('the vRouter holds both peers\' prefixes', () => wanted.every((p) => fib().has(p)), 30_000, 200);
       await waitFor('pings reach both peers', () => lab.exec(nsSrc, 'ping', ['-c', '1', '-W', '1', '192.0.2.1']).code === 0 && lab.exec(nsSrc, 'ping', ['-c', '1', '-W', '1', '203.0.113.1']).code === 0, 20_000, 200);
       const before = fib();
+      const vifsBefore = vifIds();
       const removedBefore = vrouterHealth(nsCnr, HEALTH)!.removed;
       // 12 s at 100 pps: the restart, BGP's return and the resync take 4-5 s of it here
       const toBird = new Pinger(nsSrc, '192.0.2.1', 1200);
@@ -152,6 +154,7 @@ for (const gr of [false, true]) {
         assert.equal(after.has('198.18.0.0/24'), false, 'the prefix FRR withdrew while the controller was down is gone');
         assert.equal(after.get('192.0.2.0/24'), before.get('192.0.2.0/24'), 'BIRD\'s prefix keeps its next hop');
         assert.equal(after.get('203.0.113.0/24'), before.get('203.0.113.0/24'), 'FRR\'s prefix keeps its next hop');
+        assert.deepEqual(vifIds(), vifsBefore, 'vif ids unchanged');
         assert.equal(h.agent.lastSwept, 2, 'the resync removed the two withdrawn routes only');
         assert.deepEqual(h.removed, { ...removedBefore, routes: removedBefore.routes + 2 }, 'nothing else removed (no next hop, interface or VRF)');
       } finally {

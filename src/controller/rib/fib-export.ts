@@ -319,7 +319,8 @@ export class FibExport {
       call.cancel();
       if (this.stopped) return;
       this.st.reconnects++;
-      // retries come every 200 ms while the agent is away: say so once, then every 10 s
+      // a stream refused again and again (a wrong token, an agent that keeps closing it) comes
+      // back every 200 ms: say so once, then every 10 s
       const now = Date.now();
       if (now - this.lastLossLog >= 10_000) {
         this.lastLossLog = now;
