@@ -33,7 +33,7 @@ const eor = () => {
   return d;
 };
 
-test('BGP initial sync: End-of-RIB from a graceful-restart peer, the first KEEPALIVE from one without; shut-down peers are not waited for', async () => {
+test('BGP initial sync: End-of-RIB from a graceful-restart peer, a KEEPALIVE after its UPDATEs from one without; shut-down peers are not waited for', async () => {
   const bgp = createBgp(new Rib(), { port: false });
   try {
     await bgp.consumer.apply(tree(false), {});
@@ -48,15 +48,35 @@ test('BGP initial sync: End-of-RIB from a graceful-restart peer, the first KEEPA
       '10.0.0.3 a KEEPALIVE after its initial UPDATEs (no graceful restart: no End-of-RIB promised)',
     ]);
     inst.update(a, eor());
+    const keepB = '10.0.0.3 a KEEPALIVE after its initial UPDATEs (no graceful restart: no End-of-RIB promised)';
+    b.stats.inMessages++; // a KEEPALIVE before any UPDATE (BIRD sends its table 3 s after Established)
+    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, seen), [keepB]);
     b.stats.inMessages += 3;
-    b.stats.inUpdates += 3; // UPDATEs do not count
-    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, seen), ['10.0.0.3 a KEEPALIVE after its initial UPDATEs (no graceful restart: no End-of-RIB promised)']);
-    b.stats.inMessages++; // a KEEPALIVE: FRR's implicit End-of-RIB
+    b.stats.inUpdates += 3; // UPDATEs are not KEEPALIVEs
+    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, seen), [keepB]);
+    b.stats.inMessages++; // the KEEPALIVE after them: the implicit End-of-RIB
     assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, seen), []);
+    // a peer with nothing to send: the second KEEPALIVE after Established
+    const quiet: ImplicitEorState = new WeakMap();
+    bgpInitialSyncWaitingFor(bgp.speaker, quiet);
+    b.stats.inMessages++;
+    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, quiet), [keepB]);
+    b.stats.inMessages++;
+    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, quiet), []);
+    // seen before its session came up, its UPDATEs in before the first look: one KEEPALIVE after them is enough
+    const early: ImplicitEorState = new WeakMap();
+    b.fsm = { ...b.fsm, state: 'Idle' };
+    bgpInitialSyncWaitingFor(bgp.speaker, early);
+    establish(b, false);
+    b.stats.inMessages += 2;
+    b.stats.inUpdates += 2;
+    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, early), [keepB]);
+    b.stats.inMessages++;
+    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, early), []);
     // a new session starts over
     inst.sessionDown(a, false);
     a.fsm = { ...a.fsm, state: 'Idle' };
-    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, seen), ['10.0.0.2 not Established']);
+    assert.deepEqual(bgpInitialSyncWaitingFor(bgp.speaker, early), ['10.0.0.2 not Established']);
   } finally {
     await bgp.stop();
   }
@@ -73,7 +93,7 @@ test('BGP initial sync: a restarting speaker with graceful restart is done when 
     const logs: string[] = [];
     const why = await new Promise<string>((resolve) => afterBgpInitialSync(bgp.speaker, 150, (l) => logs.push(l), resolve));
     assert.match(why, /selection deferral timer \(0 s\) over, still waiting for route selection deferred/);
-    assert.equal(logs.length, 1, 'what it waits for is said once');
+    assert.equal(logs.length, 1, 'what it waits for is said once while it does not change');
     const done = new Promise<string>((resolve) => afterBgpInitialSync(bgp.speaker, 10_000, () => {}, resolve));
     for (const nb of nbs) inst.update(nb, eor());
     assert.equal(inst.restarting, false, 'End-of-RIB from every peer ends the deferral');

@@ -7,10 +7,11 @@
  * the sweep whether or not graceful restart is configured: wait for End-of-RIB from every
  * peer that is expected (configured, not shut down) for each family negotiated with it, or
  * for the selection deferral timer (the caller's). A peer whose OPEN carries no graceful-
- * restart capability promises no End-of-RIB: as FRR does (its "implicit End-of-RIB"), the
- * first KEEPALIVE it sends after the session is Established stands for one (a speaker sends
- * its initial UPDATEs before the next KEEPALIVE is due), unless a real End-of-RIB comes
- * first. An instance
+ * restart capability promises no End-of-RIB: as FRR does (its "implicit End-of-RIB"), a
+ * KEEPALIVE stands for one, unless a real End-of-RIB comes first. FRR takes the first after
+ * Established; BIRD sends its table 3 s after Established, and its KEEPALIVEs may come
+ * sooner, so here it is the first KEEPALIVE after the peer's first UPDATE, or the second
+ * after Established from a peer that sends no UPDATE at all. An instance
  * that itself defers route selection (graceful restart configured) is done when its deferral
  * ends, since only then do its routes reach the RIB.
  */
@@ -18,7 +19,12 @@ import type { Neighbor } from './neighbor.js';
 import type { BgpSpeaker } from './speaker.js';
 
 /** Per peer without graceful restart: its count of non-UPDATE messages when first seen Established. */
-export type ImplicitEorState = WeakMap<Neighbor, { since: number; others: number }>;
+/**
+ * Per peer, between calls: the UPDATEs counted while it was not Established, then, in the
+ * session (`since`, its Established time), the non-UPDATE messages when first seen in it and
+ * when its first UPDATE was seen.
+ */
+export type ImplicitEorState = WeakMap<Neighbor, { since: number; updates: number; others: number; othersAtUpdate?: number }>;
 
 /**
  * What BGP still waits for, as text for a log line; empty when its initial tables are in.
@@ -34,6 +40,8 @@ export function bgpInitialSyncWaitingFor(speaker: BgpSpeaker, seen: ImplicitEorS
       if (nb.cfg.shutdown) continue;
       const peer = `${nb.cfg.address}${where}`;
       if (!nb.established) {
+        // UPDATEs only come in Established: those counted now are all from earlier sessions
+        seen.set(nb, { since: -1, updates: nb.stats.inUpdates, others: 0 });
         waiting.push(`${peer} not Established`);
         continue;
       }
@@ -41,11 +49,7 @@ export function bgpInitialSyncWaitingFor(speaker: BgpSpeaker, seen: ImplicitEorS
       const missing = nb.families.filter((f) => !eor?.has(f.key)).map((f) => f.key);
       if (missing.length === 0) continue;
       if (!nb.peerOpen?.capabilities.gracefulRestart) {
-        // KEEPALIVEs (and anything else not an UPDATE) received in this session
-        const others = nb.stats.inMessages - nb.stats.inUpdates - nb.stats.inRefreshes;
-        let base = seen.get(nb);
-        if (!base || base.since !== nb.stats.lastChange) seen.set(nb, (base = { since: nb.stats.lastChange, others }));
-        if (others > base.others) continue;
+        if (implicitEndOfRib(nb, seen)) continue;
         waiting.push(`${peer} a KEEPALIVE after its initial UPDATEs (no graceful restart: no End-of-RIB promised)`);
         continue;
       }
@@ -53,6 +57,20 @@ export function bgpInitialSyncWaitingFor(speaker: BgpSpeaker, seen: ImplicitEorS
     }
   }
   return waiting;
+}
+
+/** Whether an Established peer without graceful restart has sent its implicit End-of-RIB (see the header). */
+function implicitEndOfRib(nb: Neighbor, seen: ImplicitEorState): boolean {
+  // KEEPALIVEs, and anything else that is not an UPDATE (the OPEN and KEEPALIVE of the set-up are in the first count)
+  const others = nb.stats.inMessages - nb.stats.inUpdates - nb.stats.inRefreshes;
+  let t = seen.get(nb);
+  if (!t || t.since !== nb.stats.lastChange) {
+    // not seen idle before this session: its UPDATEs so far may be this session's, so they do not count as seen
+    t = { since: nb.stats.lastChange, updates: t?.since === -1 ? t.updates : nb.stats.inUpdates, others };
+    seen.set(nb, t);
+  }
+  if (t.othersAtUpdate === undefined && nb.stats.inUpdates > t.updates) t.othersAtUpdate = others;
+  return t.othersAtUpdate !== undefined ? others > t.othersAtUpdate : others >= t.others + 2;
 }
 
 /**
@@ -65,7 +83,8 @@ export const SELECTION_DEFERRAL_SECONDS = 120;
 
 /**
  * Calls `done(why)` once BGP's initial tables are in (checked every 50 ms) or after
- * `timeoutMs`; returns a function that cancels the wait.
+ * `timeoutMs`, logging what it waits for whenever that changes; returns a function that
+ * cancels the wait.
  */
 export function afterBgpInitialSync(speaker: BgpSpeaker, timeoutMs: number, log: (line: string) => void, done: (why: string) => void): () => void {
   const started = Date.now();
@@ -75,7 +94,8 @@ export function afterBgpInitialSync(speaker: BgpSpeaker, timeoutMs: number, log:
     const waiting = bgpInitialSyncWaitingFor(speaker, seen);
     if (waiting.length === 0) return finish(said ? `BGP initial tables in after ${Date.now() - started} ms` : 'configuration committed');
     if (Date.now() - started >= timeoutMs) return finish(`selection deferral timer (${Math.round(timeoutMs / 1000)} s) over, still waiting for ${waiting.join(', ')}`);
-    if (!said) {
+    // said again each time it changes: a few lines per start, and they show which peer held it
+    if (waiting.join(', ') !== said) {
       said = waiting.join(', ');
       log(`bgp: waiting for the peers' tables before the FIB resync ends: ${said}`);
     }
