@@ -46,6 +46,8 @@ type Plan = NhPlan | { error: string };
 export interface ApplyResult {
   failures: PbFailure[];
   swept?: number;
+  /** the first few objects a resync removed, for the agent's log */
+  sweptSample?: string[];
 }
 
 export class Programmer {
@@ -80,6 +82,11 @@ export class Programmer {
   async endResync(): Promise<ApplyResult> {
     const failures: PbFailure[] = [];
     let swept = 0;
+    const sweptSample: string[] = [];
+    const gone = (object: string) => {
+      swept++;
+      if (sweptSample.length < 5) sweptSample.push(object);
+    };
     if (!this.resyncing) return { failures: [{ object: 'resync', reason: 'ResyncEnd without ResyncBegin' }], swept };
     this.resyncing = false;
     const replayed = this.replayed ?? new Map<string, Set<RouteKey>>();
@@ -90,7 +97,7 @@ export class Programmer {
         if (seen?.has(key)) continue;
         try {
           this.removeRoute(vrf, key, table, r);
-          swept++;
+          gone(`route ${vrf} ${prefixOfKey(key)}`);
         } catch (err) {
           failures.push({ object: `route ${vrf} ${prefixOfKey(key)}`, reason: reason(err) });
         }
@@ -102,7 +109,7 @@ export class Programmer {
         this.dp.delLabel(label);
         this.removed.labels++;
         this.labels.delete(label);
-        swept++;
+        gone(`label ${label}`);
       } catch (err) {
         failures.push({ object: `label ${label}`, reason: reason(err) });
       }
@@ -113,7 +120,7 @@ export class Programmer {
         await this.dp.delVif(name);
         this.removed.interfaces++;
         this.ifs.delete(name);
-        swept++;
+        gone(`interface ${name}`);
       } catch (err) {
         failures.push({ object: `interface ${name}`, reason: reason(err) });
       }
@@ -124,12 +131,12 @@ export class Programmer {
         this.dp.delVrf(name);
         this.removed.vrfs++;
         this.vrfs.delete(name);
-        swept++;
+        gone(`vrf ${name}`);
       } catch (err) {
         failures.push({ object: `vrf ${name}`, reason: reason(err) });
       }
     }
-    return { failures, swept };
+    return { failures, swept, sweptSample };
   }
 
   applyVrf(m: PbVrfUpdate): ApplyResult {

@@ -232,7 +232,8 @@ export class AgentServer {
         const r = await p.endResync();
         this.stats.lastResyncAt = Date.now();
         this.stats.lastSwept = r.swept ?? 0;
-        this.log(`agent: resync done, ${r.swept ?? 0} stale objects removed`);
+        const some = r.sweptSample?.length ? `: ${r.sweptSample.join(', ')}${(r.swept ?? 0) > r.sweptSample.length ? ', ...' : ''}` : '';
+        this.log(`agent: resync done, ${r.swept ?? 0} stale objects removed${some}`);
         return r;
       }
       case 'vrf':
