@@ -46,6 +46,8 @@ type Plan = NhPlan | { error: string };
 export interface ApplyResult {
   failures: PbFailure[];
   swept?: number;
+  /** the first few objects a resync removed, for the agent's log */
+  sweptSample?: string[];
 }
 
 export class Programmer {
@@ -60,6 +62,12 @@ export class Programmer {
   private readonly labels = new Map<number, { vrf: string; gen: number }>();
   private gen = 0;
   private resyncing = false;
+  /**
+   * Data-plane objects removed since the start, by kind (sweeps, deletes, and the removal
+   * half of a re-creation): a controller restart that changed nothing must leave them as
+   * they were (shown by the health endpoint; the restart tests compare them).
+   */
+  readonly removed = { routes: 0, nexthops: 0, interfaces: 0, vrfs: 0, labels: 0 };
 
   constructor(readonly dp: Dataplane) {}
 
@@ -74,6 +82,11 @@ export class Programmer {
   async endResync(): Promise<ApplyResult> {
     const failures: PbFailure[] = [];
     let swept = 0;
+    const sweptSample: string[] = [];
+    const gone = (object: string) => {
+      swept++;
+      if (sweptSample.length < 5) sweptSample.push(object);
+    };
     if (!this.resyncing) return { failures: [{ object: 'resync', reason: 'ResyncEnd without ResyncBegin' }], swept };
     this.resyncing = false;
     const replayed = this.replayed ?? new Map<string, Set<RouteKey>>();
@@ -84,7 +97,7 @@ export class Programmer {
         if (seen?.has(key)) continue;
         try {
           this.removeRoute(vrf, key, table, r);
-          swept++;
+          gone(`route ${vrf} ${prefixOfKey(key)}`);
         } catch (err) {
           failures.push({ object: `route ${vrf} ${prefixOfKey(key)}`, reason: reason(err) });
         }
@@ -94,8 +107,9 @@ export class Programmer {
       if (e.gen === this.gen) continue;
       try {
         this.dp.delLabel(label);
+        this.removed.labels++;
         this.labels.delete(label);
-        swept++;
+        gone(`label ${label}`);
       } catch (err) {
         failures.push({ object: `label ${label}`, reason: reason(err) });
       }
@@ -104,8 +118,9 @@ export class Programmer {
       if (e.gen === this.gen) continue;
       try {
         await this.dp.delVif(name);
+        this.removed.interfaces++;
         this.ifs.delete(name);
-        swept++;
+        gone(`interface ${name}`);
       } catch (err) {
         failures.push({ object: `interface ${name}`, reason: reason(err) });
       }
@@ -114,13 +129,14 @@ export class Programmer {
       if (g === this.gen) continue;
       try {
         this.dp.delVrf(name);
+        this.removed.vrfs++;
         this.vrfs.delete(name);
-        swept++;
+        gone(`vrf ${name}`);
       } catch (err) {
         failures.push({ object: `vrf ${name}`, reason: reason(err) });
       }
     }
-    return { failures, swept };
+    return { failures, swept, sweptSample };
   }
 
   applyVrf(m: PbVrfUpdate): ApplyResult {
@@ -137,9 +153,11 @@ export class Programmer {
           for (const [label, e] of this.labels) {
             if (e.vrf !== name) continue;
             this.dp.delLabel(label);
+            this.removed.labels++;
             this.labels.delete(label);
           }
           this.dp.delVrf(name);
+          this.removed.vrfs++;
           this.vrfs.delete(name);
           this.routes.delete(name);
         }
@@ -159,7 +177,10 @@ export class Programmer {
     try {
       if (!Number.isInteger(m.label) || m.label < 16 || m.label > MAX_LABEL) throw new DataplaneError(`invalid label ${m.label} (16..${MAX_LABEL})`);
       if (m.delete) {
-        if (this.labels.delete(m.label)) this.dp.delLabel(m.label);
+        if (this.labels.delete(m.label)) {
+          this.dp.delLabel(m.label);
+          this.removed.labels++;
+        }
         return { failures: [] };
       }
       const vrf = m.vrf || DEFAULT_VRF;
@@ -180,6 +201,7 @@ export class Programmer {
       if (m.delete) {
         if (old) {
           await this.dp.delVif(m.name);
+          this.removed.interfaces++;
           this.ifs.delete(m.name);
         }
         return { failures: [] };
@@ -188,7 +210,10 @@ export class Programmer {
       if (old && sameVifExceptAddresses(old.cfg, cfg)) {
         if (!sameList(old.cfg.addresses, cfg.addresses)) this.dp.setVifAddresses(m.name, cfg.addresses ?? []);
       } else {
-        if (old) await this.dp.delVif(m.name);
+        if (old) {
+          await this.dp.delVif(m.name);
+          this.removed.interfaces++;
+        }
         this.ifs.delete(m.name);
         await this.dp.addVif(cfg);
       }
@@ -261,6 +286,7 @@ export class Programmer {
       // a connected subnet: the data plane already routes it from the interface's addresses
       if (old && old !== CONNECTED) {
         this.dp.delRoute(vrf, prefix);
+        this.removed.routes++;
         this.release(old);
       }
       table.set(key, CONNECTED);
@@ -280,6 +306,7 @@ export class Programmer {
   private removeRoute(vrf: string, key: RouteKey, table: Map<RouteKey, NhEntry>, nh: NhEntry): void {
     if (nh !== CONNECTED) {
       this.dp.delRoute(vrf, prefixOfKey(key));
+      this.removed.routes++;
       this.release(nh);
     }
     table.delete(key);
@@ -312,6 +339,7 @@ export class Programmer {
     if (--e.refs > 0) return;
     this.nhs.delete(e.key);
     this.dp.delNexthop(e.id);
+    this.removed.nexthops++;
     for (const m of e.members ?? []) {
       const me = this.nhs.get(m);
       if (me) this.release(me);

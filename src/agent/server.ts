@@ -36,6 +36,8 @@ export interface AgentStats {
   streams: number;
   messages: number;
   nacks: number;
+  /** when the current (or last) controller stream was accepted, ms since the epoch */
+  lastStreamAt?: number;
   lastResyncAt?: number;
   lastSwept?: number;
 }
@@ -62,6 +64,11 @@ export class AgentServer {
 
   counts(): ReturnType<Programmer['counts']> {
     return this.programmer.counts();
+  }
+
+  /** Objects removed from the data plane since it started (see Programmer.removed). */
+  removed(): Programmer['removed'] {
+    return { ...this.programmer.removed };
   }
 
   async start(): Promise<number> {
@@ -160,6 +167,7 @@ export class AgentServer {
     this.currentState = state;
     this.stats.connected = true;
     this.stats.streams++;
+    this.stats.lastStreamAt = Date.now();
     const queue: PbControllerMessage[] = [];
     let busy = false;
     let paused = false;
@@ -224,7 +232,8 @@ export class AgentServer {
         const r = await p.endResync();
         this.stats.lastResyncAt = Date.now();
         this.stats.lastSwept = r.swept ?? 0;
-        this.log(`agent: resync done, ${r.swept ?? 0} stale objects removed`);
+        const some = r.sweptSample?.length ? `: ${r.sweptSample.join(', ')}${(r.swept ?? 0) > r.sweptSample.length ? ', ...' : ''}` : '';
+        this.log(`agent: resync done, ${r.swept ?? 0} stale objects removed${some}`);
         return r;
       }
       case 'vrf':

@@ -68,6 +68,7 @@ export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> 
         ok: agent.port > 0,
         agent: { port: agent.port, ...agent.stats },
         programmed: agent.counts(),
+        removed: agent.removed(),
         vifs: dp.listVifs().length,
       }));
       cleanup.push(() => health!.close());

@@ -14,6 +14,7 @@ import { startVrouter, type Vrouter } from '../agent/vrouter.js';
 import { Controller } from '../controller/controller.js';
 import { CniService } from '../cni/server.js';
 import { createBgp } from '../controller/protocols/bgp/index.js';
+import { afterBgpInitialSync, SELECTION_DEFERRAL_SECONDS } from '../controller/protocols/bgp/initial-sync.js';
 import { FibExport } from '../controller/rib/fib-export.js';
 import { Rib } from '../controller/rib/rib.js';
 import { RibService } from '../controller/rib/service.js';
@@ -61,7 +62,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${vrouter.agentPort}`;
   }
   const rib = new Rib();
-  const fib = new FibExport(rib, { address: agentAddress, token, log: (l) => log(`controller: ${l}`) });
+  // the agent sweeps what a resync did not replay: the resync ends only once this controller's
+  // state is complete (configuration committed, BGP's initial tables in), see fib.ready() below
+  const fib = new FibExport(rib, { address: agentAddress, token, holdResyncEnd: true, log: (l) => log(`controller: ${l}`) });
   const ribService = new RibService(rib, { fib });
   const consumers: ConfigConsumer[] = [ribService];
   const commands: OperationalCommand[] = [...ribService.commands()];
@@ -69,7 +72,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // BGP joins as one more consumer with its own commands.
   // a commit history at boot means a restart: BGP restarts gracefully where configured (RFC 4724)
   // (forwarding is preserved only when the vRouter is another process)
-  const bgp = createBgp(rib, { log, restarting: hasCommitHistory(join(o.stateDir, 'config')), forwardingPreserved: !o.vrouter });
+  const bgp = createBgp(rib, { log, restarting: hasCommitHistory(join(o.stateDir, 'config')), forwardingPreserved: !o.vrouter, deferralSeconds: SELECTION_DEFERRAL_SECONDS });
   consumers.push(bgp.consumer);
   commands.push(...bgp.commands);
   stoppers.push(() => bgp.stop());
@@ -84,7 +87,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   });
   // cnr-cni's commands run here, reached by the bin/cnr-cni shim over <stateDir>/cni.sock
   const cni = new CniService({ stateDir: o.stateDir, exec: (c, u, via) => controller.exec(c, u, via), log: (l) => log(l) });
+  let cancelGate = () => {};
   const stopAll = async () => {
+    cancelGate();
     await cni.stop().catch((e: unknown) => log(`cni service stop: ${String(e)}`));
     await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
     for (const s of stoppers) await s().catch(() => {});
@@ -93,6 +98,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   };
   try {
     await controller.start();
+    cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));
     await cni.start();
     if (o.metrics) {
       const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status() });

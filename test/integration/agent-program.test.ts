@@ -193,6 +193,48 @@ test('controller restart: the replay keeps replayed routes in place and sweeps t
   }
 });
 
+test('controller restart with holdResyncEnd: a controller that starts empty sweeps nothing until ready(), and nothing unchanged is re-created', async () => {
+  const { dp, server, port, rib, exp } = await setup();
+  const removed = recordRemovals(dp);
+  let exp2: FibExport | undefined;
+  try {
+    exp.setInterface('eth1', { name: 'eth1', driver: 'memory', addresses: ['10.0.0.1/24'] });
+    exp.start();
+    rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+    for (let i = 0; i < 10; i++) rib.announce('inet.0', 'static', stat(`192.0.${i}.0/24`, ['10.0.0.2']));
+    await exp.whenIdle(5000);
+    const nhIds = JSON.stringify(Object.keys(fib(dp)).sort().map((p) => [p, dp.routes.get('default')!.get(p)]));
+    const calls = { ...dp.calls };
+    await exp.stop();
+    // the new controller connects before its configuration is loaded (as `cnr controller` does)
+    const rib2 = new Rib();
+    exp2 = new FibExport(rib2, { address: `127.0.0.1:${port}`, holdResyncEnd: true });
+    exp2.start();
+    await waitFor(() => server.stats.streams === 2 && exp2!.status().pending === 0 && exp2!.status().inflight === 0, 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(Object.keys(fib(dp)).length, 10, 'the replay of an empty state removes nothing while the end is held');
+    assert.equal(exp2.status().synced, false);
+    // the configuration arrives, without 192.0.9.0/24 (withdrawn while the controller was away)
+    exp2.setInterface('eth1', { name: 'eth1', driver: 'memory', addresses: ['10.0.0.1/24'] });
+    rib2.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+    for (let i = 0; i < 9; i++) rib2.announce('inet.0', 'static', stat(`192.0.${i}.0/24`, ['10.0.0.2']));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(Object.keys(fib(dp)).length, 10, 'still nothing swept');
+    assert.deepEqual(removed, []);
+    exp2.ready('test: state complete');
+    await exp2.whenIdle(5000);
+    assert.deepEqual(removed, ['192.0.9.0/24'], 'the sweep removes only the withdrawn route');
+    assert.equal(server.stats.lastSwept, 1);
+    assert.equal(JSON.stringify(Object.keys(fib(dp)).sort().map((p) => [p, dp.routes.get('default')!.get(p)])), nhIds.replace(/,\["192\.0\.9\.0\/24",\d+\]/, ''), 'every other route keeps its next-hop id');
+    for (const k of ['addVif', 'delVif', 'addNexthop', 'delNexthop', 'addRoute']) assert.equal(dp.calls[k] ?? 0, calls[k] ?? 0, `no ${k} call`);
+    assert.deepEqual(server.removed(), { routes: 1, nexthops: 0, interfaces: 0, vrfs: 0, labels: 0 });
+  } finally {
+    await exp.stop();
+    await exp2?.stop();
+    await server.stop();
+  }
+});
+
 test('agent restart: the gRPC server comes back on the same data plane, the controller replays, nothing vanishes', async () => {
   const { dp, server, port, rib, exp } = await setup();
   const removed = recordRemovals(dp);

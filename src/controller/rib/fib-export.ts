@@ -6,9 +6,15 @@
  *    route that flaps while the agent is busy is sent once;
  *  - consecutive routes of one VRF travel together in RouteBatch messages that share
  *    next-hop sets; at most `window` messages are unacknowledged at a time;
- *  - when the stream breaks, it reconnects with exponential backoff and replays the whole
- *    state between ResyncBegin and ResyncEnd; the agent then removes what was not
- *    replayed, and keeps forwarding with its last FIB meanwhile.
+ *  - when the stream breaks, it reconnects (wait-for-ready, backoff capped low: the agent is
+ *    usually on the same node, and forwarding must resume as soon as it listens) and replays the
+ *    whole state after ResyncBegin; the agent removes what was not replayed at ResyncEnd,
+ *    and keeps forwarding with its last FIB meanwhile;
+ *  - with `holdResyncEnd`, ResyncEnd (and so the agent's sweep) waits for `ready()`: a
+ *    controller that has just started has not loaded its configuration, and its BGP has not
+ *    had the peers' tables back yet, so what it could replay is incomplete. Until then the
+ *    replay is followed by ordinary changes as they come (configuration, BGP routes), and
+ *    the agent keeps everything else it holds: nothing unchanged is removed or re-created.
  */
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns } from '../../api/codec.js';
@@ -35,8 +41,11 @@ export interface FibExportOptions {
   batchSize?: number;
   /** unacknowledged messages in flight */
   window?: number;
+  /** reconnect backoff (default 50 ms doubling up to 200 ms) */
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /** send ResyncEnd only after `ready()` (see the header); default false: at once */
+  holdResyncEnd?: boolean;
   log?: (line: string) => void;
 }
 
@@ -45,6 +54,8 @@ export interface FibExportStatus {
   connected: boolean;
   /** the last replay reached ResyncEnd and was acknowledged */
   synced: boolean;
+  /** the state is complete (`ready()` was called, or no hold was asked for) */
+  ready: boolean;
   pending: number;
   inflight: number;
   messagesAcked: number;
@@ -53,6 +64,9 @@ export interface FibExportStatus {
   reconnects: number;
   recentFailures: PbFailure[];
 }
+
+const DEFAULT_BACKOFF_MIN_MS = 50;
+const DEFAULT_BACKOFF_MAX_MS = 200;
 
 type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined } | { kind: 'label'; label: number; vrf: string | undefined };
 
@@ -93,10 +107,19 @@ export class FibExport {
   private stopped = true;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private backoff: number;
+  private lastLossLog = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly st: FibExportStatus;
   private readonly batchSize: number;
   private readonly window: number;
+
+  private get backoffMin(): number {
+    return this.opts.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS;
+  }
+
+  private get backoffMax(): number {
+    return this.opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+  }
 
   constructor(
     private readonly rib: Rib,
@@ -104,8 +127,8 @@ export class FibExport {
   ) {
     this.batchSize = opts.batchSize ?? 2000;
     this.window = opts.window ?? 16;
-    this.backoff = opts.backoffMinMs ?? 100;
-    this.st = { address: opts.address, connected: false, synced: false, pending: 0, inflight: 0, messagesAcked: 0, routesAcked: 0, nacks: 0, reconnects: 0, recentFailures: [] };
+    this.backoff = this.backoffMin;
+    this.st = { address: opts.address, connected: false, synced: false, ready: !opts.holdResyncEnd, pending: 0, inflight: 0, messagesAcked: 0, routesAcked: 0, nacks: 0, reconnects: 0, recentFailures: [] };
   }
 
   start(): void {
@@ -121,8 +144,10 @@ export class FibExport {
       'grpc.keepalive_time_ms': 15_000,
       'grpc.keepalive_timeout_ms': 30_000,
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
-      'grpc.initial_reconnect_backoff_ms': this.opts.backoffMinMs ?? 100,
-      'grpc.max_reconnect_backoff_ms': this.opts.backoffMaxMs ?? 5000,
+      // the channel's own reconnect backoff (it grows to 120 s by default): capped as low as
+      // ours, so a restarted agent is found within one interval of listening again
+      'grpc.initial_reconnect_backoff_ms': this.backoffMin,
+      'grpc.max_reconnect_backoff_ms': this.backoffMax,
     }) as grpc.Client & Record<string, unknown>;
     this.connect();
   }
@@ -144,6 +169,17 @@ export class FibExport {
     this.client?.close();
     this.client = undefined;
     this.st.connected = false;
+  }
+
+  /**
+   * The controller's state is complete (configuration committed, BGP's initial tables in):
+   * the replay in progress, and every later one, may end with ResyncEnd.
+   */
+  ready(why = 'state complete'): void {
+    if (this.st.ready) return;
+    this.st.ready = true;
+    this.log(`fib-export: ${why}; the agent may now remove what was not replayed`);
+    this.schedule();
   }
 
   status(): FibExportStatus {
@@ -243,7 +279,11 @@ export class FibExport {
     // requests go through the hand codec (agent/codec.ts): the same bytes as protobufjs, less work per route
     const method = loadProtos().agent.service['Program']!;
     const serialize = (m: PbControllerMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : encodeControllerMessage(m));
-    const call = this.client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, this.metadata());
+    // wait for the channel rather than fail at once while the agent is away: the channel's own
+    // reconnect attempts (backoff capped above) then open the stream as soon as it listens
+    const md = this.metadata();
+    md.setOptions({ waitForReady: true });
+    const call = this.client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, md);
     this.call = call;
     this.seq = 0;
     this.inflight.clear();
@@ -279,9 +319,15 @@ export class FibExport {
       call.cancel();
       if (this.stopped) return;
       this.st.reconnects++;
-      this.log(`fib-export: stream to ${this.opts.address} lost (${why}); retry in ${this.backoff} ms`);
+      // a stream refused again and again (a wrong token, an agent that keeps closing it) comes
+      // back every 200 ms: say so once, then every 10 s
+      const now = Date.now();
+      if (now - this.lastLossLog >= 10_000) {
+        this.lastLossLog = now;
+        this.log(`fib-export: stream to ${this.opts.address} lost (${why}); retrying every ${this.backoffMax} ms or less`);
+      }
       this.reconnectTimer = setTimeout(() => this.connect(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs ?? 5000);
+      this.backoff = Math.min(this.backoff * 2, this.backoffMax);
     };
     call.on('error', (err: grpc.ServiceError) => broken(err.details || err.message));
     call.on('end', () => broken('agent closed the stream'));
@@ -294,7 +340,8 @@ export class FibExport {
     this.inflight.delete(m.seq);
     if (!this.st.connected) {
       this.st.connected = true;
-      this.backoff = this.opts.backoffMinMs ?? 100;
+      this.backoff = this.backoffMin;
+      this.lastLossLog = 0;
     }
     this.st.messagesAcked++;
     if (m.ok) this.st.routesAcked += routes;
@@ -380,13 +427,23 @@ export class FibExport {
           if (b.count > 0) return { encode: (seq) => b.encode(seq), routes: b.count };
           return this.nextMessage();
         }
-        case 'end':
+        case 'end': {
+          // the replay is out: changes flow while the end waits for ready(), and all of
+          // them go before ResyncEnd, so the sweep sees everything the state now holds
+          const change = this.nextChange();
+          if (change || !this.st.ready) return change;
           r.stage = 'done';
           return { msg: { seq: 0, resyncEnd: {} }, routes: 0, end: true };
+        }
         case 'done':
           return undefined;
       }
     }
+    return this.nextChange();
+  }
+
+  /** The next queued change (object or route batch), if any. */
+  private nextChange(): ({ msg: PbControllerMessage } | { encode: (seq: number) => Buffer }) & { routes: number } | undefined {
     // VRFs and interfaces come before the routes that use them, and go after
     for (const [key, op] of this.pending) {
       if (isDelete(op)) continue;

@@ -219,7 +219,8 @@ export class RibService implements ConfigConsumer {
     const fib = this.opts.fib?.status();
     let text = formatSummary(this.routerId, tables);
     if (fib) {
-      const state = fib.synced ? 'in sync' : fib.connected ? 'resynchronizing' : 'not connected';
+      // a held resync: the agent keeps what was not replayed until the controller's state is complete
+      const state = fib.synced ? 'in sync' : !fib.connected ? 'not connected' : !fib.ready ? "resynchronizing (stale entries kept until the configuration and BGP's initial tables are in)" : 'resynchronizing';
       text += `\n\nForwarding: agent ${fib.address} ${state}, ${fib.pending} changes pending, ${fib.inflight} messages unacknowledged, ${fib.routesAcked} routes acknowledged, ${fib.nacks} refusals`;
       const last = fib.recentFailures.at(-1);
       if (last) text += `\n  last refusal: ${last.object}: ${last.reason}`;

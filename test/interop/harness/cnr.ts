@@ -85,6 +85,17 @@ export function cnrConfig(s: CnrSpec): string {
   return out.join('\n') + '\n';
 }
 
+/**
+ * `vrouter`: run `cnr start --no-vhost` (controller and vRouter in one process, the vRouter
+ * attached to the configured interfaces, its introspect API at `introspect`); otherwise `cnr
+ * controller`, toward a `cnr vrouter` the test runs at `agent` (host:port) if given.
+ */
+export interface CnrMode {
+  vrouter?: boolean;
+  introspect?: string;
+  agent?: string;
+}
+
 export class Cnr {
   daemon!: Daemon;
   readonly stateDir: string;
@@ -97,12 +108,7 @@ export class Cnr {
     this.configPath = join(dir, 'cnr.set');
   }
 
-  /**
-   * `opts.vrouter`: run `cnr start --no-vhost` (controller and vRouter in one process, the
-   * vRouter attached to the configured interfaces, its introspect API at `opts.introspect`)
-   * instead of `cnr controller` alone.
-   */
-  static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000, opts: { vrouter?: boolean; introspect?: string } = {}): Promise<Cnr> {
+  static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000, opts: CnrMode = {}): Promise<Cnr> {
     const c = new Cnr(lab, ns, name);
     c.mode = opts;
     writeFileSync(c.configPath, cnrConfig(spec));
@@ -110,13 +116,13 @@ export class Cnr {
     return c;
   }
 
-  private mode: { vrouter?: boolean; introspect?: string } = {};
+  private mode: CnrMode = {};
 
   private async launch(timeoutMs: number): Promise<void> {
     const args = this.mode.vrouter
       ? ['start', '--no-vhost', '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
-      : // no vRouter in interop tests: the FIB export finds no agent here and keeps retrying
-        ['controller', '--agent-address', '127.0.0.1:1'];
+      : // no vRouter unless the test runs a `cnr vrouter` (opts.agent): the FIB export finds no agent here and keeps retrying
+        ['controller', '--agent-address', this.mode.agent ?? '127.0.0.1:1'];
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
       cnrBin, ...args, '--config', this.configPath, '--state-dir', this.stateDir,
     ]);

@@ -238,7 +238,7 @@ export class NeighborRib {
    * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
    */
   readonly attrCache = new Map<string, CheckedAttributes>();
-  /** families whose End-of-RIB arrived (while the instance defers routing after a restart) */
+  /** families whose End-of-RIB arrived in this session ("afi/safi") */
   eor: Set<string> | undefined;
   /** the full table was sent since the session came up */
   synced = false;
@@ -603,8 +603,9 @@ export class BgpInstance implements NeighborOwner {
       const eor = d.endOfRib;
       const f = nb.families.find((x) => x.afi === eor.afi && x.safi === eor.safi);
       if (f) this.purgeStale(nb, st, f.table);
+      // recorded even when not deferring: the FIB export's start-up gate reads it (initial-sync.ts)
+      (st.eor ??= new Set()).add(`${eor.afi}/${eor.safi}`);
       if (this.deferring) {
-        (st.eor ??= new Set()).add(`${eor.afi}/${eor.safi}`);
         if (nb.families.every((x) => st.eor!.has(x.key))) this.eorFrom.add(nb);
         this.checkDeferral();
       }
