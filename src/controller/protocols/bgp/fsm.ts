@@ -8,6 +8,14 @@
  * Optional RFC features used: passive TCP establishment (the ..._with_PassiveTcpEstablishment
  * starts) and automatic restart after an error through the IdleHoldTimer (8.1.1 group 1).
  * Unexpected messages are answered with the FSM Error subcodes of RFC 6608.
+ *
+ * Timers back off with the ConnectRetryCounter (the number of consecutive failed attempts,
+ * reset when a session reaches Established or is stopped by hand): a retry after a failed
+ * connection waits 1, 2, 4 ... seconds up to ConnectRetryTime, and an automatic restart
+ * waits IdleHoldTime, doubled per further failure up to the same ceiling (the exponential
+ * growth RFC 4271 8.1.1 asks of DampPeerOscillations). A peer that just restarted is so
+ * reached within about a second, a peer that keeps failing is not hammered. A second
+ * connection from the peer (collision, RFC 4271 6.8) is decided by collision.ts.
  */
 import { CeaseSubcode, ErrorCode, type NotifyError } from '../../../wire/bgp/errors.js';
 
@@ -63,8 +71,9 @@ export interface FsmConfig {
   readonly passive: boolean;
   /** configured hold time (the OPEN's); the negotiated one arrives with BGPOpen */
   readonly holdTime: number;
+  /** ceiling of the ConnectRetryTimer (and of the IdleHoldTimer's back-off) */
   readonly connectRetryTime: number;
-  /** delay before an automatic restart after an error (0: no automatic restart) */
+  /** first delay before an automatic restart after an error (0: no automatic restart) */
   readonly idleHoldTime: number;
 }
 
@@ -105,6 +114,18 @@ function start(timer: Timer, seconds: number): Action[] {
   return seconds > 0 ? [{ do: 'start-timer', timer, seconds }] : [{ do: 'stop-timer', timer }];
 }
 
+/** ConnectRetryTimer after `failures` consecutive failed attempts: 1, 2, 4 ... s up to ConnectRetryTime. */
+export function connectRetryDelay(config: FsmConfig, failures: number): number {
+  return Math.min(config.connectRetryTime, 2 ** Math.min(failures, 16));
+}
+
+/** IdleHoldTimer after `failures` consecutive failures (at least 1): IdleHoldTime doubled per further one. */
+export function idleHoldDelay(config: FsmConfig, failures: number): number {
+  if (config.idleHoldTime <= 0) return 0;
+  const ceiling = Math.max(config.idleHoldTime, config.connectRetryTime);
+  return Math.min(ceiling, config.idleHoldTime * 2 ** Math.min(Math.max(failures - 1, 0), 16));
+}
+
 function notify(code: number, subcode: number, data?: Uint8Array): Action {
   return { do: 'send-notification', code, subcode, data };
 }
@@ -119,13 +140,13 @@ function toIdle(s: FsmSnapshot, send: Action | undefined, opts: { manual?: boole
   actions.push(...stopAll(), { do: 'drop-connection' });
   if (s.state === 'Established') actions.push({ do: 'session-down' });
   const enabled = s.enabled && !opts.manual;
-  if (enabled && s.config.idleHoldTime > 0) actions.push(...start('IdleHoldTimer', s.config.idleHoldTime));
   const counter = opts.manual ? 0 : s.connectRetryCounter + (opts.countRetry === false ? 0 : 1);
+  if (enabled && s.config.idleHoldTime > 0) actions.push(...start('IdleHoldTimer', idleHoldDelay(s.config, Math.max(counter, 1))));
   return { next: { ...s, state: 'Idle', enabled, connectRetryCounter: counter }, actions };
 }
 
 function startFromIdle(s: FsmSnapshot, passive: boolean): { next: FsmSnapshot; actions: Action[] } {
-  const actions: Action[] = [...start('ConnectRetryTimer', s.config.connectRetryTime)];
+  const actions: Action[] = [{ do: 'stop-timer', timer: 'IdleHoldTimer' }, ...start('ConnectRetryTimer', connectRetryDelay(s.config, s.connectRetryCounter))];
   if (passive) return { next: { ...s, state: 'Active', enabled: true }, actions };
   actions.push({ do: 'connect' });
   return { next: { ...s, state: 'Connect', enabled: true }, actions };
@@ -136,6 +157,12 @@ function connected(s: FsmSnapshot): { next: FsmSnapshot; actions: Action[] } {
     next: { ...s, state: 'OpenSent' },
     actions: [{ do: 'stop-timer', timer: 'ConnectRetryTimer' }, { do: 'send-open' }, ...start('HoldTimer', LARGE_HOLD_TIME)],
   };
+}
+
+/** The connection failed before OPENs were exchanged: wait in Active, retry sooner the fewer the failures. */
+function connectFailed(s: FsmSnapshot): { next: FsmSnapshot; actions: Action[] } {
+  const failures = s.connectRetryCounter + 1;
+  return { next: { ...s, state: 'Active', connectRetryCounter: failures }, actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', connectRetryDelay(s.config, failures))] };
 }
 
 function fsmError(s: FsmSnapshot): { next: FsmSnapshot; actions: Action[] } {
@@ -182,15 +209,19 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
       switch (e.name) {
         case 'ConnectRetryTimer_Expires':
           if (s.config.passive) return stay(start('ConnectRetryTimer', s.config.connectRetryTime));
-          return {
-            next: { ...s, state: 'Connect' },
-            actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', s.config.connectRetryTime), { do: 'connect' }],
-          };
+          {
+            // an attempt still pending in Connect failed too (no answer to the SYN)
+            const failures = s.connectRetryCounter + (s.state === 'Connect' ? 1 : 0);
+            return {
+              next: { ...s, state: 'Connect', connectRetryCounter: failures },
+              actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', connectRetryDelay(s.config, failures)), { do: 'connect' }],
+            };
+          }
         case 'Tcp_CR_Acked':
         case 'TcpConnectionConfirmed':
           return connected(s);
         case 'TcpConnectionFails':
-          if (s.state === 'Connect') return { next: { ...s, state: 'Active' }, actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', s.config.connectRetryTime)] };
+          if (s.state === 'Connect') return connectFailed(s);
           return toIdle(s, undefined);
         case 'BGPHeaderErr':
         case 'BGPOpenMsgErr':
@@ -214,7 +245,7 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'HoldTimer_Expires':
           return toIdle(s, notify(ErrorCode.HoldTimerExpired, 0));
         case 'TcpConnectionFails':
-          return { next: { ...s, state: 'Active' }, actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', s.config.connectRetryTime)] };
+          return connectFailed(s);
         case 'BGPOpen':
           return {
             next: { ...s, state: 'OpenConfirm', holdTime: e.holdTime },
