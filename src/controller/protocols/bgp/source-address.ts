@@ -8,7 +8,7 @@
  * for a peer further away, the interface of the route toward it (the address on the
  * next hop's subnet first). Pure: interfaces and the route are handed in.
  */
-import { formatIp, parseCidr, parseIp, prefixContains, type Prefix } from '../../../lib/addr.js';
+import { formatIp, parseCidr, parseIp, parsePrefix, prefixContains, type Prefix } from '../../../lib/addr.js';
 
 export interface SourceInterface {
   readonly name: string;
@@ -21,17 +21,29 @@ export interface RouteTowardPeer {
   readonly gateway?: string;
 }
 
-function cidrs(ifc: SourceInterface, family: 4 | 6): Prefix[] {
-  const out: Prefix[] = [];
+/** An interface address: `addr` with its host bits, `subnet` masked (what prefixContains compares). */
+interface Cidr extends Prefix {
+  readonly subnet: Prefix;
+}
+
+function cidrs(ifc: SourceInterface, family: 4 | 6): Cidr[] {
+  const out: Cidr[] = [];
   for (const a of ifc.addresses) {
     try {
       const p = parseCidr(a);
-      if (p.family === family) out.push(p);
+      if (p.family === family) out.push({ ...p, subnet: parsePrefix(a) });
     } catch {
       // the configuration refuses bad addresses; nothing to choose from here
     }
   }
   return out;
+}
+
+/** The address whose subnet (not a host route) holds `target` most specifically. */
+function longestHolding(candidates: readonly Cidr[], target: Uint8Array, host: number): Cidr | undefined {
+  let best: Cidr | undefined;
+  for (const p of candidates) if (p.len < host && prefixContains(p.subnet, target) && (!best || p.len > best.len)) best = p;
+  return best;
 }
 
 /** The router's address for a session to `peer`, or undefined to let the kernel choose. */
@@ -45,27 +57,20 @@ export function chooseSourceAddress(peer: string, interfaces: readonly SourceInt
   const { family, bytes } = target;
   const host = family === 4 ? 32 : 128;
   // the peer on a connected subnet: the longest such subnet's address
-  let best: Prefix | undefined;
-  for (const ifc of interfaces) {
-    for (const p of cidrs(ifc, family)) {
-      if (p.len < host && prefixContains(p, bytes) && (!best || p.len > best.len)) best = p;
-    }
-  }
+  const best = longestHolding(interfaces.flatMap((ifc) => cidrs(ifc, family)), bytes, host);
   if (best) return formatIp(best.addr);
   // further away: an address of the interface the route leaves by
   const out = route?.interface ? interfaces.find((i) => i.name === route.interface) : undefined;
   if (!out) return undefined;
-  const own = cidrs(out, family);
+  // IPv6 link-local addresses are no source for a session to a global address
+  const own = cidrs(out, family).filter((p) => family === 4 || !(p.addr[0] === 0xfe && (p.addr[1]! & 0xc0) === 0x80));
   if (route?.gateway) {
     try {
-      const gw = parseIp(route.gateway);
-      const onLink = own.find((p) => p.len < host && prefixContains(p, gw.bytes));
+      const onLink = longestHolding(own, parseIp(route.gateway).bytes, host);
       if (onLink) return formatIp(onLink.addr);
     } catch {
       // a gateway we cannot parse: take the interface's first address below
     }
   }
-  // IPv6 link-local addresses are no source for a session to a global address
-  const usable = own.filter((p) => family === 4 || !(p.addr[0] === 0xfe && (p.addr[1]! & 0xc0) === 0x80));
-  return usable[0] ? formatIp(usable[0].addr) : undefined;
+  return own[0] ? formatIp(own[0].addr) : undefined;
 }
