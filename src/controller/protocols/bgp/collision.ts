@@ -82,7 +82,7 @@ export function decideSecond(e: SecondEvent): SecondOutcome {
       return resolveOpen(e.ctx);
     case 'BGPOpenMsgErr':
     case 'BGPHeaderErr':
-      return { do: 'close-second', notify: { code: e.error.code, subcode: e.error.subcode, data: e.error.data }, why: `${e.name} (${e.error.code}/${e.error.subcode}) on the second connection; the session is untouched` };
+      return { do: 'close-second', notify: { code: e.error.code, subcode: e.error.subcode, data: e.error.data }, why: `NOTIFICATION ${e.error.code}/${e.error.subcode} (${e.error.reason}); the session is untouched` };
     case 'HoldTimer_Expires':
       return { do: 'close-second', notify: { code: ErrorCode.HoldTimerExpired, subcode: 0 }, why: 'no OPEN on the second connection within the hold time' };
     case 'TcpConnectionFails':
