@@ -165,8 +165,10 @@ describe('cnr and connections that collide with an Established session (BIRD)', 
     const conns = must('ip', ['netns', 'exec', nsPeer, 'ss', '-tnH', 'state', 'established', `( sport = :179 or dport = :179 )`]).trim().split('\n').filter(Boolean);
     assert.equal(conns.length, 1, conns.join('\n'));
     const [local, remote] = conns[0]!.trim().split(/\s+/).slice(-2);
-    const [lAddr, lPort] = [local!.slice(0, local!.lastIndexOf(':')), local!.slice(local!.lastIndexOf(':') + 1)];
-    const [rAddr, rPort] = [remote!.slice(0, remote!.lastIndexOf(':')), remote!.slice(remote!.lastIndexOf(':') + 1)];
+    // `10.0.0.2%IF:57535` when BIRD bound the socket to its interface
+    const split = (x: string) => [x.slice(0, x.lastIndexOf(':')).replace(/%.*$/, ''), x.slice(x.lastIndexOf(':') + 1)] as const;
+    const [lAddr, lPort] = split(local!);
+    const [rAddr, rPort] = split(remote!);
     must('ip', ['netns', 'exec', nsPeer, 'iptables', '-A', 'OUTPUT', '-p', 'tcp', '-s', lAddr, '-d', rAddr, '--sport', lPort, '--dport', rPort, '-j', 'DROP']);
     const t0 = Date.now();
     await peer.daemon.kill();

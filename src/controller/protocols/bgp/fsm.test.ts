@@ -104,7 +104,7 @@ test('every state answers every event without throwing (the switch is exhaustive
 
 const timerSeconds = (actions: Action[], timer: Timer) => actions.flatMap((a) => (a.do === 'start-timer' && a.timer === timer ? [a.seconds] : []));
 
-test('retries back off 1, 2, 4 ... s up to ConnectRetryTime; Established resets the count', () => {
+test('retries back off 1, 1, 2, 4 ... s up to ConnectRetryTime; Established resets the count', () => {
   let s = initialSnapshot(CONFIG);
   let r = run(s, [{ name: 'ManualStart' }]);
   assert.deepEqual(timerSeconds(r.actions, 'ConnectRetryTimer'), [1], 'the first attempt is retried after 1 s');
@@ -118,10 +118,10 @@ test('retries back off 1, 2, 4 ... s up to ConnectRetryTime; Established resets 
     assert.ok(has(r.actions, 'connect'));
     s = r.s;
   }
-  assert.deepEqual(seen, [2, 4, 8, 16, 30, 30, 30]);
+  assert.deepEqual(seen, [1, 2, 4, 8, 16, 30, 30]);
   // a SYN that is never answered counts as a failure too
   const silent = run(initialSnapshot(CONFIG), [{ name: 'ManualStart' }, { name: 'ConnectRetryTimer_Expires' }, { name: 'ConnectRetryTimer_Expires' }]);
-  assert.deepEqual(timerSeconds(silent.actions, 'ConnectRetryTimer'), [1, 2, 4]);
+  assert.deepEqual(timerSeconds(silent.actions, 'ConnectRetryTimer'), [1, 1, 2]);
   const up = run(s, [{ name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }]);
   assert.equal(up.s.connectRetryCounter, 0);
 });

@@ -11,7 +11,7 @@
  *
  * Timers back off with the ConnectRetryCounter (the number of consecutive failed attempts,
  * reset when a session reaches Established or is stopped by hand): a retry after a failed
- * connection waits 1, 2, 4 ... seconds up to ConnectRetryTime, and an automatic restart
+ * connection waits 1, 1, 2, 4 ... seconds up to ConnectRetryTime, and an automatic restart
  * waits IdleHoldTime, doubled per further failure up to the same ceiling (the exponential
  * growth RFC 4271 8.1.1 asks of DampPeerOscillations). A peer that just restarted is so
  * reached within about a second, a peer that keeps failing is not hammered. A second
@@ -114,9 +114,13 @@ function start(timer: Timer, seconds: number): Action[] {
   return seconds > 0 ? [{ do: 'start-timer', timer, seconds }] : [{ do: 'stop-timer', timer }];
 }
 
-/** ConnectRetryTimer after `failures` consecutive failed attempts: 1, 2, 4 ... s up to ConnectRetryTime. */
+/**
+ * ConnectRetryTimer after `failures` consecutive failed attempts: 1 s for the first attempt
+ * and the first retry (the first SYN toward a neighbour the data plane has not resolved yet
+ * may be lost), then 2, 4 ... s up to ConnectRetryTime.
+ */
 export function connectRetryDelay(config: FsmConfig, failures: number): number {
-  return Math.min(config.connectRetryTime, 2 ** Math.min(failures, 16));
+  return Math.min(config.connectRetryTime, 2 ** Math.min(Math.max(failures - 1, 0), 16));
 }
 
 /** IdleHoldTimer after `failures` consecutive failures (at least 1): IdleHoldTime doubled per further one. */

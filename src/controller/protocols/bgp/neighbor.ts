@@ -9,7 +9,7 @@
  * and goes down.
  */
 import * as net from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { parseIpv4 } from '../../../lib/addr.js';
 import {
   AS_TRANS,
@@ -81,6 +81,12 @@ export interface NeighborStats {
   lastSent: number;
 }
 
+/** Whether an address is configured on one of this host's interfaces (in this network namespace). */
+function hostHasAddress(address: string): boolean {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.address === address) return true;
+  return false;
+}
+
 /** One step of the jitter RFC 4271 section 10 asks for (0.75 .. 1.0). */
 function jitter(seconds: number): number {
   return seconds * (0.75 + Math.random() * 0.25);
@@ -91,8 +97,10 @@ export class Neighbor {
   conn: Connection | undefined;
   /** a second connection from the peer, tracked until it delivers an OPEN (collision.ts) */
   private second: { conn: Connection; holdTimer: NodeJS.Timeout } | undefined;
-  /** the derived source address was missing from the host last time: try once without it */
-  private sourceUnavailable: string | undefined;
+  /** waiting for the derived source address to appear on the host (vhost0 is being set up) */
+  private sourceWait: NodeJS.Timeout | undefined;
+  /** a whole attempt waited for it in vain: the next one lets the kernel choose */
+  private sourceMissing = false;
   private connecting: net.Socket | undefined;
   private readonly timers = new Map<Timer, { deadline: number; handle: NodeJS.Timeout }>();
   /** negotiated with the peer in OPEN */
@@ -208,6 +216,8 @@ export class Neighbor {
         this.stats.lastChange = Date.now();
         if (before === 'Established') this.stats.flaps++;
       }
+    } else if (t.actions.some((a) => a.do === 'connect')) {
+      this.owner.log(`bgp neighbor ${this.cfg.address}: ${t.log} (new connection attempt)`); // a retry stays in Connect
     }
     for (const a of t.actions) this.perform(a);
   }
@@ -240,6 +250,7 @@ export class Neighbor {
         break;
       case 'session-up':
         this.endedByNotification = false;
+        this.sourceMissing = false;
         this.owner.sessionUp(this);
         break;
       case 'session-down':
@@ -287,20 +298,34 @@ export class Neighbor {
   // ---- transport
 
   /** `local-address`, else the router's address facing the peer (source-address.ts). */
-  private sourceAddress(): string | undefined {
-    if (this.cfg.localAddress) return this.cfg.localAddress;
+  private sourceAddress(): { address: string; derived: boolean } | undefined {
+    if (this.cfg.localAddress) return { address: this.cfg.localAddress, derived: false };
     const derived = this.transport.sourceAddress?.(this.cfg.address);
-    if (derived !== undefined && derived === this.sourceUnavailable) {
-      this.sourceUnavailable = undefined; // once without, then the address again
+    if (derived === undefined) return undefined;
+    if (this.sourceMissing) {
+      this.sourceMissing = false; // once without, then the address again
+      this.owner.log(`bgp neighbor ${this.cfg.address}: source address ${derived} is not on this host; this attempt lets the kernel choose`);
       return undefined;
     }
-    return derived;
+    return { address: derived, derived: true };
   }
 
   private connect(): void {
     this.connecting?.destroy();
+    this.connecting = undefined;
     const port = this.transport.peerPort(this.cfg.address);
-    const source = this.sourceAddress();
+    const chosen = this.sourceAddress();
+    if (chosen?.derived && !hostHasAddress(chosen.address)) {
+      // at start-up vhost0 gets its addresses a moment after BGP starts: look again shortly,
+      // within this attempt (the ConnectRetryTimer still bounds it)
+      this.sourceWait = setTimeout(() => {
+        this.sourceWait = undefined;
+        if (this.fsm.state === 'Connect') this.connect();
+      }, 100);
+      this.sourceWait.unref?.();
+      return;
+    }
+    const source = chosen?.address;
     let sock: net.Socket | undefined;
     if (this.cfg.authenticationKey) {
       // the key must be on the socket before the SYN: we open the fd ourselves
@@ -317,14 +342,7 @@ export class Neighbor {
       this.stats.lastError = `connect: ${why}`;
       this.event({ name: 'TcpConnectionFails' });
     };
-    sock.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRNOTAVAIL' && source && source !== this.cfg.localAddress) {
-        // the host does not have the derived address (yet): the next attempt lets the kernel choose
-        this.sourceUnavailable = source;
-        this.owner.log(`bgp neighbor ${this.cfg.address}: source address ${source} is not on this host; next attempt without it`);
-      }
-      fail(source ? `${err.message} (from ${source})` : err.message);
-    });
+    sock.once('error', (err) => fail(source ? `${err.message} (from ${source})` : err.message));
     sock.once('connect', () => {
       if (this.connecting !== sock) {
         sock.destroy();
@@ -356,6 +374,12 @@ export class Neighbor {
   private dropConnections(): void {
     this.connecting?.destroy();
     this.connecting = undefined;
+    if (this.sourceWait) {
+      // the attempt ended still waiting for its source address
+      clearTimeout(this.sourceWait);
+      this.sourceWait = undefined;
+      this.sourceMissing = true;
+    }
     this.conn?.close();
     this.conn = undefined;
     this.closeSecond();
@@ -374,6 +398,8 @@ export class Neighbor {
       case 'Active':
         this.connecting?.destroy();
         this.connecting = undefined;
+        clearTimeout(this.sourceWait);
+        this.sourceWait = undefined;
         this.adopt(c);
         this.event({ name: 'TcpConnectionConfirmed' });
         return;
