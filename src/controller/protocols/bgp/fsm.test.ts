@@ -123,7 +123,27 @@ test('retries back off 1, 1, 2, 4 ... s up to ConnectRetryTime; Established rese
   const silent = run(initialSnapshot(CONFIG), [{ name: 'ManualStart' }, { name: 'ConnectRetryTimer_Expires' }, { name: 'ConnectRetryTimer_Expires' }]);
   assert.deepEqual(timerSeconds(silent.actions, 'ConnectRetryTimer'), [1, 1, 2]);
   const up = run(s, [{ name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }]);
-  assert.equal(up.s.connectRetryCounter, 0);
+  assert.equal(up.s.state, 'Established');
+  assert.ok(up.s.connectRetryCounter > 0, 'not yet: a session that fails right away keeps backing off');
+  assert.equal(run(up.s, [{ name: 'KeepaliveTimer_Expires' }]).s.connectRetryCounter, 0, 'up for a keepalive interval: the back-off starts over');
+});
+
+test('a session that flaps right after Established keeps backing off; a stable one comes back in 1 s', () => {
+  const cfg = { ...CONFIG, idleHoldTime: 1 };
+  const flap = (s: FsmSnapshot, stable: boolean) => {
+    const up = run(s, [{ name: 'IdleHoldTimer_Expires' }, { name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }, ...(stable ? [{ name: 'KeepaliveTimer_Expires' } as const] : [])]);
+    assert.equal(up.s.state, 'Established');
+    return run(up.s, [{ name: 'UpdateMsgErr', error: notifyError(3, 1, 'bad') }]);
+  };
+  let r = run(initialSnapshot(cfg), [{ name: 'ManualStart' }, { name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }, { name: 'KeepaliveTimer_Expires' }, { name: 'TcpConnectionFails' }]);
+  const holds = [...timerSeconds(r.actions, 'IdleHoldTimer')];
+  for (let i = 0; i < 4; i++) {
+    r = flap(r.s, false);
+    holds.push(...timerSeconds(r.actions, 'IdleHoldTimer'));
+  }
+  r = flap(r.s, true);
+  holds.push(...timerSeconds(r.actions, 'IdleHoldTimer'));
+  assert.deepEqual(holds, [1, 2, 4, 8, 16, 1]);
 });
 
 test('an automatic restart waits IdleHoldTime, doubled per consecutive failure up to the ceiling', () => {

@@ -10,7 +10,8 @@
  * Unexpected messages are answered with the FSM Error subcodes of RFC 6608.
  *
  * Timers back off with the ConnectRetryCounter (the number of consecutive failed attempts,
- * reset when a session reaches Established or is stopped by hand): a retry after a failed
+ * reset when a session has stayed Established for a keepalive interval or is stopped by
+ * hand, so a session that flaps right after coming up keeps backing off): a retry after a failed
  * connection waits 1, 1, 2, 4 ... seconds up to ConnectRetryTime, and an automatic restart
  * waits IdleHoldTime, doubled per further failure up to the same ceiling (the exponential
  * growth RFC 4271 8.1.1 asks of DampPeerOscillations). A peer that just restarted is so
@@ -297,7 +298,8 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'OpenCollisionDump':
           return toIdle(s, notify(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution));
         case 'KeepAliveMsg':
-          return { next: { ...s, state: 'Established', connectRetryCounter: 0 }, actions: [...start('HoldTimer', s.holdTime), { do: 'session-up' }] };
+          // the ConnectRetryCounter is kept until the session proves stable (below)
+          return { next: { ...s, state: 'Established' }, actions: [...start('HoldTimer', s.holdTime), { do: 'session-up' }] };
         case 'Tcp_CR_Acked':
         case 'TcpConnectionConfirmed':
           return stay();
@@ -313,7 +315,8 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'HoldTimer_Expires':
           return toIdle(s, notify(ErrorCode.HoldTimerExpired, 0));
         case 'KeepaliveTimer_Expires':
-          return stay([{ do: 'send-keepalive' }, ...start('KeepaliveTimer', Math.floor(s.holdTime / 3))]);
+          // up for a keepalive interval: stable, so the back-off starts over
+          return { next: { ...s, connectRetryCounter: 0 }, actions: [{ do: 'send-keepalive' }, ...start('KeepaliveTimer', Math.floor(s.holdTime / 3))] };
         case 'KeepAliveMsg':
         case 'UpdateMsg':
           return stay(start('HoldTimer', s.holdTime));
