@@ -98,6 +98,22 @@ describe('cnr start connects to a passive BIRD from the right source, and return
     }
   });
 
+  test('after a flap (BIRD restarts its IPv4 session), cnr reconnects within about a second of BIRD accepting again', async () => {
+    await waitFor('BIRD\'s routes at cnr', routesBack, T);
+    const flaps = Number((await cnr.neighbor(PEER4)).flaps ?? 0);
+    const t0 = Date.now();
+    peer.birdc('restart', 'cnr4');
+    await waitFor('cnr notices the flap', async () => !(await established(PEER4)), 10_000, 20);
+    const down = Date.now() - t0;
+    await waitFor('BIRD\'s IPv4 route at cnr again', async () => (await established(PEER4)) && !!(await cnr.bgpRoute(FROM_BIRD[0]!))?.active, 30_000, 50);
+    const back = Date.now() - t0;
+    console.log(`# flap: cnr saw the session end at ${down} ms, BIRD's route back at ${back} ms`);
+    // cnr waits its IdleHoldTime (1 s) and connects; BIRD accepts once its protocol is up again
+    assert.ok(back <= 5000, `back after ${back} ms`);
+    assert.equal((await cnr.neighbor(PEER4))['local-address'], CNR4);
+    void flaps;
+  });
+
   test('after a SIGKILL of cnr start, BIRD\'s routes are back within BIRD\'s reconnect time plus a second', async () => {
     await waitFor('BIRD\'s routes at cnr', routesBack, T);
     const t0 = Date.now();

@@ -81,6 +81,9 @@ export interface NeighborStats {
   lastSent: number;
 }
 
+/** How long a missing source address is waited for before attempts also try without it. */
+const SOURCE_WAIT_MS = 5000;
+
 /** Whether an address is configured on one of this host's interfaces (in this network namespace). */
 function hostHasAddress(address: string): boolean {
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.address === address) return true;
@@ -99,8 +102,10 @@ export class Neighbor {
   private second: { conn: Connection; holdTimer: NodeJS.Timeout } | undefined;
   /** waiting for the derived source address to appear on the host (vhost0 is being set up) */
   private sourceWait: NodeJS.Timeout | undefined;
-  /** a whole attempt waited for it in vain: the next one lets the kernel choose */
-  private sourceMissing = false;
+  /** since when the derived source address has been missing from the host */
+  private sourceMissingSince: number | undefined;
+  /** the last attempt let the kernel choose (while the address stays missing, attempts alternate) */
+  private triedWithoutSource = false;
   private connecting: net.Socket | undefined;
   private readonly timers = new Map<Timer, { deadline: number; handle: NodeJS.Timeout }>();
   /** negotiated with the peer in OPEN */
@@ -250,7 +255,6 @@ export class Neighbor {
         break;
       case 'session-up':
         this.endedByNotification = false;
-        this.sourceMissing = false;
         this.owner.sessionUp(this);
         break;
       case 'session-down':
@@ -297,27 +301,36 @@ export class Neighbor {
 
   // ---- transport
 
-  /** `local-address`, else the router's address facing the peer (source-address.ts). */
-  private sourceAddress(): { address: string; derived: boolean } | undefined {
-    if (this.cfg.localAddress) return { address: this.cfg.localAddress, derived: false };
+  /**
+   * `local-address`, else the router's address facing the peer (source-address.ts). 'wait':
+   * that address is not on the host yet — vhost0 gets its addresses a moment after BGP
+   * starts — so the attempt looks again shortly. Missing for long (a host without the
+   * router's addresses), every other attempt lets the kernel choose.
+   */
+  private sourceAddress(): string | undefined | 'wait' {
+    if (this.cfg.localAddress) return this.cfg.localAddress;
     const derived = this.transport.sourceAddress?.(this.cfg.address);
-    if (derived === undefined) return undefined;
-    if (this.sourceMissing) {
-      this.sourceMissing = false; // once without, then the address again
-      this.owner.log(`bgp neighbor ${this.cfg.address}: source address ${derived} is not on this host; this attempt lets the kernel choose`);
-      return undefined;
+    if (derived === undefined || hostHasAddress(derived)) {
+      this.sourceMissingSince = undefined;
+      return derived;
     }
-    return { address: derived, derived: true };
+    this.sourceMissingSince ??= Date.now();
+    if (Date.now() - this.sourceMissingSince < SOURCE_WAIT_MS || this.triedWithoutSource) {
+      this.triedWithoutSource = false;
+      return 'wait';
+    }
+    this.triedWithoutSource = true;
+    this.owner.log(`bgp neighbor ${this.cfg.address}: source address ${derived} is not on this host; this attempt lets the kernel choose`);
+    return undefined;
   }
 
   private connect(): void {
     this.connecting?.destroy();
     this.connecting = undefined;
     const port = this.transport.peerPort(this.cfg.address);
-    const chosen = this.sourceAddress();
-    if (chosen?.derived && !hostHasAddress(chosen.address)) {
-      // at start-up vhost0 gets its addresses a moment after BGP starts: look again shortly,
-      // within this attempt (the ConnectRetryTimer still bounds it)
+    const source = this.sourceAddress();
+    if (source === 'wait') {
+      // within this attempt: the ConnectRetryTimer still bounds it
       this.sourceWait = setTimeout(() => {
         this.sourceWait = undefined;
         if (this.fsm.state === 'Connect') this.connect();
@@ -325,7 +338,6 @@ export class Neighbor {
       this.sourceWait.unref?.();
       return;
     }
-    const source = chosen?.address;
     let sock: net.Socket | undefined;
     if (this.cfg.authenticationKey) {
       // the key must be on the socket before the SYN: we open the fd ourselves
@@ -374,12 +386,8 @@ export class Neighbor {
   private dropConnections(): void {
     this.connecting?.destroy();
     this.connecting = undefined;
-    if (this.sourceWait) {
-      // the attempt ended still waiting for its source address
-      clearTimeout(this.sourceWait);
-      this.sourceWait = undefined;
-      this.sourceMissing = true;
-    }
+    clearTimeout(this.sourceWait);
+    this.sourceWait = undefined;
     this.conn?.close();
     this.conn = undefined;
     this.closeSecond();
