@@ -9,12 +9,13 @@
  * starts) and automatic restart after an error through the IdleHoldTimer (8.1.1 group 1).
  * Unexpected messages are answered with the FSM Error subcodes of RFC 6608.
  *
- * Timers back off with the ConnectRetryCounter (the number of consecutive failed attempts,
- * reset when a session has stayed Established for a keepalive interval or is stopped by
- * hand, so a session that flaps right after coming up keeps backing off): a retry after a failed
- * connection waits 1, 1, 2, 4 ... seconds up to ConnectRetryTime, and an automatic restart
- * waits IdleHoldTime, doubled per further failure up to the same ceiling (the exponential
- * growth RFC 4271 8.1.1 asks of DampPeerOscillations). A peer that just restarted is so
+ * Timers back off. The ConnectRetryCounter counts consecutive failed attempts (reset when a
+ * session reaches Established or is stopped by hand): a retry after a failed connection
+ * waits 1, 1, 2, 4 ... seconds up to ConnectRetryTime. An automatic restart waits
+ * IdleHoldTime, doubled per further failed attempt and per earlier session in a row that
+ * ended before it had been up a keepalive interval, up to the same ceiling (the exponential
+ * growth RFC 4271 8.1.1 asks of DampPeerOscillations): a session that keeps flapping right
+ * after it comes up is held off longer and longer, one that was stable comes back at once. A peer that just restarted is so
  * reached within about a second, a peer that keeps failing is not hammered. A second
  * connection from the peer (collision, RFC 4271 6.8) is decided by collision.ts.
  */
@@ -81,6 +82,10 @@ export interface FsmConfig {
 export interface FsmSnapshot {
   readonly state: State;
   readonly connectRetryCounter: number;
+  /** consecutive sessions that ended before they had been Established a keepalive interval */
+  readonly oscillations: number;
+  /** this session has been Established for a keepalive interval */
+  readonly stable: boolean;
   /** negotiated hold time once OPENs were exchanged */
   readonly holdTime: number;
   /** the session was started (manual or automatic) and not stopped by hand */
@@ -99,7 +104,7 @@ export interface Transition {
 export const LARGE_HOLD_TIME = 240;
 
 export function initialSnapshot(config: FsmConfig): FsmSnapshot {
-  return { state: 'Idle', connectRetryCounter: 0, holdTime: config.holdTime, enabled: false, config };
+  return { state: 'Idle', connectRetryCounter: 0, oscillations: 0, stable: false, holdTime: config.holdTime, enabled: false, config };
 }
 
 const ALL_TIMERS: Timer[] = ['ConnectRetryTimer', 'HoldTimer', 'KeepaliveTimer', 'IdleHoldTimer'];
@@ -146,8 +151,10 @@ function toIdle(s: FsmSnapshot, send: Action | undefined, opts: { manual?: boole
   if (s.state === 'Established') actions.push({ do: 'session-down' });
   const enabled = s.enabled && !opts.manual;
   const counter = opts.manual ? 0 : s.connectRetryCounter + (opts.countRetry === false ? 0 : 1);
-  if (enabled && s.config.idleHoldTime > 0) actions.push(...start('IdleHoldTimer', idleHoldDelay(s.config, Math.max(counter, 1))));
-  return { next: { ...s, state: 'Idle', enabled, connectRetryCounter: counter }, actions };
+  const oscillations = opts.manual ? 0 : s.state === 'Established' ? (s.stable ? 0 : s.oscillations + 1) : s.oscillations;
+  // the first short-lived session costs nothing extra; each further one in a row doubles the hold
+  if (enabled && s.config.idleHoldTime > 0) actions.push(...start('IdleHoldTimer', idleHoldDelay(s.config, Math.max(counter, 1) + Math.max(oscillations - 1, 0))));
+  return { next: { ...s, state: 'Idle', enabled, connectRetryCounter: counter, oscillations }, actions };
 }
 
 function startFromIdle(s: FsmSnapshot, passive: boolean): { next: FsmSnapshot; actions: Action[] } {
@@ -298,8 +305,7 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'OpenCollisionDump':
           return toIdle(s, notify(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution));
         case 'KeepAliveMsg':
-          // the ConnectRetryCounter is kept until the session proves stable (below)
-          return { next: { ...s, state: 'Established' }, actions: [...start('HoldTimer', s.holdTime), { do: 'session-up' }] };
+          return { next: { ...s, state: 'Established', connectRetryCounter: 0, stable: false }, actions: [...start('HoldTimer', s.holdTime), { do: 'session-up' }] };
         case 'Tcp_CR_Acked':
         case 'TcpConnectionConfirmed':
           return stay();
@@ -315,8 +321,8 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'HoldTimer_Expires':
           return toIdle(s, notify(ErrorCode.HoldTimerExpired, 0));
         case 'KeepaliveTimer_Expires':
-          // up for a keepalive interval: stable, so the back-off starts over
-          return { next: { ...s, connectRetryCounter: 0 }, actions: [{ do: 'send-keepalive' }, ...start('KeepaliveTimer', Math.floor(s.holdTime / 3))] };
+          // up for a keepalive interval: stable, its end will not count as an oscillation
+          return { next: s.stable ? s : { ...s, stable: true, oscillations: 0 }, actions: [{ do: 'send-keepalive' }, ...start('KeepaliveTimer', Math.floor(s.holdTime / 3))] };
         case 'KeepAliveMsg':
         case 'UpdateMsg':
           return stay(start('HoldTimer', s.holdTime));
