@@ -29,7 +29,7 @@ export interface BgpOptions {
   /** port of a peer (179 unless a test says otherwise) */
   peerPort?: (address: string) => number;
   /**
-   * seconds: the ceiling of the retry back-off after failed connections (1, 2, 4 ... s; see
+   * seconds: the ceiling of the retry back-off after failed connections (1, 1, 2, 4 ... s; see
    * fsm.ts). RFC 4271 suggests 120; 30 keeps a peer that was down for long reached sooner.
    */
   connectRetryTime?: number;
