@@ -141,6 +141,8 @@ for (const gr of [false, true]) {
       assert.deepEqual(second.got.at(-1), [MessageType.Notification, 6, 7]);
       assert.equal(neighbor(bgp).state, 'Established');
       assert.equal(neighbor(bgp).stats.flaps, 0);
+      assert.equal(neighbor(bgp).stats.secondConnections, 1);
+      assert.match(neighbor(bgp).stats.lastSecondConnection, /^BGPOpen: valid OPEN while Established: the Established connection wins/);
       assert.ok(!first.closed && !first.got.some((m) => m[0] === MessageType.Notification), 'the Established connection is untouched');
     } else {
       await waitFor('the old connection is closed', () => first.closed);

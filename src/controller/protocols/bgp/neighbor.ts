@@ -79,6 +79,9 @@ export interface NeighborStats {
   lastEvent: string;
   lastReceived: number;
   lastSent: number;
+  /** second connections from the peer (collision.ts) and how the last one ended */
+  secondConnections: number;
+  lastSecondConnection: string;
 }
 
 /** How long a missing source address is waited for before attempts also try without it. */
@@ -129,6 +132,8 @@ export class Neighbor {
     lastEvent: 'None',
     lastReceived: 0,
     lastSent: 0,
+    secondConnections: 0,
+    lastSecondConnection: 'None',
   };
   /** the last session ended with a NOTIFICATION (graceful restart does not apply) */
   private endedByNotification = false;
@@ -425,6 +430,7 @@ export class Neighbor {
    */
   private track(c: Connection, state: SessionState): void {
     if (this.second) this.secondEvent(this.second.conn, { name: 'OpenCollisionDump' });
+    this.stats.secondConnections++;
     this.owner.log(`bgp neighbor ${this.cfg.address}: second connection from ${c.remoteAddress} port ${c.remotePort} while ${state}: waiting for its OPEN`);
     const holdTimer = setTimeout(() => this.secondEvent(c, { name: 'HoldTimer_Expires' }), LARGE_HOLD_TIME * 1000);
     holdTimer.unref?.();
@@ -488,6 +494,7 @@ export class Neighbor {
     if (this.second?.conn !== c) return;
     const outcome = decideSecond(e);
     this.owner.log(`bgp neighbor ${this.cfg.address}: second connection (port ${c.remotePort}) ${e.name}: ${outcome.why}`);
+    this.stats.lastSecondConnection = `${e.name}: ${outcome.why}`;
     clearTimeout(this.second.holdTimer);
     this.second = undefined;
     switch (outcome.do) {
