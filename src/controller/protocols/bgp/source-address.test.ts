@@ -1,7 +1,11 @@
-// Source address choice as a table: peer, the router's interfaces, the route toward the peer.
+// Source address choice as a table: peer, the router's interfaces, the route toward the peer;
+// then the speaker's part: interfaces from the committed configuration, routes from the RIB.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseSourceAddress, type RouteTowardPeer, type SourceInterface } from './source-address.js';
+import { Rib } from '../../rib/rib.js';
+import { createBgp } from './index.js';
+import type { ConfigTree } from '../../types.js';
 
 const interfaces: SourceInterface[] = [
   { name: 'lo0', addresses: ['192.0.2.1/32', '2001:db8:ffff::1/128'] },
@@ -31,3 +35,27 @@ for (const r of rows) {
     assert.equal(chooseSourceAddress(r.peer, interfaces, r.route), r.want);
   });
 }
+
+test('the speaker chooses from the committed interfaces and the RIB; `primary` goes first', async () => {
+  const rib = new Rib();
+  // what the RIB holds toward peers further away: a route with a gateway, one out of an interface only
+  rib.announce('inet.0', 'static', { prefix: '10.9.0.0/16', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.1.0.200', interface: 'ge-0' }] });
+  rib.announce('inet.0', 'static', { prefix: '10.8.0.0/16', protocol: 'static', preference: 5, nexthops: [{ interface: 'ge-3' }] });
+  const bgp = createBgp(rib, { port: false });
+  const addr = (list: string[], primary?: string): ConfigTree => ({ address: Object.fromEntries(list.map((a): [string, ConfigTree] => [a, a === primary ? { primary: true } : {}])) });
+  await bgp.consumer.apply({
+    interfaces: {
+      'ge-0': { unit: { '0': { family: { inet: addr(['10.1.0.1/24', '10.1.0.129/25']) } } } },
+      'ge-1': { unit: { '0': { family: { inet: addr(['10.2.0.1/30']), inet6: addr(['2001:db8:2::1/64']) } } } },
+      'ge-3': { unit: { '0': { family: { inet: addr(['10.3.0.1/24', '10.3.1.1/24'], '10.3.1.1/24') } } } },
+      'ge-9': { disable: true, unit: { '0': { family: { inet: addr(['10.99.0.1/24']) } } } },
+    },
+  }, {});
+  assert.equal(bgp.speaker.sourceAddress('master', '10.2.0.2'), '10.2.0.1');
+  assert.equal(bgp.speaker.sourceAddress('master', '2001:db8:2::2'), '2001:db8:2::1');
+  assert.equal(bgp.speaker.sourceAddress('master', '10.9.1.1'), '10.1.0.129', 'via the gateway\'s subnet');
+  assert.equal(bgp.speaker.sourceAddress('master', '10.8.1.1'), '10.3.1.1', 'the primary address of the route\'s interface');
+  assert.equal(bgp.speaker.sourceAddress('master', '10.99.0.2'), undefined, 'a disabled interface is no source');
+  assert.equal(bgp.speaker.sourceAddress('other', '10.2.0.2'), undefined, 'another routing instance has its own interfaces');
+  await bgp.stop();
+});

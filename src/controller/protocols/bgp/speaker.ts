@@ -69,6 +69,18 @@ export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: s
 
 const tree = (v: unknown): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {});
 
+/** `interface|address` for every `interfaces IF unit 0 family inet|inet6 address A primary`. */
+function primaryAddresses(cfg: ConfigTree): Set<string> {
+  const out = new Set<string>();
+  for (const [name, body] of Object.entries(tree(cfg['interfaces']))) {
+    const fam = tree(tree(tree(tree(body)['unit'])['0'])['family']);
+    for (const f of ['inet', 'inet6']) {
+      for (const [a, opts] of Object.entries(tree(tree(fam[f])['address']))) if (tree(opts)['primary'] === true) out.add(`${name}|${a}`);
+    }
+  }
+  return out;
+}
+
 export class BgpSpeaker {
   readonly instances = new Map<string, BgpInstance>();
   private server: net.Server | undefined;
@@ -80,6 +92,8 @@ export class BgpSpeaker {
   private readonly log: (msg: string) => void;
   /** the committed interfaces, for source addresses */
   private interfaces: ConfiguredInterface[] = [];
+  /** `interface|address` of the addresses marked `primary` (preferred as a source) */
+  private primaries = new Set<string>();
 
   constructor(
     private readonly rib: RibApi,
@@ -118,7 +132,11 @@ export class BgpSpeaker {
   /** The router's address facing `peer` in a BGP instance (master: the default tables). */
   sourceAddress(instance: string, peer: string): string | undefined {
     const vrf = instance === 'master' ? 'default' : instance;
-    const own = this.interfaces.filter((i) => !i.disabled && i.instance === vrf).map((i) => ({ name: i.name, addresses: [...i.inet, ...i.inet6] }));
+    // an address marked `primary` goes first among its interface's (Junos: the source of locally originated packets)
+    const first = (i: ConfiguredInterface, a: string) => (this.primaries.has(`${i.name}|${a}`) ? 0 : 1);
+    const own = this.interfaces
+      .filter((i) => !i.disabled && i.instance === vrf)
+      .map((i) => ({ name: i.name, addresses: [...i.inet, ...i.inet6].sort((a, b) => first(i, a) - first(i, b)) }));
     const table = tableName(instance, peer.includes(':') ? Afi.Ipv6 : Afi.Ipv4);
     let hop: { interface?: string; gateway?: string } | undefined;
     try {
@@ -215,6 +233,7 @@ export class BgpSpeaker {
     const policyChanged = JSON.stringify(next['policy-options'] ?? null) !== JSON.stringify(prev['policy-options'] ?? null);
     const configs = new Map<string, InstanceConfig>(resolveAll(next).map((c) => [c.name, c]));
     this.interfaces = configuredInterfaces(next);
+    this.primaries = primaryAddresses(next);
     for (const [name, inst] of this.instances) {
       if (!configs.has(name)) {
         inst.stop();
