@@ -21,9 +21,8 @@ defineBgpInterop('ifr', () => new FrrPeer(), (ctx) => {
       await sleep(1000);
     }
     await frr.restartBgpd();
-    // usually ~10 s (cnr's IdleHoldTime); but a first attempt that fails (a connection collision
-    // while both sides dial) costs a ConnectRetryTime of 30 s more, so 30 s was below the
-    // protocol's own worst case (seen once in CI on a busy machine)
+    // usually within a second or two (cnr's IdleHoldTime of 1 s, then retries after 1, 1, 2,
+    // 4 ... s while bgpd comes up); the bound is generous for a busy machine
     await waitFor('session back up', async () => /^established$/i.test((await cnr.neighborState(TOPO.peer4)) ?? ''), 60_000);
     // the restarted FRR announces them again; they are there, whole, and the session stays
     for (const p of kept) {

@@ -73,9 +73,10 @@ export class Bird {
     writeFileSync(this.confPath, config);
   }
 
-  static async start(lab: Lab, ns: string, name: string, config: string, timeoutMs = 15_000): Promise<Bird> {
+  /** `extraArgs`: more of bird's options, e.g. ['-R'] to start in graceful-restart recovery */
+  static async start(lab: Lab, ns: string, name: string, config: string, timeoutMs = 15_000, extraArgs: string[] = []): Promise<Bird> {
     const b = new Bird(lab, ns, name, config);
-    b.daemon = lab.daemon(`bird-${name}`, ns, 'bird', ['-f', '-c', b.confPath, '-s', b.sock, '-P', join(lab.dir, `bird-${name}`, 'bird.pid')]);
+    b.daemon = lab.daemon(`bird-${name}`, ns, 'bird', ['-f', ...extraArgs, '-c', b.confPath, '-s', b.sock, '-P', join(lab.dir, `bird-${name}`, 'bird.pid')]);
     await waitFor(`bird ${name} control socket`, () => {
       if (b.daemon.child.exitCode !== null) throw new WaitAborted(`bird exited: ${b.daemon.output()}`);
       return run('birdc', ['-s', b.sock, 'show', 'status'], 5000).code === 0;

@@ -87,11 +87,14 @@ export function cnrConfig(s: CnrSpec): string {
 
 /**
  * `vrouter`: run `cnr start --no-vhost` (controller and vRouter in one process, the vRouter
- * attached to the configured interfaces, its introspect API at `introspect`); otherwise `cnr
- * controller`, toward a `cnr vrouter` the test runs at `agent` (host:port) if given.
+ * attached to the configured interfaces, its introspect API at `introspect`); with `vhost`
+ * too, `cnr start` as deployed: the node's own traffic (BGP) goes through vhost0 and the
+ * vRouter. Otherwise `cnr controller`, toward a `cnr vrouter` the test runs at `agent`
+ * (host:port) if given.
  */
 export interface CnrMode {
   vrouter?: boolean;
+  vhost?: boolean;
   introspect?: string;
   agent?: string;
 }
@@ -120,7 +123,7 @@ export class Cnr {
 
   private async launch(timeoutMs: number): Promise<void> {
     const args = this.mode.vrouter
-      ? ['start', '--no-vhost', '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
+      ? ['start', ...(this.mode.vhost ? [] : ['--no-vhost']), '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
       : // no vRouter unless the test runs a `cnr vrouter` (opts.agent): the FIB export finds no agent here and keeps retrying
         ['controller', '--agent-address', this.mode.agent ?? '127.0.0.1:1'];
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [

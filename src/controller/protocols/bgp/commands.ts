@@ -127,6 +127,8 @@ export function neighborDetail(sp: BgpSpeaker, address?: string): CommandResult 
       'output-messages': { total: s.outMessages, updates: s.outUpdates, refreshes: s.outRefreshes, octets: c?.outOctets ?? 0 },
       'last-received-seconds': s.lastReceived ? Math.floor((Date.now() - s.lastReceived) / 1000) : undefined,
       'last-sent-seconds': s.lastSent ? Math.floor((Date.now() - s.lastSent) / 1000) : undefined,
+      'second-connections': s.secondConnections,
+      'last-second-connection': s.lastSecondConnection,
     };
     text.push(`Peer: ${d.address}${d['remote-port'] ? '+' + d['remote-port'] : ''} AS ${d['peer-as']}   Local: ${d['local-address'] ?? 'unspecified'}${d['local-port'] ? '+' + d['local-port'] : ''} AS ${d['local-as']}`);
     if (nb.cfg.description) text.push(`  Description: ${nb.cfg.description}`);
@@ -137,6 +139,7 @@ export function neighborDetail(sp: BgpSpeaker, address?: string): CommandResult 
     text.push(`  Export: [ ${d.export.join(' ')} ] Import: [ ${d.import.join(' ')} ]`);
     text.push(`  Holdtime: ${d['hold-time']} Preference: 170`);
     text.push(`  Number of flaps: ${d.flaps}`);
+    if (d['second-connections']) text.push(`  Second connections: ${d['second-connections']}   Last: ${d['last-second-connection']}`);
     if (d['peer-id']) text.push(`  Peer ID: ${d['peer-id']}   Local ID: ${d['local-id']}   Active Holdtime: ${d['active-hold-time'] ?? '-'}`);
     if (d['keepalive-interval'] !== undefined) text.push(`  Keepalive Interval: ${d['keepalive-interval']}`);
     if (peerCaps) {

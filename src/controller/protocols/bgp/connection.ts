@@ -29,6 +29,8 @@ export class Connection {
   readonly remotePort: number;
   inOctets = 0;
   outOctets = 0;
+  /** our OPEN went out on it (a tracked second connection that becomes the session's keeps it) */
+  openSent = false;
   /** pause delivery (collision handling waits on the other connection) */
   private handlers: ConnectionHandlers | undefined;
 

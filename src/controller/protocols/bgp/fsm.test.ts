@@ -1,7 +1,7 @@
 // FSM step tests: events in, actions and states out, no socket and no clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialSnapshot, step, type Action, type Event, type FsmSnapshot, type State } from './fsm.js';
+import { connectRetryDelay, idleHoldDelay, initialSnapshot, step, type Action, type Event, type FsmSnapshot, type State, type Timer } from './fsm.js';
 import { notifyError } from '../../../wire/bgp/errors.js';
 
 const CONFIG = { passive: false, holdTime: 90, connectRetryTime: 30, idleHoldTime: 5 };
@@ -100,4 +100,70 @@ test('every state answers every event without throwing (the switch is exhaustive
       if (state === 'Established' && t.next.state === 'Idle') assert.ok(has(t.actions, 'session-down'), `${e.name} in Established`);
     }
   }
+});
+
+const timerSeconds = (actions: Action[], timer: Timer) => actions.flatMap((a) => (a.do === 'start-timer' && a.timer === timer ? [a.seconds] : []));
+
+test('retries back off 1, 1, 2, 4 ... s up to ConnectRetryTime; Established resets the count', () => {
+  let s = initialSnapshot(CONFIG);
+  let r = run(s, [{ name: 'ManualStart' }]);
+  assert.deepEqual(timerSeconds(r.actions, 'ConnectRetryTimer'), [1], 'the first attempt is retried after 1 s');
+  s = r.s;
+  const seen: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    // the peer refuses: Connect -> Active, then the timer tries again
+    r = run(s, [{ name: 'TcpConnectionFails' }]);
+    seen.push(...timerSeconds(r.actions, 'ConnectRetryTimer'));
+    r = run(r.s, [{ name: 'ConnectRetryTimer_Expires' }]);
+    assert.ok(has(r.actions, 'connect'));
+    s = r.s;
+  }
+  assert.deepEqual(seen, [1, 2, 4, 8, 16, 30, 30]);
+  // a SYN that is never answered counts as a failure too
+  const silent = run(initialSnapshot(CONFIG), [{ name: 'ManualStart' }, { name: 'ConnectRetryTimer_Expires' }, { name: 'ConnectRetryTimer_Expires' }]);
+  assert.deepEqual(timerSeconds(silent.actions, 'ConnectRetryTimer'), [1, 1, 2]);
+  const up = run(s, [{ name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }]);
+  assert.equal(up.s.state, 'Established');
+  assert.equal(up.s.connectRetryCounter, 0);
+});
+
+test('a session that flaps right after Established keeps backing off; a stable one comes back in 1 s', () => {
+  const cfg = { ...CONFIG, idleHoldTime: 1 };
+  const flap = (s: FsmSnapshot, stable: boolean) => {
+    const up = run(s, [{ name: 'IdleHoldTimer_Expires' }, { name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }, ...(stable ? [{ name: 'KeepaliveTimer_Expires' } as const] : [])]);
+    assert.equal(up.s.state, 'Established');
+    return run(up.s, [{ name: 'UpdateMsgErr', error: notifyError(3, 1, 'bad') }]);
+  };
+  let r = run(initialSnapshot(cfg), [{ name: 'ManualStart' }, { name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }, { name: 'KeepaliveTimer_Expires' }, { name: 'TcpConnectionFails' }]);
+  const holds = [...timerSeconds(r.actions, 'IdleHoldTimer')];
+  for (let i = 0; i < 4; i++) {
+    r = flap(r.s, false);
+    holds.push(...timerSeconds(r.actions, 'IdleHoldTimer'));
+  }
+  r = flap(r.s, true);
+  holds.push(...timerSeconds(r.actions, 'IdleHoldTimer'));
+  assert.deepEqual(holds, [1, 1, 2, 4, 8, 1], 'the first short session costs nothing extra, the next ones double; a stable one starts over');
+});
+
+test('an automatic restart waits IdleHoldTime, doubled per consecutive failure up to the ceiling', () => {
+  const cfg = { ...CONFIG, idleHoldTime: 1 };
+  const up = (s: FsmSnapshot) => run(s, [{ name: 'IdleHoldTimer_Expires' }, { name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }]);
+  let r = run(initialSnapshot(cfg), [{ name: 'ManualStart' }, { name: 'Tcp_CR_Acked' }, { name: 'BGPOpen', holdTime: 90 }, { name: 'KeepAliveMsg' }, { name: 'TcpConnectionFails' }]);
+  assert.deepEqual(timerSeconds(r.actions, 'IdleHoldTimer'), [1], 'a flap after Established: back in 1 s');
+  const holds: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    // fails again before Established (the peer sends a NOTIFICATION in OpenConfirm)
+    r = run(up(r.s).s, [{ name: 'NotifMsg' }]);
+    holds.push(...timerSeconds(r.actions, 'IdleHoldTimer'));
+  }
+  assert.deepEqual(holds, [2, 4, 8, 16, 30, 30]);
+  assert.equal(idleHoldDelay({ ...cfg, idleHoldTime: 0 }, 3), 0, 'no automatic restart');
+  assert.equal(connectRetryDelay(cfg, 0), 1);
+});
+
+test('Idle -> Active on a passive automatic start stops the IdleHoldTimer (a connection in hand is taken at once)', () => {
+  const r = run({ ...initialSnapshot(CONFIG), enabled: true }, [{ name: 'AutomaticStart_with_PassiveTcpEstablishment' }]);
+  assert.equal(r.s.state, 'Active');
+  assert.ok(r.actions.some((a) => a.do === 'stop-timer' && a.timer === 'IdleHoldTimer'));
+  assert.ok(!has(r.actions, 'connect'));
 });

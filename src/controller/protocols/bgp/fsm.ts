@@ -8,6 +8,16 @@
  * Optional RFC features used: passive TCP establishment (the ..._with_PassiveTcpEstablishment
  * starts) and automatic restart after an error through the IdleHoldTimer (8.1.1 group 1).
  * Unexpected messages are answered with the FSM Error subcodes of RFC 6608.
+ *
+ * Timers back off. The ConnectRetryCounter counts consecutive failed attempts (reset when a
+ * session reaches Established or is stopped by hand): a retry after a failed connection
+ * waits 1, 1, 2, 4 ... seconds up to ConnectRetryTime. An automatic restart waits
+ * IdleHoldTime, doubled per further failed attempt and per earlier session in a row that
+ * ended before it had been up a keepalive interval, up to the same ceiling (the exponential
+ * growth RFC 4271 8.1.1 asks of DampPeerOscillations): a session that keeps flapping right
+ * after it comes up is held off longer and longer, one that was stable comes back at once. A peer that just restarted is so
+ * reached within about a second, a peer that keeps failing is not hammered. A second
+ * connection from the peer (collision, RFC 4271 6.8) is decided by collision.ts.
  */
 import { CeaseSubcode, ErrorCode, type NotifyError } from '../../../wire/bgp/errors.js';
 
@@ -63,14 +73,19 @@ export interface FsmConfig {
   readonly passive: boolean;
   /** configured hold time (the OPEN's); the negotiated one arrives with BGPOpen */
   readonly holdTime: number;
+  /** ceiling of the ConnectRetryTimer (and of the IdleHoldTimer's back-off) */
   readonly connectRetryTime: number;
-  /** delay before an automatic restart after an error (0: no automatic restart) */
+  /** first delay before an automatic restart after an error (0: no automatic restart) */
   readonly idleHoldTime: number;
 }
 
 export interface FsmSnapshot {
   readonly state: State;
   readonly connectRetryCounter: number;
+  /** consecutive sessions that ended before they had been Established a keepalive interval */
+  readonly oscillations: number;
+  /** this session has been Established for a keepalive interval */
+  readonly stable: boolean;
   /** negotiated hold time once OPENs were exchanged */
   readonly holdTime: number;
   /** the session was started (manual or automatic) and not stopped by hand */
@@ -89,7 +104,7 @@ export interface Transition {
 export const LARGE_HOLD_TIME = 240;
 
 export function initialSnapshot(config: FsmConfig): FsmSnapshot {
-  return { state: 'Idle', connectRetryCounter: 0, holdTime: config.holdTime, enabled: false, config };
+  return { state: 'Idle', connectRetryCounter: 0, oscillations: 0, stable: false, holdTime: config.holdTime, enabled: false, config };
 }
 
 const ALL_TIMERS: Timer[] = ['ConnectRetryTimer', 'HoldTimer', 'KeepaliveTimer', 'IdleHoldTimer'];
@@ -103,6 +118,22 @@ function stopAll(): Action[] {
 
 function start(timer: Timer, seconds: number): Action[] {
   return seconds > 0 ? [{ do: 'start-timer', timer, seconds }] : [{ do: 'stop-timer', timer }];
+}
+
+/**
+ * ConnectRetryTimer after `failures` consecutive failed attempts: 1 s for the first attempt
+ * and the first retry (the first SYN toward a neighbour the data plane has not resolved yet
+ * may be lost), then 2, 4 ... s up to ConnectRetryTime.
+ */
+export function connectRetryDelay(config: FsmConfig, failures: number): number {
+  return Math.min(config.connectRetryTime, 2 ** Math.min(Math.max(failures - 1, 0), 16));
+}
+
+/** IdleHoldTimer after `failures` consecutive failures (at least 1): IdleHoldTime doubled per further one. */
+export function idleHoldDelay(config: FsmConfig, failures: number): number {
+  if (config.idleHoldTime <= 0) return 0;
+  const ceiling = Math.max(config.idleHoldTime, config.connectRetryTime);
+  return Math.min(ceiling, config.idleHoldTime * 2 ** Math.min(Math.max(failures - 1, 0), 16));
 }
 
 function notify(code: number, subcode: number, data?: Uint8Array): Action {
@@ -119,13 +150,15 @@ function toIdle(s: FsmSnapshot, send: Action | undefined, opts: { manual?: boole
   actions.push(...stopAll(), { do: 'drop-connection' });
   if (s.state === 'Established') actions.push({ do: 'session-down' });
   const enabled = s.enabled && !opts.manual;
-  if (enabled && s.config.idleHoldTime > 0) actions.push(...start('IdleHoldTimer', s.config.idleHoldTime));
   const counter = opts.manual ? 0 : s.connectRetryCounter + (opts.countRetry === false ? 0 : 1);
-  return { next: { ...s, state: 'Idle', enabled, connectRetryCounter: counter }, actions };
+  const oscillations = opts.manual ? 0 : s.state === 'Established' ? (s.stable ? 0 : s.oscillations + 1) : s.oscillations;
+  // the first short-lived session costs nothing extra; each further one in a row doubles the hold
+  if (enabled && s.config.idleHoldTime > 0) actions.push(...start('IdleHoldTimer', idleHoldDelay(s.config, Math.max(counter, 1) + Math.max(oscillations - 1, 0))));
+  return { next: { ...s, state: 'Idle', enabled, connectRetryCounter: counter, oscillations }, actions };
 }
 
 function startFromIdle(s: FsmSnapshot, passive: boolean): { next: FsmSnapshot; actions: Action[] } {
-  const actions: Action[] = [...start('ConnectRetryTimer', s.config.connectRetryTime)];
+  const actions: Action[] = [{ do: 'stop-timer', timer: 'IdleHoldTimer' }, ...start('ConnectRetryTimer', connectRetryDelay(s.config, s.connectRetryCounter))];
   if (passive) return { next: { ...s, state: 'Active', enabled: true }, actions };
   actions.push({ do: 'connect' });
   return { next: { ...s, state: 'Connect', enabled: true }, actions };
@@ -136,6 +169,12 @@ function connected(s: FsmSnapshot): { next: FsmSnapshot; actions: Action[] } {
     next: { ...s, state: 'OpenSent' },
     actions: [{ do: 'stop-timer', timer: 'ConnectRetryTimer' }, { do: 'send-open' }, ...start('HoldTimer', LARGE_HOLD_TIME)],
   };
+}
+
+/** The connection failed before OPENs were exchanged: wait in Active, retry sooner the fewer the failures. */
+function connectFailed(s: FsmSnapshot): { next: FsmSnapshot; actions: Action[] } {
+  const failures = s.connectRetryCounter + 1;
+  return { next: { ...s, state: 'Active', connectRetryCounter: failures }, actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', connectRetryDelay(s.config, failures))] };
 }
 
 function fsmError(s: FsmSnapshot): { next: FsmSnapshot; actions: Action[] } {
@@ -182,15 +221,19 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
       switch (e.name) {
         case 'ConnectRetryTimer_Expires':
           if (s.config.passive) return stay(start('ConnectRetryTimer', s.config.connectRetryTime));
-          return {
-            next: { ...s, state: 'Connect' },
-            actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', s.config.connectRetryTime), { do: 'connect' }],
-          };
+          {
+            // an attempt still pending in Connect failed too (no answer to the SYN)
+            const failures = s.connectRetryCounter + (s.state === 'Connect' ? 1 : 0);
+            return {
+              next: { ...s, state: 'Connect', connectRetryCounter: failures },
+              actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', connectRetryDelay(s.config, failures)), { do: 'connect' }],
+            };
+          }
         case 'Tcp_CR_Acked':
         case 'TcpConnectionConfirmed':
           return connected(s);
         case 'TcpConnectionFails':
-          if (s.state === 'Connect') return { next: { ...s, state: 'Active' }, actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', s.config.connectRetryTime)] };
+          if (s.state === 'Connect') return connectFailed(s);
           return toIdle(s, undefined);
         case 'BGPHeaderErr':
         case 'BGPOpenMsgErr':
@@ -214,7 +257,7 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'HoldTimer_Expires':
           return toIdle(s, notify(ErrorCode.HoldTimerExpired, 0));
         case 'TcpConnectionFails':
-          return { next: { ...s, state: 'Active' }, actions: [{ do: 'drop-connection' }, ...start('ConnectRetryTimer', s.config.connectRetryTime)] };
+          return connectFailed(s);
         case 'BGPOpen':
           return {
             next: { ...s, state: 'OpenConfirm', holdTime: e.holdTime },
@@ -262,7 +305,7 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'OpenCollisionDump':
           return toIdle(s, notify(ErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution));
         case 'KeepAliveMsg':
-          return { next: { ...s, state: 'Established', connectRetryCounter: 0 }, actions: [...start('HoldTimer', s.holdTime), { do: 'session-up' }] };
+          return { next: { ...s, state: 'Established', connectRetryCounter: 0, stable: false }, actions: [...start('HoldTimer', s.holdTime), { do: 'session-up' }] };
         case 'Tcp_CR_Acked':
         case 'TcpConnectionConfirmed':
           return stay();
@@ -278,7 +321,8 @@ function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[
         case 'HoldTimer_Expires':
           return toIdle(s, notify(ErrorCode.HoldTimerExpired, 0));
         case 'KeepaliveTimer_Expires':
-          return stay([{ do: 'send-keepalive' }, ...start('KeepaliveTimer', Math.floor(s.holdTime / 3))]);
+          // up for a keepalive interval: stable, its end will not count as an oscillation
+          return { next: s.stable ? s : { ...s, stable: true, oscillations: 0 }, actions: [{ do: 'send-keepalive' }, ...start('KeepaliveTimer', Math.floor(s.holdTime / 3))] };
         case 'KeepAliveMsg':
         case 'UpdateMsg':
           return stay(start('HoldTimer', s.holdTime));

@@ -4,8 +4,10 @@
  *    (validate, then apply only the difference of each commit);
  *  - instance.ts: one BGP instance as an event processor: Adj-RIB-In, Loc-RIB with best
  *    path (best-path.ts), Adj-RIB-Out, import/export policy (../../policy), the RIB;
- *  - neighbor.ts: one peer's session: FSM (fsm.ts), timers, OPEN negotiation, collisions,
- *    over a framed TCP connection (connection.ts) with TTL and TCP MD5 (socket-options.ts);
+ *  - neighbor.ts: one peer's session: FSM (fsm.ts), timers, OPEN negotiation, a second
+ *    connection tracked until its OPEN decides (collision.ts), over a framed TCP connection
+ *    (connection.ts) with TTL and TCP MD5 (socket-options.ts) from the source address facing
+ *    the peer (source-address.ts);
  *  - config.ts: the configuration tree resolved per peer; commands.ts: show and clear.
  * Wire formats are in src/wire/bgp.
  */

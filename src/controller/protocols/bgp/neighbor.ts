@@ -1,13 +1,15 @@
 /**
  * A BGP neighbor: one peer's session. It drives the FSM (fsm.ts) with events from its
  * connection(s) and timers, carries out the FSM's actions, validates the peer's OPEN and
- * negotiates capabilities into SessionOptions, and resolves connection collisions
- * (RFC 4271 section 6.8). Routes are not its business: a valid UPDATE or ROUTE-REFRESH in
+ * negotiates capabilities into SessionOptions, and tracks a second connection from the peer
+ * until collision.ts decides it (RFC 4271 section 6.8, RFC 4724 4.2): only a valid OPEN on
+ * it may replace the session's connection. Its own connections leave from an explicit
+ * source address (source-address.ts). Routes are not its business: a valid UPDATE or ROUTE-REFRESH in
  * Established goes to its owner, the instance, which also hears when the session comes up
  * and goes down.
  */
 import * as net from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { parseIpv4 } from '../../../lib/addr.js';
 import {
   AS_TRANS,
@@ -23,7 +25,6 @@ import {
   encodeOpen,
   familyKey,
   maxMessageLength,
-  notifyError,
   openAs,
   type Capabilities,
   type DecodedUpdate,
@@ -34,7 +35,8 @@ import {
   type MessageTypeCode,
 } from '../../../wire/bgp/index.js';
 import { Connection } from './connection.js';
-import { initialSnapshot, step, type Action, type Event, type FsmSnapshot, type State, type Timer } from './fsm.js';
+import { LARGE_HOLD_TIME, initialSnapshot, step, type Action, type Event, type FsmSnapshot, type State, type Timer } from './fsm.js';
+import { checkPeerOpen, decideSecond, type SecondEvent, type SessionState } from './collision.js';
 import { addressKey } from './best-path.js';
 import type { FamilyConfig, PeerConfig } from './config.js';
 import { md5Socket, setTtl } from './socket-options.js';
@@ -58,6 +60,8 @@ export interface TransportOptions {
   peerPort(address: string): number;
   connectRetryTime: number;
   idleHoldTime: number;
+  /** the router's address toward a peer without `local-address` (undefined: the kernel's choice) */
+  sourceAddress?(peer: string): string | undefined;
 }
 
 export interface NeighborStats {
@@ -75,6 +79,18 @@ export interface NeighborStats {
   lastEvent: string;
   lastReceived: number;
   lastSent: number;
+  /** second connections from the peer (collision.ts) and how the last one ended */
+  secondConnections: number;
+  lastSecondConnection: string;
+}
+
+/** How long a missing source address is waited for before attempts also try without it. */
+const SOURCE_WAIT_MS = 5000;
+
+/** Whether an address is configured on one of this host's interfaces (in this network namespace). */
+function hostHasAddress(address: string): boolean {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.address === address) return true;
+  return false;
 }
 
 /** One step of the jitter RFC 4271 section 10 asks for (0.75 .. 1.0). */
@@ -85,9 +101,14 @@ function jitter(seconds: number): number {
 export class Neighbor {
   fsm: FsmSnapshot;
   conn: Connection | undefined;
-  /** an incoming connection that arrived while `conn` was in OpenSent/OpenConfirm */
-  private pending: Connection | undefined;
-  private pendingOpen: Open | undefined;
+  /** a second connection from the peer, tracked until it delivers an OPEN (collision.ts) */
+  private second: { conn: Connection; holdTimer: NodeJS.Timeout } | undefined;
+  /** waiting for the derived source address to appear on the host (vhost0 is being set up) */
+  private sourceWait: NodeJS.Timeout | undefined;
+  /** since when the derived source address has been missing from the host */
+  private sourceMissingSince: number | undefined;
+  /** the last attempt let the kernel choose (while the address stays missing, attempts alternate) */
+  private triedWithoutSource = false;
   private connecting: net.Socket | undefined;
   private readonly timers = new Map<Timer, { deadline: number; handle: NodeJS.Timeout }>();
   /** negotiated with the peer in OPEN */
@@ -111,6 +132,8 @@ export class Neighbor {
     lastEvent: 'None',
     lastReceived: 0,
     lastSent: 0,
+    secondConnections: 0,
+    lastSecondConnection: 'None',
   };
   /** the last session ended with a NOTIFICATION (graceful restart does not apply) */
   private endedByNotification = false;
@@ -203,6 +226,8 @@ export class Neighbor {
         this.stats.lastChange = Date.now();
         if (before === 'Established') this.stats.flaps++;
       }
+    } else if (t.actions.some((a) => a.do === 'connect')) {
+      this.owner.log(`bgp neighbor ${this.cfg.address}: ${t.log} (new connection attempt)`); // a retry stays in Connect
     }
     for (const a of t.actions) this.perform(a);
   }
@@ -216,7 +241,8 @@ export class Neighbor {
         this.dropConnections();
         break;
       case 'send-open':
-        if (this.conn) this.sendOpen(this.conn);
+        // a connection taken over from collision tracking has had our OPEN already
+        if (this.conn && !this.conn.openSent) this.sendOpen(this.conn);
         break;
       case 'send-keepalive':
         this.send(encodeKeepalive());
@@ -280,13 +306,47 @@ export class Neighbor {
 
   // ---- transport
 
+  /**
+   * `local-address`, else the router's address facing the peer (source-address.ts). 'wait':
+   * that address is not on the host yet — vhost0 gets its addresses a moment after BGP
+   * starts — so the attempt looks again shortly. Missing for long (a host without the
+   * router's addresses), every other attempt lets the kernel choose.
+   */
+  private sourceAddress(): string | undefined | 'wait' {
+    if (this.cfg.localAddress) return this.cfg.localAddress;
+    const derived = this.transport.sourceAddress?.(this.cfg.address);
+    if (derived === undefined || hostHasAddress(derived)) {
+      this.sourceMissingSince = undefined;
+      return derived;
+    }
+    this.sourceMissingSince ??= Date.now();
+    if (Date.now() - this.sourceMissingSince < SOURCE_WAIT_MS || this.triedWithoutSource) {
+      this.triedWithoutSource = false;
+      return 'wait';
+    }
+    this.triedWithoutSource = true;
+    this.owner.log(`bgp neighbor ${this.cfg.address}: source address ${derived} is not on this host; this attempt lets the kernel choose`);
+    return undefined;
+  }
+
   private connect(): void {
     this.connecting?.destroy();
+    this.connecting = undefined;
     const port = this.transport.peerPort(this.cfg.address);
+    const source = this.sourceAddress();
+    if (source === 'wait') {
+      // within this attempt: the ConnectRetryTimer still bounds it
+      this.sourceWait = setTimeout(() => {
+        this.sourceWait = undefined;
+        if (this.fsm.state === 'Connect') this.connect();
+      }, 100);
+      this.sourceWait.unref?.();
+      return;
+    }
     let sock: net.Socket | undefined;
     if (this.cfg.authenticationKey) {
       // the key must be on the socket before the SYN: we open the fd ourselves
-      sock = md5Socket(this.cfg.address, this.cfg.authenticationKey, this.cfg.localAddress);
+      sock = md5Socket(this.cfg.address, this.cfg.authenticationKey, source);
       if (!sock) this.owner.log(`bgp neighbor ${this.cfg.address}: TCP MD5 is not available here; connecting without it`);
     }
     const withFd = sock !== undefined;
@@ -299,7 +359,7 @@ export class Neighbor {
       this.stats.lastError = `connect: ${why}`;
       this.event({ name: 'TcpConnectionFails' });
     };
-    sock.once('error', (err) => fail(err.message));
+    sock.once('error', (err) => fail(source ? `${err.message} (from ${source})` : err.message));
     sock.once('connect', () => {
       if (this.connecting !== sock) {
         sock.destroy();
@@ -312,7 +372,7 @@ export class Neighbor {
       this.event({ name: 'Tcp_CR_Acked' });
     });
     try {
-      sock.connect({ host: this.cfg.address, port, localAddress: withFd ? undefined : this.cfg.localAddress });
+      sock.connect({ host: this.cfg.address, port, localAddress: withFd ? undefined : source });
     } catch (err) {
       setImmediate(() => fail((err as Error).message));
     }
@@ -331,104 +391,138 @@ export class Neighbor {
   private dropConnections(): void {
     this.connecting?.destroy();
     this.connecting = undefined;
+    clearTimeout(this.sourceWait);
+    this.sourceWait = undefined;
     this.conn?.close();
     this.conn = undefined;
-    this.pending?.close();
-    this.pending = undefined;
-    this.pendingOpen = undefined;
+    this.closeSecond();
   }
 
   /** An accepted TCP connection from this peer's address. */
   incoming(sock: net.Socket): void {
     const c = new Connection(sock, false);
     if (this.cfg.multihopTtl === undefined && this.ebgp) setTtl(sock, 1);
-    switch (this.fsm.state) {
+    const state = this.fsm.state;
+    switch (state) {
       case 'Idle':
-        c.close();
+        c.close(); // RFC 4271: Idle refuses connections
         return;
       case 'Connect':
       case 'Active':
         this.connecting?.destroy();
         this.connecting = undefined;
+        clearTimeout(this.sourceWait);
+        this.sourceWait = undefined;
         this.adopt(c);
         this.event({ name: 'TcpConnectionConfirmed' });
         return;
       case 'OpenSent':
       case 'OpenConfirm':
-        if (this.pending) {
-          c.close();
-          return;
-        }
-        // keep both until the peer's OPEN on the new one tells us its BGP identifier
-        this.pending = c;
-        c.attach({
-          message: (type, body) => this.onPendingMessage(c, type, body),
-          headerError: () => this.dropPending(),
-          closed: () => this.dropPending(),
-          failed: () => this.dropPending(),
-        });
-        this.sendOpen(c);
-        return;
       case 'Established':
-        if (this.peerOpen?.capabilities.gracefulRestart) {
-          // RFC 4724 section 4.1: a new connection from a restarting peer ends the old session
-          this.owner.log(`bgp neighbor ${this.cfg.address}: new connection while Established: peer restarted`);
-          this.endedByNotification = false;
-          this.event({ name: 'TcpConnectionFails' });
-          this.event({ name: this.cfg.passive ? 'AutomaticStart_with_PassiveTcpEstablishment' : 'AutomaticStart' });
-          this.stopTimer('IdleHoldTimer');
-          const now = this.fsm.state as State;
-          if (now === 'Connect' || now === 'Active') {
-            this.connecting?.destroy();
-            this.connecting = undefined;
-            this.adopt(c);
-            this.event({ name: 'TcpConnectionConfirmed' });
-            return;
-          }
-        }
+        this.track(c, state);
+        return;
+    }
+  }
+
+  /**
+   * Track a second connection (RFC 4271 6.8: "tracked until it sends an OPEN"): our OPEN
+   * goes out on it and the peer's decides. Until then the session is not touched.
+   */
+  private track(c: Connection, state: SessionState): void {
+    if (this.second) this.secondEvent(this.second.conn, { name: 'OpenCollisionDump' });
+    this.stats.secondConnections++;
+    this.owner.log(`bgp neighbor ${this.cfg.address}: second connection from ${c.remoteAddress} port ${c.remotePort} while ${state}: waiting for its OPEN`);
+    const holdTimer = setTimeout(() => this.secondEvent(c, { name: 'HoldTimer_Expires' }), LARGE_HOLD_TIME * 1000);
+    holdTimer.unref?.();
+    this.second = { conn: c, holdTimer };
+    c.attach({
+      message: (type, body) => this.onSecondMessage(c, type, body),
+      headerError: (e) => this.secondEvent(c, { name: 'BGPHeaderErr', error: e }),
+      closed: () => this.secondEvent(c, { name: 'TcpConnectionFails' }),
+      failed: () => this.secondEvent(c, { name: 'TcpConnectionFails' }),
+    });
+    this.sendOpen(c);
+  }
+
+  private closeSecond(): void {
+    if (!this.second) return;
+    clearTimeout(this.second.holdTimer);
+    this.second.conn.close();
+    this.second = undefined;
+  }
+
+  private onSecondMessage(c: Connection, type: number, body: Uint8Array): void {
+    if (this.second?.conn !== c) return;
+    if (type !== MessageType.Open) {
+      this.secondEvent(c, { name: type === MessageType.Notification ? 'NotifMsg' : type === MessageType.Keepalive ? 'KeepAliveMsg' : 'UpdateMsg' });
+      return;
+    }
+    const d = decodeMessage(MessageType.Open, body, DEFAULT_OPTIONS);
+    if ('kind' in d) {
+      this.secondEvent(c, { name: 'BGPOpenMsgErr', error: d });
+      return;
+    }
+    if (d.type !== 'open') return;
+    const bad = checkPeerOpen(d.open, { peerAs: this.cfg.peerAs, localId: parseIpv4(this.owner.routerId), ebgp: this.ebgp });
+    if (bad) {
+      this.secondEvent(c, { name: 'BGPOpenMsgErr', error: bad });
+      return;
+    }
+    const session = this.fsm.state;
+    if (session !== 'OpenSent' && session !== 'OpenConfirm' && session !== 'Established') {
+      this.closeSecond(); // the session's connection is gone meanwhile: dropConnections closes the second too
+      return;
+    }
+    this.secondEvent(c, {
+      name: 'BGPOpen',
+      ctx: {
+        session,
+        existingOutgoing: this.conn?.outgoing ?? false,
+        secondOutgoing: c.outgoing,
+        localId: parseIpv4(this.owner.routerId),
+        remoteId: d.open.bgpId,
+        localAs: this.cfg.localAs,
+        remoteAs: openAs(d.open),
+        // RFC 4724: the peer advertised graceful restart in the Established session, and so did we
+        gracefulRestart: session === 'Established' && this.peerOpen?.capabilities.gracefulRestart !== undefined && this.cfg.gracefulRestart !== undefined,
+      },
+    }, d.open);
+  }
+
+  /** One event on the second connection, decided by collision.ts and carried out here. */
+  private secondEvent(c: Connection, e: SecondEvent, open?: Open): void {
+    if (this.second?.conn !== c) return;
+    const outcome = decideSecond(e);
+    this.owner.log(`bgp neighbor ${this.cfg.address}: second connection (port ${c.remotePort}) ${e.name}: ${outcome.why}`);
+    this.stats.lastSecondConnection = `${e.name}: ${outcome.why}`;
+    clearTimeout(this.second.holdTimer);
+    this.second = undefined;
+    switch (outcome.do) {
+      case 'close-second':
+        if (outcome.notify) c.send(encodeNotification({ code: outcome.notify.code, subcode: outcome.notify.subcode, data: outcome.notify.data ?? new Uint8Array(0) }));
         c.close();
         return;
+      case 'dump-existing':
+        // RFC 4271 6.8: the session's connection loses (Cease / Connection Collision Resolution)
+        this.event({ name: 'OpenCollisionDump' });
+        break;
+      case 'peer-restarted':
+        // RFC 4724 4.2: as if the old connection had failed: no NOTIFICATION, routes kept stale
+        this.endedByNotification = false;
+        this.conn?.close();
+        this.conn = undefined;
+        this.event({ name: 'TcpConnectionFails' });
+        break;
     }
-  }
-
-  private dropPending(): void {
-    this.pending?.close();
-    this.pending = undefined;
-    this.pendingOpen = undefined;
-  }
-
-  private onPendingMessage(c: Connection, type: number, body: Uint8Array): void {
-    if (type !== MessageType.Open) {
-      if (type === MessageType.Keepalive && this.pendingOpen) return; // the peer confirms our OPEN on it
-      this.dropPending();
+    // go on over the second connection: its OPEN was sent, the peer's is in hand
+    this.event({ name: 'AutomaticStart_with_PassiveTcpEstablishment' });
+    if (this.fsm.state !== 'Active' || !open) {
+      c.close();
       return;
     }
-    const d = decodeMessage(type as MessageTypeCode, body, DEFAULT_OPTIONS);
-    if ('kind' in d || d.type !== 'open') {
-      this.dropPending();
-      return;
-    }
-    this.pendingOpen = d.open;
-    // RFC 4271 6.8: keep the connection opened by the side with the higher BGP identifier
-    const ours = parseIpv4(this.owner.routerId);
-    const keepOutgoing = ours > d.open.bgpId;
-    const current = this.conn;
-    if (current && current.outgoing === keepOutgoing) {
-      c.send(encodeNotification({ code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution, data: new Uint8Array(0) }));
-      this.dropPending();
-      return;
-    }
-    // dump the current connection and continue on the new one, which has exchanged OPENs
-    this.owner.log(`bgp neighbor ${this.cfg.address}: connection collision, keeping the ${c.outgoing ? 'outgoing' : 'incoming'} connection`);
-    if (current) {
-      current.send(encodeNotification({ code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution, data: new Uint8Array(0) }));
-      current.close();
-    }
-    this.pending = undefined;
-    this.pendingOpen = undefined;
-    this.fsm = { ...this.fsm, state: 'OpenSent' };
     this.adopt(c);
-    this.handleOpen(d.open);
+    this.event({ name: 'TcpConnectionConfirmed' });
+    this.handleOpen(open);
   }
 
   /** A bug met while handling this peer's message: reset this session only, never the process. */
@@ -496,6 +590,7 @@ export class Neighbor {
   }
 
   private sendOpen(c: Connection): void {
+    c.openSent = true;
     const open: Open = {
       version: 4,
       myAs: this.cfg.localAs > 0xffff ? AS_TRANS : this.cfg.localAs,
@@ -565,14 +660,10 @@ export class Neighbor {
 
   /** Check the peer's OPEN against the configuration and negotiate (RFC 4271 6.2, RFC 5492). */
   private handleOpen(open: Open): void {
-    const peerAs = openAs(open);
-    if (peerAs !== this.cfg.peerAs) {
-      this.stats.lastError = `peer AS ${peerAs}, expected ${this.cfg.peerAs}`;
-      this.event({ name: 'BGPOpenMsgErr', error: notifyError(ErrorCode.OpenMessage, OpenSubcode.BadPeerAs, `peer AS ${peerAs}`, Uint8Array.of(open.myAs >> 8, open.myAs & 255)) });
-      return;
-    }
-    if (open.bgpId === parseIpv4(this.owner.routerId) && !this.ebgp) {
-      this.event({ name: 'BGPOpenMsgErr', error: notifyError(ErrorCode.OpenMessage, OpenSubcode.BadBgpIdentifier, 'peer uses our BGP identifier') });
+    const bad = checkPeerOpen(open, { peerAs: this.cfg.peerAs, localId: parseIpv4(this.owner.routerId), ebgp: this.ebgp });
+    if (bad) {
+      this.stats.lastError = bad.reason;
+      this.event({ name: 'BGPOpenMsgErr', error: bad });
       return;
     }
     const hold = Math.min(open.holdTime, this.cfg.holdTime);

@@ -2,16 +2,21 @@
  * The BGP speaker: every BGP instance of the configuration (master and routing instances),
  * the TCP listener they share, and the configuration consumer that turns each commit into
  * the smallest change: peers added or removed one by one, a session reset only when a
- * setting it negotiated changed, policy changes applied by soft reconfiguration.
+ * setting it negotiated changed, policy changes applied by soft reconfiguration. It also
+ * knows the router's interface addresses, from which each session's source address is
+ * chosen (source-address.ts).
  */
 import * as net from 'node:net';
 import type { ConfigTree, ConfigConsumer } from '../../types.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
 import { PolicyEngine } from '../../policy/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
-import { resolveAll, resolveVrfs, sessionKey, validateBgp, type InstanceConfig } from './config.js';
+import { resolveAll, resolveVrfs, sessionKey, tableName, validateBgp, type InstanceConfig } from './config.js';
+import { Afi } from '../../../wire/bgp/options.js';
 import { BgpInstance } from './instance.js';
 import { normalize } from './connection.js';
+import { configuredInterfaces, type ConfiguredInterface } from '../../rib/service.js';
+import { chooseSourceAddress } from './source-address.js';
 import { setMd5Key, socketFd } from './socket-options.js';
 import type { TransportOptions } from './neighbor.js';
 
@@ -23,9 +28,12 @@ export interface BgpOptions {
   listenAddress?: string;
   /** port of a peer (179 unless a test says otherwise) */
   peerPort?: (address: string) => number;
-  /** seconds; RFC 4271 suggests 120, Junos uses about 30 */
+  /**
+   * seconds: the ceiling of the retry back-off after failed connections (1, 1, 2, 4 ... s; see
+   * fsm.ts). RFC 4271 suggests 120; 30 keeps a peer that was down for long reached sooner.
+   */
   connectRetryTime?: number;
-  /** seconds before a session restarts itself after an error */
+  /** seconds before a session restarts itself after an error (doubled per consecutive failure) */
   idleHoldTime?: number;
   /**
    * This controller restarted while the data plane kept forwarding: instances with
@@ -61,6 +69,18 @@ export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: s
 
 const tree = (v: unknown): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {});
 
+/** `interface|address` for every `interfaces IF unit 0 family inet|inet6 address A primary`. */
+function primaryAddresses(cfg: ConfigTree): Set<string> {
+  const out = new Set<string>();
+  for (const [name, body] of Object.entries(tree(cfg['interfaces']))) {
+    const fam = tree(tree(tree(tree(body)['unit'])['0'])['family']);
+    for (const f of ['inet', 'inet6']) {
+      for (const [a, opts] of Object.entries(tree(tree(fam[f])['address']))) if (tree(opts)['primary'] === true) out.add(`${name}|${a}`);
+    }
+  }
+  return out;
+}
+
 export class BgpSpeaker {
   readonly instances = new Map<string, BgpInstance>();
   private server: net.Server | undefined;
@@ -70,6 +90,10 @@ export class BgpSpeaker {
   private unsubscribe: (() => void) | undefined;
   private readonly transport: TransportOptions;
   private readonly log: (msg: string) => void;
+  /** the committed interfaces, for source addresses */
+  private interfaces: ConfiguredInterface[] = [];
+  /** `interface|address` of the addresses marked `primary` (preferred as a source) */
+  private primaries = new Set<string>();
 
   constructor(
     private readonly rib: RibApi,
@@ -79,7 +103,7 @@ export class BgpSpeaker {
     this.transport = {
       peerPort: opts.peerPort ?? (() => 179),
       connectRetryTime: opts.connectRetryTime ?? 30,
-      idleHoldTime: opts.idleHoldTime ?? 10,
+      idleHoldTime: opts.idleHoldTime ?? 1,
     };
     const x = rib as RibApi & RibExtras;
     if (typeof x.subscribe === 'function') {
@@ -98,6 +122,29 @@ export class BgpSpeaker {
       if (route && route.protocol !== 'bgp') out.push(route);
     }
     return out;
+  }
+
+  /** One instance's transport: the shared settings plus its own source addresses. */
+  private transportFor(instance: string): TransportOptions {
+    return { ...this.transport, sourceAddress: (peer) => this.sourceAddress(instance, peer) };
+  }
+
+  /** The router's address facing `peer` in a BGP instance (master: the default tables). */
+  sourceAddress(instance: string, peer: string): string | undefined {
+    const vrf = instance === 'master' ? 'default' : instance;
+    // an address marked `primary` goes first among its interface's (Junos: the source of locally originated packets)
+    const first = (i: ConfiguredInterface, a: string) => (this.primaries.has(`${i.name}|${a}`) ? 0 : 1);
+    const own = this.interfaces
+      .filter((i) => !i.disabled && i.instance === vrf)
+      .map((i) => ({ name: i.name, addresses: [...i.inet, ...i.inet6].sort((a, b) => first(i, a) - first(i, b)) }));
+    const table = tableName(instance, peer.includes(':') ? Afi.Ipv6 : Afi.Ipv4);
+    let hop: { interface?: string; gateway?: string } | undefined;
+    try {
+      hop = this.rib.lookup(table, peer)?.nexthops[0];
+    } catch {
+      hop = undefined; // no such table yet
+    }
+    return chooseSourceAddress(peer, own, hop);
   }
 
   /** The port the listener got (tests listen on port 0). */
@@ -185,6 +232,8 @@ export class BgpSpeaker {
     const policy = new PolicyEngine(tree(next['policy-options']));
     const policyChanged = JSON.stringify(next['policy-options'] ?? null) !== JSON.stringify(prev['policy-options'] ?? null);
     const configs = new Map<string, InstanceConfig>(resolveAll(next).map((c) => [c.name, c]));
+    this.interfaces = configuredInterfaces(next);
+    this.primaries = primaryAddresses(next);
     for (const [name, inst] of this.instances) {
       if (!configs.has(name)) {
         inst.stop();
@@ -195,7 +244,7 @@ export class BgpSpeaker {
     for (const [name, cfg] of configs) {
       let inst = this.instances.get(name);
       if (!inst) {
-        inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transport, (t) => this.ribRoutes(t));
+        inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transportFor(name), (t) => this.ribRoutes(t));
         this.instances.set(name, inst);
         // a restarted controller is the restarting speaker where graceful restart is configured
         if (this.opts.restarting && !this.restartHandled && [...cfg.peers.values()].some((p) => p.gracefulRestart?.configured)) inst.deferRouting(this.opts.deferralSeconds ?? 120, this.opts.forwardingPreserved ?? true);
