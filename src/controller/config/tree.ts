@@ -55,6 +55,11 @@ export function leafNumber(v: unknown): number | undefined {
   return undefined;
 }
 
+/** The netdev an interface name of the tree stands for: `pod1.0` (unit 0, as Junos writes it) is `pod1`. */
+export function netdevOf(name: string): string {
+  return name.replace(/\.0$/, '');
+}
+
 /** A flag (`discard`, `passive`, ...): set when the tree holds `true`. */
 export function isFlagSet(v: unknown): boolean {
   return v === true;

@@ -1,42 +1,69 @@
 /**
  * Whole-tree checks that a single statement cannot make: references between statements
- * (policies, prefix lists, filters, groups), exclusive choices, address families. The
- * schema already checked every keyword and value; consumers check their own semantics.
- * Each message starts with the configuration path it is about.
+ * (policies, prefix lists, communities, as-paths, filters, groups), exclusive choices,
+ * address families, static routes and the tables they are in, an interface claimed by two
+ * routing instances. This is the one place each of these rules is checked: the schema
+ * already checked every keyword and value, and a consumer's own `validate` only adds what
+ * that subsystem alone cannot take (the RIB: units other than 0, ...). Each message starts
+ * with the configuration path it is about.
  */
 import type { ConfigTree } from '../types.js';
 import { missingGroups } from './inheritance.js';
-import { stringList, subtree } from './tree.js';
+import { parseIp, parsePrefix } from '../../lib/addr.js';
+import { isFlagSet, netdevOf, stringList, subtree } from './tree.js';
 
-/** Values in the tree are canonical already (the schema checked them): a colon means IPv6. */
-function family(addr: string): 4 | 6 {
-  return addr.includes(':') ? 6 : 4;
-}
-
-function checkStatic(errors: string[], where: string, routes: ConfigTree, fam: 4 | 6): void {
-  for (const [dest, r0] of Object.entries(routes)) {
-    const r = subtree(r0);
-    const at = `${where} route ${dest}`;
-    if (family(dest) !== fam) errors.push(`${at}: an IPv${fam === 4 ? 6 : 4} route does not belong in this IPv${fam} table`);
-    const actions = ['discard', 'reject', 'receive'].filter((k) => r[k] === true);
-    const hops = [...stringList(r['next-hop']), ...Object.keys(subtree(r['qualified-next-hop']))];
-    if (actions.length > 1) errors.push(`${at}: ${actions.join(' and ')} exclude each other`);
-    if (actions.length && hops.length) errors.push(`${at}: ${actions[0]} excludes next hops`);
-    if (!actions.length && !hops.length) errors.push(`${at}: needs next-hop, qualified-next-hop, discard, reject or receive`);
-    for (const h of hops) if (family(h) !== fam) errors.push(`${at}: next hop ${h} is not IPv${fam}`);
+/** Family of an address or prefix, or its parse error (a stored tree did not come through the schema). */
+function familyOf(parse: (s: string) => { family: 4 | 6 }, s: string): 4 | 6 | Error {
+  try {
+    return parse(s).family;
+  } catch (err) {
+    return err as Error;
   }
 }
 
-function checkRoutingOptions(errors: string[], where: string, ro: ConfigTree, instance?: string): void {
-  checkStatic(errors, `${where} static`, subtree(subtree(ro.static).route), 4);
-  for (const [rib, body] of Object.entries(subtree(ro.rib))) {
-    const want4 = instance ? `${instance}.inet.0` : 'inet.0';
-    const want6 = instance ? `${instance}.inet6.0` : 'inet6.0';
-    if (rib !== want4 && rib !== want6) {
-      errors.push(`${where} rib ${rib}: unknown table here (use ${want4} or ${want6})`);
+/**
+ * The static routes of one table: the only place their rules are checked (the static
+ * protocol applies what passed). `v6table` is where an IPv6 route of this instance belongs.
+ */
+function checkStatic(errors: string[], where: string, table: string, fam: 4 | 6, v6table: string, routes: ConfigTree): void {
+  for (const [dest, r0] of Object.entries(routes)) {
+    const r = subtree(r0);
+    const at = `${where} route ${dest}`;
+    const pf = familyOf(parsePrefix, dest);
+    if (pf instanceof Error) {
+      errors.push(`${at}: ${pf.message}`);
       continue;
     }
-    checkStatic(errors, `${where} rib ${rib} static`, subtree(subtree(subtree(body).static).route), rib === want6 ? 6 : 4);
+    if (pf !== fam) errors.push(`${at}: an IPv${pf} prefix does not belong in ${table}${fam === 4 ? ` (put it under rib ${v6table})` : ''}`);
+    const actions = ['discard', 'reject', 'receive'].filter((k) => isFlagSet(r[k]));
+    const hops = [...stringList(r['next-hop']), ...Object.keys(subtree(r['qualified-next-hop']))];
+    if (actions.length > 1) errors.push(`${at}: ${actions.join(' and ')} exclude each other`);
+    if (actions.length && hops.length) errors.push(`${at}: ${actions[0]} and next hops exclude each other`);
+    if (!actions.length && !hops.length) errors.push(`${at}: needs next-hop, qualified-next-hop, discard, reject or receive`);
+    for (const h of hops) {
+      const hf = familyOf(parseIp, h);
+      if (hf instanceof Error) errors.push(`${at}: ${hf.message}`);
+      else if (hf !== fam) errors.push(`${at}: next hop ${h} is not IPv${fam}`);
+    }
+  }
+}
+
+/**
+ * `routing-options` of the default instance (`instance` undefined) or of a routing instance:
+ * its tables and their static routes. A routing instance's IPv4 routes go under `static`,
+ * so its only `rib` is NAME.inet6.0; the default instance also accepts `rib inet.0`.
+ */
+function checkRoutingOptions(errors: string[], where: string, ro: ConfigTree, instance?: string): void {
+  const v4table = instance ? `${instance}.inet.0` : 'inet.0';
+  const v6table = instance ? `${instance}.inet6.0` : 'inet6.0';
+  const tables = instance ? [v6table] : [v4table, v6table];
+  checkStatic(errors, `${where} static`, v4table, 4, v6table, subtree(subtree(ro.static).route));
+  for (const [rib, body] of Object.entries(subtree(ro.rib))) {
+    if (!tables.includes(rib)) {
+      errors.push(`${where} rib ${rib}: unknown table here (use ${tables.join(' or ')})`);
+      continue;
+    }
+    checkStatic(errors, `${where} rib ${rib} static`, rib, rib === v6table ? 6 : 4, v6table, subtree(subtree(subtree(body).static).route));
   }
 }
 
@@ -118,13 +145,15 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
     }
   }
 
+  // an interface belongs to one routing instance at most; `pod1.0` and `pod1` are the same one
   const owner = new Map<string, string>();
   for (const [ri, rb0] of Object.entries(subtree(effective['routing-instances']))) {
     const rb = subtree(rb0);
     for (const ifn of stringList(rb.interface)) {
-      const prev = owner.get(ifn);
+      const netdev = netdevOf(ifn);
+      const prev = owner.get(netdev);
       if (prev) errors.push(`routing-instances ${ri} interface ${ifn}: already in routing instance ${prev}`);
-      else owner.set(ifn, ri);
+      else owner.set(netdev, ri);
     }
     checkRoutingOptions(errors, `routing-instances ${ri} routing-options`, subtree(rb['routing-options']), ri);
     policy(`routing-instances ${ri} vrf-import`, stringList(rb['vrf-import']));

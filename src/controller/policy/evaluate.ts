@@ -158,12 +158,12 @@ export class PolicyEngine {
         this.errors.push(`policy-options policy-statement ${where} from route-filter ${p}: ${(err as Error).message}`);
       }
     }
-    // route-filter, prefix-list and prefix-list-filter together: any one matching is enough (Junos)
+    // route-filter, prefix-list and prefix-list-filter together: any one matching is enough (Junos).
+    // A reference to a list, community or as-path that is not defined is refused once, by
+    // config/validate.ts, before a tree reaches a protocol; here it would match nothing.
     const lists = stringList(from['prefix-list']);
-    for (const l of lists) if (!prefixLists.has(l)) this.errors.push(`policy-options policy-statement ${where}: prefix-list '${l}' is not defined`);
     for (const l of lists) for (const p of prefixLists.get(l) ?? []) filters.push({ prefix: p, min: p.len, max: p.len });
     for (const [l, e] of Object.entries(subtree(from['prefix-list-filter']))) {
-      if (!prefixLists.has(l)) this.errors.push(`policy-options policy-statement ${where}: prefix-list '${l}' is not defined`);
       for (const p of prefixLists.get(l) ?? []) filters.push(routeFilter(formatPrefix(p), subtree(e)));
     }
     if (filters.length || lists.length || from['prefix-list-filter'] !== undefined) {
@@ -173,7 +173,6 @@ export class PolicyEngine {
       });
     }
     const comms = stringList(from.community);
-    for (const c of comms) if (!this.communities.has(c)) this.errors.push(`policy-options policy-statement ${where}: community '${c}' is not defined`);
     if (comms.length) {
       checks.push((_s, set) =>
         comms.some((name) => {
@@ -185,7 +184,6 @@ export class PolicyEngine {
       );
     }
     const paths = stringList(from['as-path']);
-    for (const p of paths) if (!asPaths.has(p)) this.errors.push(`policy-options policy-statement ${where}: as-path '${p}' is not defined`);
     if (paths.length) checks.push((s) => paths.some((p) => asPaths.get(p)?.test(asPathText(s.asPath)) ?? false));
     const neighbors = stringList(from.neighbor);
     if (neighbors.length) checks.push((s) => s.neighbor !== undefined && neighbors.includes(s.neighbor));
@@ -205,10 +203,6 @@ export class PolicyEngine {
     eq('tag', (s) => s.tag);
     if (typeof from['route-type'] === 'string') checks.push((s) => s.routeType === from['route-type']);
     if (typeof from.instance === 'string') checks.push((s) => (s.instance ?? 'master') === from.instance);
-    const cthen = subtree(then.community);
-    for (const op of ['add', 'delete', 'set'] as const) {
-      for (const c of stringList(cthen[op])) if (!this.communities.has(c)) this.errors.push(`policy-options policy-statement ${where} then community ${op}: community '${c}' is not defined`);
-    }
     const usesPrefix = filters.length > 0 || lists.length > 0 || from['prefix-list-filter'] !== undefined || typeof from.family === 'string';
     return { name, from: (s, c, p) => checks.every((f) => f(s, c, p)), then, empty: checks.length === 0, usesPrefix };
   }

@@ -13,7 +13,7 @@
  */
 import type { CommandResult, ConfigConsumer, ConfigTree, OperationalCommand } from '../types.js';
 import { parseCidr } from '../../lib/addr.js';
-import { stringList, subtree } from '../config/tree.js';
+import { netdevOf, stringList, subtree } from '../config/tree.js';
 import { DirectProtocol, type DirectInterface } from '../protocols/direct/direct.js';
 import { StaticProtocol, type StaticTableConfig } from '../protocols/static/static.js';
 import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from './rib.js';
@@ -65,21 +65,17 @@ export class RibService implements ConfigConsumer {
     rib.ensureTable('inet6.0');
   }
 
+  /**
+   * What the RIB and the vRouter cannot take: an instance's interface that is not configured,
+   * a unit other than 0, an address of the wrong family. The rules of the tree itself (static
+   * routes, tables, an interface in two instances) are checked once, in config/validate.ts.
+   */
   validate(next: ConfigTree): string[] {
     const errors: string[] = [];
-    const owner = new Map<string, string>();
     const ifs = subtree(next['interfaces']);
     for (const [inst, body] of Object.entries(subtree(next['routing-instances']))) {
-      const t = subtree(body);
-      for (const raw of stringList(t['interface'])) {
-        const name = netdevOf(raw);
-        if (!(name in ifs)) errors.push(`routing-instances ${inst} interface ${raw}: no such interface under [interfaces]`);
-        const prev = owner.get(name);
-        if (prev) errors.push(`routing-instances ${inst} interface ${raw}: already in routing instance ${prev}`);
-        owner.set(name, inst);
-      }
-      for (const tbl of Object.keys(subtree(subtree(t['routing-options'])['rib']))) {
-        if (tbl !== tableName(inst, 6)) errors.push(`routing-instances ${inst} routing-options rib ${tbl}: the IPv6 table of this instance is ${tableName(inst, 6)}`);
+      for (const raw of stringList(subtree(body)['interface'])) {
+        if (!Object.hasOwn(ifs, netdevOf(raw))) errors.push(`routing-instances ${inst} interface ${raw}: no such interface under [interfaces]`);
       }
     }
     for (const [name, body] of Object.entries(ifs)) {
@@ -97,7 +93,6 @@ export class RibService implements ConfigConsumer {
         }
       }
     }
-    for (const s of staticTables(next)) errors.push(...StaticProtocol.validate(s.table, s.path, s.config));
     return errors;
   }
 
@@ -293,11 +288,6 @@ export class RibService implements ConfigConsumer {
   }
 }
 
-/** `pod1.0` and `pod1` name the same netdev. */
-function netdevOf(name: string): string {
-  return name.replace(/\.0$/, '');
-}
-
 export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
   const owner = new Map<string, string>();
   for (const [inst, body] of Object.entries(subtree(cfg['routing-instances']))) {
@@ -325,19 +315,19 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
   return out;
 }
 
-/** Every `static` container of the tree with its table and config path. */
-export function staticTables(cfg: ConfigTree): (StaticTableConfig & { instance: string; path: string })[] {
-  const out: (StaticTableConfig & { instance: string; path: string })[] = [];
-  const fromOptions = (instance: string, ro: ConfigTree, base: string) => {
+/** Every `static` container of the tree with its table and routing instance. */
+export function staticTables(cfg: ConfigTree): (StaticTableConfig & { instance: string })[] {
+  const out: (StaticTableConfig & { instance: string })[] = [];
+  const fromOptions = (instance: string, ro: ConfigTree) => {
     const s = subtree(ro['static']);
-    out.push({ table: tableName(instance, 4), config: s, instance, path: `${base} static` });
+    out.push({ table: tableName(instance, 4), config: s, instance });
     for (const [tbl, body] of Object.entries(subtree(ro['rib']))) {
-      out.push({ table: tbl, config: subtree(subtree(body)['static']), instance, path: `${base} rib ${tbl} static` });
+      out.push({ table: tbl, config: subtree(subtree(body)['static']), instance });
     }
   };
-  fromOptions('default', subtree(cfg['routing-options']), 'routing-options');
+  fromOptions('default', subtree(cfg['routing-options']));
   for (const [inst, body] of Object.entries(subtree(cfg['routing-instances']))) {
-    fromOptions(inst, subtree(subtree(body)['routing-options']), `routing-instances ${inst} routing-options`);
+    fromOptions(inst, subtree(subtree(body)['routing-options']));
   }
   return out;
 }

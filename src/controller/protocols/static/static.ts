@@ -5,9 +5,11 @@
  * their own preference and metric, so a qualified next hop with a higher preference is a
  * floating backup. Each (preference, metric) group is announced under its own source
  * (`static`, `static/7/0`, ...) and the RIB's best-path chain picks among them, falling back
- * when a group's next hops stop resolving. `resolve` makes gateways recursive.
+ * when a group's next hops stop resolving. `resolve` makes gateways recursive. The rules a
+ * static route must follow are checked once, with the rest of the tree, in
+ * config/validate.ts: what reaches `apply` has passed them.
  */
-import { canonicalPrefix, parseIp, parsePrefix } from '../../../lib/addr.js';
+import { canonicalPrefix } from '../../../lib/addr.js';
 import type { ConfigTree } from '../../types.js';
 import { leafNumber, stringList, subtree } from '../../config/tree.js';
 import type { RibApi, RibNexthop, RibRoute } from '../../rib/types.js';
@@ -30,38 +32,6 @@ export class StaticProtocol {
   private readonly announced = new Map<string, Map<string, { source: string; route: RibRoute }>>();
 
   constructor(private readonly rib: RibApi) {}
-
-  /** Problems with the static routes of a table, each naming its config path. */
-  static validate(table: string, path: string, cfg: ConfigTree): string[] {
-    const errors: string[] = [];
-    const fam = /(^|\.)inet6\./.test(table) ? 6 : 4;
-    for (const [prefix, r] of Object.entries(subtree(cfg['route']))) {
-      const at = `${path} route ${prefix}`;
-      let pf: number;
-      try {
-        pf = parsePrefix(prefix).family;
-      } catch (err) {
-        errors.push(`${at}: ${(err as Error).message}`);
-        continue;
-      }
-      if (pf !== fam) errors.push(`${at}: an IPv${pf} prefix does not belong in ${table}${fam === 4 ? ' (put it under rib inet6.0)' : ''}`);
-      const rt = subtree(r);
-      const actions = ['discard', 'reject', 'receive'].filter((k) => rt[k] === true);
-      const nhs = stringList(rt['next-hop']);
-      const qnhs = Object.entries(subtree(rt['qualified-next-hop']));
-      if (actions.length > 1) errors.push(`${at}: only one of ${actions.join(', ')}`);
-      if (actions.length && (nhs.length || qnhs.length)) errors.push(`${at}: ${actions[0]} and next hops exclude each other`);
-      if (!actions.length && !nhs.length && !qnhs.length) errors.push(`${at}: needs next-hop, qualified-next-hop, discard, reject or receive`);
-      for (const gw of [...nhs, ...qnhs.map(([a]) => a)]) {
-        try {
-          if (parseIp(gw).family !== fam) errors.push(`${at}: next hop ${gw} is not IPv${fam}`);
-        } catch (err) {
-          errors.push(`${at}: ${(err as Error).message}`);
-        }
-      }
-    }
-    return errors;
-  }
 
   /** Make the RIB hold exactly the static routes of these tables. */
   apply(tables: StaticTableConfig[]): void {
