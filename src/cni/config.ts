@@ -174,9 +174,8 @@ export function parseNetConf(text: string): NetConf {
   const va = raw['cni.dev/valid-attachments'] ?? raw.validAttachments;
   if (va !== undefined && va !== null) {
     if (!Array.isArray(va)) throw bad('"cni.dev/valid-attachments" must be a list');
-    conf.validAttachments = va.map((a) => {
-      const o = a as Record<string, unknown>;
-      if (typeof o !== 'object' || o === null || typeof o.containerID !== 'string' || typeof o.ifname !== 'string') {
+    conf.validAttachments = va.map((o: unknown) => {
+      if (!isRecord(o) || typeof o.containerID !== 'string' || typeof o.ifname !== 'string') {
         throw bad('"cni.dev/valid-attachments" entries need "containerID" and "ifname"');
       }
       return { containerId: o.containerID, ifname: o.ifname };
