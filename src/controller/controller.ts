@@ -18,7 +18,7 @@ import { ensureToken, socketPath } from './mgmt/token.js';
 import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from './config/notation.js';
 import { ConfigStore } from './config/store.js';
 import type { WriteStep } from './config/history.js';
-import { subtreeAt } from './config/tree.js';
+import { leafString, subtreeAt } from './config/tree.js';
 import type { ConfigConsumer, ConfigTree, OperationalCommand } from './types.js';
 import { logger } from '../telemetry/log.js';
 
@@ -49,7 +49,7 @@ function listenerConsumer(name: string, path: string[], defaultPort: number, set
     validate: () => [],
     apply: async (next) => {
       const v = subtreeAt(next, 'system', 'services', ...path);
-      await set(v ? { port: typeof v.port === 'number' ? v.port : defaultPort, address: typeof v.address === 'string' ? v.address : '127.0.0.1' } : undefined);
+      await set(v ? { port: typeof v.port === 'number' ? v.port : defaultPort, address: leafString(v.address) ?? '127.0.0.1' } : undefined);
     },
   };
 }

@@ -8,7 +8,7 @@ import koffi from 'koffi';
 import { timingSafeEqual } from 'node:crypto';
 import ssh2, { type ParsedKey } from 'ssh2';
 import type { ConfigTree } from '../types.js';
-import { subtree, subtreeAt } from '../config/tree.js';
+import { leafString, subtree, subtreeAt } from '../config/tree.js';
 
 export type LoginClass = 'super-user' | 'operator' | 'read-only';
 
@@ -26,7 +26,7 @@ export function loginUsers(config: ConfigTree): Map<string, LoginUser> {
   for (const [name, v] of Object.entries(users)) {
     const u = subtree(v);
     const auth = subtree(u.authentication);
-    const user: LoginUser = { name, class: (typeof u.class === 'string' ? u.class : 'super-user') as LoginClass, keys: [] };
+    const user: LoginUser = { name, class: (leafString(u.class) ?? 'super-user') as LoginClass, keys: [] };
     if (typeof auth['encrypted-password'] === 'string') user.passwordHash = auth['encrypted-password'];
     if (auth['no-public-keys'] !== true) {
       for (const text of [auth['ssh-ed25519'], auth['ssh-rsa']].flat()) {

@@ -13,7 +13,7 @@
  */
 import type { CommandResult, ConfigConsumer, ConfigTree, OperationalCommand } from '../types.js';
 import { parseCidr } from '../../lib/addr.js';
-import { netdevOf, stringList, subtree } from '../config/tree.js';
+import { leafString, netdevOf, stringList, subtree } from '../config/tree.js';
 import { DirectProtocol, type DirectInterface } from '../protocols/direct/direct.js';
 import { StaticProtocol, type StaticTableConfig } from '../protocols/static/static.js';
 import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from './rib.js';
@@ -127,7 +127,7 @@ export class RibService implements ConfigConsumer {
     this.interfaces = interfaces;
     this.instances = instances;
     const ro = subtree(next['routing-options']);
-    this.routerId = typeof ro['router-id'] === 'string' ? ro['router-id'] : undefined;
+    this.routerId = leafString(ro['router-id']);
   }
 
   private fibInterface(i: ConfiguredInterface): FibInterface {
