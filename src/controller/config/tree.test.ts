@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { childOf, isFlagSet, isRecord, isTree, leafNumber, leafString, stringList, subtree, subtreeAt } from './tree.js';
+import { childOf, isFlagSet, isRecord, isTree, leafNumber, leafString, netdevOf, stringList, subtree, subtreeAt } from './tree.js';
 import type { ConfigTree } from '../types.js';
 
 const cfg: ConfigTree = {
@@ -79,4 +79,11 @@ test('leaf readers: string, number, flag', () => {
   assert.equal(leafNumber(true), undefined);
   assert.equal(isFlagSet(true), true);
   for (const v of [false, undefined, 'true', 1, {}, []]) assert.equal(isFlagSet(v), false, String(v));
+});
+
+test('netdevOf: unit 0 written Junos-style names the netdev itself; other names are kept', () => {
+  assert.equal(netdevOf('pod1.0'), 'pod1');
+  assert.equal(netdevOf('pod1'), 'pod1');
+  assert.equal(netdevOf('eth1.10'), 'eth1.10', 'a unit other than 0 is not folded');
+  assert.equal(netdevOf('eth1.0.0'), 'eth1.0', 'only the last .0');
 });
