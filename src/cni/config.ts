@@ -20,6 +20,7 @@
  */
 import { CniError, ErrorCode } from './errors.js';
 import { isSupportedVersion, parseResult, SUPPORTED_VERSIONS, type CniDns, type CniResult } from './result.js';
+import { isRecord } from '../controller/config/tree.js';
 
 export type InstanceType = 'vrf' | 'virtual-router';
 export type InterfaceType = 'veth' | 'tap';
@@ -70,10 +71,8 @@ export function decodeJson(text: string): Record<string, unknown> {
   } catch (err) {
     throw new CniError(ErrorCode.DecodeFailure, `failed to decode network configuration: ${(err as Error).message}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new CniError(ErrorCode.DecodeFailure, 'network configuration must be a JSON object');
-  }
-  return v as Record<string, unknown>;
+  if (!isRecord(v)) throw new CniError(ErrorCode.DecodeFailure, 'network configuration must be a JSON object');
+  return v;
 }
 
 /** The version check every command but VERSION does first. */
@@ -145,8 +144,8 @@ export function parseNetConf(text: string): NetConf {
   let ipamType: string | undefined;
   if (raw.ipam !== undefined && raw.ipam !== null) {
     const ipam = raw.ipam;
-    if (typeof ipam !== 'object' || Array.isArray(ipam)) throw bad('"ipam" must be an object');
-    const t = (ipam as Record<string, unknown>).type;
+    if (!isRecord(ipam)) throw bad('"ipam" must be an object');
+    const t = ipam.type;
     if (t !== undefined && (typeof t !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(t))) throw bad('"ipam.type" must be a plugin name');
     ipamType = t === '' ? undefined : (t as string | undefined);
   }
@@ -175,9 +174,8 @@ export function parseNetConf(text: string): NetConf {
   const va = raw['cni.dev/valid-attachments'] ?? raw.validAttachments;
   if (va !== undefined && va !== null) {
     if (!Array.isArray(va)) throw bad('"cni.dev/valid-attachments" must be a list');
-    conf.validAttachments = va.map((a) => {
-      const o = a as Record<string, unknown>;
-      if (typeof o !== 'object' || o === null || typeof o.containerID !== 'string' || typeof o.ifname !== 'string') {
+    conf.validAttachments = va.map((o: unknown) => {
+      if (!isRecord(o) || typeof o.containerID !== 'string' || typeof o.ifname !== 'string') {
         throw bad('"cni.dev/valid-attachments" entries need "containerID" and "ifname"');
       }
       return { containerId: o.containerID, ifname: o.ifname };

@@ -5,6 +5,7 @@
  * shape of the version the runtime asked for, so a 0.3.1 config gets a 0.3.1 result.
  */
 import { CniError, ErrorCode } from './errors.js';
+import { isRecord } from '../controller/config/tree.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const LATEST_VERSION = '1.1.0';
@@ -66,10 +67,6 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function optString(o: Record<string, unknown>, key: string, what: string): string | undefined {
   const v = o[key];
   if (v === undefined || v === null || v === '') return undefined;
@@ -96,7 +93,7 @@ function optStrings(o: Record<string, unknown>, key: string, what: string): stri
 }
 
 export function parseRoute(raw: unknown, what: string): CniRoute {
-  if (!isObject(raw)) throw new CniError(ErrorCode.DecodeFailure, `${what}: a route must be an object`);
+  if (!isRecord(raw)) throw new CniError(ErrorCode.DecodeFailure, `${what}: a route must be an object`);
   const dst = optString(raw, 'dst', what);
   if (!dst) throw new CniError(ErrorCode.DecodeFailure, `${what}: a route needs "dst"`);
   const r: CniRoute = { dst };
@@ -111,13 +108,13 @@ export function parseRoute(raw: unknown, what: string): CniRoute {
 
 /** Reads a result of any supported version (from an IPAM plugin or prevResult). */
 export function parseResult(raw: unknown, what = 'result'): CniResult {
-  if (!isObject(raw)) throw new CniError(ErrorCode.DecodeFailure, `${what} must be a JSON object`);
+  if (!isRecord(raw)) throw new CniError(ErrorCode.DecodeFailure, `${what} must be a JSON object`);
   const cniVersion = typeof raw.cniVersion === 'string' ? raw.cniVersion : LATEST_VERSION;
   const out: CniResult = { cniVersion };
   if (raw.interfaces !== undefined && raw.interfaces !== null) {
     if (!Array.isArray(raw.interfaces)) throw new CniError(ErrorCode.DecodeFailure, `${what}: "interfaces" must be a list`);
     out.interfaces = raw.interfaces.map((i) => {
-      if (!isObject(i)) throw new CniError(ErrorCode.DecodeFailure, `${what}: an interface must be an object`);
+      if (!isRecord(i)) throw new CniError(ErrorCode.DecodeFailure, `${what}: an interface must be an object`);
       const name = optString(i, 'name', what);
       if (!name) throw new CniError(ErrorCode.DecodeFailure, `${what}: an interface needs "name"`);
       const itf: CniInterface = { name };
@@ -133,7 +130,7 @@ export function parseResult(raw: unknown, what = 'result'): CniResult {
   if (raw.ips !== undefined && raw.ips !== null) {
     if (!Array.isArray(raw.ips)) throw new CniError(ErrorCode.DecodeFailure, `${what}: "ips" must be a list`);
     out.ips = raw.ips.map((ip) => {
-      if (!isObject(ip)) throw new CniError(ErrorCode.DecodeFailure, `${what}: an ip must be an object`);
+      if (!isRecord(ip)) throw new CniError(ErrorCode.DecodeFailure, `${what}: an ip must be an object`);
       const address = optString(ip, 'address', what);
       if (!address) throw new CniError(ErrorCode.DecodeFailure, `${what}: an ip needs "address"`);
       const o: CniIp = { address };
@@ -148,7 +145,7 @@ export function parseResult(raw: unknown, what = 'result'): CniResult {
     if (!Array.isArray(raw.routes)) throw new CniError(ErrorCode.DecodeFailure, `${what}: "routes" must be a list`);
     out.routes = raw.routes.map((r) => parseRoute(r, what));
   }
-  if (isObject(raw.dns)) {
+  if (isRecord(raw.dns)) {
     const dns: CniDns = {};
     const ns = optStrings(raw.dns, 'nameservers', what);
     if (ns) dns.nameservers = ns;

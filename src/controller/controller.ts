@@ -18,7 +18,8 @@ import { ensureToken, socketPath } from './mgmt/token.js';
 import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from './config/notation.js';
 import { ConfigStore } from './config/store.js';
 import type { WriteStep } from './config/history.js';
-import type { ConfigConsumer, ConfigTree, ConfigValue, OperationalCommand } from './types.js';
+import { leafString, subtreeAt } from './config/tree.js';
+import type { ConfigConsumer, ConfigTree, OperationalCommand } from './types.js';
 import { logger } from '../telemetry/log.js';
 
 export interface ControllerOptions {
@@ -39,10 +40,6 @@ export interface ControllerOptions {
   log?: (msg: string) => void;
 }
 
-function obj(v: ConfigValue | undefined): ConfigTree | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
-}
-
 type Listen = { address: string; port: number } | undefined;
 
 /** A consumer that (re)binds one management listener to `system services PATH` (port, address). */
@@ -51,9 +48,8 @@ function listenerConsumer(name: string, path: string[], defaultPort: number, set
     name: `mgmt-${name}`,
     validate: () => [],
     apply: async (next) => {
-      let v = obj(obj(next.system)?.services);
-      for (const k of path) v = obj(v?.[k]);
-      await set(v ? { port: typeof v.port === 'number' ? v.port : defaultPort, address: typeof v.address === 'string' ? v.address : '127.0.0.1' } : undefined);
+      const v = subtreeAt(next, 'system', 'services', ...path);
+      await set(v ? { port: typeof v.port === 'number' ? v.port : defaultPort, address: leafString(v.address) ?? '127.0.0.1' } : undefined);
     },
   };
 }

@@ -4,13 +4,10 @@
  * added; a block that exists on one side only is shown whole, in curly form.
  */
 import type { ConfigTree, ConfigValue } from '../types.js';
+import { isTree } from './tree.js';
 import { block, curlyLines } from './notation-curly.js';
 import { schema, type ContainerNode, type ListNode, type SchemaNode } from './schema/index.js';
 import { quote } from './tokens.js';
-
-function isTree(v: ConfigValue | undefined): v is ConfigTree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 class Diff {
   readonly byHead = new Map<string, string[]>();

@@ -4,6 +4,7 @@
  */
 import type { ConfigTree, ConfigValue } from '../types.js';
 import { schema, type ContainerNode, type SchemaNode } from './schema/index.js';
+import { childOf, subtree } from './tree.js';
 
 export interface Choice {
   /** a keyword, an enum value, or `<what>` for a free value */
@@ -28,10 +29,6 @@ function childChoices(node: SchemaNode): Choice[] {
   return out;
 }
 
-function sub(t: ConfigValue | undefined, k: string): ConfigValue | undefined {
-  return typeof t === 'object' && t !== null && !Array.isArray(t) ? t[k] : undefined;
-}
-
 /**
  * The choices after `words` (complete words of a statement, without `set`), or [] if they
  * are invalid. With the configuration `tree`, the names of existing entries are offered
@@ -52,18 +49,18 @@ export function configChoices(words: string[], root: ContainerNode = schema, tre
       child = node.children[name];
     } else return [];
     if (!child) return [];
-    cur = sub(cur, name);
+    cur = childOf(cur, name);
     switch (child.kind) {
       case 'container':
         node = child;
         break;
       case 'list':
         if (i >= words.length) {
-          const existing = cur && typeof cur === 'object' && !Array.isArray(cur) ? Object.keys(cur) : [];
+          const existing = Object.keys(subtree(cur));
           return [{ word: `<${child.keyName}>`, help: child.help, placeholder: true }, ...existing.map((k) => ({ word: k, help: '' }))];
         }
         try {
-          cur = sub(cur, String(child.key.parse(words[i]!)));
+          cur = childOf(cur, String(child.key.parse(words[i]!)));
         } catch {
           return [];
         }

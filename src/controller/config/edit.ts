@@ -5,6 +5,7 @@
  * `applySet` and `applyDelete` change a tree along that path.
  */
 import type { ConfigTree, ConfigValue } from '../types.js';
+import { isTree } from './tree.js';
 import { childrenOf, schema as rootSchema, type ContainerNode, type SchemaNode } from './schema/index.js';
 import { ConfigError, type Word } from './tokens.js';
 
@@ -99,10 +100,6 @@ export function resolve(words: Word[], partial = false, root: ContainerNode = ro
     }
   }
   return { path, node, wholeList: false };
-}
-
-function isTree(v: ConfigValue | undefined): v is ConfigTree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export function getAt(tree: ConfigTree, path: string[]): ConfigValue | undefined {

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigTree } from '../types.js';
+import { isRecord, isTree } from './tree.js';
 
 export interface CommitRecord {
   seq: number;
@@ -91,8 +92,8 @@ export function parseCommitFile(text: string, expectSeq: number): CommitRecord |
   } catch (e) {
     return { error: `not valid JSON (${(e as Error).message}; truncated or damaged)` };
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: `not a commit record (the file holds ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`})` };
-  const r = v as Record<string, unknown>;
+  if (!isRecord(v)) return { error: `not a commit record (the file holds ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`})` };
+  const r = v;
   const sum = r['sha256'];
   if (sum !== undefined) {
     delete r['sha256'];
@@ -108,7 +109,7 @@ export function parseCommitFile(text: string, expectSeq: number): CommitRecord |
   if (typeof r['user'] !== 'string') bad.push(`user ${JSON.stringify(r['user'])} is not a string`);
   if (typeof r['time'] !== 'string' || Number.isNaN(Date.parse(r['time']))) bad.push(`time ${JSON.stringify(r['time'])} is not an ISO 8601 time`);
   const cfg = r['config'];
-  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) bad.push(`config is ${cfg === null ? 'null' : Array.isArray(cfg) ? 'an array' : `a ${typeof cfg}`}, not a configuration tree`);
+  if (!isTree(cfg)) bad.push(`config is ${cfg === null ? 'null' : Array.isArray(cfg) ? 'an array' : `a ${typeof cfg}`}, not a configuration tree`);
   if ('comment' in r && typeof r['comment'] !== 'string') bad.push('comment is not a string');
   if ('via' in r && typeof r['via'] !== 'string') bad.push('via is not a string');
   const cm = r['confirmMinutes'];

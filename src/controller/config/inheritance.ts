@@ -5,11 +5,8 @@
  * later ones, and leaf-lists are united (so each pod's group can add its interface to
  * the same routing instance).
  */
-import type { ConfigTree, ConfigValue } from '../types.js';
-
-function isTree(v: ConfigValue | undefined): v is ConfigTree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import type { ConfigTree } from '../types.js';
+import { isTree } from './tree.js';
 
 /** Names in apply-groups that no group defines. */
 export function missingGroups(tree: ConfigTree): string[] {

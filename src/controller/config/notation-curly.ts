@@ -3,16 +3,13 @@
  * the `set` words of its enclosing blocks plus its own, so both notations share one checker.
  */
 import type { ConfigTree, ConfigValue } from '../types.js';
+import { isTree, subtree } from './tree.js';
 import { applySet, cloneTree } from './edit.js';
 import { schema, type ContainerNode, type ListNode, type SchemaNode } from './schema/index.js';
 import { orderedKeys } from './notation-set.js';
 import { ConfigError, groupLists, lex, quote, type Token, type Word } from './tokens.js';
 
 const INDENT = '    ';
-
-function isTree(v: ConfigValue | undefined): v is ConfigTree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function valueText(node: SchemaNode, v: ConfigValue): string {
   if (node.kind === 'leaf-list' && Array.isArray(v)) return v.length === 1 ? quote(v[0]!) : `[ ${v.map(quote).join(' ')} ]`;
@@ -42,10 +39,10 @@ function body(tree: ConfigTree, node: ContainerNode | ListNode, depth: number): 
         if (!isTree(v)) break;
         if (child.flat) {
           lines.push(`${pad}${name} {`);
-          for (const key of Object.keys(v)) lines.push(...block(quote(key), isTree(v[key]) ? (v[key] as ConfigTree) : {}, child, depth + 1));
+          for (const key of Object.keys(v)) lines.push(...block(quote(key), subtree(v[key]), child, depth + 1));
           lines.push(`${pad}}`);
         } else {
-          for (const key of Object.keys(v)) lines.push(...block(`${name} ${quote(key)}`, isTree(v[key]) ? (v[key] as ConfigTree) : {}, child, depth));
+          for (const key of Object.keys(v)) lines.push(...block(`${name} ${quote(key)}`, subtree(v[key]), child, depth));
         }
         break;
     }

@@ -3,7 +3,8 @@
  * prints and as scripts and the CNI plugin write. `statements()` is the walk that every
  * printer (set, curly, compare) shares.
  */
-import type { ConfigTree, ConfigValue } from '../types.js';
+import type { ConfigTree } from '../types.js';
+import { isTree } from './tree.js';
 import { applyDelete, applySet, cloneTree } from './edit.js';
 import { schema, type Children, type ContainerNode, type ListNode } from './schema/index.js';
 import { ConfigError, groupLists, lex, quote, type Token } from './tokens.js';
@@ -13,10 +14,6 @@ export interface Statement {
   words: string[];
   /** how many leading words name the enclosing container or entry */
   head: number;
-}
-
-function isTree(v: ConfigValue | undefined): v is ConfigTree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Keys of `tree` in schema order (then any unknown keys, which validation refuses). */

@@ -22,12 +22,12 @@ import { escapeXml, parseXml, type XmlElement } from '../../lib/xml.js';
 import { schema, type ContainerNode, type ListNode, type SchemaNode } from './schema/index.js';
 import { orderedKeys } from './notation-set.js';
 import { applyDelete, applySet, cloneTree } from './edit.js';
+import { isTree } from './tree.js';
 
 export const CONFIG_NS = 'urn:cnr:config';
 /** the element holding a list entry's key */
 export const KEY_ELEMENT = 'name';
 
-const isTree = (v: unknown): v is ConfigTree => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function printChildren(tree: ConfigTree, node: ContainerNode | ListNode, indent: string, out: string[]): void {
   for (const name of orderedKeys(tree, node.children)) {

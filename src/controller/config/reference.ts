@@ -37,7 +37,11 @@ inheritance\` shows the result. The CNI plugin keeps each pod attachment in a gr
 
 **Commit.** Edits go to a candidate (\`configure\` shares one; \`configure private\` gives a
 session its own, applied on top of the latest running configuration at commit). \`commit\`
-checks the whole tree, then applies it; see [cli.md](cli.md).
+checks the whole tree, then applies it; see [cli.md](cli.md). A problem is reported as
+\`error: PATH: reason\` (\`error: routing-options static route 10.0.0.0/8: needs next-hop,
+qualified-next-hop, discard, reject or receive\`); one that only a subsystem can see (the RIB:
+an interface unit other than 0) carries that subsystem's name first (\`error: rib: interfaces
+eth1 unit 5: only unit 0 is supported ...\`).
 
 In the tables below, \`<name>\` stands for a value you write; a statement without a value is a
 flag; *list* marks a statement that takes several values (\`set ... next-hop [ a b ]\` or one

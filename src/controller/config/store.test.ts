@@ -318,7 +318,7 @@ test('cross-reference checks: interface in two instances, undefined filter, fami
     const errs = store.validate(s.candidate);
     assert.ok(errs.some((e) => /routing-instances b interface x1: already in routing instance a/.test(e)), errs.join('\n'));
     assert.ok(errs.some((e) => /filter input: firewall family inet filter 'nofilter' is not defined/.test(e)));
-    assert.ok(errs.some((e) => /static route 2001:db8::\/32: an IPv6 route does not belong in this IPv4 table/.test(e)));
+    assert.ok(errs.some((e) => /routing-options static route 2001:db8::\/32: an IPv6 prefix does not belong in inet\.0 \(put it under rib inet6\.0\)/.test(e)));
     assert.ok(errs.some((e) => /rib inet6.0 static route 2001:db8::\/32: next hop 10.0.0.1 is not IPv6/.test(e)));
     assert.ok(errs.some((e) => /route-filter 10.0.0.0\/8: needs exactly one of/.test(e)));
     store.close();

@@ -1,59 +1,81 @@
 /**
  * Whole-tree checks that a single statement cannot make: references between statements
- * (policies, prefix lists, filters, groups), exclusive choices, address families. The
- * schema already checked every keyword and value; consumers check their own semantics.
- * Each message starts with the configuration path it is about.
+ * (policies, prefix lists, communities, as-paths, filters, groups), exclusive choices,
+ * address families, static routes and the tables they are in, an interface claimed by two
+ * routing instances. This is the one place each of these rules is checked: the schema
+ * already checked every keyword and value, and a consumer's own `validate` only adds what
+ * that subsystem alone cannot take (the RIB: units other than 0, ...). Each message starts
+ * with the configuration path it is about.
  */
-import type { ConfigTree, ConfigValue } from '../types.js';
+import type { ConfigTree } from '../types.js';
 import { missingGroups } from './inheritance.js';
+import { parseIp, parsePrefix } from '../../lib/addr.js';
+import { isFlagSet, netdevOf, stringList, subtree } from './tree.js';
 
-function obj(v: ConfigValue | undefined): ConfigTree {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
-}
-function arr(v: ConfigValue | undefined): string[] {
-  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
-}
-/** Values in the tree are canonical already (the schema checked them): a colon means IPv6. */
-function family(addr: string): 4 | 6 {
-  return addr.includes(':') ? 6 : 4;
-}
-
-function checkStatic(errors: string[], where: string, routes: ConfigTree, fam: 4 | 6): void {
-  for (const [dest, r0] of Object.entries(routes)) {
-    const r = obj(r0);
-    const at = `${where} route ${dest}`;
-    if (family(dest) !== fam) errors.push(`${at}: an IPv${fam === 4 ? 6 : 4} route does not belong in this IPv${fam} table`);
-    const actions = ['discard', 'reject', 'receive'].filter((k) => r[k] === true);
-    const hops = [...arr(r['next-hop']), ...Object.keys(obj(r['qualified-next-hop']))];
-    if (actions.length > 1) errors.push(`${at}: ${actions.join(' and ')} exclude each other`);
-    if (actions.length && hops.length) errors.push(`${at}: ${actions[0]} excludes next hops`);
-    if (!actions.length && !hops.length) errors.push(`${at}: needs next-hop, qualified-next-hop, discard, reject or receive`);
-    for (const h of hops) if (family(h) !== fam) errors.push(`${at}: next hop ${h} is not IPv${fam}`);
+/** Family of an address or prefix, or its parse error (a stored tree did not come through the schema). */
+function familyOf(parse: (s: string) => { family: 4 | 6 }, s: string): 4 | 6 | Error {
+  try {
+    return parse(s).family;
+  } catch (err) {
+    return err as Error;
   }
 }
 
-function checkRoutingOptions(errors: string[], where: string, ro: ConfigTree, instance?: string): void {
-  checkStatic(errors, `${where} static`, obj(obj(ro.static).route), 4);
-  for (const [rib, body] of Object.entries(obj(ro.rib))) {
-    const want4 = instance ? `${instance}.inet.0` : 'inet.0';
-    const want6 = instance ? `${instance}.inet6.0` : 'inet6.0';
-    if (rib !== want4 && rib !== want6) {
-      errors.push(`${where} rib ${rib}: unknown table here (use ${want4} or ${want6})`);
+/**
+ * The static routes of one table: the only place their rules are checked (the static
+ * protocol applies what passed). `v6table` is where an IPv6 route of this instance belongs.
+ */
+function checkStatic(errors: string[], where: string, table: string, fam: 4 | 6, v6table: string, routes: ConfigTree): void {
+  for (const [dest, r0] of Object.entries(routes)) {
+    const r = subtree(r0);
+    const at = `${where} route ${dest}`;
+    const pf = familyOf(parsePrefix, dest);
+    if (pf instanceof Error) {
+      errors.push(`${at}: ${pf.message}`);
       continue;
     }
-    checkStatic(errors, `${where} rib ${rib} static`, obj(obj(obj(body).static).route), rib === want6 ? 6 : 4);
+    if (pf !== fam) errors.push(`${at}: an IPv${pf} prefix does not belong in ${table}${fam === 4 ? ` (put it under rib ${v6table})` : ''}`);
+    const actions = ['discard', 'reject', 'receive'].filter((k) => isFlagSet(r[k]));
+    const hops = [...stringList(r['next-hop']), ...Object.keys(subtree(r['qualified-next-hop']))];
+    if (actions.length > 1) errors.push(`${at}: ${actions.join(' and ')} exclude each other`);
+    if (actions.length && hops.length) errors.push(`${at}: ${actions[0]} and next hops exclude each other`);
+    if (!actions.length && !hops.length) errors.push(`${at}: needs next-hop, qualified-next-hop, discard, reject or receive`);
+    for (const h of hops) {
+      const hf = familyOf(parseIp, h);
+      if (hf instanceof Error) errors.push(`${at}: ${hf.message}`);
+      else if (hf !== fam) errors.push(`${at}: next hop ${h} is not IPv${fam}`);
+    }
+  }
+}
+
+/**
+ * `routing-options` of the default instance (`instance` undefined) or of a routing instance:
+ * its tables and their static routes. A routing instance's IPv4 routes go under `static`,
+ * so its only `rib` is NAME.inet6.0; the default instance also accepts `rib inet.0`.
+ */
+function checkRoutingOptions(errors: string[], where: string, ro: ConfigTree, instance?: string): void {
+  const v4table = instance ? `${instance}.inet.0` : 'inet.0';
+  const v6table = instance ? `${instance}.inet6.0` : 'inet6.0';
+  const tables = instance ? [v6table] : [v4table, v6table];
+  checkStatic(errors, `${where} static`, v4table, 4, v6table, subtree(subtree(ro.static).route));
+  for (const [rib, body] of Object.entries(subtree(ro.rib))) {
+    if (!tables.includes(rib)) {
+      errors.push(`${where} rib ${rib}: unknown table here (use ${tables.join(' or ')})`);
+      continue;
+    }
+    checkStatic(errors, `${where} rib ${rib} static`, rib, rib === v6table ? 6 : 4, v6table, subtree(subtree(subtree(body).static).route));
   }
 }
 
 function checkBgpPolicies(where: string, bgp: ConfigTree, policy: (at: string, names: string[]) => void): void {
   const level = (at: string, t: ConfigTree) => {
-    policy(`${at} import`, arr(t.import));
-    policy(`${at} export`, arr(t.export));
+    policy(`${at} import`, stringList(t.import));
+    policy(`${at} export`, stringList(t.export));
   };
   level(where, bgp);
-  for (const [g, gb] of Object.entries(obj(bgp.group))) {
-    level(`${where} group ${g}`, obj(gb));
-    for (const [n, nb] of Object.entries(obj(obj(gb).neighbor))) level(`${where} group ${g} neighbor ${n}`, obj(nb));
+  for (const [g, gb] of Object.entries(subtree(bgp.group))) {
+    level(`${where} group ${g}`, subtree(gb));
+    for (const [n, nb] of Object.entries(subtree(subtree(gb).neighbor))) level(`${where} group ${g} neighbor ${n}`, subtree(nb));
   }
 }
 
@@ -62,60 +84,60 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
   const errors: string[] = [];
   for (const g of missingGroups(written)) errors.push(`apply-groups: group '${g}' is not defined`);
 
-  const po = obj(effective['policy-options']);
-  const policies = obj(po['policy-statement']);
+  const po = subtree(effective['policy-options']);
+  const policies = subtree(po['policy-statement']);
   const policy = (at: string, names: string[]) => {
     for (const p of names) if (!Object.hasOwn(policies, p)) errors.push(`${at}: policy-statement '${p}' is not defined`);
   };
   const defined = (at: string, kind: string, names: string[]) => {
-    const set = obj(po[kind]);
+    const set = subtree(po[kind]);
     for (const n of names) if (!Object.hasOwn(set, n)) errors.push(`${at}: ${kind} '${n}' is not defined`);
   };
   for (const [pname, pb] of Object.entries(policies)) {
-    const terms: Array<[string, ConfigTree]> = Object.entries(obj(obj(pb).term)).map(([t, b]) => [`policy-options policy-statement ${pname} term ${t}`, obj(b)]);
-    terms.push([`policy-options policy-statement ${pname}`, obj(pb)]);
+    const terms: Array<[string, ConfigTree]> = Object.entries(subtree(subtree(pb).term)).map(([t, b]) => [`policy-options policy-statement ${pname} term ${t}`, subtree(b)]);
+    terms.push([`policy-options policy-statement ${pname}`, subtree(pb)]);
     for (const [at, t] of terms) {
-      const from = obj(t.from);
-      const then = obj(t.then);
-      defined(`${at} from`, 'prefix-list', arr(from['prefix-list']));
-      defined(`${at} from`, 'prefix-list', Object.keys(obj(from['prefix-list-filter'])));
-      defined(`${at} from`, 'community', arr(from.community));
-      defined(`${at} from`, 'as-path', arr(from['as-path']));
-      const comm = obj(then.community);
-      for (const op of ['add', 'delete', 'set']) defined(`${at} then community ${op}`, 'community', arr(comm[op]));
-      for (const [p, rf] of Object.entries(obj(from['route-filter']))) {
-        const kinds = ['exact', 'orlonger', 'longer', 'upto', 'prefix-length-range'].filter((k) => obj(rf)[k] !== undefined);
+      const from = subtree(t.from);
+      const then = subtree(t.then);
+      defined(`${at} from`, 'prefix-list', stringList(from['prefix-list']));
+      defined(`${at} from`, 'prefix-list', Object.keys(subtree(from['prefix-list-filter'])));
+      defined(`${at} from`, 'community', stringList(from.community));
+      defined(`${at} from`, 'as-path', stringList(from['as-path']));
+      const comm = subtree(then.community);
+      for (const op of ['add', 'delete', 'set']) defined(`${at} then community ${op}`, 'community', stringList(comm[op]));
+      for (const [p, rf] of Object.entries(subtree(from['route-filter']))) {
+        const kinds = ['exact', 'orlonger', 'longer', 'upto', 'prefix-length-range'].filter((k) => subtree(rf)[k] !== undefined);
         if (kinds.length !== 1) errors.push(`${at} from route-filter ${p}: needs exactly one of exact, orlonger, longer, upto, prefix-length-range`);
         const len = Number(p.slice(p.indexOf('/') + 1));
-        const upto = obj(rf).upto;
+        const upto = subtree(rf).upto;
         if (typeof upto === 'string' && Number(upto.slice(1)) < len) errors.push(`${at} from route-filter ${p}: upto ${upto} is shorter than the prefix`);
       }
       if (then.accept === true && then.reject === true) errors.push(`${at} then: accept and reject exclude each other`);
     }
   }
 
-  const ro = obj(effective['routing-options']);
+  const ro = subtree(effective['routing-options']);
   checkRoutingOptions(errors, 'routing-options', ro);
-  policy('routing-options forwarding-table export', arr(obj(ro['forwarding-table']).export));
-  checkBgpPolicies('protocols bgp', obj(obj(effective.protocols).bgp), policy);
+  policy('routing-options forwarding-table export', stringList(subtree(ro['forwarding-table']).export));
+  checkBgpPolicies('protocols bgp', subtree(subtree(effective.protocols).bgp), policy);
 
-  const fw = obj(obj(effective.firewall).family);
+  const fw = subtree(subtree(effective.firewall).family);
   for (const fam of ['inet', 'inet6']) {
-    for (const [f, fb] of Object.entries(obj(obj(fw[fam]).filter))) {
-      for (const [t, tb] of Object.entries(obj(obj(fb).term))) {
-        const then = obj(obj(tb).then);
+    for (const [f, fb] of Object.entries(subtree(subtree(fw[fam]).filter))) {
+      for (const [t, tb] of Object.entries(subtree(subtree(fb).term))) {
+        const then = subtree(subtree(tb).then);
         const acts = ['accept', 'discard', 'reject'].filter((k) => then[k] === true);
         if (acts.length > 1) errors.push(`firewall family ${fam} filter ${f} term ${t} then: ${acts.join(' and ')} exclude each other`);
       }
     }
   }
-  for (const [ifn, ib] of Object.entries(obj(effective.interfaces))) {
-    for (const [u, ub] of Object.entries(obj(obj(ib).unit))) {
+  for (const [ifn, ib] of Object.entries(subtree(effective.interfaces))) {
+    for (const [u, ub] of Object.entries(subtree(subtree(ib).unit))) {
       for (const fam of ['inet', 'inet6']) {
-        const filt = obj(obj(obj(obj(ub).family)[fam]).filter);
+        const filt = subtree(subtree(subtree(subtree(ub).family)[fam]).filter);
         for (const dir of ['input', 'output']) {
           const name = filt[dir];
-          if (typeof name === 'string' && !Object.hasOwn(obj(obj(fw[fam]).filter), name)) {
+          if (typeof name === 'string' && !Object.hasOwn(subtree(subtree(fw[fam]).filter), name)) {
             errors.push(`interfaces ${ifn} unit ${u} family ${fam} filter ${dir}: firewall family ${fam} filter '${name}' is not defined`);
           }
         }
@@ -123,19 +145,21 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
     }
   }
 
+  // an interface belongs to one routing instance at most; `pod1.0` and `pod1` are the same one
   const owner = new Map<string, string>();
-  for (const [ri, rb0] of Object.entries(obj(effective['routing-instances']))) {
-    const rb = obj(rb0);
-    for (const ifn of arr(rb.interface)) {
-      const prev = owner.get(ifn);
+  for (const [ri, rb0] of Object.entries(subtree(effective['routing-instances']))) {
+    const rb = subtree(rb0);
+    for (const ifn of stringList(rb.interface)) {
+      const netdev = netdevOf(ifn);
+      const prev = owner.get(netdev);
       if (prev) errors.push(`routing-instances ${ri} interface ${ifn}: already in routing instance ${prev}`);
-      else owner.set(ifn, ri);
+      else owner.set(netdev, ri);
     }
-    checkRoutingOptions(errors, `routing-instances ${ri} routing-options`, obj(rb['routing-options']), ri);
-    policy(`routing-instances ${ri} vrf-import`, arr(rb['vrf-import']));
-    policy(`routing-instances ${ri} vrf-export`, arr(rb['vrf-export']));
-    policy(`routing-instances ${ri} routing-options forwarding-table export`, arr(obj(obj(rb['routing-options'])['forwarding-table']).export));
-    checkBgpPolicies(`routing-instances ${ri} protocols bgp`, obj(obj(rb.protocols).bgp), policy);
+    checkRoutingOptions(errors, `routing-instances ${ri} routing-options`, subtree(rb['routing-options']), ri);
+    policy(`routing-instances ${ri} vrf-import`, stringList(rb['vrf-import']));
+    policy(`routing-instances ${ri} vrf-export`, stringList(rb['vrf-export']));
+    policy(`routing-instances ${ri} routing-options forwarding-table export`, stringList(subtree(subtree(rb['routing-options'])['forwarding-table']).export));
+    checkBgpPolicies(`routing-instances ${ri} protocols bgp`, subtree(subtree(rb.protocols).bgp), policy);
   }
   return errors;
 }

@@ -17,6 +17,7 @@ import { schema, type ContainerNode, type ListNode } from '../config/schema/inde
 import type { CandidateSession, ConfigStore } from '../config/store.js';
 import { compareTrees } from '../config/compare.js';
 import { quote, splitPipes, splitWords, type Word } from '../config/tokens.js';
+import { isTree, subtree } from '../config/tree.js';
 
 export interface ExecResult {
   command: string;
@@ -46,7 +47,7 @@ function branch(tree: ConfigTree, path: string[]): ConfigTree {
   let dst = out;
   for (let i = 0; i < path.length; i++) {
     const k = path[i]!;
-    if (typeof src !== 'object' || src === null || Array.isArray(src) || !Object.hasOwn(src, k)) return {};
+    if (!isTree(src) || !Object.hasOwn(src, k)) return {};
     src = src[k];
     if (i === path.length - 1) dst[k] = structuredClone(src!);
     else {
@@ -75,7 +76,7 @@ export function showTree(tree: ConfigTree, path: Word[], d: Display): { text: st
   const sub = getAt(shown, r.path);
   if (d.format === 'json') return { text: `${JSON.stringify(sub ?? {}, null, 2)}\n`, data: sub ?? {} };
   const atBlock = !r.wholeList && (r.node.kind === 'container' || r.node.kind === 'list');
-  if (atBlock && sub && typeof sub === 'object' && !Array.isArray(sub)) {
+  if (atBlock && isTree(sub)) {
     const node = r.node as ContainerNode | ListNode;
     return { text: d.format === 'set' ? printSet(sub, node, r.path) : printCurly(sub, node) };
   }
@@ -85,9 +86,9 @@ export function showTree(tree: ConfigTree, path: Word[], d: Display): { text: st
   const last = r.path[r.path.length - 1]!;
   const parent = resolve(r.path.slice(0, -1), true);
   const pnode = (parent.path.length === 0 ? schema : parent.node) as ContainerNode | ListNode;
-  if (r.node.kind === 'list' && r.node.flat && typeof sub === 'object' && !Array.isArray(sub)) {
+  if (r.node.kind === 'list' && r.node.flat && isTree(sub)) {
     const list = r.node;
-    const lines = Object.entries(sub).flatMap(([k, e]) => block(quote(k), typeof e === 'object' && !Array.isArray(e) ? e : {}, list, 0));
+    const lines = Object.entries(sub).flatMap(([k, e]) => block(quote(k), subtree(e), list, 0));
     return { text: lines.length ? `${lines.join('\n')}\n` : '' };
   }
   const lines = curlyLines({ [last]: sub }, pnode);

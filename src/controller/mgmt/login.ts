@@ -7,7 +7,8 @@
 import koffi from 'koffi';
 import { timingSafeEqual } from 'node:crypto';
 import ssh2, { type ParsedKey } from 'ssh2';
-import type { ConfigTree, ConfigValue } from '../types.js';
+import type { ConfigTree } from '../types.js';
+import { leafString, subtree, subtreeAt } from '../config/tree.js';
 
 export type LoginClass = 'super-user' | 'operator' | 'read-only';
 
@@ -18,16 +19,14 @@ export interface LoginUser {
   keys: ParsedKey[];
 }
 
-const obj = (v: ConfigValue | undefined): ConfigTree | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined);
-
 /** The login users of a configuration (keys that do not parse are left out). */
 export function loginUsers(config: ConfigTree): Map<string, LoginUser> {
   const out = new Map<string, LoginUser>();
-  const users = obj(obj(obj(config.system)?.login)?.user) ?? {};
+  const users = subtree(subtreeAt(config, 'system', 'login', 'user'));
   for (const [name, v] of Object.entries(users)) {
-    const u = obj(v) ?? {};
-    const auth = obj(u.authentication) ?? {};
-    const user: LoginUser = { name, class: (typeof u.class === 'string' ? u.class : 'super-user') as LoginClass, keys: [] };
+    const u = subtree(v);
+    const auth = subtree(u.authentication);
+    const user: LoginUser = { name, class: (leafString(u.class) ?? 'super-user') as LoginClass, keys: [] };
     if (typeof auth['encrypted-password'] === 'string') user.passwordHash = auth['encrypted-password'];
     if (auth['no-public-keys'] !== true) {
       for (const text of [auth['ssh-ed25519'], auth['ssh-rsa']].flat()) {

@@ -25,6 +25,7 @@ import { CONFIG_NS, KEY_ELEMENT, printXml, XmlConfigError, xmlEdits, type XmlEdi
 import { applyDelete, applySet, cloneTree, getAt } from '../config/edit.js';
 import { NOTATIONS, parseConfig, type Notation } from '../config/notation.js';
 import { schema, type ContainerNode, type ListNode } from '../config/schema/index.js';
+import { isTree } from '../config/tree.js';
 
 export const BASE_NS = 'urn:ietf:params:xml:ns:netconf:base:1.0';
 const BASE10 = 'urn:ietf:params:netconf:base:1.0';
@@ -401,19 +402,19 @@ function subtree(tree: ConfigTree, filter: XmlElement, node: ContainerNode | Lis
     const v = tree[f.name];
     if (!sn || v === undefined) continue;
     if (sn.kind === 'container') {
-      if (f.children.length === 0 || typeof v !== 'object' || Array.isArray(v)) out[f.name] = cloneTree(v);
+      if (f.children.length === 0 || !isTree(v)) out[f.name] = cloneTree(v);
       else {
         const sub = subtree(v, f, sn);
         if (Object.keys(sub).length) out[f.name] = sub;
       }
     } else if (sn.kind === 'list') {
-      if (typeof v !== 'object' || Array.isArray(v)) continue;
+      if (!isTree(v)) continue;
       const key = child(f, KEY_ELEMENT)?.text.trim();
       const rest = { ...f, children: f.children.filter((c) => c.name !== KEY_ELEMENT) };
       const entries: ConfigTree = (out[f.name] as ConfigTree | undefined) ?? {};
       for (const [k, e] of Object.entries(v)) {
         if (key !== undefined && key !== k) continue;
-        if (rest.children.length === 0 || typeof e !== 'object' || Array.isArray(e) || e === null) entries[k] = cloneTree(e);
+        if (rest.children.length === 0 || !isTree(e)) entries[k] = cloneTree(e);
         else {
           const sub = subtree(e, rest, sn);
           if (Object.keys(sub).length) entries[k] = sub;

@@ -11,7 +11,8 @@
  * attributes are optional fields of it.
  */
 import { formatPrefix, parsePrefix, type Prefix } from '../../lib/addr.js';
-import type { ConfigTree, ConfigValue } from '../types.js';
+import type { ConfigTree } from '../types.js';
+import { stringList, subtree } from '../config/tree.js';
 import {
   addMember,
   asPathText,
@@ -77,9 +78,6 @@ interface Compiled {
   readonly terms: Term[];
 }
 
-const asTree = (v: ConfigValue | undefined): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
-const asList = (v: ConfigValue | undefined): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
-
 export class PolicyEngine {
   private readonly policies = new Map<string, Compiled>();
   private readonly communities = new Map<string, { members: CommunityMember[]; invert: boolean }>();
@@ -87,34 +85,34 @@ export class PolicyEngine {
 
   /** Compile `policy-options` (the subtree, possibly absent). Problems go to `errors`. */
   constructor(policyOptions: ConfigTree | undefined) {
-    const po = asTree(policyOptions);
+    const po = subtree(policyOptions);
     const prefixLists = new Map<string, Prefix[]>();
-    for (const [name, e] of Object.entries(asTree(po['prefix-list']))) {
+    for (const [name, e] of Object.entries(subtree(po['prefix-list']))) {
       try {
-        prefixLists.set(name, asList(asTree(e).prefixes).map((p) => parsePrefix(p)));
+        prefixLists.set(name, stringList(subtree(e).prefixes).map((p) => parsePrefix(p)));
       } catch (err) {
         this.errors.push(`policy-options prefix-list ${name}: ${(err as Error).message}`);
       }
     }
-    for (const [name, e] of Object.entries(asTree(po.community))) {
+    for (const [name, e] of Object.entries(subtree(po.community))) {
       const members: CommunityMember[] = [];
-      for (const m of asList(asTree(e).members)) {
+      for (const m of stringList(subtree(e).members)) {
         const c = parseCommunityMember(m);
         if (typeof c === 'string') this.errors.push(`policy-options community ${name}: ${c}`);
         else members.push(c);
       }
-      this.communities.set(name, { members, invert: asTree(e).invert === true });
+      this.communities.set(name, { members, invert: subtree(e).invert === true });
     }
     const asPaths = new Map<string, RegExp>();
-    for (const [name, e] of Object.entries(asTree(po['as-path']))) {
-      const re = compileAsPathRegex(String(asTree(e).path ?? ''));
+    for (const [name, e] of Object.entries(subtree(po['as-path']))) {
+      const re = compileAsPathRegex(String(subtree(e).path ?? ''));
       if (typeof re === 'string') this.errors.push(`policy-options as-path ${name}: ${re}`);
       else asPaths.set(name, re);
     }
-    for (const [name, e] of Object.entries(asTree(po['policy-statement']))) {
-      const ps = asTree(e);
+    for (const [name, e] of Object.entries(subtree(po['policy-statement']))) {
+      const ps = subtree(e);
       const terms: Term[] = [];
-      for (const [tname, t] of Object.entries(asTree(ps.term))) terms.push(this.compileTerm(`${name} term ${tname}`, tname, asTree(t), prefixLists, asPaths));
+      for (const [tname, t] of Object.entries(subtree(ps.term))) terms.push(this.compileTerm(`${name} term ${tname}`, tname, subtree(t), prefixLists, asPaths));
       // from/then written directly under the policy form one last, unnamed term
       if (ps.from !== undefined || ps.then !== undefined) terms.push(this.compileTerm(name, '', ps, prefixLists, asPaths));
       this.policies.set(name, { terms });
@@ -147,26 +145,26 @@ export class PolicyEngine {
   }
 
   private compileTerm(where: string, name: string, t: ConfigTree, prefixLists: Map<string, Prefix[]>, asPaths: Map<string, RegExp>): Term {
-    const from = asTree(t.from);
-    const then = asTree(t.then);
+    const from = subtree(t.from);
+    const then = subtree(t.then);
     const checks: ((s: PolicySubject, c: CommunitySet, parsed: () => Prefix) => boolean)[] = [];
-    const protocols = asList(from.protocol);
+    const protocols = stringList(from.protocol);
     if (protocols.length) checks.push((s) => protocols.includes(s.protocol));
     const filters: RouteFilter[] = [];
-    for (const [p, e] of Object.entries(asTree(from['route-filter']))) {
+    for (const [p, e] of Object.entries(subtree(from['route-filter']))) {
       try {
-        filters.push(routeFilter(p, asTree(e)));
+        filters.push(routeFilter(p, subtree(e)));
       } catch (err) {
         this.errors.push(`policy-options policy-statement ${where} from route-filter ${p}: ${(err as Error).message}`);
       }
     }
-    // route-filter, prefix-list and prefix-list-filter together: any one matching is enough (Junos)
-    const lists = asList(from['prefix-list']);
-    for (const l of lists) if (!prefixLists.has(l)) this.errors.push(`policy-options policy-statement ${where}: prefix-list '${l}' is not defined`);
+    // route-filter, prefix-list and prefix-list-filter together: any one matching is enough (Junos).
+    // A reference to a list, community or as-path that is not defined is refused once, by
+    // config/validate.ts, before a tree reaches a protocol; here it would match nothing.
+    const lists = stringList(from['prefix-list']);
     for (const l of lists) for (const p of prefixLists.get(l) ?? []) filters.push({ prefix: p, min: p.len, max: p.len });
-    for (const [l, e] of Object.entries(asTree(from['prefix-list-filter']))) {
-      if (!prefixLists.has(l)) this.errors.push(`policy-options policy-statement ${where}: prefix-list '${l}' is not defined`);
-      for (const p of prefixLists.get(l) ?? []) filters.push(routeFilter(formatPrefix(p), asTree(e)));
+    for (const [l, e] of Object.entries(subtree(from['prefix-list-filter']))) {
+      for (const p of prefixLists.get(l) ?? []) filters.push(routeFilter(formatPrefix(p), subtree(e)));
     }
     if (filters.length || lists.length || from['prefix-list-filter'] !== undefined) {
       checks.push((_s, _c, parsed) => {
@@ -174,8 +172,7 @@ export class PolicyEngine {
         return filters.some((f) => matchRouteFilter(f, r));
       });
     }
-    const comms = asList(from.community);
-    for (const c of comms) if (!this.communities.has(c)) this.errors.push(`policy-options policy-statement ${where}: community '${c}' is not defined`);
+    const comms = stringList(from.community);
     if (comms.length) {
       checks.push((_s, set) =>
         comms.some((name) => {
@@ -186,14 +183,13 @@ export class PolicyEngine {
         }),
       );
     }
-    const paths = asList(from['as-path']);
-    for (const p of paths) if (!asPaths.has(p)) this.errors.push(`policy-options policy-statement ${where}: as-path '${p}' is not defined`);
+    const paths = stringList(from['as-path']);
     if (paths.length) checks.push((s) => paths.some((p) => asPaths.get(p)?.test(asPathText(s.asPath)) ?? false));
-    const neighbors = asList(from.neighbor);
+    const neighbors = stringList(from.neighbor);
     if (neighbors.length) checks.push((s) => s.neighbor !== undefined && neighbors.includes(s.neighbor));
-    const nhs = asList(from['next-hop']);
+    const nhs = stringList(from['next-hop']);
     if (nhs.length) checks.push((s) => s.nextHops.some((n) => nhs.includes(n)));
-    const ifs = asList(from.interface);
+    const ifs = stringList(from.interface);
     if (ifs.length) checks.push((s) => (s.interfaces ?? []).some((i) => ifs.includes(i)));
     if (typeof from.family === 'string') {
       const fam = from.family;
@@ -207,10 +203,6 @@ export class PolicyEngine {
     eq('tag', (s) => s.tag);
     if (typeof from['route-type'] === 'string') checks.push((s) => s.routeType === from['route-type']);
     if (typeof from.instance === 'string') checks.push((s) => (s.instance ?? 'master') === from.instance);
-    const cthen = asTree(then.community);
-    for (const op of ['add', 'delete', 'set'] as const) {
-      for (const c of asList(cthen[op])) if (!this.communities.has(c)) this.errors.push(`policy-options policy-statement ${where} then community ${op}: community '${c}' is not defined`);
-    }
     const usesPrefix = filters.length > 0 || lists.length > 0 || from['prefix-list-filter'] !== undefined || typeof from.family === 'string';
     return { name, from: (s, c, p) => checks.every((f) => f(s, c, p)), then, empty: checks.length === 0, usesPrefix };
   }
@@ -247,17 +239,17 @@ export class PolicyEngine {
         if (typeof th['as-path-prepend'] === 'string') {
           r.asPathPrepend = [...(r.asPathPrepend ?? []), ...th['as-path-prepend'].trim().split(/\s+/).map(Number)];
         }
-        const c = asTree(th.community);
+        const c = subtree(th.community);
         if (c.set !== undefined || c.add !== undefined || c.delete !== undefined) {
           communitiesChanged = true;
           if (c.set !== undefined) {
             set.communities = [];
             set.extCommunities = new Uint8Array(0);
             set.largeCommunities = [];
-            for (const n of asList(c.set)) for (const m of this.communities.get(n)?.members ?? []) addMember(m, set);
+            for (const n of stringList(c.set)) for (const m of this.communities.get(n)?.members ?? []) addMember(m, set);
           }
-          for (const n of asList(c.delete)) for (const m of this.communities.get(n)?.members ?? []) deleteMember(m, set);
-          for (const n of asList(c.add)) for (const m of this.communities.get(n)?.members ?? []) addMember(m, set);
+          for (const n of stringList(c.delete)) for (const m of this.communities.get(n)?.members ?? []) deleteMember(m, set);
+          for (const n of stringList(c.add)) for (const m of this.communities.get(n)?.members ?? []) addMember(m, set);
         }
         const where = t.name ? `${name}/${t.name}` : name;
         if (th.accept === true || th.reject === true) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PolicyEngine, compileAsPathRegex, asPathText, type PolicySubject } from './index.js';
 import { parseCommunity, parseExtCommunity } from '../../wire/bgp/attributes.js';
 import type { ConfigTree } from '../types.js';
+import { validateTree } from '../config/validate.js';
 
 const PO: ConfigTree = {
   'prefix-list': { mine: { prefixes: ['10.0.0.0/8', '192.0.2.0/24'] } },
@@ -36,10 +37,16 @@ function subject(x: Partial<PolicySubject> = {}): PolicySubject {
   return { prefix: '198.51.100.0/24', protocol: 'bgp', nextHops: ['10.0.0.1'], ...x };
 }
 
-test('compiles without errors; undefined references are errors', () => {
+test('compiles without errors; undefined references are refused once, by the tree check, and match nothing here', () => {
   assert.deepEqual(new PolicyEngine(PO).errors, []);
-  const bad = new PolicyEngine({ 'policy-statement': { p: { term: { a: { from: { community: ['nope'], 'prefix-list': ['none'] }, then: { accept: true } } } } } });
-  assert.equal(bad.errors.length, 2);
+  const po: ConfigTree = { 'policy-statement': { p: { term: { a: { from: { community: ['nope'], 'prefix-list': ['none'] }, then: { accept: true } } } } } };
+  const bad = new PolicyEngine(po);
+  assert.deepEqual(bad.errors, [], 'config/validate.ts owns the reference check');
+  assert.deepEqual(validateTree({ 'policy-options': po }, { 'policy-options': po }), [
+    "policy-options policy-statement p term a from: prefix-list 'none' is not defined",
+    "policy-options policy-statement p term a from: community 'nope' is not defined",
+  ]);
+  assert.notEqual(bad.evaluate(['p'], subject({ prefix: '10.0.0.0/8' }), true).decidedBy, 'p/a');
   assert.deepEqual(new PolicyEngine(PO).checkChain('protocols bgp import', ['filter', 'missing']), ["protocols bgp import: policy-statement 'missing' is not defined"]);
 });
 

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadSet } from '../config/notation-set.js';
+import { CommitError, ConfigStore } from '../config/store.js';
 import { Rib } from './rib.js';
 import { RibService, configuredInterfaces } from './service.js';
 
@@ -75,26 +79,66 @@ delete interfaces pod2`);
   assert.deepEqual(rib.getFib('blue.inet.0', '10.244.0.6/32')?.nexthops, [{ gateway: '10.244.0.6', interface: 'pod2' }], 'and usable again when it comes back');
 });
 
-test('validation names the config path of each problem', async () => {
-  const rib = new Rib();
-  const svc = new RibService(rib);
-  const errors = svc.validate(loadSet(`
+/** A configuration store with the RIB service as its consumer, in a temporary directory. */
+async function withStore(run: (store: ConfigStore, svc: RibService) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `cnr-rib-store-${process.pid}-`));
+  const svc = new RibService(new Rib());
+  const store = new ConfigStore({ dir, consumers: [svc] });
+  try {
+    await store.open();
+    await run(store, svc);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('validation names the config path of each problem, and each problem once', async () => {
+  await withStore(async (store) => {
+    const errors = store.validate(loadSet(`
 set interfaces eth1 unit 0 family inet address 10.0.0.1/24
+set interfaces eth3 unit 5 family inet address 10.3.0.1/24
 set routing-options static route 192.0.2.0/24 next-hop 2001:db8::1
 set routing-options static route 192.0.3.0/24 discard
 set routing-options static route 192.0.3.0/24 next-hop 10.0.0.2
 set routing-options rib inet6.0 static route 10.5.0.0/16 discard
 set routing-instances red interface eth9
 set routing-instances red interface eth1
-set routing-instances blue interface eth1
+set routing-instances blue interface eth1.0
 `));
-  assert.deepEqual(errors.sort(), [
-    'routing-instances blue interface eth1: already in routing instance red',
-    'routing-instances red interface eth9: no such interface under [interfaces]',
-    'routing-options rib inet6.0 static route 10.5.0.0/16: an IPv4 prefix does not belong in inet6.0',
-    'routing-options static route 192.0.2.0/24: next hop 2001:db8::1 is not IPv4',
-    'routing-options static route 192.0.3.0/24: discard and next hops exclude each other',
-  ]);
+    // the tree's rules are the store's (no consumer prefix); what only the RIB cannot do is the RIB's
+    assert.deepEqual(errors.sort(), [
+      'rib: interfaces eth3 unit 5: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)',
+      'rib: routing-instances red interface eth9: no such interface under [interfaces]',
+      'routing-instances blue interface eth1.0: already in routing instance red',
+      'routing-options rib inet6.0 static route 10.5.0.0/16: an IPv4 prefix does not belong in inet6.0',
+      'routing-options static route 192.0.2.0/24: next hop 2001:db8::1 is not IPv4',
+      'routing-options static route 192.0.3.0/24: discard and next hops exclude each other',
+    ]);
+  });
+});
+
+test('a refused static route is reported once, with its config path, and nothing is applied', async () => {
+  await withStore(async (store, svc) => {
+    const s = store.session(true);
+    s.set(['interfaces', 'eth1', 'unit', '0', 'family', 'inet', 'address', '10.0.0.1/24']);
+    s.set(['routing-instances', 'blue', 'routing-options', 'static', 'route', '2001:db8::/32', 'next-hop', '2001:db8::1']);
+    let message = '';
+    await assert.rejects(store.commit(s, { user: 'a' }), (e: unknown) => {
+      assert.ok(e instanceof CommitError);
+      message = e.message;
+      return true;
+    });
+    const path = 'routing-instances blue routing-options static route 2001:db8::/32';
+    const lines = message.split('\n').filter((l) => l.includes(path));
+    assert.deepEqual(lines, [
+      `error: ${path}: an IPv6 prefix does not belong in blue.inet.0 (put it under rib blue.inet6.0)`,
+      `error: ${path}: next hop 2001:db8::1 is not IPv4`,
+    ], message);
+    assert.equal(message.split('\n').length, 3, `two problems and the summary line:\n${message}`);
+    assert.equal(store.records().length, 0, 'nothing committed');
+    assert.equal(svc.rib.get('inet.0', '10.0.0.1/32'), undefined, 'nothing applied');
+  });
 });
 
 test('show route prints Junos-like text and structured data', async () => {

@@ -13,6 +13,7 @@
  */
 import type { CommandResult, ConfigConsumer, ConfigTree, OperationalCommand } from '../types.js';
 import { parseCidr } from '../../lib/addr.js';
+import { leafString, netdevOf, stringList, subtree } from '../config/tree.js';
 import { DirectProtocol, type DirectInterface } from '../protocols/direct/direct.js';
 import { StaticProtocol, type StaticTableConfig } from '../protocols/static/static.js';
 import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from './rib.js';
@@ -64,28 +65,24 @@ export class RibService implements ConfigConsumer {
     rib.ensureTable('inet6.0');
   }
 
+  /**
+   * What the RIB and the vRouter cannot take: an instance's interface that is not configured,
+   * a unit other than 0, an address of the wrong family. The rules of the tree itself (static
+   * routes, tables, an interface in two instances) are checked once, in config/validate.ts.
+   */
   validate(next: ConfigTree): string[] {
     const errors: string[] = [];
-    const owner = new Map<string, string>();
-    const ifs = tree(next['interfaces']);
-    for (const [inst, body] of Object.entries(tree(next['routing-instances']))) {
-      const t = tree(body);
-      for (const raw of list(t['interface'])) {
-        const name = netdevOf(raw);
-        if (!(name in ifs)) errors.push(`routing-instances ${inst} interface ${raw}: no such interface under [interfaces]`);
-        const prev = owner.get(name);
-        if (prev) errors.push(`routing-instances ${inst} interface ${raw}: already in routing instance ${prev}`);
-        owner.set(name, inst);
-      }
-      for (const tbl of Object.keys(tree(tree(t['routing-options'])['rib']))) {
-        if (tbl !== tableName(inst, 6)) errors.push(`routing-instances ${inst} routing-options rib ${tbl}: the IPv6 table of this instance is ${tableName(inst, 6)}`);
+    const ifs = subtree(next['interfaces']);
+    for (const [inst, body] of Object.entries(subtree(next['routing-instances']))) {
+      for (const raw of stringList(subtree(body)['interface'])) {
+        if (!Object.hasOwn(ifs, netdevOf(raw))) errors.push(`routing-instances ${inst} interface ${raw}: no such interface under [interfaces]`);
       }
     }
     for (const [name, body] of Object.entries(ifs)) {
-      for (const [unit, u] of Object.entries(tree(tree(body)['unit']))) {
+      for (const [unit, u] of Object.entries(subtree(subtree(body)['unit']))) {
         if (unit !== '0') errors.push(`interfaces ${name} unit ${unit}: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)`);
         for (const fam of ['inet', 'inet6']) {
-          for (const a of Object.keys(tree(tree(tree(tree(u)['family'])[fam])['address']))) {
+          for (const a of Object.keys(subtree(subtree(subtree(subtree(u)['family'])[fam])['address']))) {
             try {
               const c = parseCidr(a);
               if ((c.family === 4) !== (fam === 'inet')) errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: wrong family`);
@@ -96,14 +93,13 @@ export class RibService implements ConfigConsumer {
         }
       }
     }
-    for (const s of staticTables(next)) errors.push(...StaticProtocol.validate(s.table, s.path, s.config));
     return errors;
   }
 
   async apply(next: ConfigTree): Promise<void> {
     const instances = new Map<string, string>();
-    for (const [inst, body] of Object.entries(tree(next['routing-instances']))) {
-      const type = tree(body)['instance-type'];
+    for (const [inst, body] of Object.entries(subtree(next['routing-instances']))) {
+      const type = subtree(body)['instance-type'];
       if (type === undefined || type === 'vrf' || type === 'virtual-router') instances.set(inst, String(type ?? 'virtual-router'));
     }
     const interfaces = configuredInterfaces(next);
@@ -130,8 +126,8 @@ export class RibService implements ConfigConsumer {
     }
     this.interfaces = interfaces;
     this.instances = instances;
-    const ro = tree(next['routing-options']);
-    this.routerId = typeof ro['router-id'] === 'string' ? ro['router-id'] : undefined;
+    const ro = subtree(next['routing-options']);
+    this.routerId = leafString(ro['router-id']);
   }
 
   private fibInterface(i: ConfiguredInterface): FibInterface {
@@ -293,59 +289,46 @@ export class RibService implements ConfigConsumer {
   }
 }
 
-function tree(v: unknown): ConfigTree {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {};
-}
-
-function list(v: unknown): string[] {
-  return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
-}
-
-/** `pod1.0` and `pod1` name the same netdev. */
-function netdevOf(name: string): string {
-  return name.replace(/\.0$/, '');
-}
-
 export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
   const owner = new Map<string, string>();
-  for (const [inst, body] of Object.entries(tree(cfg['routing-instances']))) {
-    for (const raw of list(tree(body)['interface'])) owner.set(netdevOf(raw), inst);
+  for (const [inst, body] of Object.entries(subtree(cfg['routing-instances']))) {
+    for (const raw of stringList(subtree(body)['interface'])) owner.set(netdevOf(raw), inst);
   }
   const out: ConfiguredInterface[] = [];
-  for (const [name, body] of Object.entries(tree(cfg['interfaces']))) {
-    const b = tree(body);
-    const u = tree(tree(b['unit'])['0']);
-    const fam = tree(u['family']);
+  for (const [name, body] of Object.entries(subtree(cfg['interfaces']))) {
+    const b = subtree(body);
+    const u = subtree(subtree(b['unit'])['0']);
+    const fam = subtree(u['family']);
     const i: ConfiguredInterface = {
       name,
       instance: owner.get(name) ?? 'default',
       disabled: b['disable'] === true || u['disable'] === true,
-      inet: Object.keys(tree(tree(fam['inet'])['address'])),
-      inet6: Object.keys(tree(tree(fam['inet6'])['address'])),
+      inet: Object.keys(subtree(subtree(fam['inet'])['address'])),
+      inet6: Object.keys(subtree(subtree(fam['inet6'])['address'])),
     };
     if (typeof b['mtu'] === 'number') i.mtu = b['mtu'];
     if (typeof b['vlan-id'] === 'number') i.vlan = b['vlan-id'];
     if (typeof b['mac-address'] === 'string') i.mac = b['mac-address'];
-    const driver = tree(b['vrouter'])['driver'];
+    const driver = subtree(b['vrouter'])['driver'];
     if (driver === 'tap' || driver === 'af-packet' || driver === 'af-xdp') i.driver = driver;
     out.push(i);
   }
   return out;
 }
 
-/** Every `static` container of the tree with its table and config path. */
-export function staticTables(cfg: ConfigTree): (StaticTableConfig & { instance: string; path: string })[] {
-  const out: (StaticTableConfig & { instance: string; path: string })[] = [];
-  const fromOptions = (instance: string, ro: ConfigTree, base: string) => {
-    const s = tree(ro['static']);
-    out.push({ table: tableName(instance, 4), config: s, instance, path: `${base} static` });
-    for (const [tbl, body] of Object.entries(tree(ro['rib']))) {
-      out.push({ table: tbl, config: tree(tree(body)['static']), instance, path: `${base} rib ${tbl} static` });
+/** Every `static` container of the tree with its table and routing instance. */
+export function staticTables(cfg: ConfigTree): (StaticTableConfig & { instance: string })[] {
+  const out: (StaticTableConfig & { instance: string })[] = [];
+  const fromOptions = (instance: string, ro: ConfigTree) => {
+    const s = subtree(ro['static']);
+    out.push({ table: tableName(instance, 4), config: s, instance });
+    for (const [tbl, body] of Object.entries(subtree(ro['rib']))) {
+      out.push({ table: tbl, config: subtree(subtree(body)['static']), instance });
     }
   };
-  fromOptions('default', tree(cfg['routing-options']), 'routing-options');
-  for (const [inst, body] of Object.entries(tree(cfg['routing-instances']))) {
-    fromOptions(inst, tree(tree(body)['routing-options']), `routing-instances ${inst} routing-options`);
+  fromOptions('default', subtree(cfg['routing-options']));
+  for (const [inst, body] of Object.entries(subtree(cfg['routing-instances']))) {
+    fromOptions(inst, subtree(subtree(body)['routing-options']));
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { formatIpv4, tryParseIpv4, tryParseIpv6 } from '../../../lib/addr.js';
 import { Afi, Safi, familyKey } from '../../../wire/bgp/options.js';
 import { formatExtCommunity, parseExtCommunity, type PathAttributes } from '../../../wire/bgp/attributes.js';
 import type { ConfigTree, ConfigValue } from '../../types.js';
+import { isFlagSet as bool, stringList as list, subtree as tree } from '../../config/tree.js';
 
 export interface FamilyConfig {
   readonly afi: number;
@@ -110,9 +111,6 @@ export function mappedIpv4(address: string): string | undefined {
   return formatIpv4(((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0);
 }
 
-const tree = (v: ConfigValue | undefined): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
-const list = (v: ConfigValue | undefined): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
-
 /** The effective value of a statement for a neighbor: neighbor, then group, then bgp. */
 function pick(levels: ConfigTree[], key: string): ConfigValue | undefined {
   for (const l of levels) if (l[key] !== undefined) return l[key];
@@ -153,10 +151,6 @@ function families(instance: string, levels: ConfigTree[], address: string): Fami
   if (tree(t['inet-vpn']).unicast !== undefined) out.push(make(Afi.Ipv4, tree(tree(t['inet-vpn']).unicast), Safi.MplsVpn));
   if (tree(t['inet6-vpn']).unicast !== undefined) out.push(make(Afi.Ipv6, tree(tree(t['inet6-vpn']).unicast), Safi.MplsVpn));
   return out;
-}
-
-function bool(v: ConfigValue | undefined): boolean {
-  return v === true;
 }
 
 /** Resolve one instance's `protocols bgp` subtree (undefined when BGP is not configured there). */

@@ -8,6 +8,7 @@
  */
 import * as net from 'node:net';
 import type { ConfigTree, ConfigConsumer } from '../../types.js';
+import { subtree as tree } from '../../config/tree.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
 import { PolicyEngine } from '../../policy/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
@@ -66,8 +67,6 @@ export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: s
   const bgp = c.route?.protocol === 'bgp';
   for (const inst of instances) if (!bgp || inst.isShadowed(c.table, c.prefix) || inst.watchesTable(c.table)) inst.ribChanged(c.table, c.prefix);
 }
-
-const tree = (v: unknown): ConfigTree => (v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {});
 
 /** `interface|address` for every `interfaces IF unit 0 family inet|inet6 address A primary`. */
 function primaryAddresses(cfg: ConfigTree): Set<string> {

@@ -5,10 +5,13 @@
  * their own preference and metric, so a qualified next hop with a higher preference is a
  * floating backup. Each (preference, metric) group is announced under its own source
  * (`static`, `static/7/0`, ...) and the RIB's best-path chain picks among them, falling back
- * when a group's next hops stop resolving. `resolve` makes gateways recursive.
+ * when a group's next hops stop resolving. `resolve` makes gateways recursive. The rules a
+ * static route must follow are checked once, with the rest of the tree, in
+ * config/validate.ts: what reaches `apply` has passed them.
  */
-import { canonicalPrefix, parseIp, parsePrefix } from '../../../lib/addr.js';
+import { canonicalPrefix } from '../../../lib/addr.js';
 import type { ConfigTree } from '../../types.js';
+import { leafNumber, stringList, subtree } from '../../config/tree.js';
 import type { RibApi, RibNexthop, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 
@@ -29,38 +32,6 @@ export class StaticProtocol {
   private readonly announced = new Map<string, Map<string, { source: string; route: RibRoute }>>();
 
   constructor(private readonly rib: RibApi) {}
-
-  /** Problems with the static routes of a table, each naming its config path. */
-  static validate(table: string, path: string, cfg: ConfigTree): string[] {
-    const errors: string[] = [];
-    const fam = /(^|\.)inet6\./.test(table) ? 6 : 4;
-    for (const [prefix, r] of Object.entries(asTree(cfg['route']))) {
-      const at = `${path} route ${prefix}`;
-      let pf: number;
-      try {
-        pf = parsePrefix(prefix).family;
-      } catch (err) {
-        errors.push(`${at}: ${(err as Error).message}`);
-        continue;
-      }
-      if (pf !== fam) errors.push(`${at}: an IPv${pf} prefix does not belong in ${table}${fam === 4 ? ' (put it under rib inet6.0)' : ''}`);
-      const rt = asTree(r);
-      const actions = ['discard', 'reject', 'receive'].filter((k) => rt[k] === true);
-      const nhs = asList(rt['next-hop']);
-      const qnhs = Object.entries(asTree(rt['qualified-next-hop']));
-      if (actions.length > 1) errors.push(`${at}: only one of ${actions.join(', ')}`);
-      if (actions.length && (nhs.length || qnhs.length)) errors.push(`${at}: ${actions[0]} and next hops exclude each other`);
-      if (!actions.length && !nhs.length && !qnhs.length) errors.push(`${at}: needs next-hop, qualified-next-hop, discard, reject or receive`);
-      for (const gw of [...nhs, ...qnhs.map(([a]) => a)]) {
-        try {
-          if (parseIp(gw).family !== fam) errors.push(`${at}: next hop ${gw} is not IPv${fam}`);
-        } catch (err) {
-          errors.push(`${at}: ${(err as Error).message}`);
-        }
-      }
-    }
-    return errors;
-  }
 
   /** Make the RIB hold exactly the static routes of these tables. */
   apply(tables: StaticTableConfig[]): void {
@@ -86,14 +57,14 @@ export class StaticProtocol {
 
 function routesOf(cfg: ConfigTree): Map<string, { source: string; route: RibRoute }> {
   const out = new Map<string, { source: string; route: RibRoute }>();
-  const defaults = asTree(cfg['defaults']);
-  const defPref = num(defaults['preference']) ?? DEFAULT_PREFERENCE.static;
+  const defaults = subtree(cfg['defaults']);
+  const defPref = leafNumber(defaults['preference']) ?? DEFAULT_PREFERENCE.static;
   const defResolve = defaults['resolve'] === true;
-  for (const [p, r] of Object.entries(asTree(cfg['route']))) {
-    const rt = asTree(r);
+  for (const [p, r] of Object.entries(subtree(cfg['route']))) {
+    const rt = subtree(r);
     const prefix = canonicalPrefix(p);
-    const pref = num(rt['preference']) ?? defPref;
-    const metric = num(rt['metric']) ?? 0;
+    const pref = leafNumber(rt['preference']) ?? defPref;
+    const metric = leafNumber(rt['metric']) ?? 0;
     const recursive = rt['resolve'] === true || defResolve;
     const attributes: Record<string, unknown> = {};
     if (rt['tag'] !== undefined) attributes['tag'] = rt['tag'];
@@ -111,13 +82,13 @@ function routesOf(cfg: ConfigTree): Map<string, { source: string; route: RibRout
       if (!g) groups.set(k, (g = { preference, metric: m, nexthops: [] }));
       return g;
     };
-    for (const gw of asList(rt['next-hop'])) group(pref, metric).nexthops.push(recursive ? { gateway: gw, recursive: true } : { gateway: gw });
-    for (const [gw, q] of Object.entries(asTree(rt['qualified-next-hop']))) {
-      const qt = asTree(q);
+    for (const gw of stringList(rt['next-hop'])) group(pref, metric).nexthops.push(recursive ? { gateway: gw, recursive: true } : { gateway: gw });
+    for (const [gw, q] of Object.entries(subtree(rt['qualified-next-hop']))) {
+      const qt = subtree(q);
       const nh: RibNexthop = { gateway: gw };
       if (typeof qt['interface'] === 'string') nh.interface = qt['interface'];
       else if (recursive) nh.recursive = true;
-      group(num(qt['preference']) ?? pref, num(qt['metric']) ?? metric).nexthops.push(nh);
+      group(leafNumber(qt['preference']) ?? pref, leafNumber(qt['metric']) ?? metric).nexthops.push(nh);
     }
     for (const g of groups.values()) {
       const source = g.preference === pref && g.metric === metric ? 'static' : `static/${g.preference}/${g.metric}`;
@@ -127,16 +98,3 @@ function routesOf(cfg: ConfigTree): Map<string, { source: string; route: RibRout
   return out;
 }
 
-function asTree(v: unknown): ConfigTree {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigTree) : {};
-}
-
-function asList(v: unknown): string[] {
-  return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
-}
-
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
-  return undefined;
-}
