@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsLab, needsRoot, ping, stopChild, waitForLine } from '../../test/lib/netns.js';
+import { tcpBulk } from '../../test/lib/tcp-bulk.js';
 
 const skip = needsRoot();
 const lab = new NetnsLab('dpvh');
@@ -70,57 +71,12 @@ test('TCP to a socket in the router\'s kernel (what BGP does)', { skip }, async 
   await stopChild(server, 2000);
 });
 
-/** Python that sends `bytes` (a multiple of 64 KiB) of a repeating pattern on socket c and shuts its sending side. */
-const SEND = (bytes: number) => `
-pat = bytes(range(256)) * 256
-for _ in range(${bytes} // len(pat)):
-    c.sendall(pat)
-c.shutdown(socket.SHUT_WR)`;
-/** Python that reads socket c to EOF and prints the byte count and whether every byte followed the pattern. */
-const RECEIVE = `
-pat = bytes(range(256)) * 4097
-got = 0
-ok = True
-while True:
-    b = c.recv(1 << 20)
-    if not b:
-        break
-    ok = ok and b == pat[got & 255:(got & 255) + len(b)]
-    got += len(b)
-print(got, ok, flush=True)`;
-
-for (const [family, addr] of [['IPv4', '10.77.0.1'], ['IPv6', 'fd77::1']] as const) {
+for (const [family, addr, port] of [['IPv4', '10.77.0.1', 1791], ['IPv6', 'fd77::1', 1792]] as const) {
   test(`TCP bulk transfer from a neighbour at default offloads to vhost0 and back (${family})`, { skip, timeout: 60000 }, async () => {
     const bytes = 24 << 20;
-    const port = family === 'IPv4' ? 1791 : 1792;
-    const af = family === 'IPv4' ? 'socket.AF_INET' : 'socket.AF_INET6';
-    // upload: the neighbour sends, the router's kernel (behind vhost0) receives
-    const server = lab.spawn(r, ['python3', '-c', [
-      'import socket',
-      `s = socket.socket(${af}); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)`,
-      `s.bind(("${addr}", ${port})); s.listen(1); print("listening", flush=True)`,
-      's.settimeout(40); c, _ = s.accept(); c.settimeout(40)',
-      RECEIVE,
-      SEND(bytes),
-      'c.close()',
-    ].join('\n')]);
-    await waitForLine(server, /listening/, 10000);
-    const t0 = Date.now();
-    const client = lab.run(h, ['python3', '-c', [
-      'import socket, time',
-      `c = socket.create_connection(("${addr}", ${port}), timeout=40)`,
-      't = time.time()',
-      SEND(bytes),
-      'up = time.time() - t',
-      't = time.time()',
-      RECEIVE.replace('print(got, ok, flush=True)', 'print(got, ok, round(up, 2), round(time.time() - t, 2), flush=True)'),
-    ].join('\n')], { timeout: 50000 });
-    const upload = await waitForLine(server, /^\d+ (True|False)/, 5000);
-    assert.equal(upload.trim(), `${bytes} True`, 'the router\'s kernel received every byte in order');
-    const [got, ok, upS, downS] = client.trim().split(' ');
-    assert.equal(`${got} ${ok}`, `${bytes} True`, 'the neighbour received every byte in order');
-    console.log(`${family}: ${bytes >> 20} MiB up in ${upS} s, down in ${downS} s (total ${Date.now() - t0} ms)`);
-    await stopChild(server, 2000);
+    const r1 = await tcpBulk(lab, r, h, addr, port, bytes);
+    assert.deepEqual([r1.upBytes, r1.upOk, r1.downBytes, r1.downOk], [bytes, true, bytes, true], JSON.stringify(r1));
+    console.log(`${family}: ${bytes >> 20} MiB to vhost0 in ${r1.upSeconds} s, back in ${r1.downSeconds} s`);
   });
 }
 

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4, RX_NO_ROOM, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, VnetReceiver, completePartialChecksum } from './gso.js';
+import { GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4, RX_NO_ROOM, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, VnetReceiver, completeIfPartial, completePartialChecksum } from './gso.js';
 import { PacketPool } from '../pool.js';
 import { encodeEthernet, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
 import { encodeIpv4, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
@@ -217,4 +217,25 @@ test('non-TCP/UDP frames and offsets outside the frame are left alone', () => {
   assert.equal(completePartialChecksum(icmp, 0, icmp.length, 34, 40), false);
   assert.equal(completePartialChecksum(icmp, 0, icmp.length, 4, 2), false);
   assert.deepEqual(icmp, copy);
+});
+
+test('completeIfPartial finishes exactly the frames whose checksum field holds the pseudo-header sum', () => {
+  const next = rng(9);
+  for (let i = 0; i < 400; i++) {
+    const family = i % 2 === 0 ? 4 : 6;
+    const proto = i % 4 < 2 ? IPPROTO_UDP : IPPROTO_TCP;
+    const { frame, want, field } = partial(family, proto, 1 + (next() % 300), i % 8 >= 4, next);
+    const buf = new Uint8Array(Math.max(frame.length, 60));
+    buf.set(frame);
+    assert.equal(completeIfPartial(buf, 0, buf.length), true, `case ${i}`);
+    assert.equal((buf[field]! << 8) | buf[field + 1]!, want === 0 ? 0xffff : want);
+    // now finished: a second look leaves it alone, and so it does a corrupted one
+    const done = buf.slice();
+    assert.equal(completeIfPartial(buf, 0, buf.length), false);
+    buf[field] ^= 0x40;
+    const bad = buf.slice();
+    assert.equal(completeIfPartial(buf, 0, buf.length), false);
+    assert.deepEqual(buf, bad);
+    assert.notDeepEqual(done, bad);
+  }
 });

@@ -243,6 +243,47 @@ export function copyExact(from: DataView, src: number, to: DataView, dst: number
 }
 
 /**
+ * For drivers whose kernel side loses the "checksum not finished" mark (AF_XDP: an XDP
+ * redirect carries no skb metadata): a TCP/UDP frame whose checksum field holds exactly the
+ * folded pseudo-header sum is one a local sender left to offload (a finished checksum equals
+ * it only by a 1-in-65536 coincidence, and even then completing it rewrites the same value
+ * the sender's NIC would have). Complete those; leave every other frame untouched. Costs a
+ * pseudo-header sum per TCP/UDP frame. Returns true when it completed one.
+ */
+export function completeIfPartial(data: Uint8Array, off: number, len: number): boolean {
+  let l3 = off + 14;
+  let type = (data[off + 12]! << 8) | data[off + 13]!;
+  if (type === ETH_VLAN || type === ETH_QINQ) {
+    type = (data[off + 16]! << 8) | data[off + 17]!;
+    l3 += 4;
+  }
+  const end = off + len;
+  let proto: number;
+  let l4: number;
+  let l4len: number;
+  let sum: number;
+  if (type === ETH_IPV4) {
+    if (l3 + 20 > end || (((data[l3 + 6]! << 8) | data[l3 + 7]!) & 0x3fff) !== 0) return false; // fragments carry no whole L4
+    proto = data[l3 + 9]!;
+    const ihl = (data[l3]! & 0x0f) * 4;
+    l4 = l3 + ihl;
+    l4len = ((data[l3 + 2]! << 8) | data[l3 + 3]!) - ihl;
+    sum = onesSum(data, l3 + 12, 8);
+  } else if (type === ETH_IPV6) {
+    if (l3 + 40 > end) return false;
+    proto = data[l3 + 6]!;
+    l4 = l3 + 40;
+    l4len = (data[l3 + 4]! << 8) | data[l3 + 5]!;
+    sum = onesSum(data, l3 + 8, 32);
+  } else return false;
+  const field = proto === TCP ? l4 + 16 : proto === UDP ? l4 + 6 : -1;
+  if (field < 0 || l4len < 8 || field + 2 > end || l4 + l4len > end) return false;
+  const partial = ~finishChecksum(sum + proto + l4len) & 0xffff;
+  if (((data[field]! << 8) | data[field + 1]!) !== partial) return false;
+  return completePartialChecksum(data, off, len, l4 - off, field - l4);
+}
+
+/**
  * Finish a partial checksum as the kernel's skb_checksum_help does: the field at
  * csumStart + csumOffset holds the pseudo-header sum, so the ones'-complement sum of
  * everything from csumStart to the end of the packet, complemented, is the checksum.
