@@ -218,7 +218,8 @@ class AfPacket implements AfPacketDriver {
       const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
       // virtio_net_hdr flags and gso_type: both zero for a plain frame with a finished checksum
       const offload = ring[mac - VNET_HDR_LEN]! | ring[mac - VNET_HDR_LEN + 1]!;
-      if (offload !== 0 || (status & TP_STATUS_COPY) !== 0 || words[(h + H_LEN) >>> 2] !== len) {
+      // (and frames too long for a pool slot, which io/gso.ts cuts when they are TCP)
+      if (offload !== 0 || (status & TP_STATUS_COPY) !== 0 || words[(h + H_LEN) >>> 2] !== len || len > MAX_FRAME - 4) {
         const m = this.rxSlow(status, h, mac, len, pool, out, n, max);
         if (m === RX_NO_ROOM) break;
         n = m;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4, RX_NO_ROOM, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, VnetReceiver, completeIfPartial, completePartialChecksum } from './gso.js';
-import { PacketPool } from '../pool.js';
+import { MAX_FRAME, PacketPool } from '../pool.js';
 import { encodeEthernet, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
 import { encodeIpv4, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
 import { encodeIpv6 } from '../../wire/ipv6.js';
@@ -153,9 +153,11 @@ test('UFO, a GSO type that contradicts the headers, a zero gso_size and a segmen
   assert.equal(receive(superFrame(v4, GSO_TCPV6, 1400), -1, pool).rx.counters.unsupported, 1, 'TCPV6 on an IPv4 frame');
   assert.equal(receive(superFrame(udp, GSO_TCPV4, 1400), -1, pool).rx.counters.unsupported, 1, 'TCP GSO on a UDP packet');
   assert.equal(receive(superFrame(v4, GSO_TCPV4, 0), -1, pool).rx.counters.unsupported, 1, 'gso_size 0');
-  assert.equal(receive(superFrame(v4, GSO_TCPV4, 4000), -1, pool).rx.counters.tooBig, 1, 'segments above a slot');
-  const cut = superFrame(v4, GSO_TCPV4, 1400).subarray(0, VNET_HDR_LEN + 14 + 20 + 10);
-  assert.equal(receive(cut, -1, pool).rx.counters.unsupported, 1, 'headers cut short');
+  assert.equal(receive(superFrame(udp, GSO_UDP_L4, 4000), -1, pool).rx.counters.tooBig, 1, 'UDP segments above a slot');
+  const cut = receive(superFrame(v4, GSO_TCPV4, 4000), -1, new PacketPool(64));
+  assert.equal(cut.n, Math.ceil(5000 / (MAX_FRAME - 14 - 20 - 32)), 'TCP segments above a slot are cut to fit');
+  const short = superFrame(v4, GSO_TCPV4, 1400).subarray(0, VNET_HDR_LEN + 14 + 20 + 10);
+  assert.equal(receive(short, -1, pool).rx.counters.unsupported, 1, 'headers cut short');
   assert.equal(pool.available, 64);
 });
 
@@ -238,4 +240,41 @@ test('completeIfPartial finishes exactly the frames whose checksum field holds t
     assert.deepEqual(buf, bad);
     assert.notDeepEqual(done, bad);
   }
+});
+
+test('jumbo TCP (a plain 9000-byte frame, or GSO with a jumbo MSS) is cut into slot-sized segments; a jumbo UDP datagram is dropped and counted', () => {
+  const next = rng(21);
+  for (const family of [4, 6] as const) {
+    const c: Case = { family, proto: IPPROTO_TCP, tagInFrame: false, payload: randomBytes(next, 9000 - (family === 4 ? 20 : 40) - 32), flags: TCP_ACK | TCP_PSH, seq: 77, id: 9 };
+    const hdr = 14 + (family === 4 ? 20 : 40) + 32;
+    const fit = MAX_FRAME - hdr;
+    // a plain jumbo frame: no GSO, finished checksum
+    const plain = ethernet(c, ipPacket(c, c.payload, c.seq, c.flags, c.id, true), false);
+    const buf = new Uint8Array(VNET_HDR_LEN + plain.length);
+    buf.set(plain, VNET_HDR_LEN);
+    const pool = new PacketPool(64);
+    const { n, out, rx } = receive(buf, -1, pool);
+    const want = expected(c, fit, false);
+    assert.equal(n, want.length);
+    for (let k = 0; k < n; k++) {
+      assert.ok(pool.len[out[k]!]! <= MAX_FRAME);
+      assert.deepEqual(pool.frame(out[k]!), want[k], `IPv${family} segment ${k}`);
+    }
+    assert.equal(rx.counters.tooBig, 0);
+    // a GSO frame whose MSS (a 9000-byte MTU's) exceeds a slot: the same cut
+    const jumboGso = superFrame({ ...c, payload: randomBytes(next, 3 * 8948) }, family === 4 ? GSO_TCPV4 : GSO_TCPV6, 8948);
+    const r2 = receive(jumboGso, -1, new PacketPool(64));
+    assert.equal(r2.n, Math.ceil((3 * 8948) / fit));
+  }
+  const udp: Case = { family: 4, proto: IPPROTO_UDP, tagInFrame: false, payload: new Uint8Array(8000), flags: 0, seq: 0, id: 1 };
+  const plain = ethernet(udp, ipPacket(udp, udp.payload, 0, 0, 1, true), false);
+  const buf = new Uint8Array(VNET_HDR_LEN + plain.length);
+  buf.set(plain, VNET_HDR_LEN);
+  const pool = new PacketPool(8);
+  const { n, rx } = receive(buf, -1, pool);
+  assert.equal(n, 0);
+  assert.equal(rx.counters.tooBig, 1);
+  assert.equal(pool.available, 8);
+  const uso = receive(superFrame(udp, GSO_UDP_L4, 8000 - 8), -1, new PacketPool(8));
+  assert.equal(uso.rx.counters.tooBig, 1, 'USO datagrams keep their size: too big is dropped, not cut');
 });

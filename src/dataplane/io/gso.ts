@@ -52,6 +52,23 @@ export interface GsoCounters {
   poolEmpty: number;
 }
 
+/** gso_size meaning "as large as a pool slot allows" (resegmenting a jumbo TCP frame) */
+const FIT_SLOT = -1;
+
+/** GSO_TCPV4 or GSO_TCPV6 for an unfragmented TCP packet without IPv6 extension headers, else GSO_NONE. */
+function tcpGsoType(src: Uint8Array, mac: number, len: number): number {
+  let l3 = mac + 14;
+  let etherType = (src[mac + 12]! << 8) | src[mac + 13]!;
+  if (etherType === ETH_VLAN || etherType === ETH_QINQ) {
+    etherType = (src[mac + 16]! << 8) | src[mac + 17]!;
+    l3 += 4;
+  }
+  if (l3 + 40 > mac + len) return GSO_NONE;
+  if (etherType === ETH_IPV4) return src[l3 + 9] === TCP && (((src[l3 + 6]! << 8) | src[l3 + 7]!) & 0x3fff) === 0 ? GSO_TCPV4 : GSO_NONE;
+  if (etherType === ETH_IPV6) return src[l3 + 6] === TCP ? GSO_TCPV6 : GSO_NONE;
+  return GSO_NONE;
+}
+
 /** rxFrame's answer when `out` has no room for all of a super-frame's segments: leave it for the next burst. */
 export const RX_NO_ROOM = -1;
 
@@ -72,6 +89,12 @@ export class VnetReceiver {
     const gsoSize = src[vh + 4]! | (src[vh + 5]! << 8);
     const tagLen = vlan >= 0 ? 4 : 0;
     if (gsoType === GSO_NONE) {
+      if (len + tagLen > MAX_FRAME && len >= 54) {
+        // a jumbo frame: TCP can be cut into slot-sized segments (a byte stream has no
+        // boundaries to keep); anything else is counted and dropped
+        const tcp = tcpGsoType(src, mac, len);
+        if (tcp !== GSO_NONE) return this.segment(src, srcView, vh, mac, len, vlan, tcp, FIT_SLOT, pool, out, n, max);
+      }
       if (len + tagLen > MAX_FRAME || len < 14) {
         this.counters.tooBig++;
         return n;
@@ -131,8 +154,11 @@ export class VnetReceiver {
     const hdrEnd = l4 + l4Hdr;
     const payload = end - hdrEnd;
     const outHdr = hdrEnd - mac + tagLen;
+    // TCP segments that would not fit a pool slot (a jumbo MTU's MSS) are cut smaller: any
+    // segmentation of a TCP byte stream is valid. UDP datagrams (USO) keep their sizes.
+    if (mss === FIT_SLOT || (proto === TCP && outHdr + mss > MAX_FRAME)) mss = MAX_FRAME - outHdr;
     const segs = Math.max(1, Math.ceil(payload / mss));
-    if (outHdr + Math.min(mss, payload) > MAX_FRAME) {
+    if (mss <= 0 || outHdr + Math.min(mss, payload) > MAX_FRAME) {
       c.tooBig++;
       return n;
     }
