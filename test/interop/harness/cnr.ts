@@ -100,9 +100,10 @@ export class Cnr {
   /**
    * `opts.vrouter`: run `cnr start --no-vhost` (controller and vRouter in one process, the
    * vRouter attached to the configured interfaces, its introspect API at `opts.introspect`)
-   * instead of `cnr controller` alone.
+   * instead of `cnr controller` alone. With `opts.vhost` too, `cnr start` as in production:
+   * the node's own traffic (BGP included) goes through vhost0 and the vRouter.
    */
-  static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000, opts: { vrouter?: boolean; introspect?: string } = {}): Promise<Cnr> {
+  static async start(lab: Lab, ns: string, name: string, spec: CnrSpec, timeoutMs = 30_000, opts: { vrouter?: boolean; vhost?: boolean; introspect?: string } = {}): Promise<Cnr> {
     const c = new Cnr(lab, ns, name);
     c.mode = opts;
     writeFileSync(c.configPath, cnrConfig(spec));
@@ -110,11 +111,11 @@ export class Cnr {
     return c;
   }
 
-  private mode: { vrouter?: boolean; introspect?: string } = {};
+  private mode: { vrouter?: boolean; vhost?: boolean; introspect?: string } = {};
 
   private async launch(timeoutMs: number): Promise<void> {
     const args = this.mode.vrouter
-      ? ['start', '--no-vhost', '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
+      ? ['start', ...(this.mode.vhost ? [] : ['--no-vhost']), '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
       : // no vRouter in interop tests: the FIB export finds no agent here and keeps retrying
         ['controller', '--agent-address', '127.0.0.1:1'];
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
