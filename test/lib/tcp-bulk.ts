@@ -38,7 +38,10 @@ export interface TcpBulkResult {
   downSeconds: number;
 }
 
-export async function tcpBulk(lab: NetnsLab, serverNs: string, clientNs: string, addr: string, port: number, bytes: number, timeoutS = 40): Promise<TcpBulkResult> {
+/** What tcpBulk needs of a lab: NetnsLab has it, and the benchmarks adapt the interop harness's Lab to it. */
+export type BulkLab = Pick<NetnsLab, 'spawn' | 'run'>;
+
+export async function tcpBulk(lab: BulkLab, serverNs: string, clientNs: string, addr: string, port: number, bytes: number, timeoutS = 40): Promise<TcpBulkResult> {
   if (bytes % 65536 !== 0) throw new Error('tcpBulk: bytes must be a multiple of 64 KiB');
   const af = addr.includes(':') ? 'socket.AF_INET6' : 'socket.AF_INET';
   const server = lab.spawn(serverNs, ['python3', '-c', [
