@@ -15,7 +15,8 @@
  *    fabric), so cnr does the same RIB and FIB work either way.
  * 2. TCP throughput: a 64 MiB transfer each way between the peer and a listener in cnr's
  *    namespace, over vhost0 and the vRouter, against the same transfer over the kernel veth;
- *    with the cnr process's CPU per MB on the vRouter path.
+ *    with the cnr process's CPU per MB on the vRouter path. Then the same through vhost0
+ *    while the controller ingests the routes (a busy controller must not starve the punt path).
  *
  * Knobs: CNR_BENCH_PATH_COUNT (default 1000000 routes), CNR_BENCH_PATH_ROUNDS (default 3),
  * CNR_BENCH_PATH_MB (default 64).
@@ -146,6 +147,31 @@ async function throughputOnce(s: Setup, cnr: Cnr, path: Path, round: number): Pr
   return t;
 }
 
+/**
+ * The punt path while the controller is busy: in `cnr start` the controller and the vRouter
+ * share one process (the vRouter's graph and drivers run in a worker thread of their own).
+ * A fresh cnr ingests COUNT routes from the injector over the kernel veth while the same
+ * transfer as above runs through vhost0.
+ */
+async function throughputWhileBusy(s: Setup, round: number): Promise<Throughput> {
+  const cnr = await startCnr(s);
+  try {
+    await waitFor('vhost0 to carry the fabric subnet', () => runCmd('ip', ['netns', 'exec', s.nsCnr, 'ip', 'route', 'show', 'dev', 'vhost0'], 5000).stdout.includes('10.0.0.0/30'), 30_000, 200);
+    const inj = s.lab.daemon(`injector-busy-${round}`, s.nsPeer, process.execPath, [
+      injectorJs, '--peer', ADDR.kernel.cnr, '--local-as', String(PEER_AS), '--peer-as', String(CNR_AS),
+      '--next-hop', ADDR.vrouter.peer, '--count', String(COUNT), '--per-update', '100', '--prefix-len', '28',
+    ]);
+    await waitFor('the injector to start sending', () => /"event":"sending"/.test(inj.output()), 60_000, 50);
+    const t = await throughputOnce(s, cnr, 'vrouter', round);
+    const got = await cnr.receivedCount(ADDR.kernel.peer);
+    console.log(`    (cnr had accepted ${got} routes when the transfer ended)`);
+    await inj.stop(3000);
+    return t;
+  } finally {
+    await cnr.stop();
+  }
+}
+
 function stats(xs: number[]): { min: number; median: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
   return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! };
@@ -165,6 +191,7 @@ export async function run(): Promise<BenchResult[]> {
   const s = setup();
   const ingests: Ingest[] = [];
   const tputs: Throughput[] = [];
+  const busy: Throughput[] = [];
   try {
     console.log(`BGP ingest of ${COUNT} routes, ${ROUNDS} rounds, alternating the order of the two paths:`);
     for (let round = 0; round < ROUNDS; round++) {
@@ -182,6 +209,8 @@ export async function run(): Promise<BenchResult[]> {
     } finally {
       await cnr.stop();
     }
+    console.log(`TCP through vhost0 while the controller ingests ${COUNT} routes (over the kernel veth):`);
+    for (let round = 0; round < ROUNDS; round++) busy.push(await throughputWhileBusy(s, round));
   } finally {
     await s.lab.close();
   }
@@ -195,6 +224,7 @@ export async function run(): Promise<BenchResult[]> {
   const downV = stats(by(tputs, 'vrouter').map((x) => x.downMbps));
   const downK = stats(by(tputs, 'kernel').map((x) => x.downMbps));
   const cpuMB = stats(by(tputs, 'vrouter').map((x) => x.cpuPerMB * 1000));
+  const upBusy = stats(busy.map((x) => x.upMbps));
   const incomplete = ingests.filter((x) => !x.complete).length;
   const results: BenchResult[] = [
     {
@@ -222,6 +252,14 @@ export async function run(): Promise<BenchResult[]> {
       notes: `vRouter ${fmt(downV, 0)}, kernel ${fmt(downK, 0)}`,
     },
     {
+      name: `TCP to a listener behind vhost0 while the controller ingests ${COUNT / 1e6}M routes (median of ${ROUNDS})`,
+      value: upBusy.median,
+      unit: 'Mbit/s',
+      reference: { name: 'the same with the controller idle', value: upV.median },
+      ratio: upBusy.median / upV.median,
+      notes: `busy ${fmt(upBusy, 0)}, idle ${fmt(upV, 0)}`,
+    },
+    {
       name: 'cnr CPU per MB through vhost0 and the vRouter (both directions)',
       value: cpuMB.median,
       unit: 'ms/MB',
@@ -231,7 +269,7 @@ export async function run(): Promise<BenchResult[]> {
   const dir = join(repo, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bgp-path-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), count: COUNT, rounds: ROUNDS, mb: MB, ingests, throughput: tputs, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), count: COUNT, rounds: ROUNDS, mb: MB, ingests, throughput: tputs, throughputBusy: busy, results }, null, 2));
   console.log(`details in ${file}`);
   return results;
 }

@@ -177,6 +177,8 @@ class AfPacket implements AfPacketDriver {
   /** for frames the kernel queues whole on the socket (TP_STATUS_COPY), made on first use */
   private copyBuf: Uint8Array | undefined;
   private copyView: DataView | undefined;
+  /** length of a frame in copyBuf that waits for the next burst (0: none) */
+  private copyPending = 0;
 
   constructor(
     readonly name: string,
@@ -254,7 +256,8 @@ class AfPacket implements AfPacketDriver {
   /**
    * A ring frame that is not a plain finished frame: a super-frame or a partial checksum
    * (io/gso.ts), or a frame too long for the ring (TP_STATUS_COPY: read it whole from the
-   * socket; taken only at the start of a burst, so that all its segments fit `out`).
+   * socket; when its segments do not fit the rest of `out`, it waits in copyBuf, its ring
+   * entry unreleased, for the next burst).
    * Returns the new count, or RX_NO_ROOM to leave the frame in the ring for the next burst.
    */
   private rxSlow(status: number, h: number, mac: number, len: number, pool: PacketPool, out: Uint32Array, n: number, max: number): number {
@@ -268,16 +271,20 @@ class AfPacket implements AfPacketDriver {
       }
       return this.gso.rxFrame(ring, this.view, mac - VNET_HDR_LEN, mac, len, vlan, pool, out, n, max);
     }
-    if (n > 0) return RX_NO_ROOM;
     this.copyBuf ??= new Uint8Array(COPY_BUF);
     this.copyView ??= new DataView(this.copyBuf.buffer);
-    const r = libc().read(this.fdNum, this.copyBuf, COPY_BUF);
+    // a frame read earlier whose segments did not fit that burst is still in copyBuf
+    const r = this.copyPending > 0 ? this.copyPending : libc().read(this.fdNum, this.copyBuf, COPY_BUF);
+    this.copyPending = 0;
     if (r < VNET_HDR_LEN + 14) {
       // the queued copy is gone (the socket was drained elsewhere?) or empty: count the ring entry
       this.counters.rxTooBig++;
       return n;
     }
-    return this.gso.rxFrame(this.copyBuf, this.copyView, 0, VNET_HDR_LEN, r - VNET_HDR_LEN, vlan, pool, out, n, max);
+    const m = this.gso.rxFrame(this.copyBuf, this.copyView, 0, VNET_HDR_LEN, r - VNET_HDR_LEN, vlan, pool, out, n, max);
+    // keep it for the next burst, with its ring entry (not released: the loop stops here)
+    if (m === RX_NO_ROOM) this.copyPending = r;
+    return m;
   }
 
   /** The out-of-band 802.1Q tag of a ring frame as tpid * 65536 + tci (io/gso.ts's form). */
