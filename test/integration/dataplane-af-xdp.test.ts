@@ -1,7 +1,9 @@
 /**
  * The data plane on AF_XDP vifs (root only): host1 — vRouter — host2, the router's veth ends
  * driven by the af-xdp driver (an XDP program redirecting to AF_XDP sockets). IPv4 and IPv6
- * pings both ways, a burst of UDP datagrams counted by a listener on host2, the XDP program
+ * pings both ways, a burst of UDP datagrams counted by a listener on host2, TCP bulk transfers
+ * with the hosts at the kernel's default offloads (unfinished checksums completed by the
+ * driver; no super-frames in native mode: docs/design.md), the XDP program
  * gone from both veths once the vRouter has stopped (and when it is killed: the program is
  * held by a BPF link), a mixed af-packet/af-xdp router, and the rtnetlink attach path.
  */
