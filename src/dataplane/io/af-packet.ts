@@ -94,9 +94,9 @@ export interface AfPacketStats {
   gsoSegments: number;
   /** super-frames not segmented (a GSO type io/gso.ts does not handle) */
   gsoUnsupported: number;
-  /** frames longer than a pool slot, or truncated by the kernel (no room to queue them whole) */
+  /** frames longer than a pool slot that could not be cut (not TCP) */
   rxTooBig: number;
-  /** frames dropped because the pool had no free slot */
+  /** frames dropped for want of a buffer: the pool had no free slot, or the socket no room to queue a long frame whole */
   rxNoBuffer: number;
 }
 
@@ -265,8 +265,9 @@ class AfPacket implements AfPacketDriver {
     const vlan = (status & TP_STATUS_VLAN_VALID) !== 0 ? this.vlanWord(status, h) : -1;
     if ((status & TP_STATUS_COPY) === 0) {
       if (this.words[(h + H_LEN) >>> 2] !== len) {
-        // truncated with no copy queued: the socket's receive buffer was full
-        this.counters.rxTooBig++;
+        // longer than a ring frame, and no copy queued because the socket's receive buffer
+        // was full (SO_RCVBUFFORCE): a buffer shortage, not the frame's fault
+        this.counters.rxNoBuffer++;
         return n;
       }
       return this.gso.rxFrame(ring, this.view, mac - VNET_HDR_LEN, mac, len, vlan, pool, out, n, max);
