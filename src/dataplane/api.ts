@@ -74,7 +74,8 @@ export interface VifInfo {
   drops: number;
   /**
    * the driver's own counters (io/driver.ts IoCounters): kernelDrops (ring full), rxTooBig,
-   * rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted
+   * rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted,
+   * poolEmpty, fillRingEmpty, txRingEmpty
    */
   io?: Record<string, number>;
 }

@@ -167,6 +167,9 @@ export const IO_COUNTERS = [
   ['gsoFrames', null],
   ['gsoSegments', null],
   ['csumCompleted', null],
+  ['poolEmpty', null],
+  ['fillRingEmpty', null],
+  ['txRingEmpty', null],
 ] as const;
 export const IO_STRIDE = IO_COUNTERS.length;
 

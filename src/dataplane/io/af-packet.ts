@@ -408,6 +408,9 @@ class AfPacket implements AfPacketDriver {
       gsoFrames: s.gsoFrames,
       gsoSegments: s.gsoSegments,
       csumCompleted: s.csumCompleted,
+      poolEmpty: 0,
+      fillRingEmpty: 0,
+      txRingEmpty: 0,
     };
   }
 

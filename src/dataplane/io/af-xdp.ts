@@ -101,6 +101,8 @@ export interface AfXdpStats {
   kernelDrops: number;
   /** times the kernel found the fill ring empty */
   fillRingEmpty: number;
+  /** times the kernel found our TX ring empty when asked to send (XDP_STATISTICS tx_ring_empty_descs) */
+  txRingEmpty: number;
   /** descriptors the kernel refused (rx + tx invalid) */
   invalidDescs: number;
   /** received descriptors longer than a pool slot (part of rxDropped) */
@@ -583,6 +585,7 @@ class AfXdp implements AfXdpDriver {
   stats(): AfXdpStats {
     let kernelDrops = 0;
     let fillRingEmpty = 0;
+    let txRingEmpty = 0;
     let invalidDescs = 0;
     if (!this.closed) {
       // struct xdp_statistics { u64 rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs }
@@ -592,9 +595,10 @@ class AfXdp implements AfXdpDriver {
         kernelDrops = u(0) + u(24);
         invalidDescs = u(8) + u(16);
         fillRingEmpty = u(32);
+        txRingEmpty = u(40);
       }
     }
-    return { ...this.counters, rxDropped: this.counters.rxDropped + this.rxTooBig, poolEmpty: this.poolEmpty, kernelDrops, fillRingEmpty, invalidDescs, rxTooBig: this.rxTooBig, csumCompleted: this.csumCompleted };
+    return { ...this.counters, rxDropped: this.counters.rxDropped + this.rxTooBig, poolEmpty: this.poolEmpty, kernelDrops, fillRingEmpty, txRingEmpty, invalidDescs, rxTooBig: this.rxTooBig, csumCompleted: this.csumCompleted };
   }
 
   ioCounters(): IoCounters {
@@ -610,6 +614,9 @@ class AfXdp implements AfXdpDriver {
       gsoFrames: 0,
       gsoSegments: 0,
       csumCompleted: s.csumCompleted,
+      poolEmpty: s.poolEmpty,
+      fillRingEmpty: s.fillRingEmpty,
+      txRingEmpty: s.txRingEmpty,
     };
   }
 

@@ -31,6 +31,11 @@ export interface IoCounters {
   gsoSegments: number;
   /** partial checksums completed in software */
   csumCompleted: number;
+  /** receive polls that found the pool empty and left frames waiting in the ring (AF_XDP; not drops until the ring overflows) */
+  poolEmpty: number;
+  /** times the kernel found the fill ring empty (XDP_STATISTICS rx_fill_ring_empty_descs) and the TX ring empty when kicked (tx_ring_empty_descs) */
+  fillRingEmpty: number;
+  txRingEmpty: number;
 }
 
 export interface IoDriver {
