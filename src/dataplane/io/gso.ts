@@ -79,7 +79,7 @@ export class VnetReceiver {
 
   /**
    * Take one received frame, src[mac..mac+len), whose virtio_net_hdr is at src[vh..vh+10),
-   * into pool slots appended to out[n..max). `vlan` is -1, or (tpid << 16 | tci) of a tag the
+   * into pool slots appended to out[n..max). `vlan` is -1, or tpid * 65536 + tci of a tag the
    * kernel delivered out of band, put back after the MAC addresses. Returns the new count,
    * n itself when the frame was dropped (and counted), or RX_NO_ROOM.
    */
@@ -245,7 +245,7 @@ export class VnetReceiver {
 
 /**
  * Copy len bytes of a frame from[src..] to to[dst..], putting back an out-of-band VLAN tag
- * (vlan >= 0: tpid << 16 | tci) after the two MAC addresses.
+ * (vlan >= 0: tpid * 65536 + tci) after the two MAC addresses.
  */
 function copyHeaderTagged(from: DataView, src: number, to: DataView, dst: number, len: number, vlan: number, data: Uint8Array): void {
   if (vlan < 0) {
