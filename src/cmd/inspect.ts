@@ -100,8 +100,9 @@ function nhVia(n: NexthopInfo): string {
 
 function vifTable(vifs: VifInfo[]): string {
   return formatTable(
-    ['ID', 'NAME', 'DRIVER', 'VRF', 'MAC', 'MTU', 'ADDRESSES', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS'],
-    vifs.map((v) => [v.id, v.name, v.driver, v.vrf, v.mac, v.mtu, v.addresses.join(',') || '-', v.rxPackets, v.rxBytes, v.txPackets, v.txBytes, v.drops]),
+    // RING-DROPS: frames the kernel dropped before the vRouter saw them (a receive ring that overflowed), part of DROPS
+    ['ID', 'NAME', 'DRIVER', 'VRF', 'MAC', 'MTU', 'ADDRESSES', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS', 'RING-DROPS'],
+    vifs.map((v) => [v.id, v.name, v.driver, v.vrf, v.mac, v.mtu, v.addresses.join(',') || '-', v.rxPackets, v.rxBytes, v.txPackets, v.txBytes, v.drops, v.io?.kernelDrops ?? 0]),
   );
 }
 

@@ -121,10 +121,8 @@ function buildTopology(): void {
   const wired: [string, string, string, string][] = [[NS.peer, 'lab-peer', '10.0.0.2/30', '2001:db8:ff::2/64']];
   for (const [ns, rif, v4, v6] of wired) {
     sh(['ip', 'link', 'add', rif, 'netns', NS.router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-    // Offloads off on both ends: the vRouter reads frames with AF_PACKET and must see
-    // finished checksums (LAB.md).
-    inNs(NS.router, ['ethtool', '-K', rif, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], true);
-    inNs(ns, ['ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off'], true);
+    // The peer keeps the kernel's default offloads, as a real neighbour does: the vRouter
+    // segments its TCP super-frames and completes its checksums (docs/design.md, Packet I/O).
     // The router side gets no kernel address; IPv6 off there so the kernel sends no NDP of its own.
     inNs(NS.router, ['sysctl', '-qw', `net.ipv6.conf.${rif}.disable_ipv6=1`], true);
     inNs(NS.router, ['ip', 'link', 'set', rif, 'up']);

@@ -72,6 +72,12 @@ export interface VifInfo {
   txPackets: number;
   txBytes: number;
   drops: number;
+  /**
+   * the driver's own counters (io/driver.ts IoCounters): kernelDrops (ring full), rxTooBig,
+   * rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted,
+   * poolEmpty, fillRingEmpty, txRingEmpty
+   */
+  io?: Record<string, number>;
 }
 
 export interface NexthopInfo {

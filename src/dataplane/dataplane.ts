@@ -55,7 +55,7 @@ import {
 import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
 import { MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_INCOMPLETE, NBR_REACHABLE, NBR_STATE_NAMES } from './tables/neighbor-table.js';
-import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
+import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { EVENT_WORDS } from './graph/graph.js';
 import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
@@ -760,8 +760,11 @@ export class VRouterDataplane implements Dataplane {
   listVifs(): VifInfo[] {
     const vt = this.tables.vif;
     const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
+    this.engine?.sampleIo();
     return [...this.vifs.values()].sort((a, b) => a.id - b.id).map((v) => {
       const c = (k: number) => this.sum(lay.vifBase + v.id * VIF_STRIDE + k);
+      const io: Record<string, number> = {};
+      IO_COUNTERS.forEach(([name], k) => { io[name] = this.sum(lay.ioBase + v.id * IO_STRIDE + k); });
       return {
         id: v.id,
         name: v.name,
@@ -775,6 +778,7 @@ export class VRouterDataplane implements Dataplane {
         txPackets: c(2),
         txBytes: c(3),
         drops: c(4),
+        io,
       };
     });
   }
@@ -854,6 +858,7 @@ export class VRouterDataplane implements Dataplane {
   }
 
   dropStats(): Record<string, number> {
+    this.engine?.sampleIo();
     const out: Record<string, number> = {};
     for (let r = 0; r < N_DROP_REASONS; r++) out[DROP_NAMES[r]!] = this.sum(STATS_DROP_BASE + r);
     return out;

@@ -15,6 +15,8 @@ test('metrics expose drop reasons, vif counters and RIB sizes from their owners 
     assert.match(body, /cnr_rib_routes\{table="inet.0",state="all"\} 3/);
     assert.match(body, /cnr_vif_rx_packets_total\{vif="m0"\} 0/);
     assert.match(body, /# TYPE cnr_vrouter_drops_total counter/);
+    assert.match(body, /cnr_vrouter_drops_total\{reason="rx_ring_drop"\} 0/);
+    assert.match(body, /cnr_vif_io_total\{vif="m0",counter="kernelDrops"\} 0/);
     routes = 7;
     body = await scrape();
     assert.match(body, /cnr_rib_routes\{table="inet.0",state="active"\} 6/);

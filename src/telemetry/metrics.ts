@@ -44,6 +44,16 @@ export function buildRegistry(src: MetricSources): Registry {
     perVif('cnr_vif_rx_bytes_total', 'Bytes received per vRouter interface', 'rxBytes');
     perVif('cnr_vif_tx_packets_total', 'Packets sent per vRouter interface', 'txPackets');
     perVif('cnr_vif_tx_bytes_total', 'Bytes sent per vRouter interface', 'txBytes');
+    new Counter({
+      name: 'cnr_vif_io_total',
+      help: 'Driver I/O counters per vRouter interface: kernelDrops (receive ring overflow), rxTooBig, rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted, poolEmpty, fillRingEmpty, txRingEmpty',
+      labelNames: ['vif', 'counter'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const v of dp.listVifs()) for (const [counter, n] of Object.entries(v.io ?? {})) this.inc({ vif: v.name, counter }, n);
+      },
+    });
   }
   const rib = src.ribSummary;
   if (rib) {

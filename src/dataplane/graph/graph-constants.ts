@@ -61,6 +61,12 @@ export const DROP_REASONS = [
   ['pool_empty', 'tx', 'no free buffer'],
   ['tx_full', 'tx', 'transmit ring full'],
   ['internal_error', 'graph', 'in a burst a node failed on (a bug; see the exceptions counter)'],
+  // counted by the drivers, before a frame reaches the graph (copied in by the engine: worker/engine.ts)
+  ['rx_ring_drop', 'driver', 'dropped by the kernel before the vRouter saw it: receive ring full (PACKET_STATISTICS tp_drops; AF_XDP rx_dropped and rx_ring_full)'],
+  ['rx_too_big', 'driver', 'received frame larger than a packet buffer'],
+  ['rx_no_buffer', 'driver', 'no free packet buffer for a received frame'],
+  ['gso_unsupported', 'driver', 'GSO super-frame of a kind not segmented (UFO, tunnels) or with headers that contradict it'],
+  ['rx_invalid_desc', 'driver', 'AF_XDP descriptor the kernel refused as invalid'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -98,6 +104,11 @@ export const D_BAD_NEXTHOP = reason('bad_nexthop');
 export const D_POOL_EMPTY = reason('pool_empty');
 export const D_TX_FULL = reason('tx_full');
 export const D_INTERNAL_ERROR = reason('internal_error');
+export const D_RX_RING_DROP = reason('rx_ring_drop');
+export const D_RX_TOO_BIG = reason('rx_too_big');
+export const D_RX_NO_BUFFER = reason('rx_no_buffer');
+export const D_GSO_UNSUPPORTED = reason('gso_unsupported');
+export const D_RX_INVALID_DESC = reason('rx_invalid_desc');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */
@@ -140,9 +151,32 @@ export const VIF_STRIDE = 5;
 /** ACL hit counters per vif: one per rule, then one for packets no rule matched (denied) */
 export const ACL_STRIDE = MAX_ACL_RULES + 1;
 
-export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; size: number } {
+/**
+ * Driver I/O counters per vif (io/driver.ts IoCounters, copied in by the engine), in this
+ * order; the ones that are drops also count under the drop reason named beside them and in
+ * the vif's drops.
+ */
+export const IO_COUNTERS = [
+  ['kernelDrops', 'rx_ring_drop'],
+  ['rxTooBig', 'rx_too_big'],
+  ['rxNoBuffer', 'rx_no_buffer'],
+  ['gsoUnsupported', 'gso_unsupported'],
+  ['invalidDescs', 'rx_invalid_desc'],
+  // already a tx_full drop in the graph's own count: not counted twice
+  ['txRingFull', null],
+  ['gsoFrames', null],
+  ['gsoSegments', null],
+  ['csumCompleted', null],
+  ['poolEmpty', null],
+  ['fillRingEmpty', null],
+  ['txRingEmpty', null],
+] as const;
+export const IO_STRIDE = IO_COUNTERS.length;
+
+export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; size: number } {
   const vifBase = STATS_DROP_BASE + N_DROP_REASONS;
   const vrfBase = vifBase + maxVifs * VIF_STRIDE;
   const aclBase = vrfBase + maxVrfs * 2;
-  return { vifBase, vrfBase, aclBase, size: aclBase + maxVifs * ACL_STRIDE };
+  const ioBase = aclBase + maxVifs * ACL_STRIDE;
+  return { vifBase, vrfBase, aclBase, ioBase, size: ioBase + maxVifs * IO_STRIDE };
 }

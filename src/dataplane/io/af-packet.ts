@@ -9,25 +9,35 @@
  * TP_STATUS_AVAILABLE, mark it TP_STATUS_SEND_REQUEST, and one sendto() per burst (flush)
  * makes the kernel send every requested frame and return them to AVAILABLE.
  *
- * Kernel behaviours handled here (see LAB.md): outgoing frames are not looped back to us
- * (PACKET_IGNORE_OUTGOING), frames skip the qdisc (PACKET_QDISC_BYPASS), VLAN tags the NIC
- * stripped are put back into the frame, and a frame with TP_STATUS_CSUMNOTREADY (an
- * unfinished TCP/UDP checksum from a local sender with offload on) is completed in software.
+ * What real neighbours send (PACKET_VNET_HDR, io/gso.ts): every ring frame is preceded by a
+ * struct virtio_net_hdr, which says whether the frame is a GSO/GRO super-frame (a veth peer's
+ * TCP with TSO on, the default, sends up to 64 KiB at once; a NIC's GRO merges as much) and
+ * whether its TCP/UDP checksum is unfinished. Plain frames take the fast copy below; the
+ * others go to io/gso.ts, which cuts super-frames into wire-sized segments and completes
+ * checksums. A frame longer than a ring frame is not truncated: with PACKET_COPY_THRESH the
+ * kernel marks its ring entry TP_STATUS_COPY and queues the whole skb on the socket, where
+ * one read() takes it (in order: the n-th COPY entry is the n-th queued skb). Transmitted
+ * frames carry a zeroed virtio_net_hdr (no offload asked). Nothing is lost uncounted: the
+ * kernel's own drops (PACKET_STATISTICS) and ours are exported through ioCounters().
+ *
+ * Also handled (see LAB.md): outgoing frames are not looped back to us
+ * (PACKET_IGNORE_OUTGOING), frames skip the qdisc (PACKET_QDISC_BYPASS), and VLAN tags the
+ * NIC stripped are put back into the frame.
  */
-import type { IoDriver } from './driver.js';
+import type { IoCounters, IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
 import {
-  AF_PACKET, MAP_POPULATE, MAP_SHARED, PACKET_LOSS, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
+  AF_PACKET, MAP_POPULATE, MAP_SHARED, PACKET_COPY_THRESH, PACKET_LOSS, PACKET_VNET_HDR, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
   PACKET_RX_RING, PACKET_STATISTICS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE, SOCK_CLOEXEC,
   SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET, SOL_SOCKET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, TPACKET_V2, EAGAIN,
   disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from './libc.js';
-import { completeChecksum } from './checksum-complete.js';
+import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
 
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
-const TP_STATUS_CSUMNOTREADY = 8;
+const TP_STATUS_COPY = 2;
 const TP_STATUS_VLAN_VALID = 0x10;
 const TP_STATUS_VLAN_TPID_VALID = 0x40;
 const TP_STATUS_AVAILABLE = 0;
@@ -42,8 +52,12 @@ const H_VLAN_TCI = 24;
 const H_VLAN_TPID = 26;
 /** TX data offset: TPACKET_ALIGN(sizeof(tpacket2_hdr)) + sizeof(sockaddr_ll) - sizeof(sockaddr_ll) */
 const TX_DATA = 32;
+/** where the frame itself starts in a TX ring frame: after its virtio_net_hdr */
+const TX_FRAME = TX_DATA + VNET_HDR_LEN;
 const FRAME_SIZE = 2048;
 const BLOCK_SIZE = 1 << 16;
+/** the longest frame read() takes from the socket (TP_STATUS_COPY): a 64 KiB GSO frame and its headers, with room for BIG TCP's 3x */
+const COPY_BUF = 3 * 65536 + 256;
 /** frames that make a sendto() worth its syscall at once */
 const KICK_BATCH = 32;
 
@@ -75,6 +89,15 @@ export interface AfPacketStats {
   kernelDrops: number;
   /** frames whose partial checksum was completed in software */
   csumCompleted: number;
+  /** GSO/GRO super-frames cut into segments, and the segments made */
+  gsoFrames: number;
+  gsoSegments: number;
+  /** super-frames not segmented (a GSO type io/gso.ts does not handle) */
+  gsoUnsupported: number;
+  /** frames longer than a pool slot that could not be cut (not TCP) */
+  rxTooBig: number;
+  /** frames dropped for want of a buffer: the pool had no free slot, or the socket no room to queue a long frame whole */
+  rxNoBuffer: number;
 }
 
 export interface AfPacketDriver extends IoDriver {
@@ -114,6 +137,9 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
     setIntOption(fd, SOL_PACKET, PACKET_LOSS, 1, 'PACKET_LOSS');
     setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, opts.rcvbuf ?? 4 << 20, 'SO_RCVBUFFORCE');
     setIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20, 'SO_SNDBUFFORCE');
+    // before the rings: the header's room is part of each ring frame's layout
+    setIntOption(fd, SOL_PACKET, PACKET_VNET_HDR, 1, 'PACKET_VNET_HDR');
+    setIntOption(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
     requestPacketRing(fd, PACKET_RX_RING, rxFrames, FRAME_SIZE, BLOCK_SIZE);
     requestPacketRing(fd, PACKET_TX_RING, txFrames, FRAME_SIZE, BLOCK_SIZE);
     // RX ring first, TX ring right after it, in one mapping.
@@ -144,7 +170,15 @@ class AfPacket implements AfPacketDriver {
   private txPendingSeen = 0;
   private closed = false;
   private readonly txBase: number;
-  private readonly counters: AfPacketStats = { rxFrames: 0, txFrames: 0, rxDropped: 0, txRingFull: 0, kernelDrops: 0, csumCompleted: 0 };
+  private readonly statsBuf = new Uint8Array(8);
+  private readonly statsLen = new Int32Array(1);
+  private readonly counters = { rxFrames: 0, txFrames: 0, txRingFull: 0, kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0 };
+  private readonly gso: VnetReceiver;
+  /** for frames the kernel queues whole on the socket (TP_STATUS_COPY), made on first use */
+  private copyBuf: Uint8Array | undefined;
+  private copyView: DataView | undefined;
+  /** length of a frame in copyBuf that waits for the next burst (0: none) */
+  private copyPending = 0;
 
   constructor(
     readonly name: string,
@@ -162,6 +196,7 @@ class AfPacket implements AfPacketDriver {
     this.words = new Uint32Array(ab);
     this.view = new DataView(ab);
     this.txBase = rxFrames * FRAME_SIZE;
+    this.gso = new VnetReceiver(vif);
   }
 
   get fd(): number {
@@ -183,25 +218,32 @@ class AfPacket implements AfPacketDriver {
       const len = words[(h + H_SNAPLEN) >>> 2]!;
       const mac = h + (ring[h + H_MAC]! | (ring[h + H_MAC + 1]! << 8));
       const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
-      const total = tagged ? len + 4 : len;
-      const slot = total <= MAX_FRAME && len >= 14 ? pool.alloc() : -1;
-      if (slot < 0) {
-        this.counters.rxDropped++;
+      // virtio_net_hdr flags and gso_type: both zero for a plain frame with a finished checksum
+      const offload = ring[mac - VNET_HDR_LEN]! | ring[mac - VNET_HDR_LEN + 1]!;
+      // (and frames too long for a pool slot, which io/gso.ts cuts when they are TCP)
+      if (offload !== 0 || (status & TP_STATUS_COPY) !== 0 || words[(h + H_LEN) >>> 2] !== len || len > MAX_FRAME - 4) {
+        const m = this.rxSlow(status, h, mac, len, pool, out, n, max);
+        if (m === RX_NO_ROOM) break;
+        n = m;
       } else {
-        const dst = slot * SLOT_SIZE + HEADROOM;
-        if (!tagged) {
-          // 8-byte moves where both ends have room for the rounding (the frame's own slot and ring frame)
-          if (fitsWords(HEADROOM, len, SLOT_SIZE) && fitsWords(mac - h, len, FRAME_SIZE)) copyWords(rv, mac, pv, dst, len);
-          else data.set(ring.subarray(mac, mac + len), dst);
+        const total = tagged ? len + 4 : len;
+        const slot = total <= MAX_FRAME && len >= 14 ? pool.alloc() : -1;
+        if (slot < 0) {
+          if (len >= 14 && total <= MAX_FRAME) this.counters.rxNoBuffer++;
+          else this.counters.rxTooBig++;
         } else {
-          this.reinsertVlan(status, h, mac, len, data, dst);
+          const dst = slot * SLOT_SIZE + HEADROOM;
+          if (!tagged) {
+            // 8-byte moves where both ends have room for the rounding (the frame's own slot and ring frame)
+            if (fitsWords(HEADROOM, len, SLOT_SIZE) && fitsWords(mac - h, len, FRAME_SIZE)) copyWords(rv, mac, pv, dst, len);
+            else data.set(ring.subarray(mac, mac + len), dst);
+          } else {
+            this.reinsertVlan(status, h, mac, len, data, dst);
+          }
+          pool.len[slot] = total;
+          pool.rxVif[slot] = this.vif;
+          out[n++] = slot;
         }
-        pool.len[slot] = total;
-        pool.rxVif[slot] = this.vif;
-        if (status & TP_STATUS_CSUMNOTREADY) {
-          if (completeChecksum(data, dst, total)) this.counters.csumCompleted++;
-        }
-        out[n++] = slot;
       }
       words[h >>> 2] = TP_STATUS_KERNEL;
       head = head + 1 === this.rxFrames ? 0 : head + 1;
@@ -209,6 +251,49 @@ class AfPacket implements AfPacketDriver {
     this.rxHead = head;
     this.counters.rxFrames += n;
     return n;
+  }
+
+  /**
+   * A ring frame that is not a plain finished frame: a super-frame or a partial checksum
+   * (io/gso.ts), or a frame too long for the ring (TP_STATUS_COPY: read it whole from the
+   * socket; when its segments do not fit the rest of `out`, it waits in copyBuf, its ring
+   * entry unreleased, for the next burst).
+   * Returns the new count, or RX_NO_ROOM to leave the frame in the ring for the next burst.
+   */
+  private rxSlow(status: number, h: number, mac: number, len: number, pool: PacketPool, out: Uint32Array, n: number, max: number): number {
+    const ring = this.ring;
+    const vlan = (status & TP_STATUS_VLAN_VALID) !== 0 ? this.vlanWord(status, h) : -1;
+    if ((status & TP_STATUS_COPY) === 0) {
+      if (this.words[(h + H_LEN) >>> 2] !== len) {
+        // longer than a ring frame, and no copy queued because the socket's receive buffer
+        // was full (SO_RCVBUFFORCE): a buffer shortage, not the frame's fault
+        this.counters.rxNoBuffer++;
+        return n;
+      }
+      return this.gso.rxFrame(ring, this.view, mac - VNET_HDR_LEN, mac, len, vlan, pool, out, n, max);
+    }
+    this.copyBuf ??= new Uint8Array(COPY_BUF);
+    this.copyView ??= new DataView(this.copyBuf.buffer);
+    // a frame read earlier whose segments did not fit that burst is still in copyBuf
+    const r = this.copyPending > 0 ? this.copyPending : libc().read(this.fdNum, this.copyBuf, COPY_BUF);
+    this.copyPending = 0;
+    if (r < VNET_HDR_LEN + 14) {
+      // the queued copy is gone (the socket was drained elsewhere?) or empty: count the ring entry
+      this.counters.rxTooBig++;
+      return n;
+    }
+    const m = this.gso.rxFrame(this.copyBuf, this.copyView, 0, VNET_HDR_LEN, r - VNET_HDR_LEN, vlan, pool, out, n, max);
+    // keep it for the next burst, with its ring entry (not released: the loop stops here)
+    if (m === RX_NO_ROOM) this.copyPending = r;
+    return m;
+  }
+
+  /** The out-of-band 802.1Q tag of a ring frame as tpid * 65536 + tci (io/gso.ts's form). */
+  private vlanWord(status: number, h: number): number {
+    const ring = this.ring;
+    const tci = ring[h + H_VLAN_TCI]! | (ring[h + H_VLAN_TCI + 1]! << 8);
+    const tpid = status & TP_STATUS_VLAN_TPID_VALID ? ring[h + H_VLAN_TPID]! | (ring[h + H_VLAN_TPID + 1]! << 8) : 0x8100;
+    return tpid * 65536 + tci;
   }
 
   /** The kernel delivers 802.1Q tags out of band (tp_vlan_tci): put the tag back after the MACs. */
@@ -239,17 +324,22 @@ class AfPacket implements AfPacketDriver {
       let status = words[h >>> 2]!;
       if (status === TP_STATUS_WRONG_FORMAT) status = words[h >>> 2] = TP_STATUS_AVAILABLE;
       const len = pool.len[slot]!;
-      if (status !== TP_STATUS_AVAILABLE || len > FRAME_SIZE - TX_DATA) {
+      if (status !== TP_STATUS_AVAILABLE || len > FRAME_SIZE - TX_FRAME) {
         this.counters.txRingFull++;
         pool.free(slot);
         continue;
       }
       const s = pool.start[slot]!;
       const src = slot * SLOT_SIZE + s;
-      const d = h + TX_DATA;
-      if (fitsWords(s, len, SLOT_SIZE) && fitsWords(TX_DATA, len, FRAME_SIZE)) copyWords(pv, src, rv, d, len);
+      // a zeroed virtio_net_hdr (no GSO, checksum finished), then the frame
+      const d = h + TX_FRAME;
+      words[(h + TX_DATA) >>> 2] = 0;
+      words[(h + TX_DATA + 4) >>> 2] = 0;
+      ring[h + TX_DATA + 8] = 0;
+      ring[h + TX_DATA + 9] = 0;
+      if (fitsWords(s, len, SLOT_SIZE) && fitsWords(TX_FRAME, len, FRAME_SIZE)) copyWords(pv, src, rv, d, len);
       else ring.set(data.subarray(src, src + len), d);
-      words[(h + H_LEN) >>> 2] = len;
+      words[(h + H_LEN) >>> 2] = len + VNET_HDR_LEN;
       words[h >>> 2] = TP_STATUS_SEND_REQUEST;
       pool.free(slot);
       head = head + 1 === this.txFrames ? 0 : head + 1;
@@ -283,12 +373,45 @@ class AfPacket implements AfPacketDriver {
 
   stats(): AfPacketStats {
     if (!this.closed) {
-      const b = new Uint8Array(8);
-      const len = new Int32Array([8]);
+      const b = this.statsBuf;
+      const len = this.statsLen;
+      len[0] = 8;
       // PACKET_STATISTICS resets on read: accumulate
       if (libc().getsockopt(this.fdNum, SOL_PACKET, PACKET_STATISTICS, b, len) === 0) this.counters.kernelDrops += new DataView(b.buffer).getUint32(4, true);
     }
-    return { ...this.counters };
+    const c = this.counters;
+    const g = this.gso.counters;
+    return {
+      rxFrames: c.rxFrames,
+      txFrames: c.txFrames,
+      rxDropped: c.rxTooBig + c.rxNoBuffer + g.tooBig + g.poolEmpty + g.unsupported,
+      txRingFull: c.txRingFull,
+      kernelDrops: c.kernelDrops,
+      csumCompleted: g.csumCompleted,
+      gsoFrames: g.superFrames,
+      gsoSegments: g.segments,
+      gsoUnsupported: g.unsupported,
+      rxTooBig: c.rxTooBig + g.tooBig,
+      rxNoBuffer: c.rxNoBuffer + g.poolEmpty,
+    };
+  }
+
+  ioCounters(): IoCounters {
+    const s = this.stats();
+    return {
+      kernelDrops: s.kernelDrops,
+      rxTooBig: s.rxTooBig,
+      rxNoBuffer: s.rxNoBuffer,
+      gsoUnsupported: s.gsoUnsupported,
+      invalidDescs: 0,
+      txRingFull: s.txRingFull,
+      gsoFrames: s.gsoFrames,
+      gsoSegments: s.gsoSegments,
+      csumCompleted: s.csumCompleted,
+      poolEmpty: 0,
+      fillRingEmpty: 0,
+      txRingEmpty: 0,
+    };
   }
 
   close(): void {

@@ -30,13 +30,14 @@
  * back to the fill ring.
  */
 import koffi from 'koffi';
-import type { IoDriver } from './driver.js';
+import type { IoCounters, IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
 import { EAGAIN, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, setIntOption, disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInterfaceUp } from './libc.js';
 import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, rxQueueCount, sysError, viewMemory } from './xdp-sys.js';
 import { createXskMap, linkCreateXdp, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
 import { attachXdp, detachXdp, modeFlag, type XdpMode } from './xdp-attach.js';
 import { copyWords, fitsWords } from './copy.js';
+import { completeIfPartial } from './gso.js';
 
 const AF_XDP = 44;
 const SOL_XDP = 283;
@@ -100,8 +101,14 @@ export interface AfXdpStats {
   kernelDrops: number;
   /** times the kernel found the fill ring empty */
   fillRingEmpty: number;
+  /** times the kernel found our TX ring empty when asked to send (XDP_STATISTICS tx_ring_empty_descs) */
+  txRingEmpty: number;
   /** descriptors the kernel refused (rx + tx invalid) */
   invalidDescs: number;
+  /** received descriptors longer than a pool slot (part of rxDropped) */
+  rxTooBig: number;
+  /** partial checksums completed in software (completeIfPartial) */
+  csumCompleted: number;
 }
 
 export interface AfXdpDriver extends IoDriver {
@@ -368,6 +375,9 @@ class AfXdp implements AfXdpDriver {
   private readonly counters = { rxFrames: 0, txFrames: 0, rxDropped: 0, txRingFull: 0 };
   /** rxBurst calls that found frames waiting but no free pool slot */
   private poolEmpty = 0;
+  /** received descriptors longer than a pool slot (also in counters.rxDropped) */
+  private rxTooBig = 0;
+  private csumCompleted = 0;
   private readonly kstats = new Uint8Array(48);
 
   constructor(
@@ -445,8 +455,11 @@ class AfXdp implements AfXdpDriver {
         else data.set(umem.subarray(addr, addr + len), dst);
         plen[slot] = len;
         prxVif[slot] = vif;
+        // the redirect lost the sender's "checksum not finished" mark (io/gso.ts)
+        if (completeIfPartial(data, dst, len)) this.csumCompleted++;
         n++;
-      } else this.counters.rxDropped++;
+      } else if (len > MAX_FRAME) this.rxTooBig++;
+      else this.counters.rxDropped++;
       // the chunk goes straight back to the kernel (its base: the kernel may have added an offset)
       const f = fdesc + ((fprod & fmask) << 1);
       fw[f] = (addr >>> CHUNK_SHIFT) << CHUNK_SHIFT;
@@ -572,6 +585,7 @@ class AfXdp implements AfXdpDriver {
   stats(): AfXdpStats {
     let kernelDrops = 0;
     let fillRingEmpty = 0;
+    let txRingEmpty = 0;
     let invalidDescs = 0;
     if (!this.closed) {
       // struct xdp_statistics { u64 rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs }
@@ -581,9 +595,29 @@ class AfXdp implements AfXdpDriver {
         kernelDrops = u(0) + u(24);
         invalidDescs = u(8) + u(16);
         fillRingEmpty = u(32);
+        txRingEmpty = u(40);
       }
     }
-    return { ...this.counters, poolEmpty: this.poolEmpty, kernelDrops, fillRingEmpty, invalidDescs };
+    return { ...this.counters, rxDropped: this.counters.rxDropped + this.rxTooBig, poolEmpty: this.poolEmpty, kernelDrops, fillRingEmpty, txRingEmpty, invalidDescs, rxTooBig: this.rxTooBig, csumCompleted: this.csumCompleted };
+  }
+
+  ioCounters(): IoCounters {
+    const s = this.stats();
+    // an empty pool leaves frames in the RX ring (the kernel counts them if it overflows): no drop of ours
+    return {
+      kernelDrops: s.kernelDrops,
+      rxTooBig: s.rxTooBig,
+      rxNoBuffer: 0,
+      gsoUnsupported: 0,
+      invalidDescs: s.invalidDescs + (s.rxDropped - s.rxTooBig),
+      txRingFull: s.txRingFull,
+      gsoFrames: 0,
+      gsoSegments: 0,
+      csumCompleted: s.csumCompleted,
+      poolEmpty: s.poolEmpty,
+      fillRingEmpty: s.fillRingEmpty,
+      txRingEmpty: s.txRingEmpty,
+    };
   }
 
   close(): void {

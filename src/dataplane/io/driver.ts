@@ -7,6 +7,37 @@
  */
 import type { PacketPool } from '../pool.js';
 
+/**
+ * What a driver lost or reshaped on its own side of the graph, cumulative since it opened:
+ * the engine copies these into the shared counters (per vif, and the drops by reason), so
+ * `cnr vif --list`, `cnr dropstats` and the metrics show them. Every field is a count of frames.
+ */
+export interface IoCounters {
+  /** frames the kernel dropped before we saw them: ring full, or refused (PACKET_STATISTICS tp_drops, XDP rx_dropped + rx_ring_full) */
+  kernelDrops: number;
+  /** received frames larger than a packet buffer */
+  rxTooBig: number;
+  /** received frames dropped for want of a free packet buffer */
+  rxNoBuffer: number;
+  /** GSO super-frames of a kind not segmented, or with unparsable headers */
+  gsoUnsupported: number;
+  /** descriptors the kernel refused as invalid (AF_XDP) */
+  invalidDescs: number;
+  /** frames txBurst refused because the ring was full (the graph also counts them as tx_full) */
+  txRingFull: number;
+  /** super-frames received and cut into segments */
+  gsoFrames: number;
+  /** segments made from them */
+  gsoSegments: number;
+  /** partial checksums completed in software */
+  csumCompleted: number;
+  /** receive polls that found the pool empty and left frames waiting in the ring (AF_XDP; not drops until the ring overflows) */
+  poolEmpty: number;
+  /** times the kernel found the fill ring empty (XDP_STATISTICS rx_fill_ring_empty_descs) and the TX ring empty when kicked (tx_ring_empty_descs) */
+  fillRingEmpty: number;
+  txRingEmpty: number;
+}
+
 export interface IoDriver {
   /** the Linux netdev name (af-packet, tap) or a label (memory) */
   readonly name: string;
@@ -26,6 +57,8 @@ export interface IoDriver {
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number;
   /** Make the kernel send what txBurst queued (one syscall per burst, not per frame). */
   flush(): void;
+  /** Cumulative I/O counters (drivers without any leave it out). May make a syscall: not per burst. */
+  ioCounters?(): IoCounters;
   /** A file descriptor that becomes readable when frames arrive, for poll() when idle; -1 if none. */
   readonly fd: number;
   close(): void;

@@ -2,17 +2,25 @@
  * One forwarding engine: a packet pool, a graph and the drivers of the vifs it polls. The
  * same class runs inside a worker thread (worker.ts) and, with `workers: 0`, in the calling
  * thread through Dataplane.poll(). runOnce() polls every driver once, pushes each received
- * burst through the graph and kicks the drivers' transmit side.
+ * burst through the graph and kicks the drivers' transmit side. A few times a second it also
+ * copies the drivers' own I/O counters (kernel ring drops, oversize frames, GSO segmentation:
+ * io/driver.ts IoCounters) into the shared counters, where the drop reasons and the vif list
+ * show them.
  */
 import { performance } from 'node:perf_hooks';
-import type { IoDriver } from '../io/driver.js';
+import type { IoCounters, IoDriver } from '../io/driver.js';
 import { MemoryDriver, type MemoryDriverShared } from '../io/memory.js';
 import { PacketPool } from '../pool.js';
 import { Graph, EVENT_WORDS } from '../graph/graph.js';
 import type { Tables } from '../tables/tables.js';
 import type { HandoffRing } from './handoff.js';
+import { DROP_NAMES, IO_COUNTERS, IO_STRIDE, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from '../graph/graph-constants.js';
 
 export const BURST = 256;
+/** how often the drivers' I/O counters are read (PACKET_STATISTICS is a syscall) */
+const IO_SAMPLE_MS = 250;
+const IO_KEYS = IO_COUNTERS.map((c) => c[0]);
+const IO_DROP_REASON = IO_COUNTERS.map((c) => (c[1] === null ? -1 : DROP_NAMES.indexOf(c[1])));
 
 export type DriverKind = 'af-packet' | 'af-xdp' | 'tap' | 'memory';
 
@@ -80,9 +88,21 @@ export class Engine {
   /** rings from other workers toward this one */
   private incoming: HandoffRing[] = [];
 
+  private readonly stats: Float64Array;
+  private readonly ioBase: number;
+  private readonly vifBase: number;
+  /** the I/O counters last copied in, per vif (IO_STRIDE values each) */
+  private readonly ioSeen: Float64Array;
+  private lastIoSample = 0;
+
   constructor(readonly tables: Tables, stats: Float64Array, poolSize: number) {
     this.pool = new PacketPool(poolSize);
     this.graph = new Graph(tables, this.pool, { stats });
+    this.stats = stats;
+    const lay = statsLayout(tables.sizes.maxVifs, tables.sizes.maxVrfs);
+    this.ioBase = lay.ioBase;
+    this.vifBase = lay.vifBase;
+    this.ioSeen = new Float64Array(tables.sizes.maxVifs * IO_STRIDE);
   }
 
   /** Worker mode: rings toward each other worker (indexed by worker, null for self) and from them. */
@@ -92,12 +112,14 @@ export class Engine {
   }
 
   attach(vif: number, driver: IoDriver): void {
+    this.ioSeen.fill(0, vif * IO_STRIDE, (vif + 1) * IO_STRIDE); // a new driver counts from zero
     this.graph.drivers[vif] = driver;
     if (!this.active.includes(vif)) this.active.push(vif);
   }
 
   detach(vif: number): void {
     const d = this.graph.drivers[vif];
+    if (d) this.sampleDriver(vif, d);
     this.graph.drivers[vif] = null;
     this.active = this.active.filter((v) => v !== vif);
     d?.close();
@@ -152,7 +174,35 @@ export class Engine {
       }
     }
     for (let k = 0; k < active.length; k++) g.drivers[active[k]!]!.flush();
+    if (g.now - this.lastIoSample >= IO_SAMPLE_MS) this.sampleIo();
     return total;
+  }
+
+  /** Copy every driver's I/O counters into the shared counters now (also done every IO_SAMPLE_MS by runOnce). */
+  sampleIo(): void {
+    this.lastIoSample = this.graph.now;
+    for (const v of this.active) this.sampleDriver(v, this.graph.drivers[v]!);
+  }
+
+  /** Add what the driver counted since the last look: to the vif's I/O counters and, for drops, to the reason and the vif's drops. */
+  private sampleDriver(vif: number, d: IoDriver): void {
+    if (!d.ioCounters) return;
+    const c: IoCounters = d.ioCounters();
+    const st = this.stats;
+    const seen = this.ioSeen;
+    const base = vif * IO_STRIDE;
+    for (let k = 0; k < IO_STRIDE; k++) {
+      const now = c[IO_KEYS[k]!];
+      const delta = now - seen[base + k]!;
+      if (delta <= 0) continue;
+      seen[base + k] = now;
+      st[this.ioBase + base + k] += delta;
+      const r = IO_DROP_REASON[k]!;
+      if (r >= 0) {
+        st[STATS_DROP_BASE + r] += delta;
+        st[this.vifBase + vif * VIF_STRIDE + 4] += delta;
+      }
+    }
   }
 
   /** Send an ARP request / NS now (the resolver's retries). */

@@ -1,7 +1,7 @@
 /**
  * Child process of vhost.test.ts, run inside the router's namespace: a data plane with one
  * AF_PACKET vif and vhost0 toward the namespace's own kernel, one forwarding worker. Prints
- * "ready", then on SIGTERM prints "counters {...}" and "dropstats {...}" and exits 0.
+ * "ready", then on SIGTERM prints "counters {...}", "dropstats {...}" and "vifs [...]" and exits 0.
  */
 import { createDataplane } from '../dataplane.js';
 
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`counters ${JSON.stringify(dp.counters())}`);
     console.log(`dropstats ${JSON.stringify(Object.fromEntries(Object.entries(dp.dropStats()).filter(([, v]) => v > 0)))}`);
+    console.log(`vifs ${JSON.stringify(dp.listVifs())}`);
     await dp.stop();
     process.exit(0);
   };

@@ -45,7 +45,13 @@ export type FromWorker =
 
 export const CTL_STOP = 0;
 export const CTL_WAKE = 1;
-const IDLE_SPINS = 2000;
+/**
+ * How long an idle worker keeps polling its drivers before it sleeps, in ms. By time, not by
+ * loop count: a turn costs a syscall per TAP vif (vhost0's read), so 2000 turns were several
+ * milliseconds of a core burnt after every lone packet — with BGP trickling in over vhost0,
+ * a core taken from the controller that shares the process (bench/bgp-path.bench.ts).
+ */
+const IDLE_SPIN_MS = 0.2;
 const IDLE_POLL_MS = 20;
 
 async function main(): Promise<void> {
@@ -62,7 +68,8 @@ async function main(): Promise<void> {
   const mods = await driverModules();
   const control = new Int32Array(init.control);
   post({ t: 'ready' });
-  let idle = 0;
+  /** when the last turn that received something ran (engine.graph.now, ms) */
+  let busyAt = 0;
   // what to sleep on when idle: the drivers' fds and the wake fd, rebuilt on attach/detach
   let sleepFds: number[] | null = null;
   const scratch = new Uint8Array(8 * 64);
@@ -97,8 +104,8 @@ async function main(): Promise<void> {
     if (ev) post({ t: 'learn', events: ev });
     const err = engine.takeError();
     if (err !== undefined) post({ t: 'error', vif: -1, message: `graph: ${(err as Error).stack ?? String(err)}` });
-    if (n > 0) idle = 0;
-    else if (++idle > IDLE_SPINS) {
+    if (n > 0) busyAt = engine.graph.now;
+    else if (engine.graph.now - busyAt > IDLE_SPIN_MS) {
       stats[C_IDLE_SLEEPS]!++;
       if (sleepFds) {
         pollReadable(sleepFds, engine.hasIncoming ? 1 : IDLE_POLL_MS, scratch);

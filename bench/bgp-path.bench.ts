@@ -1,0 +1,275 @@
+/**
+ * BGP and TCP over the production path: `cnr start` with vhost0, so the node's own TCP (BGP
+ * included) crosses vhost0 and the vRouter's AF_PACKET fabric vif, against the same `cnr start`
+ * with the session on a plain kernel veth in the same namespace, measured in the same run.
+ * The peer's namespace keeps the kernel's default offloads (its TCP sends 64 KiB super-frames,
+ * which the vRouter segments: docs/design.md, "What neighbours send").
+ *
+ *   inj ──fabric veth (10.0.0.0/30, the vRouter's)── [vRouter ── vhost0 ── kernel ── cnr]
+ *   inj ──kernel veth (10.9.0.0/30, the kernel's)──────────────────── kernel ── cnr
+ *
+ * 1. BGP ingest: the injector (bench/lib/bgp-injector.ts) sends 1M IPv4 /28s, 100 per UPDATE,
+ *    to a freshly started cnr over one path or the other, alternating, >= 3 rounds each; the
+ *    figure is the time from the first UPDATE byte until cnr's controller has accepted every
+ *    route (and its CPU seconds meanwhile). Both injectors name the same next hop (on the
+ *    fabric), so cnr does the same RIB and FIB work either way.
+ * 2. TCP throughput: a 64 MiB transfer each way between the peer and a listener in cnr's
+ *    namespace, over vhost0 and the vRouter, against the same transfer over the kernel veth;
+ *    with the cnr process's CPU per MB on the vRouter path. Then the same through vhost0
+ *    while the controller ingests the routes (a busy controller must not starve the punt path).
+ *
+ * Knobs: CNR_BENCH_PATH_COUNT (default 1000000 routes), CNR_BENCH_PATH_ROUNDS (default 3),
+ * CNR_BENCH_PATH_MB (default 64).
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import type { BenchResult } from './types.js';
+import { Lab, canBuildLabs } from '../test/interop/harness/lab.js';
+import { Cnr, cnrAvailable } from '../test/interop/harness/cnr.js';
+import { cpuSeconds, run as runCmd, waitFor } from '../test/interop/harness/proc.js';
+import { tcpBulk, type BulkLab } from '../test/lib/tcp-bulk.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const injectorJs = join(here, 'lib', 'bgp-injector.js');
+const COUNT = Number(process.env['CNR_BENCH_PATH_COUNT'] ?? 1_000_000);
+const ROUNDS = Math.max(3, Number(process.env['CNR_BENCH_PATH_ROUNDS'] ?? 3));
+const MB = Number(process.env['CNR_BENCH_PATH_MB'] ?? 64);
+const CNR_AS = 65000;
+const PEER_AS = 65001;
+
+type Path = 'vrouter' | 'kernel';
+/** cnr's address and the peer's on each path */
+const ADDR: Record<Path, { cnr: string; peer: string }> = {
+  vrouter: { cnr: '10.0.0.1', peer: '10.0.0.2' },
+  kernel: { cnr: '10.9.0.1', peer: '10.9.0.2' },
+};
+
+interface Setup {
+  lab: Lab;
+  nsCnr: string;
+  nsPeer: string;
+  fabricIf: string;
+}
+
+function setup(): Setup {
+  const lab = new Lab('bpth');
+  const nsCnr = lab.ns('cnr');
+  const nsPeer = lab.ns('peer');
+  const fabric = lab.link(nsCnr, nsPeer, { b4: `${ADDR.vrouter.peer}/30` });
+  lab.link(nsCnr, nsPeer, { a4: `${ADDR.kernel.cnr}/30`, b4: `${ADDR.kernel.peer}/30` });
+  return { lab, nsCnr, nsPeer, fabricIf: fabric.ifA };
+}
+
+let starts = 0;
+function startCnr(s: Setup): Promise<Cnr> {
+  return Cnr.start(s.lab, s.nsCnr, `p${starts++}`, {
+    asn: CNR_AS,
+    routerId: '10.255.0.1',
+    interfaces: [{ name: s.fabricIf, addresses: [`${ADDR.vrouter.cnr}/30`] }],
+    neighbors: (['vrouter', 'kernel'] as const).map((p) => ({ address: ADDR[p].peer, asn: PEER_AS, families: ['inet' as const], import: ['ALL'], exportNothing: true })),
+    extra: ['set policy-options policy-statement ALL then accept'],
+  }, 60_000, { vrouter: true, vhost: true, introspect: '127.0.0.1:18086' });
+}
+
+interface Ingest {
+  path: Path;
+  round: number;
+  seconds: number;
+  cpuSeconds: number;
+  complete: boolean;
+}
+
+async function ingestOnce(s: Setup, path: Path, round: number): Promise<Ingest> {
+  const cnr = await startCnr(s);
+  try {
+    const inj = s.lab.daemon(`injector-${path}-${round}`, s.nsPeer, process.execPath, [
+      injectorJs, '--peer', ADDR[path].cnr, '--local-as', String(PEER_AS), '--peer-as', String(CNR_AS),
+      // the same next hop on both paths (on the fabric): the same RIB and FIB work for cnr
+      '--next-hop', ADDR.vrouter.peer, '--count', String(COUNT), '--per-update', '100', '--prefix-len', '28',
+    ]);
+    const sending = await waitFor('the injector to start sending', () => {
+      const m = /\{"event":"sending","t":([\d.]+)/.exec(inj.output());
+      if (inj.child.exitCode !== null) throw new Error(`injector exited: ${inj.output().slice(-1000)}`);
+      return m ? Number(m[1]) : undefined;
+    }, 60_000, 50);
+    const cpu0 = cpuSeconds(cnr.daemon.pid);
+    let complete = true;
+    try {
+      await waitFor(`${COUNT} routes at cnr over the ${path} path`, async () => (await cnr.receivedCount(ADDR[path].peer)) >= COUNT, 180_000, 250);
+    } catch {
+      complete = false;
+    }
+    const seconds = (Date.now() - sending) / 1000;
+    const cpu = cpuSeconds(cnr.daemon.pid) - cpu0;
+    await inj.stop(3000);
+    console.log(`  round ${round} ${path}: ${complete ? '' : 'INCOMPLETE '}${seconds.toFixed(2)} s, cnr CPU ${cpu.toFixed(2)} s`);
+    return { path, round, seconds, cpuSeconds: cpu, complete };
+  } finally {
+    await cnr.stop();
+  }
+}
+
+/** The interop harness's Lab as tcpBulk wants it. */
+function bulkLab(lab: Lab): BulkLab {
+  let n = 0;
+  return {
+    spawn: (ns: string, args: string[]): ChildProcess => lab.daemon(`bulk-${n++}`, ns, args[0]!, args.slice(1)).child,
+    run: (ns: string, args: string[], opts: { timeout?: number } = {}): string => {
+      const r = runCmd('ip', ['netns', 'exec', ns, ...args], opts.timeout ?? 20_000);
+      if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr || r.stdout}`);
+      return r.stdout;
+    },
+  } as BulkLab;
+}
+
+interface Throughput {
+  path: Path;
+  round: number;
+  /** Mbit/s, each direction, measured by the receiver */
+  upMbps: number;
+  downMbps: number;
+  /** cnr process CPU seconds per MB moved (both directions) */
+  cpuPerMB: number;
+}
+
+async function throughputOnce(s: Setup, cnr: Cnr, path: Path, round: number): Promise<Throughput> {
+  const bytes = MB << 20;
+  const cpu0 = cpuSeconds(cnr.daemon.pid);
+  const r = await tcpBulk(bulkLab(s.lab), s.nsCnr, s.nsPeer, ADDR[path].cnr, 6000 + round * 2 + (path === 'kernel' ? 1 : 0), bytes, 60);
+  const cpu = cpuSeconds(cnr.daemon.pid) - cpu0;
+  if (!r.upOk || !r.downOk || r.upBytes !== bytes || r.downBytes !== bytes) throw new Error(`transfer over ${path} incomplete: ${JSON.stringify(r)}`);
+  const mbps = (sec: number) => (bytes * 8) / sec / 1e6;
+  const t = { path, round, upMbps: mbps(r.upSeconds), downMbps: mbps(r.downSeconds), cpuPerMB: cpu / (2 * MB) };
+  console.log(`  round ${round} ${path}: ${t.upMbps.toFixed(0)} Mbit/s to cnr's namespace, ${t.downMbps.toFixed(0)} back; cnr CPU ${(t.cpuPerMB * 1000).toFixed(2)} ms/MB`);
+  return t;
+}
+
+/**
+ * The punt path while the controller is busy: in `cnr start` the controller and the vRouter
+ * share one process (the vRouter's graph and drivers run in a worker thread of their own).
+ * A fresh cnr ingests COUNT routes from the injector over the kernel veth while the same
+ * transfer as above runs through vhost0.
+ */
+async function throughputWhileBusy(s: Setup, round: number): Promise<Throughput> {
+  const cnr = await startCnr(s);
+  try {
+    await waitFor('vhost0 to carry the fabric subnet', () => runCmd('ip', ['netns', 'exec', s.nsCnr, 'ip', 'route', 'show', 'dev', 'vhost0'], 5000).stdout.includes('10.0.0.0/30'), 30_000, 200);
+    const inj = s.lab.daemon(`injector-busy-${round}`, s.nsPeer, process.execPath, [
+      injectorJs, '--peer', ADDR.kernel.cnr, '--local-as', String(PEER_AS), '--peer-as', String(CNR_AS),
+      '--next-hop', ADDR.vrouter.peer, '--count', String(COUNT), '--per-update', '100', '--prefix-len', '28',
+    ]);
+    await waitFor('the injector to start sending', () => /"event":"sending"/.test(inj.output()), 60_000, 50);
+    const t = await throughputOnce(s, cnr, 'vrouter', round);
+    const got = await cnr.receivedCount(ADDR.kernel.peer);
+    console.log(`    (cnr had accepted ${got} routes when the transfer ended)`);
+    await inj.stop(3000);
+    return t;
+  } finally {
+    await cnr.stop();
+  }
+}
+
+function stats(xs: number[]): { min: number; median: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! };
+}
+
+const fmt = (x: { min: number; median: number; max: number }, d = 2) => `min ${x.min.toFixed(d)} / median ${x.median.toFixed(d)} / max ${x.max.toFixed(d)}`;
+
+export async function run(): Promise<BenchResult[]> {
+  if (!canBuildLabs()) {
+    console.log('bgp-path: skipped (needs root for network namespaces)');
+    return [];
+  }
+  if (!cnrAvailable()) {
+    console.log('bgp-path: skipped (cnr is not built)');
+    return [];
+  }
+  const s = setup();
+  const ingests: Ingest[] = [];
+  const tputs: Throughput[] = [];
+  const busy: Throughput[] = [];
+  try {
+    console.log(`BGP ingest of ${COUNT} routes, ${ROUNDS} rounds, alternating the order of the two paths:`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order: Path[] = round % 2 === 0 ? ['vrouter', 'kernel'] : ['kernel', 'vrouter'];
+      for (const p of order) ingests.push(await ingestOnce(s, p, round));
+    }
+    console.log(`TCP, ${MB} MiB each way per round:`);
+    const cnr = await startCnr(s);
+    try {
+      await waitFor('vhost0 to carry the fabric subnet', () => runCmd('ip', ['netns', 'exec', s.nsCnr, 'ip', 'route', 'show', 'dev', 'vhost0'], 5000).stdout.includes('10.0.0.0/30'), 30_000, 200);
+      for (let round = 0; round < ROUNDS; round++) {
+        const order: Path[] = round % 2 === 0 ? ['vrouter', 'kernel'] : ['kernel', 'vrouter'];
+        for (const p of order) tputs.push(await throughputOnce(s, cnr, p, round));
+      }
+    } finally {
+      await cnr.stop();
+    }
+    console.log(`TCP through vhost0 while the controller ingests ${COUNT} routes (over the kernel veth):`);
+    for (let round = 0; round < ROUNDS; round++) busy.push(await throughputWhileBusy(s, round));
+  } finally {
+    await s.lab.close();
+  }
+  const by = <T extends { path: Path }>(xs: T[], p: Path) => xs.filter((x) => x.path === p);
+  const ingV = stats(by(ingests, 'vrouter').map((x) => x.seconds));
+  const ingK = stats(by(ingests, 'kernel').map((x) => x.seconds));
+  const cpuV = stats(by(ingests, 'vrouter').map((x) => x.cpuSeconds));
+  const cpuK = stats(by(ingests, 'kernel').map((x) => x.cpuSeconds));
+  const upV = stats(by(tputs, 'vrouter').map((x) => x.upMbps));
+  const upK = stats(by(tputs, 'kernel').map((x) => x.upMbps));
+  const downV = stats(by(tputs, 'vrouter').map((x) => x.downMbps));
+  const downK = stats(by(tputs, 'kernel').map((x) => x.downMbps));
+  const cpuMB = stats(by(tputs, 'vrouter').map((x) => x.cpuPerMB * 1000));
+  const upBusy = stats(busy.map((x) => x.upMbps));
+  const incomplete = ingests.filter((x) => !x.complete).length;
+  const results: BenchResult[] = [
+    {
+      name: `BGP ingest ${COUNT / 1e6}M routes, session through the vRouter and vhost0 (median of ${ROUNDS})`,
+      value: ingV.median,
+      unit: 's',
+      reference: { name: 'session on a kernel veth', value: ingK.median },
+      ratio: ingV.median / ingK.median,
+      notes: `time, lower is better; vRouter path ${fmt(ingV)} s, kernel ${fmt(ingK)} s; cnr CPU vRouter ${fmt(cpuV)} s, kernel ${fmt(cpuK)} s${incomplete ? `; ${incomplete} rounds INCOMPLETE` : ''}`,
+    },
+    {
+      name: `TCP to a listener behind vhost0, peer at default offloads (median of ${ROUNDS})`,
+      value: upV.median,
+      unit: 'Mbit/s',
+      reference: { name: 'the same over a kernel veth', value: upK.median },
+      ratio: upV.median / upK.median,
+      notes: `vRouter ${fmt(upV, 0)}, kernel ${fmt(upK, 0)}`,
+    },
+    {
+      name: `TCP from behind vhost0 to the peer (median of ${ROUNDS})`,
+      value: downV.median,
+      unit: 'Mbit/s',
+      reference: { name: 'the same over a kernel veth', value: downK.median },
+      ratio: downV.median / downK.median,
+      notes: `vRouter ${fmt(downV, 0)}, kernel ${fmt(downK, 0)}`,
+    },
+    {
+      name: `TCP to a listener behind vhost0 while the controller ingests ${COUNT / 1e6}M routes (median of ${ROUNDS})`,
+      value: upBusy.median,
+      unit: 'Mbit/s',
+      reference: { name: 'the same with the controller idle', value: upV.median },
+      ratio: upBusy.median / upV.median,
+      notes: `busy ${fmt(upBusy, 0)}, idle ${fmt(upV, 0)}`,
+    },
+    {
+      name: 'cnr CPU per MB through vhost0 and the vRouter (both directions)',
+      value: cpuMB.median,
+      unit: 'ms/MB',
+      notes: fmt(cpuMB),
+    },
+  ];
+  const dir = join(repo, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bgp-path-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), count: COUNT, rounds: ROUNDS, mb: MB, ingests, throughput: tputs, throughputBusy: busy, results }, null, 2));
+  console.log(`details in ${file}`);
+  return results;
+}

@@ -1,0 +1,339 @@
+/**
+ * Receiving what a Linux neighbour really sends: frames described by a virtio_net_hdr
+ * (PACKET_VNET_HDR on a packet socket), which may be GSO/GRO super-frames of up to 64 KiB
+ * (a veth peer's TCP with TSO/GSO on, the default; a NIC's GRO) and may carry an unfinished
+ * ("partial") TCP/UDP checksum. The graph only takes MTU-sized frames with finished checksums,
+ * so here a super-frame is cut into the segments the sender's NIC would have put on a wire
+ * (what the kernel's own tcp_gso_segment / __udp_gso_segment do) and every checksum is
+ * completed. Slow path: frames without GSO or a partial checksum never come here.
+ *
+ * Supported: TCP over IPv4 and IPv6 (VIRTIO_NET_HDR_GSO_TCPV4/TCPV6, ECN bit honoured via CWR
+ * only on the first segment) and UDP segmentation offload (GSO_UDP_L4, from UDP_SEGMENT
+ * senders), over IPv4 and IPv6, with or without one 802.1Q tag. Not supported, dropped and
+ * counted as `gso_unsupported`: UFO (GSO_UDP, IP fragmentation of a datagram; the kernel no
+ * longer builds it since 4.14) and anything the header says is not TCP/UDP over IP.
+ */
+import { finishChecksum, onesSum } from '../../wire/checksum.js';
+import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+
+/** struct virtio_net_hdr: flags u8, gso_type u8, hdr_len, gso_size, csum_start, csum_offset (u16, little-endian) */
+export const VNET_HDR_LEN = 10;
+export const VNET_F_NEEDS_CSUM = 1;
+export const GSO_NONE = 0;
+export const GSO_TCPV4 = 1;
+export const GSO_UDP = 3;
+export const GSO_TCPV6 = 4;
+export const GSO_UDP_L4 = 5;
+export const GSO_ECN = 0x80;
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+const ETH_VLAN = 0x8100;
+const ETH_QINQ = 0x88a8;
+const TCP = 6;
+const UDP = 17;
+const TCP_FIN = 0x01;
+const TCP_PSH = 0x08;
+const TCP_CWR = 0x80;
+
+/** What became of received frames here, cumulative (the driver exports them). */
+export interface GsoCounters {
+  /** super-frames cut into segments */
+  superFrames: number;
+  /** segments made from them */
+  segments: number;
+  /** partial checksums completed (frames without GSO) */
+  csumCompleted: number;
+  /** GSO frames of a kind not segmented here, or whose headers did not parse: dropped */
+  unsupported: number;
+  /** frames or segments larger than a pool slot: dropped */
+  tooBig: number;
+  /** super-frames dropped because the pool had too few free slots for their segments */
+  poolEmpty: number;
+}
+
+/** gso_size meaning "as large as a pool slot allows" (resegmenting a jumbo TCP frame) */
+const FIT_SLOT = -1;
+
+/** GSO_TCPV4 or GSO_TCPV6 for an unfragmented TCP packet without IPv6 extension headers, else GSO_NONE. */
+function tcpGsoType(src: Uint8Array, mac: number, len: number): number {
+  let l3 = mac + 14;
+  let etherType = (src[mac + 12]! << 8) | src[mac + 13]!;
+  if (etherType === ETH_VLAN || etherType === ETH_QINQ) {
+    etherType = (src[mac + 16]! << 8) | src[mac + 17]!;
+    l3 += 4;
+  }
+  if (l3 + 40 > mac + len) return GSO_NONE;
+  if (etherType === ETH_IPV4) return src[l3 + 9] === TCP && (((src[l3 + 6]! << 8) | src[l3 + 7]!) & 0x3fff) === 0 ? GSO_TCPV4 : GSO_NONE;
+  if (etherType === ETH_IPV6) return src[l3 + 6] === TCP ? GSO_TCPV6 : GSO_NONE;
+  return GSO_NONE;
+}
+
+/** rxFrame's answer when `out` has no room for all of a super-frame's segments: leave it for the next burst. */
+export const RX_NO_ROOM = -1;
+
+export class VnetReceiver {
+  readonly counters: GsoCounters = { superFrames: 0, segments: 0, csumCompleted: 0, unsupported: 0, tooBig: 0, poolEmpty: 0 };
+
+  constructor(private readonly vif: number) {}
+
+  /**
+   * Take one received frame, src[mac..mac+len), whose virtio_net_hdr is at src[vh..vh+10),
+   * into pool slots appended to out[n..max). `vlan` is -1, or tpid * 65536 + tci of a tag the
+   * kernel delivered out of band, put back after the MAC addresses. Returns the new count,
+   * n itself when the frame was dropped (and counted), or RX_NO_ROOM.
+   */
+  rxFrame(src: Uint8Array, srcView: DataView, vh: number, mac: number, len: number, vlan: number, pool: PacketPool, out: Uint32Array, n: number, max: number): number {
+    const flags = src[vh]!;
+    const gsoType = src[vh + 1]! & ~GSO_ECN;
+    const gsoSize = src[vh + 4]! | (src[vh + 5]! << 8);
+    const tagLen = vlan >= 0 ? 4 : 0;
+    if (gsoType === GSO_NONE) {
+      if (len + tagLen > MAX_FRAME && len >= 54) {
+        // a jumbo frame: TCP can be cut into slot-sized segments (a byte stream has no
+        // boundaries to keep); anything else is counted and dropped
+        const tcp = tcpGsoType(src, mac, len);
+        if (tcp !== GSO_NONE) return this.segment(src, srcView, vh, mac, len, vlan, tcp, FIT_SLOT, pool, out, n, max);
+      }
+      if (len + tagLen > MAX_FRAME || len < 14) {
+        this.counters.tooBig++;
+        return n;
+      }
+      if (n >= max) return RX_NO_ROOM;
+      const slot = pool.alloc();
+      if (slot < 0) {
+        this.counters.poolEmpty++;
+        return n;
+      }
+      const dst = slot * SLOT_SIZE + HEADROOM;
+      const data = pool.data;
+      copyHeaderTagged(srcView, mac, pool.view, dst, len, vlan, data);
+      pool.len[slot] = len + tagLen;
+      pool.rxVif[slot] = this.vif;
+      if (flags & VNET_F_NEEDS_CSUM) {
+        const csumStart = src[vh + 6]! | (src[vh + 7]! << 8);
+        const csumOffset = src[vh + 8]! | (src[vh + 9]! << 8);
+        if (completePartialChecksum(data, dst, len + tagLen, csumStart + tagLen, csumOffset)) this.counters.csumCompleted++;
+      }
+      out[n] = slot;
+      return n + 1;
+    }
+    return this.segment(src, srcView, vh, mac, len, vlan, gsoType, gsoSize, pool, out, n, max);
+  }
+
+  private segment(src: Uint8Array, sv: DataView, vh: number, mac: number, len: number, vlan: number, gsoType: number, mss: number, pool: PacketPool, out: Uint32Array, n: number, max: number): number {
+    const c = this.counters;
+    const end = mac + len;
+    const tagLen = vlan >= 0 ? 4 : 0;
+    let l3 = mac + 14;
+    let etherType = (src[mac + 12]! << 8) | src[mac + 13]!;
+    if ((etherType === ETH_VLAN || etherType === ETH_QINQ) && len >= 18) {
+      etherType = (src[mac + 16]! << 8) | src[mac + 17]!;
+      l3 += 4;
+    }
+    const v4 = etherType === ETH_IPV4;
+    const proto = gsoType === GSO_UDP_L4 ? UDP : TCP;
+    if (mss === 0 || (gsoType !== GSO_TCPV4 && gsoType !== GSO_TCPV6 && gsoType !== GSO_UDP_L4) || (gsoType === GSO_TCPV4 && !v4) || (gsoType === GSO_TCPV6 && v4) || (!v4 && etherType !== ETH_IPV6)) {
+      c.unsupported++;
+      return n;
+    }
+    // L4 starts where the checksum starts (csum_start, always set with GSO from a local sender);
+    // else right after a plain IP header
+    const csumStart = src[vh + 6]! | (src[vh + 7]! << 8);
+    let l4: number;
+    if (v4) {
+      if (l3 + 20 > end || src[l3 + 9] !== proto) return this.unparsable(n);
+      l4 = l3 + (src[l3]! & 0x0f) * 4;
+    } else {
+      if (l3 + 40 > end) return this.unparsable(n);
+      l4 = (src[vh]! & VNET_F_NEEDS_CSUM) !== 0 && csumStart > 0 ? mac + csumStart : l3 + 40;
+      if (l4 < l3 + 40 || (l4 === l3 + 40 && src[l3 + 6] !== proto)) return this.unparsable(n);
+    }
+    const l4Hdr = proto === TCP ? l4 + 12 < end ? (src[l4 + 12]! >>> 4) * 4 : 0 : 8;
+    if (l4Hdr < 8 || l4 + l4Hdr > end) return this.unparsable(n);
+    const hdrEnd = l4 + l4Hdr;
+    const payload = end - hdrEnd;
+    const outHdr = hdrEnd - mac + tagLen;
+    // TCP segments that would not fit a pool slot (a jumbo MTU's MSS) are cut smaller: any
+    // segmentation of a TCP byte stream is valid. UDP datagrams (USO) keep their sizes.
+    if (mss === FIT_SLOT || (proto === TCP && outHdr + mss > MAX_FRAME)) mss = MAX_FRAME - outHdr;
+    const segs = Math.max(1, Math.ceil(payload / mss));
+    if (mss <= 0 || outHdr + Math.min(mss, payload) > MAX_FRAME) {
+      c.tooBig++;
+      return n;
+    }
+    if (segs > max) {
+      c.unsupported++;
+      return n;
+    }
+    if (n + segs > max) return RX_NO_ROOM;
+    if (pool.available < segs) {
+      c.poolEmpty++;
+      return n;
+    }
+    const data = pool.data;
+    const pv = pool.view;
+    const ipId = v4 ? (src[l3 + 4]! << 8) | src[l3 + 5]! : 0;
+    const seq = proto === TCP ? sv.getUint32(l4 + 4) : 0;
+    const tcpFlags = proto === TCP ? src[l4 + 13]! : 0;
+    const outL3 = l3 - mac + tagLen;
+    const outL4 = l4 - mac + tagLen;
+    // the pseudo-header's addresses do not change between segments
+    const addrSum = v4 ? onesSum(src, l3 + 12, 8) : onesSum(src, l3 + 8, 32);
+    for (let k = 0; k < segs; k++) {
+      const off = k * mss;
+      const chunk = Math.min(mss, payload - off);
+      const slot = pool.alloc();
+      const d = slot * SLOT_SIZE + HEADROOM;
+      copyHeaderTagged(sv, mac, pv, d, hdrEnd - mac, vlan, data);
+      copyExact(sv, hdrEnd + off, pv, d + outHdr, chunk);
+      const ip = d + outL3;
+      const t = d + outL4;
+      const l4Len = l4Hdr + chunk;
+      if (v4) {
+        const ihl = outL4 - outL3;
+        const total = ihl + l4Len;
+        data[ip + 2] = total >>> 8;
+        data[ip + 3] = total & 0xff;
+        const id = (ipId + k) & 0xffff;
+        data[ip + 4] = id >>> 8;
+        data[ip + 5] = id & 0xff;
+        data[ip + 10] = 0;
+        data[ip + 11] = 0;
+        const hc = finishChecksum(onesSum(data, ip, ihl));
+        data[ip + 10] = hc >>> 8;
+        data[ip + 11] = hc & 0xff;
+      } else {
+        const plen = outL4 - outL3 - 40 + l4Len;
+        data[ip + 4] = plen >>> 8;
+        data[ip + 5] = plen & 0xff;
+      }
+      let field: number;
+      if (proto === TCP) {
+        pv.setUint32(t + 4, (seq + off) >>> 0);
+        let f = tcpFlags;
+        if (k < segs - 1) f &= ~(TCP_FIN | TCP_PSH);
+        if (k > 0) f &= ~TCP_CWR;
+        data[t + 13] = f;
+        field = t + 16;
+      } else {
+        data[t + 4] = l4Len >>> 8;
+        data[t + 5] = l4Len & 0xff;
+        field = t + 6;
+      }
+      data[field] = 0;
+      data[field + 1] = 0;
+      let sum = finishChecksum(addrSum + proto + l4Len + onesSum(data, t, l4Len));
+      if (sum === 0 && proto === UDP) sum = 0xffff;
+      data[field] = sum >>> 8;
+      data[field + 1] = sum & 0xff;
+      pool.len[slot] = outHdr + chunk;
+      pool.rxVif[slot] = this.vif;
+      out[n++] = slot;
+    }
+    c.superFrames++;
+    c.segments += segs;
+    return n;
+  }
+
+  /** A super-frame whose headers do not say what its GSO type does: dropped, counted with the unsupported. */
+  private unparsable(n: number): number {
+    this.counters.unsupported++;
+    return n;
+  }
+}
+
+/**
+ * Copy len bytes of a frame from[src..] to to[dst..], putting back an out-of-band VLAN tag
+ * (vlan >= 0: tpid * 65536 + tci) after the two MAC addresses.
+ */
+function copyHeaderTagged(from: DataView, src: number, to: DataView, dst: number, len: number, vlan: number, data: Uint8Array): void {
+  if (vlan < 0) {
+    copyExact(from, src, to, dst, len);
+    return;
+  }
+  copyExact(from, src, to, dst, 12);
+  data[dst + 12] = (vlan >>> 24) & 0xff;
+  data[dst + 13] = (vlan >>> 16) & 0xff;
+  data[dst + 14] = (vlan >>> 8) & 0xff;
+  data[dst + 15] = vlan & 0xff;
+  copyExact(from, src + 12, to, dst + 16, len - 12);
+}
+
+/** Copy exactly len bytes (8-byte moves, then single bytes): no byte outside either range is touched. */
+export function copyExact(from: DataView, src: number, to: DataView, dst: number, len: number): void {
+  const words = len & ~7;
+  let i = 0;
+  for (; i < words; i += 8) to.setFloat64(dst + i, from.getFloat64(src + i, true), true);
+  for (; i < len; i++) to.setUint8(dst + i, from.getUint8(src + i));
+}
+
+/**
+ * For drivers whose kernel side loses the "checksum not finished" mark (AF_XDP: an XDP
+ * redirect carries no skb metadata): a TCP/UDP frame whose checksum field holds exactly the
+ * folded pseudo-header sum is one a local sender left to offload (a finished checksum equals
+ * it only by a 1-in-65536 coincidence, and even then completing it rewrites the same value
+ * the sender's NIC would have). Complete those; leave every other frame untouched. Costs a
+ * pseudo-header sum per TCP/UDP frame. Returns true when it completed one.
+ */
+export function completeIfPartial(data: Uint8Array, off: number, len: number): boolean {
+  let l3 = off + 14;
+  let type = (data[off + 12]! << 8) | data[off + 13]!;
+  if (type === ETH_VLAN || type === ETH_QINQ) {
+    type = (data[off + 16]! << 8) | data[off + 17]!;
+    l3 += 4;
+  }
+  const end = off + len;
+  let proto: number;
+  let l4: number;
+  let l4len: number;
+  let sum: number;
+  if (type === ETH_IPV4) {
+    if (l3 + 20 > end || (((data[l3 + 6]! << 8) | data[l3 + 7]!) & 0x3fff) !== 0) return false; // fragments carry no whole L4
+    proto = data[l3 + 9]!;
+    const ihl = (data[l3]! & 0x0f) * 4;
+    l4 = l3 + ihl;
+    l4len = ((data[l3 + 2]! << 8) | data[l3 + 3]!) - ihl;
+    sum = onesSum(data, l3 + 12, 8);
+  } else if (type === ETH_IPV6) {
+    if (l3 + 40 > end) return false;
+    proto = data[l3 + 6]!;
+    l4 = l3 + 40;
+    l4len = (data[l3 + 4]! << 8) | data[l3 + 5]!;
+    sum = onesSum(data, l3 + 8, 32);
+  } else return false;
+  const field = proto === TCP ? l4 + 16 : proto === UDP ? l4 + 6 : -1;
+  if (field < 0 || l4len < 8 || field + 2 > end || l4 + l4len > end) return false;
+  const partial = ~finishChecksum(sum + proto + l4len) & 0xffff;
+  if (((data[field]! << 8) | data[field + 1]!) !== partial) return false;
+  return completePartialChecksum(data, off, len, l4 - off, field - l4);
+}
+
+/**
+ * Finish a partial checksum as the kernel's skb_checksum_help does: the field at
+ * csumStart + csumOffset holds the pseudo-header sum, so the ones'-complement sum of
+ * everything from csumStart to the end of the packet, complemented, is the checksum.
+ * Offsets are relative to the frame's first byte, data[off..off+len). The end of the packet
+ * is the IP length, not the frame's (a short frame may have been padded). False when the
+ * offsets do not fit the frame.
+ */
+export function completePartialChecksum(data: Uint8Array, off: number, len: number, csumStart: number, csumOffset: number): boolean {
+  const field = off + csumStart + csumOffset;
+  if (csumStart < 14 || field + 2 > off + len) return false;
+  let end = off + len;
+  let l3 = off + 14;
+  let type = (data[off + 12]! << 8) | data[off + 13]!;
+  if (type === ETH_VLAN || type === ETH_QINQ) {
+    type = (data[off + 16]! << 8) | data[off + 17]!;
+    l3 += 4;
+  }
+  if (type === ETH_IPV4) end = Math.min(end, l3 + ((data[l3 + 2]! << 8) | data[l3 + 3]!));
+  else if (type === ETH_IPV6) end = Math.min(end, l3 + 40 + ((data[l3 + 4]! << 8) | data[l3 + 5]!));
+  const from = off + csumStart;
+  if (from >= end) return false;
+  let c = finishChecksum(onesSum(data, from, end - from));
+  if (c === 0) c = 0xffff; // CSUM_MANGLED_0: zero would mean "no checksum" to UDP
+  data[field] = c >>> 8;
+  data[field + 1] = c & 0xff;
+  return true;
+}

@@ -1,0 +1,132 @@
+/**
+ * The edges of packet I/O on real interfaces (root only), with hosts at the kernel's default
+ * offloads: host1 — vRouter (AF_PACKET) — host2.
+ *
+ * - A burst the vRouter cannot take (it is stopped with SIGSTOP while the burst arrives)
+ *   overflows the receive ring: the kernel's drops must show in `cnr vif --list` (RING-DROPS)
+ *   and `cnr dropstats` (rx_ring_drop), not vanish.
+ * - A 9000-byte MTU path: TCP between hosts whose links have a 9000-byte MTU crosses the
+ *   vRouter (jumbo TCP is cut into segments that fit a packet buffer), a jumbo datagram that
+ *   cannot be cut is dropped and counted (rx_too_big), and a packet larger than a smaller MTU
+ *   that follows gets ICMP "fragmentation needed" with that MTU.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { NetnsLab, needsRoot, ping } from '../lib/netns.js';
+import { startVrouter, type RunningVrouter } from '../lib/vrouter.js';
+import { tcpBulk } from '../lib/tcp-bulk.js';
+
+const skip = needsRoot();
+const lab = new NetnsLab('dpiol');
+let h1 = '';
+let h2 = '';
+let h3 = '';
+let r = '';
+let vr: RunningVrouter | undefined;
+
+before(async () => {
+  if (skip) return;
+  h1 = lab.netns('h1');
+  h2 = lab.netns('h2');
+  h3 = lab.netns('h3');
+  r = lab.netns('r');
+  lab.veth(h1, 'eth0', r, 'r1');
+  lab.veth(h2, 'eth0', r, 'r2');
+  lab.veth(h3, 'eth0', r, 'r3');
+  // host1 and host2 on jumbo links; host3 behind a 1500-byte link
+  for (const [ns, rif] of [[h1, 'r1'], [h2, 'r2']] as const) {
+    lab.run(ns, ['ip', 'link', 'set', 'eth0', 'mtu', '9000']);
+    lab.run(r, ['ip', 'link', 'set', rif, 'mtu', '9000']);
+  }
+  for (const [ns, n] of [[h1, 1], [h2, 2], [h3, 3]] as const) {
+    lab.run(ns, ['ip', 'addr', 'add', `10.${n}.0.2/24`, 'dev', 'eth0']);
+    lab.run(ns, ['ip', 'addr', 'add', `2001:db8:${n}::2/64`, 'dev', 'eth0', 'nodad']);
+    lab.run(ns, ['ip', 'route', 'add', 'default', 'via', `10.${n}.0.1`]);
+    lab.run(ns, ['ip', '-6', 'route', 'add', 'default', 'via', `2001:db8:${n}::1`]);
+  }
+  vr = await startVrouter(lab, r, {
+    workers: 1,
+    vifs: [
+      { name: 'r1', driver: 'af-packet', mac: '02:ee:00:00:01:01', mtu: 9000, addresses: ['10.1.0.1/24', '2001:db8:1::1/64'] },
+      { name: 'r2', driver: 'af-packet', mac: '02:ee:00:00:02:01', mtu: 9000, addresses: ['10.2.0.1/24', '2001:db8:2::1/64'] },
+      { name: 'r3', driver: 'af-packet', mac: '02:ee:00:00:03:01', mtu: 1500, addresses: ['10.3.0.1/24', '2001:db8:3::1/64'] },
+    ],
+  });
+  for (const dst of ['10.2.0.2', '10.3.0.2', '2001:db8:2::2']) ping(lab, h1, dst, { count: 2, deadlineS: 3 });
+});
+
+after(async () => {
+  if (vr) await vr.stop();
+  await lab.cleanup();
+});
+
+interface Vif {
+  name: string;
+  drops: number;
+  io: Record<string, number>;
+}
+
+function vifs(): Map<string, Vif> {
+  return new Map((JSON.parse(vr!.cnr('vif', '--list', '--json')) as Vif[]).map((v) => [v.name, v]));
+}
+
+test('TCP across a 9000-byte MTU path, both ways, IPv4 and IPv6, at default offloads', { skip, timeout: 60000 }, async () => {
+  const before = vifs().get('r1')!.io.gsoFrames!;
+  for (const [addr, port] of [['10.2.0.2', 5701], ['2001:db8:2::2', 5702]] as const) {
+    const bytes = 8 << 20;
+    const res = await tcpBulk(lab, h2, h1, addr, port, bytes, 20);
+    assert.deepEqual([res.upBytes, res.upOk, res.downBytes, res.downOk], [bytes, true, bytes, true], JSON.stringify(res));
+  }
+  const r1 = vifs().get('r1')!;
+  assert.ok(r1.io.gsoFrames! > before, `jumbo super-frames were cut: ${JSON.stringify(r1.io)}`);
+  assert.equal(r1.io.rxTooBig, 0);
+});
+
+test('a jumbo datagram that cannot be cut is counted (rx_too_big); a packet above a smaller MTU that follows gets ICMP fragmentation needed', { skip, timeout: 30000 }, () => {
+  const tooBigBefore = vifs().get('r1')!.io.rxTooBig!;
+  // 8000-byte echo requests with DF: no packet buffer holds them; each must be counted
+  const big = ping(lab, h1, '10.2.0.2', { count: 3, deadlineS: 3 });
+  assert.ok(big.received >= 2, 'small pings pass');
+  // no deadline (-w): with one, ping keeps sending until it has its count of replies
+  lab.run(h1, ['ping', '-4', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-M', 'do', '-s', '8000', '10.2.0.2'], { allowFail: true });
+  const r1 = vifs().get('r1')!;
+  assert.equal(r1.io.rxTooBig! - tooBigBefore, 3, JSON.stringify(r1.io));
+  assert.match(vr!.cnr('dropstats'), /rx_too_big\s+[1-9]/);
+  // 1700 bytes fit a packet buffer but not host3's 1500-byte link: ICMP frag needed, mtu 1500
+  const out = lab.run(h1, ['ping', '-4', '-n', '-c', '2', '-i', '0.3', '-w', '3', '-M', 'do', '-s', '1700', '10.3.0.2'], { allowFail: true });
+  assert.match(out, /(Frag needed and DF set \(mtu = 1500\)|mtu ?= ?1500)/i, out);
+  const out6 = lab.run(h1, ['ping', '-6', '-n', '-c', '2', '-i', '0.3', '-w', '3', '-M', 'do', '-s', '1700', '2001:db8:3::2'], { allowFail: true });
+  assert.match(out6, /(Packet too big: mtu=1500|mtu ?= ?1500)/i, out6);
+});
+
+test('a burst that overflows the receive ring shows in cnr vif --list (RING-DROPS) and cnr dropstats (rx_ring_drop)', { skip, timeout: 30000 }, async () => {
+  const N = 12000;
+  const before = vifs().get('r1')!;
+  // the vRouter stops reading while the burst arrives: its 4096-frame ring must overflow
+  process.kill(vr!.proc.pid!, 'SIGSTOP');
+  try {
+    lab.run(h1, ['/usr/bin/python3', '-c', [
+      'import socket',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+      `for i in range(${N}):`,
+      "    s.sendto(b'x' * 64, ('10.2.0.2', 9))",
+    ].join('\n')], { timeout: 20000 });
+  } finally {
+    process.kill(vr!.proc.pid!, 'SIGCONT');
+  }
+  let r1 = vifs().get('r1')!;
+  for (let i = 0; i < 20 && r1.io.kernelDrops === before.io.kernelDrops; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    r1 = vifs().get('r1')!;
+  }
+  const dropped = r1.io.kernelDrops! - before.io.kernelDrops!;
+  assert.ok(dropped >= N - 4096 - 100 && dropped <= N, `kernel drops ${dropped} for a burst of ${N} into a 4096-frame ring`);
+  assert.ok(r1.drops - before.drops >= dropped, 'part of the vif\'s drops');
+  const table = vr!.cnr('vif', '--list');
+  const header = table.split('\n')[0]!.split(/\s+/);
+  const row = table.split('\n').find((l) => /^\s*\d+\s+r1\s/.test(l))!.trim().split(/\s+/);
+  assert.equal(header[header.length - 1], 'RING-DROPS');
+  assert.equal(Number(row[row.length - 1]), r1.io.kernelDrops, table);
+  const ds = /rx_ring_drop\s+(\d+)/.exec(vr!.cnr('dropstats'));
+  assert.ok(ds && Number(ds[1]) >= dropped, vr!.cnr('dropstats'));
+});
