@@ -32,18 +32,20 @@ export class IsisError {
 }
 
 /** A TLV-level failure before the PDU kind is attached (see pdu.ts, which fills it in). */
-export interface TlvFault {
-  readonly reason: WireErrorReason;
-  readonly message: string;
-  readonly offset: number;
-  readonly tlv: number;
-  readonly subTlv?: number;
+export class TlvFault {
+  constructor(
+    readonly reason: WireErrorReason,
+    readonly message: string,
+    readonly offset: number,
+    readonly tlv: number,
+    readonly subTlv?: number,
+  ) {}
 }
 
 export function tlvFault(tlv: number, message: string, offset: number, reason: WireErrorReason = 'malformed', subTlv?: number): TlvFault {
-  return subTlv === undefined ? { reason, message, offset, tlv } : { reason, message, offset, tlv, subTlv };
+  return new TlvFault(reason, message, offset, tlv, subTlv);
 }
 
 export function isTlvFault(v: unknown): v is TlvFault {
-  return typeof v === 'object' && v !== null && 'tlv' in v && 'reason' in v && !Array.isArray(v);
+  return v instanceof TlvFault;
 }

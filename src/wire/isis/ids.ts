@@ -55,8 +55,17 @@ export function parseSystemId(s: string): SystemId {
 
 /** Write a system ID's 6 bytes at b[off]. */
 export function systemIdBytes(id: SystemId, b: Uint8Array, off: number): void {
-  const h = id.replace(/\./g, '');
-  for (let i = 0; i < 6; i++) b[off + i] = parseInt(h.substr(i * 2, 2), 16);
+  // "xxxx.xxxx.xxxx": two hex digits per byte, a dot after every fourth digit
+  let c = 0;
+  for (let i = 0; i < 6; i++) {
+    b[off + i] = (hexValue(id.charCodeAt(c)) << 4) | hexValue(id.charCodeAt(c + 1));
+    c += i & 1 ? 3 : 2;
+  }
+}
+
+function hexValue(ch: number): number {
+  if (ch <= 0x39) return ch - 0x30;
+  return (ch | 0x20) - 0x57;
 }
 
 export function formatNodeId(n: NodeId): string {

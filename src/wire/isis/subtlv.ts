@@ -168,7 +168,11 @@ export function decodeRouterCapSubTlvs(tlv: number, b: Uint8Array, p: number, en
         ? { type: 'srlb', flags: f, ranges }
         : { type: 'sr-capabilities', flags: { i: (f & 0x80) !== 0, v: (f & 0x40) !== 0 }, ranges };
     }
-    if (code === SubTlvCode.SrAlgorithm) return { type: 'sr-algorithms', algorithms: Array.from(b.subarray(v, v + len)) };
+    if (code === SubTlvCode.SrAlgorithm) {
+      const algorithms: number[] = [];
+      for (let i = v; i < v + len; i++) algorithms.push(b[i]!);
+      return { type: 'sr-algorithms', algorithms };
+    }
     return unknown(b, code, v, len);
   });
 }

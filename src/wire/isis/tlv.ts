@@ -129,9 +129,21 @@ function u32(b: Uint8Array, p: number): number {
 function readPrefix(family: 4 | 6, b: Uint8Array, p: number, len: number): Prefix {
   const addr = new Uint8Array(family === 4 ? 4 : 16);
   const n = (len + 7) >>> 3;
-  addr.set(b.subarray(p, p + n));
+  for (let i = 0; i < n; i++) addr[i] = b[p + i]!;
   if (len & 7) addr[n - 1]! &= (0xff00 >>> (len & 7)) & 0xff;
   return { family, addr, len };
+}
+
+function latin1(b: Uint8Array, p: number, end: number): string {
+  let s = '';
+  for (let i = p; i < end; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+function byteList(b: Uint8Array, p: number, end: number): number[] {
+  const out: number[] = [];
+  for (let i = p; i < end; i++) out.push(b[i]!);
+  return out;
 }
 
 function fixedList<T>(code: number, p: number, len: number, size: number, read: (at: number) => T): T[] | TlvFault {
@@ -278,7 +290,7 @@ export function decodeTlv(code: number, b: Uint8Array, p: number, len: number): 
       return isTlvFault(neighbors) ? neighbors : { type: 'extended-is-reachability', neighbors };
     }
     case TlvCode.ProtocolsSupported:
-      return { type: 'protocols-supported', nlpids: Array.from(b.subarray(p, end)) };
+      return { type: 'protocols-supported', nlpids: byteList(b, p, end) };
     case TlvCode.Ipv4InterfaceAddress: {
       const addresses = fixedList(code, p, len, 4, (i) => bytesToIpv4(b, i));
       return isTlvFault(addresses) ? addresses : { type: 'ipv4-interface-addresses', addresses };
@@ -291,7 +303,7 @@ export function decodeTlv(code: number, b: Uint8Array, p: number, len: number): 
       return isTlvFault(prefixes) ? prefixes : { type: 'extended-ipv4-reachability', prefixes };
     }
     case TlvCode.DynamicHostname:
-      return { type: 'hostname', hostname: String.fromCharCode(...b.subarray(p, end)) };
+      return { type: 'hostname', hostname: latin1(b, p, end) };
     case TlvCode.Ipv6InterfaceAddress: {
       const addresses = fixedList(code, p, len, 16, (i) => b.slice(i, i + 16) as Ipv6);
       return isTlvFault(addresses) ? addresses : { type: 'ipv6-interface-addresses', addresses };
@@ -336,6 +348,9 @@ export function decodeTlvs(b: Uint8Array, p: number, end: number): Tlv[] | TlvFa
 }
 
 // --- encoding ---
+
+/** Padding content (a TLV holds at most 255 bytes). */
+const ZEROS = new Uint8Array(255);
 
 function writeIpv4(w: ByteWriter, v: number): void {
   w.u32(v >>> 0);
@@ -401,7 +416,7 @@ export function encodeTlv(w: ByteWriter, t: Tlv): number {
       for (const m of t.neighbors) w.bytes(m.subarray(0, 6));
       break;
     case 'padding':
-      w.bytes(new Uint8Array(t.length));
+      w.bytes(ZEROS.subarray(0, t.length));
       break;
     case 'lsp-entries': {
       const id = new Uint8Array(8);
