@@ -289,6 +289,11 @@ test('decode errors name the PDU, the TLV and the reason', () => {
   sub[at / 2 + 1] = 7;
   const e2 = decodePdu(sub, { verifyChecksum: false });
   assert.ok(e2 instanceof IsisError && e2.tlv === 135 && e2.subTlv === 3, String(e2));
+  // a hello with the reserved circuit type 0
+  const hello = fixture('p2p-hello-up').pdu.slice();
+  hello[8] = 0;
+  const e4 = decodePdu(hello);
+  assert.ok(e4 instanceof IsisError && e4.pdu === 'p2p-hello' && e4.offset === 8, String(e4));
   // a header length that does not match the PDU type
   const h = pdu.slice();
   h[1] = 20;

@@ -192,6 +192,9 @@ export function decodePdu(bytes: Uint8Array, opts: DecodeOptions = {}): Pdu | Is
   const { type, pduLength, maxAreaAddresses } = h;
   const name = pduTypeName(type);
   const b = bytes;
+  const isHello = type === PduType.L1LanHello || type === PduType.L2LanHello || type === PduType.P2pHello;
+  // ISO 10589 9.5-9.7: circuit type 0 is reserved, and a PDU carrying it is ignored
+  if (isHello && (b[8]! & 0x03) === 0) return new IsisError(name, 'malformed', 'circuit type 0 (reserved)', 8);
   const tlvs = decodeTlvs(b, HEADER_LEN[type]!, pduLength);
   if (isTlvFault(tlvs)) return fault(name, tlvs);
   switch (type) {
