@@ -266,7 +266,7 @@ test('tshark decodes what cnr encodes', { skip: hasTshark() ? false : 'tshark no
     assert.equal(c['isis.csnp.lsp_seq_num'], '0x00001234,0x00000009');
     assert.equal(p['isis.csnp.lsp_id'], '0102.5500.0001.00-00'); // tshark files PSNP entries under the CSNP fields
     assert.equal(pg['isis.lsp.remaining_life'], '0');
-    // a purge's checksum is not checked (ISO 10589 7.3.16.4), by tshark either: only never "bad"
+    // tshark does not check a purge's checksum either (lifetime 0): it must only never say "bad"
     assert.notEqual(pg['isis.lsp.checksum.status'], '0');
   } finally {
     rmSync(dir, { recursive: true, force: true });

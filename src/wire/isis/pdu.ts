@@ -4,9 +4,10 @@
  *
  * decodePdu takes the PDU bytes (after the LLC header, frame.ts) and returns a value or an
  * IsisError; bytes after the PDU Length are ignored (Ethernet padding). An LSP's ISO 8473
- * checksum is verified unless its Remaining Lifetime is zero (a purge, ISO 10589 7.3.16.4 —
- * whose body may have been removed). Authentication is checked separately (auth.ts), because
- * only the caller knows the key.
+ * checksum is verified (ISO 10589 7.3.14.2) unless its Remaining Lifetime is zero: a purge's
+ * body may have been cut by the system that purged it, and receivers (Wireshark too) do not
+ * check it. Authentication is checked separately (auth.ts), because only the caller knows the
+ * key.
  *
  * encodePdu writes a PDU at the writer's position: PDU Length is filled in, an LSP's checksum
  * is computed, and an HMAC-MD5 digest (RFC 5304) is computed when the key is given — in the
