@@ -92,7 +92,7 @@ test('point-to-point hellos carry the RFC 5303 three-way state', () => {
   assert.deepEqual(tlv(up, 'protocols-supported')[0]!.nlpids, [0xcc, 0x8e]);
   assert.deepEqual(tlv(up, 'ipv4-interface-addresses')[0]!.addresses.map(formatIpv4), ['10.0.12.1']);
   assert.equal(toHex(tlv(up, 'ipv6-interface-addresses')[0]!.addresses[0]!).slice(0, 4), 'fe80');
-  // FRR pads hellos to the MTU with padding TLVs (ISO 10589 8.2.3)
+  // FRR pads hellos to the MTU with padding TLVs
   assert.equal(up.tlvs.filter((t) => t.type === 'padding').length, 6);
   const down = fixture('p2p-hello-down').value;
   assert.deepEqual(tlv(down, 'p2p-adjacency')[0]!.adjacency, { state: AdjacencyState.Down, extLocalCircuitId: 2 });

@@ -1,5 +1,5 @@
 /**
- * How IS-IS PDUs travel on Ethernet (ISO 10589 8.4.8, RFC 1195): an IEEE 802.3 frame whose
+ * How IS-IS PDUs travel on Ethernet (ISO 10589 and RFC 1195): an IEEE 802.3 frame whose
  * type/length field is a length (< 0x0600), an LLC header with DSAP = SSAP = 0xFE (the OSI
  * network layer) and control 0x03 (unnumbered information), then the PDU. Hellos, LSPs and
  * SNPs go to one of three multicast groups. The 802.3 length bounds the PDU: bytes after it

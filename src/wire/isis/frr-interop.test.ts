@@ -79,7 +79,7 @@ function lsp(sequence: number): Pdu {
     partitionRepair: false,
     attached: 0,
     overload: false,
-    isType: 3, // a level 2 system (ISO 10589 9.9: 1 = level 1 only, 3 = level 2; 0 and 2 unused)
+    isType: 3, // a level 2 system (IS type: 1 = level 1 only, 3 = level 2; 0 and 2 unused)
     tlvs: [
       { type: 'authentication', auth: { kind: 'hmac-md5', digest: new Uint8Array(16) } },
       { type: 'protocols-supported', nlpids: [0xcc] },

@@ -57,7 +57,7 @@ export type Level = 1 | 2;
 export type CircuitType = 1 | 2 | 3;
 
 interface PduCommon {
-  /** Maximum Area Addresses from the common header; 0 means 3 (ISO 10589 9.5) */
+  /** Maximum Area Addresses from the common header; 0 means 3 (ISO 10589 section 9) */
   readonly maxAreaAddresses: number;
   readonly tlvs: Tlv[];
 }
@@ -169,7 +169,7 @@ export function decodeCommonHeader(bytes: Uint8Array): { type: number; pduLength
   if (bytes.length < COMMON_HEADER_LEN) return new IsisError('header', 'truncated', `need ${COMMON_HEADER_LEN} bytes, have ${bytes.length}`);
   if (bytes[0] !== IRPD) return new IsisError('header', 'malformed', `discriminator 0x${bytes[0]!.toString(16)}, want 0x83`, 0);
   if (bytes[2] !== 1) return new IsisError('header', 'unsupported', `version/protocol ID extension ${bytes[2]}, want 1`, 2);
-  // ID Length 0 means 6 (ISO 10589 9.5); other lengths are legal but no implementation uses them
+  // ID Length 0 means 6 (ISO 10589 section 9); other lengths are legal but no implementation uses them
   if (bytes[3] !== 0 && bytes[3] !== 6) return new IsisError('header', 'unsupported', `ID length ${bytes[3]}, only 6 is supported`, 3);
   const type = bytes[4]! & 0x1f;
   const name = pduTypeName(type);
@@ -194,7 +194,7 @@ export function decodePdu(bytes: Uint8Array, opts: DecodeOptions = {}): Pdu | Is
   const name = pduTypeName(type);
   const b = bytes;
   const isHello = type === PduType.L1LanHello || type === PduType.L2LanHello || type === PduType.P2pHello;
-  // ISO 10589 9.5-9.7: circuit type 0 is reserved, and a PDU carrying it is ignored
+  // ISO 10589 section 9: circuit type 0 is reserved, and a PDU carrying it is ignored
   if (isHello && (b[8]! & 0x03) === 0) return new IsisError(name, 'malformed', 'circuit type 0 (reserved)', 8);
   const tlvs = decodeTlvs(b, HEADER_LEN[type]!, pduLength);
   if (isTlvFault(tlvs)) return fault(name, tlvs);

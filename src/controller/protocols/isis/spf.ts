@@ -6,10 +6,10 @@
  * every prefix, the distance and the set of equal-cost next hops (ECMP).
  *
  * Rules applied, each from the RFCs:
- * - two-way check (ISO 10589 7.2.8.1 / C.2.5): an edge u→v is used only if v also lists u;
- * - a link advertised with the maximum metric 2^24-1 is not used (RFC 5305 section 3.7);
- * - paths longer than MAX_PATH_METRIC (0xFE000000, RFC 5305 section 4) are dropped;
- * - an overloaded system (LSP OL bit, ISO 10589 7.2.8.1) is reached, and its own prefixes are,
+ * - two-way check (ISO 10589 annex C.2): an edge u→v is used only if v also lists u;
+ * - a link advertised with the maximum metric 2^24-1 is not used (RFC 5305 section 3);
+ * - paths longer than MAX_PATH_METRIC (0xFE000000, RFC 5305 sections 3 and 4) are dropped, and so are prefixes beyond it;
+ * - an overloaded system (the LSP Database Overload bit of ISO 10589) is reached, and its own prefixes are,
  *   but no path transits it; the root is never transit either;
  * - a next hop is an adjacency of the root: the first real system on the path and the circuit
  *   it is reached through — the pseudonode for a LAN, the neighbour itself for a point-to-point
@@ -23,9 +23,9 @@
  * Prefixes the root advertises itself are left out: they are the caller's own (direct) routes.
  */
 
-/** RFC 5305 section 3.7: a link with this metric is advertised for TE only, not for SPF. */
+/** RFC 5305 section 3: a link with this metric is advertised for TE only, not for SPF. */
 export const MAX_LINK_METRIC = 0xffffff;
-/** RFC 5305 section 4: the largest usable path metric. */
+/** RFC 5305 sections 3 and 4: the largest usable path metric. */
 export const MAX_PATH_METRIC = 0xfe000000;
 
 export interface SpfEdge {
