@@ -8,9 +8,10 @@
  * Rules applied, each from the RFCs:
  * - two-way check (ISO 10589 annex C.2): an edge u→v is used only if v also lists u;
  * - a link advertised with the maximum metric 2^24-1 is not used (RFC 5305 section 3);
- * - paths longer than MAX_PATH_METRIC (0xFE000000, RFC 5305 sections 3 and 4) are dropped, and so are prefixes beyond it;
- * - an overloaded system (the LSP Database Overload bit of ISO 10589) is reached, and its own prefixes are,
- *   but no path transits it; the root is never transit either;
+ * - paths, and prefixes, beyond MAX_PATH_METRIC (0xFE000000, RFC 5305 sections 3 and 4)
+ *   are dropped;
+ * - an overloaded system (the LSP Database Overload bit of ISO 10589) is reached, and so are
+ *   its own prefixes, but no path transits it; the root is never transit either;
  * - a next hop is an adjacency of the root: the first real system on the path and the circuit
  *   it is reached through — the pseudonode for a LAN, the neighbour itself for a point-to-point
  *   link (NextHop.via). Parallel point-to-point links to one neighbour appear as one next hop;
