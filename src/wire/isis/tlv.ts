@@ -157,7 +157,7 @@ function decodeAreas(b: Uint8Array, p: number, end: number): AreaAddress[] | Tlv
   const out: AreaAddress[] = [];
   while (p < end) {
     const l = b[p]!;
-    if (l === 0 || l > 20) return tlvFault(TlvCode.AreaAddresses, `area address length ${l}`, p);
+    if (l === 0 || l > 13) return tlvFault(TlvCode.AreaAddresses, `area address length ${l} (1 to 13)`, p);
     if (p + 1 + l > end) return tlvFault(TlvCode.AreaAddresses, `area address of ${l} bytes overruns the TLV`, p, 'truncated');
     out.push(formatAreaAddress(b.subarray(p + 1, p + 1 + l)));
     p += 1 + l;
