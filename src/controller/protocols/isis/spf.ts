@@ -75,27 +75,54 @@ export interface SpfResult {
   readonly prefixes: ReadonlyMap<string, PrefixRoute>;
 }
 
+/**
+ * Vertices get small integer indices as SPF discovers them, so the loops below work on arrays
+ * instead of maps keyed by strings (an LSDB of 10k systems is searched in a few tens of ms).
+ */
+class VertexIndex {
+  readonly vertices: SpfVertex[] = [];
+  private readonly byId = new Map<string, number>();
+  of(v: SpfVertex): number {
+    let i = this.byId.get(v.id);
+    if (i === undefined) {
+      i = this.vertices.length;
+      this.byId.set(v.id, i);
+      this.vertices.push(v);
+    }
+    return i;
+  }
+}
+
+interface Edges {
+  readonly to: number[];
+  readonly metric: number[];
+}
+
 /** The usable edges out of `u`: two-way checked, maximum-metric links left out, parallel edges at their lowest metric. */
-function usableEdges(graph: SpfGraph, u: SpfVertex): Map<string, number> {
-  const out = new Map<string, number>();
+function usableEdges(graph: SpfGraph, index: VertexIndex, u: SpfVertex): Edges {
+  const out: Edges = { to: [], metric: [] };
   for (const e of u.neighbors) {
     if (e.metric >= MAX_LINK_METRIC || e.id === u.id) continue;
     const v = graph.get(e.id);
     if (!v?.neighbors.some((back) => back.id === u.id && back.metric < MAX_LINK_METRIC)) continue;
-    const have = out.get(e.id);
-    if (have === undefined || e.metric < have) out.set(e.id, e.metric);
+    const vi = index.of(v);
+    const at = out.to.indexOf(vi);
+    if (at < 0) {
+      out.to.push(vi);
+      out.metric.push(e.metric);
+    } else if (e.metric < out.metric[at]!) out.metric[at] = e.metric;
   }
   return out;
 }
 
-/** A binary min-heap of (distance, id). */
+/** A binary min-heap of (distance, vertex index). */
 class Heap {
   private readonly d: number[] = [];
-  private readonly ids: string[] = [];
+  private readonly ids: number[] = [];
   get size(): number {
     return this.d.length;
   }
-  push(dist: number, id: string): void {
+  push(dist: number, id: number): void {
     let i = this.d.length;
     this.d.push(dist);
     this.ids.push(id);
@@ -109,8 +136,8 @@ class Heap {
     this.d[i] = dist;
     this.ids[i] = id;
   }
-  pop(): [number, string] {
-    const top: [number, string] = [this.d[0]!, this.ids[0]!];
+  pop(): [number, number] {
+    const top: [number, number] = [this.d[0]!, this.ids[0]!];
     const lastD = this.d.pop()!;
     const lastId = this.ids.pop()!;
     const n = this.d.length;
@@ -132,12 +159,41 @@ class Heap {
   }
 }
 
-function hopKey(h: NextHop): string {
-  return `${h.via}\u0000${h.neighbor}`;
+const NO_HOPS: readonly NextHop[] = [];
+
+function compareHops(a: NextHop, b: NextHop): number {
+  if (a.via !== b.via) return a.via < b.via ? -1 : 1;
+  if (a.neighbor !== b.neighbor) return a.neighbor < b.neighbor ? -1 : 1;
+  return 0;
 }
 
-function sortedHops(m: Map<string, NextHop>): NextHop[] {
-  return [...m.values()].sort((a, b) => (a.via < b.via ? -1 : a.via > b.via ? 1 : a.neighbor < b.neighbor ? -1 : a.neighbor > b.neighbor ? 1 : 0));
+/** Sorted and without duplicates. */
+function normalized(list: NextHop[]): NextHop[] {
+  list.sort(compareHops);
+  return list.filter((h, i) => i === 0 || compareHops(list[i - 1]!, h) !== 0);
+}
+
+/**
+ * The union of two sorted, duplicate-free lists. Lists are shared between vertices and never
+ * changed, so a union that adds nothing returns `a` itself: most vertices have one shortest-path
+ * predecessor, and then cost no allocation at all.
+ */
+function unionHops(a: readonly NextHop[], b: readonly NextHop[]): readonly NextHop[] {
+  if (a === b || b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: NextHop[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const c = compareHops(a[i]!, b[j]!);
+    if (c <= 0) {
+      out.push(a[i++]!);
+      if (c === 0) j++;
+    } else out.push(b[j++]!);
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out.length === a.length ? a : out;
 }
 
 export function computeSpf(graph: SpfGraph, rootId: string): SpfResult {
@@ -147,70 +203,70 @@ export function computeSpf(graph: SpfGraph, rootId: string): SpfResult {
   if (!root) return { vertices, prefixes };
 
   // pass 1: Dijkstra distances, remembering each vertex's usable edges and the finishing order
-  const dist = new Map<string, number>([[rootId, 0]]);
-  const edges = new Map<string, Map<string, number>>();
-  const order: string[] = [];
-  const done = new Set<string>();
+  const index = new VertexIndex();
+  const ROOT = index.of(root);
+  const dist: number[] = [0];
+  const edges: (Edges | undefined)[] = [];
+  const done: boolean[] = [];
+  const order: number[] = [];
   const heap = new Heap();
-  heap.push(0, rootId);
+  heap.push(0, ROOT);
   while (heap.size > 0) {
-    const [d, id] = heap.pop();
-    if (done.has(id) || d !== dist.get(id)) continue;
-    done.add(id);
-    order.push(id);
-    const u = graph.get(id)!;
+    const [d, u] = heap.pop();
+    if (done[u] || d !== dist[u]) continue;
+    done[u] = true;
+    order.push(u);
+    const uv = index.vertices[u]!;
     // an overloaded system ends paths, but the root is always the start of them
-    if (id !== rootId && u.overload) continue;
-    const out = usableEdges(graph, u);
-    edges.set(id, out);
-    for (const [vid, metric] of out) {
-      const nd = d + metric;
-      if (nd > MAX_PATH_METRIC || vid === rootId) continue;
-      const have = dist.get(vid);
+    if (u !== ROOT && uv.overload) continue;
+    const out = usableEdges(graph, index, uv);
+    edges[u] = out;
+    for (let k = 0; k < out.to.length; k++) {
+      const v = out.to[k]!;
+      const nd = d + out.metric[k]!;
+      if (nd > MAX_PATH_METRIC || v === ROOT) continue;
+      const have = dist[v];
       if (have === undefined || nd < have) {
-        dist.set(vid, nd);
-        heap.push(nd, vid);
+        dist[v] = nd;
+        heap.push(nd, v);
       }
     }
   }
 
   // pass 2: next hops, group by group of equal distance (order is ascending in distance)
-  const hops = new Map<string, Map<string, NextHop>>();
-  hops.set(rootId, new Map());
-  const preds = new Map<string, string[]>();
-  for (const [uid, out] of edges) {
-    for (const [vid, metric] of out) {
-      if (vid === rootId) continue;
-      if (dist.get(uid)! + metric === dist.get(vid)) {
-        let p = preds.get(vid);
-        if (!p) preds.set(vid, (p = []));
-        p.push(uid);
-      }
+  const hops: (readonly NextHop[] | undefined)[] = [NO_HOPS];
+  const preds: (number[] | undefined)[] = [];
+  for (const u of order) {
+    const out = edges[u];
+    if (!out) continue;
+    for (let k = 0; k < out.to.length; k++) {
+      const v = out.to[k]!;
+      if (v !== ROOT && dist[u]! + out.metric[k]! === dist[v]) (preds[v] ??= []).push(u);
     }
   }
-  const collect = (vid: string): boolean => {
-    let set = hops.get(vid);
-    if (!set) hops.set(vid, (set = new Map()));
-    const before = set.size;
-    const v = graph.get(vid)!;
-    for (const uid of preds.get(vid) ?? []) {
-      if (uid === rootId) {
+  const collect = (v: number): boolean => {
+    const before = hops[v] ?? NO_HOPS;
+    let acc = before;
+    const vv = index.vertices[v]!;
+    for (const u of preds[v] ?? []) {
+      let add: readonly NextHop[];
+      if (u === ROOT) {
         // the first hop: a neighbour on a point-to-point link, or a LAN (whose members come next)
-        const h: NextHop = v.pseudonode ? { neighbor: '', via: vid } : { neighbor: vid, via: vid };
-        set.set(hopKey(h), h);
-        continue;
+        add = [vv.pseudonode ? { neighbor: '', via: vv.id } : { neighbor: vv.id, via: vv.id }];
+      } else {
+        add = hops[u] ?? NO_HOPS;
+        // behind a directly attached LAN, the member reached is the neighbour
+        if (!vv.pseudonode && add.some((h) => h.neighbor === '')) add = normalized(add.map((h) => (h.neighbor === '' ? { neighbor: vv.id, via: h.via } : h)));
       }
-      for (const h of hops.get(uid)?.values() ?? []) {
-        const hh: NextHop = h.neighbor === '' && !v.pseudonode ? { neighbor: vid, via: h.via } : h;
-        set.set(hopKey(hh), hh);
-      }
+      acc = unionHops(acc, add);
     }
-    return set.size !== before;
+    hops[v] = acc;
+    return acc.length !== before.length;
   };
   for (let i = 1; i < order.length; ) {
     let j = i;
-    const d = dist.get(order[i]!)!;
-    while (j < order.length && dist.get(order[j]!) === d) j++;
+    const d = dist[order[i]!]!;
+    while (j < order.length && dist[order[j]!] === d) j++;
     for (let changed = true; changed; ) {
       changed = false;
       for (let k = i; k < j; k++) if (collect(order[k]!)) changed = true;
@@ -218,34 +274,38 @@ export function computeSpf(graph: SpfGraph, rootId: string): SpfResult {
     i = j;
   }
 
-  for (const id of order) {
-    const set = hops.get(id)!;
+  const routes: SpfRoute[] = [];
+  for (const v of order) {
+    const list = hops[v]!;
     // a pseudonode's own first hop has no neighbour yet: only its members' hops are real
-    const real = new Map([...set].filter(([, h]) => h.neighbor !== ''));
-    vertices.set(id, { distance: dist.get(id)!, nextHops: sortedHops(real) });
+    const real = list.some((h) => h.neighbor === '') ? list.filter((h) => h.neighbor !== '') : list;
+    const route = { distance: dist[v]!, nextHops: real };
+    routes[v] = route;
+    vertices.set(index.vertices[v]!.id, route);
   }
 
   // prefixes: the best distance over the advertising vertices, next hops of all at that distance
-  const best = new Map<string, { distance: number; origins: string[]; hops: Map<string, NextHop> }>();
-  for (const id of order) {
-    if (id === rootId) continue;
-    const v = graph.get(id)!;
-    const route = vertices.get(id)!;
+  const best = new Map<string, { distance: number; origins: string[]; hops: readonly NextHop[] }>();
+  for (const vi of order) {
+    if (vi === ROOT) continue;
+    const v = index.vertices[vi]!;
+    const id = v.id;
+    const route = routes[vi]!;
     for (const p of v.prefixes) {
       const d = route.distance + p.metric;
       if (d > MAX_PATH_METRIC) continue;
       const b = best.get(p.key);
-      if (!b || d < b.distance) best.set(p.key, { distance: d, origins: [id], hops: new Map(route.nextHops.map((h) => [hopKey(h), h])) });
+      if (!b || d < b.distance) best.set(p.key, { distance: d, origins: [id], hops: route.nextHops });
       else if (d === b.distance && !b.origins.includes(id)) {
         b.origins.push(id);
-        for (const h of route.nextHops) b.hops.set(hopKey(h), h);
+        b.hops = unionHops(b.hops, route.nextHops);
       }
     }
   }
   const own = new Set(root.prefixes.map((p) => p.key));
   for (const [key, b] of best) {
     if (own.has(key)) continue;
-    prefixes.set(key, { distance: b.distance, nextHops: sortedHops(b.hops), origins: b.origins.sort() });
+    prefixes.set(key, { distance: b.distance, nextHops: b.hops, origins: b.origins.length > 1 ? b.origins.sort() : b.origins });
   }
   return { vertices, prefixes };
 }
