@@ -71,6 +71,15 @@ test('every FRR PDU re-encodes to the captured bytes, frame header included', ()
   }
 });
 
+test('decoded values own their bytes: the receive buffer can be reused at once', () => {
+  for (const f of FIXTURES.pdus) {
+    const { pdu, value } = fixture(f.name);
+    const before = decodePdu(pdu.slice());
+    pdu.fill(0xa5); // the driver reuses its ring slot
+    assert.deepEqual(value, before, f.name);
+  }
+});
+
 test('frames go to the multicast group their PDU kind needs', () => {
   for (const f of FIXTURES.pdus) {
     const { frame, value } = fixture(f.name);
