@@ -2,8 +2,11 @@
  * cnr's BGP-4 speaker. Its parts, outside in:
  *  - speaker.ts: the instances, the shared TCP listener, and the configuration consumer
  *    (validate, then apply only the difference of each commit);
- *  - instance.ts: one BGP instance as an event processor: Adj-RIB-In, Loc-RIB with best
- *    path (best-path.ts), Adj-RIB-Out, import/export policy (../../policy), the RIB;
+ *  - one BGP instance, split as every protocol is (docs/design.md, "The protocol
+ *    pattern"): instance.ts (its state, BgpContext, and the entry points, BgpInstance),
+ *    events.ts (one handler per input), rib.ts (Adj-RIB-In, Loc-RIB entries, next hops),
+ *    decision.ts (best path, best-path.ts, into the RIB), adj-rib-out.ts (what each peer
+ *    is sent), policy.ts (import/export policy, ../../policy), vpn.ts (L3VPN);
  *  - neighbor.ts: one peer's session: FSM (fsm.ts), timers, OPEN negotiation, a second
  *    connection tracked until its OPEN decides (collision.ts), over a framed TCP connection
  *    (connection.ts) with TTL and TCP MD5 (socket-options.ts) from the source address facing

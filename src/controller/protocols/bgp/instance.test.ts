@@ -7,6 +7,7 @@ import { PolicyEngine } from '../../policy/index.js';
 import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapabilities, type PathAttributes, type Update } from '../../../wire/bgp/index.js';
 import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
+import * as events from './events.js';
 import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
@@ -205,6 +206,24 @@ test('graceful restart helper: routes kept stale across a session loss, swept af
   s.inst.sessionDown(nb, true);
   s.inst.flush();
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined, 'after a NOTIFICATION nothing is kept');
+  s.inst.stop();
+});
+
+test('handlers take the instance state explicitly: a stale timer expiry is one call, no clock needed', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  const nb = s.nb('10.0.0.2');
+  s.inst.sessionDown(nb, false);
+  s.inst.flush();
+  assert.ok(s.rib.get('inet.0', '192.0.2.0/24'), 'kept as stale while the peer restarts');
+  const st = s.inst.ribs.get(nb)!;
+  assert.ok(st.staleTimer, 'the restart time is running');
+  clearTimeout(st.staleTimer);
+  events.staleTimerExpired(s.inst.cx, nb, st);
+  s.inst.flush();
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined, 'stale route gone when the restart time ran out');
+  assert.equal(st.staleTimer, undefined);
+  assert.ok(s.logs.some((l) => l.includes('removed 1 stale routes from inet.0')), s.logs.join('\n'));
   s.inst.stop();
 });
 

@@ -20,7 +20,7 @@ import { formatExtCommunity } from '../../../wire/bgp/attributes.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { selectBest } from './best-path.js';
 import { isVpnTable, mappedIpv4, splitVpnKey, VPN_TABLE4, VPN_TABLE6, type VrfConfig } from './config.js';
-import type { Path } from './instance.js';
+import type { Path } from './rib.js';
 
 /** The RIB source of the routes imported into VRFs. */
 export const VPN_SOURCE = 'bgp-vpn';

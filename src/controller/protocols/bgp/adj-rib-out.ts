@@ -1,0 +1,256 @@
+/**
+ * The Adj-RIB-Out of every peer: what BGP advertises for a prefix (the active route only,
+ * BGP's advertisement rules — split horizon, iBGP full mesh, route reflection, well-known
+ * communities — and export policy through policy.ts), the attributes a peer gets (eBGP/iBGP
+ * rewriting), and the packed UPDATEs carrying the difference. A whole table goes out when a
+ * session comes up, on route refresh and soft outbound reconfiguration; otherwise
+ * decision.ts' flush hands over the prefixes that changed.
+ *
+ * Exported attribute sets are cached per source object (NeighborRib.exportCache), so that
+ * export groups prefixes into UPDATEs by identity without hashing.
+ */
+import { formatIpv4, tryParseIpv4, tryParseIpv6 } from '../../../lib/addr.js';
+import {
+  Afi,
+  WELL_KNOWN_COMMUNITIES,
+  encodeAttributeBlock,
+  encodeEndOfRib,
+  packLabeledUpdates,
+  packLabeledWithdrawals,
+  packUpdates,
+  packWithdrawals,
+  Safi,
+  type LabeledPrefix,
+  type PathAttributes,
+} from '../../../wire/bgp/index.js';
+import type { PolicyResult } from '../../policy/index.js';
+import { DEFAULT_LOCAL_PREF, neighborAs } from './best-path.js';
+import { isVpnTable, splitVpnKey, VPN_TABLE6 } from './config.js';
+import type { Neighbor } from './neighbor.js';
+import type { BgpContext } from './instance.js';
+import { EXPLICIT_NULL, IMPLICIT_NULL, type LocEntry, type NeighborRib, type Path } from './rib.js';
+import { exportPathVerdict, exportRouteVerdict, hasModifications, prepend, vrfExportVerdict } from './policy.js';
+
+/** Attributes of routes we originate from other protocols, one per family (export caches key on them). */
+const LOCAL_BASE4: PathAttributes = Object.freeze({ origin: 0, asPath: [] }) as PathAttributes;
+const LOCAL_BASE6: PathAttributes = Object.freeze({ origin: 0, asPath: [] }) as PathAttributes;
+
+function isPrivateAs(a: number): boolean {
+  return (a >= 64512 && a <= 65534) || (a >= 4200000000 && a <= 4294967294);
+}
+
+function attrsKey(a: PathAttributes): string {
+  return JSON.stringify(a, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
+/** The whole table to a peer whose session came up, then End-of-RIB per family. */
+export function sendFullTable(cx: BgpContext, nb: Neighbor, st: NeighborRib): void {
+  st.synced = true;
+  try {
+    for (const f of nb.families) {
+      exportTable(cx, nb, st, f.table, false);
+      nb.send(encodeEndOfRib(f.afi, f.safi));
+    }
+  } catch (err) {
+    nb.internalError(undefined, err);
+  }
+}
+
+/** Send a whole table to a peer (session up, refresh, soft outbound). `resend` repeats unchanged routes. */
+export function exportTable(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, resend: boolean): void {
+  if (!nb.families.some((f) => f.table === table)) return;
+  const prefixes = new Set<string>(cx.loc.get(table)?.keys() ?? []);
+  for (const p of st.tableOut(table).keys()) prefixes.add(p);
+  if (isVpnTable(table)) for (const k of cx.vpn.local.get(table)?.keys() ?? []) prefixes.add(k);
+  else if (cx.ribRoutes) for (const r of cx.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(r.prefix);
+  if (resend) st.tableOut(table).clear();
+  exportPrefixes(cx, nb, st, table, [...prefixes]);
+}
+
+/** Bring a peer's Adj-RIB-Out up to date for these prefixes (or Loc-RIB entries) and send the difference. */
+export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, items: readonly (string | LocEntry)[]): void {
+  const f = nb.families.find((x) => x.table === table);
+  if (!f) return;
+  const out = st.tableOut(table);
+  const groups = new Map<PathAttributes, string[]>();
+  const withdrawn: string[] = [];
+  for (const item of items) {
+    const prefix = typeof item === 'string' ? item : item.prefix;
+    const a = exportFor(cx, nb, st, table, prefix, typeof item === 'string' ? undefined : item);
+    const old = out.get(prefix);
+    if (a === old) continue;
+    if (a) {
+      out.set(prefix, a);
+      let g = groups.get(a);
+      if (!g) groups.set(a, (g = []));
+      g.push(prefix);
+    } else if (old) {
+      out.delete(prefix);
+      withdrawn.push(prefix);
+    }
+  }
+  const msgs: Uint8Array[] = [];
+  if (f.safi !== Safi.Unicast) {
+    packLabeled(cx, nb, table, f.afi, f.safi, withdrawn, groups, msgs);
+    nb.sendUpdates(msgs);
+    return;
+  }
+  if (withdrawn.length) msgs.push(...packWithdrawals(f.afi, withdrawn, undefined, nb.options));
+  for (const [a, ps] of groups) {
+    const block = encodeAttributeBlock(a, f.afi, nb.options);
+    msgs.push(...packUpdates(block, f.afi, ps, undefined, nb.options, f.afi === Afi.Ipv4 ? undefined : { nextHop: a.nextHop ?? '::', nextHopLocal: a.nextHopLocal }));
+  }
+  nb.sendUpdates(msgs);
+}
+
+/** UPDATEs of a labeled family (SAFI 4 or 128): the labels and RDs ride beside each prefix. */
+function packLabeled(cx: BgpContext, nb: Neighbor, table: string, afi: number, safi: number, withdrawn: string[], groups: Map<PathAttributes, string[]>, msgs: Uint8Array[]): void {
+  const vpn = safi === Safi.MplsVpn;
+  const lp = (key: string, labels?: readonly number[]): LabeledPrefix => (vpn ? { ...splitVpnKey(key), labels } : { prefix: key, labels });
+  if (withdrawn.length) msgs.push(...packLabeledWithdrawals(afi, safi, withdrawn.map((k) => lp(k)), nb.options));
+  for (const [a, keys] of groups) {
+    const block = encodeAttributeBlock(a, afi, nb.options, false);
+    const routes = keys.map((k) => lp(k, outLabels(cx, nb, table, k, a)));
+    msgs.push(...packLabeledUpdates(block, afi, safi, routes, nb.options, { nextHop: a.nextHop ?? (afi === Afi.Ipv4 ? cx.cfg.routerId : '::'), nextHopLocal: a.nextHopLocal }));
+  }
+}
+
+/**
+ * The label stack a labeled prefix goes out with: our VRF's table label for our own VPN
+ * routes; the received labels when the next hop is passed on unchanged; otherwise implicit
+ * null (labeled unicast with next hop self: the packet reaches us unlabeled and is routed
+ * by IP lookup in inet.0).
+ */
+function outLabels(cx: BgpContext, nb: Neighbor, table: string, key: string, a: PathAttributes): readonly number[] {
+  if (isVpnTable(table)) {
+    const l = cx.vpn.localLabel(table, key);
+    if (l !== undefined) return [l];
+  }
+  const best = cx.loc.get(table)?.get(key)?.best;
+  if (best?.labels && a.nextHop === best.attrs.nextHop) return best.labels;
+  return nb.families.some((f) => f.table === table && f.explicitNull) ? EXPLICIT_NULL : [IMPLICIT_NULL];
+}
+
+/** What we advertise for a VPN key: our VRF's route, or (reflection, iBGP) the best received path. */
+function exportVpn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, key: string, entry?: LocEntry): PathAttributes | undefined {
+  const local = cx.vpn.local.get(table)?.get(key);
+  if (local) {
+    const base = table === VPN_TABLE6 ? local.vrf.base6 : local.vrf.base4;
+    const chain = local.vrf.exportPolicies;
+    if (chain.length === 0) return transform(cx, base, undefined, nb, st, undefined, table);
+    const r = vrfExportVerdict(cx, local, base);
+    return r.accept ? transform(cx, base, undefined, nb, st, r, table) : undefined;
+  }
+  const best = (entry ?? cx.loc.get(table)?.get(key))?.best;
+  // no inter-AS option B: a VPN route is not passed to an external peer
+  if (!best || nb.ebgp || !mayAdvertise(best, nb)) return undefined;
+  return transform(cx, best.attrs, best, nb, st, undefined, table);
+}
+
+/** What we advertise to `nb` for a prefix (undefined: nothing). */
+function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, entry?: LocEntry): PathAttributes | undefined {
+  if (isVpnTable(table)) return exportVpn(cx, nb, st, table, prefix, entry);
+  let best = (entry ?? cx.loc.get(table)?.get(prefix))?.best;
+  const chain = nb.cfg.export;
+  // BGP advertises the active route only (Junos without advertise-inactive): when another
+  // protocol won the prefix in the RIB, what goes out is that route, through the export
+  // policy, or nothing. Looked up only when something could be sent.
+  if (best && (chain.length > 0 || mayAdvertise(best, nb))) {
+    const active = cx.rib.get(table, prefix);
+    let set = cx.shadowed.get(table);
+    if (active && active.protocol !== 'bgp') {
+      if (!set) cx.shadowed.set(table, (set = new Set()));
+      set.add(prefix);
+      best = undefined;
+    } else if (set?.size) set.delete(prefix);
+  }
+  if (best) {
+    if (!mayAdvertise(best, nb)) return undefined;
+    if (chain.length === 0) return transform(cx, best.attrs, best, nb, st, undefined, table);
+    const r = exportPathVerdict(cx, chain, prefix, best);
+    return r.accept ? transform(cx, best.attrs, best, nb, st, r, table) : undefined;
+  }
+  if (chain.length === 0) return undefined; // default BGP export: BGP routes only
+  const route = cx.rib.get(table, prefix);
+  if (!route || route.protocol === 'bgp') return undefined;
+  const r = exportRouteVerdict(cx, chain, prefix, route);
+  return r.accept ? transform(cx, table.endsWith('inet6.0') ? LOCAL_BASE6 : LOCAL_BASE4, undefined, nb, st, r, table) : undefined;
+}
+
+/** BGP's own advertisement rules: split horizon, iBGP full mesh / route reflection, well-known communities. */
+function mayAdvertise(best: Path, nb: Neighbor): boolean {
+  if (best.peer === nb) return false;
+  const c = best.attrs.communities;
+  if (c) {
+    if (c.includes(WELL_KNOWN_COMMUNITIES['no-advertise']!)) return false;
+    if (nb.ebgp && (c.includes(WELL_KNOWN_COMMUNITIES['no-export']!) || c.includes(WELL_KNOWN_COMMUNITIES['no-export-subconfed']!))) return false;
+  }
+  if (!best.ebgp && !nb.ebgp) {
+    // RFC 4456: a reflector reflects client routes to everyone and others' routes to clients
+    const fromClient = best.peer.cfg.cluster !== undefined;
+    const toClient = nb.cfg.cluster !== undefined;
+    if (!fromClient && !toClient) return false;
+    if (best.attrs.originatorId !== undefined && tryParseIpv4(best.attrs.originatorId) === nb.peerRouterId) return false;
+  }
+  if (nb.ebgp && neighborAs(best.attrs) === nb.cfg.peerAs) return false; // Junos: not back to the AS it came from
+  return true;
+}
+
+function selfNextHop(cx: BgpContext, nb: Neighbor, table: string): string {
+  const la = nb.localAddress;
+  if (!table.endsWith('inet6.0')) return la && tryParseIpv4(la) !== undefined ? la : cx.cfg.routerId;
+  if (la?.includes(':')) return la;
+  // inet6-vpn over IPv4 (RFC 4659 section 3.2.1.2): the IPv4-mapped address, the router ID without a session address
+  return la ? `::ffff:${la}` : table === VPN_TABLE6 ? `::ffff:${cx.cfg.routerId}` : '::';
+}
+
+/** The attributes a peer gets: eBGP/iBGP rules, reflection, then policy changes. */
+function transform(cx: BgpContext, src: PathAttributes, best: Path | undefined, nb: Neighbor, st: NeighborRib, r: PolicyResult | undefined, table: string): PathAttributes {
+  const modified = hasModifications(r);
+  if (!modified) {
+    const c = st.exportCache.get(src);
+    if (c) return c;
+  }
+  const a: PathAttributes = {};
+  a.origin = r?.origin ?? src.origin ?? 0;
+  let path = src.asPath ?? [];
+  const policyNh = r?.nextHop;
+  const nhAddress = policyNh && (tryParseIpv4(policyNh) !== undefined || tryParseIpv6(policyNh) !== undefined) ? policyNh : undefined;
+  if (nb.ebgp) {
+    if (nb.cfg.removePrivate) path = path.map((s) => ({ type: s.type, asns: s.asns.filter((x) => !isPrivateAs(x)) })).filter((s) => s.asns.length > 0);
+    if (nb.cfg.asOverride) path = path.map((s) => ({ type: s.type, asns: s.asns.map((x) => (x === nb.cfg.peerAs ? nb.cfg.localAs : x)) }));
+    a.asPath = prepend(path, [nb.cfg.localAs, ...(r?.asPathPrepend ?? [])]);
+    a.nextHop = nhAddress ?? selfNextHop(cx, nb, table);
+    if (r?.metric !== undefined) a.med = r.metric;
+  } else {
+    a.asPath = r?.asPathPrepend ? prepend(path, r.asPathPrepend) : [...path];
+    a.nextHop = nhAddress ?? (policyNh === 'self' || !best || !src.nextHop ? selfNextHop(cx, nb, table) : src.nextHop);
+    if (best && a.nextHop === src.nextHop && src.nextHopLocal) a.nextHopLocal = undefined;
+    a.localPref = r?.localPref ?? src.localPref ?? nb.cfg.localPreference ?? DEFAULT_LOCAL_PREF;
+    const med = r?.metric ?? src.med;
+    if (med !== undefined) a.med = med;
+    if (best && !best.ebgp) {
+      a.originatorId = src.originatorId ?? formatIpv4(best.peerRouterId);
+      a.clusterList = [nb.cfg.cluster ?? best.peer.cfg.cluster ?? cx.cfg.routerId, ...(src.clusterList ?? [])];
+    }
+  }
+  if (src.atomicAggregate) a.atomicAggregate = true;
+  if (src.aggregator) a.aggregator = src.aggregator;
+  const comms = r?.communities;
+  const communities = comms ? comms.communities : src.communities;
+  const ext = comms ? comms.extCommunities : src.extCommunities;
+  const large = comms ? comms.largeCommunities : src.largeCommunities;
+  if (communities?.length) a.communities = communities;
+  if (ext?.length) a.extCommunities = ext;
+  if (large?.length) a.largeCommunities = large;
+  if (src.unknown) a.unknown = src.unknown;
+  if (!modified) {
+    st.exportCache.set(src, a);
+    return a;
+  }
+  const k = attrsKey(a);
+  const seen = st.intern.get(k);
+  if (seen) return seen;
+  st.intern.set(k, a);
+  return a;
+}

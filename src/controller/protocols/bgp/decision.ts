@@ -1,0 +1,210 @@
+/**
+ * BGP's decision process, batched: learn/unlearn (rib.ts) mark Loc-RIB entries dirty and
+ * schedule one flush per turn of the event loop; the flush runs best path (best-path.ts) on
+ * each dirty entry, announces the winner (or the multipath set) to the RIB or withdraws it,
+ * feeds VPN entries to the VRF imports (vpn.ts), and hands every synchronized peer the
+ * entries that changed (adj-rib-out.ts). Nothing runs while a restarting speaker defers
+ * routing (RFC 4724).
+ *
+ * Hot path (one call per received prefix): decide allocates nothing for a lone path whose
+ * facts match the previous prefix's — the RIB route object and the attributes shown by
+ * `show route` are shared by the run of prefixes of one UPDATE.
+ */
+import { formatAsPath, formatCommunity, formatExtCommunity, formatLargeCommunity, formatOrigin } from '../../../wire/bgp/index.js';
+import type { RibRoute } from '../../rib/types.js';
+import { DEFAULT_PREFERENCE } from '../../rib/types.js';
+import { DEFAULT_LOCAL_PREF, selectBest, type DecidingStep } from './best-path.js';
+import { isVpnTable } from './config.js';
+import type { BgpContext } from './instance.js';
+import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
+import { exportPrefixes } from './adj-rib-out.js';
+
+/** The labels to push for a received stack (implicit null pushes nothing). */
+function pushLabels(stack: readonly number[]): number[] | undefined {
+  const out = stack.filter((l) => l !== IMPLICIT_NULL);
+  return out.length ? out : undefined;
+}
+
+/** Flush once at the next turn of the event loop (not while stopped or deferring). */
+export function schedule(cx: BgpContext): void {
+  if (cx.scheduled || cx.stopped || cx.deferring) return;
+  cx.scheduled = true;
+  setImmediate(() => {
+    cx.scheduled = false;
+    flush(cx);
+  });
+}
+
+/** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
+export function flush(cx: BgpContext): void {
+  if (cx.deferring) return;
+  const dirty = cx.dirty;
+  const ribDirty = cx.ribDirty;
+  cx.dirty = new Map();
+  cx.ribDirty = new Map();
+  const changed = new Map<string, (LocEntry | string)[]>();
+  for (const [table, list] of dirty) {
+    const lt = cx.loc.get(table);
+    const out: LocEntry[] = [];
+    changed.set(table, out);
+    const vpn = isVpnTable(table);
+    for (const e of list) {
+      e.dirty = false;
+      if (decide(cx, table, e)) out.push(e);
+      if (vpn) cx.vpn.importEntry(table, e.prefix, e.best);
+      if (e.size === 0 && lt?.get(e.prefix) === e) lt.delete(e.prefix);
+    }
+  }
+  cx.vpn.flushImports();
+  for (const [table, keys] of cx.vpn.takeExportDirty()) {
+    let out = changed.get(table);
+    if (!out) changed.set(table, (out = []));
+    for (const k of keys) out.push(cx.loc.get(table)?.get(k) ?? k);
+  }
+  for (const nb of cx.neighbors.values()) {
+    const st = cx.ribs.get(nb);
+    if (!st?.synced || !nb.established) continue;
+    try {
+      for (const [table, entries] of changed) if (entries.length) exportPrefixes(cx, nb, st, table, entries);
+      for (const [table, set] of ribDirty) exportPrefixes(cx, nb, st, table, [...set]);
+    } catch (err) {
+      nb.internalError(undefined, err);
+    }
+  }
+}
+
+/** Pick the best path of one prefix; returns whether what we advertise may have changed. */
+export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
+  const prefix = e.prefix;
+  let best: Path | undefined;
+  let step: DecidingStep = 'Only path';
+  /** what goes to the RIB: the best path, or the multipath set */
+  let chosen: Path | Path[] | undefined;
+  const lone = e.lone;
+  if (lone) {
+    best = lone.accepted && lone.resolvable ? lone : undefined;
+    chosen = best;
+  } else {
+    let paths = e.paths;
+    if (paths.some((p) => !p.accepted)) paths = paths.filter((p) => p.accepted);
+    if (paths.length === 1) {
+      best = paths[0]!.resolvable ? paths[0] : undefined;
+      chosen = best;
+    } else if (paths.length > 1) {
+      const mpc = paths[0]!.peer.cfg.multipath ?? cx.cfg.multipath;
+      const sel = selectBest(paths, { multipath: mpc !== undefined, multipleAs: mpc?.multipleAs });
+      best = sel.best;
+      step = sel.step;
+      if (best) chosen = sel.multipath.length === 1 ? best : sel.multipath;
+    }
+  }
+  const prevBest = e.best;
+  const prevInstalled = e.installed;
+  if (prevBest !== best) {
+    if (prevBest) {
+      bump(cx.activeCounts, table, -1);
+      const r = cx.ribs.get(prevBest.peer);
+      if (r) bump(r.active, table, -1);
+    }
+    if (best) {
+      bump(cx.activeCounts, table, 1);
+      bump(cx.ribs.get(best.peer)!.active, table, 1);
+    }
+  }
+  e.best = best;
+  if (isVpnTable(table)) {
+    // VPN routes stay in BGP (bgp.l3vpn.0); their VRF copies are made in flush
+    e.installed = best;
+    return prevBest !== best || prevInstalled !== best;
+  }
+  const same =
+    Array.isArray(prevInstalled) && Array.isArray(chosen)
+      ? prevInstalled.length === chosen.length && prevInstalled.every((p, i) => p === chosen[i])
+      : prevInstalled === chosen;
+  if (best && chosen) {
+    if (!same || e.step !== step) {
+      e.installed = chosen;
+      e.step = step;
+      const r = ribRoute(cx, prefix, best, step, chosen);
+      if (cx.rib.announceShared) cx.rib.announceShared(table, 'bgp', prefix, r);
+      else cx.rib.announce(table, 'bgp', r.prefix === prefix ? r : { ...r, prefix });
+    }
+  } else if (prevInstalled) {
+    e.installed = undefined;
+    cx.rib.withdraw(table, 'bgp', prefix);
+  }
+  return prevBest !== best || !same;
+}
+
+function ribRoute(cx: BgpContext, prefix: string, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
+  let nexthops: RibRoute['nexthops'];
+  if (best.labels && !Array.isArray(chosen) && best.nh) {
+    // labeled unicast: push the peer's label on top of whatever reaches its next hop
+    const push = pushLabels(best.labels);
+    nexthops = [push ? { gateway: best.nh.address, recursive: true, labels: push } : { gateway: best.nh.address, recursive: true }];
+  } else if (!Array.isArray(chosen) && best.nh) {
+    nexthops = best.nh.ribNexthops ??= [{ gateway: best.nh.address, recursive: true }];
+  } else {
+    const mp = Array.isArray(chosen) ? chosen : [chosen];
+    const gateways: string[] = [];
+    nexthops = [];
+    for (const p of mp) {
+      const g = p.attrs.nextHop;
+      if (!g || gateways.includes(g)) continue;
+      gateways.push(g);
+      const push = p.labels && pushLabels(p.labels);
+      nexthops.push(push ? { gateway: g, recursive: true, labels: push } : { gateway: g, recursive: true });
+    }
+  }
+  const a = best.attrs;
+  const attributes = shownAttributes(cx, best, step);
+  const preference = best.preference ?? DEFAULT_PREFERENCE.bgp;
+  // one route object for the run of prefixes alike (an UPDATE's), announced with
+  // announceShared: its `prefix` is the first one's
+  const last = cx.lastRibRoute;
+  if (last && last.attributes === attributes && last.nexthops === nexthops && last.preference === preference && last.metric === a.med) return last;
+  // the RIB keeps this object for as long as the route lives: nothing optional unless set
+  // (the RIB stamps the age itself)
+  const r: RibRoute = { prefix, protocol: 'bgp', preference, nexthops, attributes };
+  if (a.med !== undefined) r.metric = a.med;
+  cx.lastRibRoute = r;
+  return r;
+}
+
+/**
+ * What `show route extensive` prints for a BGP route. Shared by every prefix with the
+ * same attributes, peer and deciding step (an UPDATE's prefixes), so 1M routes cost a few
+ * thousand of these; the raw attributes ride along, not enumerable, for code that wants them.
+ */
+function shownAttributes(cx: BgpContext, best: Path, step: DecidingStep): Record<string, unknown> {
+  const a = best.attrs;
+  const last = cx.lastShown;
+  if (last && last.a === a && last.peer === best.peer && last.step === step) return last.r;
+  let m = cx.shownCache.get(a);
+  if (!m) cx.shownCache.set(a, (m = new Map()));
+  const key = `${best.peer.cfg.address} ${step}`;
+  let r = m.get(key);
+  if (r) {
+    cx.lastShown = { a, peer: best.peer, step, r };
+    return r;
+  }
+  r = {
+    Peer: `${best.peer.cfg.address} (AS ${best.peer.cfg.peerAs})`,
+    'AS path': `${formatAsPath(a.asPath)}${a.asPath?.length ? ' ' : ''}${formatOrigin(a.origin)}`,
+    Localpref: a.localPref ?? DEFAULT_LOCAL_PREF,
+    'Selected by': step,
+  };
+  if (a.med !== undefined) r.MED = a.med;
+  const comms = [
+    ...(a.communities ?? []).map(formatCommunity),
+    ...Array.from({ length: (a.extCommunities?.length ?? 0) / 8 }, (_, i) => formatExtCommunity(a.extCommunities!, i * 8)),
+    ...Array.from({ length: (a.largeCommunities?.length ?? 0) / 3 }, (_, i) => `large:${formatLargeCommunity(a.largeCommunities!, i * 3)}`),
+  ];
+  if (comms.length) r.Communities = comms.join(' ');
+  if (a.originatorId) r['Originator ID'] = a.originatorId;
+  if (a.clusterList?.length) r['Cluster list'] = a.clusterList.join(' ');
+  Object.defineProperty(r, 'bgp', { value: a, enumerable: false });
+  m.set(key, r);
+  cx.lastShown = { a, peer: best.peer, step, r };
+  return r;
+}

@@ -1,0 +1,396 @@
+/**
+ * BGP's routing information bases and next-hop tracking (the data, and the functions that
+ * change it, each taking the instance's state as `cx`):
+ *  - Path: one received path (peer, path ID, attributes before and after import policy,
+ *    next-hop record); LocEntry: one prefix of the Loc-RIB with every path received for it,
+ *    hidden ones too, so the Adj-RIBs-In live inside the Loc-RIB entries (one map lookup
+ *    per received prefix instead of two, one map entry per prefix instead of one per prefix
+ *    and peer); NeighborRib: what the instance keeps per neighbor (Adj-RIB-Out, counters,
+ *    per-session caches); NextHop: where a next hop stands in the RIB, shared by its paths.
+ *  - learn/unlearn: one path into or out of an Adj-RIB-In (import policy through
+ *    policy.ts), marking the entry dirty for the decision process (decision.ts).
+ *  - nexthopFor/releaseNexthop: next-hop records watched in the RIB; a change reaches
+ *    events.nexthopChanged.
+ *
+ * Memory: one PathAttributes object is shared by every prefix of an UPDATE; the prefixes of
+ * one UPDATE share one Path object too (nothing in it is per prefix).
+ */
+import type { PathAttributes } from '../../../wire/bgp/index.js';
+import type { RibRoute } from '../../rib/types.js';
+import type { DecidingStep, PathFacts } from './best-path.js';
+import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
+import type { Neighbor } from './neighbor.js';
+import type { BgpContext } from './instance.js';
+import { importVerdict } from './policy.js';
+import { schedule } from './decision.js';
+import { nexthopChanged } from './events.js';
+
+/** Where a next hop stands in the RIB, shared by every path using it. */
+export class NextHop {
+  resolvable = false;
+  igpCost = 0;
+  refs = 0;
+  unwatch: (() => void) | undefined;
+  /** the RIB next-hop list of single-path routes through it, shared by all of them */
+  ribNexthops: RibRoute['nexthops'] | undefined;
+  /** the route that resolves it (kept for VPN next hops: a VRF route is built from it) */
+  route: RibRoute | undefined;
+  constructor(
+    /** the Loc-RIB table of the paths using it */
+    readonly table: string,
+    readonly address: string,
+  ) {}
+}
+
+/** Where a next hop of a Loc-RIB table resolves: VPN next hops (IPv4, or IPv4-mapped IPv6) in inet.0. */
+function resolutionOf(table: string, address: string): { table: string; address: string } {
+  if (!isVpnTable(table)) return { table, address };
+  const mapped = mappedIpv4(address);
+  if (mapped) return { table: 'inet.0', address: mapped };
+  return { table: address.includes(':') ? 'inet6.0' : 'inet.0', address };
+}
+
+/** Implicit null (RFC 3032): nothing to push. */
+export const IMPLICIT_NULL = 3;
+/** IPv4 explicit null: the last hop pops it and looks the packet up in inet.0. */
+export const EXPLICIT_NULL: readonly number[] = [0];
+
+export class Path implements PathFacts {
+  /** bit 0: accepted by import; bit 1: stale (graceful restart, enhanced route refresh) */
+  private bits: number;
+  /** rare facts kept out of line: why the path is hidden, a route preference set by import policy, labels (SAFI 4/128) */
+  private extra: { readonly hidden?: string; readonly preference?: number; readonly labels?: readonly number[] } | undefined;
+  constructor(
+    readonly peer: Neighbor,
+    readonly pathId: number,
+    /** attributes as received (kept for soft-inbound reconfiguration) */
+    readonly inAttrs: PathAttributes,
+    /** attributes after import policy */
+    readonly attrs: PathAttributes,
+    accepted: boolean,
+    readonly nh: NextHop | undefined,
+    hidden?: string,
+    preference?: number,
+    labels?: readonly number[],
+  ) {
+    this.bits = accepted ? 1 : 0;
+    this.extra = hidden !== undefined || preference !== undefined || labels !== undefined ? { hidden, preference, labels } : undefined;
+  }
+  /** the label stack received with the prefix (labeled unicast, VPN) */
+  get labels(): readonly number[] | undefined {
+    return this.extra?.labels;
+  }
+  get accepted(): boolean {
+    return (this.bits & 1) !== 0;
+  }
+  get stale(): boolean {
+    return (this.bits & 2) !== 0;
+  }
+  set stale(v: boolean) {
+    this.bits = v ? this.bits | 2 : this.bits & ~2;
+  }
+  /** why it was not accepted */
+  get hidden(): string | undefined {
+    return this.extra?.hidden;
+  }
+  get preference(): number | undefined {
+    return this.extra?.preference;
+  }
+  get ebgp(): boolean {
+    return this.peer.ebgp;
+  }
+  get peerRouterId(): number {
+    return this.peer.peerRouterId;
+  }
+  get peerKey(): string {
+    return this.peer.key;
+  }
+  get resolvable(): boolean {
+    return this.nh?.resolvable ?? false;
+  }
+  get igpCost(): number {
+    return this.nh?.igpCost ?? 0;
+  }
+}
+
+export class LocEntry {
+  /**
+   * Every received path of the prefix, hidden ones too (the Adj-RIB-Ins): the path itself
+   * while there is only one (most prefixes), an array once there are more.
+   */
+  private slot: Path | Path[];
+  best: Path | undefined = undefined;
+  /** the path (or multipath set) installed in the RIB, to notice changes */
+  installed: Path | Path[] | undefined = undefined;
+  /** the deciding step shown with the installed route: a runner-up arriving or leaving changes it */
+  step: DecidingStep = 'Only path';
+  /** queued for the next flush */
+  dirty = false;
+  constructor(
+    readonly prefix: string,
+    first: Path,
+  ) {
+    this.slot = first;
+  }
+
+  get size(): number {
+    return Array.isArray(this.slot) ? this.slot.length : 1;
+  }
+
+  /** The paths as a list (allocates for a lone path: not for hot loops). */
+  get paths(): readonly Path[] {
+    return Array.isArray(this.slot) ? this.slot : [this.slot];
+  }
+
+  /** The only path, when there is exactly one. */
+  get lone(): Path | undefined {
+    return Array.isArray(this.slot) ? (this.slot.length === 1 ? this.slot[0] : undefined) : this.slot;
+  }
+
+  /** Put a peer's path in (replacing the one with the same peer and path ID); returns the replaced one. */
+  put(p: Path): Path | undefined {
+    const slot = this.slot;
+    if (!Array.isArray(slot)) {
+      if (slot.peer === p.peer && slot.pathId === p.pathId) {
+        this.slot = p;
+        return slot;
+      }
+      this.slot = [slot, p];
+      return undefined;
+    }
+    for (let i = 0; i < slot.length; i++) {
+      const q = slot[i]!;
+      if (q.peer === p.peer && q.pathId === p.pathId) {
+        slot[i] = p;
+        return q;
+      }
+    }
+    slot.push(p);
+    return undefined;
+  }
+
+  /** Take out a peer's path; returns it. */
+  take(peer: Neighbor, pathId: number): Path | undefined {
+    const slot = this.slot;
+    if (!Array.isArray(slot)) {
+      if (slot.peer !== peer || slot.pathId !== pathId) return undefined;
+      this.slot = [];
+      return slot;
+    }
+    for (let i = 0; i < slot.length; i++) {
+      const q = slot[i]!;
+      if (q.peer === peer && q.pathId === pathId) {
+        slot.splice(i, 1);
+        if (slot.length === 1) this.slot = slot[0]!;
+        return q;
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
+ * What the instance keeps per neighbor: Adj-RIB-Out and counters per table. The neighbor's
+ * Adj-RIB-In lives inside the Loc-RIB entries (every received path, hidden ones included,
+ * hangs off its prefix's entry): one map lookup per received prefix instead of two, and one
+ * map entry per prefix instead of one per prefix and peer.
+ */
+export class NeighborRib {
+  /** paths received (Adj-RIB-In size), per table */
+  readonly received = new Map<string, number>();
+  readonly out = new Map<string, Map<string, PathAttributes>>();
+  readonly accepted = new Map<string, number>();
+  /** paths of this peer that are the best of their prefix, per table */
+  readonly active = new Map<string, number>();
+  /** exported attributes per source attributes object (no policy change) */
+  exportCache = new WeakMap<PathAttributes, PathAttributes>();
+  /** exported attributes changed by policy, interned by content */
+  intern = new Map<string, PathAttributes>();
+  /**
+   * Attribute sets already seen from this peer, by their wire bytes, with the outcome of
+   * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
+   */
+  readonly attrCache = new Map<string, CheckedAttributes>();
+  /** families whose End-of-RIB arrived in this session ("afi/safi") */
+  eor: Set<string> | undefined;
+  /** the full table was sent since the session came up */
+  synced = false;
+  staleTimer: NodeJS.Timeout | undefined;
+  limitWarned = new Set<string>();
+  /** the last path learned from this peer, shared by the next prefixes with the same facts */
+  lastPath: Path | undefined = undefined;
+  lastPathTable = '';
+  tableOut(table: string): Map<string, PathAttributes> {
+    let m = this.out.get(table);
+    if (!m) this.out.set(table, (m = new Map()));
+    return m;
+  }
+}
+
+/** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */
+export interface CheckedAttributes {
+  attrs: PathAttributes;
+  withdraw?: string;
+  hidden?: string;
+  mp?: PathAttributes;
+}
+
+/** Distinct attribute sets remembered per peer before the cache starts over. */
+export const ATTR_CACHE_MAX = 65536;
+
+/** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries. */
+export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { prefix: string; path: Path }[] {
+  const out: { prefix: string; path: Path }[] = [];
+  const lt = cx.loc.get(table);
+  if (!lt) return out;
+  for (const e of lt.values()) for (const path of e.paths) if (path.peer === nb) out.push({ prefix: e.prefix, path });
+  return out;
+}
+
+export function hasStale(cx: BgpContext, nb: Neighbor): boolean {
+  for (const table of cx.tables) for (const { path } of adjRibIn(cx, nb, table)) if (path.stale) return true;
+  return false;
+}
+
+export function purgeStale(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string): void {
+  let n = 0;
+  for (const { prefix, path } of adjRibIn(cx, nb, table)) {
+    if (!path.stale) continue;
+    unlearn(cx, nb, st, table, prefix, path.pathId);
+    n++;
+  }
+  if (n) cx.log(`bgp neighbor ${nb.cfg.address}: removed ${n} stale routes from ${table}`);
+  schedule(cx);
+}
+
+export function purgeTable(cx: BgpContext, st: NeighborRib, table: string, nb: Neighbor): void {
+  for (const { prefix, path } of adjRibIn(cx, nb, table)) unlearn(cx, nb, st, table, prefix, path.pathId);
+}
+
+export function dropAllPaths(cx: BgpContext, nb: Neighbor): void {
+  const st = cx.ribs.get(nb);
+  if (!st) return;
+  for (const table of cx.tables) purgeTable(cx, st, table, nb);
+}
+
+/** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
+export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
+  let attrs = inAttrs;
+  let accepted = hidden === undefined;
+  let preference: number | undefined;
+  let why = hidden;
+  if (accepted && nb.cfg.import.length && !isVpnTable(table)) {
+    const v = importVerdict(cx, nb, prefix, inAttrs);
+    accepted = v.accepted;
+    attrs = v.attrs;
+    preference = v.preference;
+    if (!accepted) why = 'rejected by import policy';
+  }
+  let nh: NextHop | undefined;
+  if (accepted) {
+    nh = nhIn && attrs === inAttrs ? nhIn : nexthopFor(cx, table, attrs.nextHop ?? '');
+    nh.refs++;
+  }
+  // the prefixes of one UPDATE share one path object (nothing in it is per prefix; staleness
+  // is set for all of a peer's paths at once, and a stale path is never handed out again)
+  let p = st.lastPath;
+  if (!p || p.peer !== nb || p.pathId !== pathId || p.inAttrs !== inAttrs || p.attrs !== attrs || p.accepted !== accepted || p.nh !== nh || p.hidden !== why || p.preference !== preference || p.stale || st.lastPathTable !== table || p.labels !== labels) {
+    p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference, labels);
+    st.lastPath = p;
+    st.lastPathTable = table;
+  }
+  let lt = cx.loc.get(table);
+  if (!lt) cx.loc.set(table, (lt = new Map()));
+  let e = lt.get(prefix);
+  let old: Path | undefined;
+  if (!e) lt.set(prefix, (e = new LocEntry(prefix, p)));
+  else old = e.put(p);
+  if (old) forget(cx, st, table, old);
+  else bump(st.received, table, 1);
+  if (accepted) {
+    bump(st.accepted, table, 1);
+    bump(cx.pathCounts, table, 1);
+  }
+  if (accepted || old?.accepted || e.size === 1) markDirty(cx, table, e);
+}
+
+/** Remove one path from the neighbor's Adj-RIB-In and the Loc-RIB. */
+export function unlearn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number): void {
+  const e = cx.loc.get(table)?.get(prefix);
+  const old = e?.take(nb, pathId);
+  if (!e || !old) return;
+  bump(st.received, table, -1);
+  forget(cx, st, table, old);
+  markDirty(cx, table, e);
+}
+
+/** Counters and next-hop reference of a path that left. */
+function forget(cx: BgpContext, st: NeighborRib, table: string, old: Path): void {
+  if (old.nh) releaseNexthop(cx, old.nh);
+  if (!old.accepted) return;
+  bump(st.accepted, table, -1);
+  bump(cx.pathCounts, table, -1);
+}
+
+/** The next-hop record for an address (watched in the RIB from its first use); the caller takes a reference. */
+export function nexthopFor(cx: BgpContext, table: string, address: string): NextHop {
+  const k = `${table} ${address}`;
+  let nh = cx.nexthops.get(k);
+  if (nh) return nh;
+  const n = (nh = new NextHop(table, address));
+  cx.nexthops.set(k, n);
+  let first = true;
+  const vpn = isVpnTable(table);
+  const where = resolutionOf(table, address);
+  try {
+    n.unwatch = cx.rib.watch(where.table, where.address, (route) => {
+      const resolvable = route !== undefined && (route.action ?? 'forward') === 'forward';
+      const cost = route && route.protocol !== 'bgp' ? route.metric ?? 0 : 0;
+      // a VPN route's VRF copy is built from the resolving route itself: any change counts
+      const moved = vpn && n.route !== route;
+      if (vpn) n.route = route;
+      if (resolvable === n.resolvable && cost === n.igpCost && !moved) return;
+      n.resolvable = resolvable;
+      n.igpCost = cost;
+      if (!first) nexthopChanged(cx, n);
+    });
+  } catch {
+    n.unwatch = undefined; // an address the RIB cannot parse stays unresolvable
+  }
+  first = false;
+  return n;
+}
+
+/** Drop a record nobody referenced (all the UPDATE's routes were hidden). */
+export function releaseUnused(cx: BgpContext, nh: NextHop | undefined): void {
+  if (nh && nh.refs === 0) {
+    nh.unwatch?.();
+    cx.nexthops.delete(`${nh.table} ${nh.address}`);
+  }
+}
+
+/** A path let go of its next hop: the record goes with its last user. */
+function releaseNexthop(cx: BgpContext, nh: NextHop): void {
+  if (--nh.refs > 0) return;
+  nh.unwatch?.();
+  cx.nexthops.delete(`${nh.table} ${nh.address}`);
+}
+
+/** Queue an entry for the next decision process (once per flush). */
+export function markDirty(cx: BgpContext, table: string, e: LocEntry): void {
+  if (e.dirty) return;
+  e.dirty = true;
+  let l = cx.dirty.get(table);
+  if (!l) cx.dirty.set(table, (l = []));
+  l.push(e);
+}
+
+/** Every VPN entry with its best path (the VRF imports go over them when VRFs change). */
+export function* vpnEntries(cx: BgpContext): Iterable<{ table: string; key: string; best: Path | undefined }> {
+  for (const table of [VPN_TABLE4, VPN_TABLE6]) for (const e of cx.loc.get(table)?.values() ?? []) yield { table, key: e.prefix, best: e.best };
+}
+
+/** Add to a per-table counter. */
+export function bump(m: Map<string, number>, key: string, by: number): void {
+  m.set(key, (m.get(key) ?? 0) + by);
+}
