@@ -17,6 +17,8 @@ import { schema, type ContainerNode, type ListNode } from '../config/schema/inde
 import type { CandidateSession, ConfigStore } from '../config/store.js';
 import { compareTrees } from '../config/compare.js';
 import { quote, splitPipes, splitWords, type Word } from '../config/tokens.js';
+import type { LockHolder } from '../config/locks.js';
+import { hideSecrets } from './secrets.js';
 
 export interface ExecResult {
   command: string;
@@ -155,7 +157,12 @@ function parseCommit(ws: string[]): { check: boolean; confirmMinutes?: number; c
   return o;
 }
 
-export class CommandSession {
+export interface SessionAccess {
+  /** may read secret leaves (the secret permission); others see SECRET-DATA */
+  secrets: boolean;
+}
+
+export class CommandSession implements LockHolder {
   private cand: CandidateSession | undefined;
   private editPath: Word[] = [];
 
@@ -164,7 +171,25 @@ export class CommandSession {
     private readonly commands: readonly OperationalCommand[],
     readonly user: string,
     readonly via: string,
+    private readonly access: SessionAccess = { secrets: true },
   ) {}
+
+  get lockName(): string {
+    return `the ${this.via} session of ${this.user}`;
+  }
+
+  readonly lockSessionId = 0;
+
+  /** A lock another session holds binds this one too (the shared candidate, and commits). */
+  private mayChange(commit = false): void {
+    const cand = this.cand!;
+    if (commit) this.store.locks.mayChange(this, 'candidate', 'running');
+    else if (!cand.isPrivate) this.store.locks.mayChange(this, 'candidate');
+  }
+
+  private shown(tree: ConfigTree): ConfigTree {
+    return this.access.secrets ? tree : hideSecrets(tree);
+  }
 
   get configuring(): boolean {
     return this.cand !== undefined;
@@ -227,7 +252,7 @@ export class CommandSession {
     }
     if (ws[0] === 'exit' || ws[0] === 'quit') return { text: '' };
     if (ws[0] === 'show' && ws[1] === 'configuration') {
-      const r = showTree(this.store.running, words(base).slice(2), f.display);
+      const r = showTree(this.shown(this.store.running), words(base).slice(2), f.display);
       return r;
     }
     if (ws[0] === 'help' || ws[0] === '?') {
@@ -262,9 +287,11 @@ export class CommandSession {
         return { text: '' };
       case 'set':
         if (rest.length === 0) throw new CommandError('set: missing statement');
+        this.mayChange();
         cand.set([...this.editPath, ...rest]);
         return { text: '' };
       case 'delete': {
+        this.mayChange();
         const found = cand.delete([...this.editPath, ...rest]);
         return { text: found ? '' : 'warning: statement not found\n' };
       }
@@ -286,13 +313,14 @@ export class CommandSession {
       }
       case 'show': {
         if (f.display.compare !== undefined) {
-          const text = compareTrees(this.store.rollbackTree(f.display.compare), cand.candidate);
+          const text = compareTrees(this.shown(this.store.rollbackTree(f.display.compare)), this.shown(cand.candidate));
           return { text };
         }
-        return showTree(cand.candidate, [...this.editPath, ...rest], f.display);
+        return showTree(this.shown(cand.candidate), [...this.editPath, ...rest], f.display);
       }
       case 'commit': {
         const o = parseCommit(strWords(rest, 'commit'));
+        if (!o.check) this.mayChange(true);
         const opts: Parameters<ConfigStore['commit']>[1] = { user: this.user, check: o.check, via: this.via };
         if (o.confirmMinutes !== undefined) opts.confirmMinutes = o.confirmMinutes;
         if (o.comment !== undefined) opts.comment = o.comment;
@@ -303,6 +331,7 @@ export class CommandSession {
       case 'rollback': {
         const n = rest.length ? Number(rest[0]) : 0;
         if (!Number.isInteger(n) || n < 0 || rest.length > 1) throw new CommandError('rollback [N]');
+        this.mayChange();
         cand.replace(this.store.rollbackTree(n));
         return { text: 'load complete\n' };
       }
@@ -311,6 +340,7 @@ export class CommandSession {
         if ((mode !== 'merge' && mode !== 'override') || !NOTATIONS.includes(notation as Notation) || typeof text !== 'string' || rest.length !== 3) {
           throw new CommandError('load merge|override set|text|json|yaml "CONFIGURATION"');
         }
+        this.mayChange();
         cand.load(text, notation as Notation, mode === 'override');
         return { text: 'load complete\n' };
       }

@@ -226,11 +226,126 @@ test('Junos RPCs: <command> in text and JSON, <load-configuration> in set form; 
   assert.equal(load.children[0]!.name, 'load-configuration-results');
   const badLoad = rpcError(await c.rpc('<load-configuration format="set"><configuration-set>set system host-name ok\nset system bogus 1</configuration-set></load-configuration>'));
   assert.match(badLoad['error-message']!, /line 2/);
-  ok(await c.rpc('<commit><confirmed/><confirm-timeout>60</confirm-timeout></commit>'));
+  ok(await c.rpc('<commit><confirmed/><confirm-timeout>1</confirm-timeout></commit>'));
   assert.match((await ctl.exec(['show configuration system domain-name']))[0]!.text, /lab.example/);
-  // one "minute" is 300 ms in this test: not confirmed, the commit is rolled back
-  await new Promise((r) => setTimeout(r, 700));
+  // confirm-timeout counts seconds (RFC 6241 8.4.5): not confirmed, the commit is rolled back
+  await new Promise((r) => setTimeout(r, 1500));
   assert.doesNotMatch((await ctl.exec(['show configuration system']))[0]!.text, /lab.example/);
+  c.end();
+});
+
+const running = async () => (await ctl.exec(['show configuration system']))[0]!.text;
+async function until(cond: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+const domain = (d: string) => edit(`<system><domain-name>${d}</domain-name></system>`);
+
+test('confirmed commit (RFC 6241 8.4): the end of its session rolls it back; persist and persist-id; cancel-commit; a long timeout waits', async () => {
+  const caps = (await Client.open(alicesKey)).serverHello!.children.find((x) => x.name === 'capabilities')!.children.map((x) => x.text);
+  assert.ok(caps.includes('urn:ietf:params:netconf:capability:confirmed-commit:1.1'));
+  const a = await Client.open(alicesKey);
+  const b = await Client.open(alicesKey);
+  ok(await a.rpc(domain('ended.example')));
+  ok(await a.rpc('<commit><confirmed/><confirm-timeout>600</confirm-timeout></commit>'));
+  assert.match(await running(), /ended.example/);
+  const other = rpcError(await b.rpc('<commit/>'));
+  assert.equal(other['error-tag'], 'invalid-value', 'only the session that made it confirms a commit without persist');
+  a.end();
+  assert.ok(await until(async () => !(await running()).includes('ended.example')), 'the session ended: rolled back');
+
+  const c = await Client.open(alicesKey);
+  ok(await c.rpc(domain('persist.example')));
+  ok(await c.rpc('<commit><confirmed/><confirm-timeout>600</confirm-timeout><persist>tok-1</persist></commit>'));
+  c.end();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.match(await running(), /persist.example/, 'with <persist>, the end of the session does not roll back');
+  assert.equal(rpcError(await b.rpc('<commit><persist-id>wrong</persist-id></commit>'))['error-tag'], 'invalid-value');
+  ok(await b.rpc('<commit><persist-id>tok-1</persist-id></commit>'));
+  assert.match(await running(), /persist.example/, 'confirmed from another session by its persist-id');
+
+  ok(await b.rpc(domain('cancel.example')));
+  ok(await b.rpc('<commit><confirmed/><persist>tok-2</persist></commit>'));
+  assert.match(await running(), /cancel.example/);
+  ok(await b.rpc('<cancel-commit><persist-id>tok-2</persist-id></cancel-commit>'));
+  assert.match(await running(), /persist.example/, 'cancel-commit restores what ran before');
+  assert.equal(rpcError(await b.rpc('<cancel-commit/>'))['error-tag'], 'operation-failed', 'nothing pending any more');
+
+  // 4e6 s is 4e9 ms, more than setTimeout holds (2^31-1 ms): it must wait, not fire at once
+  ok(await b.rpc(domain('long.example')));
+  ok(await b.rpc('<commit><confirmed/><confirm-timeout>4000000</confirm-timeout></commit>'));
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.match(await running(), /long.example/);
+  ok(await b.rpc('<commit/>'));
+  b.end();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(await running(), /long.example/, 'confirmed: the end of the session changes nothing');
+  const [cli] = await ctl.exec(['configure', 'set system domain-name cli-long.example', 'commit confirmed 40000']);
+  void cli;
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.match(await running(), /cli-long.example/, 'CLI commit confirmed 40000 waits too');
+  await ctl.exec(['configure', 'commit']);
+});
+
+test('a candidate lock binds every user: CLI configure sessions, other sessions\' discard-changes; read-only users neither lock nor commit', async () => {
+  const a = await Client.open(alicesKey);
+  const b = await Client.open(alicesKey);
+  const bob = await Client.open({ username: 'bob', password: PASSWORD });
+  assert.equal(rpcError(await bob.rpc('<lock><target><candidate/></target></lock>'))['error-tag'], 'access-denied');
+  assert.equal(rpcError(await bob.rpc('<commit/>'))['error-tag'], 'access-denied');
+  ok(await a.rpc('<lock><target><candidate/></target></lock>'));
+  ok(await a.rpc(domain('under-lock.example')));
+  const cli = await ctl.exec(['configure', 'set system host-name intruder']);
+  assert.match(cli[1]!.error ?? '', /locked by NETCONF session \d+ \(alice\)/);
+  const priv = await ctl.exec(['configure private', 'set system host-name intruder', 'commit']);
+  assert.match(priv.at(-1)!.error ?? '', /locked by NETCONF session/, 'a private session edits its own copy but may not commit');
+  const discard = rpcError(await b.rpc('<discard-changes/>'));
+  assert.equal(discard['error-tag'], 'in-use');
+  assert.match(discard['error-info']!, /session-id/);
+  assert.match(JSON.stringify(await a.rpc('<get-config><source><candidate/></source></get-config>')), /under-lock.example/, 'the holder\'s changes survive');
+  ok(await a.rpc('<discard-changes/>'));
+  ok(await a.rpc('<unlock><target><candidate/></target></unlock>'));
+  const after = await ctl.exec(['configure', 'set system time-zone UTC', 'show system time-zone']);
+  assert.equal(after.every((r) => r.error === undefined), true, JSON.stringify(after));
+  ok(await b.rpc('<discard-changes/>'));
+  a.end();
+  b.end();
+  bob.end();
+});
+
+test('secrets are hidden from users without the secret permission, in get-config and in show commands', async () => {
+  const bob = await Client.open({ username: 'bob', password: PASSWORD });
+  const seen = JSON.stringify(await bob.rpc('<get-config><source><running/></source></get-config>'));
+  assert.doesNotMatch(seen, /cnrtestsalt/);
+  assert.match(seen, /SECRET-DATA/);
+  const shown = (await bob.rpc('<command>show configuration system login</command>')).children[0]!.text;
+  assert.doesNotMatch(shown, /cnrtestsalt/);
+  assert.match(shown, /SECRET-DATA/);
+  bob.end();
+  const a = await Client.open(alicesKey);
+  assert.match(JSON.stringify(await a.rpc('<get-config><source><running/></source></get-config>')), /cnrtestsalt/, 'a super-user reads them');
+  a.end();
+});
+
+test('edit-config refuses an unknown namespace; validate checks an inline config; error-path names the offending node', async () => {
+  const c = await Client.open(alicesKey);
+  const foreign = rpcError(await c.rpc('<edit-config><target><candidate/></target><config><configuration xmlns="urn:example:other"><system><host-name>x</host-name></system></configuration></config></edit-config>'));
+  assert.equal(foreign['error-tag'], 'unknown-namespace');
+  const inner = rpcError(await c.rpc(edit('<system xmlns="urn:example:other"><host-name>x</host-name></system>')));
+  assert.equal(inner['error-tag'], 'unknown-namespace');
+  assert.equal(inner['error-path'], '/configuration/system');
+  ok(await c.rpc('<edit-config><target><candidate/></target><test-option>test-only</test-option><config><configuration><system><host-name>no-ns</host-name></system></configuration></config></edit-config>'));
+  const route = (body: string) => `<validate><source><config><configuration xmlns="urn:cnr:config"><routing-options><static><route><name>192.0.2.0/24</name>${body}</route></static></routing-options></configuration></config></source></validate>`;
+  ok(await c.rpc(route('<discard/>')));
+  const bad = rpcError(await c.rpc(route('<discard/><next-hop>10.0.0.1</next-hop>')));
+  assert.equal(bad['error-tag'], 'operation-failed');
+  assert.equal(bad['error-path'], "/configuration/routing-options/static/route[name='192.0.2.0/24']");
+  assert.match(bad['error-message']!, /excludes next hops/);
+  assert.doesNotMatch(JSON.stringify(await c.rpc('<get-config><source><candidate/></source></get-config>')), /192\.0\.2\.0/, 'validate changes nothing');
   c.end();
 });
 

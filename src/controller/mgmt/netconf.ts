@@ -24,7 +24,9 @@ import { child, escapeXml, parseXml, XmlError, type XmlElement } from '../../lib
 import { CONFIG_NS, KEY_ELEMENT, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
 import { applyDelete, applySet, cloneTree, getAt } from '../config/edit.js';
 import { NOTATIONS, parseConfig, type Notation } from '../config/notation.js';
-import { schema, type ContainerNode, type ListNode } from '../config/schema/index.js';
+import { schema, type ContainerNode, type ListNode, type SchemaNode } from '../config/schema/index.js';
+import { LockedError, type Datastore, type DatastoreLocks, type LockHolder } from '../config/locks.js';
+import { hideSecrets, maySeeSecrets } from './secrets.js';
 
 export const BASE_NS = 'urn:ietf:params:xml:ns:netconf:base:1.0';
 const BASE10 = 'urn:ietf:params:netconf:base:1.0';
@@ -34,6 +36,7 @@ export const CAPABILITIES = [
   BASE11,
   'urn:ietf:params:netconf:capability:candidate:1.0',
   'urn:ietf:params:netconf:capability:confirmed-commit:1.0',
+  'urn:ietf:params:netconf:capability:confirmed-commit:1.1',
   'urn:ietf:params:netconf:capability:validate:1.0',
   'urn:ietf:params:netconf:capability:validate:1.1',
   'urn:ietf:params:netconf:capability:rollback-on-error:1.0',
@@ -56,11 +59,17 @@ export class RpcError extends Error {
     message: string,
     readonly path?: string,
     readonly info?: string,
+    /** further errors of the same reply (a commit refused for several reasons) */
+    readonly more: RpcError[] = [],
   ) {
     super(message);
   }
 
   toXml(): string {
+    return [this, ...this.more].map((e) => e.oneXml()).join('');
+  }
+
+  private oneXml(): string {
     const parts = [`<error-type>${this.type}</error-type>`, `<error-tag>${this.tag}</error-tag>`, '<error-severity>error</error-severity>'];
     if (this.path) parts.push(`<error-path>${escapeXml(this.path)}</error-path>`);
     parts.push(`<error-message xml:lang="en">${escapeXml(this.message)}</error-message>`);
@@ -69,15 +78,16 @@ export class RpcError extends Error {
   }
 }
 
-/** Datastore locks, shared by every session of one server. */
-class Locks {
-  readonly held = new Map<'running' | 'candidate', number>();
+/** What the sessions of one server share: the confirmed commit one of them left pending. */
+class Shared {
+  /** the pending confirmed commit made over NETCONF: its session, and its persist-id if any */
+  confirm: { seq: number; sessionId: number; persist?: string } | undefined;
 }
 
 let nextSessionId = 1;
 
 /** One NETCONF session: framing, hello, then RPCs in order. */
-export class NetconfSession {
+export class NetconfSession implements LockHolder {
   readonly id = nextSessionId++;
   private readonly framer = new NetconfFramer();
   private helloSeen = false;
@@ -87,7 +97,7 @@ export class NetconfSession {
 
   constructor(
     private readonly backend: NetconfBackend,
-    private readonly locks: Locks,
+    private readonly shared: Shared,
     readonly user: LoginUser,
     private readonly send: (b: Buffer) => void,
     private readonly end: () => void,
@@ -97,6 +107,18 @@ export class NetconfSession {
     sessions.set(this.id, this);
     const caps = CAPABILITIES.map((c) => `<capability>${c}</capability>`).join('');
     this.send(this.framer.encode(`<?xml version="1.0" encoding="UTF-8"?>\n<hello xmlns="${BASE_NS}"><capabilities>${caps}</capabilities><session-id>${this.id}</session-id></hello>`));
+  }
+
+  get lockName(): string {
+    return `NETCONF session ${this.id} (${this.user.name})`;
+  }
+
+  get lockSessionId(): number {
+    return this.id;
+  }
+
+  private get locks(): DatastoreLocks {
+    return this.backend.store.locks;
   }
 
   /** Bytes from the client. */
@@ -176,15 +198,15 @@ export class NetconfSession {
         return this.getConfig('running', child(op, 'filter'));
       case 'edit-config':
         return this.editConfig(op);
-      case 'validate': {
-        const src = this.datastore(op, 'source');
-        this.checkTree(src === 'running' ? this.backend.store.running : this.candidate.candidate);
-        return '<ok/>';
-      }
+      case 'validate':
+        return this.validate(op);
       case 'commit':
         return this.commit(op);
+      case 'cancel-commit':
+        return this.cancelCommit(op);
       case 'discard-changes':
         this.mayWrite();
+        this.checkLock('candidate');
         this.candidate.reset();
         return '<ok/>';
       case 'lock':
@@ -204,6 +226,37 @@ export class NetconfSession {
     }
   }
 
+  /** `<validate>` of a datastore, or of an inline `<config>` (a whole configuration). */
+  private validate(op: XmlElement): string {
+    const inline = child(child(op, 'source') ?? op, 'config');
+    if (!inline) {
+      const src = this.datastore(op, 'source');
+      this.checkTree(src === 'running' ? this.backend.store.running : this.candidate.candidate);
+      return '<ok/>';
+    }
+    const next: ConfigTree = {};
+    for (const ed of this.configEdits(inline, 'merge')) applyEdit(next, ed);
+    this.checkTree(next);
+    return '<ok/>';
+  }
+
+  /** The edits of a `<config>` holding one `<configuration>` in cnr's namespace (or none, as Junos tools send). */
+  private configEdits(config: XmlElement, dflt: 'merge' | 'replace' | 'none'): XmlEdit[] {
+    const confs = config.children.filter((c) => c.name === 'configuration');
+    if (confs.length !== 1 || config.children.length !== 1) {
+      const other = config.children.find((c) => c.name !== 'configuration');
+      if (other?.ns && other.ns !== CONFIG_NS) throw unknownNamespace(other, '/config');
+      throw new RpcError('application', 'unknown-element', `<config> holds one <configuration xmlns="${CONFIG_NS}">`, '/config');
+    }
+    checkNamespaces(confs[0]!, '/configuration');
+    try {
+      return xmlEdits(confs[0]!, dflt);
+    } catch (e) {
+      if (e instanceof XmlConfigError) throw new RpcError('application', e.tag, e.reason, e.path);
+      throw e;
+    }
+  }
+
   private datastore(op: XmlElement, role: 'source' | 'target'): 'running' | 'candidate' {
     const holder = child(op, role);
     const ds = holder?.children[0]?.name;
@@ -216,14 +269,19 @@ export class NetconfSession {
     if (this.user.class !== 'super-user') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class ${this.user.class}) may not change the configuration`);
   }
 
-  /** Another session holds a lock that this change would break. */
-  private checkLock(ds: 'running' | 'candidate'): void {
-    const owner = this.locks.held.get(ds);
-    if (owner !== undefined && owner !== this.id) throw new RpcError('protocol', 'in-use', `the ${ds} configuration is locked by session ${owner}`, undefined, `<session-id>${owner}</session-id>`);
+  /** Another session (NETCONF or CLI) holds a lock that this change would break. */
+  private checkLock(...stores: Datastore[]): void {
+    try {
+      this.locks.mayChange(this, ...stores);
+    } catch (e) {
+      if (e instanceof LockedError) throw new RpcError('protocol', 'in-use', e.message, undefined, `<session-id>${e.holder.lockSessionId}</session-id>`);
+      throw e;
+    }
   }
 
   private getConfig(ds: 'running' | 'candidate', filter: XmlElement | undefined): string {
     let tree = ds === 'running' ? this.backend.store.running : this.candidate.candidate;
+    if (!maySeeSecrets(this.user.class)) tree = hideSecrets(tree);
     if (filter) {
       const type = filter.attrs.type ?? 'subtree';
       if (type !== 'subtree') throw new RpcError('protocol', 'bad-attribute', `filter type "${type}" is not supported (subtree)`, undefined, '<bad-attribute>type</bad-attribute><bad-element>filter</bad-element>');
@@ -245,15 +303,7 @@ export class NetconfSession {
     if (!['test-then-set', 'set', 'test-only'].includes(test)) throw new RpcError('protocol', 'invalid-value', `test-option "${test}" is not test-then-set, set or test-only`);
     const config = child(op, 'config');
     if (!config) throw new RpcError('protocol', 'missing-element', '<edit-config> needs <config>', undefined, '<bad-element>config</bad-element>');
-    const confs = config.children.filter((c) => c.name === 'configuration');
-    if (confs.length !== 1 || config.children.length !== 1) throw new RpcError('application', 'unknown-element', `<config> holds one <configuration xmlns="${CONFIG_NS}">`, '/config');
-    let edits: XmlEdit[];
-    try {
-      edits = xmlEdits(confs[0]!, dflt);
-    } catch (e) {
-      if (e instanceof XmlConfigError) throw new RpcError('application', e.tag, e.reason, e.path);
-      throw e;
-    }
+    const edits = this.configEdits(config, dflt);
     // all or nothing: every edit on a copy first (rollback-on-error is the only error-option)
     const base = dflt === 'replace' ? {} : this.candidate.candidate;
     const next = cloneTree(base);
@@ -267,49 +317,88 @@ export class NetconfSession {
 
   private checkTree(tree: ConfigTree): void {
     const errors = this.backend.store.validate(tree);
-    if (errors.length) throw new RpcError('application', 'operation-failed', errors.join('; '));
+    if (errors.length) throw checkErrors(errors);
   }
 
+  /**
+   * commit, and RFC 6241's confirmed commit (8.4, :confirmed-commit:1.1): `<confirmed/>`
+   * with `<confirm-timeout>` in seconds (600 by default) rolls back unless confirmed; the
+   * confirming commit comes from the same session, or from any session that names the
+   * `<persist>` token as `<persist-id>`. Without `<persist>`, the end of the session that
+   * made it rolls it back at once.
+   */
   private async commit(op: XmlElement): Promise<string> {
     this.mayWrite();
-    this.checkLock('running');
-    this.checkLock('candidate');
+    this.checkLock('running', 'candidate');
     const confirmed = child(op, 'confirmed') !== undefined;
-    const timeoutText = child(op, 'confirm-timeout')?.text.trim();
-    let minutes: number | undefined;
+    const persist = child(op, 'persist')?.text.trim();
+    const persistId = child(op, 'persist-id')?.text.trim();
+    const pending = this.pendingConfirm();
+    if (pending) {
+      if (pending.persist !== undefined ? persistId !== pending.persist : pending.sessionId !== this.id) {
+        const why = pending.persist !== undefined ? 'give its <persist-id>' : `only session ${pending.sessionId} may confirm it`;
+        throw new RpcError('protocol', 'invalid-value', `a confirmed commit is pending: ${why}`, undefined, `<session-id>${pending.sessionId}</session-id>`);
+      }
+    } else if (persistId !== undefined) throw new RpcError('protocol', 'invalid-value', `no confirmed commit is pending for persist-id "${persistId}"`);
+    let seconds: number | undefined;
     if (confirmed) {
-      const secs = timeoutText === undefined ? 600 : Number(timeoutText);
-      if (!Number.isInteger(secs) || secs < 1) throw new RpcError('protocol', 'invalid-value', `confirm-timeout "${timeoutText}" is not a number of seconds`);
-      // the store counts commit confirmed in minutes, as Junos does
-      minutes = Math.max(1, Math.ceil(secs / 60));
+      const text = child(op, 'confirm-timeout')?.text.trim();
+      seconds = text === undefined ? 600 : Number(text);
+      if (!/^\d+$/.test(text ?? '600') || seconds < 1 || seconds > 0xffffffff) throw new RpcError('protocol', 'invalid-value', `confirm-timeout "${text}" is not a number of seconds (1..4294967295)`, undefined, '<bad-element>confirm-timeout</bad-element>');
     }
+    let seq: number | undefined;
     try {
-      await this.backend.store.commit(this.candidate, { user: this.user.name, via: 'netconf', ...(minutes ? { confirmMinutes: minutes } : {}) });
+      const r = await this.backend.store.commit(this.candidate, { user: this.user.name, via: 'netconf', ...(seconds ? { confirmSeconds: seconds } : {}) });
+      seq = r.seq;
     } catch (e) {
       throw new RpcError('application', 'operation-failed', (e as Error).message.replace(/\n/g, '; '));
     }
+    this.shared.confirm = seconds && seq !== undefined ? { seq, sessionId: this.id, ...(persist !== undefined ? { persist } : {}) } : undefined;
     return '<ok/>';
   }
 
-  private lock(ds: 'running' | 'candidate'): string {
-    const owner = this.locks.held.get(ds);
-    if (owner !== undefined) throw new RpcError('protocol', 'lock-denied', `the ${ds} configuration is already locked by session ${owner}`, undefined, `<session-id>${owner}</session-id>`);
+  /** The confirmed commit a NETCONF session left pending, while it is still what runs. */
+  private pendingConfirm(): Shared['confirm'] {
+    const c = this.shared.confirm;
+    if (c && this.backend.store.pendingConfirm()?.seq === c.seq) return c;
+    this.shared.confirm = undefined;
+    return undefined;
+  }
+
+  private async cancelCommit(op: XmlElement): Promise<string> {
+    this.mayWrite();
+    const persistId = child(op, 'persist-id')?.text.trim();
+    const pending = this.pendingConfirm();
+    if (!pending) throw new RpcError('application', 'operation-failed', 'no confirmed commit is pending');
+    if (pending.persist !== undefined ? persistId !== pending.persist : pending.sessionId !== this.id || persistId !== undefined) {
+      throw new RpcError('protocol', 'invalid-value', pending.persist !== undefined ? 'cancel-commit needs the <persist-id> of the pending commit' : `only session ${pending.sessionId} may cancel the pending commit`);
+    }
+    this.shared.confirm = undefined;
+    await this.backend.store.rollbackConfirmed(pending.seq, 'was cancelled (cancel-commit)');
+    return '<ok/>';
+  }
+
+  /** Read-only users may not lock: a lock is the first step of a change. */
+  private lock(ds: Datastore): string {
+    this.mayWrite();
+    const owner = this.locks.holder(ds);
+    if (owner) throw new RpcError('protocol', 'lock-denied', `the ${ds} configuration is already locked by ${owner.lockName}`, undefined, `<session-id>${owner.lockSessionId}</session-id>`);
     if (ds === 'candidate' && this.candidate.modified) {
       throw new RpcError('protocol', 'lock-denied', 'the candidate has changes not committed; commit or discard them first', undefined, '<session-id>0</session-id>');
     }
-    this.locks.held.set(ds, this.id);
+    this.locks.lock(ds, this);
     return '<ok/>';
   }
 
-  private unlock(ds: 'running' | 'candidate'): string {
-    if (this.locks.held.get(ds) !== this.id) throw new RpcError('protocol', 'operation-failed', `this session holds no lock on the ${ds} configuration`);
+  private unlock(ds: Datastore): string {
+    if (this.locks.holder(ds) !== this) throw new RpcError('protocol', 'operation-failed', `this session holds no lock on the ${ds} configuration`);
     this.release(ds);
     return '<ok/>';
   }
 
   /** A candidate lock released without a commit discards the changes made under it (RFC 6241 8.3.5.2). */
-  private release(ds: 'running' | 'candidate'): void {
-    this.locks.held.delete(ds);
+  private release(ds: Datastore): void {
+    this.locks.unlock(ds, this);
     if (ds === 'candidate') this.candidate.reset();
   }
 
@@ -330,7 +419,7 @@ export class NetconfSession {
     if (format !== 'text' && format !== 'json') throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not text or json`, undefined, '<bad-attribute>format</bad-attribute><bad-element>command</bad-element>');
     if (!/^show(\s|$)/.test(line) && this.user.class === 'read-only') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class read-only) may only run show commands`);
     if (/^(configure|set|delete|commit|rollback|load)(\s|$)/.test(line)) throw new RpcError('application', 'invalid-value', 'configuration commands go through edit-config/commit or load-configuration');
-    const s = new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf');
+    const s = new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf', { secrets: maySeeSecrets(this.user.class) });
     const r = await s.run(format === 'json' ? `${line} | display json` : line);
     if (r.error !== undefined) throw new RpcError('application', 'invalid-value', r.error);
     const body = format === 'json' && r.data !== undefined ? JSON.stringify(r.data) : r.text;
@@ -367,10 +456,65 @@ export class NetconfSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const ds of ['running', 'candidate'] as const) if (this.locks.held.get(ds) === this.id) this.release(ds);
+    for (const ds of ['running', 'candidate'] as const) if (this.locks.holder(ds) === this) this.release(ds);
+    // RFC 6241 8.4.1: the end of the session that made a confirmed commit without <persist> rolls it back
+    const pending = this.pendingConfirm();
+    if (pending && pending.sessionId === this.id && pending.persist === undefined) {
+      this.shared.confirm = undefined;
+      this.backend.log(`netconf session ${this.id} (${this.user.name}) ended with its confirmed commit ${pending.seq} unconfirmed`);
+      void this.backend.store.rollbackConfirmed(pending.seq, 'was not confirmed before its NETCONF session ended');
+    }
     this.sessions.delete(this.id);
     this.end();
   }
+}
+
+/**
+ * The errors of a configuration check, one `rpc-error` each, with the offending node in
+ * `error-path` when the message starts with its statement path (`routing-options static
+ * route 10.0.0.0/8: ...`, or a consumer's `bgp: protocols bgp group g: ...`).
+ */
+export function checkErrors(errors: string[]): RpcError {
+  const all = errors.map((msg) => {
+    const m = /^(?:[\w-]+: )?([^:]+?): /.exec(msg);
+    const path = m ? xpathOf(m[1]!.trim().split(/\s+/)) : undefined;
+    return new RpcError('application', 'operation-failed', msg, path);
+  });
+  return new RpcError(all[0]!.type, all[0]!.tag, all[0]!.message, all[0]!.path, undefined, all.slice(1));
+}
+
+/** `interfaces eth1 unit 0` → /configuration/interfaces[name='eth1']/unit[name='0'], or undefined. */
+export function xpathOf(words: string[]): string | undefined {
+  let node: ContainerNode | ListNode = schema;
+  let path = '/configuration';
+  for (let i = 0; i < words.length; i++) {
+    const sn: SchemaNode | undefined = node.children[words[i]!];
+    if (!sn) return undefined;
+    if (sn.kind === 'list') {
+      const key = words[i + 1];
+      path += key === undefined ? `/${words[i]}` : `/${words[i]}[${KEY_ELEMENT}='${key.replace(/'/g, '')}']`;
+      i++;
+      node = sn;
+    } else if (sn.kind === 'container') {
+      path += `/${words[i]}`;
+      node = sn;
+    } else return i >= words.length - 2 ? `${path}/${words[i]}` : undefined;
+  }
+  return path;
+}
+
+/** RFC 6241 `unknown-namespace`: an element in a namespace this server does not know. */
+function unknownNamespace(el: XmlElement, path: string): RpcError {
+  return new RpcError('application', 'unknown-namespace', `<${el.name}> is in namespace "${el.ns}", not ${CONFIG_NS}`, path, `<bad-element>${escapeXml(el.name)}</bad-element><bad-namespace>${escapeXml(el.ns)}</bad-namespace>`);
+}
+
+/**
+ * Every element of a configuration is in cnr's namespace, or in none of its own (Junos tools
+ * send `<configuration>` without one); anything else is refused, not silently taken as ours.
+ */
+function checkNamespaces(el: XmlElement, path: string): void {
+  if (el.ns !== '' && el.ns !== CONFIG_NS && el.ns !== BASE_NS) throw unknownNamespace(el, path);
+  for (const c of el.children) checkNamespaces(c, `${path}/${c.name}`);
 }
 
 /** One edit on a tree, or through a candidate session, with NETCONF's error for what it refuses. */
@@ -431,7 +575,7 @@ function subtree(tree: ConfigTree, filter: XmlElement, node: ContainerNode | Lis
 /** The SSH server offering the netconf subsystem. */
 export class NetconfServer {
   private server: ssh2.Server | undefined;
-  private readonly locks = new Locks();
+  private readonly shared = new Shared();
   readonly sessions = new Map<number, NetconfSession>();
   private readonly connections = new Set<Connection>();
   private bound: { address: string; port: number } | undefined;
@@ -508,7 +652,7 @@ export class NetconfServer {
   private subsystem(ch: ServerChannel, user: LoginUser): void {
     const s = new NetconfSession(
       this.backend,
-      this.locks,
+      this.shared,
       user,
       (b) => ch.write(b),
       () => {
