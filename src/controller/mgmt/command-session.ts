@@ -19,6 +19,10 @@ import { compareTrees } from '../config/compare.js';
 import { quote, splitPipes, splitWords, type Word } from '../config/tokens.js';
 import type { LockHolder } from '../config/locks.js';
 import { hideSecrets } from './secrets.js';
+import { systemCommands } from './system-info.js';
+import { displayXml, JUNOS_NS, renderXml, viewForCommand } from './junos-xml.js';
+import { printXml } from '../config/notation-xml.js';
+import { escapeXml } from '../../lib/xml.js';
 
 export interface ExecResult {
   command: string;
@@ -61,7 +65,7 @@ function branch(tree: ConfigTree, path: string[]): ConfigTree {
 }
 
 export interface Display {
-  format: 'text' | 'set' | 'json';
+  format: 'text' | 'set' | 'json' | 'xml' | 'xml-rpc';
   inheritance: boolean;
   compare?: number;
 }
@@ -69,6 +73,10 @@ export interface Display {
 /** Print (part of) a configuration tree in the requested display form. */
 export function showTree(tree: ConfigTree, path: Word[], d: Display): { text: string; data?: unknown } {
   const shown = d.inheritance ? expandGroups(tree) : tree;
+  if (d.format === 'xml' || d.format === 'xml-rpc') {
+    const part = path.length ? branch(shown, resolve(path, true).path) : shown;
+    return { text: displayXml(printXml(part, '    ')) };
+  }
   if (path.length === 0) {
     if (d.format === 'json') return { text: `${JSON.stringify(shown, null, 2)}\n`, data: shown };
     return { text: d.format === 'set' ? printSet(shown) : printCurly(shown) };
@@ -109,8 +117,9 @@ function parseFilters(parts: string[]): Filters {
       const what = rest[0];
       if (what === 'set') f.display.format = 'set';
       else if (what === 'json') f.display.format = 'json';
+      else if (what === 'xml') f.display.format = rest[1] === 'rpc' ? 'xml-rpc' : 'xml';
       else if (what === 'inheritance') f.display.inheritance = true;
-      else throw new CommandError(`| display: expecting set, json or inheritance, not '${what ?? ''}'`);
+      else throw new CommandError(`| display: expecting set, json, xml or inheritance, not '${what ?? ''}'`);
     } else if (verb === 'compare') {
       if (rest.length === 0) f.display.compare = 0;
       else if (rest[0] === 'rollback' && /^\d+$/.test(rest[1] ?? '')) f.display.compare = Number(rest[1]);
@@ -129,7 +138,7 @@ function parseFilters(parts: string[]): Filters {
     } else if (verb === 'no-more' || verb === 'display-xml-ignore') {
       // paging is the terminal's business
     } else {
-      throw new CommandError(`unknown output filter '| ${p}' (display set|json|inheritance, compare, match, except, count)`);
+      throw new CommandError(`unknown output filter '| ${p}' (display set|json|xml|inheritance, compare, match, except, count)`);
     }
   }
   return f;
@@ -160,6 +169,8 @@ function parseCommit(ws: string[]): { check: boolean; confirmMinutes?: number; c
 export interface SessionAccess {
   /** may read secret leaves (the secret permission); others see SECRET-DATA */
   secrets: boolean;
+  /** whose locks this session's changes count as (a NETCONF session running its edits here) */
+  holder?: LockHolder;
 }
 
 export class CommandSession implements LockHolder {
@@ -183,8 +194,15 @@ export class CommandSession implements LockHolder {
   /** A lock another session holds binds this one too (the shared candidate, and commits). */
   private mayChange(commit = false): void {
     const cand = this.cand!;
-    if (commit) this.store.locks.mayChange(this, 'candidate', 'running');
-    else if (!cand.isPrivate) this.store.locks.mayChange(this, 'candidate');
+    const who = this.access.holder ?? this;
+    if (commit) this.store.locks.mayChange(who, 'candidate', 'running');
+    else if (!cand.isPrivate) this.store.locks.mayChange(who, 'candidate');
+  }
+
+  /** Configuration mode on a candidate the caller already holds (a NETCONF session's). */
+  attach(cand: CandidateSession): void {
+    this.cand = cand;
+    this.editPath = [];
   }
 
   private shown(tree: ConfigTree): ConfigTree {
@@ -214,6 +232,7 @@ export class CommandSession implements LockHolder {
   /** The operational commands, built-in and registered, for help and completion. */
   static builtins(store: ConfigStore): OperationalCommand[] {
     return [
+      ...systemCommands(store),
       {
         path: ['show', 'configuration'],
         help: 'Show the running configuration [PATH] (| display set|json|inheritance)',
@@ -268,7 +287,18 @@ export class CommandSession implements LockHolder {
       const near = all.filter((c) => c.path[0] === ws[0]).map((c) => c.path.join(' '));
       throw new CommandError(`syntax error: unknown command '${base}'${near.length ? `; possible: ${near.join(', ')}` : ''}`);
     }
+    if (f.display.format === 'xml-rpc') {
+      // Junos tools ask which RPC a command is (PyEZ's cli() warns with it)
+      const view = viewForCommand(ws);
+      if (!view) throw new CommandError(`'${base}' has no XML RPC equivalent`);
+      return { text: `<rpc-reply xmlns:junos="${JUNOS_NS}">\n    <rpc>\n        <${view.rpc}/>\n    </rpc>\n</rpc-reply>\n`, data: { rpc: view.rpc } };
+    }
     const res = await best.run(ws.slice(best.path.length));
+    if (f.display.format === 'xml') {
+      const view = viewForCommand(best.path);
+      const body = view ? renderXml(view.render(res.data), '    ') : `    <output>${escapeXml(res.text)}</output>`;
+      return { text: displayXml(body), data: res.data };
+    }
     if (f.display.format === 'json') return { text: `${JSON.stringify(res.data ?? res.text, null, 2)}\n`, data: res.data ?? res.text };
     return res;
   }

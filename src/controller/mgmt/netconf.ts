@@ -21,14 +21,15 @@ import { CommandSession } from './command-session.js';
 import { FramingError, NetconfFramer } from './netconf-framing.js';
 import { checkPassword, loginUsers, matchingKey, type LoginUser } from './login.js';
 import { child, escapeXml, parseXml, XmlError, type XmlElement } from '../../lib/xml.js';
-import { CONFIG_NS, KEY_ELEMENT, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
-import { applyDelete, applySet, cloneTree, getAt } from '../config/edit.js';
-import { NOTATIONS, parseConfig, type Notation } from '../config/notation.js';
-import { schema, type ContainerNode, type ListNode, type SchemaNode } from '../config/schema/index.js';
+import { CONFIG_NS, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
+import { cloneTree } from '../config/edit.js';
+import { applyEdit, BASE_NS, checkErrors, checkNamespaces, RpcError, subtree, unknownNamespace } from './netconf-data.js';
+export { BASE_NS, RpcError } from './netconf-data.js';
 import { LockedError, type Datastore, type DatastoreLocks, type LockHolder } from '../config/locks.js';
 import { hideSecrets, maySeeSecrets } from './secrets.js';
+import { isJunosRpc, junosRpc, type JunosSession } from './junos-rpc.js';
+import { JUNOS_NS, renderXml, viewForCommand } from './junos-xml.js';
 
-export const BASE_NS = 'urn:ietf:params:xml:ns:netconf:base:1.0';
 const BASE10 = 'urn:ietf:params:netconf:base:1.0';
 const BASE11 = 'urn:ietf:params:netconf:base:1.1';
 export const CAPABILITIES = [
@@ -49,35 +50,6 @@ export interface NetconfBackend {
   log(msg: string): void;
 }
 
-type ErrorType = 'transport' | 'rpc' | 'protocol' | 'application';
-
-/** One `rpc-error`. */
-export class RpcError extends Error {
-  constructor(
-    readonly type: ErrorType,
-    readonly tag: string,
-    message: string,
-    readonly path?: string,
-    readonly info?: string,
-    /** further errors of the same reply (a commit refused for several reasons) */
-    readonly more: RpcError[] = [],
-  ) {
-    super(message);
-  }
-
-  toXml(): string {
-    return [this, ...this.more].map((e) => e.oneXml()).join('');
-  }
-
-  private oneXml(): string {
-    const parts = [`<error-type>${this.type}</error-type>`, `<error-tag>${this.tag}</error-tag>`, '<error-severity>error</error-severity>'];
-    if (this.path) parts.push(`<error-path>${escapeXml(this.path)}</error-path>`);
-    parts.push(`<error-message xml:lang="en">${escapeXml(this.message)}</error-message>`);
-    if (this.info) parts.push(`<error-info>${this.info}</error-info>`);
-    return `<rpc-error>${parts.join('')}</rpc-error>`;
-  }
-}
-
 /** What the sessions of one server share: the confirmed commit one of them left pending. */
 class Shared {
   /** the pending confirmed commit made over NETCONF: its session, and its persist-id if any */
@@ -93,7 +65,10 @@ export class NetconfSession implements LockHolder {
   private helloSeen = false;
   private closed = false;
   private queue: Promise<void> = Promise.resolve();
-  private readonly candidate: CandidateSession;
+  private sharedCandidate: CandidateSession;
+  /** this session's candidate: the shared one, or its own after Junos open-configuration private */
+  candidate: CandidateSession;
+  private configSession: CommandSession | undefined;
 
   constructor(
     private readonly backend: NetconfBackend,
@@ -103,7 +78,7 @@ export class NetconfSession implements LockHolder {
     private readonly end: () => void,
     private readonly sessions: Map<number, NetconfSession>,
   ) {
-    this.candidate = backend.store.session(false);
+    this.candidate = this.sharedCandidate = backend.store.session(false);
     sessions.set(this.id, this);
     const caps = CAPABILITIES.map((c) => `<capability>${c}</capability>`).join('');
     this.send(this.framer.encode(`<?xml version="1.0" encoding="UTF-8"?>\n<hello xmlns="${BASE_NS}"><capabilities>${caps}</capabilities><session-id>${this.id}</session-id></hello>`));
@@ -161,7 +136,8 @@ export class NetconfSession implements LockHolder {
 
   private reply(attrs: string, body: string): void {
     if (this.closed) return;
-    this.send(this.framer.encode(`<rpc-reply xmlns="${BASE_NS}"${attrs}>${body}</rpc-reply>`));
+    // Junos's namespace for the junos:style and junos:seconds attributes of its RPC replies
+    this.send(this.framer.encode(`<rpc-reply xmlns="${BASE_NS}" xmlns:junos="${JUNOS_NS}"${attrs}>${body}</rpc-reply>`));
   }
 
   private async rpc(text: string): Promise<void> {
@@ -195,7 +171,7 @@ export class NetconfSession implements LockHolder {
       case 'get-config':
         return this.getConfig(this.datastore(op, 'source'), child(op, 'filter'));
       case 'get':
-        return this.getConfig('running', child(op, 'filter'));
+        return this.get(child(op, 'filter'));
       case 'edit-config':
         return this.editConfig(op);
       case 'validate':
@@ -219,9 +195,8 @@ export class NetconfSession implements LockHolder {
         return this.kill(op);
       case 'command':
         return this.command(op);
-      case 'load-configuration':
-        return this.loadConfiguration(op);
       default:
+        if (isJunosRpc(op.name)) return junosRpc(op, this.junos());
         throw new RpcError('protocol', 'operation-not-supported', `operation <${op.name}> is not supported`);
     }
   }
@@ -265,6 +240,58 @@ export class NetconfSession implements LockHolder {
     throw new RpcError('protocol', 'invalid-value', `datastore <${ds}> is not available here (running, candidate)`);
   }
 
+  /** What the Junos RPCs use of this session. */
+  private junos(): JunosSession {
+    return {
+      store: this.backend.store,
+      user: this.user,
+      candidate: this.candidate,
+      config: () => {
+        this.configSession ??= new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf', { secrets: maySeeSecrets(this.user.class), holder: this });
+        this.configSession.attach(this.candidate);
+        return this.configSession;
+      },
+      operational: () => this.operational(),
+      mayWrite: () => this.mayWrite(),
+      checkLock: (...stores) => this.checkLock(...stores),
+      lock: (ds) => this.lock(ds),
+      unlock: (ds) => this.unlock(ds),
+      openPrivate: () => {
+        if (this.candidate.isPrivate) throw new RpcError('protocol', 'invalid-value', 'this session already has a private candidate');
+        this.candidate = this.backend.store.session(true);
+      },
+      closePrivate: () => {
+        this.candidate = this.sharedCandidate;
+      },
+    };
+  }
+
+  private operational(): CommandSession {
+    return new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf', { secrets: maySeeSecrets(this.user.class) });
+  }
+
+  /**
+   * `<get>`: the running configuration and the router's state (interfaces, route summary)
+   * as Junos shows them; a subtree filter picks among `<configuration>`,
+   * `<interface-information>` and `<route-summary-information>`.
+   */
+  private async get(filter: XmlElement | undefined): Promise<string> {
+    const config = this.getConfig('running', filter).replace(/^<data>\n?|\n?<\/data>$|^<data\/>$/g, '');
+    const parts = config ? [config] : [];
+    for (const [root, rpc] of [
+      ['interface-information', 'get-interface-information'],
+      ['route-summary-information', 'get-route-summary-information'],
+    ] as const) {
+      if (filter && !filter.children.some((c) => c.name === root)) continue;
+      try {
+        parts.push(await junosRpc({ name: rpc, ns: '', attrs: {}, children: [], text: '' }, this.junos()));
+      } catch {
+        // a controller without a RIB has no such state to show
+      }
+    }
+    return parts.length ? `<data>\n${parts.join('\n')}\n</data>` : '<data/>';
+  }
+
   private mayWrite(): void {
     if (this.user.class !== 'super-user') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class ${this.user.class}) may not change the configuration`);
   }
@@ -288,7 +315,7 @@ export class NetconfSession implements LockHolder {
       const conf = filter.children.find((c) => c.name === 'configuration');
       if (filter.children.length === 0) tree = {};
       else if (!conf) return '<data/>'; // selects nothing of ours
-      else if (conf.children.length) tree = subtree(tree, conf, schema);
+      else if (conf.children.length) tree = subtree(tree, conf);
     }
     return `<data>\n${printXml(tree, '  ')}\n</data>`;
   }
@@ -415,42 +442,27 @@ export class NetconfSession implements LockHolder {
 
   private async command(op: XmlElement): Promise<string> {
     const line = op.text.trim();
-    const format = op.attrs.format ?? 'text';
-    if (format !== 'text' && format !== 'json') throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not text or json`, undefined, '<bad-attribute>format</bad-attribute><bad-element>command</bad-element>');
+    const format = op.attrs.format ?? 'xml';
+    if (format !== 'text' && format !== 'json' && format !== 'xml') throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not text, xml or json`, undefined, '<bad-attribute>format</bad-attribute><bad-element>command</bad-element>');
     if (!/^show(\s|$)/.test(line) && this.user.class === 'read-only') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class read-only) may only run show commands`);
     if (/^(configure|set|delete|commit|rollback|load)(\s|$)/.test(line)) throw new RpcError('application', 'invalid-value', 'configuration commands go through edit-config/commit or load-configuration');
-    const s = new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf', { secrets: maySeeSecrets(this.user.class) });
+    const s = this.operational();
+    if (/\|\s*display\s+xml\s+rpc\s*$/.test(line)) {
+      // which RPC a command is: Junos answers with the <rpc> itself
+      const r = await s.run(line);
+      if (r.error !== undefined) throw new RpcError('application', 'invalid-value', r.error);
+      return `<rpc><${(r.data as { rpc: string }).rpc}/></rpc>`;
+    }
     const r = await s.run(format === 'json' ? `${line} | display json` : line);
     if (r.error !== undefined) throw new RpcError('application', 'invalid-value', r.error);
+    if (format === 'xml') {
+      // as Junos: the command's RPC reply when it has one, else its text in <output>
+      const view = /\|/.test(line) ? undefined : viewForCommand(line.split(/\s+/));
+      if (view) return renderXml(view.render(r.data));
+      return `<output>${escapeXml(r.text)}</output>`;
+    }
     const body = format === 'json' && r.data !== undefined ? JSON.stringify(r.data) : r.text;
     return `<output>${escapeXml(body)}</output>`;
-  }
-
-  private loadConfiguration(op: XmlElement): string {
-    this.mayWrite();
-    this.checkLock('candidate');
-    const action = op.attrs.action ?? 'merge';
-    if (action !== 'merge' && action !== 'override') throw new RpcError('protocol', 'bad-attribute', `action "${action}" is not merge or override`, undefined, '<bad-attribute>action</bad-attribute><bad-element>load-configuration</bad-element>');
-    const format = op.attrs.format ?? 'text';
-    if (format === 'xml') {
-      const conf = child(op, 'configuration');
-      if (!conf) throw new RpcError('protocol', 'missing-element', 'format xml needs <configuration>');
-      const edits = xmlEdits(conf);
-      const next = cloneTree(action === 'override' ? {} : this.candidate.candidate);
-      for (const ed of edits) applyEdit(next, ed);
-      this.candidate.replace(next);
-      return '<load-configuration-results><ok/></load-configuration-results>';
-    }
-    if (!NOTATIONS.includes(format as Notation)) throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not one of xml, ${NOTATIONS.join(', ')}`);
-    const holder = child(op, 'configuration-text') ?? child(op, 'configuration-set') ?? op;
-    try {
-      // parse against a copy: a bad line leaves the candidate untouched
-      parseConfig(holder.text, format as Notation, action === 'override' ? {} : cloneTree(this.candidate.candidate));
-      this.candidate.load(holder.text, format as Notation, action === 'override');
-    } catch (e) {
-      throw new RpcError('application', 'invalid-value', (e as Error).message);
-    }
-    return '<load-configuration-results><ok/></load-configuration-results>';
   }
 
   close(): void {
@@ -467,109 +479,6 @@ export class NetconfSession implements LockHolder {
     this.sessions.delete(this.id);
     this.end();
   }
-}
-
-/**
- * The errors of a configuration check, one `rpc-error` each, with the offending node in
- * `error-path` when the message starts with its statement path (`routing-options static
- * route 10.0.0.0/8: ...`, or a consumer's `bgp: protocols bgp group g: ...`).
- */
-export function checkErrors(errors: string[]): RpcError {
-  const all = errors.map((msg) => {
-    const m = /^(?:[\w-]+: )?([^:]+?): /.exec(msg);
-    const path = m ? xpathOf(m[1]!.trim().split(/\s+/)) : undefined;
-    return new RpcError('application', 'operation-failed', msg, path);
-  });
-  return new RpcError(all[0]!.type, all[0]!.tag, all[0]!.message, all[0]!.path, undefined, all.slice(1));
-}
-
-/** `interfaces eth1 unit 0` → /configuration/interfaces[name='eth1']/unit[name='0'], or undefined. */
-export function xpathOf(words: string[]): string | undefined {
-  let node: ContainerNode | ListNode = schema;
-  let path = '/configuration';
-  for (let i = 0; i < words.length; i++) {
-    const sn: SchemaNode | undefined = node.children[words[i]!];
-    if (!sn) return undefined;
-    if (sn.kind === 'list') {
-      const key = words[i + 1];
-      path += key === undefined ? `/${words[i]}` : `/${words[i]}[${KEY_ELEMENT}='${key.replace(/'/g, '')}']`;
-      i++;
-      node = sn;
-    } else if (sn.kind === 'container') {
-      path += `/${words[i]}`;
-      node = sn;
-    } else return i >= words.length - 2 ? `${path}/${words[i]}` : undefined;
-  }
-  return path;
-}
-
-/** RFC 6241 `unknown-namespace`: an element in a namespace this server does not know. */
-function unknownNamespace(el: XmlElement, path: string): RpcError {
-  return new RpcError('application', 'unknown-namespace', `<${el.name}> is in namespace "${el.ns}", not ${CONFIG_NS}`, path, `<bad-element>${escapeXml(el.name)}</bad-element><bad-namespace>${escapeXml(el.ns)}</bad-namespace>`);
-}
-
-/**
- * Every element of a configuration is in cnr's namespace, or in none of its own (Junos tools
- * send `<configuration>` without one); anything else is refused, not silently taken as ours.
- */
-function checkNamespaces(el: XmlElement, path: string): void {
-  if (el.ns !== '' && el.ns !== CONFIG_NS && el.ns !== BASE_NS) throw unknownNamespace(el, path);
-  for (const c of el.children) checkNamespaces(c, `${path}/${c.name}`);
-}
-
-/** One edit on a tree, or through a candidate session, with NETCONF's error for what it refuses. */
-function applyEdit(tree: ConfigTree, ed: XmlEdit, session?: CandidateSession): void {
-  try {
-    if (ed.kind === 'absent') {
-      if (getAt(tree, ed.words) !== undefined) throw new RpcError('application', 'data-exists', `${ed.words.join(' ')} already exists`, ed.path);
-    } else if (ed.kind === 'delete') {
-      const found = session ? session.delete(ed.words) : applyDelete(tree, ed.words);
-      if (!found && !ed.missingOk) throw new RpcError('application', 'data-missing', `${ed.words.join(' ')} is not configured`, ed.path);
-    } else if (session) session.set(ed.words);
-    else applySet(tree, ed.words);
-  } catch (e) {
-    if (e instanceof RpcError) throw e;
-    throw new RpcError('application', 'invalid-value', (e as Error).message, ed.path);
-  }
-}
-
-/**
- * Subtree filtering (RFC 6241 section 6) over the schema: an empty element selects its
- * whole subtree, an element with children narrows further, a list element's `<name>`
- * picks one entry, a leaf with a value matches content.
- */
-function subtree(tree: ConfigTree, filter: XmlElement, node: ContainerNode | ListNode): ConfigTree {
-  const out: ConfigTree = {};
-  for (const f of filter.children) {
-    const sn = node.children[f.name];
-    const v = tree[f.name];
-    if (!sn || v === undefined) continue;
-    if (sn.kind === 'container') {
-      if (f.children.length === 0 || typeof v !== 'object' || Array.isArray(v)) out[f.name] = cloneTree(v);
-      else {
-        const sub = subtree(v, f, sn);
-        if (Object.keys(sub).length) out[f.name] = sub;
-      }
-    } else if (sn.kind === 'list') {
-      if (typeof v !== 'object' || Array.isArray(v)) continue;
-      const key = child(f, KEY_ELEMENT)?.text.trim();
-      const rest = { ...f, children: f.children.filter((c) => c.name !== KEY_ELEMENT) };
-      const entries: ConfigTree = (out[f.name] as ConfigTree | undefined) ?? {};
-      for (const [k, e] of Object.entries(v)) {
-        if (key !== undefined && key !== k) continue;
-        if (rest.children.length === 0 || typeof e !== 'object' || Array.isArray(e) || e === null) entries[k] = cloneTree(e);
-        else {
-          const sub = subtree(e, rest, sn);
-          if (Object.keys(sub).length) entries[k] = sub;
-        }
-      }
-      if (Object.keys(entries).length) out[f.name] = entries;
-    } else {
-      const want = f.text.trim();
-      if (want === '' || (Array.isArray(v) ? v.includes(want) : String(v) === want)) out[f.name] = cloneTree(v);
-    }
-  }
-  return out;
 }
 
 /** The SSH server offering the netconf subsystem. */

@@ -1,0 +1,111 @@
+/**
+ * PyEZ (Debian python3-junos-eznc, the Junos automation library) end to end against a real
+ * `cnr controller` on loopback: Device.open() with facts, Config.load in set and text form,
+ * commit_check, commit with a comment and confirm, rollback, diff, operational RPCs read
+ * through PyEZ's own RouteTable view, and dev.cli(). The user logs in with a password from
+ * `system login`. The script is netconf-pyez.py beside this file; each of its lines is one
+ * check asserted here.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cnrAvailable, repoRoot } from './harness/cnr.js';
+import { MgmtClient } from '../../src/controller/mgmt/client.js';
+import { crypt } from '../../src/controller/mgmt/login.js';
+
+const PASSWORD = 'pyez secret';
+const probe = spawnSync('/usr/bin/python3', ['-c', 'import jnpr.junos'], { encoding: 'utf8' });
+const isRoot = process.getuid?.() === 0;
+// CI installs python3-junos-eznc (.ci/debian-packages) and runs as root: missing there is a failure
+const reason = !cnrAvailable() ? 'cnr is not built' : probe.status !== 0 && !isRoot ? 'python3-junos-eznc is not installed' : undefined;
+
+let dir: string;
+let ctl: ChildProcess | undefined;
+let port = 0;
+let output = '';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return p;
+}
+
+before(async () => {
+  if (reason) return;
+  assert.equal(probe.status, 0, `python3-junos-eznc is not installed: ${probe.stderr}`);
+  dir = mkdtempSync(join(tmpdir(), `cnr-pyez-${process.pid}-`));
+  port = await freePort();
+  const config = [
+    'set system host-name pyez-r1',
+    `set system services netconf ssh port ${port}`,
+    `set system login user alice authentication encrypted-password "${crypt(PASSWORD, '$6$pyeztestsalt$')}"`,
+    'set interfaces eth1 unit 0 family inet address 192.0.2.1/24',
+    'set routing-options router-id 192.0.2.1',
+    'set routing-options autonomous-system 65001',
+    'set protocols bgp group peers type external',
+    'set protocols bgp group peers neighbor 192.0.2.2 peer-as 65002',
+  ];
+  writeFileSync(join(dir, 'cnr.set'), `${config.join('\n')}\n`);
+  ctl = spawn(process.execPath, [join(repoRoot, 'bin', 'cnr'), 'controller', '--agent-address', '127.0.0.1:1', '--config', join(dir, 'cnr.set'), '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ctl.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  ctl.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const end = Date.now() + 20_000;
+  for (;;) {
+    if (ctl.exitCode !== null) throw new Error(`cnr controller exited: ${output.slice(-2000)}`);
+    if (/netconf: listening/.test(output)) break;
+    if (Date.now() > end) throw new Error(`cnr controller: NETCONF not listening within 20 s: ${output.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+after(async () => {
+  if (ctl && ctl.exitCode === null) {
+    const exited = new Promise((r) => ctl!.once('exit', r));
+    ctl.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (ctl.exitCode === null) ctl.kill('SIGKILL');
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('PyEZ: facts, Config load/commit_check/commit confirm/rollback/diff, RouteTable, RPCs and cli against cnr controller', { skip: reason, timeout: 80_000 }, async () => {
+  const r = spawnSync('/usr/bin/python3', [join(repoRoot, 'test', 'interop', 'netconf-pyez.py'), String(port), 'alice', PASSWORD], { encoding: 'utf8', timeout: 60_000 });
+  const lines = new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.split(' ')[0]!, l.slice(l.indexOf(' ') + 1)]),
+  );
+  // the script's lines, for whoever reads a failure
+  for (const l of r.stdout.trim().split('\n')) console.log(`# pyez: ${l}`);
+  assert.equal(r.status, 0, `the PyEZ script failed:\n${r.stdout}\n${r.stderr}\n${output.slice(-1500)}`);
+  assert.match(lines.get('facts')!, /^pyez-r1 \d+\.\d+R\d+ CNR True OK$/);
+  assert.match(lines.get('version_info')!, /^\(\d+, \d+\) R$/);
+  assert.match(lines.get('diff_set')!, /\+\s+domain-name pyez\.example;/);
+  assert.equal(lines.get('commit_check'), 'True');
+  assert.equal(lines.get('commit'), 'True');
+  assert.equal(lines.get('diff_none'), 'None');
+  assert.equal(lines.get('commit_confirm'), 'True');
+  assert.equal(lines.get('commit_again'), 'True');
+  assert.equal(lines.get('bad_load'), 'refused');
+  assert.match(lines.get('rollback_diff')!, /^\[edit routing-options\]\|-\s+static \{\|-\s+route 198\.51\.100\.0\/24 discard;/);
+  assert.equal(lines.get('routes'), 'False True', 'the static route was rolled back; the direct route is there');
+  assert.equal(lines.get('route_table'), 'True Direct');
+  assert.match(lines.get('bgp_summary')!, /^192\.0\.2\.2 (Idle|Connect|Active)$/);
+  assert.equal(lines.get('interfaces'), 'eth1');
+  assert.equal(lines.get('uptime'), 'True');
+  assert.equal(lines.get('cli'), 'True');
+  // what PyEZ did is in the commit history, as from any other client
+  const mgmt = MgmtClient.fromStateDir(join(dir, 'state'));
+  const [hist] = await mgmt.exec(['show system commit']);
+  assert.match(hist!.text, /by alice via netconf\n\s+from pyez/);
+  assert.match(hist!.text, /confirmed from pyez/);
+  const [running] = await mgmt.exec(['show configuration system domain-name']);
+  assert.match(running!.text, /pyez\.example/);
+});
