@@ -54,6 +54,13 @@ ifs = dev.rpc.get_interface_information(terse=True)
 print('interfaces', ifs.findtext('.//physical-interface/name'))
 up = dev.rpc.get_system_uptime_information()
 print('uptime', up.find('.//system-booted-time/date-time') is not None)
+# RFC 6241 <get> through PyEZ's ncclient session: configuration and state
+data = dev._conn.get().data_xml
+print('get_state', 'interface-information' in data, 'route-summary-information' in data, '<host-name>pyez-r1</host-name>' in data)
+only = dev._conn.get(filter=('subtree', '<interface-information/>')).data_xml
+print('get_filtered', 'interface-information' in only, 'host-name' in only)
+summary = dev.rpc.get_route_summary_information()
+print('route_summary', summary.findtext('.//route-table/table-name'), summary.find('.//protocols/protocol-name') is not None)
 out = dev.cli('show bgp summary', warning=False)
 print('cli', 'Peers:' in out)
 dev.close()

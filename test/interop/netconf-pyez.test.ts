@@ -101,6 +101,9 @@ test('PyEZ: facts, Config load/commit_check/commit confirm/rollback/diff, RouteT
   assert.equal(lines.get('interfaces'), 'eth1');
   assert.equal(lines.get('uptime'), 'True');
   assert.equal(lines.get('cli'), 'True');
+  assert.equal(lines.get('get_state'), 'True True True');
+  assert.equal(lines.get('get_filtered'), 'True False');
+  assert.equal(lines.get('route_summary'), 'inet.0 True');
   // what PyEZ did is in the commit history, as from any other client
   const mgmt = MgmtClient.fromStateDir(join(dir, 'state'));
   const [hist] = await mgmt.exec(['show system commit']);
@@ -108,4 +111,8 @@ test('PyEZ: facts, Config load/commit_check/commit confirm/rollback/diff, RouteT
   assert.match(hist!.text, /confirmed from pyez/);
   const [running] = await mgmt.exec(['show configuration system domain-name']);
   assert.match(running!.text, /pyez\.example/);
+  // the CLI's | display xml prints the RPC's elements
+  const [xml] = await mgmt.exec(['show route | display xml']);
+  assert.match(xml!.text, /<route-information [^>]*>\s*<route-table>\s*<table-name>inet\.0<\/table-name>/);
+  assert.match(xml!.text, /<rt-destination>192\.0\.2\.0\/24<\/rt-destination>/);
 });
