@@ -8,74 +8,30 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cnrAvailable, repoRoot } from './harness/cnr.js';
-import { MgmtClient } from '../../src/controller/mgmt/client.js';
-import { crypt } from '../../src/controller/mgmt/login.js';
+import { NetconfController } from './netconf-controller.js';
 
 const PASSWORD = 'pyez secret';
 const probe = spawnSync('/usr/bin/python3', ['-c', 'import jnpr.junos'], { encoding: 'utf8' });
 const isRoot = process.getuid?.() === 0;
 // CI installs python3-junos-eznc (.ci/debian-packages) and runs as root: missing there is a failure
 const reason = !cnrAvailable() ? 'cnr is not built' : probe.status !== 0 && !isRoot ? 'python3-junos-eznc is not installed' : undefined;
-
-let dir: string;
-let ctl: ChildProcess | undefined;
-let port = 0;
-let output = '';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
+let ctl: NetconfController | undefined;
 
 before(async () => {
   if (reason) return;
   assert.equal(probe.status, 0, `python3-junos-eznc is not installed: ${probe.stderr}`);
-  dir = mkdtempSync(join(tmpdir(), `cnr-pyez-${process.pid}-`));
-  port = await freePort();
-  const config = [
-    'set system host-name pyez-r1',
-    `set system services netconf ssh port ${port}`,
-    `set system login user alice authentication encrypted-password "${crypt(PASSWORD, '$6$pyeztestsalt$')}"`,
-    'set interfaces eth1 unit 0 family inet address 192.0.2.1/24',
-    'set routing-options router-id 192.0.2.1',
-    'set routing-options autonomous-system 65001',
-    'set protocols bgp group peers type external',
-    'set protocols bgp group peers neighbor 192.0.2.2 peer-as 65002',
-  ];
-  writeFileSync(join(dir, 'cnr.set'), `${config.join('\n')}\n`);
-  ctl = spawn(process.execPath, [join(repoRoot, 'bin', 'cnr'), 'controller', '--agent-address', '127.0.0.1:1', '--config', join(dir, 'cnr.set'), '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  ctl.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  ctl.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const end = Date.now() + 20_000;
-  for (;;) {
-    if (ctl.exitCode !== null) throw new Error(`cnr controller exited: ${output.slice(-2000)}`);
-    if (/netconf: listening/.test(output)) break;
-    if (Date.now() > end) throw new Error(`cnr controller: NETCONF not listening within 20 s: ${output.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  ctl = await NetconfController.start('pyez', 'pyez-r1', 'alice', PASSWORD);
 });
 
 after(async () => {
-  if (ctl && ctl.exitCode === null) {
-    const exited = new Promise((r) => ctl!.once('exit', r));
-    ctl.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (ctl.exitCode === null) ctl.kill('SIGKILL');
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await ctl?.stop();
 });
 
 test('PyEZ: facts, Config load/commit_check/commit confirm/rollback/diff, RouteTable, RPCs and cli against cnr controller', { skip: reason, timeout: 80_000 }, async () => {
-  const r = spawnSync('/usr/bin/python3', [join(repoRoot, 'test', 'interop', 'netconf-pyez.py'), String(port), 'alice', PASSWORD], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('/usr/bin/python3', [join(repoRoot, 'test', 'interop', 'netconf-pyez.py'), String(ctl!.port), 'alice', PASSWORD], { encoding: 'utf8', timeout: 60_000 });
   const lines = new Map(
     r.stdout
       .trim()
@@ -84,7 +40,7 @@ test('PyEZ: facts, Config load/commit_check/commit confirm/rollback/diff, RouteT
   );
   // the script's lines, for whoever reads a failure
   for (const l of r.stdout.trim().split('\n')) console.log(`# pyez: ${l}`);
-  assert.equal(r.status, 0, `the PyEZ script failed:\n${r.stdout}\n${r.stderr}\n${output.slice(-1500)}`);
+  assert.equal(r.status, 0, `the PyEZ script failed:\n${r.stdout}\n${r.stderr}\n${ctl!.log()}`);
   assert.match(lines.get('facts')!, /^pyez-r1 \d+\.\d+R\d+ CNR True OK$/);
   assert.match(lines.get('version_info')!, /^\(\d+, \d+\) R$/);
   assert.match(lines.get('diff_set')!, /\+\s+domain-name pyez\.example;/);
@@ -105,14 +61,13 @@ test('PyEZ: facts, Config load/commit_check/commit confirm/rollback/diff, RouteT
   assert.equal(lines.get('get_filtered'), 'True False');
   assert.equal(lines.get('route_summary'), 'inet.0 True');
   // what PyEZ did is in the commit history, as from any other client
-  const mgmt = MgmtClient.fromStateDir(join(dir, 'state'));
-  const [hist] = await mgmt.exec(['show system commit']);
+  const [hist] = await ctl!.exec(['show system commit']);
   assert.match(hist!.text, /by alice via netconf\n\s+from pyez/);
   assert.match(hist!.text, /confirmed from pyez/);
-  const [running] = await mgmt.exec(['show configuration system domain-name']);
+  const [running] = await ctl!.exec(['show configuration system domain-name']);
   assert.match(running!.text, /pyez\.example/);
   // the CLI's | display xml prints the RPC's elements
-  const [xml] = await mgmt.exec(['show route | display xml']);
+  const [xml] = await ctl!.exec(['show route | display xml']);
   assert.match(xml!.text, /<route-information [^>]*>\s*<route-table>\s*<table-name>inet\.0<\/table-name>/);
   assert.match(xml!.text, /<rt-destination>192\.0\.2\.0\/24<\/rt-destination>/);
 });

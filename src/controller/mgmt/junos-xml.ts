@@ -7,7 +7,7 @@
  * XML; the data itself always comes from the command, i.e. from the management API.
  */
 import { escapeXml, type XmlElement } from '../../lib/xml.js';
-import { formatDuration, junosVersion, type ChassisData, type RoutingEngineData, type UptimeData, type VersionData } from './system-info.js';
+import { formatDuration, junosVersion, type ChassisData, type MemoryData, type RoutingEngineData, type StorageData, type UptimeData, type VersionData } from './system-info.js';
 
 export const JUNOS_NS = `http://xml.juniper.net/junos/${junosVersion()}/junos`;
 
@@ -355,7 +355,33 @@ function chassisInventory(data: unknown): XNode {
   return x('chassis-inventory', [x('chassis', [x('name', d.name), x('serial-number', d['serial-number']), x('description', d.description)], { 'junos:style': 'inventory' })]);
 }
 
+function memoryInformation(data: unknown): XNode {
+  const d = rec(data) as unknown as MemoryData;
+  return x('system-memory-information', [
+    x('system-memory-summary-information', [x('system-memory-total', d['total-mb']), x('system-memory-free', d['free-mb']), x('system-memory-total-percent', 100), x('system-memory-free-percent', d['total-mb'] ? Math.round((d['free-mb'] / d['total-mb']) * 100) : 0)]),
+  ]);
+}
+
+function storageInformation(data: unknown): XNode {
+  const d = rec(data) as unknown as StorageData;
+  return x(
+    'system-storage-information',
+    (d.filesystems ?? []).map((f) =>
+      x('filesystem', [
+        x('filesystem-name', f.name),
+        x('total-blocks', f['total-kb'] * 2, { 'junos:format': `${Math.round(f['total-kb'] / 1024)}M` }),
+        x('used-blocks', f['used-kb'] * 2),
+        x('available-blocks', f['available-kb'] * 2),
+        x('used-percent', f['used-percent']),
+        x('mounted-on', f['mounted-on']),
+      ]),
+    ),
+  );
+}
+
 export const JUNOS_VIEWS: readonly JunosView[] = [
+  { rpc: 'get-system-memory-information', command: ['show', 'system', 'memory'], render: memoryInformation },
+  { rpc: 'get-system-storage', command: ['show', 'system', 'storage'], render: storageInformation },
   {
     rpc: 'get-route-information',
     command: ['show', 'route'],

@@ -461,8 +461,9 @@ export class NetconfSession implements LockHolder {
       if (view) return renderXml(view.render(r.data));
       return `<output>${escapeXml(r.text)}</output>`;
     }
-    const body = format === 'json' && r.data !== undefined ? JSON.stringify(r.data) : r.text;
-    return `<output>${escapeXml(body)}</output>`;
+    // JSON is the reply's own text, as Junos sends it (Ansible reads it there)
+    if (format === 'json') return escapeXml(JSON.stringify(r.data ?? r.text));
+    return `<output>${escapeXml(r.text)}</output>`;
   }
 
   close(): void {

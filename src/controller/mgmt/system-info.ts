@@ -3,9 +3,10 @@
  * adapter shares: `show version` (cnr's version in Junos's `NN.NRN` form, which PyEZ and
  * Ansible parse), `show system uptime`, `show chassis routing-engine` (this host's memory,
  * load and boot time) and `show chassis hardware` (no hardware: the chassis is the host,
- * its serial number the machine id).
+ * its serial number the machine id), `show system memory` and `show system storage` (the
+ * host's memory and root file system).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { cpus, freemem, hostname, loadavg, totalmem, uptime } from 'node:os';
 import type { CommandResult, OperationalCommand } from '../types.js';
 import type { ConfigStore } from '../config/store.js';
@@ -92,8 +93,52 @@ export interface ChassisData {
   description: string;
 }
 
+export interface MemoryData {
+  'total-mb': number;
+  'free-mb': number;
+}
+
+export interface StorageData {
+  filesystems: { name: string; 'mounted-on': string; 'total-kb': number; 'used-kb': number; 'available-kb': number; 'used-percent': number }[];
+}
+
+/** The file systems holding `paths`, from statfs(2). */
+function storage(paths: string[]): StorageData {
+  const out: StorageData['filesystems'] = [];
+  for (const path of paths) {
+    try {
+      const st = statfsSync(path);
+      const kb = (blocks: number) => Math.floor((blocks * st.bsize) / 1024);
+      const total = kb(st.blocks);
+      const avail = kb(st.bavail);
+      const used = total - kb(st.bfree);
+      out.push({ name: path, 'mounted-on': path, 'total-kb': total, 'used-kb': used, 'available-kb': avail, 'used-percent': total ? Math.round((used / total) * 100) : 0 });
+    } catch {
+      // a path that is gone has no file system to report
+    }
+  }
+  return { filesystems: out };
+}
+
 export function systemCommands(store: ConfigStore): OperationalCommand[] {
   return [
+    {
+      path: ['show', 'system', 'memory'],
+      help: "The host's memory",
+      run: async (): Promise<CommandResult> => {
+        const data: MemoryData = { 'total-mb': Math.round(totalmem() / 2 ** 20), 'free-mb': Math.round(freemem() / 2 ** 20) };
+        return { text: `Memory: ${data['total-mb']} MB total, ${data['free-mb']} MB free\n`, data };
+      },
+    },
+    {
+      path: ['show', 'system', 'storage'],
+      help: 'The root file system',
+      run: async (): Promise<CommandResult> => {
+        const data = storage(['/']);
+        const rows = data.filesystems.map((f) => `${f['mounted-on'].padEnd(30)} ${String(f['total-kb']).padStart(12)} ${String(f['used-kb']).padStart(12)} ${String(f['available-kb']).padStart(12)} ${String(f['used-percent']).padStart(4)}%`);
+        return { text: `${'Mounted on'.padEnd(30)} ${'Size (KB)'.padStart(12)} ${'Used'.padStart(12)} ${'Avail'.padStart(12)} Capacity\n${rows.join('\n')}\n`, data };
+      },
+    },
     {
       path: ['show', 'version'],
       help: 'Host name, model and software version',
