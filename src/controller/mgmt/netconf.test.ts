@@ -385,15 +385,37 @@ except RPCError as e:
     print('error', e.tag, e.path)
 r = m.dispatch(to_ele('<command>show system commit</command>'))
 print('command', 'by alice via netconf' in r.xml)
+m.discard_changes()
+m.edit_config(target='candidate', config='<config><configuration xmlns="urn:cnr:config"><system><domain-name>nc.example</domain-name></system></configuration></config>')
+m.commit(confirmed=True, timeout='600', persist='nc-token')
+before = 'nc.example' in m.get_config('running').data_xml
+m.cancel_commit(persist_id='nc-token')
+print('cancel', before, 'nc.example' not in m.get_config('running').data_xml)
+try:
+    m.edit_config(target='candidate', config='<config><configuration xmlns="urn:example:other"><system/></configuration></config>')
+except RPCError as e:
+    print('namespace', e.tag)
+bob = manager.connect(host='127.0.0.1', port=int(sys.argv[1]), username='bob', password=sys.argv[3],
+                      hostkey_verify=False, allow_agent=False, look_for_keys=False, timeout=10)
+try:
+    bob.lock('candidate')
+except RPCError as e:
+    print('bob-lock', e.tag)
+print('bob-secret', 'cnrtestsalt' in bob.get_config('running').data_xml)
+bob.close_session()
 m.close_session()
 `;
   // asynchronously: the server runs in this process
-  const r = await promisify(execFile)('/usr/bin/python3', ['-c', script, String(port), keyFile], { encoding: 'utf8', timeout: 30_000 });
+  const r = await promisify(execFile)('/usr/bin/python3', ['-c', script, String(port), keyFile, PASSWORD], { encoding: 'utf8', timeout: 30_000 });
   const lines = r.stdout.trim().split('\n');
   assert.deepEqual(lines[0], 'caps True');
   assert.deepEqual(lines[1], 'route True');
   assert.match(lines[2]!, /^error invalid-value \/configuration\/routing-options\/static\/route\[name='not-a-prefix'\]/);
   assert.equal(lines[3], 'command True');
+  assert.equal(lines[4], 'cancel True True', 'confirmed commit with persist, cancelled by persist-id');
+  assert.equal(lines[5], 'namespace unknown-namespace');
+  assert.equal(lines[6], 'bob-lock access-denied');
+  assert.equal(lines[7], 'bob-secret False');
 });
 
 /** An element's shape without whitespace: name, attributes, text, children. */
