@@ -50,7 +50,7 @@ export class RpcError extends Error {
  */
 export function checkErrors(errors: string[]): RpcError {
   const all = errors.map((msg) => {
-    const m = /^(?:[\w-]+: )?([^:]+?): /.exec(msg);
+    const m = /^(?:[\w-]+: )?(.+?): /.exec(msg);
     const path = m ? xpathOf(m[1]!.trim().split(/\s+/)) : undefined;
     return new RpcError('application', 'operation-failed', msg, path);
   });

@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import ssh2, { type AuthenticationType, type Connection, type ServerChannel } from 'ssh2';
 import type { AddressInfo } from 'node:net';
 import type { ConfigTree, OperationalCommand } from '../types.js';
-import type { CandidateSession, ConfigStore } from '../config/store.js';
+import { CommitError, type CandidateSession, type ConfigStore } from '../config/store.js';
 import { CommandSession } from './command-session.js';
 import { FramingError, NetconfFramer } from './netconf-framing.js';
 import { checkPassword, loginUsers, matchingKey, type LoginUser } from './login.js';
@@ -378,6 +378,8 @@ export class NetconfSession implements LockHolder {
       const r = await this.backend.store.commit(this.candidate, { user: this.user.name, via: 'netconf', ...(seconds ? { confirmSeconds: seconds } : {}) });
       seq = r.seq;
     } catch (e) {
+      // a refused check: one rpc-error per reason, each naming its node
+      if (e instanceof CommitError) throw checkErrors(e.errors);
       throw new RpcError('application', 'operation-failed', (e as Error).message.replace(/\n/g, '; '));
     }
     this.shared.confirm = seconds && seq !== undefined ? { seq, sessionId: this.id, ...(persist !== undefined ? { persist } : {}) } : undefined;
