@@ -232,10 +232,9 @@ export class CommandSession implements LockHolder {
   /** The operational commands, built-in and registered, for help and completion. */
   static builtins(store: ConfigStore): OperationalCommand[] {
     return [
-      ...systemCommands(store),
       {
         path: ['show', 'configuration'],
-        help: 'Show the running configuration [PATH] (| display set|json|inheritance)',
+        help: 'Show the running configuration [PATH] (| display set|json|xml|inheritance)',
         run: async (args) => ({ text: showTree(store.running, args, { format: 'text', inheritance: false }).text }),
       },
       {
@@ -255,6 +254,7 @@ export class CommandSession implements LockHolder {
           };
         },
       },
+      ...systemCommands(store),
     ];
   }
 
