@@ -17,7 +17,7 @@ import type { LoginUser } from './login.js';
 import type { CommandSession } from './command-session.js';
 import { showTree } from './command-session.js';
 import { child, escapeXml, type XmlElement } from '../../lib/xml.js';
-import { printXml, xmlEdits } from '../config/notation-xml.js';
+import { printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
 import { applyDelete, cloneTree } from '../config/edit.js';
 import { parseConfig, type Notation } from '../config/notation.js';
 import { quote } from '../config/tokens.js';
@@ -201,7 +201,13 @@ async function loadConfiguration(op: XmlElement, s: JunosSession): Promise<strin
   const xml = child(op, 'configuration');
   if (xml) {
     checkNamespaces(xml, '/configuration');
-    const edits = xmlEdits(action === 'replace' ? junosAttributes(xml) : xml);
+    let edits: XmlEdit[];
+    try {
+      edits = xmlEdits(action === 'replace' ? junosAttributes(xml) : xml);
+    } catch (e) {
+      if (e instanceof XmlConfigError) throw new RpcError('application', e.tag, e.reason, e.path);
+      throw e;
+    }
     for (const ed of edits) applyEdit(base, ed);
     next = base;
   } else {

@@ -456,6 +456,8 @@ test('Junos RPCs: get-configuration in xml/text/set/json and compare rollback; l
   assert.doesNotMatch((await cfg('format="set"')).text, /198\.51\.100\.0/);
   ok(first(await load('action="merge" format="json"', '<configuration-json>{"configuration": {"system": {"time-zone": "Europe/Paris"}}}</configuration-json>')));
   assert.match((await cfg('format="set"')).text, /time-zone Europe\/Paris/);
+  const unknown = rpcError(await load('action="merge" format="xml"', '<configuration><system><hostname>x</hostname></system></configuration>'));
+  assert.deepEqual([unknown['error-tag'], unknown['error-path']], ['unknown-element', '/configuration/system/hostname']);
   const bad = rpcError(await load('action="merge" format="text"', '<configuration-text>system {\n  host-name ok;\n  bogus 1;\n}</configuration-text>'));
   assert.match(bad['error-message']!, /line 3/);
   // override replaces everything (the login users too: keep them in what is loaded)
