@@ -45,6 +45,8 @@ export interface JunosSession {
 }
 
 const JUNOS_CONFIG_RPCS = new Set([
+  'file-list',
+  'file-show',
   'get-configuration',
   'load-configuration',
   'commit-configuration',
@@ -81,6 +83,11 @@ export async function junosRpc(op: XmlElement, s: JunosSession): Promise<string>
       return '<ok/>';
     case 'get-rollback-information':
       return rollbackInformation(op, s);
+    case 'file-list':
+    case 'file-show':
+      // the truth for a software router: no user file system behind the management API
+      // (PyEZ's fact gathering carries on without HOME)
+      throw new RpcError('application', 'operation-not-supported', `${op.name}: cnr keeps no user files to list or show over NETCONF`);
     default:
       return operationalRpc(op, s);
   }

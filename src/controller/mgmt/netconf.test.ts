@@ -522,6 +522,9 @@ test('Junos operational RPCs answer with the XML the CLI prints for | display xm
   assert.ok(inv.children[0]!.children.some((x) => x.name === 'serial-number' && x.text !== ''));
   const re = first(await c.rpc('<get-route-engine-information/>'));
   assert.equal(re.children[0]!.children.find((x) => x.name === 'mastership-state')!.text, 'master');
+  const files = rpcError(await c.rpc('<file-list><path>~</path></file-list>'));
+  assert.equal(files['error-tag'], 'operation-not-supported');
+  assert.match(files['error-message']!, /no user files/);
   const text = first(await c.rpc('<command format="text">show system commit</command>'));
   assert.equal(text.name, 'output');
   c.end();
