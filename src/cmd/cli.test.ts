@@ -88,7 +88,7 @@ test('interactive cnr cli driven through stdin: modes, private session, edit lev
   ].join('\n');
   const r = await cli([], `${script}\n`);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /Possible completions:\n {2}configuration {12}Show the running configuration[^\n]*\n {2}system {19}system commit\n {2}route {20}Show the routing tables\n/);
+  assert.match(r.out, /Possible completions:\n {2}configuration {12}Show the running configuration[^\n]*\n {2}system {19}system commit, system memory, system storage, system uptime\n {2}version {18}Host name[^\n]*\n {2}chassis {18}chassis routing-engine, chassis hardware\n {2}route {20}Show the routing tables\n/);
   assert.match(r.out, /Possible completions:\n {2}<interface-name>/);
   assert.match(r.out, /\[edit protocols bgp group fabric\]\n/);
   assert.match(r.out, /peer-as 65002;\ntype external;\nneighbor 10\.0\.0\.2;\n/);

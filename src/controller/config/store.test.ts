@@ -205,6 +205,47 @@ test('a commit within the time confirms a commit confirmed', async () => {
   }
 });
 
+test('a long commit confirmed (40000 minutes, past setTimeout\'s 2^31-1 ms) waits instead of rolling back at once', async () => {
+  const dir = tmp();
+  try {
+    const store = await setup(dir); // real minutes: 40000 of them is 2.4e9 ms
+    await commitSet(store, [['system', 'host-name', 'good']]);
+    const s = store.session(true);
+    s.set(['system', 'host-name', 'risky']);
+    const r = await store.commit(s, { user: 'a', confirmMinutes: 40000 });
+    assert.match(r.text, /40000 minutes/);
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.equal((store.running as any).system['host-name'], 'risky', 'still waiting for confirmation');
+    const p = store.pendingConfirm();
+    assert.ok(p && p.deadline - Date.now() > 2 ** 31, 'the deadline is 40000 minutes away');
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('confirmSeconds counts seconds; a confirmed commit on a pending one rolls both back to before the first', async () => {
+  const dir = tmp();
+  try {
+    const store = await setup(dir);
+    await commitSet(store, [['system', 'host-name', 'good']]);
+    const s = store.session(true);
+    s.set(['system', 'host-name', 'risky']);
+    const r = await store.commit(s, { user: 'a', confirmSeconds: 30 });
+    assert.match(r.text, /30 seconds/);
+    s.set(['system', 'domain-name', 'lab.example']);
+    const t0 = Date.now();
+    await store.commit(s, { user: 'a', confirmSeconds: 1 });
+    assert.ok(await until(() => (store.running as any).system['host-name'] === 'good', 5000), 'rolled back after one second');
+    assert.ok(Date.now() - t0 >= 900, 'not before its second');
+    assert.equal((store.running as any).system['domain-name'], undefined, 'both confirmed commits undone');
+    assert.equal(store.pendingConfirm(), undefined);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a confirmed commit still pending at restart is rolled back at open', async () => {
   const dir = tmp();
   try {

@@ -22,6 +22,7 @@ import { compareTrees } from './compare.js';
 import { parseConfig, type Notation } from './notation.js';
 import type { Word } from './tokens.js';
 import { validateTree } from './validate.js';
+import { DatastoreLocks } from './locks.js';
 
 export class CommitError extends Error {
   constructor(readonly errors: string[], summary = 'configuration check-out failed') {
@@ -49,9 +50,14 @@ export interface CommitOptions {
   user: string;
   check?: boolean;
   confirmMinutes?: number;
+  /** NETCONF's confirm-timeout counts seconds (RFC 6241 8.4.5); wins over confirmMinutes */
+  confirmSeconds?: number;
   comment?: string;
   via?: string;
 }
+
+/** setTimeout's longest delay (2^31-1 ms, about 24.8 days); longer ones fire at once */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type EditOp = { kind: 'set'; words: Word[] } | { kind: 'delete'; words: Word[] } | { kind: 'replace'; tree: ConfigTree };
 
@@ -176,6 +182,10 @@ export class ConfigStore {
   runningSeq = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private confirmTimer: NodeJS.Timeout | undefined;
+  /** the commit a `commit confirmed` left pending, and when it rolls back */
+  private confirmPending: { seq: number; deadline: number; before: number | undefined } | undefined;
+  /** datastore locks: every adapter (CLI, NETCONF, REST) honours them */
+  readonly locks = new DatastoreLocks();
   private shared: CandidateSession | undefined;
   private readonly log: (msg: string) => void;
 
@@ -283,13 +293,16 @@ export class ConfigStore {
       const seq = await this.commitTree(next, o, this.effective);
       session.reset();
       const lines = ['commit complete'];
-      if (o.confirmMinutes) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmMinutes} minutes unless confirmed`);
+      if (o.confirmSeconds) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmSeconds} seconds unless confirmed`);
+      else if (o.confirmMinutes) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmMinutes} minutes unless confirmed`);
       return { seq, text: lines.join('\n') };
     });
   }
 
   /** Check, apply, persist; must run serialized. Returns the new commit's number. */
   private async commitTree(next: ConfigTree, o: CommitOptions, prevEff: ConfigTree): Promise<number> {
+    // a confirmed commit on top of a pending one extends it: both roll back together
+    const before = this.pendingConfirm()?.before ?? (this.runningSeq || undefined);
     // groups are expanded once per commit: the checked tree is the applied one
     const eff = this.check(next);
     await this.applyAll(eff, prevEff);
@@ -297,7 +310,9 @@ export class ConfigStore {
     const rec: CommitRecord = { seq: this.history.nextSeq(), user: o.user, time: new Date().toISOString(), config: next };
     if (o.comment) rec.comment = o.comment;
     if (o.via) rec.via = o.via;
-    if (o.confirmMinutes) rec.confirmMinutes = o.confirmMinutes;
+    // the record's minutes only mark the commit pending (a restart rolls it back)
+    if (o.confirmSeconds) rec.confirmMinutes = Math.ceil(o.confirmSeconds / 60);
+    else if (o.confirmMinutes) rec.confirmMinutes = o.confirmMinutes;
     try {
       this.history.append(rec);
     } catch (e) {
@@ -311,21 +326,42 @@ export class ConfigStore {
     // any commit confirms a pending `commit confirmed`
     if (this.confirmTimer) clearTimeout(this.confirmTimer);
     this.confirmTimer = undefined;
-    if (o.confirmMinutes) {
-      const ms = o.confirmMinutes * (this.opts.confirmUnitMs ?? 60_000);
-      this.confirmTimer = setTimeout(() => void this.confirmExpired(rec.seq), ms);
-      this.confirmTimer.unref();
+    this.confirmPending = undefined;
+    const ms = o.confirmSeconds ? o.confirmSeconds * 1000 : o.confirmMinutes ? o.confirmMinutes * (this.opts.confirmUnitMs ?? 60_000) : 0;
+    if (ms > 0) {
+      this.confirmPending = { seq: rec.seq, deadline: Date.now() + ms, before };
+      this.armConfirmTimer(rec.seq);
     }
     return rec.seq;
   }
 
-  private async confirmExpired(seq: number): Promise<void> {
+  /** Waits for the deadline in steps setTimeout can hold (65535 minutes is 45 days). */
+  private armConfirmTimer(seq: number): void {
+    const left = (this.confirmPending?.deadline ?? 0) - Date.now();
+    const step = Math.min(Math.max(left, 0), MAX_TIMER_MS);
+    this.confirmTimer = setTimeout(() => (left > MAX_TIMER_MS ? this.armConfirmTimer(seq) : void this.rollbackConfirmed(seq, 'was not confirmed')), step);
+    this.confirmTimer.unref();
+  }
+
+  /** The commit a `commit confirmed` left pending, if any (seq and the rollback deadline). */
+  pendingConfirm(): { seq: number; deadline: number; before: number | undefined } | undefined {
+    return this.confirmPending && this.confirmPending.seq === this.runningSeq ? { ...this.confirmPending } : undefined;
+  }
+
+  /**
+   * Rolls a pending `commit confirmed` back now: its time ran out, NETCONF's
+   * `<cancel-commit>`, or the session that made it ended without `<persist>`.
+   */
+  async rollbackConfirmed(seq: number, why: string): Promise<void> {
     await this.serialized(async () => {
-      if (this.runningSeq !== seq) return;
+      const pending = this.confirmPending;
+      if (this.runningSeq !== seq || pending?.seq !== seq) return;
+      if (this.confirmTimer) clearTimeout(this.confirmTimer);
       this.confirmTimer = undefined;
-      const prev = this.history.all().filter((r) => r.seq < seq).at(-1);
-      this.log(`commit ${seq} was not confirmed: rolling back`);
-      await this.commitTree(prev?.config ?? {}, { user: 'system', comment: `rollback: commit confirmed ${seq} was not confirmed`, via: 'confirm-timeout' }, this.effective);
+      this.confirmPending = undefined;
+      const prev = this.history.all().find((r) => r.seq === pending.before);
+      this.log(`commit ${seq} ${why}: rolling back`);
+      await this.commitTree(prev?.config ?? {}, { user: 'system', comment: `rollback: commit confirmed ${seq} ${why}`, via: 'confirm-timeout' }, this.effective);
     }).catch((e: unknown) => this.log(`automatic rollback failed: ${(e as Error).message}`));
   }
 

@@ -18,6 +18,12 @@ import type { CandidateSession, ConfigStore } from '../config/store.js';
 import { compareTrees } from '../config/compare.js';
 import { quote, splitPipes, splitWords, type Word } from '../config/tokens.js';
 import { isTree, subtree } from '../config/tree.js';
+import type { LockHolder } from '../config/locks.js';
+import { hideSecrets } from './secrets.js';
+import { systemCommands } from './system-info.js';
+import { displayXml, JUNOS_NS, renderXml, viewForCommand } from './junos-xml.js';
+import { printXml } from '../config/notation-xml.js';
+import { escapeXml } from '../../lib/xml.js';
 
 export interface ExecResult {
   command: string;
@@ -60,7 +66,7 @@ function branch(tree: ConfigTree, path: string[]): ConfigTree {
 }
 
 export interface Display {
-  format: 'text' | 'set' | 'json';
+  format: 'text' | 'set' | 'json' | 'xml' | 'xml-rpc';
   inheritance: boolean;
   compare?: number;
 }
@@ -68,6 +74,10 @@ export interface Display {
 /** Print (part of) a configuration tree in the requested display form. */
 export function showTree(tree: ConfigTree, path: Word[], d: Display): { text: string; data?: unknown } {
   const shown = d.inheritance ? expandGroups(tree) : tree;
+  if (d.format === 'xml' || d.format === 'xml-rpc') {
+    const part = path.length ? branch(shown, resolve(path, true).path) : shown;
+    return { text: displayXml(printXml(part, '    ')) };
+  }
   if (path.length === 0) {
     if (d.format === 'json') return { text: `${JSON.stringify(shown, null, 2)}\n`, data: shown };
     return { text: d.format === 'set' ? printSet(shown) : printCurly(shown) };
@@ -108,8 +118,9 @@ function parseFilters(parts: string[]): Filters {
       const what = rest[0];
       if (what === 'set') f.display.format = 'set';
       else if (what === 'json') f.display.format = 'json';
+      else if (what === 'xml') f.display.format = rest[1] === 'rpc' ? 'xml-rpc' : 'xml';
       else if (what === 'inheritance') f.display.inheritance = true;
-      else throw new CommandError(`| display: expecting set, json or inheritance, not '${what ?? ''}'`);
+      else throw new CommandError(`| display: expecting set, json, xml or inheritance, not '${what ?? ''}'`);
     } else if (verb === 'compare') {
       if (rest.length === 0) f.display.compare = 0;
       else if (rest[0] === 'rollback' && /^\d+$/.test(rest[1] ?? '')) f.display.compare = Number(rest[1]);
@@ -128,7 +139,7 @@ function parseFilters(parts: string[]): Filters {
     } else if (verb === 'no-more' || verb === 'display-xml-ignore') {
       // paging is the terminal's business
     } else {
-      throw new CommandError(`unknown output filter '| ${p}' (display set|json|inheritance, compare, match, except, count)`);
+      throw new CommandError(`unknown output filter '| ${p}' (display set|json|xml|inheritance, compare, match, except, count)`);
     }
   }
   return f;
@@ -156,7 +167,14 @@ function parseCommit(ws: string[]): { check: boolean; confirmMinutes?: number; c
   return o;
 }
 
-export class CommandSession {
+export interface SessionAccess {
+  /** may read secret leaves (the secret permission); others see SECRET-DATA */
+  secrets: boolean;
+  /** whose locks this session's changes count as (a NETCONF session running its edits here) */
+  holder?: LockHolder;
+}
+
+export class CommandSession implements LockHolder {
   private cand: CandidateSession | undefined;
   private editPath: Word[] = [];
 
@@ -165,7 +183,32 @@ export class CommandSession {
     private readonly commands: readonly OperationalCommand[],
     readonly user: string,
     readonly via: string,
+    private readonly access: SessionAccess = { secrets: true },
   ) {}
+
+  get lockName(): string {
+    return `the ${this.via} session of ${this.user}`;
+  }
+
+  readonly lockSessionId = 0;
+
+  /** A lock another session holds binds this one too (the shared candidate, and commits). */
+  private mayChange(commit = false): void {
+    const cand = this.cand!;
+    const who = this.access.holder ?? this;
+    if (commit) this.store.locks.mayChange(who, 'candidate', 'running');
+    else if (!cand.isPrivate) this.store.locks.mayChange(who, 'candidate');
+  }
+
+  /** Configuration mode on a candidate the caller already holds (a NETCONF session's). */
+  attach(cand: CandidateSession): void {
+    this.cand = cand;
+    this.editPath = [];
+  }
+
+  private shown(tree: ConfigTree): ConfigTree {
+    return this.access.secrets ? tree : hideSecrets(tree);
+  }
 
   get configuring(): boolean {
     return this.cand !== undefined;
@@ -192,7 +235,7 @@ export class CommandSession {
     return [
       {
         path: ['show', 'configuration'],
-        help: 'Show the running configuration [PATH] (| display set|json|inheritance)',
+        help: 'Show the running configuration [PATH] (| display set|json|xml|inheritance)',
         run: async (args) => ({ text: showTree(store.running, args, { format: 'text', inheritance: false }).text }),
       },
       {
@@ -212,6 +255,7 @@ export class CommandSession {
           };
         },
       },
+      ...systemCommands(store),
     ];
   }
 
@@ -228,7 +272,7 @@ export class CommandSession {
     }
     if (ws[0] === 'exit' || ws[0] === 'quit') return { text: '' };
     if (ws[0] === 'show' && ws[1] === 'configuration') {
-      const r = showTree(this.store.running, words(base).slice(2), f.display);
+      const r = showTree(this.shown(this.store.running), words(base).slice(2), f.display);
       return r;
     }
     if (ws[0] === 'help' || ws[0] === '?') {
@@ -244,7 +288,18 @@ export class CommandSession {
       const near = all.filter((c) => c.path[0] === ws[0]).map((c) => c.path.join(' '));
       throw new CommandError(`syntax error: unknown command '${base}'${near.length ? `; possible: ${near.join(', ')}` : ''}`);
     }
+    if (f.display.format === 'xml-rpc') {
+      // Junos tools ask which RPC a command is (PyEZ's cli() warns with it)
+      const view = viewForCommand(ws);
+      if (!view) throw new CommandError(`'${base}' has no XML RPC equivalent`);
+      return { text: `<rpc-reply xmlns:junos="${JUNOS_NS}">\n    <rpc>\n        <${view.rpc}/>\n    </rpc>\n</rpc-reply>\n`, data: { rpc: view.rpc } };
+    }
     const res = await best.run(ws.slice(best.path.length));
+    if (f.display.format === 'xml') {
+      const view = viewForCommand(best.path);
+      const body = view ? renderXml(view.render(res.data), '    ') : `    <output>${escapeXml(res.text)}</output>`;
+      return { text: displayXml(body), data: res.data };
+    }
     if (f.display.format === 'json') return { text: `${JSON.stringify(res.data ?? res.text, null, 2)}\n`, data: res.data ?? res.text };
     return res;
   }
@@ -263,9 +318,11 @@ export class CommandSession {
         return { text: '' };
       case 'set':
         if (rest.length === 0) throw new CommandError('set: missing statement');
+        this.mayChange();
         cand.set([...this.editPath, ...rest]);
         return { text: '' };
       case 'delete': {
+        this.mayChange();
         const found = cand.delete([...this.editPath, ...rest]);
         return { text: found ? '' : 'warning: statement not found\n' };
       }
@@ -287,13 +344,14 @@ export class CommandSession {
       }
       case 'show': {
         if (f.display.compare !== undefined) {
-          const text = compareTrees(this.store.rollbackTree(f.display.compare), cand.candidate);
+          const text = compareTrees(this.shown(this.store.rollbackTree(f.display.compare)), this.shown(cand.candidate));
           return { text };
         }
-        return showTree(cand.candidate, [...this.editPath, ...rest], f.display);
+        return showTree(this.shown(cand.candidate), [...this.editPath, ...rest], f.display);
       }
       case 'commit': {
         const o = parseCommit(strWords(rest, 'commit'));
+        if (!o.check) this.mayChange(true);
         const opts: Parameters<ConfigStore['commit']>[1] = { user: this.user, check: o.check, via: this.via };
         if (o.confirmMinutes !== undefined) opts.confirmMinutes = o.confirmMinutes;
         if (o.comment !== undefined) opts.comment = o.comment;
@@ -304,6 +362,7 @@ export class CommandSession {
       case 'rollback': {
         const n = rest.length ? Number(rest[0]) : 0;
         if (!Number.isInteger(n) || n < 0 || rest.length > 1) throw new CommandError('rollback [N]');
+        this.mayChange();
         cand.replace(this.store.rollbackTree(n));
         return { text: 'load complete\n' };
       }
@@ -312,6 +371,7 @@ export class CommandSession {
         if ((mode !== 'merge' && mode !== 'override') || !NOTATIONS.includes(notation as Notation) || typeof text !== 'string' || rest.length !== 3) {
           throw new CommandError('load merge|override set|text|json|yaml "CONFIGURATION"');
         }
+        this.mayChange();
         cand.load(text, notation as Notation, mode === 'override');
         return { text: 'load complete\n' };
       }

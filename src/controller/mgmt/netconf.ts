@@ -16,18 +16,20 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import ssh2, { type AuthenticationType, type Connection, type ServerChannel } from 'ssh2';
 import type { AddressInfo } from 'node:net';
 import type { ConfigTree, OperationalCommand } from '../types.js';
-import type { CandidateSession, ConfigStore } from '../config/store.js';
+import { CommitError, type CandidateSession, type ConfigStore } from '../config/store.js';
 import { CommandSession } from './command-session.js';
 import { FramingError, NetconfFramer } from './netconf-framing.js';
 import { checkPassword, loginUsers, matchingKey, type LoginUser } from './login.js';
 import { child, escapeXml, parseXml, XmlError, type XmlElement } from '../../lib/xml.js';
-import { CONFIG_NS, KEY_ELEMENT, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
-import { applyDelete, applySet, cloneTree, getAt } from '../config/edit.js';
-import { NOTATIONS, parseConfig, type Notation } from '../config/notation.js';
-import { schema, type ContainerNode, type ListNode } from '../config/schema/index.js';
-import { isTree } from '../config/tree.js';
+import { CONFIG_NS, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
+import { cloneTree } from '../config/edit.js';
+import { applyEdit, BASE_NS, checkErrors, checkNamespaces, RpcError, subtree, unknownNamespace } from './netconf-data.js';
+export { BASE_NS, RpcError } from './netconf-data.js';
+import { LockedError, type Datastore, type DatastoreLocks, type LockHolder } from '../config/locks.js';
+import { hideSecrets, maySeeSecrets } from './secrets.js';
+import { isJunosRpc, junosRpc, type JunosSession } from './junos-rpc.js';
+import { JUNOS_NS, renderXml, viewForCommand } from './junos-xml.js';
 
-export const BASE_NS = 'urn:ietf:params:xml:ns:netconf:base:1.0';
 const BASE10 = 'urn:ietf:params:netconf:base:1.0';
 const BASE11 = 'urn:ietf:params:netconf:base:1.1';
 export const CAPABILITIES = [
@@ -35,6 +37,7 @@ export const CAPABILITIES = [
   BASE11,
   'urn:ietf:params:netconf:capability:candidate:1.0',
   'urn:ietf:params:netconf:capability:confirmed-commit:1.0',
+  'urn:ietf:params:netconf:capability:confirmed-commit:1.1',
   'urn:ietf:params:netconf:capability:validate:1.0',
   'urn:ietf:params:netconf:capability:validate:1.1',
   'urn:ietf:params:netconf:capability:rollback-on-error:1.0',
@@ -47,57 +50,50 @@ export interface NetconfBackend {
   log(msg: string): void;
 }
 
-type ErrorType = 'transport' | 'rpc' | 'protocol' | 'application';
-
-/** One `rpc-error`. */
-export class RpcError extends Error {
-  constructor(
-    readonly type: ErrorType,
-    readonly tag: string,
-    message: string,
-    readonly path?: string,
-    readonly info?: string,
-  ) {
-    super(message);
-  }
-
-  toXml(): string {
-    const parts = [`<error-type>${this.type}</error-type>`, `<error-tag>${this.tag}</error-tag>`, '<error-severity>error</error-severity>'];
-    if (this.path) parts.push(`<error-path>${escapeXml(this.path)}</error-path>`);
-    parts.push(`<error-message xml:lang="en">${escapeXml(this.message)}</error-message>`);
-    if (this.info) parts.push(`<error-info>${this.info}</error-info>`);
-    return `<rpc-error>${parts.join('')}</rpc-error>`;
-  }
-}
-
-/** Datastore locks, shared by every session of one server. */
-class Locks {
-  readonly held = new Map<'running' | 'candidate', number>();
+/** What the sessions of one server share: the confirmed commit one of them left pending. */
+class Shared {
+  /** the pending confirmed commit made over NETCONF: its session, and its persist-id if any */
+  confirm: { seq: number; sessionId: number; persist?: string } | undefined;
 }
 
 let nextSessionId = 1;
 
 /** One NETCONF session: framing, hello, then RPCs in order. */
-export class NetconfSession {
+export class NetconfSession implements LockHolder {
   readonly id = nextSessionId++;
   private readonly framer = new NetconfFramer();
   private helloSeen = false;
   private closed = false;
   private queue: Promise<void> = Promise.resolve();
-  private readonly candidate: CandidateSession;
+  private sharedCandidate: CandidateSession;
+  /** this session's candidate: the shared one, or its own after Junos open-configuration private */
+  candidate: CandidateSession;
+  private configSession: CommandSession | undefined;
 
   constructor(
     private readonly backend: NetconfBackend,
-    private readonly locks: Locks,
+    private readonly shared: Shared,
     readonly user: LoginUser,
     private readonly send: (b: Buffer) => void,
     private readonly end: () => void,
     private readonly sessions: Map<number, NetconfSession>,
   ) {
-    this.candidate = backend.store.session(false);
+    this.candidate = this.sharedCandidate = backend.store.session(false);
     sessions.set(this.id, this);
     const caps = CAPABILITIES.map((c) => `<capability>${c}</capability>`).join('');
     this.send(this.framer.encode(`<?xml version="1.0" encoding="UTF-8"?>\n<hello xmlns="${BASE_NS}"><capabilities>${caps}</capabilities><session-id>${this.id}</session-id></hello>`));
+  }
+
+  get lockName(): string {
+    return `NETCONF session ${this.id} (${this.user.name})`;
+  }
+
+  get lockSessionId(): number {
+    return this.id;
+  }
+
+  private get locks(): DatastoreLocks {
+    return this.backend.store.locks;
   }
 
   /** Bytes from the client. */
@@ -140,7 +136,8 @@ export class NetconfSession {
 
   private reply(attrs: string, body: string): void {
     if (this.closed) return;
-    this.send(this.framer.encode(`<rpc-reply xmlns="${BASE_NS}"${attrs}>${body}</rpc-reply>`));
+    // Junos's namespace for the junos:style and junos:seconds attributes of its RPC replies
+    this.send(this.framer.encode(`<rpc-reply xmlns="${BASE_NS}" xmlns:junos="${JUNOS_NS}"${attrs}>${body}</rpc-reply>`));
   }
 
   private async rpc(text: string): Promise<void> {
@@ -174,18 +171,18 @@ export class NetconfSession {
       case 'get-config':
         return this.getConfig(this.datastore(op, 'source'), child(op, 'filter'));
       case 'get':
-        return this.getConfig('running', child(op, 'filter'));
+        return this.get(child(op, 'filter'));
       case 'edit-config':
         return this.editConfig(op);
-      case 'validate': {
-        const src = this.datastore(op, 'source');
-        this.checkTree(src === 'running' ? this.backend.store.running : this.candidate.candidate);
-        return '<ok/>';
-      }
+      case 'validate':
+        return this.validate(op);
       case 'commit':
         return this.commit(op);
+      case 'cancel-commit':
+        return this.cancelCommit(op);
       case 'discard-changes':
         this.mayWrite();
+        this.checkLock('candidate');
         this.candidate.reset();
         return '<ok/>';
       case 'lock':
@@ -198,10 +195,40 @@ export class NetconfSession {
         return this.kill(op);
       case 'command':
         return this.command(op);
-      case 'load-configuration':
-        return this.loadConfiguration(op);
       default:
+        if (isJunosRpc(op.name)) return junosRpc(op, this.junos());
         throw new RpcError('protocol', 'operation-not-supported', `operation <${op.name}> is not supported`);
+    }
+  }
+
+  /** `<validate>` of a datastore, or of an inline `<config>` (a whole configuration). */
+  private validate(op: XmlElement): string {
+    const inline = child(child(op, 'source') ?? op, 'config');
+    if (!inline) {
+      const src = this.datastore(op, 'source');
+      this.checkTree(src === 'running' ? this.backend.store.running : this.candidate.candidate);
+      return '<ok/>';
+    }
+    const next: ConfigTree = {};
+    for (const ed of this.configEdits(inline, 'merge')) applyEdit(next, ed);
+    this.checkTree(next);
+    return '<ok/>';
+  }
+
+  /** The edits of a `<config>` holding one `<configuration>` in cnr's namespace (or none, as Junos tools send). */
+  private configEdits(config: XmlElement, dflt: 'merge' | 'replace' | 'none'): XmlEdit[] {
+    const confs = config.children.filter((c) => c.name === 'configuration');
+    if (confs.length !== 1 || config.children.length !== 1) {
+      const other = config.children.find((c) => c.name !== 'configuration');
+      if (other?.ns && other.ns !== CONFIG_NS) throw unknownNamespace(other, '/config');
+      throw new RpcError('application', 'unknown-element', `<config> holds one <configuration xmlns="${CONFIG_NS}">`, '/config');
+    }
+    checkNamespaces(confs[0]!, '/configuration');
+    try {
+      return xmlEdits(confs[0]!, dflt);
+    } catch (e) {
+      if (e instanceof XmlConfigError) throw new RpcError('application', e.tag, e.reason, e.path);
+      throw e;
     }
   }
 
@@ -213,25 +240,82 @@ export class NetconfSession {
     throw new RpcError('protocol', 'invalid-value', `datastore <${ds}> is not available here (running, candidate)`);
   }
 
+  /** What the Junos RPCs use of this session. */
+  private junos(): JunosSession {
+    return {
+      store: this.backend.store,
+      user: this.user,
+      candidate: this.candidate,
+      config: () => {
+        this.configSession ??= new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf', { secrets: maySeeSecrets(this.user.class), holder: this });
+        this.configSession.attach(this.candidate);
+        return this.configSession;
+      },
+      operational: () => this.operational(),
+      mayWrite: () => this.mayWrite(),
+      checkLock: (...stores) => this.checkLock(...stores),
+      lock: (ds) => this.lock(ds),
+      unlock: (ds) => this.unlock(ds),
+      openPrivate: () => {
+        if (this.candidate.isPrivate) throw new RpcError('protocol', 'invalid-value', 'this session already has a private candidate');
+        this.candidate = this.backend.store.session(true);
+      },
+      closePrivate: () => {
+        this.candidate = this.sharedCandidate;
+      },
+    };
+  }
+
+  private operational(): CommandSession {
+    return new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf', { secrets: maySeeSecrets(this.user.class) });
+  }
+
+  /**
+   * `<get>`: the running configuration and the router's state (interfaces, route summary)
+   * as Junos shows them; a subtree filter picks among `<configuration>`,
+   * `<interface-information>` and `<route-summary-information>`.
+   */
+  private async get(filter: XmlElement | undefined): Promise<string> {
+    const config = this.getConfig('running', filter).replace(/^<data>\n?|\n?<\/data>$|^<data\/>$/g, '');
+    const parts = config ? [config] : [];
+    for (const [root, rpc] of [
+      ['interface-information', 'get-interface-information'],
+      ['route-summary-information', 'get-route-summary-information'],
+    ] as const) {
+      if (filter && !filter.children.some((c) => c.name === root)) continue;
+      try {
+        parts.push(await junosRpc({ name: rpc, ns: '', attrs: {}, children: [], text: '' }, this.junos()));
+      } catch {
+        // a controller without a RIB has no such state to show
+      }
+    }
+    return parts.length ? `<data>\n${parts.join('\n')}\n</data>` : '<data/>';
+  }
+
   private mayWrite(): void {
     if (this.user.class !== 'super-user') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class ${this.user.class}) may not change the configuration`);
   }
 
-  /** Another session holds a lock that this change would break. */
-  private checkLock(ds: 'running' | 'candidate'): void {
-    const owner = this.locks.held.get(ds);
-    if (owner !== undefined && owner !== this.id) throw new RpcError('protocol', 'in-use', `the ${ds} configuration is locked by session ${owner}`, undefined, `<session-id>${owner}</session-id>`);
+  /** Another session (NETCONF or CLI) holds a lock that this change would break. */
+  private checkLock(...stores: Datastore[]): void {
+    try {
+      this.locks.mayChange(this, ...stores);
+    } catch (e) {
+      if (e instanceof LockedError) throw new RpcError('protocol', 'in-use', e.message, undefined, `<session-id>${e.holder.lockSessionId}</session-id>`);
+      throw e;
+    }
   }
 
   private getConfig(ds: 'running' | 'candidate', filter: XmlElement | undefined): string {
     let tree = ds === 'running' ? this.backend.store.running : this.candidate.candidate;
+    if (!maySeeSecrets(this.user.class)) tree = hideSecrets(tree);
     if (filter) {
       const type = filter.attrs.type ?? 'subtree';
       if (type !== 'subtree') throw new RpcError('protocol', 'bad-attribute', `filter type "${type}" is not supported (subtree)`, undefined, '<bad-attribute>type</bad-attribute><bad-element>filter</bad-element>');
       const conf = filter.children.find((c) => c.name === 'configuration');
       if (filter.children.length === 0) tree = {};
       else if (!conf) return '<data/>'; // selects nothing of ours
-      else if (conf.children.length) tree = subtree(tree, conf, schema);
+      else if (conf.children.length) tree = subtree(tree, conf);
     }
     return `<data>\n${printXml(tree, '  ')}\n</data>`;
   }
@@ -246,15 +330,7 @@ export class NetconfSession {
     if (!['test-then-set', 'set', 'test-only'].includes(test)) throw new RpcError('protocol', 'invalid-value', `test-option "${test}" is not test-then-set, set or test-only`);
     const config = child(op, 'config');
     if (!config) throw new RpcError('protocol', 'missing-element', '<edit-config> needs <config>', undefined, '<bad-element>config</bad-element>');
-    const confs = config.children.filter((c) => c.name === 'configuration');
-    if (confs.length !== 1 || config.children.length !== 1) throw new RpcError('application', 'unknown-element', `<config> holds one <configuration xmlns="${CONFIG_NS}">`, '/config');
-    let edits: XmlEdit[];
-    try {
-      edits = xmlEdits(confs[0]!, dflt);
-    } catch (e) {
-      if (e instanceof XmlConfigError) throw new RpcError('application', e.tag, e.reason, e.path);
-      throw e;
-    }
+    const edits = this.configEdits(config, dflt);
     // all or nothing: every edit on a copy first (rollback-on-error is the only error-option)
     const base = dflt === 'replace' ? {} : this.candidate.candidate;
     const next = cloneTree(base);
@@ -268,49 +344,90 @@ export class NetconfSession {
 
   private checkTree(tree: ConfigTree): void {
     const errors = this.backend.store.validate(tree);
-    if (errors.length) throw new RpcError('application', 'operation-failed', errors.join('; '));
+    if (errors.length) throw checkErrors(errors);
   }
 
+  /**
+   * commit, and RFC 6241's confirmed commit (8.4, :confirmed-commit:1.1): `<confirmed/>`
+   * with `<confirm-timeout>` in seconds (600 by default) rolls back unless confirmed; the
+   * confirming commit comes from the same session, or from any session that names the
+   * `<persist>` token as `<persist-id>`. Without `<persist>`, the end of the session that
+   * made it rolls it back at once.
+   */
   private async commit(op: XmlElement): Promise<string> {
     this.mayWrite();
-    this.checkLock('running');
-    this.checkLock('candidate');
+    this.checkLock('running', 'candidate');
     const confirmed = child(op, 'confirmed') !== undefined;
-    const timeoutText = child(op, 'confirm-timeout')?.text.trim();
-    let minutes: number | undefined;
+    const persist = child(op, 'persist')?.text.trim();
+    const persistId = child(op, 'persist-id')?.text.trim();
+    const pending = this.pendingConfirm();
+    if (pending) {
+      if (pending.persist !== undefined ? persistId !== pending.persist : pending.sessionId !== this.id) {
+        const why = pending.persist !== undefined ? 'give its <persist-id>' : `only session ${pending.sessionId} may confirm it`;
+        throw new RpcError('protocol', 'invalid-value', `a confirmed commit is pending: ${why}`, undefined, `<session-id>${pending.sessionId}</session-id>`);
+      }
+    } else if (persistId !== undefined) throw new RpcError('protocol', 'invalid-value', `no confirmed commit is pending for persist-id "${persistId}"`);
+    let seconds: number | undefined;
     if (confirmed) {
-      const secs = timeoutText === undefined ? 600 : Number(timeoutText);
-      if (!Number.isInteger(secs) || secs < 1) throw new RpcError('protocol', 'invalid-value', `confirm-timeout "${timeoutText}" is not a number of seconds`);
-      // the store counts commit confirmed in minutes, as Junos does
-      minutes = Math.max(1, Math.ceil(secs / 60));
+      const text = child(op, 'confirm-timeout')?.text.trim();
+      seconds = text === undefined ? 600 : Number(text);
+      if (!/^\d+$/.test(text ?? '600') || seconds < 1 || seconds > 0xffffffff) throw new RpcError('protocol', 'invalid-value', `confirm-timeout "${text}" is not a number of seconds (1..4294967295)`, undefined, '<bad-element>confirm-timeout</bad-element>');
     }
+    let seq: number | undefined;
     try {
-      await this.backend.store.commit(this.candidate, { user: this.user.name, via: 'netconf', ...(minutes ? { confirmMinutes: minutes } : {}) });
+      const r = await this.backend.store.commit(this.candidate, { user: this.user.name, via: 'netconf', ...(seconds ? { confirmSeconds: seconds } : {}) });
+      seq = r.seq;
     } catch (e) {
+      // a refused check: one rpc-error per reason, each naming its node
+      if (e instanceof CommitError) throw checkErrors(e.errors);
       throw new RpcError('application', 'operation-failed', (e as Error).message.replace(/\n/g, '; '));
     }
+    this.shared.confirm = seconds && seq !== undefined ? { seq, sessionId: this.id, ...(persist !== undefined ? { persist } : {}) } : undefined;
     return '<ok/>';
   }
 
-  private lock(ds: 'running' | 'candidate'): string {
-    const owner = this.locks.held.get(ds);
-    if (owner !== undefined) throw new RpcError('protocol', 'lock-denied', `the ${ds} configuration is already locked by session ${owner}`, undefined, `<session-id>${owner}</session-id>`);
+  /** The confirmed commit a NETCONF session left pending, while it is still what runs. */
+  private pendingConfirm(): Shared['confirm'] {
+    const c = this.shared.confirm;
+    if (c && this.backend.store.pendingConfirm()?.seq === c.seq) return c;
+    this.shared.confirm = undefined;
+    return undefined;
+  }
+
+  private async cancelCommit(op: XmlElement): Promise<string> {
+    this.mayWrite();
+    const persistId = child(op, 'persist-id')?.text.trim();
+    const pending = this.pendingConfirm();
+    if (!pending) throw new RpcError('application', 'operation-failed', 'no confirmed commit is pending');
+    if (pending.persist !== undefined ? persistId !== pending.persist : pending.sessionId !== this.id || persistId !== undefined) {
+      throw new RpcError('protocol', 'invalid-value', pending.persist !== undefined ? 'cancel-commit needs the <persist-id> of the pending commit' : `only session ${pending.sessionId} may cancel the pending commit`);
+    }
+    this.shared.confirm = undefined;
+    await this.backend.store.rollbackConfirmed(pending.seq, 'was cancelled (cancel-commit)');
+    return '<ok/>';
+  }
+
+  /** Read-only users may not lock: a lock is the first step of a change. */
+  private lock(ds: Datastore): string {
+    this.mayWrite();
+    const owner = this.locks.holder(ds);
+    if (owner) throw new RpcError('protocol', 'lock-denied', `the ${ds} configuration is already locked by ${owner.lockName}`, undefined, `<session-id>${owner.lockSessionId}</session-id>`);
     if (ds === 'candidate' && this.candidate.modified) {
       throw new RpcError('protocol', 'lock-denied', 'the candidate has changes not committed; commit or discard them first', undefined, '<session-id>0</session-id>');
     }
-    this.locks.held.set(ds, this.id);
+    this.locks.lock(ds, this);
     return '<ok/>';
   }
 
-  private unlock(ds: 'running' | 'candidate'): string {
-    if (this.locks.held.get(ds) !== this.id) throw new RpcError('protocol', 'operation-failed', `this session holds no lock on the ${ds} configuration`);
+  private unlock(ds: Datastore): string {
+    if (this.locks.holder(ds) !== this) throw new RpcError('protocol', 'operation-failed', `this session holds no lock on the ${ds} configuration`);
     this.release(ds);
     return '<ok/>';
   }
 
   /** A candidate lock released without a commit discards the changes made under it (RFC 6241 8.3.5.2). */
-  private release(ds: 'running' | 'candidate'): void {
-    this.locks.held.delete(ds);
+  private release(ds: Datastore): void {
+    this.locks.unlock(ds, this);
     if (ds === 'candidate') this.candidate.reset();
   }
 
@@ -327,112 +444,50 @@ export class NetconfSession {
 
   private async command(op: XmlElement): Promise<string> {
     const line = op.text.trim();
-    const format = op.attrs.format ?? 'text';
-    if (format !== 'text' && format !== 'json') throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not text or json`, undefined, '<bad-attribute>format</bad-attribute><bad-element>command</bad-element>');
+    const format = op.attrs.format ?? 'xml';
+    if (format !== 'text' && format !== 'json' && format !== 'xml') throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not text, xml or json`, undefined, '<bad-attribute>format</bad-attribute><bad-element>command</bad-element>');
     if (!/^show(\s|$)/.test(line) && this.user.class === 'read-only') throw new RpcError('application', 'access-denied', `user ${this.user.name} (class read-only) may only run show commands`);
     if (/^(configure|set|delete|commit|rollback|load)(\s|$)/.test(line)) throw new RpcError('application', 'invalid-value', 'configuration commands go through edit-config/commit or load-configuration');
-    const s = new CommandSession(this.backend.store, this.backend.commands, this.user.name, 'netconf');
+    const s = this.operational();
+    if (/\|\s*display\s+xml\s+rpc\s*$/.test(line)) {
+      // which RPC a command is: Junos answers with the <rpc> itself
+      const r = await s.run(line);
+      if (r.error !== undefined) throw new RpcError('application', 'invalid-value', r.error);
+      return `<rpc><${(r.data as { rpc: string }).rpc}/></rpc>`;
+    }
     const r = await s.run(format === 'json' ? `${line} | display json` : line);
     if (r.error !== undefined) throw new RpcError('application', 'invalid-value', r.error);
-    const body = format === 'json' && r.data !== undefined ? JSON.stringify(r.data) : r.text;
-    return `<output>${escapeXml(body)}</output>`;
-  }
-
-  private loadConfiguration(op: XmlElement): string {
-    this.mayWrite();
-    this.checkLock('candidate');
-    const action = op.attrs.action ?? 'merge';
-    if (action !== 'merge' && action !== 'override') throw new RpcError('protocol', 'bad-attribute', `action "${action}" is not merge or override`, undefined, '<bad-attribute>action</bad-attribute><bad-element>load-configuration</bad-element>');
-    const format = op.attrs.format ?? 'text';
     if (format === 'xml') {
-      const conf = child(op, 'configuration');
-      if (!conf) throw new RpcError('protocol', 'missing-element', 'format xml needs <configuration>');
-      const edits = xmlEdits(conf);
-      const next = cloneTree(action === 'override' ? {} : this.candidate.candidate);
-      for (const ed of edits) applyEdit(next, ed);
-      this.candidate.replace(next);
-      return '<load-configuration-results><ok/></load-configuration-results>';
+      // as Junos: the command's RPC reply when it has one, else its text in <output>
+      const view = /\|/.test(line) ? undefined : viewForCommand(line.split(/\s+/));
+      if (view) return renderXml(view.render(r.data));
+      return `<output>${escapeXml(r.text)}</output>`;
     }
-    if (!NOTATIONS.includes(format as Notation)) throw new RpcError('protocol', 'bad-attribute', `format "${format}" is not one of xml, ${NOTATIONS.join(', ')}`);
-    const holder = child(op, 'configuration-text') ?? child(op, 'configuration-set') ?? op;
-    try {
-      // parse against a copy: a bad line leaves the candidate untouched
-      parseConfig(holder.text, format as Notation, action === 'override' ? {} : cloneTree(this.candidate.candidate));
-      this.candidate.load(holder.text, format as Notation, action === 'override');
-    } catch (e) {
-      throw new RpcError('application', 'invalid-value', (e as Error).message);
-    }
-    return '<load-configuration-results><ok/></load-configuration-results>';
+    // JSON is the reply's own text, as Junos sends it (Ansible reads it there)
+    if (format === 'json') return escapeXml(JSON.stringify(r.data ?? r.text));
+    return `<output>${escapeXml(r.text)}</output>`;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const ds of ['running', 'candidate'] as const) if (this.locks.held.get(ds) === this.id) this.release(ds);
+    for (const ds of ['running', 'candidate'] as const) if (this.locks.holder(ds) === this) this.release(ds);
+    // RFC 6241 8.4.1: the end of the session that made a confirmed commit without <persist> rolls it back
+    const pending = this.pendingConfirm();
+    if (pending && pending.sessionId === this.id && pending.persist === undefined) {
+      this.shared.confirm = undefined;
+      this.backend.log(`netconf session ${this.id} (${this.user.name}) ended with its confirmed commit ${pending.seq} unconfirmed`);
+      void this.backend.store.rollbackConfirmed(pending.seq, 'was not confirmed before its NETCONF session ended');
+    }
     this.sessions.delete(this.id);
     this.end();
   }
 }
 
-/** One edit on a tree, or through a candidate session, with NETCONF's error for what it refuses. */
-function applyEdit(tree: ConfigTree, ed: XmlEdit, session?: CandidateSession): void {
-  try {
-    if (ed.kind === 'absent') {
-      if (getAt(tree, ed.words) !== undefined) throw new RpcError('application', 'data-exists', `${ed.words.join(' ')} already exists`, ed.path);
-    } else if (ed.kind === 'delete') {
-      const found = session ? session.delete(ed.words) : applyDelete(tree, ed.words);
-      if (!found && !ed.missingOk) throw new RpcError('application', 'data-missing', `${ed.words.join(' ')} is not configured`, ed.path);
-    } else if (session) session.set(ed.words);
-    else applySet(tree, ed.words);
-  } catch (e) {
-    if (e instanceof RpcError) throw e;
-    throw new RpcError('application', 'invalid-value', (e as Error).message, ed.path);
-  }
-}
-
-/**
- * Subtree filtering (RFC 6241 section 6) over the schema: an empty element selects its
- * whole subtree, an element with children narrows further, a list element's `<name>`
- * picks one entry, a leaf with a value matches content.
- */
-function subtree(tree: ConfigTree, filter: XmlElement, node: ContainerNode | ListNode): ConfigTree {
-  const out: ConfigTree = {};
-  for (const f of filter.children) {
-    const sn = node.children[f.name];
-    const v = tree[f.name];
-    if (!sn || v === undefined) continue;
-    if (sn.kind === 'container') {
-      if (f.children.length === 0 || !isTree(v)) out[f.name] = cloneTree(v);
-      else {
-        const sub = subtree(v, f, sn);
-        if (Object.keys(sub).length) out[f.name] = sub;
-      }
-    } else if (sn.kind === 'list') {
-      if (!isTree(v)) continue;
-      const key = child(f, KEY_ELEMENT)?.text.trim();
-      const rest = { ...f, children: f.children.filter((c) => c.name !== KEY_ELEMENT) };
-      const entries: ConfigTree = (out[f.name] as ConfigTree | undefined) ?? {};
-      for (const [k, e] of Object.entries(v)) {
-        if (key !== undefined && key !== k) continue;
-        if (rest.children.length === 0 || !isTree(e)) entries[k] = cloneTree(e);
-        else {
-          const sub = subtree(e, rest, sn);
-          if (Object.keys(sub).length) entries[k] = sub;
-        }
-      }
-      if (Object.keys(entries).length) out[f.name] = entries;
-    } else {
-      const want = f.text.trim();
-      if (want === '' || (Array.isArray(v) ? v.includes(want) : String(v) === want)) out[f.name] = cloneTree(v);
-    }
-  }
-  return out;
-}
-
 /** The SSH server offering the netconf subsystem. */
 export class NetconfServer {
   private server: ssh2.Server | undefined;
-  private readonly locks = new Locks();
+  private readonly shared = new Shared();
   readonly sessions = new Map<number, NetconfSession>();
   private readonly connections = new Set<Connection>();
   private bound: { address: string; port: number } | undefined;
@@ -509,7 +564,7 @@ export class NetconfServer {
   private subsystem(ch: ServerChannel, user: LoginUser): void {
     const s = new NetconfSession(
       this.backend,
-      this.locks,
+      this.shared,
       user,
       (b) => ch.write(b),
       () => {
