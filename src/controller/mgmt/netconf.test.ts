@@ -351,7 +351,7 @@ test('edit-config refuses an unknown namespace; validate checks an inline config
   const bad = rpcError(await c.rpc(route('<discard/><next-hop>10.0.0.1</next-hop>')));
   assert.equal(bad['error-tag'], 'operation-failed');
   assert.equal(bad['error-path'], "/configuration/routing-options/static/route[name='192.0.2.0/24']");
-  assert.match(bad['error-message']!, /excludes next hops/);
+  assert.match(bad['error-message']!, /discard and next hops exclude each other/);
   assert.doesNotMatch(JSON.stringify(await c.rpc('<get-config><source><candidate/></source></get-config>')), /192\.0\.2\.0/, 'validate changes nothing');
   // test-option set skips the checks: the commit refuses it, naming the node
   ok(await c.rpc(edit('<routing-options><static><route><name>2001:db8::/32</name><discard/><next-hop>10.0.0.1</next-hop></route></static></routing-options>', '<test-option>set</test-option>')));
