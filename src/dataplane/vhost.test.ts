@@ -16,7 +16,7 @@ import { tcpBulk } from '../../test/lib/tcp-bulk.js';
 
 const skip = needsRoot();
 const lab = new NetnsLab('dpvh');
-const child = fileURLToPath(new URL('./worker/vhost-test-child.js', import.meta.url));
+const child = fileURLToPath(new URL('../../test/support/vhost-child.js', import.meta.url));
 let r = '';
 let h = '';
 let proc: ChildProcess | undefined;
