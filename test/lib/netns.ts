@@ -127,12 +127,20 @@ export class NetnsLab {
     }
   }
 
-  /** Create namespace PREFIX-name with loopback up; returns its full name. */
-  netns(name: string): string {
-    const ns = `${this.prefix}-${name}`;
+  /** The full name netns(name) gives, for tests that must know it before creating it. */
+  name(name: string): string {
+    return `${this.prefix}-${name}`;
+  }
+
+  /**
+   * Create namespace PREFIX-name, its loopback up unless `loopbackUp` is false (a pod's
+   * namespace as a container runtime hands it to a CNI plugin); returns its full name.
+   */
+  netns(name: string, opts: { loopbackUp?: boolean } = {}): string {
+    const ns = this.name(name);
     sh(['ip', 'netns', 'add', ns]);
     this.namespaces.push(ns);
-    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    if (opts.loopbackUp !== false) sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     return ns;
   }
 
