@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Programmer } from './programmer.js';
-import { RecordingDataplane } from './recording-dataplane.js';
+import { RecordingDataplane } from '../../test/support/recording-dataplane.js';
 
 async function setup() {
   const dp = new RecordingDataplane();

@@ -16,7 +16,7 @@ import { tcpBulk } from '../../test/lib/tcp-bulk.js';
 
 const skip = needsRoot();
 const lab = new NetnsLab('dpvh');
-const child = fileURLToPath(new URL('./worker/vhost-test-child.js', import.meta.url));
+const child = fileURLToPath(new URL('../../test/support/vhost-child.js', import.meta.url));
 let r = '';
 let h = '';
 let proc: ChildProcess | undefined;
@@ -24,11 +24,7 @@ let out = '';
 
 before(async () => {
   if (skip) return;
-  r = lab.netns('r');
-  h = lab.netns('h');
-  lab.veth(h, 'eth0', r, 'r0');
-  lab.run(h, ['ip', 'addr', 'add', '10.77.0.2/24', 'dev', 'eth0']);
-  lab.run(h, ['ip', 'addr', 'add', 'fd77::2/64', 'dev', 'eth0', 'nodad']);
+  ({ router: r, hosts: [h] } = lab.topology({ router: 'r', hosts: [{ name: 'h', routerIf: 'r0', addrs: ['10.77.0.2/24', 'fd77::2/64'] }] }));
   proc = lab.spawn(r, [process.execPath, child, JSON.stringify({ vif: 'r0', mac: '02:dd:00:00:00:01', addresses: ['10.77.0.1/24', 'fd77::1/64'] })]);
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitForLine(proc, /^ready/, 30000);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeArp, encodeArp, ARP_REQUEST } from './arp.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 const REQ = hex('00010800060400010200000000010a0000010000000000000a0000fe');
 

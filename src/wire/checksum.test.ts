@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checksumAdjust, internetChecksum, onesSum, finishChecksum, pseudoHeaderSum4 } from './checksum.js';
-import { hex, rng, randomBytes } from './testing.js';
+import { hex, rng, randomBytes } from '../../test/support/wire.js';
 
 test('RFC 1071 example sum and an IPv4 header checksum from a real packet', () => {
   // RFC 1071 section 3: the words 0001 f203 f4f5 f6f7 sum to ddf2 (before complement)

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEthernet, encodeEthernet, ETHERTYPE_IPV4, ETHERTYPE_VLAN, ETHERTYPE_MPLS, type EthernetFrame } from './ethernet.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 const TAGGED = hex('0200000000020200000000018100a06408004500002112344000400113a60a0000010a0001020800b3b30077000368656c6c6f');
 const MPLS = hex('020000000002020000000001884703e8104000064b3f4500001c000100003f0166de0a0000010a0001020800f7ff00000000');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeGre, encodeGre } from './gre.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_MPLS } from './ethernet.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 // from scapy: key+seq over IPv4; checksum over MPLS; plain
 const KEYED = hex('3000080000001234000000074500001c00010000400165de0a0000010a0001020800f7ff00000000');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeIcmp, encodeIcmp, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL } from './icmp.js';
 import { decodeIpv4 } from './ipv4.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 const ECHO = hex('0800b3b30077000368656c6c6f');
 const TIME_EXCEEDED = hex('0b000a1c000000004500001c000100000111a4ce0a0000010a000102829a829b0008e5a5');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeIpv4, encodeIpv4, IPPROTO_UDP, IPPROTO_TCP, type Ipv4Packet } from './ipv4.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, rng, randomBytes, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, rng, randomBytes, toHex } from '../../test/support/wire.js';
 
 const UDP = hex('45b8001f000100001111bcd9c0000201c633640704d20035000b4a32616263');
 const TCP = hex('450000300002000040068e8ac0000201c63364079c4000b3000003e8000000007002faf0fb160000020405b401010402');

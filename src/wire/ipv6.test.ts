@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeIpv6, encodeIpv6, walkExtensionHeaders, MAX_EXTENSION_HEADERS } from './ipv6.js';
 import { IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_UDP, IPPROTO_ICMPV6, IPPROTO_DSTOPTS } from './ipv4.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 // IPv6 / Hop-by-Hop (PadN) / Fragment / UDP, from scapy
 const EXT = hex('620abcde001b000920010db800000000000000000000000120010db80000000000000000000000022c0001040000000011000001deadbeef13881770000b111178797a');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeMplsUdp, encodeMplsUdp, mplsUdpSourcePort, MPLS_UDP_PORT } from './mpls-udp.js';
 import { decodeIpv4, IPPROTO_UDP } from './ipv4.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 const PKT = hex('4500003c000100004011f6acc0000201c0000202c00119eb00280000493001ff4500001c00010000400165de0a0000010a0001020800f7ff00000000');
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMplsStack, encodeMplsStack, packMplsEntry, unpackMplsEntry } from './mpls.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, rng, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, rng, toHex } from '../../test/support/wire.js';
 
 const TWO = hex('03e8104000064b3f4500001c000100003f0166de0a0000010a0001020800f7ff00000000'); // 16001 ttl 64, 100 tc 5 S ttl 63
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeTcp, encodeTcp, tcpChecksum, TCP_SYN } from './tcp.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 const SYN = hex('9c4000b3000003e8000000007002faf0fb160000020405b401010402'); // 192.0.2.1 -> 198.51.100.7
 

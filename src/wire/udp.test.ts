@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeUdp, encodeUdp, fillUdpChecksum, udpChecksum6 } from './udp.js';
 import { decodeIpv6, walkExtensionHeaders } from './ipv6.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 const DNS = hex('04d20035000b4a32616263'); // 192.0.2.1 -> 198.51.100.7
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeVxlan, encodeVxlan } from './vxlan.js';
 import { decodeEthernet } from './ethernet.js';
 import { WireError } from './errors.js';
-import { fuzzRoundTrip, hex, toHex } from './testing.js';
+import { fuzzRoundTrip, hex, toHex } from '../../test/support/wire.js';
 
 const PKT = hex('080000000013890002000000000202000000000108004500001c00010000400165de0a0000010a0001020800f7ff00000000'); // scapy, VNI 5001
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { NetnsLab, needsRoot, ping, stopChild, waitForLine } from '../lib/netns.js';
+import { NetnsLab, needsRoot, numberedHost, ping, stopChild, waitForLine } from '../lib/netns.js';
 
 const skip = needsRoot();
 const lab = new NetnsLab('agns');
@@ -31,7 +31,6 @@ set routing-options rib inet6.0 static route 2001:db8:20::/64 next-hop 2001:db8:
 set routing-options static route 10.30.0.0/24 discard
 `;
 let h1 = '';
-let h2 = '';
 let r = '';
 let vrouter: ChildProcess | undefined;
 
@@ -51,22 +50,8 @@ function routes(): string[] {
 
 before(async () => {
   if (skip) return;
-  h1 = lab.netns('h1');
-  h2 = lab.netns('h2');
-  r = lab.netns('r');
-  lab.veth(h1, 'eth0', r, 'r1');
-  lab.veth(h2, 'eth0', r, 'r2');
+  ({ router: r, hosts: [h1] } = lab.topology({ router: 'r', hosts: [numberedHost(1), numberedHost(2, { loopback: ['10.20.0.2/32', '2001:db8:20::2/128'] })] }));
   for (const ifname of ['r1', 'r2']) lab.run(r, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
-  lab.run(h1, ['ip', 'addr', 'add', '10.1.0.2/24', 'dev', 'eth0']);
-  lab.run(h1, ['ip', 'route', 'add', 'default', 'via', '10.1.0.1']);
-  lab.run(h1, ['ip', 'addr', 'add', '2001:db8:1::2/64', 'dev', 'eth0', 'nodad']);
-  lab.run(h1, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
-  lab.run(h2, ['ip', 'addr', 'add', '10.2.0.2/24', 'dev', 'eth0']);
-  lab.run(h2, ['ip', 'addr', 'add', '10.20.0.2/32', 'dev', 'lo']);
-  lab.run(h2, ['ip', 'route', 'add', 'default', 'via', '10.2.0.1']);
-  lab.run(h2, ['ip', 'addr', 'add', '2001:db8:2::2/64', 'dev', 'eth0', 'nodad']);
-  lab.run(h2, ['ip', 'addr', 'add', '2001:db8:20::2/128', 'dev', 'lo']);
-  lab.run(h2, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:2::1']);
   vrouter = lab.spawn(r, [process.execPath, cnrBin, 'vrouter', '--no-vhost', '--agent-address', AGENT, '--introspect', '127.0.0.1:8085', '--health', '127.0.0.1:9091']);
   await waitForLine(vrouter, /agent on port 50052/, 20_000);
 });

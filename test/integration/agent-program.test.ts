@@ -7,7 +7,7 @@ import { connect as h2connect } from 'node:http2';
 import { AGENT_RECEIVE_WINDOW, AgentServer } from '../../src/agent/server.js';
 import { startHealthServer } from '../../src/agent/health-http.js';
 import { LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from '../../src/api/proto.js';
-import { RecordingDataplane } from '../../src/agent/recording-dataplane.js';
+import { RecordingDataplane } from '../support/recording-dataplane.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import type { RibRoute } from '../../src/controller/rib/types.js';

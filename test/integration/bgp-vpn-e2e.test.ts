@@ -84,25 +84,14 @@ describe('L3VPN end to end: two cnr PEs, MPLS over Ethernet, then over UDP, acro
   before(async () => {
     pe1 = lab.netns('pe1');
     pe2 = lab.netns('pe2');
-    h1 = lab.netns('h1');
-    h2 = lab.netns('h2');
-    hr = lab.netns('hr');
+    h1 = lab.host(pe1, { name: 'h1', routerIf: 'b1', addrs: ['10.1.0.2/24', 'fd00:1::2/64'], gw: ['10.1.0.1', 'fd00:1::1'] });
+    h2 = lab.host(pe2, { name: 'h2', routerIf: 'b2', addrs: ['10.2.0.2/24', 'fd00:2::2/64'], gw: ['10.2.0.1', 'fd00:2::1'] });
+    hr = lab.host(pe1, { name: 'hr', routerIf: 'r1', addrs: ['10.3.0.2/24'], gw: ['10.3.0.1'] });
     lab.veth(pe1, 'c1', pe2, 'c2');
-    lab.veth(pe1, 'b1', h1, 'eth0');
-    lab.veth(pe2, 'b2', h2, 'eth0');
-    lab.veth(pe1, 'r1', hr, 'eth0');
     // the hosts keep the kernel's default offloads (the vRouter segments their super-frames and
     // completes their checksums); the vRouter's own ports get no kernel IPv6
     for (const [ns, dev] of [[pe1, 'c1'], [pe2, 'c2'], [pe1, 'b1'], [pe2, 'b2'], [pe1, 'r1']] as const) lab.run(ns, ['sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`], { allowFail: true });
-    for (const [ns, a, gw] of [[h1, '10.1.0.2/24', '10.1.0.1'], [h2, '10.2.0.2/24', '10.2.0.1'], [hr, '10.3.0.2/24', '10.3.0.1']] as const) {
-      lab.run(ns, ['ip', 'addr', 'add', a, 'dev', 'eth0']);
-      lab.run(ns, ['ip', 'route', 'add', 'default', 'via', gw]);
-    }
-    for (const [ns, n] of [[h1, 1], [h2, 2]] as const) {
-      lab.run(ns, ['sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0']);
-      lab.run(ns, ['ip', '-6', 'addr', 'add', `fd00:${n}::2/64`, 'dev', 'eth0', 'nodad']);
-      lab.run(ns, ['ip', '-6', 'route', 'add', 'default', 'via', `fd00:${n}::1`]);
-    }
+    for (const ns of [h1, h2]) lab.run(ns, ['sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0']);
     for (const [n, ns, extra] of [[1, pe1, RED], [2, pe2, []]] as const) {
       const d = join(dir, `pe${n}`);
       const cfg = join(dir, `pe${n}.set`);

@@ -11,7 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,7 @@ import { attachmentNames } from '../../src/cni/names.js';
 import { Controller } from '../../src/controller/controller.js';
 import { MgmtClient } from '../../src/controller/mgmt/client.js';
 import type { ExecResult } from '../../src/controller/mgmt/command-session.js';
+import { NetnsLab } from '../lib/netns.js';
 
 const root = process.getuid?.() === 0;
 const haveCni = existsSync('/usr/lib/cni/host-local');
@@ -57,17 +58,13 @@ async function until(what: string, ms: number, f: () => Promise<boolean>): Promi
   assert.fail(`timed out after ${ms} ms waiting for ${what}`);
 }
 
-const spaces: string[] = [];
-function netns(name: string): string {
-  const ns = `${tag}-${name}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  spaces.push(ns);
-  return ns;
-}
+// pods' namespaces, bare as a runtime hands them to the plugin
+const lab = new NetnsLab('cnicc');
+const netns = (name: string): string => lab.netns(name, { loopbackUp: false });
 const cids: string[] = [];
 
-after(() => {
-  for (const ns of spaces) spawnSync('ip', ['netns', 'del', ns]);
+after(async () => {
+  await lab.cleanup();
   for (const c of cids) spawnSync('ip', ['link', 'del', attachmentNames(c, 'eth0').hostVeth]);
   rmSync(tmp, { recursive: true, force: true });
 });

@@ -8,13 +8,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachmentNames } from '../../src/cni/names.js';
 import { addPod, delPod, type PodAttachment } from '../../src/cni/pod.js';
 import { CnrNode, eventually, pingFrom, startJs } from '../lib/cnr-node.js';
+import { NetnsLab } from '../lib/netns.js';
 
 const skip =
   process.getuid?.() !== 0
@@ -28,8 +29,9 @@ if (skip) console.log(`# cni-e2e: skipped: ${skip}`);
 
 const tag = `cnie${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
-const HOST = `${tag}-host`;
-const PODS = { a: `${tag}-a`, b: `${tag}-b`, c: `${tag}-c`, d: `${tag}-d`, e: `${tag}-e` } as const;
+const lab = new NetnsLab('cnie');
+const HOST = lab.name('host');
+const PODS = { a: lab.name('a'), b: lab.name('b'), c: lab.name('c'), d: lab.name('d'), e: lab.name('e') } as const;
 type Pod = keyof typeof PODS;
 const stateDir = join(tmp, 'state');
 const node = new CnrNode(HOST, stateDir, join(tmp, 'cnr.set'), tmp);
@@ -75,14 +77,14 @@ const stopCnr = () => node.stop();
 
 describe('cnr-cni with cnr start', { skip }, () => {
   before(async () => {
-    for (const ns of [HOST, ...Object.values(PODS)]) execFileSync('ip', ['netns', 'add', ns]);
-    execFileSync('ip', ['-n', HOST, 'link', 'set', 'lo', 'up']);
+    lab.netns('host');
+    for (const p of Object.keys(PODS)) lab.netns(p, { loopbackUp: false });
     writeFileSync(join(tmp, 'cnr.set'), CONFIG);
     await startCnr();
   });
   after(async () => {
     await stopCnr();
-    for (const ns of [HOST, ...Object.values(PODS)]) spawnSync('ip', ['netns', 'del', ns]);
+    await lab.cleanup();
     if (process.env.CNR_KEEP_LOGS !== '1') rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -16,6 +16,7 @@ import { runCniBin } from '../../src/cni/pod.js';
 import { CniService } from '../../src/cni/server.js';
 import { Controller } from '../../src/controller/controller.js';
 import { attachmentNames } from '../../src/cni/names.js';
+import { NetnsLab } from '../lib/netns.js';
 
 const root = process.getuid?.() === 0;
 const haveCni = existsSync('/usr/lib/cni/host-local') && existsSync('/usr/lib/cni/tuning');
@@ -24,7 +25,9 @@ if (skip) console.log(`# cni-plugin: skipped: ${skip}`);
 
 const tag = `cnicp${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
-const netnsNames = ['a', 'b', 'c'].map((x) => `${tag}-${x}`);
+// the pods' namespaces, bare as a runtime hands them to the plugin
+const lab = new NetnsLab('cnicp');
+const netnsNames = ['a', 'b', 'c'].map((x) => lab.name(x));
 const nsPath = (i: number) => `/var/run/netns/${netnsNames[i]}`;
 
 /** The controller (configuration store and management API, no data plane) the plugin talks to. */
@@ -119,7 +122,7 @@ const vlanSkip = vlanSupported() ? false : 'this kernel has no 802.1Q (8021q) su
 describe('cnr-cni plugin', { skip }, () => {
   const cid = `${tag}-pod1`;
   before(async () => {
-    for (const n of netnsNames) execFileSync('ip', ['netns', 'add', n]);
+    for (const x of ['a', 'b', 'c']) lab.netns(x, { loopbackUp: false });
     ctl = new Controller({ stateDir, log: () => {} });
     await ctl.start();
     await startService();
@@ -127,7 +130,7 @@ describe('cnr-cni plugin', { skip }, () => {
   after(async () => {
     await service?.stop();
     await ctl?.stop();
-    for (const n of netnsNames) spawnSync('ip', ['netns', 'del', n]);
+    await lab.cleanup();
     for (const c of [cid, `${tag}-fb`, `${tag}-pod2`, `${tag}-v031`, `${tag}-v110`, `${tag}-vlan`, `${tag}-gc1`, `${tag}-gc2`, `${tag}-proc`]) {
       for (const i of ['eth0', 'net1']) spawnSync('ip', ['link', 'del', attachmentNames(c, i).hostVeth]);
     }

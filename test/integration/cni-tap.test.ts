@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachmentNames } from '../../src/cni/names.js';
 import { CnrNode, eventually, pingFrom, startJs } from '../lib/cnr-node.js';
+import { NetnsLab } from '../lib/netns.js';
 
 const skip =
   process.getuid?.() !== 0
@@ -29,10 +30,11 @@ if (skip) console.log(`# cni-tap: skipped: ${skip}`);
 
 const tag = `cnit${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
-const HOST = `${tag}-host`;
-const PODS = { a: `${tag}-a`, b: `${tag}-b`, v: `${tag}-v` } as const;
+const lab = new NetnsLab('cnit');
+const HOST = lab.name('host');
+const PODS = { a: lab.name('a'), b: lab.name('b'), v: lab.name('v') } as const;
 /** pods of the concurrency test */
-const MANY = Array.from({ length: 8 }, (_, i) => `${tag}-m${i}`);
+const MANY = Array.from({ length: 8 }, (_, i) => lab.name(`m${i}`));
 type Pod = keyof typeof PODS;
 const node = new CnrNode(HOST, join(tmp, 'state'), join(tmp, 'cnr.set'), tmp);
 
@@ -69,15 +71,15 @@ describe('cnr-cni interfaceType tap with cnr start', { skip }, () => {
   const addr = (p: Pod, fam: 4 | 6) => (results[p].ips as { address: string }[]).map((i) => i.address.split('/')[0]!).find((a) => a.includes(':') === (fam === 6))!;
 
   before(async () => {
-    for (const ns of [HOST, ...Object.values(PODS), ...MANY]) execFileSync('ip', ['netns', 'add', ns]);
-    execFileSync('ip', ['-n', HOST, 'link', 'set', 'lo', 'up']);
+    lab.netns('host');
+    for (const p of [...Object.keys(PODS), ...MANY.map((_, i) => `m${i}`)]) lab.netns(p, { loopbackUp: false });
     writeFileSync(join(tmp, 'cnr.set'), 'set system host-name cni-tap\nset routing-instances blue instance-type vrf\n');
     await node.start();
   });
   after(async () => {
     // cnr first: the vRouter closes its TAPs, so none can outlive the namespaces
     await node.stop();
-    for (const ns of [...Object.values(PODS), ...MANY, HOST]) spawnSync('ip', ['netns', 'del', ns]);
+    await lab.cleanup(); // the pods' namespaces, then the host's
     if (process.env.CNR_KEEP_LOGS !== '1') rmSync(tmp, { recursive: true, force: true });
   });
 

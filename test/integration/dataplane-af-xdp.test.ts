@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { NetnsLab, needsRoot, ping } from '../lib/netns.js';
+import { NetnsLab, needsRoot, numberedHost, ping } from '../lib/netns.js';
 import { startVrouter, type RunningVrouter } from '../lib/vrouter.js';
 import { tcpBulk } from '../lib/tcp-bulk.js';
 import type { VifDriver } from '../../src/dataplane/api.js';
@@ -42,20 +42,7 @@ function xdpMode(ifname: string): string | null {
 
 before(async () => {
   if (skip) return;
-  h1 = lab.netns('h1');
-  h2 = lab.netns('h2');
-  r = lab.netns('r');
-  lab.veth(h1, 'eth0', r, 'r1');
-  lab.veth(h2, 'eth0', r, 'r2');
-  for (const [ns, a4, gw4, a6, gw6] of [
-    [h1, '10.1.0.2/24', '10.1.0.1', '2001:db8:1::2/64', '2001:db8:1::1'],
-    [h2, '10.2.0.2/24', '10.2.0.1', '2001:db8:2::2/64', '2001:db8:2::1'],
-  ] as const) {
-    lab.run(ns, ['ip', 'addr', 'add', a4, 'dev', 'eth0']);
-    lab.run(ns, ['ip', 'addr', 'add', a6, 'dev', 'eth0', 'nodad']);
-    lab.run(ns, ['ip', 'route', 'add', 'default', 'via', gw4]);
-    lab.run(ns, ['ip', '-6', 'route', 'add', 'default', 'via', gw6]);
-  }
+  ({ router: r, hosts: [h1, h2] } = lab.topology({ router: 'r', hosts: [numberedHost(1), numberedHost(2)] }));
   vr = await startRouter('af-xdp', 'af-xdp');
   // neighbours learn each other through the first packets
   ping(lab, h1, '10.2.0.2', { count: 2, deadlineS: 3 });

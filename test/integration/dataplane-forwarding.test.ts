@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetnsLab, needsRoot, ping } from '../lib/netns.js';
+import { NetnsLab, needsRoot, numberedHost, ping } from '../lib/netns.js';
 import { Capture } from '../lib/capture.js';
 import { startVrouter, type RunningVrouter } from '../lib/vrouter.js';
 
@@ -23,21 +23,7 @@ let vr: RunningVrouter | undefined;
 
 before(async () => {
   if (skip) return;
-  h1 = lab.netns('h1');
-  h2 = lab.netns('h2');
-  r = lab.netns('r');
-  lab.veth(h1, 'eth0', r, 'r1');
-  lab.veth(h2, 'eth0', r, 'r2');
-  for (const [ns, mac, a4, gw4, a6, gw6] of [
-    [h1, H1_MAC, '10.1.0.2/24', '10.1.0.1', '2001:db8:1::2/64', '2001:db8:1::1'],
-    [h2, H2_MAC, '10.2.0.2/24', '10.2.0.1', '2001:db8:2::2/64', '2001:db8:2::1'],
-  ] as const) {
-    lab.run(ns, ['ip', 'link', 'set', 'eth0', 'address', mac]);
-    lab.run(ns, ['ip', 'addr', 'add', a4, 'dev', 'eth0']);
-    lab.run(ns, ['ip', 'addr', 'add', a6, 'dev', 'eth0', 'nodad']);
-    lab.run(ns, ['ip', 'route', 'add', 'default', 'via', gw4]);
-    lab.run(ns, ['ip', '-6', 'route', 'add', 'default', 'via', gw6]);
-  }
+  ({ router: r, hosts: [h1, h2] } = lab.topology({ router: 'r', hosts: [numberedHost(1, { mac: H1_MAC }), numberedHost(2, { mac: H2_MAC })] }));
   vr = await startVrouter(lab, r, {
     workers: 1,
     vrfs: ['blue'],

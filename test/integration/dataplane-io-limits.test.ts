@@ -12,7 +12,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetnsLab, needsRoot, ping } from '../lib/netns.js';
+import { NetnsLab, needsRoot, numberedHost, ping } from '../lib/netns.js';
 import { startVrouter, type RunningVrouter } from '../lib/vrouter.js';
 import { tcpBulk } from '../lib/tcp-bulk.js';
 
@@ -20,30 +20,13 @@ const skip = needsRoot();
 const lab = new NetnsLab('dpiol');
 let h1 = '';
 let h2 = '';
-let h3 = '';
 let r = '';
 let vr: RunningVrouter | undefined;
 
 before(async () => {
   if (skip) return;
-  h1 = lab.netns('h1');
-  h2 = lab.netns('h2');
-  h3 = lab.netns('h3');
-  r = lab.netns('r');
-  lab.veth(h1, 'eth0', r, 'r1');
-  lab.veth(h2, 'eth0', r, 'r2');
-  lab.veth(h3, 'eth0', r, 'r3');
   // host1 and host2 on jumbo links; host3 behind a 1500-byte link
-  for (const [ns, rif] of [[h1, 'r1'], [h2, 'r2']] as const) {
-    lab.run(ns, ['ip', 'link', 'set', 'eth0', 'mtu', '9000']);
-    lab.run(r, ['ip', 'link', 'set', rif, 'mtu', '9000']);
-  }
-  for (const [ns, n] of [[h1, 1], [h2, 2], [h3, 3]] as const) {
-    lab.run(ns, ['ip', 'addr', 'add', `10.${n}.0.2/24`, 'dev', 'eth0']);
-    lab.run(ns, ['ip', 'addr', 'add', `2001:db8:${n}::2/64`, 'dev', 'eth0', 'nodad']);
-    lab.run(ns, ['ip', 'route', 'add', 'default', 'via', `10.${n}.0.1`]);
-    lab.run(ns, ['ip', '-6', 'route', 'add', 'default', 'via', `2001:db8:${n}::1`]);
-  }
+  ({ router: r, hosts: [h1, h2] } = lab.topology({ router: 'r', hosts: [numberedHost(1, { mtu: 9000 }), numberedHost(2, { mtu: 9000 }), numberedHost(3)] }));
   vr = await startVrouter(lab, r, {
     workers: 1,
     vifs: [

@@ -36,15 +36,14 @@ async function withBridge(args: string[], body: (c: ChildProcess) => Promise<voi
 
 before(() => {
   if (skip) return;
-  h1 = lab.netns('h1');
-  h2 = lab.netns('h2');
-  r = lab.netns('r');
-  lab.veth(h1, 'eth0', r, 'r1');
-  lab.veth(h2, 'eth0', r, 'r2');
-  lab.run(h1, ['ip', 'addr', 'add', '10.9.0.1/24', 'dev', 'eth0']);
-  lab.run(h2, ['ip', 'addr', 'add', '10.9.0.2/24', 'dev', 'eth0']);
-  lab.run(h1, ['ip', 'addr', 'add', '2001:db8:9::1/64', 'dev', 'eth0', 'nodad']);
-  lab.run(h2, ['ip', 'addr', 'add', '2001:db8:9::2/64', 'dev', 'eth0', 'nodad']);
+  // one subnet across the bridge: the router's namespace only carries the frames
+  ({ router: r, hosts: [h1, h2] } = lab.topology({
+    router: 'r',
+    hosts: [
+      { name: 'h1', routerIf: 'r1', addrs: ['10.9.0.1/24', '2001:db8:9::1/64'] },
+      { name: 'h2', routerIf: 'r2', addrs: ['10.9.0.2/24', '2001:db8:9::2/64'] },
+    ],
+  }));
 });
 
 after(() => lab.cleanup());

@@ -35,7 +35,6 @@ set routing-options static route 10.20.0.0/24 next-hop 10.2.0.2
 set routing-options static route 10.30.0.0/24 next-hop 10.2.0.2
 `;
 let h1 = '';
-let h2 = '';
 let r = '';
 let vrouter: ChildProcess | undefined;
 let controller: ChildProcess | undefined;
@@ -81,19 +80,15 @@ function resyncedAfter(since: number, ms: number): Promise<VrouterHealth> {
 
 before(async () => {
   if (skip) return;
-  h1 = lab.netns('h1');
-  h2 = lab.netns('h2');
-  r = lab.netns('r');
-  lab.veth(h1, 'eth0', r, 'r1');
-  lab.veth(h2, 'eth0', r, 'r2');
+  ({ router: r, hosts: [h1] } = lab.topology({
+    router: 'r',
+    hosts: [
+      { name: 'h1', routerIf: 'r1', addrs: ['10.1.0.2/24'], gw: ['10.1.0.1'] },
+      { name: 'h2', routerIf: 'r2', addrs: ['10.2.0.2/24'], gw: ['10.2.0.1'], loopback: ['10.20.0.2/32', '10.30.0.2/32'] },
+    ],
+  }));
   // the vRouter's own veth ends only (what cnr attaches); the hosts keep their defaults
   for (const ifname of ['r1', 'r2']) lab.run(r, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
-  lab.run(h1, ['ip', 'addr', 'add', '10.1.0.2/24', 'dev', 'eth0']);
-  lab.run(h1, ['ip', 'route', 'add', 'default', 'via', '10.1.0.1']);
-  lab.run(h2, ['ip', 'addr', 'add', '10.2.0.2/24', 'dev', 'eth0']);
-  lab.run(h2, ['ip', 'addr', 'add', '10.20.0.2/32', 'dev', 'lo']);
-  lab.run(h2, ['ip', 'addr', 'add', '10.30.0.2/32', 'dev', 'lo']);
-  lab.run(h2, ['ip', 'route', 'add', 'default', 'via', '10.2.0.1']);
   vrouter = startVrouter();
   await waitForLine(vrouter, /agent on port 50052/, 20_000);
   controller = startController(CONFIG);

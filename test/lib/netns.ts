@@ -8,6 +8,20 @@
  *   lab.veth(h1, 'eth0', r, 'r1');
  *   lab.run(h1, ['ip', 'addr', 'add', '10.0.0.1/24', 'dev', 'eth0']);
  *   after(() => lab.cleanup());
+ *
+ * Most system tests want the same shape, a router namespace with host namespaces on veths,
+ * addressed and routed through it; topology() builds it in one call:
+ *
+ *   const { router: r, hosts: [h1, h2] } = lab.topology({
+ *     router: 'r',
+ *     hosts: [
+ *       { name: 'h1', routerIf: 'r1', addrs: ['10.1.0.2/24', '2001:db8:1::2/64'], gw: ['10.1.0.1', '2001:db8:1::1'] },
+ *       numberedHost(2, { mtu: 9000 }),     // the same plan for h2 on r2, as a one-liner
+ *     ],
+ *   });
+ *
+ * The hosts' interfaces keep the kernel's default offloads (TSO/GSO on), as a real neighbour's
+ * would; only what cnr attaches on the router side may be set differently, by the test.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
@@ -46,6 +60,41 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** A host namespace on a router: one veth pair, the host's addresses and default routes. */
+export interface HostSpec {
+  /** namespace suffix, e.g. 'h1' */
+  name: string;
+  /** the veth end in the router's namespace, e.g. 'r1' (at most 15 characters) */
+  routerIf: string;
+  /** the veth end in the host, default 'eth0' */
+  ifname?: string;
+  /** MAC address of the host's end */
+  mac?: string;
+  /** MTU of both ends */
+  mtu?: number;
+  /** addresses with prefix length on the host's end; IPv6 ones are added without DAD */
+  addrs?: string[];
+  /** default route via each of these (IPv4 or IPv6, by the address) */
+  gw?: string[];
+  /** addresses on the host's loopback (e.g. a /32 to route to) */
+  loopback?: string[];
+}
+
+/**
+ * The lab's usual address plan: host n is namespace 'h<n>' on router port 'r<n>', with
+ * 10.<n>.0.2/24 and 2001:db8:<n>::2/64 and default routes via 10.<n>.0.1 and 2001:db8:<n>::1.
+ * `more` adds to or replaces any of it.
+ */
+export function numberedHost(n: number, more: Partial<HostSpec> = {}): HostSpec {
+  return { name: `h${n}`, routerIf: `r${n}`, addrs: [`10.${n}.0.2/24`, `2001:db8:${n}::2/64`], gw: [`10.${n}.0.1`, `2001:db8:${n}::1`], ...more };
+}
+
+export interface TopologySpec {
+  /** namespace suffix of the router, e.g. 'r' */
+  router: string;
+  hosts: HostSpec[];
+}
+
 export class NetnsLab {
   readonly prefix: string;
   private readonly namespaces: string[] = [];
@@ -78,12 +127,20 @@ export class NetnsLab {
     }
   }
 
-  /** Create namespace PREFIX-name with loopback up; returns its full name. */
-  netns(name: string): string {
-    const ns = `${this.prefix}-${name}`;
+  /** The full name netns(name) gives, for tests that must know it before creating it. */
+  name(name: string): string {
+    return `${this.prefix}-${name}`;
+  }
+
+  /**
+   * Create namespace PREFIX-name, its loopback up unless `loopbackUp` is false (a pod's
+   * namespace as a container runtime hands it to a CNI plugin); returns its full name.
+   */
+  netns(name: string, opts: { loopbackUp?: boolean } = {}): string {
+    const ns = this.name(name);
     sh(['ip', 'netns', 'add', ns]);
     this.namespaces.push(ns);
-    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    if (opts.loopbackUp !== false) sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     return ns;
   }
 
@@ -92,6 +149,28 @@ export class NetnsLab {
     sh(['ip', '-n', nsA, 'link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
     sh(['ip', '-n', nsA, 'link', 'set', ifA, 'up']);
     sh(['ip', '-n', nsB, 'link', 'set', ifB, 'up']);
+  }
+
+  /** Create a host namespace attached to namespace `router` as `spec` says; returns its full name. */
+  host(router: string, spec: HostSpec): string {
+    const ns = this.netns(spec.name);
+    const ifname = spec.ifname ?? 'eth0';
+    this.veth(ns, ifname, router, spec.routerIf);
+    if (spec.mac) this.run(ns, ['ip', 'link', 'set', ifname, 'address', spec.mac]);
+    if (spec.mtu) {
+      this.run(ns, ['ip', 'link', 'set', ifname, 'mtu', String(spec.mtu)]);
+      this.run(router, ['ip', 'link', 'set', spec.routerIf, 'mtu', String(spec.mtu)]);
+    }
+    for (const a of spec.addrs ?? []) this.run(ns, ['ip', 'addr', 'add', a, 'dev', ifname, ...(a.includes(':') ? ['nodad'] : [])]);
+    for (const a of spec.loopback ?? []) this.run(ns, ['ip', 'addr', 'add', a, 'dev', 'lo']);
+    for (const gw of spec.gw ?? []) this.run(ns, ['ip', ...(gw.includes(':') ? ['-6'] : []), 'route', 'add', 'default', 'via', gw]);
+    return ns;
+  }
+
+  /** A router namespace and its hosts (see host()); returns the full names, hosts in spec order. */
+  topology(spec: TopologySpec): { router: string; hosts: string[] } {
+    const router = this.netns(spec.router);
+    return { router, hosts: spec.hosts.map((h) => this.host(router, h)) };
   }
 
   /** Run a command inside a namespace; returns stdout. */

@@ -14,7 +14,7 @@ import { encodeIpv6 } from '../../wire/ipv6.js';
 import { encodeTcp, tcpChecksum, TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH } from '../../wire/tcp.js';
 import { encodeUdp, fillUdpChecksum } from '../../wire/udp.js';
 import { finishChecksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../../wire/checksum.js';
-import { rng, randomBytes } from '../../wire/testing.js';
+import { rng, randomBytes } from '../../../test/support/wire.js';
 
 const DMAC = new Uint8Array([2, 0, 0, 0, 0, 1]);
 const SMAC = new Uint8Array([2, 0, 0, 0, 0, 2]);

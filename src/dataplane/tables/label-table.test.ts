@@ -4,7 +4,7 @@ import { createDataplane } from '../dataplane.js';
 import type { LabelAction } from '../api.js';
 import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from './label-table.js';
 import { MAX_LABELS } from './nexthop-table.js';
-import { rng } from './test-random.js';
+import { rng } from '../../../test/support/random.js';
 
 test('ILM: 20k random add/replace/delete against a reference map, read back from the shared arrays', async () => {
   const r = rng(31);

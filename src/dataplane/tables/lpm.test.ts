@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LpmTable, LPM4_STRIDES, walk4BurstRoots } from './lpm.js';
-import { bgpLikeLen4 as len4, mask4, rng } from './test-random.js';
+import { bgpLikeLen4 as len4, mask4, rng } from '../../../test/support/random.js';
 
 /** The naive reference: one exact-match map per prefix length, probed longest first. */
 class Ref4 {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LpmTable, LPM6_STRIDES, maskWords } from './lpm.js';
-import { rng } from './test-random.js';
+import { rng } from '../../../test/support/random.js';
 
 test('LPM6: 100k random prefixes, then deletes, against a naive reference', () => {
   const r = rng(777);

@@ -4,7 +4,7 @@ import { createDataplane } from '../dataplane.js';
 import type { NexthopSpec } from '../api.js';
 import { MAX_ECMP, MAX_LABELS, MAX_TUNNEL_PEERS, NexthopTable, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_FREE, NH_MPLS_UDP, NH_NEIGHBOR, NH_REJECT, NH_VRF } from './nexthop-table.js';
 import { NeighborTable, NBR_INCOMPLETE, NBR_REACHABLE } from './neighbor-table.js';
-import { rng } from './test-random.js';
+import { rng } from '../../../test/support/random.js';
 
 test('next-hop table: 10k random add/delete/route ops against a reference, read back from the shared arrays', async () => {
   const r = rng(57);

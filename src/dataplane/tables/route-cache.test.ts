@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LpmTable, LPM6_STRIDES, maskWords } from './lpm.js';
 import { RouteCache6 } from './route-cache.js';
-import { rng } from './test-random.js';
+import { rng } from '../../../test/support/random.js';
 
 /**
  * The cache in front of the trie answers what the trie answers, through route changes in

@@ -24,7 +24,7 @@ import {
 } from './index.js';
 import { ByteWriter } from '../../lib/bytes.js';
 import { formatIpv4, formatPrefix, parseIpv4 } from '../../lib/addr.js';
-import { hex, toHex } from '../testing.js';
+import { hex, toHex } from '../../../test/support/wire.js';
 
 interface Fixture {
   name: string;

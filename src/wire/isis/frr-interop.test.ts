@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { ALL_ISS, encodeIsisFrameHeader, encodePduBytes, parseAreaAddress, parseSystemId, type Pdu } from './index.js';
 import { parseIpv4, parsePrefix, type Label } from '../../lib/addr.js';
-import { toHex } from '../testing.js';
+import { toHex } from '../../../test/support/wire.js';
 
 const ISISD = '/usr/lib/frr/isisd';
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : !existsSync(ISISD) ? 'FRR not installed (Debian package frr)' : false;

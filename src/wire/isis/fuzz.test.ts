@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { HEADER_LEN, IsisError, PduType, TlvCode, checkAuthentication, decodeIsisFrame, decodePdu, encodePdu } from './index.js';
 import { ByteWriter } from '../../lib/bytes.js';
-import { hex, rng, toHex } from '../testing.js';
+import { hex, rng, toHex } from '../../../test/support/wire.js';
 
 const TOTAL = Number(process.env['CNR_FUZZ_COUNT'] ?? 100_000);
 const SEED = Number(process.env['CNR_FUZZ_SEED'] ?? 0x1505) >>> 0;

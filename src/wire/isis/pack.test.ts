@@ -21,7 +21,7 @@ import {
   type Tlv,
 } from './index.js';
 import type { Label, Prefix } from '../../lib/addr.js';
-import { hex, rng, toHex } from '../testing.js';
+import { hex, rng, toHex } from '../../../test/support/wire.js';
 
 const FIXTURES = JSON.parse(readFileSync(new URL('../../../../src/wire/isis/testdata/frr-isisd.json', import.meta.url), 'utf8')) as { pdus: { name: string; frame: string }[] };
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeIsisFrame, decodePdu, IsisError, type Lsp } from '../../../wire/isis/index.js';
-import { hex } from '../../../wire/testing.js';
+import { hex } from '../../../../test/support/wire.js';
 import { computeSpf } from './spf.js';
 import { graphFromLsps, vertexFromLsps } from './spf-lsdb.js';
 

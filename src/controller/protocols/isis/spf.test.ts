@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeSpf, MAX_LINK_METRIC, type NextHop, type SpfVertex } from './spf.js';
-import { rng } from '../../../wire/testing.js';
+import { rng } from '../../../../test/support/wire.js';
 
 function graphOf(vs: SpfVertex[]): Map<string, SpfVertex> {
   return new Map(vs.map((v) => [v.id, v]));

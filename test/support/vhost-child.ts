@@ -1,9 +1,10 @@
 /**
- * Child process of vhost.test.ts, run inside the router's namespace: a data plane with one
- * AF_PACKET vif and vhost0 toward the namespace's own kernel, one forwarding worker. Prints
- * "ready", then on SIGTERM prints "counters {...}", "dropstats {...}" and "vifs [...]" and exits 0.
+ * Child process of src/dataplane/vhost.test.ts, which spawns it by its path in dist/ and runs
+ * it inside the router's namespace: a data plane with one AF_PACKET vif and vhost0 toward the
+ * namespace's own kernel, one forwarding worker. Prints "ready", then on SIGTERM prints
+ * "counters {...}", "dropstats {...}" and "vifs [...]" and exits 0.
  */
-import { createDataplane } from '../dataplane.js';
+import { createDataplane } from '../../src/dataplane/dataplane.js';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as { vif: string; mac: string; addresses: string[] };

@@ -4,8 +4,8 @@
  * what the real one promises to check: unknown VRFs, vifs and next hops, next hops still
  * referenced.
  */
-import { DataplaneError, type Dataplane, type LabelAction, type LabelInfo, type NexthopInfo, type NexthopSpec, type RouteInfo, type VifConfig, type VifInfo } from '../dataplane/api.js';
-import { canonicalPrefix } from '../lib/addr.js';
+import { DataplaneError, type Dataplane, type LabelAction, type LabelInfo, type NexthopInfo, type NexthopSpec, type RouteInfo, type VifConfig, type VifInfo } from '../../src/dataplane/api.js';
+import { canonicalPrefix } from '../../src/lib/addr.js';
 
 export class RecordingDataplane implements Dataplane {
   readonly vrfs = new Set<string>(['default']);

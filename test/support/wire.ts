@@ -1,10 +1,14 @@
 /**
- * Helpers for the codec tests: hex conversion, a seeded random source, and a fuzz loop that
- * mutates golden frames, checks that decoding never throws, and that whatever decodes
- * survives an encode/decode round trip unchanged.
+ * Helpers for the codec tests (src/wire/*.test.ts and the tests that build raw bytes): hex
+ * conversion, the seeded random source of ./random.ts, and a fuzz loop that mutates golden
+ * frames, checks that decoding never throws, and that whatever decodes survives an
+ * encode/decode round trip unchanged.
  */
 import assert from 'node:assert/strict';
-import { WireError } from './errors.js';
+import { WireError } from '../../src/wire/errors.js';
+import { randomBytes, rng } from './random.js';
+
+export { randomBytes, rng };
 
 export function hex(s: string): Uint8Array {
   const clean = s.replace(/\s+/g, '');
@@ -17,25 +21,6 @@ export function toHex(b: Uint8Array): string {
   let s = '';
   for (const x of b) s += x.toString(16).padStart(2, '0');
   return s;
-}
-
-/** xorshift32: reproducible runs (print the seed when a fuzz case fails). */
-export function rng(seed = 0x9e3779b9): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
-export function randomBytes(next: () => number, n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = next() & 0xff;
-  return b;
 }
 
 /** A copy of `seed` with a few bytes changed, and sometimes cut short or extended. */
