@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LpmTable, LPM4_STRIDES } from '../src/dataplane/tables/lpm.js';
-import { adviseHugePages } from '../src/dataplane/io/libc.js';
+import { adviseHugePages } from '../src/sys/libc.js';
 import { mask4, randomPrefixes4, rng } from '../test/support/random.js';
 import type { BenchResult } from './types.js';
 

@@ -16,9 +16,9 @@ import { encodeUdp, fillUdpChecksum } from '../../src/wire/udp.js';
 import { parseIpv4, parseMac } from '../../src/lib/addr.js';
 import {
   AF_PACKET, MAP_SHARED, MSG_DONTWAIT, PACKET_QDISC_BYPASS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE,
-  SOCK_CLOEXEC, SOCK_RAW, SOL_PACKET, TPACKET_V2, interfaceIndex, interfaceMac, libc, mapFailed, requestPacketRing,
-  setIntOption, sockaddrLl, sysError, viewMemory,
-} from '../../src/dataplane/io/libc.js';
+  SOCK_CLOEXEC, SOCK_RAW, SOL_PACKET, TPACKET_V2,
+} from '../../src/sys/constants.js';
+import { interfaceIndex, interfaceMac, libc, mapFailed, requestPacketRing, setIntOption, sockaddrLl, sysError, viewMemory } from '../../src/sys/libc.js';
 
 const FRAME_SIZE = 2048;
 const BLOCK_SIZE = 1 << 16;

@@ -14,28 +14,8 @@
 import koffi from 'koffi';
 import { closeSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-
-interface Libc {
-  pipe2(fds: Int32Array, flags: number): number;
-  posix_spawn(pid: number[], path: string, fa: unknown, attr: unknown, argv: (string | null)[], envp: (string | null)[]): number;
-  posix_spawn_file_actions_init(fa: unknown): number;
-  posix_spawn_file_actions_adddup2(fa: unknown, fd: number, newfd: number): number;
-  posix_spawn_file_actions_destroy(fa: unknown): number;
-  posix_spawnattr_init(attr: unknown): number;
-  posix_spawnattr_setflags(attr: unknown, flags: number): number;
-  posix_spawnattr_setsigdefault(attr: unknown, set: unknown): number;
-  posix_spawnattr_setsigmask(attr: unknown, set: unknown): number;
-  posix_spawnattr_destroy(attr: unknown): number;
-  sigfillset(set: unknown): number;
-  sigemptyset(set: unknown): number;
-  waitpid(pid: number, status: Int32Array, options: number): number;
-  strerror(e: number): string;
-}
-
-const O_CLOEXEC = 0x80000;
-const WNOHANG = 1;
-const POSIX_SPAWN_SETSIGDEF = 0x04;
-const POSIX_SPAWN_SETSIGMASK = 0x08;
+import { O_CLOEXEC, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, WNOHANG } from '../sys/constants.js';
+import { type Libc, tryLibc } from '../sys/libc.js';
 
 let lib: Libc | null | undefined;
 /** spawn attributes made once: all signals default, empty mask */
@@ -43,25 +23,9 @@ let attr: unknown;
 
 function libc(): Libc | null {
   if (lib !== undefined) return lib;
-  if (process.platform !== 'linux') return (lib = null);
   try {
-    const l = koffi.load('libc.so.6');
-    const c = {
-      pipe2: l.func('int pipe2(_Inout_ void *, int)'),
-      posix_spawn: l.func('int posix_spawn(_Out_ int *, const char *, void *, void *, const char **, const char **)'),
-      posix_spawn_file_actions_init: l.func('int posix_spawn_file_actions_init(void *)'),
-      posix_spawn_file_actions_adddup2: l.func('int posix_spawn_file_actions_adddup2(void *, int, int)'),
-      posix_spawn_file_actions_destroy: l.func('int posix_spawn_file_actions_destroy(void *)'),
-      posix_spawnattr_init: l.func('int posix_spawnattr_init(void *)'),
-      posix_spawnattr_setflags: l.func('int posix_spawnattr_setflags(void *, short)'),
-      posix_spawnattr_setsigdefault: l.func('int posix_spawnattr_setsigdefault(void *, void *)'),
-      posix_spawnattr_setsigmask: l.func('int posix_spawnattr_setsigmask(void *, void *)'),
-      posix_spawnattr_destroy: l.func('int posix_spawnattr_destroy(void *)'),
-      sigfillset: l.func('int sigfillset(void *)'),
-      sigemptyset: l.func('int sigemptyset(void *)'),
-      waitpid: l.func('int waitpid(int, _Inout_ void *, int)'),
-      strerror: l.func('const char *strerror(int)'),
-    } as unknown as Libc;
+    const c = tryLibc();
+    if (!c) return (lib = null);
     // glibc: posix_spawnattr_t is 336 bytes, sigset_t 128; allocated once, never freed
     const a = koffi.alloc('uint8_t', 512);
     const all = koffi.alloc('uint8_t', 128);

@@ -62,7 +62,7 @@ import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } f
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { createHandoff } from './worker/handoff.js';
 import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
-import { adviseHugePages, createWakeFd, wake, closeFd } from './io/libc.js';
+import { adviseHugePages, createWakeFd, wake, closeFd } from '../sys/libc.js';
 
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */

@@ -12,7 +12,7 @@ import type { IoDriver } from '../../src/dataplane/io/driver.js';
 import { openAfPacket } from '../../src/dataplane/io/af-packet.js';
 import { openTap } from '../../src/dataplane/io/tap.js';
 import { openAfXdp } from '../../src/dataplane/io/af-xdp.js';
-import { pollReadable } from '../../src/dataplane/io/libc.js';
+import { pollReadable } from '../../src/sys/libc.js';
 
 interface Shared {
   ports: string[];

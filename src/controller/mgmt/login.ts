@@ -1,14 +1,16 @@
 /**
  * Who may log in over SSH (NETCONF): the users of `system login user NAME`, by password
  * (`authentication encrypted-password`, a crypt(3) hash checked with libcrypt through
- * koffi) or by public key (`ssh-ed25519` / `ssh-rsa`, unless `no-public-keys`). No user
+ * koffi, src/sys/libc.ts) or by public key (`ssh-ed25519` / `ssh-rsa`, unless `no-public-keys`). No user
  * configured means nobody logs in. Passwords and hashes never reach a log line.
  */
-import koffi from 'koffi';
 import { timingSafeEqual } from 'node:crypto';
 import ssh2, { type ParsedKey } from 'ssh2';
 import type { ConfigTree } from '../types.js';
 import { leafString, subtree, subtreeAt } from '../config/tree.js';
+import { crypt } from '../../sys/libc.js';
+
+export { crypt };
 
 export type LoginClass = 'super-user' | 'operator' | 'read-only';
 
@@ -38,14 +40,6 @@ export function loginUsers(config: ConfigTree): Map<string, LoginUser> {
     out.set(name, user);
   }
   return out;
-}
-
-let cryptFn: ((key: string, salt: string) => string | null) | undefined;
-
-/** crypt(3) of libcrypt: `$6$` (SHA-512), `$5$`, `$y$` (yescrypt) and the rest it knows. */
-export function crypt(password: string, setting: string): string | null {
-  cryptFn ??= koffi.load('libcrypt.so.1').func('const char *crypt(const char *key, const char *salt)') as (k: string, s: string) => string | null;
-  return cryptFn(password, setting);
 }
 
 export function checkPassword(user: LoginUser, password: string): boolean {

@@ -20,7 +20,7 @@ import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from
 import { FibExport, type FibInterface } from './fib-export.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
-/** how the vRouter says that the netdev to attach does not exist (io/libc.ts interfaceIndex, ENODEV) */
+/** how the vRouter says that the netdev to attach does not exist (sys/libc.ts interfaceIndex, ENODEV) */
 const NO_SUCH_NETDEV = /interface '[^']*' not found|No such device/;
 
 /** `show route forwarding-table` lists at most this many routes per table (and counts the rest) */

@@ -30,8 +30,10 @@ import {
   AF_PACKET, MAP_POPULATE, MAP_SHARED, PACKET_COPY_THRESH, PACKET_LOSS, PACKET_VNET_HDR, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
   PACKET_RX_RING, PACKET_STATISTICS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE, SOCK_CLOEXEC,
   SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET, SOL_SOCKET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, TPACKET_V2, EAGAIN,
+} from '../../sys/constants.js';
+import {
   disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
-} from './libc.js';
+} from '../../sys/libc.js';
 import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
 

@@ -13,7 +13,7 @@ async function harness(rx = 16, tx = 8) {
   const { openXskSocket, afXdpOverSocket, CHUNK_SIZE } = await import('./af-xdp.js');
   const s = openXskSocket('lo', 1, 0, rx, tx);
   const drv = afXdpOverSocket('lo', s, rx, tx, 7);
-  const umem = new Uint8Array((await import('./xdp-sys.js')).viewMemory(s.umemPtr, s.umemLen));
+  const umem = new Uint8Array((await import('../../sys/libc.js')).viewMemory(s.umemPtr, s.umemLen));
   let prod = 0;
   /** the kernel's side of the RX ring: one descriptor {addr (lo, hi), len} */
   const produce = (addr: number, len: number, hi = 0): void => {

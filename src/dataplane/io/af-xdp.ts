@@ -32,15 +32,17 @@
 import koffi from 'koffi';
 import type { IoCounters, IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
-import { EAGAIN, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, setIntOption, disableKernelArp, disableOffloads, interfaceIndex, interfaceMac, setInterfaceUp } from './libc.js';
-import { MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, PROT_RW, closeFd, errno, libc, mapFailed, rxQueueCount, sysError, viewMemory } from './xdp-sys.js';
+import {
+  AF_XDP, EAGAIN, EBUSY, EINVAL, ENOBUFS, ENOSPC, ERANGE, MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, MSG_DONTWAIT, PROT_RW, SOCK_CLOEXEC, SOCK_RAW, SOL_XDP,
+} from '../../sys/constants.js';
+import {
+  closeFd, disableKernelArp, disableOffloads, errno, interfaceIndex, interfaceMac, libc, mapFailed, rxQueueCount, setIntOption, setInterfaceUp, sysError, viewMemory,
+} from '../../sys/libc.js';
 import { createXskMap, linkCreateXdp, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
 import { attachXdp, detachXdp, modeFlag, type XdpMode } from './xdp-attach.js';
 import { copyWords, fitsWords } from './copy.js';
 import { completeIfPartial } from './gso.js';
 
-const AF_XDP = 44;
-const SOL_XDP = 283;
 const XDP_MMAP_OFFSETS = 1;
 const XDP_RX_RING = 2;
 const XDP_TX_RING = 3;
@@ -56,11 +58,6 @@ const XDP_PGOFF_RX_RING = 0;
 const XDP_PGOFF_TX_RING = 0x80000000;
 const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
 const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
-const EBUSY = 16;
-const EINVAL = 22;
-const ENOSPC = 28;
-const ERANGE = 34;
-const ENOBUFS = 105;
 
 export const CHUNK_SIZE = 2048;
 const CHUNK_SHIFT = 11;

@@ -38,7 +38,7 @@ test('RTM_SETLINK IFLA_XDP message (golden)', () => {
 });
 
 test('the verifier accepts the program; the XSKMAP takes a bound AF_XDP socket and refuses other fds', { skip: rootOnly }, async () => {
-  const { libc, closeFd } = await import('./xdp-sys.js');
+  const { libc, closeFd } = await import('../../sys/libc.js');
   const { openXskSocket } = await import('./af-xdp.js');
   const map = createXskMap(4);
   const prog = loadXdpProgram(xskRedirectProgram(map));

@@ -14,7 +14,8 @@
  *   exit                            ; its result is the program's verdict
  */
 import koffi from 'koffi';
-import { MAP_PRIVATE_ANON, PROT_RW, libc, mapFailed, sysError, viewMemory } from './xdp-sys.js';
+import { MAP_PRIVATE_ANON, PROT_RW } from '../../sys/constants.js';
+import { libc, mapFailed, sysError, viewMemory } from '../../sys/libc.js';
 
 // instruction classes and fields (linux/bpf_common.h, linux/bpf.h)
 const BPF_LDX = 0x01;

@@ -6,11 +6,8 @@
  */
 import type { IoDriver } from './driver.js';
 import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
-import { O_CLOEXEC, O_NONBLOCK, O_RDWR, interfaceMac, libc, setInterfaceMac, setInterfaceUp, sysError } from './libc.js';
-
-const TUNSETIFF = 0x400454ca;
-const IFF_TAP = 0x0002;
-const IFF_NO_PI = 0x1000;
+import { IFF_NO_PI, IFF_TAP, O_CLOEXEC, O_NONBLOCK, O_RDWR, TUNSETIFF } from '../../sys/constants.js';
+import { interfaceMac, libc, setInterfaceMac, setInterfaceUp, sysError } from '../../sys/libc.js';
 
 export interface TapOptions {
   /** vif id written to pool.rxVif for received frames; default 0 */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { loadDriverModules, openDriver } from './engine.js';
 
 test('a driver whose module failed to load is refused with the import error, not just "not available"', () => {
-  const mods = { errors: { 'af-packet': "Cannot find package 'koffi' imported from io/libc.js" } };
+  const mods = { errors: { 'af-packet': "Cannot find package 'koffi' imported from sys/libc.js" } };
   assert.throws(() => openDriver(mods, 'af-packet', 'eth0'), /af-packet driver is not available: Cannot find package 'koffi'/);
   assert.throws(() => openDriver({}, 'tap', 'tap0'), /tap driver is not available: driver modules not loaded/);
 });

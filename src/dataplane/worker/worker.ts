@@ -13,7 +13,7 @@ import { Tables, type TablesShared } from '../tables/tables.js';
 import { Engine, driverModules, openDriver, type DriverKind } from './engine.js';
 import type { MemoryDriverShared } from '../io/memory.js';
 import { HandoffRing, type HandoffShared } from './handoff.js';
-import { drainWakeFd, pollReadable } from '../io/libc.js';
+import { drainWakeFd, pollReadable } from '../../sys/libc.js';
 import { C_IDLE_SLEEPS } from '../graph/graph-constants.js';
 
 export interface WorkerInit {

@@ -5,47 +5,12 @@
  * its SYN, so outgoing signed sessions use a socket we create and hand to net.Socket; a
  * listener carries one key per peer and accepted sockets inherit them.
  */
-import koffi from 'koffi';
 import * as net from 'node:net';
 import { parseIp } from '../../../lib/addr.js';
+import { AF_INET, AF_INET6, IP_TTL, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPV6_UNICAST_HOPS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, TCP_MD5SIG } from '../../../sys/constants.js';
+import { tryLibc as libc } from '../../../sys/libc.js';
 
-const IPPROTO_IP = 0;
-const IPPROTO_TCP = 6;
-const IPPROTO_IPV6 = 41;
-const IP_TTL = 2;
-const IPV6_UNICAST_HOPS = 16;
-const TCP_MD5SIG = 14;
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0x800;
-const SOCK_CLOEXEC = 0x80000;
 const MD5SIG_SIZE = 216; // sockaddr_storage(128) flags(1) prefixlen(1) keylen(2) ifindex(4) key(80)
-
-interface Libc {
-  socket(domain: number, type: number, protocol: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
-  bind(fd: number, addr: Uint8Array, len: number): number;
-  close(fd: number): number;
-}
-
-let lib: Libc | null | undefined;
-
-function libc(): Libc | null {
-  if (lib !== undefined) return lib;
-  try {
-    const l = koffi.load('libc.so.6');
-    lib = {
-      socket: l.func('int socket(int, int, int)'),
-      setsockopt: l.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-      bind: l.func('int bind(int, const void *, uint32_t)'),
-      close: l.func('int close(int)'),
-    };
-  } catch {
-    lib = null;
-  }
-  return lib;
-}
 
 /** The fd under a net.Socket or net.Server (Linux, TCP handles). */
 export function socketFd(s: net.Socket | net.Server): number | undefined {

@@ -1,53 +1,20 @@
 /**
- * The few libc calls the packet drivers need, through koffi (no compiled addon). Loaded
- * lazily once per thread: koffi bindings cannot cross worker_threads, and each worker that
- * opens a driver gets its own. Also the ioctls shared by the AF_PACKET and TAP drivers
- * (interface index, flags, MAC) and poll() for idle waits.
+ * The one binding of libc through koffi (no compiled addon) for the whole process: the data
+ * plane's drivers, the AF_XDP set-up (bpf(2) through syscall()), the rtnetlink socket
+ * (sys/netlink.ts), the CNI service's posix_spawn and the BGP socket options all call the
+ * functions declared here. Loaded lazily once per thread: koffi bindings cannot cross
+ * worker_threads, and each worker that opens a driver gets its own. The drivers call some of
+ * these per burst (sendto, read, write): callers take the koffi function straight off the
+ * cached object, with no wrapper in between (docs/design.md, the fast path). Also the
+ * interface ioctls shared by the drivers (index, flags, MAC, MTU, queues), poll() for idle
+ * waits, wake-up fds, and crypt(3) from libcrypt.
  */
 import koffi from 'koffi';
 import { execFileSync } from 'node:child_process';
-
-export const AF_INET = 2;
-export const AF_PACKET = 17;
-export const SOCK_DGRAM = 2;
-export const SOCK_RAW = 3;
-export const SOCK_NONBLOCK = 0x800;
-export const SOCK_CLOEXEC = 0x80000;
-export const ETH_P_ALL = 0x0003;
-export const SOL_SOCKET = 1;
-export const SO_SNDBUFFORCE = 32;
-export const SO_RCVBUFFORCE = 33;
-export const SOL_PACKET = 263;
-export const PACKET_RX_RING = 5;
-export const PACKET_VERSION = 10;
-export const PACKET_TX_RING = 13;
-export const PACKET_STATISTICS = 6;
-export const PACKET_COPY_THRESH = 7;
-export const PACKET_VNET_HDR = 15;
-export const PACKET_LOSS = 14;
-export const PACKET_QDISC_BYPASS = 20;
-export const PACKET_IGNORE_OUTGOING = 23;
-export const TPACKET_V2 = 1;
-export const MSG_DONTWAIT = 0x40;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const MAP_SHARED = 1;
-export const MAP_POPULATE = 0x8000;
-export const O_RDWR = 2;
-export const O_NONBLOCK = 0x800;
-export const O_CLOEXEC = 0x80000;
-export const POLLIN = 1;
-export const EAGAIN = 11;
-export const EINTR = 4;
-
-const SIOCGIFFLAGS = 0x8913;
-const SIOCSIFFLAGS = 0x8914;
-const SIOCGIFHWADDR = 0x8927;
-const SIOCSIFHWADDR = 0x8924;
-const SIOCGIFMTU = 0x8921;
-const IFF_UP = 0x1;
-const IFNAMSIZ = 16;
-const IFREQ_SIZE = 40;
+import {
+  AF_INET, AF_PACKET, EFD_CLOEXEC, EFD_NONBLOCK, EINTR, ETH_P_ALL, ETHTOOL_GCHANNELS, IFF_UP, IFNAMSIZ, IFREQ_SIZE, MADV_HUGEPAGE, PACKET_RX_RING,
+  POLLIN, SIOCETHTOOL, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFMTU, SIOCSIFFLAGS, SIOCSIFHWADDR, SOCK_CLOEXEC, SOCK_DGRAM, SOL_PACKET,
+} from './constants.js';
 
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
@@ -68,6 +35,28 @@ export interface Libc {
   memmove(dst: ArrayBufferView, src: ArrayBufferView, n: number): number | bigint;
   madvise(addr: number | bigint, len: number, advice: number): number;
   strerror(errnum: number): string;
+  /** syscall(nr, a, b, c): glibc's syscall() is assembly that only moves registers, so a fixed prototype is safe */
+  syscall(nr: number, a: number, b: bigint | number, c: number): number | bigint;
+  /** sendto with the pointers as addresses, for sockaddr and ring memory (the AF_XDP TX kick) */
+  sendtoAddr(fd: number, buf: bigint | number, len: number, flags: number, addr: bigint | number, alen: number): number | bigint;
+  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  setns(fd: number, nstype: number): number;
+  /** ioctl(SIOCETHTOOL) with a struct ifreq whose ifr_data points to a struct ethtool_value */
+  ethtoolIoctl(fd: number, req: number, ifr: { name: string; data: { cmd: number; data: number } }): number;
+  pipe2(fds: Int32Array, flags: number): number;
+  posix_spawn(pid: number[], path: string, fa: unknown, attr: unknown, argv: (string | null)[], envp: (string | null)[]): number;
+  posix_spawn_file_actions_init(fa: unknown): number;
+  posix_spawn_file_actions_adddup2(fa: unknown, fd: number, newfd: number): number;
+  posix_spawn_file_actions_destroy(fa: unknown): number;
+  posix_spawnattr_init(attr: unknown): number;
+  posix_spawnattr_setflags(attr: unknown, flags: number): number;
+  posix_spawnattr_setsigdefault(attr: unknown, set: unknown): number;
+  posix_spawnattr_setsigmask(attr: unknown, set: unknown): number;
+  posix_spawnattr_destroy(attr: unknown): number;
+  sigfillset(set: unknown): number;
+  sigemptyset(set: unknown): number;
+  waitpid(pid: number, status: Int32Array, options: number): number;
 }
 
 let cached: Libc | undefined;
@@ -76,6 +65,9 @@ let cached: Libc | undefined;
 export function libc(): Libc {
   if (cached) return cached;
   const lib = koffi.load('libc.so.6');
+  // the argument of ethtoolIoctl: struct ifreq with ifr_data -> struct ethtool_value (types are per thread, like the bindings)
+  const ethtoolValue = koffi.struct('cnr_ethtool_value', { cmd: 'uint32', data: 'uint32' });
+  koffi.struct('cnr_ifreq_ethtool', { name: koffi.array('char', 16), data: koffi.pointer(ethtoolValue), pad: koffi.array('uint8', 16) });
   cached = {
     socket: lib.func('int socket(int, int, int)'),
     bind: lib.func('int bind(int, const void *, uint32_t)'),
@@ -95,8 +87,44 @@ export function libc(): Libc {
     memmove: lib.func('uintptr_t memmove(void *, void *, size_t)'),
     madvise: lib.func('int madvise(uintptr_t, size_t, int)'),
     strerror: lib.func('const char *strerror(int)'),
+    syscall: lib.func('long syscall(long, long, uintptr_t, unsigned long)'),
+    sendtoAddr: lib.func('intptr_t sendto(int, uintptr_t, size_t, int, uintptr_t, uint32_t)'),
+    send: lib.func('intptr_t send(int, const void *, size_t, int)'),
+    recv: lib.func('intptr_t recv(int, _Out_ void *, size_t, int)'),
+    setns: lib.func('int setns(int, int)'),
+    ethtoolIoctl: lib.func('int ioctl(int, unsigned long, _Inout_ cnr_ifreq_ethtool *)'),
+    pipe2: lib.func('int pipe2(_Inout_ void *, int)'),
+    posix_spawn: lib.func('int posix_spawn(_Out_ int *, const char *, void *, void *, const char **, const char **)'),
+    posix_spawn_file_actions_init: lib.func('int posix_spawn_file_actions_init(void *)'),
+    posix_spawn_file_actions_adddup2: lib.func('int posix_spawn_file_actions_adddup2(void *, int, int)'),
+    posix_spawn_file_actions_destroy: lib.func('int posix_spawn_file_actions_destroy(void *)'),
+    posix_spawnattr_init: lib.func('int posix_spawnattr_init(void *)'),
+    posix_spawnattr_setflags: lib.func('int posix_spawnattr_setflags(void *, short)'),
+    posix_spawnattr_setsigdefault: lib.func('int posix_spawnattr_setsigdefault(void *, void *)'),
+    posix_spawnattr_setsigmask: lib.func('int posix_spawnattr_setsigmask(void *, void *)'),
+    posix_spawnattr_destroy: lib.func('int posix_spawnattr_destroy(void *)'),
+    sigfillset: lib.func('int sigfillset(void *)'),
+    sigemptyset: lib.func('int sigemptyset(void *)'),
+    waitpid: lib.func('int waitpid(int, _Inout_ void *, int)'),
   } as unknown as Libc;
   return cached;
+}
+
+let unavailable = false;
+
+/**
+ * The bindings, or null where libc cannot be loaded (not Linux, no koffi build): for callers
+ * that fall back (the CNI service to `ip` and Node's spawn, BGP to sockets without TTL/MD5).
+ */
+export function tryLibc(): Libc | null {
+  if (cached) return cached;
+  if (unavailable || process.platform !== 'linux') return null;
+  try {
+    return libc();
+  } catch {
+    unavailable = true;
+    return null;
+  }
 }
 
 export function errno(): number {
@@ -197,6 +225,33 @@ export function interfaceMtu(name: string): number {
   });
 }
 
+/**
+ * The receive queues a netdev uses (ETHTOOL_GCHANNELS: rx + combined channels); 1 when the
+ * driver does not say (no get_channels) or says 0.
+ */
+export function rxQueueCount(ifname: string): number {
+  const c = libc();
+  // struct ethtool_channels (9 u32: cmd, max_rx, max_tx, max_other, max_combined, rx, tx, other, combined) at a fixed address
+  const p = koffi.alloc('uint8_t', 36);
+  try {
+    const ch = new DataView(koffi.view(p, 36));
+    ch.setUint32(0, ETHTOOL_GCHANNELS, true);
+    const ifr = new Uint8Array(IFREQ_SIZE);
+    for (let i = 0; i < ifname.length && i < IFNAMSIZ - 1; i++) ifr[i] = ifname.charCodeAt(i);
+    new DataView(ifr.buffer).setBigUint64(16, BigInt(koffi.address(p)), true); // ifr_data
+    const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 1;
+    try {
+      if (c.ioctl(fd, SIOCETHTOOL, ifr) < 0) return 1;
+    } finally {
+      c.close(fd);
+    }
+    return Math.max(1, ch.getUint32(20, true) + ch.getUint32(32, true));
+  } finally {
+    koffi.free(p);
+  }
+}
+
 /** Set the link administratively up (no-op when it already is). */
 export function setInterfaceUp(name: string): void {
   withControlSocket((fd) => {
@@ -250,8 +305,6 @@ export function pollReadable(fds: readonly number[], timeoutMs: number, scratch 
   return Math.max(n, 0);
 }
 
-const EFD_NONBLOCK = 0x800;
-const EFD_CLOEXEC = 0x80000;
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 const sink8 = new Uint8Array(8);
 
@@ -279,7 +332,6 @@ export function closeFd(fd: number): void {
   if (fd >= 0) libc().close(fd);
 }
 
-const MADV_HUGEPAGE = 14;
 const HUGE = 2n << 20n;
 
 /**
@@ -296,4 +348,12 @@ export function adviseHugePages(buf: ArrayBufferLike): number {
   if (end <= start) return 0;
   const len = Number(end - start);
   return libc().madvise(start, len, MADV_HUGEPAGE) === 0 ? len : 0;
+}
+
+let cryptFn: ((key: string, salt: string) => string | null) | undefined;
+
+/** crypt(3) of libcrypt: `$6$` (SHA-512), `$5$`, `$y$` (yescrypt) and the rest it knows. */
+export function crypt(password: string, setting: string): string | null {
+  cryptFn ??= koffi.load('libcrypt.so.1').func('const char *crypt(const char *key, const char *salt)') as (k: string, s: string) => string | null;
+  return cryptFn(password, setting);
 }

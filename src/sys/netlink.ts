@@ -1,0 +1,288 @@
+/**
+ * rtnetlink from this process: one request codec (NetlinkMessage: nlmsghdr, a family header,
+ * attributes, nested attributes) and one NETLINK_ROUTE socket that sends a request and
+ * reads until its ACK, for the CNI's links, addresses and routes (cni/netlink.ts) and the
+ * AF_XDP driver's RTM_SETLINK IFLA_XDP (dataplane/io/xdp-attach.ts).
+ *
+ * A socket can be opened inside another network namespace: setns(target) → socket() →
+ * setns(back), all synchronous, nothing awaited in between, so no other code of this
+ * process ever runs in that namespace; a socket keeps the namespace it was created in.
+ * Each request asks for an ACK and is answered before send() returns (rtnetlink handles
+ * requests in the sender's context), so a blocking recv() never waits long. Failures carry
+ * the kernel's errno and text and, when it gives one, its extended ACK message, e.g.
+ * `RTM_NEWLINK cnr0a1b2c3d4e5f: File exists`.
+ */
+import { closeSync, openSync } from 'node:fs';
+import {
+  AF_NETLINK, CLONE_NEWNET, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLA_F_NESTED, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_REQUEST, NLMSG_ERROR,
+  NLMSGERR_ATTR_MSG, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK,
+} from './constants.js';
+import { errno, libc, tryLibc } from './libc.js';
+
+/** Whether rtnetlink can be used from this process (Linux with a loadable libc). */
+export function netlinkAvailable(): boolean {
+  return tryLibc() !== null;
+}
+
+/** A refused or failed netlink request; `errno` is the kernel's (positive). */
+export class NetlinkError extends Error {
+  constructor(
+    message: string,
+    readonly errno: number,
+  ) {
+    super(message);
+    this.name = 'NetlinkError';
+  }
+}
+
+/** A NetlinkError naming the failed call, with errno and its text. */
+export function netlinkSysError(what: string): NetlinkError {
+  const e = errno();
+  return new NetlinkError(`${what}: ${libc().strerror(e)}`, e);
+}
+
+// ---------------------------------------------------------------------------------------
+// Message building: netlink is host byte order (little-endian here), attributes 4-aligned.
+
+/** One request: nlmsghdr, the family header written with u8()..i32() or ifinfo(), then attributes. */
+export class NetlinkMessage {
+  private buf = new Uint8Array(512);
+  private dv = new DataView(this.buf.buffer);
+  len = 16;
+  private readonly open: number[] = [];
+
+  constructor(type: number, flags: number) {
+    this.dv.setUint16(4, type, true);
+    this.dv.setUint16(6, NLM_F_REQUEST | NLM_F_ACK | flags, true);
+  }
+
+  private room(n: number): void {
+    if (this.len + n + 4 <= this.buf.length) return;
+    const b = new Uint8Array(Math.max(this.buf.length * 2, this.len + n + 64));
+    b.set(this.buf);
+    this.buf = b;
+    this.dv = new DataView(b.buffer);
+  }
+
+  private align(): void {
+    this.len = (this.len + 3) & ~3;
+  }
+
+  u8(v: number): this {
+    this.room(1);
+    this.dv.setUint8(this.len++, v);
+    return this;
+  }
+
+  u16(v: number): this {
+    this.room(2);
+    this.dv.setUint16(this.len, v, true);
+    this.len += 2;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.room(4);
+    this.dv.setUint32(this.len, v >>> 0, true);
+    this.len += 4;
+    return this;
+  }
+
+  i32(v: number): this {
+    this.room(4);
+    this.dv.setInt32(this.len, v, true);
+    this.len += 4;
+    return this;
+  }
+
+  /** struct ifinfomsg */
+  ifinfo(family: number, index: number, flags: number, change: number): this {
+    return this.u8(family).u8(0).u16(0).i32(index).u32(flags).u32(change);
+  }
+
+  attr(type: number, data: Uint8Array): this {
+    this.align();
+    this.room(4 + data.length);
+    this.dv.setUint16(this.len, 4 + data.length, true);
+    this.dv.setUint16(this.len + 2, type, true);
+    this.buf.set(data, this.len + 4);
+    this.len += 4 + data.length;
+    this.align();
+    return this;
+  }
+
+  attrI32(type: number, v: number): this {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, v, true);
+    return this.attr(type, b);
+  }
+
+  attrU32(type: number, v: number): this {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v >>> 0, true);
+    return this.attr(type, b);
+  }
+
+  attrU16(type: number, v: number): this {
+    const b = new Uint8Array(2);
+    new DataView(b.buffer).setUint16(0, v, true);
+    return this.attr(type, b);
+  }
+
+  attrStr(type: number, s: string): this {
+    return this.attr(type, new TextEncoder().encode(`${s}\0`));
+  }
+
+  begin(type: number): this {
+    this.align();
+    this.room(4);
+    this.open.push(this.len);
+    this.dv.setUint16(this.len + 2, type | NLA_F_NESTED, true);
+    this.len += 4;
+    return this;
+  }
+
+  /** A nested attribute whose payload starts with a struct (VETH_INFO_PEER): no NLA_F_NESTED. */
+  beginPlain(type: number): this {
+    this.begin(type);
+    this.dv.setUint16(this.len - 2, type, true);
+    return this;
+  }
+
+  end(): this {
+    this.align();
+    const at = this.open.pop()!;
+    this.dv.setUint16(at, this.len - at, true);
+    return this;
+  }
+
+  finish(seq: number): Uint8Array {
+    this.align();
+    this.dv.setUint32(0, this.len, true);
+    this.dv.setUint32(8, seq, true);
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// A netlink socket in a given namespace
+
+let seqCounter = Math.floor(Math.random() * 0x7fffffff);
+
+/** Runs `fn` with this thread in the namespace at `netnsPath`, and back, synchronously. */
+export function inNetns<T>(netnsPath: string, fn: () => T): T {
+  const c = libc();
+  const target = openNs(netnsPath);
+  let home: number;
+  try {
+    home = openSync('/proc/thread-self/ns/net', 'r');
+  } catch (err) {
+    closeSync(target);
+    throw err;
+  }
+  try {
+    if (c.setns(target, CLONE_NEWNET) < 0) throw netlinkSysError(`setns(${netnsPath})`);
+    try {
+      return fn();
+    } finally {
+      // Must not fail: this thread runs everything else of the process.
+      if (c.setns(home, CLONE_NEWNET) < 0) {
+        process.stderr.write(`cnr-cni: cannot return to the own network namespace: ${libc().strerror(errno())}\n`);
+        process.abort();
+      }
+    }
+  } finally {
+    closeSync(target);
+    closeSync(home);
+  }
+}
+
+export function openNs(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new NetlinkError(`failed to open netns "${path}": ${e.message}`, e.errno ? -e.errno : 0);
+  }
+}
+
+export class NetlinkSocket {
+  private readonly rx = new Uint8Array(65536);
+  private closed = false;
+
+  private constructor(readonly fd: number) {}
+
+  /** A NETLINK_ROUTE socket in this process's namespace, or in the one at `netnsPath`. */
+  static open(netnsPath?: string): NetlinkSocket {
+    const c = tryLibc();
+    if (!c) throw new NetlinkError('netlink is not available (libc could not be loaded)', 0);
+    const make = () => {
+      const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+      if (fd < 0) throw netlinkSysError('socket(AF_NETLINK)');
+      return fd;
+    };
+    const fd = netnsPath ? inNetns(netnsPath, make) : make();
+    const one = new Uint8Array([1, 0, 0, 0]);
+    // errors without the request echoed back, with the kernel's text when it has one
+    c.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
+    c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+    return new NetlinkSocket(fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  /**
+   * Sends one request and reads until its ACK; returns the messages answered before it
+   * (the reply of a GET). `what` names the request in errors.
+   */
+  request(m: NetlinkMessage, what: string): DataView[] {
+    const c = libc();
+    const seq = (seqCounter = (seqCounter + 1) & 0x7fffffff);
+    const req = m.finish(seq);
+    if (c.send(this.fd, req, req.length, 0) < 0) throw netlinkSysError(`${what}: send`);
+    const replies: DataView[] = [];
+    for (;;) {
+      const n = c.recv(this.fd, this.rx, this.rx.length, 0);
+      if (n < 0) throw netlinkSysError(`${what}: recv`);
+      const dv = new DataView(this.rx.buffer, 0, n);
+      for (let off = 0; off + 16 <= n; ) {
+        const len = dv.getUint32(off, true);
+        if (len < 16 || off + len > n) break;
+        const type = dv.getUint16(off + 4, true);
+        const flags = dv.getUint16(off + 6, true);
+        const mseq = dv.getUint32(off + 8, true);
+        if (mseq === seq) {
+          if (type === NLMSG_ERROR) {
+            const err = -dv.getInt32(off + 16, true);
+            if (err === 0) return replies;
+            let text = c.strerror(err);
+            if (flags & NLM_F_ACK_TLVS) {
+              // with NETLINK_CAP_ACK the request is not echoed: TLVs follow nlmsgerr (20 bytes)
+              const ext = extAckMessage(new Uint8Array(this.rx.buffer, off + 36, len - 36));
+              if (ext) text += ` (${ext})`;
+            }
+            throw new NetlinkError(`${what}: ${text}`, err);
+          }
+          replies.push(new DataView(this.rx.slice(off, off + len).buffer));
+        }
+        off += (len + 3) & ~3;
+      }
+    }
+  }
+}
+
+function extAckMessage(tlvs: Uint8Array): string | undefined {
+  const dv = new DataView(tlvs.buffer, tlvs.byteOffset, tlvs.byteLength);
+  for (let off = 0; off + 4 <= tlvs.length; ) {
+    const len = dv.getUint16(off, true);
+    const type = dv.getUint16(off + 2, true) & 0x3fff;
+    if (len < 4 || off + len > tlvs.length) break;
+    if (type === NLMSGERR_ATTR_MSG) return new TextDecoder().decode(tlvs.subarray(off + 4, off + len)).replace(/\0+$/, '');
+    off += (len + 3) & ~3;
+  }
+  return undefined;
+}
