@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { createDataplane, type VRouterDataplane } from '../src/dataplane/dataplane.js';
 import { formatIpv4, formatIpv6 } from '../src/lib/addr.js';
 import { maskWords } from '../src/dataplane/tables/lpm.js';
-import * as F from '../src/dataplane/graph/test-frames.js';
+import * as F from '../test/support/frames.js';
 import { mask4, randomPrefixes4, rng } from '../src/dataplane/tables/test-random.js';
 import type { BenchResult } from './types.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDataplane, type DataplaneOptions, type VRouterDataplane } from '../dataplane.js';
-import * as F from './test-frames.js';
+import * as F from '../../../test/support/frames.js';
 
 const H1 = '02:00:00:00:01:01';
 const H2 = '02:00:00:00:02:02';
