@@ -9,8 +9,8 @@
  * process, best half-second round.
  * Each scenario runs in a process of its own: the vRouter runs one graph per worker thread,
  * and V8 specialises the fast path's code to its graph only when it is the only one in the
- * isolate (see Graph.makeFastPath), so a second data plane in the same process would measure
- * code that production never runs.
+ * isolate (see makeFastPath in src/dataplane/graph/fast-path.ts), so a second data plane in
+ * the same process would measure code that production never runs.
  * No external reference exists for this figure.
  */
 import { performance } from 'node:perf_hooks';
