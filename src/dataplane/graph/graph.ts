@@ -14,7 +14,8 @@
  * This class holds what the nodes share: the queues, the per-vif tx queues, the counters,
  * per-worker state (ICMP rate limit, neighbor requests and events) and the helpers every node
  * uses (enq, drop, icmp, eth, the flow hashes). Its fields are public for the node files of
- * this folder; outside it, only the members documented as the engine's are used.
+ * this folder; outside it, the engine uses the inputs, run(), request() and flushGenerated(),
+ * the drivers and hand-off rings, the clock and the neighbor events.
  *
  * Hot-path rules: no allocation, no closures, no strings; tables are the shared typed arrays
  * of ../tables, read without locks (see their publication rules).
@@ -109,7 +110,7 @@ export class Graph {
     this.fastPath = makeFastPath(this);
   }
 
-  /** see makeFastPath */
+  /** the fused fast path (fast-path.ts), made once per graph: V8 specialises its code to this one closure */
   readonly fastPath: () => void;
   /** the registered nodes' ids and burst functions, in run order (nodes.ts) */
   readonly order: Int32Array;
@@ -300,7 +301,10 @@ export class Graph {
     this.icmpLast = now;
   }
 
-  /** Count the original packet's drop reason, then turn it into an ICMP error (icmpError node) or free it. */
+  /**
+   * Count the original packet's drop reason, then queue it for icmp-error (icmp-error.ts),
+   * which turns it into the ICMP error its source is owed, or frees it.
+   */
   icmp(i: number, reason: number, type: number, code: number, mtu: number): void {
     this.stats[K.STATS_DROP_BASE + reason]++;
     this.stats[this.vifBase + this.pool.rxVif[i]! * K.VIF_STRIDE + 4]++;

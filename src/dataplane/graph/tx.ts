@@ -45,6 +45,7 @@ function tx(g: Graph): void {
   }
 }
 
+/** Hand each vif's queued frames to its driver (once per run): tx counters, and tx_full for what its ring refused. */
 export function flushTx(g: Graph): void {
   const p = g.pool;
   const st = g.stats;
