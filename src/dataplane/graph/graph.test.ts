@@ -465,6 +465,29 @@ test('a node that throws loses its burst (counted), not the forwarder', async ()
   assert.equal(o.p2!.length, 1, 'forwarding goes on');
 });
 
+test('packets still queued when a run runs out of passes are forwarded by the next run, even one the fast path takes whole', async () => {
+  const dp = await setup();
+  dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  type G = { fastOn: boolean; qlen: Int32Array; runs: ((g: unknown) => void)[] };
+  const g = (dp as unknown as { engine: { graph: G } }).engine.graph;
+  // ip4-input made to keep its packets (a loop between nodes, as a bug would make one): the run gives up after its passes
+  const at = GRAPH_NODES.findIndex((n) => n.name === 'ip4-input');
+  const real = g.runs[at]!;
+  g.runs[at] = () => {};
+  g.fastOn = false;
+  let out = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.7')));
+  assert.equal(out.p2!.length, 0);
+  assert.equal(g.qlen[GRAPH_NODES[at]!.id], 1, 'left in ip4-input\'s queue');
+  // the next burst goes through the fast path whole; the packet left behind goes with it
+  g.runs[at] = real;
+  g.fastOn = true;
+  out = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '198.51.100.8')));
+  assert.equal(out.p2!.length, 2);
+  assert.deepEqual(out.p2!.map((f) => f[14 + 19]).sort(), [7, 8]);
+  assert.equal(dp.counters().tx, 2);
+  assert.equal(g.qlen[GRAPH_NODES[at]!.id], 0);
+});
+
 test('VLAN subinterface: tagged in, tagged out', async () => {
   const dp = createDataplane({ workers: 0 });
   await dp.addVif({ name: 'v1', driver: 'memory', mac: R1, vlan: 100, addresses: ['10.0.1.1/24'] });

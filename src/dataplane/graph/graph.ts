@@ -235,17 +235,31 @@ export class Graph {
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
     if (ql[K.N_ETH_IN] && this.fastOn) this.fastPath();
     else if (this.rxPending >= 0) this.claimRx();
+    // Between runs every queue is empty (the passes run until they are, or leave leftover
+    // set), and packets come in only through ethernet-input (input, inputInPlace) and tx
+    // (inputHandoff, request): when the fast path took the whole burst, no node has work.
+    // (The pass over the registered nodes costs a load and a check per node, per burst.)
+    if (ql[K.N_ETH_IN] !== 0 || ql[K.N_TX] !== 0 || this.leftover) this.passes();
+    flushTx(this);
+  }
+
+  /** set when the passes ran out with packets still queued: the next run passes over the nodes whatever comes in */
+  private leftover = false;
+
+  /** Run every registered node whose queue is not empty, in their order, until all queues are empty (at most 64 passes). */
+  private passes(): void {
+    const ql = this.qlen;
     const order = this.order;
     const runs = this.runs;
     const nNodes = order.length;
-    for (let pass = 0; pass < 64; pass++) {
-      let any = false;
+    let any = true;
+    for (let pass = 0; pass < 64 && any; pass++) {
+      any = false;
       for (let k = 0; k < nNodes; k++) {
         if (ql[order[k]!]) { any = true; runs[k]!(this); }
       }
-      if (!any) break;
     }
-    flushTx(this);
+    this.leftover = any;
   }
 
   // ---- for the nodes: queues, drops, and what several nodes share ----
