@@ -9,8 +9,8 @@
  * process, best half-second round.
  * Each scenario runs in a process of its own: the vRouter runs one graph per worker thread,
  * and V8 specialises the fast path's code to its graph only when it is the only one in the
- * isolate (see Graph.makeFastPath), so a second data plane in the same process would measure
- * code that production never runs.
+ * isolate (see makeFastPath in src/dataplane/graph/fast-path.ts), so a second data plane in
+ * the same process would measure code that production never runs.
  * No external reference exists for this figure.
  */
 import { performance } from 'node:perf_hooks';
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { createDataplane, type VRouterDataplane } from '../src/dataplane/dataplane.js';
 import { formatIpv4, formatIpv6 } from '../src/lib/addr.js';
 import { maskWords } from '../src/dataplane/tables/lpm.js';
-import * as F from '../src/dataplane/graph/test-frames.js';
+import * as F from '../test/support/frames.js';
 import { mask4, randomPrefixes4, rng } from '../src/dataplane/tables/test-random.js';
 import type { BenchResult } from './types.js';
 

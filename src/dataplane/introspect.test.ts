@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDataplane } from './dataplane.js';
 import { startIntrospect } from './introspect.js';
-import * as F from './graph/test-frames.js';
+import * as F from '../../test/support/frames.js';
 
 const R1 = '02:aa:00:00:00:01';
 const H1 = '02:00:00:00:01:01';

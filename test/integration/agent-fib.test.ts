@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDataplane, type VRouterDataplane } from '../../src/dataplane/dataplane.js';
-import { arp, eth, ipv4, udp } from '../../src/dataplane/graph/test-frames.js';
+import { arp, eth, ipv4, udp } from '../support/frames.js';
 import { startVrouter, type Vrouter } from '../../src/agent/vrouter.js';
 import { loadSet } from '../../src/controller/config/notation-set.js';
 import { Rib } from '../../src/controller/rib/rib.js';

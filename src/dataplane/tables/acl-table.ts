@@ -77,7 +77,7 @@ export class AclTable {
    * int32 or uint32; callers on a hot path pass int32, which never needs a heap number) and ports
    * sp/dp (-1: none). Returns the rule's index, or MAX_ACL_RULES when none matched (denied),
    * plus DECIDE_PERMIT when it permits. A closure over this table's rules: with one table per
-   * isolate (one per worker thread) V8 specialises it to them (see Graph.makeFastPath).
+   * isolate (one per worker thread) V8 specialises it to them (see makeFastPath in graph/fast-path.ts).
    */
   readonly decide: (vif: number, dsc: number, fam: number, proto: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sp: number, dp: number) => number;
 

@@ -58,7 +58,7 @@ export class RouteCache6 {
   /**
    * lookup over fixed arrays, as a closure whose arrays are consts of its scope: the graph
    * binds it once, and V8 specialises a function with a single closure in the isolate to it
-   * (see Graph.makeFastPath).
+   * (see makeFastPath in graph/fast-path.ts).
    */
   bind(t: LpmTable, vrfs: Int32Array, roots: Int32Array, a0: Int32Array, a1: Int32Array, a2: Int32Array, a3: Int32Array, out: Int32Array): (n: number) => void {
     const e = this.entries;

@@ -2,7 +2,7 @@
  * Frame builders for the data plane's tests, the fuzzer and the pipeline benchmark: plain
  * byte layouts with correct checksums, independent of the graph's own code.
  */
-import { parseIp, parseMac } from '../../lib/addr.js';
+import { parseIp, parseMac } from '../../src/lib/addr.js';
 
 export function mac(s: string): Uint8Array {
   return parseMac(s);

@@ -1,0 +1,75 @@
+/**
+ * ethernet-input: the first node of every received frame the fast path did not take. Checks
+ * the frame against its vif (up, for our MAC or multicast, the vif's 802.1Q tag, the MTU),
+ * sets the packet's L3 offset, VRF and flags, and dispatches by EtherType.
+ */
+import * as K from './graph-constants.js';
+import * as L from './limits.js';
+import type { Graph } from './graph.js';
+import type { GraphNode } from './node.js';
+import { VIF_UP } from '../tables/vif-table.js';
+
+const CAP = L.CAP;
+const SHIFT = L.SHIFT;
+
+export const ethernetInputNode: GraphNode = {
+  id: K.N_ETH_IN,
+  name: 'ethernet-input',
+  next: [K.N_IP4_IN, K.N_IP6_IN, K.N_ARP, K.N_MPLS_IN, K.N_DROP],
+  drops: [K.D_TRUNCATED, K.D_NO_VIF, K.D_NOT_FOR_US, K.D_VLAN_MISMATCH, K.D_OVERSIZE, K.D_UNKNOWN_ETHERTYPE],
+  counters: [],
+  run: ethernetInput,
+};
+
+function ethernetInput(g: Graph): void {
+  const p = g.pool;
+  const d = g.d;
+  const w = g.work;
+  const n = g.take(K.N_ETH_IN, w);
+  // the usual next node's queue is filled through a local cursor (nothing else in this loop enqueues there)
+  const nIp4Base = (K.N_IP4_IN) * CAP;
+  let nIp4 = g.qlen[K.N_IP4_IN]!;
+  const qbuf = g.qbuf;
+  const vt = g.t.vif;
+  const vflags = vt.flags;
+  const vlan = vt.vlan;
+  const vhost = vt.global[0]!;
+  const dv = p.view;
+  for (let k = 0; k < n; k++) {
+    const i = w[k]!;
+    const vif = p.rxVif[i]!;
+    const s = p.start[i]!;
+    const len = p.len[i]!;
+    const o = (i << SHIFT) + s;
+    if (len < 14) { g.drop(i, K.D_TRUNCATED); continue; }
+    if ((vflags[vif]! & VIF_UP) === 0) { g.drop(i, K.D_NO_VIF); continue; }
+    // unicast must be for our MAC on this vif
+    if ((d[o]! & 1) === 0 && (dv.getUint32(o) !== vt.macHi[vif] || dv.getUint16(o + 4) !== vt.macLo[vif])) {
+      g.drop(i, K.D_NOT_FOR_US);
+      continue;
+    }
+    let et = dv.getUint16(o + 12);
+    let hl = 14;
+    if (et === 0x8100) {
+      if (len < 18) { g.drop(i, K.D_TRUNCATED); continue; }
+      if ((((d[o + 14]! << 8) | d[o + 15]!) & 0xfff) !== vlan[vif]) { g.drop(i, K.D_VLAN_MISMATCH); continue; }
+      et = (d[o + 16]! << 8) | d[o + 17]!;
+      hl = 18;
+    } else if (vlan[vif] !== 0) {
+      g.drop(i, K.D_VLAN_MISMATCH);
+      continue;
+    }
+    if (len - hl > vt.mtu[vif]!) { g.drop(i, K.D_OVERSIZE); continue; }
+    p.l3[i] = s + hl;
+    p.vrf[i] = vt.vrf[vif]!;
+    let f = 0;
+    if (vif === vhost) f = K.PF_FROM_HOST | K.PF_NO_TTL;
+    if (et === 0x0800) { p.flags[i] = f; if (nIp4 < CAP) qbuf[nIp4Base + nIp4++] = i; else g.dropNow(i, K.D_POOL_EMPTY); }
+    else if (et === 0x86dd) { p.flags[i] = f | K.PF_IP6; g.enq(K.N_IP6_IN, i); }
+    else if (et === 0x0806) { p.flags[i] = f; g.enq(K.N_ARP, i); }
+    else if (et === 0x8847 && vif !== vhost) { p.flags[i] = K.PF_MPLS; g.enq(K.N_MPLS_IN, i); }
+    else g.drop(i, K.D_UNKNOWN_ETHERTYPE);
+  }
+  g.qlen[K.N_IP4_IN] = nIp4;
+}
+
