@@ -20,7 +20,7 @@ import { createDataplane, type VRouterDataplane } from '../src/dataplane/datapla
 import { formatIpv4, formatIpv6 } from '../src/lib/addr.js';
 import { maskWords } from '../src/dataplane/tables/lpm.js';
 import * as F from '../test/support/frames.js';
-import { mask4, randomPrefixes4, rng } from '../src/dataplane/tables/test-random.js';
+import { mask4, randomPrefixes4, rng } from '../test/support/random.js';
 import type { BenchResult } from './types.js';
 
 const RIN = '02:aa:00:00:00:01';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDataplane } from '../dataplane.js';
 import * as F from '../../../test/support/frames.js';
-import { rng } from '../tables/test-random.js';
+import { rng } from '../../../test/support/random.js';
 
 const R1 = '02:aa:00:00:00:01';
 const R2 = '02:aa:00:00:00:02';

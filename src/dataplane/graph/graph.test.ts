@@ -630,7 +630,7 @@ async function fastOrNot(fast: boolean): Promise<VRouterDataplane> {
 }
 
 test('the IPv4 fast path and the general nodes forward, answer and drop alike (mutated frames)', async () => {
-  const { rng } = await import('../tables/test-random.js');
+  const { rng } = await import('../../../test/support/random.js');
   const build = async (fast: boolean) => {
     const dp = await fastOrNot(fast);
     dp.addRoute('default', '198.51.100.0/24', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
@@ -667,7 +667,7 @@ test('the IPv4 fast path and the general nodes forward, answer and drop alike (m
 });
 
 test('the IPv6 fast path and the general nodes forward, answer and drop alike (mutated frames)', async () => {
-  const { rng } = await import('../tables/test-random.js');
+  const { rng } = await import('../../../test/support/random.js');
   const build = async (fast: boolean) => {
     const dp = await fastOrNot(fast);
     dp.addRoute('default', '2001:db8:100::/48', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
@@ -709,7 +709,7 @@ test('the IPv6 fast path and the general nodes forward, answer and drop alike (m
 });
 
 test('the MPLS fast path (swap) and mpls-input forward, answer and drop alike (mutated frames)', async () => {
-  const { rng } = await import('../tables/test-random.js');
+  const { rng } = await import('../../../test/support/random.js');
   const build = async (fast: boolean) => {
     const dp = await fastOrNot(fast);
     const toP2 = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
@@ -750,7 +750,7 @@ test('the MPLS fast path (swap) and mpls-input forward, answer and drop alike (m
 });
 
 test('filters: the fast path and the acl node permit, deny and count alike (both families, ports, fragments, no route)', async () => {
-  const { rng } = await import('../tables/test-random.js');
+  const { rng } = await import('../../../test/support/random.js');
   const build = async (fast: boolean) => {
     const dp = await fastOrNot(fast);
     const nh = dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 });
