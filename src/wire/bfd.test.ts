@@ -70,6 +70,11 @@ for (const [what, bytes, value] of GOLDEN) {
 
 const UP = hex(GOLDEN[4]![1]);
 
+/** Set bytes of `b` by offset. */
+function poke(b: Uint8Array, bytes: Record<number, number>): void {
+  for (const [at, v] of Object.entries(bytes)) b[Number(at)] = v;
+}
+
 /** `UP` with `edit` applied to a copy, decoded: the check it fails. */
 function check(edit: (b: Uint8Array) => void, len = UP.length): string {
   const b = new Uint8Array(Math.max(len, UP.length));
@@ -93,7 +98,7 @@ test('RFC 5880 6.8.6 reception checks: each failure is a value naming its check'
   assert.equal(check((b) => b.fill(0, 4, 8)), 'my_discriminator_zero');
   assert.equal(check((b) => b.fill(0, 8, 12)), 'your_discriminator_zero');
   // Init with Your Discriminator 0 is refused too; Down and AdminDown with 0 are fine
-  assert.equal(check((b) => (b.fill(0, 8, 12), (b[1] = 0x80))), 'your_discriminator_zero');
+  assert.equal(check((b) => poke(b, { 8: 0, 9: 0, 10: 0, 11: 0, 1: 0x80 })), 'your_discriminator_zero');
   for (const sta of [0x00, 0x40]) {
     const b = UP.slice();
     b.fill(0, 8, 12);
@@ -102,9 +107,9 @@ test('RFC 5880 6.8.6 reception checks: each failure is a value naming its check'
   }
   // the A bit needs at least 26 bytes and a consistent section
   assert.equal(check((b) => (b[1] = b[1]! | 0x04)), 'bad_length');
-  assert.equal(check((b) => ((b[1] = b[1]! | 0x04), (b[3] = 26), (b[24] = 1), (b[25] = 3)), 26), 'bad_auth_section');
-  assert.equal(check((b) => ((b[1] = b[1]! | 0x04), (b[3] = 28), (b[24] = 9), (b[25] = 4)), 28), 'bad_auth_section');
-  assert.equal(check((b) => ((b[1] = b[1]! | 0x04), (b[3] = 28), (b[24] = 4), (b[25] = 4)), 28), 'bad_auth_section');
+  assert.equal(check((b) => poke(b, { 1: UP[1]! | 0x04, 3: 26, 24: 1, 25: 3 }), 26), 'bad_auth_section');
+  assert.equal(check((b) => poke(b, { 1: UP[1]! | 0x04, 3: 28, 24: 9, 25: 4 }), 28), 'bad_auth_section');
+  assert.equal(check((b) => poke(b, { 1: UP[1]! | 0x04, 3: 28, 24: 4, 25: 4 }), 28), 'bad_auth_section');
   assert.equal(bfdDiagName(1), 'Control Detection Time Expired');
   assert.equal(bfdDiagName(20), 'Reserved (20)');
 });
