@@ -68,7 +68,6 @@ export function packetReceived(cx: BfdContext, bytes: Uint8Array, meta: BfdPacke
     return;
   }
   const { p, s } = admitted;
-  s.counters.rxPackets++;
   s.remoteDiscr = p.myDiscriminator;
   s.remoteState = p.state;
   s.remoteDiag = p.diag;
@@ -88,12 +87,15 @@ export function packetReceived(cx: BfdContext, bytes: Uint8Array, meta: BfdPacke
     discard(cx, 'admin_down', s);
     return;
   }
+  s.counters.rxPackets++;
   const moved = apply(cx, s, { name: 'PacketReceived', remoteState: p.state }, nowUs);
   // section 6.8.7: a Poll is answered at once with a Final, whatever the timers and state
+  // (it carries a state change too); a state change is announced at once
   if (p.poll) send(cx, s, { final: true });
   else if (moved) send(cx, s, {});
-  // the peer may have asked for a slower or faster rate: the schedule follows at once
-  else if (s.nextTxUs === undefined && txIntervalUs(s) > 0) schedule(cx, s, nowUs);
+  // the periodic packets count from the announcement, or resume when the peer, having asked
+  // for none (Required Min RX 0), asks again
+  if (moved || (s.nextTxUs === undefined && txIntervalUs(s) > 0)) schedule(cx, s, nowUs);
 }
 
 /** The checks before a packet may touch its session: decode, demultiplex, TTL and port, authentication. */
@@ -142,16 +144,16 @@ export function detectionTimerExpired(cx: BfdContext, s: BfdSession, nowUs: numb
   // section 6.8.1: bfd.RemoteDiscr and bfd.AuthSeqKnown are forgotten after a silent Detection Time
   s.remoteDiscr = 0;
   s.rcvAuthSeq = undefined;
-  if (apply(cx, s, { name: 'DetectionTimerExpired' }, nowUs)) send(cx, s, {});
+  if (apply(cx, s, { name: 'DetectionTimerExpired' }, nowUs)) announce(cx, s, nowUs);
 }
 
 /** The operator or a client disables the session (section 6.8.16): the peer is told AdminDown. */
 export function adminDown(cx: BfdContext, s: BfdSession, nowUs: number): void {
-  if (apply(cx, s, { name: 'AdminDown' }, nowUs)) send(cx, s, {});
+  if (apply(cx, s, { name: 'AdminDown' }, nowUs)) announce(cx, s, nowUs);
 }
 
 export function adminUp(cx: BfdContext, s: BfdSession, nowUs: number): void {
-  if (apply(cx, s, { name: 'AdminUp' }, nowUs)) send(cx, s, {});
+  if (apply(cx, s, { name: 'AdminUp' }, nowUs)) announce(cx, s, nowUs);
 }
 
 /**
@@ -183,7 +185,7 @@ function apply(cx: BfdContext, s: BfdSession, event: Event, nowUs: number): bool
   if (!t) return false;
   const from = s.state;
   s.state = t.next;
-  s.localDiag = t.diag;
+  if (t.diag !== undefined) s.localDiag = t.diag;
   s.sinceUs = nowUs;
   s.lastCause = t.cause;
   if (t.next === 'Up') {
@@ -196,14 +198,20 @@ function apply(cx: BfdContext, s: BfdSession, event: Event, nowUs: number): bool
   }
   // a disabled session watches nothing (section 6.8.6 discards what arrives meanwhile)
   if (t.next === 'AdminDown') s.detectAtUs = undefined;
-  cx.out.push({ kind: 'state-change', key: s.key, from, to: t.next, diag: t.diag, cause: t.cause });
+  cx.out.push({ kind: 'state-change', key: s.key, from, to: t.next, diag: s.localDiag, cause: t.cause });
   return true;
 }
 
 /**
- * Send a control packet now, besides the periodic ones: a Final, or the news of a state
- * change (as FRR and BIRD do, so a handshake takes a round trip, not a slow period).
+ * Tell the peer of a state change at once, as FRR and BIRD do (a handshake then takes a round
+ * trip, not a slow period), and count the next periodic packet from this one.
  */
+function announce(cx: BfdContext, s: BfdSession, nowUs: number): void {
+  send(cx, s, {});
+  schedule(cx, s, nowUs);
+}
+
+/** Send a control packet now: a periodic one, a state change's, or a Final (section 6.8.7). */
 function send(cx: BfdContext, s: BfdSession, flags: { final?: boolean }): void {
   const final = flags.final === true;
   const a = s.config.auth;

@@ -8,10 +8,10 @@ import { type Event, type State, transition } from './fsm.js';
 
 const pkt = (remoteState: State): Event => ({ name: 'PacketReceived', remoteState });
 
-/** [state, event, next state or '-' for none, diag] */
+/** [state, event, next state or '-' for none, diag (undefined: kept)] */
 const TABLE: [State, Event, State | '-', number?][] = [
   ['Down', pkt('AdminDown'), '-'],
-  ['Down', pkt('Down'), 'Init', 0],
+  ['Down', pkt('Down'), 'Init', undefined],
   ['Down', pkt('Init'), 'Up', 0],
   ['Down', pkt('Up'), '-'],
   ['Down', { name: 'DetectionTimerExpired' }, '-'],

@@ -40,8 +40,11 @@ export type Event =
 
 export interface Transition {
   readonly next: State;
-  /** bfd.LocalDiag after the transition (section 4.1's codes) */
-  readonly diag: number;
+  /**
+   * bfd.LocalDiag after the transition (section 4.1's codes); undefined keeps it: Down ->
+   * Init still tells the peer why we were down until the session is Up (as FRR's bfdd does)
+   */
+  readonly diag: number | undefined;
   /** why, in words, for the log and `show bfd session` */
   readonly cause: string;
 }
@@ -71,7 +74,7 @@ function received(state: State, remote: BfdState): Transition | undefined {
       // "Discard the packet": the handler has already counted it
       return undefined;
     case 'Down':
-      if (remote === 'Down') return { next: 'Init', diag: BfdDiag.NoDiagnostic, cause: 'peer is Down: three-way handshake begins' };
+      if (remote === 'Down') return { next: 'Init', diag: undefined, cause: 'peer is Down: three-way handshake begins' };
       if (remote === 'Init') return { next: 'Up', diag: BfdDiag.NoDiagnostic, cause: 'peer is Init: three-way handshake complete' };
       // an Up or AdminDown peer must first see us Down (and it does: we keep sending Down)
       return undefined;
