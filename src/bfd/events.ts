@@ -91,11 +91,12 @@ export function packetReceived(cx: BfdContext, bytes: Uint8Array, meta: BfdPacke
   const moved = apply(cx, s, { name: 'PacketReceived', remoteState: p.state }, nowUs);
   // section 6.8.7: a Poll is answered at once with a Final, whatever the timers and state
   // (it carries a state change too); a state change is announced at once
-  if (p.poll) send(cx, s, { final: true });
-  else if (moved) send(cx, s, {});
+  if (p.poll) send(cx, s, nowUs, { final: true });
+  else if (moved) send(cx, s, nowUs, {});
   // the periodic packets count from the announcement, or resume when the peer, having asked
-  // for none (Required Min RX 0), asks again
+  // for none (Required Min RX 0), asks again; a peer asking for a faster rate gets it now
   if (moved || (s.nextTxUs === undefined && txIntervalUs(s) > 0)) schedule(cx, s, nowUs);
+  else bringForward(cx, s, nowUs);
 }
 
 /** The checks before a packet may touch its session: decode, demultiplex, TTL and port, authentication. */
@@ -134,7 +135,7 @@ function authCheck(s: BfdSession, p: BfdControl, bytes: Uint8Array): BfdDiscardR
 
 /** The session's periodic transmit time has come (section 6.8.7). */
 export function txTimerExpired(cx: BfdContext, s: BfdSession, nowUs: number): void {
-  send(cx, s, {});
+  send(cx, s, nowUs, {});
   schedule(cx, s, nowUs);
 }
 
@@ -175,8 +176,20 @@ export function timersChanged(cx: BfdContext, s: BfdSession, config: BfdSessionC
       s.polling = true;
     }
   }
-  // a faster rate must not wait for the slow period already scheduled
-  if (s.nextTxUs !== undefined) s.nextTxUs = Math.min(s.nextTxUs, nowUs + jittered(txIntervalUs(s), s.config.detectMult, cx.random()));
+  bringForward(cx, s, nowUs);
+}
+
+/**
+ * A faster rate (ours, or the peer's lower Required Min RX) must not wait for the slow period
+ * already scheduled: the next packet comes one new interval after the last one, or now. Without
+ * this a peer that goes Up and polls for 100 ms (FRR does) hears from us only a second later,
+ * past its detection time.
+ */
+function bringForward(cx: BfdContext, s: BfdSession, nowUs: number): void {
+  const interval = txIntervalUs(s);
+  if (s.nextTxUs === undefined || interval === 0) return;
+  const due = Math.max(nowUs, (s.lastTxUs ?? nowUs) + jittered(interval, s.config.detectMult, cx.random()));
+  if (due < s.nextTxUs) s.nextTxUs = due;
 }
 
 /** Run the FSM; on a transition set the state, the intervals it implies, and report it. */
@@ -207,12 +220,12 @@ function apply(cx: BfdContext, s: BfdSession, event: Event, nowUs: number): bool
  * trip, not a slow period), and count the next periodic packet from this one.
  */
 function announce(cx: BfdContext, s: BfdSession, nowUs: number): void {
-  send(cx, s, {});
+  send(cx, s, nowUs, {});
   schedule(cx, s, nowUs);
 }
 
 /** Send a control packet now: a periodic one, a state change's, or a Final (section 6.8.7). */
-function send(cx: BfdContext, s: BfdSession, flags: { final?: boolean }): void {
+function send(cx: BfdContext, s: BfdSession, nowUs: number, flags: { final?: boolean }): void {
   const final = flags.final === true;
   const a = s.config.auth;
   const packet: BfdControl = {
@@ -235,6 +248,7 @@ function send(cx: BfdContext, s: BfdSession, flags: { final?: boolean }): void {
     cx.out.push({ kind: 'send', key: s.key, packet: { ...packet, auth: { type: a.type, keyId: a.keyId, sequence: s.xmitAuthSeq, digest: new Uint8Array(20) } } });
   } else cx.out.push({ kind: 'send', key: s.key, packet });
   s.counters.txPackets++;
+  s.lastTxUs = nowUs;
 }
 
 /** The next periodic packet: a jittered interval from now, or none when the peer wants none. */

@@ -87,6 +87,8 @@ export interface BfdSession {
   polling: boolean;
   /** when the next periodic packet is due (undefined: none, section 6.8.7) */
   nextTxUs: number | undefined;
+  /** when the last packet went out */
+  lastTxUs: number | undefined;
   /** when the detection time runs out (undefined: no packet received yet) */
   detectAtUs: number | undefined;
   /** bfd.XmitAuthSeq and bfd.RcvAuthSeq / bfd.AuthSeqKnown */
@@ -120,6 +122,7 @@ export function createSession(key: BfdSessionKey, config: BfdSessionConfig, loca
     remoteControlPlaneIndependent: false,
     polling: false,
     nextTxUs: nowUs,
+    lastTxUs: undefined,
     detectAtUs: undefined,
     xmitAuthSeq: 1,
     rcvAuthSeq: undefined,
