@@ -48,6 +48,12 @@ export interface BfdContext {
   readonly sessions: SessionTable;
   /** drops by reason, for the counters and `show bfd` */
   readonly discards: Map<BfdDiscardReason, number>;
+  /**
+   * Drop single-hop packets from a source port outside 49152-65535. RFC 5881 section 4 binds
+   * the sender; BIRD 2 sends from the kernel's ephemeral range (32768-60999 by default), so
+   * checking is a choice, off by default, as in FRR.
+   */
+  readonly checkSourcePort: boolean;
   /** in [0, 1]: the transmit jitter (section 6.8.7); tests fix it */
   readonly random: () => number;
   /** what the handlers decided, in order; the entry point hands it to its caller */
@@ -62,7 +68,7 @@ function discard(cx: BfdContext, reason: BfdDiscardReason, s?: BfdSession): void
 
 /** A packet arrived on a BFD port: section 6.8.6 from the first check to the last. */
 export function packetReceived(cx: BfdContext, bytes: Uint8Array, meta: BfdPacketMeta, nowUs: number): void {
-  const admitted = admit(bytes, meta, cx.sessions);
+  const admitted = admit(cx, bytes, meta);
   if ('reason' in admitted) {
     discard(cx, admitted.reason, admitted.session);
     return;
@@ -100,16 +106,16 @@ export function packetReceived(cx: BfdContext, bytes: Uint8Array, meta: BfdPacke
 }
 
 /** The checks before a packet may touch its session: decode, demultiplex, TTL and port, authentication. */
-function admit(bytes: Uint8Array, meta: BfdPacketMeta, sessions: SessionTable): { p: BfdControl; s: BfdSession } | { reason: BfdDiscardReason; session?: BfdSession } {
+function admit(cx: BfdContext, bytes: Uint8Array, meta: BfdPacketMeta): { p: BfdControl; s: BfdSession } | { reason: BfdDiscardReason; session?: BfdSession } {
   const p = decodeBfdControl(bytes);
   if (p instanceof BfdDecodeError) return { reason: p.check };
-  const s = sessions.demultiplex(p.yourDiscriminator, meta);
+  const s = cx.sessions.demultiplex(p.yourDiscriminator, meta);
   if (s === 'no_session') return { reason: 'no_session' };
   if (meta.dstPort === BFD_PORT_SINGLE_HOP) {
     // RFC 5881 section 5: a single-hop packet was sent with TTL 255 and crossed no router
     if (meta.ttl !== 255) return { reason: 'bad_ttl', session: s };
-    // RFC 5881 section 4: the sender picks its source port from 49152-65535
-    if (meta.srcPort < BFD_SOURCE_PORT_MIN || meta.srcPort > BFD_SOURCE_PORT_MAX) return { reason: 'bad_source_port', session: s };
+    // RFC 5881 section 4: the sender picks its source port from 49152-65535 (see checkSourcePort)
+    if (cx.checkSourcePort && meta.srcPort < BFD_SOURCE_PORT_MIN || meta.srcPort > BFD_SOURCE_PORT_MAX) return { reason: 'bad_source_port', session: s };
   }
   const auth = authCheck(s, p, bytes);
   return auth ? { reason: auth, session: s } : { p, s };

@@ -21,6 +21,8 @@ export interface BfdInstanceOptions {
   readonly random?: () => number;
   /** the first local discriminator handed out (default: random) */
   readonly firstDiscriminator?: number;
+  /** drop single-hop packets from source ports outside 49152-65535 (default off: BIRD's are not) */
+  readonly checkSourcePort?: boolean;
 }
 
 export class BfdInstance {
@@ -28,7 +30,7 @@ export class BfdInstance {
 
   constructor(opts: BfdInstanceOptions = {}) {
     const first = opts.firstDiscriminator ?? 1 + Math.floor(Math.random() * 0xfffffffe);
-    this.cx = { sessions: new SessionTable(first), discards: new Map(), random: opts.random ?? Math.random, out: [] };
+    this.cx = { sessions: new SessionTable(first), discards: new Map(), checkSourcePort: opts.checkSourcePort ?? false, random: opts.random ?? Math.random, out: [] };
   }
 
   /** A new session, Down (or AdminDown), sending its first packet at once. */

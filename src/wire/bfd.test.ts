@@ -191,6 +191,10 @@ test('golden from BIRD: meticulous keyed SHA1 decodes, verifies with BIRD\'s key
     assert.equal(d.detectMult, 3);
     assert.ok(verifyBfdDigest(bytes, key), `${what}: BIRD's digest is the one section 6.7.4 gives`);
     assert.ok(!verifyBfdDigest(bytes, new TextEncoder().encode('cnr-bfd-kez')), `${what}: another key fails`);
+    // a Node Buffer (what a dgram socket hands over) is verified without being changed
+    const received = Buffer.from(bytes);
+    assert.ok(verifyBfdDigest(received, key), `${what}: from a Buffer`);
+    assert.equal(received.toString('hex'), h, `${what}: the received bytes are left alone`);
     const out = new Uint8Array(bytes.length);
     encodeBfdControl(d, out);
     assert.equal(toHex(out), h, `${what}: re-encoded`);

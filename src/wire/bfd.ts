@@ -262,7 +262,9 @@ export function bfdDigest(packet: Uint8Array, key: Uint8Array): Uint8Array {
   const sha1 = type === 4 || type === 5;
   const dlen = sha1 ? 20 : 16;
   if (key.length > dlen) throw new RangeError(`bfd: ${sha1 ? 'SHA1' : 'MD5'} key of ${key.length} bytes above ${dlen}`);
-  const copy = packet.slice(0, packet[3]!);
+  // a copy, never a view: a Node Buffer's slice() shares the received bytes
+  const copy = new Uint8Array(packet[3]!);
+  copy.set(packet.subarray(0, copy.length));
   const at = BFD_HEADER_LEN + 8;
   copy.fill(0, at, at + dlen);
   copy.set(key, at);

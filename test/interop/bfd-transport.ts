@@ -2,7 +2,7 @@
  * A UDP transport around cnr's BFD instance for the interop tests only, until the vRouter
  * hosts BFD (docs/bfd.md). A test starts it inside cnr's namespace (`startBfdTransport`): this
  * file then runs one session over two node:dgram sockets (port 3784; source port 49152, TTL
- * 255) and prints each state change as a JSON line. A dgram socket cannot read a received
+ * 255) and prints each state change and each dropped packet as a JSON line. A dgram socket cannot read a received
  * packet's TTL, so this transport reports 255; the TTL check itself is tested in the
  * scenarios (malformed-packets-counted).
  */
@@ -42,6 +42,8 @@ export interface BfdTransport {
   readonly daemon: Daemon;
   /** every state change so far */
   states(): StateLine[];
+  /** received packets dropped so far, by reason */
+  discards(): Record<string, number>;
 }
 
 /** Start the transport in `ns` and wait until its sockets are bound. */
@@ -60,6 +62,15 @@ export async function startBfdTransport(lab: Lab, ns: string, cfg: TransportConf
         .split('\n')
         .filter((l) => l.startsWith('{"from"'))
         .map((l) => JSON.parse(l) as StateLine),
+    discards: () => {
+      const out: Record<string, number> = {};
+      for (const l of daemon.output().split('\n')) {
+        if (!l.startsWith('{"discard"')) continue;
+        const r = (JSON.parse(l) as { discard: string }).discard;
+        out[r] = (out[r] ?? 0) + 1;
+      }
+      return out;
+    },
   };
 }
 
@@ -92,6 +103,8 @@ function transportMain(cfg: TransportConfig): void {
       } else if (o.kind === 'state-change') {
         const line: StateLine = { from: o.from, to: o.to, diag: o.diag, cause: o.cause, atUs: monotonicUs(), localDiscr: session.localDiscr };
         console.log(JSON.stringify(line));
+      } else {
+        console.log(JSON.stringify({ discard: o.reason }));
       }
     }
     // wake at the next transmit or detection deadline

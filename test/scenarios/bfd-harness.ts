@@ -22,6 +22,8 @@ import type { ScenarioEvent } from './runner.js';
 
 /** config.json: the sessions cnr runs. Intervals in milliseconds, as Junos configures them. */
 export interface BfdScenarioConfig {
+  /** drop single-hop packets from source ports outside 49152-65535 (BfdInstanceOptions.checkSourcePort) */
+  readonly 'check-source-port'?: boolean;
   readonly sessions: readonly {
     readonly peer: string;
     readonly local: string;
@@ -54,7 +56,7 @@ interface SentRun {
 }
 
 export class BfdScenario {
-  private readonly bfd = new BfdInstance({ random: () => 1, firstDiscriminator: FIRST_DISCRIMINATOR });
+  private readonly bfd: BfdInstance;
   private readonly keys = new Map<string, BfdSessionKey>();
   private nowUs = 0;
   private sent = new Map<string, SentRun[]>();
@@ -63,6 +65,7 @@ export class BfdScenario {
   private readonly repeating = new Map<string, { packet: BfdControl; everyUs: number; nextUs: number }>();
 
   constructor(config: BfdScenarioConfig) {
+    this.bfd = new BfdInstance({ random: () => 1, firstDiscriminator: FIRST_DISCRIMINATOR, checkSourcePort: config['check-source-port'] });
     for (const c of config.sessions) {
       const key: BfdSessionKey = c.interface ? { kind: 'single-hop', ifname: c.interface, peer: c.peer, local: c.local } : { kind: 'multihop', peer: c.peer, local: c.local };
       const sc: BfdSessionConfig = {
