@@ -115,7 +115,7 @@ function admit(cx: BfdContext, bytes: Uint8Array, meta: BfdPacketMeta): { p: Bfd
     // RFC 5881 section 5: a single-hop packet was sent with TTL 255 and crossed no router
     if (meta.ttl !== 255) return { reason: 'bad_ttl', session: s };
     // RFC 5881 section 4: the sender picks its source port from 49152-65535 (see checkSourcePort)
-    if (cx.checkSourcePort && meta.srcPort < BFD_SOURCE_PORT_MIN || meta.srcPort > BFD_SOURCE_PORT_MAX) return { reason: 'bad_source_port', session: s };
+    if (cx.checkSourcePort && (meta.srcPort < BFD_SOURCE_PORT_MIN || meta.srcPort > BFD_SOURCE_PORT_MAX)) return { reason: 'bad_source_port', session: s };
   }
   const auth = authCheck(s, p, bytes);
   return auth ? { reason: auth, session: s } : { p, s };
@@ -130,10 +130,11 @@ function authCheck(s: BfdSession, p: BfdControl, bytes: Uint8Array): BfdDiscardR
   if (!verifyBfdDigest(bytes.subarray(0, bytes[3]!), want.key)) return 'auth_failed';
   const seq = p.auth.sequence;
   if (s.rcvAuthSeq !== undefined) {
-    // section 6.7.4: within 3 x Detect Mult of the last; meticulous must move forward
+    // section 6.7.4: within 3 x the packet's Detect Mult of the last, in circular 32-bit
+    // space; meticulous must move forward
     const ahead = (seq - s.rcvAuthSeq) >>> 0;
     const min = want.type === 5 ? 1 : 0;
-    if (ahead < min || ahead > 3 * s.config.detectMult) return 'auth_sequence';
+    if (ahead < min || ahead > 3 * p.detectMult) return 'auth_sequence';
   }
   s.rcvAuthSeq = seq;
   return undefined;

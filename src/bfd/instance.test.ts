@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BFD_PORT_SINGLE_HOP } from '../wire/bfd.js';
+import { BFD_PORT_SINGLE_HOP, encodeBfdControl, signBfdControl } from '../wire/bfd.js';
 import { BfdInstance, type BfdOutput, type BfdSessionConfig, type BfdSessionKey, detectionTimeUs, encodeSessionPacket, jittered, txIntervalUs } from './index.js';
 
 const KA: BfdSessionKey = { kind: 'single-hop', ifname: 'a0', local: '10.0.0.1', peer: '10.0.0.2' };
@@ -97,4 +97,24 @@ test('keyed SHA1: same key comes Up; a wrong key is refused and counted', () => 
   none.run(2_000_000);
   assert.ok((none.a.discards().get('auth_unexpected') ?? 0) > 0);
   assert.ok((none.b.discards().get('auth_missing') ?? 0) > 0);
+});
+
+test('keyed SHA1 sequence numbers (RFC 5880 6.7.4): meticulous refuses a replay, keyed takes it; both refuse a jump past 3 x Detect Mult', () => {
+  const key = new TextEncoder().encode('k');
+  for (const type of [4, 5] as const) {
+    const b = new BfdInstance({ random: () => 1, firstDiscriminator: 9 });
+    b.addSession(KB, { ...FAST, auth: { type, keyId: 1, key } }, 0);
+    const packet = (sequence: number) => {
+      const buf = new Uint8Array(52);
+      encodeBfdControl({ diag: 0, state: 'Down', poll: false, final: false, controlPlaneIndependent: false, demand: false, detectMult: 3, myDiscriminator: 5, yourDiscriminator: 0, desiredMinTxUs: 1_000_000, requiredMinRxUs: 100_000, requiredMinEchoRxUs: 0, auth: { type, keyId: 1, sequence, digest: new Uint8Array(20) } }, buf);
+      signBfdControl(buf, key);
+      return buf;
+    };
+    const meta = { ifname: 'b0', srcAddress: '10.0.0.1', dstAddress: '10.0.0.2', srcPort: 49152, dstPort: BFD_PORT_SINGLE_HOP, ttl: 255 };
+    const drops = (seq: number) => b.receive(packet(seq), meta, 0).filter((o) => o.kind === 'discard').map((o) => (o.kind === 'discard' ? o.reason : ''));
+    assert.deepEqual(drops(0xfffffffe), [], 'the first sequence number is taken as it comes');
+    assert.deepEqual(drops(0xfffffffe), type === 5 ? ['auth_sequence'] : [], 'the same number again');
+    assert.deepEqual(drops(3), [], 'forward across the 32-bit wrap, within 9');
+    assert.deepEqual(drops(3 + 10), ['auth_sequence'], 'more than 3 x 3 ahead');
+  }
 });
