@@ -94,7 +94,7 @@ export function packetReceived(cx: BfdContext, bytes: Uint8Array, meta: BfdPacke
     return;
   }
   s.counters.rxPackets++;
-  const moved = apply(cx, s, { name: 'PacketReceived', remoteState: p.state }, nowUs);
+  const moved = apply(cx, s, { name: 'PacketReceived', packet: p }, nowUs);
   // section 6.8.7: a Poll is answered at once with a Final, whatever the timers and state
   // (it carries a state change too); a state change is announced at once
   if (p.poll) send(cx, s, nowUs, { final: true });

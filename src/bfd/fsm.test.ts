@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Event, type State, transition } from './fsm.js';
 
-const pkt = (remoteState: State): Event => ({ name: 'PacketReceived', remoteState });
+/** a peer's packet in `state`; the FSM reads only the state */
+const pkt = (state: State): Event => ({
+  name: 'PacketReceived',
+  packet: { state, diag: 0, poll: false, final: false, controlPlaneIndependent: false, demand: false, detectMult: 3, myDiscriminator: 7, yourDiscriminator: 1, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, requiredMinEchoRxUs: 0 },
+});
 
 /** [state, event, next state or '-' for none, diag (undefined: kept)] */
 const TABLE: [State, Event, State | '-', number?][] = [
@@ -37,7 +41,7 @@ const TABLE: [State, Event, State | '-', number?][] = [
 ];
 
 for (const [state, event, next, diag] of TABLE) {
-  test(`bfd fsm: ${state} + ${event.name}${event.name === 'PacketReceived' ? ` (${event.remoteState})` : ''} -> ${next}`, () => {
+  test(`bfd fsm: ${state} + ${event.name}${event.name === 'PacketReceived' ? ` (${event.packet.state})` : ''} -> ${next}`, () => {
     const t = transition(state, event);
     if (next === '-') assert.equal(t, undefined);
     else {

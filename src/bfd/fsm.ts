@@ -24,14 +24,17 @@
  *       +--->|      | INIT, UP             |      |<---+
  *            +------+                      +------+
  */
-import { BfdDiag, type BfdState } from '../wire/bfd.js';
+import { type BfdControl, BfdDiag, type BfdState } from '../wire/bfd.js';
 
 export type State = BfdState;
 
 /** The inputs that can move a session (section 6.8.6 and the administrative control of 6.8.16). */
 export type Event =
-  /** a valid control packet for this session: only the sender's state matters here */
-  | { readonly name: 'PacketReceived'; readonly remoteState: BfdState }
+  /**
+   * a valid control packet for this session, past every check of section 6.8.6: only the
+   * sender's state moves the session (timer fields and the P/F bits are the handler's)
+   */
+  | { readonly name: 'PacketReceived'; readonly packet: BfdControl }
   /** no valid packet for a Detection Time (section 6.8.4) */
   | { readonly name: 'DetectionTimerExpired' }
   /** the operator (or the client) disables the session (section 6.8.16) */
@@ -61,7 +64,7 @@ export function transition(state: State, event: Event): Transition | undefined {
       // section 6.8.4: only a session in Init or Up has anything to lose
       return state === 'Init' || state === 'Up' ? { next: 'Down', diag: BfdDiag.ControlDetectionTimeExpired, cause: 'no packet from the peer within the detection time' } : undefined;
     case 'PacketReceived':
-      return received(state, event.remoteState);
+      return received(state, event.packet.state);
     default:
       return assertNever(event);
   }
