@@ -1,0 +1,27 @@
+/**
+ * BFD behaviour as data: replays every scenario folder under test/scenarios/bfd/ against
+ * cnr's real BFD instance (bfd-harness.ts plays the peers and the clock) and compares the
+ * state after each step with the step's NN-output.json. UPDATE_SCENARIOS=1 rewrites the
+ * expected files instead (read the diff by hand before committing). Format and how to add
+ * a scenario: test/scenarios/README.md.
+ */
+import { test } from 'node:test';
+import { BfdScenario, type BfdScenarioConfig } from './bfd-harness.js';
+import { checkStep, loadScenarios } from './runner.js';
+
+for (const sc of loadScenarios('bfd')) {
+  test(`bfd scenario ${sc.name}: ${sc.title}`, { todo: sc.knownBug }, () => {
+    const run = new BfdScenario(sc.config as BfdScenarioConfig);
+    for (const step of sc.steps) {
+      for (const e of step.events) {
+        try {
+          run.run(e);
+        } catch (err) {
+          (err as Error).message = `${step.inputFile}: event ${JSON.stringify(e)}: ${(err as Error).message}`;
+          throw err;
+        }
+      }
+      checkStep(sc, step, run.snapshot());
+    }
+  });
+}
