@@ -230,6 +230,55 @@ export function scanIpv4Prefix(s: string): [number, number] | undefined {
   return undefined;
 }
 
+/**
+ * An IPv4 prefix as one number: 2^len plus the network's top `len` bits (host bits dropped).
+ * Distinct for every (network, length), a small integer up to /30, so a million routes can be
+ * keyed, queued and encoded without a string or a byte array each.
+ */
+export function ipv4PrefixCode(addr: number, len: number): number {
+  return 2 ** len + (len === 0 ? 0 : addr >>> (32 - len));
+}
+
+/** The network address (host bits zero) of an ipv4PrefixCode. */
+export function ipv4OfPrefixCode(code: number): number {
+  const len = prefixCodeLength(code);
+  return len === 0 ? 0 : ((code - 2 ** len) * 2 ** (32 - len)) >>> 0;
+}
+
+/** The prefix length of an ipv4PrefixCode. */
+export function prefixCodeLength(code: number): number {
+  return Math.floor(Math.log2(code));
+}
+
+/** The Prefix of an ipv4PrefixCode. */
+export function prefixOfIpv4Code(code: number): Prefix {
+  return { family: 4, addr: ipv4ToBytes(ipv4OfPrefixCode(code)), len: prefixCodeLength(code) };
+}
+
+/**
+ * A route prefix from its binary parts (as agent.proto's IpPrefix carries them): the family
+ * follows from the address length (4 or 16 bytes); host bits are cleared, as parsePrefix does.
+ * `addr` is kept when its host bits are already clear, copied otherwise.
+ */
+export function makePrefix(addr: Uint8Array, len: number): Prefix {
+  const n = addr.length;
+  if (n !== 4 && n !== 16) throw new AddressError(`invalid prefix: ${n}-byte address (4 for IPv4, 16 for IPv6)`);
+  const max = n * 8;
+  if (!Number.isInteger(len) || len < 0 || len > max) throw new AddressError(`invalid prefix length ${len} (0..${max})`);
+  const family: Family = n === 4 ? 4 : 6;
+  for (let i = len >> 3; i < n; i++) {
+    const keep = i === len >> 3 ? 0xff & (0xff << (8 - (len & 7))) : 0;
+    if ((addr[i]! & ~keep & 0xff) !== 0) return { family, addr: maskBytes(addr, len), len };
+  }
+  return { family, addr, len };
+}
+
+/** A route prefix from text: plainly written IPv4 without a regular expression, the rest through parsePrefix. */
+export function prefixOfText(s: string): Prefix {
+  const q = scanIpv4Prefix(s);
+  return q ? prefixOfIpv4Code(ipv4PrefixCode(q[0], q[1])) : parsePrefix(s);
+}
+
 /** The canonical text of a route prefix, for use as a map key. */
 export function canonicalPrefix(s: string): string {
   return formatPrefix(parsePrefix(s));
