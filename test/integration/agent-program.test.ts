@@ -11,6 +11,7 @@ import { RecordingDataplane } from '../../src/agent/recording-dataplane.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import type { RibRoute } from '../../src/controller/rib/types.js';
+import { formatPrefix } from '../../src/lib/addr.js';
 
 function direct(prefix: string, ifname: string): RibRoute {
   return { prefix, protocol: 'direct', preference: 0, nexthops: [{ interface: ifname }] };
@@ -37,7 +38,7 @@ function recordRemovals(dp: RecordingDataplane): string[] {
   const removed: string[] = [];
   const del = dp.delRoute.bind(dp);
   dp.delRoute = (vrf, prefix) => {
-    removed.push(prefix);
+    removed.push(typeof prefix === 'string' ? prefix : formatPrefix(prefix));
     del(vrf, prefix);
   };
   return removed;
