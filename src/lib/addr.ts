@@ -201,14 +201,26 @@ export function formatPrefix(p: Prefix): string {
  * path for code that handles routes by the million (RIB, agent).
  */
 export function scanIpv4Prefix(s: string): [number, number] | undefined {
+  const packed = scanIpv4Packed(s);
+  return packed < 0 ? undefined : [Math.floor(packed / 64), packed % 64];
+}
+
+/** As scanIpv4Prefix, the prefix as its ipv4PrefixCode (host bits dropped), or -1: nothing allocated per call. */
+export function scanIpv4PrefixCode(s: string): number {
+  const packed = scanIpv4Packed(s);
+  return packed < 0 ? -1 : ipv4PrefixCode(Math.floor(packed / 64), packed % 64);
+}
+
+/** address * 64 + length of plainly written `a.b.c.d/len`, or -1 */
+function scanIpv4Packed(s: string): number {
   let v = 0, part = 0, digits = 0, dots = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return undefined; // leading zero
+      if (digits > 0 && part === 0) return -1; // leading zero
       part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return undefined;
+      if (++digits > 3 || part > 255) return -1;
     } else if (c === 46 && dots < 3 && digits) {
       v = v * 256 + part;
       part = 0;
@@ -219,15 +231,15 @@ export function scanIpv4Prefix(s: string): [number, number] | undefined {
       let len = 0, ld = 0;
       for (let j = i + 1; j < n; j++) {
         const d = s.charCodeAt(j);
-        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return undefined;
+        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return -1;
         len = len * 10 + (d - 48);
-        if (++ld > 2) return undefined;
+        if (++ld > 2) return -1;
       }
-      if (!ld || len > 32) return undefined;
-      return [v >>> 0, len];
-    } else return undefined;
+      if (!ld || len > 32) return -1;
+      return (v >>> 0) * 64 + len;
+    } else return -1;
   }
-  return undefined;
+  return -1;
 }
 
 /**
@@ -247,7 +259,7 @@ export function ipv4OfPrefixCode(code: number): number {
 
 /** The prefix length of an ipv4PrefixCode. */
 export function prefixCodeLength(code: number): number {
-  return Math.floor(Math.log2(code));
+  return code >= 0x100000000 ? 32 : 31 - Math.clz32(code);
 }
 
 /** The Prefix of an ipv4PrefixCode. */
@@ -275,8 +287,8 @@ export function makePrefix(addr: Uint8Array, len: number): Prefix {
 
 /** A route prefix from text: plainly written IPv4 without a regular expression, the rest through parsePrefix. */
 export function prefixOfText(s: string): Prefix {
-  const q = scanIpv4Prefix(s);
-  return q ? prefixOfIpv4Code(ipv4PrefixCode(q[0], q[1])) : parsePrefix(s);
+  const code = scanIpv4PrefixCode(s);
+  return code >= 0 ? prefixOfIpv4Code(code) : parsePrefix(s);
 }
 
 /** The canonical text of a route prefix, for use as a map key. */

@@ -21,7 +21,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
-import { ipv4PrefixCode, parsePrefix, scanIpv4Prefix, type Prefix } from '../../lib/addr.js';
+import { parsePrefix, scanIpv4PrefixCode, type Prefix } from '../../lib/addr.js';
 import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 
@@ -544,8 +544,8 @@ class BatchBuilder {
  * issue 12): plain IPv4 as an ipv4PrefixCode number, the rest as a Prefix.
  */
 function destinationOf(prefix: string): number | Prefix {
-  const q = scanIpv4Prefix(prefix);
-  return q ? ipv4PrefixCode(q[0], q[1]) : parsePrefix(prefix);
+  const code = scanIpv4PrefixCode(prefix);
+  return code >= 0 ? code : parsePrefix(prefix);
 }
 
 function fibKey(action: FibAction, nexthops: readonly FibNexthop[]): string {
