@@ -201,26 +201,28 @@ export function formatPrefix(p: Prefix): string {
  * path for code that handles routes by the million (RIB, agent).
  */
 export function scanIpv4Prefix(s: string): [number, number] | undefined {
-  const packed = scanIpv4Packed(s);
-  return packed < 0 ? undefined : [Math.floor(packed / 64), packed % 64];
+  return scanIpv4(s) ? [scannedAddr, scannedLen] : undefined;
 }
 
 /** As scanIpv4Prefix, the prefix as its ipv4PrefixCode (host bits dropped), or -1: nothing allocated per call. */
 export function scanIpv4PrefixCode(s: string): number {
-  const packed = scanIpv4Packed(s);
-  return packed < 0 ? -1 : ipv4PrefixCode(Math.floor(packed / 64), packed % 64);
+  return scanIpv4(s) ? ipv4PrefixCode(scannedAddr, scannedLen) : -1;
 }
 
-/** address * 64 + length of plainly written `a.b.c.d/len`, or -1 */
-function scanIpv4Packed(s: string): number {
+/** scanIpv4's answer, when it returns true (module scratch: no tuple per call) */
+let scannedAddr = 0;
+let scannedLen = 0;
+
+/** Is `s` a plainly written `a.b.c.d/len`? If so, its address and length are in scannedAddr/scannedLen. */
+function scanIpv4(s: string): boolean {
   let v = 0, part = 0, digits = 0, dots = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1; // leading zero
+      if (digits > 0 && part === 0) return false; // leading zero
       part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
+      if (++digits > 3 || part > 255) return false;
     } else if (c === 46 && dots < 3 && digits) {
       v = v * 256 + part;
       part = 0;
@@ -231,15 +233,17 @@ function scanIpv4Packed(s: string): number {
       let len = 0, ld = 0;
       for (let j = i + 1; j < n; j++) {
         const d = s.charCodeAt(j);
-        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return -1;
+        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return false;
         len = len * 10 + (d - 48);
-        if (++ld > 2) return -1;
+        if (++ld > 2) return false;
       }
-      if (!ld || len > 32) return -1;
-      return (v >>> 0) * 64 + len;
-    } else return -1;
+      if (!ld || len > 32) return false;
+      scannedAddr = v >>> 0;
+      scannedLen = len;
+      return true;
+    } else return false;
   }
-  return -1;
+  return false;
 }
 
 /**
@@ -248,13 +252,17 @@ function scanIpv4Packed(s: string): number {
  * keyed, queued and encoded without a string or a byte array each.
  */
 export function ipv4PrefixCode(addr: number, len: number): number {
-  return 2 ** len + (len === 0 ? 0 : addr >>> (32 - len));
+  // integer shifts where they fit (a route per call, a million calls): 2 ** len is a float power
+  if (len === 0) return 1;
+  return (len <= 30 ? 1 << len : 2 ** len) + (addr >>> (32 - len));
 }
 
 /** The network address (host bits zero) of an ipv4PrefixCode. */
 export function ipv4OfPrefixCode(code: number): number {
   const len = prefixCodeLength(code);
-  return len === 0 ? 0 : ((code - 2 ** len) * 2 ** (32 - len)) >>> 0;
+  if (len === 0) return 0;
+  const bits = code - (len <= 30 ? 1 << len : 2 ** len);
+  return (bits << (32 - len)) >>> 0;
 }
 
 /** The prefix length of an ipv4PrefixCode. */
