@@ -109,6 +109,7 @@ export class FibExport {
   private readonly inflight = new Map<number, number>();
   /** how this stream's agent reads route prefixes; undefined until its response headers came */
   private prefixForm: PrefixForm | undefined;
+  private lastPrefixForm: PrefixForm | undefined;
   private replay: Replay | undefined;
   private blocked = false;
   private pumping = false;
@@ -317,7 +318,9 @@ export class FibExport {
       if (this.call !== call) return;
       const features = md.get(AGENT_FEATURES_HEADER).join(',').split(',').map((f) => f.trim());
       this.prefixForm = features.includes(FEATURE_PREFIX_BYTES) ? 'bytes' : 'text';
-      if (this.prefixForm === 'text') this.log(`fib-export: agent ${this.opts.address} reads text prefixes only (an older release); sending them so`);
+      // said once per change, not on every reconnect
+      if (this.prefixForm !== this.lastPrefixForm && this.prefixForm === 'text') this.log(`fib-export: agent ${this.opts.address} reads text prefixes only (an older release); sending them so`);
+      this.lastPrefixForm = this.prefixForm;
       this.pump();
     });
     call.on('data', (m: PbAgentMessage) => this.onAck(m));
