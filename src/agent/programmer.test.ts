@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Programmer } from './programmer.js';
 import { RecordingDataplane } from '../../test/support/recording-dataplane.js';
+import { parsePrefix } from '../lib/addr.js';
 
 async function setup() {
   const dp = new RecordingDataplane();
@@ -115,4 +116,45 @@ test('an MPLS-over-UDP next hop: labels inside, shared by key, refused without l
   assert.deepEqual(r.failures, []);
   assert.deepEqual([...dp.nexthops.values()].map((n) => [n.spec, n.refs]), [[{ type: 'mpls-udp', src: '10.0.12.1', dst: '10.0.12.2', labels: [16] }, 2]]);
   assert.match(p.applyRoutes({ vrf: 'blue', routes: [{ prefix: '10.5.0.0/24', nexthops: [{ ip: '10.0.12.2', tunnelSource: '10.0.12.1' }] }] }).failures[0]!.reason, /needs labels/);
+});
+
+test('a prefix as a value and as text (an older controller) are the same route; values reach the data plane as values', async () => {
+  const { dp, p } = await setup();
+  const seen: unknown[] = [];
+  const add = dp.addRoute.bind(dp);
+  dp.addRoute = (vrf, prefix, nh) => {
+    seen.push(prefix);
+    add(vrf, prefix, nh);
+  };
+  const via = { action: 'FORWARD' as const, nexthops: [{ ip: '10.0.0.2', interface: 'eth1' }] };
+  const v6 = parsePrefix('2001:db8:7::/48');
+  assert.deepEqual(p.applyRoutes({ nexthopSets: [via], routes: [{ destination: parsePrefix('192.0.2.0/24'), nexthopSet: 1 }, { destination: v6, nexthopSet: 1 }] }).failures, []);
+  assert.deepEqual(seen.map((x) => typeof x), ['object', 'object'], 'no text on the way to the data plane');
+  // the same routes again in the text form: unchanged, no data-plane call
+  assert.deepEqual(p.applyRoutes({ nexthopSets: [via], routes: [{ prefix: '192.0.2.0/24', nexthopSet: 1 }, { prefix: '2001:db8:7::/48', nexthopSet: 1 }] }).failures, []);
+  assert.equal(dp.calls['addRoute'], 2);
+  // and removed in the value form, whichever form installed them
+  assert.deepEqual(p.applyRoutes({ routes: [{ destination: parsePrefix('192.0.2.0/24'), delete: true }, { prefix: '2001:db8:7::/48', delete: true }] }).failures, []);
+  assert.equal(dp.routes.get('default')!.size, 0);
+  assert.equal(dp.nexthops.size, 0);
+});
+
+test('a prefix value with host bits set is programmed with them cleared; a malformed one fails alone with a reason', async () => {
+  const { dp, p } = await setup();
+  const r = p.applyRoutes({
+    routes: [
+      { destination: { family: 4, addr: Uint8Array.of(203, 0, 113, 7), len: 24 }, action: 'DISCARD' },
+      { destination: { family: 4, addr: Uint8Array.of(10, 0, 0), len: 8 }, action: 'DISCARD' },
+      { destination: { family: 4, addr: Uint8Array.of(10, 0, 0, 0), len: 33 }, action: 'DISCARD' },
+      { destination: { family: 6, addr: parsePrefix('2001:db8::/32').addr, len: 129 }, action: 'DISCARD' },
+      { prefix: 'not a prefix', action: 'DISCARD' },
+    ],
+  });
+  assert.deepEqual([...dp.routes.get('default')!.keys()], ['203.0.113.0/24']);
+  assert.deepEqual(
+    r.failures.map((f) => f.object),
+    ['route default <3-byte address>/8', 'route default 10.0.0.0/33', 'route default 2001:db8::/129', 'route default not a prefix'],
+  );
+  assert.match(r.failures[0]!.reason, /3-byte address/);
+  assert.match(r.failures[1]!.reason, /prefix length 33/);
 });

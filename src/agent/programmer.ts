@@ -5,6 +5,9 @@
  *    next hops; a `neighbor` next hop, with labels pushed when the route carries any, for
  *    every gateway: the data plane resolves it with ARP/NDP);
  *  - a route that is sent again unchanged costs a map lookup and no data-plane call;
+ *  - a route's prefix arrives as a value (Route.destination) and goes to the data plane as
+ *    one (a Prefix), keyed here by a number (IPv4) or a short binary string (IPv6): it is
+ *    formatted only for messages; the text form of older controllers is parsed once;
  *  - a resync (ResyncBegin ... ResyncEnd) marks everything with a new generation and the
  *    end sweeps what was not replayed; replayed objects are never removed, so forwarding
  *    does not stop while the controller or the agent restarts.
@@ -12,8 +15,8 @@
  * restarts finds the state the data plane holds.
  */
 import { DataplaneError, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
-import { canonicalPrefix, parseCidr, parseIp, parsePrefix, prefixContains, scanIpv4Prefix } from '../lib/addr.js';
-import type { PbFailure, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
+import { bytesToIpv4, formatPrefix, ipv4PrefixCode, makePrefix, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
+import type { PbFailure, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
 export const DEFAULT_VRF = 'default';
 const MAX_TRANSPORT_LABELS = 4;
@@ -97,9 +100,9 @@ export class Programmer {
         if (seen?.has(key)) continue;
         try {
           this.removeRoute(vrf, key, table, r);
-          gone(`route ${vrf} ${prefixOfKey(key)}`);
+          gone(`route ${vrf} ${formatPrefix(prefixOfKey(key))}`);
         } catch (err) {
-          failures.push({ object: `route ${vrf} ${prefixOfKey(key)}`, reason: reason(err) });
+          failures.push({ object: `route ${vrf} ${formatPrefix(prefixOfKey(key))}`, reason: reason(err) });
         }
       }
     }
@@ -244,7 +247,8 @@ export class Programmer {
     const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
     for (const r of b.routes) {
       try {
-        const key = routeKey(r.prefix);
+        const prefix = routePrefix(r);
+        const key = routeKey(prefix);
         if (r.delete) {
           const old = table.get(key);
           if (old) this.removeRoute(vrf, key, table, old);
@@ -260,10 +264,10 @@ export class Programmer {
           plan = this.plan(vrf, { action: r.action ?? 'FORWARD', nexthops: r.nexthops ?? [] });
         }
         if ('error' in plan) throw new DataplaneError(plan.error);
-        this.installRoute(vrf, key, typeof key === 'number' ? r.prefix : key, table, plan);
+        this.installRoute(vrf, key, prefix, table, plan);
         seen?.add(key);
       } catch (err) {
-        failures.push({ object: `route ${vrf} ${r.prefix}`, reason: reason(err) });
+        failures.push({ object: `route ${vrf} ${routeText(r)}`, reason: reason(err) });
       }
     }
     return { failures };
@@ -278,8 +282,8 @@ export class Programmer {
 
   // ---- internals
 
-  /** `prefix` is the canonical text of `key` */
-  private installRoute(vrf: string, key: RouteKey, prefix: string, table: Map<RouteKey, NhEntry>, plan: NhPlan): void {
+  /** `key` is routeKey(prefix) */
+  private installRoute(vrf: string, key: RouteKey, prefix: Prefix, table: Map<RouteKey, NhEntry>, plan: NhPlan): void {
     const old = table.get(key);
     if (old && old.key === plan.key) return;
     if (plan.key === '') {
@@ -463,29 +467,37 @@ function sameList(a: string[] | undefined, b: string[] | undefined): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
+/** A route's prefix: its destination (checked, host bits cleared), or else its text (older controllers) parsed once. */
+function routePrefix(r: PbRoute): Prefix {
+  const d = r.destination;
+  if (d) return makePrefix(d.addr, d.len);
+  return prefixOfText(r.prefix ?? '');
+}
+
+/** A route's prefix as text, for a failure message (it may be invalid). */
+function routeText(r: PbRoute): string {
+  const d = r.destination;
+  if (!d) return r.prefix ?? '';
+  return d.addr.length === 4 || d.addr.length === 16 ? formatPrefix(d) : `<${d.addr.length}-byte address>/${d.len}`;
+}
+
 /**
- * How the agent keys a route: a plainly written, canonical IPv4 prefix becomes the number
- * 2^len + network bits (a small integer up to /30: no string kept per route, cheap to hash);
- * anything else its canonical text.
+ * How the agent keys a route: an IPv4 prefix is its ipv4PrefixCode (a small integer up to /30:
+ * no string kept per route, cheap to hash); an IPv6 prefix a 17-character string, its 16
+ * address bytes (host bits clear) and its length.
  */
 type RouteKey = number | string;
 
-function routeKey(prefix: string): RouteKey {
-  const q = scanIpv4Prefix(prefix);
-  if (q) {
-    const [v, len] = q;
-    const bits = len === 0 ? 0 : v >>> (32 - len);
-    if ((len === 0 ? v : (bits << (32 - len)) >>> 0) === v) return 2 ** len + bits;
-  }
-  return canonicalPrefix(prefix);
+function routeKey(p: Prefix): RouteKey {
+  if (p.family === 4) return ipv4PrefixCode(bytesToIpv4(p.addr), p.len);
+  return String.fromCharCode(...p.addr, p.len);
 }
 
-function prefixOfKey(key: RouteKey): string {
-  if (typeof key === 'string') return key;
-  const len = Math.floor(Math.log2(key));
-  const bits = key - 2 ** len;
-  const v = len === 0 ? 0 : (bits * 2 ** (32 - len)) >>> 0;
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/${len}`;
+function prefixOfKey(key: RouteKey): Prefix {
+  if (typeof key === 'number') return prefixOfIpv4Code(key);
+  const addr = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) addr[i] = key.charCodeAt(i);
+  return { family: 6, addr, len: key.charCodeAt(16) };
 }
 
 function reason(err: unknown): string {

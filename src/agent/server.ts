@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Dataplane, NexthopInfo } from '../dataplane/api.js';
-import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
 import { decodeControllerMessage } from '../api/codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
 
@@ -162,6 +162,11 @@ export class AgentServer {
       if (this.currentState) this.currentState.stale = true;
       this.current.end();
     }
+    // what this agent reads beyond the first form of the messages, at once: the controller
+    // waits for it before its first route batch (proto/agent.proto's header)
+    const features = new grpc.Metadata();
+    features.set(AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES);
+    call.sendMetadata(features);
     const state = { stale: false };
     this.current = call;
     this.currentState = state;

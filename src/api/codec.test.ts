@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { LOADER_OPTIONS, protoDir, type PbControllerMessage } from './proto.js';
-import { CodecError, decodeControllerMessage, encodeControllerMessage, encodeRouteColumns } from './codec.js';
+import { CodecError, decodeControllerMessage, encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from './codec.js';
+import { ipv4PrefixCode, parsePrefix, type Prefix } from '../lib/addr.js';
 
 const def = protoLoader.loadSync(join(protoDir(), 'agent.proto'), LOADER_OPTIONS);
 const program = (def['cnr.agent.v1.Agent'] as protoLoader.ServiceDefinition)['Program']!;
@@ -39,6 +40,8 @@ function randomMessage(): Record<string, unknown> {
       const sets = Array.from({ length: rnd(3) }, () => ({ action: pick(['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE']), nexthops: Array.from({ length: rnd(3) }, randomNexthop) }));
       const routes = Array.from({ length: rnd(200) }, (_, i) => ({
         prefix: rnd(3) ? `10.${i >> 8}.${i & 255}.0/24` : '2001:db8::/32',
+        // the value form, in both codecs' shapes (protobufjs: address/length; the hand codec: addr/len)
+        ...(rnd(2) ? destination(rnd(3) ? `10.${i >> 8}.${i & 255}.0/${rnd(33)}` : `2001:db8::/${rnd(129)}`) : {}),
         delete: rnd(4) === 0,
         action: pick(['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE']),
         nexthops: Array.from({ length: rnd(2) }, randomNexthop),
@@ -49,11 +52,21 @@ function randomMessage(): Record<string, unknown> {
   }
 }
 
+function destination(text: string): { destination: Prefix & { address: Uint8Array; length: number } } {
+  const p = parsePrefix(text);
+  return { destination: { ...p, address: p.addr, length: p.len } };
+}
+
 /** both decoders' output normalized to one shape for comparison */
 function normalize(m: PbControllerMessage): unknown {
   const out = JSON.parse(JSON.stringify(m, (k, v) => (k === 'body' || k.startsWith('_') ? undefined : v))) as Record<string, unknown>;
   const walk = (o: unknown): unknown => {
     if (Array.isArray(o)) return o.map(walk);
+    // an IpPrefix: protobufjs gives { address: Buffer, length }, the hand codec a Prefix
+    if (o && typeof o === 'object' && ('addr' in o || 'address' in o)) {
+      const d = o as { addr?: Record<string, number>; len?: number; address?: { data: number[] }; length?: number };
+      return { bytes: d.addr ? Object.values(d.addr) : d.address!.data, len: d.len ?? d.length ?? 0 };
+    }
     if (o && typeof o === 'object') {
       const r: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(o)) {
@@ -125,4 +138,52 @@ test('a batch from columns has the same bytes as one from route objects (one- to
   assert.ok(mine.equals(reference), 'column bytes differ from the object encoding');
   const back = program.requestDeserialize(mine) as PbControllerMessage;
   assert.deepEqual(back.routes?.routes.map((r) => [r.prefix, r.delete, r.nexthopSet]), prefixes.map((p, i) => [p, refs[i] === 0, refs[i]]));
+});
+
+test('golden bytes: one route with its prefix as a value, IPv4 and IPv6', () => {
+  const v4 = encodeControllerMessage({ seq: 1, routes: { vrf: '', nexthopSets: [], routes: [{ destination: parsePrefix('10.0.0.0/8'), nexthopSet: 1 }] } });
+  // 08 01 | 32 len { 1a len { 28 01 | 32 08 { 0a 04 0a000000 10 08 } } }
+  assert.equal(v4.toString('hex'), '0801' + '320e' + '1a0c' + '2801' + '3208' + '0a04' + '0a000000' + '1008');
+  const v6 = encodeControllerMessage({ seq: 2, routes: { vrf: '', nexthopSets: [], routes: [{ destination: parsePrefix('2001:db8::/32'), delete: true }] } });
+  // 08 02 | 32 len { 1a len { 10 01 | 32 14 { 0a 10 20010db8 0000... 10 20 } } }
+  assert.equal(v6.toString('hex'), '0802' + '321a' + '1a18' + '1001' + '3214' + '0a10' + '20010db8' + '00'.repeat(12) + '1020');
+  const back = decodeControllerMessage(v6).routes!.routes[0]!;
+  assert.deepEqual(back.destination, { family: 6, addr: parsePrefix('2001:db8::/32').addr, len: 32 });
+  assert.equal(back.prefix, '', 'no text travels with a value');
+  // a default route: length 0 is proto3's default and is not written
+  const def = encodeControllerMessage({ seq: 3, routes: { vrf: '', routes: [{ destination: parsePrefix('0.0.0.0/0'), nexthopSet: 2 }] } });
+  assert.equal(def.toString('hex'), '0803' + '320c' + '1a0a' + '2802' + '3206' + '0a04' + '00000000');
+  assert.deepEqual(decodeControllerMessage(def).routes!.routes[0]!.destination, { family: 4, addr: new Uint8Array(4), len: 0 });
+});
+
+test('an old-form message (text prefix, no destination) still decodes as before', () => {
+  const generic = program.requestSerialize({ seq: 5, routes: { vrf: 'blue', routes: [{ prefix: '192.0.2.0/24', nexthopSet: 1 }] } }) as Buffer;
+  const r = decodeControllerMessage(generic).routes!.routes[0]!;
+  assert.equal(r.prefix, '192.0.2.0/24');
+  assert.equal(r.destination, null);
+});
+
+test('a batch of values from columns has the same bytes as one from route objects, and protobufjs reads it', () => {
+  const texts = ['10.0.0.0/8', '0.0.0.0/0', '192.0.2.1/32', '2001:db8::/32', '198.51.100.0/24', '203.0.113.128/25', '::/0'];
+  const refs = [1, 0, 127, 128, 16383, 16384, 5];
+  const sets = Array.from({ length: 16384 }, () => ({ action: 'DISCARD' as const, nexthops: [] }));
+  const values = texts.map((t) => parsePrefix(t));
+  const columns = values.map((p) => (p.family === 4 ? ipv4PrefixCode(((p.addr[0]! << 24) | (p.addr[1]! << 16) | (p.addr[2]! << 8) | p.addr[3]!) >>> 0, p.len) : p));
+  const mine = encodeRouteDestinations(4, '', sets, columns, refs);
+  const routes = values.map((destination, i) => (refs[i] === 0 ? { destination, delete: true } : { destination, nexthopSet: refs[i]! }));
+  assert.ok(mine.equals(encodeControllerMessage({ seq: 4, routes: { vrf: '', nexthopSets: sets, routes } })), 'column bytes differ from the object encoding');
+  const back = program.requestDeserialize(mine) as { routes: { routes: { destination: { address: Buffer; length: number }; delete: boolean; nexthopSet: number }[] } };
+  assert.deepEqual(
+    back.routes.routes.map((r) => [[...r.destination.address], r.destination.length, r.delete, r.nexthopSet]),
+    values.map((p, i) => [[...p.addr], p.len, refs[i] === 0, refs[i]]),
+  );
+  const mineBack = decodeControllerMessage(mine).routes!.routes;
+  assert.deepEqual(mineBack.map((r) => r.destination), values.map((p) => ({ family: p.family, addr: p.addr, len: p.len })));
+});
+
+test('decoded prefixes do not alias the receive buffer', () => {
+  const bytes = encodeControllerMessage({ seq: 1, routes: { vrf: '', routes: [{ destination: parsePrefix('10.1.2.0/24'), nexthopSet: 1 }] } });
+  const d = decodeControllerMessage(bytes).routes!.routes[0]!.destination!;
+  bytes.fill(0);
+  assert.deepEqual([...d.addr], [10, 1, 2, 0]);
 });

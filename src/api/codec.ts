@@ -4,8 +4,10 @@
  * carry hundreds of thousands of routes a second; encoding and decoding them directly,
  * without protobufjs's per-field object conversion, keeps the controller and the agent
  * cheap per route. Decoding accepts packed and unpacked repeated scalars and skips unknown
- * fields, as protobuf requires.
+ * fields, as protobuf requires. Route.destination (an IpPrefix) is read and written as
+ * lib/addr's Prefix, and from columns as ipv4PrefixCode numbers: no prefix text on the way.
  */
+import { ipv4OfPrefixCode, prefixCodeLength, type Prefix } from '../lib/addr.js';
 import type { InterfaceDriverName, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
@@ -121,17 +123,59 @@ class Writer {
     b[at + 1] = 2 + n + tail;
     b[at + 2] = 0x0a; // field 1 (prefix), length-delimited
     b[at + 3] = n;
-    let p = at + 4 + n;
-    if (ref === 0) {
-      b[p++] = 0x10; // field 2 (delete) = true
-      b[p++] = 1;
-    } else {
-      b[p++] = 0x28; // field 5 (nexthop_set)
-      if (ref < 0x80) b[p++] = ref;
-      else {
-        b[p++] = (ref & 0x7f) | 0x80;
-        b[p++] = ref >>> 7;
-      }
+    const p = writeRouteRef(b, at + 4 + n, ref);
+    this.pos = p;
+    return true;
+  }
+
+  /** An IpPrefix message (address bytes, length) as field `field`. */
+  ipPrefix(field: number, addr: Uint8Array, len: number): void {
+    const n = addr.length;
+    if (n > 64) throw new CodecError(`prefix address of ${n} bytes`);
+    const inner = 2 + n + (len ? 1 + varintSize(len) : 0);
+    this.tag(field, 2);
+    this.room(inner + 1);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = inner;
+    b[p++] = 0x0a; // address, length-delimited
+    b[p++] = n;
+    for (let i = 0; i < n; i++) b[p++] = addr[i]!;
+    this.pos = p;
+    if (len) {
+      this.tag(2, 0);
+      this.varint(len);
+    }
+  }
+
+  /**
+   * A Route (field 3 of RouteBatch) whose destination is an IPv4 prefix given as an
+   * ipv4PrefixCode, with a next-hop set reference below 2^14 (0: delete), in one pass;
+   * false (nothing written) for a larger reference.
+   */
+  codeRoute(code: number, ref: number): boolean {
+    if (ref >= 0x4000) return false;
+    const len = prefixCodeLength(code);
+    const v = ipv4OfPrefixCode(code);
+    const refBytes = ref === 0 || ref < 0x80 ? 2 : 3;
+    const dest = 8 + (len ? 2 : 0); // 32 n 0a 04 a b c d [10 len]
+    this.room(2 + refBytes + dest);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x1a; // field 3, length-delimited
+    b[p++] = refBytes + dest;
+    p = writeRouteRef(b, p, ref);
+    b[p++] = 0x32; // field 6 (destination), length-delimited
+    b[p++] = dest - 2;
+    b[p++] = 0x0a; // address
+    b[p++] = 4;
+    b[p++] = v >>> 24;
+    b[p++] = (v >>> 16) & 255;
+    b[p++] = (v >>> 8) & 255;
+    b[p++] = v & 255;
+    if (len) {
+      b[p++] = 0x10; // length
+      b[p++] = len;
     }
     this.pos = p;
     return true;
@@ -166,6 +210,31 @@ class Writer {
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+}
+
+/** A Route's delete flag (ref 0) or its nexthop_set (ref < 2^14) at `p`; returns the position after it. */
+function writeRouteRef(b: Buffer, p: number, ref: number): number {
+  if (ref === 0) {
+    b[p++] = 0x10; // field 2 (delete) = true
+    b[p++] = 1;
+  } else {
+    b[p++] = 0x28; // field 5 (nexthop_set)
+    if (ref < 0x80) b[p++] = ref;
+    else {
+      b[p++] = (ref & 0x7f) | 0x80;
+      b[p++] = ref >>> 7;
+    }
+  }
+  return p;
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v > 0x7f) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
 }
 
 function writeNexthop(w: Writer, field: number, nh: PbNexthop): void {
@@ -203,6 +272,7 @@ function writeRoute(w: Writer, r: PbRoute): void {
   w.uintField(3, ACTION_NUM[r.action ?? 'FORWARD'] ?? 0);
   for (const nh of r.nexthops ?? []) writeNexthop(w, 4, nh);
   w.uintField(5, r.nexthopSet ?? 0);
+  if (r.destination) w.ipPrefix(6, r.destination.addr, r.destination.len);
   end();
 }
 
@@ -277,6 +347,36 @@ export function encodeRouteColumns(seq: number, vrf: string, sets: PbNexthopSet[
   }
   end();
   return w.finish();
+}
+
+/**
+ * A RouteBatch from columns like encodeRouteColumns, the prefixes as values (Route.destination):
+ * a number is an IPv4 prefix as lib/addr's ipv4PrefixCode, anything else a Prefix. This is
+ * what the FIB export sends to an agent that announces "prefix-bytes".
+ */
+export function encodeRouteDestinations(seq: number, vrf: string, sets: PbNexthopSet[], destinations: readonly (number | Prefix)[], refs: number[]): Buffer {
+  const w = new Writer(64 + destinations.length * 16);
+  w.uintField(1, seq);
+  const end = w.begin(6);
+  w.string(1, vrf);
+  writeSets(w, sets);
+  for (let i = 0; i < destinations.length; i++) {
+    const d = destinations[i]!;
+    const ref = refs[i]!;
+    if (typeof d === 'number' && w.codeRoute(d, ref)) continue;
+    const e = w.begin(3);
+    if (ref === 0) w.boolField(2, true);
+    else w.uintField(5, ref);
+    if (typeof d === 'number') w.ipPrefix(6, ipv4Bytes(ipv4OfPrefixCode(d)), prefixCodeLength(d));
+    else w.ipPrefix(6, d.addr, d.len);
+    e();
+  }
+  end();
+  return w.finish();
+}
+
+function ipv4Bytes(v: number): Uint8Array {
+  return Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
 }
 
 /** Reads protobuf fields from a byte range. */
@@ -383,9 +483,29 @@ function readSet(r: Reader, start: number, end: number): PbNexthopSet {
   return s;
 }
 
+/** An IpPrefix as a Prefix (the address copied: nothing decoded aliases the receive buffer), unvalidated. */
+function readIpPrefix(r: Reader, start: number, end: number): Prefix {
+  const x = new Reader(r.buf, start, end);
+  let addr = EMPTY;
+  let len = 0;
+  while (x.pos < x.end) {
+    const t = x.varint();
+    if (t === 0x0a) {
+      const st = x.span();
+      const n = x.pos - st;
+      addr = new Uint8Array(n);
+      for (let i = 0; i < n; i++) addr[i] = x.buf[st + i]!;
+    } else if (t === 0x10) len = x.varint();
+    else x.skip(t & 7);
+  }
+  return { family: addr.length === 16 ? 6 : 4, addr, len };
+}
+
+const EMPTY = new Uint8Array(0);
+
 function readRoute(r: Reader, start: number, end: number): PbRoute {
   const x = new Reader(r.buf, start, end);
-  const route: PbRoute = { prefix: '' };
+  const route: PbRoute = { prefix: '', destination: null };
   while (x.pos < x.end) {
     const t = x.varint();
     const f = t >>> 3, wire = t & 7;
@@ -396,7 +516,10 @@ function readRoute(r: Reader, start: number, end: number): PbRoute {
       const st = x.span();
       (route.nexthops ??= []).push(readNexthop(x, st, x.pos));
     } else if (f === 5 && wire === 0) route.nexthopSet = x.varint();
-    else x.skip(wire);
+    else if (f === 6 && wire === 2) {
+      const st = x.span();
+      route.destination = readIpPrefix(x, st, x.pos);
+    } else x.skip(wire);
   }
   return route;
 }

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { Prefix } from '../lib/addr.js';
 
 export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY' | 'AF_XDP';
 export type RouteActionName = 'FORWARD' | 'DISCARD' | 'REJECT' | 'RECEIVE';
@@ -33,7 +34,14 @@ export interface PbNexthopSet {
 }
 
 export interface PbRoute {
-  prefix: string;
+  /** the text form (agents before `destination`); '' when absent */
+  prefix?: string;
+  /**
+   * Route.destination (an IpPrefix) as lib/addr's Prefix: address -> addr, length -> len, the
+   * family from the address length. The hand codec (codec.ts) reads and writes it so and is
+   * the only codec of the Program stream; it does not validate it (the agent does, per route).
+   */
+  destination?: Prefix | null;
   delete?: boolean;
   action?: RouteActionName;
   nexthops?: PbNexthop[];
@@ -128,6 +136,11 @@ export interface PbNexthopInfo {
   state: string;
   refs: number;
 }
+
+/** Response-header key by which an agent lists what it understands (see proto/agent.proto's header). */
+export const AGENT_FEATURES_HEADER = 'cnr-agent-features';
+/** The agent reads Route.destination (IpPrefix) */
+export const FEATURE_PREFIX_BYTES = 'prefix-bytes';
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,

@@ -3,8 +3,9 @@
  * VRFs, next hops, routes and labels. Implemented by `Dataplane` (dataplane.ts). Every call
  * validates its input and throws DataplaneError with a clear message on bad input, leaving
  * the tables unchanged. Names, not indices, cross this boundary for VRFs and interfaces;
- * next hops are integer ids returned by addNexthop.
+ * next hops are integer ids returned by addNexthop; route prefixes are values (Prefix).
  */
+import type { Prefix } from '../lib/addr.js';
 
 export class DataplaneError extends Error {
   constructor(message: string) {
@@ -143,9 +144,13 @@ export interface Dataplane {
   addNexthop(spec: NexthopSpec): number;
   /** release a next hop id (refused while routes or labels still point at it) */
   delNexthop(id: number): void;
-  /** add or replace */
-  addRoute(vrf: string, prefix: string, nh: number): void;
-  delRoute(vrf: string, prefix: string): void;
+  /**
+   * Add or replace. The prefix is a value (lib/addr's Prefix: the agent hands over what it
+   * decoded, no text on the way) or, for tests and tools, CIDR text parsed here. Host bits are
+   * cleared either way.
+   */
+  addRoute(vrf: string, prefix: Prefix | string, nh: number): void;
+  delRoute(vrf: string, prefix: Prefix | string): void;
   /** add or replace */
   addLabel(label: number, action: LabelAction): void;
   delLabel(label: number): void;

@@ -32,7 +32,7 @@ import {
   type VifConfig,
   type VifInfo,
 } from './api.js';
-import { formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
+import { bytesToIpv4, formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
 import { logLine } from '../telemetry/log.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
 import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
@@ -611,7 +611,7 @@ export class VRouterDataplane implements Dataplane {
 
   // ---- routes ----
 
-  addRoute(vrf: string, prefix: string, nh: number): void {
+  addRoute(vrf: string, prefix: Prefix | string, nh: number): void {
     const v = this.vrfId(vrf);
     const { t, w, len } = this.routeKey(prefix);
     const n = this.ref(nh);
@@ -625,20 +625,22 @@ export class VRouterDataplane implements Dataplane {
     n.refs++;
     if (old === 0) return;
     // replacing: the old one was either a user route (drop its reference) or a system route (now shadowed)
-    const key = formatPrefix(routePrefix(w, len));
     const sys = this.systemRoutes.get(v);
+    const key = sys?.size ? formatPrefix(routePrefix(w, len)) : '';
     if (sys?.has(key) && !this.shadowed.get(v)?.has(key)) this.shadowed.get(v)!.add(key);
     else this.deref(old);
   }
 
-  delRoute(vrf: string, prefix: string): void {
+  delRoute(vrf: string, prefix: Prefix | string): void {
     const v = this.vrfId(vrf);
     const { t, w, len } = this.routeKey(prefix);
     const old = t.getRoute(v, w, len);
-    const key = formatPrefix(routePrefix(w, len));
-    const sys = this.systemRoutes.get(v)?.get(key);
+    // the text key only when there are system routes to compare with (a format per delete otherwise)
+    const sysRoutes = this.systemRoutes.get(v);
+    const key = sysRoutes?.size ? formatPrefix(routePrefix(w, len)) : '';
+    const sys = sysRoutes?.get(key);
     const sh = this.shadowed.get(v);
-    if (old === 0 || (sys && !sh?.has(key))) throw new DataplaneError(`no route ${key} in VRF ${vrf}`);
+    if (old === 0 || (sys && !sh?.has(key))) throw new DataplaneError(`no route ${key || formatPrefix(routePrefix(w, len))} in VRF ${vrf}`);
     this.deref(old);
     if (sys) {
       sh!.delete(key);
@@ -648,9 +650,25 @@ export class VRouterDataplane implements Dataplane {
     }
   }
 
-  /** Parse a route prefix into the LPM's key (a fast path for IPv4 text, the route-per-million case). */
-  private routeKey(prefix: string): { t: LpmTable; w: Uint32Array; len: number } {
-    const fast = typeof prefix === 'string' ? scanIpv4Prefix(prefix) : undefined;
+  /**
+   * A route prefix as the LPM's key, host bits cleared: a Prefix is checked, not parsed; text
+   * (tests, tools) is parsed here (a fast path for plain IPv4).
+   */
+  private routeKey(prefix: Prefix | string): { t: LpmTable; w: Uint32Array; len: number } {
+    if (typeof prefix !== 'string') {
+      const { family, addr, len } = prefix;
+      const max = family === 4 ? 32 : 128;
+      if ((family !== 4 && family !== 6) || addr?.length !== max / 8) throw new DataplaneError(`invalid prefix: IPv${family} with a ${addr?.length}-byte address`);
+      if (!Number.isInteger(len) || len < 0 || len > max) throw new DataplaneError(`invalid prefix length ${len} (0..${max})`);
+      if (family === 4) {
+        const a = bytesToIpv4(addr);
+        this.w4[0] = len === 0 ? 0 : a & (~0 << (32 - len));
+        return { t: this.tables.lpm4, w: this.w4, len };
+      }
+      maskWords(addrWords(addr, this.w6), len, this.w6);
+      return { t: this.tables.lpm6, w: this.w6, len };
+    }
+    const fast = scanIpv4Prefix(prefix);
     if (fast) {
       const len = fast[1];
       this.w4[0] = len === 0 ? 0 : fast[0] & (~0 << (32 - len));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalPrefix, formatIpv6, parseCidr, parseIpv4, parseIpv6, parseLabel, parseMac, formatMac, formatIpv4, tryParseIpv4, tryParseIpv6 } from './addr.js';
+import { canonicalPrefix, formatIpv6, formatPrefix, ipv4OfPrefixCode, ipv4PrefixCode, makePrefix, parseCidr, parseIpv4, parseIpv6, parseLabel, parseMac, parsePrefix, formatMac, formatIpv4, prefixCodeLength, prefixOfIpv4Code, prefixOfText, scanIpv4Prefix, scanIpv4PrefixCode, tryParseIpv4, tryParseIpv6 } from './addr.js';
 
 test('IPv4 parse and format round-trip, bad input refused', () => {
   assert.equal(formatIpv4(parseIpv4('10.1.2.3')), '10.1.2.3');
@@ -37,4 +37,36 @@ test('MACs and labels', () => {
   assert.throws(() => parseMac('02:aa:bb:00:01'), /invalid MAC/);
   assert.equal(parseLabel('1048575'), 1048575);
   assert.throws(() => parseLabel(1048576), /invalid MPLS label/);
+});
+
+test('an IPv4 prefix as one number: distinct per (network, length), host bits dropped, back to the same prefix', () => {
+  const seen = new Set<number>();
+  for (const text of ['0.0.0.0/0', '128.0.0.0/1', '0.0.0.0/1', '10.0.0.0/8', '10.0.0.0/9', '192.0.2.0/24', '255.255.255.254/31', '255.255.255.255/32', '0.0.0.0/32', '203.0.113.128/25']) {
+    const p = parsePrefix(text);
+    const code = ipv4PrefixCode(parseIpv4(text.split('/')[0]!), p.len);
+    assert.ok(!seen.has(code), text);
+    seen.add(code);
+    assert.equal(prefixCodeLength(code), p.len, text);
+    assert.equal(formatIpv4(ipv4OfPrefixCode(code)), text.split('/')[0], text);
+    assert.equal(formatPrefix(prefixOfIpv4Code(code)), text);
+    assert.equal(scanIpv4PrefixCode(text), code, text);
+  }
+  assert.equal(scanIpv4PrefixCode('10.1.2.3/8'), scanIpv4PrefixCode('10.0.0.0/8'), 'host bits dropped');
+  for (const bad of ['10.0.0.0', '10.0.0.0/33', '010.0.0.0/8', '10.0.0/8', '2001:db8::/32', '10.0.0.0/08', '']) assert.equal(scanIpv4PrefixCode(bad), -1, bad);
+  assert.deepEqual(scanIpv4Prefix('10.1.2.3/8'), [0x0a010203, 8], 'the tuple form keeps host bits as written');
+  assert.equal(scanIpv4Prefix('10.0.0.0/33'), undefined);
+});
+
+test('a prefix from its binary parts: checked, host bits cleared; from text through the same value', () => {
+  const clean = Uint8Array.of(192, 0, 2, 0);
+  assert.equal(makePrefix(clean, 24).addr, clean, 'kept as is when already clean');
+  assert.equal(formatPrefix(makePrefix(Uint8Array.of(192, 0, 2, 77), 24)), '192.0.2.0/24');
+  assert.equal(formatPrefix(makePrefix(parseIpv6('2001:db8::ff'), 120)), '2001:db8::/120');
+  assert.equal(formatPrefix(makePrefix(parseIpv6('2001:db8:ffff::'), 33)), '2001:db8:8000::/33');
+  assert.equal(makePrefix(parseIpv6('::1'), 128).family, 6);
+  assert.throws(() => makePrefix(Uint8Array.of(10, 0, 0), 8), /3-byte address/);
+  assert.throws(() => makePrefix(clean, 33), /prefix length 33/);
+  assert.throws(() => makePrefix(clean, -1), /prefix length/);
+  for (const t of ['10.1.0.0/16', '10.1.2.3/16', '2001:db8::1/32', '::/0']) assert.deepEqual(prefixOfText(t), parsePrefix(t), t);
+  assert.throws(() => prefixOfText('nope'), /invalid/);
 });

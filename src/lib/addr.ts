@@ -201,14 +201,28 @@ export function formatPrefix(p: Prefix): string {
  * path for code that handles routes by the million (RIB, agent).
  */
 export function scanIpv4Prefix(s: string): [number, number] | undefined {
+  return scanIpv4(s) ? [scannedAddr, scannedLen] : undefined;
+}
+
+/** As scanIpv4Prefix, the prefix as its ipv4PrefixCode (host bits dropped), or -1: nothing allocated per call. */
+export function scanIpv4PrefixCode(s: string): number {
+  return scanIpv4(s) ? ipv4PrefixCode(scannedAddr, scannedLen) : -1;
+}
+
+/** scanIpv4's answer, when it returns true (module scratch: no tuple per call) */
+let scannedAddr = 0;
+let scannedLen = 0;
+
+/** Is `s` a plainly written `a.b.c.d/len`? If so, its address and length are in scannedAddr/scannedLen. */
+function scanIpv4(s: string): boolean {
   let v = 0, part = 0, digits = 0, dots = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return undefined; // leading zero
+      if (digits > 0 && part === 0) return false; // leading zero
       part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return undefined;
+      if (++digits > 3 || part > 255) return false;
     } else if (c === 46 && dots < 3 && digits) {
       v = v * 256 + part;
       part = 0;
@@ -219,15 +233,70 @@ export function scanIpv4Prefix(s: string): [number, number] | undefined {
       let len = 0, ld = 0;
       for (let j = i + 1; j < n; j++) {
         const d = s.charCodeAt(j);
-        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return undefined;
+        if (d < 48 || d > 57 || (ld > 0 && len === 0)) return false;
         len = len * 10 + (d - 48);
-        if (++ld > 2) return undefined;
+        if (++ld > 2) return false;
       }
-      if (!ld || len > 32) return undefined;
-      return [v >>> 0, len];
-    } else return undefined;
+      if (!ld || len > 32) return false;
+      scannedAddr = v >>> 0;
+      scannedLen = len;
+      return true;
+    } else return false;
   }
-  return undefined;
+  return false;
+}
+
+/**
+ * An IPv4 prefix as one number: 2^len plus the network's top `len` bits (host bits dropped).
+ * Distinct for every (network, length), a small integer up to /30, so a million routes can be
+ * keyed, queued and encoded without a string or a byte array each.
+ */
+export function ipv4PrefixCode(addr: number, len: number): number {
+  // integer shifts where they fit (a route per call, a million calls): 2 ** len is a float power
+  if (len === 0) return 1;
+  return (len <= 30 ? 1 << len : 2 ** len) + (addr >>> (32 - len));
+}
+
+/** The network address (host bits zero) of an ipv4PrefixCode. */
+export function ipv4OfPrefixCode(code: number): number {
+  const len = prefixCodeLength(code);
+  if (len === 0) return 0;
+  const bits = code - (len <= 30 ? 1 << len : 2 ** len);
+  return (bits << (32 - len)) >>> 0;
+}
+
+/** The prefix length of an ipv4PrefixCode. */
+export function prefixCodeLength(code: number): number {
+  return code >= 0x100000000 ? 32 : 31 - Math.clz32(code);
+}
+
+/** The Prefix of an ipv4PrefixCode. */
+export function prefixOfIpv4Code(code: number): Prefix {
+  return { family: 4, addr: ipv4ToBytes(ipv4OfPrefixCode(code)), len: prefixCodeLength(code) };
+}
+
+/**
+ * A route prefix from its binary parts (as agent.proto's IpPrefix carries them): the family
+ * follows from the address length (4 or 16 bytes); host bits are cleared, as parsePrefix does.
+ * `addr` is kept when its host bits are already clear, copied otherwise.
+ */
+export function makePrefix(addr: Uint8Array, len: number): Prefix {
+  const n = addr.length;
+  if (n !== 4 && n !== 16) throw new AddressError(`invalid prefix: ${n}-byte address (4 for IPv4, 16 for IPv6)`);
+  const max = n * 8;
+  if (!Number.isInteger(len) || len < 0 || len > max) throw new AddressError(`invalid prefix length ${len} (0..${max})`);
+  const family: Family = n === 4 ? 4 : 6;
+  for (let i = len >> 3; i < n; i++) {
+    const keep = i === len >> 3 ? 0xff & (0xff << (8 - (len & 7))) : 0;
+    if ((addr[i]! & ~keep & 0xff) !== 0) return { family, addr: maskBytes(addr, len), len };
+  }
+  return { family, addr, len };
+}
+
+/** A route prefix from text: plainly written IPv4 without a regular expression, the rest through parsePrefix. */
+export function prefixOfText(s: string): Prefix {
+  const code = scanIpv4PrefixCode(s);
+  return code >= 0 ? prefixOfIpv4Code(code) : parsePrefix(s);
 }
 
 /** The canonical text of a route prefix, for use as a map key. */

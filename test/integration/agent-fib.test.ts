@@ -14,6 +14,7 @@ import { loadSet } from '../../src/controller/config/notation-set.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import { RibService } from '../../src/controller/rib/service.js';
+import { formatPrefix, type Prefix } from '../../src/lib/addr.js';
 
 const CONFIG = `
 set interfaces m1 unit 0 family inet address 10.1.0.1/24
@@ -125,8 +126,8 @@ test('controller restart and agent restart under traffic: no packet lost, only w
   const m2 = dp.memoryDriver('m2');
   const removed: string[] = [];
   const del = dp.delRoute.bind(dp);
-  dp.delRoute = (vrf: string, prefix: string) => {
-    removed.push(prefix);
+  dp.delRoute = (vrf: string, prefix: Prefix | string) => {
+    removed.push(typeof prefix === 'string' ? prefix : formatPrefix(prefix));
     del(vrf, prefix);
   };
   let sent = 0;

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { connect as h2connect } from 'node:http2';
 import { AGENT_RECEIVE_WINDOW, AgentServer } from '../../src/agent/server.js';
 import { startHealthServer } from '../../src/agent/health-http.js';
-import { LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from '../../src/api/proto.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from '../../src/api/proto.js';
 import { RecordingDataplane } from '../support/recording-dataplane.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import type { RibRoute } from '../../src/controller/rib/types.js';
+import { formatPrefix, parsePrefix } from '../../src/lib/addr.js';
 
 function direct(prefix: string, ifname: string): RibRoute {
   return { prefix, protocol: 'direct', preference: 0, nexthops: [{ interface: ifname }] };
@@ -37,7 +38,7 @@ function recordRemovals(dp: RecordingDataplane): string[] {
   const removed: string[] = [];
   const del = dp.delRoute.bind(dp);
   dp.delRoute = (vrf, prefix) => {
-    removed.push(prefix);
+    removed.push(typeof prefix === 'string' ? prefix : formatPrefix(prefix));
     del(vrf, prefix);
   };
   return removed;
@@ -328,5 +329,60 @@ test('the agent offers a wide HTTP/2 receive window, so the controller can keep 
   } finally {
     session.destroy();
     await agent.stop();
+  }
+});
+
+/**
+ * A stand-in agent on loopback with the generic (protobufjs) codec, recording the routes it
+ * is sent and ACKing every message: with `features` it announces them as the current agent
+ * does, without it behaves as an agent of the release before Route.destination. A stand-in
+ * because that older release cannot run here; the current agent is the real one above.
+ */
+async function recordingAgent(features?: string): Promise<{ port: number; routes: { prefix: string; destination: { address: Buffer; length: number } | null }[]; stop: () => void }> {
+  const routes: { prefix: string; destination: { address: Buffer; length: number } | null }[] = [];
+  const server = new grpc.Server();
+  server.addService(loadProtos().agent.service, {
+    Program: (call: grpc.ServerDuplexStream<PbControllerMessage, PbAgentMessage>) => {
+      if (features) {
+        const md = new grpc.Metadata();
+        md.set(AGENT_FEATURES_HEADER, features);
+        call.sendMetadata(md);
+      }
+      call.on('data', (m: PbControllerMessage) => {
+        for (const r of m.routes?.routes ?? []) routes.push({ prefix: r.prefix ?? '', destination: (r.destination as unknown as { address: Buffer; length: number } | null) ?? null });
+        call.write({ seq: m.seq, ok: true, failures: [], swept: 0 });
+      });
+      call.on('end', () => call.end());
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { port, routes, stop: () => server.forceShutdown() };
+}
+
+test('route prefixes go as values to an agent that announces prefix-bytes, as text to one of the release before', async () => {
+  for (const features of [FEATURE_PREFIX_BYTES, undefined]) {
+    const agent = await recordingAgent(features);
+    const rib = new Rib();
+    const lines: string[] = [];
+    const exp = new FibExport(rib, { address: `127.0.0.1:${agent.port}`, backoffMinMs: 20, backoffMaxMs: 200, log: (l) => lines.push(l) });
+    try {
+      rib.announce('inet.0', 'static', { prefix: '192.0.2.0/24', protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+      exp.start();
+      await exp.whenIdle(5000);
+      rib.announce('inet6.0', 'static', { prefix: '2001:db8::/32', protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
+      await exp.whenIdle(5000);
+      if (features) {
+        assert.deepEqual(agent.routes.map((r) => [r.prefix, [...r.destination!.address], r.destination!.length]), [
+          ['', [192, 0, 2, 0], 24],
+          ['', [...parsePrefix('2001:db8::/32').addr], 32],
+        ]);
+      } else {
+        assert.deepEqual(agent.routes.map((r) => [r.prefix, r.destination]), [['192.0.2.0/24', null], ['2001:db8::/32', null]]);
+        assert.ok(lines.some((l) => /reads text prefixes only/.test(l)), lines.join('\n'));
+      }
+    } finally {
+      await exp.stop();
+      agent.stop();
+    }
   }
 });

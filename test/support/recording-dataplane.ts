@@ -5,7 +5,7 @@
  * referenced.
  */
 import { DataplaneError, type Dataplane, type LabelAction, type LabelInfo, type NexthopInfo, type NexthopSpec, type RouteInfo, type VifConfig, type VifInfo } from '../../src/dataplane/api.js';
-import { canonicalPrefix } from '../../src/lib/addr.js';
+import { canonicalPrefix, formatPrefix, makePrefix, type Prefix } from '../../src/lib/addr.js';
 
 export class RecordingDataplane implements Dataplane {
   readonly vrfs = new Set<string>(['default']);
@@ -72,24 +72,24 @@ export class RecordingDataplane implements Dataplane {
     if (n.spec.type === 'composite') for (const m of n.spec.members) this.nexthops.get(m)!.refs--;
     this.nexthops.delete(id);
   }
-  addRoute(vrf: string, prefix: string, nh: number): void {
+  addRoute(vrf: string, prefix: Prefix | string, nh: number): void {
     this.count('addRoute');
     const t = this.routes.get(vrf);
     if (!t) throw new DataplaneError(`unknown VRF ${vrf}`);
     const n = this.nexthops.get(nh);
     if (!n) throw new DataplaneError(`unknown next hop ${nh}`);
-    const p = canonicalPrefix(prefix);
+    const p = textOf(prefix);
     const old = t.get(p);
     if (old !== undefined) this.nexthops.get(old)!.refs--;
     n.refs++;
     t.set(p, nh);
   }
-  delRoute(vrf: string, prefix: string): void {
+  delRoute(vrf: string, prefix: Prefix | string): void {
     this.count('delRoute');
     const t = this.routes.get(vrf);
-    const p = canonicalPrefix(prefix);
+    const p = textOf(prefix);
     const old = t?.get(p);
-    if (old === undefined) throw new DataplaneError(`no route ${prefix} in ${vrf}`);
+    if (old === undefined) throw new DataplaneError(`no route ${p} in ${vrf}`);
     this.nexthops.get(old)!.refs--;
     t!.delete(p);
   }
@@ -129,4 +129,9 @@ export class RecordingDataplane implements Dataplane {
   }
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
+}
+
+/** routes are kept by canonical text, whichever form they came in (checked as the real data plane does) */
+function textOf(prefix: Prefix | string): string {
+  return typeof prefix === 'string' ? canonicalPrefix(prefix) : formatPrefix(makePrefix(prefix.addr, prefix.len));
 }

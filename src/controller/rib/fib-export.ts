@@ -14,11 +14,15 @@
  *    controller that has just started has not loaded its configuration, and its BGP has not
  *    had the peers' tables back yet, so what it could replay is incomplete. Until then the
  *    replay is followed by ordinary changes as they come (configuration, BGP routes), and
- *    the agent keeps everything else it holds: nothing unchanged is removed or re-created.
+ *    the agent keeps everything else it holds: nothing unchanged is removed or re-created;
+ *  - route prefixes go out as values (Route.destination), the RIB's text parsed once here,
+ *    to an agent that announces "prefix-bytes" as the stream opens; as text to an older one
+ *    (route batches wait for the agent's response headers to know which).
  */
 import * as grpc from '@grpc/grpc-js';
-import { encodeControllerMessage, encodeRouteColumns } from '../../api/codec.js';
-import { loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
+import { parsePrefix, scanIpv4PrefixCode, type Prefix } from '../../lib/addr.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 
 export interface FibInterface {
@@ -74,6 +78,9 @@ function isDelete(op: Op): boolean {
   return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.vrf === undefined : op.cfg === undefined;
 }
 
+/** how the agent at the other end reads Route prefixes: Route.destination, or the older text */
+type PrefixForm = 'bytes' | 'text';
+
 /** route batches go out pre-encoded (Buffer), the rest as objects for the hand codec */
 type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage | Buffer, PbAgentMessage>;
 
@@ -100,6 +107,9 @@ export class FibExport {
   private call: ProgramStream | undefined;
   private seq = 0;
   private readonly inflight = new Map<number, number>();
+  /** how this stream's agent reads route prefixes; undefined until its response headers came */
+  private prefixForm: PrefixForm | undefined;
+  private lastPrefixForm: PrefixForm | undefined;
   private replay: Replay | undefined;
   private blocked = false;
   private pumping = false;
@@ -285,6 +295,7 @@ export class FibExport {
     md.setOptions({ waitForReady: true });
     const call = this.client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, md);
     this.call = call;
+    this.prefixForm = undefined;
     this.seq = 0;
     this.inflight.clear();
     this.blocked = false;
@@ -303,6 +314,15 @@ export class FibExport {
       carry: undefined,
       endSeq: -1,
     };
+    call.on('metadata', (md: grpc.Metadata) => {
+      if (this.call !== call) return;
+      const features = md.get(AGENT_FEATURES_HEADER).join(',').split(',').map((f) => f.trim());
+      this.prefixForm = features.includes(FEATURE_PREFIX_BYTES) ? 'bytes' : 'text';
+      // said once per change, not on every reconnect
+      if (this.prefixForm !== this.lastPrefixForm && this.prefixForm === 'text') this.log(`fib-export: agent ${this.opts.address} reads text prefixes only (an older release); sending them so`);
+      this.lastPrefixForm = this.prefixForm;
+      this.pump();
+    });
     call.on('data', (m: PbAgentMessage) => this.onAck(m));
     call.on('drain', () => {
       this.blocked = false;
@@ -374,7 +394,7 @@ export class FibExport {
         if (!next) break;
         const seq = ++this.seq;
         let out: PbControllerMessage | Buffer;
-        if ('encode' in next) out = next.encode(seq);
+        if ('encode' in next) out = next.encode(seq, this.prefixForm ?? 'text');
         else {
           next.msg.seq = seq;
           out = next.msg;
@@ -394,7 +414,7 @@ export class FibExport {
   }
 
   /** The next message to send: an object, or for route batches an encoder given the sequence number. */
-  private nextMessage(): ({ msg: PbControllerMessage } | { encode: (seq: number) => Buffer }) & { routes: number; end?: boolean } | undefined {
+  private nextMessage(): ({ msg: PbControllerMessage } | { encode: (seq: number, form: PrefixForm) => Buffer }) & { routes: number; end?: boolean } | undefined {
     const r = this.replay;
     if (r) {
       switch (r.stage) {
@@ -408,6 +428,8 @@ export class FibExport {
           return this.nextMessage();
         }
         case 'routes': {
+          // which form the agent reads comes with its response headers (at once, or with the first ACK)
+          if (!this.prefixForm) return undefined;
           const b = new BatchBuilder('');
           for (;;) {
             const item = r.carry ?? nextOf(r.routes);
@@ -424,7 +446,7 @@ export class FibExport {
             b.add(item.prefix, item.fib.action, item.fib.nexthops);
             if (b.count >= this.batchSize) break;
           }
-          if (b.count > 0) return { encode: (seq) => b.encode(seq), routes: b.count };
+          if (b.count > 0) return { encode: (seq, form) => b.encode(seq, form), routes: b.count };
           return this.nextMessage();
         }
         case 'end': {
@@ -443,7 +465,7 @@ export class FibExport {
   }
 
   /** The next queued change (object or route batch), if any. */
-  private nextChange(): ({ msg: PbControllerMessage } | { encode: (seq: number) => Buffer }) & { routes: number } | undefined {
+  private nextChange(): ({ msg: PbControllerMessage } | { encode: (seq: number, form: PrefixForm) => Buffer }) & { routes: number } | undefined {
     // VRFs and interfaces come before the routes that use them, and go after
     for (const [key, op] of this.pending) {
       if (isDelete(op)) continue;
@@ -451,9 +473,11 @@ export class FibExport {
       return { msg: opMessage(op), routes: 0 };
     }
     if (this.routes && this.routes.size > 0) {
+      // (known by now: the replay's routes waited for it; kept in order with what follows otherwise)
+      if (!this.prefixForm) return undefined;
       const b = new BatchBuilder('');
       b.vrf = this.routes.drain(this.batchSize, (prefix, action, nexthops) => b.add(prefix, action, nexthops))!;
-      return { encode: (seq) => b.encode(seq), routes: b.count };
+      return { encode: (seq, form) => b.encode(seq, form), routes: b.count };
     }
     const first = this.pending.entries().next();
     if (first.done) return undefined;
@@ -511,9 +535,20 @@ class BatchBuilder {
     this.refs.push(i);
   }
 
-  encode(seq: number): Buffer {
-    return encodeRouteColumns(seq, this.vrf === 'default' ? '' : this.vrf, this.sets, this.prefixes, this.refs);
+  encode(seq: number, form: PrefixForm): Buffer {
+    const vrf = this.vrf === 'default' ? '' : this.vrf;
+    if (form === 'text') return encodeRouteColumns(seq, vrf, this.sets, this.prefixes, this.refs);
+    return encodeRouteDestinations(seq, vrf, this.sets, this.prefixes.map(destinationOf), this.refs);
   }
+}
+
+/**
+ * The RIB's prefix text as a value, parsed once (the RIB keeps text until the RIB step of
+ * issue 12): plain IPv4 as an ipv4PrefixCode number, the rest as a Prefix.
+ */
+function destinationOf(prefix: string): number | Prefix {
+  const code = scanIpv4PrefixCode(prefix);
+  return code >= 0 ? code : parsePrefix(prefix);
 }
 
 function fibKey(action: FibAction, nexthops: readonly FibNexthop[]): string {
