@@ -6,17 +6,12 @@
  * worker thread (`workers: 1`), or in the calling thread through poll() (`workers: 0`,
  * for tests and the in-memory benchmark; start() then polls on the event loop).
  *
- * Neighbor resolution: workers report what ARP replies and NAs teach them as events; the main
- * thread writes the neighbor table and retries unanswered requests (3 tries a second apart,
- * then the entry is failed and retried every 10 s; traffic to it is dropped as
- * arp_unresolved meanwhile and triggers rate-limited requests from the worker).
+ * Neighbor resolution (ARP/NDP: the workers' events, retries, aging) is neighbors.ts'; this
+ * class tells it when neighbor next hops and vifs come and go.
  *
- * vhost0: with `vhost: true` a TAP named vhost0 is a vif whose frames are the host stack's.
- * The router's addresses in the default VRF are put on it as /32 and /128 host addresses,
- * with kernel routes for the connected subnets, so the host's BGP and SSH run over the
- * data plane.
+ * vhost0: with `vhost: true` a TAP named vhost0 is a vif whose frames are the host stack's;
+ * vhost-sync.ts keeps the host's addresses and routes on it in step with the router's.
  */
-import { execFile } from 'node:child_process';
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import {
@@ -35,7 +30,7 @@ import {
 import { bytesToIpv4, formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
 import { logLine } from '../telemetry/log.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
-import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
+import { addrWords, LpmFullError, type LpmTable } from './tables/lpm.js';
 import { IdAllocator } from './tables/id-allocator.js';
 import {
   MAX_ECMP,
@@ -54,15 +49,17 @@ import {
 } from './tables/nexthop-table.js';
 import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
 import { MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
-import { NBR_FAILED, NBR_INCOMPLETE, NBR_REACHABLE, NBR_STATE_NAMES } from './tables/neighbor-table.js';
+import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
 import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
-import { EVENT_WORDS } from './graph/graph.js';
 import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { createHandoff } from './worker/handoff.js';
 import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
 import { adviseHugePages, createWakeFd, wake, closeFd } from '../sys/libc.js';
+import { NeighborResolver, listNeighbors } from './neighbors.js';
+import { VhostSync, configuresHost } from './vhost-sync.js';
+import { maskPrefix, padWords } from './prefix-words.js';
 
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
@@ -110,21 +107,6 @@ interface IlmState {
   entry: number;
 }
 
-interface ResolveState {
-  vif: number;
-  family: number;
-  w: number[];
-  tries: number;
-  nextAt: number;
-  refs: number;
-}
-
-const RESOLVE_TRIES = 3;
-const RESOLVE_INTERVAL_MS = 1000;
-const RESOLVE_FAILED_RETRY_MS = 10000;
-/** a learned neighbor no next hop refers to is forgotten when nothing refreshed it for this long */
-const NEIGHBOR_AGE_MS = 15 * 60 * 1000;
-
 export class VRouterDataplane implements Dataplane {
   readonly tables: Tables;
   private readonly sizes: TableSizes;
@@ -142,10 +124,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly nhAlloc: IdAllocator;
   private readonly ilm = new Map<number, IlmState>();
   private readonly ilmAlloc: IdAllocator;
-  private readonly resolving = new Map<number, ResolveState>();
-  /** neighbor entries no next hop refers to (learned from ARP/NDP, or released): index -> last refresh */
-  private readonly learned = new Map<number, number>();
-  private lastAging = 0;
+  private readonly neighbors: NeighborResolver;
+  private readonly hostSync = new VhostSync();
   /** routes the data plane adds for vif addresses (receive /32, connected subnet) per VRF; key prefix text */
   private readonly systemRoutes = new Map<number, Map<string, { p: Prefix; nh: number }>>();
   /** per VRF: system-route keys that a user route currently overrides (the user's is installed) */
@@ -168,6 +148,15 @@ export class VRouterDataplane implements Dataplane {
     this.opts = opts;
     this.sizes = { ...DEFAULT_SIZES, ...opts.sizes };
     this.tables = Tables.create(this.sizes);
+    this.neighbors = new NeighborResolver({
+      table: this.tables.nbr,
+      vifAddresses: (vif) => this.vifById[vif]?.addresses,
+      vifUp: (vif) => this.vifById[vif] !== undefined && (this.tables.vif.flags[vif]! & VIF_UP) !== 0,
+      request: (vif, family, w) => {
+        if (this.engine) this.engine.request(vif, family, w);
+        else if (this.workers.length) this.post({ t: 'request', vif, family, w });
+      },
+    });
     // huge pages under the big lookup tables, before anything touches them (fewer TLB misses)
     if (process.env.CNR_DP_NO_HUGEPAGES === undefined) {
       try {
@@ -298,7 +287,7 @@ export class VRouterDataplane implements Dataplane {
     this.freeNh(st.glean);
     await this.detachDriver(st);
     Atomics.store(vt.owner, st.id, -1);
-    this.forgetNeighbors(st.id);
+    this.neighbors.forgetVif(st.id);
     this.vifs.delete(name);
     this.vifById[st.id] = undefined;
     this.vifAlloc.release(st.id);
@@ -490,7 +479,7 @@ export class VRouterDataplane implements Dataplane {
           this.writeLabels(n, labels);
         });
         this.nhs.get(id)!.nbr = nbr;
-        this.startResolve(nbr, vif.id, ip.family, w);
+        this.neighbors.start(nbr, vif.id, ip.family, w);
         return id;
       }
       case 'encap': {
@@ -574,7 +563,7 @@ export class VRouterDataplane implements Dataplane {
     this.tables.nh.unpublish(id);
     this.nhs.delete(id);
     this.nhAlloc.release(id);
-    if (n.nbr >= 0) this.stopResolve(n.nbr);
+    if (n.nbr >= 0) this.neighbors.stop(n.nbr);
   }
 
   private deref(id: number): void {
@@ -857,22 +846,7 @@ export class VRouterDataplane implements Dataplane {
 
   /** Neighbor cache entries (ARP/NDP), for introspection. */
   listNeighbors(): { vif: string; ip: string; mac?: string; state: string }[] {
-    const nb = this.tables.nbr;
-    const out: { vif: string; ip: string; mac?: string; state: string }[] = [];
-    for (let i = 0; i < nb.capacity; i++) {
-      const s = nb.state[i]!;
-      if (s === 0 || s === 4) continue;
-      const fam = nb.family[i]!;
-      const bytes = new Uint8Array(16);
-      for (let k = 0; k < 4; k++) { const w = nb.ip[i * 4 + k]!; bytes[k * 4] = w >>> 24; bytes[k * 4 + 1] = (w >>> 16) & 255; bytes[k * 4 + 2] = (w >>> 8) & 255; bytes[k * 4 + 3] = w & 255; }
-      out.push({
-        vif: this.vifById[nb.vif[i]!]?.name ?? String(nb.vif[i]),
-        ip: formatIp(fam === 4 ? bytes.subarray(0, 4) : bytes),
-        state: NBR_STATE_NAMES[s]!,
-        ...(s === NBR_REACHABLE ? { mac: formatMac(nb.mac, i * 6) } : {}),
-      });
-    }
-    return out;
+    return listNeighbors(this.tables.nbr, (vif) => this.vifById[vif]?.name ?? String(vif));
   }
 
   dropStats(): Record<string, number> {
@@ -917,7 +891,7 @@ export class VRouterDataplane implements Dataplane {
     const err = e.takeError();
     if (err !== undefined) logLine(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
     const ev = e.takeEvents();
-    if (ev) this.applyEvents(ev);
+    if (ev) this.neighbors.applyEvents(ev);
     this.resolveTick(performance.now());
     return n;
   }
@@ -998,7 +972,7 @@ export class VRouterDataplane implements Dataplane {
           const p = this.pendingAttach.get(m.vif);
           if (p) p.reject(new Error(m.message));
           else logLine(`vrouter worker: ${m.message}`);
-        } else if (m.t === 'learn') this.applyEvents(m.events);
+        } else if (m.t === 'learn') this.neighbors.applyEvents(m.events);
       });
       w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));
       this.workers.push({ w, port: ch.port1, ready: readyP, wakeFd });
@@ -1050,145 +1024,26 @@ export class VRouterDataplane implements Dataplane {
     });
   }
 
-  // ---- neighbor resolution ----
+  // ---- neighbor resolution (neighbors.ts) ----
 
-  private applyEvents(ev: Uint32Array): void {
-    const nb = this.tables.nbr;
-    const mac = new Uint8Array(6);
-    for (let b = 0; b + EVENT_WORDS <= ev.length; b += EVENT_WORDS) {
-      const vif = ev[b]!;
-      const family = ev[b + 1]!;
-      const w = [ev[b + 2]!, ev[b + 3]!, ev[b + 4]!, ev[b + 5]!];
-      mac[0] = ev[b + 6]! >>> 8; mac[1] = ev[b + 6]! & 255;
-      mac[2] = ev[b + 7]! >>> 24; mac[3] = (ev[b + 7]! >>> 16) & 255; mac[4] = (ev[b + 7]! >>> 8) & 255; mac[5] = ev[b + 7]! & 255;
-      let e = nb.find(vif, w[0]!, w[1]!, w[2]!, w[3]!);
-      if (e < 0) {
-        // learn unsolicited only for hosts on a connected subnet of the vif
-        const st = this.vifById[vif];
-        if (!st || !onSubnet(st, family, w)) continue;
-        e = nb.ensure(vif, family, w);
-        if (e < 0 && this.evictOldest()) e = nb.ensure(vif, family, w);
-        if (e < 0) continue;
-      }
-      nb.resolve(e, mac);
-      if (!this.resolving.has(e)) this.learned.set(e, performance.now());
-    }
-  }
-
-  private startResolve(nbr: number, vif: number, family: number, w: number[]): void {
-    const r = this.resolving.get(nbr);
-    if (r) { r.refs++; return; }
-    this.learned.delete(nbr);
-    this.resolving.set(nbr, { vif, family, w, tries: 0, nextAt: 0, refs: 1 });
-    this.resolveTick(performance.now());
-  }
-
-  private stopResolve(nbr: number): void {
-    const r = this.resolving.get(nbr);
-    if (r && --r.refs <= 0) {
-      this.resolving.delete(nbr);
-      this.learned.set(nbr, performance.now()); // ages out like a learned one
-    }
-  }
-
-  /** Make room in a full neighbor table: forget the least recently refreshed unreferenced entry. */
-  private evictOldest(): boolean {
-    let oldest = -1;
-    let at = Infinity;
-    for (const [e, t] of this.learned) if (t < at) { at = t; oldest = e; }
-    if (oldest < 0) return false;
-    this.learned.delete(oldest);
-    this.tables.nbr.remove(oldest);
-    return true;
-  }
-
-  /** Forget every neighbor of a vif (it is going away). */
-  private forgetNeighbors(vif: number): void {
-    const nb = this.tables.nbr;
-    for (let i = 0; i < nb.capacity; i++) {
-      const s = nb.state[i]!;
-      if (s !== 0 && s !== 4 && nb.vif[i] === vif) {
-        nb.remove(i);
-        this.learned.delete(i);
-        this.resolving.delete(i);
-      }
-    }
-  }
-
-  /** Retry unanswered neighbor requests; give up (failed) after RESOLVE_TRIES. */
+  /** Retry unanswered neighbor requests, age out learned neighbors (poll() and start() call it). */
   resolveTick(now: number): void {
-    const nb = this.tables.nbr;
-    if (now - this.lastAging >= 10000) {
-      this.lastAging = now;
-      for (const [e, t] of this.learned) {
-        if (now - t < NEIGHBOR_AGE_MS) continue;
-        this.learned.delete(e);
-        nb.remove(e);
-      }
-    }
-    for (const [e, r] of this.resolving) {
-      const s = nb.state[e]!;
-      if (s === NBR_REACHABLE) { r.tries = 0; continue; }
-      if (now < r.nextAt) continue;
-      if (r.tries >= RESOLVE_TRIES) {
-        if (s === NBR_INCOMPLETE) nb.setState(e, NBR_FAILED);
-        r.tries = 0;
-        r.nextAt = now + RESOLVE_FAILED_RETRY_MS;
-        continue;
-      }
-      if (!this.vifById[r.vif] || !(this.tables.vif.flags[r.vif]! & VIF_UP)) continue;
-      r.tries++;
-      r.nextAt = now + RESOLVE_INTERVAL_MS;
-      if (this.engine) this.engine.request(r.vif, r.family, r.w);
-      else if (this.workers.length) this.post({ t: 'request', vif: r.vif, family: r.family, w: r.w });
-    }
+    this.neighbors.tick(now);
   }
 
-  // ---- vhost0 host configuration ----
-
-  private hostSync: Promise<void> = Promise.resolve();
-  /** addresses and routes put on vhost0 so far */
-  private hostState = new Set<string>();
+  // ---- vhost0 host configuration (vhost-sync.ts) ----
 
   /** Put the router's default-VRF addresses and connected subnets on vhost0 (idempotent). */
   private syncHost(): void {
-    if (this.opts.configureHost === false || (this.opts.configureHost === undefined && this.opts.vhostDriver === 'memory')) return;
+    if (!configuresHost(this.opts)) return;
     const vh = this.vifs.get(this.opts.vhostName ?? 'vhost0');
     if (!vh?.vhost) return;
-    // what the kernel should hold: 'family kind prefix' (kind: addr or route)
-    const want = new Set<string>();
-    for (const v of this.vifs.values()) {
-      if (v.vrf !== 0 || v.vhost) continue;
-      for (const p of v.addresses) {
-        want.add(`${p.family} addr ${formatIp(p.addr)}/${p.family === 4 ? 32 : 128}`);
-        if (p.len < (p.family === 4 ? 32 : 128)) want.add(`${p.family} route ${formatPrefix(maskPrefix(p))}`);
-      }
-    }
-    const cmds: string[][] = [];
-    for (const k of this.hostState) {
-      if (want.has(k)) continue;
-      const [fam, kind, prefix] = k.split(' ');
-      cmds.push([`-${fam}`, kind!, 'del', prefix!, 'dev', vh.name]);
-    }
-    for (const k of want) {
-      if (this.hostState.has(k)) continue;
-      const [fam, kind, prefix] = k.split(' ');
-      cmds.push([`-${fam}`, kind!, 'replace', prefix!, 'dev', vh.name, ...(fam === '6' && kind === 'addr' ? ['nodad'] : [])]);
-    }
-    this.hostState = want;
-    this.hostSync = this.hostSync.then(async () => {
-      for (const c of cmds) {
-        await new Promise<void>((res) => execFile('ip', c, (err) => {
-          if (err) logLine(`vrouter: vhost0: ip ${c.join(' ')}: ${err.message.trim()}`);
-          res();
-        }));
-      }
-    });
+    this.hostSync.sync(vh.name, this.vifs.values());
   }
 
   /** Wait for pending vhost0 host configuration (tests). */
   hostSettled(): Promise<void> {
-    return this.hostSync;
+    return this.hostSync.settled();
   }
 
   private parse<T>(f: () => T): T {
@@ -1201,24 +1056,11 @@ export class VRouterDataplane implements Dataplane {
   }
 }
 
-function padWords(bytes: Uint8Array): Uint32Array {
-  const out = new Uint32Array(4);
-  addrWords(bytes, out.subarray(0, bytes.length / 4));
-  return out;
-}
-
 /** A Prefix from LPM key words (1 for IPv4, 4 for IPv6). */
 function routePrefix(words: ArrayLike<number>, len: number): Prefix {
   const b = new Uint8Array(words.length * 4);
   for (let k = 0; k < b.length; k++) b[k] = (words[k >> 2]! >>> (24 - 8 * (k & 3))) & 255;
   return { family: words.length === 1 ? 4 : 6, addr: b, len };
-}
-
-function maskPrefix(p: Prefix): Prefix {
-  const w = maskWords(padWords(p.addr), p.len, new Uint32Array(4));
-  const b = new Uint8Array(p.addr.length);
-  for (let k = 0; k < b.length; k++) b[k] = (w[k >> 2]! >>> (24 - 8 * (k & 3))) & 255;
-  return { family: p.family, addr: b, len: p.len };
 }
 
 /** fe80::/64 with the modified EUI-64 interface id of `mac`. */
@@ -1227,18 +1069,6 @@ function linkLocal(mac: Uint8Array): Uint8Array {
   a[0] = 0xfe; a[1] = 0x80;
   a[8] = mac[0]! ^ 0x02; a[9] = mac[1]!; a[10] = mac[2]!; a[11] = 0xff; a[12] = 0xfe; a[13] = mac[3]!; a[14] = mac[4]!; a[15] = mac[5]!;
   return a;
-}
-
-function onSubnet(st: VifState, family: number, w: number[]): boolean {
-  const mine = padWords(new Uint8Array(16));
-  for (const p of st.addresses) {
-    if (p.family !== family) continue;
-    const a = maskWords(padWords(p.addr), p.len, new Uint32Array(4));
-    const b = maskWords(w, p.len, mine);
-    if (a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3]) return true;
-  }
-  if (family === 6 && (w[0]! >>> 22) === (0xfe80 >>> 6)) return true; // link-local neighbors
-  return false;
 }
 
 export function createDataplane(opts?: DataplaneOptions): VRouterDataplane {
