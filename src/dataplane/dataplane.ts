@@ -30,7 +30,7 @@ import {
 import { bytesToIpv4, formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
 import { logLine } from '../telemetry/log.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
-import { addrWords, LpmFullError, type LpmTable } from './tables/lpm.js';
+import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
 import { IdAllocator } from './tables/id-allocator.js';
 import {
   MAX_ECMP,
