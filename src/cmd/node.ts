@@ -21,6 +21,7 @@ import { RibService } from '../controller/rib/service.js';
 import type { ConfigConsumer, OperationalCommand } from '../controller/types.js';
 import { consoleLogger, logLine as log } from '../telemetry/log.js';
 import { buildRegistry, startMetrics } from '../telemetry/metrics.js';
+import { parseMaxMtu } from './vrouter.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -39,6 +40,8 @@ export interface NodeOptions {
   health: string | false;
   /** Prometheus exposition, HOST:PORT */
   metrics: string | false;
+  /** the largest IP MTU the in-process vRouter's interfaces may have (`cnr start --max-mtu`) */
+  maxMtu?: number;
 }
 
 export interface RunningNode {
@@ -58,7 +61,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let agentAddress = o.agentAddress;
   const token = o.agentToken ?? (o.vrouter ? randomBytes(24).toString('base64url') : undefined);
   if (o.vrouter) {
-    vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, log: (l) => log(`vrouter: ${l}`) });
+    vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(o.maxMtu ? { dataplaneOptions: { maxMtu: o.maxMtu } } : {}), log: (l) => log(`vrouter: ${l}`) });
     agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${vrouter.agentPort}`;
   }
   const rib = new Rib();
@@ -116,7 +119,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
   ' [--metrics HOST:PORT|none]' +
-  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--no-vhost]' : '');
+  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--no-vhost] [--max-mtu MTU]' : '');
+
+/** --max-mtu sizes the in-process data plane: only `cnr start` has one */
+function maxMtuFor(v: string, cmd: 'start' | 'controller'): number {
+  if (cmd !== 'start') throw new Error(`--max-mtu: cnr ${cmd} runs no data plane\n${USAGE(cmd)}`);
+  return parseMaxMtu(v);
+}
 
 export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): NodeOptions {
   const { values } = parseArgs({
@@ -131,6 +140,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
       health: { type: 'string' },
       metrics: { type: 'string' },
       'no-vhost': { type: 'boolean' },
+      'max-mtu': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -149,6 +159,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
     introspect: addr(values.introspect, '127.0.0.1:8085'),
     health: addr(values.health, '127.0.0.1:9091'),
     metrics: addr(values.metrics, '127.0.0.1:8070'),
+    ...(values['max-mtu'] !== undefined ? { maxMtu: maxMtuFor(values['max-mtu'], cmd) } : {}),
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * `cnr vrouter [--agent-address 127.0.0.1:50052] [--introspect 127.0.0.1:8085]
- *  [--health 127.0.0.1:9091] [--no-vhost] [--token-file FILE]`: the data plane with its
- * agent, alone (the Kubernetes layout); the controller finds it by the agent address.
+ *  [--health 127.0.0.1:9091] [--no-vhost] [--token-file FILE] [--max-mtu 1500]`: the data
+ * plane with its agent, alone (the Kubernetes layout); the controller finds it by the agent
+ * address. --max-mtu is the largest IP MTU any attached interface may have (9000 on a jumbo
+ * fabric): it sizes the packet buffers and ring frames, fixed for the process's life.
  * SIGINT/SIGTERM stop it cleanly; SIGHUP restarts the agent's gRPC server while the data
  * plane keeps forwarding (the controller reconnects and resyncs).
  */
@@ -9,11 +11,20 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type VrouterOptions } from '../agent/vrouter.js';
 import { consoleLogger, logger, logLine } from '../telemetry/log.js';
+import { slotSizeFor } from '../dataplane/pool.js';
 
 const log = logger('cnr vrouter');
 
 const USAGE = `usage: cnr vrouter [--agent-address HOST:PORT] [--introspect HOST:PORT|none] [--health HOST:PORT|none]
-                   [--no-vhost] [--token-file FILE]`;
+                   [--no-vhost] [--token-file FILE] [--max-mtu MTU]`;
+
+/** --max-mtu's value: an IP MTU the data plane can buffer (pool.ts slotSizeFor says why not) */
+export function parseMaxMtu(v: string): number {
+  const mtu = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(mtu >= 1280 && mtu <= 65000)) throw new Error(`--max-mtu ${v}: expected an MTU from 1280 to 65000`);
+  slotSizeFor(mtu); // throws with the reason if no slot holds it
+  return mtu;
+}
 
 export function parseVrouterArgs(args: string[]): VrouterOptions {
   const o: VrouterOptions = {};
@@ -43,6 +54,9 @@ export function parseVrouterArgs(args: string[]): VrouterOptions {
         break;
       case '--token-file':
         o.token = readFileSync(val(), 'utf8').trim();
+        break;
+      case '--max-mtu':
+        o.dataplaneOptions = { ...o.dataplaneOptions, maxMtu: parseMaxMtu(val()) };
         break;
       case '-h':
       case '--help':

@@ -55,6 +55,7 @@ import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { createHandoff } from './worker/handoff.js';
+import { slotSizeFor } from './pool.js';
 import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
 import { adviseHugePages, createWakeFd, wake, closeFd } from '../sys/libc.js';
 import { NeighborResolver, listNeighbors } from './neighbors.js';
@@ -71,6 +72,8 @@ export interface DataplaneOptions {
   vhostDriver?: 'tap' | 'memory';
   /** packet buffers per engine */
   poolSize?: number;
+  /** the largest IP MTU a vif may carry (sizes packet slots and ring frames, pool.ts slotSizeFor); default 1500 (2048-byte slots) */
+  maxMtu?: number;
   sizes?: Partial<TableSizes>;
   /** run `ip` for vhost0 addresses and routes (default: when vhost is on) */
   configureHost?: boolean;
@@ -112,6 +115,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly sizes: TableSizes;
   private readonly nWorkers: number;
   private readonly poolSize: number;
+  /** bytes per packet slot, from opts.maxMtu */
+  readonly slotSize: number;
   private readonly statsBufs: SharedArrayBuffer[] = [];
   private readonly statsViews: Float64Array[] = [];
   private readonly vrfIds = new Map<string, number>();
@@ -165,6 +170,7 @@ export class VRouterDataplane implements Dataplane {
     }
     this.nWorkers = Math.min(16, Math.max(0, Math.floor(opts.workers ?? 0)));
     this.poolSize = opts.poolSize ?? 4096;
+    this.slotSize = slotSizeFor(opts.maxMtu ?? 1500);
     this.vrfAlloc = new IdAllocator(0, this.sizes.maxVrfs);
     this.vifAlloc = new IdAllocator(0, this.sizes.maxVifs);
     this.nhAlloc = new IdAllocator(1, this.sizes.maxNexthops);
@@ -177,7 +183,7 @@ export class VRouterDataplane implements Dataplane {
     }
     this.addVrf('default');
     this.receiveNh = this.allocNh({ type: 'receive' }, NH_RECEIVE, true);
-    if (this.nWorkers === 0) this.engine = new Engine(this.tables, this.statsViews[0]!, this.poolSize);
+    if (this.nWorkers === 0) this.engine = new Engine(this.tables, this.statsViews[0]!, this.poolSize, this.slotSize);
     else this.spawnWorkers();
   }
 
@@ -956,11 +962,11 @@ export class VRouterDataplane implements Dataplane {
   private spawnWorkers(): void {
     const url = new URL('./worker/worker.js', import.meta.url);
     const n = this.nWorkers;
-    const rings = Array.from({ length: n }, (_, from) => Array.from({ length: n }, (_, to) => (from === to ? null : createHandoff())));
+    const rings = Array.from({ length: n }, (_, from) => Array.from({ length: n }, (_, to) => (from === to ? null : createHandoff(1024, this.slotSize))));
     for (let k = 0; k < n; k++) {
       const ch = new MessageChannel();
       const wakeFd = createWakeFd();
-      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, port: ch.port2, index: k, rings, wakeFd };
+      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, slotSize: this.slotSize, port: ch.port2, index: k, rings, wakeFd };
       const w = new Worker(url, { workerData: init, transferList: [ch.port2] });
       let ready!: () => void;
       const readyP = new Promise<void>((r) => { ready = r; });
@@ -992,7 +998,7 @@ export class VRouterDataplane implements Dataplane {
     if (this.engine) {
       // real drivers are imported before the first af-packet/tap vif opens (memory needs none)
       const mods = st.driver === 'memory' ? {} : await driverModules();
-      const drv = openDriver(mods, st.driver, st.name, st.memory);
+      const drv = openDriver(mods, st.driver, st.name, st.memory, this.slotSize);
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
     }

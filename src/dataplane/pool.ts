@@ -1,13 +1,33 @@
 /**
  * The packet buffer pool: one ArrayBuffer cut into fixed slots, packets named by slot index.
- * A frame's bytes are data[slot*SLOT_SIZE + start[slot] .. + len[slot]); HEADROOM bytes in
+ * A frame's bytes are data[slot*slotSize + start[slot] .. + len[slot]); HEADROOM bytes in
  * front of a received frame leave room to push MPLS labels or an outer header without a copy.
  * No objects are created per packet: all per-packet metadata lives in typed arrays here.
+ * The slot size is chosen once per data plane (slotSizeFor: the largest MTU its vifs may
+ * have), a power of two so that the graph finds a slot with a shift.
  */
 
+/** the default slot: frames of a 1500-byte MTU and more (up to MAX_FRAME) */
 export const SLOT_SIZE = 2048;
 export const HEADROOM = 192;
+/** the longest frame a default slot holds */
 export const MAX_FRAME = SLOT_SIZE - HEADROOM;
+/** the largest slot (16 bits of start and len per packet): frames up to 64 KiB - HEADROOM */
+export const MAX_SLOT_SIZE = 1 << 16;
+
+/**
+ * The slot size for vifs of IP MTU up to maxMtu: its Ethernet frame with a VLAN tag
+ * (MTU + 18) after HEADROOM, rounded up to a power of two, never below SLOT_SIZE.
+ * 1500 (and anything up to 1838) keeps 2048; 9000 gives 16384.
+ */
+export function slotSizeFor(maxMtu: number): number {
+  if (!Number.isInteger(maxMtu) || maxMtu < 68) throw new Error(`max MTU ${maxMtu}: not an MTU (68 or more)`);
+  const need = HEADROOM + maxMtu + 18;
+  if (need > MAX_SLOT_SIZE) throw new Error(`max MTU ${maxMtu}: above the largest packet slot (${MAX_SLOT_SIZE - HEADROOM - 18})`);
+  let size = SLOT_SIZE;
+  while (size < need) size *= 2;
+  return size;
+}
 
 export class PacketPool {
   readonly data: Uint8Array;
@@ -34,11 +54,19 @@ export class PacketPool {
   readonly reason: Uint8Array;
   /** per-node scratch: ICMP error type/code/MTU, IPv6 upper-layer offset, ... */
   readonly aux: Uint32Array;
+  /** log2(slotSize): slot i's bytes start at i << shift */
+  readonly shift: number;
+  /** the longest frame a slot holds: slotSize - HEADROOM */
+  readonly maxFrame: number;
   private readonly freeList: Uint32Array;
   private freeCount: number;
 
-  constructor(readonly size: number) {
-    this.data = new Uint8Array(size * SLOT_SIZE);
+  constructor(readonly size: number, readonly slotSize: number = SLOT_SIZE) {
+    const shift = Math.log2(slotSize);
+    if (!Number.isInteger(shift) || slotSize < SLOT_SIZE || slotSize > MAX_SLOT_SIZE) throw new Error(`packet slot of ${slotSize} bytes: not a power of two from ${SLOT_SIZE} to ${MAX_SLOT_SIZE}`);
+    this.shift = shift;
+    this.maxFrame = slotSize - HEADROOM;
+    this.data = new Uint8Array(size * slotSize);
     this.view = new DataView(this.data.buffer);
     this.data64 = new Float64Array(this.data.buffer);
     this.start = new Uint16Array(size);
@@ -124,7 +152,7 @@ export class PacketPool {
 
   /** Absolute offset in `data` of the frame's first byte. */
   offset(i: number): number {
-    return i * SLOT_SIZE + this.start[i]!;
+    return (i << this.shift) + this.start[i]!;
   }
 
   /** A view (no copy) of the frame, for tests and slow paths. */
@@ -137,8 +165,8 @@ export class PacketPool {
   put(bytes: Uint8Array, rxVif = 0): number {
     const i = this.alloc();
     if (i < 0) return -1;
-    const n = Math.min(bytes.length, MAX_FRAME);
-    this.data.set(bytes.subarray(0, n), i * SLOT_SIZE + HEADROOM);
+    const n = Math.min(bytes.length, this.maxFrame);
+    this.data.set(bytes.subarray(0, n), (i << this.shift) + HEADROOM);
     this.len[i] = n;
     this.rxVif[i] = rxVif;
     return i;

@@ -24,13 +24,15 @@ export interface VrouterConfig {
   /** swap/php actions name their next hop */
   labels?: { label: number; action: LabelAction | { action: 'swap'; outLabels: number[]; nh: string } | { action: 'php'; nh: string } }[];
   introspectPort?: number;
+  /** the largest IP MTU of the vifs (DataplaneOptions.maxMtu: sizes packet slots and ring frames) */
+  maxMtu?: number;
 }
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as VrouterConfig;
   // the data plane's worker does not hold the event loop open: keep the process alive until SIGTERM
   const keepAlive = setInterval(() => {}, 1 << 30);
-  const dp = createDataplane({ workers: cfg.workers ?? 1 });
+  const dp = createDataplane({ workers: cfg.workers ?? 1, ...(cfg.maxMtu ? { maxMtu: cfg.maxMtu } : {}) });
   for (const v of cfg.vrfs ?? []) dp.addVrf(v);
   for (const v of cfg.vifs) await dp.addVif(v);
   const nh = new Map<string, number>();

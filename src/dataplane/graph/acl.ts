@@ -4,13 +4,10 @@
  * are not filtered. The fast path applies the same rule scan itself.
  */
 import * as K from './graph-constants.js';
-import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { rd32 } from './bytes.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
-
-const SHIFT = L.SHIFT;
 
 export const aclNode: GraphNode = {
   id: K.N_ACL,
@@ -23,6 +20,7 @@ export const aclNode: GraphNode = {
 
 /** Ingress filters of the receiving vif (tables/acl-table.ts): first match decides, none matching denies. */
 function acl(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;

@@ -5,12 +5,9 @@
  * host's only neighbor there.
  */
 import * as K from './graph-constants.js';
-import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { rd32, wr32 } from './bytes.js';
-
-const SHIFT = L.SHIFT;
 
 export const arpNode: GraphNode = {
   id: K.N_ARP,
@@ -22,6 +19,7 @@ export const arpNode: GraphNode = {
 };
 
 function arp(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;

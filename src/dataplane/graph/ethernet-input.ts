@@ -10,7 +10,6 @@ import type { GraphNode } from './node.js';
 import { VIF_UP } from '../tables/vif-table.js';
 
 const CAP = L.CAP;
-const SHIFT = L.SHIFT;
 
 export const ethernetInputNode: GraphNode = {
   id: K.N_ETH_IN,
@@ -22,6 +21,7 @@ export const ethernetInputNode: GraphNode = {
 };
 
 function ethernetInput(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;

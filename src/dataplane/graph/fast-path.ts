@@ -13,7 +13,6 @@
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import type { Graph } from './graph.js';
-import { SLOT_SIZE } from '../pool.js';
 import { walk4Burst, walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
 import { RouteCache6 } from '../tables/route-cache.js';
 import { ILM_SWAP } from '../tables/label-table.js';
@@ -23,7 +22,6 @@ import { DECIDE_PERMIT } from '../tables/acl-table.js';
 
 // module consts, not imports, in the closures (see above)
 const CAP = L.CAP;
-const SHIFT = L.SHIFT;
 const MIN_FRONT = L.MIN_FRONT;
 /** IPv6 route cache sets per graph, log2 (2^16 sets of two 32-byte entries: 4 MiB) */
 const CACHE6_BITS = 16;
@@ -52,6 +50,9 @@ const FR_WORDS = 4;
 export function makeFastPath(g: Graph): () => void {
   // everything the two functions use that never changes, as consts of this scope
   const p = g.pool;
+  /** the pool's slot size (chosen per data plane) as consts of this scope, never read per packet */
+  const SHIFT = p.shift | 0;
+  const slotMask = (p.slotSize - 1) | 0;
   const d = g.d;
   const dv = p.view;
   const qbuf = g.qbuf;
@@ -146,7 +147,6 @@ export function makeFastPath(g: Graph): () => void {
   const maxLabels = MAX_LABELS;
   const pfMpls = K.PF_MPLS;
   const dTxFull = K.D_TX_FULL;
-  const slotMask = SLOT_SIZE - 1;
 
   /**
    * A fast packet on a vif with a filter (descriptor dsc; addresses as int32: a uint32 above

@@ -35,7 +35,6 @@ import { GRAPH_NODES } from './nodes.js';
 import { flushTx, txNode } from './tx.js';
 
 const CAP = L.CAP;
-const SHIFT = L.SHIFT;
 export const EVENT_WORDS = 8;
 const MAX_EVENTS = 256;
 const ICMP_RATE = 1000; // per second per worker
@@ -333,6 +332,7 @@ export class Graph {
 
   /** Prepend an Ethernet header (with the vif's 802.1Q tag) in front of the frame's current start. */
   eth(i: number, vif: number, mac: Uint8Array, moff: number, et: number): void {
+    const SHIFT = this.pool.shift;
     const p = this.pool;
     const d = this.d;
     const vt = this.t.vif;
@@ -402,6 +402,7 @@ export class Graph {
 
   /** Build and queue an ARP request (family 4) or neighbor solicitation (6) out of vif. */
   request(vif: number, family: number, w0: number, w1: number, w2: number, w3: number): boolean {
+    const SHIFT = this.pool.shift;
     const p = this.pool;
     const d = this.d;
     const vt = this.t.vif;

@@ -11,10 +11,8 @@ import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { foldSum, icmp6Checksum, ipv4Checksum, rd32, sum16, wr32 } from './bytes.js';
-import { SLOT_SIZE } from '../pool.js';
 import { MAX_ADDR } from '../tables/vif-table.js';
 
-const SHIFT = L.SHIFT;
 const MIN_FRONT = L.MIN_FRONT;
 const MAX_QUOTED_LABELS = L.MAX_QUOTED_LABELS;
 
@@ -34,6 +32,7 @@ const lse = new Uint32Array(MAX_QUOTED_LABELS);
 let icmpL4 = 0;
 
 function icmpError(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;
@@ -57,7 +56,7 @@ function icmpError(g: Graph): void {
     let ok = (fl & (K.PF_ICMP_GEN | K.PF_MPLS)) === 0 && g.icmpTokens >= 1 && l3 >= 48 + MIN_FRONT;
     if (ok && (fl & K.PF_LSE) !== 0) {
       // room for the quoted datagram (128 bytes, RFC 4884) and the extension after it
-      ok = l3 + 128 + 8 + 4 * MAX_QUOTED_LABELS <= SLOT_SIZE;
+      ok = l3 + 128 + 8 + 4 * MAX_QUOTED_LABELS <= g.pool.slotSize;
     }
     if (ok && (fl & K.PF_IP6) === 0) {
       const src = rd32(d, o + 12);
@@ -120,6 +119,7 @@ function icmpError(g: Graph): void {
  * receiving vif's VRF.
  */
 function icmpLabels(g: Graph, i: number, o: number, end: number, from: number, src: number): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const base = i << SHIFT;
@@ -144,6 +144,7 @@ function icmpLabels(g: Graph, i: number, o: number, end: number, from: number, s
  * vif's VRF.
  */
 function sendIcmp4(g: Graph, i: number, o: number, from: number, src: number, w0: number, w1: number, icmpLen: number): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const st = g.stats;
@@ -173,6 +174,7 @@ function sendIcmp4(g: Graph, i: number, o: number, from: number, src: number, w0
 
 /** Upper-layer protocol of an IPv6 packet (aux now holds the ICMP type, so walk again); its offset goes to icmpL4. */
 function upperOf6(g: Graph, i: number): number {
+  const SHIFT = g.pool.shift;
   const d = g.d;
   const p = g.pool;
   const o = (i << SHIFT) + p.l3[i]!;

@@ -14,7 +14,6 @@ import { walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
 import { MAX_ECMP, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 
 const CAP = L.CAP;
-const SHIFT = L.SHIFT;
 /** VRF translations one packet may go through */
 const MAX_VRF_HOPS = 4;
 /** classify's results besides a next hop: the packet went elsewhere; look up again (VRF translated) */
@@ -41,6 +40,7 @@ export const ip6LookupNode: GraphNode = {
 };
 
 function ip4Lookup(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;
@@ -116,6 +116,7 @@ function ip4Lookup(g: Graph): void {
 }
 
 function ip6Lookup(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;

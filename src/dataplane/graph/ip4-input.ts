@@ -8,7 +8,6 @@ import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 
 const CAP = L.CAP;
-const SHIFT = L.SHIFT;
 
 export const ip4InputNode: GraphNode = {
   id: K.N_IP4_IN,
@@ -20,6 +19,7 @@ export const ip4InputNode: GraphNode = {
 };
 
 function ip4Input(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const dv = p.view;

@@ -4,13 +4,10 @@
  * other VRFs (or without vhost0) echo requests answered, everything else dropped.
  */
 import * as K from './graph-constants.js';
-import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { foldSum, ipv4Checksum, rd32, sum16, wr32 } from './bytes.js';
 import { MPLS_UDP_PORT } from '../../wire/mpls-udp.js';
-
-const SHIFT = L.SHIFT;
 
 export const ip4LocalNode: GraphNode = {
   id: K.N_IP4_LOCAL,
@@ -29,6 +26,7 @@ export const ip4LocalNode: GraphNode = {
  * everything else.
  */
 function ip4Local(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;
@@ -79,6 +77,7 @@ function ip4Local(g: Graph): void {
  * VRF the packet arrived in (explicit null looks up there).
  */
 function mplsUdp(g: Graph, i: number, o: number, u: number, avail: number): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   if (!g.t.nh.hasPeer(rd32(d, o + 12))) { g.drop(i, K.D_TUNNEL_SOURCE); return; }

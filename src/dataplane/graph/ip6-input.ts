@@ -5,12 +5,9 @@
  * routed.
  */
 import * as K from './graph-constants.js';
-import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { rd32 } from './bytes.js';
-
-const SHIFT = L.SHIFT;
 
 export const ip6InputNode: GraphNode = {
   id: K.N_IP6_IN,
@@ -22,6 +19,7 @@ export const ip6InputNode: GraphNode = {
 };
 
 function ip6Input(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;

@@ -6,13 +6,10 @@
  * decapsulates it over IPv4).
  */
 import * as K from './graph-constants.js';
-import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { icmp6Checksum, rd32, wr32 } from './bytes.js';
 import { MPLS_UDP_PORT } from '../../wire/mpls-udp.js';
-
-const SHIFT = L.SHIFT;
 
 export const ip6LocalNode: GraphNode = {
   id: K.N_IP6_LOCAL,
@@ -24,6 +21,7 @@ export const ip6LocalNode: GraphNode = {
 };
 
 function ip6Local(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;
@@ -77,6 +75,7 @@ function ip6Local(g: Graph): void {
 }
 
 function neighborSolicit(g: Graph, i: number, o: number, l4: number, end: number, fromHost: boolean): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const vt = g.t.vif;
@@ -123,6 +122,7 @@ function neighborSolicit(g: Graph, i: number, o: number, l4: number, end: number
 }
 
 function neighborAdvert(g: Graph, i: number, o: number, l4: number, end: number, fromHost: boolean): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   if (l4 + 24 > end || d[o + 7] !== 255 || fromHost) { g.drop(i, fromHost ? K.D_NOT_FOR_US : K.D_MALFORMED); return; }

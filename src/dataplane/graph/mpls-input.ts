@@ -12,7 +12,6 @@ import { rd32, setTtl4, wr32 } from './bytes.js';
 import { ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP } from '../tables/label-table.js';
 import { MAX_LABELS } from '../tables/nexthop-table.js';
 
-const SHIFT = L.SHIFT;
 const MIN_FRONT = L.MIN_FRONT;
 const MAX_QUOTED_LABELS = L.MAX_QUOTED_LABELS;
 
@@ -26,6 +25,7 @@ export const mplsInputNode: GraphNode = {
 };
 
 function mplsInput(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;

@@ -13,7 +13,6 @@ import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_ENCAP, NH_GLEAN, NH_MPLS_UDP, NH
 import { VIF_UP } from '../tables/vif-table.js';
 import { NBR_REACHABLE } from '../tables/neighbor-table.js';
 
-const SHIFT = L.SHIFT;
 const MIN_FRONT = L.MIN_FRONT;
 
 export const rewriteNode: GraphNode = {
@@ -26,6 +25,7 @@ export const rewriteNode: GraphNode = {
 };
 
 function rewrite(g: Graph): void {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const w = g.work;
@@ -182,6 +182,7 @@ function rewrite(g: Graph): void {
 
 /** Push nh's labels in front of l3; frame then starts at the top label. Returns its absolute offset or -1 (dropped). */
 function pushLabels(g: Graph, i: number, nh: number, nl: number): number {
+  const SHIFT = g.pool.shift;
   const p = g.pool;
   const d = g.d;
   const base = i << SHIFT;

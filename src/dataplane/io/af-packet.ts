@@ -25,7 +25,7 @@
  * NIC stripped are put back into the frame.
  */
 import type { IoCounters, IoDriver } from './driver.js';
-import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import {
   AF_PACKET, MAP_POPULATE, MAP_SHARED, PACKET_COPY_THRESH, PACKET_LOSS, PACKET_VNET_HDR, MSG_DONTWAIT, PACKET_IGNORE_OUTGOING, PACKET_QDISC_BYPASS,
   PACKET_RX_RING, PACKET_STATISTICS, PACKET_TX_RING, PACKET_VERSION, PROT_READ, PROT_WRITE, SOCK_CLOEXEC,
@@ -56,7 +56,6 @@ const H_VLAN_TPID = 26;
 const TX_DATA = 32;
 /** where the frame itself starts in a TX ring frame: after its virtio_net_hdr */
 const TX_FRAME = TX_DATA + VNET_HDR_LEN;
-const FRAME_SIZE = 2048;
 const BLOCK_SIZE = 1 << 16;
 /** the longest frame read() takes from the socket (TP_STATUS_COPY): a 64 KiB GSO frame and its headers, with room for BIG TCP's 3x */
 const COPY_BUF = 3 * 65536 + 256;
@@ -64,10 +63,12 @@ const COPY_BUF = 3 * 65536 + 256;
 const KICK_BATCH = 32;
 
 export interface AfPacketOptions {
-  /** frames in the receive ring (rounded up to whole 64 KiB blocks); default 4096 */
+  /** frames in the receive ring (rounded up to whole 64 KiB blocks); default 4096 of 2048 bytes, as many bytes (at least 1024 frames) for larger frames */
   rxFrames?: number;
-  /** frames in the transmit ring; default 2048 */
+  /** frames in the transmit ring; default 2048 of 2048 bytes, as many bytes (at least 512 frames) for larger frames */
   txFrames?: number;
+  /** bytes per ring frame: the data plane's packet slot size (a power of two, 2048 to 65536), so a frame that fits a slot fits a ring frame; default 2048 */
+  frameSize?: number;
   /** vif id written to pool.rxVif for received frames; default 0 */
   vif?: number;
   /** run `ethtool -K IF tx off tso off gso off gro off`; default true */
@@ -107,8 +108,8 @@ export interface AfPacketDriver extends IoDriver {
   stats(): AfPacketStats;
 }
 
-function roundFrames(n: number): number {
-  const perBlock = BLOCK_SIZE / FRAME_SIZE;
+function roundFrames(n: number, frameSize: number): number {
+  const perBlock = BLOCK_SIZE / frameSize;
   return Math.max(perBlock, Math.ceil(n / perBlock) * perBlock);
 }
 
@@ -122,15 +123,18 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
   // data plane's ARP replies with the netdev's kernel MAC, which the kernel then drops.
   if (opts.kernelArp !== true) disableKernelArp(ifname);
   const hwaddr = interfaceMac(ifname);
-  const rxFrames = roundFrames(opts.rxFrames ?? 4096);
-  const txFrames = roundFrames(opts.txFrames ?? 2048);
+  const frameSize = opts.frameSize ?? SLOT_SIZE;
+  if (frameSize < SLOT_SIZE || frameSize > BLOCK_SIZE || (frameSize & (frameSize - 1)) !== 0) throw new Error(`af-packet ${ifname}: ring frame of ${frameSize} bytes: not a power of two from ${SLOT_SIZE} to ${BLOCK_SIZE}`);
+  // larger frames (a jumbo MTU) keep the default ring's bytes, with a floor on the frame count
+  const rxFrames = roundFrames(opts.rxFrames ?? Math.max(1024, (4096 * SLOT_SIZE) / frameSize), frameSize);
+  const txFrames = roundFrames(opts.txFrames ?? Math.max(512, (2048 * SLOT_SIZE) / frameSize), frameSize);
   const vif = opts.vif ?? 0;
 
   // Protocol 0 at creation: nothing is queued to the socket until bind() names the interface.
   const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw sysError('socket(AF_PACKET)');
   let mapPtr: unknown = null;
-  const mapLen = (rxFrames + txFrames) * FRAME_SIZE;
+  const mapLen = (rxFrames + txFrames) * frameSize;
   try {
     setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, 'PACKET_VERSION');
     setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
@@ -142,8 +146,8 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
     // before the rings: the header's room is part of each ring frame's layout
     setIntOption(fd, SOL_PACKET, PACKET_VNET_HDR, 1, 'PACKET_VNET_HDR');
     setIntOption(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
-    requestPacketRing(fd, PACKET_RX_RING, rxFrames, FRAME_SIZE, BLOCK_SIZE);
-    requestPacketRing(fd, PACKET_TX_RING, txFrames, FRAME_SIZE, BLOCK_SIZE);
+    requestPacketRing(fd, PACKET_RX_RING, rxFrames, frameSize, BLOCK_SIZE);
+    requestPacketRing(fd, PACKET_TX_RING, txFrames, frameSize, BLOCK_SIZE);
     // RX ring first, TX ring right after it, in one mapping.
     mapPtr = c.mmap(null, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (mapFailed(mapPtr)) {
@@ -156,7 +160,7 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
     c.close(fd);
     throw e;
   }
-  return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rxFrames, txFrames, vif);
+  return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rxFrames, txFrames, vif, frameSize);
 }
 
 class AfPacket implements AfPacketDriver {
@@ -192,12 +196,13 @@ class AfPacket implements AfPacketDriver {
     private readonly rxFrames: number,
     private readonly txFrames: number,
     private readonly vif: number,
+    private readonly frameSize: number,
   ) {
     const ab = viewMemory(mapPtr, mapLen);
     this.ring = new Uint8Array(ab);
     this.words = new Uint32Array(ab);
     this.view = new DataView(ab);
-    this.txBase = rxFrames * FRAME_SIZE;
+    this.txBase = rxFrames * frameSize;
     this.gso = new VnetReceiver(vif);
   }
 
@@ -211,10 +216,13 @@ class AfPacket implements AfPacketDriver {
     const rv = this.view;
     const data = pool.data;
     const pv = pool.view;
+    const slotSize = pool.slotSize;
+    const maxFrame = pool.maxFrame;
+    const frameSize = this.frameSize;
     let n = 0;
     let head = this.rxHead;
     while (n < max) {
-      const h = head * FRAME_SIZE;
+      const h = head * frameSize;
       const status = words[h >>> 2]!;
       if ((status & TP_STATUS_USER) === 0) break;
       const len = words[(h + H_SNAPLEN) >>> 2]!;
@@ -223,21 +231,21 @@ class AfPacket implements AfPacketDriver {
       // virtio_net_hdr flags and gso_type: both zero for a plain frame with a finished checksum
       const offload = ring[mac - VNET_HDR_LEN]! | ring[mac - VNET_HDR_LEN + 1]!;
       // (and frames too long for a pool slot, which io/gso.ts cuts when they are TCP)
-      if (offload !== 0 || (status & TP_STATUS_COPY) !== 0 || words[(h + H_LEN) >>> 2] !== len || len > MAX_FRAME - 4) {
+      if (offload !== 0 || (status & TP_STATUS_COPY) !== 0 || words[(h + H_LEN) >>> 2] !== len || len > maxFrame - 4) {
         const m = this.rxSlow(status, h, mac, len, pool, out, n, max);
         if (m === RX_NO_ROOM) break;
         n = m;
       } else {
         const total = tagged ? len + 4 : len;
-        const slot = total <= MAX_FRAME && len >= 14 ? pool.alloc() : -1;
+        const slot = total <= maxFrame && len >= 14 ? pool.alloc() : -1;
         if (slot < 0) {
-          if (len >= 14 && total <= MAX_FRAME) this.counters.rxNoBuffer++;
+          if (len >= 14 && total <= maxFrame) this.counters.rxNoBuffer++;
           else this.counters.rxTooBig++;
         } else {
-          const dst = slot * SLOT_SIZE + HEADROOM;
+          const dst = slot * slotSize + HEADROOM;
           if (!tagged) {
             // 8-byte moves where both ends have room for the rounding (the frame's own slot and ring frame)
-            if (fitsWords(HEADROOM, len, SLOT_SIZE) && fitsWords(mac - h, len, FRAME_SIZE)) copyWords(rv, mac, pv, dst, len);
+            if (fitsWords(HEADROOM, len, slotSize) && fitsWords(mac - h, len, frameSize)) copyWords(rv, mac, pv, dst, len);
             else data.set(ring.subarray(mac, mac + len), dst);
           } else {
             this.reinsertVlan(status, h, mac, len, data, dst);
@@ -312,6 +320,8 @@ class AfPacket implements AfPacketDriver {
   }
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    const slotSize = pool.slotSize;
+    const frameSize = this.frameSize;
     const ring = this.ring;
     const words = this.words;
     const rv = this.view;
@@ -322,24 +332,24 @@ class AfPacket implements AfPacketDriver {
     const end = start + count;
     for (let k = start; k < end; k++) {
       const slot = idx[k]!;
-      const h = this.txBase + head * FRAME_SIZE;
+      const h = this.txBase + head * frameSize;
       let status = words[h >>> 2]!;
       if (status === TP_STATUS_WRONG_FORMAT) status = words[h >>> 2] = TP_STATUS_AVAILABLE;
       const len = pool.len[slot]!;
-      if (status !== TP_STATUS_AVAILABLE || len > FRAME_SIZE - TX_FRAME) {
+      if (status !== TP_STATUS_AVAILABLE || len > frameSize - TX_FRAME) {
         this.counters.txRingFull++;
         pool.free(slot);
         continue;
       }
       const s = pool.start[slot]!;
-      const src = slot * SLOT_SIZE + s;
+      const src = slot * slotSize + s;
       // a zeroed virtio_net_hdr (no GSO, checksum finished), then the frame
       const d = h + TX_FRAME;
       words[(h + TX_DATA) >>> 2] = 0;
       words[(h + TX_DATA + 4) >>> 2] = 0;
       ring[h + TX_DATA + 8] = 0;
       ring[h + TX_DATA + 9] = 0;
-      if (fitsWords(s, len, SLOT_SIZE) && fitsWords(TX_FRAME, len, FRAME_SIZE)) copyWords(pv, src, rv, d, len);
+      if (fitsWords(s, len, slotSize) && fitsWords(TX_FRAME, len, frameSize)) copyWords(pv, src, rv, d, len);
       else ring.set(data.subarray(src, src + len), d);
       words[(h + H_LEN) >>> 2] = len + VNET_HDR_LEN;
       words[h >>> 2] = TP_STATUS_SEND_REQUEST;

@@ -31,7 +31,7 @@
  */
 import koffi from 'koffi';
 import type { IoCounters, IoDriver } from './driver.js';
-import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+import { HEADROOM, type PacketPool } from '../pool.js';
 import {
   AF_XDP, EAGAIN, EBUSY, EINVAL, ENOBUFS, ENOSPC, ERANGE, MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, MSG_DONTWAIT, PROT_RW, SOCK_CLOEXEC, SOCK_RAW, SOL_XDP,
 } from '../../sys/constants.js';
@@ -412,6 +412,8 @@ class AfXdp implements AfXdpDriver {
    * in the RX ring (the kernel drops and counts when it fills) rather than being dropped here.
    */
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
+    const slotSize = pool.slotSize;
+    const maxFrame = pool.maxFrame;
     const rx = this.rx;
     const rw = rx.w;
     const prod = rw[rx.prod]!;
@@ -444,18 +446,18 @@ class AfXdp implements AfXdpDriver {
       const addr = rw[d]!;
       const len = rw[d + 2]!;
       cons = (cons + 1) >>> 0;
-      if (rw[d + 1] === 0 && len >= 14 && len <= MAX_FRAME && addr + len <= umemLen) {
+      if (rw[d + 1] === 0 && len >= 14 && len <= maxFrame && addr + len <= umemLen) {
         const slot = out[n]!;
-        const dst = slot * SLOT_SIZE + HEADROOM;
+        const dst = slot * slotSize + HEADROOM;
         // 8-byte moves where the chunk and the slot have room for the rounding (io/copy.ts)
-        if (fitsWords(addr & (CHUNK_SIZE - 1), len, CHUNK_SIZE) && fitsWords(HEADROOM, len, SLOT_SIZE)) copyWords(uv, addr, pv, dst, len);
+        if (fitsWords(addr & (CHUNK_SIZE - 1), len, CHUNK_SIZE) && fitsWords(HEADROOM, len, slotSize)) copyWords(uv, addr, pv, dst, len);
         else data.set(umem.subarray(addr, addr + len), dst);
         plen[slot] = len;
         prxVif[slot] = vif;
         // the redirect lost the sender's "checksum not finished" mark (io/gso.ts)
         if (completeIfPartial(data, dst, len)) this.csumCompleted++;
         n++;
-      } else if (len > MAX_FRAME) this.rxTooBig++;
+      } else if (len > maxFrame) this.rxTooBig++;
       else this.counters.rxDropped++;
       // the chunk goes straight back to the kernel (its base: the kernel may have added an offset)
       const f = fdesc + ((fprod & fmask) << 1);
@@ -492,6 +494,7 @@ class AfXdp implements AfXdpDriver {
   }
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    const slotSize = pool.slotSize;
     if (this.closed) {
       pool.freeBurst(idx, start, count);
       return 0;
@@ -520,8 +523,8 @@ class AfXdp implements AfXdpDriver {
       }
       const addr = free[--top]!;
       const s = pool.start[slot]!;
-      const src = slot * SLOT_SIZE + s;
-      if (fitsWords(s, len, SLOT_SIZE) && fitsWords(0, len, CHUNK_SIZE)) copyWords(pv, src, uv, addr, len);
+      const src = slot * slotSize + s;
+      if (fitsWords(s, len, slotSize) && fitsWords(0, len, CHUNK_SIZE)) copyWords(pv, src, uv, addr, len);
       else umem.set(data.subarray(src, src + len), addr);
       const d = tx.desc + ((prod & tx.mask) << 2);
       tw[d] = addr;

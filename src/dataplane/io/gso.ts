@@ -14,7 +14,7 @@
  * longer builds it since 4.14) and anything the header says is not TCP/UDP over IP.
  */
 import { finishChecksum, onesSum } from '../../wire/checksum.js';
-import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+import { HEADROOM, type PacketPool } from '../pool.js';
 
 /** struct virtio_net_hdr: flags u8, gso_type u8, hdr_len, gso_size, csum_start, csum_offset (u16, little-endian) */
 export const VNET_HDR_LEN = 10;
@@ -88,14 +88,15 @@ export class VnetReceiver {
     const gsoType = src[vh + 1]! & ~GSO_ECN;
     const gsoSize = src[vh + 4]! | (src[vh + 5]! << 8);
     const tagLen = vlan >= 0 ? 4 : 0;
+    const maxFrame = pool.maxFrame;
     if (gsoType === GSO_NONE) {
-      if (len + tagLen > MAX_FRAME && len >= 54) {
+      if (len + tagLen > maxFrame && len >= 54) {
         // a jumbo frame: TCP can be cut into slot-sized segments (a byte stream has no
         // boundaries to keep); anything else is counted and dropped
         const tcp = tcpGsoType(src, mac, len);
         if (tcp !== GSO_NONE) return this.segment(src, srcView, vh, mac, len, vlan, tcp, FIT_SLOT, pool, out, n, max);
       }
-      if (len + tagLen > MAX_FRAME || len < 14) {
+      if (len + tagLen > maxFrame || len < 14) {
         this.counters.tooBig++;
         return n;
       }
@@ -105,7 +106,7 @@ export class VnetReceiver {
         this.counters.poolEmpty++;
         return n;
       }
-      const dst = slot * SLOT_SIZE + HEADROOM;
+      const dst = (slot << pool.shift) + HEADROOM;
       const data = pool.data;
       copyHeaderTagged(srcView, mac, pool.view, dst, len, vlan, data);
       pool.len[slot] = len + tagLen;
@@ -154,11 +155,12 @@ export class VnetReceiver {
     const hdrEnd = l4 + l4Hdr;
     const payload = end - hdrEnd;
     const outHdr = hdrEnd - mac + tagLen;
+    const maxFrame = pool.maxFrame;
     // TCP segments that would not fit a pool slot (a jumbo MTU's MSS) are cut smaller: any
     // segmentation of a TCP byte stream is valid. UDP datagrams (USO) keep their sizes.
-    if (mss === FIT_SLOT || (proto === TCP && outHdr + mss > MAX_FRAME)) mss = MAX_FRAME - outHdr;
+    if (mss === FIT_SLOT || (proto === TCP && outHdr + mss > maxFrame)) mss = maxFrame - outHdr;
     const segs = Math.max(1, Math.ceil(payload / mss));
-    if (mss <= 0 || outHdr + Math.min(mss, payload) > MAX_FRAME) {
+    if (mss <= 0 || outHdr + Math.min(mss, payload) > maxFrame) {
       c.tooBig++;
       return n;
     }
@@ -180,11 +182,12 @@ export class VnetReceiver {
     const outL4 = l4 - mac + tagLen;
     // the pseudo-header's addresses do not change between segments
     const addrSum = v4 ? onesSum(src, l3 + 12, 8) : onesSum(src, l3 + 8, 32);
+    const shift = pool.shift;
     for (let k = 0; k < segs; k++) {
       const off = k * mss;
       const chunk = Math.min(mss, payload - off);
       const slot = pool.alloc();
-      const d = slot * SLOT_SIZE + HEADROOM;
+      const d = (slot << shift) + HEADROOM;
       copyHeaderTagged(sv, mac, pv, d, hdrEnd - mac, vlan, data);
       copyExact(sv, hdrEnd + off, pv, d + outHdr, chunk);
       const ip = d + outL3;

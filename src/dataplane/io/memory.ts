@@ -155,7 +155,7 @@ export class MemoryDriver implements IoDriver {
     const lens = this.replayLen!;
     const nFrames = offs.length;
     const h = HEADROOM >> 3;
-    const slotWords = SLOT_SIZE >> 3;
+    const slotWords = pool.slotSize >> 3; // the pool's slot, bound once for this closure
     return (out, max) => {
       const n = pool.allocBurst(out, max);
       let next = this.replayNext;

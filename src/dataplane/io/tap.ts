@@ -5,7 +5,7 @@
  * frame: these are slow paths (control traffic), not the fabric.
  */
 import type { IoDriver } from './driver.js';
-import { HEADROOM, MAX_FRAME, SLOT_SIZE, type PacketPool } from '../pool.js';
+import { HEADROOM, type PacketPool } from '../pool.js';
 import { IFF_NO_PI, IFF_TAP, O_CLOEXEC, O_NONBLOCK, O_RDWR, TUNSETIFF } from '../../sys/constants.js';
 import { interfaceMac, libc, setInterfaceMac, setInterfaceUp, sysError } from '../../sys/libc.js';
 
@@ -63,6 +63,8 @@ class Tap implements TapDriver {
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
     if (this.fdNum < 0) return 0;
     const c = libc();
+    const slotSize = pool.slotSize;
+    const maxFrame = pool.maxFrame;
     let n = 0;
     while (n < max) {
       const slot = pool.alloc();
@@ -74,10 +76,10 @@ class Tap implements TapDriver {
         }
         break;
       }
-      const off = slot * SLOT_SIZE + HEADROOM;
-      // read up to a full slot: a longer frame shows up as a length above MAX_FRAME and is dropped
-      const r = c.read(this.fdNum, pool.data.subarray(off, (slot + 1) * SLOT_SIZE), SLOT_SIZE - HEADROOM);
-      if (r <= 0 || r > MAX_FRAME || r < 14) {
+      const off = slot * slotSize + HEADROOM;
+      // read up to a full slot: a longer frame shows up as a length above maxFrame and is dropped
+      const r = c.read(this.fdNum, pool.data.subarray(off, (slot + 1) * slotSize), maxFrame);
+      if (r <= 0 || r > maxFrame || r < 14) {
         pool.free(slot);
         if (r > 0) {
           this.counters.rxDropped++;

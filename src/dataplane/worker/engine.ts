@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { IoCounters, IoDriver } from '../io/driver.js';
 import { MemoryDriver, type MemoryDriverShared } from '../io/memory.js';
-import { PacketPool } from '../pool.js';
+import { PacketPool, SLOT_SIZE } from '../pool.js';
 import { Graph, EVENT_WORDS } from '../graph/graph.js';
 import type { Tables } from '../tables/tables.js';
 import type { HandoffRing } from './handoff.js';
@@ -25,7 +25,7 @@ const IO_DROP_REASON = IO_COUNTERS.map((c) => (c[1] === null ? -1 : DROP_NAMES.i
 export type DriverKind = 'af-packet' | 'af-xdp' | 'tap' | 'memory';
 
 export interface DriverModules {
-  openAfPacket?: (ifname: string) => IoDriver;
+  openAfPacket?: (ifname: string, opts?: { frameSize?: number }) => IoDriver;
   openAfXdp?: (ifname: string) => IoDriver;
   openTap?: (ifname: string) => IoDriver;
   /** why a driver module could not be loaded (the import's own error), by driver */
@@ -67,7 +67,8 @@ export function driverModules(): Promise<DriverModules> {
   return loaded;
 }
 
-export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver): IoDriver {
+/** slotSize: the engine's packet slot, which sizes the AF_PACKET ring frames (AF_XDP's UMEM chunks stay at a page's half: jumbo frames there would need multi-buffer XDP) */
+export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver, slotSize = SLOT_SIZE): IoDriver {
   if (kind === 'memory') {
     if (!memory) throw new Error(`memory vif ${name}: no ring`);
     return memory instanceof MemoryDriver ? memory : MemoryDriver.attach(memory);
@@ -77,7 +78,7 @@ export function openDriver(mods: DriverModules, kind: DriverKind, name: string, 
     const why = mods.errors?.[kind] ?? 'driver modules not loaded';
     throw new Error(`the ${kind} driver is not available: ${why}`);
   }
-  return open(name);
+  return kind === 'af-packet' ? mods.openAfPacket!(name, { frameSize: slotSize }) : open(name);
 }
 
 export class Engine {
@@ -95,8 +96,8 @@ export class Engine {
   private readonly ioSeen: Float64Array;
   private lastIoSample = 0;
 
-  constructor(readonly tables: Tables, stats: Float64Array, poolSize: number) {
-    this.pool = new PacketPool(poolSize);
+  constructor(readonly tables: Tables, stats: Float64Array, poolSize: number, slotSize = SLOT_SIZE) {
+    this.pool = new PacketPool(poolSize, slotSize);
     this.graph = new Graph(tables, this.pool, { stats });
     this.stats = stats;
     const lay = statsLayout(tables.sizes.maxVifs, tables.sizes.maxVrfs);

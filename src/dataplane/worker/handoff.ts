@@ -8,13 +8,15 @@ import { SLOT_SIZE, type PacketPool } from '../pool.js';
 
 export interface HandoffShared {
   slots: number;
+  /** bytes per ring slot: the data plane's packet slot size */
+  slotSize: number;
   ctrl: SharedArrayBuffer;
   data: SharedArrayBuffer;
   meta: SharedArrayBuffer;
 }
 
-export function createHandoff(slots = 1024): HandoffShared {
-  return { slots, ctrl: new SharedArrayBuffer(8), data: new SharedArrayBuffer(slots * SLOT_SIZE), meta: new SharedArrayBuffer(slots * 8) };
+export function createHandoff(slots = 1024, slotSize = SLOT_SIZE): HandoffShared {
+  return { slots, slotSize, ctrl: new SharedArrayBuffer(8), data: new SharedArrayBuffer(slots * slotSize), meta: new SharedArrayBuffer(slots * 8) };
 }
 
 export class HandoffRing {
@@ -22,9 +24,11 @@ export class HandoffRing {
   private readonly data: Uint8Array;
   private readonly meta: Uint32Array;
   private readonly slots: number;
+  private readonly slotSize: number;
 
   constructor(s: HandoffShared) {
     this.slots = s.slots;
+    this.slotSize = s.slotSize;
     this.ctrl = new Int32Array(s.ctrl);
     this.data = new Uint8Array(s.data);
     this.meta = new Uint32Array(s.meta);
@@ -37,7 +41,7 @@ export class HandoffRing {
     const s = head % this.slots;
     const len = pool.len[i]!;
     const o = pool.offset(i);
-    this.data.set(pool.data.subarray(o, o + len), s * SLOT_SIZE);
+    this.data.set(pool.data.subarray(o, o + len), s * this.slotSize);
     this.meta[s * 2] = len;
     this.meta[s * 2 + 1] = vif;
     Atomics.store(this.ctrl, 0, head + 1);
@@ -54,7 +58,8 @@ export class HandoffRing {
       if (i < 0) break;
       const s = tail % this.slots;
       const len = this.meta[s * 2]!;
-      pool.data.set(this.data.subarray(s * SLOT_SIZE, s * SLOT_SIZE + len), pool.offset(i));
+      const from = s * this.slotSize;
+      pool.data.set(this.data.subarray(from, from + len), pool.offset(i));
       pool.len[i] = len;
       pool.txVif[i] = this.meta[s * 2 + 1]!;
       out[n++] = i;

@@ -22,6 +22,8 @@ export interface WorkerInit {
   /** Int32Array: [0] stop flag, [1] wake counter */
   control: SharedArrayBuffer;
   poolSize: number;
+  /** bytes per packet slot (pool.ts slotSizeFor) */
+  slotSize: number;
   port: MessagePort;
   /** this worker's index and the handoff rings: rings[from][to] (null on the diagonal) */
   index: number;
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   const post = (m: FromWorker) => parentPort!.postMessage(m);
   const tables = Tables.attach(init.tables);
   const stats = new Float64Array(init.stats);
-  const engine = new Engine(tables, stats, init.poolSize);
+  const engine = new Engine(tables, stats, init.poolSize, init.slotSize);
   const me = init.index;
   engine.connect(
     init.rings[me]!.map((r) => (r ? new HandoffRing(r) : null)),
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       const m = r.message as ToWorker;
       if (m.t === 'attach') {
         try {
-          const drv = openDriver(mods, m.kind, m.name, m.memory);
+          const drv = openDriver(mods, m.kind, m.name, m.memory, engine.pool.slotSize);
           engine.attach(m.vif, drv);
           rebuild();
           post({ t: 'attached', vif: m.vif, hwaddr: drv.hwaddr });
