@@ -253,7 +253,8 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
     for (const probe of [c.readinessProbe, c.livenessProbe]) assert.ok(declared.includes(probe.tcpSocket.port), `${c.name} probe port`);
   }
   assert.deepEqual(controller.args.slice(0, 5), ['controller', '--config', '/etc/cnr/cnr.yaml', '--state-dir', '/var/lib/cnr']);
-  assert.deepEqual(vrouter.args, ['vrouter', '--state-dir', '/var/lib/cnr']);
+  // only options `cnr vrouter` takes (it exits 1 on any other); buffers sized for the 9000-byte fabric
+  assert.deepEqual(vrouter.args, ['vrouter', '--max-mtu', '9000']);
   assert.equal(vrouter.image, 'ghcr.io/cnr-project/cnr:0.1.0');
   // least privilege: no privileged containers, only the capabilities each one needs
   for (const c of [...spec.containers, ...spec.initContainers]) {
