@@ -23,7 +23,7 @@ export interface VifConfig {
   driver: VifDriver;
   /** routing instance; 'default' when absent */
   vrf?: string;
-  /** the router's MAC on this interface; default: derived from the netdev's MAC with the locally administered bit flipped so that the kernel ignores the frames */
+  /** the router's MAC on this interface; default: derived from the netdev's MAC, different from it and locally administered (router-mac.ts), so that the kernel ignores the frames */
   mac?: string;
   mtu?: number;
   /** the router's own addresses on this interface, CIDR text (10.0.0.1/24, 2001:db8::1/64) */

@@ -61,6 +61,7 @@ import { adviseHugePages, createWakeFd, wake, closeFd } from '../sys/libc.js';
 import { NeighborResolver, listNeighbors } from './neighbors.js';
 import { VhostSync, configuresHost } from './vhost-sync.js';
 import { maskPrefix, padWords } from './prefix-words.js';
+import { routerMacFor } from './router-mac.js';
 
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
@@ -260,8 +261,8 @@ export class VRouterDataplane implements Dataplane {
       this.vifAlloc.release(id);
       throw new DataplaneError(`cannot open ${cfg.driver} interface ${cfg.name}: ${(e as Error).message}`);
     }
-    // the router's MAC: given, or the netdev's with the locally administered bit flipped
-    st.mac = mac ?? Uint8Array.from(hw, (b, k) => (k === 0 ? b ^ 0x02 : b));
+    // the router's MAC: given, or derived from the netdev's (always locally administered)
+    st.mac = mac ?? routerMacFor(hw);
     const vt = this.tables.vif;
     vt.setMac(id, st.mac);
     vt.hwaddr.set(hw.subarray(0, 6), id * 6);
