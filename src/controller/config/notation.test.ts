@@ -124,4 +124,10 @@ test('notation detection', () => {
   const tree = fromSet();
   for (const n of NOTATIONS) assert.equal(detectNotation(printConfig(tree, n)), n);
   assert.equal(detectNotation('anything', 'x.yaml'), 'yaml');
+  // content decides over a .conf/.set name when it is unambiguous
+  assert.equal(detectNotation('set system host-name r1\n', 'router.conf'), 'set');
+  assert.equal(detectNotation('# comment\ndelete system host-name\n', 'router.cfg'), 'set');
+  assert.equal(detectNotation('system { host-name r1; }\n', 'router.conf'), 'text');
+  assert.equal(detectNotation('system { host-name r1; }\n', 'router.set'), 'text');
+  assert.equal(detectNotation('', 'router.set'), 'set');
 });

@@ -7,16 +7,21 @@ import { loadSet, printSet } from './notation-set.js';
 export type Notation = 'set' | 'text' | 'json' | 'yaml';
 export const NOTATIONS: readonly Notation[] = ['set', 'text', 'json', 'yaml'];
 
-/** Guess a text's notation: JSON starts with `{"` or `{` + newline + `"`, set with `set`/`delete`, curly has braces. */
+/**
+ * Guess a text's notation: JSON starts with `{"` or `{` + newline + `"`, set with `set`/`delete`,
+ * curly has braces. A `.json` or `.yaml` name decides; otherwise unambiguous content does (set
+ * lines in `router.conf` are set notation, as an operator means them), and `.set` or
+ * `.conf`/`.cfg`/`.txt` only break the tie.
+ */
 export function detectNotation(text: string, fileName = ''): Notation {
   if (/\.json$/i.test(fileName)) return 'json';
   if (/\.ya?ml$/i.test(fileName)) return 'yaml';
-  if (/\.set$/i.test(fileName)) return 'set';
-  if (/\.(conf|cfg|txt)$/i.test(fileName)) return 'text';
   const body = text.replace(/^\s*(#[^\n]*\n\s*)*/, '');
-  if (/^\{\s*("|\})/.test(body)) return 'json';
   if (/^(set|delete)\s/.test(body)) return 'set';
-  if (body === '' || /^[\w-]+\s*(\{|[^:\n]*;)/.test(body)) return 'text';
+  if (/^\{\s*("|\})/.test(body)) return 'json';
+  if (/^[\w-]+\s*(\{|[^:\n]*;)/.test(body)) return 'text';
+  if (/\.set$/i.test(fileName)) return 'set';
+  if (body === '' || /\.(conf|cfg|txt)$/i.test(fileName)) return 'text';
   return 'yaml';
 }
 

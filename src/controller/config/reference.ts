@@ -25,8 +25,8 @@ interfaces { eth1 { unit 0 { family inet { address 10.0.0.1/24; } } } }   # curl
 {"interfaces": {"eth1": {"unit": {"0": {"family": {"inet": {"address": {"10.0.0.1/24": {}}}}}}}}}   # JSON
 \`\`\`
 
-A configuration file given to \`cnr start --config FILE\` may be in any notation (detected from
-the extension or the content). A wrong statement is refused with its line number and the reason,
+A configuration file given to \`cnr start --config FILE\` may be in any notation (a \`.json\` or
+\`.yaml\` name decides; otherwise the content: \`set\` lines are set notation even in \`router.conf\`). A wrong statement is refused with its line number and the reason,
 and nothing is changed.
 
 **Groups.** \`groups NAME\` holds any statements of the top level; \`apply-groups [ NAME ... ]\`
