@@ -55,7 +55,7 @@ import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { createHandoff } from './worker/handoff.js';
-import { slotSizeFor } from './pool.js';
+import { HEADROOM, slotSizeFor } from './pool.js';
 import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
 import { adviseHugePages, createWakeFd, wake, closeFd } from '../sys/libc.js';
 import { NeighborResolver, listNeighbors } from './neighbors.js';
@@ -239,6 +239,9 @@ export class VRouterDataplane implements Dataplane {
     const vrf = this.vrfId(cfg.vrf);
     const mtu = cfg.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new DataplaneError(`invalid MTU ${mtu} (576..9000)`);
+    // buffers are sized once, at start (--max-mtu): say so where an interface wants more
+    const bufMtu = this.slotSize - HEADROOM - 18;
+    if (mtu > bufMtu) logLine(`vrouter: interface ${cfg.name} MTU ${mtu} is above what the packet buffers hold (${bufMtu} bytes of IP): longer frames are dropped and counted rx_too_big (TCP is cut to fit); start the vRouter with --max-mtu ${mtu}`);
     const vlan = cfg.vlan ?? 0;
     if (!Number.isInteger(vlan) || vlan < 0 || vlan > 4094) throw new DataplaneError(`invalid VLAN ${vlan} (1..4094)`);
     const mac = cfg.mac !== undefined ? this.parse(() => parseMac(cfg.mac!)) : undefined;
