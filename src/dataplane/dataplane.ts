@@ -27,7 +27,7 @@ import {
   type VifConfig,
   type VifInfo,
 } from './api.js';
-import { bytesToIpv4, formatMac, formatPrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
+import { bytesToIpv4, formatMac, formatPrefix, makePrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
 import { logLine } from '../telemetry/log.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
 import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
@@ -60,7 +60,7 @@ import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.
 import { adviseHugePages, createWakeFd, wake, closeFd } from '../sys/libc.js';
 import { NeighborResolver, listNeighbors } from './neighbors.js';
 import { VhostSync, configuresHost } from './vhost-sync.js';
-import { maskPrefix, padWords } from './prefix-words.js';
+import { padWords } from './prefix-words.js';
 import { routerMacFor } from './router-mac.js';
 
 export interface DataplaneOptions {
@@ -438,7 +438,7 @@ export class VRouterDataplane implements Dataplane {
         const host: Prefix = { family: a.family, addr: a.addr, len: a.family === 4 ? 32 : 128 };
         want.set(formatPrefix(host), { p: host, nh: this.receiveNh });
         if (a.len < host.len) {
-          const net = maskPrefix(a);
+          const net = makePrefix(a.addr, a.len);
           const k = formatPrefix(net);
           if (!want.has(k)) want.set(k, { p: net, nh: v.glean });
         }

@@ -11,9 +11,8 @@
  * vif or its addresses change, and when vhost0 appears.
  */
 import { execFile } from 'node:child_process';
-import { formatIp, formatPrefix, type Prefix } from '../lib/addr.js';
+import { formatIp, formatPrefix, makePrefix, type Prefix } from '../lib/addr.js';
 import { logLine } from '../telemetry/log.js';
-import { maskPrefix } from './prefix-words.js';
 
 /** What the sync reads of a vif. */
 export interface HostVif {
@@ -40,7 +39,7 @@ export class VhostSync {
       if (v.vrf !== 0 || v.vhost) continue;
       for (const p of v.addresses) {
         want.add(`${p.family} addr ${formatIp(p.addr)}/${p.family === 4 ? 32 : 128}`);
-        if (p.len < (p.family === 4 ? 32 : 128)) want.add(`${p.family} route ${formatPrefix(maskPrefix(p))}`);
+        if (p.len < (p.family === 4 ? 32 : 128)) want.add(`${p.family} route ${formatPrefix(makePrefix(p.addr, p.len))}`);
       }
     }
     const cmds: string[][] = [];
