@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketPool, HEADROOM, MAX_FRAME } from '../pool.js';
+import { encodeEthernet, ETHERTYPE_IPV4 } from '../../wire/ethernet.js';
+import { encodeIpv4, IPPROTO_TCP } from '../../wire/ipv4.js';
+import { encodeTcp, tcpChecksum, TCP_ACK, TCP_PSH } from '../../wire/tcp.js';
 
 const skip = process.getuid?.() === 0 ? false : 'needs root (AF_XDP sockets); skipped';
 
@@ -16,12 +19,12 @@ async function harness(rx = 16, tx = 8) {
   const umem = new Uint8Array((await import('../../sys/libc.js')).viewMemory(s.umemPtr, s.umemLen));
   let prod = 0;
   /** the kernel's side of the RX ring: one descriptor {addr (lo, hi), len} */
-  const produce = (addr: number, len: number, hi = 0): void => {
+  const produce = (addr: number, len: number, hi = 0, options = 0): void => {
     const d = s.rx.desc + (prod & s.rx.mask) * 4;
     s.rx.w[d] = addr;
     s.rx.w[d + 1] = hi;
     s.rx.w[d + 2] = len;
-    s.rx.w[d + 3] = 0;
+    s.rx.w[d + 3] = options;
     prod++;
     s.rx.w[s.rx.prod] = prod;
   };
@@ -140,4 +143,133 @@ test('txBurst fills TX descriptors from free chunks, frees the pool slots, and r
   assert.equal(pool.available, 4);
   drv.flush();
   drv.close();
+});
+
+/** An IPv4 TCP frame (Ethernet included) carrying `payload`, checksums finished. */
+function tcpFrame4(payload: Uint8Array, seq: number): Uint8Array {
+  const tcp = new Uint8Array(20 + payload.length);
+  encodeTcp({ srcPort: 40000, dstPort: 179, seq, ack: 1, flags: TCP_ACK | TCP_PSH, window: 502, checksum: 0, urgent: 0, options: new Uint8Array(0), payload }, tcp);
+  const c = tcpChecksum(tcp, 0, tcp.length, 0x0a000001, 0x0a000102);
+  tcp[16] = c >>> 8;
+  tcp[17] = c & 0xff;
+  const ip = new Uint8Array(20 + tcp.length);
+  encodeIpv4({ tos: 0, id: 100, df: true, mf: false, fragOffset: 0, ttl: 64, protocol: IPPROTO_TCP, src: 0x0a000001, dst: 0x0a000102, options: new Uint8Array(0), payload: tcp }, ip);
+  const f = new Uint8Array(14 + ip.length);
+  encodeEthernet({ dst: new Uint8Array([2, 0, 0, 0, 0, 1]), src: new Uint8Array([2, 0, 0, 0, 0, 2]), vlans: [], etherType: ETHERTYPE_IPV4, payload: ip }, f);
+  return f;
+}
+
+test('multi-buffer frames: chunks marked XDP_PKT_CONTD are gathered, taken whole when they fit a slot, TCP cut to the link MTU, the rest counted', { skip }, async () => {
+  const { s, drv, umem, produce, CHUNK_SIZE } = await harness(64, 8);
+  const CONTD = 1;
+  /** the kernel's side: a frame written into consecutive chunks from chunk `first`, 2048 bytes each, the last without CONTD */
+  const produceFrame = (frame: Uint8Array, first: number, bad = -1): number => {
+    const pieces = Math.ceil(frame.length / CHUNK_SIZE);
+    for (let p = 0; p < pieces; p++) {
+      const part = frame.subarray(p * CHUNK_SIZE, (p + 1) * CHUNK_SIZE);
+      const addr = (first + p) * CHUNK_SIZE;
+      umem.set(part, addr);
+      produce(p === bad ? s.umemLen : addr, part.length, 0, p < pieces - 1 ? CONTD : 0);
+    }
+    return pieces;
+  };
+  try {
+    assert.equal(s.sg, true, 'this kernel binds with XDP_USE_SG');
+    // a 5000-byte UDP-like frame into 16 KiB slots (a 9000-byte MTU's pool): whole, byte for byte
+    const big = new PacketPool(64, 16384);
+    const out = new Uint32Array(64);
+    const jumbo = Uint8Array.from({ length: 5000 }, (_, i) => (i * 13 + 5) & 0xff);
+    jumbo.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x88, 0xb5]); // an EtherType nobody checksums
+    const plain = new Uint8Array(60).fill(9);
+    umem.set(plain, 40 * CHUNK_SIZE);
+    produce(40 * CHUNK_SIZE, 60);
+    produceFrame(jumbo, 0);
+    produce(40 * CHUNK_SIZE, 60);
+    assert.equal(drv.rxBurst(big, out, 64), 3, 'plain, jumbo, plain: in order in one burst');
+    assert.deepEqual([big.len[out[0]!], big.len[out[1]!], big.len[out[2]!]], [60, 5000, 60]);
+    assert.deepEqual(big.frame(out[1]!), jumbo);
+    assert.equal(drv.stats().multiFrames, 1);
+    big.freeBurst(out, 0, 3);
+
+    // the same frame into 2 KiB slots: not TCP, so dropped and counted as too big; its chunks go back
+    const small = new PacketPool(128);
+    const fill0 = s.fill.w[s.fill.prod]!;
+    produceFrame(jumbo, 0);
+    assert.equal(drv.rxBurst(small, out, 64), 0);
+    assert.equal(s.fill.w[s.fill.prod]! - fill0, 3, 'all three chunks back in the fill ring');
+    assert.equal(drv.ioCounters!().rxTooBig, 1);
+
+    // a 20000-byte TCP frame (a super-frame as generic XDP delivers it) on a 1500-byte link:
+    // cut into segments of at most 1500 bytes of IP, sequence numbers and checksums right
+    drv.linkMtu = 1500;
+    const payload = Uint8Array.from({ length: 20000 - 54 }, (_, i) => (i * 7) & 0xff);
+    const tcp = tcpFrame4(payload, 1000);
+    const pieces = produceFrame(tcp, 0);
+    assert.equal(pieces, 10);
+    const n = drv.rxBurst(small, out, 64);
+    assert.equal(n, Math.ceil(payload.length / 1460));
+    const got: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const f = small.frame(out[k]!);
+      assert.ok(f.length <= 1514, `segment ${k}: ${f.length} bytes`);
+      const ipLen = (f[16]! << 8) | f[17]!;
+      assert.equal(ipLen, f.length - 14);
+      assert.equal(new DataView(f.buffer, f.byteOffset).getUint32(38), (1000 + k * 1460) >>> 0);
+      assert.equal(tcpChecksum(f, 34, f.length - 34, 0x0a000001, 0x0a000102), (f[50]! << 8) | f[51]!, `segment ${k}: TCP checksum`);
+      got.push(...f.subarray(54));
+    }
+    assert.deepEqual(Uint8Array.from(got), payload);
+    const st = drv.stats();
+    assert.deepEqual([st.superFrames, st.segments], [1, n]);
+    small.freeBurst(out, 0, n);
+
+    // the chunks of one frame split across bursts: nothing until the last one is there
+    const rest = tcpFrame4(payload.subarray(0, 3000), 5);
+    umem.set(rest.subarray(0, CHUNK_SIZE), 0);
+    produce(0, CHUNK_SIZE, 0, CONTD);
+    assert.equal(drv.rxBurst(small, out, 64), 0);
+    umem.set(rest.subarray(CHUNK_SIZE), CHUNK_SIZE);
+    produce(CHUNK_SIZE, rest.length - CHUNK_SIZE);
+    assert.equal(drv.rxBurst(small, out, 64), 3);
+    small.freeBurst(out, 0, 3);
+
+    // a chain with one descriptor outside the UMEM: the whole frame is dropped and counted
+    const bad0 = drv.ioCounters!().invalidDescs;
+    produceFrame(tcp, 0, 4);
+    assert.equal(drv.rxBurst(small, out, 64), 0);
+    assert.equal(drv.ioCounters!().invalidDescs, bad0 + 1);
+    // and what follows is received as usual
+    produce(40 * CHUNK_SIZE, 60);
+    assert.equal(drv.rxBurst(small, out, 64), 1);
+    assert.equal(s.rx.w[s.rx.cons], s.rx.w[s.rx.prod], 'every descriptor consumed');
+  } finally {
+    drv.close();
+  }
+});
+
+test('txBurst sends a frame longer than a chunk as a chain of descriptors marked XDP_PKT_CONTD', { skip }, async () => {
+  const { s, drv, umem } = await harness(16, 8);
+  try {
+    const pool = new PacketPool(8, 16384);
+    const f = Uint8Array.from({ length: 5000 }, (_, i) => (i * 3) & 0xff);
+    const idx = new Uint32Array([pool.put(f), pool.put(new Uint8Array(60).fill(1))]);
+    assert.equal(drv.txBurst(pool, idx, 0, 2), 2);
+    assert.equal(s.tx.w[s.tx.prod], 4, 'three descriptors for the long frame, one for the short');
+    const parts: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const d = s.tx.desc + k * 4;
+      assert.equal(s.tx.w[d + 3], k < 2 ? 1 : 0, `descriptor ${k} options`);
+      parts.push(...umem.subarray(s.tx.w[d]!, s.tx.w[d]! + s.tx.w[d + 2]!));
+    }
+    assert.deepEqual(Uint8Array.from(parts), f);
+    assert.equal(drv.stats().txMulti, 1);
+    assert.equal(drv.stats().txFrames, 2);
+    // more than the free chunks hold: refused and counted, the slot freed
+    const g = Uint8Array.from({ length: 15000 }, () => 7);
+    idx[0] = pool.put(g);
+    assert.equal(drv.txBurst(pool, idx, 0, 1), 0);
+    assert.equal(drv.stats().txRingFull, 1);
+  } finally {
+    drv.close();
+  }
 });

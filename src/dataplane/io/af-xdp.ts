@@ -25,6 +25,16 @@
  * sends up to the socket's TX budget (XDP_MAX_TX_SKB_BUDGET, raised here when the kernel
  * has the option).
  *
+ * Frames longer than a chunk (jumbo frames; in generic (SKB) mode also GSO/GRO super-frames,
+ * which reach the program whole) come as several descriptors, each but the last marked
+ * XDP_PKT_CONTD (multi-buffer AF_XDP: the socket bound with XDP_USE_SG, the program loaded
+ * with BPF_F_XDP_HAS_FRAGS, Linux 6.6+). They are gathered into one buffer and taken as the
+ * AF_PACKET driver takes a frame too long for its ring (io/gso.ts): whole into a pool slot if
+ * it fits, else, for TCP, cut into segments that fit both a slot and the link's MTU (the
+ * redirect lost the GSO size); anything else too long is dropped and counted. On transmit a
+ * frame longer than a chunk goes out as a chain of descriptors. On older kernels (no
+ * XDP_USE_SG) the driver binds without it, and frames above a chunk are the kernel's drops.
+ *
  * Malformed descriptors (an address outside the UMEM, a length that does not fit a pool
  * slot or is shorter than an Ethernet header) are dropped and counted; the chunk still goes
  * back to the fill ring.
@@ -36,12 +46,12 @@ import {
   AF_XDP, EAGAIN, EBUSY, EINVAL, ENOBUFS, ENOSPC, ERANGE, MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, MSG_DONTWAIT, PROT_RW, SOCK_CLOEXEC, SOCK_RAW, SOL_XDP,
 } from '../../sys/constants.js';
 import {
-  closeFd, disableKernelArp, disableOffloads, errno, interfaceIndex, interfaceMac, libc, mapFailed, rxQueueCount, setIntOption, setInterfaceUp, sysError, viewMemory,
+  closeFd, disableKernelArp, disableOffloads, errno, interfaceIndex, interfaceMac, interfaceMtu, libc, mapFailed, rxQueueCount, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from '../../sys/libc.js';
 import { createXskMap, linkCreateXdp, loadXdpProgram, mapUpdate, xskRedirectProgram } from './bpf.js';
 import { attachXdp, detachXdp, modeFlag, type XdpMode } from './xdp-attach.js';
 import { copyWords, fitsWords } from './copy.js';
-import { completeIfPartial } from './gso.js';
+import { completeIfPartial, RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 
 const XDP_MMAP_OFFSETS = 1;
 const XDP_RX_RING = 2;
@@ -53,6 +63,9 @@ const XDP_STATISTICS = 7;
 const XDP_MAX_TX_SKB_BUDGET = 9;
 const XDP_COPY = 1 << 1;
 const XDP_USE_NEED_WAKEUP = 1 << 3;
+const XDP_USE_SG = 1 << 4;
+/** xdp_desc.options: more descriptors of the same frame follow */
+const XDP_PKT_CONTD = 1;
 const XDP_RING_NEED_WAKEUP = 1;
 const XDP_PGOFF_RX_RING = 0;
 const XDP_PGOFF_TX_RING = 0x80000000;
@@ -65,6 +78,10 @@ const CHUNK_SHIFT = 11;
 const KICK_BATCH = 32;
 /** sendto() calls per flush at most: each sends up to the TX budget */
 const MAX_KICKS = 16;
+/** the longest multi-buffer frame gathered: a 64 KiB GSO frame and its headers, with room for BIG TCP's 3x (as af-packet's COPY_BUF) */
+const MULTI_MAX = 3 * 65536 + 256;
+/** multi-buffer frames taken per rxBurst at most (each can give tens of segments) */
+const MULTI_PER_BURST = 16;
 
 export interface AfXdpOptions {
   /** UMEM chunks for receiving (the fill and RX ring size; a power of two); default 4096 */
@@ -106,12 +123,22 @@ export interface AfXdpStats {
   rxTooBig: number;
   /** partial checksums completed in software (completeIfPartial) */
   csumCompleted: number;
+  /** frames that came in several chunks (multi-buffer), and those cut into TCP segments, with the segments made */
+  multiFrames: number;
+  superFrames: number;
+  segments: number;
+  /** multi-buffer frames dropped: too long for a slot and not TCP, malformed, or no pool slots for their segments */
+  multiDropped: number;
+  /** frames sent as chains of descriptors */
+  txMulti: number;
 }
 
 export interface AfXdpDriver extends IoDriver {
   readonly ifindex: number;
   /** where the XDP program runs: 'native' (in the driver) or 'skb' (generic, after skb allocation) */
   readonly mode: XdpMode;
+  /** the link's IP MTU (set at open from the netdev): TCP gathered from several chunks is cut to fit it */
+  linkMtu: number;
   stats(): AfXdpStats;
 }
 
@@ -185,11 +212,16 @@ export function openAfXdp(ifname: string, opts: AfXdpOptions = {}): AfXdpDriver 
     const mapFd = createXskMap(Math.max(queue + 1, 1));
     cleanup.push(() => closeFd(mapFd));
     mapUpdate(mapFd, queue, s.fd);
-    const progFd = loadXdpProgram(xskRedirectProgram(mapFd));
+    // multi-buffer aware when the socket is: frames above a page then reach it whole, and
+    // native XDP on a veth allows the peer a jumbo MTU (veth_xdp_set: max_mtu grows by the
+    // fragments' pages)
+    const progFd = loadProgram(mapFd, s.sg);
     cleanup.push(() => closeFd(progFd));
     const { mode, detach } = attach(ifname, ifindex, progFd, opts.mode ?? envMode());
     cleanup.push(detach);
-    return new AfXdp(ifname, ifindex, hwaddr, mode, s, rxFrames, txFrames, opts.vif ?? 0, undo);
+    const drv = new AfXdp(ifname, ifindex, hwaddr, mode, s, rxFrames, txFrames, opts.vif ?? 0, undo);
+    drv.linkMtu = interfaceMtu(ifname);
+    return drv;
   } catch (e) {
     undo();
     throw e;
@@ -207,16 +239,19 @@ export interface XskSocket {
   comp: Ring;
   /** frames one sendto() sends at most (32 unless XDP_MAX_TX_SKB_BUDGET took a larger value) */
   txBudget: number;
+  /** bound with XDP_USE_SG: frames longer than a chunk arrive and leave as descriptor chains */
+  sg: boolean;
   /** unmap everything and close the socket */
   close(): void;
 }
 
 /**
  * Create the socket, register a UMEM of rxFrames + txFrames chunks, size and map the rings
- * and bind to (ifindex, queue) in copy mode with XDP_USE_NEED_WAKEUP. No XDP program yet:
- * until one redirects to the socket, it receives nothing.
+ * and bind to (ifindex, queue) in copy mode with XDP_USE_NEED_WAKEUP, and XDP_USE_SG when
+ * `sg` and the kernel has it (6.6+). No XDP program yet: until one redirects to the socket,
+ * it receives nothing.
  */
-export function openXskSocket(ifname: string, ifindex: number, queue: number, rxFrames: number, txFrames: number): XskSocket {
+export function openXskSocket(ifname: string, ifindex: number, queue: number, rxFrames: number, txFrames: number, sg = true): XskSocket {
   const c = libc();
   const cleanup: (() => void)[] = [];
   const undo = (): void => {
@@ -270,13 +305,21 @@ export function openXskSocket(ifname: string, ifindex: number, queue: number, rx
     const sa = new Uint8Array(16);
     const sv = new DataView(sa.buffer);
     sv.setUint16(0, AF_XDP, true);
-    sv.setUint16(2, XDP_COPY | XDP_USE_NEED_WAKEUP, true);
+    let useSg = sg;
+    sv.setUint16(2, XDP_COPY | XDP_USE_NEED_WAKEUP | (useSg ? XDP_USE_SG : 0), true);
     sv.setUint32(4, ifindex, true);
     sv.setUint32(8, queue, true);
     // The kernel releases a closed socket's hold on the queue a little later (deferred UMEM
     // cleanup): a vif closed and opened again at once can find it busy for a few ms.
     for (let tries = 0; c.bind(fd, sa, 16) < 0; tries++) {
-      if (errno() !== EBUSY || tries >= 40) throw sysError(`bind(AF_XDP, ${ifname} queue ${queue})`);
+      const e = errno();
+      if (e === EINVAL && useSg) {
+        // a kernel without multi-buffer AF_XDP (before 6.6): frames above a chunk stay its drops
+        useSg = false;
+        sv.setUint16(2, XDP_COPY | XDP_USE_NEED_WAKEUP, true);
+        continue;
+      }
+      if (e !== EBUSY || tries >= 40) throw sysError(`bind(AF_XDP, ${ifname} queue ${queue})`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
     }
     // one sendto() sends up to 32 frames unless the budget is raised (Linux >= 6.17; best effort)
@@ -287,11 +330,24 @@ export function openXskSocket(ifname: string, ifindex: number, queue: number, rx
     } catch {
       // an older kernel: flush() kicks more often
     }
-    return { fd, umemPtr, umemLen, rx, tx, fill, comp, txBudget, close: undo };
+    return { fd, umemPtr, umemLen, rx, tx, fill, comp, txBudget, sg: useSg, close: undo };
   } catch (e) {
     undo();
     throw e;
   }
+}
+
+/** The redirect program, multi-buffer aware if asked and the kernel takes it (5.18+). */
+function loadProgram(mapFd: number, frags: boolean): number {
+  const code = xskRedirectProgram(mapFd);
+  if (frags) {
+    try {
+      return loadXdpProgram(code, 'cnr_xsk', true);
+    } catch {
+      // an older kernel: the plain program; frames above a page are then linearised or dropped by it
+    }
+  }
+  return loadXdpProgram(code);
 }
 
 /** CNR_AF_XDP_MODE=native|skb|auto chooses the XDP mode of vifs the engine opens (default auto). */
@@ -376,6 +432,19 @@ class AfXdp implements AfXdpDriver {
   private rxTooBig = 0;
   private csumCompleted = 0;
   private readonly kstats = new Uint8Array(48);
+  /** bound with XDP_USE_SG (frames above a chunk come and go as descriptor chains) */
+  private readonly sg: boolean;
+  /** a multi-buffer frame is next in the RX ring, or being gathered, or gathered and waiting for room */
+  private mbNext = false;
+  /** its bytes so far, after VNET_HDR_LEN bytes of zeros (a virtio_net_hdr saying "plain frame" to io/gso.ts) */
+  private mbBuf: Uint8Array | undefined;
+  private mbView: DataView | undefined;
+  private mbLen = 0;
+  private mbComplete = false;
+  private mbBad = false;
+  private readonly gso: VnetReceiver;
+  /** multi-buffer frames: taken, dropped (all reasons), malformed (part of dropped), sent */
+  private readonly mb = { frames: 0, dropped: 0, bad: 0, txMulti: 0 };
 
   constructor(
     readonly name: string,
@@ -400,10 +469,36 @@ class AfXdp implements AfXdpDriver {
     this.freeTx = new Uint32Array(txFrames);
     for (let i = 0; i < txFrames; i++) this.freeTx[i] = (rxFrames + i) * CHUNK_SIZE;
     this.freeTop = txFrames;
+    this.sg = s.sg;
+    this.gso = new VnetReceiver(vif);
   }
 
   get fd(): number {
     return this.fdNum;
+  }
+
+  get linkMtu(): number {
+    return this.gso.linkMtu;
+  }
+
+  set linkMtu(mtu: number) {
+    this.gso.linkMtu = mtu;
+  }
+
+  /**
+   * Receive a burst: plain frames (one chunk each) in rxPlain's loop, which stops at a frame
+   * in several chunks; rxMulti takes that one; then plain frames again.
+   */
+  rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
+    let n = this.mbNext ? 0 : this.rxPlain(pool, out, max);
+    for (let turns = 0; this.mbNext && n < max && turns < MULTI_PER_BURST; turns++) {
+      const m = this.rxMulti(pool, out, n, max);
+      // no room left in this burst for its segments, or the rest of its chunks not here yet
+      if (m === RX_NO_ROOM || this.mbNext) break;
+      n = m;
+      if (n < max) n += this.rxPlain(pool, n === 0 ? out : out.subarray(n), max - n);
+    }
+    return n;
   }
 
   /**
@@ -411,7 +506,7 @@ class AfXdp implements AfXdpDriver {
    * serves the next frame, and what is left over goes back. With the pool empty, frames wait
    * in the RX ring (the kernel drops and counts when it fills) rather than being dropped here.
    */
-  rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
+  private rxPlain(pool: PacketPool, out: Uint32Array, max: number): number {
     const slotSize = pool.slotSize;
     const maxFrame = pool.maxFrame;
     const rx = this.rx;
@@ -443,6 +538,11 @@ class AfXdp implements AfXdpDriver {
     let n = 0;
     for (let k = 0; k < avail; k++) {
       const d = rdesc + ((cons & rmask) << 2);
+      if (rw[d + 3] !== 0) {
+        // options: XDP_PKT_CONTD, the first chunk of a longer frame (rxMulti)
+        this.mbNext = true;
+        break;
+      }
       const addr = rw[d]!;
       const len = rw[d + 2]!;
       cons = (cons + 1) >>> 0;
@@ -472,6 +572,76 @@ class AfXdp implements AfXdpDriver {
     fw[this.fill.prod] = fprod;
     this.counters.rxFrames += n;
     return n;
+  }
+
+  /**
+   * Gather the chunks of one multi-buffer frame (each chunk back to the fill ring as it is
+   * copied) and take the frame into pool slots at out[n..max) through io/gso.ts. Returns the
+   * new count; n with the frame still incomplete (its other chunks come in a later burst;
+   * mbNext stays set); RX_NO_ROOM when its segments do not fit the rest of the burst (it waits).
+   */
+  private rxMulti(pool: PacketPool, out: Uint32Array, n: number, max: number): number {
+    if (!this.mbComplete) {
+      const rx = this.rx;
+      const rw = rx.w;
+      const prod = rw[rx.prod]!;
+      const fw = this.fill.w;
+      let cons = this.rxCons;
+      let fprod = this.fillProd;
+      const buf = (this.mbBuf ??= new Uint8Array(MULTI_MAX));
+      this.mbView ??= new DataView(buf.buffer);
+      while (cons !== prod) {
+        const d = rx.desc + ((cons & rx.mask) << 2);
+        const addr = rw[d]!;
+        const len = rw[d + 2]!;
+        const more = (rw[d + 3]! & XDP_PKT_CONTD) !== 0;
+        cons = (cons + 1) >>> 0;
+        if (rw[d + 1] !== 0 || addr + len > this.umemLen || VNET_HDR_LEN + this.mbLen + len > MULTI_MAX) this.mbBad = true;
+        else {
+          buf.set(this.umem.subarray(addr, addr + len), VNET_HDR_LEN + this.mbLen);
+          this.mbLen += len;
+        }
+        const f = this.fill.desc + ((fprod & this.fill.mask) << 1);
+        fw[f] = (addr >>> CHUNK_SHIFT) << CHUNK_SHIFT;
+        fw[f + 1] = 0;
+        fprod = (fprod + 1) >>> 0;
+        if (!more) {
+          this.mbComplete = true;
+          break;
+        }
+      }
+      this.rxCons = cons;
+      rw[rx.cons] = cons;
+      this.fillProd = fprod;
+      fw[this.fill.prod] = fprod;
+      if (!this.mbComplete) return n;
+    }
+    const len = this.mbLen;
+    const buf = this.mbBuf!;
+    let m = n;
+    if (this.mbBad || len < 14) {
+      this.mb.dropped++;
+      this.mb.bad++;
+    } else {
+      buf.fill(0, 0, VNET_HDR_LEN);
+      const g = this.gso.counters;
+      const lost = g.tooBig + g.unsupported + g.poolEmpty;
+      m = this.gso.rxFrame(buf, this.mbView!, 0, VNET_HDR_LEN, len, -1, pool, out, n, max);
+      if (m === RX_NO_ROOM) return RX_NO_ROOM;
+      this.mb.frames++;
+      if (g.tooBig + g.unsupported + g.poolEmpty !== lost) this.mb.dropped++;
+      // taken whole: the redirect lost the "checksum not finished" mark (as in rxPlain)
+      if (m === n + 1 && len <= pool.maxFrame) {
+        const slot = out[n]!;
+        if (completeIfPartial(pool.data, (slot << pool.shift) + HEADROOM, pool.len[slot]!)) this.csumCompleted++;
+      }
+      this.counters.rxFrames += m - n;
+    }
+    this.mbLen = 0;
+    this.mbBad = false;
+    this.mbComplete = false;
+    this.mbNext = false;
+    return m;
   }
 
   /** Take back the TX chunks the kernel has sent. */
@@ -512,10 +682,35 @@ class AfXdp implements AfXdpDriver {
     let top = this.freeTop;
     let prod = this.txProd;
     let queued = 0;
+    let descs = 0;
     const end = start + count;
     for (let k = start; k < end; k++) {
       const slot = idx[k]!;
       const len = pool.len[slot]!;
+      if (len > CHUNK_SIZE && this.sg) {
+        // a chain of descriptors, each but the last marked XDP_PKT_CONTD
+        const pieces = Math.ceil(len / CHUNK_SIZE);
+        if (top >= pieces && room >= pieces) {
+          const src = slot * slotSize + pool.start[slot]!;
+          for (let p = 0; p < pieces; p++) {
+            const addr = free[--top]!;
+            const plen = p < pieces - 1 ? CHUNK_SIZE : len - p * CHUNK_SIZE;
+            umem.set(data.subarray(src + p * CHUNK_SIZE, src + p * CHUNK_SIZE + plen), addr);
+            const d = tx.desc + ((prod & tx.mask) << 2);
+            tw[d] = addr;
+            tw[d + 1] = 0;
+            tw[d + 2] = plen;
+            tw[d + 3] = p < pieces - 1 ? XDP_PKT_CONTD : 0;
+            prod = (prod + 1) >>> 0;
+          }
+          room -= pieces;
+          queued++;
+          descs += pieces;
+          this.mb.txMulti++;
+          pool.free(slot);
+          continue;
+        }
+      }
       if (top === 0 || room === 0 || len > CHUNK_SIZE || len === 0) {
         this.counters.txRingFull++;
         pool.free(slot);
@@ -535,12 +730,13 @@ class AfXdp implements AfXdpDriver {
       room--;
       pool.free(slot);
       queued++;
+      descs++;
     }
     this.freeTop = top;
     if (queued > 0) {
       this.txProd = prod;
       tw[tx.prod] = prod;
-      this.txPending += queued;
+      this.txPending += descs;
       this.counters.txFrames += queued;
     }
     return queued;
@@ -598,21 +794,39 @@ class AfXdp implements AfXdpDriver {
         txRingEmpty = u(40);
       }
     }
-    return { ...this.counters, rxDropped: this.counters.rxDropped + this.rxTooBig, poolEmpty: this.poolEmpty, kernelDrops, fillRingEmpty, txRingEmpty, invalidDescs, rxTooBig: this.rxTooBig, csumCompleted: this.csumCompleted };
+    const g = this.gso.counters;
+    return {
+      ...this.counters,
+      rxDropped: this.counters.rxDropped + this.rxTooBig + this.mb.dropped,
+      poolEmpty: this.poolEmpty,
+      kernelDrops,
+      fillRingEmpty,
+      txRingEmpty,
+      invalidDescs,
+      rxTooBig: this.rxTooBig + g.tooBig,
+      csumCompleted: this.csumCompleted,
+      multiFrames: this.mb.frames,
+      superFrames: g.superFrames,
+      segments: g.segments,
+      multiDropped: this.mb.dropped,
+      txMulti: this.mb.txMulti,
+    };
   }
 
   ioCounters(): IoCounters {
     const s = this.stats();
-    // an empty pool leaves frames in the RX ring (the kernel counts them if it overflows): no drop of ours
+    const g = this.gso.counters;
+    // an empty pool leaves frames in the RX ring (the kernel counts them if it overflows): no
+    // drop of ours; a multi-buffer frame whose segments found no free slots is (rxNoBuffer)
     return {
       kernelDrops: s.kernelDrops,
       rxTooBig: s.rxTooBig,
-      rxNoBuffer: 0,
-      gsoUnsupported: 0,
-      invalidDescs: s.invalidDescs + (s.rxDropped - s.rxTooBig),
+      rxNoBuffer: g.poolEmpty,
+      gsoUnsupported: g.unsupported,
+      invalidDescs: s.invalidDescs + this.counters.rxDropped + this.mb.bad,
       txRingFull: s.txRingFull,
-      gsoFrames: 0,
-      gsoSegments: 0,
+      gsoFrames: s.superFrames,
+      gsoSegments: s.segments,
       csumCompleted: s.csumCompleted,
       poolEmpty: s.poolEmpty,
       fillRingEmpty: s.fillRingEmpty,

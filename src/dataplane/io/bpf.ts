@@ -110,6 +110,8 @@ const BPF_LINK_CREATE = 28;
 export const BPF_XDP = 37;
 export const BPF_MAP_TYPE_XSKMAP = 17;
 export const BPF_PROG_TYPE_XDP = 6;
+/** prog_flags: the program takes multi-buffer frames (xdp_buff with fragments; Linux 5.18+) */
+export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
 const ATTR_SIZE = 128;
 const LOG_SIZE = 64 * 1024;
 
@@ -201,9 +203,10 @@ export function mapLookup(mapFd: number, key: number): number | null {
 
 /**
  * Load an XDP program; returns its fd. On refusal the verifier's log (asked for only after a
- * first failure, as libbpf does) is part of the error message.
+ * first failure, as libbpf does) is part of the error message. `frags`: declare it
+ * multi-buffer aware (BPF_F_XDP_HAS_FRAGS), so frames longer than a page reach it whole.
  */
-export function loadXdpProgram(code: Uint8Array, name = 'cnr_xsk'): number {
+export function loadXdpProgram(code: Uint8Array, name = 'cnr_xsk', frags = false): number {
   const s = sc();
   if (code.length > Scratch.PROG_MAX || code.length % 8 !== 0) throw new Error(`bpf program of ${code.length} bytes`);
   s.bytes.set(code, Scratch.PROG);
@@ -215,6 +218,7 @@ export function loadXdpProgram(code: Uint8Array, name = 'cnr_xsk'): number {
     s.dv.setUint32(4, code.length / 8, true); // insn_cnt
     s.dv.setBigUint64(8, s.addr(Scratch.PROG), true); // insns
     s.dv.setBigUint64(16, s.addr(Scratch.LICENSE), true); // license
+    if (frags) s.dv.setUint32(44, BPF_F_XDP_HAS_FRAGS, true); // prog_flags
     if (logLevel > 0) {
       s.bytes.fill(0, Scratch.LOG, Scratch.LOG + LOG_SIZE);
       s.dv.setUint32(24, logLevel, true); // log_level

@@ -74,6 +74,12 @@ export const RX_NO_ROOM = -1;
 
 export class VnetReceiver {
   readonly counters: GsoCounters = { superFrames: 0, segments: 0, csumCompleted: 0, unsupported: 0, tooBig: 0, poolEmpty: 0 };
+  /**
+   * The receiving link's IP MTU, when known (0: not): a TCP frame too long for a pool slot and
+   * without a GSO size (AF_XDP multi-buffer frames carry none) is cut into segments that also
+   * fit this MTU, the size the sender's NIC would have sent on that link.
+   */
+  linkMtu = 0;
 
   constructor(private readonly vif: number) {}
 
@@ -158,7 +164,10 @@ export class VnetReceiver {
     const maxFrame = pool.maxFrame;
     // TCP segments that would not fit a pool slot (a jumbo MTU's MSS) are cut smaller: any
     // segmentation of a TCP byte stream is valid. UDP datagrams (USO) keep their sizes.
-    if (mss === FIT_SLOT || (proto === TCP && outHdr + mss > maxFrame)) mss = maxFrame - outHdr;
+    if (mss === FIT_SLOT || (proto === TCP && outHdr + mss > maxFrame)) {
+      const fit = mss === FIT_SLOT && this.linkMtu > 0 ? this.linkMtu - (hdrEnd - l3) : maxFrame;
+      mss = Math.min(maxFrame - outHdr, fit);
+    }
     const segs = Math.max(1, Math.ceil(payload / mss));
     if (mss <= 0 || outHdr + Math.min(mss, payload) > maxFrame) {
       c.tooBig++;
