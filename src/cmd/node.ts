@@ -22,6 +22,7 @@ import type { ConfigConsumer, OperationalCommand } from '../controller/types.js'
 import { consoleLogger, logLine as log } from '../telemetry/log.js';
 import { buildRegistry, startMetrics } from '../telemetry/metrics.js';
 import { parseMaxMtu } from './vrouter.js';
+import { configuredMaxMtu } from './configured-mtu.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -61,7 +62,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let agentAddress = o.agentAddress;
   const token = o.agentToken ?? (o.vrouter ? randomBytes(24).toString('base64url') : undefined);
   if (o.vrouter) {
-    vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(o.maxMtu ? { dataplaneOptions: { maxMtu: o.maxMtu } } : {}), log: (l) => log(`vrouter: ${l}`) });
+    const maxMtu = o.maxMtu ?? mtuFromConfig(o);
+    vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}), log: (l) => log(`vrouter: ${l}`) });
     agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${vrouter.agentPort}`;
   }
   const rib = new Rib();
@@ -114,6 +116,14 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     throw err;
   }
   return { controller, rib, fib, ...(vrouter ? { vrouter } : {}), stop: stopAll };
+}
+
+/** Without --max-mtu, the packet buffers follow the largest MTU the configuration asks for (above 1500). */
+function mtuFromConfig(o: NodeOptions): number | undefined {
+  const m = configuredMaxMtu(o.config, o.stateDir);
+  if (!m || m.mtu <= 1500) return undefined;
+  log(`vrouter: packet buffers sized for an MTU of ${m.mtu} (${m.from}); --max-mtu overrides`);
+  return m.mtu;
 }
 
 const USAGE = (cmd: string) =>
