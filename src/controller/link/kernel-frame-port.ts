@@ -48,14 +48,18 @@ export class KernelFramePort implements FramePort {
   private readonly linkHandlers = new Set<(ifname: string, up: boolean) => void>();
   private readonly linkState = new Map<string, boolean>();
   private readonly buf = new Uint8Array(65536);
-  private readonly readTimer: NodeJS.Timeout;
-  private readonly linkTimer: NodeJS.Timeout;
+  private readTimer: NodeJS.Timeout | undefined;
+  private linkTimer: NodeJS.Timeout | undefined;
   /** frames that could not be read or were not IS-IS, for tests and logs */
   readonly counters = { received: 0, sent: 0, sendErrors: 0, notOsi: 0 };
 
-  constructor(private readonly opts: KernelFramePortOptions = {}) {
-    this.readTimer = setInterval(() => this.drain(), opts.pollMs ?? 20);
-    this.linkTimer = setInterval(() => this.pollLinks(), opts.linkPollMs ?? 1000);
+  constructor(private readonly opts: KernelFramePortOptions = {}) {}
+
+  /** The timers start with the first listener: a controller without IS-IS polls nothing. */
+  private startTimers(): void {
+    if (this.readTimer) return;
+    this.readTimer = setInterval(() => this.drain(), this.opts.pollMs ?? 20);
+    this.linkTimer = setInterval(() => this.pollLinks(), this.opts.linkPollMs ?? 1000);
     this.readTimer.unref();
     this.linkTimer.unref();
   }
@@ -103,6 +107,7 @@ export class KernelFramePort implements FramePort {
   }
 
   listen(ifname: string, _proto: 'osi', onFrame: (f: ReceivedFrame) => void): () => void {
+    this.startTimers();
     const s = this.open(ifname);
     if (s) s.listeners.add(onFrame);
     else this.waiting.set(onFrame, ifname);
@@ -188,6 +193,7 @@ export class KernelFramePort implements FramePort {
   close(): void {
     clearInterval(this.readTimer);
     clearInterval(this.linkTimer);
+    this.readTimer = this.linkTimer = undefined;
     for (const s of this.sockets.values()) libc().close(s.fd);
     this.sockets.clear();
     this.waiting.clear();

@@ -28,7 +28,7 @@ import type { IsisConfig } from './config.js';
 import type { Adjacency, Circuit, IsisContext } from './instance.js';
 import { compareVersions, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
 import { lanTransition, p2pTransition } from './fsm.js';
-import { adjacencyUpAt, flagsOf, flood, levelsOf, scheduleHello, sendCsnps } from './flooding.js';
+import { adjacencyUpAt, flagsOf, flood, levelsOf, SEND_NOW, scheduleHello, sendCsnps } from './flooding.js';
 import { purge, scheduleSpf } from './origination.js';
 import { withdrawAll } from './decision.js';
 import { releaseAdjSid, assignAdjSid, srConfigured } from './sr.js';
@@ -84,7 +84,7 @@ export function configChanged(cx: IsisContext, cfg: IsisConfig, now: number): vo
       ...(mac ? { mac } : {}),
     };
     cx.circuits.set(name, c);
-    scheduleHello(c, now, true);
+    scheduleHello(cx, c, now, true);
   }
   if (srConfigured(cx)) for (const c of cx.circuits.values()) for (const a of adjacenciesOf(c)) if (a.state === 'up') assignAdjSid(cx, a);
   reoriginate(cx, now);
@@ -99,7 +99,7 @@ export function linkChanged(cx: IsisContext, ifname: string, up: boolean, now: n
   if (up) {
     const mac = cx.out.macOf(ifname);
     if (mac) c.mac = mac;
-    scheduleHello(c, now, true);
+    scheduleHello(cx, c, now, true);
   } else {
     for (const a of adjacenciesOf(c)) adjacencyDown(cx, a, now, 'interface down');
   }
@@ -304,7 +304,7 @@ export function lanHelloReceived(cx: IsisContext, c: Circuit, h: LanHello, src: 
   if (before === 'down' && next !== 'up') {
     adj.state = 'initializing';
     adj.lastChange = now;
-    scheduleHello(c, now, true);
+    scheduleHello(cx, c, now, true);
   } else if (next !== before) setState(cx, adj, next, now);
   if (prevPriority !== adj.priority || prevLan !== adj.lanId) electDis(cx, c, h.level, now);
 }
@@ -315,7 +315,7 @@ function setState(cx: IsisContext, adj: Adjacency, next: Adjacency['state'], now
   adj.lastChange = now;
   const c = adj.circuit;
   cx.out.log(`isis: adjacency ${adj.systemId} on ${c.name}: ${before} -> ${next}`);
-  scheduleHello(c, now, true);
+  scheduleHello(cx, c, now, true);
   if (next === 'up') {
     adj.upSince = now;
     if (srConfigured(cx)) assignAdjSid(cx, adj);
@@ -350,6 +350,7 @@ export function adjacencyDown(cx: IsisContext, adj: Adjacency, now: number, why:
   if (adj.state !== 'down') cx.out.log(`isis: adjacency ${adj.systemId} on ${c.name}: ${adj.state} -> down (${why})`);
   adj.state = 'down';
   adj.lastChange = now;
+  if (c.up) scheduleHello(cx, c, now, true);
   if (c.p2p === adj) c.p2p = undefined;
   for (const [k, a] of c.lan) if (a === adj) c.lan.delete(k);
   if (wasUp) adjacencyWentDown(cx, adj, now);
@@ -434,7 +435,7 @@ export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8A
     f.srm.delete(key);
     if (p2p) f.ssn.set(key, lsp.lspId);
   } else {
-    f.srm.set(key, 0);
+    f.srm.set(key, SEND_NOW);
     f.ssn.delete(key);
   }
 }
@@ -457,7 +458,7 @@ function snpEntry(cx: IsisContext, c: Circuit, level: Level, e: LspEntry, now: n
   }
   const cmp = compareVersions(versionOf(have, now), e);
   if (cmp === 0) f.srm.delete(key);
-  else if (cmp > 0) f.srm.set(key, 0);
+  else if (cmp > 0) f.srm.set(key, SEND_NOW);
   else {
     f.ssn.set(key, e.lspId);
     f.srm.delete(key);
@@ -484,7 +485,7 @@ export function csnpReceived(cx: IsisContext, c: Circuit, p: Csnp, now: number):
   for (const r of cx.lsdb.get(level)!.records.values()) {
     if (listed.has(r.key) || remainingLifetime(r, now) === 0 || r.lsp.sequence === 0) continue;
     if (compareLspId(r.lsp.lspId, p.startLspId) < 0 || compareLspId(r.lsp.lspId, p.endLspId) > 0) continue;
-    f.srm.set(r.key, 0);
+    f.srm.set(r.key, SEND_NOW);
   }
 }
 

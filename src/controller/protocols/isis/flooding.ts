@@ -34,6 +34,8 @@ import { authTlvs, encodeOpts, originate, ownNeedsRefresh } from './origination.
 import { runSpf } from './decision.js';
 
 export const LSP_RETRANSMIT_MS = 5000;
+/** an SRM flag's value before the LSP was first sent on the circuit (otherwise: when it was last sent) */
+export const SEND_NOW = -1;
 export const CSNP_INTERVAL_MS = 10_000;
 /** LSP entries per SNP: 16 bytes each, well inside a 1492-byte PDU with TLV headers */
 const SNP_ENTRIES = 80;
@@ -66,7 +68,7 @@ export function adjacencyUpAt(c: Circuit, level: Level): boolean {
 export function flood(cx: IsisContext, level: Level, key: string, except?: Circuit): void {
   for (const c of cx.circuits.values()) {
     if (c === except || !c.up || !adjacencyUpAt(c, level)) continue;
-    flagsOf(c, level).srm.set(key, 0);
+    flagsOf(c, level).srm.set(key, SEND_NOW);
   }
 }
 
@@ -213,8 +215,8 @@ function helloInterval(c: Circuit): number {
 }
 
 /** The next hello: the interval less up to 25% (ISO 10589 jitter), so neighbours do not synchronise. */
-export function scheduleHello(c: Circuit, now: number, soon = false): void {
-  const ms = soon ? 0 : helloInterval(c) * 1000 * (0.75 + Math.random() * 0.25);
+export function scheduleHello(cx: IsisContext, c: Circuit, now: number, soon = false): void {
+  const ms = soon ? 0 : helloInterval(c) * 1000 * (0.75 + cx.out.random() * 0.25);
   c.helloDue = now + ms;
 }
 
@@ -229,7 +231,7 @@ export function pump(cx: IsisContext, now: number): void {
     if (!c.up || c.cfg.passive) continue;
     if (now >= c.helloDue) {
       sendHellos(cx, c);
-      scheduleHello(c, now);
+      scheduleHello(cx, c, now);
     }
     for (const [level, f] of c.flags) {
       if (!adjacencyUpAt(c, level)) {
@@ -238,7 +240,7 @@ export function pump(cx: IsisContext, now: number): void {
         continue;
       }
       for (const [key, last] of f.srm) {
-        if (last !== 0 && (!c.cfg.pointToPoint || now - last < LSP_RETRANSMIT_MS)) continue;
+        if (last !== SEND_NOW && (!c.cfg.pointToPoint || now - last < LSP_RETRANSMIT_MS)) continue;
         if (!sendLsp(cx, c, level, key, now) || !c.cfg.pointToPoint) f.srm.delete(key);
         else f.srm.set(key, now);
       }
@@ -283,7 +285,7 @@ export function nextDeadline(cx: IsisContext, now: number): number {
     if (c.p2p && c.p2p.state !== 'down') min(c.p2p.expiresAt);
     for (const a of c.lan.values()) min(a.expiresAt);
     for (const f of c.flags.values()) {
-      for (const last of f.srm.values()) min(last === 0 ? now : last + LSP_RETRANSMIT_MS);
+      for (const last of f.srm.values()) min(last === SEND_NOW ? now : last + LSP_RETRANSMIT_MS);
       if (f.ssn.size) min(now);
     }
   }

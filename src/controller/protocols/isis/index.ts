@@ -94,7 +94,7 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
         return;
       }
       if (!inst) {
-        inst = new IsisInstance(cfg, rib, { send: (i, f) => port.send(i, f), macOf: (i) => port.macOf(i), log }, now());
+        inst = new IsisInstance(cfg, rib, { send: (i, f) => port.send(i, f), macOf: (i) => port.macOf(i), log, random: Math.random }, now());
         stopLinks = port.onLinkChange((ifname, up) => {
           inst?.linkChanged(ifname, up, now());
           wake();

@@ -45,7 +45,7 @@ export interface Adjacency {
 
 /** Per circuit and level: what is to be flooded (SRM), acknowledged or requested (SSN). */
 export interface LevelFlags {
-  /** LSP key -> when it was last sent on this circuit (0: not yet) */
+  /** LSP key -> when it was last sent on this circuit (SEND_NOW: not yet) */
   readonly srm: Map<string, number>;
   /** LSP key -> its ID (for entries we do not hold: a request with sequence 0) */
   readonly ssn: Map<string, LspId>;
@@ -93,6 +93,8 @@ export interface IsisOutput {
   send(ifname: string, frame: Uint8Array): boolean;
   macOf(ifname: string): Mac | undefined;
   log(msg: string): void;
+  /** [0, 1): hello jitter (a scenario fixes it) */
+  random(): number;
 }
 
 export interface IsisContext {
