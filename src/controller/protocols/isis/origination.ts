@@ -24,7 +24,6 @@ import {
 } from '../../../wire/isis/index.js';
 import { formatPrefix, parseCidr, parsePrefix, tryParseIpv4, type Prefix } from '../../../lib/addr.js';
 import type { IsisContext } from './instance.js';
-import { remainingLifetime } from './rib.js';
 import { flood } from './flooding.js';
 import { adjSidSubTlvs, prefixSidSubTlvs, routerCapability } from './sr.js';
 
@@ -191,9 +190,7 @@ export function scheduleSpf(cx: IsisContext, level: Level, now: number, reason: 
   }
 }
 
-/** Whether an own LSP is due for refresh (fragments age in the LSDB like any other). */
+/** Whether own LSPs are due for refresh (every fragment is regenerated together, REFRESH_MARGIN_S before its lifetime ends). */
 export function ownNeedsRefresh(cx: IsisContext, now: number): boolean {
-  if (now >= cx.refreshDue) return true;
-  for (const db of cx.lsdb.values()) for (const r of db.records.values()) if (r.own && r.purgedAt === undefined && remainingLifetime(r, now) < 60) return true;
-  return false;
+  return now >= cx.refreshDue;
 }
