@@ -10,31 +10,24 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Lab, canBuildLabs } from './harness/lab.js';
-import { run, must, waitFor, WaitAborted } from './harness/proc.js';
-import { KernelFramePort } from '../../src/controller/link/kernel-frame-port.js';
-import { createIsis, type Isis } from '../../src/controller/protocols/isis/index.js';
-import { Rib } from '../../src/controller/rib/rib.js';
+import { Lab } from './harness/lab.js';
+import { must, waitFor } from './harness/proc.js';
+import type { Isis } from '../../src/controller/protocols/isis/index.js';
+import type { Rib } from '../../src/controller/rib/rib.js';
+import { isisSkip, startCnrIsis, startFrrIsisd, type FrrIsisd } from './isis-lab.js';
 import { parseConfig } from '../../src/controller/config/notation.js';
 
-const skip = !canBuildLabs() ? 'needs root (network namespaces)' : run('test', ['-x', '/usr/lib/frr/isisd']).code !== 0 ? 'FRR isisd not installed (apt-get install frr)' : false;
+const skip = isisSkip;
 if (skip) console.log(`# isis-frr interop skipped: ${skip}`);
 
 let lab: Lab;
 let nsFrr: string;
 let ifFrr: string;
 let ifCnr: string;
-let runDir: string;
-let port: KernelFramePort;
+let frr: FrrIsisd;
 let isis: Isis;
-const rib = new Rib();
-
-const vtysh = (cmd: string): string => {
-  const r = run('vtysh', ['--vty_socket', runDir, '-c', cmd], 5000);
-  return r.code === 0 ? r.stdout : '';
-};
+let rib: Rib;
+const vtysh = (cmd: string) => frr.vtysh(cmd);
 
 function cnrConfig(withLoopback6 = true) {
   return parseConfig(
@@ -70,38 +63,13 @@ before(async () => {
   ifCnr = link.ifB;
   must('ip', ['-n', nsFrr, 'addr', 'add', '10.255.0.1/32', 'dev', 'lo']);
   must('ip', ['-n', nsFrr, '-6', 'addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo']);
-  runDir = join(lab.dir, 'frr-run');
-  must('install', ['-d', '-o', 'frr', '-g', 'frr', runDir]);
-  const uid = Number(must('id', ['-u', 'frr']).trim());
-  const gid = Number(must('id', ['-g', 'frr']).trim());
-  const zebraConf = join(lab.dir, 'zebra.conf');
-  const isisdConf = join(lab.dir, 'isisd.conf');
-  writeFileSync(zebraConf, 'hostname frr1\n');
-  writeFileSync(isisdConf, 'hostname frr1\n');
-  for (const f of [zebraConf, isisdConf]) chownSync(f, uid, gid);
-  const common = ['-u', 'frr', '-g', 'frr', '-z', join(runDir, 'zserv.api'), '--vty_socket', runDir];
-  lab.daemon('zebra', nsFrr, '/usr/lib/frr/zebra', ['-f', zebraConf, '-i', join(runDir, 'zebra.pid'), ...common]);
-  await waitFor('zebra vty', () => run('vtysh', ['--vty_socket', runDir, '-d', 'zebra', '-c', 'show version'], 5000).code === 0, 15_000);
-  const isisd = lab.daemon('isisd', nsFrr, '/usr/lib/frr/isisd', ['-f', isisdConf, '-i', join(runDir, 'isisd.pid'), ...common]);
-  await waitFor('isisd vty', () => {
-    if (isisd.child.exitCode !== null) throw new WaitAborted(`isisd exited: ${isisd.output().slice(-2000)}`);
-    return run('vtysh', ['--vty_socket', runDir, '-d', 'isisd', '-c', 'show version'], 5000).code === 0;
-  }, 15_000);
-  // LAB.md: isisd started with its whole configuration takes ~30 s to send a useful LSP; pushed afterwards, 1-2 s
-  const push = join(lab.dir, 'isis-push.conf');
-  writeFileSync(push, [
+  frr = await startFrrIsisd(lab, nsFrr, 'frr1', [
     `interface ${ifFrr}`, ' ip router isis 1', ' ipv6 router isis 1', ' isis network point-to-point', ' isis hello-interval 1', '!',
     'interface lo', ' ip router isis 1', ' ipv6 router isis 1', ' isis passive', '!',
     'router isis 1', ' net 49.0001.0000.0000.0001.00', ' is-type level-2-only', ' metric-style wide', ' lsp-gen-interval 1',
-    ' segment-routing on', ' segment-routing global-block 16000 23999', ' segment-routing prefix 10.255.0.1/32 index 1', '!', '',
-  ].join('\n'));
-  chownSync(push, uid, gid);
-  must('vtysh', ['--vty_socket', runDir, '-f', push]);
-
-  port = new KernelFramePort({ netns: `/var/run/netns/${nsCnr}` });
-  lab.defer('close the frame port', () => port.close());
-  isis = createIsis(rib, port, { log: (m) => console.log(`# ${m}`) });
-  lab.defer('stop cnr isis', () => isis.stop());
+    ' segment-routing on', ' segment-routing global-block 16000 23999', ' segment-routing prefix 10.255.0.1/32 index 1', '!',
+  ]);
+  ({ isis, rib } = startCnrIsis(lab, nsCnr));
   await isis.consumer.apply(cnrConfig(), {});
 });
 
