@@ -32,6 +32,11 @@ export const TCP_MD5SIG = 14;
 
 // packet sockets (linux/if_packet.h)
 export const ETH_P_ALL = 0x0003;
+/** 802.3 frames with an LLC header (a length, not an EtherType): IS-IS's OSI PDUs */
+export const ETH_P_802_2 = 0x0004;
+/** setsockopt(SOL_PACKET) and its struct packet_mreq type: receive a multicast MAC group */
+export const PACKET_ADD_MEMBERSHIP = 1;
+export const PACKET_MR_MULTICAST = 0;
 export const SOL_PACKET = 263;
 export const PACKET_RX_RING = 5;
 export const PACKET_STATISTICS = 6;
@@ -104,6 +109,8 @@ export const SIOCSIFHWADDR = 0x8924;
 export const SIOCGIFHWADDR = 0x8927;
 export const SIOCETHTOOL = 0x8946;
 export const IFF_UP = 0x1;
+/** the link has carrier (operationally up) */
+export const IFF_RUNNING = 0x40;
 export const IFNAMSIZ = 16;
 export const IFREQ_SIZE = 40;
 export const TUNSETIFF = 0x400454ca;

@@ -252,6 +252,15 @@ export function rxQueueCount(ifname: string): number {
   }
 }
 
+/** The interface flags (SIOCGIFFLAGS: IFF_UP, IFF_RUNNING, ...), or undefined when there is no such interface. */
+export function interfaceFlags(name: string): number | undefined {
+  return withControlSocket((fd) => {
+    const r = ifreq(name);
+    if (libc().ioctl(fd, SIOCGIFFLAGS, r) < 0) return undefined;
+    return new DataView(r.buffer).getUint16(16, true);
+  });
+}
+
 /** Set the link administratively up (no-op when it already is). */
 export function setInterfaceUp(name: string): void {
   withControlSocket((fd) => {

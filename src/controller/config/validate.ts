@@ -79,6 +79,56 @@ function checkBgpPolicies(where: string, bgp: ConfigTree, policy: (at: string, n
   }
 }
 
+/**
+ * `protocols isis`: a NET on lo0 names the system (one system ID for all NETs), every IS-IS
+ * interface has `family iso`, one level at least stays enabled, the SRGB/SRLB are whole and
+ * apart, node SIDs fit the SRGB, and export policies exist.
+ */
+function checkIsis(errors: string[], cfg: ConfigTree, policy: (at: string, names: string[]) => void): void {
+  const isis = subtree(cfg.protocols).isis;
+  if (isis === undefined) return;
+  const t = subtree(isis);
+  const at = 'protocols isis';
+  const ifs = subtree(cfg.interfaces);
+  const isoOf = (netdev: string) => subtree(subtree(subtree(subtree(subtree(ifs[netdev]).unit)['0']).family)).iso;
+  const nets = Object.keys(subtree(subtree(isoOf('lo0')).address));
+  if (nets.length === 0) errors.push(`${at}: needs a NET: set interfaces lo0 unit 0 family iso address <area.system-id.00>`);
+  const systems = new Set(nets.map((n) => n.split('.').slice(-4, -1).join('.')));
+  if (systems.size > 1) errors.push(`interfaces lo0 unit 0 family iso address: NETs with different system IDs (${[...systems].join(', ')})`);
+  for (const n of Object.keys(subtree(t.interface))) {
+    const netdev = netdevOf(n);
+    if (ifs[netdev] === undefined) errors.push(`${at} interface ${n}: interface ${netdev} is not configured`);
+    else if (isoOf(netdev) === undefined && netdev !== 'lo0') errors.push(`${at} interface ${n}: needs family iso (set interfaces ${netdev} unit 0 family iso)`);
+  }
+  const levels = subtree(t.level);
+  if (isFlagSet(subtree(levels['1']).disable) && isFlagSet(subtree(levels['2']).disable)) errors.push(`${at} level: levels 1 and 2 are both disabled`);
+  policy(`${at} export`, stringList(t.export));
+  const spr = subtree(t['source-packet-routing']);
+  const block = (nm: string): [number, number] | undefined => {
+    const b = subtree(spr[nm]);
+    const start = b['start-label'];
+    const range = b['index-range'];
+    if (start === undefined && range === undefined) return undefined;
+    if (typeof start !== 'number' || typeof range !== 'number') {
+      errors.push(`${at} source-packet-routing ${nm}: needs both start-label and index-range`);
+      return undefined;
+    }
+    if (start + range - 1 > 1048575) errors.push(`${at} source-packet-routing ${nm}: ${start} + ${range} labels go past label 1048575`);
+    return [start, start + range - 1];
+  };
+  const srgb = block('srgb');
+  const srlb = block('srlb');
+  if (srgb && srlb && srgb[0] <= srlb[1] && srlb[0] <= srgb[1]) errors.push(`${at} source-packet-routing: the SRGB and SRLB overlap`);
+  const node = subtree(spr['node-segment']);
+  for (const k of ['ipv4-index', 'ipv6-index']) {
+    const idx = node[k];
+    if (typeof idx !== 'number') continue;
+    if (!srgb) errors.push(`${at} source-packet-routing node-segment ${k}: needs an srgb`);
+    else if (idx > srgb[1] - srgb[0]) errors.push(`${at} source-packet-routing node-segment ${k}: index ${idx} is outside the SRGB (${srgb[1] - srgb[0] + 1} labels)`);
+  }
+  if (typeof node['ipv4-index'] === 'number' && node['ipv4-index'] === node['ipv6-index']) errors.push(`${at} source-packet-routing node-segment: ipv4-index and ipv6-index are the same SID`);
+}
+
 /** Checks over the written tree (with groups) and the effective one (groups applied). */
 export function validateTree(written: ConfigTree, effective: ConfigTree): string[] {
   const errors: string[] = [];
@@ -120,6 +170,7 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
   checkRoutingOptions(errors, 'routing-options', ro);
   policy('routing-options forwarding-table export', stringList(subtree(ro['forwarding-table']).export));
   checkBgpPolicies('protocols bgp', subtree(subtree(effective.protocols).bgp), policy);
+  checkIsis(errors, effective, policy);
 
   const fw = subtree(subtree(effective.firewall).family);
   for (const fam of ['inet', 'inet6']) {

@@ -8,6 +8,7 @@ import { applyGroups, groupsNode } from './groups.js';
 import { interfaces } from './interfaces.js';
 import { policyOptions } from './policy-options.js';
 import { protocolsBgp } from './protocols-bgp.js';
+import { protocolsIsis } from './protocols-isis.js';
 import { routingInstances } from './routing-instances.js';
 import { routingOptions } from './routing-options.js';
 import { system } from './system.js';
@@ -20,6 +21,7 @@ const areas: Children = {
   'routing-options': routingOptions(false),
   protocols: container('Routing protocols', {
     bgp: protocolsBgp,
+    isis: protocolsIsis,
   }),
   'policy-options': policyOptions,
   firewall,

@@ -1,6 +1,7 @@
 /** `interfaces IF ...`: the Linux netdevs the vRouter attaches to, their units and addresses. */
 import { container, flag, leaf, list } from './dsl.js';
 import { cidr4, cidr6, enumOf, ifname, name, str, uint } from './types.js';
+import { familyIso } from './protocols-isis.js';
 
 function familyFilters() {
   return container('Firewall filters applied to this family', {
@@ -37,6 +38,7 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
         filter: familyFilters(),
       }),
       mpls: container('MPLS: accept labelled packets on this unit', {}),
+      iso: familyIso,
     }, { inline: true }),
   }),
 }, { flat: true });

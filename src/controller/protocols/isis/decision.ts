@@ -1,0 +1,124 @@
+/**
+ * SPF and its routes (ISO 10589 annex C.2 through spf.ts): the LSDB of a level becomes SPF's
+ * graph (spf-lsdb.ts); each prefix reached becomes a RIB route in inet.0 or inet6.0 under the
+ * source `isis-l1` / `isis-l2` (protocol isis, preference 15 or 18 by default, the SPF
+ * distance as metric), with one next hop per adjacency toward each equal-cost first hop: the
+ * neighbour's interface address from its hellos (IPv4, TLV 132; IPv6 link-local, TLV 232)
+ * and the interface. Runs are batched (scheduleSpf marks a level, the pump runs it once) and
+ * logged for `show isis spf log`; only routes that changed are announced again.
+ */
+import type { Level } from '../../../wire/isis/index.js';
+import type { RibNexthop, RibRoute } from '../../rib/types.js';
+import type { Adjacency, IsisContext } from './instance.js';
+import { computeSpf, type NextHop, type SpfResult } from './spf.js';
+import { graphFromLsps } from './spf-lsdb.js';
+import { srRoutes } from './sr.js';
+
+export function sourceOf(level: Level): string {
+  return `isis-l${level}`;
+}
+
+/** The adjacencies of a level behind one SPF next hop (several parallel point-to-point links give several). */
+export function adjacenciesFor(cx: IsisContext, level: Level, hop: NextHop): Adjacency[] {
+  const sys = hop.neighbor.slice(0, 14);
+  const out: Adjacency[] = [];
+  for (const c of cx.circuits.values()) {
+    if (!c.up) continue;
+    if (hop.via === hop.neighbor) {
+      const a = c.p2p;
+      if (a && a.state === 'up' && a.levels.includes(level) && a.systemId === sys) out.push(a);
+    } else if (c.dis.get(level) === hop.via) {
+      for (const a of c.lan.values()) if (a.state === 'up' && a.levels.includes(level) && a.systemId === sys) out.push(a);
+    }
+  }
+  return out;
+}
+
+export function nexthopsFor(cx: IsisContext, level: Level, hops: readonly NextHop[], family: 4 | 6): RibNexthop[] {
+  const out: RibNexthop[] = [];
+  const seen = new Set<string>();
+  for (const h of hops) {
+    for (const a of adjacenciesFor(cx, level, h)) {
+      const gw = family === 4 ? a.ipv4[0] : a.ipv6[0];
+      if (gw === undefined) continue;
+      const k = `${gw}%${a.circuit.name}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ gateway: gw, interface: a.circuit.name });
+    }
+  }
+  return out.sort((x, y) => (x.interface! < y.interface! ? -1 : x.interface! > y.interface! ? 1 : x.gateway! < y.gateway! ? -1 : 1));
+}
+
+/** Announce `routes` (table -> prefix -> route) for a source, withdrawing what it announced before and no longer has. */
+export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, Map<string, RibRoute>>): void {
+  for (const [table, byPrefix] of routes) {
+    if (cx.refusedTables.has(table)) continue;
+    const key = `${table}|${source}`;
+    const before = cx.announced.get(key) ?? new Set<string>();
+    const texts = cx.announcedText.get(key) ?? new Map<string, string>();
+    for (const [prefix, r] of byPrefix) {
+      const text = JSON.stringify([r.preference, r.metric, r.nexthops]);
+      if (texts.get(prefix) === text) continue;
+      try {
+        cx.rib.announce(table, source, r);
+        texts.set(prefix, text);
+      } catch (err) {
+        // a RIB that cannot hold this table (mpls.0 keyed by label): said once, not per SPF
+        cx.out.log(`isis: ${table} is not announced to this RIB: ${(err as Error).message}`);
+        cx.refusedTables.add(table);
+        break;
+      }
+    }
+    for (const p of before) {
+      if (byPrefix.has(p)) continue;
+      cx.rib.withdraw(table, source, p);
+      texts.delete(p);
+    }
+    cx.announced.set(key, new Set(byPrefix.keys()));
+    cx.announcedText.set(key, texts);
+  }
+  for (const [key, set] of cx.announced) {
+    const [table, src] = key.split('|') as [string, string];
+    if (src !== source || routes.has(table)) continue;
+    for (const p of set) cx.rib.withdraw(table, source, p);
+    cx.announced.delete(key);
+    cx.announcedText.delete(key);
+  }
+}
+
+export function runSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
+  const started = performance.now();
+  const routes = new Map<string, Map<string, RibRoute>>([
+    ['inet.0', new Map()],
+    ['inet6.0', new Map()],
+  ]);
+  let result: SpfResult = { vertices: new Map(), prefixes: new Map() };
+  if (cx.cfg.levels.includes(level)) {
+    const graph = graphFromLsps(cx.lsdb.get(level)!.liveLsps(now));
+    result = computeSpf(graph, `${cx.cfg.systemId}.00`);
+    const pref = cx.cfg.preference.get(level)!.internal;
+    for (const [prefix, pr] of result.prefixes) {
+      const family = prefix.includes(':') ? 6 : 4;
+      const nexthops = nexthopsFor(cx, level, pr.nextHops, family);
+      if (nexthops.length === 0) continue;
+      routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, { prefix, protocol: 'isis', preference: pref, metric: pr.distance, nexthops, attributes: { level } });
+    }
+    for (const [table, m] of srRoutes(cx, level, result, now)) routes.set(table, m);
+  }
+  cx.spf.set(level, result);
+  syncRoutes(cx, sourceOf(level), routes);
+  cx.stats.spfRuns++;
+  cx.spfLog.push({ at: now, level, durationMs: performance.now() - started, nodes: result.vertices.size, routes: result.prefixes.size, reason });
+  if (cx.spfLog.length > 50) cx.spfLog.shift();
+}
+
+/** Every route withdrawn (the instance stops). */
+export function withdrawAll(cx: IsisContext): void {
+  for (const [key, set] of cx.announced) {
+    const [table, src] = key.split('|') as [string, string];
+    for (const p of set) cx.rib.withdraw(table, src, p);
+  }
+  cx.announced.clear();
+  cx.announcedText.clear();
+}

@@ -1,0 +1,113 @@
+/**
+ * cnr's IS-IS (ISO 10589, RFC 1195, RFC 5303/5305/5308, RFC 8667 segment routing). Its
+ * parts, in the protocol pattern (docs/design.md; docs/isis.md for behaviour):
+ *  - instance.ts: the state (IsisContext) and the entry points (IsisInstance);
+ *  - events.ts: one handler per input (PDUs, links, clock, configuration);
+ *  - fsm.ts: the adjacency state machines (RFC 5303 three-way, LAN);
+ *  - rib.ts: the LSDB of each level; origination.ts: this system's LSPs and purges;
+ *  - flooding.ts: the sending side (hellos, SRM/SSN, CSNP/PSNP), and `pump`;
+ *  - decision.ts: SPF (spf.ts over spf-lsdb.ts) into the RIB; sr.ts: segment routing labels;
+ *  - config.ts, commands.ts, and this file: the configuration consumer driving one instance
+ *    over a FramePort (src/controller/link/frame-port.ts) with a real clock.
+ * Wire formats are in src/wire/isis.
+ */
+import type { ConfigConsumer, ConfigTree, OperationalCommand } from '../../types.js';
+import type { RibApi } from '../../rib/types.js';
+import type { FramePort } from '../../link/frame-port.js';
+import { resolveIsis } from './config.js';
+import { IsisInstance } from './instance.js';
+import { isisCommands } from './commands.js';
+
+export { IsisInstance } from './instance.js';
+export { resolveIsis } from './config.js';
+export { srLabels, type SrPrefixLabels } from './sr.js';
+
+export interface IsisOptions {
+  log?: (msg: string) => void;
+  /** the clock (ms); tests may pass their own */
+  now?: () => number;
+}
+
+export interface Isis {
+  consumer: ConfigConsumer;
+  commands: OperationalCommand[];
+  /** the running instance, when IS-IS is configured */
+  instance(): IsisInstance | undefined;
+  stop(): Promise<void>;
+}
+
+/** IS-IS as a configuration consumer, sending and receiving through `port`. */
+export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {}): Isis {
+  const log = opts.log ?? (() => {});
+  const now = opts.now ?? (() => Date.now());
+  let inst: IsisInstance | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const listening = new Map<string, () => void>();
+  let stopLinks: (() => void) | undefined;
+
+  const wake = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!inst) return;
+    const t = now();
+    const next = inst.nextDeadline(t);
+    timer = setTimeout(() => {
+      timer = undefined;
+      inst?.tick(now());
+      wake();
+    }, Math.max(1, next - t));
+  };
+
+  const listen = (names: Iterable<string>) => {
+    const want = new Set(names);
+    for (const [n, stop] of listening) {
+      if (want.has(n)) continue;
+      stop();
+      listening.delete(n);
+    }
+    for (const n of want) {
+      if (listening.has(n)) continue;
+      listening.set(n, port.listen(n, 'osi', (f) => {
+        inst?.frameReceived(f.ifname, f.frame, now());
+        wake();
+      }));
+    }
+  };
+
+  const stopAll = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    inst?.stop();
+    inst = undefined;
+    listen([]);
+    stopLinks?.();
+    stopLinks = undefined;
+  };
+
+  const consumer: ConfigConsumer = {
+    name: 'isis',
+    validate: () => [],
+    apply: async (next: ConfigTree) => {
+      const cfg = resolveIsis(next);
+      if (!cfg) {
+        stopAll();
+        return;
+      }
+      if (!inst) {
+        inst = new IsisInstance(cfg, rib, { send: (i, f) => port.send(i, f), macOf: (i) => port.macOf(i), log, random: Math.random }, now());
+        stopLinks = port.onLinkChange((ifname, up) => {
+          inst?.linkChanged(ifname, up, now());
+          wake();
+        });
+      } else inst.configure(cfg, now());
+      listen([...cfg.interfaces.values()].filter((i) => !i.passive).map((i) => i.name));
+      wake();
+    },
+  };
+  return {
+    consumer,
+    commands: isisCommands(() => inst),
+    instance: () => inst,
+    stop: async () => stopAll(),
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * One IS-IS instance: its state (IsisContext: configuration, circuits and their adjacencies,
+ * the LSDB of each level, flooding flags, SPF results, counters) and the entry points other
+ * code calls (IsisInstance: a frame received, a link change, the clock, a new configuration,
+ * what show commands read). An entry point routes its input to events.ts and then lets the
+ * sending side (flooding.ts) put out what became due; it decides nothing itself. There is no
+ * timer or socket inside: `tick(now)` is the clock and `send` the way out, so scenarios drive
+ * an instance with made-up time and frames (test/scenarios/isis/).
+ */
+import type { Level, LspId, SystemId } from '../../../wire/isis/index.js';
+import type { Mac } from '../../../lib/addr.js';
+import type { RibApi } from '../../rib/types.js';
+import type { IsisConfig, IsisInterfaceConfig } from './config.js';
+import { Lsdb } from './rib.js';
+import type { SpfResult } from './spf.js';
+import * as events from './events.js';
+import { pump, nextDeadline } from './flooding.js';
+import type { SrState } from './sr.js';
+
+export type AdjacencyState = 'down' | 'initializing' | 'up';
+
+export interface Adjacency {
+  readonly systemId: SystemId;
+  readonly circuit: Circuit;
+  state: AdjacencyState;
+  /** the levels the adjacency serves (p2p: both sides' common levels; LAN: the hello's level) */
+  levels: Level[];
+  holdingTime: number;
+  expiresAt: number;
+  mac: Mac;
+  /** the neighbour's interface addresses from its hellos: IPv4 (TLV 132), IPv6 link-local (TLV 232) */
+  ipv4: string[];
+  ipv6: string[];
+  areas: string[];
+  /** RFC 5303: the neighbour's extended local circuit ID */
+  neighborCircuitId?: number;
+  /** LAN: priority and the LAN ID the neighbour announces */
+  priority: number;
+  lanId?: string;
+  upSince?: number;
+  lastChange: number;
+  /** Adj-SID label (from the SRLB) when segment routing is on */
+  adjSid?: number;
+}
+
+/** Per circuit and level: what is to be flooded (SRM), acknowledged or requested (SSN). */
+export interface LevelFlags {
+  /** LSP key -> when it was last sent on this circuit (SEND_NOW: not yet) */
+  readonly srm: Map<string, number>;
+  /** LSP key -> its ID (for entries we do not hold: a request with sequence 0) */
+  readonly ssn: Map<string, LspId>;
+}
+
+export interface Circuit {
+  readonly name: string;
+  cfg: IsisInterfaceConfig;
+  /** 1..255, the one-byte local circuit ID of hellos and the pseudonode number on a LAN */
+  readonly localId: number;
+  /** RFC 5303 extended local circuit ID (the interface's number in this instance) */
+  readonly extendedId: number;
+  up: boolean;
+  mac?: Mac;
+  helloDue: number;
+  csnpDue: number;
+  /** p2p: the one adjacency; LAN: adjacencies by system ID (per level in `levels` of each) */
+  p2p?: Adjacency;
+  readonly lan: Map<string, Adjacency>;
+  /** LAN: the DIS per level (LAN ID text "sysid.pn"), and whether it is this system */
+  readonly dis: Map<Level, string>;
+  readonly flags: Map<Level, LevelFlags>;
+}
+
+export interface SpfLogEntry {
+  readonly at: number;
+  readonly level: Level;
+  readonly durationMs: number;
+  readonly nodes: number;
+  readonly routes: number;
+  readonly reason: string;
+}
+
+export interface IsisStats {
+  /** received PDUs by kind */
+  readonly rx: Map<string, number>;
+  readonly tx: Map<string, number>;
+  /** dropped PDUs by reason ("malformed: ...", "bad_authentication", ...) */
+  readonly drops: Map<string, number>;
+  lspsOriginated: number;
+  spfRuns: number;
+}
+
+export interface IsisOutput {
+  send(ifname: string, frame: Uint8Array): boolean;
+  macOf(ifname: string): Mac | undefined;
+  log(msg: string): void;
+  /** [0, 1): hello jitter (a scenario fixes it) */
+  random(): number;
+}
+
+export interface IsisContext {
+  cfg: IsisConfig;
+  readonly rib: RibApi;
+  readonly out: IsisOutput;
+  readonly circuits: Map<string, Circuit>;
+  readonly lsdb: Map<Level, Lsdb>;
+  /** own LSP fragments' TLV content last originated, per level (to bump only on change) */
+  readonly ownContent: Map<Level, Map<string, string>>;
+  /** own LSPs to regenerate at the next pump (and why) */
+  originateDue?: number;
+  /** next refresh of own LSPs */
+  refreshDue: number;
+  /** SPF pending per level: when it should run */
+  readonly spfDue: Map<Level, number>;
+  readonly spfReason: Map<Level, string>;
+  readonly spf: Map<Level, SpfResult>;
+  /** routes announced to the RIB per table and source, to withdraw what went away */
+  readonly announced: Map<string, Set<string>>;
+  /** what each announced route was, to announce again only what changed */
+  readonly announcedText: Map<string, Map<string, string>>;
+  /** tables the RIB refused (logged once) */
+  readonly refusedTables: Set<string>;
+  readonly spfLog: SpfLogEntry[];
+  readonly stats: IsisStats;
+  sr?: SrState;
+  nextCircuitId: number;
+  /** when LSP lifetimes were last checked */
+  lastAgeScan: number;
+  now: number;
+}
+
+export const SPF_DELAY_MS = 50;
+
+export class IsisInstance {
+  readonly cx: IsisContext;
+
+  constructor(cfg: IsisConfig, rib: RibApi, out: IsisOutput, now: number) {
+    this.cx = {
+      cfg,
+      rib,
+      out,
+      circuits: new Map(),
+      lsdb: new Map([
+        [1, new Lsdb(1)],
+        [2, new Lsdb(2)],
+      ]),
+      ownContent: new Map([
+        [1, new Map()],
+        [2, new Map()],
+      ]),
+      refreshDue: now,
+      spfDue: new Map(),
+      spfReason: new Map(),
+      spf: new Map(),
+      announced: new Map(),
+      announcedText: new Map(),
+      refusedTables: new Set(),
+      spfLog: [],
+      stats: { rx: new Map(), tx: new Map(), drops: new Map(), lspsOriginated: 0, spfRuns: 0 },
+      nextCircuitId: 1,
+      lastAgeScan: 0,
+      now,
+    };
+    events.configChanged(this.cx, cfg, now);
+    pump(this.cx, now);
+  }
+
+  /** A frame arrived on `ifname` (whole Ethernet frame). Never throws: bad input is counted. */
+  frameReceived(ifname: string, frame: Uint8Array, now: number): void {
+    this.cx.now = now;
+    try {
+      events.frameReceived(this.cx, ifname, frame, now);
+    } catch (err) {
+      // a bug, not bad input: count it and keep running
+      events.count(this.cx.stats.drops, `internal: ${(err as Error).message}`);
+    }
+    pump(this.cx, now);
+  }
+
+  linkChanged(ifname: string, up: boolean, now: number): void {
+    this.cx.now = now;
+    events.linkChanged(this.cx, ifname, up, now);
+    pump(this.cx, now);
+  }
+
+  configure(cfg: IsisConfig, now: number): void {
+    this.cx.now = now;
+    events.configChanged(this.cx, cfg, now);
+    pump(this.cx, now);
+  }
+
+  /** The clock: expire adjacencies and LSPs, send what is due, run SPF when due. */
+  tick(now: number): void {
+    this.cx.now = now;
+    events.timersExpired(this.cx, now);
+    pump(this.cx, now);
+  }
+
+  /** When tick should be called next (ms). */
+  nextDeadline(now: number): number {
+    return nextDeadline(this.cx, now);
+  }
+
+  /** Withdraw every route and send nothing more. */
+  stop(): void {
+    events.shutdown(this.cx);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * This system's own LSPs (ISO 10589 7.3.7-7.3.9): one set of fragments per level, built from
+ * the configuration and the adjacencies that are up — area addresses, protocols supported
+ * (IPv4, IPv6), the dynamic hostname (TLV 137), the TE router ID, extended IS reachability to
+ * each point-to-point neighbour and each LAN's pseudonode (TLV 22, with Adj-SIDs under segment
+ * routing), the prefixes of the IS-IS interfaces (TLV 135 and 236; the loopback's carry the
+ * Prefix-SIDs) and the Router Capability with the SRGB and SRLB (TLV 242). A fragment's
+ * sequence number goes up only when its content changed, or on refresh; a fragment no longer
+ * needed is purged. Wide metrics only.
+ */
+import {
+  encodePduBytes,
+  fragmentTlvs,
+  formatLspId,
+  Nlpid,
+  parseSystemId,
+  splitTlv,
+  type ExtendedIpv4Reach,
+  type ExtendedIsReach,
+  type Ipv6Reach,
+  type Level,
+  type Lsp,
+  type Tlv,
+} from '../../../wire/isis/index.js';
+import { formatPrefix, parseCidr, parsePrefix, tryParseIpv4, type Prefix } from '../../../lib/addr.js';
+import type { IsisContext } from './instance.js';
+import { flood } from './flooding.js';
+import { adjSidSubTlvs, prefixSidSubTlvs, routerCapability } from './sr.js';
+
+/** Refresh own LSPs this long before their lifetime runs out (Junos refreshes at lifetime - 317 s). */
+export const REFRESH_MARGIN_S = 300;
+
+/** A placeholder digest: the encoder computes the HMAC-MD5 over the PDU (RFC 5304). */
+export function authTlvs(cx: IsisContext, level: Level): Tlv[] {
+  return cx.cfg.authKey.has(level) ? [{ type: 'authentication', auth: { kind: 'hmac-md5', digest: new Uint8Array(16) } }] : [];
+}
+
+export function encodeOpts(cx: IsisContext, level: Level): { hmacMd5Key?: string } {
+  const key = cx.cfg.authKey.get(level);
+  return key === undefined ? {} : { hmacMd5Key: key };
+}
+
+function interfacePrefix(cidr: string): Prefix | undefined {
+  try {
+    const p = parseCidr(cidr);
+    if (p.family === 6 && p.addr[0] === 0xfe && (p.addr[1]! & 0xc0) === 0x80) return undefined; // link-local
+    return parsePrefix(formatPrefix(p));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The TLVs of this system's LSP at `level` (before splitting into fragments). */
+export function ownTlvs(cx: IsisContext, level: Level): Tlv[] {
+  const cfg = cx.cfg;
+  const tlvs: Tlv[] = [{ type: 'area-addresses', areas: [...cfg.areas] }, { type: 'protocols-supported', nlpids: [Nlpid.Ipv4, Nlpid.Ipv6] }, { type: 'hostname', hostname: cfg.hostname }];
+  const rid = cfg.routerId !== undefined ? tryParseIpv4(cfg.routerId) : undefined;
+  if (rid !== undefined) {
+    tlvs.push({ type: 'te-router-id', routerId: rid }, { type: 'ipv4-interface-addresses', addresses: [rid] });
+    if (cfg.sr) tlvs.push(routerCapability(cfg.sr, rid));
+  }
+  const neighbors: ExtendedIsReach[] = [];
+  const v4: ExtendedIpv4Reach[] = [];
+  const v6: Ipv6Reach[] = [];
+  const seen4 = new Set<string>();
+  const seen6 = new Set<string>();
+  for (const c of cx.circuits.values()) {
+    const lc = c.cfg.levels.get(level);
+    if (!lc) continue;
+    if (!c.up && !c.cfg.passive) continue;
+    const loopback = c.name === 'lo0';
+    for (const a of c.cfg.inet) {
+      const p = interfacePrefix(a);
+      if (!p || seen4.has(formatPrefix(p))) continue;
+      seen4.add(formatPrefix(p));
+      v4.push({ prefix: p, metric: lc.metric, down: false, subTlvs: loopback ? prefixSidSubTlvs(cfg.sr, 4, p) : [] });
+    }
+    for (const a of c.cfg.inet6) {
+      const p = interfacePrefix(a);
+      if (!p || seen6.has(formatPrefix(p))) continue;
+      seen6.add(formatPrefix(p));
+      v6.push({ prefix: p, metric: lc.metric, down: false, external: false, subTlvs: loopback ? prefixSidSubTlvs(cfg.sr, 6, p) : [] });
+    }
+    if (c.cfg.passive || lc.passive) continue;
+    const adj = c.p2p;
+    if (adj && adj.state === 'up' && adj.levels.includes(level)) {
+      neighbors.push({ neighbor: { systemId: adj.systemId, pseudonode: 0 }, metric: lc.metric, subTlvs: adjSidSubTlvs(adj) });
+    }
+    const dis = c.dis.get(level);
+    if (dis !== undefined && [...c.lan.values()].some((a) => a.state === 'up' && a.levels.includes(level))) {
+      const [s1, s2, s3, pn] = dis.split('.');
+      neighbors.push({ neighbor: { systemId: parseSystemId(`${s1}.${s2}.${s3}`), pseudonode: parseInt(pn!, 16) }, metric: lc.metric, subTlvs: [] });
+    }
+  }
+  if (neighbors.length) tlvs.push({ type: 'extended-is-reachability', neighbors });
+  if (v4.length) tlvs.push({ type: 'extended-ipv4-reachability', prefixes: v4 });
+  if (v6.length) tlvs.push({ type: 'ipv6-reachability', prefixes: v6 });
+  return tlvs;
+}
+
+/** The pseudonode LSP of a LAN where this system is DIS (ISO 10589 7.3.8): every IS on it at metric 0. */
+export function pseudonodeTlvs(cx: IsisContext, level: Level, circuitName: string): Tlv[] {
+  const c = cx.circuits.get(circuitName)!;
+  const neighbors: ExtendedIsReach[] = [{ neighbor: { systemId: cx.cfg.systemId, pseudonode: 0 }, metric: 0, subTlvs: [] }];
+  for (const a of c.lan.values()) if (a.state === 'up' && a.levels.includes(level)) neighbors.push({ neighbor: { systemId: a.systemId, pseudonode: 0 }, metric: 0, subTlvs: [] });
+  return [{ type: 'extended-is-reachability', neighbors }];
+}
+
+function contentKey(tlvs: Tlv[]): string {
+  return JSON.stringify(tlvs, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v));
+}
+
+/**
+ * Regenerate this system's LSPs at every level: fragments whose content changed (or all of
+ * them, on `refresh`) get the next sequence number and are flooded; fragments and pseudonode
+ * LSPs no longer originated are purged.
+ */
+export function originate(cx: IsisContext, now: number, refresh: boolean): void {
+  for (const level of [1, 2] as Level[]) {
+    const db = cx.lsdb.get(level)!;
+    const content = cx.ownContent.get(level)!;
+    const wanted = new Map<string, { pseudonode: number; fragment: number; tlvs: Tlv[] }>();
+    if (cx.cfg.levels.includes(level)) {
+      const split = ownTlvs(cx, level).flatMap(splitTlv);
+      fragmentTlvs(split, undefined, authTlvs(cx, level)).forEach((tlvs, fragment) => {
+        if (fragment < 256) wanted.set(formatLspId({ systemId: cx.cfg.systemId, pseudonode: 0, fragment }), { pseudonode: 0, fragment, tlvs });
+      });
+      for (const c of cx.circuits.values()) {
+        if (c.dis.get(level) !== `${cx.cfg.systemId}.${c.localId.toString(16).padStart(2, '0')}`) continue;
+        const split2 = pseudonodeTlvs(cx, level, c.name).flatMap(splitTlv);
+        fragmentTlvs(split2, undefined, authTlvs(cx, level)).forEach((tlvs, fragment) => {
+          if (fragment < 256) wanted.set(formatLspId({ systemId: cx.cfg.systemId, pseudonode: c.localId, fragment }), { pseudonode: c.localId, fragment, tlvs });
+        });
+      }
+    }
+    for (const [key, w] of wanted) {
+      const have = db.get(key);
+      const text = contentKey(w.tlvs);
+      if (have?.own && have.purgedAt === undefined && content.get(key) === text && !refresh) continue;
+      const lsp: Lsp = {
+        kind: 'lsp',
+        level,
+        maxAreaAddresses: 0,
+        remainingLifetime: cx.cfg.lspLifetime,
+        lspId: { systemId: cx.cfg.systemId, pseudonode: w.pseudonode, fragment: w.fragment },
+        sequence: ((have?.lsp.sequence ?? 0) + 1) >>> 0,
+        checksum: 0,
+        partitionRepair: false,
+        attached: 0,
+        overload: w.pseudonode === 0 && w.fragment === 0 && cx.cfg.overload,
+        isType: cx.cfg.levels.includes(1) && !cx.cfg.levels.includes(2) ? 1 : 3,
+        tlvs: w.tlvs,
+      };
+      const bytes = encodePduBytes(lsp, encodeOpts(cx, level));
+      const checksum = (bytes[24]! << 8) | bytes[25]!;
+      db.put({ ...lsp, checksum }, bytes, now, true);
+      content.set(key, text);
+      cx.stats.lspsOriginated++;
+      flood(cx, level, key);
+      scheduleSpf(cx, level, now, 'own LSP');
+    }
+    for (const r of db.records.values()) {
+      if (r.lsp.lspId.systemId !== cx.cfg.systemId || wanted.has(r.key) || r.purgedAt !== undefined) continue;
+      purge(cx, level, r.key, now, r.lsp.sequence);
+      content.delete(r.key);
+    }
+  }
+  cx.refreshDue = now + Math.max(30, cx.cfg.lspLifetime - REFRESH_MARGIN_S) * 1000;
+}
+
+/**
+ * Purge an LSP (ISO 10589 7.3.16.4 / RFC 6233): Remaining Lifetime 0, the body removed, the
+ * checksum zero, under sequence number `sequence`; kept for ZeroAgeLifetime and flooded.
+ */
+export function purge(cx: IsisContext, level: Level, key: string, now: number, sequence: number): void {
+  const db = cx.lsdb.get(level)!;
+  const r = db.get(key);
+  if (!r) return;
+  const lsp: Lsp = { ...r.lsp, remainingLifetime: 0, sequence, checksum: 0, tlvs: authTlvs(cx, level) };
+  const bytes = encodePduBytes(lsp, { ...encodeOpts(cx, level), keepChecksum: true });
+  db.put(lsp, bytes, now, r.own);
+  flood(cx, level, key);
+  scheduleSpf(cx, level, now, `purge ${key}`);
+}
+
+export function scheduleSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
+  if (!cx.spfDue.has(level)) {
+    cx.spfDue.set(level, now + 50);
+    cx.spfReason.set(level, reason);
+  }
+}
+
+/** Whether own LSPs are due for refresh (every fragment is regenerated together, REFRESH_MARGIN_S before its lifetime ends). */
+export function ownNeedsRefresh(cx: IsisContext, now: number): boolean {
+  return now >= cx.refreshDue;
+}

@@ -1,0 +1,94 @@
+/**
+ * IS-IS's own database: the link-state database of one level (ISO 10589 7.3.15-7.3.16), as
+ * records of decoded LSPs with the bytes they arrived in (flooded unchanged, only the
+ * Remaining Lifetime rewritten), the time they were stored, and whether they are this
+ * system's own. Which copy is newer (7.3.16), aging and purging are decided here as data
+ * operations; what an arriving LSP means (flood, acknowledge, re-originate) is events.ts's.
+ */
+import { formatLspId, type Level, type LspEntry, type Lsp, type LspId } from '../../../wire/isis/index.js';
+
+/** ISO 10589 ZeroAgeLifetime: how long a purged LSP is kept (and flooded) before it is removed. */
+export const ZERO_AGE_LIFETIME_MS = 60_000;
+
+export interface LspRecord {
+  readonly key: string;
+  readonly level: Level;
+  lsp: Lsp;
+  /** the PDU as it goes on the wire (its Remaining Lifetime field is rewritten when sent) */
+  bytes: Uint8Array;
+  /** Remaining Lifetime when stored, and when (ms) */
+  lifetime: number;
+  storedAt: number;
+  /** when it reached zero (or arrived purged); removed ZERO_AGE_LIFETIME_MS later */
+  purgedAt?: number;
+  /** originated by this system */
+  own: boolean;
+}
+
+/** Remaining Lifetime now, in seconds (0 when purged). */
+export function remainingLifetime(r: LspRecord, now: number): number {
+  if (r.purgedAt !== undefined) return 0;
+  return Math.max(0, r.lifetime - Math.floor((now - r.storedAt) / 1000));
+}
+
+export interface Version {
+  readonly sequence: number;
+  readonly remainingLifetime: number;
+}
+
+/**
+ * ISO 10589 7.3.16: > 0 when `a` is newer than `b`, < 0 when older, 0 when the same. A higher
+ * sequence number wins; at equal numbers a purge (lifetime 0) beats a live copy.
+ */
+export function compareVersions(a: Version, b: Version): number {
+  if (a.sequence !== b.sequence) return a.sequence > b.sequence ? 1 : -1;
+  const az = a.remainingLifetime === 0;
+  const bz = b.remainingLifetime === 0;
+  if (az !== bz) return az ? 1 : -1;
+  return 0;
+}
+
+export function versionOf(r: LspRecord, now: number): Version {
+  return { sequence: r.lsp.sequence, remainingLifetime: remainingLifetime(r, now) };
+}
+
+/** The LSP entry (for SNPs) of a record. */
+export function entryOf(r: LspRecord, now: number): LspEntry {
+  return { remainingLifetime: remainingLifetime(r, now), lspId: r.lsp.lspId, sequence: r.lsp.sequence, checksum: r.lsp.checksum };
+}
+
+export class Lsdb {
+  readonly records = new Map<string, LspRecord>();
+  constructor(readonly level: Level) {}
+
+  get(id: LspId | string): LspRecord | undefined {
+    return this.records.get(typeof id === 'string' ? id : formatLspId(id));
+  }
+
+  /** Store an LSP (replacing any copy); a purge (lifetime 0) starts its zero-age holding time. */
+  put(lsp: Lsp, bytes: Uint8Array, now: number, own: boolean): LspRecord {
+    const key = formatLspId(lsp.lspId);
+    const r: LspRecord = { key, level: this.level, lsp, bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
+    if (lsp.remainingLifetime === 0) r.purgedAt = now;
+    this.records.set(key, r);
+    return r;
+  }
+
+  delete(key: string): void {
+    this.records.delete(key);
+  }
+
+  /** The records in LSP ID order (ISO 10589 sorts CSNP entries so). */
+  sorted(): LspRecord[] {
+    return [...this.records.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The live LSPs, for SPF. */
+  *liveLsps(now: number): Iterable<Lsp> {
+    for (const r of this.records.values()) if (remainingLifetime(r, now) > 0) yield r.lsp;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+}

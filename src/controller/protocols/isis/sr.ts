@@ -1,0 +1,215 @@
+/**
+ * Segment routing over IS-IS (RFC 8402, RFC 8667), all in one place: what this system puts in
+ * its LSPs (Router Capability with SR-Capabilities/SRGB, SR-Algorithm 0 and SRLB; the
+ * Prefix-SIDs of the loopback addresses, node flag set, PHP unless explicit-null; an Adj-SID
+ * from the SRLB for each adjacency that is up), and what SPF's result means in labels.
+ *
+ * `srLabels` is the one computation: for every prefix with a Prefix-SID (algorithm 0) reached
+ * by SPF, the in-label (our SRGB start + index) and, per next hop, the out-label taken from
+ * that next hop's own SRGB — or no label (implicit null: pop) where the next hop is the
+ * originator and asked for PHP, or explicit null (0 / 2) where it asked for that. `srRoutes`
+ * turns it into RIB entries (documented in docs/isis.md):
+ *  - `inet.3` / `inet6.3`: the tunnel to each node SID's prefix (the remote loopback), with
+ *    the label to push per next hop (none where PHP makes it empty), protocol isis,
+ *    preference 14 (Junos's L-ISIS), `attributes.sr` describing the SID;
+ *  - `mpls.0`: keyed by the in-label as text ("400002"): swap to the out-label (labels [out])
+ *    or pop (labels []) toward each next hop; Adj-SIDs pop and forward to their adjacency.
+ * A next hop without an SRGB cannot carry the SID: it is left out of that prefix's entries.
+ */
+import type { IsReachSubTlv, Level, PrefixSubTlv, SidRange, Tlv } from '../../../wire/isis/index.js';
+import { formatPrefix, type Ipv4, type Label, type Prefix } from '../../../lib/addr.js';
+import type { RibRoute } from '../../rib/types.js';
+import type { Adjacency, IsisContext } from './instance.js';
+import type { SrConfig } from './config.js';
+import type { SpfResult } from './spf.js';
+import { adjacenciesFor } from './decision.js';
+
+/** L-ISIS routes in inet.3 (Junos) */
+export const LABELED_ISIS_PREFERENCE = 14;
+export const IMPLICIT_NULL = 3;
+export const EXPLICIT_NULL_V4 = 0;
+export const EXPLICIT_NULL_V6 = 2;
+
+export interface SrState {
+  /** Adj-SID labels in use, by label */
+  readonly adjLabels: Map<number, Adjacency>;
+}
+
+export interface SrNextHop {
+  readonly gateway: string;
+  readonly interface: string;
+  readonly neighbor: string;
+  /** the label to push toward this next hop; IMPLICIT_NULL (3) means none: pop */
+  readonly outLabel: number;
+}
+
+export interface SrPrefixLabels {
+  readonly prefix: string;
+  readonly level: Level;
+  readonly index: number;
+  /** the system advertising the SID */
+  readonly originator: string;
+  readonly node: boolean;
+  /** our SRGB start + index */
+  readonly inLabel: number;
+  readonly nexthops: readonly SrNextHop[];
+}
+
+export function srConfigured(cx: IsisContext): boolean {
+  return cx.cfg.sr !== undefined;
+}
+
+function range(r: { start: number; size: number }): SidRange {
+  return { range: r.size, first: { label: r.start as Label } };
+}
+
+export function routerCapability(sr: SrConfig, routerId: Ipv4): Tlv {
+  return {
+    type: 'router-capability',
+    routerId,
+    flags: { s: false, d: false },
+    subTlvs: [
+      { type: 'sr-capabilities', flags: { i: true, v: true }, ranges: [range(sr.srgb)] },
+      { type: 'sr-algorithms', algorithms: [0] },
+      ...(sr.srlb ? [{ type: 'srlb' as const, flags: 0, ranges: [range(sr.srlb)] }] : []),
+    ],
+  };
+}
+
+/** The Prefix-SID of a loopback address, if a node segment is configured for its family (host prefixes only). */
+export function prefixSidSubTlvs(sr: SrConfig | undefined, family: 4 | 6, p: Prefix): PrefixSubTlv[] {
+  if (!sr || p.len !== (family === 4 ? 32 : 128)) return [];
+  const index = family === 4 ? sr.ipv4Index : sr.ipv6Index;
+  if (index === undefined) return [];
+  return [{ type: 'prefix-sid', flags: { r: false, n: true, p: sr.explicitNull, e: sr.explicitNull, v: false, l: false }, algorithm: 0, sid: { index } }];
+}
+
+export function adjSidSubTlvs(adj: Adjacency): IsReachSubTlv[] {
+  if (adj.adjSid === undefined) return [];
+  return [{ type: 'adj-sid', flags: { f: false, b: false, v: true, l: true, s: false, p: false }, weight: 0, sid: { label: adj.adjSid as Label } }];
+}
+
+function state(cx: IsisContext): SrState {
+  cx.sr ??= { adjLabels: new Map() };
+  return cx.sr;
+}
+
+/** An Adj-SID from the SRLB for an adjacency that came up (lowest free label). */
+export function assignAdjSid(cx: IsisContext, adj: Adjacency): void {
+  const srlb = cx.cfg.sr?.srlb;
+  if (!srlb) return;
+  const s = state(cx);
+  if (adj.adjSid !== undefined && s.adjLabels.get(adj.adjSid) === adj) return;
+  for (let l = srlb.start; l < srlb.start + srlb.size; l++) {
+    if (s.adjLabels.has(l)) continue;
+    s.adjLabels.set(l, adj);
+    adj.adjSid = l;
+    return;
+  }
+}
+
+export function releaseAdjSid(cx: IsisContext, adj: Adjacency): void {
+  if (adj.adjSid === undefined) return;
+  if (cx.sr?.adjLabels.get(adj.adjSid) === adj) cx.sr.adjLabels.delete(adj.adjSid);
+  adj.adjSid = undefined;
+}
+
+interface SidInfo {
+  index: number;
+  node: boolean;
+  php: boolean;
+  explicitNull: boolean;
+}
+
+/** SRGB (first range) per system, and Prefix-SIDs (algorithm 0, index form) per prefix and originator, from one level's LSDB. */
+function collect(cx: IsisContext, level: Level, now: number): { srgb: Map<string, { start: number; size: number }>; sids: Map<string, Map<string, SidInfo>> } {
+  const srgb = new Map<string, { start: number; size: number }>();
+  const sids = new Map<string, Map<string, SidInfo>>();
+  for (const lsp of cx.lsdb.get(level)!.liveLsps(now)) {
+    if (lsp.lspId.pseudonode !== 0) continue;
+    const sys = lsp.lspId.systemId;
+    for (const t of lsp.tlvs) {
+      if (t.type === 'router-capability') {
+        for (const s of t.subTlvs) {
+          if (s.type === 'sr-capabilities' && s.ranges[0] && 'label' in s.ranges[0].first && !srgb.has(sys)) srgb.set(sys, { start: s.ranges[0].first.label, size: s.ranges[0].range });
+        }
+      } else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
+        for (const p of t.prefixes) {
+          for (const s of p.subTlvs) {
+            if (s.type !== 'prefix-sid' || s.algorithm !== 0 || !('index' in s.sid)) continue;
+            const key = formatPrefix(p.prefix);
+            let m = sids.get(key);
+            if (!m) sids.set(key, (m = new Map()));
+            m.set(sys, { index: s.sid.index, node: s.flags.n, php: !s.flags.p, explicitNull: s.flags.e });
+          }
+        }
+      }
+    }
+  }
+  return { srgb, sids };
+}
+
+
+/** The SR labels of one level from its SPF result (see the file comment). */
+export function srLabels(cx: IsisContext, level: Level, spf: SpfResult, now: number): SrPrefixLabels[] {
+  const sr = cx.cfg.sr;
+  if (!sr) return [];
+  const { srgb, sids } = collect(cx, level, now);
+  const out: SrPrefixLabels[] = [];
+  for (const [prefix, route] of spf.prefixes) {
+    const bySys = sids.get(prefix);
+    if (!bySys) continue;
+    const originator = route.origins.find((o) => bySys.has(o.slice(0, 14)))?.slice(0, 14);
+    if (!originator) continue;
+    const sid = bySys.get(originator)!;
+    if (sid.index >= sr.srgb.size) continue;
+    const family = prefix.includes(':') ? 6 : 4;
+    const nexthops: SrNextHop[] = [];
+    for (const hop of route.nextHops) {
+      const neighbor = hop.neighbor.slice(0, 14);
+      let outLabel: number;
+      if (neighbor === originator && sid.explicitNull) outLabel = family === 4 ? EXPLICIT_NULL_V4 : EXPLICIT_NULL_V6;
+      else if (neighbor === originator && sid.php) outLabel = IMPLICIT_NULL;
+      else {
+        const g = srgb.get(neighbor);
+        if (!g || sid.index >= g.size) continue;
+        outLabel = g.start + sid.index;
+      }
+      for (const a of adjacenciesFor(cx, level, hop)) {
+        const gw = family === 4 ? a.ipv4[0] : a.ipv6[0];
+        if (gw !== undefined) nexthops.push({ gateway: gw, interface: a.circuit.name, neighbor, outLabel });
+      }
+    }
+    if (nexthops.length === 0) continue;
+    out.push({ prefix, level, index: sid.index, originator, node: sid.node, inLabel: sr.srgb.start + sid.index, nexthops });
+  }
+  return out;
+}
+
+/** RIB entries for the SR results: inet.3 / inet6.3 tunnels and mpls.0 label operations. */
+export function srRoutes(cx: IsisContext, level: Level, spf: SpfResult, now: number): Map<string, Map<string, RibRoute>> {
+  const out = new Map<string, Map<string, RibRoute>>();
+  if (!cx.cfg.sr) return out;
+  const inet3 = new Map<string, RibRoute>();
+  const inet63 = new Map<string, RibRoute>();
+  const mpls = new Map<string, RibRoute>();
+  const labels = (l: number) => (l === IMPLICIT_NULL ? [] : [l]);
+  for (const s of srLabels(cx, level, spf, now)) {
+    const nexthops = s.nexthops.map((h) => ({ gateway: h.gateway, interface: h.interface, labels: labels(h.outLabel) }));
+    const attributes = { level, sid: { index: s.index, originator: s.originator, node: s.node, inLabel: s.inLabel } };
+    const metric = spf.prefixes.get(s.prefix)!.distance;
+    if (s.node) (s.prefix.includes(':') ? inet63 : inet3).set(s.prefix, { prefix: s.prefix, protocol: 'isis', preference: LABELED_ISIS_PREFERENCE, metric, nexthops, attributes });
+    const key = String(s.inLabel);
+    mpls.set(key, { prefix: key, protocol: 'isis', preference: LABELED_ISIS_PREFERENCE, metric, nexthops, attributes: { ...attributes, operation: nexthops.every((h) => h.labels.length === 0) ? 'pop' : 'swap', fec: s.prefix } });
+  }
+  for (const [label, adj] of cx.sr?.adjLabels ?? []) {
+    if (adj.state !== 'up' || !adj.levels.includes(level)) continue;
+    const gw = adj.ipv4[0];
+    if (gw === undefined) continue;
+    mpls.set(String(label), { prefix: String(label), protocol: 'isis', preference: LABELED_ISIS_PREFERENCE, nexthops: [{ gateway: gw, interface: adj.circuit.name, labels: [] }], attributes: { level, operation: 'pop', adjacency: adj.systemId } });
+  }
+  out.set('inet.3', inet3);
+  out.set('inet6.3', inet63);
+  out.set('mpls.0', mpls);
+  return out;
+}

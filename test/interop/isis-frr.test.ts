@@ -1,0 +1,121 @@
+/**
+ * cnr's IS-IS against FRR's isisd over a point-to-point veth link: the RFC 5303 three-way
+ * adjacency comes up on both sides, the LSDBs synchronise (each holds the other's LSP), each
+ * learns the other's loopback prefixes (FRR's `show isis route`, cnr's RIB with FRR's
+ * address as next hop), FRR sees cnr's Prefix-SID with the label computed from FRR's own
+ * SRGB and cnr computes the label toward FRR's SID from FRR's SRGB; when FRR's port goes
+ * down cnr's adjacency and routes go, and when cnr stops advertising its loopback FRR's route
+ * goes. cnr runs in this test process: its IS-IS instance over a KernelFramePort whose
+ * socket is opened inside cnr's namespace, feeding a real RIB.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab } from './harness/lab.js';
+import { must, waitFor } from './harness/proc.js';
+import type { Isis } from '../../src/controller/protocols/isis/index.js';
+import type { Rib } from '../../src/controller/rib/rib.js';
+import { isisSkip, startCnrIsis, startFrrIsisd, type FrrIsisd } from './isis-lab.js';
+import { parseConfig } from '../../src/controller/config/notation.js';
+
+const skip = isisSkip;
+if (skip) console.log(`# isis-frr interop skipped: ${skip}`);
+
+let lab: Lab;
+let nsFrr: string;
+let ifFrr: string;
+let ifCnr: string;
+let frr: FrrIsisd;
+let isis: Isis;
+let rib: Rib;
+const vtysh = (cmd: string) => frr.vtysh(cmd);
+
+function cnrConfig(withLoopback6 = true) {
+  return parseConfig(
+    [
+      'set system host-name cnr1',
+      'set interfaces lo0 unit 0 family inet address 10.255.0.2/32',
+      ...(withLoopback6 ? ['set interfaces lo0 unit 0 family inet6 address 2001:db8:ff::2/128'] : []),
+      'set interfaces lo0 unit 0 family iso address 49.0001.0000.0000.0002.00',
+      `set interfaces ${ifCnr} unit 0 family inet address 10.77.0.2/24`,
+      `set interfaces ${ifCnr} unit 0 family inet6 address fd00:77::2/64`,
+      `set interfaces ${ifCnr} unit 0 family iso`,
+      `set protocols isis interface ${ifCnr} point-to-point`,
+      `set protocols isis interface ${ifCnr} hello-interval 1`,
+      `set protocols isis interface ${ifCnr} level 2 metric 10`,
+      'set protocols isis interface lo0.0 passive',
+      'set protocols isis level 1 disable',
+      'set protocols isis source-packet-routing srgb start-label 400000',
+      'set protocols isis source-packet-routing srgb index-range 4096',
+      'set protocols isis source-packet-routing node-segment ipv4-index 2',
+      'set protocols isis source-packet-routing node-segment ipv6-index 1002',
+    ].join('\n') + '\n',
+    'set',
+  );
+}
+
+before(async () => {
+  if (skip) return;
+  lab = new Lab('isfr');
+  nsFrr = lab.ns('frr');
+  const nsCnr = lab.ns('cnr');
+  const link = lab.link(nsFrr, nsCnr, { a4: '10.77.0.1/24', b4: '10.77.0.2/24', a6: 'fd00:77::1/64', b6: 'fd00:77::2/64' });
+  ifFrr = link.ifA;
+  ifCnr = link.ifB;
+  must('ip', ['-n', nsFrr, 'addr', 'add', '10.255.0.1/32', 'dev', 'lo']);
+  must('ip', ['-n', nsFrr, '-6', 'addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo']);
+  frr = await startFrrIsisd(lab, nsFrr, 'frr1', [
+    `interface ${ifFrr}`, ' ip router isis 1', ' ipv6 router isis 1', ' isis network point-to-point', ' isis hello-interval 1', '!',
+    'interface lo', ' ip router isis 1', ' ipv6 router isis 1', ' isis passive', '!',
+    'router isis 1', ' net 49.0001.0000.0000.0001.00', ' is-type level-2-only', ' metric-style wide', ' lsp-gen-interval 1',
+    ' segment-routing on', ' segment-routing global-block 16000 23999', ' segment-routing prefix 10.255.0.1/32 index 1', '!',
+  ]);
+  ({ isis, rib } = startCnrIsis(lab, nsCnr));
+  await isis.consumer.apply(cnrConfig(), {});
+});
+
+after(async () => {
+  if (lab) await lab.close();
+});
+
+test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs in sync, prefixes both ways, SR labels from each other\'s SRGB, adjacency loss and withdrawal propagate', { skip, timeout: 85_000 }, async () => {
+  const inst = () => isis.instance()!;
+  await waitFor('cnr adjacency Up', () => inst().cx.circuits.get(ifCnr)?.p2p?.state === 'up', 20_000);
+  await waitFor('FRR adjacency Up', () => /Up/.test(vtysh('show isis neighbor')), 20_000);
+  // LSDBs: each holds the other's LSP
+  await waitFor('cnr holds FRR\'s LSP', () => inst().cx.lsdb.get(2)!.get('0000.0000.0001.00-00') !== undefined, 15_000);
+  await waitFor('FRR holds cnr\'s LSP', () => /cnr1\.00-00/.test(vtysh('show isis database')), 15_000);
+  // routes both ways
+  const r4 = await waitFor('cnr route to FRR\'s loopback', () => rib.get('inet.0', '10.255.0.1/32'), 15_000);
+  assert.equal(r4.protocol, 'isis');
+  assert.equal(r4.preference, 18, 'level 2 internal: Junos preference 18');
+  assert.deepEqual(r4.nexthops.map((h) => [h.gateway, h.interface]), [['10.77.0.1', ifCnr]]);
+  const r6 = await waitFor('cnr IPv6 route to FRR\'s loopback', () => rib.get('inet6.0', '2001:db8:ff::1/128'), 15_000);
+  assert.match(r6.nexthops[0]!.gateway ?? '', /^fe80:/, 'IPv6 next hop: FRR\'s link-local address from its hello');
+  await waitFor('FRR route to cnr\'s loopback', () => /10\.255\.0\.2\/32/.test(vtysh('show isis route')), 15_000);
+  await waitFor('FRR IPv6 route to cnr\'s loopback', () => /2001:db8:ff::2\/128/.test(vtysh('show isis route')), 15_000);
+  // segment routing: FRR's label for cnr's SID index 2 is its own SRGB 16000 + 2; cnr's toward FRR's index 1: FRR is the originator and asked for PHP
+  let lastSids = '';
+  await waitFor('FRR sees cnr\'s prefix SID', () => {
+    lastSids = vtysh('show isis route prefix-sid');
+    return /10\.255\.0\.2\/32\s.*\s2\s+Pop\(16002\)/.test(lastSids) ? lastSids : undefined;
+  }, 15_000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${lastSids}\n${vtysh('show isis database detail')}`);
+  });
+  const tunnel = await waitFor('cnr inet.3 tunnel to FRR\'s loopback', () => rib.get('inet.3', '10.255.0.1/32'), 15_000);
+  assert.deepEqual(tunnel.nexthops[0]!.labels, [], 'FRR is the next hop and the originator of index 1 with PHP: no label pushed');
+
+  // FRR's port goes down (the veth loses carrier on cnr's side too: the frame port reports the link down): the adjacency and routes go
+  must('ip', ['-n', nsFrr, 'link', 'set', ifFrr, 'down']);
+  await waitFor('cnr adjacency gone', () => inst().cx.circuits.get(ifCnr)?.p2p?.state !== 'up', 20_000);
+  await waitFor('cnr routes withdrawn', () => rib.get('inet.0', '10.255.0.1/32') === undefined, 10_000);
+  must('ip', ['-n', nsFrr, 'link', 'set', ifFrr, 'up']);
+  await waitFor('cnr adjacency back Up', () => inst().cx.circuits.get(ifCnr)?.p2p?.state === 'up', 25_000);
+  await waitFor('cnr route back', () => rib.get('inet.0', '10.255.0.1/32'), 15_000);
+
+  // cnr stops advertising its IPv6 loopback: a new LSP, and FRR's route goes
+  await isis.consumer.apply(cnrConfig(false), {});
+  await waitFor('FRR drops cnr\'s IPv6 loopback', () => {
+    const out = vtysh('show isis route');
+    return out !== '' && !/2001:db8:ff::2\/128/.test(out);
+  }, 15_000);
+});
