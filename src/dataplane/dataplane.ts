@@ -333,21 +333,27 @@ export class VRouterDataplane implements Dataplane {
   }
 
   sendFrame(vif: string, frame: Uint8Array): void {
-    const st = this.vifs.get(vif);
-    const refuse = (why: string): never => {
+    const why = this.frameRefusal(vif, frame);
+    if (why) {
       this.frameCount.refused++;
       throw new DataplaneError(`frame for ${vif}: ${why}`);
-    };
-    if (!st || this.vifById[st.id] !== st) return refuse('no such interface');
-    if (st.vhost) return refuse('not sent on vhost0');
-    if ((this.tables.vif.flags[st.id]! & VIF_UP) === 0) return refuse('interface is down');
-    if (!(frame instanceof Uint8Array) || frame.length < 14) return refuse(`${frame?.length ?? 0} bytes, shorter than an Ethernet header`);
-    const most = Math.min(14 + st.mtu, this.slotSize - HEADROOM - (st.vlan ? 4 : 0));
-    if (frame.length > most) return refuse(`${frame.length} bytes, longer than the interface takes (${most})`);
-    if (this.engine) {
-      if (!this.engine.inject(st.id, frame)) return refuse('no packet buffer or transmit room now');
-    } else this.post({ t: 'inject', vif: st.id, frame: frame.slice() });
+    }
     this.frameCount.injected++;
+  }
+
+  /** Send the frame, or say why not. */
+  private frameRefusal(vif: string, frame: Uint8Array): string | undefined {
+    const st = this.vifs.get(vif);
+    if (!st || this.vifById[st.id] !== st) return 'no such interface';
+    if (st.vhost) return 'not sent on vhost0';
+    if ((this.tables.vif.flags[st.id]! & VIF_UP) === 0) return 'interface is down';
+    if (!(frame instanceof Uint8Array) || frame.length < 14) return `${frame?.length ?? 0} bytes, shorter than an Ethernet header`;
+    const most = Math.min(14 + st.mtu, this.slotSize - HEADROOM - (st.vlan ? 4 : 0));
+    if (frame.length > most) return `${frame.length} bytes, longer than the interface takes (${most})`;
+    if (this.engine) {
+      if (!this.engine.inject(st.id, frame)) return 'no packet buffer or transmit room now';
+    } else this.post({ t: 'inject', vif: st.id, frame: frame.slice() });
+    return undefined;
   }
 
   /** Frames a worker (or the in-thread engine) punted: [vif, offset, length] per frame into data. */
