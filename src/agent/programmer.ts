@@ -46,6 +46,19 @@ interface NhPlan {
 }
 type Plan = NhPlan | { error: string };
 
+/**
+ * An incoming label as programmed: popped into a VRF (`vrf`; VPN labels, our own node SID),
+ * or forwarded (segment routing) through the next hop it holds. `key` says what it does, so a
+ * label sent again unchanged costs no data-plane call.
+ */
+interface LabelEntry {
+  key: string;
+  /** the VRF it pops into, when it does */
+  vrf?: string;
+  nh?: NhEntry;
+  gen: number;
+}
+
 export interface ApplyResult {
   failures: PbFailure[];
   swept?: number;
@@ -61,8 +74,8 @@ export class Programmer {
   /** during a resync: the routes replayed so far, per VRF */
   private replayed: Map<string, Set<RouteKey>> | undefined;
   private readonly nhs = new Map<string, NhEntry>();
-  /** incoming labels (pop and look up in a VRF), with the generation that last sent them */
-  private readonly labels = new Map<number, { vrf: string; gen: number }>();
+  /** incoming labels, with the generation that last sent them (see LabelEntry) */
+  private readonly labels = new Map<number, LabelEntry>();
   private gen = 0;
   private resyncing = false;
   /**
@@ -109,9 +122,7 @@ export class Programmer {
     for (const [label, e] of this.labels) {
       if (e.gen === this.gen) continue;
       try {
-        this.dp.delLabel(label);
-        this.removed.labels++;
-        this.labels.delete(label);
+        this.removeLabel(label, e);
         gone(`label ${label}`);
       } catch (err) {
         failures.push({ object: `label ${label}`, reason: reason(err) });
@@ -153,12 +164,7 @@ export class Programmer {
           // routes normally go first (the controller orders them so); remove any left over
           const table = this.routes.get(name);
           for (const [key, nh] of table ?? []) this.removeRoute(name, key, table!, nh);
-          for (const [label, e] of this.labels) {
-            if (e.vrf !== name) continue;
-            this.dp.delLabel(label);
-            this.removed.labels++;
-            this.labels.delete(label);
-          }
+          for (const [label, e] of this.labels) if (e.vrf === name) this.removeLabel(label, e);
           this.dp.delVrf(name);
           this.removed.vrfs++;
           this.vrfs.delete(name);
@@ -174,26 +180,62 @@ export class Programmer {
     }
   }
 
-  /** An incoming label: pop it and look the packet up in a VRF (an L3VPN table label). */
+  /**
+   * An incoming label: pop it and look the packet up in a VRF (an L3VPN table label, our own
+   * node SID), or, with next hops, forward it (segment routing). Forwarding: one next hop
+   * with out-labels is a swap (the fast path's case: a transit node SID); otherwise the label
+   * is popped and each next hop pushes its own out-labels (ECMP toward neighbours whose SRGBs
+   * differ, penultimate-hop popping, an Adj-SID's pop-and-forward).
+   */
   applyLabel(m: PbLabelUpdate): ApplyResult {
     const object = `label ${m.label}`;
     try {
       if (!Number.isInteger(m.label) || m.label < 16 || m.label > MAX_LABEL) throw new DataplaneError(`invalid label ${m.label} (16..${MAX_LABEL})`);
+      const old = this.labels.get(m.label);
       if (m.delete) {
-        if (this.labels.delete(m.label)) {
-          this.dp.delLabel(m.label);
-          this.removed.labels++;
-        }
+        if (old) this.removeLabel(m.label, old);
         return { failures: [] };
       }
-      const vrf = m.vrf || DEFAULT_VRF;
-      const old = this.labels.get(m.label);
-      if (!old || old.vrf !== vrf) this.dp.addLabel(m.label, { action: 'pop-lookup', vrf });
-      this.labels.set(m.label, { vrf, gen: this.gen });
+      const hops = m.nexthops ?? [];
+      if (hops.length === 0) {
+        const vrf = m.vrf || DEFAULT_VRF;
+        const key = `pop ${vrf}`;
+        if (old?.key !== key) {
+          this.dp.addLabel(m.label, { action: 'pop-lookup', vrf });
+          if (old?.nh) this.release(old.nh);
+        }
+        this.labels.set(m.label, { key, vrf, gen: this.gen });
+        return { failures: [] };
+      }
+      const swap = hops.length === 1 && (hops[0]!.transportLabels?.length ?? 0) > 0 ? hops[0]!.transportLabels! : undefined;
+      const plan = this.plan(DEFAULT_VRF, { action: 'FORWARD', nexthops: swap ? [{ ...hops[0]!, transportLabels: [] }] : hops });
+      if ('error' in plan) throw new DataplaneError(plan.error);
+      if (plan.key === '') throw new DataplaneError('a forwarded label needs next-hop addresses');
+      const key = swap ? `swap ${swap.join('/')} ${plan.key}` : `php ${plan.key}`;
+      if (old?.key === key) {
+        old.gen = this.gen;
+        return { failures: [] };
+      }
+      const nh = this.acquire(plan);
+      try {
+        this.dp.addLabel(m.label, swap ? { action: 'swap', outLabels: [...swap], nh: nh.id } : { action: 'php', nh: nh.id });
+      } catch (err) {
+        this.release(nh);
+        throw err;
+      }
+      if (old?.nh) this.release(old.nh);
+      this.labels.set(m.label, { key, nh, gen: this.gen });
       return { failures: [] };
     } catch (err) {
       return { failures: [{ object, reason: reason(err) }] };
     }
+  }
+
+  private removeLabel(label: number, e: LabelEntry): void {
+    this.dp.delLabel(label);
+    this.removed.labels++;
+    this.labels.delete(label);
+    if (e.nh) this.release(e.nh);
   }
 
   async applyInterface(m: PbInterfaceUpdate): Promise<ApplyResult> {

@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Dataplane, NexthopInfo } from '../dataplane/api.js';
-import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbFrameIn, type PbFrameOut, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
 import { decodeControllerMessage } from '../api/codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
 
@@ -40,9 +40,19 @@ export interface AgentStats {
   lastStreamAt?: number;
   lastResyncAt?: number;
   lastSwept?: number;
+  /** Frames streams open now; frames punted to them, sent from them, refused by the data plane, and dropped because a stream could not take them */
+  frameStreams: number;
+  framesToController: number;
+  framesFromController: number;
+  framesRefused: number;
+  framesDropped: number;
 }
 
+/** Punted frames a Frames stream may have queued in gRPC before more are dropped (IS-IS retransmits) */
+const FRAMES_QUEUE_LIMIT = 1024;
+
 type ProgramCall = grpc.ServerDuplexStream<PbControllerMessage, PbAgentMessage>;
+type FramesCall = grpc.ServerDuplexStream<PbFrameOut, PbFrameIn>;
 
 export class AgentServer {
   private server: grpc.Server | undefined;
@@ -52,7 +62,8 @@ export class AgentServer {
   private currentState: { stale: boolean } | undefined;
   private serving = false;
   private readonly watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-  readonly stats: AgentStats = { connected: false, streams: 0, messages: 0, nacks: 0 };
+  readonly stats: AgentStats = { connected: false, streams: 0, messages: 0, nacks: 0, frameStreams: 0, framesToController: 0, framesFromController: 0, framesRefused: 0, framesDropped: 0 };
+  private readonly frameCalls = new Set<FramesCall>();
   port = 0;
 
   constructor(
@@ -81,6 +92,7 @@ export class AgentServer {
       ListRoutes: this.unary((req: { vrf: string; family: number; limit: number }) => this.listRoutes(req.vrf || 'default', req.family === 6 ? 6 : 4, req.limit)),
       ListInterfaces: this.unary(() => ({ interfaces: this.listInterfaces() })),
       ListNexthops: this.unary(() => ({ nexthops: this.dp.listNexthops().map(pbNexthop) })),
+      Frames: (call: FramesCall) => this.frames(call),
     });
     server.addService(health.service, {
       Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -119,6 +131,8 @@ export class AgentServer {
     this.watchers.clear();
     this.current?.end();
     this.current = undefined;
+    for (const c of this.frameCalls) c.end();
+    this.frameCalls.clear();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         server.forceShutdown();
@@ -224,6 +238,65 @@ export class AgentServer {
     });
     call.on('error', done);
     call.on('cancelled', done);
+  }
+
+  /**
+   * The Frames stream (proto/agent.proto): every attached interface's link state at once, then
+   * punted frames and link changes as they come; frames from the controller go out of their
+   * interface. Several streams may be open (each sees every frame); the data plane punts only
+   * while one is. A stream that cannot keep up loses frames, counted, rather than the agent's
+   * memory: IS-IS retransmits what matters.
+   */
+  private frames(call: FramesCall): void {
+    const dp = this.dp;
+    if (!this.authorized(call.metadata)) {
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token' });
+      return;
+    }
+    if (!dp.onFrames || !dp.sendFrame || !dp.onVifChange) {
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'this data plane does not carry link-layer frames' });
+      return;
+    }
+    const st = this.stats;
+    const send = (m: PbFrameIn, isFrame: boolean) => {
+      if (call.cancelled || call.destroyed) return;
+      if (isFrame && call.writableLength >= FRAMES_QUEUE_LIMIT) {
+        st.framesDropped++;
+        return;
+      }
+      call.write(m);
+      if (isFrame) st.framesToController++;
+    };
+    this.frameCalls.add(call);
+    st.frameStreams++;
+    for (const v of dp.listVifs()) send({ link: { interface: v.name, up: true, mac: v.mac } }, false);
+    const stopFrames = dp.onFrames((vif, frame) => send({ received: { interface: vif, frame } }, true));
+    const stopLinks = dp.onVifChange((vif, up, mac) => send({ link: { interface: vif, up, mac } }, false));
+    call.on('data', (m: PbFrameOut) => {
+      st.framesFromController++;
+      try {
+        dp.sendFrame!(m.interface, m.frame);
+      } catch (e) {
+        st.framesRefused++;
+        send({ refused: { object: `frame out of ${m.interface}`, reason: e instanceof Error ? e.message : String(e) } }, false);
+      }
+    });
+    let closed = false;
+    const done = () => {
+      if (closed) return;
+      closed = true;
+      stopFrames();
+      stopLinks();
+      this.frameCalls.delete(call);
+      st.frameStreams--;
+    };
+    call.on('end', () => {
+      done();
+      call.end();
+    });
+    call.on('error', done);
+    call.on('cancelled', done);
+    call.on('close', done);
   }
 
   private async apply(msg: PbControllerMessage): Promise<ApplyResult> {

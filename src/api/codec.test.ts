@@ -27,7 +27,8 @@ function randomMessage(): Record<string, unknown> {
   const seq = rnd(2) ? rnd(1000) : 2 ** 33 + rnd(1000);
   switch (rnd(7)) {
     case 6:
-      return { seq, label: { label: rnd(1 << 20), delete: rnd(2) === 1, vrf: pick(['', 'blue']) } };
+      // a forwarded (segment routing) label carries next hops with out-labels
+      return { seq, label: { label: rnd(1 << 20), delete: rnd(2) === 1, vrf: pick(['', 'blue']), nexthops: Array.from({ length: rnd(2) * rnd(4) }, randomNexthop) } };
     case 0:
       return { seq, resyncBegin: { controllerId: pick(['', 'pid 42']) } };
     case 1:

@@ -320,6 +320,7 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
     w.uintField(1, m.label.label);
     w.boolField(2, m.label.delete);
     w.string(3, m.label.vrf);
+    for (const nh of m.label.nexthops ?? []) writeNexthop(w, 4, nh);
     e();
   }
   return w.finish();
@@ -609,13 +610,16 @@ export function decodeControllerMessage(bytes: Uint8Array): PbControllerMessage 
           m.routes = readBatch(x, st, x.pos);
           break;
         case 7: {
-          const l: PbLabelUpdate = { label: 0, delete: false, vrf: '' };
+          const l: PbLabelUpdate = { label: 0, delete: false, vrf: '', nexthops: [] };
           while (sub.pos < sub.end) {
             const tt = sub.varint();
             if (tt === 8) l.label = sub.varint();
             else if (tt === 16) l.delete = sub.varint() !== 0;
             else if (tt === 26) l.vrf = sub.string();
-            else sub.skip(tt & 7);
+            else if (tt === 34) {
+              const ns = sub.span();
+              l.nexthops!.push(readNexthop(sub, ns, sub.pos));
+            } else sub.skip(tt & 7);
           }
           m.body = 'label';
           m.label = l;

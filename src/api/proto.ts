@@ -63,6 +63,8 @@ export interface PbLabelUpdate {
   label: number;
   delete?: boolean;
   vrf?: string;
+  /** forward instead of pop-and-lookup: each next hop's transportLabels are its out-labels (none: pop) */
+  nexthops?: PbNexthop[];
 }
 
 export interface PbInterfaceUpdate {
@@ -135,6 +137,20 @@ export interface PbNexthopInfo {
   vrf: string;
   state: string;
   refs: number;
+}
+
+/** Frames stream (proto/agent.proto): a frame to send out of an interface */
+export interface PbFrameOut {
+  interface: string;
+  frame: Uint8Array;
+}
+
+/** Frames stream: what the agent sends (proto-loader's oneof: `body` names the field set) */
+export interface PbFrameIn {
+  body?: 'received' | 'link' | 'refused';
+  received?: { interface: string; frame: Uint8Array };
+  link?: { interface: string; up: boolean; mac: string };
+  refused?: PbFailure;
 }
 
 /** Response-header key by which an agent lists what it understands (see proto/agent.proto's header). */

@@ -19,6 +19,7 @@ import type { FramePort } from '../controller/link/frame-port.js';
 import { KernelFramePort } from '../controller/link/kernel-frame-port.js';
 import { afterBgpInitialSync, SELECTION_DEFERRAL_SECONDS } from '../controller/protocols/bgp/initial-sync.js';
 import { FibExport } from '../controller/rib/fib-export.js';
+import { VrouterFramePort } from '../controller/link/vrouter-frame-port.js';
 import { Rib } from '../controller/rib/rib.js';
 import { RibService } from '../controller/rib/service.js';
 import type { ConfigConsumer, OperationalCommand } from '../controller/types.js';
@@ -54,6 +55,8 @@ export interface RunningNode {
   controller: Controller;
   rib: Rib;
   fib: FibExport;
+  /** link-layer frames (IS-IS) through the vRouter, over the agent's Frames stream in both layouts */
+  framePort: VrouterFramePort;
   vrouter?: Vrouter;
   stop(): Promise<void>;
 }
@@ -75,6 +78,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // the agent sweeps what a resync did not replay: the resync ends only once this controller's
   // state is complete (configuration committed, BGP's initial tables in), see fib.ready() below
   const fib = new FibExport(rib, { address: agentAddress, token, holdResyncEnd: true, log: (l) => log(`controller: ${l}`) });
+  const framePort = new VrouterFramePort({ address: agentAddress, token, log: (l) => log(`controller: ${l}`) });
   const ribService = new RibService(rib, { fib });
   const consumers: ConfigConsumer[] = [ribService];
   const commands: OperationalCommand[] = [...ribService.commands()];
@@ -113,6 +117,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
     for (const s of stoppers) await s().catch(() => {});
     await fib.stop().catch(() => {});
+    framePort.close();
     await vrouter?.stop().catch(() => {});
   };
   try {
@@ -129,7 +134,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await stopAll();
     throw err;
   }
-  return { controller, rib, fib, ...(vrouter ? { vrouter } : {}), stop: stopAll };
+  return { controller, rib, fib, framePort, ...(vrouter ? { vrouter } : {}), stop: stopAll };
 }
 
 /** Without --max-mtu, the packet buffers follow the largest MTU the configuration asks for (above 1500). */

@@ -134,6 +134,22 @@ export interface AclInfo {
   unmatched: number;
 }
 
+/** A link-layer control frame the data plane punted (OSI: IS-IS): the vif it arrived on and the whole Ethernet frame (no 802.1Q tag). */
+export type FrameHandler = (vif: string, frame: Uint8Array) => void;
+
+/** A vif attached (up, with the router's MAC on it) or gone. */
+export type VifChangeHandler = (vif: string, up: boolean, mac: string) => void;
+
+/** What became of the link-layer control frames (the agent's Frames stream shows them). */
+export interface FrameCounters {
+  /** punted frames handed to a listener */
+  delivered: number;
+  /** frames sent out of a vif */
+  injected: number;
+  /** frames refused: no such vif, vif down, too short or longer than the vif's MTU */
+  refused: number;
+}
+
 export interface Dataplane {
   addVrf(name: string): number;
   delVrf(name: string): void;
@@ -162,6 +178,18 @@ export interface Dataplane {
   setAcl?(vif: string, rules: AclRule[]): void;
   /** every vif that has a filter, with packets counted per rule since it was set (optional, like setAcl) */
   listAcls?(): AclInfo[];
+
+  /**
+   * Link-layer control frames (802.3 with the OSI LLC header: IS-IS), punted per receiving vif
+   * while at least one handler listens (otherwise dropped as unknown_ethertype). Optional, like
+   * the other frame calls, so that test doubles need not carry frames.
+   */
+  onFrames?(handler: FrameHandler): () => void;
+  /** Send a whole Ethernet frame (destination MAC on, untagged: a vif's 802.1Q tag is added) out of a vif; throws DataplaneError when it cannot. */
+  sendFrame?(vif: string, frame: Uint8Array): void;
+  /** vifs attached and removed (the agent's link state for the controller's frame port) */
+  onVifChange?(handler: VifChangeHandler): () => void;
+  frameCounters?(): FrameCounters;
 
   listVifs(): VifInfo[];
   listNexthops(): NexthopInfo[];

@@ -17,6 +17,9 @@ import { performance } from 'node:perf_hooks';
 import {
   DataplaneError,
   type AclInfo,
+  type FrameCounters,
+  type FrameHandler,
+  type VifChangeHandler,
   type AclRule,
   type Dataplane,
   type LabelAction,
@@ -48,7 +51,7 @@ import {
   NH_VRF,
 } from './tables/nexthop-table.js';
 import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
-import { MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
+import { G_PUNT_OSI, MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
 import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { Engine, driverModules, openDriver } from './worker/engine.js';
@@ -147,6 +150,10 @@ export class VRouterDataplane implements Dataplane {
   private loopTimer: NodeJS.Timeout | undefined;
   private resolveTimer: NodeJS.Timeout | undefined;
   private readonly opts: DataplaneOptions;
+  /** listeners of punted link-layer control frames (IS-IS), and of vifs coming and going */
+  private readonly frameHandlers = new Set<FrameHandler>();
+  private readonly vifHandlers = new Set<VifChangeHandler>();
+  private readonly frameCount: FrameCounters = { delivered: 0, injected: 0, refused: 0 };
   /** vifs with a filter: the rules as listAcls shows them, and the hit counters when they were set */
   private readonly acls = new Map<number, { rules: AclRule[]; base: number[] }>();
 
@@ -278,6 +285,7 @@ export class VRouterDataplane implements Dataplane {
     if (isVhost) Atomics.store(vt.global, 0, id);
     Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0));
     if (this.opts.vhost && !isVhost && vrf === 0) this.syncHost();
+    if (!isVhost) this.vifChanged(cfg.name, true, formatMac(st.mac));
     return id;
   }
 
@@ -301,6 +309,78 @@ export class VRouterDataplane implements Dataplane {
     this.vifs.delete(name);
     this.vifById[st.id] = undefined;
     this.vifAlloc.release(st.id);
+    if (!st.vhost) this.vifChanged(name, false, formatMac(st.mac));
+  }
+
+  // ---- link-layer control frames (IS-IS): punted per vif, sent out of a vif ----
+
+  onFrames(handler: FrameHandler): () => void {
+    this.frameHandlers.add(handler);
+    Atomics.store(this.tables.vif.global, G_PUNT_OSI, 1);
+    return () => {
+      this.frameHandlers.delete(handler);
+      if (this.frameHandlers.size === 0) Atomics.store(this.tables.vif.global, G_PUNT_OSI, 0);
+    };
+  }
+
+  onVifChange(handler: VifChangeHandler): () => void {
+    this.vifHandlers.add(handler);
+    return () => this.vifHandlers.delete(handler);
+  }
+
+  frameCounters(): FrameCounters {
+    return { ...this.frameCount };
+  }
+
+  sendFrame(vif: string, frame: Uint8Array): void {
+    const why = this.frameRefusal(vif, frame);
+    if (why) {
+      this.frameCount.refused++;
+      throw new DataplaneError(`frame for ${vif}: ${why}`);
+    }
+    this.frameCount.injected++;
+  }
+
+  /** Send the frame, or say why not. */
+  private frameRefusal(vif: string, frame: Uint8Array): string | undefined {
+    const st = this.vifs.get(vif);
+    if (!st || this.vifById[st.id] !== st) return 'no such interface';
+    if (st.vhost) return 'not sent on vhost0';
+    if ((this.tables.vif.flags[st.id]! & VIF_UP) === 0) return 'interface is down';
+    if (!(frame instanceof Uint8Array) || frame.length < 14) return `${frame?.length ?? 0} bytes, shorter than an Ethernet header`;
+    const most = Math.min(14 + st.mtu, this.slotSize - HEADROOM - (st.vlan ? 4 : 0));
+    if (frame.length > most) return `${frame.length} bytes, longer than the interface takes (${most})`;
+    if (this.engine) {
+      if (!this.engine.inject(st.id, frame)) return 'no packet buffer or transmit room now';
+    } else this.post({ t: 'inject', vif: st.id, frame: frame.slice() });
+    return undefined;
+  }
+
+  /** Frames a worker (or the in-thread engine) punted: [vif, offset, length] per frame into data. */
+  private deliverFrames(meta: Uint32Array, data: Uint8Array): void {
+    for (let m = 0; m < meta.length; m += 3) {
+      const st = this.vifById[meta[m]!];
+      if (!st) continue;
+      const frame = data.subarray(meta[m + 1]!, meta[m + 1]! + meta[m + 2]!);
+      for (const h of this.frameHandlers) {
+        try {
+          h(st.name, frame);
+        } catch (e) {
+          logLine(`vrouter: frame listener failed: ${(e as Error).message}`);
+        }
+      }
+      if (this.frameHandlers.size) this.frameCount.delivered++;
+    }
+  }
+
+  private vifChanged(name: string, up: boolean, mac: string): void {
+    for (const h of this.vifHandlers) {
+      try {
+        h(name, up, mac);
+      } catch (e) {
+        logLine(`vrouter: interface listener failed: ${(e as Error).message}`);
+      }
+    }
   }
 
   setVifAddresses(name: string, addresses: string[]): void {
@@ -902,6 +982,8 @@ export class VRouterDataplane implements Dataplane {
     if (err !== undefined) logLine(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
     const ev = e.takeEvents();
     if (ev) this.neighbors.applyEvents(ev);
+    const fr = e.takeFrames();
+    if (fr) this.deliverFrames(fr.meta, fr.data);
     this.resolveTick(performance.now());
     return n;
   }
@@ -983,6 +1065,7 @@ export class VRouterDataplane implements Dataplane {
           if (p) p.reject(new Error(m.message));
           else logLine(`vrouter worker: ${m.message}`);
         } else if (m.t === 'learn') this.neighbors.applyEvents(m.events);
+        else if (m.t === 'frames') this.deliverFrames(m.meta, m.data);
       });
       w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));
       this.workers.push({ w, port: ch.port1, ready: readyP, wakeFd });

@@ -22,8 +22,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { parsePrefix, scanIpv4PrefixCode, type Prefix } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
+import type { MplsAction } from './mpls.js';
 
 export interface FibInterface {
   name: string;
@@ -72,10 +73,10 @@ export interface FibExportStatus {
 const DEFAULT_BACKOFF_MIN_MS = 50;
 const DEFAULT_BACKOFF_MAX_MS = 200;
 
-type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined } | { kind: 'label'; label: number; vrf: string | undefined };
+type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined } | { kind: 'label'; label: number; action: MplsAction | undefined };
 
 function isDelete(op: Op): boolean {
-  return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.vrf === undefined : op.cfg === undefined;
+  return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.action === undefined : op.cfg === undefined;
 }
 
 /** how the agent at the other end reads Route prefixes: Route.destination, or the older text */
@@ -146,7 +147,7 @@ export class FibExport {
     this.stopped = false;
     this.routes = this.rib.fibQueue(() => this.schedule());
     this.unlabel = this.rib.mpls.subscribe((label, r) => {
-      this.queue(`l|${label}`, { kind: 'label', label, vrf: r?.action.vrf });
+      this.queue(`l|${label}`, { kind: 'label', label, action: r?.action });
     });
     const { agent } = loadProtos();
     this.client = new agent(this.opts.address, grpc.credentials.createInsecure(), {
@@ -308,7 +309,7 @@ export class FibExport {
       objects: [
         ...[...this.vrfs].map((name): Op => ({ kind: 'vrf', name, del: false })),
         ...[...this.ifs.values()].map((cfg): Op => ({ kind: 'if', name: cfg.name, cfg })),
-        ...this.rib.mpls.entries().map((e): Op => ({ kind: 'label', label: e.label, vrf: e.action.vrf })),
+        ...this.rib.mpls.entries().map((e): Op => ({ kind: 'label', label: e.label, action: e.action })),
       ],
       routes: this.rib.fibRoutes(),
       carry: undefined,
@@ -493,13 +494,20 @@ function nextOf<T>(it: Iterator<T>): T | undefined {
 
 function opMessage(op: Op): PbControllerMessage {
   if (op.kind === 'vrf') return { seq: 0, vrf: { name: op.name, delete: op.del } };
-  if (op.kind === 'label') return { seq: 0, label: { label: op.label, delete: op.vrf === undefined, vrf: op.vrf && op.vrf !== 'default' ? op.vrf : '' } };
+  if (op.kind === 'label') return { seq: 0, label: labelUpdateOf(op.label, op.action) };
   const c = op.cfg;
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
   return {
     seq: 0,
     interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '' },
   };
+}
+
+/** An mpls.0 entry as the agent takes it: pop into a VRF, or forward with each next hop's out-labels as its transport labels. */
+function labelUpdateOf(label: number, a: MplsAction | undefined): PbLabelUpdate {
+  if (!a) return { label, delete: true, vrf: '' };
+  if (a.action === 'pop-lookup') return { label, delete: false, vrf: a.vrf !== 'default' ? a.vrf : '' };
+  return { label, delete: false, vrf: '', nexthops: a.nexthops.map((n) => ({ ip: n.gateway, interface: n.interface, transportLabels: [...n.outLabels] })) };
 }
 
 /** Routes of one VRF, sharing next-hop sets by content, kept as columns until encoded. */

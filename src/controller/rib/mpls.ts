@@ -6,11 +6,43 @@
  * `vrf blue`) gets the same label back while it holds one, and since owners allocate in
  * configuration order a restarted controller hands out the same labels again.
  *
+ * Labels a protocol chooses itself (segment routing: SRGB base + SID index, Adj-SIDs from the
+ * SRLB) are put in with `set` and taken out with `unset`; they live in the reserved blocks,
+ * where the dynamic allocation never goes.
+ *
  * The FIB export subscribes and sends each entry to the agent (LabelUpdate in
  * proto/agent.proto); `show route table mpls.0` lists them.
  */
 
-export type MplsAction = { readonly action: 'pop-lookup'; readonly vrf: string };
+/**
+ * One next hop of a forwarded label: the neighbour's address on `interface`, and the labels
+ * that replace the incoming one, outermost first. Empty `outLabels` pops: penultimate-hop
+ * popping toward the node that owns a node SID, or an Adj-SID's pop-and-forward. A transit
+ * node SID swaps for the next hop's own SRGB base + the SID's index.
+ */
+export interface LabelNexthop {
+  readonly gateway: string;
+  readonly interface: string;
+  readonly outLabels: readonly number[];
+}
+
+/**
+ * What the data plane does with a packet arriving with the label on top:
+ *  - pop-lookup: pop and look the rest up in `vrf` (an L3VPN table label; our own node SID,
+ *    in `default`);
+ *  - forward: pop, then push each next hop's out-labels toward it; several next hops share
+ *    the packets by flow (ECMP over equal SR paths).
+ */
+export type MplsAction = { readonly action: 'pop-lookup'; readonly vrf: string } | { readonly action: 'forward'; readonly nexthops: readonly LabelNexthop[] };
+
+export function sameMplsAction(a: MplsAction, b: MplsAction): boolean {
+  if (a.action === 'pop-lookup' || b.action === 'pop-lookup') return a.action === b.action && (a as { vrf: string }).vrf === (b as { vrf: string }).vrf;
+  if (a.nexthops.length !== b.nexthops.length) return false;
+  return a.nexthops.every((x, i) => {
+    const y = b.nexthops[i]!;
+    return x.gateway === y.gateway && x.interface === y.interface && x.outLabels.length === y.outLabels.length && x.outLabels.every((l, k) => l === y.outLabels[k]);
+  });
+}
 
 export interface MplsRoute {
   readonly label: number;
@@ -41,12 +73,32 @@ export class MplsTable {
   allocate(owner: string, action: MplsAction): number {
     const have = this.byOwner.get(owner);
     if (have) {
-      if (have.action.action !== action.action || have.action.vrf !== action.vrf) this.put({ label: have.label, owner, action });
+      if (!sameMplsAction(have.action, action)) this.put({ label: have.label, owner, action });
       return have.label;
     }
     const label = this.free();
     this.put({ label, owner, action });
     return label;
+  }
+
+  /**
+   * Put a label the protocol chose (segment routing) in mpls.0, or change its action. Refused
+   * (an Error) when another owner holds the label: two SIDs on one label are a configuration
+   * conflict the protocol reports. An owner holds one label: setting another moves it.
+   */
+  set(label: number, owner: string, action: MplsAction): void {
+    if (!Number.isInteger(label) || label < MPLS_DYNAMIC_FIRST || label > MPLS_DYNAMIC_LAST) throw new Error(`mpls.0: label ${label} is outside ${MPLS_DYNAMIC_FIRST}..${MPLS_DYNAMIC_LAST}`);
+    const holder = this.byLabel.get(label);
+    if (holder && holder.owner !== owner) throw new Error(`mpls.0: label ${label} is held by ${holder.owner}`);
+    const mine = this.byOwner.get(owner);
+    if (mine && mine.label !== label) this.release(owner);
+    if (holder && sameMplsAction(holder.action, action)) return;
+    this.put({ label, owner, action });
+  }
+
+  /** Take a label `set` put in out again (nothing if `owner` does not hold it). */
+  unset(label: number, owner: string): void {
+    if (this.byLabel.get(label)?.owner === owner) this.release(owner);
   }
 
   /** Give an owner's label back (nothing if it holds none). */

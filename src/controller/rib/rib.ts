@@ -12,6 +12,13 @@
  * depend on it and the watchers of RibApi.watch; when an active route changes under a
  * prefix covering a resolver's address, its dependents are re-evaluated.
  *
+ * MPLS tunnels (inet.3, inet6.3: the SR paths IS-IS computes) resolve labeled next hops, as
+ * in Junos: a recursive next hop that pushes labels (BGP labeled unicast) in inet.0/inet6.0
+ * resolves in inet.3/inet6.3 first, taking the tunnel's transport labels under its own; and a
+ * watch or lookup in inet.3 (BGP's VPN next hops) answers with the tunnel, or, where there is
+ * none, with inet.0's route, so that a directly connected PE keeps working without an IGP
+ * (Junos would hide such routes unless told `resolve-vpn`). inet.3 itself is never forwarded.
+ *
  * Prefixes are indexed per length (IPv4 keys are numbers), which gives exact match and
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
@@ -273,6 +280,16 @@ export function tableVrf(table: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** The table a resolution in `table` falls back to: inet.0 for inet.3, inet6.0 for inet6.3. */
+export function resolutionFallback(table: string): string | undefined {
+  return table === 'inet.3' ? 'inet.0' : table === 'inet6.3' ? 'inet6.0' : undefined;
+}
+
+/** Where a table's labeled next hops resolve first: inet.3 for inet.0, inet6.3 for inet6.0. */
+function tunnelTableOf(table: string): string | undefined {
+  return table === 'inet.0' ? 'inet.3' : table === 'inet6.0' ? 'inet6.3' : undefined;
+}
+
 /** The unicast table of an instance and family. */
 export function tableName(instance: string, family: 4 | 6): string {
   const base = family === 4 ? 'inet.0' : 'inet6.0';
@@ -462,7 +479,8 @@ export class Rib implements RibApi {
   }
 
   tableNames(): string[] {
-    return [...this.tables.keys()].sort(tableOrder);
+    // an empty inet.3 exists only because something resolves there: not a table to show
+    return [...this.tables.values()].filter((t) => t.size > 0 || resolutionFallback(t.name) === undefined).map((t) => t.name).sort(tableOrder);
   }
 
   announce(table: string, source: string, route: RibRoute): void {
@@ -548,6 +566,12 @@ export class Rib implements RibApi {
   }
 
   lookup(table: string, address: string): RibRoute | undefined {
+    const base = resolutionFallback(table);
+    if (base !== undefined) return this.lookupIn(table, address) ?? this.lookupIn(base, address);
+    return this.lookupIn(table, address);
+  }
+
+  private lookupIn(table: string, address: string): RibRoute | undefined {
     const t = this.tables.get(table);
     if (!t) return undefined;
     const { family, bytes } = parseIp(address);
@@ -557,6 +581,42 @@ export class Rib implements RibApi {
   }
 
   watch(table: string, address: string, cb: ResolutionWatcher): () => void {
+    const base = resolutionFallback(table);
+    if (base === undefined) return this.watchIn(table, address, cb);
+    // the tunnel when there is one, else the plain route: told when the answer changes
+    let tunnel: RibRoute | undefined;
+    let plain: RibRoute | undefined;
+    let told: RibRoute | undefined | null = null;
+    let ready = false;
+    const tell = () => {
+      const now = tunnel ?? plain;
+      if (!ready || now === told) return;
+      told = now;
+      cb(now);
+    };
+    const stopTunnel = this.watchIn(table, address, (r) => {
+      tunnel = r;
+      tell();
+    });
+    let stopPlain: () => void;
+    try {
+      stopPlain = this.watchIn(base, address, (r) => {
+        plain = r;
+        tell();
+      });
+    } catch (err) {
+      stopTunnel();
+      throw err;
+    }
+    ready = true;
+    tell();
+    return () => {
+      stopTunnel();
+      stopPlain();
+    };
+  }
+
+  private watchIn(table: string, address: string, cb: ResolutionWatcher): () => void {
     const r = this.resolver(this.table(table), address);
     r.watchers.add(cb);
     const e = this.longest(r.table, r.v4, r.v6, undefined);
@@ -782,6 +842,7 @@ export class Rib implements RibApi {
       out.push(nh.labels?.length ? { gateway: nh.gateway, interface: nh.interface, labels: nh.labels } : { gateway: nh.gateway, interface: nh.interface });
       return;
     }
+    if (nh.recursive && nh.labels?.length && this.resolveThroughTunnel(e, nh, deps, out)) return;
     let r: Resolver;
     try {
       r = this.resolver(e.table, nh.gateway);
@@ -790,6 +851,30 @@ export class Rib implements RibApi {
     }
     deps.push(r);
     this.resolveVia(nh, this.longest(e.table, r.v4, r.v6, e)?.active, out);
+  }
+
+  /**
+   * A labeled recursive next hop through the tunnel table (inet.3) of its table, when that
+   * has a route toward the gateway: the tunnel's next hops (all of them: ECMP over equal SR
+   * paths) with their transport labels, the next hop's own labels under them. False when
+   * there is none (the caller resolves in the table itself); the tunnel table's resolver is
+   * a dependency either way, so a tunnel coming or going re-resolves the route.
+   */
+  private resolveThroughTunnel(e: Entry, nh: RibNexthop, deps: Resolver[], out: FibNexthop[]): boolean {
+    const tunnels = tunnelTableOf(e.table.name);
+    if (tunnels === undefined || nh.gateway === undefined) return false;
+    let r: Resolver;
+    try {
+      r = this.resolver(this.table(tunnels), nh.gateway);
+    } catch {
+      return false;
+    }
+    deps.push(r);
+    const via = this.longest(r.table, r.v4, r.v6, undefined)?.active;
+    if (!via) return false;
+    const n = out.length;
+    this.resolveVia(nh, via, out);
+    return out.length > n;
   }
 
   /** Next hops of `nh` (a gateway) through the route `via` that covers it. */

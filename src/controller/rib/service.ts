@@ -138,15 +138,29 @@ export class RibService implements ConfigConsumer {
     return f;
   }
 
-  /** `show route table mpls.0`: the incoming label table (labels pop into their VRF). */
+  /** `show route table mpls.0`: the incoming label table (VPN labels pop into their VRF; segment-routing labels are forwarded). */
   showMpls(): CommandResult {
     const entries = this.rib.mpls.entries();
     const lines = [`mpls.0: ${entries.length} destinations, ${entries.length} routes (${entries.length} active, 0 holddown, 0 hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];
     for (const e of entries) {
-      lines.push(`${String(e.label).padEnd(19)}*[VPN/0]`);
-      lines.push(`                    > to table ${e.action.vrf}.inet.0, Pop`);
+      const a = e.action;
+      if (a.action === 'pop-lookup') {
+        lines.push(`${String(e.label).padEnd(19)}*[VPN/0]`);
+        lines.push(`                    > to table ${a.vrf}.inet.0, Pop`);
+        continue;
+      }
+      lines.push(`${String(e.label).padEnd(19)}*[${e.owner.split(' ')[0]!.toUpperCase()}]`);
+      for (const [k, n] of a.nexthops.entries()) {
+        const op = n.outLabels.length === 0 ? 'Pop' : `Swap ${n.outLabels.join(', Push ')}`;
+        lines.push(`                    ${k === 0 ? '>' : ' '} to ${n.gateway} via ${n.interface}, ${op}`);
+      }
     }
-    return { text: lines.join('\n') + '\n', data: { table: 'mpls.0', routes: entries.map((e) => ({ label: e.label, action: 'pop', table: `${e.action.vrf}.inet.0`, owner: e.owner })) } };
+    const data = entries.map((e) =>
+      e.action.action === 'pop-lookup'
+        ? { label: e.label, action: 'pop', table: `${e.action.vrf}.inet.0`, owner: e.owner }
+        : { label: e.label, action: 'forward', owner: e.owner, nexthops: e.action.nexthops.map((n) => ({ gateway: n.gateway, interface: n.interface, outLabels: [...n.outLabels] })) },
+    );
+    return { text: lines.join('\n') + '\n', data: { table: 'mpls.0', routes: data } };
   }
 
   commands(): OperationalCommand[] {

@@ -1,20 +1,23 @@
 /**
  * ethernet-input: the first node of every received frame the fast path did not take. Checks
  * the frame against its vif (up, for our MAC or multicast, the vif's 802.1Q tag, the MTU),
- * sets the packet's L3 offset, VRF and flags, and dispatches by EtherType.
+ * sets the packet's L3 offset, VRF and flags, and dispatches by EtherType. 802.3 frames (a
+ * length, not an EtherType) with the OSI LLC header (DSAP/SSAP 0xFE: IS-IS) go to frame-punt
+ * while the main thread has a listener for them (VifTable.global[G_PUNT_OSI]), else are dropped
+ * as an unknown EtherType like every other non-IP frame.
  */
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
-import { VIF_UP } from '../tables/vif-table.js';
+import { G_PUNT_OSI, VIF_UP } from '../tables/vif-table.js';
 
 const CAP = L.CAP;
 
 export const ethernetInputNode: GraphNode = {
   id: K.N_ETH_IN,
   name: 'ethernet-input',
-  next: [K.N_IP4_IN, K.N_IP6_IN, K.N_ARP, K.N_MPLS_IN, K.N_DROP],
+  next: [K.N_IP4_IN, K.N_IP6_IN, K.N_ARP, K.N_MPLS_IN, K.N_FRAME_PUNT, K.N_DROP],
   drops: [K.D_TRUNCATED, K.D_NO_VIF, K.D_NOT_FOR_US, K.D_VLAN_MISMATCH, K.D_OVERSIZE, K.D_UNKNOWN_ETHERTYPE],
   counters: [],
   run: ethernetInput,
@@ -68,6 +71,7 @@ function ethernetInput(g: Graph): void {
     else if (et === 0x86dd) { p.flags[i] = f | K.PF_IP6; g.enq(K.N_IP6_IN, i); }
     else if (et === 0x0806) { p.flags[i] = f; g.enq(K.N_ARP, i); }
     else if (et === 0x8847 && vif !== vhost) { p.flags[i] = K.PF_MPLS; g.enq(K.N_MPLS_IN, i); }
+    else if (et < 0x600 && len >= hl + 3 && d[o + hl] === 0xfe && d[o + hl + 1] === 0xfe && vif !== vhost && vt.global[G_PUNT_OSI] !== 0) { p.flags[i] = 0; g.enq(K.N_FRAME_PUNT, i); }
     else g.drop(i, K.D_UNKNOWN_ETHERTYPE);
   }
   g.qlen[K.N_IP4_IN] = nIp4;

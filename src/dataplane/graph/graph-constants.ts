@@ -20,11 +20,13 @@ export const N_PUNT = 11;
 export const N_ICMP_ERROR = 12;
 export const N_DROP = 13;
 export const N_TX = 14;
-export const N_NODES = 15;
+/** link-layer control frames (OSI: IS-IS) to the main thread, for the controller (frame-punt.ts) */
+export const N_FRAME_PUNT = 15;
+export const N_NODES = 16;
 
 export const NODE_NAMES = [
   'ethernet-input', 'arp', 'ip4-input', 'ip4-lookup', 'ip4-local', 'ip6-input', 'ip6-lookup', 'ip6-local',
-  'mpls-input', 'acl', 'rewrite', 'punt', 'icmp-error', 'drop', 'tx',
+  'mpls-input', 'acl', 'rewrite', 'punt', 'icmp-error', 'drop', 'tx', 'frame-punt',
 ];
 
 /** Drop reasons: [name, node that counts it, meaning]. The index is the reason code. */
@@ -67,6 +69,7 @@ export const DROP_REASONS = [
   ['rx_no_buffer', 'driver', 'no free packet buffer for a received frame'],
   ['gso_unsupported', 'driver', 'GSO super-frame of a kind not segmented (UFO, tunnels) or with headers that contradict it'],
   ['rx_invalid_desc', 'driver', 'AF_XDP descriptor the kernel refused as invalid'],
+  ['frame_punt_limited', 'frame-punt', 'OSI (IS-IS) frame beyond the punt rate limit or with the worker\'s punt buffer full'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -109,6 +112,7 @@ export const D_RX_TOO_BIG = reason('rx_too_big');
 export const D_RX_NO_BUFFER = reason('rx_no_buffer');
 export const D_GSO_UNSUPPORTED = reason('gso_unsupported');
 export const D_RX_INVALID_DESC = reason('rx_invalid_desc');
+export const D_FRAME_PUNT_LIMITED = reason('frame_punt_limited');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */
@@ -142,7 +146,9 @@ export const C_HANDOFF_IN = 10;
 export const C_EXCEPTIONS = 11;
 /** times an idle worker went to sleep (on its sockets, or for 1 ms when a vif has no fd) */
 export const C_IDLE_SLEEPS = 12;
-export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps'];
+/** link-layer control frames (OSI: IS-IS) handed to the main thread for the controller */
+export const C_FRAMES_PUNTED = 13;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps', 'frames_punted'];
 export const STATS_DROP_BASE = 16;
 
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */

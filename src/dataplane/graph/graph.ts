@@ -41,6 +41,11 @@ const ICMP_RATE = 1000; // per second per worker
 const ICMP_BURST = 200;
 const REQ_SLOTS = 4096;
 const REQ_INTERVAL_MS = 1000;
+/** OSI (IS-IS) frames punted to the main thread: per second per worker, the bucket's depth, and a burst's buffer */
+const PUNT_RATE = 2000;
+const PUNT_BURST = 500;
+export const PUNT_MAX_FRAMES = 256;
+const PUNT_BUFFER_BYTES = 512 * 1024;
 
 export interface GraphOptions {
   /** per-worker counters (see statsLayout) */
@@ -69,6 +74,14 @@ export class Graph {
   /** learned neighbors for the main thread: [vif, family, w0..w3, mac hi16, mac lo32] */
   readonly events = new Uint32Array(MAX_EVENTS * EVENT_WORDS);
   eventCount = 0;
+  /** punted link-layer control frames for the main thread (frame-punt.ts): their bytes, back to back */
+  readonly puntData = new Uint8Array(PUNT_BUFFER_BYTES);
+  /** per frame: [vif, offset in puntData, length] */
+  readonly puntMeta = new Uint32Array(PUNT_MAX_FRAMES * 3);
+  puntCount = 0;
+  puntBytes = 0;
+  puntTokens = PUNT_BURST;
+  puntLast = 0;
   /** where lookups send forwarded packets: the acl node while any vif has a filter, else straight to rewrite (set per run) */
   aclNext = K.N_REWRITE;
   /** the fused IPv4/IPv6 fast path (fastPath); off only to compare it with the general nodes */
@@ -312,6 +325,40 @@ export class Graph {
     const now = this.now;
     this.icmpTokens = Math.min(ICMP_BURST, this.icmpTokens + ((now - this.icmpLast) * ICMP_RATE) / 1000);
     this.icmpLast = now;
+  }
+
+  /** Refill the frame-punt token bucket from the clock. */
+  refillPunt(): void {
+    const now = this.now;
+    this.puntTokens = Math.min(PUNT_BURST, this.puntTokens + ((now - this.puntLast) * PUNT_RATE) / 1000);
+    this.puntLast = now;
+  }
+
+  /**
+   * Send a whole Ethernet frame the controller built (IS-IS) out of vif, with the vif's
+   * 802.1Q tag put in. False when it cannot go now (no buffer, tx queue full); the caller
+   * checked the vif and the length.
+   */
+  inject(vif: number, frame: Uint8Array): boolean {
+    const p = this.pool;
+    if (this.qlen[K.N_TX]! >= CAP) return false;
+    const i = p.alloc();
+    if (i < 0) return false;
+    const vlan = this.t.vif.vlan[vif]!;
+    const o = (i << p.shift) + HEADROOM;
+    if (vlan !== 0) {
+      this.d.set(frame.subarray(0, 12), o);
+      p.view.setUint32(o + 12, (0x81000000 | vlan) >>> 0);
+      this.d.set(frame.subarray(12), o + 16);
+    } else this.d.set(frame, o);
+    p.start[i] = HEADROOM;
+    p.l3[i] = HEADROOM + (vlan !== 0 ? 18 : 14);
+    p.len[i] = frame.length + (vlan !== 0 ? 4 : 0);
+    p.rxVif[i] = vif;
+    p.txVif[i] = vif;
+    this.stats[K.C_GENERATED]++;
+    this.enq(K.N_TX, i);
+    return true;
   }
 
   /**

@@ -21,6 +21,7 @@ import { puntNode } from './punt.js';
 import { icmpErrorNode } from './icmp-error.js';
 import { dropNode } from './drop.js';
 import { txNode } from './tx.js';
+import { framePuntNode } from './frame-punt.js';
 
 export const GRAPH_NODES: readonly GraphNode[] = [
   ethernetInputNode,
@@ -35,6 +36,7 @@ export const GRAPH_NODES: readonly GraphNode[] = [
   aclNode,
   rewriteNode,
   puntNode,
+  framePuntNode,
   icmpErrorNode,
   dropNode,
   txNode,

@@ -83,7 +83,7 @@ function rewrite(g: Graph): void {
       }
     }
     if (ty === NH_COMPOSITE) {
-      nh = nt.members[nh * MAX_ECMP + (mix(rd32(d, base + p.l3[i]!)) % nt.nmembers[nh]!)]!;
+      nh = nt.members[nh * MAX_ECMP + (flowHash(g, i, base) % nt.nmembers[nh]!)]!;
       ty = nt.type[nh]!;
     }
     let nl = nt.nlabels[nh]!;
@@ -178,6 +178,34 @@ function rewrite(g: Graph): void {
     p.txVif[i] = vif;
     g.enq(K.N_TX, i);
   }
+}
+
+/**
+ * The ECMP hash of a packet the label table sends to a composite next hop (an IP route's
+ * member is picked in ip-lookup): for a label stack, its label values and the flow of the IP
+ * packet under it (so that one transit label's flows spread over the members, as LSRs do), for
+ * an IP packet a penultimate hop uncovered, its flow as ip-lookup hashes it.
+ */
+function flowHash(g: Graph, i: number, base: number): number {
+  const p = g.pool;
+  const d = g.d;
+  let o = base + p.l3[i]!;
+  const end = base + p.start[i]! + p.len[i]!;
+  const fl = p.flags[i]!;
+  let h = 0;
+  if ((fl & K.PF_MPLS) !== 0) {
+    for (let n = 0; o + 4 <= end && n < 8; n++) {
+      const w = rd32(d, o);
+      h = Math.imul(h ^ (w >>> 12), 0x9e3779b1);
+      o += 4;
+      if ((w & 0x100) !== 0) break;
+    }
+    if (o + 40 <= end && d[o]! >> 4 === 6) return mix(h ^ g.hash6at(o, d[o + 6]!, o + 40));
+    if (o + 20 <= end && d[o]! >> 4 === 4) return mix(h ^ g.hash4(o));
+    return mix(h);
+  }
+  if ((fl & K.PF_IP6) !== 0) return o + 40 <= end ? g.hash6at(o, d[o + 6]!, o + 40) : mix(rd32(d, o));
+  return o + 20 <= end ? g.hash4(o) : mix(rd32(d, o));
 }
 
 /** Push nh's labels in front of l3; frame then starts at the top label. Returns its absolute offset or -1 (dropped). */

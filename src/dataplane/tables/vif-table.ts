@@ -8,6 +8,8 @@
 export const MAX_ADDR = 8;
 export const VIF_UP = 1;
 export const VIF_VHOST = 2;
+/** VifTable.global slots: [0] the vhost vif id (-1: none); [G_PUNT_OSI] non-zero while OSI frames (IS-IS) are punted to the main thread */
+export const G_PUNT_OSI = 1;
 
 export interface VifShared {
   capacity: number;
@@ -30,7 +32,7 @@ export class VifTable {
   /** 4 words per address; slot 0 is the link-local address */
   readonly addr6: Uint32Array;
   readonly plen6: Uint8Array;
-  /** [0] = vhost vif id, or -1 */
+  /** [0] = vhost vif id, or -1; [G_PUNT_OSI] = OSI frames punted */
   readonly global: Int32Array;
   /** the router MAC as a 32-bit head and 16-bit tail, for a two-load compare */
   readonly macHi: Uint32Array;

@@ -215,6 +215,26 @@ export class Engine {
     g.drivers[vif]?.flush();
   }
 
+  /** Send a whole frame out of vif now (the controller's IS-IS frames); false when no buffer or queue room. */
+  inject(vif: number, frame: Uint8Array): boolean {
+    const g = this.graph;
+    g.now = performance.now();
+    const ok = g.inject(vif, frame);
+    g.flushGenerated();
+    g.drivers[vif]?.flush();
+    return ok;
+  }
+
+  /** Frames punted since the last call (frame-punt.ts), copied: [vif, offset, length] per frame and their bytes; or undefined. */
+  takeFrames(): { meta: Uint32Array; data: Uint8Array } | undefined {
+    const g = this.graph;
+    if (g.puntCount === 0) return undefined;
+    const out = { meta: g.puntMeta.slice(0, g.puntCount * 3), data: g.puntData.slice(0, g.puntBytes) };
+    g.puntCount = 0;
+    g.puntBytes = 0;
+    return out;
+  }
+
   /** The exception a node last threw (reported once), or undefined. */
   takeError(): unknown {
     const e = this.graph.lastError;

@@ -14,7 +14,7 @@ import { Engine, driverModules, openDriver, type DriverKind } from './engine.js'
 import type { MemoryDriverShared } from '../io/memory.js';
 import { HandoffRing, type HandoffShared } from './handoff.js';
 import { drainWakeFd, pollReadable } from '../../sys/libc.js';
-import { C_IDLE_SLEEPS } from '../graph/graph-constants.js';
+import { C_IDLE_SLEEPS, D_POOL_EMPTY, STATS_DROP_BASE } from '../graph/graph-constants.js';
 
 export interface WorkerInit {
   tables: TablesShared;
@@ -35,7 +35,8 @@ export interface WorkerInit {
 export type ToWorker =
   | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared }
   | { t: 'detach'; vif: number }
-  | { t: 'request'; vif: number; family: number; w: number[] };
+  | { t: 'request'; vif: number; family: number; w: number[] }
+  | { t: 'inject'; vif: number; frame: Uint8Array };
 
 export type FromWorker =
   | { t: 'ready' }
@@ -43,6 +44,8 @@ export type FromWorker =
   | { t: 'detached'; vif: number }
   | { t: 'error'; vif: number; message: string }
   | { t: 'learn'; events: Uint32Array }
+  /** punted link-layer control frames: [vif, offset, length] per frame into data */
+  | { t: 'frames'; meta: Uint32Array; data: Uint8Array }
   | { t: 'stopped' };
 
 export const CTL_STOP = 0;
@@ -99,11 +102,15 @@ async function main(): Promise<void> {
         post({ t: 'detached', vif: m.vif });
       } else if (m.t === 'request') {
         engine.request(m.vif, m.family, m.w);
+      } else if (m.t === 'inject') {
+        if (!engine.inject(m.vif, m.frame)) stats[STATS_DROP_BASE + D_POOL_EMPTY]!++;
       }
     }
     const n = engine.runOnce();
     const ev = engine.takeEvents();
     if (ev) post({ t: 'learn', events: ev });
+    const fr = engine.takeFrames();
+    if (fr) parentPort!.postMessage({ t: 'frames', meta: fr.meta, data: fr.data } satisfies FromWorker, [fr.meta.buffer as ArrayBuffer, fr.data.buffer as ArrayBuffer]);
     const err = engine.takeError();
     if (err !== undefined) post({ t: 'error', vif: -1, message: `graph: ${(err as Error).stack ?? String(err)}` });
     if (n > 0) busyAt = engine.graph.now;

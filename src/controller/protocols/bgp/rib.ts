@@ -42,12 +42,13 @@ export class NextHop {
   ) {}
 }
 
-/** Where a next hop of a Loc-RIB table resolves: VPN next hops (IPv4, or IPv4-mapped IPv6) in inet.0. */
+/** Where a next hop of a Loc-RIB table resolves: VPN next hops (IPv4, or IPv4-mapped IPv6) in inet.3 (falling back to inet.0). */
 function resolutionOf(table: string, address: string): { table: string; address: string } {
   if (!isVpnTable(table)) return { table, address };
+  // VPN next hops resolve over MPLS tunnels (inet.3: IS-IS SR), the RIB falling back to inet.0
   const mapped = mappedIpv4(address);
-  if (mapped) return { table: 'inet.0', address: mapped };
-  return { table: address.includes(':') ? 'inet6.0' : 'inet.0', address };
+  if (mapped) return { table: 'inet.3', address: mapped };
+  return { table: address.includes(':') ? 'inet6.3' : 'inet.3', address };
 }
 
 /** Implicit null (RFC 3032): nothing to push. */

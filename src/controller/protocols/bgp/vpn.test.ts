@@ -291,3 +291,22 @@ test("route reflection: a client's VPN route goes to another client with its RD,
   assert.deepEqual(m.attrs.clusterList, ['10.255.0.1']);
   assert.equal(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)?.get('65000:100:192.0.2.0/24'), undefined, 'not back to where it came from');
 });
+
+test('a VPN next hop resolves over the SR tunnels in inet.3: transport label over the VPN label, ECMP, back to inet.0 when they go', () => {
+  const s = setup(tree({ blue: BLUE }));
+  s.rib.announce('inet.0', 'direct', { prefix: '10.0.1.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'core1' }] });
+  s.rib.announce('inet.0', 'static', { prefix: '172.16.9.9/32', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.7' }] });
+  announceVpn(s, '65000:100', '198.51.100.0/24', 3010, ['target:65000:1'], 1, '172.16.9.9');
+  assert.deepEqual(s.rib.get('blue.inet.0', '198.51.100.0/24')!.nexthops, [{ gateway: '10.0.0.7', interface: 'core0', labels: [3010] }]);
+  // IS-IS SR: two equal paths to the PE's loopback, each neighbour's SRGB giving its out-label
+  const tunnel = (paths: [string, string, number][]) => s.rib.announce('inet.3', 'isis', { prefix: '172.16.9.9/32', protocol: 'isis', preference: 18, nexthops: paths.map(([gateway, ifname, label]) => ({ gateway, interface: ifname, labels: [label] })) });
+  tunnel([['10.0.0.7', 'core0', 400009], ['10.0.1.7', 'core1', 500009]]);
+  s.inst.flush();
+  assert.deepEqual(s.rib.get('blue.inet.0', '198.51.100.0/24')!.nexthops, [
+    { gateway: '10.0.0.7', interface: 'core0', labels: [400009, 3010] },
+    { gateway: '10.0.1.7', interface: 'core1', labels: [500009, 3010] },
+  ]);
+  s.rib.withdraw('inet.3', 'isis', '172.16.9.9/32');
+  s.inst.flush();
+  assert.deepEqual(s.rib.get('blue.inet.0', '198.51.100.0/24')!.nexthops, [{ gateway: '10.0.0.7', interface: 'core0', labels: [3010] }]);
+});
