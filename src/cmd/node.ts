@@ -15,8 +15,6 @@ import { Controller } from '../controller/controller.js';
 import { CniService } from '../cni/server.js';
 import { createBgp } from '../controller/protocols/bgp/index.js';
 import { createIsis } from '../controller/protocols/isis/index.js';
-import type { FramePort } from '../controller/link/frame-port.js';
-import { KernelFramePort } from '../controller/link/kernel-frame-port.js';
 import { afterBgpInitialSync, SELECTION_DEFERRAL_SECONDS } from '../controller/protocols/bgp/initial-sync.js';
 import { FibExport } from '../controller/rib/fib-export.js';
 import { VrouterFramePort } from '../controller/link/vrouter-frame-port.js';
@@ -47,8 +45,6 @@ export interface NodeOptions {
   metrics: string | false;
   /** the largest IP MTU the in-process vRouter's interfaces may have (`cnr start --max-mtu`) */
   maxMtu?: number;
-  /** how IS-IS sends and receives its frames; default: AF_PACKET sockets on the host's netdevs */
-  framePort?: FramePort;
 }
 
 export interface RunningNode {
@@ -90,15 +86,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   consumers.push(bgp.consumer);
   commands.push(...bgp.commands);
   stoppers.push(() => bgp.stop());
-  // IS-IS PDUs are not IP: they come and go through a FramePort (kernel AF_PACKET unless given one)
-  const framePort = o.framePort ?? new KernelFramePort();
+  // IS-IS PDUs are not IP: they come and go through the vRouter's Frames stream (framePort)
   const isis = createIsis(rib, framePort, { log });
   consumers.push(isis.consumer);
   commands.push(...isis.commands);
-  stoppers.push(async () => {
-    await isis.stop();
-    framePort.close();
-  });
+  stoppers.push(() => isis.stop());
   fib.start();
   const controller = new Controller({
     stateDir: o.stateDir,
