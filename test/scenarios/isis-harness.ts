@@ -292,6 +292,11 @@ export class IsisScenario {
       }
       if (lines.length) routes[table] = lines;
     }
+    // mpls.0: the label operations IS-IS put in the RIB's label table
+    const labels = this.rib.mpls.entries().map((e) =>
+      `${e.label} ${e.action.action === 'pop-lookup' ? `pop, lookup in ${e.action.vrf}` : e.action.nexthops.map((h) => `${h.outLabels.length ? `swap [${h.outLabels.join(' ')}]` : 'pop'} ${h.gateway}%${h.interface}`).join(', ')}`,
+    );
+    if (labels.length) routes['mpls.0'] = labels;
     const sr: string[] = [];
     for (const level of cx.cfg.levels) {
       const spf = cx.spf.get(level);

@@ -51,6 +51,9 @@ function reoriginate(cx: IsisContext, now: number): void {
 export function configChanged(cx: IsisContext, cfg: IsisConfig, now: number): void {
   const systemChanged = cx.cfg.systemId !== cfg.systemId;
   cx.cfg = cfg;
+  // the SRGB and SRLB are ours to hand out: keep mpls.0's dynamic labels (VPN) out of them
+  const blocks = cfg.sr ? [cfg.sr.srgb, ...(cfg.sr.srlb ? [cfg.sr.srlb] : [])] : [];
+  cx.rib.mpls?.setReserved(blocks.map((b): [number, number] => [b.start, b.start + b.size - 1]));
   if (systemChanged) {
     for (const db of cx.lsdb.values()) db.records.clear();
     for (const m of cx.ownContent.values()) m.clear();

@@ -202,6 +202,13 @@ export function srRoutes(cx: IsisContext, level: Level, spf: SpfResult, now: num
     const key = String(s.inLabel);
     mpls.set(key, { prefix: key, protocol: 'isis', preference: LABELED_ISIS_PREFERENCE, metric, nexthops, attributes: { ...attributes, operation: nexthops.every((h) => h.labels.length === 0) ? 'pop' : 'swap', fec: s.prefix } });
   }
+  // our own node SIDs: popped here, the rest looked up (a neighbour that does not pop, or explicit null)
+  const own = cx.cfg.sr;
+  for (const index of [own.ipv4Index, own.ipv6Index]) {
+    if (index === undefined) continue;
+    const key = String(own.srgb.start + index);
+    mpls.set(key, { prefix: key, protocol: 'isis', preference: LABELED_ISIS_PREFERENCE, nexthops: [], attributes: { level, operation: 'pop', sid: { index, originator: cx.cfg.systemId, node: true, inLabel: own.srgb.start + index } } });
+  }
   for (const [label, adj] of cx.sr?.adjLabels ?? []) {
     if (adj.state !== 'up' || !adj.levels.includes(level)) continue;
     const gw = adj.ipv4[0];
