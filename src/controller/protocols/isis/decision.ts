@@ -9,7 +9,6 @@
  */
 import type { Level } from '../../../wire/isis/index.js';
 import type { RibNexthop, RibRoute } from '../../rib/types.js';
-import type { MplsAction } from '../../rib/mpls.js';
 import type { Adjacency, IsisContext } from './instance.js';
 import { computeSpf, type NextHop, type SpfResult } from './spf.js';
 import { graphFromLsps } from './spf-lsdb.js';
@@ -54,10 +53,6 @@ export function nexthopsFor(cx: IsisContext, level: Level, hops: readonly NextHo
 /** Announce `routes` (table -> prefix -> route) for a source, withdrawing what it announced before and no longer has. */
 export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, Map<string, RibRoute>>): void {
   for (const [table, byPrefix] of routes) {
-    if (table === 'mpls.0' && cx.rib.mpls) {
-      syncLabels(cx, source, byPrefix);
-      continue;
-    }
     if (cx.refusedTables.has(table)) continue;
     const key = `${table}|${source}`;
     const before = cx.announced.get(key) ?? new Set<string>();
@@ -77,7 +72,7 @@ export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, 
     }
     for (const p of before) {
       if (byPrefix.has(p)) continue;
-      unannounce(cx, table, source, p);
+      cx.rib.withdraw(table, source, p);
       texts.delete(p);
     }
     cx.announced.set(key, new Set(byPrefix.keys()));
@@ -86,58 +81,10 @@ export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, 
   for (const [key, set] of cx.announced) {
     const [table, src] = key.split('|') as [string, string];
     if (src !== source || routes.has(table)) continue;
-    for (const p of set) unannounce(cx, table, source, p);
+    for (const p of set) cx.rib.withdraw(table, source, p);
     cx.announced.delete(key);
     cx.announcedText.delete(key);
   }
-}
-
-/** The mpls.0 owner of a segment-routing label this instance chose. */
-const labelOwner = (label: string) => `isis sr ${label}`;
-
-/**
- * mpls.0 entries go to the RIB's label table (MplsTable.set/unset), which the FIB export
- * programs: no next hops = our own SID, popped and looked up in the default table; else
- * forwarded to each next hop with its out-labels (none: pop, PHP or an Adj-SID). A label that
- * another owner holds (an SID configured twice) is refused by the table and logged once.
- */
-function syncLabels(cx: IsisContext, source: string, byLabel: Map<string, RibRoute>): void {
-  const mt = cx.rib.mpls!;
-  const key = `mpls.0|${source}`;
-  const before = cx.announced.get(key) ?? new Set<string>();
-  const texts = cx.announcedText.get(key) ?? new Map<string, string>();
-  const held = new Set<string>();
-  for (const [label, r] of byLabel) {
-    const action: MplsAction =
-      r.nexthops.length === 0
-        ? { action: 'pop-lookup', vrf: 'default' }
-        : { action: 'forward', nexthops: r.nexthops.map((h) => ({ gateway: h.gateway ?? '', interface: h.interface ?? '', outLabels: h.labels ?? [] })) };
-    const text = JSON.stringify(action);
-    if (texts.get(label) !== text) {
-      try {
-        mt.set(Number(label), labelOwner(label), action);
-        texts.set(label, text);
-      } catch (err) {
-        if (!texts.has(`!${label}`)) cx.out.log(`isis: label ${label} not installed: ${(err as Error).message}`);
-        texts.set(`!${label}`, '');
-        continue;
-      }
-    }
-    held.add(label);
-  }
-  for (const l of before) {
-    if (held.has(l)) continue;
-    mt.unset(Number(l), labelOwner(l));
-    texts.delete(l);
-  }
-  cx.announced.set(key, held);
-  cx.announcedText.set(key, texts);
-}
-
-/** Take one announced entry out again: a route, or a label of mpls.0. */
-function unannounce(cx: IsisContext, table: string, source: string, prefix: string): void {
-  if (table === 'mpls.0' && cx.rib.mpls) cx.rib.mpls.unset(Number(prefix), labelOwner(prefix));
-  else cx.rib.withdraw(table, source, prefix);
 }
 
 export function runSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
@@ -170,7 +117,7 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
 export function withdrawAll(cx: IsisContext): void {
   for (const [key, set] of cx.announced) {
     const [table, src] = key.split('|') as [string, string];
-    for (const p of set) unannounce(cx, table, src, p);
+    for (const p of set) cx.rib.withdraw(table, src, p);
   }
   cx.announced.clear();
   cx.announcedText.clear();
