@@ -73,6 +73,28 @@ test('resync: replayed objects stay untouched, the rest goes, a resync cut short
   assert.equal((await p.endResync()).failures[0]?.reason, 'ResyncEnd without ResyncBegin');
 });
 
+test('a loopback (lo0) keeps its addresses without a vif, is replaced in place, survives a replay and is swept when not replayed', async () => {
+  const { dp, p } = await setup();
+  const lo = (addresses: string[]) => p.applyInterface({ name: 'lo0', driver: 'LOOPBACK', addresses });
+  assert.deepEqual((await lo(['10.255.0.1/32'])).failures, []);
+  assert.deepEqual([...dp.loopbacks], [['lo0', ['10.255.0.1/32']]]);
+  assert.equal(dp.vifs.has('lo0'), false, 'no vif');
+  assert.deepEqual((await lo(['10.255.0.1/32', '2001:db8:ff::1/128'])).failures, []);
+  assert.deepEqual(dp.loopbacks.get('lo0'), ['10.255.0.1/32', '2001:db8:ff::1/128']);
+  assert.match((await lo(['10.255.0.300/32'])).failures[0]?.reason ?? '', /10\.255\.0\.300/);
+  p.beginResync();
+  await lo(['10.255.0.1/32']);
+  await p.endResync();
+  assert.deepEqual(dp.loopbacks.get('lo0'), ['10.255.0.1/32'], 'replayed: kept');
+  p.beginResync();
+  const r = await p.endResync();
+  assert.equal(dp.loopbacks.has('lo0'), false, 'not replayed: removed');
+  assert.ok((r.swept ?? 0) >= 1);
+  await lo(['10.255.0.2/32']);
+  assert.deepEqual((await p.applyInterface({ name: 'lo0', delete: true })).failures, []);
+  assert.equal(dp.loopbacks.has('lo0'), false);
+});
+
 test('routes of every IPv4 length (and IPv6) survive a replay and are swept by their exact prefix', async () => {
   const { dp, p } = await setup();
   const prefixes = ['0.0.0.0/0', '128.0.0.0/1', '10.0.0.0/8', '192.168.1.0/24', '255.255.255.254/31', '255.255.255.255/32', '10.9.8.7/32', '2001:db8::/32'];

@@ -69,6 +69,8 @@ export interface ApplyResult {
 export class Programmer {
   private readonly vrfs = new Map<string, number>();
   private readonly ifs = new Map<string, IfEntry>();
+  /** loopbacks (lo0) programmed, with the generation that last sent them */
+  private readonly loopbacks = new Map<string, number>();
   /** per VRF, route key (see routeKey) -> the next hop it holds: one map entry per route, no per-route object */
   private readonly routes = new Map<string, Map<RouteKey, NhEntry>>();
   /** during a resync: the routes replayed so far, per VRF */
@@ -138,6 +140,12 @@ export class Programmer {
       } catch (err) {
         failures.push({ object: `interface ${name}`, reason: reason(err) });
       }
+    }
+    for (const [name, g] of this.loopbacks) {
+      if (g === this.gen) continue;
+      this.dp.setLoopback?.(name, []);
+      this.loopbacks.delete(name);
+      gone(`interface ${name}`);
     }
     for (const [name, g] of this.vrfs) {
       if (g === this.gen) continue;
@@ -242,6 +250,7 @@ export class Programmer {
     const object = `interface ${m.name}`;
     try {
       if (!m.name) throw new DataplaneError('interface without a name');
+      if (m.driver === 'LOOPBACK' || (m.delete && this.loopbacks.has(m.name))) return await this.applyLoopback(m);
       const old = this.ifs.get(m.name);
       if (m.delete) {
         if (old) {
@@ -267,6 +276,26 @@ export class Programmer {
     } catch (err) {
       return { failures: [{ object, reason: reason(err) }] };
     }
+  }
+
+  /** A loopback (lo0): the router's own addresses, no vif (Dataplane.setLoopback). */
+  private async applyLoopback(m: PbInterfaceUpdate): Promise<ApplyResult> {
+    if (!this.dp.setLoopback) throw new DataplaneError('this data plane keeps no loopback addresses');
+    if (m.delete) {
+      this.dp.setLoopback(m.name, []);
+      this.loopbacks.delete(m.name);
+      return { failures: [] };
+    }
+    const addresses = [...(m.addresses ?? [])];
+    for (const a of addresses) parseCidr(a);
+    if (this.ifs.has(m.name)) {
+      // it was attached as a vif before
+      await this.dp.delVif(m.name);
+      this.ifs.delete(m.name);
+    }
+    this.dp.setLoopback(m.name, addresses);
+    this.loopbacks.set(m.name, this.gen);
+    return { failures: [] };
   }
 
   /** Program a batch; each route succeeds or fails on its own. */

@@ -12,8 +12,8 @@ import type { InterfaceDriverName, PbControllerMessage, PbInterfaceUpdate, PbLab
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
 const ACTION_NUM: Record<string, number> = { FORWARD: 0, DISCARD: 1, REJECT: 2, RECEIVE: 3 };
-const DRIVERS: InterfaceDriverName[] = ['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP'];
-const DRIVER_NUM: Record<string, number> = { DRIVER_UNSPECIFIED: 0, AF_PACKET: 1, TAP: 2, MEMORY: 3, AF_XDP: 4 };
+const DRIVERS: (InterfaceDriverName | undefined)[] = ['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', undefined, 'LOOPBACK'];
+const DRIVER_NUM: Record<string, number> = { DRIVER_UNSPECIFIED: 0, AF_PACKET: 1, TAP: 2, MEMORY: 3, AF_XDP: 4, LOOPBACK: 6 };
 
 export class CodecError extends Error {
   constructor(message: string) {

@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Prefix } from '../lib/addr.js';
 
-export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY' | 'AF_XDP';
+export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY' | 'AF_XDP' | 'LOOPBACK';
 export type RouteActionName = 'FORWARD' | 'DISCARD' | 'REJECT' | 'RECEIVE';
 
 export interface PbNexthop {

@@ -157,6 +157,13 @@ export interface Dataplane {
   delVif(name: string): Promise<void>;
   /** replace the router's own addresses on a vif */
   setVifAddresses(name: string, addresses: string[]): void;
+  /**
+   * Replace the router's own addresses that belong to no vif (`lo0`); an empty list removes
+   * the loopback. They go on vhost0 with the vifs' addresses, for the host's TCP (BGP between
+   * loopbacks); the controller's local routes make packets to them receive. Optional, like
+   * the frame calls, so that test doubles need not keep them.
+   */
+  setLoopback?(name: string, addresses: string[]): void;
   addNexthop(spec: NexthopSpec): number;
   /** release a next hop id (refused while routes or labels still point at it) */
   delNexthop(id: number): void;

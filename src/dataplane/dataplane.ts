@@ -135,6 +135,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly ilmAlloc: IdAllocator;
   private readonly neighbors: NeighborResolver;
   private readonly hostSync = new VhostSync();
+  /** the router's addresses that belong to no vif (lo0), by name: on vhost0 with the vifs' */
+  private readonly loopbacks = new Map<string, Prefix[]>();
   /** routes the data plane adds for vif addresses (receive /32, connected subnet) per VRF; key prefix text */
   private readonly systemRoutes = new Map<number, Map<string, { p: Prefix; nh: number }>>();
   /** per VRF: system-route keys that a user route currently overrides (the user's is installed) */
@@ -1131,7 +1133,15 @@ export class VRouterDataplane implements Dataplane {
     if (!configuresHost(this.opts)) return;
     const vh = this.vifs.get(this.opts.vhostName ?? 'vhost0');
     if (!vh?.vhost) return;
-    this.hostSync.sync(vh.name, this.vifs.values());
+    const loopbacks = [...this.loopbacks.values()].map((addresses) => ({ vrf: 0, vhost: false, addresses }));
+    this.hostSync.sync(vh.name, [...this.vifs.values(), ...loopbacks]);
+  }
+
+  setLoopback(name: string, addresses: string[]): void {
+    const prefixes = addresses.map((a) => parseCidr(a));
+    if (prefixes.length === 0) this.loopbacks.delete(name);
+    else this.loopbacks.set(name, prefixes);
+    this.syncHost();
   }
 
   /** Wait for pending vhost0 host configuration (tests). */

@@ -44,6 +44,14 @@ export class RecordingDataplane implements Dataplane {
     this.count('delVif');
     if (!this.vifs.delete(name)) throw new DataplaneError(`unknown vif ${name}`);
   }
+  /** loopback addresses (lo0) by name */
+  readonly loopbacks = new Map<string, string[]>();
+  setLoopback(name: string, addresses: string[]): void {
+    this.count('setLoopback');
+    if (addresses.length === 0) this.loopbacks.delete(name);
+    else this.loopbacks.set(name, [...addresses]);
+  }
+
   setVifAddresses(name: string, addresses: string[]): void {
     this.count('setVifAddresses');
     const v = this.vifs.get(name);

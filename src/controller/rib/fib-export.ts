@@ -28,7 +28,7 @@ import type { MplsAction } from './mpls.js';
 
 export interface FibInterface {
   name: string;
-  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory';
+  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'loopback';
   /** routing instance; 'default' when absent */
   vrf?: string;
   addresses: string[];
@@ -93,7 +93,7 @@ interface Replay {
   endSeq: number;
 }
 
-const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY' };
+const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY', loopback: 'LOOPBACK' };
 const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
 
 export class FibExport {

@@ -20,6 +20,9 @@ import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from
 import { FibExport, type FibInterface } from './fib-export.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
+/** the loopback interface, as on Junos */
+const LOOPBACK = 'lo0';
+
 /** how the vRouter says that the netdev to attach does not exist (sys/libc.ts interfaceIndex, ENODEV) */
 const NO_SUCH_NETDEV = /interface '[^']*' not found|No such device/;
 
@@ -43,8 +46,8 @@ export interface ConfiguredInterface {
   mtu?: number;
   vlan?: number;
   mac?: string;
-  /** `vrouter driver`: how the vRouter attaches the netdev (default: RibServiceOptions.driverFor, else af-packet) */
-  driver?: 'af-packet' | 'af-xdp' | 'tap';
+  /** `vrouter driver`: how the vRouter attaches the netdev (default: RibServiceOptions.driverFor, else af-packet); lo0 is a loopback, no netdev */
+  driver?: 'af-packet' | 'af-xdp' | 'tap' | 'loopback';
 }
 
 export class RibService implements ConfigConsumer {
@@ -325,6 +328,9 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     if (typeof b['mac-address'] === 'string') i.mac = b['mac-address'];
     const driver = subtree(b['vrouter'])['driver'];
     if (driver === 'tap' || driver === 'af-packet' || driver === 'af-xdp') i.driver = driver;
+    // lo0 holds the node's own addresses (router ID, BGP local-address, IS-IS's loopback
+    // prefixes): no netdev to attach, its /32 and /128 addresses are local routes
+    if (name === LOOPBACK) i.driver = 'loopback';
     out.push(i);
   }
   return out;
