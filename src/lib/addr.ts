@@ -299,6 +299,40 @@ export function prefixOfText(s: string): Prefix {
   return code >= 0 ? prefixOfIpv4Code(code) : parsePrefix(s);
 }
 
+/**
+ * A route prefix as a value, as protocols, the RIB and the FIB export carry it: an IPv4
+ * prefix is its ipv4PrefixCode (a number: no string, no byte array per route), anything
+ * else (IPv6, and keys that are not plain prefixes, such as a VPN route's RD:prefix) its
+ * canonical text. Equal prefixes have equal keys, so it is a map key as it stands.
+ */
+export type PrefixKey = number | string;
+
+/** The key of a route prefix given as text (IPv4 as its code; the rest canonical). */
+export function prefixKeyOfText(s: string): PrefixKey {
+  const code = scanIpv4PrefixCode(s);
+  return code >= 0 ? code : canonicalPrefix(s);
+}
+
+/** The key of a route prefix given as a value. */
+export function prefixKeyOf(p: Prefix): PrefixKey {
+  return p.family === 4 ? ipv4PrefixCode(bytesToIpv4(p.addr), p.len) : formatPrefix(p);
+}
+
+/** The text of a PrefixKey, for display (`show`, logs) and for what still speaks text. */
+export function prefixKeyText(k: PrefixKey): string {
+  return typeof k === 'number' ? formatIpv4PrefixCode(k) : k;
+}
+
+/** `a.b.c.d/len` of an ipv4PrefixCode. */
+export function formatIpv4PrefixCode(code: number): string {
+  return `${formatIpv4(ipv4OfPrefixCode(code))}/${prefixCodeLength(code)}`;
+}
+
+/** The Prefix of a PrefixKey (text keys through parsePrefix). */
+export function prefixOfKey(k: PrefixKey): Prefix {
+  return typeof k === 'number' ? prefixOfIpv4Code(k) : parsePrefix(k);
+}
+
 /** The canonical text of a route prefix, for use as a map key. */
 export function canonicalPrefix(s: string): string {
   return formatPrefix(parsePrefix(s));

@@ -21,6 +21,11 @@ export interface SessionOptions {
   readonly addPathTx: ReadonlySet<string>;
   /** RFC 8654 negotiated: messages up to 65535 octets */
   readonly extendedMessage: boolean;
+  /**
+   * Decode IPv4 unicast prefixes as values (DecodedUpdate.v4, lib/addr ipv4PrefixCodes)
+   * rather than text: what a receiving session asks for; absent for tools and tests.
+   */
+  readonly prefixCodes?: boolean;
 }
 
 export const DEFAULT_OPTIONS: SessionOptions = {

@@ -2,6 +2,7 @@
 // and fed decoded UPDATEs; the RIB and the Adj-RIB-Out show what it decided.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { prefixKeyOfText } from '../../../lib/addr.js';
 import { Rib } from '../../rib/rib.js';
 import { PolicyEngine } from '../../policy/index.js';
 import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapabilities, type PathAttributes, type Update } from '../../../wire/bgp/index.js';
@@ -53,7 +54,8 @@ const ebgp = (peerAs: number, addrs: string[], extra: ConfigTree = {}): ConfigTr
 });
 const ibgp = (addrs: string[], extra: ConfigTree = {}): ConfigTree => ({ type: 'internal', neighbor: Object.fromEntries(addrs.map((a) => [a, {}])), ...extra });
 const path = (...asns: number[]) => [{ type: 2, asns }];
-const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.ribs.get(s.nb(addr))!.out.get('inet.0')?.get(prefix);
+// the Adj-RIB-Out is keyed by prefix value (lib/addr PrefixKey)
+const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.ribs.get(s.nb(addr))!.out.get('inet.0')?.get(prefixKeyOfText(prefix));
 
 test('best path across two eBGP peers: shorter AS path wins; withdrawal fails over', () => {
   const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });

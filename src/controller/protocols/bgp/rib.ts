@@ -12,9 +12,14 @@
  *  - nexthopFor/releaseNexthop: next-hop records watched in the RIB; a change reaches
  *    events.nexthopChanged.
  *
+ * Prefixes are values (lib/addr PrefixKey): an IPv4 prefix is its ipv4PrefixCode, as the
+ * decoder made it, the key of its table's map and what goes to the RIB; IPv6 prefixes and
+ * VPN keys (RD:prefix) are text. A LocEntry's text is made only when read (show, logs).
+ *
  * Memory: one PathAttributes object is shared by every prefix of an UPDATE; the prefixes of
  * one UPDATE share one Path object too (nothing in it is per prefix).
  */
+import { prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
 import type { RibRoute } from '../../rib/types.js';
 import type { DecidingStep, PathFacts } from './best-path.js';
@@ -48,6 +53,19 @@ function resolutionOf(table: string, address: string): { table: string; address:
   const mapped = mappedIpv4(address);
   if (mapped) return { table: 'inet.0', address: mapped };
   return { table: address.includes(':') ? 'inet6.0' : 'inet.0', address };
+}
+
+/**
+ * The Loc-RIB key of a prefix given as text (the RIB's listeners, other protocols' routes,
+ * tests): a VPN table's RD:prefix as it is, any other prefix as its value.
+ */
+export function locKey(table: string, text: string): PrefixKey {
+  if (isVpnTable(table)) return text;
+  try {
+    return prefixKeyOfText(text);
+  } catch {
+    return text; // not a prefix: it matches nothing
+  }
 }
 
 /** Implicit null (RFC 3032): nothing to push. */
@@ -127,10 +145,16 @@ export class LocEntry {
   /** queued for the next flush */
   dirty = false;
   constructor(
-    readonly prefix: string,
+    /** the prefix as a value: the key of its table's map */
+    readonly key: PrefixKey,
     first: Path,
   ) {
     this.slot = first;
+  }
+
+  /** the prefix's text, made when read */
+  get prefix(): string {
+    return prefixKeyText(this.key);
   }
 
   get size(): number {
@@ -198,7 +222,7 @@ export class LocEntry {
 export class NeighborRib {
   /** paths received (Adj-RIB-In size), per table */
   readonly received = new Map<string, number>();
-  readonly out = new Map<string, Map<string, PathAttributes>>();
+  readonly out = new Map<string, Map<PrefixKey, PathAttributes>>();
   readonly accepted = new Map<string, number>();
   /** paths of this peer that are the best of their prefix, per table */
   readonly active = new Map<string, number>();
@@ -220,7 +244,7 @@ export class NeighborRib {
   /** the last path learned from this peer, shared by the next prefixes with the same facts */
   lastPath: Path | undefined = undefined;
   lastPathTable = '';
-  tableOut(table: string): Map<string, PathAttributes> {
+  tableOut(table: string): Map<PrefixKey, PathAttributes> {
     let m = this.out.get(table);
     if (!m) this.out.set(table, (m = new Map()));
     return m;
@@ -238,12 +262,12 @@ export interface CheckedAttributes {
 /** Distinct attribute sets remembered per peer before the cache starts over. */
 export const ATTR_CACHE_MAX = 65536;
 
-/** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries. */
-export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { prefix: string; path: Path }[] {
-  const out: { prefix: string; path: Path }[] = [];
+/** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries (`entry.prefix` is the text). */
+export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { entry: LocEntry; path: Path }[] {
+  const out: { entry: LocEntry; path: Path }[] = [];
   const lt = cx.loc.get(table);
   if (!lt) return out;
-  for (const e of lt.values()) for (const path of e.paths) if (path.peer === nb) out.push({ prefix: e.prefix, path });
+  for (const e of lt.values()) for (const path of e.paths) if (path.peer === nb) out.push({ entry: e, path });
   return out;
 }
 
@@ -254,9 +278,9 @@ export function hasStale(cx: BgpContext, nb: Neighbor): boolean {
 
 export function purgeStale(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string): void {
   let n = 0;
-  for (const { prefix, path } of adjRibIn(cx, nb, table)) {
+  for (const { entry, path } of adjRibIn(cx, nb, table)) {
     if (!path.stale) continue;
-    unlearn(cx, nb, st, table, prefix, path.pathId);
+    unlearn(cx, nb, st, table, entry.key, path.pathId);
     n++;
   }
   if (n) cx.log(`bgp neighbor ${nb.cfg.address}: removed ${n} stale routes from ${table}`);
@@ -264,7 +288,7 @@ export function purgeStale(cx: BgpContext, nb: Neighbor, st: NeighborRib, table:
 }
 
 export function purgeTable(cx: BgpContext, st: NeighborRib, table: string, nb: Neighbor): void {
-  for (const { prefix, path } of adjRibIn(cx, nb, table)) unlearn(cx, nb, st, table, prefix, path.pathId);
+  for (const { entry, path } of adjRibIn(cx, nb, table)) unlearn(cx, nb, st, table, entry.key, path.pathId);
 }
 
 export function dropAllPaths(cx: BgpContext, nb: Neighbor): void {
@@ -274,7 +298,7 @@ export function dropAllPaths(cx: BgpContext, nb: Neighbor): void {
 }
 
 /** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
-export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
+export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
   let attrs = inAttrs;
   let accepted = hidden === undefined;
   let preference: number | undefined;
@@ -315,7 +339,7 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
 }
 
 /** Remove one path from the neighbor's Adj-RIB-In and the Loc-RIB. */
-export function unlearn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number): void {
+export function unlearn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number): void {
   const e = cx.loc.get(table)?.get(prefix);
   const old = e?.take(nb, pathId);
   if (!e || !old) return;
@@ -387,6 +411,7 @@ export function markDirty(cx: BgpContext, table: string, e: LocEntry): void {
 
 /** Every VPN entry with its best path (the VRF imports go over them when VRFs change). */
 export function* vpnEntries(cx: BgpContext): Iterable<{ table: string; key: string; best: Path | undefined }> {
+  // VPN tables are keyed by text (RD:prefix)
   for (const table of [VPN_TABLE4, VPN_TABLE6]) for (const e of cx.loc.get(table)?.values() ?? []) yield { table, key: e.prefix, best: e.best };
 }
 

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import type { ConfigTree, ConfigConsumer } from '../../types.js';
 import { subtree as tree } from '../../config/tree.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
+import type { PrefixKey } from '../../../lib/addr.js';
 import { PolicyEngine } from '../../policy/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
 import { resolveAll, resolveVrfs, sessionKey, tableName, validateBgp, type InstanceConfig } from './config.js';
@@ -54,7 +55,7 @@ export interface BgpOptions {
 }
 
 interface RibExtras {
-  subscribe?(l: (c: { table: string; prefix: string; route: RibRoute | undefined }) => void): () => void;
+  subscribe?(l: (c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }) => void): () => void;
   fibRoutes?(): Iterable<{ table: string; prefix: string }>;
 }
 
@@ -63,9 +64,11 @@ interface RibExtras {
  * or a BGP route became active where another protocol's route had won (BGP's own changes
  * are exported by BGP itself).
  */
-export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: string; prefix: string; route: RibRoute | undefined }): void {
-  const bgp = c.route?.protocol === 'bgp';
-  for (const inst of instances) if (!bgp || inst.isShadowed(c.table, c.prefix) || inst.watchesTable(c.table)) inst.ribChanged(c.table, c.prefix);
+export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }): void {
+  // the RIB's change gives the prefix as a value and the protocol without building the route
+  const bgp = ('protocol' in c ? c.protocol : c.route?.protocol) === 'bgp';
+  const key = c.key ?? c.prefix;
+  for (const inst of instances) if (!bgp || inst.isShadowed(c.table, key) || inst.watchesTable(c.table)) inst.ribChanged(c.table, key);
 }
 
 /** `interface|address` for every `interfaces IF unit 0 family inet|inet6 address A primary`. */
