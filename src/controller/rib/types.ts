@@ -76,6 +76,8 @@ export interface RibApi {
   announceSharedKey?(table: string, source: string, prefix: PrefixKey, route: RibRoute): void;
   withdrawKey?(table: string, source: string, prefix: PrefixKey): void;
   getKey?(table: string, prefix: PrefixKey): RibRoute | undefined;
+  /** the protocol of the active route for an exact prefix, without building the route */
+  activeProtocol?(table: string, prefix: PrefixKey): RouteProtocol | undefined;
   withdraw(table: string, source: string, prefix: string): void;
   /** remove every route of a source in a table (a protocol instance going down) */
   flush(table: string, source: string): void;

@@ -158,9 +158,9 @@ function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string,
   // protocol won the prefix in the RIB, what goes out is that route, through the export
   // policy, or nothing. Looked up only when something could be sent.
   if (best && (chain.length > 0 || mayAdvertise(best, nb))) {
-    const active = ribGet(cx, table, prefix);
+    const active = cx.rib.activeProtocol ? cx.rib.activeProtocol(table, prefix) : ribGet(cx, table, prefix)?.protocol;
     let set = cx.shadowed.get(table);
-    if (active && active.protocol !== 'bgp') {
+    if (active !== undefined && active !== 'bgp') {
       if (!set) cx.shadowed.set(table, (set = new Set()));
       set.add(prefix);
       best = undefined;

@@ -271,15 +271,29 @@ export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { entry: 
   return out;
 }
 
+/** The neighbor's stale paths in a table (a walk over the Loc-RIB that builds nothing for the others). */
+function stalePaths(cx: BgpContext, nb: Neighbor, table: string): { entry: LocEntry; path: Path }[] {
+  const out: { entry: LocEntry; path: Path }[] = [];
+  const lt = cx.loc.get(table);
+  if (!lt) return out;
+  for (const e of lt.values()) {
+    const lone = e.lone;
+    if (lone) {
+      if (lone.peer === nb && lone.stale) out.push({ entry: e, path: lone });
+    } else for (const path of e.paths) if (path.peer === nb && path.stale) out.push({ entry: e, path });
+  }
+  return out;
+}
+
 export function hasStale(cx: BgpContext, nb: Neighbor): boolean {
-  for (const table of cx.tables) for (const { path } of adjRibIn(cx, nb, table)) if (path.stale) return true;
+  for (const table of cx.tables) if (stalePaths(cx, nb, table).length) return true;
   return false;
 }
 
 export function purgeStale(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string): void {
   let n = 0;
-  for (const { entry, path } of adjRibIn(cx, nb, table)) {
-    if (!path.stale) continue;
+  // End-of-RIB after a full table: walk it without an object per path
+  for (const { entry, path } of stalePaths(cx, nb, table)) {
     unlearn(cx, nb, st, table, entry.key, path.pathId);
     n++;
   }
