@@ -188,6 +188,17 @@ test('only the active route is advertised: a static route that wins the prefix h
   s.rib.announce('inet.0', 'static', { prefix, protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
   s.inst.flush();
   assert.equal(out(s, '10.0.0.3', prefix), undefined, 'withdrawn from b when the static route wins again');
+  // a route exported by policy, then gone with nothing in its place: withdrawn from c
+  s.rib.announce('inet.0', 'static', { prefix: '203.0.113.0/24', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
+  s.inst.flush();
+  assert.ok(out(s, '10.0.0.4', '203.0.113.0/24'), 'c exports the static route');
+  assert.equal(out(s, '10.0.0.3', '203.0.113.0/24'), undefined, 'b exports BGP routes only');
+  s.rib.withdraw('inet.0', 'static', '203.0.113.0/24');
+  s.inst.flush();
+  assert.equal(out(s, '10.0.0.4', '203.0.113.0/24'), undefined, 'withdrawn from c once the static route is gone');
+  // a BGP route withdrawn by its peer leaves every Adj-RIB-Out
+  feed(s, '10.0.0.2', { withdrawn: ['198.51.100.0/24'] });
+  assert.equal(out(s, '10.0.0.3', '198.51.100.0/24'), undefined, 'withdrawn from b with its BGP route');
 });
 
 test('graceful restart helper: routes kept stale across a session loss, swept after End-of-RIB', () => {

@@ -237,6 +237,13 @@ export class BgpInstance implements NeighborOwner {
     return set.has(typeof prefix === 'string' ? locKey(table, prefix) : prefix);
   }
 
+  /** Whether some peer was sent a route for this prefix (it is in an Adj-RIB-Out). */
+  advertises(table: string, prefix: PrefixKey): boolean {
+    const key = typeof prefix === 'string' ? locKey(table, prefix) : prefix;
+    for (const st of this.cx.ribs.values()) if (st.out.get(table)?.has(key)) return true;
+    return false;
+  }
+
   /** mpls.0 as this instance allocated it. */
   get mpls() {
     return this.cx.vpn.mpls;

@@ -62,13 +62,20 @@ interface RibExtras {
 /**
  * Tells BGP instances of a RIB change their export may depend on: a non-BGP route changed,
  * or a BGP route became active where another protocol's route had won (BGP's own changes
- * are exported by BGP itself).
+ * are exported by BGP itself). A prefix left with no route matters only where something
+ * went out for it (or a VRF's routes are exported): a withdrawn BGP route, a million of
+ * them when a session drops, is not handed back to BGP's export once per prefix.
  */
 export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }): void {
   // the RIB's change gives the prefix as a value and the protocol without building the route
-  const bgp = ('protocol' in c ? c.protocol : c.route?.protocol) === 'bgp';
+  const protocol = 'protocol' in c ? c.protocol : c.route?.protocol;
   const key = c.key ?? c.prefix;
-  for (const inst of instances) if (!bgp || inst.isShadowed(c.table, key) || inst.watchesTable(c.table)) inst.ribChanged(c.table, key);
+  for (const inst of instances) {
+    if (inst.watchesTable(c.table)) inst.ribChanged(c.table, key);
+    else if (protocol === 'bgp' || protocol === undefined) {
+      if (inst.isShadowed(c.table, key) || (protocol === undefined && inst.advertises(c.table, key))) inst.ribChanged(c.table, key);
+    } else inst.ribChanged(c.table, key);
+  }
 }
 
 /** `interface|address` for every `interfaces IF unit 0 family inet|inet6 address A primary`. */
