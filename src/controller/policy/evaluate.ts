@@ -10,7 +10,7 @@
  * The subject is protocol-neutral (any protocol's export or import can use this); BGP
  * attributes are optional fields of it.
  */
-import { formatPrefix, parsePrefix, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
+import { formatPrefix, parsePrefix, prefixKeyFamily, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import type { ConfigTree } from '../types.js';
 import { stringList, subtree } from '../config/tree.js';
 import {
@@ -199,7 +199,7 @@ export class PolicyEngine {
     if (ifs.length) checks.push((s) => (s.interfaces ?? []).some((i) => ifs.includes(i)));
     if (typeof from.family === 'string') {
       const fam = from.family;
-      checks.push((s) => (typeof s.prefix === 'string' && s.prefix.includes(':') ? fam === 'inet6' : fam === 'inet'));
+      checks.push((s) => (prefixKeyFamily(s.prefix) === 6 ? fam === 'inet6' : fam === 'inet'));
     }
     const eq = (key: 'local-preference' | 'metric' | 'tag', get: (s: PolicySubject) => number | undefined) => {
       if (typeof from[key] === 'number') checks.push((s) => get(s) === from[key]);

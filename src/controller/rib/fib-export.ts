@@ -22,7 +22,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
-import { parsePrefix, prefixKeyText, type Prefix, type PrefixKey } from '../../lib/addr.js';
+import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 
@@ -545,10 +545,10 @@ class BatchBuilder {
 
 /**
  * The RIB's prefix value as Route.destination takes it: an IPv4 prefix's ipv4PrefixCode as
- * it is (nothing parsed), an IPv6 key (canonical text) as a Prefix.
+ * it is, an ipv6PrefixKey as a Prefix read from its bytes (nothing parsed from text).
  */
 function destinationOf(prefix: PrefixKey): number | Prefix {
-  return typeof prefix === 'number' ? prefix : parsePrefix(prefix);
+  return typeof prefix === 'number' ? prefix : prefixOfKey(prefix);
 }
 
 function fibKey(action: FibAction, nexthops: readonly FibNexthop[]): string {

@@ -16,7 +16,7 @@
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
 import { MplsTable } from './mpls.js';
-import { formatIpv4, formatIpv6, formatPrefix, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
+import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
 
 export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
@@ -153,7 +153,7 @@ class Entry implements Cand {
   constructor(
     readonly table: Table,
     len: number,
-    /** per-length map key: the network bits as a number (IPv4, see keyV4) or the canonical prefix text (IPv6) */
+    /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix's ipv6PrefixKey (IPv6) */
     readonly key: number | string,
     /** the masked address (IPv6 only; IPv4 lives in `key`) */
     v6: Uint8Array | undefined,
@@ -164,7 +164,7 @@ class Entry implements Cand {
   get len(): number {
     return this.bits >>> 1;
   }
-  /** the prefix as a value: an IPv4 prefix's ipv4PrefixCode (2^len + the per-length key), else its text */
+  /** the prefix as a value: an IPv4 prefix's ipv4PrefixCode (2^len + the per-length key), else its ipv6PrefixKey */
   get pkey(): PrefixKey {
     const k = this.key;
     if (typeof k !== 'number') return k;
@@ -345,7 +345,7 @@ function parseKey(table: Table, prefix: string): ParsedKey {
   if (parsed.family !== table.family) throw new Error(`prefix ${prefix} does not belong in table ${table.name}`);
   out.text = formatPrefix(parsed);
   out.len = parsed.len;
-  out.key = parsed.family === 4 ? keyV4(v4Of(parsed.addr), parsed.len) : out.text;
+  out.key = parsed.family === 4 ? keyV4(v4Of(parsed.addr), parsed.len) : ipv6PrefixKey(parsed.addr, parsed.len);
   out.v6 = parsed.family === 6 ? parsed.addr : undefined;
   return out;
 }
@@ -355,7 +355,16 @@ function parseKey(table: Table, prefix: string): ParsedKey {
  * code without parsing anything, a text key through parseKey.
  */
 function parseValue(table: Table, key: PrefixKey): ParsedKey {
-  if (typeof key === 'string') return parseKey(table, key);
+  if (typeof key === 'string') {
+    if (table.family !== 6 || !isIpv6PrefixKey(key)) return parseKey(table, key);
+    const out = parsedKey;
+    const p = prefixOfIpv6Key(key);
+    out.text = '';
+    out.len = p.len;
+    out.key = key;
+    out.v6 = p.addr;
+    return out;
+  }
   if (table.family !== 4 || !Number.isInteger(key) || key < 1 || key >= 2 ** 33) throw new Error(`prefix code ${key} does not belong in table ${table.name}`);
   const out = parsedKey;
   const len = prefixCodeLength(key);
@@ -664,7 +673,7 @@ export class Rib implements RibApi {
       }
       if (p.family !== t.family) return [];
       if (filter.exact) {
-        const e = t.byLen[p.len]!.get(p.family === 4 ? keyV4(v4Of(p.addr), p.len) : formatPrefix(p));
+        const e = t.byLen[p.len]!.get(p.family === 4 ? keyV4(v4Of(p.addr), p.len) : ipv6PrefixKey(p.addr, p.len));
         entries = e ? [e] : [];
       } else if (!filter.prefix.includes('/')) {
         const e = p.family === 4 ? this.longest(t, v4Of(p.addr), undefined, undefined) : this.longest(t, 0, p.addr, undefined);
@@ -769,9 +778,8 @@ export class Rib implements RibApi {
       }
       return undefined;
     }
-    const scratch = new Uint8Array(16);
     for (const len of t.lengths) {
-      const e = t.byLen[len]!.get(maskedV6Key(addr, len, scratch));
+      const e = t.byLen[len]!.get(ipv6PrefixKey(addr, len));
       if (e?.active && e !== exclude) return e;
     }
     return undefined;
@@ -1121,15 +1129,6 @@ function shownEntry(e: Entry): ShownEntry {
 
 function formatIpv6Bytes(b: Uint8Array): string {
   return formatIpv6(b);
-}
-
-/** `addr` with the bits after `len` cleared, as the canonical prefix text. */
-function maskedV6Key(addr: Uint8Array, len: number, scratch: Uint8Array): string {
-  for (let i = 0; i < 16; i++) {
-    const bits = len - i * 8;
-    scratch[i] = bits >= 8 ? addr[i]! : bits <= 0 ? 0 : addr[i]! & (0xff << (8 - bits));
-  }
-  return `${formatIpv6(scratch)}/${len}`;
 }
 
 /** inet.0, inet6.0 first, then instances by name, IPv4 before IPv6. */

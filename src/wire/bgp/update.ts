@@ -22,6 +22,7 @@ export interface MpReach {
   readonly nextHop: string;
   /** IPv6 link-local next hop when the next hop field was 32 octets */
   readonly nextHopLocal?: string;
+  /** text; IPv6 unicast prefixes as lib/addr ipv6PrefixKeys with SessionOptions.prefixCodes */
   readonly prefixes: string[];
   readonly pathIds?: number[];
   /** labeled unicast and VPN: label stack per prefix */
@@ -33,6 +34,7 @@ export interface MpReach {
 export interface MpUnreach {
   readonly afi: number;
   readonly safi: number;
+  /** text; IPv6 unicast prefixes as lib/addr ipv6PrefixKeys with SessionOptions.prefixCodes */
   readonly prefixes: string[];
   readonly pathIds?: number[];
   readonly labels?: number[][];
@@ -270,7 +272,8 @@ function decodeFamilyPrefixes(v: Uint8Array, start: number, afi: number, safi: n
   const prefixes: string[] = [];
   const pathIds = addPath ? [] : undefined;
   if (safi === Safi.Unicast) {
-    const bad = decodePrefixes(v, start, v.length, afi, addPath, prefixes, pathIds);
+    // a receiving session takes IPv6 unicast prefixes as values (lib/addr ipv6PrefixKey)
+    const bad = decodePrefixes(v, start, v.length, afi, addPath, prefixes, pathIds, afi === Afi.Ipv6 && o.prefixCodes === true);
     return { bad, prefixes, pathIds };
   }
   const extras = { labels: [] as number[][], rds: safi === Safi.MplsVpn ? ([] as string[]) : undefined };

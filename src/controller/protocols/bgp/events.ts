@@ -23,7 +23,7 @@ import {
   type RouteRefresh,
 } from '../../../wire/bgp/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
-import { prefixKeyText, scanIpv4PrefixCode, type PrefixKey } from '../../../lib/addr.js';
+import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, scanIpv4PrefixCode, type PrefixKey } from '../../../lib/addr.js';
 import { isVpnTable, tableName } from './config.js';
 import { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
@@ -323,15 +323,22 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
 }
 
 /**
- * The Loc-RIB key of a prefix the decoder gave as text: a VPN route's RD:prefix; an IPv4
- * prefix (labeled unicast, or a session decoding text) as its ipv4PrefixCode, the key its
- * unicast twin has; an IPv6 prefix as its canonical text (the decoder's form).
+ * The Loc-RIB key of a prefix from the decoder: a VPN route's RD:prefix text; an IPv6
+ * unicast prefix's ipv6PrefixKey as decoded; a prefix the decoder gave as text (labeled
+ * unicast, or a session decoding text) as the value its unicast twin has.
  */
 function mpKey(afi: number, rd: string | undefined, prefix: string): PrefixKey {
   if (rd !== undefined) return `${rd}:${prefix}`;
-  if (afi !== Afi.Ipv4) return prefix;
-  const code = scanIpv4PrefixCode(prefix);
-  return code >= 0 ? code : prefix;
+  if (afi === Afi.Ipv4) {
+    const code = scanIpv4PrefixCode(prefix);
+    return code >= 0 ? code : prefix;
+  }
+  if (isIpv6PrefixKey(prefix)) return prefix;
+  try {
+    return prefixKeyOfText(prefix);
+  } catch {
+    return prefix;
+  }
 }
 
 /** End-of-RIB for a family: its stale routes go; a restarting speaker may resume routing. */
