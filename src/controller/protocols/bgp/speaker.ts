@@ -56,7 +56,7 @@ export interface BgpOptions {
 
 interface RibExtras {
   subscribe?(l: (c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }) => void): () => void;
-  fibRoutes?(): Iterable<{ table: string; prefix: string }>;
+  fibRoutes?(): Iterable<{ table: string; prefix: string; key?: PrefixKey }>;
 }
 
 /**
@@ -127,7 +127,11 @@ export class BgpSpeaker {
     const out: RibRoute[] = [];
     for (const r of x.fibRoutes()) {
       if (r.table !== table) continue;
-      const route = this.rib.get(table, r.prefix);
+      // by value where the RIB gives one: BGP's own routes (most of a full table) are passed
+      // over without their route object or text being made
+      const key = r.key;
+      if (key !== undefined && this.rib.activeProtocol?.(table, key) === 'bgp') continue;
+      const route = key !== undefined && this.rib.getKey ? this.rib.getKey(table, key) : this.rib.get(table, r.prefix);
       if (route && route.protocol !== 'bgp') out.push(route);
     }
     return out;
