@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalPrefix, formatIpv6, formatPrefix, ipv4OfPrefixCode, ipv4PrefixCode, makePrefix, parseCidr, parseIpv4, parseIpv6, parseLabel, parseMac, parsePrefix, formatMac, formatIpv4, prefixCodeLength, prefixOfIpv4Code, prefixOfText, scanIpv4Prefix, scanIpv4PrefixCode, tryParseIpv4, tryParseIpv6 } from './addr.js';
+import { canonicalPrefix, formatIpv4PrefixCode, formatIpv6, formatPrefix, ipv4OfPrefixCode, ipv4PrefixCode, ipv6PrefixKey, ipv6PrefixKeyLength, isIpv6PrefixKey, makePrefix, parseCidr, parseIpv4, parseIpv6, parseLabel, parseMac, parsePrefix, formatMac, formatIpv4, prefixCodeLength, prefixKeyFamily, prefixKeyOf, prefixKeyOfText, prefixKeyText, prefixOfIpv4Code, prefixOfKey, prefixOfText, scanIpv4Prefix, scanIpv4PrefixCode, tryParseIpv4, tryParseIpv6 } from './addr.js';
 
 test('IPv4 parse and format round-trip, bad input refused', () => {
   assert.equal(formatIpv4(parseIpv4('10.1.2.3')), '10.1.2.3');
@@ -69,4 +69,27 @@ test('a prefix from its binary parts: checked, host bits cleared; from text thro
   assert.throws(() => makePrefix(clean, -1), /prefix length/);
   for (const t of ['10.1.0.0/16', '10.1.2.3/16', '2001:db8::1/32', '::/0']) assert.deepEqual(prefixOfText(t), parsePrefix(t), t);
   assert.throws(() => prefixOfText('nope'), /invalid/);
+});
+
+test('prefix keys: IPv4 as its code, IPv6 as 18 characters from the bytes; text round-trips, host bits dropped', () => {
+  for (const text of ['0.0.0.0/0', '10.0.0.0/8', '192.0.2.128/25', '255.255.255.255/32', '2001:db8::/32', '::/0', '2001:db8:0:1::1/128', 'fe80::/10']) {
+    const k = prefixKeyOfText(text);
+    assert.equal(typeof k, text.includes(':') ? 'string' : 'number', text);
+    assert.equal(prefixKeyText(k), text);
+    assert.deepEqual(prefixOfKey(k), parsePrefix(text));
+    assert.equal(prefixKeyFamily(k), text.includes(':') ? 6 : 4);
+    assert.equal(isIpv6PrefixKey(k), text.includes(':'));
+    assert.equal(prefixKeyOf(parsePrefix(text)), k);
+  }
+  assert.equal(prefixKeyOfText('10.1.2.3/8'), prefixKeyOfText('10.0.0.0/8'), 'host bits dropped (IPv4)');
+  assert.equal(prefixKeyOfText('2001:db8::1/32'), prefixKeyOfText('2001:db8::/32'), 'host bits dropped (IPv6)');
+  assert.notEqual(prefixKeyOfText('2001:db8::/32'), prefixKeyOfText('2001:db8::/33'));
+  const k = ipv6PrefixKey(parseIpv6('2001:db8:ffff::'), 36);
+  assert.equal(k.length, 18);
+  assert.equal(ipv6PrefixKeyLength(k), 36);
+  assert.equal(prefixKeyText(k), '2001:db8:f000::/36');
+  assert.equal(prefixKeyText('65000:1:10.0.0.0/8'), '65000:1:10.0.0.0/8', 'a text key is its own text');
+  assert.equal(prefixKeyFamily('65000:1:10.0.0.0/8'), 6, 'text keys go by their form (a VPN key has colons; never asked of one)');
+  assert.equal(formatIpv4PrefixCode(ipv4PrefixCode(parseIpv4('198.51.100.0'), 24)), '198.51.100.0/24');
+  assert.throws(() => prefixKeyOfText('10.0.0.0/33'));
 });

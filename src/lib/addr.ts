@@ -299,6 +299,82 @@ export function prefixOfText(s: string): Prefix {
   return code >= 0 ? prefixOfIpv4Code(code) : parsePrefix(s);
 }
 
+/**
+ * A route prefix as a value, as protocols, the RIB and the FIB export carry it: an IPv4
+ * prefix is its ipv4PrefixCode (a number: no string, no byte array per route); an IPv6
+ * prefix its ipv6PrefixKey (18 one-byte characters: a mark, the length and the 16 address
+ * bytes, host bits zero; made from bytes without formatting, read back without parsing);
+ * anything else (keys that are not plain prefixes, such as a VPN route's RD:prefix) its
+ * canonical text. Equal prefixes have equal keys, so it is a map key as it stands.
+ */
+export type PrefixKey = number | string;
+
+/** First character of an ipv6PrefixKey: a control character no prefix text starts with. */
+const V6_KEY_MARK = 6;
+const V6_KEY_SCRATCH = new Uint8Array(16);
+
+/** The PrefixKey of an IPv6 prefix from its address bytes (at `off`) and length; host bits are dropped. */
+export function ipv6PrefixKey(addr: Uint8Array, len: number, off = 0): string {
+  const b = V6_KEY_SCRATCH;
+  for (let i = 0; i < 16; i++) {
+    const bits = len - i * 8;
+    b[i] = bits >= 8 ? addr[off + i]! : bits <= 0 ? 0 : addr[off + i]! & (0xff << (8 - bits));
+  }
+  // one call: a flat string (concatenation would make a rope to flatten at every first hash)
+  return String.fromCharCode(V6_KEY_MARK, len, b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!);
+}
+
+/** Is this PrefixKey an ipv6PrefixKey? */
+export function isIpv6PrefixKey(k: PrefixKey): boolean {
+  return typeof k === 'string' && k.length === 18 && k.charCodeAt(0) === V6_KEY_MARK;
+}
+
+/** The prefix length of an ipv6PrefixKey. */
+export function ipv6PrefixKeyLength(k: string): number {
+  return k.charCodeAt(1);
+}
+
+/** The Prefix of an ipv6PrefixKey (a new address array). */
+export function prefixOfIpv6Key(k: string): Prefix {
+  const addr = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) addr[i] = k.charCodeAt(2 + i);
+  return { family: 6, addr, len: k.charCodeAt(1) };
+}
+
+/** The family of a PrefixKey (text keys by their form). */
+export function prefixKeyFamily(k: PrefixKey): Family {
+  if (typeof k === 'number') return 4;
+  return isIpv6PrefixKey(k) || k.includes(':') ? 6 : 4;
+}
+
+/** The key of a route prefix given as text (IPv4 as its code, IPv6 as its ipv6PrefixKey). */
+export function prefixKeyOfText(s: string): PrefixKey {
+  const code = scanIpv4PrefixCode(s);
+  return code >= 0 ? code : prefixKeyOf(parsePrefix(s));
+}
+
+/** The key of a route prefix given as a value. */
+export function prefixKeyOf(p: Prefix): PrefixKey {
+  return p.family === 4 ? ipv4PrefixCode(bytesToIpv4(p.addr), p.len) : ipv6PrefixKey(p.addr, p.len);
+}
+
+/** The text of a PrefixKey, for display (`show`, logs) and for what still speaks text. */
+export function prefixKeyText(k: PrefixKey): string {
+  if (typeof k === 'number') return formatIpv4PrefixCode(k);
+  return isIpv6PrefixKey(k) ? formatPrefix(prefixOfIpv6Key(k)) : k;
+}
+
+/** `a.b.c.d/len` of an ipv4PrefixCode. */
+export function formatIpv4PrefixCode(code: number): string {
+  return `${formatIpv4(ipv4OfPrefixCode(code))}/${prefixCodeLength(code)}`;
+}
+
+/** The Prefix of a PrefixKey (text keys through parsePrefix). */
+export function prefixOfKey(k: PrefixKey): Prefix {
+  if (typeof k === 'number') return prefixOfIpv4Code(k);
+  return isIpv6PrefixKey(k) ? prefixOfIpv6Key(k) : parsePrefix(k);
+}
+
 /** The canonical text of a route prefix, for use as a map key. */
 export function canonicalPrefix(s: string): string {
   return formatPrefix(parsePrefix(s));

@@ -652,10 +652,10 @@ export class BgpScenario {
         if (!paths.length) continue;
         const t: Record<string, unknown> = {};
         const lt = inst.locTable(table);
-        for (const { prefix, path } of paths) {
+        for (const { prefix, key, path } of paths) {
           const row: Record<string, unknown> = describeAttributes(path.inAttrs);
           if (path.attrs !== path.inAttrs) row['after-import'] = describeAttributes(path.attrs);
-          if (lt?.get(prefix)?.best === path) row.best = true;
+          if (lt?.get(key)?.best === path) row.best = true;
           if (path.stale) row.stale = true;
           if (path.hidden !== undefined) row.hidden = path.hidden;
           else if (!path.resolvable) row.hidden = 'next hop unresolvable';

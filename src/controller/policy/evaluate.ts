@@ -10,7 +10,7 @@
  * The subject is protocol-neutral (any protocol's export or import can use this); BGP
  * attributes are optional fields of it.
  */
-import { formatPrefix, parsePrefix, type Prefix } from '../../lib/addr.js';
+import { formatPrefix, parsePrefix, prefixKeyFamily, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import type { ConfigTree } from '../types.js';
 import { stringList, subtree } from '../config/tree.js';
 import {
@@ -19,6 +19,7 @@ import {
   compileAsPathRegex,
   deleteMember,
   matchRouteFilter,
+  matchRouteFilterCode,
   memberPresent,
   parseCommunityMember,
   routeFilter,
@@ -28,8 +29,11 @@ import {
 } from './match.js';
 
 export interface PolicySubject {
-  /** canonical prefix text */
-  prefix: string;
+  /**
+   * the prefix: canonical text, or a value (lib/addr PrefixKey: an IPv4 prefix as its
+   * ipv4PrefixCode, matched against route filters as numbers)
+   */
+  prefix: PrefixKey;
   /** the protocol that produced the route: bgp, static, direct, local, isis, aggregate */
   protocol: string;
   /** the peer a BGP route came from */
@@ -167,7 +171,9 @@ export class PolicyEngine {
       for (const p of prefixLists.get(l) ?? []) filters.push(routeFilter(formatPrefix(p), subtree(e)));
     }
     if (filters.length || lists.length || from['prefix-list-filter'] !== undefined) {
-      checks.push((_s, _c, parsed) => {
+      checks.push((s, _c, parsed) => {
+        const code = s.prefix;
+        if (typeof code === 'number') return filters.some((f) => matchRouteFilterCode(f, code));
         const r = parsed();
         return filters.some((f) => matchRouteFilter(f, r));
       });
@@ -193,7 +199,7 @@ export class PolicyEngine {
     if (ifs.length) checks.push((s) => (s.interfaces ?? []).some((i) => ifs.includes(i)));
     if (typeof from.family === 'string') {
       const fam = from.family;
-      checks.push((s) => (s.prefix.includes(':') ? fam === 'inet6' : fam === 'inet'));
+      checks.push((s) => (prefixKeyFamily(s.prefix) === 6 ? fam === 'inet6' : fam === 'inet'));
     }
     const eq = (key: 'local-preference' | 'metric' | 'tag', get: (s: PolicySubject) => number | undefined) => {
       if (typeof from[key] === 'number') checks.push((s) => get(s) === from[key]);
@@ -219,7 +225,7 @@ export class PolicyEngine {
     };
     const s: PolicySubject = { ...subject };
     let parsed: Prefix | undefined;
-    const getParsed = () => (parsed ??= parsePrefix(s.prefix));
+    const getParsed = () => (parsed ??= prefixOfKey(s.prefix));
     const r: PolicyResult = { accept: defaultAccept, decidedBy: 'default' };
     let communitiesChanged = false;
     for (const name of chain) {

@@ -4,7 +4,7 @@
  * (values, well-known names, extended and large communities, or regular expressions), and
  * Junos AS-path regular expressions, whose atoms are whole AS numbers.
  */
-import { parsePrefix, prefixContains, type Prefix } from '../../lib/addr.js';
+import { bytesToIpv4, ipv4OfPrefixCode, parsePrefix, prefixCodeLength, prefixContains, type Prefix } from '../../lib/addr.js';
 import {
   formatCommunity,
   formatExtCommunity,
@@ -38,6 +38,16 @@ export function routeFilter(prefixText: string, entry: Record<string, unknown>):
 
 export function matchRouteFilter(f: RouteFilter, route: Prefix): boolean {
   return route.family === f.prefix.family && route.len >= f.min && route.len <= f.max && route.len >= f.prefix.len && prefixContains(f.prefix, route.addr);
+}
+
+/** matchRouteFilter for an IPv4 prefix given as its ipv4PrefixCode: compared as numbers, nothing parsed or allocated. */
+export function matchRouteFilterCode(f: RouteFilter, code: number): boolean {
+  if (f.prefix.family !== 4) return false;
+  const len = prefixCodeLength(code);
+  const flen = f.prefix.len;
+  if (len < f.min || len > f.max || len < flen) return false;
+  if (flen === 0) return true;
+  return ipv4OfPrefixCode(code) >>> (32 - flen) === bytesToIpv4(f.prefix.addr) >>> (32 - flen);
 }
 
 /** One member of a named community: an exact value of one of the three kinds, or a regex over the text form. */

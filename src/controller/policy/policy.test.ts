@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyEngine, compileAsPathRegex, asPathText, type PolicySubject } from './index.js';
+import { prefixKeyOfText } from '../../lib/addr.js';
 import { parseCommunity, parseExtCommunity } from '../../wire/bgp/attributes.js';
 import type { ConfigTree } from '../types.js';
 import { validateTree } from '../config/validate.js';
@@ -142,4 +143,19 @@ test('dependsOnPrefix: only chains whose terms match on prefixes or family', () 
   assert.equal(e.dependsOnPrefix(['fam']), true, 'family');
   assert.equal(e.dependsOnPrefix(['skip', 'setc', 'del', 'all']), false);
   assert.equal(e.dependsOnPrefix(['all', 'lists']), true, 'any policy of the chain');
+});
+
+test('a prefix given as a value (lib/addr PrefixKey) matches as its text does: route filters, prefix lists, family', () => {
+  const e = new PolicyEngine({ ...PO, 'policy-statement': { ...(PO['policy-statement'] as ConfigTree), fam6: { term: { a: { from: { family: 'inet6' }, then: { accept: true } } } } } });
+  const prefixes = ['10.0.0.0/8', '10.1.0.0/16', '11.0.0.0/8', '9.255.255.0/24', '0.0.0.0/0', '192.0.2.0/24', '192.0.2.0/25', '172.16.0.0/16', '172.16.0.0/12', '172.16.1.0/24', '172.32.0.0/16', '2001:db8:100::/40', '2001:db8::/32', '2001:db9::/40'];
+  for (const p of prefixes) {
+    for (const chain of [['filter'], ['lists'], ['upto'], ['fam6']]) {
+      const byText = e.evaluate(chain, subject({ prefix: p }), false);
+      const byValue = e.evaluate(chain, subject({ prefix: prefixKeyOfText(p) }), false);
+      assert.deepEqual(byValue, byText, `${chain[0]} ${p}`);
+    }
+  }
+  assert.equal(e.evaluate(['upto'], subject({ prefix: prefixKeyOfText('172.16.0.0/16') }), false).accept, true);
+  assert.equal(e.evaluate(['fam6'], subject({ prefix: prefixKeyOfText('2001:db8::/32') }), false).accept, true);
+  assert.equal(e.evaluate(['fam6'], subject({ prefix: prefixKeyOfText('10.0.0.0/8') }), false).accept, false);
 });

@@ -15,13 +15,14 @@
  *    had the peers' tables back yet, so what it could replay is incomplete. Until then the
  *    replay is followed by ordinary changes as they come (configuration, BGP routes), and
  *    the agent keeps everything else it holds: nothing unchanged is removed or re-created;
- *  - route prefixes go out as values (Route.destination), the RIB's text parsed once here,
- *    to an agent that announces "prefix-bytes" as the stream opens; as text to an older one
- *    (route batches wait for the agent's response headers to know which).
+ *  - route prefixes go out as values (Route.destination), taken from the RIB as values (an
+ *    IPv4 prefix's ipv4PrefixCode, nothing parsed), to an agent that announces "prefix-bytes"
+ *    as the stream opens; as text to an older one (route batches wait for the agent's
+ *    response headers to know which).
  */
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
-import { parsePrefix, scanIpv4PrefixCode, type Prefix } from '../../lib/addr.js';
+import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
@@ -88,8 +89,8 @@ type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage | Buffer, PbAge
 interface Replay {
   stage: 'begin' | 'objects' | 'routes' | 'end' | 'done';
   objects: Op[];
-  routes: Iterator<{ vrf: string; prefix: string; fib: FibRoute }>;
-  carry: { vrf: string; prefix: string; fib: FibRoute } | undefined;
+  routes: Iterator<{ vrf: string; key: PrefixKey; fib: FibRoute }>;
+  carry: { vrf: string; key: PrefixKey; fib: FibRoute } | undefined;
   endSeq: number;
 }
 
@@ -444,7 +445,7 @@ export class FibExport {
               r.carry = item;
               break;
             }
-            b.add(item.prefix, item.fib.action, item.fib.nexthops);
+            b.add(item.key, item.fib.action, item.fib.nexthops);
             if (b.count >= this.batchSize) break;
           }
           if (b.count > 0) return { encode: (seq, form) => b.encode(seq, form), routes: b.count };
@@ -513,7 +514,7 @@ function labelUpdateOf(label: number, a: MplsAction | undefined): PbLabelUpdate 
 /** Routes of one VRF, sharing next-hop sets by content, kept as columns until encoded. */
 class BatchBuilder {
   count = 0;
-  private readonly prefixes: string[] = [];
+  private readonly prefixes: PrefixKey[] = [];
   /** per route: 1-based next-hop set, 0 to delete */
   private readonly refs: number[] = [];
   private readonly sets: PbNexthopSet[] = [];
@@ -522,7 +523,7 @@ class BatchBuilder {
   private readonly byArray = new Map<readonly FibNexthop[], number>();
   constructor(public vrf: string) {}
 
-  add(prefix: string, action: FibAction | undefined, nexthops: readonly FibNexthop[]): void {
+  add(prefix: PrefixKey, action: FibAction | undefined, nexthops: readonly FibNexthop[]): void {
     this.count++;
     this.prefixes.push(prefix);
     if (action === undefined) {
@@ -545,18 +546,17 @@ class BatchBuilder {
 
   encode(seq: number, form: PrefixForm): Buffer {
     const vrf = this.vrf === 'default' ? '' : this.vrf;
-    if (form === 'text') return encodeRouteColumns(seq, vrf, this.sets, this.prefixes, this.refs);
+    if (form === 'text') return encodeRouteColumns(seq, vrf, this.sets, this.prefixes.map(prefixKeyText), this.refs);
     return encodeRouteDestinations(seq, vrf, this.sets, this.prefixes.map(destinationOf), this.refs);
   }
 }
 
 /**
- * The RIB's prefix text as a value, parsed once (the RIB keeps text until the RIB step of
- * issue 12): plain IPv4 as an ipv4PrefixCode number, the rest as a Prefix.
+ * The RIB's prefix value as Route.destination takes it: an IPv4 prefix's ipv4PrefixCode as
+ * it is, an ipv6PrefixKey as a Prefix read from its bytes (nothing parsed from text).
  */
-function destinationOf(prefix: string): number | Prefix {
-  const code = scanIpv4PrefixCode(prefix);
-  return code >= 0 ? code : parsePrefix(prefix);
+function destinationOf(prefix: PrefixKey): number | Prefix {
+  return typeof prefix === 'number' ? prefix : prefixOfKey(prefix);
 }
 
 function fibKey(action: FibAction, nexthops: readonly FibNexthop[]): string {

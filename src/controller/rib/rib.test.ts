@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rib, tableVrf, tableName, type RibChange } from './rib.js';
 import type { RibRoute } from './types.js';
+import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText } from '../../lib/addr.js';
 
 function direct(prefix: string, ifname: string): RibRoute {
   return { prefix, protocol: 'direct', preference: 0, nexthops: [{ interface: ifname }] };
@@ -269,4 +270,47 @@ test('one candidate held by the entry itself: replacing it, adding a second, and
   assert.equal(changes.at(-1)?.prefix, '192.0.2.0/24');
   assert.equal(changes.at(-1)?.route, undefined);
   assert.equal(rib.summary()[0]!.destinations, 2);
+});
+
+test('prefixes as values: announceSharedKey, withdrawKey, getKey and the text entry points name the same entries; the FIB queue hands out values', () => {
+  const rib = new Rib();
+  const changes: RibChange[] = [];
+  rib.subscribe((c) => changes.push(c));
+  const queued: unknown[] = [];
+  const q = rib.fibQueue(() => {});
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet6.0', 'direct:eth1', direct('2001:db8:ffff::/64', 'eth1'));
+  const v4: RibRoute = { prefix: '192.0.2.0/28', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2', recursive: true }] };
+  const v6: RibRoute = { prefix: '2001:db8:1::/48', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '2001:db8:ffff::2', recursive: true }] };
+  for (const p of ['192.0.2.0/28', '192.0.2.16/28', '0.0.0.0/0', '198.51.100.1/32']) rib.announceSharedKey('inet.0', 'bgp', prefixKeyOfText(p), v4);
+  for (const p of ['2001:db8:1::/48', '2001:db8:2::/48', '::/0']) rib.announceSharedKey('inet6.0', 'bgp', prefixKeyOfText(p), v6);
+  assert.equal(rib.get('inet.0', '192.0.2.16/28')?.prefix, '192.0.2.16/28', 'text finds what a value put in');
+  assert.equal(rib.getKey('inet.0', prefixKeyOfText('198.51.100.1/32'))?.prefix, '198.51.100.1/32');
+  assert.equal(rib.get('inet6.0', '2001:db8:2::/48')?.prefix, '2001:db8:2::/48');
+  assert.equal(rib.lookup('inet6.0', '2001:db8:2::99')?.prefix, '2001:db8:2::/48');
+  assert.equal(rib.lookup('inet6.0', '2001:db9::1')?.prefix, '::/0');
+  assert.equal(rib.activeProtocol('inet.0', prefixKeyOfText('10.0.0.0/24')), 'direct');
+  assert.equal(rib.activeProtocol('inet.0', prefixKeyOfText('10.0.0.0/25')), undefined);
+  assert.deepEqual(rib.show('inet6.0', { prefix: '2001:db8:1::/48', exact: true }).map((e) => e.prefix), ['2001:db8:1::/48']);
+  const last = changes.at(-1)!;
+  assert.equal(last.key, prefixKeyOfText('::/0'));
+  assert.equal(last.prefix, '::/0');
+  assert.equal(last.protocol, 'bgp');
+  // text announced, value withdrawn, and the other way round
+  rib.announce('inet.0', 'static', { prefix: '203.0.113.0/24', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
+  rib.withdrawKey('inet.0', 'static', prefixKeyOfText('203.0.113.0/24'));
+  assert.equal(rib.get('inet.0', '203.0.113.0/24'), undefined);
+  rib.withdraw('inet.0', 'bgp', '192.0.2.0/28');
+  rib.withdrawKey('inet6.0', 'bgp', prefixKeyOfText('2001:db8:2::/48'));
+  assert.equal(rib.getKey('inet.0', prefixKeyOfText('192.0.2.0/28')), undefined);
+  assert.equal(rib.get('inet6.0', '2001:db8:2::/48'), undefined);
+  assert.equal(changes.at(-1)!.protocol, undefined, 'a prefix left without a route');
+  // a value that does not belong in the table is refused like bad text, not stored
+  rib.withdrawKey('inet.0', 'bgp', prefixKeyOfText('2001:db8:1::/48'));
+  assert.throws(() => rib.announceSharedKey('inet6.0', 'bgp', prefixKeyOfText('10.0.0.0/8'), v6));
+  while (q.drain(100, (k, action) => queued.push([k, action])) !== undefined);
+  const texts = queued.map((x) => { const [k, a] = x as [number | string, string | undefined]; return `${prefixKeyText(k)} ${a ?? 'remove'}`; }).sort();
+  assert.deepEqual(texts, ['0.0.0.0/0 forward', '10.0.0.0/24 forward', '192.0.2.0/28 remove', '192.0.2.16/28 forward', '198.51.100.1/32 forward', '2001:db8:1::/48 forward', '2001:db8:2::/48 remove', '2001:db8:ffff::/64 forward', '203.0.113.0/24 remove', '::/0 forward']);
+  assert.ok(queued.every((x) => { const [k] = x as [number | string]; return typeof k === 'number' || isIpv6PrefixKey(k); }), 'values, not text');
+  assert.deepEqual([...rib.fibRoutes()].map((r) => r.prefix).sort(), ['0.0.0.0/0', '10.0.0.0/24', '192.0.2.16/28', '198.51.100.1/32', '2001:db8:1::/48', '2001:db8:ffff::/64', '::/0']);
 });

@@ -23,7 +23,7 @@
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
 import { MplsTable } from './mpls.js';
-import { canonicalPrefix, formatIpv4, formatIpv6, parseIp, parsePrefix, prefixContains, scanIpv4Prefix, tryParseIpv4, type Prefix } from '../../lib/addr.js';
+import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
 
 export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
@@ -44,7 +44,12 @@ export interface FibRoute {
 
 export interface RibChange {
   table: string;
+  /** the prefix's text (made when read) */
   prefix: string;
+  /** the prefix as a value (lib/addr PrefixKey: an IPv4 prefix is its ipv4PrefixCode) */
+  readonly key: PrefixKey;
+  /** the protocol of the new active route, without building the route */
+  readonly protocol: RibRoute['protocol'] | undefined;
   /** the new active route; undefined when the prefix has none */
   route: RibRoute | undefined;
   /** what the FIB should hold; undefined: remove */
@@ -59,15 +64,21 @@ export type RibListener = (change: RibChange) => void;
  */
 class Change implements RibChange {
   readonly table: string;
-  readonly prefix: string;
+  readonly key: PrefixKey;
   private readonly fwd: FibNexthop[] | null | undefined;
   constructor(
     private readonly e: Entry,
     private readonly best: Cand | undefined,
   ) {
     this.table = e.table.name;
-    this.prefix = e.prefix;
+    this.key = e.pkey;
     this.fwd = best?.fwd;
+  }
+  get prefix(): string {
+    return prefixKeyText(this.key);
+  }
+  get protocol(): RibRoute['protocol'] | undefined {
+    return this.best?.route.protocol;
   }
   get route(): RibRoute | undefined {
     return this.best ? routeOf(this.e, this.best) : undefined;
@@ -148,9 +159,8 @@ class Entry implements Cand {
   private bits: number;
   constructor(
     readonly table: Table,
-    readonly prefix: string,
     len: number,
-    /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix text (IPv6) */
+    /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix's ipv6PrefixKey (IPv6) */
     readonly key: number | string,
     /** the masked address (IPv6 only; IPv4 lives in `key`) */
     v6: Uint8Array | undefined,
@@ -160,6 +170,17 @@ class Entry implements Cand {
   }
   get len(): number {
     return this.bits >>> 1;
+  }
+  /** the prefix as a value: an IPv4 prefix's ipv4PrefixCode (2^len + the per-length key), else its ipv6PrefixKey */
+  get pkey(): PrefixKey {
+    const k = this.key;
+    if (typeof k !== 'number') return k;
+    const len = this.bits >>> 1;
+    return (len <= 30 ? 1 << len : 2 ** len) + k;
+  }
+  /** the prefix's text, made when asked (show, logs, text-taking callers): entries keep no string */
+  get prefix(): string {
+    return prefixKeyText(this.pkey);
   }
   get since(): number {
     return EPOCH + this.at * TICK_MS;
@@ -339,10 +360,35 @@ function parseKey(table: Table, prefix: string): ParsedKey {
   }
   const parsed = parsePrefix(prefix);
   if (parsed.family !== table.family) throw new Error(`prefix ${prefix} does not belong in table ${table.name}`);
-  out.text = canonicalPrefix(prefix);
+  out.text = formatPrefix(parsed);
   out.len = parsed.len;
-  out.key = parsed.family === 4 ? keyV4(v4Of(parsed.addr), parsed.len) : out.text;
+  out.key = parsed.family === 4 ? keyV4(v4Of(parsed.addr), parsed.len) : ipv6PrefixKey(parsed.addr, parsed.len);
   out.v6 = parsed.family === 6 ? parsed.addr : undefined;
+  return out;
+}
+
+/**
+ * The length and map key of a prefix given as a value (valid until the next call): an IPv4
+ * code without parsing anything, a text key through parseKey.
+ */
+function parseValue(table: Table, key: PrefixKey): ParsedKey {
+  if (typeof key === 'string') {
+    if (table.family !== 6 || !isIpv6PrefixKey(key)) return parseKey(table, key);
+    const out = parsedKey;
+    const p = prefixOfIpv6Key(key);
+    out.text = '';
+    out.len = p.len;
+    out.key = key;
+    out.v6 = p.addr;
+    return out;
+  }
+  if (table.family !== 4 || !Number.isInteger(key) || key < 1 || key >= 2 ** 33) throw new Error(`prefix code ${key} does not belong in table ${table.name}`);
+  const out = parsedKey;
+  const len = prefixCodeLength(key);
+  out.text = '';
+  out.len = len;
+  out.key = key - (len <= 30 ? 1 << len : 2 ** len);
+  out.v6 = undefined;
   return out;
 }
 
@@ -484,20 +530,30 @@ export class Rib implements RibApi {
   }
 
   announce(table: string, source: string, route: RibRoute): void {
-    this.put(table, source, route.prefix, route, false);
+    const t = this.table(table);
+    this.put(t, source, parseKey(t, route.prefix), route, false);
   }
 
   announceShared(table: string, source: string, prefix: string, route: RibRoute): void {
-    this.put(table, source, prefix, route, true);
+    const t = this.table(table);
+    this.put(t, source, parseKey(t, prefix), route, true);
   }
 
-  private put(table: string, source: string, prefix: string, route: RibRoute, shared: boolean): void {
+  /**
+   * announceShared with the prefix as a value (lib/addr PrefixKey): an IPv4 prefix as its
+   * ipv4PrefixCode is neither parsed nor formatted (BGP's hot path), other keys are text.
+   */
+  announceSharedKey(table: string, source: string, key: PrefixKey, route: RibRoute): void {
     const t = this.table(table);
-    const { text, len, key, v6 } = parseKey(t, prefix);
+    this.put(t, source, parseValue(t, key), route, true);
+  }
+
+  private put(t: Table, source: string, k: ParsedKey, route: RibRoute, shared: boolean): void {
+    const { text, len, key, v6 } = k;
     const m = t.byLen[len]!;
     let e = m.get(key);
     if (!e) {
-      e = new Entry(t, text, len, key, v6);
+      e = new Entry(t, len, key, v6);
       m.set(key, e);
       t.size++;
       t.noteLength(len);
@@ -531,11 +587,16 @@ export class Rib implements RibApi {
   }
 
   withdraw(table: string, source: string, prefix: string): void {
+    this.withdrawKey(table, source, prefix);
+  }
+
+  /** withdraw with the prefix as a value (see announceSharedKey). */
+  withdrawKey(table: string, source: string, prefix: PrefixKey): void {
     const t = this.tables.get(table);
     if (!t) return;
     let k: ParsedKey;
     try {
-      k = parseKey(t, prefix);
+      k = parseValue(t, prefix);
     } catch {
       return;
     }
@@ -555,8 +616,18 @@ export class Rib implements RibApi {
   }
 
   get(table: string, prefix: string): RibRoute | undefined {
+    return this.getKey(table, prefix);
+  }
+
+  /** get with the prefix as a value (see announceSharedKey). */
+  getKey(table: string, prefix: PrefixKey): RibRoute | undefined {
     const e = this.entry(table, prefix);
     return e?.active ? routeOf(e, e.active) : undefined;
+  }
+
+  /** The protocol of the active route for an exact prefix, without building the route. */
+  activeProtocol(table: string, prefix: PrefixKey): RibRoute['protocol'] | undefined {
+    return this.entry(table, prefix)?.active?.route.protocol;
   }
 
   /** The FIB form of the active route for an exact prefix. */
@@ -630,7 +701,7 @@ export class Rib implements RibApi {
   }
 
   /** Every active route of every forwarded table, for a FIB replay. */
-  *fibRoutes(): Generator<{ table: string; vrf: string; prefix: string; fib: FibRoute }> {
+  *fibRoutes(): Generator<FibRouteRow> {
     for (const t of this.tables.values()) {
       const vrf = tableVrf(t.name);
       if (vrf === undefined) continue;
@@ -639,7 +710,7 @@ export class Rib implements RibApi {
       // routes travel in the FIB queue anyway)
       for (const len of [...t.lengths]) {
         for (const e of t.byLen[len]!.values()) {
-          if (e.active) yield { table: t.name, vrf, prefix: e.prefix, fib: fibOf(e.active) };
+          if (e.active) yield new FibRouteRow(t.name, vrf, e.pkey, fibOf(e.active));
         }
       }
     }
@@ -662,7 +733,7 @@ export class Rib implements RibApi {
       }
       if (p.family !== t.family) return [];
       if (filter.exact) {
-        const e = t.byLen[p.len]!.get(p.family === 4 ? keyV4(v4Of(p.addr), p.len) : canonicalPrefix(`${filter.prefix.split('/')[0]}/${p.len}`));
+        const e = t.byLen[p.len]!.get(p.family === 4 ? keyV4(v4Of(p.addr), p.len) : ipv6PrefixKey(p.addr, p.len));
         entries = e ? [e] : [];
       } else if (!filter.prefix.includes('/')) {
         const e = p.family === 4 ? this.longest(t, v4Of(p.addr), undefined, undefined) : this.longest(t, 0, p.addr, undefined);
@@ -747,11 +818,11 @@ export class Rib implements RibApi {
     return t;
   }
 
-  private entry(table: string, prefix: string): Entry | undefined {
+  private entry(table: string, prefix: PrefixKey): Entry | undefined {
     const t = this.tables.get(table);
     if (!t) return undefined;
     try {
-      const k = parseKey(t, prefix);
+      const k = parseValue(t, prefix);
       return t.byLen[k.len]!.get(k.key);
     } catch {
       return undefined;
@@ -767,9 +838,8 @@ export class Rib implements RibApi {
       }
       return undefined;
     }
-    const scratch = new Uint8Array(16);
     for (const len of t.lengths) {
-      const e = t.byLen[len]!.get(maskedV6Key(addr, len, scratch));
+      const e = t.byLen[len]!.get(ipv6PrefixKey(addr, len));
       if (e?.active && e !== exclude) return e;
     }
     return undefined;
@@ -1049,7 +1119,7 @@ export class FibQueue {
    * current FIB action and next hops (action undefined: remove). Returns that VRF, or
    * undefined when empty.
    */
-  drain(max: number, fn: (prefix: string, action: FibAction | undefined, nexthops: readonly FibNexthop[]) => void): string | undefined {
+  drain(max: number, fn: (prefix: PrefixKey, action: FibAction | undefined, nexthops: readonly FibNexthop[]) => void): string | undefined {
     if (this.head >= this.items.length) return undefined;
     const vrf = this.items[this.head]!.table.vrf!;
     let n = 0;
@@ -1060,11 +1130,11 @@ export class FibQueue {
       n++;
       e.fibDirty = false;
       const a = e.active;
-      if (!a) fn(e.prefix, undefined, NO_NEXTHOPS);
+      if (!a) fn(e.pkey, undefined, NO_NEXTHOPS);
       else {
         const action = a.route.action ?? 'forward';
         // the resolved array itself (often shared by many routes), not a copy
-        fn(e.prefix, action, action === 'forward' ? (a.fwd ?? NO_NEXTHOPS) : NO_NEXTHOPS);
+        fn(e.pkey, action, action === 'forward' ? (a.fwd ?? NO_NEXTHOPS) : NO_NEXTHOPS);
       }
     }
     if (this.head === this.items.length) {
@@ -1107,7 +1177,21 @@ function sameForwarding(oldAction: FibAction | undefined, oldFwd: FibNexthop[] |
 
 /** A candidate's route as it leaves the RIB: a shared route (announceShared) gets the entry's prefix. */
 function routeOf(e: Entry, c: Cand): RibRoute {
-  return c.route.prefix === e.prefix ? c.route : { ...c.route, prefix: e.prefix };
+  const prefix = e.prefix;
+  return c.route.prefix === prefix ? c.route : { ...c.route, prefix };
+}
+
+/** One route of a FIB replay (Rib.fibRoutes): the prefix as a value, its text made only when read. */
+export class FibRouteRow {
+  constructor(
+    readonly table: string,
+    readonly vrf: string,
+    readonly key: PrefixKey,
+    readonly fib: FibRoute,
+  ) {}
+  get prefix(): string {
+    return prefixKeyText(this.key);
+  }
 }
 
 function fibOf(c: Cand): FibRoute {
@@ -1117,6 +1201,7 @@ function fibOf(c: Cand): FibRoute {
 
 function shownEntry(e: Entry): ShownEntry {
   const sorted = [...candList(e)].sort((a, b) => (a === e.active ? -1 : b === e.active ? 1 : compareCandidates(a, b).order));
+  const prefix = e.prefix;
   const candidates = sorted.map((c, i): ShownCandidate => {
     let reason: DecidingStep = 'Active';
     if (c !== e.active) reason = e.active ? compareCandidates(e.active, c).step : 'Unusable';
@@ -1124,20 +1209,11 @@ function shownEntry(e: Entry): ShownEntry {
     void i;
     return { source: c.source, route: routeOf(e, c), active: c === e.active, forwarding: c.fwd, reason, since: c.since };
   });
-  return { table: e.table.name, prefix: e.prefix, candidates };
+  return { table: e.table.name, prefix, candidates };
 }
 
 function formatIpv6Bytes(b: Uint8Array): string {
   return formatIpv6(b);
-}
-
-/** `addr` with the bits after `len` cleared, as the canonical prefix text. */
-function maskedV6Key(addr: Uint8Array, len: number, scratch: Uint8Array): string {
-  for (let i = 0; i < 16; i++) {
-    const bits = len - i * 8;
-    scratch[i] = bits >= 8 ? addr[i]! : bits <= 0 ? 0 : addr[i]! & (0xff << (8 - bits));
-  }
-  return `${formatIpv6(scratch)}/${len}`;
 }
 
 /** inet.0, inet6.0 first, then instances by name, IPv4 before IPv6. */

@@ -7,6 +7,7 @@
  * recursive next-hop resolution.
  */
 
+import type { PrefixKey } from '../../lib/addr.js';
 import type { MplsTable } from './mpls.js';
 
 export type RouteProtocol = 'direct' | 'local' | 'static' | 'bgp' | 'isis' | 'aggregate';
@@ -66,6 +67,17 @@ export interface RibApi {
    * prefix. A protocol without it calls `announce` with a route per prefix.
    */
   announceShared?(table: string, source: string, prefix: string, route: RibRoute): void;
+  /**
+   * Optional, the value-taking forms (lib/addr PrefixKey: an IPv4 prefix as its
+   * ipv4PrefixCode, anything else its canonical text): announceShared, withdraw and get
+   * without the prefix being formatted by the protocol or parsed by the RIB. A protocol
+   * falls back to the text forms when a RIB lacks them.
+   */
+  announceSharedKey?(table: string, source: string, prefix: PrefixKey, route: RibRoute): void;
+  withdrawKey?(table: string, source: string, prefix: PrefixKey): void;
+  getKey?(table: string, prefix: PrefixKey): RibRoute | undefined;
+  /** the protocol of the active route for an exact prefix, without building the route */
+  activeProtocol?(table: string, prefix: PrefixKey): RouteProtocol | undefined;
   withdraw(table: string, source: string, prefix: string): void;
   /** remove every route of a source in a table (a protocol instance going down) */
   flush(table: string, source: string): void;

@@ -1,6 +1,7 @@
 // Golden tests: for every message type, the bytes beside the value, checked both ways.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { prefixKeyOfText } from '../../lib/addr.js';
 import {
   DEFAULT_OPTIONS,
   decodeMessage,
@@ -273,4 +274,36 @@ test('labeled unicast (RFC 8277) and VPN (RFC 4364) NLRI, golden', () => {
   assert.deepEqual(r6.update.mpReach?.labels, [[17, 18]]);
   assert.deepEqual(r6.update.mpReach?.rds, ['4200000000L:3']);
   assert.equal(r6.update.mpReach?.nextHop, '::ffff:a00:1');
+});
+
+test('a receiving session decodes unicast prefixes as values: IPv4 codes, IPv6 keys; text for everyone else', () => {
+  const o: SessionOptions = { ...DEFAULT_OPTIONS, prefixCodes: true };
+  const d = decodeOk(bytes(UPDATE_HEX), o);
+  assert.deepEqual(d.update.nlri, [], 'IPv4 prefixes are in d.v4 instead');
+  assert.deepEqual(d.v4?.withdrawn, UPDATE_VALUE.withdrawn.map(prefixKeyOfText));
+  assert.deepEqual(d.v4?.nlri, UPDATE_VALUE.nlri.map(prefixKeyOfText));
+  assert.deepEqual(d.update.attrs, UPDATE_VALUE.attrs);
+  assert.equal(decodeOk(bytes(UPDATE_HEX)).v4, undefined, 'without the option: text, as before');
+  const d6 = decodeOk(bytes(UPDATE6_HEX), o);
+  assert.deepEqual(d6.update.mpReach?.prefixes, [prefixKeyOfText('2001:db8:1::/48')]);
+  // host bits a sender leaves set are dropped; path identifiers stay beside the codes
+  const ap: SessionOptions = { ...o, addPathRx: new Set(['1/1']) };
+  const raw = bytes('0000 0000 00000001 17 0a0103 00000002 00'.replace(/ /g, ''));
+  const r = decodeUpdate(raw, ap);
+  assert.ok(r.kind === 'update');
+  assert.deepEqual(r.v4?.nlri, [prefixKeyOfText('10.1.2.0/23'), prefixKeyOfText('0.0.0.0/0')], '10.1.3.0/23 on the wire');
+  assert.deepEqual(r.update.nlriIds, [1, 2]);
+  // malformed NLRI: the same errors as the text decoder
+  const addPathText: SessionOptions = { ...DEFAULT_OPTIONS, addPathRx: new Set(['1/1']) };
+  for (const [bad, values, text] of [
+    ['0000 0000 21 0a000000', o, DEFAULT_OPTIONS], // length 33
+    ['0000 0000 18 0a00', o, DEFAULT_OPTIONS], // overruns
+    ['0000 0000 00000001', ap, addPathText], // a path identifier, then nothing
+    ['0002 18 0a 0000', o, DEFAULT_OPTIONS], // withdrawn route overruns its field
+  ] as const) {
+    const b = bytes(bad.replace(/ /g, ''));
+    const x = decodeUpdate(b, values);
+    assert.equal(x.kind, 'error', bad);
+    assert.deepEqual(x, decodeUpdate(b, text), bad);
+  }
 });

@@ -1,9 +1,11 @@
 /**
- * NLRI prefixes (RFC 4271 section 4.3, RFC 4760, RFC 7911 path identifiers). Prefixes travel
- * as canonical text (`10.0.0.0/8`, `2001:db8::/32`), the form the RIB keys on, so decoding
- * builds the key directly from the wire bytes without an intermediate object.
+ * NLRI prefixes (RFC 4271 section 4.3, RFC 4760, RFC 7911 path identifiers). A receiving
+ * session decodes unicast prefixes as values, the keys BGP's Loc-RIB, the RIB and the FIB
+ * export use (lib/addr PrefixKey): IPv4 as ipv4PrefixCodes (decodeIpv4PrefixCodes, numbers),
+ * IPv6 as ipv6PrefixKeys. Labeled and VPN prefixes, and decoding for tools and tests, are
+ * canonical text (`10.0.0.0/8`, `2001:db8::/32`), built directly from the wire bytes.
  */
-import { formatIpv6 } from '../../lib/addr.js';
+import { formatIpv6, ipv4PrefixCode, ipv6PrefixKey } from '../../lib/addr.js';
 
 /** A decoded list of prefixes with optional path identifiers (add-path), side by side. */
 export interface PrefixList {
@@ -70,9 +72,10 @@ function readPathId(b: Uint8Array, i: number, end: number, ids: number[]): numbe
 
 /**
  * Decode prefixes of one family from b[start..end). Returns undefined on success (filling
- * `out`) or the reason the field is malformed (RFC 7606 section 5.3).
+ * `out`) or the reason the field is malformed (RFC 7606 section 5.3). With `v6Keys`, IPv6
+ * prefixes are values (lib/addr ipv6PrefixKey, made from the bytes), not text.
  */
-export function decodePrefixes(b: Uint8Array, start: number, end: number, afi: number, addPath: boolean, out: string[], ids: number[] | undefined): string | undefined {
+export function decodePrefixes(b: Uint8Array, start: number, end: number, afi: number, addPath: boolean, out: string[], ids: number[] | undefined, v6Keys = false): string | undefined {
   const max = afi === 1 ? 32 : 128;
   let i = start;
   while (i < end) {
@@ -90,6 +93,8 @@ export function decodePrefixes(b: Uint8Array, start: number, end: number, afi: n
       for (let k = 0; k < 4; k++) v = (v << 8) | (k < n ? b[i + k]! : 0);
       if (len < 32) v &= len === 0 ? 0 : ~0 << (32 - len);
       out.push(ipv4PrefixText(v >>> 0, len));
+    } else if (v6Keys) {
+      out.push(ipv6PrefixKey(b, len, i));
     } else {
       V6_SCRATCH.fill(0);
       for (let k = 0; k < n; k++) V6_SCRATCH[k] = b[i + k]!;
@@ -97,6 +102,33 @@ export function decodePrefixes(b: Uint8Array, start: number, end: number, afi: n
       if (rem) V6_SCRATCH[n - 1]! &= 0xff << (8 - rem);
       out.push(ipv6PrefixText(V6_SCRATCH, len));
     }
+    i += n;
+  }
+  return undefined;
+}
+
+/**
+ * Decode IPv4 prefixes from b[start..end) as values: each an ipv4PrefixCode (lib/addr:
+ * 2^len + the network bits), a number, so a received prefix costs no string and no object
+ * on its way to the RIB and the FIB export. Returns undefined or the reason the field is
+ * malformed, as decodePrefixes.
+ */
+export function decodeIpv4PrefixCodes(b: Uint8Array, start: number, end: number, addPath: boolean, out: number[], ids: number[] | undefined): string | undefined {
+  let i = start;
+  while (i < end) {
+    if (addPath) {
+      i = readPathId(b, i, end, ids!);
+      if (i < 0) return 'truncated path identifier';
+    }
+    if (i >= end) return 'truncated prefix';
+    const len = b[i++]!;
+    if (len > 32) return `prefix length ${len} exceeds 32`;
+    const n = (len + 7) >> 3;
+    if (i + n > end) return 'prefix overruns the field';
+    let v = 0;
+    for (let k = 0; k < 4; k++) v = (v << 8) | (k < n ? b[i + k]! : 0);
+    // (ipv4PrefixCode drops host bits a sender left set)
+    out.push(ipv4PrefixCode(v >>> 0, len));
     i += n;
   }
   return undefined;

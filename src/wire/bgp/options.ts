@@ -21,6 +21,12 @@ export interface SessionOptions {
   readonly addPathTx: ReadonlySet<string>;
   /** RFC 8654 negotiated: messages up to 65535 octets */
   readonly extendedMessage: boolean;
+  /**
+   * Decode unicast prefixes as values rather than text: IPv4 into DecodedUpdate.v4 (lib/addr
+   * ipv4PrefixCodes), IPv6 as lib/addr ipv6PrefixKeys in MP_REACH/MP_UNREACH's prefixes.
+   * What a receiving session asks for; absent for tools and tests.
+   */
+  readonly prefixCodes?: boolean;
 }
 
 export const DEFAULT_OPTIONS: SessionOptions = {

@@ -12,7 +12,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, tryParseIpv4 } from '../.
 import { ErrorCode, UpdateSubcode, notifyError, type NotifyError } from './errors.js';
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js';
 import { Afi, Safi, familyKey, maxMessageLength, type SessionOptions } from './options.js';
-import { bytesKey, decodeLabeledPrefixes, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
+import { bytesKey, decodeIpv4PrefixCodes, decodeLabeledPrefixes, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
 import { ATTRIBUTES, AttrFlag, AttrType, attributeName, encodeAttributes, mergeAs4Path, type AttrScratch, type ErrorAction, type PathAttributes } from './attributes.js';
 
 export interface MpReach {
@@ -22,6 +22,7 @@ export interface MpReach {
   readonly nextHop: string;
   /** IPv6 link-local next hop when the next hop field was 32 octets */
   readonly nextHopLocal?: string;
+  /** text; IPv6 unicast prefixes as lib/addr ipv6PrefixKeys with SessionOptions.prefixCodes */
   readonly prefixes: string[];
   readonly pathIds?: number[];
   /** labeled unicast and VPN: label stack per prefix */
@@ -33,6 +34,7 @@ export interface MpReach {
 export interface MpUnreach {
   readonly afi: number;
   readonly safi: number;
+  /** text; IPv6 unicast prefixes as lib/addr ipv6PrefixKeys with SessionOptions.prefixCodes */
   readonly prefixes: string[];
   readonly pathIds?: number[];
   readonly labels?: number[][];
@@ -65,6 +67,12 @@ export interface DecodedUpdate {
    * can share one PathAttributes object among the UPDATEs that carry the same set.
    */
   readonly attrKey?: string;
+  /**
+   * With SessionOptions.prefixCodes: the withdrawn routes and NLRI fields (IPv4 unicast) as
+   * values, each prefix its lib/addr ipv4PrefixCode; `update.withdrawn` and `update.nlri`
+   * are then empty (the path identifiers stay in withdrawnIds/nlriIds).
+   */
+  readonly v4?: { readonly withdrawn: number[]; readonly nlri: number[] };
 }
 
 function updateError(subcode: number, reason: string, data?: Uint8Array): NotifyError {
@@ -96,12 +104,16 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   const v4AddPath = o.addPathRx.size > 0 && o.addPathRx.has('1/1');
   const withdrawn: string[] = [];
   const withdrawnIds = v4AddPath ? [] : undefined;
-  let bad = decodePrefixes(body, 2, 2 + wlen, Afi.Ipv4, v4AddPath, withdrawn, withdrawnIds);
-  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${bad}`);
   const nlri: string[] = [];
   const nlriIds = v4AddPath ? [] : undefined;
-  bad = decodePrefixes(body, aEnd, len, Afi.Ipv4, v4AddPath, nlri, nlriIds);
+  // a receiving session takes IPv4 prefixes as values; tools and tests as text
+  const v4 = o.prefixCodes ? { withdrawn: [] as number[], nlri: [] as number[] } : undefined;
+  let bad = v4 ? decodeIpv4PrefixCodes(body, 2, 2 + wlen, v4AddPath, v4.withdrawn, withdrawnIds) : decodePrefixes(body, 2, 2 + wlen, Afi.Ipv4, v4AddPath, withdrawn, withdrawnIds);
+  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${bad}`);
+  bad = v4 ? decodeIpv4PrefixCodes(body, aEnd, len, v4AddPath, v4.nlri, nlriIds) : decodePrefixes(body, aEnd, len, Afi.Ipv4, v4AddPath, nlri, nlriIds);
   if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+  const nlriCount = v4 ? v4.nlri.length : nlri.length;
+  const withdrawnCount = v4 ? v4.withdrawn.length : withdrawn.length;
 
   const s: AttrScratch = { attrs: {} };
   const problems: string[] = [];
@@ -203,22 +215,23 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   if (!o.as4 && s.as4Aggregator && a.aggregator?.asn === 23456) a.aggregator = s.as4Aggregator;
 
   // missing well-known attributes (RFC 7606 section 3.d) matter only when something is announced
-  const announcing = nlri.length > 0 || (mpReach !== undefined && mpReach.prefixes.length > 0);
+  const announcing = nlriCount > 0 || (mpReach !== undefined && mpReach.prefixes.length > 0);
   if (announcing) {
     if (a.origin === undefined && !(seen0 & (1 << AttrType.Origin))) note('withdraw', 'missing ORIGIN');
     if (a.asPath === undefined && !(seen0 & (1 << AttrType.AsPath))) note('withdraw', 'missing AS_PATH');
-    if (nlri.length > 0 && a.nextHop === undefined && !(seen0 & (1 << AttrType.NextHop))) note('withdraw', 'missing NEXT_HOP');
+    if (nlriCount > 0 && a.nextHop === undefined && !(seen0 & (1 << AttrType.NextHop))) note('withdraw', 'missing NEXT_HOP');
   }
   if (st.worst === 'reset') return updateError(UpdateSubcode.MalformedAttributeList, problems.join('; '));
 
   const update: Update = { withdrawn, withdrawnIds, attrs: a, nlri, nlriIds, mpReach, mpUnreach };
   let endOfRib: { afi: number; safi: number } | undefined;
   if (len === 4) endOfRib = { afi: Afi.Ipv4, safi: Safi.Unicast };
-  else if (withdrawn.length === 0 && nlri.length === 0 && !sawMpReach && sawMpUnreach && mpUnreach && mpUnreach.prefixes.length === 0 && alen === 3 + 3) {
+  else if (withdrawnCount === 0 && nlriCount === 0 && !sawMpReach && sawMpUnreach && mpUnreach && mpUnreach.prefixes.length === 0 && alen === 3 + 3) {
     endOfRib = { afi: mpUnreach.afi, safi: mpUnreach.safi };
   }
   const attrKey = alen > 0 && st.worst === 'ok' && problems.length === 0 ? attributeKey(body, aStart, aEnd, mpRanges, mpReachHead(body, mpRanges)) : undefined;
-  return { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrKey };
+  const decoded: DecodedUpdate = { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrKey };
+  return v4 ? { ...decoded, v4 } : decoded;
 }
 
 /**
@@ -259,7 +272,8 @@ function decodeFamilyPrefixes(v: Uint8Array, start: number, afi: number, safi: n
   const prefixes: string[] = [];
   const pathIds = addPath ? [] : undefined;
   if (safi === Safi.Unicast) {
-    const bad = decodePrefixes(v, start, v.length, afi, addPath, prefixes, pathIds);
+    // a receiving session takes IPv6 unicast prefixes as values (lib/addr ipv6PrefixKey)
+    const bad = decodePrefixes(v, start, v.length, afi, addPath, prefixes, pathIds, afi === Afi.Ipv6 && o.prefixCodes === true);
     return { bad, prefixes, pathIds };
   }
   const extras = { labels: [] as number[][], rds: safi === Safi.MplsVpn ? ([] as string[]) : undefined };

@@ -9,7 +9,7 @@
  * Exported attribute sets are cached per source object (NeighborRib.exportCache), so that
  * export groups prefixes into UPDATEs by identity without hashing.
  */
-import { formatIpv4, tryParseIpv4, tryParseIpv6 } from '../../../lib/addr.js';
+import { formatIpv4, prefixKeyText, tryParseIpv4, tryParseIpv6, type PrefixKey } from '../../../lib/addr.js';
 import {
   Afi,
   WELL_KNOWN_COMMUNITIES,
@@ -28,7 +28,7 @@ import { DEFAULT_LOCAL_PREF, neighborAs } from './best-path.js';
 import { isVpnTable, splitVpnKey, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
-import { EXPLICIT_NULL, IMPLICIT_NULL, type LocEntry, type NeighborRib, type Path } from './rib.js';
+import { EXPLICIT_NULL, IMPLICIT_NULL, locKey, type LocEntry, type NeighborRib, type Path } from './rib.js';
 import { exportPathVerdict, exportRouteVerdict, hasModifications, prepend, vrfExportVerdict } from './policy.js';
 
 /** Attributes of routes we originate from other protocols, one per family (export caches key on them). */
@@ -59,24 +59,25 @@ export function sendFullTable(cx: BgpContext, nb: Neighbor, st: NeighborRib): vo
 /** Send a whole table to a peer (session up, refresh, soft outbound). `resend` repeats unchanged routes. */
 export function exportTable(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, resend: boolean): void {
   if (!nb.families.some((f) => f.table === table)) return;
-  const prefixes = new Set<string>(cx.loc.get(table)?.keys() ?? []);
+  const prefixes = new Set<PrefixKey>(cx.loc.get(table)?.keys() ?? []);
   for (const p of st.tableOut(table).keys()) prefixes.add(p);
   if (isVpnTable(table)) for (const k of cx.vpn.local.get(table)?.keys() ?? []) prefixes.add(k);
-  else if (cx.ribRoutes) for (const r of cx.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(r.prefix);
+  else if (cx.ribRoutes) for (const r of cx.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(locKey(table, r.prefix));
   if (resend) st.tableOut(table).clear();
   exportPrefixes(cx, nb, st, table, [...prefixes]);
 }
 
-/** Bring a peer's Adj-RIB-Out up to date for these prefixes (or Loc-RIB entries) and send the difference. */
-export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, items: readonly (string | LocEntry)[]): void {
+/** Bring a peer's Adj-RIB-Out up to date for these prefixes (values, or Loc-RIB entries) and send the difference. */
+export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, items: readonly (PrefixKey | LocEntry)[]): void {
   const f = nb.families.find((x) => x.table === table);
   if (!f) return;
   const out = st.tableOut(table);
-  const groups = new Map<PathAttributes, string[]>();
-  const withdrawn: string[] = [];
+  const groups = new Map<PathAttributes, PrefixKey[]>();
+  const withdrawn: PrefixKey[] = [];
   for (const item of items) {
-    const prefix = typeof item === 'string' ? item : item.prefix;
-    const a = exportFor(cx, nb, st, table, prefix, typeof item === 'string' ? undefined : item);
+    const entry = typeof item === 'object' ? item : undefined;
+    const prefix = entry ? entry.key : (item as PrefixKey);
+    const a = exportFor(cx, nb, st, table, prefix, entry);
     const old = out.get(prefix);
     if (a === old) continue;
     if (a) {
@@ -95,18 +96,19 @@ export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, ta
     nb.sendUpdates(msgs);
     return;
   }
-  if (withdrawn.length) msgs.push(...packWithdrawals(f.afi, withdrawn, undefined, nb.options));
+  // the encoder takes text: prefixes are formatted here, once, as they go out
+  if (withdrawn.length) msgs.push(...packWithdrawals(f.afi, withdrawn.map(prefixKeyText), undefined, nb.options));
   for (const [a, ps] of groups) {
     const block = encodeAttributeBlock(a, f.afi, nb.options);
-    msgs.push(...packUpdates(block, f.afi, ps, undefined, nb.options, f.afi === Afi.Ipv4 ? undefined : { nextHop: a.nextHop ?? '::', nextHopLocal: a.nextHopLocal }));
+    msgs.push(...packUpdates(block, f.afi, ps.map(prefixKeyText), undefined, nb.options, f.afi === Afi.Ipv4 ? undefined : { nextHop: a.nextHop ?? '::', nextHopLocal: a.nextHopLocal }));
   }
   nb.sendUpdates(msgs);
 }
 
 /** UPDATEs of a labeled family (SAFI 4 or 128): the labels and RDs ride beside each prefix. */
-function packLabeled(cx: BgpContext, nb: Neighbor, table: string, afi: number, safi: number, withdrawn: string[], groups: Map<PathAttributes, string[]>, msgs: Uint8Array[]): void {
+function packLabeled(cx: BgpContext, nb: Neighbor, table: string, afi: number, safi: number, withdrawn: PrefixKey[], groups: Map<PathAttributes, PrefixKey[]>, msgs: Uint8Array[]): void {
   const vpn = safi === Safi.MplsVpn;
-  const lp = (key: string, labels?: readonly number[]): LabeledPrefix => (vpn ? { ...splitVpnKey(key), labels } : { prefix: key, labels });
+  const lp = (key: PrefixKey, labels?: readonly number[]): LabeledPrefix => (vpn ? { ...splitVpnKey(prefixKeyText(key)), labels } : { prefix: prefixKeyText(key), labels });
   if (withdrawn.length) msgs.push(...packLabeledWithdrawals(afi, safi, withdrawn.map((k) => lp(k)), nb.options));
   for (const [a, keys] of groups) {
     const block = encodeAttributeBlock(a, afi, nb.options, false);
@@ -121,8 +123,8 @@ function packLabeled(cx: BgpContext, nb: Neighbor, table: string, afi: number, s
  * null (labeled unicast with next hop self: the packet reaches us unlabeled and is routed
  * by IP lookup in inet.0).
  */
-function outLabels(cx: BgpContext, nb: Neighbor, table: string, key: string, a: PathAttributes): readonly number[] {
-  if (isVpnTable(table)) {
+function outLabels(cx: BgpContext, nb: Neighbor, table: string, key: PrefixKey, a: PathAttributes): readonly number[] {
+  if (typeof key === 'string' && isVpnTable(table)) {
     const l = cx.vpn.localLabel(table, key);
     if (l !== undefined) return [l];
   }
@@ -132,8 +134,8 @@ function outLabels(cx: BgpContext, nb: Neighbor, table: string, key: string, a: 
 }
 
 /** What we advertise for a VPN key: our VRF's route, or (reflection, iBGP) the best received path. */
-function exportVpn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, key: string, entry?: LocEntry): PathAttributes | undefined {
-  const local = cx.vpn.local.get(table)?.get(key);
+function exportVpn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, key: PrefixKey, entry?: LocEntry): PathAttributes | undefined {
+  const local = typeof key === 'string' ? cx.vpn.local.get(table)?.get(key) : undefined;
   if (local) {
     const base = table === VPN_TABLE6 ? local.vrf.base6 : local.vrf.base4;
     const chain = local.vrf.exportPolicies;
@@ -148,7 +150,7 @@ function exportVpn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string,
 }
 
 /** What we advertise to `nb` for a prefix (undefined: nothing). */
-function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, entry?: LocEntry): PathAttributes | undefined {
+function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, entry?: LocEntry): PathAttributes | undefined {
   if (isVpnTable(table)) return exportVpn(cx, nb, st, table, prefix, entry);
   let best = (entry ?? cx.loc.get(table)?.get(prefix))?.best;
   const chain = nb.cfg.export;
@@ -156,9 +158,9 @@ function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string,
   // protocol won the prefix in the RIB, what goes out is that route, through the export
   // policy, or nothing. Looked up only when something could be sent.
   if (best && (chain.length > 0 || mayAdvertise(best, nb))) {
-    const active = cx.rib.get(table, prefix);
+    const active = cx.rib.activeProtocol ? cx.rib.activeProtocol(table, prefix) : ribGet(cx, table, prefix)?.protocol;
     let set = cx.shadowed.get(table);
-    if (active && active.protocol !== 'bgp') {
+    if (active !== undefined && active !== 'bgp') {
       if (!set) cx.shadowed.set(table, (set = new Set()));
       set.add(prefix);
       best = undefined;
@@ -171,10 +173,15 @@ function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string,
     return r.accept ? transform(cx, best.attrs, best, nb, st, r, table) : undefined;
   }
   if (chain.length === 0) return undefined; // default BGP export: BGP routes only
-  const route = cx.rib.get(table, prefix);
+  const route = ribGet(cx, table, prefix);
   if (!route || route.protocol === 'bgp') return undefined;
   const r = exportRouteVerdict(cx, chain, prefix, route);
   return r.accept ? transform(cx, table.endsWith('inet6.0') ? LOCAL_BASE6 : LOCAL_BASE4, undefined, nb, st, r, table) : undefined;
+}
+
+/** The RIB's active route for a prefix value (through its text when the RIB takes only text). */
+function ribGet(cx: BgpContext, table: string, prefix: PrefixKey) {
+  return cx.rib.getKey ? cx.rib.getKey(table, prefix) : cx.rib.get(table, prefixKeyText(prefix));
 }
 
 /** BGP's own advertisement rules: split horizon, iBGP full mesh / route reflection, well-known communities. */

@@ -5,7 +5,7 @@
  */
 import type { CommandResult, OperationalCommand } from '../../types.js';
 import { formatAsPath, formatCommunity, formatExtCommunity, formatLargeCommunity, formatOrigin, type PathAttributes } from '../../../wire/bgp/attributes.js';
-import { formatIpv4 } from '../../../lib/addr.js';
+import { formatIpv4, prefixKeyText } from '../../../lib/addr.js';
 import type { BgpSpeaker } from './speaker.js';
 import type { BgpInstance } from './instance.js';
 import { Neighbor } from './neighbor.js';
@@ -237,11 +237,11 @@ export function receiveProtocol(sp: BgpSpeaker, args: string[]): CommandResult {
     if (!nb.cfg.families.some((f) => f.table === t)) continue;
     const lt = inst.locTable(t);
     const list: RouteRow[] = [];
-    for (const { prefix, path: p } of inst.adjRibIn(nb, t)) {
+    for (const { prefix, key, path: p } of inst.adjRibIn(nb, t)) {
       const a = p.inAttrs;
       list.push({
         prefix,
-        active: p.accepted && lt?.get(prefix)?.best === p,
+        active: p.accepted && lt?.get(key)?.best === p,
         nextHop: a.nextHop ?? '',
         med: a.med,
         localPref: a.localPref,
@@ -265,9 +265,9 @@ export function advertisingProtocol(sp: BgpSpeaker, args: string[]): CommandResu
   for (const [t, m] of st.out) {
     if (table && t !== table) continue;
     const list: RouteRow[] = [];
-    for (const [prefix, a] of m) {
+    for (const [key, a] of m) {
       list.push({
-        prefix,
+        prefix: prefixKeyText(key),
         active: true,
         nextHop: a.nextHop === nb.localAddress ? 'Self' : a.nextHop ?? '',
         med: a.med,
@@ -301,10 +301,10 @@ export function vpnTable(sp: BgpSpeaker, table: string, args: string[]): Command
     return r;
   };
   for (const l of inst?.localVpnRoutes(table) ?? []) row(l.key).paths.push({ protocol: 'local', vrf: l.vrf, labels: l.label === undefined ? [] : [l.label], active: true });
-  for (const [key, e] of inst?.locTable(table) ?? []) {
+  for (const e of inst?.locTable(table)?.values() ?? []) {
     for (const p of e.paths) {
       const a = p.attrs;
-      row(key).paths.push({
+      row(e.prefix).paths.push({
         protocol: 'bgp',
         active: e.best === p,
         peer: p.peer.cfg.address,

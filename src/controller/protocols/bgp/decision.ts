@@ -52,7 +52,7 @@ export function flush(cx: BgpContext): void {
       e.dirty = false;
       if (decide(cx, table, e)) out.push(e);
       if (vpn) cx.vpn.importEntry(table, e.prefix, e.best);
-      if (e.size === 0 && lt?.get(e.prefix) === e) lt.delete(e.prefix);
+      if (e.size === 0 && lt?.get(e.key) === e) lt.delete(e.key);
     }
   }
   cx.vpn.flushImports();
@@ -75,7 +75,7 @@ export function flush(cx: BgpContext): void {
 
 /** Pick the best path of one prefix; returns whether what we advertise may have changed. */
 export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
-  const prefix = e.prefix;
+  const prefix = e.key;
   let best: Path | undefined;
   let step: DecidingStep = 'Only path';
   /** what goes to the RIB: the best path, or the multipath set */
@@ -125,18 +125,24 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
     if (!same || e.step !== step) {
       e.installed = chosen;
       e.step = step;
-      const r = ribRoute(cx, prefix, best, step, chosen);
-      if (cx.rib.announceShared) cx.rib.announceShared(table, 'bgp', prefix, r);
-      else cx.rib.announce(table, 'bgp', r.prefix === prefix ? r : { ...r, prefix });
+      const r = ribRoute(cx, e, best, step, chosen);
+      // the prefix as a value where the RIB takes one (no text made or parsed per route)
+      if (cx.rib.announceSharedKey) cx.rib.announceSharedKey(table, 'bgp', prefix, r);
+      else if (cx.rib.announceShared) cx.rib.announceShared(table, 'bgp', e.prefix, r);
+      else {
+        const text = e.prefix;
+        cx.rib.announce(table, 'bgp', r.prefix === text ? r : { ...r, prefix: text });
+      }
     }
   } else if (prevInstalled) {
     e.installed = undefined;
-    cx.rib.withdraw(table, 'bgp', prefix);
+    if (cx.rib.withdrawKey) cx.rib.withdrawKey(table, 'bgp', prefix);
+    else cx.rib.withdraw(table, 'bgp', e.prefix);
   }
   return prevBest !== best || !same;
 }
 
-function ribRoute(cx: BgpContext, prefix: string, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
+function ribRoute(cx: BgpContext, e: LocEntry, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
   let nexthops: RibRoute['nexthops'];
   if (best.labels && !Array.isArray(chosen) && best.nh) {
     // labeled unicast: push the peer's label on top of whatever reaches its next hop
@@ -165,7 +171,7 @@ function ribRoute(cx: BgpContext, prefix: string, best: Path, step: DecidingStep
   if (last && last.attributes === attributes && last.nexthops === nexthops && last.preference === preference && last.metric === a.med) return last;
   // the RIB keeps this object for as long as the route lives: nothing optional unless set
   // (the RIB stamps the age itself)
-  const r: RibRoute = { prefix, protocol: 'bgp', preference, nexthops, attributes };
+  const r: RibRoute = { prefix: e.prefix, protocol: 'bgp', preference, nexthops, attributes };
   if (a.med !== undefined) r.metric = a.med;
   cx.lastRibRoute = r;
   return r;

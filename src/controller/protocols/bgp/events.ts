@@ -23,6 +23,7 @@ import {
   type RouteRefresh,
 } from '../../../wire/bgp/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
+import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, scanIpv4PrefixCode, type PrefixKey } from '../../../lib/addr.js';
 import { isVpnTable, tableName } from './config.js';
 import { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
@@ -113,8 +114,8 @@ export function softInbound(cx: BgpContext, nb: Neighbor): void {
   const st = cx.ribs.get(nb);
   if (!st) return;
   for (const table of cx.tables) {
-    for (const { prefix, path } of adjRibIn(cx, nb, table)) {
-      learn(cx, nb, st, table, prefix, path.pathId, path.inAttrs, path.hidden && path.hidden !== 'rejected by import policy' ? path.hidden : undefined, undefined, path.labels);
+    for (const { entry, path } of adjRibIn(cx, nb, table)) {
+      learn(cx, nb, st, table, entry.key, path.pathId, path.inAttrs, path.hidden && path.hidden !== 'rejected by import policy' ? path.hidden : undefined, undefined, path.labels);
     }
   }
   schedule(cx);
@@ -252,19 +253,23 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
   const t4 = tableName(cx.cfg.name, Afi.Ipv4);
   const has4 = nb.families.some((f) => f.afi === Afi.Ipv4 && f.safi !== Safi.MplsVpn);
   const ap4 = nb.options.addPathRx.has('1/1');
-  if (has4) for (let i = 0; i < u.withdrawn.length; i++) unlearn(cx, nb, st, t4, u.withdrawn[i]!, ap4 ? u.withdrawnIds![i]! : 0);
+  // IPv4 prefixes as values when the session decoded them so (d.v4), else as text
+  const withdrawn: readonly PrefixKey[] = d.v4?.withdrawn ?? u.withdrawn;
+  const nlri: readonly PrefixKey[] = d.v4?.nlri ?? u.nlri;
+  const text4 = !d.v4;
+  if (has4) for (let i = 0; i < withdrawn.length; i++) unlearn(cx, nb, st, t4, text4 ? mpKey(1, undefined, withdrawn[i] as string) : withdrawn[i]!, ap4 ? u.withdrawnIds![i]! : 0);
   const mu = u.mpUnreach;
   const fu = mu && nb.families.find((f) => f.afi === mu.afi && f.safi === mu.safi);
   if (mu && fu) {
     const t = fu.table;
     const rds = mu.rds;
-    for (let i = 0; i < mu.prefixes.length; i++) unlearn(cx, nb, st, t, rds ? `${rds[i]}:${mu.prefixes[i]}` : mu.prefixes[i]!, mu.pathIds?.[i] ?? 0);
+    for (let i = 0; i < mu.prefixes.length; i++) unlearn(cx, nb, st, t, mpKey(mu.afi, rds?.[i], mu.prefixes[i]!), mu.pathIds?.[i] ?? 0);
   }
   let withdrawAll = d.outcome === 'treat-as-withdraw';
   let attrs = u.attrs;
   let hidden: string | undefined;
   let checked: CheckedAttributes | undefined;
-  if (!withdrawAll && (u.nlri.length || u.mpReach)) {
+  if (!withdrawAll && (nlri.length || u.mpReach)) {
     let c = d.attrKey !== undefined ? st.attrCache.get(d.attrKey) : undefined;
     if (!c) {
       c = checkSessionRules(cx, nb, attrs);
@@ -281,13 +286,14 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
     hidden = c.hidden;
     checked = c;
   }
-  if (u.nlri.length && has4) {
+  if (nlri.length && has4) {
     const why = hidden ?? nextHopProblem(nb, attrs.nextHop);
     const nh = withdrawAll || why ? undefined : nexthopFor(cx, t4, attrs.nextHop!);
-    for (let i = 0; i < u.nlri.length; i++) {
+    for (let i = 0; i < nlri.length; i++) {
       const id = ap4 ? u.nlriIds![i]! : 0;
-      if (withdrawAll) unlearn(cx, nb, st, t4, u.nlri[i]!, id);
-      else learn(cx, nb, st, t4, u.nlri[i]!, id, attrs, why, nh);
+      const key = text4 ? mpKey(1, undefined, nlri[i] as string) : nlri[i]!;
+      if (withdrawAll) unlearn(cx, nb, st, t4, key, id);
+      else learn(cx, nb, st, t4, key, id, attrs, why, nh);
     }
     releaseUnused(cx, nh);
   }
@@ -306,7 +312,7 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
     const nh = withdrawAll || why ? undefined : nexthopFor(cx, t, mr.nextHop);
     for (let i = 0; i < mr.prefixes.length; i++) {
       const id = mr.pathIds?.[i] ?? 0;
-      const key = rds ? `${rds[i]}:${mr.prefixes[i]}` : mr.prefixes[i]!;
+      const key = mpKey(mr.afi, rds?.[i], mr.prefixes[i]!);
       if (withdrawAll) unlearn(cx, nb, st, t, key, id);
       else learn(cx, nb, st, t, key, id, a, why, nh, labels?.[i]);
     }
@@ -314,6 +320,25 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
   }
   checkPrefixLimits(cx, nb, st);
   schedule(cx);
+}
+
+/**
+ * The Loc-RIB key of a prefix from the decoder: a VPN route's RD:prefix text; an IPv6
+ * unicast prefix's ipv6PrefixKey as decoded; a prefix the decoder gave as text (labeled
+ * unicast, or a session decoding text) as the value its unicast twin has.
+ */
+function mpKey(afi: number, rd: string | undefined, prefix: string): PrefixKey {
+  if (rd !== undefined) return `${rd}:${prefix}`;
+  if (afi === Afi.Ipv4) {
+    const code = scanIpv4PrefixCode(prefix);
+    return code >= 0 ? code : prefix;
+  }
+  if (isIpv6PrefixKey(prefix)) return prefix;
+  try {
+    return prefixKeyOfText(prefix);
+  } catch {
+    return prefix;
+  }
 }
 
 /** End-of-RIB for a family: its stale routes go; a restarting speaker may resume routing. */
@@ -411,9 +436,9 @@ export function vrfsChanged(cx: BgpContext): void {
 }
 
 /** A non-BGP route changed in the RIB (or a shadowed BGP route became active): its export may change. */
-export function ribChanged(cx: BgpContext, table: string, prefix: string): void {
+export function ribChanged(cx: BgpContext, table: string, prefix: PrefixKey): void {
   if (cx.vpn.vrfOfTable(table)) {
-    cx.vpn.localChanged(table, prefix);
+    cx.vpn.localChanged(table, prefixKeyText(prefix));
     schedule(cx);
   }
   if (!cx.tables.has(table)) return;

@@ -2,9 +2,10 @@
 // and fed decoded UPDATEs; the RIB and the Adj-RIB-Out show what it decided.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { prefixKeyOfText } from '../../../lib/addr.js';
 import { Rib } from '../../rib/rib.js';
 import { PolicyEngine } from '../../policy/index.js';
-import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapabilities, type PathAttributes, type Update } from '../../../wire/bgp/index.js';
+import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapabilities, type PathAttributes, type SessionOptions, type Update } from '../../../wire/bgp/index.js';
 import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
@@ -53,7 +54,8 @@ const ebgp = (peerAs: number, addrs: string[], extra: ConfigTree = {}): ConfigTr
 });
 const ibgp = (addrs: string[], extra: ConfigTree = {}): ConfigTree => ({ type: 'internal', neighbor: Object.fromEntries(addrs.map((a) => [a, {}])), ...extra });
 const path = (...asns: number[]) => [{ type: 2, asns }];
-const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.ribs.get(s.nb(addr))!.out.get('inet.0')?.get(prefix);
+// the Adj-RIB-Out is keyed by prefix value (lib/addr PrefixKey)
+const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.ribs.get(s.nb(addr))!.out.get('inet.0')?.get(prefixKeyOfText(prefix));
 
 test('best path across two eBGP peers: shorter AS path wins; withdrawal fails over', () => {
   const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });
@@ -186,6 +188,17 @@ test('only the active route is advertised: a static route that wins the prefix h
   s.rib.announce('inet.0', 'static', { prefix, protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
   s.inst.flush();
   assert.equal(out(s, '10.0.0.3', prefix), undefined, 'withdrawn from b when the static route wins again');
+  // a route exported by policy, then gone with nothing in its place: withdrawn from c
+  s.rib.announce('inet.0', 'static', { prefix: '203.0.113.0/24', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
+  s.inst.flush();
+  assert.ok(out(s, '10.0.0.4', '203.0.113.0/24'), 'c exports the static route');
+  assert.equal(out(s, '10.0.0.3', '203.0.113.0/24'), undefined, 'b exports BGP routes only');
+  s.rib.withdraw('inet.0', 'static', '203.0.113.0/24');
+  s.inst.flush();
+  assert.equal(out(s, '10.0.0.4', '203.0.113.0/24'), undefined, 'withdrawn from c once the static route is gone');
+  // a BGP route withdrawn by its peer leaves every Adj-RIB-Out
+  feed(s, '10.0.0.2', { withdrawn: ['198.51.100.0/24'] });
+  assert.equal(out(s, '10.0.0.3', '198.51.100.0/24'), undefined, 'withdrawn from b with its BGP route');
 });
 
 test('graceful restart helper: routes kept stale across a session loss, swept after End-of-RIB', () => {
@@ -338,4 +351,36 @@ test('import policy per prefix inside one UPDATE: a route filter splits it; a pr
   assert.equal(a.metric, 9);
   assert.equal(b.metric, 9);
   assert.equal(a.attributes, b.attributes, 'one changed attribute set for the UPDATE');
+});
+
+test('a session decoding prefixes as values (IPv4 codes, IPv6 keys) fills the same tables as one decoding text', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2'], { family: { inet: { unicast: {} }, inet6: { unicast: {} } } }) });
+  s.rib.announce('inet6.0', 'direct', { prefix: '2001:db8:ff::/64', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
+  const values: SessionOptions = { ...DEFAULT_OPTIONS, prefixCodes: true };
+  const send = (u: Partial<Update>, o = values) => {
+    const d = decodeUpdate(encodeUpdate({ withdrawn: [], attrs: {}, nlri: [], ...u }, DEFAULT_OPTIONS).subarray(19), o);
+    assert.ok(d.kind === 'update');
+    s.inst.update(s.nb('10.0.0.2'), d);
+    s.inst.flush();
+  };
+  send({ attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/25', '192.0.2.128/25', '0.0.0.0/0'] });
+  send({ attrs: { origin: 0, asPath: path(65002) }, mpReach: { afi: 2, safi: 1, nextHop: '2001:db8:ff::2', prefixes: ['2001:db8:1::/48', '::/0'] } });
+  assert.equal(s.rib.get('inet.0', '192.0.2.128/25')?.nexthops[0]?.gateway, '10.0.0.2');
+  assert.equal(s.rib.get('inet.0', '0.0.0.0/0')?.protocol, 'bgp');
+  assert.equal(s.rib.get('inet6.0', '2001:db8:1::/48')?.prefix, '2001:db8:1::/48');
+  assert.equal(s.rib.lookup('inet6.0', '2001:db9::1')?.prefix, '::/0');
+  const nb = s.nb('10.0.0.2');
+  assert.deepEqual(s.inst.adjRibIn(nb, 'inet.0').map((x) => x.prefix).sort(), ['0.0.0.0/0', '192.0.2.0/25', '192.0.2.128/25']);
+  assert.deepEqual(s.inst.adjRibIn(nb, 'inet6.0').map((x) => x.prefix).sort(), ['2001:db8:1::/48', '::/0']);
+  // withdrawn through a session decoding text: the same entries
+  send({ withdrawn: ['192.0.2.0/25'], mpUnreach: { afi: 2, safi: 1, prefixes: ['::/0'] } }, DEFAULT_OPTIONS);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/25'), undefined);
+  assert.equal(s.rib.get('inet6.0', '::/0'), undefined);
+  // and through values again
+  send({ withdrawn: ['0.0.0.0/0'], mpUnreach: { afi: 2, safi: 1, prefixes: ['2001:db8:1::/48'] } });
+  assert.equal(s.rib.get('inet.0', '0.0.0.0/0'), undefined);
+  assert.equal(s.rib.get('inet6.0', '2001:db8:1::/48'), undefined);
+  assert.deepEqual(s.inst.adjRibIn(nb, 'inet.0').map((x) => x.prefix), ['192.0.2.128/25']);
+  assert.equal(s.inst.locTable('inet6.0')?.size ?? 0, 0, 'the Loc-RIB let the withdrawn entries go');
+  s.inst.stop();
 });

@@ -16,6 +16,7 @@
  * event loop runs best-path on them, announces winners to the RIB (RibApi.announce into
  * inet.0 / inet6.0 / NAME.inet.0) and sends every peer the difference of its Adj-RIB-Out.
  */
+import type { PrefixKey } from '../../../lib/addr.js';
 import { Afi, type DecodedUpdate, type PathAttributes, type RouteRefresh } from '../../../wire/bgp/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
 import type { PolicyEngine } from '../../policy/index.js';
@@ -24,7 +25,7 @@ import type { DecidingStep } from './best-path.js';
 import { tableName, VPN_TABLE4, VPN_TABLE6, type InstanceConfig, type PeerConfig } from './config.js';
 import { VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
-import { adjRibIn, type NeighborRib, type LocEntry, type NextHop, type Path } from './rib.js';
+import { adjRibIn, locKey, type NeighborRib, type LocEntry, type NextHop, type Path } from './rib.js';
 import { flush } from './decision.js';
 import { vrfImports, type ImportVerdict } from './policy.js';
 import * as events from './events.js';
@@ -35,13 +36,13 @@ export class BgpContext {
   /** per neighbor: Adj-RIB-Out, counters, per-session caches */
   readonly ribs = new Map<Neighbor, NeighborRib>();
   /** the Loc-RIB: per table, prefix (or VPN key) -> entry holding every received path */
-  readonly loc = new Map<string, Map<string, LocEntry>>();
+  readonly loc = new Map<string, Map<PrefixKey, LocEntry>>();
   /** next-hop records by "table address", watched in the RIB */
   readonly nexthops = new Map<string, NextHop>();
   /** entries waiting for the next flush, per table */
   dirty = new Map<string, LocEntry[]>();
   /** non-BGP RIB routes whose export may have changed */
-  ribDirty = new Map<string, Set<string>>();
+  ribDirty = new Map<string, Set<PrefixKey>>();
   scheduled = false;
   stopped = false;
   /** RFC 4724 restarting speaker: routing deferred until End-of-RIB from every peer */
@@ -60,7 +61,7 @@ export class BgpContext {
    * are exported as the winning protocol's route (if an export policy accepts it) and must
    * be looked at again when the RIB makes the BGP route active.
    */
-  readonly shadowed = new Map<string, Set<string>>();
+  readonly shadowed = new Map<string, Set<PrefixKey>>();
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
   lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined = undefined;
   readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
@@ -167,8 +168,8 @@ export class BgpInstance implements NeighborOwner {
   // ------------------------------------------------------------------ inputs from the RIB
 
   /** A non-BGP route changed in the RIB (or a shadowed BGP route became active): its export may change. */
-  ribChanged(table: string, prefix: string): void {
-    events.ribChanged(this.cx, table, prefix);
+  ribChanged(table: string, prefix: PrefixKey): void {
+    events.ribChanged(this.cx, table, typeof prefix === 'string' ? locKey(table, prefix) : prefix);
   }
 
   /** Run the pending decision process now (tests; the instance otherwise flushes once per turn of the event loop). */
@@ -214,13 +215,14 @@ export class BgpInstance implements NeighborOwner {
 
   // ------------------------------------------------------------------ state for show commands
 
-  locTable(table: string): Map<string, LocEntry> | undefined {
+  /** a Loc-RIB table, keyed by prefix value (lib/addr PrefixKey; VPN tables by RD:prefix text) */
+  locTable(table: string): Map<PrefixKey, LocEntry> | undefined {
     return this.cx.loc.get(table);
   }
 
   /** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries. */
-  adjRibIn(nb: Neighbor, table: string): { prefix: string; path: Path }[] {
-    return adjRibIn(this.cx, nb, table);
+  adjRibIn(nb: Neighbor, table: string): { prefix: string; key: PrefixKey; path: Path }[] {
+    return adjRibIn(this.cx, nb, table).map(({ entry, path }) => ({ prefix: entry.prefix, key: entry.key, path }));
   }
 
   /** Whether every change of this table's routes matters (a VRF whose routes are exported as VPN routes). */
@@ -229,8 +231,17 @@ export class BgpInstance implements NeighborOwner {
   }
 
   /** Whether the RIB's active route for a prefix is another protocol's while BGP has a best path for it. */
-  isShadowed(table: string, prefix: string): boolean {
-    return this.cx.shadowed.get(table)?.has(prefix) ?? false;
+  isShadowed(table: string, prefix: PrefixKey): boolean {
+    const set = this.cx.shadowed.get(table);
+    if (!set?.size) return false;
+    return set.has(typeof prefix === 'string' ? locKey(table, prefix) : prefix);
+  }
+
+  /** Whether some peer was sent a route for this prefix (it is in an Adj-RIB-Out). */
+  advertises(table: string, prefix: PrefixKey): boolean {
+    const key = typeof prefix === 'string' ? locKey(table, prefix) : prefix;
+    for (const st of this.cx.ribs.values()) if (st.out.get(table)?.has(key)) return true;
+    return false;
   }
 
   /** mpls.0 as this instance allocated it. */

@@ -676,7 +676,7 @@ export class Neighbor {
       const t = theirs.addPath.find((x) => x.afi === f.afi && x.safi === f.safi);
       if (t && t.mode & 2) rx.add(familyKey(f.afi, f.safi));
     }
-    this.options = { as4: theirs.as4 !== undefined, addPathRx: rx, addPathTx: new Set(), extendedMessage: theirs.extendedMessage };
+    this.options = { as4: theirs.as4 !== undefined, addPathRx: rx, addPathTx: new Set(), extendedMessage: theirs.extendedMessage, prefixCodes: true };
     this.peerOpen = open;
     this.peerRouterId = open.bgpId;
     if (this.conn) this.conn.maxLength = maxMessageLength(this.options);

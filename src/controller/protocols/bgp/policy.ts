@@ -5,7 +5,7 @@
  * export verdicts (BGP best paths, other protocols' routes, VRF routes), and VRF imports.
  * What BGP itself does to exported attributes (eBGP/iBGP rules) is adj-rib-out.ts'.
  */
-import { tryParseIpv4, tryParseIpv6 } from '../../../lib/addr.js';
+import { tryParseIpv4, tryParseIpv6, type PrefixKey } from '../../../lib/addr.js';
 import { SegmentType, type AsPathSegment, type PathAttributes } from '../../../wire/bgp/index.js';
 import type { PolicyEngine, PolicyResult, PolicySubject } from '../../policy/index.js';
 import type { RibRoute } from '../../rib/types.js';
@@ -43,7 +43,7 @@ export function prepend(path: readonly AsPathSegment[] | undefined, asns: number
   return segs;
 }
 
-function subjectOf(cx: BgpContext, prefix: string, nb: Neighbor | undefined, a: PathAttributes): PolicySubject {
+function subjectOf(cx: BgpContext, prefix: PrefixKey, nb: Neighbor | undefined, a: PathAttributes): PolicySubject {
   return {
     prefix,
     protocol: 'bgp',
@@ -81,7 +81,7 @@ function applyImport(nb: Neighbor, a: PathAttributes, r: PolicyResult): PathAttr
  * prefixes of an UPDATE share one verdict (and one changed attribute set) when the import
  * chain does not look at prefixes.
  */
-export function importVerdict(cx: BgpContext, nb: Neighbor, prefix: string, inAttrs: PathAttributes): ImportVerdict {
+export function importVerdict(cx: BgpContext, nb: Neighbor, prefix: PrefixKey, inAttrs: PathAttributes): ImportVerdict {
   const chain = nb.cfg.import;
   const li = cx.lastImport;
   if (li && li.chain === chain && li.nb === nb && li.inAttrs === inAttrs && li.policy === cx.policy) return li;
@@ -101,7 +101,7 @@ export function vrfImports(cx: BgpContext, v: VrfConfig, prefix: string, p: Path
 }
 
 /** The export verdict for another protocol's active route (the export chain is not empty). */
-export function exportRouteVerdict(cx: BgpContext, chain: readonly string[], prefix: string, route: RibRoute): PolicyResult {
+export function exportRouteVerdict(cx: BgpContext, chain: readonly string[], prefix: PrefixKey, route: RibRoute): PolicyResult {
   const subject: PolicySubject = {
     prefix,
     protocol: route.protocol,
@@ -114,7 +114,7 @@ export function exportRouteVerdict(cx: BgpContext, chain: readonly string[], pre
 }
 
 /** The export verdict for a BGP best path (the export chain is not empty). */
-export function exportPathVerdict(cx: BgpContext, chain: readonly string[], prefix: string, best: Path): PolicyResult {
+export function exportPathVerdict(cx: BgpContext, chain: readonly string[], prefix: PrefixKey, best: Path): PolicyResult {
   return cx.policy.evaluate(chain, subjectOf(cx, prefix, best.peer, best.attrs), true);
 }
 

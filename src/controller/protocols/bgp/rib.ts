@@ -12,9 +12,14 @@
  *  - nexthopFor/releaseNexthop: next-hop records watched in the RIB; a change reaches
  *    events.nexthopChanged.
  *
+ * Prefixes are values (lib/addr PrefixKey): an IPv4 prefix is its ipv4PrefixCode, as the
+ * decoder made it, the key of its table's map and what goes to the RIB; IPv6 prefixes and
+ * VPN keys (RD:prefix) are text. A LocEntry's text is made only when read (show, logs).
+ *
  * Memory: one PathAttributes object is shared by every prefix of an UPDATE; the prefixes of
  * one UPDATE share one Path object too (nothing in it is per prefix).
  */
+import { prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
 import type { RibRoute } from '../../rib/types.js';
 import type { DecidingStep, PathFacts } from './best-path.js';
@@ -49,6 +54,19 @@ function resolutionOf(table: string, address: string): { table: string; address:
   const mapped = mappedIpv4(address);
   if (mapped) return { table: 'inet.3', address: mapped };
   return { table: address.includes(':') ? 'inet6.3' : 'inet.3', address };
+}
+
+/**
+ * The Loc-RIB key of a prefix given as text (the RIB's listeners, other protocols' routes,
+ * tests): a VPN table's RD:prefix as it is, any other prefix as its value.
+ */
+export function locKey(table: string, text: string): PrefixKey {
+  if (isVpnTable(table)) return text;
+  try {
+    return prefixKeyOfText(text);
+  } catch {
+    return text; // not a prefix: it matches nothing
+  }
 }
 
 /** Implicit null (RFC 3032): nothing to push. */
@@ -128,10 +146,16 @@ export class LocEntry {
   /** queued for the next flush */
   dirty = false;
   constructor(
-    readonly prefix: string,
+    /** the prefix as a value: the key of its table's map */
+    readonly key: PrefixKey,
     first: Path,
   ) {
     this.slot = first;
+  }
+
+  /** the prefix's text, made when read */
+  get prefix(): string {
+    return prefixKeyText(this.key);
   }
 
   get size(): number {
@@ -199,7 +223,7 @@ export class LocEntry {
 export class NeighborRib {
   /** paths received (Adj-RIB-In size), per table */
   readonly received = new Map<string, number>();
-  readonly out = new Map<string, Map<string, PathAttributes>>();
+  readonly out = new Map<string, Map<PrefixKey, PathAttributes>>();
   readonly accepted = new Map<string, number>();
   /** paths of this peer that are the best of their prefix, per table */
   readonly active = new Map<string, number>();
@@ -221,7 +245,7 @@ export class NeighborRib {
   /** the last path learned from this peer, shared by the next prefixes with the same facts */
   lastPath: Path | undefined = undefined;
   lastPathTable = '';
-  tableOut(table: string): Map<string, PathAttributes> {
+  tableOut(table: string): Map<PrefixKey, PathAttributes> {
     let m = this.out.get(table);
     if (!m) this.out.set(table, (m = new Map()));
     return m;
@@ -239,25 +263,39 @@ export interface CheckedAttributes {
 /** Distinct attribute sets remembered per peer before the cache starts over. */
 export const ATTR_CACHE_MAX = 65536;
 
-/** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries. */
-export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { prefix: string; path: Path }[] {
-  const out: { prefix: string; path: Path }[] = [];
+/** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries (`entry.prefix` is the text). */
+export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { entry: LocEntry; path: Path }[] {
+  const out: { entry: LocEntry; path: Path }[] = [];
   const lt = cx.loc.get(table);
   if (!lt) return out;
-  for (const e of lt.values()) for (const path of e.paths) if (path.peer === nb) out.push({ prefix: e.prefix, path });
+  for (const e of lt.values()) for (const path of e.paths) if (path.peer === nb) out.push({ entry: e, path });
+  return out;
+}
+
+/** The neighbor's stale paths in a table (a walk over the Loc-RIB that builds nothing for the others). */
+function stalePaths(cx: BgpContext, nb: Neighbor, table: string): { entry: LocEntry; path: Path }[] {
+  const out: { entry: LocEntry; path: Path }[] = [];
+  const lt = cx.loc.get(table);
+  if (!lt) return out;
+  for (const e of lt.values()) {
+    const lone = e.lone;
+    if (lone) {
+      if (lone.peer === nb && lone.stale) out.push({ entry: e, path: lone });
+    } else for (const path of e.paths) if (path.peer === nb && path.stale) out.push({ entry: e, path });
+  }
   return out;
 }
 
 export function hasStale(cx: BgpContext, nb: Neighbor): boolean {
-  for (const table of cx.tables) for (const { path } of adjRibIn(cx, nb, table)) if (path.stale) return true;
+  for (const table of cx.tables) if (stalePaths(cx, nb, table).length) return true;
   return false;
 }
 
 export function purgeStale(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string): void {
   let n = 0;
-  for (const { prefix, path } of adjRibIn(cx, nb, table)) {
-    if (!path.stale) continue;
-    unlearn(cx, nb, st, table, prefix, path.pathId);
+  // End-of-RIB after a full table: walk it without an object per path
+  for (const { entry, path } of stalePaths(cx, nb, table)) {
+    unlearn(cx, nb, st, table, entry.key, path.pathId);
     n++;
   }
   if (n) cx.log(`bgp neighbor ${nb.cfg.address}: removed ${n} stale routes from ${table}`);
@@ -265,7 +303,7 @@ export function purgeStale(cx: BgpContext, nb: Neighbor, st: NeighborRib, table:
 }
 
 export function purgeTable(cx: BgpContext, st: NeighborRib, table: string, nb: Neighbor): void {
-  for (const { prefix, path } of adjRibIn(cx, nb, table)) unlearn(cx, nb, st, table, prefix, path.pathId);
+  for (const { entry, path } of adjRibIn(cx, nb, table)) unlearn(cx, nb, st, table, entry.key, path.pathId);
 }
 
 export function dropAllPaths(cx: BgpContext, nb: Neighbor): void {
@@ -275,7 +313,7 @@ export function dropAllPaths(cx: BgpContext, nb: Neighbor): void {
 }
 
 /** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
-export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
+export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
   let attrs = inAttrs;
   let accepted = hidden === undefined;
   let preference: number | undefined;
@@ -316,7 +354,7 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
 }
 
 /** Remove one path from the neighbor's Adj-RIB-In and the Loc-RIB. */
-export function unlearn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: string, pathId: number): void {
+export function unlearn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number): void {
   const e = cx.loc.get(table)?.get(prefix);
   const old = e?.take(nb, pathId);
   if (!e || !old) return;
@@ -388,6 +426,7 @@ export function markDirty(cx: BgpContext, table: string, e: LocEntry): void {
 
 /** Every VPN entry with its best path (the VRF imports go over them when VRFs change). */
 export function* vpnEntries(cx: BgpContext): Iterable<{ table: string; key: string; best: Path | undefined }> {
+  // VPN tables are keyed by text (RD:prefix)
   for (const table of [VPN_TABLE4, VPN_TABLE6]) for (const e of cx.loc.get(table)?.values() ?? []) yield { table, key: e.prefix, best: e.best };
 }
 

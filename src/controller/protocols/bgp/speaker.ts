@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import type { ConfigTree, ConfigConsumer } from '../../types.js';
 import { subtree as tree } from '../../config/tree.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
+import type { PrefixKey } from '../../../lib/addr.js';
 import { PolicyEngine } from '../../policy/index.js';
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
 import { resolveAll, resolveVrfs, sessionKey, tableName, validateBgp, type InstanceConfig } from './config.js';
@@ -54,18 +55,27 @@ export interface BgpOptions {
 }
 
 interface RibExtras {
-  subscribe?(l: (c: { table: string; prefix: string; route: RibRoute | undefined }) => void): () => void;
-  fibRoutes?(): Iterable<{ table: string; prefix: string }>;
+  subscribe?(l: (c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }) => void): () => void;
+  fibRoutes?(): Iterable<{ table: string; prefix: string; key?: PrefixKey }>;
 }
 
 /**
  * Tells BGP instances of a RIB change their export may depend on: a non-BGP route changed,
  * or a BGP route became active where another protocol's route had won (BGP's own changes
- * are exported by BGP itself).
+ * are exported by BGP itself). A prefix left with no route matters only where something
+ * went out for it (or a VRF's routes are exported): a withdrawn BGP route, a million of
+ * them when a session drops, is not handed back to BGP's export once per prefix.
  */
-export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: string; prefix: string; route: RibRoute | undefined }): void {
-  const bgp = c.route?.protocol === 'bgp';
-  for (const inst of instances) if (!bgp || inst.isShadowed(c.table, c.prefix) || inst.watchesTable(c.table)) inst.ribChanged(c.table, c.prefix);
+export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }): void {
+  // the RIB's change gives the prefix as a value and the protocol without building the route
+  const protocol = 'protocol' in c ? c.protocol : c.route?.protocol;
+  const key = c.key ?? c.prefix;
+  for (const inst of instances) {
+    if (inst.watchesTable(c.table)) inst.ribChanged(c.table, key);
+    else if (protocol === 'bgp' || protocol === undefined) {
+      if (inst.isShadowed(c.table, key) || (protocol === undefined && inst.advertises(c.table, key))) inst.ribChanged(c.table, key);
+    } else inst.ribChanged(c.table, key);
+  }
 }
 
 /** `interface|address` for every `interfaces IF unit 0 family inet|inet6 address A primary`. */
@@ -117,7 +127,11 @@ export class BgpSpeaker {
     const out: RibRoute[] = [];
     for (const r of x.fibRoutes()) {
       if (r.table !== table) continue;
-      const route = this.rib.get(table, r.prefix);
+      // by value where the RIB gives one: BGP's own routes (most of a full table) are passed
+      // over without their route object or text being made
+      const key = r.key;
+      if (key !== undefined && this.rib.activeProtocol?.(table, key) === 'bgp') continue;
+      const route = key !== undefined && this.rib.getKey ? this.rib.getKey(table, key) : this.rib.get(table, r.prefix);
       if (route && route.protocol !== 'bgp') out.push(route);
     }
     return out;
