@@ -27,13 +27,15 @@ import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 
 export interface FibInterface {
   name: string;
-  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory';
+  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif';
   /** routing instance; 'default' when absent */
   vrf?: string;
   addresses: string[];
   mtu?: number;
   vlan?: number;
   mac?: string;
+  /** driver memif: the control socket, interface id and secret */
+  memif?: { socket: string; id?: number; secret?: string };
 }
 
 export interface FibExportOptions {
@@ -92,7 +94,7 @@ interface Replay {
   endSeq: number;
 }
 
-const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY' };
+const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY', memif: 'MEMIF' };
 const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
 
 export class FibExport {
@@ -498,7 +500,7 @@ function opMessage(op: Op): PbControllerMessage {
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
   return {
     seq: 0,
-    interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '' },
+    interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '', ...(c.memif ? { memifSocket: c.memif.socket, memifId: c.memif.id ?? 0, memifSecret: c.memif.secret ?? '' } : {}) },
   };
 }
 
