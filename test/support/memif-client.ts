@@ -203,3 +203,42 @@ export class MemifTestClient {
     for (const f of [this.fd, this.regionFd, this.c2sEvent, this.s2cEvent]) closeFd(f);
   }
 }
+
+/**
+ * The least a host on a memif interface must do to be reachable (what a DPDK application
+ * with an IP stack does): answer ARP requests for `ip` and ICMP echo requests to it, from
+ * `mac`. Frames are read from and written to `client`'s rings; returns the frames answered.
+ */
+export function answerArpAndPing(client: MemifTestClient, mac: Uint8Array, ip: Uint8Array): number {
+  client.postBuffers();
+  const replies: Uint8Array[] = [];
+  for (const f of client.receiveFrames()) {
+    const type = (f[12]! << 8) | f[13]!;
+    if (type === 0x0806 && f.length >= 42 && f[21] === 1 && Buffer.compare(f.subarray(38, 42), ip) === 0) {
+      const r = new Uint8Array(42);
+      r.set(f.subarray(6, 12), 0);
+      r.set(mac, 6);
+      r.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2], 12);
+      r.set(mac, 22);
+      r.set(ip, 28);
+      r.set(f.subarray(22, 32), 32); // the asker's MAC and address
+      replies.push(r);
+    } else if (type === 0x0800 && f.length >= 42 && f[23] === 1 && Buffer.compare(f.subarray(30, 34), ip) === 0) {
+      const ihl = (f[14]! & 15) * 4;
+      if (f[14 + ihl] !== 8) continue; // echo request only
+      const r = Uint8Array.from(f);
+      r.set(f.subarray(6, 12), 0);
+      r.set(mac, 6);
+      r.set(f.subarray(30, 34), 26);
+      r.set(f.subarray(26, 30), 30);
+      r[14 + ihl] = 0; // echo reply: the checksum drops by 8 << 8
+      let sum = ((r[16 + ihl]! << 8) | r[17 + ihl]!) + 0x0800;
+      sum = (sum & 0xffff) + (sum >>> 16);
+      r[16 + ihl] = sum >> 8;
+      r[17 + ihl] = sum & 255;
+      replies.push(r);
+    }
+  }
+  if (replies.length > 0) client.sendFrames(replies);
+  return replies.length;
+}
