@@ -34,7 +34,11 @@ export function ipInNetns(netns: string, args: readonly string[]): [string, stri
 }
 
 export function assertNetns(netns: string): void {
-  if (!existsSync(netns)) throw new CniError(ErrorCode.UnknownContainer, `failed to open netns "${netns}": no such file`);
+  if (!existsSync(netns)) {
+    // a runtime that names the namespace by a process (/proc/PID/ns/net) needs the CNI service to see the host's processes
+    const hint = netns.startsWith('/proc/') ? ' (a /proc path: the CNI service sees it only in the host\'s PID namespace, hostPID in Kubernetes)' : '';
+    throw new CniError(ErrorCode.UnknownContainer, `failed to open netns "${netns}": no such file${hint}`);
+  }
   const type = namespaceType(netns);
   if (type === null) return; // libc not loadable here: the netlink calls will say what is wrong
   if (type !== CLONE_NEWNET) {

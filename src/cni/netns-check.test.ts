@@ -28,6 +28,9 @@ test('CNI_NETNS: a network namespace passes; a missing path, a plain file and an
     const missing = codeOf(() => assertNetns(join(dir, 'gone')));
     assert.equal(missing?.code, 3);
     assert.match(missing!.msg, /no such file/);
+    const proc = codeOf(() => assertNetns('/proc/999999999/ns/net'));
+    assert.equal(proc?.code, 3);
+    assert.match(proc!.msg, /host's PID namespace, hostPID/);
     writeFileSync(join(dir, 'plain'), 'x');
     const plain = codeOf(() => assertNetns(join(dir, 'plain')));
     assert.equal(plain?.code, 4);
