@@ -22,6 +22,9 @@ const dir = `/tmp/cnr-memif-${process.pid}`;
 const sock = `${dir}/app.sock`;
 const ROUTER_MAC = '02:cc:00:00:09:01';
 const APP_MAC = '02:dd:00:00:09:02';
+const sock2 = `${dir}/app2.sock`;
+const ROUTER_MAC2 = '02:cc:00:00:08:01';
+const APP2_MAC = '02:dd:00:00:08:02';
 let h1 = '';
 let r = '';
 let vr: RunningVrouter | undefined;
@@ -47,30 +50,39 @@ async function waitFor(what: string, ok: () => boolean, ms = 15000): Promise<voi
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** testpmd as the pod's application, forwarding with `mode`; stdin open so that a newline ends it with its statistics. */
-async function startApp(mode: string): Promise<{ proc: ChildProcess; output: () => string }> {
+interface AppOptions {
+  /** the vif and socket it connects to, its MAC (default: mif0's) */
+  vif?: string;
+  socket?: string;
+  mac?: string;
+  /** more testpmd application arguments (after --) */
+  extra?: string[];
+}
+
+/** testpmd as the pod's application, forwarding with `mode`; stdin open so that a newline (or, with -i, commands) drives it. */
+async function startApp(mode: string, o: AppOptions = {}): Promise<{ proc: ChildProcess; output: () => string }> {
   const prefix = `cnrmemif${process.pid}x${apps.length}`;
   prefixes.push(prefix);
   const proc = spawn(TESTPMD, [
     '--no-huge', '-m', '256', '--no-pci', `--file-prefix=${prefix}`, '-l', '0-1', '--log-level=*:notice',
-    `--vdev=net_memif0,role=client,socket=${sock},socket-abstract=no,mac=${APP_MAC}`,
-    '--', '--no-mlockall', '--total-num-mbufs=8192', `--forward-mode=${mode}`,
+    `--vdev=net_memif0,role=client,socket=${o.socket ?? sock},socket-abstract=no,mac=${o.mac ?? APP_MAC}`,
+    '--', '--no-mlockall', '--total-num-mbufs=8192', `--forward-mode=${mode}`, ...(o.extra ?? []),
   ], { stdio: ['pipe', 'pipe', 'pipe'] });
   apps.push(proc);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   // testpmd's stdout is a pipe (block-buffered): the vif's own state says when the client is in
-  await waitFor('the memif client to connect', () => proc.exitCode === null && vif('mif0').memif?.state === 'connected', 30000).catch((e: Error) => {
+  await waitFor('the memif client to connect', () => proc.exitCode === null && vif(o.vif ?? 'mif0').memif?.state === 'connected', 30000).catch((e: Error) => {
     throw new Error(`${e.message}: ${out.slice(-1500)}`);
   });
   return { proc, output: () => out };
 }
 
-/** End testpmd the polite way (a newline on stdin) and read its accumulated RX and TX. */
-async function stopApp(app: { proc: ChildProcess; output: () => string }): Promise<{ rx: number; tx: number }> {
+/** End testpmd the polite way (a newline on stdin; `stop` and `quit` in interactive mode) and read its accumulated RX and TX. */
+async function stopApp(app: { proc: ChildProcess; output: () => string }, interactive = false): Promise<{ rx: number; tx: number }> {
   const exited = new Promise<void>((res) => app.proc.once('exit', () => res()));
-  app.proc.stdin!.write('\n');
+  app.proc.stdin!.write(interactive ? 'stop\nquit\n' : '\n');
   await Promise.race([exited, new Promise((res) => setTimeout(res, 10000))]);
   await stopChild(app.proc, 1000);
   const m = /Accumulated forward statistics[\s\S]*?RX-packets:\s+(\d+)[\s\S]*?TX-packets:\s+(\d+)/.exec(app.output());
@@ -106,10 +118,11 @@ before(async () => {
     vifs: [
       { name: 'r1', driver: 'af-packet', addresses: ['10.1.0.1/24'] },
       { name: 'mif0', driver: 'memif', mac: ROUTER_MAC, addresses: ['10.9.0.1/24'], memif: { socket: sock, id: 0 } },
+      { name: 'mif1', driver: 'memif', mac: ROUTER_MAC2, addresses: ['10.8.0.1/24'], memif: { socket: sock2, id: 0 } },
     ],
-    // testpmd has no ARP: the application's address is reached by a fixed rewrite to its MAC
-    nexthops: { app: { type: 'encap', vif: 'mif0', dmac: APP_MAC } },
-    routes: [{ prefix: '10.9.0.2/32', nh: 'app' }],
+    // testpmd has no ARP: each application's address is reached by a fixed rewrite to its MAC
+    nexthops: { app: { type: 'encap', vif: 'mif0', dmac: APP_MAC }, app2: { type: 'encap', vif: 'mif1', dmac: APP2_MAC } },
+    routes: [{ prefix: '10.9.0.2/32', nh: 'app' }, { prefix: '10.8.0.2/32', nh: 'app2' }],
   });
   ping(lab, h1, '10.1.0.1', { count: 2, deadlineS: 3 }); // neighbours learn each other
 });
@@ -154,4 +167,27 @@ test('memif: a testpmd killed with SIGKILL leaves the vRouter healthy and the vi
   const again = await startApp('5tswap');
   assert.equal(exchange(50), 50, 'traffic flows again after the reconnect');
   await stopApp(again);
+});
+
+test('memif: two testpmd pods exchange traffic through the vRouter, both directions, counts matching on every hop', { skip, timeout: 80000 }, async () => {
+  // B turns every frame around (5tswap); A sends 4 bursts of 32 UDP frames to B (tx_first), then counts what comes back
+  const b = await startApp('5tswap', { vif: 'mif1', socket: sock2, mac: APP2_MAC });
+  const before0 = vif('mif0');
+  const before1 = vif('mif1');
+  const a = await startApp('rxonly', { extra: ['-i', '--tx-ip=10.9.0.2,10.8.0.2', `--eth-peer=0,${ROUTER_MAC}`] });
+  a.proc.stdin!.write('start tx_first 4\n');
+  const N = 128;
+  await waitFor('the frames to come back to A', () => vif('mif0').txPackets - before0.txPackets >= N, 20000).catch(() => {});
+  const stA = await stopApp(a, true);
+  const stB = await stopApp(b);
+  const after0 = vif('mif0');
+  const after1 = vif('mif1');
+  assert.equal(stA.tx, N, 'A sent 128');
+  assert.equal(after0.rxPackets - before0.rxPackets, N, 'the vRouter took 128 from A');
+  assert.equal(after1.txPackets - before1.txPackets, N, 'and gave 128 to B');
+  assert.equal(stB.rx, N, 'B received 128');
+  assert.equal(stB.tx, N, 'B sent 128 back');
+  assert.equal(after1.rxPackets - before1.rxPackets, N, 'the vRouter took 128 from B');
+  assert.equal(after0.txPackets - before0.txPackets, N, 'and gave 128 to A');
+  assert.equal(stA.rx, N, 'A received 128');
 });
