@@ -180,3 +180,15 @@ test('a prefix value with host bits set is programmed with them cleared; a malfo
   assert.match(r.failures[0]!.reason, /3-byte address/);
   assert.match(r.failures[1]!.reason, /prefix length 33/);
 });
+
+test('a MEMIF interface update becomes a memif vif with its socket, id and secret; a socket change re-creates it', async () => {
+  const { dp, p } = await setup();
+  const u = { name: 'memif-a', driver: 'MEMIF' as const, addresses: ['10.9.0.1/24'], memifSocket: '/run/cnr/memif/a/memif.sock', memifId: 2, memifSecret: 'pw' };
+  assert.deepEqual((await p.applyInterface(u)).failures, []);
+  assert.deepEqual(dp.vifs.get('memif-a')?.memif, { socket: '/run/cnr/memif/a/memif.sock', id: 2, secret: 'pw' });
+  assert.equal(dp.vifs.get('memif-a')?.driver, 'memif');
+  const adds = dp.calls['addVif'];
+  await p.applyInterface({ ...u, memifSocket: '/run/cnr/memif/b/memif.sock' });
+  assert.equal(dp.calls['addVif'], adds! + 1);
+  assert.equal(dp.vifs.get('memif-a')?.memif?.socket, '/run/cnr/memif/b/memif.sock');
+});

@@ -516,7 +516,7 @@ export function programmerFor(dp: Dataplane): Programmer {
   return p;
 }
 
-const DRIVERS: Record<string, VifDriver> = { AF_PACKET: 'af-packet', AF_XDP: 'af-xdp', TAP: 'tap', MEMORY: 'memory', DRIVER_UNSPECIFIED: 'af-packet' };
+const DRIVERS: Record<string, VifDriver> = { AF_PACKET: 'af-packet', AF_XDP: 'af-xdp', TAP: 'tap', MEMORY: 'memory', MEMIF: 'memif', DRIVER_UNSPECIFIED: 'af-packet' };
 
 function vifConfig(m: PbInterfaceUpdate): VifConfig {
   const driver = DRIVERS[m.driver ?? 'DRIVER_UNSPECIFIED'];
@@ -526,11 +526,12 @@ function vifConfig(m: PbInterfaceUpdate): VifConfig {
   if (m.mtu) cfg.mtu = m.mtu;
   if (m.vlan) cfg.vlan = m.vlan;
   if (m.mac) cfg.mac = m.mac;
+  if (driver === 'memif') cfg.memif = { socket: m.memifSocket ?? '', id: m.memifId ?? 0, ...(m.memifSecret ? { secret: m.memifSecret } : {}) };
   return cfg;
 }
 
 function sameVifExceptAddresses(a: VifConfig, b: VifConfig): boolean {
-  return a.driver === b.driver && a.vrf === b.vrf && a.mtu === b.mtu && a.vlan === b.vlan && a.mac === b.mac;
+  return a.driver === b.driver && a.vrf === b.vrf && a.mtu === b.mtu && a.vlan === b.vlan && a.mac === b.mac && JSON.stringify(a.memif) === JSON.stringify(b.memif);
 }
 
 function sameList(a: string[] | undefined, b: string[] | undefined): boolean {

@@ -12,8 +12,8 @@ import type { InterfaceDriverName, PbControllerMessage, PbInterfaceUpdate, PbLab
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
 const ACTION_NUM: Record<string, number> = { FORWARD: 0, DISCARD: 1, REJECT: 2, RECEIVE: 3 };
-const DRIVERS: (InterfaceDriverName | undefined)[] = ['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', undefined, 'LOOPBACK'];
-const DRIVER_NUM: Record<string, number> = { DRIVER_UNSPECIFIED: 0, AF_PACKET: 1, TAP: 2, MEMORY: 3, AF_XDP: 4, LOOPBACK: 6 };
+const DRIVERS: InterfaceDriverName[] = ['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', 'MEMIF', 'LOOPBACK'];
+const DRIVER_NUM: Record<string, number> = { DRIVER_UNSPECIFIED: 0, AF_PACKET: 1, TAP: 2, MEMORY: 3, AF_XDP: 4, MEMIF: 5, LOOPBACK: 6 };
 
 export class CodecError extends Error {
   constructor(message: string) {
@@ -294,6 +294,9 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
   w.uintField(6, m.mtu ?? 0);
   w.uintField(7, m.vlan ?? 0);
   w.string(8, m.mac);
+  w.string(20, m.memifSocket);
+  w.uintField(21, m.memifId ?? 0);
+  w.string(22, m.memifSecret);
   end();
 }
 
@@ -557,6 +560,9 @@ function readInterface(r: Reader, start: number, end: number): PbInterfaceUpdate
     else if (f === 6 && wire === 0) m.mtu = x.varint();
     else if (f === 7 && wire === 0) m.vlan = x.varint();
     else if (f === 8 && wire === 2) m.mac = x.string();
+    else if (f === 20 && wire === 2) m.memifSocket = x.string();
+    else if (f === 21 && wire === 0) m.memifId = x.varint();
+    else if (f === 22 && wire === 2) m.memifSecret = x.string();
     else x.skip(wire);
   }
   return m;

@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Prefix } from '../lib/addr.js';
 
-export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY' | 'AF_XDP' | 'LOOPBACK';
+export type InterfaceDriverName = 'DRIVER_UNSPECIFIED' | 'AF_PACKET' | 'TAP' | 'MEMORY' | 'AF_XDP' | 'MEMIF' | 'LOOPBACK';
 export type RouteActionName = 'FORWARD' | 'DISCARD' | 'REJECT' | 'RECEIVE';
 
 export interface PbNexthop {
@@ -76,6 +76,10 @@ export interface PbInterfaceUpdate {
   mtu?: number;
   vlan?: number;
   mac?: string;
+  /** MEMIF: control socket path, interface id, secret (fields 20-22) */
+  memifSocket?: string;
+  memifId?: number;
+  memifSecret?: string;
 }
 
 export type PbControllerBody =

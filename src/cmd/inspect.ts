@@ -99,6 +99,23 @@ function nhVia(n: NexthopInfo): string {
 }
 
 function vifTable(vifs: VifInfo[]): string {
+  return vifRows(vifs) + memifLines(vifs);
+}
+
+/** memif vifs: the client's state and the rings' occupancy under the table (io/memif.ts) */
+function memifLines(vifs: VifInfo[]): string {
+  const lines = vifs.filter((v) => v.memif).map((v) => {
+    const m = v.memif!;
+    const peer = m.state === 'connected' ? `connected to ${m.peer || '?'}` : m.state;
+    const rings = m.state === 'connected' ? `, rx ring ${m.rxRingWaiting}/${m.rxRingSize} waiting, tx ring ${m.txRingPosted}/${m.txRingSize} buffers posted` : '';
+    const bad = m.badMessages + m.badDescriptors > 0 ? `, refused ${m.badMessages} bad messages ${m.badDescriptors} bad descriptors` : '';
+    const last = m.lastDisconnect ? `, last disconnect: ${m.lastDisconnect}` : '';
+    return `memif ${v.name}: ${m.socket} id ${m.id}, ${peer}${rings}, ${m.connects} connects ${m.disconnects} disconnects${bad}${last}`;
+  });
+  return lines.length > 0 ? '\n\n' + lines.join('\n') : '';
+}
+
+function vifRows(vifs: VifInfo[]): string {
   return formatTable(
     // RING-DROPS: frames the kernel dropped before the vRouter saw them (a receive ring that overflowed), part of DROPS
     ['ID', 'NAME', 'DRIVER', 'VRF', 'MAC', 'MTU', 'ADDRESSES', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS', 'RING-DROPS'],

@@ -8,7 +8,9 @@
  *                  main instance (inet.0, inet6.0)
  *   instanceType   "vrf" (default) or "virtual-router"
  *   interfaceType  "veth" (default) or "tap": the vRouter creates a TAP device that cnr-cni
- *                  moves into the pod (see docs/cni.md)
+ *                  moves into the pod (see docs/cni.md); "memif": no netdev, the vRouter serves a
+ *                  memif socket in a per-pod directory for a DPDK application (docs/memif.md)
+ *   memifDir       where the per-pod memif directories are made (default /run/cnr/memif)
  *   vrfTarget      route target of a vrf instance, "target:65000:1"
  *   vlanId         802.1Q tag of the pod's interface (1..4094)
  *   mtu            MTU of both ends of the veth (default 1500)
@@ -21,9 +23,10 @@
 import { CniError, ErrorCode } from './errors.js';
 import { isSupportedVersion, parseResult, SUPPORTED_VERSIONS, type CniDns, type CniResult } from './result.js';
 import { isRecord } from '../controller/config/tree.js';
+import { DEFAULT_MEMIF_DIR } from './memif.js';
 
 export type InstanceType = 'vrf' | 'virtual-router';
-export type InterfaceType = 'veth' | 'tap';
+export type InterfaceType = 'veth' | 'tap' | 'memif';
 
 export interface Attachment {
   containerId: string;
@@ -43,6 +46,8 @@ export interface NetConf {
   stateDir: string;
   dataDir: string;
   txChecksumOffload: boolean;
+  /** interfaceType memif: the parent of the per-pod socket directories */
+  memifDir: string;
   ipamType?: string;
   dns?: CniDns;
   prevResult?: CniResult;
@@ -111,8 +116,8 @@ export function parseNetConf(text: string): NetConf {
     throw bad(`"instanceType" must be "vrf" or "virtual-router", not "${String(instanceType)}"`);
   }
   const interfaceType = (str(raw, 'interfaceType') ?? 'veth') as InterfaceType;
-  if (interfaceType !== 'veth' && interfaceType !== 'tap') {
-    throw bad(`"interfaceType" must be "veth" or "tap", not "${String(interfaceType)}"`);
+  if (interfaceType !== 'veth' && interfaceType !== 'tap' && interfaceType !== 'memif') {
+    throw bad(`"interfaceType" must be "veth", "tap" or "memif", not "${String(interfaceType)}"`);
   }
   const vrfTarget = str(raw, 'vrfTarget');
   if (vrfTarget !== undefined && !TARGET_RE.test(vrfTarget)) {
@@ -126,7 +131,7 @@ export function parseNetConf(text: string): NetConf {
       throw bad('"vlanId" must be an integer 1..4094');
     }
     vlanId = raw.vlanId;
-    if (interfaceType === 'tap') throw bad('"vlanId" needs "interfaceType": "veth" (a TAP carries no VLAN)');
+    if (interfaceType !== 'veth') throw bad(`"vlanId" needs "interfaceType": "veth" (a ${interfaceType === 'tap' ? 'TAP' : 'memif'} carries no VLAN)`);
   }
   let mtu = 1500;
   if (raw.mtu !== undefined && raw.mtu !== null) {
@@ -135,11 +140,13 @@ export function parseNetConf(text: string): NetConf {
     }
     mtu = raw.mtu;
     // the vRouter's vifs take 576..9000; a TAP is one of them on the pod's side too
-    if (interfaceType === 'tap' && mtu > 9000) throw bad('"mtu" of a tap interface must be 1280..9000');
+    if (interfaceType !== 'veth' && mtu > 9000) throw bad(`"mtu" of a ${interfaceType} interface must be 1280..9000`);
   }
   const stateDir = str(raw, 'stateDir') || DEFAULT_STATE_DIR;
   const dataDir = str(raw, 'dataDir') || DEFAULT_DATA_DIR;
   const txChecksumOffload = raw.txChecksumOffload === true;
+  const memifDir = str(raw, 'memifDir') || DEFAULT_MEMIF_DIR;
+  if (!memifDir.startsWith('/') || memifDir.includes('..')) throw bad('"memifDir" must be an absolute path without ".."');
 
   let ipamType: string | undefined;
   if (raw.ipam !== undefined && raw.ipam !== null) {
@@ -160,6 +167,7 @@ export function parseNetConf(text: string): NetConf {
     stateDir,
     dataDir,
     txChecksumOffload,
+    memifDir: memifDir.replace(/\/+$/, ''),
     rawText: text,
     raw,
   };

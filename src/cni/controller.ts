@@ -28,6 +28,8 @@ export interface GroupSpec {
   podName?: string;
   /** interfaceType tap: the vRouter creates the netdev as a TAP, with this MAC as its own */
   tap?: { routerMac: string };
+  /** interfaceType memif: the vRouter serves a memif socket at this path (no netdev), with this MAC as its own */
+  memif?: { socket: string; routerMac: string };
 }
 
 /** `instanceName` of the main routing instance (Junos calls it master): inet.0 and inet6.0. */
@@ -44,6 +46,7 @@ export function groupStatements(s: GroupSpec): string[] {
   if (s.mtu <= 16000) out.push(`${itf} mtu ${s.mtu}`);
   if (s.vlanId !== undefined) out.push(`${itf} vlan-id ${s.vlanId}`);
   if (s.tap) out.push(`${itf} mac-address ${s.tap.routerMac}`, `${itf} vrouter driver tap`);
+  if (s.memif) out.push(`${itf} mac-address ${s.memif.routerMac}`, `${itf} vrouter driver memif`, `${itf} vrouter memif socket ${s.memif.socket}`, `${itf} vrouter memif id 0`);
   for (const gw of new Set(s.pods.map((p) => `${p.gateway}/${p.family === 4 ? 32 : 128}`))) {
     out.push(`${itf} unit 0 family ${gw.includes(':') ? 'inet6' : 'inet'} address ${gw}`);
   }

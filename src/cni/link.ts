@@ -15,6 +15,12 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { CniError, ErrorCode } from './errors.js';
+import { tryLibc } from '../sys/libc.js';
+import { CLONE_NEWNET, O_CLOEXEC } from '../sys/constants.js';
+
+/** ioctl on a namespace file: its type (linux/nsfs.h _IO(0xb7, 0x3)) */
+const NS_GET_NSTYPE = 0xb703;
+const O_RDONLY = 0;
 import { execFile } from './exec.js';
 import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink, nlPreparePod, type NlVeth } from './netlink.js';
 
@@ -28,7 +34,31 @@ export function ipInNetns(netns: string, args: readonly string[]): [string, stri
 }
 
 export function assertNetns(netns: string): void {
-  if (!existsSync(netns)) throw new CniError(ErrorCode.UnknownContainer, `failed to open netns "${netns}": no such file`);
+  if (!existsSync(netns)) {
+    // a runtime that names the namespace by a process (/proc/PID/ns/net) needs the CNI service to see the host's processes
+    const hint = netns.startsWith('/proc/') ? ' (a /proc path: the CNI service sees it only in the host\'s PID namespace, hostPID in Kubernetes)' : '';
+    throw new CniError(ErrorCode.UnknownContainer, `failed to open netns "${netns}": no such file${hint}`);
+  }
+  const type = namespaceType(netns);
+  if (type === null) return; // libc not loadable here: the netlink calls will say what is wrong
+  if (type !== CLONE_NEWNET) {
+    const what = type < 0 ? 'not a namespace file (a bind mount of /proc/PID/ns/net, or that file itself)' : `a namespace of another kind (type 0x${type.toString(16)})`;
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS "${netns}" is not a network namespace: ${what}`);
+  }
+}
+
+/** NS_GET_NSTYPE of a namespace file: its CLONE_NEW* type, -1 for a file that is not a namespace, null without libc. */
+function namespaceType(path: string): number | null {
+  const c = tryLibc();
+  if (!c) return null;
+  const fd = c.open(path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  try {
+    const t = c.ioctl(fd, NS_GET_NSTYPE, new Uint8Array(8));
+    return t < 0 ? -1 : t;
+  } finally {
+    c.close(fd);
+  }
 }
 
 /** The veth pair of a pod: host end, pod end inside the pod's namespace. */

@@ -45,6 +45,7 @@ import { addCommands, connectController, deleteCommands, groupStatements, preloa
 import type { Committer, Intent } from './committer.js';
 import { listRecords, readRecord, removeRecord, withLock, writeRecord, type AttachmentRecord } from './state.js';
 import { existsSync } from 'node:fs';
+import { makeMemifDir, memifPlace, removeMemifPlace, type MemifPlace } from './memif.js';
 
 /** CNR_CNI_TRACE=1: time of each step since the process started, on stderr. */
 const tracing = process.env.CNR_CNI_TRACE === '1';
@@ -198,16 +199,29 @@ function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan
   if (conf.vrfTarget) s.vrfTarget = conf.vrfTarget;
   if (conf.vlanId !== undefined) s.vlanId = conf.vlanId;
   if (conf.interfaceType === 'tap') s.tap = { routerMac: n.hostMac };
-  // Kubernetes runtimes name the pod in CNI_ARGS; a malformed CNI_ARGS is not ours to refuse.
+  const podName = kubernetesPod(env);
+  if (podName) s.podName = podName;
+  if (conf.interfaceType === 'memif') s.memif = { socket: memifPlaceOf(env, conf).socket, routerMac: n.hostMac };
+  return s;
+}
+
+/** The pod's NAMESPACE/NAME when the runtime gave them in CNI_ARGS (a malformed CNI_ARGS is not ours to refuse). */
+function kubernetesPod(env: CniEnv): string | undefined {
   try {
     const args = parseCniArgs(env.args);
     const ns = args.get('K8S_POD_NAMESPACE');
     const pod = args.get('K8S_POD_NAME');
-    if (ns && pod && /^[a-z0-9.-]+$/.test(`${ns}${pod}`)) s.podName = `${ns}/${pod}`;
+    if (ns && pod && /^[a-z0-9.-]+$/.test(`${ns}${pod}`)) return `${ns}/${pod}`;
   } catch {
     // no pod name then
   }
-  return s;
+  return undefined;
+}
+
+/** A memif attachment's directory and socket: as its record says (DEL, GC), else from the pod's names. */
+function memifPlaceOf(env: CniEnv, conf: NetConf, rec?: AttachmentRecord | null): MemifPlace {
+  if (rec?.memifSocket) return { socket: rec.memifSocket, dir: rec.memifSocket.slice(0, rec.memifSocket.lastIndexOf('/')) };
+  return memifPlace(conf.memifDir, env.containerId, env.ifname, kubernetesPod(env));
 }
 
 async function commitToController(conf: NetConf, deps: Deps, commands: string[]): Promise<void> {
@@ -284,7 +298,8 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   }
   const n = attachmentNames(env.containerId, env.ifname);
   // A repeated ADD must not touch the existing attachment (its undo would tear it down).
-  if ((await linkExists(n.hostVeth)) || (conf.interfaceType === 'tap' && (await podLinkExists(env.netns, env.ifname)))) {
+  const memif = conf.interfaceType === 'memif' ? memifPlaceOf(env, conf) : undefined;
+  if ((await linkExists(n.hostVeth)) || (conf.interfaceType === 'tap' && (await podLinkExists(env.netns, env.ifname))) || (memif && existsSync(memif.socket))) {
     throw new CniError(ErrorCode.Internal, `${env.containerId}/${env.ifname} is already attached (${n.hostVeth}); DEL it first`);
   }
   const rec: AttachmentRecord = {
@@ -302,6 +317,11 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
   if (conf.interfaceType === 'tap') {
     writeRecord(conf.dataDir, conf.name, rec);
     return addTap(env, conf, deps, n, rec);
+  }
+  if (memif) {
+    rec.memifSocket = memif.socket;
+    writeRecord(conf.dataDir, conf.name, rec);
+    return addMemif(env, conf, deps, n, rec, memif);
   }
 
   let vethMade = false;
@@ -382,6 +402,20 @@ function ipamFor(env: CniEnv, conf: NetConf): Promise<CniResult> {
   return conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(unclaimedAddresses(conf.prevResult!));
 }
 
+/**
+ * Commits the attachment's group and waits for the commit itself (TAP and memif pods: the
+ * vRouter makes their interface only then): through the service's committer after a schema
+ * check, or by a commit of its own.
+ */
+async function commitAndWait(conf: NetConf, deps: Deps, env: CniEnv, n: AttachmentNames, spec: GroupSpec): Promise<void> {
+  const committer = deps.committer?.(conf.stateDir);
+  if (!committer) return commitToController(conf, deps, addCommands(spec));
+  await validateGroup(conf, deps, groupStatements(spec));
+  await committer.submit(intent('add', conf, env, n, groupStatements(spec)), true).catch((err: unknown) => {
+    throw new CniError(ErrorCode.Internal, `controller refused the configuration: ${(err as Error).message}`);
+  });
+}
+
 /** How long ADD waits for the vRouter to create a pod's TAP after the commit. */
 export const TAP_WAIT_MS = 10_000;
 
@@ -404,14 +438,8 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
     writeRecord(conf.dataDir, conf.name, rec);
     const spec = groupSpec(env, conf, n, plan);
-    const committer = deps.committer?.(conf.stateDir);
     // the vRouter makes the TAP only once the group is committed: wait for the commit
-    if (committer) {
-      await validateGroup(conf, deps, groupStatements(spec));
-      await committer.submit(intent('add', conf, env, n, groupStatements(spec)), true).catch((err: unknown) => {
-        throw new CniError(ErrorCode.Internal, `controller refused the configuration: ${(err as Error).message}`);
-      });
-    } else await commitToController(conf, deps, addCommands(spec));
+    await commitAndWait(conf, deps, env, n, spec);
     committed = true;
     trace('committed');
     await waitForTap(n.hostVeth, TAP_WAIT_MS);
@@ -425,6 +453,53 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     // The vRouter closes the TAP when the group goes; a TAP left on either side goes too.
     if (committed) await removeGroup(conf, deps, env, n, true).catch(() => {});
     await removeTapLeftovers(env.netns, env.ifname, n).catch(() => {});
+    if (ipamDone && conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText).catch(() => {});
+    removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+    throw err;
+  }
+}
+
+/** How long ADD waits for the vRouter to serve a memif pod's socket after the commit. */
+export const MEMIF_WAIT_MS = 10_000;
+
+async function waitFor(ok: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/**
+ * ADD of `interfaceType: memif`: no netdev at all. IPAM first (the group needs the gateway
+ * addresses), the pod's directory made, then the group with `vrouter driver memif` and the
+ * socket's path committed; the vRouter creates and serves the socket, cnr-cni waits for it
+ * (bounded) and answers with its path (`socketPath` of the pod's interface). The addresses
+ * are the DPDK application's to use (it answers ARP/NDP for them, as any host does).
+ */
+async function addMemif(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames, rec: AttachmentRecord, place: MemifPlace): Promise<CniResult> {
+  let ipamDone = false;
+  let committed = false;
+  try {
+    const ipam = await ipamFor(env, conf);
+    ipamDone = conf.ipamType !== undefined;
+    const plan = planPod(ipam);
+    rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
+    writeRecord(conf.dataDir, conf.name, rec);
+    makeMemifDir(place);
+    const spec = groupSpec(env, conf, n, plan);
+    await commitAndWait(conf, deps, env, n, spec);
+    committed = true;
+    trace('committed');
+    if (!(await waitFor(() => existsSync(place.socket), MEMIF_WAIT_MS))) {
+      throw new CniError(ErrorCode.TryAgainLater, `the vRouter did not create memif socket ${place.socket} within ${MEMIF_WAIT_MS / 1000} s`);
+    }
+    trace('memif socket served');
+    return buildResult(env, conf, n, ipam, plan, place.socket);
+  } catch (err) {
+    if (committed) await removeGroup(conf, deps, env, n, true).catch(() => {});
+    removeMemifPlace(place, conf.memifDir);
     if (ipamDone && conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText).catch(() => {});
     removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
     throw err;
@@ -453,13 +528,14 @@ function unclaimedAddresses(prev: CniResult): CniResult {
   return { ...prev, ips: free.length ? free : (prev.ips ?? []), routes: prev.routes ?? [] };
 }
 
-function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniResult, plan: PodPlan): CniResult {
+function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniResult, plan: PodPlan, socketPath?: string): CniResult {
   const prev = conf.prevResult;
   const interfaces: CniInterface[] = [...(prev?.interfaces ?? [])];
   // a TAP has no host side: the vRouter holds it by file descriptor
-  if (conf.interfaceType !== 'tap') interfaces.push({ name: n.hostVeth, mac: n.hostMac, mtu: conf.mtu });
+  if (conf.interfaceType === 'veth') interfaces.push({ name: n.hostVeth, mac: n.hostMac, mtu: conf.mtu });
   if (conf.vlanId !== undefined) interfaces.push({ name: podLinkName(conf, env, n), mac: n.podMac, mtu: conf.mtu, sandbox: env.netns });
-  const podIdx = interfaces.push({ name: env.ifname, mac: n.podMac, mtu: conf.mtu, sandbox: env.netns }) - 1;
+  // a memif pod's interface is its socket: the MAC is the one the application should take (net_memif's mac=)
+  const podIdx = interfaces.push({ name: env.ifname, mac: n.podMac, mtu: conf.mtu, sandbox: env.netns, ...(socketPath ? { socketPath } : {}) }) - 1;
   // With IPAM, prevResult's addresses stay (they belong to earlier plugins' interfaces);
   // without, the prevResult's addresses were the ones given to this pod interface.
   const taken = new Set((ipam.ips ?? []).map((ip) => ip.address));
@@ -495,7 +571,9 @@ async function groupPresent(conf: NetConf, deps: Deps, group: string): Promise<b
 async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
   const n = attachmentNames(env.containerId, env.ifname);
   const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
+  const memif = conf.interfaceType === 'memif' ? memifPlaceOf(env, conf, rec) : undefined;
   if (!rec && !(await linkExists(n.hostVeth)) && !(await groupPresent(conf, deps, n.group))) {
+    if (memif) removeMemifPlace(memif, conf.memifDir);
     // Nothing left here (a repeated DEL): release the address, commit nothing.
     if (conf.ipamType) await ipamDel(conf.ipamType, env, conf.rawText);
     if (conf.interfaceType === 'tap' && env.netns !== '') await deletePodLink(env.netns, env.ifname, n.podMac);
@@ -507,14 +585,14 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
   // the FIB export to the agent. The vRouter's AF_PACKET socket sees the netdev go; the
   // group's removal reaches it after. A TAP is the vRouter's to close, so its leftovers are
   // looked for only after the commit.
-  const unlinked = conf.interfaceType === 'tap' ? undefined : deleteLink(n.hostVeth);
+  const unlinked = conf.interfaceType === 'veth' ? deleteLink(n.hostVeth) : undefined;
   unlinked?.catch(() => {});
   // The address goes back to IPAM meanwhile: nothing else refers to it once the pod is gone.
   const released = conf.ipamType ? ipamDel(conf.ipamType, env, conf.rawText) : Promise.resolve();
   released.catch(() => {});
   try {
     // a TAP's leftovers are looked for after the commit; a veth's DEL replies on the durable intent
-    await removeGroup(conf, deps, env, n, conf.interfaceType === 'tap');
+    await removeGroup(conf, deps, env, n, conf.interfaceType !== 'veth');
     trace('committed');
   } catch (err) {
     // Deleting a group that is not there is only a warning to the controller; what fails
@@ -523,7 +601,11 @@ async function removeAttachment(env: CniEnv, conf: NetConf, deps: Deps): Promise
     controllerError = asCniError(err);
   }
   if (unlinked) await unlinked;
-  else await removeTapLeftovers(env.netns, env.ifname, n);
+  else if (memif) {
+    // the vRouter removes the socket with the vif; what it left (it was down) goes with the directory
+    await waitFor(() => !existsSync(memif.socket), 2000);
+    removeMemifPlace(memif, conf.memifDir);
+  } else await removeTapLeftovers(env.netns, env.ifname, n);
   trace('interface deleted');
   await released;
   trace('ipam released');
@@ -546,6 +628,7 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
   assertNetns(env.netns);
   if (conf.ipamType) await ipamCheck(conf.ipamType, env, conf.rawText);
   const n = attachmentNames(env.containerId, env.ifname);
+  if (conf.interfaceType === 'memif') return checkMemif(env, conf, deps, n);
   const drift: string[] = [];
   // a TAP has no host side (the vRouter holds it by file descriptor): the group must ask for one
   const tap = conf.interfaceType === 'tap';
@@ -586,6 +669,23 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
     const podIps = new Set([...(prev.ips ?? []).filter((ip) => ip.interface === podIdx).map((ip) => ip.address), ...(rec?.ips ?? [])]);
     const compare = queued.refused === undefined && queued.pending !== 'add';
     for (const ip of podIps) if (compare && !out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
+  } finally {
+    await ctl.close?.();
+  }
+  if (drift.length) throw new CniError(100, `attachment ${env.containerId}/${env.ifname} drifted: ${drift.join('; ')}`, drift.join('\n'));
+}
+
+/** CHECK of a memif attachment: its socket is served and its group asks for it. */
+async function checkMemif(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames): Promise<void> {
+  const place = memifPlaceOf(env, conf, readRecord(conf.dataDir, conf.name, env.containerId, env.ifname));
+  const drift: string[] = [];
+  if (!existsSync(place.socket)) drift.push(`memif socket ${place.socket} is missing`);
+  const queued = deps.committer?.(conf.stateDir)?.state(n.group) ?? {};
+  const ctl = await deps.controller(conf.stateDir);
+  try {
+    const out = (await ctl.exec([`show configuration groups ${n.group} | display set`])).join('\n');
+    if (queued.refused !== undefined) drift.push(`configuration group not committed: ${queued.refused}`);
+    else if (queued.pending !== 'add' && !out.includes(`interfaces ${n.hostVeth} vrouter memif socket ${place.socket}`)) drift.push(`controller configuration group ${n.group} does not serve ${place.socket}`);
   } finally {
     await ctl.close?.();
   }

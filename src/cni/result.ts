@@ -16,6 +16,8 @@ export interface CniInterface {
   sandbox?: string;
   /** 1.1.0 */
   mtu?: number;
+  /** 1.1.0: the socket of a socket-based interface (memif) */
+  socketPath?: string;
 }
 
 export interface CniIp {
@@ -122,6 +124,8 @@ export function parseResult(raw: unknown, what = 'result'): CniResult {
       if (mac) itf.mac = mac;
       const sandbox = optString(i, 'sandbox', what);
       if (sandbox) itf.sandbox = sandbox;
+      const socketPath = optString(i, 'socketPath', what);
+      if (socketPath) itf.socketPath = socketPath;
       const mtu = optNumber(i, 'mtu', what);
       if (mtu !== undefined) itf.mtu = mtu;
       return itf;
@@ -171,6 +175,8 @@ export function formatResult(r: CniResult, version: string): Record<string, unkn
       if (i.mac) o.mac = i.mac;
       if (v11 && i.mtu !== undefined) o.mtu = i.mtu;
       if (i.sandbox) o.sandbox = i.sandbox;
+      // 1.1.0's field; given to older versions too, since a memif pod has nothing else to find its socket by
+      if (i.socketPath) o.socketPath = i.socketPath;
       return o;
     });
   }

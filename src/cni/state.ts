@@ -18,6 +18,8 @@ export interface AttachmentRecord {
   /** pod addresses, CIDR as reported (TAP attachments; a veth ADD leaves it empty: CHECK reads prevResult) */
   ips: string[];
   created: string;
+  /** interfaceType memif: the socket the vRouter serves for the pod (DEL and GC find its directory by it) */
+  memifSocket?: string;
 }
 
 function networkDir(dataDir: string, network: string): string {

@@ -15,7 +15,17 @@ export class DataplaneError extends Error {
 }
 
 /** af-xdp: an AF_XDP socket fed by an XDP program on the netdev (io/af-xdp.ts); otherwise as af-packet */
-export type VifDriver = 'af-packet' | 'af-xdp' | 'tap' | 'memory';
+export type VifDriver = 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif';
+
+/** A memif vif (io/memif.ts): cnr serves the control socket, a DPDK or libmemif client connects. */
+export interface MemifVifConfig {
+  /** the control socket's path (its directory must exist) */
+  socket: string;
+  /** the interface id the client asks for (default 0) */
+  id?: number;
+  /** a secret the client must present (default none) */
+  secret?: string;
+}
 
 export interface VifConfig {
   /** the vif's name: the Linux netdev for af-packet, af-xdp and tap, any name for memory */
@@ -30,6 +40,8 @@ export interface VifConfig {
   addresses?: string[];
   /** 802.1Q tag on the wire for this vif (L3 subinterface), optional */
   vlan?: number;
+  /** driver 'memif': the socket and interface id */
+  memif?: MemifVifConfig;
 }
 
 export type LabelStack = number[]; // outermost first; at most 5 (service label last)
@@ -79,6 +91,8 @@ export interface VifInfo {
    * poolEmpty, fillRingEmpty, txRingEmpty
    */
   io?: Record<string, number>;
+  /** driver 'memif': the client's state and the rings' occupancy (io/memif.ts MemifStatus) */
+  memif?: { socket: string; id: number; state: string; peer: string; connects: number; disconnects: number; badMessages: number; badDescriptors: number; refused: number; rxRingSize: number; txRingSize: number; rxRingWaiting: number; txRingPosted: number; lastDisconnect: string };
 }
 
 export interface NexthopInfo {

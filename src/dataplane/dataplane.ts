@@ -57,6 +57,7 @@ import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, N_DROP
 import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
+import { memifStatusBuffer, readMemifStatus, type MemifOptions } from './io/memif.js';
 import { createHandoff } from './worker/handoff.js';
 import { HEADROOM, slotSizeFor } from './pool.js';
 import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
@@ -96,6 +97,8 @@ interface VifState {
   vlan: number;
   addresses: Prefix[];
   memory?: MemoryDriver;
+  /** driver 'memif': what the driver is opened with (its status buffer shared with the owning worker) */
+  memif?: MemifOptions & { status: SharedArrayBuffer };
   vhost: boolean;
   /** glean next hop for the vif's connected subnets */
   glean: number;
@@ -244,7 +247,8 @@ export class VRouterDataplane implements Dataplane {
   async addVif(cfg: MemoryVifConfig): Promise<number> {
     if (!cfg || typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(cfg.name)) throw new DataplaneError(`invalid interface name '${cfg?.name}' (1-15 characters)`);
     if (this.vifs.has(cfg.name)) throw new DataplaneError(`interface ${cfg.name} already exists`);
-    if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'tap' && cfg.driver !== 'memory') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, af-xdp, tap, memory)`);
+    if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'tap' && cfg.driver !== 'memory' && cfg.driver !== 'memif') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, af-xdp, tap, memory, memif)`);
+    const memif = cfg.driver === 'memif' ? this.memifOptions(cfg) : undefined;
     const vrf = this.vrfId(cfg.vrf);
     const mtu = cfg.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new DataplaneError(`invalid MTU ${mtu} (576..9000)`);
@@ -261,6 +265,7 @@ export class VRouterDataplane implements Dataplane {
     const isVhost = cfg.name === (this.opts.vhostName ?? 'vhost0') && this.opts.vhost === true;
     const st: VifState = { id, name: cfg.name, driver: cfg.driver, vrf, mac: new Uint8Array(6), mtu, vlan, addresses: [], vhost: isVhost, glean: 0 };
     if (cfg.driver === 'memory') st.memory = MemoryDriver.create(cfg.name, cfg.memory);
+    if (memif) st.memif = { ...memif, vif: id };
     this.vifs.set(cfg.name, st);
     this.vifById[id] = st;
     let hw: Uint8Array;
@@ -878,6 +883,7 @@ export class VRouterDataplane implements Dataplane {
         txBytes: c(3),
         drops: c(4),
         io,
+        ...(v.memif ? { memif: { socket: v.memif.socket, id: v.memif.id ?? 0, ...readMemifStatus(v.memif.status) } } : {}),
       };
     });
   }
@@ -1087,7 +1093,7 @@ export class VRouterDataplane implements Dataplane {
     if (this.engine) {
       // real drivers are imported before the first af-packet/tap vif opens (memory needs none)
       const mods = st.driver === 'memory' ? {} : await driverModules();
-      const drv = openDriver(mods, st.driver, st.name, st.memory, this.slotSize);
+      const drv = openDriver(mods, st.driver, st.name, st.memory, this.slotSize, st.memif);
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
     }
@@ -1102,7 +1108,7 @@ export class VRouterDataplane implements Dataplane {
         resolve: (hw) => { this.pendingAttach.delete(st.id); resolve(hw); },
         reject: (e) => { this.pendingAttach.delete(st.id); reject(e); },
       });
-      this.post({ t: 'attach', vif: st.id, kind: st.driver, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}) });
+      this.post({ t: 'attach', vif: st.id, kind: st.driver, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}), ...(st.memif ? { memif: st.memif } : {}) });
     });
   }
 
@@ -1147,6 +1153,18 @@ export class VRouterDataplane implements Dataplane {
   /** Wait for pending vhost0 host configuration (tests). */
   hostSettled(): Promise<void> {
     return this.hostSync.settled();
+  }
+
+  /** A memif vif's socket, id and secret, checked (the socket's directory is the caller's: cnr-cni makes one per pod). */
+  private memifOptions(cfg: VifConfig): MemifOptions & { status: SharedArrayBuffer } {
+    const m = cfg.memif;
+    if (!m || typeof m.socket !== 'string' || !m.socket.startsWith('/')) throw new DataplaneError(`memif interface ${cfg.name} needs an absolute socket path`);
+    if (Buffer.byteLength(m.socket) > 107) throw new DataplaneError(`memif socket path ${m.socket} is longer than 107 bytes`);
+    const id = m.id ?? 0;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new DataplaneError(`invalid memif id ${m.id} (0..4294967295)`);
+    if (m.secret !== undefined && (typeof m.secret !== 'string' || m.secret.length > 23)) throw new DataplaneError('memif secret longer than 23 characters');
+    for (const v of this.vifs.values()) if (v.memif?.socket === m.socket) throw new DataplaneError(`memif socket ${m.socket} is already used by ${v.name}`);
+    return { socket: m.socket, id, ...(m.secret ? { secret: m.secret } : {}), status: memifStatusBuffer() };
   }
 
   private parse<T>(f: () => T): T {

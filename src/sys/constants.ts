@@ -155,3 +155,23 @@ export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ERANGE = 34;
 export const ENOBUFS = 105;
+
+// unix sockets, descriptor passing and sealed memory (memif: sys/un.h, sys/socket.h, sys/memfd.h, sys/epoll.h)
+export const AF_UNIX = 1;
+export const SOCK_SEQPACKET = 5;
+export const SCM_RIGHTS = 1;
+export const MSG_TRUNC = 0x20;
+export const MSG_CTRUNC = 0x08;
+export const MSG_NOSIGNAL = 0x4000;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
+export const SUN_PATH_MAX = 108;
+export const MFD_CLOEXEC = 1;
+export const MFD_ALLOW_SEALING = 2;
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SHRINK = 2;
+export const SEEK_END = 2;
+export const EPOLL_CLOEXEC = 0x80000;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CTL_DEL = 2;
+export const EPOLLIN = 1;

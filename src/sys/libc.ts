@@ -57,6 +57,20 @@ export interface Libc {
   sigfillset(set: unknown): number;
   sigemptyset(set: unknown): number;
   waitpid(pid: number, status: Int32Array, options: number): number;
+  // unix sockets with descriptor passing, sealed shared memory, epoll (memif: sys/unix.ts)
+  listen(fd: number, backlog: number): number;
+  accept4(fd: number, addr: null, len: null, flags: number): number;
+  connect(fd: number, addr: Uint8Array, len: number): number;
+  /** sendmsg/recvmsg with a struct msghdr at a fixed address (sys/unix.ts builds it) */
+  sendmsgAddr(fd: number, msg: bigint | number, flags: number): number | bigint;
+  recvmsgAddr(fd: number, msg: bigint | number, flags: number): number | bigint;
+  memfd_create(name: string, flags: number): number;
+  ftruncate(fd: number, len: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  lseek(fd: number, off: number, whence: number): number | bigint;
+  unlink(path: string): number;
+  epoll_create1(flags: number): number;
+  epoll_ctl(fd: number, op: number, target: number, event: Uint8Array): number;
 }
 
 let cached: Libc | undefined;
@@ -106,6 +120,18 @@ export function libc(): Libc {
     sigfillset: lib.func('int sigfillset(void *)'),
     sigemptyset: lib.func('int sigemptyset(void *)'),
     waitpid: lib.func('int waitpid(int, _Inout_ void *, int)'),
+    listen: lib.func('int listen(int, int)'),
+    accept4: lib.func('int accept4(int, void *, void *, int)'),
+    connect: lib.func('int connect(int, const void *, uint32_t)'),
+    sendmsgAddr: lib.func('intptr_t sendmsg(int, uintptr_t, int)'),
+    recvmsgAddr: lib.func('intptr_t recvmsg(int, uintptr_t, int)'),
+    memfd_create: lib.func('int memfd_create(const char *, unsigned int)'),
+    ftruncate: lib.func('int ftruncate(int, int64_t)'),
+    fcntl: lib.func('int fcntl(int, int, int)'),
+    lseek: lib.func('int64_t lseek(int, int64_t, int)'),
+    unlink: lib.func('int unlink(const char *)'),
+    epoll_create1: lib.func('int epoll_create1(int)'),
+    epoll_ctl: lib.func('int epoll_ctl(int, int, int, const void *)'),
   } as unknown as Libc;
   return cached;
 }

@@ -283,6 +283,13 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
   assert.equal(mounts(controller).netns, '/var/run/netns');
   assert.equal(vols.netns.hostPath.path, '/var/run/netns');
   assert.equal(controller.volumeMounts.find((m: any) => m.name === 'netns').mountPropagation, 'HostToContainer');
+  // CRI-O's network namespaces (/run/netns) too, and the memif pods' socket directories in both containers
+  assert.equal(mounts(controller)['netns-crio'], '/run/netns');
+  assert.equal(vols['netns-crio'].hostPath.path, '/run/netns');
+  assert.equal(controller.volumeMounts.find((m: any) => m.name === 'netns-crio').mountPropagation, 'HostToContainer');
+  assert.equal(mounts(controller).memif, '/run/cnr/memif');
+  assert.equal(mounts(vrouter).memif, '/run/cnr/memif');
+  assert.deepEqual(vols.memif.hostPath, { path: '/run/cnr/memif', type: 'DirectoryOrCreate' });
   assert.equal(mounts(vrouter).state, '/var/lib/cnr');
   assert.equal(mounts(vrouter)['dev-net-tun'], '/dev/net/tun');
   for (const c of [...spec.containers, ...spec.initContainers]) {

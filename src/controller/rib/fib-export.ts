@@ -29,13 +29,15 @@ import type { MplsAction } from './mpls.js';
 
 export interface FibInterface {
   name: string;
-  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'loopback';
+  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif' | 'loopback';
   /** routing instance; 'default' when absent */
   vrf?: string;
   addresses: string[];
   mtu?: number;
   vlan?: number;
   mac?: string;
+  /** driver memif: the control socket, interface id and secret */
+  memif?: { socket: string; id?: number; secret?: string };
 }
 
 export interface FibExportOptions {
@@ -94,7 +96,7 @@ interface Replay {
   endSeq: number;
 }
 
-const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY', loopback: 'LOOPBACK' };
+const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY', memif: 'MEMIF', loopback: 'LOOPBACK' };
 const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
 
 export class FibExport {
@@ -500,7 +502,7 @@ function opMessage(op: Op): PbControllerMessage {
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
   return {
     seq: 0,
-    interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '' },
+    interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '', ...(c.memif ? { memifSocket: c.memif.socket, memifId: c.memif.id ?? 0, memifSecret: c.memif.secret ?? '' } : {}) },
   };
 }
 

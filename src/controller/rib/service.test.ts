@@ -178,3 +178,16 @@ set interfaces eth3 unit 0 family inet address 10.3.0.1/24
   assert.deepEqual(drivers, { eth1: 'af-xdp', eth2: 'tap', eth3: undefined });
   assert.throws(() => loadSet('set interfaces eth1 vrouter driver af-xdq'), /af-xdq/);
 });
+
+test('`vrouter driver memif` with `vrouter memif socket PATH id N`: the socket and id reach the interface', () => {
+  const cfg = loadSet(`
+set interfaces memif-a vrouter driver memif
+set interfaces memif-a vrouter memif socket /run/cnr/memif/a/memif.sock
+set interfaces memif-a vrouter memif id 3
+set interfaces memif-a unit 0 family inet address 10.9.0.1/24
+`);
+  const [i] = configuredInterfaces(cfg);
+  assert.equal(i!.driver, 'memif');
+  assert.deepEqual(i!.memif, { socket: '/run/cnr/memif/a/memif.sock', id: 3 });
+  assert.throws(() => loadSet('set interfaces memif-a vrouter memif id -1'), /-1/);
+});

@@ -47,7 +47,9 @@ export interface ConfiguredInterface {
   vlan?: number;
   mac?: string;
   /** `vrouter driver`: how the vRouter attaches the netdev (default: RibServiceOptions.driverFor, else af-packet); lo0 is a loopback, no netdev */
-  driver?: 'af-packet' | 'af-xdp' | 'tap' | 'loopback';
+  driver?: 'af-packet' | 'af-xdp' | 'tap' | 'memif' | 'loopback';
+  /** `vrouter memif socket PATH id N secret S` (driver memif) */
+  memif?: { socket: string; id?: number; secret?: string };
 }
 
 export class RibService implements ConfigConsumer {
@@ -138,6 +140,7 @@ export class RibService implements ConfigConsumer {
     if (i.mtu) f.mtu = i.mtu;
     if (i.vlan) f.vlan = i.vlan;
     if (i.mac) f.mac = i.mac;
+    if (i.memif) f.memif = i.memif;
     return f;
   }
 
@@ -327,7 +330,11 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     if (typeof b['vlan-id'] === 'number') i.vlan = b['vlan-id'];
     if (typeof b['mac-address'] === 'string') i.mac = b['mac-address'];
     const driver = subtree(b['vrouter'])['driver'];
-    if (driver === 'tap' || driver === 'af-packet' || driver === 'af-xdp') i.driver = driver;
+    if (driver === 'tap' || driver === 'af-packet' || driver === 'af-xdp' || driver === 'memif') i.driver = driver;
+    const mif = subtree(subtree(b['vrouter'])['memif']);
+    if (i.driver === 'memif' && typeof mif['socket'] === 'string') {
+      i.memif = { socket: mif['socket'], ...(typeof mif['id'] === 'number' ? { id: mif['id'] } : {}), ...(typeof mif['secret'] === 'string' ? { secret: mif['secret'] } : {}) };
+    }
     // lo0 holds the node's own addresses (router ID, BGP local-address, IS-IS's loopback
     // prefixes): no netdev to attach, its /32 and /128 addresses are local routes
     if (name === LOOPBACK) i.driver = 'loopback';

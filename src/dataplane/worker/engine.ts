@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { IoCounters, IoDriver } from '../io/driver.js';
 import { MemoryDriver, type MemoryDriverShared } from '../io/memory.js';
+import type { MemifOptions } from '../io/memif.js';
 import { PacketPool, SLOT_SIZE } from '../pool.js';
 import { Graph, EVENT_WORDS } from '../graph/graph.js';
 import type { Tables } from '../tables/tables.js';
@@ -22,14 +23,15 @@ const IO_SAMPLE_MS = 250;
 const IO_KEYS = IO_COUNTERS.map((c) => c[0]);
 const IO_DROP_REASON = IO_COUNTERS.map((c) => (c[1] === null ? -1 : DROP_NAMES.indexOf(c[1])));
 
-export type DriverKind = 'af-packet' | 'af-xdp' | 'tap' | 'memory';
+export type DriverKind = 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif';
 
 export interface DriverModules {
   openAfPacket?: (ifname: string, opts?: { frameSize?: number }) => IoDriver;
   openAfXdp?: (ifname: string) => IoDriver;
   openTap?: (ifname: string) => IoDriver;
+  openMemif?: (name: string, opts: MemifOptions) => IoDriver;
   /** why a driver module could not be loaded (the import's own error), by driver */
-  errors?: Partial<Record<'af-packet' | 'af-xdp' | 'tap', string>>;
+  errors?: Partial<Record<'af-packet' | 'af-xdp' | 'tap' | 'memif', string>>;
 }
 
 /** Import the real drivers; a module that fails to load keeps its error for openDriver to report. */
@@ -57,6 +59,13 @@ export async function loadDriverModules(): Promise<DriverModules> {
   } catch (e) {
     mods.errors!.tap = cause(e);
   }
+  try {
+    const m = (await import(new URL('../io/memif.js', import.meta.url).href)) as { openMemif?: DriverModules['openMemif'] };
+    mods.openMemif = m.openMemif;
+    if (!m.openMemif) mods.errors!.memif = 'io/memif.js exports no openMemif';
+  } catch (e) {
+    mods.errors!.memif = cause(e);
+  }
   return mods;
 }
 
@@ -68,7 +77,12 @@ export function driverModules(): Promise<DriverModules> {
 }
 
 /** slotSize: the engine's packet slot, which sizes the AF_PACKET ring frames (AF_XDP's UMEM chunks stay at a page's half: jumbo frames there would need multi-buffer XDP) */
-export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver, slotSize = SLOT_SIZE): IoDriver {
+export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver, slotSize = SLOT_SIZE, memif?: MemifOptions): IoDriver {
+  if (kind === 'memif') {
+    if (!mods.openMemif) throw new Error(`the memif driver is not available: ${mods.errors?.memif ?? 'driver modules not loaded'}`);
+    if (!memif) throw new Error(`memif vif ${name}: no socket`);
+    return mods.openMemif(name, memif);
+  }
   if (kind === 'memory') {
     if (!memory) throw new Error(`memory vif ${name}: no ring`);
     return memory instanceof MemoryDriver ? memory : MemoryDriver.attach(memory);

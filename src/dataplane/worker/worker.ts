@@ -12,6 +12,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { Tables, type TablesShared } from '../tables/tables.js';
 import { Engine, driverModules, openDriver, type DriverKind } from './engine.js';
 import type { MemoryDriverShared } from '../io/memory.js';
+import type { MemifOptions } from '../io/memif.js';
 import { HandoffRing, type HandoffShared } from './handoff.js';
 import { drainWakeFd, pollReadable } from '../../sys/libc.js';
 import { C_IDLE_SLEEPS, D_POOL_EMPTY, STATS_DROP_BASE } from '../graph/graph-constants.js';
@@ -33,7 +34,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared }
+  | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared; memif?: MemifOptions }
   | { t: 'detach'; vif: number }
   | { t: 'request'; vif: number; family: number; w: number[] }
   | { t: 'inject'; vif: number; frame: Uint8Array };
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
       const m = r.message as ToWorker;
       if (m.t === 'attach') {
         try {
-          const drv = openDriver(mods, m.kind, m.name, m.memory, engine.pool.slotSize);
+          const drv = openDriver(mods, m.kind, m.name, m.memory, engine.pool.slotSize, m.memif);
           engine.attach(m.vif, drv);
           rebuild();
           post({ t: 'attached', vif: m.vif, hwaddr: drv.hwaddr });

@@ -17,7 +17,12 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
   'vlan-id': leaf('802.1Q VLAN identifier (the interface is a VLAN sub-interface)', uint(1, 4094)),
   'mac-address': leaf('MAC address the vRouter uses on this interface', str),
   vrouter: container('How the vRouter attaches the netdev', {
-    driver: leaf('af-packet: attach to an existing netdev (default); af-xdp: attach to an existing netdev through an XDP program and an AF_XDP socket; tap: the vRouter creates the netdev as a TAP it owns', enumOf('af-packet', 'af-xdp', 'tap')),
+    driver: leaf('af-packet: attach to an existing netdev (default); af-xdp: attach to an existing netdev through an XDP program and an AF_XDP socket; tap: the vRouter creates the netdev as a TAP it owns; memif: the vRouter serves a memif socket for a DPDK application (no netdev)', enumOf('af-packet', 'af-xdp', 'tap', 'memif')),
+    memif: container('driver memif: the control socket a DPDK (net_memif, role=client) or libmemif application connects to (docs/memif.md)', {
+      socket: leaf('Absolute path of the control socket (the vRouter creates it; its directory must exist)', str),
+      id: leaf('Interface id the client asks for (default 0)', uint(0, 4294967295)),
+      secret: leaf('Secret the client must present (up to 23 characters)', str),
+    }),
   }),
   unit: list('Logical unit', 'unit-number', uint(0, 16385) /* key stored as text */, {
     description: leaf('Text description of the unit', str),

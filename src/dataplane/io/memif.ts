@@ -1,0 +1,680 @@
+/**
+ * The memif driver, server (master) role: a packet interface over memory shared with a
+ * DPDK application (net_memif, role=client) or any libmemif client, with no kernel on the
+ * packet path. The driver listens on a SOCK_SEQPACKET unix socket; a client connects and runs
+ * the control protocol (wire/memif.ts): it allocates the memory regions (memfds passed with
+ * SCM_RIGHTS), lays out one ring per direction in them, and hands over one eventfd per ring.
+ * Everything runs in the thread that owns the vif, inside rxBurst: the control socket is read
+ * without blocking whenever the driver is idle (and every 256 bursts when busy), and the
+ * driver's fd for poll() is an epoll set of the listening socket, the control socket and the
+ * receive ring's eventfd, so an idle worker wakes for a client, a control message or a kick.
+ *
+ * Rings (copy mode). Client to server (C2S, our receive side): the client fills descriptors
+ * and advances head; we copy each frame into a pool slot and give the buffers back by
+ * advancing tail. Server to client (S2C, our transmit side): the client posts empty buffers
+ * by advancing head; we copy frames into them, set each descriptor's length and advance tail.
+ * Zero copy is not possible in this role: the buffers are the client's memory and the graph
+ * works on its own packet pool (a pool slot cannot live in the client's region, and a frame
+ * leaving on another vif would pin the client's buffer); only the client side of memif can
+ * offer its own buffers to the peer.
+ *
+ * Interrupts, as DPDK's client expects: the client sets MASK_INT on its receive ring when it
+ * polls (testpmd does), else we write its eventfd once per transmitted burst (flush). On our
+ * receive ring we set MASK_INT while frames keep coming and clear it when a poll finds the
+ * ring empty, so a busy client does not pay a syscall per burst and an idle worker sleeps
+ * until the client's kick.
+ *
+ * A client is untrusted. Every size, index and offset it sends is checked before use: a
+ * region must be a memfd sealed against shrinking (else truncating it would fault our
+ * mapping) at least as large as it claims; a ring must lie inside its region; each
+ * descriptor is read once into locals and checked against its region before a byte is
+ * copied; head and tail may not run ahead of the ring. A violation is counted, answered with
+ * a disconnect message naming it, and the client is dropped: regions unmapped, descriptors
+ * closed, the vif back to listening for the next client. The graph never sees its frames.
+ */
+import { createHash } from 'node:crypto';
+import type { IoCounters, IoDriver } from './driver.js';
+import type { PacketPool } from '../pool.js';
+import { copyWords, fitsWords } from './copy.js';
+import { MAP_SHARED, PROT_RW } from '../../sys/constants.js';
+import { closeFd, errno, libc, mapFailed, viewMemory } from '../../sys/libc.js';
+import { acceptPending, createEpoll, epollAdd, epollDel, fileSize, listenSeqpacket, recvSeqpacket, sealedAgainstShrink, sendSeqpacket } from '../../sys/unix.js';
+import {
+  DESC_FLAGS, DESC_LENGTH, DESC_OFFSET, DESC_REGION, DESC_SIZE, MEMIF_ADD_RING_FLAG_C2S, MEMIF_COOKIE, MEMIF_DESC_FLAG_NEXT, MEMIF_MODE_ETHERNET,
+  MEMIF_MSG_SIZE, MEMIF_RING_FLAG_MASK_INT, MEMIF_VERSION, RING_COOKIE, RING_FLAGS, RING_HEAD, RING_HEADER_SIZE, RING_TAIL, decodeMemifMsg,
+  encodeMemifMsg, ringBytes, type MemifMsg,
+} from '../../wire/memif.js';
+import { isWireError } from '../../wire/errors.js';
+
+export interface MemifOptions {
+  /** the control socket's path */
+  socket: string;
+  /** the interface id a client must ask for in init (default 0) */
+  id?: number;
+  /** a secret the client must present in init (default: none asked) */
+  secret?: string;
+  /** vif id written to pool.rxVif for received frames; default 0 */
+  vif?: number;
+  /** where the driver publishes its state for the main thread (memifStatusBuffer) */
+  status?: SharedArrayBuffer;
+  /** the name sent in hello and connected (default 'cnr') */
+  name?: string;
+}
+
+/** Limits announced in hello and enforced after: one ring pair, 4 regions, rings up to 2^14. */
+const MAX_REGIONS = 4;
+const MAX_LOG2_RING = 14;
+/** a region larger than this is refused (descriptor offsets are 32-bit anyway) */
+const MAX_REGION_BYTES = 2 ** 32;
+/** control messages handled per service() call, so a chatty client cannot starve forwarding */
+const MAX_MSGS_PER_SERVICE = 16;
+/** bursts between looks at the control socket while frames flow */
+const SERVICE_EVERY = 256;
+
+export type MemifPeerState = 'listening' | 'handshake' | 'connected';
+const STATES: MemifPeerState[] = ['listening', 'handshake', 'connected'];
+
+// status words (Int32Array over the shared buffer), then the peer's name and the last disconnect reason
+const S_STATE = 0;
+const S_CONNECTS = 1;
+const S_DISCONNECTS = 2;
+const S_BAD_MESSAGES = 3;
+const S_BAD_DESCRIPTORS = 4;
+const S_REFUSED = 5;
+const S_LOG2_C2S = 6;
+const S_LOG2_S2C = 7;
+const S_C2S_WAITING = 8;
+const S_S2C_POSTED = 9;
+const S_REGIONS = 10;
+const S_KICKS = 11;
+const S_RX_INTERRUPT = 12;
+const S_WORDS = 16;
+const S_NAME = S_WORDS * 4;
+const S_REASON = S_NAME + 32;
+const STATUS_BYTES = S_REASON + 96;
+
+/** What `cnr vif --list` and the introspect show about a memif vif (readMemifStatus). */
+export interface MemifStatus {
+  state: MemifPeerState;
+  /** the client's name from init (DPDK sends its version) */
+  peer: string;
+  connects: number;
+  disconnects: number;
+  /** control messages refused (malformed, out of order, lying sizes or offsets) */
+  badMessages: number;
+  /** descriptors that pointed outside the client's regions, or ring indices ahead of the ring */
+  badDescriptors: number;
+  /** clients turned away: a second client while one is connected */
+  refused: number;
+  /** ring sizes in descriptors (0 when not connected) */
+  rxRingSize: number;
+  txRingSize: number;
+  /** frames waiting in the receive ring at the last poll, and empty buffers the client has posted for us */
+  rxRingWaiting: number;
+  txRingPosted: number;
+  regions: number;
+  /** eventfd kicks written to the client */
+  kicks: number;
+  /** whether the receive ring asks the client for kicks (idle) or not (polling) */
+  rxInterrupt: boolean;
+  /** why the last client left */
+  lastDisconnect: string;
+}
+
+export function memifStatusBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(STATUS_BYTES);
+}
+
+function readText(b: Uint8Array, off: number, len: number): string {
+  let s = '';
+  for (let i = 0; i < len && b[off + i] !== 0; i++) s += String.fromCharCode(b[off + i]!);
+  return s;
+}
+
+function writeText(b: Uint8Array, off: number, len: number, s: string): void {
+  b.fill(0, off, off + len);
+  for (let i = 0; i < Math.min(s.length, len - 1); i++) b[off + i] = s.charCodeAt(i) & 0x7f;
+}
+
+export function readMemifStatus(buf: SharedArrayBuffer): MemifStatus {
+  const w = new Int32Array(buf, 0, S_WORDS);
+  const b = new Uint8Array(buf);
+  const l = (k: number) => (w[k]! > 0 ? 1 << w[k]! : 0);
+  return {
+    state: STATES[w[S_STATE]!] ?? 'listening',
+    peer: readText(b, S_NAME, 32),
+    connects: w[S_CONNECTS]!,
+    disconnects: w[S_DISCONNECTS]!,
+    badMessages: w[S_BAD_MESSAGES]!,
+    badDescriptors: w[S_BAD_DESCRIPTORS]!,
+    refused: w[S_REFUSED]!,
+    rxRingSize: l(S_LOG2_C2S),
+    txRingSize: l(S_LOG2_S2C),
+    rxRingWaiting: w[S_C2S_WAITING]!,
+    txRingPosted: w[S_S2C_POSTED]!,
+    regions: w[S_REGIONS]!,
+    kicks: w[S_KICKS]!,
+    rxInterrupt: w[S_RX_INTERRUPT]! !== 0,
+    lastDisconnect: readText(b, S_REASON, 96),
+  };
+}
+
+/** A locally administered MAC for the memif vif, stable for its socket and id (there is no netdev to ask). */
+export function memifMac(socket: string, id: number): Uint8Array {
+  const h = createHash('sha256').update(`${socket}#${id}`).digest();
+  return Uint8Array.from([0x02, 0xfe, h[0]!, h[1]!, h[2]!, h[3]!]);
+}
+
+interface Region {
+  fd: number;
+  size: number;
+  ptr: unknown;
+  view: DataView | null;
+  bytes: Uint8Array | null;
+}
+
+interface Ring {
+  region: number;
+  offset: number;
+  log2: number;
+  /** the client's eventfd for this ring */
+  fd: number;
+}
+
+/** A client violated the protocol: the reason goes back in a disconnect message and into the count. */
+class PeerError extends Error {
+  constructor(message: string, readonly descriptor = false) {
+    super(message);
+  }
+}
+
+export function openMemif(name: string, opts: MemifOptions): MemifDriver {
+  return new MemifDriver(name, opts);
+}
+
+export class MemifDriver implements IoDriver {
+  readonly hwaddr: Uint8Array;
+  private readonly listenFd: number;
+  private readonly epollFd: number;
+  private ctl = -1;
+  private state: MemifPeerState = 'listening';
+  private readonly id: number;
+  private readonly secret: string;
+  private readonly vif: number;
+  private readonly localName: string;
+  private readonly status: Int32Array;
+  private readonly statusBytes: Uint8Array;
+  private readonly msg = new Uint8Array(MEMIF_MSG_SIZE + 1);
+  private readonly out = new Uint8Array(MEMIF_MSG_SIZE);
+  private regions: Region[] = [];
+  private rx: Ring | null = null;
+  private tx: Ring | null = null;
+  // the connected rings, resolved once at connect (the hot path reads only these)
+  private rxView: DataView | null = null;
+  private rxBase = 0;
+  private rxMask = 0;
+  private rxSize = 0;
+  private rxHead = 0;
+  private rxMasked = false;
+  private txView: DataView | null = null;
+  private txBase = 0;
+  private txMask = 0;
+  private txSize = 0;
+  private txTail = 0;
+  private txPending = false;
+  private calls = 0;
+  private readonly kick = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+  private readonly sink8 = new Uint8Array(8);
+  private readonly counters: IoCounters = {
+    kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0, gsoUnsupported: 0, invalidDescs: 0, txRingFull: 0,
+    gsoFrames: 0, gsoSegments: 0, csumCompleted: 0, poolEmpty: 0, fillRingEmpty: 0, txRingEmpty: 0,
+  };
+  /** frames and bytes each way, for tests and the introspect */
+  rxFrames = 0;
+  txFrames = 0;
+  private closed = false;
+
+  constructor(readonly name: string, opts: MemifOptions) {
+    this.id = opts.id ?? 0;
+    if (!Number.isInteger(this.id) || this.id < 0 || this.id > 0xffffffff) throw new Error(`memif ${name}: invalid interface id ${opts.id}`);
+    this.secret = opts.secret ?? '';
+    if (this.secret.length > 23) throw new Error(`memif ${name}: secret longer than 23 characters`);
+    this.vif = opts.vif ?? 0;
+    this.localName = (opts.name ?? 'cnr').slice(0, 31);
+    const sb = opts.status ?? memifStatusBuffer();
+    this.status = new Int32Array(sb, 0, S_WORDS);
+    this.statusBytes = new Uint8Array(sb);
+    this.hwaddr = memifMac(opts.socket, this.id);
+    this.listenFd = listenSeqpacket(opts.socket);
+    this.socketPath = opts.socket;
+    try {
+      this.epollFd = createEpoll();
+      epollAdd(this.epollFd, this.listenFd);
+    } catch (e) {
+      closeFd(this.listenFd);
+      throw e;
+    }
+    this.publishState();
+  }
+
+  private readonly socketPath: string;
+
+  get fd(): number {
+    return this.epollFd;
+  }
+
+  get peerState(): MemifPeerState {
+    return this.state;
+  }
+
+  statusNow(): MemifStatus {
+    return readMemifStatus(this.statusBytes.buffer as SharedArrayBuffer);
+  }
+
+  // ---- the data path ----
+
+  rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
+    if (this.rxView === null) {
+      this.service();
+      return 0;
+    }
+    let n = this.receive(pool, out, max, 0);
+    if (n === 0 && this.violation === null) {
+      // going idle: ask for kicks, then look once more (a frame queued before the flag was seen sends none)
+      if (this.rxMasked) this.setRxMask(false);
+      libc().read(this.rx!.fd, this.sink8, 8);
+      n = this.receive(pool, out, max, 0);
+    } else if (n > 0 && !this.rxMasked) {
+      this.setRxMask(true);
+    }
+    if (this.violation !== null) {
+      // the frames before the bad descriptor were whole and checked: they go on; the client goes
+      this.refuse(this.violation);
+      this.violation = null;
+      return n;
+    }
+    if (n === 0 || ++this.calls % SERVICE_EVERY === 0) this.service();
+    return n;
+  }
+
+  /** set by receive() when the client broke the ring's rules (it stops there) */
+  private violation: PeerError | null = null;
+
+  private setRxMask(masked: boolean): void {
+    this.rxMasked = masked;
+    this.rxView!.setUint16(this.rxBase + RING_FLAGS, masked ? MEMIF_RING_FLAG_MASK_INT : 0, true);
+    this.status[S_RX_INTERRUPT] = masked ? 0 : 1;
+  }
+
+  /** Copy the frames the client queued into pool slots; give their buffers back (tail). */
+  private receive(pool: PacketPool, out: Uint32Array, max: number, n: number): number {
+    const rv = this.rxView!;
+    const base = this.rxBase;
+    const head = rv.getUint16(base + RING_HEAD, true);
+    const waiting = (head - this.rxHead) & 0xffff;
+    if (waiting > this.rxSize) {
+      this.violation = new PeerError(`receive ring head ${head} runs ${waiting} slots ahead of a ${this.rxSize}-slot ring`, true);
+      return n;
+    }
+    this.status[S_C2S_WAITING] = waiting;
+    if (waiting === 0) return 0;
+    const regions = this.regions;
+    const data = pool.view;
+    const mask = this.rxMask;
+    const maxFrame = pool.maxFrame;
+    let cur = this.rxHead;
+    const end = (this.rxHead + waiting) & 0xffff;
+    const first = n;
+    while (cur !== end && n < max) {
+      const slot = pool.alloc();
+      if (slot < 0) {
+        this.counters.poolEmpty++; // left in the ring: the client sees it full and holds back
+        break;
+      }
+      const dst0 = pool.offset(slot);
+      const frameStart = cur;
+      let len = 0;
+      let tooBig = false;
+      // one frame: a descriptor, or a chain of them flagged NEXT (all inside [cur, end))
+      for (;;) {
+        if (cur === end) {
+          pool.free(slot); // a chain not yet complete: leave it for the next poll
+          return this.finishRx(frameStart, n, first);
+        }
+        const d = base + RING_HEADER_SIZE + (cur & mask) * DESC_SIZE;
+        const flags = rv.getUint16(d + DESC_FLAGS, true);
+        const region = rv.getUint16(d + DESC_REGION, true);
+        const dlen = rv.getUint32(d + DESC_LENGTH, true);
+        const doff = rv.getUint32(d + DESC_OFFSET, true);
+        const r = regions[region];
+        if (r === undefined || doff + dlen > r.size) {
+          pool.free(slot);
+          this.violation = new PeerError(`descriptor ${cur & mask} points outside the regions (region ${region}, offset ${doff}, length ${dlen})`, true);
+          return this.finishRx(frameStart, n, first);
+        }
+        cur = (cur + 1) & 0xffff;
+        if (!tooBig && len + dlen <= maxFrame) {
+          const at = dst0 + len;
+          if (fitsWords(doff, dlen, r.size)) copyWords(r.view!, doff, data, at, dlen);
+          else pool.data.set(r.bytes!.subarray(doff, doff + dlen), at);
+          len += dlen;
+        } else {
+          tooBig = true;
+        }
+        if ((flags & MEMIF_DESC_FLAG_NEXT) === 0) break;
+      }
+      if (tooBig || len < 14) {
+        pool.free(slot);
+        if (tooBig) this.counters.rxTooBig++;
+        else this.counters.rxNoBuffer++; // a runt: not an Ethernet frame
+        continue;
+      }
+      pool.len[slot] = len;
+      pool.rxVif[slot] = this.vif;
+      out[n++] = slot;
+    }
+    return this.finishRx(cur, n, first);
+  }
+
+  /** Give the client back its buffers up to `cur` (tail); returns n. */
+  private finishRx(cur: number, n: number, first: number): number {
+    this.rxHead = cur;
+    this.rxView!.setUint16(this.rxBase + RING_TAIL, cur, true);
+    this.rxFrames += n - first;
+    return n;
+  }
+
+  txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    const tv = this.txView;
+    if (tv === null) {
+      pool.freeBurst(idx, start, count);
+      return 0;
+    }
+    const base = this.txBase;
+    const head = tv.getUint16(base + RING_HEAD, true);
+    let tail = this.txTail;
+    let room = (head - tail) & 0xffff;
+    if (room > this.txSize) {
+      pool.freeBurst(idx, start, count);
+      this.refuse(new PeerError(`transmit ring head ${head} runs ${room} slots ahead of tail ${tail} in a ${this.txSize}-slot ring`, true));
+      return 0;
+    }
+    const regions = this.regions;
+    const mask = this.txMask;
+    const data = pool.view;
+    let sent = 0;
+    for (let k = start; k < start + count; k++) {
+      const slot = idx[k]!;
+      const len = pool.len[slot]!;
+      const src0 = pool.offset(slot);
+      // a frame takes as many of the client's buffers as it needs (NEXT-chained): all or nothing
+      let done = 0;
+      let t = tail;
+      let left = room;
+      let bad: PeerError | null = null;
+      while (done < len && left > 0) {
+        const d = base + RING_HEADER_SIZE + (t & mask) * DESC_SIZE;
+        const region = tv.getUint16(d + DESC_REGION, true);
+        const blen = tv.getUint32(d + DESC_LENGTH, true);
+        const boff = tv.getUint32(d + DESC_OFFSET, true);
+        const r = regions[region];
+        if (r === undefined || boff + blen > r.size || blen === 0) {
+          bad = new PeerError(`posted buffer ${t & mask} lies outside the regions (region ${region}, offset ${boff}, length ${blen})`, true);
+          break;
+        }
+        const c = Math.min(blen, len - done);
+        if (fitsWords(boff, c, r.size)) copyWords(data, src0 + done, r.view!, boff, c);
+        else r.bytes!.set(pool.data.subarray(src0 + done, src0 + done + c), boff);
+        done += c;
+        tv.setUint32(d + DESC_LENGTH, c, true);
+        tv.setUint16(d + DESC_FLAGS, done < len ? MEMIF_DESC_FLAG_NEXT : 0, true);
+        t = (t + 1) & 0xffff;
+        left--;
+      }
+      pool.free(slot);
+      if (bad) {
+        pool.freeBurst(idx, k + 1, start + count - k - 1);
+        this.txTail = tail;
+        tv.setUint16(base + RING_TAIL, tail, true);
+        this.refuse(bad);
+        return sent;
+      }
+      if (done < len) {
+        this.counters.txRingFull++; // the client has not posted enough buffers
+        room = 0;
+        continue;
+      }
+      tail = t;
+      room = left;
+      sent++;
+    }
+    this.txTail = tail;
+    tv.setUint16(base + RING_TAIL, tail, true);
+    this.status[S_S2C_POSTED] = room;
+    if (sent > 0) this.txPending = true;
+    this.txFrames += sent;
+    return sent;
+  }
+
+  flush(): void {
+    if (!this.txPending || this.txView === null) return;
+    this.txPending = false;
+    // the client polls its receive ring unless it cleared MASK_INT there (rx interrupt mode)
+    if ((this.txView.getUint16(this.txBase + RING_FLAGS, true) & MEMIF_RING_FLAG_MASK_INT) === 0) {
+      libc().write(this.tx!.fd, this.kick, 8);
+      this.status[S_KICKS]!++;
+    }
+  }
+
+  ioCounters(): IoCounters {
+    return { ...this.counters };
+  }
+
+  // ---- the control channel ----
+
+  /** Accept a client, read what it sent on the control socket; never blocks. */
+  service(): void {
+    if (this.closed) return;
+    for (;;) {
+      const fd = acceptPending(this.listenFd);
+      if (fd < 0) break;
+      if (this.ctl >= 0) {
+        this.sendMsg(fd, { type: 'disconnect', code: 0, reason: 'Already connected' });
+        closeFd(fd);
+        this.status[S_REFUSED]!++;
+        continue;
+      }
+      this.ctl = fd;
+      epollAdd(this.epollFd, fd);
+      this.setState('handshake');
+      this.sendMsg(fd, {
+        type: 'hello', name: this.localName, minVersion: MEMIF_VERSION, maxVersion: MEMIF_VERSION,
+        maxRegion: MAX_REGIONS - 1, maxS2cRing: 0, maxC2sRing: 0, maxLog2RingSize: MAX_LOG2_RING,
+      });
+    }
+    for (let k = 0; k < MAX_MSGS_PER_SERVICE && this.ctl >= 0; k++) {
+      const r = recvSeqpacket(this.ctl, this.msg);
+      if (r.bytes < 0) break;
+      if (r.bytes === 0) {
+        for (const f of r.fds) closeFd(f);
+        this.drop('the client closed the control socket');
+        break;
+      }
+      try {
+        if (r.truncated || r.bytes !== MEMIF_MSG_SIZE) throw new PeerError(`control message of ${r.bytes} bytes (not ${MEMIF_MSG_SIZE})`);
+        const m = decodeMemifMsg(this.msg.subarray(0, MEMIF_MSG_SIZE));
+        if (isWireError(m)) throw new PeerError(m.message);
+        this.handle(m, r.fds);
+      } catch (e) {
+        for (const f of r.fds) if (!this.owns(f)) closeFd(f);
+        if (!(e instanceof PeerError)) throw e;
+        this.refuse(e);
+        break;
+      }
+    }
+  }
+
+  private owns(fd: number): boolean {
+    return this.regions.some((r) => r.fd === fd) || this.rx?.fd === fd || this.tx?.fd === fd;
+  }
+
+  private handle(m: MemifMsg, fds: number[]): void {
+    const expectFds = m.type === 'add-region' || m.type === 'add-ring' ? 1 : 0;
+    if (fds.length !== expectFds) throw new PeerError(`${m.type} came with ${fds.length} file descriptors (expected ${expectFds})`);
+    if (this.state === 'connected' && m.type !== 'disconnect') throw new PeerError(`unexpected ${m.type} on a connected interface`);
+    switch (m.type) {
+      case 'init': {
+        if (this.initDone) throw new PeerError('second init');
+        if (m.version !== MEMIF_VERSION) throw new PeerError(`Incompatible memif version ${m.version >> 8}.${m.version & 255}`);
+        if (m.id !== this.id) throw new PeerError(`ID not found (${m.id})`);
+        if (m.mode !== MEMIF_MODE_ETHERNET) throw new PeerError('Only ethernet mode supported');
+        if (this.secret !== '' && m.secret !== this.secret) throw new PeerError(m.secret === '' ? 'Secret required' : 'Incorrect secret');
+        this.initDone = true;
+        writeText(this.statusBytes, S_NAME, 32, m.name);
+        this.sendMsg(this.ctl, { type: 'ack' });
+        return;
+      }
+      case 'add-region': {
+        if (!this.initDone) throw new PeerError('add-region before init');
+        const fd = fds[0]!;
+        if (m.index !== this.regions.length || m.index >= MAX_REGIONS) throw new PeerError(`Invalid region index ${m.index}`);
+        if (m.size <= 0 || m.size > MAX_REGION_BYTES) throw new PeerError(`region ${m.index} size ${m.size} out of range`);
+        // the region must exist at the size claimed and stay so: a shorter or shrinkable file would fault our mapping
+        const actual = fileSize(fd);
+        if (actual < m.size) throw new PeerError(`region ${m.index} claims ${m.size} bytes, its file has ${actual}`);
+        if (!sealedAgainstShrink(fd)) throw new PeerError(`region ${m.index} is not a memfd sealed against shrinking`);
+        this.regions.push({ fd, size: m.size, ptr: null, view: null, bytes: null });
+        this.status[S_REGIONS] = this.regions.length;
+        this.sendMsg(this.ctl, { type: 'ack' });
+        return;
+      }
+      case 'add-ring': {
+        if (!this.initDone) throw new PeerError('add-ring before init');
+        const fd = fds[0]!;
+        const c2s = (m.flags & MEMIF_ADD_RING_FLAG_C2S) !== 0;
+        if (m.index !== 0 || (c2s ? this.rx : this.tx) !== null) throw new PeerError(`Invalid ring index ${m.index}`);
+        if (m.log2RingSize < 1 || m.log2RingSize > MAX_LOG2_RING) throw new PeerError(`ring size 2^${m.log2RingSize} out of range (2^1..2^${MAX_LOG2_RING})`);
+        const r = this.regions[m.region];
+        if (r === undefined) throw new PeerError(`ring in unknown region ${m.region}`);
+        if (m.offset + ringBytes(m.log2RingSize) > r.size) throw new PeerError(`ring at offset ${m.offset} (${ringBytes(m.log2RingSize)} bytes) runs past region ${m.region} (${r.size} bytes)`);
+        const ring: Ring = { region: m.region, offset: m.offset, log2: m.log2RingSize, fd };
+        if (c2s) this.rx = ring;
+        else this.tx = ring;
+        this.sendMsg(this.ctl, { type: 'ack' });
+        return;
+      }
+      case 'connect':
+        if (!this.initDone || this.regions.length === 0 || this.rx === null || this.tx === null) throw new PeerError('connect before regions and both rings were added');
+        this.connect();
+        return;
+      case 'disconnect':
+        this.drop(`the client disconnected: ${m.reason || 'no reason given'}`);
+        return;
+      default:
+        throw new PeerError(`unexpected ${m.type} from a client`);
+    }
+  }
+
+  private initDone = false;
+
+  private connect(): void {
+    for (const r of this.regions) {
+      const p = libc().mmap(null, r.size, PROT_RW, MAP_SHARED, r.fd, 0);
+      if (mapFailed(p)) throw new PeerError(`cannot map a region of ${r.size} bytes (errno ${errno()})`);
+      r.ptr = p;
+      const ab = viewMemory(p, r.size);
+      r.view = new DataView(ab);
+      r.bytes = new Uint8Array(ab);
+    }
+    const rx = this.rx!;
+    const tx = this.tx!;
+    const rxv = this.regions[rx.region]!.view!;
+    const txv = this.regions[tx.region]!.view!;
+    if (rxv.getUint32(rx.offset + RING_COOKIE, true) !== MEMIF_COOKIE || txv.getUint32(tx.offset + RING_COOKIE, true) !== MEMIF_COOKIE) throw new PeerError('Wrong ring: bad cookie');
+    // both ends start from zero (DPDK's server and client both reset head and tail at connect)
+    for (const [v, o] of [[rxv, rx.offset], [txv, tx.offset]] as const) {
+      v.setUint16(o + RING_HEAD, 0, true);
+      v.setUint16(o + RING_TAIL, 0, true);
+    }
+    this.rxView = rxv;
+    this.rxBase = rx.offset;
+    this.rxSize = 1 << rx.log2;
+    this.rxMask = this.rxSize - 1;
+    this.rxHead = 0;
+    this.txView = txv;
+    this.txBase = tx.offset;
+    this.txSize = 1 << tx.log2;
+    this.txMask = this.txSize - 1;
+    this.txTail = 0;
+    this.setRxMask(false);
+    this.status[S_LOG2_C2S] = rx.log2;
+    this.status[S_LOG2_S2C] = tx.log2;
+    epollAdd(this.epollFd, rx.fd);
+    this.sendMsg(this.ctl, { type: 'connected', ifName: this.name });
+    this.status[S_CONNECTS]!++;
+    this.setState('connected');
+  }
+
+  /** A protocol violation: count it, tell the client why, drop it. */
+  private refuse(e: PeerError): void {
+    this.status[e.descriptor ? S_BAD_DESCRIPTORS : S_BAD_MESSAGES]!++;
+    if (e.descriptor) this.counters.invalidDescs++;
+    if (this.ctl >= 0) this.sendMsg(this.ctl, { type: 'disconnect', code: 0, reason: e.message });
+    this.drop(e.message);
+  }
+
+  /** Forget the client: unmap, close its descriptors, back to listening. */
+  private drop(reason: string): void {
+    writeText(this.statusBytes, S_REASON, 96, reason);
+    if (this.state === 'connected') this.status[S_DISCONNECTS]!++;
+    this.rxView = null;
+    this.txView = null;
+    this.txPending = false;
+    for (const r of this.regions) {
+      r.view = null;
+      r.bytes = null;
+      if (r.ptr !== null) libc().munmap(r.ptr, r.size);
+      closeFd(r.fd);
+    }
+    this.regions = [];
+    for (const ring of [this.rx, this.tx]) {
+      if (!ring) continue;
+      epollDel(this.epollFd, ring.fd);
+      closeFd(ring.fd);
+    }
+    this.rx = null;
+    this.tx = null;
+    if (this.ctl >= 0) {
+      epollDel(this.epollFd, this.ctl);
+      closeFd(this.ctl);
+      this.ctl = -1;
+    }
+    this.initDone = false;
+    for (const k of [S_LOG2_C2S, S_LOG2_S2C, S_C2S_WAITING, S_S2C_POSTED, S_REGIONS, S_RX_INTERRUPT]) this.status[k] = 0;
+    this.setState('listening');
+  }
+
+  private sendMsg(fd: number, m: MemifMsg): void {
+    encodeMemifMsg(m, this.out, 0);
+    sendSeqpacket(fd, this.out); // a client that stopped reading loses the message, not us
+  }
+
+  private setState(s: MemifPeerState): void {
+    this.state = s;
+    Atomics.store(this.status, S_STATE, STATES.indexOf(s));
+  }
+
+  private publishState(): void {
+    Atomics.store(this.status, S_STATE, 0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.ctl >= 0) this.sendMsg(this.ctl, { type: 'disconnect', code: 0, reason: 'interface deleted' });
+    this.drop('interface deleted');
+    this.closed = true;
+    closeFd(this.listenFd);
+    closeFd(this.epollFd);
+    libc().unlink(this.socketPath);
+  }
+}
