@@ -14,6 +14,7 @@ import { CommandSession, type ExecResult } from './mgmt/command-session.js';
 import { MgmtHttpServer } from './mgmt/http-server.js';
 import { NetconfServer } from './mgmt/netconf.js';
 import { MgmtGrpcServer } from './mgmt/grpc-server.js';
+import { SshCliServer } from './mgmt/ssh-cli.js';
 import { ensureToken, socketPath } from './mgmt/token.js';
 import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from './config/notation.js';
 import { ConfigStore } from './config/store.js';
@@ -58,6 +59,7 @@ export class Controller {
   readonly store: ConfigStore;
   private server: MgmtHttpServer | undefined;
   private netconf: NetconfServer | undefined;
+  private sshCli: SshCliServer | undefined;
   private grpc: MgmtGrpcServer | undefined;
   private readonly commands: OperationalCommand[];
   private readonly log: (msg: string) => void;
@@ -65,7 +67,7 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.log ?? logger('cnr controller');
     this.commands = opts.commands ?? [];
-    // The management listeners follow `system services rest|netconf ssh|grpc`; they go
+    // The management listeners follow `system services rest|netconf ssh|ssh|grpc`; they go
     // last so that a port one cannot bind undoes the whole commit.
     const rest = listenerConsumer('rest', ['rest'], 8080, async (want) => {
       await this.server?.setTcp(want);
@@ -75,6 +77,11 @@ export class Controller {
       this.netconf ??= new NetconfServer({ store: this.store, commands: this.commands, log: this.log }, join(opts.stateDir, 'ssh_host_ed25519_key'));
       await this.netconf.set(want);
     });
+    const sshCli = listenerConsumer('ssh', ['ssh'], 22, async (want) => {
+      if (!want && !this.sshCli) return;
+      this.sshCli ??= new SshCliServer({ store: this.store, commands: this.commands, log: this.log }, join(opts.stateDir, 'ssh_host_ed25519_key'));
+      await this.sshCli.set(want);
+    });
     const grpcApi = listenerConsumer('grpc', ['grpc'], 50051, async (want) => {
       if (!want && !this.grpc) return;
       this.grpc ??= new MgmtGrpcServer({ exec: (c, u, via) => this.exec(c, u, via), store: this.store, log: this.log }, ensureToken(opts.stateDir));
@@ -82,7 +89,7 @@ export class Controller {
     });
     const storeOpts: ConstructorParameters<typeof ConfigStore>[0] = {
       dir: join(opts.stateDir, 'config'),
-      consumers: [...(opts.consumers ?? []), rest, netconf, grpcApi],
+      consumers: [...(opts.consumers ?? []), rest, netconf, sshCli, grpcApi],
       log: this.log,
     };
     if (opts.recoverConfig) storeOpts.recover = true;
@@ -123,6 +130,7 @@ export class Controller {
     await this.server?.close();
     this.server = undefined;
     await this.netconf?.set(undefined);
+    await this.sshCli?.set(undefined);
     await this.grpc?.set(undefined);
   }
 
@@ -150,6 +158,11 @@ export class Controller {
   /** Where NETCONF over SSH listens, when `system services netconf ssh` is configured. */
   netconfAddress(): { address: string; port: number } | undefined {
     return this.netconf?.address();
+  }
+
+  /** Where the CLI over SSH listens, when `system services ssh` is configured. */
+  sshAddress(): { address: string; port: number } | undefined {
+    return this.sshCli?.address();
   }
 
   /** Where the gRPC management API listens, when `system services grpc` is configured. */

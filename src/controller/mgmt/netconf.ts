@@ -12,14 +12,13 @@
  * `<load-configuration action="merge|override" format="text|set|json|yaml">`.
  * Errors are `rpc-error`s with the RFC's error-tag, the element path and the reason.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import ssh2, { type AuthenticationType, type Connection, type ServerChannel } from 'ssh2';
-import type { AddressInfo } from 'node:net';
+import type { ServerChannel } from 'ssh2';
+import { SshServer } from './ssh-server.js';
 import type { ConfigTree, OperationalCommand } from '../types.js';
 import { CommitError, type CandidateSession, type ConfigStore } from '../config/store.js';
 import { CommandSession } from './command-session.js';
 import { FramingError, NetconfFramer } from './netconf-framing.js';
-import { checkPassword, loginUsers, matchingKey, type LoginUser } from './login.js';
+import type { LoginUser } from './login.js';
 import { child, escapeXml, parseXml, XmlError, type XmlElement } from '../../lib/xml.js';
 import { CONFIG_NS, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
 import { cloneTree } from '../config/edit.js';
@@ -486,79 +485,37 @@ export class NetconfSession implements LockHolder {
 
 /** The SSH server offering the netconf subsystem. */
 export class NetconfServer {
-  private server: ssh2.Server | undefined;
+  private readonly ssh: SshServer;
   private readonly shared = new Shared();
   readonly sessions = new Map<number, NetconfSession>();
-  private readonly connections = new Set<Connection>();
-  private bound: { address: string; port: number } | undefined;
 
   constructor(
     private readonly backend: NetconfBackend,
-    private readonly hostKeyPath: string,
-  ) {}
+    hostKeyPath: string,
+  ) {
+    this.ssh = new SshServer({
+      name: 'netconf',
+      hostKeyPath,
+      running: () => backend.store.running,
+      log: backend.log,
+      channels: {
+        subsystem: (name, accept, user) => {
+          if (name !== 'netconf') return false;
+          this.subsystem(accept(), user);
+          return true;
+        },
+      },
+    });
+  }
 
   /** Listen on (address, port), or stop when `want` is undefined; rebinds when it changed. */
   async set(want: { address: string; port: number } | undefined): Promise<void> {
-    if (want && this.bound && want.address === this.bound.address && (want.port === this.bound.port || want.port === 0)) return;
-    await this.close();
-    if (!want) return;
-    const server = new ssh2.Server({ hostKeys: [hostKey(this.hostKeyPath)] }, (conn, info) => this.connection(conn, info.ip));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(want.port, want.address, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (e: Error) => this.backend.log(`netconf: ${e.message}`));
-    this.server = server;
-    const a = server.address() as AddressInfo;
-    this.bound = { address: a.address, port: a.port };
-    this.backend.log(`netconf: listening on ${a.address}:${a.port}`);
+    if (!want) for (const s of [...this.sessions.values()]) s.close();
+    await this.ssh.set(want);
   }
 
   address(): { address: string; port: number } | undefined {
-    return this.bound;
-  }
-
-  private connection(conn: Connection, ip: string): void {
-    this.connections.add(conn);
-    let user: LoginUser | undefined;
-    conn.on('error', () => {});
-    conn.on('close', () => this.connections.delete(conn));
-    conn.on('authentication', (ctx) => {
-      const u = loginUsers(this.backend.store.running).get(ctx.username);
-      const methods: AuthenticationType[] = ['publickey', 'password'];
-      if (!u) return ctx.reject(methods);
-      if (ctx.method === 'password') {
-        if (checkPassword(u, ctx.password)) {
-          user = u;
-          this.backend.log(`netconf: ${u.name} logged in from ${ip} (password)`);
-          return ctx.accept();
-        }
-        this.backend.log(`netconf: password refused for ${u.name} from ${ip}`);
-        return ctx.reject(methods);
-      }
-      if (ctx.method === 'publickey') {
-        const key = matchingKey(u, ctx.key.algo, ctx.key.data);
-        if (!key) return ctx.reject(methods);
-        if (!ctx.signature || !ctx.blob) return ctx.accept(); // the client asks whether the key would do
-        if (key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(methods);
-        user = u;
-        this.backend.log(`netconf: ${u.name} logged in from ${ip} (publickey ${key.type})`);
-        return ctx.accept();
-      }
-      return ctx.reject(methods);
-    });
-    conn.on('ready', () => {
-      conn.on('session', (accept) => {
-        const session = accept();
-        session.on('subsystem', (acceptSub, reject, info) => {
-          if (info.name !== 'netconf' || !user) return reject();
-          this.subsystem(acceptSub(), user);
-        });
-      });
-    });
+    return this.ssh.address();
   }
 
   private subsystem(ch: ServerChannel, user: LoginUser): void {
@@ -580,20 +537,6 @@ export class NetconfServer {
 
   async close(): Promise<void> {
     for (const s of [...this.sessions.values()]) s.close();
-    for (const c of this.connections) c.end();
-    this.connections.clear();
-    const srv = this.server;
-    this.server = undefined;
-    this.bound = undefined;
-    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+    await this.ssh.close();
   }
-}
-
-/** The server's Ed25519 host key, made on first use (0600). */
-function hostKey(path: string): string {
-  if (existsSync(path)) return readFileSync(path, 'utf8');
-  const k = ssh2.utils.generateKeyPairSync('ed25519');
-  writeFileSync(path, k.private, { mode: 0o600 });
-  writeFileSync(`${path}.pub`, `${k.public}\n`, { mode: 0o644 });
-  return k.private;
 }

@@ -11,6 +11,10 @@ export const system = container('System parameters', {
       port: leaf('TCP port (0 picks a free port)', uint(0, 65535), { default: 8080 }),
       address: leaf('Address to listen on', ip, { default: '127.0.0.1' }),
     }),
+    ssh: container('The CLI over SSH (users and keys from system login); off unless configured', {
+      port: leaf('TCP port (0 picks a free port)', uint(0, 65535), { default: 22 }),
+      address: leaf('Address to listen on', ip, { default: '127.0.0.1' }),
+    }),
     netconf: container('NETCONF over SSH (RFC 6241/6242; users and keys from system login); off unless configured', {
       ssh: container('NETCONF over SSH', {
         port: leaf('TCP port (0 picks a free port)', uint(0, 65535), { default: 830 }),
