@@ -23,6 +23,8 @@ export interface LineHandlers {
 }
 
 const HISTORY = 100;
+/** ESC [ params final, ESC O final, or ESC and one other character */
+const ESCAPE_SEQUENCE = new RegExp(`^${String.fromCharCode(27)}(?:\\[[0-9;]*[@-~]|O[@-~]|[^[O])`);
 
 function commonPrefix(words: string[]): string {
   let p = words[0] ?? '';
@@ -72,7 +74,7 @@ export class LineEditor {
         const ch = this.pending[0]!;
         if (ch === '\x1b') {
           // an escape sequence: ESC [ params final, or ESC O final; an unfinished one waits
-          const m = /^\x1b(?:\[[0-9;]*[@-~]|O[@-~]|[^[O])/.exec(this.pending);
+          const m = ESCAPE_SEQUENCE.exec(this.pending);
           if (!m) {
             if (this.pending.length < 8) break;
             this.pending = this.pending.slice(1);
