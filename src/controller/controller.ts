@@ -8,7 +8,7 @@
  *   await c.exec(['configure private', 'set ...', 'commit'], 'alice');
  *   await c.stop();
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandSession, type ExecResult } from './mgmt/command-session.js';
 import { MgmtHttpServer } from './mgmt/http-server.js';
@@ -21,7 +21,9 @@ import { ConfigStore } from './config/store.js';
 import type { WriteStep } from './config/history.js';
 import { leafString, subtreeAt } from './config/tree.js';
 import type { ConfigConsumer, ConfigTree, OperationalCommand } from './types.js';
-import { logger } from '../telemetry/log.js';
+import { logger, onLogLine } from '../telemetry/log.js';
+import { Syslog, type SyslogConfig, type SyslogFilter } from '../telemetry/syslog.js';
+import { hostname } from 'node:os';
 
 export interface ControllerOptions {
   /** holds config/ (the commit history), mgmt.sock and mgmt.token */
@@ -43,6 +45,18 @@ export interface ControllerOptions {
 
 type Listen = { address: string; port: number } | undefined;
 
+/** `system syslog` as the destinations of telemetry/syslog.ts. */
+function syslogConfig(tree: ConfigTree): SyslogConfig {
+  const sys = subtreeAt(tree, 'system', 'syslog');
+  const filter = (e: ConfigTree): SyslogFilter => Object.fromEntries(Object.entries(e).filter(([k, v]) => k !== 'port' && typeof v === 'string')) as SyslogFilter;
+  const hosts = Object.entries(subtreeAt(sys, 'host') ?? {}).map(([address, e]) => {
+    const entry = e as ConfigTree;
+    return { address, port: typeof entry.port === 'number' ? entry.port : 514, filter: filter(entry) };
+  });
+  const files = Object.entries(subtreeAt(sys, 'file') ?? {}).map(([name, e]) => ({ name, filter: filter(e as ConfigTree) }));
+  return { hosts, files };
+}
+
 /** A consumer that (re)binds one management listener to `system services PATH` (port, address). */
 function listenerConsumer(name: string, path: string[], defaultPort: number, set: (want: Listen) => Promise<void>): ConfigConsumer {
   return {
@@ -63,10 +77,16 @@ export class Controller {
   private grpc: MgmtGrpcServer | undefined;
   private readonly commands: OperationalCommand[];
   private readonly log: (msg: string) => void;
+  private readonly syslog: Syslog;
+  private stopSyslog: (() => void) | undefined;
 
   constructor(private readonly opts: ControllerOptions) {
+    this.syslog = new Syslog({
+      logDir: join(opts.stateDir, 'log'),
+      hostName: () => leafString(subtreeAt(this.store.running, 'system')?.['host-name']) ?? hostname().split('.')[0] ?? 'cnr',
+    });
     this.log = opts.log ?? logger('cnr controller');
-    this.commands = opts.commands ?? [];
+    this.commands = [...(opts.commands ?? []), this.showLog()];
     // The management listeners follow `system services rest|netconf ssh|ssh|grpc`; they go
     // last so that a port one cannot bind undoes the whole commit.
     const rest = listenerConsumer('rest', ['rest'], 8080, async (want) => {
@@ -87,9 +107,14 @@ export class Controller {
       this.grpc ??= new MgmtGrpcServer({ exec: (c, u, via) => this.exec(c, u, via), store: this.store, log: this.log }, ensureToken(opts.stateDir));
       await this.grpc.set(want);
     });
+    const syslog: ConfigConsumer = {
+      name: 'syslog',
+      validate: () => [],
+      apply: async (next) => this.syslog.configure(syslogConfig(next)),
+    };
     const storeOpts: ConstructorParameters<typeof ConfigStore>[0] = {
       dir: join(opts.stateDir, 'config'),
-      consumers: [...(opts.consumers ?? []), rest, netconf, sshCli, grpcApi],
+      consumers: [syslog, ...(opts.consumers ?? []), rest, netconf, sshCli, grpcApi],
       log: this.log,
     };
     if (opts.recoverConfig) storeOpts.recover = true;
@@ -98,8 +123,27 @@ export class Controller {
     this.store = new ConfigStore(storeOpts);
   }
 
+  /** `show log NAME`: a file of `system syslog file` (the newest lines last). */
+  private showLog(): OperationalCommand {
+    return {
+      path: ['show', 'log'],
+      help: 'Show a log file of system syslog file NAME',
+      run: async (args) => {
+        const name = args[0];
+        const files = syslogConfig(this.store.running).files.map((f) => f.name);
+        if (name === undefined) return { text: files.length ? `${files.join('\n')}\n` : 'no log files configured (set system syslog file NAME any info)\n' };
+        if (typeof name !== 'string' || !files.includes(name)) throw new Error(`show log: no log file '${String(name)}' (configured: ${files.join(', ') || 'none'})`);
+        const path = this.syslog.filePath(name);
+        return { text: existsSync(path) ? readFileSync(path, 'utf8') : '' };
+      },
+    };
+  }
+
   async start(): Promise<void> {
     mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    // syslog's source: every line the process logs through telemetry/log.ts (a caller's own
+    // log function that does not write through it reaches no collector)
+    this.stopSyslog = onLogLine((l, t) => this.syslog.line(l, t));
     if (this.opts.serve !== false) {
       this.server = new MgmtHttpServer(
         {
@@ -127,6 +171,9 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.store.close();
+    this.stopSyslog?.();
+    this.stopSyslog = undefined;
+    await this.syslog.close();
     await this.server?.close();
     this.server = undefined;
     await this.netconf?.set(undefined);

@@ -35,7 +35,7 @@ export class NetconfController {
     child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
   }
 
-  static async start(name: string, hostName: string, user: string, password: string, opts: { ssh?: boolean } = {}): Promise<NetconfController> {
+  static async start(name: string, hostName: string, user: string, password: string, opts: { ssh?: boolean; extra?: string[] } = {}): Promise<NetconfController> {
     const dir = mkdtempSync(join(tmpdir(), `cnr-${name}-${process.pid}-`));
     const port = await freePort();
     const sshPort = opts.ssh ? await freePort() : 0;
@@ -43,6 +43,7 @@ export class NetconfController {
       `set system host-name ${hostName}`,
       `set system services netconf ssh port ${port}`,
       ...(opts.ssh ? [`set system services ssh port ${sshPort}`] : []),
+      ...(opts.extra ?? []),
       `set system login user ${user} authentication encrypted-password "${crypt(password, `$6$${name}salt$`)}"`,
       'set interfaces eth1 unit 0 family inet address 192.0.2.1/24',
       'set routing-options router-id 192.0.2.1',
@@ -72,14 +73,18 @@ export class NetconfController {
     return MgmtClient.fromStateDir(join(this.dir, 'state')).exec(commands, 'interop');
   }
 
-  async stop(): Promise<void> {
+  /** Stops the controller by its pid (SIGTERM, then SIGKILL after 5 s). */
+  async terminate(): Promise<void> {
     const child = this.child;
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.terminate();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -290,7 +290,14 @@ export class ConfigStore {
         this.check(next);
         return { text: 'configuration check succeeds' };
       }
-      const seq = await this.commitTree(next, o, this.effective);
+      let seq: number;
+      try {
+        seq = await this.commitTree(next, o, this.effective);
+      } catch (e) {
+        // syslog's UI_CONFIGURATION_ERROR: who was refused, and every reason
+        if (e instanceof CommitError) this.log(`commit by ${o.user}${o.via ? ` via ${o.via}` : ''} refused: ${e.errors.join('; ')}`);
+        throw e;
+      }
       session.reset();
       const lines = ['commit complete'];
       if (o.confirmSeconds) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmSeconds} seconds unless confirmed`);
