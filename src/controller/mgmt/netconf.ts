@@ -28,6 +28,11 @@ import { LockedError, type Datastore, type DatastoreLocks, type LockHolder } fro
 import { hideSecrets, maySeeSecrets } from './secrets.js';
 import { isJunosRpc, junosRpc, type JunosSession } from './junos-rpc.js';
 import { JUNOS_NS, renderXml, viewForCommand } from './junos-xml.js';
+import { YANG_MODULE, YANG_REVISION, yangModule } from '../config/yang.js';
+import { cnrVersion } from './system-info.js';
+
+/** RFC 6022: the schemas a client may fetch with get-schema, listed in netconf-state */
+const MONITORING_NS = 'urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring';
 
 const BASE10 = 'urn:ietf:params:netconf:base:1.0';
 const BASE11 = 'urn:ietf:params:netconf:base:1.1';
@@ -40,7 +45,8 @@ export const CAPABILITIES = [
   'urn:ietf:params:netconf:capability:validate:1.0',
   'urn:ietf:params:netconf:capability:validate:1.1',
   'urn:ietf:params:netconf:capability:rollback-on-error:1.0',
-  `${CONFIG_NS}?module=cnr-configuration`,
+  `${CONFIG_NS}?module=${YANG_MODULE}&revision=${YANG_REVISION}`,
+  `${MONITORING_NS}?module=ietf-netconf-monitoring&revision=2010-10-04`,
 ];
 
 export interface NetconfBackend {
@@ -79,7 +85,7 @@ export class NetconfSession implements LockHolder {
   ) {
     this.candidate = this.sharedCandidate = backend.store.session(false);
     sessions.set(this.id, this);
-    const caps = CAPABILITIES.map((c) => `<capability>${c}</capability>`).join('');
+    const caps = CAPABILITIES.map((c) => `<capability>${escapeXml(c)}</capability>`).join('');
     this.send(this.framer.encode(`<?xml version="1.0" encoding="UTF-8"?>\n<hello xmlns="${BASE_NS}"><capabilities>${caps}</capabilities><session-id>${this.id}</session-id></hello>`));
   }
 
@@ -194,6 +200,8 @@ export class NetconfSession implements LockHolder {
         return this.kill(op);
       case 'command':
         return this.command(op);
+      case 'get-schema':
+        return this.getSchema(op);
       default:
         if (isJunosRpc(op.name)) return junosRpc(op, this.junos());
         throw new RpcError('protocol', 'operation-not-supported', `operation <${op.name}> is not supported`);
@@ -277,6 +285,7 @@ export class NetconfSession implements LockHolder {
   private async get(filter: XmlElement | undefined): Promise<string> {
     const config = this.getConfig('running', filter).replace(/^<data>\n?|\n?<\/data>$|^<data\/>$/g, '');
     const parts = config ? [config] : [];
+    if (!filter || filter.children.some((c) => c.name === 'netconf-state')) parts.push(netconfState());
     for (const [root, rpc] of [
       ['interface-information', 'get-interface-information'],
       ['route-summary-information', 'get-route-summary-information'],
@@ -289,6 +298,17 @@ export class NetconfSession implements LockHolder {
       }
     }
     return parts.length ? `<data>\n${parts.join('\n')}\n</data>` : '<data/>';
+  }
+
+  /** RFC 6022 section 3.1: the YANG module of the configuration, by identifier (and version). */
+  private getSchema(op: XmlElement): string {
+    const id = child(op, 'identifier')?.text.trim();
+    const version = child(op, 'version')?.text.trim();
+    const format = child(op, 'format')?.text.trim().replace(/^\w+:/, '');
+    if (!id) throw new RpcError('protocol', 'missing-element', '<get-schema> needs <identifier>', undefined, '<bad-element>identifier</bad-element>');
+    if (id !== YANG_MODULE || (version && version !== YANG_REVISION)) throw new RpcError('application', 'invalid-value', `no schema ${id}${version ? ` revision ${version}` : ''} here (${YANG_MODULE} ${YANG_REVISION})`);
+    if (format && format !== 'yang') throw new RpcError('application', 'invalid-value', `schema format ${format} is not available (yang)`);
+    return `<data xmlns="${MONITORING_NS}">${escapeXml(yangModule(undefined, cnrVersion()))}</data>`;
   }
 
   private mayWrite(): void {
@@ -484,6 +504,11 @@ export class NetconfSession implements LockHolder {
 }
 
 /** The SSH server offering the netconf subsystem. */
+/** ietf-netconf-monitoring's `schemas`: the one module a client can fetch. */
+function netconfState(): string {
+  return `<netconf-state xmlns="${MONITORING_NS}"><schemas><schema><identifier>${YANG_MODULE}</identifier><version>${YANG_REVISION}</version><format>yang</format><namespace>${CONFIG_NS}</namespace><location>NETCONF</location></schema></schemas></netconf-state>`;
+}
+
 export class NetconfServer {
   private readonly ssh: SshServer;
   private readonly shared = new Shared();
