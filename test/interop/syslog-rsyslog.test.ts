@@ -80,7 +80,7 @@ template(name="fields" type="string" string="%syslogfacility-text%|%syslogseveri
   }
   assert.equal(rsyslog.exitCode, null, `rsyslogd exited: ${out}`);
   ctl = await NetconfController.start('rsyslog', 'syslog-r1', 'alice', 'unused', {
-    extra: [`set system syslog host 127.0.0.1 port ${port}`, 'set system syslog host 127.0.0.1 any info', 'set system syslog file messages any notice'],
+    extra: [`set system syslog host 127.0.0.1 port ${port} any info`, 'set system syslog file messages any notice'],
   });
 });
 
