@@ -25,6 +25,7 @@ import { consoleLogger, logLine as log } from '../telemetry/log.js';
 import { buildRegistry, startMetrics } from '../telemetry/metrics.js';
 import { parseMaxMtu } from './vrouter.js';
 import { configuredMaxMtu } from './configured-mtu.js';
+import { ConfigFileWatch } from './config-watch.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -103,8 +104,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // cnr-cni's commands run here, reached by the bin/cnr-cni shim over <stateDir>/cni.sock
   const cni = new CniService({ stateDir: o.stateDir, exec: (c, u, via) => controller.exec(c, u, via), log: (l) => log(l) });
   let cancelGate = () => {};
+  // the file is the operator's intent: loaded again whenever it changes (config-watch.ts)
+  const fileWatch = o.config ? new ConfigFileWatch({ store: controller.store, path: o.config, stateDir: o.stateDir, log: (m) => log(`controller: ${m}`) }) : undefined;
   const stopAll = async () => {
     cancelGate();
+    fileWatch?.stop();
     await cni.stop().catch((e: unknown) => log(`cni service stop: ${String(e)}`));
     await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
     for (const s of stoppers) await s().catch(() => {});
@@ -114,6 +118,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   };
   try {
     await controller.start();
+    await fileWatch?.start();
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));
     await cni.start();
     if (o.metrics) {

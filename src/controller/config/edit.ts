@@ -126,8 +126,62 @@ function ensure(tree: ConfigTree, path: string[]): ConfigTree {
 }
 
 /** `set WORDS`: returns the resolved statement. Throws ConfigError without changing the tree. */
+/**
+ * Several sibling statements in one `set`, as Junos takes them: `set system syslog host H
+ * port 50055 any info` is `... host H port 50055` and `... host H any info`. Split after
+ * each leaf value or flag when the whole line does not read as one statement; undefined
+ * when it does, or when no split makes sense (the caller reports the original error).
+ */
+function readsWell(words: Word[]): boolean {
+  try {
+    resolve(words);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function splitSiblings(words: Word[]): Word[][] | undefined {
+  try {
+    resolve(words);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+  }
+  for (let k = 1; k < words.length; k++) {
+    let r: Resolved;
+    try {
+      r = resolve(words.slice(0, k));
+    } catch {
+      continue;
+    }
+    const kind = r.node.kind;
+    if (r.wholeList || (kind !== 'leaf' && kind !== 'leaf-list' && kind !== 'flag')) continue;
+    // the words of the parent: before the flag, or before the leaf's name and value (a
+    // positional leaf's value follows its parent's words directly)
+    const name = r.path[r.path.length - 1];
+    const parentLen = kind === 'flag' ? k - 1 : words[k - 2] === name ? k - 2 : k - 1;
+    const rest = [...words.slice(0, parentLen), ...words.slice(k)];
+    const tail = splitSiblings(rest) ?? [rest];
+    // a rest that is no statement either: the line's own error explains it better
+    return tail.every(readsWell) ? [words.slice(0, k), ...tail] : undefined;
+  }
+  return undefined;
+}
+
+/** The statements of one `set` line: itself, or its sibling statements (splitSiblings). */
+export function setStatements(words: Word[]): Word[][] {
+  return splitSiblings(words) ?? [words];
+}
+
 export function applySet(tree: ConfigTree, words: Word[], opensBlock = false): Resolved {
   if (words.length === 0) throw new ConfigError('set: missing statement');
+  const statements = opensBlock ? undefined : splitSiblings(words);
+  if (statements) {
+    let last: Resolved | undefined;
+    for (const w of statements) last = applySet(tree, w);
+    return last!;
+  }
   const r = resolve(words);
   const { path, node } = r;
   if (r.wholeList && opensBlock) return r; // `interfaces {`: the entries follow

@@ -29,6 +29,27 @@ A configuration file given to \`cnr start --config FILE\` may be in any notation
 \`.yaml\` name decides; otherwise the content: \`set\` lines are set notation even in \`router.conf\`). A wrong statement is refused with its line number and the reason,
 and nothing is changed.
 
+**The configuration file** (\`cnr start|controller --config FILE\`, on Kubernetes the ConfigMap
+of the Helm values) is the operator's intent. It is committed on the first start, and loaded
+again at every start and whenever it changes — a ConfigMap update (kubelet swaps the mounted
+directory's \`..data\` symlink), an edit in place, a new file renamed over it — each time as a
+commit of its own: \`show system commit\` says \`by system via config-file\` with the comment
+\`config file PATH\`, and the log shows the difference (secrets hidden). The file **owns** the
+top-level statements it writes: a container (\`system\`, \`routing-options\`, \`protocols\`,
+\`policy-options\`, \`firewall\`) whole; of \`interfaces\`, \`groups\` and
+\`routing-instances\` the entries it names; of \`apply-groups\` the groups it lists. A load
+replaces what the file owns with the file's content, removes what it owned before and no
+longer writes (remembered in \`<state-dir>/config-file.json\`), and keeps everything else: the
+CNI's pod groups and their \`apply-groups\`, an interface or a routing instance added from the
+CLI. So a CLI edit **outside** what the file owns stays; a CLI edit **inside** it (say \`set
+system domain-name\` when the file has a \`system\` block) lasts until the file next changes or
+cnr restarts, when the file's version comes back — change the file to make it permanent. A file
+change that does not parse or that the commit refuses keeps the running configuration and logs
+\`config file PATH refused: line N: reason\` (also a syslog \`UI_CONFIGURATION_ERROR\`); the same
+content is not tried again, the next change is. At start, a refused file fails the start, as
+any refused startup configuration does. A lock on the configuration (\`configure exclusive\`,
+NETCONF \`lock\`) postpones the load until it is released.
+
 **Groups.** \`groups NAME\` holds any statements of the top level; \`apply-groups [ NAME ... ]\`
 inherits them at commit. Statements written outside groups win over inherited ones, earlier
 groups win over later ones, and lists of values (such as a routing instance's \`interface\`) are

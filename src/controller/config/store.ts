@@ -15,7 +15,7 @@
  * with a confirmed commit still pending rolls back too.
  */
 import type { ConfigConsumer, ConfigTree } from '../types.js';
-import { applyDelete, applySet, cloneTree, resolve, type Resolved } from './edit.js';
+import { applyDelete, applySet, cloneTree, resolve, setStatements, type Resolved } from './edit.js';
 import { CommitHistory, type CommitRecord, type WriteStep } from './history.js';
 import { expandGroups } from './inheritance.js';
 import { compareTrees } from './compare.js';
@@ -121,7 +121,7 @@ export class CandidateSession {
 
   set(words: Word[]): Resolved {
     const tree = this.candidate;
-    if (words.length > 0) this.own(tree, resolve(words).path);
+    if (words.length > 0) for (const st of setStatements(words)) this.own(tree, resolve(st).path);
     const r = applySet(tree, words);
     this.ops.push({ kind: 'set', words });
     return r;
@@ -163,7 +163,7 @@ export class CandidateSession {
         cur = cloneTree(op.tree);
         this.cow = false;
       } else if (op.kind === 'set') {
-        if (op.words.length > 0) this.own(cur, resolve(op.words).path);
+        if (op.words.length > 0) for (const st of setStatements(op.words)) this.own(cur, resolve(st).path);
         applySet(cur, op.words);
       } else {
         this.own(cur, resolve(op.words, true).path);
@@ -290,7 +290,14 @@ export class ConfigStore {
         this.check(next);
         return { text: 'configuration check succeeds' };
       }
-      const seq = await this.commitTree(next, o, this.effective);
+      let seq: number;
+      try {
+        seq = await this.commitTree(next, o, this.effective);
+      } catch (e) {
+        // syslog's UI_CONFIGURATION_ERROR: who was refused, and every reason
+        if (e instanceof CommitError) this.log(`commit by ${o.user}${o.via ? ` via ${o.via}` : ''} refused: ${e.errors.join('; ')}`);
+        throw e;
+      }
       session.reset();
       const lines = ['commit complete'];
       if (o.confirmSeconds) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmSeconds} seconds unless confirmed`);

@@ -172,6 +172,13 @@ export interface SessionAccess {
   secrets: boolean;
   /** whose locks this session's changes count as (a NETCONF session running its edits here) */
   holder?: LockHolder;
+  /** may enter configuration mode (false for the login classes that may not change it) */
+  configure?: boolean;
+  /**
+   * `holder` is a terminal's session that outlives this script (the SSH CLI): `configure
+   * exclusive` locks the candidate for it, and leaving configuration mode releases the lock
+   */
+  terminal?: boolean;
 }
 
 export class CommandSession implements LockHolder {
@@ -265,6 +272,8 @@ export class CommandSession implements LockHolder {
     if (ws[0] === 'configure') {
       const mode = ws[1];
       if (mode !== undefined && mode !== 'private' && mode !== 'exclusive') throw new CommandError(`configure: expecting private or exclusive, not '${mode}'`);
+      if (this.access.configure === false) throw new CommandError(`permission denied: user ${this.user} may not enter configuration mode`);
+      if (mode === 'exclusive') this.lockExclusive();
       this.cand = this.store.session(mode === 'private');
       this.editPath = [];
       const note = !this.cand.isPrivate && this.cand.modified ? '\nThe configuration has been changed but not committed' : '';
@@ -272,6 +281,8 @@ export class CommandSession implements LockHolder {
     }
     if (ws[0] === 'exit' || ws[0] === 'quit') return { text: '' };
     if (ws[0] === 'show' && ws[1] === 'configuration') {
+      // `show configuration | compare rollback N`: what changed since commit N
+      if (f.display.compare !== undefined) return { text: compareTrees(this.shown(this.store.rollbackTree(f.display.compare)), this.shown(this.store.running)) };
       const r = showTree(this.shown(this.store.running), words(base).slice(2), f.display);
       return r;
     }
@@ -302,6 +313,28 @@ export class CommandSession implements LockHolder {
     }
     if (f.display.format === 'json') return { text: `${JSON.stringify(res.data ?? res.text, null, 2)}\n`, data: res.data ?? res.text };
     return res;
+  }
+
+  /**
+   * `configure exclusive`: the shared candidate locked for this terminal's session until it
+   * leaves configuration mode; refused while someone else's changes sit uncommitted in it.
+   */
+  private lockExclusive(): void {
+    const holder = this.access.holder;
+    if (!this.access.terminal || !holder) throw new CommandError('configure exclusive needs a terminal session that lasts (the SSH CLI); use configure private, or lock-configuration over NETCONF');
+    this.store.locks.mayChange(holder, 'candidate');
+    if (this.store.session(false).modified) throw new CommandError('configuration database modified: others have uncommitted changes (configure private, or commit or discard them first)');
+    this.store.locks.lock('candidate', holder);
+  }
+
+  /** Leaving configuration mode ends `configure exclusive`: uncommitted changes go, the lock goes. */
+  private leaveExclusive(): boolean {
+    const holder = this.access.holder;
+    if (!this.access.terminal || !holder || this.store.locks.holder('candidate') !== holder) return false;
+    const dropped = this.store.session(false).modified;
+    this.store.session(false).reset();
+    this.store.locks.unlock('candidate', holder);
+    return dropped;
   }
 
   private editHeader(): string {
@@ -356,7 +389,10 @@ export class CommandSession implements LockHolder {
         if (o.confirmMinutes !== undefined) opts.confirmMinutes = o.confirmMinutes;
         if (o.comment !== undefined) opts.comment = o.comment;
         const r = await this.store.commit(cand, opts);
-        if (o.andQuit) this.cand = undefined;
+        if (o.andQuit) {
+          this.cand = undefined;
+          this.leaveExclusive();
+        }
         return { text: `${r.text}\n`, data: r.seq !== undefined ? { seq: r.seq } : undefined };
       }
       case 'rollback': {
@@ -383,9 +419,9 @@ export class CommandSession implements LockHolder {
           this.editPath = [];
           return { text: '[edit]\n', data: { edit: [] } };
         }
-        const dropped = cand.isPrivate && cand.modified;
+        const dropped = (cand.isPrivate && cand.modified) || this.leaveExclusive();
         this.cand = undefined;
-        return { text: dropped ? 'warning: uncommitted changes of this private session discarded\nExiting configuration mode\n' : 'Exiting configuration mode\n' };
+        return { text: dropped ? 'warning: uncommitted changes discarded (configure private or exclusive)\nExiting configuration mode\n' : 'Exiting configuration mode\n' };
       }
       case 'status':
         return { text: cand.modified ? 'candidate modified\n' : 'candidate unmodified\n' };

@@ -47,12 +47,25 @@ function call<T>(c: Record<string, Method>, method: string, req: object, bearer:
   return new Promise((resolve, reject) => c[method]!(req, md, (err, res) => (err ? reject(err) : resolve(res as T))));
 }
 
-test('every call needs the bearer token', async () => {
+test('every management call needs the bearer token; health checks answer without it', async () => {
   for (const bearer of [null, 'wrong']) {
-    await assert.rejects(call(client, 'GetConfig', {}, bearer), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED);
-    await assert.rejects(call(health, 'Check', {}, bearer), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED);
+    for (const m of ['GetConfig', 'Exec', 'Commit']) {
+      await assert.rejects(call(client, m, {}, bearer), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED, m);
+    }
+    // an orchestrator's probe (grpc_health_probe, a kubelet's grpc probe) carries no token
+    assert.deepEqual(await call(health, 'Check', {}, bearer), { status: 'SERVING' });
+    assert.deepEqual(await call(health, 'Check', { service: 'cnr.mgmt.v1.Management' }, bearer), { status: 'SERVING' });
+    await assert.rejects(call(health, 'Check', { service: 'no.such.Service' }, bearer), (e: grpc.ServiceError) => e.code === grpc.status.NOT_FOUND);
   }
-  assert.deepEqual(await call(health, 'Check', {}), { status: 'SERVING' });
+  // Watch streams the status, unauthenticated too
+  const stream = (health as unknown as { Watch(req: object): grpc.ClientReadableStream<{ status: string }> }).Watch({});
+  const first = await new Promise<{ status: string }>((resolve, reject) => {
+    stream.once('data', resolve);
+    stream.once('error', reject);
+  });
+  stream.cancel();
+  stream.on('error', () => {});
+  assert.deepEqual(first, { status: 'SERVING' });
 });
 
 test('Exec runs a CLI session; the failing command carries its error and ends the session', async () => {

@@ -3,7 +3,8 @@
  * commands as one session), GetConfig, and Commit (a configuration text loaded into a
  * private candidate and committed in one step), plus the standard health service. Off
  * unless `system services grpc` is configured; 127.0.0.1 unless an address is given;
- * every call needs the management token as bearer metadata.
+ * every management call needs the management token as bearer metadata; health checks
+ * (grpc.health.v1) answer without it, as orchestrators' probes expect.
  */
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -24,6 +25,8 @@ export interface GrpcMgmtOps {
 }
 
 const FORMATS = [...NOTATIONS, 'xml'] as const;
+/** what grpc.health.v1 answers for: the server as a whole ('') and the management service */
+const HEALTH_SERVICES = ['', 'cnr.mgmt.v1.Management'];
 
 /** A configuration text in any notation, XML included, as a tree (merged onto `base`). */
 export function parseAny(text: string, format: string, base: ConfigTree): ConfigTree {
@@ -98,11 +101,16 @@ export class MgmtGrpcServer {
         }
       }),
     });
+    // health answers anyone (a kubelet's or a load balancer's probe carries no token): it
+    // tells only whether the service runs
     server.addService(health.grpc.health.v1.Health.service, {
-      Check: this.unary(async () => ({ status: 'SERVING' })),
-      Watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        if (!this.allowed(call.metadata)) return call.destroy(fail(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token'));
-        call.write({ status: 'SERVING' });
+      Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (!HEALTH_SERVICES.includes(call.request.service)) return cb(fail(grpc.status.NOT_FOUND, `unknown service '${call.request.service}'`));
+        cb(null, { status: 'SERVING' });
+      },
+      Watch: (call: grpc.ServerWritableStream<{ service: string }, unknown>) => {
+        // the stream stays open: a status change would follow (the service stops with the server)
+        call.write({ status: HEALTH_SERVICES.includes(call.request.service) ? 'SERVING' : 'SERVICE_UNKNOWN' });
       },
     });
     const port = await new Promise<number>((resolve, reject) => {

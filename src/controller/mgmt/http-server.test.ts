@@ -86,6 +86,14 @@ test('REST over TCP listens only while `system services rest` is configured, wit
     assert.ok(addr && addr.port > 0);
     const tcp = { host: '127.0.0.1', port: addr.port };
     assert.equal((await raw(tcp, 'GET', '/api/v1/health')).status, 401);
+    // the liveness probe answers without credentials, and says nothing more than that it answers
+    const probe = await raw(tcp, 'GET', '/health');
+    assert.equal(probe.status, 200);
+    assert.deepEqual(JSON.parse(probe.body), { status: 'ok' });
+    assert.equal((await raw(tcp, 'GET', '/health?verbose=1', 'Bearer wrong')).status, 200);
+    for (const [m, p] of [['GET', '/api/v1/config'], ['POST', '/api/v1/cli'], ['GET', '/api/v1/commands'], ['POST', '/health'], ['GET', '/health/../api/v1/config']] as const) {
+      assert.equal((await raw(tcp, m, p)).status, 401, `${m} ${p}`);
+    }
     const token = readToken(dir);
     const res = await MgmtClient.tcp('127.0.0.1', addr.port, token).exec(['show configuration system']);
     assert.match(res[0]!.text, /rest/);

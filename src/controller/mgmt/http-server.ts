@@ -1,12 +1,15 @@
 /**
  * The REST adapter: HTTP/1.1 on the unix socket `<stateDir>/mgmt.sock` (mode 0600) and, when
- * `system services rest` is configured, on TCP. Both require the bearer token. It only
- * translates HTTP to the management operations; it has no logic of its own.
+ * `system services rest` is configured, on TCP. Both require the bearer token, except for
+ * `GET /health`, the liveness probe a kubelet or load balancer sends without credentials
+ * (it says only that the API answers). It only translates HTTP to the management
+ * operations; it has no logic of its own.
  *
  *   POST /api/v1/cli      {"commands": [...], "user"?: "name"} → {"results": [...]} (200 even if a command failed)
  *   GET  /api/v1/config?format=json|set|text|yaml
  *   GET  /api/v1/commands  the operational commands (for completion and help)
- *   GET  /api/v1/health
+ *   GET  /api/v1/health   (authenticated: with the running commit)
+ *   GET  /health          (unauthenticated: {"status":"ok"})
  */
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -65,6 +68,10 @@ export class MgmtHttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse, via: string): Promise<void> {
+    if ((req.method === 'GET' || req.method === 'HEAD') && req.url?.split('?')[0] === '/health') {
+      send(res, 200, { status: 'ok' });
+      return;
+    }
     if (!authorized(req.headers.authorization, this.token)) {
       res.setHeader('www-authenticate', 'Bearer');
       send(res, 401, { error: 'missing or wrong bearer token' });

@@ -12,14 +12,13 @@
  * `<load-configuration action="merge|override" format="text|set|json|yaml">`.
  * Errors are `rpc-error`s with the RFC's error-tag, the element path and the reason.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import ssh2, { type AuthenticationType, type Connection, type ServerChannel } from 'ssh2';
-import type { AddressInfo } from 'node:net';
+import type { ServerChannel } from 'ssh2';
+import { SshServer } from './ssh-server.js';
 import type { ConfigTree, OperationalCommand } from '../types.js';
 import { CommitError, type CandidateSession, type ConfigStore } from '../config/store.js';
 import { CommandSession } from './command-session.js';
 import { FramingError, NetconfFramer } from './netconf-framing.js';
-import { checkPassword, loginUsers, matchingKey, type LoginUser } from './login.js';
+import type { LoginUser } from './login.js';
 import { child, escapeXml, parseXml, XmlError, type XmlElement } from '../../lib/xml.js';
 import { CONFIG_NS, printXml, XmlConfigError, xmlEdits, type XmlEdit } from '../config/notation-xml.js';
 import { cloneTree } from '../config/edit.js';
@@ -29,6 +28,11 @@ import { LockedError, type Datastore, type DatastoreLocks, type LockHolder } fro
 import { hideSecrets, maySeeSecrets } from './secrets.js';
 import { isJunosRpc, junosRpc, type JunosSession } from './junos-rpc.js';
 import { JUNOS_NS, renderXml, viewForCommand } from './junos-xml.js';
+import { YANG_MODULE, YANG_REVISION, yangModule } from '../config/yang.js';
+import { cnrVersion } from './system-info.js';
+
+/** RFC 6022: the schemas a client may fetch with get-schema, listed in netconf-state */
+const MONITORING_NS = 'urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring';
 
 const BASE10 = 'urn:ietf:params:netconf:base:1.0';
 const BASE11 = 'urn:ietf:params:netconf:base:1.1';
@@ -41,7 +45,8 @@ export const CAPABILITIES = [
   'urn:ietf:params:netconf:capability:validate:1.0',
   'urn:ietf:params:netconf:capability:validate:1.1',
   'urn:ietf:params:netconf:capability:rollback-on-error:1.0',
-  `${CONFIG_NS}?module=cnr-configuration`,
+  `${CONFIG_NS}?module=${YANG_MODULE}&revision=${YANG_REVISION}`,
+  `${MONITORING_NS}?module=ietf-netconf-monitoring&revision=2010-10-04`,
 ];
 
 export interface NetconfBackend {
@@ -80,7 +85,7 @@ export class NetconfSession implements LockHolder {
   ) {
     this.candidate = this.sharedCandidate = backend.store.session(false);
     sessions.set(this.id, this);
-    const caps = CAPABILITIES.map((c) => `<capability>${c}</capability>`).join('');
+    const caps = CAPABILITIES.map((c) => `<capability>${escapeXml(c)}</capability>`).join('');
     this.send(this.framer.encode(`<?xml version="1.0" encoding="UTF-8"?>\n<hello xmlns="${BASE_NS}"><capabilities>${caps}</capabilities><session-id>${this.id}</session-id></hello>`));
   }
 
@@ -195,6 +200,8 @@ export class NetconfSession implements LockHolder {
         return this.kill(op);
       case 'command':
         return this.command(op);
+      case 'get-schema':
+        return this.getSchema(op);
       default:
         if (isJunosRpc(op.name)) return junosRpc(op, this.junos());
         throw new RpcError('protocol', 'operation-not-supported', `operation <${op.name}> is not supported`);
@@ -278,6 +285,7 @@ export class NetconfSession implements LockHolder {
   private async get(filter: XmlElement | undefined): Promise<string> {
     const config = this.getConfig('running', filter).replace(/^<data>\n?|\n?<\/data>$|^<data\/>$/g, '');
     const parts = config ? [config] : [];
+    if (!filter || filter.children.some((c) => c.name === 'netconf-state')) parts.push(netconfState());
     for (const [root, rpc] of [
       ['interface-information', 'get-interface-information'],
       ['route-summary-information', 'get-route-summary-information'],
@@ -290,6 +298,17 @@ export class NetconfSession implements LockHolder {
       }
     }
     return parts.length ? `<data>\n${parts.join('\n')}\n</data>` : '<data/>';
+  }
+
+  /** RFC 6022 section 3.1: the YANG module of the configuration, by identifier (and version). */
+  private getSchema(op: XmlElement): string {
+    const id = child(op, 'identifier')?.text.trim();
+    const version = child(op, 'version')?.text.trim();
+    const format = child(op, 'format')?.text.trim().replace(/^\w+:/, '');
+    if (!id) throw new RpcError('protocol', 'missing-element', '<get-schema> needs <identifier>', undefined, '<bad-element>identifier</bad-element>');
+    if (id !== YANG_MODULE || (version && version !== YANG_REVISION)) throw new RpcError('application', 'invalid-value', `no schema ${id}${version ? ` revision ${version}` : ''} here (${YANG_MODULE} ${YANG_REVISION})`);
+    if (format && format !== 'yang') throw new RpcError('application', 'invalid-value', `schema format ${format} is not available (yang)`);
+    return `<data xmlns="${MONITORING_NS}">${escapeXml(yangModule(undefined, cnrVersion()))}</data>`;
   }
 
   private mayWrite(): void {
@@ -485,80 +504,43 @@ export class NetconfSession implements LockHolder {
 }
 
 /** The SSH server offering the netconf subsystem. */
+/** ietf-netconf-monitoring's `schemas`: the one module a client can fetch. */
+function netconfState(): string {
+  return `<netconf-state xmlns="${MONITORING_NS}"><schemas><schema><identifier>${YANG_MODULE}</identifier><version>${YANG_REVISION}</version><format>yang</format><namespace>${CONFIG_NS}</namespace><location>NETCONF</location></schema></schemas></netconf-state>`;
+}
+
 export class NetconfServer {
-  private server: ssh2.Server | undefined;
+  private readonly ssh: SshServer;
   private readonly shared = new Shared();
   readonly sessions = new Map<number, NetconfSession>();
-  private readonly connections = new Set<Connection>();
-  private bound: { address: string; port: number } | undefined;
 
   constructor(
     private readonly backend: NetconfBackend,
-    private readonly hostKeyPath: string,
-  ) {}
+    hostKeyPath: string,
+  ) {
+    this.ssh = new SshServer({
+      name: 'netconf',
+      hostKeyPath,
+      running: () => backend.store.running,
+      log: backend.log,
+      channels: {
+        subsystem: (name, accept, user) => {
+          if (name !== 'netconf') return false;
+          this.subsystem(accept(), user);
+          return true;
+        },
+      },
+    });
+  }
 
   /** Listen on (address, port), or stop when `want` is undefined; rebinds when it changed. */
   async set(want: { address: string; port: number } | undefined): Promise<void> {
-    if (want && this.bound && want.address === this.bound.address && (want.port === this.bound.port || want.port === 0)) return;
-    await this.close();
-    if (!want) return;
-    const server = new ssh2.Server({ hostKeys: [hostKey(this.hostKeyPath)] }, (conn, info) => this.connection(conn, info.ip));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(want.port, want.address, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (e: Error) => this.backend.log(`netconf: ${e.message}`));
-    this.server = server;
-    const a = server.address() as AddressInfo;
-    this.bound = { address: a.address, port: a.port };
-    this.backend.log(`netconf: listening on ${a.address}:${a.port}`);
+    if (!want) for (const s of [...this.sessions.values()]) s.close();
+    await this.ssh.set(want);
   }
 
   address(): { address: string; port: number } | undefined {
-    return this.bound;
-  }
-
-  private connection(conn: Connection, ip: string): void {
-    this.connections.add(conn);
-    let user: LoginUser | undefined;
-    conn.on('error', () => {});
-    conn.on('close', () => this.connections.delete(conn));
-    conn.on('authentication', (ctx) => {
-      const u = loginUsers(this.backend.store.running).get(ctx.username);
-      const methods: AuthenticationType[] = ['publickey', 'password'];
-      if (!u) return ctx.reject(methods);
-      if (ctx.method === 'password') {
-        if (checkPassword(u, ctx.password)) {
-          user = u;
-          this.backend.log(`netconf: ${u.name} logged in from ${ip} (password)`);
-          return ctx.accept();
-        }
-        this.backend.log(`netconf: password refused for ${u.name} from ${ip}`);
-        return ctx.reject(methods);
-      }
-      if (ctx.method === 'publickey') {
-        const key = matchingKey(u, ctx.key.algo, ctx.key.data);
-        if (!key) return ctx.reject(methods);
-        if (!ctx.signature || !ctx.blob) return ctx.accept(); // the client asks whether the key would do
-        if (key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(methods);
-        user = u;
-        this.backend.log(`netconf: ${u.name} logged in from ${ip} (publickey ${key.type})`);
-        return ctx.accept();
-      }
-      return ctx.reject(methods);
-    });
-    conn.on('ready', () => {
-      conn.on('session', (accept) => {
-        const session = accept();
-        session.on('subsystem', (acceptSub, reject, info) => {
-          if (info.name !== 'netconf' || !user) return reject();
-          this.subsystem(acceptSub(), user);
-        });
-      });
-    });
+    return this.ssh.address();
   }
 
   private subsystem(ch: ServerChannel, user: LoginUser): void {
@@ -580,20 +562,6 @@ export class NetconfServer {
 
   async close(): Promise<void> {
     for (const s of [...this.sessions.values()]) s.close();
-    for (const c of this.connections) c.end();
-    this.connections.clear();
-    const srv = this.server;
-    this.server = undefined;
-    this.bound = undefined;
-    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+    await this.ssh.close();
   }
-}
-
-/** The server's Ed25519 host key, made on first use (0600). */
-function hostKey(path: string): string {
-  if (existsSync(path)) return readFileSync(path, 'utf8');
-  const k = ssh2.utils.generateKeyPairSync('ed25519');
-  writeFileSync(path, k.private, { mode: 0o600 });
-  writeFileSync(`${path}.pub`, `${k.public}\n`, { mode: 0o644 });
-  return k.private;
 }
