@@ -8,7 +8,7 @@
  * resolves to 1/600 of its length. parseProcStat and busySeconds are pure and tested in
  * test/bench/cpu-stat.test.ts.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of /proc/stat (sysconf(_SC_CLK_TCK), 100 on Linux). */
 export const USER_HZ = 100;
@@ -60,4 +60,44 @@ export function busySeconds(before: Map<string, CpuTicks>, after: Map<string, Cp
     steal += (b.steal - a.steal) / USER_HZ;
   }
   return { busy, steal, perCpu };
+}
+
+/**
+ * user + system ticks of a process (all its threads) from the text of /proc/PID/stat. The
+ * kernel here charges a softirq that a tick catches to the task it interrupted as system time
+ * too (no CONFIG_IRQ_TIME_ACCOUNTING), so the veth receive and forwarding work done in a
+ * sender's context is in that sender's figure.
+ */
+export function parsePidStat(text: string): { utime: number; stime: number } {
+  // the command name (field 2) may hold spaces and parentheses: fields restart after the last ')'
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { utime: Number(f[11]) || 0, stime: Number(f[12]) || 0 };
+}
+
+/** CPU seconds of the given processes so far (a process that is gone counts 0). */
+export function processSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const t = parsePidStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      ticks += t.utime + t.stime;
+    } catch {
+      // exited
+    }
+  }
+  return ticks / USER_HZ;
+}
+
+/** PIDs of the per-CPU softirq threads (ksoftirqd/N), which take over softirq work under load. */
+export function ksoftirqdPids(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').startsWith('ksoftirqd/')) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }

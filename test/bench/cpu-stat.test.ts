@@ -1,7 +1,7 @@
 /** bench/lib/cpu-stat.ts: busy CPU seconds of all cores from two /proc/stat snapshots. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { busySeconds, parseProcStat } from '../../bench/lib/cpu-stat.js';
+import { busySeconds, parsePidStat, parseProcStat } from '../../bench/lib/cpu-stat.js';
 
 const before = `cpu  1203491 0 193277 590139 2087 0 10929 3582 0 0
 cpu0 601209 0 97418 293635 530 0 7147 1771 0 0
@@ -32,4 +32,9 @@ test('busySeconds sums user, nice, system, irq and softirq over the per-CPU line
 test('a CPU missing from the first snapshot is left out', () => {
   const r = busySeconds(parseProcStat(before), parseProcStat(after + 'cpu2 100 0 0 0 0 0 0 0 0 0\n'));
   assert.equal(Object.keys(r.perCpu).length, 2);
+});
+
+test('parsePidStat finds utime and stime after a command name with spaces and parentheses', () => {
+  const text = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 5000 0 0 0 731 129 0 0 20 0 11 0 1234 0 0\n';
+  assert.deepEqual(parsePidStat(text), { utime: 731, stime: 129 });
 });
