@@ -21,11 +21,12 @@
  * Knobs: CNR_BENCH_PATH_COUNT (default 1000000 routes), CNR_BENCH_PATH_ROUNDS (default 3),
  * CNR_BENCH_PATH_MB (default 64).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { BenchResult } from './types.js';
+import { figure } from './lib/stats.js';
+import { writeResultsFile } from './lib/machine.js';
 import { Lab, canBuildLabs } from '../test/interop/harness/lab.js';
 import { Cnr, cnrAvailable } from '../test/interop/harness/cnr.js';
 import { cpuSeconds, run as runCmd, waitFor } from '../test/interop/harness/proc.js';
@@ -172,13 +173,6 @@ async function throughputWhileBusy(s: Setup, round: number): Promise<Throughput>
   }
 }
 
-function stats(xs: number[]): { min: number; median: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! };
-}
-
-const fmt = (x: { min: number; median: number; max: number }, d = 2) => `min ${x.min.toFixed(d)} / median ${x.median.toFixed(d)} / max ${x.max.toFixed(d)}`;
-
 export async function run(): Promise<BenchResult[]> {
   if (!canBuildLabs()) {
     console.log('bgp-path: skipped (needs root for network namespaces)');
@@ -214,62 +208,55 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     await s.lab.close();
   }
-  const by = <T extends { path: Path }>(xs: T[], p: Path) => xs.filter((x) => x.path === p);
-  const ingV = stats(by(ingests, 'vrouter').map((x) => x.seconds));
-  const ingK = stats(by(ingests, 'kernel').map((x) => x.seconds));
-  const cpuV = stats(by(ingests, 'vrouter').map((x) => x.cpuSeconds));
-  const cpuK = stats(by(ingests, 'kernel').map((x) => x.cpuSeconds));
-  const upV = stats(by(tputs, 'vrouter').map((x) => x.upMbps));
-  const upK = stats(by(tputs, 'kernel').map((x) => x.upMbps));
-  const downV = stats(by(tputs, 'vrouter').map((x) => x.downMbps));
-  const downK = stats(by(tputs, 'kernel').map((x) => x.downMbps));
-  const cpuMB = stats(by(tputs, 'vrouter').map((x) => x.cpuPerMB * 1000));
-  const upBusy = stats(busy.map((x) => x.upMbps));
+  // per-round series (round i of each path ran in the same minutes), for medians and per-round ratios
+  const series = <T extends { path?: Path; round: number }>(xs: T[], p: Path | undefined, pick: (x: T) => number): number[] =>
+    Array.from({ length: ROUNDS }, (_, i) => {
+      const x = xs.find((y) => y.round === i && (p === undefined || y.path === p));
+      return x ? pick(x) : Number.NaN;
+    });
   const incomplete = ingests.filter((x) => !x.complete).length;
+  const ingestTime = (x: Ingest) => (x.complete ? x.seconds : Number.NaN);
   const results: BenchResult[] = [
-    {
-      name: `BGP ingest ${COUNT / 1e6}M routes, session through the vRouter and vhost0 (median of ${ROUNDS})`,
-      value: ingV.median,
+    figure({
+      name: `BGP ingest ${COUNT / 1e6}M /28 (100 per UPDATE), session through the vRouter and vhost0: time`,
       unit: 's',
-      reference: { name: 'session on a kernel veth', value: ingK.median },
-      ratio: ingV.median / ingK.median,
-      notes: `time, lower is better; vRouter path ${fmt(ingV)} s, kernel ${fmt(ingK)} s; cnr CPU vRouter ${fmt(cpuV)} s, kernel ${fmt(cpuK)} s${incomplete ? `; ${incomplete} rounds INCOMPLETE` : ''}`,
-    },
-    {
-      name: `TCP to a listener behind vhost0, peer at default offloads (median of ${ROUNDS})`,
-      value: upV.median,
+      values: series(ingests, 'vrouter', ingestTime),
+      reference: { name: 'the same cnr with the session on a kernel veth', values: series(ingests, 'kernel', ingestTime) },
+      direction: 'ref/value',
+      notes: `lower is better${incomplete ? `; ${incomplete} rounds INCOMPLETE (left out)` : ''}`,
+    }),
+    figure({
+      name: `BGP ingest ${COUNT / 1e6}M /28 through the vRouter and vhost0: cnr CPU`,
+      unit: 's',
+      values: series(ingests, 'vrouter', (x) => x.cpuSeconds),
+      reference: { name: 'session on a kernel veth', values: series(ingests, 'kernel', (x) => x.cpuSeconds) },
+      direction: 'ref/value',
+    }),
+    figure({
+      name: `TCP, ${MB} MiB to a listener behind vhost0, peer at default offloads`,
       unit: 'Mbit/s',
-      reference: { name: 'the same over a kernel veth', value: upK.median },
-      ratio: upV.median / upK.median,
-      notes: `vRouter ${fmt(upV, 0)}, kernel ${fmt(upK, 0)}`,
-    },
-    {
-      name: `TCP from behind vhost0 to the peer (median of ${ROUNDS})`,
-      value: downV.median,
+      values: series(tputs, 'vrouter', (x) => x.upMbps),
+      reference: { name: 'the same over a kernel veth', values: series(tputs, 'kernel', (x) => x.upMbps) },
+    }),
+    figure({
+      name: `TCP, ${MB} MiB from behind vhost0 to the peer`,
       unit: 'Mbit/s',
-      reference: { name: 'the same over a kernel veth', value: downK.median },
-      ratio: downV.median / downK.median,
-      notes: `vRouter ${fmt(downV, 0)}, kernel ${fmt(downK, 0)}`,
-    },
-    {
-      name: `TCP to a listener behind vhost0 while the controller ingests ${COUNT / 1e6}M routes (median of ${ROUNDS})`,
-      value: upBusy.median,
+      values: series(tputs, 'vrouter', (x) => x.downMbps),
+      reference: { name: 'the same over a kernel veth', values: series(tputs, 'kernel', (x) => x.downMbps) },
+    }),
+    figure({
+      name: `TCP, ${MB} MiB to a listener behind vhost0 while the controller ingests ${COUNT / 1e6}M routes`,
       unit: 'Mbit/s',
-      reference: { name: 'the same with the controller idle', value: upV.median },
-      ratio: upBusy.median / upV.median,
-      notes: `busy ${fmt(upBusy, 0)}, idle ${fmt(upV, 0)}`,
-    },
-    {
+      values: series(busy, undefined, (x) => x.upMbps),
+      reference: { name: 'the same with the controller idle (round i of the idle series)', values: series(tputs, 'vrouter', (x) => x.upMbps) },
+    }),
+    figure({
       name: 'cnr CPU per MB through vhost0 and the vRouter (both directions)',
-      value: cpuMB.median,
       unit: 'ms/MB',
-      notes: fmt(cpuMB),
-    },
+      values: series(tputs, 'vrouter', (x) => x.cpuPerMB * 1000),
+    }),
   ];
-  const dir = join(repo, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `bgp-path-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), count: COUNT, rounds: ROUNDS, mb: MB, ingests, throughput: tputs, throughputBusy: busy, results }, null, 2));
+  const file = writeResultsFile(repo, 'bgp-path-', { count: COUNT, rounds: ROUNDS, mb: MB, ingests, throughput: tputs, throughputBusy: busy, results });
   console.log(`details in ${file}`);
   return results;
 }

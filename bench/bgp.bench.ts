@@ -10,15 +10,26 @@
  * Then, at 100 per UPDATE, the time until every route is in a forwarding table: BIRD into the
  * namespace's kernel FIB (reference) and `cnr start` into its vRouter FIB.
  *
+ * Method (issue 16): >= 3 rounds (BENCH_ROUNDS), receivers taking turns within a round;
+ * medians with min / max; every ratio to BIRD is formed within a round and the median of those
+ * is reported (bench/lib/stats.ts). The stop rule is the same kind for every receiver: its own
+ * count of accepted routes (with one peer, every accepted route is the best path: BIRD's routes
+ * in its table, FRR's pfxRcd, GoBGP's accepted, cnr's active = best with a resolved next
+ * hop), polled every CNR_BENCH_BGP_POLL_MS (default 250) for all of them; the cost of one
+ * poll with the full table (its wall time, and the receiver's CPU during it) is measured
+ * after each run and stated. The FIB figures poll both receivers every 500 ms.
+ *
  * Knobs (environment): CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
  * (default 200000: GoBGP is ~50x slower than BIRD; its time ratio is scaled to the full count
  * and says so), CNR_BENCH_BGP_PER_UPDATE ("100,5"), CNR_BENCH_BGP_RECEIVERS
  * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
+import { figure, ROUNDS } from './lib/stats.js';
+import { writeResultsFile } from './lib/machine.js';
 import { Lab, canBuildLabs } from '../test/interop/harness/lab.js';
 import { Bird, birdConfig } from '../test/interop/harness/bird.js';
 import { Frr, frrBgpConfig } from '../test/interop/harness/frr.js';
@@ -35,8 +46,6 @@ const RCV = { addr: '100.64.0.2', asn: 65002 };
 
 interface Receiver {
   name: string;
-  /** least time between two polls of the route count (GoBGP walks its table to answer) */
-  pollMs?: number;
   /** ms to wait for all routes before giving up */
   timeoutMs: number;
   start(lab: Lab, ns: string, ifname: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void> }>;
@@ -73,7 +82,6 @@ const receivers: Receiver[] = [
   {
     name: 'gobgp',
     timeoutMs: 150_000,
-    pollMs: 1000,
     async start(lab, ns) {
       const conf = gobgpConfig({
         asn: RCV.asn,
@@ -130,8 +138,7 @@ const fibReceivers: Receiver[] = [
     name: 'cnr-vrouter',
     timeoutMs: 150_000,
     // each count lists every route through the introspect API of the very process being
-    // measured (about a second of its CPU at 1M routes): poll seldom, or the polls dominate
-    pollMs: 1000,
+    // measured (about a second of its CPU at 1M routes): its poll cost is stated with the figure
     async start(lab, ns) {
       const fab = lab.link(ns, ns, {});
       const c = await Cnr.start(lab, ns, 'fib', {
@@ -172,6 +179,11 @@ export interface IngestFigure {
   counted: number;
   encodeMs: number;
   sendSeconds: number;
+  round: number;
+  pollMs: number;
+  /** one poll with the full table, after the run: its wall ms and the receiver's CPU ms meanwhile */
+  pollWallMs: number;
+  pollCpuMs: number;
   error?: string;
 }
 
@@ -218,11 +230,11 @@ function startInjector(lab: Lab, ns: string, count: number, perUpdate: number): 
   return { d, next };
 }
 
-async function measure(r: Receiver, perUpdate: number, count: number, pollMs = 50): Promise<IngestFigure> {
+async function measure(r: Receiver, perUpdate: number, count: number, pollMs: number, round: number): Promise<IngestFigure> {
   const lab = new Lab('bb');
   const fig: IngestFigure = {
     receiver: r.name, perUpdate, prefixes: count, seconds: NaN, cpuSeconds: NaN, rssBytes: NaN,
-    complete: false, counted: 0, encodeMs: NaN, sendSeconds: NaN,
+    complete: false, counted: 0, encodeMs: NaN, sendSeconds: NaN, round, pollMs, pollWallMs: NaN, pollCpuMs: NaN,
   };
   try {
     const nsI = lab.ns('inj');
@@ -256,14 +268,19 @@ async function measure(r: Receiver, perUpdate: number, count: number, pollMs = 5
         lastLog = t;
         if (t - t0 > 4000) console.log(`  ${r.name}: ${n} routes after ${((t - t0) / 1000).toFixed(1)} s`);
       }
-      // poll fast while a quick receiver may be finishing, then back off so polling itself
-      // (a vtysh/gobgp client each time) does not steal the receiver's CPU
-      await sleep(t - t0 < 3000 ? pollMs : Math.max(pollMs, 250));
+      // the same interval for every receiver: the stop rule is the same kind for all
+      await sleep(pollMs);
     }
     const sent = await inj.next('sent', 5_000).catch(() => undefined);
     if (sent) fig.sendSeconds = (sent.t - t0) / 1000;
     fig.cpuSeconds = cpuSeconds(rcv.pid) - cpu0;
     fig.rssBytes = memBytes(rcv.pid, 'VmHWM');
+    // the cost of one poll with the full table (the receiver's CPU, its clock ticks 10 ms)
+    const pc0 = cpuSeconds(rcv.pid);
+    const pw0 = performance.now();
+    await rcv.count().catch(() => 0);
+    fig.pollWallMs = performance.now() - pw0;
+    fig.pollCpuMs = (cpuSeconds(rcv.pid) - pc0) * 1000;
   } catch (err) {
     fig.error = err instanceof Error ? err.message : String(err);
   } finally {
@@ -286,79 +303,98 @@ export async function run(): Promise<BenchResult[]> {
   const gobgpCount = Number(process.env['CNR_BENCH_BGP_GOBGP_COUNT'] ?? Math.min(count, 200_000));
   const perUpdates = envList('CNR_BENCH_BGP_PER_UPDATE', '100,5').map(Number);
   const wanted = envList('CNR_BENCH_BGP_RECEIVERS', 'bird,frr,gobgp,cnr');
+  const pollMs = Number(process.env['CNR_BENCH_BGP_POLL_MS'] ?? 250);
   const figures: IngestFigure[] = [];
   const results: BenchResult[] = [];
-  for (const per of perUpdates) {
-    for (const r of receivers.filter((x) => wanted.includes(x.name))) {
-      if (r.name === 'cnr' && !cnrAvailable()) {
-        console.log('  cnr: skipped (cnr controller with BGP not built yet)');
-        continue;
+  const active = receivers.filter((x) => wanted.includes(x.name) && (x.name !== 'cnr' || cnrAvailable()));
+  if (wanted.includes('cnr') && !cnrAvailable()) console.log('  cnr: skipped (cnr controller with BGP not built yet)');
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const per of perUpdates) {
+      for (const r of active) {
+        const n = r.name === 'gobgp' ? gobgpCount : count;
+        const f = await measure(r, per, n, pollMs, round);
+        figures.push(f);
+        console.log(
+          `  round ${round + 1} ${r.name.padEnd(6)} ${per} per UPDATE, ${n} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, ` +
+            `rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB; one poll ${f.pollWallMs.toFixed(0)} ms, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`,
+        );
       }
-      const n = r.name === 'gobgp' ? gobgpCount : count;
-      const f = await measure(r, per, n, r.pollMs);
-      figures.push(f);
-      const mb = (f.rssBytes / 2 ** 20).toFixed(0);
-      console.log(
-        `  ${r.name.padEnd(6)} ${per} per UPDATE, ${n} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, ` +
-          `rss ${mb} MB${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`,
-      );
     }
-    const bird = figures.find((f) => f.receiver === 'bird' && f.perUpdate === per && f.complete);
-    for (const f of figures.filter((x) => x.perUpdate === per)) {
-      if (Number.isNaN(f.seconds)) {
-        console.log(`  ${f.receiver}: no figures (${f.error})`);
+  }
+  const series = (name: string, per: number, pick: (f: IngestFigure) => number): number[] =>
+    Array.from({ length: ROUNDS }, (_, i) => {
+      const f = figures.find((x) => x.receiver === name && x.perUpdate === per && x.round === i);
+      return f?.complete ? pick(f) : Number.NaN;
+    });
+  for (const per of perUpdates) {
+    for (const r of active) {
+      const n = r.name === 'gobgp' ? gobgpCount : count;
+      const scale = count / n; // GoBGP's time and CPU extrapolated to the full count for the ratio
+      const mine = figures.filter((x) => x.receiver === r.name && x.perUpdate === per);
+      const polls = mine.map((f) => `${f.pollWallMs.toFixed(0)} ms wall / ${f.pollCpuMs.toFixed(0)} ms receiver CPU`).join(', ');
+      const incomplete = mine.filter((f) => !f.complete).map((f) => `round ${f.round + 1}: ${f.error}`);
+      const notes = [
+        `stop rule: the receiver's accepted-route count polled every ${pollMs} ms; one poll at the full table: ${polls}`,
+        incomplete.length ? `incomplete: ${incomplete.join('; ')}` : undefined,
+        n !== count ? `${n} prefixes (fewer: slow receiver); the ratio scales its time and CPU linearly to ${count}` : undefined,
+      ].filter(Boolean).join('; ');
+      const label = `BGP ingest ${n / 1e6}M /28 from 1 peer, 1 attribute set, ${per} per UPDATE, ${r.name}`;
+      const ref = (pick: (f: IngestFigure) => number) => (r.name === 'bird' ? {} : { reference: { name: 'bird, same round', values: series('bird', per, pick) }, direction: 'ref/value' as const });
+      const values = (pick: (f: IngestFigure) => number) => series(r.name, per, pick);
+      if (!values((f) => f.seconds).some(Number.isFinite)) {
+        results.push({ name: `${label}: time`, value: Number.NaN, unit: 's', notes });
         continue;
       }
-      const label = `ingest ${f.prefixes / 1e6}M /28, ${per}/UPDATE, ${f.receiver}`;
-      const notes = [
-        f.complete ? undefined : `incomplete: ${f.error}`,
-        f.prefixes !== count ? `${f.prefixes} prefixes (fewer: slow receiver); time and cpu ratios extrapolated linearly to ${count}` : undefined,
-        'ratio = value / BIRD (lower is better)',
-      ].filter(Boolean).join('; ');
-      const scale = bird && f.prefixes !== bird.prefixes ? bird.prefixes / f.prefixes : 1;
-      const row = (what: string, value: number, unit: string, ref?: number): BenchResult => ({
-        name: `${label} ${what}`,
-        value,
-        unit,
-        ...(ref !== undefined && f.receiver !== 'bird' ? { reference: { name: 'bird', value: ref }, ratio: (value * (what === 'rss' ? 1 : scale)) / ref } : {}),
-        notes,
-      });
-      results.push(row('time', f.seconds, 's', bird?.seconds));
-      results.push(row('cpu', f.cpuSeconds, 's', bird?.cpuSeconds));
-      results.push(row('rss', f.rssBytes / 2 ** 20, 'MB', bird ? bird.rssBytes / 2 ** 20 : undefined));
-      results.push({ name: `${label} bytes/route`, value: f.rssBytes / f.prefixes, unit: 'B', notes: 'peak RSS / routes' });
+      results.push(figure({ name: `${label}: time to all routes accepted`, unit: 's', values: values((f) => f.seconds * scale), ...ref((f) => f.seconds), notes: `${notes}${scale !== 1 ? ' (values scaled)' : ''}` }));
+      results.push(figure({ name: `${label}: receiver CPU`, unit: 's', values: values((f) => f.cpuSeconds * scale), ...ref((f) => f.cpuSeconds), notes: 'CPU seconds of the receiver process over the same interval' }));
+      results.push(figure({ name: `${label}: peak RSS per route`, unit: 'B/route', values: values((f) => f.rssBytes / f.prefixes), ...ref((f) => f.rssBytes / f.prefixes), notes: 'VmHWM / routes (peak RSS of the receiver process)' }));
     }
   }
   // time until every route is in a forwarding table: BIRD into the kernel, cnr into its vRouter
   if ((process.env['CNR_BENCH_BGP_FIB'] ?? '1') !== '0') {
+    const fibPollMs = 500;
     const fib: IngestFigure[] = [];
-    for (const r of fibReceivers) {
-      if (r.name.startsWith('cnr') && !cnrAvailable()) continue;
-      // listing the vRouter's routes costs the receiver CPU: poll it rarely
-      const f = await measure(r, 100, count, r.name === 'cnr-vrouter' ? 2000 : 500);
-      fib.push(f);
-      figures.push(f);
-      console.log(`  ${r.name.padEnd(11)} FIB, ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
+    const fibActive = fibReceivers.filter((r) => !r.name.startsWith('cnr') || cnrAvailable());
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of fibActive) {
+        const f = await measure(r, 100, count, fibPollMs, round);
+        fib.push(f);
+        figures.push(f);
+        console.log(`  round ${round + 1} ${r.name.padEnd(11)} FIB, ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB; one poll ${f.pollWallMs.toFixed(0)} ms, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
+      }
     }
-    const ref = fib.find((f) => f.receiver === 'bird-kernel' && f.complete);
-    for (const f of fib) {
-      if (Number.isNaN(f.seconds)) continue;
-      results.push({
-        name: `FIB ${count / 1e6}M /28, 100/UPDATE, ${f.receiver} time`,
-        value: f.seconds,
-        unit: 's',
-        ...(ref && f !== ref ? { reference: { name: 'bird-kernel', value: ref.seconds }, ratio: f.seconds / ref.seconds } : {}),
-        notes: [
-          f.complete ? undefined : `incomplete: ${f.error}`,
-          f.receiver === 'cnr-vrouter' ? 'cnr start, vRouter FIB counted from the introspect API every 2 s (the listing itself costs cnr CPU)' : 'BIRD kernel protocol into the namespace kernel FIB',
-        ].filter(Boolean).join('; '),
+    const fser = (name: string, pick: (f: IngestFigure) => number): number[] =>
+      Array.from({ length: ROUNDS }, (_, i) => {
+        const f = fib.find((x) => x.receiver === name && x.round === i);
+        return f?.complete ? pick(f) : Number.NaN;
       });
+    if (fibActive.some((r) => r.name === 'cnr-vrouter') && fser('cnr-vrouter', (f) => f.seconds).some(Number.isFinite)) {
+      const polls = fib.filter((f) => f.receiver === 'cnr-vrouter').map((f) => `${f.pollWallMs.toFixed(0)} ms wall / ${f.pollCpuMs.toFixed(0)} ms CPU`).join(', ');
+      results.push(figure({
+        name: `${count / 1e6}M BGP routes (/28, 100 per UPDATE) until all are in the FIB: cnr start into its vRouter`,
+        unit: 's',
+        values: fser('cnr-vrouter', (f) => f.seconds),
+        reference: { name: 'BIRD into the namespace kernel FIB, same round', values: fser('bird-kernel', (f) => f.seconds) },
+        direction: 'ref/value',
+        notes: `both counted every ${fibPollMs} ms (cnr: the vRouter's route list through introspect, one poll at 1M routes ${polls}; BIRD: /proc/net/fib_triestat); target 3 s`,
+      }));
+      results.push(figure({
+        name: `${count / 1e6}M BGP routes into the vRouter FIB: CPU of the cnr process (controller + vRouter)`,
+        unit: 's',
+        values: fser('cnr-vrouter', (f) => f.cpuSeconds),
+        reference: { name: 'BIRD process CPU (the kernel work of its route inserts is in its system time)', values: fser('bird-kernel', (f) => f.cpuSeconds) },
+        direction: 'ref/value',
+      }));
+      results.push(figure({
+        name: `${count / 1e6}M BGP routes into the vRouter FIB: peak RSS of the cnr process (controller + vRouter)`,
+        unit: 'MB',
+        values: fser('cnr-vrouter', (f) => f.rssBytes / 2 ** 20),
+        reference: { name: 'BIRD (the kernel FIB memory is not in it)', values: fser('bird-kernel', (f) => f.rssBytes / 2 ** 20) },
+        direction: 'ref/value',
+      }));
     }
   }
-  const dir = join(repo, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `bgp-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), figures, results }, null, 2));
+  const file = writeResultsFile(repo, 'bgp-', { figures, results });
   console.log(`  bgp figures written to ${file}`);
   return results;
 }

@@ -1,62 +1,79 @@
 /**
- * Forwarding 64-byte UDP between two veths: cnr's data plane (one worker pinned to one core),
- * once on AF_PACKET rings and once on AF_XDP sockets, against the kernel's own IPv4
- * forwarding on the same topology in the same run. Topology: gen — r — sink, three namespaces; the generator (bench/lib/pktgen.ts)
- * runs on CPU 0, the vRouter on CPU 1. Frames are addressed to a next hop whose MAC is
- * nobody's, so the sink's kernel drops them right after counting (no ICMP back); the figure
- * is the sink's rx_packets rate over the measured window, after a warm-up.
- * CNR_BENCH_VROUTER_CPU=any leaves the vRouter unpinned (useful on a busy shared machine).
+ * Forwarding between veths, cnr's data plane against the kernel's own IPv4 forwarding on the
+ * same topology in the same run (issue 16). Topology, three namespaces:
  *
- * Read the "offered" figures too: with veths, the kernel's AF_PACKET receive work (copying
- * into the vRouter's ring) runs on the sending CPU, i.e. the generator's, so once the
- * vRouter keeps up, the offered rate and not the vRouter bounds the cnr figure.
+ *   gen:eth0 ── r1 [r: the kernel, or the vRouter] r2 ── sink:eth0
+ *   gen:eth1 ──────────────────────────────────────────── sink:eth1   (the baseline: no forwarder)
+ *
+ * Traffic that defeats caches: the same 1M-route FIB in both forwarders (randomPrefixes4(1M, 1),
+ * BGP-like lengths; the kernel's loaded through rtnetlink by bench/lib/route-loader.ts, cnr's
+ * into its LPM table by bench/lib/fwd-vrouter.ts), every route toward one next hop whose MAC is
+ * nobody's, so the sink's kernel counts each frame and drops it (no ICMP back); 65,536 flows
+ * (FWD_FLOWS), the destination changing every packet (bench/lib/pktgen.ts flows:...); 64- and
+ * 1518-byte frames on the wire (60 and 1514 bytes written, FCS excluded).
+ *
+ * Two figures per frame size and forwarder, each over >= 3 rounds (bench/lib/stats.ts):
+ *
+ * 1. Saturation: the generator unpaced; the forwarded rate is the sink's rx_packets over a 3 s
+ *    window after 1 s of warm-up, printed beside the generator's offered rate. A forwarder
+ *    that forwarded >= 97% of what was offered was not saturated: the generator was the limit,
+ *    the round says so and gives no ratio. On veths the receive work of a forwarder runs on the
+ *    sending CPU (the generator's), so the offered rate depends on the forwarder too.
+ * 2. CPU cost per forwarded packet, all cores: the generator paced at one rate below every
+ *    forwarder's saturation (half the lowest median saturation, or FWD_RATE_64 / FWD_RATE_1518),
+ *    busy CPU time of every core from /proc/stat (bench/lib/cpu-stat.ts; `perf stat` has no
+ *    hardware counters in this VM) minus that of a baseline window in the same round at the same
+ *    rate with the generator sending straight to the sink; divided by the packets forwarded.
+ *    Ratio = kernel / cnr (above 1: cnr spends less CPU per packet). The machine is shared:
+ *    other tenants' CPU lands in every window; the baseline of the same round and the medians
+ *    are what keep it out, and the load average is printed.
+ *
+ * Pinning: generator on CPU 0, vRouter on CPU 1 (CNR_BENCH_VROUTER_CPU=any leaves it free);
+ * the kernel forwards in softirq wherever the packet arrives. cnr runs on af-packet and af-xdp
+ * (FWD_DRIVERS). Namespaces and processes are removed by the lab (by PID) even on failure.
  */
 import { fileURLToPath } from 'node:url';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { NetnsLab, isRoot, stopChild, waitForLine } from '../test/lib/netns.js';
-import { startVrouter } from '../test/lib/vrouter.js';
+import { busySeconds, ksoftirqdPids, processSeconds, readProcStat } from './lib/cpu-stat.js';
+import { figure, median, ROUNDS } from './lib/stats.js';
 import type { BenchResult } from './types.js';
 
 const pktgen = fileURLToPath(new URL('./lib/pktgen.js', import.meta.url));
-const bridge = fileURLToPath(new URL('../test/lib/bridge-child.js', import.meta.url));
+const vrouterChild = fileURLToPath(new URL('./lib/fwd-vrouter.js', import.meta.url));
+const routeLoader = fileURLToPath(new URL('./lib/route-loader.js', import.meta.url));
 const WARMUP_S = 1;
-const MEASURE_S = 3;
+const MEASURE_S = Number(process.env.FWD_MEASURE_S ?? 3);
+const ROUTES = Number(process.env.FWD_ROUTES ?? 1_000_000);
+const SEED = 1;
+const FLOWS = Number(process.env.FWD_FLOWS ?? 65536);
 const R1_MAC = '02:cc:0f:00:00:01';
 const R2_MAC = '02:cc:0f:00:00:02';
 const SINK_NEXT_HOP_MAC = '02:cc:0f:00:00:99';
-
-function rxPackets(lab: NetnsLab, ns: string, ifname: string): number {
-  const j = JSON.parse(lab.run(ns, ['ip', '-s', '-j', 'link', 'show', ifname])) as { stats64: { rx: { packets: number } } }[];
-  return j[0]!.stats64.rx.packets;
-}
+/** frame lengths written (FCS excluded): 64- and 1518-byte frames on the wire */
+const SIZES = [60, 1514] as const;
+type Size = (typeof SIZES)[number];
+const wire = (s: Size): number => s + 4;
+const DRIVERS = (process.env.FWD_DRIVERS ?? 'af-packet,af-xdp').split(',').filter(Boolean) as ('af-packet' | 'af-xdp')[];
+/** forwarded >= this share of the offered rate: the forwarder kept up, the generator was the limit */
+const KEPT_UP = 0.97;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-interface Rate {
+interface Window {
+  /** packets per second counted at the sink */
   pps: number;
+  /** the generator's own rate over its whole run */
   offered: number;
+  /** busy CPU seconds per second, all cores */
+  busyPerS: number;
+  stealPerS: number;
+  /** CPU seconds per second of our own processes: generator, vRouter (when running), ksoftirqd threads */
+  ownPerS: number;
 }
 
-/** Run the generator toward `dmac` for warm-up + measure seconds; return sink pps over the measured window and the offered rate. */
-async function measure(lab: NetnsLab, gen: string, sink: string, dmac: string): Promise<Rate> {
-  const g = lab.spawn(gen, ['taskset', '-c', '0', process.execPath, pktgen, 'eth0', dmac, '10.1.0.2', '10.2.0.99', String(WARMUP_S + MEASURE_S + 0.5)]);
-  let out = '';
-  g.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const done = waitForLine(g, /^sent \d+/, (WARMUP_S + MEASURE_S + 20) * 1000);
-  try {
-    await sleep(WARMUP_S * 1000 + 300); // node start-up, then warm-up
-    const a = rxPackets(lab, sink, 'eth0');
-    const t0 = process.hrtime.bigint();
-    await sleep(MEASURE_S * 1000);
-    const b = rxPackets(lab, sink, 'eth0');
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    await done;
-    const offered = Number(/pps (\d+)/.exec(out)?.[1] ?? 0);
-    return { pps: (b - a) / dt, offered };
-  } finally {
-    await stopChild(g, 2000);
-  }
-}
+type Forwarder = 'kernel' | 'af-packet' | 'af-xdp';
 
 export async function run(): Promise<BenchResult[]> {
   if (!isRoot) {
@@ -70,139 +87,197 @@ export async function run(): Promise<BenchResult[]> {
     const sink = lab.netns('sink');
     lab.veth(gen, 'eth0', r, 'r1');
     lab.veth(sink, 'eth0', r, 'r2');
-    // the router's own ports only (the kernel-forwarding reference runs on them too); the
-    // generator and the sink keep their defaults (the generator writes finished raw frames)
+    lab.veth(gen, 'eth1', sink, 'eth1');
+    // the router's own ports only (the kernel reference forwards on them too); the generator and
+    // the sink keep their defaults (the generator writes finished raw frames)
     for (const ifname of ['r1', 'r2']) lab.run(r, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
-
-    lab.run(r, ['ip', 'neigh', 'replace', '10.2.0.99', 'lladdr', SINK_NEXT_HOP_MAC, 'dev', 'r2', 'nud', 'permanent'], { allowFail: true });
     const r1Mac = lab.run(r, ['cat', '/sys/class/net/r1/address']).trim();
+    // an address that stays on r2 whatever the windows do: removing an interface's last address
+    // takes every route through it away, and the 1M kernel routes take seconds to load
+    lab.run(r, ['ip', 'addr', 'add', '192.0.2.2/32', 'dev', 'r2']);
     const kernelForwarding = (on: boolean): void => {
       lab.run(r, ['sysctl', '-qw', `net.ipv4.ip_forward=${on ? 1 : 0}`]);
       for (const [dev, a] of [['r1', '10.1.0.1/24'], ['r2', '10.2.0.1/24']] as const) {
         if (on) lab.run(r, ['ip', 'addr', 'replace', a, 'dev', dev]);
-        else lab.run(r, ['ip', 'addr', 'flush', 'dev', dev]);
+        else lab.run(r, ['ip', 'addr', 'del', a, 'dev', dev], { allowFail: true });
       }
       if (on) lab.run(r, ['ip', 'neigh', 'replace', '10.2.0.99', 'lladdr', SINK_NEXT_HOP_MAC, 'dev', 'r2', 'nud', 'permanent']);
     };
-    const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-    // Reference: the kernel forwards, with no vRouter running, so nothing else taps the veths.
-    const runKernel = async (): Promise<Rate> => {
-      kernelForwarding(true);
-      const k = await measure(lab, gen, sink, r1Mac);
-      console.log(`  kernel IPv4 forwarding: ${fmt(k.pps)} packets/s (offered ${fmt(k.offered)})`);
-      return k;
+    const kernelRoutes = (): number => Number(/Main:[\s\S]*?Prefixes:\s+(\d+)/.exec(lab.run(r, ['cat', '/proc/net/fib_triestat']))?.[1] ?? 0);
+    const loadKernelRoutes = (): void => {
+      const out = lab.run(r, [process.execPath, routeLoader, JSON.stringify({ routes: 'random', n: ROUTES, seed: SEED, gateways: ['10.2.0.99'], dev: 'r2', onlink: true })], { timeout: 300_000 });
+      const res = JSON.parse(out) as { loaded: number; errors: number; seconds: number };
+      console.log(`  kernel FIB: ${res.loaded} routes loaded in ${res.seconds.toFixed(1)} s (${res.errors} refused); ${kernelRoutes()} prefixes in the main table`);
     };
-    // cnr: the kernel steps aside (no addresses, no forwarding), the vRouter owns both veths.
-    const drops: Record<string, string> = {};
-    let xdpMode = '';
-    const runCnr = async (driver: 'af-packet' | 'af-xdp'): Promise<Rate> => {
-      kernelForwarding(false);
-      const vr = await startVrouter(
-        lab,
-        r,
-        {
-          workers: 1,
-          vifs: [
-            { name: 'r1', driver, mac: R1_MAC, addresses: ['10.1.0.1/24'] },
-            { name: 'r2', driver, mac: R2_MAC, addresses: ['10.2.0.1/24'] },
-          ],
-          nexthops: { sink: { type: 'encap', vif: 'r2', dmac: SINK_NEXT_HOP_MAC } },
-          routes: [{ prefix: '10.2.0.99/32', nh: 'sink' }],
-        },
-        { cpu: process.env.CNR_BENCH_VROUTER_CPU === 'any' ? undefined : 1 },
-      );
-      // where the XDP program runs ('xdp' native in the veth driver, 'xdpgeneric' after skb allocation)
-      if (driver === 'af-xdp') xdpMode = /\s(xdp\w*)\s/.exec(lab.run(r, ['ip', 'link', 'show', 'r1']))?.[1] ?? 'none';
-      let c: Rate;
+    kernelForwarding(true);
+    loadKernelRoutes();
+
+    /** One window: the generator toward `dmac` on `ifname`; the sink counts on `sinkIf`. */
+    const softirqThreads = ksoftirqdPids();
+    const measure = async (ifname: string, dmac: string, sinkIf: string, size: Size, rate: number, vrouterPid?: number): Promise<Window> => {
+      const secs = WARMUP_S + MEASURE_S + 0.5;
+      const g = lab.spawn(gen, ['taskset', '-c', '0', process.execPath, pktgen, ifname, dmac, '10.1.0.2', `flows:${SEED}:${FLOWS}`, String(secs), String(size), String(rate)]);
+      let out = '';
+      g.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const done = waitForLine(g, /^sent \d+/, (secs + 30) * 1000);
+      const rx = (): number => Number(lab.run(sink, ['cat', `/sys/class/net/${sinkIf}/statistics/rx_packets`]).trim());
       try {
-        c = await measure(lab, gen, sink, R1_MAC);
+        // the generator builds its flows (about a second for 1M routes), then warms up
+        const started = Date.now();
+        let a = rx();
+        while (Date.now() - started < 20_000) {
+          await sleep(200);
+          const b = rx();
+          if (b > a) break;
+          a = b;
+        }
+        await sleep(WARMUP_S * 1000);
+        const pids = [g.pid!, ...(vrouterPid ? [vrouterPid] : []), ...softirqThreads];
+        const own0 = processSeconds(pids);
+        const s0 = readProcStat();
+        const p0 = rx();
+        const t0 = process.hrtime.bigint();
+        await sleep(MEASURE_S * 1000);
+        const p1 = rx();
+        const s1 = readProcStat();
+        const own1 = processSeconds(pids);
+        const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+        await done;
+        const cpu = busySeconds(s0, s1);
+        return { pps: (p1 - p0) / dt, offered: Number(/pps (\d+)/.exec(out)?.[1] ?? 0), busyPerS: cpu.busy / dt, stealPerS: cpu.steal / dt, ownPerS: (own1 - own0) / dt };
       } finally {
-        const d = await vr.stop();
+        await stopChild(g, 2000);
+      }
+    };
+    const baseline = (size: Size, rate: number): Promise<Window> => measure('eth1', SINK_NEXT_HOP_MAC, 'eth1', size, rate);
+    const kernelWindows = async (rates: Record<Size, number>): Promise<Record<Size, Window>> => {
+      kernelForwarding(true);
+      const out = {} as Record<Size, Window>;
+      for (const s of SIZES) out[s] = await measure('eth0', r1Mac, 'eth0', s, rates[s]);
+      return out;
+    };
+    const drops: Record<string, string> = {};
+    const cnrWindows = async (driver: 'af-packet' | 'af-xdp', rates: Record<Size, number>): Promise<Record<Size, Window>> => {
+      kernelForwarding(false);
+      const cfg = { workers: 1, driver, in: 'r1', out: 'r2', inMac: R1_MAC, outMac: R2_MAC, sinkMac: SINK_NEXT_HOP_MAC, routes: ROUTES, seed: SEED };
+      const cmd = [process.execPath, vrouterChild, JSON.stringify(cfg)];
+      const vr = lab.spawn(r, process.env.CNR_BENCH_VROUTER_CPU === 'any' ? cmd : ['taskset', '-c', '1', ...cmd]);
+      let vout = '';
+      vr.stdout!.on('data', (d: Buffer) => (vout += d.toString()));
+      const out = {} as Record<Size, Window>;
+      try {
+        await waitForLine(vr, /^ready \d+/, 120_000);
+        for (const s of SIZES) out[s] = await measure('eth0', R1_MAC, 'eth0', s, rates[s], vr.pid);
+      } finally {
+        await stopChild(vr, 5000);
+        const d = JSON.parse(/dropstats (.*)/.exec(vout)?.[1] ?? '{}') as Record<string, number>;
         drops[driver] = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
       }
-      console.log(`  cnr (${driver}${driver === 'af-xdp' ? `, ${xdpMode}` : ''}, 1 worker): ${fmt(c.pps)} packets/s (offered ${fmt(c.offered)}); drops: ${drops[driver]}`);
-      return c;
+      return out;
     };
-    // Diagnostic: the same I/O with no graph (an L2 bridge between the two rings), to tell the
-    // drivers' ceiling from the forwarding graph's cost.
-    const runBridge = async (kind: 'af' | 'xdp'): Promise<Rate> => {
-      kernelForwarding(false);
-      const b = lab.spawn(r, ['taskset', '-c', '1', process.execPath, bridge, `${kind}:r1`, `${kind}:r2`]);
-      await waitForLine(b, /^ready/);
-      let io: Rate;
-      try {
-        io = await measure(lab, gen, sink, R1_MAC);
-      } finally {
-        await stopChild(b, 3000);
+    const forwarders: Forwarder[] = ['kernel', ...DRIVERS];
+    const runForwarder = (f: Forwarder, rates: Record<Size, number>): Promise<Record<Size, Window>> => (f === 'kernel' ? kernelWindows(rates) : cnrWindows(f, rates));
+
+    const work = (s: Size): string => `${wire(s)}-byte frames, ${ROUTES / 1e6}M routes, ${FLOWS} flows (destination changes every packet)`;
+
+    // 1. saturation, generator unpaced; the generator alone (straight to the sink) shows its own ceiling
+    const sat: Record<string, Record<Size, Window>[]> = { generator: [] };
+    for (const f of forwarders) sat[f] = [];
+    const unpaced = { 60: 0, 1514: 0 } as Record<Size, number>;
+    for (let round = 0; round < ROUNDS; round++) {
+      const g = {} as Record<Size, Window>;
+      for (const s of SIZES) g[s] = await baseline(s, 0);
+      sat['generator']!.push(g);
+      for (const f of forwarders) sat[f]!.push(await runForwarder(f, unpaced));
+      for (const s of SIZES) {
+        console.log(`  saturation round ${round + 1}, ${wire(s)} B: generator alone ${fmt(g[s].pps)} pps; ${forwarders.map((f) => `${f} ${fmt(sat[f]![round]![s].pps)} of ${fmt(sat[f]![round]![s].offered)} offered`).join('; ')}`);
       }
-      console.log(`  ${kind === 'af' ? 'af-packet rings' : 'af-xdp rings'} alone (L2 bridge, no graph): ${fmt(io.pps)} packets/s (offered ${fmt(io.offered)})`);
-      return io;
-    };
-    // Alternating rounds (FORWARDING_ROUNDS, 3 by default), best of each: the machine is shared
-    // and one slow window should not decide the ratio. The ratios within each round are printed
-    // too: the kernel's own figure moves as much as ours from one window to the next.
-    const rounds = Math.max(1, Number(process.env.FORWARDING_ROUNDS ?? 3));
-    const best = (a: Rate | undefined, b: Rate): Rate => (a && a.pps >= b.pps ? a : b);
-    let kernel: Rate | undefined;
-    let cnr: Rate | undefined;
-    let xdp: Rate | undefined;
-    let io: Rate | undefined;
-    let xio: Rate | undefined;
-    const perRound: string[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const k = await runKernel();
-      const c = await runCnr('af-packet');
-      const x = await runCnr('af-xdp');
-      kernel = best(kernel, k);
-      cnr = best(cnr, c);
-      xdp = best(xdp, x);
-      io = best(io, await runBridge('af'));
-      xio = best(xio, await runBridge('xdp'));
-      perRound.push(`${(c.pps / k.pps).toFixed(2)}/${(x.pps / k.pps).toFixed(2)}`);
     }
-    if (!kernel || !cnr || !xdp || !io || !xio) throw new Error('no round ran');
-    console.log(`  within each round, af-packet/af-xdp against the kernel: ${perRound.join(', ')}`);
-    // the figures only mean something on a quiet machine: say how busy it was
-    const load = loadavg()[0]!.toFixed(1);
-    const ratio = cnr.pps / kernel.pps;
-    console.log(`  (1-min load average ${load} on ${cpus().length} CPUs)`);
-    const xratio = xdp.pps / kernel.pps;
-    console.log(`  best of ${rounds}: cnr af-packet ${fmt(cnr.pps)}, cnr af-xdp ${fmt(xdp.pps)} vs kernel ${fmt(kernel.pps)} packets/s: ratios ${ratio.toFixed(2)}x and ${xratio.toFixed(2)}x kernel (target >= 0.6x, goal beyond > 1.0x)`);
-    return [
-      {
-        name: 'IPv4 forwarding, 64-byte UDP between veths, one core (cnr af-packet)',
-        value: Math.round(cnr.pps),
-        unit: 'packets/s',
-        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
-        ratio,
-        notes: `best of ${rounds} alternating rounds of ${MEASURE_S} s windows after ${WARMUP_S} s warm-up; generator on CPU 0 (offered kernel run ${kernel.offered}, cnr run ${cnr.offered} pps), vRouter on CPU 1; cnr drops: ${drops['af-packet']}; ratios within each round (af-packet/af-xdp) ${perRound.join(', ')}; 1-min load average ${load} on ${cpus().length} CPUs at the end; target >= 0.6x`,
-      },
-      {
-        name: 'af-packet ring I/O alone (L2 bridge between the veths, no graph), one core',
-        value: Math.round(io.pps),
-        unit: 'packets/s',
-        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
-        ratio: io.pps / kernel.pps,
-        notes: 'diagnostic: the ceiling the drivers leave for the graph',
-      },
-      {
-        name: 'IPv4 forwarding, 64-byte UDP between veths, one core (cnr af-xdp)',
-        value: Math.round(xdp.pps),
-        unit: 'packets/s',
-        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
-        ratio: xratio,
-        notes: `AF_XDP vifs (XDP attachment '${xdpMode}' on the veths as ip link shows it, copy-mode sockets); same rounds, generator and pinning as the af-packet figure (offered ${xdp.offered} pps); cnr drops: ${drops['af-xdp']}; goal beyond the target: > 1.0x`,
-      },
-      {
-        name: 'af-xdp socket I/O alone (L2 bridge between the veths, no graph), one core',
-        value: Math.round(xio.pps),
-        unit: 'packets/s',
-        reference: { name: 'Linux kernel IPv4 forwarding, same topology, same run', value: Math.round(kernel.pps) },
-        ratio: xio.pps / kernel.pps,
-        notes: `diagnostic: the AF_XDP driver's ceiling (offered ${xio.offered} pps)`,
-      },
-    ];
+    // 2. CPU per packet at one paced rate below every forwarder's saturation
+    const rates = {} as Record<Size, number>;
+    for (const s of SIZES) {
+      const lowest = Math.min(...forwarders.map((f) => median(sat[f]!.map((w) => w[s].pps))));
+      const env = Number(process.env[`FWD_RATE_${wire(s) === 64 ? 64 : 1518}`] ?? 0);
+      rates[s] = env > 0 ? env : Math.max(1000, Math.floor(lowest / 2 / 1000) * 1000);
+      console.log(`  CPU cost at ${fmt(rates[s])} pps for ${wire(s)}-byte frames (half the lowest median saturation, ${fmt(lowest)} pps)`);
+    }
+    const cost: Record<string, Record<Size, Window>[]> = { baseline: [] };
+    for (const f of forwarders) cost[f] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const b = {} as Record<Size, Window>;
+      for (const s of SIZES) b[s] = await baseline(s, rates[s]);
+      cost['baseline']!.push(b);
+      for (const f of forwarders) cost[f]!.push(await runForwarder(f, rates));
+      for (const s of SIZES) {
+        const per = (f: Forwarder): string => {
+          const w = cost[f]![round]![s];
+          return `${f} ${(((w.busyPerS - b[s].busyPerS) / w.pps) * 1e9).toFixed(0)} all-core / ${(((w.ownPerS - b[s].ownPerS) / w.pps) * 1e9).toFixed(0)} own ns/packet (${fmt(w.pps)} of ${fmt(w.offered)} pps)`;
+        };
+        console.log(`  cost round ${round + 1}, ${wire(s)} B: baseline ${b[s].busyPerS.toFixed(3)} all-core / ${b[s].ownPerS.toFixed(3)} own CPU-s/s at ${fmt(b[s].pps)} pps; ${forwarders.map(per).join('; ')}`);
+      }
+    }
+    console.log(`  kernel FIB after the run: ${kernelRoutes()} prefixes; cnr drops: ${DRIVERS.map((d) => `${d}: ${drops[d]}`).join('; ')}`);
+
+    const results: BenchResult[] = [];
+    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+    for (const s of SIZES) {
+      for (const how of ['all', 'own'] as const) {
+        const nsPerPacket = (f: Forwarder): number[] =>
+          cost[f]!.map((w, i) => {
+            const base = cost['baseline']![i]![s];
+            const x = w[s];
+            // a window that lost packets ran above saturation: its cost is not comparable
+            if (x.pps < KEPT_UP * x.offered) return Number.NaN;
+            return (((how === 'all' ? x.busyPerS - base.busyPerS : x.ownPerS - base.ownPerS) / x.pps) * 1e9);
+          });
+        const kernelNs = nsPerPacket('kernel');
+        const baseNote = `baseline (generator straight to the sink, same rate, same round) ${cost['baseline']!.map((b) => (how === 'all' ? b[s].busyPerS : b[s].ownPerS).toFixed(3)).join(' / ')} CPU-s per s; steal ${cost['baseline']!.map((b) => b[s].stealPerS.toFixed(3)).join(' / ')}`;
+        const what = how === 'all'
+          ? 'busy CPU of all cores (/proc/stat: user+nice+system+irq+softirq) minus the baseline, per forwarded packet; counts every tenant of the machine: meaningful only when the machine is not saturated'
+          : 'CPU of our own processes (generator, vRouter process with its worker, ksoftirqd threads; /proc/PID/stat, where the kernel also charges softirq work done in their context) minus the baseline, per forwarded packet; other tenants left out, so it holds on a busy machine';
+        for (const d of DRIVERS) {
+          const values = nsPerPacket(d);
+          const name = `IPv4 forwarding CPU per packet (${how === 'all' ? 'all cores' : 'own processes'}), ${work(s)}, ${fmt(rates[s])} pps offered (cnr ${d})`;
+          if (!values.some(Number.isFinite)) {
+            results.push({ name, value: Number.NaN, unit: 'ns/packet', notes: `every round lost packets at ${fmt(rates[s])} pps: no cost figure` });
+            continue;
+          }
+          results.push(
+            figure({
+              name,
+              unit: 'ns/packet',
+              values,
+              reference: { name: 'Linux kernel IPv4 forwarding, same FIB, rate and round', values: kernelNs },
+              direction: 'ref/value',
+              notes: `${what}; ${baseNote}; a round that lost more than ${((1 - KEPT_UP) * 100).toFixed(0)}% is left out; cnr drops ${drops[d]}; load average ${load} at the end`,
+            }),
+          );
+        }
+      }
+      // saturation: the ratio only over rounds where neither side forwarded all it was offered
+      const satPps = (f: Forwarder): number[] => sat[f]!.map((w) => w[s].pps);
+      const limited = (f: Forwarder, i: number): boolean => sat[f]![i]![s].pps >= KEPT_UP * sat[f]![i]![s].offered;
+      const gbit = (pps: number): string => ((pps * wire(s) * 8) / 1e9).toFixed(2);
+      for (const d of DRIVERS) {
+        const both = satPps(d).map((_, i) => (limited(d, i) || limited('kernel', i) ? Number.NaN : 1));
+        const f = figure({
+          name: `IPv4 forwarding saturation, ${work(s)} (cnr ${d}, vRouter on one core)`,
+          unit: 'packets/s',
+          values: satPps(d),
+          reference: { name: 'Linux kernel IPv4 forwarding, same FIB, same round', values: satPps('kernel').map((v, i) => v * both[i]!) },
+          notes: `offered by the generator (cnr / kernel windows, per round): ${sat[d]!.map((w) => fmt(w[s].offered)).join(', ')} / ${sat['kernel']!.map((w) => fmt(w[s].offered)).join(', ')}; the generator alone ${sat['generator']!.map((w) => fmt(w[s].pps)).join(', ')} pps; ${gbit(median(satPps(d)))} Gbit/s (cnr) and ${gbit(median(satPps('kernel')))} Gbit/s (kernel) at the median, FCS counted`,
+        });
+        const lim = satPps(d).map((_, i) => (limited(d, i) ? `cnr round ${i + 1}` : limited('kernel', i) ? `kernel round ${i + 1}` : '')).filter(Boolean);
+        if (lim.length) f.notes += `; GENERATOR-LIMITED (forwarded >= ${KEPT_UP * 100}% of offered, no ratio from those rounds): ${lim.join(', ')}`;
+        if (both.every((x) => Number.isNaN(x))) {
+          delete f.ratio;
+          delete f.ratioSpread;
+          f.reference = { name: 'Linux kernel IPv4 forwarding (generator-limited in every round: no ratio)', value: median(satPps('kernel')) };
+        }
+        results.push(f);
+      }
+    }
+    return results;
   } finally {
     await lab.cleanup();
   }
