@@ -41,6 +41,8 @@ export interface Libc {
   sendtoAddr(fd: number, buf: bigint | number, len: number, flags: number, addr: bigint | number, alen: number): number | bigint;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  /** recvmsg with the struct msghdr (and what it points to) in memory the caller mapped: BFD reads the TTL and destination from its cmsgs */
+  recvmsgAddr(fd: number, msg: bigint | number, flags: number): number | bigint;
   setns(fd: number, nstype: number): number;
   /** ioctl(SIOCETHTOOL) with a struct ifreq whose ifr_data points to a struct ethtool_value */
   ethtoolIoctl(fd: number, req: number, ifr: { name: string; data: { cmd: number; data: number } }): number;
@@ -91,6 +93,7 @@ export function libc(): Libc {
     sendtoAddr: lib.func('intptr_t sendto(int, uintptr_t, size_t, int, uintptr_t, uint32_t)'),
     send: lib.func('intptr_t send(int, const void *, size_t, int)'),
     recv: lib.func('intptr_t recv(int, _Out_ void *, size_t, int)'),
+    recvmsgAddr: lib.func('intptr_t recvmsg(int, uintptr_t, int)'),
     setns: lib.func('int setns(int, int)'),
     ethtoolIoctl: lib.func('int ioctl(int, unsigned long, _Inout_ cnr_ifreq_ethtool *)'),
     pipe2: lib.func('int pipe2(_Inout_ void *, int)'),
