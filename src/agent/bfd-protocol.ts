@@ -55,5 +55,4 @@ export type FromBfdWorker =
   | { ev: 'stopped' }
   | { ev: 'applied'; req: number; info?: BfdSessionInfo; error?: string }
   | { ev: 'list'; req: number; sessions: BfdSessionInfo[]; discards: Record<string, number> }
-  | { ev: 'state'; info: BfdSessionInfo; from: BfdState; diag: number }
-  | { ev: 'discard'; reason: string };
+  | { ev: 'state'; info: BfdSessionInfo; from: BfdState; diag: number };

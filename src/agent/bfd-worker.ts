@@ -99,7 +99,8 @@ function main(init: WorkerInit): void {
         if (!h) continue;
         h.changedAtMs = Date.now();
         post({ ev: 'state', info: info(h, nowUs()), from: o.from, diag: o.diag });
-      } else post({ ev: 'discard', reason: o.reason });
+      }
+      // discards are counted by the instance (bfd.discards()), read with the session list
     }
   };
 
