@@ -38,6 +38,8 @@ interface Requested {
 
 export interface BfdHostOptions {
   log?: (line: string) => void;
+  /** the host interface the vRouter punts the node's own packets to (vhost0): the sockets bind to it */
+  device?: string;
 }
 
 export class BfdHost {
@@ -58,7 +60,7 @@ export class BfdHost {
     if (this.worker) return;
     const ch = new MessageChannel();
     this.wakeFd = createWakeFd();
-    const w = new Worker(new URL('./bfd-worker.js', import.meta.url), { workerData: { port: ch.port2, wakeFd: this.wakeFd }, transferList: [ch.port2] });
+    const w = new Worker(new URL('./bfd-worker.js', import.meta.url), { workerData: { port: ch.port2, wakeFd: this.wakeFd, device: this.opts.device }, transferList: [ch.port2] });
     this.worker = w;
     this.port = ch.port1;
     const ready = new Promise<void>((resolve, reject) => {

@@ -17,6 +17,7 @@ import koffi from 'koffi';
 
 // socket options and control-message types only BFD uses (linux/in.h, linux/in6.h)
 const SO_REUSEADDR = 2;
+const SO_BINDTODEVICE = 25;
 const IP_PKTINFO = 8;
 const IP_RECVTTL = 12;
 const IP_FREEBIND = 15;
@@ -123,7 +124,14 @@ export function sockaddr(address: string, port: number): Uint8Array {
   return sa;
 }
 
-function openUdp(local: string): { fd: number; v6: boolean } {
+/**
+ * `device`: bind to the host interface the vRouter punts to (vhost0). Besides keeping BFD to
+ * what crossed the vRouter, an IPv4 socket bound to a device sends to a destination the
+ * host has no route for as if it were on that link (the kernel's fallback when the output
+ * interface is fixed), and on vhost0 the vRouter answers ARP for every address and routes
+ * the packet with its own FIB: a multihop peer needs no route in the host kernel.
+ */
+function openUdp(local: string, device?: string): { fd: number; v6: boolean } {
   const v6 = local.includes(':');
   const fd = libc().socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw sysError(`socket (BFD ${local})`);
@@ -132,6 +140,10 @@ function openUdp(local: string): { fd: number; v6: boolean } {
       setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
       setIntOption(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1, 'IPV6_FREEBIND');
     } else setIntOption(fd, IPPROTO_IP, IP_FREEBIND, 1, 'IP_FREEBIND');
+    if (device) {
+      const name = new TextEncoder().encode(`${device}\0`);
+      if (libc().setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length) < 0) throw sysError(`setsockopt(SO_BINDTODEVICE ${device})`);
+    }
   } catch (err) {
     libc().close(fd);
     throw err;
@@ -140,8 +152,8 @@ function openUdp(local: string): { fd: number; v6: boolean } {
 }
 
 /** A socket receiving BFD on `local`:`port` (3784 or 4784), reporting TTL and destination. */
-export function openReceiveSocket(local: string, port: number): number {
-  const { fd, v6 } = openUdp(local);
+export function openReceiveSocket(local: string, port: number, device?: string): number {
+  const { fd, v6 } = openUdp(local, device);
   try {
     setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
     if (v6) {
@@ -164,8 +176,8 @@ export function openReceiveSocket(local: string, port: number): number {
  * A socket sending BFD from `local` with TTL / hop limit 255, bound to the first free source
  * port at or after `firstPort` in 49152-65535. Returns the socket and its port.
  */
-export function openSendSocket(local: string, firstPort = BFD_SOURCE_PORT_FIRST): { fd: number; port: number } {
-  const { fd, v6 } = openUdp(local);
+export function openSendSocket(local: string, firstPort = BFD_SOURCE_PORT_FIRST, device?: string): { fd: number; port: number } {
+  const { fd, v6 } = openUdp(local, device);
   try {
     if (v6) setIntOption(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255, 'IPV6_UNICAST_HOPS');
     else setIntOption(fd, IPPROTO_IP, IP_TTL, 255, 'IP_TTL');

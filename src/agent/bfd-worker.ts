@@ -18,6 +18,8 @@ import type { BfdSessionInfo, FromBfdWorker, ToBfdWorker } from './bfd-protocol.
 interface WorkerInit {
   port: MessagePort;
   wakeFd: number;
+  /** the host interface the sockets bind to (vhost0), if any */
+  device?: string;
 }
 
 interface Hosted {
@@ -35,7 +37,7 @@ interface Hosted {
 const nowUs = (): number => Math.floor(performance.now() * 1000);
 
 function main(init: WorkerInit): void {
-  const { port, wakeFd } = init;
+  const { port, wakeFd, device } = init;
   const post = (m: FromBfdWorker) => parentPort!.postMessage(m);
   const bfd = new BfdInstance();
   const receiver = new Receiver();
@@ -108,7 +110,7 @@ function main(init: WorkerInit): void {
     const k = `${local}|${p}`;
     let r = rx.get(k);
     if (!r) {
-      r = { fd: openReceiveSocket(local, p), local, port: p, users: 0 };
+      r = { fd: openReceiveSocket(local, p, device), local, port: p, users: 0 };
       rx.set(k, r);
     }
     r.users++;
@@ -125,7 +127,7 @@ function main(init: WorkerInit): void {
     let t = tx.get(local);
     if (!t) {
       // spread the addresses over the range, so restarts rarely meet a port in TIME_WAIT-like use
-      const s = openSendSocket(local, 49152 + (tx.size * 97) % 16384);
+      const s = openSendSocket(local, 49152 + (tx.size * 97) % 16384, device);
       t = { ...s, users: 0 };
       tx.set(local, t);
     }

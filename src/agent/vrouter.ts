@@ -59,7 +59,8 @@ export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> 
   try {
     let bfd: BfdHost | undefined;
     if (opts.bfd !== false) {
-      bfd = new BfdHost({ log });
+      // the sessions' packets come and go through vhost0, where the vRouter punts the node's own traffic
+      bfd = new BfdHost({ log, ...(opts.vhost !== false && !opts.dataplane ? { device: opts.dataplaneOptions?.vhostName ?? 'vhost0' } : {}) });
       await bfd.start();
       cleanup.push(() => bfd!.stop());
     }
