@@ -97,6 +97,16 @@ export function resolve(words: Word[], partial = false, root: ContainerNode | Li
         return { path, node: child, wholeList: false, values: [value] };
       }
       case 'leaf-list': {
+        if (chain && (node.kind === 'container' || node.kind === 'list')) {
+          // values run up to a word naming another statement of the same container or entry
+          // (`next-hop 10.0.0.2 bfd-liveness-detection ...`), as Junos reads them
+          let end = i + 1;
+          while (end < words.length && !(typeof words[end] === 'string' && Object.hasOwn(ch, words[end] as string))) end++;
+          if (end < words.length) {
+            const vals = words.slice(i, end).flat();
+            return { path, node: child, wholeList: false, values: vals.map((v) => parseValue(child, v, path)), consumed: end, parent: node };
+          }
+        }
         const rest = words.slice(i).flat();
         if (rest.length === 0 && !partial) throw new ConfigError(`${path.join(' ')}: missing value (${child.type.name})`);
         return { path, node: child, wholeList: false, values: rest.map((v) => parseValue(child, v, path)) };
@@ -115,7 +125,8 @@ export function resolve(words: Word[], partial = false, root: ContainerNode | Li
  * flag with further leaves and flags of the same container or list entry
  * (`... bfd-liveness-detection minimum-interval 100 multiplier 3`,
  * `... neighbor 10.0.0.2 peer-as 65001 passive`): each is resolved from where the previous
- * one left off. A leaf-list still takes every word after it.
+ * one left off. A leaf-list's values run up to the first word that names another statement
+ * there (`next-hop 10.0.0.2 bfd-liveness-detection minimum-interval 100`).
  */
 export function resolveMany(words: Word[], root: ContainerNode = rootSchema): Resolved[] {
   const out: Resolved[] = [];

@@ -31,6 +31,16 @@ test('leaves and flags of a list entry chain after its key, and after each other
   ]);
 });
 
+test("a leaf-list's values run up to the next statement's keyword (the issue's static route form)", () => {
+  const t = loadSet('set routing-options static route 192.0.2.0/24 next-hop 10.0.0.2 bfd-liveness-detection minimum-interval 100\n');
+  assert.deepEqual((t['routing-options'] as never)['static']['route']['192.0.2.0/24'], { 'next-hop': ['10.0.0.2'], 'bfd-liveness-detection': { 'minimum-interval': 100 } });
+  const g = loadSet('set protocols bgp group G import A B export C\n');
+  assert.deepEqual((g['protocols'] as never)['bgp']['group']['G'], { import: ['A', 'B'], export: ['C'] });
+  // without a following keyword, every word is a value, as before
+  const n = loadSet('set routing-options static route 192.0.2.0/24 next-hop 10.0.0.2 10.0.0.3\n');
+  assert.deepEqual((n['routing-options'] as never)['static']['route']['192.0.2.0/24']['next-hop'], ['10.0.0.2', '10.0.0.3']);
+});
+
 test('a bad word in the chain refuses the whole line with its number and reason, nothing applied', () => {
   const base = loadSet('set system host-name r1\n');
   assert.throws(
