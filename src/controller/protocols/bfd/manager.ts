@@ -149,6 +149,22 @@ function viewOf(st: PbBfdSessionState | undefined, wentDown: boolean): BfdClient
 }
 
 /**
+ * The IS-IS hook (issue 13 builds IS-IS beside this): a single-hop session to an adjacency's
+ * neighbor on its interface, from the interface's `bfd-liveness-detection` (the schema's
+ * `bfdLivenessDetection()`, config/schema/bfd.ts). IS-IS calls
+ * `bfd.watch('isis', adjacencyBfdRequest(ifname, neighborAddress, cfg), (v) => { if
+ * (v.wentDown) adjacencyDown() })` when the adjacency comes up, and the returned function
+ * when it goes; undefined when the interface asks for no BFD. The address is the neighbor's
+ * (IPv4 or IPv6 interface address from its hellos): BFD runs over IP even for IS-IS
+ * (RFC 5881 section 2).
+ */
+export function adjacencyBfdRequest(ifname: string, neighborAddress: string, bfdConfig: ConfigValue | undefined): BfdRequest | undefined {
+  const t = bfdTimersOf(bfdConfig);
+  if (!t) return undefined;
+  return { peer: neighborAddress, interface: ifname, local: '', multihop: false, minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier };
+}
+
+/**
  * A `bfd-liveness-detection` container as a request's timers and mode, or undefined when
  * absent. `minimum-interval` sets both directions; `minimum-receive-interval` and
  * `transmit-interval minimum-interval` override one each. Without any interval, 1000 ms.
