@@ -66,7 +66,10 @@ export class BfdHost {
     const ready = new Promise<void>((resolve, reject) => {
       w.once('error', reject);
       w.on('message', (m: FromBfdWorker) => {
-        if (m.ev === 'ready') resolve();
+        if (m.ev === 'ready') {
+          this.log(`bfd: worker thread ${m.tid} runs the sessions${m.niced ? ' (nice -10)' : ' (at normal priority: raising it needs root)'}`);
+          resolve();
+        }
         else this.onWorker(m);
       });
     });

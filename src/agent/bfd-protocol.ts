@@ -51,7 +51,7 @@ export type ToBfdWorker =
   | { op: 'stop' };
 
 export type FromBfdWorker =
-  | { ev: 'ready' }
+  | { ev: 'ready'; tid: number; niced: boolean }
   | { ev: 'stopped' }
   | { ev: 'applied'; req: number; info?: BfdSessionInfo; error?: string }
   | { ev: 'list'; req: number; sessions: BfdSessionInfo[]; discards: Record<string, number> }

@@ -108,7 +108,7 @@ export class BfdManager implements BfdClients {
 
   /** The sessions with their counters, read from the vRouter (`show bfd session`). */
   list(): Promise<PbListBfdSessionsReply> {
-    return this.transport.listBfdSessions();
+    return this.transport.listBfdSessions(30_000);
   }
 
   /** Send the merged request of a session when it changed: the fastest timers any client asks for. */
