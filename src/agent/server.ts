@@ -11,6 +11,7 @@ import type { Dataplane, NexthopInfo } from '../dataplane/api.js';
 import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbFrameIn, type PbFrameOut, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
 import { decodeControllerMessage } from '../api/codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
+import type { BfdHost } from './bfd-host.js';
 
 export const DEFAULT_AGENT_ADDRESS = '127.0.0.1:50052';
 export const AGENT_SERVICE = 'cnr.agent.v1.Agent';
@@ -29,6 +30,8 @@ export interface AgentServerOptions {
   /** when set, clients must send `authorization: Bearer TOKEN` */
   token?: string;
   log?: (line: string) => void;
+  /** BFD sessions run by this vRouter (they outlive the server, like the data plane) */
+  bfd?: BfdHost;
 }
 
 export interface AgentStats {
@@ -60,6 +63,8 @@ export class AgentServer {
   private current: ProgramCall | undefined;
   /** set on a stream's state when a newer stream replaces it: its queued messages are dropped */
   private currentState: { stale: boolean } | undefined;
+  /** the current stream's subscription to BFD state reports */
+  private unsubscribeBfd: (() => void) | undefined;
   private serving = false;
   private readonly watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
   readonly stats: AgentStats = { connected: false, streams: 0, messages: 0, nacks: 0, frameStreams: 0, framesToController: 0, framesFromController: 0, framesRefused: 0, framesDropped: 0 };
@@ -93,6 +98,12 @@ export class AgentServer {
       ListInterfaces: this.unary(() => ({ interfaces: this.listInterfaces() })),
       ListNexthops: this.unary(() => ({ nexthops: this.dp.listNexthops().map(pbNexthop) })),
       Frames: (call: FramesCall) => this.frames(call),
+      ListBfdSessions: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (!this.authorized(call.metadata)) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token' });
+        const bfd = this.opts.bfd;
+        if (!bfd) return cb(null, { sessions: [], discards: [] });
+        bfd.list().then((r) => cb(null, r), (err: unknown) => cb({ code: grpc.status.INTERNAL, details: String(err) }));
+      },
     });
     server.addService(health.service, {
       Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -133,6 +144,8 @@ export class AgentServer {
     this.current = undefined;
     for (const c of this.frameCalls) c.end();
     this.frameCalls.clear();
+    this.unsubscribeBfd?.();
+    this.unsubscribeBfd = undefined;
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         server.forceShutdown();
@@ -184,6 +197,11 @@ export class AgentServer {
     const state = { stale: false };
     this.current = call;
     this.currentState = state;
+    // BFD state reports go to the current controller: unsolicited AgentMessages, seq 0
+    this.unsubscribeBfd?.();
+    this.unsubscribeBfd = this.opts.bfd?.subscribe((bfdState) => {
+      if (this.current === call && !call.cancelled && !call.destroyed) call.write({ seq: 0, ok: true, failures: [], swept: 0, bfdState });
+    });
     this.stats.connected = true;
     this.stats.streams++;
     this.stats.lastStreamAt = Date.now();
@@ -304,10 +322,13 @@ export class AgentServer {
     switch (msg.body) {
       case 'resyncBegin':
         p.beginResync();
+        this.opts.bfd?.beginResync();
         this.log(`agent: resync begins (${msg.resyncBegin?.controllerId ?? ''})`);
         return { failures: [] };
       case 'resyncEnd': {
         const r = await p.endResync();
+        const bfdSwept = (await this.opts.bfd?.endResync()) ?? 0;
+        if (bfdSwept) r.swept = (r.swept ?? 0) + bfdSwept;
         this.stats.lastResyncAt = Date.now();
         this.stats.lastSwept = r.swept ?? 0;
         const some = r.sweptSample?.length ? `: ${r.sweptSample.join(', ')}${(r.swept ?? 0) > r.sweptSample.length ? ', ...' : ''}` : '';
@@ -316,8 +337,17 @@ export class AgentServer {
       }
       case 'vrf':
         return p.applyVrf(msg.vrf!);
-      case 'interface':
-        return p.applyInterface(msg.interface!);
+      case 'interface': {
+        const r = await p.applyInterface(msg.interface!);
+        await this.opts.bfd?.interfacesChanged(this.dp.listVifs());
+        return r;
+      }
+      case 'bfdSession': {
+        const u = msg.bfdSession!;
+        if (!this.opts.bfd) return { failures: [{ object: `bfd session ${u.peer}`, reason: 'this vRouter runs no BFD' }] };
+        const reason = await this.opts.bfd.apply(u, this.dp.listVifs());
+        return { failures: reason ? [{ object: `bfd session ${u.peer}`, reason }] : [] };
+      }
       case 'routes':
         return p.applyRoutes(msg.routes!);
       case 'label':

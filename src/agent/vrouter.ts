@@ -10,6 +10,7 @@ import { createDataplane, type DataplaneOptions } from '../dataplane/dataplane.j
 import { startIntrospect, type IntrospectHandle } from '../dataplane/introspect.js';
 import { DEFAULT_HEALTH_ADDRESS, splitHostPort, startHealthServer, type HealthServer } from './health-http.js';
 import { AgentServer, DEFAULT_AGENT_ADDRESS } from './server.js';
+import { BfdHost } from './bfd-host.js';
 import { logger } from '../telemetry/log.js';
 
 export interface VrouterOptions {
@@ -27,6 +28,8 @@ export interface VrouterOptions {
   /** health HTTP address, default 127.0.0.1:9091; false: none */
   health?: string | false;
   log?: (line: string) => void;
+  /** run BFD sessions for the controller in a worker thread (default true; docs/bfd.md) */
+  bfd?: boolean;
 }
 
 export interface Vrouter {
@@ -35,6 +38,8 @@ export interface Vrouter {
   readonly agent: AgentServer;
   readonly introspectPort: number | undefined;
   readonly healthPort: number | undefined;
+  /** the BFD sessions this vRouter runs (undefined when started without BFD) */
+  readonly bfd: BfdHost | undefined;
   /** stop the gRPC server and start a new one on the same port and data plane */
   restartAgent(): Promise<void>;
   stop(): Promise<void>;
@@ -52,7 +57,14 @@ export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> 
   if (own) await dp.start();
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    let agent = new AgentServer(dp, { address: opts.agentAddress ?? DEFAULT_AGENT_ADDRESS, token: opts.token, log });
+    let bfd: BfdHost | undefined;
+    if (opts.bfd !== false) {
+      // the sessions' packets come and go through vhost0, where the vRouter punts the node's own traffic
+      bfd = new BfdHost({ log, ...(opts.vhost !== false && !opts.dataplane ? { device: opts.dataplaneOptions?.vhostName ?? 'vhost0' } : {}) });
+      await bfd.start();
+      cleanup.push(() => bfd!.stop());
+    }
+    let agent = new AgentServer(dp, { address: opts.agentAddress ?? DEFAULT_AGENT_ADDRESS, token: opts.token, log, bfd });
     await agent.start();
     cleanup.push(() => agent.stop());
     const host = (opts.agentAddress ?? DEFAULT_AGENT_ADDRESS).replace(/:\d+$/, '');
@@ -83,10 +95,11 @@ export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> 
       },
       introspectPort: introspect?.port,
       healthPort: health?.port,
+      bfd,
       async restartAgent() {
         const port = agent.port;
         await agent.stop();
-        agent = new AgentServer(dp, { address: `${host}:${port}`, token: opts.token, log });
+        agent = new AgentServer(dp, { address: `${host}:${port}`, token: opts.token, log, bfd });
         await agent.start();
       },
       async stop() {

@@ -8,7 +8,7 @@
  * lib/addr's Prefix, and from columns as ipv4PrefixCode numbers: no prefix text on the way.
  */
 import { ipv4OfPrefixCode, prefixCodeLength, type Prefix } from '../lib/addr.js';
-import type { InterfaceDriverName, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
+import type { InterfaceDriverName, PbBfdSessionUpdate, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
 const ACTION_NUM: Record<string, number> = { FORWARD: 0, DISCARD: 1, REJECT: 2, RECEIVE: 3 };
@@ -300,6 +300,43 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
   end();
 }
 
+/** ControllerMessage.bfd_session (field 30) */
+function writeBfdSession(w: Writer, m: PbBfdSessionUpdate): void {
+  const end = w.begin(30);
+  w.string(1, m.peer);
+  w.string(2, m.local);
+  w.string(3, m.interface);
+  w.boolField(4, m.multihop);
+  w.boolField(5, m.delete);
+  w.uintField(6, m.desiredMinTxUs ?? 0);
+  w.uintField(7, m.requiredMinRxUs ?? 0);
+  w.uintField(8, m.detectMult ?? 0);
+  w.boolField(9, m.adminDown);
+  for (const c of m.clients ?? []) w.string(10, c, true);
+  end();
+}
+
+function readBfdSession(r: Reader, start: number, end: number): PbBfdSessionUpdate {
+  const x = new Reader(r.buf, start, end);
+  const m: PbBfdSessionUpdate = { peer: '', local: '', interface: '', multihop: false, delete: false, desiredMinTxUs: 0, requiredMinRxUs: 0, detectMult: 0, adminDown: false, clients: [] };
+  while (x.pos < x.end) {
+    const t = x.varint();
+    const f = t >>> 3, wire = t & 7;
+    if (f === 1 && wire === 2) m.peer = x.string();
+    else if (f === 2 && wire === 2) m.local = x.string();
+    else if (f === 3 && wire === 2) m.interface = x.string();
+    else if (f === 4 && wire === 0) m.multihop = x.varint() !== 0;
+    else if (f === 5 && wire === 0) m.delete = x.varint() !== 0;
+    else if (f === 6 && wire === 0) m.desiredMinTxUs = x.varint();
+    else if (f === 7 && wire === 0) m.requiredMinRxUs = x.varint();
+    else if (f === 8 && wire === 0) m.detectMult = x.varint();
+    else if (f === 9 && wire === 0) m.adminDown = x.varint() !== 0;
+    else if (f === 10 && wire === 2) m.clients!.push(x.string());
+    else x.skip(wire);
+  }
+  return m;
+}
+
 export function encodeControllerMessage(m: PbControllerMessage): Buffer {
   const w = new Writer(m.routes ? 64 + m.routes.routes.length * 24 : 128);
   w.uintField(1, m.seq);
@@ -318,6 +355,8 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
     writeInterface(w, m.interface);
   } else if (m.routes) {
     writeBatch(w, m.routes);
+  } else if (m.bfdSession) {
+    writeBfdSession(w, m.bfdSession);
   } else if (m.label) {
     const e = w.begin(7);
     w.uintField(1, m.label.label);
@@ -576,7 +615,11 @@ export function decodeControllerMessage(bytes: Uint8Array): PbControllerMessage 
     const t = x.varint();
     const f = t >>> 3, wire = t & 7;
     if (f === 1 && wire === 0) m.seq = x.varint();
-    else if (f >= 2 && f <= 7 && wire === 2) {
+    else if (f === 30 && wire === 2) {
+      const st = x.span();
+      m.body = 'bfdSession';
+      m.bfdSession = readBfdSession(x, st, x.pos);
+    } else if (f >= 2 && f <= 7 && wire === 2) {
       const st = x.span();
       const sub = new Reader(buf, st, x.pos);
       switch (f) {

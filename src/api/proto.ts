@@ -82,13 +82,75 @@ export interface PbInterfaceUpdate {
   memifSecret?: string;
 }
 
+export interface PbBfdSessionUpdate {
+  peer: string;
+  local?: string;
+  interface?: string;
+  multihop?: boolean;
+  delete?: boolean;
+  desiredMinTxUs?: number;
+  requiredMinRxUs?: number;
+  detectMult?: number;
+  adminDown?: boolean;
+  clients?: string[];
+}
+
+/** proto BfdSessionState (defaults filled in by proto-loader) */
+export interface PbBfdSessionState {
+  peer: string;
+  local: string;
+  interface: string;
+  multihop: boolean;
+  state: string;
+  remoteState: string;
+  localDiag: number;
+  remoteDiag: number;
+  localDiscr: number;
+  remoteDiscr: number;
+  desiredMinTxUs: number;
+  requiredMinRxUs: number;
+  detectMult: number;
+  txIntervalUs: number;
+  rxIntervalUs: number;
+  detectionTimeUs: number;
+  remoteDetectMult: number;
+  remoteMinRxUs: number;
+  remoteMinTxUs: number;
+  flaps: number;
+  upTransitions: number;
+  rxPackets: number;
+  txPackets: number;
+  discarded: number;
+  changedAtMs: number;
+  upForMs: number;
+  cause: string;
+  clients: string[];
+  sourcePort: number;
+  removed: boolean;
+  resolvedInterface: string;
+  resolvedLocal: string;
+  error: string;
+  remoteControlPlaneIndependent: boolean;
+}
+
+export interface PbListBfdSessionsReply {
+  sessions: PbBfdSessionState[];
+  discards: { reason: string; count: number }[];
+}
+
+/** The name of a BFD session on both sides of the contract: its identifying fields as the controller sent them. */
+export function bfdSessionId(s: { peer: string; local?: string; interface?: string; multihop?: boolean }): string {
+  return `${s.multihop ? 'multihop' : 'single-hop'} ${s.interface || '-'} ${s.local || '-'} ${s.peer}`;
+}
+
 export type PbControllerBody =
   | { resyncBegin: { controllerId?: string } }
   | { resyncEnd: Record<string, never> }
   | { vrf: PbVrfUpdate }
   | { interface: PbInterfaceUpdate }
   | { routes: PbRouteBatch }
-  | { label: PbLabelUpdate };
+  | { label: PbLabelUpdate }
+  | { bfdSession: PbBfdSessionUpdate };
 
 export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   resyncBegin: { controllerId?: string };
@@ -97,6 +159,7 @@ export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   interface: PbInterfaceUpdate;
   routes: PbRouteBatch;
   label: PbLabelUpdate;
+  bfdSession: PbBfdSessionUpdate;
 }>;
 
 export interface PbFailure {
@@ -109,6 +172,8 @@ export interface PbAgentMessage {
   ok: boolean;
   failures: PbFailure[];
   swept: number;
+  /** an unsolicited BFD state report (seq 0) */
+  bfdState?: PbBfdSessionState | null;
 }
 
 export interface PbFibEntry {

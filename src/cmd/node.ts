@@ -18,6 +18,8 @@ import { createIsis } from '../controller/protocols/isis/index.js';
 import { afterBgpInitialSync, SELECTION_DEFERRAL_SECONDS } from '../controller/protocols/bgp/initial-sync.js';
 import { FibExport } from '../controller/rib/fib-export.js';
 import { VrouterFramePort } from '../controller/link/vrouter-frame-port.js';
+import { BfdManager } from '../controller/protocols/bfd/manager.js';
+import { bfdCommands } from '../controller/protocols/bfd/commands.js';
 import { Rib } from '../controller/rib/rib.js';
 import { RibService } from '../controller/rib/service.js';
 import type { ConfigConsumer, OperationalCommand } from '../controller/types.js';
@@ -77,13 +79,16 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const fib = new FibExport(rib, { address: agentAddress, token, holdResyncEnd: true, log: (l) => log(`controller: ${l}`) });
   const framePort = new VrouterFramePort({ address: agentAddress, token, log: (l) => log(`controller: ${l}`) });
   const ribService = new RibService(rib, { fib });
+  // BFD sessions run in the vRouter; clients (BGP, static routes) ask through the FIB export's stream
+  const bfd = new BfdManager(fib, (l) => log(`controller: ${l}`));
+  ribService.statics.useBfd(bfd);
   const consumers: ConfigConsumer[] = [ribService];
-  const commands: OperationalCommand[] = [...ribService.commands()];
+  const commands: OperationalCommand[] = [...ribService.commands(), ...bfdCommands(bfd)];
   const stoppers: (() => Promise<void>)[] = [];
   // BGP joins as one more consumer with its own commands.
   // a commit history at boot means a restart: BGP restarts gracefully where configured (RFC 4724)
   // (forwarding is preserved only when the vRouter is another process)
-  const bgp = createBgp(rib, { log, restarting: hasCommitHistory(join(o.stateDir, 'config')), forwardingPreserved: !o.vrouter, deferralSeconds: SELECTION_DEFERRAL_SECONDS });
+  const bgp = createBgp(rib, { log, restarting: hasCommitHistory(join(o.stateDir, 'config')), forwardingPreserved: !o.vrouter, deferralSeconds: SELECTION_DEFERRAL_SECONDS, bfd });
   consumers.push(bgp.consumer);
   commands.push(...bgp.commands);
   stoppers.push(() => bgp.stop());
@@ -122,7 +127,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));
     await cni.start();
     if (o.metrics) {
-      const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status() });
+      const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status(), bfd: () => bfd.list() });
       const port = Number(/:(\d+)$/.exec(o.metrics)?.[1] ?? 8070);
       const metrics = await startMetrics(reg, o.metrics.replace(/:\d+$/, ''), port);
       stoppers.push(() => metrics.close());

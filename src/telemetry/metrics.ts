@@ -13,6 +13,14 @@ export interface MetricSources {
   ribSummary?: () => { name: string; routes: number; active: number }[];
   /** the FIB export's status */
   fibStatus?: () => { connected: boolean; synced: boolean; routesAcked: number; nacks: number };
+  /** the BFD sessions the vRouter runs, with their counters (proto ListBfdSessionsReply) */
+  bfd?: () => Promise<BfdSnapshot>;
+}
+
+/** The part of a ListBfdSessionsReply the metrics read. */
+export interface BfdSnapshot {
+  sessions: { peer: string; local: string; resolvedLocal: string; multihop: boolean; state: string; flaps: number; upTransitions: number; rxPackets: number; txPackets: number; discarded: number }[];
+  discards: { reason: string; count: number }[];
 }
 
 export function buildRegistry(src: MetricSources): Registry {
@@ -91,7 +99,66 @@ export function buildRegistry(src: MetricSources): Registry {
       },
     });
   }
+  if (src.bfd) bfdMetrics(reg, src.bfd);
   return reg;
+}
+
+/** BFD: per session its state, packets, transitions; received packets dropped by reason. One read of the vRouter per scrape. */
+function bfdMetrics(reg: Registry, read: () => Promise<BfdSnapshot>): void {
+  let cached: { at: number; p: Promise<BfdSnapshot> } | undefined;
+  const snapshot = () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > 500) cached = { at: now, p: read().catch((): BfdSnapshot => ({ sessions: [], discards: [] })) };
+    return cached.p;
+  };
+  const labels = (s: BfdSnapshot['sessions'][number]) => ({ peer: s.peer, local: s.resolvedLocal || s.local, hop: s.multihop ? 'multihop' : 'single-hop' });
+  new Gauge({
+    name: 'cnr_bfd_session_up',
+    help: 'BFD session state: 1 Up, 0 otherwise',
+    labelNames: ['peer', 'local', 'hop'],
+    registers: [reg],
+    async collect() {
+      this.reset();
+      for (const s of (await snapshot()).sessions) this.set(labels(s), s.state === 'Up' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'cnr_bfd_session_transitions_total',
+    help: 'BFD session transitions into Up (to=up) and out of Up (to=down, the flaps)',
+    labelNames: ['peer', 'local', 'hop', 'to'],
+    registers: [reg],
+    async collect() {
+      this.reset();
+      for (const s of (await snapshot()).sessions) {
+        this.inc({ ...labels(s), to: 'up' }, s.upTransitions);
+        this.inc({ ...labels(s), to: 'down' }, s.flaps);
+      }
+    },
+  });
+  new Counter({
+    name: 'cnr_bfd_session_packets_total',
+    help: 'BFD control packets per session: sent (tx), received and accepted (rx), received and dropped (dropped)',
+    labelNames: ['peer', 'local', 'hop', 'direction'],
+    registers: [reg],
+    async collect() {
+      this.reset();
+      for (const s of (await snapshot()).sessions) {
+        this.inc({ ...labels(s), direction: 'tx' }, s.txPackets);
+        this.inc({ ...labels(s), direction: 'rx' }, s.rxPackets);
+        this.inc({ ...labels(s), direction: 'dropped' }, s.discarded);
+      }
+    },
+  });
+  new Counter({
+    name: 'cnr_bfd_discards_total',
+    help: 'Received BFD packets dropped, by reason (bad_version, bad_length, detect_mult_zero, bad_ttl, no_session, ...)',
+    labelNames: ['reason'],
+    registers: [reg],
+    async collect() {
+      this.reset();
+      for (const d of (await snapshot()).discards) this.inc({ reason: d.reason }, d.count);
+    },
+  });
 }
 
 export async function startMetrics(reg: Registry, host = '127.0.0.1', port = 8070): Promise<{ port: number; close(): Promise<void> }> {

@@ -6,15 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from './notation.js';
-import { setStatements } from './edit.js';
+import { resolveMany } from './edit.js';
 import { Controller } from '../controller.js';
 
 test('a set line of sibling statements is split after each leaf value or flag', () => {
-  assert.deepEqual(setStatements(['system', 'syslog', 'host', '192.0.2.9', 'port', '50055', 'any', 'info']), [
+  const paths = (words: string[]) => resolveMany(words).map((r) => [...r.path, ...(r.values ?? []).map(String)]);
+  assert.deepEqual(paths(['system', 'syslog', 'host', '192.0.2.9', 'port', '50055', 'any', 'info']), [
     ['system', 'syslog', 'host', '192.0.2.9', 'port', '50055'],
     ['system', 'syslog', 'host', '192.0.2.9', 'any', 'info'],
   ]);
-  assert.deepEqual(setStatements(['system', 'host-name', 'r1']), [['system', 'host-name', 'r1']]);
+  assert.deepEqual(paths(['system', 'host-name', 'r1']), [['system', 'host-name', 'r1']]);
   assert.deepEqual(parseConfig('set routing-options static route 10.0.0.0/8 discard preference 7\n', 'set'), {
     'routing-options': { static: { route: { '10.0.0.0/8': { discard: true, preference: 7 } } } },
   });

@@ -6,7 +6,7 @@
  */
 import type { ConfigTree, ConfigValue } from '../types.js';
 import { isTree } from './tree.js';
-import { childrenOf, schema as rootSchema, type ContainerNode, type SchemaNode } from './schema/index.js';
+import { childrenOf, schema as rootSchema, type ContainerNode, type ListNode, type SchemaNode } from './schema/index.js';
 import { ConfigError, type Word } from './tokens.js';
 
 export interface Resolved {
@@ -18,6 +18,12 @@ export interface Resolved {
   wholeList: boolean;
   /** the canonical values of a leaf or leaf-list statement */
   values?: Array<string | number>;
+  /**
+   * with `chain`: the words this statement used, when more follow it (another leaf or flag
+   * of the same statement, `minimum-interval 100 multiplier 3`), and the node they continue at
+   */
+  consumed?: number;
+  parent?: ContainerNode | ListNode;
 }
 
 function expecting(node: SchemaNode): string {
@@ -39,7 +45,7 @@ function parseValue(node: SchemaNode & { type: { parse(w: string): string | numb
  * Walk words down the schema. `partial` allows stopping on a leaf without its value
  * (for `delete` and `show`).
  */
-export function resolve(words: Word[], partial = false, root: ContainerNode = rootSchema): Resolved {
+export function resolve(words: Word[], partial = false, root: ContainerNode | ListNode = rootSchema, chain = false): Resolved {
   let node: SchemaNode = root;
   const path: string[] = [];
   let i = 0;
@@ -86,20 +92,61 @@ export function resolve(words: Word[], partial = false, root: ContainerNode = ro
         const v = words[i]!;
         if (typeof v !== 'string') throw new ConfigError(`${path.join(' ')}: takes one value, not a list`);
         const value = parseValue(child, v, path);
+        if (chain && i + 1 < words.length && (node.kind === 'container' || node.kind === 'list')) return { path, node: child, wholeList: false, values: [value], consumed: i + 1, parent: node };
         if (i + 1 < words.length) throw new ConfigError(`syntax error at '${String(words[i + 1])}': ${path.join(' ')} takes one value`);
         return { path, node: child, wholeList: false, values: [value] };
       }
       case 'leaf-list': {
+        if (chain && (node.kind === 'container' || node.kind === 'list')) {
+          // values run up to a word naming another statement of the same container or entry
+          // (`next-hop 10.0.0.2 bfd-liveness-detection ...`), as Junos reads them
+          let end = i + 1;
+          while (end < words.length && !(typeof words[end] === 'string' && Object.hasOwn(ch, words[end] as string))) end++;
+          if (end < words.length) {
+            const vals = words.slice(i, end).flat();
+            return { path, node: child, wholeList: false, values: vals.map((v) => parseValue(child, v, path)), consumed: end, parent: node };
+          }
+        }
         const rest = words.slice(i).flat();
         if (rest.length === 0 && !partial) throw new ConfigError(`${path.join(' ')}: missing value (${child.type.name})`);
         return { path, node: child, wholeList: false, values: rest.map((v) => parseValue(child, v, path)) };
       }
       case 'flag':
+        if (chain && i < words.length && (node.kind === 'container' || node.kind === 'list')) return { path, node: child, wholeList: false, consumed: i, parent: node };
         if (i < words.length) throw new ConfigError(`syntax error at '${String(words[i])}': ${path.join(' ')} takes no value`);
         return { path, node: child, wholeList: false };
     }
   }
   return { path, node, wholeList: false };
+}
+
+/**
+ * The statements of one `set` line. As in Junos, a line may go on after a leaf's value or a
+ * flag with further leaves and flags of the same container or list entry
+ * (`... bfd-liveness-detection minimum-interval 100 multiplier 3`,
+ * `... neighbor 10.0.0.2 peer-as 65001 passive`): each is resolved from where the previous
+ * one left off. A leaf-list's values run up to the first word that names another statement
+ * there (`next-hop 10.0.0.2 bfd-liveness-detection minimum-interval 100`).
+ */
+export function resolveMany(words: Word[], root: ContainerNode = rootSchema): Resolved[] {
+  const out: Resolved[] = [];
+  let at: ContainerNode | ListNode = root;
+  let prefix: string[] = [];
+  let rest = words;
+  for (;;) {
+    const r = resolve(rest, false, at, true);
+    const path = [...prefix, ...r.path];
+    out.push({ ...r, path });
+    if (r.consumed === undefined || !r.parent) return out;
+    at = r.parent;
+    prefix = path.slice(0, -1);
+    rest = rest.slice(r.consumed);
+    const next = rest[0]!;
+    if (!at.positional && (typeof next !== 'string' || !Object.hasOwn(at.children, next))) {
+      const what = r.node.kind === 'flag' ? 'takes no value' : 'takes one value';
+      throw new ConfigError(`syntax error at '${Array.isArray(next) ? `[ ${next.join(' ')} ]` : next}': ${path.join(' ')} ${what}; what follows it must be one of: ${expecting(at)}`);
+    }
+  }
 }
 
 export function getAt(tree: ConfigTree, path: string[]): ConfigValue | undefined {
@@ -126,63 +173,15 @@ function ensure(tree: ConfigTree, path: string[]): ConfigTree {
 }
 
 /** `set WORDS`: returns the resolved statement. Throws ConfigError without changing the tree. */
-/**
- * Several sibling statements in one `set`, as Junos takes them: `set system syslog host H
- * port 50055 any info` is `... host H port 50055` and `... host H any info`. Split after
- * each leaf value or flag when the whole line does not read as one statement; undefined
- * when it does, or when no split makes sense (the caller reports the original error).
- */
-function readsWell(words: Word[]): boolean {
-  try {
-    resolve(words);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function splitSiblings(words: Word[]): Word[][] | undefined {
-  try {
-    resolve(words);
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-  }
-  for (let k = 1; k < words.length; k++) {
-    let r: Resolved;
-    try {
-      r = resolve(words.slice(0, k));
-    } catch {
-      continue;
-    }
-    const kind = r.node.kind;
-    if (r.wholeList || (kind !== 'leaf' && kind !== 'leaf-list' && kind !== 'flag')) continue;
-    // the words of the parent: before the flag, or before the leaf's name and value (a
-    // positional leaf's value follows its parent's words directly)
-    const name = r.path[r.path.length - 1];
-    const parentLen = kind === 'flag' ? k - 1 : words[k - 2] === name ? k - 2 : k - 1;
-    const rest = [...words.slice(0, parentLen), ...words.slice(k)];
-    const tail = splitSiblings(rest) ?? [rest];
-    // a rest that is no statement either: the line's own error explains it better
-    return tail.every(readsWell) ? [words.slice(0, k), ...tail] : undefined;
-  }
-  return undefined;
-}
-
-/** The statements of one `set` line: itself, or its sibling statements (splitSiblings). */
-export function setStatements(words: Word[]): Word[][] {
-  return splitSiblings(words) ?? [words];
-}
-
 export function applySet(tree: ConfigTree, words: Word[], opensBlock = false): Resolved {
   if (words.length === 0) throw new ConfigError('set: missing statement');
-  const statements = opensBlock ? undefined : splitSiblings(words);
-  if (statements) {
-    let last: Resolved | undefined;
-    for (const w of statements) last = applySet(tree, w);
-    return last!;
-  }
-  const r = resolve(words);
+  const all = opensBlock ? [resolve(words)] : resolveMany(words);
+  // every statement of the line checked before the tree changes
+  for (const r of all.slice(0, -1)) setResolved(tree, r, false);
+  return setResolved(tree, all[all.length - 1]!, opensBlock);
+}
+
+function setResolved(tree: ConfigTree, r: Resolved, opensBlock: boolean): Resolved {
   const { path, node } = r;
   if (r.wholeList && opensBlock) return r; // `interfaces {`: the entries follow
   if (r.wholeList) throw new ConfigError(`${path.join(' ')}: missing ${node.kind === 'list' ? node.keyName : 'name'}`);

@@ -15,7 +15,7 @@
  * with a confirmed commit still pending rolls back too.
  */
 import type { ConfigConsumer, ConfigTree } from '../types.js';
-import { applyDelete, applySet, cloneTree, resolve, setStatements, type Resolved } from './edit.js';
+import { applyDelete, applySet, cloneTree, resolve, resolveMany, type Resolved } from './edit.js';
 import { CommitHistory, type CommitRecord, type WriteStep } from './history.js';
 import { expandGroups } from './inheritance.js';
 import { compareTrees } from './compare.js';
@@ -121,7 +121,7 @@ export class CandidateSession {
 
   set(words: Word[]): Resolved {
     const tree = this.candidate;
-    if (words.length > 0) for (const st of setStatements(words)) this.own(tree, resolve(st).path);
+    if (words.length > 0) for (const r of resolveMany(words)) this.own(tree, r.path);
     const r = applySet(tree, words);
     this.ops.push({ kind: 'set', words });
     return r;
@@ -163,7 +163,7 @@ export class CandidateSession {
         cur = cloneTree(op.tree);
         this.cow = false;
       } else if (op.kind === 'set') {
-        if (op.words.length > 0) for (const st of setStatements(op.words)) this.own(cur, resolve(st).path);
+        if (op.words.length > 0) for (const r of resolveMany(op.words)) this.own(cur, r.path);
         applySet(cur, op.words);
       } else {
         this.own(cur, resolve(op.words, true).path);

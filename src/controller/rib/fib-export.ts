@@ -23,7 +23,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbListBfdSessionsReply, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 
@@ -76,9 +76,14 @@ export interface FibExportStatus {
 const DEFAULT_BACKOFF_MIN_MS = 50;
 const DEFAULT_BACKOFF_MAX_MS = 200;
 
-type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined } | { kind: 'label'; label: number; action: MplsAction | undefined };
+type Op =
+  | { kind: 'vrf'; name: string; del: boolean }
+  | { kind: 'if'; name: string; cfg: FibInterface | undefined }
+  | { kind: 'label'; label: number; action: MplsAction | undefined }
+  | { kind: 'bfd'; update: PbBfdSessionUpdate };
 
 function isDelete(op: Op): boolean {
+  if (op.kind === 'bfd') return op.update.delete === true;
   return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.action === undefined : op.cfg === undefined;
 }
 
@@ -107,6 +112,9 @@ export class FibExport {
   private unlabel: (() => void) | undefined;
   private readonly vrfs = new Set<string>();
   private readonly ifs = new Map<string, FibInterface>();
+  /** BFD sessions asked of the vRouter, by bfdSessionId; replayed like interfaces */
+  private readonly bfds = new Map<string, PbBfdSessionUpdate>();
+  private readonly bfdListeners = new Set<(s: PbBfdSessionState) => void>();
   private client: grpc.Client & Record<string, unknown> | undefined;
   private call: ProgramStream | undefined;
   private seq = 0;
@@ -218,6 +226,30 @@ export class FibExport {
     this.queue(`i|${name}`, { kind: 'if', name, cfg });
   }
 
+  /** A BFD session the vRouter should run (docs/bfd.md), or, with `delete`, no longer run. */
+  setBfdSession(update: PbBfdSessionUpdate): void {
+    const id = bfdSessionId(update);
+    const old = this.bfds.get(id);
+    if (update.delete) {
+      if (!old) return;
+      this.bfds.delete(id);
+    } else {
+      if (old && JSON.stringify(old) === JSON.stringify(update)) return;
+      this.bfds.set(id, update);
+    }
+    this.queue(`b|${id}`, { kind: 'bfd', update });
+  }
+
+  /** BFD state reports from the agent (each change, and one per session applied or replayed). */
+  onBfdState(fn: (s: PbBfdSessionState) => void): () => void {
+    this.bfdListeners.add(fn);
+    return () => this.bfdListeners.delete(fn);
+  }
+
+  listBfdSessions(timeoutMs = 5000): Promise<PbListBfdSessionsReply> {
+    return this.unary<PbListBfdSessionsReply>('ListBfdSessions', {}, timeoutMs);
+  }
+
   /** Resolves once everything queued so far is acknowledged by the agent (or rejects after `timeoutMs`). */
   whenIdle(timeoutMs = 30_000): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
@@ -313,6 +345,7 @@ export class FibExport {
         ...[...this.vrfs].map((name): Op => ({ kind: 'vrf', name, del: false })),
         ...[...this.ifs.values()].map((cfg): Op => ({ kind: 'if', name: cfg.name, cfg })),
         ...this.rib.mpls.entries().map((e): Op => ({ kind: 'label', label: e.label, action: e.action })),
+        ...[...this.bfds.values()].map((update): Op => ({ kind: 'bfd', update })),
       ],
       routes: this.rib.fibRoutes(),
       carry: undefined,
@@ -359,6 +392,10 @@ export class FibExport {
   }
 
   private onAck(m: PbAgentMessage): void {
+    if (m.bfdState) {
+      for (const l of this.bfdListeners) l(m.bfdState);
+      return;
+    }
     const routes = this.inflight.get(m.seq);
     if (routes === undefined) return;
     this.inflight.delete(m.seq);
@@ -496,6 +533,7 @@ function nextOf<T>(it: Iterator<T>): T | undefined {
 }
 
 function opMessage(op: Op): PbControllerMessage {
+  if (op.kind === 'bfd') return { seq: 0, bfdSession: op.update };
   if (op.kind === 'vrf') return { seq: 0, vrf: { name: op.name, delete: op.del } };
   if (op.kind === 'label') return { seq: 0, label: labelUpdateOf(op.label, op.action) };
   const c = op.cfg;

@@ -5,6 +5,7 @@
  */
 import { container, flag, leaf, leafList, list, type Children } from './dsl.js';
 import { asn, enumOf, ip, ipv4, name, str, uint } from './types.js';
+import { bfdLivenessDetection } from './bfd.js';
 
 function afiSafi(help: string, extra: Children = {}) {
   return container(help, {
@@ -81,6 +82,7 @@ function common(): Children {
     'advertise-inactive': flag('Advertise the best BGP route even if it is not active'),
     'keep': leaf('Which received routes to keep', enumOf('all', 'none')),
     shutdown: flag('Administratively stop the session(s)'),
+    'bfd-liveness-detection': bfdLivenessDetection(),
   };
 }
 

@@ -6,6 +6,7 @@
 import { container, flag, leaf, leafList, list, type Children } from './dsl.js';
 import { asn, ifname, ip, ipv4, name, prefix, uint } from './types.js';
 import type { LeafType } from './dsl.js';
+import { bfdLivenessDetection } from './bfd.js';
 
 function staticRoutes(): Children {
   return {
@@ -15,6 +16,7 @@ function staticRoutes(): Children {
         interface: leaf('Outgoing interface', ifname),
         preference: leaf('Preference of this next hop (lower wins)', uint(0, 4294967295)),
         metric: leaf('Metric of this next hop', uint(0, 4294967295)),
+        'bfd-liveness-detection': bfdLivenessDetection({ localAddress: true }),
       }),
       discard: flag('Drop packets to this destination silently'),
       reject: flag('Drop packets to this destination and send ICMP unreachable'),
@@ -24,6 +26,7 @@ function staticRoutes(): Children {
       tag: leaf('Route tag', uint(0, 4294967295)),
       resolve: flag('Resolve the next hop recursively through other routes'),
       'no-readvertise': flag('Do not export this route to routing protocols'),
+      'bfd-liveness-detection': bfdLivenessDetection({ localAddress: true }),
     }),
     defaults: container('Defaults for all static routes of this table', {
       preference: leaf('Route preference (lower wins)', uint(0, 4294967295), { default: 5 }),

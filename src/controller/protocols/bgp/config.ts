@@ -10,6 +10,7 @@ import { Afi, Safi, familyKey } from '../../../wire/bgp/options.js';
 import { formatExtCommunity, parseExtCommunity, type PathAttributes } from '../../../wire/bgp/attributes.js';
 import type { ConfigTree, ConfigValue } from '../../types.js';
 import { isFlagSet as bool, stringList as list, subtree as tree } from '../../config/tree.js';
+import { bfdTimersOf } from '../bfd/manager.js';
 
 export interface FamilyConfig {
   readonly afi: number;
@@ -74,6 +75,8 @@ export interface PeerConfig {
   readonly logUpdown: boolean;
   /** how VPN traffic toward the PEs of this peer's VPN routes is carried */
   readonly vpnEncapsulation: 'mpls' | 'mpls-over-udp';
+  /** `bfd-liveness-detection` (the most specific level's): see bfd.ts */
+  readonly bfd?: ReturnType<typeof bfdTimersOf>;
 }
 
 export interface InstanceConfig {
@@ -196,6 +199,7 @@ export function resolveInstance(name: string, bgp: ConfigTree | undefined, routi
         description: pick(levels, 'description') as string | undefined,
         logUpdown: bool(pick(levels, 'log-updown')),
         vpnEncapsulation: pick(levels, 'vpn-encapsulation') === 'mpls-over-udp' ? 'mpls-over-udp' : 'mpls',
+        bfd: bfdTimersOf(pick(levels, 'bfd-liveness-detection')),
       });
     }
   }

@@ -21,6 +21,8 @@ import { configuredInterfaces, type ConfiguredInterface } from '../../rib/servic
 import { chooseSourceAddress } from './source-address.js';
 import { setMd5Key, socketFd } from './socket-options.js';
 import type { TransportOptions } from './neighbor.js';
+import type { BfdClients } from '../bfd/manager.js';
+import { BgpBfdHook } from './bfd.js';
 
 export interface BgpOptions {
   log?: (msg: string) => void;
@@ -52,6 +54,8 @@ export interface BgpOptions {
   forwardingPreserved?: boolean;
   /** longest deferral after a restart (default 120 s) */
   deferralSeconds?: number;
+  /** BFD for neighbors with bfd-liveness-detection (bfd.ts); without it the statement is ignored */
+  bfd?: BfdClients;
 }
 
 interface RibExtras {
@@ -103,6 +107,7 @@ export class BgpSpeaker {
   private interfaces: ConfiguredInterface[] = [];
   /** `interface|address` of the addresses marked `primary` (preferred as a source) */
   private primaries = new Set<string>();
+  private readonly bfdHook: BgpBfdHook | undefined;
 
   constructor(
     private readonly rib: RibApi,
@@ -114,6 +119,7 @@ export class BgpSpeaker {
       connectRetryTime: opts.connectRetryTime ?? 30,
       idleHoldTime: opts.idleHoldTime ?? 1,
     };
+    if (opts.bfd) this.bfdHook = new BgpBfdHook(opts.bfd, this.log);
     const x = rib as RibApi & RibExtras;
     if (typeof x.subscribe === 'function') {
       this.unsubscribe = x.subscribe((c) => forwardRibChange(this.instances.values(), c));
@@ -292,6 +298,7 @@ export class BgpSpeaker {
       inst.reconfigureVrfs();
       if (soft) inst.softReconfigure();
     }
+    this.bfdHook?.sync(this.instances.values(), this.interfaces);
     await this.ready();
     this.applyMd5Keys();
   }

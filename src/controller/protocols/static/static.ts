@@ -8,9 +8,16 @@
  * when a group's next hops stop resolving. `resolve` makes gateways recursive. The rules a
  * static route must follow are checked once, with the rest of the tree, in
  * config/validate.ts: what reaches `apply` has passed them.
+ *
+ * `bfd-liveness-detection` on a route (or a qualified next hop) makes each of its next hops
+ * depend on a BFD session to the gateway, run by the vRouter: a next hop is used only while
+ * its session is Up (as Junos installs it), so a session going Down takes it out of the
+ * route, and out of the FIB, at once. BFD applies in inet.0 and inet6.0 (the vRouter's
+ * sessions run in the default VRF).
  */
 import { canonicalPrefix } from '../../../lib/addr.js';
-import type { ConfigTree } from '../../types.js';
+import type { ConfigTree, ConfigValue } from '../../types.js';
+import { bfdTimersOf, type BfdClients, type BfdRequest } from '../bfd/manager.js';
 import { leafNumber, stringList, subtree } from '../../config/tree.js';
 import type { RibApi, RibNexthop, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
@@ -31,14 +38,28 @@ export class StaticProtocol {
   /** table -> source|prefix -> announced route */
   private readonly announced = new Map<string, Map<string, { source: string; route: RibRoute }>>();
 
+  private bfd: BfdClients | undefined;
+  /** BFD watches by `table|prefix|gateway` */
+  private readonly watches = new Map<string, { key: string; unwatch: () => void }>();
+  private lastTables: StaticTableConfig[] = [];
+  private reapply = false;
+
   constructor(private readonly rib: RibApi) {}
+
+  /** Where next hops with bfd-liveness-detection get their sessions (without it they are used as if Up). */
+  useBfd(bfd: BfdClients): void {
+    this.bfd = bfd;
+  }
 
   /** Make the RIB hold exactly the static routes of these tables. */
   apply(tables: StaticTableConfig[]): void {
+    this.lastTables = tables;
     const seen = new Set<string>();
+    const watched = new Set<string>();
     for (const { table, config } of tables) {
       seen.add(table);
-      const want = routesOf(config);
+      const bfdHere = this.bfd && (table === 'inet.0' || table === 'inet6.0');
+      const want = routesOf(config, bfdHere ? (prefix, gw, v) => this.usable(table, prefix, gw, v, watched) : undefined);
       const have = this.announced.get(table) ?? new Map();
       for (const [k, h] of have) if (!want.has(k)) this.rib.withdraw(table, h.source, h.route.prefix);
       for (const [k, w] of want) {
@@ -52,10 +73,43 @@ export class StaticProtocol {
       for (const h of have.values()) this.rib.withdraw(table, h.source, h.route.prefix);
       this.announced.delete(table);
     }
+    for (const [k, w] of this.watches) {
+      if (watched.has(k)) continue;
+      w.unwatch();
+      this.watches.delete(k);
+    }
+  }
+
+  /** A next hop with BFD: watch its session; usable only while it is Up. */
+  private usable(table: string, prefix: string, gateway: string, bfdConfig: ConfigValue | undefined, watched: Set<string>): boolean {
+    const t = bfdTimersOf(bfdConfig);
+    if (!t || !this.bfd) return true;
+    const req: BfdRequest = { peer: gateway, local: t.localAddress ?? '', interface: '', multihop: t.mode === 'multihop', minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier };
+    const k = `${table}|${prefix}|${gateway}`;
+    const key = JSON.stringify(req);
+    watched.add(k);
+    const cur = this.watches.get(k);
+    if (cur?.key !== key) {
+      cur?.unwatch();
+      // a state change re-evaluates every static route (once per turn, however many sessions changed)
+      const unwatch = this.bfd.watch('static', req, () => {
+        if (this.reapply) return;
+        this.reapply = true;
+        queueMicrotask(() => {
+          this.reapply = false;
+          this.apply(this.lastTables);
+        });
+      });
+      this.watches.set(k, { key, unwatch });
+    }
+    return this.bfd.view(req).up;
   }
 }
 
-function routesOf(cfg: ConfigTree): Map<string, { source: string; route: RibRoute }> {
+/** Whether a next hop may be used; `bfd` is the bfd-liveness-detection that applies to it. */
+type NexthopFilter = (prefix: string, gateway: string, bfd: ConfigValue | undefined) => boolean;
+
+function routesOf(cfg: ConfigTree, usable?: NexthopFilter): Map<string, { source: string; route: RibRoute }> {
   const out = new Map<string, { source: string; route: RibRoute }>();
   const defaults = subtree(cfg['defaults']);
   const defPref = leafNumber(defaults['preference']) ?? DEFAULT_PREFERENCE.static;
@@ -82,9 +136,13 @@ function routesOf(cfg: ConfigTree): Map<string, { source: string; route: RibRout
       if (!g) groups.set(k, (g = { preference, metric: m, nexthops: [] }));
       return g;
     };
-    for (const gw of stringList(rt['next-hop'])) group(pref, metric).nexthops.push(recursive ? { gateway: gw, recursive: true } : { gateway: gw });
+    for (const gw of stringList(rt['next-hop'])) {
+      if (usable && !usable(prefix, gw, rt['bfd-liveness-detection'])) continue;
+      group(pref, metric).nexthops.push(recursive ? { gateway: gw, recursive: true } : { gateway: gw });
+    }
     for (const [gw, q] of Object.entries(subtree(rt['qualified-next-hop']))) {
       const qt = subtree(q);
+      if (usable && !usable(prefix, gw, qt['bfd-liveness-detection'] ?? rt['bfd-liveness-detection'])) continue;
       const nh: RibNexthop = { gateway: gw };
       if (typeof qt['interface'] === 'string') nh.interface = qt['interface'];
       else if (recursive) nh.recursive = true;

@@ -1,0 +1,21 @@
+/**
+ * `bfd-liveness-detection`: the BFD statement a client protocol carries (BGP at the bgp,
+ * group and neighbor levels; a static route and its qualified next hops; IS-IS interfaces
+ * once IS-IS has them), in Junos's form: `bfd-liveness-detection minimum-interval 100
+ * multiplier 3`. docs/bfd.md says what each leaf does.
+ */
+import { container, leaf, type ContainerNode } from './dsl.js';
+import { enumOf, ip, uint } from './types.js';
+
+export function bfdLivenessDetection(opts: { localAddress?: boolean } = {}): ContainerNode {
+  return container('Bidirectional Forwarding Detection (RFC 5880) of this peer or next hop', {
+    'minimum-interval': leaf('Transmit and receive interval, milliseconds', uint(1, 255000)),
+    'minimum-receive-interval': leaf('Receive interval, milliseconds (default: minimum-interval)', uint(1, 255000)),
+    'transmit-interval': container('Transmit interval', {
+      'minimum-interval': leaf('Transmit interval, milliseconds (default: minimum-interval)', uint(1, 255000)),
+    }),
+    multiplier: leaf('Packets missed before the session is declared down', uint(1, 255), { default: 3 }),
+    'session-mode': leaf('Single hop (RFC 5881, UDP 3784), multihop (RFC 5883, UDP 4784), or automatic (multihop for BGP multihop and internal peers not on a shared subnet)', enumOf('automatic', 'single-hop', 'multihop'), { default: 'automatic' }),
+    ...(opts.localAddress ? { 'local-address': leaf('Source address of the BFD session (multihop)', ip) } : {}),
+  });
+}
