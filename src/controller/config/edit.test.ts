@@ -20,7 +20,7 @@ test('a set line of sibling statements is split after each leaf value or flag', 
     'routing-options': { static: { route: { '10.0.0.0/8': { discard: true, preference: 7 } } } },
   });
   assert.throws(() => parseConfig('set system host-name r1 bogus x\n', 'set'), /line 1: syntax error at 'bogus'/);
-  assert.throws(() => parseConfig('set system services ssh port 22 address nope\n', 'set'), /line 1: syntax error at 'address'/);
+  assert.throws(() => parseConfig('set system services ssh port 22 address nope\n', 'set'), /line 1: address: invalid IP address 'nope'/);
 });
 
 test('the CLI takes them too, in a shared or private candidate', async () => {
