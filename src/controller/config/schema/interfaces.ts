@@ -21,7 +21,7 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
     memif: container('driver memif: the control socket a DPDK (net_memif, role=client) or libmemif application connects to (docs/memif.md)', {
       socket: leaf('Absolute path of the control socket (the vRouter creates it; its directory must exist)', str),
       id: leaf('Interface id the client asks for (default 0)', uint(0, 4294967295)),
-      secret: leaf('Secret the client must present (up to 23 characters)', str),
+      secret: leaf('Secret the client must present (up to 23 characters)', str, { secret: true }),
     }),
   }),
   unit: list('Logical unit', 'unit-number', uint(0, 16385) /* key stored as text */, {
