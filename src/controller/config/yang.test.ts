@@ -22,6 +22,7 @@ test('containers, keyed lists, typed leaves, flags and lists of values map to YA
   assert.match(yang, /container configuration \{\n\s+description "Configuration";\n\s+uses configuration-statements;/);
   assert.match(yang, /list groups \{\n\s+key "name";[\s\S]*?uses configuration-statements;/);
   assert.equal(yang.match(/container system \{/g)?.length, 1, 'the top-level statements are written once');
+  assert.equal(yang.match(/uses configuration-statements;/g)?.length, 2, 'used by the configuration and by groups only (a list with no children but its key is no grouping)');
   // strings are escaped as YANG double-quoted strings
   assert.doesNotMatch(yang, /description "[^"\n]*[^\\]"[^;\n]/);
 });

@@ -45,7 +45,9 @@ function leafBody(help: string, t: LeafType, extra: string[] = []): string[] {
 /** The root's top-level statements (the grouping) are the same node objects `groups` holds. */
 function isGroupingOf(children: Children, grouping: Children): boolean {
   const keys = Object.keys(grouping);
-  return keys.length === Object.keys(children).length && keys.every((k) => children[k] === grouping[k]);
+  // an empty grouping (while the grouping itself is written) matches nothing: a list with no
+  // children but its key (family iso address) is not the grouping
+  return keys.length > 0 && keys.length === Object.keys(children).length && keys.every((k) => children[k] === grouping[k]);
 }
 
 function nodeLines(name: string, node: SchemaNode, grouping: Children): string[] {
