@@ -53,6 +53,7 @@ const FIELDS: Record<string, readonly string[]> = {
   raw: ['neighbor', 'hex'],
   'time-passes': ['ms'],
   link: ['interface', 'up'],
+  'rib-route': ['table', 'prefix', 'protocol', 'next-hop', 'withdraw'],
 };
 
 function macOf(s: string): Mac {
@@ -126,6 +127,15 @@ export class IsisScenario {
         this.linkUp.set(String(e['interface']), e['up'] === true);
         this.inst.linkChanged(String(e['interface']), e['up'] === true, this.now);
         return;
+      case 'rib-route': {
+        // another protocol's route (static, direct, ...) in the RIB, as the export policy sees it
+        const table = String(e['table'] ?? 'inet.0');
+        const protocol = String(e['protocol'] ?? 'static') as RibRoute['protocol'];
+        if (e['withdraw'] === true) this.rib.withdraw(table, protocol, String(e['prefix']));
+        else this.rib.announce(table, protocol, { prefix: String(e['prefix']), protocol, preference: 5, nexthops: [{ gateway: String(e['next-hop'] ?? '10.0.0.2'), interface: Object.keys(this.sc.interfaces)[0]! }] });
+        this.inst.ribChanged(table, this.rib.get(table, String(e['prefix'])) ?? { protocol }, this.now);
+        return;
+      }
       case 'raw': {
         const n = this.nb(e['neighbor']);
         this.inst.frameReceived(n.interface, hex(String(e['hex'])), this.now);
@@ -321,7 +331,7 @@ function describeTlvs(tlvs: readonly Tlv[]): string[] {
         break;
       case 'extended-ipv4-reachability':
       case 'ipv6-reachability':
-        for (const p of t.prefixes) out.push(`prefix ${formatPrefix(p.prefix)} metric ${p.metric}${p.subTlvs.map((s) => (s.type === 'prefix-sid' && 'index' in s.sid ? ` sid ${s.sid.index}${s.flags.n ? ' N' : ''}${s.flags.p ? ' P' : ''}` : '')).join('')}`);
+        for (const p of t.prefixes) out.push(`prefix ${formatPrefix(p.prefix)} metric ${p.metric}${'external' in p && p.external ? ' external' : ''}${p.subTlvs.map((s) => (s.type === 'prefix-sid' && 'index' in s.sid ? ` sid ${s.sid.index}${s.flags.n ? ' N' : ''}${s.flags.p ? ' P' : ''}` : '')).join('')}`);
         break;
       case 'hostname':
         out.push(`hostname ${t.hostname}`);

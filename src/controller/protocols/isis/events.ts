@@ -106,6 +106,12 @@ export function linkChanged(cx: IsisContext, ifname: string, up: boolean, now: n
   reoriginate(cx, now);
 }
 
+/** Exported routes go into our LSP: regenerate it shortly (changes in a burst are taken together). */
+export function ribChanged(cx: IsisContext, table: string, route: { protocol: string } | undefined, now: number): void {
+  if (cx.cfg.exportPolicies.length === 0 || (table !== 'inet.0' && table !== 'inet6.0') || route?.protocol === 'isis') return;
+  cx.originateDue ??= now + 100;
+}
+
 export function shutdown(cx: IsisContext): void {
   withdrawAll(cx);
   cx.circuits.clear();

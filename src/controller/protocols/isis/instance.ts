@@ -16,6 +16,8 @@ import type { SpfResult } from './spf.js';
 import * as events from './events.js';
 import { pump, nextDeadline } from './flooding.js';
 import type { SrState } from './sr.js';
+import type { PolicyEngine } from '../../policy/index.js';
+import type { ConfigTree } from '../../types.js';
 
 export type AdjacencyState = 'down' | 'initializing' | 'up';
 
@@ -122,6 +124,9 @@ export interface IsisContext {
   readonly spfLog: SpfLogEntry[];
   readonly stats: IsisStats;
   sr?: SrState;
+  /** the export chain's engine, compiled from `policyFor` */
+  policy?: PolicyEngine;
+  policyFor?: ConfigTree;
   nextCircuitId: number;
   /** when LSP lifetimes were last checked */
   lastAgeScan: number;
@@ -186,6 +191,12 @@ export class IsisInstance {
     this.cx.now = now;
     events.configChanged(this.cx, cfg, now);
     pump(this.cx, now);
+  }
+
+  /** Another protocol's route changed in the RIB: the export policy may take it in or out. */
+  ribChanged(table: string, route: { protocol: string } | undefined, now: number): void {
+    this.cx.now = now;
+    events.ribChanged(this.cx, table, route, now);
   }
 
   /** The clock: expire adjacencies and LSPs, send what is due, run SPF when due. */
