@@ -28,7 +28,7 @@ import type { IsisConfig } from './config.js';
 import type { Adjacency, Circuit, IsisContext } from './instance.js';
 import { compareVersions, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
 import { lanTransition, p2pTransition } from './fsm.js';
-import { adjacencyUpAt, flagsOf, flood, levelsOf, SEND_NOW, scheduleHello, sendCsnps } from './flooding.js';
+import { adjacencyUpAt, flagsOf, flood, levelsOf, scheduleHello, sendCsnps, setSrm } from './flooding.js';
 import { purge, scheduleSpf } from './origination.js';
 import { withdrawAll } from './decision.js';
 import { releaseAdjSid, assignAdjSid, srConfigured } from './sr.js';
@@ -441,7 +441,7 @@ export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8A
     f.srm.delete(key);
     if (p2p) f.ssn.set(key, lsp.lspId);
   } else {
-    f.srm.set(key, SEND_NOW);
+    setSrm(f, key);
     f.ssn.delete(key);
   }
 }
@@ -464,7 +464,7 @@ function snpEntry(cx: IsisContext, c: Circuit, level: Level, e: LspEntry, now: n
   }
   const cmp = compareVersions(versionOf(have, now), e);
   if (cmp === 0) f.srm.delete(key);
-  else if (cmp > 0) f.srm.set(key, SEND_NOW);
+  else if (cmp > 0) setSrm(f, key);
   else {
     f.ssn.set(key, e.lspId);
     f.srm.delete(key);
@@ -491,7 +491,7 @@ export function csnpReceived(cx: IsisContext, c: Circuit, p: Csnp, now: number):
   for (const r of cx.lsdb.get(level)!.records.values()) {
     if (listed.has(r.key) || remainingLifetime(r, now) === 0 || r.lsp.sequence === 0) continue;
     if (compareLspId(r.lsp.lspId, p.startLspId) < 0 || compareLspId(r.lsp.lspId, p.endLspId) > 0) continue;
-    f.srm.set(r.key, SEND_NOW);
+    setSrm(f, r.key);
   }
 }
 

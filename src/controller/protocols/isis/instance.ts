@@ -49,6 +49,8 @@ export interface Adjacency {
 export interface LevelFlags {
   /** LSP key -> when it was last sent on this circuit (SEND_NOW: not yet) */
   readonly srm: Map<string, number>;
+  /** when the first SRM flag is due (-Infinity: one is to be sent now) */
+  srmDue: number;
   /** LSP key -> its ID (for entries we do not hold: a request with sequence 0) */
   readonly ssn: Map<string, LspId>;
 }
