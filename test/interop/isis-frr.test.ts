@@ -4,8 +4,9 @@
  * learns the other's loopback prefixes (FRR's `show isis route`, cnr's RIB with FRR's
  * address as next hop), FRR sees cnr's Prefix-SID with the label computed from FRR's own
  * SRGB and cnr computes the label toward FRR's SID from FRR's SRGB; when FRR's port goes
- * down cnr's adjacency and routes go, and when cnr stops advertising its loopback FRR's route
- * goes. cnr runs in this test process: its IS-IS instance over a KernelFramePort whose
+ * down cnr's adjacency and routes go; when cnr stops advertising its IPv6 loopback FRR's route
+ * goes, when cnr's node SID changes FRR's label follows, and when FRR stops advertising its
+ * loopback cnr's route goes. cnr runs in this test process: its IS-IS instance over a KernelFramePort whose
  * socket is opened inside cnr's namespace, feeding a real RIB.
  */
 import { test, after, before } from 'node:test';
@@ -29,7 +30,7 @@ let isis: Isis;
 let rib: Rib;
 const vtysh = (cmd: string) => frr.vtysh(cmd);
 
-function cnrConfig(withLoopback6 = true) {
+function cnrConfig(withLoopback6 = true, ipv4Index = 2) {
   return parseConfig(
     [
       'set system host-name cnr1',
@@ -46,7 +47,7 @@ function cnrConfig(withLoopback6 = true) {
       'set protocols isis level 1 disable',
       'set protocols isis source-packet-routing srgb start-label 400000',
       'set protocols isis source-packet-routing srgb index-range 4096',
-      'set protocols isis source-packet-routing node-segment ipv4-index 2',
+      `set protocols isis source-packet-routing node-segment ipv4-index ${ipv4Index}`,
       'set protocols isis source-packet-routing node-segment ipv6-index 1002',
     ].join('\n') + '\n',
     'set',
@@ -77,7 +78,7 @@ after(async () => {
   if (lab) await lab.close();
 });
 
-test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs in sync, prefixes both ways, SR labels from each other\'s SRGB, adjacency loss and withdrawal propagate', { skip, timeout: 85_000 }, async () => {
+test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs in sync, prefixes both ways, SR labels from each other\'s SRGB, SID change, adjacency loss and withdrawals propagate', { skip, timeout: 85_000 }, async () => {
   const inst = () => isis.instance()!;
   await waitFor('cnr adjacency Up', () => inst().cx.circuits.get(ifCnr)?.p2p?.state === 'up', 20_000);
   await waitFor('FRR adjacency Up', () => /Up/.test(vtysh('show isis neighbor')), 20_000);
@@ -118,4 +119,13 @@ test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs 
     const out = vtysh('show isis route');
     return out !== '' && !/2001:db8:ff::2\/128/.test(out);
   }, 15_000);
+
+  // cnr's node SID changes from index 2 to 7: FRR's label for it follows (its SRGB 16000 + 7)
+  await isis.consumer.apply(cnrConfig(false, 7), {});
+  await waitFor('FRR uses cnr\'s new SID', () => /10\.255\.0\.2\/32\s.*\s7\s+Pop\(16007\)/.test(vtysh('show isis route prefix-sid')), 15_000);
+
+  // FRR stops advertising its loopback (FRR 8.4 sends no purge when its instance is removed,
+  // so purges are tested in the scenarios): a new LSP without it, and cnr's route goes
+  frr.push(['interface lo', ' no ip router isis 1', '!']);
+  await waitFor('cnr\'s route to FRR withdrawn', () => rib.get('inet.0', '10.255.0.1/32') === undefined, 10_000);
 });
