@@ -105,6 +105,25 @@ test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs 
   const tunnel = await waitFor('cnr inet.3 tunnel to FRR\'s loopback', () => rib.get('inet.3', '10.255.0.1/32'), 15_000);
   assert.deepEqual(tunnel.nexthops[0]!.labels, [], 'FRR is the next hop and the originator of index 1 with PHP: no label pushed');
 
+  // the show commands over this state (FRR's loopback: metric 10 on the link + 10 in FRR's LSP)
+  const show = async (words: string[], args: string[] = []) => {
+    const c = isis.commands.find((x) => x.path.join(' ') === words.join(' '));
+    assert.ok(c, words.join(' '));
+    return c.run(args);
+  };
+  assert.match((await show(['show', 'isis', 'adjacency'])).text, new RegExp(`${ifCnr}\\s+frr1\\s+2 Up`));
+  const db = (await show(['show', 'isis', 'database'], ['detail'])).text;
+  assert.match(db, /frr1\.00-00/);
+  assert.match(db, /IP prefix: 10\.255\.0\.1\/32 Metric 10 Up, Prefix-SID index 1 N/);
+  assert.match(db, /SRGB: 16000 range 8000/);
+  const routes = await show(['show', 'isis', 'route']);
+  assert.match(routes.text, /10\.255\.0\.1\/32\s+2\s+\d+\s+20 int/);
+  assert.deepEqual((routes.data as { routes: { prefix: string; inLabel?: number }[] }).routes.find((r) => r.prefix === '10.255.0.1/32')?.inLabel, 400001, 'our in-label for FRR\'s SID: our SRGB 400000 + 1');
+  assert.match((await show(['show', 'isis', 'spf', 'log'])).text, /Level|2 /);
+  const stats = (await show(['show', 'isis', 'statistics'])).data as { received: Record<string, number>; sent: Record<string, number> };
+  assert.ok((stats.received['l2-lsp'] ?? 0) > 0 && (stats.sent['p2p-hello'] ?? 0) > 0);
+  await assert.rejects(show(['show', 'isis', 'database'], ['bogus']), /unknown argument 'bogus'/);
+
   // FRR's port goes down (the veth loses carrier on cnr's side too: the frame port reports the link down): the adjacency and routes go
   must('ip', ['-n', nsFrr, 'link', 'set', ifFrr, 'down']);
   await waitFor('cnr adjacency gone', () => inst().cx.circuits.get(ifCnr)?.p2p?.state !== 'up', 20_000);
