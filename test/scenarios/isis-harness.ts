@@ -83,6 +83,7 @@ export class IsisScenario {
   private now = 0;
   private sent: SentLine[] = [];
   private log: string[] = [];
+  private spfSeen = 0;
   private readonly linkUp = new Map<string, boolean>();
   /** LSPs cnr sent per neighbour, for ack-all */
   private readonly unacked = new Map<string, Map<string, LspEntry>>();
@@ -307,6 +308,9 @@ export class IsisScenario {
       const spf = cx.spf.get(level);
       if (spf) for (const s of srLabels(cx, level, spf, this.now)) sr.push(`${s.prefix} index ${s.index} in ${s.inLabel} out ${s.nexthops.map((h) => `${h.outLabel}%${h.interface}`).join(', ')}`);
     }
+    // SPF runs since the last step: full (Dijkstra) or partial (prefixes only)
+    const spfRuns = cx.spfLog.slice(this.spfSeen).map((r) => `${r.at} ms: level ${r.level} ${r.partial ? 'partial' : 'full'} (${r.reason}): ${r.nodes} nodes, ${r.routes} prefixes`);
+    this.spfSeen = cx.spfLog.length;
     const out = {
       sent: this.sent.map((s) => ({ ...s.summary, 'at-ms': s.at.length === 1 ? s.at[0] : s.at })),
       log: this.log,
@@ -314,6 +318,7 @@ export class IsisScenario {
       lsdb,
       routes,
       ...(sr.length ? { sr } : {}),
+      spf: spfRuns,
       drops: Object.fromEntries([...cx.stats.drops].sort()),
     };
     this.sent = [];

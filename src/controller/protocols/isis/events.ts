@@ -88,7 +88,8 @@ export function configChanged(cx: IsisContext, cfg: IsisConfig, now: number): vo
   }
   if (srConfigured(cx)) for (const c of cx.circuits.values()) for (const a of adjacenciesOf(c)) if (a.state === 'up') assignAdjSid(cx, a);
   reoriginate(cx, now);
-  for (const l of [1, 2] as Level[]) scheduleSpf(cx, l, now, 'configuration');
+  // a level that runs, or that ran and must now withdraw its routes
+  for (const l of [1, 2] as Level[]) if (cfg.levels.includes(l) || cx.spf.has(l)) scheduleSpf(cx, l, now, 'configuration');
 }
 
 export function linkChanged(cx: IsisContext, ifname: string, up: boolean, now: number): void {

@@ -81,6 +81,8 @@ export interface SpfLogEntry {
   readonly nodes: number;
   readonly routes: number;
   readonly reason: string;
+  /** only prefixes changed: the previous run's vertex routes were kept (no Dijkstra) */
+  readonly partial: boolean;
 }
 
 export interface IsisStats {
@@ -117,6 +119,8 @@ export interface IsisContext {
   readonly spfDue: Map<Level, number>;
   readonly spfReason: Map<Level, string>;
   readonly spf: Map<Level, SpfResult>;
+  /** the topology (edges, overload bits) each level's last SPF ran over */
+  readonly spfTopology: Map<Level, string>;
   /** routes announced to the RIB per table and source, to withdraw what went away */
   readonly announced: Map<string, Set<string>>;
   /** what each announced route was, to announce again only what changed */
@@ -158,6 +162,7 @@ export class IsisInstance {
       spfDue: new Map(),
       spfReason: new Map(),
       spf: new Map(),
+      spfTopology: new Map(),
       announced: new Map(),
       announcedText: new Map(),
       refusedTables: new Set(),
