@@ -4,8 +4,9 @@
  * learns the other's loopback prefixes (FRR's `show isis route`, cnr's RIB with FRR's
  * address as next hop), FRR sees cnr's Prefix-SID with the label computed from FRR's own
  * SRGB and cnr computes the label toward FRR's SID from FRR's SRGB; when FRR's port goes
- * down cnr's adjacency and routes go, and when cnr stops advertising its loopback FRR's route
- * goes. cnr runs in this test process: its IS-IS instance over a KernelFramePort whose
+ * down cnr's adjacency and routes go; when cnr stops advertising its IPv6 loopback FRR's route
+ * goes, when cnr's node SID changes FRR's label follows, and when FRR stops advertising its
+ * loopback cnr's route goes. cnr runs in this test process: its IS-IS instance over a KernelFramePort whose
  * socket is opened inside cnr's namespace, feeding a real RIB.
  */
 import { test, after, before } from 'node:test';
@@ -29,7 +30,7 @@ let isis: Isis;
 let rib: Rib;
 const vtysh = (cmd: string) => frr.vtysh(cmd);
 
-function cnrConfig(withLoopback6 = true) {
+function cnrConfig(withLoopback6 = true, ipv4Index = 2) {
   return parseConfig(
     [
       'set system host-name cnr1',
@@ -46,7 +47,7 @@ function cnrConfig(withLoopback6 = true) {
       'set protocols isis level 1 disable',
       'set protocols isis source-packet-routing srgb start-label 400000',
       'set protocols isis source-packet-routing srgb index-range 4096',
-      'set protocols isis source-packet-routing node-segment ipv4-index 2',
+      `set protocols isis source-packet-routing node-segment ipv4-index ${ipv4Index}`,
       'set protocols isis source-packet-routing node-segment ipv6-index 1002',
     ].join('\n') + '\n',
     'set',
@@ -77,7 +78,7 @@ after(async () => {
   if (lab) await lab.close();
 });
 
-test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs in sync, prefixes both ways, SR labels from each other\'s SRGB, adjacency loss and withdrawal propagate', { skip, timeout: 85_000 }, async () => {
+test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs in sync, prefixes both ways, SR labels from each other\'s SRGB, SID change, adjacency loss and withdrawals propagate', { skip, timeout: 85_000 }, async () => {
   const inst = () => isis.instance()!;
   await waitFor('cnr adjacency Up', () => inst().cx.circuits.get(ifCnr)?.p2p?.state === 'up', 20_000);
   await waitFor('FRR adjacency Up', () => /Up/.test(vtysh('show isis neighbor')), 20_000);
@@ -104,6 +105,25 @@ test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs 
   const tunnel = await waitFor('cnr inet.3 tunnel to FRR\'s loopback', () => rib.get('inet.3', '10.255.0.1/32'), 15_000);
   assert.deepEqual(tunnel.nexthops[0]!.labels, [], 'FRR is the next hop and the originator of index 1 with PHP: no label pushed');
 
+  // the show commands over this state (FRR's loopback: metric 10 on the link + 10 in FRR's LSP)
+  const show = async (words: string[], args: string[] = []) => {
+    const c = isis.commands.find((x) => x.path.join(' ') === words.join(' '));
+    assert.ok(c, words.join(' '));
+    return c.run(args);
+  };
+  assert.match((await show(['show', 'isis', 'adjacency'])).text, new RegExp(`${ifCnr}\\s+frr1\\s+2 Up`));
+  const db = (await show(['show', 'isis', 'database'], ['detail'])).text;
+  assert.match(db, /frr1\.00-00/);
+  assert.match(db, /IP prefix: 10\.255\.0\.1\/32 Metric 10 Up, Prefix-SID index 1 N/);
+  assert.match(db, /SRGB: 16000 range 8000/);
+  const routes = await show(['show', 'isis', 'route']);
+  assert.match(routes.text, /10\.255\.0\.1\/32\s+2\s+\d+\s+20 int/);
+  assert.deepEqual((routes.data as { routes: { prefix: string; inLabel?: number }[] }).routes.find((r) => r.prefix === '10.255.0.1/32')?.inLabel, 400001, 'our in-label for FRR\'s SID: our SRGB 400000 + 1');
+  assert.match((await show(['show', 'isis', 'spf', 'log'])).text, /Level|2 /);
+  const stats = (await show(['show', 'isis', 'statistics'])).data as { received: Record<string, number>; sent: Record<string, number> };
+  assert.ok((stats.received['l2-lsp'] ?? 0) > 0 && (stats.sent['p2p-hello'] ?? 0) > 0);
+  await assert.rejects(show(['show', 'isis', 'database'], ['bogus']), /unknown argument 'bogus'/);
+
   // FRR's port goes down (the veth loses carrier on cnr's side too: the frame port reports the link down): the adjacency and routes go
   must('ip', ['-n', nsFrr, 'link', 'set', ifFrr, 'down']);
   await waitFor('cnr adjacency gone', () => inst().cx.circuits.get(ifCnr)?.p2p?.state !== 'up', 20_000);
@@ -118,4 +138,13 @@ test('IS-IS with FRR isisd on a point-to-point link: three-way adjacency, LSDBs 
     const out = vtysh('show isis route');
     return out !== '' && !/2001:db8:ff::2\/128/.test(out);
   }, 15_000);
+
+  // cnr's node SID changes from index 2 to 7: FRR's label for it follows (its SRGB 16000 + 7)
+  await isis.consumer.apply(cnrConfig(false, 7), {});
+  await waitFor('FRR uses cnr\'s new SID', () => /10\.255\.0\.2\/32\s.*\s7\s+Pop\(16007\)/.test(vtysh('show isis route prefix-sid')), 15_000);
+
+  // FRR stops advertising its loopback (FRR 8.4 sends no purge when its instance is removed,
+  // so purges are tested in the scenarios): a new LSP without it, and cnr's route goes
+  frr.push(['interface lo', ' no ip router isis 1', '!']);
+  await waitFor('cnr\'s route to FRR withdrawn', () => rib.get('inet.0', '10.255.0.1/32') === undefined, 10_000);
 });

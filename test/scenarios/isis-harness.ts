@@ -53,6 +53,7 @@ const FIELDS: Record<string, readonly string[]> = {
   raw: ['neighbor', 'hex'],
   'time-passes': ['ms'],
   link: ['interface', 'up'],
+  'rib-route': ['table', 'prefix', 'protocol', 'next-hop', 'withdraw'],
 };
 
 function macOf(s: string): Mac {
@@ -82,6 +83,7 @@ export class IsisScenario {
   private now = 0;
   private sent: SentLine[] = [];
   private log: string[] = [];
+  private spfSeen = 0;
   private readonly linkUp = new Map<string, boolean>();
   /** LSPs cnr sent per neighbour, for ack-all */
   private readonly unacked = new Map<string, Map<string, LspEntry>>();
@@ -126,6 +128,15 @@ export class IsisScenario {
         this.linkUp.set(String(e['interface']), e['up'] === true);
         this.inst.linkChanged(String(e['interface']), e['up'] === true, this.now);
         return;
+      case 'rib-route': {
+        // another protocol's route (static, direct, ...) in the RIB, as the export policy sees it
+        const table = String(e['table'] ?? 'inet.0');
+        const protocol = String(e['protocol'] ?? 'static') as RibRoute['protocol'];
+        if (e['withdraw'] === true) this.rib.withdraw(table, protocol, String(e['prefix']));
+        else this.rib.announce(table, protocol, { prefix: String(e['prefix']), protocol, preference: 5, nexthops: [{ gateway: String(e['next-hop'] ?? '10.0.0.2'), interface: Object.keys(this.sc.interfaces)[0]! }] });
+        this.inst.ribChanged(table, this.rib.get(table, String(e['prefix'])) ?? { protocol }, this.now);
+        return;
+      }
       case 'raw': {
         const n = this.nb(e['neighbor']);
         this.inst.frameReceived(n.interface, hex(String(e['hex'])), this.now);
@@ -302,6 +313,9 @@ export class IsisScenario {
       const spf = cx.spf.get(level);
       if (spf) for (const s of srLabels(cx, level, spf, this.now)) sr.push(`${s.prefix} index ${s.index} in ${s.inLabel} out ${s.nexthops.map((h) => `${h.outLabel}%${h.interface}`).join(', ')}`);
     }
+    // SPF runs since the last step: full (Dijkstra) or partial (prefixes only)
+    const spfRuns = cx.spfLog.slice(this.spfSeen).map((r) => `${r.at} ms: level ${r.level} ${r.partial ? 'partial' : 'full'} (${r.reason}): ${r.nodes} nodes, ${r.routes} prefixes`);
+    this.spfSeen = cx.spfLog.length;
     const out = {
       sent: this.sent.map((s) => ({ ...s.summary, 'at-ms': s.at.length === 1 ? s.at[0] : s.at })),
       log: this.log,
@@ -309,6 +323,7 @@ export class IsisScenario {
       lsdb,
       routes,
       ...(sr.length ? { sr } : {}),
+      spf: spfRuns,
       drops: Object.fromEntries([...cx.stats.drops].sort()),
     };
     this.sent = [];
@@ -326,7 +341,7 @@ function describeTlvs(tlvs: readonly Tlv[]): string[] {
         break;
       case 'extended-ipv4-reachability':
       case 'ipv6-reachability':
-        for (const p of t.prefixes) out.push(`prefix ${formatPrefix(p.prefix)} metric ${p.metric}${p.subTlvs.map((s) => (s.type === 'prefix-sid' && 'index' in s.sid ? ` sid ${s.sid.index}${s.flags.n ? ' N' : ''}${s.flags.p ? ' P' : ''}` : '')).join('')}`);
+        for (const p of t.prefixes) out.push(`prefix ${formatPrefix(p.prefix)} metric ${p.metric}${'external' in p && p.external ? ' external' : ''}${p.subTlvs.map((s) => (s.type === 'prefix-sid' && 'index' in s.sid ? ` sid ${s.sid.index}${s.flags.n ? ' N' : ''}${s.flags.p ? ' P' : ''}` : '')).join('')}`);
         break;
       case 'hostname':
         out.push(`hostname ${t.hostname}`);

@@ -128,8 +128,8 @@ export function routes(inst: IsisInstance): CommandResult {
 }
 
 export function spfLog(inst: IsisInstance): CommandResult {
-  const lines = ['Node        Count  Duration(ms) Time                      Level Reason'];
-  for (const e of inst.cx.spfLog) lines.push(`${String(e.nodes).padStart(4)} ${String(e.routes).padStart(12)} ${e.durationMs.toFixed(2).padStart(13)} ${new Date(e.at).toISOString().padEnd(25)} ${e.level}     ${e.reason}`);
+  const lines = ['Node        Count  Duration(ms) Time                      Level Type    Reason'];
+  for (const e of inst.cx.spfLog) lines.push(`${String(e.nodes).padStart(4)} ${String(e.routes).padStart(12)} ${e.durationMs.toFixed(2).padStart(13)} ${new Date(e.at).toISOString().padEnd(25)} ${e.level}     ${(e.partial ? 'PRC' : 'SPF').padEnd(7)} ${e.reason}`);
   return { text: lines.join('\n'), data: { log: inst.cx.spfLog } };
 }
 

@@ -54,6 +54,8 @@ export interface IsisConfig {
   readonly preference: ReadonlyMap<Level, { readonly internal: number; readonly external: number }>;
   readonly interfaces: ReadonlyMap<string, IsisInterfaceConfig>;
   readonly sr?: SrConfig;
+  /** `policy-options`, for the export chain */
+  readonly policyOptions: ConfigTree;
 }
 
 export const DEFAULT_HELLO_INTERVAL = 9;
@@ -162,5 +164,6 @@ export function resolveIsis(cfg: ConfigTree): IsisConfig | undefined {
     preference,
     interfaces,
     ...(sr ? { sr } : {}),
+    policyOptions: subtree(cfg['policy-options']),
   };
 }

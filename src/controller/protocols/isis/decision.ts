@@ -10,7 +10,7 @@
 import type { Level } from '../../../wire/isis/index.js';
 import type { RibNexthop, RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
-import { computeSpf, type NextHop, type SpfResult } from './spf.js';
+import { computePrefixes, computeSpf, type NextHop, type SpfResult, type SpfVertex } from './spf.js';
 import { graphFromLsps } from './spf-lsdb.js';
 import { srRoutes } from './sr.js';
 
@@ -87,6 +87,13 @@ export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, 
   }
 }
 
+/** The part of the graph Dijkstra reads: each vertex's overload bit and edges. */
+function topologyOf(graph: Map<string, SpfVertex>): string {
+  const parts: string[] = [];
+  for (const [id, v] of graph) parts.push(`${id}${v.overload ? '!' : ''}:${v.neighbors.map((e) => `${e.id}/${e.metric}`).join(',')}`);
+  return parts.sort().join(' ');
+}
+
 export function runSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
   const started = performance.now();
   const routes = new Map<string, Map<string, RibRoute>>([
@@ -94,9 +101,18 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
     ['inet6.0', new Map()],
   ]);
   let result: SpfResult = { vertices: new Map(), prefixes: new Map() };
+  let partial = false;
   if (cx.cfg.levels.includes(level)) {
     const graph = graphFromLsps(cx.lsdb.get(level)!.liveLsps(now));
-    result = computeSpf(graph, `${cx.cfg.systemId}.00`);
+    const root = `${cx.cfg.systemId}.00`;
+    // partial route calculation: when only prefixes changed, the vertices' routes still hold
+    const topology = topologyOf(graph);
+    const before = cx.spf.get(level);
+    if (before && cx.spfTopology.get(level) === topology) {
+      result = { vertices: before.vertices, prefixes: computePrefixes(graph, root, before.vertices) };
+      partial = true;
+    } else result = computeSpf(graph, root);
+    cx.spfTopology.set(level, topology);
     const pref = cx.cfg.preference.get(level)!.internal;
     for (const [prefix, pr] of result.prefixes) {
       const family = prefix.includes(':') ? 6 : 4;
@@ -106,10 +122,16 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
     }
     for (const [table, m] of srRoutes(cx, level, result, now)) routes.set(table, m);
   }
-  cx.spf.set(level, result);
   syncRoutes(cx, sourceOf(level), routes);
+  if (!cx.cfg.levels.includes(level)) {
+    // the level was turned off: its routes are withdrawn, and it runs no more
+    cx.spf.delete(level);
+    cx.spfTopology.delete(level);
+    return;
+  }
+  cx.spf.set(level, result);
   cx.stats.spfRuns++;
-  cx.spfLog.push({ at: now, level, durationMs: performance.now() - started, nodes: result.vertices.size, routes: result.prefixes.size, reason });
+  cx.spfLog.push({ at: now, level, durationMs: performance.now() - started, nodes: result.vertices.size, routes: result.prefixes.size, reason, partial });
   if (cx.spfLog.length > 50) cx.spfLog.shift();
 }
 

@@ -28,7 +28,7 @@ import type { IsisConfig } from './config.js';
 import type { Adjacency, Circuit, IsisContext } from './instance.js';
 import { compareVersions, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
 import { lanTransition, p2pTransition } from './fsm.js';
-import { adjacencyUpAt, flagsOf, flood, levelsOf, SEND_NOW, scheduleHello, sendCsnps } from './flooding.js';
+import { adjacencyUpAt, flagsOf, flood, levelsOf, scheduleHello, sendCsnps, setSrm } from './flooding.js';
 import { purge, scheduleSpf } from './origination.js';
 import { withdrawAll } from './decision.js';
 import { releaseAdjSid, assignAdjSid, srConfigured } from './sr.js';
@@ -91,7 +91,8 @@ export function configChanged(cx: IsisContext, cfg: IsisConfig, now: number): vo
   }
   if (srConfigured(cx)) for (const c of cx.circuits.values()) for (const a of adjacenciesOf(c)) if (a.state === 'up') assignAdjSid(cx, a);
   reoriginate(cx, now);
-  for (const l of [1, 2] as Level[]) scheduleSpf(cx, l, now, 'configuration');
+  // a level that runs, or that ran and must now withdraw its routes
+  for (const l of [1, 2] as Level[]) if (cfg.levels.includes(l) || cx.spf.has(l)) scheduleSpf(cx, l, now, 'configuration');
 }
 
 export function linkChanged(cx: IsisContext, ifname: string, up: boolean, now: number): void {
@@ -107,6 +108,12 @@ export function linkChanged(cx: IsisContext, ifname: string, up: boolean, now: n
     for (const a of adjacenciesOf(c)) adjacencyDown(cx, a, now, 'interface down');
   }
   reoriginate(cx, now);
+}
+
+/** Exported routes go into our LSP: regenerate it shortly (changes in a burst are taken together). */
+export function ribChanged(cx: IsisContext, table: string, route: { protocol: string } | undefined, now: number): void {
+  if (cx.cfg.exportPolicies.length === 0 || (table !== 'inet.0' && table !== 'inet6.0') || route?.protocol === 'isis') return;
+  cx.originateDue ??= now + 100;
 }
 
 export function shutdown(cx: IsisContext): void {
@@ -438,7 +445,7 @@ export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8A
     f.srm.delete(key);
     if (p2p) f.ssn.set(key, lsp.lspId);
   } else {
-    f.srm.set(key, SEND_NOW);
+    setSrm(f, key);
     f.ssn.delete(key);
   }
 }
@@ -461,7 +468,7 @@ function snpEntry(cx: IsisContext, c: Circuit, level: Level, e: LspEntry, now: n
   }
   const cmp = compareVersions(versionOf(have, now), e);
   if (cmp === 0) f.srm.delete(key);
-  else if (cmp > 0) f.srm.set(key, SEND_NOW);
+  else if (cmp > 0) setSrm(f, key);
   else {
     f.ssn.set(key, e.lspId);
     f.srm.delete(key);
@@ -488,7 +495,7 @@ export function csnpReceived(cx: IsisContext, c: Circuit, p: Csnp, now: number):
   for (const r of cx.lsdb.get(level)!.records.values()) {
     if (listed.has(r.key) || remainingLifetime(r, now) === 0 || r.lsp.sequence === 0) continue;
     if (compareLspId(r.lsp.lspId, p.startLspId) < 0 || compareLspId(r.lsp.lspId, p.endLspId) > 0) continue;
-    f.srm.set(r.key, SEND_NOW);
+    setSrm(f, r.key);
   }
 }
 

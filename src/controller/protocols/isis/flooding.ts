@@ -53,7 +53,7 @@ export function circuitType(levels: readonly Level[]): 1 | 2 | 3 {
 
 export function flagsOf(c: Circuit, level: Level): LevelFlags {
   let f = c.flags.get(level);
-  if (!f) c.flags.set(level, (f = { srm: new Map(), ssn: new Map() }));
+  if (!f) c.flags.set(level, (f = { srm: new Map(), srmDue: Infinity, ssn: new Map() }));
   return f;
 }
 
@@ -64,11 +64,17 @@ export function adjacencyUpAt(c: Circuit, level: Level): boolean {
   return false;
 }
 
+/** Flag an LSP for sending on a circuit now. */
+export function setSrm(f: LevelFlags, key: string): void {
+  f.srm.set(key, SEND_NOW);
+  f.srmDue = -Infinity;
+}
+
 /** Set SRM for an LSP on every circuit with an adjacency at its level, except `except`. */
 export function flood(cx: IsisContext, level: Level, key: string, except?: Circuit): void {
   for (const c of cx.circuits.values()) {
     if (c === except || !c.up || !adjacencyUpAt(c, level)) continue;
-    flagsOf(c, level).srm.set(key, SEND_NOW);
+    setSrm(flagsOf(c, level), key);
   }
 }
 
@@ -239,10 +245,22 @@ export function pump(cx: IsisContext, now: number): void {
         f.ssn.clear();
         continue;
       }
-      for (const [key, last] of f.srm) {
-        if (last !== SEND_NOW && (!c.cfg.pointToPoint || now - last < LSP_RETRANSMIT_MS)) continue;
-        if (!sendLsp(cx, c, level, key, now) || !c.cfg.pointToPoint) f.srm.delete(key);
-        else f.srm.set(key, now);
+      // the flags are walked only when one is due: a point-to-point neighbour slow to acknowledge
+      // thousands of LSPs must not cost a walk over all of them per received PDU
+      if (f.srm.size > 0 && now >= f.srmDue) {
+        let due = Infinity;
+        for (const [key, last] of f.srm) {
+          if (last !== SEND_NOW && (!c.cfg.pointToPoint || now - last < LSP_RETRANSMIT_MS)) {
+            due = Math.min(due, last + LSP_RETRANSMIT_MS);
+            continue;
+          }
+          if (!sendLsp(cx, c, level, key, now) || !c.cfg.pointToPoint) f.srm.delete(key);
+          else {
+            f.srm.set(key, now);
+            due = Math.min(due, now + LSP_RETRANSMIT_MS);
+          }
+        }
+        f.srmDue = due;
       }
       if (f.ssn.size) {
         const db = cx.lsdb.get(level)!;
@@ -285,7 +303,7 @@ export function nextDeadline(cx: IsisContext, now: number): number {
     if (c.p2p && c.p2p.state !== 'down') min(c.p2p.expiresAt);
     for (const a of c.lan.values()) min(a.expiresAt);
     for (const f of c.flags.values()) {
-      for (const last of f.srm.values()) min(last === SEND_NOW ? now : last + LSP_RETRANSMIT_MS);
+      if (f.srm.size) min(Math.max(f.srmDue, now));
       if (f.ssn.size) min(now);
     }
   }

@@ -44,6 +44,16 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
   let timer: NodeJS.Timeout | undefined;
   const listening = new Map<string, () => void>();
   let stopLinks: (() => void) | undefined;
+  // routes of other protocols, for the export policy (a RIB without subscribe has none to offer)
+  const ribWithEvents = rib as RibApi & { subscribe?(l: (c: { table: string; route: { protocol: string } | undefined }) => void): () => void };
+  const stopRib = typeof ribWithEvents.subscribe === 'function'
+    ? ribWithEvents.subscribe((c) => {
+        // only then is the route read (a change builds it on reading): BGP's millions go by untouched
+        if (!inst || inst.cx.cfg.exportPolicies.length === 0 || (c.table !== 'inet.0' && c.table !== 'inet6.0')) return;
+        inst.ribChanged(c.table, c.route, now());
+        wake();
+      })
+    : undefined;
 
   const wake = () => {
     if (timer) clearTimeout(timer);
@@ -108,6 +118,9 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
     consumer,
     commands: isisCommands(() => inst),
     instance: () => inst,
-    stop: async () => stopAll(),
+    stop: async () => {
+      stopAll();
+      stopRib?.();
+    },
   };
 }

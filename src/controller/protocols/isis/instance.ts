@@ -16,6 +16,8 @@ import type { SpfResult } from './spf.js';
 import * as events from './events.js';
 import { pump, nextDeadline } from './flooding.js';
 import type { SrState } from './sr.js';
+import type { PolicyEngine } from '../../policy/index.js';
+import type { ConfigTree } from '../../types.js';
 
 export type AdjacencyState = 'down' | 'initializing' | 'up';
 
@@ -47,6 +49,8 @@ export interface Adjacency {
 export interface LevelFlags {
   /** LSP key -> when it was last sent on this circuit (SEND_NOW: not yet) */
   readonly srm: Map<string, number>;
+  /** when the first SRM flag is due (-Infinity: one is to be sent now) */
+  srmDue: number;
   /** LSP key -> its ID (for entries we do not hold: a request with sequence 0) */
   readonly ssn: Map<string, LspId>;
 }
@@ -77,6 +81,8 @@ export interface SpfLogEntry {
   readonly nodes: number;
   readonly routes: number;
   readonly reason: string;
+  /** only prefixes changed: the previous run's vertex routes were kept (no Dijkstra) */
+  readonly partial: boolean;
 }
 
 export interface IsisStats {
@@ -113,6 +119,8 @@ export interface IsisContext {
   readonly spfDue: Map<Level, number>;
   readonly spfReason: Map<Level, string>;
   readonly spf: Map<Level, SpfResult>;
+  /** the topology (edges, overload bits) each level's last SPF ran over */
+  readonly spfTopology: Map<Level, string>;
   /** routes announced to the RIB per table and source, to withdraw what went away */
   readonly announced: Map<string, Set<string>>;
   /** what each announced route was, to announce again only what changed */
@@ -122,6 +130,9 @@ export interface IsisContext {
   readonly spfLog: SpfLogEntry[];
   readonly stats: IsisStats;
   sr?: SrState;
+  /** the export chain's engine, compiled from `policyFor` */
+  policy?: PolicyEngine;
+  policyFor?: ConfigTree;
   nextCircuitId: number;
   /** when LSP lifetimes were last checked */
   lastAgeScan: number;
@@ -151,6 +162,7 @@ export class IsisInstance {
       spfDue: new Map(),
       spfReason: new Map(),
       spf: new Map(),
+      spfTopology: new Map(),
       announced: new Map(),
       announcedText: new Map(),
       refusedTables: new Set(),
@@ -186,6 +198,12 @@ export class IsisInstance {
     this.cx.now = now;
     events.configChanged(this.cx, cfg, now);
     pump(this.cx, now);
+  }
+
+  /** Another protocol's route changed in the RIB: the export policy may take it in or out. */
+  ribChanged(table: string, route: { protocol: string } | undefined, now: number): void {
+    this.cx.now = now;
+    events.ribChanged(this.cx, table, route, now);
   }
 
   /** The clock: expire adjacencies and LSPs, send what is due, run SPF when due. */

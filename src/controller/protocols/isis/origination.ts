@@ -26,6 +26,7 @@ import { formatPrefix, parseCidr, parsePrefix, tryParseIpv4, type Prefix } from 
 import type { IsisContext } from './instance.js';
 import { flood } from './flooding.js';
 import { adjSidSubTlvs, prefixSidSubTlvs, routerCapability } from './sr.js';
+import { exportedPrefixes } from './policy.js';
 
 /** Refresh own LSPs this long before their lifetime runs out (Junos refreshes at lifetime - 317 s). */
 export const REFRESH_MARGIN_S = 300;
@@ -92,6 +93,9 @@ export function ownTlvs(cx: IsisContext, level: Level): Tlv[] {
       neighbors.push({ neighbor: { systemId: parseSystemId(`${s1}.${s2}.${s3}`), pseudonode: parseInt(pn!, 16) }, metric: lc.metric, subTlvs: [] });
     }
   }
+  const exported = exportedPrefixes(cx);
+  for (const r of exported.v4) if (!seen4.has(formatPrefix(r.prefix))) v4.push(r);
+  for (const r of exported.v6) if (!seen6.has(formatPrefix(r.prefix))) v6.push(r);
   if (neighbors.length) tlvs.push({ type: 'extended-is-reachability', neighbors });
   if (v4.length) tlvs.push({ type: 'extended-ipv4-reachability', prefixes: v4 });
   if (v6.length) tlvs.push({ type: 'ipv6-reachability', prefixes: v6 });

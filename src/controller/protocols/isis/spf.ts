@@ -199,8 +199,7 @@ function unionHops(a: readonly NextHop[], b: readonly NextHop[]): readonly NextH
 export function computeSpf(graph: SpfGraph, rootId: string): SpfResult {
   const root = graph.get(rootId);
   const vertices = new Map<string, SpfRoute>();
-  const prefixes = new Map<string, PrefixRoute>();
-  if (!root) return { vertices, prefixes };
+  if (!root) return { vertices, prefixes: new Map() };
 
   // pass 1: Dijkstra distances, remembering each vertex's usable edges and the finishing order
   const index = new VertexIndex();
@@ -274,23 +273,31 @@ export function computeSpf(graph: SpfGraph, rootId: string): SpfResult {
     i = j;
   }
 
-  const routes: SpfRoute[] = [];
   for (const v of order) {
     const list = hops[v]!;
     // a pseudonode's own first hop has no neighbour yet: only its members' hops are real
     const real = list.some((h) => h.neighbor === '') ? list.filter((h) => h.neighbor !== '') : list;
-    const route = { distance: dist[v]!, nextHops: real };
-    routes[v] = route;
-    vertices.set(index.vertices[v]!.id, route);
+    vertices.set(index.vertices[v]!.id, { distance: dist[v]!, nextHops: real });
   }
 
-  // prefixes: the best distance over the advertising vertices, next hops of all at that distance
+  return { vertices, prefixes: computePrefixes(graph, rootId, vertices) };
+}
+
+/**
+ * The prefix routes from the vertices' routes: for each prefix, the best distance over the
+ * vertices advertising it and the union of their next hops at that distance. Alone, it is
+ * the partial route calculation: when only prefixes changed, the vertices' routes of the
+ * previous run still hold and Dijkstra need not run again.
+ */
+export function computePrefixes(graph: SpfGraph, rootId: string, vertices: ReadonlyMap<string, SpfRoute>): Map<string, PrefixRoute> {
+  const prefixes = new Map<string, PrefixRoute>();
+  const root = graph.get(rootId);
+  if (!root) return prefixes;
   const best = new Map<string, { distance: number; origins: string[]; hops: readonly NextHop[] }>();
-  for (const vi of order) {
-    if (vi === ROOT) continue;
-    const v = index.vertices[vi]!;
-    const id = v.id;
-    const route = routes[vi]!;
+  for (const [id, route] of vertices) {
+    if (id === rootId) continue;
+    const v = graph.get(id);
+    if (!v) continue;
     for (const p of v.prefixes) {
       const d = route.distance + p.metric;
       if (d > MAX_PATH_METRIC) continue;
@@ -307,5 +314,5 @@ export function computeSpf(graph: SpfGraph, rootId: string): SpfResult {
     if (own.has(key)) continue;
     prefixes.set(key, { distance: b.distance, nextHops: b.hops, origins: b.origins.length > 1 ? b.origins.sort() : b.origins });
   }
-  return { vertices, prefixes };
+  return prefixes;
 }

@@ -1,0 +1,62 @@
+/**
+ * IS-IS in a whole cnr node (root only): `cnr controller` in a namespace, configured from a
+ * file in Junos set form with a NET on lo0, runs IS-IS over its kernel FramePort (no vRouter
+ * here) against FRR's isisd on a point-to-point link; the user's commands show the adjacency
+ * and the database through the management API (`cnr cli`), and FRR's route to cnr's loopback
+ * and cnr's route to FRR's (`show route protocol isis`) are there.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab } from './harness/lab.js';
+import { Cnr, cnrAvailable } from './harness/cnr.js';
+import { must, waitFor } from './harness/proc.js';
+import { isisSkip, startFrrIsisd, type FrrIsisd } from './isis-lab.js';
+
+const skip = isisSkip || (!cnrAvailable() ? 'cnr is not built' : false);
+if (skip) console.log(`# isis-cnr-node interop skipped: ${skip}`);
+
+let lab: Lab;
+let cnr: Cnr;
+let frr: FrrIsisd;
+
+before(async () => {
+  if (skip) return;
+  lab = new Lab('isno');
+  const nsFrr = lab.ns('frr');
+  const nsCnr = lab.ns('cnr');
+  const link = lab.link(nsFrr, nsCnr, { a4: '10.79.0.1/30' });
+  must('ip', ['-n', nsFrr, 'addr', 'add', '10.255.0.1/32', 'dev', 'lo']);
+  frr = await startFrrIsisd(lab, nsFrr, 'frr1', [
+    `interface ${link.ifA}`, ' ip router isis 1', ' isis network point-to-point', ' isis hello-interval 1', '!',
+    'interface lo', ' ip router isis 1', ' isis passive', '!',
+    'router isis 1', ' net 49.0001.0000.0000.0001.00', ' is-type level-2-only', ' metric-style wide', ' lsp-gen-interval 1', '!',
+  ]);
+  cnr = await Cnr.start(lab, nsCnr, 'isis', {
+    asn: 65000,
+    routerId: '10.255.0.2',
+    neighbors: [],
+    interfaces: [{ name: link.ifB, addresses: ['10.79.0.2/30'] }],
+    extra: [
+      'set interfaces lo0 unit 0 family inet address 10.255.0.2/32',
+      'set interfaces lo0 unit 0 family iso address 49.0001.0000.0000.0002.00',
+      `set interfaces ${link.ifB} unit 0 family iso`,
+      `set protocols isis interface ${link.ifB} point-to-point`,
+      `set protocols isis interface ${link.ifB} hello-interval 1`,
+      'set protocols isis interface lo0.0 passive',
+      'set protocols isis level 1 disable',
+    ],
+  });
+});
+
+after(async () => {
+  if (lab) await lab.close();
+});
+
+test('cnr controller runs IS-IS from its configuration: adjacency with FRR, routes both ways, show isis commands over the management API', { skip, timeout: 85_000 }, async () => {
+  await waitFor('cnr shows the adjacency Up', async () => /frr1\s+2 Up/.test(await cnr.cli('show isis adjacency')), 30_000, 500);
+  await waitFor('FRR\'s route to cnr\'s loopback', () => /10\.255\.0\.2\/32/.test(frr.vtysh('show isis route')), 20_000);
+  await waitFor('cnr\'s route to FRR\'s loopback', async () => /10\.255\.0\.1\/32/.test(await cnr.cli('show route protocol isis')), 20_000, 500);
+  const db = await cnr.cli('show isis database');
+  assert.match(db, /frr1\.00-00/);
+  assert.match(db, /cnr-interop\.00-00/, 'its own LSP, named by the host name (TLV 137)');
+});
