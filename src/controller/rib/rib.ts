@@ -22,7 +22,7 @@
  * Prefixes are indexed per length (IPv4 keys are numbers), which gives exact match and
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
-import { MplsTable } from './mpls.js';
+import { MPLS_TABLE, MplsTable } from './mpls.js';
 import { canonicalPrefix, formatIpv4, formatIpv6, parseIp, parsePrefix, prefixContains, scanIpv4Prefix, tryParseIpv4, type Prefix } from '../../lib/addr.js';
 import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
 
@@ -484,10 +484,13 @@ export class Rib implements RibApi {
   }
 
   announce(table: string, source: string, route: RibRoute): void {
+    // label routes (IS-IS SR) live in the MplsTable, keyed by label, not by prefix
+    if (table === MPLS_TABLE) return this.mpls.announceRoute(source, route);
     this.put(table, source, route.prefix, route, false);
   }
 
   announceShared(table: string, source: string, prefix: string, route: RibRoute): void {
+    if (table === MPLS_TABLE) return this.mpls.announceRoute(source, { ...route, prefix });
     this.put(table, source, prefix, route, true);
   }
 
@@ -531,6 +534,7 @@ export class Rib implements RibApi {
   }
 
   withdraw(table: string, source: string, prefix: string): void {
+    if (table === MPLS_TABLE) return this.mpls.withdrawRoute(source, prefix);
     const t = this.tables.get(table);
     if (!t) return;
     let k: ParsedKey;
@@ -545,6 +549,7 @@ export class Rib implements RibApi {
   }
 
   flush(table: string, source: string): void {
+    if (table === MPLS_TABLE) return this.mpls.flushSource(source);
     const t = this.tables.get(table);
     if (!t) return;
     const hit: Entry[] = [];

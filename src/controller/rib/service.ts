@@ -149,7 +149,9 @@ export class RibService implements ConfigConsumer {
         lines.push(`                    > to table ${a.vrf}.inet.0, Pop`);
         continue;
       }
-      lines.push(`${String(e.label).padEnd(19)}*[${e.owner.split(' ')[0]!.toUpperCase()}]`);
+      // Junos names IS-IS's label routes L-ISIS
+      const proto = e.owner.startsWith('isis') ? 'L-ISIS' : e.owner.split(' ')[0]!.toUpperCase();
+      lines.push(`${String(e.label).padEnd(19)}*[${proto}]`);
       for (const [k, n] of a.nexthops.entries()) {
         const op = n.outLabels.length === 0 ? 'Pop' : `Swap ${n.outLabels.join(', Push ')}`;
         lines.push(`                    ${k === 0 ? '>' : ' '} to ${n.gateway} via ${n.interface}, ${op}`);
