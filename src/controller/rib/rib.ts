@@ -485,13 +485,13 @@ export class Rib implements RibApi {
 
   announce(table: string, source: string, route: RibRoute): void {
     // label routes (IS-IS SR) live in the MplsTable, keyed by label, not by prefix
-    if (table === MPLS_TABLE) return this.mpls.announceRoute(source, route);
-    this.put(table, source, route.prefix, route, false);
+    if (table === MPLS_TABLE) this.mpls.announceRoute(source, route);
+    else this.put(table, source, route.prefix, route, false);
   }
 
   announceShared(table: string, source: string, prefix: string, route: RibRoute): void {
-    if (table === MPLS_TABLE) return this.mpls.announceRoute(source, { ...route, prefix });
-    this.put(table, source, prefix, route, true);
+    if (table === MPLS_TABLE) this.mpls.announceRoute(source, { ...route, prefix });
+    else this.put(table, source, prefix, route, true);
   }
 
   private put(table: string, source: string, prefix: string, route: RibRoute, shared: boolean): void {
@@ -534,7 +534,10 @@ export class Rib implements RibApi {
   }
 
   withdraw(table: string, source: string, prefix: string): void {
-    if (table === MPLS_TABLE) return this.mpls.withdrawRoute(source, prefix);
+    if (table === MPLS_TABLE) {
+      this.mpls.withdrawRoute(source, prefix);
+      return;
+    }
     const t = this.tables.get(table);
     if (!t) return;
     let k: ParsedKey;
@@ -549,7 +552,10 @@ export class Rib implements RibApi {
   }
 
   flush(table: string, source: string): void {
-    if (table === MPLS_TABLE) return this.mpls.flushSource(source);
+    if (table === MPLS_TABLE) {
+      this.mpls.flushSource(source);
+      return;
+    }
     const t = this.tables.get(table);
     if (!t) return;
     const hit: Entry[] = [];
