@@ -18,6 +18,7 @@ import { FibExport } from '../../src/controller/rib/fib-export.js';
 import { RibService } from '../../src/controller/rib/service.js';
 
 const CONFIG = `
+set interfaces lo0 unit 0 family inet address 10.255.0.1/32
 set interfaces m1 unit 0 family inet address 10.1.0.1/24
 set interfaces m2 unit 0 family inet address 10.2.0.1/24
 set interfaces m3 unit 0 family inet address 10.3.0.1/24
@@ -110,6 +111,10 @@ test('SR label operations reach the label table and the wire: pop, swap, ECMP, P
   sr(24001, [['10.3.0.2', 'm3', []]]);
   await fib.whenIdle(5000);
   assert.equal(fib.status().nacks, 0, JSON.stringify(fib.status().recentFailures));
+  // lo0 is the router's loopback: no vif, its address a route the router receives
+  assert.deepEqual(dp.listVifs().map((v) => v.name).sort(), ['m1', 'm2', 'm3']);
+  const lo = dp.listRoutes('default', 4).find((r) => r.prefix === '10.255.0.1/32');
+  assert.equal(dp.listNexthops().find((n) => n.id === lo?.nh)?.type, 'receive');
   const table = Object.fromEntries(dp.listLabels().map((l) => [l.label, l.action]));
   assert.deepEqual(table, { 400001: 'pop-lookup', 400002: 'swap', 400003: 'php', 400004: 'php', 24001: 'php' });
   const show = svc.showMpls();

@@ -47,6 +47,9 @@ export interface ConfiguredInterface {
   driver?: 'af-packet' | 'af-xdp' | 'tap';
 }
 
+/** The router's loopback interface (Junos `lo0`): addresses only, no vif */
+const LOOPBACK = 'lo0';
+
 export class RibService implements ConfigConsumer {
   readonly name = 'rib';
   readonly direct: DirectProtocol;
@@ -111,7 +114,9 @@ export class RibService implements ConfigConsumer {
     }
     const live = interfaces.filter((i) => !i.disabled);
     this.rib.setInterfaces(live.map((i) => i.name));
-    if (fib) for (const i of live) fib.setInterface(i.name, this.fibInterface(i));
+    // lo0 is the router's loopback, not a netdev the vRouter attaches: its addresses are local
+    // routes (received, punted to the host), announced below like any interface's
+    if (fib) for (const i of live) if (i.name !== LOOPBACK) fib.setInterface(i.name, this.fibInterface(i));
     this.direct.apply(live.map((i): DirectInterface => ({ name: i.name, instance: i.instance, addresses: [...i.inet, ...i.inet6] })));
     this.statics.apply(staticTables(next).filter((s) => s.instance === 'default' || instances.has(s.instance)));
     if (fib) {
