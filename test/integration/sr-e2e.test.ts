@@ -47,15 +47,26 @@ const PLANS: NodePlan[] = [
   { name: 'pe2', n: 3, srgb: 600000, ifs: [['c2', '10.0.2.2/30', 'p2p']] },
 ];
 
-/** The L3VPN on the PEs: iBGP inet-vpn between loopbacks, VRF blue with one host-facing interface each. */
-function vpn(n: 1 | 3, blueIf: string, blueNet: string): string[] {
+/** The L3VPN on the PEs: iBGP inet-vpn and inet6-vpn between loopbacks, VRF blue with one host-facing interface each (PE1: red too). */
+function vpn(n: 1 | 3, blueIf: string, blueNet: string, blueNet6: string): string[] {
   return [
     'set routing-options autonomous-system 65000',
     'set protocols bgp group core type internal',
     `set protocols bgp group core local-address 10.255.0.${n}`,
     'set protocols bgp group core family inet-vpn unicast',
+    'set protocols bgp group core family inet6-vpn unicast',
     `set protocols bgp group core neighbor 10.255.0.${4 - n}`,
     `set interfaces ${blueIf} unit 0 family inet address ${blueNet}`,
+    `set interfaces ${blueIf} unit 0 family inet6 address ${blueNet6}`,
+    ...(n === 1
+      ? [
+          'set interfaces r1 unit 0 family inet address 10.13.0.1/24',
+          'set routing-instances red instance-type vrf',
+          'set routing-instances red interface r1',
+          'set routing-instances red route-distinguisher 10.255.0.1:2',
+          'set routing-instances red vrf-target target:65000:2',
+        ]
+      : []),
     'set routing-instances blue instance-type vrf',
     `set routing-instances blue interface ${blueIf}`,
     `set routing-instances blue route-distinguisher 10.255.0.${n}:1`,
@@ -65,7 +76,7 @@ function vpn(n: 1 | 3, blueIf: string, blueNet: string): string[] {
 
 function config(p: NodePlan): string {
   const lines = [
-    ...(p.n === 1 ? vpn(1, 'v1', '10.11.0.1/24') : p.n === 3 ? vpn(3, 'b2', '10.12.0.1/24') : []),
+    ...(p.n === 1 ? vpn(1, 'v1', '10.11.0.1/24', 'fd00:11::1/64') : p.n === 3 ? vpn(3, 'b2', '10.12.0.1/24', 'fd00:12::1/64') : []),
     `set system host-name ${p.name}`,
     `set routing-options router-id 10.255.0.${p.n}`,
     `set interfaces lo0 unit 0 family inet address 10.255.0.${p.n}/32`,
@@ -129,14 +140,18 @@ describe('IS-IS and SR across three cnr nodes, over the vRouter punt channel', {
   let h1 = '';
   let hb = '';
   let h2 = '';
+  let hr = '';
 
   before(async () => {
     for (const p of PLANS) ns[p.name] = lab.netns(p.name);
     lab.veth(ns['pe1']!, 'c1', ns['p']!, 'p1');
     lab.veth(ns['p']!, 'p2', ns['pe2']!, 'c2');
     h1 = lab.host(ns['pe1']!, { name: 'h1', routerIf: 'b1', addrs: ['10.1.0.2/24'], gw: ['10.1.0.1'] });
-    hb = lab.host(ns['pe1']!, { name: 'hb', routerIf: 'v1', addrs: ['10.11.0.2/24'], gw: ['10.11.0.1'] });
-    h2 = lab.host(ns['pe2']!, { name: 'h2', routerIf: 'b2', addrs: ['10.12.0.2/24'], gw: ['10.12.0.1'] });
+    hb = lab.host(ns['pe1']!, { name: 'hb', routerIf: 'v1', addrs: ['10.11.0.2/24', 'fd00:11::2/64'], gw: ['10.11.0.1', 'fd00:11::1'] });
+    h2 = lab.host(ns['pe2']!, { name: 'h2', routerIf: 'b2', addrs: ['10.12.0.2/24', 'fd00:12::2/64'], gw: ['10.12.0.1', 'fd00:12::1'] });
+    hr = lab.host(ns['pe1']!, { name: 'hr', routerIf: 'r1', addrs: ['10.13.0.2/24'], gw: ['10.13.0.1'] });
+    for (const h of [hb, h2]) lab.run(h, ['sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0']);
+    for (const [node, dev] of [['pe1', 'v1'], ['pe2', 'b2'], ['pe1', 'r1']] as const) lab.run(ns[node]!, ['sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`], { allowFail: true });
     for (const p of PLANS) {
       for (const [ifname] of p.ifs) lab.run(ns[p.name]!, ['sysctl', '-qw', `net.ipv6.conf.${ifname}.disable_ipv6=1`], { allowFail: true });
       const d = join(dir, p.name);
@@ -195,5 +210,11 @@ describe('IS-IS and SR across three cnr nodes, over the vRouter punt channel', {
     assert.ok(core.some((l) => l.startsWith(`500003,${blue2}\t`) && l.endsWith('10.12.0.2')), `transport over service label on PE1 -> P: ${core.join(' | ')}`);
     const last = await seenOn(lab, ns['pe2']!, 'c2', 'mpls', () => void pingFrom(hb, '10.12.0.2', 3));
     assert.ok(last.some((l) => l.startsWith(`${blue2}\t`) && l.endsWith('10.12.0.2')), `the service label alone on P -> PE2: ${last.join(' | ')}`);
+    // IPv6 in blue: inet6-vpn routes with IPv4-mapped next hops over the same tunnels
+    await eventually('PE1 learns fd00:12::/64 into blue.inet6.0', 20_000, () => /fd00:12::\/64/.test(pe1.cli('show route table blue.inet6.0')));
+    await eventually('hb pings h2 over IPv6', 20_000, () => pingFrom(hb, 'fd00:12::2'));
+    // red imports nothing of blue's
+    assert.doesNotMatch(pe1.cli('show route table red.inet.0'), /10\.12\.0\.0/);
+    assert.equal(pingFrom(hr, '10.12.0.2', 2), false, 'red reaches nothing of blue');
   });
 });
