@@ -22,98 +22,28 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { NetnsLab, needsRoot } from '../lib/netns.js';
-import { CnrNode, eventually, pingFrom } from '../lib/cnr-node.js';
+import { NetnsLab } from '../lib/netns.js';
+import { eventually, pingFrom, type CnrNode } from '../lib/cnr-node.js';
+import { seenOn, srSkip, srVpn, startSrNodes, stopSrNodes, type SrNodePlan } from '../lib/sr-lab.js';
 
-const hasIsis = existsSync(fileURLToPath(new URL('../../src/controller/protocols/isis/index.js', import.meta.url)));
-const skip = needsRoot() || (hasIsis ? false : 'needs the IS-IS protocol (src/controller/protocols/isis), not in this tree');
-if (skip) console.log(`# sr-e2e skipped: ${skip}`);
+const skip = srSkip('sr-e2e');
 
-interface NodePlan {
-  name: string;
-  n: number;
-  srgb: number;
-  ifs: [ifname: string, address: string, isis: 'p2p' | 'passive'][];
-}
-
-const PLANS: NodePlan[] = [
-  { name: 'pe1', n: 1, srgb: 400000, ifs: [['c1', '10.0.1.1/30', 'p2p'], ['b1', '10.1.0.1/24', 'passive']] },
-  { name: 'p', n: 2, srgb: 500000, ifs: [['p1', '10.0.1.2/30', 'p2p'], ['p2', '10.0.2.1/30', 'p2p']] },
-  { name: 'pe2', n: 3, srgb: 600000, ifs: [['c2', '10.0.2.2/30', 'p2p']] },
+const PE1_RED = [
+  'set interfaces r1 unit 0 family inet address 10.13.0.1/24',
+  'set routing-instances red instance-type vrf',
+  'set routing-instances red interface r1',
+  'set routing-instances red route-distinguisher 10.255.0.1:2',
+  'set routing-instances red vrf-target target:65000:2',
 ];
 
-/** The L3VPN on the PEs: iBGP inet-vpn and inet6-vpn between loopbacks, VRF blue with one host-facing interface each (PE1: red too). */
-function vpn(n: 1 | 3, blueIf: string, blueNet: string, blueNet6: string): string[] {
-  return [
-    'set routing-options autonomous-system 65000',
-    'set protocols bgp group core type internal',
-    `set protocols bgp group core local-address 10.255.0.${n}`,
-    'set protocols bgp group core family inet-vpn unicast',
-    'set protocols bgp group core family inet6-vpn unicast',
-    `set protocols bgp group core neighbor 10.255.0.${4 - n}`,
-    `set interfaces ${blueIf} unit 0 family inet address ${blueNet}`,
-    `set interfaces ${blueIf} unit 0 family inet6 address ${blueNet6}`,
-    ...(n === 1
-      ? [
-          'set interfaces r1 unit 0 family inet address 10.13.0.1/24',
-          'set routing-instances red instance-type vrf',
-          'set routing-instances red interface r1',
-          'set routing-instances red route-distinguisher 10.255.0.1:2',
-          'set routing-instances red vrf-target target:65000:2',
-        ]
-      : []),
-    'set routing-instances blue instance-type vrf',
-    `set routing-instances blue interface ${blueIf}`,
-    `set routing-instances blue route-distinguisher 10.255.0.${n}:1`,
-    'set routing-instances blue vrf-target target:65000:1',
-  ];
-}
-
-function config(p: NodePlan): string {
-  const lines = [
-    ...(p.n === 1 ? vpn(1, 'v1', '10.11.0.1/24', 'fd00:11::1/64') : p.n === 3 ? vpn(3, 'b2', '10.12.0.1/24', 'fd00:12::1/64') : []),
-    `set system host-name ${p.name}`,
-    `set routing-options router-id 10.255.0.${p.n}`,
-    `set interfaces lo0 unit 0 family inet address 10.255.0.${p.n}/32`,
-    `set interfaces lo0 unit 0 family iso address 49.0001.0000.0000.000${p.n}.00`,
-    'set protocols isis interface lo0.0 passive',
-    'set protocols isis level 1 disable',
-    `set protocols isis source-packet-routing srgb start-label ${p.srgb}`,
-    'set protocols isis source-packet-routing srgb index-range 4096',
-    `set protocols isis source-packet-routing node-segment ipv4-index ${p.n}`,
-  ];
-  for (const [ifname, address, kind] of p.ifs) {
-    lines.push(`set interfaces ${ifname} unit 0 family inet address ${address}`);
-    lines.push(`set interfaces ${ifname} unit 0 family iso`);
-    if (kind === 'passive') lines.push(`set protocols isis interface ${ifname} passive`);
-    else {
-      lines.push(`set protocols isis interface ${ifname} point-to-point`);
-      lines.push(`set protocols isis interface ${ifname} hello-interval 1`);
-      lines.push(`set protocols isis interface ${ifname} level 2 metric 10`);
-    }
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** Labels and IPv4 destinations of the MPLS or ICMP frames tshark sees on an interface while `during` runs. */
-async function seenOn(lab: NetnsLab, ns: string, ifname: string, filter: string, during: () => void): Promise<string[]> {
-  const t = spawn('ip', ['netns', 'exec', ns, 'timeout', '10', 'tshark', '-l', '-n', '-i', ifname, '-c', '2', '-f', filter, '-T', 'fields', '-e', 'mpls.label', '-e', 'ip.dst'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  t.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  t.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await eventually('tshark to start capturing', 10_000, () => /Capturing on|Capture started/.test(err) || t.exitCode !== null);
-  await new Promise((r) => setTimeout(r, 500));
-  during();
-  await new Promise<void>((r) => (t.exitCode !== null ? r() : t.once('exit', () => r())));
-  void lab;
-  return out.split('\n').filter(Boolean);
-}
+const PLANS: SrNodePlan[] = [
+  { name: 'pe1', n: 1, srgb: 400000, ifs: [['c1', '10.0.1.1/30', 'p2p'], ['b1', '10.1.0.1/24', 'passive']], extra: [...srVpn(1, 3, 'v1', '10.11.0.1/24', 'fd00:11::1/64'), ...PE1_RED] },
+  { name: 'p', n: 2, srgb: 500000, ifs: [['p1', '10.0.1.2/30', 'p2p'], ['p2', '10.0.2.1/30', 'p2p']] },
+  { name: 'pe2', n: 3, srgb: 600000, ifs: [['c2', '10.0.2.2/30', 'p2p']], extra: srVpn(3, 1, 'b2', '10.12.0.1/24', 'fd00:12::1/64') },
+];
 
 /** From h1's eth0: broadcast MPLS frames (label, bottom of stack, TTL 64) around an ICMP echo request from 10.1.0.2 to `dst`. */
 function sendLabelled(lab: NetnsLab, ns: string, label: number, dst: string, count: number): void {
@@ -152,28 +82,10 @@ describe('IS-IS and SR across three cnr nodes, over the vRouter punt channel', {
     hr = lab.host(ns['pe1']!, { name: 'hr', routerIf: 'r1', addrs: ['10.13.0.2/24'], gw: ['10.13.0.1'] });
     for (const h of [hb, h2]) lab.run(h, ['sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0']);
     for (const [node, dev] of [['pe1', 'v1'], ['pe2', 'b2'], ['pe1', 'r1']] as const) lab.run(ns[node]!, ['sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`], { allowFail: true });
-    for (const p of PLANS) {
-      for (const [ifname] of p.ifs) lab.run(ns[p.name]!, ['sysctl', '-qw', `net.ipv6.conf.${ifname}.disable_ipv6=1`], { allowFail: true });
-      const d = join(dir, p.name);
-      mkdirSync(d, { recursive: true });
-      const cfg = join(d, 'router.set');
-      writeFileSync(cfg, config(p));
-      const node = new CnrNode(ns[p.name]!, join(d, 'state'), cfg, d);
-      nodes.set(p.name, node);
-      await node.start();
-      // the node's own traffic (BGP between loopbacks) through the vRouter: vhost0 and the loopback in the kernel
-      await eventually(`vhost0 in ${p.name}`, 15_000, () => lab.run(ns[p.name]!, ['ip', 'link', 'show', 'vhost0'], { allowFail: true }).includes('vhost0'));
-      lab.run(ns[p.name]!, ['ip', 'addr', 'add', `10.255.0.${p.n}/32`, 'dev', 'lo']);
-      lab.run(ns[p.name]!, ['ip', 'route', 'replace', 'default', 'dev', 'vhost0']);
-    }
+    await startSrNodes(lab, dir, PLANS, ns, nodes);
   }, { timeout: 90_000 });
 
-  after(async () => {
-    if (process.env['CNR_E2E_DEBUG']) for (const [name, n] of nodes) console.log(`--- ${name}\n${n.logTail(6000)}`);
-    for (const n of nodes.values()) await n.stop();
-    await lab.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopSrNodes(nodes, lab, dir));
 
   test('adjacencies come up over the punt channel and SR labels reach every data plane', async () => {
     const p = nodes.get('p')!;
@@ -190,10 +102,10 @@ describe('IS-IS and SR across three cnr nodes, over the vRouter punt channel', {
   });
 
   test('a packet on PE2\'s node SID: PE1 swaps to P\'s label, P pops it (PHP) toward PE2', async () => {
-    const onCore = await seenOn(lab, ns['p']!, 'p1', 'mpls', () => sendLabelled(lab, h1, 400003, '10.0.2.2', 4));
+    const onCore = await seenOn(ns['p']!, 'p1', 'mpls', () => sendLabelled(lab, h1, 400003, '10.0.2.2', 4));
     assert.ok(onCore.some((l) => l.startsWith('500003\t') && l.endsWith('10.0.2.2')), `PE1 -> P carries 500003: ${onCore.join(' | ')}`);
     // (captured where it arrives: a frame the vRouter sends bypasses the qdisc, and with it the sender's taps)
-    const toPe2 = await seenOn(lab, ns['pe2']!, 'c2', 'icmp', () => sendLabelled(lab, h1, 400003, '10.0.2.2', 4));
+    const toPe2 = await seenOn(ns['pe2']!, 'c2', 'icmp', () => sendLabelled(lab, h1, 400003, '10.0.2.2', 4));
     assert.ok(toPe2.some((l) => l === '\t10.0.2.2'), `P -> PE2 is plain IPv4 (P popped the label): ${toPe2.join(' | ')}`);
   });
 
@@ -206,9 +118,9 @@ describe('IS-IS and SR across three cnr nodes, over the vRouter punt channel', {
     await eventually('hb pings h2 across the SR core', 30_000, () => pingFrom(hb, '10.12.0.2'));
     assert.ok(pingFrom(h2, '10.11.0.2', 2), 'h2 pings hb');
     // PE1 -> P: P's label for PE2 (500003) over PE2's blue label; P -> PE2: the blue label alone (PHP)
-    const core = await seenOn(lab, ns['p']!, 'p1', 'mpls', () => void pingFrom(hb, '10.12.0.2', 3));
+    const core = await seenOn(ns['p']!, 'p1', 'mpls', () => void pingFrom(hb, '10.12.0.2', 3));
     assert.ok(core.some((l) => l.startsWith(`500003,${blue2}\t`) && l.endsWith('10.12.0.2')), `transport over service label on PE1 -> P: ${core.join(' | ')}`);
-    const last = await seenOn(lab, ns['pe2']!, 'c2', 'mpls', () => void pingFrom(hb, '10.12.0.2', 3));
+    const last = await seenOn(ns['pe2']!, 'c2', 'mpls', () => void pingFrom(hb, '10.12.0.2', 3));
     assert.ok(last.some((l) => l.startsWith(`${blue2}\t`) && l.endsWith('10.12.0.2')), `the service label alone on P -> PE2: ${last.join(' | ')}`);
     // IPv6 in blue: inet6-vpn routes with IPv4-mapped next hops over the same tunnels
     await eventually('PE1 learns fd00:12::/64 into blue.inet6.0', 20_000, () => /fd00:12::\/64/.test(pe1.cli('show route table blue.inet6.0')));
