@@ -9,9 +9,9 @@
  *   SRGBs: PE1 400000, P1 500000, PE2 600000, P2 700000; node SID index n of 10.255.0.n
  *
  * PE1's tunnel to PE2 in inet.3 has both equal paths, each with its own P's label for PE2
- * (500003, 700003); the VPN route uses both, and flows spread over them. Then the link the
- * ping flow takes is cut, at 1,000 pings a second: IS-IS (1 s hellos, 3 s hold time, no
- * BFD) moves the traffic to the other path; the test prints how many pings were lost.
+ * (500003, 700003); the VPN route uses both, and flows spread over them. Then the link a
+ * UDP flow of 1,000 datagrams a second takes is cut: IS-IS (1 s hellos, 3 s hold time, no
+ * BFD) moves the traffic to the other path; the test prints how many datagrams were lost.
  * Needs the IS-IS protocol (src/controller/protocols/isis): skips where it is not in the tree.
  */
 import { after, before, describe, test } from 'node:test';
@@ -38,12 +38,34 @@ function udpFlows(lab: NetnsLab, ns: string, ports: number): void {
   lab.run(ns, ['/usr/bin/python3', '-c', py, String(ports)]);
 }
 
+/** One flow hb:5000 -> h2:5001 at 1,000 datagrams a second for argv[1] seconds (absolute schedule); prints how many it sent. */
+const PACED_SENDER = `import socket,sys,time
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('10.11.0.2',5000))
+n=0; t0=time.time(); end=t0+float(sys.argv[1])
+while True:
+  now=time.time()
+  if now>=end: break
+  due=t0+n/1000.0
+  if due>now: time.sleep(due-now)
+  s.sendto(b'%d'%n,('10.12.0.2',5001)); n+=1
+print(n)`;
+
+/** Counts datagrams to 10.12.0.2:5001 for argv[1] seconds and prints the count. */
+const RECEIVER = `import socket,sys,time
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('10.12.0.2',5001)); s.settimeout(0.2)
+n=0; end=time.time()+float(sys.argv[1])
+while time.time()<end:
+  try: s.recv(64); n+=1
+  except socket.timeout: pass
+print(n)`;
+
 describe('SR ECMP and failover in a square of cnr nodes', { skip: skip || undefined, timeout: 150_000 }, () => {
   const lab = new NetnsLab('srsq');
   const dir = mkdtempSync(join(tmpdir(), `cnr-srsq-${process.pid}-`));
   const nodes = new Map<string, CnrNode>();
   const ns: Record<string, string> = {};
   let hb = '';
+  let h2 = '';
 
   before(async () => {
     for (const p of PLANS) ns[p.name] = lab.netns(p.name);
@@ -52,7 +74,7 @@ describe('SR ECMP and failover in a square of cnr nodes', { skip: skip || undefi
     lab.veth(ns['pe1']!, 'd1', ns['p2']!, 'q1');
     lab.veth(ns['p2']!, 'q2', ns['pe2']!, 'd2');
     hb = lab.host(ns['pe1']!, { name: 'hb', routerIf: 'v1', addrs: ['10.11.0.2/24'], gw: ['10.11.0.1'] });
-    lab.host(ns['pe2']!, { name: 'h2', routerIf: 'b2', addrs: ['10.12.0.2/24'], gw: ['10.12.0.1'] });
+    h2 = lab.host(ns['pe2']!, { name: 'h2', routerIf: 'b2', addrs: ['10.12.0.2/24'], gw: ['10.12.0.1'] });
     for (const [node, dev] of [['pe1', 'v1'], ['pe2', 'b2']] as const) lab.run(ns[node]!, ['sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`], { allowFail: true });
     await startSrNodes(lab, dir, PLANS, ns, nodes);
   }, { timeout: 90_000 });
@@ -78,22 +100,26 @@ describe('SR ECMP and failover in a square of cnr nodes', { skip: skip || undefi
   });
 
   test('cutting the link the traffic takes: IS-IS moves it to the other path', async () => {
-    // which P carries the ping flow now
-    const onP1 = await seenOn(ns['p1']!, 'p1', 'mpls', () => void pingFrom(hb, '10.12.0.2', 3), 1, 4);
+    // one UDP flow (fixed ports), paced at 1,000 datagrams a second for 8 s; h2 counts what arrives
+    const flow = (seconds: number) => lab.spawn(hb, ['/usr/bin/python3', '-c', PACED_SENDER, String(seconds)]);
+    const onP1 = await seenOn(ns['p1']!, 'p1', 'mpls', () => void flow(0.3), 1, 4);
     const [cutNs, cutIf] = onP1.length > 0 ? [ns['p1']!, 'p1'] : [ns['p2']!, 'q1'];
-    const ping = lab.spawn(hb, ['ping', '-n', '-q', '-i', '0.001', '-c', '12000', '-W', '1', '10.12.0.2']);
-    let out = '';
-    ping.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const receiver = lab.spawn(h2, ['/usr/bin/python3', '-c', RECEIVER, '11']);
+    let got = '';
+    receiver.stdout!.on('data', (d: Buffer) => (got += d.toString()));
+    await new Promise((r) => setTimeout(r, 500));
+    const sender = flow(8);
+    let sent = '';
+    sender.stdout!.on('data', (d: Buffer) => (sent += d.toString()));
     await new Promise((r) => setTimeout(r, 2000));
     lab.run(cutNs, ['ip', 'link', 'set', cutIf, 'down']);
-    await new Promise<void>((r) => (ping.exitCode !== null ? r() : ping.once('exit', () => r())));
-    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-    assert.ok(m, out);
-    const [sent, received] = [Number(m[1]), Number(m[2])];
-    const lost = sent - received;
-    console.log(`# sr-square-e2e: cut ${cutIf}: ${lost} of ${sent} pings lost at 1,000/s (${(lost / 1000).toFixed(1)} s without forwarding; IS-IS hold time 3 s, no BFD)`);
-    assert.ok(received > sent / 2, `traffic resumed over the other path: ${out}`);
-    assert.ok(pingFrom(hb, '10.12.0.2', 3), 'hb still reaches h2 after the cut');
+    await Promise.all([sender, receiver].map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r())))));
+    const [nSent, nGot] = [Number(sent.trim()), Number(got.trim())];
+    assert.ok(nSent > 7000, `the sender kept its pace: ${sent}`);
+    const lost = nSent - nGot;
+    console.log(`# sr-square-e2e: cut ${cutIf}: ${lost} of ${nSent} datagrams lost at 1,000/s (${(lost / 1000).toFixed(1)} s without forwarding; IS-IS hold time 3 s, no BFD)`);
+    assert.ok(nGot > nSent / 2, `traffic resumed over the other path (${nGot} of ${nSent} arrived)`);
     assert.ok(lost > 0, 'the cut cost something (no BFD, no fast reroute): a test that loses nothing did not cut the path');
+    assert.ok(pingFrom(hb, '10.12.0.2', 3), 'hb still reaches h2 after the cut');
   });
 });
