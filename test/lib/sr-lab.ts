@@ -1,7 +1,7 @@
 /**
  * A segment-routing fabric of cnr nodes for the system tests (sr-e2e, sr-square-e2e): the
  * configuration of each node (lo0 with its NET and node SID, IS-IS point-to-point on the core
- * links with 1 s hellos, its own SRGB; on the PEs iBGP inet-vpn/inet6-vpn between loopbacks
+ * links with 1 s hellos and a 3 s hold time, its own SRGB; on the PEs iBGP inet-vpn/inet6-vpn between loopbacks
  * and VRF blue), `cnr start` in each node's namespace with the node's own traffic routed
  * into vhost0 and its loopback on the kernel's `lo`, and a bounded tshark capture of what
  * crosses a link.
@@ -60,6 +60,7 @@ export function srConfig(p: SrNodePlan): string {
     else {
       lines.push(`set protocols isis interface ${ifname} point-to-point`);
       lines.push(`set protocols isis interface ${ifname} hello-interval 1`);
+      lines.push(`set protocols isis interface ${ifname} hold-time 3`);
       lines.push(`set protocols isis interface ${ifname} level 2 metric 10`);
     }
   }
