@@ -192,3 +192,27 @@ test('a MEMIF interface update becomes a memif vif with its socket, id and secre
   assert.equal(dp.calls['addVif'], adds! + 1);
   assert.equal(dp.vifs.get('memif-a')?.memif?.socket, '/run/cnr/memif/b/memif.sock');
 });
+
+test('forwarded labels (segment routing): a swap for one labelled next hop, a pop toward labelled members otherwise, refused without addresses', async () => {
+  const { dp, p } = await setup();
+  assert.deepEqual(p.applyLabel({ label: 400002, nexthops: [{ ip: '10.0.0.2', interface: 'eth1', transportLabels: [500002] }] }).failures, []);
+  const swap = dp.labels.get(400002) as { action: string; outLabels: number[]; nh: number };
+  assert.deepEqual([swap.action, swap.outLabels], ['swap', [500002]]);
+  assert.deepEqual(dp.nexthops.get(swap.nh)!.spec, { type: 'neighbor', vif: 'eth1', ip: '10.0.0.2' }, 'the swap pushes nothing more');
+  assert.deepEqual(p.applyLabel({ label: 400003, nexthops: [{ ip: '10.0.0.2', interface: 'eth1', transportLabels: [500003] }, { ip: '10.0.0.3', interface: 'eth1', transportLabels: [600003] }] }).failures, []);
+  const ecmp = dp.labels.get(400003) as { action: string; nh: number };
+  assert.equal(ecmp.action, 'php');
+  const members = (dp.nexthops.get(ecmp.nh)!.spec as { members: number[] }).members.map((m) => dp.nexthops.get(m)!.spec);
+  assert.deepEqual(members, [{ type: 'neighbor', vif: 'eth1', ip: '10.0.0.2', labels: [500003] }, { type: 'neighbor', vif: 'eth1', ip: '10.0.0.3', labels: [600003] }]);
+  // resent unchanged: nothing; an Adj-SID (pop and forward)
+  const calls = dp.calls['addLabel'];
+  p.applyLabel({ label: 400003, nexthops: [{ ip: '10.0.0.2', interface: 'eth1', transportLabels: [500003] }, { ip: '10.0.0.3', interface: 'eth1', transportLabels: [600003] }] });
+  assert.equal(dp.calls['addLabel'], calls);
+  p.applyLabel({ label: 24001, nexthops: [{ ip: '10.0.0.3', interface: 'eth1', transportLabels: [] }] });
+  assert.equal((dp.labels.get(24001) as { action: string }).action, 'php');
+  assert.match(p.applyLabel({ label: 24002, nexthops: [{ ip: '', interface: 'eth1', transportLabels: [] }] }).failures[0]!.reason, /next-hop addresses/);
+  // deleting them releases the next hops only they held
+  for (const label of [400002, 400003, 24001]) p.applyLabel({ label, delete: true });
+  assert.equal(dp.labels.size, 0);
+  assert.equal(dp.nexthops.size, 0, 'no next hop left behind');
+});

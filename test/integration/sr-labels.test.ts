@@ -1,6 +1,7 @@
 /**
  * Segment-routing label operations from mpls.0 to the wire: the RIB's mpls.0 entries as
- * IS-IS puts them (MplsTable.set: pop for our own node SID, swap for a transit node SID with
+ * IS-IS announces them (RibApi.announce('mpls.0', source, route keyed by label); our own node
+ * SID's pop with MplsTable.set), a swap for a transit node SID with
  * the next hop's SRGB, ECMP over neighbours with different SRGBs, penultimate-hop popping, an
  * Adj-SID's pop-and-forward) travel through the FIB export and the agent into the real data
  * plane's label table, and MPLS frames come out swapped, popped or spread as they should.
@@ -17,6 +18,7 @@ import { FibExport } from '../../src/controller/rib/fib-export.js';
 import { RibService } from '../../src/controller/rib/service.js';
 
 const CONFIG = `
+set interfaces lo0 unit 0 family inet address 10.255.0.1/32
 set interfaces m1 unit 0 family inet address 10.1.0.1/24
 set interfaces m2 unit 0 family inet address 10.2.0.1/24
 set interfaces m3 unit 0 family inet address 10.3.0.1/24
@@ -99,25 +101,25 @@ after(async () => {
 });
 
 test('SR label operations reach the label table and the wire: pop, swap, ECMP, PHP, Adj-SID', { timeout: 30_000 }, async () => {
-  const m = rib.mpls;
-  m.set(400001, 'isis node-sid 10.255.0.1/32', { action: 'pop-lookup', vrf: 'default' });
-  m.set(400002, 'isis node-sid 10.255.0.2/32', { action: 'forward', nexthops: [{ gateway: '10.2.0.2', interface: 'm2', outLabels: [500002] }] });
-  m.set(400003, 'isis node-sid 10.255.0.3/32', {
-    action: 'forward',
-    nexthops: [
-      { gateway: '10.2.0.2', interface: 'm2', outLabels: [500003] },
-      { gateway: '10.3.0.2', interface: 'm3', outLabels: [600003] },
-    ],
-  });
-  m.set(400004, 'isis node-sid 10.255.0.4/32', { action: 'forward', nexthops: [{ gateway: '10.2.0.2', interface: 'm2', outLabels: [] }] });
-  m.set(24001, 'isis adj-sid m3', { action: 'forward', nexthops: [{ gateway: '10.3.0.2', interface: 'm3', outLabels: [] }] });
+  // our own node SID, put in directly; the rest as IS-IS announces its SR results (mpls.0 keyed by label)
+  rib.mpls.set(400001, 'isis node-sid 10.255.0.1/32', { action: 'pop-lookup', vrf: 'default' });
+  const sr = (label: number, nexthops: [string, string, number[]][]) =>
+    rib.announce('mpls.0', 'isis-l2', { prefix: String(label), protocol: 'isis', preference: 14, nexthops: nexthops.map(([gateway, ifname, labels]) => ({ gateway, interface: ifname, labels })) });
+  sr(400002, [['10.2.0.2', 'm2', [500002]]]);
+  sr(400003, [['10.2.0.2', 'm2', [500003]], ['10.3.0.2', 'm3', [600003]]]);
+  sr(400004, [['10.2.0.2', 'm2', []]]);
+  sr(24001, [['10.3.0.2', 'm3', []]]);
   await fib.whenIdle(5000);
   assert.equal(fib.status().nacks, 0, JSON.stringify(fib.status().recentFailures));
+  // lo0 is the router's loopback: no vif, its address a route the router receives
+  assert.deepEqual(dp.listVifs().map((v) => v.name).sort(), ['m1', 'm2', 'm3']);
+  const lo = dp.listRoutes('default', 4).find((r) => r.prefix === '10.255.0.1/32');
+  assert.equal(dp.listNexthops().find((n) => n.id === lo?.nh)?.type, 'receive');
   const table = Object.fromEntries(dp.listLabels().map((l) => [l.label, l.action]));
   assert.deepEqual(table, { 400001: 'pop-lookup', 400002: 'swap', 400003: 'php', 400004: 'php', 24001: 'php' });
   const show = svc.showMpls();
-  assert.match(show.text, /400002\s+\*\[ISIS\]\n\s+> to 10\.2\.0\.2 via m2, Swap 500002/);
-  assert.match(show.text, /24001\s+\*\[ISIS\]\n\s+> to 10\.3\.0\.2 via m3, Pop/);
+  assert.match(show.text, /400002\s+\*\[L-ISIS\]\n\s+> to 10\.2\.0\.2 via m2, Swap 500002/);
+  assert.match(show.text, /24001\s+\*\[L-ISIS\]\n\s+> to 10\.3\.0\.2 via m3, Pop/);
 
   // our own node SID: popped, the IPv4 packet routed (10.3.0.2 is on m3)
   let out = await through([labelled([400001], 1000, '10.3.0.2')]);
@@ -154,15 +156,18 @@ test('SR labels change, go, and survive a controller reconnection', { timeout: 3
   const m = rib.mpls;
   const nhsBefore = dp.listNexthops().length;
   // the neighbour's SRGB moved: the transit SID swaps for the new label
-  m.set(400002, 'isis node-sid 10.255.0.2/32', { action: 'forward', nexthops: [{ gateway: '10.2.0.2', interface: 'm2', outLabels: [700002] }] });
+  rib.announce('mpls.0', 'isis-l2', { prefix: '400002', protocol: 'isis', preference: 14, nexthops: [{ gateway: '10.2.0.2', interface: 'm2', labels: [700002] }] });
   await fib.whenIdle(5000);
   assert.deepEqual(dp.listLabels().find((l) => l.label === 400002)?.outLabels, [700002]);
   let out = await through([labelled([400002], 3000)]);
   assert.deepEqual(stackOf(out.m2![0]!).labels, [700002]);
   // another owner cannot take a held label
-  assert.throws(() => m.set(400002, 'isis node-sid 10.255.0.9/32', { action: 'pop-lookup', vrf: 'default' }), /held by isis node-sid 10\.255\.0\.2\/32/);
+  assert.throws(() => m.set(400002, 'isis node-sid 10.255.0.9/32', { action: 'pop-lookup', vrf: 'default' }), /held by isis-l2 400002/);
+  rib.announce('mpls.0', 'isis-l1', { prefix: '400002', protocol: 'isis', preference: 15, nexthops: [{ gateway: '10.3.0.2', interface: 'm3', labels: [9] }] });
+  assert.equal(m.conflicts, 1, 'a second source for a held label is counted, not installed');
   // the SIDs go: the labels leave the data plane, and the next hops only they used with them
-  for (const [label, owner] of [[400003, 'isis node-sid 10.255.0.3/32'], [24001, 'isis adj-sid m3']] as const) m.unset(label, owner);
+  rib.withdraw('mpls.0', 'isis-l2', '400003');
+  rib.withdraw('mpls.0', 'isis-l2', '24001');
   await fib.whenIdle(5000);
   assert.deepEqual(dp.listLabels().map((l) => l.label).sort(), [400001, 400002, 400004]);
   assert.ok(dp.listNexthops().length < nhsBefore, 'the ECMP and Adj-SID next hops were released');

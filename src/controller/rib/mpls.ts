@@ -52,6 +52,11 @@ export interface MplsRoute {
 
 export type MplsListener = (label: number, route: MplsRoute | undefined) => void;
 
+/** The RIB table name under which protocols announce label routes (RibApi.announce('mpls.0', ...)). */
+export const MPLS_TABLE = 'mpls.0';
+/** RFC 3032's implicit null: as an out-label it means "pop" */
+const IMPLICIT_NULL = 3;
+
 export const MPLS_DYNAMIC_FIRST = 16;
 export const MPLS_DYNAMIC_LAST = 1048575;
 
@@ -100,6 +105,51 @@ export class MplsTable {
   unset(label: number, owner: string): void {
     if (this.byLabel.get(label)?.owner === owner) this.release(owner);
   }
+
+  /**
+   * A protocol's label route as the RIB takes it (`announce('mpls.0', source, route)`, the
+   * form IS-IS announces its SR results in): `route.prefix` is the in-label as text; next hops
+   * with a gateway and an interface forward it, their `labels` the out-labels (none, or
+   * implicit null: pop); no next hop with a gateway (or action `receive`) pops it and looks
+   * the packet up in the default table (our own node SID). The entry's owner is
+   * `SOURCE LABEL`. A label another owner holds stays theirs (counted in `conflicts`).
+   */
+  announceRoute(source: string, route: { prefix: string; action?: string; nexthops: readonly { gateway?: string; interface?: string; labels?: readonly number[] }[] }): void {
+    const label = labelOfKey(route.prefix);
+    if (label === undefined) throw new Error(`mpls.0: '${route.prefix}' is not a label`);
+    const hops = route.nexthops.filter((n) => n.gateway !== undefined);
+    let action: MplsAction;
+    if (route.action === 'receive' || hops.length === 0) action = { action: 'pop-lookup', vrf: 'default' };
+    else {
+      const nexthops: LabelNexthop[] = [];
+      for (const n of hops) {
+        if (n.interface === undefined) throw new Error(`mpls.0: label ${label} next hop ${n.gateway} names no interface`);
+        nexthops.push({ gateway: n.gateway!, interface: n.interface, outLabels: (n.labels ?? []).filter((l) => l !== IMPLICIT_NULL) });
+      }
+      action = { action: 'forward', nexthops };
+    }
+    const owner = `${source} ${label}`;
+    const holder = this.byLabel.get(label);
+    if (holder && holder.owner !== owner) {
+      this.conflicts++;
+      return;
+    }
+    this.set(label, owner, action);
+  }
+
+  /** The route `announceRoute` put in for `key` (a label as text), taken out. */
+  withdrawRoute(source: string, key: string): void {
+    const label = labelOfKey(key);
+    if (label !== undefined) this.unset(label, `${source} ${label}`);
+  }
+
+  /** Every label route a source announced, taken out. */
+  flushSource(source: string): void {
+    for (const r of this.entries()) if (r.owner === `${source} ${r.label}`) this.release(r.owner);
+  }
+
+  /** label routes refused because another owner held their label */
+  conflicts = 0;
 
   /** Give an owner's label back (nothing if it holds none). */
   release(owner: string): void {
@@ -154,4 +204,11 @@ export class MplsTable {
     this.next = l + 1;
     return l;
   }
+}
+
+/** A label written as mpls.0's key ("400002"), or undefined. */
+function labelOfKey(key: string): number | undefined {
+  if (!/^\d{1,7}$/.test(key)) return undefined;
+  const l = Number(key);
+  return l >= MPLS_DYNAMIC_FIRST && l <= MPLS_DYNAMIC_LAST ? l : undefined;
 }

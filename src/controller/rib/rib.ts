@@ -22,7 +22,7 @@
  * Prefixes are indexed per length (IPv4 keys are numbers), which gives exact match and
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
-import { MplsTable } from './mpls.js';
+import { MPLS_TABLE, MplsTable } from './mpls.js';
 import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
 
@@ -530,11 +530,20 @@ export class Rib implements RibApi {
   }
 
   announce(table: string, source: string, route: RibRoute): void {
+    // label routes (IS-IS SR) live in the MplsTable, keyed by label, not by prefix
+    if (table === MPLS_TABLE) {
+      this.mpls.announceRoute(source, route);
+      return;
+    }
     const t = this.table(table);
     this.put(t, source, parseKey(t, route.prefix), route, false);
   }
 
   announceShared(table: string, source: string, prefix: string, route: RibRoute): void {
+    if (table === MPLS_TABLE) {
+      this.mpls.announceRoute(source, { ...route, prefix });
+      return;
+    }
     const t = this.table(table);
     this.put(t, source, parseKey(t, prefix), route, true);
   }
@@ -587,6 +596,10 @@ export class Rib implements RibApi {
   }
 
   withdraw(table: string, source: string, prefix: string): void {
+    if (table === MPLS_TABLE) {
+      this.mpls.withdrawRoute(source, prefix);
+      return;
+    }
     this.withdrawKey(table, source, prefix);
   }
 
@@ -606,6 +619,10 @@ export class Rib implements RibApi {
   }
 
   flush(table: string, source: string): void {
+    if (table === MPLS_TABLE) {
+      this.mpls.flushSource(source);
+      return;
+    }
     const t = this.tables.get(table);
     if (!t) return;
     const hit: Entry[] = [];

@@ -20,7 +20,7 @@ import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from
 import { FibExport, type FibInterface } from './fib-export.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
-/** the loopback interface, as on Junos */
+/** The router's loopback interface (Junos `lo0`): addresses only, no vif */
 const LOOPBACK = 'lo0';
 
 /** how the vRouter says that the netdev to attach does not exist (sys/libc.ts interfaceIndex, ENODEV) */
@@ -116,6 +116,8 @@ export class RibService implements ConfigConsumer {
     }
     const live = interfaces.filter((i) => !i.disabled);
     this.rib.setInterfaces(live.map((i) => i.name));
+    // lo0 goes as a LOOPBACK interface (no vif: its addresses go on vhost0), its addresses are
+    // local routes announced below like any interface's
     if (fib) for (const i of live) fib.setInterface(i.name, this.fibInterface(i));
     this.direct.apply(live.map((i): DirectInterface => ({ name: i.name, instance: i.instance, addresses: [...i.inet, ...i.inet6] })));
     this.statics.apply(staticTables(next).filter((s) => s.instance === 'default' || instances.has(s.instance)));
@@ -155,7 +157,9 @@ export class RibService implements ConfigConsumer {
         lines.push(`                    > to table ${a.vrf}.inet.0, Pop`);
         continue;
       }
-      lines.push(`${String(e.label).padEnd(19)}*[${e.owner.split(' ')[0]!.toUpperCase()}]`);
+      // Junos names IS-IS's label routes L-ISIS
+      const proto = e.owner.startsWith('isis') ? 'L-ISIS' : e.owner.split(' ')[0]!.toUpperCase();
+      lines.push(`${String(e.label).padEnd(19)}*[${proto}]`);
       for (const [k, n] of a.nexthops.entries()) {
         const op = n.outLabels.length === 0 ? 'Pop' : `Swap ${n.outLabels.join(', Push ')}`;
         lines.push(`                    ${k === 0 ? '>' : ' '} to ${n.gateway} via ${n.interface}, ${op}`);
