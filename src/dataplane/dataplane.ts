@@ -18,6 +18,10 @@ import {
   DataplaneError,
   type AclInfo,
   type AclRule,
+  type BridgeDomainConfig,
+  type BridgeDomainInfo,
+  type BridgePortConfig,
+  type MacEntryInfo,
   type Dataplane,
   type LabelAction,
   type LabelInfo,
@@ -48,7 +52,7 @@ import {
   NH_VRF,
 } from './tables/nexthop-table.js';
 import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
-import { MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
+import { MAX_ADDR, VIF_IRB, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
 import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { Engine, driverModules, openDriver } from './worker/engine.js';
@@ -62,6 +66,9 @@ import { NeighborResolver, listNeighbors } from './neighbors.js';
 import { VhostSync, configuresHost } from './vhost-sync.js';
 import { padWords } from './prefix-words.js';
 import { routerMacFor } from './router-mac.js';
+import { BridgeManager } from './l2.js';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
@@ -131,6 +138,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly ilm = new Map<number, IlmState>();
   private readonly ilmAlloc: IdAllocator;
   private readonly neighbors: NeighborResolver;
+  /** L2 switching: bridge domains, ports, the MAC table's writer (l2.ts) */
+  private readonly bridges: BridgeManager;
   private readonly hostSync = new VhostSync();
   /** routes the data plane adds for vif addresses (receive /32, connected subnet) per VRF; key prefix text */
   private readonly systemRoutes = new Map<number, Map<string, { p: Prefix; nh: number }>>();
@@ -162,6 +171,13 @@ export class VRouterDataplane implements Dataplane {
         if (this.engine) this.engine.request(vif, family, w);
         else if (this.workers.length) this.post({ t: 'request', vif, family, w });
       },
+    });
+    this.bridges = new BridgeManager({
+      bridge: this.tables.bridge,
+      mac: this.tables.mac,
+      vif: this.tables.vif,
+      vifId: (name) => this.vifs.get(name)?.id,
+      vifName: (id) => this.vifById[id]?.name ?? String(id),
     });
     // huge pages under the big lookup tables, before anything touches them (fewer TLB misses)
     if (process.env.CNR_DP_NO_HUGEPAGES === undefined) {
@@ -235,7 +251,9 @@ export class VRouterDataplane implements Dataplane {
   async addVif(cfg: MemoryVifConfig): Promise<number> {
     if (!cfg || typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(cfg.name)) throw new DataplaneError(`invalid interface name '${cfg?.name}' (1-15 characters)`);
     if (this.vifs.has(cfg.name)) throw new DataplaneError(`interface ${cfg.name} already exists`);
-    if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'tap' && cfg.driver !== 'memory') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, af-xdp, tap, memory)`);
+    if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'tap' && cfg.driver !== 'memory' && cfg.driver !== 'irb') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, af-xdp, tap, memory, irb)`);
+    const isIrb = cfg.driver === 'irb';
+    if (isIrb && cfg.vlan) throw new DataplaneError(`IRB interface ${cfg.name} takes no VLAN tag (its bridge domain has the VLAN)`);
     const vrf = this.vrfId(cfg.vrf);
     const mtu = cfg.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new DataplaneError(`invalid MTU ${mtu} (576..9000)`);
@@ -256,7 +274,8 @@ export class VRouterDataplane implements Dataplane {
     this.vifById[id] = st;
     let hw: Uint8Array;
     try {
-      hw = await this.attachDriver(st);
+      // an IRB has no netdev: its MAC, unless given, is derived from the node's name and its own (stable across restarts)
+      hw = isIrb ? createHash('sha256').update(`${hostname()}/${cfg.name}`).digest().subarray(0, 6) : await this.attachDriver(st);
     } catch (e) {
       Atomics.store(this.tables.vif.owner, id, -1);
       this.vifs.delete(cfg.name);
@@ -265,7 +284,7 @@ export class VRouterDataplane implements Dataplane {
       throw new DataplaneError(`cannot open ${cfg.driver} interface ${cfg.name}: ${(e as Error).message}`);
     }
     // the router's MAC: given, or derived from the netdev's (always locally administered)
-    st.mac = mac ?? routerMacFor(hw);
+    st.mac = mac ?? routerMacFor(isIrb ? Uint8Array.from(hw, (b, k) => (k === 0 ? b & 0xfe : b)) : hw);
     const vt = this.tables.vif;
     vt.setMac(id, st.mac);
     vt.hwaddr.set(hw.subarray(0, 6), id * 6);
@@ -276,7 +295,7 @@ export class VRouterDataplane implements Dataplane {
     vt.glean[id] = st.glean;
     this.writeAddresses(st, addresses);
     if (isVhost) Atomics.store(vt.global, 0, id);
-    Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0));
+    Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0) | (isIrb ? VIF_IRB : 0));
     if (this.opts.vhost && !isVhost && vrf === 0) this.syncHost();
     return id;
   }
@@ -288,6 +307,7 @@ export class VRouterDataplane implements Dataplane {
       if (!n.internal && 'vif' in n.spec && n.spec.vif === name) throw new DataplaneError(`interface ${name} is used by next hop ${id}`);
     }
     const vt = this.tables.vif;
+    this.bridges.forgetVif(st.id);
     Atomics.store(vt.flags, st.id, 0);
     if (st.vhost) Atomics.store(vt.global, 0, -1);
     this.tables.acl.set(st.id, []);
@@ -772,6 +792,50 @@ export class VRouterDataplane implements Dataplane {
     if (n.type !== NH_NEIGHBOR && n.type !== NH_ENCAP && n.type !== NH_COMPOSITE) throw new DataplaneError(`next hop ${nh} is ${NH_TYPE_NAMES[n.type]}: labels need a neighbor, encap or composite next hop`);
   }
 
+  // ---- L2 switching (l2.ts, docs/l2.md) ----
+
+  setBridgeDomain(cfg: BridgeDomainConfig): void {
+    this.bridges.setDomain(cfg);
+  }
+
+  delBridgeDomain(name: string): void {
+    this.bridges.delDomain(name);
+  }
+
+  setBridgePort(vif: string, cfg: BridgePortConfig | null): void {
+    const st = this.vifs.get(vif);
+    if (!st) throw new DataplaneError(`no interface '${vif}'`);
+    if (st.vhost) throw new DataplaneError(`${vif} carries the host's traffic and cannot be a bridge port`);
+    this.bridges.setPort(st.id, cfg);
+  }
+
+  setMacAging(seconds: number): void {
+    this.bridges.setAging(seconds);
+  }
+
+  listMacs(bridgeDomain?: string): MacEntryInfo[] {
+    return this.bridges.listMacs(bridgeDomain);
+  }
+
+  clearMacs(bridgeDomain?: string): number {
+    return this.bridges.clear(bridgeDomain);
+  }
+
+  listBridgeDomains(): BridgeDomainInfo[] {
+    return this.bridges.listDomains();
+  }
+
+  /** Age the MAC table now against `now` (Unix seconds): tests; poll() and the timer age it once a second. */
+  ageMacs(now: number): number {
+    return this.bridges.age(now, true);
+  }
+
+  /** the bridge port settings of a vif, or undefined (introspection) */
+  bridgePort(vif: string): BridgePortConfig | undefined {
+    const st = this.vifs.get(vif);
+    return st ? this.bridges.port(st.id) : undefined;
+  }
+
   // ---- listing ----
 
   listVifs(): VifInfo[] {
@@ -901,7 +965,7 @@ export class VRouterDataplane implements Dataplane {
     const err = e.takeError();
     if (err !== undefined) logLine(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
     const ev = e.takeEvents();
-    if (ev) this.neighbors.applyEvents(ev);
+    if (ev) this.applyEvents(ev);
     this.resolveTick(performance.now());
     return n;
   }
@@ -982,7 +1046,7 @@ export class VRouterDataplane implements Dataplane {
           const p = this.pendingAttach.get(m.vif);
           if (p) p.reject(new Error(m.message));
           else logLine(`vrouter worker: ${m.message}`);
-        } else if (m.t === 'learn') this.neighbors.applyEvents(m.events);
+        } else if (m.t === 'learn') this.applyEvents(m.events);
       });
       w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));
       this.workers.push({ w, port: ch.port1, ready: readyP, wakeFd });
@@ -999,10 +1063,12 @@ export class VRouterDataplane implements Dataplane {
   }
 
   private async attachDriver(st: VifState): Promise<Uint8Array> {
+    const kind = st.driver;
+    if (kind === 'irb') throw new Error('an IRB has no driver');
     if (this.engine) {
       // real drivers are imported before the first af-packet/tap vif opens (memory needs none)
       const mods = st.driver === 'memory' ? {} : await driverModules();
-      const drv = openDriver(mods, st.driver, st.name, st.memory, this.slotSize);
+      const drv = openDriver(mods, kind, st.name, st.memory, this.slotSize);
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
     }
@@ -1017,11 +1083,12 @@ export class VRouterDataplane implements Dataplane {
         resolve: (hw) => { this.pendingAttach.delete(st.id); resolve(hw); },
         reject: (e) => { this.pendingAttach.delete(st.id); reject(e); },
       });
-      this.post({ t: 'attach', vif: st.id, kind: st.driver, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}) });
+      this.post({ t: 'attach', vif: st.id, kind, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}) });
     });
   }
 
   private async detachDriver(st: VifState): Promise<void> {
+    if (st.driver === 'irb') return;
     if (this.engine) {
       this.engine.detach(st.id);
       return;
@@ -1039,6 +1106,13 @@ export class VRouterDataplane implements Dataplane {
   /** Retry unanswered neighbor requests, age out learned neighbors (poll() and start() call it). */
   resolveTick(now: number): void {
     this.neighbors.tick(now);
+    this.bridges.age();
+  }
+
+  /** The workers' learn events: neighbors (ARP/NDP) and MACs (L2). */
+  private applyEvents(ev: Uint32Array): void {
+    this.neighbors.applyEvents(ev);
+    this.bridges.applyEvents(ev);
   }
 
   // ---- vhost0 host configuration (vhost-sync.ts) ----

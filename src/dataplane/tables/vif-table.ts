@@ -8,6 +8,10 @@
 export const MAX_ADDR = 8;
 export const VIF_UP = 1;
 export const VIF_VHOST = 2;
+/** a bridge port (L2 mode): its frames go to l2-input, never to the L3 fast path */
+export const VIF_L2 = 4;
+/** the IRB of a bridge domain: no driver; what it sends enters the domain (l2-input) */
+export const VIF_IRB = 8;
 
 export interface VifShared {
   capacity: number;
