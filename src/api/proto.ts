@@ -74,6 +74,55 @@ export interface PbInterfaceUpdate {
   mtu?: number;
   vlan?: number;
   mac?: string;
+  /** L2 mode: a bridge port (docs/l2.md) */
+  bridge?: PbBridgePort | null;
+  /** an IRB (no netdev) */
+  irb?: boolean;
+}
+
+export type BridgePortModeName = 'ACCESS' | 'TRUNK';
+
+export interface PbBridgePort {
+  mode?: BridgePortModeName;
+  vlanId?: number;
+  vlanIds?: number[];
+  nativeVlanId?: number;
+  noLocalSwitching?: boolean;
+  stormControlKbps?: number;
+  stormControlBurst?: number;
+}
+
+export interface PbBridgeDomainUpdate {
+  name: string;
+  delete?: boolean;
+  vlanId?: number;
+  irb?: string;
+  macTableSize?: number;
+  interfaceMacLimit?: number;
+}
+
+export interface PbL2Settings {
+  macAgingSeconds?: number;
+}
+
+export interface PbMacEntry {
+  bridgeDomain: string;
+  vlanId: number;
+  mac: string;
+  interface: string;
+  isStatic: boolean;
+  age: number;
+}
+
+export interface PbBridgeDomainInfo {
+  name: string;
+  vlanId: number;
+  irb: string;
+  interfaces: string[];
+  macs: number;
+  macTableSize: number;
+  interfaceMacLimit: number;
+  moves: number;
 }
 
 export type PbControllerBody =
@@ -82,7 +131,9 @@ export type PbControllerBody =
   | { vrf: PbVrfUpdate }
   | { interface: PbInterfaceUpdate }
   | { routes: PbRouteBatch }
-  | { label: PbLabelUpdate };
+  | { label: PbLabelUpdate }
+  | { bridgeDomain: PbBridgeDomainUpdate }
+  | { l2Settings: PbL2Settings };
 
 export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   resyncBegin: { controllerId?: string };
@@ -91,6 +142,8 @@ export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   interface: PbInterfaceUpdate;
   routes: PbRouteBatch;
   label: PbLabelUpdate;
+  bridgeDomain: PbBridgeDomainUpdate;
+  l2Settings: PbL2Settings;
 }>;
 
 export interface PbFailure {

@@ -22,18 +22,41 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { parsePrefix, scanIpv4PrefixCode, type Prefix } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBridgeDomainInfo, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
+
+/** L2 mode (docs/l2.md): the interface is a bridge port */
+export interface FibBridgePort {
+  mode: 'access' | 'trunk';
+  vlan?: number;
+  vlans?: number[];
+  nativeVlan?: number;
+  noLocalSwitching?: boolean;
+  /** storm control: kbit/s and burst bytes */
+  stormKbps?: number;
+  stormBurst?: number;
+}
+
+export interface FibBridgeDomain {
+  name: string;
+  vlan: number;
+  /** the IRB interface (irb.N) */
+  irb?: string;
+  macTableSize?: number;
+  interfaceMacLimit?: number;
+}
 
 export interface FibInterface {
   name: string;
-  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory';
+  /** irb: no netdev, the routing interface of a bridge domain */
+  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'irb';
   /** routing instance; 'default' when absent */
   vrf?: string;
   addresses: string[];
   mtu?: number;
   vlan?: number;
   mac?: string;
+  bridge?: FibBridgePort;
 }
 
 export interface FibExportOptions {
@@ -72,10 +95,15 @@ export interface FibExportStatus {
 const DEFAULT_BACKOFF_MIN_MS = 50;
 const DEFAULT_BACKOFF_MAX_MS = 200;
 
-type Op = { kind: 'vrf'; name: string; del: boolean } | { kind: 'if'; name: string; cfg: FibInterface | undefined } | { kind: 'label'; label: number; vrf: string | undefined };
+type Op =
+  | { kind: 'vrf'; name: string; del: boolean }
+  | { kind: 'if'; name: string; cfg: FibInterface | undefined }
+  | { kind: 'label'; label: number; vrf: string | undefined }
+  | { kind: 'bd'; name: string; cfg: FibBridgeDomain | undefined }
+  | { kind: 'l2'; aging: number };
 
 function isDelete(op: Op): boolean {
-  return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.vrf === undefined : op.cfg === undefined;
+  return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.vrf === undefined : op.kind === 'l2' ? false : op.cfg === undefined;
 }
 
 /** how the agent at the other end reads Route prefixes: Route.destination, or the older text */
@@ -92,7 +120,7 @@ interface Replay {
   endSeq: number;
 }
 
-const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY' };
+const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY', irb: 'DRIVER_UNSPECIFIED' };
 const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
 
 export class FibExport {
@@ -103,6 +131,9 @@ export class FibExport {
   private unlabel: (() => void) | undefined;
   private readonly vrfs = new Set<string>();
   private readonly ifs = new Map<string, FibInterface>();
+  /** L2: bridge domains, and the MAC aging time (0: the agent's default) */
+  private readonly domains = new Map<string, FibBridgeDomain>();
+  private macAging = 0;
   private client: grpc.Client & Record<string, unknown> | undefined;
   private call: ProgramStream | undefined;
   private seq = 0;
@@ -214,6 +245,41 @@ export class FibExport {
     this.queue(`i|${name}`, { kind: 'if', name, cfg });
   }
 
+  /** A bridge domain (L2) exists with these settings, or not. */
+  setBridgeDomain(name: string, cfg: FibBridgeDomain | undefined): void {
+    const old = this.domains.get(name);
+    if (!cfg && !old) return;
+    if (cfg && old && JSON.stringify(cfg) === JSON.stringify(old)) return;
+    if (cfg) this.domains.set(name, cfg);
+    else this.domains.delete(name);
+    this.queue(`b|${name}`, { kind: 'bd', name, cfg });
+  }
+
+  /** L2 settings: the MAC aging time in seconds (undefined: the default). */
+  setMacAging(seconds: number | undefined): void {
+    const v = seconds ?? 0;
+    if (v === this.macAging) return;
+    this.macAging = v;
+    this.queue('l2', { kind: 'l2', aging: v });
+  }
+
+  /** The bridge domains this FIB export holds (the configuration's). */
+  bridgeDomainNames(): string[] {
+    return [...this.domains.keys()];
+  }
+
+  listMacs(bridgeDomain: string | undefined, timeoutMs = 5000): Promise<PbMacEntry[]> {
+    return this.unary<{ entries: PbMacEntry[] }>('ListMacs', { bridgeDomain: bridgeDomain ?? '' }, timeoutMs).then((r) => r.entries);
+  }
+
+  clearMacs(bridgeDomain: string | undefined, timeoutMs = 5000): Promise<number> {
+    return this.unary<{ cleared: number }>('ClearMacs', { bridgeDomain: bridgeDomain ?? '' }, timeoutMs).then((r) => r.cleared);
+  }
+
+  listBridgeDomains(timeoutMs = 5000): Promise<PbBridgeDomainInfo[]> {
+    return this.unary<{ domains: PbBridgeDomainInfo[] }>('ListBridgeDomains', {}, timeoutMs).then((r) => r.domains);
+  }
+
   /** Resolves once everything queued so far is acknowledged by the agent (or rejects after `timeoutMs`). */
   whenIdle(timeoutMs = 30_000): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
@@ -309,6 +375,9 @@ export class FibExport {
         ...[...this.vrfs].map((name): Op => ({ kind: 'vrf', name, del: false })),
         ...[...this.ifs.values()].map((cfg): Op => ({ kind: 'if', name: cfg.name, cfg })),
         ...this.rib.mpls.entries().map((e): Op => ({ kind: 'label', label: e.label, vrf: e.action.vrf })),
+        // bridge domains after the interfaces (their IRBs)
+        ...[...this.domains.values()].map((cfg): Op => ({ kind: 'bd', name: cfg.name, cfg })),
+        ...(this.macAging ? [{ kind: 'l2', aging: this.macAging } as Op] : []),
       ],
       routes: this.rib.fibRoutes(),
       carry: undefined,
@@ -494,12 +563,32 @@ function nextOf<T>(it: Iterator<T>): T | undefined {
 function opMessage(op: Op): PbControllerMessage {
   if (op.kind === 'vrf') return { seq: 0, vrf: { name: op.name, delete: op.del } };
   if (op.kind === 'label') return { seq: 0, label: { label: op.label, delete: op.vrf === undefined, vrf: op.vrf && op.vrf !== 'default' ? op.vrf : '' } };
+  if (op.kind === 'l2') return { seq: 0, l2Settings: { macAgingSeconds: op.aging } };
+  if (op.kind === 'bd') {
+    const d = op.cfg;
+    if (!d) return { seq: 0, bridgeDomain: { name: op.name, delete: true } };
+    return { seq: 0, bridgeDomain: { name: d.name, vlanId: d.vlan, irb: d.irb ?? '', macTableSize: d.macTableSize ?? 0, interfaceMacLimit: d.interfaceMacLimit ?? 0 } };
+  }
   const c = op.cfg;
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
-  return {
+  const m: PbControllerMessage = {
     seq: 0,
     interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '' },
   };
+  if (c.driver === 'irb') m.interface!.irb = true;
+  const b = c.bridge;
+  if (b) {
+    m.interface!.bridge = {
+      mode: b.mode === 'trunk' ? 'TRUNK' : 'ACCESS',
+      vlanId: b.vlan ?? 0,
+      vlanIds: b.vlans ?? [],
+      nativeVlanId: b.nativeVlan ?? 0,
+      noLocalSwitching: b.noLocalSwitching ?? false,
+      stormControlKbps: b.stormKbps ?? 0,
+      stormControlBurst: b.stormBurst ?? 0,
+    };
+  }
+  return m;
 }
 
 /** Routes of one VRF, sharing next-hop sets by content, kept as columns until encoded. */

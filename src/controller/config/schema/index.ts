@@ -11,6 +11,7 @@ import { protocolsBgp } from './protocols-bgp.js';
 import { routingInstances } from './routing-instances.js';
 import { routingOptions } from './routing-options.js';
 import { system } from './system.js';
+import { bridgeDomains, l2Learning, stormControlProfiles } from './bridge-domains.js';
 
 export * from './dsl.js';
 
@@ -20,10 +21,15 @@ const areas: Children = {
   'routing-options': routingOptions(false),
   protocols: container('Routing protocols', {
     bgp: protocolsBgp,
+    'l2-learning': l2Learning,
   }),
   'policy-options': policyOptions,
   firewall,
   'routing-instances': routingInstances,
+  'bridge-domains': bridgeDomains,
+  'forwarding-options': container('Forwarding options', {
+    'storm-control-profiles': stormControlProfiles,
+  }),
 };
 
 /** The root of the configuration tree. */
