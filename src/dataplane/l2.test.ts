@@ -108,6 +108,16 @@ test('MAC limits per interface and per domain: not learned, frames dropped and c
   await dp.stop();
 });
 
+test('MAC limits hold within one burst of new sources, before the main thread has counted them', async () => {
+  const dp = await bridge({ a1: { mode: 'access', vlan: 10 }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10, interfaceMacLimit: 4 }]);
+  for (let k = 0; k < 10; k++) dp.memoryDriver('a1').inject(F.eth(BCAST, `02:00:00:00:02:${k.toString(16).padStart(2, '0')}`, 0x0800, udp()));
+  dp.runUntilIdle();
+  assert.equal(dp.memoryDriver('a2').collect().length, 4);
+  assert.equal(dp.dropStats().mac_limit, 6);
+  assert.equal(dp.listMacs().length, 4);
+  await dp.stop();
+});
+
 test('storm control: broadcast beyond the rate is dropped and counted; known unicast is not limited', async () => {
   const ports = ['a1', 'a2'];
   const dp = await bridge({ a1: { mode: 'access', vlan: 10, stormControl: { bitsPerSecond: 8000, burstBytes: 1000 } }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10 }]);

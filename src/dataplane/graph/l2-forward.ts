@@ -67,7 +67,7 @@ function l2Forward(g: Graph): void {
   const mmask = mt.mask;
   const mvif = mt.vif;
   const vflags = g.t.vif.flags;
-  const l2 = (g.l2 ??= new L2WorkerState(g.t.sizes.maxVifs));
+  const l2 = (g.l2 ??= new L2WorkerState(g.t.sizes.maxVifs, g.t.sizes.maxBridgeDomains));
   const tokens = l2.tokens;
   const refilled = l2.refilled;
   const flood = l2.flood;

@@ -66,12 +66,20 @@ function l2Input(g: Graph): void {
   const mseen = mt.seen;
   const mflags = mt.eflags;
   const mtu = g.t.vif.mtu;
-  const l2 = (g.l2 ??= new L2WorkerState(g.t.sizes.maxVifs));
+  const l2 = (g.l2 ??= new L2WorkerState(g.t.sizes.maxVifs, g.t.sizes.maxBridgeDomains));
   const rKey = l2.recentKey;
   const rVif = l2.recentVif;
   const rAt = l2.recentAt;
   const rEpoch = l2.recentEpoch;
   const epoch = Atomics.load(bt.global, 0);
+  const pendPort = l2.pendingPort;
+  const pendBd = l2.pendingDomain;
+  if (l2.pendingEpoch !== epoch) {
+    // the main thread has applied what was posted (and counted it): start counting afresh
+    l2.pendingEpoch = epoch;
+    pendPort.fill(0);
+    pendBd.fill(0);
+  }
   const rMask = l2.recentMask;
   const now = g.now;
   const sec = Math.floor((ORIGIN + now) / 1000);
@@ -108,14 +116,16 @@ function l2Input(g: Graph): void {
       const k0 = ((bd << 16) | shi) >>> 0;
       const e = macLookup(mstate, mkey0, mkey1, mmask, k0, slo);
       let post = false;
+      let isNew = false;
       if (e >= 0) {
         if (mvif[e] === vif) { if (mseen[e] !== sec) mseen[e] = sec; }
         else post = (mflags[e]! & STATIC) === 0; // a move (a static entry, the IRB's MAC, never moves)
       } else {
         const pl = portLimit[vif]!;
         const bl = bdLimit[bd]!;
-        if ((pl !== 0 && portCount[vif]! >= pl) || (bl !== 0 && bdCount[bd]! >= bl)) { g.drop(i, K.D_MAC_LIMIT); continue; }
+        if ((pl !== 0 && portCount[vif]! + pendPort[vif]! >= pl) || (bl !== 0 && bdCount[bd]! + pendBd[bd]! >= bl)) { g.drop(i, K.D_MAC_LIMIT); continue; }
         post = true;
+        isNew = true;
       }
       if (post) {
         // once per (domain, MAC, vif) while the main thread has not installed it (nor changed anything else)
@@ -128,6 +138,7 @@ function l2Input(g: Graph): void {
           rEpoch[r] = epoch;
           g.learn(vif, L2_EVENT, bd, 0, 0, 0, d, o + 6);
           g.stats[K.C_MAC_LEARN_EVENTS]++;
+          if (isNew) { pendPort[vif]++; pendBd[bd]++; }
         }
       }
     }

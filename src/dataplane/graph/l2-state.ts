@@ -22,11 +22,21 @@ export class L2WorkerState {
   /** the MAC table's epoch (BridgeTable.global[0]) when it was posted: a change since may make the event welcome again */
   readonly recentEpoch = new Int32Array(RECENT);
   readonly recentMask = RECENT - 1;
+  /**
+   * new sources posted per port and per domain since the main thread last changed the MAC
+   * table (epoch): l2-input counts them against the limits, so that one burst of new sources
+   * cannot learn past a limit before the main thread has counted them
+   */
+  readonly pendingPort: Int32Array;
+  readonly pendingDomain: Int32Array;
+  pendingEpoch = -1;
   /** l2-forward's scratch: the ports one frame floods to */
   readonly flood = new Int32Array(MAX_BD_PORTS + 1);
 
-  constructor(maxVifs: number) {
+  constructor(maxVifs: number, maxDomains: number) {
     this.tokens = new Float64Array(maxVifs).fill(-1);
     this.refilled = new Float64Array(maxVifs);
+    this.pendingPort = new Int32Array(maxVifs);
+    this.pendingDomain = new Int32Array(maxDomains);
   }
 }
