@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetnsLab, needsRoot, ping } from '../lib/netns.js';
+import { NetnsLab, needsRoot, ping, type PingResult } from '../lib/netns.js';
 import { Capture } from '../lib/capture.js';
 import { IRB200_MAC, hostMac, startL2Lab, type L2Lab } from '../lib/l2-lab.js';
 
@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 test('learning and flooding: ARP is flooded (to the trunk untagged: its native VLAN), learned hosts are switched unicast; no-local-switching', { skip, timeout: 60000 }, async () => {
   const { h, macs, drops, scapy } = L!;
   const cap = await Capture.start(lab, h[4]!, 'eth0', 'arp or icmp');
-  let first;
+  let first: PingResult | undefined;
   let second = '';
   try {
     first = ping(lab, h[1]!, '10.100.0.12', { count: 1, deadlineS: 3 });
@@ -43,7 +43,7 @@ test('learning and flooding: ARP is flooded (to the trunk untagged: its native V
   } finally {
     await cap.stop();
   }
-  assert.equal(first.received, 1, first.output);
+  assert.equal(first?.received, 1, first?.output);
   assert.match(second, /5 received/);
   const seen = cap.fields('arp || icmp', ['eth.src', 'vlan.id', 'arp.opcode', 'ip.len']);
   cap.remove();

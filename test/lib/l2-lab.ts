@@ -9,7 +9,7 @@
  *   bd100: VLAN 100, irb.100 10.100.0.1/24   bd200: VLAN 200, irb.200 10.200.0.1/24, interface-mac-limit 4
  * Host n has MAC 02:4c:00:00:00:0n and 10.<vlan>.0.1n/24 (and 2001:db8:<vlan>::1n/64).
  */
-import { NetnsLab } from './netns.js';
+import type { NetnsLab } from './netns.js';
 import { startVrouter, type RunningVrouter } from './vrouter.js';
 import type { MacEntryInfo } from '../../src/dataplane/api.js';
 
