@@ -62,3 +62,10 @@ test('MAC table agrees with a Map on random inserts, moves and removes, full or 
   assert.equal(t.state.filter((s) => s === MAC_LIVE).length, 1);
   assert.ok(MAX_PROBE <= 256);
 });
+
+test('MACs counted up (one vendor, consecutive serials) spread: 100k fit a table of 2^18 within the probe bound', () => {
+  const t = MacTable.create(1 << 18);
+  for (let n = 0; n < 100_000; n++) assert.ok(t.insert(1 + (n & 1), 0x0210, n >>> 0, 1, 0) >= 0, `insert ${n}`);
+  assert.equal(t.size, 100_000);
+  for (let n = 0; n < 100_000; n += 997) assert.ok(t.find(1 + (n & 1), 0x0210, n) >= 0);
+});
