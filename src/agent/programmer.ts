@@ -14,9 +14,9 @@
  * One Programmer lives per Dataplane (see `programmerFor`), so an agent whose gRPC server
  * restarts finds the state the data plane holds.
  */
-import { DataplaneError, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
+import { DataplaneError, type BridgeDomainConfig, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
 import { bytesToIpv4, formatPrefix, ipv4PrefixCode, makePrefix, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
-import type { PbFailure, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
+import type { PbBridgeDomainUpdate, PbBridgePort, PbFailure, PbInterfaceUpdate, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
 export const DEFAULT_VRF = 'default';
 const MAX_TRANSPORT_LABELS = 4;
@@ -36,6 +36,8 @@ const CONNECTED: NhEntry = { key: '', id: -1, refs: 0 };
 interface IfEntry {
   cfg: VifConfig;
   gen: number;
+  /** L2 mode: its bridge port settings (docs/l2.md) */
+  port?: BridgePortConfig;
 }
 
 /** What a next-hop set becomes: a key and the spec to build it, or why it cannot be. */
@@ -78,6 +80,8 @@ export class Programmer {
   private readonly nhs = new Map<string, NhEntry>();
   /** incoming labels, with the generation that last sent them (see LabelEntry) */
   private readonly labels = new Map<number, LabelEntry>();
+  /** bridge domains (L2), with the generation that last sent them */
+  private readonly domains = new Map<string, { cfg: BridgeDomainConfig; gen: number }>();
   private gen = 0;
   private resyncing = false;
   /**
@@ -85,7 +89,7 @@ export class Programmer {
    * half of a re-creation): a controller restart that changed nothing must leave them as
    * they were (shown by the health endpoint; the restart tests compare them).
    */
-  readonly removed = { routes: 0, nexthops: 0, interfaces: 0, vrfs: 0, labels: 0 };
+  readonly removed = { routes: 0, nexthops: 0, interfaces: 0, vrfs: 0, labels: 0, bridgeDomains: 0 };
 
   constructor(readonly dp: Dataplane) {}
 
@@ -128,6 +132,17 @@ export class Programmer {
         gone(`label ${label}`);
       } catch (err) {
         failures.push({ object: `label ${label}`, reason: reason(err) });
+      }
+    }
+    for (const [name, e] of this.domains) {
+      if (e.gen === this.gen) continue;
+      try {
+        this.dp.delBridgeDomain?.(name);
+        this.removed.bridgeDomains++;
+        this.domains.delete(name);
+        gone(`bridge domain ${name}`);
+      } catch (err) {
+        failures.push({ object: `bridge domain ${name}`, reason: reason(err) });
       }
     }
     for (const [name, e] of this.ifs) {
@@ -261,6 +276,8 @@ export class Programmer {
         return { failures: [] };
       }
       const cfg = vifConfig(m);
+      const port = m.bridge ? bridgePortConfig(m.bridge) : undefined;
+      let created = false;
       if (old && sameVifExceptAddresses(old.cfg, cfg)) {
         if (!sameList(old.cfg.addresses, cfg.addresses)) this.dp.setVifAddresses(m.name, cfg.addresses ?? []);
       } else {
@@ -270,8 +287,15 @@ export class Programmer {
         }
         this.ifs.delete(m.name);
         await this.dp.addVif(cfg);
+        created = true;
       }
-      this.ifs.set(m.name, { cfg, gen: this.gen });
+      this.ifs.set(m.name, { cfg, gen: this.gen, ...(old?.port && !created ? { port: old.port } : {}) });
+      if (created || JSON.stringify(port) !== JSON.stringify(old?.port)) {
+        if (port || !created) this.needL2().setBridgePort!(m.name, port ?? null);
+        this.ifs.get(m.name)!.port = port;
+      }
+      // a re-created IRB: the domain that routes through it takes it again
+      if (created && cfg.driver === 'irb') for (const d of this.domains.values()) if (d.cfg.irb === m.name) this.needL2().setBridgeDomain!(d.cfg);
       return { failures: [] };
     } catch (err) {
       return { failures: [{ object, reason: reason(err) }] };
@@ -296,6 +320,46 @@ export class Programmer {
     this.dp.setLoopback(m.name, addresses);
     this.loopbacks.set(m.name, this.gen);
     return { failures: [] };
+  }
+
+  /** A bridge domain (L2): add, replace or delete. */
+  applyBridgeDomain(m: PbBridgeDomainUpdate): ApplyResult {
+    const object = `bridge domain ${m.name}`;
+    try {
+      if (!m.name) throw new DataplaneError('bridge domain without a name');
+      if (m.delete) {
+        if (this.domains.delete(m.name)) {
+          this.needL2().delBridgeDomain!(m.name);
+          this.removed.bridgeDomains++;
+        }
+        return { failures: [] };
+      }
+      const cfg: BridgeDomainConfig = { name: m.name, vlan: m.vlanId ?? 0 };
+      if (m.irb) cfg.irb = m.irb;
+      if (m.macTableSize) cfg.macTableSize = m.macTableSize;
+      if (m.interfaceMacLimit) cfg.interfaceMacLimit = m.interfaceMacLimit;
+      const old = this.domains.get(m.name);
+      if (!old || JSON.stringify(old.cfg) !== JSON.stringify(cfg)) this.needL2().setBridgeDomain!(cfg);
+      this.domains.set(m.name, { cfg, gen: this.gen });
+      return { failures: [] };
+    } catch (err) {
+      return { failures: [{ object, reason: reason(err) }] };
+    }
+  }
+
+  /** Settings of L2 switching as a whole (MAC aging). */
+  applyL2Settings(m: PbL2Settings): ApplyResult {
+    try {
+      this.needL2().setMacAging!(m.macAgingSeconds || 300);
+      return { failures: [] };
+    } catch (err) {
+      return { failures: [{ object: 'l2 settings', reason: reason(err) }] };
+    }
+  }
+
+  private needL2(): Dataplane {
+    if (!this.dp.setBridgeDomain || !this.dp.setBridgePort || !this.dp.delBridgeDomain || !this.dp.setMacAging) throw new DataplaneError('this data plane does not switch (no L2 support)');
+    return this.dp;
   }
 
   /** Program a batch; each route succeeds or fails on its own. */
@@ -518,8 +582,16 @@ export function programmerFor(dp: Dataplane): Programmer {
 
 const DRIVERS: Record<string, VifDriver> = { AF_PACKET: 'af-packet', AF_XDP: 'af-xdp', TAP: 'tap', MEMORY: 'memory', MEMIF: 'memif', DRIVER_UNSPECIFIED: 'af-packet' };
 
+function bridgePortConfig(b: PbBridgePort): BridgePortConfig {
+  const c: BridgePortConfig = b.mode === 'TRUNK' ? { mode: 'trunk', vlans: [...(b.vlanIds ?? [])] } : { mode: 'access', vlan: b.vlanId ?? 0 };
+  if (b.mode === 'TRUNK' && b.nativeVlanId) c.nativeVlan = b.nativeVlanId;
+  if (b.noLocalSwitching) c.noLocalSwitching = true;
+  if (b.stormControlKbps) c.stormControl = { bitsPerSecond: b.stormControlKbps * 1000, ...(b.stormControlBurst ? { burstBytes: b.stormControlBurst } : {}) };
+  return c;
+}
+
 function vifConfig(m: PbInterfaceUpdate): VifConfig {
-  const driver = DRIVERS[m.driver ?? 'DRIVER_UNSPECIFIED'];
+  const driver = m.irb ? 'irb' : DRIVERS[m.driver ?? 'DRIVER_UNSPECIFIED'];
   if (!driver) throw new DataplaneError(`unknown interface driver '${String(m.driver)}'`);
   const cfg: VifConfig = { name: m.name, driver, vrf: m.vrf || DEFAULT_VRF, addresses: [...(m.addresses ?? [])] };
   for (const a of cfg.addresses!) parseCidr(a);

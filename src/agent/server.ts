@@ -104,6 +104,11 @@ export class AgentServer {
         if (!bfd) return cb(null, { sessions: [], discards: [] });
         bfd.list().then((r) => cb(null, r), (err: unknown) => cb({ code: grpc.status.INTERNAL, details: String(err) }));
       },
+      ListMacs: this.unary((req: { bridgeDomain: string }) => ({ entries: (this.dp.listMacs?.(req.bridgeDomain || undefined) ?? []).map((e) => ({ bridgeDomain: e.bridgeDomain, vlanId: e.vlan, mac: e.mac, interface: e.interface, isStatic: e.static, age: e.age })) })),
+      ClearMacs: this.unary((req: { bridgeDomain: string }) => ({ cleared: this.dp.clearMacs?.(req.bridgeDomain || undefined) ?? 0 })),
+      ListBridgeDomains: this.unary(() => ({
+        domains: (this.dp.listBridgeDomains?.() ?? []).map((d) => ({ name: d.name, vlanId: d.vlan, irb: d.irb ?? '', interfaces: d.interfaces.map((i) => `${i.name} (${i.mode}${i.tagged ? ', tagged' : ''})`), macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, moves: d.moves })),
+      })),
     });
     server.addService(health.service, {
       Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -352,6 +357,10 @@ export class AgentServer {
         return p.applyRoutes(msg.routes!);
       case 'label':
         return p.applyLabel(msg.label!);
+      case 'bridgeDomain':
+        return p.applyBridgeDomain(msg.bridgeDomain!);
+      case 'l2Settings':
+        return p.applyL2Settings(msg.l2Settings!);
       default:
         return { failures: [{ object: `message ${msg.seq}`, reason: 'empty or unknown message body' }] };
     }

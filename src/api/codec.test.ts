@@ -25,7 +25,14 @@ function randomNexthop() {
 
 function randomMessage(): Record<string, unknown> {
   const seq = rnd(2) ? rnd(1000) : 2 ** 33 + rnd(1000);
-  switch (rnd(7)) {
+  switch (rnd(10)) {
+    // L2 switching (docs/l2.md): bridge ports, IRBs, bridge domains, settings
+    case 7:
+      return { seq, interface: { name: 'eth2', driver: pick(['AF_PACKET', 'MEMORY']), irb: rnd(2) === 1, bridge: { mode: pick(['ACCESS', 'TRUNK']), vlanId: rnd(4095), vlanIds: Array.from({ length: rnd(300) }, () => 1 + rnd(4094)), nativeVlanId: rnd(2) * rnd(4095), noLocalSwitching: rnd(2) === 1, stormControlKbps: rnd(2) * rnd(1e8), stormControlBurst: rnd(2) * rnd(1e6) } } };
+    case 8:
+      return { seq, bridgeDomain: { name: pick(['bd100', 'vlan-200']), delete: rnd(2) === 1, vlanId: rnd(4095), irb: pick(['', 'irb.100']), macTableSize: rnd(2) * rnd(1e6), interfaceMacLimit: rnd(2) * rnd(1e4) } };
+    case 9:
+      return { seq, l2Settings: { macAgingSeconds: rnd(2) * rnd(1e6) } };
     case 6:
       // a forwarded (segment routing) label carries next hops with out-labels
       return { seq, label: { label: rnd(1 << 20), delete: rnd(2) === 1, vrf: pick(['', 'blue']), nexthops: Array.from({ length: rnd(2) * rnd(4) }, randomNexthop) } };

@@ -8,7 +8,7 @@
  * lib/addr's Prefix, and from columns as ipv4PrefixCode numbers: no prefix text on the way.
  */
 import { ipv4OfPrefixCode, prefixCodeLength, type Prefix } from '../lib/addr.js';
-import type { InterfaceDriverName, PbBfdSessionUpdate, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
+import type { InterfaceDriverName, PbBfdSessionUpdate, PbBridgeDomainUpdate, PbBridgePort, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
 const ACTION_NUM: Record<string, number> = { FORWARD: 0, DISCARD: 1, REJECT: 2, RECEIVE: 3 };
@@ -297,6 +297,19 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
   w.string(20, m.memifSocket);
   w.uintField(21, m.memifId ?? 0);
   w.string(22, m.memifSecret);
+  if (m.bridge) {
+    const b = m.bridge;
+    const e = w.begin(10);
+    w.uintField(1, b.mode === 'TRUNK' ? 1 : 0);
+    w.uintField(2, b.vlanId ?? 0);
+    for (const v of b.vlanIds ?? []) { w.tag(3, 0); w.varint(v); }
+    w.uintField(4, b.nativeVlanId ?? 0);
+    w.boolField(5, b.noLocalSwitching);
+    w.uintField(6, b.stormControlKbps ?? 0);
+    w.uintField(7, b.stormControlBurst ?? 0);
+    e();
+  }
+  w.boolField(11, m.irb);
   end();
 }
 
@@ -363,6 +376,20 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
     w.boolField(2, m.label.delete);
     w.string(3, m.label.vrf);
     for (const nh of m.label.nexthops ?? []) writeNexthop(w, 4, nh);
+    e();
+  } else if (m.bridgeDomain) {
+    const b = m.bridgeDomain;
+    const e = w.begin(20);
+    w.string(1, b.name);
+    w.boolField(2, b.delete);
+    w.uintField(3, b.vlanId ?? 0);
+    w.string(4, b.irb);
+    w.uintField(5, b.macTableSize ?? 0);
+    w.uintField(6, b.interfaceMacLimit ?? 0);
+    e();
+  } else if (m.l2Settings) {
+    const e = w.begin(21);
+    w.uintField(1, m.l2Settings.macAgingSeconds ?? 0);
     e();
   }
   return w.finish();
@@ -602,9 +629,51 @@ function readInterface(r: Reader, start: number, end: number): PbInterfaceUpdate
     else if (f === 20 && wire === 2) m.memifSocket = x.string();
     else if (f === 21 && wire === 0) m.memifId = x.varint();
     else if (f === 22 && wire === 2) m.memifSecret = x.string();
+    else if (f === 10 && wire === 2) {
+      const st = x.span();
+      m.bridge = readBridgePort(new Reader(x.buf, st, x.pos));
+    } else if (f === 11 && wire === 0) m.irb = x.varint() !== 0;
     else x.skip(wire);
   }
   return m;
+}
+
+function readBridgePort(x: Reader): PbBridgePort {
+  const b: PbBridgePort = { mode: 'ACCESS', vlanId: 0, vlanIds: [], nativeVlanId: 0, noLocalSwitching: false, stormControlKbps: 0, stormControlBurst: 0 };
+  while (x.pos < x.end) {
+    const t = x.varint();
+    const f = t >>> 3, wire = t & 7;
+    if (f === 1 && wire === 0) b.mode = x.varint() === 1 ? 'TRUNK' : 'ACCESS';
+    else if (f === 2 && wire === 0) b.vlanId = x.varint();
+    else if (f === 3 && wire === 0) b.vlanIds!.push(x.varint());
+    else if (f === 3 && wire === 2) {
+      // packed, as other encoders write repeated scalars
+      const st = x.span();
+      const p = new Reader(x.buf, st, x.pos);
+      while (p.pos < p.end) b.vlanIds!.push(p.varint());
+    } else if (f === 4 && wire === 0) b.nativeVlanId = x.varint();
+    else if (f === 5 && wire === 0) b.noLocalSwitching = x.varint() !== 0;
+    else if (f === 6 && wire === 0) b.stormControlKbps = x.varint();
+    else if (f === 7 && wire === 0) b.stormControlBurst = x.varint();
+    else x.skip(wire);
+  }
+  return b;
+}
+
+function readBridgeDomain(x: Reader): PbBridgeDomainUpdate {
+  const b: PbBridgeDomainUpdate = { name: '', delete: false, vlanId: 0, irb: '', macTableSize: 0, interfaceMacLimit: 0 };
+  while (x.pos < x.end) {
+    const t = x.varint();
+    const f = t >>> 3, wire = t & 7;
+    if (f === 1 && wire === 2) b.name = x.string();
+    else if (f === 2 && wire === 0) b.delete = x.varint() !== 0;
+    else if (f === 3 && wire === 0) b.vlanId = x.varint();
+    else if (f === 4 && wire === 2) b.irb = x.string();
+    else if (f === 5 && wire === 0) b.macTableSize = x.varint();
+    else if (f === 6 && wire === 0) b.interfaceMacLimit = x.varint();
+    else x.skip(wire);
+  }
+  return b;
 }
 
 export function decodeControllerMessage(bytes: Uint8Array): PbControllerMessage {
@@ -674,6 +743,22 @@ export function decodeControllerMessage(bytes: Uint8Array): PbControllerMessage 
           m.label = l;
           break;
         }
+      }
+    } else if ((f === 20 || f === 21) && wire === 2) {
+      const st = x.span();
+      const sub = new Reader(buf, st, x.pos);
+      if (f === 20) {
+        m.body = 'bridgeDomain';
+        m.bridgeDomain = readBridgeDomain(sub);
+      } else {
+        let macAgingSeconds = 0;
+        while (sub.pos < sub.end) {
+          const tt = sub.varint();
+          if (tt === 8) macAgingSeconds = sub.varint();
+          else sub.skip(tt & 7);
+        }
+        m.body = 'l2Settings';
+        m.l2Settings = { macAgingSeconds };
       }
     } else x.skip(wire);
   }

@@ -80,6 +80,10 @@ export interface PbInterfaceUpdate {
   memifSocket?: string;
   memifId?: number;
   memifSecret?: string;
+  /** L2 mode: a bridge port (docs/l2.md) */
+  bridge?: PbBridgePort | null;
+  /** an IRB (no netdev) */
+  irb?: boolean;
 }
 
 export interface PbBfdSessionUpdate {
@@ -143,6 +147,51 @@ export function bfdSessionId(s: { peer: string; local?: string; interface?: stri
   return `${s.multihop ? 'multihop' : 'single-hop'} ${s.interface || '-'} ${s.local || '-'} ${s.peer}`;
 }
 
+export type BridgePortModeName = 'ACCESS' | 'TRUNK';
+
+export interface PbBridgePort {
+  mode?: BridgePortModeName;
+  vlanId?: number;
+  vlanIds?: number[];
+  nativeVlanId?: number;
+  noLocalSwitching?: boolean;
+  stormControlKbps?: number;
+  stormControlBurst?: number;
+}
+
+export interface PbBridgeDomainUpdate {
+  name: string;
+  delete?: boolean;
+  vlanId?: number;
+  irb?: string;
+  macTableSize?: number;
+  interfaceMacLimit?: number;
+}
+
+export interface PbL2Settings {
+  macAgingSeconds?: number;
+}
+
+export interface PbMacEntry {
+  bridgeDomain: string;
+  vlanId: number;
+  mac: string;
+  interface: string;
+  isStatic: boolean;
+  age: number;
+}
+
+export interface PbBridgeDomainInfo {
+  name: string;
+  vlanId: number;
+  irb: string;
+  interfaces: string[];
+  macs: number;
+  macTableSize: number;
+  interfaceMacLimit: number;
+  moves: number;
+}
+
 export type PbControllerBody =
   | { resyncBegin: { controllerId?: string } }
   | { resyncEnd: Record<string, never> }
@@ -150,7 +199,9 @@ export type PbControllerBody =
   | { interface: PbInterfaceUpdate }
   | { routes: PbRouteBatch }
   | { label: PbLabelUpdate }
-  | { bfdSession: PbBfdSessionUpdate };
+  | { bfdSession: PbBfdSessionUpdate }
+  | { bridgeDomain: PbBridgeDomainUpdate }
+  | { l2Settings: PbL2Settings };
 
 export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   resyncBegin: { controllerId?: string };
@@ -160,6 +211,8 @@ export type PbControllerMessage = { seq: number; body?: string } & Partial<{
   routes: PbRouteBatch;
   label: PbLabelUpdate;
   bfdSession: PbBfdSessionUpdate;
+  bridgeDomain: PbBridgeDomainUpdate;
+  l2Settings: PbL2Settings;
 }>;
 
 export interface PbFailure {

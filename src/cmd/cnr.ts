@@ -31,6 +31,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   mpls: { module: './inspect.js', help: 'vRouter label table: mpls --dump' },
   dropstats: { module: './inspect.js', help: 'vRouter drop counters by reason' },
   acl: { module: './inspect.js', help: 'vRouter ingress filters, hits per rule: acl --list' },
+  mac: { module: './inspect.js', help: 'vRouter MAC table (L2): mac --dump [BRIDGE-DOMAIN]' },
 };
 
 function usage(): string {

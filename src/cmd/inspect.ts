@@ -7,10 +7,11 @@
  *   cnr mpls --dump                    incoming label table
  *   cnr dropstats                      drop counters by reason
  *   cnr acl --list                     ingress filters per interface, hits per rule
+ *   cnr mac --dump [BD]                the MAC table (L2), of one bridge domain or all
  *
  * Common options: --introspect HOST:PORT (default 127.0.0.1:8085), --json for scripts.
  */
-import type { AclInfo, AclRule, LabelInfo, NexthopInfo, RouteInfo, VifInfo } from '../dataplane/api.js';
+import type { AclInfo, AclRule, LabelInfo, MacEntryInfo, NexthopInfo, RouteInfo, VifInfo } from '../dataplane/api.js';
 
 const DEFAULT_ENDPOINT = '127.0.0.1:8085';
 
@@ -31,6 +32,7 @@ const USAGE: Record<string, string> = {
   mpls: 'cnr mpls --dump [--json] [--introspect HOST:PORT]',
   dropstats: 'cnr dropstats [--json] [--introspect HOST:PORT]',
   acl: 'cnr acl --list [--json] [--introspect HOST:PORT]',
+  mac: 'cnr mac --dump [BRIDGE-DOMAIN] [--json] [--introspect HOST:PORT]',
 };
 
 class UsageError extends Error {}
@@ -197,7 +199,7 @@ export async function run(args: string[], name: string): Promise<number> {
     console.error(`usage: ${usage}`);
     return 2;
   }
-  if ((name === 'rt' && (!o.dumpGiven || !o.dump)) || (name === 'mpls' && !o.dumpGiven)) {
+  if ((name === 'rt' && (!o.dumpGiven || !o.dump)) || ((name === 'mpls' || name === 'mac') && !o.dumpGiven)) {
     console.error(`usage: ${usage}`);
     return 2;
   }
@@ -230,6 +232,12 @@ export async function run(args: string[], name: string): Promise<number> {
         data = await get(o.endpoint, '/acl');
         text = () => aclTable(data as AclInfo[]);
         break;
+      case 'mac': {
+        data = await get(o.endpoint, o.dump ? `/mac?bd=${encodeURIComponent(o.dump)}` : '/mac');
+        const macs = data as MacEntryInfo[];
+        text = () => `${macs.length} MAC entries\n${formatTable(['BRIDGE-DOMAIN', 'VLAN', 'MAC', 'INTERFACE', 'TYPE', 'AGE'], macs.map((m) => [m.bridgeDomain, m.vlan, m.mac, m.interface, m.static ? 'static' : 'learned', m.static ? '-' : m.age]))}`;
+        break;
+      }
       default:
         data = await get(o.endpoint, '/dropstats');
         text = () => dropTable(data as Record<string, number>);

@@ -14,8 +14,13 @@ export class DataplaneError extends Error {
   }
 }
 
-/** af-xdp: an AF_XDP socket fed by an XDP program on the netdev (io/af-xdp.ts); otherwise as af-packet */
-export type VifDriver = 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif';
+/**
+ * af-xdp: an AF_XDP socket fed by an XDP program on the netdev (io/af-xdp.ts); otherwise as
+ * af-packet. memif: cnr serves a memif control socket (MemifVifConfig). irb: no netdev: the
+ * routing interface of a bridge domain (setBridgeDomain), whose frames are switched in the
+ * domain (docs/l2.md).
+ */
+export type VifDriver = 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif' | 'irb';
 
 /** A memif vif (io/memif.ts): cnr serves the control socket, a DPDK or libmemif client connects. */
 export interface MemifVifConfig {
@@ -164,6 +169,60 @@ export interface FrameCounters {
   refused: number;
 }
 
+/** A vif in L2 mode (setBridgePort): a port of the bridge domains of the VLANs it carries. */
+export interface BridgePortConfig {
+  /** access: untagged frames in one VLAN; trunk: 802.1Q tagged frames of a VLAN list */
+  mode: 'access' | 'trunk';
+  /** access: the port's VLAN (1..4094) */
+  vlan?: number;
+  /** trunk: the VLANs it carries */
+  vlans?: number[];
+  /** trunk: the VLAN of its untagged frames, both ways (carried even when not in `vlans`) */
+  nativeVlan?: number;
+  /** frames between two ports that both set this are not switched */
+  noLocalSwitching?: boolean;
+  /** storm control: broadcast, multicast and unknown unicast frames received, at most this many bits per second (token bucket of burstBytes, default 100 ms of the rate and at least 16 full frames) */
+  stormControl?: { bitsPerSecond: number; burstBytes?: number };
+}
+
+/** A bridge domain (setBridgeDomain): one VLAN switched between its ports. */
+export interface BridgeDomainConfig {
+  name: string;
+  /** 1..4094, one domain per VLAN */
+  vlan: number;
+  /** the routing interface: a vif added with driver 'irb' (its VRF, MAC and addresses route for the domain) */
+  irb?: string;
+  /** MACs the domain learns at most (Junos mac-table-size; 0 or absent: the table's capacity) */
+  macTableSize?: number;
+  /** MACs each of its ports learns at most (Junos interface-mac-limit; absent: none) */
+  interfaceMacLimit?: number;
+}
+
+export interface MacEntryInfo {
+  bridgeDomain: string;
+  vlan: number;
+  mac: string;
+  interface: string;
+  /** installed by the router (the IRB's MAC), not learned */
+  static: boolean;
+  /** seconds since the source was last seen (0 for static entries) */
+  age: number;
+}
+
+export interface BridgeDomainInfo {
+  name: string;
+  vlan: number;
+  irb?: string;
+  /** its ports, with their mode */
+  interfaces: { name: string; mode: 'access' | 'trunk'; tagged: boolean }[];
+  /** MACs learned (static ones not counted) */
+  macs: number;
+  macTableSize: number;
+  interfaceMacLimit: number;
+  /** MAC moves seen since the domain was created */
+  moves: number;
+}
+
 export interface Dataplane {
   addVrf(name: string): number;
   delVrf(name: string): void;
@@ -211,6 +270,18 @@ export interface Dataplane {
   /** vifs attached and removed (the agent's link state for the controller's frame port) */
   onVifChange?(handler: VifChangeHandler): () => void;
   frameCounters?(): FrameCounters;
+  /** L2 switching (docs/l2.md); optional so that test doubles need not switch. Add or replace a domain. */
+  setBridgeDomain?(cfg: BridgeDomainConfig): void;
+  delBridgeDomain?(name: string): void;
+  /** put a vif in L2 mode (null: back to L3), replacing its port settings */
+  setBridgePort?(vif: string, cfg: BridgePortConfig | null): void;
+  /** seconds after which a MAC not seen is forgotten (default 300) */
+  setMacAging?(seconds: number): void;
+  /** the MAC table, of one domain or all */
+  listMacs?(bridgeDomain?: string): MacEntryInfo[];
+  /** forget learned MACs (of one domain, or all); returns how many */
+  clearMacs?(bridgeDomain?: string): number;
+  listBridgeDomains?(): BridgeDomainInfo[];
 
   listVifs(): VifInfo[];
   listNexthops(): NexthopInfo[];

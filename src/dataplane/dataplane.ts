@@ -21,6 +21,10 @@ import {
   type FrameHandler,
   type VifChangeHandler,
   type AclRule,
+  type BridgeDomainConfig,
+  type BridgeDomainInfo,
+  type BridgePortConfig,
+  type MacEntryInfo,
   type Dataplane,
   type LabelAction,
   type LabelInfo,
@@ -51,7 +55,7 @@ import {
   NH_VRF,
 } from './tables/nexthop-table.js';
 import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
-import { G_PUNT_OSI, MAX_ADDR, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
+import { G_PUNT_OSI, MAX_ADDR, VIF_IRB, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
 import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { Engine, driverModules, openDriver } from './worker/engine.js';
@@ -66,6 +70,9 @@ import { NeighborResolver, listNeighbors } from './neighbors.js';
 import { VhostSync, configuresHost } from './vhost-sync.js';
 import { padWords } from './prefix-words.js';
 import { routerMacFor } from './router-mac.js';
+import { BridgeManager } from './l2.js';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
@@ -137,6 +144,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly ilm = new Map<number, IlmState>();
   private readonly ilmAlloc: IdAllocator;
   private readonly neighbors: NeighborResolver;
+  /** L2 switching: bridge domains, ports, the MAC table's writer (l2.ts) */
+  private readonly bridges: BridgeManager;
   private readonly hostSync = new VhostSync();
   /** the router's addresses that belong to no vif (lo0), by name: on vhost0 with the vifs' */
   private readonly loopbacks = new Map<string, Prefix[]>();
@@ -174,6 +183,13 @@ export class VRouterDataplane implements Dataplane {
         if (this.engine) this.engine.request(vif, family, w);
         else if (this.workers.length) this.post({ t: 'request', vif, family, w });
       },
+    });
+    this.bridges = new BridgeManager({
+      bridge: this.tables.bridge,
+      mac: this.tables.mac,
+      vif: this.tables.vif,
+      vifId: (name) => this.vifs.get(name)?.id,
+      vifName: (id) => this.vifById[id]?.name ?? String(id),
     });
     // huge pages under the big lookup tables, before anything touches them (fewer TLB misses)
     if (process.env.CNR_DP_NO_HUGEPAGES === undefined) {
@@ -247,8 +263,10 @@ export class VRouterDataplane implements Dataplane {
   async addVif(cfg: MemoryVifConfig): Promise<number> {
     if (!cfg || typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(cfg.name)) throw new DataplaneError(`invalid interface name '${cfg?.name}' (1-15 characters)`);
     if (this.vifs.has(cfg.name)) throw new DataplaneError(`interface ${cfg.name} already exists`);
-    if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'tap' && cfg.driver !== 'memory' && cfg.driver !== 'memif') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, af-xdp, tap, memory, memif)`);
+    if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'tap' && cfg.driver !== 'memory' && cfg.driver !== 'memif' && cfg.driver !== 'irb') throw new DataplaneError(`invalid driver '${String(cfg.driver)}' (af-packet, af-xdp, tap, memory, memif, irb)`);
     const memif = cfg.driver === 'memif' ? this.memifOptions(cfg) : undefined;
+    const isIrb = cfg.driver === 'irb';
+    if (isIrb && cfg.vlan) throw new DataplaneError(`IRB interface ${cfg.name} takes no VLAN tag (its bridge domain has the VLAN)`);
     const vrf = this.vrfId(cfg.vrf);
     const mtu = cfg.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new DataplaneError(`invalid MTU ${mtu} (576..9000)`);
@@ -270,7 +288,8 @@ export class VRouterDataplane implements Dataplane {
     this.vifById[id] = st;
     let hw: Uint8Array;
     try {
-      hw = await this.attachDriver(st);
+      // an IRB has no netdev: its MAC, unless given, is derived from the node's name and its own (stable across restarts)
+      hw = isIrb ? createHash('sha256').update(`${hostname()}/${cfg.name}`).digest().subarray(0, 6) : await this.attachDriver(st);
     } catch (e) {
       Atomics.store(this.tables.vif.owner, id, -1);
       this.vifs.delete(cfg.name);
@@ -279,7 +298,7 @@ export class VRouterDataplane implements Dataplane {
       throw new DataplaneError(`cannot open ${cfg.driver} interface ${cfg.name}: ${(e as Error).message}`);
     }
     // the router's MAC: given, or derived from the netdev's (always locally administered)
-    st.mac = mac ?? routerMacFor(hw);
+    st.mac = mac ?? routerMacFor(isIrb ? Uint8Array.from(hw, (b, k) => (k === 0 ? b & 0xfe : b)) : hw);
     const vt = this.tables.vif;
     vt.setMac(id, st.mac);
     vt.hwaddr.set(hw.subarray(0, 6), id * 6);
@@ -290,7 +309,7 @@ export class VRouterDataplane implements Dataplane {
     vt.glean[id] = st.glean;
     this.writeAddresses(st, addresses);
     if (isVhost) Atomics.store(vt.global, 0, id);
-    Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0));
+    Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0) | (isIrb ? VIF_IRB : 0));
     if (this.opts.vhost && !isVhost && vrf === 0) this.syncHost();
     if (!isVhost) this.vifChanged(cfg.name, true, formatMac(st.mac));
     return id;
@@ -303,6 +322,7 @@ export class VRouterDataplane implements Dataplane {
       if (!n.internal && 'vif' in n.spec && n.spec.vif === name) throw new DataplaneError(`interface ${name} is used by next hop ${id}`);
     }
     const vt = this.tables.vif;
+    this.bridges.forgetVif(st.id);
     Atomics.store(vt.flags, st.id, 0);
     if (st.vhost) Atomics.store(vt.global, 0, -1);
     this.tables.acl.set(st.id, []);
@@ -859,6 +879,50 @@ export class VRouterDataplane implements Dataplane {
     if (n.type !== NH_NEIGHBOR && n.type !== NH_ENCAP && n.type !== NH_COMPOSITE) throw new DataplaneError(`next hop ${nh} is ${NH_TYPE_NAMES[n.type]}: labels need a neighbor, encap or composite next hop`);
   }
 
+  // ---- L2 switching (l2.ts, docs/l2.md) ----
+
+  setBridgeDomain(cfg: BridgeDomainConfig): void {
+    this.bridges.setDomain(cfg);
+  }
+
+  delBridgeDomain(name: string): void {
+    this.bridges.delDomain(name);
+  }
+
+  setBridgePort(vif: string, cfg: BridgePortConfig | null): void {
+    const st = this.vifs.get(vif);
+    if (!st) throw new DataplaneError(`no interface '${vif}'`);
+    if (st.vhost) throw new DataplaneError(`${vif} carries the host's traffic and cannot be a bridge port`);
+    this.bridges.setPort(st.id, cfg);
+  }
+
+  setMacAging(seconds: number): void {
+    this.bridges.setAging(seconds);
+  }
+
+  listMacs(bridgeDomain?: string): MacEntryInfo[] {
+    return this.bridges.listMacs(bridgeDomain);
+  }
+
+  clearMacs(bridgeDomain?: string): number {
+    return this.bridges.clear(bridgeDomain);
+  }
+
+  listBridgeDomains(): BridgeDomainInfo[] {
+    return this.bridges.listDomains();
+  }
+
+  /** Age the MAC table now against `now` (Unix seconds): tests; poll() and the timer age it once a second. */
+  ageMacs(now: number): number {
+    return this.bridges.age(now, true);
+  }
+
+  /** the bridge port settings of a vif, or undefined (introspection) */
+  bridgePort(vif: string): BridgePortConfig | undefined {
+    const st = this.vifs.get(vif);
+    return st ? this.bridges.port(st.id) : undefined;
+  }
+
   // ---- listing ----
 
   listVifs(): VifInfo[] {
@@ -989,7 +1053,7 @@ export class VRouterDataplane implements Dataplane {
     const err = e.takeError();
     if (err !== undefined) logLine(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
     const ev = e.takeEvents();
-    if (ev) this.neighbors.applyEvents(ev);
+    if (ev) this.applyEvents(ev);
     const fr = e.takeFrames();
     if (fr) this.deliverFrames(fr.meta, fr.data);
     this.resolveTick(performance.now());
@@ -1072,7 +1136,7 @@ export class VRouterDataplane implements Dataplane {
           const p = this.pendingAttach.get(m.vif);
           if (p) p.reject(new Error(m.message));
           else logLine(`vrouter worker: ${m.message}`);
-        } else if (m.t === 'learn') this.neighbors.applyEvents(m.events);
+        } else if (m.t === 'learn') this.applyEvents(m.events);
         else if (m.t === 'frames') this.deliverFrames(m.meta, m.data);
       });
       w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));
@@ -1090,10 +1154,12 @@ export class VRouterDataplane implements Dataplane {
   }
 
   private async attachDriver(st: VifState): Promise<Uint8Array> {
+    const kind = st.driver;
+    if (kind === 'irb') throw new Error('an IRB has no driver');
     if (this.engine) {
       // real drivers are imported before the first af-packet/tap vif opens (memory needs none)
       const mods = st.driver === 'memory' ? {} : await driverModules();
-      const drv = openDriver(mods, st.driver, st.name, st.memory, this.slotSize, st.memif);
+      const drv = openDriver(mods, kind, st.name, st.memory, this.slotSize, st.memif);
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
     }
@@ -1108,11 +1174,12 @@ export class VRouterDataplane implements Dataplane {
         resolve: (hw) => { this.pendingAttach.delete(st.id); resolve(hw); },
         reject: (e) => { this.pendingAttach.delete(st.id); reject(e); },
       });
-      this.post({ t: 'attach', vif: st.id, kind: st.driver, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}), ...(st.memif ? { memif: st.memif } : {}) });
+      this.post({ t: 'attach', vif: st.id, kind, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}), ...(st.memif ? { memif: st.memif } : {}) });
     });
   }
 
   private async detachDriver(st: VifState): Promise<void> {
+    if (st.driver === 'irb') return;
     if (this.engine) {
       this.engine.detach(st.id);
       return;
@@ -1130,6 +1197,13 @@ export class VRouterDataplane implements Dataplane {
   /** Retry unanswered neighbor requests, age out learned neighbors (poll() and start() call it). */
   resolveTick(now: number): void {
     this.neighbors.tick(now);
+    this.bridges.age();
+  }
+
+  /** The workers' learn events: neighbors (ARP/NDP) and MACs (L2). */
+  private applyEvents(ev: Uint32Array): void {
+    this.neighbors.applyEvents(ev);
+    this.bridges.applyEvents(ev);
   }
 
   // ---- vhost0 host configuration (vhost-sync.ts) ----

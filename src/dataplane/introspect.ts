@@ -10,6 +10,8 @@
  *   GET /dropstats                drop counters by reason
  *   GET /stats                    packet and byte counters per vif and VRF
  *   GET /acl                      ingress filters per vif, with hits per rule
+ *   GET /mac[?bd=NAME]            the MAC table (L2), of one bridge domain or all
+ *   GET /bd                       bridge domains (L2)
  *
  * Bound to 127.0.0.1 unless the caller asks otherwise: it is a local debugging door.
  */
@@ -72,8 +74,18 @@ export function answer(dp: Dataplane, url: URL): unknown {
       return dp.stats();
     case '/acl':
       return dp.listAcls?.() ?? [];
+    case '/mac': {
+      const bd = url.searchParams.get('bd') ?? undefined;
+      try {
+        return dp.listMacs?.(bd) ?? [];
+      } catch (e) {
+        throw new HttpError(404, e instanceof Error ? e.message : String(e));
+      }
+    }
+    case '/bd':
+      return dp.listBridgeDomains?.() ?? [];
     case '/':
-      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/mpls', '/dropstats', '/stats', '/acl'] };
+      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/mpls', '/dropstats', '/stats', '/acl', '/mac?bd=NAME', '/bd'] };
     default:
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   }

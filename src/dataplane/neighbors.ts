@@ -62,6 +62,8 @@ export class NeighborResolver {
     for (let b = 0; b + EVENT_WORDS <= ev.length; b += EVENT_WORDS) {
       const vif = ev[b]!;
       const family = ev[b + 1]!;
+      // (MAC learn events of L2 switching travel the same way: l2.ts applies them)
+      if (family !== 4 && family !== 6) continue;
       const w = [ev[b + 2]!, ev[b + 3]!, ev[b + 4]!, ev[b + 5]!];
       mac[0] = ev[b + 6]! >>> 8; mac[1] = ev[b + 6]! & 255;
       mac[2] = ev[b + 7]! >>> 24; mac[3] = (ev[b + 7]! >>> 16) & 255; mac[4] = (ev[b + 7]! >>> 8) & 255; mac[5] = ev[b + 7]! & 255;

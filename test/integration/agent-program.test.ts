@@ -228,7 +228,7 @@ test('controller restart with holdResyncEnd: a controller that starts empty swee
     assert.equal(server.stats.lastSwept, 1);
     assert.equal(JSON.stringify(Object.keys(fib(dp)).sort().map((p) => [p, dp.routes.get('default')!.get(p)])), nhIds.replace(/,\["192\.0\.9\.0\/24",\d+\]/, ''), 'every other route keeps its next-hop id');
     for (const k of ['addVif', 'delVif', 'addNexthop', 'delNexthop', 'addRoute']) assert.equal(dp.calls[k] ?? 0, calls[k] ?? 0, `no ${k} call`);
-    assert.deepEqual(server.removed(), { routes: 1, nexthops: 0, interfaces: 0, vrfs: 0, labels: 0 });
+    assert.deepEqual(server.removed(), { routes: 1, nexthops: 0, interfaces: 0, vrfs: 0, labels: 0, bridgeDomains: 0 });
   } finally {
     await exp.stop();
     await exp2?.stop();

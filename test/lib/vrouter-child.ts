@@ -12,7 +12,7 @@
  */
 import { createDataplane } from '../../src/dataplane/dataplane.js';
 import { startIntrospect } from '../../src/dataplane/introspect.js';
-import type { LabelAction, NexthopSpec, VifConfig } from '../../src/dataplane/api.js';
+import type { BridgeDomainConfig, BridgePortConfig, LabelAction, NexthopSpec, VifConfig } from '../../src/dataplane/api.js';
 
 export interface VrouterConfig {
   workers?: number;
@@ -26,6 +26,10 @@ export interface VrouterConfig {
   introspectPort?: number;
   /** the largest IP MTU of the vifs (DataplaneOptions.maxMtu: sizes packet slots and ring frames) */
   maxMtu?: number;
+  /** L2 switching (docs/l2.md): bridge ports by vif, bridge domains (after the vifs, their IRBs among them), MAC aging */
+  bridgePorts?: Record<string, BridgePortConfig>;
+  bridgeDomains?: BridgeDomainConfig[];
+  macAging?: number;
 }
 
 async function main(): Promise<void> {
@@ -35,6 +39,9 @@ async function main(): Promise<void> {
   const dp = createDataplane({ workers: cfg.workers ?? 1, ...(cfg.maxMtu ? { maxMtu: cfg.maxMtu } : {}) });
   for (const v of cfg.vrfs ?? []) dp.addVrf(v);
   for (const v of cfg.vifs) await dp.addVif(v);
+  for (const [vif, port] of Object.entries(cfg.bridgePorts ?? {})) dp.setBridgePort(vif, port);
+  for (const d of cfg.bridgeDomains ?? []) dp.setBridgeDomain(d);
+  if (cfg.macAging) dp.setMacAging(cfg.macAging);
   const nh = new Map<string, number>();
   const id = (name: string): number => {
     const n = nh.get(name);

@@ -212,5 +212,67 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
     policy(`routing-instances ${ri} routing-options forwarding-table export`, stringList(subtree(subtree(rb['routing-options'])['forwarding-table']).export));
     checkBgpPolicies(`routing-instances ${ri} protocols bgp`, subtree(subtree(rb.protocols).bgp), policy);
   }
+  checkBridging(errors, effective);
   return errors;
+}
+
+/**
+ * L2 switching (docs/l2.md): bridge ports (`family bridge`) and their modes, bridge domains,
+ * their VLANs and IRB units, storm-control profiles.
+ */
+function checkBridging(errors: string[], cfg: ConfigTree): void {
+  const ifs = subtree(cfg.interfaces);
+  const profiles = subtree(subtree(cfg['forwarding-options'])['storm-control-profiles']);
+  const irbUnits = subtree(subtree(ifs.irb).unit);
+  for (const [ifn, ib0] of Object.entries(ifs)) {
+    const ib = subtree(ib0);
+    let trunk = false;
+    for (const [u, ub] of Object.entries(subtree(ib.unit))) {
+      const fam = subtree(subtree(ub).family);
+      if (fam.bridge === undefined) continue;
+      const br = subtree(fam.bridge);
+      const at = `interfaces ${ifn} unit ${u} family bridge`;
+      if (ifn === 'irb') { errors.push(`${at}: an IRB routes for a bridge domain and is no bridge port`); continue; }
+      const others = ['inet', 'inet6', 'mpls'].filter((f) => fam[f] !== undefined);
+      if (others.length) errors.push(`${at}: a bridge port carries no family ${others.join(' or ')} (route through an IRB)`);
+      if (ib['vlan-id'] !== undefined) errors.push(`${at}: a bridge port takes no interface vlan-id (use family bridge vlan-id or vlan-id-list)`);
+      const mode = br['interface-mode'];
+      const list = stringList(br['vlan-id-list']);
+      if (mode === 'access') {
+        if (br['vlan-id'] === undefined) errors.push(`${at}: an access port needs vlan-id`);
+        if (list.length) errors.push(`${at}: an access port has one vlan-id, no vlan-id-list`);
+      } else if (mode === 'trunk') {
+        trunk = true;
+        if (br['vlan-id'] !== undefined) errors.push(`${at}: a trunk carries vlan-id-list, not vlan-id`);
+        if (!list.length && ib['native-vlan-id'] === undefined) errors.push(`${at}: a trunk needs vlan-id-list (or native-vlan-id)`);
+      } else {
+        errors.push(`${at}: needs interface-mode access or trunk`);
+      }
+      const sc = br['storm-control'];
+      if (typeof sc === 'string' && !Object.hasOwn(profiles, sc)) errors.push(`${at} storm-control: forwarding-options storm-control-profiles '${sc}' is not defined`);
+    }
+    if (ib['native-vlan-id'] !== undefined && !trunk) errors.push(`interfaces ${ifn} native-vlan-id: only a trunk (family bridge interface-mode trunk) has a native VLAN`);
+  }
+  for (const [name, p] of Object.entries(profiles)) {
+    if (subtree(subtree(p).all)['bandwidth-level'] === undefined) errors.push(`forwarding-options storm-control-profiles ${name}: needs all bandwidth-level`);
+  }
+  const vlanOwner = new Map<number, string>();
+  const irbOwner = new Map<string, string>();
+  for (const [bd, b0] of Object.entries(subtree(cfg['bridge-domains']))) {
+    const b = subtree(b0);
+    const at = `bridge-domains ${bd}`;
+    const vlan = b['vlan-id'];
+    if (typeof vlan !== 'number') errors.push(`${at}: needs vlan-id`);
+    else if (vlanOwner.has(vlan)) errors.push(`${at} vlan-id ${vlan}: already the VLAN of bridge domain ${vlanOwner.get(vlan)}`);
+    else vlanOwner.set(vlan, bd);
+    const irb = b['routing-interface'];
+    if (typeof irb === 'string') {
+      if (!Object.hasOwn(irbUnits, irb.slice(4))) errors.push(`${at} routing-interface ${irb}: no interfaces irb unit ${irb.slice(4)}`);
+      if (irbOwner.has(irb)) errors.push(`${at} routing-interface ${irb}: already the routing interface of bridge domain ${irbOwner.get(irb)}`);
+      else irbOwner.set(irb, bd);
+    }
+  }
+  for (const u of Object.keys(irbUnits)) {
+    if (!irbOwner.has(`irb.${u}`)) errors.push(`interfaces irb unit ${u}: no bridge domain has routing-interface irb.${u}`);
+  }
 }

@@ -23,13 +23,35 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbListBfdSessionsReply, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 
+/** L2 mode (docs/l2.md): the interface is a bridge port */
+export interface FibBridgePort {
+  mode: 'access' | 'trunk';
+  vlan?: number;
+  vlans?: number[];
+  nativeVlan?: number;
+  noLocalSwitching?: boolean;
+  /** storm control: kbit/s and burst bytes */
+  stormKbps?: number;
+  stormBurst?: number;
+}
+
+export interface FibBridgeDomain {
+  name: string;
+  vlan: number;
+  /** the IRB interface (irb.N) */
+  irb?: string;
+  macTableSize?: number;
+  interfaceMacLimit?: number;
+}
+
 export interface FibInterface {
   name: string;
-  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif' | 'loopback';
+  /** memif: served control socket; loopback: lo0, no netdev; irb: no netdev, the routing interface of a bridge domain */
+  driver: 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif' | 'loopback' | 'irb';
   /** routing instance; 'default' when absent */
   vrf?: string;
   addresses: string[];
@@ -38,6 +60,7 @@ export interface FibInterface {
   mac?: string;
   /** driver memif: the control socket, interface id and secret */
   memif?: { socket: string; id?: number; secret?: string };
+  bridge?: FibBridgePort;
 }
 
 export interface FibExportOptions {
@@ -80,10 +103,13 @@ type Op =
   | { kind: 'vrf'; name: string; del: boolean }
   | { kind: 'if'; name: string; cfg: FibInterface | undefined }
   | { kind: 'label'; label: number; action: MplsAction | undefined }
-  | { kind: 'bfd'; update: PbBfdSessionUpdate };
+  | { kind: 'bfd'; update: PbBfdSessionUpdate }
+  | { kind: 'bd'; name: string; cfg: FibBridgeDomain | undefined }
+  | { kind: 'l2'; aging: number };
 
 function isDelete(op: Op): boolean {
   if (op.kind === 'bfd') return op.update.delete === true;
+  if (op.kind === 'l2') return false;
   return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.action === undefined : op.cfg === undefined;
 }
 
@@ -101,7 +127,7 @@ interface Replay {
   endSeq: number;
 }
 
-const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY', memif: 'MEMIF', loopback: 'LOOPBACK' };
+const DRIVER: Record<FibInterface['driver'], InterfaceDriverName> = { 'af-packet': 'AF_PACKET', 'af-xdp': 'AF_XDP', tap: 'TAP', memory: 'MEMORY', memif: 'MEMIF', loopback: 'LOOPBACK', irb: 'DRIVER_UNSPECIFIED' };
 const ACTION: Record<FibRoute['action'], RouteActionName> = { forward: 'FORWARD', discard: 'DISCARD', reject: 'REJECT', receive: 'RECEIVE' };
 
 export class FibExport {
@@ -115,6 +141,9 @@ export class FibExport {
   /** BFD sessions asked of the vRouter, by bfdSessionId; replayed like interfaces */
   private readonly bfds = new Map<string, PbBfdSessionUpdate>();
   private readonly bfdListeners = new Set<(s: PbBfdSessionState) => void>();
+  /** L2: bridge domains, and the MAC aging time (0: the agent's default) */
+  private readonly domains = new Map<string, FibBridgeDomain>();
+  private macAging = 0;
   private client: grpc.Client & Record<string, unknown> | undefined;
   private call: ProgramStream | undefined;
   private seq = 0;
@@ -250,6 +279,41 @@ export class FibExport {
     return this.unary<PbListBfdSessionsReply>('ListBfdSessions', {}, timeoutMs);
   }
 
+  /** A bridge domain (L2) exists with these settings, or not. */
+  setBridgeDomain(name: string, cfg: FibBridgeDomain | undefined): void {
+    const old = this.domains.get(name);
+    if (!cfg && !old) return;
+    if (cfg && old && JSON.stringify(cfg) === JSON.stringify(old)) return;
+    if (cfg) this.domains.set(name, cfg);
+    else this.domains.delete(name);
+    this.queue(`b|${name}`, { kind: 'bd', name, cfg });
+  }
+
+  /** L2 settings: the MAC aging time in seconds (undefined: the default). */
+  setMacAging(seconds: number | undefined): void {
+    const v = seconds ?? 0;
+    if (v === this.macAging) return;
+    this.macAging = v;
+    this.queue('l2', { kind: 'l2', aging: v });
+  }
+
+  /** The bridge domains this FIB export holds (the configuration's). */
+  bridgeDomainNames(): string[] {
+    return [...this.domains.keys()];
+  }
+
+  listMacs(bridgeDomain: string | undefined, timeoutMs = 5000): Promise<PbMacEntry[]> {
+    return this.unary<{ entries: PbMacEntry[] }>('ListMacs', { bridgeDomain: bridgeDomain ?? '' }, timeoutMs).then((r) => r.entries);
+  }
+
+  clearMacs(bridgeDomain: string | undefined, timeoutMs = 5000): Promise<number> {
+    return this.unary<{ cleared: number }>('ClearMacs', { bridgeDomain: bridgeDomain ?? '' }, timeoutMs).then((r) => r.cleared);
+  }
+
+  listBridgeDomains(timeoutMs = 5000): Promise<PbBridgeDomainInfo[]> {
+    return this.unary<{ domains: PbBridgeDomainInfo[] }>('ListBridgeDomains', {}, timeoutMs).then((r) => r.domains);
+  }
+
   /** Resolves once everything queued so far is acknowledged by the agent (or rejects after `timeoutMs`). */
   whenIdle(timeoutMs = 30_000): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
@@ -346,6 +410,9 @@ export class FibExport {
         ...[...this.ifs.values()].map((cfg): Op => ({ kind: 'if', name: cfg.name, cfg })),
         ...this.rib.mpls.entries().map((e): Op => ({ kind: 'label', label: e.label, action: e.action })),
         ...[...this.bfds.values()].map((update): Op => ({ kind: 'bfd', update })),
+        // bridge domains after the interfaces (their IRBs)
+        ...[...this.domains.values()].map((cfg): Op => ({ kind: 'bd', name: cfg.name, cfg })),
+        ...(this.macAging ? [{ kind: 'l2', aging: this.macAging } as Op] : []),
       ],
       routes: this.rib.fibRoutes(),
       carry: undefined,
@@ -536,12 +603,32 @@ function opMessage(op: Op): PbControllerMessage {
   if (op.kind === 'bfd') return { seq: 0, bfdSession: op.update };
   if (op.kind === 'vrf') return { seq: 0, vrf: { name: op.name, delete: op.del } };
   if (op.kind === 'label') return { seq: 0, label: labelUpdateOf(op.label, op.action) };
+  if (op.kind === 'l2') return { seq: 0, l2Settings: { macAgingSeconds: op.aging } };
+  if (op.kind === 'bd') {
+    const d = op.cfg;
+    if (!d) return { seq: 0, bridgeDomain: { name: op.name, delete: true } };
+    return { seq: 0, bridgeDomain: { name: d.name, vlanId: d.vlan, irb: d.irb ?? '', macTableSize: d.macTableSize ?? 0, interfaceMacLimit: d.interfaceMacLimit ?? 0 } };
+  }
   const c = op.cfg;
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };
-  return {
+  const m: PbControllerMessage = {
     seq: 0,
     interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '', ...(c.memif ? { memifSocket: c.memif.socket, memifId: c.memif.id ?? 0, memifSecret: c.memif.secret ?? '' } : {}) },
   };
+  if (c.driver === 'irb') m.interface!.irb = true;
+  const b = c.bridge;
+  if (b) {
+    m.interface!.bridge = {
+      mode: b.mode === 'trunk' ? 'TRUNK' : 'ACCESS',
+      vlanId: b.vlan ?? 0,
+      vlanIds: b.vlans ?? [],
+      nativeVlanId: b.nativeVlan ?? 0,
+      noLocalSwitching: b.noLocalSwitching ?? false,
+      stormControlKbps: b.stormKbps ?? 0,
+      stormControlBurst: b.stormBurst ?? 0,
+    };
+  }
+  return m;
 }
 
 /** An mpls.0 entry as the agent takes it: pop into a VRF, or forward with each next hop's out-labels as its transport labels. */

@@ -17,7 +17,9 @@ import { leafString, netdevOf, stringList, subtree } from '../config/tree.js';
 import { DirectProtocol, type DirectInterface } from '../protocols/direct/direct.js';
 import { StaticProtocol, type StaticTableConfig } from '../protocols/static/static.js';
 import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from './rib.js';
-import { FibExport, type FibInterface } from './fib-export.js';
+import { FibExport, type FibBridgePort, type FibInterface } from './fib-export.js';
+import { bridgeDomainsOf, bridgePortOf, macAgingOf } from '../l2/config.js';
+import { l2Commands } from '../l2/commands.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
 /** The router's loopback interface (Junos `lo0`): addresses only, no vif */
@@ -46,10 +48,12 @@ export interface ConfiguredInterface {
   mtu?: number;
   vlan?: number;
   mac?: string;
-  /** `vrouter driver`: how the vRouter attaches the netdev (default: RibServiceOptions.driverFor, else af-packet); lo0 is a loopback, no netdev */
-  driver?: 'af-packet' | 'af-xdp' | 'tap' | 'memif' | 'loopback';
+  /** `vrouter driver`: how the vRouter attaches the netdev (default: RibServiceOptions.driverFor, else af-packet); lo0 is a loopback, no netdev; irb: an IRB unit (irb.N) */
+  driver?: 'af-packet' | 'af-xdp' | 'tap' | 'memif' | 'loopback' | 'irb';
   /** `vrouter memif socket PATH id N secret S` (driver memif) */
   memif?: { socket: string; id?: number; secret?: string };
+  /** L2 mode: `unit 0 family bridge` (docs/l2.md) */
+  bridge?: FibBridgePort;
 }
 
 export class RibService implements ConfigConsumer {
@@ -80,12 +84,13 @@ export class RibService implements ConfigConsumer {
     const ifs = subtree(next['interfaces']);
     for (const [inst, body] of Object.entries(subtree(next['routing-instances']))) {
       for (const raw of stringList(subtree(body)['interface'])) {
-        if (!Object.hasOwn(ifs, netdevOf(raw))) errors.push(`routing-instances ${inst} interface ${raw}: no such interface under [interfaces]`);
+        const irb = /^irb\.(\d+)$/.exec(raw);
+        if (irb ? !Object.hasOwn(subtree(subtree(ifs['irb'])['unit']), irb[1]!) : !Object.hasOwn(ifs, netdevOf(raw))) errors.push(`routing-instances ${inst} interface ${raw}: no such interface under [interfaces]`);
       }
     }
     for (const [name, body] of Object.entries(ifs)) {
       for (const [unit, u] of Object.entries(subtree(subtree(body)['unit']))) {
-        if (unit !== '0') errors.push(`interfaces ${name} unit ${unit}: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)`);
+        if (unit !== '0' && name !== 'irb') errors.push(`interfaces ${name} unit ${unit}: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)`);
         for (const fam of ['inet', 'inet6']) {
           for (const a of Object.keys(subtree(subtree(subtree(subtree(u)['family'])[fam])['address']))) {
             try {
@@ -122,6 +127,12 @@ export class RibService implements ConfigConsumer {
     this.direct.apply(live.map((i): DirectInterface => ({ name: i.name, instance: i.instance, addresses: [...i.inet, ...i.inet6] })));
     this.statics.apply(staticTables(next).filter((s) => s.instance === 'default' || instances.has(s.instance)));
     if (fib) {
+      // L2: bridge domains after the interfaces (their IRBs), removed ones before the interfaces go
+      const domains = bridgeDomainsOf(next);
+      const keepBd = new Set(domains.map((d) => d.name));
+      for (const name of fib.bridgeDomainNames()) if (!keepBd.has(name)) fib.setBridgeDomain(name, undefined);
+      for (const d of domains) fib.setBridgeDomain(d.name, d);
+      fib.setMacAging(macAgingOf(next));
       const keep = new Set(live.map((i) => i.name));
       for (const i of this.interfaces) if (!keep.has(i.name)) fib.setInterface(i.name, undefined);
     }
@@ -143,6 +154,7 @@ export class RibService implements ConfigConsumer {
     if (i.vlan) f.vlan = i.vlan;
     if (i.mac) f.mac = i.mac;
     if (i.memif) f.memif = i.memif;
+    if (i.bridge) f.bridge = i.bridge;
     return f;
   }
 
@@ -180,6 +192,7 @@ export class RibService implements ConfigConsumer {
       { path: ['show', 'route', 'forwarding-table'], help: 'What the vRouter forwards with, read back from the agent: [table T]', run: (a) => this.showForwarding(a) },
       { path: ['show', 'route'], help: 'Routes: [table T] [PREFIX|ADDRESS] [exact] [protocol P] [hidden] [brief|detail|extensive|terse]', run: async (a) => this.showRoute(a) },
       { path: ['show', 'interfaces', 'terse'], help: 'Interfaces, their state and addresses', run: () => this.showInterfacesTerse() },
+      ...l2Commands(this.opts.fib),
     ];
   }
 
@@ -321,6 +334,16 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
   const out: ConfiguredInterface[] = [];
   for (const [name, body] of Object.entries(subtree(cfg['interfaces']))) {
     const b = subtree(body);
+    if (name === 'irb') {
+      // each unit is the routing interface of a bridge domain: a vif irb.N without a netdev
+      for (const [unit, ub] of Object.entries(subtree(b['unit']))) {
+        const u = subtree(ub);
+        const fam = subtree(u['family']);
+        const n = `irb.${unit}`;
+        out.push({ name: n, instance: owner.get(n) ?? 'default', disabled: b['disable'] === true || u['disable'] === true, inet: Object.keys(subtree(subtree(fam['inet'])['address'])), inet6: Object.keys(subtree(subtree(fam['inet6'])['address'])), driver: 'irb' });
+      }
+      continue;
+    }
     const u = subtree(subtree(b['unit'])['0']);
     const fam = subtree(u['family']);
     const i: ConfiguredInterface = {
@@ -342,6 +365,8 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     // lo0 holds the node's own addresses (router ID, BGP local-address, IS-IS's loopback
     // prefixes): no netdev to attach, its /32 and /128 addresses are local routes
     if (name === LOOPBACK) i.driver = 'loopback';
+    const port = bridgePortOf(cfg, b);
+    if (port) i.bridge = port;
     out.push(i);
   }
   return out;

@@ -1,23 +1,25 @@
 /**
  * ethernet-input: the first node of every received frame the fast path did not take. Checks
  * the frame against its vif (up, for our MAC or multicast, the vif's 802.1Q tag, the MTU),
- * sets the packet's L3 offset, VRF and flags, and dispatches by EtherType. 802.3 frames (a
- * length, not an EtherType) with the OSI LLC header (DSAP/SSAP 0xFE: IS-IS) go to frame-punt
- * while the main thread has a listener for them (VifTable.global[G_PUNT_OSI]), else are dropped
- * as an unknown EtherType like every other non-IP frame.
+ * sets the packet's L3 offset, VRF and flags, and dispatches by EtherType. A bridge port's
+ * frames go to l2-input instead. 802.3 frames (a length, not an EtherType) with the OSI LLC
+ * header (DSAP/SSAP 0xFE: IS-IS) go to frame-punt while the main thread has a listener for
+ * them (VifTable.global[G_PUNT_OSI]), else are dropped as an unknown EtherType like every
+ * other non-IP frame.
  */
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
-import { G_PUNT_OSI, VIF_UP } from '../tables/vif-table.js';
+import { G_PUNT_OSI, VIF_L2, VIF_UP } from '../tables/vif-table.js';
 
 const CAP = L.CAP;
+const F_L2 = VIF_L2;
 
 export const ethernetInputNode: GraphNode = {
   id: K.N_ETH_IN,
   name: 'ethernet-input',
-  next: [K.N_IP4_IN, K.N_IP6_IN, K.N_ARP, K.N_MPLS_IN, K.N_FRAME_PUNT, K.N_DROP],
+  next: [K.N_IP4_IN, K.N_IP6_IN, K.N_ARP, K.N_MPLS_IN, K.N_FRAME_PUNT, K.N_L2_INPUT, K.N_DROP],
   drops: [K.D_TRUNCATED, K.D_NO_VIF, K.D_NOT_FOR_US, K.D_VLAN_MISMATCH, K.D_OVERSIZE, K.D_UNKNOWN_ETHERTYPE],
   counters: [],
   run: ethernetInput,
@@ -45,7 +47,10 @@ function ethernetInput(g: Graph): void {
     const len = p.len[i]!;
     const o = (i << SHIFT) + s;
     if (len < 14) { g.drop(i, K.D_TRUNCATED); continue; }
-    if ((vflags[vif]! & VIF_UP) === 0) { g.drop(i, K.D_NO_VIF); continue; }
+    const vf = vflags[vif]!;
+    if ((vf & VIF_UP) === 0) { g.drop(i, K.D_NO_VIF); continue; }
+    // a bridge port's frames are switched (l2-input.ts; its IRB brings those for the router back here)
+    if ((vf & F_L2) !== 0) { g.enq(K.N_L2_INPUT, i); continue; }
     // unicast must be for our MAC on this vif
     if ((d[o]! & 1) === 0 && (dv.getUint32(o) !== vt.macHi[vif] || dv.getUint16(o + 4) !== vt.macLo[vif])) {
       g.drop(i, K.D_NOT_FOR_US);

@@ -17,7 +17,7 @@ import { walk4Burst, walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
 import { RouteCache6 } from '../tables/route-cache.js';
 import { ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_ENCAP } from '../tables/nexthop-table.js';
-import { VIF_UP } from '../tables/vif-table.js';
+import { VIF_L2, VIF_UP } from '../tables/vif-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
 
 // module consts, not imports, in the closures (see above)
@@ -129,6 +129,8 @@ export function makeFastPath(g: Graph): () => void {
   const aclStride = K.ACL_STRIDE;
   const permitted = DECIDE_PERMIT;
   const vifUp = VIF_UP;
+  /** up, and not a bridge port (whose frames are switched: l2-input) */
+  const vifUpL2 = VIF_UP | VIF_L2;
   const nhEncap = NH_ENCAP;
   const nhComposite = NH_COMPOSITE;
   const maxEcmp = MAX_ECMP;
@@ -220,7 +222,7 @@ export function makeFastPath(g: Graph): () => void {
         lastVif = vif;
         const vrf = vvrf[vif]!;
         vVrf = vrf;
-        vOk = vif !== vglobal[0] && vvlan[vif] === 0 && (vflags[vif]! & vifUp) !== 0;
+        vOk = vif !== vglobal[0] && vvlan[vif] === 0 && (vflags[vif]! & vifUpL2) === vifUp;
         vRoot4 = roots4[vrf]!;
         vRoot6 = roots6[vrf]!;
         vMacHi = vmacHi[vif]!;

@@ -22,11 +22,16 @@ export const N_DROP = 13;
 export const N_TX = 14;
 /** link-layer control frames (OSI: IS-IS) to the main thread, for the controller (frame-punt.ts) */
 export const N_FRAME_PUNT = 15;
-export const N_NODES = 16;
+/** L2 switching (l2-input.ts, l2-forward.ts, l2-output.ts; docs/l2.md) */
+export const N_L2_INPUT = 16;
+export const N_L2_FORWARD = 17;
+export const N_L2_OUTPUT = 18;
+export const N_NODES = 19;
 
 export const NODE_NAMES = [
   'ethernet-input', 'arp', 'ip4-input', 'ip4-lookup', 'ip4-local', 'ip6-input', 'ip6-lookup', 'ip6-local',
   'mpls-input', 'acl', 'rewrite', 'punt', 'icmp-error', 'drop', 'tx', 'frame-punt',
+  'l2-input', 'l2-forward', 'l2-output',
 ];
 
 /** Drop reasons: [name, node that counts it, meaning]. The index is the reason code. */
@@ -70,6 +75,15 @@ export const DROP_REASONS = [
   ['gso_unsupported', 'driver', 'GSO super-frame of a kind not segmented (UFO, tunnels) or with headers that contradict it'],
   ['rx_invalid_desc', 'driver', 'AF_XDP descriptor the kernel refused as invalid'],
   ['frame_punt_limited', 'frame-punt', 'OSI (IS-IS) frame beyond the punt rate limit or with the worker\'s punt buffer full'],
+  // L2 switching (docs/l2.md)
+  ['l2_no_domain', 'l2-input', 'bridge port frame in a VLAN that no bridge domain has (or untagged on a trunk without a native VLAN)'],
+  ['l2_vlan_not_allowed', 'l2-input', 'tagged with a VLAN the bridge port does not carry (any tag on an access port)'],
+  ['l2_bad_source', 'l2-input', 'source MAC multicast, broadcast or zero'],
+  ['mac_limit', 'l2-input', 'source MAC not learned: the interface\'s or the bridge domain\'s MAC limit is reached'],
+  ['storm_control', 'l2-forward', 'broadcast, multicast or unknown unicast beyond the port\'s storm-control rate'],
+  ['l2_same_port', 'l2-forward', 'destination MAC learned on the port the frame came in on (filtered, as a switch does)'],
+  ['no_local_switching', 'l2-forward', 'between two ports marked no-local-switching'],
+  ['l2_no_ports', 'l2-forward', 'flooded in a bridge domain with no other port to send it to'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -113,6 +127,14 @@ export const D_RX_NO_BUFFER = reason('rx_no_buffer');
 export const D_GSO_UNSUPPORTED = reason('gso_unsupported');
 export const D_RX_INVALID_DESC = reason('rx_invalid_desc');
 export const D_FRAME_PUNT_LIMITED = reason('frame_punt_limited');
+export const D_L2_NO_DOMAIN = reason('l2_no_domain');
+export const D_L2_VLAN_NOT_ALLOWED = reason('l2_vlan_not_allowed');
+export const D_L2_BAD_SOURCE = reason('l2_bad_source');
+export const D_MAC_LIMIT = reason('mac_limit');
+export const D_STORM_CONTROL = reason('storm_control');
+export const D_L2_SAME_PORT = reason('l2_same_port');
+export const D_NO_LOCAL_SWITCHING = reason('no_local_switching');
+export const D_L2_NO_PORTS = reason('l2_no_ports');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */
@@ -148,7 +170,11 @@ export const C_EXCEPTIONS = 11;
 export const C_IDLE_SLEEPS = 12;
 /** link-layer control frames (OSI: IS-IS) handed to the main thread for the controller */
 export const C_FRAMES_PUNTED = 13;
-export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps', 'frames_punted'];
+/** copies of a frame that L2 flooding made (beyond the frame itself): counted like generated frames */
+export const C_L2_FLOOD_COPIES = 14;
+/** MAC learn and move events the workers posted to the main thread */
+export const C_MAC_LEARN_EVENTS = 15;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps', 'frames_punted', 'l2_flood_copies', 'mac_learn_events'];
 export const STATS_DROP_BASE = 16;
 
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */

@@ -33,6 +33,7 @@ import { icmp6Checksum, mix, rd32, wr32 } from './bytes.js';
 import { makeFastPath } from './fast-path.js';
 import { GRAPH_NODES } from './nodes.js';
 import { flushTx, txNode } from './tx.js';
+import type { L2WorkerState } from './l2-state.js';
 
 const CAP = L.CAP;
 export const EVENT_WORDS = 8;
@@ -99,6 +100,8 @@ export class Graph {
   icmpTokens = ICMP_BURST;
   icmpLast = 0;
   readonly lastReq = new Float64Array(REQ_SLOTS);
+  /** the L2 nodes' per-worker state (storm-control buckets, recent learn events), made by their first burst */
+  l2: L2WorkerState | undefined;
   readonly tmp = new Uint8Array(16);
   readonly tw = new Uint32Array(4);
 

@@ -22,9 +22,15 @@ import { icmpErrorNode } from './icmp-error.js';
 import { dropNode } from './drop.js';
 import { txNode } from './tx.js';
 import { framePuntNode } from './frame-punt.js';
+import { l2InputNode } from './l2-input.js';
+import { l2ForwardNode } from './l2-forward.js';
+import { l2OutputNode } from './l2-output.js';
 
 export const GRAPH_NODES: readonly GraphNode[] = [
   ethernetInputNode,
+  l2InputNode,
+  l2ForwardNode,
+  l2OutputNode,
   arpNode,
   mplsInputNode,
   ip4InputNode,

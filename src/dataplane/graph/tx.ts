@@ -1,18 +1,21 @@
 /**
  * tx: frames ready to leave, queued per outgoing vif (flushTx hands each vif's queue to its
- * driver once per run); a frame for a vif another worker owns is handed over to that worker.
+ * driver once per run); a frame for a vif another worker owns is handed over to that worker,
+ * one routed out of an IRB enters the IRB's bridge domain (l2-input).
  */
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
+import { VIF_IRB } from '../tables/vif-table.js';
 
 const CAP = L.CAP;
+const F_IRB = VIF_IRB;
 
 export const txNode: GraphNode = {
   id: K.N_TX,
   name: 'tx',
-  next: [],
+  next: [K.N_L2_INPUT],
   drops: [K.D_NO_VIF, K.D_TX_FULL],
   counters: [K.C_HANDOFF_OUT, K.C_TX, K.C_PUNT],
   run: tx,
@@ -29,6 +32,8 @@ function tx(g: Graph): void {
     const i = w[k]!;
     const v = p.txVif[i]!;
     if (drivers[v] === null) {
+      // an IRB has no driver: what the router sends through it enters its bridge domain
+      if ((g.t.vif.flags[v]! & F_IRB) !== 0) { p.rxVif[i] = v; g.enq(K.N_L2_INPUT, i); continue; }
       // another worker owns the vif: hand the frame over
       const ring = g.handoff[g.t.vif.owner[v]!] ?? null;
       if (ring === null) g.dropNow(i, K.D_NO_VIF);

@@ -8,6 +8,8 @@ import { LpmTable, LPM4_STRIDES, LPM6_STRIDES, type LpmShared } from './lpm.js';
 import { NeighborTable, type NeighborShared } from './neighbor-table.js';
 import { NexthopTable, type NexthopShared } from './nexthop-table.js';
 import { VifTable, type VifShared } from './vif-table.js';
+import { BridgeTable, type BridgeShared } from './bridge-table.js';
+import { MacTable, type MacShared } from './mac-table.js';
 
 export interface TableSizes {
   maxVifs: number;
@@ -18,6 +20,9 @@ export interface TableSizes {
   /** 32-bit slots of the IPv4 LPM (1M typical routes need about 20M) */
   lpm4Slots: number;
   lpm6Slots: number;
+  /** L2: bridge domains (ids 1..maxBridgeDomains-1) and MAC table slots (a power of two) */
+  maxBridgeDomains: number;
+  macSlots: number;
 }
 
 export const DEFAULT_SIZES: TableSizes = {
@@ -28,6 +33,8 @@ export const DEFAULT_SIZES: TableSizes = {
   maxNeighbors: 1 << 14,
   lpm4Slots: 1 << 26,
   lpm6Slots: 1 << 25,
+  maxBridgeDomains: 1024,
+  macSlots: 1 << 18,
 };
 
 export interface TablesShared {
@@ -39,6 +46,8 @@ export interface TablesShared {
   vif: VifShared;
   nbr: NeighborShared;
   acl: AclShared;
+  bridge: BridgeShared;
+  mac: MacShared;
 }
 
 export class Tables {
@@ -51,6 +60,8 @@ export class Tables {
     readonly vif: VifTable,
     readonly nbr: NeighborTable,
     readonly acl: AclTable,
+    readonly bridge: BridgeTable,
+    readonly mac: MacTable,
   ) {}
 
   static create(sizes: TableSizes): Tables {
@@ -63,14 +74,16 @@ export class Tables {
       VifTable.create(sizes.maxVifs),
       NeighborTable.create(sizes.maxNeighbors),
       AclTable.create(sizes.maxVifs),
+      BridgeTable.create(sizes.maxVifs, sizes.maxBridgeDomains),
+      MacTable.create(sizes.macSlots),
     );
   }
 
   static attach(s: TablesShared): Tables {
-    return new Tables(s.sizes, LpmTable.attach(s.lpm4), LpmTable.attach(s.lpm6), NexthopTable.attach(s.nh), LabelTable.attach(s.label), VifTable.attach(s.vif), NeighborTable.attach(s.nbr), AclTable.attach(s.acl));
+    return new Tables(s.sizes, LpmTable.attach(s.lpm4), LpmTable.attach(s.lpm6), NexthopTable.attach(s.nh), LabelTable.attach(s.label), VifTable.attach(s.vif), NeighborTable.attach(s.nbr), AclTable.attach(s.acl), BridgeTable.attach(s.bridge), MacTable.attach(s.mac));
   }
 
   get shared(): TablesShared {
-    return { sizes: this.sizes, lpm4: this.lpm4.shared, lpm6: this.lpm6.shared, nh: this.nh.shared, label: this.label.shared, vif: this.vif.shared, nbr: this.nbr.shared, acl: this.acl.shared };
+    return { sizes: this.sizes, lpm4: this.lpm4.shared, lpm6: this.lpm6.shared, nh: this.nh.shared, label: this.label.shared, vif: this.vif.shared, nbr: this.nbr.shared, acl: this.acl.shared, bridge: this.bridge.shared, mac: this.mac.shared };
   }
 }

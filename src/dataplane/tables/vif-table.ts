@@ -10,6 +10,10 @@ export const VIF_UP = 1;
 export const VIF_VHOST = 2;
 /** VifTable.global slots: [0] the vhost vif id (-1: none); [G_PUNT_OSI] non-zero while OSI frames (IS-IS) are punted to the main thread */
 export const G_PUNT_OSI = 1;
+/** a bridge port (L2 mode): its frames go to l2-input, never to the L3 fast path */
+export const VIF_L2 = 4;
+/** the IRB of a bridge domain: no driver; what it sends enters the domain (l2-input) */
+export const VIF_IRB = 8;
 
 export interface VifShared {
   capacity: number;

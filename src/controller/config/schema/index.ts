@@ -12,6 +12,7 @@ import { protocolsIsis } from './protocols-isis.js';
 import { routingInstances } from './routing-instances.js';
 import { routingOptions } from './routing-options.js';
 import { system } from './system.js';
+import { bridgeDomains, l2Learning, stormControlProfiles } from './bridge-domains.js';
 
 export * from './dsl.js';
 
@@ -22,10 +23,15 @@ const areas: Children = {
   protocols: container('Routing protocols', {
     bgp: protocolsBgp,
     isis: protocolsIsis,
+    'l2-learning': l2Learning,
   }),
   'policy-options': policyOptions,
   firewall,
   'routing-instances': routingInstances,
+  'bridge-domains': bridgeDomains,
+  'forwarding-options': container('Forwarding options', {
+    'storm-control-profiles': stormControlProfiles,
+  }),
 };
 
 /** The root of the configuration tree. */

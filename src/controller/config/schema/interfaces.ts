@@ -2,6 +2,7 @@
 import { container, flag, leaf, list } from './dsl.js';
 import { cidr4, cidr6, enumOf, ifname, name, str, uint } from './types.js';
 import { familyIso } from './protocols-isis.js';
+import { familyBridge } from './bridge-domains.js';
 
 function familyFilters() {
   return container('Firewall filters applied to this family', {
@@ -16,6 +17,7 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
   mtu: leaf('Maximum transmission unit (bytes of IP packet)', uint(68, 16000)),
   'vlan-id': leaf('802.1Q VLAN identifier (the interface is a VLAN sub-interface)', uint(1, 4094)),
   'mac-address': leaf('MAC address the vRouter uses on this interface', str),
+  'native-vlan-id': leaf('L2 trunk: the VLAN of untagged frames, both ways', uint(1, 4094)),
   vrouter: container('How the vRouter attaches the netdev', {
     driver: leaf('af-packet: attach to an existing netdev (default); af-xdp: attach to an existing netdev through an XDP program and an AF_XDP socket; tap: the vRouter creates the netdev as a TAP it owns; memif: the vRouter serves a memif socket for a DPDK application (no netdev)', enumOf('af-packet', 'af-xdp', 'tap', 'memif')),
     memif: container('driver memif: the control socket a DPDK (net_memif, role=client) or libmemif application connects to (docs/memif.md)', {
@@ -44,6 +46,7 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
       }),
       mpls: container('MPLS: accept labelled packets on this unit', {}),
       iso: familyIso,
+      bridge: familyBridge,
     }, { inline: true }),
   }),
 }, { flat: true });

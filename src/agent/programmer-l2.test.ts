@@ -1,0 +1,60 @@
+/**
+ * The programmer's L2 side (docs/l2.md) against a real in-memory data plane: bridge ports and
+ * IRBs from InterfaceUpdates, bridge domains, a replay that changes nothing calls nothing, a
+ * resync sweeps the domains not replayed, a re-created IRB takes its domain again, and a data
+ * plane without L2 support refuses with a reason.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Programmer } from './programmer.js';
+import { createDataplane } from '../dataplane/dataplane.js';
+import { RecordingDataplane } from '../../test/support/recording-dataplane.js';
+import type { PbBridgeDomainUpdate, PbInterfaceUpdate } from '../api/proto.js';
+
+const trunk: PbInterfaceUpdate = { name: 'eth1', driver: 'MEMORY', bridge: { mode: 'TRUNK', vlanIds: [100, 200], nativeVlanId: 300, stormControlKbps: 1000 } };
+const access: PbInterfaceUpdate = { name: 'eth2', driver: 'MEMORY', bridge: { mode: 'ACCESS', vlanId: 100, noLocalSwitching: true } };
+const irb: PbInterfaceUpdate = { name: 'irb.100', irb: true, addresses: ['10.100.0.1/24'] };
+const bd100: PbBridgeDomainUpdate = { name: 'bd100', vlanId: 100, irb: 'irb.100', interfaceMacLimit: 10 };
+const bd200: PbBridgeDomainUpdate = { name: 'bd200', vlanId: 200 };
+
+test('bridge ports, IRBs and domains; an unchanged replay calls nothing; a resync sweeps the domains not replayed', async () => {
+  const dp = createDataplane({ workers: 0 });
+  const p = new Programmer(dp);
+  for (const m of [trunk, access, irb]) assert.deepEqual((await p.applyInterface(m)).failures, []);
+  for (const m of [bd100, bd200]) assert.deepEqual(p.applyBridgeDomain(m).failures, []);
+  assert.deepEqual(p.applyL2Settings({ macAgingSeconds: 60 }).failures, []);
+  assert.deepEqual(dp.bridgePort('eth1'), { mode: 'trunk', vlans: [100, 200], nativeVlan: 300, stormControl: { bitsPerSecond: 1_000_000 } });
+  assert.deepEqual(dp.bridgePort('eth2'), { mode: 'access', vlan: 100, noLocalSwitching: true });
+  assert.deepEqual(dp.listBridgeDomains().map((d) => [d.name, d.irb, d.interfaces.map((i) => i.name)]), [['bd100', 'irb.100', ['eth1', 'eth2']], ['bd200', undefined, ['eth1']]]);
+  const calls: string[] = [];
+  for (const k of ['setBridgeDomain', 'setBridgePort', 'delBridgeDomain', 'addVif', 'delVif'] as const) {
+    const f = (dp[k] as (...a: unknown[]) => unknown).bind(dp);
+    (dp as unknown as Record<string, unknown>)[k] = (...a: unknown[]) => { calls.push(k); return f(...a); };
+  }
+  p.beginResync();
+  for (const m of [trunk, access, irb]) await p.applyInterface(m);
+  p.applyBridgeDomain(bd100);
+  const end = await p.endResync();
+  assert.deepEqual(end.failures, []);
+  assert.deepEqual(calls, ['delBridgeDomain'], 'only the domain not replayed is touched');
+  assert.equal(p.removed.bridgeDomains, 1);
+  assert.deepEqual(dp.listBridgeDomains().map((d) => d.name), ['bd100']);
+  // the IRB re-created (another VRF): its domain routes through it again
+  dp.addVrf('blue');
+  await p.applyInterface({ ...irb, vrf: 'blue' });
+  assert.equal(dp.listBridgeDomains()[0]!.irb, 'irb.100');
+  // a port back to L3
+  await p.applyInterface({ name: 'eth2', driver: 'MEMORY' });
+  assert.equal(dp.bridgePort('eth2'), undefined);
+  assert.deepEqual(dp.listBridgeDomains()[0]!.interfaces.map((i) => i.name), ['eth1']);
+  // refused with reasons: a bad VLAN, an IRB that is not one
+  assert.match(p.applyBridgeDomain({ name: 'bad', vlanId: 5000 }).failures[0]!.reason, /invalid VLAN .*5000/);
+  assert.match(p.applyBridgeDomain({ name: 'bad2', vlanId: 7, irb: 'eth1' }).failures[0]!.reason, /eth1 is not an IRB interface/);
+  await dp.stop();
+});
+
+test('a data plane without L2 support refuses bridge domains and ports with a reason', async () => {
+  const p = new Programmer(new RecordingDataplane());
+  assert.match(p.applyBridgeDomain(bd200).failures[0]!.reason, /does not switch/);
+  assert.match((await p.applyInterface(access)).failures[0]!.reason, /does not switch/);
+});

@@ -1,0 +1,46 @@
+/**
+ * The controller's side of L2 switching (docs/l2.md): what the committed tree says about
+ * bridge ports, IRB units, bridge domains and MAC aging, in the shapes the FIB export sends
+ * to the agent. The RIB service (rib/service.ts) calls these while it applies a commit; the
+ * rules over several statements were checked before, in config/validate.ts.
+ */
+import type { ConfigTree } from '../types.js';
+import { stringList, subtree } from '../config/tree.js';
+import { expandVlans } from '../config/schema/bridge-domains.js';
+import type { FibBridgeDomain, FibBridgePort } from '../rib/fib-export.js';
+
+/** The bridge port an interface's unit 0 makes (`family bridge`), or undefined for an L3 interface. */
+export function bridgePortOf(cfg: ConfigTree, ifBody: ConfigTree): FibBridgePort | undefined {
+  const fam = subtree(subtree(subtree(ifBody['unit'])['0'])['family']);
+  if (fam['bridge'] === undefined) return undefined;
+  const br = subtree(fam['bridge']);
+  const port: FibBridgePort = br['interface-mode'] === 'trunk' ? { mode: 'trunk', vlans: expandVlans(stringList(br['vlan-id-list'])) } : { mode: 'access', vlan: Number(br['vlan-id'] ?? 0) };
+  if (port.mode === 'trunk' && typeof ifBody['native-vlan-id'] === 'number') port.nativeVlan = ifBody['native-vlan-id'];
+  if (br['no-local-switching'] === true) port.noLocalSwitching = true;
+  const sc = br['storm-control'];
+  if (typeof sc === 'string') {
+    const all = subtree(subtree(subtree(subtree(cfg['forwarding-options'])['storm-control-profiles'])[sc])['all']);
+    if (typeof all['bandwidth-level'] === 'number') port.stormKbps = all['bandwidth-level'];
+    if (typeof all['burst-size'] === 'number') port.stormBurst = all['burst-size'];
+  }
+  return port;
+}
+
+/** The bridge domains of the tree. */
+export function bridgeDomainsOf(cfg: ConfigTree): FibBridgeDomain[] {
+  return Object.entries(subtree(cfg['bridge-domains'])).map(([name, b0]) => {
+    const b = subtree(b0);
+    const opts = subtree(b['bridge-options']);
+    const d: FibBridgeDomain = { name, vlan: Number(b['vlan-id'] ?? 0) };
+    if (typeof b['routing-interface'] === 'string') d.irb = b['routing-interface'];
+    if (typeof opts['mac-table-size'] === 'number') d.macTableSize = opts['mac-table-size'];
+    if (typeof opts['interface-mac-limit'] === 'number') d.interfaceMacLimit = opts['interface-mac-limit'];
+    return d;
+  });
+}
+
+/** `protocols l2-learning global-mac-table-aging-time`, or undefined for the default. */
+export function macAgingOf(cfg: ConfigTree): number | undefined {
+  const v = subtree(subtree(subtree(cfg['protocols'])['l2-learning']))['global-mac-table-aging-time'];
+  return typeof v === 'number' ? v : undefined;
+}

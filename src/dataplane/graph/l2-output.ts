@@ -1,0 +1,62 @@
+/**
+ * l2-output: egress tagging of switched frames by the outgoing port's mode (docs/l2.md). An
+ * access port sends untagged; a trunk sends its native VLAN untagged and every other VLAN with
+ * an 802.1Q tag (a frame that came in tagged keeps its tag, priority bits included; one that
+ * came in untagged gets priority 0). A port that no longer carries the frame's VLAN (its
+ * configuration changed while the frame was in flight) drops it.
+ */
+import * as K from './graph-constants.js';
+import type { Graph } from './graph.js';
+import type { GraphNode } from './node.js';
+import { PORT_ACCESS, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+
+const VW = TRUNK_VLAN_WORDS;
+const M_ACCESS = PORT_ACCESS;
+const M_TRUNK = PORT_TRUNK;
+
+export const l2OutputNode: GraphNode = {
+  id: K.N_L2_OUTPUT,
+  name: 'l2-output',
+  next: [K.N_TX, K.N_DROP],
+  drops: [K.D_L2_VLAN_NOT_ALLOWED],
+  counters: [],
+  run: l2Output,
+};
+
+function l2Output(g: Graph): void {
+  const SHIFT = g.pool.shift;
+  const p = g.pool;
+  const w = g.work;
+  const n = g.take(K.N_L2_OUTPUT, w);
+  const d = g.d;
+  const bt = g.t.bridge;
+  const mode = bt.mode;
+  const access = bt.access;
+  const native = bt.native;
+  const vlans = bt.vlans;
+  for (let k = 0; k < n; k++) {
+    const i = w[k]!;
+    const out = p.txVif[i]!;
+    const aux = p.aux[i]!;
+    const vlan = aux & 0xfff;
+    const tagged = aux >>> 16;
+    const m = mode[out]!;
+    let wantTag: boolean;
+    if (m === M_ACCESS && access[out] === vlan) wantTag = false;
+    else if (m === M_TRUNK && (vlans[out * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) !== 0) wantTag = native[out] !== vlan;
+    else { g.drop(i, K.D_L2_VLAN_NOT_ALLOWED); continue; }
+    const s = p.start[i]!;
+    const o = (i << SHIFT) + s;
+    if (tagged !== 0 && !wantTag) {
+      d.copyWithin(o + 4, o, o + 12);
+      p.start[i] = s + 4;
+      p.len[i] -= 4;
+    } else if (tagged === 0 && wantTag) {
+      d.copyWithin(o - 4, o, o + 12);
+      d[o + 8] = 0x81; d[o + 9] = 0; d[o + 10] = vlan >>> 8; d[o + 11] = vlan & 255;
+      p.start[i] = s - 4;
+      p.len[i] += 4;
+    }
+    g.enq(K.N_TX, i);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * L2 switching configured in Junos form through the real controller (docs/l2.md): the
+ * commit reaches the agent (bridge ports, IRB units, bridge domains, MAC aging) and the data
+ * plane switches and routes frames injected on memory vifs; `show bridge mac-table`, `show
+ * bridge domain` and `clear bridge mac-table` read the agent back; bad lines are refused with
+ * their line and reason; deleting the domain takes it out of the data plane.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Controller } from '../../src/controller/controller.js';
+import { createDataplane, type VRouterDataplane } from '../../src/dataplane/dataplane.js';
+import { startVrouter, type Vrouter } from '../../src/agent/vrouter.js';
+import type { FibExport } from '../../src/controller/rib/fib-export.js';
+import { createRibStack } from '../../src/controller/rib/service.js';
+import * as F from '../support/frames.js';
+
+const stateDir = mkdtempSync(join(tmpdir(), `cnr-l2ctl-${process.pid}-`));
+let dp: VRouterDataplane;
+let vr: Vrouter;
+let fib: FibExport;
+let ctl: Controller;
+
+before(async () => {
+  dp = createDataplane({ workers: 0, vhost: false });
+  vr = await startVrouter({ dataplane: dp, agentAddress: '127.0.0.1:0', introspect: false, health: false, log: () => {} });
+  await dp.start();
+  const stack = createRibStack({ agentAddress: `127.0.0.1:${vr.agentPort}`, driverFor: () => 'memory' });
+  fib = stack.fib;
+  ctl = new Controller({ stateDir, consumers: [stack.service], commands: stack.service.commands(), serve: false, log: () => {} });
+  await ctl.start();
+  stack.start();
+});
+
+after(async () => {
+  await ctl?.stop();
+  await fib?.stop();
+  await vr?.stop();
+  await dp?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+async function run(...commands: string[]) {
+  const out = await ctl.exec(commands, 'tester');
+  const failed = out.find((r) => r.error !== undefined);
+  return { out, failed, last: out.at(-1)! };
+}
+
+const BCAST = 'ff:ff:ff:ff:ff:ff';
+const H1 = '02:00:00:00:01:01';
+const H2 = '02:00:00:00:02:02';
+
+async function deliver(port: string, frame: Uint8Array): Promise<void> {
+  assert.ok(dp.memoryDriver(port).inject(frame));
+  // the data plane polls on the event loop (start()); give it a few turns
+  for (let k = 0; k < 20 && dp.memoryDriver(port).pending > 0; k++) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 20));
+}
+
+test('L2 configuration in Junos form: ports, domains, IRB routing, show and clear commands', { timeout: 30_000 }, async () => {
+  const c = await run(
+    'configure private',
+    'set interfaces t1 unit 0 family bridge interface-mode trunk',
+    'set interfaces t1 unit 0 family bridge vlan-id-list [ 100 200-210 ]',
+    'set interfaces t1 native-vlan-id 300',
+    'set interfaces a1 unit 0 family bridge interface-mode access',
+    'set interfaces a1 unit 0 family bridge vlan-id 100',
+    'set interfaces a1 unit 0 family bridge storm-control sc1',
+    'set interfaces a1 unit 0 family bridge no-local-switching',
+    'set interfaces a2 unit 0 family bridge interface-mode access',
+    'set interfaces a2 unit 0 family bridge vlan-id 200',
+    'set bridge-domains bd100 vlan-id 100',
+    'set bridge-domains bd100 routing-interface irb.100',
+    'set bridge-domains bd100 bridge-options interface-mac-limit 1000',
+    'set bridge-domains bd100 bridge-options mac-table-size 100000',
+    'set bridge-domains bd200 vlan-id 200',
+    'set bridge-domains bd200 routing-interface irb.200',
+    'set bridge-domains bd300 vlan-id 300',
+    'set interfaces irb unit 100 family inet address 10.100.0.1/24',
+    'set interfaces irb unit 100 family inet6 address 2001:db8:100::1/64',
+    'set interfaces irb unit 200 family inet address 10.200.0.1/24',
+    'set protocols l2-learning global-mac-table-aging-time 300',
+    'set forwarding-options storm-control-profiles sc1 all bandwidth-level 1000',
+    'commit',
+  );
+  assert.equal(c.failed, undefined, JSON.stringify(c.failed));
+  await fib.whenIdle(10_000);
+  assert.deepEqual(dp.bridgePort('t1'), { mode: 'trunk', vlans: [100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210], nativeVlan: 300 });
+  assert.deepEqual(dp.bridgePort('a1'), { mode: 'access', vlan: 100, noLocalSwitching: true, stormControl: { bitsPerSecond: 1_000_000 } });
+  const doms = dp.listBridgeDomains();
+  assert.deepEqual(doms.map((d) => `${d.name} ${d.vlan} ${d.irb ?? '-'} ${d.interfaces.map((i) => i.name).sort().join(',')}`), ['bd100 100 irb.100 a1,t1', 'bd200 200 irb.200 a2,t1', 'bd300 300 - t1']);
+
+  // H1 on a1 (VLAN 100) asks for its gateway; H2 on a2 (VLAN 200); H1 pings H2 through the IRBs
+  const irb100 = dp.listVifs().find((v) => v.name === 'irb.100')!.mac;
+  const irb200 = dp.listVifs().find((v) => v.name === 'irb.200')!.mac;
+  await deliver('a1', F.eth(BCAST, H1, 0x0806, F.arp(1, H1, '10.100.0.10', '00:00:00:00:00:00', '10.100.0.1')));
+  const reply = dp.memoryDriver('a1').collect();
+  assert.equal(reply.length, 1);
+  assert.equal(F.hex(reply[0]!, 6, 6), irb100);
+  const t1 = dp.memoryDriver('t1').collect();
+  assert.ok(t1.length >= 1 && t1.every((f) => f[12] === 0x81 && ((f[14]! << 8) | f[15]!) === 100), 'the request is flooded to the trunk, tagged 100');
+  await deliver('a2', F.eth(BCAST, H2, 0x0806, F.arp(1, H2, '10.200.0.10', '00:00:00:00:00:00', '10.200.0.1')));
+  dp.memoryDriver('a2').collect();
+  dp.memoryDriver('t1').collect();
+  const ping = F.eth(irb100, H1, 0x0800, F.ipv4({ src: '10.100.0.10', dst: '10.200.0.10', proto: 1, payload: F.icmpEcho(8) }));
+  await deliver('a1', ping);
+  const got = dp.memoryDriver('a2').collect().filter((f) => f[12] === 0x08 && f[13] === 0x00);
+  assert.equal(got.length, 1, 'the ping routed from VLAN 100 into VLAN 200');
+  assert.deepEqual([F.hex(got[0]!, 0, 6), F.hex(got[0]!, 6, 6)], [H2, irb200]);
+
+  const macs = await run('show bridge mac-table');
+  assert.match(macs.last.text, /Bridging domain : bd100, VLAN : 100/);
+  assert.match(macs.last.text, new RegExp(`${H1}\\s+D\\s+a1\\s+\\d+`));
+  assert.match(macs.last.text, new RegExp(`${irb100}\\s+S\\s+irb\\.100`));
+  const one = await run('show bridge mac-table bridge-domain bd200');
+  assert.doesNotMatch(one.last.text, /bd100/);
+  assert.match(one.last.text, new RegExp(`${H2}\\s+D\\s+a2`));
+  const dom = await run('show bridge domain');
+  assert.match(dom.last.text, /bd100\s+100\s+t1 \(trunk, tagged\)/);
+  assert.match(dom.last.text, /routing-interface irb\.100; 1 MACs learned; 0 MAC moves; mac-table-size 100000, interface-mac-limit 1000/);
+  const cleared = await run('clear bridge mac-table bridge-domain bd100');
+  assert.match(cleared.last.text, /^1 MAC entries cleared/);
+  assert.equal(dp.listMacs('bd100').filter((m) => !m.static).length, 0);
+
+  // bad lines are refused with their line and reason, and change nothing
+  const bad1 = await run('configure private', 'set interfaces t1 unit 0 family bridge vlan-id-list 210-200');
+  assert.match(bad1.failed?.error ?? '', /210-200.*is not a VLAN id or range/);
+  const bad2 = await run('configure private', 'set interfaces a2 unit 0 family bridge vlan-id-list 5', 'set bridge-domains bd400 vlan-id 200', 'set bridge-domains bd400 routing-interface irb.7', 'commit');
+  assert.match(bad2.failed?.error ?? '', /an access port has one vlan-id, no vlan-id-list/);
+  assert.match(bad2.failed?.error ?? '', /bridge-domains bd400 vlan-id 200: already the VLAN of bridge domain bd200/);
+  assert.match(bad2.failed?.error ?? '', /bridge-domains bd400 routing-interface irb\.7: no interfaces irb unit 7/);
+  await run('rollback 0');
+  assert.equal(dp.listBridgeDomains().length, 3);
+
+  // a domain deleted: gone from the data plane
+  const del = await run('configure private', 'delete bridge-domains bd300', 'commit');
+  assert.equal(del.failed, undefined, JSON.stringify(del.failed));
+  await fib.whenIdle(10_000);
+  assert.deepEqual(dp.listBridgeDomains().map((d) => d.name), ['bd100', 'bd200']);
+});
