@@ -292,7 +292,8 @@ export class AgentServer {
     };
     this.frameCalls.add(call);
     st.frameStreams++;
-    for (const v of dp.listVifs()) send({ link: { interface: v.name, up: true, mac: v.mac } }, false);
+    // a vif still attaching has no MAC yet (all zero): its onVifChange below announces it once attached
+    for (const v of dp.listVifs()) if (v.mac !== '00:00:00:00:00:00') send({ link: { interface: v.name, up: true, mac: v.mac } }, false);
     const stopFrames = dp.onFrames((vif, frame) => send({ received: { interface: vif, frame } }, true));
     const stopLinks = dp.onVifChange((vif, up, mac) => send({ link: { interface: vif, up, mac } }, false));
     call.on('data', (m: PbFrameOut) => {
