@@ -15,7 +15,7 @@ import { Lsdb } from './rib.js';
 import type { SpfResult } from './spf.js';
 import * as events from './events.js';
 import { pump, nextDeadline } from './flooding.js';
-import type { SrState } from './sr.js';
+import { srLabels, type SrPrefixLabels, type SrState } from './sr.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { ConfigTree } from '../../types.js';
 
@@ -216,6 +216,17 @@ export class IsisInstance {
   /** When tick should be called next (ms). */
   nextDeadline(now: number): number {
     return nextDeadline(this.cx, now);
+  }
+
+  /**
+   * The segment-routing labels of every level's last SPF run: per prefix with a Prefix-SID,
+   * the in-label and the out-label per next hop from that next hop's SRGB (sr.ts). What the
+   * RIB receives from them is in docs/isis.md.
+   */
+  srLabels(now = this.cx.now): SrPrefixLabels[] {
+    const out: SrPrefixLabels[] = [];
+    for (const [level, spf] of this.cx.spf) out.push(...srLabels(this.cx, level, spf, now));
+    return out;
   }
 
   /** Withdraw every route and send nothing more. */
