@@ -18,6 +18,11 @@ export interface Resolved {
   wholeList: boolean;
   /** the canonical values of a leaf or leaf-list statement */
   values?: Array<string | number>;
+  /**
+   * Junos writes sibling leaves of one container on one line (`srgb start-label 400000
+   * index-range 4096`): the words after this leaf's value, to resolve under `prefix`.
+   */
+  more?: { prefix: Word[]; rest: Word[] };
 }
 
 function expecting(node: SchemaNode): string {
@@ -86,7 +91,12 @@ export function resolve(words: Word[], partial = false, root: ContainerNode = ro
         const v = words[i]!;
         if (typeof v !== 'string') throw new ConfigError(`${path.join(' ')}: takes one value, not a list`);
         const value = parseValue(child, v, path);
-        if (i + 1 < words.length) throw new ConfigError(`syntax error at '${String(words[i + 1])}': ${path.join(' ')} takes one value`);
+        if (i + 1 < words.length) {
+          const sibling = words[i + 1]!;
+          const sib = typeof sibling === 'string' && sibling !== name && Object.hasOwn(ch, sibling) ? ch[sibling]! : undefined;
+          if (sib && (sib.kind === 'leaf' || sib.kind === 'flag')) return { path, node: child, wholeList: false, values: [value], more: { prefix: words.slice(0, i - 1), rest: words.slice(i + 1) } };
+          throw new ConfigError(`syntax error at '${String(words[i + 1])}': ${path.join(' ')} takes one value`);
+        }
         return { path, node: child, wholeList: false, values: [value] };
       }
       case 'leaf-list': {
@@ -129,6 +139,13 @@ function ensure(tree: ConfigTree, path: string[]): ConfigTree {
 export function applySet(tree: ConfigTree, words: Word[], opensBlock = false): Resolved {
   if (words.length === 0) throw new ConfigError('set: missing statement');
   const r = resolve(words);
+  if (r.more) {
+    // sibling leaves on one line: every one resolved before any is set, so a bad one changes nothing
+    const parts: Resolved[] = [r];
+    for (let p = r; p.more; ) parts.push((p = resolve([...p.more.prefix, ...p.more.rest])));
+    for (const p of parts) ensure(tree, p.path.slice(0, -1))[p.path[p.path.length - 1]!] = p.node.kind === 'flag' ? true : p.values![0]!;
+    return parts[parts.length - 1]!;
+  }
   const { path, node } = r;
   if (r.wholeList && opensBlock) return r; // `interfaces {`: the entries follow
   if (r.wholeList) throw new ConfigError(`${path.join(' ')}: missing ${node.kind === 'list' ? node.keyName : 'name'}`);
