@@ -8,6 +8,8 @@
  */
 import {
   ALL_ISS,
+  ALL_L1_ISS,
+  ALL_L2_ISS,
   AdjacencyState,
   decodeIsisFrame,
   decodePdu,
@@ -46,6 +48,7 @@ export interface IsisScenarioConfig {
 
 const FIELDS: Record<string, readonly string[]> = {
   'p2p-hello': ['neighbor', 'state', 'three-way', 'neighbor-system-id', 'neighbor-circuit-id', 'holding-time', 'circuit-type', 'area'],
+  'lan-hello': ['neighbor', 'level', 'priority', 'lists-us', 'lan-id', 'holding-time', 'area'],
   lsp: ['neighbor', 'lsp-id', 'sequence', 'lifetime', 'is-neighbors', 'prefixes', 'srgb', 'overload', 'hostname', 'corrupt-checksum'],
   csnp: ['neighbor', 'entries'],
   psnp: ['neighbor', 'entries'],
@@ -176,6 +179,23 @@ export class IsisScenario {
         }
         return { kind: 'p2p-hello', maxAreaAddresses: 0, circuitType: Number(e['circuit-type'] ?? 2), sourceId: sys, holdingTime: Number(e['holding-time'] ?? 30), localCircuitId: 7, tlvs };
       }
+      case 'lan-hello': {
+        const tlvs: Tlv[] = [{ type: 'area-addresses', areas: [area] }, { type: 'protocols-supported', nlpids: [Nlpid.Ipv4, Nlpid.Ipv6] }, ...addrTlvs];
+        // the neighbour lists the MACs it hears: cnr's, once it has heard cnr
+        if (e['lists-us'] !== false) tlvs.push({ type: 'is-neighbors', neighbors: [macOf(this.sc.interfaces[n.interface]!)] });
+        const lanId = String(e['lan-id'] ?? `${n['system-id']}.01`);
+        return {
+          kind: 'lan-hello',
+          level: Number(e['level'] ?? 2) as Level,
+          maxAreaAddresses: 0,
+          circuitType: 2,
+          sourceId: sys,
+          holdingTime: Number(e['holding-time'] ?? 30),
+          priority: Number(e['priority'] ?? 64),
+          lanId: { systemId: parseSystemId(lanId.slice(0, 14)), pseudonode: parseInt(lanId.slice(15, 17), 16) },
+          tlvs,
+        };
+      }
       case 'lsp': {
         const tlvs: Tlv[] = [{ type: 'area-addresses', areas: [area] }, { type: 'protocols-supported', nlpids: [Nlpid.Ipv4, Nlpid.Ipv6] }];
         const id = String(e['lsp-id'] ?? `${n['system-id']}.00-00`);
@@ -237,9 +257,14 @@ export class IsisScenario {
     const bytes = encodePduBytes(pdu);
     if (corrupt) bytes[bytes.length - 1]! ^= 0xff;
     const frame = new Uint8Array(ISIS_FRAME_HEADER_LEN + bytes.length);
-    encodeIsisFrameHeader(ALL_ISS, macOf(n.mac), bytes.length, frame, 0);
+    const dst = pdu.kind === 'p2p-hello' || this.p2p(n.interface) ? ALL_ISS : pdu.level === 1 ? ALL_L1_ISS : ALL_L2_ISS;
+    encodeIsisFrameHeader(dst, macOf(n.mac), bytes.length, frame, 0);
     frame.set(bytes, ISIS_FRAME_HEADER_LEN);
     this.inst.frameReceived(n.interface, frame, this.now);
+  }
+
+  private p2p(ifname: string): boolean {
+    return this.inst.cx.circuits.get(ifname)?.cfg.pointToPoint ?? true;
   }
 
   private record(ifname: string, frame: Uint8Array): void {
@@ -259,6 +284,11 @@ export class IsisScenario {
         summary['circuit-type'] = p.circuitType;
         break;
       }
+      case 'lan-hello':
+        summary['lan-id'] = formatNodeId(p.lanId);
+        summary['priority'] = p.priority;
+        summary['is-neighbors'] = p.tlvs.flatMap((t) => (t.type === 'is-neighbors' ? t.neighbors.map((m) => [...m].map((b) => b.toString(16).padStart(2, '0')).join(':')) : []));
+        break;
       case 'lsp': {
         summary['lsp-id'] = formatLspId(p.lspId);
         summary['sequence'] = p.sequence;
@@ -279,7 +309,7 @@ export class IsisScenario {
     }
     const key = JSON.stringify(summary);
     const last = this.sent.find((s) => s.key === key);
-    if (last && p.kind === 'p2p-hello') last.at.push(this.now);
+    if (last && (p.kind === 'p2p-hello' || p.kind === 'lan-hello')) last.at.push(this.now);
     else this.sent.push({ key, summary, at: [this.now] });
   }
 

@@ -18,10 +18,9 @@ const BASE = [
   'set protocols isis interface eth1 level 2 metric 10',
   'set protocols isis interface lo0.0 passive',
   'set protocols isis level 1 disable',
-  'set protocols isis source-packet-routing srgb start-label 400000',
-  'set protocols isis source-packet-routing srgb index-range 4096',
-  'set protocols isis source-packet-routing node-segment ipv4-index 1',
-  'set protocols isis source-packet-routing node-segment ipv6-index 1001',
+  // Junos's one-line form: sibling leaves of one statement on one line
+  'set protocols isis source-packet-routing srgb start-label 400000 index-range 4096',
+  'set protocols isis source-packet-routing node-segment ipv4-index 1 ipv6-index 1001',
 ];
 
 const tree = (lines: string[]) => parseConfig(lines.join('\n') + '\n', 'set');
@@ -58,6 +57,8 @@ test('a bad statement is refused with its line and the reason', () => {
     ['set protocols isis interface eth1 hello-interval 0', /line 1: .*out of range/],
     ['set protocols isis level 2 authentication-type sha1', /line 1: .*not supported/],
     ['set protocols isis overload 1', /line 1: .*takes no value/],
+    ['set protocols isis source-packet-routing srgb start-label 400000 index-range 0', /line 1: .*index-range: 0 is out of range/],
+    ['set protocols isis source-packet-routing srgb start-label 400000 node-segment 1', /line 1: syntax error at 'node-segment'/],
   ];
   for (const [line, want] of bad) assert.throws(() => tree([line]), want, line);
 });
@@ -68,7 +69,7 @@ test('rules over several statements name their path', () => {
   assert.match(errors(without(/eth1 unit 0 family iso$/)).join('\n'), /protocols isis interface eth1: needs family iso/);
   assert.match(errors([...BASE, 'set protocols isis interface eth9 point-to-point']).join('\n'), /protocols isis interface eth9: interface eth9 is not configured/);
   assert.match(errors([...BASE, 'set protocols isis level 2 disable']).join('\n'), /levels 1 and 2 are both disabled/);
-  assert.match(errors(without(/index-range/)).join('\n'), /srgb: needs both start-label and index-range/);
+  assert.match(errors([...without(/srgb/), 'set protocols isis source-packet-routing srgb start-label 400000']).join('\n'), /srgb: needs both start-label and index-range/);
   assert.match(errors([...BASE, 'set protocols isis source-packet-routing node-segment ipv4-index 5000']).join('\n'), /ipv4-index: index 5000 is outside the SRGB \(4096 labels\)/);
   assert.match(errors([...BASE, 'set protocols isis source-packet-routing srlb start-label 401000', 'set protocols isis source-packet-routing srlb index-range 100']).join('\n'), /the SRGB and SRLB overlap/);
   assert.match(errors([...BASE, 'set protocols isis export no-such']).join('\n'), /protocols isis export: policy-statement 'no-such' is not defined/);

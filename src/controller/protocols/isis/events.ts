@@ -387,6 +387,8 @@ function electDis(cx: IsisContext, c: Circuit, level: Level, now: number): void 
   if (c.dis.get(level) === next) return;
   if (next === undefined) c.dis.delete(level);
   else c.dis.set(level, next);
+  // the new LAN ID goes out at once, and a new DIS describes its database at once
+  scheduleHello(cx, c, now, true);
   c.csnpDue = now;
   reoriginate(cx, now);
 }

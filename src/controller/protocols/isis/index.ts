@@ -77,10 +77,15 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
     }
     for (const n of want) {
       if (listening.has(n)) continue;
-      listening.set(n, port.listen(n, 'osi', (f) => {
-        inst?.frameReceived(f.ifname, f.frame, now());
-        wake();
-      }));
+      try {
+        listening.set(n, port.listen(n, 'osi', (f) => {
+          inst?.frameReceived(f.ifname, f.frame, now());
+          wake();
+        }));
+      } catch (err) {
+        // the host refused the socket (no CAP_NET_RAW, ...): said, and the commit stands
+        log(`isis: cannot receive on ${n}: ${(err as Error).message}`);
+      }
     }
   };
 
@@ -104,7 +109,19 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
         return;
       }
       if (!inst) {
-        inst = new IsisInstance(cfg, rib, { send: (i, f) => port.send(i, f), macOf: (i) => port.macOf(i), log, random: Math.random }, now());
+        inst = new IsisInstance(cfg, rib, {
+            // a port that throws (socket refused) must not end the timer task that sends hellos
+            send: (i, f) => {
+              try {
+                return port.send(i, f);
+              } catch {
+                return false;
+              }
+            },
+            macOf: (i) => port.macOf(i),
+            log,
+            random: Math.random,
+          }, now());
         stopLinks = port.onLinkChange((ifname, up) => {
           inst?.linkChanged(ifname, up, now());
           wake();

@@ -15,7 +15,7 @@ import { Lsdb } from './rib.js';
 import type { SpfResult } from './spf.js';
 import * as events from './events.js';
 import { pump, nextDeadline } from './flooding.js';
-import type { SrState } from './sr.js';
+import { srLabels, type SrPrefixLabels, type SrState } from './sr.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { ConfigTree } from '../../types.js';
 
@@ -176,46 +176,59 @@ export class IsisInstance {
     pump(this.cx, now);
   }
 
-  /** A frame arrived on `ifname` (whole Ethernet frame). Never throws: bad input is counted. */
-  frameReceived(ifname: string, frame: Uint8Array, now: number): void {
+  /**
+   * Runs one input to completion. An exception here is a bug, never bad input (malformed PDUs
+   * are counted by reason): it is counted as an `internal:` drop and the instance keeps
+   * running, as a router must, instead of taking the controller down from a timer task.
+   */
+  private guarded(now: number, fn: () => void): void {
     this.cx.now = now;
     try {
-      events.frameReceived(this.cx, ifname, frame, now);
+      fn();
+      pump(this.cx, now);
     } catch (err) {
-      // a bug, not bad input: count it and keep running
       events.count(this.cx.stats.drops, `internal: ${(err as Error).message}`);
+      this.cx.out.log(`isis: internal error: ${(err as Error).stack ?? String(err)}`);
     }
-    pump(this.cx, now);
+  }
+
+  /** A frame arrived on `ifname` (whole Ethernet frame). Never throws: bad input is counted. */
+  frameReceived(ifname: string, frame: Uint8Array, now: number): void {
+    this.guarded(now, () => events.frameReceived(this.cx, ifname, frame, now));
   }
 
   linkChanged(ifname: string, up: boolean, now: number): void {
-    this.cx.now = now;
-    events.linkChanged(this.cx, ifname, up, now);
-    pump(this.cx, now);
+    this.guarded(now, () => events.linkChanged(this.cx, ifname, up, now));
   }
 
   configure(cfg: IsisConfig, now: number): void {
-    this.cx.now = now;
-    events.configChanged(this.cx, cfg, now);
-    pump(this.cx, now);
+    this.guarded(now, () => events.configChanged(this.cx, cfg, now));
   }
 
   /** Another protocol's route changed in the RIB: the export policy may take it in or out. */
   ribChanged(table: string, route: { protocol: string } | undefined, now: number): void {
-    this.cx.now = now;
-    events.ribChanged(this.cx, table, route, now);
+    this.guarded(now, () => events.ribChanged(this.cx, table, route, now));
   }
 
   /** The clock: expire adjacencies and LSPs, send what is due, run SPF when due. */
   tick(now: number): void {
-    this.cx.now = now;
-    events.timersExpired(this.cx, now);
-    pump(this.cx, now);
+    this.guarded(now, () => events.timersExpired(this.cx, now));
   }
 
   /** When tick should be called next (ms). */
   nextDeadline(now: number): number {
     return nextDeadline(this.cx, now);
+  }
+
+  /**
+   * The segment-routing labels of every level's last SPF run: per prefix with a Prefix-SID,
+   * the in-label and the out-label per next hop from that next hop's SRGB (sr.ts). What the
+   * RIB receives from them is in docs/isis.md.
+   */
+  srLabels(now = this.cx.now): SrPrefixLabels[] {
+    const out: SrPrefixLabels[] = [];
+    for (const [level, spf] of this.cx.spf) out.push(...srLabels(this.cx, level, spf, now));
+    return out;
   }
 
   /** Withdraw every route and send nothing more. */
