@@ -95,3 +95,16 @@ test('a refused file keeps the running configuration and logs the line and the r
   // what the file owns now is recorded for the next load (just after the commit)
   await until('config-file.json', () => readFileSync(join(dir, 'state', 'config-file.json'), 'utf8').includes('"units":[["system"]]'));
 });
+
+test('a lock on the configuration binds the file too: the load waits until it is released', async () => {
+  const holder = { lockName: 'a test terminal', lockSessionId: 0 };
+  ctl.store.locks.lock('candidate', holder);
+  try {
+    publish(['set system host-name r6', ''].join('\n'));
+    await until('the wait', () => logs.some((l) => /config file .* changed; waiting: the candidate configuration is locked by a test terminal/.test(l)));
+    assert.equal(running().system!['host-name'], 'r5');
+  } finally {
+    ctl.store.locks.unlock('candidate', holder);
+  }
+  await until('host-name r6', () => running().system!['host-name'] === 'r6');
+});

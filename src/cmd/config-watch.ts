@@ -164,12 +164,7 @@ export class ConfigFileWatch implements LockHolder {
     } catch (e) {
       return refuse((e as Error).message);
     }
-    const next = mergeFileConfig(store.running, file, await this.readOwned());
-    if (isDeepStrictEqual(next, store.running)) {
-      this.lastText = text;
-      await this.writeOwned(ownedUnits(file));
-      return undefined;
-    }
+    const previous = await this.readOwned();
     try {
       // a lock binds the file too, as it binds every user: try again once it is released
       store.locks.mayChange(this, 'candidate', 'running');
@@ -179,14 +174,12 @@ export class ConfigFileWatch implements LockHolder {
       setTimeout(() => this.changed(), 2000).unref();
       return undefined;
     }
-    const diff = compareTrees(hideSecrets(store.running), hideSecrets(next));
-    const session = store.session(true);
-    session.replace(next);
     try {
-      const r = await store.commit(session, { user: 'system', via: 'config-file', comment: `config file ${path}` });
+      // merged in the commit's own turn: a CNI commit just before is kept, not overwritten
+      const r = await store.commitChange((running) => mergeFileConfig(running, file, previous), { user: 'system', via: 'config-file', comment: `config file ${path}` });
       this.lastText = text;
       await this.writeOwned(ownedUnits(file));
-      log(`config file ${path}: loaded as commit ${r.seq}; changes:\n${diff.trimEnd()}`);
+      if (r) log(`config file ${path}: loaded as commit ${r.seq}; changes:\n${compareTrees(hideSecrets(r.before), hideSecrets(r.after)).trimEnd()}`);
       return undefined;
     } catch (e) {
       return refuse((e as Error).message);

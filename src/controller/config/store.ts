@@ -23,6 +23,7 @@ import { parseConfig, type Notation } from './notation.js';
 import type { Word } from './tokens.js';
 import { validateTree } from './validate.js';
 import { DatastoreLocks } from './locks.js';
+import { isDeepStrictEqual } from 'node:util';
 
 export class CommitError extends Error {
   constructor(readonly errors: string[], summary = 'configuration check-out failed') {
@@ -290,20 +291,37 @@ export class ConfigStore {
         this.check(next);
         return { text: 'configuration check succeeds' };
       }
-      let seq: number;
-      try {
-        seq = await this.commitTree(next, o, this.effective);
-      } catch (e) {
-        // syslog's UI_CONFIGURATION_ERROR: who was refused, and every reason
-        if (e instanceof CommitError) this.log(`commit by ${o.user}${o.via ? ` via ${o.via}` : ''} refused: ${e.errors.join('; ')}`);
-        throw e;
-      }
+      const seq = await this.commitLogged(next, o);
       session.reset();
       const lines = ['commit complete'];
       if (o.confirmSeconds) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmSeconds} seconds unless confirmed`);
       else if (o.confirmMinutes) lines.unshift(`commit confirmed will be automatically rolled back in ${o.confirmMinutes} minutes unless confirmed`);
       return { seq, text: lines.join('\n') };
     });
+  }
+
+  /**
+   * Commits what `change` makes of the running configuration, computed in the commit's own
+   * turn so that no commit in between is overwritten (the configuration file's loads, whose
+   * result depends on what runs). Undefined when the change changes nothing.
+   */
+  async commitChange(change: (running: ConfigTree) => ConfigTree, o: CommitOptions): Promise<{ seq: number; before: ConfigTree; after: ConfigTree } | undefined> {
+    return this.serialized(async () => {
+      const before = this.running;
+      const next = change(before);
+      if (isDeepStrictEqual(next, before)) return undefined;
+      return { seq: await this.commitLogged(next, o), before, after: next };
+    });
+  }
+
+  /** commitTree, a refusal logged (syslog's UI_CONFIGURATION_ERROR: who, and every reason). */
+  private async commitLogged(next: ConfigTree, o: CommitOptions): Promise<number> {
+    try {
+      return await this.commitTree(next, o, this.effective);
+    } catch (e) {
+      if (e instanceof CommitError) this.log(`commit by ${o.user}${o.via ? ` via ${o.via}` : ''} refused: ${e.errors.join('; ')}`);
+      throw e;
+    }
   }
 
   /** Check, apply, persist; must run serialized. Returns the new commit's number. */

@@ -2,7 +2,8 @@
  * The one management operation: run CLI commands as a script. Every adapter (the `cnr cli`
  * shell, REST, gRPC, NETCONF's <command>) calls Controller.exec or runs a CommandSession:
  * operational mode (`show ...` and the commands subsystems registered), `configure
- * [private]`, then configuration mode (`set`, `delete`, `edit`, `show`, `show | compare`,
+ * [private|exclusive]` (exclusive: for a terminal session that lasts, SessionAccess.terminal),
+ * then configuration mode (`set`, `delete`, `edit`, `show`, `show | compare`,
  * `commit ...`, `rollback N`, `load`, `run`, `exit`). Output filters after `|`:
  * `display set|json|inheritance`, `compare [rollback N]`, `match RE`, `except RE`, `count`.
  * The first failing command ends the script.
@@ -288,7 +289,7 @@ export class CommandSession implements LockHolder {
     }
     if (ws[0] === 'help' || ws[0] === '?') {
       const all = [...CommandSession.builtins(this.store), ...this.commands];
-      return { text: `${all.map((c) => `${c.path.join(' ').padEnd(34)} ${c.help}`).join('\n')}\nconfigure [private]                 Enter configuration mode\n` };
+      return { text: `${all.map((c) => `${c.path.join(' ').padEnd(34)} ${c.help}`).join('\n')}\nconfigure [private|exclusive]       Enter configuration mode\n` };
     }
     const all = [...CommandSession.builtins(this.store), ...this.commands];
     let best: OperationalCommand | undefined;
