@@ -38,7 +38,8 @@ import type { PacketPool } from '../pool.js';
 import { copyWords, fitsWords } from './copy.js';
 import { MAP_SHARED, PROT_RW } from '../../sys/constants.js';
 import { closeFd, errno, libc, mapFailed, viewMemory } from '../../sys/libc.js';
-import { acceptPending, createEpoll, epollAdd, epollDel, fileSize, listenSeqpacket, recvSeqpacket, sealedAgainstShrink, sendSeqpacket } from '../../sys/unix.js';
+import { acceptPending, createEpoll, epollAdd, epollDel, fileSize, isEventfd, listenSeqpacket, recvSeqpacket, sealedAgainstShrink, sendSeqpacket } from '../../sys/unix.js';
+import { performance } from 'node:perf_hooks';
 import {
   DESC_FLAGS, DESC_LENGTH, DESC_OFFSET, DESC_REGION, DESC_SIZE, MEMIF_ADD_RING_FLAG_C2S, MEMIF_COOKIE, MEMIF_DESC_FLAG_NEXT, MEMIF_MODE_ETHERNET,
   MEMIF_MSG_SIZE, MEMIF_RING_FLAG_MASK_INT, MEMIF_VERSION, RING_COOKIE, RING_FLAGS, RING_HEAD, RING_HEADER_SIZE, RING_TAIL, decodeMemifMsg,
@@ -59,6 +60,8 @@ export interface MemifOptions {
   status?: SharedArrayBuffer;
   /** the name sent in hello and connected (default 'cnr') */
   name?: string;
+  /** how long a client may take from accept to connect before it is dropped (default 5000 ms) */
+  handshakeTimeoutMs?: number;
 }
 
 /** Limits announced in hello and enforced after: one ring pair, 4 regions, rings up to 2^14. */
@@ -202,6 +205,7 @@ export class MemifDriver implements IoDriver {
   private readonly secret: string;
   private readonly vif: number;
   private readonly localName: string;
+  private readonly handshakeTimeoutMs: number;
   private readonly status: Int32Array;
   private readonly statusBytes: Uint8Array;
   private readonly msg = new Uint8Array(MEMIF_MSG_SIZE + 1);
@@ -241,6 +245,7 @@ export class MemifDriver implements IoDriver {
     if (this.secret.length > 23) throw new Error(`memif ${name}: secret longer than 23 characters`);
     this.vif = opts.vif ?? 0;
     this.localName = (opts.name ?? 'cnr').slice(0, 31);
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
     const sb = opts.status ?? memifStatusBuffer();
     this.status = new Int32Array(sb, 0, S_WORDS);
     this.statusBytes = new Uint8Array(sb);
@@ -332,6 +337,7 @@ export class MemifDriver implements IoDriver {
         break;
       }
       const dst0 = pool.offset(slot);
+      const slotEnd = (slot + 1) * pool.slotSize;
       const frameStart = cur;
       let len = 0;
       let tooBig = false;
@@ -355,7 +361,8 @@ export class MemifDriver implements IoDriver {
         cur = (cur + 1) & 0xffff;
         if (!tooBig && len + dlen <= maxFrame) {
           const at = dst0 + len;
-          if (fitsWords(doff, dlen, r.size)) copyWords(r.view!, doff, data, at, dlen);
+          // 8-byte moves may run up to 7 bytes past the segment: inside the region and inside the slot only
+          if (fitsWords(doff, dlen, r.size) && fitsWords(at, dlen, slotEnd)) copyWords(r.view!, doff, data, at, dlen);
           else pool.data.set(r.bytes!.subarray(doff, doff + dlen), at);
           len += dlen;
         } else {
@@ -423,7 +430,8 @@ export class MemifDriver implements IoDriver {
           break;
         }
         const c = Math.min(blen, len - done);
-        if (fitsWords(boff, c, r.size)) copyWords(data, src0 + done, r.view!, boff, c);
+        // never past the client's buffer: the bytes after it may be another buffer it owns
+        if (fitsWords(boff, c, boff + blen)) copyWords(data, src0 + done, r.view!, boff, c);
         else r.bytes!.set(pool.data.subarray(src0 + done, src0 + done + c), boff);
         done += c;
         tv.setUint32(d + DESC_LENGTH, c, true);
@@ -472,9 +480,22 @@ export class MemifDriver implements IoDriver {
 
   // ---- the control channel ----
 
-  /** Accept a client, read what it sent on the control socket; never blocks. */
+  /** Accept a client, read what it sent on the control socket; never blocks, never throws. */
   service(): void {
     if (this.closed) return;
+    try {
+      this.serviceControl();
+    } catch (e) {
+      // nothing a client does may stop the worker: an unexpected failure (a descriptor the
+      // kernel refuses, out of file descriptors) drops the client like a violation
+      this.refuse(e instanceof PeerError ? e : new PeerError(`internal error: ${(e as Error).message}`));
+    }
+  }
+
+  private serviceControl(): void {
+    if (this.state === 'handshake' && performance.now() - this.handshakeAt > this.handshakeTimeoutMs) {
+      throw new PeerError(`handshake not finished within ${this.handshakeTimeoutMs} ms`);
+    }
     for (;;) {
       const fd = acceptPending(this.listenFd);
       if (fd < 0) break;
@@ -485,6 +506,7 @@ export class MemifDriver implements IoDriver {
         continue;
       }
       this.ctl = fd;
+      this.handshakeAt = performance.now();
       epollAdd(this.epollFd, fd);
       this.setState('handshake');
       this.sendMsg(fd, {
@@ -513,6 +535,8 @@ export class MemifDriver implements IoDriver {
       }
     }
   }
+
+  private handshakeAt = 0;
 
   private owns(fd: number): boolean {
     return this.regions.some((r) => r.fd === fd) || this.rx?.fd === fd || this.tx?.fd === fd;
@@ -552,6 +576,8 @@ export class MemifDriver implements IoDriver {
         if (!this.initDone) throw new PeerError('add-ring before init');
         const fd = fds[0]!;
         const c2s = (m.flags & MEMIF_ADD_RING_FLAG_C2S) !== 0;
+        // we read and write it from the forwarding loop: anything but a (non-blocking) eventfd could block or fail there
+        if (!isEventfd(fd)) throw new PeerError(`the interrupt descriptor of ring ${m.index} is not an eventfd`);
         if (m.index !== 0 || (c2s ? this.rx : this.tx) !== null) throw new PeerError(`Invalid ring index ${m.index}`);
         if (m.log2RingSize < 1 || m.log2RingSize > MAX_LOG2_RING) throw new PeerError(`ring size 2^${m.log2RingSize} out of range (2^1..2^${MAX_LOG2_RING})`);
         const r = this.regions[m.region];
