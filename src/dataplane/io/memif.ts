@@ -206,6 +206,7 @@ export class MemifDriver implements IoDriver {
   private readonly vif: number;
   private readonly localName: string;
   private readonly handshakeTimeoutMs: number;
+  private readonly socketPath: string;
   private readonly status: Int32Array;
   private readonly statusBytes: Uint8Array;
   private readonly msg = new Uint8Array(MEMIF_MSG_SIZE + 1);
@@ -233,7 +234,7 @@ export class MemifDriver implements IoDriver {
     kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0, gsoUnsupported: 0, invalidDescs: 0, txRingFull: 0,
     gsoFrames: 0, gsoSegments: 0, csumCompleted: 0, poolEmpty: 0, fillRingEmpty: 0, txRingEmpty: 0,
   };
-  /** frames and bytes each way, for tests and the introspect */
+  /** frames received and sent since the driver opened (tests) */
   rxFrames = 0;
   txFrames = 0;
   private closed = false;
@@ -262,8 +263,6 @@ export class MemifDriver implements IoDriver {
     this.publishState();
   }
 
-  private readonly socketPath: string;
-
   get fd(): number {
     return this.epollFd;
   }
@@ -283,12 +282,12 @@ export class MemifDriver implements IoDriver {
       this.service();
       return 0;
     }
-    let n = this.receive(pool, out, max, 0);
+    let n = this.receive(pool, out, max);
     if (n === 0 && this.violation === null) {
       // going idle: ask for kicks, then look once more (a frame queued before the flag was seen sends none)
       if (this.rxMasked) this.setRxMask(false);
       libc().read(this.rx!.fd, this.sink8, 8);
-      n = this.receive(pool, out, max, 0);
+      n = this.receive(pool, out, max);
     } else if (n > 0 && !this.rxMasked) {
       this.setRxMask(true);
     }
@@ -312,14 +311,14 @@ export class MemifDriver implements IoDriver {
   }
 
   /** Copy the frames the client queued into pool slots; give their buffers back (tail). */
-  private receive(pool: PacketPool, out: Uint32Array, max: number, n: number): number {
+  private receive(pool: PacketPool, out: Uint32Array, max: number): number {
     const rv = this.rxView!;
     const base = this.rxBase;
     const head = rv.getUint16(base + RING_HEAD, true);
     const waiting = (head - this.rxHead) & 0xffff;
     if (waiting > this.rxSize) {
       this.violation = new PeerError(`receive ring head ${head} runs ${waiting} slots ahead of a ${this.rxSize}-slot ring`, true);
-      return n;
+      return 0;
     }
     this.status[S_C2S_WAITING] = waiting;
     if (waiting === 0) return 0;
@@ -329,7 +328,7 @@ export class MemifDriver implements IoDriver {
     const maxFrame = pool.maxFrame;
     let cur = this.rxHead;
     const end = (this.rxHead + waiting) & 0xffff;
-    const first = n;
+    let n = 0;
     while (cur !== end && n < max) {
       const slot = pool.alloc();
       if (slot < 0) {
@@ -345,7 +344,7 @@ export class MemifDriver implements IoDriver {
       for (;;) {
         if (cur === end) {
           pool.free(slot); // a chain not yet complete: leave it for the next poll
-          return this.finishRx(frameStart, n, first);
+          return this.finishRx(frameStart, n);
         }
         const d = base + RING_HEADER_SIZE + (cur & mask) * DESC_SIZE;
         const flags = rv.getUint16(d + DESC_FLAGS, true);
@@ -356,7 +355,7 @@ export class MemifDriver implements IoDriver {
         if (r === undefined || doff + dlen > r.size) {
           pool.free(slot);
           this.violation = new PeerError(`descriptor ${cur & mask} points outside the regions (region ${region}, offset ${doff}, length ${dlen})`, true);
-          return this.finishRx(frameStart, n, first);
+          return this.finishRx(frameStart, n);
         }
         cur = (cur + 1) & 0xffff;
         if (!tooBig && len + dlen <= maxFrame) {
@@ -380,14 +379,14 @@ export class MemifDriver implements IoDriver {
       pool.rxVif[slot] = this.vif;
       out[n++] = slot;
     }
-    return this.finishRx(cur, n, first);
+    return this.finishRx(cur, n);
   }
 
   /** Give the client back its buffers up to `cur` (tail); returns n. */
-  private finishRx(cur: number, n: number, first: number): number {
+  private finishRx(cur: number, n: number): number {
     this.rxHead = cur;
     this.rxView!.setUint16(this.rxBase + RING_TAIL, cur, true);
-    this.rxFrames += n - first;
+    this.rxFrames += n;
     return n;
   }
 
