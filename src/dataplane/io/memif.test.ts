@@ -27,9 +27,12 @@ function setup(opts: { id?: number; secret?: string; handshakeTimeoutMs?: number
   open.d = d;
   const pool = new PacketPool(512);
   const out = new Uint32Array(256);
+  // the server's turn: a poll of the rings, and a look at the control socket (which an idle
+  // connected driver takes at most once a millisecond on its own)
   const pump = () => {
     const k = d.rxBurst(pool, out, 256);
     pool.freeBurst(out, 0, k);
+    d.service();
   };
   return { d, pool, out, pump, path };
 }
@@ -297,4 +300,17 @@ test('memif: a frame filling a client buffer whose size is not a multiple of 8 l
   assert.equal(d.txBurst(pool, Uint32Array.of(pool.put(f)), 0, 1), 1);
   assert.deepEqual(c.receiveFrames(), [Buffer.from(f)]);
   assert.deepEqual([...c.bytes!.subarray(first + 100, first + 108)], new Array(8).fill(0xaa));
+});
+
+test('memif: an idle connected driver looks at its control socket on its own (at most once a millisecond)', async () => {
+  const { d, pool, out, pump, path } = setup();
+  const c = client(path);
+  assert.equal((c.handshake(pump) as { type: string }).type, 'connected');
+  c.send({ type: 'disconnect', code: 0, reason: 'bye' });
+  for (let i = 0; i < 50 && d.statusNow().state === 'connected'; i++) {
+    pool.freeBurst(out, 0, d.rxBurst(pool, out, 256)); // the data path alone, as the worker calls it
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  assert.equal(d.statusNow().state, 'listening');
+  assert.equal(d.statusNow().lastDisconnect, 'the client disconnected: bye');
 });

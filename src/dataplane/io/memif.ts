@@ -73,6 +73,8 @@ const MAX_REGION_BYTES = 2 ** 32;
 const MAX_MSGS_PER_SERVICE = 16;
 /** bursts between looks at the control socket while frames flow */
 const SERVICE_EVERY = 256;
+/** the shortest interval between looks at the control socket while idle, in ms */
+const IDLE_SERVICE_MS = 1;
 
 export type MemifPeerState = 'listening' | 'handshake' | 'connected';
 const STATES: MemifPeerState[] = ['listening', 'handshake', 'connected'];
@@ -297,9 +299,22 @@ export class MemifDriver implements IoDriver {
       this.violation = null;
       return n;
     }
-    if (n === 0 || ++this.calls % SERVICE_EVERY === 0) this.service();
+    // the control socket: every SERVICE_EVERY bursts while frames flow, at most once a
+    // millisecond while idle (an idle worker spins through here before it sleeps)
+    if (n > 0) {
+      if (++this.calls % SERVICE_EVERY === 0) this.service();
+    } else {
+      const now = performance.now();
+      if (now - this.servicedAt >= IDLE_SERVICE_MS) {
+        this.servicedAt = now;
+        this.service();
+      }
+    }
     return n;
   }
+
+  /** when the idle path last looked at the control socket (performance.now()) */
+  private servicedAt = 0;
 
   /** set by receive() when the client broke the ring's rules (it stops there) */
   private violation: PeerError | null = null;
