@@ -6,7 +6,7 @@
  * memory allocated once per thread (koffi.alloc), since the kernel follows its pointers.
  */
 import koffi from 'koffi';
-import { unlinkSync, lstatSync } from 'node:fs';
+import { unlinkSync, lstatSync, readlinkSync } from 'node:fs';
 import {
   AF_UNIX, EAGAIN, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLIN, F_ADD_SEALS, F_GET_SEALS, F_SEAL_SHRINK, MFD_ALLOW_SEALING, MFD_CLOEXEC,
   MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC, SCM_RIGHTS, SEEK_END, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOL_SOCKET,
@@ -163,6 +163,15 @@ export function fileSize(fd: number): number {
 export function sealedAgainstShrink(fd: number): boolean {
   const seals = libc().fcntl(fd, F_GET_SEALS, 0);
   return seals >= 0 && (seals & F_SEAL_SHRINK) !== 0;
+}
+
+/** Whether `fd` is an eventfd (what /proc/self/fd says it is). */
+export function isEventfd(fd: number): boolean {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[eventfd]';
+  } catch {
+    return false;
+  }
 }
 
 /** A memfd of `size` bytes, sealed against shrinking unless told otherwise (the client's side of memif; tests). */

@@ -191,3 +191,13 @@ set interfaces memif-a unit 0 family inet address 10.9.0.1/24
   assert.deepEqual(i!.memif, { socket: '/run/cnr/memif/a/memif.sock', id: 3 });
   assert.throws(() => loadSet('set interfaces memif-a vrouter memif id -1'), /-1/);
 });
+
+test('a memif interface without its socket, with a relative one, or memif settings without the driver are refused at commit', () => {
+  const svc = new RibService(new Rib());
+  const errs = (text: string) => svc.validate(loadSet(text));
+  assert.deepEqual(errs('set interfaces m1 vrouter driver memif'), ['interfaces m1 vrouter driver memif: needs vrouter memif socket PATH']);
+  assert.match(errs('set interfaces m1 vrouter driver memif\nset interfaces m1 vrouter memif socket run/x.sock')[0]!, /must be an absolute path/);
+  assert.deepEqual(errs('set interfaces m1 vrouter memif socket /run/x.sock'), ['interfaces m1 vrouter memif: needs vrouter driver memif']);
+  assert.match(errs(`set interfaces m1 vrouter driver memif\nset interfaces m1 vrouter memif socket /run/x.sock\nset interfaces m1 vrouter memif secret ${'s'.repeat(24)}`)[0]!, /at most 23/);
+  assert.deepEqual(errs('set interfaces m1 vrouter driver memif\nset interfaces m1 vrouter memif socket /run/cnr/memif/a/eth0.sock'), []);
+});

@@ -89,6 +89,7 @@ export class RibService implements ConfigConsumer {
       }
     }
     for (const [name, body] of Object.entries(ifs)) {
+      errors.push(...memifErrors(name, subtree(subtree(body)['vrouter'])));
       for (const [unit, u] of Object.entries(subtree(subtree(body)['unit']))) {
         if (unit !== '0' && name !== 'irb') errors.push(`interfaces ${name} unit ${unit}: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)`);
         for (const fam of ['inet', 'inet6']) {
@@ -370,6 +371,19 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     out.push(i);
   }
   return out;
+}
+
+/** `vrouter driver memif` needs `vrouter memif socket` (an absolute path a unix socket can have); `vrouter memif` needs that driver. */
+function memifErrors(name: string, vr: ConfigTree): string[] {
+  const mif = vr['memif'];
+  const at = `interfaces ${name} vrouter`;
+  if (vr['driver'] !== 'memif') return mif === undefined ? [] : [`${at} memif: needs vrouter driver memif`];
+  const socket = subtree(mif)['socket'];
+  if (typeof socket !== 'string') return [`${at} driver memif: needs vrouter memif socket PATH`];
+  if (!socket.startsWith('/') || Buffer.byteLength(socket) > 107) return [`${at} memif socket ${socket}: must be an absolute path of at most 107 bytes`];
+  const secret = subtree(mif)['secret'];
+  if (typeof secret === 'string' && secret.length > 23) return [`${at} memif secret: at most 23 characters`];
+  return [];
 }
 
 /** Every `static` container of the tree with its table and routing instance. */

@@ -21,15 +21,18 @@ const dir = mkdtempSync(join(tmpdir(), `memif-${process.pid}-`));
 const open: { d?: MemifDriver; c: MemifTestClient[] } = { c: [] };
 let n = 0;
 
-function setup(opts: { id?: number; secret?: string } = {}): { d: MemifDriver; pool: PacketPool; out: Uint32Array; pump: () => void; path: string } {
+function setup(opts: { id?: number; secret?: string; handshakeTimeoutMs?: number } = {}): { d: MemifDriver; pool: PacketPool; out: Uint32Array; pump: () => void; path: string } {
   const path = join(dir, `s${n++}.sock`);
   const d = openMemif('memif-t', { socket: path, vif: 3, ...opts });
   open.d = d;
   const pool = new PacketPool(512);
   const out = new Uint32Array(256);
+  // the server's turn: a poll of the rings, and a look at the control socket (which an idle
+  // connected driver takes at most once a millisecond on its own)
   const pump = () => {
     const k = d.rxBurst(pool, out, 256);
     pool.freeBurst(out, 0, k);
+    d.service();
   };
   return { d, pool, out, pump, path };
 }
@@ -265,4 +268,49 @@ test('memif: a secret is required when configured', () => {
   refusedWith(client(path).handshake(pump, 0, ''), /Secret required/);
   refusedWith(client(path).handshake(pump, 0, 'wrong'), /Incorrect secret/);
   assert.equal((client(path).handshake(pump, 0, 's3cret') as { type: string }).type, 'connected');
+});
+
+test('memif bad peer: an interrupt descriptor that is not an eventfd, and a client that never finishes the handshake, are dropped', async () => {
+  const { d, pump, path } = setup({ handshakeTimeoutMs: 50 });
+  refusedWith(lieAfter('region', (c) => {
+    const notEventfd = createMemfd('not-an-eventfd', 4096);
+    c.send({ type: 'add-ring', flags: MEMIF_ADD_RING_FLAG_C2S, index: 0, region: 0, offset: c.c2s, log2RingSize: 6, privateHdrSize: 0 }, [notEventfd]);
+  }, path, pump), /not an eventfd/);
+  const silent = client(path);
+  assert.equal((silent.expect(pump) as { type: string }).type, 'hello');
+  assert.equal(d.statusNow().state, 'handshake');
+  await new Promise((r) => setTimeout(r, 80));
+  pump();
+  assert.equal(d.statusNow().state, 'listening');
+  assert.match(d.statusNow().lastDisconnect, /handshake not finished within 50 ms/);
+  refusedWith(silent.recv(), /handshake not finished/);
+  // and the next client is served
+  assert.equal((client(path).handshake(pump) as { type: string }).type, 'connected');
+});
+
+test('memif: a frame filling a client buffer whose size is not a multiple of 8 leaves the next buffer untouched', () => {
+  const { d, pool, pump, path } = setup();
+  const c = new MemifTestClient(path, { log2: 4, bufSize: 100 });
+  open.c.push(c);
+  assert.equal((c.handshake(pump) as { type: string }).type, 'connected');
+  c.postBuffers();
+  const first = c.view!.getUint32(c.s2c + 128 + 8, true);
+  c.bytes!.fill(0xaa, first + 100, first + 108); // the start of the next buffer
+  const f = frame(1, 100);
+  assert.equal(d.txBurst(pool, Uint32Array.of(pool.put(f)), 0, 1), 1);
+  assert.deepEqual(c.receiveFrames(), [Buffer.from(f)]);
+  assert.deepEqual([...c.bytes!.subarray(first + 100, first + 108)], new Array(8).fill(0xaa));
+});
+
+test('memif: an idle connected driver looks at its control socket on its own (at most once a millisecond)', async () => {
+  const { d, pool, out, pump, path } = setup();
+  const c = client(path);
+  assert.equal((c.handshake(pump) as { type: string }).type, 'connected');
+  c.send({ type: 'disconnect', code: 0, reason: 'bye' });
+  for (let i = 0; i < 50 && d.statusNow().state === 'connected'; i++) {
+    pool.freeBurst(out, 0, d.rxBurst(pool, out, 256)); // the data path alone, as the worker calls it
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  assert.equal(d.statusNow().state, 'listening');
+  assert.equal(d.statusNow().lastDisconnect, 'the client disconnected: bye');
 });

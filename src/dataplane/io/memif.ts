@@ -38,7 +38,8 @@ import type { PacketPool } from '../pool.js';
 import { copyWords, fitsWords } from './copy.js';
 import { MAP_SHARED, PROT_RW } from '../../sys/constants.js';
 import { closeFd, errno, libc, mapFailed, viewMemory } from '../../sys/libc.js';
-import { acceptPending, createEpoll, epollAdd, epollDel, fileSize, listenSeqpacket, recvSeqpacket, sealedAgainstShrink, sendSeqpacket } from '../../sys/unix.js';
+import { acceptPending, createEpoll, epollAdd, epollDel, fileSize, isEventfd, listenSeqpacket, recvSeqpacket, sealedAgainstShrink, sendSeqpacket } from '../../sys/unix.js';
+import { performance } from 'node:perf_hooks';
 import {
   DESC_FLAGS, DESC_LENGTH, DESC_OFFSET, DESC_REGION, DESC_SIZE, MEMIF_ADD_RING_FLAG_C2S, MEMIF_COOKIE, MEMIF_DESC_FLAG_NEXT, MEMIF_MODE_ETHERNET,
   MEMIF_MSG_SIZE, MEMIF_RING_FLAG_MASK_INT, MEMIF_VERSION, RING_COOKIE, RING_FLAGS, RING_HEAD, RING_HEADER_SIZE, RING_TAIL, decodeMemifMsg,
@@ -59,6 +60,8 @@ export interface MemifOptions {
   status?: SharedArrayBuffer;
   /** the name sent in hello and connected (default 'cnr') */
   name?: string;
+  /** how long a client may take from accept to connect before it is dropped (default 5000 ms) */
+  handshakeTimeoutMs?: number;
 }
 
 /** Limits announced in hello and enforced after: one ring pair, 4 regions, rings up to 2^14. */
@@ -70,6 +73,8 @@ const MAX_REGION_BYTES = 2 ** 32;
 const MAX_MSGS_PER_SERVICE = 16;
 /** bursts between looks at the control socket while frames flow */
 const SERVICE_EVERY = 256;
+/** the shortest interval between looks at the control socket while idle, in ms */
+const IDLE_SERVICE_MS = 1;
 
 export type MemifPeerState = 'listening' | 'handshake' | 'connected';
 const STATES: MemifPeerState[] = ['listening', 'handshake', 'connected'];
@@ -202,6 +207,8 @@ export class MemifDriver implements IoDriver {
   private readonly secret: string;
   private readonly vif: number;
   private readonly localName: string;
+  private readonly handshakeTimeoutMs: number;
+  private readonly socketPath: string;
   private readonly status: Int32Array;
   private readonly statusBytes: Uint8Array;
   private readonly msg = new Uint8Array(MEMIF_MSG_SIZE + 1);
@@ -229,7 +236,7 @@ export class MemifDriver implements IoDriver {
     kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0, gsoUnsupported: 0, invalidDescs: 0, txRingFull: 0,
     gsoFrames: 0, gsoSegments: 0, csumCompleted: 0, poolEmpty: 0, fillRingEmpty: 0, txRingEmpty: 0,
   };
-  /** frames and bytes each way, for tests and the introspect */
+  /** frames received and sent since the driver opened (tests) */
   rxFrames = 0;
   txFrames = 0;
   private closed = false;
@@ -241,6 +248,7 @@ export class MemifDriver implements IoDriver {
     if (this.secret.length > 23) throw new Error(`memif ${name}: secret longer than 23 characters`);
     this.vif = opts.vif ?? 0;
     this.localName = (opts.name ?? 'cnr').slice(0, 31);
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
     const sb = opts.status ?? memifStatusBuffer();
     this.status = new Int32Array(sb, 0, S_WORDS);
     this.statusBytes = new Uint8Array(sb);
@@ -256,8 +264,6 @@ export class MemifDriver implements IoDriver {
     }
     this.publishState();
   }
-
-  private readonly socketPath: string;
 
   get fd(): number {
     return this.epollFd;
@@ -278,12 +284,12 @@ export class MemifDriver implements IoDriver {
       this.service();
       return 0;
     }
-    let n = this.receive(pool, out, max, 0);
+    let n = this.receive(pool, out, max);
     if (n === 0 && this.violation === null) {
       // going idle: ask for kicks, then look once more (a frame queued before the flag was seen sends none)
       if (this.rxMasked) this.setRxMask(false);
       libc().read(this.rx!.fd, this.sink8, 8);
-      n = this.receive(pool, out, max, 0);
+      n = this.receive(pool, out, max);
     } else if (n > 0 && !this.rxMasked) {
       this.setRxMask(true);
     }
@@ -293,9 +299,22 @@ export class MemifDriver implements IoDriver {
       this.violation = null;
       return n;
     }
-    if (n === 0 || ++this.calls % SERVICE_EVERY === 0) this.service();
+    // the control socket: every SERVICE_EVERY bursts while frames flow, at most once a
+    // millisecond while idle (an idle worker spins through here before it sleeps)
+    if (n > 0) {
+      if (++this.calls % SERVICE_EVERY === 0) this.service();
+    } else {
+      const now = performance.now();
+      if (now - this.servicedAt >= IDLE_SERVICE_MS) {
+        this.servicedAt = now;
+        this.service();
+      }
+    }
     return n;
   }
+
+  /** when the idle path last looked at the control socket (performance.now()) */
+  private servicedAt = 0;
 
   /** set by receive() when the client broke the ring's rules (it stops there) */
   private violation: PeerError | null = null;
@@ -307,14 +326,14 @@ export class MemifDriver implements IoDriver {
   }
 
   /** Copy the frames the client queued into pool slots; give their buffers back (tail). */
-  private receive(pool: PacketPool, out: Uint32Array, max: number, n: number): number {
+  private receive(pool: PacketPool, out: Uint32Array, max: number): number {
     const rv = this.rxView!;
     const base = this.rxBase;
     const head = rv.getUint16(base + RING_HEAD, true);
     const waiting = (head - this.rxHead) & 0xffff;
     if (waiting > this.rxSize) {
       this.violation = new PeerError(`receive ring head ${head} runs ${waiting} slots ahead of a ${this.rxSize}-slot ring`, true);
-      return n;
+      return 0;
     }
     this.status[S_C2S_WAITING] = waiting;
     if (waiting === 0) return 0;
@@ -324,7 +343,7 @@ export class MemifDriver implements IoDriver {
     const maxFrame = pool.maxFrame;
     let cur = this.rxHead;
     const end = (this.rxHead + waiting) & 0xffff;
-    const first = n;
+    let n = 0;
     while (cur !== end && n < max) {
       const slot = pool.alloc();
       if (slot < 0) {
@@ -332,6 +351,7 @@ export class MemifDriver implements IoDriver {
         break;
       }
       const dst0 = pool.offset(slot);
+      const slotEnd = (slot + 1) * pool.slotSize;
       const frameStart = cur;
       let len = 0;
       let tooBig = false;
@@ -339,7 +359,7 @@ export class MemifDriver implements IoDriver {
       for (;;) {
         if (cur === end) {
           pool.free(slot); // a chain not yet complete: leave it for the next poll
-          return this.finishRx(frameStart, n, first);
+          return this.finishRx(frameStart, n);
         }
         const d = base + RING_HEADER_SIZE + (cur & mask) * DESC_SIZE;
         const flags = rv.getUint16(d + DESC_FLAGS, true);
@@ -350,12 +370,13 @@ export class MemifDriver implements IoDriver {
         if (r === undefined || doff + dlen > r.size) {
           pool.free(slot);
           this.violation = new PeerError(`descriptor ${cur & mask} points outside the regions (region ${region}, offset ${doff}, length ${dlen})`, true);
-          return this.finishRx(frameStart, n, first);
+          return this.finishRx(frameStart, n);
         }
         cur = (cur + 1) & 0xffff;
         if (!tooBig && len + dlen <= maxFrame) {
           const at = dst0 + len;
-          if (fitsWords(doff, dlen, r.size)) copyWords(r.view!, doff, data, at, dlen);
+          // 8-byte moves may run up to 7 bytes past the segment: inside the region and inside the slot only
+          if (fitsWords(doff, dlen, r.size) && fitsWords(at, dlen, slotEnd)) copyWords(r.view!, doff, data, at, dlen);
           else pool.data.set(r.bytes!.subarray(doff, doff + dlen), at);
           len += dlen;
         } else {
@@ -373,14 +394,14 @@ export class MemifDriver implements IoDriver {
       pool.rxVif[slot] = this.vif;
       out[n++] = slot;
     }
-    return this.finishRx(cur, n, first);
+    return this.finishRx(cur, n);
   }
 
   /** Give the client back its buffers up to `cur` (tail); returns n. */
-  private finishRx(cur: number, n: number, first: number): number {
+  private finishRx(cur: number, n: number): number {
     this.rxHead = cur;
     this.rxView!.setUint16(this.rxBase + RING_TAIL, cur, true);
-    this.rxFrames += n - first;
+    this.rxFrames += n;
     return n;
   }
 
@@ -423,7 +444,8 @@ export class MemifDriver implements IoDriver {
           break;
         }
         const c = Math.min(blen, len - done);
-        if (fitsWords(boff, c, r.size)) copyWords(data, src0 + done, r.view!, boff, c);
+        // never past the client's buffer: the bytes after it may be another buffer it owns
+        if (fitsWords(boff, c, boff + blen)) copyWords(data, src0 + done, r.view!, boff, c);
         else r.bytes!.set(pool.data.subarray(src0 + done, src0 + done + c), boff);
         done += c;
         tv.setUint32(d + DESC_LENGTH, c, true);
@@ -472,9 +494,22 @@ export class MemifDriver implements IoDriver {
 
   // ---- the control channel ----
 
-  /** Accept a client, read what it sent on the control socket; never blocks. */
+  /** Accept a client, read what it sent on the control socket; never blocks, never throws. */
   service(): void {
     if (this.closed) return;
+    try {
+      this.serviceControl();
+    } catch (e) {
+      // nothing a client does may stop the worker: an unexpected failure (a descriptor the
+      // kernel refuses, out of file descriptors) drops the client like a violation
+      this.refuse(e instanceof PeerError ? e : new PeerError(`internal error: ${(e as Error).message}`));
+    }
+  }
+
+  private serviceControl(): void {
+    if (this.state === 'handshake' && performance.now() - this.handshakeAt > this.handshakeTimeoutMs) {
+      throw new PeerError(`handshake not finished within ${this.handshakeTimeoutMs} ms`);
+    }
     for (;;) {
       const fd = acceptPending(this.listenFd);
       if (fd < 0) break;
@@ -485,6 +520,7 @@ export class MemifDriver implements IoDriver {
         continue;
       }
       this.ctl = fd;
+      this.handshakeAt = performance.now();
       epollAdd(this.epollFd, fd);
       this.setState('handshake');
       this.sendMsg(fd, {
@@ -513,6 +549,8 @@ export class MemifDriver implements IoDriver {
       }
     }
   }
+
+  private handshakeAt = 0;
 
   private owns(fd: number): boolean {
     return this.regions.some((r) => r.fd === fd) || this.rx?.fd === fd || this.tx?.fd === fd;
@@ -552,6 +590,8 @@ export class MemifDriver implements IoDriver {
         if (!this.initDone) throw new PeerError('add-ring before init');
         const fd = fds[0]!;
         const c2s = (m.flags & MEMIF_ADD_RING_FLAG_C2S) !== 0;
+        // we read and write it from the forwarding loop: anything but a (non-blocking) eventfd could block or fail there
+        if (!isEventfd(fd)) throw new PeerError(`the interrupt descriptor of ring ${m.index} is not an eventfd`);
         if (m.index !== 0 || (c2s ? this.rx : this.tx) !== null) throw new PeerError(`Invalid ring index ${m.index}`);
         if (m.log2RingSize < 1 || m.log2RingSize > MAX_LOG2_RING) throw new PeerError(`ring size 2^${m.log2RingSize} out of range (2^1..2^${MAX_LOG2_RING})`);
         const r = this.regions[m.region];
