@@ -201,6 +201,10 @@ export class BfdHost {
       this.report(r);
       return;
     }
+    if (m.ev === 'error') {
+      this.log(`bfd: ${m.message}`);
+      return;
+    }
     if (m.ev === 'applied' || m.ev === 'list') {
       const w = this.waiting.get(m.req);
       this.waiting.delete(m.req);

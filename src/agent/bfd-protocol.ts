@@ -55,4 +55,5 @@ export type FromBfdWorker =
   | { ev: 'stopped' }
   | { ev: 'applied'; req: number; info?: BfdSessionInfo; error?: string }
   | { ev: 'list'; req: number; sessions: BfdSessionInfo[]; discards: Record<string, number> }
-  | { ev: 'state'; info: BfdSessionInfo; from: BfdState; diag: number };
+  | { ev: 'state'; info: BfdSessionInfo; from: BfdState; diag: number }
+  | { ev: 'error'; message: string };

@@ -53,6 +53,8 @@ function main(init: WorkerInit): void {
   /** single-hop: the vRouter interface that holds a local address (the kernel sees vhost0) */
   const ifnameByLocal = new Map<string, string>();
   const buf = new Uint8Array(128);
+  /** socket errors already told to the host */
+  const reported = new Set<string>();
   let running = true;
 
   const info = (h: Hosted, now: number): BfdSessionInfo => {
@@ -226,10 +228,19 @@ function main(init: WorkerInit): void {
     if (!running) break;
     for (const r of rxList) {
       if (!rx.has(`${r.local}|${r.port}`)) continue;
-      for (let d = receiver.receive(r.fd); d; d = receiver.receive(r.fd)) {
-        const dst = d.dstAddress || r.local;
-        const meta = { ifname: ifnameByLocal.get(dst) ?? '', srcAddress: d.srcAddress, dstAddress: dst, srcPort: d.srcPort, dstPort: r.port, ttl: d.ttl };
-        handle(bfd.receive(d.payload, meta, nowUs()));
+      try {
+        for (let d = receiver.receive(r.fd); d; d = receiver.receive(r.fd)) {
+          const dst = d.dstAddress || r.local;
+          const meta = { ifname: ifnameByLocal.get(dst) ?? '', srcAddress: d.srcAddress, dstAddress: dst, srcPort: d.srcPort, dstPort: r.port, ttl: d.ttl };
+          handle(bfd.receive(d.payload, meta, nowUs()));
+        }
+      } catch (err) {
+        // a socket error must not stop the other sessions: say it (once per kind) and go on
+        const text = err instanceof Error ? err.message : String(err);
+        if (!reported.has(text)) {
+          reported.add(text);
+          post({ ev: 'error', message: `receiving on ${r.local} port ${r.port}: ${text}` });
+        }
       }
     }
     handle(bfd.tick(nowUs()));

@@ -76,7 +76,9 @@ test('proto round trip: a controller message survives encode and decode', () => 
     ['2001:db8::/32', true, 'DISCARD', 0],
   ]);
   const ack = { seq: 7, ok: false, failures: [{ object: 'route x', reason: 'bad' }], swept: 3 };
-  assert.deepEqual(m.responseDeserialize(m.responseSerialize(ack)), ack);
+  // the fields an ACK carries (other fields of AgentMessage, such as bfd_state, come back as their defaults)
+  const backAck = m.responseDeserialize(m.responseSerialize(ack)) as Record<string, unknown>;
+  assert.deepEqual(Object.fromEntries(Object.keys(ack).map((k) => [k, backAck[k]])), ack);
 });
 
 test('RIB changes reach the data plane through FIB export and the agent, ACKed; next hops are shared', async () => {

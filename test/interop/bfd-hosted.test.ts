@@ -261,6 +261,8 @@ test('BFD hosted by the vRouter with FRR and BIRD: Up with negotiated timers, ma
       return routes.every((x) => !(x.includes(':') ? v6 : v4).has(x)) ? Date.now() : undefined;
     }, 5000, 20);
     console.log(`# ${peer}: its routes left the FIB ${goneAt - cutAt} ms after the cut (a hold time of 90 s without BFD)`);
+    // the BGP session closed on BFD Down, not on its hold time (90 s)
+    assert.ok(goneAt - cutAt < 2000, `${peer}'s routes left the FIB ${goneAt - cutAt} ms after the cut`);
     rows = (await bfd()).sessions;
     for (const p of others) assert.equal(rows.find((r) => r.peer === p)?.flaps, flapsBefore.get(p), `${p} undisturbed`);
 

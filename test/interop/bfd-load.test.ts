@@ -51,6 +51,7 @@ interface Row {
   peer: string;
   state: string;
   flaps: number;
+  changedAtMs: number;
 }
 
 before(async () => {
@@ -138,7 +139,7 @@ test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards 
   rows = (await cnr.json<{ sessions: Row[] }>('show bfd session')).sessions;
   const down = rows.filter((r) => r.state !== 'Up' || r.flaps > 0);
   const [cnrCpu, workerCpu, bfddCpu] = t1.map((v, i) => (v - t0[i]!) / 100);
-  console.log(`# ${SESSIONS} sessions at 100 ms x 3 over ${seconds.toFixed(1)} s: ${down.length} flapped; cnr process CPU ${cnrCpu!.toFixed(1)} s (${((cnrCpu! / seconds) * 100).toFixed(0)}% of a core), of which its BFD worker thread ${workerStat ? `${workerCpu!.toFixed(2)} s (${((workerCpu! / seconds) * 100).toFixed(1)}%)` : 'unknown'}; FRR bfdd ${bfddCpu!.toFixed(2)} s (${((bfddCpu! / seconds) * 100).toFixed(1)}%) for the same sessions; meanwhile ${received} of ${ROUTES} BGP routes in and pings through the vRouter ${ping.received}/${ping.transmitted} (longest gap ${ping.maxGapMs.toFixed(0)} ms)`);
+  console.log(`# ${SESSIONS} sessions at 100 ms x 3 over ${seconds.toFixed(1)} s: ${down.length} flapped; cnr process CPU ${cnrCpu!.toFixed(1)} s (${((cnrCpu! / seconds) * 100).toFixed(0)}% of a core), of which its BFD worker thread ${workerStat ? `${workerCpu!.toFixed(2)} s (${((workerCpu! / seconds) * 100).toFixed(1)}%)` : 'unknown'}; FRR bfdd ${bfddCpu!.toFixed(2)} s (${((bfddCpu! / seconds) * 100).toFixed(1)}%) for the same sessions; meanwhile ${received} of ${ROUTES} BGP routes in and pings through the vRouter ${ping.received}/${ping.transmitted} (longest gap ${ping.maxGapMs.toFixed(0)} ms, from ${new Date(ping.gapStart).toISOString()}; window ${new Date(started).toISOString()} on)${down.length ? `; sessions down at ${[...new Set(down.map((r) => new Date(r.changedAtMs).toISOString().slice(11, 21)))].join(', ')}` : ''}`);
   assert.deepEqual(down, [], 'no session went Down at cnr');
   assert.equal(frrUp(), SESSIONS, 'FRR kept every session up');
   assert.ok(received > 0, 'the BGP peer was sending meanwhile');
