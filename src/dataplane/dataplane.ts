@@ -150,6 +150,8 @@ export class VRouterDataplane implements Dataplane {
   private loopTimer: NodeJS.Timeout | undefined;
   private resolveTimer: NodeJS.Timeout | undefined;
   private readonly opts: DataplaneOptions;
+  /** default-VRF host routes received by the router (a loopback's addresses), put on vhost0 with the vifs' addresses */
+  private readonly hostRoutes = new Map<string, Prefix>();
   /** listeners of punted link-layer control frames (IS-IS), and of vifs coming and going */
   private readonly frameHandlers = new Set<FrameHandler>();
   private readonly vifHandlers = new Set<VifChangeHandler>();
@@ -702,6 +704,7 @@ export class VRouterDataplane implements Dataplane {
       throw e;
     }
     n.refs++;
+    if (v === 0 && len === w.length * 32 && (n.type === NH_RECEIVE || this.hostRoutes.size > 0)) this.noteHostRoute(w, len, n.type === NH_RECEIVE);
     if (old === 0) return;
     // replacing: the old one was either a user route (drop its reference) or a system route (now shadowed)
     const sys = this.systemRoutes.get(v);
@@ -721,6 +724,7 @@ export class VRouterDataplane implements Dataplane {
     const sh = this.shadowed.get(v);
     if (old === 0 || (sys && !sh?.has(key))) throw new DataplaneError(`no route ${key || formatPrefix(routePrefix(w, len))} in VRF ${vrf}`);
     this.deref(old);
+    if (v === 0 && len === w.length * 32 && this.hostRoutes.size > 0) this.noteHostRoute(w, len, false);
     if (sys) {
       sh!.delete(key);
       t.insert(v, w, len, sys.nh);
@@ -1126,12 +1130,27 @@ export class VRouterDataplane implements Dataplane {
 
   // ---- vhost0 host configuration (vhost-sync.ts) ----
 
-  /** Put the router's default-VRF addresses and connected subnets on vhost0 (idempotent). */
+  /**
+   * A default-VRF host route to the router itself (receive) came or went. One that is no
+   * vif's address (a loopback: `interfaces lo0`, whose addresses the controller sends as such
+   * routes) is the router's address all the same: it goes on vhost0 too, so that the host's
+   * BGP can use it as its local address.
+   */
+  private noteHostRoute(w: Uint32Array, len: number, receive: boolean): void {
+    const p = routePrefix(w, len);
+    const key = formatPrefix(p);
+    if (receive === this.hostRoutes.has(key)) return;
+    if (receive) this.hostRoutes.set(key, p);
+    else this.hostRoutes.delete(key);
+    if (this.opts.vhost) this.syncHost();
+  }
+
+  /** Put the router's default-VRF addresses (its vifs', and its other host receive routes) and connected subnets on vhost0 (idempotent). */
   private syncHost(): void {
     if (!configuresHost(this.opts)) return;
     const vh = this.vifs.get(this.opts.vhostName ?? 'vhost0');
     if (!vh?.vhost) return;
-    this.hostSync.sync(vh.name, this.vifs.values());
+    this.hostSync.sync(vh.name, [...this.vifs.values(), { vrf: 0, vhost: false, addresses: [...this.hostRoutes.values()] }]);
   }
 
   /** Wait for pending vhost0 host configuration (tests). */
