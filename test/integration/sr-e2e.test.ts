@@ -16,9 +16,8 @@
  * core link carries P's label for PE2 over PE2's VPN label, and P pops the transport label.
  *
  * Needs the IS-IS protocol (src/controller/protocols/isis, built on the isis branch): skips
- * with that reason where it is not in the tree. The loopback address is put on the node's
- * kernel `lo` by the test (BGP's local address; the vRouter receives the loopback's packets
- * and punts them to vhost0), as the default route via vhost0 is.
+ * with that reason where it is not in the tree. The node's own traffic is routed into vhost0
+ * by the test (a default route), where the vRouter has put the loopback address.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
