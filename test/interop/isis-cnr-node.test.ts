@@ -1,9 +1,10 @@
 /**
- * IS-IS in a whole cnr node (root only): `cnr controller` in a namespace, configured from a
- * file in Junos set form with a NET on lo0, runs IS-IS over its kernel FramePort (no vRouter
- * here) against FRR's isisd on a point-to-point link; the user's commands show the adjacency
- * and the database through the management API (`cnr cli`), and FRR's route to cnr's loopback
- * and cnr's route to FRR's (`show route protocol isis`) are there.
+ * IS-IS in a whole cnr node as deployed (root only): `cnr start` in a namespace, configured
+ * from a file in Junos set form with a NET on lo0, its fabric veth attached to the vRouter;
+ * IS-IS's PDUs cross the vRouter's punt channel (the agent's Frames stream) to FRR's isisd on
+ * a point-to-point link. The user's commands show the adjacency and the database through the
+ * management API (`cnr cli`), and FRR's route to cnr's loopback and cnr's route to FRR's
+ * (`show route protocol isis`) are there.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,14 +46,14 @@ before(async () => {
       'set protocols isis interface lo0.0 passive',
       'set protocols isis level 1 disable',
     ],
-  });
+  }, 30_000, { vrouter: true, vhost: true, introspect: '127.0.0.1:18087' });
 });
 
 after(async () => {
   if (lab) await lab.close();
 });
 
-test('cnr controller runs IS-IS from its configuration: adjacency with FRR, routes both ways, show isis commands over the management API', { skip, timeout: 85_000 }, async () => {
+test('cnr start runs IS-IS from its configuration through the vRouter: adjacency with FRR, routes both ways, show isis commands over the management API', { skip, timeout: 85_000 }, async () => {
   await waitFor('cnr shows the adjacency Up', async () => /frr1\s+2 Up/.test(await cnr.cli('show isis adjacency')), 30_000, 500);
   await waitFor('FRR\'s route to cnr\'s loopback', () => /10\.255\.0\.2\/32/.test(frr.vtysh('show isis route')), 20_000);
   await waitFor('cnr\'s route to FRR\'s loopback', async () => /10\.255\.0\.1\/32/.test(await cnr.cli('show route protocol isis')), 20_000, 500);
