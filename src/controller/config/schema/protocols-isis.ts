@@ -36,7 +36,7 @@ export const familyIso = container('ISO (IS-IS PDUs on this unit)', {
 
 const timers = {
   'hello-interval': leaf('Seconds between hellos', uint(1, 20000), { default: 9 }),
-  'hold-time': leaf('Seconds a neighbour keeps the adjacency without hellos (3 x hello by default)', uint(3, 65535), { default: 27 }),
+  'hold-time': leaf('Seconds a neighbour keeps the adjacency without hellos (default: 3 x hello-interval, 27 s)', uint(3, 65535)),
 };
 
 export const protocolsIsis = container('Intermediate System to Intermediate System (ISO 10589, RFC 1195)', {

@@ -48,6 +48,15 @@ test('the issue\'s configuration is accepted and resolves with Junos defaults', 
   assert.equal(cfg.lspLifetime, 1200);
 });
 
+test('the hold time is three hello intervals unless configured, per interface or per level', () => {
+  const hold = (extra: string[]) => resolveIsis(tree([...BASE, ...extra]))!.interfaces.get('eth1')!.levels.get(2)!.holdTime;
+  assert.equal(hold(['set protocols isis interface eth1 hello-interval 1']), 3);
+  assert.equal(hold(['set protocols isis interface eth1 hello-interval 20']), 60);
+  assert.equal(hold(['set protocols isis interface eth1 hello-interval 1', 'set protocols isis interface eth1 hold-time 10']), 10);
+  assert.equal(hold(['set protocols isis interface eth1 level 2 hello-interval 2']), 6);
+  assert.equal(hold(['set protocols isis interface eth1 level 2 hold-time 5']), 5);
+});
+
 test('a bad statement is refused with its line and the reason', () => {
   const bad: [string, RegExp][] = [
     ['set interfaces lo0 unit 0 family iso address 49.0001.0102.5500.0001.01', /line 1: .*selector \(last byte\) must be 00/],

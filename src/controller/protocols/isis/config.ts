@@ -59,7 +59,8 @@ export interface IsisConfig {
 }
 
 export const DEFAULT_HELLO_INTERVAL = 9;
-export const DEFAULT_HOLD_TIME = 27;
+/** the hold time, in hello intervals, when none is configured (Junos) */
+export const HOLD_HELLOS = 3;
 export const DEFAULT_METRIC = 10;
 export const DEFAULT_PRIORITY = 64;
 export const DEFAULT_LSP_LIFETIME = 1200;
@@ -114,7 +115,8 @@ export function resolveIsis(cfg: ConfigTree): IsisConfig | undefined {
         passive: isFlagSet(lc['passive']),
         priority: leafNumber(lc['priority']) ?? DEFAULT_PRIORITY,
         helloInterval: lh,
-        holdTime: leafNumber(lc['hold-time']) ?? (leafNumber(body['hold-time']) ?? Math.max(DEFAULT_HOLD_TIME, lh * 3)),
+        // Junos: three hello intervals unless set (27 s with the default 9 s hellos)
+        holdTime: leafNumber(lc['hold-time']) ?? leafNumber(body['hold-time']) ?? lh * HOLD_HELLOS,
       });
     }
     if (perLevel.size === 0) continue;
