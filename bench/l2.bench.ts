@@ -13,14 +13,13 @@ import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createDataplane, type VRouterDataplane } from '../src/dataplane/dataplane.js';
-import { formatIpv4 } from '../src/lib/addr.js';
 import * as F from '../test/support/frames.js';
-import { mask4, randomPrefixes4, rng } from '../test/support/random.js';
+import { rng } from '../test/support/random.js';
 import type { BenchResult } from './types.js';
+import { ipv4Rig } from './lib/ipv4-rig.js';
 
 const SECONDS = Number(process.env.L2_SECONDS ?? 3);
 const MACS = 100_000;
-const HOST = '02:00:00:00:00:01';
 const MARK = 'L2_RESULT ';
 
 function pad64(f: Uint8Array): Uint8Array {
@@ -87,24 +86,7 @@ async function l2(): Promise<BenchResult[]> {
 
 /** The reference: the L3 IPv4 fast path on the same rig (100k routes). */
 async function ipv4(): Promise<BenchResult[]> {
-  const routes = randomPrefixes4(100_000, 1);
-  const r = rng(7);
-  const frames: Uint8Array[] = [];
-  for (let k = 0; k < 65536; k++) {
-    const i = r() % routes.addr.length;
-    const dst = (routes.addr[i]! | (r() & ~mask4(routes.len[i]!))) >>> 0;
-    if (dst >>> 28 >= 14 || dst >>> 24 === 0) { k--; continue; }
-    frames.push(pad64(F.eth('02:aa:00:00:00:01', HOST, 0x0800, F.ipv4({ src: '10.0.1.10', dst: formatIpv4(dst), payload: F.udp(1000, 53, new Uint8Array(18)) }))));
-  }
-  const dp = createDataplane({ workers: 0, poolSize: 4096 });
-  await dp.addVif({ name: 'in', driver: 'memory', mac: '02:aa:00:00:00:01', addresses: ['10.0.1.1/24'], memory: { replay: frames } });
-  await dp.addVif({ name: 'out', driver: 'memory', mac: '02:aa:00:00:00:02', addresses: ['10.0.2.1/24'], memory: { sink: true } });
-  const nhs = [0, 1, 2, 3].map((k) => dp.addNexthop({ type: 'encap', vif: 'out', dmac: `02:00:00:00:02:0${k}` }));
-  const w = new Uint32Array(1);
-  for (let k = 0; k < routes.addr.length; k++) {
-    w[0] = routes.addr[k]!;
-    dp.tables.lpm4.insert(0, w, routes.len[k]!, nhs[k & 3]!);
-  }
+  const dp = await ipv4Rig(100_000);
   const res = measure(dp, 'IPv4 fast path, 100k routes (reference)', '64-byte frames');
   await dp.stop();
   return [res];

@@ -82,10 +82,11 @@ test('VLAN isolation and the trunk: tagged 200 from the trunk reaches VLAN 200 o
   const [c3, c1, c4] = await Promise.all([Capture.start(lab, h[3]!, 'eth0', 'ether proto 0x88b5'), Capture.start(lab, h[1]!, 'eth0', 'ether proto 0x88b5'), Capture.start(lab, h[4]!, 'eth0', 'vlan and arp')]);
   const before = drops().l2_vlan_not_allowed ?? 0;
   try {
-    scapy(h[4]!, `[Ether(src='${hostMac(4)}', dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=200, type=0x88b5)/Raw(load=b'v200'*12)]`);
-    scapy(h[4]!, `[Ether(src='${hostMac(4)}', dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=300, type=0x88b5)/Raw(load=b'v300'*12)]`);
-    // ARP for h3 from the trunk in VLAN 200: h3's reply comes back tagged 200
-    scapy(h[4]!, `[Ether(src='${hostMac(4)}', dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=200)/ARP(op=1, hwsrc='${hostMac(4)}', psrc='10.200.0.99', pdst='10.200.0.13')]`);
+    // a frame in VLAN 200, one in VLAN 300 (not on the trunk), and an ARP for h3 in VLAN 200,
+    // whose reply must come back tagged 200
+    scapy(h[4]!, `[Ether(src='${hostMac(4)}', dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=200, type=0x88b5)/Raw(load=b'v200'*12),
+      Ether(src='${hostMac(4)}', dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=300, type=0x88b5)/Raw(load=b'v300'*12),
+      Ether(src='${hostMac(4)}', dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=200)/ARP(op=1, hwsrc='${hostMac(4)}', psrc='10.200.0.99', pdst='10.200.0.13')]`);
     await sleep(700);
   } finally {
     await Promise.all([c3.stop(), c1.stop(), c4.stop()]);

@@ -11,6 +11,7 @@
  */
 import type { NetnsLab } from './netns.js';
 import { startVrouter, type RunningVrouter } from './vrouter.js';
+import { introspect } from './traffic.js';
 import type { MacEntryInfo } from '../../src/dataplane/api.js';
 
 export const hostMac = (n: number): string => `02:4c:00:00:00:${n.toString(16).padStart(2, '0')}`;
@@ -65,14 +66,16 @@ export async function startL2Lab(lab: NetnsLab, agingS: number): Promise<L2Lab> 
     ],
     macAging: agingS,
   });
+  // the introspect API straight (curl in the namespace): a cnr command is a node process, seconds on a busy machine
+  const at = `127.0.0.1:${vr.port}`;
   return {
     lab,
     router,
     h: ['', ...hosts],
     vr,
-    macs: (bd) => JSON.parse(vr.cnr('mac', '--dump', ...(bd ? [bd] : []), '--json')) as MacEntryInfo[],
-    drops: () => JSON.parse(vr.cnr('dropstats', '--json')) as Record<string, number>,
-    txOf: (vif) => (JSON.parse(vr.cnr('vif', '--list', '--json')) as { name: string; txPackets: number }[]).find((v) => v.name === vif)!.txPackets,
+    macs: (bd) => introspect<MacEntryInfo[]>(router, at, bd ? `/mac?bd=${bd}` : '/mac'),
+    drops: () => introspect<Record<string, number>>(router, at, '/dropstats'),
+    txOf: (vif) => introspect<{ name: string; txPackets: number }[]>(router, at, '/vif').find((v) => v.name === vif)!.txPackets,
     scapy: (ns, frames) => {
       lab.run(ns, ['/usr/bin/python3', '-c', `from scapy.all import *\nsendp(${frames}, iface='eth0', verbose=False)`], { timeout: 30000 });
     },
