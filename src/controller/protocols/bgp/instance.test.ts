@@ -384,3 +384,28 @@ test('a session decoding prefixes as values (IPv4 codes, IPv6 keys) fills the sa
   assert.equal(s.inst.locTable('inet6.0')?.size ?? 0, 0, 'the Loc-RIB let the withdrawn entries go');
   s.inst.stop();
 });
+
+test('export policy per prefix inside one UPDATE: a route filter splits it; a prefix-blind policy changes all alike; a new chain is evaluated afresh', () => {
+  const policy: ConfigTree = {
+    'policy-statement': {
+      f: {
+        term: {
+          med: { from: { 'route-filter': { '192.0.2.0/24': { orlonger: true } } }, then: { metric: 30, accept: true } },
+          no: { from: { 'route-filter': { '198.51.100.0/24': { exact: true } } }, then: { reject: true } },
+        },
+      },
+      m: { then: { metric: 9, accept: true } },
+      none: { then: { reject: true } },
+    },
+  };
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3'], { export: ['f'] }), c: ebgp(65004, ['10.0.0.4'], { export: ['m'] }), d: ebgp(65005, ['10.0.0.5'], { export: ['none'] }) }, policy);
+  const nlri = ['192.0.2.0/25', '198.51.100.0/24', '203.0.113.0/24', '192.0.2.128/25'];
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri });
+  assert.equal(out(s, '10.0.0.3', '192.0.2.0/25')?.med, 30);
+  assert.equal(out(s, '10.0.0.3', '192.0.2.128/25')?.med, 30);
+  assert.equal(out(s, '10.0.0.3', '198.51.100.0/24'), undefined, 'rejected by the route filter');
+  assert.equal(out(s, '10.0.0.3', '203.0.113.0/24')?.med, undefined, 'accepted by default, unchanged');
+  for (const p of nlri) assert.equal(out(s, '10.0.0.4', p)?.med, 9, `c: ${p}`);
+  assert.equal(out(s, '10.0.0.4', '192.0.2.0/25'), out(s, '10.0.0.4', '203.0.113.0/24'), 'one exported attribute set for the UPDATE');
+  for (const p of nlri) assert.equal(out(s, '10.0.0.5', p), undefined, `d: ${p}`);
+});

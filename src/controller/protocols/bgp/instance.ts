@@ -27,7 +27,7 @@ import { VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
 import { adjRibIn, locKey, type NeighborRib, type LocEntry, type NextHop, type Path } from './rib.js';
 import { flush } from './decision.js';
-import { vrfImports, type ImportVerdict } from './policy.js';
+import { vrfImports, type ExportVerdict, type ImportVerdict } from './policy.js';
 import * as events from './events.js';
 
 /** The state of one BGP instance: what every handler (events, rib, decision, export, policy) works on. */
@@ -67,6 +67,8 @@ export class BgpContext {
   readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   lastImport: ImportVerdict | undefined = undefined;
+  /** the last export verdict of a BGP path, for the next prefixes with the same facts (when the chain ignores prefixes) */
+  lastExport: ExportVerdict | undefined = undefined;
   /** the last route handed to the RIB, shared by the next prefixes with the same facts */
   lastRibRoute: RibRoute | undefined = undefined;
   readonly tables = new Set<string>();

@@ -113,9 +113,26 @@ export function exportRouteVerdict(cx: BgpContext, chain: readonly string[], pre
   return cx.policy.evaluate(chain, subject, false);
 }
 
-/** The export verdict for a BGP best path (the export chain is not empty). */
+/** An export verdict, remembered for the next prefixes with the same path facts (BgpContext.lastExport). */
+export interface ExportVerdict {
+  readonly chain: readonly string[];
+  readonly policy: PolicyEngine;
+  readonly peer: Neighbor;
+  readonly attrs: PathAttributes;
+  readonly result: PolicyResult;
+}
+
+/**
+ * The export verdict for a BGP best path (the export chain is not empty). The prefixes of a
+ * run that share the source peer and attributes (an UPDATE's) share one verdict when the
+ * chain does not look at prefixes: the result is only read (transform), never changed.
+ */
 export function exportPathVerdict(cx: BgpContext, chain: readonly string[], prefix: PrefixKey, best: Path): PolicyResult {
-  return cx.policy.evaluate(chain, subjectOf(cx, prefix, best.peer, best.attrs), true);
+  const le = cx.lastExport;
+  if (le && le.chain === chain && le.policy === cx.policy && le.peer === best.peer && le.attrs === best.attrs) return le.result;
+  const result = cx.policy.evaluate(chain, subjectOf(cx, prefix, best.peer, best.attrs), true);
+  cx.lastExport = cx.policy.dependsOnPrefix(chain) ? undefined : { chain, policy: cx.policy, peer: best.peer, attrs: best.attrs, result };
+  return result;
 }
 
 /** vrf-export for a VRF route advertised as a VPN route: accept or reject, and the communities (route targets) it adds or sets. */
