@@ -78,6 +78,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // state is complete (configuration committed, BGP's initial tables in), see fib.ready() below
   const fib = new FibExport(rib, { address: agentAddress, token, holdResyncEnd: true, log: (l) => log(`controller: ${l}`) });
   const framePort = new VrouterFramePort({ address: agentAddress, token, log: (l) => log(`controller: ${l}`) });
+  // the vRouter's link state, logged (and so sent to syslog as SNMP_TRAP_LINK_UP/DOWN)
+  framePort.onLinkChange((ifname, up) => log(`controller: interface ${ifname}: link ${up ? 'up' : 'down'}`));
   const ribService = new RibService(rib, { fib });
   // BFD sessions run in the vRouter; clients (BGP, static routes) ask through the FIB export's stream
   const bfd = new BfdManager(fib, (l) => log(`controller: ${l}`));

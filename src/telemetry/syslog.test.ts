@@ -18,6 +18,13 @@ test('log lines become Junos-style events', () => {
   assert.deepEqual([up.msgid, up.severity, up.data?.to], ['BGP_NEIGHBOR_STATE_CHANGED', 'notice', 'Established']);
   const down = classify('bgp neighbor 192.0.2.2: Established -> Idle on HoldTimer_Expires');
   assert.deepEqual([down.msgid, down.severity, down.data?.from], ['BGP_NEIGHBOR_STATE_CHANGED', 'warning', 'Established']);
+  const linkDown = classify('controller: interface eth1: link down');
+  assert.deepEqual([linkDown.msgid, linkDown.severity, linkDown.data?.interface], ['SNMP_TRAP_LINK_DOWN', 'warning', 'eth1']);
+  assert.equal(classify('controller: interface eth1: link up').msgid, 'SNMP_TRAP_LINK_UP');
+  const adjUp = classify('isis: adjacency 0000.0000.0001 on eth1: initializing -> up');
+  assert.deepEqual([adjUp.msgid, adjUp.severity, adjUp.data?.interface], ['RPD_ISIS_ADJUP', 'notice', 'eth1']);
+  const adjDown = classify('isis: adjacency 0000.0000.0001 on eth1: up -> down (hold time expired)');
+  assert.deepEqual([adjDown.msgid, adjDown.severity, adjDown.data?.to], ['RPD_ISIS_ADJDOWN', 'warning', 'down']);
   assert.equal(classify('cnr controller: running (state /var/lib/cnr, agent 127.0.0.1:50052)').msgid, 'DAEMON_START');
   assert.equal(classify('cnr controller: stopping').msgid, 'DAEMON_STOP');
   assert.deepEqual(Object.values(classify('fib-export: resync complete')).slice(0, 3), ['daemon', 'info', '-']);

@@ -103,6 +103,11 @@ const EVENTS: EventPattern[] = [
     msgid: 'BGP_NEIGHBOR_STATE_CHANGED',
     data: (m) => ({ peer: m[1]!, from: m[2]!, to: m[3]!, event: m[4]! }),
   },
+  // link state as the vRouter reports it (attached and forwarding, or gone), as Junos's mib2d logs it
+  { re: /\binterface (\S+): link up$/, facility: 'daemon', severity: 'info', msgid: 'SNMP_TRAP_LINK_UP', data: (m) => ({ interface: m[1]! }) },
+  { re: /\binterface (\S+): link down$/, facility: 'daemon', severity: 'warning', msgid: 'SNMP_TRAP_LINK_DOWN', data: (m) => ({ interface: m[1]! }) },
+  { re: /\bisis: adjacency (\S+) on (\S+): (\S+) -> up\b/, facility: 'daemon', severity: 'notice', msgid: 'RPD_ISIS_ADJUP', data: (m) => ({ neighbor: m[1]!, interface: m[2]!, from: m[3]! }) },
+  { re: /\bisis: adjacency (\S+) on (\S+): up -> (\S+)/, facility: 'daemon', severity: 'warning', msgid: 'RPD_ISIS_ADJDOWN', data: (m) => ({ neighbor: m[1]!, interface: m[2]!, to: m[3]! }) },
   { re: /\bcnr (\S+): running\b/, facility: 'daemon', severity: 'notice', msgid: 'DAEMON_START', data: (m) => ({ daemon: m[1]! }) },
   { re: /\bcnr (\S+): (?:stopping|\S+ during start-up: exiting)/, facility: 'daemon', severity: 'notice', msgid: 'DAEMON_STOP', data: (m) => ({ daemon: m[1]! }) },
   { re: /\b(?:logged in|password refused)\b/, facility: 'authorization', severity: 'info', msgid: 'LOGIN' },

@@ -66,6 +66,9 @@ test('lo0\'s addresses answer pings through the vRouter, live on vhost0 for the 
   assert.match(addrs, /inet 10\.255\.0\.1\/32/, addrs);
   assert.match(addrs, /inet6 2001:db8:ff::1\/128/, addrs);
   assert.doesNotMatch(out, /lo0.*not found|NACK.*lo0/, out);
+  // the vRouter's link state reaches the controller's log (and syslog): r1 attached, lo0 is no link
+  assert.match(out, /controller: interface r1: link up/, out);
+  assert.doesNotMatch(out, /interface lo0: link/, out);
 
   // the host's TCP on the loopback address, reached from the neighbour through the vRouter
   const server = lab.spawn(r, ['/usr/bin/python3', '-c', [
