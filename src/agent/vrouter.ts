@@ -11,6 +11,7 @@ import { startIntrospect, type IntrospectHandle } from '../dataplane/introspect.
 import { DEFAULT_HEALTH_ADDRESS, splitHostPort, startHealthServer, type HealthServer } from './health-http.js';
 import { AgentServer, DEFAULT_AGENT_ADDRESS } from './server.js';
 import { BfdHost } from './bfd-host.js';
+import { watchDrops } from './drop-watch.js';
 import { logger } from '../telemetry/log.js';
 
 export interface VrouterOptions {
@@ -85,6 +86,9 @@ export async function startVrouter(opts: VrouterOptions = {}): Promise<Vrouter> 
       }));
       cleanup.push(() => health!.close());
     }
+    // drops over a rate go to the log (and syslog): an operator sees a storm without polling
+    const stopDropWatch = watchDrops(dp, log);
+    cleanup.push(async () => stopDropWatch());
     const v: Vrouter = {
       dataplane: dp,
       get agentPort() {

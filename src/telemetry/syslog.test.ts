@@ -25,6 +25,8 @@ test('log lines become Junos-style events', () => {
   assert.deepEqual([adjUp.msgid, adjUp.severity, adjUp.data?.interface], ['RPD_ISIS_ADJUP', 'notice', 'eth1']);
   const adjDown = classify('isis: adjacency 0000.0000.0001 on eth1: up -> down (hold time expired)');
   assert.deepEqual([adjDown.msgid, adjDown.severity, adjDown.data?.to], ['RPD_ISIS_ADJDOWN', 'warning', 'down']);
+  const drops = classify('vrouter: data plane drops: 8806 in 10 s (881/s; rx_ring_drop 7000, no_route 1501)');
+  assert.deepEqual([drops.facility, drops.severity, drops.msgid, drops.data?.rate], ['pfe', 'warning', 'CNR_DATAPLANE_DROPS', '881']);
   assert.equal(classify('cnr controller: running (state /var/lib/cnr, agent 127.0.0.1:50052)').msgid, 'DAEMON_START');
   assert.equal(classify('cnr controller: stopping').msgid, 'DAEMON_STOP');
   assert.deepEqual(Object.values(classify('fib-export: resync complete')).slice(0, 3), ['daemon', 'info', '-']);

@@ -108,6 +108,7 @@ const EVENTS: EventPattern[] = [
   { re: /\binterface (\S+): link down$/, facility: 'daemon', severity: 'warning', msgid: 'SNMP_TRAP_LINK_DOWN', data: (m) => ({ interface: m[1]! }) },
   { re: /\bisis: adjacency (\S+) on (\S+): (\S+) -> up\b/, facility: 'daemon', severity: 'notice', msgid: 'RPD_ISIS_ADJUP', data: (m) => ({ neighbor: m[1]!, interface: m[2]!, from: m[3]! }) },
   { re: /\bisis: adjacency (\S+) on (\S+): up -> (\S+)/, facility: 'daemon', severity: 'warning', msgid: 'RPD_ISIS_ADJDOWN', data: (m) => ({ neighbor: m[1]!, interface: m[2]!, to: m[3]! }) },
+  { re: /\bdata plane drops: (\d+) in (\S+) s \((\d+)\/s; (.*)\)$/, facility: 'pfe', severity: 'warning', msgid: 'CNR_DATAPLANE_DROPS', data: (m) => ({ drops: m[1]!, seconds: m[2]!, rate: m[3]!, reasons: m[4]! }) },
   { re: /\bcnr (\S+): running\b/, facility: 'daemon', severity: 'notice', msgid: 'DAEMON_START', data: (m) => ({ daemon: m[1]! }) },
   { re: /\bcnr (\S+): (?:stopping|\S+ during start-up: exiting)/, facility: 'daemon', severity: 'notice', msgid: 'DAEMON_STOP', data: (m) => ({ daemon: m[1]! }) },
   { re: /\b(?:logged in|password refused)\b/, facility: 'authorization', severity: 'info', msgid: 'LOGIN' },
