@@ -245,7 +245,7 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
   assert.deepEqual(spec.initContainers.map((c: any) => c.name), ['install-cni']);
   const [controller, vrouter] = spec.containers;
   const ports = (c: any) => Object.fromEntries(c.ports.map((p: any) => [p.name, p.containerPort]));
-  assert.deepEqual(ports(controller), { grpc: 50051, rest: 8080, netconf: 830 });
+  assert.deepEqual(ports(controller), { grpc: 50051, rest: 8080, netconf: 830, ssh: 2222 });
   assert.deepEqual(ports(vrouter), { agent: 50052, introspect: 8085, health: 9091, metrics: 8070 });
   // probes look at a port the container declares
   for (const c of spec.containers) {
