@@ -257,6 +257,17 @@ export function p2pHelloReceived(cx: IsisContext, c: Circuit, h: P2pHello, src: 
     if ((a.neighborSystemId !== undefined && a.neighborSystemId !== cx.cfg.systemId) || (a.neighborExtCircuitId !== undefined && a.neighborExtCircuitId !== c.extendedId)) received = 2;
     if (a.extLocalCircuitId !== undefined) adj.neighborCircuitId = a.extLocalCircuitId;
   }
+  heardFrom(adj, h, areas, src, now);
+  const before = adj.state;
+  const levelsChanged = adj.levels.join() !== levels.join();
+  adj.levels = levels;
+  const next = p2pTransition(before, received);
+  if (next !== before) setState(cx, adj, next, now);
+  else if (levelsChanged && next === 'up') reoriginate(cx, now);
+}
+
+/** What every hello tells about its sender: addresses, areas, SNPA and holding time (the adjacency lives that long). */
+function heardFrom(adj: Adjacency, h: P2pHello | LanHello, areas: string[], src: Mac, now: number): void {
   const { v4, v6 } = addressesOf(h);
   adj.ipv4 = v4;
   adj.ipv6 = v6;
@@ -264,12 +275,6 @@ export function p2pHelloReceived(cx: IsisContext, c: Circuit, h: P2pHello, src: 
   adj.mac = src.slice() as Mac;
   adj.holdingTime = h.holdingTime;
   adj.expiresAt = now + h.holdingTime * 1000;
-  const before = adj.state;
-  const levelsChanged = adj.levels.join() !== levels.join();
-  adj.levels = levels;
-  const next = p2pTransition(before, received);
-  if (next !== before) setState(cx, adj, next, now);
-  else if (levelsChanged && next === 'up') reoriginate(cx, now);
 }
 
 export function lanHelloReceived(cx: IsisContext, c: Circuit, h: LanHello, src: Mac, now: number): void {
@@ -295,13 +300,7 @@ export function lanHelloReceived(cx: IsisContext, c: Circuit, h: LanHello, src: 
   adj ??= newAdjacency(c, h.sourceId, src, now);
   c.lan.set(key, adj);
   adj.levels = [h.level];
-  const { v4, v6 } = addressesOf(h);
-  adj.ipv4 = v4;
-  adj.ipv6 = v6;
-  adj.areas = areas;
-  adj.mac = src.slice() as Mac;
-  adj.holdingTime = h.holdingTime;
-  adj.expiresAt = now + h.holdingTime * 1000;
+  heardFrom(adj, h, areas, src, now);
   const prevPriority = adj.priority;
   const prevLan = adj.lanId;
   adj.priority = h.priority;
