@@ -52,6 +52,8 @@ interface Started {
   count(): Promise<number>;
   /** the receiver's own timing of its last full SPF + route computation, ms */
   lastSpfMs(): Promise<number>;
+  /** what the receiver says of itself, kept in the results file (cnr: LSDB size, SPF runs, drops) */
+  state(): Promise<unknown>;
 }
 
 interface Receiver {
@@ -94,7 +96,7 @@ const receivers: Receiver[] = [
       const d = lab.daemon('cnr-isis', ns, process.execPath, [cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID], undefined, 'pipe');
       const next = lineReader(d);
       await next();
-      let last: { count: number; spf: { durationMs: number; nodes: number; partial: boolean }[] } = { count: 0, spf: [] };
+      let last: { count: number; spf: { durationMs: number; nodes: number; partial: boolean }[]; stats?: unknown } = { count: 0, spf: [] };
       const ask = async () => {
         d.child.stdin!.write('count\n');
         last = (await next()) as typeof last;
@@ -106,6 +108,10 @@ const receivers: Receiver[] = [
         lastSpfMs: async () => {
           const full = (await ask()).spf.filter((e) => !e.partial);
           return full.length ? full[full.length - 1]!.durationMs : Number.NaN;
+        },
+        state: async () => {
+          const s = await ask();
+          return { stats: s.stats, spfLog: s.spf.slice(-5) };
         },
       };
     },
@@ -133,6 +139,7 @@ const receivers: Receiver[] = [
           const m = /IPv4 route computation:[\s\S]*?last run duration\s*:\s*(\d+)\s*usec/.exec(frr.vtysh('show isis summary'));
           return m ? Number(m[1]) / 1000 : Number.NaN;
         },
+        state: async () => ({ summary: frr.vtysh('show isis summary') }),
       };
     },
   },
@@ -149,18 +156,22 @@ export interface IsisFigure {
   seconds: number;
   /** s from the adjacency Up until the injector had sent every LSP once */
   floodSeconds: number;
+  /** LSPs the receiver asked for again in PSNPs (lost on the way in), by the stop */
+  requested: number;
   cpuSeconds: number;
   rssBytes: number;
   spfMs: number;
   pollWallMs: number;
   pollCpuMs: number;
+  /** the receiver's own account at the end (Started.state) */
+  state?: unknown;
   error?: string;
 }
 
 async function measure(r: Receiver, routers: number, pollMs: number, round: number): Promise<IsisFigure> {
   const expected = routers * 2;
   const fig: IsisFigure = {
-    receiver: r.name, routers, round, expected, counted: 0, complete: false, seconds: NaN, floodSeconds: NaN, cpuSeconds: NaN, rssBytes: NaN, spfMs: NaN, pollWallMs: NaN, pollCpuMs: NaN,
+    receiver: r.name, routers, round, expected, counted: 0, complete: false, seconds: NaN, floodSeconds: NaN, requested: 0, cpuSeconds: NaN, rssBytes: NaN, spfMs: NaN, pollWallMs: NaN, pollCpuMs: NaN,
   };
   const lab = new Lab('isb');
   const timeoutMs = 60_000 + routers * 15;
@@ -210,6 +221,8 @@ async function measure(r: Receiver, routers: number, pollMs: number, round: numb
       await sleep(pollMs);
     }
     fig.cpuSeconds = processSeconds(rcv.pids()) - cpu0;
+    // the injector's last word on LSPs asked for again (its 'requested' lines)
+    for (const m of inj.output().matchAll(/"event":"requested","t":\d+,"total":(\d+)/g)) fig.requested = Number(m[1]);
     fig.rssBytes = rcv.pids().reduce((s, p) => s + memBytes(p, 'VmHWM'), 0);
     await flooded;
     // one poll with the full table: its wall time, and the receiver's CPU meanwhile (10 ms ticks)
@@ -221,6 +234,8 @@ async function measure(r: Receiver, routers: number, pollMs: number, round: numb
     // let the last SPF settle before reading its duration
     await sleep(1500);
     fig.spfMs = await rcv.lastSpfMs().catch(() => NaN);
+    fig.state = await rcv.state().catch((e: Error) => e.message);
+    if (!fig.complete) console.log(`  ${r.name} at the stop: ${JSON.stringify(fig.state).slice(0, 1500)}`);
   } catch (err) {
     fig.error = err instanceof Error ? err.message : String(err);
   } finally {
@@ -276,7 +291,7 @@ export async function run(): Promise<BenchResult[]> {
         const f = await measure(r, n, pollMs, round);
         figures.push(f);
         console.log(
-          `  round ${round + 1} ${r.name.padEnd(4)} ${n} routers: ${f.seconds.toFixed(2)} s (flooded in ${f.floodSeconds.toFixed(2)} s), cpu ${f.cpuSeconds.toFixed(2)} s, ` +
+          `  round ${round + 1} ${r.name.padEnd(4)} ${n} routers: ${f.seconds.toFixed(2)} s (flooded in ${f.floodSeconds.toFixed(2)} s, ${f.requested} LSPs asked for again), cpu ${f.cpuSeconds.toFixed(2)} s, ` +
             `rss ${(f.rssBytes / 2 ** 20).toFixed(1)} MB, last SPF ${f.spfMs.toFixed(2)} ms; one poll ${f.pollWallMs.toFixed(0)} ms wall, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`,
         );
       }

@@ -5,16 +5,17 @@
  * AF_PACKET socket) with the project's codecs (src/wire/isis/). It is router 0 of a generated
  * topology (bench/lib/isis-topology.ts): it forms a level-2 point-to-point three-way
  * adjacency (RFC 5303) with the receiver, keeps it up with hellos every second, and once the
- * receiver reports the adjacency Up it floods every generated LSP, paced (10 frames a
- * millisecond at most by default, about 9k LSPs a second as timers go: a burst beyond what a
+ * receiver reports the adjacency Up it floods every generated LSP, paced (10 frames or 3,000
+ * bytes a millisecond at most by default, about 9k LSPs a second as timers go: a burst beyond what a
  * receiver's socket buffer holds between two reads is simply lost, then recovered), then describes them in a
  * CSNP sequence every 2 s: whatever a receiver lost it asks for in a PSNP, which the injector
  * answers with the LSP. The receiver's own LSPs are acknowledged with PSNPs.
  *
  * Events are JSON lines on stdout: {"event":"encoded"}, {"event":"adjacency-up","t":ms},
- * {"event":"flooded","t":ms}, {"event":"error","message":...}. Arguments:
+ * {"event":"flooded","t":ms}, {"event":"requested","total":N} (LSPs asked for again in PSNPs, so
+ * far), {"event":"error","message":...}. Arguments:
  *   --ifname IF --addr A.B.C.D --receiver SYSID --routers N [--degree 4 --prefixes 2 --seed 13]
- *   [--burst 10 --burst-gap-ms 1]
+ *   [--burst 10 --burst-bytes 3000 --burst-gap-ms 1]
  */
 import { parseArgs } from 'node:util';
 import { KernelFramePort } from '../../src/controller/link/kernel-frame-port.js';
@@ -29,7 +30,7 @@ const { values: a } = parseArgs({
   options: {
     ifname: { type: 'string' }, addr: { type: 'string' }, receiver: { type: 'string' }, routers: { type: 'string' },
     degree: { type: 'string', default: '4' }, prefixes: { type: 'string', default: '2' }, seed: { type: 'string', default: '13' },
-    burst: { type: 'string', default: '10' }, 'burst-gap-ms': { type: 'string', default: '1' },
+    burst: { type: 'string', default: '10' }, 'burst-gap-ms': { type: 'string', default: '1' }, 'burst-bytes': { type: 'string', default: '3000' },
   },
 });
 if (!a.ifname || !a.addr || !a.receiver || !a.routers) throw new Error('usage: isis-injector --ifname IF --addr A.B.C.D --receiver SYSID --routers N');
@@ -67,6 +68,9 @@ emit('encoded', { lsps: lsps.length, edges: topo.edges, ms: performance.now() - 
 // three-way state (RFC 5303) as heard in the receiver's last hello
 let heard: { circuitId: number; listsUs: boolean } | undefined;
 let flooding = false;
+// LSPs the receiver asked for again (lost on the way in): counted, reported as they grow
+let requested = 0;
+let reported = 0;
 
 function sendHello(): void {
   const adjacency = heard
@@ -94,8 +98,9 @@ function sendCsnps(): void {
       kind: 'csnp', level: 2, maxAreaAddresses: 0, sourceId: { systemId: self, pseudonode: 0 },
       startLspId: i === 0 ? first : chunk[0]!.lspId, endLspId: i + per >= entries.length ? last : chunk[chunk.length - 1]!.lspId, tlvs,
     };
-    port.send(ifname, frameOf(encodePduBytes(pdu)));
+    queue.push(frameOf(encodePduBytes(pdu)));
   }
+  void pump();
 }
 
 function ack(e: LspEntry[]): void {
@@ -103,11 +108,15 @@ function ack(e: LspEntry[]): void {
   port.send(ifname, frameOf(encodePduBytes(pdu)));
 }
 
+const queue: Uint8Array[] = [];
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-// every LSP leaves through one paced queue (the first flood and the answers to PSNPs alike):
-// `burst` frames, then a pause of `burst-gap-ms`
-const queue: Uint8Array[] = [];
+// every LSP and CSNP leaves through one paced queue (the first flood, the CSNPs, the answers
+// to PSNPs): `burst` frames or `burst-bytes` bytes, whichever comes first, then a pause of
+// `burst-gap-ms` (the byte budget paces the 1.5 KB CSNPs: a receiver that reads its socket
+// every 20 ms holds only ~75 full-size frames in a default 208 KiB receive buffer)
+
 let pumping = false;
 let initialLeft = 0;
 async function pump(): Promise<void> {
@@ -115,9 +124,13 @@ async function pump(): Promise<void> {
   pumping = true;
   const burst = Number(a.burst);
   const gap = Number(a['burst-gap-ms']);
+  const burstBytes = Number(a['burst-bytes']);
   while (queue.length) {
-    for (let i = 0; i < burst && queue.length; i++) {
-      port.send(ifname, queue.shift()!);
+    let bytes = 0;
+    for (let i = 0; i < burst && bytes < burstBytes && queue.length; i++) {
+      const f = queue.shift()!;
+      bytes += f.length;
+      port.send(ifname, f);
       if (initialLeft > 0 && --initialLeft === 0) {
         sendCsnps();
         emit('flooded', { lsps: lspFrames.size });
@@ -156,8 +169,15 @@ port.listen(ifname, 'osi', ({ frame }) => {
       if (t.type !== 'lsp-entries') continue;
       for (const e of t.entries) {
         const mine = lspFrames.get(formatLspId(e.lspId));
-        if (mine && e.sequence < sequence) queue.push(mine);
+        if (mine && e.sequence < sequence) {
+          queue.push(mine);
+          requested++;
+        }
       }
+    }
+    if (requested !== reported) {
+      reported = requested;
+      emit('requested', { total: requested });
     }
     void pump();
   } else if (pdu.kind === 'lsp') {
