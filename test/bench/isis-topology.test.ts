@@ -21,7 +21,13 @@ test('the graph is connected, average degree 4, 2 prefixes each, links symmetric
   }
   const seen = new Set([0]);
   const todo = [0];
-  while (todo.length) for (const l of t.routers[todo.pop()!]!.links) if (!seen.has(l.to)) (seen.add(l.to), todo.push(l.to));
+  while (todo.length) {
+    for (const l of t.routers[todo.pop()!]!.links) {
+      if (seen.has(l.to)) continue;
+      seen.add(l.to);
+      todo.push(l.to);
+    }
+  }
   assert.equal(seen.size, 500, 'every router reachable from router 0');
   assert.deepEqual(generateTopology(500).routers.map((r) => r.links), t.routers.map((r) => r.links));
   assert.notDeepEqual(generateTopology(500, 4, 2, 14).routers.map((r) => r.links), t.routers.map((r) => r.links));
