@@ -9,7 +9,7 @@
  * poll costs nothing but a line), and answers each "count" line on stdin with a JSON line:
  * {"count":N,"spf":[{durationMs,nodes,routes,partial}...],"stats":{lsdb,spfRuns,drops,rx}} (the
  * instance's SPF log and counters).
- * Arguments: --ifname IF --addr A.B.C.D/PLEN --system-id SYSID
+ * Arguments: --ifname IF --addr A.B.C.D/PLEN --system-id SYSID [--rcvbuf BYTES]
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -17,8 +17,10 @@ import { KernelFramePort } from '../../src/controller/link/kernel-frame-port.js'
 import { createIsis } from '../../src/controller/protocols/isis/index.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { parseConfig } from '../../src/controller/config/notation.js';
+import { setIntOption } from '../../src/sys/libc.js';
+import { SO_RCVBUFFORCE, SOL_SOCKET } from '../../src/sys/constants.js';
 
-const { values: a } = parseArgs({ options: { ifname: { type: 'string' }, addr: { type: 'string' }, 'system-id': { type: 'string' } } });
+const { values: a } = parseArgs({ options: { ifname: { type: 'string' }, addr: { type: 'string' }, 'system-id': { type: 'string' }, rcvbuf: { type: 'string' } } });
 if (!a.ifname || !a.addr || !a['system-id']) throw new Error('usage: isis-cnr-receiver --ifname IF --addr A.B.C.D/PLEN --system-id SYSID');
 
 const rib = new Rib();
@@ -44,6 +46,14 @@ const cfg = parseConfig(
   'set',
 );
 await isis.consumer.apply(cfg, {});
+if (a.rcvbuf) {
+  // experiment (CNR_BENCH_ISIS_CNR_RCVBUF): a larger receive buffer on the frame port's
+  // socket, to tell buffer overruns from other losses; the port keeps its sockets private,
+  // so this reaches in (the bench only, never the product)
+  const sockets = (port as unknown as { sockets: Map<string, { fd: number }> }).sockets;
+  for (const s of sockets.values()) setIntOption(s.fd, SOL_SOCKET, SO_RCVBUFFORCE, Number(a.rcvbuf), 'SO_RCVBUFFORCE');
+  process.stderr.write(`receive buffer ${a.rcvbuf} on ${sockets.size} socket(s)\n`);
+}
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'count') return;
