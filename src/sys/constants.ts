@@ -21,6 +21,7 @@ export const MSG_DONTWAIT = 0x40;
 
 // socket options
 export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
 export const SO_SNDBUFFORCE = 32;
 export const SO_RCVBUFFORCE = 33;
 export const IPPROTO_IP = 0;

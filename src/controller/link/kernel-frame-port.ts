@@ -17,8 +17,12 @@ import { errno, interfaceFlags, interfaceIndex, interfaceMac, libc, setIntOption
 import { inNetns } from '../../sys/netlink.js';
 import {
   AF_PACKET, EAGAIN, ETH_P_802_2, IFF_RUNNING, IFF_UP, PACKET_ADD_MEMBERSHIP, PACKET_IGNORE_OUTGOING, PACKET_MR_MULTICAST, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET,
+  SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE,
 } from '../../sys/constants.js';
 import type { FramePort, ReceivedFrame } from './frame-port.js';
+
+/** the sockets' receive buffer: an LSDB flood fits while the event loop is busy elsewhere */
+const RCVBUF = 4 << 20;
 
 const ISIS_GROUPS = [
   [0x01, 0x80, 0xc2, 0x00, 0x00, 0x14],
@@ -86,6 +90,11 @@ export class KernelFramePort implements FramePort {
         const sll = sockaddrLl(index, ETH_P_802_2);
         if (c.bind(fd, sll, sll.length) < 0) throw sysError(`bind(AF_PACKET ${ifname})`);
         setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
+        // a neighbour floods its whole LSDB at once (thousands of LSPs, a CSNP set of a hundred
+        // PDUs unpaced) while we may be busy with an SPF: the kernel's default 208 KiB lost them
+        // (bench isis at 10k routers); 4 MiB as the vRouter's rings get, SO_RCVBUF where not root
+        const rcvbuf = new Uint8Array(new Int32Array([RCVBUF]).buffer);
+        if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, 4) < 0) c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, 4);
         for (const g of ISIS_GROUPS) {
           // struct packet_mreq { int mr_ifindex; unsigned short mr_type, mr_alen; unsigned char mr_address[8]; }
           const mreq = new Uint8Array(16);
@@ -156,7 +165,8 @@ export class KernelFramePort implements FramePort {
   private drain(): void {
     const c = libc();
     for (const [ifname, s] of this.sockets) {
-      for (let i = 0; i < 256; i++) {
+      // until the socket is empty (bounded, so one flooding neighbour cannot hold the loop)
+      for (let i = 0; i < 4096; i++) {
         const n = c.recv(s.fd, this.buf, this.buf.length, 0);
         if (n < 0) {
           if (errno() !== EAGAIN) this.counters.sendErrors++;
