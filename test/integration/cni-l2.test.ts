@@ -5,7 +5,9 @@
  * runtime runs it, makes each pod's host side an access port of VLAN 100: a veth pod and a
  * TAP pod with static IPAM, and a pure L2 veth pod without IPAM (its address is the test's).
  * The pods ping each other (switched) and the L3 host (routed through the IRB); CHECK passes;
- * a wrong vlanId or an unknown domain is refused; DEL leaves nothing behind.
+ * a wrong vlanId or an unknown domain is refused; a `firewall family bridge` filter on the
+ * pure L2 pod's port discards its frames to one pod (not the other), its hits shown by
+ * `cnr acl --list`; DEL leaves nothing behind.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachmentNames } from '../../src/cni/names.js';
-import { CnrNode, eventually, pingFrom, startJs } from '../lib/cnr-node.js';
+import { CnrNode, cnrBin, eventually, pingFrom, startJs } from '../lib/cnr-node.js';
 import { NetnsLab } from '../lib/netns.js';
 
 const skip =
@@ -115,6 +117,33 @@ describe('cnr-cni bridgeDomain (L2 pods) with cnr start', { skip }, () => {
     assert.equal(both.out?.code, 7, JSON.stringify(both.out));
     // nothing of the refused ADDs was made
     assert.ok(!links(PODS.c).includes('eth1'), links(PODS.c));
+  });
+
+  test("a bridge filter on a pod's port (real frames): c no longer reaches a, still reaches b; hits counted", async () => {
+    const nc = attachmentNames(`${tag}-c`, 'eth0');
+    const aMac = attachmentNames(`${tag}-a`, 'eth0').podMac;
+    node.cli(
+      [
+        'configure private',
+        `set firewall family bridge filter podc term arp from ether-type arp`,
+        `set firewall family bridge filter podc term arp then accept`,
+        `set firewall family bridge filter podc term not-a from destination-mac-address ${aMac}/48`,
+        `set firewall family bridge filter podc term not-a then discard`,
+        `set firewall family bridge filter podc term not-a then count to-a`,
+        `set firewall family bridge filter podc term rest then accept`,
+        `set interfaces ${nc.hostVeth} unit 0 family bridge filter input podc`,
+        'commit',
+      ].join('; '),
+    );
+    await eventually('c to lose a', 10_000, () => !pingFrom(PODS.c, '10.100.0.11'));
+    assert.ok(pingFrom(PODS.c, '10.100.0.12', 3), 'c still reaches b');
+    assert.ok(!pingFrom(PODS.c, '10.100.0.11', 2), 'c does not reach a');
+    const acl = execFileSync('ip', ['netns', 'exec', HOST, process.execPath, cnrBin, 'acl', '--list', '--json'], { encoding: 'utf8', timeout: 10_000 });
+    const mine = (JSON.parse(acl) as { vif: string; bridge?: { name: string; hits: number }[] }[]).find((x) => x.vif === nc.hostVeth);
+    assert.ok((mine?.bridge?.find((t) => t.name === 'not-a')?.hits ?? 0) >= 2, acl);
+    // (the pod's group keeps its port: only the main configuration's statements go)
+    node.cli(['configure private', `delete interfaces ${nc.hostVeth}`, 'delete firewall', 'commit'].join('; '));
+    await eventually('c to reach a again', 10_000, () => pingFrom(PODS.c, '10.100.0.11'));
   });
 
   test('DEL removes the pods from the domain and leaves nothing behind', async () => {
