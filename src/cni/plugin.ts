@@ -312,7 +312,8 @@ async function bridgeVlanOf(conf: NetConf, deps: Deps): Promise<BridgeVlan> {
   const ctl = await deps.controller(conf.stateDir);
   let text = '';
   try {
-    text = (await ctl.exec([`show configuration bridge-domains ${conf.bridgeDomain} | display set`])).join('\n');
+    // with inheritance: a domain an operator's group defines counts too
+    text = (await ctl.exec([`show configuration bridge-domains ${conf.bridgeDomain} | display inheritance | display set`])).join('\n');
   } catch (err) {
     if (err instanceof CniError) throw err;
     // a path the configuration does not have: no such domain (below)
