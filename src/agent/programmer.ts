@@ -14,7 +14,7 @@
  * One Programmer lives per Dataplane (see `programmerFor`), so an agent whose gRPC server
  * restarts finds the state the data plane holds.
  */
-import { DataplaneError, type BridgeDomainConfig, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
+import { DataplaneError, type BridgeDomainConfig, type BridgeFilterTerm, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
 import { bytesToIpv4, formatPrefix, ipv4PrefixCode, makePrefix, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
 import type { PbBridgeDomainUpdate, PbBridgePort, PbFailure, PbInterfaceUpdate, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
@@ -587,6 +587,18 @@ function bridgePortConfig(b: PbBridgePort): BridgePortConfig {
   if (b.mode === 'TRUNK' && b.nativeVlanId) c.nativeVlan = b.nativeVlanId;
   if (b.noLocalSwitching) c.noLocalSwitching = true;
   if (b.stormControlKbps) c.stormControl = { bitsPerSecond: b.stormControlKbps * 1000, ...(b.stormControlBurst ? { burstBytes: b.stormControlBurst } : {}) };
+  if (b.inputFilter?.length) {
+    c.inputFilter = b.inputFilter.map((t) => {
+      const f: BridgeFilterTerm = { action: t.discard ? 'discard' : 'accept' };
+      if (t.name) f.name = t.name;
+      if (t.sourceMac) f.srcMac = t.sourceMac;
+      if (t.destinationMac) f.dstMac = t.destinationMac;
+      if (t.vlanId) f.vlan = t.vlanId;
+      if (t.etherType) f.etherType = t.etherType;
+      if (t.count) f.count = t.count;
+      return f;
+    });
+  }
   return c;
 }
 

@@ -8,7 +8,7 @@
  * lib/addr's Prefix, and from columns as ipv4PrefixCode numbers: no prefix text on the way.
  */
 import { ipv4OfPrefixCode, prefixCodeLength, type Prefix } from '../lib/addr.js';
-import type { InterfaceDriverName, PbBfdSessionUpdate, PbBridgeDomainUpdate, PbBridgePort, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
+import type { InterfaceDriverName, PbBfdSessionUpdate, PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
 const ACTION_NUM: Record<string, number> = { FORWARD: 0, DISCARD: 1, REJECT: 2, RECEIVE: 3 };
@@ -307,6 +307,17 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
     w.boolField(5, b.noLocalSwitching);
     w.uintField(6, b.stormControlKbps ?? 0);
     w.uintField(7, b.stormControlBurst ?? 0);
+    for (const t of b.inputFilter ?? []) {
+      const te = w.begin(8);
+      w.string(1, t.name);
+      w.string(2, t.sourceMac);
+      w.string(3, t.destinationMac);
+      w.uintField(4, t.vlanId ?? 0);
+      w.uintField(5, t.etherType ?? 0);
+      w.boolField(6, t.discard);
+      w.string(7, t.count);
+      te();
+    }
     e();
   }
   w.boolField(11, m.irb);
@@ -655,9 +666,29 @@ function readBridgePort(x: Reader): PbBridgePort {
     else if (f === 5 && wire === 0) b.noLocalSwitching = x.varint() !== 0;
     else if (f === 6 && wire === 0) b.stormControlKbps = x.varint();
     else if (f === 7 && wire === 0) b.stormControlBurst = x.varint();
-    else x.skip(wire);
+    else if (f === 8 && wire === 2) {
+      const st = x.span();
+      (b.inputFilter ??= []).push(readBridgeFilterTerm(new Reader(x.buf, st, x.pos)));
+    } else x.skip(wire);
   }
   return b;
+}
+
+function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
+  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '' };
+  while (x.pos < x.end) {
+    const tag = x.varint();
+    const f = tag >>> 3, wire = tag & 7;
+    if (f === 1 && wire === 2) t.name = x.string();
+    else if (f === 2 && wire === 2) t.sourceMac = x.string();
+    else if (f === 3 && wire === 2) t.destinationMac = x.string();
+    else if (f === 4 && wire === 0) t.vlanId = x.varint();
+    else if (f === 5 && wire === 0) t.etherType = x.varint();
+    else if (f === 6 && wire === 0) t.discard = x.varint() !== 0;
+    else if (f === 7 && wire === 2) t.count = x.string();
+    else x.skip(wire);
+  }
+  return t;
 }
 
 function readBridgeDomain(x: Reader): PbBridgeDomainUpdate {

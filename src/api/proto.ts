@@ -157,6 +157,17 @@ export interface PbBridgePort {
   noLocalSwitching?: boolean;
   stormControlKbps?: number;
   stormControlBurst?: number;
+  inputFilter?: PbBridgeFilterTerm[];
+}
+
+export interface PbBridgeFilterTerm {
+  name?: string;
+  sourceMac?: string;
+  destinationMac?: string;
+  vlanId?: number;
+  etherType?: number;
+  discard?: boolean;
+  count?: string;
 }
 
 export interface PbBridgeDomainUpdate {

@@ -160,11 +160,21 @@ function aclTable(acls: AclInfo[]): string {
   if (acls.length === 0) return 'no interface has an ACL';
   const rows: (string | number)[][] = [];
   for (const a of acls) {
+    if (a.bridge) {
+      // a bridge port's filter (firewall family bridge): its terms in the same columns
+      a.bridge.forEach((t, k) => {
+        const what = [t.etherType !== undefined ? `0x${t.etherType.toString(16).padStart(4, '0')}` : 'any', t.vlan !== undefined ? `vlan ${t.vlan}` : 'any'];
+        rows.push([a.vif, t.name ?? k + 1, t.action, 'bridge', what[0]!, t.srcMac ?? 'any', what[1]!, t.dstMac ?? 'any', t.count ?? '-', t.hits]);
+      });
+      rows.push([a.vif, '-', 'discard', 'bridge', 'any', 'any', 'any', 'any', '-', a.unmatched]);
+      continue;
+    }
     a.rules.forEach((r, k) => {
       rows.push([a.vif, k + 1, r.action, r.family ?? 'any', String(r.protocol ?? 'any'), r.src ?? 'any', ports(r.srcPort), r.dst ?? 'any', ports(r.dstPort), r.hits]);
     });
     rows.push([a.vif, '-', 'deny', 'any', 'any', 'any', 'any', 'any', 'any', a.unmatched]);
   }
+  // bridge rows: PROTO is the EtherType, SPORT the VLAN, DPORT the term's counter name
   return formatTable(['VIF', 'RULE', 'ACTION', 'FAMILY', 'PROTO', 'SRC', 'SPORT', 'DST', 'DPORT', 'HITS'], rows);
 }
 

@@ -69,3 +69,18 @@ test('attachment names are deterministic, distinct and fit the kernel limit', ()
   assert.match(a.hostMac, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/);
   assert.notEqual(a.hostMac, a.podMac);
 });
+
+test('bridgeDomain: an L2 pod needs no instance or IPAM; vlanId names the domain VLAN, for a TAP too', () => {
+  const l2 = { cniVersion: '1.0.0', name: 'pods', type: 'cnr-cni', bridgeDomain: 'bd100' };
+  const c = parseNetConf(JSON.stringify(l2));
+  assert.equal(c.bridgeDomain, 'bd100');
+  assert.equal(c.instanceName, '');
+  assert.equal(c.ipamType, undefined);
+  assert.equal(parseNetConf(JSON.stringify({ ...l2, interfaceType: 'tap', vlanId: 100 })).vlanId, 100);
+  const conf = (o: Record<string, unknown>) => () => parseNetConf(JSON.stringify({ ...l2, ...o }));
+  assert.equal(code(conf({ instanceName: 'blue' })), 7);
+  assert.equal(code(conf({ vrfTarget: 'target:65000:1' })), 7);
+  assert.equal(code(conf({ interfaceType: 'memif' })), 7);
+  assert.equal(code(conf({ bridgeDomain: 'bad name' })), 7);
+  assert.equal(code(conf({ bridgeDomain: undefined })), 7);
+});

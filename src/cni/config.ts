@@ -4,15 +4,18 @@
  * spec's error code (1 version, 2 unsupported field, 4 environment, 6 decode, 7 config).
  *
  * Fields (beside the spec's cniVersion/name/type/ipam/prevResult/dns):
- *   instanceName   routing instance the pod's interface joins (required); "default" is the
- *                  main instance (inet.0, inet6.0)
+ *   instanceName   routing instance the pod's interface joins (required unless bridgeDomain);
+ *                  "default" is the main instance (inet.0, inet6.0)
+ *   bridgeDomain   instead of a routing instance: the bridge domain the pod's interface joins
+ *                  as an access port (L2, docs/l2.md); vlanId then names the domain's VLAN
  *   instanceType   "vrf" (default) or "virtual-router"
  *   interfaceType  "veth" (default) or "tap": the vRouter creates a TAP device that cnr-cni
  *                  moves into the pod (see docs/cni.md); "memif": no netdev, the vRouter serves a
  *                  memif socket in a per-pod directory for a DPDK application (docs/memif.md)
  *   memifDir       where the per-pod memif directories are made (default /run/cnr/memif)
  *   vrfTarget      route target of a vrf instance, "target:65000:1"
- *   vlanId         802.1Q tag of the pod's interface (1..4094)
+ *   vlanId         802.1Q tag of the pod's interface (1..4094); with bridgeDomain, the VLAN the
+ *                  domain must have (the pod's frames stay untagged)
  *   mtu            MTU of both ends of the veth (default 1500)
  *   stateDir       where the controller's mgmt.sock and mgmt.token are (default /var/lib/cnr)
  *   dataDir        where cnr-cni keeps its attachment records and lock (default /var/lib/cni/cnr)
@@ -37,7 +40,10 @@ export interface NetConf {
   cniVersion: string;
   name: string;
   type: string;
+  /** '' for a bridge-domain pod */
   instanceName: string;
+  /** L2: the bridge domain the pod's interface joins as an access port */
+  bridgeDomain?: string;
   instanceType: InstanceType;
   interfaceType: InterfaceType;
   vrfTarget?: string;
@@ -106,9 +112,17 @@ export function parseNetConf(text: string): NetConf {
   if (!name || !NAME_RE.test(name)) throw bad('"name" is required (letters, digits, _ . -)');
   const type = str(raw, 'type') ?? 'cnr-cni';
 
-  const instanceName = str(raw, 'instanceName');
-  if (!instanceName) throw bad('"instanceName" is required');
-  if (!NAME_RE.test(instanceName) || instanceName.length > 64) {
+  const bridgeDomain = str(raw, 'bridgeDomain');
+  if (bridgeDomain !== undefined && (!NAME_RE.test(bridgeDomain) || bridgeDomain.length > 64)) {
+    throw bad(`"bridgeDomain" '${bridgeDomain}' is not a valid bridge domain name`);
+  }
+  const instanceName = str(raw, 'instanceName') ?? '';
+  if (bridgeDomain !== undefined) {
+    // the domain's IRB routes for it (in the instance the IRB belongs to): the pod has no instance
+    if (instanceName) throw bad('"bridgeDomain" and "instanceName" exclude each other (the bridge domain\'s IRB is in its routing instance)');
+    if (raw.vrfTarget !== undefined && raw.vrfTarget !== null) throw bad('"vrfTarget" needs "instanceName", not "bridgeDomain"');
+  } else if (!instanceName) throw bad('"instanceName" is required (or "bridgeDomain")');
+  if (instanceName && (!NAME_RE.test(instanceName) || instanceName.length > 64)) {
     throw bad(`"instanceName" '${instanceName}' is not a valid routing instance name`);
   }
   const instanceType = (str(raw, 'instanceType') ?? 'vrf') as InstanceType;
@@ -131,7 +145,7 @@ export function parseNetConf(text: string): NetConf {
       throw bad('"vlanId" must be an integer 1..4094');
     }
     vlanId = raw.vlanId;
-    if (interfaceType !== 'veth') throw bad(`"vlanId" needs "interfaceType": "veth" (a ${interfaceType === 'tap' ? 'TAP' : 'memif'} carries no VLAN)`);
+    if (interfaceType !== 'veth' && bridgeDomain === undefined) throw bad(`"vlanId" needs "interfaceType": "veth" (a ${interfaceType === 'tap' ? 'TAP' : 'memif'} carries no VLAN)`);
   }
   let mtu = 1500;
   if (raw.mtu !== undefined && raw.mtu !== null) {
@@ -172,6 +186,10 @@ export function parseNetConf(text: string): NetConf {
     raw,
   };
   if (vrfTarget !== undefined) conf.vrfTarget = vrfTarget;
+  if (bridgeDomain !== undefined) {
+    if (interfaceType === 'memif') throw bad('"bridgeDomain" needs "interfaceType" "veth" or "tap"');
+    conf.bridgeDomain = bridgeDomain;
+  }
   if (vlanId !== undefined) conf.vlanId = vlanId;
   if (ipamType !== undefined) conf.ipamType = ipamType;
   if (raw.dns !== undefined && raw.dns !== null) {

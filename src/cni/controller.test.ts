@@ -66,3 +66,17 @@ test('a tap attachment asks the vRouter for a TAP with the router MAC of the att
   const veth = groupStatements({ group: 'g', hostVeth: 'h', instanceName: 'blue', instanceType: 'vrf', mtu: 1500, pods: [], containerId: 'c', ifname: 'eth0' });
   assert.ok(!veth.some((l) => l.includes('vrouter') || l.includes('mac-address')));
 });
+
+test('a bridge-domain attachment makes the host side an access port: no address, instance or route', () => {
+  const s = groupStatements({
+    group: 'g', hostVeth: 'h', instanceName: '', instanceType: 'vrf', mtu: 1500, containerId: 'c', ifname: 'eth0', bridge: { vlanId: 100 },
+    pods: [{ address: '10.100.0.11', family: 4, gateway: '10.100.0.1' }],
+  });
+  assert.deepEqual(s, [
+    'set groups g interfaces h description "cnr-cni c eth0"',
+    'set groups g interfaces h mtu 1500',
+    'set groups g interfaces h unit 0 family bridge interface-mode access',
+    'set groups g interfaces h unit 0 family bridge vlan-id 100',
+    'set apply-groups g',
+  ]);
+});

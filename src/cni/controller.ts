@@ -5,7 +5,9 @@
  * routes. Being configuration, it is shown by `show configuration`, persisted, and
  * survives restarts of the controller; the RIB and agent turn it into an attached vif and
  * FIB entries (with `vrouter driver tap`, the vRouter creates the netdev itself as a TAP
- * that cnr-cni then moves into the pod). The commands are built here as plain text (pure, tested alone) and applied
+ * that cnr-cni then moves into the pod). A bridge-domain pod's group makes the host side an
+ * access port of the domain's VLAN instead (`family bridge`): no addresses, instance or routes,
+ * the domain's IRB (if any) is the pod's gateway. The commands are built here as plain text (pure, tested alone) and applied
  * through the management API (src/controller/mgmt/client.ts).
  */
 import { CniError, ErrorCode } from './errors.js';
@@ -30,6 +32,8 @@ export interface GroupSpec {
   tap?: { routerMac: string };
   /** interfaceType memif: the vRouter serves a memif socket at this path (no netdev), with this MAC as its own */
   memif?: { socket: string; routerMac: string };
+  /** bridge-domain pod (L2): the host side is an access port in this VLAN, no L3 unit */
+  bridge?: { vlanId: number };
 }
 
 /** `instanceName` of the main routing instance (Junos calls it master): inet.0 and inet6.0. */
@@ -47,6 +51,10 @@ export function groupStatements(s: GroupSpec): string[] {
   if (s.vlanId !== undefined) out.push(`${itf} vlan-id ${s.vlanId}`);
   if (s.tap) out.push(`${itf} mac-address ${s.tap.routerMac}`, `${itf} vrouter driver tap`);
   if (s.memif) out.push(`${itf} mac-address ${s.memif.routerMac}`, `${itf} vrouter driver memif`, `${itf} vrouter memif socket ${s.memif.socket}`, `${itf} vrouter memif id 0`);
+  if (s.bridge) {
+    out.push(`${itf} unit 0 family bridge interface-mode access`, `${itf} unit 0 family bridge vlan-id ${s.bridge.vlanId}`, `set apply-groups ${s.group}`);
+    return out;
+  }
   for (const gw of new Set(s.pods.map((p) => `${p.gateway}/${p.family === 4 ? 32 : 128}`))) {
     out.push(`${itf} unit 0 family ${gw.includes(':') ? 'inet6' : 'inet'} address ${gw}`);
   }

@@ -96,6 +96,8 @@ export interface PodAddress {
   address: string;
   family: 4 | 6;
   gateway: string;
+  /** a bridge-domain pod's prefix length (its subnet is on link); default /32 or /128 */
+  prefixLen?: number;
 }
 
 export interface PodRoute {

@@ -112,6 +112,8 @@ export interface NlPodAddress {
   address: string;
   family: 4 | 6;
   gateway: string;
+  /** the address's prefix length (a bridge-domain pod's subnet is on link); default /32 or /128 */
+  prefixLen?: number;
 }
 
 export interface NlPodRoute {
@@ -168,7 +170,7 @@ export function nlConfigurePod(netns: string, ifname: string, addrs: readonly Nl
       const ip = parseIp(a.address);
       const m = new Msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
         .u8(ip.family === 4 ? AF_INET : AF_INET6)
-        .u8(ip.family === 4 ? 32 : 128)
+        .u8(a.prefixLen ?? (ip.family === 4 ? 32 : 128))
         .u8(ip.family === 6 ? IFA_F_NODAD : 0)
         .u8(RT_SCOPE_UNIVERSE)
         .u32(index);

@@ -156,17 +156,21 @@ interface PodPlan {
   routes: PodRoute[];
 }
 
-/** Addresses and routes for the pod from an IPAM result (or a prevResult without IPAM). */
-export function planPod(ipam: CniResult): PodPlan {
+/**
+ * Addresses and routes for the pod from an IPAM result (or a prevResult without IPAM).
+ * `l2`: a bridge-domain pod keeps its prefix lengths (its neighbours in the domain are on
+ * link) and may have no address at all.
+ */
+export function planPod(ipam: CniResult, l2 = false): PodPlan {
   const addrs: PodAddress[] = [];
   for (const ip of ipam.ips ?? []) {
     const c = parseCidr(ip.address);
     const address = formatIp(c.addr);
     const gateway = ip.gateway ?? firstHost(ip.address);
     if (gateway === address) throw new CniError(ErrorCode.InvalidConfig, `IPAM gave the pod its gateway address ${address}`);
-    addrs.push({ address, family: c.family, gateway });
+    addrs.push(l2 ? { address, family: c.family, gateway, prefixLen: c.len } : { address, family: c.family, gateway });
   }
-  if (addrs.length === 0) throw new CniError(ErrorCode.InvalidConfig, 'no addresses for the pod: IPAM returned none');
+  if (addrs.length === 0 && !l2) throw new CniError(ErrorCode.InvalidConfig, 'no addresses for the pod: IPAM returned none');
   const gw = (f: 4 | 6) => addrs.find((a) => a.family === f)?.gateway;
   const routes: PodRoute[] = [];
   const families = new Set<4 | 6>();
@@ -185,7 +189,10 @@ export function planPod(ipam: CniResult): PodPlan {
   return { addrs, routes };
 }
 
-function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan): GroupSpec {
+/** The VLAN of a bridge-domain pod's access port, or undefined for a routed pod. */
+type BridgeVlan = number | undefined;
+
+function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan, bridgeVlan?: BridgeVlan): GroupSpec {
   const s: GroupSpec = {
     group: n.group,
     hostVeth: n.hostVeth,
@@ -197,7 +204,8 @@ function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan
     ifname: env.ifname,
   };
   if (conf.vrfTarget) s.vrfTarget = conf.vrfTarget;
-  if (conf.vlanId !== undefined) s.vlanId = conf.vlanId;
+  if (bridgeVlan !== undefined) s.bridge = { vlanId: bridgeVlan };
+  else if (conf.vlanId !== undefined) s.vlanId = conf.vlanId;
   if (conf.interfaceType === 'tap') s.tap = { routerMac: n.hostMac };
   const podName = kubernetesPod(env);
   if (podName) s.podName = podName;
@@ -285,18 +293,50 @@ async function removeGroup(conf: NetConf, deps: Deps, env: CniEnv, n: Attachment
   done.catch(() => {}); // refused: logged, retried by reconcile
 }
 
+/** The 802.1Q tag of the pod's own interface: a routed pod's vlanId (a bridge-domain pod's frames are untagged). */
+function podVlanId(conf: NetConf): number | undefined {
+  return conf.bridgeDomain === undefined ? conf.vlanId : undefined;
+}
+
 /** Name of the pod-side veth end: CNI_IFNAME itself, or a carrier under a VLAN CNI_IFNAME. */
 function podLinkName(conf: NetConf, env: CniEnv, n: AttachmentNames): string {
-  return conf.vlanId !== undefined ? `cnp${n.shortId}` : env.ifname;
+  return podVlanId(conf) !== undefined ? `cnp${n.shortId}` : env.ifname;
+}
+
+/**
+ * A bridge-domain pod's VLAN: the domain's, read from the running configuration (the
+ * operator defines the domain); a `vlanId` in the network config must be that VLAN.
+ */
+async function bridgeVlanOf(conf: NetConf, deps: Deps): Promise<BridgeVlan> {
+  if (conf.bridgeDomain === undefined) return undefined;
+  const ctl = await deps.controller(conf.stateDir);
+  let text = '';
+  try {
+    // with inheritance: a domain an operator's group defines counts too
+    text = (await ctl.exec([`show configuration bridge-domains ${conf.bridgeDomain} | display inheritance | display set`])).join('\n');
+  } catch (err) {
+    if (err instanceof CniError) throw err;
+    // a path the configuration does not have: no such domain (below)
+  } finally {
+    await ctl.close?.();
+  }
+  const m = /^set bridge-domains \S+ vlan-id (\d+)$/m.exec(text);
+  if (!m) throw new CniError(ErrorCode.InvalidConfig, `bridge domain '${conf.bridgeDomain}' is not configured (set bridge-domains ${conf.bridgeDomain} vlan-id N)`);
+  const vlan = Number(m[1]);
+  if (conf.vlanId !== undefined && conf.vlanId !== vlan) {
+    throw new CniError(ErrorCode.InvalidConfig, `"vlanId" ${conf.vlanId} is not the VLAN of bridge domain '${conf.bridgeDomain}' (${vlan})`);
+  }
+  return vlan;
 }
 
 export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<CniResult> {
   requireEnv(env, { containerId: true, netns: true, ifname: true, path: conf.ipamType !== undefined });
   assertNetns(env.netns);
-  if (!conf.ipamType && !(conf.prevResult?.ips?.length)) {
-    throw new CniError(ErrorCode.InvalidConfig, '"ipam" is required (or a prevResult with addresses)');
+  if (!conf.ipamType && !(conf.prevResult?.ips?.length) && conf.bridgeDomain === undefined) {
+    throw new CniError(ErrorCode.InvalidConfig, '"ipam" is required (or a prevResult with addresses, or a "bridgeDomain")');
   }
   const n = attachmentNames(env.containerId, env.ifname);
+  const bridgeVlan = await bridgeVlanOf(conf, deps);
   // A repeated ADD must not touch the existing attachment (its undo would tear it down).
   const memif = conf.interfaceType === 'memif' ? memifPlaceOf(env, conf) : undefined;
   if ((await linkExists(n.hostVeth)) || (conf.interfaceType === 'tap' && (await podLinkExists(env.netns, env.ifname))) || (memif && existsSync(memif.socket))) {
@@ -308,7 +348,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     netns: env.netns,
     hostVeth: n.hostVeth,
     group: n.group,
-    instanceName: conf.instanceName,
+    instanceName: conf.instanceName || `bridge-domain ${conf.bridgeDomain ?? ''}`,
     ips: [],
     created: new Date().toISOString(),
   };
@@ -316,7 +356,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
 
   if (conf.interfaceType === 'tap') {
     writeRecord(conf.dataDir, conf.name, rec);
-    return addTap(env, conf, deps, n, rec);
+    return addTap(env, conf, deps, n, rec, bridgeVlan);
   }
   if (memif) {
     rec.memifSocket = memif.socket;
@@ -343,7 +383,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     // are checked against the schema while IPAM runs, in their shape for both families
     // (documentation addresses stand in for the pod's: those are well-formed by parsing).
     const committer = deps.committer?.(conf.stateDir);
-    const validated = committer ? validateGroup(conf, deps, groupStatements(groupSpec(env, conf, n, SHAPE_PLAN))) : Promise.resolve();
+    const validated = committer ? validateGroup(conf, deps, groupStatements(groupSpec(env, conf, n, SHAPE_PLAN, bridgeVlan))) : Promise.resolve();
     validated.then(() => trace('validated'), () => {});
     const [ipamR, validR, vethR] = await Promise.allSettled([
       ipamP,
@@ -357,9 +397,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     if (vethR.status === 'rejected') throw vethR.reason;
     if (validR.status === 'rejected') throw validR.reason;
     const ipam = ipamR.value;
-    const plan = planPod(ipam);
+    const plan = planPod(ipam, bridgeVlan !== undefined);
     // (the record keeps no addresses: CHECK takes them from prevResult; one write less here)
-    const spec = groupSpec(env, conf, n, plan);
+    const spec = groupSpec(env, conf, n, plan, bridgeVlan);
     const statements = groupStatements(spec);
 
     const steps = [
@@ -368,7 +408,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
         env.ifname,
         plan.addrs,
         plan.routes,
-        conf.vlanId !== undefined ? { carrier: podLink, vlanId: conf.vlanId, mtu: conf.mtu } : undefined,
+        podVlanId(conf) !== undefined ? { carrier: podLink, vlanId: podVlanId(conf)!, mtu: conf.mtu } : undefined,
       ).then(() => trace('pod configured')),
 
       committer
@@ -399,7 +439,10 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
 }
 
 function ipamFor(env: CniEnv, conf: NetConf): Promise<CniResult> {
-  return conf.ipamType ? ipamAdd(conf.ipamType, env, conf.rawText) : Promise.resolve(unclaimedAddresses(conf.prevResult!));
+  if (conf.ipamType) return ipamAdd(conf.ipamType, env, conf.rawText);
+  // a pure L2 pod: no addresses of cnr-cni's (the pod's own software may add some)
+  if (!conf.prevResult) return Promise.resolve({ cniVersion: conf.cniVersion, ips: [], routes: [] });
+  return Promise.resolve(unclaimedAddresses(conf.prevResult));
 }
 
 /**
@@ -427,17 +470,17 @@ export const TAP_WAIT_MS = 10_000;
  * the pod's addresses and routes as for a veth. The vRouter keeps reading and writing the
  * same device through its file descriptor.
  */
-async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames, rec: AttachmentRecord): Promise<CniResult> {
+async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames, rec: AttachmentRecord, bridgeVlan: BridgeVlan): Promise<CniResult> {
   let ipamDone = false;
   let committed = false;
   try {
     const ipam = await ipamFor(env, conf);
     ipamDone = conf.ipamType !== undefined;
     trace('ipam done');
-    const plan = planPod(ipam);
+    const plan = planPod(ipam, bridgeVlan !== undefined);
     rec.ips = plan.addrs.map((a) => `${a.address}/${a.family === 4 ? 32 : 128}`);
     writeRecord(conf.dataDir, conf.name, rec);
-    const spec = groupSpec(env, conf, n, plan);
+    const spec = groupSpec(env, conf, n, plan, bridgeVlan);
     // the vRouter makes the TAP only once the group is committed: wait for the commit
     await commitAndWait(conf, deps, env, n, spec);
     committed = true;
@@ -533,14 +576,14 @@ function buildResult(env: CniEnv, conf: NetConf, n: AttachmentNames, ipam: CniRe
   const interfaces: CniInterface[] = [...(prev?.interfaces ?? [])];
   // a TAP has no host side: the vRouter holds it by file descriptor
   if (conf.interfaceType === 'veth') interfaces.push({ name: n.hostVeth, mac: n.hostMac, mtu: conf.mtu });
-  if (conf.vlanId !== undefined) interfaces.push({ name: podLinkName(conf, env, n), mac: n.podMac, mtu: conf.mtu, sandbox: env.netns });
+  if (podVlanId(conf) !== undefined) interfaces.push({ name: podLinkName(conf, env, n), mac: n.podMac, mtu: conf.mtu, sandbox: env.netns });
   // a memif pod's interface is its socket: the MAC is the one the application should take (net_memif's mac=)
   const podIdx = interfaces.push({ name: env.ifname, mac: n.podMac, mtu: conf.mtu, sandbox: env.netns, ...(socketPath ? { socketPath } : {}) }) - 1;
   // With IPAM, prevResult's addresses stay (they belong to earlier plugins' interfaces);
   // without, the prevResult's addresses were the ones given to this pod interface.
   const taken = new Set((ipam.ips ?? []).map((ip) => ip.address));
   const ips: CniIp[] = conf.ipamType ? [...(prev?.ips ?? [])] : (prev?.ips ?? []).filter((ip) => !taken.has(ip.address));
-  for (const a of plan.addrs) ips.push({ address: `${a.address}/${a.family === 4 ? 32 : 128}`, gateway: a.gateway, interface: podIdx });
+  for (const a of plan.addrs) ips.push({ address: `${a.address}/${a.prefixLen ?? (a.family === 4 ? 32 : 128)}`, gateway: a.gateway, interface: podIdx });
   // Without IPAM the prevResult's routes were the plan's input: they are in plan.routes.
   const routes: CniRoute[] = conf.ipamType ? [...(prev?.routes ?? [])] : [];
   for (const r of plan.routes) routes.push({ dst: r.dst, gw: r.gw });
@@ -664,10 +707,12 @@ export async function cmdCheck(env: CniEnv, conf: NetConf, deps: Deps): Promise<
       // nothing to compare yet
     } else if (!out.includes(`interfaces ${n.hostVeth}`)) drift.push(`controller configuration group ${n.group} is missing or incomplete`);
     else if (tap && !out.includes(`interfaces ${n.hostVeth} vrouter driver tap`)) drift.push(`controller configuration group ${n.group} does not ask the vRouter for a TAP`);
+    else if (conf.bridgeDomain !== undefined && !out.includes(`interfaces ${n.hostVeth} unit 0 family bridge interface-mode access`)) drift.push(`controller configuration group ${n.group} does not make ${n.hostVeth} an access port`);
     // the pod's addresses: the prevResult's of its interface (and a record's, if it has them)
     const rec = readRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
     const podIps = new Set([...(prev.ips ?? []).filter((ip) => ip.interface === podIdx).map((ip) => ip.address), ...(rec?.ips ?? [])]);
-    const compare = queued.refused === undefined && queued.pending !== 'add';
+    // a bridge-domain pod's addresses are learned by the switch, not routed: nothing to compare
+    const compare = queued.refused === undefined && queued.pending !== 'add' && conf.bridgeDomain === undefined;
     for (const ip of podIps) if (compare && !out.includes(`route ${ip}`)) drift.push(`controller has no route ${ip} in ${n.group}`);
   } finally {
     await ctl.close?.();

@@ -149,8 +149,29 @@ export interface AclInfo {
   vif: string;
   /** prefixes canonical, protocol by name where it has one, a one-port range as a number */
   rules: (AclRule & { hits: number })[];
-  /** packets no rule matched (dropped as acl_deny) */
+  /** packets no rule matched (dropped as acl_deny; a bridge port's as l2_filter_discard) */
   unmatched: number;
+  /** a bridge port's input filter instead (then `rules` is empty): its terms with hit counts */
+  bridge?: (BridgeFilterTerm & { hits: number })[];
+}
+
+/**
+ * One term of a bridge port's input filter (BridgePortConfig.inputFilter, Junos `firewall
+ * family bridge`): omitted fields match anything; the first term that matches decides, a
+ * frame none matches is discarded.
+ */
+export interface BridgeFilterTerm {
+  name?: string;
+  /** a MAC, optionally with a prefix length (02:00:00:00:00:00/24: the first 24 bits) */
+  srcMac?: string;
+  dstMac?: string;
+  /** the frame's VLAN (1..4094) */
+  vlan?: number;
+  /** the EtherType after any 802.1Q tag (0x0600..0xffff) */
+  etherType?: number;
+  action: 'accept' | 'discard';
+  /** the term's counter name (its hits are counted either way) */
+  count?: string;
 }
 
 /** A link-layer control frame the data plane punted (OSI: IS-IS): the vif it arrived on and the whole Ethernet frame (no 802.1Q tag). */
@@ -183,6 +204,8 @@ export interface BridgePortConfig {
   noLocalSwitching?: boolean;
   /** storm control: broadcast, multicast and unknown unicast frames received, at most this many bits per second (token bucket of burstBytes, default 100 ms of the rate and at least 16 full frames) */
   stormControl?: { bitsPerSecond: number; burstBytes?: number };
+  /** the input filter: terms in order (at most 64), applied before learning and forwarding */
+  inputFilter?: BridgeFilterTerm[];
 }
 
 /** A bridge domain (setBridgeDomain): one VLAN switched between its ports. */

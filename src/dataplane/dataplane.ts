@@ -21,6 +21,7 @@ import {
   type FrameHandler,
   type VifChangeHandler,
   type AclRule,
+  type BridgeFilterTerm,
   type BridgeDomainConfig,
   type BridgeDomainInfo,
   type BridgePortConfig,
@@ -71,6 +72,7 @@ import { VhostSync, configuresHost } from './vhost-sync.js';
 import { padWords } from './prefix-words.js';
 import { routerMacFor } from './router-mac.js';
 import { BridgeManager } from './l2.js';
+import { bridgeFilterRules } from './l2-filter.js';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 
@@ -169,7 +171,7 @@ export class VRouterDataplane implements Dataplane {
   private readonly vifHandlers = new Set<VifChangeHandler>();
   private readonly frameCount: FrameCounters = { delivered: 0, injected: 0, refused: 0 };
   /** vifs with a filter: the rules as listAcls shows them, and the hit counters when they were set */
-  private readonly acls = new Map<number, { rules: AclRule[]; base: number[] }>();
+  private readonly acls = new Map<number, { rules: AclRule[]; base: number[]; bridge?: BridgeFilterTerm[] }>();
 
   constructor(opts: DataplaneOptions = {}) {
     this.opts = opts;
@@ -437,7 +439,9 @@ export class VRouterDataplane implements Dataplane {
     const out: AclInfo[] = [];
     for (const [id, a] of [...this.acls].sort((x, y) => x[0] - y[0])) {
       const now = this.aclCounters(id);
-      out.push({ vif: this.vifById[id]!.name, rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! });
+      const info: AclInfo = { vif: this.vifById[id]!.name, rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! };
+      if (a.bridge) info.bridge = a.bridge.map((t, k) => ({ ...t, hits: now[k]! - a.base[k]! }));
+      out.push(info);
     }
     return out;
   }
@@ -893,7 +897,16 @@ export class VRouterDataplane implements Dataplane {
     const st = this.vifs.get(vif);
     if (!st) throw new DataplaneError(`no interface '${vif}'`);
     if (st.vhost) throw new DataplaneError(`${vif} carries the host's traffic and cannot be a bridge port`);
+    const filter = cfg?.inputFilter?.length ? bridgeFilterRules(cfg.inputFilter, (why) => new DataplaneError(`${vif}: ${why}`)) : undefined;
     this.bridges.setPort(st.id, cfg);
+    if (filter) {
+      this.tables.acl.setL2(st.id, filter.words);
+      // hits count from here, as setAcl's
+      this.acls.set(st.id, { rules: [], bridge: filter.canonical, base: this.aclCounters(st.id) });
+    } else if (this.acls.get(st.id)?.bridge) {
+      this.tables.acl.setL2(st.id, []);
+      this.acls.delete(st.id);
+    }
   }
 
   setMacAging(seconds: number): void {

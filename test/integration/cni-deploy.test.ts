@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { parseNetConf } from '../../src/cni/config.js';
+import { loadData } from '../../src/controller/config/notation-data.js';
+import { validateTree } from '../../src/controller/config/validate.js';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 const chartDir = join(repo, 'deploy', 'helm', 'cnr');
@@ -132,6 +134,7 @@ const FUNCS: Record<string, (args: unknown[]) => unknown> = {
   indent: ([n, text]) => indent(n as number, String(text)),
   nindent: ([n, text]) => `\n${indent(n as number, String(text))}`,
   default: ([d, v]) => (v === undefined || v === null || v === '' ? d : v),
+  or: (args) => args.find((a) => truthy(a)) ?? args.at(-1),
 };
 
 function evalExpr(expr: string, s: Scope): unknown {
@@ -333,6 +336,27 @@ test('values change what is rendered: no fabric, more VRFs, extra args, node sel
   const spec = objs.get('DaemonSet/cnr')!.spec.template.spec;
   assert.deepEqual(spec.containers[0].args.slice(-2), ['--log-level', 'debug']);
   assert.deepEqual(spec.nodeSelector, { 'cnr.io/router': 'true' });
+});
+
+test('the L2 values example renders bridge domains, IRBs, a trunk and a bridgeDomain CNI config the controller and cnr-cni accept', () => {
+  const read = (f: string) => parseYaml(readFileSync(join(chartDir, f), 'utf8')) as Record<string, any>;
+  const l2 = read('values-l2.yaml');
+  // helm merges values files deeply; the renderer here merges the top level only
+  const cm = objects({ ...l2, cni: { ...read('values.yaml').cni, ...l2.cni } }).get('ConfigMap/cnr-config')!;
+  const tree = loadData(cm.data['cnr.yaml'], 'yaml') as Record<string, any>;
+  assert.deepEqual(validateTree(tree, tree), []);
+  assert.deepEqual(tree['bridge-domains'], { bd100: { 'vlan-id': 100, 'routing-interface': 'irb.100' }, bd200: { 'vlan-id': 200 } });
+  assert.deepEqual(Object.keys(tree.interfaces.irb.unit), ['100']);
+  assert.deepEqual(Object.keys(tree.interfaces.irb.unit['100'].family), ['inet', 'inet6']);
+  assert.equal(tree.interfaces.eth2.unit['0'].family.bridge['interface-mode'], 'trunk');
+  assert.ok(JSON.stringify(tree['routing-instances'].blue).includes('irb.100'), JSON.stringify(tree['routing-instances']));
+  const list = JSON.parse(cm.data['90-cnr.conflist']) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
+  const conf = parseNetConf(JSON.stringify({ ...list.plugins[0], name: list.name, cniVersion: list.cniVersion }));
+  assert.deepEqual([conf.bridgeDomain, conf.vlanId, conf.instanceName, conf.ipamType], ['bd100', 100, '', 'host-local']);
+  // the default values still render no L2 at all
+  const plain = parseYaml(objects().get('ConfigMap/cnr-config')!.data['cnr.yaml']) as Record<string, any>;
+  assert.equal(plain['bridge-domains'], undefined);
+  assert.equal(plain.interfaces.irb, undefined);
 });
 
 test('the Multus NetworkAttachmentDefinition carries a conflist whose cnr-cni entry is valid', () => {

@@ -7,57 +7,28 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Controller } from '../../src/controller/controller.js';
-import { createDataplane, type VRouterDataplane } from '../../src/dataplane/dataplane.js';
-import { startVrouter, type Vrouter } from '../../src/agent/vrouter.js';
-import type { FibExport } from '../../src/controller/rib/fib-export.js';
-import { createRibStack } from '../../src/controller/rib/service.js';
+import { startControllerStack, type ControllerStack } from '../support/controller-stack.js';
 import * as F from '../support/frames.js';
 
-const stateDir = mkdtempSync(join(tmpdir(), `cnr-l2ctl-${process.pid}-`));
-let dp: VRouterDataplane;
-let vr: Vrouter;
-let fib: FibExport;
-let ctl: Controller;
+let S: ControllerStack;
+let dp: ControllerStack['dp'];
+let fib: ControllerStack['fib'];
+const run = (...commands: string[]) => S.run(...commands);
 
 before(async () => {
-  dp = createDataplane({ workers: 0, vhost: false });
-  vr = await startVrouter({ dataplane: dp, agentAddress: '127.0.0.1:0', introspect: false, health: false, log: () => {} });
-  await dp.start();
-  const stack = createRibStack({ agentAddress: `127.0.0.1:${vr.agentPort}`, driverFor: () => 'memory' });
-  fib = stack.fib;
-  ctl = new Controller({ stateDir, consumers: [stack.service], commands: stack.service.commands(), serve: false, log: () => {} });
-  await ctl.start();
-  stack.start();
+  S = await startControllerStack('l2ctl');
+  ({ dp, fib } = S);
 });
 
 after(async () => {
-  await ctl?.stop();
-  await fib?.stop();
-  await vr?.stop();
-  await dp?.stop();
-  rmSync(stateDir, { recursive: true, force: true });
+  await S?.stop();
 });
-
-async function run(...commands: string[]) {
-  const out = await ctl.exec(commands, 'tester');
-  const failed = out.find((r) => r.error !== undefined);
-  return { out, failed, last: out.at(-1)! };
-}
 
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 const H1 = '02:00:00:00:01:01';
 const H2 = '02:00:00:00:02:02';
 
-async function deliver(port: string, frame: Uint8Array): Promise<void> {
-  assert.ok(dp.memoryDriver(port).inject(frame));
-  // the data plane polls on the event loop (start()); give it a few turns
-  for (let k = 0; k < 20 && dp.memoryDriver(port).pending > 0; k++) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 20));
-}
+const deliver = (port: string, frame: Uint8Array) => S.deliver(port, frame);
 
 test('L2 configuration in Junos form: ports, domains, IRB routing, show and clear commands', { timeout: 30_000 }, async () => {
   const c = await run(

@@ -47,9 +47,10 @@ test('MAC limit: beyond interface-mac-limit new sources are not learned, and the
   const got = txOf('r3') - tx3;
   const learned = onR4.filter((m) => m.mac.startsWith('02:4e:')).length;
   const dropped = (drops().mac_limit ?? 0) - before;
-  // (h4's own kernel may have a MAC learned on r4 too: its IPv6 multicast reports)
-  assert.equal(onR4.length, 4, `r4 learns up to its limit of 4: ${JSON.stringify(onR4)}`);
-  assert.ok(learned >= 2, `learned ${learned}`);
+  // (h4's own kernel may have a MAC learned on r4 too: its IPv6 multicast reports. It holds
+  // one of the 4 places when the burst arrives, and the aging sweep may forget it before the
+  // table is read here: then r4 shows 3. So: never more than the limit, at least 3 new ones.)
+  assert.ok(onR4.length <= 4 && learned >= 3, `r4 learns up to its limit of 4: ${JSON.stringify(onR4)}`);
   assert.equal(dropped, 10 - learned, 'the rest are dropped and counted');
   assert.equal(got, learned, 'only the learned sources are switched (to h3, the other port of VLAN 200)');
 });

@@ -23,7 +23,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 
@@ -37,6 +37,8 @@ export interface FibBridgePort {
   /** storm control: kbit/s and burst bytes */
   stormKbps?: number;
   stormBurst?: number;
+  /** the input filter (firewall family bridge), in the wire's form */
+  inputFilter?: PbBridgeFilterTerm[];
 }
 
 export interface FibBridgeDomain {
@@ -626,6 +628,7 @@ function opMessage(op: Op): PbControllerMessage {
       noLocalSwitching: b.noLocalSwitching ?? false,
       stormControlKbps: b.stormKbps ?? 0,
       stormControlBurst: b.stormBurst ?? 0,
+      ...(b.inputFilter?.length ? { inputFilter: b.inputFilter } : {}),
     };
   }
   return m;

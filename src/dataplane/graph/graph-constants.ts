@@ -84,6 +84,7 @@ export const DROP_REASONS = [
   ['l2_same_port', 'l2-forward', 'destination MAC learned on the port the frame came in on (filtered, as a switch does)'],
   ['no_local_switching', 'l2-forward', 'between two ports marked no-local-switching'],
   ['l2_no_ports', 'l2-forward', 'flooded in a bridge domain with no other port to send it to'],
+  ['l2_filter_discard', 'l2-input', 'discarded by the bridge port\'s input filter (firewall family bridge: a discard term, or no term matched)'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -135,6 +136,7 @@ export const D_STORM_CONTROL = reason('storm_control');
 export const D_L2_SAME_PORT = reason('l2_same_port');
 export const D_NO_LOCAL_SWITCHING = reason('no_local_switching');
 export const D_L2_NO_PORTS = reason('l2_no_ports');
+export const D_L2_FILTER_DISCARD = reason('l2_filter_discard');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */

@@ -7,7 +7,10 @@
  * MAC table does not hold (or holds on another port: a move) is posted to the main thread as a
  * learn event (Graph.learn, family L2_EVENT), which installs it, so forwarding never waits. A
  * new source beyond the port's or the domain's MAC limit is not learned and its frame dropped.
- * Known sources get their last-seen second refreshed (aging).
+ * Known sources get their last-seen second refreshed (aging). A port with an input filter
+ * (`firewall family bridge`, tables/acl-table.ts decideL2) has it applied once the VLAN is
+ * known and before the source is learned: a frame it discards is neither learned nor
+ * forwarded; each term's hits count where the inet filters' do.
  *
  * What it leaves for l2-forward: pool.vrf = the bridge domain, pool.aux = VLAN | (tagged <<
  * 16), pool.l3 = the payload's offset.
@@ -19,6 +22,7 @@ import type { GraphNode } from './node.js';
 import { L2WorkerState, LEARN_REPOST_MS } from './l2-state.js';
 import { PORT_ACCESS, PORT_IRB, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_STATIC, macHash, macLookup } from '../tables/mac-table.js';
+import { DECIDE_PERMIT } from '../tables/acl-table.js';
 
 /** Graph.learn's family for a MAC learn event: [vif, L2_EVENT, domain, 0, 0, 0, MAC hi16, MAC lo32] */
 export const L2_EVENT = 2;
@@ -29,12 +33,14 @@ const M_TRUNK = PORT_TRUNK;
 const M_IRB = PORT_IRB;
 const STATIC = MAC_STATIC;
 const REPOST = LEARN_REPOST_MS;
+const PERMIT = DECIDE_PERMIT;
+const STRIDE = K.ACL_STRIDE;
 
 export const l2InputNode: GraphNode = {
   id: K.N_L2_INPUT,
   name: 'l2-input',
   next: [K.N_L2_FORWARD, K.N_DROP],
-  drops: [K.D_TRUNCATED, K.D_OVERSIZE, K.D_L2_NO_DOMAIN, K.D_L2_VLAN_NOT_ALLOWED, K.D_L2_BAD_SOURCE, K.D_MAC_LIMIT],
+  drops: [K.D_TRUNCATED, K.D_OVERSIZE, K.D_L2_NO_DOMAIN, K.D_L2_VLAN_NOT_ALLOWED, K.D_L2_BAD_SOURCE, K.D_MAC_LIMIT, K.D_L2_FILTER_DISCARD],
   counters: [K.C_MAC_LEARN_EVENTS],
   run: l2Input,
 };
@@ -66,6 +72,10 @@ function l2Input(g: Graph): void {
   const mseen = mt.seen;
   const mflags = mt.eflags;
   const mtu = g.t.vif.mtu;
+  const fdesc = g.t.acl.desc;
+  const decideL2 = g.t.acl.decideL2;
+  const fBase = g.aclBase;
+  const stats = g.stats;
   const l2 = (g.l2 ??= new L2WorkerState(g.t.sizes.maxVifs, g.t.sizes.maxBridgeDomains));
   const rKey = l2.recentKey;
   const rVif = l2.recentVif;
@@ -113,6 +123,12 @@ function l2Input(g: Graph): void {
       const shi = (d[o + 6]! << 8) | d[o + 7]!;
       const slo = dv.getUint32(o + 8);
       if ((shi & 0x100) !== 0 || (shi === 0 && slo === 0)) { g.drop(i, K.D_L2_BAD_SOURCE); continue; }
+      const fd = fdesc[vif]!;
+      if (fd !== 0) {
+        const dec = decideL2(vif, fd, shi, slo, (d[o]! << 8) | d[o + 1]!, dv.getUint32(o + 2), vlan, (d[o + hl - 2]! << 8) | d[o + hl - 1]!);
+        stats[fBase + vif * STRIDE + (dec & 0xffff)]++;
+        if ((dec & PERMIT) === 0) { g.drop(i, K.D_L2_FILTER_DISCARD); continue; }
+      }
       const k0 = ((bd << 16) | shi) >>> 0;
       const e = macLookup(mstate, mkey0, mkey1, mmask, k0, slo);
       let post = false;

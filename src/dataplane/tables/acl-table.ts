@@ -4,6 +4,12 @@
  * list removes the filter. Rules match on family, source and destination prefix, protocol
  * and TCP/UDP/SCTP port ranges.
  *
+ * A bridge port's filter (`firewall family bridge`, setL2) is the same list of rules in
+ * the same areas with other words (FAMILY_L2 marks them): source and destination MAC under
+ * a mask, VLAN and EtherType, matched by l2-input (decideL2). A vif has one kind or the
+ * other (a bridge port has no inet family), and L2 filters do not count in `active`: the
+ * L3 path never looks for them.
+ *
  * Publication: each vif has two rule areas. The writer fills the area no reader is told
  * about, then publishes it with one Atomics.store of the vif's descriptor (area << 16 |
  * count); `active` counts vifs with a filter, so the graph skips the acl node when it is 0.
@@ -25,6 +31,14 @@ export const R_SPORT = 13; // lo << 16 | hi
 export const R_DPORT = 14;
 export const PROTO_ANY = 256;
 export const ALL_PORTS = 0xffff;
+/** R_FAMILY of a bridge port's rule; its other words: */
+export const FAMILY_L2 = 2;
+export const L_SMAC = 2; // hi16, lo32
+export const L_SMASK = 4; // hi16, lo32
+export const L_DMAC = 6;
+export const L_DMASK = 8;
+export const L_VLAN = 10; // 0: any
+export const L_ETYPE = 11; // 0: any
 /** AclTable.decide's permit flag (the rule index is below it) */
 export const DECIDE_PERMIT = 0x10000;
 
@@ -47,7 +61,21 @@ export interface AclRuleWords {
   dport: [number, number];
 }
 
+/** One bridge-port rule in table form: MACs as [hi16, lo32] with their masks. */
+export interface L2RuleWords {
+  permit: boolean;
+  smac: [number, number];
+  smask: [number, number];
+  dmac: [number, number];
+  dmask: [number, number];
+  vlan: number;
+  etherType: number;
+}
+
 export class AclTable {
+  /** writer side: vifs whose rules are a bridge port's (not counted in `active`) */
+  private readonly l2Vifs = new Set<number>();
+
   readonly desc: Uint32Array;
   readonly rules: Uint32Array;
   readonly active: Int32Array;
@@ -69,6 +97,35 @@ export class AclTable {
     this.rules = new Uint32Array(shared.rules);
     this.active = new Int32Array(shared.active);
     this.decide = AclTable.makeDecide(this.rules);
+    this.decideL2 = AclTable.makeDecideL2(this.rules);
+  }
+
+  /**
+   * decide() for a bridge port's frame: source MAC shi (16 bits) / slo (32), destination
+   * dhi / dlo, its VLAN and EtherType (the one after the tag). Same answer: the deciding
+   * rule's index plus DECIDE_PERMIT, or MAX_ACL_RULES when none matched (discarded).
+   */
+  readonly decideL2: (vif: number, dsc: number, shi: number, slo: number, dhi: number, dlo: number, vlan: number, etype: number) => number;
+
+  private static makeDecideL2(r: Uint32Array): AclTable['decideL2'] {
+    const words = RULE_WORDS;
+    const area = MAX_ACL_RULES * RULE_WORDS;
+    const permitted = DECIDE_PERMIT;
+    const none = MAX_ACL_RULES;
+    return (vif, dsc, shi, slo, dhi, dlo, vlan, etype) => {
+      let b = (vif * 2 + (dsc >>> 16)) * area;
+      const count = dsc & 0xffff;
+      for (let q = 0; q < count; q++, b += words) {
+        if ((shi & r[b + 4]!) !== r[b + 2] || ((slo & r[b + 5]!) >>> 0) !== r[b + 3]) continue;
+        if ((dhi & r[b + 8]!) !== r[b + 6] || ((dlo & r[b + 9]!) >>> 0) !== r[b + 7]) continue;
+        const rv = r[b + 10]!;
+        if (rv !== 0 && rv !== vlan) continue;
+        const re = r[b + 11]!;
+        if (re !== 0 && re !== etype) continue;
+        return r[b] === 1 ? q | permitted : q;
+      }
+      return none;
+    };
   }
 
   /**
@@ -128,6 +185,11 @@ export class AclTable {
   set(vif: number, rules: AclRuleWords[]): void {
     if (rules.length > MAX_ACL_RULES) throw new Error(`at most ${MAX_ACL_RULES} rules per interface`);
     const old = this.desc[vif]!;
+    if (this.l2Vifs.has(vif)) {
+      this.setL2(vif, []);
+      if (rules.length) this.set(vif, rules);
+      return;
+    }
     if (rules.length === 0) {
       if (old !== 0) {
         Atomics.store(this.desc, vif, 0);
@@ -135,12 +197,7 @@ export class AclTable {
       }
       return;
     }
-    const area = old === 0 ? 0 : 1 - (old >>> 16);
-    const r = this.rules;
-    let b = AclTable.base(vif, area);
-    for (const x of rules) {
-      r.fill(0, b, b + RULE_WORDS);
-      r[b + R_PERMIT] = x.permit ? 1 : 0;
+    this.publish(vif, old, rules, (r, b, x) => {
       r[b + R_FAMILY] = x.family;
       r[b + R_PROTO] = x.proto;
       r[b + R_SRC_LEN] = x.srcLen;
@@ -149,10 +206,52 @@ export class AclTable {
       r.set(x.dst.subarray(0, 4), b + R_DST);
       r[b + R_SPORT] = ((x.sport[0] << 16) | x.sport[1]) >>> 0;
       r[b + R_DPORT] = ((x.dport[0] << 16) | x.dport[1]) >>> 0;
+    });
+    if (old === 0) Atomics.add(this.active, 0, 1);
+  }
+
+  /** Writer: replace a bridge port's rules (empty: no filter); never counted in `active`. */
+  setL2(vif: number, rules: L2RuleWords[]): void {
+    if (rules.length > MAX_ACL_RULES) throw new Error(`at most ${MAX_ACL_RULES} rules per interface`);
+    if (!this.l2Vifs.has(vif) && this.desc[vif] !== 0) this.set(vif, []); // an inet filter goes
+    const old = this.desc[vif]!;
+    if (rules.length === 0) {
+      Atomics.store(this.desc, vif, 0);
+      this.l2Vifs.delete(vif);
+      return;
+    }
+    this.publish(vif, old, rules, (r, b, x) => {
+      r[b + R_FAMILY] = FAMILY_L2;
+      // the MAC words stored masked, as decideL2 compares them
+      r[b + L_SMASK] = x.smask[0];
+      r[b + L_SMASK + 1] = x.smask[1] >>> 0;
+      r[b + L_SMAC] = x.smac[0] & x.smask[0];
+      r[b + L_SMAC + 1] = (x.smac[1] & x.smask[1]) >>> 0;
+      r[b + L_DMASK] = x.dmask[0];
+      r[b + L_DMASK + 1] = x.dmask[1] >>> 0;
+      r[b + L_DMAC] = x.dmac[0] & x.dmask[0];
+      r[b + L_DMAC + 1] = (x.dmac[1] & x.dmask[1]) >>> 0;
+      r[b + L_VLAN] = x.vlan;
+      r[b + L_ETYPE] = x.etherType;
+    });
+    this.l2Vifs.add(vif);
+  }
+
+  /**
+   * Writes `rules` (each zeroed, its action set, then `fill`) into the area of `vif` no
+   * reader is told about (`old`: its descriptor) and publishes them.
+   */
+  private publish<T extends { permit: boolean }>(vif: number, old: number, rules: T[], fill: (r: Uint32Array, b: number, x: T) => void): void {
+    const area = old === 0 ? 0 : 1 - (old >>> 16);
+    const r = this.rules;
+    let b = AclTable.base(vif, area);
+    for (const x of rules) {
+      r.fill(0, b, b + RULE_WORDS);
+      r[b + R_PERMIT] = x.permit ? 1 : 0;
+      fill(r, b, x);
       b += RULE_WORDS;
     }
     Atomics.store(this.desc, vif, ((area << 16) | rules.length) >>> 0);
-    if (old === 0) Atomics.add(this.active, 0, 1);
   }
 
   /** Whether the masked prefix at r[at..at+4) of length len covers the address a0..a3. */

@@ -30,6 +30,58 @@ export const irbUnit: LeafType = {
   },
 };
 
+/** A MAC address, optionally with a prefix length: 02:00:00:00:00:01/48 (canonical: lower case, with /len). */
+export const macMatch: LeafType = {
+  name: 'MAC[/0..48]',
+  parse(w: string): string {
+    const m = /^((?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2})(?:\/(\d{1,2}))?$/.exec(w);
+    const len = m?.[2] !== undefined ? Number(m[2]) : 48;
+    if (!m || len > 48) throw new Error(`'${w}' is not a MAC address match (xx:xx:xx:xx:xx:xx or xx:xx:xx:xx:xx:xx/0..48)`);
+    return `${m[1]!.toLowerCase()}/${len}`;
+  },
+};
+
+/** EtherType names Junos takes, and their numbers. */
+export const ETHER_TYPES: Record<string, number> = { ipv4: 0x0800, arp: 0x0806, ipv6: 0x86dd, 'mpls-unicast': 0x8847, 'mpls-multicast': 0x8848, vlan: 0x8100, lldp: 0x88cc };
+
+/** An EtherType: a name (ipv4, arp, ipv6, ...) or a number 0x0600..0xffff (decimal or 0x hex). */
+export const etherType: LeafType = {
+  name: `ether-type (${Object.keys(ETHER_TYPES).join(', ')} or 0x0600..0xffff)`,
+  parse(w: string): string {
+    if (Object.hasOwn(ETHER_TYPES, w)) return w;
+    const v = /^0x[0-9a-fA-F]{1,4}$/.test(w) ? parseInt(w, 16) : /^\d+$/.test(w) ? Number(w) : NaN;
+    if (!(v >= 0x600 && v <= 0xffff)) throw new Error(`'${w}' is not an EtherType (${Object.keys(ETHER_TYPES).join(', ')} or 0x0600..0xffff)`);
+    return `0x${v.toString(16).padStart(4, '0')}`;
+  },
+};
+
+/** An etherType leaf's value as a number. */
+export function etherTypeValue(v: string): number {
+  return ETHER_TYPES[v] ?? parseInt(v, 16);
+}
+
+/** Terms a bridge filter has at most: the data plane's rules per interface (MAX_ACL_RULES). */
+export const MAX_BRIDGE_FILTER_TERMS = 64;
+
+/** `firewall family bridge filter F term T`: L2 filters of bridge ports (one value per match, all must match). */
+export const bridgeFilters = container('Bridge (L2) filters', {
+  filter: list('Bridge firewall filter', 'filter-name', name, {
+    term: list('Filter term, evaluated in order (a frame no term matches is discarded)', 'term-name', name, {
+      from: container('Match conditions (all must match)', {
+        'source-mac-address': leaf('Source MAC (MAC/length: its first bits)', macMatch),
+        'destination-mac-address': leaf('Destination MAC (MAC/length: its first bits)', macMatch),
+        'vlan-id': leaf("The frame's VLAN", uint(1, 4094)),
+        'ether-type': leaf('EtherType (after any 802.1Q tag)', etherType),
+      }),
+      then: container('Actions (a term with neither accept nor discard accepts)', {
+        accept: flag('Let the frame through'),
+        discard: flag('Drop the frame (counted as l2_filter_discard)'),
+        count: leaf("Name of the term's counter (cnr acl --list shows each term's hits)", name),
+      }),
+    }),
+  }),
+});
+
 /** The VLANs of a vlan-id-list, expanded. */
 export function expandVlans(list: readonly string[]): number[] {
   const out = new Set<number>();
@@ -57,6 +109,9 @@ export const familyBridge = container('L2: the unit is a bridge port', {
   'vlan-id-list': leafList('trunk: the VLANs carried (N or N-M)', vlanRange),
   'storm-control': leaf('Storm-control profile (forwarding-options storm-control-profiles)', name),
   'no-local-switching': flag('Frames are not switched between ports that both have this'),
+  filter: container('Bridge filter applied to the port', {
+    input: leaf('Filter of frames received (firewall family bridge filter)', name),
+  }),
 });
 
 export const l2Learning = container('L2 learning', {

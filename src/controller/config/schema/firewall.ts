@@ -1,7 +1,8 @@
-/** `firewall family inet|inet6 filter NAME term T ...`: stateless packet filters (ACLs). */
+/** `firewall family inet|inet6|bridge filter NAME term T ...`: stateless packet filters (ACLs; bridge: bridge-domains.ts). */
 import { container, flag, leaf, leafList, list } from './dsl.js';
 import { ipProtocol, name, portMatch, prefix4, prefix6, uint, enumOf } from './types.js';
 import type { LeafType } from './dsl.js';
+import { bridgeFilters } from './bridge-domains.js';
 
 function filters(family: 'IPv4' | 'IPv6', pfx: LeafType) {
   return container(`${family} filters`, {
@@ -33,5 +34,6 @@ export const firewall = container('Packet filters', {
   family: container('Address family', {
     inet: filters('IPv4', prefix4),
     inet6: filters('IPv6', prefix6),
+    bridge: bridgeFilters,
   }, { inline: true }),
 });

@@ -1,0 +1,85 @@
+/**
+ * Bridge port input filters (firewall family bridge, docs/l2.md) through the whole data plane,
+ * in memory: terms on source and destination MAC (with prefix lengths), VLAN and EtherType,
+ * first match decides, no match discards; a discarded frame is neither learned nor forwarded
+ * and counts under l2_filter_discard; hits per term in listAcls; removing the filter; bad
+ * terms refused; the L3 ACL machinery's `active` count untouched.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDataplane, type VRouterDataplane } from './dataplane.js';
+import type { BridgeFilterTerm, BridgePortConfig } from './api.js';
+import * as F from '../../test/support/frames.js';
+
+const BCAST = 'ff:ff:ff:ff:ff:ff';
+const A = '02:00:00:00:00:0a';
+const B = '02:00:00:00:00:0b';
+const C = '02:aa:00:00:00:0c';
+const udp = F.ipv4({ src: '10.9.0.1', dst: '10.9.0.2', payload: F.udp(1000, 2000) });
+
+async function bridge(ports: Record<string, BridgePortConfig>): Promise<VRouterDataplane> {
+  const dp = createDataplane({ workers: 0, poolSize: 1024 });
+  for (const name of Object.keys(ports)) await dp.addVif({ name, driver: 'memory', memory: { slots: 256 } });
+  dp.setBridgeDomain({ name: 'bd100', vlan: 100 });
+  dp.setBridgeDomain({ name: 'bd200', vlan: 200 });
+  for (const [name, cfg] of Object.entries(ports)) dp.setBridgePort(name, cfg);
+  return dp;
+}
+
+/** Injects `frame` on `port`; the frames every port sent. */
+function through(dp: VRouterDataplane, port: string, frame: Uint8Array): Record<string, number> {
+  assert.ok(dp.memoryDriver(port).inject(frame));
+  dp.runUntilIdle();
+  return Object.fromEntries(['a1', 'a2', 't1'].map((p) => [p, dp.memoryDriver(p).collect().length]));
+}
+
+const FILTER: BridgeFilterTerm[] = [
+  { name: 'no-a', srcMac: `${A}/48`, action: 'discard', count: 'a-frames' },
+  { name: 'no-v6-in-200', vlan: 200, etherType: 0x86dd, action: 'discard' },
+  { name: 'oui-aa', srcMac: '02:aa:00:00:00:00/16', action: 'accept' },
+  { name: 'to-b', dstMac: B, action: 'accept' },
+  { name: 'v200', vlan: 200, action: 'accept' },
+];
+
+test('a trunk input filter: first matching term decides, no match discards; discarded frames are not learned', async () => {
+  const dp = await bridge({ a1: { mode: 'access', vlan: 100 }, a2: { mode: 'access', vlan: 200 }, t1: { mode: 'trunk', vlans: [100, 200], inputFilter: FILTER } });
+  const drops = () => dp.dropStats().l2_filter_discard ?? 0;
+  // from A (term no-a): discarded, counted, not learned, not flooded
+  assert.deepEqual(through(dp, 't1', F.eth(BCAST, A, 0x0800, udp, 100)), { a1: 0, a2: 0, t1: 0 });
+  assert.equal(drops(), 1);
+  assert.ok(!dp.listMacs('bd100').some((m) => m.mac === A), 'A not learned');
+  // IPv6 in VLAN 200 discarded; IPv4 in VLAN 200 accepted by v200
+  assert.deepEqual(through(dp, 't1', F.eth(BCAST, B, 0x86dd, new Uint8Array(40), 200)), { a1: 0, a2: 0, t1: 0 });
+  assert.deepEqual(through(dp, 't1', F.eth(BCAST, B, 0x0800, udp, 200)), { a1: 0, a2: 1, t1: 0 });
+  // VLAN 100: only C's OUI-prefixed source, or frames to B, pass; anything else is discarded
+  assert.deepEqual(through(dp, 't1', F.eth(BCAST, C, 0x0800, udp, 100)), { a1: 1, a2: 0, t1: 0 });
+  assert.deepEqual(through(dp, 't1', F.eth(B, '02:00:00:00:00:99', 0x0800, udp, 100)), { a1: 1, a2: 0, t1: 0 });
+  assert.deepEqual(through(dp, 't1', F.eth(BCAST, '02:00:00:00:00:99', 0x0800, udp, 100)), { a1: 0, a2: 0, t1: 0 });
+  assert.equal(drops(), 3);
+  // the other ports are not filtered: a1 reaches the trunk
+  assert.deepEqual(through(dp, 'a1', F.eth(BCAST, A, 0x0800, udp)), { a1: 0, a2: 0, t1: 1 });
+  const [info] = dp.listAcls();
+  assert.equal(info?.vif, 't1');
+  assert.deepEqual(info.rules, []);
+  assert.deepEqual(info.bridge!.map((t) => [t.name, t.hits]), [['no-a', 1], ['no-v6-in-200', 1], ['oui-aa', 1], ['to-b', 1], ['v200', 1]]);
+  assert.equal(info.bridge![0]!.count, 'a-frames');
+  assert.equal(info.bridge![2]!.srcMac, '02:aa:00:00:00:00/16');
+  assert.equal(info.unmatched, 1);
+  // the L3 path never sees a bridge port's filter: the inet ACLs' active count stays 0
+  assert.equal((dp as unknown as { tables: { acl: { active: Int32Array } } }).tables.acl.active[0], 0);
+  await dp.stop();
+});
+
+test('the filter goes with the port settings; bad terms are refused and change nothing', async () => {
+  const dp = await bridge({ a1: { mode: 'access', vlan: 100 }, a2: { mode: 'access', vlan: 100, inputFilter: [{ srcMac: A, action: 'discard' }, { action: 'accept' }] }, t1: { mode: 'trunk', vlans: [100] } });
+  assert.equal(through(dp, 'a2', F.eth(BCAST, A, 0x0800, udp)).a1, 0);
+  assert.equal(through(dp, 'a2', F.eth(BCAST, B, 0x0800, udp)).a1, 1);
+  assert.throws(() => dp.setBridgePort('a2', { mode: 'access', vlan: 100, inputFilter: [{ srcMac: '02:00:00:00:00/48', action: 'discard' }] }), /a2: filter term 1: invalid MAC/);
+  assert.throws(() => dp.setBridgePort('a2', { mode: 'access', vlan: 100, inputFilter: [{ etherType: 0x10, action: 'accept' }] }), /EtherType/);
+  assert.throws(() => dp.setBridgePort('a2', { mode: 'access', vlan: 100, inputFilter: [{ srcMac: A, action: 'drop' as 'discard' }] }), /accept or discard/);
+  assert.equal(through(dp, 'a2', F.eth(BCAST, A, 0x0800, udp)).a1, 0, 'the filter in place is unchanged');
+  dp.setBridgePort('a2', { mode: 'access', vlan: 100 });
+  assert.equal(through(dp, 'a2', F.eth(BCAST, A, 0x0800, udp)).a1, 1, 'no filter: A passes');
+  assert.deepEqual(dp.listAcls(), []);
+  await dp.stop();
+});
