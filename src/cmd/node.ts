@@ -17,6 +17,7 @@ import { createBgp } from '../controller/protocols/bgp/index.js';
 import { createIsis } from '../controller/protocols/isis/index.js';
 import { afterBgpInitialSync, SELECTION_DEFERRAL_SECONDS } from '../controller/protocols/bgp/initial-sync.js';
 import { FibExport } from '../controller/rib/fib-export.js';
+import { HostRoutes } from '../controller/rib/host-routes.js';
 import { VrouterFramePort } from '../controller/link/vrouter-frame-port.js';
 import { BfdManager } from '../controller/protocols/bfd/manager.js';
 import { bfdCommands } from '../controller/protocols/bfd/commands.js';
@@ -100,6 +101,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   commands.push(...isis.commands);
   stoppers.push(() => isis.stop());
   fib.start();
+  // the IGP's and static routes into the host kernel via vhost0, for the node's own traffic
+  const hostRoutes = o.vhost ? new HostRoutes({ log: (l) => log(`controller: ${l}`) }) : undefined;
   const controller = new Controller({
     stateDir: o.stateDir,
     consumers,
@@ -119,11 +122,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await cni.stop().catch((e: unknown) => log(`cni service stop: ${String(e)}`));
     await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
     for (const s of stoppers) await s().catch(() => {});
+    await hostRoutes?.stop();
     await fib.stop().catch(() => {});
     framePort.close();
     await vrouter?.stop().catch(() => {});
   };
   try {
+    await hostRoutes?.start((l) => rib.subscribe(l));
     await controller.start();
     await fileWatch?.start();
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));

@@ -88,8 +88,9 @@ export function srVpn(n: number, peer: number, blueIf: string, blueNet: string, 
 /**
  * Start `cnr start` on every node (their namespaces in `ns`, files under `dir`), each put in
  * `nodes` as it starts (so that the caller stops what started even when a later one fails):
- * once the loopback is on vhost0 (the vRouter puts it there), the node's own traffic (BGP
- * between loopbacks) is routed into vhost0.
+ * once the loopback is on vhost0 (the vRouter puts it there). The node's own traffic (BGP
+ * between loopbacks) reaches the remote loopbacks through the kernel routes the controller
+ * installs for its IS-IS routes (`dev vhost0 proto 250`, controller/rib/host-routes.ts).
  */
 export async function startSrNodes(lab: NetnsLab, dir: string, plans: SrNodePlan[], ns: Record<string, string>, nodes: Map<string, CnrNode>): Promise<void> {
   for (const p of plans) {
@@ -104,7 +105,6 @@ export async function startSrNodes(lab: NetnsLab, dir: string, plans: SrNodePlan
     await eventually(`vhost0 in ${p.name}`, 15_000, () => lab.run(ns[p.name]!, ['ip', 'link', 'show', 'vhost0'], { allowFail: true }).includes('vhost0'));
     // the loopback (lo0) reaches the kernel as an address of vhost0, from its receive route
     await eventually(`10.255.0.${p.n} on vhost0 in ${p.name}`, 15_000, () => lab.run(ns[p.name]!, ['ip', '-4', 'addr', 'show', 'dev', 'vhost0']).includes(`10.255.0.${p.n}/32`));
-    lab.run(ns[p.name]!, ['ip', 'route', 'replace', 'default', 'dev', 'vhost0']);
   }
 }
 
