@@ -156,8 +156,8 @@ function mtuFromConfig(o: NodeOptions): number | undefined {
 
 const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
-  ' [--metrics HOST:PORT|none]' +
-  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--no-vhost] [--max-mtu MTU]' : '');
+  ' [--metrics HOST:PORT|none] [--no-vhost]' +
+  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU]' : '');
 
 /** --max-mtu sizes the in-process data plane: only `cnr start` has one */
 function maxMtuFor(v: string, cmd: 'start' | 'controller'): number {

@@ -2,9 +2,8 @@
  * A segment-routing fabric of cnr nodes for the system tests (sr-e2e, sr-square-e2e): the
  * configuration of each node (lo0 with its NET and node SID, IS-IS point-to-point on the core
  * links with 1 s hellos and a 3 s hold time, its own SRGB; on the PEs iBGP inet-vpn/inet6-vpn between loopbacks
- * and VRF blue), `cnr start` in each node's namespace with the node's own traffic routed
- * into vhost0, and a bounded tshark capture of what
- * crosses a link.
+ * and VRF blue), `cnr start` in each node's namespace (its controller routes the node's own
+ * traffic into vhost0), and a bounded tshark capture of what crosses a link.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
