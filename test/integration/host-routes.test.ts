@@ -5,15 +5,18 @@
  * routes, and reaches B's loopback through them (the kernel's ping leaves on vhost0, crosses
  * both vRouters and is answered by B's kernel); nothing else is of protocol 250; a static route
  * deleted and the IS-IS route lost (B stopped) leave the kernel; A stopped leaves no route of
- * protocol 250 behind. (controller/rib/host-routes.ts)
+ * protocol 250 behind. Then the Kubernetes layout, `cnr controller` beside `cnr vrouter` in
+ * one namespace: a static route on the vRouter's vhost0, back after the vRouter restarts (a new
+ * vhost0), flushed when the controller stops. (controller/rib/host-routes.ts)
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetnsLab } from '../lib/netns.js';
-import { eventually, pingFrom, type CnrNode } from '../lib/cnr-node.js';
+import { NetnsLab, needsRoot, numberedHost, waitForLine } from '../lib/netns.js';
+import { cnrBin, eventually, pingFrom, type CnrNode } from '../lib/cnr-node.js';
 import { srConfig, srSkip, startSrNodes, stopSrNodes, type SrNodePlan } from '../lib/sr-lab.js';
 
 const skip = srSkip('host-routes');
@@ -71,5 +74,52 @@ describe('IS-IS and static routes in the host kernel via vhost0', { skip: skip |
     await nodes.get('A')!.stop();
     assert.equal(lab.run(ns['A']!, ['ip', '-4', 'route', 'show', 'proto', '250']).trim(), '');
     assert.equal(lab.run(ns['A']!, ['ip', '-6', 'route', 'show', 'proto', '250']).trim(), '');
+  });
+});
+
+/** `cnr vrouter` in `ns` with vhost0, its agent on `port`; resolves once it listens. */
+async function startVrouter(lab: NetnsLab, ns: string, port: number): Promise<ChildProcess> {
+  const vr = lab.spawn(ns, [process.execPath, cnrBin, 'vrouter', '--agent-address', `127.0.0.1:${port}`, '--introspect', 'none', '--health', 'none']);
+  await waitForLine(vr, new RegExp(`agent on port ${port}`), 20_000);
+  return vr;
+}
+
+describe('host routes with cnr controller beside cnr vrouter (host networking)', { skip: needsRoot() || undefined, timeout: 60_000 }, () => {
+  const lab = new NetnsLab('hrs');
+  const dir = mkdtempSync(join(tmpdir(), `cnr-hrs-${process.pid}-`));
+  const port = 50072;
+  let r = '';
+  let vrouter: ChildProcess | undefined;
+  let controller: ChildProcess | undefined;
+  const kernel = () => lab.run(r, ['ip', '-4', 'route', 'show', 'proto', '250'], { allowFail: true });
+
+  before(async () => {
+    ({ router: r } = lab.topology({ router: 'r', hosts: [numberedHost(1)] }));
+    const cfg = join(dir, 'router.set');
+    writeFileSync(cfg, 'set interfaces r1 unit 0 family inet address 10.1.0.1/24\nset routing-options static route 10.50.0.0/24 next-hop 10.1.0.2\n');
+    vrouter = await startVrouter(lab, r, port);
+    controller = lab.spawn(r, [process.execPath, cnrBin, 'controller', '--config', cfg, '--state-dir', join(dir, 'state'), '--agent-address', `127.0.0.1:${port}`, '--metrics', 'none']);
+  });
+
+  after(async () => {
+    await lab.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the controller installs the static route on the vRouter\'s vhost0, puts it back when the vRouter restarts, flushes it at stop', async () => {
+    await eventually('10.50.0.0/24 dev vhost0 proto 250', 30_000, () => /^10\.50\.0\.0\/24 dev vhost0 /m.test(kernel()));
+    // a restarted vRouter makes vhost0 anew: the kernel dropped the route with the old one
+    const old = vrouter!;
+    const gone = new Promise((res) => old.once('exit', res));
+    old.kill('SIGTERM');
+    await gone;
+    assert.equal(kernel().trim(), '', 'the route left with vhost0');
+    vrouter = await startVrouter(lab, r, port);
+    await eventually('the route back on the new vhost0', 20_000, () => /^10\.50\.0\.0\/24 dev vhost0 /m.test(kernel()));
+    const c = controller!;
+    const stopped = new Promise((res) => c.once('exit', res));
+    c.kill('SIGTERM');
+    await stopped;
+    assert.equal(kernel().trim(), '', 'nothing of protocol 250 after the controller stopped');
   });
 });
