@@ -106,7 +106,7 @@ describe('host routes with cnr controller beside cnr vrouter (host networking)',
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the controller installs the static route on the vRouter\'s vhost0, puts it back when the vRouter restarts, flushes it at stop', async () => {
+  test('the controller installs the static route on the vRouter\'s vhost0, puts it back when the vRouter restarts, follows its next hop, flushes it at stop', async () => {
     await eventually('10.50.0.0/24 dev vhost0 proto 250', 30_000, () => /^10\.50\.0\.0\/24 dev vhost0 /m.test(kernel()));
     // a restarted vRouter makes vhost0 anew: the kernel dropped the route with the old one
     const old = vrouter!;
@@ -116,6 +116,13 @@ describe('host routes with cnr controller beside cnr vrouter (host networking)',
     assert.equal(kernel().trim(), '', 'the route left with vhost0');
     vrouter = await startVrouter(lab, r, port);
     await eventually('the route back on the new vhost0', 20_000, () => /^10\.50\.0\.0\/24 dev vhost0 /m.test(kernel()));
+    // the connected subnet is the agent's (protocol boot), deleted as the address goes; the static
+    // route, its next hop no longer resolved, leaves too
+    assert.match(lab.run(r, ['ip', 'route', 'show', '10.1.0.0/24']), /dev vhost0/);
+    lab.run(r, [process.execPath, cnrBin, 'cli', '--state-dir', join(dir, 'state'), '-c', 'configure private; delete interfaces r1 unit 0 family inet; commit']);
+    await eventually('10.1.0.0/24 and 10.50.0.0/24 out of the kernel', 15_000, () => lab.run(r, ['ip', 'route', 'show', '10.1.0.0/24']).trim() === '' && kernel().trim() === '');
+    lab.run(r, [process.execPath, cnrBin, 'cli', '--state-dir', join(dir, 'state'), '-c', 'configure private; set interfaces r1 unit 0 family inet address 10.1.0.1/24; commit']);
+    await eventually('the static route back', 15_000, () => /^10\.50\.0\.0\/24 dev vhost0 /m.test(kernel()));
     const c = controller!;
     const stopped = new Promise((res) => c.once('exit', res));
     c.kill('SIGTERM');
