@@ -69,6 +69,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let vrouter: Vrouter | undefined;
   let agentAddress = o.agentAddress;
   const token = o.agentToken ?? (o.vrouter ? randomBytes(24).toString('base64url') : undefined);
+  // the IGP's and static routes into the host kernel via vhost0, for the node's own traffic;
+  // a previous run's are removed first, before the vRouter makes this process large
+  const hostRoutes = o.vhost ? new HostRoutes({ log: (l) => log(`controller: ${l}`) }) : undefined;
+  await hostRoutes?.removeAll();
   if (o.vrouter) {
     const maxMtu = o.maxMtu ?? mtuFromConfig(o);
     vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}), log: (l) => log(`vrouter: ${l}`) });
@@ -101,8 +105,6 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   commands.push(...isis.commands);
   stoppers.push(() => isis.stop());
   fib.start();
-  // the IGP's and static routes into the host kernel via vhost0, for the node's own traffic
-  const hostRoutes = o.vhost ? new HostRoutes({ log: (l) => log(`controller: ${l}`) }) : undefined;
   const controller = new Controller({
     stateDir: o.stateDir,
     consumers,
@@ -128,7 +130,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await vrouter?.stop().catch(() => {});
   };
   try {
-    await hostRoutes?.start((l) => rib.subscribe(l));
+    hostRoutes?.start((l) => rib.subscribe(l));
     await controller.start();
     await fileWatch?.start();
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));

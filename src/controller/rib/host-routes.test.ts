@@ -14,7 +14,7 @@ import type { RibRoute } from './types.js';
 function recorder(fail: (line: string) => boolean = () => false) {
   const batches: string[][] = [];
   const run = async (args: readonly string[], input = ''): Promise<string> => {
-    if (args.includes('flush')) return '';
+    if (args.includes('flush')) return ''; // removeAll (at stop)
     const lines = input.split('\n').filter(Boolean);
     batches.push(lines);
     return lines.map((l, i) => (fail(l) ? `RTNETLINK answers: Network is down\nCommand failed -:${i + 1}\n` : '')).join('');
@@ -28,7 +28,7 @@ async function started(fail?: (line: string) => boolean, logs: string[] = []) {
   rib.announce('inet.0', 'direct:eth1', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
   const rec = recorder(fail);
   const h = new HostRoutes({ device: 'lo', log: (l) => logs.push(l), retryMs: 50 }, rec.run);
-  await h.start((l) => rib.subscribe(l));
+  h.start((l) => rib.subscribe(l));
   return { rib, rec, h };
 }
 

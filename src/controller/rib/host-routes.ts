@@ -13,7 +13,7 @@
  * applied in batches through one `ip -force -batch -` child per batch (IS-IS may move
  * hundreds of routes at once; nothing waits on the kernel in the event loop); a failed line
  * is logged (at most once a minute) and retried. Everything of protocol 250 is flushed at
- * start (a previous run's) and at stop. The device is looked up every second (RTM_GETLINK):
+ * start (a previous run's, before the vRouter starts) and at stop. The device is looked up every second (RTM_GETLINK):
  * when vhost0 appears or is created anew (a restarted vRouter), every route is put back.
  */
 import { spawn } from 'node:child_process';
@@ -95,9 +95,12 @@ export class HostRoutes {
     this.device = opts.device ?? 'vhost0';
   }
 
-  /** Flush a previous run's routes, then follow the RIB from `subscribe` on. */
-  async start(subscribe: (l: RibListener) => () => void): Promise<void> {
-    await this.flush();
+  /**
+   * Follow the RIB from `subscribe` on. A previous run's routes are removed before, with
+   * removeAll(), best before the vRouter starts in this process (cmd/node.ts): each `ip` is a
+   * fork, cheap in a small process and slower beside a running data plane.
+   */
+  start(subscribe: (l: RibListener) => () => void): void {
     if (netlinkAvailable()) {
       try {
         this.sock = NetlinkSocket.open();
@@ -122,7 +125,7 @@ export class HostRoutes {
     clearTimeout(this.retry);
     await this.idle;
     this.sock?.close();
-    await this.flush();
+    await this.removeAll();
   }
 
   /** Resolves once nothing is queued or under way (tests). */
@@ -248,8 +251,8 @@ export class HostRoutes {
     this.opts.log(line);
   }
 
-  /** Every route of protocol 250 in this namespace, both families. */
-  private async flush(): Promise<void> {
+  /** Remove every route of protocol 250 in this namespace, both families. */
+  async removeAll(): Promise<void> {
     // (an empty table answers with an error: nothing to flush)
     for (const fam of ['-4', '-6']) await this.ip([fam, 'route', 'flush', 'proto', String(HOST_ROUTE_PROTO)]);
   }
