@@ -17,17 +17,16 @@
  * The router's veth ends carry no kernel address: cnr's data plane owns them, and BGP runs
  * over vhost0. `up` shows traffic crossing the router (pings both families, a prefix learned
  * by BGP); `down` removes every namespace, link, process and file that `up` made.
+ * `up --topology sr` builds the segment-routing fabric of lab-sr.ts instead (PE1 — P — PE2).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { addPod } from '../cni/pod.js';
+import { CLI, inNs, nsExists, pidAlive, pingChecks, readPid, RUN_DIR, sh, waitFor } from './lab-util.js';
+import { downSr, srLabPresent, statusSr, upSr } from './lab-sr.js';
 
 const NS = { router: 'cnrlab-r', h1: 'cnrlab-h1', h2: 'cnrlab-h2', peer: 'cnrlab-peer' } as const;
-const RUN_DIR = '/run/cnr-lab';
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/cnr');
 
 export const LAB_CONFIG = `# The cnr lab's router (cnr lab up)
 set system host-name lab-router
@@ -59,53 +58,6 @@ protocol bgp cnr {
   ipv4 { import all; export where source = RTS_STATIC; };
 }
 `;
-
-function sh(args: string[], allowFail = false): string {
-  try {
-    return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
-  } catch (e) {
-    if (allowFail) return '';
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`${args.join(' ')}: ${err.stderr?.trim() || err.message}`);
-  }
-}
-
-function nsExists(name: string): boolean {
-  return sh(['ip', 'netns', 'list'], true)
-    .split('\n')
-    .some((l) => l.split(' ')[0] === name);
-}
-
-function inNs(ns: string, args: string[], allowFail = false): string {
-  return sh(['ip', 'netns', 'exec', ns, ...args], allowFail);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (check()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-}
 
 function stateDir(args: string[]): string {
   const i = args.indexOf('--state-dir');
@@ -158,12 +110,25 @@ async function attachHosts(state: string): Promise<void> {
   }
 }
 
+/** `--topology router` (the default, the README's lab) or `sr` (lab-sr.ts). */
+function topology(args: string[]): 'router' | 'sr' {
+  const i = args.indexOf('--topology');
+  if (i < 0) return 'router';
+  const t = args[i + 1];
+  if (t === 'router' || t === 'sr') return t;
+  throw new Error(`--topology ${t ?? ''}: expected router or sr\n${USAGE}`);
+}
+
+const USAGE = 'usage: cnr lab up [--topology router|sr] [--state-dir DIR] | down | status';
+
 async function up(args: string[]): Promise<number> {
+  const topo = topology(args);
   if (process.getuid?.() !== 0) throw new Error('the lab builds network namespaces: run it as root');
-  if (Object.values(NS).some(nsExists)) {
+  if (Object.values(NS).some(nsExists) || srLabPresent()) {
     console.log('A lab is already there; removing it first.');
     await down(args);
   }
+  if (topo === 'sr') return upSr();
   const state = stateDir(args);
   mkdirSync(RUN_DIR, { recursive: true });
   // The lab is a demo: it always starts from its own configuration.
@@ -227,11 +192,6 @@ Try:
   return ok ? 0 : 1;
 }
 
-function ping(ns: string, target: string): boolean {
-  const cmd = target.includes(':') ? ['ping', '-6', '-c', '2', '-i', '0.2', '-W', '1', target] : ['ping', '-c', '2', '-i', '0.2', '-W', '1', target];
-  return /\b[12] received/.test(inNs(ns, cmd, true));
-}
-
 async function status(args: string[]): Promise<boolean> {
   const state = stateDir(args);
   const present = Object.values(NS).filter(nsExists);
@@ -248,20 +208,15 @@ async function status(args: string[]): Promise<boolean> {
     ['host2 -> host1 (IPv6)', NS.h2, '2001:db8:1::2'],
     ['host1 -> 203.0.113.1 (learned by BGP)', NS.h1, '203.0.113.1'],
   ];
-  let ok = true;
-  console.log('');
-  for (const [label, ns, target] of checks) {
-    const pass = ping(ns, target);
-    if (!pass) ok = false;
-    console.log(`  ${pass ? 'ok  ' : 'FAIL'}  ping ${label}`);
-  }
+  const ok = pingChecks(checks);
   const bgp = sh([process.execPath, CLI, 'cli', '--state-dir', state, '-c', 'show bgp summary'], true);
   if (bgp) console.log(`\n${bgp.trimEnd()}`);
   return ok;
 }
 
 async function down(_args: string[]): Promise<number> {
-  // Stop only what the lab started, by the PIDs it recorded.
+  // Stop only what the lab started, by the PIDs it recorded (either topology).
+  await downSr();
   for (const file of ['cnr.pid', 'bird-launcher.pid', 'bird/bird.pid']) {
     const pid = readPid(join(RUN_DIR, file));
     if (pid !== undefined && pidAlive(pid)) process.kill(pid, 'SIGTERM');
@@ -286,9 +241,9 @@ export async function run(args: string[]): Promise<number> {
     case 'down':
       return down(rest);
     case 'status':
-      return (await status(rest)) ? 0 : 1;
+      return (await (srLabPresent() ? statusSr() : status(rest))) ? 0 : 1;
     default:
-      console.error('usage: cnr lab up | down | status [--state-dir DIR]');
+      console.error(USAGE);
       return 2;
   }
 }

@@ -17,6 +17,7 @@ import { createBgp } from '../controller/protocols/bgp/index.js';
 import { createIsis } from '../controller/protocols/isis/index.js';
 import { afterBgpInitialSync, SELECTION_DEFERRAL_SECONDS } from '../controller/protocols/bgp/initial-sync.js';
 import { FibExport } from '../controller/rib/fib-export.js';
+import { HostRoutes } from '../controller/rib/host-routes.js';
 import { VrouterFramePort } from '../controller/link/vrouter-frame-port.js';
 import { BfdManager } from '../controller/protocols/bfd/manager.js';
 import { bfdCommands } from '../controller/protocols/bfd/commands.js';
@@ -68,6 +69,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let vrouter: Vrouter | undefined;
   let agentAddress = o.agentAddress;
   const token = o.agentToken ?? (o.vrouter ? randomBytes(24).toString('base64url') : undefined);
+  // the IGP's and static routes into the host kernel via vhost0, for the node's own traffic;
+  // a previous run's are removed first, before the vRouter makes this process large
+  const hostRoutes = o.vhost ? new HostRoutes({ log: (l) => log(`controller: ${l}`) }) : undefined;
+  await hostRoutes?.removeAll();
   if (o.vrouter) {
     const maxMtu = o.maxMtu ?? mtuFromConfig(o);
     vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}), log: (l) => log(`vrouter: ${l}`) });
@@ -119,11 +124,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await cni.stop().catch((e: unknown) => log(`cni service stop: ${String(e)}`));
     await controller.stop().catch((e: unknown) => log(`controller stop: ${String(e)}`));
     for (const s of stoppers) await s().catch(() => {});
+    await hostRoutes?.stop();
     await fib.stop().catch(() => {});
     framePort.close();
     await vrouter?.stop().catch(() => {});
   };
   try {
+    hostRoutes?.start((l) => rib.subscribe(l));
     await controller.start();
     await fileWatch?.start();
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));
@@ -151,8 +158,8 @@ function mtuFromConfig(o: NodeOptions): number | undefined {
 
 const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
-  ' [--metrics HOST:PORT|none]' +
-  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--no-vhost] [--max-mtu MTU]' : '');
+  ' [--metrics HOST:PORT|none] [--no-vhost]' +
+  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU]' : '');
 
 /** --max-mtu sizes the in-process data plane: only `cnr start` has one */
 function maxMtuFor(v: string, cmd: 'start' | 'controller'): number {

@@ -46,7 +46,9 @@ export class VhostSync {
     for (const k of this.installed) {
       if (want.has(k)) continue;
       const [fam, kind, prefix] = k.split(' ');
-      cmds.push([`-${fam}`, kind!, 'del', prefix!, 'dev', dev]);
+      // a route only as this sync made it (`ip` gives protocol boot): the controller's
+      // routes on vhost0 (protocol 250, controller/rib/host-routes.ts) may hold the same prefix
+      cmds.push([`-${fam}`, kind!, 'del', prefix!, 'dev', dev, ...(kind === 'route' ? ['proto', 'boot'] : [])]);
     }
     for (const k of want) {
       if (this.installed.has(k)) continue;

@@ -45,3 +45,34 @@ test('cnr lab up shows traffic through the router, lab down removes everything',
   assert.deepEqual(labNamespaces(), []);
   assert.equal(existsSync('/run/cnr-lab'), false);
 });
+
+// `cnr lab up --topology sr`: the overlay in one command (src/cmd/lab-sr.ts). The pods in VRF
+// blue on PE1 and PE2 ping each other over both families, and the capture on the core shows
+// P's label for PE2 (500003) over PE2's VPN label, the VPN label alone after P (PHP).
+test('cnr lab up --topology sr: pods ping across PE1 — P — PE2, the core carries the SR and VPN labels', { skip, timeout: 150_000 }, async (t) => {
+  if (labNamespaces().length > 0) {
+    t.skip('a lab is already running on this machine (cnr lab down first); skipped');
+    return;
+  }
+  try {
+    const upRun = spawnSync(cnr, ['lab', 'up', '--topology', 'sr'], { encoding: 'utf8', timeout: 120_000 });
+    const out = upRun.stdout + upRun.stderr;
+    for (const check of ['pod1 -> pod2 (IPv4)', 'pod2 -> pod1 (IPv4)', 'pod1 -> pod2 (IPv6)', 'pod2 -> pod1 (IPv6)']) {
+      assert.match(out, new RegExp(`ok\\s+ping ${check.replace(/[()]/g, '\\$&')}`), out);
+    }
+    const blue = /PE2's VPN label for blue (\d+)/.exec(out)?.[1];
+    assert.ok(blue, out);
+    assert.match(out, new RegExp(`PE1 -> P +\\[500003, ${blue}\\]`), out);
+    assert.match(out, new RegExp(`P +-> PE2 +\\[${blue}\\]`), out);
+    assert.doesNotMatch(out, /FAIL/, out);
+    assert.equal(upRun.status, 0, out);
+    // the node's own traffic: PE1's kernel holds its IS-IS routes to the other loopbacks via vhost0
+    const kernel = execFileSync('ip', ['netns', 'exec', 'cnrlab-pe1', 'ip', 'route', 'show', 'proto', '250'], { encoding: 'utf8' });
+    assert.match(kernel, /^10\.255\.0\.3 dev vhost0/m, kernel);
+  } finally {
+    const downRun = spawnSync(cnr, ['lab', 'down'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(downRun.status, 0, downRun.stdout + downRun.stderr);
+  }
+  assert.deepEqual(labNamespaces(), []);
+  assert.equal(existsSync('/run/cnr-lab'), false);
+});

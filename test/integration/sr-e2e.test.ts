@@ -16,8 +16,8 @@
  * core link carries P's label for PE2 over PE2's VPN label, and P pops the transport label.
  *
  * Needs the IS-IS protocol (src/controller/protocols/isis, built on the isis branch): skips
- * with that reason where it is not in the tree. The node's own traffic is routed into vhost0
- * by the test (a default route), where the vRouter has put the loopback address.
+ * with that reason where it is not in the tree. The node's own traffic reaches the remote
+ * loopbacks through vhost0 by the kernel routes the controller installs for its IS-IS routes.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

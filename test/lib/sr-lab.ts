@@ -2,9 +2,8 @@
  * A segment-routing fabric of cnr nodes for the system tests (sr-e2e, sr-square-e2e): the
  * configuration of each node (lo0 with its NET and node SID, IS-IS point-to-point on the core
  * links with 1 s hellos and a 3 s hold time, its own SRGB; on the PEs iBGP inet-vpn/inet6-vpn between loopbacks
- * and VRF blue), `cnr start` in each node's namespace with the node's own traffic routed
- * into vhost0, and a bounded tshark capture of what
- * crosses a link.
+ * and VRF blue), `cnr start` in each node's namespace (its controller routes the node's own
+ * traffic into vhost0), and a bounded tshark capture of what crosses a link.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,8 +87,9 @@ export function srVpn(n: number, peer: number, blueIf: string, blueNet: string, 
 /**
  * Start `cnr start` on every node (their namespaces in `ns`, files under `dir`), each put in
  * `nodes` as it starts (so that the caller stops what started even when a later one fails):
- * once the loopback is on vhost0 (the vRouter puts it there), the node's own traffic (BGP
- * between loopbacks) is routed into vhost0.
+ * once the loopback is on vhost0 (the vRouter puts it there). The node's own traffic (BGP
+ * between loopbacks) reaches the remote loopbacks through the kernel routes the controller
+ * installs for its IS-IS routes (`dev vhost0 proto 250`, controller/rib/host-routes.ts).
  */
 export async function startSrNodes(lab: NetnsLab, dir: string, plans: SrNodePlan[], ns: Record<string, string>, nodes: Map<string, CnrNode>): Promise<void> {
   for (const p of plans) {
@@ -104,7 +104,6 @@ export async function startSrNodes(lab: NetnsLab, dir: string, plans: SrNodePlan
     await eventually(`vhost0 in ${p.name}`, 15_000, () => lab.run(ns[p.name]!, ['ip', 'link', 'show', 'vhost0'], { allowFail: true }).includes('vhost0'));
     // the loopback (lo0) reaches the kernel as an address of vhost0, from its receive route
     await eventually(`10.255.0.${p.n} on vhost0 in ${p.name}`, 15_000, () => lab.run(ns[p.name]!, ['ip', '-4', 'addr', 'show', 'dev', 'vhost0']).includes(`10.255.0.${p.n}/32`));
-    lab.run(ns[p.name]!, ['ip', 'route', 'replace', 'default', 'dev', 'vhost0']);
   }
 }
 
