@@ -66,7 +66,9 @@ test('lo0\'s addresses answer pings through the vRouter, live on vhost0 for the 
   assert.match(addrs, /inet 10\.255\.0\.1\/32/, addrs);
   assert.match(addrs, /inet6 2001:db8:ff::1\/128/, addrs);
   assert.doesNotMatch(out, /lo0.*not found|NACK.*lo0/, out);
-  // the vRouter's link state reaches the controller's log (and syslog): r1 attached, lo0 is no link
+  // the vRouter's link state reaches the controller's log (and syslog): r1 attached, lo0 is no
+  // link (the frame port's stream may open after the first pings: wait for the line, bounded)
+  for (let i = 0; i < 50 && !/controller: interface r1: link up/.test(out); i++) await new Promise((res) => setTimeout(res, 100));
   assert.match(out, /controller: interface r1: link up/, out);
   assert.doesNotMatch(out, /interface lo0: link/, out);
 
