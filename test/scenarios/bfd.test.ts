@@ -7,21 +7,8 @@
  */
 import { test } from 'node:test';
 import { BfdScenario, type BfdScenarioConfig } from './bfd-harness.js';
-import { checkStep, loadScenarios } from './runner.js';
+import { loadScenarios, replaySteps } from './runner.js';
 
 for (const sc of loadScenarios('bfd')) {
-  test(`bfd scenario ${sc.name}: ${sc.title}`, { todo: sc.knownBug }, () => {
-    const run = new BfdScenario(sc.config as BfdScenarioConfig);
-    for (const step of sc.steps) {
-      for (const e of step.events) {
-        try {
-          run.run(e);
-        } catch (err) {
-          (err as Error).message = `${step.inputFile}: event ${JSON.stringify(e)}: ${(err as Error).message}`;
-          throw err;
-        }
-      }
-      checkStep(sc, step, run.snapshot());
-    }
-  });
+  test(`bfd scenario ${sc.name}: ${sc.title}`, { todo: sc.knownBug }, () => replaySteps(sc, new BfdScenario(sc.config as BfdScenarioConfig)));
 }

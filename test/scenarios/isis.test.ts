@@ -7,21 +7,8 @@
  */
 import { test } from 'node:test';
 import { IsisScenario, type IsisScenarioConfig } from './isis-harness.js';
-import { checkStep, loadScenarios } from './runner.js';
+import { loadScenarios, replaySteps } from './runner.js';
 
 for (const sc of loadScenarios('isis')) {
-  test(`isis scenario ${sc.name}: ${sc.title}`, { todo: sc.knownBug }, () => {
-    const run = new IsisScenario(sc.config as IsisScenarioConfig);
-    for (const step of sc.steps) {
-      for (const e of step.events) {
-        try {
-          run.run(e);
-        } catch (err) {
-          (err as Error).message = `${step.inputFile}: event ${JSON.stringify(e)}: ${(err as Error).message}`;
-          throw err;
-        }
-      }
-      checkStep(sc, step, run.snapshot());
-    }
-  });
+  test(`isis scenario ${sc.name}: ${sc.title}`, { todo: sc.knownBug }, () => replaySteps(sc, new IsisScenario(sc.config as IsisScenarioConfig)));
 }

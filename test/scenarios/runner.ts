@@ -173,3 +173,27 @@ export function compareStep(step: ScenarioStep, produced: unknown, expected: unk
     throw e;
   }
 }
+
+/** What a protocol's harness gives the runner: one input event at a time, and the state to compare. */
+export interface ScenarioHarness {
+  run(event: ScenarioEvent): void;
+  snapshot(): unknown;
+}
+
+/**
+ * Replay a scenario's steps through a harness, checking the state after each step; an event
+ * that throws is named with its input file.
+ */
+export function replaySteps(scenario: Scenario, harness: ScenarioHarness): void {
+  for (const step of scenario.steps) {
+    for (const e of step.events) {
+      try {
+        harness.run(e);
+      } catch (err) {
+        (err as Error).message = `${step.inputFile}: event ${JSON.stringify(e)}: ${(err as Error).message}`;
+        throw err;
+      }
+    }
+    checkStep(scenario, step, harness.snapshot());
+  }
+}
