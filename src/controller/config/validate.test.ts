@@ -31,6 +31,17 @@ set routing-instances blue routing-options rib red.inet6.0 static route 2001:db8
   ]);
 });
 
+test('inet.0 static routes: in either container, one route in one place only', () => {
+  const both = loadSet(`
+set routing-options static route 10.1.0.0/16 discard
+set routing-options rib inet.0 static route 10.2.0.0/16 discard
+set routing-options rib inet.0 static route 10.1.0.0/16 reject
+`);
+  assert.deepEqual(check(both), [
+    'routing-options rib inet.0 static route 10.1.0.0/16: already configured under routing-options static route 10.1.0.0/16',
+  ]);
+});
+
 test('static routes: every rule, with the path of the route and the table it is in', () => {
   const t = loadSet(`
 set routing-options static route 10.1.0.0/16 discard

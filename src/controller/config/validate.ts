@@ -64,7 +64,14 @@ function checkRoutingOptions(errors: string[], where: string, ro: ConfigTree, in
       errors.push(`${where} rib ${rib}: unknown table here (use ${tables.join(' or ')})`);
       continue;
     }
-    checkStatic(errors, `${where} rib ${rib} static`, rib, rib === v6table ? 6 : 4, v6table, subtree(subtree(subtree(body).static).route));
+    const routes = subtree(subtree(subtree(body).static).route);
+    checkStatic(errors, `${where} rib ${rib} static`, rib, rib === v6table ? 6 : 4, v6table, routes);
+    if (rib !== v4table) continue;
+    // inet.0's static routes may sit in either container, but one route in one place only
+    const direct = subtree(subtree(ro.static).route);
+    for (const p of Object.keys(routes)) {
+      if (p in direct) errors.push(`${where} rib ${rib} static route ${p}: already configured under ${where} static route ${p}`);
+    }
   }
 }
 

@@ -93,3 +93,21 @@ test('direct: a /32 address gives only the local route; removing an interface wi
   assert.equal(rib.get('blue.inet.0', '169.254.1.1/32'), undefined);
   assert.equal(rib.get('inet.0', '10.0.0.0/24')?.protocol, 'direct');
 });
+
+test('inet.0 from two containers: routing-options static and rib inet.0 static are one set', () => {
+  const rib = new Rib();
+  const { api, calls } = recording(rib);
+  const sp = new StaticProtocol(api);
+  const fromRib = loadSet('set routing-options rib inet.0 static route 10.2.0.0/16 discard')['routing-options'] as ConfigTree;
+  const ribStatic = ((fromRib['rib'] as ConfigTree)['inet.0'] as ConfigTree)['static'] as ConfigTree;
+  sp.apply([
+    { table: 'inet.0', config: staticOf('set routing-options static route 10.1.0.0/16 discard') },
+    { table: 'inet.0', config: ribStatic },
+  ]);
+  assert.ok(rib.get('inet.0', '10.1.0.0/16'), 'the routing-options static route is kept');
+  assert.ok(rib.get('inet.0', '10.2.0.0/16'), 'the rib inet.0 static route is there');
+  assert.deepEqual(calls.filter((c) => c.startsWith('-')), [], 'neither withdraws the other');
+  sp.apply([{ table: 'inet.0', config: ribStatic }]);
+  assert.equal(rib.get('inet.0', '10.1.0.0/16'), undefined, 'removing one container withdraws only its routes');
+  assert.ok(rib.get('inet.0', '10.2.0.0/16'));
+});

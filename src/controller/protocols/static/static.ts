@@ -56,10 +56,18 @@ export class StaticProtocol {
     this.lastTables = tables;
     const seen = new Set<string>();
     const watched = new Set<string>();
+    // One table may come from two containers (`routing-options static` and `rib inet.0 static`):
+    // their routes are one set, else the second would withdraw the first's.
+    const wanted = new Map<string, Map<string, { source: string; route: RibRoute }>>();
     for (const { table, config } of tables) {
-      seen.add(table);
       const bfdHere = this.bfd && (table === 'inet.0' || table === 'inet6.0');
-      const want = routesOf(config, bfdHere ? (prefix, gw, v) => this.usable(table, prefix, gw, v, watched) : undefined);
+      const routes = routesOf(config, bfdHere ? (prefix, gw, v) => this.usable(table, prefix, gw, v, watched) : undefined);
+      const into = wanted.get(table);
+      if (into) for (const [k, w] of routes) into.set(k, w);
+      else wanted.set(table, routes);
+    }
+    for (const [table, want] of wanted) {
+      seen.add(table);
       const have = this.announced.get(table) ?? new Map();
       for (const [k, h] of have) if (!want.has(k)) this.rib.withdraw(table, h.source, h.route.prefix);
       for (const [k, w] of want) {
