@@ -215,6 +215,7 @@ async function cutOnce(net: Net, c: Case, attempt: number): Promise<FailoverResu
     await sleep(1500);
     const cutMs = performance.timeOrigin + performance.now();
     must('ip', ['-n', p1.ns, 'link', 'set', p1.port, 'down']);
+    const cutDoneMs = performance.timeOrigin + performance.now();
     cut = true;
     const limitMs = c === 'cnr-hold' ? HOLD * 1000 + 20_000 : 20_000;
     await waitFor(`${c}: the router drops p1`, async () => !(await p1Established(net, c)), limitMs, 100);
@@ -223,8 +224,8 @@ async function cutOnce(net: Net, c: Case, attempt: number): Promise<FailoverResu
     sender = undefined;
     await sleep(300);
     const [before, after] = await Promise.all(recv.map((r) => report<{ ranges: Ranges }>(r)));
-    const cutSeq = Math.round(((cutMs - s.startMs) * RATE) / 1000);
-    return analyseFailover({ sent: s.sent, cutSeq, before: before!.ranges, after: after!.ranges });
+    const seqAt = (ms: number) => Math.round(((ms - s.startMs) * RATE) / 1000);
+    return analyseFailover({ sent: s.sent, cutSeq: seqAt(cutMs), cutDoneSeq: seqAt(cutDoneMs), before: before!.ranges, after: after!.ranges });
   } finally {
     if (sender) await sender.stop();
     for (const r of recv) await r.stop();

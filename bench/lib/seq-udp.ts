@@ -34,8 +34,12 @@ export function normalise(ranges: Ranges): Ranges {
 export interface FailoverCut {
   /** datagrams the sender sent (numbers 0 .. sent-1) */
   sent: number;
-  /** the number due when the port went down */
+  /**
+   * the numbers due when the command taking the port down started and when it had returned
+   * (on a busy machine starting `ip` can take a while: the port went down in between)
+   */
   cutSeq: number;
+  cutDoneSeq?: number;
   /** runs received by the peer in use before the cut, and by the other one */
   before: Ranges;
   after: Ranges;
@@ -85,7 +89,7 @@ export function analyseFailover(c: FailoverCut, slack = 50): FailoverResult {
       if (k < c.cutSeq - slack) lostBefore++;
     } else run = 0;
     if (v & 2 && k < c.cutSeq - slack && earlyAfter < 0) earlyAfter = k;
-    if (v & 2 && k >= c.cutSeq && firstAfter < 0) firstAfter = k;
+    if (v & 2 && k >= c.cutSeq - slack && firstAfter < 0) firstAfter = k;
     if (v & 1 && firstAfter >= 0 && k > firstAfter + slack) lateBefore = k;
   }
   const r: FailoverResult = {
@@ -99,7 +103,8 @@ export function analyseFailover(c: FailoverCut, slack = 50): FailoverResult {
   if (earlyAfter >= 0) why.push(`the other peer already had number ${earlyAfter} before the cut (${c.cutSeq})`);
   if (firstAfter < 0) why.push('no datagram reached the other peer after the cut');
   if (lateBefore >= 0) why.push(`the cut peer still received number ${lateBefore} after the failover`);
-  if (longest > 0 && Math.abs(longestStart - c.cutSeq) > slack) why.push(`the outage starts ${longestStart - c.cutSeq} from the cut`);
+  const cutDone = Math.max(c.cutSeq, c.cutDoneSeq ?? c.cutSeq);
+  if (longest > 0 && (longestStart < c.cutSeq - slack || longestStart > cutDone + slack)) why.push(`the outage starts ${longestStart - c.cutSeq} from the cut (its command took ${cutDone - c.cutSeq})`);
   if (lost !== longest) why.push(`${lost - longest} lost outside the outage`);
   if (why.length) r.invalid = why.join('; ');
   return r;
