@@ -98,6 +98,19 @@ export class BfdInstance {
     return this.drain();
   }
 
+  /**
+   * A new key, algorithm or none for a session (section 6.7), used from its next packet. The
+   * peer's sequence number is learnt again (bfd.AuthSeqKnown = 0), as after a silent period.
+   */
+  changeAuth(key: BfdSessionKey, auth: BfdSessionConfig['auth']): void {
+    const s = this.need(key);
+    const { auth: _old, ...rest } = s.config;
+    const config: BfdSessionConfig = auth ? { ...rest, auth } : rest;
+    checkConfig(config);
+    s.config = config;
+    s.rcvAuthSeq = undefined;
+  }
+
   private need(key: BfdSessionKey): BfdSession {
     const s = this.cx.sessions.get(key);
     if (!s) throw new Error(`bfd: no session ${JSON.stringify(key)}`);
