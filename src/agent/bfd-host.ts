@@ -135,6 +135,7 @@ export class BfdHost {
       key = resolveKey(u, vifs);
       if (u.detectMult === undefined || u.detectMult < 1 || u.detectMult > 255) throw new Error(`multiplier ${u.detectMult ?? 0} outside 1..255`);
       if (!u.desiredMinTxUs) throw new Error('minimum transmit interval 0');
+      if (u.minTtl && (u.minTtl < 1 || u.minTtl > 255)) throw new Error(`minimum TTL ${u.minTtl} outside 1..255`);
     } catch (err) {
       r.error = err instanceof Error ? err.message : String(err);
       this.report(r);
@@ -153,7 +154,7 @@ export class BfdHost {
       this.report(r);
       return r.error;
     }
-    const config: BfdSessionConfig = { desiredMinTxUs: u.desiredMinTxUs!, requiredMinRxUs: u.requiredMinRxUs ?? u.desiredMinTxUs!, detectMult: u.detectMult, controlPlaneIndependent: true, ...(u.adminDown ? { adminDown: true } : {}), ...(auth ? { auth } : {}) };
+    const config: BfdSessionConfig = { desiredMinTxUs: u.desiredMinTxUs!, requiredMinRxUs: u.requiredMinRxUs ?? u.desiredMinTxUs!, detectMult: u.detectMult, controlPlaneIndependent: true, ...(u.adminDown ? { adminDown: true } : {}), ...(auth ? { auth } : {}), ...(u.multihop && u.minTtl ? { minTtl: u.minTtl } : {}) };
     const res = await this.call({ op: 'set', req: 0, id, key, config, clients: u.clients ?? [] });
     if (res.ev === 'applied' && res.error) {
       r.error = res.error;

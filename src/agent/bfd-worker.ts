@@ -170,7 +170,7 @@ function main(init: WorkerInit): void {
           if (c.desiredMinTxUs !== m.config.desiredMinTxUs || c.requiredMinRxUs !== m.config.requiredMinRxUs || c.detectMult !== m.config.detectMult) {
             handle(bfd.changeTimers(old.session.key, m.config, now));
           }
-          if (!sameAuth(c.auth, m.config.auth)) bfd.changeAuth(old.session.key, m.config.auth);
+          if (!sameAuth(c.auth, m.config.auth) || c.minTtl !== m.config.minTtl) bfd.changeChecks(old.session.key, { auth: m.config.auth, minTtl: m.config.minTtl });
           if ((old.session.state === 'AdminDown') !== (m.config.adminDown === true)) handle(bfd.setAdminDown(old.session.key, m.config.adminDown === true, now));
           post({ ev: 'applied', req: m.req, info: info(old, now) });
           return;

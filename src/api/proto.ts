@@ -102,6 +102,8 @@ export interface PbBfdSessionUpdate {
   authKeyId?: number;
   /** the key (a configuration secret): never logged */
   authKey?: string;
+  /** multihop: the lowest TTL / Hop Limit accepted (RFC 5883 section 5); 0 or absent: no check */
+  minTtl?: number;
 }
 
 /** proto BfdSessionState (defaults filled in by proto-loader) */

@@ -15,7 +15,8 @@
  * cnr's side, `authentication keyed sha1` on BIRD's). Checked:
  *  - every session (single hop IPv4 and IPv6 with both peers, multihop with FRR) comes Up on
  *    both sides, with the timers negotiated to the slower side;
- *  - malformed BFD packets sent to cnr are dropped and counted by reason, and disturb nothing;
+ *  - malformed BFD packets sent to cnr are dropped and counted by reason, and disturb nothing
+ *    (among them one to the multihop session below its `minimum-ttl 254`);
  *  - FRR's port taken down (its veth, not its processes): cnr detects each of FRR's sessions
  *    Down within the detection time (100 ms x 3: under 400 ms from the cut), the BGP sessions
  *    close at once and FRR's routes, and the static route, leave the vRouter's FIB; BIRD's
@@ -127,6 +128,8 @@ before(async () => {
       `set routing-options static route ${STATIC_MULTIHOP} resolve`,
       `set routing-options static route ${STATIC_MULTIHOP} next-hop 10.81.100.2`,
       `set routing-options static route ${STATIC_MULTIHOP} bfd-liveness-detection minimum-interval 100 multiplier 3 session-mode multihop local-address 10.81.1.1`,
+      // FRR's loopback is one hop away and FRR sends TTL 255: at most one router between (RFC 5883 section 5)
+      `set routing-options static route ${STATIC_MULTIHOP} bfd-liveness-detection minimum-ttl 254`,
     ],
   }, 30_000, { vrouter: true, vhost: true, introspect: INTROSPECT });
 
@@ -238,7 +241,8 @@ test('BFD hosted by the vRouter with FRR and BIRD: Up with negotiated timers, ma
   let after: Map<string, number> = new Map();
   await waitFor('the malformed packets counted', async () => {
     after = new Map((await bfd()).discards.map((d) => [d.reason, d.count]));
-    return expected.every((r) => (after.get(r) ?? 0) > (before.get(r) ?? 0));
+    // bad_ttl twice: the single-hop packet with TTL 64, and the multihop one below minimum-ttl
+    return expected.every((r) => (after.get(r) ?? 0) > (before.get(r) ?? 0)) && (after.get('bad_ttl') ?? 0) - (before.get('bad_ttl') ?? 0) >= 2;
   }, 5000, 100).catch(() => assert.fail(`discards ${JSON.stringify([...after])}`));
   console.log(`# malformed BFD packets dropped by reason: ${JSON.stringify(Object.fromEntries(after))}`);
   assert.ok((await bfd()).sessions.every((r) => r.state === 'Up' && r.flaps === 0), 'no session disturbed');
@@ -311,5 +315,12 @@ s.bind(49200, '10.81.1.2', async () => {
   s.setTTL(64);
   await new Promise((r) => s.send(pkt({}), 3784, '10.81.1.1', r));
   s.close();
+  // to the multihop session from FRR's loopback, with TTL 64: below its minimum-ttl 254
+  const m = dgram.createSocket('udp4');
+  m.bind(49201, '10.81.100.2', async () => {
+    m.setTTL(64);
+    await new Promise((r) => m.send(pkt({}), 4784, '10.81.1.1', r));
+    m.close();
+  });
 });
 `;

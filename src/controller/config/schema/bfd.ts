@@ -18,6 +18,7 @@ export function bfdLivenessDetection(opts: { localAddress?: boolean } = {}): Con
     multiplier: leaf('Packets missed before the session is declared down', uint(1, 255), { default: 3 }),
     'session-mode': leaf('Single hop (RFC 5881, UDP 3784), multihop (RFC 5883, UDP 4784), or automatic (multihop for BGP multihop and internal peers not on a shared subnet)', enumOf('automatic', 'single-hop', 'multihop'), { default: 'automatic' }),
     ...(opts.localAddress ? { 'local-address': leaf('Source address of the BFD session (multihop)', ip) } : {}),
+    'minimum-ttl': leaf('Multihop: drop packets that arrive with a lower TTL / hop limit (RFC 5883 section 5; cnr\'s statement, FRR\'s name): 255 - N routers away at most', uint(1, 255)),
     authentication: container('Authentication of the session\'s packets (RFC 5880 section 6.7)', {
       'key-chain': leaf('Key chain (security authentication-key-chains key-chain NAME)', name),
       algorithm: leaf('keyed-sha-1, or meticulous-keyed-sha-1 (the sequence number rises with every packet)', enumOf('keyed-sha-1', 'meticulous-keyed-sha-1'), { default: 'keyed-sha-1' }),

@@ -173,3 +173,16 @@ test('authentication: key chain secrets are hidden from users without the secret
   assert.ok(!/first-key|second-key|old-key/.test(text), text);
   assert.match(text, /SECRET-DATA/);
 });
+
+test('minimum-ttl: read from bfd-liveness-detection, the strictest of a session\'s clients sent', () => {
+  assert.equal(bfdTimersOf({ 'minimum-ttl': 254, 'session-mode': 'multihop' })?.minTtl, 254);
+  assert.equal(bfdTimersOf({})?.minTtl, undefined);
+  const x = transport();
+  const m = new BfdManager(x.t);
+  const req = { peer: '192.0.2.9', local: '10.0.0.1', multihop: true, minTxMs: 100, minRxMs: 100, multiplier: 3 };
+  m.watch('static', { ...req, minTtl: 250 }, () => {});
+  m.watch('bgp', { ...req, minTtl: 254 }, () => {});
+  m.watch('isis', req, () => {});
+  assert.equal(x.sent.at(-1)!.minTtl, 254);
+  m.close();
+});

@@ -26,6 +26,8 @@ export interface BfdRequest {
   multiplier: number;
   /** keyed SHA-1 with the key in use of a key chain (`authentication key-chain K`) */
   auth?: BfdAuthRequest;
+  /** multihop: the lowest TTL accepted (`minimum-ttl`) */
+  minTtl?: number;
 }
 
 /** A request's authentication: the algorithm and the key chain by name (resolved by the manager). */
@@ -165,6 +167,8 @@ export class BfdManager implements BfdClients {
       detectMult: Math.min(...ws.map((w) => w.req.multiplier)),
       clients: [...new Set(ws.map((w) => w.client))].sort(),
       ...this.authOf(ws),
+      // the strictest any client asks for
+      ...(ws.some((w) => w.req.minTtl) ? { minTtl: Math.max(...ws.map((w) => w.req.minTtl ?? 0)) } : {}),
     };
     const text = JSON.stringify(u);
     if (text === s.sent) return;
@@ -232,7 +236,7 @@ export function adjacencyBfdRequest(ifname: string, neighborAddress: string, bfd
  * absent. `minimum-interval` sets both directions; `minimum-receive-interval` and
  * `transmit-interval minimum-interval` override one each. Without any interval, 1000 ms.
  */
-export function bfdTimersOf(v: ConfigValue | undefined): { minTxMs: number; minRxMs: number; multiplier: number; mode: 'automatic' | 'single-hop' | 'multihop'; localAddress?: string; auth?: BfdAuthRequest } | undefined {
+export function bfdTimersOf(v: ConfigValue | undefined): { minTxMs: number; minRxMs: number; multiplier: number; mode: 'automatic' | 'single-hop' | 'multihop'; localAddress?: string; auth?: BfdAuthRequest; minTtl?: number } | undefined {
   if (!isTree(v)) return undefined;
   const both = typeof v['minimum-interval'] === 'number' ? v['minimum-interval'] : 1000;
   const tx = isTree(v['transmit-interval']) && typeof v['transmit-interval']['minimum-interval'] === 'number' ? v['transmit-interval']['minimum-interval'] : both;
@@ -243,7 +247,15 @@ export function bfdTimersOf(v: ConfigValue | undefined): { minTxMs: number; minR
   const auth: BfdAuthRequest | undefined = isTree(a) && typeof a['key-chain'] === 'string'
     ? { keyChain: a['key-chain'], algorithm: a['algorithm'] === 'meticulous-keyed-sha-1' ? 'meticulous-keyed-sha-1' : 'keyed-sha-1' }
     : undefined;
-  return { minTxMs: tx, minRxMs: rx, multiplier, mode, ...(typeof v['local-address'] === 'string' ? { localAddress: v['local-address'] } : {}), ...(auth ? { auth } : {}) };
+  return {
+    minTxMs: tx,
+    minRxMs: rx,
+    multiplier,
+    mode,
+    ...(typeof v['local-address'] === 'string' ? { localAddress: v['local-address'] } : {}),
+    ...(auth ? { auth } : {}),
+    ...(typeof v['minimum-ttl'] === 'number' ? { minTtl: v['minimum-ttl'] } : {}),
+  };
 }
 
 /** `security authentication-key-chains key-chain` of a configuration tree. */
