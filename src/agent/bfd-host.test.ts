@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BfdHost, resolveKey } from './bfd-host.js';
+import { authOf, BfdHost, resolveKey } from './bfd-host.js';
 import type { PbBfdSessionState } from '../api/proto.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,6 +22,20 @@ async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await wait(10);
   }
+}
+
+const timers = { desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3 };
+
+/** Two started hosts; a's state reports and log lines recorded. */
+async function twoHosts() {
+  const logs: string[] = [];
+  const a = new BfdHost({ log: (l) => logs.push(l) });
+  const b = new BfdHost();
+  await a.start();
+  await b.start();
+  const statesA: PbBfdSessionState[] = [];
+  a.subscribe((s) => statesA.push(s));
+  return { a, b, statesA, logs };
 }
 
 test('resolveKey: the vif whose subnet holds the peer, its address as the local one', () => {
@@ -37,14 +51,8 @@ test('resolveKey: the vif whose subnet holds the peer, its address as the local 
 });
 
 test('two BFD hosts over loopback: Up at 100 ms x 3 with the C bit, not disturbed by a blocked main thread, Down detected when one stops, swept at ResyncEnd', { timeout: 30_000 }, async () => {
-  const a = new BfdHost();
-  const b = new BfdHost();
-  await a.start();
-  await b.start();
-  const statesA: PbBfdSessionState[] = [];
-  a.subscribe((s) => statesA.push(s));
+  const { a, b, statesA } = await twoHosts();
   try {
-    const timers = { desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3 };
     assert.equal(await a.apply({ peer: '127.0.0.3', local: '127.0.0.2', interface: 'lo', clients: ['bgp'], ...timers }, []), undefined);
     // the far side is the slower: 200 ms, so both transmit every 200 ms
     assert.equal(await b.apply({ peer: '127.0.0.2', local: '127.0.0.3', interface: 'lo', desiredMinTxUs: 200_000, requiredMinRxUs: 200_000, detectMult: 3 }, []), undefined);
@@ -87,6 +95,44 @@ test('two BFD hosts over loopback: Up at 100 ms x 3 with the C bit, not disturbe
     assert.equal(await a.endResync(), 1);
     assert.equal((await a.list()).sessions.length, 0);
     assert.equal(statesA.at(-1)!.removed, true);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+test('authOf: keyed SHA-1 types 4 and 5 with a 1-20 byte key; anything else cannot run', () => {
+  assert.equal(authOf({ peer: '10.0.0.2' }), undefined);
+  assert.deepEqual(authOf({ peer: '10.0.0.2', authType: 4, authKeyId: 7, authKey: 'abc' }), { type: 4, keyId: 7, key: new Uint8Array([97, 98, 99]) });
+  assert.throws(() => authOf({ peer: '10.0.0.2', authType: 2, authKey: 'abc' }), /type 2 is not supported/);
+  assert.throws(() => authOf({ peer: '10.0.0.2', authType: 5, authKey: '' }), /1 to 20 bytes \(0\)/);
+  assert.throws(() => authOf({ peer: '10.0.0.2', authType: 5, authKey: 'x'.repeat(21) }), /1 to 20 bytes \(21\)/);
+});
+
+test('two BFD hosts with keyed SHA-1: Up with the same key; a new key on one side takes the session Down (auth_failed) until the other has it too', { timeout: 30_000 }, async () => {
+  const { a, b, statesA, logs } = await twoHosts();
+  try {
+    const toB = { peer: '127.0.0.5', local: '127.0.0.4', interface: 'lo', clients: ['bgp'], ...timers };
+    const toA = { peer: '127.0.0.4', local: '127.0.0.5', interface: 'lo', ...timers };
+    await a.apply({ ...toB, authType: 4, authKeyId: 1, authKey: 'shared-key' }, []);
+    await b.apply({ ...toA, authType: 4, authKeyId: 1, authKey: 'shared-key' }, []);
+    await until('session Up at a', () => statesA.find((s) => s.state === 'Up'), 10_000);
+    const [sa] = (await a.list()).sessions;
+    assert.equal(sa!.authentication, 'keyed-sha-1 key 1');
+    // b rolls to key 2 alone: a drops b's packets as failing authentication and times the session out
+    const mark = statesA.length;
+    await b.apply({ ...toA, authType: 4, authKeyId: 2, authKey: 'next-key' }, []);
+    const down = await until('a Down after b changed its key', () => statesA.slice(mark).find((s) => s.state === 'Down'), 5000);
+    assert.equal(down.localDiag, 1, 'Control Detection Time Expired: b\'s packets no longer count');
+    const failed = (await a.list()).discards.find((d) => d.reason === 'auth_failed');
+    assert.ok(failed && failed.count > 0, `auth_failed counted: ${JSON.stringify((await a.list()).discards)} ${JSON.stringify(statesA.at(-1))}`);
+    // a gets the same key: Up again, without restarting the session
+    await a.apply({ ...toB, authType: 4, authKeyId: 2, authKey: 'next-key' }, []);
+    await until('Up again with the new key', () => statesA.slice(mark).find((s) => s.state === 'Up'), 10_000);
+    assert.equal((await a.list()).sessions[0]!.authentication, 'keyed-sha-1 key 2');
+    const said = JSON.stringify(statesA) + logs.join('\n');
+    assert.match(logs.join('\n'), /started \(100 ms x 3, keyed-sha-1 key 1, clients bgp\)/);
+    assert.ok(!said.includes('next-key') && !said.includes('shared-key'), 'neither states nor the log carry the key');
   } finally {
     await a.stop();
     await b.stop();

@@ -11,7 +11,7 @@
  * is removed at ResyncEnd (mark and sweep, as for routes).
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import type { BfdSessionKey } from '../bfd/index.js';
+import type { BfdSessionConfig, BfdSessionKey } from '../bfd/index.js';
 import type { VifInfo } from '../dataplane/api.js';
 import { parseIp, parsePrefix, prefixContains } from '../lib/addr.js';
 import { bfdSessionId, type PbBfdSessionState, type PbBfdSessionUpdate, type PbListBfdSessionsReply } from '../api/proto.js';
@@ -135,6 +135,7 @@ export class BfdHost {
       key = resolveKey(u, vifs);
       if (u.detectMult === undefined || u.detectMult < 1 || u.detectMult > 255) throw new Error(`multiplier ${u.detectMult ?? 0} outside 1..255`);
       if (!u.desiredMinTxUs) throw new Error('minimum transmit interval 0');
+      if (u.minTtl && (u.minTtl < 1 || u.minTtl > 255)) throw new Error(`minimum TTL ${u.minTtl} outside 1..255`);
     } catch (err) {
       r.error = err instanceof Error ? err.message : String(err);
       this.report(r);
@@ -145,7 +146,15 @@ export class BfdHost {
       await this.call({ op: 'delete', req: 0, id });
       r.key = undefined;
     }
-    const config = { desiredMinTxUs: u.desiredMinTxUs!, requiredMinRxUs: u.requiredMinRxUs ?? u.desiredMinTxUs!, detectMult: u.detectMult, controlPlaneIndependent: true, ...(u.adminDown ? { adminDown: true } : {}) };
+    let auth: BfdSessionConfig['auth'];
+    try {
+      auth = authOf(u);
+    } catch (err) {
+      r.error = err instanceof Error ? err.message : String(err);
+      this.report(r);
+      return r.error;
+    }
+    const config: BfdSessionConfig = { desiredMinTxUs: u.desiredMinTxUs!, requiredMinRxUs: u.requiredMinRxUs ?? u.desiredMinTxUs!, detectMult: u.detectMult, controlPlaneIndependent: true, ...(u.adminDown ? { adminDown: true } : {}), ...(auth ? { auth } : {}), ...(u.multihop && u.minTtl ? { minTtl: u.minTtl } : {}) };
     const res = await this.call({ op: 'set', req: 0, id, key, config, clients: u.clients ?? [] });
     if (res.ev === 'applied' && res.error) {
       r.error = res.error;
@@ -156,7 +165,8 @@ export class BfdHost {
     r.key = key;
     r.error = undefined;
     if (res.ev === 'applied' && res.info) r.last = res.info;
-    if (isNew) this.log(`bfd: session ${describe(r)} started (${(config.desiredMinTxUs / 1000).toFixed(0)} ms x ${config.detectMult}, clients ${(u.clients ?? []).join(', ') || 'none'})`);
+    // the key is a secret: the log names the algorithm and key id only
+    if (isNew) this.log(`bfd: session ${describe(r)} started (${(config.desiredMinTxUs / 1000).toFixed(0)} ms x ${config.detectMult}${auth ? `, ${authText(u)}` : ''}, clients ${(u.clients ?? []).join(', ') || 'none'})`);
     this.report(r);
     return undefined;
   }
@@ -296,5 +306,27 @@ function toState(r: Requested, info: BfdSessionInfo | undefined): PbBfdSessionSt
     resolvedLocal: r.key?.local ?? '',
     error: r.error ?? '',
     remoteControlPlaneIndependent: info?.remoteControlPlaneIndependent ?? false,
+    authentication: authText(u),
   };
+}
+
+/** RFC 5880 section 6.7 Auth Types the sessions run (src/wire/bfd.ts signs and checks both) */
+const AUTH_NAMES: Record<number, string> = { 4: 'keyed-sha-1', 5: 'meticulous-keyed-sha-1' };
+
+/** A request's authentication as a session's, or undefined for none; throws on what cannot run. */
+export function authOf(u: PbBfdSessionUpdate): BfdSessionConfig['auth'] {
+  const type = u.authType ?? 0;
+  if (type === 0) return undefined;
+  if (type !== 4 && type !== 5) throw new Error(`authentication type ${type} is not supported (4 keyed SHA1, 5 meticulous keyed SHA1)`);
+  const key = Buffer.from(u.authKey ?? '', 'utf8');
+  if (key.length === 0 || key.length > 20) throw new Error(`a SHA1 key must have 1 to 20 bytes (${key.length})`);
+  const keyId = u.authKeyId ?? 0;
+  if (!Number.isInteger(keyId) || keyId < 0 || keyId > 255) throw new Error(`auth key id ${keyId} outside 0..255`);
+  return { type, keyId, key: new Uint8Array(key) };
+}
+
+/** "keyed-sha-1 key 1", or empty: what show commands and logs may say of a session's key */
+function authText(u: PbBfdSessionUpdate): string {
+  const name = AUTH_NAMES[u.authType ?? 0];
+  return name ? `${name} key ${u.authKeyId ?? 0}` : '';
 }

@@ -9,7 +9,7 @@
  * loop while sessions run); state changes and replies go back by postMessage.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { BfdInstance, type BfdOutput, type BfdSession, detectionTimeUs, encodeSessionPacket, sessionKeyText, txIntervalUs } from '../bfd/index.js';
+import { BfdInstance, type BfdOutput, type BfdSession, type BfdSessionConfig, detectionTimeUs, encodeSessionPacket, sessionKeyText, txIntervalUs } from '../bfd/index.js';
 import { BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP } from '../wire/bfd.js';
 import { drainWakeFd, libc, pollReadable } from '../sys/libc.js';
 import { closeSocket, openReceiveSocket, openSendSocket, Receiver, sendDatagram, sockaddr } from './bfd-socket.js';
@@ -170,6 +170,7 @@ function main(init: WorkerInit): void {
           if (c.desiredMinTxUs !== m.config.desiredMinTxUs || c.requiredMinRxUs !== m.config.requiredMinRxUs || c.detectMult !== m.config.detectMult) {
             handle(bfd.changeTimers(old.session.key, m.config, now));
           }
+          if (!sameAuth(c.auth, m.config.auth) || c.minTtl !== m.config.minTtl) bfd.changeChecks(old.session.key, { auth: m.config.auth, minTtl: m.config.minTtl });
           if ((old.session.state === 'AdminDown') !== (m.config.adminDown === true)) handle(bfd.setAdminDown(old.session.key, m.config.adminDown === true, now));
           post({ ev: 'applied', req: m.req, info: info(old, now) });
           return;
@@ -250,3 +251,9 @@ function main(init: WorkerInit): void {
 }
 
 main(workerData as WorkerInit);
+
+/** Whether two sessions' authentication settings are the same (type, key id and key bytes). */
+function sameAuth(a: BfdSessionConfig['auth'], b: BfdSessionConfig['auth']): boolean {
+  if (!a || !b) return a === b;
+  return a.type === b.type && a.keyId === b.keyId && Buffer.from(a.key).equals(Buffer.from(b.key));
+}

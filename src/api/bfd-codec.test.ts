@@ -14,9 +14,9 @@ const def = protoLoader.loadSync(join(protoDir(), 'agent.proto'), LOADER_OPTIONS
 const program = (def['cnr.agent.v1.Agent'] as protoLoader.ServiceDefinition)['Program']!;
 
 const updates = [
-  { peer: '10.0.0.2', local: '', interface: '', multihop: false, delete: false, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, adminDown: false, clients: ['bgp'] },
-  { peer: 'fd00::2', local: 'fd00::1', interface: 'eth1', multihop: false, delete: false, desiredMinTxUs: 300_000, requiredMinRxUs: 1_000_000, detectMult: 255, adminDown: true, clients: ['bgp', 'isis', 'static'] },
-  { peer: '192.0.2.9', local: '10.255.0.1', interface: '', multihop: true, delete: true, desiredMinTxUs: 0, requiredMinRxUs: 0, detectMult: 0, adminDown: false, clients: [] },
+  { peer: '10.0.0.2', local: '', interface: '', multihop: false, delete: false, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, adminDown: false, clients: ['bgp'], authType: 0, authKeyId: 0, authKey: '', minTtl: 0 },
+  { peer: 'fd00::2', local: 'fd00::1', interface: 'eth1', multihop: false, delete: false, desiredMinTxUs: 300_000, requiredMinRxUs: 1_000_000, detectMult: 255, adminDown: true, clients: ['bgp', 'isis', 'static'], authType: 4, authKeyId: 63, authKey: 'twenty-byte-key-0123', minTtl: 0 },
+  { peer: '192.0.2.9', local: '10.255.0.1', interface: '', multihop: true, delete: true, desiredMinTxUs: 0, requiredMinRxUs: 0, detectMult: 0, adminDown: false, clients: [], authType: 5, authKeyId: 0, authKey: 'k', minTtl: 254 },
 ];
 
 test('bfd_session: the hand codec and protobufjs agree both ways', () => {

@@ -337,12 +337,16 @@ function writeBfdSession(w: Writer, m: PbBfdSessionUpdate): void {
   w.uintField(8, m.detectMult ?? 0);
   w.boolField(9, m.adminDown);
   for (const c of m.clients ?? []) w.string(10, c, true);
+  w.uintField(31, m.authType ?? 0);
+  w.uintField(32, m.authKeyId ?? 0);
+  w.string(33, m.authKey);
+  w.uintField(34, m.minTtl ?? 0);
   end();
 }
 
 function readBfdSession(r: Reader, start: number, end: number): PbBfdSessionUpdate {
   const x = new Reader(r.buf, start, end);
-  const m: PbBfdSessionUpdate = { peer: '', local: '', interface: '', multihop: false, delete: false, desiredMinTxUs: 0, requiredMinRxUs: 0, detectMult: 0, adminDown: false, clients: [] };
+  const m: PbBfdSessionUpdate = { peer: '', local: '', interface: '', multihop: false, delete: false, desiredMinTxUs: 0, requiredMinRxUs: 0, detectMult: 0, adminDown: false, clients: [], authType: 0, authKeyId: 0, authKey: '', minTtl: 0 };
   while (x.pos < x.end) {
     const t = x.varint();
     const f = t >>> 3, wire = t & 7;
@@ -356,6 +360,10 @@ function readBfdSession(r: Reader, start: number, end: number): PbBfdSessionUpda
     else if (f === 8 && wire === 0) m.detectMult = x.varint();
     else if (f === 9 && wire === 0) m.adminDown = x.varint() !== 0;
     else if (f === 10 && wire === 2) m.clients!.push(x.string());
+    else if (f === 31 && wire === 0) m.authType = x.varint();
+    else if (f === 32 && wire === 0) m.authKeyId = x.varint();
+    else if (f === 33 && wire === 2) m.authKey = x.string();
+    else if (f === 34 && wire === 0) m.minTtl = x.varint();
     else x.skip(wire);
   }
   return m;

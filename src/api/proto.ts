@@ -97,6 +97,13 @@ export interface PbBfdSessionUpdate {
   detectMult?: number;
   adminDown?: boolean;
   clients?: string[];
+  /** RFC 5880 section 6.7 Auth Type: 4 keyed SHA1, 5 meticulous keyed SHA1, 0 none */
+  authType?: number;
+  authKeyId?: number;
+  /** the key (a configuration secret): never logged */
+  authKey?: string;
+  /** multihop: the lowest TTL / Hop Limit accepted (RFC 5883 section 5); 0 or absent: no check */
+  minTtl?: number;
 }
 
 /** proto BfdSessionState (defaults filled in by proto-loader) */
@@ -135,6 +142,8 @@ export interface PbBfdSessionState {
   resolvedLocal: string;
   error: string;
   remoteControlPlaneIndependent: boolean;
+  /** "keyed-sha-1 key 1" or empty (never the key) */
+  authentication: string;
 }
 
 export interface PbListBfdSessionsReply {

@@ -116,6 +116,9 @@ function admit(cx: BfdContext, bytes: Uint8Array, meta: BfdPacketMeta): { p: Bfd
     if (meta.ttl !== 255) return { reason: 'bad_ttl', session: s };
     // RFC 5881 section 4: the sender picks its source port from 49152-65535 (see checkSourcePort)
     if (cx.checkSourcePort && (meta.srcPort < BFD_SOURCE_PORT_MIN || meta.srcPort > BFD_SOURCE_PORT_MAX)) return { reason: 'bad_source_port', session: s };
+  } else if (s.config.minTtl !== undefined && meta.ttl < s.config.minTtl) {
+    // RFC 5883 section 5: a multihop session may bound how many routers its packets crossed
+    return { reason: 'bad_ttl', session: s };
   }
   const auth = authCheck(s, p, bytes);
   return auth ? { reason: auth, session: s } : { p, s };

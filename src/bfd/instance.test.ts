@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BFD_PORT_SINGLE_HOP, encodeBfdControl, signBfdControl } from '../wire/bfd.js';
+import { BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP, encodeBfdControl, signBfdControl } from '../wire/bfd.js';
 import { BfdInstance, type BfdOutput, type BfdSessionConfig, type BfdSessionKey, detectionTimeUs, encodeSessionPacket, jittered, txIntervalUs } from './index.js';
 
 const KA: BfdSessionKey = { kind: 'single-hop', ifname: 'a0', local: '10.0.0.1', peer: '10.0.0.2' };
@@ -117,4 +117,25 @@ test('keyed SHA1 sequence numbers (RFC 5880 6.7.4): meticulous refuses a replay,
     assert.deepEqual(drops(3), [], 'forward across the 32-bit wrap, within 9');
     assert.deepEqual(drops(3 + 10), ['auth_sequence'], 'more than 3 x 3 ahead');
   }
+});
+
+test('multihop minimum TTL (RFC 5883 section 5): a packet that crossed too many routers is dropped as bad_ttl; the bound can change on a live session', () => {
+  const KM: BfdSessionKey = { kind: 'multihop', local: '10.0.0.1', peer: '10.9.0.2' };
+  const a = new BfdInstance({ random: () => 1, firstDiscriminator: 100 });
+  const s = a.addSession(KM, { ...FAST, minTtl: 253 }, 0);
+  const packet = new Uint8Array(24);
+  encodeBfdControl({ diag: 0, state: 'Down', poll: false, final: false, controlPlaneIndependent: false, demand: false, detectMult: 3, myDiscriminator: 7, yourDiscriminator: 0, desiredMinTxUs: 1_000_000, requiredMinRxUs: 1_000_000, requiredMinEchoRxUs: 0 }, packet);
+  const meta = (ttl: number) => ({ ifname: 'vhost0', srcAddress: '10.9.0.2', dstAddress: '10.0.0.1', srcPort: 49152, dstPort: BFD_PORT_MULTIHOP, ttl });
+  const out = a.receive(packet, meta(252), 1000);
+  assert.deepEqual(out.map((o) => o.kind === 'discard' && o.reason), ['bad_ttl'], 'three routers away: dropped');
+  assert.equal(s.state, 'Down');
+  assert.equal(s.counters.discarded, 1);
+  // two routers away (TTL 253): taken, the session moves to Init
+  assert.ok(a.receive(packet, meta(253), 2000).some((o) => o.kind === 'state-change' && o.to === 'Init'));
+  // stricter on the live session: the next packet at 253 is dropped; without a bound any TTL goes
+  a.changeChecks(KM, { minTtl: 254 });
+  assert.deepEqual(a.receive(packet, meta(253), 3000).map((o) => o.kind === 'discard' && o.reason), ['bad_ttl']);
+  a.changeChecks(KM, {});
+  assert.ok(!a.receive(packet, meta(2), 4000).some((o) => o.kind === 'discard'));
+  assert.throws(() => a.changeChecks(KM, { minTtl: 256 }), /minimum TTL 256 outside 1..255/);
 });

@@ -98,6 +98,20 @@ export class BfdInstance {
     return this.drain();
   }
 
+  /**
+   * New checks on received packets for a session: its authentication (section 6.7: a new key,
+   * algorithm or none, used from its next packet; the peer's sequence number is learnt again,
+   * bfd.AuthSeqKnown = 0, as after a silent period) and its multihop minimum TTL.
+   */
+  changeChecks(key: BfdSessionKey, change: Pick<BfdSessionConfig, 'auth' | 'minTtl'>): void {
+    const s = this.need(key);
+    const { auth: oldAuth, minTtl: _oldTtl, ...rest } = s.config;
+    const config: BfdSessionConfig = { ...rest, ...(change.auth ? { auth: change.auth } : {}), ...(change.minTtl !== undefined ? { minTtl: change.minTtl } : {}) };
+    checkConfig(config);
+    s.config = config;
+    if (oldAuth !== change.auth) s.rcvAuthSeq = undefined;
+  }
+
   private need(key: BfdSessionKey): BfdSession {
     const s = this.cx.sessions.get(key);
     if (!s) throw new Error(`bfd: no session ${JSON.stringify(key)}`);
@@ -116,6 +130,7 @@ function checkConfig(c: BfdSessionConfig): void {
   }
   // section 6.8.1: bfd.DesiredMinTxInterval is never 0
   if (c.desiredMinTxUs === 0) throw new RangeError('bfd: minimum transmit interval 0');
+  if (c.minTtl !== undefined && (!Number.isInteger(c.minTtl) || c.minTtl < 1 || c.minTtl > 255)) throw new RangeError(`bfd: minimum TTL ${c.minTtl} outside 1..255`);
   if (c.auth && c.auth.key.length > 20) throw new RangeError(`bfd: SHA1 key of ${c.auth.key.length} bytes above 20`);
 }
 

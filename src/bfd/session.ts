@@ -25,6 +25,11 @@ export interface BfdSessionConfig {
   readonly auth?: { readonly type: 4 | 5; readonly keyId: number; readonly key: Uint8Array };
   /** start in AdminDown */
   readonly adminDown?: boolean;
+  /**
+   * Multihop only (RFC 5883 section 5): received packets with a lower TTL / Hop Limit are
+   * dropped (`bad_ttl`): a peer at most 255 - minTtl routers away. Unset: no check.
+   */
+  readonly minTtl?: number;
 }
 
 /**

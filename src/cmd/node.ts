@@ -89,7 +89,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // BFD sessions run in the vRouter; clients (BGP, static routes) ask through the FIB export's stream
   const bfd = new BfdManager(fib, (l) => log(`controller: ${l}`));
   ribService.statics.useBfd(bfd);
-  const consumers: ConfigConsumer[] = [ribService];
+  // BFD's consumer first: it holds the key chains the clients' sessions are sent with
+  const consumers: ConfigConsumer[] = [bfd.consumer, ribService];
   const commands: OperationalCommand[] = [...ribService.commands(), ...bfdCommands(bfd)];
   const stoppers: (() => Promise<void>)[] = [];
   // BGP joins as one more consumer with its own commands.

@@ -10,10 +10,13 @@
  * cnr's BGP sessions ask for BFD (`bfd-liveness-detection minimum-interval 100 multiplier 3`,
  * at group level toward FRR, per neighbor toward BIRD, each on one set line); a static route
  * through FRR's loopback asks for a multihop session (RFC 5883) to it. FRR runs 100 ms x 3,
- * BIRD 200 ms x 3 (the slower side: cnr's intervals toward it follow). Checked:
+ * BIRD 200 ms x 3 (the slower side: cnr's intervals toward it follow); the sessions with BIRD
+ * are authenticated (keyed SHA-1, key 1 of a `security authentication-key-chains` chain on
+ * cnr's side, `authentication keyed sha1` on BIRD's). Checked:
  *  - every session (single hop IPv4 and IPv6 with both peers, multihop with FRR) comes Up on
  *    both sides, with the timers negotiated to the slower side;
- *  - malformed BFD packets sent to cnr are dropped and counted by reason, and disturb nothing;
+ *  - malformed BFD packets sent to cnr are dropped and counted by reason, and disturb nothing
+ *    (among them one to the multihop session below its `minimum-ttl 254`);
  *  - FRR's port taken down (its veth, not its processes): cnr detects each of FRR's sessions
  *    Down within the detection time (100 ms x 3: under 400 ms from the cut), the BGP sessions
  *    close at once and FRR's routes, and the static route, leave the vRouter's FIB; BIRD's
@@ -43,6 +46,8 @@ const INTROSPECT = '127.0.0.1:18185';
 const FRR_ROUTES = { v4: '198.51.100.0/24', v6: '2001:db8:81::/48' };
 const BIRD_ROUTES = { v4: '192.0.2.0/24', v6: '2001:db8:82::/48' };
 const STATIC_MULTIHOP = '203.0.113.0/24';
+/** the key of BFD with BIRD: it must never appear in cnr's log */
+const BIRD_BFD_SECRET = 'bfd-Sekr3t-7731';
 
 interface BfdRow {
   peer: string;
@@ -59,6 +64,7 @@ interface BfdRow {
   localDiag: number;
   clients: string[];
   remoteControlPlaneIndependent: boolean;
+  authentication: string;
 }
 
 let lab: Lab;
@@ -109,17 +115,21 @@ before(async () => {
     neighbors: [
       { address: '10.81.1.2', asn: 65001, families: ['inet'], import: ['ALL'], exportNothing: true },
       { address: 'fd00:81:1::2', asn: 65001, families: ['inet6'], import: ['ALL'], exportNothing: true },
-      { address: '10.81.2.2', asn: 65002, families: ['inet'], import: ['ALL'], exportNothing: true, extra: ['bfd-liveness-detection minimum-interval 100 multiplier 3'] },
-      { address: 'fd00:81:2::2', asn: 65002, families: ['inet6'], import: ['ALL'], exportNothing: true, extra: ['bfd-liveness-detection minimum-interval 100 multiplier 3'] },
+      { address: '10.81.2.2', asn: 65002, families: ['inet'], import: ['ALL'], exportNothing: true, extra: ['bfd-liveness-detection minimum-interval 100 multiplier 3', 'bfd-liveness-detection authentication key-chain bird-bfd algorithm keyed-sha-1'] },
+      { address: 'fd00:81:2::2', asn: 65002, families: ['inet6'], import: ['ALL'], exportNothing: true, extra: ['bfd-liveness-detection minimum-interval 100 multiplier 3', 'bfd-liveness-detection authentication key-chain bird-bfd algorithm keyed-sha-1'] },
     ],
     extra: [
       'set policy-options policy-statement ALL then accept',
+      // BFD with BIRD authenticated (keyed SHA-1, RFC 5880 section 6.7.3) with key 1 of a Junos key chain
+      `set security authentication-key-chains key-chain bird-bfd key 1 secret ${BIRD_BFD_SECRET}`,
       // several leaves of one statement on one line, as Junos takes them
       'set protocols bgp group as65001 bfd-liveness-detection minimum-interval 100 multiplier 3',
       'set routing-options static route 10.81.100.2/32 next-hop 10.81.1.2',
       `set routing-options static route ${STATIC_MULTIHOP} resolve`,
       `set routing-options static route ${STATIC_MULTIHOP} next-hop 10.81.100.2`,
       `set routing-options static route ${STATIC_MULTIHOP} bfd-liveness-detection minimum-interval 100 multiplier 3 session-mode multihop local-address 10.81.1.1`,
+      // FRR's loopback is one hop away and FRR sends TTL 255: at most one router between (RFC 5883 section 5)
+      `set routing-options static route ${STATIC_MULTIHOP} bfd-liveness-detection minimum-ttl 254`,
     ],
   }, 30_000, { vrouter: true, vhost: true, introspect: INTROSPECT });
 
@@ -169,7 +179,7 @@ before(async () => {
       { name: 'cnr4', address: '10.81.2.1', asn: 65000, lines: ['bfd on;', 'connect retry time 1;', 'error wait time 1, 2;'] },
       { name: 'cnr6', address: 'fd00:81:2::1', asn: 65000, lines: ['bfd on;', 'connect retry time 1;', 'error wait time 1, 2;'] },
     ],
-    extra: 'protocol bfd { interface "*" { min rx interval 200 ms; min tx interval 200 ms; multiplier 3; }; }',
+    extra: `protocol bfd { interface "*" { min rx interval 200 ms; min tx interval 200 ms; multiplier 3; authentication keyed sha1; password "${BIRD_BFD_SECRET}" { id 1; }; }; }`,
   }));
 }, { timeout: 60_000 });
 
@@ -201,6 +211,7 @@ test('BFD hosted by the vRouter with FRR and BIRD: Up with negotiated timers, ma
     assert.equal(r.remoteDetectMult, 3);
     assert.equal(r.multihop, r.peer === '10.81.100.2');
     assert.deepEqual(r.clients, r.peer === '10.81.100.2' ? ['static'] : ['bgp']);
+    assert.equal(r.authentication, slow ? 'keyed-sha-1 key 1' : '', `${r.peer}: authentication`);
   }
   const frrPeers = frrBfdPeers();
   for (const p of ['10.81.1.1', 'fd00:81:1::1']) {
@@ -212,6 +223,8 @@ test('BFD hosted by the vRouter with FRR and BIRD: Up with negotiated timers, ma
   assert.equal(frrPeers.find((x) => x['peer'] === '10.81.1.1' && x['multihop'] === true)?.['status'], 'up', "FRR's multihop session");
   const birdOut = bird.birdc('show', 'bfd', 'sessions');
   assert.equal((birdOut.match(/\bUp\b/g) ?? []).length, 2, birdOut);
+  // BIRD checks cnr's digests (a bad one would keep its side Down) and cnr checks BIRD's
+  assert.ok(!(await bfd()).discards.some((d) => d.reason.startsWith('auth_')), 'no authentication failure');
 
   // routes from both peers, and the static route through FRR's loopback, are in the vRouter's FIB
   await waitFor('the peers\' routes in the FIB', () => {
@@ -228,7 +241,8 @@ test('BFD hosted by the vRouter with FRR and BIRD: Up with negotiated timers, ma
   let after: Map<string, number> = new Map();
   await waitFor('the malformed packets counted', async () => {
     after = new Map((await bfd()).discards.map((d) => [d.reason, d.count]));
-    return expected.every((r) => (after.get(r) ?? 0) > (before.get(r) ?? 0));
+    // bad_ttl twice: the single-hop packet with TTL 64, and the multihop one below minimum-ttl
+    return expected.every((r) => (after.get(r) ?? 0) > (before.get(r) ?? 0)) && (after.get('bad_ttl') ?? 0) - (before.get('bad_ttl') ?? 0) >= 2;
   }, 5000, 100).catch(() => assert.fail(`discards ${JSON.stringify([...after])}`));
   console.log(`# malformed BFD packets dropped by reason: ${JSON.stringify(Object.fromEntries(after))}`);
   assert.ok((await bfd()).sessions.every((r) => r.state === 'Up' && r.flaps === 0), 'no session disturbed');
@@ -278,6 +292,8 @@ test('BFD hosted by the vRouter with FRR and BIRD: Up with negotiated timers, ma
     }, 30_000, 200);
   }
   const text = await cnr.cli('show bfd session extensive');
+  assert.match(text, /Authentication keyed-sha-1, key id 1/);
+  assert.ok(!text.includes(BIRD_BFD_SECRET) && !cnr.daemon.output().includes(BIRD_BFD_SECRET), 'the BFD key is in neither show output nor the log');
   assert.match(text, /Client BGP/);
   assert.match(text, /Multi hop BFD/);
   assert.match(text, /5 sessions/);
@@ -299,5 +315,12 @@ s.bind(49200, '10.81.1.2', async () => {
   s.setTTL(64);
   await new Promise((r) => s.send(pkt({}), 3784, '10.81.1.1', r));
   s.close();
+  // to the multihop session from FRR's loopback, with TTL 64: below its minimum-ttl 254
+  const m = dgram.createSocket('udp4');
+  m.bind(49201, '10.81.100.2', async () => {
+    m.setTTL(64);
+    await new Promise((r) => m.send(pkt({}), 4784, '10.81.1.1', r));
+    m.close();
+  });
 });
 `;

@@ -11,6 +11,7 @@ import { protocolsBgp } from './protocols-bgp.js';
 import { protocolsIsis } from './protocols-isis.js';
 import { routingInstances } from './routing-instances.js';
 import { routingOptions } from './routing-options.js';
+import { security } from './security.js';
 import { system } from './system.js';
 import { bridgeDomains, l2Learning, stormControlProfiles } from './bridge-domains.js';
 
@@ -29,6 +30,7 @@ const areas: Children = {
   firewall,
   'routing-instances': routingInstances,
   'bridge-domains': bridgeDomains,
+  security,
   'forwarding-options': container('Forwarding options', {
     'storm-control-profiles': stormControlProfiles,
   }),

@@ -12,7 +12,7 @@ const up: PbBfdSessionState = {
   peer: '10.0.0.2', local: '', interface: '', multihop: false, state: 'Up', remoteState: 'Up', localDiag: 0, remoteDiag: 0, localDiscr: 17, remoteDiscr: 9,
   desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, txIntervalUs: 200_000, rxIntervalUs: 200_000, detectionTimeUs: 600_000, remoteDetectMult: 3,
   remoteMinRxUs: 200_000, remoteMinTxUs: 200_000, flaps: 2, upTransitions: 3, rxPackets: 1000, txPackets: 1001, discarded: 1, changedAtMs: Date.UTC(2026, 11, 6, 12), upForMs: 65_000,
-  cause: 'peer is Init: three-way handshake complete', clients: ['bgp', 'static'], sourcePort: 49152, removed: false, resolvedInterface: 'eth1', resolvedLocal: '10.0.0.1', error: '', remoteControlPlaneIndependent: false,
+  cause: 'peer is Init: three-way handshake complete', clients: ['bgp', 'static'], sourcePort: 49152, removed: false, resolvedInterface: 'eth1', resolvedLocal: '10.0.0.1', error: '', remoteControlPlaneIndependent: false, authentication: 'keyed-sha-1 key 1',
 };
 const failed: PbBfdSessionState = { ...up, peer: '192.0.2.9', multihop: true, state: '', resolvedInterface: '', resolvedLocal: '', error: 'multihop session to 192.0.2.9 needs a local address', clients: ['static'], detectionTimeUs: 0, txIntervalUs: 0, flaps: 0, upTransitions: 0, rxPackets: 0, txPackets: 0, discarded: 0 };
 const reply: PbListBfdSessionsReply = { sessions: [up, failed], discards: [{ reason: 'bad_ttl', count: 4 }, { reason: 'no_session', count: 1 }] };
@@ -28,6 +28,7 @@ test('show bfd session: one line per session, a summary; extensive adds the deta
   assert.match(ext, /Client BGP, STATIC, TX interval 0\.200, RX interval 0\.200/);
   assert.match(ext, /Session up time 1:05/);
   assert.match(ext, /flaps 2/);
+  assert.match(ext, /Authentication keyed-sha-1, key id 1/);
   assert.match(ext, /Remote min TX interval 0\.200, min RX interval 0\.200, multiplier 3/);
   assert.match(ext, /Local discriminator 17, remote discriminator 9/);
   assert.match(ext, /Not running: multihop session to 192\.0\.2\.9 needs a local address/);

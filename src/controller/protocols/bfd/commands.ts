@@ -53,6 +53,7 @@ function extensiveLines(s: PbBfdSessionState, now: number): string[] {
     ` Local discriminator ${s.localDiscr}, remote discriminator ${s.remoteDiscr}`,
     ` Packets sent ${s.txPackets}, received ${s.rxPackets}, dropped ${s.discarded}`,
     ` Control plane independent: local yes, remote ${s.remoteControlPlaneIndependent ? 'yes' : 'no'}`,
+    ` Authentication ${s.authentication ? `${s.authentication.replace(/ key /, ', key id ')}` : 'none'}`,
     ' Echo mode disabled/inactive',
     '',
   );

@@ -10,7 +10,8 @@
  */
 import { bfdSessionId, type PbBfdSessionState, type PbBfdSessionUpdate, type PbListBfdSessionsReply } from '../../../api/proto.js';
 import { isTree } from '../../config/tree.js';
-import type { ConfigValue } from '../../types.js';
+import { startTimeMs } from '../../config/schema/security.js';
+import type { ConfigConsumer, ConfigTree, ConfigValue } from '../../types.js';
 
 /** What a client asks for. Intervals in milliseconds, as configured. */
 export interface BfdRequest {
@@ -23,6 +24,16 @@ export interface BfdRequest {
   minTxMs: number;
   minRxMs: number;
   multiplier: number;
+  /** keyed SHA-1 with the key in use of a key chain (`authentication key-chain K`) */
+  auth?: BfdAuthRequest;
+  /** multihop: the lowest TTL accepted (`minimum-ttl`) */
+  minTtl?: number;
+}
+
+/** A request's authentication: the algorithm and the key chain by name (resolved by the manager). */
+export interface BfdAuthRequest {
+  algorithm: 'keyed-sha-1' | 'meticulous-keyed-sha-1';
+  keyChain: string;
 }
 
 /** A session's state as a client sees it: Up, or not (with the vRouter's state name). */
@@ -70,6 +81,27 @@ interface Session {
 export class BfdManager implements BfdClients {
   private readonly sessions = new Map<string, Session>();
   private readonly unsubscribe: () => void;
+  /** `security authentication-key-chains key-chain` as last committed */
+  private keyChains: ConfigTree = {};
+  /** re-sends the sessions when a key's start-time comes */
+  private rollover?: NodeJS.Timeout;
+  /** key chains already reported missing (logged once each) */
+  private readonly missingLogged = new Set<string>();
+
+  /**
+   * The configuration consumer that gives the manager the key chains (listed before the
+   * clients' consumers, so a commit's sessions are sent with the commit's keys) and refuses a
+   * `bfd-liveness-detection authentication` that names no usable key chain.
+   */
+  readonly consumer: ConfigConsumer = {
+    name: 'bfd',
+    validate: (next) => validateBfdAuthentication(next),
+    apply: async (next) => {
+      this.keyChains = keyChainsOf(next);
+      this.missingLogged.clear();
+      this.resend();
+    },
+  };
 
   constructor(
     private readonly transport: BfdTransport,
@@ -80,6 +112,20 @@ export class BfdManager implements BfdClients {
 
   close(): void {
     this.unsubscribe();
+    if (this.rollover) clearTimeout(this.rollover);
+  }
+
+  /** Every session again (sent only where something changed: a key, a key chain's key in use). */
+  private resend(): void {
+    if (this.rollover) clearTimeout(this.rollover);
+    this.rollover = undefined;
+    for (const s of this.sessions.values()) this.push(s);
+    const next = nextStartTime(this.keyChains, Date.now());
+    if (next !== undefined) {
+      // setTimeout holds at most 2^31-1 ms: a later start is looked at again then
+      this.rollover = setTimeout(() => this.resend(), Math.min(next - Date.now() + 10, 0x7fffffff));
+      this.rollover.unref?.();
+    }
   }
 
   watch(client: string, req: BfdRequest, onChange: (v: BfdClientView) => void): () => void {
@@ -113,18 +159,39 @@ export class BfdManager implements BfdClients {
 
   /** Send the merged request of a session when it changed: the fastest timers any client asks for. */
   private push(s: Session): void {
-    const ws = [...s.watches];
+    const ws = [...s.watches].sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
     const u: PbBfdSessionUpdate = {
       ...s.key,
       desiredMinTxUs: Math.min(...ws.map((w) => w.req.minTxMs)) * 1000,
       requiredMinRxUs: Math.min(...ws.map((w) => w.req.minRxMs)) * 1000,
       detectMult: Math.min(...ws.map((w) => w.req.multiplier)),
       clients: [...new Set(ws.map((w) => w.client))].sort(),
+      ...this.authOf(ws),
+      // the strictest any client asks for
+      ...(ws.some((w) => w.req.minTtl) ? { minTtl: Math.max(...ws.map((w) => w.req.minTtl ?? 0)) } : {}),
     };
     const text = JSON.stringify(u);
     if (text === s.sent) return;
     s.sent = text;
     this.transport.setBfdSession(u);
+  }
+
+  /**
+   * The authentication a session's clients ask for, with the key in use of its chain (the
+   * first client in name order that asks for any decides). A chain with no usable key keeps
+   * the session AdminDown rather than running it unauthenticated (validation refuses such a
+   * commit; a chain whose keys all start later gets here).
+   */
+  private authOf(ws: Watch[]): Partial<PbBfdSessionUpdate> {
+    const a = ws.map((w) => w.req.auth).find((x) => x !== undefined);
+    if (!a) return {};
+    const k = activeKey(this.keyChains, a.keyChain, Date.now());
+    if (!k) {
+      if (!this.missingLogged.has(a.keyChain)) this.log(`bfd: key chain ${a.keyChain} has no key in use: its sessions stay AdminDown`);
+      this.missingLogged.add(a.keyChain);
+      return { adminDown: true };
+    }
+    return { authType: a.algorithm === 'meticulous-keyed-sha-1' ? 5 : 4, authKeyId: k.id, authKey: k.secret };
   }
 
   private reported(st: PbBfdSessionState): void {
@@ -161,7 +228,7 @@ function viewOf(st: PbBfdSessionState | undefined, wentDown: boolean): BfdClient
 export function adjacencyBfdRequest(ifname: string, neighborAddress: string, bfdConfig: ConfigValue | undefined): BfdRequest | undefined {
   const t = bfdTimersOf(bfdConfig);
   if (!t) return undefined;
-  return { peer: neighborAddress, interface: ifname, local: '', multihop: false, minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier };
+  return { peer: neighborAddress, interface: ifname, local: '', multihop: false, minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier, ...(t.auth ? { auth: t.auth } : {}) };
 }
 
 /**
@@ -169,12 +236,99 @@ export function adjacencyBfdRequest(ifname: string, neighborAddress: string, bfd
  * absent. `minimum-interval` sets both directions; `minimum-receive-interval` and
  * `transmit-interval minimum-interval` override one each. Without any interval, 1000 ms.
  */
-export function bfdTimersOf(v: ConfigValue | undefined): { minTxMs: number; minRxMs: number; multiplier: number; mode: 'automatic' | 'single-hop' | 'multihop'; localAddress?: string } | undefined {
+export function bfdTimersOf(v: ConfigValue | undefined): { minTxMs: number; minRxMs: number; multiplier: number; mode: 'automatic' | 'single-hop' | 'multihop'; localAddress?: string; auth?: BfdAuthRequest; minTtl?: number } | undefined {
   if (!isTree(v)) return undefined;
   const both = typeof v['minimum-interval'] === 'number' ? v['minimum-interval'] : 1000;
   const tx = isTree(v['transmit-interval']) && typeof v['transmit-interval']['minimum-interval'] === 'number' ? v['transmit-interval']['minimum-interval'] : both;
   const rx = typeof v['minimum-receive-interval'] === 'number' ? v['minimum-receive-interval'] : both;
   const multiplier = typeof v['multiplier'] === 'number' ? v['multiplier'] : 3;
   const mode = v['session-mode'] === 'single-hop' || v['session-mode'] === 'multihop' ? v['session-mode'] : 'automatic';
-  return { minTxMs: tx, minRxMs: rx, multiplier, mode, ...(typeof v['local-address'] === 'string' ? { localAddress: v['local-address'] } : {}) };
+  const a = v['authentication'];
+  const auth: BfdAuthRequest | undefined = isTree(a) && typeof a['key-chain'] === 'string'
+    ? { keyChain: a['key-chain'], algorithm: a['algorithm'] === 'meticulous-keyed-sha-1' ? 'meticulous-keyed-sha-1' : 'keyed-sha-1' }
+    : undefined;
+  return {
+    minTxMs: tx,
+    minRxMs: rx,
+    multiplier,
+    mode,
+    ...(typeof v['local-address'] === 'string' ? { localAddress: v['local-address'] } : {}),
+    ...(auth ? { auth } : {}),
+    ...(typeof v['minimum-ttl'] === 'number' ? { minTtl: v['minimum-ttl'] } : {}),
+  };
+}
+
+/** `security authentication-key-chains key-chain` of a configuration tree. */
+function keyChainsOf(t: ConfigTree): ConfigTree {
+  const sec = t['security'];
+  const kc = isTree(sec) ? sec['authentication-key-chains'] : undefined;
+  const chains = isTree(kc) ? kc['key-chain'] : undefined;
+  return isTree(chains) ? chains : {};
+}
+
+/** A chain's keys that have a secret, with their start (0 without a start-time). */
+function keysOf(chains: ConfigTree, chain: string): { id: number; secret: string; startMs: number }[] {
+  const c = chains[chain];
+  const keys = isTree(c) && isTree(c['key']) ? c['key'] : {};
+  const out: { id: number; secret: string; startMs: number }[] = [];
+  for (const [id, k] of Object.entries(keys)) {
+    if (!isTree(k) || typeof k['secret'] !== 'string') continue;
+    const st = typeof k['start-time'] === 'string' ? startTimeMs(k['start-time']) : 0;
+    out.push({ id: Number(id), secret: k['secret'], startMs: st });
+  }
+  return out;
+}
+
+/** The key of a chain in use at `nowMs`: the latest start already past (the lowest id among equals). */
+export function activeKey(chains: ConfigTree, chain: string, nowMs: number): { id: number; secret: string } | undefined {
+  let best: { id: number; secret: string; startMs: number } | undefined;
+  for (const k of keysOf(chains, chain)) {
+    if (!(k.startMs <= nowMs)) continue;
+    if (!best || k.startMs > best.startMs || (k.startMs === best.startMs && k.id < best.id)) best = k;
+  }
+  return best && { id: best.id, secret: best.secret };
+}
+
+/** The next key start-time after `nowMs` in any chain, if any. */
+function nextStartTime(chains: ConfigTree, nowMs: number): number | undefined {
+  let next: number | undefined;
+  for (const chain of Object.keys(chains)) {
+    for (const k of keysOf(chains, chain)) if (k.startMs > nowMs && (next === undefined || k.startMs < next)) next = k.startMs;
+  }
+  return next;
+}
+
+/**
+ * Every `bfd-liveness-detection authentication` in the tree (BGP at any level, static routes
+ * and their next hops, IS-IS interfaces, in any instance) names a key chain that exists and
+ * has a key with a secret, and every secret of a chain fits a SHA-1 key (1 to 20 bytes). Errors
+ * name the statement's path; never a secret.
+ */
+export function validateBfdAuthentication(t: ConfigTree): string[] {
+  const chains = keyChainsOf(t);
+  const errors: string[] = [];
+  for (const [chain, c] of Object.entries(chains)) {
+    const keys = isTree(c) && isTree(c['key']) ? c['key'] : {};
+    for (const [id, k] of Object.entries(keys)) {
+      const secret = isTree(k) ? k['secret'] : undefined;
+      const n = typeof secret === 'string' ? Buffer.byteLength(secret) : 0;
+      if (typeof secret === 'string' && (n < 1 || n > 20)) errors.push(`security authentication-key-chains key-chain ${chain} key ${id} secret: a BFD keyed SHA-1 key has 1 to 20 bytes (this one ${n})`);
+    }
+  }
+  const walk = (v: ConfigValue | undefined, path: string[]): void => {
+    if (!isTree(v)) return;
+    for (const [k, child] of Object.entries(v)) {
+      if (k === 'bfd-liveness-detection' && isTree(child)) {
+        const a = child['authentication'];
+        if (!isTree(a)) continue;
+        const where = [...path, k, 'authentication'].join(' ');
+        const chain = a['key-chain'];
+        if (typeof chain !== 'string') errors.push(`${where}: key-chain is required (the keys are in security authentication-key-chains)`);
+        else if (!isTree(chains[chain])) errors.push(`${where}: key chain ${chain} is not defined (security authentication-key-chains key-chain ${chain})`);
+        else if (keysOf(chains, chain).length === 0) errors.push(`${where}: key chain ${chain} has no key with a secret`);
+      } else if (k !== 'security') walk(child, [...path, k]);
+    }
+  };
+  walk(t, []);
+  return errors;
 }

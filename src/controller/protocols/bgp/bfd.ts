@@ -43,7 +43,7 @@ export class BgpBfdHook {
         if (!t || nb.cfg.shutdown) continue;
         const address = nb.cfg.address;
         const multihop = t.mode === 'multihop' || (t.mode === 'automatic' && !onConnectedSubnet(address, interfaces));
-        const req: BfdRequest = { peer: address, local: t.localAddress ?? nb.cfg.localAddress ?? '', interface: '', multihop, minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier };
+        const req: BfdRequest = { peer: address, local: t.localAddress ?? nb.cfg.localAddress ?? '', interface: '', multihop, minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier, ...(t.auth ? { auth: t.auth } : {}), ...(t.minTtl ? { minTtl: t.minTtl } : {}) };
         const key = JSON.stringify(req);
         keep.add(address);
         const cur = this.watches.get(address);

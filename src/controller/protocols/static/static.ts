@@ -92,7 +92,7 @@ export class StaticProtocol {
   private usable(table: string, prefix: string, gateway: string, bfdConfig: ConfigValue | undefined, watched: Set<string>): boolean {
     const t = bfdTimersOf(bfdConfig);
     if (!t || !this.bfd) return true;
-    const req: BfdRequest = { peer: gateway, local: t.localAddress ?? '', interface: '', multihop: t.mode === 'multihop', minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier };
+    const req: BfdRequest = { peer: gateway, local: t.localAddress ?? '', interface: '', multihop: t.mode === 'multihop', minTxMs: t.minTxMs, minRxMs: t.minRxMs, multiplier: t.multiplier, ...(t.auth ? { auth: t.auth } : {}), ...(t.minTtl ? { minTtl: t.minTtl } : {}) };
     const k = `${table}|${prefix}|${gateway}`;
     const key = JSON.stringify(req);
     watched.add(k);
