@@ -23,7 +23,8 @@
  * above 1 = cnr better), median with min / max. Knobs: CNR_BENCH_ISIS_ROUTERS ("1000,10000"),
  * CNR_BENCH_ISIS_CNR_RCVBUF (an experiment: SO_RCVBUFFORCE bytes on cnr's frame socket),
  * CNR_BENCH_ISIS_RECEIVERS ("cnr,frr"), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
- * per millisecond at most from the injector).
+ * per millisecond at most from the injector), CNR_BENCH_ISIS_NODE_ARGS (node options for cnr's
+ * receiver, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile it).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -94,7 +95,9 @@ const receivers: Receiver[] = [
   {
     name: 'cnr',
     async start(lab, ns, ifname) {
-      const d = lab.daemon('cnr-isis', ns, process.execPath, [cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID, ...(process.env['CNR_BENCH_ISIS_CNR_RCVBUF'] ? ['--rcvbuf', process.env['CNR_BENCH_ISIS_CNR_RCVBUF']] : [])], undefined, 'pipe');
+      // CNR_BENCH_ISIS_NODE_ARGS: node options for the receiver (profiling: --cpu-prof --cpu-prof-dir=DIR)
+      const nodeArgs = (process.env['CNR_BENCH_ISIS_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+      const d = lab.daemon('cnr-isis', ns, process.execPath, [...nodeArgs, cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID, ...(process.env['CNR_BENCH_ISIS_CNR_RCVBUF'] ? ['--rcvbuf', process.env['CNR_BENCH_ISIS_CNR_RCVBUF']] : [])], undefined, 'pipe');
       const next = lineReader(d);
       await next();
       let last: { count: number; spf: { durationMs: number; nodes: number; partial: boolean }[]; stats?: unknown } = { count: 0, spf: [] };

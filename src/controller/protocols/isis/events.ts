@@ -8,7 +8,6 @@
  */
 import {
   checkAuthentication,
-  compareLspId,
   decodeIsisFrame,
   decodePdu,
   formatLspId,
@@ -55,7 +54,7 @@ export function configChanged(cx: IsisContext, cfg: IsisConfig, now: number): vo
   const blocks = cfg.sr ? [cfg.sr.srgb, ...(cfg.sr.srlb ? [cfg.sr.srlb] : [])] : [];
   cx.rib.mpls?.setReserved(blocks.map((b): [number, number] => [b.start, b.start + b.size - 1]));
   if (systemChanged) {
-    for (const db of cx.lsdb.values()) db.records.clear();
+    for (const db of cx.lsdb.values()) db.clear();
     for (const m of cx.ownContent.values()) m.clear();
   }
   for (const [name, c] of cx.circuits) {
@@ -493,9 +492,8 @@ export function csnpReceived(cx: IsisContext, c: Circuit, p: Csnp, now: number):
     snpEntry(cx, c, level, e, now);
   }
   const f = flagsOf(c, level);
-  for (const r of cx.lsdb.get(level)!.records.values()) {
+  for (const r of cx.lsdb.get(level)!.range(formatLspId(p.startLspId), formatLspId(p.endLspId))) {
     if (listed.has(r.key) || remainingLifetime(r, now) === 0 || r.lsp.sequence === 0) continue;
-    if (compareLspId(r.lsp.lspId, p.startLspId) < 0 || compareLspId(r.lsp.lspId, p.endLspId) > 0) continue;
     setSrm(f, r.key);
   }
 }

@@ -6,10 +6,17 @@
  * fragment zero is missing or purged (Remaining Lifetime 0) is left out altogether, as ISO
  * 10589 requires: fragment zero carries the overload bit and IS type the rest depend on.
  * Vertex IDs are node IDs in text ("0102.5500.0002.00", pseudonodes "0102.5500.0002.dc").
+ *
+ * SpfGraphCache keeps that graph for an LSDB (rib.ts) between runs: the LSDB names each system
+ * whose fragments changed, and only those vertices are rebuilt before the next run (a 10k-system
+ * flood rebuilt the whole graph, and every TLV of every LSP, at each of its ~15 runs). It also
+ * says whether the topology changed (an edge, a metric, an overload bit, a vertex added or gone)
+ * so that decision.ts can run the partial route calculation when only prefixes did.
  */
 import { formatNodeId, type Lsp } from '../../../wire/isis/index.js';
 import { formatPrefix } from '../../../lib/addr.js';
 import type { SpfEdge, SpfPrefix, SpfVertex } from './spf.js';
+import { remainingLifetime, type LspRecord } from './rib.js';
 
 export function vertexId(lsp: Lsp): string {
   return formatNodeId(lsp.lspId);
@@ -48,4 +55,67 @@ export function graphFromLsps(lsps: Iterable<Lsp>): Map<string, SpfVertex> {
     if (v) graph.set(id, v);
   }
   return graph;
+}
+
+function sameTopology(a: SpfVertex | undefined, b: SpfVertex | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (a.overload !== b.overload || a.neighbors.length !== b.neighbors.length) return false;
+  for (let i = 0; i < a.neighbors.length; i++) {
+    if (a.neighbors[i]!.id !== b.neighbors[i]!.id || a.neighbors[i]!.metric !== b.neighbors[i]!.metric) return false;
+  }
+  return true;
+}
+
+/** Topology generations are unique across caches, so a level's LSDB built anew never matches an old one. */
+let generations = 0;
+
+export class SpfGraphCache {
+  private readonly vertices = new Map<string, SpfVertex>();
+  /** node ID -> the keys of its fragments in the LSDB */
+  private readonly fragments = new Map<string, Set<string>>();
+  /** node IDs whose fragments changed since the last graph() */
+  private readonly dirty = new Set<string>();
+  /** changes whenever the edges or overload bits of the graph change */
+  private generation = ++generations;
+
+  /** The LSDB stored or removed the LSP `key` (formatLspId text). */
+  touch(key: string): void {
+    const node = key.slice(0, 17);
+    let keys = this.fragments.get(node);
+    if (!keys) this.fragments.set(node, (keys = new Set()));
+    keys.add(key);
+    this.dirty.add(node);
+  }
+
+  /**
+   * The graph over `records` (the LSDB's), current for every system touched since the last
+   * call. An LSP whose lifetime runs out is purged by the instance's age scan within a second
+   * (a put, so a touch); until then it still counts.
+   */
+  graph(records: ReadonlyMap<string, LspRecord>, now: number): ReadonlyMap<string, SpfVertex> {
+    for (const node of this.dirty) {
+      const keys = this.fragments.get(node);
+      const live: Lsp[] = [];
+      if (keys) {
+        for (const key of keys) {
+          const r = records.get(key);
+          if (!r) keys.delete(key);
+          else if (remainingLifetime(r, now) > 0) live.push(r.lsp);
+        }
+        if (keys.size === 0) this.fragments.delete(node);
+        live.sort((a, b) => a.lspId.fragment - b.lspId.fragment);
+      }
+      const v = live.length ? vertexFromLsps(live) : undefined;
+      if (!sameTopology(this.vertices.get(node), v)) this.generation = ++generations;
+      if (v) this.vertices.set(node, v);
+      else this.vertices.delete(node);
+    }
+    this.dirty.clear();
+    return this.vertices;
+  }
+
+  /** The topology's generation as of the last graph(): equal values, same edges and overload bits. */
+  get topology(): number {
+    return this.generation;
+  }
 }
