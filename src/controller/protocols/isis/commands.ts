@@ -8,7 +8,7 @@ import type { CommandResult, OperationalCommand } from '../../types.js';
 import { formatIpv4, formatIpv6, formatMac, formatPrefix } from '../../../lib/addr.js';
 import { formatNodeId, type Level, type Tlv } from '../../../wire/isis/index.js';
 import type { IsisInstance } from './instance.js';
-import { remainingLifetime } from './rib.js';
+import { lspOf, remainingLifetime } from './rib.js';
 import { nexthopsFor } from './decision.js';
 import { srLabels } from './sr.js';
 
@@ -23,9 +23,8 @@ function need(get: Get): IsisInstance {
 /** A system ID shown by its hostname (TLV 137) when its LSP carries one, as Junos does. */
 function nameOf(inst: IsisInstance, systemId: string): string {
   for (const db of inst.cx.lsdb.values()) {
-    const r = db.get(`${systemId}.00-00`);
-    const h = r?.lsp.tlvs.find((t) => t.type === 'hostname');
-    if (h && h.type === 'hostname') return h.hostname;
+    const h = db.get(`${systemId}.00-00`)?.view.hostname;
+    if (h !== undefined) return h;
   }
   return systemId;
 }
@@ -96,11 +95,11 @@ export function database(inst: IsisInstance, detail: 'brief' | 'detail' | 'exten
     lines.push(`IS-IS level ${level} link-state database:`, 'LSP ID                      Sequence Checksum Lifetime Attributes');
     for (const r of rows) {
       lines.push(`${r.lspId.padEnd(24)} ${('0x' + r.sequence.toString(16)).padStart(12)} ${('0x' + r.checksum.toString(16)).padStart(8)} ${String(r.lifetime).padStart(8)} L1 L2${r.overload ? ' Overload' : ''}`);
-      if (detail !== 'brief') for (const t of r.record.lsp.tlvs) lines.push(...tlvLines(t));
+      if (detail !== 'brief') for (const t of lspOf(r.record).tlvs) lines.push(...tlvLines(t));
       if (detail === 'extensive') lines.push(`  Length: ${r.record.bytes.length} bytes, ${r.own ? 'originated here' : 'received'}`);
     }
     lines.push(`  ${rows.length} LSPs`, '');
-    data[`level${level}`] = rows.map(({ record, ...rest }) => (detail === 'brief' ? rest : { ...rest, tlvs: record.lsp.tlvs.flatMap((t) => tlvLines(t).map((l) => l.trim())) }));
+    data[`level${level}`] = rows.map(({ record, ...rest }) => (detail === 'brief' ? rest : { ...rest, tlvs: lspOf(record).tlvs.flatMap((t) => tlvLines(t).map((l) => l.trim())) }));
   }
   return { text: lines.join('\n'), data };
 }

@@ -67,7 +67,7 @@ function sameData(a: unknown, b: unknown): boolean {
 
 /** Whether announcing `b` over `a` would change what the RIB holds (preference, metric, next hops). */
 function sameRoute(a: RibRoute | undefined, b: RibRoute): boolean {
-  return a !== undefined && a.preference === b.preference && a.metric === b.metric && sameData(a.nexthops, b.nexthops);
+  return a === b || (a !== undefined && a.preference === b.preference && a.metric === b.metric && sameData(a.nexthops, b.nexthops));
 }
 
 /** Announce `routes` (table -> prefix -> route) for a source, withdrawing what it announced before and no longer has. */
@@ -127,11 +127,20 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
     } else result = computeSpf(graph, root);
     cx.spfTopology.set(level, topology);
     const pref = cx.cfg.preference.get(level)!.internal;
+    // SPF shares one next-hop list among every prefix behind the same first hops: their RIB
+    // next hops are made once per list, and a route that did not change is the one announced
+    // before (a 10k-system flood made 20k next-hop sets and routes per run, nearly all garbage)
+    const memo = { 4: new Map<readonly NextHop[], RibNexthop[]>(), 6: new Map<readonly NextHop[], RibNexthop[]>() };
+    const attributes = { level };
+    const announced = { 4: cx.announcedText.get(`inet.0|${sourceOf(level)}`), 6: cx.announcedText.get(`inet6.0|${sourceOf(level)}`) };
     for (const [prefix, pr] of result.prefixes) {
       const family = prefix.includes(':') ? 6 : 4;
-      const nexthops = nexthopsFor(cx, level, pr.nextHops, family);
+      let nexthops = memo[family].get(pr.nextHops);
+      if (!nexthops) memo[family].set(pr.nextHops, (nexthops = nexthopsFor(cx, level, pr.nextHops, family)));
       if (nexthops.length === 0) continue;
-      routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, { prefix, protocol: 'isis', preference: pref, metric: pr.distance, nexthops, attributes: { level } });
+      const prev = announced[family]?.get(prefix);
+      const same = prev !== undefined && prev.metric === pr.distance && prev.preference === pref && sameData(prev.nexthops, nexthops);
+      routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, same ? prev : { prefix, protocol: 'isis', preference: pref, metric: pr.distance, nexthops, attributes });
     }
     for (const [table, m] of srRoutes(cx, level, result, now)) routes.set(table, m);
   }

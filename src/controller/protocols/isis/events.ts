@@ -25,7 +25,7 @@ import type { Mac } from '../../../lib/addr.js';
 import { formatIpv4, formatIpv6, formatMac } from '../../../lib/addr.js';
 import type { IsisConfig } from './config.js';
 import type { Adjacency, Circuit, IsisContext } from './instance.js';
-import { compareVersions, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
+import { compareVersions, lspOf, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
 import { lanTransition, p2pTransition } from './fsm.js';
 import { adjacencyUpAt, flagsOf, flood, levelsOf, scheduleHello, sendCsnps, setSrm } from './flooding.js';
 import { purge, scheduleSpf } from './origination.js';
@@ -420,7 +420,7 @@ export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8A
     // ISO 10589 7.3.16.1: a newer copy of our own LSP (from before a restart, or a purge):
     // take its sequence number and send ours again above it, or purge what we no longer originate
     if (have?.own && have.purgedAt === undefined) {
-      db.put({ ...have.lsp, sequence: lsp.sequence }, have.bytes, now, true);
+      db.put({ ...lspOf(have), sequence: lsp.sequence }, have.bytes, now, true);
       cx.ownContent.get(level)!.delete(key);
     } else {
       db.put(lsp, bytes, now, true);

@@ -5,21 +5,31 @@
  * system's own. Which copy is newer (7.3.16), aging and purging are decided here as data
  * operations; what an arriving LSP means (flood, acknowledge, re-originate) is events.ts's.
  *
+ * A record keeps the LSP's header fields, its bytes and the compact view SPF and SR read
+ * (spf-lsdb.ts LspView: edges, prefixes, SRGB, Prefix-SIDs, hostname), not the decoded TLV
+ * tree: that tree cost ~2.8 KB per LSP, about a third of the heap of a 10k-LSP database.
+ * Whoever needs the TLVs (show isis database detail) decodes the bytes again (lspOf).
+ *
  * Two views are kept up to date as records come and go, so that neither costs a walk over the
  * whole database: the keys in LSP ID order (CSNP ranges, a binary search instead of a scan per
  * CSNP: a 10k-LSP database receives ~110 CSNPs per set) and SPF's graph (spf-lsdb.ts
  * SpfGraphCache: only the systems whose fragments changed are rebuilt before a run).
  */
-import { formatLspId, type Level, type LspEntry, type Lsp, type LspId } from '../../../wire/isis/index.js';
-import { SpfGraphCache } from './spf-lsdb.js';
+import { decodePdu, formatLspId, IsisError, type Level, type LspEntry, type Lsp, type LspId } from '../../../wire/isis/index.js';
+import { SpfGraphCache, viewOf, type LspView } from './spf-lsdb.js';
 
 /** ISO 10589 ZeroAgeLifetime: how long a purged LSP is kept (and flooded) before it is removed. */
 export const ZERO_AGE_LIFETIME_MS = 60_000;
 
+/** An LSP's header fields (everything but its TLVs). */
+export type LspHeader = Omit<Lsp, 'tlvs'>;
+
 export interface LspRecord {
   readonly key: string;
   readonly level: Level;
-  lsp: Lsp;
+  lsp: LspHeader;
+  /** what SPF and SR read of the TLVs */
+  view: LspView;
   /** the PDU as it goes on the wire (its Remaining Lifetime field is rewritten when sent) */
   bytes: Uint8Array;
   /** Remaining Lifetime when stored, and when (ms) */
@@ -35,6 +45,12 @@ export interface LspRecord {
 export function remainingLifetime(r: LspRecord, now: number): number {
   if (r.purgedAt !== undefined) return 0;
   return Math.max(0, r.lifetime - Math.floor((now - r.storedAt) / 1000));
+}
+
+/** The whole LSP of a record, its TLVs decoded again from the bytes (the header as the record has it). */
+export function lspOf(r: LspRecord): Lsp {
+  const d = decodePdu(r.bytes);
+  return { ...r.lsp, tlvs: d instanceof IsisError || d.kind !== 'lsp' ? [] : d.tlvs };
 }
 
 export interface Version {
@@ -85,7 +101,8 @@ export class Lsdb {
   /** Store an LSP (replacing any copy); a purge (lifetime 0) starts its zero-age holding time. */
   put(lsp: Lsp, bytes: Uint8Array, now: number, own: boolean): LspRecord {
     const key = formatLspId(lsp.lspId);
-    const r: LspRecord = { key, level: this.level, lsp, bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
+    const { tlvs: _tlvs, ...header } = lsp;
+    const r: LspRecord = { key, level: this.level, lsp: header, view: viewOf(lsp), bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
     if (lsp.remainingLifetime === 0) r.purgedAt = now;
     if (!this.records.has(key)) this.added.push(key);
     this.records.set(key, r);
@@ -145,9 +162,9 @@ export class Lsdb {
     return out;
   }
 
-  /** The live LSPs, for SPF. */
-  *liveLsps(now: number): Iterable<Lsp> {
-    for (const r of this.records.values()) if (remainingLifetime(r, now) > 0) yield r.lsp;
+  /** The live records (Remaining Lifetime above zero). */
+  *live(now: number): Iterable<LspRecord> {
+    for (const r of this.records.values()) if (remainingLifetime(r, now) > 0) yield r;
   }
 
   get size(): number {

@@ -16,28 +16,84 @@
 import { formatNodeId, type Lsp } from '../../../wire/isis/index.js';
 import { formatPrefix } from '../../../lib/addr.js';
 import type { SpfEdge, SpfPrefix, SpfVertex } from './spf.js';
-import { remainingLifetime, type LspRecord } from './rib.js';
+import { remainingLifetime, type LspHeader, type LspRecord } from './rib.js';
 
-export function vertexId(lsp: Lsp): string {
+export function vertexId(lsp: Lsp | LspHeader): string {
   return formatNodeId(lsp.lspId);
+}
+
+/** An algorithm-0 Prefix-SID in index form (RFC 8667 section 2.1), as SR reads it. */
+export interface PrefixSidView {
+  readonly prefix: string;
+  readonly index: number;
+  readonly node: boolean;
+  readonly php: boolean;
+  readonly explicitNull: boolean;
+}
+
+/** What SPF and SR read of one LSP's TLVs, kept in its LSDB record instead of the decoded TLVs. */
+export interface LspView {
+  /** extended IS reachability (TLV 22) */
+  readonly neighbors: readonly SpfEdge[];
+  /** extended IPv4 (135) and IPv6 (236) reachability, keyed by their text form */
+  readonly prefixes: readonly SpfPrefix[];
+  /** the first SRGB range of Router Capability's SR-Capabilities (TLV 242) */
+  readonly srgb?: { readonly start: number; readonly size: number };
+  readonly sids?: readonly PrefixSidView[];
+  /** dynamic hostname (TLV 137) */
+  readonly hostname?: string;
+}
+
+const NOTHING: readonly never[] = [];
+
+export function viewOf(lsp: Lsp): LspView {
+  const neighbors: SpfEdge[] = [];
+  const prefixes: SpfPrefix[] = [];
+  let srgb: LspView['srgb'];
+  let sids: PrefixSidView[] | undefined;
+  let hostname: string | undefined;
+  for (const t of lsp.tlvs) {
+    if (t.type === 'extended-is-reachability') for (const n of t.neighbors) neighbors.push({ id: formatNodeId(n.neighbor), metric: n.metric });
+    else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
+      for (const p of t.prefixes) {
+        const key = formatPrefix(p.prefix);
+        prefixes.push({ key, metric: p.metric });
+        for (const s of p.subTlvs) {
+          if (s.type !== 'prefix-sid' || s.algorithm !== 0 || !('index' in s.sid)) continue;
+          (sids ??= []).push({ prefix: key, index: s.sid.index, node: s.flags.n, php: !s.flags.p, explicitNull: s.flags.e });
+        }
+      }
+    } else if (t.type === 'router-capability') {
+      for (const s of t.subTlvs) {
+        if (s.type === 'sr-capabilities' && s.ranges[0] && 'label' in s.ranges[0].first && !srgb) srgb = { start: s.ranges[0].first.label, size: s.ranges[0].range };
+      }
+    } else if (t.type === 'hostname' && hostname === undefined) hostname = t.hostname;
+  }
+  return {
+    neighbors: neighbors.length ? neighbors : NOTHING,
+    prefixes: prefixes.length ? prefixes : NOTHING,
+    ...(srgb ? { srgb } : {}),
+    ...(sids ? { sids } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
+  };
+}
+
+/** One vertex from the live fragments of one node, in fragment order (a lone fragment's lists are shared, not copied). */
+function vertexOf(live: readonly { readonly lsp: LspHeader; readonly view: LspView }[]): SpfVertex | undefined {
+  const zero = live.find((l) => l.lsp.lspId.fragment === 0);
+  if (!zero) return undefined;
+  let neighbors = zero.view.neighbors;
+  let prefixes = zero.view.prefixes;
+  if (live.length > 1) {
+    neighbors = live.flatMap((l) => l.view.neighbors);
+    prefixes = live.flatMap((l) => l.view.prefixes);
+  }
+  return { id: vertexId(zero.lsp), pseudonode: zero.lsp.lspId.pseudonode !== 0, overload: zero.lsp.overload, neighbors, prefixes };
 }
 
 /** One vertex from the fragments of one node (all with the same system ID and pseudonode number). */
 export function vertexFromLsps(fragments: readonly Lsp[]): SpfVertex | undefined {
-  const live = fragments.filter((l) => l.remainingLifetime > 0);
-  const zero = live.find((l) => l.lspId.fragment === 0);
-  if (!zero) return undefined;
-  const neighbors: SpfEdge[] = [];
-  const prefixes: SpfPrefix[] = [];
-  for (const lsp of live) {
-    for (const t of lsp.tlvs) {
-      if (t.type === 'extended-is-reachability') for (const n of t.neighbors) neighbors.push({ id: formatNodeId(n.neighbor), metric: n.metric });
-      else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
-        for (const p of t.prefixes) prefixes.push({ key: formatPrefix(p.prefix), metric: p.metric });
-      }
-    }
-  }
-  return { id: vertexId(zero), pseudonode: zero.lspId.pseudonode !== 0, overload: zero.overload, neighbors, prefixes };
+  return vertexOf(fragments.filter((l) => l.remainingLifetime > 0).map((lsp) => ({ lsp, view: viewOf(lsp) })));
 }
 
 /** The SPF graph of one level's LSDB. */
@@ -95,17 +151,17 @@ export class SpfGraphCache {
   graph(records: ReadonlyMap<string, LspRecord>, now: number): ReadonlyMap<string, SpfVertex> {
     for (const node of this.dirty) {
       const keys = this.fragments.get(node);
-      const live: Lsp[] = [];
+      const live: LspRecord[] = [];
       if (keys) {
         for (const key of keys) {
           const r = records.get(key);
           if (!r) keys.delete(key);
-          else if (remainingLifetime(r, now) > 0) live.push(r.lsp);
+          else if (remainingLifetime(r, now) > 0) live.push(r);
         }
         if (keys.size === 0) this.fragments.delete(node);
-        live.sort((a, b) => a.lspId.fragment - b.lspId.fragment);
+        live.sort((a, b) => a.lsp.lspId.fragment - b.lsp.lspId.fragment);
       }
-      const v = live.length ? vertexFromLsps(live) : undefined;
+      const v = live.length ? vertexOf(live) : undefined;
       if (!sameTopology(this.vertices.get(node), v)) this.generation = ++generations;
       if (v) this.vertices.set(node, v);
       else this.vertices.delete(node);
