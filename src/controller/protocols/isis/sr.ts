@@ -17,7 +17,7 @@
  * A next hop without an SRGB cannot carry the SID: it is left out of that prefix's entries.
  */
 import type { IsReachSubTlv, Level, PrefixSubTlv, SidRange, Tlv } from '../../../wire/isis/index.js';
-import { type Ipv4, type Label, type Prefix } from '../../../lib/addr.js';
+import type { Ipv4, Label, Prefix } from '../../../lib/addr.js';
 import type { RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
 import type { SrConfig } from './config.js';
