@@ -12,7 +12,7 @@ import type { RibNexthop, RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
 import { computePrefixes, computeSpf, type NextHop, type SpfResult } from './spf.js';
 import { srRoutes } from './sr.js';
-import { SPF_DELAY_MS, SPF_HOLD_FACTOR } from './origination.js';
+import { SPF_DELAY_MS, SPF_HOLD_FACTOR, SPF_MAX_HOLD_MS } from './origination.js';
 
 export function sourceOf(level: Level): string {
   return `isis-l${level}`;
@@ -156,7 +156,7 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
   const durationMs = performance.now() - started;
   // runs shorter than the delay itself need no hold (and a small topology's timing, as the
   // scenarios replay it, stays as it was)
-  if (durationMs * SPF_HOLD_FACTOR > SPF_DELAY_MS) cx.spfHold.set(level, now + Math.ceil(durationMs * (1 + SPF_HOLD_FACTOR)));
+  if (durationMs * SPF_HOLD_FACTOR > SPF_DELAY_MS) cx.spfHold.set(level, now + Math.ceil(durationMs + Math.min(SPF_MAX_HOLD_MS, durationMs * SPF_HOLD_FACTOR)));
   else cx.spfHold.delete(level);
   cx.spfLog.push({ at: now, level, durationMs, nodes: result.vertices.size, routes: result.prefixes.size, reason, partial });
   if (cx.spfLog.length > 50) cx.spfLog.shift();

@@ -193,9 +193,11 @@ export const SPF_DELAY_MS = 50;
  * The least quiet time after a run, as a multiple of that run's duration: while LSPs keep
  * arriving (a flood of a large database) SPF takes at most 1 / (1 + this) of the time, and a
  * small database still converges at SPF_DELAY_MS. (A 10k-system flood ran a 100-300 ms SPF every
- * 50 ms, ~15 times, for one result.)
+ * 50 ms, ~15 times, for one result.) Never more than SPF_MAX_HOLD_MS: the duration is wall
+ * time, which a loaded machine stretches.
  */
-export const SPF_HOLD_FACTOR = 3;
+export const SPF_HOLD_FACTOR = 2;
+export const SPF_MAX_HOLD_MS = 1000;
 
 export function scheduleSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
   if (!cx.spfDue.has(level)) {
