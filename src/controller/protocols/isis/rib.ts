@@ -102,7 +102,7 @@ export class Lsdb {
   put(lsp: Lsp, bytes: Uint8Array, now: number, own: boolean): LspRecord {
     const key = formatLspId(lsp.lspId);
     const { tlvs: _tlvs, ...header } = lsp;
-    const r: LspRecord = { key, level: this.level, lsp: header, view: viewOf(lsp), bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
+    const r: LspRecord = { key, level: this.level, lsp: header, view: viewOf(lsp, this.spfGraph.intern), bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
     if (lsp.remainingLifetime === 0) r.purgedAt = now;
     if (!this.records.has(key)) this.added.push(key);
     this.records.set(key, r);

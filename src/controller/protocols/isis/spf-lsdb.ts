@@ -46,14 +46,18 @@ export interface LspView {
 
 const NOTHING: readonly never[] = [];
 
-export function viewOf(lsp: Lsp): LspView {
+/**
+ * `intern` maps a node ID's text to one shared copy: a system appears in the edges of each of
+ * its neighbours' LSPs, and a 10k-system database held ~50k copies of 17-character IDs.
+ */
+export function viewOf(lsp: Lsp, intern: (id: string) => string = (id) => id): LspView {
   const neighbors: SpfEdge[] = [];
   const prefixes: SpfPrefix[] = [];
   let srgb: LspView['srgb'];
   let sids: PrefixSidView[] | undefined;
   let hostname: string | undefined;
   for (const t of lsp.tlvs) {
-    if (t.type === 'extended-is-reachability') for (const n of t.neighbors) neighbors.push({ id: formatNodeId(n.neighbor), metric: n.metric });
+    if (t.type === 'extended-is-reachability') for (const n of t.neighbors) neighbors.push({ id: intern(formatNodeId(n.neighbor)), metric: n.metric });
     else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
       for (const p of t.prefixes) {
         const key = formatPrefix(p.prefix);
@@ -127,19 +131,31 @@ let generations = 0;
 
 export class SpfGraphCache {
   private readonly vertices = new Map<string, SpfVertex>();
-  /** node ID -> the keys of its fragments in the LSDB */
-  private readonly fragments = new Map<string, Set<string>>();
+  /** node ID -> the keys of its fragments in the LSDB: one key as itself (nearly every system has one fragment), several in a list */
+  private readonly fragments = new Map<string, string | string[]>();
   /** node IDs whose fragments changed since the last graph() */
   private readonly dirty = new Set<string>();
+  /** one copy of each node ID's text, for the edges (viewOf) */
+  private readonly ids = new Map<string, string>();
   /** changes whenever the edges or overload bits of the graph change */
   private generation = ++generations;
+
+  /** The shared copy of a node ID's text. */
+  readonly intern = (id: string): string => {
+    const have = this.ids.get(id);
+    if (have !== undefined) return have;
+    this.ids.set(id, id);
+    return id;
+  };
 
   /** The LSDB stored or removed the LSP `key` (formatLspId text). */
   touch(key: string): void {
     const node = key.slice(0, 17);
-    let keys = this.fragments.get(node);
-    if (!keys) this.fragments.set(node, (keys = new Set()));
-    keys.add(key);
+    const keys = this.fragments.get(node);
+    if (keys === undefined) this.fragments.set(node, key);
+    else if (typeof keys === 'string') {
+      if (keys !== key) this.fragments.set(node, [keys, key]);
+    } else if (!keys.includes(key)) keys.push(key);
     this.dirty.add(node);
   }
 
@@ -151,16 +167,13 @@ export class SpfGraphCache {
   graph(records: ReadonlyMap<string, LspRecord>, now: number): ReadonlyMap<string, SpfVertex> {
     for (const node of this.dirty) {
       const keys = this.fragments.get(node);
-      const live: LspRecord[] = [];
-      if (keys) {
-        for (const key of keys) {
-          const r = records.get(key);
-          if (!r) keys.delete(key);
-          else if (remainingLifetime(r, now) > 0) live.push(r);
-        }
-        if (keys.size === 0) this.fragments.delete(node);
-        live.sort((a, b) => a.lsp.lspId.fragment - b.lsp.lspId.fragment);
-      }
+      const held = (keys === undefined ? [] : typeof keys === 'string' ? [keys] : keys).filter((k) => records.has(k));
+      if (held.length === 0) {
+        this.fragments.delete(node);
+        this.ids.delete(node);
+      } else this.fragments.set(node, held.length === 1 ? held[0]! : held);
+      const live = held.map((k) => records.get(k)!).filter((r) => remainingLifetime(r, now) > 0);
+      live.sort((a, b) => a.lsp.lspId.fragment - b.lsp.lspId.fragment);
       const v = live.length ? vertexOf(live) : undefined;
       if (!sameTopology(this.vertices.get(node), v)) this.generation = ++generations;
       if (v) this.vertices.set(node, v);

@@ -98,33 +98,26 @@ interface Edges {
   readonly metric: number[];
 }
 
-/**
- * Each vertex's links by neighbour ID at their lowest metric, maximum-metric and self links
- * left out. Vertex objects are kept between runs when their LSPs did not change
- * (spf-lsdb.ts SpfGraphCache), so this is computed once per vertex, not per run.
- */
-const linksMemo = new WeakMap<SpfVertex, Map<string, number>>();
-function linksOf(u: SpfVertex): Map<string, number> {
-  let m = linksMemo.get(u);
-  if (m) return m;
-  m = new Map();
-  for (const e of u.neighbors) {
-    if (e.metric >= MAX_LINK_METRIC || e.id === u.id) continue;
-    const have = m.get(e.id);
-    if (have === undefined || e.metric < have) m.set(e.id, e.metric);
-  }
-  linksMemo.set(u, m);
-  return m;
+/** Whether `v` lists `u` back with a usable metric (the two-way check), without a closure per call. */
+function listsBack(v: SpfVertex, u: string): boolean {
+  const ns = v.neighbors;
+  for (let i = 0; i < ns.length; i++) if (ns[i]!.id === u && ns[i]!.metric < MAX_LINK_METRIC) return true;
+  return false;
 }
 
 /** The usable edges out of `u`: two-way checked, maximum-metric links left out, parallel edges at their lowest metric. */
 function usableEdges(graph: SpfGraph, index: VertexIndex, u: SpfVertex): Edges {
   const out: Edges = { to: [], metric: [] };
-  for (const [id, metric] of linksOf(u)) {
-    const v = graph.get(id);
-    if (!v || !linksOf(v).has(u.id)) continue;
-    out.to.push(index.of(v));
-    out.metric.push(metric);
+  for (const e of u.neighbors) {
+    if (e.metric >= MAX_LINK_METRIC || e.id === u.id) continue;
+    const v = graph.get(e.id);
+    if (!v || !listsBack(v, u.id)) continue;
+    const vi = index.of(v);
+    const at = out.to.indexOf(vi);
+    if (at < 0) {
+      out.to.push(vi);
+      out.metric.push(e.metric);
+    } else if (e.metric < out.metric[at]!) out.metric[at] = e.metric;
   }
   return out;
 }
