@@ -23,7 +23,8 @@
  * above 1 = cnr better), median with min / max. Knobs: CNR_BENCH_ISIS_ROUTERS ("1000,10000"),
  * CNR_BENCH_ISIS_CNR_RCVBUF (an experiment: SO_RCVBUFFORCE bytes on cnr's frame socket),
  * CNR_BENCH_ISIS_RECEIVERS ("cnr,frr"), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
- * per millisecond at most from the injector).
+ * per millisecond at most from the injector), CNR_BENCH_ISIS_NODE_ARGS (node options for cnr's
+ * receiver, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile it).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -94,10 +95,12 @@ const receivers: Receiver[] = [
   {
     name: 'cnr',
     async start(lab, ns, ifname) {
-      const d = lab.daemon('cnr-isis', ns, process.execPath, [cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID, ...(process.env['CNR_BENCH_ISIS_CNR_RCVBUF'] ? ['--rcvbuf', process.env['CNR_BENCH_ISIS_CNR_RCVBUF']] : [])], undefined, 'pipe');
+      // CNR_BENCH_ISIS_NODE_ARGS: node options for the receiver (profiling: --cpu-prof --cpu-prof-dir=DIR)
+      const nodeArgs = (process.env['CNR_BENCH_ISIS_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+      const d = lab.daemon('cnr-isis', ns, process.execPath, [...nodeArgs, cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID, ...(process.env['CNR_BENCH_ISIS_CNR_RCVBUF'] ? ['--rcvbuf', process.env['CNR_BENCH_ISIS_CNR_RCVBUF']] : [])], undefined, 'pipe');
       const next = lineReader(d);
       await next();
-      let last: { count: number; spf: { durationMs: number; nodes: number; partial: boolean }[]; stats?: unknown } = { count: 0, spf: [] };
+      let last: { count: number; spf: { durationMs: number; nodes: number; partial: boolean }[]; stats?: unknown; mem?: unknown } = { count: 0, spf: [] };
       const ask = async () => {
         d.child.stdin!.write('count\n');
         last = (await next()) as typeof last;
@@ -112,7 +115,7 @@ const receivers: Receiver[] = [
         },
         state: async () => {
           const s = await ask();
-          return { stats: s.stats, spfLog: s.spf.slice(-5) };
+          return { stats: s.stats, mem: s.mem, spfLog: s.spf.slice(-5) };
         },
       };
     },
@@ -161,6 +164,8 @@ export interface IsisFigure {
   requested: number;
   cpuSeconds: number;
   rssBytes: number;
+  /** RSS of the receiver's processes when ready, before the flood: the runtime and code (cnr: node with the modules loaded) */
+  readyRssBytes: number;
   spfMs: number;
   pollWallMs: number;
   pollCpuMs: number;
@@ -172,7 +177,7 @@ export interface IsisFigure {
 async function measure(r: Receiver, routers: number, pollMs: number, round: number): Promise<IsisFigure> {
   const expected = routers * 2;
   const fig: IsisFigure = {
-    receiver: r.name, routers, round, expected, counted: 0, complete: false, seconds: NaN, floodSeconds: NaN, requested: 0, cpuSeconds: NaN, rssBytes: NaN, spfMs: NaN, pollWallMs: NaN, pollCpuMs: NaN,
+    receiver: r.name, routers, round, expected, counted: 0, complete: false, seconds: NaN, floodSeconds: NaN, requested: 0, cpuSeconds: NaN, rssBytes: NaN, readyRssBytes: NaN, spfMs: NaN, pollWallMs: NaN, pollCpuMs: NaN,
   };
   const lab = new Lab('isb');
   const timeoutMs = 60_000 + routers * 15;
@@ -182,6 +187,7 @@ async function measure(r: Receiver, routers: number, pollMs: number, round: numb
     const link = lab.link(nsI, nsR, { a4: `${INJ_ADDR}/30`, b4: `${RCV_ADDR}/30` });
     const rcv = await r.start(lab, nsR, link.ifB);
     const cpu0 = processSeconds(rcv.pids());
+    fig.readyRssBytes = rcv.pids().reduce((s, p) => s + memBytes(p, 'VmRSS'), 0);
     const inj = lab.daemon('isis-injector', nsI, process.execPath, [injectorJs, '--ifname', link.ifA, '--addr', INJ_ADDR, '--receiver', RCV_SYSTEM_ID, '--routers', String(routers), '--burst', process.env['CNR_BENCH_ISIS_BURST'] ?? '10']);
     const next = lineReader(inj);
     const ev = async (name: string, ms: number) => {
@@ -301,7 +307,7 @@ export async function run(): Promise<BenchResult[]> {
         figures.push(f);
         console.log(
           `  round ${round + 1} ${r.name.padEnd(4)} ${n} routers: ${f.seconds.toFixed(2)} s (flooded in ${f.floodSeconds.toFixed(2)} s, ${f.requested} LSPs asked for again), cpu ${f.cpuSeconds.toFixed(2)} s, ` +
-            `rss ${(f.rssBytes / 2 ** 20).toFixed(1)} MB, last SPF ${f.spfMs.toFixed(2)} ms; one poll ${f.pollWallMs.toFixed(0)} ms wall, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`,
+            `rss ${(f.rssBytes / 2 ** 20).toFixed(1)} MB (${(f.readyRssBytes / 2 ** 20).toFixed(1)} MB when ready), last SPF ${f.spfMs.toFixed(2)} ms; one poll ${f.pollWallMs.toFixed(0)} ms wall, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`,
         );
       }
     }
@@ -329,6 +335,7 @@ export async function run(): Promise<BenchResult[]> {
     results.push(figure({ name: `${label}: time from adjacency Up to all routes installed, cnr`, unit: 's', values: series('cnr', n, (f) => f.seconds), ...ref((f) => f.seconds), notes }));
     results.push(figure({ name: `${label}: receiver CPU (user+sys), cnr`, unit: 's', values: series('cnr', n, (f) => f.cpuSeconds), ...ref((f) => f.cpuSeconds), notes: 'cnr: its one process; FRR: isisd + zebra (the kernel FIB inserts are in zebra\'s system time); from the injector\'s start to the stop' }));
     results.push(figure({ name: `${label}: receiver peak RSS, cnr`, unit: 'MB', values: series('cnr', n, (f) => f.rssBytes / 2 ** 20), ...ref((f) => f.rssBytes / 2 ** 20), notes: 'VmHWM summed over the receiver\'s processes (FRR: isisd + zebra; the kernel FIB is in neither)' }));
+    results.push(figure({ name: `${label}: receiver RSS when ready, before the flood, cnr`, unit: 'MB', values: series('cnr', n, (f) => f.readyRssBytes / 2 ** 20), ...ref((f) => f.readyRssBytes / 2 ** 20), notes: 'VmRSS of the receiver\'s processes once started and configured: the runtime and its code (cnr: node with the modules loaded; FRR: isisd + zebra), the share of the peak that no route costs' }));
     results.push(figure({ name: `${label}: the receiver's own timing of its last full SPF + routes, cnr`, unit: 'ms', values: series('cnr', n, (f) => f.spfMs), ...ref((f) => f.spfMs), notes: 'cnr: the last non-partial entry of its SPF log; FRR: show isis summary, IPv4 route computation, last run duration' }));
   }
   const file = writeResultsFile(repo, 'isis-', { figures, spfAlone: spf, results });

@@ -7,8 +7,8 @@
  *
  * It keeps its own count of active IS-IS routes in inet.0 from the RIB's change stream (so a
  * poll costs nothing but a line), and answers each "count" line on stdin with a JSON line:
- * {"count":N,"spf":[{durationMs,nodes,routes,partial}...],"stats":{lsdb,spfRuns,drops,rx}} (the
- * instance's SPF log and counters).
+ * {"count":N,"spf":[{durationMs,nodes,routes,partial}...],"stats":{lsdb,spfRuns,drops,rx},"mem":{...}}
+ * (the instance's SPF log and counters, process.memoryUsage()).
  * Arguments: --ifname IF --addr A.B.C.D/PLEN --system-id SYSID [--rcvbuf BYTES]
  */
 import { createInterface } from 'node:readline';
@@ -60,7 +60,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const spf = (isis.instance()?.cx.spfLog ?? []).map((e) => ({ durationMs: e.durationMs, nodes: e.nodes, routes: e.routes, partial: e.partial }));
   const inst = isis.instance();
   const stats = inst ? { lsdb: inst.cx.lsdb.get(2)?.size ?? 0, spfRuns: inst.cx.stats.spfRuns, drops: Object.fromEntries(inst.cx.stats.drops), rx: Object.fromEntries(inst.cx.stats.rx) } : undefined;
-  process.stdout.write(`${JSON.stringify({ count: active.size, spf, stats })}\n`);
+  const m = process.memoryUsage();
+  const mem = { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  process.stdout.write(`${JSON.stringify({ count: active.size, spf, stats, mem })}\n`);
 });
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 process.on('SIGTERM', () => {

@@ -292,8 +292,9 @@ export class AgentServer {
     };
     this.frameCalls.add(call);
     st.frameStreams++;
-    // a vif still attaching has no MAC yet (all zero): its onVifChange below announces it once attached
-    for (const v of dp.listVifs()) if (v.mac !== '00:00:00:00:00:00') send({ link: { interface: v.name, up: true, mac: v.mac } }, false);
+    // a vif still attaching has no MAC yet (all zero): its onVifChange below announces it once
+    // attached; one whose link is down is announced when it comes up
+    for (const v of dp.listVifs()) if (v.mac !== '00:00:00:00:00:00' && !v.linkDown) send({ link: { interface: v.name, up: true, mac: v.mac } }, false);
     const stopFrames = dp.onFrames((vif, frame) => send({ received: { interface: vif, frame } }, true));
     const stopLinks = dp.onVifChange((vif, up, mac) => send({ link: { interface: vif, up, mac } }, false));
     call.on('data', (m: PbFrameOut) => {
@@ -386,6 +387,7 @@ export class AgentServer {
       rxPackets: v.rxPackets,
       txPackets: v.txPackets,
       drops: v.drops,
+      linkDown: v.linkDown === true,
     }));
   }
 }

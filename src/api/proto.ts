@@ -266,6 +266,8 @@ export interface PbInterfaceInfo {
   rxPackets: number;
   txPackets: number;
   drops: number;
+  /** attached, but the netdev's link is down */
+  linkDown?: boolean;
 }
 
 export interface PbNexthopInfo {

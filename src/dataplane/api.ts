@@ -90,6 +90,8 @@ export interface VifInfo {
   txPackets: number;
   txBytes: number;
   drops: number;
+  /** af-packet / af-xdp: the netdev is attached but its link is down (no carrier, or set down) */
+  linkDown?: boolean;
   /**
    * the driver's own counters (io/driver.ts IoCounters): kernelDrops (ring full), rxTooBig,
    * rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted,

@@ -37,6 +37,7 @@ import {
 } from './api.js';
 import { bytesToIpv4, formatMac, formatPrefix, makePrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
 import { logLine } from '../telemetry/log.js';
+import { CarrierWatch } from './link-watch.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
 import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
 import { IdAllocator } from './tables/id-allocator.js';
@@ -111,6 +112,8 @@ interface VifState {
   vhost: boolean;
   /** glean next hop for the vif's connected subnets */
   glean: number;
+  /** af-packet / af-xdp: the netdev's link (administratively up and running), as CarrierWatch last saw it */
+  carrier?: boolean;
 }
 
 interface NhState {
@@ -170,6 +173,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly frameHandlers = new Set<FrameHandler>();
   private readonly vifHandlers = new Set<VifChangeHandler>();
   private readonly frameCount: FrameCounters = { delivered: 0, injected: 0, refused: 0 };
+  /** the carrier of attached netdevs (link-watch.ts): a link that goes down is a vif change like a detach */
+  private readonly carrier = new CarrierWatch((name, up) => this.carrierChanged(name, up), logLine);
   /** vifs with a filter: the rules as listAcls shows them, and the hit counters when they were set */
   private readonly acls = new Map<number, { rules: AclRule[]; base: number[]; bridge?: BridgeFilterTerm[] }>();
 
@@ -313,7 +318,12 @@ export class VRouterDataplane implements Dataplane {
     if (isVhost) Atomics.store(vt.global, 0, id);
     Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0) | (isIrb ? VIF_IRB : 0));
     if (this.opts.vhost && !isVhost && vrf === 0) this.syncHost();
-    if (!isVhost) this.vifChanged(cfg.name, true, formatMac(st.mac));
+    // a netdev of its own (not a TAP the vRouter made, nor vhost0) has a carrier to watch
+    if (!isVhost && (cfg.driver === 'af-packet' || cfg.driver === 'af-xdp')) {
+      st.carrier = this.carrier.add(cfg.name);
+      if (!st.carrier) logLine(`vrouter: interface ${cfg.name}: attached with its link down`);
+    }
+    if (!isVhost && st.carrier !== false) this.vifChanged(cfg.name, true, formatMac(st.mac));
     return id;
   }
 
@@ -338,7 +348,17 @@ export class VRouterDataplane implements Dataplane {
     this.vifs.delete(name);
     this.vifById[st.id] = undefined;
     this.vifAlloc.release(st.id);
-    if (!st.vhost) this.vifChanged(name, false, formatMac(st.mac));
+    if (st.carrier !== undefined) this.carrier.remove(name);
+    if (!st.vhost && st.carrier !== false) this.vifChanged(name, false, formatMac(st.mac));
+  }
+
+  /** The link of an attached netdev went down or came back: listeners hear it as the vif going and coming. */
+  private carrierChanged(name: string, up: boolean): void {
+    const st = this.vifs.get(name);
+    if (!st || st.carrier === undefined || st.carrier === up) return;
+    st.carrier = up;
+    logLine(`vrouter: interface ${name}: carrier ${up ? 'up' : 'lost'}`);
+    this.vifChanged(name, up, formatMac(st.mac));
   }
 
   // ---- link-layer control frames (IS-IS): punted per vif, sent out of a vif ----
@@ -959,6 +979,7 @@ export class VRouterDataplane implements Dataplane {
         txPackets: c(2),
         txBytes: c(3),
         drops: c(4),
+        ...(v.carrier === false ? { linkDown: true } : {}),
         io,
         ...(v.memif ? { memif: { socket: v.memif.socket, id: v.memif.id ?? 0, ...readMemifStatus(v.memif.status) } } : {}),
       };
@@ -1117,6 +1138,7 @@ export class VRouterDataplane implements Dataplane {
     this.running = false;
     if (this.loopTimer) { clearTimeout(this.loopTimer); clearImmediate(this.loopTimer as unknown as NodeJS.Immediate); }
     if (this.resolveTimer) clearInterval(this.resolveTimer);
+    this.carrier.close();
     Atomics.store(this.control, CTL_STOP, 1);
     Atomics.add(this.control, CTL_WAKE, 1);
     Atomics.notify(this.control, CTL_WAKE);

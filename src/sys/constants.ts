@@ -74,6 +74,8 @@ export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_SETLINK = 19;
+/** rtnetlink multicast group: link changes (RTM_NEWLINK / RTM_DELLINK) */
+export const RTMGRP_LINK = 1;
 export const RTM_NEWADDR = 20;
 export const RTM_NEWROUTE = 24;
 export const IFLA_ADDRESS = 1;
@@ -112,6 +114,8 @@ export const SIOCETHTOOL = 0x8946;
 export const IFF_UP = 0x1;
 /** the link has carrier (operationally up) */
 export const IFF_RUNNING = 0x40;
+/** the driver signals carrier (rtnetlink's ifi_flags only: SIOCGIFFLAGS has 16 bits) */
+export const IFF_LOWER_UP = 0x10000;
 export const IFNAMSIZ = 16;
 export const IFREQ_SIZE = 40;
 export const TUNSETIFF = 0x400454ca;

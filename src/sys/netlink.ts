@@ -2,7 +2,9 @@
  * rtnetlink from this process: one request codec (NetlinkMessage: nlmsghdr, a family header,
  * attributes, nested attributes) and one NETLINK_ROUTE socket that sends a request and
  * reads until its ACK, for the CNI's links, addresses and routes (cni/netlink.ts) and the
- * AF_XDP driver's RTM_SETLINK IFLA_XDP (dataplane/io/xdp-attach.ts).
+ * AF_XDP driver's RTM_SETLINK IFLA_XDP (dataplane/io/xdp-attach.ts); and LinkNotifications,
+ * a socket subscribed to link changes (RTMGRP_LINK), read without blocking, for the
+ * vRouter's carrier watch (dataplane/link-watch.ts).
  *
  * A socket can be opened inside another network namespace: setns(target) → socket() →
  * setns(back), all synchronous, nothing awaited in between, so no other code of this
@@ -14,7 +16,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import {
-  AF_NETLINK, CLONE_NEWNET, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLA_F_NESTED, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_REQUEST, NLMSG_ERROR,
+  AF_NETLINK, CLONE_NEWNET, EAGAIN, EINTR, ENOBUFS, IFLA_IFNAME, RTM_DELLINK, RTM_NEWLINK, RTMGRP_LINK, SOCK_NONBLOCK, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLA_F_NESTED, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_REQUEST, NLMSG_ERROR,
   NLMSGERR_ATTR_MSG, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK,
 } from './constants.js';
 import { errno, libc, tryLibc } from './libc.js';
@@ -272,6 +274,91 @@ export class NetlinkSocket {
         off += (len + 3) & ~3;
       }
     }
+  }
+}
+
+/** One RTM_NEWLINK / RTM_DELLINK notification. */
+export interface LinkNotice {
+  readonly index: number;
+  readonly ifname: string;
+  /** ifi_flags: IFF_UP, IFF_RUNNING, IFF_LOWER_UP, ... */
+  readonly flags: number;
+  readonly deleted: boolean;
+}
+
+/**
+ * A NETLINK_ROUTE socket bound to the link group: the kernel sends it every link change of
+ * this namespace. read() returns what is pending without blocking. When the kernel had to drop
+ * notifications (the socket buffer overran: ENOBUFS), `overrun` is set once so that the reader
+ * reads the state it cares about afresh.
+ */
+export class LinkNotifications {
+  private readonly rx = new Uint8Array(65536);
+  private closed = false;
+  overrun = false;
+
+  private constructor(readonly fd: number) {}
+
+  static open(): LinkNotifications {
+    const c = tryLibc();
+    if (!c) throw new NetlinkError('netlink is not available (libc could not be loaded)', 0);
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (fd < 0) throw netlinkSysError('socket(AF_NETLINK)');
+    // struct sockaddr_nl: family, pad, pid (0: the kernel picks), groups
+    const sa = new Uint8Array(12);
+    const dv = new DataView(sa.buffer);
+    dv.setUint16(0, AF_NETLINK, true);
+    dv.setUint32(8, RTMGRP_LINK, true);
+    if (c.bind(fd, sa, sa.length) < 0) {
+      const err = netlinkSysError('bind(RTMGRP_LINK)');
+      closeSync(fd);
+      throw err;
+    }
+    return new LinkNotifications(fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  /** Every notification pending (at most 1,000 reads' worth, so a storm cannot hold the caller). */
+  read(): LinkNotice[] {
+    const c = libc();
+    const out: LinkNotice[] = [];
+    for (let i = 0; i < 1000 && !this.closed; i++) {
+      const n = c.recv(this.fd, this.rx, this.rx.length, 0);
+      if (n < 0) {
+        const e = errno();
+        if (e === ENOBUFS) {
+          this.overrun = true;
+          continue;
+        }
+        if (e === EINTR) continue;
+        if (e !== EAGAIN) throw netlinkSysError('recv(RTMGRP_LINK)');
+        break;
+      }
+      const dv = new DataView(this.rx.buffer, 0, n);
+      for (let off = 0; off + 16 <= n; ) {
+        const len = dv.getUint32(off, true);
+        if (len < 16 || off + len > n) break;
+        const type = dv.getUint16(off + 4, true);
+        // struct ifinfomsg (16 bytes) after the header: family, pad, type, index, flags, change
+        if ((type === RTM_NEWLINK || type === RTM_DELLINK) && len >= 32) {
+          let ifname = '';
+          for (let a = off + 32; a + 4 <= off + len; ) {
+            const alen = dv.getUint16(a, true);
+            if (alen < 4 || a + alen > off + len) break;
+            if ((dv.getUint16(a + 2, true) & 0x3fff) === IFLA_IFNAME) ifname = new TextDecoder().decode(this.rx.subarray(a + 4, a + alen)).replace(/\0+$/, '');
+            a += (alen + 3) & ~3;
+          }
+          out.push({ index: dv.getInt32(off + 20, true), ifname, flags: dv.getUint32(off + 24, true), deleted: type === RTM_DELLINK });
+        }
+        off += (len + 3) & ~3;
+      }
+    }
+    return out;
   }
 }
 

@@ -290,7 +290,7 @@ export class RibService implements ConfigConsumer {
   }
 
   async showInterfacesTerse(): Promise<CommandResult> {
-    let agentView: Map<string, { addresses: string[] }> | undefined;
+    let agentView: Map<string, { addresses: string[]; linkDown?: boolean }> | undefined;
     try {
       if (this.opts.fib) agentView = new Map((await this.opts.fib.listInterfaces(10_000)).map((i) => [i.name, i]));
     } catch {
@@ -307,7 +307,8 @@ export class RibService implements ConfigConsumer {
       const t: TerseInterface = {
         name: i.name,
         admin: i.disabled ? 'down' : 'up',
-        link: agentView?.has(i.name) ? 'up' : 'down',
+        // attached in the vRouter with its link up (an attached netdev without carrier is down)
+        link: agentView?.has(i.name) && !agentView.get(i.name)!.linkDown ? 'up' : 'down',
         addresses: [...i.inet.map((a): [string, string] => ['inet', a]), ...i.inet6.map((a): [string, string] => ['inet6', a])],
         instance: i.instance,
       };
@@ -320,7 +321,7 @@ export class RibService implements ConfigConsumer {
     });
     for (const [name, v] of agentView ?? []) {
       if (list.some((l) => l.name === name)) continue;
-      list.push({ name, admin: 'up', link: 'up', addresses: v.addresses.map((a): [string, string] => [a.includes(':') ? 'inet6' : 'inet', a]) });
+      list.push({ name, admin: 'up', link: v.linkDown ? 'down' : 'up', addresses: v.addresses.map((a): [string, string] => [a.includes(':') ? 'inet6' : 'inet', a]) });
     }
     list.sort((a, b) => (a.name < b.name ? -1 : 1));
     return { text: formatInterfacesTerse(list), data: { interfaces: list } };

@@ -1,6 +1,6 @@
 /**
  * `show isis ...` over the instance's state, in Junos's text layout, with the same facts as
- * JSON in `data`: adjacencies, the database (summary, detail, extensive), the routes SPF
+ * JSON in `data`: interfaces, adjacencies, the database (summary, detail, extensive), the routes SPF
  * computed (with their SR labels), the SPF log, and the counters (PDUs sent and received,
  * dropped PDUs by reason).
  */
@@ -8,7 +8,7 @@ import type { CommandResult, OperationalCommand } from '../../types.js';
 import { formatIpv4, formatIpv6, formatMac, formatPrefix } from '../../../lib/addr.js';
 import { formatNodeId, type Level, type Tlv } from '../../../wire/isis/index.js';
 import type { IsisInstance } from './instance.js';
-import { remainingLifetime } from './rib.js';
+import { lspOf, remainingLifetime } from './rib.js';
 import { nexthopsFor } from './decision.js';
 import { srLabels } from './sr.js';
 
@@ -23,9 +23,8 @@ function need(get: Get): IsisInstance {
 /** A system ID shown by its hostname (TLV 137) when its LSP carries one, as Junos does. */
 function nameOf(inst: IsisInstance, systemId: string): string {
   for (const db of inst.cx.lsdb.values()) {
-    const r = db.get(`${systemId}.00-00`);
-    const h = r?.lsp.tlvs.find((t) => t.type === 'hostname');
-    if (h && h.type === 'hostname') return h.hostname;
+    const h = db.get(`${systemId}.00-00`)?.view.hostname;
+    if (h !== undefined) return h;
   }
   return systemId;
 }
@@ -53,6 +52,40 @@ export function adjacency(inst: IsisInstance): CommandResult {
   const lines = ['Interface             System         L State        Hold (secs) SNPA'];
   for (const r of rows) lines.push(`${r.interface.padEnd(21)} ${r.system.padEnd(14)} ${r.level} ${r.state.padEnd(12)} ${String(r.hold).padStart(11)}  ${r.snpa}`);
   return { text: lines.join('\n'), data: { adjacencies: rows } };
+}
+
+/**
+ * `show isis interface`, Junos's columns: the interface (unit 0), the levels it runs (L: 1, 2,
+ * or 3 for both), its circuit ID, per level its designated router (the DIS's LAN ID by name on
+ * a LAN, "Point to Point", "Passive" or "Disabled") and the metrics of both levels.
+ */
+export function interfaces(inst: IsisInstance): CommandResult {
+  const cx = inst.cx;
+  const rows = [...cx.cfg.interfaces.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((cfg) => {
+    const c = cx.circuits.get(cfg.name);
+    const levels = ([1, 2] as Level[]).filter((l) => cx.cfg.levels.includes(l) && cfg.levels.has(l));
+    const dr = (l: Level): string => {
+      const lc = cfg.levels.get(l);
+      if (!levels.includes(l) || !lc) return 'Disabled';
+      if (cfg.passive || lc.passive) return 'Passive';
+      if (cfg.pointToPoint) return 'Point to Point';
+      const lanId = c?.dis.get(l);
+      return lanId ? `${nameOf(inst, lanId.slice(0, 14))}.${lanId.slice(15)}` : '';
+    };
+    return {
+      interface: `${cfg.name}.0`,
+      level: levels.reduce((m, l) => m | l, 0),
+      circuitId: c ? `0x${c.localId.toString(16)}` : '',
+      up: c?.up ?? false,
+      pointToPoint: cfg.pointToPoint,
+      passive: cfg.passive,
+      level1: { dr: dr(1), metric: cfg.levels.get(1)?.metric ?? 0 },
+      level2: { dr: dr(2), metric: cfg.levels.get(2)?.metric ?? 0 },
+    };
+  });
+  const lines = ['IS-IS interface database:', `${'Interface'.padEnd(21)} L CirID ${'Level 1 DR'.padEnd(17)} ${'Level 2 DR'.padEnd(17)} L1/L2 Metric`];
+  for (const r of rows) lines.push(`${r.interface.padEnd(21)} ${r.level} ${r.circuitId.padStart(5)} ${r.level1.dr.padEnd(17)} ${r.level2.dr.padEnd(17)} ${`${r.level1.metric}/${r.level2.metric}`.padStart(12)}`);
+  return { text: lines.join('\n'), data: { interfaces: rows } };
 }
 
 function tlvLines(t: Tlv): string[] {
@@ -96,11 +129,11 @@ export function database(inst: IsisInstance, detail: 'brief' | 'detail' | 'exten
     lines.push(`IS-IS level ${level} link-state database:`, 'LSP ID                      Sequence Checksum Lifetime Attributes');
     for (const r of rows) {
       lines.push(`${r.lspId.padEnd(24)} ${('0x' + r.sequence.toString(16)).padStart(12)} ${('0x' + r.checksum.toString(16)).padStart(8)} ${String(r.lifetime).padStart(8)} L1 L2${r.overload ? ' Overload' : ''}`);
-      if (detail !== 'brief') for (const t of r.record.lsp.tlvs) lines.push(...tlvLines(t));
+      if (detail !== 'brief') for (const t of lspOf(r.record).tlvs) lines.push(...tlvLines(t));
       if (detail === 'extensive') lines.push(`  Length: ${r.record.bytes.length} bytes, ${r.own ? 'originated here' : 'received'}`);
     }
     lines.push(`  ${rows.length} LSPs`, '');
-    data[`level${level}`] = rows.map(({ record, ...rest }) => (detail === 'brief' ? rest : { ...rest, tlvs: record.lsp.tlvs.flatMap((t) => tlvLines(t).map((l) => l.trim())) }));
+    data[`level${level}`] = rows.map(({ record, ...rest }) => (detail === 'brief' ? rest : { ...rest, tlvs: lspOf(record).tlvs.flatMap((t) => tlvLines(t).map((l) => l.trim())) }));
   }
   return { text: lines.join('\n'), data };
 }
@@ -149,6 +182,7 @@ export function statistics(inst: IsisInstance): CommandResult {
 export function isisCommands(get: Get): OperationalCommand[] {
   return [
     { path: ['show', 'isis', 'adjacency'], help: 'IS-IS adjacencies', run: async () => adjacency(need(get)) },
+    { path: ['show', 'isis', 'interface'], help: 'IS-IS interfaces: levels, circuit ID, designated router per level, metrics', run: async () => interfaces(need(get)) },
     {
       path: ['show', 'isis', 'database'],
       help: 'IS-IS link-state database [detail | extensive]',

@@ -10,9 +10,9 @@
 import type { Level } from '../../../wire/isis/index.js';
 import type { RibNexthop, RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
-import { computePrefixes, computeSpf, type NextHop, type SpfResult, type SpfVertex } from './spf.js';
-import { graphFromLsps } from './spf-lsdb.js';
+import { computePrefixes, computeSpf, type NextHop, type SpfResult } from './spf.js';
 import { srRoutes } from './sr.js';
+import { SPF_DELAY_MS, SPF_HOLD_FACTOR, SPF_MAX_HOLD_MS } from './origination.js';
 
 export function sourceOf(level: Level): string {
   return `isis-l${level}`;
@@ -50,19 +50,38 @@ export function nexthopsFor(cx: IsisContext, level: Level, hops: readonly NextHo
   return out.sort((x, y) => (x.interface! < y.interface! ? -1 : x.interface! > y.interface! ? 1 : x.gateway! < y.gateway! ? -1 : 1));
 }
 
+/** Plain data (numbers, strings, arrays, objects of them) equal field by field. */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/** Whether announcing `b` over `a` would change what the RIB holds (preference, metric, next hops). */
+function sameRoute(a: RibRoute | undefined, b: RibRoute): boolean {
+  return a === b || (a !== undefined && a.preference === b.preference && a.metric === b.metric && sameData(a.nexthops, b.nexthops));
+}
+
 /** Announce `routes` (table -> prefix -> route) for a source, withdrawing what it announced before and no longer has. */
 export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, Map<string, RibRoute>>): void {
   for (const [table, byPrefix] of routes) {
     if (cx.refusedTables.has(table)) continue;
     const key = `${table}|${source}`;
     const before = cx.announced.get(key) ?? new Set<string>();
-    const texts = cx.announcedText.get(key) ?? new Map<string, string>();
+    const texts = cx.announcedText.get(key) ?? new Map<string, RibRoute>();
     for (const [prefix, r] of byPrefix) {
-      const text = JSON.stringify([r.preference, r.metric, r.nexthops]);
-      if (texts.get(prefix) === text) continue;
+      if (sameRoute(texts.get(prefix), r)) continue;
       try {
         cx.rib.announce(table, source, r);
-        texts.set(prefix, text);
+        texts.set(prefix, r);
       } catch (err) {
         // a RIB that cannot hold this table (mpls.0 keyed by label): said once, not per SPF
         cx.out.log(`isis: ${table} is not announced to this RIB: ${(err as Error).message}`);
@@ -87,13 +106,6 @@ export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, 
   }
 }
 
-/** The part of the graph Dijkstra reads: each vertex's overload bit and edges. */
-function topologyOf(graph: Map<string, SpfVertex>): string {
-  const parts: string[] = [];
-  for (const [id, v] of graph) parts.push(`${id}${v.overload ? '!' : ''}:${v.neighbors.map((e) => `${e.id}/${e.metric}`).join(',')}`);
-  return parts.sort().join(' ');
-}
-
 export function runSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
   const started = performance.now();
   const routes = new Map<string, Map<string, RibRoute>>([
@@ -103,10 +115,11 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
   let result: SpfResult = { vertices: new Map(), prefixes: new Map() };
   let partial = false;
   if (cx.cfg.levels.includes(level)) {
-    const graph = graphFromLsps(cx.lsdb.get(level)!.liveLsps(now));
+    const db = cx.lsdb.get(level)!;
+    const graph = db.spfGraph.graph(db.records, now);
     const root = `${cx.cfg.systemId}.00`;
     // partial route calculation: when only prefixes changed, the vertices' routes still hold
-    const topology = topologyOf(graph);
+    const topology = db.spfGraph.topology;
     const before = cx.spf.get(level);
     if (before && cx.spfTopology.get(level) === topology) {
       result = { vertices: before.vertices, prefixes: computePrefixes(graph, root, before.vertices) };
@@ -114,11 +127,20 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
     } else result = computeSpf(graph, root);
     cx.spfTopology.set(level, topology);
     const pref = cx.cfg.preference.get(level)!.internal;
+    // SPF shares one next-hop list among every prefix behind the same first hops: their RIB
+    // next hops are made once per list, and a route that did not change is the one announced
+    // before (a 10k-system flood made 20k next-hop sets and routes per run, nearly all garbage)
+    const memo = { 4: new Map<readonly NextHop[], RibNexthop[]>(), 6: new Map<readonly NextHop[], RibNexthop[]>() };
+    const attributes = { level };
+    const announced = { 4: cx.announcedText.get(`inet.0|${sourceOf(level)}`), 6: cx.announcedText.get(`inet6.0|${sourceOf(level)}`) };
     for (const [prefix, pr] of result.prefixes) {
       const family = prefix.includes(':') ? 6 : 4;
-      const nexthops = nexthopsFor(cx, level, pr.nextHops, family);
+      let nexthops = memo[family].get(pr.nextHops);
+      if (!nexthops) memo[family].set(pr.nextHops, (nexthops = nexthopsFor(cx, level, pr.nextHops, family)));
       if (nexthops.length === 0) continue;
-      routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, { prefix, protocol: 'isis', preference: pref, metric: pr.distance, nexthops, attributes: { level } });
+      const prev = announced[family]?.get(prefix);
+      const same = prev !== undefined && prev.metric === pr.distance && prev.preference === pref && sameData(prev.nexthops, nexthops);
+      routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, same ? prev : { prefix, protocol: 'isis', preference: pref, metric: pr.distance, nexthops, attributes });
     }
     for (const [table, m] of srRoutes(cx, level, result, now)) routes.set(table, m);
   }
@@ -131,7 +153,12 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
   }
   cx.spf.set(level, result);
   cx.stats.spfRuns++;
-  cx.spfLog.push({ at: now, level, durationMs: performance.now() - started, nodes: result.vertices.size, routes: result.prefixes.size, reason, partial });
+  const durationMs = performance.now() - started;
+  // runs shorter than the delay itself need no hold (and a small topology's timing, as the
+  // scenarios replay it, stays as it was)
+  if (durationMs * SPF_HOLD_FACTOR > SPF_DELAY_MS) cx.spfHold.set(level, now + Math.ceil(durationMs + Math.min(SPF_MAX_HOLD_MS, durationMs * SPF_HOLD_FACTOR)));
+  else cx.spfHold.delete(level);
+  cx.spfLog.push({ at: now, level, durationMs, nodes: result.vertices.size, routes: result.prefixes.size, reason, partial });
   if (cx.spfLog.length > 50) cx.spfLog.shift();
 }
 

@@ -8,7 +8,6 @@
  */
 import {
   checkAuthentication,
-  compareLspId,
   decodeIsisFrame,
   decodePdu,
   formatLspId,
@@ -26,7 +25,7 @@ import type { Mac } from '../../../lib/addr.js';
 import { formatIpv4, formatIpv6, formatMac } from '../../../lib/addr.js';
 import type { IsisConfig } from './config.js';
 import type { Adjacency, Circuit, IsisContext } from './instance.js';
-import { compareVersions, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
+import { compareVersions, lspOf, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
 import { lanTransition, p2pTransition } from './fsm.js';
 import { adjacencyUpAt, flagsOf, flood, levelsOf, scheduleHello, sendCsnps, setSrm } from './flooding.js';
 import { purge, scheduleSpf } from './origination.js';
@@ -55,7 +54,7 @@ export function configChanged(cx: IsisContext, cfg: IsisConfig, now: number): vo
   const blocks = cfg.sr ? [cfg.sr.srgb, ...(cfg.sr.srlb ? [cfg.sr.srlb] : [])] : [];
   cx.rib.mpls?.setReserved(blocks.map((b): [number, number] => [b.start, b.start + b.size - 1]));
   if (systemChanged) {
-    for (const db of cx.lsdb.values()) db.records.clear();
+    for (const db of cx.lsdb.values()) db.clear();
     for (const m of cx.ownContent.values()) m.clear();
   }
   for (const [name, c] of cx.circuits) {
@@ -421,7 +420,7 @@ export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8A
     // ISO 10589 7.3.16.1: a newer copy of our own LSP (from before a restart, or a purge):
     // take its sequence number and send ours again above it, or purge what we no longer originate
     if (have?.own && have.purgedAt === undefined) {
-      db.put({ ...have.lsp, sequence: lsp.sequence }, have.bytes, now, true);
+      db.put({ ...lspOf(have), sequence: lsp.sequence }, have.bytes, now, true);
       cx.ownContent.get(level)!.delete(key);
     } else {
       db.put(lsp, bytes, now, true);
@@ -493,9 +492,8 @@ export function csnpReceived(cx: IsisContext, c: Circuit, p: Csnp, now: number):
     snpEntry(cx, c, level, e, now);
   }
   const f = flagsOf(c, level);
-  for (const r of cx.lsdb.get(level)!.records.values()) {
+  for (const r of cx.lsdb.get(level)!.range(formatLspId(p.startLspId), formatLspId(p.endLspId))) {
     if (listed.has(r.key) || remainingLifetime(r, now) === 0 || r.lsp.sequence === 0) continue;
-    if (compareLspId(r.lsp.lspId, p.startLspId) < 0 || compareLspId(r.lsp.lspId, p.endLspId) > 0) continue;
     setSrm(f, r.key);
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { Level, LspId, SystemId } from '../../../wire/isis/index.js';
 import type { Mac } from '../../../lib/addr.js';
-import type { RibApi } from '../../rib/types.js';
+import type { RibApi, RibRoute } from '../../rib/types.js';
 import type { IsisConfig, IsisInterfaceConfig } from './config.js';
 import { Lsdb } from './rib.js';
 import type { SpfResult } from './spf.js';
@@ -118,13 +118,15 @@ export interface IsisContext {
   /** SPF pending per level: when it should run */
   readonly spfDue: Map<Level, number>;
   readonly spfReason: Map<Level, string>;
+  /** per level, the earliest time the next SPF may run (origination.ts SPF_HOLD_FACTOR) */
+  readonly spfHold: Map<Level, number>;
   readonly spf: Map<Level, SpfResult>;
   /** the topology (edges, overload bits) each level's last SPF ran over */
-  readonly spfTopology: Map<Level, string>;
+  readonly spfTopology: Map<Level, number>;
   /** routes announced to the RIB per table and source, to withdraw what went away */
   readonly announced: Map<string, Set<string>>;
   /** what each announced route was, to announce again only what changed */
-  readonly announcedText: Map<string, Map<string, string>>;
+  readonly announcedText: Map<string, Map<string, RibRoute>>;
   /** tables the RIB refused (logged once) */
   readonly refusedTables: Set<string>;
   readonly spfLog: SpfLogEntry[];
@@ -161,6 +163,7 @@ export class IsisInstance {
       refreshDue: now,
       spfDue: new Map(),
       spfReason: new Map(),
+      spfHold: new Map(),
       spf: new Map(),
       spfTopology: new Map(),
       announced: new Map(),

@@ -187,9 +187,21 @@ export function purge(cx: IsisContext, level: Level, key: string, now: number, s
   scheduleSpf(cx, level, now, `purge ${key}`);
 }
 
+/** How long after the first change an SPF runs, so that the changes of one event go into one run. */
+export const SPF_DELAY_MS = 50;
+/**
+ * The least quiet time after a run, as a multiple of that run's duration: while LSPs keep
+ * arriving (a flood of a large database) SPF takes at most 1 / (1 + this) of the time, and a
+ * small database still converges at SPF_DELAY_MS. (A 10k-system flood ran a 100-300 ms SPF every
+ * 50 ms, ~15 times, for one result.) Never more than SPF_MAX_HOLD_MS: the duration is wall
+ * time, which a loaded machine stretches.
+ */
+export const SPF_HOLD_FACTOR = 2;
+export const SPF_MAX_HOLD_MS = 1000;
+
 export function scheduleSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
   if (!cx.spfDue.has(level)) {
-    cx.spfDue.set(level, now + 50);
+    cx.spfDue.set(level, Math.max(now + SPF_DELAY_MS, cx.spfHold.get(level) ?? 0));
     cx.spfReason.set(level, reason);
   }
 }

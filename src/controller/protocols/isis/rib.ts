@@ -4,16 +4,32 @@
  * Remaining Lifetime rewritten), the time they were stored, and whether they are this
  * system's own. Which copy is newer (7.3.16), aging and purging are decided here as data
  * operations; what an arriving LSP means (flood, acknowledge, re-originate) is events.ts's.
+ *
+ * A record keeps the LSP's header fields, its bytes and the compact view SPF and SR read
+ * (spf-lsdb.ts LspView: edges, prefixes, SRGB, Prefix-SIDs, hostname), not the decoded TLV
+ * tree: that tree cost ~2.8 KB per LSP, about a third of the heap of a 10k-LSP database.
+ * Whoever needs the TLVs (show isis database detail) decodes the bytes again (lspOf).
+ *
+ * Two views are kept up to date as records come and go, so that neither costs a walk over the
+ * whole database: the keys in LSP ID order (CSNP ranges, a binary search instead of a scan per
+ * CSNP: a 10k-LSP database receives ~110 CSNPs per set) and SPF's graph (spf-lsdb.ts
+ * SpfGraphCache: only the systems whose fragments changed are rebuilt before a run).
  */
-import { formatLspId, type Level, type LspEntry, type Lsp, type LspId } from '../../../wire/isis/index.js';
+import { decodePdu, formatLspId, IsisError, type Level, type LspEntry, type Lsp, type LspId } from '../../../wire/isis/index.js';
+import { SpfGraphCache, viewOf, type LspView } from './spf-lsdb.js';
 
 /** ISO 10589 ZeroAgeLifetime: how long a purged LSP is kept (and flooded) before it is removed. */
 export const ZERO_AGE_LIFETIME_MS = 60_000;
 
+/** An LSP's header fields (everything but its TLVs). */
+export type LspHeader = Omit<Lsp, 'tlvs'>;
+
 export interface LspRecord {
   readonly key: string;
   readonly level: Level;
-  lsp: Lsp;
+  lsp: LspHeader;
+  /** what SPF and SR read of the TLVs */
+  view: LspView;
   /** the PDU as it goes on the wire (its Remaining Lifetime field is rewritten when sent) */
   bytes: Uint8Array;
   /** Remaining Lifetime when stored, and when (ms) */
@@ -29,6 +45,12 @@ export interface LspRecord {
 export function remainingLifetime(r: LspRecord, now: number): number {
   if (r.purgedAt !== undefined) return 0;
   return Math.max(0, r.lifetime - Math.floor((now - r.storedAt) / 1000));
+}
+
+/** The whole LSP of a record, its TLVs decoded again from the bytes (the header as the record has it). */
+export function lspOf(r: LspRecord): Lsp {
+  const d = decodePdu(r.bytes);
+  return { ...r.lsp, tlvs: d instanceof IsisError || d.kind !== 'lsp' ? [] : d.tlvs };
 }
 
 export interface Version {
@@ -57,8 +79,19 @@ export function entryOf(r: LspRecord, now: number): LspEntry {
   return { remainingLifetime: remainingLifetime(r, now), lspId: r.lsp.lspId, sequence: r.lsp.sequence, checksum: r.lsp.checksum };
 }
 
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export class Lsdb {
+  /** read freely; change only through put / delete / clear, which keep the views below current */
   readonly records = new Map<string, LspRecord>();
+  /** SPF's graph of this level, rebuilt per changed system */
+  readonly spfGraph = new SpfGraphCache();
+  /** keys in LSP ID order (formatLspId's fixed-width lower-case text sorts as the bytes do) */
+  private ordered: string[] = [];
+  /** keys added since `ordered` was last merged */
+  private added: string[] = [];
+  /** keys deleted since then (still in `ordered`) */
+  private deleted = 0;
   constructor(readonly level: Level) {}
 
   get(id: LspId | string): LspRecord | undefined {
@@ -68,24 +101,70 @@ export class Lsdb {
   /** Store an LSP (replacing any copy); a purge (lifetime 0) starts its zero-age holding time. */
   put(lsp: Lsp, bytes: Uint8Array, now: number, own: boolean): LspRecord {
     const key = formatLspId(lsp.lspId);
-    const r: LspRecord = { key, level: this.level, lsp, bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
+    const { tlvs: _tlvs, ...header } = lsp;
+    const r: LspRecord = { key, level: this.level, lsp: header, view: viewOf(lsp, this.spfGraph.intern), bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
     if (lsp.remainingLifetime === 0) r.purgedAt = now;
+    if (!this.records.has(key)) this.added.push(key);
     this.records.set(key, r);
+    this.spfGraph.touch(key);
     return r;
   }
 
   delete(key: string): void {
-    this.records.delete(key);
+    if (!this.records.delete(key)) return;
+    this.deleted++;
+    this.spfGraph.touch(key);
+  }
+
+  clear(): void {
+    for (const key of this.records.keys()) this.spfGraph.touch(key);
+    this.records.clear();
+    this.ordered = [];
+    this.added = [];
+    this.deleted = 0;
+  }
+
+  /** Every key in LSP ID order: the new ones merged in (sorted alone, then one linear merge), the deleted ones dropped. */
+  private orderedKeys(): string[] {
+    if (this.added.length === 0 && this.deleted === 0) return this.ordered;
+    const add = this.added.filter((k) => this.records.has(k)).sort(byText);
+    const old = this.ordered;
+    const out: string[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < old.length || j < add.length) {
+      const k = j >= add.length || (i < old.length && old[i]! < add[j]!) ? old[i++]! : add[j++]!;
+      if (this.records.has(k) && out[out.length - 1] !== k) out.push(k);
+    }
+    this.ordered = out;
+    this.added = [];
+    this.deleted = 0;
+    return out;
   }
 
   /** The records in LSP ID order (ISO 10589 sorts CSNP entries so). */
   sorted(): LspRecord[] {
-    return [...this.records.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return this.orderedKeys().map((k) => this.records.get(k)!);
   }
 
-  /** The live LSPs, for SPF. */
-  *liveLsps(now: number): Iterable<Lsp> {
-    for (const r of this.records.values()) if (remainingLifetime(r, now) > 0) yield r.lsp;
+  /** The records whose keys lie in [first, last] (formatLspId text), in LSP ID order. */
+  range(first: string, last: string): LspRecord[] {
+    const keys = this.orderedKeys();
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (keys[mid]! < first) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: LspRecord[] = [];
+    for (let i = lo; i < keys.length && keys[i]! <= last; i++) out.push(this.records.get(keys[i]!)!);
+    return out;
+  }
+
+  /** The live records (Remaining Lifetime above zero). */
+  *live(now: number): Iterable<LspRecord> {
+    for (const r of this.records.values()) if (remainingLifetime(r, now) > 0) yield r;
   }
 
   get size(): number {

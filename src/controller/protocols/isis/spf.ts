@@ -98,13 +98,20 @@ interface Edges {
   readonly metric: number[];
 }
 
+/** Whether `v` lists `u` back with a usable metric (the two-way check), without a closure per call. */
+function listsBack(v: SpfVertex, u: string): boolean {
+  const ns = v.neighbors;
+  for (let i = 0; i < ns.length; i++) if (ns[i]!.id === u && ns[i]!.metric < MAX_LINK_METRIC) return true;
+  return false;
+}
+
 /** The usable edges out of `u`: two-way checked, maximum-metric links left out, parallel edges at their lowest metric. */
 function usableEdges(graph: SpfGraph, index: VertexIndex, u: SpfVertex): Edges {
   const out: Edges = { to: [], metric: [] };
   for (const e of u.neighbors) {
     if (e.metric >= MAX_LINK_METRIC || e.id === u.id) continue;
     const v = graph.get(e.id);
-    if (!v?.neighbors.some((back) => back.id === u.id && back.metric < MAX_LINK_METRIC)) continue;
+    if (!v || !listsBack(v, u.id)) continue;
     const vi = index.of(v);
     const at = out.to.indexOf(vi);
     if (at < 0) {
@@ -293,7 +300,8 @@ export function computePrefixes(graph: SpfGraph, rootId: string, vertices: Reado
   const prefixes = new Map<string, PrefixRoute>();
   const root = graph.get(rootId);
   if (!root) return prefixes;
-  const best = new Map<string, { distance: number; origins: string[]; hops: readonly NextHop[] }>();
+  // one object per prefix, filled in place (a run over 20k prefixes made two maps and two objects each)
+  const best = prefixes as Map<string, { distance: number; origins: string[]; nextHops: readonly NextHop[] }>;
   for (const [id, route] of vertices) {
     if (id === rootId) continue;
     const v = graph.get(id);
@@ -302,17 +310,18 @@ export function computePrefixes(graph: SpfGraph, rootId: string, vertices: Reado
       const d = route.distance + p.metric;
       if (d > MAX_PATH_METRIC) continue;
       const b = best.get(p.key);
-      if (!b || d < b.distance) best.set(p.key, { distance: d, origins: [id], hops: route.nextHops });
-      else if (d === b.distance && !b.origins.includes(id)) {
+      if (!b) best.set(p.key, { distance: d, origins: [id], nextHops: route.nextHops });
+      else if (d < b.distance) {
+        b.distance = d;
+        b.origins = [id];
+        b.nextHops = route.nextHops;
+      } else if (d === b.distance && !b.origins.includes(id)) {
         b.origins.push(id);
-        b.hops = unionHops(b.hops, route.nextHops);
+        b.nextHops = unionHops(b.nextHops, route.nextHops);
       }
     }
   }
-  const own = new Set(root.prefixes.map((p) => p.key));
-  for (const [key, b] of best) {
-    if (own.has(key)) continue;
-    prefixes.set(key, { distance: b.distance, nextHops: b.hops, origins: b.origins.length > 1 ? b.origins.sort() : b.origins });
-  }
+  for (const p of root.prefixes) best.delete(p.key);
+  for (const b of best.values()) if (b.origins.length > 1) b.origins.sort();
   return prefixes;
 }

@@ -17,7 +17,7 @@
  * A next hop without an SRGB cannot carry the SID: it is left out of that prefix's entries.
  */
 import type { IsReachSubTlv, Level, PrefixSubTlv, SidRange, Tlv } from '../../../wire/isis/index.js';
-import { formatPrefix, type Ipv4, type Label, type Prefix } from '../../../lib/addr.js';
+import type { Ipv4, Label, Prefix } from '../../../lib/addr.js';
 import type { RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
 import type { SrConfig } from './config.js';
@@ -125,25 +125,14 @@ interface SidInfo {
 function collect(cx: IsisContext, level: Level, now: number): { srgb: Map<string, { start: number; size: number }>; sids: Map<string, Map<string, SidInfo>> } {
   const srgb = new Map<string, { start: number; size: number }>();
   const sids = new Map<string, Map<string, SidInfo>>();
-  for (const lsp of cx.lsdb.get(level)!.liveLsps(now)) {
-    if (lsp.lspId.pseudonode !== 0) continue;
-    const sys = lsp.lspId.systemId;
-    for (const t of lsp.tlvs) {
-      if (t.type === 'router-capability') {
-        for (const s of t.subTlvs) {
-          if (s.type === 'sr-capabilities' && s.ranges[0] && 'label' in s.ranges[0].first && !srgb.has(sys)) srgb.set(sys, { start: s.ranges[0].first.label, size: s.ranges[0].range });
-        }
-      } else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
-        for (const p of t.prefixes) {
-          for (const s of p.subTlvs) {
-            if (s.type !== 'prefix-sid' || s.algorithm !== 0 || !('index' in s.sid)) continue;
-            const key = formatPrefix(p.prefix);
-            let m = sids.get(key);
-            if (!m) sids.set(key, (m = new Map()));
-            m.set(sys, { index: s.sid.index, node: s.flags.n, php: !s.flags.p, explicitNull: s.flags.e });
-          }
-        }
-      }
+  for (const r of cx.lsdb.get(level)!.live(now)) {
+    if (r.lsp.lspId.pseudonode !== 0) continue;
+    const sys = r.lsp.lspId.systemId;
+    if (r.view.srgb && !srgb.has(sys)) srgb.set(sys, r.view.srgb);
+    for (const s of r.view.sids ?? []) {
+      let m = sids.get(s.prefix);
+      if (!m) sids.set(s.prefix, (m = new Map()));
+      m.set(sys, { index: s.index, node: s.node, php: s.php, explicitNull: s.explicitNull });
     }
   }
   return { srgb, sids };
