@@ -52,7 +52,7 @@ export function flush(cx: BgpContext): void {
       e.dirty = false;
       if (decide(cx, table, e)) out.push(e);
       if (vpn) cx.vpn.importEntry(table, e.prefix, e.best);
-      if (e.size === 0 && lt?.get(e.key) === e) lt.delete(e.key);
+      if (e.size === 0) lt?.remove(e);
     }
   }
   cx.vpn.flushImports();
@@ -126,8 +126,10 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       e.installed = chosen;
       e.step = step;
       const r = ribRoute(cx, e, best, step, chosen);
-      // the prefix as a value where the RIB takes one (no text made or parsed per route)
-      if (cx.rib.announceSharedKey) cx.rib.announceSharedKey(table, 'bgp', prefix, r);
+      // through the RIB entry that holds this one (no lookup), else the prefix as a value
+      // where the RIB takes one (no text made or parsed per route)
+      if (e.ribRef && cx.rib.announceAt) cx.rib.announceAt(e.ribRef, 'bgp', r);
+      else if (cx.rib.announceSharedKey) cx.rib.announceSharedKey(table, 'bgp', prefix, r);
       else if (cx.rib.announceShared) cx.rib.announceShared(table, 'bgp', e.prefix, r);
       else {
         const text = e.prefix;
@@ -136,7 +138,8 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
     }
   } else if (prevInstalled) {
     e.installed = undefined;
-    if (cx.rib.withdrawKey) cx.rib.withdrawKey(table, 'bgp', prefix);
+    if (e.ribRef && cx.rib.withdrawAt) cx.rib.withdrawAt(e.ribRef, 'bgp');
+    else if (cx.rib.withdrawKey) cx.rib.withdrawKey(table, 'bgp', prefix);
     else cx.rib.withdraw(table, 'bgp', e.prefix);
   }
   return prevBest !== best || !same;
