@@ -64,7 +64,7 @@ export class BgpContext {
   readonly shadowed = new Map<string, Set<PrefixKey>>();
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
   lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined = undefined;
-  readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
+  readonly shownCache = new WeakMap<PathAttributes, { peer: Neighbor; step: DecidingStep; r: Record<string, unknown> }[]>();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   lastImport: ImportVerdict | undefined = undefined;
   /** the last export verdict of a BGP path, for the next prefixes with the same facts (when the chain ignores prefixes) */
