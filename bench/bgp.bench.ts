@@ -19,7 +19,10 @@
  * poll with the full table (its wall time, and the receiver's CPU during it) is measured
  * after each run and stated. The FIB figures poll both receivers every 500 ms.
  *
- * Knobs (environment): CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
+ * Then the realistic feed (measureRealistic): two peers announce the same 1M /24s over ~100k
+ * attribute sets each, so best-path selection has real choices; BIRD, FRR and cnr.
+ *
+ * Knobs (environment): CNR_BENCH_BGP_REALISTIC ("bird,frr,cnr"; "" skips it), CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
  * (default 200000: GoBGP is ~50x slower than BIRD; its time ratio is scaled to the full count
  * and says so), CNR_BENCH_BGP_PER_UPDATE ("100,5"), CNR_BENCH_BGP_RECEIVERS
  * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures).
@@ -158,8 +161,8 @@ const fibReceivers: Receiver[] = [
  * table size; `show route count` walks the table, about 1 s and a quarter of a second of BIRD's
  * CPU per poll at 1M routes, which polling every 250 ms turned into most of BIRD's figure).
  */
-async function birdImported(sock: string): Promise<number> {
-  const r = await runAsync('birdc', ['-s', sock, 'show', 'protocols', 'all', 'inj'], 15_000);
+async function birdImported(sock: string, protocol = 'inj'): Promise<number> {
+  const r = await runAsync('birdc', ['-s', sock, 'show', 'protocols', 'all', protocol], 15_000);
   if (r.code !== 0) throw new Error(`birdc: ${r.stderr}`);
   return Number(/Routes:\s+(\d+) imported/.exec(r.stdout)?.[1] ?? 0);
 }
@@ -204,12 +207,11 @@ interface InjectorEvent {
   [k: string]: unknown;
 }
 
-function startInjector(lab: Lab, ns: string, count: number, perUpdate: number): { d: Daemon; next(ev: string, timeoutMs: number): Promise<InjectorEvent> } {
-  const d = startDaemon('injector', 'ip', [
-    'netns', 'exec', ns, process.execPath, injectorJs,
-    '--peer', RCV.addr, '--local-as', String(INJ.asn), '--next-hop', INJ.addr,
-    '--count', String(count), '--per-update', String(perUpdate), '--prefix-len', '28',
-  ]);
+function startInjector(lab: Lab, ns: string, count: number, perUpdate: number, feed?: { inj: { addr: string; asn: number }; peer: string; seed: number }): { d: Daemon; next(ev: string, timeoutMs: number): Promise<InjectorEvent> } {
+  const args = feed
+    ? ['--peer', feed.peer, '--local-as', String(feed.inj.asn), '--next-hop', feed.inj.addr, '--count', String(count), '--per-update', String(perUpdate), '--feed', 'realistic', '--seed', String(feed.seed)]
+    : ['--peer', RCV.addr, '--local-as', String(INJ.asn), '--next-hop', INJ.addr, '--count', String(count), '--per-update', String(perUpdate), '--prefix-len', '28'];
+  const d = startDaemon('injector', 'ip', ['netns', 'exec', ns, process.execPath, injectorJs, ...args]);
   lab.defer('injector', () => d.stop());
   const events: InjectorEvent[] = [];
   let buf = '';
@@ -241,13 +243,72 @@ function startInjector(lab: Lab, ns: string, count: number, perUpdate: number): 
   return { d, next };
 }
 
-async function measure(r: Receiver, perUpdate: number, count: number, pollMs: number, round: number): Promise<IngestFigure> {
-  const lab = new Lab('bb');
-  const fig: IngestFigure = {
-    receiver: r.name, perUpdate, prefixes: count, seconds: NaN, cpuSeconds: NaN, rssBytes: NaN,
+type Running = { pid: number; count(): Promise<number> };
+
+/** Run one measurement in a lab of its own, closed even on failure; an error is kept in the figure. */
+async function inLab(name: string, fig: IngestFigure, body: (lab: Lab) => Promise<void>): Promise<IngestFigure> {
+  const lab = new Lab(name);
+  try {
+    await body(lab);
+  } catch (err) {
+    fig.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    await lab.close();
+  }
+  return fig;
+}
+
+function newFigure(receiver: string, perUpdate: number, prefixes: number, round: number, pollMs: number): IngestFigure {
+  return {
+    receiver, perUpdate, prefixes, seconds: NaN, cpuSeconds: NaN, rssBytes: NaN,
     complete: false, counted: 0, encodeMs: NaN, sendSeconds: NaN, round, pollMs, pollWallMs: NaN, pollCpuMs: NaN,
   };
-  try {
+}
+
+/** Poll the receiver's own count until it reaches `count` or its time is up (the same interval for every receiver: the stop rule is the same kind for all). */
+async function pollUntilAll(fig: IngestFigure, r: { name: string; timeoutMs: number }, rcv: Running, t0: number, count: number, pollMs: number): Promise<void> {
+  const deadline = t0 + r.timeoutMs;
+  let lastLog = 0;
+  for (;;) {
+    const n = await rcv.count().catch(() => fig.counted);
+    const t = Date.now();
+    fig.counted = n;
+    if (n >= count) {
+      fig.seconds = (t - t0) / 1000;
+      fig.complete = true;
+      return;
+    }
+    if (t > deadline) {
+      fig.seconds = (t - t0) / 1000;
+      fig.error = `timed out counting ${n} of ${count}`;
+      return;
+    }
+    if (t - lastLog > 5000) {
+      lastLog = t;
+      if (t - t0 > 4000) console.log(`  ${r.name}: ${n} after ${((t - t0) / 1000).toFixed(1)} s`);
+    }
+    await sleep(pollMs);
+  }
+}
+
+/** The receiver's CPU since `cpu0` and its peak RSS. */
+function finishFigure(fig: IngestFigure, rcv: Running, cpu0: number): void {
+  fig.cpuSeconds = cpuSeconds(rcv.pid) - cpu0;
+  fig.rssBytes = memBytes(rcv.pid, 'VmHWM');
+}
+
+/** The cost of one poll with the full table (the receiver's CPU, its clock ticks 10 ms). */
+async function measurePoll(fig: IngestFigure, rcv: Running): Promise<void> {
+  const pc0 = cpuSeconds(rcv.pid);
+  const pw0 = performance.now();
+  await rcv.count().catch(() => 0);
+  fig.pollWallMs = performance.now() - pw0;
+  fig.pollCpuMs = (cpuSeconds(rcv.pid) - pc0) * 1000;
+}
+
+async function measure(r: Receiver, perUpdate: number, count: number, pollMs: number, round: number): Promise<IngestFigure> {
+  const fig = newFigure(r.name, perUpdate, count, round, pollMs);
+  return inLab('bb', fig, async (lab) => {
     const nsI = lab.ns('inj');
     const nsR = lab.ns('rcv');
     const link = lab.link(nsI, nsR, { a4: `${INJ.addr}/30`, b4: `${RCV.addr}/30` });
@@ -259,45 +320,104 @@ async function measure(r: Receiver, perUpdate: number, count: number, pollMs: nu
     fig.encodeMs = Number(enc['ms']);
     const sending = await inj.next('sending', 60_000);
     const t0 = sending.t;
-    const deadline = t0 + r.timeoutMs;
-    let lastLog = 0;
-    for (;;) {
-      const n = await rcv.count().catch(() => fig.counted);
-      const t = Date.now();
-      fig.counted = n;
-      if (n >= count) {
-        fig.seconds = (t - t0) / 1000;
-        fig.complete = true;
-        break;
-      }
-      if (t > deadline) {
-        fig.seconds = (t - t0) / 1000;
-        fig.error = `timed out holding ${n} of ${count} routes`;
-        break;
-      }
-      if (t - lastLog > 5000) {
-        lastLog = t;
-        if (t - t0 > 4000) console.log(`  ${r.name}: ${n} routes after ${((t - t0) / 1000).toFixed(1)} s`);
-      }
-      // the same interval for every receiver: the stop rule is the same kind for all
-      await sleep(pollMs);
-    }
+    await pollUntilAll(fig, r, rcv, t0, count, pollMs);
     const sent = await inj.next('sent', 5_000).catch(() => undefined);
     if (sent) fig.sendSeconds = (sent.t - t0) / 1000;
-    fig.cpuSeconds = cpuSeconds(rcv.pid) - cpu0;
-    fig.rssBytes = memBytes(rcv.pid, 'VmHWM');
-    // the cost of one poll with the full table (the receiver's CPU, its clock ticks 10 ms)
-    const pc0 = cpuSeconds(rcv.pid);
-    const pw0 = performance.now();
-    await rcv.count().catch(() => 0);
-    fig.pollWallMs = performance.now() - pw0;
-    fig.pollCpuMs = (cpuSeconds(rcv.pid) - pc0) * 1000;
-  } catch (err) {
-    fig.error = err instanceof Error ? err.message : String(err);
-  } finally {
-    await lab.close();
-  }
-  return fig;
+    finishFigure(fig, rcv, cpu0);
+    await measurePoll(fig, rcv);
+  });
+}
+
+/**
+ * The realistic feed (issue 16): two eBGP peers, each its own injector in its own namespace,
+ * announce the same 1M /24s over ~100k attribute sets each (bench/lib/bgp-injector.ts
+ * encodeRealisticUpdates), with different seeds, so the two paths of a prefix differ and
+ * best-path selection decides every prefix. Both injectors start together.
+ */
+const PEERS2 = [
+  { inj: { addr: '100.64.0.1', asn: 65001 }, rcv: '100.64.0.2', seed: 1 },
+  { inj: { addr: '100.64.0.5', asn: 65003 }, rcv: '100.64.0.6', seed: 2 },
+];
+
+interface Receiver2 {
+  name: string;
+  timeoutMs: number;
+  /** count(): how many prefixes hold both peers' paths, by the receiver's own per-peer accepted counts (the smaller of the two) */
+  start(lab: Lab, ns: string, ifnames: string[]): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void> }>;
+}
+
+const receivers2: Receiver2[] = [
+  {
+    name: 'bird',
+    timeoutMs: 120_000,
+    async start(lab, ns) {
+      const conf = birdConfig({
+        asn: RCV.asn,
+        routerId: RCV.addr,
+        neighbors: PEERS2.map((p, i) => ({ name: `inj${i}`, address: p.inj.addr, asn: p.inj.asn, channels: 'ipv4 { import all; export none; };' })),
+      });
+      const b = await Bird.start(lab, ns, 'bench2', conf);
+      return { pid: b.daemon.pid, count: async () => Math.min(...(await Promise.all(PEERS2.map((_, i) => birdImported(b.sock, `inj${i}`))))), stop: () => b.daemon.stop() };
+    },
+  },
+  {
+    name: 'frr',
+    timeoutMs: 180_000,
+    async start(lab, ns) {
+      const conf = frrBgpConfig({
+        asn: RCV.asn,
+        routerId: RCV.addr,
+        neighbors: PEERS2.map((p) => ({ address: p.inj.addr, asn: p.inj.asn, afLines: ['route-map NONE out'] })),
+        extra: 'route-map NONE deny 10\nexit',
+      });
+      const f = await Frr.start(lab, ns, 'bench2', { bgpd: conf });
+      return { pid: f.bgpd.pid, count: async () => Math.min(...(await Promise.all(PEERS2.map((p) => f.prefixCount(p.inj.addr))))), stop: () => f.bgpd.stop(10_000) };
+    },
+  },
+  {
+    name: 'cnr',
+    timeoutMs: 180_000,
+    async start(lab, ns, ifnames) {
+      const c = await Cnr.start(lab, ns, 'bench2', {
+        asn: RCV.asn,
+        routerId: RCV.addr,
+        interfaces: PEERS2.map((p, i) => ({ name: ifnames[i]!, addresses: [`${p.rcv}/30`] })),
+        neighbors: PEERS2.map((p) => ({ address: p.inj.addr, asn: p.inj.asn, families: ['inet' as const], import: ['ALL'], exportNothing: true })),
+        extra: ['set policy-options policy-statement ALL then accept'],
+      }, 90_000);
+      // accepted paths per peer, counted once the decision process has run over them: the
+      // active routes of both peers add up to every prefix only when it has
+      const count = async (): Promise<number> => {
+        const [a, b] = await Promise.all(PEERS2.map((p) => c.receivedCount(p.inj.addr)));
+        const [x, y] = await Promise.all(PEERS2.map((p) => c.activeCount(p.inj.addr)));
+        return Math.min(a!, b!, x! + y!);
+      };
+      return { pid: c.daemon.pid, count, stop: () => c.stop() };
+    },
+  },
+];
+
+async function measureRealistic(r: Receiver2, count: number, pollMs: number, round: number): Promise<IngestFigure> {
+  const fig = newFigure(r.name, 0, count, round, pollMs);
+  return inLab('br', fig, async (lab) => {
+    const nsR = lab.ns('rcv');
+    const sides = PEERS2.map((p, i) => {
+      const ns = lab.ns(`inj${i}`);
+      const link = lab.link(ns, nsR, { a4: `${p.inj.addr}/30`, b4: `${p.rcv}/30` });
+      return { ns, ifB: link.ifB };
+    });
+    const rcv = await r.start(lab, nsR, sides.map((x) => x.ifB));
+    lab.defer(`stop ${r.name}`, () => rcv.stop());
+    const cpu0 = cpuSeconds(rcv.pid);
+    const injs = PEERS2.map((p, i) => startInjector(lab, sides[i]!.ns, count, 100, { inj: p.inj, peer: p.rcv, seed: p.seed }));
+    const encoded = await Promise.all(injs.map((x) => x.next('encoded', 60_000)));
+    fig.encodeMs = Math.max(...encoded.map((e) => Number(e['ms'])));
+    const sending = await Promise.all(injs.map((x) => x.next('sending', 60_000)));
+    const t0 = Math.min(...sending.map((e) => e.t));
+    await pollUntilAll(fig, r, rcv, t0, count, pollMs);
+    finishFigure(fig, rcv, cpu0);
+    await measurePoll(fig, rcv);
+  });
 }
 
 function envList(name: string, dflt: string): string[] {
@@ -359,6 +479,39 @@ export async function run(): Promise<BenchResult[]> {
       results.push(figure({ name: `${label}: time to all routes accepted`, unit: 's', values: values((f) => f.seconds * scale), ...ref((f) => f.seconds), notes: `${notes}${scale !== 1 ? ' (values scaled)' : ''}` }));
       results.push(figure({ name: `${label}: receiver CPU`, unit: 's', values: values((f) => f.cpuSeconds * scale), ...ref((f) => f.cpuSeconds), notes: 'CPU seconds of the receiver process over the same interval' }));
       results.push(figure({ name: `${label}: peak RSS per route`, unit: 'B/route', values: values((f) => f.rssBytes / f.prefixes), ...ref((f) => f.rssBytes / f.prefixes), notes: 'VmHWM / routes (peak RSS of the receiver process)' }));
+    }
+  }
+  // the realistic feed: two peers, ~100k attribute sets each, best path decides every prefix
+  const wanted2 = envList('CNR_BENCH_BGP_REALISTIC', 'bird,frr,cnr');
+  const active2 = receivers2.filter((x) => wanted2.includes(x.name) && (x.name !== 'cnr' || cnrAvailable()));
+  if (active2.length) {
+    const real: IngestFigure[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of active2) {
+        const f = await measureRealistic(r, count, pollMs, round);
+        real.push(f);
+        figures.push({ ...f, receiver: `${f.receiver}-realistic` });
+        console.log(`  round ${round + 1} ${r.name.padEnd(6)} realistic, 2 peers x ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB; one poll ${f.pollWallMs.toFixed(0)} ms, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
+      }
+    }
+    const rser = (name: string, pick: (f: IngestFigure) => number): number[] =>
+      Array.from({ length: ROUNDS }, (_, i) => {
+        const f = real.find((x) => x.receiver === name && x.round === i);
+        return f?.complete ? pick(f) : Number.NaN;
+      });
+    for (const r of active2) {
+      const label = `BGP ingest, realistic feed: ${count / 1e6}M /24 from 2 peers (${2 * count / 1e6}M paths), ~100k attribute sets per peer (AS paths of 3-8, MEDs, communities), ${r.name}`;
+      const ref = (pick: (f: IngestFigure) => number) => (r.name === 'bird' ? {} : { reference: { name: 'bird, same round', values: rser('bird', pick) }, direction: 'ref/value' as const });
+      const polls = real.filter((f) => f.receiver === r.name).map((f) => `${f.pollWallMs.toFixed(0)} ms wall / ${f.pollCpuMs.toFixed(0)} ms receiver CPU`).join(', ');
+      const incomplete = real.filter((f) => f.receiver === r.name && !f.complete).map((f) => `round ${f.round + 1}: ${f.error}`);
+      const notes = `stop rule: every prefix holds both peers' paths by the receiver's own per-peer accepted counts (BIRD imported, FRR pfxRcd, cnr accepted with active routes of both peers adding up to every prefix), polled every ${pollMs} ms; one poll: ${polls}${incomplete.length ? `; incomplete: ${incomplete.join('; ')}` : ''}`;
+      if (!rser(r.name, (f) => f.seconds).some(Number.isFinite)) {
+        results.push({ name: `${label}: time`, value: Number.NaN, unit: 's', notes });
+        continue;
+      }
+      results.push(figure({ name: `${label}: time to both paths of every prefix`, unit: 's', values: rser(r.name, (f) => f.seconds), ...ref((f) => f.seconds), notes }));
+      results.push(figure({ name: `${label}: receiver CPU`, unit: 's', values: rser(r.name, (f) => f.cpuSeconds), ...ref((f) => f.cpuSeconds), notes: 'CPU seconds of the receiver process over the same interval' }));
+      results.push(figure({ name: `${label}: peak RSS per prefix`, unit: 'B/prefix', values: rser(r.name, (f) => f.rssBytes / f.prefixes), ...ref((f) => f.rssBytes / f.prefixes), notes: 'VmHWM / prefixes (each with 2 paths)' }));
     }
   }
   // time until every route is in a forwarding table: BIRD into the kernel, cnr into its vRouter

@@ -11,10 +11,12 @@
  * and stays connected until it gets SIGTERM:
  *   node dist/bench/lib/bgp-injector.js --peer 10.0.0.2 --local-as 65001 --peer-as 65002 \
  *     --next-hop 10.0.0.1 --count 1000000 --per-update 100 [--prefix-len 28] [--base 10.0.0.0]
+ * or, for a table-like feed (encodeRealisticUpdates): --feed realistic [--sets 100000] [--seed N].
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { seededRandom } from './isis-topology.js';
 
 export const MSG_OPEN = 1;
 export const MSG_UPDATE = 2;
@@ -131,6 +133,85 @@ export function encodeBulkUpdates(o: BulkOptions): { bytes: Buffer; updates: num
     }
   }
   return { bytes: out, updates };
+}
+
+export interface RealisticOptions {
+  /** number of prefixes: distinct /24s from `base` */
+  count: number;
+  /** distinct attribute sets the prefixes are spread over (default 100,000) */
+  sets?: number;
+  /** most prefixes per UPDATE (one attribute set per UPDATE, so fewer when a set has fewer) */
+  perUpdate: number;
+  /** first prefix (default 16.0.0.0: 1M /24s fill 16.0.0.0 to 31.255.255.0) */
+  base?: string;
+  nextHop: string;
+  /** the sender's AS, first on every AS_PATH */
+  localAs: number;
+  /** seeds the attribute sets: two injectors with different seeds give the receiver real best-path choices */
+  seed: number;
+}
+
+/**
+ * A feed shaped like a real table (issue 16's realistic feed): `count` /24s spread over
+ * `sets` attribute sets, each set with an AS path of 2 to 7 ASes after the sender's, ORIGIN
+ * IGP or INCOMPLETE, a MED on half of them and 0 to 3 communities. Which set a prefix takes
+ * is fixed by the prefix (the same for every sender); what is in a set depends on `seed`, so
+ * two senders with different seeds disagree on AS path lengths and the receiver's best-path
+ * selection has real work. Prefixes of one set go in UPDATEs of their own, sets in a
+ * shuffled order, so no two neighbouring UPDATEs share attributes.
+ */
+export function encodeRealisticUpdates(o: RealisticOptions): { bytes: Buffer; updates: number } {
+  const sets = Math.min(o.sets ?? 100_000, o.count);
+  const base = ipv4ToInt(o.base ?? '16.0.0.0');
+  if (base + 256 * o.count > 2 ** 32) throw new Error('prefixes overflow the IPv4 space');
+  // the set of prefix i: a fixed scramble of i (independent of the seed)
+  const setOf = new Uint32Array(o.count);
+  const perSet = new Uint32Array(sets + 1);
+  for (let i = 0; i < o.count; i++) {
+    const s = (Math.imul(i ^ (i >>> 13), 0x9e3779b1) >>> 0) % sets;
+    setOf[i] = s;
+    perSet[s + 1]!++;
+  }
+  for (let s = 0; s < sets; s++) perSet[s + 1]! += perSet[s]!;
+  const bySet = new Uint32Array(o.count);
+  const fill = perSet.slice(0, sets);
+  for (let i = 0; i < o.count; i++) bySet[fill[setOf[i]!]!++] = i;
+  const order = Array.from({ length: sets }, (_, i) => i);
+  const shuffle = seededRandom(0x5eed);
+  for (let i = sets - 1; i > 0; i--) {
+    const j = Math.floor(shuffle() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const chunks: Buffer[] = [];
+  let updates = 0;
+  const nh = ipv4Bytes(o.nextHop);
+  const as4 = (a: number) => [(a >>> 24) & 255, (a >>> 16) & 255, (a >>> 8) & 255, a & 255];
+  for (const s of order) {
+    const r = seededRandom(o.seed * 1_000_003 + s);
+    const path = [o.localAs];
+    const hops = 2 + Math.floor(r() * 6);
+    for (let h = 0; h < hops; h++) path.push(1000 + Math.floor(r() * 60000));
+    const attrs = [
+      0x40, 1, 1, r() < 0.9 ? 0 : 2, // ORIGIN IGP or INCOMPLETE
+      0x40, 2, 2 + 4 * path.length, 2, path.length, ...path.flatMap(as4),
+      0x40, 3, 4, ...nh,
+    ];
+    if (r() < 0.5) attrs.push(0x80, 4, 4, ...as4(Math.floor(r() * 1000)));
+    const nComm = Math.floor(r() * 4);
+    if (nComm) attrs.push(0xc0, 8, 4 * nComm, ...Array.from({ length: nComm }, () => as4(((o.localAs & 0xffff) << 16) | Math.floor(r() * 1000))).flat());
+    const first = perSet[s]!, end = perSet[s + 1]!;
+    for (let k = first; k < end; k += o.perUpdate) {
+      const n = Math.min(o.perUpdate, end - k);
+      const nlri: number[] = [];
+      for (let q = k; q < k + n; q++) {
+        const a = (base + 256 * bySet[q]!) >>> 0;
+        nlri.push(24, a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255);
+      }
+      chunks.push(bgpMessage(MSG_UPDATE, [0, 0, attrs.length >> 8, attrs.length & 255, ...attrs, ...nlri]));
+      updates++;
+    }
+  }
+  return { bytes: Buffer.concat(chunks), updates };
 }
 
 export interface RawUpdate {
@@ -381,14 +462,24 @@ async function main(): Promise<void> {
   const localAs = Number(a['local-as'] ?? 65001);
   if (a['stdin'] !== undefined) return rawSession(a, localAs, emit);
   const t0 = nowMs();
-  const bulk = encodeBulkUpdates({
-    count: Number(a['count'] ?? 1_000_000),
-    perUpdate: Number(a['per-update'] ?? 100),
-    prefixLen: Number(a['prefix-len'] ?? 28),
-    base: a['base'] ?? '10.0.0.0',
-    nextHop: a['next-hop']!,
-    asPath: [localAs],
-  });
+  const bulk = a['feed'] === 'realistic'
+    ? encodeRealisticUpdates({
+        count: Number(a['count'] ?? 1_000_000),
+        sets: Number(a['sets'] ?? 100_000),
+        perUpdate: Number(a['per-update'] ?? 100),
+        base: a['base'],
+        nextHop: a['next-hop']!,
+        localAs,
+        seed: Number(a['seed'] ?? 1),
+      })
+    : encodeBulkUpdates({
+        count: Number(a['count'] ?? 1_000_000),
+        perUpdate: Number(a['per-update'] ?? 100),
+        prefixLen: Number(a['prefix-len'] ?? 28),
+        base: a['base'] ?? '10.0.0.0',
+        nextHop: a['next-hop']!,
+        asPath: [localAs],
+      });
   emit('encoded', { ms: nowMs() - t0, bytes: bulk.bytes.length, updates: bulk.updates });
   const inj = new BgpInjector({
     peer: a['peer']!,

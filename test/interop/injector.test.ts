@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
-import { BgpInjector, END_OF_RIB_IPV4, attr, bgpMessage, encodeBulkUpdates, encodeOpen, encodeRawUpdate, KEEPALIVE, MSG_OPEN } from '../../bench/lib/bgp-injector.js';
+import { BgpInjector, END_OF_RIB_IPV4, attr, bgpMessage, encodeBulkUpdates, encodeOpen, encodeRawUpdate, encodeRealisticUpdates, KEEPALIVE, MSG_OPEN } from '../../bench/lib/bgp-injector.js';
 import { DEFAULT_OPTIONS, decodeOpen, decodeUpdate } from '../../src/wire/bgp/index.js';
 
 /** Split a buffer of back-to-back BGP messages into (type, body). */
@@ -55,6 +55,52 @@ test('1M /28s fit in 10.0.0.0/8 (the last is 10.0.0.0 + 999999 x 16) and 5 per U
   assert.ok(d.kind === 'update');
   if (d.kind === 'update') assert.equal(d.update.nlri.at(-1), '10.244.35.240/28');
   assert.throws(() => encodeBulkUpdates({ count: 1_000_001, perUpdate: 100, nextHop: '1.1.1.1', asPath: [1], base: '255.255.255.0' }), /overflow/);
+});
+
+test('the realistic feed: every prefix once, spread over the asked number of attribute sets, each UPDATE one set; two seeds disagree on the sets but not on which prefixes share one', () => {
+  const feed = (seed: number, localAs: number) => {
+    const { bytes, updates } = encodeRealisticUpdates({ count: 20_000, sets: 2_000, perUpdate: 100, nextHop: '100.64.0.1', localAs, seed });
+    const msgs = split(bytes);
+    assert.equal(msgs.length, updates);
+    const setOf = new Map<string, string>();
+    const pathLens = new Set<number>();
+    let meds = 0, communities = 0;
+    for (const m of msgs) {
+      const d = decodeUpdate(m.body, DEFAULT_OPTIONS);
+      assert.ok(d.kind === 'update' && d.outcome === 'ok' && d.problems.length === 0);
+      if (d.kind !== 'update') continue;
+      const a = d.update.attrs;
+      assert.equal(a.asPath?.[0]?.asns[0], localAs, 'the sender\'s AS first');
+      pathLens.add(a.asPath![0]!.asns.length);
+      if (a.med !== undefined) meds++;
+      if (a.communities?.length) communities++;
+      const set = JSON.stringify(a);
+      for (const p of d.update.nlri) {
+        assert.ok(p.endsWith('/24'));
+        assert.equal(setOf.has(p), false, `${p} twice`);
+        setOf.set(p, set);
+      }
+    }
+    return { setOf, updates, pathLens, meds, communities };
+  };
+  const a = feed(1, 65001);
+  const b = feed(2, 65003);
+  assert.equal(a.setOf.size, 20_000);
+  assert.equal(new Set(a.setOf.values()).size, 2_000, 'as many distinct attribute sets as asked');
+  assert.ok(a.updates >= 2_000);
+  assert.deepEqual([...a.pathLens].sort(), [3, 4, 5, 6, 7, 8], 'AS paths of 3 to 8 ASes');
+  assert.ok(a.meds > 0 && a.meds < a.updates && a.communities > 0 && a.communities < a.updates);
+  assert.deepEqual([...b.setOf.keys()].sort(), [...a.setOf.keys()].sort(), 'both senders announce the same prefixes');
+  // prefixes that share a set with one sender share one with the other (the set is the prefix's)
+  const group = (m: Map<string, string>) => {
+    const by = new Map<string, string[]>();
+    for (const [p, s] of m) by.set(s, [...(by.get(s) ?? []), p]);
+    return new Set([...by.values()].map((ps) => ps.sort().join(' ')));
+  };
+  assert.deepEqual(group(b.setOf), group(a.setOf));
+  let differ = 0;
+  for (const [p, s] of a.setOf) if (JSON.parse(s).asPath[0].asns.length !== JSON.parse(b.setOf.get(p)!).asPath[0].asns.length) differ++;
+  assert.ok(differ > 20_000 / 2, `AS path lengths differ between the senders for most prefixes (${differ})`);
 });
 
 test('OPEN carries 4-octet AS, both unicast families and route refresh', () => {

@@ -314,3 +314,45 @@ test('prefixes as values: announceSharedKey, withdrawKey, getKey and the text en
   assert.ok(queued.every((x) => { const [k] = x as [number | string]; return typeof k === 'number' || isIpv6PrefixKey(k); }), 'values, not text');
   assert.deepEqual([...rib.fibRoutes()].map((r) => r.prefix).sort(), ['0.0.0.0/0', '10.0.0.0/24', '192.0.2.16/28', '198.51.100.1/32', '2001:db8:1::/48', '2001:db8:ffff::/64', '::/0']);
 });
+
+test('attached records (BGP\'s Loc-RIB on the RIB\'s entries): found by prefix, kept without routes, handles announce and withdraw without a lookup, detach lets the entry go', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  const bgp: RibRoute = { prefix: '', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2', recursive: true }] };
+  const k28 = prefixKeyOfText('192.0.2.0/28');
+  const k6 = prefixKeyOfText('2001:db8:1::/48');
+  const rec4 = { name: 'v4' };
+  const rec6 = { name: 'v6' };
+  const h4 = rib.attach('inet.0', k28, rec4);
+  const h6 = rib.attach('inet6.0', k6, rec6);
+  assert.equal(rib.attachedValue('inet.0', k28), rec4);
+  assert.equal(rib.attachedValue('inet6.0', k6), rec6);
+  assert.equal(rib.attachedValue('inet.0', prefixKeyOfText('192.0.2.16/28')), undefined);
+  assert.equal(rib.get('inet.0', '192.0.2.0/28'), undefined, 'a record is no route');
+  assert.deepEqual(rib.show('inet.0').map((e) => e.prefix), ['10.0.0.0/24'], 'nor shown as one');
+  assert.equal(rib.summary().find((t) => t.name === 'inet.0')?.destinations, 1);
+  // through the handle: active, then beaten by a static route, then active again
+  assert.equal(rib.announceAt(h4, 'bgp', bgp), true);
+  assert.equal(rib.get('inet.0', '192.0.2.0/28')?.prefix, '192.0.2.0/28', 'a shared route carries the entry\'s prefix');
+  assert.equal(rib.activeProtocolAt(h4), 'bgp');
+  rib.announce('inet.0', 'static', stat('192.0.2.0/28', ['10.0.0.9']));
+  assert.equal(rib.activeProtocolAt(h4), 'static');
+  assert.equal(rib.announceAt(h4, 'bgp', { ...bgp }), false, 'announced but not active');
+  rib.withdraw('inet.0', 'static', '192.0.2.0/28');
+  assert.equal(rib.activeProtocolAt(h4), 'bgp');
+  // withdrawn: the entry stays for its record; detached: it goes
+  rib.withdrawAt(h4, 'bgp');
+  assert.equal(rib.get('inet.0', '192.0.2.0/28'), undefined);
+  assert.equal(rib.attachedValue('inet.0', k28), rec4);
+  assert.deepEqual([...rib.attachedValues('inet.0')], [rec4]);
+  rib.detach(h4);
+  assert.equal(rib.attachedValue('inet.0', k28), undefined);
+  assert.deepEqual([...rib.attachedValues('inet.0')], []);
+  // detached while holding a route: the route stays, and the entry goes with the route
+  assert.equal(rib.announceAt(h6, 'bgp', { ...bgp, nexthops: [{ interface: 'eth1' }] }), true);
+  rib.detach(h6);
+  assert.equal(rib.get('inet6.0', '2001:db8:1::/48')?.protocol, 'bgp');
+  rib.withdrawKey('inet6.0', 'bgp', k6);
+  assert.equal(rib.show('inet6.0').length, 0);
+  assert.throws(() => rib.attach('inet6.0', k28, rec4), 'a key that does not belong in the table is refused');
+});

@@ -58,6 +58,9 @@ export interface RibChange {
 
 export type RibListener = (change: RibChange) => void;
 
+/** An entry handle given by Rib.attach (opaque to its holder). */
+export type RibEntryRef = object;
+
 /**
  * A change as listeners get it: the route and FIB forms are built when read (most
  * listeners look at one or two fields of a million changes), from the state at the change.
@@ -153,6 +156,11 @@ class Entry implements Cand {
   at = 0;
   /** resolvers this entry's candidates depend on */
   deps: Resolver[] | undefined = undefined;
+  /**
+   * A protocol's own record for the prefix (BGP's Loc-RIB entry, see Rib.attach): one map
+   * entry per prefix serves both, and the entry stays while it is attached, routes or not.
+   */
+  attached: object | undefined = undefined;
   /** what few entries have, out of line: the IPv6 address, interfaces named by next hops */
   private ext: { v6?: Uint8Array; ifDeps?: string[] } | undefined;
   /** bit 0: queued for the FIB exporter; the rest: the prefix length */
@@ -557,8 +565,60 @@ export class Rib implements RibApi {
     this.put(t, source, parseValue(t, key), route, true);
   }
 
-  private put(t: Table, source: string, k: ParsedKey, route: RibRoute, shared: boolean): void {
-    const { text, len, key, v6 } = k;
+  /**
+   * Attach a protocol's record to a prefix's entry (made if need be), for the protocol to
+   * keep instead of a map of its own: `attachedValue` finds it, and the returned entry
+   * handle lets announceAt/withdrawAt/activeProtocolAt skip the lookup. The entry stays
+   * while attached (with or without routes) until `detach`. One record per entry: BGP's.
+   */
+  attach(table: string, key: PrefixKey, value: object): RibEntryRef {
+    const t = this.table(table);
+    const e = this.entryOf(t, parseValue(t, key));
+    e.attached = value;
+    return e;
+  }
+
+  /** The record attached to a prefix's entry, if any (see attach). */
+  attachedValue(table: string, key: PrefixKey): object | undefined {
+    return this.entry(table, key)?.attached;
+  }
+
+  /** Let go of an entry's record; the entry goes too when it holds no route. */
+  detach(ref: RibEntryRef): void {
+    const e = ref as Entry;
+    e.attached = undefined;
+    if (e.cands === NO_CANDIDATES) this.drop(e);
+  }
+
+  /** The records attached in a table (see attach). */
+  *attachedValues(table: string): Generator<object> {
+    const t = this.tables.get(table);
+    if (!t) return;
+    for (const len of [...t.lengths]) {
+      for (const e of t.byLen[len]!.values()) if (e.attached !== undefined) yield e.attached;
+    }
+  }
+
+  /** announceShared for an attached entry (no lookup); returns whether `source`'s route is now the active one. */
+  announceAt(ref: RibEntryRef, source: string, route: RibRoute): boolean {
+    const e = ref as Entry;
+    this.putIn(e, source, route, true, '');
+    return e.active !== undefined && (e.active === e ? e.source : (e.active as Candidate).source) === source;
+  }
+
+  /** withdraw for an attached entry (no lookup). */
+  withdrawAt(ref: RibEntryRef, source: string): void {
+    this.remove(ref as Entry, source);
+  }
+
+  /** activeProtocol for an attached entry (no lookup). */
+  activeProtocolAt(ref: RibEntryRef): RibRoute['protocol'] | undefined {
+    return (ref as Entry).active?.route.protocol;
+  }
+
+  /** The entry of a parsed prefix, made if need be. */
+  private entryOf(t: Table, k: ParsedKey): Entry {
+    const { len, key, v6 } = k;
     const m = t.byLen[len]!;
     let e = m.get(key);
     if (!e) {
@@ -567,6 +627,26 @@ export class Rib implements RibApi {
       t.size++;
       t.noteLength(len);
     }
+    return e;
+  }
+
+  /** Take an entry out of its table (it has no route and nothing attached). */
+  private drop(e: Entry): void {
+    const t = e.table;
+    const m = t.byLen[e.len]!;
+    if (m.get(e.key) === e) {
+      m.delete(e.key);
+      t.size--;
+      t.noteLength(e.len);
+    }
+  }
+
+  private put(t: Table, source: string, k: ParsedKey, route: RibRoute, shared: boolean): void {
+    const text = k.text;
+    this.putIn(this.entryOf(t, k), source, route, shared, text);
+  }
+
+  private putIn(e: Entry, source: string, route: RibRoute, shared: boolean, text: string): void {
     const at = tickOf(route.age ?? Date.now());
     // a shared route stays shared (routeOf gives it its prefix when it leaves the RIB)
     const r = shared || route.prefix === text ? route : { ...route, prefix: text };
@@ -1013,14 +1093,7 @@ export class Rib implements RibApi {
     this.setIfDeps(e, this.ifScratch);
     this.ifScratch = outerScratch;
     e.active = best;
-    if (e.cands === NO_CANDIDATES) {
-      const m = t.byLen[e.len]!;
-      if (m.get(e.key) === e) {
-        m.delete(e.key);
-        t.size--;
-        t.noteLength(e.len);
-      }
-    }
+    if (e.cands === NO_CANDIDATES && e.attached === undefined) this.drop(e);
     const routeChanged = oldRoute !== best?.route;
     if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
     if (this.listeners.length) {

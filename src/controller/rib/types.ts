@@ -78,6 +78,20 @@ export interface RibApi {
   getKey?(table: string, prefix: PrefixKey): RibRoute | undefined;
   /** the protocol of the active route for an exact prefix, without building the route */
   activeProtocol?(table: string, prefix: PrefixKey): RouteProtocol | undefined;
+  /**
+   * Optional, for a protocol that keeps a record per prefix (BGP's Loc-RIB): the record
+   * rides on the RIB's own entry for the prefix instead of in a second map, and the entry
+   * handle skips the lookup when the protocol announces, withdraws or asks which protocol
+   * is active. `attach` throws for a key the table cannot hold.
+   */
+  attach?(table: string, key: PrefixKey, value: object): object;
+  attachedValue?(table: string, key: PrefixKey): object | undefined;
+  detach?(ref: object): void;
+  attachedValues?(table: string): Iterable<object>;
+  /** returns whether `source`'s route is now the active one */
+  announceAt?(ref: object, source: string, route: RibRoute): boolean;
+  withdrawAt?(ref: object, source: string): void;
+  activeProtocolAt?(ref: object): RouteProtocol | undefined;
   withdraw(table: string, source: string, prefix: string): void;
   /** remove every route of a source in a table (a protocol instance going down) */
   flush(table: string, source: string): void;

@@ -231,7 +231,9 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   }
   const attrKey = alen > 0 && st.worst === 'ok' && problems.length === 0 ? attributeKey(body, aStart, aEnd, mpRanges, mpReachHead(body, mpRanges)) : undefined;
   const decoded: DecodedUpdate = { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrKey };
-  return v4 ? { ...decoded, v4 } : decoded;
+  // set in place, not spread into a copy: one object per UPDATE
+  if (v4) (decoded as { v4?: typeof v4 }).v4 = v4;
+  return decoded;
 }
 
 /**

@@ -152,13 +152,14 @@ function exportVpn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string,
 /** What we advertise to `nb` for a prefix (undefined: nothing). */
 function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, entry?: LocEntry): PathAttributes | undefined {
   if (isVpnTable(table)) return exportVpn(cx, nb, st, table, prefix, entry);
-  let best = (entry ?? cx.loc.get(table)?.get(prefix))?.best;
+  const e = entry ?? cx.loc.get(table)?.get(prefix);
+  let best = e?.best;
   const chain = nb.cfg.export;
   // BGP advertises the active route only (Junos without advertise-inactive): when another
   // protocol won the prefix in the RIB, what goes out is that route, through the export
   // policy, or nothing. Looked up only when something could be sent.
   if (best && (chain.length > 0 || mayAdvertise(best, nb))) {
-    const active = cx.rib.activeProtocol ? cx.rib.activeProtocol(table, prefix) : ribGet(cx, table, prefix)?.protocol;
+    const active = e?.ribRef && cx.rib.activeProtocolAt ? cx.rib.activeProtocolAt(e.ribRef) : cx.rib.activeProtocol ? cx.rib.activeProtocol(table, prefix) : ribGet(cx, table, prefix)?.protocol;
     let set = cx.shadowed.get(table);
     if (active !== undefined && active !== 'bgp') {
       if (!set) cx.shadowed.set(table, (set = new Set()));

@@ -52,7 +52,7 @@ export function flush(cx: BgpContext): void {
       e.dirty = false;
       if (decide(cx, table, e)) out.push(e);
       if (vpn) cx.vpn.importEntry(table, e.prefix, e.best);
-      if (e.size === 0 && lt?.get(e.key) === e) lt.delete(e.key);
+      if (e.size === 0) lt?.remove(e);
     }
   }
   cx.vpn.flushImports();
@@ -126,8 +126,10 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       e.installed = chosen;
       e.step = step;
       const r = ribRoute(cx, e, best, step, chosen);
-      // the prefix as a value where the RIB takes one (no text made or parsed per route)
-      if (cx.rib.announceSharedKey) cx.rib.announceSharedKey(table, 'bgp', prefix, r);
+      // through the RIB entry that holds this one (no lookup), else the prefix as a value
+      // where the RIB takes one (no text made or parsed per route)
+      if (e.ribRef && cx.rib.announceAt) cx.rib.announceAt(e.ribRef, 'bgp', r);
+      else if (cx.rib.announceSharedKey) cx.rib.announceSharedKey(table, 'bgp', prefix, r);
       else if (cx.rib.announceShared) cx.rib.announceShared(table, 'bgp', e.prefix, r);
       else {
         const text = e.prefix;
@@ -136,7 +138,8 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
     }
   } else if (prevInstalled) {
     e.installed = undefined;
-    if (cx.rib.withdrawKey) cx.rib.withdrawKey(table, 'bgp', prefix);
+    if (e.ribRef && cx.rib.withdrawAt) cx.rib.withdrawAt(e.ribRef, 'bgp');
+    else if (cx.rib.withdrawKey) cx.rib.withdrawKey(table, 'bgp', prefix);
     else cx.rib.withdraw(table, 'bgp', e.prefix);
   }
   return prevBest !== best || !same;
@@ -179,38 +182,72 @@ function ribRoute(cx: BgpContext, e: LocEntry, best: Path, step: DecidingStep, c
 
 /**
  * What `show route extensive` prints for a BGP route. Shared by every prefix with the
- * same attributes, peer and deciding step (an UPDATE's prefixes), so 1M routes cost a few
- * thousand of these; the raw attributes ride along, not enumerable, for code that wants them.
+ * same attributes, peer and deciding step (an UPDATE's prefixes), and formatted only when
+ * read (show, JSON, XML): a table of 100k attribute sets must not format 100k AS paths and
+ * community lists that nobody looks at. The raw attributes ride along as `bgp`, not
+ * enumerable, for code that wants them.
  */
 function shownAttributes(cx: BgpContext, best: Path, step: DecidingStep): Record<string, unknown> {
   const a = best.attrs;
+  const peer = best.peer;
   const last = cx.lastShown;
-  if (last && last.a === a && last.peer === best.peer && last.step === step) return last.r;
-  let m = cx.shownCache.get(a);
-  if (!m) cx.shownCache.set(a, (m = new Map()));
-  const key = `${best.peer.cfg.address} ${step}`;
-  let r = m.get(key);
-  if (r) {
-    cx.lastShown = { a, peer: best.peer, step, r };
-    return r;
+  if (last && last.a === a && last.peer === peer && last.step === step) return last.r;
+  let list = cx.shownCache.get(a);
+  if (!list) cx.shownCache.set(a, (list = []));
+  let r: Record<string, unknown> | undefined;
+  for (const x of list) if (x.peer === peer && x.step === step) r = x.r;
+  if (!r) {
+    r = new Proxy(new ShownBgp(a, peer, step), shownHandler) as unknown as Record<string, unknown>;
+    list.push({ peer, step, r });
   }
-  r = {
-    Peer: `${best.peer.cfg.address} (AS ${best.peer.cfg.peerAs})`,
-    'AS path': `${formatAsPath(a.asPath)}${a.asPath?.length ? ' ' : ''}${formatOrigin(a.origin)}`,
-    Localpref: a.localPref ?? DEFAULT_LOCAL_PREF,
-    'Selected by': step,
-  };
-  if (a.med !== undefined) r.MED = a.med;
-  const comms = [
-    ...(a.communities ?? []).map(formatCommunity),
-    ...Array.from({ length: (a.extCommunities?.length ?? 0) / 8 }, (_, i) => formatExtCommunity(a.extCommunities!, i * 8)),
-    ...Array.from({ length: (a.largeCommunities?.length ?? 0) / 3 }, (_, i) => `large:${formatLargeCommunity(a.largeCommunities!, i * 3)}`),
-  ];
-  if (comms.length) r.Communities = comms.join(' ');
-  if (a.originatorId) r['Originator ID'] = a.originatorId;
-  if (a.clusterList?.length) r['Cluster list'] = a.clusterList.join(' ');
-  Object.defineProperty(r, 'bgp', { value: a, enumerable: false });
-  m.set(key, r);
-  cx.lastShown = { a, peer: best.peer, step, r };
+  cx.lastShown = { a, peer, step, r };
   return r;
 }
+
+/** The facts of a shown-attributes record, formatted on first read. */
+class ShownBgp {
+  private made: Record<string, unknown> | undefined = undefined;
+  constructor(
+    private readonly a: Path['attrs'],
+    private readonly peer: Path['peer'],
+    private readonly step: DecidingStep,
+  ) {}
+  get record(): Record<string, unknown> {
+    if (this.made) return this.made;
+    const a = this.a;
+    const r: Record<string, unknown> = {
+      Peer: `${this.peer.cfg.address} (AS ${this.peer.cfg.peerAs})`,
+      'AS path': `${formatAsPath(a.asPath)}${a.asPath?.length ? ' ' : ''}${formatOrigin(a.origin)}`,
+      Localpref: a.localPref ?? DEFAULT_LOCAL_PREF,
+      'Selected by': this.step,
+    };
+    if (a.med !== undefined) r.MED = a.med;
+    const comms = [
+      ...(a.communities ?? []).map(formatCommunity),
+      ...Array.from({ length: (a.extCommunities?.length ?? 0) / 8 }, (_, i) => formatExtCommunity(a.extCommunities!, i * 8)),
+      ...Array.from({ length: (a.largeCommunities?.length ?? 0) / 3 }, (_, i) => `large:${formatLargeCommunity(a.largeCommunities!, i * 3)}`),
+    ];
+    if (comms.length) r.Communities = comms.join(' ');
+    if (a.originatorId) r['Originator ID'] = a.originatorId;
+    if (a.clusterList?.length) r['Cluster list'] = a.clusterList.join(' ');
+    Object.defineProperty(r, 'bgp', { value: a, enumerable: false });
+    return (this.made = r);
+  }
+}
+
+/** Reads of a shown-attributes record go to its formatted form (a plain, read-only object to its readers). */
+const shownHandler: ProxyHandler<ShownBgp> = {
+  get: (t, k) => Reflect.get(t.record, k),
+  has: (t, k) => k in t.record,
+  ownKeys: (t) => Reflect.ownKeys(t.record),
+  getOwnPropertyDescriptor: (t, k) => {
+    const d = Reflect.getOwnPropertyDescriptor(t.record, k);
+    // the target (a ShownBgp) holds none of these: they are reported as configurable
+    if (d) d.configurable = true;
+    return d;
+  },
+  getPrototypeOf: () => Object.prototype,
+  set: () => false,
+  defineProperty: () => false,
+  deleteProperty: () => false,
+};

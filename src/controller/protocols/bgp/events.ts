@@ -138,6 +138,9 @@ export function stop(cx: BgpContext): void {
   for (const a of [...cx.neighbors.keys()]) neighborRemoved(cx, a);
   for (const nh of cx.nexthops.values()) nh.unwatch?.();
   cx.nexthops.clear();
+  // the Loc-RIB's entries let go of the RIB's (RibLocTable)
+  for (const lt of cx.loc.values()) lt.clear();
+  cx.loc.clear();
   for (const t of cx.tables) if (!isVpnTable(t)) cx.rib.flush(t, 'bgp');
   cx.vpn.stop();
 }
@@ -179,6 +182,7 @@ export function sessionDown(cx: BgpContext, nb: Neighbor, notification: boolean)
         purgeTable(cx, st, table, nb);
         continue;
       }
+      st.staleMarked = true;
       for (const { path } of adjRibIn(cx, nb, table)) {
         path.stale = true;
         n++;
@@ -223,6 +227,7 @@ export function routeRefreshReceived(cx: BgpContext, nb: Neighbor, r: RouteRefre
     else nb.send(encodeEndOfRib(r.afi, r.safi));
   } else if (r.subtype === RefreshSubtype.BoRR) {
     // RFC 7313: what the peer does not re-send before EoRR is gone
+    st.staleMarked = true;
     for (const { path } of adjRibIn(cx, nb, f.table)) path.stale = true;
   } else if (r.subtype === RefreshSubtype.EoRR) {
     purgeStale(cx, nb, st, f.table);

@@ -185,7 +185,20 @@ function fsmError(s: FsmSnapshot): { next: FsmSnapshot; actions: Action[] } {
 /** The one transition function: every (state, event) pair is decided here. */
 export function step(s: FsmSnapshot, e: Event): Transition {
   const r = decide(s, e);
-  return { ...r, log: `${s.state} -> ${r.next.state} on ${e.name}` };
+  return new Stepped(r.next, r.actions, s.state, e.name);
+}
+
+/** A transition whose log line is made when read: an UPDATE is an FSM event too, and most transitions are not logged. */
+class Stepped implements Transition {
+  constructor(
+    readonly next: FsmSnapshot,
+    readonly actions: Action[],
+    private readonly from: State,
+    private readonly event: Event['name'],
+  ) {}
+  get log(): string {
+    return `${this.from} -> ${this.next.state} on ${this.event}`;
+  }
 }
 
 function decide(s: FsmSnapshot, e: Event): { next: FsmSnapshot; actions: Action[] } {

@@ -409,3 +409,20 @@ test('export policy per prefix inside one UPDATE: a route filter splits it; a pr
   assert.equal(out(s, '10.0.0.4', '192.0.2.0/25'), out(s, '10.0.0.4', '203.0.113.0/24'), 'one exported attribute set for the UPDATE');
   for (const p of nlri) assert.equal(out(s, '10.0.0.5', p), undefined, `d: ${p}`);
 });
+
+test('the attributes `show route extensive` prints read as a plain object (keys, JSON, equality, the raw attributes beside) and are one object for the prefixes alike', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65010), nextHop: '10.0.0.2', med: 7, communities: [(65002 << 16) | 100] }, nlri: ['192.0.2.0/24', '198.51.100.0/24'] });
+  const r = s.rib.get('inet.0', '192.0.2.0/24')!;
+  const want = { Peer: '10.0.0.2 (AS 65002)', 'AS path': '65002 65010 I', Localpref: 100, 'Selected by': 'Only path', MED: 7, Communities: '65002:100' };
+  assert.deepEqual(r.attributes, want);
+  assert.deepEqual(Object.keys(r.attributes!), Object.keys(want));
+  assert.deepEqual(JSON.parse(JSON.stringify(r.attributes)), want);
+  assert.equal('MED' in r.attributes!, true);
+  assert.equal((r.attributes as { bgp?: PathAttributes }).bgp?.med, 7, 'the raw attributes, not enumerable');
+  assert.equal(s.rib.get('inet.0', '198.51.100.0/24')!.attributes, r.attributes, 'shared by the UPDATE\'s prefixes');
+  assert.throws(() => {
+    // modules are strict: a refused store throws
+    (r.attributes as Record<string, unknown>).MED = 8;
+  }, TypeError, 'read-only');
+});

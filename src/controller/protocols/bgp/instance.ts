@@ -25,7 +25,7 @@ import type { DecidingStep } from './best-path.js';
 import { tableName, VPN_TABLE4, VPN_TABLE6, type InstanceConfig, type PeerConfig } from './config.js';
 import { VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
-import { adjRibIn, locKey, type NeighborRib, type LocEntry, type NextHop, type Path } from './rib.js';
+import { TableCounts, adjRibIn, locKey, type NeighborRib, type LocEntry, type LocTable, type NextHop, type Path } from './rib.js';
 import { flush } from './decision.js';
 import { vrfImports, type ExportVerdict, type ImportVerdict } from './policy.js';
 import * as events from './events.js';
@@ -36,7 +36,7 @@ export class BgpContext {
   /** per neighbor: Adj-RIB-Out, counters, per-session caches */
   readonly ribs = new Map<Neighbor, NeighborRib>();
   /** the Loc-RIB: per table, prefix (or VPN key) -> entry holding every received path */
-  readonly loc = new Map<string, Map<PrefixKey, LocEntry>>();
+  readonly loc = new Map<string, LocTable>();
   /** next-hop records by "table address", watched in the RIB */
   readonly nexthops = new Map<string, NextHop>();
   /** entries waiting for the next flush, per table */
@@ -52,9 +52,9 @@ export class BgpContext {
   keptForwarding = true;
   readonly eorFrom = new Set<Neighbor>();
   /** accepted paths per table */
-  readonly pathCounts = new Map<string, number>();
+  readonly pathCounts = new TableCounts();
   /** best paths per table */
-  readonly activeCounts = new Map<string, number>();
+  readonly activeCounts = new TableCounts();
   /**
    * Prefixes whose BGP best path is not the RIB's active route (a static or direct route
    * with a better preference won), per table: BGP advertises active routes only, so these
@@ -64,7 +64,7 @@ export class BgpContext {
   readonly shadowed = new Map<string, Set<PrefixKey>>();
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
   lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined = undefined;
-  readonly shownCache = new WeakMap<PathAttributes, Map<string, Record<string, unknown>>>();
+  readonly shownCache = new WeakMap<PathAttributes, { peer: Neighbor; step: DecidingStep; r: Record<string, unknown> }[]>();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   lastImport: ImportVerdict | undefined = undefined;
   /** the last export verdict of a BGP path, for the next prefixes with the same facts (when the chain ignores prefixes) */
@@ -218,7 +218,7 @@ export class BgpInstance implements NeighborOwner {
   // ------------------------------------------------------------------ state for show commands
 
   /** a Loc-RIB table, keyed by prefix value (lib/addr PrefixKey; VPN tables by RD:prefix text) */
-  locTable(table: string): Map<PrefixKey, LocEntry> | undefined {
+  locTable(table: string): LocTable | undefined {
     return this.cx.loc.get(table);
   }
 

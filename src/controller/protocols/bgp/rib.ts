@@ -19,9 +19,10 @@
  * Memory: one PathAttributes object is shared by every prefix of an UPDATE; the prefixes of
  * one UPDATE share one Path object too (nothing in it is per prefix).
  */
-import { prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
+import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
-import type { RibRoute } from '../../rib/types.js';
+import type { RibApi, RibRoute } from '../../rib/types.js';
+import { tableFamily } from '../../rib/rib.js';
 import type { DecidingStep, PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
@@ -145,6 +146,8 @@ export class LocEntry {
   step: DecidingStep = 'Only path';
   /** queued for the next flush */
   dirty = false;
+  /** the RIB's entry for the prefix, which holds this one (RibLocTable), for lookups skipped */
+  ribRef: object | undefined = undefined;
   constructor(
     /** the prefix as a value: the key of its table's map */
     readonly key: PrefixKey,
@@ -215,6 +218,111 @@ export class LocEntry {
 }
 
 /**
+ * One table of the Loc-RIB: prefix (or VPN key) -> entry. Unicast tables ride on the RIB's
+ * own entries (RibLocTable: one map entry per prefix for BGP and the RIB, and the RIB
+ * entry's handle kept in the LocEntry); VPN tables, and RIBs without `attach`, use a map.
+ */
+export interface LocTable {
+  readonly size: number;
+  get(key: PrefixKey): LocEntry | undefined;
+  /** add an entry (there is none for its key) */
+  add(e: LocEntry): void;
+  /** take an entry out (it is the one held for its key) */
+  remove(e: LocEntry): void;
+  keys(): Iterable<PrefixKey>;
+  values(): Iterable<LocEntry>;
+  /** let go of every entry (the instance stops) */
+  clear(): void;
+}
+
+class MapLocTable implements LocTable {
+  private readonly m = new Map<PrefixKey, LocEntry>();
+  get size(): number {
+    return this.m.size;
+  }
+  get(key: PrefixKey): LocEntry | undefined {
+    return this.m.get(key);
+  }
+  add(e: LocEntry): void {
+    this.m.set(e.key, e);
+  }
+  remove(e: LocEntry): void {
+    if (this.m.get(e.key) === e) this.m.delete(e.key);
+  }
+  keys(): Iterable<PrefixKey> {
+    return this.m.keys();
+  }
+  values(): Iterable<LocEntry> {
+    return this.m.values();
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
+
+type AttachingRib = Required<Pick<RibApi, 'attach' | 'attachedValue' | 'detach' | 'attachedValues'>>;
+
+/**
+ * A Loc-RIB table kept on the RIB's entries (RibApi.attach): a received prefix costs one
+ * lookup in one map, and the decision process announces, withdraws and asks the RIB
+ * through the entry's handle. Keys the RIB cannot take (none in practice: the decoder
+ * makes prefixes) stay in a map of their own.
+ */
+class RibLocTable implements LocTable {
+  private readonly odd = new Map<PrefixKey, LocEntry>();
+  size = 0;
+  constructor(
+    private readonly rib: AttachingRib,
+    private readonly table: string,
+    private readonly family: 4 | 6,
+  ) {}
+  private takes(key: PrefixKey): boolean {
+    return this.family === 4 ? typeof key === 'number' : typeof key === 'string' && isIpv6PrefixKey(key);
+  }
+  get(key: PrefixKey): LocEntry | undefined {
+    if (this.takes(key)) return this.rib.attachedValue(this.table, key) as LocEntry | undefined;
+    return this.odd.get(key);
+  }
+  add(e: LocEntry): void {
+    if (this.takes(e.key)) e.ribRef = this.rib.attach(this.table, e.key, e);
+    else this.odd.set(e.key, e);
+    this.size++;
+  }
+  remove(e: LocEntry): void {
+    if (e.ribRef) {
+      this.rib.detach(e.ribRef);
+      e.ribRef = undefined;
+    } else if (this.odd.get(e.key) === e) this.odd.delete(e.key);
+    else return;
+    this.size--;
+  }
+  *keys(): Iterable<PrefixKey> {
+    for (const e of this.values()) yield e.key;
+  }
+  *values(): Iterable<LocEntry> {
+    for (const v of this.rib.attachedValues(this.table)) yield v as LocEntry;
+    yield* this.odd.values();
+  }
+  clear(): void {
+    for (const e of [...this.values()]) this.remove(e);
+  }
+}
+
+/** A new Loc-RIB table (see LocTable). */
+export function newLocTable(cx: BgpContext, table: string): LocTable {
+  const r = cx.rib;
+  if (isVpnTable(table) || !r.attach || !r.attachedValue || !r.detach || !r.attachedValues) return new MapLocTable();
+  return new RibLocTable(r as AttachingRib, table, tableFamily(table));
+}
+
+/** The Loc-RIB table, made when first needed. */
+export function locTableOf(cx: BgpContext, table: string): LocTable {
+  let lt = cx.loc.get(table);
+  if (!lt) cx.loc.set(table, (lt = newLocTable(cx, table)));
+  return lt;
+}
+
+/**
  * What the instance keeps per neighbor: Adj-RIB-Out and counters per table. The neighbor's
  * Adj-RIB-In lives inside the Loc-RIB entries (every received path, hidden ones included,
  * hangs off its prefix's entry): one map lookup per received prefix instead of two, and one
@@ -222,11 +330,13 @@ export class LocEntry {
  */
 export class NeighborRib {
   /** paths received (Adj-RIB-In size), per table */
-  readonly received = new Map<string, number>();
+  readonly received = new TableCounts();
   readonly out = new Map<string, Map<PrefixKey, PathAttributes>>();
-  readonly accepted = new Map<string, number>();
+  readonly accepted = new TableCounts();
   /** paths of this peer that are the best of their prefix, per table */
-  readonly active = new Map<string, number>();
+  readonly active = new TableCounts();
+  /** some of this peer's paths were marked stale (graceful restart, BoRR): End-of-RIB has a walk to do */
+  staleMarked = false;
   /** exported attributes per source attributes object (no policy change) */
   exportCache = new WeakMap<PathAttributes, PathAttributes>();
   /** exported attributes changed by policy, interned by content */
@@ -287,11 +397,14 @@ function stalePaths(cx: BgpContext, nb: Neighbor, table: string): { entry: LocEn
 }
 
 export function hasStale(cx: BgpContext, nb: Neighbor): boolean {
+  if (cx.ribs.get(nb)?.staleMarked === false) return false;
   for (const table of cx.tables) if (stalePaths(cx, nb, table).length) return true;
   return false;
 }
 
 export function purgeStale(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string): void {
+  // nothing was marked stale since the peer's routes came: no walk over the table
+  if (!st.staleMarked) return;
   let n = 0;
   // End-of-RIB after a full table: walk it without an object per path
   for (const { entry, path } of stalePaths(cx, nb, table)) {
@@ -338,11 +451,10 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
     st.lastPath = p;
     st.lastPathTable = table;
   }
-  let lt = cx.loc.get(table);
-  if (!lt) cx.loc.set(table, (lt = new Map()));
+  const lt = locTableOf(cx, table);
   let e = lt.get(prefix);
   let old: Path | undefined;
-  if (!e) lt.set(prefix, (e = new LocEntry(prefix, p)));
+  if (!e) lt.add((e = new LocEntry(prefix, p)));
   else old = e.put(p);
   if (old) forget(cx, st, table, old);
   else bump(st.received, table, 1);
@@ -431,6 +543,29 @@ export function* vpnEntries(cx: BgpContext): Iterable<{ table: string; key: stri
 }
 
 /** Add to a per-table counter. */
-export function bump(m: Map<string, number>, key: string, by: number): void {
-  m.set(key, (m.get(key) ?? 0) + by);
+export function bump(m: TableCounts, key: string, by: number): void {
+  m.add(key, by);
+}
+
+/**
+ * Counters per table, bumped once or twice per received prefix: a cell per table, the
+ * last one used kept at hand (a Map<string, number> paid a lookup and a store per bump).
+ */
+export class TableCounts {
+  private readonly cells = new Map<string, { n: number }>();
+  private lastTable = '';
+  private last: { n: number } | undefined = undefined;
+  get(table: string): number | undefined {
+    return this.cells.get(table)?.n;
+  }
+  add(table: string, by: number): void {
+    let c = this.last;
+    if (c === undefined || table !== this.lastTable) {
+      c = this.cells.get(table);
+      if (!c) this.cells.set(table, (c = { n: 0 }));
+      this.last = c;
+      this.lastTable = table;
+    }
+    c.n += by;
+  }
 }
