@@ -132,7 +132,14 @@ export interface LabelInfo {
  * udp or sctp and match only packets that carry them (not later fragments).
  */
 export interface AclRule {
-  action: 'permit' | 'deny';
+  /**
+   * reject: a deny answered with ICMP unreachable, administratively prohibited; skip: when
+   * the rule matches, the scan goes on `skip` rules further on (a Junos `except` prefix
+   * leaves its term that way)
+   */
+  action: 'permit' | 'deny' | 'reject' | 'skip';
+  /** action skip: the rules passed over (the scan resumes at this rule's index + 1 + skip) */
+  skip?: number;
   /** 'inet' or 'inet6' (implied by a prefix) */
   family?: 'inet' | 'inet6';
   src?: string;
@@ -142,11 +149,15 @@ export interface AclRule {
   /** a port or an inclusive range [lo, hi] */
   srcPort?: number | [number, number];
   dstPort?: number | [number, number];
+  /** an ICMP or ICMPv6 type or range (protocol icmp or icmpv6) */
+  icmpType?: number | [number, number];
 }
 
 /** A vif's ingress filter as listAcls reports it: the rules in canonical form, with hit counts. */
 export interface AclInfo {
   vif: string;
+  /** 'output': the vif's output filter (acl-out); absent: its input filter */
+  direction?: 'output';
   /** prefixes canonical, protocol by name where it has one, a one-port range as a number */
   rules: (AclRule & { hits: number })[];
   /** packets no rule matched (dropped as acl_deny; a bridge port's as l2_filter_discard) */
@@ -274,11 +285,11 @@ export interface Dataplane {
   addLabel(label: number, action: LabelAction): void;
   delLabel(label: number): void;
   /**
-   * Replace a vif's ingress filter: rules in order, the first that matches decides, a packet
-   * none matches is dropped (acl_deny); an empty list removes the filter. Optional so that
-   * other implementations (test doubles) need not filter.
+   * Replace a vif's input (default) or output filter: rules in order, the first that matches
+   * decides, a packet none matches is dropped (acl_deny, acl_out_deny); an empty list removes
+   * the filter. Optional so that other implementations (test doubles) need not filter.
    */
-  setAcl?(vif: string, rules: AclRule[]): void;
+  setAcl?(vif: string, rules: AclRule[], direction?: 'input' | 'output'): void;
   /** every vif that has a filter, with packets counted per rule since it was set (optional, like setAcl) */
   listAcls?(): AclInfo[];
 

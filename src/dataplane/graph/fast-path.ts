@@ -122,6 +122,7 @@ export function makeFastPath(g: Graph): () => void {
   const qlen = g.qlen;
   const aclDesc = t.acl.desc;
   const aclDecide = t.acl.decide;
+  const aclOutDesc = t.aclOut.desc;
   const aclBase = g.aclBase;
   // imported constants as consts of this scope (an import is a module cell V8 loads and checks on every use)
   const nEthIn = K.N_ETH_IN;
@@ -163,7 +164,7 @@ export function makeFastPath(g: Graph): () => void {
       const pw = dv.getUint32(l4);
       sp = pw >>> 16;
       dp = pw & 0xffff;
-    }
+    } else if ((proto === 1 || proto === 58) && l4 < end) sp = d[l4]!; // an ICMP rule's type is its source port
     const dec = aclDecide(vif, dsc, fam, proto, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp);
     if ((dec & permitted) === 0) return -2;
     st[aclBase + vif * aclStride + (dec & 0xffff)]++;
@@ -180,7 +181,7 @@ export function makeFastPath(g: Graph): () => void {
    * LSR swaps for one label toward such a next hop (TTL - 1, TC and S kept; its stack must
    * end inside the frame). The first pass only reads; a packet that
    * fails any check is left unmodified in ethernet-input's queue for the general nodes, so
-   * every exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff, filter denies)
+   * every exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff, filter denies, vifs with an output filter)
    * keeps its one implementation there. The Ethernet header stays where it is: only the MACs
    * are rewritten.
    */
@@ -373,7 +374,8 @@ export function makeFastPath(g: Graph): () => void {
     }
     const ov = nhVif[nh]!;
     const nl = nhLabels[nh]!;
-    const ok = nh !== 0 && ty === nhEncap && vvlan[ov] === 0 && (vflags[ov]! & vifUp) !== 0 && drivers[ov] !== null;
+    // (a vif with an output filter takes the general nodes: acl-out)
+    const ok = nh !== 0 && ty === nhEncap && vvlan[ov] === 0 && (vflags[ov]! & vifUp) !== 0 && drivers[ov] !== null && aclOutDesc[ov] === 0;
     const mh = vmacHi[ov]!;
     nhc[e] = ov;
     nhc[e + 1] = ok ? vmtu[ov]! - 4 * nl : -1;

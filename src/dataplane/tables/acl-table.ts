@@ -10,6 +10,12 @@
  * other (a bridge port has no inet family), and L2 filters do not count in `active`: the
  * L3 path never looks for them.
  *
+ * An L3 rule's action word (R_PERMIT) is one of ACT_*: besides permit and deny, reject (a
+ * deny the acl node answers with ICMP unreachable, administratively prohibited) and skip (a
+ * Junos `except` prefix: the packet leaves the term it is in, and the scan goes on at rule
+ * R_SKIP_TO). ICMP rules keep the type range in the source-port word (R_SPORT): the nodes
+ * pass an ICMP packet's type as its source port.
+ *
  * Publication: each vif has two rule areas. The writer fills the area no reader is told
  * about, then publishes it with one Atomics.store of the vif's descriptor (area << 16 |
  * count); `active` counts vifs with a filter, so the graph skips the acl node when it is 0.
@@ -29,7 +35,14 @@ export const R_SRC = 5; // 4 words, masked
 export const R_DST = 9; // 4 words, masked
 export const R_SPORT = 13; // lo << 16 | hi
 export const R_DPORT = 14;
+/** the rule index a skip rule resumes the scan at */
+export const R_SKIP_TO = 15;
 export const PROTO_ANY = 256;
+/** R_PERMIT's values */
+export const ACT_DENY = 0;
+export const ACT_PERMIT = 1;
+export const ACT_REJECT = 2;
+export const ACT_SKIP = 3;
 export const ALL_PORTS = 0xffff;
 /** R_FAMILY of a bridge port's rule; its other words: */
 export const FAMILY_L2 = 2;
@@ -41,6 +54,8 @@ export const L_VLAN = 10; // 0: any
 export const L_ETYPE = 11; // 0: any
 /** AclTable.decide's permit flag (the rule index is below it) */
 export const DECIDE_PERMIT = 0x10000;
+/** decide's flag of a deny that owes its source an ICMP unreachable (reject) */
+export const DECIDE_REJECT = 0x20000;
 
 export interface AclShared {
   desc: SharedArrayBuffer;
@@ -51,6 +66,10 @@ export interface AclShared {
 /** One rule in table form (the API validates and converts). */
 export interface AclRuleWords {
   permit: boolean;
+  /** a deny answered with ICMP unreachable */
+  reject?: boolean;
+  /** a skip rule (Junos except): the index of the rule the scan resumes at, after this one */
+  skipTo?: number;
   family: 0 | 4 | 6;
   proto: number;
   src: Uint32Array;
@@ -155,9 +174,15 @@ export class AclTable {
     const any = PROTO_ANY;
     const all = ALL_PORTS;
     const permitted = DECIDE_PERMIT;
+    const rejected = DECIDE_REJECT;
     const none = MAX_ACL_RULES;
+    const actPermit = ACT_PERMIT;
+    const actReject = ACT_REJECT;
+    const actSkip = ACT_SKIP;
+    const fSkipTo = R_SKIP_TO;
     return (vif, dsc, fam, proto, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp) => {
-      let b = (vif * 2 + (dsc >>> 16)) * area;
+      const b0 = (vif * 2 + (dsc >>> 16)) * area;
+      let b = b0;
       const count = dsc & 0xffff;
       for (let q = 0; q < count; q++, b += words) {
         const rf = r[b + fFamily]!;
@@ -170,7 +195,15 @@ export class AclTable {
         const dpr = r[b + fDport]!;
         if (spr !== all && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
         if (dpr !== all && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
-        return r[b + fPermit] === 1 ? q | permitted : q;
+        const act = r[b + fPermit]!;
+        if (act === actPermit) return q | permitted;
+        if (act === actSkip) {
+          // an except prefix matched: on at the next term (the writer checked it lies ahead)
+          q = r[b + fSkipTo]! - 1;
+          b = b0 + q * words;
+          continue;
+        }
+        return act === actReject ? q | rejected : q;
       }
       return none;
     };
@@ -184,6 +217,10 @@ export class AclTable {
   /** Writer: replace a vif's rules (empty: no filter). */
   set(vif: number, rules: AclRuleWords[]): void {
     if (rules.length > MAX_ACL_RULES) throw new Error(`at most ${MAX_ACL_RULES} rules per interface`);
+    rules.forEach((x, k) => {
+      // decide() jumps there: only ahead, and at most just past the last rule
+      if (x.skipTo !== undefined && (!Number.isInteger(x.skipTo) || x.skipTo <= k || x.skipTo > rules.length)) throw new Error(`rule ${k + 1}: skip target ${x.skipTo} is not after it`);
+    });
     const old = this.desc[vif]!;
     if (this.l2Vifs.has(vif)) {
       this.setL2(vif, []);
@@ -206,6 +243,10 @@ export class AclTable {
       r.set(x.dst.subarray(0, 4), b + R_DST);
       r[b + R_SPORT] = ((x.sport[0] << 16) | x.sport[1]) >>> 0;
       r[b + R_DPORT] = ((x.dport[0] << 16) | x.dport[1]) >>> 0;
+      if (x.skipTo !== undefined) {
+        r[b + R_PERMIT] = ACT_SKIP;
+        r[b + R_SKIP_TO] = x.skipTo;
+      } else if (!x.permit && x.reject) r[b + R_PERMIT] = ACT_REJECT;
     });
     if (old === 0) Atomics.add(this.active, 0, 1);
   }
@@ -247,7 +288,7 @@ export class AclTable {
     let b = AclTable.base(vif, area);
     for (const x of rules) {
       r.fill(0, b, b + RULE_WORDS);
-      r[b + R_PERMIT] = x.permit ? 1 : 0;
+      r[b + R_PERMIT] = x.permit ? ACT_PERMIT : ACT_DENY;
       fill(r, b, x);
       b += RULE_WORDS;
     }
