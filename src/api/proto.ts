@@ -84,6 +84,50 @@ export interface PbInterfaceUpdate {
   bridge?: PbBridgePort | null;
   /** an IRB (no netdev) */
   irb?: boolean;
+  /** IP firewall filters (field 40; docs/filters.md) */
+  filters?: PbIpFilter[];
+}
+
+export type FilterActionName = 'FILTER_ACCEPT' | 'FILTER_DISCARD' | 'FILTER_REJECT';
+
+export interface PbIpFilter {
+  name?: string;
+  /** 4 or 6 */
+  family?: number;
+  output?: boolean;
+  terms?: PbIpFilterTerm[];
+}
+
+export interface PbIpFilterTerm {
+  name?: string;
+  source?: PbFilterPrefix[];
+  destination?: PbFilterPrefix[];
+  protocols?: number[];
+  sourcePorts?: PbPortRange[];
+  destinationPorts?: PbPortRange[];
+  icmpTypes?: PbPortRange[];
+  action?: FilterActionName;
+  count?: string;
+}
+
+export interface PbFilterPrefix {
+  prefix?: string;
+  except?: boolean;
+}
+
+export interface PbPortRange {
+  low?: number;
+  high?: number;
+}
+
+/** proto FilterState (defaults filled in by proto-loader) */
+export interface PbFilterState {
+  interface: string;
+  filter: string;
+  family: number;
+  output: boolean;
+  terms: { name: string; count: string; packets: number }[];
+  unmatched: number;
 }
 
 export interface PbBfdSessionUpdate {
