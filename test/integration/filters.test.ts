@@ -11,16 +11,15 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { NetnsLab, needsRoot, numberedHost, waitForLine } from '../lib/netns.js';
+import { cnrBin, startCnr, type StartedCnr } from '../lib/cnr-start.js';
 
 const skip = needsRoot();
 const lab = new NetnsLab('fw');
-const cnrBin = fileURLToPath(new URL('../../../bin/cnr', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), `cnr-fw-${process.pid}-`));
 const CONFIG = `
 set interfaces r1 unit 0 family inet address 10.1.0.1/24
@@ -31,10 +30,9 @@ set interfaces r2 unit 0 family inet6 address 2001:db8:2::1/64
 let r = '';
 let h1 = '';
 let h2 = '';
-let node: ChildProcess | undefined;
-let out = '';
+let cnr: StartedCnr;
 
-const cli = (cmd: string) => lab.run(r, [process.execPath, cnrBin, 'cli', '--state-dir', join(dir, 'state'), '-c', cmd], { allowFail: true });
+const cli = (cmd: string) => cnr.cli(cmd);
 
 /** TCP from h1: 'ok' (connected, answered), 'timeout', or the errno's name. */
 function connect(to: string, port: number, timeoutS = 1.5): string {
@@ -47,9 +45,9 @@ function connect(to: string, port: number, timeoutS = 1.5): string {
   ].join('\n')], { allowFail: true, timeout: 10_000 }).trim();
 }
 
-/** Echo requests from h1 (from `source`, default its own address) answered. */
-function pings(to: string, source?: string): number {
-  const o = lab.run(h1, ['ping', to.includes(':') ? '-6' : '-4', '-n', '-c', '2', '-i', '0.2', '-w', '2', ...(source ? ['-I', source] : []), to], { allowFail: true, timeout: 10_000 });
+/** Echo requests from h1 answered. */
+function pings(to: string): number {
+  const o = lab.run(h1, ['ping', to.includes(':') ? '-6' : '-4', '-n', '-c', '2', '-i', '0.2', '-w', '2', to], { allowFail: true, timeout: 10_000 });
   return Number(/(\d+) received/.exec(o)?.[1] ?? 0);
 }
 
@@ -57,19 +55,13 @@ function pings(to: string, source?: string): number {
 async function until(what: () => string, ok: (v: string) => boolean, ms = 10_000): Promise<void> {
   let v = what();
   for (const end = Date.now() + ms; !ok(v) && Date.now() < end; v = what()) await new Promise((res) => setTimeout(res, 200));
-  assert.ok(ok(v), `${v}\n${out.slice(-3000)}`);
+  assert.ok(ok(v), `${v}\n${cnr.log().slice(-3000)}`);
 }
 
 before(async () => {
   if (skip) return;
   ({ router: r, hosts: [h1, h2] } = lab.topology({ router: 'r', hosts: [numberedHost(1, { addrs: ['10.1.0.2/24', '10.1.0.3/24', '2001:db8:1::2/64'] }), numberedHost(2)] }));
-  const file = join(dir, 'router.conf');
-  writeFileSync(file, CONFIG);
-  node = lab.spawn(r, [process.execPath, cnrBin, 'start', '--config', file, '--state-dir', join(dir, 'state'), '--introspect', 'none', '--health', 'none', '--agent-address', '127.0.0.1:0']);
-  node.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  node.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 200 && !/cnr start: running/.test(out); i++) await new Promise((res) => setTimeout(res, 100));
-  assert.match(out, /cnr start: running/);
+  cnr = await startCnr(lab, r, dir, CONFIG);
   // h2 answers TCP on 5001-5003, IPv4 and IPv6 (one dual-stack socket per port)
   const server = lab.spawn(h2, ['/usr/bin/python3', '-c', [
     'import socket, select',
