@@ -167,7 +167,7 @@ export interface AclInfo {
 }
 
 /**
- * One term of a bridge port's input filter (BridgePortConfig.inputFilter, Junos `firewall
+ * One term of a bridge port's input or output filter (BridgePortConfig.inputFilter, outputFilter, Junos `firewall
  * family bridge`): omitted fields match anything; the first term that matches decides, a
  * frame none matches is discarded.
  */
@@ -180,6 +180,14 @@ export interface BridgeFilterTerm {
   vlan?: number;
   /** the EtherType after any 802.1Q tag (0x0600..0xffff) */
   etherType?: number;
+  /** IPv4 payload fields (a term with any matches IPv4 frames only): source and destination prefix */
+  srcIp?: string;
+  dstIp?: string;
+  /** protocol number or name (tcp, udp, icmp, sctp) */
+  ipProtocol?: number | string;
+  /** TCP/UDP/SCTP ports or ranges (first fragments only) */
+  srcPort?: number | [number, number];
+  dstPort?: number | [number, number];
   action: 'accept' | 'discard';
   /** the term's counter name (its hits are counted either way) */
   count?: string;
@@ -217,6 +225,8 @@ export interface BridgePortConfig {
   stormControl?: { bitsPerSecond: number; burstBytes?: number };
   /** the input filter: terms in order (at most 64), applied before learning and forwarding */
   inputFilter?: BridgeFilterTerm[];
+  /** the output filter: the same, applied to every frame the port is to send (l2-output) */
+  outputFilter?: BridgeFilterTerm[];
 }
 
 /** A bridge domain (setBridgeDomain): one VLAN switched between its ports. */

@@ -172,8 +172,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly frameCount: FrameCounters = { delivered: 0, injected: 0, refused: 0 };
   /** vifs with a filter: the rules as listAcls shows them, and the hit counters when they were set */
   private readonly acls = new Map<number, { rules: AclRule[]; base: number[]; bridge?: BridgeFilterTerm[] }>();
-  /** vifs with an output filter, the same way */
-  private readonly aclsOut = new Map<number, { rules: AclRule[]; base: number[] }>();
+  /** vifs with an output filter, the same way (a bridge port's: `bridge`) */
+  private readonly aclsOut = new Map<number, { rules: AclRule[]; base: number[]; bridge?: BridgeFilterTerm[] }>();
 
   constructor(opts: DataplaneOptions = {}) {
     this.opts = opts;
@@ -456,7 +456,9 @@ export class VRouterDataplane implements Dataplane {
     }
     for (const [id, a] of [...this.aclsOut].sort((x, y) => x[0] - y[0])) {
       const now = this.aclCounters(id, true);
-      out.push({ vif: this.vifById[id]!.name, direction: 'output', rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! });
+      const info: AclInfo = { vif: this.vifById[id]!.name, direction: 'output', rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! };
+      if (a.bridge) info.bridge = a.bridge.map((t, k) => ({ ...t, hits: now[k]! - a.base[k]! }));
+      out.push(info);
     }
     return out;
   }
@@ -932,14 +934,17 @@ export class VRouterDataplane implements Dataplane {
     if (!st) throw new DataplaneError(`no interface '${vif}'`);
     if (st.vhost) throw new DataplaneError(`${vif} carries the host's traffic and cannot be a bridge port`);
     const filter = cfg?.inputFilter?.length ? bridgeFilterRules(cfg.inputFilter, (why) => new DataplaneError(`${vif}: ${why}`)) : undefined;
+    const outFilter = cfg?.outputFilter?.length ? bridgeFilterRules(cfg.outputFilter, (why) => new DataplaneError(`${vif} output: ${why}`)) : undefined;
     this.bridges.setPort(st.id, cfg);
-    if (filter) {
-      this.tables.acl.setL2(st.id, filter.words);
-      // hits count from here, as setAcl's
-      this.acls.set(st.id, { rules: [], bridge: filter.canonical, base: this.aclCounters(st.id) });
-    } else if (this.acls.get(st.id)?.bridge) {
-      this.tables.acl.setL2(st.id, []);
-      this.acls.delete(st.id);
+    for (const [f, table, kept, out] of [[filter, this.tables.acl, this.acls, false], [outFilter, this.tables.aclOut, this.aclsOut, true]] as const) {
+      if (f) {
+        table.setL2(st.id, f.words);
+        // hits count from here, as setAcl's
+        kept.set(st.id, { rules: [], bridge: f.canonical, base: this.aclCounters(st.id, out) });
+      } else if (kept.get(st.id)?.bridge) {
+        table.setL2(st.id, []);
+        kept.delete(st.id);
+      }
     }
   }
 

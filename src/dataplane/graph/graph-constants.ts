@@ -91,6 +91,7 @@ export const DROP_REASONS = [
   ['acl_reject', 'acl', 'rejected by an input filter (ICMP unreachable, administratively prohibited, sent)'],
   ['acl_out_deny', 'acl-out', 'discarded by the outgoing interface\'s output filter (a discard term, or no term matched)'],
   ['acl_out_reject', 'acl-out', 'rejected by an output filter (ICMP unreachable, administratively prohibited, sent)'],
+  ['l2_filter_out_discard', 'l2-output', 'discarded by the bridge port\'s output filter (firewall family bridge: a discard term, or no term matched)'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -146,6 +147,7 @@ export const D_L2_FILTER_DISCARD = reason('l2_filter_discard');
 export const D_ACL_REJECT = reason('acl_reject');
 export const D_ACL_OUT_DENY = reason('acl_out_deny');
 export const D_ACL_OUT_REJECT = reason('acl_out_reject');
+export const D_L2_FILTER_OUT_DISCARD = reason('l2_filter_out_discard');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */

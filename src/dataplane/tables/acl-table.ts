@@ -6,9 +6,10 @@
  *
  * A bridge port's filter (`firewall family bridge`, setL2) is the same list of rules in
  * the same areas with other words (FAMILY_L2 marks them): source and destination MAC under
- * a mask, VLAN and EtherType, matched by l2-input (decideL2). A vif has one kind or the
- * other (a bridge port has no inet family), and L2 filters do not count in `active`: the
- * L3 path never looks for them.
+ * a mask, VLAN and EtherType, and for IPv4 payloads source and destination prefix, protocol
+ * and port ranges, matched by l2-input (input filters) and l2-output (output filters, in the
+ * output table) through decideL2. A vif has one kind or the other (a bridge port has no
+ * inet family), and L2 filters do not count in `active`: the L3 path never looks for them.
  *
  * An L3 rule's action word (R_PERMIT) is one of ACT_*: besides permit and deny, reject (a
  * deny the acl node answers with ICMP unreachable, administratively prohibited) and skip (a
@@ -46,12 +47,19 @@ export const ACT_SKIP = 3;
 export const ALL_PORTS = 0xffff;
 /** R_FAMILY of a bridge port's rule; its other words: */
 export const FAMILY_L2 = 2;
-export const L_SMAC = 2; // hi16, lo32
-export const L_SMASK = 4; // hi16, lo32
-export const L_DMAC = 6;
-export const L_DMASK = 8;
-export const L_VLAN = 10; // 0: any
-export const L_ETYPE = 11; // 0: any
+export const L_SMAC = 2; // hi16, lo32, masked
+export const L_DMAC = 4; // hi16, lo32, masked
+export const L_MASK_HI = 6; // source mask hi16 << 16 | destination mask hi16
+export const L_SMASK_LO = 7;
+export const L_DMASK_LO = 8;
+export const L_VLAN_ETYPE = 9; // VLAN (0: any) | EtherType (0: any) << 16
+/** IPv4 fields (a rule with any sets L_IP and matches IPv4 payloads only): */
+export const L_IP_SRC = 10; // masked
+export const L_IP_DST = 11; // masked
+export const L_IP_LENS = 12; // source length | destination length << 8 | protocol (PROTO_ANY: any) << 16
+export const L_SPORT = 13; // lo << 16 | hi, ALL_PORTS: any
+export const L_DPORT = 14;
+export const L_IP = 15; // 1: the rule has IPv4 fields
 /** AclTable.decide's permit flag (the rule index is below it) */
 export const DECIDE_PERMIT = 0x10000;
 /** decide's flag of a deny that owes its source an ICMP unreachable (reject) */
@@ -80,7 +88,7 @@ export interface AclRuleWords {
   dport: [number, number];
 }
 
-/** One bridge-port rule in table form: MACs as [hi16, lo32] with their masks. */
+/** One bridge-port rule in table form: MACs as [hi16, lo32] with their masks; IPv4 fields (ip set) as for an L3 rule. */
 export interface L2RuleWords {
   permit: boolean;
   smac: [number, number];
@@ -89,6 +97,8 @@ export interface L2RuleWords {
   dmask: [number, number];
   vlan: number;
   etherType: number;
+  /** IPv4 payload fields: addresses as numbers with prefix lengths, protocol (PROTO_ANY), port ranges */
+  ip?: { src: number; srcLen: number; dst: number; dstLen: number; proto: number; sport: [number, number]; dport: [number, number] };
 }
 
 export class AclTable {
@@ -121,26 +131,47 @@ export class AclTable {
 
   /**
    * decide() for a bridge port's frame: source MAC shi (16 bits) / slo (32), destination
-   * dhi / dlo, its VLAN and EtherType (the one after the tag). Same answer: the deciding
-   * rule's index plus DECIDE_PERMIT, or MAX_ACL_RULES when none matched (discarded).
+   * dhi / dlo, its VLAN and EtherType (the one after the tag); for an IPv4 payload (proto
+   * >= 0, else -1) its source and destination address (int32), protocol and ports (-1: none,
+   * as for decide). Same answer: the deciding rule's index plus DECIDE_PERMIT, or
+   * MAX_ACL_RULES when none matched (discarded).
    */
-  readonly decideL2: (vif: number, dsc: number, shi: number, slo: number, dhi: number, dlo: number, vlan: number, etype: number) => number;
+  readonly decideL2: (vif: number, dsc: number, shi: number, slo: number, dhi: number, dlo: number, vlan: number, etype: number, ipSrc: number, ipDst: number, proto: number, sp: number, dp: number) => number;
 
   private static makeDecideL2(r: Uint32Array): AclTable['decideL2'] {
     const words = RULE_WORDS;
     const area = MAX_ACL_RULES * RULE_WORDS;
     const permitted = DECIDE_PERMIT;
     const none = MAX_ACL_RULES;
-    return (vif, dsc, shi, slo, dhi, dlo, vlan, etype) => {
+    const any = PROTO_ANY;
+    const all = ALL_PORTS;
+    return (vif, dsc, shi, slo, dhi, dlo, vlan, etype, ipSrc, ipDst, proto, sp, dp) => {
       let b = (vif * 2 + (dsc >>> 16)) * area;
       const count = dsc & 0xffff;
       for (let q = 0; q < count; q++, b += words) {
-        if ((shi & r[b + 4]!) !== r[b + 2] || ((slo & r[b + 5]!) >>> 0) !== r[b + 3]) continue;
-        if ((dhi & r[b + 8]!) !== r[b + 6] || ((dlo & r[b + 9]!) >>> 0) !== r[b + 7]) continue;
-        const rv = r[b + 10]!;
+        const mh = r[b + 6]!;
+        if ((shi & (mh >>> 16)) !== r[b + 2] || ((slo & r[b + 7]!) >>> 0) !== r[b + 3]) continue;
+        if ((dhi & mh & 0xffff) !== r[b + 4] || ((dlo & r[b + 8]!) >>> 0) !== r[b + 5]) continue;
+        const ve = r[b + 9]!;
+        const rv = ve & 0xffff;
         if (rv !== 0 && rv !== vlan) continue;
-        const re = r[b + 11]!;
+        const re = ve >>> 16;
         if (re !== 0 && re !== etype) continue;
+        if (r[b + 15] === 1) {
+          // IPv4 fields: only an IPv4 payload can match them
+          if (proto < 0) continue;
+          const lens = r[b + 12]!;
+          const sl = lens & 255;
+          const dl = (lens >>> 8) & 255;
+          if (sl !== 0 && ((ipSrc & (0xffffffff << (32 - sl))) >>> 0) !== r[b + 10]) continue;
+          if (dl !== 0 && ((ipDst & (0xffffffff << (32 - dl))) >>> 0) !== r[b + 11]) continue;
+          const rp = lens >>> 16;
+          if (rp !== any && rp !== proto) continue;
+          const spr = r[b + 13]!;
+          const dpr = r[b + 14]!;
+          if (spr !== all && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
+          if (dpr !== all && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
+        }
         return r[b] === 1 ? q | permitted : q;
       }
       return none;
@@ -263,17 +294,25 @@ export class AclTable {
     }
     this.publish(vif, old, rules, (r, b, x) => {
       r[b + R_FAMILY] = FAMILY_L2;
-      // the MAC words stored masked, as decideL2 compares them
-      r[b + L_SMASK] = x.smask[0];
-      r[b + L_SMASK + 1] = x.smask[1] >>> 0;
+      // the MAC and address words stored masked, as decideL2 compares them
+      r[b + L_MASK_HI] = ((x.smask[0] << 16) | x.dmask[0]) >>> 0;
+      r[b + L_SMASK_LO] = x.smask[1] >>> 0;
+      r[b + L_DMASK_LO] = x.dmask[1] >>> 0;
       r[b + L_SMAC] = x.smac[0] & x.smask[0];
       r[b + L_SMAC + 1] = (x.smac[1] & x.smask[1]) >>> 0;
-      r[b + L_DMASK] = x.dmask[0];
-      r[b + L_DMASK + 1] = x.dmask[1] >>> 0;
       r[b + L_DMAC] = x.dmac[0] & x.dmask[0];
       r[b + L_DMAC + 1] = (x.dmac[1] & x.dmask[1]) >>> 0;
-      r[b + L_VLAN] = x.vlan;
-      r[b + L_ETYPE] = x.etherType;
+      r[b + L_VLAN_ETYPE] = (x.vlan | (x.etherType << 16)) >>> 0;
+      const ip = x.ip;
+      if (ip) {
+        const mask = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+        r[b + L_IP_SRC] = (ip.src & mask(ip.srcLen)) >>> 0;
+        r[b + L_IP_DST] = (ip.dst & mask(ip.dstLen)) >>> 0;
+        r[b + L_IP_LENS] = (ip.srcLen | (ip.dstLen << 8) | (ip.proto << 16)) >>> 0;
+        r[b + L_SPORT] = ((ip.sport[0] << 16) | ip.sport[1]) >>> 0;
+        r[b + L_DPORT] = ((ip.dport[0] << 16) | ip.dport[1]) >>> 0;
+        r[b + L_IP] = 1;
+      }
     });
     this.l2Vifs.add(vif);
   }
