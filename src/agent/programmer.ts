@@ -17,7 +17,7 @@
 import { DataplaneError, type BridgeDomainConfig, type BridgeFilterTerm, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
 import { bytesToIpv4, formatPrefix, ipv4PrefixCode, makePrefix, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
 import { filterRules, type FilterLayout } from '../api/filter-rules.js';
-import type { PbBridgeDomainUpdate, PbBridgePort, PbFailure, PbFilterState, PbInterfaceUpdate, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
+import type { PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbFailure, PbFilterState, PbInterfaceUpdate, PbPortRange, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
 export const DEFAULT_VRF = 'default';
 const MAX_TRANSPORT_LABELS = 4;
@@ -646,19 +646,26 @@ function bridgePortConfig(b: PbBridgePort): BridgePortConfig {
   if (b.mode === 'TRUNK' && b.nativeVlanId) c.nativeVlan = b.nativeVlanId;
   if (b.noLocalSwitching) c.noLocalSwitching = true;
   if (b.stormControlKbps) c.stormControl = { bitsPerSecond: b.stormControlKbps * 1000, ...(b.stormControlBurst ? { burstBytes: b.stormControlBurst } : {}) };
-  if (b.inputFilter?.length) {
-    c.inputFilter = b.inputFilter.map((t) => {
-      const f: BridgeFilterTerm = { action: t.discard ? 'discard' : 'accept' };
-      if (t.name) f.name = t.name;
-      if (t.sourceMac) f.srcMac = t.sourceMac;
-      if (t.destinationMac) f.dstMac = t.destinationMac;
-      if (t.vlanId) f.vlan = t.vlanId;
-      if (t.etherType) f.etherType = t.etherType;
-      if (t.count) f.count = t.count;
-      return f;
-    });
-  }
+  if (b.inputFilter?.length) c.inputFilter = b.inputFilter.map(bridgeFilterTerm);
+  if (b.outputFilter?.length) c.outputFilter = b.outputFilter.map(bridgeFilterTerm);
   return c;
+}
+
+function bridgeFilterTerm(t: PbBridgeFilterTerm): BridgeFilterTerm {
+  const f: BridgeFilterTerm = { action: t.discard ? 'discard' : 'accept' };
+  if (t.name) f.name = t.name;
+  if (t.sourceMac) f.srcMac = t.sourceMac;
+  if (t.destinationMac) f.dstMac = t.destinationMac;
+  if (t.vlanId) f.vlan = t.vlanId;
+  if (t.etherType) f.etherType = t.etherType;
+  if (t.ipSource) f.srcIp = t.ipSource;
+  if (t.ipDestination) f.dstIp = t.ipDestination;
+  if (t.ipProtocol) f.ipProtocol = t.ipProtocol;
+  const range = (r: PbPortRange): [number, number] => [r.low ?? 0, r.high ?? r.low ?? 0];
+  if (t.sourcePort) f.srcPort = range(t.sourcePort);
+  if (t.destinationPort) f.dstPort = range(t.destinationPort);
+  if (t.count) f.count = t.count;
+  return f;
 }
 
 function vifConfig(m: PbInterfaceUpdate): VifConfig {

@@ -25,7 +25,7 @@ function randomNexthop() {
 
 /** a bridge filter term (BridgeFilterTerm), fields set or left at their defaults */
 function randomFilterTerm(): Record<string, unknown> {
-  return { name: pick(['', 't1', 'no-v6']), sourceMac: pick(['', '02:00:00:00:00:01/48', '02:aa:00:00:00:00/16']), destinationMac: pick(['', 'ff:ff:ff:ff:ff:ff/48']), vlanId: rnd(2) * rnd(4095), etherType: rnd(2) * (0x600 + rnd(0xfa00)), discard: rnd(2) === 1, count: pick(['', 'c1']) };
+  return { name: pick(['', 't1', 'no-v6']), sourceMac: pick(['', '02:00:00:00:00:01/48', '02:aa:00:00:00:00/16']), destinationMac: pick(['', 'ff:ff:ff:ff:ff:ff/48']), vlanId: rnd(2) * rnd(4095), etherType: rnd(2) * (0x600 + rnd(0xfa00)), discard: rnd(2) === 1, count: pick(['', 'c1']), ipSource: pick(['', '10.0.0.0/8']), ipDestination: pick(['', '192.0.2.1/32']), ipProtocol: rnd(2) * rnd(256), ...(rnd(2) ? { sourcePort: { low: rnd(1000), high: 1000 + rnd(1000) } } : {}), ...(rnd(2) ? { destinationPort: { low: 53, high: 53 } } : {}) };
 }
 
 /** an IP filter (IpFilter, docs/filters.md) with terms of every field, set or left at their defaults */
@@ -41,7 +41,7 @@ function randomMessage(): Record<string, unknown> {
   switch (rnd(10)) {
     // L2 switching (docs/l2.md): bridge ports, IRBs, bridge domains, settings
     case 7:
-      return { seq, interface: { name: 'eth2', driver: pick(['AF_PACKET', 'MEMORY']), irb: rnd(2) === 1, bridge: { mode: pick(['ACCESS', 'TRUNK']), vlanId: rnd(4095), vlanIds: Array.from({ length: rnd(300) }, () => 1 + rnd(4094)), nativeVlanId: rnd(2) * rnd(4095), noLocalSwitching: rnd(2) === 1, stormControlKbps: rnd(2) * rnd(1e8), stormControlBurst: rnd(2) * rnd(1e6), inputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm) } } };
+      return { seq, interface: { name: 'eth2', driver: pick(['AF_PACKET', 'MEMORY']), irb: rnd(2) === 1, bridge: { mode: pick(['ACCESS', 'TRUNK']), vlanId: rnd(4095), vlanIds: Array.from({ length: rnd(300) }, () => 1 + rnd(4094)), nativeVlanId: rnd(2) * rnd(4095), noLocalSwitching: rnd(2) === 1, stormControlKbps: rnd(2) * rnd(1e8), stormControlBurst: rnd(2) * rnd(1e6), inputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm), outputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm) } } };
     case 8:
       return { seq, bridgeDomain: { name: pick(['bd100', 'vlan-200']), delete: rnd(2) === 1, vlanId: rnd(4095), irb: pick(['', 'irb.100']), macTableSize: rnd(2) * rnd(1e6), interfaceMacLimit: rnd(2) * rnd(1e4) } };
     case 9:

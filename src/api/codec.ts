@@ -308,22 +308,38 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
     w.boolField(5, b.noLocalSwitching);
     w.uintField(6, b.stormControlKbps ?? 0);
     w.uintField(7, b.stormControlBurst ?? 0);
-    for (const t of b.inputFilter ?? []) {
-      const te = w.begin(8);
-      w.string(1, t.name);
-      w.string(2, t.sourceMac);
-      w.string(3, t.destinationMac);
-      w.uintField(4, t.vlanId ?? 0);
-      w.uintField(5, t.etherType ?? 0);
-      w.boolField(6, t.discard);
-      w.string(7, t.count);
-      te();
-    }
+    for (const t of b.inputFilter ?? []) writeBridgeFilterTerm(w, 8, t);
+    for (const t of b.outputFilter ?? []) writeBridgeFilterTerm(w, 40, t);
     e();
   }
   w.boolField(11, m.irb);
   for (const f of m.filters ?? []) writeIpFilter(w, f);
   end();
+}
+
+/** A BridgeFilterTerm as field `field` of BridgePort */
+function writeBridgeFilterTerm(w: Writer, field: number, t: PbBridgeFilterTerm): void {
+  const te = w.begin(field);
+  w.string(1, t.name);
+  w.string(2, t.sourceMac);
+  w.string(3, t.destinationMac);
+  w.uintField(4, t.vlanId ?? 0);
+  w.uintField(5, t.etherType ?? 0);
+  w.boolField(6, t.discard);
+  w.string(7, t.count);
+  w.string(40, t.ipSource);
+  w.string(41, t.ipDestination);
+  w.uintField(42, t.ipProtocol ?? 0);
+  if (t.sourcePort) writePortRange(w, 43, t.sourcePort);
+  if (t.destinationPort) writePortRange(w, 44, t.destinationPort);
+  te();
+}
+
+function writePortRange(w: Writer, field: number, r: PbPortRange): void {
+  const re = w.begin(field);
+  w.uintField(1, r.low ?? 0);
+  w.uintField(2, r.high ?? 0);
+  re();
 }
 
 /** InterfaceUpdate.filters (field 40): an IP firewall filter and its terms */
@@ -347,12 +363,7 @@ function writeIpFilter(w: Writer, f: PbIpFilter): void {
     prefixes(3, t.destination);
     for (const v of t.protocols ?? []) { w.tag(4, 0); w.varint(v); }
     const ranges = (field: number, list: PbPortRange[] | undefined) => {
-      for (const r of list ?? []) {
-        const re = w.begin(field);
-        w.uintField(1, r.low ?? 0);
-        w.uintField(2, r.high ?? 0);
-        re();
-      }
+      for (const r of list ?? []) writePortRange(w, field, r);
     };
     ranges(5, t.sourcePorts);
     ranges(6, t.destinationPorts);
@@ -769,16 +780,16 @@ function readBridgePort(x: Reader): PbBridgePort {
     else if (f === 5 && wire === 0) b.noLocalSwitching = x.varint() !== 0;
     else if (f === 6 && wire === 0) b.stormControlKbps = x.varint();
     else if (f === 7 && wire === 0) b.stormControlBurst = x.varint();
-    else if (f === 8 && wire === 2) {
+    else if ((f === 8 || f === 40) && wire === 2) {
       const st = x.span();
-      (b.inputFilter ??= []).push(readBridgeFilterTerm(new Reader(x.buf, st, x.pos)));
+      (f === 8 ? (b.inputFilter ??= []) : (b.outputFilter ??= [])).push(readBridgeFilterTerm(new Reader(x.buf, st, x.pos)));
     } else x.skip(wire);
   }
   return b;
 }
 
 function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
-  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '' };
+  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '', ipSource: '', ipDestination: '', ipProtocol: 0, sourcePort: null, destinationPort: null };
   while (x.pos < x.end) {
     const tag = x.varint();
     const f = tag >>> 3, wire = tag & 7;
@@ -789,7 +800,15 @@ function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
     else if (f === 5 && wire === 0) t.etherType = x.varint();
     else if (f === 6 && wire === 0) t.discard = x.varint() !== 0;
     else if (f === 7 && wire === 2) t.count = x.string();
-    else x.skip(wire);
+    else if (f === 40 && wire === 2) t.ipSource = x.string();
+    else if (f === 41 && wire === 2) t.ipDestination = x.string();
+    else if (f === 42 && wire === 0) t.ipProtocol = x.varint();
+    else if ((f === 43 || f === 44) && wire === 2) {
+      const st = x.span();
+      const r = readPortRange(new Reader(x.buf, st, x.pos));
+      if (f === 43) t.sourcePort = r;
+      else t.destinationPort = r;
+    } else x.skip(wire);
   }
   return t;
 }

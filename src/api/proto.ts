@@ -202,6 +202,7 @@ export interface PbBridgePort {
   stormControlKbps?: number;
   stormControlBurst?: number;
   inputFilter?: PbBridgeFilterTerm[];
+  outputFilter?: PbBridgeFilterTerm[];
 }
 
 export interface PbBridgeFilterTerm {
@@ -212,6 +213,12 @@ export interface PbBridgeFilterTerm {
   etherType?: number;
   discard?: boolean;
   count?: string;
+  /** IPv4 payload fields (40-44) */
+  ipSource?: string;
+  ipDestination?: string;
+  ipProtocol?: number;
+  sourcePort?: PbPortRange | null;
+  destinationPort?: PbPortRange | null;
 }
 
 export interface PbBridgeDomainUpdate {

@@ -238,8 +238,10 @@ function checkBridging(errors: string[], cfg: ConfigTree): void {
       } else {
         errors.push(`${at}: needs interface-mode access or trunk`);
       }
-      const fin = subtree(br.filter).input;
-      if (typeof fin === 'string' && !Object.hasOwn(bridgeFilters, fin)) errors.push(`${at} filter input: firewall family bridge filter '${fin}' is not defined`);
+      for (const dir of ['input', 'output']) {
+        const fname = subtree(br.filter)[dir];
+        if (typeof fname === 'string' && !Object.hasOwn(bridgeFilters, fname)) errors.push(`${at} filter ${dir}: firewall family bridge filter '${fname}' is not defined`);
+      }
       const sc = br['storm-control'];
       if (typeof sc === 'string' && !Object.hasOwn(profiles, sc)) errors.push(`${at} storm-control: forwarding-options storm-control-profiles '${sc}' is not defined`);
     }

@@ -81,3 +81,34 @@ test('a filter whose terms need more rules than the data plane holds per interfa
     'interfaces eth2 unit 0 family filter output: big need 132 data-plane rules (a term takes one per combination of its addresses, protocols and ports, plus one per family), at most 64',
   ]);
 });
+
+test('bridge filters: IPv4 fields and output filters reach the bridge port; contradictions are refused', () => {
+  const cfg = loadSet(`
+set firewall family bridge filter b term web from ip-source-address 10.9.0.0/16
+set firewall family bridge filter b term web from ip-protocol tcp
+set firewall family bridge filter b term web from destination-port 80-81
+set firewall family bridge filter b term web then discard
+set firewall family bridge filter b term rest then accept
+set bridge-domains bd100 vlan-id 100
+set interfaces eth2 unit 0 family bridge interface-mode access
+set interfaces eth2 unit 0 family bridge vlan-id 100
+set interfaces eth2 unit 0 family bridge filter output b
+`);
+  assert.deepEqual(validateTree(cfg, cfg), []);
+  const bad = loadSet(`
+set firewall family bridge filter b term v6 from ether-type ipv6
+set firewall family bridge filter b term v6 from ip-destination-address 10.0.0.0/8
+set firewall family bridge filter b term gre from ip-protocol gre
+set firewall family bridge filter b term gre from source-port 1
+set firewall family bridge filter b term zero from ip-protocol 0
+set interfaces eth2 unit 0 family bridge interface-mode access
+set interfaces eth2 unit 0 family bridge vlan-id 100
+set interfaces eth2 unit 0 family bridge filter output nope
+`);
+  assert.deepEqual(validateTree(bad, bad).filter((e) => e.includes('filter')), [
+    'firewall family bridge filter b term v6 from: IPv4 fields match IPv4 frames only, not ether-type ipv6',
+    'firewall family bridge filter b term gre from: source-port and destination-port need ip-protocol tcp, udp or sctp (or none), not gre',
+    'firewall family bridge filter b term zero from ip-protocol 0: not supported: 0 means any protocol in the vRouter\'s bridge rules (leave ip-protocol out)',
+    'interfaces eth2 unit 0 family bridge filter output: firewall family bridge filter \'nope\' is not defined',
+  ]);
+});

@@ -37,8 +37,9 @@ export interface FibBridgePort {
   /** storm control: kbit/s and burst bytes */
   stormKbps?: number;
   stormBurst?: number;
-  /** the input filter (firewall family bridge), in the wire's form */
+  /** the input and output filters (firewall family bridge), in the wire's form */
   inputFilter?: PbBridgeFilterTerm[];
+  outputFilter?: PbBridgeFilterTerm[];
 }
 
 export interface FibBridgeDomain {
@@ -637,6 +638,7 @@ function opMessage(op: Op): PbControllerMessage {
       stormControlKbps: b.stormKbps ?? 0,
       stormControlBurst: b.stormBurst ?? 0,
       ...(b.inputFilter?.length ? { inputFilter: b.inputFilter } : {}),
+      ...(b.outputFilter?.length ? { outputFilter: b.outputFilter } : {}),
     };
   }
   return m;
