@@ -15,7 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetnsLab, needsRoot, numberedHost, waitForLine } from '../lib/netns.js';
+import { NetnsLab, needsRoot, numberedHost } from '../lib/netns.js';
+import { tcpConnect, tcpServer } from '../lib/tcp-probe.js';
 import { cnrBin, startCnr, type StartedCnr } from '../lib/cnr-start.js';
 
 const skip = needsRoot();
@@ -35,15 +36,7 @@ let cnr: StartedCnr;
 const cli = (cmd: string) => cnr.cli(cmd);
 
 /** TCP from h1: 'ok' (connected, answered), 'timeout', or the errno's name. */
-function connect(to: string, port: number, timeoutS = 1.5): string {
-  return lab.run(h1, ['/usr/bin/python3', '-c', [
-    'import socket, sys, errno',
-    'try:',
-    `    s = socket.create_connection(('${to}', ${port}), timeout=${timeoutS}); print(s.recv(10).decode() or 'closed')`,
-    "except socket.timeout: print('timeout')",
-    'except OSError as e: print(errno.errorcode.get(e.errno, str(e)))',
-  ].join('\n')], { allowFail: true, timeout: 10_000 }).trim();
-}
+const connect = (to: string, port: number, timeoutS = 1.5) => tcpConnect(lab, h1, to, port, { timeoutS });
 
 /** Echo requests from h1 answered. */
 function pings(to: string): number {
@@ -62,19 +55,8 @@ before(async () => {
   if (skip) return;
   ({ router: r, hosts: [h1, h2] } = lab.topology({ router: 'r', hosts: [numberedHost(1, { addrs: ['10.1.0.2/24', '10.1.0.3/24', '2001:db8:1::2/64'] }), numberedHost(2)] }));
   cnr = await startCnr(lab, r, dir, CONFIG);
-  // h2 answers TCP on 5001-5003, IPv4 and IPv6 (one dual-stack socket per port)
-  const server = lab.spawn(h2, ['/usr/bin/python3', '-c', [
-    'import socket, select',
-    'ls = []',
-    'for port in (5001, 5002, 5003):',
-    '    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
-    '    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(("::", port)); s.listen(16); ls.append(s)',
-    "print('listening', flush=True)",
-    'while True:',
-    '    for s in select.select(ls, [], [])[0]:',
-    "        c, a = s.accept(); c.sendall(b'ok'); c.close()",
-  ].join('\n')]);
-  await waitForLine(server, /listening/, 10_000);
+  // h2 answers TCP on 5001-5003, IPv4 and IPv6
+  await tcpServer(lab, h2, [5001, 5002, 5003]);
 });
 
 after(async () => {
@@ -127,8 +109,7 @@ test('input and output filters block exactly what they name, count it, reject wi
   assert.equal(pings('2001:db8:2::2'), 2, 'IPv6 echo passes (no inet6 output filter)');
   assert.equal(pings('10.1.0.1'), 2, 'the router itself still answers: input filters see forwarded packets only');
   // the source: 10.1.0.3 falls in the except prefix, no term matches: the implicit discard
-  const fromDot3 = lab.run(h1, ['/usr/bin/python3', '-c', "import socket\ns = socket.socket(); s.settimeout(1.5); s.bind(('10.1.0.3', 0))\ntry:\n    s.connect(('10.2.0.2', 5001)); print('ok')\nexcept socket.timeout: print('timeout')"], { allowFail: true, timeout: 10_000 }).trim();
-  assert.equal(fromDot3, 'timeout', 'from 10.1.0.3: discarded');
+  assert.equal(tcpConnect(lab, h1, '10.2.0.2', 5001, { from: '10.1.0.3' }), 'timeout', 'from 10.1.0.3: discarded');
 
   const shown = cli('show firewall');
   const counter = (name: string) => Number(new RegExp(`^${name}\\s+(\\d+)$`, 'm').exec(shown)?.[1] ?? -1);

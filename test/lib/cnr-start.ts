@@ -20,12 +20,16 @@ export interface StartedCnr {
   cli: (cmd: string) => string;
 }
 
-/** Starts `cnr start` in namespace `ns` with `config` (set lines) in `dir`, no introspect or health port, and waits (bounded) until it runs. */
-export async function startCnr(lab: NetnsLab, ns: string, dir: string, config: string): Promise<StartedCnr> {
+/**
+ * Starts `cnr start` in namespace `ns` with `config` (set lines) in `dir`, no health port and
+ * the introspect API only if `introspect` (HOST:PORT, inside the namespace) is given, and
+ * waits (bounded) until it runs.
+ */
+export async function startCnr(lab: NetnsLab, ns: string, dir: string, config: string, introspect = 'none'): Promise<StartedCnr> {
   const file = join(dir, 'router.conf');
   writeFileSync(file, config);
   const state = join(dir, 'state');
-  const node = lab.spawn(ns, [process.execPath, cnrBin, 'start', '--config', file, '--state-dir', state, '--introspect', 'none', '--health', 'none', '--agent-address', '127.0.0.1:0']);
+  const node = lab.spawn(ns, [process.execPath, cnrBin, 'start', '--config', file, '--state-dir', state, '--introspect', introspect, '--health', 'none', '--agent-address', '127.0.0.1:0']);
   let out = '';
   node.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   node.stderr!.on('data', (d: Buffer) => (out += d.toString()));
