@@ -143,3 +143,25 @@ test('except prefixes, lists and ports: the rules decide as Junos terms do (rand
     }
   }
 });
+
+test('resync: a replay of the same filters programs nothing and keeps the counters; an interface not replayed goes with its filters', async () => {
+  const { dp, p } = await setup();
+  const out4: PbIpFilter = { name: 'out4', family: 4, output: true, terms: [{ name: 'no-9', destinationPorts: [{ low: 9, high: 9 }], action: 'FILTER_DISCARD' }, { name: 'rest' }] };
+  assert.deepEqual((await p.applyInterface(eth1([noDns]))).failures, []);
+  assert.deepEqual((await p.applyInterface(eth2([out4]))).failures, []);
+  assert.equal(through(dp, udp4('10.0.1.10', 53), udp4('10.0.1.10', 9), udp4('10.0.1.10', 10)), 1);
+  const calls: string[] = [];
+  const setAcl = dp.setAcl.bind(dp);
+  dp.setAcl = (...a: Parameters<typeof dp.setAcl>) => { calls.push(`${a[0]} ${a[2]}`); setAcl(...a); };
+  p.beginResync();
+  for (const m of [eth1([noDns]), eth2([out4])]) assert.deepEqual((await p.applyInterface(m)).failures, []);
+  assert.deepEqual((await p.endResync()).failures, []);
+  assert.deepEqual(calls, [], 'nothing reprogrammed');
+  assert.deepEqual(p.listFilters().map((f) => [f.filter, f.terms.map((t) => t.packets)]), [['no-dns', [1, 2]], ['out4', [1, 1]]], 'counters kept');
+  // eth1 is not replayed: swept, and its filter with it
+  p.beginResync();
+  assert.deepEqual((await p.applyInterface(eth2([out4]))).failures, []);
+  assert.deepEqual((await p.endResync()).failures, []);
+  assert.deepEqual(p.listFilters().map((f) => f.interface), ['eth2']);
+  assert.deepEqual(dp.listAcls().map((a) => [a.vif, a.direction ?? 'input']), [['eth2', 'output']]);
+});
