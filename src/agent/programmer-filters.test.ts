@@ -53,13 +53,14 @@ const noDns: PbIpFilter = {
   ],
 };
 
-test('filters of an interface: per-term packets, the implicit discard, the other family untouched; changed and removed', async () => {
+test('filters of an interface: per-term packets and bytes, the implicit discard, the other family untouched; changed and removed', async () => {
   const { dp, p } = await setup();
   assert.deepEqual((await p.applyInterface(eth1([noDns]))).failures, []);
   assert.equal(through(dp, udp4('10.0.1.10', 53), udp4('10.0.1.10', 54), udp4('10.0.1.66', 54), udp4('10.0.1.10', 53)), 1);
   assert.equal(through(dp, udp6('2001:db8:1::10', 53)), 1, 'IPv6 has no filter: it passes');
+  // bytes: each datagram is 46 bytes of IP
   assert.deepEqual(p.listFilters(), [
-    { interface: 'eth1', filter: 'no-dns', family: 4, output: false, terms: [{ name: 'dns', count: 'dns-dropped', packets: 2 }, { name: 'lab', count: 'lab', packets: 1 }], unmatched: 1 },
+    { interface: 'eth1', filter: 'no-dns', family: 4, output: false, terms: [{ name: 'dns', count: 'dns-dropped', packets: 2, bytes: 92 }, { name: 'lab', count: 'lab', packets: 1, bytes: 46 }], unmatched: 1, unmatchedBytes: 46 },
   ]);
   // the same filters again: nothing reprogrammed, counters kept
   assert.deepEqual((await p.applyInterface(eth1([noDns]))).failures, []);

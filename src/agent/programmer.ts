@@ -340,8 +340,8 @@ export class Programmer {
 
   /** Every interface's IP filters with packets per term (ListFilters): the data plane's rule hits summed per term. */
   listFilters(): PbFilterState[] {
-    const hits = new Map<string, number[]>();
-    for (const a of this.dp.listAcls?.() ?? []) if (!a.bridge) hits.set(`${a.direction ?? 'input'} ${a.vif}`, a.rules.map((r) => r.hits));
+    const hits = new Map<string, { packets: number; bytes: number }[]>();
+    for (const a of this.dp.listAcls?.() ?? []) if (!a.bridge) hits.set(`${a.direction ?? 'input'} ${a.vif}`, a.rules.map((r) => ({ packets: r.hits, bytes: r.bytes ?? 0 })));
     const out: PbFilterState[] = [];
     for (const [name, e] of [...this.ifs].sort((a, b) => a[0].localeCompare(b[0]))) {
       for (const dir of ['input', 'output'] as const) {
@@ -352,8 +352,9 @@ export class Programmer {
             filter: f.name,
             family: f.family,
             output: dir === 'output',
-            terms: f.terms.map((t) => ({ name: t.name, count: t.count, packets: t.rules.reduce((n, k) => n + (h[k] ?? 0), 0) })),
-            unmatched: h[f.implicit] ?? 0,
+            terms: f.terms.map((t) => ({ name: t.name, count: t.count, packets: t.rules.reduce((n, k) => n + (h[k]?.packets ?? 0), 0), bytes: t.rules.reduce((n, k) => n + (h[k]?.bytes ?? 0), 0) })),
+            unmatched: h[f.implicit]?.packets ?? 0,
+            unmatchedBytes: h[f.implicit]?.bytes ?? 0,
           });
         }
       }

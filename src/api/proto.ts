@@ -126,8 +126,9 @@ export interface PbFilterState {
   filter: string;
   family: number;
   output: boolean;
-  terms: { name: string; count: string; packets: number }[];
+  terms: { name: string; count: string; packets: number; bytes: number }[];
   unmatched: number;
+  unmatchedBytes: number;
 }
 
 export interface PbBfdSessionUpdate {

@@ -158,10 +158,12 @@ export interface AclInfo {
   vif: string;
   /** 'output': the vif's output filter (acl-out); absent: its input filter */
   direction?: 'output';
-  /** prefixes canonical, protocol by name where it has one, a one-port range as a number */
-  rules: (AclRule & { hits: number })[];
+  /** prefixes canonical, protocol by name where it has one, a one-port range as a number; bytes: the hits' IP lengths */
+  rules: (AclRule & { hits: number; bytes?: number })[];
   /** packets no rule matched (dropped as acl_deny; a bridge port's as l2_filter_discard) */
   unmatched: number;
+  /** their IP bytes (not for a bridge port) */
+  unmatchedBytes?: number;
   /** a bridge port's input filter instead (then `rules` is empty): its terms with hit counts */
   bridge?: (BridgeFilterTerm & { hits: number })[];
 }

@@ -448,26 +448,28 @@ export class VRouterDataplane implements Dataplane {
 
   listAcls(): AclInfo[] {
     const out: AclInfo[] = [];
-    for (const [id, a] of [...this.acls].sort((x, y) => x[0] - y[0])) {
-      const now = this.aclCounters(id, false);
-      const info: AclInfo = { vif: this.vifById[id]!.name, rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! };
-      if (a.bridge) info.bridge = a.bridge.map((t, k) => ({ ...t, hits: now[k]! - a.base[k]! }));
-      out.push(info);
-    }
-    for (const [id, a] of [...this.aclsOut].sort((x, y) => x[0] - y[0])) {
-      const now = this.aclCounters(id, true);
-      const info: AclInfo = { vif: this.vifById[id]!.name, direction: 'output', rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! };
-      if (a.bridge) info.bridge = a.bridge.map((t, k) => ({ ...t, hits: now[k]! - a.base[k]! }));
-      out.push(info);
+    for (const [kept, output] of [[this.acls, false], [this.aclsOut, true]] as const) {
+      for (const [id, a] of [...kept].sort((x, y) => x[0] - y[0])) {
+        const now = this.aclCounters(id, output);
+        const hits = (k: number) => now[k]! - a.base[k]!;
+        const bytes = (k: number) => now[ACL_STRIDE + k]! - a.base[ACL_STRIDE + k]!;
+        const info: AclInfo = { vif: this.vifById[id]!.name, rules: a.rules.map((r, k) => ({ ...r, hits: hits(k), bytes: bytes(k) })), unmatched: hits(MAX_ACL_RULES) };
+        if (output) info.direction = 'output';
+        // bytes are counted for IP rules only
+        if (a.bridge) info.bridge = a.bridge.map((t, k) => ({ ...t, hits: hits(k) }));
+        else info.unmatchedBytes = bytes(MAX_ACL_RULES);
+        out.push(info);
+      }
     }
     return out;
   }
 
-  /** one vif's ACL hit counters (per rule, then unmatched), summed over workers; `out`: its output filter's */
+  /** one vif's ACL counters summed over workers: hits per rule, then unmatched, then the same in bytes; `out`: its output filter's */
   private aclCounters(vif: number, out = false): number[] {
     const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
-    const at = (out ? lay.aclOutBase : lay.aclBase) + vif * ACL_STRIDE;
-    return Array.from({ length: ACL_STRIDE }, (_, k) => this.sum(at + k));
+    const hits = (out ? lay.aclOutBase : lay.aclBase) + vif * ACL_STRIDE;
+    const bytes = (out ? lay.aclOutBytesBase : lay.aclBytesBase) + vif * ACL_STRIDE;
+    return Array.from({ length: 2 * ACL_STRIDE }, (_, k) => this.sum(k < ACL_STRIDE ? hits + k : bytes + k - ACL_STRIDE));
   }
 
   /** Rule n (1-based) of `count`, checked, in table form. */

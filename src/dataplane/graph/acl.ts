@@ -46,8 +46,8 @@ function acl(g: Graph): void {
     if (dec < 0 || (dec & DECIDE_PERMIT) !== 0) g.enq(K.N_REWRITE, i);
     else if ((dec & DECIDE_REJECT) !== 0) unreachable(g, i, K.D_ACL_REJECT);
     else g.drop(i, K.D_ACL_DENY);
-    // the rule that decided (MAX_ACL_RULES: none did)
-    if (dec >= 0) g.stats[g.aclBase + vif * K.ACL_STRIDE + (dec & 0xffff)]++;
+    // the rule that decided (MAX_ACL_RULES: none did), and the packet's bytes beside it
+    if (dec >= 0) count(g, g.aclBase, g.aclBytesBase, vif * K.ACL_STRIDE + (dec & 0xffff), i);
   }
 }
 
@@ -63,8 +63,16 @@ function aclOut(g: Graph): void {
     if (dec < 0 || (dec & DECIDE_PERMIT) !== 0) g.enq(K.N_TX, i);
     else if ((dec & DECIDE_REJECT) !== 0) unreachable(g, i, K.D_ACL_OUT_REJECT);
     else g.drop(i, K.D_ACL_OUT_DENY);
-    if (dec >= 0) g.stats[g.aclOutBase + vif * K.ACL_STRIDE + (dec & 0xffff)]++;
+    if (dec >= 0) count(g, g.aclOutBase, g.aclOutBytesBase, vif * K.ACL_STRIDE + (dec & 0xffff), i);
   }
+}
+
+/** A rule's hit and the packet's IP length (total length; IPv6: payload length + 40, as the fast path counts it). */
+function count(g: Graph, hits: number, bytes: number, at: number, i: number): void {
+  const d = g.d;
+  const o = (i << g.pool.shift) + g.pool.l3[i]!;
+  g.stats[hits + at]++;
+  g.stats[bytes + at] += (g.pool.flags[i]! & K.PF_IP6) !== 0 ? ((d[o + 4]! << 8) | d[o + 5]!) + 40 : (d[o + 2]! << 8) | d[o + 3]!;
 }
 
 /** ICMP unreachable, administratively prohibited, for a rejected packet (its drop counted under `reason`). */

@@ -218,12 +218,18 @@ export const IO_COUNTERS = [
 ] as const;
 export const IO_STRIDE = IO_COUNTERS.length;
 
-/** aclOutBase: the output filters' hit counters, laid out as the input ones (ACL_STRIDE per vif) */
-export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; aclOutBase: number; size: number } {
+/**
+ * aclOutBase: the output filters' hit counters, laid out as the input ones (ACL_STRIDE per
+ * vif); aclBytesBase, aclOutBytesBase: the IP bytes of those hits (inet and inet6 rules: the
+ * packets' IP total length; bridge rules count no bytes), laid out the same way.
+ */
+export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; aclOutBase: number; aclBytesBase: number; aclOutBytesBase: number; size: number } {
   const vifBase = STATS_DROP_BASE + N_DROP_REASONS;
   const vrfBase = vifBase + maxVifs * VIF_STRIDE;
   const aclBase = vrfBase + maxVrfs * 2;
   const ioBase = aclBase + maxVifs * ACL_STRIDE;
   const aclOutBase = ioBase + maxVifs * IO_STRIDE;
-  return { vifBase, vrfBase, aclBase, ioBase, aclOutBase, size: aclOutBase + maxVifs * ACL_STRIDE };
+  const aclBytesBase = aclOutBase + maxVifs * ACL_STRIDE;
+  const aclOutBytesBase = aclBytesBase + maxVifs * ACL_STRIDE;
+  return { vifBase, vrfBase, aclBase, ioBase, aclOutBase, aclBytesBase, aclOutBytesBase, size: aclOutBytesBase + maxVifs * ACL_STRIDE };
 }

@@ -64,6 +64,9 @@ export class Graph {
   readonly aclBase: number;
   /** the output filters' hit counters (acl-out) */
   readonly aclOutBase: number;
+  /** the bytes of those hits, input and output (IP filters only) */
+  readonly aclBytesBase: number;
+  readonly aclOutBytesBase: number;
   /** per-vif staging for tx */
   readonly txq: Uint32Array;
   readonly txn: Int32Array;
@@ -118,6 +121,8 @@ export class Graph {
     this.vrfBase = lay.vrfBase;
     this.aclBase = lay.aclBase;
     this.aclOutBase = lay.aclOutBase;
+    this.aclBytesBase = lay.aclBytesBase;
+    this.aclOutBytesBase = lay.aclOutBytesBase;
     const nv = t.sizes.maxVifs;
     this.txq = new Uint32Array(nv * CAP);
     this.txn = new Int32Array(nv);
