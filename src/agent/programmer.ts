@@ -16,7 +16,8 @@
  */
 import { DataplaneError, type BridgeDomainConfig, type BridgeFilterTerm, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
 import { bytesToIpv4, formatPrefix, ipv4PrefixCode, makePrefix, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
-import type { PbBridgeDomainUpdate, PbBridgePort, PbFailure, PbInterfaceUpdate, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
+import { filterRules, type FilterLayout } from '../api/filter-rules.js';
+import type { PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbFailure, PbFilterState, PbInterfaceUpdate, PbPortRange, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
 export const DEFAULT_VRF = 'default';
 const MAX_TRANSPORT_LABELS = 4;
@@ -38,6 +39,9 @@ interface IfEntry {
   gen: number;
   /** L2 mode: its bridge port settings (docs/l2.md) */
   port?: BridgePortConfig;
+  /** its IP filters as last programmed (InterfaceUpdate.filters as JSON), and where their terms went per direction */
+  filters?: string;
+  layouts?: { input: FilterLayout[]; output: FilterLayout[] };
 }
 
 /** What a next-hop set becomes: a key and the spec to build it, or why it cannot be. */
@@ -289,17 +293,73 @@ export class Programmer {
         await this.dp.addVif(cfg);
         created = true;
       }
-      this.ifs.set(m.name, { cfg, gen: this.gen, ...(old?.port && !created ? { port: old.port } : {}) });
+      this.ifs.set(m.name, { cfg, gen: this.gen, ...(old?.port && !created ? { port: old.port } : {}), ...(old?.filters && !created ? { filters: old.filters, layouts: old.layouts! } : {}) });
       if (created || JSON.stringify(port) !== JSON.stringify(old?.port)) {
         if (port || !created) this.needL2().setBridgePort!(m.name, port ?? null);
         this.ifs.get(m.name)!.port = port;
       }
+      this.applyFilters(m, this.ifs.get(m.name)!, created);
       // a re-created IRB: the domain that routes through it takes it again
       if (created && cfg.driver === 'irb') for (const d of this.domains.values()) if (d.cfg.irb === m.name) this.needL2().setBridgeDomain!(d.cfg);
       return { failures: [] };
     } catch (err) {
       return { failures: [{ object, reason: reason(err) }] };
     }
+  }
+
+  /**
+   * An interface's IP filters (docs/filters.md): each direction's rule list (api/filter-rules.ts)
+   * set when the filters changed or the vif is new; an empty list removes a direction's filter.
+   */
+  private applyFilters(m: PbInterfaceUpdate, e: IfEntry, created: boolean): void {
+    const filters = m.filters ?? [];
+    const key = JSON.stringify(filters);
+    if (!created && key === (e.filters ?? '[]')) return;
+    if (created && filters.length === 0) {
+      delete e.filters;
+      delete e.layouts;
+      return;
+    }
+    if (!this.dp.setAcl) throw new DataplaneError('this data plane does not filter');
+    const input = filterRules(filters, false);
+    const output = filterRules(filters, true);
+    // the filter as a whole or not at all: a refused direction leaves the interface unfiltered
+    try {
+      this.dp.setAcl(m.name, input.rules, 'input');
+      this.dp.setAcl(m.name, output.rules, 'output');
+    } catch (err) {
+      this.dp.setAcl(m.name, [], 'input');
+      this.dp.setAcl(m.name, [], 'output');
+      delete e.filters;
+      delete e.layouts;
+      throw new DataplaneError(`filters: ${reason(err)}`);
+    }
+    e.filters = key;
+    e.layouts = { input: input.filters, output: output.filters };
+  }
+
+  /** Every interface's IP filters with packets per term (ListFilters): the data plane's rule hits summed per term. */
+  listFilters(): PbFilterState[] {
+    const hits = new Map<string, { packets: number; bytes: number }[]>();
+    for (const a of this.dp.listAcls?.() ?? []) if (!a.bridge) hits.set(`${a.direction ?? 'input'} ${a.vif}`, a.rules.map((r) => ({ packets: r.hits, bytes: r.bytes ?? 0 })));
+    const out: PbFilterState[] = [];
+    for (const [name, e] of [...this.ifs].sort((a, b) => a[0].localeCompare(b[0]))) {
+      for (const dir of ['input', 'output'] as const) {
+        const h = hits.get(`${dir} ${name}`) ?? [];
+        for (const f of e.layouts?.[dir] ?? []) {
+          out.push({
+            interface: name,
+            filter: f.name,
+            family: f.family,
+            output: dir === 'output',
+            terms: f.terms.map((t) => ({ name: t.name, count: t.count, packets: t.rules.reduce((n, k) => n + (h[k]?.packets ?? 0), 0), bytes: t.rules.reduce((n, k) => n + (h[k]?.bytes ?? 0), 0) })),
+            unmatched: h[f.implicit]?.packets ?? 0,
+            unmatchedBytes: h[f.implicit]?.bytes ?? 0,
+          });
+        }
+      }
+    }
+    return out;
   }
 
   /** A loopback (lo0): the router's own addresses, no vif (Dataplane.setLoopback). */
@@ -587,19 +647,26 @@ function bridgePortConfig(b: PbBridgePort): BridgePortConfig {
   if (b.mode === 'TRUNK' && b.nativeVlanId) c.nativeVlan = b.nativeVlanId;
   if (b.noLocalSwitching) c.noLocalSwitching = true;
   if (b.stormControlKbps) c.stormControl = { bitsPerSecond: b.stormControlKbps * 1000, ...(b.stormControlBurst ? { burstBytes: b.stormControlBurst } : {}) };
-  if (b.inputFilter?.length) {
-    c.inputFilter = b.inputFilter.map((t) => {
-      const f: BridgeFilterTerm = { action: t.discard ? 'discard' : 'accept' };
-      if (t.name) f.name = t.name;
-      if (t.sourceMac) f.srcMac = t.sourceMac;
-      if (t.destinationMac) f.dstMac = t.destinationMac;
-      if (t.vlanId) f.vlan = t.vlanId;
-      if (t.etherType) f.etherType = t.etherType;
-      if (t.count) f.count = t.count;
-      return f;
-    });
-  }
+  if (b.inputFilter?.length) c.inputFilter = b.inputFilter.map(bridgeFilterTerm);
+  if (b.outputFilter?.length) c.outputFilter = b.outputFilter.map(bridgeFilterTerm);
   return c;
+}
+
+function bridgeFilterTerm(t: PbBridgeFilterTerm): BridgeFilterTerm {
+  const f: BridgeFilterTerm = { action: t.discard ? 'discard' : 'accept' };
+  if (t.name) f.name = t.name;
+  if (t.sourceMac) f.srcMac = t.sourceMac;
+  if (t.destinationMac) f.dstMac = t.destinationMac;
+  if (t.vlanId) f.vlan = t.vlanId;
+  if (t.etherType) f.etherType = t.etherType;
+  if (t.ipSource) f.srcIp = t.ipSource;
+  if (t.ipDestination) f.dstIp = t.ipDestination;
+  if (t.ipProtocol) f.ipProtocol = t.ipProtocol;
+  const range = (r: PbPortRange): [number, number] => [r.low ?? 0, r.high ?? r.low ?? 0];
+  if (t.sourcePort) f.srcPort = range(t.sourcePort);
+  if (t.destinationPort) f.dstPort = range(t.destinationPort);
+  if (t.count) f.count = t.count;
+  return f;
 }
 
 function vifConfig(m: PbInterfaceUpdate): VifConfig {

@@ -25,7 +25,15 @@ function randomNexthop() {
 
 /** a bridge filter term (BridgeFilterTerm), fields set or left at their defaults */
 function randomFilterTerm(): Record<string, unknown> {
-  return { name: pick(['', 't1', 'no-v6']), sourceMac: pick(['', '02:00:00:00:00:01/48', '02:aa:00:00:00:00/16']), destinationMac: pick(['', 'ff:ff:ff:ff:ff:ff/48']), vlanId: rnd(2) * rnd(4095), etherType: rnd(2) * (0x600 + rnd(0xfa00)), discard: rnd(2) === 1, count: pick(['', 'c1']) };
+  return { name: pick(['', 't1', 'no-v6']), sourceMac: pick(['', '02:00:00:00:00:01/48', '02:aa:00:00:00:00/16']), destinationMac: pick(['', 'ff:ff:ff:ff:ff:ff/48']), vlanId: rnd(2) * rnd(4095), etherType: rnd(2) * (0x600 + rnd(0xfa00)), discard: rnd(2) === 1, count: pick(['', 'c1']), ipSource: pick(['', '10.0.0.0/8']), ipDestination: pick(['', '192.0.2.1/32']), ipProtocol: rnd(2) * rnd(256), ...(rnd(2) ? { sourcePort: { low: rnd(1000), high: 1000 + rnd(1000) } } : {}), ...(rnd(2) ? { destinationPort: { low: 53, high: 53 } } : {}) };
+}
+
+/** an IP filter (IpFilter, docs/filters.md) with terms of every field, set or left at their defaults */
+function randomIpFilter(): Record<string, unknown> {
+  const ranges = () => Array.from({ length: rnd(3) }, () => ({ low: rnd(65536), high: rnd(65536) }));
+  const prefixes = () => Array.from({ length: rnd(3) }, () => ({ prefix: pick(['10.0.0.0/8', '2001:db8::/32', '']), except: rnd(2) === 1 }));
+  const term = () => ({ name: pick(['', 't1']), source: prefixes(), destination: prefixes(), protocols: Array.from({ length: rnd(3) }, () => rnd(256)), sourcePorts: ranges(), destinationPorts: ranges(), icmpTypes: ranges(), action: pick(['FILTER_ACCEPT', 'FILTER_DISCARD', 'FILTER_REJECT']), count: pick(['', 'c1']) });
+  return { name: pick(['', 'f1']), family: pick([0, 4, 6]), output: rnd(2) === 1, terms: Array.from({ length: rnd(4) }, term) };
 }
 
 function randomMessage(): Record<string, unknown> {
@@ -33,7 +41,7 @@ function randomMessage(): Record<string, unknown> {
   switch (rnd(10)) {
     // L2 switching (docs/l2.md): bridge ports, IRBs, bridge domains, settings
     case 7:
-      return { seq, interface: { name: 'eth2', driver: pick(['AF_PACKET', 'MEMORY']), irb: rnd(2) === 1, bridge: { mode: pick(['ACCESS', 'TRUNK']), vlanId: rnd(4095), vlanIds: Array.from({ length: rnd(300) }, () => 1 + rnd(4094)), nativeVlanId: rnd(2) * rnd(4095), noLocalSwitching: rnd(2) === 1, stormControlKbps: rnd(2) * rnd(1e8), stormControlBurst: rnd(2) * rnd(1e6), inputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm) } } };
+      return { seq, interface: { name: 'eth2', driver: pick(['AF_PACKET', 'MEMORY']), irb: rnd(2) === 1, bridge: { mode: pick(['ACCESS', 'TRUNK']), vlanId: rnd(4095), vlanIds: Array.from({ length: rnd(300) }, () => 1 + rnd(4094)), nativeVlanId: rnd(2) * rnd(4095), noLocalSwitching: rnd(2) === 1, stormControlKbps: rnd(2) * rnd(1e8), stormControlBurst: rnd(2) * rnd(1e6), inputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm), outputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm) } } };
     case 8:
       return { seq, bridgeDomain: { name: pick(['bd100', 'vlan-200']), delete: rnd(2) === 1, vlanId: rnd(4095), irb: pick(['', 'irb.100']), macTableSize: rnd(2) * rnd(1e6), interfaceMacLimit: rnd(2) * rnd(1e4) } };
     case 9:
@@ -48,7 +56,7 @@ function randomMessage(): Record<string, unknown> {
     case 2:
       return { seq, vrf: { name: pick(['blue', 'red']), delete: rnd(2) === 1 } };
     case 3:
-      return { seq, interface: { name: 'eth1', delete: rnd(2) === 1, driver: pick(['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', 'MEMIF']), vrf: pick(['', 'blue']), addresses: Array.from({ length: rnd(3) }, (_, i) => `10.${i}.0.1/24`), mtu: rnd(2) * 9000, vlan: rnd(4095), mac: pick(['', '02:00:00:00:00:01']), ...(rnd(2) ? { memifSocket: pick(['', '/run/cnr/memif/pod/memif.sock']), memifId: rnd(3), memifSecret: pick(['', 'pw']) } : {}) } };
+      return { seq, interface: { name: 'eth1', delete: rnd(2) === 1, driver: pick(['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', 'MEMIF']), vrf: pick(['', 'blue']), addresses: Array.from({ length: rnd(3) }, (_, i) => `10.${i}.0.1/24`), mtu: rnd(2) * 9000, vlan: rnd(4095), mac: pick(['', '02:00:00:00:00:01']), ...(rnd(2) ? { memifSocket: pick(['', '/run/cnr/memif/pod/memif.sock']), memifId: rnd(3), memifSecret: pick(['', 'pw']) } : {}), filters: Array.from({ length: rnd(2) * rnd(4) }, randomIpFilter) } };
     default: {
       const sets = Array.from({ length: rnd(3) }, () => ({ action: pick(['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE']), nexthops: Array.from({ length: rnd(3) }, randomNexthop) }));
       const routes = Array.from({ length: rnd(200) }, (_, i) => ({
@@ -83,7 +91,7 @@ function normalize(m: PbControllerMessage): unknown {
     if (o && typeof o === 'object') {
       const r: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(o)) {
-        if (v === null || v === false || v === 0 || v === '' || v === 'FORWARD' || v === 'DRIVER_UNSPECIFIED' || (Array.isArray(v) && v.length === 0)) continue;
+        if (v === null || v === false || v === 0 || v === '' || v === 'FORWARD' || v === 'DRIVER_UNSPECIFIED' || v === 'FILTER_ACCEPT' || (Array.isArray(v) && v.length === 0)) continue;
         r[k] = walk(v);
       }
       return r;

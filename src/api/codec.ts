@@ -8,12 +8,13 @@
  * lib/addr's Prefix, and from columns as ipv4PrefixCode numbers: no prefix text on the way.
  */
 import { ipv4OfPrefixCode, prefixCodeLength, type Prefix } from '../lib/addr.js';
-import type { InterfaceDriverName, PbBfdSessionUpdate, PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
+import type { FilterActionName, InterfaceDriverName, PbBfdSessionUpdate, PbFilterPrefix, PbIpFilter, PbIpFilterTerm, PbPortRange, PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbControllerMessage, PbInterfaceUpdate, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, RouteActionName } from './proto.js';
 
 const ACTIONS: RouteActionName[] = ['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE'];
 const ACTION_NUM: Record<string, number> = { FORWARD: 0, DISCARD: 1, REJECT: 2, RECEIVE: 3 };
 const DRIVERS: InterfaceDriverName[] = ['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', 'MEMIF', 'LOOPBACK'];
 const DRIVER_NUM: Record<string, number> = { DRIVER_UNSPECIFIED: 0, AF_PACKET: 1, TAP: 2, MEMORY: 3, AF_XDP: 4, MEMIF: 5, LOOPBACK: 6 };
+const FILTER_ACTIONS: FilterActionName[] = ['FILTER_ACCEPT', 'FILTER_DISCARD', 'FILTER_REJECT'];
 
 export class CodecError extends Error {
   constructor(message: string) {
@@ -307,20 +308,70 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
     w.boolField(5, b.noLocalSwitching);
     w.uintField(6, b.stormControlKbps ?? 0);
     w.uintField(7, b.stormControlBurst ?? 0);
-    for (const t of b.inputFilter ?? []) {
-      const te = w.begin(8);
-      w.string(1, t.name);
-      w.string(2, t.sourceMac);
-      w.string(3, t.destinationMac);
-      w.uintField(4, t.vlanId ?? 0);
-      w.uintField(5, t.etherType ?? 0);
-      w.boolField(6, t.discard);
-      w.string(7, t.count);
-      te();
-    }
+    for (const t of b.inputFilter ?? []) writeBridgeFilterTerm(w, 8, t);
+    for (const t of b.outputFilter ?? []) writeBridgeFilterTerm(w, 40, t);
     e();
   }
   w.boolField(11, m.irb);
+  for (const f of m.filters ?? []) writeIpFilter(w, f);
+  end();
+}
+
+/** A BridgeFilterTerm as field `field` of BridgePort */
+function writeBridgeFilterTerm(w: Writer, field: number, t: PbBridgeFilterTerm): void {
+  const te = w.begin(field);
+  w.string(1, t.name);
+  w.string(2, t.sourceMac);
+  w.string(3, t.destinationMac);
+  w.uintField(4, t.vlanId ?? 0);
+  w.uintField(5, t.etherType ?? 0);
+  w.boolField(6, t.discard);
+  w.string(7, t.count);
+  w.string(40, t.ipSource);
+  w.string(41, t.ipDestination);
+  w.uintField(42, t.ipProtocol ?? 0);
+  if (t.sourcePort) writePortRange(w, 43, t.sourcePort);
+  if (t.destinationPort) writePortRange(w, 44, t.destinationPort);
+  te();
+}
+
+function writePortRange(w: Writer, field: number, r: PbPortRange): void {
+  const re = w.begin(field);
+  w.uintField(1, r.low ?? 0);
+  w.uintField(2, r.high ?? 0);
+  re();
+}
+
+/** InterfaceUpdate.filters (field 40): an IP firewall filter and its terms */
+function writeIpFilter(w: Writer, f: PbIpFilter): void {
+  const end = w.begin(40);
+  w.string(1, f.name);
+  w.uintField(2, f.family ?? 0);
+  w.boolField(3, f.output);
+  for (const t of f.terms ?? []) {
+    const te = w.begin(4);
+    w.string(1, t.name);
+    const prefixes = (field: number, list: PbFilterPrefix[] | undefined) => {
+      for (const p of list ?? []) {
+        const pe = w.begin(field);
+        w.string(1, p.prefix);
+        w.boolField(2, p.except);
+        pe();
+      }
+    };
+    prefixes(2, t.source);
+    prefixes(3, t.destination);
+    for (const v of t.protocols ?? []) { w.tag(4, 0); w.varint(v); }
+    const ranges = (field: number, list: PbPortRange[] | undefined) => {
+      for (const r of list ?? []) writePortRange(w, field, r);
+    };
+    ranges(5, t.sourcePorts);
+    ranges(6, t.destinationPorts);
+    ranges(7, t.icmpTypes);
+    w.uintField(8, FILTER_ACTIONS.indexOf(t.action ?? 'FILTER_ACCEPT'));
+    w.string(9, t.count);
+    te();
+  }
   end();
 }
 
@@ -652,9 +703,72 @@ function readInterface(r: Reader, start: number, end: number): PbInterfaceUpdate
       const st = x.span();
       m.bridge = readBridgePort(new Reader(x.buf, st, x.pos));
     } else if (f === 11 && wire === 0) m.irb = x.varint() !== 0;
-    else x.skip(wire);
+    else if (f === 40 && wire === 2) {
+      const st = x.span();
+      (m.filters ??= []).push(readIpFilter(new Reader(x.buf, st, x.pos)));
+    } else x.skip(wire);
   }
   return m;
+}
+
+function readIpFilter(x: Reader): PbIpFilter {
+  const f: PbIpFilter = { name: '', family: 0, output: false, terms: [] };
+  while (x.pos < x.end) {
+    const t = x.varint();
+    const n = t >>> 3, wire = t & 7;
+    if (n === 1 && wire === 2) f.name = x.string();
+    else if (n === 2 && wire === 0) f.family = x.varint();
+    else if (n === 3 && wire === 0) f.output = x.varint() !== 0;
+    else if (n === 4 && wire === 2) {
+      const st = x.span();
+      f.terms!.push(readIpFilterTerm(new Reader(x.buf, st, x.pos)));
+    } else x.skip(wire);
+  }
+  return f;
+}
+
+function readIpFilterTerm(x: Reader): PbIpFilterTerm {
+  const t: PbIpFilterTerm = { name: '', source: [], destination: [], protocols: [], sourcePorts: [], destinationPorts: [], icmpTypes: [], action: 'FILTER_ACCEPT', count: '' };
+  const sub = <T>(read: (r: Reader) => T): T => {
+    const st = x.span();
+    return read(new Reader(x.buf, st, x.pos));
+  };
+  while (x.pos < x.end) {
+    const tag = x.varint();
+    const n = tag >>> 3, wire = tag & 7;
+    if (n === 1 && wire === 2) t.name = x.string();
+    else if ((n === 2 || n === 3) && wire === 2) (n === 2 ? t.source! : t.destination!).push(sub(readFilterPrefix));
+    else if (n === 4) x.uints(wire, t.protocols!);
+    else if (n >= 5 && n <= 7 && wire === 2) (n === 5 ? t.sourcePorts! : n === 6 ? t.destinationPorts! : t.icmpTypes!).push(sub(readPortRange));
+    else if (n === 8 && wire === 0) t.action = FILTER_ACTIONS[x.varint()] ?? 'FILTER_ACCEPT';
+    else if (n === 9 && wire === 2) t.count = x.string();
+    else x.skip(wire);
+  }
+  return t;
+}
+
+function readFilterPrefix(x: Reader): PbFilterPrefix {
+  const p: PbFilterPrefix = { prefix: '', except: false };
+  while (x.pos < x.end) {
+    const tag = x.varint();
+    const n = tag >>> 3, wire = tag & 7;
+    if (n === 1 && wire === 2) p.prefix = x.string();
+    else if (n === 2 && wire === 0) p.except = x.varint() !== 0;
+    else x.skip(wire);
+  }
+  return p;
+}
+
+function readPortRange(x: Reader): PbPortRange {
+  const r: PbPortRange = { low: 0, high: 0 };
+  while (x.pos < x.end) {
+    const tag = x.varint();
+    const n = tag >>> 3, wire = tag & 7;
+    if (n === 1 && wire === 0) r.low = x.varint();
+    else if (n === 2 && wire === 0) r.high = x.varint();
+    else x.skip(wire);
+  }
+  return r;
 }
 
 function readBridgePort(x: Reader): PbBridgePort {
@@ -674,16 +788,16 @@ function readBridgePort(x: Reader): PbBridgePort {
     else if (f === 5 && wire === 0) b.noLocalSwitching = x.varint() !== 0;
     else if (f === 6 && wire === 0) b.stormControlKbps = x.varint();
     else if (f === 7 && wire === 0) b.stormControlBurst = x.varint();
-    else if (f === 8 && wire === 2) {
+    else if ((f === 8 || f === 40) && wire === 2) {
       const st = x.span();
-      (b.inputFilter ??= []).push(readBridgeFilterTerm(new Reader(x.buf, st, x.pos)));
+      (f === 8 ? (b.inputFilter ??= []) : (b.outputFilter ??= [])).push(readBridgeFilterTerm(new Reader(x.buf, st, x.pos)));
     } else x.skip(wire);
   }
   return b;
 }
 
 function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
-  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '' };
+  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '', ipSource: '', ipDestination: '', ipProtocol: 0, sourcePort: null, destinationPort: null };
   while (x.pos < x.end) {
     const tag = x.varint();
     const f = tag >>> 3, wire = tag & 7;
@@ -694,7 +808,15 @@ function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
     else if (f === 5 && wire === 0) t.etherType = x.varint();
     else if (f === 6 && wire === 0) t.discard = x.varint() !== 0;
     else if (f === 7 && wire === 2) t.count = x.string();
-    else x.skip(wire);
+    else if (f === 40 && wire === 2) t.ipSource = x.string();
+    else if (f === 41 && wire === 2) t.ipDestination = x.string();
+    else if (f === 42 && wire === 0) t.ipProtocol = x.varint();
+    else if ((f === 43 || f === 44) && wire === 2) {
+      const st = x.span();
+      const r = readPortRange(new Reader(x.buf, st, x.pos));
+      if (f === 43) t.sourcePort = r;
+      else t.destinationPort = r;
+    } else x.skip(wire);
   }
   return t;
 }

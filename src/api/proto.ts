@@ -84,6 +84,51 @@ export interface PbInterfaceUpdate {
   bridge?: PbBridgePort | null;
   /** an IRB (no netdev) */
   irb?: boolean;
+  /** IP firewall filters (field 40; docs/filters.md) */
+  filters?: PbIpFilter[];
+}
+
+export type FilterActionName = 'FILTER_ACCEPT' | 'FILTER_DISCARD' | 'FILTER_REJECT';
+
+export interface PbIpFilter {
+  name?: string;
+  /** 4 or 6 */
+  family?: number;
+  output?: boolean;
+  terms?: PbIpFilterTerm[];
+}
+
+export interface PbIpFilterTerm {
+  name?: string;
+  source?: PbFilterPrefix[];
+  destination?: PbFilterPrefix[];
+  protocols?: number[];
+  sourcePorts?: PbPortRange[];
+  destinationPorts?: PbPortRange[];
+  icmpTypes?: PbPortRange[];
+  action?: FilterActionName;
+  count?: string;
+}
+
+export interface PbFilterPrefix {
+  prefix?: string;
+  except?: boolean;
+}
+
+export interface PbPortRange {
+  low?: number;
+  high?: number;
+}
+
+/** proto FilterState (defaults filled in by proto-loader) */
+export interface PbFilterState {
+  interface: string;
+  filter: string;
+  family: number;
+  output: boolean;
+  terms: { name: string; count: string; packets: number; bytes: number }[];
+  unmatched: number;
+  unmatchedBytes: number;
 }
 
 export interface PbBfdSessionUpdate {
@@ -167,6 +212,7 @@ export interface PbBridgePort {
   stormControlKbps?: number;
   stormControlBurst?: number;
   inputFilter?: PbBridgeFilterTerm[];
+  outputFilter?: PbBridgeFilterTerm[];
 }
 
 export interface PbBridgeFilterTerm {
@@ -177,6 +223,12 @@ export interface PbBridgeFilterTerm {
   etherType?: number;
   discard?: boolean;
   count?: string;
+  /** IPv4 payload fields (40-44) */
+  ipSource?: string;
+  ipDestination?: string;
+  ipProtocol?: number;
+  sourcePort?: PbPortRange | null;
+  destinationPort?: PbPortRange | null;
 }
 
 export interface PbBridgeDomainUpdate {

@@ -6,7 +6,7 @@
  *   cnr rt --dump VRF [--family inet6] routes of one VRF
  *   cnr mpls --dump                    incoming label table
  *   cnr dropstats                      drop counters by reason
- *   cnr acl --list                     ingress filters per interface, hits per rule
+ *   cnr acl --list                     filters per interface (output ones as 'IF out'), hits per rule
  *   cnr mac --dump [BD]                the MAC table (L2), of one bridge domain or all
  *
  * Common options: --introspect HOST:PORT (default 127.0.0.1:8085), --json for scripts.
@@ -169,10 +169,13 @@ function aclTable(acls: AclInfo[]): string {
       rows.push([a.vif, '-', 'discard', 'bridge', 'any', 'any', 'any', 'any', '-', a.unmatched]);
       continue;
     }
+    const vif = a.direction === 'output' ? `${a.vif} out` : a.vif;
     a.rules.forEach((r, k) => {
-      rows.push([a.vif, k + 1, r.action, r.family ?? 'any', String(r.protocol ?? 'any'), r.src ?? 'any', ports(r.srcPort), r.dst ?? 'any', ports(r.dstPort), r.hits]);
+      // an ICMP rule's type in the SPORT column; a skip rule (a Junos except) with how far it skips
+      const sport = r.icmpType !== undefined ? `type ${ports(r.icmpType)}` : ports(r.srcPort);
+      rows.push([vif, k + 1, r.action === 'skip' ? `skip ${r.skip ?? 0}` : r.action, r.family ?? 'any', String(r.protocol ?? 'any'), r.src ?? 'any', sport, r.dst ?? 'any', ports(r.dstPort), r.hits]);
     });
-    rows.push([a.vif, '-', 'deny', 'any', 'any', 'any', 'any', 'any', 'any', a.unmatched]);
+    rows.push([vif, '-', 'deny', 'any', 'any', 'any', 'any', 'any', 'any', a.unmatched]);
   }
   // bridge rows: PROTO is the EtherType, SPORT the VLAN, DPORT the term's counter name
   return formatTable(['VIF', 'RULE', 'ACTION', 'FAMILY', 'PROTO', 'SRC', 'SPORT', 'DST', 'DPORT', 'HITS'], rows);

@@ -134,7 +134,14 @@ export interface LabelInfo {
  * udp or sctp and match only packets that carry them (not later fragments).
  */
 export interface AclRule {
-  action: 'permit' | 'deny';
+  /**
+   * reject: a deny answered with ICMP unreachable, administratively prohibited; skip: when
+   * the rule matches, the scan goes on `skip` rules further on (a Junos `except` prefix
+   * leaves its term that way)
+   */
+  action: 'permit' | 'deny' | 'reject' | 'skip';
+  /** action skip: the rules passed over (the scan resumes at this rule's index + 1 + skip) */
+  skip?: number;
   /** 'inet' or 'inet6' (implied by a prefix) */
   family?: 'inet' | 'inet6';
   src?: string;
@@ -144,21 +151,27 @@ export interface AclRule {
   /** a port or an inclusive range [lo, hi] */
   srcPort?: number | [number, number];
   dstPort?: number | [number, number];
+  /** an ICMP or ICMPv6 type or range (protocol icmp or icmpv6) */
+  icmpType?: number | [number, number];
 }
 
 /** A vif's ingress filter as listAcls reports it: the rules in canonical form, with hit counts. */
 export interface AclInfo {
   vif: string;
-  /** prefixes canonical, protocol by name where it has one, a one-port range as a number */
-  rules: (AclRule & { hits: number })[];
+  /** 'output': the vif's output filter (acl-out); absent: its input filter */
+  direction?: 'output';
+  /** prefixes canonical, protocol by name where it has one, a one-port range as a number; bytes: the hits' IP lengths */
+  rules: (AclRule & { hits: number; bytes?: number })[];
   /** packets no rule matched (dropped as acl_deny; a bridge port's as l2_filter_discard) */
   unmatched: number;
+  /** their IP bytes (not for a bridge port) */
+  unmatchedBytes?: number;
   /** a bridge port's input filter instead (then `rules` is empty): its terms with hit counts */
   bridge?: (BridgeFilterTerm & { hits: number })[];
 }
 
 /**
- * One term of a bridge port's input filter (BridgePortConfig.inputFilter, Junos `firewall
+ * One term of a bridge port's input or output filter (BridgePortConfig.inputFilter, outputFilter, Junos `firewall
  * family bridge`): omitted fields match anything; the first term that matches decides, a
  * frame none matches is discarded.
  */
@@ -171,6 +184,14 @@ export interface BridgeFilterTerm {
   vlan?: number;
   /** the EtherType after any 802.1Q tag (0x0600..0xffff) */
   etherType?: number;
+  /** IPv4 payload fields (a term with any matches IPv4 frames only): source and destination prefix */
+  srcIp?: string;
+  dstIp?: string;
+  /** protocol number or name (tcp, udp, icmp, sctp) */
+  ipProtocol?: number | string;
+  /** TCP/UDP/SCTP ports or ranges (first fragments only) */
+  srcPort?: number | [number, number];
+  dstPort?: number | [number, number];
   action: 'accept' | 'discard';
   /** the term's counter name (its hits are counted either way) */
   count?: string;
@@ -208,6 +229,8 @@ export interface BridgePortConfig {
   stormControl?: { bitsPerSecond: number; burstBytes?: number };
   /** the input filter: terms in order (at most 64), applied before learning and forwarding */
   inputFilter?: BridgeFilterTerm[];
+  /** the output filter: the same, applied to every frame the port is to send (l2-output) */
+  outputFilter?: BridgeFilterTerm[];
 }
 
 /** A bridge domain (setBridgeDomain): one VLAN switched between its ports. */
@@ -276,11 +299,11 @@ export interface Dataplane {
   addLabel(label: number, action: LabelAction): void;
   delLabel(label: number): void;
   /**
-   * Replace a vif's ingress filter: rules in order, the first that matches decides, a packet
-   * none matches is dropped (acl_deny); an empty list removes the filter. Optional so that
-   * other implementations (test doubles) need not filter.
+   * Replace a vif's input (default) or output filter: rules in order, the first that matches
+   * decides, a packet none matches is dropped (acl_deny, acl_out_deny); an empty list removes
+   * the filter. Optional so that other implementations (test doubles) need not filter.
    */
-  setAcl?(vif: string, rules: AclRule[]): void;
+  setAcl?(vif: string, rules: AclRule[], direction?: 'input' | 'output'): void;
   /** every vif that has a filter, with packets counted per rule since it was set (optional, like setAcl) */
   listAcls?(): AclInfo[];
 

@@ -177,6 +177,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly carrier = new CarrierWatch((name, up) => this.carrierChanged(name, up), logLine);
   /** vifs with a filter: the rules as listAcls shows them, and the hit counters when they were set */
   private readonly acls = new Map<number, { rules: AclRule[]; base: number[]; bridge?: BridgeFilterTerm[] }>();
+  /** vifs with an output filter, the same way (a bridge port's: `bridge`) */
+  private readonly aclsOut = new Map<number, { rules: AclRule[]; base: number[]; bridge?: BridgeFilterTerm[] }>();
 
   constructor(opts: DataplaneOptions = {}) {
     this.opts = opts;
@@ -339,6 +341,8 @@ export class VRouterDataplane implements Dataplane {
     if (st.vhost) Atomics.store(vt.global, 0, -1);
     this.tables.acl.set(st.id, []);
     this.acls.delete(st.id);
+    this.tables.aclOut.set(st.id, []);
+    this.aclsOut.delete(st.id);
     this.vifById[st.id] = undefined;
     this.writeAddresses(st, []);
     this.freeNh(st.glean);
@@ -439,42 +443,66 @@ export class VRouterDataplane implements Dataplane {
     if (this.opts.vhost && st.vrf === 0) this.syncHost();
   }
 
-  setAcl(vif: string, rules: AclRule[]): void {
+  setAcl(vif: string, rules: AclRule[], direction: 'input' | 'output' = 'input'): void {
     const st = this.vifs.get(vif);
     if (!st) throw new DataplaneError(`no interface '${vif}'`);
+    if (direction !== 'input' && direction !== 'output') throw new DataplaneError(`invalid filter direction '${String(direction)}' (input, output)`);
     if (!Array.isArray(rules)) throw new DataplaneError('ACL rules must be a list');
     if (rules.length > MAX_ACL_RULES) throw new DataplaneError(`too many ACL rules (max ${MAX_ACL_RULES})`);
-    const words = rules.map((r, k) => this.aclRule(r, k + 1));
-    this.tables.acl.set(st.id, words);
+    const words = rules.map((r, k) => this.aclRule(r, k + 1, rules.length));
+    const out = direction === 'output';
+    const kept = out ? this.aclsOut : this.acls;
+    try {
+      (out ? this.tables.aclOut : this.tables.acl).set(st.id, words);
+    } catch (e) {
+      throw new DataplaneError((e as Error).message);
+    }
     if (words.length === 0) {
-      this.acls.delete(st.id);
+      kept.delete(st.id);
       return;
     }
     // hits count from here: the workers' counters as they are now are the baseline
-    const base = this.aclCounters(st.id);
-    this.acls.set(st.id, { rules: rules.map((r, k) => canonicalAclRule(r, words[k]!)), base });
+    const base = this.aclCounters(st.id, out);
+    kept.set(st.id, { rules: rules.map((r, k) => canonicalAclRule(r, words[k]!)), base });
   }
 
   listAcls(): AclInfo[] {
     const out: AclInfo[] = [];
-    for (const [id, a] of [...this.acls].sort((x, y) => x[0] - y[0])) {
-      const now = this.aclCounters(id);
-      const info: AclInfo = { vif: this.vifById[id]!.name, rules: a.rules.map((r, k) => ({ ...r, hits: now[k]! - a.base[k]! })), unmatched: now[MAX_ACL_RULES]! - a.base[MAX_ACL_RULES]! };
-      if (a.bridge) info.bridge = a.bridge.map((t, k) => ({ ...t, hits: now[k]! - a.base[k]! }));
-      out.push(info);
+    for (const [kept, output] of [[this.acls, false], [this.aclsOut, true]] as const) {
+      for (const [id, a] of [...kept].sort((x, y) => x[0] - y[0])) {
+        const now = this.aclCounters(id, output);
+        const hits = (k: number) => now[k]! - a.base[k]!;
+        const bytes = (k: number) => now[ACL_STRIDE + k]! - a.base[ACL_STRIDE + k]!;
+        const info: AclInfo = { vif: this.vifById[id]!.name, rules: a.rules.map((r, k) => ({ ...r, hits: hits(k), bytes: bytes(k) })), unmatched: hits(MAX_ACL_RULES) };
+        if (output) info.direction = 'output';
+        // bytes are counted for IP rules only
+        if (a.bridge) info.bridge = a.bridge.map((t, k) => ({ ...t, hits: hits(k) }));
+        else info.unmatchedBytes = bytes(MAX_ACL_RULES);
+        out.push(info);
+      }
     }
     return out;
   }
 
-  /** one vif's ACL hit counters (per rule, then unmatched), summed over workers */
-  private aclCounters(vif: number): number[] {
+  /** one vif's ACL counters summed over workers: hits per rule, then unmatched, then the same in bytes; `out`: its output filter's */
+  private aclCounters(vif: number, out = false): number[] {
     const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
-    return Array.from({ length: ACL_STRIDE }, (_, k) => this.sum(lay.aclBase + vif * ACL_STRIDE + k));
+    const hits = (out ? lay.aclOutBase : lay.aclBase) + vif * ACL_STRIDE;
+    const bytes = (out ? lay.aclOutBytesBase : lay.aclBytesBase) + vif * ACL_STRIDE;
+    return Array.from({ length: 2 * ACL_STRIDE }, (_, k) => this.sum(k < ACL_STRIDE ? hits + k : bytes + k - ACL_STRIDE));
   }
 
-  private aclRule(r: AclRule, n: number): AclRuleWords {
+  /** Rule n (1-based) of `count`, checked, in table form. */
+  private aclRule(r: AclRule, n: number, count: number): AclRuleWords {
     const bad = (why: string) => new DataplaneError(`ACL rule ${n}: ${why}`);
-    if (!r || (r.action !== 'permit' && r.action !== 'deny')) throw bad(`action must be permit or deny`);
+    if (!r || !['permit', 'deny', 'reject', 'skip'].includes(r.action)) throw bad(`action must be permit, deny, reject or skip`);
+    let skipTo: number | undefined;
+    if (r.action === 'skip') {
+      // skip: the scan goes on `skip` rules further on, at most just past the last
+      const k = r.skip ?? 0;
+      if (!Number.isInteger(k) || k < 0 || n + k > count) throw bad(`skip ${String(r.skip)} runs past the last rule`);
+      skipTo = n + k;
+    } else if (r.skip !== undefined) throw bad('skip needs action skip');
     if (r.family !== undefined && r.family !== 'inet' && r.family !== 'inet6') throw bad(`invalid family '${String(r.family)}' (inet, inet6)`);
     let family: 0 | 4 | 6 = r.family === undefined ? 0 : r.family === 'inet' ? 4 : 6;
     const prefix = (s: string | undefined, what: string): { w: Uint32Array; len: number } => {
@@ -494,14 +522,24 @@ export class VRouterDataplane implements Dataplane {
       proto = typeof r.protocol === 'number' ? r.protocol : (named[r.protocol] ?? (/^\d+$/.test(r.protocol) ? Number(r.protocol) : -1));
       if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw bad(`invalid protocol '${String(r.protocol)}'`);
     }
-    const range = (v: number | [number, number] | undefined, what: string): [number, number] => {
+    const range = (v: number | [number, number] | undefined, what: string, max = 0xffff): [number, number] => {
       if (v === undefined) return [0, 0xffff];
-      if (proto !== 6 && proto !== 17 && proto !== 132) throw bad(`${what} needs protocol tcp, udp or sctp`);
       const [lo, hi] = Array.isArray(v) ? v : [v, v];
-      if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > 0xffff || lo > hi) throw bad(`invalid ${what} ${JSON.stringify(v)}`);
+      if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > max || lo > hi) throw bad(`invalid ${what} ${JSON.stringify(v)}`);
       return [lo, hi];
     };
-    return { permit: r.action === 'permit', family, proto, src: src.w, srcLen: src.len, dst: dst.w, dstLen: dst.len, sport: range(r.srcPort, 'source port'), dport: range(r.dstPort, 'destination port') };
+    const ports = proto === 6 || proto === 17 || proto === 132;
+    if (!ports && (r.srcPort !== undefined || r.dstPort !== undefined)) throw bad(`${r.srcPort !== undefined ? 'source' : 'destination'} port needs protocol tcp, udp or sctp`);
+    let sport = range(r.srcPort, 'source port');
+    if (r.icmpType !== undefined) {
+      // the nodes pass an ICMP packet's type as its source port (tables/acl-table.ts)
+      if (proto !== 1 && proto !== 58) throw bad('icmp type needs protocol icmp or icmpv6');
+      sport = range(r.icmpType, 'icmp type', 255);
+    }
+    const w: AclRuleWords = { permit: r.action === 'permit', family, proto, src: src.w, srcLen: src.len, dst: dst.w, dstLen: dst.len, sport, dport: range(r.dstPort, 'destination port') };
+    if (r.action === 'reject') w.reject = true;
+    if (skipTo !== undefined) w.skipTo = skipTo;
+    return w;
   }
 
   /** The in-memory driver of a 'memory' vif (tests inject and collect frames through it). */
@@ -918,14 +956,17 @@ export class VRouterDataplane implements Dataplane {
     if (!st) throw new DataplaneError(`no interface '${vif}'`);
     if (st.vhost) throw new DataplaneError(`${vif} carries the host's traffic and cannot be a bridge port`);
     const filter = cfg?.inputFilter?.length ? bridgeFilterRules(cfg.inputFilter, (why) => new DataplaneError(`${vif}: ${why}`)) : undefined;
+    const outFilter = cfg?.outputFilter?.length ? bridgeFilterRules(cfg.outputFilter, (why) => new DataplaneError(`${vif} output: ${why}`)) : undefined;
     this.bridges.setPort(st.id, cfg);
-    if (filter) {
-      this.tables.acl.setL2(st.id, filter.words);
-      // hits count from here, as setAcl's
-      this.acls.set(st.id, { rules: [], bridge: filter.canonical, base: this.aclCounters(st.id) });
-    } else if (this.acls.get(st.id)?.bridge) {
-      this.tables.acl.setL2(st.id, []);
-      this.acls.delete(st.id);
+    for (const [f, table, kept, out] of [[filter, this.tables.acl, this.acls, false], [outFilter, this.tables.aclOut, this.aclsOut, true]] as const) {
+      if (f) {
+        table.setL2(st.id, f.words);
+        // hits count from here, as setAcl's
+        kept.set(st.id, { rules: [], bridge: f.canonical, base: this.aclCounters(st.id, out) });
+      } else if (kept.get(st.id)?.bridge) {
+        table.setL2(st.id, []);
+        kept.delete(st.id);
+      }
     }
   }
 
@@ -1322,5 +1363,7 @@ function canonicalAclRule(r: AclRule, w: AclRuleWords): AclRule {
   const port = ([lo, hi]: [number, number]): number | [number, number] => (lo === hi ? lo : [lo, hi]);
   if (r.srcPort !== undefined) c.srcPort = port(w.sport);
   if (r.dstPort !== undefined) c.dstPort = port(w.dport);
+  if (r.icmpType !== undefined) c.icmpType = port(w.sport);
+  if (r.action === 'skip') c.skip = r.skip ?? 0;
   return c;
 }

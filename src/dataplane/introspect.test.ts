@@ -8,7 +8,7 @@ import * as F from '../../test/support/frames.js';
 const R1 = '02:aa:00:00:00:01';
 const H1 = '02:00:00:00:01:01';
 
-test('ACL rules with hits per rule in listAcls and /acl; replaced rules count from zero', async () => {
+test('ACL rules with hits and IP bytes per rule in listAcls and /acl; replaced rules count from zero', async () => {
   const dp = createDataplane({ workers: 0 });
   await dp.addVif({ name: 'p1', driver: 'memory', mac: R1, addresses: ['10.0.1.1/24', '2001:db8:1::1/64'] });
   await dp.addVif({ name: 'p2', driver: 'memory', mac: '02:aa:00:00:00:02', addresses: ['10.0.2.1/24'] });
@@ -35,19 +35,21 @@ test('ACL rules with hits per rule in listAcls and /acl; replaced rules count fr
     assert.deepEqual(acls, [{
       vif: 'p1',
       rules: [
-        { action: 'deny', family: 'inet', src: '10.0.1.66/32', hits: 1 },
-        { action: 'permit', family: 'inet', protocol: 'udp', dst: '198.51.100.0/25', dstPort: [2000, 2010], hits: 2 },
-        { action: 'permit', protocol: 'tcp', srcPort: 1024, hits: 0 },
-        { action: 'permit', family: 'inet6', hits: 0 },
+        // each datagram: 46 bytes of IP (20 + 8 + 18)
+        { action: 'deny', family: 'inet', src: '10.0.1.66/32', hits: 1, bytes: 46 },
+        { action: 'permit', family: 'inet', protocol: 'udp', dst: '198.51.100.0/25', dstPort: [2000, 2010], hits: 2, bytes: 92 },
+        { action: 'permit', protocol: 'tcp', srcPort: 1024, hits: 0, bytes: 0 },
+        { action: 'permit', family: 'inet6', hits: 0, bytes: 0 },
       ],
       unmatched: 1,
+      unmatchedBytes: 46,
     }]);
     assert.deepEqual(dp.dropStats().acl_deny, 2);
     const r = await fetch(`http://${endpoint}/acl`);
     assert.deepEqual(await r.json(), acls);
     // new rules start from zero; an empty list removes the filter from the listing
     dp.setAcl('p1', [{ action: 'permit' }]);
-    assert.deepEqual(dp.listAcls(), [{ vif: 'p1', rules: [{ action: 'permit', hits: 0 }], unmatched: 0 }]);
+    assert.deepEqual(dp.listAcls(), [{ vif: 'p1', rules: [{ action: 'permit', hits: 0, bytes: 0 }], unmatched: 0, unmatchedBytes: 0 }]);
     send('10.0.1.66', 2000);
     dp.runUntilIdle();
     assert.equal(dp.listAcls()[0]!.rules[0]!.hits, 1);

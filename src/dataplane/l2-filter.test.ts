@@ -83,3 +83,61 @@ test('the filter goes with the port settings; bad terms are refused and change n
   assert.deepEqual(dp.listAcls(), []);
   await dp.stop();
 });
+
+test('IPv4 fields in bridge terms: prefixes, protocol and ports match IPv4 payloads only (tagged or not)', async () => {
+  const dp = await bridge({
+    a1: { mode: 'access', vlan: 100 },
+    a2: { mode: 'access', vlan: 200 },
+    t1: {
+      mode: 'trunk', vlans: [100, 200], inputFilter: [
+        { name: 'no-dns', ipProtocol: 'udp', dstPort: 53, action: 'discard' },
+        { name: 'no-net9', srcIp: '10.9.0.0/16', dstIp: '10.9.0.2/32', ipProtocol: 'tcp', action: 'discard', count: 'net9' },
+        { name: 'high', ipProtocol: 17, srcPort: [1000, 1999], dstPort: [2000, 2999], action: 'accept' },
+        { name: 'not-ip', etherType: 0x86dd, action: 'accept' },
+      ],
+    },
+  });
+  const v4 = (proto: number, payload: Uint8Array, src = '10.9.0.1') => F.ipv4({ src, dst: '10.9.0.2', proto, payload });
+  const tcp = (dport: number) => Uint8Array.of(0x30, 0x39, dport >> 8, dport & 255, ...new Uint8Array(16));
+  const sent = (f: Uint8Array) => through(dp, 't1', f).a1! + dp.memoryDriver('a2').collect().length;
+  assert.equal(sent(F.eth(BCAST, B, 0x0800, v4(17, F.udp(1000, 53)), 100)), 0, 'udp 53 discarded');
+  assert.equal(sent(F.eth(BCAST, B, 0x0800, v4(17, F.udp(1000, 2000)), 100)), 1, 'udp 1000 -> 2000 accepted');
+  assert.equal(sent(F.eth(BCAST, B, 0x0800, v4(17, F.udp(3000, 2000)), 100)), 0, 'source port out of range: no term, discarded');
+  assert.equal(sent(F.eth(BCAST, B, 0x0800, v4(6, tcp(80)), 100)), 0, 'tcp from 10.9/16 to 10.9.0.2');
+  assert.equal(sent(F.eth(BCAST, B, 0x0800, v4(6, tcp(80), '10.8.0.1'), 200)), 0, 'tcp from elsewhere: no term');
+  // an IPv6 frame never matches IPv4 fields: it falls to not-ip; ARP (not IP, not IPv6) to the implicit discard
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, new Uint8Array(40), 100)), 1);
+  assert.equal(sent(F.eth(BCAST, B, 0x0806, new Uint8Array(28), 100)), 0);
+  const [info] = dp.listAcls();
+  assert.deepEqual(info!.bridge!.map((t) => [t.name, t.hits]), [['no-dns', 1], ['no-net9', 1], ['high', 1], ['not-ip', 1]]);
+  assert.equal(info!.bridge![1]!.srcIp, '10.9.0.0/16');
+  assert.equal(info!.bridge![1]!.ipProtocol, 6);
+  assert.deepEqual(info!.bridge![2]!.srcPort, [1000, 1999]);
+  assert.equal(info!.unmatched, 3);
+  assert.throws(() => dp.setBridgePort('t1', { mode: 'trunk', vlans: [100], inputFilter: [{ srcIp: '2001:db8::/32', action: 'accept' }] }), /is not IPv4/);
+  await dp.stop();
+});
+
+test('an output filter: checked on each port a frame leaves by (flooded copies alike), counted apart, removed with the setting', async () => {
+  const dp = await bridge({
+    a1: { mode: 'access', vlan: 100, outputFilter: [{ name: 'no-a', srcMac: A, action: 'discard', count: 'from-a' }, { name: 'rest', action: 'accept' }] },
+    a2: { mode: 'access', vlan: 100 },
+    t1: { mode: 'trunk', vlans: [100], outputFilter: [{ name: 'tcp-only', ipProtocol: 'tcp', action: 'accept' }] },
+  });
+  const tcp = F.ipv4({ src: '10.9.0.1', dst: '10.9.0.2', proto: 6, payload: Uint8Array.of(0x30, 0x39, 0, 80, ...new Uint8Array(16)) });
+  // a broadcast from A on a2: a1's filter discards its copy, t1's lets only TCP out
+  const o = (f: Uint8Array) => through(dp, 'a2', f);
+  assert.deepEqual(o(F.eth(BCAST, A, 0x0800, udp)), { a1: 0, a2: 0, t1: 0 });
+  assert.deepEqual(o(F.eth(BCAST, A, 0x0800, tcp)), { a1: 0, a2: 0, t1: 1 });
+  assert.deepEqual(o(F.eth(BCAST, B, 0x0800, tcp)), { a1: 1, a2: 0, t1: 1 });
+  assert.equal(dp.dropStats().l2_filter_out_discard, 3);
+  assert.equal(dp.dropStats().l2_filter_discard ?? 0, 0, 'no input filter');
+  const infos = dp.listAcls();
+  assert.deepEqual(infos.map((a) => [a.vif, a.direction, a.bridge!.map((t) => t.hits), a.unmatched]), [['a1', 'output', [2, 1], 0], ['t1', 'output', [2], 1]]);
+  // the frames came in untagged on an access port: the trunk's filter saw them before tagging, and they leave tagged
+  dp.setBridgePort('a1', { mode: 'access', vlan: 100 });
+  dp.setBridgePort('t1', { mode: 'trunk', vlans: [100] });
+  assert.deepEqual(o(F.eth(BCAST, A, 0x0800, udp)), { a1: 1, a2: 0, t1: 1 });
+  assert.deepEqual(dp.listAcls(), []);
+  await dp.stop();
+});

@@ -12,6 +12,7 @@ import { missingGroups } from './inheritance.js';
 import { parseIp, parsePrefix } from '../../lib/addr.js';
 import { isFlagSet, netdevOf, stringList, subtree } from './tree.js';
 import { MAX_BRIDGE_FILTER_TERMS } from './schema/bridge-domains.js';
+import { ipFilterErrors } from '../filters/config.js';
 
 /** Family of an address or prefix, or its parse error (a stored tree did not come through the schema). */
 function familyOf(parse: (s: string) => { family: 4 | 6 }, s: string): 4 | 6 | Error {
@@ -180,29 +181,8 @@ export function validateTree(written: ConfigTree, effective: ConfigTree): string
   checkBgpPolicies('protocols bgp', subtree(subtree(effective.protocols).bgp), policy);
   checkIsis(errors, effective, policy);
 
-  const fw = subtree(subtree(effective.firewall).family);
-  for (const fam of ['inet', 'inet6']) {
-    for (const [f, fb] of Object.entries(subtree(subtree(fw[fam]).filter))) {
-      for (const [t, tb] of Object.entries(subtree(subtree(fb).term))) {
-        const then = subtree(subtree(tb).then);
-        const acts = ['accept', 'discard', 'reject'].filter((k) => then[k] === true);
-        if (acts.length > 1) errors.push(`firewall family ${fam} filter ${f} term ${t} then: ${acts.join(' and ')} exclude each other`);
-      }
-    }
-  }
-  for (const [ifn, ib] of Object.entries(subtree(effective.interfaces))) {
-    for (const [u, ub] of Object.entries(subtree(subtree(ib).unit))) {
-      for (const fam of ['inet', 'inet6']) {
-        const filt = subtree(subtree(subtree(subtree(ub).family)[fam]).filter);
-        for (const dir of ['input', 'output']) {
-          const name = filt[dir];
-          if (typeof name === 'string' && !Object.hasOwn(subtree(subtree(fw[fam]).filter), name)) {
-            errors.push(`interfaces ${ifn} unit ${u} family ${fam} filter ${dir}: firewall family ${fam} filter '${name}' is not defined`);
-          }
-        }
-      }
-    }
-  }
+  // IP firewall filters and where they are applied (controller/filters/config.ts)
+  errors.push(...ipFilterErrors(effective));
 
   // an interface belongs to one routing instance at most; `pod1.0` and `pod1` are the same one
   const owner = new Map<string, string>();
@@ -265,8 +245,10 @@ function checkBridging(errors: string[], cfg: ConfigTree): void {
       } else {
         errors.push(`${at}: needs interface-mode access or trunk`);
       }
-      const fin = subtree(br.filter).input;
-      if (typeof fin === 'string' && !Object.hasOwn(bridgeFilters, fin)) errors.push(`${at} filter input: firewall family bridge filter '${fin}' is not defined`);
+      for (const dir of ['input', 'output']) {
+        const fname = subtree(br.filter)[dir];
+        if (typeof fname === 'string' && !Object.hasOwn(bridgeFilters, fname)) errors.push(`${at} filter ${dir}: firewall family bridge filter '${fname}' is not defined`);
+      }
       const sc = br['storm-control'];
       if (typeof sc === 'string' && !Object.hasOwn(profiles, sc)) errors.push(`${at} storm-control: forwarding-options storm-control-profiles '${sc}' is not defined`);
     }

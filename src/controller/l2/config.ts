@@ -9,6 +9,7 @@ import { stringList, subtree } from '../config/tree.js';
 import { etherTypeValue, expandVlans } from '../config/schema/bridge-domains.js';
 import type { FibBridgeDomain, FibBridgePort } from '../rib/fib-export.js';
 import type { PbBridgeFilterTerm } from '../../api/proto.js';
+import { bridgeIpFields } from '../filters/config.js';
 
 /** The bridge port an interface's unit 0 makes (`family bridge`), or undefined for an L3 interface. */
 export function bridgePortOf(cfg: ConfigTree, ifBody: ConfigTree): FibBridgePort | undefined {
@@ -26,6 +27,8 @@ export function bridgePortOf(cfg: ConfigTree, ifBody: ConfigTree): FibBridgePort
   }
   const fin = subtree(br['filter'])['input'];
   if (typeof fin === 'string') port.inputFilter = bridgeFilterOf(cfg, fin);
+  const fout = subtree(br['filter'])['output'];
+  if (typeof fout === 'string') port.outputFilter = bridgeFilterOf(cfg, fout);
   return port;
 }
 
@@ -40,6 +43,7 @@ export function bridgeFilterOf(cfg: ConfigTree, filterName: string): PbBridgeFil
     if (typeof from['destination-mac-address'] === 'string') t.destinationMac = from['destination-mac-address'];
     if (typeof from['vlan-id'] === 'number') t.vlanId = from['vlan-id'];
     if (typeof from['ether-type'] === 'string') t.etherType = etherTypeValue(from['ether-type']);
+    Object.assign(t, bridgeIpFields(from));
     if (typeof then['count'] === 'string') t.count = then['count'];
     return t;
   });

@@ -23,7 +23,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbFilterState, type PbInterfaceInfo, type PbIpFilter, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 
@@ -37,8 +37,9 @@ export interface FibBridgePort {
   /** storm control: kbit/s and burst bytes */
   stormKbps?: number;
   stormBurst?: number;
-  /** the input filter (firewall family bridge), in the wire's form */
+  /** the input and output filters (firewall family bridge), in the wire's form */
   inputFilter?: PbBridgeFilterTerm[];
+  outputFilter?: PbBridgeFilterTerm[];
 }
 
 export interface FibBridgeDomain {
@@ -63,6 +64,8 @@ export interface FibInterface {
   /** driver memif: the control socket, interface id and secret */
   memif?: { socket: string; id?: number; secret?: string };
   bridge?: FibBridgePort;
+  /** IP firewall filters (docs/filters.md), in the wire's form */
+  filters?: PbIpFilter[];
 }
 
 export interface FibExportOptions {
@@ -302,6 +305,11 @@ export class FibExport {
   /** The bridge domains this FIB export holds (the configuration's). */
   bridgeDomainNames(): string[] {
     return [...this.domains.keys()];
+  }
+
+  /** The IP filters the agent programmed, with packets per term (`show firewall`). */
+  listFilters(timeoutMs = 5000): Promise<PbFilterState[]> {
+    return this.unary<{ filters: PbFilterState[] }>('ListFilters', {}, timeoutMs).then((r) => r.filters);
   }
 
   listMacs(bridgeDomain: string | undefined, timeoutMs = 5000): Promise<PbMacEntry[]> {
@@ -618,6 +626,7 @@ function opMessage(op: Op): PbControllerMessage {
     interface: { name: c.name, driver: DRIVER[c.driver], vrf: c.vrf && c.vrf !== 'default' ? c.vrf : '', addresses: c.addresses, mtu: c.mtu ?? 0, vlan: c.vlan ?? 0, mac: c.mac ?? '', ...(c.memif ? { memifSocket: c.memif.socket, memifId: c.memif.id ?? 0, memifSecret: c.memif.secret ?? '' } : {}) },
   };
   if (c.driver === 'irb') m.interface!.irb = true;
+  if (c.filters?.length) m.interface!.filters = c.filters;
   const b = c.bridge;
   if (b) {
     m.interface!.bridge = {
@@ -629,6 +638,7 @@ function opMessage(op: Op): PbControllerMessage {
       stormControlKbps: b.stormKbps ?? 0,
       stormControlBurst: b.stormBurst ?? 0,
       ...(b.inputFilter?.length ? { inputFilter: b.inputFilter } : {}),
+      ...(b.outputFilter?.length ? { outputFilter: b.outputFilter } : {}),
     };
   }
   return m;

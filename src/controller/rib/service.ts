@@ -20,6 +20,9 @@ import { Rib, prefixSortKey, tableFamily, tableName, tableOrder, tableVrf } from
 import { FibExport, type FibBridgePort, type FibInterface } from './fib-export.js';
 import { bridgeDomainsOf, bridgePortOf, macAgingOf } from '../l2/config.js';
 import { l2Commands } from '../l2/commands.js';
+import { ipFiltersOf } from '../filters/config.js';
+import { filterCommands } from '../filters/commands.js';
+import type { PbIpFilter } from '../../api/proto.js';
 import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSummary, routeData, type ForwardingTable, type RouteDetail, type TerseInterface } from './show.js';
 
 /** The router's loopback interface (Junos `lo0`): addresses only, no vif */
@@ -54,6 +57,8 @@ export interface ConfiguredInterface {
   memif?: { socket: string; id?: number; secret?: string };
   /** L2 mode: `unit 0 family bridge` (docs/l2.md) */
   bridge?: FibBridgePort;
+  /** IP firewall filters of the unit (docs/filters.md) */
+  filters?: PbIpFilter[];
 }
 
 export class RibService implements ConfigConsumer {
@@ -156,6 +161,7 @@ export class RibService implements ConfigConsumer {
     if (i.mac) f.mac = i.mac;
     if (i.memif) f.memif = i.memif;
     if (i.bridge) f.bridge = i.bridge;
+    if (i.filters?.length) f.filters = i.filters;
     return f;
   }
 
@@ -194,6 +200,7 @@ export class RibService implements ConfigConsumer {
       { path: ['show', 'route'], help: 'Routes: [table T] [PREFIX|ADDRESS] [exact] [protocol P] [hidden] [brief|detail|extensive|terse]', run: async (a) => this.showRoute(a) },
       { path: ['show', 'interfaces', 'terse'], help: 'Interfaces, their state and addresses', run: () => this.showInterfacesTerse() },
       ...l2Commands(this.opts.fib),
+      ...filterCommands(this.opts.fib),
     ];
   }
 
@@ -342,7 +349,10 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
         const u = subtree(ub);
         const fam = subtree(u['family']);
         const n = `irb.${unit}`;
-        out.push({ name: n, instance: owner.get(n) ?? 'default', disabled: b['disable'] === true || u['disable'] === true, inet: Object.keys(subtree(subtree(fam['inet'])['address'])), inet6: Object.keys(subtree(subtree(fam['inet6'])['address'])), driver: 'irb' });
+        const irb: ConfiguredInterface = { name: n, instance: owner.get(n) ?? 'default', disabled: b['disable'] === true || u['disable'] === true, inet: Object.keys(subtree(subtree(fam['inet'])['address'])), inet6: Object.keys(subtree(subtree(fam['inet6'])['address'])), driver: 'irb' };
+        const irbFilters = ipFiltersOf(cfg, u);
+        if (irbFilters.length) irb.filters = irbFilters;
+        out.push(irb);
       }
       continue;
     }
@@ -369,6 +379,8 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     if (name === LOOPBACK) i.driver = 'loopback';
     const port = bridgePortOf(cfg, b);
     if (port) i.bridge = port;
+    const filters = ipFiltersOf(cfg, u);
+    if (filters.length) i.filters = filters;
     out.push(i);
   }
   return out;

@@ -122,7 +122,9 @@ export function makeFastPath(g: Graph): () => void {
   const qlen = g.qlen;
   const aclDesc = t.acl.desc;
   const aclDecide = t.acl.decide;
+  const aclOutDesc = t.aclOut.desc;
   const aclBase = g.aclBase;
+  const aclBytesBase = g.aclBytesBase;
   // imported constants as consts of this scope (an import is a module cell V8 loads and checks on every use)
   const nEthIn = K.N_ETH_IN;
   const vifStride = K.VIF_STRIDE;
@@ -154,19 +156,21 @@ export function makeFastPath(g: Graph): () => void {
    * A fast packet on a vif with a filter (descriptor dsc; addresses as int32: a uint32 above
    * 2^31 passed to a call becomes a heap number): the index of the rule that
    * permits it (its hit counted here), or -2 when it is denied (left to the acl node, which
-   * counts and drops it). l4: where its ports are, end: the frame's end.
+   * counts and drops it). l4: where its ports are, end: the frame's end, tot: its IP length (counted as the rule's bytes).
    */
-  function aclPermit(vif: number, dsc: number, fam: number, proto: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, l4: number, end: number): number {
+  function aclPermit(vif: number, dsc: number, fam: number, proto: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, l4: number, end: number, tot: number): number {
     let sp = -1;
     let dp = -1;
     if ((proto === 6 || proto === 17 || proto === 132) && l4 + 4 <= end) {
       const pw = dv.getUint32(l4);
       sp = pw >>> 16;
       dp = pw & 0xffff;
-    }
+    } else if ((proto === 1 || proto === 58) && l4 < end) sp = d[l4]!; // an ICMP rule's type is its source port
     const dec = aclDecide(vif, dsc, fam, proto, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp);
     if ((dec & permitted) === 0) return -2;
-    st[aclBase + vif * aclStride + (dec & 0xffff)]++;
+    const at = vif * aclStride + (dec & 0xffff);
+    st[aclBase + at]++;
+    st[aclBytesBase + at] += tot;
     return dec & 0xffff;
   }
   /**
@@ -180,7 +184,7 @@ export function makeFastPath(g: Graph): () => void {
    * LSR swaps for one label toward such a next hop (TTL - 1, TC and S kept; its stack must
    * end inside the frame). The first pass only reads; a packet that
    * fails any check is left unmodified in ethernet-input's queue for the general nodes, so
-   * every exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff, filter denies)
+   * every exception (drops, ICMP, ARP, NDP, punt, labels, VLANs, handoff, filter denies, vifs with an output filter)
    * keeps its one implementation there. The Ethernet header stays where it is: only the MACs
    * are rewritten.
    */
@@ -258,7 +262,7 @@ export function makeFastPath(g: Graph): () => void {
           // checksum good, total length sane, TTL > 1, destination not multicast/reserved
           const ok = sum === 0xffff && tot >= 20 && tot <= len - 14 && (w2 & 0xff00) > 0x100 && dst >>> 28 < 14;
           // a filter on the vif, after every other check (ports only in a first fragment)
-          const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 4, w2 & 255, ((w3 & 0xffff) << 16) | (w4 >>> 16), 0, 0, 0, dst | 0, 0, 0, 0, (w2 & 0x1fff0000) === 0 ? o + 34 : o + len, o + len);
+          const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 4, w2 & 255, ((w3 & 0xffff) << 16) | (w4 >>> 16), 0, 0, 0, dst | 0, 0, 0, 0, (w2 & 0x1fff0000) === 0 ? o + 34 : o + len, o + len, tot);
           if (ok && hit !== -2) {
             // TTL - 1 and the incremental checksum update (RFC 1624), written by fastTx as one word
             let c = (w3 >>> 16) + 0x0100;
@@ -288,7 +292,7 @@ export function makeFastPath(g: Graph): () => void {
           const d1 = dv.getUint32(o + 42);
           const d2 = dv.getUint32(o + 46);
           const d3 = dv.getUint32(o + 50);
-          const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 6, nx, dv.getInt32(o + 22), dv.getInt32(o + 26), dv.getInt32(o + 30), dv.getInt32(o + 34), d0 | 0, d1 | 0, d2 | 0, d3 | 0, o + 54, o + len);
+          const hit = !ok || vAcl === 0 ? -1 : aclPermit(vif, vAcl, 6, nx, dv.getInt32(o + 22), dv.getInt32(o + 26), dv.getInt32(o + 30), dv.getInt32(o + 34), d0 | 0, d1 | 0, d2 | 0, d3 | 0, o + 54, o + len, tot);
           if (ok && hit !== -2) {
             a0[n6] = d0;
             a1[n6] = d1;
@@ -373,7 +377,8 @@ export function makeFastPath(g: Graph): () => void {
     }
     const ov = nhVif[nh]!;
     const nl = nhLabels[nh]!;
-    const ok = nh !== 0 && ty === nhEncap && vvlan[ov] === 0 && (vflags[ov]! & vifUp) !== 0 && drivers[ov] !== null;
+    // (a vif with an output filter takes the general nodes: acl-out)
+    const ok = nh !== 0 && ty === nhEncap && vvlan[ov] === 0 && (vflags[ov]! & vifUp) !== 0 && drivers[ov] !== null && aclOutDesc[ov] === 0;
     const mh = vmacHi[ov]!;
     nhc[e] = ov;
     nhc[e + 1] = ok ? vmtu[ov]! - 4 * nl : -1;
@@ -419,7 +424,10 @@ export function makeFastPath(g: Graph): () => void {
           const vrf = vvrf[rv]!;
           // and in its filter's hit counters, when the fast path counted it there
           const hit = fast[r + 3]!;
-          if (hit >= 0) st[aclBase + rv * aclStride + hit]--;
+          if (hit >= 0) {
+            st[aclBase + rv * aclStride + hit]--;
+            st[aclBytesBase + rv * aclStride + hit] -= tot;
+          }
           st[vrfBase + vrf * 2]--;
           st[vrfBase + vrf * 2 + 1] -= tot;
         }

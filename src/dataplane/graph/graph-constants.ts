@@ -26,12 +26,14 @@ export const N_FRAME_PUNT = 15;
 export const N_L2_INPUT = 16;
 export const N_L2_FORWARD = 17;
 export const N_L2_OUTPUT = 18;
-export const N_NODES = 19;
+/** output filters (acl-out.ts): between rewrite and tx while some vif has one */
+export const N_ACL_OUT = 19;
+export const N_NODES = 20;
 
 export const NODE_NAMES = [
   'ethernet-input', 'arp', 'ip4-input', 'ip4-lookup', 'ip4-local', 'ip6-input', 'ip6-lookup', 'ip6-local',
   'mpls-input', 'acl', 'rewrite', 'punt', 'icmp-error', 'drop', 'tx', 'frame-punt',
-  'l2-input', 'l2-forward', 'l2-output',
+  'l2-input', 'l2-forward', 'l2-output', 'acl-out',
 ];
 
 /** Drop reasons: [name, node that counts it, meaning]. The index is the reason code. */
@@ -85,6 +87,11 @@ export const DROP_REASONS = [
   ['no_local_switching', 'l2-forward', 'between two ports marked no-local-switching'],
   ['l2_no_ports', 'l2-forward', 'flooded in a bridge domain with no other port to send it to'],
   ['l2_filter_discard', 'l2-input', 'discarded by the bridge port\'s input filter (firewall family bridge: a discard term, or no term matched)'],
+  // IP firewall filters (docs/filters.md)
+  ['acl_reject', 'acl', 'rejected by an input filter (ICMP unreachable, administratively prohibited, sent)'],
+  ['acl_out_deny', 'acl-out', 'discarded by the outgoing interface\'s output filter (a discard term, or no term matched)'],
+  ['acl_out_reject', 'acl-out', 'rejected by an output filter (ICMP unreachable, administratively prohibited, sent)'],
+  ['l2_filter_out_discard', 'l2-output', 'discarded by the bridge port\'s output filter (firewall family bridge: a discard term, or no term matched)'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -137,6 +144,10 @@ export const D_L2_SAME_PORT = reason('l2_same_port');
 export const D_NO_LOCAL_SWITCHING = reason('no_local_switching');
 export const D_L2_NO_PORTS = reason('l2_no_ports');
 export const D_L2_FILTER_DISCARD = reason('l2_filter_discard');
+export const D_ACL_REJECT = reason('acl_reject');
+export const D_ACL_OUT_DENY = reason('acl_out_deny');
+export const D_ACL_OUT_REJECT = reason('acl_out_reject');
+export const D_L2_FILTER_OUT_DISCARD = reason('l2_filter_out_discard');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */
@@ -207,10 +218,18 @@ export const IO_COUNTERS = [
 ] as const;
 export const IO_STRIDE = IO_COUNTERS.length;
 
-export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; size: number } {
+/**
+ * aclOutBase: the output filters' hit counters, laid out as the input ones (ACL_STRIDE per
+ * vif); aclBytesBase, aclOutBytesBase: the IP bytes of those hits (inet and inet6 rules: the
+ * packets' IP total length; bridge rules count no bytes), laid out the same way.
+ */
+export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; aclOutBase: number; aclBytesBase: number; aclOutBytesBase: number; size: number } {
   const vifBase = STATS_DROP_BASE + N_DROP_REASONS;
   const vrfBase = vifBase + maxVifs * VIF_STRIDE;
   const aclBase = vrfBase + maxVrfs * 2;
   const ioBase = aclBase + maxVifs * ACL_STRIDE;
-  return { vifBase, vrfBase, aclBase, ioBase, size: ioBase + maxVifs * IO_STRIDE };
+  const aclOutBase = ioBase + maxVifs * IO_STRIDE;
+  const aclBytesBase = aclOutBase + maxVifs * ACL_STRIDE;
+  const aclOutBytesBase = aclBytesBase + maxVifs * ACL_STRIDE;
+  return { vifBase, vrfBase, aclBase, ioBase, aclOutBase, aclBytesBase, aclOutBytesBase, size: aclOutBytesBase + maxVifs * ACL_STRIDE };
 }

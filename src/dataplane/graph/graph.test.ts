@@ -843,7 +843,7 @@ test('ACL on a vif: first matching rule decides, unmatched packets are denied (a
   assert.equal(send(dp, 'p1', cases[1]![0]).p2!.length, 1, 'no filter after an empty list');
   assert.throws(() => dp.setAcl('p1', [{ action: 'deny', dstPort: 22 }]), /ACL rule 1: destination port needs protocol tcp, udp or sctp/);
   assert.throws(() => dp.setAcl('p1', [{ action: 'permit', src: '10.0.0.0/8', dst: '2001:db8::/32' }]), /ACL rule 1: destination 2001:db8::\/32 is not IPv4/);
-  assert.throws(() => dp.setAcl('p1', [{ action: 'allow' as 'permit' }]), /action must be permit or deny/);
+  assert.throws(() => dp.setAcl('p1', [{ action: 'allow' as 'permit' }]), /action must be permit, deny, reject or skip/);
   assert.throws(() => dp.setAcl('nope', []), /no interface/);
 });
 

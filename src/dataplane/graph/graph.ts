@@ -62,6 +62,11 @@ export class Graph {
   readonly vifBase: number;
   readonly vrfBase: number;
   readonly aclBase: number;
+  /** the output filters' hit counters (acl-out) */
+  readonly aclOutBase: number;
+  /** the bytes of those hits, input and output (IP filters only) */
+  readonly aclBytesBase: number;
+  readonly aclOutBytesBase: number;
   /** per-vif staging for tx */
   readonly txq: Uint32Array;
   readonly txn: Int32Array;
@@ -85,6 +90,8 @@ export class Graph {
   puntLast = 0;
   /** where lookups send forwarded packets: the acl node while any vif has a filter, else straight to rewrite (set per run) */
   aclNext = K.N_REWRITE;
+  /** where rewrite sends packets: the acl-out node while any vif has an output filter, else straight to tx (set per run) */
+  aclOutNext = K.N_TX;
   /** the fused IPv4/IPv6 fast path (fastPath); off only to compare it with the general nodes */
   fastOn = process.env.CNR_DP_NO_FAST_PATH === undefined;
   /** the fast path's IPv6 route cache (off: every lookup walks the trie) */
@@ -113,6 +120,9 @@ export class Graph {
     this.vifBase = lay.vifBase;
     this.vrfBase = lay.vrfBase;
     this.aclBase = lay.aclBase;
+    this.aclOutBase = lay.aclOutBase;
+    this.aclBytesBase = lay.aclBytesBase;
+    this.aclOutBytesBase = lay.aclOutBytesBase;
     const nv = t.sizes.maxVifs;
     this.txq = new Uint32Array(nv * CAP);
     this.txn = new Int32Array(nv);
@@ -248,6 +258,8 @@ export class Graph {
     const ql = this.qlen;
     // filters on any vif route the general nodes' lookups through the acl node (the fast path applies them itself)
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
+    // and output filters route rewrite's packets through acl-out (the fast path leaves packets toward such a vif to the general nodes)
+    this.aclOutNext = this.t.aclOut.active[0] !== 0 ? K.N_ACL_OUT : K.N_TX;
     if (ql[K.N_ETH_IN] && this.fastOn) this.fastPath();
     else if (this.rxPending >= 0) this.claimRx();
     // Between runs every queue is empty (the passes run until they are, or leave leftover

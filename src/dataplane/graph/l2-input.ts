@@ -23,6 +23,7 @@ import { L2WorkerState, LEARN_REPOST_MS } from './l2-state.js';
 import { PORT_ACCESS, PORT_IRB, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_STATIC, macHash, macLookup } from '../tables/mac-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
+import { decideBridgeFrame } from './bridge-filter.js';
 
 /** Graph.learn's family for a MAC learn event: [vif, L2_EVENT, domain, 0, 0, 0, MAC hi16, MAC lo32] */
 export const L2_EVENT = 2;
@@ -73,7 +74,7 @@ function l2Input(g: Graph): void {
   const mflags = mt.eflags;
   const mtu = g.t.vif.mtu;
   const fdesc = g.t.acl.desc;
-  const decideL2 = g.t.acl.decideL2;
+  const filters = g.t.acl;
   const fBase = g.aclBase;
   const stats = g.stats;
   const l2 = (g.l2 ??= new L2WorkerState(g.t.sizes.maxVifs, g.t.sizes.maxBridgeDomains));
@@ -125,7 +126,7 @@ function l2Input(g: Graph): void {
       if ((shi & 0x100) !== 0 || (shi === 0 && slo === 0)) { g.drop(i, K.D_L2_BAD_SOURCE); continue; }
       const fd = fdesc[vif]!;
       if (fd !== 0) {
-        const dec = decideL2(vif, fd, shi, slo, (d[o]! << 8) | d[o + 1]!, dv.getUint32(o + 2), vlan, (d[o + hl - 2]! << 8) | d[o + hl - 1]!);
+        const dec = decideBridgeFrame(filters, d, dv, vif, fd, o, hl, len, vlan);
         stats[fBase + vif * STRIDE + (dec & 0xffff)]++;
         if ((dec & PERMIT) === 0) { g.drop(i, K.D_L2_FILTER_DISCARD); continue; }
       }

@@ -3,12 +3,15 @@
  * access port sends untagged; a trunk sends its native VLAN untagged and every other VLAN with
  * an 802.1Q tag (a frame that came in tagged keeps its tag, priority bits included; one that
  * came in untagged gets priority 0). A port that no longer carries the frame's VLAN (its
- * configuration changed while the frame was in flight) drops it.
+ * configuration changed while the frame was in flight) drops it. A port with an output filter
+ * (`filter output`, docs/l2.md) has it applied first, to the frame as it came in.
  */
 import * as K from './graph-constants.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { PORT_ACCESS, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+import { DECIDE_PERMIT } from '../tables/acl-table.js';
+import { decideBridgeFrame } from './bridge-filter.js';
 
 const VW = TRUNK_VLAN_WORDS;
 const M_ACCESS = PORT_ACCESS;
@@ -18,7 +21,7 @@ export const l2OutputNode: GraphNode = {
   id: K.N_L2_OUTPUT,
   name: 'l2-output',
   next: [K.N_TX, K.N_DROP],
-  drops: [K.D_L2_VLAN_NOT_ALLOWED],
+  drops: [K.D_L2_VLAN_NOT_ALLOWED, K.D_L2_FILTER_OUT_DISCARD],
   counters: [],
   run: l2Output,
 };
@@ -34,6 +37,9 @@ function l2Output(g: Graph): void {
   const access = bt.access;
   const native = bt.native;
   const vlans = bt.vlans;
+  const filters = g.t.aclOut;
+  const fdesc = filters.desc;
+  const dv = p.view;
   for (let k = 0; k < n; k++) {
     const i = w[k]!;
     const out = p.txVif[i]!;
@@ -47,6 +53,12 @@ function l2Output(g: Graph): void {
     else { g.drop(i, K.D_L2_VLAN_NOT_ALLOWED); continue; }
     const s = p.start[i]!;
     const o = (i << SHIFT) + s;
+    const fd = fdesc[out]!;
+    if (fd !== 0) {
+      const dec = decideBridgeFrame(filters, d, dv, out, fd, o, tagged !== 0 ? 18 : 14, p.len[i]!, vlan);
+      g.stats[g.aclOutBase + out * K.ACL_STRIDE + (dec & 0xffff)]++;
+      if ((dec & DECIDE_PERMIT) === 0) { g.drop(i, K.D_L2_FILTER_OUT_DISCARD); continue; }
+    }
     if (tagged !== 0 && !wantTag) {
       d.copyWithin(o + 4, o, o + 12);
       p.start[i] = s + 4;

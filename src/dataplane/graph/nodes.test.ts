@@ -34,6 +34,7 @@ const HELPERS: Record<string, string[]> = {
   'g.consume(': ['C_CONSUMED'],
   'g.unresolved(': ['N_DROP', 'D_ARP_UNRESOLVED', 'N_TX', 'C_GENERATED', 'C_NEIGHBOR_REQUESTS'],
   'g.aclNext': ['N_ACL', 'N_REWRITE'],
+  'g.aclOutNext': ['N_ACL_OUT', 'N_TX'],
 };
 
 /** Every node file of this folder: its exported registrations and its code. */

@@ -15,7 +15,7 @@ import { ip6InputNode } from './ip6-input.js';
 import { ip4LookupNode, ip6LookupNode } from './ip-lookup.js';
 import { ip4LocalNode } from './ip4-local.js';
 import { ip6LocalNode } from './ip6-local.js';
-import { aclNode } from './acl.js';
+import { aclNode, aclOutNode } from './acl.js';
 import { rewriteNode } from './rewrite.js';
 import { puntNode } from './punt.js';
 import { icmpErrorNode } from './icmp-error.js';
@@ -41,6 +41,7 @@ export const GRAPH_NODES: readonly GraphNode[] = [
   ip6LocalNode,
   aclNode,
   rewriteNode,
+  aclOutNode,
   puntNode,
   framePuntNode,
   icmpErrorNode,

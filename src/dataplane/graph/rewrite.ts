@@ -18,7 +18,8 @@ const MIN_FRONT = L.MIN_FRONT;
 export const rewriteNode: GraphNode = {
   id: K.N_REWRITE,
   name: 'rewrite',
-  next: [K.N_TX, K.N_ICMP_ERROR, K.N_DROP],
+  // tx, or acl-out while some vif has an output filter (Graph.aclOutNext)
+  next: [K.N_TX, K.N_ACL_OUT, K.N_ICMP_ERROR, K.N_DROP],
   drops: [K.D_MALFORMED, K.D_NO_ROUTE, K.D_BAD_NEXTHOP, K.D_NO_VIF, K.D_ARP_UNRESOLVED, K.D_MTU_EXCEEDED],
   counters: [K.C_GENERATED, K.C_NEIGHBOR_REQUESTS],
   run: rewrite,
@@ -78,7 +79,7 @@ function rewrite(g: Graph): void {
         plen[i] = l3len + 14;
         pl3[i] = s + 14;
         p.txVif[i] = vif;
-        g.enq(K.N_TX, i);
+        g.enq(g.aclOutNext, i);
         continue;
       }
     }
@@ -176,7 +177,7 @@ function rewrite(g: Graph): void {
     }
     g.eth(i, vif, macArr, macOff, et);
     p.txVif[i] = vif;
-    g.enq(K.N_TX, i);
+    g.enq(g.aclOutNext, i);
   }
 }
 

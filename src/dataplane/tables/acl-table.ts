@@ -6,9 +6,16 @@
  *
  * A bridge port's filter (`firewall family bridge`, setL2) is the same list of rules in
  * the same areas with other words (FAMILY_L2 marks them): source and destination MAC under
- * a mask, VLAN and EtherType, matched by l2-input (decideL2). A vif has one kind or the
- * other (a bridge port has no inet family), and L2 filters do not count in `active`: the
- * L3 path never looks for them.
+ * a mask, VLAN and EtherType, and for IPv4 payloads source and destination prefix, protocol
+ * and port ranges, matched by l2-input (input filters) and l2-output (output filters, in the
+ * output table) through decideL2. A vif has one kind or the other (a bridge port has no
+ * inet family), and L2 filters do not count in `active`: the L3 path never looks for them.
+ *
+ * An L3 rule's action word (R_PERMIT) is one of ACT_*: besides permit and deny, reject (a
+ * deny the acl node answers with ICMP unreachable, administratively prohibited) and skip (a
+ * Junos `except` prefix: the packet leaves the term it is in, and the scan goes on at rule
+ * R_SKIP_TO). ICMP rules keep the type range in the source-port word (R_SPORT): the nodes
+ * pass an ICMP packet's type as its source port.
  *
  * Publication: each vif has two rule areas. The writer fills the area no reader is told
  * about, then publishes it with one Atomics.store of the vif's descriptor (area << 16 |
@@ -29,18 +36,34 @@ export const R_SRC = 5; // 4 words, masked
 export const R_DST = 9; // 4 words, masked
 export const R_SPORT = 13; // lo << 16 | hi
 export const R_DPORT = 14;
+/** the rule index a skip rule resumes the scan at */
+export const R_SKIP_TO = 15;
 export const PROTO_ANY = 256;
+/** R_PERMIT's values */
+export const ACT_DENY = 0;
+export const ACT_PERMIT = 1;
+export const ACT_REJECT = 2;
+export const ACT_SKIP = 3;
 export const ALL_PORTS = 0xffff;
 /** R_FAMILY of a bridge port's rule; its other words: */
 export const FAMILY_L2 = 2;
-export const L_SMAC = 2; // hi16, lo32
-export const L_SMASK = 4; // hi16, lo32
-export const L_DMAC = 6;
-export const L_DMASK = 8;
-export const L_VLAN = 10; // 0: any
-export const L_ETYPE = 11; // 0: any
+export const L_SMAC = 2; // hi16, lo32, masked
+export const L_DMAC = 4; // hi16, lo32, masked
+export const L_MASK_HI = 6; // source mask hi16 << 16 | destination mask hi16
+export const L_SMASK_LO = 7;
+export const L_DMASK_LO = 8;
+export const L_VLAN_ETYPE = 9; // VLAN (0: any) | EtherType (0: any) << 16
+/** IPv4 fields (a rule with any sets L_IP and matches IPv4 payloads only): */
+export const L_IP_SRC = 10; // masked
+export const L_IP_DST = 11; // masked
+export const L_IP_LENS = 12; // source length | destination length << 8 | protocol (PROTO_ANY: any) << 16
+export const L_SPORT = 13; // lo << 16 | hi, ALL_PORTS: any
+export const L_DPORT = 14;
+export const L_IP = 15; // 1: the rule has IPv4 fields
 /** AclTable.decide's permit flag (the rule index is below it) */
 export const DECIDE_PERMIT = 0x10000;
+/** decide's flag of a deny that owes its source an ICMP unreachable (reject) */
+export const DECIDE_REJECT = 0x20000;
 
 export interface AclShared {
   desc: SharedArrayBuffer;
@@ -51,6 +74,10 @@ export interface AclShared {
 /** One rule in table form (the API validates and converts). */
 export interface AclRuleWords {
   permit: boolean;
+  /** a deny answered with ICMP unreachable */
+  reject?: boolean;
+  /** a skip rule (Junos except): the index of the rule the scan resumes at, after this one */
+  skipTo?: number;
   family: 0 | 4 | 6;
   proto: number;
   src: Uint32Array;
@@ -61,7 +88,7 @@ export interface AclRuleWords {
   dport: [number, number];
 }
 
-/** One bridge-port rule in table form: MACs as [hi16, lo32] with their masks. */
+/** One bridge-port rule in table form: MACs as [hi16, lo32] with their masks; IPv4 fields (ip set) as for an L3 rule. */
 export interface L2RuleWords {
   permit: boolean;
   smac: [number, number];
@@ -70,6 +97,8 @@ export interface L2RuleWords {
   dmask: [number, number];
   vlan: number;
   etherType: number;
+  /** IPv4 payload fields: addresses as numbers with prefix lengths, protocol (PROTO_ANY), port ranges */
+  ip?: { src: number; srcLen: number; dst: number; dstLen: number; proto: number; sport: [number, number]; dport: [number, number] };
 }
 
 export class AclTable {
@@ -102,26 +131,47 @@ export class AclTable {
 
   /**
    * decide() for a bridge port's frame: source MAC shi (16 bits) / slo (32), destination
-   * dhi / dlo, its VLAN and EtherType (the one after the tag). Same answer: the deciding
-   * rule's index plus DECIDE_PERMIT, or MAX_ACL_RULES when none matched (discarded).
+   * dhi / dlo, its VLAN and EtherType (the one after the tag); for an IPv4 payload (proto
+   * >= 0, else -1) its source and destination address (int32), protocol and ports (-1: none,
+   * as for decide). Same answer: the deciding rule's index plus DECIDE_PERMIT, or
+   * MAX_ACL_RULES when none matched (discarded).
    */
-  readonly decideL2: (vif: number, dsc: number, shi: number, slo: number, dhi: number, dlo: number, vlan: number, etype: number) => number;
+  readonly decideL2: (vif: number, dsc: number, shi: number, slo: number, dhi: number, dlo: number, vlan: number, etype: number, ipSrc: number, ipDst: number, proto: number, sp: number, dp: number) => number;
 
   private static makeDecideL2(r: Uint32Array): AclTable['decideL2'] {
     const words = RULE_WORDS;
     const area = MAX_ACL_RULES * RULE_WORDS;
     const permitted = DECIDE_PERMIT;
     const none = MAX_ACL_RULES;
-    return (vif, dsc, shi, slo, dhi, dlo, vlan, etype) => {
+    const any = PROTO_ANY;
+    const all = ALL_PORTS;
+    return (vif, dsc, shi, slo, dhi, dlo, vlan, etype, ipSrc, ipDst, proto, sp, dp) => {
       let b = (vif * 2 + (dsc >>> 16)) * area;
       const count = dsc & 0xffff;
       for (let q = 0; q < count; q++, b += words) {
-        if ((shi & r[b + 4]!) !== r[b + 2] || ((slo & r[b + 5]!) >>> 0) !== r[b + 3]) continue;
-        if ((dhi & r[b + 8]!) !== r[b + 6] || ((dlo & r[b + 9]!) >>> 0) !== r[b + 7]) continue;
-        const rv = r[b + 10]!;
+        const mh = r[b + 6]!;
+        if ((shi & (mh >>> 16)) !== r[b + 2] || ((slo & r[b + 7]!) >>> 0) !== r[b + 3]) continue;
+        if ((dhi & mh & 0xffff) !== r[b + 4] || ((dlo & r[b + 8]!) >>> 0) !== r[b + 5]) continue;
+        const ve = r[b + 9]!;
+        const rv = ve & 0xffff;
         if (rv !== 0 && rv !== vlan) continue;
-        const re = r[b + 11]!;
+        const re = ve >>> 16;
         if (re !== 0 && re !== etype) continue;
+        if (r[b + 15] === 1) {
+          // IPv4 fields: only an IPv4 payload can match them
+          if (proto < 0) continue;
+          const lens = r[b + 12]!;
+          const sl = lens & 255;
+          const dl = (lens >>> 8) & 255;
+          if (sl !== 0 && ((ipSrc & (0xffffffff << (32 - sl))) >>> 0) !== r[b + 10]) continue;
+          if (dl !== 0 && ((ipDst & (0xffffffff << (32 - dl))) >>> 0) !== r[b + 11]) continue;
+          const rp = lens >>> 16;
+          if (rp !== any && rp !== proto) continue;
+          const spr = r[b + 13]!;
+          const dpr = r[b + 14]!;
+          if (spr !== all && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
+          if (dpr !== all && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
+        }
         return r[b] === 1 ? q | permitted : q;
       }
       return none;
@@ -155,9 +205,15 @@ export class AclTable {
     const any = PROTO_ANY;
     const all = ALL_PORTS;
     const permitted = DECIDE_PERMIT;
+    const rejected = DECIDE_REJECT;
     const none = MAX_ACL_RULES;
+    const actPermit = ACT_PERMIT;
+    const actReject = ACT_REJECT;
+    const actSkip = ACT_SKIP;
+    const fSkipTo = R_SKIP_TO;
     return (vif, dsc, fam, proto, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp) => {
-      let b = (vif * 2 + (dsc >>> 16)) * area;
+      const b0 = (vif * 2 + (dsc >>> 16)) * area;
+      let b = b0;
       const count = dsc & 0xffff;
       for (let q = 0; q < count; q++, b += words) {
         const rf = r[b + fFamily]!;
@@ -170,7 +226,15 @@ export class AclTable {
         const dpr = r[b + fDport]!;
         if (spr !== all && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
         if (dpr !== all && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
-        return r[b + fPermit] === 1 ? q | permitted : q;
+        const act = r[b + fPermit]!;
+        if (act === actPermit) return q | permitted;
+        if (act === actSkip) {
+          // an except prefix matched: on at the next term (the writer checked it lies ahead)
+          q = r[b + fSkipTo]! - 1;
+          b = b0 + q * words;
+          continue;
+        }
+        return act === actReject ? q | rejected : q;
       }
       return none;
     };
@@ -184,6 +248,10 @@ export class AclTable {
   /** Writer: replace a vif's rules (empty: no filter). */
   set(vif: number, rules: AclRuleWords[]): void {
     if (rules.length > MAX_ACL_RULES) throw new Error(`at most ${MAX_ACL_RULES} rules per interface`);
+    rules.forEach((x, k) => {
+      // decide() jumps there: only ahead, and at most just past the last rule
+      if (x.skipTo !== undefined && (!Number.isInteger(x.skipTo) || x.skipTo <= k || x.skipTo > rules.length)) throw new Error(`rule ${k + 1}: skip target ${x.skipTo} is not after it`);
+    });
     const old = this.desc[vif]!;
     if (this.l2Vifs.has(vif)) {
       this.setL2(vif, []);
@@ -206,6 +274,10 @@ export class AclTable {
       r.set(x.dst.subarray(0, 4), b + R_DST);
       r[b + R_SPORT] = ((x.sport[0] << 16) | x.sport[1]) >>> 0;
       r[b + R_DPORT] = ((x.dport[0] << 16) | x.dport[1]) >>> 0;
+      if (x.skipTo !== undefined) {
+        r[b + R_PERMIT] = ACT_SKIP;
+        r[b + R_SKIP_TO] = x.skipTo;
+      } else if (!x.permit && x.reject) r[b + R_PERMIT] = ACT_REJECT;
     });
     if (old === 0) Atomics.add(this.active, 0, 1);
   }
@@ -222,17 +294,25 @@ export class AclTable {
     }
     this.publish(vif, old, rules, (r, b, x) => {
       r[b + R_FAMILY] = FAMILY_L2;
-      // the MAC words stored masked, as decideL2 compares them
-      r[b + L_SMASK] = x.smask[0];
-      r[b + L_SMASK + 1] = x.smask[1] >>> 0;
+      // the MAC and address words stored masked, as decideL2 compares them
+      r[b + L_MASK_HI] = ((x.smask[0] << 16) | x.dmask[0]) >>> 0;
+      r[b + L_SMASK_LO] = x.smask[1] >>> 0;
+      r[b + L_DMASK_LO] = x.dmask[1] >>> 0;
       r[b + L_SMAC] = x.smac[0] & x.smask[0];
       r[b + L_SMAC + 1] = (x.smac[1] & x.smask[1]) >>> 0;
-      r[b + L_DMASK] = x.dmask[0];
-      r[b + L_DMASK + 1] = x.dmask[1] >>> 0;
       r[b + L_DMAC] = x.dmac[0] & x.dmask[0];
       r[b + L_DMAC + 1] = (x.dmac[1] & x.dmask[1]) >>> 0;
-      r[b + L_VLAN] = x.vlan;
-      r[b + L_ETYPE] = x.etherType;
+      r[b + L_VLAN_ETYPE] = (x.vlan | (x.etherType << 16)) >>> 0;
+      const ip = x.ip;
+      if (ip) {
+        const mask = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+        r[b + L_IP_SRC] = (ip.src & mask(ip.srcLen)) >>> 0;
+        r[b + L_IP_DST] = (ip.dst & mask(ip.dstLen)) >>> 0;
+        r[b + L_IP_LENS] = (ip.srcLen | (ip.dstLen << 8) | (ip.proto << 16)) >>> 0;
+        r[b + L_SPORT] = ((ip.sport[0] << 16) | ip.sport[1]) >>> 0;
+        r[b + L_DPORT] = ((ip.dport[0] << 16) | ip.dport[1]) >>> 0;
+        r[b + L_IP] = 1;
+      }
     });
     this.l2Vifs.add(vif);
   }
@@ -247,7 +327,7 @@ export class AclTable {
     let b = AclTable.base(vif, area);
     for (const x of rules) {
       r.fill(0, b, b + RULE_WORDS);
-      r[b + R_PERMIT] = x.permit ? 1 : 0;
+      r[b + R_PERMIT] = x.permit ? ACT_PERMIT : ACT_DENY;
       fill(r, b, x);
       b += RULE_WORDS;
     }

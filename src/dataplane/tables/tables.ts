@@ -48,6 +48,8 @@ export interface TablesShared {
   acl: AclShared;
   bridge: BridgeShared;
   mac: MacShared;
+  /** output filters (the acl-out node), laid out as the input ones */
+  aclOut: AclShared;
 }
 
 export class Tables {
@@ -62,6 +64,7 @@ export class Tables {
     readonly acl: AclTable,
     readonly bridge: BridgeTable,
     readonly mac: MacTable,
+    readonly aclOut: AclTable,
   ) {}
 
   static create(sizes: TableSizes): Tables {
@@ -76,14 +79,15 @@ export class Tables {
       AclTable.create(sizes.maxVifs),
       BridgeTable.create(sizes.maxVifs, sizes.maxBridgeDomains),
       MacTable.create(sizes.macSlots),
+      AclTable.create(sizes.maxVifs),
     );
   }
 
   static attach(s: TablesShared): Tables {
-    return new Tables(s.sizes, LpmTable.attach(s.lpm4), LpmTable.attach(s.lpm6), NexthopTable.attach(s.nh), LabelTable.attach(s.label), VifTable.attach(s.vif), NeighborTable.attach(s.nbr), AclTable.attach(s.acl), BridgeTable.attach(s.bridge), MacTable.attach(s.mac));
+    return new Tables(s.sizes, LpmTable.attach(s.lpm4), LpmTable.attach(s.lpm6), NexthopTable.attach(s.nh), LabelTable.attach(s.label), VifTable.attach(s.vif), NeighborTable.attach(s.nbr), AclTable.attach(s.acl), BridgeTable.attach(s.bridge), MacTable.attach(s.mac), AclTable.attach(s.aclOut));
   }
 
   get shared(): TablesShared {
-    return { sizes: this.sizes, lpm4: this.lpm4.shared, lpm6: this.lpm6.shared, nh: this.nh.shared, label: this.label.shared, vif: this.vif.shared, nbr: this.nbr.shared, acl: this.acl.shared, bridge: this.bridge.shared, mac: this.mac.shared };
+    return { sizes: this.sizes, lpm4: this.lpm4.shared, lpm6: this.lpm6.shared, nh: this.nh.shared, label: this.label.shared, vif: this.vif.shared, nbr: this.nbr.shared, acl: this.acl.shared, bridge: this.bridge.shared, mac: this.mac.shared, aclOut: this.aclOut.shared };
   }
 }

@@ -6,7 +6,7 @@
  * (validateBridging), the consumer in controller/l2/.
  */
 import { container, flag, leaf, leafList, list, type LeafType } from './dsl.js';
-import { enumOf, name, str, uint } from './types.js';
+import { enumOf, ipProtocol, name, portMatch, prefix4, str, uint } from './types.js';
 
 /** A VLAN or an inclusive range of them: 100, 200-210. */
 export const vlanRange: LeafType = {
@@ -72,10 +72,16 @@ export const bridgeFilters = container('Bridge (L2) filters', {
         'destination-mac-address': leaf('Destination MAC (MAC/length: its first bits)', macMatch),
         'vlan-id': leaf("The frame's VLAN", uint(1, 4094)),
         'ether-type': leaf('EtherType (after any 802.1Q tag)', etherType),
+        // IPv4 payload fields (docs/filters.md): a term with any matches IPv4 frames only
+        'ip-source-address': leaf('IPv4 payload: source address in this prefix', prefix4),
+        'ip-destination-address': leaf('IPv4 payload: destination address in this prefix', prefix4),
+        'ip-protocol': leaf('IPv4 payload: IP protocol', ipProtocol),
+        'source-port': leaf('IPv4 payload: TCP/UDP/SCTP source port or range (first fragments)', portMatch),
+        'destination-port': leaf('IPv4 payload: TCP/UDP/SCTP destination port or range (first fragments)', portMatch),
       }),
       then: container('Actions (a term with neither accept nor discard accepts)', {
         accept: flag('Let the frame through'),
-        discard: flag('Drop the frame (counted as l2_filter_discard)'),
+        discard: flag('Drop the frame (counted as l2_filter_discard, on output l2_filter_out_discard)'),
         count: leaf("Name of the term's counter (cnr acl --list shows each term's hits)", name),
       }),
     }),
@@ -111,6 +117,7 @@ export const familyBridge = container('L2: the unit is a bridge port', {
   'no-local-switching': flag('Frames are not switched between ports that both have this'),
   filter: container('Bridge filter applied to the port', {
     input: leaf('Filter of frames received (firewall family bridge filter)', name),
+    output: leaf('Filter of frames the port sends (firewall family bridge filter)', name),
   }),
 });
 

@@ -6,8 +6,8 @@ import { familyBridge } from './bridge-domains.js';
 
 function familyFilters() {
   return container('Firewall filters applied to this family', {
-    input: leaf('Filter for packets received on this interface', name),
-    output: leaf('Filter for packets sent on this interface', name),
+    input: leaf('Filter for packets received on this interface and forwarded (docs/filters.md)', name),
+    output: leaf('Filter for packets forwarded out of this interface (docs/filters.md)', name),
   });
 }
 
