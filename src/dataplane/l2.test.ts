@@ -222,7 +222,7 @@ test('IRB: ARP for the IRB answered in the domain, routing between two domains, 
   await dp.stop();
 });
 
-test('differential: random frame sequences through the data plane and a reference switch agree', async () => {
+for (const fused of [true, false]) test(`differential: random frame sequences through the data plane and a reference switch agree (${fused ? 'with' : 'without'} the fused L2 fast path)`, async () => {
   const cfg: Record<string, RefPort & BridgePortConfig> = {
     p1: { mode: 'access', vlan: 10 },
     p2: { mode: 'access', vlan: 10, noLocalSwitching: true },
@@ -233,7 +233,10 @@ test('differential: random frame sequences through the data plane and a referenc
   };
   const portCfg = (c: RefPort & BridgePortConfig): BridgePortConfig => (c.mode === 'access' ? { mode: 'access', vlan: c.vlan!, ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}) } : { mode: 'trunk', vlans: c.vlans!, ...(c.nativeVlan ? { nativeVlan: c.nativeVlan } : {}), ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}) });
   const domains = [{ name: 'bd10', vlan: 10, interfaceMacLimit: 6 }, { name: 'bd20', vlan: 20, macTableSize: 10 }, { name: 'bd30', vlan: 30 }, { name: 'bd40', vlan: 40 }];
+  // the graph reads CNR_DP_NO_FAST_PATH when it is made (workers: 0, in this process)
+  if (!fused) process.env.CNR_DP_NO_FAST_PATH = '1';
   const dp = await bridge(Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, portCfg(v)])), domains);
+  delete process.env.CNR_DP_NO_FAST_PATH;
   const ref = new ReferenceSwitch();
   for (const [k, v] of Object.entries(cfg)) ref.ports.set(k, { ...v, native: v.nativeVlan });
   for (const d of domains) ref.domains.set(d.vlan, d);
@@ -265,7 +268,10 @@ test('differential: random frame sequences through the data plane and a referenc
   }
   const drops = dp.dropStats();
   for (const reason of ['l2_vlan_not_allowed', 'l2_no_domain', 'l2_bad_source', 'mac_limit', 'l2_same_port', 'no_local_switching', 'truncated']) assert.equal(drops[reason], outcome[reason] ?? 0, reason);
-  console.log(`# differential: ${frames} frames; outcomes ${JSON.stringify(outcome)}`);
+  const fast = dp.counters().l2_fast_path!;
+  console.log(`# differential: ${frames} frames; outcomes ${JSON.stringify(outcome)}; ${fast} through the fused L2 fast path`);
+  if (fused) assert.ok(fast > 0 && fast < (outcome.out1 ?? 0), 'the fused path took some known unicasts, the l2 nodes the rest');
+  else assert.equal(fast, 0);
   assert.ok((outcome.mac_limit ?? 0) > 0 && (outcome.no_local_switching ?? 0) > 0 && (outcome.out1 ?? 0) > 0 && (outcome.out2 ?? 0) > 0, 'the mix exercises limits, no-local-switching, unicast and flooding');
   await dp.stop();
 });
@@ -316,6 +322,6 @@ test('fuzz: mutated tagged frames through the L2 nodes, every frame accounted fo
   assert.equal(c.rx! + c.generated! + c.l2_flood_copies!, c.tx! + c.punt! + c.consumed! + dropped, 'every frame accounted for');
   assert.equal(collected, c.tx!, 'every sent frame reached a driver');
   assert.equal(dp.poolAvailable(), poolSize, 'no buffer leaked');
-  assert.ok(c.l2_flood_copies! > 0 && c.tx! > 0, 'flooding and forwarding exercised');
+  assert.ok(c.l2_flood_copies! > 0 && c.tx! > 0 && c.l2_fast_path! > 0, 'flooding, forwarding and the fused L2 fast path exercised');
   await dp.stop();
 });

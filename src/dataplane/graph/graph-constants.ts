@@ -176,8 +176,10 @@ export const C_FRAMES_PUNTED = 13;
 export const C_L2_FLOOD_COPIES = 14;
 /** MAC learn and move events the workers posted to the main thread */
 export const C_MAC_LEARN_EVENTS = 15;
-export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps', 'frames_punted', 'l2_flood_copies', 'mac_learn_events'];
-export const STATS_DROP_BASE = 16;
+/** switched frames the fused L2 fast path took (l2-fast-path.ts); the rest went through the l2 nodes */
+export const C_L2_FAST_PATH = 16;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps', 'frames_punted', 'l2_flood_copies', 'mac_learn_events', 'l2_fast_path'];
+export const STATS_DROP_BASE = 17;
 
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */
 export const VIF_STRIDE = 5;
