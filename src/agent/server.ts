@@ -386,6 +386,9 @@ export class AgentServer {
       rxPackets: v.rxPackets,
       txPackets: v.txPackets,
       drops: v.drops,
+      rxBytes: v.rxBytes,
+      txBytes: v.txBytes,
+      ...(v.bridge ? { bridge: { mode: v.bridge.mode, vlans: v.bridge.vlans, nativeVlan: v.bridge.nativeVlan ?? 0, macs: v.bridge.macs, macLimit: v.bridge.macLimit, counters: v.bridge.counters } } : {}),
     }));
   }
 }

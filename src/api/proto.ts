@@ -257,6 +257,19 @@ export interface PbInterfaceInfo {
   rxPackets: number;
   txPackets: number;
   drops: number;
+  /** a bridge port's L2 state and counters (absent: not a bridge port, or an older agent) */
+  bridge?: PbBridgePortStats | null;
+  rxBytes?: number;
+  txBytes?: number;
+}
+
+export interface PbBridgePortStats {
+  mode: string;
+  vlans: number[];
+  nativeVlan: number;
+  macs: number;
+  macLimit: number;
+  counters: Record<string, number>;
 }
 
 export interface PbNexthopInfo {

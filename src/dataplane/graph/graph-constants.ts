@@ -209,10 +209,27 @@ export const IO_COUNTERS = [
 ] as const;
 export const IO_STRIDE = IO_COUNTERS.length;
 
-export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; size: number } {
+/**
+ * L2 counters per bridge port, counted on the port that received the frame (`show interfaces IF
+ * extensive`): frames it brought that were flooded, the copies flooding made of them, then its
+ * frames dropped for each L2 reason (L2_PORT_DROPS, counted by the drop node).
+ */
+export const L2_PORT_DROPS = [D_L2_NO_DOMAIN, D_L2_VLAN_NOT_ALLOWED, D_L2_BAD_SOURCE, D_MAC_LIMIT, D_STORM_CONTROL, D_L2_SAME_PORT, D_NO_LOCAL_SWITCHING, D_L2_NO_PORTS, D_L2_FILTER_DISCARD];
+export const L2_PORT_COUNTERS = ['flooded', 'flood_copies', ...L2_PORT_DROPS.map((r) => DROP_NAMES[r]!)];
+export const L2_PORT_STRIDE = L2_PORT_COUNTERS.length;
+export const L2_PORT_FLOODED = 0;
+export const L2_PORT_FLOOD_COPIES = 1;
+/** per drop reason: its slot in a port's L2 counters, or -1 (not an L2 reason) */
+export const L2_PORT_DROP_SLOT = Int8Array.from({ length: N_DROP_REASONS }, (_, r) => {
+  const k = L2_PORT_DROPS.indexOf(r);
+  return k < 0 ? -1 : 2 + k;
+});
+
+export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; l2Base: number; size: number } {
   const vifBase = STATS_DROP_BASE + N_DROP_REASONS;
   const vrfBase = vifBase + maxVifs * VIF_STRIDE;
   const aclBase = vrfBase + maxVrfs * 2;
   const ioBase = aclBase + maxVifs * ACL_STRIDE;
-  return { vifBase, vrfBase, aclBase, ioBase, size: ioBase + maxVifs * IO_STRIDE };
+  const l2Base = ioBase + maxVifs * IO_STRIDE;
+  return { vifBase, vrfBase, aclBase, ioBase, l2Base, size: l2Base + maxVifs * L2_PORT_STRIDE };
 }

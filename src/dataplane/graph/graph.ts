@@ -63,6 +63,8 @@ export class Graph {
   readonly vifBase: number;
   readonly vrfBase: number;
   readonly aclBase: number;
+  /** where the bridge ports' L2 counters start (graph-constants.ts L2_PORT_COUNTERS) */
+  readonly l2Base: number;
   /** per-vif staging for tx */
   readonly txq: Uint32Array;
   readonly txn: Int32Array;
@@ -116,6 +118,7 @@ export class Graph {
     this.vifBase = lay.vifBase;
     this.vrfBase = lay.vrfBase;
     this.aclBase = lay.aclBase;
+    this.l2Base = lay.l2Base;
     const nv = t.sizes.maxVifs;
     this.txq = new Uint32Array(nv * CAP);
     this.txn = new Int32Array(nv);

@@ -87,17 +87,68 @@ export function makeL2FastPath(g: Graph): () => void {
     return -1;
   }
 
+  // the receiving port's fields (l2FastPath reloads them when the port changes: a burst comes from one vif)
+  let vMode = 0;
+  let vUntagged = 0;
+  let vMtu = 0;
+  let vNls = 0;
+
+  /**
+   * l2-input, l2-forward and l2-output for frame i (at o, len bytes, from port vif) when it is a
+   * common one: its out port, the frame retagged for it; or -1, the frame untouched.
+   */
+  function switchTo(i: number, vif: number, o: number, len: number, s: number, sec: number): number {
+    // l2-input: VLAN and domain
+    let vlan = vUntagged;
+    let tagged = 0;
+    if (dv.getUint16(o + 12) === 0x8100) {
+      vlan = dv.getUint16(o + 14) & 0xfff;
+      if (vMode !== mTrunk || (vlans[vif * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) === 0) return -1;
+      tagged = 1;
+    }
+    const bd = vlanDomain[vlan]!;
+    if (vlan === 0 || bd === 0 || len - 14 - 4 * tagged > vMtu) return -1;
+    // a valid source, known on this port (anything to learn, move or limit: the general nodes)
+    const shi = dv.getUint16(o + 6);
+    const slo = dv.getUint32(o + 8);
+    if ((shi & 0x100) !== 0 || (shi === 0 && slo === 0)) return -1;
+    const es = lookup(((bd << 16) | shi) >>> 0, slo);
+    if (es < 0 || mvif[es] !== vif) return -1;
+    // l2-forward: a known unicast destination on another port, not the IRB, not a no-local-switching pair
+    const dhi = dv.getUint16(o);
+    if ((dhi & 0x100) !== 0) return -1;
+    const ed = lookup(((bd << 16) | dhi) >>> 0, dv.getUint32(o + 2));
+    if (ed < 0) return -1;
+    const out = mvif[ed]!;
+    if (out === vif || (vflags[out]! & fIrb) !== 0 || (pflags[out]! & vNls) !== 0 || drivers[out] === null) return -1;
+    // l2-output: the out port carries the VLAN, tagged or not
+    const om = mode[out]!;
+    let wantTag = 0;
+    if (om === mTrunk && (vlans[out * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) !== 0) wantTag = native[out] !== vlan ? 1 : 0;
+    else if (om !== mAccess || access[out] !== vlan) return -1;
+    // taken: the source's last-seen second (aging), and the tag
+    if (mseen[es] !== sec) mseen[es] = sec;
+    if (tagged !== wantTag) {
+      if (tagged !== 0) {
+        d.copyWithin(o + 4, o, o + 12);
+        pstart[i] = s + 4;
+        plen[i] = len - 4;
+      } else {
+        d.copyWithin(o - 4, o, o + 12);
+        d[o + 8] = 0x81; d[o + 9] = 0; d[o + 10] = vlan >>> 8; d[o + 11] = vlan & 255;
+        pstart[i] = s - 4;
+        plen[i] = len + 4;
+      }
+    }
+    return out;
+  }
+
   function l2FastPath(): void {
     const n = qlen[nEthIn]!;
     let nSlow = 0;
     const sec = Math.floor((ORIGIN + g.now) / 1000);
-    // the receiving port's fields, reloaded when it changes (a burst comes from one vif)
     let lastVif = -1;
     let vOk = false;
-    let vMode = 0;
-    let vUntagged = 0;
-    let vMtu = 0;
-    let vNls = 0;
     // the tx queue being filled, in locals while the out port stays the same
     let curOv = -1;
     let curBase = 0;
@@ -118,68 +169,23 @@ export function makeL2FastPath(g: Graph): () => void {
         vNls = pflags[vif]! & nls;
       }
       const len = plen[i]!;
-      const s = pstart[i]!;
-      const o = (i << SHIFT) + s;
-      take: if (vOk && len >= 18) {
-        // l2-input: VLAN and domain
-        let vlan = vUntagged;
-        let tagged = 0;
-        if (dv.getUint16(o + 12) === 0x8100) {
-          vlan = dv.getUint16(o + 14) & 0xfff;
-          if (vMode !== mTrunk || (vlans[vif * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) === 0) break take;
-          tagged = 1;
-        }
-        const bd = vlanDomain[vlan]!;
-        if (vlan === 0 || bd === 0 || len - 14 - 4 * tagged > vMtu) break take;
-        // a valid source, known on this port (anything to learn, move or limit: the general nodes)
-        const shi = dv.getUint16(o + 6);
-        const slo = dv.getUint32(o + 8);
-        if ((shi & 0x100) !== 0 || (shi === 0 && slo === 0)) break take;
-        const es = lookup(((bd << 16) | shi) >>> 0, slo);
-        if (es < 0 || mvif[es] !== vif) break take;
-        // l2-forward: a known unicast destination on another port, not the IRB, not a no-local-switching pair
-        const dhi = dv.getUint16(o);
-        if ((dhi & 0x100) !== 0) break take;
-        const ed = lookup(((bd << 16) | dhi) >>> 0, dv.getUint32(o + 2));
-        if (ed < 0) break take;
-        const out = mvif[ed]!;
-        if (out === vif || (vflags[out]! & fIrb) !== 0 || (pflags[out]! & vNls) !== 0 || drivers[out] === null) break take;
-        // l2-output: the out port carries the VLAN, tagged or not
-        const om = mode[out]!;
-        let wantTag = 0;
-        if (om === mTrunk && (vlans[out * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) !== 0) wantTag = native[out] !== vlan ? 1 : 0;
-        else if (om !== mAccess || access[out] !== vlan) break take;
-        // taken: the source's last-seen second (aging), the tag, and the frame into out's tx queue
-        if (mseen[es] !== sec) mseen[es] = sec;
-        let flen = len;
-        if (tagged !== wantTag) {
-          if (tagged !== 0) {
-            d.copyWithin(o + 4, o, o + 12);
-            pstart[i] = s + 4;
-            flen = len - 4;
-          } else {
-            d.copyWithin(o - 4, o, o + 12);
-            d[o + 8] = 0x81; d[o + 9] = 0; d[o + 10] = vlan >>> 8; d[o + 11] = vlan & 255;
-            pstart[i] = s - 4;
-            flen = len + 4;
-          }
-          plen[i] = flen;
-        }
-        if (out !== curOv) {
-          if (curOv >= 0) { txn[curOv] = curN; txb[curOv] = curBytes; }
-          curOv = out;
-          curBase = out * CAP;
-          curN = txn[out]!;
-          curBytes = txb[out]!;
-          if (curN === 0) txDirty[g.txDirtyN++] = out;
-        }
-        if (curN >= CAP) { g.dropNow(i, dTxFull); continue; }
-        txq[curBase + curN++] = i;
-        curBytes += flen;
-        taken++;
+      const out = vOk && len >= 18 ? switchTo(i, vif, (i << SHIFT) + pstart[i]!, len, pstart[i]!, sec) : -1;
+      if (out < 0) {
+        qbuf[qBase + nSlow++] = i;
         continue;
       }
-      qbuf[qBase + nSlow++] = i;
+      if (out !== curOv) {
+        if (curOv >= 0) { txn[curOv] = curN; txb[curOv] = curBytes; }
+        curOv = out;
+        curBase = out * CAP;
+        curN = txn[out]!;
+        curBytes = txb[out]!;
+        if (curN === 0) txDirty[g.txDirtyN++] = out;
+      }
+      if (curN >= CAP) { g.dropNow(i, dTxFull); continue; }
+      txq[curBase + curN++] = i;
+      curBytes += plen[i]!;
+      taken++;
     }
     if (curOv >= 0) { txn[curOv] = curN; txb[curOv] = curBytes; }
     st[cFast] += taken;
