@@ -177,6 +177,8 @@ export interface PbBridgeDomainUpdate {
   irb?: string;
   macTableSize?: number;
   interfaceMacLimit?: number;
+  /** '' or 'drop' (default), 'none' */
+  interfaceMacLimitAction?: string;
 }
 
 export interface PbL2Settings {
@@ -201,6 +203,8 @@ export interface PbBridgeDomainInfo {
   macTableSize: number;
   interfaceMacLimit: number;
   moves: number;
+  /** '' from an older agent */
+  interfaceMacLimitAction?: string;
 }
 
 export type PbControllerBody =

@@ -221,6 +221,8 @@ export interface BridgeDomainConfig {
   macTableSize?: number;
   /** MACs each of its ports learns at most (Junos interface-mac-limit; absent: none) */
   interfaceMacLimit?: number;
+  /** what happens to a frame from a new source over interfaceMacLimit: 'drop' (the default: dropped and counted, mac_limit) or 'none' (forwarded, its source not learned); mac-table-size always drops */
+  interfaceMacLimitAction?: 'drop' | 'none';
 }
 
 export interface MacEntryInfo {
@@ -244,6 +246,8 @@ export interface BridgeDomainInfo {
   macs: number;
   macTableSize: number;
   interfaceMacLimit: number;
+  /** 'none' when frames over interfaceMacLimit are forwarded unlearned */
+  interfaceMacLimitAction: 'drop' | 'none';
   /** MAC moves seen since the domain was created */
   moves: number;
 }

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDataplane, type VRouterDataplane } from './dataplane.js';
-import type { BridgePortConfig } from './api.js';
+import type { BridgeDomainConfig, BridgePortConfig } from './api.js';
 import * as F from '../../test/support/frames.js';
 import { rng } from '../../test/support/random.js';
 import { ReferenceSwitch, type RefPort } from '../../test/support/reference-switch.js';
@@ -20,7 +20,7 @@ const B = '02:00:00:00:00:0b';
 const C = '02:00:00:00:00:0c';
 const D = '02:00:00:00:00:0d';
 
-async function bridge(ports: Record<string, BridgePortConfig>, domains: { name: string; vlan: number; macTableSize?: number; interfaceMacLimit?: number }[], poolSize = 4096): Promise<VRouterDataplane> {
+async function bridge(ports: Record<string, BridgePortConfig>, domains: BridgeDomainConfig[], poolSize = 4096): Promise<VRouterDataplane> {
   const dp = createDataplane({ workers: 0, poolSize });
   for (const name of Object.keys(ports)) await dp.addVif({ name, driver: 'memory', memory: { slots: 1024 } });
   for (const d of domains) dp.setBridgeDomain(d);
@@ -105,6 +105,32 @@ test('MAC limits per interface and per domain: not learned, frames dropped and c
   // a learned source keeps working
   send(dp, 'a1', F.eth(C, A, 0x0800, udp()));
   assert.equal(sent(dp, ports).a2!.length, 1);
+  await dp.stop();
+});
+
+test('interface-mac-limit packet-action none: frames from a source over the port\'s limit are forwarded, not learned; mac-table-size still drops', async () => {
+  const ports = ['a1', 'a2'];
+  const bad = await bridge({ a1: { mode: 'access', vlan: 10 } }, []);
+  assert.throws(() => bad.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1, interfaceMacLimitAction: 'shutdown' as 'none' }), /invalid interface-mac-limit packet-action 'shutdown'/);
+  await bad.stop();
+  const dp = await bridge({ a1: { mode: 'access', vlan: 10 }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10, interfaceMacLimit: 1, interfaceMacLimitAction: 'none', macTableSize: 3 }]);
+  for (const m of [A, B, C]) send(dp, 'a1', F.eth(BCAST, m, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit ?? 0, 0, 'nothing dropped over the interface limit');
+  assert.equal(sent(dp, ports).a2!.length, 3, 'all three flooded');
+  assert.deepEqual(dp.listMacs().map((m) => `${m.mac} ${m.interface}`), [`${A} a1`], 'only the first learned');
+  // a unicast from an unlearned source to a learned one is delivered too
+  send(dp, 'a2', F.eth(BCAST, D, 0x0800, udp()));
+  send(dp, 'a1', F.eth(D, B, 0x0800, udp()));
+  assert.equal(sent(dp, ports).a2!.length, 1);
+  assert.equal(dp.listBridgeDomains()[0]!.interfaceMacLimitAction, 'none');
+  // mac-table-size has no packet-action here: the domain's limit (3) still drops
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, interfaceMacLimitAction: 'none' });
+  send(dp, 'a2', F.eth(BCAST, '02:00:00:00:00:0e', 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 1, 'the third MAC of the domain is over mac-table-size');
+  // back to drop: over the port's limit dropped again
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1 });
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 2);
   await dp.stop();
 });
 

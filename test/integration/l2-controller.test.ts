@@ -130,3 +130,26 @@ test('L2 configuration in Junos form: ports, domains, IRB routing, show and clea
   await fib.whenIdle(10_000);
   assert.deepEqual(dp.listBridgeDomains().map((d) => d.name), ['bd100', 'bd200']);
 });
+
+test('interface-mac-limit packet-action in Junos form: reaches the data plane, shown, refused without a limit or with another action', { timeout: 30_000 }, async () => {
+  const c = await run('configure private', 'set bridge-domains bd100 bridge-options interface-mac-limit packet-action none', 'commit');
+  assert.equal(c.failed, undefined, JSON.stringify(c.failed));
+  await fib.whenIdle(10_000);
+  const bd = dp.listBridgeDomains().find((d) => d.name === 'bd100')!;
+  assert.equal(bd.interfaceMacLimit, 1000);
+  assert.equal(bd.interfaceMacLimitAction, 'none');
+  assert.match((await run('show bridge domain')).last.text, /interface-mac-limit 1000 packet-action none/);
+  const shown = await run('show configuration bridge-domains bd100 | display set');
+  assert.match(shown.last.text, /set bridge-domains bd100 bridge-options interface-mac-limit 1000\n/);
+  assert.match(shown.last.text, /set bridge-domains bd100 bridge-options interface-mac-limit packet-action none/);
+  const bad1 = await run('configure private', 'set bridge-domains bd100 bridge-options interface-mac-limit packet-action shutdown');
+  assert.match(bad1.failed?.error ?? '', /packet-action.*shutdown/);
+  const bad2 = await run('configure private', 'set bridge-domains bd200 bridge-options interface-mac-limit packet-action drop', 'commit');
+  assert.match(bad2.failed?.error ?? '', /bridge-domains bd200 bridge-options interface-mac-limit packet-action: needs the limit/);
+  await run('rollback 0');
+  // back to the default: the action leaves the data plane
+  const d = await run('configure private', 'delete bridge-domains bd100 bridge-options interface-mac-limit packet-action', 'commit');
+  assert.equal(d.failed, undefined, JSON.stringify(d.failed));
+  await fib.whenIdle(10_000);
+  assert.equal(dp.listBridgeDomains().find((x) => x.name === 'bd100')!.interfaceMacLimitAction, 'drop');
+});
