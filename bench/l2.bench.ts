@@ -7,7 +7,9 @@
  * frames sent / CPU seconds of the (single-threaded, workers: 0) process; median of the
  * half-second rounds, min and max in the notes. Each scenario runs in a process of its own
  * (see pipeline.bench.ts: V8 specialises the fast path to the one graph of an isolate).
- * The comparison with Open vSwitch's userspace datapath and the Linux bridge is not built yet.
+ * A third process runs the same L2 rig with the fused L2 fast path off (CNR_DP_NO_L2_FAST_PATH):
+ * what l2-fast-path.ts gains over the l2 nodes. Switching between real veths beside Open vSwitch
+ * and the Linux bridge is bench/l2-switching.bench.ts.
  */
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
@@ -92,25 +94,34 @@ async function ipv4(): Promise<BenchResult[]> {
   return [res];
 }
 
-const SCENARIOS = { l2, ipv4 } as const;
+/** The same L2 rig through the l2 nodes alone (the fused L2 fast path off): what the fused path gains. */
+async function l2Nodes(): Promise<BenchResult[]> {
+  const [r] = await l2();
+  return [{ ...r!, name: `${r!.name}, l2 nodes only (fused L2 fast path off)` }];
+}
+
+const SCENARIOS = { l2, 'l2-nodes': l2Nodes, ipv4 } as const;
 
 export async function run(): Promise<BenchResult[]> {
   const only = process.env.L2_ONLY as keyof typeof SCENARIOS | undefined;
   if (only) return SCENARIOS[only]();
   const got: Record<string, BenchResult> = {};
   for (const name of Object.keys(SCENARIOS)) {
-    const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, L2_ONLY: name }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+    const env = { ...process.env, L2_ONLY: name, ...(name === 'l2-nodes' ? { CNR_DP_NO_L2_FAST_PATH: '1' } : {}) };
+    const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
     for (const line of text.split('\n')) {
       if (line.startsWith(MARK)) got[name] = (JSON.parse(line.slice(MARK.length)) as BenchResult[])[0]!;
       else if (line) console.log(line);
     }
   }
   const sw = got['l2']!;
+  const nodes = got['l2-nodes']!;
   const ref = got['ipv4']!;
+  const vsNodes: BenchResult = { ...sw, name: `${sw.name}: fused L2 fast path against the l2 nodes`, reference: { name: nodes.name, value: nodes.value }, ratio: Number((sw.value / nodes.value).toFixed(3)) };
   sw.reference = { name: ref.name, value: ref.value };
   sw.ratio = Number((sw.value / ref.value).toFixed(3));
-  console.log(`L2 switching / IPv4 fast path: ${sw.ratio}x`);
-  return [sw, ref];
+  console.log(`L2 switching / IPv4 fast path: ${sw.ratio}x; fused L2 fast path / l2 nodes: ${vsNodes.ratio}x`);
+  return [sw, vsNodes, ref];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -12,6 +12,7 @@
  */
 import { createDataplane } from '../../src/dataplane/dataplane.js';
 import { randomPrefixes4 } from '../../test/support/random.js';
+import { exitOnSigterm } from './vrouter-exit.js';
 
 export interface FwdVrouterConfig {
   workers: number;
@@ -41,17 +42,7 @@ async function main(): Promise<void> {
   }
   await dp.start();
   console.log(`ready ${dp.tables.lpm4.routeCount(0)}`);
-  let stopping = false;
-  process.on('SIGTERM', () => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`dropstats ${JSON.stringify(dp.dropStats())}`);
-    console.log(`counters ${JSON.stringify(dp.counters())}`);
-    void dp.stop().then(() => {
-      clearInterval(keepAlive);
-      process.exit(0);
-    });
-  });
+  exitOnSigterm(dp, keepAlive);
 }
 
 main().catch((e: unknown) => {

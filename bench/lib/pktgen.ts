@@ -10,7 +10,8 @@
  * 1M-route set randomPrefixes4(1M, SEED) that the forwarding benchmark installs, one after
  * the other in every slot sent (the destination changes every packet; the address and the IPv4
  * header checksum are rewritten in the slot before it is handed over; the UDP checksum is 0,
- * "none", as IPv4 allows). RATE_PPS paces the sender: it sleeps (never spins, so that all-core
+ * "none", as IPv4 allows). blast() also takes a list of frames to send in turn (`cycle`, used by
+ * bench/lib/l2-traffic.ts). RATE_PPS paces the sender: it sleeps (never spins, so that all-core
  * CPU accounting sees the work the kernel does on its CPU) whenever it is ahead of the rate.
  * Prints "sent N pps P" when done. buildUdpFrame and flowDestinations are exported for tests.
  */
@@ -87,7 +88,7 @@ function checksumWith(frame: Uint8Array, dst: number): number {
  * Send `frame` for `seconds`, as fast as the ring allows or paced at `rate` packets/s; with
  * `flows`, each packet to the next destination of the list. Returns frames handed to the kernel.
  */
-export function blast(ifname: string, frame: Uint8Array, seconds: number, opts: { rate?: number; flows?: Uint32Array } = {}): number {
+export function blast(ifname: string, frame: Uint8Array, seconds: number, opts: { rate?: number; flows?: Uint32Array; cycle?: readonly Uint8Array[] } = {}): number {
   const c = libc();
   const ifindex = interfaceIndex(ifname);
   const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -114,6 +115,9 @@ export function blast(ifname: string, frame: Uint8Array, seconds: number, opts: 
     const flows = opts.flows;
     const sums = flows ? Uint16Array.from(flows, (d) => checksumWith(frame, d)) : undefined;
     let flow = 0;
+    // `cycle`: whole frames of frame.length bytes, each packet the next one (the L2 benchmark's MACs and VLANs)
+    const cycle = opts.cycle;
+    let next = 0;
     if (flows) {
       for (let i = 0; i < FRAMES; i++) {
         const o = i * FRAME_SIZE + TX_DATA;
@@ -143,6 +147,9 @@ export function blast(ifname: string, frame: Uint8Array, seconds: number, opts: 
           ring[o + 31] = (d >>> 16) & 255;
           ring[o + 32] = (d >>> 8) & 255;
           ring[o + 33] = d & 255;
+        } else if (cycle) {
+          ring.set(cycle[next]!, head * FRAME_SIZE + TX_DATA);
+          next = next + 1 === cycle.length ? 0 : next + 1;
         }
         words[w] = 1; // TP_STATUS_SEND_REQUEST
         head = head + 1 === FRAMES ? 0 : head + 1;

@@ -108,7 +108,7 @@ export class AgentServer {
       ClearMacs: this.unary((req: { bridgeDomain: string }) => ({ cleared: this.dp.clearMacs?.(req.bridgeDomain || undefined) ?? 0 })),
       ListFilters: this.unary(() => ({ filters: this.programmer.listFilters() })),
       ListBridgeDomains: this.unary(() => ({
-        domains: (this.dp.listBridgeDomains?.() ?? []).map((d) => ({ name: d.name, vlanId: d.vlan, irb: d.irb ?? '', interfaces: d.interfaces.map((i) => `${i.name} (${i.mode}${i.tagged ? ', tagged' : ''})`), macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, moves: d.moves })),
+        domains: (this.dp.listBridgeDomains?.() ?? []).map((d) => ({ name: d.name, vlanId: d.vlan, irb: d.irb ?? '', interfaces: d.interfaces.map((i) => `${i.name} (${i.mode}${i.tagged ? ', tagged' : ''})`), macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, interfaceMacLimitAction: d.interfaceMacLimitAction, moves: d.moves })),
       })),
     });
     server.addService(health.service, {
@@ -389,6 +389,9 @@ export class AgentServer {
       txPackets: v.txPackets,
       drops: v.drops,
       linkDown: v.linkDown === true,
+      rxBytes: v.rxBytes,
+      txBytes: v.txBytes,
+      ...(v.bridge ? { bridge: { mode: v.bridge.mode, vlans: v.bridge.vlans, nativeVlan: v.bridge.nativeVlan ?? 0, macs: v.bridge.macs, macLimit: v.bridge.macLimit, counters: v.bridge.counters } } : {}),
     }));
   }
 }

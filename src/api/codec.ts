@@ -456,6 +456,7 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
     w.string(4, b.irb);
     w.uintField(5, b.macTableSize ?? 0);
     w.uintField(6, b.interfaceMacLimit ?? 0);
+    if (b.interfaceMacLimitAction) w.string(80, b.interfaceMacLimitAction);
     e();
   } else if (m.l2Settings) {
     const e = w.begin(21);
@@ -832,6 +833,7 @@ function readBridgeDomain(x: Reader): PbBridgeDomainUpdate {
     else if (f === 4 && wire === 2) b.irb = x.string();
     else if (f === 5 && wire === 0) b.macTableSize = x.varint();
     else if (f === 6 && wire === 0) b.interfaceMacLimit = x.varint();
+    else if (f === 80 && wire === 2) b.interfaceMacLimitAction = x.string();
     else x.skip(wire);
   }
   return b;

@@ -238,6 +238,8 @@ export interface PbBridgeDomainUpdate {
   irb?: string;
   macTableSize?: number;
   interfaceMacLimit?: number;
+  /** '' or 'drop' (default), 'none' */
+  interfaceMacLimitAction?: string;
 }
 
 export interface PbL2Settings {
@@ -262,6 +264,8 @@ export interface PbBridgeDomainInfo {
   macTableSize: number;
   interfaceMacLimit: number;
   moves: number;
+  /** '' from an older agent */
+  interfaceMacLimitAction?: string;
 }
 
 export type PbControllerBody =
@@ -320,6 +324,19 @@ export interface PbInterfaceInfo {
   drops: number;
   /** attached, but the netdev's link is down */
   linkDown?: boolean;
+  /** a bridge port's L2 state and counters (absent: not a bridge port, or an older agent) */
+  bridge?: PbBridgePortStats | null;
+  rxBytes?: number;
+  txBytes?: number;
+}
+
+export interface PbBridgePortStats {
+  mode: string;
+  vlans: number[];
+  nativeVlan: number;
+  macs: number;
+  macLimit: number;
+  counters: Record<string, number>;
 }
 
 export interface PbNexthopInfo {

@@ -98,6 +98,8 @@ export interface VifInfo {
    * poolEmpty, fillRingEmpty, txRingEmpty
    */
   io?: Record<string, number>;
+  /** a bridge port (setBridgePort): its mode and VLANs, MACs learned on it and its limit (0: none), and its L2 counters (graph-constants.ts L2_PORT_COUNTERS: flooded, flood_copies, and its frames dropped per L2 reason) */
+  bridge?: { mode: 'access' | 'trunk'; vlans: number[]; nativeVlan?: number; macs: number; macLimit: number; counters: Record<string, number> };
   /** driver 'memif': the client's state and the rings' occupancy (io/memif.ts MemifStatus) */
   memif?: { socket: string; id: number; state: string; peer: string; connects: number; disconnects: number; badMessages: number; badDescriptors: number; refused: number; rxRingSize: number; txRingSize: number; rxRingWaiting: number; txRingPosted: number; lastDisconnect: string };
 }
@@ -244,6 +246,8 @@ export interface BridgeDomainConfig {
   macTableSize?: number;
   /** MACs each of its ports learns at most (Junos interface-mac-limit; absent: none) */
   interfaceMacLimit?: number;
+  /** what happens to a frame from a new source over interfaceMacLimit: 'drop' (the default: dropped and counted, mac_limit) or 'none' (forwarded, its source not learned); mac-table-size always drops */
+  interfaceMacLimitAction?: 'drop' | 'none';
 }
 
 export interface MacEntryInfo {
@@ -267,6 +271,8 @@ export interface BridgeDomainInfo {
   macs: number;
   macTableSize: number;
   interfaceMacLimit: number;
+  /** 'none' when frames over interfaceMacLimit are forwarded unlearned */
+  interfaceMacLimitAction: 'drop' | 'none';
   /** MAC moves seen since the domain was created */
   moves: number;
 }

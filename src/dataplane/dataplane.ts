@@ -59,7 +59,7 @@ import {
 import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from './tables/label-table.js';
 import { G_PUNT_OSI, MAX_ADDR, VIF_IRB, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
-import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
+import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, L2_PORT_COUNTERS, L2_PORT_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { Engine, driverModules, openDriver } from './worker/engine.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
@@ -1022,9 +1022,21 @@ export class VRouterDataplane implements Dataplane {
         drops: c(4),
         ...(v.carrier === false ? { linkDown: true } : {}),
         io,
+        ...(this.bridgeInfo(v.id, lay.l2Base)),
         ...(v.memif ? { memif: { socket: v.memif.socket, id: v.memif.id ?? 0, ...readMemifStatus(v.memif.status) } } : {}),
       };
     });
+  }
+
+  /** listVifs' `bridge` for a bridge port: its settings, MACs learned and limit, its L2 counters summed over the workers */
+  private bridgeInfo(vif: number, l2Base: number): Pick<VifInfo, 'bridge'> {
+    const port = this.bridges.port(vif);
+    if (!port) return {};
+    const bt = this.tables.bridge;
+    const counters: Record<string, number> = {};
+    L2_PORT_COUNTERS.forEach((name, k) => { counters[name] = this.sum(l2Base + vif * L2_PORT_STRIDE + k); });
+    const vlans = port.mode === 'access' ? [port.vlan ?? 0] : [...(port.vlans ?? [])];
+    return { bridge: { mode: port.mode, vlans, ...(port.nativeVlan ? { nativeVlan: port.nativeVlan } : {}), macs: bt.portCount[vif]!, macLimit: bt.portLimit[vif]!, counters } };
   }
 
   listNexthops(): NexthopInfo[] {

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDataplane, type VRouterDataplane } from './dataplane.js';
-import type { BridgePortConfig } from './api.js';
+import type { BridgeDomainConfig, BridgePortConfig } from './api.js';
 import * as F from '../../test/support/frames.js';
 import { rng } from '../../test/support/random.js';
 import { ReferenceSwitch, type RefPort } from '../../test/support/reference-switch.js';
@@ -20,7 +20,7 @@ const B = '02:00:00:00:00:0b';
 const C = '02:00:00:00:00:0c';
 const D = '02:00:00:00:00:0d';
 
-async function bridge(ports: Record<string, BridgePortConfig>, domains: { name: string; vlan: number; macTableSize?: number; interfaceMacLimit?: number }[], poolSize = 4096): Promise<VRouterDataplane> {
+async function bridge(ports: Record<string, BridgePortConfig>, domains: BridgeDomainConfig[], poolSize = 4096): Promise<VRouterDataplane> {
   const dp = createDataplane({ workers: 0, poolSize });
   for (const name of Object.keys(ports)) await dp.addVif({ name, driver: 'memory', memory: { slots: 1024 } });
   for (const d of domains) dp.setBridgeDomain(d);
@@ -105,6 +105,32 @@ test('MAC limits per interface and per domain: not learned, frames dropped and c
   // a learned source keeps working
   send(dp, 'a1', F.eth(C, A, 0x0800, udp()));
   assert.equal(sent(dp, ports).a2!.length, 1);
+  await dp.stop();
+});
+
+test('interface-mac-limit packet-action none: frames from a source over the port\'s limit are forwarded, not learned; mac-table-size still drops', async () => {
+  const ports = ['a1', 'a2'];
+  const bad = await bridge({ a1: { mode: 'access', vlan: 10 } }, []);
+  assert.throws(() => bad.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1, interfaceMacLimitAction: 'shutdown' as 'none' }), /invalid interface-mac-limit packet-action 'shutdown'/);
+  await bad.stop();
+  const dp = await bridge({ a1: { mode: 'access', vlan: 10 }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10, interfaceMacLimit: 1, interfaceMacLimitAction: 'none', macTableSize: 3 }]);
+  for (const m of [A, B, C]) send(dp, 'a1', F.eth(BCAST, m, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit ?? 0, 0, 'nothing dropped over the interface limit');
+  assert.equal(sent(dp, ports).a2!.length, 3, 'all three flooded');
+  assert.deepEqual(dp.listMacs().map((m) => `${m.mac} ${m.interface}`), [`${A} a1`], 'only the first learned');
+  // a unicast from an unlearned source to a learned one is delivered too
+  send(dp, 'a2', F.eth(BCAST, D, 0x0800, udp()));
+  send(dp, 'a1', F.eth(D, B, 0x0800, udp()));
+  assert.equal(sent(dp, ports).a2!.length, 1);
+  assert.equal(dp.listBridgeDomains()[0]!.interfaceMacLimitAction, 'none');
+  // mac-table-size has no packet-action here: the domain's limit (3) still drops
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, interfaceMacLimitAction: 'none' });
+  send(dp, 'a2', F.eth(BCAST, '02:00:00:00:00:0e', 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 1, 'the third MAC of the domain is over mac-table-size');
+  // back to drop: over the port's limit dropped again
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1 });
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 2);
   await dp.stop();
 });
 
@@ -222,7 +248,7 @@ test('IRB: ARP for the IRB answered in the domain, routing between two domains, 
   await dp.stop();
 });
 
-test('differential: random frame sequences through the data plane and a reference switch agree', async () => {
+for (const fused of [true, false]) test(`differential: random frame sequences through the data plane and a reference switch agree (${fused ? 'with' : 'without'} the fused L2 fast path)`, async () => {
   const cfg: Record<string, RefPort & BridgePortConfig> = {
     p1: { mode: 'access', vlan: 10 },
     p2: { mode: 'access', vlan: 10, noLocalSwitching: true },
@@ -233,7 +259,10 @@ test('differential: random frame sequences through the data plane and a referenc
   };
   const portCfg = (c: RefPort & BridgePortConfig): BridgePortConfig => (c.mode === 'access' ? { mode: 'access', vlan: c.vlan!, ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}) } : { mode: 'trunk', vlans: c.vlans!, ...(c.nativeVlan ? { nativeVlan: c.nativeVlan } : {}), ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}) });
   const domains = [{ name: 'bd10', vlan: 10, interfaceMacLimit: 6 }, { name: 'bd20', vlan: 20, macTableSize: 10 }, { name: 'bd30', vlan: 30 }, { name: 'bd40', vlan: 40 }];
+  // the graph reads CNR_DP_NO_FAST_PATH when it is made (workers: 0, in this process)
+  if (!fused) process.env.CNR_DP_NO_FAST_PATH = '1';
   const dp = await bridge(Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, portCfg(v)])), domains);
+  delete process.env.CNR_DP_NO_FAST_PATH;
   const ref = new ReferenceSwitch();
   for (const [k, v] of Object.entries(cfg)) ref.ports.set(k, { ...v, native: v.nativeVlan });
   for (const d of domains) ref.domains.set(d.vlan, d);
@@ -265,7 +294,10 @@ test('differential: random frame sequences through the data plane and a referenc
   }
   const drops = dp.dropStats();
   for (const reason of ['l2_vlan_not_allowed', 'l2_no_domain', 'l2_bad_source', 'mac_limit', 'l2_same_port', 'no_local_switching', 'truncated']) assert.equal(drops[reason], outcome[reason] ?? 0, reason);
-  console.log(`# differential: ${frames} frames; outcomes ${JSON.stringify(outcome)}`);
+  const fast = dp.counters().l2_fast_path!;
+  console.log(`# differential: ${frames} frames; outcomes ${JSON.stringify(outcome)}; ${fast} through the fused L2 fast path`);
+  if (fused) assert.ok(fast > 0 && fast < (outcome.out1 ?? 0), 'the fused path took some known unicasts, the l2 nodes the rest');
+  else assert.equal(fast, 0);
   assert.ok((outcome.mac_limit ?? 0) > 0 && (outcome.no_local_switching ?? 0) > 0 && (outcome.out1 ?? 0) > 0 && (outcome.out2 ?? 0) > 0, 'the mix exercises limits, no-local-switching, unicast and flooding');
   await dp.stop();
 });
@@ -316,6 +348,6 @@ test('fuzz: mutated tagged frames through the L2 nodes, every frame accounted fo
   assert.equal(c.rx! + c.generated! + c.l2_flood_copies!, c.tx! + c.punt! + c.consumed! + dropped, 'every frame accounted for');
   assert.equal(collected, c.tx!, 'every sent frame reached a driver');
   assert.equal(dp.poolAvailable(), poolSize, 'no buffer leaked');
-  assert.ok(c.l2_flood_copies! > 0 && c.tx! > 0, 'flooding and forwarding exercised');
+  assert.ok(c.l2_flood_copies! > 0 && c.tx! > 0 && c.l2_fast_path! > 0, 'flooding, forwarding and the fused L2 fast path exercised');
   await dp.stop();
 });

@@ -2,7 +2,8 @@
  * L2 switching configured in Junos form through the real controller (docs/l2.md): the
  * commit reaches the agent (bridge ports, IRB units, bridge domains, MAC aging) and the data
  * plane switches and routes frames injected on memory vifs; `show bridge mac-table`, `show
- * bridge domain` and `clear bridge mac-table` read the agent back; bad lines are refused with
+ * bridge domain`, `show interfaces IF extensive` (a port's L2 counters) and `clear bridge
+ * mac-table` read the agent back; bad lines are refused with
  * their line and reason; deleting the domain takes it out of the data plane.
  */
 import { test, before, after } from 'node:test';
@@ -91,6 +92,24 @@ test('L2 configuration in Junos form: ports, domains, IRB routing, show and clea
   const dom = await run('show bridge domain');
   assert.match(dom.last.text, /bd100\s+100\s+t1 \(trunk, tagged\)/);
   assert.match(dom.last.text, /routing-interface irb\.100; 1 MACs learned; 0 MAC moves; mac-table-size 100000, interface-mac-limit 1000/);
+  // show interfaces IF extensive: a1's L2 counters (its ARP broadcast flooded; a VLAN it does not carry dropped)
+  await deliver('a1', F.eth(BCAST, H1, 0x0800, F.ipv4({ src: '10.100.0.10', dst: '10.100.0.99', payload: F.udp(1, 2) }), 100));
+  dp.memoryDriver('t1').collect();
+  const ext = await run('show interfaces a1 extensive');
+  assert.match(ext.last.text, /Physical interface: a1, Enabled/);
+  assert.match(ext.last.text, /Protocol bridge, Interface mode: access, VLAN: 100/);
+  assert.match(ext.last.text, /MACs learned\s+:\s+1 \(interface-mac-limit 1000\)/);
+  assert.match(ext.last.text, /Flooded frames\s+:\s+1\n/);
+  assert.match(ext.last.text, /Flood copies\s+:\s+\d+/);
+  assert.match(ext.last.text, /VLAN drops\s+:\s+1\n/);
+  assert.match(ext.last.text, /Storm control drops\s+:\s+0\n/);
+  const data = ext.last.data as { bridge: { macs: number; counters: Record<string, number> } };
+  assert.equal(data.bridge.macs, 1);
+  assert.equal(data.bridge.counters.l2_vlan_not_allowed, 1);
+  const unit = await run('show interfaces t1.0 extensive');
+  assert.match(unit.last.text, /Interface mode: trunk, VLANs: 100 200 .* 210, Native VLAN: 300/);
+  assert.doesNotMatch((await run('show interfaces a1')).last.text, /L2 switching statistics/);
+  assert.match((await run('show interfaces nosuch extensive')).failed?.error ?? '', /no interface 'nosuch'/);
   const cleared = await run('clear bridge mac-table bridge-domain bd100');
   assert.match(cleared.last.text, /^1 MAC entries cleared/);
   assert.equal(dp.listMacs('bd100').filter((m) => !m.static).length, 0);
@@ -110,4 +129,27 @@ test('L2 configuration in Junos form: ports, domains, IRB routing, show and clea
   assert.equal(del.failed, undefined, JSON.stringify(del.failed));
   await fib.whenIdle(10_000);
   assert.deepEqual(dp.listBridgeDomains().map((d) => d.name), ['bd100', 'bd200']);
+});
+
+test('interface-mac-limit packet-action in Junos form: reaches the data plane, shown, refused without a limit or with another action', { timeout: 30_000 }, async () => {
+  const c = await run('configure private', 'set bridge-domains bd100 bridge-options interface-mac-limit packet-action none', 'commit');
+  assert.equal(c.failed, undefined, JSON.stringify(c.failed));
+  await fib.whenIdle(10_000);
+  const bd = dp.listBridgeDomains().find((d) => d.name === 'bd100')!;
+  assert.equal(bd.interfaceMacLimit, 1000);
+  assert.equal(bd.interfaceMacLimitAction, 'none');
+  assert.match((await run('show bridge domain')).last.text, /interface-mac-limit 1000 packet-action none/);
+  const shown = await run('show configuration bridge-domains bd100 | display set');
+  assert.match(shown.last.text, /set bridge-domains bd100 bridge-options interface-mac-limit 1000\n/);
+  assert.match(shown.last.text, /set bridge-domains bd100 bridge-options interface-mac-limit packet-action none/);
+  const bad1 = await run('configure private', 'set bridge-domains bd100 bridge-options interface-mac-limit packet-action shutdown');
+  assert.match(bad1.failed?.error ?? '', /packet-action.*shutdown/);
+  const bad2 = await run('configure private', 'set bridge-domains bd200 bridge-options interface-mac-limit packet-action drop', 'commit');
+  assert.match(bad2.failed?.error ?? '', /bridge-domains bd200 bridge-options interface-mac-limit packet-action: needs the limit/);
+  await run('rollback 0');
+  // back to the default: the action leaves the data plane
+  const d = await run('configure private', 'delete bridge-domains bd100 bridge-options interface-mac-limit packet-action', 'commit');
+  assert.equal(d.failed, undefined, JSON.stringify(d.failed));
+  await fib.whenIdle(10_000);
+  assert.equal(dp.listBridgeDomains().find((x) => x.name === 'bd100')!.interfaceMacLimitAction, 'drop');
 });

@@ -272,6 +272,8 @@ function checkBridging(errors: string[], cfg: ConfigTree): void {
       if (irbOwner.has(irb)) errors.push(`${at} routing-interface ${irb}: already the routing interface of bridge domain ${irbOwner.get(irb)}`);
       else irbOwner.set(irb, bd);
     }
+    const iml = subtree(subtree(b['bridge-options'])['interface-mac-limit']);
+    if (iml['packet-action'] !== undefined && typeof iml['limit'] !== 'number') errors.push(`${at} bridge-options interface-mac-limit packet-action: needs the limit (interface-mac-limit N)`);
   }
   for (const u of Object.keys(irbUnits)) {
     if (!irbOwner.has(`irb.${u}`)) errors.push(`interfaces irb unit ${u}: no bridge domain has routing-interface irb.${u}`);

@@ -1,10 +1,12 @@
 /**
  * The operational commands of L2 switching (docs/l2.md), read back from the agent through
  * the FIB export's unary calls: `show bridge mac-table [bridge-domain BD]`, `show bridge
- * domain`, `clear bridge mac-table [bridge-domain BD]`. The text follows Junos's layout.
+ * domain`, `clear bridge mac-table [bridge-domain BD]`, and `show interfaces IF [extensive]`
+ * (show-interfaces.ts). The text follows Junos's layout.
  */
 import type { CommandResult, OperationalCommand } from '../types.js';
 import type { FibExport } from '../rib/fib-export.js';
+import { showInterface } from './show-interfaces.js';
 
 /** `[bridge-domain BD]`, the only argument these commands take. */
 function domainArg(cmd: string, args: string[]): string | undefined {
@@ -19,6 +21,12 @@ export function l2Commands(fib: FibExport | undefined): OperationalCommand[] {
     return fib;
   };
   return [
+    {
+      // (`show interfaces terse`, the longer path, stays rib/service.ts's)
+      path: ['show', 'interfaces'],
+      help: 'One interface as the vRouter reports it: IF [extensive] (extensive: a bridge port\'s L2 counters)',
+      run: async (args): Promise<CommandResult> => showInterface(await need().listInterfaces(10_000), args),
+    },
     {
       path: ['show', 'bridge', 'mac-table'],
       help: 'MACs learned by the bridge domains: [bridge-domain BD]',
@@ -50,10 +58,10 @@ export function l2Commands(fib: FibExport | undefined): OperationalCommand[] {
         for (const d of doms) {
           lines.push(`default-switch          ${d.name.padEnd(25)}${String(d.vlanId).padEnd(12)}${d.interfaces[0] ?? ''}`);
           for (const i of d.interfaces.slice(1)) lines.push(`${''.padEnd(61)}${i}`);
-          const limits = [d.macTableSize ? `mac-table-size ${d.macTableSize}` : '', d.interfaceMacLimit ? `interface-mac-limit ${d.interfaceMacLimit}` : ''].filter(Boolean).join(', ');
+          const limits = [d.macTableSize ? `mac-table-size ${d.macTableSize}` : '', d.interfaceMacLimit ? `interface-mac-limit ${d.interfaceMacLimit}${d.interfaceMacLimitAction === 'none' ? ' packet-action none' : ''}` : ''].filter(Boolean).join(', ');
           lines.push(`${''.padEnd(24)}routing-interface ${d.irb || '-'}; ${d.macs} MACs learned; ${d.moves} MAC moves${limits ? `; ${limits}` : ''}`);
         }
-        return { text: lines.join('\n') + '\n', data: { domains: doms.map((d) => ({ name: d.name, vlan: d.vlanId, routingInterface: d.irb || undefined, interfaces: d.interfaces, macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, moves: d.moves })) } };
+        return { text: lines.join('\n') + '\n', data: { domains: doms.map((d) => ({ name: d.name, vlan: d.vlanId, routingInterface: d.irb || undefined, interfaces: d.interfaces, macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, interfaceMacLimitAction: d.interfaceMacLimitAction || 'drop', moves: d.moves })) } };
       },
     },
     {

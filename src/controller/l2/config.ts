@@ -57,7 +57,9 @@ export function bridgeDomainsOf(cfg: ConfigTree): FibBridgeDomain[] {
     const d: FibBridgeDomain = { name, vlan: Number(b['vlan-id'] ?? 0) };
     if (typeof b['routing-interface'] === 'string') d.irb = b['routing-interface'];
     if (typeof opts['mac-table-size'] === 'number') d.macTableSize = opts['mac-table-size'];
-    if (typeof opts['interface-mac-limit'] === 'number') d.interfaceMacLimit = opts['interface-mac-limit'];
+    const iml = subtree(opts['interface-mac-limit']);
+    if (typeof iml['limit'] === 'number') d.interfaceMacLimit = iml['limit'];
+    if (iml['packet-action'] === 'drop' || iml['packet-action'] === 'none') d.interfaceMacLimitAction = iml['packet-action'];
     return d;
   });
 }

@@ -49,6 +49,8 @@ export interface FibBridgeDomain {
   irb?: string;
   macTableSize?: number;
   interfaceMacLimit?: number;
+  /** interface-mac-limit packet-action (absent: drop) */
+  interfaceMacLimitAction?: 'drop' | 'none';
 }
 
 export interface FibInterface {
@@ -617,7 +619,7 @@ function opMessage(op: Op): PbControllerMessage {
   if (op.kind === 'bd') {
     const d = op.cfg;
     if (!d) return { seq: 0, bridgeDomain: { name: op.name, delete: true } };
-    return { seq: 0, bridgeDomain: { name: d.name, vlanId: d.vlan, irb: d.irb ?? '', macTableSize: d.macTableSize ?? 0, interfaceMacLimit: d.interfaceMacLimit ?? 0 } };
+    return { seq: 0, bridgeDomain: { name: d.name, vlanId: d.vlan, irb: d.irb ?? '', macTableSize: d.macTableSize ?? 0, interfaceMacLimit: d.interfaceMacLimit ?? 0, interfaceMacLimitAction: d.interfaceMacLimitAction ?? '' } };
   }
   const c = op.cfg;
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };

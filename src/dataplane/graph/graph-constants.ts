@@ -187,8 +187,10 @@ export const C_FRAMES_PUNTED = 13;
 export const C_L2_FLOOD_COPIES = 14;
 /** MAC learn and move events the workers posted to the main thread */
 export const C_MAC_LEARN_EVENTS = 15;
-export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps', 'frames_punted', 'l2_flood_copies', 'mac_learn_events'];
-export const STATS_DROP_BASE = 16;
+/** switched frames the fused L2 fast path took (l2-fast-path.ts); the rest went through the l2 nodes */
+export const C_L2_FAST_PATH = 16;
+export const GLOBAL_COUNTERS = ['rx', 'tx', 'punt', 'generated', 'consumed', 'icmp_sent', 'icmp_suppressed', 'neighbor_requests', 'bursts', 'handoff_out', 'handoff_in', 'exceptions', 'idle_sleeps', 'frames_punted', 'l2_flood_copies', 'mac_learn_events', 'l2_fast_path'];
+export const STATS_DROP_BASE = 17;
 
 /** per vif: rx packets, rx bytes, tx packets, tx bytes, drops (counted on the receiving vif) */
 export const VIF_STRIDE = 5;
@@ -219,11 +221,27 @@ export const IO_COUNTERS = [
 export const IO_STRIDE = IO_COUNTERS.length;
 
 /**
+ * L2 counters per bridge port, counted on the port that received the frame (`show interfaces IF
+ * extensive`): frames it brought that were flooded, the copies flooding made of them, then its
+ * frames dropped for each L2 reason (L2_PORT_DROPS, counted by the drop node).
+ */
+export const L2_PORT_DROPS = [D_L2_NO_DOMAIN, D_L2_VLAN_NOT_ALLOWED, D_L2_BAD_SOURCE, D_MAC_LIMIT, D_STORM_CONTROL, D_L2_SAME_PORT, D_NO_LOCAL_SWITCHING, D_L2_NO_PORTS, D_L2_FILTER_DISCARD];
+export const L2_PORT_COUNTERS = ['flooded', 'flood_copies', ...L2_PORT_DROPS.map((r) => DROP_NAMES[r]!)];
+export const L2_PORT_STRIDE = L2_PORT_COUNTERS.length;
+export const L2_PORT_FLOODED = 0;
+export const L2_PORT_FLOOD_COPIES = 1;
+/** per drop reason: its slot in a port's L2 counters, or -1 (not an L2 reason) */
+export const L2_PORT_DROP_SLOT = Int8Array.from({ length: N_DROP_REASONS }, (_, r) => {
+  const k = L2_PORT_DROPS.indexOf(r);
+  return k < 0 ? -1 : 2 + k;
+});
+
+/**
  * aclOutBase: the output filters' hit counters, laid out as the input ones (ACL_STRIDE per
  * vif); aclBytesBase, aclOutBytesBase: the IP bytes of those hits (inet and inet6 rules: the
  * packets' IP total length; bridge rules count no bytes), laid out the same way.
  */
-export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; aclOutBase: number; aclBytesBase: number; aclOutBytesBase: number; size: number } {
+export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number; vrfBase: number; aclBase: number; ioBase: number; aclOutBase: number; aclBytesBase: number; aclOutBytesBase: number; l2Base: number; size: number } {
   const vifBase = STATS_DROP_BASE + N_DROP_REASONS;
   const vrfBase = vifBase + maxVifs * VIF_STRIDE;
   const aclBase = vrfBase + maxVrfs * 2;
@@ -231,5 +249,6 @@ export function statsLayout(maxVifs: number, maxVrfs: number): { vifBase: number
   const aclOutBase = ioBase + maxVifs * IO_STRIDE;
   const aclBytesBase = aclOutBase + maxVifs * ACL_STRIDE;
   const aclOutBytesBase = aclBytesBase + maxVifs * ACL_STRIDE;
-  return { vifBase, vrfBase, aclBase, ioBase, aclOutBase, aclBytesBase, aclOutBytesBase, size: aclOutBytesBase + maxVifs * ACL_STRIDE };
+  const l2Base = aclOutBytesBase + maxVifs * ACL_STRIDE;
+  return { vifBase, vrfBase, aclBase, ioBase, aclOutBase, aclBytesBase, aclOutBytesBase, l2Base, size: l2Base + maxVifs * L2_PORT_STRIDE };
 }

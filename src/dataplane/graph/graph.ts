@@ -31,6 +31,7 @@ import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import { icmp6Checksum, mix, rd32, wr32 } from './bytes.js';
 import { makeFastPath } from './fast-path.js';
+import { makeL2FastPath } from './l2-fast-path.js';
 import { GRAPH_NODES } from './nodes.js';
 import { flushTx, txNode } from './tx.js';
 import type { L2WorkerState } from './l2-state.js';
@@ -67,6 +68,8 @@ export class Graph {
   /** the bytes of those hits, input and output (IP filters only) */
   readonly aclBytesBase: number;
   readonly aclOutBytesBase: number;
+  /** where the bridge ports' L2 counters start (graph-constants.ts L2_PORT_COUNTERS) */
+  readonly l2Base: number;
   /** per-vif staging for tx */
   readonly txq: Uint32Array;
   readonly txn: Int32Array;
@@ -94,6 +97,8 @@ export class Graph {
   aclOutNext = K.N_TX;
   /** the fused IPv4/IPv6 fast path (fastPath); off only to compare it with the general nodes */
   fastOn = process.env.CNR_DP_NO_FAST_PATH === undefined;
+  /** the fused L2 fast path (l2FastPath); off only to compare it with the l2 nodes */
+  l2FastOn = process.env.CNR_DP_NO_L2_FAST_PATH === undefined;
   /** the fast path's IPv6 route cache (off: every lookup walks the trie) */
   cache6On = process.env.CNR_DP_NO_ROUTE_CACHE === undefined;
   /** allocated on the first IPv6 packet of the fast path */
@@ -123,6 +128,7 @@ export class Graph {
     this.aclOutBase = lay.aclOutBase;
     this.aclBytesBase = lay.aclBytesBase;
     this.aclOutBytesBase = lay.aclOutBytesBase;
+    this.l2Base = lay.l2Base;
     const nv = t.sizes.maxVifs;
     this.txq = new Uint32Array(nv * CAP);
     this.txn = new Int32Array(nv);
@@ -133,10 +139,13 @@ export class Graph {
     this.order = Int32Array.from(GRAPH_NODES, (n) => n.id);
     this.runs = GRAPH_NODES.map((n) => n.run);
     this.fastPath = makeFastPath(this);
+    this.l2FastPath = makeL2FastPath(this);
   }
 
   /** the fused fast path (fast-path.ts), made once per graph: V8 specialises its code to this one closure */
   readonly fastPath: () => void;
+  /** the fused L2 fast path (l2-fast-path.ts), for what fastPath left once this graph has switched a frame (l2 set) */
+  readonly l2FastPath: () => void;
   /** the registered nodes' ids and burst functions, in run order (nodes.ts) */
   readonly order: Int32Array;
   readonly runs: ((g: Graph) => void)[];
@@ -260,8 +269,10 @@ export class Graph {
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
     // and output filters route rewrite's packets through acl-out (the fast path leaves packets toward such a vif to the general nodes)
     this.aclOutNext = this.t.aclOut.active[0] !== 0 ? K.N_ACL_OUT : K.N_TX;
-    if (ql[K.N_ETH_IN] && this.fastOn) this.fastPath();
-    else if (this.rxPending >= 0) this.claimRx();
+    if (ql[K.N_ETH_IN] && this.fastOn) {
+      this.fastPath();
+      if (ql[K.N_ETH_IN] !== 0 && this.l2 !== undefined && this.l2FastOn) this.l2FastPath();
+    } else if (this.rxPending >= 0) this.claimRx();
     // Between runs every queue is empty (the passes run until they are, or leave leftover
     // set), and packets come in only through ethernet-input (input, inputInPlace) and tx
     // (inputHandoff, request): when the fast path took the whole burst, no node has work.

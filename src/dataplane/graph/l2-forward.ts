@@ -116,6 +116,9 @@ function l2Forward(g: Graph): void {
     // the IRB hears broadcast (ARP) and IPv6 multicast (NDP)
     if (irb >= 0 && irb !== rx && ((dhi === 0xffff && dlo === 0xffffffff) || dhi === 0x3333)) flood[m++] = irb;
     if (m === 0) { g.drop(i, K.D_L2_NO_PORTS); continue; }
+    const pc = g.l2Base + rx * K.L2_PORT_STRIDE;
+    st[pc + K.L2_PORT_FLOODED]++;
+    st[pc + K.L2_PORT_FLOOD_COPIES] += m - 1;
     const s = p.start[i]!;
     const len = p.len[i]!;
     for (let q = 0; q < m - 1; q++) {

@@ -6,7 +6,8 @@
  * anything else is dropped and counted), checks the source MAC, and learns it: a source the
  * MAC table does not hold (or holds on another port: a move) is posted to the main thread as a
  * learn event (Graph.learn, family L2_EVENT), which installs it, so forwarding never waits. A
- * new source beyond the port's or the domain's MAC limit is not learned and its frame dropped.
+ * new source beyond the port's or the domain's MAC limit is not learned and its frame dropped
+ * (beyond the port's, forwarded instead when the domain says packet-action none).
  * Known sources get their last-seen second refreshed (aging). A port with an input filter
  * (`firewall family bridge`, tables/acl-table.ts decideL2) has it applied once the VLAN is
  * known and before the source is learned: a frame it discards is neither learned nor
@@ -20,7 +21,7 @@ import * as K from './graph-constants.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { L2WorkerState, LEARN_REPOST_MS } from './l2-state.js';
-import { PORT_ACCESS, PORT_IRB, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+import { BD_LIMIT_FORWARD, PORT_ACCESS, PORT_IRB, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_STATIC, macHash, macLookup } from '../tables/mac-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
 import { decideBridgeFrame } from './bridge-filter.js';
@@ -36,6 +37,7 @@ const STATIC = MAC_STATIC;
 const REPOST = LEARN_REPOST_MS;
 const PERMIT = DECIDE_PERMIT;
 const STRIDE = K.ACL_STRIDE;
+const LIMIT_FORWARD = BD_LIMIT_FORWARD;
 
 export const l2InputNode: GraphNode = {
   id: K.N_L2_INPUT,
@@ -64,6 +66,7 @@ function l2Input(g: Graph): void {
   const portCount = bt.portCount;
   const bdLimit = bt.bdLimit;
   const bdCount = bt.bdCount;
+  const bdFlags = bt.bdFlags;
   const mt = g.t.mac;
   const mstate = mt.state;
   const mkey0 = mt.key0;
@@ -140,9 +143,14 @@ function l2Input(g: Graph): void {
       } else {
         const pl = portLimit[vif]!;
         const bl = bdLimit[bd]!;
-        if ((pl !== 0 && portCount[vif]! + pendPort[vif]! >= pl) || (bl !== 0 && bdCount[bd]! + pendBd[bd]! >= bl)) { g.drop(i, K.D_MAC_LIMIT); continue; }
-        post = true;
-        isNew = true;
+        const overDomain = bl !== 0 && bdCount[bd]! + pendBd[bd]! >= bl;
+        if (overDomain || (pl !== 0 && portCount[vif]! + pendPort[vif]! >= pl)) {
+          // over the port's limit with packet-action none: forwarded, not learned
+          if (overDomain || (bdFlags[bd]! & LIMIT_FORWARD) === 0) { g.drop(i, K.D_MAC_LIMIT); continue; }
+        } else {
+          post = true;
+          isNew = true;
+        }
       }
       if (post) {
         // once per (domain, MAC, vif) while the main thread has not installed it (nor changed anything else)

@@ -23,6 +23,8 @@ export const PORT_NO_LOCAL_SWITCHING = 1;
 
 /** the most ports one bridge domain floods to */
 export const MAX_BD_PORTS = 256;
+/** bdFlags: interface-mac-limit packet-action none (frames from a source over a port's limit are forwarded, not learned) */
+export const BD_LIMIT_FORWARD = 1;
 /** 4096 VLAN bits per trunk port */
 const VLAN_WORDS = 128;
 
@@ -61,11 +63,13 @@ export class BridgeTable {
   /** per domain: the member ports flooding walks (MAX_BD_PORTS each) and their number */
   readonly bdPorts: Uint16Array;
   readonly bdNports: Int32Array;
+  /** per domain: BD_* flags */
+  readonly bdFlags: Uint8Array;
   /** [0]: the MAC table's epoch, bumped by the writer with every change (workers re-post learn events across it) */
   readonly global: Int32Array;
 
   static create(maxVifs: number, maxDomains: number): BridgeTable {
-    const bytes = maxVifs * (1 + 1 + 2 + 2 + VLAN_WORDS * 4 + 8 + 8 + 4 + 4) + 4096 * 2 + maxDomains * (2 + 4 + 4 + 4 + MAX_BD_PORTS * 2 + 4) + 64 + 64;
+    const bytes = maxVifs * (1 + 1 + 2 + 2 + VLAN_WORDS * 4 + 8 + 8 + 4 + 4) + 4096 * 2 + maxDomains * (2 + 4 + 4 + 4 + MAX_BD_PORTS * 2 + 4 + 1) + 64 + 64;
     const t = new BridgeTable({ maxVifs, maxDomains, buf: new SharedArrayBuffer(bytes) });
     t.bdIrb.fill(-1);
     return t;
@@ -98,6 +102,7 @@ export class BridgeTable {
     this.bdPorts = new Uint16Array(b, off, m * MAX_BD_PORTS); off += m * MAX_BD_PORTS * 2;
     this.mode = new Uint8Array(b, off, n); off += n;
     this.pflags = new Uint8Array(b, off, n); off += n;
+    this.bdFlags = new Uint8Array(b, off, m); off += m;
   }
 
   /** Does the port carry VLAN v? (access: its VLAN; trunk: its list, the native VLAN included) */

@@ -103,7 +103,10 @@ export const bridgeDomains = list('Bridge domains: VLANs switched between bridge
   'vlan-id': leaf('The VLAN the domain switches', uint(1, 4094)),
   'routing-interface': leaf('IRB unit routing for the domain (irb.N, with addresses under interfaces irb unit N)', irbUnit),
   'bridge-options': container('MAC learning limits of the domain', {
-    'interface-mac-limit': leaf('MACs each interface of the domain learns at most (beyond: not learned, frames dropped)', uint(1, 1048576)),
+    'interface-mac-limit': container('MACs each interface of the domain learns at most, and what happens beyond', {
+      limit: leaf('MACs each interface learns at most', uint(1, 1048576)),
+      'packet-action': leaf('Frames from a new source beyond the limit: drop (the default: dropped and counted) or none (forwarded, the source not learned)', enumOf('drop', 'none')),
+    }, { positional: 'limit' }),
     'mac-table-size': leaf('MACs the domain learns at most (beyond: not learned, frames dropped)', uint(1, 1048576)),
   }),
 });
