@@ -141,3 +141,22 @@ test('an output filter: checked on each port a frame leaves by (flooded copies a
   assert.deepEqual(dp.listAcls(), []);
   await dp.stop();
 });
+
+test('an output filter holds for known unicast too (the fused L2 fast path leaves such frames to l2-output)', async () => {
+  const dp = await bridge({
+    a1: { mode: 'access', vlan: 100, outputFilter: [{ name: 'no-a', srcMac: A, action: 'discard' }, { name: 'rest', action: 'accept' }] },
+    a2: { mode: 'access', vlan: 100 },
+    t1: { mode: 'trunk', vlans: [100] },
+  });
+  // C learned on a1, A and B on a2: A -> C and B -> C are known unicast, switched to a1
+  through(dp, 'a1', F.eth(BCAST, C, 0x0800, udp));
+  through(dp, 'a2', F.eth(BCAST, A, 0x0800, udp));
+  through(dp, 'a2', F.eth(BCAST, B, 0x0800, udp));
+  const before = dp.dropStats().l2_filter_out_discard ?? 0;
+  for (let k = 0; k < 3; k++) {
+    assert.deepEqual(through(dp, 'a2', F.eth(C, A, 0x0800, udp)), { a1: 0, a2: 0, t1: 0 }, 'A to C: discarded by a1\'s output filter');
+    assert.deepEqual(through(dp, 'a2', F.eth(C, B, 0x0800, udp)), { a1: 1, a2: 0, t1: 0 }, 'B to C: switched to a1 only');
+  }
+  assert.equal((dp.dropStats().l2_filter_out_discard ?? 0) - before, 3);
+  await dp.stop();
+});

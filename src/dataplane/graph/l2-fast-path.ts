@@ -1,7 +1,7 @@
 /**
  * The fused L2 fast path (docs/l2.md, "The L2 fast path"): l2-input, l2-forward, l2-output and
  * tx in one pass over what the L3 fast path left in ethernet-input's queue, for the common
- * switched frame: received on a bridge port (access or trunk) without an input filter, classified
+ * switched frame: received on a bridge port (access or trunk) without an input filter, toward one without an output filter, classified
  * into a VLAN the port carries and a bridge domain, from a source the MAC table already holds on
  * that port, to a unicast destination it holds on another port of this worker (not the IRB, not
  * a no-local-switching pair) that carries the VLAN. The frame is retagged as l2-output would
@@ -56,6 +56,8 @@ export function makeL2FastPath(g: Graph): () => void {
   const vflags = vt.flags;
   const vmtu = vt.mtu;
   const fdesc = t.acl.desc;
+  // output filters (l2-output applies them): a frame toward a filtered port takes the l2 nodes
+  const odesc = t.aclOut.desc;
   const drivers = g.drivers;
   const txq = g.txq;
   const txn = g.txn;
@@ -120,7 +122,7 @@ export function makeL2FastPath(g: Graph): () => void {
     const ed = lookup(((bd << 16) | dhi) >>> 0, dv.getUint32(o + 2));
     if (ed < 0) return -1;
     const out = mvif[ed]!;
-    if (out === vif || (vflags[out]! & fIrb) !== 0 || (pflags[out]! & vNls) !== 0 || drivers[out] === null) return -1;
+    if (out === vif || (vflags[out]! & fIrb) !== 0 || (pflags[out]! & vNls) !== 0 || drivers[out] === null || odesc[out] !== 0) return -1;
     // l2-output: the out port carries the VLAN, tagged or not
     const om = mode[out]!;
     let wantTag = 0;
