@@ -22,7 +22,8 @@
  * vRouter's forwarding threads (vhost0 to the wire), which run at normal priority, so on a
  * machine with several times more runnable work than cores any 100 ms x 3 session may rightly
  * go Down. So a Down fails the test only on a machine that was quiet: the load average when the
- * file started at most twice the cores, and a probe process (normal priority, 5 ms timers)
+ * file started at most four times the cores (the quiet runs of session 5, which
+ * passed, were at 2-6 on 2 cores; its flaps came at 16-22), and a probe process (normal priority, 5 ms timers)
  * never held off for more than half the detection time (150 ms) in the window. Otherwise the
  * Down is reported with the figures and the test skipped as inconclusive. In CI nothing else
  * runs, and every Down fails it. (Here, shared with six other sessions at load average 18-22,
@@ -194,7 +195,7 @@ test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards 
   console.log(`# scheduling probe (a nice-0 process, 5 ms timers): held off ${worst.toFixed(0)} ms at worst${sched.at ? `, at ${new Date(sched.at).toISOString().slice(11, 23)}` : ''}; load average ${loadAtStart.toFixed(1)} when the file started, ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} now`);
   const busy = [
     ...(worst > PROBE_LIMIT_MS ? [`held a process off for ${worst.toFixed(0)} ms (over ${PROBE_LIMIT_MS} ms, half the detection time)`] : []),
-    ...(loadAtStart > 2 * cores ? [`had a load average of ${loadAtStart.toFixed(1)} when the file started (over twice its ${cores} cores)`] : []),
+    ...(loadAtStart > 4 * cores ? [`had a load average of ${loadAtStart.toFixed(1)} when the file started (over four times its ${cores} cores)`] : []),
   ];
   if ((down.length || frrDownsInWindow) && busy.length) {
     t.skip(`inconclusive: ${down.length} sessions went down at cnr and FRR counted ${frrDownsInWindow} downs, but the machine ${busy.join(' and ')}: too busy to judge 100 ms x 3 (figures above)`);
