@@ -103,7 +103,10 @@ export function makeL2FastPath(g: Graph): () => void {
     // l2-input: VLAN and domain
     let vlan = vUntagged;
     let tagged = 0;
-    if (dv.getUint16(o + 12) === 0x8100) {
+    const et = dv.getUint16(o + 12);
+    // an 802.1ad (QinQ) outer tag is the l2 nodes' to classify, whatever they make of it
+    if (et === 0x88a8 || et === 0x9100) return -1;
+    if (et === 0x8100) {
       vlan = dv.getUint16(o + 14) & 0xfff;
       if (vMode !== mTrunk || (vlans[vif * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) === 0) return -1;
       tagged = 1;
