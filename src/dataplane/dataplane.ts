@@ -80,6 +80,12 @@ import { hostname } from 'node:os';
 export interface DataplaneOptions {
   /** 0: forward in the calling thread via poll(); N: N worker threads, each vif's I/O owned by one of them */
   workers?: number;
+  /**
+   * workers: 0 only: the ms clock of the graph's rate limiters and of neighbor resolution
+   * (default performance.now). A test that compares two data planes gives both one clock, so
+   * that what they send does not depend on when each ran.
+   */
+  clock?: () => number;
   /** create the vhost0 TAP punt interface (needs root) */
   vhost?: boolean;
   vhostName?: string;
@@ -169,6 +175,7 @@ export class VRouterDataplane implements Dataplane {
   private loopTimer: NodeJS.Timeout | undefined;
   private resolveTimer: NodeJS.Timeout | undefined;
   private readonly opts: DataplaneOptions;
+  private readonly clock: () => number;
   /** listeners of punted link-layer control frames (IS-IS), and of vifs coming and going */
   private readonly frameHandlers = new Set<FrameHandler>();
   private readonly vifHandlers = new Set<VifChangeHandler>();
@@ -184,8 +191,10 @@ export class VRouterDataplane implements Dataplane {
     this.opts = opts;
     this.sizes = { ...DEFAULT_SIZES, ...opts.sizes };
     this.tables = Tables.create(this.sizes);
+    this.clock = opts.clock ?? (() => performance.now());
     this.neighbors = new NeighborResolver({
       table: this.tables.nbr,
+      now: this.clock,
       vifAddresses: (vif) => this.vifById[vif]?.addresses,
       vifUp: (vif) => this.vifById[vif] !== undefined && (this.tables.vif.flags[vif]! & VIF_UP) !== 0,
       request: (vif, family, w) => {
@@ -221,7 +230,7 @@ export class VRouterDataplane implements Dataplane {
     }
     this.addVrf('default');
     this.receiveNh = this.allocNh({ type: 'receive' }, NH_RECEIVE, true);
-    if (this.nWorkers === 0) this.engine = new Engine(this.tables, this.statsViews[0]!, this.poolSize, this.slotSize);
+    if (this.nWorkers === 0) this.engine = new Engine(this.tables, this.statsViews[0]!, this.poolSize, this.slotSize, this.clock);
     else this.spawnWorkers();
   }
 
@@ -1143,7 +1152,7 @@ export class VRouterDataplane implements Dataplane {
     if (ev) this.applyEvents(ev);
     const fr = e.takeFrames();
     if (fr) this.deliverFrames(fr.meta, fr.data);
-    this.resolveTick(performance.now());
+    this.resolveTick(this.clock());
     return n;
   }
 
@@ -1183,7 +1192,7 @@ export class VRouterDataplane implements Dataplane {
       };
       loop();
     } else {
-      this.resolveTimer = setInterval(() => this.resolveTick(performance.now()), 200);
+      this.resolveTimer = setInterval(() => this.resolveTick(this.clock()), 200);
     }
   }
 

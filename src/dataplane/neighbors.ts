@@ -13,7 +13,6 @@
  * tick from its poll loop or timer; the resolver sees the rest of the router only through
  * NeighborContext.
  */
-import { performance } from 'node:perf_hooks';
 import { formatIp, formatMac, type Prefix } from '../lib/addr.js';
 import { maskWords } from './tables/lpm.js';
 import { NBR_FAILED, NBR_INCOMPLETE, NBR_REACHABLE, NBR_STATE_NAMES, type NeighborTable } from './tables/neighbor-table.js';
@@ -23,6 +22,8 @@ import { padWords } from './prefix-words.js';
 /** What the resolver needs of the data plane around it. */
 export interface NeighborContext {
   readonly table: NeighborTable;
+  /** the ms clock (performance.now) */
+  now(): number;
   /** the vif's own addresses, or undefined when there is no such vif */
   vifAddresses(vif: number): readonly Prefix[] | undefined;
   /** whether the vif exists and is up (requests go out only then) */
@@ -77,7 +78,7 @@ export class NeighborResolver {
         if (e < 0) continue;
       }
       nb.resolve(e, mac);
-      if (!this.resolving.has(e)) this.learned.set(e, performance.now());
+      if (!this.resolving.has(e)) this.learned.set(e, this.cx.now());
     }
   }
 
@@ -87,7 +88,7 @@ export class NeighborResolver {
     if (r) { r.refs++; return; }
     this.learned.delete(nbr);
     this.resolving.set(nbr, { vif, family, w, tries: 0, nextAt: 0, refs: 1 });
-    this.tick(performance.now());
+    this.tick(this.cx.now());
   }
 
   /** A next hop referring to `nbr` went. */
@@ -95,7 +96,7 @@ export class NeighborResolver {
     const r = this.resolving.get(nbr);
     if (r && --r.refs <= 0) {
       this.resolving.delete(nbr);
-      this.learned.set(nbr, performance.now()); // ages out like a learned one
+      this.learned.set(nbr, this.cx.now()); // ages out like a learned one
     }
   }
 

@@ -110,7 +110,8 @@ export class Engine {
   private readonly ioSeen: Float64Array;
   private lastIoSample = 0;
 
-  constructor(readonly tables: Tables, stats: Float64Array, poolSize: number, slotSize = SLOT_SIZE) {
+  /** @param clock the ms clock of the graph (`g.now`); tests may give two engines one */
+  constructor(readonly tables: Tables, stats: Float64Array, poolSize: number, slotSize = SLOT_SIZE, private readonly clock: () => number = () => performance.now()) {
     this.pool = new PacketPool(poolSize, slotSize);
     this.graph = new Graph(tables, this.pool, { stats });
     this.stats = stats;
@@ -163,7 +164,7 @@ export class Engine {
   /** Poll every driver once; returns the number of frames received. */
   runOnce(): number {
     const g = this.graph;
-    g.now = performance.now();
+    g.now = this.clock();
     const vec = this.vec;
     let total = 0;
     const active = this.active;
@@ -223,7 +224,7 @@ export class Engine {
   /** Send an ARP request / NS now (the resolver's retries). */
   request(vif: number, family: number, w: ArrayLike<number>): void {
     const g = this.graph;
-    g.now = performance.now();
+    g.now = this.clock();
     g.request(vif, family, w[0]!, w[1]!, w[2]!, w[3]!);
     g.flushGenerated();
     g.drivers[vif]?.flush();
@@ -232,7 +233,7 @@ export class Engine {
   /** Send a whole frame out of vif now (the controller's IS-IS frames); false when no buffer or queue room. */
   inject(vif: number, frame: Uint8Array): boolean {
     const g = this.graph;
-    g.now = performance.now();
+    g.now = this.clock();
     const ok = g.inject(vif, frame);
     g.flushGenerated();
     g.drivers[vif]?.flush();
