@@ -4,51 +4,15 @@
 // nearest system whose level 1 LSP has the ATT bit, and withdraws it when the bit is cleared.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AdjacencyState, ALL_ISS, encodeIsisFrameHeader, encodePduBytes, ISIS_FRAME_HEADER_LEN, Nlpid, parseAreaAddress, parseSystemId, type Lsp, type Pdu,
-} from '../../../wire/isis/index.js';
-import { parseIpv4, parseIpv6, parsePrefix } from '../../../lib/addr.js';
+import { ALL_ISS, encodeIsisFrameHeader, encodePduBytes, ISIS_FRAME_HEADER_LEN, parseAreaAddress, parseSystemId, type Lsp } from '../../../wire/isis/index.js';
+import { parsePrefix } from '../../../lib/addr.js';
 import type { Rib } from '../../rib/rib.js';
-import type { IsisInstance } from './instance.js';
-import { PEER_MAC, testInstance } from './test-instance.js';
+import { PEER_MAC, withPeer } from './test-instance.js';
 
 const AREA = parseAreaAddress('49.0001');
 const PEER = parseSystemId('0000.0000.0002');
 
-function frame(p: Pdu): Uint8Array {
-  const pdu = encodePduBytes(p);
-  const f = new Uint8Array(ISIS_FRAME_HEADER_LEN + pdu.length);
-  encodeIsisFrameHeader(ALL_ISS, PEER_MAC, pdu.length, f, 0);
-  f.set(pdu, ISIS_FRAME_HEADER_LEN);
-  return f;
-}
-
-/** An instance on eth1 (point-to-point) with `levels`, its adjacency to PEER brought up at `circuitType` (1, 2 or 3). */
-function setUp(levels: string[], circuitType: number): { inst: IsisInstance; rib: Rib; now: number } {
-  let now = 1000;
-  const { inst, rib } = testInstance(['set protocols isis interface eth1 point-to-point', ...levels], now);
-  const cfg = inst.cx.cfg;
-  inst.linkChanged('eth1', true, now);
-  inst.linkChanged('lo0', true, now);
-  // RFC 5303: Initializing from the neighbour takes us Up, then it says Up
-  const hello = (state: (typeof AdjacencyState)[keyof typeof AdjacencyState]): Pdu => ({
-    kind: 'p2p-hello', maxAreaAddresses: 0, circuitType, sourceId: PEER, holdingTime: 30, localCircuitId: 1,
-    tlvs: [
-      { type: 'area-addresses', areas: [AREA] },
-      { type: 'protocols-supported', nlpids: [Nlpid.Ipv4, Nlpid.Ipv6] },
-      { type: 'ipv4-interface-addresses', addresses: [parseIpv4('10.0.0.2')] },
-      { type: 'ipv6-interface-addresses', addresses: [parseIpv6('fe80::2')] },
-      { type: 'p2p-adjacency', adjacency: { state, extLocalCircuitId: 1, neighborSystemId: cfg.systemId, neighborExtCircuitId: inst.cx.circuits.get('eth1')!.extendedId } },
-    ],
-  });
-  for (const state of [AdjacencyState.Initializing, AdjacencyState.Up]) {
-    inst.frameReceived('eth1', frame(hello(state)), (now += 10));
-    inst.tick((now += 10));
-  }
-  assert.equal(inst.cx.circuits.get('eth1')?.p2p?.state, 'up');
-  inst.tick((now += 200));
-  return { inst, rib, now };
-}
+const setUp = (levels: string[], circuitType: number) => withPeer(['set protocols isis interface eth1 point-to-point', ...levels], circuitType);
 
 function peerL1Lsp(attached: number, sequence: number): Lsp {
   return {
