@@ -114,8 +114,6 @@ export const SIOCETHTOOL = 0x8946;
 export const IFF_UP = 0x1;
 /** the link has carrier (operationally up) */
 export const IFF_RUNNING = 0x40;
-/** the driver signals carrier (rtnetlink's ifi_flags only: SIOCGIFFLAGS has 16 bits) */
-export const IFF_LOWER_UP = 0x10000;
 export const IFNAMSIZ = 16;
 export const IFREQ_SIZE = 40;
 export const TUNSETIFF = 0x400454ca;

@@ -4,38 +4,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_L2_ISS, encodeIsisFrameHeader, encodePduBytes, ISIS_FRAME_HEADER_LEN, parseAreaAddress, parseSystemId } from '../../../wire/isis/index.js';
-import type { Mac } from '../../../lib/addr.js';
-import { parseConfig } from '../../config/notation.js';
-import { Rib } from '../../rib/rib.js';
-import { resolveIsis } from './config.js';
-import { IsisInstance } from './instance.js';
 import { interfaces } from './commands.js';
+import { OUR_MAC, PEER_MAC, testInstance } from './test-instance.js';
 
-const OUR_MAC = Uint8Array.from([2, 0, 0, 0, 1, 1]) as Mac;
-const PEER_MAC = Uint8Array.from([2, 0, 0, 0, 2, 1]) as Mac;
 
 test('show isis interface: levels, circuit IDs, the DR per level (DIS by name, point to point, passive, disabled) and the metrics', () => {
-  const cfg = resolveIsis(
-    parseConfig(
-      [
-        'set interfaces lo0 unit 0 family inet address 10.255.0.1/32',
-        'set interfaces lo0 unit 0 family iso address 49.0001.0000.0000.0001.00',
-        'set interfaces eth1 unit 0 family inet address 10.0.0.1/30',
-        'set interfaces eth1 unit 0 family iso',
-        'set interfaces eth2 unit 0 family inet address 10.0.1.1/24',
-        'set interfaces eth2 unit 0 family iso',
-        'set protocols isis interface eth1 point-to-point',
-        'set protocols isis interface eth1 level 1 disable',
-        'set protocols isis interface eth1 level 2 metric 30',
-        'set protocols isis interface eth2 level 1 metric 15',
-        'set protocols isis interface lo0.0 passive',
-        '',
-      ].join('\n'),
-      'set',
-    ),
-  )!;
   const now = 1000;
-  const inst = new IsisInstance(cfg, new Rib(), { send: () => true, macOf: () => OUR_MAC, log: () => {}, random: () => 0.5 }, now);
+  const { inst } = testInstance(
+    [
+      'set interfaces eth2 unit 0 family inet address 10.0.1.1/24',
+      'set interfaces eth2 unit 0 family iso',
+      'set protocols isis interface eth1 point-to-point',
+      'set protocols isis interface eth1 level 1 disable',
+      'set protocols isis interface eth1 level 2 metric 30',
+      'set protocols isis interface eth2 level 1 metric 15',
+    ],
+    now,
+  );
   for (const n of ['eth1', 'eth2', 'lo0']) inst.linkChanged(n, true, now);
   // a LAN neighbour at level 2 with a higher priority, listing our MAC: it is the level 2 DIS
   const peer = parseSystemId('0000.0000.0002');

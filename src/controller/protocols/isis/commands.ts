@@ -45,6 +45,7 @@ export function adjacency(inst: IsisInstance): CommandResult {
         ipv4: a.ipv4,
         ipv6: a.ipv6,
         ...(a.adjSid !== undefined ? { adjSid: a.adjSid } : {}),
+        ...(a.adjSid6 !== undefined ? { adjSid6: a.adjSid6 } : {}),
         ...(a.upSince !== undefined ? { upSeconds: Math.round((now - a.upSince) / 1000) } : {}),
       });
     }

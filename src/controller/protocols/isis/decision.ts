@@ -10,7 +10,7 @@
 import type { Level } from '../../../wire/isis/index.js';
 import type { RibNexthop, RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
-import { computePrefixes, computeSpf, type NextHop, type SpfResult } from './spf.js';
+import { computePrefixes, computeSpf, nearestAttached, type NextHop, type SpfResult } from './spf.js';
 import { srRoutes } from './sr.js';
 import { SPF_DELAY_MS, SPF_HOLD_FACTOR, SPF_MAX_HOLD_MS } from './origination.js';
 
@@ -141,6 +141,16 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
       const prev = announced[family]?.get(prefix);
       const same = prev !== undefined && prev.metric === pr.distance && prev.preference === pref && sameData(prev.nexthops, nexthops);
       routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, same ? prev : { prefix, protocol: 'isis', preference: pref, metric: pr.distance, nexthops, attributes });
+    }
+    // a level 1 only system: a default route toward the nearest attached level 1/2 systems
+    // (ISO 10589 7.2.9.2; Junos and FRR install it), unless a default is advertised outright
+    const toL2 = level === 1 && !cx.cfg.levels.includes(2) ? nearestAttached(graph, root, result.vertices) : undefined;
+    if (toL2) {
+      for (const [family, prefix] of [[4, '0.0.0.0/0'], [6, '::/0']] as const) {
+        if (result.prefixes.has(prefix)) continue;
+        const nexthops = nexthopsFor(cx, level, toL2.nextHops, family);
+        if (nexthops.length) routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, { prefix, protocol: 'isis', preference: pref, metric: toL2.distance, nexthops, attributes: { level, attached: true } });
+      }
     }
     for (const [table, m] of srRoutes(cx, level, result, now)) routes.set(table, m);
   }

@@ -43,6 +43,8 @@ export interface Adjacency {
   lastChange: number;
   /** Adj-SID label (from the SRLB) when segment routing is on */
   adjSid?: number;
+  /** the IPv6 Adj-SID (RFC 8667 F flag), when the neighbour gave an IPv6 address (TLV 232) as it came up */
+  adjSid6?: number;
 }
 
 /** Per circuit and level: what is to be flooded (SRM), acknowledged or requested (SSN). */

@@ -110,6 +110,22 @@ export function pseudonodeTlvs(cx: IsisContext, level: Level, circuitName: strin
   return [{ type: 'extended-is-reachability', neighbors }];
 }
 
+/**
+ * Whether this system is attached (ISO 10589 7.2.9.2, the ATT bit of its level 1 LSP): it runs
+ * both levels and has a level 2 adjacency up, so level 1 systems of its area can send it what
+ * they have no route for. (ISO says "can reach another area"; Junos and FRR set it on level 2
+ * connectivity, which is what this checks.)
+ */
+export function attachedToLevel2(cx: IsisContext): boolean {
+  if (!cx.cfg.levels.includes(1) || !cx.cfg.levels.includes(2)) return false;
+  for (const c of cx.circuits.values()) {
+    if (!c.up) continue;
+    if (c.p2p?.state === 'up' && c.p2p.levels.includes(2)) return true;
+    for (const a of c.lan.values()) if (a.state === 'up' && a.levels.includes(2)) return true;
+  }
+  return false;
+}
+
 function contentKey(tlvs: Tlv[]): string {
   return JSON.stringify(tlvs, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v));
 }
@@ -137,9 +153,12 @@ export function originate(cx: IsisContext, now: number, refresh: boolean): void 
         });
       }
     }
+    const attached = level === 1 && attachedToLevel2(cx) ? 1 : 0;
     for (const [key, w] of wanted) {
       const have = db.get(key);
-      const text = contentKey(w.tlvs);
+      const zero = w.pseudonode === 0 && w.fragment === 0;
+      // the header's bits are content too: a change of the ATT or overload bit is a new LSP
+      const text = `${zero ? attached : 0}${zero && cx.cfg.overload ? 'o' : ''}|${contentKey(w.tlvs)}`;
       if (have?.own && have.purgedAt === undefined && content.get(key) === text && !refresh) continue;
       const lsp: Lsp = {
         kind: 'lsp',
@@ -150,8 +169,9 @@ export function originate(cx: IsisContext, now: number, refresh: boolean): void 
         sequence: ((have?.lsp.sequence ?? 0) + 1) >>> 0,
         checksum: 0,
         partitionRepair: false,
-        attached: 0,
-        overload: w.pseudonode === 0 && w.fragment === 0 && cx.cfg.overload,
+        // ATT: default metric bit (the others, delay/expense/error, are not used)
+        attached: zero ? attached : 0,
+        overload: zero && cx.cfg.overload,
         isType: cx.cfg.levels.includes(1) && !cx.cfg.levels.includes(2) ? 1 : 3,
         tlvs: w.tlvs,
       };

@@ -92,7 +92,7 @@ function vertexOf(live: readonly { readonly lsp: LspHeader; readonly view: LspVi
     neighbors = live.flatMap((l) => l.view.neighbors);
     prefixes = live.flatMap((l) => l.view.prefixes);
   }
-  return { id: vertexId(zero.lsp), pseudonode: zero.lsp.lspId.pseudonode !== 0, overload: zero.lsp.overload, neighbors, prefixes };
+  return { id: vertexId(zero.lsp), pseudonode: zero.lsp.lspId.pseudonode !== 0, overload: zero.lsp.overload, ...((zero.lsp.attached & 1) !== 0 ? { attached: true } : {}), neighbors, prefixes };
 }
 
 /** One vertex from the fragments of one node (all with the same system ID and pseudonode number). */

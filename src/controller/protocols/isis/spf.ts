@@ -43,6 +43,8 @@ export interface SpfVertex {
   readonly id: string;
   readonly pseudonode: boolean;
   readonly overload: boolean;
+  /** the ATT bit (default metric) of its level 1 LSP: a level 1/2 system attached to level 2 */
+  readonly attached?: boolean;
   readonly neighbors: readonly SpfEdge[];
   readonly prefixes: readonly SpfPrefix[];
 }
@@ -324,4 +326,21 @@ export function computePrefixes(graph: SpfGraph, rootId: string, vertices: Reado
   for (const p of root.prefixes) best.delete(p.key);
   for (const b of best.values()) if (b.origins.length > 1) b.origins.sort();
   return prefixes;
+}
+
+/**
+ * The nearest systems whose LSP has the ATT bit (ISO 10589 7.2.9.2), for a level 1 only system's
+ * default route: the least distance among them and the union of their next hops; undefined
+ * when SPF reached none.
+ */
+export function nearestAttached(graph: SpfGraph, rootId: string, vertices: ReadonlyMap<string, SpfRoute>): SpfRoute | undefined {
+  let best: { distance: number; nextHops: readonly NextHop[] } | undefined;
+  for (const [id, route] of vertices) {
+    if (id === rootId || route.nextHops.length === 0) continue;
+    const v = graph.get(id);
+    if (!v?.attached || v.pseudonode) continue;
+    if (!best || route.distance < best.distance) best = { distance: route.distance, nextHops: route.nextHops };
+    else if (route.distance === best.distance) best.nextHops = unionHops(best.nextHops, route.nextHops);
+  }
+  return best;
 }

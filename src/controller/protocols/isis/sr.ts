@@ -84,9 +84,13 @@ export function prefixSidSubTlvs(sr: SrConfig | undefined, family: 4 | 6, p: Pre
   return [{ type: 'prefix-sid', flags: { r: false, n: true, p: sr.explicitNull, e: sr.explicitNull, v: false, l: false }, algorithm: 0, sid: { index } }];
 }
 
+/** The adjacency's Adj-SIDs (RFC 8667 2.2.1): IPv4, and IPv6 with the F flag; value (V) and local (L) labels. */
 export function adjSidSubTlvs(adj: Adjacency): IsReachSubTlv[] {
-  if (adj.adjSid === undefined) return [];
-  return [{ type: 'adj-sid', flags: { f: false, b: false, v: true, l: true, s: false, p: false }, weight: 0, sid: { label: adj.adjSid as Label } }];
+  const out: IsReachSubTlv[] = [];
+  for (const [label, f] of [[adj.adjSid, false], [adj.adjSid6, true]] as const) {
+    if (label !== undefined) out.push({ type: 'adj-sid', flags: { f, b: false, v: true, l: true, s: false, p: false }, weight: 0, sid: { label: label as Label } });
+  }
+  return out;
 }
 
 function state(cx: IsisContext): SrState {
@@ -94,24 +98,29 @@ function state(cx: IsisContext): SrState {
   return cx.sr;
 }
 
-/** An Adj-SID from the SRLB for an adjacency that came up (lowest free label). */
+/** The lowest free SRLB label, taken for `adj`; undefined when the block is full. */
+function takeLabel(s: SrState, srlb: { start: number; size: number }, adj: Adjacency): number | undefined {
+  for (let l = srlb.start; l < srlb.start + srlb.size; l++) {
+    if (s.adjLabels.has(l)) continue;
+    s.adjLabels.set(l, adj);
+    return l;
+  }
+  return undefined;
+}
+
+/** Adj-SIDs from the SRLB for an adjacency that came up (lowest free labels): IPv4, then IPv6 when the neighbour has an IPv6 address. */
 export function assignAdjSid(cx: IsisContext, adj: Adjacency): void {
   const srlb = cx.cfg.sr?.srlb;
   if (!srlb) return;
   const s = state(cx);
-  if (adj.adjSid !== undefined && s.adjLabels.get(adj.adjSid) === adj) return;
-  for (let l = srlb.start; l < srlb.start + srlb.size; l++) {
-    if (s.adjLabels.has(l)) continue;
-    s.adjLabels.set(l, adj);
-    adj.adjSid = l;
-    return;
-  }
+  if (adj.adjSid === undefined || s.adjLabels.get(adj.adjSid) !== adj) adj.adjSid = takeLabel(s, srlb, adj);
+  if (adj.ipv6.length > 0 && (adj.adjSid6 === undefined || s.adjLabels.get(adj.adjSid6) !== adj)) adj.adjSid6 = takeLabel(s, srlb, adj);
 }
 
 export function releaseAdjSid(cx: IsisContext, adj: Adjacency): void {
-  if (adj.adjSid === undefined) return;
-  if (cx.sr?.adjLabels.get(adj.adjSid) === adj) cx.sr.adjLabels.delete(adj.adjSid);
+  for (const label of [adj.adjSid, adj.adjSid6]) if (label !== undefined && cx.sr?.adjLabels.get(label) === adj) cx.sr.adjLabels.delete(label);
   adj.adjSid = undefined;
+  adj.adjSid6 = undefined;
 }
 
 interface SidInfo {
@@ -200,7 +209,7 @@ export function srRoutes(cx: IsisContext, level: Level, spf: SpfResult, now: num
   }
   for (const [label, adj] of cx.sr?.adjLabels ?? []) {
     if (adj.state !== 'up' || !adj.levels.includes(level)) continue;
-    const gw = adj.ipv4[0];
+    const gw = label === adj.adjSid6 ? adj.ipv6[0] : adj.ipv4[0];
     if (gw === undefined) continue;
     mpls.set(String(label), { prefix: String(label), protocol: 'isis', preference: LABELED_ISIS_PREFERENCE, nexthops: [{ gateway: gw, interface: adj.circuit.name, labels: [] }], attributes: { level, operation: 'pop', adjacency: adj.systemId } });
   }
