@@ -140,6 +140,15 @@ test('flushed() resolves once what was queued before it is in the data plane, no
   await fib.whenIdle(20_000);
   assert.equal(dp.listRoutes('default', 4).filter((r) => r.prefix.startsWith('100.')).length, 60_000);
   await fib.flushed(1000);
+  // the agent's counters (RouteCount) agree with the listings, per VRF and family
+  const counts = await fib.routeCounts();
+  assert.deepEqual(
+    counts.map((c) => [c.vrf, c.inet, c.inet6]),
+    counts.map((c) => [c.vrf, dp.listRoutes(c.vrf, 4).length, dp.listRoutes(c.vrf, 6).length]),
+  );
+  assert.deepEqual(counts.map((c) => c.vrf).sort(), ['blue', 'default']);
+  assert.ok(counts.find((c) => c.vrf === 'default')!.inet >= 60_000);
+  assert.deepEqual(await fib.routeCounts('blue'), [counts.find((c) => c.vrf === 'blue')]);
   await fib.stop();
 });
 

@@ -23,7 +23,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbInterfaceInfo, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type PbVrfRouteCount, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 
@@ -380,6 +380,11 @@ export class FibExport {
   /** What the agent's data plane holds (read back, not the RIB). */
   listRoutes(vrf: string, family: 4 | 6, timeoutMs = 5000): Promise<PbFibEntry[]> {
     return this.unary<{ routes: PbFibEntry[] }>('ListRoutes', { vrf, family }, timeoutMs).then((r) => r.routes);
+  }
+
+  /** How many routes the data plane holds per VRF and family (its counters: cheap at any size); one VRF or all. */
+  routeCounts(vrf?: string, timeoutMs = 5000): Promise<PbVrfRouteCount[]> {
+    return this.unary<{ vrfs: PbVrfRouteCount[] }>('RouteCount', { vrf: vrf ?? '' }, timeoutMs).then((r) => r.vrfs);
   }
 
   /** The first `limit` routes the data plane holds in a VRF, and how many it holds in all. */
