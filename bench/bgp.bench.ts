@@ -391,7 +391,7 @@ export async function run(): Promise<BenchResult[]> {
         values: fser('cnr-vrouter', (f) => f.seconds),
         reference: { name: 'BIRD into the namespace kernel FIB, same round', values: fser('bird-kernel', (f) => f.seconds) },
         direction: 'ref/value',
-        notes: `both counted every ${fibPollMs} ms (cnr: the vRouter's route list through introspect, one poll at 1M routes ${polls}; BIRD: /proc/net/fib_triestat); target 3 s`,
+        notes: `both counted every ${fibPollMs} ms (cnr: the vRouter's route counters through introspect /rt/count, one poll at 1M routes ${polls}; BIRD: /proc/net/fib_triestat); target 3 s`,
       }));
       results.push(figure({
         name: `${count / 1e6}M BGP routes into the vRouter FIB: CPU of the cnr process (controller + vRouter)`,
