@@ -519,6 +519,8 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     trace('tap moved');
     await configurePod(env.netns, env.ifname, plan.addrs, plan.routes, undefined, true);
     trace('pod configured');
+    // the vRouter's first ARP for the pod went out before the TAP was in the pod: resolved now
+    if (deps.committer?.(conf.stateDir)?.waitsForDataPlane) await probeGateways(env.netns, plan);
     return buildResult(env, conf, n, ipam, plan);
   } catch (err) {
     // The vRouter closes the TAP when the group goes; a TAP left on either side goes too.

@@ -6,7 +6,7 @@
  * retried in time) to its gateway (the vRouter's address on its vif) and one to a pod
  * attached earlier (through the vRouter's FIB in both directions), and a burst of UDP
  * datagrams to that pod, counted there. Pods one after the other, then ADDs in parallel,
- * each probing as soon as its own ADD returns. Before the fix (the commit ran after the
+ * each probing as soon as its own ADD returns, then TAP pods (`interfaceType: tap`). Before the fix (the commit ran after the
  * answer), the first probes were lost for nearly every pod (bench/cni.bench.ts).
  */
 import { after, before, describe, test } from 'node:test';
@@ -39,6 +39,8 @@ const PARALLEL = 8;
 /** the pods' short names (their namespaces: lab.name(short)) */
 const SEQ = Array.from({ length: SEQUENTIAL }, (_, i) => `s${i}`);
 const PAR = Array.from({ length: PARALLEL }, (_, i) => `p${i}`);
+/** TAP pods (the vRouter's TAP moved into the pod), one after the other */
+const TAPS = ['t0', 't1', 't2'];
 const node = new CnrNode(HOST, join(tmp, 'state'), join(tmp, 'cnr.set'), tmp);
 const UDP_PORT = 5599;
 const UDP_BURST = 20;
@@ -85,7 +87,7 @@ describe('cnr-cni: a pod can send as soon as ADD returns', { skip }, () => {
 
   before(async () => {
     lab.netns('host');
-    for (const p of ['sink', ...SEQ, ...PAR]) lab.netns(p, { loopbackUp: false });
+    for (const p of ['sink', ...SEQ, ...PAR, ...TAPS]) lab.netns(p, { loopbackUp: false });
     writeFileSync(join(tmp, 'cnr.set'), 'set system host-name cni-first\nset routing-instances blue instance-type vrf\n');
     await node.start();
     // the far side: a pod attached beforehand, counting UDP datagrams per marker
@@ -121,11 +123,11 @@ describe('cnr-cni: a pod can send as soon as ADD returns', { skip }, () => {
   });
 
   /** ADD, then at once from inside the pod: a ping to the gateway, one to the sink, a UDP burst to the sink. */
-  async function addAndSend(pod: string): Promise<string[]> {
+  async function addAndSend(pod: string, netConf: Record<string, unknown> = conf): Promise<string[]> {
     const ns = lab.name(pod);
     const marker = pod;
     const t0 = performance.now();
-    const r = await node.cniAsync('ADD', { CNI_CONTAINERID: `${tag}-${marker}`, CNI_NETNS: `/var/run/netns/${ns}` }, conf);
+    const r = await node.cniAsync('ADD', { CNI_CONTAINERID: `${tag}-${marker}`, CNI_NETNS: `/var/run/netns/${ns}` }, netConf);
     const addMs = performance.now() - t0;
     if (r.status !== 0) return [`${marker}: ADD failed: ${JSON.stringify(r.out)}`];
     const gw = gatewayOf(r);
@@ -161,6 +163,13 @@ describe('cnr-cni: a pod can send as soon as ADD returns', { skip }, () => {
     const failures = (await Promise.all(PAR.map((pod) => addAndSend(pod)))).flat();
     console.log(`${PARALLEL} ADDs in parallel, each with its probes: ${(performance.now() - t0).toFixed(0)} ms`);
     failures.push(...(await udpLosses(PAR)));
+    assert.deepEqual(failures, [], `${dropstats()}\n${node.logTail(1500)}`);
+  });
+
+  test('TAP pods one after the other: the first packets after ADD are answered or delivered', { skip: !existsSync('/dev/net/tun') && 'needs /dev/net/tun' }, async () => {
+    const failures: string[] = [];
+    for (const pod of TAPS) failures.push(...(await addAndSend(pod, { ...conf, interfaceType: 'tap' })));
+    failures.push(...(await udpLosses(TAPS)));
     assert.deepEqual(failures, [], `${dropstats()}\n${node.logTail(1500)}`);
   });
 });
