@@ -107,6 +107,7 @@ export class AgentServer {
       ListMacs: this.unary((req: { bridgeDomain: string }) => ({ entries: (this.dp.listMacs?.(req.bridgeDomain || undefined) ?? []).map((e) => ({ bridgeDomain: e.bridgeDomain, vlanId: e.vlan, mac: e.mac, interface: e.interface, isStatic: e.static, age: e.age })) })),
       ClearMacs: this.unary((req: { bridgeDomain: string }) => ({ cleared: this.dp.clearMacs?.(req.bridgeDomain || undefined) ?? 0 })),
       ListFilters: this.unary(() => ({ filters: this.programmer.listFilters() })),
+      RouteCount: this.unary((req: { vrf: string }) => ({ vrfs: this.dp.routeCounts?.(req.vrf || undefined) ?? [] })),
       ListBridgeDomains: this.unary(() => ({
         domains: (this.dp.listBridgeDomains?.() ?? []).map((d) => ({ name: d.name, vlanId: d.vlan, irb: d.irb ?? '', interfaces: d.interfaces.map((i) => `${i.name} (${i.mode}${i.tagged ? ', tagged' : ''})`), macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, interfaceMacLimitAction: d.interfaceMacLimitAction, moves: d.moves })),
       })),

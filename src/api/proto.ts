@@ -268,6 +268,13 @@ export interface PbBridgeDomainInfo {
   interfaceMacLimitAction?: string;
 }
 
+/** RouteCount: routes per VRF and family, from the data plane's counters */
+export interface PbVrfRouteCount {
+  vrf: string;
+  inet: number;
+  inet6: number;
+}
+
 export type PbControllerBody =
   | { resyncBegin: { controllerId?: string } }
   | { resyncEnd: Record<string, never> }

@@ -49,6 +49,10 @@ const fake: Dataplane = {
     if (vrf !== 'default') throw new DataplaneError(`unknown VRF '${vrf}'`);
     return family === 4 ? R4 : [{ prefix: '2001:db8::/64', nh: 2 }];
   },
+  routeCounts: (vrf) => {
+    if (vrf !== undefined && vrf !== 'default') throw new DataplaneError(`unknown VRF '${vrf}'`);
+    return [{ vrf: 'default', inet: R4.length, inet6: 1 }, ...(vrf ? [] : [{ vrf: 'blue', inet: 1000000, inet6: 0 }])];
+  },
   listLabels: () => LABELS,
   listAcls: () => ACLS,
   dropStats: () => ({ no_route: 12, ttl_exceeded: 3, bad_checksum: 0, malformed: 0 }),
@@ -135,6 +139,17 @@ test('cnr nh --list, rt --dump, mpls --dump and dropstats', async () => {
   assert.match(drops.out, /no_route\s+12\n/);
   assert.match(drops.out, /total\s+15/);
   assert.match(drops.out, /2 other reasons at 0: bad_checksum, malformed/);
+});
+
+test('cnr rt --count: routes per VRF and family, of all VRFs or one', async () => {
+  const all = await cnr('rt', '--count', '--introspect', endpoint);
+  assert.equal(all.code, 0, all.err);
+  assert.match(all.out, /^VRF\s+INET\s+INET6\ndefault\s+3\s+1\nblue\s+1000000\s+0$/m);
+  const one = await cnr('rt', '--count', 'default', '--json', '--introspect', endpoint);
+  assert.deepEqual(JSON.parse(one.out), [{ vrf: 'default', inet: 3, inet6: 1 }]);
+  const red = await cnr('rt', '--count', 'red', '--introspect', endpoint);
+  assert.equal(red.code, 1);
+  assert.match(red.err, /unknown VRF 'red'/);
 });
 
 test('--json gives the API objects unchanged', async () => {

@@ -4,6 +4,7 @@
  *   cnr vif --list                     interfaces and counters
  *   cnr nh --list                      next hops
  *   cnr rt --dump VRF [--family inet6] routes of one VRF
+ *   cnr rt --count [VRF]               how many routes per VRF and family (counters: cheap at 1M)
  *   cnr mpls --dump                    incoming label table
  *   cnr dropstats                      drop counters by reason
  *   cnr acl --list                     filters per interface (output ones as 'IF out'), hits per rule
@@ -11,7 +12,7 @@
  *
  * Common options: --introspect HOST:PORT (default 127.0.0.1:8085), --json for scripts.
  */
-import type { AclInfo, AclRule, LabelInfo, MacEntryInfo, NexthopInfo, RouteInfo, VifInfo } from '../dataplane/api.js';
+import type { AclInfo, AclRule, LabelInfo, MacEntryInfo, NexthopInfo, RouteCountInfo, RouteInfo, VifInfo } from '../dataplane/api.js';
 
 const DEFAULT_ENDPOINT = '127.0.0.1:8085';
 
@@ -21,6 +22,8 @@ interface Options {
   list: boolean;
   dump: string | undefined;
   dumpGiven: boolean;
+  /** rt --count [VRF] */
+  count: boolean;
   family: 'inet' | 'inet6';
   help: boolean;
 }
@@ -28,7 +31,7 @@ interface Options {
 const USAGE: Record<string, string> = {
   vif: 'cnr vif --list [--json] [--introspect HOST:PORT]',
   nh: 'cnr nh --list [--json] [--introspect HOST:PORT]',
-  rt: 'cnr rt --dump VRF [--family inet|inet6] [--json] [--introspect HOST:PORT]',
+  rt: 'cnr rt --dump VRF [--family inet|inet6] [--json] [--introspect HOST:PORT]  |  cnr rt --count [VRF] [--json]',
   mpls: 'cnr mpls --dump [--json] [--introspect HOST:PORT]',
   dropstats: 'cnr dropstats [--json] [--introspect HOST:PORT]',
   acl: 'cnr acl --list [--json] [--introspect HOST:PORT]',
@@ -38,7 +41,7 @@ const USAGE: Record<string, string> = {
 class UsageError extends Error {}
 
 function parse(args: string[]): Options {
-  const o: Options = { endpoint: DEFAULT_ENDPOINT, json: false, list: false, dump: undefined, dumpGiven: false, family: 'inet', help: false };
+  const o: Options = { endpoint: DEFAULT_ENDPOINT, json: false, list: false, dump: undefined, dumpGiven: false, count: false, family: 'inet', help: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = (): string => {
@@ -50,6 +53,9 @@ function parse(args: string[]): Options {
     else if (a === '--list' || a === '-l') o.list = true;
     else if (a === '--dump' || a === '-d') {
       o.dumpGiven = true;
+      if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) o.dump = args[++i];
+    } else if (a === '--count' || a === '-c') {
+      o.count = true;
       if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) o.dump = args[++i];
     } else if (a === '--family' || a === '-f') {
       const f = value();
@@ -212,7 +218,7 @@ export async function run(args: string[], name: string): Promise<number> {
     console.error(`usage: ${usage}`);
     return 2;
   }
-  if ((name === 'rt' && (!o.dumpGiven || !o.dump)) || ((name === 'mpls' || name === 'mac') && !o.dumpGiven)) {
+  if ((name === 'rt' && !o.count && (!o.dumpGiven || !o.dump)) || ((name === 'mpls' || name === 'mac') && !o.dumpGiven)) {
     console.error(`usage: ${usage}`);
     return 2;
   }
@@ -229,6 +235,11 @@ export async function run(args: string[], name: string): Promise<number> {
         text = () => nhTable(data as NexthopInfo[]);
         break;
       case 'rt': {
+        if (o.count) {
+          data = await get(o.endpoint, `/rt/count${o.dump ? `?vrf=${encodeURIComponent(o.dump)}` : ''}`);
+          text = () => formatTable(['VRF', 'INET', 'INET6'], (data as RouteCountInfo[]).map((c) => [c.vrf, c.inet, c.inet6]));
+          break;
+        }
         const routes = await get(o.endpoint, `/rt?vrf=${encodeURIComponent(o.dump!)}&family=${o.family}`);
         data = routes;
         if (!o.json) {

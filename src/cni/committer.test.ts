@@ -62,8 +62,8 @@ function setup() {
   mkdirSync(join(dataDir, 'net'), { recursive: true });
   const ctl = new FakeController();
   const logs: string[] = [];
-  const make = (paused = false, deferFor?: () => number) =>
-    new Committer({ stateDir, exec: ctl.exec, log: (m) => logs.push(m), paused, ...(deferFor ? { deferFor } : {}) });
+  const make = (paused = false, deferFor?: () => number, programmed?: () => Promise<void>) =>
+    new Committer({ stateDir, exec: ctl.exec, log: (m) => logs.push(m), paused, ...(deferFor ? { deferFor } : {}), ...(programmed ? { programmed } : {}) });
   const add = (g: string): Intent => ({
     op: 'add',
     group: g,
@@ -99,7 +99,9 @@ test('an ADD and a DEL of one attachment both queued cancel out', async () => {
   const a = c.submit(t.add('cni-x'));
   const d = c.submit(t.del('cni-x'));
   const y = c.submit(t.add('cni-y'));
-  await Promise.all([a, d]);
+  await d;
+  // whoever waits for the ADD learns that it will not be committed
+  await assert.rejects(a, /cancelled by a DEL of cni-x\/eth0/);
   assert.equal(c.state('cni-x').pending, undefined);
   assert.equal(c.state('cni-y').pending, 'add');
   c.resume();
@@ -115,7 +117,7 @@ test('an ADD and a DEL of one attachment both queued cancel out', async () => {
   const a2 = c.submit(t.add('cni-y'));
   const d2 = c.submit(t.del('cni-y'));
   c.resume();
-  await Promise.all([d1, a2, d2]);
+  await Promise.all([d1, d2, assert.rejects(a2, /cancelled/)]);
   assert.ok(!t.ctl.groups.has('cni-y') && !t.ctl.applied.has('cni-y'));
   await c.stop();
 });
@@ -211,11 +213,57 @@ test('a commit waits while the service says so, at most MAX_DEFER_MS; poke() let
   await turn(); // no timer: the commit is done within this turn of the event loop
   assert.equal(t.ctl.commits, 2);
   await second;
-  // a caller that waits for its commit (urgent) does not wait for the service
-  busy = true;
-  const t1 = Date.now();
-  await c.submit(t.add('cni-d3'), true);
-  assert.ok(Date.now() - t1 < MAX_DEFER_MS - 5, `urgent commit after ${Date.now() - t1} ms`);
-  assert.equal(t.ctl.commits, 3);
+  await c.stop();
+});
+
+test("the service's deferral: requests that may still submit hold a commit back, requests blocked on it do not", async () => {
+  const t = setup();
+  // as server.ts: `inflight` requests run, blockedRequests of them wait for a commit
+  let inflight = 1;
+  let deferred = 0;
+  const c = t.make(false, () => {
+    if (inflight <= c.blockedRequests) return 0;
+    deferred++;
+    return Infinity;
+  });
+  await c.submit(t.add('cni-w1'), true);
+  assert.equal(deferred, 0, 'the only request, blocked on the commit: committed at once');
+  // two in flight, one blocked: its commit waits for the other, which then joins it
+  inflight = 2;
+  const first = c.submit(t.add('cni-w2'), true);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(t.ctl.commits, 1, 'waiting for the other request');
+  assert.ok(deferred > 0);
+  const second = c.submit(t.add('cni-w3'), true);
+  await Promise.all([first, second]);
+  assert.equal(t.ctl.commits, 2, 'one commit for both');
+  assert.equal(c.blockedRequests, 0);
+  await c.stop();
+});
+
+test('a waiter is told once the data plane has the commit; that wait does not hold back the next commit', async () => {
+  const t = setup();
+  const gates: (() => void)[] = [];
+  let fail = false;
+  const c = t.make(false, undefined, () => new Promise<void>((res, rej) => gates.push(() => (fail ? rej(new Error('agent away')) : res()))));
+  let firstDone = false;
+  const first = c.submit(t.add('cni-p1'), true).then(() => (firstDone = true));
+  await c.settled();
+  assert.equal(t.ctl.commits, 1);
+  assert.ok(t.ctl.has('cni-p1'));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(firstDone, false, 'committed, but the data plane has not acknowledged it');
+  // the next ADD is committed meanwhile
+  const second = c.submit(t.add('cni-p2'), true);
+  await c.settled();
+  assert.equal(t.ctl.commits, 2, 'the next commit did not wait for the first one\'s data plane');
+  assert.equal(gates.length, 2);
+  gates[0]!();
+  await first;
+  // an agent that does not acknowledge in time: logged, the waiter told anyway
+  fail = true;
+  gates[1]!();
+  await second;
+  assert.ok(t.logs.some((l) => /ADD cni-p2\/eth0 committed, not yet in the data plane: agent away/.test(l)), t.logs.join('\n'));
   await c.stop();
 });

@@ -1,9 +1,12 @@
 /**
  * The CNI service's committer: ADD and DEL write the attachment's intent to a journal
- * (`<stateDir>/cni.journal`, one line per intent, appended and fdatasync'd) and reply; the
- * committer applies the intents to the controller in the background, one commit at a time,
- * everything queued while a commit runs going into the next one (one `configure private`
- * script and one commit). An ADD and a DEL of one attachment both still queued cancel out.
+ * (`<stateDir>/cni.journal`, one line per intent, appended and fdatasync'd); the committer
+ * applies the intents to the controller one commit at a time, everything queued while a
+ * commit runs going into the next one (one `configure private` script and one commit). An
+ * ADD and a DEL of one attachment both still queued cancel out. ADD waits for its intent to
+ * be committed and in the data plane (`programmed`, the agent's acknowledgement), so that
+ * the pod can send as soon as ADD returns; DEL answers once its intent is durable. Waiting
+ * for the data plane does not hold the next commit back: ADDs that arrive meanwhile share it.
  *
  * Crash safety is `reconcile()`: when the service starts, and after a refused background
  * commit (with backoff), every intent of the journal that the running configuration does
@@ -36,18 +39,24 @@ export interface CommitterOptions {
   paused?: boolean;
   /**
    * How long a commit should still wait (ms; 0: go): the service says so while requests
-   * run and for a moment after the last one ended, so that concurrent ADDs and DELs share
-   * one commit and its CPU stays off their replies and the shim's exit. A commit waits at
-   * most MAX_DEFER_MS after the first intent queued; call poke() when this may have changed.
+   * run that may still submit, and for a moment after the last one ended, so that
+   * concurrent ADDs and DELs share one commit and its CPU stays off their replies and the
+   * shim's exit. A commit waits at most MAX_DEFER_MS after the first intent queued; call
+   * poke() when this may have changed.
    */
   deferFor?: () => number;
+  /**
+   * Resolves once what the controller has queued for the data plane so far is acknowledged
+   * by the agent (FibExport.flushed): a commit's waiters are told only then.
+   */
+  programmed?: () => Promise<void>;
 }
 
 interface Queued {
   intent: Intent;
   /** an ADD queued with nothing else of its group queued, committing or refused */
   fresh?: boolean;
-  waiters: { res: () => void; rej: (e: Error) => void }[];
+  waiters: { op: Intent['op']; res: () => void; rej: (e: Error) => void }[];
 }
 
 const JOURNAL = 'cni.journal';
@@ -104,6 +113,9 @@ export function commitScript(intents: readonly Intent[]): string[] {
   return out;
 }
 
+/** What a waiter of an ADD is told when a DEL of the same attachment replaced it in the queue. */
+export class IntentCancelled extends Error {}
+
 export class Committer {
   private readonly queue = new Map<string, Queued>();
   private readonly running = new Map<string, Intent>();
@@ -123,8 +135,8 @@ export class Committer {
   private deferTimer: NodeJS.Timeout | undefined;
   /** when the queue last went from empty to not */
   private firstQueued = 0;
-  /** a caller waits for the next commit: no deferring */
-  private urgent = false;
+  /** submit() calls whose caller waits (a request blocked on the committer) */
+  private blocked = 0;
   /** commits made (for tests and the bench) */
   commits = 0;
 
@@ -141,31 +153,51 @@ export class Committer {
 
   /**
    * Makes `intent` durable (journal append + fdatasync) and queues it. The promise settles
-   * when it is committed (or refused); a caller that replies before that must catch it.
-   * `urgent`: the caller waits for the commit, which then defers to nothing (deferWhile).
+   * when it is committed and programmed in the data plane (or refused); a caller that
+   * replies before that must catch it. `wait`: the caller waits for it (counted in
+   * blockedRequests, which the service's deferFor reads).
    */
-  submit(intent: Intent, urgent = false): Promise<void> {
-    if (urgent) this.urgent = true;
+  submit(intent: Intent, wait = false): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('cnr-cni committer stopped'));
     this.noteDataDir(intent.dataDir);
     this.append(intent);
     const p = new Promise<void>((res, rej) => {
       const q = this.queue.get(intent.group);
+      // an ADD still queued that a DEL replaces: whoever waits for it is told it will not be
+      const cancelled = intent.op === 'del' ? (q?.waiters.filter((w) => w.op === 'add') ?? []) : [];
+      for (const w of cancelled) w.rej(new IntentCancelled(`cancelled by a DEL of ${intent.containerId}/${intent.ifname} before it was committed`));
       if (intent.op === 'del' && q?.fresh) {
         // never committed: nothing to undo
         this.queue.delete(intent.group);
-        for (const w of q.waiters) w.res();
+        for (const w of q.waiters) if (w.op !== 'add') w.res();
         res();
         this.settleIfIdle();
         return;
       }
-      const entry: Queued = { intent, waiters: [...(q?.waiters ?? []), { res, rej }] };
+      const entry: Queued = { intent, waiters: [...(q?.waiters ?? []).filter((w) => !cancelled.includes(w)), { op: intent.op, res, rej }] };
       // an ADD of a group that nothing else touches: a DEL behind it cancels both
       if (intent.op === 'add' && !q && !this.running.has(intent.group) && !this.failed.has(intent.group)) entry.fresh = true;
       this.enqueue(entry);
     });
+    if (wait) {
+      this.blocked++;
+      const unblock = () => {
+        this.blocked--;
+      };
+      p.then(unblock, unblock);
+    }
     this.kick();
     return p;
+  }
+
+  /** Whether a waiter is told only once the data plane has the commit (a vRouter is there). */
+  get waitsForDataPlane(): boolean {
+    return this.opts.programmed !== undefined;
+  }
+
+  /** Requests waiting for a commit of theirs (submit with `wait`). */
+  get blockedRequests(): number {
+    return this.blocked;
   }
 
   /** What the committer knows of a group: an ADD queued or running, or refused (with why). */
@@ -229,6 +261,8 @@ export class Committer {
       if (this.queue.has(i.group) || this.running.has(i.group)) continue;
       const present = defined.has(i.group) || applied.has(i.group);
       if (i.op === 'add' ? !(defined.has(i.group) && applied.has(i.group)) || this.failed.has(i.group) : present) requeue.push(i);
+      // a refused DEL of a group that is gone meanwhile: nothing left to do
+      else this.failed.delete(i.group);
     }
     // groups of attachments no record names (their DEL was lost with the journal, or the
     // ADD crashed after committing): judged only against dataDirs this service has served
@@ -364,7 +398,7 @@ export class Committer {
 
   private kick(): void {
     if (this.busy || this.paused || this.stopped || this.queue.size === 0) return;
-    const wait = this.urgent ? 0 : Math.min(this.opts.deferFor?.() ?? 0, this.firstQueued + MAX_DEFER_MS - Date.now());
+    const wait = Math.min(this.opts.deferFor?.() ?? 0, this.firstQueued + MAX_DEFER_MS - Date.now());
     if (wait > 0) {
       clearTimeout(this.deferTimer);
       this.deferTimer = setTimeout(() => {
@@ -375,7 +409,6 @@ export class Committer {
     }
     clearTimeout(this.deferTimer);
     this.deferTimer = undefined;
-    this.urgent = false;
     this.busy = this.drain().finally(() => {
       this.busy = undefined;
       if (this.queue.size && !this.paused && !this.stopped) this.kick();
@@ -390,7 +423,7 @@ export class Committer {
     try {
       const err = await this.commit(batch.map((q) => q.intent));
       if (!err) {
-        for (const q of batch) this.done(q);
+        this.done(batch);
       } else if (batch.length === 1) {
         this.refuse(batch[0]!, err);
       } else {
@@ -398,7 +431,7 @@ export class Committer {
         for (const q of batch) {
           const e = await this.commit([q.intent]);
           if (e) this.refuse(q, e);
-          else this.done(q);
+          else this.done([q]);
         }
       }
     } finally {
@@ -410,9 +443,29 @@ export class Committer {
     else if (this.journalBytes > COMPACT_BYTES) this.compact();
   }
 
-  private done(q: Queued): void {
-    this.failed.delete(q.intent.group);
-    for (const w of q.waiters) w.res();
+  /**
+   * Committed: the waiters are told once the data plane has it too. That wait runs beside
+   * the next commit (what queues meanwhile is not held back); an agent that does not
+   * acknowledge in time is logged and the waiters told anyway (the configuration is
+   * committed, and the FIB export programs it when the agent is back).
+   */
+  private done(batch: Queued[]): void {
+    for (const q of batch) this.failed.delete(q.intent.group);
+    const waiters = batch.flatMap((q) => q.waiters);
+    if (waiters.length === 0) return;
+    const programmed = this.opts.programmed?.();
+    if (!programmed) {
+      for (const w of waiters) w.res();
+      return;
+    }
+    programmed
+      .catch((err: unknown) => {
+        const what = batch.map((q) => `${q.intent.op === 'add' ? 'ADD' : 'DEL'} ${q.intent.containerId}/${q.intent.ifname}`).join(', ');
+        this.opts.log(`cnr-cni: ${what} committed, not yet in the data plane: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        for (const w of waiters) w.res();
+      });
   }
 
   private refuse(q: Queued, err: Error): void {

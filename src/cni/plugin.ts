@@ -6,9 +6,11 @@
  * ADD, in order: record the attachment (so GC can always find it), then at once ask IPAM
  * for addresses and create the veth with its pod end in CNI_NETNS; then at once configure
  * the pod's addresses and routes and commit the attachment's group to the controller —
- * in the CNI service, the group's intent is made durable instead and its committer
- * (committer.ts) commits it after the answer. Any failure undoes what was done. DEL undoes the same things, each step tolerating that
- * it was already undone, so DEL succeeds when nothing is left.
+ * in the CNI service, the group's intent is made durable and its committer (committer.ts)
+ * commits it, batched with concurrent ADDs, and ADD answers once the vRouter has it (the
+ * agent's acknowledgement): the pod can send at once. Any failure undoes what was done. DEL
+ * undoes the same things, each step tolerating that it was already undone, so DEL succeeds
+ * when nothing is left; through the service it answers once its intent is durable.
  */
 import { join } from 'node:path';
 import { parsePrefix, formatIp, parseCidr } from '../lib/addr.js';
@@ -37,12 +39,13 @@ import {
   linkExists,
   moveTap,
   podLinkExists,
+  probeGateway,
   waitForTap,
   type PodAddress,
   type PodRoute,
 } from './link.js';
 import { addCommands, connectController, deleteCommands, groupStatements, preloadController, type ControllerConfig, type GroupSpec } from './controller.js';
-import type { Committer, Intent } from './committer.js';
+import { IntentCancelled, type Committer, type Intent } from './committer.js';
 import { listRecords, readRecord, removeRecord, withLock, writeRecord, type AttachmentRecord } from './state.js';
 import { existsSync } from 'node:fs';
 import { makeMemifDir, memifPlace, removeMemifPlace, type MemifPlace } from './memif.js';
@@ -379,9 +382,10 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
       ipamDone = (await Promise.allSettled([ipamP]))[0].status === 'fulfilled' && conf.ipamType !== undefined;
       throw err;
     }
-    // With the service's committer, ADD replies before the commit: the group's statements
-    // are checked against the schema while IPAM runs, in their shape for both families
-    // (documentation addresses stand in for the pod's: those are well-formed by parsing).
+    // With the service's committer, the group's statements are checked against the schema
+    // while IPAM runs, in their shape for both families (documentation addresses stand in for
+    // the pod's: those are well-formed by parsing), so that a bad one is refused before it
+    // joins a batch of other pods' intents (it would make that commit be retried one by one).
     const committer = deps.committer?.(conf.stateDir);
     const validated = committer ? validateGroup(conf, deps, groupStatements(groupSpec(env, conf, n, SHAPE_PLAN, bridgeVlan))) : Promise.resolve();
     validated.then(() => trace('validated'), () => {});
@@ -421,10 +425,19 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const results = await Promise.allSettled(steps);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     if (committer) {
-      // the intent is durable when submit returns; the commit follows in the background
-      committer.submit(intent('add', conf, env, n, statements)).catch(() => {});
+      // The intent is durable when submit returns; ADD answers once it is committed (with
+      // the other ADDs queued meanwhile) and the vRouter has acknowledged it, so that the
+      // pod's first packets (an ARP for its gateway) find their vif and routes.
+      const done = committer.submit(intent('add', conf, env, n, statements), true);
       committed = true;
       trace('intent durable');
+      await done.catch((err: unknown) => {
+        // a DEL of this attachment replaced the ADD before its commit: nothing of it was committed
+        if (err instanceof IntentCancelled) committed = false;
+        throw new CniError(ErrorCode.Internal, err instanceof IntentCancelled ? err.message : `controller refused the configuration: ${(err as Error).message}`);
+      });
+      trace('committed and programmed');
+      if (committer.waitsForDataPlane) await probeGateways(env.netns, plan);
     }
 
     return buildResult(env, conf, n, ipam, plan);
@@ -436,6 +449,21 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
     throw err;
   }
+}
+
+/** How long ADD pings the pod's gateways before it answers anyway (link.ts probeGateway). */
+const PROBE_MS = 2000;
+
+/**
+ * Once the vRouter has the attachment: each family's gateway pinged from inside the pod
+ * (in parallel), so that the container's first packets find both neighbour entries made.
+ * A gateway that does not answer in time does not fail ADD (the attachment is committed
+ * and programmed; the pod's own traffic resolves it then): it is traced.
+ */
+async function probeGateways(netns: string, plan: PodPlan): Promise<void> {
+  const gateways = [...new Set(plan.addrs.map((a) => a.gateway).filter((g): g is string => g !== undefined))];
+  const answered = await Promise.all(gateways.map((g) => probeGateway(netns, g, PROBE_MS).catch(() => false)));
+  trace(`gateways probed: ${gateways.map((g, i) => `${g} ${answered[i] ? 'answered' : 'silent'}`).join(', ') || 'none'}`);
 }
 
 function ipamFor(env: CniEnv, conf: NetConf): Promise<CniResult> {
@@ -491,6 +519,8 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     trace('tap moved');
     await configurePod(env.netns, env.ifname, plan.addrs, plan.routes, undefined, true);
     trace('pod configured');
+    // the vRouter's first ARP for the pod went out before the TAP was in the pod: resolved now
+    if (deps.committer?.(conf.stateDir)?.waitsForDataPlane) await probeGateways(env.netns, plan);
     return buildResult(env, conf, n, ipam, plan);
   } catch (err) {
     // The vRouter closes the TAP when the group goes; a TAP left on either side goes too.

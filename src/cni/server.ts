@@ -2,9 +2,11 @@
  * The CNI service: cnr-cni's commands run inside the controller process, reached by the
  * bin/cnr-cni shim (framing in frame.ts). A runtime's call then costs a bash start instead
  * of a Node start (about 100 ms here), and the commit goes straight to the in-process
- * Controller instead of through mgmt.sock — after the answer: ADD and DEL make the
- * attachment's intent durable in a journal and the service's Committer commits it in the
- * background, reconciling at start what a crash left undone (committer.ts).
+ * Controller instead of through mgmt.sock: ADD and DEL make the attachment's intent durable
+ * in a journal and the service's Committer commits it, concurrent requests' intents in one
+ * commit, reconciling at start what a crash left undone (committer.ts). ADD answers once
+ * the commit is in the data plane (`programmed`: the FIB export's flushed()), DEL once its
+ * intent is durable.
  *
  * Two ways in, both root only:
  * - TCP on 127.0.0.1, an ephemeral port: bash reaches it through its own /dev/tcp, with no
@@ -66,6 +68,12 @@ export interface CniServiceOptions {
   exec(commands: string[], user: string, via: string): Promise<ExecResult[]>;
   log?: (msg: string) => void;
   /**
+   * Resolves once what the controller has queued for the vRouter so far is acknowledged by
+   * its agent (FibExport.flushed), rejecting after `timeoutMs`: ADD answers only then.
+   * Without it (a controller with no FIB export) ADD answers once committed.
+   */
+  programmed?: (timeoutMs: number) => Promise<void>;
+  /**
    * Test hook: the committer queues ADDs' and DELs' intents but commits nothing until
    * `committer.resume()`. Defaults to CNR_CNI_PAUSE_COMMITS=1 in the environment (documented
    * in docs/cni.md; for crash tests of a controller process).
@@ -80,6 +88,12 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * it and the shim exiting, and the commit's CPU would delay them.
  */
 const COMMIT_IDLE_MS = 5;
+/**
+ * How long ADD waits for the vRouter to acknowledge its commit: beyond it ADD answers anyway
+ * (logged): the configuration is committed, and the FIB export programs it once the agent
+ * is back (a vRouter restarting must not make every pod's ADD fail and be torn down).
+ */
+const PROGRAMMED_WAIT_MS = 10_000;
 /** How long stop() waits for requests still running (an ADD half done is worse than a slow stop). */
 const DRAIN_MS = 20_000;
 
@@ -122,7 +136,15 @@ export class CniService {
       exec: local.exec,
       log: this.log,
       paused: opts.pauseCommits ?? process.env.CNR_CNI_PAUSE_COMMITS === '1',
-      deferFor: () => (this.inflight.size > 0 ? Infinity : this.lastReply + COMMIT_IDLE_MS - performance.now()),
+      // Wait while a request runs that may still submit (it is not yet blocked on the
+      // committer): concurrent ADDs then share a commit. With every request in flight blocked
+      // on it, commit at once; with none, a moment after the last answer (DEL).
+      deferFor: () => {
+        const blocked = this.committer.blockedRequests;
+        if (this.inflight.size > blocked) return Infinity;
+        return blocked > 0 ? 0 : this.lastReply + COMMIT_IDLE_MS - performance.now();
+      },
+      ...(opts.programmed ? { programmed: () => opts.programmed!(PROGRAMMED_WAIT_MS) } : {}),
     });
     // A config naming another controller's state directory is served through that one's
     // management socket, as the plugin process would (and commits synchronously).

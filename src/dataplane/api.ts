@@ -123,6 +123,13 @@ export interface RouteInfo {
   nh: number;
 }
 
+/** How many routes one VRF's FIB holds, per family. */
+export interface RouteCountInfo {
+  vrf: string;
+  inet: number;
+  inet6: number;
+}
+
 export interface LabelInfo {
   label: number;
   action: string;
@@ -340,6 +347,11 @@ export interface Dataplane {
   listVifs(): VifInfo[];
   listNexthops(): NexthopInfo[];
   listRoutes(vrf: string, family: 4 | 6): RouteInfo[];
+  /**
+   * Routes per VRF and family (all VRFs, or the one named), from the tables' own counters:
+   * no walk, cheap at any table size; the same routes listRoutes lists.
+   */
+  routeCounts?(vrf?: string): RouteCountInfo[];
   listLabels(): LabelInfo[];
   /** drop counters by reason, summed over workers */
   dropStats(): Record<string, number>;

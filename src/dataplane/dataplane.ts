@@ -32,6 +32,7 @@ import {
   type NexthopInfo,
   type NexthopSpec,
   type RouteInfo,
+  type RouteCountInfo,
   type VifConfig,
   type VifInfo,
 } from './api.js';
@@ -1070,6 +1071,11 @@ export class VRouterDataplane implements Dataplane {
       out.push(info);
     }
     return out;
+  }
+
+  routeCounts(vrf?: string): RouteCountInfo[] {
+    const ids = vrf === undefined ? [...this.vrfIds.values()].sort((a, b) => a - b) : [this.vrfId(vrf)];
+    return ids.map((id) => ({ vrf: this.vrfNames[id]!, inet: this.tables.lpm4.routeCount(id), inet6: this.tables.lpm6.routeCount(id) }));
   }
 
   listRoutes(vrf: string, family: 4 | 6): RouteInfo[] {

@@ -6,6 +6,7 @@
  *   GET /vif                      interfaces with counters
  *   GET /nh                       next hops
  *   GET /rt?vrf=NAME&family=inet|inet6[&limit=N]   routes of one VRF
+ *   GET /rt/count[?vrf=NAME]      how many routes per VRF and family (counters, no walk)
  *   GET /mpls                     incoming label table
  *   GET /dropstats                drop counters by reason
  *   GET /stats                    packet and byte counters per vif and VRF
@@ -66,6 +67,16 @@ export function answer(dp: Dataplane, url: URL): unknown {
       }
       return limit < routes.length ? routes.slice(0, limit) : routes;
     }
+    case '/rt/count': {
+      // counters, not a walk: cheap at any table size (a million-route listing takes seconds)
+      const vrf = url.searchParams.get('vrf') ?? undefined;
+      if (!dp.routeCounts) throw new HttpError(404, 'this data plane keeps no route counts');
+      try {
+        return dp.routeCounts(vrf);
+      } catch (e) {
+        throw new HttpError(404, e instanceof Error ? e.message : String(e));
+      }
+    }
     case '/mpls':
       return dp.listLabels();
     case '/dropstats':
@@ -85,7 +96,7 @@ export function answer(dp: Dataplane, url: URL): unknown {
     case '/bd':
       return dp.listBridgeDomains?.() ?? [];
     case '/':
-      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/mpls', '/dropstats', '/stats', '/acl', '/mac?bd=NAME', '/bd'] };
+      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/rt/count[?vrf=NAME]', '/mpls', '/dropstats', '/stats', '/acl', '/mac?bd=NAME', '/bd'] };
     default:
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   }

@@ -112,6 +112,8 @@ export const SIOCSIFHWADDR = 0x8924;
 export const SIOCGIFHWADDR = 0x8927;
 export const SIOCETHTOOL = 0x8946;
 export const IFF_UP = 0x1;
+/** the kernel neither sends nor answers ARP on the link */
+export const IFF_NOARP = 0x80;
 /** the link has carrier (operationally up) */
 export const IFF_RUNNING = 0x40;
 export const IFNAMSIZ = 16;
@@ -123,6 +125,12 @@ export const IFF_NO_PI = 0x1000;
 // ethtool commands (linux/ethtool.h)
 export const ETHTOOL_STXCSUM = 0x17;
 export const ETHTOOL_STSO = 0x1f;
+export const ETHTOOL_GSTRINGS = 0x1b;
+export const ETHTOOL_GSSET_INFO = 0x37;
+export const ETHTOOL_SFEATURES = 0x3b;
+/** the string set naming the netdev feature bits (ETHTOOL_GSTRINGS), 32 bytes a name */
+export const ETH_SS_FEATURES = 4;
+export const ETH_GSTRING_LEN = 32;
 export const ETHTOOL_GCHANNELS = 0x3c;
 
 // namespaces (sched.h)

@@ -10,9 +10,8 @@
  * waits, wake-up fds, and crypt(3) from libcrypt.
  */
 import koffi from 'koffi';
-import { execFileSync } from 'node:child_process';
 import {
-  AF_INET, AF_PACKET, EFD_CLOEXEC, EFD_NONBLOCK, EINTR, ETH_P_ALL, ETHTOOL_GCHANNELS, IFF_UP, IFNAMSIZ, IFREQ_SIZE, MADV_HUGEPAGE, PACKET_RX_RING,
+  AF_INET, AF_PACKET, EFD_CLOEXEC, EFD_NONBLOCK, EINTR, ETH_P_ALL, ETH_GSTRING_LEN, ETH_SS_FEATURES, ETHTOOL_GCHANNELS, ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS, ETHTOOL_SFEATURES, IFF_NOARP, IFF_UP, IFNAMSIZ, IFREQ_SIZE, MADV_HUGEPAGE, PACKET_RX_RING,
   POLLIN, SIOCETHTOOL, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFMTU, SIOCSIFFLAGS, SIOCSIFHWADDR, SOCK_CLOEXEC, SOCK_DGRAM, SOL_PACKET,
 } from './constants.js';
 
@@ -306,22 +305,78 @@ export function setInterfaceUp(name: string): void {
  * effort: a device without a feature keeps working; returns false when ethtool failed.
  */
 export function disableOffloads(name: string): boolean {
+  // SIOCETHTOOL in this thread rather than an `ethtool -K` child: a child forks the whole
+  // (large) process and blocked the attaching worker for tens of ms per interface. As
+  // ethtool does it: the features by their names (ETHTOOL_GSTRINGS), cleared in one
+  // ETHTOOL_SFEATURES; the legacy per-feature commands miss newer TSO kinds (AccECN).
+  return withControlSocket((fd) => {
+    const names = ethtoolFeatureNames(fd, name);
+    if (!names) return false;
+    const off = (n: string) => n.startsWith('tx-checksum-') || /^tx-tcp.*segmentation$/.test(n) || n === 'tx-generic-segmentation' || n === 'rx-gro';
+    const blocks = Math.ceil(names.length / 32);
+    return ethtoolCall(fd, name, 8 + blocks * 8, (dv) => {
+      dv.setUint32(0, ETHTOOL_SFEATURES, true);
+      dv.setUint32(4, blocks, true);
+      // each block: valid (the bits to change), requested (their new values: 0)
+      names.forEach((n, i) => {
+        if (off(n)) dv.setUint32(8 + (i >> 5) * 8, dv.getUint32(8 + (i >> 5) * 8, true) | (1 << (i & 31)), true);
+      });
+    }) !== undefined;
+  });
+}
+
+/** One SIOCETHTOOL with `bytes` of command data at a fixed address, filled by `fill`; the data after the call, or undefined when it failed. */
+function ethtoolCall(fd: number, ifname: string, bytes: number, fill: (dv: DataView) => void): DataView | undefined {
+  const p = koffi.alloc('uint8_t', bytes);
   try {
-    execFileSync('ethtool', ['-K', name, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
+    const dv = new DataView(koffi.view(p, bytes));
+    for (let i = 0; i < bytes; i++) dv.setUint8(i, 0);
+    fill(dv);
+    const ifr = ifreq(ifname);
+    new DataView(ifr.buffer).setBigUint64(16, BigInt(koffi.address(p)), true); // ifr_data
+    if (libc().ioctl(fd, SIOCETHTOOL, ifr) < 0) return undefined;
+    return new DataView(dv.buffer.slice(0));
+  } finally {
+    koffi.free(p);
   }
+}
+
+/** The names of a netdev's feature bits, in bit order (ETH_SS_FEATURES), or undefined. */
+function ethtoolFeatureNames(fd: number, ifname: string): string[] | undefined {
+  // struct ethtool_sset_info: cmd, reserved, u64 sset_mask, then one u32 count per set asked
+  const info = ethtoolCall(fd, ifname, 20, (dv) => {
+    dv.setUint32(0, ETHTOOL_GSSET_INFO, true);
+    dv.setBigUint64(8, 1n << BigInt(ETH_SS_FEATURES), true);
+  });
+  const count = info?.getUint32(16, true) ?? 0;
+  if (count === 0 || count > 1024) return undefined;
+  // struct ethtool_gstrings: cmd, string_set, len, then len names of ETH_GSTRING_LEN bytes
+  const strings = ethtoolCall(fd, ifname, 12 + count * ETH_GSTRING_LEN, (dv) => {
+    dv.setUint32(0, ETHTOOL_GSTRINGS, true);
+    dv.setUint32(4, ETH_SS_FEATURES, true);
+    dv.setUint32(8, count, true);
+  });
+  if (!strings) return undefined;
+  const bytes = new Uint8Array(strings.buffer, 12);
+  return Array.from({ length: count }, (_, i) => {
+    const s = bytes.subarray(i * ETH_GSTRING_LEN, (i + 1) * ETH_GSTRING_LEN);
+    const end = s.indexOf(0);
+    return String.fromCharCode(...s.subarray(0, end < 0 ? s.length : end));
+  });
 }
 
 /** Set IFF_NOARP on a netdev: the kernel neither sends nor answers ARP on it. Best effort. */
 export function disableKernelArp(name: string): boolean {
-  try {
-    execFileSync('ip', ['link', 'set', 'dev', name, 'arp', 'off'], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
+  // an ioctl, not an `ip link set arp off` child (see disableOffloads)
+  return withControlSocket((fd) => {
+    const r = ifreq(name);
+    if (libc().ioctl(fd, SIOCGIFFLAGS, r) < 0) return false;
+    const dv = new DataView(r.buffer);
+    const flags = dv.getUint16(16, true);
+    if (flags & IFF_NOARP) return true;
+    dv.setUint16(16, flags | IFF_NOARP, true);
+    return libc().ioctl(fd, SIOCSIFFLAGS, r) >= 0;
+  });
 }
 
 /**

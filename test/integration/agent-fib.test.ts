@@ -119,6 +119,39 @@ test('configured routes are programmed into the data plane and read back from th
   await fib.stop();
 });
 
+test('flushed() resolves once what was queued before it is in the data plane, not held back by what came after', { timeout: 30_000 }, async () => {
+  const { svc, fib, rib } = await controller(CONFIG);
+  // a pod's attachment: a new interface in VRF blue and its /32 (what a cnr-cni commit adds)
+  const withPod = `${CONFIG}set interfaces m4 unit 0 family inet address 10.4.0.1/32\nset routing-instances blue interface m4\nset routing-instances blue routing-options static route 10.244.0.9/32 qualified-next-hop 10.244.0.9 interface m4\n`;
+  const cfg = loadSet(withPod);
+  assert.deepEqual(svc.validate(cfg), []);
+  await svc.apply(cfg);
+  let programmed: { vif: boolean; route: string | undefined } | undefined;
+  const flushed = fib.flushed(10_000).then(() => {
+    // read at the moment it resolves
+    programmed = { vif: dp.listVifs().some((v) => v.name === 'm4'), route: dpRoutes('blue', 4)['10.244.0.9/32'] };
+  });
+  // then a feed of routes queued after it (a BGP table arriving)
+  for (let i = 0; i < 60_000; i++) rib.announce('inet.0', 'feed', { prefix: `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.2.0.2', interface: 'm2' }] });
+  await flushed;
+  assert.deepEqual(programmed, { vif: true, route: '10.244.0.9@m4' });
+  assert.ok(fib.status().pending + fib.status().inflight > 0, `the feed was all in before flushed() resolved: ${JSON.stringify(fib.status())}`);
+  // with nothing queued it resolves at once
+  await fib.whenIdle(20_000);
+  assert.equal(dp.listRoutes('default', 4).filter((r) => r.prefix.startsWith('100.')).length, 60_000);
+  await fib.flushed(1000);
+  // the agent's counters (RouteCount) agree with the listings, per VRF and family
+  const counts = await fib.routeCounts();
+  assert.deepEqual(
+    counts.map((c) => [c.vrf, c.inet, c.inet6]),
+    counts.map((c) => [c.vrf, dp.listRoutes(c.vrf, 4).length, dp.listRoutes(c.vrf, 6).length]),
+  );
+  assert.deepEqual(counts.map((c) => c.vrf).sort(), ['blue', 'default']);
+  assert.ok(counts.find((c) => c.vrf === 'default')!.inet >= 60_000);
+  assert.deepEqual(await fib.routeCounts('blue'), [counts.find((c) => c.vrf === 'blue')]);
+  await fib.stop();
+});
+
 test('controller restart and agent restart under traffic: no packet lost, only what was not replayed goes', { timeout: 60_000 }, async () => {
   const first = await controller(CONFIG);
   const macOf = (n: string) => dp.listVifs().find((v) => v.name === n)!.mac;

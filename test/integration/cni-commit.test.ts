@@ -1,13 +1,15 @@
 /**
- * The CNI service's background commit (src/cni/committer.ts): ADD and DEL reply once the
- * attachment's intent is durable, and the committer applies it to the controller.
+ * The CNI service's committer (src/cni/committer.ts): ADD and DEL make the attachment's
+ * intent durable and the committer applies it to the controller; DEL replies then, ADD once
+ * its commit is done (and in the data plane, where there is one: cni-first-packet.test.ts).
  * - crash safety: a `cnr controller` process whose committer is paused (CNR_CNI_PAUSE_COMMITS)
- *   answers an ADD, is killed (SIGKILL) before committing; restarted, its group is in the
- *   configuration and the pod's route in the RIB. The same for a DEL (the group goes).
+ *   holds an ADD's durable intent and is killed (SIGKILL) before committing; restarted, its
+ *   group is in the configuration and the pod's route in the RIB. The same for an answered
+ *   DEL (the group goes).
  * - coalescing: 20 concurrent ADDs through the executable take far fewer than 20 commits;
- *   an ADD and a DEL queued together leave nothing.
- * - a background commit the controller refuses is reported by CHECK (and STATUS) and
- *   committed by reconcile once the cause is gone.
+ *   an ADD still queued and a DEL of it leave nothing (the ADD is told it was cancelled).
+ * - a commit the controller refuses fails the ADD with the reason and undoes it; STATUS
+ *   reports what is refused until reconcile commits it once the cause is gone.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,19 +108,24 @@ describe('a controller killed between the reply and the commit', { skip }, () =>
 
   after(() => kill());
 
-  test('an ADD answered, then SIGKILL: after the restart the group is committed and the pod route is in the RIB; the same for a DEL', async () => {
+  test('an ADD durable, then SIGKILL before its commit: after the restart the group is committed and the pod route is in the RIB; the same for a DEL', async () => {
     const ns = netns('crash');
     const cid = `${tag}-crash`;
     cids.push(cid);
     const g = attachmentNames(cid, 'eth0').group;
     const c = conf(stateDir, '10.71.0.0/24');
     await startController(true);
-    const add = await runCniBin(vars('ADD', cid, ns), c);
-    assert.equal(add.status, 0, add.stdout + add.stderr);
-    const podAddr = (JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]!.address;
+    // ADD waits for its commit, which the paused committer does not make: the controller
+    // dies with the intent durable (the shim's fallback then finds the attachment there and
+    // refuses the repeated ADD: the runtime's DEL follows, below)
+    const add = runCniBin(vars('ADD', cid, ns), c);
+    const journal = join(stateDir, 'cni.journal');
+    await until('the intent in the journal', 20_000, async () => existsSync(journal) && readFileSync(journal, 'utf8').includes(g));
     assert.ok(!(await cli('show configuration | display set')).includes(g), 'paused: not committed before the kill');
-    assert.ok(readFileSync(join(stateDir, 'cni.journal'), 'utf8').includes(g), 'the intent is in the journal');
     await kill();
+    const answered = await add;
+    assert.notEqual(answered.status, 0, 'the ADD was not answered as a success: its controller died before the commit');
+    const podAddr = (JSON.parse(readFileSync(journal, 'utf8').split('\n')[0]!) as { statements: string[] }).statements.find((l) => / static route /.test(l))!.split(' static route ')[1]!.split(' ')[0]!;
 
     await startController(false);
     await until('the group after the restart', 10_000, async () => (await cli('show configuration | display set')).includes(`set apply-groups ${g}`));
@@ -197,12 +204,18 @@ describe('the CNI service commits in the background', { skip }, () => {
     assert.deepEqual(dels.filter((d) => d.code !== 0), []);
     assert.deepEqual(await applied(), []);
 
-    // queued together while the committer waits: the pair cancels out, no commit at all
+    // an ADD queued while the committer waits, and a DEL of it (a runtime giving up on the
+    // ADD): the pair cancels out, no commit at all; the ADD fails and undoes its part
     service.committer.pause();
     const atCancel = service.committer.commits;
     try {
-      assert.equal((await run('ADD', ids[0]!, nss[0]!)).code, 0);
+      const add = run('ADD', ids[0]!, nss[0]!);
+      const g0 = attachmentNames(ids[0]!, 'eth0').group;
+      await until('the ADD queued', 10_000, async () => service.committer.state(g0).pending === 'add');
       assert.equal((await run('DEL', ids[0]!, nss[0]!)).code, 0);
+      const cancelled = await add;
+      assert.equal(cancelled.code, 1);
+      assert.match(String(cancelled.out?.msg), /cancelled by a DEL/);
     } finally {
       service.committer.resume();
     }
@@ -212,22 +225,21 @@ describe('the CNI service commits in the background', { skip }, () => {
     assert.deepEqual(readdirSync('/sys/class/net').filter((n) => ids.some((id) => attachmentNames(id, 'eth0').hostVeth === n)), []);
   });
 
-  test('a refused background commit: CHECK reports it, STATUS too, reconcile commits it once the cause is gone', async () => {
+  test('a refused commit fails ADD with the reason and undoes it; STATUS reports it until reconcile commits it', async () => {
     const ns = netns('ref');
     const cid = `${tag}-ref`;
     cids.push(cid);
-    const g = attachmentNames(cid, 'eth0').group;
+    const n = attachmentNames(cid, 'eth0');
     refuse = 'refused by the test';
-    let result: Record<string, any>;
     try {
       const add = await run('ADD', cid, ns);
-      assert.equal(add.code, 0, JSON.stringify(add.out));
-      result = add.out!;
+      assert.equal(add.code, 1, JSON.stringify(add.out));
+      assert.match(String(add.out?.msg), /controller refused the configuration: .*refused by the test/);
+      assert.ok(!existsSync(`/sys/class/net/${n.hostVeth}`), 'the veth is gone');
+      assert.deepEqual(readdirSync(join(tmp, 'cni', `${tag}-net`)).filter((f) => f.startsWith(cid)), [], 'no record');
       await service.settled();
-      assert.ok(!(await applied()).includes(g));
-      const check = await run('CHECK', cid, ns, JSON.stringify({ ...JSON.parse(c()), prevResult: result }));
-      assert.equal(check.out?.code, 100, JSON.stringify(check.out));
-      assert.match(String(check.out?.msg), /configuration group not committed: .*refused by the test/);
+      assert.ok(!(await applied()).includes(n.group));
+      // the undo's DEL is refused as well: reported until it is committed
       const status = await run('STATUS', cid, ns);
       assert.equal(status.out?.code, 50, JSON.stringify(status.out));
       assert.match(String(status.out?.msg), new RegExp(`${cid}/eth0: .*refused by the test`));
@@ -236,12 +248,14 @@ describe('the CNI service commits in the background', { skip }, () => {
     }
     // the backoff's reconcile commits it (or this one does, whichever comes first)
     await service.committer.reconcile();
-    await until('the group committed by reconcile', 10_000, async () => (await applied()).includes(g));
-    const check = await run('CHECK', cid, ns, JSON.stringify({ ...JSON.parse(c()), prevResult: result }));
-    assert.equal(check.code, 0, JSON.stringify(check.out));
-    assert.equal((await run('STATUS', cid, ns)).code, 0);
+    await until('nothing refused any more', 10_000, async () => (await run('STATUS', cid, ns)).code === 0);
+    assert.ok(!(await applied()).includes(n.group));
+    // the runtime's next ADD goes through
+    const again = await run('ADD', cid, ns);
+    assert.equal(again.code, 0, JSON.stringify(again.out));
+    assert.ok((await applied()).includes(n.group));
     assert.equal((await run('DEL', cid, ns)).code, 0);
-    assert.ok(!(await applied()).includes(g));
+    assert.ok(!(await applied()).includes(n.group));
   });
 
   test('statements the controller refuses are refused before ADD answers, and everything is undone', async () => {
@@ -267,25 +281,27 @@ describe('the CNI service commits in the background', { skip }, () => {
     assert.ok(!readdirSync(ipam).some((f) => /^10\.72\./.test(f) && readFileSync(join(ipam, f), 'utf8').startsWith(cid)), 'the address is released');
   });
 
-  test('while its group is queued, CHECK finds no drift and GC leaves the attachment alone', async () => {
+  test('while its group is queued, GC leaves the attachment alone; CHECK finds no drift once ADD answered', async () => {
     const ns = netns('q');
     const cid = `${tag}-q`;
     cids.push(cid);
     const n = attachmentNames(cid, 'eth0');
     const gc = JSON.stringify({ ...JSON.parse(c()), 'cni.dev/valid-attachments': [] });
     service.committer.pause();
+    let add: Promise<{ code: number | null; out: Record<string, any> | undefined }> | undefined;
     try {
-      const add = await run('ADD', cid, ns);
-      assert.equal(add.code, 0, JSON.stringify(add.out));
-      assert.equal(service.committer.state(n.group).pending, 'add');
-      const check = await run('CHECK', cid, ns, JSON.stringify({ ...JSON.parse(c()), prevResult: add.out }));
-      assert.equal(check.code, 0, JSON.stringify(check.out));
+      add = run('ADD', cid, ns);
+      await until('the ADD queued', 10_000, async () => service.committer.state(n.group).pending === 'add');
       assert.equal((await run('GC', cid, ns, gc)).code, 0);
       assert.ok(existsSync(`/sys/class/net/${n.hostVeth}`), 'GC kept the attachment of a queued ADD');
     } finally {
       service.committer.resume();
     }
+    const added = await add;
+    assert.equal(added.code, 0, JSON.stringify(added.out));
     assert.ok((await applied()).includes(n.group));
+    const check = await run('CHECK', cid, ns, JSON.stringify({ ...JSON.parse(c()), prevResult: added.out }));
+    assert.equal(check.code, 0, JSON.stringify(check.out));
     // committed now: GC removes it as the runtime asks
     assert.equal((await run('GC', cid, ns, gc)).code, 0);
     assert.ok(!existsSync(`/sys/class/net/${n.hostVeth}`));

@@ -378,6 +378,8 @@ test('the image recipe builds the plugin and ships the installer the chart runs'
   assert.match(cf, /npx tsc -p \./);
   assert.match(cf, /COPY deploy\/install-cni\.sh \.\/deploy\/install-cni\.sh/);
   assert.match(cf, /WORKDIR \/opt\/cnr/);
+  // the CNI service pings a new pod's gateway from inside the pod (nsenter, ping) before ADD answers
+  assert.match(cf, /apt-get install [^\n]*\biputils-ping\b[^\n]*\butil-linux\b/);
   const inst = join(repo, 'deploy', 'install-cni.sh');
   assert.ok((statSync(inst).mode & 0o111) !== 0, 'install-cni.sh is executable');
   assert.match(readFileSync(inst, 'utf8'), /bin\/cnr-cni/);

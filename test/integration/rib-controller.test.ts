@@ -69,6 +69,11 @@ test('a commit becomes routes, FIB entries read back from the agent, and rollbac
   assert.match(sum.last.text, /Router ID: 10\.255\.0\.1/);
   assert.match(sum.last.text, /Static:\s+3 routes,\s+2 active/);
   assert.match(sum.last.text, /Forwarding: agent 127\.0\.0\.1:\d+ in sync, 0 changes pending/);
+  // the vRouter's own counts, per VRF and family (its local routes for the interfaces' addresses included)
+  const fibCount = /vRouter FIB:\n {2}default: (\d+) inet, (\d+) inet6 routes/.exec(sum.last.text);
+  assert.ok(fibCount, sum.last.text);
+  assert.equal(Number(fibCount[1]), (await fib.listSomeRoutes('default', 4, 1)).total);
+  assert.equal(Number(fibCount[2]), (await fib.listSomeRoutes('default', 6, 1)).total);
   const ft = await run('show route forwarding-table table inet.0');
   assert.match(ft.last.text, /192\.0\.2\.0\/24\s+\d+\s+10\.1\.0\.2 via m1/);
   assert.match(ft.last.text, /198\.51\.100\.0\/24\s+\d+\s+10\.2\.0\.2 via m2/);

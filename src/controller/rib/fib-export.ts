@@ -23,7 +23,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbFilterState, type PbInterfaceInfo, type PbIpFilter, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbFilterState, type PbInterfaceInfo, type PbIpFilter, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName, type PbVrfRouteCount } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 
@@ -126,6 +126,20 @@ type PrefixForm = 'bytes' | 'text';
 /** route batches go out pre-encoded (Buffer), the rest as objects for the hand codec */
 type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage | Buffer, PbAgentMessage>;
 
+/**
+ * A waiter of flushed(): the objects and routes queued when it was made, until each is
+ * written; then the last sequence number written at that moment, until it is acknowledged.
+ */
+interface Barrier {
+  /** keys of `pending` not yet written */
+  keys: Set<string>;
+  /** written once routesDrained reaches this (the route queue is FIFO, each prefix in it once) */
+  routesTarget: number;
+  /** every message up to this one written: resolved when none up to it is unacknowledged */
+  seq: number | undefined;
+  resolve(): void;
+}
+
 interface Replay {
   stage: 'begin' | 'objects' | 'routes' | 'end' | 'done';
   objects: Op[];
@@ -167,6 +181,10 @@ export class FibExport {
   private backoff: number;
   private lastLossLog = 0;
   private idleWaiters: (() => void)[] = [];
+  /** flushed() waiters, oldest first */
+  private barriers: Barrier[] = [];
+  /** route changes taken from the RIB's queue since start (the barriers' clock) */
+  private routesDrained = 0;
   private readonly st: FibExportStatus;
   private readonly batchSize: number;
   private readonly window: number;
@@ -342,9 +360,41 @@ export class FibExport {
     });
   }
 
+  /**
+   * Resolves once everything queued so far (objects and routes) has been written to the
+   * agent and acknowledged, i.e. is in its data plane; unlike whenIdle(), changes queued
+   * later (a BGP feed in flight) do not hold it back. After a reconnect it waits for the
+   * replay, which carries the same state. Rejects after `timeoutMs`.
+   */
+  flushed(timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const b: Barrier = {
+        keys: new Set(this.pending.keys()),
+        routesTarget: this.routesDrained + (this.routes?.size ?? 0),
+        seq: undefined,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      timer = setTimeout(() => {
+        this.barriers = this.barriers.filter((x) => x !== b);
+        reject(new Error(`FIB export: not acknowledged by the agent after ${timeoutMs} ms (${JSON.stringify(this.status())})`));
+      }, timeoutMs);
+      this.barriers.push(b);
+      this.settleBarriers();
+    });
+  }
+
   /** What the agent's data plane holds (read back, not the RIB). */
   listRoutes(vrf: string, family: 4 | 6, timeoutMs = 5000): Promise<PbFibEntry[]> {
     return this.unary<{ routes: PbFibEntry[] }>('ListRoutes', { vrf, family }, timeoutMs).then((r) => r.routes);
+  }
+
+  /** How many routes the data plane holds per VRF and family (its counters: cheap at any size); one VRF or all. */
+  routeCounts(vrf?: string, timeoutMs = 5000): Promise<PbVrfRouteCount[]> {
+    return this.unary<{ vrfs: PbVrfRouteCount[] }>('RouteCount', { vrf: vrf ?? '' }, timeoutMs).then((r) => r.vrfs);
   }
 
   /** The first `limit` routes the data plane holds in a VRF, and how many it holds in all. */
@@ -415,6 +465,12 @@ export class FibExport {
     // everything pending is covered by the replay, which reads the current state
     this.pending.clear();
     this.routes?.clear();
+    // (so the barriers wait for the replay instead; their sequence numbers were the old stream's)
+    for (const b of this.barriers) {
+      b.keys.clear();
+      b.routesTarget = 0;
+      b.seq = undefined;
+    }
     this.replay = {
       stage: 'begin',
       objects: [
@@ -501,6 +557,22 @@ export class FibExport {
     this.pump();
   }
 
+  /** Gives each barrier its sequence number once all it waits for is written, and resolves the acknowledged ones. */
+  private settleBarriers(): void {
+    if (this.barriers.length === 0) return;
+    const r = this.replay;
+    const replaying = r !== undefined && r.stage !== 'end' && r.stage !== 'done';
+    // the oldest unacknowledged message (inflight keeps sending order)
+    const oldest = this.inflight.keys().next();
+    const keep: Barrier[] = [];
+    for (const b of this.barriers) {
+      if (b.seq === undefined && this.call && !replaying && b.keys.size === 0 && this.routesDrained >= b.routesTarget) b.seq = this.seq;
+      if (b.seq !== undefined && (oldest.done || oldest.value > b.seq)) b.resolve();
+      else keep.push(b);
+    }
+    this.barriers = keep;
+  }
+
   private isIdle(): boolean {
     return this.st.synced && !this.replay && this.pending.size === 0 && (this.routes?.size ?? 0) === 0 && this.inflight.size === 0;
   }
@@ -526,6 +598,7 @@ export class FibExport {
     } finally {
       this.pumping = false;
     }
+    this.settleBarriers();
     if (this.isIdle() && this.idleWaiters.length) {
       const w = this.idleWaiters;
       this.idleWaiters = [];
@@ -590,6 +663,7 @@ export class FibExport {
     for (const [key, op] of this.pending) {
       if (isDelete(op)) continue;
       this.pending.delete(key);
+      this.written(key);
       return { msg: opMessage(op), routes: 0 };
     }
     if (this.routes && this.routes.size > 0) {
@@ -597,12 +671,19 @@ export class FibExport {
       if (!this.prefixForm) return undefined;
       const b = new BatchBuilder('');
       b.vrf = this.routes.drain(this.batchSize, (prefix, action, nexthops) => b.add(prefix, action, nexthops))!;
+      this.routesDrained += b.count;
       return { encode: (seq, form) => b.encode(seq, form), routes: b.count };
     }
     const first = this.pending.entries().next();
     if (first.done) return undefined;
     this.pending.delete(first.value[0]);
+    this.written(first.value[0]);
     return { msg: opMessage(first.value[1]), routes: 0 };
+  }
+
+  /** A pending object goes out: no barrier waits for it any more. */
+  private written(key: string): void {
+    for (const b of this.barriers) b.keys.delete(key);
   }
 }
 

@@ -194,7 +194,7 @@ export class RibService implements ConfigConsumer {
 
   commands(): OperationalCommand[] {
     return [
-      { path: ['show', 'route', 'summary'], help: 'Route counts per table and protocol', run: async () => this.showSummary() },
+      { path: ['show', 'route', 'summary'], help: 'Route counts per table and protocol, and in the vRouter', run: () => this.showSummaryWithForwarding() },
       { path: ['show', 'route', 'table', 'mpls.0'], help: 'Labels this router allocated and what it does with them', run: async () => this.showMpls() },
       { path: ['show', 'route', 'forwarding-table'], help: 'What the vRouter forwards with, read back from the agent: [table T]', run: (a) => this.showForwarding(a) },
       { path: ['show', 'route'], help: 'Routes: [table T] [PREFIX|ADDRESS] [exact] [protocol P] [hidden] [brief|detail|extensive|terse]', run: async (a) => this.showRoute(a) },
@@ -267,6 +267,26 @@ export class RibService implements ConfigConsumer {
       if (last) text += `\n  last refusal: ${last.object}: ${last.reason}`;
     }
     return { text, data: { routerId: this.routerId, tables, forwarding: fib } };
+  }
+
+  /**
+   * `show route summary`: the RIB's counts, then how many routes the vRouter's FIB holds per
+   * VRF and family (the agent's counters, cheap at any size; its own system routes included).
+   */
+  async showSummaryWithForwarding(): Promise<CommandResult> {
+    const base = this.showSummary();
+    const fib = this.opts.fib;
+    if (!fib) return base;
+    let text = base.text;
+    const data = { ...(base.data as Record<string, unknown>) };
+    try {
+      const counts = await fib.routeCounts(undefined, 5000);
+      text += `\n\nvRouter FIB:${counts.map((c) => `\n  ${c.vrf}: ${c.inet} inet, ${c.inet6} inet6 routes`).join('')}`;
+      data['vrouterRoutes'] = counts;
+    } catch (err) {
+      text += `\n\nvRouter FIB: not read (${(err as Error).message})`;
+    }
+    return { text, data };
   }
 
   async showForwarding(args: string[]): Promise<CommandResult> {
