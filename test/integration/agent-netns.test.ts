@@ -66,7 +66,7 @@ test('static routes from the controller forward pings; restarts on either side l
   await waitForLine(controller, /^synced 0/, 20_000);
   assert.deepEqual(routes().filter((p) => p.startsWith('10.20.') || p.startsWith('10.30.')).sort(), ['10.20.0.0/24', '10.30.0.0/24']);
   const warm = ping(lab, h1, '10.20.0.2', { count: 3, deadlineS: 5 });
-  assert.equal(warm.received, 3, warm.output);
+  assert.ok(warm.received >= 3, warm.output); // ping -c 3 may count a 4th reply that arrived with the 3rd
   ping(lab, h1, '2001:db8:20::2', { count: 1, deadlineS: 3 }); // NDP settles
   const six = ping(lab, h1, '2001:db8:20::2', { count: 3, deadlineS: 5 });
   assert.equal(six.received, 3, `IPv6 static route through NDP: ${six.output}`);
