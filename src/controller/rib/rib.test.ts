@@ -355,4 +355,13 @@ test('attached records (BGP\'s Loc-RIB on the RIB\'s entries): found by prefix, 
   rib.withdrawKey('inet6.0', 'bgp', k6);
   assert.equal(rib.show('inet6.0').length, 0);
   assert.throws(() => rib.attach('inet6.0', k28, rec4), 'a key that does not belong in the table is refused');
+  // find-or-add in one lookup: entryRef makes the entry, attachAt puts the record on it
+  const ref = rib.entryRef('inet.0', k28);
+  assert.equal(rib.attachedAt(ref), undefined);
+  rib.attachAt(ref, rec4);
+  assert.equal(rib.attachedValue('inet.0', k28), rec4);
+  assert.equal(rib.entryRef('inet.0', k28), ref, 'the same entry');
+  assert.equal(rib.attachedAt(rib.entryRef('inet.0', k28)), rec4);
+  rib.detach(ref);
+  assert.deepEqual([...rib.attachedValues('inet.0')], []);
 });

@@ -578,6 +578,26 @@ export class Rib implements RibApi {
     return e;
   }
 
+  /**
+   * The entry of a prefix, made if need be (for `attachedAt`/`attachAt`: one lookup where a
+   * protocol finds or adds its record). The caller attaches to an entry it made: one left
+   * with no route and nothing attached would stay until a route comes and goes.
+   */
+  entryRef(table: string, key: PrefixKey): RibEntryRef {
+    const t = this.table(table);
+    return this.entryOf(t, parseValue(t, key));
+  }
+
+  /** The record attached to an entry (see attach). */
+  attachedAt(ref: RibEntryRef): object | undefined {
+    return (ref as Entry).attached;
+  }
+
+  /** Attach a record to an entry given by entryRef (see attach). */
+  attachAt(ref: RibEntryRef, value: object): void {
+    (ref as Entry).attached = value;
+  }
+
   /** The record attached to a prefix's entry, if any (see attach). */
   attachedValue(table: string, key: PrefixKey): object | undefined {
     return this.entry(table, key)?.attached;

@@ -85,6 +85,10 @@ export interface RibApi {
    * is active. `attach` throws for a key the table cannot hold.
    */
   attach?(table: string, key: PrefixKey, value: object): object;
+  /** find-or-add in one lookup: the entry (made if need be), what is attached to it, attach to it */
+  entryRef?(table: string, key: PrefixKey): object;
+  attachedAt?(ref: object): object | undefined;
+  attachAt?(ref: object, value: object): void;
   attachedValue?(table: string, key: PrefixKey): object | undefined;
   detach?(ref: object): void;
   attachedValues?(table: string): Iterable<object>;

@@ -227,6 +227,9 @@ export interface LocTable {
   get(key: PrefixKey): LocEntry | undefined;
   /** add an entry (there is none for its key) */
   add(e: LocEntry): void;
+  /** the entry of a key, or a new one holding `first` (then `added` is true until the next call) */
+  findOrAdd(key: PrefixKey, first: Path): LocEntry;
+  readonly added: boolean;
   /** take an entry out (it is the one held for its key) */
   remove(e: LocEntry): void;
   keys(): Iterable<PrefixKey>;
@@ -237,6 +240,13 @@ export interface LocTable {
 
 class MapLocTable implements LocTable {
   private readonly m = new Map<PrefixKey, LocEntry>();
+  added = false;
+  findOrAdd(key: PrefixKey, first: Path): LocEntry {
+    let e = this.m.get(key);
+    this.added = e === undefined;
+    if (!e) this.m.set(key, (e = new LocEntry(key, first)));
+    return e;
+  }
   get size(): number {
     return this.m.size;
   }
@@ -260,7 +270,7 @@ class MapLocTable implements LocTable {
   }
 }
 
-type AttachingRib = Required<Pick<RibApi, 'attach' | 'attachedValue' | 'detach' | 'attachedValues'>>;
+type AttachingRib = Required<Pick<RibApi, 'attach' | 'attachedValue' | 'detach' | 'attachedValues' | 'entryRef' | 'attachedAt' | 'attachAt'>>;
 
 /**
  * A Loc-RIB table kept on the RIB's entries (RibApi.attach): a received prefix costs one
@@ -288,6 +298,27 @@ class RibLocTable implements LocTable {
     else this.odd.set(e.key, e);
     this.size++;
   }
+  added = false;
+  /** One RIB lookup for a received prefix, whether its entry is new or not. */
+  findOrAdd(key: PrefixKey, first: Path): LocEntry {
+    if (!this.takes(key)) {
+      const e = this.odd.get(key);
+      this.added = e === undefined;
+      if (e) return e;
+      const n = new LocEntry(key, first);
+      this.add(n);
+      return n;
+    }
+    const ref = this.rib.entryRef(this.table, key);
+    const e = this.rib.attachedAt(ref) as LocEntry | undefined;
+    this.added = e === undefined;
+    if (e) return e;
+    const n = new LocEntry(key, first);
+    n.ribRef = ref;
+    this.rib.attachAt(ref, n);
+    this.size++;
+    return n;
+  }
   remove(e: LocEntry): void {
     if (e.ribRef) {
       this.rib.detach(e.ribRef);
@@ -311,7 +342,7 @@ class RibLocTable implements LocTable {
 /** A new Loc-RIB table (see LocTable). */
 export function newLocTable(cx: BgpContext, table: string): LocTable {
   const r = cx.rib;
-  if (isVpnTable(table) || !r.attach || !r.attachedValue || !r.detach || !r.attachedValues) return new MapLocTable();
+  if (isVpnTable(table) || !r.attach || !r.attachedValue || !r.detach || !r.attachedValues || !r.entryRef || !r.attachedAt || !r.attachAt) return new MapLocTable();
   return new RibLocTable(r as AttachingRib, table, tableFamily(table));
 }
 
@@ -452,10 +483,8 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
     st.lastPathTable = table;
   }
   const lt = locTableOf(cx, table);
-  let e = lt.get(prefix);
-  let old: Path | undefined;
-  if (!e) lt.add((e = new LocEntry(prefix, p)));
-  else old = e.put(p);
+  const e = lt.findOrAdd(prefix, p);
+  const old = lt.added ? undefined : e.put(p);
   if (old) forget(cx, st, table, old);
   else bump(st.received, table, 1);
   if (accepted) {
