@@ -18,6 +18,25 @@ import type { HandoffRing } from './handoff.js';
 import { DROP_NAMES, IO_COUNTERS, IO_STRIDE, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from '../graph/graph-constants.js';
 
 export const BURST = 256;
+
+/**
+ * How long an idle worker keeps polling its drivers before it sleeps, in ms. A sleep in poll()
+ * and the wake-up a frame then causes cost about 10 us of CPU on both sides here; spinning
+ * longer than that before sleeping cannot save more than it burns (the ski-rental bound), and
+ * every frame that arrives within the spin is caught without a wake-up. It was 0.2 ms: at a
+ * partial load (64 kpps arriving in bursts 1 ms apart) the spin alone was half of the
+ * worker's CPU per forwarded packet (docs/benchmarks.md, forwarding). CNR_IDLE_SPIN_US
+ * overrides it (0 to 1000 us): longer trades CPU for the latency of a wake-up (about 20 us
+ * here) on sparse traffic.
+ */
+export const DEFAULT_IDLE_SPIN_US = 10;
+export function idleSpinMs(env: string | undefined = process.env['CNR_IDLE_SPIN_US']): number {
+  if (env === undefined || env === '') return DEFAULT_IDLE_SPIN_US / 1000;
+  const us = Number(env);
+  if (!Number.isFinite(us) || us < 0 || us > 1000) throw new Error(`CNR_IDLE_SPIN_US=${env}: not a number of microseconds from 0 to 1000`);
+  return us / 1000;
+}
+
 /** how often the drivers' I/O counters are read (PACKET_STATISTICS is a syscall) */
 const IO_SAMPLE_MS = 250;
 const IO_KEYS = IO_COUNTERS.map((c) => c[0]);
