@@ -286,10 +286,15 @@ export class MemifDriver implements IoDriver {
     }
     let n = this.receive(pool, out, max);
     if (n === 0 && this.violation === null) {
-      // going idle: ask for kicks, then look once more (a frame queued before the flag was seen sends none)
-      if (this.rxMasked) this.setRxMask(false);
-      libc().read(this.rx!.fd, this.sink8, 8);
-      n = this.receive(pool, out, max);
+      // going idle: ask for kicks, clear the ones already counted, then look once more (a frame
+      // queued before the flag was seen sends none). Only on the way from busy to idle: the
+      // worker polls an empty ring many times before it sleeps, and a read() on each of those
+      // polls was a syscall per empty turn
+      if (this.rxMasked) {
+        this.setRxMask(false);
+        libc().read(this.rx!.fd, this.sink8, 8);
+        n = this.receive(pool, out, max);
+      }
     } else if (n > 0 && !this.rxMasked) {
       this.setRxMask(true);
     }
@@ -307,6 +312,9 @@ export class MemifDriver implements IoDriver {
       const now = performance.now();
       if (now - this.servicedAt >= IDLE_SERVICE_MS) {
         this.servicedAt = now;
+        // a kick that came while the ring was unmasked and found nothing new (it raced the
+        // frames it announced, or the client kicks for nothing) would keep poll() returning
+        if (this.rxView !== null) libc().read(this.rx!.fd, this.sink8, 8);
         this.service();
       }
     }
