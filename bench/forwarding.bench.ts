@@ -29,7 +29,8 @@
  *    are what keep it out, and the load average is printed. Each cnr round also prints the
  *    vRouter process's user and system time per packet (/proc/PID/stat): user is the graph,
  *    the ring copies and the loop; system is mostly the kernel's transmit inside the sendto
- *    kicks (an skb and a copy per frame), which is where a veth forwarder's CPU goes.
+ *    kicks (an skb and a copy per frame), which is where a veth forwarder's CPU goes. The
+ *    kernel samples that split with its 100 Hz tick, so it is a direction, not a measurement.
  *
  * Pinning: generator on CPU 0, vRouter on CPU 1 (CNR_BENCH_VROUTER_CPU=any leaves it free);
  * the kernel forwards in softirq wherever the packet arrives. cnr runs on af-packet and af-xdp
