@@ -26,7 +26,11 @@
  *    rate with the generator sending straight to the sink; divided by the packets forwarded.
  *    Ratio = kernel / cnr (above 1: cnr spends less CPU per packet). The machine is shared:
  *    other tenants' CPU lands in every window; the baseline of the same round and the medians
- *    are what keep it out, and the load average is printed.
+ *    are what keep it out, and the load average is printed. Each cnr round also prints the
+ *    vRouter process's user and system time per packet (/proc/PID/stat): user is the graph,
+ *    the ring copies and the loop; system is mostly the kernel's transmit inside the sendto
+ *    kicks (an skb and a copy per frame), which is where a veth forwarder's CPU goes. The
+ *    kernel samples that split with its 100 Hz tick, so it is a direction, not a measurement.
  *
  * Pinning: generator on CPU 0, vRouter on CPU 1 (CNR_BENCH_VROUTER_CPU=any leaves it free);
  * the kernel forwards in softirq wherever the packet arrives. cnr runs on af-packet and af-xdp
@@ -35,7 +39,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { NetnsLab, isRoot, stopChild, waitForLine } from '../test/lib/netns.js';
-import { busySeconds, ksoftirqdPids, processSeconds, readProcStat } from './lib/cpu-stat.js';
+import { busySeconds, ksoftirqdPids, processSeconds, processUserSystem, readProcStat } from './lib/cpu-stat.js';
 import { figure, median, ROUNDS } from './lib/stats.js';
 import type { BenchResult } from './types.js';
 
@@ -71,6 +75,9 @@ interface Window {
   stealPerS: number;
   /** CPU seconds per second of our own processes: generator, vRouter (when running), ksoftirqd threads */
   ownPerS: number;
+  /** the vRouter process alone (0 for the kernel and the baseline): user time (the graph, ring copies, the loop) and system time (syscalls: the transmit kicks with the kernel's transmit work, poll) per second */
+  vrUserPerS: number;
+  vrSystemPerS: number;
 }
 
 type Forwarder = 'kernel' | 'af-packet' | 'af-xdp';
@@ -134,6 +141,7 @@ export async function run(): Promise<BenchResult[]> {
         await sleep(WARMUP_S * 1000);
         const pids = [g.pid!, ...(vrouterPid ? [vrouterPid] : []), ...softirqThreads];
         const own0 = processSeconds(pids);
+        const vr0 = vrouterPid ? processUserSystem(vrouterPid) : { user: 0, system: 0 };
         const s0 = readProcStat();
         const p0 = rx();
         const t0 = process.hrtime.bigint();
@@ -141,10 +149,11 @@ export async function run(): Promise<BenchResult[]> {
         const p1 = rx();
         const s1 = readProcStat();
         const own1 = processSeconds(pids);
+        const vr1 = vrouterPid ? processUserSystem(vrouterPid) : { user: 0, system: 0 };
         const dt = Number(process.hrtime.bigint() - t0) / 1e9;
         await done;
         const cpu = busySeconds(s0, s1);
-        return { pps: (p1 - p0) / dt, offered: Number(/pps (\d+)/.exec(out)?.[1] ?? 0), busyPerS: cpu.busy / dt, stealPerS: cpu.steal / dt, ownPerS: (own1 - own0) / dt };
+        return { pps: (p1 - p0) / dt, offered: Number(/pps (\d+)/.exec(out)?.[1] ?? 0), busyPerS: cpu.busy / dt, stealPerS: cpu.steal / dt, ownPerS: (own1 - own0) / dt, vrUserPerS: (vr1.user - vr0.user) / dt, vrSystemPerS: (vr1.system - vr0.system) / dt };
       } finally {
         await stopChild(g, 2000);
       }
@@ -211,7 +220,8 @@ export async function run(): Promise<BenchResult[]> {
       for (const s of SIZES) {
         const per = (f: Forwarder): string => {
           const w = cost[f]![round]![s];
-          return `${f} ${(((w.busyPerS - b[s].busyPerS) / w.pps) * 1e9).toFixed(0)} all-core / ${(((w.ownPerS - b[s].ownPerS) / w.pps) * 1e9).toFixed(0)} own ns/packet (${fmt(w.pps)} of ${fmt(w.offered)} pps)`;
+          const split = f === 'kernel' ? '' : `, of which the vRouter user ${((w.vrUserPerS / w.pps) * 1e9).toFixed(0)} / system ${((w.vrSystemPerS / w.pps) * 1e9).toFixed(0)}`;
+          return `${f} ${(((w.busyPerS - b[s].busyPerS) / w.pps) * 1e9).toFixed(0)} all-core / ${(((w.ownPerS - b[s].ownPerS) / w.pps) * 1e9).toFixed(0)} own ns/packet${split} (${fmt(w.pps)} of ${fmt(w.offered)} pps)`;
         };
         console.log(`  cost round ${round + 1}, ${wire(s)} B: baseline ${b[s].busyPerS.toFixed(3)} all-core / ${b[s].ownPerS.toFixed(3)} own CPU-s/s at ${fmt(b[s].pps)} pps; ${forwarders.map(per).join('; ')}`);
       }
@@ -249,7 +259,7 @@ export async function run(): Promise<BenchResult[]> {
               values,
               reference: { name: 'Linux kernel IPv4 forwarding, same FIB, rate and round', values: kernelNs },
               direction: 'ref/value',
-              notes: `${what}; ${baseNote}; a round that lost more than ${((1 - KEPT_UP) * 100).toFixed(0)}% is left out; cnr drops ${drops[d]}; load average ${load} at the end`,
+              notes: `${what}; ${baseNote}; the vRouter process's own user / system ns per packet by round ${cost[d]!.map((w) => `${((w[s].vrUserPerS / w[s].pps) * 1e9).toFixed(0)} / ${((w[s].vrSystemPerS / w[s].pps) * 1e9).toFixed(0)}`).join(', ')} (system: mostly the kernel's transmit inside the sendto kicks); a round that lost more than ${((1 - KEPT_UP) * 100).toFixed(0)}% is left out; cnr drops ${drops[d]}; load average ${load} at the end`,
             }),
           );
         }

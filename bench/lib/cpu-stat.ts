@@ -88,6 +88,16 @@ export function processSeconds(pids: readonly number[]): number {
   return ticks / USER_HZ;
 }
 
+/** User and system CPU seconds of one process so far (all its threads; 0 and 0 if it is gone). */
+export function processUserSystem(pid: number): { user: number; system: number } {
+  try {
+    const t = parsePidStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return { user: t.utime / USER_HZ, system: t.stime / USER_HZ };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
+
 /** PIDs of the per-CPU softirq threads (ksoftirqd/N), which take over softirq work under load. */
 export function ksoftirqdPids(): number[] {
   const out: number[] = [];

@@ -1,7 +1,7 @@
 /** bench/lib/cpu-stat.ts: busy CPU seconds of all cores from two /proc/stat snapshots. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { busySeconds, parsePidStat, parseProcStat } from '../../bench/lib/cpu-stat.js';
+import { busySeconds, parsePidStat, parseProcStat, processUserSystem } from '../../bench/lib/cpu-stat.js';
 
 const before = `cpu  1203491 0 193277 590139 2087 0 10929 3582 0 0
 cpu0 601209 0 97418 293635 530 0 7147 1771 0 0
@@ -37,4 +37,17 @@ test('a CPU missing from the first snapshot is left out', () => {
 test('parsePidStat finds utime and stime after a command name with spaces and parentheses', () => {
   const text = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 5000 0 0 0 731 129 0 0 20 0 11 0 1234 0 0\n';
   assert.deepEqual(parsePidStat(text), { utime: 731, stime: 129 });
+});
+
+test('processUserSystem: the user time of this process grows while it computes; a process that is gone counts 0', () => {
+  const before = processUserSystem(process.pid);
+  const end = Date.now() + 300;
+  let x = 0;
+  while (Date.now() < end) x += Math.sqrt(x + 1);
+  const after = processUserSystem(process.pid);
+  assert.ok(x > 0);
+  // at least a few 10 ms ticks of the 300 ms spent computing (the machine may be shared)
+  assert.ok(after.user + after.system - (before.user + before.system) >= 0.03, JSON.stringify({ before, after }));
+  assert.ok(after.user >= before.user && after.system >= before.system);
+  assert.deepEqual(processUserSystem(2 ** 22 + 1), { user: 0, system: 0 });
 });

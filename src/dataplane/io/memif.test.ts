@@ -16,6 +16,7 @@ import { PacketPool } from '../pool.js';
 import { MemifTestClient } from '../../../test/support/memif-client.js';
 import { MEMIF_ADD_RING_FLAG_C2S, MEMIF_MSG_SIZE, MEMIF_VERSION } from '../../wire/memif.js';
 import { createMemfd } from '../../sys/unix.js';
+import { libc, pollReadable } from '../../sys/libc.js';
 
 const dir = mkdtempSync(join(tmpdir(), `memif-${process.pid}-`));
 const open: { d?: MemifDriver; c: MemifTestClient[] } = { c: [] };
@@ -113,6 +114,28 @@ test('memif: a frame longer than the client\'s buffers goes out chained (NEXT) a
   v.setUint16(c.c2s + 6, 2, true);
   assert.equal(d.rxBurst(pool, out, 256), 1);
   assert.deepEqual(pool.frame(out[0]!), big.subarray(0, 1024));
+});
+
+test('memif: a kick is cleared once when the ring goes idle, and a stale one within the idle interval, so a sleeping worker blocks again', () => {
+  const { d, pool, out, pump, path } = setup();
+  const c = client(path);
+  c.handshake(pump);
+  pump();
+  const kick = () => libc().write(c.c2sEvent, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0), 8);
+  const readable = () => pollReadable([d.fd], 0) > 0;
+  c.sendFrames([frame(1)]);
+  kick();
+  assert.equal(d.rxBurst(pool, out, 256), 1);
+  pool.freeBurst(out, 0, 1);
+  assert.equal(readable(), true, 'busy: the kick is still counted');
+  assert.equal(d.rxBurst(pool, out, 256), 0);
+  assert.equal(readable(), false, 'going idle cleared it: poll() on the driver would sleep');
+  // a kick with no frame behind it while idle: cleared within the idle service interval (1 ms)
+  kick();
+  assert.equal(readable(), true);
+  const end = performance.now() + 100;
+  while (readable() && performance.now() < end) assert.equal(d.rxBurst(pool, out, 256), 0);
+  assert.equal(readable(), false, 'a stale kick does not keep the worker awake');
 });
 
 test('memif: interrupt mode — the receive ring asks for kicks when idle, not while busy; tx kicks a client that asks', () => {

@@ -18,6 +18,25 @@ import type { HandoffRing } from './handoff.js';
 import { DROP_NAMES, IO_COUNTERS, IO_STRIDE, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from '../graph/graph-constants.js';
 
 export const BURST = 256;
+
+/**
+ * How long an idle worker keeps polling its drivers before it sleeps, in ms. A sleep in poll()
+ * and the wake-up a frame then causes cost microseconds of CPU on both sides (a syscall, a
+ * context switch each way, the waker's work); spinning much longer than that before sleeping
+ * cannot save more than it burns (the ski-rental bound), and a frame that arrives within the
+ * spin is taken without a wake-up. At 64 kpps arriving in bursts 1 ms apart, a spin of 0, 10
+ * and 50 us measured 3.5, 2.6-2.9 and 3.0-3.5 us of worker CPU per forwarded packet; the old
+ * 0.2 ms, 5.6-6.0 (docs/benchmarks.md, forwarding, session 6). CNR_IDLE_SPIN_US overrides it
+ * (0 to 1000 us): longer trades CPU for the latency of a wake-up on sparse traffic.
+ */
+export const DEFAULT_IDLE_SPIN_US = 10;
+export function idleSpinMs(env: string | undefined = process.env['CNR_IDLE_SPIN_US']): number {
+  if (env === undefined || env === '') return DEFAULT_IDLE_SPIN_US / 1000;
+  const us = Number(env);
+  if (!Number.isFinite(us) || us < 0 || us > 1000) throw new Error(`CNR_IDLE_SPIN_US=${env}: not a number of microseconds from 0 to 1000`);
+  return us / 1000;
+}
+
 /** how often the drivers' I/O counters are read (PACKET_STATISTICS is a syscall) */
 const IO_SAMPLE_MS = 250;
 const IO_KEYS = IO_COUNTERS.map((c) => c[0]);

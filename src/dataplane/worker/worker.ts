@@ -3,10 +3,12 @@
  * the main thread hands it (drivers hold rings and file descriptors that cannot cross
  * threads), and runs the engine in a loop until the stop flag is set. Control messages
  * arrive on a dedicated port read synchronously between bursts, so the loop never has to
- * yield to the event loop. When idle it sleeps in poll() on its drivers' sockets and a wake-up
- * eventfd the main thread signals with every control message and at stop(), for at most
- * IDLE_POLL_MS (1 ms when other workers may hand it frames, which do not signal); a vif
- * without a descriptor (memory driver) makes it fall back to 1 ms Atomics.wait naps.
+ * yield to the event loop; the port is only read when the wake counter the main thread bumps
+ * with every message has moved (an empty read still costs a native call per turn). When idle
+ * it keeps polling its drivers for a short spin (engine.ts idleSpinMs), then sleeps in poll()
+ * on its drivers' sockets and a wake-up eventfd the main thread signals with every control message and at stop(), for
+ * at most IDLE_POLL_MS (1 ms when other workers may hand it frames, which do not signal); a
+ * vif without a descriptor (memory driver) makes it fall back to 1 ms Atomics.wait naps.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Tables, type TablesShared } from '../tables/tables.js';
@@ -31,6 +33,8 @@ export interface WorkerInit {
   rings: (HandoffShared | null)[][];
   /** eventfd the main thread writes to wake this worker (-1: none) */
   wakeFd: number;
+  /** how long to keep polling after the last frame before sleeping (engine.ts idleSpinMs) */
+  idleSpinMs: number;
 }
 
 export type ToWorker =
@@ -51,13 +55,6 @@ export type FromWorker =
 
 export const CTL_STOP = 0;
 export const CTL_WAKE = 1;
-/**
- * How long an idle worker keeps polling its drivers before it sleeps, in ms. By time, not by
- * loop count: a turn costs a syscall per TAP vif (vhost0's read), so 2000 turns were several
- * milliseconds of a core burnt after every lone packet — with BGP trickling in over vhost0,
- * a core taken from the controller that shares the process (bench/bgp-path.bench.ts).
- */
-const IDLE_SPIN_MS = 0.2;
 const IDLE_POLL_MS = 20;
 
 async function main(): Promise<void> {
@@ -73,20 +70,29 @@ async function main(): Promise<void> {
   );
   const mods = await driverModules();
   const control = new Int32Array(init.control);
+  const spinMs = init.idleSpinMs;
   post({ t: 'ready' });
   /** when the last turn that received something ran (engine.graph.now, ms) */
   let busyAt = 0;
   // what to sleep on when idle: the drivers' fds and the wake fd, rebuilt on attach/detach
-  let sleepFds: number[] | null = null;
+  let sleepFds = null as number[] | null;
   const scratch = new Uint8Array(8 * 64);
   const rebuild = () => {
     const fds = init.wakeFd >= 0 ? engine.pollFds() : null;
     sleepFds = fds && fds.length < 63 ? [...fds, init.wakeFd] : null;
   };
+  /** the wake counter when the port was last drained (-1: read it on the first turn) */
+  let wakeSeen = -1;
   while (Atomics.load(control, CTL_STOP) === 0) {
-    for (;;) {
+    // the main thread posts first and bumps the counter after, so a moved counter means a
+    // message is queued; read the counter before draining so a later post is not missed
+    const wakes = Atomics.load(control, CTL_WAKE);
+    for (; wakes !== wakeSeen; ) {
       const r = receiveMessageOnPort(init.port);
-      if (!r) break;
+      if (!r) {
+        wakeSeen = wakes;
+        break;
+      }
       const m = r.message as ToWorker;
       if (m.t === 'attach') {
         try {
@@ -115,11 +121,13 @@ async function main(): Promise<void> {
     const err = engine.takeError();
     if (err !== undefined) post({ t: 'error', vif: -1, message: `graph: ${(err as Error).stack ?? String(err)}` });
     if (n > 0) busyAt = engine.graph.now;
-    else if (engine.graph.now - busyAt > IDLE_SPIN_MS) {
+    else if (engine.graph.now - busyAt > spinMs) {
       stats[C_IDLE_SLEEPS]!++;
       if (sleepFds) {
         pollReadable(sleepFds, engine.hasIncoming ? 1 : IDLE_POLL_MS, scratch);
-        drainWakeFd(init.wakeFd);
+        // the wake fd is last: read it only when poll() says it was signalled (revents)
+        const revents = (sleepFds.length - 1) * 8 + 6;
+        if ((scratch[revents]! | scratch[revents + 1]!) !== 0) drainWakeFd(init.wakeFd);
       } else {
         Atomics.wait(control, CTL_WAKE, Atomics.load(control, CTL_WAKE), 1);
       }
