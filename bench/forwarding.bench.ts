@@ -39,6 +39,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { NetnsLab, isRoot, stopChild, waitForLine } from '../test/lib/netns.js';
+import { genDutSink } from './lib/gen-dut-sink.js';
 import { busySeconds, ksoftirqdPids, processSeconds, processUserSystem, readProcStat } from './lib/cpu-stat.js';
 import { figure, median, ROUNDS } from './lib/stats.js';
 import type { BenchResult } from './types.js';
@@ -89,15 +90,9 @@ export async function run(): Promise<BenchResult[]> {
   }
   const lab = new NetnsLab('fwdb');
   try {
-    const gen = lab.netns('gen');
-    const r = lab.netns('r');
-    const sink = lab.netns('sink');
-    lab.veth(gen, 'eth0', r, 'r1');
-    lab.veth(sink, 'eth0', r, 'r2');
-    lab.veth(gen, 'eth1', sink, 'eth1');
-    // the router's own ports only (the kernel reference forwards on them too); the generator and
-    // the sink keep their defaults (the generator writes finished raw frames)
-    for (const ifname of ['r1', 'r2']) lab.run(r, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
+    // offloads off on the router's own ports only (the kernel reference forwards on them too); the
+    // generator writes finished raw frames
+    const { gen, dut: r, sink } = genDutSink(lab, 'r', ['r1', 'r2']);
     const r1Mac = lab.run(r, ['cat', '/sys/class/net/r1/address']).trim();
     // an address that stays on r2 whatever the windows do: removing an interface's last address
     // takes every route through it away, and the 1M kernel routes take seconds to load

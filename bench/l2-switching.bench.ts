@@ -39,6 +39,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { NetnsLab, isRoot, sh, stopChild, waitForLine } from '../test/lib/netns.js';
+import { genDutSink } from './lib/gen-dut-sink.js';
 import { busySeconds, ksoftirqdPids, processSeconds, readProcStat } from './lib/cpu-stat.js';
 import { figure, median, ROUNDS } from './lib/stats.js';
 import { MACS, VLANS } from './lib/l2-traffic.js';
@@ -98,14 +99,7 @@ export async function run(): Promise<BenchResult[]> {
   const db = `unix:${join(dir, 'db.sock')}`;
   const ovsEnv = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir };
   try {
-    const gen = lab.netns('gen');
-    const sw = lab.netns('sw');
-    const sink = lab.netns('sink');
-    lab.veth(gen, 'eth0', sw, 'p1');
-    lab.veth(sink, 'eth0', sw, 'p2');
-    lab.veth(gen, 'eth1', sink, 'eth1');
-    // the switch's own ports only (every switch gets the same); the neighbours keep their defaults
-    for (const ifname of ['p1', 'p2']) lab.run(sw, ['ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off'], { allowFail: true });
+    const { gen, dut: sw, sink } = genDutSink(lab, 'sw', ['p1', 'p2']);
 
     // OVS's database, once for the run (idle between windows; its CPU is counted in OVS's windows)
     sh(['ovsdb-tool', 'create', join(dir, 'conf.db'), OVS_SCHEMA]);
