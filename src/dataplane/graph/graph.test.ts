@@ -133,18 +133,44 @@ test('ARP resolution of a neighbor next hop: request, drop while unresolved, lea
 });
 
 test('learned neighbors age out; the next packet resolves again', async () => {
-  const dp = await setup();
+  // one clock for the resolver and the graph (which remembers for a second what it heard)
+  let now = performance.now();
+  const dp = await setup({ clock: () => now });
   send(dp, 'p2', F.eth(R2, H3, 0x0806, F.arp(1, H3, '10.0.2.77', '00:00:00:00:00:00', '10.0.2.1')));
   assert.ok(dp.listNeighbors().some((n) => n.ip === '10.0.2.77' && n.state === 'resolved'));
   let o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
   assert.equal(o.p2!.filter((f) => et(f) === 0x0800).length, 1);
-  dp.resolveTick(performance.now() + 16 * 60 * 1000);
+  now += 16 * 60 * 1000;
+  dp.resolveTick(now);
   assert.ok(!dp.listNeighbors().some((n) => n.ip === '10.0.2.77'), 'forgotten after 15 minutes');
   o = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
   assert.equal(o.p2!.filter((f) => et(f) === 0x0806).length, 1, 'asks again');
   // a deleted vif takes its neighbors with it
   await dp.delVif('p2');
   assert.ok(!dp.listNeighbors().some((n) => n.vif === 'p2'));
+});
+
+test('a host that asks for the router and pings it in one burst gets the reply (its learn not applied yet: the worker remembers what it heard)', async () => {
+  const dp = await setup();
+  const arp = F.eth(BCAST, H1, 0x0806, F.arp(1, H1, '10.0.1.10', '00:00:00:00:00:00', '10.0.1.1'));
+  const echo = F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst: '10.0.1.1', proto: 1, payload: F.icmpEcho(8, 7, 1) }));
+  const o = send(dp, 'p1', arp, echo);
+  const replies = o.p1!.filter((f) => et(f) === 0x0800);
+  assert.equal(replies.length, 1, 'the echo reply went out');
+  assert.equal(F.hex(replies[0]!, 0, 6), '02:00:00:00:01:01');
+  assert.equal(dp.dropStats().arp_unresolved ?? 0, 0);
+  // IPv6: a neighbor solicitation, then an echo request, in one burst
+  const ns = F.eth('33:33:ff:00:00:01', H1, 0x86dd, F.ipv6Icmp('2001:db8:1::10', F.solicitedNode('2001:db8:1::1'), F.neighborSolicit('2001:db8:1::1', H1), 255));
+  const echo6 = F.eth(R1, H1, 0x86dd, F.ipv6Icmp('2001:db8:1::10', '2001:db8:1::1', F.icmpEcho(128, 7, 1)));
+  const o6 = send(dp, 'p1', ns, echo6);
+  const replies6 = o6.p1!.filter((f) => et(f) === 0x86dd && f[14 + 40] === 129);
+  assert.equal(replies6.length, 1, 'the IPv6 echo reply went out');
+  assert.equal(F.hex(replies6[0]!, 0, 6), '02:00:00:00:01:01');
+  assert.equal(dp.dropStats().arp_unresolved ?? 0, 0);
+  // a host never heard is still resolved first (the packet dropped, a request sent)
+  const o3 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
+  assert.equal(o3.p2!.filter((f) => et(f) === 0x0806).length, 1);
+  assert.equal(dp.dropStats().arp_unresolved, 1);
 });
 
 test('connected subnet: glean resolves the destination itself', async () => {

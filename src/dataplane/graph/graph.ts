@@ -43,6 +43,15 @@ const ICMP_RATE = 1000; // per second per worker
 const ICMP_BURST = 200;
 const REQ_SLOTS = 4096;
 const REQ_INTERVAL_MS = 1000;
+/**
+ * Neighbors this worker heard (ARP, NDP) whose learn event the main thread has not applied yet:
+ * a direct-mapped cache rewrite consults before it drops a packet as unresolved. Without it the
+ * first packet toward a host that just ARPed for us (the echo reply to a new pod's first ping)
+ * was dropped and the host's next try came a second later. Entries serve for RECENT_MS, far
+ * longer than the one main-thread turn the learn takes.
+ */
+const RECENT_SLOTS = 256;
+const RECENT_MS = 1000;
 /** OSI (IS-IS) frames punted to the main thread: per second per worker, the bucket's depth, and a burst's buffer */
 const PUNT_RATE = 2000;
 const PUNT_BURST = 500;
@@ -112,6 +121,10 @@ export class Graph {
   icmpTokens = ICMP_BURST;
   icmpLast = 0;
   readonly lastReq = new Float64Array(REQ_SLOTS);
+  /** the recently heard neighbors: per slot vif, family, 4 address words; their MACs; when (0: empty) */
+  readonly recentKey = new Uint32Array(RECENT_SLOTS * 6);
+  readonly recentMac = new Uint8Array(RECENT_SLOTS * 6);
+  readonly recentAt = new Float64Array(RECENT_SLOTS);
   /** the L2 nodes' per-worker state (storm-control buckets, recent learn events), made by their first burst */
   l2: L2WorkerState | undefined;
   readonly tmp = new Uint8Array(16);
@@ -456,12 +469,29 @@ export class Graph {
   }
 
   learn(vif: number, family: number, w0: number, w1: number, w2: number, w3: number, mac: Uint8Array, mo: number): void {
+    if (family === 4 || family === 6) {
+      const r = recentSlot(vif, w0, w3);
+      const k = this.recentKey;
+      k[r * 6] = vif; k[r * 6 + 1] = family; k[r * 6 + 2] = w0; k[r * 6 + 3] = w1; k[r * 6 + 4] = w2; k[r * 6 + 5] = w3;
+      this.recentMac.set(mac.subarray(mo, mo + 6), r * 6);
+      this.recentAt[r] = this.now || 1;
+    }
     if (this.eventCount >= MAX_EVENTS) return;
     const e = this.events;
     const b = this.eventCount++ * EVENT_WORDS;
     e[b] = vif; e[b + 1] = family; e[b + 2] = w0; e[b + 3] = w1; e[b + 4] = w2; e[b + 5] = w3;
     e[b + 6] = (mac[mo]! << 8) | mac[mo + 1]!;
     e[b + 7] = ((mac[mo + 2]! << 24) | (mac[mo + 3]! << 16) | (mac[mo + 4]! << 8) | mac[mo + 5]!) >>> 0;
+  }
+
+  /** The slot of recentMac holding the MAC this worker heard for (vif, address) in the last RECENT_MS, or -1. */
+  recent(vif: number, family: number, w0: number, w1: number, w2: number, w3: number): number {
+    const r = recentSlot(vif, w0, w3);
+    const at = this.recentAt[r]!;
+    if (at === 0 || this.now - at > RECENT_MS) return -1;
+    const k = this.recentKey;
+    const b = r * 6;
+    return k[b] === vif && k[b + 1] === family && k[b + 2] === w0 && k[b + 3] === w1 && k[b + 4] === w2 && k[b + 5] === w3 ? r : -1;
   }
 
   /** Drop a packet whose next hop has no MAC yet and send a (rate-limited) ARP request / NS. */
@@ -523,4 +553,9 @@ export class Graph {
     if (this.qlen[K.N_TX]) txNode.run(this);
     flushTx(this);
   }
+}
+
+/** recent()'s slot of (vif, address) */
+function recentSlot(vif: number, w0: number, w3: number): number {
+  return Math.imul(Math.imul(vif, 31) ^ w0 ^ Math.imul(w3, 0x85ebca6b), 0x9e3779b1) >>> 24;
 }

@@ -132,26 +132,31 @@ function rewrite(g: Graph): void {
       macOff = nh * 6;
     } else if (ty === NH_NEIGHBOR) {
       const e = nt.nbr[nh]!;
-      if (nbr.state[e] !== NBR_REACHABLE) {
-        g.unresolved(i, vif, nbr.family[e]!, nbr.ip[e * 4]!, nbr.ip[e * 4 + 1]!, nbr.ip[e * 4 + 2]!, nbr.ip[e * 4 + 3]!);
-        continue;
-      }
       macArr = nbr.mac;
       macOff = e * 6;
+      if (nbr.state[e] !== NBR_REACHABLE) {
+        const fam = nbr.family[e]!, a0 = nbr.ip[e * 4]!, a1 = nbr.ip[e * 4 + 1]!, a2 = nbr.ip[e * 4 + 2]!, a3 = nbr.ip[e * 4 + 3]!;
+        // heard by this worker a moment ago, its learn not applied yet (graph.ts recent)
+        const r = g.recent(vif, fam, a0, a1, a2, a3);
+        if (r < 0) { g.unresolved(i, vif, fam, a0, a1, a2, a3); continue; }
+        macArr = g.recentMac;
+        macOff = r * 6;
+      }
     } else if (ty === NH_GLEAN) {
       if ((fl & K.PF_MPLS) !== 0) { g.drop(i, K.D_BAD_NEXTHOP); continue; }
-      let e: number;
-      if ((fl & K.PF_IP6) !== 0) {
-        const a0 = rd32(d, o + 24), a1 = rd32(d, o + 28), a2 = rd32(d, o + 32), a3 = rd32(d, o + 36);
-        e = nbr.find(vif, a0, a1, a2, a3);
-        if (e < 0 || nbr.state[e] !== NBR_REACHABLE) { g.unresolved(i, vif, 6, a0, a1, a2, a3); continue; }
-      } else {
-        const a = rd32(d, o + 16);
-        e = nbr.find(vif, a, 0, 0, 0);
-        if (e < 0 || nbr.state[e] !== NBR_REACHABLE) { g.unresolved(i, vif, 4, a, 0, 0, 0); continue; }
-      }
+      const v6 = (fl & K.PF_IP6) !== 0;
+      const a0 = v6 ? rd32(d, o + 24) : rd32(d, o + 16);
+      const a1 = v6 ? rd32(d, o + 28) : 0, a2 = v6 ? rd32(d, o + 32) : 0, a3 = v6 ? rd32(d, o + 36) : 0;
+      const e = nbr.find(vif, a0, a1, a2, a3);
       macArr = nbr.mac;
       macOff = e * 6;
+      if (e < 0 || nbr.state[e] !== NBR_REACHABLE) {
+        // heard by this worker a moment ago, its learn not applied yet (graph.ts recent)
+        const r = g.recent(vif, v6 ? 6 : 4, a0, a1, a2, a3);
+        if (r < 0) { g.unresolved(i, vif, v6 ? 6 : 4, a0, a1, a2, a3); continue; }
+        macArr = g.recentMac;
+        macOff = r * 6;
+      }
     } else {
       g.drop(i, K.D_BAD_NEXTHOP);
       continue;
