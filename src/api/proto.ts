@@ -213,6 +213,9 @@ export interface PbBridgePort {
   stormControlBurst?: number;
   inputFilter?: PbBridgeFilterTerm[];
   outputFilter?: PbBridgeFilterTerm[];
+  /** QinQ: a trunk's TPID (0: 0x8100), an access port's tunnelling */
+  tpid?: number;
+  dot1qTunneling?: boolean;
 }
 
 export interface PbBridgeFilterTerm {

@@ -234,6 +234,10 @@ export interface BridgePortConfig {
   nativeVlan?: number;
   /** frames between two ports that both set this are not switched */
   noLocalSwitching?: boolean;
+  /** trunk: the TPID of its tags, 0x8100 (802.1Q, the default) or 0x88a8 (802.1ad: a QinQ provider trunk, which drops 802.1Q-tagged frames) or 0x9100 */
+  tpid?: number;
+  /** access: a QinQ tunnel port, untagged and 802.1Q-tagged frames alike go into its VLAN, the tag kept as payload (docs/l2.md, "QinQ") */
+  dot1qTunneling?: boolean;
   /** storm control: broadcast, multicast and unknown unicast frames received, at most this many bits per second (token bucket of burstBytes, default 100 ms of the rate and at least 16 full frames) */
   stormControl?: { bitsPerSecond: number; burstBytes?: number };
   /** the input filter: terms in order (at most 64), applied before learning and forwarding */

@@ -3,7 +3,9 @@
  * port, and tx every frame an IRB sends into its domain. It classifies the frame into a VLAN
  * and a bridge domain by the port's mode (an access port takes untagged frames into its VLAN;
  * a trunk takes frames tagged with a VLAN it carries, and untagged ones into its native VLAN;
- * anything else is dropped and counted), checks the source MAC, and learns it: a source the
+ * anything else is dropped and counted). A tag is a frame's first EtherType equal to the port's
+ * TPID (0x8100, or 0x88a8 on a QinQ provider trunk, which drops 802.1Q-tagged frames); a QinQ
+ * tunnel access port takes 802.1Q-tagged frames as untagged ones, the tag kept as payload, checks the source MAC, and learns it: a source the
  * MAC table does not hold (or holds on another port: a move) is posted to the main thread as a
  * learn event (Graph.learn, family L2_EVENT), which installs it, so forwarding never waits. A
  * new source beyond the port's or the domain's MAC limit is not learned and its frame dropped
@@ -21,7 +23,7 @@ import * as K from './graph-constants.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { L2WorkerState, LEARN_REPOST_MS } from './l2-state.js';
-import { BD_LIMIT_FORWARD, PORT_ACCESS, PORT_IRB, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+import { BD_LIMIT_FORWARD, PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_TRUNK, TPID_8021Q, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_STATIC, macHash, macLookup } from '../tables/mac-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
 import { decideBridgeFrame } from './bridge-filter.js';
@@ -38,6 +40,8 @@ const REPOST = LEARN_REPOST_MS;
 const PERMIT = DECIDE_PERMIT;
 const STRIDE = K.ACL_STRIDE;
 const LIMIT_FORWARD = BD_LIMIT_FORWARD;
+const TUNNEL = PORT_DOT1Q_TUNNEL;
+const CTAG = TPID_8021Q;
 
 export const l2InputNode: GraphNode = {
   id: K.N_L2_INPUT,
@@ -59,6 +63,8 @@ function l2Input(g: Graph): void {
   const mode = bt.mode;
   const access = bt.access;
   const native = bt.native;
+  const tpid = bt.tpid;
+  const pflags = bt.pflags;
   const vlans = bt.vlans;
   const vlanDomain = bt.vlanDomain;
   const bdVlan = bt.bdVlan;
@@ -108,21 +114,29 @@ function l2Input(g: Graph): void {
     let vlan = 0;
     let hl = 14;
     let tagged = 0;
+    // a QinQ tunnel port's customer tag: payload, but the MTU allows its 4 bytes
+    let inner = 0;
+    const et = (d[o + 12]! << 8) | d[o + 13]!;
     if (m === M_IRB) {
       // what an IRB sends is untagged (Graph.eth on a vif without a tag), in its domain's VLAN
       vlan = bdVlan[access[vif]!]!;
-    } else if (((d[o + 12]! << 8) | d[o + 13]!) === 0x8100) {
+    } else if (et === tpid[vif] && (pflags[vif]! & TUNNEL) === 0) {
       if (len < 18) { g.drop(i, K.D_TRUNCATED); continue; }
       vlan = ((d[o + 14]! << 8) | d[o + 15]!) & 0xfff;
       if (m !== M_TRUNK || (vlans[vif * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) === 0) { g.drop(i, K.D_L2_VLAN_NOT_ALLOWED); continue; }
       hl = 18;
       tagged = 1;
+    } else if (et === CTAG && m === M_TRUNK) {
+      // an 802.1Q tag on a provider (0x88a8) trunk: a customer frame where only S-tagged ones belong
+      g.drop(i, K.D_L2_VLAN_NOT_ALLOWED);
+      continue;
     } else {
       vlan = m === M_ACCESS ? access[vif]! : native[vif]!;
+      if (et === CTAG) inner = 4;
     }
     const bd = vlanDomain[vlan]!;
     if (vlan === 0 || bd === 0) { g.drop(i, K.D_L2_NO_DOMAIN); continue; }
-    if (len - hl > mtu[vif]!) { g.drop(i, K.D_OVERSIZE); continue; }
+    if (len - hl - inner > mtu[vif]!) { g.drop(i, K.D_OVERSIZE); continue; }
     if (m !== M_IRB) {
       const shi = (d[o + 6]! << 8) | d[o + 7]!;
       const slo = dv.getUint32(o + 8);
