@@ -144,6 +144,30 @@ test('MAC limits hold within one burst of new sources, before the main thread ha
   await dp.stop();
 });
 
+test('MAC limits hold while learn events are in flight and the main thread changes the MAC table meanwhile', async () => {
+  // A worker hands its learn events to the main thread in batches; here (workers: 0) the test
+  // plays the two threads' interleaving through the engine itself (internal: no public call
+  // leaves a batch unapplied): S1 posted, not applied yet; the main thread clears another
+  // MAC (a change of the table); S2 and S3 arrive. With the limit 2 only S2 may be learned.
+  const dp = await bridge({ a1: { mode: 'access', vlan: 10 }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10, interfaceMacLimit: 2 }]);
+  const inner = dp as unknown as { engine: { runOnce(): number; takeEvents(): Uint32Array | undefined }; applyEvents(ev: Uint32Array, worker: number): void };
+  const src = (k: number) => `02:00:00:00:03:0${k}`;
+  send(dp, 'a2', F.eth(BCAST, src(9), 0x0800, udp()));
+  dp.memoryDriver('a1').inject(F.eth(BCAST, src(1), 0x0800, udp()));
+  inner.engine.runOnce();
+  const inFlight = inner.engine.takeEvents()!;
+  assert.equal(dp.clearMacs('bd'), 1);
+  dp.memoryDriver('a1').inject(F.eth(BCAST, src(2), 0x0800, udp()));
+  dp.memoryDriver('a1').inject(F.eth(BCAST, src(3), 0x0800, udp()));
+  inner.engine.runOnce();
+  inner.applyEvents(inFlight, 0);
+  dp.runUntilIdle();
+  assert.deepEqual(dp.listMacs().map((m) => m.mac), [src(1), src(2)]);
+  assert.equal(dp.dropStats().mac_limit, 1, 'S3 dropped and counted');
+  assert.equal(dp.memoryDriver('a2').collect().length, 2, 'only the learned sources are switched');
+  await dp.stop();
+});
+
 test('storm control: broadcast beyond the rate is dropped and counted; known unicast is not limited', async () => {
   const ports = ['a1', 'a2'];
   const dp = await bridge({ a1: { mode: 'access', vlan: 10, stormControl: { bitsPerSecond: 8000, burstBytes: 1000 } }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10 }]);

@@ -22,8 +22,8 @@ import { performance } from 'node:perf_hooks';
 import * as K from './graph-constants.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
-import { L2WorkerState, LEARN_REPOST_MS } from './l2-state.js';
-import { BD_LIMIT_FORWARD, PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_TRUNK, TPID_8021Q, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+import { L2WorkerState, LEARN_REPOST_MS, PENDING_FIFO } from './l2-state.js';
+import { BD_LIMIT_FORWARD, LEARN_ACK_BASE, PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_TRUNK, TPID_8021Q, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_STATIC, macHash, macLookup } from '../tables/mac-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
 import { decideBridgeFrame } from './bridge-filter.js';
@@ -94,12 +94,17 @@ function l2Input(g: Graph): void {
   const epoch = Atomics.load(bt.global, 0);
   const pendPort = l2.pendingPort;
   const pendBd = l2.pendingDomain;
-  if (l2.pendingEpoch !== epoch) {
-    // the main thread has applied what was posted (and counted it): start counting afresh
-    l2.pendingEpoch = epoch;
-    pendPort.fill(0);
-    pendBd.fill(0);
+  // the new sources of the batches the main thread has applied (and counted) are pending no more
+  const acked = Atomics.load(bt.global, LEARN_ACK_BASE + g.workerIndex);
+  const fVif = l2.fifoVif;
+  const fBd = l2.fifoDomain;
+  const fBatch = l2.fifoBatch;
+  while (l2.fifoHead !== l2.fifoTail && fBatch[l2.fifoHead % PENDING_FIFO]! < acked) {
+    const q = l2.fifoHead++ % PENDING_FIFO;
+    pendPort[fVif[q]!]--;
+    pendBd[fBd[q]!]--;
   }
+  const batch = g.eventBatches;
   const rMask = l2.recentMask;
   const now = g.now;
   const sec = Math.floor((ORIGIN + now) / 1000);
@@ -177,7 +182,14 @@ function l2Input(g: Graph): void {
           rEpoch[r] = epoch;
           g.learn(vif, L2_EVENT, bd, 0, 0, 0, d, o + 6);
           g.stats[K.C_MAC_LEARN_EVENTS]++;
-          if (isNew) { pendPort[vif]++; pendBd[bd]++; }
+          if (isNew && l2.fifoTail - l2.fifoHead < PENDING_FIFO) {
+            const q = l2.fifoTail++ % PENDING_FIFO;
+            fVif[q] = vif;
+            fBd[q] = bd;
+            fBatch[q] = batch;
+            pendPort[vif]++;
+            pendBd[bd]++;
+          }
         }
       }
     }

@@ -31,6 +31,8 @@ export const QINQ_TPIDS: readonly number[] = [TPID_8021Q, 0x88a8, 0x9100];
 export const MAX_BD_PORTS = 256;
 /** bdFlags: interface-mac-limit packet-action none (frames from a source over a port's limit are forwarded, not learned) */
 export const BD_LIMIT_FORWARD = 1;
+/** BridgeTable.global[LEARN_ACK_BASE + w]: the event batches of worker w (Graph.eventBatches) the main thread has applied */
+export const LEARN_ACK_BASE = 16;
 /** 4096 VLAN bits per trunk port */
 const VLAN_WORDS = 128;
 
@@ -73,11 +75,14 @@ export class BridgeTable {
   readonly bdNports: Int32Array;
   /** per domain: BD_* flags */
   readonly bdFlags: Uint8Array;
-  /** [0]: the MAC table's epoch, bumped by the writer with every change (workers re-post learn events across it) */
+  /**
+   * [0]: the MAC table's epoch, bumped by the writer with every change (workers re-post learn
+   * events across it); [LEARN_ACK_BASE + w] (up to 16 workers): worker w's event batches applied
+   */
   readonly global: Int32Array;
 
   static create(maxVifs: number, maxDomains: number): BridgeTable {
-    const bytes = maxVifs * (1 + 1 + 2 + 2 + 2 + VLAN_WORDS * 4 + 8 + 8 + 4 + 4) + 4096 * 2 + maxDomains * (2 + 4 + 4 + 4 + MAX_BD_PORTS * 2 + 4 + 1) + 64 + 64;
+    const bytes = maxVifs * (1 + 1 + 2 + 2 + 2 + VLAN_WORDS * 4 + 8 + 8 + 4 + 4) + 4096 * 2 + maxDomains * (2 + 4 + 4 + 4 + MAX_BD_PORTS * 2 + 4 + 1) + 128 + 64;
     const t = new BridgeTable({ maxVifs, maxDomains, buf: new SharedArrayBuffer(bytes) });
     t.bdIrb.fill(-1);
     t.tpid.fill(TPID_8021Q);
@@ -93,7 +98,7 @@ export class BridgeTable {
     const m = (this.maxDomains = shared.maxDomains);
     const b = shared.buf;
     let off = 0;
-    this.global = new Int32Array(b, off, 16); off += 64;
+    this.global = new Int32Array(b, off, 32); off += 128;
     // 8-byte fields first, then 4, 2, 1 (alignment)
     this.stormRate = new Float64Array(b, off, n); off += n * 8;
     this.stormBurst = new Float64Array(b, off, n); off += n * 8;
