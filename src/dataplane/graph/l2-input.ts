@@ -94,16 +94,11 @@ function l2Input(g: Graph): void {
   const epoch = Atomics.load(bt.global, 0);
   const pendPort = l2.pendingPort;
   const pendBd = l2.pendingDomain;
-  // the new sources of the batches the main thread has applied (and counted) are pending no more
-  const acked = Atomics.load(bt.global, LEARN_ACK_BASE + g.workerIndex);
+  const ackSlot = LEARN_ACK_BASE + g.workerIndex;
+  const global = bt.global;
   const fVif = l2.fifoVif;
   const fBd = l2.fifoDomain;
   const fBatch = l2.fifoBatch;
-  while (l2.fifoHead !== l2.fifoTail && fBatch[l2.fifoHead % PENDING_FIFO]! < acked) {
-    const q = l2.fifoHead++ % PENDING_FIFO;
-    pendPort[fVif[q]!]--;
-    pendBd[fBd[q]!]--;
-  }
   const batch = g.eventBatches;
   const rMask = l2.recentMask;
   const now = g.now;
@@ -160,6 +155,10 @@ function l2Input(g: Graph): void {
         if (mvif[e] === vif) { if (mseen[e] !== sec) mseen[e] = sec; }
         else post = (mflags[e]! & STATIC) === 0; // a move (a static entry, the IRB's MAC, never moves)
       } else {
+        // the batches the main thread has applied: read just before the counts it wrote before
+        // acknowledging them (the other order could miss a source, this one at worst counts one
+        // twice for the moment the main thread spends applying a batch)
+        l2.settle(Atomics.load(global, ackSlot));
         const pl = portLimit[vif]!;
         const bl = bdLimit[bd]!;
         const overDomain = bl !== 0 && bdCount[bd]! + pendBd[bd]! >= bl;

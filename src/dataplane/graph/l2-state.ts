@@ -41,6 +41,8 @@ export class L2WorkerState {
   readonly fifoBatch = new Float64Array(PENDING_FIFO);
   fifoHead = 0;
   fifoTail = 0;
+  /** the acknowledged batches settle() last saw */
+  acked = 0;
   /** l2-forward's scratch: the ports one frame floods to */
   readonly flood = new Int32Array(MAX_BD_PORTS + 1);
 
@@ -49,5 +51,16 @@ export class L2WorkerState {
     this.refilled = new Float64Array(maxVifs);
     this.pendingPort = new Int32Array(maxVifs);
     this.pendingDomain = new Int32Array(maxDomains);
+  }
+
+  /** The main thread has applied (and counted) `acked` event batches: their new sources are pending no more. */
+  settle(acked: number): void {
+    if (acked === this.acked) return;
+    this.acked = acked;
+    while (this.fifoHead !== this.fifoTail && this.fifoBatch[this.fifoHead % PENDING_FIFO]! < acked) {
+      const q = this.fifoHead++ % PENDING_FIFO;
+      this.pendingPort[this.fifoVif[q]!]--;
+      this.pendingDomain[this.fifoDomain[q]!]--;
+    }
   }
 }
