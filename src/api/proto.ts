@@ -347,6 +347,8 @@ export interface PbBridgePortStats {
   macs: number;
   macLimit: number;
   counters: Record<string, number>;
+  tpid?: number;
+  dot1qTunneling?: boolean;
 }
 
 export interface PbNexthopInfo {

@@ -1047,7 +1047,7 @@ export class VRouterDataplane implements Dataplane {
     const counters: Record<string, number> = {};
     L2_PORT_COUNTERS.forEach((name, k) => { counters[name] = this.sum(l2Base + vif * L2_PORT_STRIDE + k); });
     const vlans = port.mode === 'access' ? [port.vlan ?? 0] : [...(port.vlans ?? [])];
-    return { bridge: { mode: port.mode, vlans, ...(port.nativeVlan ? { nativeVlan: port.nativeVlan } : {}), macs: bt.portCount[vif]!, macLimit: bt.portLimit[vif]!, counters } };
+    return { bridge: { mode: port.mode, vlans, ...(port.nativeVlan ? { nativeVlan: port.nativeVlan } : {}), ...(port.tpid ? { tpid: port.tpid } : {}), ...(port.dot1qTunneling ? { dot1qTunneling: true } : {}), macs: bt.portCount[vif]!, macLimit: bt.portLimit[vif]!, counters } };
   }
 
   listNexthops(): NexthopInfo[] {

@@ -160,6 +160,8 @@ test('QinQ in Junos form (family bridge ether-type on a trunk, dot1q-tunneling o
   await fib.whenIdle(10_000);
   assert.equal(dp.bridgePort('t1')?.tpid, 0x88a8);
   assert.equal(dp.bridgePort('a2')?.dot1qTunneling, true);
+  assert.match((await run('show interfaces t1')).last.text, /Interface mode: trunk, .*, TPID: 0x88a8/);
+  assert.match((await run('show interfaces a2')).last.text, /Interface mode: access, VLAN: 200, dot1q-tunneling/);
   const bad1 = await run('configure private', 'set interfaces t1 unit 0 family bridge ether-type 0x0800');
   assert.match(bad1.failed?.error ?? '', /0x0800/);
   const bad2 = await run('configure private', 'set interfaces a1 unit 0 family bridge ether-type 0x88a8', 'set interfaces t1 unit 0 family bridge dot1q-tunneling', 'commit');
