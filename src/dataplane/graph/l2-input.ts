@@ -5,11 +5,13 @@
  * a trunk takes frames tagged with a VLAN it carries, and untagged ones into its native VLAN;
  * anything else is dropped and counted). A tag is a frame's first EtherType equal to the port's
  * TPID (0x8100, or 0x88a8 on a QinQ provider trunk, which drops 802.1Q-tagged frames); a QinQ
- * tunnel access port takes 802.1Q-tagged frames as untagged ones, the tag kept as payload, checks the source MAC, and learns it: a source the
- * MAC table does not hold (or holds on another port: a move) is posted to the main thread as a
- * learn event (Graph.learn, family L2_EVENT), which installs it, so forwarding never waits. A
+ * tunnel access port takes 802.1Q-tagged frames as untagged ones, the tag kept as payload.
+ * It checks the source MAC and learns it: a source the MAC table does not hold (or holds on
+ * another port: a move) is posted to the main thread as a learn event (Graph.learn, family
+ * L2_EVENT), which installs it, so forwarding never waits. A
  * new source beyond the port's or the domain's MAC limit is not learned and its frame dropped
- * (beyond the port's, forwarded instead when the domain says packet-action none).
+ * (beyond the port's, forwarded instead when the domain says packet-action none); the new
+ * sources posted and not yet acknowledged by the main thread count against the limits.
  * Known sources get their last-seen second refreshed (aging). A port with an input filter
  * (`firewall family bridge`, tables/acl-table.ts decideL2) has it applied once the VLAN is
  * known and before the source is learned: a frame it discards is neither learned nor
