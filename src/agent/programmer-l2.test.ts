@@ -1,7 +1,8 @@
 /**
  * The programmer's L2 side (docs/l2.md) against a real in-memory data plane: bridge ports and
  * IRBs from InterfaceUpdates, bridge domains, a replay that changes nothing calls nothing, a
- * resync sweeps the domains not replayed, a re-created IRB takes its domain again, and a data
+ * resync sweeps the domains not replayed, a re-created IRB takes its domain again, QinQ's
+ * settings (refused on the wrong mode), and a data
  * plane without L2 support refuses with a reason.
  */
 import { test } from 'node:test';
@@ -47,6 +48,12 @@ test('bridge ports, IRBs and domains; an unchanged replay calls nothing; a resyn
   await p.applyInterface({ name: 'eth2', driver: 'MEMORY' });
   assert.equal(dp.bridgePort('eth2'), undefined);
   assert.deepEqual(dp.listBridgeDomains()[0]!.interfaces.map((i) => i.name), ['eth1']);
+  // QinQ: a trunk's TPID and a tunnel port reach the data plane; the wrong mode is refused with the data plane's reason
+  assert.deepEqual((await p.applyInterface({ ...trunk, bridge: { ...trunk.bridge, tpid: 0x88a8 } })).failures, []);
+  assert.equal(dp.bridgePort('eth1')!.tpid, 0x88a8);
+  assert.deepEqual((await p.applyInterface({ name: 'eth2', driver: 'MEMORY', bridge: { mode: 'ACCESS', vlanId: 100, dot1qTunneling: true } })).failures, []);
+  assert.equal(dp.bridgePort('eth2')!.dot1qTunneling, true);
+  assert.match((await p.applyInterface({ name: 'eth2', driver: 'MEMORY', bridge: { mode: 'ACCESS', vlanId: 100, tpid: 0x88a8 } })).failures[0]?.reason ?? '', /only a trunk has a TPID/);
   // refused with reasons: a bad VLAN, an IRB that is not one
   assert.match(p.applyBridgeDomain({ name: 'bad', vlanId: 5000 }).failures[0]!.reason, /invalid VLAN .*5000/);
   assert.match(p.applyBridgeDomain({ name: 'bad2', vlanId: 7, irb: 'eth1' }).failures[0]!.reason, /eth1 is not an IRB interface/);

@@ -648,6 +648,9 @@ function bridgePortConfig(b: PbBridgePort): BridgePortConfig {
   const c: BridgePortConfig = b.mode === 'TRUNK' ? { mode: 'trunk', vlans: [...(b.vlanIds ?? [])] } : { mode: 'access', vlan: b.vlanId ?? 0 };
   if (b.mode === 'TRUNK' && b.nativeVlanId) c.nativeVlan = b.nativeVlanId;
   if (b.noLocalSwitching) c.noLocalSwitching = true;
+  // as sent: the data plane refuses a TPID on an access port or tunnelling on a trunk, with the reason
+  if (b.tpid) c.tpid = b.tpid;
+  if (b.dot1qTunneling) c.dot1qTunneling = true;
   if (b.stormControlKbps) c.stormControl = { bitsPerSecond: b.stormControlKbps * 1000, ...(b.stormControlBurst ? { burstBytes: b.stormControlBurst } : {}) };
   if (b.inputFilter?.length) c.inputFilter = b.inputFilter.map(bridgeFilterTerm);
   if (b.outputFilter?.length) c.outputFilter = b.outputFilter.map(bridgeFilterTerm);

@@ -392,7 +392,7 @@ export class AgentServer {
       linkDown: v.linkDown === true,
       rxBytes: v.rxBytes,
       txBytes: v.txBytes,
-      ...(v.bridge ? { bridge: { mode: v.bridge.mode, vlans: v.bridge.vlans, nativeVlan: v.bridge.nativeVlan ?? 0, macs: v.bridge.macs, macLimit: v.bridge.macLimit, counters: v.bridge.counters } } : {}),
+      ...(v.bridge ? { bridge: { mode: v.bridge.mode, vlans: v.bridge.vlans, nativeVlan: v.bridge.nativeVlan ?? 0, tpid: v.bridge.tpid ?? 0, dot1qTunneling: v.bridge.dot1qTunneling ?? false, macs: v.bridge.macs, macLimit: v.bridge.macLimit, counters: v.bridge.counters } } : {}),
     }));
   }
 }

@@ -41,7 +41,7 @@ function randomMessage(): Record<string, unknown> {
   switch (rnd(10)) {
     // L2 switching (docs/l2.md): bridge ports, IRBs, bridge domains, settings
     case 7:
-      return { seq, interface: { name: 'eth2', driver: pick(['AF_PACKET', 'MEMORY']), irb: rnd(2) === 1, bridge: { mode: pick(['ACCESS', 'TRUNK']), vlanId: rnd(4095), vlanIds: Array.from({ length: rnd(300) }, () => 1 + rnd(4094)), nativeVlanId: rnd(2) * rnd(4095), noLocalSwitching: rnd(2) === 1, stormControlKbps: rnd(2) * rnd(1e8), stormControlBurst: rnd(2) * rnd(1e6), inputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm), outputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm) } } };
+      return { seq, interface: { name: 'eth2', driver: pick(['AF_PACKET', 'MEMORY']), irb: rnd(2) === 1, bridge: { mode: pick(['ACCESS', 'TRUNK']), vlanId: rnd(4095), vlanIds: Array.from({ length: rnd(300) }, () => 1 + rnd(4094)), nativeVlanId: rnd(2) * rnd(4095), noLocalSwitching: rnd(2) === 1, stormControlKbps: rnd(2) * rnd(1e8), stormControlBurst: rnd(2) * rnd(1e6), inputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm), outputFilter: Array.from({ length: rnd(2) * rnd(4) }, randomFilterTerm), tpid: rnd(2) * pick([0x8100, 0x88a8, 0x9100]), dot1qTunneling: rnd(2) === 1 } } };
     case 8:
       return { seq, bridgeDomain: { name: pick(['bd100', 'vlan-200']), delete: rnd(2) === 1, vlanId: rnd(4095), irb: pick(['', 'irb.100']), macTableSize: rnd(2) * rnd(1e6), interfaceMacLimit: rnd(2) * rnd(1e4) } };
     case 9:

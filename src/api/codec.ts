@@ -310,6 +310,8 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
     w.uintField(7, b.stormControlBurst ?? 0);
     for (const t of b.inputFilter ?? []) writeBridgeFilterTerm(w, 8, t);
     for (const t of b.outputFilter ?? []) writeBridgeFilterTerm(w, 40, t);
+    w.uintField(41, b.tpid ?? 0);
+    w.boolField(42, b.dot1qTunneling);
     e();
   }
   w.boolField(11, m.irb);
@@ -773,7 +775,7 @@ function readPortRange(x: Reader): PbPortRange {
 }
 
 function readBridgePort(x: Reader): PbBridgePort {
-  const b: PbBridgePort = { mode: 'ACCESS', vlanId: 0, vlanIds: [], nativeVlanId: 0, noLocalSwitching: false, stormControlKbps: 0, stormControlBurst: 0 };
+  const b: PbBridgePort = { mode: 'ACCESS', vlanId: 0, vlanIds: [], nativeVlanId: 0, noLocalSwitching: false, stormControlKbps: 0, stormControlBurst: 0, tpid: 0, dot1qTunneling: false };
   while (x.pos < x.end) {
     const t = x.varint();
     const f = t >>> 3, wire = t & 7;
@@ -789,6 +791,8 @@ function readBridgePort(x: Reader): PbBridgePort {
     else if (f === 5 && wire === 0) b.noLocalSwitching = x.varint() !== 0;
     else if (f === 6 && wire === 0) b.stormControlKbps = x.varint();
     else if (f === 7 && wire === 0) b.stormControlBurst = x.varint();
+    else if (f === 41 && wire === 0) b.tpid = x.varint();
+    else if (f === 42 && wire === 0) b.dot1qTunneling = x.varint() !== 0;
     else if ((f === 8 || f === 40) && wire === 2) {
       const st = x.span();
       (f === 8 ? (b.inputFilter ??= []) : (b.outputFilter ??= [])).push(readBridgeFilterTerm(new Reader(x.buf, st, x.pos)));

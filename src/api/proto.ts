@@ -213,6 +213,9 @@ export interface PbBridgePort {
   stormControlBurst?: number;
   inputFilter?: PbBridgeFilterTerm[];
   outputFilter?: PbBridgeFilterTerm[];
+  /** QinQ: a trunk's TPID (0: 0x8100), an access port's tunnelling */
+  tpid?: number;
+  dot1qTunneling?: boolean;
 }
 
 export interface PbBridgeFilterTerm {
@@ -344,6 +347,8 @@ export interface PbBridgePortStats {
   macs: number;
   macLimit: number;
   counters: Record<string, number>;
+  tpid?: number;
+  dot1qTunneling?: boolean;
 }
 
 export interface PbNexthopInfo {

@@ -99,7 +99,7 @@ export interface VifInfo {
    */
   io?: Record<string, number>;
   /** a bridge port (setBridgePort): its mode and VLANs, MACs learned on it and its limit (0: none), and its L2 counters (graph-constants.ts L2_PORT_COUNTERS: flooded, flood_copies, and its frames dropped per L2 reason) */
-  bridge?: { mode: 'access' | 'trunk'; vlans: number[]; nativeVlan?: number; macs: number; macLimit: number; counters: Record<string, number> };
+  bridge?: { mode: 'access' | 'trunk'; vlans: number[]; nativeVlan?: number; tpid?: number; dot1qTunneling?: boolean; macs: number; macLimit: number; counters: Record<string, number> };
   /** driver 'memif': the client's state and the rings' occupancy (io/memif.ts MemifStatus) */
   memif?: { socket: string; id: number; state: string; peer: string; connects: number; disconnects: number; badMessages: number; badDescriptors: number; refused: number; rxRingSize: number; txRingSize: number; rxRingWaiting: number; txRingPosted: number; lastDisconnect: string };
 }
@@ -234,6 +234,10 @@ export interface BridgePortConfig {
   nativeVlan?: number;
   /** frames between two ports that both set this are not switched */
   noLocalSwitching?: boolean;
+  /** trunk: the TPID of its tags, 0x8100 (802.1Q, the default) or 0x88a8 (802.1ad: a QinQ provider trunk, which drops 802.1Q-tagged frames) or 0x9100 */
+  tpid?: number;
+  /** access: a QinQ tunnel port, untagged and 802.1Q-tagged frames alike go into its VLAN, the tag kept as payload (docs/l2.md, "QinQ") */
+  dot1qTunneling?: boolean;
   /** storm control: broadcast, multicast and unknown unicast frames received, at most this many bits per second (token bucket of burstBytes, default 100 ms of the rate and at least 16 full frames) */
   stormControl?: { bitsPerSecond: number; burstBytes?: number };
   /** the input filter: terms in order (at most 64), applied before learning and forwarding */

@@ -40,6 +40,7 @@ import { bytesToIpv4, formatMac, formatPrefix, makePrefix, parseCidr, parseIp, p
 import { logLine } from '../telemetry/log.js';
 import { CarrierWatch } from './link-watch.js';
 import { Tables, DEFAULT_SIZES, type TableSizes } from './tables/tables.js';
+import { LEARN_ACK_BASE } from './tables/bridge-table.js';
 import { addrWords, LpmFullError, maskWords, type LpmTable } from './tables/lpm.js';
 import { IdAllocator } from './tables/id-allocator.js';
 import {
@@ -1046,7 +1047,7 @@ export class VRouterDataplane implements Dataplane {
     const counters: Record<string, number> = {};
     L2_PORT_COUNTERS.forEach((name, k) => { counters[name] = this.sum(l2Base + vif * L2_PORT_STRIDE + k); });
     const vlans = port.mode === 'access' ? [port.vlan ?? 0] : [...(port.vlans ?? [])];
-    return { bridge: { mode: port.mode, vlans, ...(port.nativeVlan ? { nativeVlan: port.nativeVlan } : {}), macs: bt.portCount[vif]!, macLimit: bt.portLimit[vif]!, counters } };
+    return { bridge: { mode: port.mode, vlans, ...(port.nativeVlan ? { nativeVlan: port.nativeVlan } : {}), ...(port.tpid ? { tpid: port.tpid } : {}), ...(port.dot1qTunneling ? { dot1qTunneling: true } : {}), macs: bt.portCount[vif]!, macLimit: bt.portLimit[vif]!, counters } };
   }
 
   listNexthops(): NexthopInfo[] {
@@ -1155,7 +1156,7 @@ export class VRouterDataplane implements Dataplane {
     const err = e.takeError();
     if (err !== undefined) logLine(`vrouter graph: ${(err as Error).stack ?? String(err)}`);
     const ev = e.takeEvents();
-    if (ev) this.applyEvents(ev);
+    if (ev) this.applyEvents(ev, 0);
     const fr = e.takeFrames();
     if (fr) this.deliverFrames(fr.meta, fr.data);
     this.resolveTick(this.clock());
@@ -1240,7 +1241,7 @@ export class VRouterDataplane implements Dataplane {
           const p = this.pendingAttach.get(m.vif);
           if (p) p.reject(new Error(m.message));
           else logLine(`vrouter worker: ${m.message}`);
-        } else if (m.t === 'learn') this.applyEvents(m.events);
+        } else if (m.t === 'learn') this.applyEvents(m.events, k);
         else if (m.t === 'frames') this.deliverFrames(m.meta, m.data);
       });
       w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));
@@ -1304,10 +1305,11 @@ export class VRouterDataplane implements Dataplane {
     this.bridges.age();
   }
 
-  /** The workers' learn events: neighbors (ARP/NDP) and MACs (L2). */
-  private applyEvents(ev: Uint32Array): void {
+  /** Worker `worker`'s learn events (one batch): neighbors (ARP/NDP) and MACs (L2); then the batch is acknowledged (l2-input counts unacknowledged new sources against the MAC limits). */
+  private applyEvents(ev: Uint32Array, worker: number): void {
     this.neighbors.applyEvents(ev);
     this.bridges.applyEvents(ev);
+    Atomics.add(this.tables.bridge.global, LEARN_ACK_BASE + worker, 1);
   }
 
   // ---- vhost0 host configuration (vhost-sync.ts) ----

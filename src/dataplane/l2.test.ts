@@ -2,7 +2,7 @@
  * L2 switching through the whole data plane, in memory (docs/l2.md): frames injected on
  * memory vifs in L2 mode and collected from the others. Learning, flooding, VLAN isolation,
  * trunk and native VLAN tagging, MAC limits, storm control, no-local-switching, aging and
- * clearing, MAC moves, IRB routing between two domains; a differential test against a
+ * clearing, MAC moves, QinQ (802.1ad provider trunks, tunnel ports), IRB routing between two domains; a differential test against a
  * reference switch (test/support/reference-switch.ts) on random frame sequences; and mutated
  * tagged frames through the L2 nodes with every frame accounted for.
  */
@@ -144,6 +144,30 @@ test('MAC limits hold within one burst of new sources, before the main thread ha
   await dp.stop();
 });
 
+test('MAC limits hold while learn events are in flight and the main thread changes the MAC table meanwhile', async () => {
+  // A worker hands its learn events to the main thread in batches; here (workers: 0) the test
+  // plays the two threads' interleaving through the engine itself (internal: no public call
+  // leaves a batch unapplied): S1 posted, not applied yet; the main thread clears another
+  // MAC (a change of the table); S2 and S3 arrive. With the limit 2 only S2 may be learned.
+  const dp = await bridge({ a1: { mode: 'access', vlan: 10 }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10, interfaceMacLimit: 2 }]);
+  const inner = dp as unknown as { engine: { runOnce(): number; takeEvents(): Uint32Array | undefined }; applyEvents(ev: Uint32Array, worker: number): void };
+  const src = (k: number) => `02:00:00:00:03:0${k}`;
+  send(dp, 'a2', F.eth(BCAST, src(9), 0x0800, udp()));
+  dp.memoryDriver('a1').inject(F.eth(BCAST, src(1), 0x0800, udp()));
+  inner.engine.runOnce();
+  const inFlight = inner.engine.takeEvents()!;
+  assert.equal(dp.clearMacs('bd'), 1);
+  dp.memoryDriver('a1').inject(F.eth(BCAST, src(2), 0x0800, udp()));
+  dp.memoryDriver('a1').inject(F.eth(BCAST, src(3), 0x0800, udp()));
+  inner.engine.runOnce();
+  inner.applyEvents(inFlight, 0);
+  dp.runUntilIdle();
+  assert.deepEqual(dp.listMacs().map((m) => m.mac), [src(1), src(2)]);
+  assert.equal(dp.dropStats().mac_limit, 1, 'S3 dropped and counted');
+  assert.equal(dp.memoryDriver('a2').collect().length, 2, 'only the learned sources are switched');
+  await dp.stop();
+});
+
 test('storm control: broadcast beyond the rate is dropped and counted; known unicast is not limited', async () => {
   const ports = ['a1', 'a2'];
   const dp = await bridge({ a1: { mode: 'access', vlan: 10, stormControl: { bitsPerSecond: 8000, burstBytes: 1000 } }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10 }]);
@@ -174,6 +198,70 @@ test('no-local-switching: marked ports do not switch to each other, but to other
   send(dp, 'a3', F.eth(A, C, 0x0800, udp()));
   s = sent(dp, ports);
   assert.equal(s.a1!.length, 1);
+  await dp.stop();
+});
+
+/** f with an 802.1ad S-tag (TPID 0x88a8, S-VID svid) in front of whatever follows its MACs */
+function sTagged(f: Uint8Array, svid: number): Uint8Array {
+  const o = new Uint8Array(f.length + 4);
+  o.set(f.subarray(0, 12));
+  o[12] = 0x88; o[13] = 0xa8; o[14] = svid >> 8; o[15] = svid & 255;
+  o.set(f.subarray(12), 16);
+  return o;
+}
+
+test('QinQ: a tunnel port to an 802.1ad provider trunk and back with the customer tag intact; 802.1Q tags on the provider trunk dropped and counted', async () => {
+  const ports = ['pt', 'tun', 'acc', 'ct'];
+  const dp = await bridge(
+    { pt: { mode: 'trunk', vlans: [500, 600], tpid: 0x88a8 }, tun: { mode: 'access', vlan: 500, dot1qTunneling: true }, acc: { mode: 'access', vlan: 600 }, ct: { mode: 'trunk', vlans: [600] } },
+    [{ name: 'svlan500', vlan: 500 }, { name: 'bd600', vlan: 600 }],
+  );
+  // the customer's C-tagged (VLAN 10) broadcast on the tunnel port: out on the provider trunk in S-VLAN 500, C-tag intact
+  const c10 = F.eth(BCAST, A, 0x0800, udp(1), 10);
+  send(dp, 'tun', c10);
+  let s = sent(dp, ports);
+  assert.deepEqual(s.pt, [sTagged(c10, 500)]);
+  assert.equal(s.acc!.length + s.ct!.length + s.tun!.length, 0);
+  // the answer, S-tagged on the trunk: to the tunnel port (A was learned there) without its S-tag
+  const back = F.eth(A, B, 0x0800, udp(2), 10);
+  send(dp, 'pt', sTagged(back, 500));
+  s = sent(dp, ports);
+  assert.deepEqual(s.tun, [back]);
+  // untagged frames of the customer go into the same S-VLAN; known unicasts both ways again (the fused path's)
+  const untagged = F.eth(B, C, 0x0800, udp(3));
+  send(dp, 'tun', untagged);
+  send(dp, 'tun', F.eth(B, A, 0x0800, udp(4), 10));
+  send(dp, 'pt', sTagged(back, 500));
+  s = sent(dp, ports);
+  assert.deepEqual(s.pt, [sTagged(untagged, 500), sTagged(F.eth(B, A, 0x0800, udp(4), 10), 500)]);
+  assert.deepEqual(s.tun, [back]);
+  assert.ok(dp.counters().l2_fast_path! > 0, 'the fused L2 fast path took QinQ frames');
+  // an 802.1Q-tagged frame on the provider trunk: dropped and counted
+  send(dp, 'pt', F.eth(BCAST, D, 0x0800, udp(5), 500));
+  assert.equal(dp.dropStats().l2_vlan_not_allowed, 1);
+  assert.equal(Object.values(sent(dp, ports)).flat().length, 0);
+  // one domain with an 802.1ad and an 802.1Q trunk: a tag carries each port's TPID
+  const plain = F.eth(BCAST, D, 0x0800, udp(6));
+  send(dp, 'pt', sTagged(plain, 600));
+  s = sent(dp, ports);
+  assert.deepEqual(s.ct, [F.eth(BCAST, D, 0x0800, udp(6), 600)]);
+  assert.deepEqual(s.acc, [plain]);
+  send(dp, 'ct', F.eth(D, C, 0x0800, udp(7), 600));
+  send(dp, 'acc', F.eth(D, A, 0x0800, udp(8)));
+  s = sent(dp, ports);
+  assert.deepEqual(s.pt, [sTagged(F.eth(D, C, 0x0800, udp(7)), 600), sTagged(F.eth(D, A, 0x0800, udp(8)), 600)]);
+  // the MTU allows a tunnelled frame its customer tag's 4 bytes, no more
+  const mtu = dp.listVifs().find((v) => v.name === 'tun')!.mtu;
+  send(dp, 'tun', F.eth(BCAST, A, 0x0800, new Uint8Array(mtu), 10));
+  assert.equal(sent(dp, ports).pt!.length, 1);
+  send(dp, 'tun', F.eth(BCAST, A, 0x0800, new Uint8Array(mtu + 1), 10));
+  assert.equal(sent(dp, ports).pt!.length, 0);
+  assert.equal(dp.dropStats().oversize, 1);
+  // refused: a TPID on an access port, tunnelling on a trunk, an unknown TPID
+  assert.throws(() => dp.setBridgePort('acc', { mode: 'access', vlan: 600, tpid: 0x88a8 }), /only a trunk has a TPID/);
+  assert.throws(() => dp.setBridgePort('ct', { mode: 'trunk', vlans: [600], dot1qTunneling: true }), /dot1q-tunneling is for an access port/);
+  assert.throws(() => dp.setBridgePort('ct', { mode: 'trunk', vlans: [600], tpid: 0x0800 }), /not one of 0x8100, 0x88a8, 0x9100/);
+  assert.equal(dp.counters().exceptions, 0);
   await dp.stop();
 });
 
@@ -256,8 +344,11 @@ for (const fused of [true, false]) test(`differential: random frame sequences th
     p4: { mode: 'trunk', vlans: [10, 20, 30], nativeVlan: 40 },
     p5: { mode: 'trunk', vlans: [20, 30], noLocalSwitching: true },
     p6: { mode: 'access', vlan: 40 },
+    // QinQ: a provider trunk and a tunnel port
+    p7: { mode: 'trunk', vlans: [10, 30], tpid: 0x88a8 },
+    p8: { mode: 'access', vlan: 30, dot1qTunneling: true },
   };
-  const portCfg = (c: RefPort & BridgePortConfig): BridgePortConfig => (c.mode === 'access' ? { mode: 'access', vlan: c.vlan!, ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}) } : { mode: 'trunk', vlans: c.vlans!, ...(c.nativeVlan ? { nativeVlan: c.nativeVlan } : {}), ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}) });
+  const portCfg = (c: RefPort & BridgePortConfig): BridgePortConfig => (c.mode === 'access' ? { mode: 'access', vlan: c.vlan!, ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}), ...(c.dot1qTunneling ? { dot1qTunneling: true } : {}) } : { mode: 'trunk', vlans: c.vlans!, ...(c.nativeVlan ? { nativeVlan: c.nativeVlan } : {}), ...(c.noLocalSwitching ? { noLocalSwitching: true } : {}), ...(c.tpid ? { tpid: c.tpid } : {}) });
   const domains = [{ name: 'bd10', vlan: 10, interfaceMacLimit: 6 }, { name: 'bd20', vlan: 20, macTableSize: 10 }, { name: 'bd30', vlan: 30 }, { name: 'bd40', vlan: 40 }];
   // the graph reads CNR_DP_NO_FAST_PATH when it is made (workers: 0, in this process)
   if (!fused) process.env.CNR_DP_NO_FAST_PATH = '1';
@@ -280,6 +371,8 @@ for (const fused of [true, false]) test(`differential: random frame sequences th
     // tagged frames sometimes carry priority bits, which a tagged egress keeps
     let f = F.eth(dsts[r() % dsts.length]!, src, 0x0800, udp(k), vlan || undefined);
     if (vlan && r() % 4 === 0) f[14] |= 0xa0;
+    // some tags are 802.1ad S-tags
+    if (vlan && r() % 3 === 0) { f[12] = 0x88; f[13] = 0xa8; }
     if (r() % 50 === 0) f = f.subarray(0, r() % 18);
     const want = ref.receive(port, f);
     send(dp, port, f);
@@ -304,7 +397,7 @@ for (const fused of [true, false]) test(`differential: random frame sequences th
 
 test('fuzz: mutated tagged frames through the L2 nodes, every frame accounted for, no buffer leaked', async () => {
   const poolSize = 4096;
-  const dp = await bridge({ p1: { mode: 'trunk', vlans: [10, 20], nativeVlan: 30, stormControl: { bitsPerSecond: 50_000_000 } }, p2: { mode: 'access', vlan: 10 }, p3: { mode: 'trunk', vlans: [20, 30] }, p4: { mode: 'access', vlan: 20, noLocalSwitching: true } }, [{ name: 'bd10', vlan: 10, interfaceMacLimit: 50 }, { name: 'bd20', vlan: 20, macTableSize: 100 }, { name: 'bd30', vlan: 30 }], poolSize);
+  const dp = await bridge({ p1: { mode: 'trunk', vlans: [10, 20], nativeVlan: 30, stormControl: { bitsPerSecond: 50_000_000 } }, p2: { mode: 'access', vlan: 10, dot1qTunneling: true }, p3: { mode: 'trunk', vlans: [20, 30], tpid: 0x88a8 }, p4: { mode: 'access', vlan: 20, noLocalSwitching: true } }, [{ name: 'bd10', vlan: 10, interfaceMacLimit: 50 }, { name: 'bd20', vlan: 20, macTableSize: 100 }, { name: 'bd30', vlan: 30 }], poolSize);
   await dp.addVif({ name: 'irb.10', driver: 'irb', addresses: ['10.10.0.1/24', '2001:db8:10::1/64'] });
   dp.setBridgeDomain({ name: 'bd10', vlan: 10, irb: 'irb.10', interfaceMacLimit: 50 });
   const irb = dp.listVifs().find((v) => v.name === 'irb.10')!.mac;
@@ -317,6 +410,7 @@ test('fuzz: mutated tagged frames through the L2 nodes, every frame accounted fo
     F.eth(A, C, 0x86dd, F.ipv6({ src: '2001:db8:10::9', dst: '2001:db8:10::1', payload: F.udp(1, 2) }), 30),
     F.eth('33:33:ff:00:00:01', C, 0x86dd, F.ipv6Icmp('2001:db8:10::9', F.solicitedNode('2001:db8:10::1'), F.neighborSolicit('2001:db8:10::1', C), 255), 10),
     F.eth(D, A, 0x0800, ip4('10.0.0.1')),
+    sTagged(F.eth(B, D, 0x0800, ip4('10.0.0.1'), 10), 20),
   ];
   const names = ['p1', 'p2', 'p3', 'p4'];
   const drivers = names.map((n) => dp.memoryDriver(n));

@@ -11,7 +11,7 @@ import { logLine } from '../telemetry/log.js';
 import { DataplaneError, type BridgeDomainConfig, type BridgeDomainInfo, type BridgePortConfig, type MacEntryInfo } from './api.js';
 import { EVENT_WORDS } from './graph/graph.js';
 import { L2_EVENT } from './graph/l2-input.js';
-import { PORT_ACCESS, PORT_IRB, PORT_NONE, PORT_NO_LOCAL_SWITCHING, PORT_TRUNK, MAX_BD_PORTS, BD_LIMIT_FORWARD, type BridgeTable } from './tables/bridge-table.js';
+import { PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_NONE, PORT_NO_LOCAL_SWITCHING, PORT_TRUNK, MAX_BD_PORTS, BD_LIMIT_FORWARD, QINQ_TPIDS, TPID_8021Q, type BridgeTable } from './tables/bridge-table.js';
 import { MAC_STATIC, type MacTable } from './tables/mac-table.js';
 import { VIF_IRB, VIF_L2, type VifTable } from './tables/vif-table.js';
 
@@ -153,6 +153,10 @@ export class BridgeManager {
       }
       if (vlans.length === 0) throw new DataplaneError(`${this.cx.vifName(vif)}: a trunk needs VLANs`);
     }
+    const tpid = cfg.tpid ?? TPID_8021Q;
+    if (!QINQ_TPIDS.includes(tpid)) throw new DataplaneError(`${this.cx.vifName(vif)}: TPID ${String(cfg.tpid)} is not one of 0x8100, 0x88a8, 0x9100`);
+    if (tpid !== TPID_8021Q && cfg.mode !== 'trunk') throw new DataplaneError(`${this.cx.vifName(vif)}: only a trunk tags, so only a trunk has a TPID`);
+    if (cfg.dot1qTunneling && cfg.mode !== 'access') throw new DataplaneError(`${this.cx.vifName(vif)}: dot1q-tunneling is for an access port (its VLAN is the S-VLAN)`);
     let rate = 0;
     let burst = 0;
     if (cfg.stormControl !== undefined) {
@@ -168,7 +172,8 @@ export class BridgeManager {
     bt.access[vif] = access;
     bt.native[vif] = native;
     bt.setVlans(vif, vlans);
-    bt.pflags[vif] = cfg.noLocalSwitching ? PORT_NO_LOCAL_SWITCHING : 0;
+    bt.pflags[vif] = (cfg.noLocalSwitching ? PORT_NO_LOCAL_SWITCHING : 0) | (cfg.dot1qTunneling ? PORT_DOT1Q_TUNNEL : 0);
+    bt.tpid[vif] = tpid;
     bt.stormBurst[vif] = burst;
     bt.stormRate[vif] = rate;
     Atomics.store(bt.mode, vif, cfg.mode === 'access' ? PORT_ACCESS : PORT_TRUNK);
@@ -185,6 +190,7 @@ export class BridgeManager {
     Atomics.store(bt.mode, vif, PORT_NONE);
     bt.stormRate[vif] = 0;
     bt.pflags[vif] = 0;
+    bt.tpid[vif] = TPID_8021Q;
     bt.setVlans(vif, []);
     this.flush((i) => this.cx.mac.vif[i] === vif, false);
     this.ports.delete(vif);

@@ -153,3 +153,25 @@ test('interface-mac-limit packet-action in Junos form: reaches the data plane, s
   await fib.whenIdle(10_000);
   assert.equal(dp.listBridgeDomains().find((x) => x.name === 'bd100')!.interfaceMacLimitAction, 'drop');
 });
+
+test('QinQ in Junos form (family bridge ether-type on a trunk, dot1q-tunneling on an access port): reaches the data plane, refused on the other mode', { timeout: 30_000 }, async () => {
+  const c = await run('configure private', 'set interfaces t1 unit 0 family bridge ether-type 0x88a8', 'set interfaces a2 unit 0 family bridge dot1q-tunneling', 'commit');
+  assert.equal(c.failed, undefined, JSON.stringify(c.failed));
+  await fib.whenIdle(10_000);
+  assert.equal(dp.bridgePort('t1')?.tpid, 0x88a8);
+  assert.equal(dp.bridgePort('a2')?.dot1qTunneling, true);
+  assert.match((await run('show interfaces t1')).last.text, /Interface mode: trunk, .*, TPID: 0x88a8/);
+  assert.match((await run('show interfaces a2')).last.text, /Interface mode: access, VLAN: 200, dot1q-tunneling/);
+  const bad1 = await run('configure private', 'set interfaces t1 unit 0 family bridge ether-type 0x0800');
+  assert.match(bad1.failed?.error ?? '', /0x0800/);
+  const bad2 = await run('configure private', 'set interfaces a1 unit 0 family bridge ether-type 0x88a8', 'set interfaces t1 unit 0 family bridge dot1q-tunneling', 'commit');
+  assert.match(bad2.failed?.error ?? '', /interfaces a1 unit 0 family bridge ether-type: only a trunk tags/);
+  assert.match(bad2.failed?.error ?? '', /interfaces t1 unit 0 family bridge dot1q-tunneling: only an access port tunnels/);
+  await run('rollback 0');
+  // removed: back to 802.1Q
+  const d = await run('configure private', 'delete interfaces t1 unit 0 family bridge ether-type', 'delete interfaces a2 unit 0 family bridge dot1q-tunneling', 'commit');
+  assert.equal(d.failed, undefined, JSON.stringify(d.failed));
+  await fib.whenIdle(10_000);
+  assert.equal(dp.bridgePort('t1')?.tpid, undefined);
+  assert.equal(dp.bridgePort('a2')?.dot1qTunneling, undefined);
+});

@@ -1,5 +1,5 @@
 /**
- * A reference 802.1Q switch for the differential test of the data plane's L2 path
+ * A reference 802.1Q switch (with QinQ: per-port TPIDs and tunnel access ports) for the differential test of the data plane's L2 path
  * (src/dataplane/l2.test.ts): the behaviour docs/l2.md describes, written as plainly as
  * possible (maps and arrays, one frame at a time), with no claim to speed. Given a frame on a
  * port it says which ports send which bytes, or why it is dropped, and learns the source the
@@ -12,6 +12,9 @@ export interface RefPort {
   vlans?: number[];
   native?: number;
   noLocalSwitching?: boolean;
+  /** QinQ: a trunk's TPID (default 0x8100); an access port that tunnels 802.1Q-tagged frames */
+  tpid?: number;
+  dot1qTunneling?: boolean;
 }
 
 export interface RefDomain {
@@ -59,12 +62,17 @@ export class ReferenceSwitch {
     if (f.length < 14) return { out: [], drop: 'truncated' };
     let vlan: number;
     let payload: number;
-    if (f[12] === 0x81 && f[13] === 0x00) {
+    const et = (f[12]! << 8) | f[13]!;
+    if (et === (p.tpid ?? 0x8100) && !p.dot1qTunneling) {
       if (f.length < 18) return { out: [], drop: 'truncated' };
       vlan = ((f[14]! << 8) | f[15]!) & 0xfff;
       if (p.mode !== 'trunk' || !this.carries(p, vlan)) return { out: [], drop: 'l2_vlan_not_allowed' };
       payload = 18;
+    } else if (et === 0x8100 && p.mode === 'trunk') {
+      // a customer (802.1Q) tag on a provider trunk
+      return { out: [], drop: 'l2_vlan_not_allowed' };
     } else {
+      // untagged, or a tunnel port's customer tag (payload)
       vlan = p.mode === 'access' ? p.vlan! : (p.native ?? 0);
       payload = 14;
     }
@@ -94,7 +102,8 @@ export class ReferenceSwitch {
       const tci = payload === 18 ? (f[14]! << 8) | f[15]! : vlan;
       const h = new Uint8Array(tagged ? 16 : 12);
       h.set(f.subarray(0, 12));
-      if (tagged) { h[12] = 0x81; h[13] = 0; h[14] = tci >> 8; h[15] = tci & 255; }
+      const tpid = port.tpid ?? 0x8100;
+      if (tagged) { h[12] = tpid >> 8; h[13] = tpid & 255; h[14] = tci >> 8; h[15] = tci & 255; }
       const out = new Uint8Array(h.length + 2 + body.length);
       out.set(h);
       out[h.length] = f[payload - 2]!; out[h.length + 1] = f[payload - 1]!;

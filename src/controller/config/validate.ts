@@ -245,6 +245,9 @@ function checkBridging(errors: string[], cfg: ConfigTree): void {
       } else {
         errors.push(`${at}: needs interface-mode access or trunk`);
       }
+      // QinQ (docs/l2.md): the TPID is a trunk's, tunnelling an access port's
+      if (br['ether-type'] !== undefined && mode !== 'trunk') errors.push(`${at} ether-type: only a trunk tags, so only a trunk has a TPID (a QinQ tunnel port is an access port with dot1q-tunneling)`);
+      if (br['dot1q-tunneling'] !== undefined && mode !== 'access') errors.push(`${at} dot1q-tunneling: only an access port tunnels (its vlan-id is the S-VLAN; the provider trunk takes ether-type 0x88a8)`);
       for (const dir of ['input', 'output']) {
         const fname = subtree(br.filter)[dir];
         if (typeof fname === 'string' && !Object.hasOwn(bridgeFilters, fname)) errors.push(`${at} filter ${dir}: firewall family bridge filter '${fname}' is not defined`);

@@ -19,6 +19,8 @@ export function bridgePortOf(cfg: ConfigTree, ifBody: ConfigTree): FibBridgePort
   const port: FibBridgePort = br['interface-mode'] === 'trunk' ? { mode: 'trunk', vlans: expandVlans(stringList(br['vlan-id-list'])) } : { mode: 'access', vlan: Number(br['vlan-id'] ?? 0) };
   if (port.mode === 'trunk' && typeof ifBody['native-vlan-id'] === 'number') port.nativeVlan = ifBody['native-vlan-id'];
   if (br['no-local-switching'] === true) port.noLocalSwitching = true;
+  if (typeof br['ether-type'] === 'string') port.tpid = parseInt(br['ether-type'], 16);
+  if (br['dot1q-tunneling'] === true) port.dot1qTunneling = true;
   const sc = br['storm-control'];
   if (typeof sc === 'string') {
     const all = subtree(subtree(subtree(subtree(cfg['forwarding-options'])['storm-control-profiles'])[sc])['all']);

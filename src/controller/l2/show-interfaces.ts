@@ -51,7 +51,7 @@ export function formatInterface(i: PbInterfaceInfo, extensive: boolean): string 
   ];
   const b = i.bridge;
   if (b) {
-    lines.push(`  Logical interface ${i.name}.0`, `    Protocol bridge, Interface mode: ${b.mode}, VLAN${b.vlans.length === 1 ? '' : 's'}: ${b.vlans.join(' ') || '-'}${b.nativeVlan ? `, Native VLAN: ${b.nativeVlan}` : ''}`);
+    lines.push(`  Logical interface ${i.name}.0`, `    Protocol bridge, Interface mode: ${b.mode}, VLAN${b.vlans.length === 1 ? '' : 's'}: ${b.vlans.join(' ') || '-'}${b.nativeVlan ? `, Native VLAN: ${b.nativeVlan}` : ''}${b.tpid ? `, TPID: 0x${b.tpid.toString(16)}` : ''}${b.dot1qTunneling ? ', dot1q-tunneling' : ''}`);
     if (extensive) {
       lines.push('    L2 switching statistics:', `     MACs learned              :${num(b.macs)}${b.macLimit ? ` (interface-mac-limit ${b.macLimit})` : ''}`);
       for (const [label, names] of L2_LINES) lines.push(`     ${label.padEnd(26)}:${num(l2Sum(b.counters, names))}`);
@@ -70,6 +70,6 @@ export function showInterface(all: readonly PbInterfaceInfo[], args: string[]): 
   if (!i) throw new Error(`show interfaces: the vRouter has no interface '${name}'`);
   const extensive = detail === 'extensive' || detail === 'detail';
   const data: Record<string, unknown> = { name: i.name, driver: i.driver, mtu: i.mtu, mac: i.mac, vrf: i.vrf, addresses: i.addresses, rxPackets: i.rxPackets, txPackets: i.txPackets, rxBytes: i.rxBytes ?? 0, txBytes: i.txBytes ?? 0, drops: i.drops };
-  if (i.bridge) data.bridge = { mode: i.bridge.mode, vlans: i.bridge.vlans, nativeVlan: i.bridge.nativeVlan || undefined, macs: i.bridge.macs, macLimit: i.bridge.macLimit, counters: Object.fromEntries(Object.entries(i.bridge.counters).map(([k, v]) => [k, Number(v)])) };
+  if (i.bridge) data.bridge = { mode: i.bridge.mode, vlans: i.bridge.vlans, nativeVlan: i.bridge.nativeVlan || undefined, tpid: i.bridge.tpid || undefined, dot1qTunneling: i.bridge.dot1qTunneling || undefined, macs: i.bridge.macs, macLimit: i.bridge.macLimit, counters: Object.fromEntries(Object.entries(i.bridge.counters).map(([k, v]) => [k, Number(v)])) };
   return { text: formatInterface(i, extensive), data };
 }

@@ -34,6 +34,9 @@ export interface FibBridgePort {
   vlans?: number[];
   nativeVlan?: number;
   noLocalSwitching?: boolean;
+  /** QinQ: a trunk's TPID (`ether-type`), an access port's `dot1q-tunneling` */
+  tpid?: number;
+  dot1qTunneling?: boolean;
   /** storm control: kbit/s and burst bytes */
   stormKbps?: number;
   stormBurst?: number;
@@ -720,6 +723,8 @@ function opMessage(op: Op): PbControllerMessage {
       noLocalSwitching: b.noLocalSwitching ?? false,
       stormControlKbps: b.stormKbps ?? 0,
       stormControlBurst: b.stormBurst ?? 0,
+      ...(b.tpid !== undefined ? { tpid: b.tpid } : {}),
+      ...(b.dot1qTunneling ? { dot1qTunneling: true } : {}),
       ...(b.inputFilter?.length ? { inputFilter: b.inputFilter } : {}),
       ...(b.outputFilter?.length ? { outputFilter: b.outputFilter } : {}),
     };

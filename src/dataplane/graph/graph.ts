@@ -92,6 +92,9 @@ export class Graph {
   /** learned neighbors for the main thread: [vif, family, w0..w3, mac hi16, mac lo32] */
   readonly events = new Uint32Array(MAX_EVENTS * EVENT_WORDS);
   eventCount = 0;
+  /** event batches handed to the main thread so far (Engine.takeEvents), and this graph's worker index: the main thread acknowledges each batch it applied (BridgeTable.global, LEARN_ACK_BASE) */
+  eventBatches = 0;
+  workerIndex = 0;
   /** punted link-layer control frames for the main thread (frame-punt.ts): their bytes, back to back */
   readonly puntData = new Uint8Array(PUNT_BUFFER_BYTES);
   /** per frame: [vif, offset in puntData, length] */

@@ -2,7 +2,8 @@
  * The fused L2 fast path (docs/l2.md, "The L2 fast path"): l2-input, l2-forward, l2-output and
  * tx in one pass over what the L3 fast path left in ethernet-input's queue, for the common
  * switched frame: received on a bridge port (access or trunk) without an input filter, toward one without an output filter, classified
- * into a VLAN the port carries and a bridge domain, from a source the MAC table already holds on
+ * into a VLAN the port carries and a bridge domain (by the port's TPID; a QinQ tunnel port's
+ * customer tag is payload), from a source the MAC table already holds on
  * that port, to a unicast destination it holds on another port of this worker (not the IRB, not
  * a no-local-switching pair) that carries the VLAN. The frame is retagged as l2-output would
  * and queued for tx. Everything else (unknown or moved sources, flooding and storm control,
@@ -18,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import type { Graph } from './graph.js';
-import { PORT_ACCESS, PORT_NO_LOCAL_SWITCHING, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+import { PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_NO_LOCAL_SWITCHING, PORT_TRUNK, TPID_8021Q, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_EMPTY, MAC_LIVE, MAX_PROBE, macHash } from '../tables/mac-table.js';
 import { VIF_IRB, VIF_L2, VIF_UP } from '../tables/vif-table.js';
 
@@ -43,6 +44,7 @@ export function makeL2FastPath(g: Graph): () => void {
   const pflags = bt.pflags;
   const access = bt.access;
   const native = bt.native;
+  const tpid = bt.tpid;
   const vlans = bt.vlans;
   const vlanDomain = bt.vlanDomain;
   const mt = t.mac;
@@ -68,6 +70,8 @@ export function makeL2FastPath(g: Graph): () => void {
   const mAccess = PORT_ACCESS;
   const mTrunk = PORT_TRUNK;
   const nls = PORT_NO_LOCAL_SWITCHING;
+  const tunnel = PORT_DOT1Q_TUNNEL;
+  const ctag = TPID_8021Q;
   const upL2 = VIF_UP | VIF_L2;
   const fIrb = VIF_IRB;
   const empty = MAC_EMPTY;
@@ -94,6 +98,8 @@ export function makeL2FastPath(g: Graph): () => void {
   let vUntagged = 0;
   let vMtu = 0;
   let vNls = 0;
+  let vTpid = 0;
+  let vTunnel = 0;
 
   /**
    * l2-input, l2-forward and l2-output for frame i (at o, len bytes, from port vif) when it is a
@@ -103,16 +109,20 @@ export function makeL2FastPath(g: Graph): () => void {
     // l2-input: VLAN and domain
     let vlan = vUntagged;
     let tagged = 0;
+    let inner = 0;
     const et = dv.getUint16(o + 12);
-    // an 802.1ad (QinQ) outer tag is the l2 nodes' to classify, whatever they make of it
-    if (et === 0x88a8 || et === 0x9100) return -1;
-    if (et === 0x8100) {
+    if (et === vTpid && vTunnel === 0) {
       vlan = dv.getUint16(o + 14) & 0xfff;
       if (vMode !== mTrunk || (vlans[vif * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) === 0) return -1;
       tagged = 1;
+    } else if (et === 0x88a8 || et === 0x9100 || et === ctag) {
+      // another TPID: a QinQ tunnel port's customer tag (payload, 4 more bytes within the MTU),
+      // else the l2 nodes' to classify, whatever they make of it
+      if (vTunnel === 0 || et !== ctag) return -1;
+      inner = 4;
     }
     const bd = vlanDomain[vlan]!;
-    if (vlan === 0 || bd === 0 || len - 14 - 4 * tagged > vMtu) return -1;
+    if (vlan === 0 || bd === 0 || len - 14 - 4 * tagged - inner > vMtu) return -1;
     // a valid source, known on this port (anything to learn, move or limit: the general nodes)
     const shi = dv.getUint16(o + 6);
     const slo = dv.getUint32(o + 8);
@@ -140,10 +150,14 @@ export function makeL2FastPath(g: Graph): () => void {
         plen[i] = len - 4;
       } else {
         d.copyWithin(o - 4, o, o + 12);
-        d[o + 8] = 0x81; d[o + 9] = 0; d[o + 10] = vlan >>> 8; d[o + 11] = vlan & 255;
+        const tp = tpid[out]!;
+        d[o + 8] = tp >>> 8; d[o + 9] = tp & 255; d[o + 10] = vlan >>> 8; d[o + 11] = vlan & 255;
         pstart[i] = s - 4;
         plen[i] = len + 4;
       }
+    } else if (tagged !== 0 && tpid[out] !== et) {
+      // kept, in the out port's TPID (a QinQ trunk and an 802.1Q one in one domain)
+      dv.setUint16(o + 12, tpid[out]!);
     }
     return out;
   }
@@ -172,6 +186,8 @@ export function makeL2FastPath(g: Graph): () => void {
         vUntagged = m === mAccess ? access[vif]! : native[vif]!;
         vMtu = vmtu[vif]!;
         vNls = pflags[vif]! & nls;
+        vTpid = tpid[vif]!;
+        vTunnel = pflags[vif]! & tunnel;
       }
       const len = plen[i]!;
       const out = vOk && len >= 18 ? switchTo(i, vif, (i << SHIFT) + pstart[i]!, len, pstart[i]!, sec) : -1;

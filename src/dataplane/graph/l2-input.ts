@@ -3,11 +3,15 @@
  * port, and tx every frame an IRB sends into its domain. It classifies the frame into a VLAN
  * and a bridge domain by the port's mode (an access port takes untagged frames into its VLAN;
  * a trunk takes frames tagged with a VLAN it carries, and untagged ones into its native VLAN;
- * anything else is dropped and counted), checks the source MAC, and learns it: a source the
- * MAC table does not hold (or holds on another port: a move) is posted to the main thread as a
- * learn event (Graph.learn, family L2_EVENT), which installs it, so forwarding never waits. A
+ * anything else is dropped and counted). A tag is a frame's first EtherType equal to the port's
+ * TPID (0x8100, or 0x88a8 on a QinQ provider trunk, which drops 802.1Q-tagged frames); a QinQ
+ * tunnel access port takes 802.1Q-tagged frames as untagged ones, the tag kept as payload.
+ * It checks the source MAC and learns it: a source the MAC table does not hold (or holds on
+ * another port: a move) is posted to the main thread as a learn event (Graph.learn, family
+ * L2_EVENT), which installs it, so forwarding never waits. A
  * new source beyond the port's or the domain's MAC limit is not learned and its frame dropped
- * (beyond the port's, forwarded instead when the domain says packet-action none).
+ * (beyond the port's, forwarded instead when the domain says packet-action none); the new
+ * sources posted and not yet acknowledged by the main thread count against the limits.
  * Known sources get their last-seen second refreshed (aging). A port with an input filter
  * (`firewall family bridge`, tables/acl-table.ts decideL2) has it applied once the VLAN is
  * known and before the source is learned: a frame it discards is neither learned nor
@@ -20,8 +24,8 @@ import { performance } from 'node:perf_hooks';
 import * as K from './graph-constants.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
-import { L2WorkerState, LEARN_REPOST_MS } from './l2-state.js';
-import { BD_LIMIT_FORWARD, PORT_ACCESS, PORT_IRB, PORT_TRUNK, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+import { L2WorkerState, LEARN_REPOST_MS, PENDING_FIFO } from './l2-state.js';
+import { BD_LIMIT_FORWARD, LEARN_ACK_BASE, PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_TRUNK, TPID_8021Q, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_STATIC, macHash, macLookup } from '../tables/mac-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
 import { decideBridgeFrame } from './bridge-filter.js';
@@ -38,6 +42,8 @@ const REPOST = LEARN_REPOST_MS;
 const PERMIT = DECIDE_PERMIT;
 const STRIDE = K.ACL_STRIDE;
 const LIMIT_FORWARD = BD_LIMIT_FORWARD;
+const TUNNEL = PORT_DOT1Q_TUNNEL;
+const CTAG = TPID_8021Q;
 
 export const l2InputNode: GraphNode = {
   id: K.N_L2_INPUT,
@@ -59,6 +65,8 @@ function l2Input(g: Graph): void {
   const mode = bt.mode;
   const access = bt.access;
   const native = bt.native;
+  const tpid = bt.tpid;
+  const pflags = bt.pflags;
   const vlans = bt.vlans;
   const vlanDomain = bt.vlanDomain;
   const bdVlan = bt.bdVlan;
@@ -88,12 +96,12 @@ function l2Input(g: Graph): void {
   const epoch = Atomics.load(bt.global, 0);
   const pendPort = l2.pendingPort;
   const pendBd = l2.pendingDomain;
-  if (l2.pendingEpoch !== epoch) {
-    // the main thread has applied what was posted (and counted it): start counting afresh
-    l2.pendingEpoch = epoch;
-    pendPort.fill(0);
-    pendBd.fill(0);
-  }
+  const ackSlot = LEARN_ACK_BASE + g.workerIndex;
+  const global = bt.global;
+  const fVif = l2.fifoVif;
+  const fBd = l2.fifoDomain;
+  const fBatch = l2.fifoBatch;
+  const batch = g.eventBatches;
   const rMask = l2.recentMask;
   const now = g.now;
   const sec = Math.floor((ORIGIN + now) / 1000);
@@ -108,21 +116,29 @@ function l2Input(g: Graph): void {
     let vlan = 0;
     let hl = 14;
     let tagged = 0;
+    // a QinQ tunnel port's customer tag: payload, but the MTU allows its 4 bytes
+    let inner = 0;
+    const et = (d[o + 12]! << 8) | d[o + 13]!;
     if (m === M_IRB) {
       // what an IRB sends is untagged (Graph.eth on a vif without a tag), in its domain's VLAN
       vlan = bdVlan[access[vif]!]!;
-    } else if (((d[o + 12]! << 8) | d[o + 13]!) === 0x8100) {
+    } else if (et === tpid[vif] && (pflags[vif]! & TUNNEL) === 0) {
       if (len < 18) { g.drop(i, K.D_TRUNCATED); continue; }
       vlan = ((d[o + 14]! << 8) | d[o + 15]!) & 0xfff;
       if (m !== M_TRUNK || (vlans[vif * VW + (vlan >>> 5)]! & (1 << (vlan & 31))) === 0) { g.drop(i, K.D_L2_VLAN_NOT_ALLOWED); continue; }
       hl = 18;
       tagged = 1;
+    } else if (et === CTAG && m === M_TRUNK) {
+      // an 802.1Q tag on a provider (0x88a8) trunk: a customer frame where only S-tagged ones belong
+      g.drop(i, K.D_L2_VLAN_NOT_ALLOWED);
+      continue;
     } else {
       vlan = m === M_ACCESS ? access[vif]! : native[vif]!;
+      if (et === CTAG) inner = 4;
     }
     const bd = vlanDomain[vlan]!;
     if (vlan === 0 || bd === 0) { g.drop(i, K.D_L2_NO_DOMAIN); continue; }
-    if (len - hl > mtu[vif]!) { g.drop(i, K.D_OVERSIZE); continue; }
+    if (len - hl - inner > mtu[vif]!) { g.drop(i, K.D_OVERSIZE); continue; }
     if (m !== M_IRB) {
       const shi = (d[o + 6]! << 8) | d[o + 7]!;
       const slo = dv.getUint32(o + 8);
@@ -141,6 +157,10 @@ function l2Input(g: Graph): void {
         if (mvif[e] === vif) { if (mseen[e] !== sec) mseen[e] = sec; }
         else post = (mflags[e]! & STATIC) === 0; // a move (a static entry, the IRB's MAC, never moves)
       } else {
+        // the batches the main thread has applied: read just before the counts it wrote before
+        // acknowledging them (the other order could miss a source, this one at worst counts one
+        // twice for the moment the main thread spends applying a batch)
+        l2.settle(Atomics.load(global, ackSlot));
         const pl = portLimit[vif]!;
         const bl = bdLimit[bd]!;
         const overDomain = bl !== 0 && bdCount[bd]! + pendBd[bd]! >= bl;
@@ -163,7 +183,14 @@ function l2Input(g: Graph): void {
           rEpoch[r] = epoch;
           g.learn(vif, L2_EVENT, bd, 0, 0, 0, d, o + 6);
           g.stats[K.C_MAC_LEARN_EVENTS]++;
-          if (isNew) { pendPort[vif]++; pendBd[bd]++; }
+          if (isNew && l2.fifoTail - l2.fifoHead < PENDING_FIFO) {
+            const q = l2.fifoTail++ % PENDING_FIFO;
+            fVif[q] = vif;
+            fBd[q] = bd;
+            fBatch[q] = batch;
+            pendPort[vif]++;
+            pendBd[bd]++;
+          }
         }
       }
     }

@@ -2,7 +2,8 @@
  * l2-output: egress tagging of switched frames by the outgoing port's mode (docs/l2.md). An
  * access port sends untagged; a trunk sends its native VLAN untagged and every other VLAN with
  * an 802.1Q tag (a frame that came in tagged keeps its tag, priority bits included; one that
- * came in untagged gets priority 0). A port that no longer carries the frame's VLAN (its
+ * came in untagged gets priority 0). The tag's TPID is the port's (0x8100, or 0x88a8 on a QinQ
+ * provider trunk): a tag kept across ports of different TPIDs has its TPID rewritten. A port that no longer carries the frame's VLAN (its
  * configuration changed while the frame was in flight) drops it. A port with an output filter
  * (`filter output`, docs/l2.md) has it applied first, to the frame as it came in.
  */
@@ -36,6 +37,7 @@ function l2Output(g: Graph): void {
   const mode = bt.mode;
   const access = bt.access;
   const native = bt.native;
+  const tpid = bt.tpid;
   const vlans = bt.vlans;
   const filters = g.t.aclOut;
   const fdesc = filters.desc;
@@ -65,9 +67,14 @@ function l2Output(g: Graph): void {
       p.len[i] -= 4;
     } else if (tagged === 0 && wantTag) {
       d.copyWithin(o - 4, o, o + 12);
-      d[o + 8] = 0x81; d[o + 9] = 0; d[o + 10] = vlan >>> 8; d[o + 11] = vlan & 255;
+      const tp = tpid[out]!;
+      d[o + 8] = tp >>> 8; d[o + 9] = tp & 255; d[o + 10] = vlan >>> 8; d[o + 11] = vlan & 255;
       p.start[i] = s - 4;
       p.len[i] += 4;
+    } else if (tagged !== 0) {
+      // kept: in the out port's TPID (a flood copy shares nothing: l2-forward cloned it)
+      const tp = tpid[out]!;
+      d[o + 12] = tp >>> 8; d[o + 13] = tp & 255;
     }
     g.enq(K.N_TX, i);
   }

@@ -10,6 +10,8 @@ import { MAX_BD_PORTS } from '../tables/bridge-table.js';
 /** learn events posted within this many ms for the same (domain, MAC, vif), with the MAC table unchanged since, are not posted again */
 export const LEARN_REPOST_MS = 50;
 const RECENT = 1024;
+/** new sources in flight to the main thread at most (beyond: posted, not counted; the main thread's check still holds the limit) */
+export const PENDING_FIFO = 8192;
 
 export class L2WorkerState {
   /** per vif: tokens (bytes) and when they were last refilled (ms, the graph's clock) */
@@ -23,13 +25,24 @@ export class L2WorkerState {
   readonly recentEpoch = new Int32Array(RECENT);
   readonly recentMask = RECENT - 1;
   /**
-   * new sources posted per port and per domain since the main thread last changed the MAC
-   * table (epoch): l2-input counts them against the limits, so that one burst of new sources
-   * cannot learn past a limit before the main thread has counted them
+   * new sources posted per port and per domain that the main thread has not applied yet:
+   * l2-input counts them against the limits, so that new sources cannot learn past a limit
+   * before the main thread has counted them. Exact: each posted one waits in the FIFO below
+   * with its event batch (Graph.eventBatches) until the main thread acknowledges that batch
+   * (after applying it, so its count already holds it). A reset on any change of the MAC
+   * table (the epoch) lost the ones still in flight when another change came first, and let
+   * one more source in than the limit (refused by the main thread, its frames forwarded).
    */
   readonly pendingPort: Int32Array;
   readonly pendingDomain: Int32Array;
-  pendingEpoch = -1;
+  /** the FIFO of posted new sources: vif, domain, batch; head and tail count up (mod PENDING_FIFO) */
+  readonly fifoVif = new Int32Array(PENDING_FIFO);
+  readonly fifoDomain = new Int32Array(PENDING_FIFO);
+  readonly fifoBatch = new Float64Array(PENDING_FIFO);
+  fifoHead = 0;
+  fifoTail = 0;
+  /** the acknowledged batches settle() last saw */
+  acked = 0;
   /** l2-forward's scratch: the ports one frame floods to */
   readonly flood = new Int32Array(MAX_BD_PORTS + 1);
 
@@ -38,5 +51,16 @@ export class L2WorkerState {
     this.refilled = new Float64Array(maxVifs);
     this.pendingPort = new Int32Array(maxVifs);
     this.pendingDomain = new Int32Array(maxDomains);
+  }
+
+  /** The main thread has applied (and counted) `acked` event batches: their new sources are pending no more. */
+  settle(acked: number): void {
+    if (acked === this.acked) return;
+    this.acked = acked;
+    while (this.fifoHead !== this.fifoTail && this.fifoBatch[this.fifoHead % PENDING_FIFO]! < acked) {
+      const q = this.fifoHead++ % PENDING_FIFO;
+      this.pendingPort[this.fifoVif[q]!]--;
+      this.pendingDomain[this.fifoDomain[q]!]--;
+    }
   }
 }

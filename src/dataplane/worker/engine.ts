@@ -282,6 +282,8 @@ export class Engine {
     if (g.eventCount === 0) return undefined;
     const out = g.events.slice(0, g.eventCount * EVENT_WORDS);
     g.eventCount = 0;
+    // the caller hands it to the main thread, which acknowledges it (l2-input's pending learns)
+    g.eventBatches++;
     return out;
   }
 

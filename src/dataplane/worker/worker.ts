@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   const stats = new Float64Array(init.stats);
   const engine = new Engine(tables, stats, init.poolSize, init.slotSize);
   const me = init.index;
+  engine.graph.workerIndex = me;
   engine.connect(
     init.rings[me]!.map((r) => (r ? new HandoffRing(r) : null)),
     init.rings.map((row) => row[me]).filter((r): r is HandoffShared => r !== null && r !== undefined).map((r) => new HandoffRing(r)),

@@ -118,6 +118,9 @@ export const familyBridge = container('L2: the unit is a bridge port', {
   'vlan-id-list': leafList('trunk: the VLANs carried (N or N-M)', vlanRange),
   'storm-control': leaf('Storm-control profile (forwarding-options storm-control-profiles)', name),
   'no-local-switching': flag('Frames are not switched between ports that both have this'),
+  // QinQ (802.1ad, docs/l2.md): EX's dot1q-tunneling and its ether-type, per port
+  'ether-type': leaf('trunk: the TPID of its VLAN tags: 0x8100 (802.1Q, the default), 0x88a8 (802.1ad: a QinQ provider trunk, which drops 802.1Q-tagged frames) or 0x9100', enumOf('0x8100', '0x88a8', '0x9100')),
+  'dot1q-tunneling': flag('access: a QinQ tunnel port: untagged and 802.1Q-tagged frames alike go into its vlan-id (the S-VLAN), the customer tag kept as payload'),
   filter: container('Bridge filter applied to the port', {
     input: leaf('Filter of frames received (firewall family bridge filter)', name),
     output: leaf('Filter of frames the port sends (firewall family bridge filter)', name),
