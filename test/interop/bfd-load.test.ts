@@ -21,12 +21,11 @@
  * A machine shared with other work is not a verdict on cnr: the BFD packets cross the
  * vRouter's forwarding threads (vhost0 to the wire), which run at normal priority, so on a
  * machine with several times more runnable work than cores any 100 ms x 3 session may rightly
- * go Down. So a Down fails the test only on a machine that was quiet: the load average when the
- * file started at most four times the cores (the quiet runs of session 5, which
- * passed, were at 2-6 on 2 cores; its flaps came at 16-22), and a probe process (normal priority, 5 ms timers)
- * never held off for more than half the detection time (150 ms) in the window. Otherwise the
- * Down is reported with the figures and the test skipped as inconclusive. In CI nothing else
- * runs, and every Down fails it. (Here, shared with six other sessions at load average 18-22,
+ * go Down. A Down fails the test whatever the load (in CI nothing else runs); the failure says
+ * when the machine was too busy to judge: the load average when the file started above four
+ * times the cores (the quiet runs of session 5, which passed, were at 2-6 on 2 cores; its flaps
+ * came at 16-22), or a probe process (normal priority, 5 ms timers) held off for more than half
+ * the detection time (150 ms) in the window. (Here, shared with six other sessions at load average 18-22,
  * the vRouter's pings showed 345-600 ms gaps while the probe saw 176 ms: a busy thread waits
  * longer than a sleeping one, so the load average is the second test.)
  */
@@ -142,7 +141,7 @@ after(async () => {
   if (lab) await lab.close();
 });
 
-test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards and a BGP peer sends ${ROUTES} routes`, { skip, timeout: (WINDOW_S + 60) * 1000 }, async (t) => {
+test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards and a BGP peer sends ${ROUTES} routes`, { skip, timeout: (WINDOW_S + 60) * 1000 }, async () => {
   let rows: Row[] = [];
   await waitFor(`${SESSIONS} sessions Up`, async () => {
     rows = (await cnr.json<{ sessions: Row[] }>('show bfd session')).sessions;
@@ -197,13 +196,12 @@ test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards 
     ...(worst > PROBE_LIMIT_MS ? [`held a process off for ${worst.toFixed(0)} ms (over ${PROBE_LIMIT_MS} ms, half the detection time)`] : []),
     ...(loadAtStart > 4 * cores ? [`had a load average of ${loadAtStart.toFixed(1)} when the file started (over four times its ${cores} cores)`] : []),
   ];
-  if ((down.length || frrDownsInWindow) && busy.length) {
-    t.skip(`inconclusive: ${down.length} sessions went down at cnr and FRR counted ${frrDownsInWindow} downs, but the machine ${busy.join(' and ')}: too busy to judge 100 ms x 3 (figures above)`);
-    return;
-  }
-  assert.deepEqual(down, [], 'no session went Down at cnr');
+  // a flap fails the test whatever the load (CI runs it on a quiet machine); the message says when
+  // the machine itself was too busy to hold 100 ms x 3, so that a developer can tell the two apart
+  const why = busy.length ? ` (the machine ${busy.join(' and ')}: a flap here may be the machine's, not cnr's)` : '';
+  assert.deepEqual(down, [], `no session went Down at cnr${why}`);
   assert.equal(frrUpAtEnd, SESSIONS, 'FRR has every session up');
-  assert.equal(frrDownsInWindow, 0, 'FRR saw no session go down in the window');
+  assert.equal(frrDownsInWindow, 0, `FRR saw no session go down in the window${why}`);
   assert.ok(received > 0, 'the BGP peer was sending meanwhile');
   assert.ok(ping.received > 0.9 * ping.transmitted, 'the vRouter forwarded the pings meanwhile');
 });
