@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { loadSet } from '../config/notation-set.js';
 import { CommitError, ConfigStore } from '../config/store.js';
 import { Rib } from './rib.js';
-import { RibService, configuredInterfaces } from './service.js';
+import { RibService, VIF_ADDRESSES, configuredInterfaces } from './service.js';
+import { MAX_ADDR } from '../../dataplane/tables/vif-table.js';
 
 const BASE = `
 set routing-options router-id 10.255.0.1
@@ -200,4 +201,18 @@ test('a memif interface without its socket, with a relative one, or memif settin
   assert.deepEqual(errs('set interfaces m1 vrouter memif socket /run/x.sock'), ['interfaces m1 vrouter memif: needs vrouter driver memif']);
   assert.match(errs(`set interfaces m1 vrouter driver memif\nset interfaces m1 vrouter memif socket /run/x.sock\nset interfaces m1 vrouter memif secret ${'s'.repeat(24)}`)[0]!, /at most 23/);
   assert.deepEqual(errs('set interfaces m1 vrouter driver memif\nset interfaces m1 vrouter memif socket /run/cnr/memif/a/eth0.sock'), []);
+});
+
+test('a unit with more addresses than a vif holds is refused at commit, per family; lo0 is not a vif', () => {
+  const svc = new RibService(new Rib());
+  const errs = (text: string) => svc.validate(loadSet(text));
+  const v4 = (n: number, ifn = 'eth1') => Array.from({ length: n }, (_, k) => `set interfaces ${ifn} unit 0 family inet address 10.0.${k}.1/24`).join('\n');
+  const v6 = (n: number) => Array.from({ length: n }, (_, k) => `set interfaces eth1 unit 0 family inet6 address 2001:db8:${k}::1/64`).join('\n');
+  assert.deepEqual(errs(`${v4(VIF_ADDRESSES.inet)}\n${v6(VIF_ADDRESSES.inet6)}`), []);
+  assert.deepEqual(errs(v4(VIF_ADDRESSES.inet + 1)), [`interfaces eth1 unit 0 family inet address: ${VIF_ADDRESSES.inet + 1} addresses, the vRouter holds at most ${VIF_ADDRESSES.inet} per interface`]);
+  assert.match(errs(v6(VIF_ADDRESSES.inet6 + 1))[0]!, /^interfaces eth1 unit 0 family inet6 address: 8 addresses, the vRouter holds at most 7/);
+  assert.deepEqual(errs(v4(VIF_ADDRESSES.inet + 1, 'lo0').replaceAll('/24', '/32')), []);
+  // the controller's limit is the vRouter's table: the same number of slots (IPv6 keeps one for the link-local)
+  assert.equal(VIF_ADDRESSES.inet, MAX_ADDR);
+  assert.equal(VIF_ADDRESSES.inet6, MAX_ADDR - 1);
 });

@@ -28,6 +28,22 @@ import { formatForwardingTables, formatInterfacesTerse, formatRoutes, formatSumm
 /** The router's loopback interface (Junos `lo0`): addresses only, no vif */
 const LOOPBACK = 'lo0';
 
+/**
+ * Addresses a vif holds in the vRouter's interface table (src/dataplane/tables/vif-table.ts,
+ * MAX_ADDR slots per family; IPv6 keeps one for the link-local address). A unit with more is
+ * refused at commit rather than failing in the vRouter after the commit.
+ */
+export const VIF_ADDRESSES = { inet: 8, inet6: 7 } as const;
+
+function addressCountErrors(at: string, family: ConfigTree): string[] {
+  const errors: string[] = [];
+  for (const fam of ['inet', 'inet6'] as const) {
+    const n = Object.keys(subtree(subtree(family[fam])['address'])).length;
+    if (n > VIF_ADDRESSES[fam]) errors.push(`${at} family ${fam} address: ${n} addresses, the vRouter holds at most ${VIF_ADDRESSES[fam]} per interface`);
+  }
+  return errors;
+}
+
 /** how the vRouter says that the netdev to attach does not exist (sys/libc.ts interfaceIndex, ENODEV) */
 const NO_SUCH_NETDEV = /interface '[^']*' not found|No such device/;
 
@@ -97,6 +113,7 @@ export class RibService implements ConfigConsumer {
       errors.push(...memifErrors(name, subtree(subtree(body)['vrouter'])));
       for (const [unit, u] of Object.entries(subtree(subtree(body)['unit']))) {
         if (unit !== '0' && name !== 'irb') errors.push(`interfaces ${name} unit ${unit}: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)`);
+        if (name !== LOOPBACK) errors.push(...addressCountErrors(`interfaces ${name} unit ${unit}`, subtree(subtree(u)['family'])));
         for (const fam of ['inet', 'inet6']) {
           for (const a of Object.keys(subtree(subtree(subtree(subtree(u)['family'])[fam])['address']))) {
             try {

@@ -31,14 +31,14 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
     disable: flag('Administratively disable the unit'),
     family: container('Protocol family', {
       inet: container('IPv4', {
-        address: list('IPv4 address of the interface, with prefix length', 'address', cidr4, {
+        address: list('IPv4 address of the interface, with prefix length (at most 8 per unit: the size of the vRouter interface table)', 'address', cidr4, {
           primary: flag('Source address for locally originated packets'),
         }),
         mtu: leaf('IPv4 MTU', uint(68, 16000)),
         filter: familyFilters(),
       }),
       inet6: container('IPv6', {
-        address: list('IPv6 address of the interface, with prefix length', 'address', cidr6, {
+        address: list('IPv6 address of the interface, with prefix length (at most 7 per unit besides the link-local)', 'address', cidr6, {
           primary: flag('Source address for locally originated packets'),
         }),
         mtu: leaf('IPv6 MTU', uint(1280, 16000)),
