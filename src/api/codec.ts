@@ -334,6 +334,9 @@ function writeBridgeFilterTerm(w: Writer, field: number, t: PbBridgeFilterTerm):
   w.uintField(42, t.ipProtocol ?? 0);
   if (t.sourcePort) writePortRange(w, 43, t.sourcePort);
   if (t.destinationPort) writePortRange(w, 44, t.destinationPort);
+  w.uintField(90, t.ipVersion ?? 0);
+  w.uintField(91, t.ipv6NextHeader ?? 0);
+  if (t.icmpType) writePortRange(w, 92, t.icmpType);
   te();
 }
 
@@ -802,7 +805,7 @@ function readBridgePort(x: Reader): PbBridgePort {
 }
 
 function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
-  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '', ipSource: '', ipDestination: '', ipProtocol: 0, sourcePort: null, destinationPort: null };
+  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '', ipSource: '', ipDestination: '', ipProtocol: 0, sourcePort: null, destinationPort: null, ipVersion: 0, ipv6NextHeader: 0, icmpType: null };
   while (x.pos < x.end) {
     const tag = x.varint();
     const f = tag >>> 3, wire = tag & 7;
@@ -816,11 +819,14 @@ function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
     else if (f === 40 && wire === 2) t.ipSource = x.string();
     else if (f === 41 && wire === 2) t.ipDestination = x.string();
     else if (f === 42 && wire === 0) t.ipProtocol = x.varint();
-    else if ((f === 43 || f === 44) && wire === 2) {
+    else if (f === 90 && wire === 0) t.ipVersion = x.varint();
+    else if (f === 91 && wire === 0) t.ipv6NextHeader = x.varint();
+    else if ((f === 43 || f === 44 || f === 92) && wire === 2) {
       const st = x.span();
       const r = readPortRange(new Reader(x.buf, st, x.pos));
       if (f === 43) t.sourcePort = r;
-      else t.destinationPort = r;
+      else if (f === 44) t.destinationPort = r;
+      else t.icmpType = r;
     } else x.skip(wire);
   }
   return t;

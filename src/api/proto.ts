@@ -232,6 +232,10 @@ export interface PbBridgeFilterTerm {
   ipProtocol?: number;
   sourcePort?: PbPortRange | null;
   destinationPort?: PbPortRange | null;
+  /** 90-92: the IP version of the fields above (0: 4), IPv6's Next Header + 256 (0: any), the ICMP/ICMPv6 type range */
+  ipVersion?: number;
+  ipv6NextHeader?: number;
+  icmpType?: PbPortRange | null;
 }
 
 export interface PbBridgeDomainUpdate {
