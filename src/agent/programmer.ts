@@ -400,6 +400,7 @@ export class Programmer {
       if (m.interfaceMacLimit) cfg.interfaceMacLimit = m.interfaceMacLimit;
       // (the data plane refuses anything but drop and none)
       if (m.interfaceMacLimitAction) cfg.interfaceMacLimitAction = m.interfaceMacLimitAction as 'drop' | 'none';
+      if (m.macTableSizeAction) cfg.macTableSizeAction = m.macTableSizeAction as 'drop' | 'none';
       const old = this.domains.get(m.name);
       if (!old || JSON.stringify(old.cfg) !== JSON.stringify(cfg)) this.needL2().setBridgeDomain!(cfg);
       this.domains.set(m.name, { cfg, gen: this.gen });

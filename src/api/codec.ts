@@ -462,6 +462,7 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
     w.uintField(5, b.macTableSize ?? 0);
     w.uintField(6, b.interfaceMacLimit ?? 0);
     if (b.interfaceMacLimitAction) w.string(80, b.interfaceMacLimitAction);
+    if (b.macTableSizeAction) w.string(90, b.macTableSizeAction);
     e();
   } else if (m.l2Settings) {
     const e = w.begin(21);
@@ -844,6 +845,7 @@ function readBridgeDomain(x: Reader): PbBridgeDomainUpdate {
     else if (f === 5 && wire === 0) b.macTableSize = x.varint();
     else if (f === 6 && wire === 0) b.interfaceMacLimit = x.varint();
     else if (f === 80 && wire === 2) b.interfaceMacLimitAction = x.string();
+    else if (f === 90 && wire === 2) b.macTableSizeAction = x.string();
     else x.skip(wire);
   }
   return b;

@@ -247,6 +247,8 @@ export interface PbBridgeDomainUpdate {
   interfaceMacLimit?: number;
   /** '' or 'drop' (default), 'none' */
   interfaceMacLimitAction?: string;
+  /** 90: mac-table-size packet-action, the same way */
+  macTableSizeAction?: string;
 }
 
 export interface PbL2Settings {
@@ -273,6 +275,8 @@ export interface PbBridgeDomainInfo {
   moves: number;
   /** '' from an older agent */
   interfaceMacLimitAction?: string;
+  /** 90: mac-table-size packet-action, the same way */
+  macTableSizeAction?: string;
 }
 
 /** RouteCount: routes per VRF and family, from the data plane's counters */

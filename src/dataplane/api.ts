@@ -267,8 +267,10 @@ export interface BridgeDomainConfig {
   macTableSize?: number;
   /** MACs each of its ports learns at most (Junos interface-mac-limit; absent: none) */
   interfaceMacLimit?: number;
-  /** what happens to a frame from a new source over interfaceMacLimit: 'drop' (the default: dropped and counted, mac_limit) or 'none' (forwarded, its source not learned); mac-table-size always drops */
+  /** what happens to a frame from a new source over interfaceMacLimit: 'drop' (the default: dropped and counted, mac_limit) or 'none' (forwarded, its source not learned) */
   interfaceMacLimitAction?: 'drop' | 'none';
+  /** the same over macTableSize (Junos mac-table-size packet-action); a frame over both limits is dropped if either action drops */
+  macTableSizeAction?: 'drop' | 'none';
 }
 
 export interface MacEntryInfo {
@@ -294,6 +296,8 @@ export interface BridgeDomainInfo {
   interfaceMacLimit: number;
   /** 'none' when frames over interfaceMacLimit are forwarded unlearned */
   interfaceMacLimitAction: 'drop' | 'none';
+  /** 'none' when frames over macTableSize are forwarded unlearned */
+  macTableSizeAction: 'drop' | 'none';
   /** MAC moves seen since the domain was created */
   moves: number;
 }

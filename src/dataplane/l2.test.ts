@@ -108,7 +108,7 @@ test('MAC limits per interface and per domain: not learned, frames dropped and c
   await dp.stop();
 });
 
-test('interface-mac-limit packet-action none: frames from a source over the port\'s limit are forwarded, not learned; mac-table-size still drops', async () => {
+test('interface-mac-limit packet-action none: frames from a source over the port\'s limit are forwarded, not learned; mac-table-size by default still drops', async () => {
   const ports = ['a1', 'a2'];
   const bad = await bridge({ a1: { mode: 'access', vlan: 10 } }, []);
   assert.throws(() => bad.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1, interfaceMacLimitAction: 'shutdown' as 'none' }), /invalid interface-mac-limit packet-action 'shutdown'/);
@@ -123,7 +123,7 @@ test('interface-mac-limit packet-action none: frames from a source over the port
   send(dp, 'a1', F.eth(D, B, 0x0800, udp()));
   assert.equal(sent(dp, ports).a2!.length, 1);
   assert.equal(dp.listBridgeDomains()[0]!.interfaceMacLimitAction, 'none');
-  // mac-table-size has no packet-action here: the domain's limit (3) still drops
+  // mac-table-size without packet-action: the default, drop
   dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, interfaceMacLimitAction: 'none' });
   send(dp, 'a2', F.eth(BCAST, '02:00:00:00:00:0e', 0x0800, udp()));
   assert.equal(dp.dropStats().mac_limit, 1, 'the third MAC of the domain is over mac-table-size');
@@ -131,6 +131,36 @@ test('interface-mac-limit packet-action none: frames from a source over the port
   dp.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1 });
   send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
   assert.equal(dp.dropStats().mac_limit, 2);
+  await dp.stop();
+});
+
+test('mac-table-size packet-action: drop (the default) drops and counts frames from a new source over the domain\'s limit, none forwards them unlearned; a frame over both limits is dropped if either drops', async () => {
+  const ports = ['a1', 'a2'];
+  const bad = await bridge({ a1: { mode: 'access', vlan: 10 } }, []);
+  assert.throws(() => bad.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 1, macTableSizeAction: 'log' as 'none' }), /invalid mac-table-size packet-action 'log'/);
+  await bad.stop();
+  const dp = await bridge({ a1: { mode: 'access', vlan: 10 }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10, macTableSize: 2, macTableSizeAction: 'drop' }]);
+  for (const m of [A, B, C]) send(dp, 'a1', F.eth(BCAST, m, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 1, 'drop: the third source dropped and counted');
+  assert.equal(sent(dp, ports).a2!.length, 2);
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, macTableSizeAction: 'none' });
+  assert.equal(dp.listBridgeDomains()[0]!.macTableSizeAction, 'none');
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  send(dp, 'a2', F.eth(A, D, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 1, 'none: nothing more dropped');
+  const out = sent(dp, ports);
+  assert.equal(out.a2!.length, 1, 'C flooded');
+  assert.equal(out.a1!.length, 1, 'D unicast to A, delivered');
+  assert.deepEqual(dp.listMacs().map((m) => m.mac).sort(), [A, B], 'neither C nor D learned');
+  // over both limits: the port's (drop, the default) drops though the table's says none
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, macTableSizeAction: 'none', interfaceMacLimit: 2 });
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 2);
+  // and the other way round: over both, the table's drop wins over the port's none
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, interfaceMacLimit: 2, interfaceMacLimitAction: 'none' });
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 3);
+  assert.equal(sent(dp, ports).a2!.length, 0);
   await dp.stop();
 });
 

@@ -270,6 +270,8 @@ function checkBridging(errors: string[], cfg: ConfigTree): void {
     }
     const iml = subtree(subtree(b['bridge-options'])['interface-mac-limit']);
     if (iml['packet-action'] !== undefined && typeof iml['limit'] !== 'number') errors.push(`${at} bridge-options interface-mac-limit packet-action: needs the limit (interface-mac-limit N)`);
+    const mts = subtree(subtree(b['bridge-options'])['mac-table-size']);
+    if (mts['packet-action'] !== undefined && typeof mts['limit'] !== 'number') errors.push(`${at} bridge-options mac-table-size packet-action: needs the limit (mac-table-size N)`);
   }
   for (const u of Object.keys(irbUnits)) {
     if (!irbOwner.has(`irb.${u}`)) errors.push(`interfaces irb unit ${u}: no bridge domain has routing-interface irb.${u}`);

@@ -40,7 +40,9 @@ export function bridgeDomainsOf(cfg: ConfigTree): FibBridgeDomain[] {
     const opts = subtree(b['bridge-options']);
     const d: FibBridgeDomain = { name, vlan: Number(b['vlan-id'] ?? 0) };
     if (typeof b['routing-interface'] === 'string') d.irb = b['routing-interface'];
-    if (typeof opts['mac-table-size'] === 'number') d.macTableSize = opts['mac-table-size'];
+    const mts = subtree(opts['mac-table-size']);
+    if (typeof mts['limit'] === 'number') d.macTableSize = mts['limit'];
+    if (mts['packet-action'] === 'drop' || mts['packet-action'] === 'none') d.macTableSizeAction = mts['packet-action'];
     const iml = subtree(opts['interface-mac-limit']);
     if (typeof iml['limit'] === 'number') d.interfaceMacLimit = iml['limit'];
     if (iml['packet-action'] === 'drop' || iml['packet-action'] === 'none') d.interfaceMacLimitAction = iml['packet-action'];

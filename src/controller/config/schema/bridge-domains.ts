@@ -138,7 +138,10 @@ export const bridgeDomains = list('Bridge domains: VLANs switched between bridge
       limit: leaf('MACs each interface learns at most', uint(1, 1048576)),
       'packet-action': leaf('Frames from a new source beyond the limit: drop (the default: dropped and counted) or none (forwarded, the source not learned)', enumOf('drop', 'none')),
     }, { positional: 'limit' }),
-    'mac-table-size': leaf('MACs the domain learns at most (beyond: not learned, frames dropped)', uint(1, 1048576)),
+    'mac-table-size': container('MACs the domain learns at most, and what happens beyond', {
+      limit: leaf('MACs the domain learns at most', uint(1, 1048576)),
+      'packet-action': leaf('Frames from a new source beyond the limit: drop (the default: dropped and counted) or none (forwarded, the source not learned)', enumOf('drop', 'none')),
+    }, { positional: 'limit' }),
   }),
 });
 
