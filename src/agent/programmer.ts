@@ -400,6 +400,7 @@ export class Programmer {
       if (m.interfaceMacLimit) cfg.interfaceMacLimit = m.interfaceMacLimit;
       // (the data plane refuses anything but drop and none)
       if (m.interfaceMacLimitAction) cfg.interfaceMacLimitAction = m.interfaceMacLimitAction as 'drop' | 'none';
+      if (m.macTableSizeAction) cfg.macTableSizeAction = m.macTableSizeAction as 'drop' | 'none';
       const old = this.domains.get(m.name);
       if (!old || JSON.stringify(old.cfg) !== JSON.stringify(cfg)) this.needL2().setBridgeDomain!(cfg);
       this.domains.set(m.name, { cfg, gen: this.gen });
@@ -664,12 +665,16 @@ function bridgeFilterTerm(t: PbBridgeFilterTerm): BridgeFilterTerm {
   if (t.destinationMac) f.dstMac = t.destinationMac;
   if (t.vlanId) f.vlan = t.vlanId;
   if (t.etherType) f.etherType = t.etherType;
+  // as sent: the data plane refuses what it cannot match (an IPv4 prefix in an IPv6 term...), with the reason
+  if (t.ipVersion) f.ipVersion = t.ipVersion as 4 | 6;
   if (t.ipSource) f.srcIp = t.ipSource;
   if (t.ipDestination) f.dstIp = t.ipDestination;
   if (t.ipProtocol) f.ipProtocol = t.ipProtocol;
+  if (t.ipv6NextHeader) f.nextHeader = t.ipv6NextHeader - 256;
   const range = (r: PbPortRange): [number, number] => [r.low ?? 0, r.high ?? r.low ?? 0];
   if (t.sourcePort) f.srcPort = range(t.sourcePort);
   if (t.destinationPort) f.dstPort = range(t.destinationPort);
+  if (t.icmpType) f.icmpType = range(t.icmpType);
   if (t.count) f.count = t.count;
   return f;
 }

@@ -109,7 +109,7 @@ export class AgentServer {
       ListFilters: this.unary(() => ({ filters: this.programmer.listFilters() })),
       RouteCount: this.unary((req: { vrf: string }) => ({ vrfs: this.dp.routeCounts?.(req.vrf || undefined) ?? [] })),
       ListBridgeDomains: this.unary(() => ({
-        domains: (this.dp.listBridgeDomains?.() ?? []).map((d) => ({ name: d.name, vlanId: d.vlan, irb: d.irb ?? '', interfaces: d.interfaces.map((i) => `${i.name} (${i.mode}${i.tagged ? ', tagged' : ''})`), macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, interfaceMacLimitAction: d.interfaceMacLimitAction, moves: d.moves })),
+        domains: (this.dp.listBridgeDomains?.() ?? []).map((d) => ({ name: d.name, vlanId: d.vlan, irb: d.irb ?? '', interfaces: d.interfaces.map((i) => `${i.name} (${i.mode}${i.tagged ? ', tagged' : ''})`), macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, interfaceMacLimitAction: d.interfaceMacLimitAction, macTableSizeAction: d.macTableSizeAction, moves: d.moves })),
       })),
     });
     server.addService(health.service, {

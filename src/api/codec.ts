@@ -334,6 +334,9 @@ function writeBridgeFilterTerm(w: Writer, field: number, t: PbBridgeFilterTerm):
   w.uintField(42, t.ipProtocol ?? 0);
   if (t.sourcePort) writePortRange(w, 43, t.sourcePort);
   if (t.destinationPort) writePortRange(w, 44, t.destinationPort);
+  w.uintField(90, t.ipVersion ?? 0);
+  w.uintField(91, t.ipv6NextHeader ?? 0);
+  if (t.icmpType) writePortRange(w, 92, t.icmpType);
   te();
 }
 
@@ -459,6 +462,7 @@ export function encodeControllerMessage(m: PbControllerMessage): Buffer {
     w.uintField(5, b.macTableSize ?? 0);
     w.uintField(6, b.interfaceMacLimit ?? 0);
     if (b.interfaceMacLimitAction) w.string(80, b.interfaceMacLimitAction);
+    if (b.macTableSizeAction) w.string(90, b.macTableSizeAction);
     e();
   } else if (m.l2Settings) {
     const e = w.begin(21);
@@ -802,7 +806,7 @@ function readBridgePort(x: Reader): PbBridgePort {
 }
 
 function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
-  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '', ipSource: '', ipDestination: '', ipProtocol: 0, sourcePort: null, destinationPort: null };
+  const t: PbBridgeFilterTerm = { name: '', sourceMac: '', destinationMac: '', vlanId: 0, etherType: 0, discard: false, count: '', ipSource: '', ipDestination: '', ipProtocol: 0, sourcePort: null, destinationPort: null, ipVersion: 0, ipv6NextHeader: 0, icmpType: null };
   while (x.pos < x.end) {
     const tag = x.varint();
     const f = tag >>> 3, wire = tag & 7;
@@ -816,11 +820,14 @@ function readBridgeFilterTerm(x: Reader): PbBridgeFilterTerm {
     else if (f === 40 && wire === 2) t.ipSource = x.string();
     else if (f === 41 && wire === 2) t.ipDestination = x.string();
     else if (f === 42 && wire === 0) t.ipProtocol = x.varint();
-    else if ((f === 43 || f === 44) && wire === 2) {
+    else if (f === 90 && wire === 0) t.ipVersion = x.varint();
+    else if (f === 91 && wire === 0) t.ipv6NextHeader = x.varint();
+    else if ((f === 43 || f === 44 || f === 92) && wire === 2) {
       const st = x.span();
       const r = readPortRange(new Reader(x.buf, st, x.pos));
       if (f === 43) t.sourcePort = r;
-      else t.destinationPort = r;
+      else if (f === 44) t.destinationPort = r;
+      else t.icmpType = r;
     } else x.skip(wire);
   }
   return t;
@@ -838,6 +845,7 @@ function readBridgeDomain(x: Reader): PbBridgeDomainUpdate {
     else if (f === 5 && wire === 0) b.macTableSize = x.varint();
     else if (f === 6 && wire === 0) b.interfaceMacLimit = x.varint();
     else if (f === 80 && wire === 2) b.interfaceMacLimitAction = x.string();
+    else if (f === 90 && wire === 2) b.macTableSizeAction = x.string();
     else x.skip(wire);
   }
   return b;

@@ -232,6 +232,10 @@ export interface PbBridgeFilterTerm {
   ipProtocol?: number;
   sourcePort?: PbPortRange | null;
   destinationPort?: PbPortRange | null;
+  /** 90-92: the IP version of the fields above (0: 4), IPv6's Next Header + 256 (0: any), the ICMP/ICMPv6 type range */
+  ipVersion?: number;
+  ipv6NextHeader?: number;
+  icmpType?: PbPortRange | null;
 }
 
 export interface PbBridgeDomainUpdate {
@@ -243,6 +247,8 @@ export interface PbBridgeDomainUpdate {
   interfaceMacLimit?: number;
   /** '' or 'drop' (default), 'none' */
   interfaceMacLimitAction?: string;
+  /** 90: mac-table-size packet-action, the same way */
+  macTableSizeAction?: string;
 }
 
 export interface PbL2Settings {
@@ -269,6 +275,8 @@ export interface PbBridgeDomainInfo {
   moves: number;
   /** '' from an older agent */
   interfaceMacLimitAction?: string;
+  /** 90: mac-table-size packet-action, the same way */
+  macTableSizeAction?: string;
 }
 
 /** RouteCount: routes per VRF and family, from the data plane's counters */

@@ -34,6 +34,16 @@ const ACLS: AclInfo[] = [
     ],
     unmatched: 17,
   },
+  {
+    vif: 'eth2',
+    rules: [],
+    bridge: [
+      { name: 'web6', ipVersion: 6, dstIp: '2001:db8::/64', ipProtocol: 6, dstPort: 80, action: 'discard', count: 'web', hits: 3 },
+      { name: 'ping', vlan: 100, etherType: 0x86dd, ipVersion: 6, ipProtocol: 58, icmpType: 128, action: 'discard', hits: 1 },
+      { name: 'rest', srcMac: '02:00:00:00:00:01/48', action: 'accept', hits: 5 },
+    ],
+    unmatched: 0,
+  },
 ];
 
 function refuse(): never {
@@ -179,11 +189,16 @@ test('cnr acl --list: the rules of each filtered interface in order with hits, t
   const r = await cnr('acl', '--list', '--introspect', endpoint);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out, [
-    'VIF   RULE  ACTION  FAMILY  PROTO  SRC           SPORT  DST              DPORT      HITS',
-    'eth1  1     deny    inet    any    10.0.1.66/32  any    any              any           1',
-    'eth1  2     permit  inet    udp    any           any    198.51.100.0/25  2000-2010     2',
-    'eth1  3     permit  any     tcp    any           1024   any              any           0',
-    'eth1  -     deny    any     any    any           any    any              any          17',
+    'VIF   RULE  ACTION   FAMILY  PROTO           SRC                   SPORT     DST                    DPORT      HITS',
+    'eth1  1     deny     inet    any             10.0.1.66/32          any       any                    any           1',
+    'eth1  2     permit   inet    udp             any                   any       198.51.100.0/25        2000-2010     2',
+    'eth1  3     permit   any     tcp             any                   1024      any                    any           0',
+    'eth1  -     deny     any     any             any                   any       any                    any          17',
+    // a bridge port's rules: the IP fields beside the MACs, the VLAN in SPORT, the counter in DPORT
+    'eth2  web6  discard  bridge  any ipv6 6      any                   any       2001:db8::/64 port 80  web           3',
+    'eth2  ping  discard  bridge  0x86dd ipv6 58  type 128              vlan 100  any                    -             1',
+    'eth2  rest  accept   bridge  any             02:00:00:00:00:01/48  any       any                    -             5',
+    'eth2  -     discard  bridge  any             any                   any       any                    -             0',
   ].join('\n'));
   assert.deepEqual(JSON.parse((await cnr('acl', '--list', '--json', '--introspect', endpoint)).out), ACLS);
   const usage = await cnr('acl', '--introspect', endpoint);

@@ -166,16 +166,20 @@ function aclTable(acls: AclInfo[]): string {
   if (acls.length === 0) return 'no interface has an ACL';
   const rows: (string | number)[][] = [];
   for (const a of acls) {
+    const vif = a.direction === 'output' ? `${a.vif} out` : a.vif;
     if (a.bridge) {
       // a bridge port's filter (firewall family bridge): its terms in the same columns
       a.bridge.forEach((t, k) => {
         const what = [t.etherType !== undefined ? `0x${t.etherType.toString(16).padStart(4, '0')}` : 'any', t.vlan !== undefined ? `vlan ${t.vlan}` : 'any'];
-        rows.push([a.vif, t.name ?? k + 1, t.action, 'bridge', what[0]!, t.srcMac ?? 'any', what[1]!, t.dstMac ?? 'any', t.count ?? '-', t.hits]);
+        // the IP fields beside the MACs (one row per rule: a term with lists has several)
+        const ipProto = t.ipProtocol !== undefined ? ` ${t.ipVersion === 6 ? 'ipv6' : 'ip'} ${t.ipProtocol}` : t.ipVersion === 6 || t.nextHeader !== undefined ? ' ipv6' : '';
+        const side = (mac?: string, ip?: string, port?: AclRule['srcPort'], extra?: string) => [mac, ip, port !== undefined ? `port ${ports(port)}` : undefined, extra].filter((x) => x !== undefined).join(' ') || 'any';
+        const extra = [t.icmpType !== undefined ? `type ${ports(t.icmpType)}` : undefined, t.nextHeader !== undefined ? `next-header ${t.nextHeader}` : undefined].filter((x) => x !== undefined).join(' ') || undefined;
+        rows.push([vif, t.name ?? k + 1, t.action, 'bridge', what[0]! + ipProto, side(t.srcMac, t.srcIp, t.srcPort, extra), what[1]!, side(t.dstMac, t.dstIp, t.dstPort), t.count ?? '-', t.hits]);
       });
-      rows.push([a.vif, '-', 'discard', 'bridge', 'any', 'any', 'any', 'any', '-', a.unmatched]);
+      rows.push([vif, '-', 'discard', 'bridge', 'any', 'any', 'any', 'any', '-', a.unmatched]);
       continue;
     }
-    const vif = a.direction === 'output' ? `${a.vif} out` : a.vif;
     a.rules.forEach((r, k) => {
       // an ICMP rule's type in the SPORT column; a skip rule (a Junos except) with how far it skips
       const sport = r.icmpType !== undefined ? `type ${ports(r.icmpType)}` : ports(r.srcPort);
@@ -183,7 +187,7 @@ function aclTable(acls: AclInfo[]): string {
     });
     rows.push([vif, '-', 'deny', 'any', 'any', 'any', 'any', 'any', 'any', a.unmatched]);
   }
-  // bridge rows: PROTO is the EtherType, SPORT the VLAN, DPORT the term's counter name
+  // bridge rows: PROTO is the EtherType (and IP protocol), SRC and DST the MACs with the IP fields, SPORT the VLAN, DPORT the term's counter name
   return formatTable(['VIF', 'RULE', 'ACTION', 'FAMILY', 'PROTO', 'SRC', 'SPORT', 'DST', 'DPORT', 'HITS'], rows);
 }
 

@@ -193,14 +193,24 @@ export interface BridgeFilterTerm {
   vlan?: number;
   /** the EtherType after any 802.1Q tag (0x0600..0xffff) */
   etherType?: number;
-  /** IPv4 payload fields (a term with any matches IPv4 frames only): source and destination prefix */
+  /**
+   * The IP version of the payload fields below (a term with any matches frames of that
+   * version only): 4 (the default) or 6; 6 is taken when srcIp or dstIp is an IPv6 prefix
+   * or nextHeader is set
+   */
+  ipVersion?: 4 | 6;
+  /** IP payload fields: source and destination prefix */
   srcIp?: string;
   dstIp?: string;
-  /** protocol number or name (tcp, udp, icmp, sctp) */
+  /** protocol number or name (tcp, udp, icmp, icmp6, sctp): IPv6's upper layer, after any extension headers */
   ipProtocol?: number | string;
+  /** IPv6: the fixed header's Next Header (0..255, 0 is hop-by-hop) */
+  nextHeader?: number;
   /** TCP/UDP/SCTP ports or ranges (first fragments only) */
   srcPort?: number | [number, number];
   dstPort?: number | [number, number];
+  /** ICMP type (IPv4) or ICMPv6 type (IPv6), or a range (first fragments only): implies that protocol */
+  icmpType?: number | [number, number];
   action: 'accept' | 'discard';
   /** the term's counter name (its hits are counted either way) */
   count?: string;
@@ -257,8 +267,10 @@ export interface BridgeDomainConfig {
   macTableSize?: number;
   /** MACs each of its ports learns at most (Junos interface-mac-limit; absent: none) */
   interfaceMacLimit?: number;
-  /** what happens to a frame from a new source over interfaceMacLimit: 'drop' (the default: dropped and counted, mac_limit) or 'none' (forwarded, its source not learned); mac-table-size always drops */
+  /** what happens to a frame from a new source over interfaceMacLimit: 'drop' (the default: dropped and counted, mac_limit) or 'none' (forwarded, its source not learned) */
   interfaceMacLimitAction?: 'drop' | 'none';
+  /** the same over macTableSize (Junos mac-table-size packet-action); a frame over both limits is dropped if either action drops */
+  macTableSizeAction?: 'drop' | 'none';
 }
 
 export interface MacEntryInfo {
@@ -284,6 +296,8 @@ export interface BridgeDomainInfo {
   interfaceMacLimit: number;
   /** 'none' when frames over interfaceMacLimit are forwarded unlearned */
   interfaceMacLimitAction: 'drop' | 'none';
+  /** 'none' when frames over macTableSize are forwarded unlearned */
+  macTableSizeAction: 'drop' | 'none';
   /** MAC moves seen since the domain was created */
   moves: number;
 }

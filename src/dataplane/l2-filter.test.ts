@@ -114,7 +114,66 @@ test('IPv4 fields in bridge terms: prefixes, protocol and ports match IPv4 paylo
   assert.equal(info!.bridge![1]!.ipProtocol, 6);
   assert.deepEqual(info!.bridge![2]!.srcPort, [1000, 1999]);
   assert.equal(info!.unmatched, 3);
-  assert.throws(() => dp.setBridgePort('t1', { mode: 'trunk', vlans: [100], inputFilter: [{ srcIp: '2001:db8::/32', action: 'accept' }] }), /is not IPv4/);
+  assert.throws(() => dp.setBridgePort('t1', { mode: 'trunk', vlans: [100], inputFilter: [{ srcIp: '2001:db8::/32', ipVersion: 4, action: 'accept' }] }), /is not IPv4/);
+  await dp.stop();
+});
+
+test('IPv6 fields in bridge terms: prefixes, next header, upper-layer protocol past extension headers, ports and ICMPv6 types match IPv6 payloads only', async () => {
+  const dp = await bridge({
+    a1: { mode: 'access', vlan: 100 },
+    a2: { mode: 'access', vlan: 200 },
+    t1: {
+      mode: 'trunk', vlans: [100, 200], inputFilter: [
+        { name: 'no-web6', ipVersion: 6, ipProtocol: 'tcp', dstPort: 80, action: 'discard', count: 'web6' },
+        { name: 'no-net', srcIp: '2001:db8:9::/48', dstIp: '2001:db8:1::2/128', action: 'discard' },
+        { name: 'no-echo', ipVersion: 6, icmpType: 128, action: 'discard' },
+        { name: 'no-hbh', nextHeader: 0, action: 'discard' },
+        { name: 'v6', etherType: 0x86dd, action: 'accept' },
+        { name: 'v4-web', ipProtocol: 'tcp', dstPort: 80, action: 'accept' },
+      ],
+    },
+  });
+  const tcp = (dport: number) => Uint8Array.of(0x30, 0x39, dport >> 8, dport & 255, ...new Uint8Array(16));
+  const v6 = (next: number, payload: Uint8Array, src = '2001:db8:1::1', dst = '2001:db8:1::2') => F.ipv6({ src, dst, next, payload });
+  // a destination-options header (8 bytes) then `next`
+  const dstOpts = (next: number, rest: Uint8Array) => Uint8Array.of(next, 0, 1, 4, 0, 0, 0, 0, ...rest);
+  // a fragment header: offset 0 (first) or not
+  const frag = (next: number, offset: number, rest: Uint8Array) => Uint8Array.of(next, 0, offset >> 5, (offset << 3) & 0xf8, 0, 0, 0, 1, ...rest);
+  const sent = (f: Uint8Array) => through(dp, 't1', f).a1! + dp.memoryDriver('a2').collect().length;
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(6, tcp(80)), 100)), 0, 'tcp 80 over IPv6 discarded');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(60, dstOpts(6, tcp(80))), 200)), 0, 'past a destination-options header: still tcp 80');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(44, frag(6, 0, tcp(80))), 100)), 0, 'a first fragment has its ports');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(44, frag(6, 100, tcp(80))), 100)), 1, 'a later fragment has none: on to v6');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(6, tcp(443)), 100)), 1, 'tcp 443: v6');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(17, F.udp(1, 2), '2001:db8:9:5::1'), 100)), 0, 'from 2001:db8:9::/48 to ::2');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(17, F.udp(1, 2), '2001:db8:9:5::1', '2001:db8:1::3'), 100)), 1, 'to another destination: v6');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(58, F.icmpEcho(128)), 100)), 0, 'ICMPv6 echo request discarded');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(58, F.icmpEcho(129)), 100)), 1, 'echo reply: v6');
+  assert.equal(sent(F.eth(BCAST, B, 0x86dd, v6(0, Uint8Array.of(58, 0, 1, 4, 0, 0, 0, 0, ...F.icmpEcho(129))), 100)), 0, 'hop-by-hop first: no-hbh');
+  // IPv4 never matches the IPv6 terms: tcp 80 over IPv4 to v4-web, ICMP echo (type 8) to the implicit discard
+  assert.equal(sent(F.eth(BCAST, B, 0x0800, F.ipv4({ src: '10.9.0.1', dst: '10.9.0.2', proto: 6, payload: tcp(80) }), 100)), 1);
+  assert.equal(sent(F.eth(BCAST, B, 0x0800, F.ipv4({ src: '10.9.0.1', dst: '10.9.0.2', proto: 1, payload: F.icmpEcho(8) }), 100)), 0);
+  const [info] = dp.listAcls();
+  assert.deepEqual(info!.bridge!.map((t) => [t.name, t.hits]), [['no-web6', 3], ['no-net', 1], ['no-echo', 1], ['no-hbh', 1], ['v6', 4], ['v4-web', 1]]);
+  assert.equal(info!.unmatched, 1);
+  assert.deepEqual([info!.bridge![1]!.ipVersion, info!.bridge![1]!.srcIp, info!.bridge![2]!.ipProtocol, info!.bridge![2]!.icmpType], [6, '2001:db8:9::/48', 58, 128]);
+  const refuse = (t: BridgeFilterTerm, re: RegExp) => assert.throws(() => dp.setBridgePort('t1', { mode: 'trunk', vlans: [100], inputFilter: [t] }), re);
+  refuse({ srcIp: '2001:db8::/32', dstIp: '10.0.0.0/8', action: 'accept' }, /10\.0\.0\.0\/8 is not IPv6/);
+  refuse({ srcIp: '10.0.0.0/8', nextHeader: 6, action: 'accept' }, /is not IPv6/);
+  refuse({ ipVersion: 4, nextHeader: 6, action: 'accept' }, /next header is an IPv6 field/);
+  refuse({ ipVersion: 6, etherType: 0x0800, action: 'accept' }, /IPv6 fields match IPv6 frames only/);
+  refuse({ ipVersion: 6, icmpType: 1, dstPort: 80, action: 'accept' }, /ICMP has no ports/);
+  refuse({ ipVersion: 6, icmpType: 1, ipProtocol: 'icmp', action: 'accept' }, /needs protocol 58/);
+  refuse({ ipProtocol: 'icmp', dstPort: 80, action: 'accept' }, /ports need protocol tcp, udp or sctp/);
+  await dp.stop();
+});
+
+test('a port match with no protocol never takes an ICMP frame (whose type comes as its source port)', async () => {
+  const dp = await bridge({ a1: { mode: 'access', vlan: 100 }, a2: { mode: 'access', vlan: 200 }, t1: { mode: 'trunk', vlans: [100], inputFilter: [{ srcPort: [0, 200], action: 'accept' }, { ipVersion: 6, srcPort: [0, 200], action: 'accept' }] } });
+  assert.equal(through(dp, 't1', F.eth(BCAST, B, 0x0800, F.ipv4({ src: '10.9.0.1', dst: '10.9.0.2', proto: 17, payload: F.udp(100, 2) }), 100)).a1, 1);
+  assert.equal(through(dp, 't1', F.eth(BCAST, B, 0x0800, F.ipv4({ src: '10.9.0.1', dst: '10.9.0.2', proto: 1, payload: F.icmpEcho(8) }), 100)).a1, 0);
+  assert.equal(through(dp, 't1', F.eth(BCAST, B, 0x86dd, F.ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 58, payload: F.icmpEcho(128) }), 100)).a1, 0);
+  assert.equal(dp.listAcls()[0]!.unmatched, 2);
   await dp.stop();
 });
 

@@ -108,7 +108,7 @@ test('MAC limits per interface and per domain: not learned, frames dropped and c
   await dp.stop();
 });
 
-test('interface-mac-limit packet-action none: frames from a source over the port\'s limit are forwarded, not learned; mac-table-size still drops', async () => {
+test('interface-mac-limit packet-action none: frames from a source over the port\'s limit are forwarded, not learned; mac-table-size by default still drops', async () => {
   const ports = ['a1', 'a2'];
   const bad = await bridge({ a1: { mode: 'access', vlan: 10 } }, []);
   assert.throws(() => bad.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1, interfaceMacLimitAction: 'shutdown' as 'none' }), /invalid interface-mac-limit packet-action 'shutdown'/);
@@ -123,7 +123,7 @@ test('interface-mac-limit packet-action none: frames from a source over the port
   send(dp, 'a1', F.eth(D, B, 0x0800, udp()));
   assert.equal(sent(dp, ports).a2!.length, 1);
   assert.equal(dp.listBridgeDomains()[0]!.interfaceMacLimitAction, 'none');
-  // mac-table-size has no packet-action here: the domain's limit (3) still drops
+  // mac-table-size without packet-action: the default, drop
   dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, interfaceMacLimitAction: 'none' });
   send(dp, 'a2', F.eth(BCAST, '02:00:00:00:00:0e', 0x0800, udp()));
   assert.equal(dp.dropStats().mac_limit, 1, 'the third MAC of the domain is over mac-table-size');
@@ -131,6 +131,36 @@ test('interface-mac-limit packet-action none: frames from a source over the port
   dp.setBridgeDomain({ name: 'bd', vlan: 10, interfaceMacLimit: 1 });
   send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
   assert.equal(dp.dropStats().mac_limit, 2);
+  await dp.stop();
+});
+
+test('mac-table-size packet-action: drop (the default) drops and counts frames from a new source over the domain\'s limit, none forwards them unlearned; a frame over both limits is dropped if either drops', async () => {
+  const ports = ['a1', 'a2'];
+  const bad = await bridge({ a1: { mode: 'access', vlan: 10 } }, []);
+  assert.throws(() => bad.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 1, macTableSizeAction: 'log' as 'none' }), /invalid mac-table-size packet-action 'log'/);
+  await bad.stop();
+  const dp = await bridge({ a1: { mode: 'access', vlan: 10 }, a2: { mode: 'access', vlan: 10 } }, [{ name: 'bd', vlan: 10, macTableSize: 2, macTableSizeAction: 'drop' }]);
+  for (const m of [A, B, C]) send(dp, 'a1', F.eth(BCAST, m, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 1, 'drop: the third source dropped and counted');
+  assert.equal(sent(dp, ports).a2!.length, 2);
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, macTableSizeAction: 'none' });
+  assert.equal(dp.listBridgeDomains()[0]!.macTableSizeAction, 'none');
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  send(dp, 'a2', F.eth(A, D, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 1, 'none: nothing more dropped');
+  const out = sent(dp, ports);
+  assert.equal(out.a2!.length, 1, 'C flooded');
+  assert.equal(out.a1!.length, 1, 'D unicast to A, delivered');
+  assert.deepEqual(dp.listMacs().map((m) => m.mac).sort(), [A, B], 'neither C nor D learned');
+  // over both limits: the port's (drop, the default) drops though the table's says none
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, macTableSizeAction: 'none', interfaceMacLimit: 2 });
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 2);
+  // and the other way round: over both, the table's drop wins over the port's none
+  dp.setBridgeDomain({ name: 'bd', vlan: 10, macTableSize: 2, interfaceMacLimit: 2, interfaceMacLimitAction: 'none' });
+  send(dp, 'a1', F.eth(BCAST, C, 0x0800, udp()));
+  assert.equal(dp.dropStats().mac_limit, 3);
+  assert.equal(sent(dp, ports).a2!.length, 0);
   await dp.stop();
 });
 
@@ -280,15 +310,37 @@ test('aging, clearing and MAC moves', async () => {
   send(dp, 'a3', F.eth(A, C, 0x0800, udp()));
   let s = sent(dp, ports);
   assert.equal(s.a1!.length + s.a2!.length, 2);
-  // A moves from a1 to a2: counted, and unicast follows it
-  send(dp, 'a1', F.eth(BCAST, A, 0x0800, udp()));
-  send(dp, 'a2', F.eth(BCAST, A, 0x0800, udp()));
+  // A moves from a1 to a2: counted, logged, and unicast follows it
+  const logged: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => logged.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    send(dp, 'a1', F.eth(BCAST, A, 0x0800, udp()));
+    send(dp, 'a2', F.eth(BCAST, A, 0x0800, udp()));
+  } finally {
+    process.stderr.write = write;
+  }
   assert.equal(dp.listBridgeDomains()[0]!.moves, 1);
+  assert.equal(logged.filter((l) => l.includes(`MAC move in bridge domain bd: ${A} from a1 to a2`)).length, 1, logged.join(''));
   sent(dp, ports);
   send(dp, 'a3', F.eth(A, C, 0x0800, udp()));
   s = sent(dp, ports);
   assert.equal(s.a2!.length, 1);
   assert.equal(s.a1!.length, 0);
+  // a loop: moves back and forth are all counted, logged at most once a second with the number not logged
+  logged.length = 0;
+  process.stderr.write = ((chunk: string | Uint8Array) => logged.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    for (const port of ['a1', 'a2', 'a1']) send(dp, port, F.eth(BCAST, A, 0x0800, udp()));
+    await new Promise((res) => setTimeout(res, 1100));
+    send(dp, 'a2', F.eth(BCAST, A, 0x0800, udp()));
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(dp.listBridgeDomains()[0]!.moves, 5);
+  const moves = logged.filter((l) => l.includes('MAC move in bridge domain bd'));
+  assert.equal(moves.length, 1, logged.join(''));
+  assert.match(moves[0]!, new RegExp(`${A} from a1 to a2 \\(and 3 more moves since the last message\\)`));
   assert.equal(dp.clearMacs('bd'), 2);
   assert.equal(dp.listBridgeDomains()[0]!.macs, 0);
   await dp.stop();
@@ -335,6 +387,27 @@ test('IRB: ARP for the IRB answered in the domain, routing between two domains, 
   assert.equal(dp.counters().exceptions, 0);
   await dp.stop();
 });
+test('IRB in a VRF: the domain routes in the IRB\'s routing instance, not the default one', async () => {
+  const dp = await bridge({ a1: { mode: 'access', vlan: 100 } }, [{ name: 'bd100', vlan: 100 }]);
+  dp.addVrf('blue');
+  // the same subnet in both instances: only blue's interface may see the domain's traffic
+  await dp.addVif({ name: 'blue0', driver: 'memory', memory: { slots: 256 }, vrf: 'blue', addresses: ['10.9.0.1/24'] });
+  await dp.addVif({ name: 'dflt0', driver: 'memory', memory: { slots: 256 }, addresses: ['10.9.0.1/24'] });
+  await dp.addVif({ name: 'irb.100', driver: 'irb', vrf: 'blue', addresses: ['10.100.0.1/24'] });
+  dp.setBridgeDomain({ name: 'bd100', vlan: 100, irb: 'irb.100' });
+  const irb = dp.listVifs().find((v) => v.name === 'irb.100')!.mac;
+  assert.ok(dp.listRoutes('blue', 4).some((r) => r.prefix === '10.100.0.0/24'), 'the IRB\'s subnet is blue\'s');
+  assert.ok(!dp.listRoutes('default', 4).some((r) => r.prefix === '10.100.0.0/24'), 'and not the default instance\'s');
+  // H1 on a1 pings 10.9.0.10: routed in blue, so the ARP request for it leaves blue0 only
+  send(dp, 'a1', F.eth(irb, A, 0x0800, F.ipv4({ src: '10.100.0.10', dst: '10.9.0.10', ttl: 64, proto: 1, payload: F.icmpEcho(8) })));
+  const s = sent(dp, ['a1', 'blue0', 'dflt0']);
+  assert.equal(s.blue0!.length, 1);
+  assert.deepEqual([s.blue0![0]![12], s.blue0![0]![13], F.ipAt(s.blue0![0]!, 14 + 24)], [0x08, 0x06, '10.9.0.10']);
+  assert.equal(s.dflt0!.length, 0);
+  assert.equal(dp.counters().exceptions, 0);
+  await dp.stop();
+});
+
 
 for (const fused of [true, false]) test(`differential: random frame sequences through the data plane and a reference switch agree (${fused ? 'with' : 'without'} the fused L2 fast path)`, async () => {
   const cfg: Record<string, RefPort & BridgePortConfig> = {

@@ -11,7 +11,7 @@ import { logLine } from '../telemetry/log.js';
 import { DataplaneError, type BridgeDomainConfig, type BridgeDomainInfo, type BridgePortConfig, type MacEntryInfo } from './api.js';
 import { EVENT_WORDS } from './graph/graph.js';
 import { L2_EVENT } from './graph/l2-input.js';
-import { PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_NONE, PORT_NO_LOCAL_SWITCHING, PORT_TRUNK, MAX_BD_PORTS, BD_LIMIT_FORWARD, QINQ_TPIDS, TPID_8021Q, type BridgeTable } from './tables/bridge-table.js';
+import { PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_NONE, PORT_NO_LOCAL_SWITCHING, PORT_TRUNK, MAX_BD_PORTS, BD_LIMIT_FORWARD, BD_TABLE_FORWARD, QINQ_TPIDS, TPID_8021Q, type BridgeTable } from './tables/bridge-table.js';
 import { MAC_STATIC, type MacTable } from './tables/mac-table.js';
 import { VIF_IRB, VIF_L2, type VifTable } from './tables/vif-table.js';
 
@@ -65,7 +65,9 @@ export class BridgeManager {
     };
     const macTableSize = limit(cfg.macTableSize, 'mac-table-size');
     limit(cfg.interfaceMacLimit, 'interface-mac-limit');
-    if (cfg.interfaceMacLimitAction !== undefined && cfg.interfaceMacLimitAction !== 'drop' && cfg.interfaceMacLimitAction !== 'none') throw new DataplaneError(`invalid interface-mac-limit packet-action '${String(cfg.interfaceMacLimitAction)}' (drop or none)`);
+    for (const [what, v] of [['interface-mac-limit', cfg.interfaceMacLimitAction], ['mac-table-size', cfg.macTableSizeAction]] as const) {
+      if (v !== undefined && v !== 'drop' && v !== 'none') throw new DataplaneError(`invalid ${what} packet-action '${String(v)}' (drop or none)`);
+    }
     let irb = -1;
     if (cfg.irb !== undefined) {
       const id = this.cx.vifId(cfg.irb);
@@ -90,7 +92,7 @@ export class BridgeManager {
     d.cfg = { ...cfg, vlan };
     bt.bdVlan[d.id] = vlan;
     bt.bdLimit[d.id] = macTableSize;
-    bt.bdFlags[d.id] = cfg.interfaceMacLimitAction === 'none' ? BD_LIMIT_FORWARD : 0;
+    bt.bdFlags[d.id] = (cfg.interfaceMacLimitAction === 'none' ? BD_LIMIT_FORWARD : 0) | (cfg.macTableSizeAction === 'none' ? BD_TABLE_FORWARD : 0);
     if (irb >= 0 && d.irb !== irb) {
       d.irb = irb;
       bt.access[irb] = d.id;
@@ -348,7 +350,7 @@ export class BridgeManager {
         const trunk = bt.mode[v] === PORT_TRUNK;
         return { name: this.cx.vifName(v), mode: trunk ? ('trunk' as const) : ('access' as const), tagged: trunk && bt.native[v] !== d.cfg.vlan };
       });
-      const info: BridgeDomainInfo = { name: d.cfg.name, vlan: d.cfg.vlan, interfaces, macs: bt.bdCount[d.id]!, macTableSize: d.cfg.macTableSize ?? 0, interfaceMacLimit: d.cfg.interfaceMacLimit ?? 0, interfaceMacLimitAction: d.cfg.interfaceMacLimitAction ?? 'drop', moves: d.moves };
+      const info: BridgeDomainInfo = { name: d.cfg.name, vlan: d.cfg.vlan, interfaces, macs: bt.bdCount[d.id]!, macTableSize: d.cfg.macTableSize ?? 0, interfaceMacLimit: d.cfg.interfaceMacLimit ?? 0, interfaceMacLimitAction: d.cfg.interfaceMacLimitAction ?? 'drop', macTableSizeAction: d.cfg.macTableSizeAction ?? 'drop', moves: d.moves };
       if (d.irb >= 0) info.irb = this.cx.vifName(d.irb);
       return info;
     });

@@ -154,6 +154,25 @@ test('interface-mac-limit packet-action in Junos form: reaches the data plane, s
   assert.equal(dp.listBridgeDomains().find((x) => x.name === 'bd100')!.interfaceMacLimitAction, 'drop');
 });
 
+test('mac-table-size packet-action in Junos form: reaches the data plane beside the limit, shown, refused without a limit', { timeout: 30_000 }, async () => {
+  const c = await run('configure private', 'set bridge-domains bd100 bridge-options mac-table-size packet-action none', 'commit');
+  assert.equal(c.failed, undefined, JSON.stringify(c.failed));
+  await fib.whenIdle(10_000);
+  const bd = dp.listBridgeDomains().find((d) => d.name === 'bd100')!;
+  assert.deepEqual([bd.macTableSize, bd.macTableSizeAction, bd.interfaceMacLimitAction], [100000, 'none', 'drop']);
+  assert.match((await run('show bridge domain')).last.text, /mac-table-size 100000 packet-action none/);
+  const shown = await run('show configuration bridge-domains bd100 | display set');
+  assert.match(shown.last.text, /set bridge-domains bd100 bridge-options mac-table-size 100000\n/);
+  assert.match(shown.last.text, /set bridge-domains bd100 bridge-options mac-table-size packet-action none/);
+  const bad = await run('configure private', 'set bridge-domains bd200 bridge-options mac-table-size packet-action drop', 'commit');
+  assert.match(bad.failed?.error ?? '', /bridge-domains bd200 bridge-options mac-table-size packet-action: needs the limit/);
+  await run('rollback 0');
+  const d = await run('configure private', 'delete bridge-domains bd100 bridge-options mac-table-size packet-action', 'commit');
+  assert.equal(d.failed, undefined, JSON.stringify(d.failed));
+  await fib.whenIdle(10_000);
+  assert.equal(dp.listBridgeDomains().find((x) => x.name === 'bd100')!.macTableSizeAction, 'drop');
+});
+
 test('QinQ in Junos form (family bridge ether-type on a trunk, dot1q-tunneling on an access port): reaches the data plane, refused on the other mode', { timeout: 30_000 }, async () => {
   const c = await run('configure private', 'set interfaces t1 unit 0 family bridge ether-type 0x88a8', 'set interfaces a2 unit 0 family bridge dot1q-tunneling', 'commit');
   assert.equal(c.failed, undefined, JSON.stringify(c.failed));

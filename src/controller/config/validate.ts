@@ -11,7 +11,7 @@ import type { ConfigTree } from '../types.js';
 import { missingGroups } from './inheritance.js';
 import { parseIp, parsePrefix } from '../../lib/addr.js';
 import { isFlagSet, netdevOf, stringList, subtree } from './tree.js';
-import { MAX_BRIDGE_FILTER_TERMS } from './schema/bridge-domains.js';
+import { bridgeFilterErrors } from '../l2/bridge-filter.js';
 import { ipFilterErrors } from '../filters/config.js';
 
 /** Family of an address or prefix, or its parse error (a stored tree did not come through the schema). */
@@ -213,14 +213,7 @@ function checkBridging(errors: string[], cfg: ConfigTree): void {
   const profiles = subtree(subtree(cfg['forwarding-options'])['storm-control-profiles']);
   const irbUnits = subtree(subtree(ifs.irb).unit);
   const bridgeFilters = subtree(subtree(subtree(subtree(cfg.firewall).family).bridge).filter);
-  for (const [f, fb] of Object.entries(bridgeFilters)) {
-    const terms = Object.entries(subtree(subtree(fb).term));
-    if (terms.length > MAX_BRIDGE_FILTER_TERMS) errors.push(`firewall family bridge filter ${f}: ${terms.length} terms, at most ${MAX_BRIDGE_FILTER_TERMS}`);
-    for (const [t, tb] of terms) {
-      const then = subtree(subtree(tb).then);
-      if (then.accept === true && then.discard === true) errors.push(`firewall family bridge filter ${f} term ${t} then: accept and discard exclude each other`);
-    }
-  }
+  errors.push(...bridgeFilterErrors(cfg));
   for (const [ifn, ib0] of Object.entries(ifs)) {
     const ib = subtree(ib0);
     let trunk = false;
@@ -277,6 +270,8 @@ function checkBridging(errors: string[], cfg: ConfigTree): void {
     }
     const iml = subtree(subtree(b['bridge-options'])['interface-mac-limit']);
     if (iml['packet-action'] !== undefined && typeof iml['limit'] !== 'number') errors.push(`${at} bridge-options interface-mac-limit packet-action: needs the limit (interface-mac-limit N)`);
+    const mts = subtree(subtree(b['bridge-options'])['mac-table-size']);
+    if (mts['packet-action'] !== undefined && typeof mts['limit'] !== 'number') errors.push(`${at} bridge-options mac-table-size packet-action: needs the limit (mac-table-size N)`);
   }
   for (const u of Object.keys(irbUnits)) {
     if (!irbOwner.has(`irb.${u}`)) errors.push(`interfaces irb unit ${u}: no bridge domain has routing-interface irb.${u}`);

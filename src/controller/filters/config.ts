@@ -9,12 +9,12 @@
 import type { ConfigTree } from '../types.js';
 import { subtree } from '../config/tree.js';
 import { filterRules } from '../../api/filter-rules.js';
-import type { PbBridgeFilterTerm, PbFilterPrefix, PbIpFilter, PbIpFilterTerm, PbPortRange } from '../../api/proto.js';
+import type { PbFilterPrefix, PbIpFilter, PbIpFilterTerm, PbPortRange } from '../../api/proto.js';
 
 /** The data plane's rules per interface and direction (MAX_ACL_RULES): both families' filters share them. */
 export const MAX_FILTER_RULES = 64;
 
-const PROTOCOLS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, icmp6: 58, ospf: 89, pim: 103, vrrp: 112, sctp: 132 };
+export const PROTOCOLS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, icmp6: 58, ospf: 89, pim: 103, vrrp: 112, sctp: 132 };
 const PORTS: Record<string, number> = { ftp: 21, ssh: 22, telnet: 23, smtp: 25, domain: 53, http: 80, ntp: 123, snmp: 161, bgp: 179, https: 443, ldp: 646, netconf: 830, bfd: 3784 };
 
 const FAMILIES = ['inet', 'inet6'] as const;
@@ -24,7 +24,8 @@ function filterBody(cfg: ConfigTree, fam: 'inet' | 'inet6', name: string): Confi
   return Object.hasOwn(all, name) ? subtree(all[name]) : undefined;
 }
 
-function portRange(v: string): PbPortRange {
+/** A port match (N, N-M or a service name) as a range. */
+export function portRange(v: string): PbPortRange {
   const named = PORTS[v];
   if (named !== undefined) return { low: named, high: named };
   const [lo, hi] = v.split('-').map(Number);
@@ -36,17 +37,6 @@ function prefixes(list: unknown): PbFilterPrefix[] {
 }
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
-
-/** A bridge filter term's IPv4 payload fields (`firewall family bridge ... from ip-source-address ...`) in the wire's form. */
-export function bridgeIpFields(from: ConfigTree): Pick<PbBridgeFilterTerm, 'ipSource' | 'ipDestination' | 'ipProtocol' | 'sourcePort' | 'destinationPort'> {
-  const t: ReturnType<typeof bridgeIpFields> = {};
-  if (typeof from['ip-source-address'] === 'string') t.ipSource = from['ip-source-address'];
-  if (typeof from['ip-destination-address'] === 'string') t.ipDestination = from['ip-destination-address'];
-  if (from['ip-protocol'] !== undefined) t.ipProtocol = PROTOCOLS[String(from['ip-protocol'])] ?? Number(from['ip-protocol']);
-  if (from['source-port'] !== undefined) t.sourcePort = portRange(String(from['source-port']));
-  if (from['destination-port'] !== undefined) t.destinationPort = portRange(String(from['destination-port']));
-  return t;
-}
 
 /** One filter's terms in the wire's form. */
 function filterOf(cfg: ConfigTree, fam: 'inet' | 'inet6', name: string, output: boolean): PbIpFilter {
@@ -112,19 +102,6 @@ export function ipFilterErrors(cfg: ConfigTree): string[] {
           if (ports) errors.push(`${at} from icmp-type: ICMP has no ports (source-port, destination-port)`);
         }
       }
-    }
-  }
-  // bridge filters' IPv4 fields (the rest of family bridge is checked in config/validate.ts)
-  for (const [f, fb] of Object.entries(subtree(subtree(fw['bridge'])['filter']))) {
-    for (const [t, tb] of Object.entries(subtree(subtree(fb)['term']))) {
-      const at = `firewall family bridge filter ${f} term ${t} from`;
-      const from = subtree(subtree(tb)['from']);
-      const ip = bridgeIpFields(from);
-      if (Object.keys(ip).length === 0) continue;
-      const et = from['ether-type'];
-      if (et !== undefined && et !== 'ipv4' && et !== '0x0800') errors.push(`${at}: IPv4 fields match IPv4 frames only, not ether-type ${String(et)}`);
-      if (ip.ipProtocol === 0) errors.push(`${at} ip-protocol 0: not supported: 0 means any protocol in the vRouter's bridge rules (leave ip-protocol out)`);
-      if ((ip.sourcePort || ip.destinationPort) && ip.ipProtocol !== undefined && ![6, 17, 132].includes(ip.ipProtocol)) errors.push(`${at}: source-port and destination-port need ip-protocol tcp, udp or sctp (or none), not ${String(from['ip-protocol'])}`);
     }
   }
   for (const [ifn, ib] of Object.entries(subtree(cfg['interfaces']))) {

@@ -58,10 +58,10 @@ export function l2Commands(fib: FibExport | undefined): OperationalCommand[] {
         for (const d of doms) {
           lines.push(`default-switch          ${d.name.padEnd(25)}${String(d.vlanId).padEnd(12)}${d.interfaces[0] ?? ''}`);
           for (const i of d.interfaces.slice(1)) lines.push(`${''.padEnd(61)}${i}`);
-          const limits = [d.macTableSize ? `mac-table-size ${d.macTableSize}` : '', d.interfaceMacLimit ? `interface-mac-limit ${d.interfaceMacLimit}${d.interfaceMacLimitAction === 'none' ? ' packet-action none' : ''}` : ''].filter(Boolean).join(', ');
+          const limits = [d.macTableSize ? `mac-table-size ${d.macTableSize}${d.macTableSizeAction === 'none' ? ' packet-action none' : ''}` : '', d.interfaceMacLimit ? `interface-mac-limit ${d.interfaceMacLimit}${d.interfaceMacLimitAction === 'none' ? ' packet-action none' : ''}` : ''].filter(Boolean).join(', ');
           lines.push(`${''.padEnd(24)}routing-interface ${d.irb || '-'}; ${d.macs} MACs learned; ${d.moves} MAC moves${limits ? `; ${limits}` : ''}`);
         }
-        return { text: lines.join('\n') + '\n', data: { domains: doms.map((d) => ({ name: d.name, vlan: d.vlanId, routingInterface: d.irb || undefined, interfaces: d.interfaces, macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, interfaceMacLimitAction: d.interfaceMacLimitAction || 'drop', moves: d.moves })) } };
+        return { text: lines.join('\n') + '\n', data: { domains: doms.map((d) => ({ name: d.name, vlan: d.vlanId, routingInterface: d.irb || undefined, interfaces: d.interfaces, macs: d.macs, macTableSize: d.macTableSize, interfaceMacLimit: d.interfaceMacLimit, interfaceMacLimitAction: d.interfaceMacLimitAction || 'drop', macTableSizeAction: d.macTableSizeAction || 'drop', moves: d.moves })) } };
       },
     },
     {

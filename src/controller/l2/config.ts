@@ -6,10 +6,9 @@
  */
 import type { ConfigTree } from '../types.js';
 import { stringList, subtree } from '../config/tree.js';
-import { etherTypeValue, expandVlans } from '../config/schema/bridge-domains.js';
+import { expandVlans } from '../config/schema/bridge-domains.js';
 import type { FibBridgeDomain, FibBridgePort } from '../rib/fib-export.js';
-import type { PbBridgeFilterTerm } from '../../api/proto.js';
-import { bridgeIpFields } from '../filters/config.js';
+import { bridgeFilterOf } from './bridge-filter.js';
 
 /** The bridge port an interface's unit 0 makes (`family bridge`), or undefined for an L3 interface. */
 export function bridgePortOf(cfg: ConfigTree, ifBody: ConfigTree): FibBridgePort | undefined {
@@ -34,23 +33,6 @@ export function bridgePortOf(cfg: ConfigTree, ifBody: ConfigTree): FibBridgePort
   return port;
 }
 
-/** `firewall family bridge filter NAME`'s terms, in order, in the wire's form. */
-export function bridgeFilterOf(cfg: ConfigTree, filterName: string): PbBridgeFilterTerm[] {
-  const filter = subtree(subtree(subtree(subtree(subtree(cfg['firewall'])['family'])['bridge'])['filter'])[filterName]);
-  return Object.entries(subtree(filter['term'])).map(([name, tb]) => {
-    const from = subtree(subtree(tb)['from']);
-    const then = subtree(subtree(tb)['then']);
-    const t: PbBridgeFilterTerm = { name, discard: then['discard'] === true };
-    if (typeof from['source-mac-address'] === 'string') t.sourceMac = from['source-mac-address'];
-    if (typeof from['destination-mac-address'] === 'string') t.destinationMac = from['destination-mac-address'];
-    if (typeof from['vlan-id'] === 'number') t.vlanId = from['vlan-id'];
-    if (typeof from['ether-type'] === 'string') t.etherType = etherTypeValue(from['ether-type']);
-    Object.assign(t, bridgeIpFields(from));
-    if (typeof then['count'] === 'string') t.count = then['count'];
-    return t;
-  });
-}
-
 /** The bridge domains of the tree. */
 export function bridgeDomainsOf(cfg: ConfigTree): FibBridgeDomain[] {
   return Object.entries(subtree(cfg['bridge-domains'])).map(([name, b0]) => {
@@ -58,7 +40,9 @@ export function bridgeDomainsOf(cfg: ConfigTree): FibBridgeDomain[] {
     const opts = subtree(b['bridge-options']);
     const d: FibBridgeDomain = { name, vlan: Number(b['vlan-id'] ?? 0) };
     if (typeof b['routing-interface'] === 'string') d.irb = b['routing-interface'];
-    if (typeof opts['mac-table-size'] === 'number') d.macTableSize = opts['mac-table-size'];
+    const mts = subtree(opts['mac-table-size']);
+    if (typeof mts['limit'] === 'number') d.macTableSize = mts['limit'];
+    if (mts['packet-action'] === 'drop' || mts['packet-action'] === 'none') d.macTableSizeAction = mts['packet-action'];
     const iml = subtree(opts['interface-mac-limit']);
     if (typeof iml['limit'] === 'number') d.interfaceMacLimit = iml['limit'];
     if (iml['packet-action'] === 'drop' || iml['packet-action'] === 'none') d.interfaceMacLimitAction = iml['packet-action'];

@@ -54,6 +54,7 @@ export interface FibBridgeDomain {
   interfaceMacLimit?: number;
   /** interface-mac-limit packet-action (absent: drop) */
   interfaceMacLimitAction?: 'drop' | 'none';
+  macTableSizeAction?: 'drop' | 'none';
 }
 
 export interface FibInterface {
@@ -703,7 +704,7 @@ function opMessage(op: Op): PbControllerMessage {
   if (op.kind === 'bd') {
     const d = op.cfg;
     if (!d) return { seq: 0, bridgeDomain: { name: op.name, delete: true } };
-    return { seq: 0, bridgeDomain: { name: d.name, vlanId: d.vlan, irb: d.irb ?? '', macTableSize: d.macTableSize ?? 0, interfaceMacLimit: d.interfaceMacLimit ?? 0, interfaceMacLimitAction: d.interfaceMacLimitAction ?? '' } };
+    return { seq: 0, bridgeDomain: { name: d.name, vlanId: d.vlan, irb: d.irb ?? '', macTableSize: d.macTableSize ?? 0, interfaceMacLimit: d.interfaceMacLimit ?? 0, interfaceMacLimitAction: d.interfaceMacLimitAction ?? '', macTableSizeAction: d.macTableSizeAction ?? '' } };
   }
   const c = op.cfg;
   if (!c) return { seq: 0, interface: { name: op.name, delete: true } };

@@ -10,7 +10,7 @@
  * another port: a move) is posted to the main thread as a learn event (Graph.learn, family
  * L2_EVENT), which installs it, so forwarding never waits. A
  * new source beyond the port's or the domain's MAC limit is not learned and its frame dropped
- * (beyond the port's, forwarded instead when the domain says packet-action none); the new
+ * (forwarded instead when the limit it is over has packet-action none); the new
  * sources posted and not yet acknowledged by the main thread count against the limits.
  * Known sources get their last-seen second refreshed (aging). A port with an input filter
  * (`firewall family bridge`, tables/acl-table.ts decideL2) has it applied once the VLAN is
@@ -25,7 +25,7 @@ import * as K from './graph-constants.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { L2WorkerState, LEARN_REPOST_MS, PENDING_FIFO } from './l2-state.js';
-import { BD_LIMIT_FORWARD, LEARN_ACK_BASE, PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_TRUNK, TPID_8021Q, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
+import { BD_LIMIT_FORWARD, BD_TABLE_FORWARD, LEARN_ACK_BASE, PORT_ACCESS, PORT_DOT1Q_TUNNEL, PORT_IRB, PORT_TRUNK, TPID_8021Q, TRUNK_VLAN_WORDS } from '../tables/bridge-table.js';
 import { MAC_STATIC, macHash, macLookup } from '../tables/mac-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
 import { decideBridgeFrame } from './bridge-filter.js';
@@ -42,6 +42,7 @@ const REPOST = LEARN_REPOST_MS;
 const PERMIT = DECIDE_PERMIT;
 const STRIDE = K.ACL_STRIDE;
 const LIMIT_FORWARD = BD_LIMIT_FORWARD;
+const TABLE_FORWARD = BD_TABLE_FORWARD;
 const TUNNEL = PORT_DOT1Q_TUNNEL;
 const CTAG = TPID_8021Q;
 
@@ -164,9 +165,11 @@ function l2Input(g: Graph): void {
         const pl = portLimit[vif]!;
         const bl = bdLimit[bd]!;
         const overDomain = bl !== 0 && bdCount[bd]! + pendBd[bd]! >= bl;
-        if (overDomain || (pl !== 0 && portCount[vif]! + pendPort[vif]! >= pl)) {
-          // over the port's limit with packet-action none: forwarded, not learned
-          if (overDomain || (bdFlags[bd]! & LIMIT_FORWARD) === 0) { g.drop(i, K.D_MAC_LIMIT); continue; }
+        const overPort = pl !== 0 && portCount[vif]! + pendPort[vif]! >= pl;
+        if (overDomain || overPort) {
+          // over a limit whose packet-action is none: forwarded, not learned; dropped if any limit it is over drops
+          const fl = bdFlags[bd]!;
+          if ((overDomain && (fl & TABLE_FORWARD) === 0) || (overPort && (fl & LIMIT_FORWARD) === 0)) { g.drop(i, K.D_MAC_LIMIT); continue; }
         } else {
           post = true;
           isNew = true;

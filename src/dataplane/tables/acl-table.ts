@@ -6,9 +6,11 @@
  *
  * A bridge port's filter (`firewall family bridge`, setL2) is the same list of rules in
  * the same areas with other words (FAMILY_L2 marks them): source and destination MAC under
- * a mask, VLAN and EtherType, and for IPv4 payloads source and destination prefix, protocol
- * and port ranges, matched by l2-input (input filters) and l2-output (output filters, in the
- * output table) through decideL2. A vif has one kind or the other (a bridge port has no
+ * a mask, VLAN and EtherType, and for IPv4 or IPv6 payloads source and destination prefix,
+ * protocol, port or ICMP type ranges, matched by l2-input (input filters) and l2-output
+ * (output filters, in the output table) through decideL2. An IPv6 rule's addresses do not fit
+ * its 16 words: they live in the `ip6` area beside (8 words per rule, at half the rule's word
+ * offset), which only decideL2 reads, so the L3 rules and their scan keep their size. A vif has one kind or the other (a bridge port has no
  * inet family), and L2 filters do not count in `active`: the L3 path never looks for them.
  *
  * An L3 rule's action word (R_PERMIT) is one of ACT_*: besides permit and deny, reject (a
@@ -53,13 +55,19 @@ export const L_MASK_HI = 6; // source mask hi16 << 16 | destination mask hi16
 export const L_SMASK_LO = 7;
 export const L_DMASK_LO = 8;
 export const L_VLAN_ETYPE = 9; // VLAN (0: any) | EtherType (0: any) << 16
-/** IPv4 fields (a rule with any sets L_IP and matches IPv4 payloads only): */
-export const L_IP_SRC = 10; // masked
-export const L_IP_DST = 11; // masked
+/** IP fields (a rule with any sets L_IP and matches payloads of that IP version only): */
+export const L_IP_SRC = 10; // IPv4: masked (IPv6: in the ip6 area, words 0..3)
+export const L_IP_DST = 11; // IPv4: masked (IPv6: in the ip6 area, words 4..7)
 export const L_IP_LENS = 12; // source length | destination length << 8 | protocol (PROTO_ANY: any) << 16
-export const L_SPORT = 13; // lo << 16 | hi, ALL_PORTS: any
+export const L_SPORT = 13; // lo << 16 | hi, ALL_PORTS: any; an ICMP/ICMPv6 rule's type range
 export const L_DPORT = 14;
-export const L_IP = 15; // 1: the rule has IPv4 fields
+/** L_IP_V4 or L_IP_V6, | L_NH_SET | next header << 8 for an IPv6 rule's ipv6-next-header (the fixed header's) */
+export const L_IP = 15;
+export const L_IP_V4 = 4;
+export const L_IP_V6 = 6;
+export const L_NH_SET = 0x10000;
+/** words per rule in the ip6 area (masked source, masked destination) */
+export const IP6_WORDS = 8;
 /** AclTable.decide's permit flag (the rule index is below it) */
 export const DECIDE_PERMIT = 0x10000;
 /** decide's flag of a deny that owes its source an ICMP unreachable (reject) */
@@ -69,6 +77,8 @@ export interface AclShared {
   desc: SharedArrayBuffer;
   rules: SharedArrayBuffer;
   active: SharedArrayBuffer;
+  /** IPv6 addresses of bridge rules (IP6_WORDS per rule) */
+  ip6: SharedArrayBuffer;
 }
 
 /** One rule in table form (the API validates and converts). */
@@ -97,8 +107,13 @@ export interface L2RuleWords {
   dmask: [number, number];
   vlan: number;
   etherType: number;
-  /** IPv4 payload fields: addresses as numbers with prefix lengths, protocol (PROTO_ANY), port ranges */
-  ip?: { src: number; srcLen: number; dst: number; dstLen: number; proto: number; sport: [number, number]; dport: [number, number] };
+  /**
+   * IP payload fields: the version they match; addresses (IPv4: one number; IPv6: four words)
+   * with prefix lengths, protocol (IPv6: the upper layer's, after any extension headers;
+   * PROTO_ANY), port ranges (for ICMP/ICMPv6 the source range is the type range); for IPv6 the
+   * fixed header's Next Header (-1 or absent: any)
+   */
+  ip?: { version?: 4 | 6; src: number | Uint32Array; srcLen: number; dst: number | Uint32Array; dstLen: number; proto: number; sport: [number, number]; dport: [number, number]; nextHeader?: number };
 }
 
 export class AclTable {
@@ -108,12 +123,20 @@ export class AclTable {
   readonly desc: Uint32Array;
   readonly rules: Uint32Array;
   readonly active: Int32Array;
+  readonly ip6: Uint32Array;
+  /**
+   * The IPv6 addresses of the frame decideL2 is asked about (source words 0..3, destination
+   * 4..7, as int32): a caller with an IPv6 payload writes them here first (one scratch per
+   * table, so per isolate: no call passes eight more arguments).
+   */
+  readonly frame6 = new Int32Array(8);
 
   static create(maxVifs: number): AclTable {
     return new AclTable({
       desc: new SharedArrayBuffer(maxVifs * 4),
       rules: new SharedArrayBuffer(maxVifs * 2 * MAX_ACL_RULES * RULE_WORDS * 4),
       active: new SharedArrayBuffer(4),
+      ip6: new SharedArrayBuffer(maxVifs * 2 * MAX_ACL_RULES * IP6_WORDS * 4),
     });
   }
 
@@ -125,27 +148,31 @@ export class AclTable {
     this.desc = new Uint32Array(shared.desc);
     this.rules = new Uint32Array(shared.rules);
     this.active = new Int32Array(shared.active);
+    this.ip6 = new Uint32Array(shared.ip6);
     this.decide = AclTable.makeDecide(this.rules);
-    this.decideL2 = AclTable.makeDecideL2(this.rules);
+    this.decideL2 = AclTable.makeDecideL2(this.rules, this.ip6, this.frame6);
   }
 
   /**
    * decide() for a bridge port's frame: source MAC shi (16 bits) / slo (32), destination
-   * dhi / dlo, its VLAN and EtherType (the one after the tag); for an IPv4 payload (proto
-   * >= 0, else -1) its source and destination address (int32), protocol and ports (-1: none,
-   * as for decide). Same answer: the deciding rule's index plus DECIDE_PERMIT, or
-   * MAX_ACL_RULES when none matched (discarded).
+   * dhi / dlo, its VLAN and EtherType (the one after the tag); for an IP payload its version
+   * `ipv` (4 or 6, else 0), for IPv4 its source and destination address (int32; IPv6: in
+   * frame6), the fixed header's Next Header `nh` (IPv6), the upper-layer protocol and ports
+   * (-1: none; an ICMP type as the source port, as for decide). Same answer: the deciding
+   * rule's index plus DECIDE_PERMIT, or MAX_ACL_RULES when none matched (discarded).
    */
-  readonly decideL2: (vif: number, dsc: number, shi: number, slo: number, dhi: number, dlo: number, vlan: number, etype: number, ipSrc: number, ipDst: number, proto: number, sp: number, dp: number) => number;
+  readonly decideL2: (vif: number, dsc: number, shi: number, slo: number, dhi: number, dlo: number, vlan: number, etype: number, ipv: number, ipSrc: number, ipDst: number, nh: number, proto: number, sp: number, dp: number) => number;
 
-  private static makeDecideL2(r: Uint32Array): AclTable['decideL2'] {
+  private static makeDecideL2(r: Uint32Array, r6: Uint32Array, f6: Int32Array): AclTable['decideL2'] {
     const words = RULE_WORDS;
     const area = MAX_ACL_RULES * RULE_WORDS;
     const permitted = DECIDE_PERMIT;
     const none = MAX_ACL_RULES;
     const any = PROTO_ANY;
     const all = ALL_PORTS;
-    return (vif, dsc, shi, slo, dhi, dlo, vlan, etype, ipSrc, ipDst, proto, sp, dp) => {
+    const v6 = L_IP_V6;
+    const nhSet = L_NH_SET;
+    return (vif, dsc, shi, slo, dhi, dlo, vlan, etype, ipv, ipSrc, ipDst, nh, proto, sp, dp) => {
       let b = (vif * 2 + (dsc >>> 16)) * area;
       const count = dsc & 0xffff;
       for (let q = 0; q < count; q++, b += words) {
@@ -157,20 +184,32 @@ export class AclTable {
         if (rv !== 0 && rv !== vlan) continue;
         const re = ve >>> 16;
         if (re !== 0 && re !== etype) continue;
-        if (r[b + 15] === 1) {
-          // IPv4 fields: only an IPv4 payload can match them
-          if (proto < 0) continue;
+        const ipw = r[b + 15]!;
+        if (ipw !== 0) {
+          // IP fields: only a payload of their version can match them
+          if ((ipw & 255) !== ipv) continue;
           const lens = r[b + 12]!;
           const sl = lens & 255;
           const dl = (lens >>> 8) & 255;
-          if (sl !== 0 && ((ipSrc & (0xffffffff << (32 - sl))) >>> 0) !== r[b + 10]) continue;
-          if (dl !== 0 && ((ipDst & (0xffffffff << (32 - dl))) >>> 0) !== r[b + 11]) continue;
+          if (ipv === v6) {
+            const b6 = b >>> 1;
+            if (!AclTable.matchPrefix(r6, b6, sl, f6[0]!, f6[1]!, f6[2]!, f6[3]!)) continue;
+            if (!AclTable.matchPrefix(r6, b6 + 4, dl, f6[4]!, f6[5]!, f6[6]!, f6[7]!)) continue;
+            if ((ipw & nhSet) !== 0 && ((ipw >>> 8) & 255) !== nh) continue;
+          } else {
+            if (sl !== 0 && ((ipSrc & (0xffffffff << (32 - sl))) >>> 0) !== r[b + 10]) continue;
+            if (dl !== 0 && ((ipDst & (0xffffffff << (32 - dl))) >>> 0) !== r[b + 11]) continue;
+          }
           const rp = lens >>> 16;
           if (rp !== any && rp !== proto) continue;
           const spr = r[b + 13]!;
           const dpr = r[b + 14]!;
-          if (spr !== all && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
-          if (dpr !== all && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
+          if (spr !== all || dpr !== all) {
+            // an ICMP frame's type comes as its source port: only an ICMP rule (its protocol set) takes it
+            if (rp === any && (proto === 1 || proto === 58)) continue;
+            if (spr !== all && (sp < spr >>> 16 || sp > (spr & 0xffff))) continue;
+            if (dpr !== all && (dp < dpr >>> 16 || dp > (dpr & 0xffff))) continue;
+          }
         }
         return r[b] === 1 ? q | permitted : q;
       }
@@ -304,14 +343,26 @@ export class AclTable {
       r[b + L_DMAC + 1] = (x.dmac[1] & x.dmask[1]) >>> 0;
       r[b + L_VLAN_ETYPE] = (x.vlan | (x.etherType << 16)) >>> 0;
       const ip = x.ip;
+      const b6 = b >>> 1;
+      this.ip6.fill(0, b6, b6 + IP6_WORDS);
       if (ip) {
-        const mask = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
-        r[b + L_IP_SRC] = (ip.src & mask(ip.srcLen)) >>> 0;
-        r[b + L_IP_DST] = (ip.dst & mask(ip.dstLen)) >>> 0;
+        const mask = (len: number) => (len <= 0 ? 0 : len >= 32 ? 0xffffffff : (0xffffffff << (32 - len)) >>> 0);
+        if (ip.version === 6) {
+          // the addresses masked, as matchPrefix compares them, in the ip6 area
+          const put = (at: number, a: number | Uint32Array, len: number) => {
+            for (let q = 0; q < 4; q++) this.ip6[at + q] = ((typeof a === 'number' ? 0 : a[q]!) & mask(len - 32 * q)) >>> 0;
+          };
+          put(b6, ip.src, ip.srcLen);
+          put(b6 + 4, ip.dst, ip.dstLen);
+          r[b + L_IP] = L_IP_V6 | (ip.nextHeader !== undefined && ip.nextHeader >= 0 ? L_NH_SET | (ip.nextHeader << 8) : 0);
+        } else {
+          r[b + L_IP_SRC] = ((typeof ip.src === 'number' ? ip.src : 0) & mask(ip.srcLen)) >>> 0;
+          r[b + L_IP_DST] = ((typeof ip.dst === 'number' ? ip.dst : 0) & mask(ip.dstLen)) >>> 0;
+          r[b + L_IP] = L_IP_V4;
+        }
         r[b + L_IP_LENS] = (ip.srcLen | (ip.dstLen << 8) | (ip.proto << 16)) >>> 0;
         r[b + L_SPORT] = ((ip.sport[0] << 16) | ip.sport[1]) >>> 0;
         r[b + L_DPORT] = ((ip.dport[0] << 16) | ip.dport[1]) >>> 0;
-        r[b + L_IP] = 1;
       }
     });
     this.l2Vifs.add(vif);

@@ -31,6 +31,8 @@ export const QINQ_TPIDS: readonly number[] = [TPID_8021Q, 0x88a8, 0x9100];
 export const MAX_BD_PORTS = 256;
 /** bdFlags: interface-mac-limit packet-action none (frames from a source over a port's limit are forwarded, not learned) */
 export const BD_LIMIT_FORWARD = 1;
+/** bdFlags: mac-table-size packet-action none (frames from a source over the domain's limit are forwarded, not learned) */
+export const BD_TABLE_FORWARD = 2;
 /** BridgeTable.global[LEARN_ACK_BASE + w]: the event batches of worker w (Graph.eventBatches) the main thread has applied */
 export const LEARN_ACK_BASE = 16;
 /** 4096 VLAN bits per trunk port */

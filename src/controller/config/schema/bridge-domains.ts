@@ -6,19 +6,27 @@
  * (validateBridging), the consumer in controller/l2/.
  */
 import { container, flag, leaf, leafList, list, type LeafType } from './dsl.js';
-import { enumOf, ipProtocol, name, portMatch, prefix4, str, uint } from './types.js';
+import { enumOf, ipProtocol, name, portMatch, prefix4, prefix6, str, uint } from './types.js';
+
+/** A number min..max or an inclusive range N-M of them (canonical: N, or N-M when M > N); `what` names it in errors. */
+function numberRange(name: string, what: string, min: number, max: number): LeafType {
+  return {
+    name,
+    parse(w: string): string {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(w);
+      const lo = m ? Number(m[1]) : NaN;
+      const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
+      if (!m || lo < min || hi > max || lo > hi) throw new Error(`'${w}' is not ${what} (${min}..${max}, N-M with N <= M)`);
+      return lo === hi ? String(lo) : `${lo}-${hi}`;
+    },
+  };
+}
 
 /** A VLAN or an inclusive range of them: 100, 200-210. */
-export const vlanRange: LeafType = {
-  name: 'vlan-id or range (1..4094, N-M)',
-  parse(w: string): string {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(w);
-    const lo = m ? Number(m[1]) : NaN;
-    const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
-    if (!m || lo < 1 || hi > 4094 || lo > hi) throw new Error(`'${w}' is not a VLAN id or range (1..4094, N-M with N <= M)`);
-    return lo === hi ? String(lo) : `${lo}-${hi}`;
-  },
-};
+export const vlanRange = numberRange('vlan-id or range (1..4094, N-M)', 'a VLAN id or range', 1, 4094);
+
+/** An ICMP type or an inclusive range of them: 8, 1-4. */
+export const icmpTypeRange = numberRange('icmp-type (0..255 or N-M)', 'an ICMP type or range', 0, 255);
 
 /** The routing interface of a bridge domain: irb.N (a unit of `interfaces irb`). */
 export const irbUnit: LeafType = {
@@ -63,21 +71,44 @@ export function etherTypeValue(v: string): number {
 /** Terms a bridge filter has at most: the data plane's rules per interface (MAX_ACL_RULES). */
 export const MAX_BRIDGE_FILTER_TERMS = 64;
 
-/** `firewall family bridge filter F term T`: L2 filters of bridge ports (one value per match, all must match). */
+/** IPv6 Next Header values by name (the extension headers and the upper layers a filter names). */
+export const NEXT_HEADERS: Record<string, number> = { 'hop-by-hop': 0, icmp: 1, tcp: 6, udp: 17, routing: 43, fragment: 44, gre: 47, esp: 50, ah: 51, icmp6: 58, 'no-next-header': 59, 'dest-options': 60, ospf: 89, pim: 103, vrrp: 112, sctp: 132 };
+
+/** An IPv6 Next Header: 0..255 or a name (hop-by-hop, routing, fragment, dest-options, tcp, ...). */
+export const nextHeader: LeafType = {
+  name: `next-header (0..255 or ${Object.keys(NEXT_HEADERS).join(', ')})`,
+  parse(w: string): string {
+    if (Object.hasOwn(NEXT_HEADERS, w) || (/^\d+$/.test(w) && Number(w) <= 255)) return w;
+    throw new Error(`'${w}' is not an IPv6 next header (0..255 or ${Object.keys(NEXT_HEADERS).join(', ')})`);
+  },
+};
+
+/**
+ * `firewall family bridge filter F term T`: L2 filters of bridge ports. Every match takes a
+ * list, as in Junos (`source-mac-address [ A B ]`): a frame matches a term when each match has
+ * a value it fits; the controller sends one data-plane rule per combination
+ * (controller/l2/bridge-filter.ts), and refuses a filter that needs more than the 64 rules
+ * a port holds.
+ */
 export const bridgeFilters = container('Bridge (L2) filters', {
   filter: list('Bridge firewall filter', 'filter-name', name, {
     term: list('Filter term, evaluated in order (a frame no term matches is discarded)', 'term-name', name, {
-      from: container('Match conditions (all must match)', {
-        'source-mac-address': leaf('Source MAC (MAC/length: its first bits)', macMatch),
-        'destination-mac-address': leaf('Destination MAC (MAC/length: its first bits)', macMatch),
-        'vlan-id': leaf("The frame's VLAN", uint(1, 4094)),
-        'ether-type': leaf('EtherType (after any 802.1Q tag)', etherType),
-        // IPv4 payload fields (docs/filters.md): a term with any matches IPv4 frames only
-        'ip-source-address': leaf('IPv4 payload: source address in this prefix', prefix4),
-        'ip-destination-address': leaf('IPv4 payload: destination address in this prefix', prefix4),
-        'ip-protocol': leaf('IPv4 payload: IP protocol', ipProtocol),
-        'source-port': leaf('IPv4 payload: TCP/UDP/SCTP source port or range (first fragments)', portMatch),
-        'destination-port': leaf('IPv4 payload: TCP/UDP/SCTP destination port or range (first fragments)', portMatch),
+      from: container('Match conditions (all must match; within a list, any value)', {
+        'source-mac-address': leafList('Source MAC (MAC/length: its first bits)', macMatch),
+        'destination-mac-address': leafList('Destination MAC (MAC/length: its first bits)', macMatch),
+        'vlan-id': leafList("The frame's VLAN (N or N-M)", vlanRange),
+        'ether-type': leafList('EtherType (after any 802.1Q tag)', etherType),
+        // IP payload fields (docs/l2.md): a term with any matches frames of that IP version only
+        'ip-source-address': leafList('IPv4 payload: source address in this prefix', prefix4),
+        'ip-destination-address': leafList('IPv4 payload: destination address in this prefix', prefix4),
+        'ip-protocol': leafList('IPv4 payload: IP protocol', ipProtocol),
+        'ipv6-source-address': leafList('IPv6 payload: source address in this prefix', prefix6),
+        'ipv6-destination-address': leafList('IPv6 payload: destination address in this prefix', prefix6),
+        'ipv6-next-header': leafList("IPv6 payload: the fixed header's Next Header (an extension header or the upper layer)", nextHeader),
+        'ipv6-payload-protocol': leafList('IPv6 payload: the upper-layer protocol, after any extension headers', ipProtocol),
+        'source-port': leafList('IPv4 (or, with ether-type ipv6 or an IPv6 field, IPv6) payload: TCP/UDP/SCTP source port or range (first fragments)', portMatch),
+        'destination-port': leafList('IPv4 (or IPv6, as source-port) payload: TCP/UDP/SCTP destination port or range (first fragments)', portMatch),
+        'icmp-type': leafList('ICMP type (IPv4), or ICMPv6 type (with ether-type ipv6 or an IPv6 field): N or N-M (first fragments)', icmpTypeRange),
       }),
       then: container('Actions (a term with neither accept nor discard accepts)', {
         accept: flag('Let the frame through'),
@@ -107,7 +138,10 @@ export const bridgeDomains = list('Bridge domains: VLANs switched between bridge
       limit: leaf('MACs each interface learns at most', uint(1, 1048576)),
       'packet-action': leaf('Frames from a new source beyond the limit: drop (the default: dropped and counted) or none (forwarded, the source not learned)', enumOf('drop', 'none')),
     }, { positional: 'limit' }),
-    'mac-table-size': leaf('MACs the domain learns at most (beyond: not learned, frames dropped)', uint(1, 1048576)),
+    'mac-table-size': container('MACs the domain learns at most, and what happens beyond', {
+      limit: leaf('MACs the domain learns at most', uint(1, 1048576)),
+      'packet-action': leaf('Frames from a new source beyond the limit: drop (the default: dropped and counted) or none (forwarded, the source not learned)', enumOf('drop', 'none')),
+    }, { positional: 'limit' }),
   }),
 });
 
