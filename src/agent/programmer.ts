@@ -15,7 +15,8 @@
  * restarts finds the state the data plane holds.
  */
 import { DataplaneError, type BridgeDomainConfig, type BridgeFilterTerm, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
-import { bytesToIpv4, formatPrefix, ipv4PrefixCode, makePrefix, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
+import { bytesToIpv4, formatIp, formatIpv4, formatPrefix, ipv4OfPrefixCode, ipv4PrefixCode, makePrefix, prefixCodeLength, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
+import { PACKED_IPV4_RECORD, PACKED_IPV6_RECORD } from '../api/codec.js';
 import { filterRules, type FilterLayout } from '../api/filter-rules.js';
 import type { PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbFailure, PbFilterState, PbInterfaceUpdate, PbPortRange, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
@@ -467,7 +468,58 @@ export class Programmer {
         failures.push({ object: `route ${vrf} ${routeText(r)}`, reason: reason(err) });
       }
     }
+    if (b.packedIpv4?.length) this.applyPacked(vrf, table, seen, sets, b.packedIpv4, 4, failures);
+    if (b.packedIpv6?.length) this.applyPacked(vrf, table, seen, sets, b.packedIpv6, 6, failures);
     return { failures };
+  }
+
+  /**
+   * Packed route records (RouteBatch.packed_ipv4/6): read in place, an IPv4 route keyed and
+   * handed to the data plane as numbers (no object per route); each record succeeds or
+   * fails on its own, a truncated tail is refused.
+   */
+  private applyPacked(vrf: string, table: Map<RouteKey, NhEntry>, seen: Set<RouteKey> | undefined, sets: Plan[], bytes: Uint8Array, family: 4 | 6, failures: PbFailure[]): void {
+    const size = family === 4 ? PACKED_IPV4_RECORD : PACKED_IPV6_RECORD;
+    if (bytes.length % size !== 0) failures.push({ object: `route batch ${vrf}`, reason: `packed_ipv${family} of ${bytes.length} bytes is not a whole number of ${size}-byte records (the last ${bytes.length % size} ignored)` });
+    const end = bytes.length - (bytes.length % size);
+    for (let p = 0; p < end; p += size) {
+      let key: RouteKey;
+      let prefix: Prefix | undefined;
+      if (family === 4) {
+        const addr = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
+        const len = bytes[p + 4]!;
+        if (len > 32) {
+          failures.push({ object: `route ${vrf} ${formatIpv4(addr)}/${len}`, reason: `invalid prefix length ${len} (0..32)` });
+          continue;
+        }
+        key = ipv4PrefixCode(addr, len); // host bits dropped
+      } else {
+        const len = bytes[p + 16]!;
+        const addr = bytes.slice(p, p + 16);
+        if (len > 128) {
+          failures.push({ object: `route ${vrf} ${formatIp(addr)}/${len}`, reason: `invalid prefix length ${len} (0..128)` });
+          continue;
+        }
+        prefix = makePrefix(addr, len);
+        key = routeKey(prefix);
+      }
+      const ref = (bytes[p + size - 3]! << 16) | (bytes[p + size - 2]! << 8) | bytes[p + size - 1]!;
+      try {
+        if (ref === 0) {
+          const old = table.get(key);
+          if (old) this.removeRoute(vrf, key, table, old);
+          seen?.delete(key);
+          continue;
+        }
+        const plan = sets[ref - 1];
+        if (!plan) throw new DataplaneError(`nexthop_set ${ref} is not in the batch (${sets.length} sets)`);
+        if ('error' in plan) throw new DataplaneError(plan.error);
+        this.installRoute(vrf, key, prefix, table, plan);
+        seen?.add(key);
+      } catch (err) {
+        failures.push({ object: `route ${vrf} ${formatPrefix(prefix ?? prefixOfKey(key))}`, reason: reason(err) });
+      }
+    }
   }
 
   /** Counts for health and tests. */
@@ -479,14 +531,14 @@ export class Programmer {
 
   // ---- internals
 
-  /** `key` is routeKey(prefix) */
-  private installRoute(vrf: string, key: RouteKey, prefix: Prefix, table: Map<RouteKey, NhEntry>, plan: NhPlan): void {
+  /** `key` is routeKey(prefix); without `prefix`, an IPv4 key goes to the data plane as numbers */
+  private installRoute(vrf: string, key: RouteKey, prefix: Prefix | undefined, table: Map<RouteKey, NhEntry>, plan: NhPlan): void {
     const old = table.get(key);
     if (old && old.key === plan.key) return;
     if (plan.key === '') {
       // a connected subnet: the data plane already routes it from the interface's addresses
       if (old && old !== CONNECTED) {
-        this.dp.delRoute(vrf, prefix);
+        this.dpDelRoute(vrf, key);
         this.removed.routes++;
         this.release(old);
       }
@@ -495,7 +547,8 @@ export class Programmer {
     }
     const nh = this.acquire(plan);
     try {
-      this.dp.addRoute(vrf, prefix, nh.id);
+      if (typeof key === 'number' && this.dp.addRoute4) this.dp.addRoute4(vrf, ipv4OfPrefixCode(key), prefixCodeLength(key), nh.id);
+      else this.dp.addRoute(vrf, prefix ?? prefixOfKey(key), nh.id);
     } catch (err) {
       this.release(nh);
       throw err;
@@ -504,9 +557,15 @@ export class Programmer {
     table.set(key, nh);
   }
 
+  /** The data plane's route for a key removed (numbers for IPv4 where the data plane takes them). */
+  private dpDelRoute(vrf: string, key: RouteKey): void {
+    if (typeof key === 'number' && this.dp.delRoute4) this.dp.delRoute4(vrf, ipv4OfPrefixCode(key), prefixCodeLength(key));
+    else this.dp.delRoute(vrf, prefixOfKey(key));
+  }
+
   private removeRoute(vrf: string, key: RouteKey, table: Map<RouteKey, NhEntry>, nh: NhEntry): void {
     if (nh !== CONNECTED) {
-      this.dp.delRoute(vrf, prefixOfKey(key));
+      this.dpDelRoute(vrf, key);
       this.removed.routes++;
       this.release(nh);
     }
