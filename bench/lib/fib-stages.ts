@@ -4,7 +4,8 @@
  * decoding, the programmer over a real data plane (workers: 0). Run after a build:
  * `node dist/bench/lib/fib-stages.js [routes]`. A development tool, not a benchmark figure.
  */
-import { decodeControllerMessage } from '../../src/api/codec.js';
+import { decodeControllerMessage, encodeRoutesPacked } from '../../src/api/codec.js';
+import { ipv4PrefixCode } from '../../src/lib/addr.js';
 import { Programmer } from '../../src/agent/programmer.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import { Rib } from '../../src/controller/rib/rib.js';
@@ -22,6 +23,26 @@ function cpu<T>(what: string, fn: () => T): T {
   return r;
 }
 
+// CNR_FIB_STAGES=agent: the agent's stages alone, over batches encoded here (no RIB in the heap, as in the vRouter process)
+const agentOnly = process.env['CNR_FIB_STAGES'] === 'agent';
+const bufs = agentOnly ? encodeDirect() : controllerStages();
+
+function encodeDirect(): Buffer[] {
+  const sets = GATEWAYS.map((ip) => ({ action: 'FORWARD' as const, nexthops: [{ ip, interface: 'fib0' }] }));
+  const out: Buffer[] = [];
+  for (let k = 0; k < n; k += 2000) {
+    const codes: number[] = [];
+    const refs: number[] = [];
+    for (let i = k; i < Math.min(n, k + 2000); i++) {
+      codes.push(ipv4PrefixCode((((16 + (i >>> 16)) << 24) | (((i >>> 8) & 255) << 16) | ((i & 255) << 8)) >>> 0, 24));
+      refs.push(1 + (i & 3));
+    }
+    out.push(encodeRoutesPacked(out.length + 1, '', sets, codes, refs));
+  }
+  return out;
+}
+
+function controllerStages(): Buffer[] {
 const prefixes = Array.from({ length: n }, (_, k) => `${16 + (k >>> 16)}.${(k >>> 8) & 255}.${k & 255}.0/24`);
 const rib = new Rib();
 const queue = rib.fibQueue(() => {});
@@ -41,6 +62,10 @@ const bufs = cpu('export: drain + batch + encode', () => {
   return out;
 });
 console.log(`  ${bufs.length} messages, ${(bufs.reduce((s, b) => s + b.length, 0) / n).toFixed(1)} bytes per route`);
+return bufs;
+}
+// (the RIB's garbage collected first, when node runs with --expose-gc: the agent's stages alone)
+(globalThis as { gc?: () => void }).gc?.();
 const msgs = cpu('agent: decode', () => bufs.map((b) => decodeControllerMessage(b)));
 const dp = createDataplane({ workers: 0 });
 const p = new Programmer(dp);

@@ -18,6 +18,7 @@ import { DataplaneError, type BridgeDomainConfig, type BridgeFilterTerm, type Br
 import { bytesToIpv4, formatIp, formatIpv4, formatPrefix, ipv4OfPrefixCode, ipv4PrefixCode, makePrefix, prefixCodeLength, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
 import { PACKED_IPV4_RECORD, PACKED_IPV6_RECORD } from '../api/codec.js';
 import { filterRules, type FilterLayout } from '../api/filter-rules.js';
+import { CONNECTED_ID, RouteKeySet, RouteTable, type RouteKey } from './route-table.js';
 import type { PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbFailure, PbFilterState, PbInterfaceUpdate, PbPortRange, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
 export const DEFAULT_VRF = 'default';
@@ -33,7 +34,7 @@ interface NhEntry {
 }
 
 /** What a connected subnet points at: nothing to program, the data plane derives it from the interface addresses. */
-const CONNECTED: NhEntry = { key: '', id: -1, refs: 0 };
+const CONNECTED: NhEntry = { key: '', id: CONNECTED_ID, refs: 0 };
 
 interface IfEntry {
   cfg: VifConfig;
@@ -78,11 +79,13 @@ export class Programmer {
   private readonly ifs = new Map<string, IfEntry>();
   /** loopbacks (lo0) programmed, with the generation that last sent them */
   private readonly loopbacks = new Map<string, number>();
-  /** per VRF, route key (see routeKey) -> the next hop it holds: one map entry per route, no per-route object */
-  private readonly routes = new Map<string, Map<RouteKey, NhEntry>>();
+  /** per VRF, route key (see routeKey) -> the next hop it holds: no per-route object (route-table.ts) */
+  private readonly routes = new Map<string, RouteTable<NhEntry>>();
   /** during a resync: the routes replayed so far, per VRF */
-  private replayed: Map<string, Set<RouteKey>> | undefined;
+  private replayed: Map<string, RouteKeySet> | undefined;
   private readonly nhs = new Map<string, NhEntry>();
+  /** the same next hops by data-plane id (and the connected subnets' entry): how route tables name them */
+  private readonly nhById = new Map<number, NhEntry>([[CONNECTED_ID, CONNECTED]]);
   /** incoming labels, with the generation that last sent them (see LabelEntry) */
   private readonly labels = new Map<number, LabelEntry>();
   /** bridge domains (L2), with the generation that last sent them */
@@ -116,11 +119,11 @@ export class Programmer {
     };
     if (!this.resyncing) return { failures: [{ object: 'resync', reason: 'ResyncEnd without ResyncBegin' }], swept };
     this.resyncing = false;
-    const replayed = this.replayed ?? new Map<string, Set<RouteKey>>();
+    const replayed = this.replayed ?? new Map<string, RouteKeySet>();
     this.replayed = undefined;
     for (const [vrf, table] of this.routes) {
       const seen = replayed.get(vrf);
-      for (const [key, r] of table) {
+      for (const [key, r] of table.entries()) {
         if (seen?.has(key)) continue;
         try {
           this.removeRoute(vrf, key, table, r);
@@ -191,7 +194,7 @@ export class Programmer {
         if (this.vrfs.has(name)) {
           // routes normally go first (the controller orders them so); remove any left over
           const table = this.routes.get(name);
-          for (const [key, nh] of table ?? []) this.removeRoute(name, key, table!, nh);
+          for (const [key, nh] of table?.entries() ?? []) this.removeRoute(name, key, table!, nh);
           for (const [label, e] of this.labels) if (e.vrf === name) this.removeLabel(label, e);
           this.dp.delVrf(name);
           this.removed.vrfs++;
@@ -434,13 +437,13 @@ export class Programmer {
     }
     let table = this.routes.get(vrf);
     if (!table) {
-      table = new Map();
+      table = new RouteTable(this.nhById);
       this.routes.set(vrf, table);
     }
-    let seen: Set<RouteKey> | undefined;
+    let seen: RouteKeySet | undefined;
     if (this.replayed) {
       seen = this.replayed.get(vrf);
-      if (!seen) this.replayed.set(vrf, (seen = new Set()));
+      if (!seen) this.replayed.set(vrf, (seen = new RouteKeySet()));
     }
     const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
     for (const r of b.routes) {
@@ -478,7 +481,7 @@ export class Programmer {
    * handed to the data plane as numbers (no object per route); each record succeeds or
    * fails on its own, a truncated tail is refused.
    */
-  private applyPacked(vrf: string, table: Map<RouteKey, NhEntry>, seen: Set<RouteKey> | undefined, sets: Plan[], bytes: Uint8Array, family: 4 | 6, failures: PbFailure[]): void {
+  private applyPacked(vrf: string, table: RouteTable<NhEntry>, seen: RouteKeySet | undefined, sets: Plan[], bytes: Uint8Array, family: 4 | 6, failures: PbFailure[]): void {
     const size = family === 4 ? PACKED_IPV4_RECORD : PACKED_IPV6_RECORD;
     if (bytes.length % size !== 0) failures.push({ object: `route batch ${vrf}`, reason: `packed_ipv${family} of ${bytes.length} bytes is not a whole number of ${size}-byte records (the last ${bytes.length % size} ignored)` });
     const end = bytes.length - (bytes.length % size);
@@ -532,7 +535,7 @@ export class Programmer {
   // ---- internals
 
   /** `key` is routeKey(prefix); without `prefix`, an IPv4 key goes to the data plane as numbers */
-  private installRoute(vrf: string, key: RouteKey, prefix: Prefix | undefined, table: Map<RouteKey, NhEntry>, plan: NhPlan): void {
+  private installRoute(vrf: string, key: RouteKey, prefix: Prefix | undefined, table: RouteTable<NhEntry>, plan: NhPlan): void {
     const old = table.get(key);
     if (old && old.key === plan.key) return;
     if (plan.key === '') {
@@ -563,7 +566,7 @@ export class Programmer {
     else this.dp.delRoute(vrf, prefixOfKey(key));
   }
 
-  private removeRoute(vrf: string, key: RouteKey, table: Map<RouteKey, NhEntry>, nh: NhEntry): void {
+  private removeRoute(vrf: string, key: RouteKey, table: RouteTable<NhEntry>, nh: NhEntry): void {
     if (nh !== CONNECTED) {
       this.dpDelRoute(vrf, key);
       this.removed.routes++;
@@ -592,12 +595,14 @@ export class Programmer {
     const e: NhEntry = { key: plan.key, id, refs: 1 };
     if (members) e.members = members;
     this.nhs.set(plan.key, e);
+    this.nhById.set(id, e);
     return e;
   }
 
   private release(e: NhEntry): void {
     if (--e.refs > 0) return;
     this.nhs.delete(e.key);
+    this.nhById.delete(e.id);
     this.dp.delNexthop(e.id);
     this.removed.nexthops++;
     for (const m of e.members ?? []) {
@@ -768,12 +773,6 @@ function routeText(r: PbRoute): string {
   return d.addr.length === 4 || d.addr.length === 16 ? formatPrefix(d) : `<${d.addr.length}-byte address>/${d.len}`;
 }
 
-/**
- * How the agent keys a route: an IPv4 prefix is its ipv4PrefixCode (a small integer up to /30:
- * no string kept per route, cheap to hash); an IPv6 prefix a 17-character string, its 16
- * address bytes (host bits clear) and its length.
- */
-type RouteKey = number | string;
 
 function routeKey(p: Prefix): RouteKey {
   if (p.family === 4) return ipv4PrefixCode(bytesToIpv4(p.addr), p.len);
