@@ -310,41 +310,27 @@ export class LpmTable {
 
   /** Remove a prefix; returns false when it was not there. */
   remove(vrf: number, words: ArrayLike<number>, len: number): boolean {
-    if (this.wordsPerKey === 1) return this.remove4(vrf, words, len);
-    const m = this.routes.get(vrf);
-    const key = keyOf(words, this.wordsPerKey);
-    const r = m?.byLen[len]?.get(key);
-    if (!m || r === undefined) return false;
-    m.byLen[len]!.delete(key);
-    m.count--;
-    // the next covering prefix takes over the slots this one owned
-    let coverNh = 0;
-    let coverLen = -1;
     const s = this.scratch;
-    for (let l = len - 1; l >= 0; l--) {
-      maskWords(words, l, s);
-      const c = m.byLen[l]!.get(keyOf(s, this.wordsPerKey));
-      if (c !== undefined) {
-        coverNh = c;
-        coverLen = l;
-        break;
-      }
+    // the route at length l covering words (0: none), once this one is gone
+    let routeAt: (l: number) => number;
+    if (this.wordsPerKey === 1) {
+      const m4 = this.routes4.get(vrf);
+      if (!m4 || m4.delete(words[0]!, len, 0) === 0) return false;
+      routeAt = (l) => m4.get(s[0]!, l, 0);
+    } else {
+      const m = this.routes.get(vrf);
+      const key = keyOf(words, this.wordsPerKey);
+      if (!m || m.byLen[len]?.get(key) === undefined) return false;
+      m.byLen[len]!.delete(key);
+      m.count--;
+      routeAt = (l) => m.byLen[l]!.get(keyOf(s, this.wordsPerKey)) ?? 0;
     }
-    this.apply(vrf, this.roots[vrf]!, words, len, coverNh, coverLen + 1, len + 1);
-    Atomics.add(this.gen, 0, 1);
-    return true;
-  }
-
-  private remove4(vrf: number, words: ArrayLike<number>, len: number): boolean {
-    const m = this.routes4.get(vrf);
-    if (!m || m.delete(words[0]!, len, 0) === 0) return false;
     // the next covering prefix takes over the slots this one owned
     let coverNh = 0;
     let coverLen = -1;
-    const s = this.scratch;
     for (let l = len - 1; l >= 0; l--) {
       maskWords(words, l, s);
-      const c = m.get(s[0]!, l, 0);
+      const c = routeAt(l);
       if (c !== 0) {
         coverNh = c;
         coverLen = l;
