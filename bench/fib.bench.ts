@@ -1,7 +1,9 @@
 /**
  * FIB programming: 1M IPv4 routes (/24s, 4 next hops) from the controller's RIB through FIB
  * export, gRPC and the agent into the data plane of `cnr vrouter` in a process of its own,
- * each batch ACKed. Two figures, >= 3 rounds each (a fresh vRouter and a fresh namespace per
+ * each batch ACKed. The routes enter the RIB as BGP's decision process hands them over:
+ * prefixes as values (ipv4PrefixCode), one shared route object per next hop
+ * (announceSharedKey), announced in slices so that export and agent run while the RIB fills. Two figures, >= 3 rounds each (a fresh vRouter and a fresh namespace per
  * round), medians with min / max, ratios within each round (bench/lib/stats.ts):
  * - routes per CPU second of every process involved: the controller (this process, from the
  *   first announce to the last ACK) plus the vRouter process (/proc/PID/stat, all threads);
@@ -24,6 +26,8 @@ import type { Dataplane } from '../src/dataplane/api.js';
 import { AgentServer } from '../src/agent/server.js';
 import { FibExport } from '../src/controller/rib/fib-export.js';
 import { Rib } from '../src/controller/rib/rib.js';
+import type { RibRoute } from '../src/controller/rib/types.js';
+import { ipv4PrefixCode } from '../src/lib/addr.js';
 import { figure, ROUNDS } from './lib/stats.js';
 import type { BenchResult } from './types.js';
 
@@ -31,8 +35,9 @@ const GATEWAYS = ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
 const cnrBin = fileURLToPath(new URL('../../bin/cnr', import.meta.url));
 const routeLoader = fileURLToPath(new URL('./lib/route-loader.js', import.meta.url));
 
-function prefixOf(k: number): string {
-  return `${16 + (k >>> 16)}.${(k >>> 8) & 255}.${k & 255}.0/24`;
+/** The k-th /24 as BGP's decoder hands it to the RIB: its ipv4PrefixCode (lib/addr). */
+function prefixCodeOf(k: number): number {
+  return ipv4PrefixCode((((16 + (k >>> 16)) << 24) | (((k >>> 8) & 255) << 16) | ((k & 255) << 8)) >>> 0, 24);
 }
 
 export interface CnrMeasure {
@@ -120,8 +125,10 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<CnrM
     rib.announce('inet.0', 'direct:fib0', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'fib0' }] });
     exp.start();
     await exp.whenIdle(30_000);
-    // the prefixes as a BGP decoder would hand them over; generating their text is not the system's work
-    const prefixes = Array.from({ length: n }, (_, i) => prefixOf(i));
+    // the prefixes as values, as BGP's decoder hands them over, and one route object per next
+    // hop shared by every prefix that has it, as BGP shares one per UPDATE's attribute set
+    const prefixes = Array.from({ length: n }, (_, i) => prefixCodeOf(i));
+    const shared = GATEWAYS.map((gateway): RibRoute => ({ prefix: '', protocol: 'bgp', preference: 170, nexthops: [{ gateway }] }));
     const before = exp.status().routesAcked;
     const childCpu0 = child ? cpuSeconds(child.pid!) : undefined;
     const childRss0 = child ? rssOf(child.pid!) : undefined;
@@ -132,7 +139,7 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<CnrM
     for (let k = 0; k < n; k += slice) {
       const end = Math.min(n, k + slice);
       for (let i = k; i < end; i++) {
-        rib.announce('inet.0', 'bgp', { prefix: prefixes[i]!, protocol: 'bgp', preference: 170, nexthops: [{ gateway: GATEWAYS[i & 3]! }] });
+        rib.announceSharedKey('inet.0', 'bgp', prefixes[i]!, shared[i & 3]!);
       }
       await new Promise((r) => setImmediate(r));
     }
