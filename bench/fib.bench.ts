@@ -1,12 +1,18 @@
 /**
  * FIB programming: 1M IPv4 routes (/24s, 4 next hops) from the controller's RIB through FIB
  * export, gRPC and the agent into the data plane of `cnr vrouter` in a process of its own,
- * each batch ACKed. Two figures, >= 3 rounds each (a fresh vRouter and a fresh namespace per
+ * each batch ACKed. The routes enter the RIB as BGP's decision process hands them over:
+ * prefixes as values (ipv4PrefixCode), one shared route object per next hop
+ * (announceSharedKey), announced in slices so that export and agent run while the RIB fills. Two figures, >= 3 rounds each (a fresh vRouter and a fresh namespace per
  * round), medians with min / max, ratios within each round (bench/lib/stats.ts):
  * - routes per CPU second of every process involved: the controller (this process, from the
  *   first announce to the last ACK) plus the vRouter process (/proc/PID/stat, all threads);
  *   on a shared machine the CPU time, unlike the wall clock, does not count the neighbours;
- * - routes per second, first announce to last ACK (wall clock; moves with the machine's load).
+ * - routes per second, first announce to last ACK (wall clock; moves with the machine's load);
+ * - the vRouter's resident memory per route (its RSS growth over the routes: LPM slots, the
+ *   writer's route index, the agent's table), with its peak.
+ * Routes go out as the agent asks (packed records to this release's agent); after the last ACK
+ * the vRouter's own route counter (RouteCount) must show every route.
  * Reference in the same round: the kernel's own route insertion of the same 1M routes into a
  * table of a namespace made for the round, batched as cnr batches (bench/lib/route-loader.ts:
  * ~1000 RTM_NEWROUTE per sendmsg, ACKs drained asynchronously; not `ip -batch`, which waits
@@ -20,6 +26,8 @@ import type { Dataplane } from '../src/dataplane/api.js';
 import { AgentServer } from '../src/agent/server.js';
 import { FibExport } from '../src/controller/rib/fib-export.js';
 import { Rib } from '../src/controller/rib/rib.js';
+import type { RibRoute } from '../src/controller/rib/types.js';
+import { ipv4PrefixCode } from '../src/lib/addr.js';
 import { figure, ROUNDS } from './lib/stats.js';
 import type { BenchResult } from './types.js';
 
@@ -27,8 +35,9 @@ const GATEWAYS = ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
 const cnrBin = fileURLToPath(new URL('../../bin/cnr', import.meta.url));
 const routeLoader = fileURLToPath(new URL('./lib/route-loader.js', import.meta.url));
 
-function prefixOf(k: number): string {
-  return `${16 + (k >>> 16)}.${(k >>> 8) & 255}.${k & 255}.0/24`;
+/** The k-th /24 as BGP's decoder hands it to the RIB: its ipv4PrefixCode (lib/addr). */
+function prefixCodeOf(k: number): number {
+  return ipv4PrefixCode((((16 + (k >>> 16)) << 24) | (((k >>> 8) & 255) << 16) | ((k & 255) << 8)) >>> 0, 24);
 }
 
 export interface CnrMeasure {
@@ -41,8 +50,11 @@ export interface CnrMeasure {
   /** CPU seconds of the vRouter process (agent + data plane), when it is a child */
   vrouterCpu?: number;
   rssMb: number;
-  /** routes the data plane holds afterwards, read back from the agent */
+  /** routes the data plane holds afterwards, from the vRouter's own counters (RouteCount) */
   programmed: number;
+  /** the vRouter process (when a child): resident set growth over the routes, and its peak */
+  vrouterRssDeltaMb?: number;
+  vrouterPeakMb?: number;
 }
 
 /** The vRouter as `cnr vrouter` in its own process (the Kubernetes layout); resolves with its agent port. */
@@ -64,6 +76,17 @@ async function spawnVrouter(): Promise<{ proc: ChildProcess; port: number }> {
     proc.once('exit', (code) => reject(new Error(`cnr vrouter exited (${code}): ${buf}`)));
   });
   return { proc, port };
+}
+
+/** A process's resident set now and at its peak, in MB (Linux /proc), or undefined. */
+function rssOf(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(st)?.[1] ?? Number.NaN);
+    return { rss: kb('VmRSS') / 1000, peak: kb('VmHWM') / 1000 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU seconds a process used so far (Linux /proc), or undefined. */
@@ -102,10 +125,13 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<CnrM
     rib.announce('inet.0', 'direct:fib0', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'fib0' }] });
     exp.start();
     await exp.whenIdle(30_000);
-    // the prefixes as a BGP decoder would hand them over; generating their text is not the system's work
-    const prefixes = Array.from({ length: n }, (_, i) => prefixOf(i));
+    // the prefixes as values, as BGP's decoder hands them over, and one route object per next
+    // hop shared by every prefix that has it, as BGP shares one per UPDATE's attribute set
+    const prefixes = Array.from({ length: n }, (_, i) => prefixCodeOf(i));
+    const shared = GATEWAYS.map((gateway): RibRoute => ({ prefix: '', protocol: 'bgp', preference: 170, nexthops: [{ gateway }] }));
     const before = exp.status().routesAcked;
     const childCpu0 = child ? cpuSeconds(child.pid!) : undefined;
+    const childRss0 = child ? rssOf(child.pid!) : undefined;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     // announce in slices so that export and agent run while the RIB fills, as with BGP
@@ -113,7 +139,7 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<CnrM
     for (let k = 0; k < n; k += slice) {
       const end = Math.min(n, k + slice);
       for (let i = k; i < end; i++) {
-        rib.announce('inet.0', 'bgp', { prefix: prefixes[i]!, protocol: 'bgp', preference: 170, nexthops: [{ gateway: GATEWAYS[i & 3]! }] });
+        rib.announceSharedKey('inet.0', 'bgp', prefixes[i]!, shared[i & 3]!);
       }
       await new Promise((r) => setImmediate(r));
     }
@@ -124,10 +150,16 @@ export async function measureCnr(n: number, dataplane?: Dataplane): Promise<CnrM
     const childCpu1 = child ? cpuSeconds(child.pid!) : undefined;
     const acked = exp.status().routesAcked - before;
     console.log(`fib: ${acked} routes ACKed in ${seconds.toFixed(2)} s (announce loop ${ribSeconds.toFixed(2)} s)`);
-    const programmed = (await exp.listSomeRoutes('default', 4, 1, 60_000)).total;
+    const childRss1 = child ? rssOf(child.pid!) : undefined;
+    // the vRouter's own count (its route counters, no walk): every route is in its FIB
+    const programmed = (await exp.routeCounts('default', 60_000))[0]?.inet ?? 0;
     if (programmed < n) throw new Error(`data plane holds ${programmed} routes, expected at least ${n}`);
     const m: CnrMeasure = { seconds, acked, ribSeconds, controllerCpu: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1e6), programmed };
     if (childCpu0 !== undefined && childCpu1 !== undefined) m.vrouterCpu = childCpu1 - childCpu0;
+    if (childRss0 && childRss1) {
+      m.vrouterRssDeltaMb = childRss1.rss - childRss0.rss;
+      m.vrouterPeakMb = childRss1.peak;
+    }
     return m;
   } finally {
     await exp.stop();
@@ -177,6 +209,8 @@ export async function run(): Promise<BenchResult[]> {
   const kWall: number[] = [];
   const kCpu: number[] = [];
   const cpuNotes: string[] = [];
+  const dpBytes: number[] = [];
+  const peaks: string[] = [];
   let skipped: string | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const cnr = await measureCnr(n);
@@ -184,6 +218,8 @@ export async function run(): Promise<BenchResult[]> {
     cnrWall.push(cnr.acked / cnr.seconds);
     cnrCpu.push(cnr.acked / both);
     cpuNotes.push(`${cnr.controllerCpu.toFixed(2)}+${cnr.vrouterCpu?.toFixed(2) ?? '?'}`);
+    dpBytes.push(((cnr.vrouterRssDeltaMb ?? Number.NaN) * 1e6) / n);
+    peaks.push(`${cnr.vrouterPeakMb?.toFixed(0) ?? '?'} MB`);
     const kernel = measureKernel(n);
     if ('seconds' in kernel) {
       kWall.push(n / kernel.seconds);
@@ -193,7 +229,7 @@ export async function run(): Promise<BenchResult[]> {
       kWall.push(Number.NaN);
       kCpu.push(Number.NaN);
     }
-    console.log(`fib round ${round + 1}: cnr ${cnr.seconds.toFixed(2)} s, CPU controller ${cnr.controllerCpu.toFixed(2)} s + vRouter ${cnr.vrouterCpu?.toFixed(2) ?? '?'} s (controller RSS ${cnr.rssMb} MB); kernel ${'seconds' in kernel ? `${kernel.seconds.toFixed(2)} s, CPU ${kernel.cpuSeconds.toFixed(2)} s` : kernel.skipped}`);
+    console.log(`fib round ${round + 1}: cnr ${cnr.seconds.toFixed(2)} s (announce loop ${cnr.ribSeconds.toFixed(2)} s), CPU controller ${cnr.controllerCpu.toFixed(2)} s + vRouter ${cnr.vrouterCpu?.toFixed(2) ?? '?'} s (controller RSS ${cnr.rssMb} MB, vRouter RSS +${cnr.vrouterRssDeltaMb?.toFixed(0) ?? '?'} MB, peak ${cnr.vrouterPeakMb?.toFixed(0) ?? '?'} MB); kernel ${'seconds' in kernel ? `${kernel.seconds.toFixed(2)} s, CPU ${kernel.cpuSeconds.toFixed(2)} s` : kernel.skipped}`);
   }
   const ref = (values: number[], what: string) => (skipped ? undefined : { name: `kernel, batched rtnetlink (~1000 RTM_NEWROUTE per sendmsg, asynchronous ACKs) into a netns table: ${what}`, values });
   const cpuFig = figure({
@@ -210,5 +246,11 @@ export async function run(): Promise<BenchResult[]> {
     ...(skipped ? {} : { reference: ref(kWall, 'routes per second')! }),
     notes: 'wall clock: moves with the load of the shared machine; the CPU figure is the steadier one',
   });
-  return [cpuFig, wallFig];
+  const memFig = figure({
+    name: `FIB programming, ${n / 1e6}M IPv4 routes (/24, 4 next hops): vRouter resident memory per route (LPM slots, the writer's route index, the agent's table)`,
+    unit: 'B/route',
+    values: dpBytes,
+    notes: `growth of the vRouter process's resident set from before the first route to the last ACK, over the routes; its peak RSS per round: ${peaks.join(', ')}; no kernel reference (the kernel FIB's memory is not a process's)`,
+  });
+  return [cpuFig, wallFig, memFig];
 }

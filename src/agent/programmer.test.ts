@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Programmer } from './programmer.js';
 import { RecordingDataplane } from '../../test/support/recording-dataplane.js';
 import { parsePrefix } from '../lib/addr.js';
+import { createDataplane } from '../dataplane/dataplane.js';
 
 async function setup() {
   const dp = new RecordingDataplane();
@@ -215,4 +216,77 @@ test('forwarded labels (segment routing): a swap for one labelled next hop, a po
   for (const label of [400002, 400003, 24001]) p.applyLabel({ label, delete: true });
   assert.equal(dp.labels.size, 0);
   assert.equal(dp.nexthops.size, 0, 'no next hop left behind');
+});
+
+/** packed route records as RouteBatch.packed_ipv4/6 carry them: address, length, 3-byte set reference */
+function packed(records: [string, number][]): { packedIpv4: Uint8Array; packedIpv6: Uint8Array } {
+  const v4: number[] = [];
+  const v6: number[] = [];
+  for (const [text, ref] of records) {
+    const [addr, len] = text.split('/') as [string, string];
+    const p = parsePrefix(`${addr}/${addr.includes(':') ? 128 : 32}`);
+    (p.family === 4 ? v4 : v6).push(...p.addr, Number(len), ref >>> 16, (ref >>> 8) & 255, ref & 255);
+  }
+  return { packedIpv4: Uint8Array.from(v4), packedIpv6: Uint8Array.from(v6) };
+}
+
+test('packed route records: installed, replaced, deleted and replayed like Route messages; each bad record fails alone', async () => {
+  const { dp, p } = await setup();
+  const via = (ip: string) => ({ action: 'FORWARD' as const, nexthops: [{ ip, interface: 'eth1' }] });
+  const sets = [via('10.0.0.2'), via('10.0.0.3'), { action: 'DISCARD' as const, nexthops: [] }, { action: 'FORWARD' as const, nexthops: [{ interface: 'eth1' }] }];
+  const r = p.applyRoutes({ nexthopSets: sets, routes: [], ...packed([['192.0.2.0/24', 1], ['198.51.100.77/24', 2], ['0.0.0.0/0', 3], ['2001:db8::/32', 1], ['10.0.0.0/24', 4]]) });
+  assert.deepEqual(r.failures, []);
+  // host bits cleared; a connected subnet costs no data-plane route, as in the message form
+  assert.deepEqual([...dp.routes.get('default')!.keys()].sort(), ['0.0.0.0/0', '192.0.2.0/24', '198.51.100.0/24', '2001:db8::/32']);
+  assert.equal(dp.nexthops.size, 3);
+  // the same route as a message: unchanged, no data-plane call
+  const adds = dp.calls['addRoute'];
+  p.applyRoutes({ nexthopSets: [via('10.0.0.2')], routes: [{ prefix: '192.0.2.0/24', nexthopSet: 1 }] });
+  assert.equal(dp.calls['addRoute'], adds);
+  // bad records: a length past the family's, a set that is not in the batch, a truncated tail
+  const bad = packed([['192.0.2.0/33', 1], ['203.0.113.0/24', 9], ['2001:db8::/129', 1], ['198.51.100.0/24', 0]]);
+  const r2 = p.applyRoutes({ nexthopSets: sets, routes: [], packedIpv4: Uint8Array.from([...bad.packedIpv4, 1, 2, 3]), packedIpv6: bad.packedIpv6 });
+  assert.deepEqual(
+    r2.failures.map((f) => f.object),
+    ['route batch default', 'route default 192.0.2.0/33', 'route default 203.0.113.0/24', 'route default 2001:db8::/129'],
+  );
+  assert.match(r2.failures[0]!.reason, /not a whole number of 8-byte records/);
+  assert.match(r2.failures[2]!.reason, /nexthop_set 9 is not in the batch/);
+  // the good record of that batch (a delete) was applied
+  assert.deepEqual([...dp.routes.get('default')!.keys()].sort(), ['0.0.0.0/0', '192.0.2.0/24', '2001:db8::/32']);
+  // a replay in packed form keeps what it carries and sweeps the rest
+  p.beginResync();
+  p.applyRoutes({ nexthopSets: sets, routes: [], ...packed([['192.0.2.0/24', 1], ['2001:db8::/32', 1]]) });
+  const end = await p.endResync();
+  assert.deepEqual(end.failures, []);
+  assert.deepEqual([...dp.routes.get('default')!.keys()].sort(), ['192.0.2.0/24', '2001:db8::/32']);
+  assert.equal(dp.nexthops.size, 1);
+});
+
+test('packed IPv4 records reach a data plane that takes numbers as numbers, and it forwards by them', async () => {
+  const dp = createDataplane({ workers: 0 });
+  const p = new Programmer(dp);
+  assert.deepEqual((await p.applyInterface({ name: 'eth1', driver: 'MEMORY', addresses: ['10.0.0.1/24'] })).failures, []);
+  let objects = 0;
+  const add = dp.addRoute.bind(dp);
+  dp.addRoute = (vrf, prefix, nh) => {
+    objects++;
+    add(vrf, prefix, nh);
+  };
+  const via = { action: 'FORWARD' as const, nexthops: [{ ip: '10.0.0.2', interface: 'eth1' }] };
+  const before = dp.routeCounts('default')[0]!.inet;
+  assert.deepEqual(p.applyRoutes({ nexthopSets: [via, { action: 'DISCARD' }], routes: [], ...packed([['192.0.2.9/24', 1], ['192.0.2.128/25', 2]]) }).failures, []);
+  assert.equal(objects, 0, 'no Prefix object per IPv4 route');
+  assert.equal(dp.routeCounts('default')[0]!.inet, before + 2);
+  const nhOf = (prefix: string) => dp.listRoutes('default', 4).find((r) => r.prefix === prefix)?.nh;
+  // the walk a packet takes: .5 by the /24, .200 by the /25
+  const lookup = (a: number) => dp.tables.lpm4.lookup(0, [(192 << 24 | 2 << 8 | a) >>> 0]);
+  assert.equal(lookup(5), nhOf('192.0.2.0/24'));
+  assert.equal(lookup(200), nhOf('192.0.2.128/25'));
+  assert.notEqual(lookup(5), lookup(200));
+  // deleted by number too: the /25 goes, the /24 covers its addresses again
+  assert.deepEqual(p.applyRoutes({ routes: [], ...packed([['192.0.2.128/25', 0]]) }).failures, []);
+  assert.equal(nhOf('192.0.2.128/25'), undefined);
+  assert.equal(lookup(200), nhOf('192.0.2.0/24'));
+  assert.equal(objects, 0);
 });

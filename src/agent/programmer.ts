@@ -15,8 +15,10 @@
  * restarts finds the state the data plane holds.
  */
 import { DataplaneError, type BridgeDomainConfig, type BridgeFilterTerm, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
-import { bytesToIpv4, formatPrefix, ipv4PrefixCode, makePrefix, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
+import { bytesToIpv4, formatIp, formatIpv4, formatPrefix, ipv4OfPrefixCode, ipv4PrefixCode, makePrefix, prefixCodeLength, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
+import { PACKED_IPV4_RECORD, PACKED_IPV6_RECORD } from '../api/codec.js';
 import { filterRules, type FilterLayout } from '../api/filter-rules.js';
+import { CONNECTED_ID, RouteKeySet, RouteTable, type RouteKey } from './route-table.js';
 import type { PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbFailure, PbFilterState, PbInterfaceUpdate, PbPortRange, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
 
 export const DEFAULT_VRF = 'default';
@@ -32,7 +34,7 @@ interface NhEntry {
 }
 
 /** What a connected subnet points at: nothing to program, the data plane derives it from the interface addresses. */
-const CONNECTED: NhEntry = { key: '', id: -1, refs: 0 };
+const CONNECTED: NhEntry = { key: '', id: CONNECTED_ID, refs: 0 };
 
 interface IfEntry {
   cfg: VifConfig;
@@ -77,11 +79,13 @@ export class Programmer {
   private readonly ifs = new Map<string, IfEntry>();
   /** loopbacks (lo0) programmed, with the generation that last sent them */
   private readonly loopbacks = new Map<string, number>();
-  /** per VRF, route key (see routeKey) -> the next hop it holds: one map entry per route, no per-route object */
-  private readonly routes = new Map<string, Map<RouteKey, NhEntry>>();
+  /** per VRF, route key (see routeKey) -> the next hop it holds: no per-route object (route-table.ts) */
+  private readonly routes = new Map<string, RouteTable<NhEntry>>();
   /** during a resync: the routes replayed so far, per VRF */
-  private replayed: Map<string, Set<RouteKey>> | undefined;
+  private replayed: Map<string, RouteKeySet> | undefined;
   private readonly nhs = new Map<string, NhEntry>();
+  /** the same next hops by data-plane id (and the connected subnets' entry): how route tables name them */
+  private readonly nhById = new Map<number, NhEntry>([[CONNECTED_ID, CONNECTED]]);
   /** incoming labels, with the generation that last sent them (see LabelEntry) */
   private readonly labels = new Map<number, LabelEntry>();
   /** bridge domains (L2), with the generation that last sent them */
@@ -115,11 +119,11 @@ export class Programmer {
     };
     if (!this.resyncing) return { failures: [{ object: 'resync', reason: 'ResyncEnd without ResyncBegin' }], swept };
     this.resyncing = false;
-    const replayed = this.replayed ?? new Map<string, Set<RouteKey>>();
+    const replayed = this.replayed ?? new Map<string, RouteKeySet>();
     this.replayed = undefined;
     for (const [vrf, table] of this.routes) {
       const seen = replayed.get(vrf);
-      for (const [key, r] of table) {
+      for (const [key, r] of table.entries()) {
         if (seen?.has(key)) continue;
         try {
           this.removeRoute(vrf, key, table, r);
@@ -190,7 +194,7 @@ export class Programmer {
         if (this.vrfs.has(name)) {
           // routes normally go first (the controller orders them so); remove any left over
           const table = this.routes.get(name);
-          for (const [key, nh] of table ?? []) this.removeRoute(name, key, table!, nh);
+          for (const [key, nh] of table?.entries() ?? []) this.removeRoute(name, key, table!, nh);
           for (const [label, e] of this.labels) if (e.vrf === name) this.removeLabel(label, e);
           this.dp.delVrf(name);
           this.removed.vrfs++;
@@ -434,13 +438,13 @@ export class Programmer {
     }
     let table = this.routes.get(vrf);
     if (!table) {
-      table = new Map();
+      table = new RouteTable(this.nhById);
       this.routes.set(vrf, table);
     }
-    let seen: Set<RouteKey> | undefined;
+    let seen: RouteKeySet | undefined;
     if (this.replayed) {
       seen = this.replayed.get(vrf);
-      if (!seen) this.replayed.set(vrf, (seen = new Set()));
+      if (!seen) this.replayed.set(vrf, (seen = new RouteKeySet()));
     }
     const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
     for (const r of b.routes) {
@@ -468,7 +472,58 @@ export class Programmer {
         failures.push({ object: `route ${vrf} ${routeText(r)}`, reason: reason(err) });
       }
     }
+    if (b.packedIpv4?.length) this.applyPacked(vrf, table, seen, sets, b.packedIpv4, 4, failures);
+    if (b.packedIpv6?.length) this.applyPacked(vrf, table, seen, sets, b.packedIpv6, 6, failures);
     return { failures };
+  }
+
+  /**
+   * Packed route records (RouteBatch.packed_ipv4/6): read in place, an IPv4 route keyed and
+   * handed to the data plane as numbers (no object per route); each record succeeds or
+   * fails on its own, a truncated tail is refused.
+   */
+  private applyPacked(vrf: string, table: RouteTable<NhEntry>, seen: RouteKeySet | undefined, sets: Plan[], bytes: Uint8Array, family: 4 | 6, failures: PbFailure[]): void {
+    const size = family === 4 ? PACKED_IPV4_RECORD : PACKED_IPV6_RECORD;
+    if (bytes.length % size !== 0) failures.push({ object: `route batch ${vrf}`, reason: `packed_ipv${family} of ${bytes.length} bytes is not a whole number of ${size}-byte records (the last ${bytes.length % size} ignored)` });
+    const end = bytes.length - (bytes.length % size);
+    for (let p = 0; p < end; p += size) {
+      let key: RouteKey;
+      let prefix: Prefix | undefined;
+      if (family === 4) {
+        const addr = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
+        const len = bytes[p + 4]!;
+        if (len > 32) {
+          failures.push({ object: `route ${vrf} ${formatIpv4(addr)}/${len}`, reason: `invalid prefix length ${len} (0..32)` });
+          continue;
+        }
+        key = ipv4PrefixCode(addr, len); // host bits dropped
+      } else {
+        const len = bytes[p + 16]!;
+        const addr = bytes.slice(p, p + 16);
+        if (len > 128) {
+          failures.push({ object: `route ${vrf} ${formatIp(addr)}/${len}`, reason: `invalid prefix length ${len} (0..128)` });
+          continue;
+        }
+        prefix = makePrefix(addr, len);
+        key = routeKey(prefix);
+      }
+      const ref = (bytes[p + size - 3]! << 16) | (bytes[p + size - 2]! << 8) | bytes[p + size - 1]!;
+      try {
+        if (ref === 0) {
+          const old = table.get(key);
+          if (old) this.removeRoute(vrf, key, table, old);
+          seen?.delete(key);
+          continue;
+        }
+        const plan = sets[ref - 1];
+        if (!plan) throw new DataplaneError(`nexthop_set ${ref} is not in the batch (${sets.length} sets)`);
+        if ('error' in plan) throw new DataplaneError(plan.error);
+        this.installRoute(vrf, key, prefix, table, plan);
+        seen?.add(key);
+      } catch (err) {
+        failures.push({ object: `route ${vrf} ${formatPrefix(prefix ?? prefixOfKey(key))}`, reason: reason(err) });
+      }
+    }
   }
 
   /** Counts for health and tests. */
@@ -480,14 +535,14 @@ export class Programmer {
 
   // ---- internals
 
-  /** `key` is routeKey(prefix) */
-  private installRoute(vrf: string, key: RouteKey, prefix: Prefix, table: Map<RouteKey, NhEntry>, plan: NhPlan): void {
+  /** `key` is routeKey(prefix); without `prefix`, an IPv4 key goes to the data plane as numbers */
+  private installRoute(vrf: string, key: RouteKey, prefix: Prefix | undefined, table: RouteTable<NhEntry>, plan: NhPlan): void {
     const old = table.get(key);
     if (old && old.key === plan.key) return;
     if (plan.key === '') {
       // a connected subnet: the data plane already routes it from the interface's addresses
       if (old && old !== CONNECTED) {
-        this.dp.delRoute(vrf, prefix);
+        this.dpDelRoute(vrf, key);
         this.removed.routes++;
         this.release(old);
       }
@@ -496,7 +551,8 @@ export class Programmer {
     }
     const nh = this.acquire(plan);
     try {
-      this.dp.addRoute(vrf, prefix, nh.id);
+      if (typeof key === 'number' && this.dp.addRoute4) this.dp.addRoute4(vrf, ipv4OfPrefixCode(key), prefixCodeLength(key), nh.id);
+      else this.dp.addRoute(vrf, prefix ?? prefixOfKey(key), nh.id);
     } catch (err) {
       this.release(nh);
       throw err;
@@ -505,9 +561,15 @@ export class Programmer {
     table.set(key, nh);
   }
 
-  private removeRoute(vrf: string, key: RouteKey, table: Map<RouteKey, NhEntry>, nh: NhEntry): void {
+  /** The data plane's route for a key removed (numbers for IPv4 where the data plane takes them). */
+  private dpDelRoute(vrf: string, key: RouteKey): void {
+    if (typeof key === 'number' && this.dp.delRoute4) this.dp.delRoute4(vrf, ipv4OfPrefixCode(key), prefixCodeLength(key));
+    else this.dp.delRoute(vrf, prefixOfKey(key));
+  }
+
+  private removeRoute(vrf: string, key: RouteKey, table: RouteTable<NhEntry>, nh: NhEntry): void {
     if (nh !== CONNECTED) {
-      this.dp.delRoute(vrf, prefixOfKey(key));
+      this.dpDelRoute(vrf, key);
       this.removed.routes++;
       this.release(nh);
     }
@@ -534,12 +596,14 @@ export class Programmer {
     const e: NhEntry = { key: plan.key, id, refs: 1 };
     if (members) e.members = members;
     this.nhs.set(plan.key, e);
+    this.nhById.set(id, e);
     return e;
   }
 
   private release(e: NhEntry): void {
     if (--e.refs > 0) return;
     this.nhs.delete(e.key);
+    this.nhById.delete(e.id);
     this.dp.delNexthop(e.id);
     this.removed.nexthops++;
     for (const m of e.members ?? []) {
@@ -714,12 +778,6 @@ function routeText(r: PbRoute): string {
   return d.addr.length === 4 || d.addr.length === 16 ? formatPrefix(d) : `<${d.addr.length}-byte address>/${d.len}`;
 }
 
-/**
- * How the agent keys a route: an IPv4 prefix is its ipv4PrefixCode (a small integer up to /30:
- * no string kept per route, cheap to hash); an IPv6 prefix a 17-character string, its 16
- * address bytes (host bits clear) and its length.
- */
-type RouteKey = number | string;
 
 function routeKey(p: Prefix): RouteKey {
   if (p.family === 4) return ipv4PrefixCode(bytesToIpv4(p.addr), p.len);

@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Dataplane, NexthopInfo } from '../dataplane/api.js';
-import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbFrameIn, type PbFrameOut, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PACKED_ROUTES, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbControllerMessage, type PbFibEntry, type PbFrameIn, type PbFrameOut, type PbInterfaceInfo, type PbNexthopInfo } from '../api/proto.js';
 import { decodeControllerMessage } from '../api/codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
 import type { BfdHost } from './bfd-host.js';
@@ -199,7 +199,7 @@ export class AgentServer {
     // what this agent reads beyond the first form of the messages, at once: the controller
     // waits for it before its first route batch (proto/agent.proto's header)
     const features = new grpc.Metadata();
-    features.set(AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES);
+    features.set(AGENT_FEATURES_HEADER, `${FEATURE_PREFIX_BYTES},${FEATURE_PACKED_ROUTES}`);
     call.sendMetadata(features);
     const state = { stale: false };
     this.current = call;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { LOADER_OPTIONS, protoDir, type PbControllerMessage } from './proto.js';
-import { CodecError, decodeControllerMessage, encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from './codec.js';
+import { CodecError, decodeControllerMessage, encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations, encodeRoutesPacked } from './codec.js';
 import { ipv4PrefixCode, parsePrefix, type Prefix } from '../lib/addr.js';
 
 const def = protoLoader.loadSync(join(protoDir(), 'agent.proto'), LOADER_OPTIONS);
@@ -68,7 +68,9 @@ function randomMessage(): Record<string, unknown> {
         nexthops: Array.from({ length: rnd(2) }, randomNexthop),
         nexthopSet: rnd(sets.length + 1),
       }));
-      return { seq, routes: { vrf: pick(['', 'blue']), nexthopSets: sets, routes } };
+      // packed records: arbitrary bytes as far as the codec is concerned (the agent reads them)
+      const packed = (size: number) => Buffer.from(Array.from({ length: size * rnd(4) }, () => rnd(256)));
+      return { seq, routes: { vrf: pick(['', 'blue']), nexthopSets: sets, routes, ...(rnd(2) ? { packedIpv4: packed(8), packedIpv6: packed(20) } : {}) } };
     }
   }
 }
@@ -88,9 +90,12 @@ function normalize(m: PbControllerMessage): unknown {
       const d = o as { addr?: Record<string, number>; len?: number; address?: { data: number[] }; length?: number };
       return { bytes: d.addr ? Object.values(d.addr) : d.address!.data, len: d.len ?? d.length ?? 0 };
     }
+    // a bytes field (a Buffer as JSON): its bytes; empty, as absent
+    if (o && typeof o === 'object' && (o as { type?: string }).type === 'Buffer') return (o as { data: number[] }).data;
     if (o && typeof o === 'object') {
       const r: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(o)) {
+        if ((v as { type?: string } | null)?.type === 'Buffer' && (v as { data: number[] }).data.length === 0) continue;
         if (v === null || v === false || v === 0 || v === '' || v === 'FORWARD' || v === 'DRIVER_UNSPECIFIED' || v === 'FILTER_ACCEPT' || (Array.isArray(v) && v.length === 0)) continue;
         r[k] = walk(v);
       }
@@ -207,4 +212,33 @@ test('decoded prefixes do not alias the receive buffer', () => {
   const d = decodeControllerMessage(bytes).routes!.routes[0]!.destination!;
   bytes.fill(0);
   assert.deepEqual([...d.addr], [10, 1, 2, 0]);
+});
+
+test('packed routes: 8-byte IPv4 and 20-byte IPv6 records with 3-byte set references, read back by protobufjs and the hand codec', () => {
+  const texts = ['0.0.0.0/0', '10.1.2.0/24', '192.0.2.7/32', '2001:db8::/32', '::/0', '2001:db8:1::5/128'];
+  const values = texts.map((t) => parsePrefix(t));
+  const columns = values.map((p) => (p.family === 4 ? ipv4PrefixCode(((p.addr[0]! << 24) | (p.addr[1]! << 16) | (p.addr[2]! << 8) | p.addr[3]!) >>> 0, p.len) : p));
+  const refs = [1, 0, 0x123456, 2, 0, 0xffffff];
+  const sets = [{ action: 'DISCARD' as const, nexthops: [] }, { action: 'FORWARD' as const, nexthops: [{ ip: '10.0.0.2', interface: 'eth1' }] }];
+  const bytes = encodeRoutesPacked(9, 'blue', sets, columns, refs);
+  const v4 = [[0, 0, 0, 0, 0, 0, 0, 1], [10, 1, 2, 0, 24, 0, 0, 0], [192, 0, 2, 7, 32, 0x12, 0x34, 0x56]].flat();
+  const v6 = [
+    [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(12).fill(0), 32, 0, 0, 2],
+    [...new Array<number>(16).fill(0), 0, 0, 0, 0],
+    [0x20, 0x01, 0x0d, 0xb8, 0, 1, ...new Array<number>(9).fill(0), 5, 128, 0xff, 0xff, 0xff],
+  ].flat();
+  const generic = program.requestDeserialize(bytes) as { seq: number; routes: { vrf: string; routes: unknown[]; packedIpv4: Buffer; packedIpv6: Buffer; nexthopSets: unknown[] } };
+  assert.equal(generic.seq, 9);
+  assert.equal(generic.routes.vrf, 'blue');
+  assert.equal(generic.routes.nexthopSets.length, 2);
+  assert.deepEqual(generic.routes.routes, []);
+  assert.deepEqual([...generic.routes.packedIpv4], v4);
+  assert.deepEqual([...generic.routes.packedIpv6], v6);
+  const mine = decodeControllerMessage(bytes).routes!;
+  assert.deepEqual([...mine.packedIpv4!], v4);
+  assert.deepEqual([...mine.packedIpv6!], v6);
+  assert.deepEqual(mine.routes, []);
+  // the object encoder writes the same bytes
+  assert.ok(bytes.equals(encodeControllerMessage({ seq: 9, routes: { vrf: 'blue', nexthopSets: sets, routes: [], packedIpv4: Uint8Array.from(v4), packedIpv6: Uint8Array.from(v6) } })));
+  assert.throws(() => encodeRoutesPacked(1, '', sets, [columns[1]!], [0x1000000]), CodecError);
 });

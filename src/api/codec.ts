@@ -16,6 +16,10 @@ const DRIVERS: InterfaceDriverName[] = ['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP'
 const DRIVER_NUM: Record<string, number> = { DRIVER_UNSPECIFIED: 0, AF_PACKET: 1, TAP: 2, MEMORY: 3, AF_XDP: 4, MEMIF: 5, LOOPBACK: 6 };
 const FILTER_ACTIONS: FilterActionName[] = ['FILTER_ACCEPT', 'FILTER_DISCARD', 'FILTER_REJECT'];
 
+/** Bytes per packed route record (RouteBatch.packed_ipv4/6): address, length, 3-byte next-hop set reference */
+export const PACKED_IPV4_RECORD = 8;
+export const PACKED_IPV6_RECORD = 20;
+
 export class CodecError extends Error {
   constructor(message: string) {
     super(message);
@@ -31,7 +35,7 @@ class Writer {
     this.buf = Buffer.allocUnsafe(size);
   }
 
-  private room(n: number): void {
+  room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
@@ -182,6 +186,15 @@ class Writer {
     return true;
   }
 
+  /** A bytes field. */
+  bytes(field: number, v: Uint8Array): void {
+    this.tag(field, 2);
+    this.varint(v.length);
+    this.room(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+
   /** Start a length-delimited field; call the returned function when its content is written. */
   begin(field: number): () => void {
     this.tag(field, 2);
@@ -282,6 +295,8 @@ function writeBatch(w: Writer, b: PbRouteBatch): void {
   w.string(1, b.vrf);
   writeSets(w, b.nexthopSets ?? []);
   for (const r of b.routes) writeRoute(w, r);
+  if (b.packedIpv4?.length) w.bytes(100, b.packedIpv4);
+  if (b.packedIpv6?.length) w.bytes(101, b.packedIpv6);
   end();
 }
 
@@ -522,6 +537,69 @@ export function encodeRouteDestinations(seq: number, vrf: string, sets: PbNextho
   return w.finish();
 }
 
+/**
+ * A RouteBatch from columns like encodeRouteDestinations, the routes as fixed-width records in
+ * packed_ipv4 / packed_ipv6 (proto/agent.proto): 8 bytes per IPv4 route, no message per route.
+ * What the FIB export sends to an agent that announces "packed-routes".
+ */
+export function encodeRoutesPacked(seq: number, vrf: string, sets: PbNexthopSet[], destinations: readonly (number | Prefix)[], refs: number[]): Buffer {
+  let n4 = 0;
+  for (let i = 0; i < destinations.length; i++) if (typeof destinations[i] === 'number') n4++;
+  const n6 = destinations.length - n4;
+  const w = new Writer(64 + sets.length * 32 + n4 * PACKED_IPV4_RECORD + n6 * PACKED_IPV6_RECORD + 16);
+  w.uintField(1, seq);
+  const end = w.begin(6);
+  w.string(1, vrf);
+  writeSets(w, sets);
+  if (n4) {
+    w.tag(100, 2);
+    w.varint(n4 * PACKED_IPV4_RECORD);
+    w.room(n4 * PACKED_IPV4_RECORD);
+    const b = w.buf;
+    let p = w.pos;
+    for (let i = 0; i < destinations.length; i++) {
+      const d = destinations[i]!;
+      if (typeof d !== 'number') continue;
+      const ref = refs[i]!;
+      if (ref > 0xffffff) throw new CodecError(`next-hop set ${ref} does not fit a packed route (at most 2^24 - 1)`);
+      const v = ipv4OfPrefixCode(d);
+      b[p] = v >>> 24;
+      b[p + 1] = (v >>> 16) & 255;
+      b[p + 2] = (v >>> 8) & 255;
+      b[p + 3] = v & 255;
+      b[p + 4] = prefixCodeLength(d);
+      b[p + 5] = ref >>> 16;
+      b[p + 6] = (ref >>> 8) & 255;
+      b[p + 7] = ref & 255;
+      p += PACKED_IPV4_RECORD;
+    }
+    w.pos = p;
+  }
+  if (n6) {
+    w.tag(101, 2);
+    w.varint(n6 * PACKED_IPV6_RECORD);
+    w.room(n6 * PACKED_IPV6_RECORD);
+    const b = w.buf;
+    let p = w.pos;
+    for (let i = 0; i < destinations.length; i++) {
+      const d = destinations[i]!;
+      if (typeof d === 'number') continue;
+      const ref = refs[i]!;
+      if (ref > 0xffffff) throw new CodecError(`next-hop set ${ref} does not fit a packed route (at most 2^24 - 1)`);
+      if (d.addr.length !== 16) throw new CodecError(`packed IPv6 route with a ${d.addr.length}-byte address`);
+      b.set(d.addr, p);
+      b[p + 16] = d.len;
+      b[p + 17] = ref >>> 16;
+      b[p + 18] = (ref >>> 8) & 255;
+      b[p + 19] = ref & 255;
+      p += PACKED_IPV6_RECORD;
+    }
+    w.pos = p;
+  }
+  end();
+  return w.finish();
+}
+
 function ipv4Bytes(v: number): Uint8Array {
   return Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
 }
@@ -684,6 +762,11 @@ function readBatch(r: Reader, start: number, end: number): PbRouteBatch {
     } else if (f === 3 && wire === 2) {
       const st = x.span();
       b.routes.push(readRoute(x, st, x.pos));
+    } else if ((f === 100 || f === 101) && wire === 2) {
+      // kept as a view of the message: no copy, no object per route
+      const st = x.span();
+      if (f === 100) b.packedIpv4 = x.buf.subarray(st, x.pos);
+      else b.packedIpv6 = x.buf.subarray(st, x.pos);
     } else x.skip(wire);
   }
   return b;

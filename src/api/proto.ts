@@ -52,6 +52,9 @@ export interface PbRouteBatch {
   vrf?: string;
   nexthopSets?: PbNexthopSet[];
   routes: PbRoute[];
+  /** fixed-width route records (proto/agent.proto): IPv4 8 bytes each, IPv6 20 */
+  packedIpv4?: Uint8Array;
+  packedIpv6?: Uint8Array;
 }
 
 export interface PbVrfUpdate {
@@ -390,6 +393,8 @@ export interface PbFrameIn {
 export const AGENT_FEATURES_HEADER = 'cnr-agent-features';
 /** The agent reads Route.destination (IpPrefix) */
 export const FEATURE_PREFIX_BYTES = 'prefix-bytes';
+/** The agent reads RouteBatch.packed_ipv4/packed_ipv6 */
+export const FEATURE_PACKED_ROUTES = 'packed-routes';
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,

@@ -326,6 +326,13 @@ export interface Dataplane {
    */
   addRoute(vrf: string, prefix: Prefix | string, nh: number): void;
   delRoute(vrf: string, prefix: Prefix | string): void;
+  /**
+   * addRoute/delRoute for an IPv4 prefix as its address (a 32-bit number, host bits cleared
+   * here) and length: the agent's path for packed route batches, no object per route.
+   * Optional: without them the agent makes a Prefix and calls addRoute/delRoute.
+   */
+  addRoute4?(vrf: string, addr: number, len: number, nh: number): void;
+  delRoute4?(vrf: string, addr: number, len: number): void;
   /** add or replace */
   addLabel(label: number, action: LabelAction): void;
   delLabel(label: number): void;

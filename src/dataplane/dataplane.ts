@@ -793,6 +793,18 @@ export class VRouterDataplane implements Dataplane {
   addRoute(vrf: string, prefix: Prefix | string, nh: number): void {
     const v = this.vrfId(vrf);
     const { t, w, len } = this.routeKey(prefix);
+    this.insertRoute(v, t, w, len, nh);
+  }
+
+  /** addRoute for an IPv4 prefix given as its address (a 32-bit number) and length: no Prefix object per route. */
+  addRoute4(vrf: string, addr: number, len: number, nh: number): void {
+    const v = this.vrfId(vrf);
+    if (!(len >= 0 && len <= 32) || !Number.isInteger(len)) throw new DataplaneError(`invalid prefix length ${len} (0..32)`);
+    this.w4[0] = len === 0 ? 0 : addr & (~0 << (32 - len));
+    this.insertRoute(v, this.tables.lpm4, this.w4, len, nh);
+  }
+
+  private insertRoute(v: number, t: LpmTable, w: Uint32Array, len: number, nh: number): void {
     const n = this.ref(nh);
     let old: number;
     try {
@@ -813,6 +825,18 @@ export class VRouterDataplane implements Dataplane {
   delRoute(vrf: string, prefix: Prefix | string): void {
     const v = this.vrfId(vrf);
     const { t, w, len } = this.routeKey(prefix);
+    this.removeRoute(vrf, v, t, w, len);
+  }
+
+  /** delRoute for an IPv4 prefix given as its address and length. */
+  delRoute4(vrf: string, addr: number, len: number): void {
+    const v = this.vrfId(vrf);
+    if (!(len >= 0 && len <= 32) || !Number.isInteger(len)) throw new DataplaneError(`invalid prefix length ${len} (0..32)`);
+    this.w4[0] = len === 0 ? 0 : addr & (~0 << (32 - len));
+    this.removeRoute(vrf, v, this.tables.lpm4, this.w4, len);
+  }
+
+  private removeRoute(vrf: string, v: number, t: LpmTable, w: Uint32Array, len: number): void {
     const old = t.getRoute(v, w, len);
     // the text key only when there are system routes to compare with (a format per delete otherwise)
     const sysRoutes = this.systemRoutes.get(v);

@@ -14,7 +14,7 @@ import { loadSet } from '../../src/controller/config/notation-set.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import { RibService } from '../../src/controller/rib/service.js';
-import { formatPrefix, type Prefix } from '../../src/lib/addr.js';
+import { formatIpv4, formatPrefix, type Prefix } from '../../src/lib/addr.js';
 
 const CONFIG = `
 set interfaces m1 unit 0 family inet address 10.1.0.1/24
@@ -162,6 +162,12 @@ test('controller restart and agent restart under traffic: no packet lost, only w
   dp.delRoute = (vrf: string, prefix: Prefix | string) => {
     removed.push(typeof prefix === 'string' ? prefix : formatPrefix(prefix));
     del(vrf, prefix);
+  };
+  // (IPv4 routes from packed batches are removed by number)
+  const del4 = dp.delRoute4.bind(dp);
+  dp.delRoute4 = (vrf: string, addr: number, len: number) => {
+    removed.push(`${formatIpv4(addr)}/${len}`);
+    del4(vrf, addr, len);
   };
   let sent = 0;
   let received = 0;

@@ -15,15 +15,17 @@
  *    had the peers' tables back yet, so what it could replay is incomplete. Until then the
  *    replay is followed by ordinary changes as they come (configuration, BGP routes), and
  *    the agent keeps everything else it holds: nothing unchanged is removed or re-created;
- *  - route prefixes go out as values (Route.destination), taken from the RIB as values (an
- *    IPv4 prefix's ipv4PrefixCode, nothing parsed), to an agent that announces "prefix-bytes"
- *    as the stream opens; as text to an older one (route batches wait for the agent's
- *    response headers to know which).
+ *  - routes go out as fixed-width records (RouteBatch.packed_ipv4/6: 8 bytes per IPv4 route,
+ *    no message per route) to an agent that announces "packed-routes" as the stream opens,
+ *    their prefixes taken from the RIB as values (an IPv4 prefix's ipv4PrefixCode, nothing
+ *    parsed); one Route message each with Route.destination to an agent that announces only
+ *    "prefix-bytes", as text to an older one (route batches wait for the agent's response
+ *    headers to know which).
  */
 import * as grpc from '@grpc/grpc-js';
-import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations } from '../../api/codec.js';
+import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations, encodeRoutesPacked } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbFilterState, type PbInterfaceInfo, type PbIpFilter, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName, type PbVrfRouteCount } from '../../api/proto.js';
+import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PACKED_ROUTES, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbFilterState, type PbInterfaceInfo, type PbIpFilter, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName, type PbVrfRouteCount } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 
@@ -124,8 +126,8 @@ function isDelete(op: Op): boolean {
   return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.action === undefined : op.cfg === undefined;
 }
 
-/** how the agent at the other end reads Route prefixes: Route.destination, or the older text */
-type PrefixForm = 'bytes' | 'text';
+/** how the agent at the other end reads routes: packed records, Route.destination, or the older text */
+type PrefixForm = 'packed' | 'bytes' | 'text';
 
 /** route batches go out pre-encoded (Buffer), the rest as objects for the hand codec */
 type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage | Buffer, PbAgentMessage>;
@@ -493,7 +495,7 @@ export class FibExport {
     call.on('metadata', (md: grpc.Metadata) => {
       if (this.call !== call) return;
       const features = md.get(AGENT_FEATURES_HEADER).join(',').split(',').map((f) => f.trim());
-      this.prefixForm = features.includes(FEATURE_PREFIX_BYTES) ? 'bytes' : 'text';
+      this.prefixForm = features.includes(FEATURE_PACKED_ROUTES) ? 'packed' : features.includes(FEATURE_PREFIX_BYTES) ? 'bytes' : 'text';
       // said once per change, not on every reconnect
       if (this.prefixForm !== this.lastPrefixForm && this.prefixForm === 'text') this.log(`fib-export: agent ${this.opts.address} reads text prefixes only (an older release); sending them so`);
       this.lastPrefixForm = this.prefixForm;
@@ -776,7 +778,8 @@ class BatchBuilder {
   encode(seq: number, form: PrefixForm): Buffer {
     const vrf = this.vrf === 'default' ? '' : this.vrf;
     if (form === 'text') return encodeRouteColumns(seq, vrf, this.sets, this.prefixes.map(prefixKeyText), this.refs);
-    return encodeRouteDestinations(seq, vrf, this.sets, this.prefixes.map(destinationOf), this.refs);
+    if (form === 'bytes') return encodeRouteDestinations(seq, vrf, this.sets, this.prefixes.map(destinationOf), this.refs);
+    return encodeRoutesPacked(seq, vrf, this.sets, this.prefixes.map(destinationOf), this.refs);
   }
 }
 

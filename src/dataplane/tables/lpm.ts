@@ -6,13 +6,17 @@
  * Every slot is either a leaf (the next-hop id, 0 = no route) or PTR|index of a child group.
  * A VRF's root is a 65536-slot group; children are 2^stride slots. The writer (the main
  * thread) keeps, beside the shared slots, the length of the prefix that set each leaf, so
- * inserts only overwrite shorter prefixes and deletes restore the next covering prefix.
+ * inserts only overwrite shorter prefixes and deletes restore the next covering prefix, and
+ * an index of its routes (IPv4: an Ipv4PrefixMap in a typed array, 24-48 bytes a route; IPv6:
+ * a Map per prefix length).
  *
  * Publication: a slot is one aligned 32-bit store, so a reader sees either the old or the
  * new route for any address. A new child group is completely filled before the one
  * Atomics.store that links it. Groups are never freed while their VRF lives (no reader can
  * be walking into a recycled group); a deleted VRF's groups go back to the free lists.
  */
+
+import { Ipv4PrefixMap } from './ipv4-prefix-map.js';
 
 export const LPM_PTR = 0x80000000;
 export const LPM_INDEX = 0x7fffffff;
@@ -175,8 +179,10 @@ export class LpmTable {
   private top = 0;
   private readonly freeGroups = new Map<number, number[]>();
   private readonly rootGroups = new Map<number, number[]>();
-  /** per VRF, per prefix length: key (the address as int32 for IPv4, text for IPv6) -> next hop */
+  /** IPv6, per VRF, per prefix length: key (the address as text) -> next hop */
   private readonly routes = new Map<number, { byLen: Map<number | string, number>[]; count: number }>();
+  /** IPv4, per VRF: prefix -> next hop (typed arrays: no heap object per route) */
+  private readonly routes4 = new Map<number, Ipv4PrefixMap>();
   private readonly scratch: Uint32Array;
 
   static create(strides: number[], capacity: number, maxVrfs: number): LpmTable {
@@ -215,10 +221,26 @@ export class LpmTable {
   }
 
   routeCount(vrf: number): number {
+    if (this.wordsPerKey === 1) return this.routes4.get(vrf)?.size ?? 0;
     return this.routes.get(vrf)?.count ?? 0;
   }
 
+  /** Bytes the writer's route index takes beside the slots (IPv4 only; memory reports). */
+  routeIndexBytes(): number {
+    let n = 0;
+    for (const m of this.routes4.values()) n += m.bytes;
+    return n;
+  }
+
   *listRoutes(vrf: number): IterableIterator<{ words: number[]; len: number; nh: number }> {
+    if (this.wordsPerKey === 1) {
+      const out: { words: number[]; len: number; nh: number }[] = [];
+      this.routes4.get(vrf)?.each((a, len, nh) => {
+        out.push({ words: [a], len, nh });
+      });
+      yield* out;
+      return;
+    }
     const m = this.routes.get(vrf);
     if (!m) return;
     for (let len = 0; len < m.byLen.length; len++) {
@@ -227,6 +249,7 @@ export class LpmTable {
   }
 
   getRoute(vrf: number, words: ArrayLike<number>, len: number): number {
+    if (this.wordsPerKey === 1) return this.routes4.get(vrf)?.get(words[0]!, len, 0) ?? 0;
     return this.routes.get(vrf)?.byLen[len]?.get(keyOf(words, this.wordsPerKey)) ?? 0;
   }
 
@@ -264,6 +287,14 @@ export class LpmTable {
    * next hop it replaced (0: none), so a caller needs no lookup first.
    */
   insert(vrf: number, words: ArrayLike<number>, len: number, nh: number): number {
+    if (this.wordsPerKey === 1) {
+      let m4 = this.routes4.get(vrf);
+      if (!m4) this.routes4.set(vrf, (m4 = new Ipv4PrefixMap()));
+      this.apply(vrf, this.ensureRoot(vrf), words, len, nh, len + 1, -1);
+      const old = m4.set(words[0]!, len, nh, 0);
+      Atomics.add(this.gen, 0, 1);
+      return old;
+    }
     let m = this.routes.get(vrf);
     if (!m) this.routes.set(vrf, (m = { byLen: Array.from({ length: this.bits + 1 }, () => new Map()), count: 0 }));
     const key = keyOf(words, this.wordsPerKey);
@@ -279,20 +310,28 @@ export class LpmTable {
 
   /** Remove a prefix; returns false when it was not there. */
   remove(vrf: number, words: ArrayLike<number>, len: number): boolean {
-    const m = this.routes.get(vrf);
-    const key = keyOf(words, this.wordsPerKey);
-    const r = m?.byLen[len]?.get(key);
-    if (!m || r === undefined) return false;
-    m.byLen[len]!.delete(key);
-    m.count--;
+    const s = this.scratch;
+    // the route at length l covering words (0: none), once this one is gone
+    let routeAt: (l: number) => number;
+    if (this.wordsPerKey === 1) {
+      const m4 = this.routes4.get(vrf);
+      if (!m4 || m4.delete(words[0]!, len, 0) === 0) return false;
+      routeAt = (l) => m4.get(s[0]!, l, 0);
+    } else {
+      const m = this.routes.get(vrf);
+      const key = keyOf(words, this.wordsPerKey);
+      if (!m || m.byLen[len]?.get(key) === undefined) return false;
+      m.byLen[len]!.delete(key);
+      m.count--;
+      routeAt = (l) => m.byLen[l]!.get(keyOf(s, this.wordsPerKey)) ?? 0;
+    }
     // the next covering prefix takes over the slots this one owned
     let coverNh = 0;
     let coverLen = -1;
-    const s = this.scratch;
     for (let l = len - 1; l >= 0; l--) {
       maskWords(words, l, s);
-      const c = m.byLen[l]!.get(keyOf(s, this.wordsPerKey));
-      if (c !== undefined) {
+      const c = routeAt(l);
+      if (c !== 0) {
         coverNh = c;
         coverLen = l;
         break;
@@ -307,6 +346,7 @@ export class LpmTable {
   clearVrf(vrf: number): void {
     const root = this.roots[vrf]!;
     this.routes.delete(vrf);
+    this.routes4.delete(vrf);
     if (root === LPM_NO_ROOT) return;
     Atomics.store(this.roots, vrf, LPM_NO_ROOT);
     Atomics.add(this.gen, 0, 1);
