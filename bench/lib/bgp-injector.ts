@@ -37,7 +37,7 @@ function ipv4Bytes(text: string): number[] {
   return parts;
 }
 
-function ipv4ToInt(text: string): number {
+export function ipv4ToInt(text: string): number {
   const b = ipv4Bytes(text);
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
@@ -315,6 +315,8 @@ export class BgpInjector {
   /** raw UPDATE bodies received, when `keepUpdates` is set */
   readonly updates: Buffer[] = [];
   keepUpdates = false;
+  /** called with each UPDATE body as it arrives (a view into the receive buffer: copy to keep it) */
+  onUpdate?: (body: Buffer) => void;
   notification?: Notification;
   closed = false;
   private waiters: (() => void)[] = [];
@@ -372,8 +374,9 @@ export class BgpInjector {
         this.startKeepalives();
       } else if (type === MSG_NOTIFICATION) {
         this.notification = { code: body[0] ?? 0, subcode: body[1] ?? 0, data: Buffer.from(body.subarray(2)) };
-      } else if (type === MSG_UPDATE && this.keepUpdates) {
-        this.updates.push(Buffer.from(body));
+      } else if (type === MSG_UPDATE) {
+        if (this.keepUpdates) this.updates.push(Buffer.from(body));
+        this.onUpdate?.(body);
       }
       p += len;
     }
@@ -445,7 +448,8 @@ export class BgpInjector {
 
 // --- command-line entry: the benchmark runs the injector inside its own namespace ------------
 
-function parseArgs(argv: string[]): Record<string, string> {
+/** `--name value` pairs of the helper programs' command lines. */
+export function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
