@@ -79,6 +79,9 @@ export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, ta
   const out = st.tableOut(table);
   const groups = new Map<PathAttributes, PrefixKey[]>();
   const withdrawn: PrefixKey[] = [];
+  // runs of prefixes share their attribute set: look the group up only when the set changes
+  let lastSet: PathAttributes | undefined;
+  let lastGroup: PrefixKey[] = [];
   for (const item of items) {
     const entry = typeof item === 'object' ? item : undefined;
     const prefix = entry ? entry.key : (item as PrefixKey);
@@ -87,9 +90,13 @@ export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, ta
     if (a === old) continue;
     if (a) {
       out.set(prefix, a);
-      let g = groups.get(a);
-      if (!g) groups.set(a, (g = []));
-      g.push(prefix);
+      if (a !== lastSet) {
+        let g = groups.get(a);
+        if (!g) groups.set(a, (g = []));
+        lastSet = a;
+        lastGroup = g;
+      }
+      lastGroup.push(prefix);
     } else if (old) {
       out.delete(prefix);
       withdrawn.push(prefix);
