@@ -27,7 +27,6 @@ import type { BenchResult } from './types.js';
 import { figure, ROUNDS } from './lib/stats.js';
 import { loadNow, writeResultsFile } from './lib/machine.js';
 import { startEventDaemon } from './lib/json-events.js';
-import { forwardedSince } from './lib/sample-udp.js';
 import { Lab, canBuildLabs } from '../test/interop/harness/lab.js';
 import { Bird, birdConfig } from '../test/interop/harness/bird.js';
 import { Cnr, cnrAvailable } from '../test/interop/harness/cnr.js';
@@ -208,10 +207,10 @@ async function measure(r: Router, c: Case, count: number, round: number): Promis
     fig.rssBytes = memBytes(dut.pid, 'VmHWM');
     await sleep(1000);
     fig.sent = (await report<{ sent: number }>(send)).sent;
-    const got = await report<{ received: number; sendTimes: number[] }>(recv);
-    const after = forwardedSince(got.sendTimes, tw);
-    fig.forwardedAfter = after.count;
-    fig.lastForwardedMs = after.lastMs;
+    recv.child.stdin!.write(`${tw}\n`);
+    const got = await report<{ received: number; forwardedAfter: number; lastMs: number | null }>(recv);
+    fig.forwardedAfter = got.forwardedAfter;
+    fig.lastForwardedMs = got.lastMs ?? Number.NaN;
     fig.complete = true;
   } catch (err) {
     fig.error = err instanceof Error ? err.message : String(err);
@@ -267,7 +266,7 @@ export async function run(): Promise<BenchResult[]> {
       }
       const ref = (pick: (f: ConvFigure) => number) => (r.name === 'bird' ? {} : { reference: { name: 'BIRD into the kernel, same round', values: series('bird', c, pick) }, direction: 'ref/value' as const });
       results.push(figure({ name: `${label}: time until the FIB is clean`, unit: 's', values: series(r.name, c, (f) => f.cleanSeconds), ...ref((f) => f.cleanSeconds), notes }));
-      results.push(figure({ name: `${label}: datagrams to withdrawn prefixes still forwarded`, unit: 'datagrams', values: series(r.name, c, (f) => f.forwardedAfter), ...(r.name === 'bird' ? {} : { reference: { name: 'BIRD into the kernel, same round', values: series('bird', c, (f) => f.forwardedAfter) } }), notes: `sent at or after the withdrawal began and received by the sink, of ${RATE}/s; no ratio is meaningful near zero` }));
+      results.push(figure({ name: `${label}: datagrams to withdrawn prefixes still forwarded`, unit: 'datagrams', values: series(r.name, c, (f) => f.forwardedAfter), ...(r.name === 'bird' ? {} : { reference: { name: 'BIRD into the kernel, same round', values: series('bird', c, (f) => f.forwardedAfter) }, direction: 'ref/value' as const }), notes: `sent at or after the withdrawal began and received by the sink, of ${RATE}/s over the sample; rounds where either side forwarded none have no ratio` }));
       results.push(figure({ name: `${label}: router CPU until clean`, unit: 's', values: series(r.name, c, (f) => f.cpuSeconds), ...ref((f) => f.cpuSeconds), notes: 'CPU seconds of the router process (cnr: controller + vRouter; BIRD: its own, the kernel FIB work in its system time)' }));
     }
   }

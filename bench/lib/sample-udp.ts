@@ -8,9 +8,11 @@
  *                                                     datagrams/s (a late event loop catches up
  *                                                     in a burst); when stdin closes it prints
  *                                                     {"sent":N}
- *   node sample-udp.js recv PORT                      every 500 ms prints {"received":N}; when
- *                                                     stdin closes, {"received":N,"sendTimes":[...]}
- *                                                     (the send time of every datagram, ms)
+ *   node sample-udp.js recv PORT                      every 500 ms prints {"received":N}; stdin
+ *                                                     takes a moment (epoch ms); when it closes,
+ *                                                     {"received":N,"since":T,"forwardedAfter":N,
+ *                                                     "lastMs":MS}: the datagrams sent at or
+ *                                                     after T that arrived
  */
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -61,10 +63,15 @@ function recv(port: number): void {
   });
   sock.bind(port, '0.0.0.0');
   const timer = setInterval(() => process.stdout.write(JSON.stringify({ received: times.length }) + '\n'), 500);
-  process.stdin.resume();
+  let input = '';
+  process.stdin.setEncoding('utf8').on('data', (d: string) => {
+    input += d;
+  });
   process.stdin.on('end', () => {
     clearInterval(timer);
-    process.stdout.write(JSON.stringify({ received: times.length, sendTimes: times.map((t) => Math.round(t * 10) / 10) }) + '\n');
+    const since = Number(input.trim());
+    const after = Number.isFinite(since) && input.trim() !== '' ? forwardedSince(times, since) : undefined;
+    process.stdout.write(JSON.stringify({ received: times.length, since, forwardedAfter: after?.count, lastMs: after?.lastMs }) + '\n');
     sock.close();
     process.exit(0);
   });
