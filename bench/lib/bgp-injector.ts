@@ -12,6 +12,7 @@
  *   node dist/bench/lib/bgp-injector.js --peer 10.0.0.2 --local-as 65001 --peer-as 65002 \
  *     --next-hop 10.0.0.1 --count 1000000 --per-update 100 [--prefix-len 28] [--base 10.0.0.0]
  * or, for a table-like feed (encodeRealisticUpdates): --feed realistic [--sets 100000] [--seed N].
+ * With --withdraw-signals 1, SIGUSR2 withdraws every prefix and SIGUSR1 drops the session.
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -37,7 +38,7 @@ function ipv4Bytes(text: string): number[] {
   return parts;
 }
 
-function ipv4ToInt(text: string): number {
+export function ipv4ToInt(text: string): number {
   const b = ipv4Bytes(text);
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
@@ -131,6 +132,37 @@ export function encodeBulkUpdates(o: BulkOptions): { bytes: Buffer; updates: num
       for (let b = 0; b < nlriBytes - 1; b++) out[pos++] = (addr >>> (24 - 8 * b)) & 255;
       addr = (addr + step) >>> 0;
     }
+  }
+  return { bytes: out, updates };
+}
+
+/**
+ * Withdraw `count` consecutive IPv4 prefixes (as encodeBulkUpdates announced them): UPDATEs
+ * with withdrawn routes only, as many per message as fit in 4096 bytes.
+ */
+export function encodeBulkWithdrawals(o: { count: number; prefixLen?: number; base?: string }): { bytes: Buffer; updates: number } {
+  const len = o.prefixLen ?? 28;
+  const step = 2 ** (32 - len);
+  const nlriBytes = 1 + Math.ceil(len / 8);
+  const per = Math.floor((4096 - HEADER - 4) / nlriBytes);
+  const updates = Math.ceil(o.count / per);
+  const out = Buffer.alloc(updates * (HEADER + 4) + o.count * nlriBytes);
+  let pos = 0;
+  let addr = ipv4ToInt(o.base ?? '10.0.0.0');
+  for (let u = 0; u < updates; u++) {
+    const n = Math.min(per, o.count - u * per);
+    out.fill(0xff, pos, pos + 16);
+    out.writeUInt16BE(HEADER + 4 + n * nlriBytes, pos + 16);
+    out[pos + 18] = MSG_UPDATE;
+    out.writeUInt16BE(n * nlriBytes, pos + 19);
+    pos += HEADER + 2;
+    for (let i = 0; i < n; i++) {
+      out[pos++] = len;
+      for (let b = 0; b < nlriBytes - 1; b++) out[pos++] = (addr >>> (24 - 8 * b)) & 255;
+      addr = (addr + step) >>> 0;
+    }
+    out.writeUInt16BE(0, pos); // no path attributes
+    pos += 2;
   }
   return { bytes: out, updates };
 }
@@ -315,6 +347,8 @@ export class BgpInjector {
   /** raw UPDATE bodies received, when `keepUpdates` is set */
   readonly updates: Buffer[] = [];
   keepUpdates = false;
+  /** called with each UPDATE body as it arrives (a view into the receive buffer: copy to keep it) */
+  onUpdate?: (body: Buffer) => void;
   notification?: Notification;
   closed = false;
   private waiters: (() => void)[] = [];
@@ -372,8 +406,9 @@ export class BgpInjector {
         this.startKeepalives();
       } else if (type === MSG_NOTIFICATION) {
         this.notification = { code: body[0] ?? 0, subcode: body[1] ?? 0, data: Buffer.from(body.subarray(2)) };
-      } else if (type === MSG_UPDATE && this.keepUpdates) {
-        this.updates.push(Buffer.from(body));
+      } else if (type === MSG_UPDATE) {
+        if (this.keepUpdates) this.updates.push(Buffer.from(body));
+        this.onUpdate?.(body);
       }
       p += len;
     }
@@ -445,7 +480,8 @@ export class BgpInjector {
 
 // --- command-line entry: the benchmark runs the injector inside its own namespace ------------
 
-function parseArgs(argv: string[]): Record<string, string> {
+/** `--name value` pairs of the helper programs' command lines. */
+export function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -500,6 +536,19 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('SIGTERM', stop);
+  if (a['withdraw-signals'] !== undefined) {
+    // convergence (bench/bgp-convergence.bench.ts): SIGUSR2 withdraws every prefix sent,
+    // SIGUSR1 drops the session (Cease, then close)
+    const w = encodeBulkWithdrawals({ count: Number(a['count'] ?? 1_000_000), prefixLen: Number(a['prefix-len'] ?? 28), base: a['base'] });
+    process.on('SIGUSR2', () => {
+      emit('withdrawing');
+      inj.send(w.bytes).then(() => emit('withdrawn', { updates: w.updates }), (err) => emit('error', { message: String(err) }));
+    });
+    process.on('SIGUSR1', () => {
+      emit('dropping');
+      void inj.shutdown();
+    });
+  }
   await inj.until('session end', () => inj.closed, 2 ** 31 - 1).catch(() => undefined);
   emit('closed', { notification: inj.notification });
   process.exit(inj.notification ? 2 : 0);

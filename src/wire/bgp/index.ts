@@ -13,6 +13,7 @@ export * from './open.js';
 export * from './attributes.js';
 export * from './nlri.js';
 export * from './update.js';
+export * from './pack-ipv4.js';
 export * from './notification.js';
 export * from './route-refresh.js';
 export * from './message.js';

@@ -13,7 +13,12 @@ import { formatIpv4, prefixKeyText, tryParseIpv4, tryParseIpv6, type PrefixKey }
 import {
   Afi,
   WELL_KNOWN_COMMUNITIES,
+  allIpv4Codes,
   encodeAttributeBlock,
+  familyKey,
+  maxMessageLength,
+  packIpv4Updates,
+  packIpv4Withdrawals,
   encodeEndOfRib,
   packLabeledUpdates,
   packLabeledWithdrawals,
@@ -68,12 +73,15 @@ export function exportTable(cx: BgpContext, nb: Neighbor, st: NeighborRib, table
 }
 
 /** Bring a peer's Adj-RIB-Out up to date for these prefixes (values, or Loc-RIB entries) and send the difference. */
-export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, items: readonly (PrefixKey | LocEntry)[]): void {
+export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, items: readonly (PrefixKey | LocEntry)[], share?: UpdateShare): void {
   const f = nb.families.find((x) => x.table === table);
   if (!f) return;
   const out = st.tableOut(table);
   const groups = new Map<PathAttributes, PrefixKey[]>();
   const withdrawn: PrefixKey[] = [];
+  // runs of prefixes share their attribute set: look the group up only when the set changes
+  let lastSet: PathAttributes | undefined;
+  let lastGroup: PrefixKey[] = [];
   for (const item of items) {
     const entry = typeof item === 'object' ? item : undefined;
     const prefix = entry ? entry.key : (item as PrefixKey);
@@ -82,9 +90,13 @@ export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, ta
     if (a === old) continue;
     if (a) {
       out.set(prefix, a);
-      let g = groups.get(a);
-      if (!g) groups.set(a, (g = []));
-      g.push(prefix);
+      if (a !== lastSet) {
+        let g = groups.get(a);
+        if (!g) groups.set(a, (g = []));
+        lastSet = a;
+        lastGroup = g;
+      }
+      lastGroup.push(prefix);
     } else if (old) {
       out.delete(prefix);
       withdrawn.push(prefix);
@@ -96,13 +108,51 @@ export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, ta
     nb.sendUpdates(msgs);
     return;
   }
-  // the encoder takes text: prefixes are formatted here, once, as they go out
-  if (withdrawn.length) msgs.push(...packWithdrawals(f.afi, withdrawn.map(prefixKeyText), undefined, nb.options));
+  const o = nb.options;
+  const values = f.afi === Afi.Ipv4 && !o.addPathTx.has(familyKey(Afi.Ipv4, Safi.Unicast));
+  if (withdrawn.length) {
+    const pack = () => (values && allIpv4Codes(withdrawn) ? packIpv4Withdrawals(withdrawn, o) : packWithdrawals(f.afi, withdrawn.map(prefixKeyText), undefined, o));
+    for (const m of share ? share.messages(`${table}|w|${maxMessageLength(o)}`, withdrawn, pack) : pack()) msgs.push(m);
+  }
   for (const [a, ps] of groups) {
-    const block = encodeAttributeBlock(a, f.afi, nb.options);
-    msgs.push(...packUpdates(block, f.afi, ps.map(prefixKeyText), undefined, nb.options, f.afi === Afi.Ipv4 ? undefined : { nextHop: a.nextHop ?? '::', nextHopLocal: a.nextHopLocal }));
+    const block = encodeAttributeBlock(a, f.afi, o);
+    // IPv4 from the prefix values; otherwise the encoder takes text, formatted here as it goes out
+    const pack = () =>
+      values && allIpv4Codes(ps)
+        ? packIpv4Updates(block, ps, o)
+        : packUpdates(block, f.afi, ps.map(prefixKeyText), undefined, o, f.afi === Afi.Ipv4 ? undefined : { nextHop: a.nextHop ?? '::', nextHopLocal: a.nextHopLocal });
+    const key = share && (values || f.afi === Afi.Ipv6) ? `${table}|a|${maxMessageLength(o)}|${o.addPathTx.has(familyKey(f.afi, Safi.Unicast))}|${Buffer.from(block.buffer, block.byteOffset, block.length).toString('latin1')}|${a.nextHop}|${a.nextHopLocal}` : undefined;
+    for (const m of key ? share!.messages(key, ps, pack) : pack()) msgs.push(m);
   }
   nb.sendUpdates(msgs);
+}
+
+/**
+ * UPDATEs shared by the peers of one flush (an update group found by its output, as FRR and
+ * Junos share the work among peers with the same export): peers whose export gives the same
+ * attribute block and the same prefixes get the same bytes, so they are encoded once. The key
+ * holds everything the bytes depend on besides the prefixes (family, block, message size,
+ * ADD-PATH); the prefixes are compared in full, so a peer whose export differs in one prefix
+ * gets its own encoding.
+ */
+export class UpdateShare {
+  private readonly done = new Map<string, { keys: readonly PrefixKey[]; msgs: Uint8Array[] }[]>();
+
+  messages(key: string, keys: readonly PrefixKey[], pack: () => Uint8Array[]): Uint8Array[] {
+    let list = this.done.get(key);
+    if (!list) this.done.set(key, (list = []));
+    for (const d of list) if (sameKeys(d.keys, keys)) return d.msgs;
+    const msgs = pack();
+    list.push({ keys, msgs });
+    return msgs;
+  }
+}
+
+function sameKeys(a: readonly PrefixKey[], b: readonly PrefixKey[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** UPDATEs of a labeled family (SAFI 4 or 128): the labels and RDs ride beside each prefix. */

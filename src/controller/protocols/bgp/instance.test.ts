@@ -426,3 +426,43 @@ test('the attributes `show route extensive` prints read as a plain object (keys,
     (r.attributes as Record<string, unknown>).MED = 8;
   }, TypeError, 'read-only');
 });
+
+test('update groups by output: peers with the same export get the same UPDATE objects, encoded once; others their own', () => {
+  const policy: ConfigTree = { 'policy-statement': { longer: { then: { 'as-path-prepend': '65001', accept: true } } } };
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), c: ebgp(65004, ['10.0.0.4']), d: ebgp(65005, ['10.0.0.5'], { export: ['longer'] }) }, policy);
+  const sent = new Map<string, Uint8Array[]>();
+  for (const addr of ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5']) {
+    sent.set(addr, []);
+    s.nb(addr).sendUpdates = (msgs) => void sent.get(addr)!.push(...msgs);
+  }
+  const nlri = (addr: string) => sent.get(addr)!.flatMap((m) => {
+    const d = decodeUpdate(m.subarray(19), DEFAULT_OPTIONS);
+    return d.kind === 'update' ? d.update.nlri : [];
+  });
+  const prefixes = Array.from({ length: 1200 }, (_, i) => `10.${(i >> 8) + 1}.${i & 255}.0/24`);
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: prefixes });
+  assert.deepEqual(sent.get('10.0.0.2'), [], 'not back to the peer it came from');
+  const b = sent.get('10.0.0.3')!;
+  assert.ok(b.length > 1, 'several full UPDATEs');
+  assert.deepEqual(nlri('10.0.0.3').sort(), [...prefixes].sort());
+  assert.equal(sent.get('10.0.0.4')!.length, b.length);
+  assert.ok(sent.get('10.0.0.4')!.every((m, i) => m === b[i]), 'the same export: the same messages, encoded once');
+  const d = sent.get('10.0.0.5')!;
+  assert.deepEqual(nlri('10.0.0.5').sort(), [...prefixes].sort());
+  assert.ok(d.every((m) => !b.includes(m)), 'another export: its own messages');
+  assert.notDeepEqual(Buffer.from(d[0]!), Buffer.from(b[0]!));
+  // a prefix from b: every peer but b gets it; a and c share the UPDATE
+  for (const v of sent.values()) v.length = 0;
+  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: ['192.0.2.0/24'] });
+  assert.deepEqual(sent.get('10.0.0.3'), []);
+  assert.deepEqual(nlri('10.0.0.2'), ['192.0.2.0/24']);
+  assert.equal(sent.get('10.0.0.2')![0], sent.get('10.0.0.4')![0]);
+  assert.deepEqual(nlri('10.0.0.5'), ['192.0.2.0/24']);
+  // withdrawals are shared the same way
+  for (const v of sent.values()) v.length = 0;
+  feed(s, '10.0.0.2', { withdrawn: prefixes.slice(0, 10) });
+  assert.equal(sent.get('10.0.0.3')![0], sent.get('10.0.0.4')![0]);
+  const w = decodeUpdate(sent.get('10.0.0.5')![0]!.subarray(19), DEFAULT_OPTIONS);
+  assert.ok(w.kind === 'update');
+  assert.deepEqual(w.update.withdrawn, prefixes.slice(0, 10));
+});
