@@ -22,7 +22,7 @@ const SR = [
 function reachSubTlvs(inst: IsisInstance, node: string) {
   const own = lspOf(inst.cx.lsdb.get(2)!.get('0000.0000.0001.00-00')!);
   const reach = own.tlvs.find((t) => t.type === 'extended-is-reachability');
-  if (!reach || reach.type !== 'extended-is-reachability') return undefined;
+  if (reach?.type !== 'extended-is-reachability') return undefined;
   const n = reach.neighbors.find((x) => `${x.neighbor.systemId}.${x.neighbor.pseudonode.toString(16).padStart(2, '0')}` === node);
   return n?.subTlvs;
 }
