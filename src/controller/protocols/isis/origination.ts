@@ -94,7 +94,7 @@ export function ownTlvs(cx: IsisContext, level: Level): Tlv[] {
       neighbors.push({ neighbor: { systemId: parseSystemId(`${s1}.${s2}.${s3}`), pseudonode: parseInt(pn!, 16) }, metric: lc.metric, subTlvs: lanAdjSidSubTlvs(up) });
     }
   }
-  const exported = exportedPrefixes(cx);
+  const exported = exportedPrefixes(cx, level);
   for (const r of exported.v4) if (!seen4.has(formatPrefix(r.prefix))) v4.push(r);
   for (const r of exported.v6) if (!seen6.has(formatPrefix(r.prefix))) v6.push(r);
   if (neighbors.length) tlvs.push({ type: 'extended-is-reachability', neighbors });
