@@ -4,14 +4,15 @@
  * floods a generated topology (bench/lib/isis-topology.ts: a random connected graph of 1k and
  * 10k routers, average degree 4, 2 prefixes each, wide metrics, seed 13). Receivers, in turn
  * within a round: cnr's IS-IS with a real RIB in a process of its own over its kernel
- * FramePort (bench/lib/isis-cnr-receiver.ts: the controller's IS-IS without a vRouter; the
- * vRouter's punt path is another matter, measured nowhere here), and FRR's isisd + zebra
- * (Debian FRR), which install into the namespace's kernel FIB.
+ * FramePort (bench/lib/isis-cnr-receiver.ts: the controller's IS-IS without a vRouter),
+ * `cnr start` as deployed (controller and vRouter in one process, the veth attached to the
+ * vRouter, PDUs through its punt channel, routes counted in the vRouter's FIB), and FRR's
+ * isisd + zebra (Debian FRR), which install into the namespace's kernel FIB.
  *
  * Per receiver: the time from the adjacency coming Up (the injector starts flooding) until the
  * receiver's own count of installed IS-IS routes reaches routers x 2 — cnr: active IS-IS routes
  * in its RIB's inet.0 (kept by the receiver from the RIB's change stream, a poll is one line on
- * stdin); FRR: `ip route show proto isis` in its namespace (zebra's routes in the kernel) —
+ * stdin); cnr start: the vRouter FIB's IPv4 routes (show route summary) less those before; FRR: `ip route show proto isis` in its namespace (zebra's routes in the kernel) —
  * both polled every CNR_BENCH_ISIS_POLL_MS (default 100), with the cost of one poll stated;
  * the CPU (user + sys, /proc/PID/stat) of the receiver's processes from the injector's start to
  * that moment (cnr: its one process; FRR: isisd + zebra) and their peak RSS (VmHWM, summed).
@@ -22,7 +23,7 @@
  * Method (issue 16, bench/lib/stats.ts): >= 3 rounds, ratios formed within a round (FRR / cnr:
  * above 1 = cnr better), median with min / max. Knobs: CNR_BENCH_ISIS_ROUTERS ("1000,10000"),
  * CNR_BENCH_ISIS_CNR_RCVBUF (an experiment: SO_RCVBUFFORCE bytes on cnr's frame socket),
- * CNR_BENCH_ISIS_RECEIVERS ("cnr,frr"), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
+ * CNR_BENCH_ISIS_RECEIVERS ("cnr,cnr-start,frr"), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
  * per millisecond at most from the injector), CNR_BENCH_ISIS_NODE_ARGS (node options for cnr's
  * receiver, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile it).
  */
