@@ -163,9 +163,9 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
     return;
   }
   cx.spf.set(level, result);
-  // level 2 prefixes leaked into level 1 (policy.ts): the level 1 LSP is made again, and
-  // bumped only if what it carries changed
-  if (level === 2 && mayLeak(cx)) cx.originateDue ??= now;
+  // level 1 prefixes into level 2, level 2 leaked into level 1 (policy.ts): the other level's
+  // LSP is made again, and bumped only if what it carries changed
+  if (mayLeak(cx, level)) cx.originateDue ??= now;
   cx.stats.spfRuns++;
   const durationMs = performance.now() - started;
   // runs shorter than the delay itself need no hold (and a small topology's timing, as the

@@ -3,6 +3,8 @@
 // and the chain accepts go into its level 1 LSP with the up/down bit set (RFC 5305 4.1, RFC
 // 5308 2) at the level 2 distance (or the policy's metric), never into its level 2 LSP; without
 // such a term nothing leaks; and a term `to level 2` exports a static into level 2 alone.
+// Level 1 into level 2 is the default: the level 1 SPF's prefixes go into the level 2 LSP at
+// their level 1 distance, except those that came with the down bit; a reject term stops it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAreaAddress, parseSystemId, type Lsp, type Tlv } from '../../../wire/isis/index.js';
@@ -13,16 +15,16 @@ import { peerFrame, withPeer } from './test-instance.js';
 
 const PEER = parseSystemId('0000.0000.0002');
 
-/** The peer's level 2 LSP: us as its neighbour (the two-way check), and `prefixes` at metric 5. */
-function peerL2Lsp(prefixes: string[]): Lsp {
+/** The peer's LSP at `level`: us as its neighbour (the two-way check), IPv4 prefixes (with their down bit) and IPv6 ones, at metric 5. */
+function peerLsp(level: 1 | 2, area: string, v4: [string, boolean][], v6: string[]): Lsp {
   return {
-    kind: 'lsp', level: 2, maxAreaAddresses: 0, remainingLifetime: 1200, lspId: { systemId: PEER, pseudonode: 0, fragment: 0 }, sequence: 1, checksum: 0,
+    kind: 'lsp', level, maxAreaAddresses: 0, remainingLifetime: 1200, lspId: { systemId: PEER, pseudonode: 0, fragment: 0 }, sequence: 1, checksum: 0,
     partitionRepair: false, attached: 0, overload: false, isType: 3,
     tlvs: [
-      { type: 'area-addresses', areas: [parseAreaAddress('49.0002')] },
+      { type: 'area-addresses', areas: [parseAreaAddress(area)] },
       { type: 'extended-is-reachability', neighbors: [{ neighbor: { systemId: parseSystemId('0000.0000.0001'), pseudonode: 0 }, metric: 10, subTlvs: [] }] },
-      { type: 'extended-ipv4-reachability', prefixes: prefixes.filter((p) => !p.includes(':')).map((p) => ({ prefix: parsePrefix(p), metric: 5, down: false, subTlvs: [] })) },
-      { type: 'ipv6-reachability', prefixes: prefixes.filter((p) => p.includes(':')).map((p) => ({ prefix: parsePrefix(p), metric: 5, down: false, external: false, subTlvs: [] })) },
+      { type: 'extended-ipv4-reachability', prefixes: v4.map(([p, down]) => ({ prefix: parsePrefix(p), metric: 5, down, subTlvs: [] })) },
+      { type: 'ipv6-reachability', prefixes: v6.map((p) => ({ prefix: parsePrefix(p), metric: 5, down: false, external: false, subTlvs: [] })) },
     ],
   };
 }
@@ -38,7 +40,7 @@ function ownPrefixes(inst: IsisInstance, level: 1 | 2): [string, number, boolean
 function run(policy: string[]) {
   const { inst, rib, now: t0 } = withPeer(['set protocols isis interface eth1 point-to-point', ...policy], 3);
   let now = t0;
-  inst.frameReceived('eth1', peerFrame(peerL2Lsp(['10.99.0.0/24', '10.98.0.0/24', '2001:db8:99::/48'])), (now += 10));
+  inst.frameReceived('eth1', peerFrame(peerLsp(2, '49.0002', [['10.99.0.0/24', false], ['10.98.0.0/24', false]], ['2001:db8:99::/48'])), (now += 10));
   for (let i = 0; i < 5; i++) inst.tick((now += 200));
   return { inst, rib, now };
 }
@@ -75,4 +77,34 @@ test('without a term from level 2 nothing leaks, and a term to level 2 exports a
   for (let i = 0; i < 3; i++) inst.tick((now += 200));
   assert.deepEqual(ownPrefixes(inst, 1).filter(([p]) => !p.startsWith('10.0.0.') && !p.startsWith('10.255.')), [], 'level 1: no leak, no static');
   assert.deepEqual(ownPrefixes(inst, 2).filter(([p]) => p === '192.0.2.0/24'), [['192.0.2.0/24', 0, false]], 'level 2: the static');
+});
+
+/** The peer's level 1 LSP (same area): 10.77.0.0/24, and 10.66.0.0/24 with the down bit (it leaked that one from level 2). */
+function runL1(policy: string[]) {
+  const { inst, rib, now: t0 } = withPeer(['set protocols isis interface eth1 point-to-point', ...policy], 3);
+  let now = t0;
+  inst.frameReceived('eth1', peerFrame(peerLsp(1, '49.0001', [['10.77.0.0/24', false], ['10.66.0.0/24', true]], ['2001:db8:77::/48'])), (now += 10));
+  for (let i = 0; i < 5; i++) inst.tick((now += 200));
+  return { inst, rib };
+}
+
+test('level 1 prefixes go into the level 2 LSP by default at their level 1 distance, not those with the down bit', () => {
+  const { inst, rib } = runL1([]);
+  assert.ok(rib.show('inet.0').some((e) => e.prefix === '10.66.0.0/24'), 'the down-bit prefix is a level 1 route all the same');
+  const l2 = ownPrefixes(inst, 2).filter(([p]) => p.startsWith('10.77') || p.startsWith('10.66') || p.startsWith('2001:db8:77'));
+  assert.deepEqual(l2, [['10.77.0.0/24', 15, false], ['2001:db8:77::/48', 15, false]]);
+  const v6 = lspOf(inst.cx.lsdb.get(2)!.get('0000.0000.0001.00-00')!).tlvs.find((t) => t.type === 'ipv6-reachability');
+  assert.ok(v6?.type === 'ipv6-reachability' && v6.prefixes.every((p) => !p.external), 'internal, not external');
+});
+
+test('a from level 1 / to level 2 reject term keeps level 1 prefixes out of level 2', () => {
+  const { inst } = runL1([
+    'set policy-options policy-statement nol1 term t from level 1',
+    'set policy-options policy-statement nol1 term t from route-filter 10.77.0.0/16 orlonger',
+    'set policy-options policy-statement nol1 term t to level 2',
+    'set policy-options policy-statement nol1 term t then reject',
+    'set protocols isis export nol1',
+  ]);
+  const l2 = ownPrefixes(inst, 2).filter(([p]) => p.startsWith('10.77') || p.startsWith('2001:db8:77'));
+  assert.deepEqual(l2, [['2001:db8:77::/48', 15, false]], 'the IPv6 prefix is outside the filter');
 });
