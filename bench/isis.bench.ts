@@ -4,14 +4,15 @@
  * floods a generated topology (bench/lib/isis-topology.ts: a random connected graph of 1k and
  * 10k routers, average degree 4, 2 prefixes each, wide metrics, seed 13). Receivers, in turn
  * within a round: cnr's IS-IS with a real RIB in a process of its own over its kernel
- * FramePort (bench/lib/isis-cnr-receiver.ts: the controller's IS-IS without a vRouter; the
- * vRouter's punt path is another matter, measured nowhere here), and FRR's isisd + zebra
- * (Debian FRR), which install into the namespace's kernel FIB.
+ * FramePort (bench/lib/isis-cnr-receiver.ts: the controller's IS-IS without a vRouter),
+ * `cnr start` as deployed (controller and vRouter in one process, the veth attached to the
+ * vRouter, PDUs through its punt channel, routes counted in the vRouter's FIB), and FRR's
+ * isisd + zebra (Debian FRR), which install into the namespace's kernel FIB.
  *
  * Per receiver: the time from the adjacency coming Up (the injector starts flooding) until the
  * receiver's own count of installed IS-IS routes reaches routers x 2 — cnr: active IS-IS routes
  * in its RIB's inet.0 (kept by the receiver from the RIB's change stream, a poll is one line on
- * stdin); FRR: `ip route show proto isis` in its namespace (zebra's routes in the kernel) —
+ * stdin); cnr start: the vRouter FIB's IPv4 routes (show route summary) less those before; FRR: `ip route show proto isis` in its namespace (zebra's routes in the kernel) —
  * both polled every CNR_BENCH_ISIS_POLL_MS (default 100), with the cost of one poll stated;
  * the CPU (user + sys, /proc/PID/stat) of the receiver's processes from the injector's start to
  * that moment (cnr: its one process; FRR: isisd + zebra) and their peak RSS (VmHWM, summed).
@@ -22,7 +23,7 @@
  * Method (issue 16, bench/lib/stats.ts): >= 3 rounds, ratios formed within a round (FRR / cnr:
  * above 1 = cnr better), median with min / max. Knobs: CNR_BENCH_ISIS_ROUTERS ("1000,10000"),
  * CNR_BENCH_ISIS_CNR_RCVBUF (an experiment: SO_RCVBUFFORCE bytes on cnr's frame socket),
- * CNR_BENCH_ISIS_RECEIVERS ("cnr,frr"), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
+ * CNR_BENCH_ISIS_RECEIVERS ("cnr,cnr-start,frr"), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
  * per millisecond at most from the injector), CNR_BENCH_ISIS_NODE_ARGS (node options for cnr's
  * receiver, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile it).
  */
@@ -39,6 +40,7 @@ import { computePrefixes, computeSpf } from '../src/controller/protocols/isis/sp
 import { Lab, canBuildLabs } from '../test/interop/harness/lab.js';
 import { memBytes, readPidFile, runAsync, sleep, type Daemon } from '../test/interop/harness/proc.js';
 import { isisSkip, startFrrIsisd } from '../test/interop/isis-lab.js';
+import { Cnr, cnrAvailable } from '../test/interop/harness/cnr.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -117,6 +119,45 @@ const receivers: Receiver[] = [
           const s = await ask();
           return { stats: s.stats, mem: s.mem, spfLog: s.spf.slice(-5) };
         },
+      };
+    },
+  },
+  {
+    // `cnr start` as deployed: controller and vRouter in one process, the veth attached to the
+    // vRouter (af_packet), IS-IS's PDUs through the vRouter's punt channel (the agent's Frames
+    // stream, VrouterFramePort) and the routes counted where they end up: the vRouter's FIB
+    name: 'cnr-start',
+    async start(lab, ns, ifname) {
+      const cnr = await Cnr.start(lab, ns, `isisb${process.pid}`, {
+        asn: 65000,
+        routerId: RCV_ADDR,
+        neighbors: [],
+        interfaces: [{ name: ifname, addresses: [`${RCV_ADDR}/30`] }],
+        extra: [
+          `set interfaces lo0 unit 0 family iso address 49.0001.${RCV_SYSTEM_ID}.00`,
+          `set interfaces ${ifname} unit 0 family iso`,
+          `set protocols isis interface ${ifname} point-to-point`,
+          `set protocols isis interface ${ifname} hello-interval 1`,
+          `set protocols isis interface ${ifname} level 2 metric 10`,
+          'set protocols isis level 1 disable',
+        ],
+      }, 60_000, { vrouter: true, vhost: false, introspect: '127.0.0.1:18190' });
+      // the vRouter's IPv4 routes of the default VRF (its own system routes included): counted
+      // before the flood, so that the figure is the IS-IS routes installed
+      const fibRoutes = async (): Promise<number> => {
+        const d = await cnr.json<{ vrouterRoutes?: { vrf: string; inet: number }[] }>('show route summary');
+        return (d.vrouterRoutes ?? []).reduce((n, c) => n + c.inet, 0);
+      };
+      const base = await fibRoutes();
+      const spfLog = async () => (await cnr.json<{ log: { durationMs: number; nodes: number; partial: boolean }[] }>('show isis spf log')).log;
+      return {
+        pids: () => [cnr.daemon.pid],
+        count: async () => (await fibRoutes()) - base,
+        lastSpfMs: async () => {
+          const full = (await spfLog()).filter((e) => !e.partial);
+          return full.length ? full[full.length - 1]!.durationMs : Number.NaN;
+        },
+        state: async () => ({ spfLog: (await spfLog()).slice(-5), summary: await cnr.json('show route summary') }),
       };
     },
   },
@@ -296,9 +337,10 @@ export async function run(): Promise<BenchResult[]> {
     return results;
   }
   for (const f of [injectorJs, cnrReceiverJs]) if (!existsSync(f)) throw new Error(`${f} missing: build first`);
-  const wanted = envList('CNR_BENCH_ISIS_RECEIVERS', 'cnr,frr');
+  const wanted = envList('CNR_BENCH_ISIS_RECEIVERS', 'cnr,cnr-start,frr');
   const pollMs = Number(process.env['CNR_BENCH_ISIS_POLL_MS'] ?? 100);
-  const active = receivers.filter((r) => wanted.includes(r.name));
+  // cnr start needs the whole node built (the interop harness's check)
+  const active = receivers.filter((r) => wanted.includes(r.name) && (r.name !== 'cnr-start' || cnrAvailable()));
   const figures: IsisFigure[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const n of sizes) {
@@ -317,26 +359,35 @@ export async function run(): Promise<BenchResult[]> {
       const f = figures.find((x) => x.receiver === name && x.routers === n && x.round === i);
       return f?.complete ? pick(f) : Number.NaN;
     });
+  // one set of rows per cnr receiver: its IS-IS over the kernel frame port ('cnr'), and `cnr
+  // start` through the vRouter's punt channel ('cnr-start'), each against FRR of the same round
+  const mineOf: Record<string, { label: string; how: string }> = {
+    cnr: { label: 'cnr', how: "its RIB's active IS-IS routes" },
+    'cnr-start': { label: 'cnr start (through the vRouter)', how: "the vRouter FIB's IPv4 routes less those before the flood, by show route summary" },
+  };
   for (const n of sizes) {
     const label = `IS-IS ${n} routers (deg 4, ${n * 2} prefixes) flooded over 1 p2p adjacency`;
-    const mine = figures.filter((x) => x.receiver === 'cnr' && x.routers === n);
     const theirs = figures.filter((x) => x.receiver === 'frr' && x.routers === n);
     const polls = (fs: IsisFigure[]) => fs.map((f) => `${f.pollWallMs.toFixed(0)} ms wall / ${f.pollCpuMs.toFixed(0)} ms receiver CPU`).join(', ');
-    const incomplete = [...mine, ...theirs].filter((f) => !f.complete).map((f) => `${f.receiver} round ${f.round + 1}: ${f.error}`);
-    const notes = [
-      `stop rule: each receiver's count of installed IS-IS routes polled every ${pollMs} ms (cnr: its RIB's active IS-IS routes, one poll ${polls(mine)}; FRR: ip route show proto isis, one poll ${polls(theirs)})`,
-      incomplete.length ? `incomplete: ${incomplete.join('; ')}` : undefined,
-    ].filter(Boolean).join('; ');
-    if (!series('cnr', n, (f) => f.seconds).some(Number.isFinite)) {
-      results.push({ name: `${label}: time, cnr`, value: Number.NaN, unit: 's', notes });
-      continue;
+    for (const who of active.map((r) => r.name).filter((x) => x in mineOf)) {
+      const { label: me, how } = mineOf[who]!;
+      const mine = figures.filter((x) => x.receiver === who && x.routers === n);
+      const incomplete = [...mine, ...theirs].filter((f) => !f.complete).map((f) => `${f.receiver} round ${f.round + 1}: ${f.error}`);
+      const notes = [
+        `stop rule: each receiver's count of installed IS-IS routes polled every ${pollMs} ms (${me}: ${how}, one poll ${polls(mine)}; FRR: ip route show proto isis, one poll ${polls(theirs)})`,
+        incomplete.length ? `incomplete: ${incomplete.join('; ')}` : undefined,
+      ].filter(Boolean).join('; ');
+      if (!series(who, n, (f) => f.seconds).some(Number.isFinite)) {
+        results.push({ name: `${label}: time, ${me}`, value: Number.NaN, unit: 's', notes });
+        continue;
+      }
+      const ref = (pick: (f: IsisFigure) => number) => (active.some((r) => r.name === 'frr') ? { reference: { name: 'FRR isisd + zebra, same round', values: series('frr', n, pick) }, direction: 'ref/value' as const } : {});
+      results.push(figure({ name: `${label}: time from adjacency Up to all routes installed, ${me}`, unit: 's', values: series(who, n, (f) => f.seconds), ...ref((f) => f.seconds), notes }));
+      results.push(figure({ name: `${label}: receiver CPU (user+sys), ${me}`, unit: 's', values: series(who, n, (f) => f.cpuSeconds), ...ref((f) => f.cpuSeconds), notes: 'cnr: its one process (cnr start: controller and vRouter); FRR: isisd + zebra (the kernel FIB inserts are in zebra\'s system time); from the injector\'s start to the stop' }));
+      results.push(figure({ name: `${label}: receiver peak RSS, ${me}`, unit: 'MB', values: series(who, n, (f) => f.rssBytes / 2 ** 20), ...ref((f) => f.rssBytes / 2 ** 20), notes: 'VmHWM summed over the receiver\'s processes (FRR: isisd + zebra; the kernel FIB is in neither; cnr start: the vRouter\'s FIB and packet buffers are in it)' }));
+      results.push(figure({ name: `${label}: receiver RSS when ready, before the flood, ${me}`, unit: 'MB', values: series(who, n, (f) => f.readyRssBytes / 2 ** 20), ...ref((f) => f.readyRssBytes / 2 ** 20), notes: 'VmRSS of the receiver\'s processes once started and configured: the runtime and its code (cnr: node with the modules loaded; FRR: isisd + zebra), the share of the peak that no route costs' }));
+      results.push(figure({ name: `${label}: the receiver's own timing of its last full SPF + routes, ${me}`, unit: 'ms', values: series(who, n, (f) => f.spfMs), ...ref((f) => f.spfMs), notes: 'cnr: the last non-partial entry of its SPF log; FRR: show isis summary, IPv4 route computation, last run duration' }));
     }
-    const ref = (pick: (f: IsisFigure) => number) => (active.some((r) => r.name === 'frr') ? { reference: { name: 'FRR isisd + zebra, same round', values: series('frr', n, pick) }, direction: 'ref/value' as const } : {});
-    results.push(figure({ name: `${label}: time from adjacency Up to all routes installed, cnr`, unit: 's', values: series('cnr', n, (f) => f.seconds), ...ref((f) => f.seconds), notes }));
-    results.push(figure({ name: `${label}: receiver CPU (user+sys), cnr`, unit: 's', values: series('cnr', n, (f) => f.cpuSeconds), ...ref((f) => f.cpuSeconds), notes: 'cnr: its one process; FRR: isisd + zebra (the kernel FIB inserts are in zebra\'s system time); from the injector\'s start to the stop' }));
-    results.push(figure({ name: `${label}: receiver peak RSS, cnr`, unit: 'MB', values: series('cnr', n, (f) => f.rssBytes / 2 ** 20), ...ref((f) => f.rssBytes / 2 ** 20), notes: 'VmHWM summed over the receiver\'s processes (FRR: isisd + zebra; the kernel FIB is in neither)' }));
-    results.push(figure({ name: `${label}: receiver RSS when ready, before the flood, cnr`, unit: 'MB', values: series('cnr', n, (f) => f.readyRssBytes / 2 ** 20), ...ref((f) => f.readyRssBytes / 2 ** 20), notes: 'VmRSS of the receiver\'s processes once started and configured: the runtime and its code (cnr: node with the modules loaded; FRR: isisd + zebra), the share of the peak that no route costs' }));
-    results.push(figure({ name: `${label}: the receiver's own timing of its last full SPF + routes, cnr`, unit: 'ms', values: series('cnr', n, (f) => f.spfMs), ...ref((f) => f.spfMs), notes: 'cnr: the last non-partial entry of its SPF log; FRR: show isis summary, IPv4 route computation, last run duration' }));
   }
   const file = writeResultsFile(repo, 'isis-', { figures, spfAlone: spf, results });
   console.log(`  isis figures written to ${file}`);

@@ -2,7 +2,8 @@
  * cnr's IS-IS against FRR's isisd on a broadcast (LAN) circuit: the adjacency comes up once
  * each hello lists the other's MAC (ISO 10589 8.4.2); cnr, with the higher priority, is the DIS
  * and originates the pseudonode LSP that both systems' LSPs point to, and sends CSNPs; each
- * side learns the other's loopback over the LAN. Then HMAC-MD5 authentication (RFC 5304) is
+ * side learns the other's loopback over the LAN; with an SRLB, cnr's LSP carries a LAN-Adj-SID
+ * naming FRR (RFC 8667 2.2.2), which FRR decodes. Then HMAC-MD5 authentication (RFC 5304) is
  * configured on both: the adjacency holds; a wrong key on FRR's side makes cnr drop and count
  * FRR's PDUs as bad_authentication until the adjacency times out.
  */
@@ -37,6 +38,9 @@ function cnrConfig(key?: string) {
       `set protocols isis interface ${ifCnr} level 2 priority 100`,
       'set protocols isis interface lo0.0 passive',
       'set protocols isis level 1 disable',
+      // segment routing with an SRLB: cnr's LSP carries a LAN-Adj-SID for FRR (RFC 8667 2.2.2)
+      'set protocols isis source-packet-routing srgb start-label 400000 index-range 4096',
+      'set protocols isis source-packet-routing srlb start-label 500000 index-range 1000',
       ...(key ? [`set protocols isis level 2 authentication-key ${key}`] : []),
     ].join('\n') + '\n',
     'set',
@@ -77,6 +81,14 @@ test('IS-IS with FRR isisd on a LAN: adjacency via IS Neighbors, cnr elected DIS
   assert.deepEqual(r.nexthops.map((h) => [h.gateway, h.interface]), [['10.78.0.1', ifCnr]]);
   await waitFor('FRR route to cnr\'s loopback', () => /10\.255\.0\.2\/32/.test(frr.vtysh('show isis route')), 15_000);
   assert.ok((inst().cx.stats.tx.get('l2-csnp') ?? 0) > 0, 'the DIS sends CSNPs');
+  // the LAN-Adj-SID toward FRR, as FRR decodes cnr's LSP
+  const adj = [...circuit().lan.values()].find((a) => a.state === 'up')!;
+  assert.equal(adj.adjSid, 500000);
+  const detail = await waitFor('FRR decodes cnr\'s LAN-Adj-SID', () => {
+    const d = frr.vtysh('show isis database detail cnr1.00-00');
+    return /Lan-Adjacency-SID|LAN-Adj-SID|LAN Adj-SID/i.test(d) && d.includes('500000') ? d : undefined;
+  }, 15_000);
+  assert.match(detail, /0000\.0000\.0001|frr1/, 'naming FRR as the neighbour');
 
   // authentication on both sides (FRR: hello password per interface, domain password for LSPs and SNPs)
   frr.push([`interface ${ifFrr}`, ' isis password md5 s3cret', '!', 'router isis 1', ' domain-password md5 s3cret', '!']);

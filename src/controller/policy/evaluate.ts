@@ -45,6 +45,9 @@ export interface PolicySubject {
   tag?: number;
   routeType?: 'internal' | 'external';
   instance?: string;
+  /** IS-IS: the level the route was learned at (`from level`) and the level it is exported into (`to level`) */
+  level?: number;
+  toLevel?: number;
   asPath?: ReadonlyArray<{ type: number; asns: readonly number[] }>;
   communities?: number[];
   extCommunities?: Uint8Array;
@@ -209,6 +212,9 @@ export class PolicyEngine {
     eq('tag', (s) => s.tag);
     if (typeof from['route-type'] === 'string') checks.push((s) => s.routeType === from['route-type']);
     if (typeof from.instance === 'string') checks.push((s) => (s.instance ?? 'master') === from.instance);
+    if (typeof from.level === 'number') checks.push((s) => s.level === from.level);
+    const to = subtree(t.to);
+    if (typeof to.level === 'number') checks.push((s) => s.toLevel === to.level);
     const usesPrefix = filters.length > 0 || lists.length > 0 || from['prefix-list-filter'] !== undefined || typeof from.family === 'string';
     return { name, from: (s, c, p) => checks.every((f) => f(s, c, p)), then, empty: checks.length === 0, usesPrefix };
   }

@@ -31,6 +31,7 @@ function from() {
     tag: leaf('Route tag equals', uint(0, 4294967295)),
     'route-type': leaf('Internal or external route', enumOf('internal', 'external')),
     instance: leaf('Route is in this routing instance', name),
+    level: leaf('IS-IS level the route was learned at (route leaking)', uint(1, 2)),
   });
 }
 
@@ -56,7 +57,7 @@ function then() {
 }
 
 function termBody(): Children {
-  return { from: from(), then: then() };
+  return { from: from(), to: container('Where the route is going', { level: leaf('IS-IS level the route is exported into (route leaking)', uint(1, 2)) }), then: then() };
 }
 
 export const policyOptions = container('Routing policy', {

@@ -104,7 +104,7 @@ function tlvLines(t: Tlv): string[] {
     case 'ipv6-interface-addresses':
       return t.addresses.map((a) => `  IPv6 address: ${formatIpv6(a)}`);
     case 'extended-is-reachability':
-      return t.neighbors.map((n) => `  IS extended neighbor: ${formatNodeId(n.neighbor)}, Metric: default ${n.metric}${n.subTlvs.map((s) => (s.type === 'adj-sid' ? `, Adj-SID ${'label' in s.sid ? s.sid.label : s.sid.index}` : '')).join('')}`);
+      return t.neighbors.map((n) => `  IS extended neighbor: ${formatNodeId(n.neighbor)}, Metric: default ${n.metric}${n.subTlvs.map((s) => (s.type === 'adj-sid' ? `, Adj-SID ${'label' in s.sid ? s.sid.label : s.sid.index}` : s.type === 'lan-adj-sid' ? `, LAN Adj-SID ${'label' in s.sid ? s.sid.label : s.sid.index} to ${s.neighborSystemId}` : '')).join('')}`);
     case 'extended-ipv4-reachability':
     case 'ipv6-reachability':
       return t.prefixes.map((p) => `  ${t.type === 'ipv6-reachability' ? 'IPv6' : 'IP'} prefix: ${formatPrefix(p.prefix)} Metric ${p.metric}${p.down ? ' Down' : ' Up'}${p.subTlvs.map((s) => (s.type === 'prefix-sid' ? `, Prefix-SID ${'index' in s.sid ? `index ${s.sid.index}` : `label ${s.sid.label}`}${s.flags.n ? ' N' : ''}${s.flags.p ? ' P' : ''}${s.flags.e ? ' E' : ''}` : '')).join('')}`);

@@ -12,6 +12,7 @@ import type { RibNexthop, RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
 import { computePrefixes, computeSpf, nearestAttached, type NextHop, type SpfResult } from './spf.js';
 import { srRoutes } from './sr.js';
+import { mayLeak } from './policy.js';
 import { SPF_DELAY_MS, SPF_HOLD_FACTOR, SPF_MAX_HOLD_MS } from './origination.js';
 
 export function sourceOf(level: Level): string {
@@ -162,6 +163,9 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
     return;
   }
   cx.spf.set(level, result);
+  // level 1 prefixes into level 2, level 2 leaked into level 1 (policy.ts): the other level's
+  // LSP is made again, and bumped only if what it carries changed
+  if (mayLeak(cx, level)) cx.originateDue ??= now;
   cx.stats.spfRuns++;
   const durationMs = performance.now() - started;
   // runs shorter than the delay itself need no hold (and a small topology's timing, as the

@@ -263,6 +263,18 @@ export function p2pHelloReceived(cx: IsisContext, c: Circuit, h: P2pHello, src: 
   const next = p2pTransition(before, received);
   if (next !== before) setState(cx, adj, next, now);
   else if (levelsChanged && next === 'up') reoriginate(cx, now);
+  adjSidsFollowAddresses(cx, adj, now);
+}
+
+/**
+ * An adjacency already up whose neighbour starts (or stops) giving an IPv6 address: its IPv6
+ * Adj-SID is taken (or given back) now, not at the next adjacency change, and our LSP and
+ * mpls.0 follow (sr.ts assignAdjSid).
+ */
+function adjSidsFollowAddresses(cx: IsisContext, adj: Adjacency, now: number): void {
+  if (adj.state !== 'up' || !srConfigured(cx) || !assignAdjSid(cx, adj)) return;
+  reoriginate(cx, now);
+  for (const level of adj.levels) scheduleSpf(cx, level, now, `adjacency ${adj.systemId} Adj-SIDs`);
 }
 
 /** What every hello tells about its sender: addresses, areas, SNPA and holding time (the adjacency lives that long). */
@@ -315,6 +327,7 @@ export function lanHelloReceived(cx: IsisContext, c: Circuit, h: LanHello, src: 
     scheduleHello(cx, c, now, true);
   } else if (next !== before) setState(cx, adj, next, now);
   if (prevPriority !== adj.priority || prevLan !== adj.lanId) electDis(cx, c, h.level, now);
+  adjSidsFollowAddresses(cx, adj, now);
 }
 
 function setState(cx: IsisContext, adj: Adjacency, next: Adjacency['state'], now: number): void {

@@ -25,7 +25,7 @@ import {
 import { formatPrefix, parseCidr, parsePrefix, tryParseIpv4, type Prefix } from '../../../lib/addr.js';
 import type { IsisContext } from './instance.js';
 import { flood } from './flooding.js';
-import { adjSidSubTlvs, prefixSidSubTlvs, routerCapability } from './sr.js';
+import { adjSidSubTlvs, lanAdjSidSubTlvs, prefixSidSubTlvs, routerCapability } from './sr.js';
 import { exportedPrefixes } from './policy.js';
 
 /** Refresh own LSPs this long before their lifetime runs out (Junos refreshes at lifetime - 317 s). */
@@ -88,12 +88,13 @@ export function ownTlvs(cx: IsisContext, level: Level): Tlv[] {
       neighbors.push({ neighbor: { systemId: adj.systemId, pseudonode: 0 }, metric: lc.metric, subTlvs: adjSidSubTlvs(adj) });
     }
     const dis = c.dis.get(level);
-    if (dis !== undefined && [...c.lan.values()].some((a) => a.state === 'up' && a.levels.includes(level))) {
+    const up = [...c.lan.values()].filter((a) => a.state === 'up' && a.levels.includes(level));
+    if (dis !== undefined && up.length > 0) {
       const [s1, s2, s3, pn] = dis.split('.');
-      neighbors.push({ neighbor: { systemId: parseSystemId(`${s1}.${s2}.${s3}`), pseudonode: parseInt(pn!, 16) }, metric: lc.metric, subTlvs: [] });
+      neighbors.push({ neighbor: { systemId: parseSystemId(`${s1}.${s2}.${s3}`), pseudonode: parseInt(pn!, 16) }, metric: lc.metric, subTlvs: lanAdjSidSubTlvs(up) });
     }
   }
-  const exported = exportedPrefixes(cx);
+  const exported = exportedPrefixes(cx, level);
   for (const r of exported.v4) if (!seen4.has(formatPrefix(r.prefix))) v4.push(r);
   for (const r of exported.v6) if (!seen6.has(formatPrefix(r.prefix))) v6.push(r);
   if (neighbors.length) tlvs.push({ type: 'extended-is-reachability', neighbors });

@@ -5,12 +5,25 @@
  * external reachability: TLV 135 (wide metrics have no external bit in IPv4) and TLV 236 with
  * the X bit, at the policy's metric or the route's own. The RIB is read through what it
  * optionally offers (fibRoutes, get); the instance hears of changes from index.ts.
+ *
+ * Route leaking (Junos `from level 2` / `to level 1`): a level 1/2 system runs its level 2
+ * SPF's prefixes through the same chain for its level 1 LSP (subject: protocol isis, level 2,
+ * to level 1, metric = the level 2 distance) and advertises the accepted ones with the up/down
+ * bit set (RFC 5305 4.1, RFC 5308 2), so that no level 1/2 system takes them back into level 2.
+ * Every chain evaluation says which level it is for (`to level`), so a term may also export
+ * statics into one level only.
+ *
+ * Level 1 into level 2 needs no policy (ISO 10589 / RFC 1195, and Junos's default): a level
+ * 1/2 system advertises its level 1 SPF's prefixes in its level 2 LSP at their level 1
+ * distance, except those that came with the down bit (leaked from level 2: RFC 5305 4.1);
+ * a term `from level 1` / `to level 2` ... `then reject` keeps a prefix out.
  */
 import { parsePrefix, type Prefix } from '../../../lib/addr.js';
-import type { ExtendedIpv4Reach, Ipv6Reach } from '../../../wire/isis/index.js';
+import type { ExtendedIpv4Reach, Ipv6Reach, Level } from '../../../wire/isis/index.js';
 import { PolicyEngine } from '../../policy/index.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
 import type { IsisContext } from './instance.js';
+import { MAX_PATH_METRIC } from './spf.js';
 
 /** What the RIB may offer beyond RibApi: its active forwarded routes. */
 export interface ListingRib {
@@ -37,26 +50,55 @@ function candidates(rib: RibApi): RibRoute[] {
   return out;
 }
 
-/** The exported prefixes, to add to the LSP (those already advertised as interface prefixes are left to the caller). */
-export function exportedPrefixes(cx: IsisContext): { v4: ExtendedIpv4Reach[]; v6: Ipv6Reach[] } {
+/** The exported prefixes of the LSP of `level`, leaked ones included (those already advertised as interface prefixes are left to the caller). */
+export function exportedPrefixes(cx: IsisContext, level: Level): { v4: ExtendedIpv4Reach[]; v6: Ipv6Reach[] } {
   const v4: ExtendedIpv4Reach[] = [];
   const v6: Ipv6Reach[] = [];
   const chain = cx.cfg.exportPolicies;
+  // down: leaked from level 2 into level 1; external: another protocol's route (IPv6's X bit)
+  const add = (text: string, metric: number, down: boolean, external: boolean) => {
+    let prefix: Prefix;
+    try {
+      prefix = parsePrefix(text);
+    } catch {
+      return;
+    }
+    metric = Math.min(metric, MAX_PATH_METRIC);
+    if (prefix.family === 4) v4.push({ prefix, metric, down, subTlvs: [] });
+    else v6.push({ prefix, metric, down, external, subTlvs: [] });
+  };
+  const l1 = level === 2 && cx.cfg.levels.includes(1) ? cx.spf.get(1) : undefined;
+  if (l1) {
+    const db = cx.lsdb.get(1)!;
+    const graph = db.spfGraph.graph(db.records, cx.now);
+    const engine = chain.length ? policyEngine(cx) : undefined;
+    for (const [prefix, pr] of l1.prefixes) {
+      // learned only with the down bit: it came from level 2 and does not go back
+      if (pr.origins.every((o) => graph.get(o)?.prefixes.some((p) => p.key === prefix && p.down))) continue;
+      const r = engine?.evaluate(chain, { prefix, protocol: 'isis', level: 1, toLevel: 2, routeType: 'internal', nextHops: [], metric: pr.distance }, true);
+      if (!r || r.accept) add(prefix, r?.metric ?? pr.distance, false, false);
+    }
+  }
   if (chain.length === 0) return { v4, v6 };
   const engine = policyEngine(cx);
   for (const route of candidates(cx.rib)) {
-    const subject = { prefix: route.prefix, protocol: route.protocol, nextHops: route.nexthops.map((h) => h.gateway ?? ''), ...(route.metric !== undefined ? { metric: route.metric } : {}) };
+    const subject = { prefix: route.prefix, protocol: route.protocol, toLevel: level, nextHops: route.nexthops.map((h) => h.gateway ?? ''), ...(route.metric !== undefined ? { metric: route.metric } : {}) };
     const r = engine.evaluate(chain, subject, false);
-    if (!r.accept) continue;
-    const metric = Math.min(r.metric ?? route.metric ?? 0, 0xfe000000);
-    let prefix: Prefix;
-    try {
-      prefix = parsePrefix(route.prefix);
-    } catch {
-      continue;
-    }
-    if (prefix.family === 4) v4.push({ prefix, metric, down: false, subTlvs: [] });
-    else v6.push({ prefix, metric, down: false, external: true, subTlvs: [] });
+    if (r.accept) add(route.prefix, r.metric ?? route.metric ?? 0, false, true);
+  }
+  const l2 = level === 1 && cx.cfg.levels.includes(2) ? cx.spf.get(2) : undefined;
+  for (const [prefix, pr] of l2?.prefixes ?? []) {
+    const r = engine.evaluate(chain, { prefix, protocol: 'isis', level: 2, toLevel: 1, routeType: 'internal', nextHops: [], metric: pr.distance }, false);
+    if (r.accept) add(prefix, r.metric ?? pr.distance, true, false);
   }
   return { v4, v6 };
+}
+
+/**
+ * Whether an SPF run at `level` may change the other level's LSP: level 1 prefixes go into
+ * level 2 on every level 1/2 system; level 2 into level 1 only through an export chain.
+ */
+export function mayLeak(cx: IsisContext, level: Level): boolean {
+  if (!cx.cfg.levels.includes(1) || !cx.cfg.levels.includes(2)) return false;
+  return level === 1 || cx.cfg.exportPolicies.length > 0;
 }

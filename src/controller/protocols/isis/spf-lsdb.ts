@@ -61,7 +61,7 @@ export function viewOf(lsp: Lsp, intern: (id: string) => string = (id) => id): L
     else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
       for (const p of t.prefixes) {
         const key = formatPrefix(p.prefix);
-        prefixes.push({ key, metric: p.metric });
+        prefixes.push(p.down ? { key, metric: p.metric, down: true } : { key, metric: p.metric });
         for (const s of p.subTlvs) {
           if (s.type !== 'prefix-sid' || s.algorithm !== 0 || !('index' in s.sid)) continue;
           (sids ??= []).push({ prefix: key, index: s.sid.index, node: s.flags.n, php: !s.flags.p, explicitNull: s.flags.e });

@@ -37,6 +37,8 @@ export interface SpfEdge {
 export interface SpfPrefix {
   readonly key: string;
   readonly metric: number;
+  /** the up/down bit (RFC 5305 4.1): leaked down from level 2, never to be advertised back up */
+  readonly down?: true;
 }
 
 export interface SpfVertex {

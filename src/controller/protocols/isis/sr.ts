@@ -93,6 +93,19 @@ export function adjSidSubTlvs(adj: Adjacency): IsReachSubTlv[] {
   return out;
 }
 
+/**
+ * RFC 8667 2.2.2: on a LAN, the IS reachability toward the pseudonode carries one LAN-Adj-SID
+ * per neighbour up at that level (its system ID and the label; F for the IPv6 one), the
+ * same labels a point-to-point adjacency would get.
+ */
+export function lanAdjSidSubTlvs(adjs: Iterable<Adjacency>): IsReachSubTlv[] {
+  const out: IsReachSubTlv[] = [];
+  for (const adj of adjs) {
+    for (const s of adjSidSubTlvs(adj)) if (s.type === 'adj-sid') out.push({ type: 'lan-adj-sid', flags: s.flags, weight: s.weight, neighborSystemId: adj.systemId, sid: s.sid });
+  }
+  return out;
+}
+
 function state(cx: IsisContext): SrState {
   cx.sr ??= { adjLabels: new Map() };
   return cx.sr;
@@ -108,13 +121,26 @@ function takeLabel(s: SrState, srlb: { start: number; size: number }, adj: Adjac
   return undefined;
 }
 
-/** Adj-SIDs from the SRLB for an adjacency that came up (lowest free labels): IPv4, then IPv6 when the neighbour has an IPv6 address. */
-export function assignAdjSid(cx: IsisContext, adj: Adjacency): void {
+/**
+ * Adj-SIDs from the SRLB for an adjacency that is up (lowest free labels): IPv4, and IPv6 while
+ * the neighbour gives an IPv6 address in its hellos — taken when one appears after the
+ * adjacency came up, given back when it goes. Returns whether a label was taken or given back
+ * (then our LSP and mpls.0 change).
+ */
+export function assignAdjSid(cx: IsisContext, adj: Adjacency): boolean {
   const srlb = cx.cfg.sr?.srlb;
-  if (!srlb) return;
+  if (!srlb) return false;
   const s = state(cx);
+  const before4 = adj.adjSid;
+  const before6 = adj.adjSid6;
   if (adj.adjSid === undefined || s.adjLabels.get(adj.adjSid) !== adj) adj.adjSid = takeLabel(s, srlb, adj);
-  if (adj.ipv6.length > 0 && (adj.adjSid6 === undefined || s.adjLabels.get(adj.adjSid6) !== adj)) adj.adjSid6 = takeLabel(s, srlb, adj);
+  if (adj.ipv6.length > 0) {
+    if (adj.adjSid6 === undefined || s.adjLabels.get(adj.adjSid6) !== adj) adj.adjSid6 = takeLabel(s, srlb, adj);
+  } else if (adj.adjSid6 !== undefined) {
+    if (s.adjLabels.get(adj.adjSid6) === adj) s.adjLabels.delete(adj.adjSid6);
+    adj.adjSid6 = undefined;
+  }
+  return before4 !== adj.adjSid || before6 !== adj.adjSid6;
 }
 
 export function releaseAdjSid(cx: IsisContext, adj: Adjacency): void {
