@@ -3,8 +3,10 @@
  * in a namespace that plays the node's host namespace, with bridge domain bd100 (VLAN 100,
  * IRB irb.100 at 10.100.0.1/24) and an L3 host on a routed port. The plugin, run as a
  * runtime runs it, makes each pod's host side an access port of VLAN 100: a veth pod and a
- * TAP pod with static IPAM, and a pure L2 veth pod without IPAM (its address is the test's).
- * The pods ping each other (switched) and the L3 host (routed through the IRB); CHECK passes;
+ * TAP pod with static IPAM, and a pure L2 veth pod without IPAM (its address is the test's);
+ * a fourth pod joins bd200 (VLAN 200, IRB irb.200). The pods of VLAN 100 ping each other
+ * (switched), the pod of VLAN 200 (routed between the two IRBs) and the L3 host (routed through
+ * the IRB); CHECK passes;
  * a wrong vlanId or an unknown domain is refused; a `firewall family bridge` filter on the
  * pure L2 pod's port discards its frames to one pod (not the other), its hits shown by
  * `cnr acl --list`; DEL leaves nothing behind.
@@ -35,7 +37,7 @@ const tag = `cnil${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
 const lab = new NetnsLab('cnil');
 const HOST = lab.name('host');
-const PODS = { a: lab.name('a'), b: lab.name('b'), c: lab.name('c') } as const;
+const PODS = { a: lab.name('a'), b: lab.name('b'), c: lab.name('c'), d: lab.name('d') } as const;
 type Pod = keyof typeof PODS;
 const node = new CnrNode(HOST, join(tmp, 'state'), join(tmp, 'cnr.set'), tmp);
 
@@ -43,6 +45,9 @@ const CONFIG = `set system host-name cni-l2
 set bridge-domains bd100 vlan-id 100
 set bridge-domains bd100 routing-interface irb.100
 set interfaces irb unit 100 family inet address 10.100.0.1/24
+set bridge-domains bd200 vlan-id 200
+set bridge-domains bd200 routing-interface irb.200
+set interfaces irb unit 200 family inet address 10.200.0.1/24
 set interfaces r1 unit 0 family inet address 10.1.0.1/24
 `;
 
@@ -50,6 +55,7 @@ function netConf(pod: Pod): Record<string, unknown> {
   const base: Record<string, unknown> = { cniVersion: '1.0.0', name: `${tag}-l2`, type: 'cnr-cni', bridgeDomain: 'bd100', mtu: 1500, stateDir: node.stateDir, dataDir: join(tmp, 'cni') };
   if (pod === 'a') return { ...base, ipam: { type: 'static', addresses: [{ address: '10.100.0.11/24', gateway: '10.100.0.1' }] } };
   if (pod === 'b') return { ...base, interfaceType: 'tap', ipam: { type: 'static', addresses: [{ address: '10.100.0.12/24', gateway: '10.100.0.1' }] } };
+  if (pod === 'd') return { ...base, bridgeDomain: 'bd200', ipam: { type: 'static', addresses: [{ address: '10.200.0.14/24', gateway: '10.200.0.1' }] } };
   return { ...base, vlanId: 100 }; // pure L2: no IPAM
 }
 
@@ -72,8 +78,8 @@ describe('cnr-cni bridgeDomain (L2 pods) with cnr start', { skip }, () => {
     if (process.env.CNR_KEEP_LOGS !== '1') rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('pods join bd100 as access ports: they ping each other, and the L3 host through the IRB', async () => {
-    for (const p of ['a', 'b', 'c'] as Pod[]) {
+  test('pods join bd100 as access ports: they ping each other, the pod in VLAN 200 and the L3 host through the IRBs', async () => {
+    for (const p of ['a', 'b', 'c', 'd'] as Pod[]) {
       const r = cni('ADD', p);
       assert.equal(r.status, 0, `${p}: ${JSON.stringify(r.out)}\n${node.logTail()}`);
       results[p] = r.out;
@@ -99,6 +105,11 @@ describe('cnr-cni bridgeDomain (L2 pods) with cnr start', { skip }, () => {
     await eventually('b (TAP) to ping the L3 host', 20_000, () => pingFrom(PODS.b, '10.1.0.2'));
     const ttl = execFileSync('ip', ['netns', 'exec', PODS.b, 'ping', '-c', '1', '-W', '2', '10.1.0.2'], { encoding: 'utf8' });
     assert.match(ttl, /ttl=63/, 'routed once, by the IRB');
+    // VLAN 100 to VLAN 200: from one IRB to the other
+    await eventually('a to ping d (VLAN 200) through the IRBs', 20_000, () => pingFrom(PODS.a, '10.200.0.14'));
+    assert.ok(pingFrom(PODS.d, '10.100.0.13', 3), 'd reaches the pure L2 pod c');
+    await eventually('d to ping the L3 host through irb.200', 20_000, () => pingFrom(PODS.d, '10.1.0.2'));
+    assert.ok(node.cli('show bridge domain bridge-domain bd200').includes(attachmentNames(`${tag}-d`, 'eth0').hostVeth));
     const domain = node.cli('show bridge domain bridge-domain bd100');
     for (const p of ['a', 'b', 'c']) assert.ok(domain.includes(attachmentNames(`${tag}-${p}`, 'eth0').hostVeth), domain);
   });
@@ -147,7 +158,7 @@ describe('cnr-cni bridgeDomain (L2 pods) with cnr start', { skip }, () => {
   });
 
   test('DEL removes the pods from the domain and leaves nothing behind', async () => {
-    for (const p of ['a', 'b', 'c'] as Pod[]) {
+    for (const p of ['a', 'b', 'c', 'd'] as Pod[]) {
       for (let i = 0; i < 2; i++) {
         const r = cni('DEL', p);
         assert.equal(r.status, 0, JSON.stringify(r.out));
@@ -159,6 +170,6 @@ describe('cnr-cni bridgeDomain (L2 pods) with cnr start', { skip }, () => {
     await eventually('the vRouter to close the TAP pod', 5000, () => !links(PODS.b).includes('eth0'));
     for (const ns of Object.values(PODS)) assert.equal(links(ns).trim().split('\n').length, 1, `${ns}: ${links(ns)}`);
     assert.deepEqual(readdirSync(join(tmp, 'cni', `${tag}-l2`)).filter((f) => f.endsWith('.json')), []);
-    await eventually('the domain to have no pod port', 5000, () => !node.cli('show bridge domain bridge-domain bd100').includes('cnr'));
+    await eventually('the domains to have no pod port', 5000, () => !node.cli('show bridge domain').includes('cnr'));
   });
 });
