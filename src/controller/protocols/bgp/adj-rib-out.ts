@@ -109,10 +109,13 @@ export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, ta
     return;
   }
   const o = nb.options;
-  const values = f.afi === Afi.Ipv4 && !o.addPathTx.has(familyKey(Afi.Ipv4, Safi.Unicast));
+  const addPath = o.addPathTx.has(familyKey(f.afi, Safi.Unicast));
+  const values = f.afi === Afi.Ipv4 && !addPath;
+  // what the bytes depend on besides the prefixes (and, announcing, the attributes)
+  const shape = `${table}|${maxMessageLength(o)}|${addPath}`;
   if (withdrawn.length) {
     const pack = () => (values && allIpv4Codes(withdrawn) ? packIpv4Withdrawals(withdrawn, o) : packWithdrawals(f.afi, withdrawn.map(prefixKeyText), undefined, o));
-    for (const m of share ? share.messages(`${table}|w|${maxMessageLength(o)}`, withdrawn, pack) : pack()) msgs.push(m);
+    for (const m of share ? share.messages(`${shape}|w`, withdrawn, pack) : pack()) msgs.push(m);
   }
   for (const [a, ps] of groups) {
     const block = encodeAttributeBlock(a, f.afi, o);
@@ -121,7 +124,7 @@ export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, ta
       values && allIpv4Codes(ps)
         ? packIpv4Updates(block, ps, o)
         : packUpdates(block, f.afi, ps.map(prefixKeyText), undefined, o, f.afi === Afi.Ipv4 ? undefined : { nextHop: a.nextHop ?? '::', nextHopLocal: a.nextHopLocal });
-    const key = share && (values || f.afi === Afi.Ipv6) ? `${table}|a|${maxMessageLength(o)}|${o.addPathTx.has(familyKey(f.afi, Safi.Unicast))}|${Buffer.from(block.buffer, block.byteOffset, block.length).toString('latin1')}|${a.nextHop}|${a.nextHopLocal}` : undefined;
+    const key = share ? `${shape}|a|${Buffer.from(block.buffer, block.byteOffset, block.length).toString('latin1')}|${a.nextHop}|${a.nextHopLocal}` : undefined;
     for (const m of key ? share!.messages(key, ps, pack) : pack()) msgs.push(m);
   }
   nb.sendUpdates(msgs);
