@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connect as h2connect } from 'node:http2';
 import { AGENT_RECEIVE_WINDOW, AgentServer } from '../../src/agent/server.js';
 import { startHealthServer } from '../../src/agent/health-http.js';
-import { AGENT_FEATURES_HEADER, FEATURE_PREFIX_BYTES, LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from '../../src/api/proto.js';
+import { AGENT_FEATURES_HEADER, FEATURE_PACKED_ROUTES, FEATURE_PREFIX_BYTES, LOADER_OPTIONS, loadProtos, protoDir, type PbAgentMessage, type PbControllerMessage } from '../../src/api/proto.js';
 import { RecordingDataplane } from '../support/recording-dataplane.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
@@ -340,8 +340,10 @@ test('the agent offers a wide HTTP/2 receive window, so the controller can keep 
  * does, without it behaves as an agent of the release before Route.destination. A stand-in
  * because that older release cannot run here; the current agent is the real one above.
  */
-async function recordingAgent(features?: string): Promise<{ port: number; routes: { prefix: string; destination: { address: Buffer; length: number } | null }[]; stop: () => void }> {
+async function recordingAgent(features?: string): Promise<{ port: number; routes: { prefix: string; destination: { address: Buffer; length: number } | null }[]; packed: number[][]; stop: () => void }> {
   const routes: { prefix: string; destination: { address: Buffer; length: number } | null }[] = [];
+  /** the packed route records received (RouteBatch.packed_ipv4 and packed_ipv6), as byte arrays */
+  const packed: number[][] = [];
   const server = new grpc.Server();
   server.addService(loadProtos().agent.service, {
     Program: (call: grpc.ServerDuplexStream<PbControllerMessage, PbAgentMessage>) => {
@@ -352,17 +354,18 @@ async function recordingAgent(features?: string): Promise<{ port: number; routes
       }
       call.on('data', (m: PbControllerMessage) => {
         for (const r of m.routes?.routes ?? []) routes.push({ prefix: r.prefix ?? '', destination: (r.destination as unknown as { address: Buffer; length: number } | null) ?? null });
+        for (const b of [m.routes?.packedIpv4, m.routes?.packedIpv6]) if (b?.length) packed.push([...b]);
         call.write({ seq: m.seq, ok: true, failures: [], swept: 0 });
       });
       call.on('end', () => call.end());
     },
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  return { port, routes, stop: () => server.forceShutdown() };
+  return { port, routes, packed, stop: () => server.forceShutdown() };
 }
 
-test('route prefixes go as values to an agent that announces prefix-bytes, as text to one of the release before', async () => {
-  for (const features of [FEATURE_PREFIX_BYTES, undefined]) {
+test('routes go as packed records to an agent that announces packed-routes, as values to one that announces prefix-bytes, as text to one of the release before', async () => {
+  for (const features of [`${FEATURE_PREFIX_BYTES},${FEATURE_PACKED_ROUTES}`, FEATURE_PREFIX_BYTES, undefined]) {
     const agent = await recordingAgent(features);
     const rib = new Rib();
     const lines: string[] = [];
@@ -373,7 +376,15 @@ test('route prefixes go as values to an agent that announces prefix-bytes, as te
       await exp.whenIdle(5000);
       rib.announce('inet6.0', 'static', { prefix: '2001:db8::/32', protocol: 'static', preference: 5, action: 'discard', nexthops: [] });
       await exp.whenIdle(5000);
-      if (features) {
+      if (features?.includes(FEATURE_PACKED_ROUTES)) {
+        // one record each: address, length, the 3-byte next-hop set reference (1: the batch's discard set)
+        assert.deepEqual(agent.routes, []);
+        assert.deepEqual(agent.packed, [
+          [192, 0, 2, 0, 24, 0, 0, 1],
+          [...parsePrefix('2001:db8::/32').addr, 32, 0, 0, 1],
+        ]);
+      } else if (features) {
+        assert.deepEqual(agent.packed, []);
         assert.deepEqual(agent.routes.map((r) => [r.prefix, [...r.destination!.address], r.destination!.length]), [
           ['', [192, 0, 2, 0], 24],
           ['', [...parsePrefix('2001:db8::/32').addr], 32],
