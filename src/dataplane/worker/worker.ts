@@ -38,7 +38,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared; memif?: MemifOptions }
+  | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared; memif?: MemifOptions; prepared?: number }
   | { t: 'detach'; vif: number }
   | { t: 'request'; vif: number; family: number; w: number[] }
   | { t: 'inject'; vif: number; frame: Uint8Array };
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       const m = r.message as ToWorker;
       if (m.t === 'attach') {
         try {
-          const drv = openDriver(mods, m.kind, m.name, m.memory, engine.pool.slotSize, m.memif);
+          const drv = openDriver(mods, m.kind, m.name, m.memory, engine.pool.slotSize, m.memif, m.prepared);
           engine.attach(m.vif, drv);
           rebuild();
           post({ t: 'attached', vif: m.vif, hwaddr: drv.hwaddr });
