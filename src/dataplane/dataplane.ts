@@ -64,7 +64,7 @@ import { G_PUNT_OSI, MAX_ADDR, VIF_IRB, VIF_UP, VIF_VHOST } from './tables/vif-t
 import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
 import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, L2_PORT_COUNTERS, L2_PORT_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { Engine, driverModules, idleSpinMs, openDriver } from './worker/engine.js';
-import { AfPacketSpares, afPacketSparesFromEnv } from './io/af-packet-spares.js';
+import { AfPacketSpares, afPacketSparesFromEnv, closeAfPacketFd } from './io/af-packet-spares.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { memifStatusBuffer, readMemifStatus, type MemifOptions } from './io/memif.js';
@@ -1269,6 +1269,7 @@ export class VRouterDataplane implements Dataplane {
           if (p) p.reject(new Error(m.message));
           else logLine(`vrouter worker: ${m.message}`);
         } else if (m.t === 'learn') this.applyEvents(m.events, k);
+        else if (m.t === 'close') closeAfPacketFd(m.fd);
         else if (m.t === 'frames') this.deliverFrames(m.meta, m.data);
       });
       w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));

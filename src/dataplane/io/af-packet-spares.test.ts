@@ -137,3 +137,36 @@ test('a prepared socket opened on a veth carries frames both ways, bound only at
   assert.equal(r.atA0, 5, `frames sent from a1, received by the prepared socket on a0: ${out}`);
   assert.equal(r.spareReady, 1, 'a spare was made ready for the next attach');
 });
+
+test('a worker hands its fds to the main thread to close, past koffi’s 256 async calls (a worker never runs their callbacks)', { timeout: 30000 }, async () => {
+  // the worker opens 300 sockets and closes each through closeInBackground, as detaches do
+  const code = `
+    import { parentPort } from 'node:worker_threads';
+    import { readdirSync } from 'node:fs';
+    const { closeInBackground, setFdCloser } = await import(${JSON.stringify(new URL('./af-packet.js', import.meta.url).href)});
+    const { libc } = await import(${JSON.stringify(new URL('../../sys/libc.js', import.meta.url).href)});
+    setFdCloser((fd) => parentPort.postMessage({ close: fd }));
+    let failed = '';
+    for (let i = 0; i < 300; i++) {
+      const fd = libc().socket(2, 2, 0);
+      try { closeInBackground(fd); } catch (e) { failed ||= 'close ' + i + ': ' + e.message; }
+    }
+    parentPort.postMessage({ done: true, failed });
+  `;
+  const { Worker } = await import('node:worker_threads');
+  const { closeAfPacketFd } = await import('./af-packet-spares.js');
+  const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+  let handed = 0;
+  const result = await new Promise<{ failed: string }>((resolve, reject) => {
+    w.on('message', (m: { close?: number; done?: boolean; failed: string }) => {
+      if (m.close !== undefined) {
+        handed++;
+        closeAfPacketFd(m.close);
+      } else if (m.done) resolve(m);
+    });
+    w.on('error', reject);
+  });
+  await w.terminate();
+  assert.equal(result.failed, '', 'no close refused');
+  assert.equal(handed, 300, 'every fd went to the main thread');
+});

@@ -20,6 +20,11 @@ const loadAfPacket = (): Promise<AfPacketModule> => (afPacket ??= import('./af-p
 const prepareAfPacket = async (frameSize: number): Promise<number> => (await loadAfPacket()).prepareAfPacket(frameSize);
 const closeInBackground = (fd: number): void => void loadAfPacket().then((m) => m.closeInBackground(fd));
 
+/** Close a packet socket a worker handed over (io/af-packet.ts setFdCloser), off this thread too. */
+export function closeAfPacketFd(fd: number): void {
+  closeInBackground(fd);
+}
+
 /** Spares kept ready unless CNR_AF_PACKET_SPARES says otherwise. */
 export const DEFAULT_AF_PACKET_SPARES = 2;
 

@@ -33,6 +33,7 @@
  * keeps a few ready), and openAfPacket given such a socket only maps and binds it; close()
  * hands the final close() to the thread pool.
  */
+import { isMainThread } from 'node:worker_threads';
 import type { IoCounters, IoDriver } from './driver.js';
 import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import {
@@ -146,9 +147,35 @@ export async function prepareAfPacket(frameSize = SLOT_SIZE): Promise<number> {
   return fd;
 }
 
-/** close(fd) on libuv's thread pool: the last close of a packet socket with rings waits for RCU grace periods (~35 ms). */
+/** A worker thread's way to have an fd closed by the main thread (setFdCloser). */
+let fdCloser: ((fd: number) => void) | undefined;
+
+/**
+ * In a forwarding worker: hand the fds closeInBackground gets to `closer` (the worker posts
+ * them to the main thread). A worker's loop never returns to its event loop, so koffi's async
+ * calls made there never complete on the JS side and their count reaches koffi's limit.
+ */
+export function setFdCloser(closer: (fd: number) => void): void {
+  fdCloser = closer;
+}
+
+/**
+ * close(fd) off the calling thread: the last close of a packet socket with rings waits for
+ * RCU grace periods (~35 ms). On the main thread it runs on libuv's thread pool (koffi's async
+ * call); in a worker it goes to the setFdCloser closer; else, or when koffi refuses more async
+ * calls, it is closed here.
+ */
 export function closeInBackground(fd: number): void {
-  (libc().close as unknown as { async(fd: number, cb: (err: unknown, r: number) => void): void }).async(fd, () => {});
+  if (!isMainThread) {
+    if (fdCloser) fdCloser(fd);
+    else libc().close(fd);
+    return;
+  }
+  try {
+    (libc().close as unknown as { async(fd: number, cb: (err: unknown, r: number) => void): void }).async(fd, () => {});
+  } catch {
+    libc().close(fd);
+  }
 }
 
 export interface AfPacketStats {
