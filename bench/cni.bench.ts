@@ -159,9 +159,11 @@ export async function run(): Promise<BenchResult[]> {
         }
         for (let i = 0; i < PODS; i++) await del(p, `${tag}-${p}-${round}-p${i}`, i);
         for (const x of [...r.seq, ...r.par]) if (x.error) errors.push(`${p} round ${round + 1}: ${x.error}`);
+        if (errors.length) console.log(`  cni: first failure so far: ${errors[0]}`);
         rounds[p].push(r);
         const ok = (xs: PodRun[]) => xs.filter((x) => !x.error);
-        const sum = (xs: PodRun[]) => `ready p50 ${percentile(ok(xs).map((x) => x.readyMs), 50).toFixed(1)} ms (ADD answered p50 ${percentile(ok(xs).map((x) => x.addMs), 50).toFixed(1)} ms), ${ok(xs).filter((x) => x.lost > 0).length} pods lost probes (${ok(xs).reduce((a, x) => a + x.lost, 0)} in all), ${xs.length - ok(xs).length} failed`;
+        const p50 = (ys: number[]) => (ys.length ? percentile(ys, 50).toFixed(1) : '-');
+        const sum = (xs: PodRun[]) => `ready p50 ${p50(ok(xs).map((x) => x.readyMs))} ms (ADD answered p50 ${p50(ok(xs).map((x) => x.addMs))} ms), ${ok(xs).filter((x) => x.lost > 0).length} pods lost probes (${ok(xs).reduce((a, x) => a + x.lost, 0)} in all), ${xs.length - ok(xs).length} failed`;
         console.log(`  cni round ${round + 1} ${p}: one at a time ${sum(r.seq)}; ${PARALLEL} at a time ${sum(r.par)}; DEL p50 ${percentile(r.del, 50).toFixed(1)} ms`);
       }
     }

@@ -286,8 +286,9 @@ export class Programmer {
       const cfg = vifConfig(m);
       const port = m.bridge ? bridgePortConfig(m.bridge) : undefined;
       let created = false;
-      if (old && sameVifExceptAddresses(old.cfg, cfg)) {
+      if (old && sameVifExceptAddresses(old.cfg, cfg) && (this.dp.setVifNeighbors || sameNeighbors(old.cfg, cfg))) {
         if (!sameList(old.cfg.addresses, cfg.addresses)) this.dp.setVifAddresses(m.name, cfg.addresses ?? []);
+        if (!sameNeighbors(old.cfg, cfg)) this.dp.setVifNeighbors!(m.name, cfg.neighbors ?? []);
       } else {
         if (old) {
           await this.dp.delVif(m.name);
@@ -752,7 +753,18 @@ function vifConfig(m: PbInterfaceUpdate): VifConfig {
   if (m.vlan) cfg.vlan = m.vlan;
   if (m.mac) cfg.mac = m.mac;
   if (driver === 'memif') cfg.memif = { socket: m.memifSocket ?? '', id: m.memifId ?? 0, ...(m.memifSecret ? { secret: m.memifSecret } : {}) };
+  if (m.staticNeighbors?.length) {
+    cfg.neighbors = m.staticNeighbors.map((t) => {
+      const [ip, mac, more] = t.split(' ');
+      if (!ip || !mac || more !== undefined) throw new DataplaneError(`static neighbor '${t}': expected "IP MAC"`);
+      return { ip, mac };
+    });
+  }
   return cfg;
+}
+
+function sameNeighbors(a: VifConfig, b: VifConfig): boolean {
+  return JSON.stringify(a.neighbors ?? []) === JSON.stringify(b.neighbors ?? []);
 }
 
 function sameVifExceptAddresses(a: VifConfig, b: VifConfig): boolean {

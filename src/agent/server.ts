@@ -224,16 +224,19 @@ export class AgentServer {
             queue.length = 0;
             return;
           }
-          const msg = queue.shift()!;
-          const res = await this.apply(msg);
+          const batch = takeInterfaceRun(queue);
+          const results = batch.length > 1 ? await this.applyInterfaces(batch) : [await this.apply(batch[0]!)];
           if (call.cancelled || call.destroyed) return;
-          const reply: PbAgentMessage = { seq: msg.seq, ok: res.failures.length === 0, failures: res.failures, swept: res.swept ?? 0 };
-          this.stats.messages++;
-          if (!reply.ok) {
-            this.stats.nacks++;
-            this.log(`agent: NACK seq ${msg.seq}: ${res.failures.slice(0, 3).map((f) => `${f.object}: ${f.reason}`).join('; ')}`);
-          }
-          call.write(reply);
+          batch.forEach((msg, k) => {
+            const res = results[k]!;
+            const reply: PbAgentMessage = { seq: msg.seq, ok: res.failures.length === 0, failures: res.failures, swept: res.swept ?? 0 };
+            this.stats.messages++;
+            if (!reply.ok) {
+              this.stats.nacks++;
+              this.log(`agent: NACK seq ${msg.seq}: ${res.failures.slice(0, 3).map((f) => `${f.object}: ${f.reason}`).join('; ')}`);
+            }
+            call.write(reply);
+          });
           if (paused && queue.length < 16) {
             paused = false;
             call.resume();
@@ -326,6 +329,18 @@ export class AgentServer {
     call.on('close', done);
   }
 
+  /**
+   * Interface messages for distinct interfaces (takeInterfaceRun), applied together: each
+   * attach waits on its worker and the kernel (an af-packet socket mapped and bound, a TAP
+   * made), and pods added together (the CNI service's batched commits) need not wait for one
+   * another. The replies still go in order.
+   */
+  private async applyInterfaces(msgs: PbControllerMessage[]): Promise<ApplyResult[]> {
+    const results = await Promise.all(msgs.map((m) => this.programmer.applyInterface(m.interface!)));
+    await this.opts.bfd?.interfacesChanged(this.dp.listVifs());
+    return results;
+  }
+
   private async apply(msg: PbControllerMessage): Promise<ApplyResult> {
     const p = this.programmer;
     switch (msg.body) {
@@ -395,6 +410,25 @@ export class AgentServer {
       ...(v.bridge ? { bridge: { mode: v.bridge.mode, vlans: v.bridge.vlans, nativeVlan: v.bridge.nativeVlan ?? 0, tpid: v.bridge.tpid ?? 0, dot1qTunneling: v.bridge.dot1qTunneling ?? false, macs: v.bridge.macs, macLimit: v.bridge.macLimit, counters: v.bridge.counters } } : {}),
     }));
   }
+}
+
+/** At most this many interface messages are applied at once. */
+const INTERFACE_RUN = 32;
+
+/**
+ * The next message off the queue, with the interface messages right behind it when it is one
+ * too, as long as each names another interface (two changes of one interface stay in order).
+ */
+export function takeInterfaceRun(queue: PbControllerMessage[]): PbControllerMessage[] {
+  const first = queue.shift()!;
+  if (first.body !== 'interface' || !first.interface) return [first];
+  const names = new Set([first.interface.name]);
+  const run = [first];
+  while (run.length < INTERFACE_RUN && queue[0]?.body === 'interface' && queue[0].interface && !names.has(queue[0].interface.name)) {
+    names.add(queue[0].interface.name);
+    run.push(queue.shift()!);
+  }
+  return run;
 }
 
 /**

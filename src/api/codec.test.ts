@@ -56,7 +56,7 @@ function randomMessage(): Record<string, unknown> {
     case 2:
       return { seq, vrf: { name: pick(['blue', 'red']), delete: rnd(2) === 1 } };
     case 3:
-      return { seq, interface: { name: 'eth1', delete: rnd(2) === 1, driver: pick(['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', 'MEMIF']), vrf: pick(['', 'blue']), addresses: Array.from({ length: rnd(3) }, (_, i) => `10.${i}.0.1/24`), mtu: rnd(2) * 9000, vlan: rnd(4095), mac: pick(['', '02:00:00:00:00:01']), ...(rnd(2) ? { memifSocket: pick(['', '/run/cnr/memif/pod/memif.sock']), memifId: rnd(3), memifSecret: pick(['', 'pw']) } : {}), filters: Array.from({ length: rnd(2) * rnd(4) }, randomIpFilter) } };
+      return { seq, interface: { name: 'eth1', delete: rnd(2) === 1, driver: pick(['DRIVER_UNSPECIFIED', 'AF_PACKET', 'TAP', 'MEMORY', 'AF_XDP', 'MEMIF']), vrf: pick(['', 'blue']), addresses: Array.from({ length: rnd(3) }, (_, i) => `10.${i}.0.1/24`), mtu: rnd(2) * 9000, vlan: rnd(4095), mac: pick(['', '02:00:00:00:00:01']), ...(rnd(2) ? { memifSocket: pick(['', '/run/cnr/memif/pod/memif.sock']), memifId: rnd(3), memifSecret: pick(['', 'pw']) } : {}), filters: Array.from({ length: rnd(2) * rnd(4) }, randomIpFilter), ...(rnd(2) ? { staticNeighbors: Array.from({ length: 1 + rnd(2) }, (_, i) => `10.81.0.${i + 2} 02:aa:bb:cc:dd:0${i}`) } : {}) } };
     default: {
       const sets = Array.from({ length: rnd(3) }, () => ({ action: pick(['FORWARD', 'DISCARD', 'REJECT', 'RECEIVE']), nexthops: Array.from({ length: rnd(3) }, randomNexthop) }));
       const routes = Array.from({ length: rnd(200) }, (_, i) => ({

@@ -331,6 +331,7 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
   }
   w.boolField(11, m.irb);
   for (const f of m.filters ?? []) writeIpFilter(w, f);
+  for (const n of m.staticNeighbors ?? []) w.string(110, n, true);
   end();
 }
 
@@ -796,7 +797,8 @@ function readInterface(r: Reader, start: number, end: number): PbInterfaceUpdate
     else if (f === 40 && wire === 2) {
       const st = x.span();
       (m.filters ??= []).push(readIpFilter(new Reader(x.buf, st, x.pos)));
-    } else x.skip(wire);
+    } else if (f === 110 && wire === 2) (m.staticNeighbors ??= []).push(x.string());
+    else x.skip(wire);
   }
   return m;
 }

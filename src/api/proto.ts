@@ -89,6 +89,8 @@ export interface PbInterfaceUpdate {
   irb?: boolean;
   /** IP firewall filters (field 40; docs/filters.md) */
   filters?: PbIpFilter[];
+  /** static neighbours, "IP MAC" each (field 110) */
+  staticNeighbors?: string[];
 }
 
 export type FilterActionName = 'FILTER_ACCEPT' | 'FILTER_DISCARD' | 'FILTER_REJECT';

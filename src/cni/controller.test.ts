@@ -80,3 +80,14 @@ test('a bridge-domain attachment makes the host side an access port: no address,
     'set apply-groups g',
   ]);
 });
+
+test("the pod's MAC makes each pod address a static neighbour under its gateway address (arp, ndp)", () => {
+  const s = groupStatements({
+    group: 'g', hostVeth: 'h', instanceName: 'blue', instanceType: 'vrf', mtu: 1500, containerId: 'c', ifname: 'eth0', podMac: '02:11:22:33:44:55',
+    pods: [{ address: '10.1.0.5', family: 4, gateway: '10.1.0.1' }, { address: 'fd00:1::5', family: 6, gateway: 'fd00:1::1' }],
+  });
+  assert.ok(s.includes('set groups g interfaces h unit 0 family inet address 10.1.0.1/32 arp 10.1.0.5 mac 02:11:22:33:44:55'), s.join('\n'));
+  assert.ok(s.includes('set groups g interfaces h unit 0 family inet6 address fd00:1::1/128 ndp fd00:1::5 mac 02:11:22:33:44:55'), s.join('\n'));
+  const without = groupStatements({ group: 'g', hostVeth: 'h', instanceName: 'blue', instanceType: 'vrf', mtu: 1500, containerId: 'c', ifname: 'eth0', pods: [{ address: '10.1.0.5', family: 4, gateway: '10.1.0.1' }] });
+  assert.ok(!without.some((l) => / arp | ndp /.test(l)), 'no MAC (a memif pod): no static neighbour');
+});

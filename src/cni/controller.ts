@@ -34,6 +34,12 @@ export interface GroupSpec {
   memif?: { socket: string; routerMac: string };
   /** bridge-domain pod (L2): the host side is an access port in this VLAN, no L3 unit */
   bridge?: { vlanId: number };
+  /**
+   * the pod interface's MAC (veth and TAP pods): each pod address becomes a static neighbour
+   * under its gateway address (`arp`/`ndp ... mac`), so the vRouter answers the pod's first
+   * packet without resolving the pod first
+   */
+  podMac?: string;
 }
 
 /** `instanceName` of the main routing instance (Junos calls it master): inet.0 and inet6.0. */
@@ -57,6 +63,12 @@ export function groupStatements(s: GroupSpec): string[] {
   }
   for (const gw of new Set(s.pods.map((p) => `${p.gateway}/${p.family === 4 ? 32 : 128}`))) {
     out.push(`${itf} unit 0 family ${gw.includes(':') ? 'inet6' : 'inet'} address ${gw}`);
+  }
+  if (s.podMac) {
+    for (const p of s.pods) {
+      const [family, table] = p.family === 4 ? ['inet', 'arp'] : ['inet6', 'ndp'];
+      out.push(`${itf} unit 0 family ${family} address ${p.gateway}/${p.family === 4 ? 32 : 128} ${table} ${p.address} mac ${s.podMac}`);
+    }
   }
   if (!main) {
     out.push(`${ri} instance-type ${s.instanceType}`);

@@ -274,17 +274,3 @@ export async function deletePodLink(netns: string, ifname: string, mac: string):
   if (d.code === 0 || /Cannot find device|does not exist/.test(d.stderr)) return d.code === 0;
   throw new CniError(ErrorCode.Internal, `deleting ${ifname} in ${netns}: ${d.stderr.trim()}`);
 }
-
-/**
- * Pings `gateway` from inside the pod (an echo every 10 ms until the first reply, at most
- * `timeoutMs`): true once it answered. ADD does this once the vRouter has acknowledged the
- * attachment, so that both neighbour entries exist before the container starts: the pod's
- * for its gateway, and the vRouter's for the pod (learned on its main thread from the pod's
- * ARP or NDP). Without it a container's first packet may be answered into an unresolved
- * neighbour and dropped (arp_unresolved), and its kernel would not retry for a second.
- */
-export async function probeGateway(netns: string, gateway: string, timeoutMs: number): Promise<boolean> {
-  const deadline = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-  const r = await execFile('nsenter', [`--net=${netns}`, 'ping', '-n', '-q', '-c', '1', '-i', '0.01', '-w', deadline, gateway], { timeoutMs: timeoutMs + 1000 });
-  return r.code === 0;
-}

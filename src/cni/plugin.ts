@@ -39,7 +39,6 @@ import {
   linkExists,
   moveTap,
   podLinkExists,
-  probeGateway,
   waitForTap,
   type PodAddress,
   type PodRoute,
@@ -213,6 +212,8 @@ function groupSpec(env: CniEnv, conf: NetConf, n: AttachmentNames, plan: PodPlan
   const podName = kubernetesPod(env);
   if (podName) s.podName = podName;
   if (conf.interfaceType === 'memif') s.memif = { socket: memifPlaceOf(env, conf).socket, routerMac: n.hostMac };
+  // the pod's MAC is ours to set on a veth or TAP (a memif application picks its own; a bridge pod has no L3 unit)
+  else if (bridgeVlan === undefined) s.podMac = n.podMac;
   return s;
 }
 
@@ -436,8 +437,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
         if (err instanceof IntentCancelled) committed = false;
         throw new CniError(ErrorCode.Internal, err instanceof IntentCancelled ? err.message : `controller refused the configuration: ${(err as Error).message}`);
       });
+      // (the pod is a static neighbour of the vRouter and the vRouter answers the pod's ARP
+      // and NDP for its gateway at once: nothing to probe before the container starts)
       trace('committed and programmed');
-      if (committer.waitsForDataPlane) await probeGateways(env.netns, plan);
     }
 
     return buildResult(env, conf, n, ipam, plan);
@@ -449,21 +451,6 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     removeRecord(conf.dataDir, conf.name, env.containerId, env.ifname);
     throw err;
   }
-}
-
-/** How long ADD pings the pod's gateways before it answers anyway (link.ts probeGateway). */
-const PROBE_MS = 2000;
-
-/**
- * Once the vRouter has the attachment: each family's gateway pinged from inside the pod
- * (in parallel), so that the container's first packets find both neighbour entries made.
- * A gateway that does not answer in time does not fail ADD (the attachment is committed
- * and programmed; the pod's own traffic resolves it then): it is traced.
- */
-async function probeGateways(netns: string, plan: PodPlan): Promise<void> {
-  const gateways = [...new Set(plan.addrs.map((a) => a.gateway).filter((g): g is string => g !== undefined))];
-  const answered = await Promise.all(gateways.map((g) => probeGateway(netns, g, PROBE_MS).catch(() => false)));
-  trace(`gateways probed: ${gateways.map((g, i) => `${g} ${answered[i] ? 'answered' : 'silent'}`).join(', ') || 'none'}`);
 }
 
 function ipamFor(env: CniEnv, conf: NetConf): Promise<CniResult> {
@@ -519,8 +506,6 @@ async function addTap(env: CniEnv, conf: NetConf, deps: Deps, n: AttachmentNames
     trace('tap moved');
     await configurePod(env.netns, env.ifname, plan.addrs, plan.routes, undefined, true);
     trace('pod configured');
-    // the vRouter's first ARP for the pod went out before the TAP was in the pod: resolved now
-    if (deps.committer?.(conf.stateDir)?.waitsForDataPlane) await probeGateways(env.netns, plan);
     return buildResult(env, conf, n, ipam, plan);
   } catch (err) {
     // The vRouter closes the TAP when the group goes; a TAP left on either side goes too.

@@ -47,6 +47,13 @@ export interface VifConfig {
   vlan?: number;
   /** driver 'memif': the socket and interface id */
   memif?: MemifVifConfig;
+  /** static neighbors on this vif: resolved from the start, never aged or changed by ARP/NDP (setVifNeighbors replaces them) */
+  neighbors?: StaticNeighbor[];
+}
+
+export interface StaticNeighbor {
+  ip: string;
+  mac: string;
 }
 
 export type LabelStack = number[]; // outermost first; at most 5 (service label last)
@@ -309,6 +316,8 @@ export interface Dataplane {
   delVif(name: string): Promise<void>;
   /** replace the router's own addresses on a vif */
   setVifAddresses(name: string, addresses: string[]): void;
+  /** replace a vif's static neighbors (VifConfig.neighbors); absent in a data plane without them */
+  setVifNeighbors?(name: string, neighbors: StaticNeighbor[]): void;
   /**
    * Replace the router's own addresses that belong to no vif (`lo0`); an empty list removes
    * the loopback. They go on vhost0 with the vifs' addresses, for the host's TCP (BGP between
@@ -365,6 +374,8 @@ export interface Dataplane {
   setMacAging?(seconds: number): void;
   /** the MAC table, of one domain or all */
   listMacs?(bridgeDomain?: string): MacEntryInfo[];
+  /** the neighbor cache (ARP/NDP): state incomplete, reachable, failed, or permanent (a static neighbor) */
+  listNeighbors?(): { vif: string; ip: string; mac?: string; state: string }[];
   /** forget learned MACs (of one domain, or all); returns how many */
   clearMacs?(bridgeDomain?: string): number;
   listBridgeDomains?(): BridgeDomainInfo[];

@@ -34,6 +34,7 @@ import {
   type RouteInfo,
   type RouteCountInfo,
   type VifConfig,
+  type StaticNeighbor,
   type VifInfo,
 } from './api.js';
 import { bytesToIpv4, formatMac, formatPrefix, makePrefix, parseCidr, parseIp, parseLabel, parseMac, parsePrefix, scanIpv4Prefix, type Prefix, AddressError, formatIp } from '../lib/addr.js';
@@ -63,6 +64,7 @@ import { G_PUNT_OSI, MAX_ADDR, VIF_IRB, VIF_UP, VIF_VHOST } from './tables/vif-t
 import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
 import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, L2_PORT_COUNTERS, L2_PORT_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
 import { Engine, driverModules, idleSpinMs, openDriver } from './worker/engine.js';
+import { AfPacketSpares, afPacketSparesFromEnv, closeAfPacketFd } from './io/af-packet-spares.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
 import { memifStatusBuffer, readMemifStatus, type MemifOptions } from './io/memif.js';
@@ -170,6 +172,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly w6 = new Uint32Array(4);
   private readonly receiveNh: number;
   private engine: Engine | undefined;
+  /** af-packet sockets with their rings set up ahead of the attaches that take them */
+  private readonly afPacketSpares: AfPacketSpares;
   private workers: { w: Worker; port: MessagePort; ready: Promise<void>; wakeFd: number }[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(64));
   private pendingAttach = new Map<number, { resolve: (hw: Uint8Array) => void; reject: (e: Error) => void }>();
@@ -220,6 +224,7 @@ export class VRouterDataplane implements Dataplane {
     this.nWorkers = Math.min(16, Math.max(0, Math.floor(opts.workers ?? 0)));
     this.poolSize = opts.poolSize ?? 4096;
     this.slotSize = slotSizeFor(opts.maxMtu ?? 1500);
+    this.afPacketSpares = new AfPacketSpares(this.slotSize, afPacketSparesFromEnv());
     this.vrfAlloc = new IdAllocator(0, this.sizes.maxVrfs);
     this.vifAlloc = new IdAllocator(0, this.sizes.maxVifs);
     this.nhAlloc = new IdAllocator(1, this.sizes.maxNexthops);
@@ -298,6 +303,7 @@ export class VRouterDataplane implements Dataplane {
     const mac = cfg.mac !== undefined ? this.parse(() => parseMac(cfg.mac!)) : undefined;
     if (mac && (mac[0]! & 1) !== 0) throw new DataplaneError(`MAC ${cfg.mac} is multicast`);
     const addresses = this.parseAddresses(cfg.addresses ?? []);
+    const statics = this.parseStaticNeighbors(cfg.name, cfg.neighbors ?? []);
     const id = this.vifAlloc.alloc();
     if (id < 0) throw new DataplaneError(`too many interfaces (max ${this.sizes.maxVifs})`);
     const isVhost = cfg.name === (this.opts.vhostName ?? 'vhost0') && this.opts.vhost === true;
@@ -328,6 +334,9 @@ export class VRouterDataplane implements Dataplane {
     st.glean = this.allocNh({ type: 'glean', vif: cfg.name }, NH_GLEAN, true, (n) => { this.tables.nh.vif[n] = id; });
     vt.glean[id] = st.glean;
     this.writeAddresses(st, addresses);
+    // before the vif is up: the first frame to a static neighbor needs no resolution
+    const noRoom = statics.length ? this.neighbors.setStatic(id, statics) : 0;
+    if (noRoom) logLine(`vrouter: interface ${cfg.name}: neighbor table full: ${noRoom} static neighbors not installed`);
     if (isVhost) Atomics.store(vt.global, 0, id);
     Atomics.store(vt.flags, id, VIF_UP | (isVhost ? VIF_VHOST : 0) | (isIrb ? VIF_IRB : 0));
     if (this.opts.vhost && !isVhost && vrf === 0) this.syncHost();
@@ -452,6 +461,23 @@ export class VRouterDataplane implements Dataplane {
     if (!st) throw new DataplaneError(`no interface '${name}'`);
     this.writeAddresses(st, this.parseAddresses(addresses));
     if (this.opts.vhost && st.vrf === 0) this.syncHost();
+  }
+
+  setVifNeighbors(name: string, neighbors: StaticNeighbor[]): void {
+    const st = this.vifs.get(name);
+    if (!st) throw new DataplaneError(`no interface '${name}'`);
+    const full = this.neighbors.setStatic(st.id, this.parseStaticNeighbors(name, neighbors));
+    if (full) throw new DataplaneError(`neighbor table full: ${full} static neighbors of ${name} not installed`);
+  }
+
+  private parseStaticNeighbors(vif: string, neighbors: readonly StaticNeighbor[]): { family: number; w: number[]; mac: Uint8Array }[] {
+    if (!Array.isArray(neighbors)) throw new DataplaneError(`interface ${vif}: static neighbors must be a list`);
+    return neighbors.map((n) => {
+      const ip = this.parse(() => parseIp(n.ip));
+      const mac = this.parse(() => parseMac(n.mac));
+      if ((mac[0]! & 1) !== 0) throw new DataplaneError(`interface ${vif}: static neighbor ${n.ip}: MAC ${n.mac} is multicast`);
+      return { family: ip.family, w: Array.from(padWords(ip.bytes)), mac };
+    });
   }
 
   setAcl(vif: string, rules: AclRule[], direction: 'input' | 'output' = 'input'): void {
@@ -1135,7 +1161,7 @@ export class VRouterDataplane implements Dataplane {
 
   /** Neighbor cache entries (ARP/NDP), for introspection. */
   listNeighbors(): { vif: string; ip: string; mac?: string; state: string }[] {
-    return listNeighbors(this.tables.nbr, (vif) => this.vifById[vif]?.name ?? String(vif));
+    return listNeighbors(this.tables.nbr, (vif) => this.vifById[vif]?.name ?? String(vif), (i) => this.neighbors.isStatic(i));
   }
 
   dropStats(): Record<string, number> {
@@ -1243,6 +1269,7 @@ export class VRouterDataplane implements Dataplane {
     for (const { wakeFd } of this.workers) closeFd(wakeFd);
     this.workers = [];
     this.engine?.close();
+    this.afPacketSpares.close();
   }
 
   private spawnWorkers(): void {
@@ -1266,6 +1293,7 @@ export class VRouterDataplane implements Dataplane {
           if (p) p.reject(new Error(m.message));
           else logLine(`vrouter worker: ${m.message}`);
         } else if (m.t === 'learn') this.applyEvents(m.events, k);
+        else if (m.t === 'close') closeAfPacketFd(m.fd);
         else if (m.t === 'frames') this.deliverFrames(m.meta, m.data);
       });
       w.on('error', (e) => logLine(`vrouter worker failed: ${e.stack ?? e.message}`));
@@ -1288,7 +1316,8 @@ export class VRouterDataplane implements Dataplane {
     if (this.engine) {
       // real drivers are imported before the first af-packet/tap vif opens (memory needs none)
       const mods = st.driver === 'memory' ? {} : await driverModules();
-      const drv = openDriver(mods, kind, st.name, st.memory, this.slotSize, st.memif);
+      const prepared = kind === 'af-packet' ? await this.afPacketSpares.take() : undefined;
+      const drv = openDriver(mods, kind, st.name, st.memory, this.slotSize, st.memif, prepared);
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
     }
@@ -1298,12 +1327,14 @@ export class VRouterDataplane implements Dataplane {
     const owner = load.indexOf(Math.min(...load));
     Atomics.store(this.tables.vif.owner, st.id, owner);
     await this.workers[owner]!.ready;
+    // the socket's rings set up ahead, off the worker (io/af-packet-spares.ts)
+    const prepared = kind === 'af-packet' ? await this.afPacketSpares.take() : undefined;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pendingAttach.set(st.id, {
         resolve: (hw) => { this.pendingAttach.delete(st.id); resolve(hw); },
         reject: (e) => { this.pendingAttach.delete(st.id); reject(e); },
       });
-      this.post({ t: 'attach', vif: st.id, kind, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}), ...(st.memif ? { memif: st.memif } : {}) });
+      this.post({ t: 'attach', vif: st.id, kind, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}), ...(st.memif ? { memif: st.memif } : {}), ...(prepared !== undefined ? { prepared } : {}) });
     });
   }
 

@@ -95,8 +95,10 @@ export function answer(dp: Dataplane, url: URL): unknown {
     }
     case '/bd':
       return dp.listBridgeDomains?.() ?? [];
+    case '/nbr':
+      return dp.listNeighbors?.() ?? [];
     case '/':
-      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/rt/count[?vrf=NAME]', '/mpls', '/dropstats', '/stats', '/acl', '/mac?bd=NAME', '/bd'] };
+      return { endpoints: ['/vif', '/nh', '/rt?vrf=NAME&family=inet|inet6', '/rt/count[?vrf=NAME]', '/mpls', '/dropstats', '/stats', '/acl', '/mac?bd=NAME', '/bd', '/nbr'] };
     default:
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   }

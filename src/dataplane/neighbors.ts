@@ -7,6 +7,9 @@
  * dropped as arp_unresolved meanwhile and triggers rate-limited requests from the worker).
  * Neighbors no next hop refers to (learned unsolicited, for hosts on a connected subnet, or
  * released) age out after 15 minutes and are the first evicted when the table is full.
+ * Static neighbors (setStatic: configured `arp`/`ndp` entries, a CNI pod's address and MAC)
+ * are written resolved and stay so: never requested, aged, evicted or changed by what ARP/NDP
+ * say, until the vif goes or its static list no longer has them.
  *
  * VRouterDataplane (dataplane.ts) owns one NeighborResolver: it calls start/stop as neighbor
  * next hops come and go, forgetVif when a vif goes, applyEvents with the workers' events and
@@ -53,8 +56,47 @@ export class NeighborResolver {
   /** neighbor entries no next hop refers to (learned from ARP/NDP, or released): index -> last refresh */
   private readonly learned = new Map<number, number>();
   private lastAging = 0;
+  /** static entries, by vif */
+  private readonly statics = new Map<number, Set<number>>();
+  /** every static entry's index (what applyEvents and stop() check) */
+  private readonly permanent = new Set<number>();
 
   constructor(private readonly cx: NeighborContext) {}
+
+  /**
+   * Make `entries` the vif's static neighbors: each written resolved to its MAC for good.
+   * Static entries of the vif not listed any more become ordinary ones (resolved again while a
+   * next hop refers to them, else forgotten). Returns the entries the table had no room for.
+   */
+  setStatic(vif: number, entries: readonly { family: number; w: number[]; mac: Uint8Array }[]): number {
+    const nb = this.cx.table;
+    const next = new Set<number>();
+    let full = 0;
+    for (const n of entries) {
+      let e = nb.ensure(vif, n.family, n.w);
+      if (e < 0 && this.evictOldest()) e = nb.ensure(vif, n.family, n.w);
+      if (e < 0) { full++; continue; }
+      nb.resolve(e, n.mac);
+      this.learned.delete(e);
+      this.permanent.add(e);
+      next.add(e);
+    }
+    for (const e of this.statics.get(vif) ?? []) {
+      if (next.has(e)) continue;
+      this.permanent.delete(e);
+      const r = this.resolving.get(e);
+      if (r) {
+        // a next hop still needs it: resolve it as any other
+        nb.setState(e, NBR_INCOMPLETE);
+        r.tries = 0;
+        r.nextAt = 0;
+      } else nb.remove(e);
+    }
+    if (next.size) this.statics.set(vif, next);
+    else this.statics.delete(vif);
+    if (this.resolving.size) this.tick(this.cx.now());
+    return full;
+  }
 
   /** Write what the workers learned (EVENT_WORDS per event: vif, family, address, MAC). */
   applyEvents(ev: Uint32Array): void {
@@ -69,6 +111,7 @@ export class NeighborResolver {
       mac[0] = ev[b + 6]! >>> 8; mac[1] = ev[b + 6]! & 255;
       mac[2] = ev[b + 7]! >>> 24; mac[3] = (ev[b + 7]! >>> 16) & 255; mac[4] = (ev[b + 7]! >>> 8) & 255; mac[5] = ev[b + 7]! & 255;
       let e = nb.find(vif, w[0]!, w[1]!, w[2]!, w[3]!);
+      if (e >= 0 && this.permanent.has(e)) continue; // configured: ARP/NDP do not change it
       if (e < 0) {
         // learn unsolicited only for hosts on a connected subnet of the vif
         const addresses = this.cx.vifAddresses(vif);
@@ -82,11 +125,17 @@ export class NeighborResolver {
     }
   }
 
+  /** Whether entry `i` is a static neighbor (setStatic). */
+  isStatic(i: number): boolean {
+    return this.permanent.has(i);
+  }
+
   /** A next hop refers to neighbor entry `nbr`: resolve it (and keep it) while one does. */
   start(nbr: number, vif: number, family: number, w: number[]): void {
     const r = this.resolving.get(nbr);
     if (r) { r.refs++; return; }
     this.learned.delete(nbr);
+    // (a static entry is REACHABLE: tick() sends nothing for it)
     this.resolving.set(nbr, { vif, family, w, tries: 0, nextAt: 0, refs: 1 });
     this.tick(this.cx.now());
   }
@@ -96,7 +145,7 @@ export class NeighborResolver {
     const r = this.resolving.get(nbr);
     if (r && --r.refs <= 0) {
       this.resolving.delete(nbr);
-      this.learned.set(nbr, this.cx.now()); // ages out like a learned one
+      if (!this.permanent.has(nbr)) this.learned.set(nbr, this.cx.now()); // ages out like a learned one
     }
   }
 
@@ -120,8 +169,10 @@ export class NeighborResolver {
         nb.remove(i);
         this.learned.delete(i);
         this.resolving.delete(i);
+        this.permanent.delete(i);
       }
     }
+    this.statics.delete(vif);
   }
 
   /** Age out learned entries; retry unanswered neighbor requests; give up (failed) after RESOLVE_TRIES. */
@@ -153,8 +204,8 @@ export class NeighborResolver {
   }
 }
 
-/** The neighbor cache entries (ARP/NDP) as introspection shows them; `vifName` names a vif index. */
-export function listNeighbors(nb: NeighborTable, vifName: (vif: number) => string): { vif: string; ip: string; mac?: string; state: string }[] {
+/** The neighbor cache entries (ARP/NDP) as introspection shows them; `vifName` names a vif index; static entries show as `permanent`. */
+export function listNeighbors(nb: NeighborTable, vifName: (vif: number) => string, isStatic: (i: number) => boolean = () => false): { vif: string; ip: string; mac?: string; state: string }[] {
   const out: { vif: string; ip: string; mac?: string; state: string }[] = [];
   for (let i = 0; i < nb.capacity; i++) {
     const s = nb.state[i]!;
@@ -165,7 +216,7 @@ export function listNeighbors(nb: NeighborTable, vifName: (vif: number) => strin
     out.push({
       vif: vifName(nb.vif[i]!),
       ip: formatIp(fam === 4 ? bytes.subarray(0, 4) : bytes),
-      state: NBR_STATE_NAMES[s]!,
+      state: s === NBR_REACHABLE && isStatic(i) ? 'permanent' : NBR_STATE_NAMES[s]!,
       ...(s === NBR_REACHABLE ? { mac: formatMac(nb.mac, i * 6) } : {}),
     });
   }

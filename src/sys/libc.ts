@@ -172,13 +172,39 @@ export function setIntOption(fd: number, level: number, name: number, value: num
 
 /** Ask for a PACKET_RX_RING or PACKET_TX_RING of `frames` frames of `frameSize` bytes in blocks of `blockSize`. */
 export function requestPacketRing(fd: number, opt: number, frames: number, frameSize: number, blockSize: number): void {
+  if (libc().setsockopt(fd, SOL_PACKET, opt, packetRingRequest(frames, frameSize, blockSize), 16) < 0) throw sysError(ringOptionName(opt));
+}
+
+/**
+ * requestPacketRing on libuv's thread pool (koffi's async call): the setsockopt waits for an
+ * RCU grace period in the kernel, which the calling thread's event loop need not share.
+ */
+export function requestPacketRingAsync(fd: number, opt: number, frames: number, frameSize: number, blockSize: number): Promise<void> {
+  const req = packetRingRequest(frames, frameSize, blockSize);
+  const setsockopt = libc().setsockopt as unknown as { async(...a: [number, number, number, Uint8Array, number, (err: unknown, r: number) => void]): void };
+  return new Promise((resolve, reject) => {
+    setsockopt.async(fd, SOL_PACKET, opt, req, 16, (err, r) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      // errno is per thread: the pool thread's is not readable here
+      else if (r < 0) reject(new Error(`${ringOptionName(opt)} failed`));
+      else resolve();
+    });
+  });
+}
+
+/** struct tpacket_req for `frames` frames of `frameSize` bytes in blocks of `blockSize`. */
+function packetRingRequest(frames: number, frameSize: number, blockSize: number): Uint8Array {
   const req = new Uint8Array(16);
   const dv = new DataView(req.buffer);
   dv.setUint32(0, blockSize, true);
   dv.setUint32(4, (frames * frameSize) / blockSize, true);
   dv.setUint32(8, frameSize, true);
   dv.setUint32(12, frames, true);
-  if (libc().setsockopt(fd, SOL_PACKET, opt, req, 16) < 0) throw sysError(`setsockopt(${opt === PACKET_RX_RING ? 'PACKET_RX_RING' : 'PACKET_TX_RING'})`);
+  return req;
+}
+
+function ringOptionName(opt: number): string {
+  return `setsockopt(${opt === PACKET_RX_RING ? 'PACKET_RX_RING' : 'PACKET_TX_RING'})`;
 }
 
 /** sockaddr_ll naming an interface, for bind() and sendto(). */

@@ -14,20 +14,20 @@ function rec(seq: number, host: string): CommitRecord {
 
 class Crash extends Error {}
 
-test('a crash at any step of a history write leaves the old or the new configuration, never a torn one', () => {
+test('a crash at any step of a history write leaves the old or the new configuration, never a torn one', async () => {
   for (const at of STEPS) {
     const dir = mkdtempSync(join(tmpdir(), `cnr-hist-${process.pid}-`));
     try {
       const h = new CommitHistory(dir);
       h.open();
-      h.append(rec(1, 'old'));
+      await h.append(rec(1, 'old'));
       const crashing = new CommitHistory(dir, {
         onStep: (s) => {
           if (s === at) throw new Crash(at);
         },
       });
       crashing.open();
-      assert.throws(() => crashing.append(rec(2, 'new')), Crash);
+      await assert.rejects(crashing.append(rec(2, 'new')), Crash);
       // "reboot": a fresh reader sees a complete configuration
       const after = new CommitHistory(dir).open();
       const host = (after.at(-1)!.config as any).system['host-name'];
@@ -41,12 +41,12 @@ test('a crash at any step of a history write leaves the old or the new configura
   }
 });
 
-test('a torn temporary file from a crash mid-write is ignored and removed', () => {
+test('a torn temporary file from a crash mid-write is ignored and removed', async () => {
   const dir = mkdtempSync(join(tmpdir(), `cnr-hist-${process.pid}-`));
   try {
     const h = new CommitHistory(dir);
     h.open();
-    h.append(rec(1, 'old'));
+    await h.append(rec(1, 'old'));
     writeFileSync(join(dir, '.commit-00000002.json.tmp-999'), '{"seq": 2, "user": "u", "config": {"sys');
     const after = new CommitHistory(dir).open();
     assert.equal(after.length, 1);
@@ -96,11 +96,11 @@ test('a store whose history write crashes keeps running the old configuration an
 // ---- damaged commit files: refused by name, or moved aside when recovery is asked for
 
 /** A history of commits 1 (host r1) and 2 (host r2) as cnr writes it; returns commit 2's file. */
-function twoCommits(dir: string): string {
+async function twoCommits(dir: string): Promise<string> {
   const h = new CommitHistory(dir);
   h.open();
-  h.append(rec(1, 'r1'));
-  h.append(rec(2, 'r2'));
+  await h.append(rec(1, 'r1'));
+  await h.append(rec(2, 'r2'));
   return join(dir, 'commit-00000002.json');
 }
 
@@ -136,10 +136,10 @@ const CORRUPTIONS: Corruption[] = [
 ];
 
 for (const c of CORRUPTIONS) {
-  test(`a damaged newest commit (${c.name}) refuses the start, naming the file and the reason`, () => {
+  test(`a damaged newest commit (${c.name}) refuses the start, naming the file and the reason`, async () => {
     const dir = mkdtempSync(join(tmpdir(), `cnr-hist-${process.pid}-`));
     try {
-      const file = twoCommits(dir);
+      const file = await twoCommits(dir);
       const damaged = c.damage(readFileSync(file));
       writeFileSync(file, damaged);
       assert.throws(
@@ -162,10 +162,10 @@ for (const c of CORRUPTIONS) {
   });
 }
 
-test('every single-bit flip anywhere in a commit file is refused, never read as another configuration', () => {
+test('every single-bit flip anywhere in a commit file is refused, never read as another configuration', async () => {
   const dir = mkdtempSync(join(tmpdir(), `cnr-hist-${process.pid}-`));
   try {
-    const file = twoCommits(dir);
+    const file = await twoCommits(dir);
     const good = readFileSync(file);
     for (let at = 0; at < good.length; at++) {
       for (const mask of [0x01, 0x02, 0x20]) {
@@ -178,10 +178,10 @@ test('every single-bit flip anywhere in a commit file is refused, never read as 
   }
 });
 
-test('recovery moves the damaged file aside unchanged, runs the newest valid commit and never reuses its number', () => {
+test('recovery moves the damaged file aside unchanged, runs the newest valid commit and never reuses its number', async () => {
   const dir = mkdtempSync(join(tmpdir(), `cnr-hist-${process.pid}-`));
   try {
-    const file = twoCommits(dir);
+    const file = await twoCommits(dir);
     writeFileSync(file, 'null');
     const h = new CommitHistory(dir);
     const recs = h.open({ recover: true });
@@ -197,7 +197,7 @@ test('recovery moves the damaged file aside unchanged, runs the newest valid com
     assert.deepEqual(again.open().map((r) => r.seq), [1]);
     assert.equal(again.nextSeq(), 3);
     // a second damaged file of the same name goes beside the first, not over it
-    again.append(rec(3, 'r3'));
+    await again.append(rec(3, 'r3'));
     writeFileSync(join(dir, 'commit-00000002.json'), '{');
     const third = new CommitHistory(dir);
     third.open({ recover: true });
@@ -223,7 +223,7 @@ test('a commit file written before checksums (no sha256) is still read', () => {
 test('a store refuses a damaged history; with recover it logs loudly and commits the startup file after the damaged numbers', async () => {
   const dir = mkdtempSync(join(tmpdir(), `cnr-hist-${process.pid}-`));
   try {
-    twoCommits(dir);
+    await twoCommits(dir);
     writeFileSync(join(dir, 'commit-00000001.json'), '');
     writeFileSync(join(dir, 'commit-00000002.json'), '{"seq":2');
     const refused = new ConfigStore({ dir, consumers: [] });
@@ -245,7 +245,7 @@ test('a store refuses a damaged history; with recover it logs loudly and commits
 test('a stored configuration the checks refuse names its file', async () => {
   const dir = mkdtempSync(join(tmpdir(), `cnr-hist-${process.pid}-`));
   try {
-    twoCommits(dir);
+    await twoCommits(dir);
     const picky = { name: 'picky', validate: (t: any) => (t.system?.['host-name'] === 'r2' ? ['host-name r2 is not allowed'] : []), apply: async () => {} };
     const store = new ConfigStore({ dir, consumers: [picky] });
     await assert.rejects(store.open(), (e: Error) => {

@@ -339,7 +339,7 @@ export class ConfigStore {
     if (o.confirmSeconds) rec.confirmMinutes = Math.ceil(o.confirmSeconds / 60);
     else if (o.confirmMinutes) rec.confirmMinutes = o.confirmMinutes;
     try {
-      this.history.append(rec);
+      await this.history.append(rec);
     } catch (e) {
       await this.applyAll(prevEff, eff).catch(() => {});
       throw new CommitError([`cannot write the commit history: ${(e as Error).message}`], 'commit failed, previous configuration restored');

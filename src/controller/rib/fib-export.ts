@@ -74,6 +74,8 @@ export interface FibInterface {
   bridge?: FibBridgePort;
   /** IP firewall filters (docs/filters.md), in the wire's form */
   filters?: PbIpFilter[];
+  /** static neighbours (`address A arp|ndp IP mac MAC`), as "IP MAC" */
+  neighbors?: string[];
 }
 
 export interface FibExportOptions {
@@ -716,6 +718,7 @@ function opMessage(op: Op): PbControllerMessage {
   };
   if (c.driver === 'irb') m.interface!.irb = true;
   if (c.filters?.length) m.interface!.filters = c.filters;
+  if (c.neighbors?.length) m.interface!.staticNeighbors = c.neighbors;
   const b = c.bridge;
   if (b) {
     m.interface!.bridge = {

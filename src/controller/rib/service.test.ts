@@ -193,6 +193,18 @@ set interfaces memif-a unit 0 family inet address 10.9.0.1/24
   assert.throws(() => loadSet('set interfaces memif-a vrouter memif id -1'), /-1/);
 });
 
+test('static neighbours (`address A arp IP mac MAC`, `ndp`) reach the interface; a malformed or multicast MAC is refused with its reason', () => {
+  const cfg = loadSet(`
+set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp 10.81.0.2 mac 02:AA:bb:cc:dd:ee
+set interfaces cnr1 unit 0 family inet6 address fd00:81::1/128 ndp fd00:81:0::2 mac 02:aa:bb:cc:dd:ee
+`);
+  const [i] = configuredInterfaces(cfg);
+  assert.deepEqual(i!.neighbors, ['10.81.0.2 02:aa:bb:cc:dd:ee', 'fd00:81::2 02:aa:bb:cc:dd:ee']);
+  assert.throws(() => loadSet('set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp 10.81.0.2 mac 02:aa:bb'), /invalid MAC address '02:aa:bb'/);
+  assert.throws(() => loadSet('set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp 10.81.0.2 mac 01:00:5e:00:00:01'), /multicast/);
+  assert.throws(() => loadSet('set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp fd00::2 mac 02:aa:bb:cc:dd:ee'), /IPv4/);
+});
+
 test('a memif interface without its socket, with a relative one, or memif settings without the driver are refused at commit', () => {
   const svc = new RibService(new Rib());
   const errs = (text: string) => svc.validate(loadSet(text));

@@ -75,6 +75,8 @@ export interface ConfiguredInterface {
   bridge?: FibBridgePort;
   /** IP firewall filters of the unit (docs/filters.md) */
   filters?: PbIpFilter[];
+  /** static neighbours of unit 0 (`address A arp|ndp IP mac MAC`), as "IP MAC" */
+  neighbors?: string[];
 }
 
 export class RibService implements ConfigConsumer {
@@ -179,6 +181,7 @@ export class RibService implements ConfigConsumer {
     if (i.memif) f.memif = i.memif;
     if (i.bridge) f.bridge = i.bridge;
     if (i.filters?.length) f.filters = i.filters;
+    if (i.neighbors?.length) f.neighbors = i.neighbors;
     return f;
   }
 
@@ -418,7 +421,23 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     if (port) i.bridge = port;
     const filters = ipFiltersOf(cfg, u);
     if (filters.length) i.filters = filters;
+    const neighbors = staticNeighborsOf(fam);
+    if (neighbors.length) i.neighbors = neighbors;
     out.push(i);
+  }
+  return out;
+}
+
+/** A unit's static neighbours (schema/static-neighbors.ts) under all its addresses, as "IP MAC". */
+function staticNeighborsOf(fam: ConfigTree): string[] {
+  const out: string[] = [];
+  for (const [family, key] of [['inet', 'arp'], ['inet6', 'ndp']] as const) {
+    for (const a of Object.values(subtree(subtree(fam[family])['address']))) {
+      for (const [ip, n] of Object.entries(subtree(subtree(a)[key]))) {
+        const mac = subtree(n)['mac'];
+        if (typeof mac === 'string') out.push(`${ip} ${mac}`);
+      }
+    }
   }
   return out;
 }

@@ -1141,3 +1141,63 @@ test('explicit null (labels 0 and 2): popped, the packet looked up in the VRF th
   send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([1], 20, inner)), F.eth(R1, H1, 0x8847, F.mpls([3], 20, inner)));
   assert.deepEqual(drops(dp), { invalid_label: 2 });
 });
+
+// static neighbors (VifConfig.neighbors, setVifNeighbors; neighbors.ts setStatic): what a CNI pod's vif carries
+const POD = '02:00:00:00:09:09';
+const OTHER = '02:00:00:00:07:07';
+const udpTo4 = (dst: string) => F.eth(R1, H1, 0x0800, F.ipv4({ src: '10.0.1.10', dst, payload: F.udp(1000, 2000) }));
+const udpTo6 = (dst: string) => F.eth(R1, H1, 0x86dd, F.ipv6({ src: '2001:db8:1::10', dst, next: 17, payload: F.udp(1000, 2000) }));
+
+test('a static neighbor: the first packet goes out with its MAC, ARP does not change it, it never ages', async () => {
+  let now = performance.now();
+  const dp = createDataplane({ workers: 0, clock: () => now });
+  await dp.addVif({ name: 'p1', driver: 'memory', mac: R1, addresses: ['10.0.1.1/24', '2001:db8:1::1/64'] });
+  // a pod's vif: /32 and /128 gateway addresses, the pod a static neighbor
+  await dp.addVif({ name: 'pod', driver: 'memory', mac: R2, addresses: ['10.81.0.1/32', 'fd00:81::1/128'], neighbors: [{ ip: '10.81.0.2', mac: POD }, { ip: 'fd00:81::2', mac: POD }] });
+  dp.addRoute('default', '10.81.0.2/32', dp.addNexthop({ type: 'neighbor', vif: 'pod', ip: '10.81.0.2' }));
+  dp.addRoute('default', 'fd00:81::2/128', dp.addNexthop({ type: 'neighbor', vif: 'pod', ip: 'fd00:81::2' }));
+
+  let o = send(dp, 'p1', udpTo4('10.81.0.2'), udpTo6('fd00:81::2'));
+  assert.equal(o.pod!.length, 2, 'both first packets forwarded, nothing asked');
+  for (const f of o.pod!) assert.equal(F.hex(f, 0, 6), POD);
+  assert.deepEqual(o.pod!.map(et).sort(), [0x0800, 0x86dd]);
+  assert.equal(dp.dropStats().arp_unresolved ?? 0, 0);
+  const listed = dp.listNeighbors().filter((n) => n.vif === 'pod');
+  assert.deepEqual(listed.map((n) => [n.ip, n.state, n.mac]).sort(), [['10.81.0.2', 'permanent', POD], ['fd00:81::2', 'permanent', POD]]);
+
+  // an ARP reply (or request) claiming another MAC for it changes nothing
+  send(dp, 'pod', F.eth(R2, OTHER, 0x0806, F.arp(2, OTHER, '10.81.0.2', R2, '10.81.0.1')));
+  o = send(dp, 'p1', udpTo4('10.81.0.2'));
+  assert.equal(F.hex(o.pod![0]!, 0, 6), POD);
+
+  // an hour later: still there, still never asked for
+  now += 60 * 60 * 1000;
+  dp.resolveTick(now);
+  o = send(dp, 'p1', udpTo4('10.81.0.2'));
+  assert.equal(o.pod!.filter((f) => et(f) === 0x0800).length, 1);
+  assert.equal(o.pod!.filter((f) => et(f) === 0x0806).length, 0);
+  assert.equal(F.hex(o.pod![0]!, 0, 6), POD);
+});
+
+test('setVifNeighbors replaces the list: a dropped entry a next hop uses is resolved again; a bad one is refused', async () => {
+  const dp = createDataplane({ workers: 0 });
+  await dp.addVif({ name: 'p1', driver: 'memory', mac: R1, addresses: ['10.0.1.1/24'] });
+  await dp.addVif({ name: 'pod', driver: 'memory', mac: R2, addresses: ['10.81.0.1/32'], neighbors: [{ ip: '10.81.0.2', mac: POD }] });
+  const nh = dp.addNexthop({ type: 'neighbor', vif: 'pod', ip: '10.81.0.2' });
+  dp.addRoute('default', '10.81.0.2/32', nh);
+  dp.setVifNeighbors('pod', [{ ip: '10.81.0.3', mac: OTHER }]);
+  const o = send(dp, 'p1', udpTo4('10.81.0.2'));
+  // (asked for at once when the list changed, and again by the dropped packet)
+  assert.ok(o.pod!.filter((f) => et(f) === 0x0806).length >= 1, 'no longer static: asked for');
+  assert.equal(o.pod!.filter((f) => et(f) === 0x0800).length, 0);
+  assert.equal(dp.dropStats().arp_unresolved, 1);
+  assert.deepEqual(dp.listNeighbors().filter((n) => n.state === 'permanent').map((n) => n.ip), ['10.81.0.3']);
+  assert.throws(() => dp.setVifNeighbors('pod', [{ ip: '10.81.0.4', mac: '01:00:5e:00:00:01' }]), /multicast/);
+  assert.throws(() => dp.setVifNeighbors('pod', [{ ip: 'nope', mac: POD }]), /nope/);
+  await assert.rejects(dp.addVif({ name: 'p3', driver: 'memory', neighbors: [{ ip: '10.0.3.2', mac: 'zz' }] }), /zz/);
+  // the vif goes: its static neighbors with it
+  dp.delRoute('default', '10.81.0.2/32');
+  dp.delNexthop(nh);
+  await dp.delVif('pod');
+  assert.deepEqual(dp.listNeighbors().filter((n) => n.vif === 'pod'), []);
+});

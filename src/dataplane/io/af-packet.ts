@@ -23,7 +23,17 @@
  * Also handled (see LAB.md): outgoing frames are not looped back to us
  * (PACKET_IGNORE_OUTGOING), frames skip the qdisc (PACKET_QDISC_BYPASS), and VLAN tags the
  * NIC stripped are put back into the frame.
+ *
+ * Opening and closing are slow in the kernel, not here: each PACKET_RX_RING/PACKET_TX_RING
+ * setsockopt and the final close wait for an RCU grace period (synchronize_net() in
+ * packet_set_ring and packet_release: 10-15 ms each on this VM, ~25 ms to set both rings,
+ * ~35 ms to close), while bind() on a socket bound to nothing is ~0.1 ms. So the rings can be
+ * set up ahead, off the thread that forwards (prepareAfPacket, with koffi's async calls on
+ * libuv's thread pool, where concurrent preparations share grace periods; af-packet-spares.ts
+ * keeps a few ready), and openAfPacket given such a socket only maps and binds it; close()
+ * hands the final close() to the thread pool.
  */
+import { isMainThread } from 'node:worker_threads';
 import type { IoCounters, IoDriver } from './driver.js';
 import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import {
@@ -32,7 +42,7 @@ import {
   SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET, SOL_SOCKET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, TPACKET_V2, EAGAIN,
 } from '../../sys/constants.js';
 import {
-  disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
+  disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, requestPacketRingAsync, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from '../../sys/libc.js';
 import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
@@ -61,6 +71,7 @@ const BLOCK_SIZE = 1 << 16;
 const COPY_BUF = 3 * 65536 + 256;
 /** frames that make a sendto() worth its syscall at once */
 const KICK_BATCH = 32;
+const DEFAULT_RCVBUF = 4 << 20;
 
 export interface AfPacketOptions {
   /** frames in the receive ring (rounded up to whole 64 KiB blocks); default 4096 of 2048 bytes, as many bytes (at least 1024 frames) for larger frames */
@@ -79,6 +90,92 @@ export interface AfPacketOptions {
   up?: boolean;
   /** socket receive buffer (SO_RCVBUFFORCE), default 4 MiB */
   rcvbuf?: number;
+  /**
+   * a socket from prepareAfPacket (rings set up, bound to nothing) to use instead of making
+   * one; it must have been prepared with this frameSize and the default rings and rcvbuf.
+   * openAfPacket owns it from then on (closes it when it fails).
+   */
+  prepared?: number;
+}
+
+/** Ring sizes for a frame size: the default rings' bytes, with a floor on the frame count for larger frames. */
+function ringFrames(frameSize: number, rxFrames?: number, txFrames?: number): { rx: number; tx: number } {
+  if (frameSize < SLOT_SIZE || frameSize > BLOCK_SIZE || (frameSize & (frameSize - 1)) !== 0) throw new Error(`ring frame of ${frameSize} bytes: not a power of two from ${SLOT_SIZE} to ${BLOCK_SIZE}`);
+  return {
+    rx: roundFrames(rxFrames ?? Math.max(1024, (4096 * SLOT_SIZE) / frameSize), frameSize),
+    tx: roundFrames(txFrames ?? Math.max(512, (2048 * SLOT_SIZE) / frameSize), frameSize),
+  };
+}
+
+/** A new packet socket with every option set that must precede the rings (protocol 0: nothing is queued to it until bind() names an interface). */
+function newPacketSocket(rcvbuf: number): number {
+  const fd = libc().socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw sysError('socket(AF_PACKET)');
+  try {
+    setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, 'PACKET_VERSION');
+    setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
+    setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS');
+    // a frame the kernel refuses to send is skipped rather than left WRONG_FORMAT in the ring
+    setIntOption(fd, SOL_PACKET, PACKET_LOSS, 1, 'PACKET_LOSS');
+    setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, 'SO_RCVBUFFORCE');
+    setIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20, 'SO_SNDBUFFORCE');
+    // before the rings: the header's room is part of each ring frame's layout
+    setIntOption(fd, SOL_PACKET, PACKET_VNET_HDR, 1, 'PACKET_VNET_HDR');
+    setIntOption(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
+  } catch (e) {
+    libc().close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * A packet socket with the default rings for `frameSize` set up and bound to nothing, for
+ * openAfPacket's `prepared`. The two ring setsockopts (each waits for an RCU grace period)
+ * run on libuv's thread pool: the calling thread's event loop runs on meanwhile.
+ */
+export async function prepareAfPacket(frameSize = SLOT_SIZE): Promise<number> {
+  const { rx, tx } = ringFrames(frameSize);
+  const fd = newPacketSocket(DEFAULT_RCVBUF);
+  try {
+    await requestPacketRingAsync(fd, PACKET_RX_RING, rx, frameSize, BLOCK_SIZE);
+    await requestPacketRingAsync(fd, PACKET_TX_RING, tx, frameSize, BLOCK_SIZE);
+  } catch (e) {
+    closeInBackground(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** A worker thread's way to have an fd closed by the main thread (setFdCloser). */
+let fdCloser: ((fd: number) => void) | undefined;
+
+/**
+ * In a forwarding worker: hand the fds closeInBackground gets to `closer` (the worker posts
+ * them to the main thread). A worker's loop never returns to its event loop, so koffi's async
+ * calls made there never complete on the JS side and their count reaches koffi's limit.
+ */
+export function setFdCloser(closer: (fd: number) => void): void {
+  fdCloser = closer;
+}
+
+/**
+ * close(fd) off the calling thread: the last close of a packet socket with rings waits for
+ * RCU grace periods (~35 ms). On the main thread it runs on libuv's thread pool (koffi's async
+ * call); in a worker it goes to the setFdCloser closer; else, or when koffi refuses more async
+ * calls, it is closed here.
+ */
+export function closeInBackground(fd: number): void {
+  if (!isMainThread) {
+    if (fdCloser) fdCloser(fd);
+    else libc().close(fd);
+    return;
+  }
+  try {
+    (libc().close as unknown as { async(fd: number, cb: (err: unknown, r: number) => void): void }).async(fd, () => {});
+  } catch {
+    libc().close(fd);
+  }
 }
 
 export interface AfPacketStats {
@@ -115,39 +212,32 @@ function roundFrames(n: number, frameSize: number): number {
 
 export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPacketDriver {
   const c = libc();
-  const ifindex = interfaceIndex(ifname);
-  if (opts.up !== false) setInterfaceUp(ifname);
-  if (opts.disableOffloads !== false) disableOffloads(ifname);
-  // The kernel answers ARP for any of its addresses on any netdev (arp_ignore=0), and the
-  // router's own addresses live on vhost0 in the same kernel: left alone it would race the
-  // data plane's ARP replies with the netdev's kernel MAC, which the kernel then drops.
-  if (opts.kernelArp !== true) disableKernelArp(ifname);
-  const hwaddr = interfaceMac(ifname);
   const frameSize = opts.frameSize ?? SLOT_SIZE;
-  if (frameSize < SLOT_SIZE || frameSize > BLOCK_SIZE || (frameSize & (frameSize - 1)) !== 0) throw new Error(`af-packet ${ifname}: ring frame of ${frameSize} bytes: not a power of two from ${SLOT_SIZE} to ${BLOCK_SIZE}`);
-  // larger frames (a jumbo MTU) keep the default ring's bytes, with a floor on the frame count
-  const rxFrames = roundFrames(opts.rxFrames ?? Math.max(1024, (4096 * SLOT_SIZE) / frameSize), frameSize);
-  const txFrames = roundFrames(opts.txFrames ?? Math.max(512, (2048 * SLOT_SIZE) / frameSize), frameSize);
-  const vif = opts.vif ?? 0;
-
-  // Protocol 0 at creation: nothing is queued to the socket until bind() names the interface.
-  const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw sysError('socket(AF_PACKET)');
+  let fd = opts.prepared ?? -1;
   let mapPtr: unknown = null;
-  const mapLen = (rxFrames + txFrames) * frameSize;
+  let mapLen = 0;
   try {
-    setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, 'PACKET_VERSION');
-    setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, 'PACKET_IGNORE_OUTGOING');
-    setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, 'PACKET_QDISC_BYPASS');
-    // a frame the kernel refuses to send is skipped rather than left WRONG_FORMAT in the ring
-    setIntOption(fd, SOL_PACKET, PACKET_LOSS, 1, 'PACKET_LOSS');
-    setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, opts.rcvbuf ?? 4 << 20, 'SO_RCVBUFFORCE');
-    setIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20, 'SO_SNDBUFFORCE');
-    // before the rings: the header's room is part of each ring frame's layout
-    setIntOption(fd, SOL_PACKET, PACKET_VNET_HDR, 1, 'PACKET_VNET_HDR');
-    setIntOption(fd, SOL_PACKET, PACKET_COPY_THRESH, 1, 'PACKET_COPY_THRESH');
-    requestPacketRing(fd, PACKET_RX_RING, rxFrames, frameSize, BLOCK_SIZE);
-    requestPacketRing(fd, PACKET_TX_RING, txFrames, frameSize, BLOCK_SIZE);
+    const ifindex = interfaceIndex(ifname);
+    if (opts.up !== false) setInterfaceUp(ifname);
+    if (opts.disableOffloads !== false) disableOffloads(ifname);
+    // The kernel answers ARP for any of its addresses on any netdev (arp_ignore=0), and the
+    // router's own addresses live on vhost0 in the same kernel: left alone it would race the
+    // data plane's ARP replies with the netdev's kernel MAC, which the kernel then drops.
+    if (opts.kernelArp !== true) disableKernelArp(ifname);
+    const hwaddr = interfaceMac(ifname);
+    let rings: { rx: number; tx: number };
+    try {
+      rings = ringFrames(frameSize, opts.prepared === undefined ? opts.rxFrames : undefined, opts.prepared === undefined ? opts.txFrames : undefined);
+    } catch (e) {
+      throw new Error(`af-packet ${ifname}: ${(e as Error).message}`);
+    }
+    const vif = opts.vif ?? 0;
+    mapLen = (rings.rx + rings.tx) * frameSize;
+    if (fd < 0) {
+      fd = newPacketSocket(opts.rcvbuf ?? DEFAULT_RCVBUF);
+      requestPacketRing(fd, PACKET_RX_RING, rings.rx, frameSize, BLOCK_SIZE);
+      requestPacketRing(fd, PACKET_TX_RING, rings.tx, frameSize, BLOCK_SIZE);
+    }
     // RX ring first, TX ring right after it, in one mapping.
     mapPtr = c.mmap(null, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (mapFailed(mapPtr)) {
@@ -155,12 +245,12 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
       throw sysError('mmap(packet rings)');
     }
     if (c.bind(fd, sockaddrLl(ifindex), 20) < 0) throw sysError(`bind(AF_PACKET, ${ifname})`);
+    return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rings.rx, rings.tx, vif, frameSize);
   } catch (e) {
     if (mapPtr !== null) c.munmap(mapPtr, mapLen);
-    c.close(fd);
+    if (fd >= 0) closeInBackground(fd);
     throw e;
   }
-  return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rxFrames, txFrames, vif, frameSize);
 }
 
 class AfPacket implements AfPacketDriver {
@@ -433,7 +523,8 @@ class AfPacket implements AfPacketDriver {
     this.words = new Uint32Array(0);
     this.view = new DataView(new ArrayBuffer(0));
     libc().munmap(this.mapPtr, this.mapLen);
-    libc().close(this.fdNum);
+    // unbinding is immediate (packet_release unhooks the socket first); the grace periods after it are not
+    closeInBackground(this.fdNum);
     this.fdNum = -1;
     this.mapPtr = null;
   }

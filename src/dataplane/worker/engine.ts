@@ -45,7 +45,7 @@ const IO_DROP_REASON = IO_COUNTERS.map((c) => (c[1] === null ? -1 : DROP_NAMES.i
 export type DriverKind = 'af-packet' | 'af-xdp' | 'tap' | 'memory' | 'memif';
 
 export interface DriverModules {
-  openAfPacket?: (ifname: string, opts?: { frameSize?: number }) => IoDriver;
+  openAfPacket?: (ifname: string, opts?: { frameSize?: number; prepared?: number }) => IoDriver;
   openAfXdp?: (ifname: string) => IoDriver;
   openTap?: (ifname: string) => IoDriver;
   openMemif?: (name: string, opts: MemifOptions) => IoDriver;
@@ -96,7 +96,8 @@ export function driverModules(): Promise<DriverModules> {
 }
 
 /** slotSize: the engine's packet slot, which sizes the AF_PACKET ring frames (AF_XDP's UMEM chunks stay at a page's half: jumbo frames there would need multi-buffer XDP) */
-export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver, slotSize = SLOT_SIZE, memif?: MemifOptions): IoDriver {
+/** `prepared`: an af-packet socket with its rings set up (io/af-packet-spares.ts), used (and owned) by the af-packet driver. */
+export function openDriver(mods: DriverModules, kind: DriverKind, name: string, memory?: MemoryDriverShared | MemoryDriver, slotSize = SLOT_SIZE, memif?: MemifOptions, prepared?: number): IoDriver {
   if (kind === 'memif') {
     if (!mods.openMemif) throw new Error(`the memif driver is not available: ${mods.errors?.memif ?? 'driver modules not loaded'}`);
     if (!memif) throw new Error(`memif vif ${name}: no socket`);
@@ -111,7 +112,7 @@ export function openDriver(mods: DriverModules, kind: DriverKind, name: string, 
     const why = mods.errors?.[kind] ?? 'driver modules not loaded';
     throw new Error(`the ${kind} driver is not available: ${why}`);
   }
-  return kind === 'af-packet' ? mods.openAfPacket!(name, { frameSize: slotSize }) : open(name);
+  return kind === 'af-packet' ? mods.openAfPacket!(name, { frameSize: slotSize, ...(prepared !== undefined ? { prepared } : {}) }) : open(name);
 }
 
 export class Engine {

@@ -38,7 +38,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared; memif?: MemifOptions }
+  | { t: 'attach'; vif: number; kind: DriverKind; name: string; memory?: MemoryDriverShared; memif?: MemifOptions; prepared?: number }
   | { t: 'detach'; vif: number }
   | { t: 'request'; vif: number; family: number; w: number[] }
   | { t: 'inject'; vif: number; frame: Uint8Array };
@@ -48,6 +48,8 @@ export type FromWorker =
   | { t: 'attached'; vif: number; hwaddr: Uint8Array }
   | { t: 'detached'; vif: number }
   | { t: 'error'; vif: number; message: string }
+  /** an fd for the main thread to close (a packet socket's close waits for RCU grace periods: io/af-packet.ts) */
+  | { t: 'close'; fd: number }
   | { t: 'learn'; events: Uint32Array }
   /** punted link-layer control frames: [vif, offset, length] per frame into data */
   | { t: 'frames'; meta: Uint32Array; data: Uint8Array }
@@ -70,6 +72,8 @@ async function main(): Promise<void> {
     init.rings.map((row) => row[me]).filter((r): r is HandoffShared => r !== null && r !== undefined).map((r) => new HandoffRing(r)),
   );
   const mods = await driverModules();
+  // closing a packet socket blocks for RCU grace periods: the main thread does it (io/af-packet.ts)
+  await import('../io/af-packet.js').then((m) => m.setFdCloser((fd) => post({ t: 'close', fd })), () => {});
   const control = new Int32Array(init.control);
   const spinMs = init.idleSpinMs;
   post({ t: 'ready' });
@@ -97,7 +101,7 @@ async function main(): Promise<void> {
       const m = r.message as ToWorker;
       if (m.t === 'attach') {
         try {
-          const drv = openDriver(mods, m.kind, m.name, m.memory, engine.pool.slotSize, m.memif);
+          const drv = openDriver(mods, m.kind, m.name, m.memory, engine.pool.slotSize, m.memif, m.prepared);
           engine.attach(m.vif, drv);
           rebuild();
           post({ t: 'attached', vif: m.vif, hwaddr: drv.hwaddr });

@@ -3,6 +3,7 @@ import { container, flag, leaf, list } from './dsl.js';
 import { cidr4, cidr6, enumOf, ifname, name, str, uint } from './types.js';
 import { familyIso } from './protocols-isis.js';
 import { familyBridge } from './bridge-domains.js';
+import { arpEntries, ndpEntries } from './static-neighbors.js';
 
 function familyFilters() {
   return container('Firewall filters applied to this family', {
@@ -33,6 +34,7 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
       inet: container('IPv4', {
         address: list('IPv4 address of the interface, with prefix length (at most 8 per unit: the size of the vRouter interface table)', 'address', cidr4, {
           primary: flag('Source address for locally originated packets'),
+          arp: arpEntries,
         }),
         mtu: leaf('IPv4 MTU', uint(68, 16000)),
         filter: familyFilters(),
@@ -40,6 +42,7 @@ export const interfaces = list('Network interfaces (Linux netdevs attached to th
       inet6: container('IPv6', {
         address: list('IPv6 address of the interface, with prefix length (at most 7 per unit besides the link-local)', 'address', cidr6, {
           primary: flag('Source address for locally originated packets'),
+          ndp: ndpEntries,
         }),
         mtu: leaf('IPv6 MTU', uint(1280, 16000)),
         filter: familyFilters(),

@@ -1,0 +1,100 @@
+/**
+ * Spare AF_PACKET sockets, rings set up and bound to nothing, for the vifs the data plane
+ * attaches next (docs/cni.md, "Attaching a pod").
+ *
+ * Setting up a socket's two rings takes ~25 ms of RCU grace periods in the kernel
+ * (io/af-packet.ts); done at attach, in the forwarding worker, it held up every pod's ADD and
+ * stalled forwarding meanwhile. The data plane's main thread takes a spare here and hands it to
+ * the worker, which only maps and binds it (~2 ms). Spares are made with koffi's async calls on
+ * libuv's thread pool, never blocking a thread that runs JS; several made at once share grace
+ * periods, so a burst of attaches beyond the spares costs about one preparation, not one each.
+ *
+ * Spares cost kernel memory (the default rings, 12 MiB each with 2 KiB frames), so none is made
+ * before the first af-packet attach; then `spares` are kept ready (CNR_AF_PACKET_SPARES,
+ * default 2; 0 makes each socket at attach, still off the worker).
+ */
+// af-packet.js (and koffi with it) is loaded at the first attach, as the drivers are (worker/engine.ts driverModules)
+type AfPacketModule = typeof import('./af-packet.js');
+let afPacket: Promise<AfPacketModule> | undefined;
+const loadAfPacket = (): Promise<AfPacketModule> => (afPacket ??= import('./af-packet.js'));
+const prepareAfPacket = async (frameSize: number): Promise<number> => (await loadAfPacket()).prepareAfPacket(frameSize);
+const closeInBackground = (fd: number): void => void loadAfPacket().then((m) => m.closeInBackground(fd));
+
+/** Close a packet socket a worker handed over (io/af-packet.ts setFdCloser), off this thread too. */
+export function closeAfPacketFd(fd: number): void {
+  closeInBackground(fd);
+}
+
+/** Spares kept ready unless CNR_AF_PACKET_SPARES says otherwise. */
+export const DEFAULT_AF_PACKET_SPARES = 2;
+
+/** CNR_AF_PACKET_SPARES as a count (0..64), or the default. */
+export function afPacketSparesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env['CNR_AF_PACKET_SPARES'];
+  if (v === undefined || v === '') return DEFAULT_AF_PACKET_SPARES;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error(`CNR_AF_PACKET_SPARES=${v}: not a count from 0 to 64`);
+  return n;
+}
+
+export class AfPacketSpares {
+  private readonly ready: number[] = [];
+  private readonly waiting: ((fd: number | undefined) => void)[] = [];
+  private making = 0;
+  private closed = false;
+  /** preparations that failed (the attach then opens its socket the slow way and reports why) */
+  failures = 0;
+
+  constructor(
+    private readonly frameSize: number,
+    private readonly spares: number,
+    /** how a socket is prepared (tests may count calls) */
+    private readonly prepare: (frameSize: number) => Promise<number> = prepareAfPacket,
+  ) {}
+
+  /** Sockets ready now. */
+  get available(): number {
+    return this.ready.length;
+  }
+
+  /**
+   * A prepared socket for openAfPacket's `prepared` (the caller owns it), or undefined when
+   * preparing failed or the spares are closed: the caller then opens the slow way.
+   */
+  take(): Promise<number | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    const fd = this.ready.shift();
+    const p = fd !== undefined ? Promise.resolve(fd) : new Promise<number | undefined>((resolve) => this.waiting.push(resolve));
+    this.fill();
+    return p;
+  }
+
+  /** Prepare until the waiters and the spares are covered. */
+  private fill(): void {
+    while (!this.closed && this.ready.length + this.making < this.spares + this.waiting.length) {
+      this.making++;
+      this.prepare(this.frameSize).then(
+        (fd) => {
+          this.making--;
+          if (this.closed) return closeInBackground(fd);
+          const w = this.waiting.shift();
+          if (w) w(fd);
+          else this.ready.push(fd);
+        },
+        () => {
+          this.making--;
+          this.failures++;
+          // no retry loop: the waiter opens its own socket (and reports the real error)
+          this.waiting.shift()?.(undefined);
+        },
+      );
+    }
+  }
+
+  /** Close the spares (the data plane stops); later takes get undefined. */
+  close(): void {
+    this.closed = true;
+    for (const fd of this.ready.splice(0)) closeInBackground(fd);
+    for (const w of this.waiting.splice(0)) w(undefined);
+  }
+}
