@@ -116,26 +116,60 @@ test('memif: a frame longer than the client\'s buffers goes out chained (NEXT) a
   assert.deepEqual(pool.frame(out[0]!), big.subarray(0, 1024));
 });
 
-test('memif: a kick is cleared once when the ring goes idle, and a stale one within the idle interval, so a sleeping worker blocks again', () => {
-  const { d, pool, out, pump, path } = setup();
-  const c = client(path);
-  c.handshake(pump);
-  pump();
-  const kick = () => libc().write(c.c2sEvent, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0), 8);
-  const readable = () => pollReadable([d.fd], 0) > 0;
+/** A connected driver and client, the client's kick and whether the driver's fd (the worker's poll) is readable. */
+function connectedWithKicks(): ReturnType<typeof setup> & { c: MemifTestClient; kick: () => void; readable: () => boolean } {
+  const st = setup();
+  const c = client(st.path);
+  c.handshake(st.pump);
+  st.pump();
+  const kick = () => void libc().write(c.c2sEvent, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0), 8);
+  const readable = () => pollReadable([st.d.fd], 0) > 0;
+  return { ...st, c, kick, readable };
+}
+
+test('memif: a kick left counted while idle is cleared within the idle look (1 ms) when no worker reports wake-ups, so a sleeping worker blocks again', () => {
+  const { d, pool, out, c, kick, readable } = connectedWithKicks();
   c.sendFrames([frame(1)]);
   kick();
   assert.equal(d.rxBurst(pool, out, 256), 1);
   pool.freeBurst(out, 0, 1);
   assert.equal(readable(), true, 'busy: the kick is still counted');
-  assert.equal(d.rxBurst(pool, out, 256), 0);
-  assert.equal(readable(), false, 'going idle cleared it: poll() on the driver would sleep');
-  // a kick with no frame behind it while idle: cleared within the idle service interval (1 ms)
+  // a kick with no frame behind it while idle: cleared within the idle look interval (1 ms)
   kick();
-  assert.equal(readable(), true);
   const end = performance.now() + 100;
   while (readable() && performance.now() < end) assert.equal(d.rxBurst(pool, out, 256), 0);
   assert.equal(readable(), false, 'a stale kick does not keep the worker awake');
+});
+
+test('memif: in a worker that reports wake-ups, woke() reads the kick (one syscall) and serves the control socket when it was that; the idle turns read nothing', () => {
+  const { d, pool, out, path, c, kick, readable } = connectedWithKicks();
+  d.woke(); // the worker's first report: from now on the idle look is only a safety net
+  // frames and their kick, as a paced client sends a burst to a sleeping worker
+  c.sendFrames([frame(1), frame(2)]);
+  kick();
+  assert.equal(readable(), true);
+  d.woke();
+  assert.equal(readable(), false, 'woke() read the kick');
+  assert.equal(d.rxBurst(pool, out, 256), 2, 'the frames are still there for the next turn');
+  pool.freeBurst(out, 0, 2);
+  // a stale kick during idle turns is left for the next wake-up: idle turns make no syscall for it
+  kick();
+  for (let i = 0; i < 20; i++) assert.equal(d.rxBurst(pool, out, 256), 0);
+  assert.equal(readable(), true, 'idle turns did not read the eventfd');
+  d.woke();
+  assert.equal(readable(), false);
+  // a control message wakes the worker too: woke() finds no kick and serves it
+  c.send({ type: 'disconnect', code: 0, reason: 'bye' });
+  assert.equal(readable(), true);
+  d.woke();
+  assert.equal(d.statusNow().state, 'listening');
+  assert.equal(d.statusNow().lastDisconnect, 'the client disconnected: bye');
+  // and a connecting client is accepted by the wake-up it causes
+  const c2 = client(path);
+  assert.equal(readable(), true);
+  d.woke();
+  assert.equal(d.statusNow().state, 'handshake');
+  assert.equal((c2.recv() as { type: string }).type, 'hello');
 });
 
 test('memif: interrupt mode — the receive ring asks for kicks when idle, not while busy; tx kicks a client that asks', () => {

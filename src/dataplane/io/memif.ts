@@ -37,7 +37,7 @@ import type { IoCounters, IoDriver } from './driver.js';
 import type { PacketPool } from '../pool.js';
 import { copyWords, fitsWords } from './copy.js';
 import { MAP_SHARED, PROT_RW } from '../../sys/constants.js';
-import { closeFd, errno, libc, mapFailed, viewMemory } from '../../sys/libc.js';
+import { closeFd, errno, libc, mapFailed, pollReadable, viewMemory } from '../../sys/libc.js';
 import { acceptPending, createEpoll, epollAdd, epollDel, fileSize, isEventfd, listenSeqpacket, recvSeqpacket, sealedAgainstShrink, sendSeqpacket } from '../../sys/unix.js';
 import { performance } from 'node:perf_hooks';
 import {
@@ -75,6 +75,8 @@ const MAX_MSGS_PER_SERVICE = 16;
 const SERVICE_EVERY = 256;
 /** the shortest interval between looks at the control socket while idle, in ms */
 const IDLE_SERVICE_MS = 1;
+/** the same in a worker that reports its wake-ups to the driver (woke()): a safety net only */
+const IDLE_LOOK_MS = 100;
 
 export type MemifPeerState = 'listening' | 'handshake' | 'connected';
 const STATES: MemifPeerState[] = ['listening', 'handshake', 'connected'];
@@ -283,10 +285,11 @@ export class MemifDriver implements IoDriver {
     if (this.rxView === null) {
       // no client yet: look for one at most once a millisecond (an accept() per loop turn was
       // two syscalls a turn for a vRouter with two listening memif vifs, whatever else it
-      // forwarded); a connecting client wakes a sleeping worker through the epoll set, and
-      // during the handshake every turn looks, so the handshake is not paced by this
+      // forwarded), or every IDLE_LOOK_MS in a worker that reports wake-ups (a connecting client
+      // wakes it through the epoll set: woke()); during the handshake every turn looks, so the
+      // handshake is not paced by this
       const now = performance.now();
-      if (this.state !== 'listening' || now - this.servicedAt >= IDLE_SERVICE_MS) {
+      if (this.state !== 'listening' || now - this.servicedAt >= this.idleEveryMs) {
         this.servicedAt = now;
         this.service();
       }
@@ -294,13 +297,12 @@ export class MemifDriver implements IoDriver {
     }
     let n = this.receive(pool, out, max);
     if (n === 0 && this.violation === null) {
-      // going idle: ask for kicks, clear the ones already counted, then look once more (a frame
-      // queued before the flag was seen sends none). Only on the way from busy to idle: the
-      // worker polls an empty ring many times before it sleeps, and a read() on each of those
-      // polls was a syscall per empty turn
+      // going idle: ask for kicks, then look once more (a frame queued before the flag was seen
+      // sends none). Only on the way from busy to idle. A kick already counted in the eventfd is
+      // not read here (a syscall per wake-up, nearly always finding nothing): if one is left,
+      // the worker's next poll() returns at once and woke() reads it
       if (this.rxMasked) {
         this.setRxMask(false);
-        libc().read(this.rx!.fd, this.sink8, 8);
         n = this.receive(pool, out, max);
       }
     } else if (n > 0 && !this.rxMasked) {
@@ -318,16 +320,63 @@ export class MemifDriver implements IoDriver {
       if (++this.calls % SERVICE_EVERY === 0) this.service();
     } else {
       const now = performance.now();
-      if (now - this.servicedAt >= IDLE_SERVICE_MS) {
+      if (now - this.servicedAt >= this.idleEveryMs) {
         this.servicedAt = now;
-        // a kick that came while the ring was unmasked and found nothing new (it raced the
-        // frames it announced, or the client kicks for nothing) would keep poll() returning
-        if (this.rxView !== null) libc().read(this.rx!.fd, this.sink8, 8);
-        this.service();
+        this.idleLook();
       }
     }
     return n;
   }
+
+  /**
+   * The idle look, once a millisecond: which of the listening socket, the control socket and
+   * the receive ring's eventfd have something, in one poll() with no wait; then only those
+   * are read. A worker woken by every burst of a paced client passes here once per wake-up,
+   * and reading all three blindly (accept, recvmsg, read, nearly always EAGAIN) was three
+   * syscalls per wake-up and memif vif.
+   */
+  private idleLook(): void {
+    const fds = this.lookFds;
+    fds[0] = this.listenFd;
+    fds[1] = this.ctl;
+    fds[2] = this.rxView !== null ? this.rx!.fd : -1;
+    if (pollReadable(fds, 0, this.lookScratch) === 0) {
+      if (this.state === 'handshake') this.service(); // its timeout
+      return;
+    }
+    const sc = this.lookScratch;
+    // revents of the eventfd: a kick that came while the ring was unmasked and found nothing
+    // new (it raced the frames it announced, or the client kicks for nothing) would keep
+    // poll() returning
+    if ((sc[22]! | sc[23]!) !== 0) libc().read(fds[2]!, this.sink8, 8);
+    if ((sc[6]! | sc[7]! | sc[14]! | sc[15]!) !== 0 || this.state === 'handshake') this.service();
+  }
+
+  /**
+   * The worker's poll() returned with our epoll set readable: a kick on the receive ring, a
+   * client connecting, or a control message. Read the kick (one syscall, the usual case: a
+   * paced client kicks once per burst that finds the worker asleep); if there was none, it was
+   * the control side: serve it. A kick that raced the frames it announced is read here too,
+   * on the wake-up it causes.
+   */
+  woke(): void {
+    this.idleEveryMs = IDLE_LOOK_MS;
+    if (this.rxView !== null && libc().read(this.rx!.fd, this.sink8, 8) === 8) return;
+    this.servicedAt = performance.now();
+    this.service();
+  }
+
+  /**
+   * How often the idle driver looks at its sockets and eventfd itself: every millisecond
+   * until a worker reports wake-ups (woke()); then only as a safety net, every IDLE_LOOK_MS,
+   * because every wake-up the epoll set causes is reported (on a worker woken by each burst of
+   * a paced client, the 1 ms look was one or two syscalls per wake-up and memif vif).
+   */
+  private idleEveryMs = IDLE_SERVICE_MS;
+
+  /** poll() set of idleLook (a negative fd is skipped by the kernel) and its pollfd array */
+  private readonly lookFds = [-1, -1, -1];
+  private readonly lookScratch = new Uint8Array(3 * 8);
 
   /** when the idle path last looked at the control socket (performance.now()) */
   private servicedAt = 0;
