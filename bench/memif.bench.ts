@@ -33,9 +33,9 @@ import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { NetnsLab, isRoot, stopChild, waitForLine } from '../test/lib/netns.js';
+import { NetnsLab, isRoot, stopChild } from '../test/lib/netns.js';
 import { startVrouter, type RunningVrouter } from '../test/lib/vrouter.js';
-import { parsePidStat, USER_HZ } from './lib/cpu-stat.js';
+import { parsePidStat, processSeconds, USER_HZ } from './lib/cpu-stat.js';
 import { figure } from './lib/stats.js';
 import type { BenchResult } from './types.js';
 
@@ -61,13 +61,12 @@ function allCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-/** user + system ticks of each thread of a process, by thread id. */
-function threadTicks(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
+/** user and system ticks of each thread of a process, by thread id. */
+function threadTicks(pid: number): Map<string, { utime: number; stime: number }> {
+  const out = new Map<string, { utime: number; stime: number }>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const t = parsePidStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
-      out.set(tid, t.utime + t.stime);
+      out.set(tid, parsePidStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
     } catch {
       // the thread ended
     }
@@ -80,8 +79,11 @@ interface Sample {
   /** received on the ingress vif but not transmitted on the egress one, as a share of received */
   lost: number;
   vrouterNs: number;
-  /** the busiest thread's share (the forwarding worker) */
+  /** the busiest thread's share (the forwarding worker), and of that the kernel's (system time) */
   workerNs: number;
+  workerSysNs: number;
+  /** the vRouter plus the pods' own processes (sender, receiver): user + system */
+  podsNs: number;
   allNs: number;
   /** share of all CPUs busy in the idle window before the traffic (others' load on a shared machine) */
   idleBusy: number;
@@ -93,35 +95,45 @@ function vifCounts(vr: RunningVrouter, ingress: string, egress: string): { rx: n
 }
 
 /** Measure a window with traffic flowing, against an idle window of the same setup taken first. */
-async function window(vr: RunningVrouter, ingress: string, egress: string, startTraffic: () => Promise<void>): Promise<Sample> {
+async function window(vr: RunningVrouter, ingress: string, egress: string, startTraffic: () => Promise<number[]>): Promise<Sample> {
   const i0 = allCpu();
   await sleep(1000);
   const i1 = allCpu();
   const idleBusyPerS = (i1.busy - i0.busy) / ((i1.total - i0.total) / cpus().length / USER_HZ);
   const idleBusy = (i1.busy - i0.busy) / Math.max(1, i1.total - i0.total);
-  await startTraffic();
+  const pods = await startTraffic();
   await sleep(WARMUP_S * 1000);
   const pid = vr.proc.pid!;
   const a = vifCounts(vr, ingress, egress);
   const c0 = allCpu();
   const th0 = threadTicks(pid);
+  const pods0 = processSeconds(pods);
   const t0 = process.hrtime.bigint();
   await sleep(MEASURE_S * 1000);
   const th1 = threadTicks(pid);
+  const pods1 = processSeconds(pods);
   const c1 = allCpu();
   const dt = Number(process.hrtime.bigint() - t0) / 1e9;
   const b = vifCounts(vr, ingress, egress);
   const pkts = Math.max(1, b.tx - a.tx);
   let proc = 0;
   let worker = 0;
+  let workerSys = 0;
   for (const [tid, t] of th1) {
-    const d = t - (th0.get(tid) ?? t);
+    const t0 = th0.get(tid) ?? t;
+    const d = t.utime + t.stime - t0.utime - t0.stime;
     proc += d;
-    worker = Math.max(worker, d);
+    if (d > worker) {
+      worker = d;
+      workerSys = t.stime - t0.stime;
+    }
   }
   const allBusy = Math.max(0, c1.busy - c0.busy - idleBusyPerS * dt);
   const ns = (ticks: number): number => ((ticks / USER_HZ) * 1e9) / pkts;
-  return { pps: pkts / dt, lost: Math.max(0, 1 - pkts / Math.max(1, b.rx - a.rx)), vrouterNs: ns(proc), workerNs: ns(worker), allNs: ns(allBusy), idleBusy };
+  return {
+    pps: pkts / dt, lost: Math.max(0, 1 - pkts / Math.max(1, b.rx - a.rx)), vrouterNs: ns(proc), workerNs: ns(worker), workerSysNs: ns(workerSys),
+    podsNs: ns(proc + (pods1 - pods0) * USER_HZ), allNs: ns(allBusy), idleBusy,
+  };
 }
 
 function testpmd(prefix: string, socket: string, mac: string, args: string[]): ChildProcess {
@@ -153,7 +165,9 @@ export async function run(): Promise<BenchResult[]> {
   mkdirSync(dir, { recursive: true });
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   const rate = Math.max(0, Number(process.env.MEMIF_RATE ?? 50000) || 0);
-  const sendS = String(WARMUP_S + MEASURE_S + 1);
+  // the senders run until stopped after the window (the inspection commands in it take
+  // seconds on a loaded machine: a sender timed to the window ran out inside it)
+  const sendS = String(WARMUP_S + MEASURE_S + 60);
   const sinkKind = process.env.MEMIF_SINK === 'testpmd' ? 'testpmd' : 'memif-gen';
   try {
     const r = lab.netns('r');
@@ -179,7 +193,7 @@ export async function run(): Promise<BenchResult[]> {
     const veth: Sample[] = [];
     if (sinkKind === 'testpmd' && !existsSync(TESTPMD)) throw new Error('MEMIF_SINK=testpmd: dpdk-testpmd not installed (Debian package dpdk-dev)');
     const show = (kind: string, k: number, s: Sample): void =>
-      console.log(`  round ${k + 1} ${kind} pods: ${fmt(s.pps)} packets/s (${(s.lost * 100).toFixed(1)}% lost), vRouter ${fmt(s.vrouterNs)} ns/packet (worker ${fmt(s.workerNs)}), all cores ${fmt(s.allNs)} ns/packet`);
+      console.log(`  round ${k + 1} ${kind} pods: ${fmt(s.pps)} packets/s (${(s.lost * 100).toFixed(1)}% lost), vRouter ${fmt(s.vrouterNs)} ns/packet (worker ${fmt(s.workerNs)}, of which system ${fmt(s.workerSysNs)}), with the pods' processes ${fmt(s.podsNs)}, all cores ${fmt(s.allNs)} ns/packet`);
     for (let k = 0; k < rounds; k++) {
       // memif pods: A is the paced memif sender, B the receiver (memif-gen --sink, or testpmd rxonly)
       {
@@ -188,19 +202,23 @@ export async function run(): Promise<BenchResult[]> {
         prefixes.push(pb);
         const b = sinkKind === 'testpmd'
           ? testpmd(pb, `${dir}/b.sock`, B_MAC, ['--forward-mode=rxonly'])
-          : spawn('taskset', ['-c', '0', process.execPath, memifGen, '--sink', `${dir}/b.sock`, String(WARMUP_S + MEASURE_S + 30)], { stdio: ['pipe', 'ignore', 'inherit'] });
+          : spawn('taskset', ['-c', '0', process.execPath, memifGen, '--sink', `${dir}/b.sock`, String(WARMUP_S + MEASURE_S + 90)], { stdio: ['pipe', 'ignore', 'inherit'] });
         let a: ChildProcess | undefined;
-        let summary: Promise<string> | undefined;
+        let tally = 'no tally';
         try {
           await waitConnected(vr, ['mif-b']);
           const s = await window(vr, 'mif-a', 'mif-b', async () => {
             a = spawn('taskset', ['-c', '0', process.execPath, memifGen, `${dir}/a.sock`, R1_MAC, A_MAC, '10.9.0.2', '10.8.0.2', sendS, String(rate), String(BURST)], { stdio: ['ignore', 'pipe', 'inherit'] });
-            summary = waitForLine(a, /^sent \d+/, 30000).catch((e: unknown) => `no summary (${String(e)})`);
+            a.stdout!.on('data', (d: Buffer) => {
+              const last = d.toString().trim().split('\n').pop();
+              if (last) tally = last;
+            });
             await waitConnected(vr, ['mif-a']);
+            return [a.pid!, b.pid!];
           });
           memif.push(s);
           show('memif', k, s);
-          if (summary) console.log(`    memif-gen: ${(await summary).trim()}`);
+          console.log(`    memif-gen (last tally): ${tally}`);
         } finally {
           if (sinkKind === 'testpmd') b.stdin!.end('\n');
           await Promise.all([a ? stopChild(a, 3000) : undefined, stopChild(b, 3000)]);
@@ -215,10 +233,10 @@ export async function run(): Promise<BenchResult[]> {
           const s = await window(vr, 'r1', 'r2', async () => {
             g = lab.spawn(gen, ['taskset', '-c', '0', process.execPath, pktgen, 'eth0', R1_MAC, '10.1.0.2', '10.2.0.99', sendS, '60', String(rate)]);
             await sleep(300); // node start-up
+            return [g.pid!];
           });
           veth.push(s);
           show('veth', k, s);
-          if (g) await waitForLine(g, /^sent \d+/, 20000).catch(() => '');
         } finally {
           if (g) await stopChild(g, 2000);
           await vr.stop();
@@ -255,7 +273,15 @@ export async function run(): Promise<BenchResult[]> {
         values: memif.map((s) => s.workerNs),
         reference: { name: veths, values: veth.map((s) => s.workerNs) },
         direction: 'ref/value',
-        notes: `the busiest thread of the vRouter (the forwarding worker; the rest is the main thread); ${note}`,
+        notes: `the busiest thread of the vRouter (the forwarding worker; the rest is the main thread); of it system time, per round: memif ${memif.map((s) => fmt(s.workerSysNs)).join(', ')}, veth ${veth.map((s) => fmt(s.workerSysNs)).join(', ')}; ${note}`,
+      }),
+      figure({
+        name: 'vRouter + pod processes CPU per forwarded packet, memif pods',
+        unit: 'ns/packet',
+        values: memif.map((s) => s.podsNs),
+        reference: { name: veths, values: veth.map((s) => s.podsNs) },
+        direction: 'ref/value',
+        notes: `user+system time of the vRouter and of the pods' processes (memif: memif-gen sender and interrupt-mode receiver; veth: pktgen; the veth sink is only its kernel, whose receive runs in the vRouter's transmit); the kernel charges softirq work to the task it interrupts, so this holds on a machine others keep busy, where the all-core figure does not; ${note}`,
       }),
       figure({
         name: 'all-core CPU per forwarded packet (minus the idle setup), memif pods',

@@ -10,8 +10,8 @@
  *
  *   node memif-gen.js SOCKET DST_MAC SRC_MAC SRC_IP DST_IP SECONDS RATE_PPS [BURST] [FRAME_LEN]
  *
- * Prints "sent N pps P full F kicks K" when done (full: frames not sent because the vRouter
- * had not yet given back the ring's buffers).
+ * Prints "sent N pps P full F kicks K" once a second and when done (full: frames not sent
+ * because the vRouter had not yet given back the ring's buffers).
  *
  *   node memif-gen.js --sink SOCKET SECONDS
  *
@@ -47,7 +47,7 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 const sleepMs = (ms: number): void => void Atomics.wait(nap, 0, 0, ms);
 
 /** Connect to `socket` as interface `id`, then send `frame` for `seconds` at `rate` packets/s (0: as fast as the ring allows). */
-export function memifBlast(socket: string, frame: Uint8Array, seconds: number, rate: number, burst = 32, id = 0): MemifGenResult {
+export function memifBlast(socket: string, frame: Uint8Array, seconds: number, rate: number, burst = 32, id = 0, report?: (r: MemifGenResult) => void): MemifGenResult {
   const client = new MemifTestClient(socket, { log2: RING_LOG2, bufSize: 2048 });
   try {
     const answer = client.handshake(() => sleepMs(20), id);
@@ -71,6 +71,7 @@ export function memifBlast(socket: string, frame: Uint8Array, seconds: number, r
     let bursts = 0;
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
+    let nextReport = t0 + 1000;
     for (;;) {
       const tail = v.getUint16(ring + RING_TAIL, true);
       const room = slots - ((head - tail) & 0xffff);
@@ -87,6 +88,11 @@ export function memifBlast(socket: string, frame: Uint8Array, seconds: number, r
       }
       const now = performance.now();
       if (now >= end) break;
+      if (now >= nextReport) {
+        // a running tally once a second: a caller that stops the sender early keeps the last one
+        nextReport += 1000;
+        report?.({ sent, full, kicks, seconds: (now - t0) / 1000 });
+      }
       if ((++bursts & 63) === 0 && client.recv() === 'closed') throw new Error('memif-gen: the vRouter closed the control socket');
       if (rate > 0) {
         // ahead of the schedule (bursts offered, sent or not): sleep until it catches up
@@ -152,8 +158,8 @@ function main(): void {
     process.exit(2);
   }
   const frame = buildUdpFrame(parseMac(dmac), parseMac(smac), parseIpv4(srcIp), parseIpv4(dstIp), Number(frameLen ?? 60));
-  const r = memifBlast(socket, frame, Number(seconds), Number(rate), Number(burst ?? 32));
-  console.log(`sent ${r.sent} pps ${Math.round(r.sent / r.seconds)} full ${r.full} kicks ${r.kicks}`);
+  const line = (r: MemifGenResult): void => console.log(`sent ${r.sent} pps ${Math.round(r.sent / r.seconds)} full ${r.full} kicks ${r.kicks}`);
+  line(memifBlast(socket, frame, Number(seconds), Number(rate), Number(burst ?? 32), 0, line));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) main();
