@@ -31,7 +31,7 @@ let vr: RunningVrouter | undefined;
 const apps: ChildProcess[] = [];
 const prefixes: string[] = [];
 
-interface MemifView { state: string; peer: string; connects: number; disconnects: number; rxRingSize: number }
+interface MemifView { state: string; peer: string; connects: number; disconnects: number; rxRingSize: number; rxQueues: number; txQueues: number }
 interface VifView { name: string; rxPackets: number; txPackets: number; memif?: MemifView }
 
 function vif(name: string): VifView {
@@ -90,20 +90,22 @@ async function stopApp(app: { proc: ChildProcess; output: () => string }, intera
   return { rx: Number(m[1]), tx: Number(m[2]) };
 }
 
-/** From h1: send `n` UDP datagrams to the application, count the ones that come back. */
-function exchange(n: number): number {
+/** From h1: send `n` UDP datagrams to the application, from `flows` source ports in turn, count the ones that come back. */
+function exchange(n: number, flows = 1): number {
   const py = [
     'import socket, sys, time',
-    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.0.2", 9001)); s.settimeout(0.2)',
+    `ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(${flows})]`,
+    'for k, s in enumerate(ss): s.bind(("10.1.0.2", 9001 + k)); s.settimeout(0.2 / len(ss))',
     `n = ${n}; got = 0`,
     'for i in range(n):',
-    '    s.sendto(bytes([i & 255]) * 64, ("10.9.0.2", 9000)); time.sleep(0.002)',
+    '    ss[i % len(ss)].sendto(bytes([i & 255]) * 64, ("10.9.0.2", 9000)); time.sleep(0.002)',
     'end = time.time() + 5',
     'while got < n and time.time() < end:',
-    '    try:',
-    '        d, a = s.recvfrom(2048)',
-    '        if a == ("10.9.0.2", 9000): got += 1',
-    '    except socket.timeout: pass',
+    '    for s in ss:',
+    '        try:',
+    '            d, a = s.recvfrom(2048)',
+    '            if a == ("10.9.0.2", 9000): got += 1',
+    '        except socket.timeout: pass',
     'print(got)',
   ].join('\n');
   return Number(lab.run(h1, ['python3', '-c', py], { timeout: 20000 }).trim());
@@ -190,4 +192,29 @@ test('memif: two testpmd pods exchange traffic through the vRouter, both directi
   assert.equal(after1.rxPackets - before1.rxPackets, N, 'the vRouter took 128 from B');
   assert.equal(after0.txPackets - before0.txPackets, N, 'and gave 128 to A');
   assert.equal(stA.rx, N, 'A received 128');
+});
+
+test('memif: testpmd with two queue pairs: flows spread over both of the vRouter\'s transmit queues, both receive queues come back, counts match', { skip, timeout: 80000 }, async () => {
+  const app = await startApp('5tswap', { extra: ['--rxq=2', '--txq=2'] });
+  const m = vif('mif0').memif!;
+  assert.equal(m.rxQueues, 2, 'the client added two rings each way');
+  assert.equal(m.txQueues, 2);
+  const before = vif('mif0');
+  const N = 240;
+  // 16 flows (source ports): the vRouter picks a queue per flow, so both carry some
+  assert.equal(exchange(N, 16), N, 'every datagram came back through testpmd');
+  const after = vif('mif0');
+  assert.equal(after.txPackets - before.txPackets, N);
+  assert.equal(after.rxPackets - before.rxPackets, N, 'taken from both receive rings');
+  const st = await stopApp(app);
+  assert.equal(st.rx, N);
+  assert.equal(st.tx, N);
+  // testpmd's per-stream statistics: queue q's stream receives on rx queue q and sends on tx queue q
+  for (const q of [0, 1]) {
+    const block = new RegExp(`RX Port= 0/Queue= ${q} -> TX Port= 0/Queue= ${q}[\\s\\S]*?RX-packets: (\\d+)[\\s\\S]*?TX-packets: (\\d+)`).exec(app.output());
+    assert.ok(block, `no statistics for queue ${q}: ${app.output().slice(-3000)}`);
+    assert.ok(Number(block[1]) > 0 && Number(block[1]) < N, `queue ${q} carried part of the flows (rx ${block[1]})`);
+    assert.equal(Number(block[2]), Number(block[1]), `queue ${q} sent back what it received`);
+  }
+  await waitFor('the vif to go back to listening', () => vif('mif0').memif?.state === 'listening');
 });

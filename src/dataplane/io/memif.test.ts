@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openMemif, type MemifDriver } from './memif.js';
+import { flowHash, openMemif, type MemifDriver } from './memif.js';
 import { PacketPool } from '../pool.js';
 import { MemifTestClient } from '../../../test/support/memif-client.js';
 import { MEMIF_ADD_RING_FLAG_C2S, MEMIF_MSG_SIZE, MEMIF_VERSION } from '../../wire/memif.js';
@@ -254,7 +254,14 @@ test('memif bad peer: lying region sizes, unsealed regions and ring offsets past
   refusedWith(lieAfter('region', (c) => {
     c.send({ type: 'add-ring', flags: 0, index: 0, region: 0, offset: 0, log2RingSize: 15, privateHdrSize: 0 }, [c.s2cEvent]);
   }, path, pump), /out of range/);
-  assert.equal(d.statusNow().badMessages, 6);
+  // queues: in index order each way, at most 4 (hello says so)
+  refusedWith(lieAfter('region', (c) => {
+    c.send({ type: 'add-ring', flags: MEMIF_ADD_RING_FLAG_C2S, index: 1, region: 0, offset: c.c2s, log2RingSize: 6, privateHdrSize: 0 }, [c.c2sEvent]);
+  }, path, pump), /Invalid ring index 1/);
+  refusedWith(lieAfter('region', (c) => {
+    c.send({ type: 'add-ring', flags: MEMIF_ADD_RING_FLAG_C2S, index: 4, region: 0, offset: c.c2s, log2RingSize: 6, privateHdrSize: 0 }, [c.c2sEvent]);
+  }, path, pump), /Invalid ring index 4/);
+  assert.equal(d.statusNow().badMessages, 8);
   assert.equal(d.statusNow().state, 'listening');
 });
 
@@ -370,4 +377,28 @@ test('memif: an idle connected driver looks at its control socket on its own (at
   }
   assert.equal(d.statusNow().state, 'listening');
   assert.equal(d.statusNow().lastDisconnect, 'the client disconnected: bye');
+});
+
+test('memif: the transmit queue of a frame is a function of its flow (addresses, TCP/UDP ports), never read past the frame', () => {
+  const udp4 = (sport: number, dst = 2): Uint8Array => {
+    const f = frame(0, 60);
+    f.set([0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, 2, 10, 9, 0, dst], 14);
+    f.set([sport >> 8, sport & 255, 0x23, 0x28], 34);
+    return f;
+  };
+  const h = (f: Uint8Array, len = f.length) => flowHash(new DataView(f.buffer), 0, len);
+  assert.equal(h(udp4(9001)), h(udp4(9001)), 'one flow, one queue');
+  const seen = new Set(Array.from({ length: 16 }, (_, k) => h(udp4(9001 + k)) % 2));
+  assert.equal(seen.size, 2, '16 source ports reach both of 2 queues');
+  assert.notEqual(h(udp4(9001, 2)), h(udp4(9001, 3)), 'the destination counts');
+  const arp = frame(0, 60);
+  arp.set([0x08, 0x06], 12);
+  assert.equal(h(arp), 0, 'not IP: queue 0');
+  assert.equal(h(udp4(9001), 20), 0, 'a runt: queue 0');
+  // an IHL claiming options past the frame's end: the ports are not read (the addresses still count)
+  const opts = udp4(9001);
+  opts[14] = 0x4f;
+  const other = udp4(9002);
+  other[14] = 0x4f;
+  assert.equal(h(opts), h(other));
 });
