@@ -6,7 +6,8 @@
  * sends every datagram back, routed to h1 again. The counts must match on every side: what
  * h1 sent and got back, testpmd's RX/TX, the memif vif's counters. Then testpmd is killed
  * with SIGKILL mid-run: the vRouter stays healthy (answers pings), the vif goes back to
- * listening, and a new testpmd reconnects and carries traffic again.
+ * listening, and a new testpmd reconnects and carries traffic again. Also: two queue pairs,
+ * and two interfaces (ids 0 and 1) on one socket.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,9 @@ const APP_MAC = '02:dd:00:00:09:02';
 const sock2 = `${dir}/app2.sock`;
 const ROUTER_MAC2 = '02:cc:00:00:08:01';
 const APP2_MAC = '02:dd:00:00:08:02';
+// a second interface (id 1) on the first application socket
+const ROUTER_MAC3 = '02:cc:00:00:07:01';
+const APP3_MAC = '02:dd:00:00:07:02';
 let h1 = '';
 let r = '';
 let vr: RunningVrouter | undefined;
@@ -55,6 +59,8 @@ interface AppOptions {
   vif?: string;
   socket?: string;
   mac?: string;
+  /** the memif interface id it asks for (default 0) */
+  id?: number;
   /** more testpmd application arguments (after --) */
   extra?: string[];
 }
@@ -65,7 +71,7 @@ async function startApp(mode: string, o: AppOptions = {}): Promise<{ proc: Child
   prefixes.push(prefix);
   const proc = spawn(TESTPMD, [
     '--no-huge', '-m', '256', '--no-pci', `--file-prefix=${prefix}`, '-l', '0-1', '--log-level=*:notice',
-    `--vdev=net_memif0,role=client,socket=${o.socket ?? sock},socket-abstract=no,mac=${o.mac ?? APP_MAC}`,
+    `--vdev=net_memif0,role=client,socket=${o.socket ?? sock},socket-abstract=no,mac=${o.mac ?? APP_MAC},id=${o.id ?? 0}`,
     '--', '--no-mlockall', '--total-num-mbufs=8192', `--forward-mode=${mode}`, ...(o.extra ?? []),
   ], { stdio: ['pipe', 'pipe', 'pipe'] });
   apps.push(proc);
@@ -90,21 +96,21 @@ async function stopApp(app: { proc: ChildProcess; output: () => string }, intera
   return { rx: Number(m[1]), tx: Number(m[2]) };
 }
 
-/** From h1: send `n` UDP datagrams to the application, from `flows` source ports in turn, count the ones that come back. */
-function exchange(n: number, flows = 1): number {
+/** From h1: send `n` UDP datagrams to the application at `to`, from `flows` source ports in turn, count the ones that come back. */
+function exchange(n: number, flows = 1, to = '10.9.0.2'): number {
   const py = [
     'import socket, sys, time',
     `ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(${flows})]`,
     'for k, s in enumerate(ss): s.bind(("10.1.0.2", 9001 + k)); s.settimeout(0.2 / len(ss))',
     `n = ${n}; got = 0`,
     'for i in range(n):',
-    '    ss[i % len(ss)].sendto(bytes([i & 255]) * 64, ("10.9.0.2", 9000)); time.sleep(0.002)',
+    `    ss[i % len(ss)].sendto(bytes([i & 255]) * 64, ("${to}", 9000)); time.sleep(0.002)`,
     'end = time.time() + 5',
     'while got < n and time.time() < end:',
     '    for s in ss:',
     '        try:',
     '            d, a = s.recvfrom(2048)',
-    '            if a == ("10.9.0.2", 9000): got += 1',
+    `            if a == ("${to}", 9000): got += 1`,
     '        except socket.timeout: pass',
     'print(got)',
   ].join('\n');
@@ -121,10 +127,11 @@ before(async () => {
       { name: 'r1', driver: 'af-packet', addresses: ['10.1.0.1/24'] },
       { name: 'mif0', driver: 'memif', mac: ROUTER_MAC, addresses: ['10.9.0.1/24'], memif: { socket: sock, id: 0 } },
       { name: 'mif1', driver: 'memif', mac: ROUTER_MAC2, addresses: ['10.8.0.1/24'], memif: { socket: sock2, id: 0 } },
+      { name: 'mif2', driver: 'memif', mac: ROUTER_MAC3, addresses: ['10.7.0.1/24'], memif: { socket: sock, id: 1 } },
     ],
     // testpmd has no ARP: each application's address is reached by a fixed rewrite to its MAC
-    nexthops: { app: { type: 'encap', vif: 'mif0', dmac: APP_MAC }, app2: { type: 'encap', vif: 'mif1', dmac: APP2_MAC } },
-    routes: [{ prefix: '10.9.0.2/32', nh: 'app' }, { prefix: '10.8.0.2/32', nh: 'app2' }],
+    nexthops: { app: { type: 'encap', vif: 'mif0', dmac: APP_MAC }, app2: { type: 'encap', vif: 'mif1', dmac: APP2_MAC }, app3: { type: 'encap', vif: 'mif2', dmac: APP3_MAC } },
+    routes: [{ prefix: '10.9.0.2/32', nh: 'app' }, { prefix: '10.8.0.2/32', nh: 'app2' }, { prefix: '10.7.0.2/32', nh: 'app3' }],
   });
   ping(lab, h1, '10.1.0.1', { count: 2, deadlineS: 3 }); // neighbours learn each other
 });
@@ -217,4 +224,25 @@ test('memif: testpmd with two queue pairs: flows spread over both of the vRouter
     assert.equal(Number(block[2]), Number(block[1]), `queue ${q} sent back what it received`);
   }
   await waitFor('the vif to go back to listening', () => vif('mif0').memif?.state === 'listening');
+});
+
+test('memif: two testpmd on one socket with ids 0 and 1 reach their own vifs, counts matching on each', { skip, timeout: 80000 }, async () => {
+  const c = await startApp('5tswap', { vif: 'mif2', id: 1, mac: APP3_MAC });
+  assert.equal(vif('mif0').memif?.state, 'listening', 'id 1\'s client did not take id 0');
+  const a = await startApp('5tswap');
+  const before0 = vif('mif0');
+  const before2 = vif('mif2');
+  assert.equal(exchange(60, 1, '10.7.0.2'), 60, 'through id 1');
+  assert.equal(exchange(40), 40, 'through id 0');
+  const after0 = vif('mif0');
+  const after2 = vif('mif2');
+  assert.equal(after2.txPackets - before2.txPackets, 60);
+  assert.equal(after2.rxPackets - before2.rxPackets, 60);
+  assert.equal(after0.txPackets - before0.txPackets, 40);
+  assert.equal(after0.rxPackets - before0.rxPackets, 40);
+  const stC = await stopApp(c);
+  const stA = await stopApp(a);
+  assert.deepEqual(stC, { rx: 60, tx: 60 });
+  assert.deepEqual(stA, { rx: 40, tx: 40 });
+  await waitFor('both vifs to go back to listening', () => vif('mif0').memif?.state === 'listening' && vif('mif2').memif?.state === 'listening');
 });

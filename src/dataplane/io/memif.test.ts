@@ -8,7 +8,7 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flowHash, openMemif, type MemifDriver } from './memif.js';
@@ -401,4 +401,67 @@ test('memif: the transmit queue of a frame is a function of its flow (addresses,
   const other = udp4(9002);
   other[14] = 0x4f;
   assert.equal(h(opts), h(other));
+});
+
+test('memif: several interfaces (ids) on one socket: each client reaches the vif of the id it asks for; an unknown or busy id is refused; the socket file stays until the last goes', () => {
+  const path = join(dir, `shared${n++}.sock`);
+  const d0 = openMemif('memif-0', { socket: path, id: 0, vif: 1 });
+  const d1 = openMemif('memif-1', { socket: path, id: 1, vif: 2, secret: 'one' });
+  try {
+    assert.throws(() => openMemif('memif-dup', { socket: path, id: 1 }), /already serves id 1 \(vif memif-1\)/);
+    const pool = new PacketPool(512);
+    const out = new Uint32Array(256);
+    const pump = () => {
+      for (const d of [d0, d1]) {
+        pool.freeBurst(out, 0, d.rxBurst(pool, out, 256));
+        d.service();
+      }
+    };
+    // id 1 first: whichever driver accepts, the vif with id 1 (and its secret) gets the client
+    const c1 = client(path);
+    assert.equal((c1.handshake(pump, 1, 'one') as { type: string }).type, 'connected');
+    assert.equal(d1.statusNow().state, 'connected');
+    assert.equal(d0.statusNow().state, 'listening');
+    // while id 0 is free it runs other clients' handshakes: an unknown id, and the busy id 1, are refused with the reason
+    const c5 = client(path);
+    assert.match(JSON.stringify(c5.handshake(pump, 5)), /ID not found \(5\)/);
+    const c1b = client(path);
+    assert.match(JSON.stringify(c1b.handshake(pump, 1, 'one')), /Already connected \(id 1\)/);
+    assert.equal(d0.statusNow().state, 'listening');
+    assert.equal(d1.statusNow().state, 'connected', 'the busy id kept its client');
+    const c0 = client(path);
+    assert.equal((c0.handshake(pump, 0) as { type: string }).type, 'connected');
+    assert.equal(d0.statusNow().state, 'connected');
+    // frames go to the right vif, both ways
+    c1.sendFrames([frame(1)]);
+    c0.sendFrames([frame(2), frame(3)]);
+    const got0 = d0.rxBurst(pool, out, 256);
+    assert.equal(got0, 2);
+    assert.equal(pool.rxVif[out[0]!], 1);
+    pool.freeBurst(out, 0, got0);
+    const got1 = d1.rxBurst(pool, out, 256);
+    assert.equal(got1, 1);
+    assert.equal(pool.rxVif[out[0]!], 2);
+    pool.freeBurst(out, 0, got1);
+    // every id busy: a client is turned away at once
+    const c9 = client(path);
+    assert.match(JSON.stringify(c9.expect(pump)), /Already connected/);
+    assert.equal(d0.statusNow().state, 'connected');
+    assert.equal(d1.statusNow().state, 'connected');
+    // a wrong secret for id 1, once it is free: refused by id 1's own check
+    c1.close();
+    open.c = open.c.filter((c) => c !== c1);
+    for (let i = 0; i < 20 && d1.statusNow().state !== 'listening'; i++) pump();
+    const bad = client(path);
+    assert.match(JSON.stringify(bad.handshake(pump, 1, 'two')), /Incorrect secret/);
+    assert.equal(d1.statusNow().badMessages, 1, 'counted on the vif the client asked for');
+    d0.close();
+    assert.ok(existsSync(path), 'the socket stays while id 1 is configured');
+    const again = client(path);
+    assert.equal((again.handshake(pump, 1, 'one') as { type: string }).type, 'connected', 'id 1 alone still serves the socket');
+  } finally {
+    d0.close();
+    d1.close();
+  }
+  assert.equal(existsSync(path), false, 'the last driver removed the socket');
 });

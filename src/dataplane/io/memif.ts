@@ -247,6 +247,39 @@ export function flowHash(v: DataView, at: number, len: number): number {
   return h & 0xff;
 }
 
+/**
+ * One control socket and the interfaces (ids) it serves, per thread: several memif vifs may
+ * name one socket with different ids (a pod's application with several interfaces). Every
+ * driver on it has the listening socket in its epoll set and may accept; the accepting driver
+ * runs the handshake until init names the id, and hands the connection to the driver with that
+ * id (before any region or ring exists). The socket file goes with its last driver.
+ */
+class MemifSocket {
+  private static readonly open = new Map<string, MemifSocket>();
+  readonly drivers = new Map<number, MemifDriver>();
+  private constructor(readonly path: string, readonly listenFd: number) {}
+
+  static join(path: string, id: number, d: MemifDriver): MemifSocket {
+    let sock = MemifSocket.open.get(path);
+    if (!sock) {
+      sock = new MemifSocket(path, listenSeqpacket(path));
+      MemifSocket.open.set(path, sock);
+    } else if (sock.drivers.has(id)) {
+      throw new Error(`memif ${d.name}: socket ${path} already serves id ${id} (vif ${sock.drivers.get(id)!.name})`);
+    }
+    sock.drivers.set(id, d);
+    return sock;
+  }
+
+  leave(id: number): void {
+    this.drivers.delete(id);
+    if (this.drivers.size > 0) return;
+    MemifSocket.open.delete(this.path);
+    closeFd(this.listenFd);
+    libc().unlink(this.path);
+  }
+}
+
 export function openMemif(name: string, opts: MemifOptions): MemifDriver {
   return new MemifDriver(name, opts);
 }
@@ -254,6 +287,7 @@ export function openMemif(name: string, opts: MemifOptions): MemifDriver {
 export class MemifDriver implements IoDriver {
   readonly hwaddr: Uint8Array;
   private readonly listenFd: number;
+  private readonly sock: MemifSocket;
   private readonly epollFd: number;
   private ctl = -1;
   private state: MemifPeerState = 'listening';
@@ -262,7 +296,6 @@ export class MemifDriver implements IoDriver {
   private readonly vif: number;
   private readonly localName: string;
   private readonly handshakeTimeoutMs: number;
-  private readonly socketPath: string;
   private readonly status: Int32Array;
   private readonly statusBytes: Uint8Array;
   private readonly msg = new Uint8Array(MEMIF_MSG_SIZE + 1);
@@ -300,13 +333,13 @@ export class MemifDriver implements IoDriver {
     this.status = new Int32Array(sb, 0, S_WORDS);
     this.statusBytes = new Uint8Array(sb);
     this.hwaddr = memifMac(opts.socket, this.id);
-    this.listenFd = listenSeqpacket(opts.socket);
-    this.socketPath = opts.socket;
+    this.sock = MemifSocket.join(opts.socket, this.id, this);
+    this.listenFd = this.sock.listenFd;
     try {
       this.epollFd = createEpoll();
       epollAdd(this.epollFd, this.listenFd);
     } catch (e) {
-      closeFd(this.listenFd);
+      this.sock.leave(this.id);
       throw e;
     }
     this.publishState();
@@ -670,17 +703,16 @@ export class MemifDriver implements IoDriver {
     for (;;) {
       const fd = acceptPending(this.listenFd);
       if (fd < 0) break;
-      if (this.ctl >= 0) {
+      // busy: a free interface of the same socket runs this handshake (the client may want its id)
+      const taker = this.ctl < 0 ? this : [...this.sock.drivers.values()].find((d) => d.ctl < 0 && !d.closed);
+      if (!taker) {
         this.sendMsg(fd, { type: 'disconnect', code: 0, reason: 'Already connected' });
         closeFd(fd);
         this.status[S_REFUSED]!++;
         continue;
       }
-      this.ctl = fd;
-      this.handshakeAt = performance.now();
-      epollAdd(this.epollFd, fd);
-      this.setState('handshake');
-      this.sendMsg(fd, {
+      taker.take(fd, performance.now());
+      taker.sendMsg(fd, {
         type: 'hello', name: this.localName, minVersion: MEMIF_VERSION, maxVersion: MEMIF_VERSION,
         maxRegion: MAX_REGIONS - 1, maxS2cRing: MAX_QUEUES - 1, maxC2sRing: MAX_QUEUES - 1, maxLog2RingSize: MAX_LOG2_RING,
       });
@@ -709,6 +741,36 @@ export class MemifDriver implements IoDriver {
 
   private handshakeAt = 0;
 
+  /** Become the driver of a control connection (accepted, or handed over at init by the accepting driver of our socket). */
+  private take(fd: number, since: number): void {
+    this.ctl = fd;
+    this.handshakeAt = since;
+    epollAdd(this.epollFd, fd);
+    this.setState('handshake');
+  }
+
+  /**
+   * Init named another id of our socket: hand the connection to its driver, which answers the
+   * init itself. Only before init is done here, so nothing but the socket moves. False if that
+   * id is unknown or busy.
+   */
+  private handOver(m: MemifMsg & { type: 'init' }): boolean {
+    const to = this.sock.drivers.get(m.id);
+    if (!to || to === this || to.ctl >= 0 || to.closed) return false;
+    const fd = this.ctl;
+    epollDel(this.epollFd, fd);
+    this.ctl = -1;
+    this.setState('listening');
+    to.take(fd, this.handshakeAt);
+    try {
+      to.handle(m, []);
+    } catch (e) {
+      // the init is refused by its own interface (a wrong secret): counted there, the client dropped there
+      to.refuse(e instanceof PeerError ? e : new PeerError(`internal error: ${(e as Error).message}`));
+    }
+    return true;
+  }
+
   private owns(fd: number): boolean {
     return this.regions.some((r) => r.fd === fd) || this.rxRings.some((r) => r.fd === fd) || this.txRings.some((r) => r.fd === fd);
   }
@@ -721,7 +783,10 @@ export class MemifDriver implements IoDriver {
       case 'init': {
         if (this.initDone) throw new PeerError('second init');
         if (m.version !== MEMIF_VERSION) throw new PeerError(`Incompatible memif version ${m.version >> 8}.${m.version & 255}`);
-        if (m.id !== this.id) throw new PeerError(`ID not found (${m.id})`);
+        if (m.id !== this.id) {
+          if (this.handOver(m)) return;
+          throw new PeerError(this.sock.drivers.has(m.id) ? `Already connected (id ${m.id})` : `ID not found (${m.id})`);
+        }
         if (m.mode !== MEMIF_MODE_ETHERNET) throw new PeerError('Only ethernet mode supported');
         if (this.secret !== '' && m.secret !== this.secret) throw new PeerError(m.secret === '' ? 'Secret required' : 'Incorrect secret');
         this.initDone = true;
@@ -868,8 +933,7 @@ export class MemifDriver implements IoDriver {
     if (this.ctl >= 0) this.sendMsg(this.ctl, { type: 'disconnect', code: 0, reason: 'interface deleted' });
     this.drop('interface deleted');
     this.closed = true;
-    closeFd(this.listenFd);
     closeFd(this.epollFd);
-    libc().unlink(this.socketPath);
+    this.sock.leave(this.id);
   }
 }
