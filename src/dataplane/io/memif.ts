@@ -3,11 +3,14 @@
  * DPDK application (net_memif, role=client) or any libmemif client, with no kernel on the
  * packet path. The driver listens on a SOCK_SEQPACKET unix socket; a client connects and runs
  * the control protocol (wire/memif.ts): it allocates the memory regions (memfds passed with
- * SCM_RIGHTS), lays out one ring per direction in them, and hands over one eventfd per ring.
- * Everything runs in the thread that owns the vif, inside rxBurst: the control socket is read
- * without blocking whenever the driver is idle (and every 256 bursts when busy), and the
- * driver's fd for poll() is an epoll set of the listening socket, the control socket and the
- * receive ring's eventfd, so an idle worker wakes for a client, a control message or a kick.
+ * SCM_RIGHTS), lays out 1 to 4 rings per direction (queues) in them, and hands over one
+ * eventfd per ring. One socket may serve several interfaces, each its own id and vif
+ * (MemifSocket). Everything runs in the thread that owns the vif, inside rxBurst and woke():
+ * the control socket is read without blocking when the worker's poll() says it has something
+ * (and every 256 bursts when busy, and as a safety net while idle), and the driver's fd for
+ * poll() is an epoll set of the listening socket, the control socket and the receive rings'
+ * eventfds, so an idle worker wakes for a client, a control message or a kick. Receive polls
+ * every ring; transmit picks a ring per flow (flowHash).
  *
  * Rings (copy mode). Client to server (C2S, our receive side): the client fills descriptors
  * and advances head; we copy each frame into a pool slot and give the buffers back by
