@@ -108,7 +108,7 @@ export interface VifInfo {
   /** a bridge port (setBridgePort): its mode and VLANs, MACs learned on it and its limit (0: none), and its L2 counters (graph-constants.ts L2_PORT_COUNTERS: flooded, flood_copies, and its frames dropped per L2 reason) */
   bridge?: { mode: 'access' | 'trunk'; vlans: number[]; nativeVlan?: number; tpid?: number; dot1qTunneling?: boolean; macs: number; macLimit: number; counters: Record<string, number> };
   /** driver 'memif': the client's state and the rings' occupancy (io/memif.ts MemifStatus) */
-  memif?: { socket: string; id: number; state: string; peer: string; connects: number; disconnects: number; badMessages: number; badDescriptors: number; refused: number; rxRingSize: number; txRingSize: number; rxRingWaiting: number; txRingPosted: number; lastDisconnect: string };
+  memif?: { socket: string; id: number; state: string; peer: string; connects: number; disconnects: number; badMessages: number; badDescriptors: number; refused: number; rxRingSize: number; txRingSize: number; rxRingWaiting: number; txRingPosted: number; rxQueues?: number; txQueues?: number; lastDisconnect: string };
 }
 
 export interface NexthopInfo {

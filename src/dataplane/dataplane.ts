@@ -1324,7 +1324,9 @@ export class VRouterDataplane implements Dataplane {
     // the least loaded worker owns the vif's driver (RX and TX); the others hand frames to it
     const load = this.workers.map(() => 0);
     for (const v of this.vifs.values()) if (v !== st && this.vifById[v.id]) { const o = this.tables.vif.owner[v.id]!; if (o >= 0) load[o]!++; }
-    const owner = load.indexOf(Math.min(...load));
+    // memif vifs naming one socket (several ids) share its listener: one worker owns them all
+    const sibling = st.memif ? [...this.vifs.values()].find((v) => v !== st && v.memif?.socket === st.memif!.socket && this.vifById[v.id] && this.tables.vif.owner[v.id]! >= 0) : undefined;
+    const owner = sibling ? this.tables.vif.owner[sibling.id]! : load.indexOf(Math.min(...load));
     Atomics.store(this.tables.vif.owner, st.id, owner);
     await this.workers[owner]!.ready;
     // the socket's rings set up ahead, off the worker (io/af-packet-spares.ts)
@@ -1398,7 +1400,8 @@ export class VRouterDataplane implements Dataplane {
     const id = m.id ?? 0;
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new DataplaneError(`invalid memif id ${m.id} (0..4294967295)`);
     if (m.secret !== undefined && (typeof m.secret !== 'string' || m.secret.length > 23)) throw new DataplaneError('memif secret longer than 23 characters');
-    for (const v of this.vifs.values()) if (v.memif?.socket === m.socket) throw new DataplaneError(`memif socket ${m.socket} is already used by ${v.name}`);
+    // one socket may serve several interfaces, each its own id
+    for (const v of this.vifs.values()) if (v.memif?.socket === m.socket && (v.memif.id ?? 0) === id) throw new DataplaneError(`memif socket ${m.socket} id ${id} is already used by ${v.name}`);
     return { socket: m.socket, id, ...(m.secret ? { secret: m.secret } : {}), status: memifStatusBuffer() };
   }
 

@@ -6,7 +6,8 @@
  * sends every datagram back, routed to h1 again. The counts must match on every side: what
  * h1 sent and got back, testpmd's RX/TX, the memif vif's counters. Then testpmd is killed
  * with SIGKILL mid-run: the vRouter stays healthy (answers pings), the vif goes back to
- * listening, and a new testpmd reconnects and carries traffic again.
+ * listening, and a new testpmd reconnects and carries traffic again. Also: two queue pairs,
+ * and two interfaces (ids 0 and 1) on one socket.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,13 +26,16 @@ const APP_MAC = '02:dd:00:00:09:02';
 const sock2 = `${dir}/app2.sock`;
 const ROUTER_MAC2 = '02:cc:00:00:08:01';
 const APP2_MAC = '02:dd:00:00:08:02';
+// a second interface (id 1) on the first application socket
+const ROUTER_MAC3 = '02:cc:00:00:07:01';
+const APP3_MAC = '02:dd:00:00:07:02';
 let h1 = '';
 let r = '';
 let vr: RunningVrouter | undefined;
 const apps: ChildProcess[] = [];
 const prefixes: string[] = [];
 
-interface MemifView { state: string; peer: string; connects: number; disconnects: number; rxRingSize: number }
+interface MemifView { state: string; peer: string; connects: number; disconnects: number; rxRingSize: number; rxQueues: number; txQueues: number }
 interface VifView { name: string; rxPackets: number; txPackets: number; memif?: MemifView }
 
 function vif(name: string): VifView {
@@ -55,6 +59,8 @@ interface AppOptions {
   vif?: string;
   socket?: string;
   mac?: string;
+  /** the memif interface id it asks for (default 0) */
+  id?: number;
   /** more testpmd application arguments (after --) */
   extra?: string[];
 }
@@ -65,7 +71,7 @@ async function startApp(mode: string, o: AppOptions = {}): Promise<{ proc: Child
   prefixes.push(prefix);
   const proc = spawn(TESTPMD, [
     '--no-huge', '-m', '256', '--no-pci', `--file-prefix=${prefix}`, '-l', '0-1', '--log-level=*:notice',
-    `--vdev=net_memif0,role=client,socket=${o.socket ?? sock},socket-abstract=no,mac=${o.mac ?? APP_MAC}`,
+    `--vdev=net_memif0,role=client,socket=${o.socket ?? sock},socket-abstract=no,mac=${o.mac ?? APP_MAC},id=${o.id ?? 0}`,
     '--', '--no-mlockall', '--total-num-mbufs=8192', `--forward-mode=${mode}`, ...(o.extra ?? []),
   ], { stdio: ['pipe', 'pipe', 'pipe'] });
   apps.push(proc);
@@ -90,20 +96,22 @@ async function stopApp(app: { proc: ChildProcess; output: () => string }, intera
   return { rx: Number(m[1]), tx: Number(m[2]) };
 }
 
-/** From h1: send `n` UDP datagrams to the application, count the ones that come back. */
-function exchange(n: number): number {
+/** From h1: send `n` UDP datagrams to the application at `to`, from `flows` source ports in turn, count the ones that come back. */
+function exchange(n: number, flows = 1, to = '10.9.0.2'): number {
   const py = [
     'import socket, sys, time',
-    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.0.2", 9001)); s.settimeout(0.2)',
+    `ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(${flows})]`,
+    'for k, s in enumerate(ss): s.bind(("10.1.0.2", 9001 + k)); s.settimeout(0.2 / len(ss))',
     `n = ${n}; got = 0`,
     'for i in range(n):',
-    '    s.sendto(bytes([i & 255]) * 64, ("10.9.0.2", 9000)); time.sleep(0.002)',
+    `    ss[i % len(ss)].sendto(bytes([i & 255]) * 64, ("${to}", 9000)); time.sleep(0.002)`,
     'end = time.time() + 5',
     'while got < n and time.time() < end:',
-    '    try:',
-    '        d, a = s.recvfrom(2048)',
-    '        if a == ("10.9.0.2", 9000): got += 1',
-    '    except socket.timeout: pass',
+    '    for s in ss:',
+    '        try:',
+    '            d, a = s.recvfrom(2048)',
+    `            if a == ("${to}", 9000): got += 1`,
+    '        except socket.timeout: pass',
     'print(got)',
   ].join('\n');
   return Number(lab.run(h1, ['python3', '-c', py], { timeout: 20000 }).trim());
@@ -119,10 +127,11 @@ before(async () => {
       { name: 'r1', driver: 'af-packet', addresses: ['10.1.0.1/24'] },
       { name: 'mif0', driver: 'memif', mac: ROUTER_MAC, addresses: ['10.9.0.1/24'], memif: { socket: sock, id: 0 } },
       { name: 'mif1', driver: 'memif', mac: ROUTER_MAC2, addresses: ['10.8.0.1/24'], memif: { socket: sock2, id: 0 } },
+      { name: 'mif2', driver: 'memif', mac: ROUTER_MAC3, addresses: ['10.7.0.1/24'], memif: { socket: sock, id: 1 } },
     ],
     // testpmd has no ARP: each application's address is reached by a fixed rewrite to its MAC
-    nexthops: { app: { type: 'encap', vif: 'mif0', dmac: APP_MAC }, app2: { type: 'encap', vif: 'mif1', dmac: APP2_MAC } },
-    routes: [{ prefix: '10.9.0.2/32', nh: 'app' }, { prefix: '10.8.0.2/32', nh: 'app2' }],
+    nexthops: { app: { type: 'encap', vif: 'mif0', dmac: APP_MAC }, app2: { type: 'encap', vif: 'mif1', dmac: APP2_MAC }, app3: { type: 'encap', vif: 'mif2', dmac: APP3_MAC } },
+    routes: [{ prefix: '10.9.0.2/32', nh: 'app' }, { prefix: '10.8.0.2/32', nh: 'app2' }, { prefix: '10.7.0.2/32', nh: 'app3' }],
   });
   ping(lab, h1, '10.1.0.1', { count: 2, deadlineS: 3 }); // neighbours learn each other
 });
@@ -190,4 +199,50 @@ test('memif: two testpmd pods exchange traffic through the vRouter, both directi
   assert.equal(after1.rxPackets - before1.rxPackets, N, 'the vRouter took 128 from B');
   assert.equal(after0.txPackets - before0.txPackets, N, 'and gave 128 to A');
   assert.equal(stA.rx, N, 'A received 128');
+});
+
+test('memif: testpmd with two queue pairs: flows spread over both of the vRouter\'s transmit queues, both receive queues come back, counts match', { skip, timeout: 80000 }, async () => {
+  const app = await startApp('5tswap', { extra: ['--rxq=2', '--txq=2'] });
+  const m = vif('mif0').memif!;
+  assert.equal(m.rxQueues, 2, 'the client added two rings each way');
+  assert.equal(m.txQueues, 2);
+  const before = vif('mif0');
+  const N = 240;
+  // 16 flows (source ports): the vRouter picks a queue per flow, so both carry some
+  assert.equal(exchange(N, 16), N, 'every datagram came back through testpmd');
+  const after = vif('mif0');
+  assert.equal(after.txPackets - before.txPackets, N);
+  assert.equal(after.rxPackets - before.rxPackets, N, 'taken from both receive rings');
+  const st = await stopApp(app);
+  assert.equal(st.rx, N);
+  assert.equal(st.tx, N);
+  // testpmd's per-stream statistics: queue q's stream receives on rx queue q and sends on tx queue q
+  for (const q of [0, 1]) {
+    const block = new RegExp(`RX Port= 0/Queue= ${q} -> TX Port= 0/Queue= ${q}[\\s\\S]*?RX-packets: (\\d+)[\\s\\S]*?TX-packets: (\\d+)`).exec(app.output());
+    assert.ok(block, `no statistics for queue ${q}: ${app.output().slice(-3000)}`);
+    assert.ok(Number(block[1]) > 0 && Number(block[1]) < N, `queue ${q} carried part of the flows (rx ${block[1]})`);
+    assert.equal(Number(block[2]), Number(block[1]), `queue ${q} sent back what it received`);
+  }
+  await waitFor('the vif to go back to listening', () => vif('mif0').memif?.state === 'listening');
+});
+
+test('memif: two testpmd on one socket with ids 0 and 1 reach their own vifs, counts matching on each', { skip, timeout: 80000 }, async () => {
+  const c = await startApp('5tswap', { vif: 'mif2', id: 1, mac: APP3_MAC });
+  assert.equal(vif('mif0').memif?.state, 'listening', 'id 1\'s client did not take id 0');
+  const a = await startApp('5tswap');
+  const before0 = vif('mif0');
+  const before2 = vif('mif2');
+  assert.equal(exchange(60, 1, '10.7.0.2'), 60, 'through id 1');
+  assert.equal(exchange(40), 40, 'through id 0');
+  const after0 = vif('mif0');
+  const after2 = vif('mif2');
+  assert.equal(after2.txPackets - before2.txPackets, 60);
+  assert.equal(after2.rxPackets - before2.rxPackets, 60);
+  assert.equal(after0.txPackets - before0.txPackets, 40);
+  assert.equal(after0.rxPackets - before0.rxPackets, 40);
+  const stC = await stopApp(c);
+  const stA = await stopApp(a);
+  assert.deepEqual(stC, { rx: 60, tx: 60 });
+  assert.deepEqual(stA, { rx: 40, tx: 40 });
+  await waitFor('both vifs to go back to listening', () => vif('mif0').memif?.state === 'listening' && vif('mif2').memif?.state === 'listening');
 });

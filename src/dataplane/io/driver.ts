@@ -61,5 +61,11 @@ export interface IoDriver {
   ioCounters?(): IoCounters;
   /** A file descriptor that becomes readable when frames arrive, for poll() when idle; -1 if none. */
   readonly fd: number;
+  /**
+   * Called by a worker whose poll() returned with `fd` readable, before its next turn: a
+   * driver whose fd stays readable until it is read (memif's interrupt eventfd) clears it
+   * here, once per wake-up, instead of looking on every idle turn. Optional.
+   */
+  woke?(): void;
   close(): void;
 }

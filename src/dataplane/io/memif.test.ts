@@ -8,10 +8,10 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openMemif, type MemifDriver } from './memif.js';
+import { flowHash, openMemif, type MemifDriver } from './memif.js';
 import { PacketPool } from '../pool.js';
 import { MemifTestClient } from '../../../test/support/memif-client.js';
 import { MEMIF_ADD_RING_FLAG_C2S, MEMIF_MSG_SIZE, MEMIF_VERSION } from '../../wire/memif.js';
@@ -116,26 +116,60 @@ test('memif: a frame longer than the client\'s buffers goes out chained (NEXT) a
   assert.deepEqual(pool.frame(out[0]!), big.subarray(0, 1024));
 });
 
-test('memif: a kick is cleared once when the ring goes idle, and a stale one within the idle interval, so a sleeping worker blocks again', () => {
-  const { d, pool, out, pump, path } = setup();
-  const c = client(path);
-  c.handshake(pump);
-  pump();
-  const kick = () => libc().write(c.c2sEvent, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0), 8);
-  const readable = () => pollReadable([d.fd], 0) > 0;
+/** A connected driver and client, the client's kick and whether the driver's fd (the worker's poll) is readable. */
+function connectedWithKicks(): ReturnType<typeof setup> & { c: MemifTestClient; kick: () => void; readable: () => boolean } {
+  const st = setup();
+  const c = client(st.path);
+  c.handshake(st.pump);
+  st.pump();
+  const kick = () => void libc().write(c.c2sEvent, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0), 8);
+  const readable = () => pollReadable([st.d.fd], 0) > 0;
+  return { ...st, c, kick, readable };
+}
+
+test('memif: a kick left counted while idle is cleared within the idle look (1 ms) when no worker reports wake-ups, so a sleeping worker blocks again', () => {
+  const { d, pool, out, c, kick, readable } = connectedWithKicks();
   c.sendFrames([frame(1)]);
   kick();
   assert.equal(d.rxBurst(pool, out, 256), 1);
   pool.freeBurst(out, 0, 1);
   assert.equal(readable(), true, 'busy: the kick is still counted');
-  assert.equal(d.rxBurst(pool, out, 256), 0);
-  assert.equal(readable(), false, 'going idle cleared it: poll() on the driver would sleep');
-  // a kick with no frame behind it while idle: cleared within the idle service interval (1 ms)
+  // a kick with no frame behind it while idle: cleared within the idle look interval (1 ms)
   kick();
-  assert.equal(readable(), true);
   const end = performance.now() + 100;
   while (readable() && performance.now() < end) assert.equal(d.rxBurst(pool, out, 256), 0);
   assert.equal(readable(), false, 'a stale kick does not keep the worker awake');
+});
+
+test('memif: in a worker that reports wake-ups, woke() reads the kick (one syscall) and serves the control socket when it was that; the idle turns read nothing', () => {
+  const { d, pool, out, path, c, kick, readable } = connectedWithKicks();
+  d.woke(); // the worker's first report: from now on the idle look is only a safety net
+  // frames and their kick, as a paced client sends a burst to a sleeping worker
+  c.sendFrames([frame(1), frame(2)]);
+  kick();
+  assert.equal(readable(), true);
+  d.woke();
+  assert.equal(readable(), false, 'woke() read the kick');
+  assert.equal(d.rxBurst(pool, out, 256), 2, 'the frames are still there for the next turn');
+  pool.freeBurst(out, 0, 2);
+  // a stale kick during idle turns is left for the next wake-up: idle turns make no syscall for it
+  kick();
+  for (let i = 0; i < 20; i++) assert.equal(d.rxBurst(pool, out, 256), 0);
+  assert.equal(readable(), true, 'idle turns did not read the eventfd');
+  d.woke();
+  assert.equal(readable(), false);
+  // a control message wakes the worker too: woke() finds no kick and serves it
+  c.send({ type: 'disconnect', code: 0, reason: 'bye' });
+  assert.equal(readable(), true);
+  d.woke();
+  assert.equal(d.statusNow().state, 'listening');
+  assert.equal(d.statusNow().lastDisconnect, 'the client disconnected: bye');
+  // and a connecting client is accepted by the wake-up it causes
+  const c2 = client(path);
+  assert.equal(readable(), true);
+  d.woke();
+  assert.equal(d.statusNow().state, 'handshake');
+  assert.equal((c2.recv() as { type: string }).type, 'hello');
 });
 
 test('memif: interrupt mode — the receive ring asks for kicks when idle, not while busy; tx kicks a client that asks', () => {
@@ -220,7 +254,14 @@ test('memif bad peer: lying region sizes, unsealed regions and ring offsets past
   refusedWith(lieAfter('region', (c) => {
     c.send({ type: 'add-ring', flags: 0, index: 0, region: 0, offset: 0, log2RingSize: 15, privateHdrSize: 0 }, [c.s2cEvent]);
   }, path, pump), /out of range/);
-  assert.equal(d.statusNow().badMessages, 6);
+  // queues: in index order each way, at most 4 (hello says so)
+  refusedWith(lieAfter('region', (c) => {
+    c.send({ type: 'add-ring', flags: MEMIF_ADD_RING_FLAG_C2S, index: 1, region: 0, offset: c.c2s, log2RingSize: 6, privateHdrSize: 0 }, [c.c2sEvent]);
+  }, path, pump), /Invalid ring index 1/);
+  refusedWith(lieAfter('region', (c) => {
+    c.send({ type: 'add-ring', flags: MEMIF_ADD_RING_FLAG_C2S, index: 4, region: 0, offset: c.c2s, log2RingSize: 6, privateHdrSize: 0 }, [c.c2sEvent]);
+  }, path, pump), /Invalid ring index 4/);
+  assert.equal(d.statusNow().badMessages, 8);
   assert.equal(d.statusNow().state, 'listening');
 });
 
@@ -336,4 +377,91 @@ test('memif: an idle connected driver looks at its control socket on its own (at
   }
   assert.equal(d.statusNow().state, 'listening');
   assert.equal(d.statusNow().lastDisconnect, 'the client disconnected: bye');
+});
+
+test('memif: the transmit queue of a frame is a function of its flow (addresses, TCP/UDP ports), never read past the frame', () => {
+  const udp4 = (sport: number, dst = 2): Uint8Array => {
+    const f = frame(0, 60);
+    f.set([0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, 2, 10, 9, 0, dst], 14);
+    f.set([sport >> 8, sport & 255, 0x23, 0x28], 34);
+    return f;
+  };
+  const h = (f: Uint8Array, len = f.length) => flowHash(new DataView(f.buffer), 0, len);
+  assert.equal(h(udp4(9001)), h(udp4(9001)), 'one flow, one queue');
+  const seen = new Set(Array.from({ length: 16 }, (_, k) => h(udp4(9001 + k)) % 2));
+  assert.equal(seen.size, 2, '16 source ports reach both of 2 queues');
+  assert.notEqual(h(udp4(9001, 2)), h(udp4(9001, 3)), 'the destination counts');
+  const arp = frame(0, 60);
+  arp.set([0x08, 0x06], 12);
+  assert.equal(h(arp), 0, 'not IP: queue 0');
+  assert.equal(h(udp4(9001), 20), 0, 'a runt: queue 0');
+  // an IHL claiming options past the frame's end: the ports are not read (the addresses still count)
+  const opts = udp4(9001);
+  opts[14] = 0x4f;
+  const other = udp4(9002);
+  other[14] = 0x4f;
+  assert.equal(h(opts), h(other));
+});
+
+test('memif: several interfaces (ids) on one socket: each client reaches the vif of the id it asks for; an unknown or busy id is refused; the socket file stays until the last goes', () => {
+  const path = join(dir, `shared${n++}.sock`);
+  const d0 = openMemif('memif-0', { socket: path, id: 0, vif: 1 });
+  const d1 = openMemif('memif-1', { socket: path, id: 1, vif: 2, secret: 'one' });
+  try {
+    assert.throws(() => openMemif('memif-dup', { socket: path, id: 1 }), /already serves id 1 \(vif memif-1\)/);
+    const pool = new PacketPool(512);
+    const out = new Uint32Array(256);
+    const pump = () => {
+      for (const d of [d0, d1]) {
+        pool.freeBurst(out, 0, d.rxBurst(pool, out, 256));
+        d.service();
+      }
+    };
+    // id 1 first: whichever driver accepts, the vif with id 1 (and its secret) gets the client
+    const c1 = client(path);
+    assert.equal((c1.handshake(pump, 1, 'one') as { type: string }).type, 'connected');
+    assert.equal(d1.statusNow().state, 'connected');
+    assert.equal(d0.statusNow().state, 'listening');
+    // while id 0 is free it runs other clients' handshakes: an unknown id, and the busy id 1, are refused with the reason
+    const c5 = client(path);
+    assert.match(JSON.stringify(c5.handshake(pump, 5)), /ID not found \(5\)/);
+    const c1b = client(path);
+    assert.match(JSON.stringify(c1b.handshake(pump, 1, 'one')), /Already connected \(id 1\)/);
+    assert.equal(d0.statusNow().state, 'listening');
+    assert.equal(d1.statusNow().state, 'connected', 'the busy id kept its client');
+    const c0 = client(path);
+    assert.equal((c0.handshake(pump, 0) as { type: string }).type, 'connected');
+    assert.equal(d0.statusNow().state, 'connected');
+    // frames go to the right vif, both ways
+    c1.sendFrames([frame(1)]);
+    c0.sendFrames([frame(2), frame(3)]);
+    const got0 = d0.rxBurst(pool, out, 256);
+    assert.equal(got0, 2);
+    assert.equal(pool.rxVif[out[0]!], 1);
+    pool.freeBurst(out, 0, got0);
+    const got1 = d1.rxBurst(pool, out, 256);
+    assert.equal(got1, 1);
+    assert.equal(pool.rxVif[out[0]!], 2);
+    pool.freeBurst(out, 0, got1);
+    // every id busy: a client is turned away at once
+    const c9 = client(path);
+    assert.match(JSON.stringify(c9.expect(pump)), /Already connected/);
+    assert.equal(d0.statusNow().state, 'connected');
+    assert.equal(d1.statusNow().state, 'connected');
+    // a wrong secret for id 1, once it is free: refused by id 1's own check
+    c1.close();
+    open.c = open.c.filter((c) => c !== c1);
+    for (let i = 0; i < 20 && d1.statusNow().state !== 'listening'; i++) pump();
+    const bad = client(path);
+    assert.match(JSON.stringify(bad.handshake(pump, 1, 'two')), /Incorrect secret/);
+    assert.equal(d1.statusNow().badMessages, 1, 'counted on the vif the client asked for');
+    d0.close();
+    assert.ok(existsSync(path), 'the socket stays while id 1 is configured');
+    const again = client(path);
+    assert.equal((again.handshake(pump, 1, 'one') as { type: string }).type, 'connected', 'id 1 alone still serves the socket');
+  } finally {
+    d0.close();
+    d1.close();
+  }
+  assert.equal(existsSync(path), false, 'the last driver removed the socket');
 });

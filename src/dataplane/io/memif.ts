@@ -3,11 +3,14 @@
  * DPDK application (net_memif, role=client) or any libmemif client, with no kernel on the
  * packet path. The driver listens on a SOCK_SEQPACKET unix socket; a client connects and runs
  * the control protocol (wire/memif.ts): it allocates the memory regions (memfds passed with
- * SCM_RIGHTS), lays out one ring per direction in them, and hands over one eventfd per ring.
- * Everything runs in the thread that owns the vif, inside rxBurst: the control socket is read
- * without blocking whenever the driver is idle (and every 256 bursts when busy), and the
- * driver's fd for poll() is an epoll set of the listening socket, the control socket and the
- * receive ring's eventfd, so an idle worker wakes for a client, a control message or a kick.
+ * SCM_RIGHTS), lays out 1 to 4 rings per direction (queues) in them, and hands over one
+ * eventfd per ring. One socket may serve several interfaces, each its own id and vif
+ * (MemifSocket). Everything runs in the thread that owns the vif, inside rxBurst and woke():
+ * the control socket is read without blocking when the worker's poll() says it has something
+ * (and every 256 bursts when busy, and as a safety net while idle), and the driver's fd for
+ * poll() is an epoll set of the listening socket, the control socket and the receive rings'
+ * eventfds, so an idle worker wakes for a client, a control message or a kick. Receive polls
+ * every ring; transmit picks a ring per flow (flowHash).
  *
  * Rings (copy mode). Client to server (C2S, our receive side): the client fills descriptors
  * and advances head; we copy each frame into a pool slot and give the buffers back by
@@ -37,7 +40,7 @@ import type { IoCounters, IoDriver } from './driver.js';
 import type { PacketPool } from '../pool.js';
 import { copyWords, fitsWords } from './copy.js';
 import { MAP_SHARED, PROT_RW } from '../../sys/constants.js';
-import { closeFd, errno, libc, mapFailed, viewMemory } from '../../sys/libc.js';
+import { closeFd, errno, libc, mapFailed, pollReadable, viewMemory } from '../../sys/libc.js';
 import { acceptPending, createEpoll, epollAdd, epollDel, fileSize, isEventfd, listenSeqpacket, recvSeqpacket, sealedAgainstShrink, sendSeqpacket } from '../../sys/unix.js';
 import { performance } from 'node:perf_hooks';
 import {
@@ -64,7 +67,8 @@ export interface MemifOptions {
   handshakeTimeoutMs?: number;
 }
 
-/** Limits announced in hello and enforced after: one ring pair, 4 regions, rings up to 2^14. */
+/** Limits announced in hello and enforced after: up to 4 rings each way, 4 regions, rings up to 2^14. */
+const MAX_QUEUES = 4;
 const MAX_REGIONS = 4;
 const MAX_LOG2_RING = 14;
 /** a region larger than this is refused (descriptor offsets are 32-bit anyway) */
@@ -75,6 +79,8 @@ const MAX_MSGS_PER_SERVICE = 16;
 const SERVICE_EVERY = 256;
 /** the shortest interval between looks at the control socket while idle, in ms */
 const IDLE_SERVICE_MS = 1;
+/** the same in a worker that reports its wake-ups to the driver (woke()): a safety net only */
+const IDLE_LOOK_MS = 100;
 
 export type MemifPeerState = 'listening' | 'handshake' | 'connected';
 const STATES: MemifPeerState[] = ['listening', 'handshake', 'connected'];
@@ -93,6 +99,7 @@ const S_S2C_POSTED = 9;
 const S_REGIONS = 10;
 const S_KICKS = 11;
 const S_RX_INTERRUPT = 12;
+const S_QUEUES = 13;
 const S_WORDS = 16;
 const S_NAME = S_WORDS * 4;
 const S_REASON = S_NAME + 32;
@@ -122,6 +129,9 @@ export interface MemifStatus {
   kicks: number;
   /** whether the receive ring asks the client for kicks (idle) or not (polling) */
   rxInterrupt: boolean;
+  /** rings (queues) the client added each way (0 when not connected); sizes and counts above are queue 0's, waiting is all queues' */
+  rxQueues: number;
+  txQueues: number;
   /** why the last client left */
   lastDisconnect: string;
 }
@@ -160,6 +170,8 @@ export function readMemifStatus(buf: SharedArrayBuffer): MemifStatus {
     regions: w[S_REGIONS]!,
     kicks: w[S_KICKS]!,
     rxInterrupt: w[S_RX_INTERRUPT]! !== 0,
+    rxQueues: w[S_QUEUES]! & 0xff,
+    txQueues: w[S_QUEUES]! >>> 8,
     lastDisconnect: readText(b, S_REASON, 96),
   };
 }
@@ -186,10 +198,88 @@ interface Ring {
   fd: number;
 }
 
+/** A connected ring and its hot-path state, resolved at connect (the data path reads only these). */
+class Queue {
+  readonly size: number;
+  readonly mask: number;
+  /** receive: the next descriptor to take (our tail); transmit: the next buffer to fill (our tail) */
+  pos = 0;
+  /** receive: MASK_INT set (frames keep coming, no kicks); transmit: frames written since the last kick */
+  masked = false;
+  pending = false;
+  /** transmit, within one txBurst: buffers the client has posted beyond pos (-1: head not read yet) */
+  room = -1;
+  constructor(readonly view: DataView, readonly base: number, log2: number, readonly fd: number) {
+    this.size = 1 << log2;
+    this.mask = this.size - 1;
+  }
+}
+
 /** A client violated the protocol: the reason goes back in a disconnect message and into the count. */
 class PeerError extends Error {
   constructor(message: string, readonly descriptor = false) {
     super(message);
+  }
+}
+
+/**
+ * A frame's flow, for picking one of several transmit queues: IPv4 or IPv6 addresses, and
+ * the ports of TCP and UDP (an untagged frame; anything else is flow 0). Reads only bytes
+ * inside the frame's `len`.
+ */
+export function flowHash(v: DataView, at: number, len: number): number {
+  if (len < 34) return 0;
+  const type = v.getUint16(at + 12);
+  let h: number;
+  let l4: number;
+  let proto: number;
+  if (type === 0x0800) {
+    h = v.getUint32(at + 26) ^ v.getUint32(at + 30);
+    proto = v.getUint8(at + 23);
+    l4 = at + 14 + (v.getUint8(at + 14) & 15) * 4;
+  } else if (type === 0x86dd && len >= 54) {
+    h = v.getUint32(at + 34) ^ v.getUint32(at + 50); // the addresses' last words
+    proto = v.getUint8(at + 20);
+    l4 = at + 54;
+  } else {
+    return 0;
+  }
+  if ((proto === 6 || proto === 17) && l4 + 4 <= at + len) h ^= v.getUint32(l4);
+  h ^= h >>> 16;
+  h ^= h >>> 8;
+  return h & 0xff;
+}
+
+/**
+ * One control socket and the interfaces (ids) it serves, per thread: several memif vifs may
+ * name one socket with different ids (a pod's application with several interfaces). Every
+ * driver on it has the listening socket in its epoll set and may accept; the accepting driver
+ * runs the handshake until init names the id, and hands the connection to the driver with that
+ * id (before any region or ring exists). The socket file goes with its last driver.
+ */
+class MemifSocket {
+  private static readonly open = new Map<string, MemifSocket>();
+  readonly drivers = new Map<number, MemifDriver>();
+  private constructor(readonly path: string, readonly listenFd: number) {}
+
+  static join(path: string, id: number, d: MemifDriver): MemifSocket {
+    let sock = MemifSocket.open.get(path);
+    if (!sock) {
+      sock = new MemifSocket(path, listenSeqpacket(path));
+      MemifSocket.open.set(path, sock);
+    } else if (sock.drivers.has(id)) {
+      throw new Error(`memif ${d.name}: socket ${path} already serves id ${id} (vif ${sock.drivers.get(id)!.name})`);
+    }
+    sock.drivers.set(id, d);
+    return sock;
+  }
+
+  leave(id: number): void {
+    this.drivers.delete(id);
+    if (this.drivers.size > 0) return;
+    MemifSocket.open.delete(this.path);
+    closeFd(this.listenFd);
+    libc().unlink(this.path);
   }
 }
 
@@ -200,6 +290,7 @@ export function openMemif(name: string, opts: MemifOptions): MemifDriver {
 export class MemifDriver implements IoDriver {
   readonly hwaddr: Uint8Array;
   private readonly listenFd: number;
+  private readonly sock: MemifSocket;
   private readonly epollFd: number;
   private ctl = -1;
   private state: MemifPeerState = 'listening';
@@ -208,27 +299,19 @@ export class MemifDriver implements IoDriver {
   private readonly vif: number;
   private readonly localName: string;
   private readonly handshakeTimeoutMs: number;
-  private readonly socketPath: string;
   private readonly status: Int32Array;
   private readonly statusBytes: Uint8Array;
   private readonly msg = new Uint8Array(MEMIF_MSG_SIZE + 1);
   private readonly out = new Uint8Array(MEMIF_MSG_SIZE);
   private regions: Region[] = [];
-  private rx: Ring | null = null;
-  private tx: Ring | null = null;
-  // the connected rings, resolved once at connect (the hot path reads only these)
-  private rxView: DataView | null = null;
-  private rxBase = 0;
-  private rxMask = 0;
-  private rxSize = 0;
-  private rxHead = 0;
-  private rxMasked = false;
-  private txView: DataView | null = null;
-  private txBase = 0;
-  private txMask = 0;
-  private txSize = 0;
-  private txTail = 0;
-  private txPending = false;
+  /** the rings the client added, client-to-server (our receive side) and server-to-client, in index order */
+  private rxRings: Ring[] = [];
+  private txRings: Ring[] = [];
+  /** while connected: the rings' hot state (empty otherwise) */
+  private rxq: Queue[] = [];
+  private txq: Queue[] = [];
+  /** the receive queue the next burst starts with (fairness between queues) */
+  private rxNext = 0;
   private calls = 0;
   private readonly kick = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
   private readonly sink8 = new Uint8Array(8);
@@ -253,13 +336,13 @@ export class MemifDriver implements IoDriver {
     this.status = new Int32Array(sb, 0, S_WORDS);
     this.statusBytes = new Uint8Array(sb);
     this.hwaddr = memifMac(opts.socket, this.id);
-    this.listenFd = listenSeqpacket(opts.socket);
-    this.socketPath = opts.socket;
+    this.sock = MemifSocket.join(opts.socket, this.id, this);
+    this.listenFd = this.sock.listenFd;
     try {
       this.epollFd = createEpoll();
       epollAdd(this.epollFd, this.listenFd);
     } catch (e) {
-      closeFd(this.listenFd);
+      this.sock.leave(this.id);
       throw e;
     }
     this.publishState();
@@ -280,32 +363,48 @@ export class MemifDriver implements IoDriver {
   // ---- the data path ----
 
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
-    if (this.rxView === null) {
+    const qs = this.rxq;
+    if (qs.length === 0) {
       // no client yet: look for one at most once a millisecond (an accept() per loop turn was
       // two syscalls a turn for a vRouter with two listening memif vifs, whatever else it
-      // forwarded); a connecting client wakes a sleeping worker through the epoll set, and
-      // during the handshake every turn looks, so the handshake is not paced by this
+      // forwarded), or every IDLE_LOOK_MS in a worker that reports wake-ups (a connecting client
+      // wakes it through the epoll set: woke()); during the handshake every turn looks, so the
+      // handshake is not paced by this
       const now = performance.now();
-      if (this.state !== 'listening' || now - this.servicedAt >= IDLE_SERVICE_MS) {
+      if (this.state !== 'listening' || now - this.servicedAt >= this.idleEveryMs) {
         this.servicedAt = now;
         this.service();
       }
       return 0;
     }
-    let n = this.receive(pool, out, max);
-    if (n === 0 && this.violation === null) {
-      // going idle: ask for kicks, clear the ones already counted, then look once more (a frame
-      // queued before the flag was seen sends none). Only on the way from busy to idle: the
-      // worker polls an empty ring many times before it sleeps, and a read() on each of those
-      // polls was a syscall per empty turn
-      if (this.rxMasked) {
-        this.setRxMask(false);
-        libc().read(this.rx!.fd, this.sink8, 8);
-        n = this.receive(pool, out, max);
+    let n = 0;
+    let waiting = 0;
+    const nq = qs.length;
+    const first = this.rxNext;
+    this.rxNext = first + 1 < nq ? first + 1 : 0;
+    for (let k = 0; k < nq && n < max; k++) {
+      const q = qs[first + k < nq ? first + k : first + k - nq]!;
+      let got = this.receive(q, pool, out, n, max);
+      if (this.violation !== null) {
+        n += got;
+        break;
       }
-    } else if (n > 0 && !this.rxMasked) {
-      this.setRxMask(true);
+      if (got === 0) {
+        // going idle: ask for kicks, then look once more (a frame queued before the flag was
+        // seen sends none). Only on the way from busy to idle. A kick already counted in the
+        // eventfd is not read here (a syscall per wake-up, nearly always finding nothing): if
+        // one is left, the worker's next poll() returns at once and woke() reads it
+        if (q.masked) {
+          this.setRxMask(q, false);
+          got = this.receive(q, pool, out, n, max);
+        }
+      } else if (!q.masked) {
+        this.setRxMask(q, true);
+      }
+      n += got;
+      waiting += this.lastWaiting;
     }
+    this.status[S_C2S_WAITING] = waiting;
     if (this.violation !== null) {
       // the frames before the bad descriptor were whole and checked: they go on; the client goes
       this.refuse(this.violation);
@@ -318,16 +417,65 @@ export class MemifDriver implements IoDriver {
       if (++this.calls % SERVICE_EVERY === 0) this.service();
     } else {
       const now = performance.now();
-      if (now - this.servicedAt >= IDLE_SERVICE_MS) {
+      if (now - this.servicedAt >= this.idleEveryMs) {
         this.servicedAt = now;
-        // a kick that came while the ring was unmasked and found nothing new (it raced the
-        // frames it announced, or the client kicks for nothing) would keep poll() returning
-        if (this.rxView !== null) libc().read(this.rx!.fd, this.sink8, 8);
-        this.service();
+        this.idleLook();
       }
     }
     return n;
   }
+
+  /**
+   * The idle look, once a millisecond: which of the listening socket, the control socket and
+   * the receive ring's eventfd have something, in one poll() with no wait; then only those
+   * are read. A worker woken by every burst of a paced client passes here once per wake-up,
+   * and reading all three blindly (accept, recvmsg, read, nearly always EAGAIN) was three
+   * syscalls per wake-up and memif vif.
+   */
+  private idleLook(): void {
+    const fds = this.lookFds;
+    fds[0] = this.listenFd;
+    fds[1] = this.ctl;
+    for (let k = 0; k < MAX_QUEUES; k++) fds[2 + k] = this.rxq[k]?.fd ?? -1;
+    if (pollReadable(fds, 0, this.lookScratch) === 0) {
+      if (this.state === 'handshake') this.service(); // its timeout
+      return;
+    }
+    const sc = this.lookScratch;
+    // revents of the eventfds: a kick that came while the ring was unmasked and found nothing
+    // new (it raced the frames it announced, or the client kicks for nothing) would keep
+    // poll() returning
+    for (let k = 2; k < fds.length; k++) if ((sc[k * 8 + 6]! | sc[k * 8 + 7]!) !== 0) libc().read(fds[k]!, this.sink8, 8);
+    if ((sc[6]! | sc[7]! | sc[14]! | sc[15]!) !== 0 || this.state === 'handshake') this.service();
+  }
+
+  /**
+   * The worker's poll() returned with our epoll set readable: a kick on the receive ring, a
+   * client connecting, or a control message. Read the kick (one syscall, the usual case: a
+   * paced client kicks once per burst that finds the worker asleep); if there was none, it was
+   * the control side: serve it. A kick that raced the frames it announced is read here too,
+   * on the wake-up it causes.
+   */
+  woke(): void {
+    this.idleEveryMs = IDLE_LOOK_MS;
+    let kicked = false;
+    for (const q of this.rxq) if (libc().read(q.fd, this.sink8, 8) === 8) kicked = true;
+    if (kicked) return;
+    this.servicedAt = performance.now();
+    this.service();
+  }
+
+  /**
+   * How often the idle driver looks at its sockets and eventfd itself: every millisecond
+   * until a worker reports wake-ups (woke()); then only as a safety net, every IDLE_LOOK_MS,
+   * because every wake-up the epoll set causes is reported (on a worker woken by each burst of
+   * a paced client, the 1 ms look was one or two syscalls per wake-up and memif vif).
+   */
+  private idleEveryMs = IDLE_SERVICE_MS;
+
+  /** poll() set of idleLook (a negative fd is skipped by the kernel) and its pollfd array */
+  private readonly lookFds: number[] = new Array<number>(2 + MAX_QUEUES).fill(-1);
+  private readonly lookScratch = new Uint8Array((2 + MAX_QUEUES) * 8);
 
   /** when the idle path last looked at the control socket (performance.now()) */
   private servicedAt = 0;
@@ -335,31 +483,38 @@ export class MemifDriver implements IoDriver {
   /** set by receive() when the client broke the ring's rules (it stops there) */
   private violation: PeerError | null = null;
 
-  private setRxMask(masked: boolean): void {
-    this.rxMasked = masked;
-    this.rxView!.setUint16(this.rxBase + RING_FLAGS, masked ? MEMIF_RING_FLAG_MASK_INT : 0, true);
-    this.status[S_RX_INTERRUPT] = masked ? 0 : 1;
+  private setRxMask(q: Queue, masked: boolean): void {
+    q.masked = masked;
+    q.view.setUint16(q.base + RING_FLAGS, masked ? MEMIF_RING_FLAG_MASK_INT : 0, true);
+    if (q === this.rxq[0]) this.status[S_RX_INTERRUPT] = masked ? 0 : 1;
   }
 
-  /** Copy the frames the client queued into pool slots; give their buffers back (tail). */
-  private receive(pool: PacketPool, out: Uint32Array, max: number): number {
-    const rv = this.rxView!;
-    const base = this.rxBase;
+  /** frames waiting in the ring receive() last looked at */
+  private lastWaiting = 0;
+
+  /**
+   * Copy the frames the client queued on ring q into pool slots, out[n0..max); give their
+   * buffers back (tail). Returns how many it took.
+   */
+  private receive(q: Queue, pool: PacketPool, out: Uint32Array, n0: number, max: number): number {
+    const rv = q.view;
+    const base = q.base;
     const head = rv.getUint16(base + RING_HEAD, true);
-    const waiting = (head - this.rxHead) & 0xffff;
-    if (waiting > this.rxSize) {
-      this.violation = new PeerError(`receive ring head ${head} runs ${waiting} slots ahead of a ${this.rxSize}-slot ring`, true);
+    const waiting = (head - q.pos) & 0xffff;
+    this.lastWaiting = 0;
+    if (waiting > q.size) {
+      this.violation = new PeerError(`receive ring head ${head} runs ${waiting} slots ahead of a ${q.size}-slot ring`, true);
       return 0;
     }
-    this.status[S_C2S_WAITING] = waiting;
+    this.lastWaiting = waiting;
     if (waiting === 0) return 0;
     const regions = this.regions;
     const data = pool.view;
-    const mask = this.rxMask;
+    const mask = q.mask;
     const maxFrame = pool.maxFrame;
-    let cur = this.rxHead;
-    const end = (this.rxHead + waiting) & 0xffff;
-    let n = 0;
+    let cur = q.pos;
+    const end = (q.pos + waiting) & 0xffff;
+    let n = n0;
     while (cur !== end && n < max) {
       const slot = pool.alloc();
       if (slot < 0) {
@@ -375,7 +530,7 @@ export class MemifDriver implements IoDriver {
       for (;;) {
         if (cur === end) {
           pool.free(slot); // a chain not yet complete: leave it for the next poll
-          return this.finishRx(frameStart, n);
+          return this.finishRx(q, frameStart, n - n0);
         }
         const d = base + RING_HEADER_SIZE + (cur & mask) * DESC_SIZE;
         const flags = rv.getUint16(d + DESC_FLAGS, true);
@@ -386,7 +541,7 @@ export class MemifDriver implements IoDriver {
         if (r === undefined || doff + dlen > r.size) {
           pool.free(slot);
           this.violation = new PeerError(`descriptor ${cur & mask} points outside the regions (region ${region}, offset ${doff}, length ${dlen})`, true);
-          return this.finishRx(frameStart, n);
+          return this.finishRx(q, frameStart, n - n0);
         }
         cur = (cur + 1) & 0xffff;
         if (!tooBig && len + dlen <= maxFrame) {
@@ -410,44 +565,53 @@ export class MemifDriver implements IoDriver {
       pool.rxVif[slot] = this.vif;
       out[n++] = slot;
     }
-    return this.finishRx(cur, n);
+    return this.finishRx(q, cur, n - n0);
   }
 
-  /** Give the client back its buffers up to `cur` (tail); returns n. */
-  private finishRx(cur: number, n: number): number {
-    this.rxHead = cur;
-    this.rxView!.setUint16(this.rxBase + RING_TAIL, cur, true);
-    this.rxFrames += n;
-    return n;
+  /** Give the client back its buffers up to `cur` (tail); returns taken. */
+  private finishRx(q: Queue, cur: number, taken: number): number {
+    q.pos = cur;
+    q.view.setUint16(q.base + RING_TAIL, cur, true);
+    this.rxFrames += taken;
+    return taken;
   }
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
-    const tv = this.txView;
-    if (tv === null) {
+    const qs = this.txq;
+    const nq = qs.length;
+    if (nq === 0) {
       pool.freeBurst(idx, start, count);
-      return 0;
-    }
-    const base = this.txBase;
-    const head = tv.getUint16(base + RING_HEAD, true);
-    let tail = this.txTail;
-    let room = (head - tail) & 0xffff;
-    if (room > this.txSize) {
-      pool.freeBurst(idx, start, count);
-      this.refuse(new PeerError(`transmit ring head ${head} runs ${room} slots ahead of tail ${tail} in a ${this.txSize}-slot ring`, true));
       return 0;
     }
     const regions = this.regions;
-    const mask = this.txMask;
     const data = pool.view;
     let sent = 0;
     for (let k = start; k < start + count; k++) {
       const slot = idx[k]!;
       const len = pool.len[slot]!;
       const src0 = pool.offset(slot);
+      // several queues: a flow always takes the same one (its order kept), as a NIC's RSS
+      // spreads flows over an application's queues
+      const q = nq === 1 ? qs[0]! : qs[flowHash(data, src0, len) % nq]!;
+      const tv = q.view;
+      const base = q.base;
+      if (q.room < 0) {
+        // the first frame of this burst for q: how many buffers has the client posted?
+        const head = tv.getUint16(base + RING_HEAD, true);
+        const room = (head - q.pos) & 0xffff;
+        if (room > q.size) {
+          pool.freeBurst(idx, k, start + count - k);
+          this.endTxBurst();
+          this.refuse(new PeerError(`transmit ring head ${head} runs ${room} slots ahead of tail ${q.pos} in a ${q.size}-slot ring`, true));
+          return sent;
+        }
+        q.room = room;
+      }
+      const mask = q.mask;
       // a frame takes as many of the client's buffers as it needs (NEXT-chained): all or nothing
       let done = 0;
-      let t = tail;
-      let left = room;
+      let t = q.pos;
+      let left = q.room;
       let bad: PeerError | null = null;
       while (done < len && left > 0) {
         const d = base + RING_HEADER_SIZE + (t & mask) * DESC_SIZE;
@@ -472,35 +636,48 @@ export class MemifDriver implements IoDriver {
       pool.free(slot);
       if (bad) {
         pool.freeBurst(idx, k + 1, start + count - k - 1);
-        this.txTail = tail;
-        tv.setUint16(base + RING_TAIL, tail, true);
+        this.endTxBurst();
         this.refuse(bad);
         return sent;
       }
       if (done < len) {
         this.counters.txRingFull++; // the client has not posted enough buffers
-        room = 0;
+        q.room = 0;
         continue;
       }
-      tail = t;
-      room = left;
+      q.pos = t;
+      q.room = left;
+      q.pending = true;
       sent++;
     }
-    this.txTail = tail;
-    tv.setUint16(base + RING_TAIL, tail, true);
-    this.status[S_S2C_POSTED] = room;
-    if (sent > 0) this.txPending = true;
+    this.endTxBurst();
     this.txFrames += sent;
     return sent;
   }
 
+  /** Publish each transmit ring's tail after a burst (the frames before a violation too) and forget the burst's room. */
+  private endTxBurst(): void {
+    const qs = this.txq;
+    for (let k = 0; k < qs.length; k++) {
+      const q = qs[k]!;
+      if (q.room < 0) continue;
+      q.view.setUint16(q.base + RING_TAIL, q.pos, true);
+      if (k === 0) this.status[S_S2C_POSTED] = q.room;
+      q.room = -1;
+    }
+  }
+
   flush(): void {
-    if (!this.txPending || this.txView === null) return;
-    this.txPending = false;
-    // the client polls its receive ring unless it cleared MASK_INT there (rx interrupt mode)
-    if ((this.txView.getUint16(this.txBase + RING_FLAGS, true) & MEMIF_RING_FLAG_MASK_INT) === 0) {
-      libc().write(this.tx!.fd, this.kick, 8);
-      this.status[S_KICKS]!++;
+    const qs = this.txq;
+    for (let k = 0; k < qs.length; k++) {
+      const q = qs[k]!;
+      if (!q.pending) continue;
+      q.pending = false;
+      // the client polls its receive ring unless it cleared MASK_INT there (rx interrupt mode)
+      if ((q.view.getUint16(q.base + RING_FLAGS, true) & MEMIF_RING_FLAG_MASK_INT) === 0) {
+        libc().write(q.fd, this.kick, 8);
+        this.status[S_KICKS]!++;
+      }
     }
   }
 
@@ -529,19 +706,18 @@ export class MemifDriver implements IoDriver {
     for (;;) {
       const fd = acceptPending(this.listenFd);
       if (fd < 0) break;
-      if (this.ctl >= 0) {
+      // busy: a free interface of the same socket runs this handshake (the client may want its id)
+      const taker = this.ctl < 0 ? this : [...this.sock.drivers.values()].find((d) => d.ctl < 0 && !d.closed);
+      if (!taker) {
         this.sendMsg(fd, { type: 'disconnect', code: 0, reason: 'Already connected' });
         closeFd(fd);
         this.status[S_REFUSED]!++;
         continue;
       }
-      this.ctl = fd;
-      this.handshakeAt = performance.now();
-      epollAdd(this.epollFd, fd);
-      this.setState('handshake');
-      this.sendMsg(fd, {
+      taker.take(fd, performance.now());
+      taker.sendMsg(fd, {
         type: 'hello', name: this.localName, minVersion: MEMIF_VERSION, maxVersion: MEMIF_VERSION,
-        maxRegion: MAX_REGIONS - 1, maxS2cRing: 0, maxC2sRing: 0, maxLog2RingSize: MAX_LOG2_RING,
+        maxRegion: MAX_REGIONS - 1, maxS2cRing: MAX_QUEUES - 1, maxC2sRing: MAX_QUEUES - 1, maxLog2RingSize: MAX_LOG2_RING,
       });
     }
     for (let k = 0; k < MAX_MSGS_PER_SERVICE && this.ctl >= 0; k++) {
@@ -568,8 +744,38 @@ export class MemifDriver implements IoDriver {
 
   private handshakeAt = 0;
 
+  /** Become the driver of a control connection (accepted, or handed over at init by the accepting driver of our socket). */
+  private take(fd: number, since: number): void {
+    this.ctl = fd;
+    this.handshakeAt = since;
+    epollAdd(this.epollFd, fd);
+    this.setState('handshake');
+  }
+
+  /**
+   * Init named another id of our socket: hand the connection to its driver, which answers the
+   * init itself. Only before init is done here, so nothing but the socket moves. False if that
+   * id is unknown or busy.
+   */
+  private handOver(m: MemifMsg & { type: 'init' }): boolean {
+    const to = this.sock.drivers.get(m.id);
+    if (!to || to === this || to.ctl >= 0 || to.closed) return false;
+    const fd = this.ctl;
+    epollDel(this.epollFd, fd);
+    this.ctl = -1;
+    this.setState('listening');
+    to.take(fd, this.handshakeAt);
+    try {
+      to.handle(m, []);
+    } catch (e) {
+      // the init is refused by its own interface (a wrong secret): counted there, the client dropped there
+      to.refuse(e instanceof PeerError ? e : new PeerError(`internal error: ${(e as Error).message}`));
+    }
+    return true;
+  }
+
   private owns(fd: number): boolean {
-    return this.regions.some((r) => r.fd === fd) || this.rx?.fd === fd || this.tx?.fd === fd;
+    return this.regions.some((r) => r.fd === fd) || this.rxRings.some((r) => r.fd === fd) || this.txRings.some((r) => r.fd === fd);
   }
 
   private handle(m: MemifMsg, fds: number[]): void {
@@ -580,7 +786,10 @@ export class MemifDriver implements IoDriver {
       case 'init': {
         if (this.initDone) throw new PeerError('second init');
         if (m.version !== MEMIF_VERSION) throw new PeerError(`Incompatible memif version ${m.version >> 8}.${m.version & 255}`);
-        if (m.id !== this.id) throw new PeerError(`ID not found (${m.id})`);
+        if (m.id !== this.id) {
+          if (this.handOver(m)) return;
+          throw new PeerError(this.sock.drivers.has(m.id) ? `Already connected (id ${m.id})` : `ID not found (${m.id})`);
+        }
         if (m.mode !== MEMIF_MODE_ETHERNET) throw new PeerError('Only ethernet mode supported');
         if (this.secret !== '' && m.secret !== this.secret) throw new PeerError(m.secret === '' ? 'Secret required' : 'Incorrect secret');
         this.initDone = true;
@@ -608,19 +817,19 @@ export class MemifDriver implements IoDriver {
         const c2s = (m.flags & MEMIF_ADD_RING_FLAG_C2S) !== 0;
         // we read and write it from the forwarding loop: anything but a (non-blocking) eventfd could block or fail there
         if (!isEventfd(fd)) throw new PeerError(`the interrupt descriptor of ring ${m.index} is not an eventfd`);
-        if (m.index !== 0 || (c2s ? this.rx : this.tx) !== null) throw new PeerError(`Invalid ring index ${m.index}`);
+        // rings come in index order each way (DPDK and libmemif add them so), up to MAX_QUEUES
+        const rings = c2s ? this.rxRings : this.txRings;
+        if (m.index !== rings.length || m.index >= MAX_QUEUES) throw new PeerError(`Invalid ring index ${m.index}`);
         if (m.log2RingSize < 1 || m.log2RingSize > MAX_LOG2_RING) throw new PeerError(`ring size 2^${m.log2RingSize} out of range (2^1..2^${MAX_LOG2_RING})`);
         const r = this.regions[m.region];
         if (r === undefined) throw new PeerError(`ring in unknown region ${m.region}`);
         if (m.offset + ringBytes(m.log2RingSize) > r.size) throw new PeerError(`ring at offset ${m.offset} (${ringBytes(m.log2RingSize)} bytes) runs past region ${m.region} (${r.size} bytes)`);
-        const ring: Ring = { region: m.region, offset: m.offset, log2: m.log2RingSize, fd };
-        if (c2s) this.rx = ring;
-        else this.tx = ring;
+        rings.push({ region: m.region, offset: m.offset, log2: m.log2RingSize, fd });
         this.sendMsg(this.ctl, { type: 'ack' });
         return;
       }
       case 'connect':
-        if (!this.initDone || this.regions.length === 0 || this.rx === null || this.tx === null) throw new PeerError('connect before regions and both rings were added');
+        if (!this.initDone || this.regions.length === 0 || this.rxRings.length === 0 || this.txRings.length === 0) throw new PeerError('connect before regions and a ring each way were added');
         this.connect();
         return;
       case 'disconnect':
@@ -642,30 +851,28 @@ export class MemifDriver implements IoDriver {
       r.view = new DataView(ab);
       r.bytes = new Uint8Array(ab);
     }
-    const rx = this.rx!;
-    const tx = this.tx!;
-    const rxv = this.regions[rx.region]!.view!;
-    const txv = this.regions[tx.region]!.view!;
-    if (rxv.getUint32(rx.offset + RING_COOKIE, true) !== MEMIF_COOKIE || txv.getUint32(tx.offset + RING_COOKIE, true) !== MEMIF_COOKIE) throw new PeerError('Wrong ring: bad cookie');
+    const queue = (r: Ring): Queue => {
+      const v = this.regions[r.region]!.view!;
+      if (v.getUint32(r.offset + RING_COOKIE, true) !== MEMIF_COOKIE) throw new PeerError('Wrong ring: bad cookie');
+      return new Queue(v, r.offset, r.log2, r.fd);
+    };
+    const rxq = this.rxRings.map(queue);
+    const txq = this.txRings.map(queue);
     // both ends start from zero (DPDK's server and client both reset head and tail at connect)
-    for (const [v, o] of [[rxv, rx.offset], [txv, tx.offset]] as const) {
-      v.setUint16(o + RING_HEAD, 0, true);
-      v.setUint16(o + RING_TAIL, 0, true);
+    for (const q of [...rxq, ...txq]) {
+      q.view.setUint16(q.base + RING_HEAD, 0, true);
+      q.view.setUint16(q.base + RING_TAIL, 0, true);
     }
-    this.rxView = rxv;
-    this.rxBase = rx.offset;
-    this.rxSize = 1 << rx.log2;
-    this.rxMask = this.rxSize - 1;
-    this.rxHead = 0;
-    this.txView = txv;
-    this.txBase = tx.offset;
-    this.txSize = 1 << tx.log2;
-    this.txMask = this.txSize - 1;
-    this.txTail = 0;
-    this.setRxMask(false);
-    this.status[S_LOG2_C2S] = rx.log2;
-    this.status[S_LOG2_S2C] = tx.log2;
-    epollAdd(this.epollFd, rx.fd);
+    this.rxq = rxq;
+    this.txq = txq;
+    this.rxNext = 0;
+    for (const q of rxq) {
+      this.setRxMask(q, false);
+      epollAdd(this.epollFd, q.fd);
+    }
+    this.status[S_LOG2_C2S] = this.rxRings[0]!.log2;
+    this.status[S_LOG2_S2C] = this.txRings[0]!.log2;
+    this.status[S_QUEUES] = rxq.length | (txq.length << 8);
     this.sendMsg(this.ctl, { type: 'connected', ifName: this.name });
     this.status[S_CONNECTS]!++;
     this.setState('connected');
@@ -683,9 +890,10 @@ export class MemifDriver implements IoDriver {
   private drop(reason: string): void {
     writeText(this.statusBytes, S_REASON, 96, reason);
     if (this.state === 'connected') this.status[S_DISCONNECTS]!++;
-    this.rxView = null;
-    this.txView = null;
-    this.txPending = false;
+    // the hot path first: after this no ring is read or written
+    const polled = this.rxq.length > 0;
+    this.rxq = [];
+    this.txq = [];
     for (const r of this.regions) {
       r.view = null;
       r.bytes = null;
@@ -693,20 +901,19 @@ export class MemifDriver implements IoDriver {
       closeFd(r.fd);
     }
     this.regions = [];
-    for (const ring of [this.rx, this.tx]) {
-      if (!ring) continue;
-      epollDel(this.epollFd, ring.fd);
+    for (const ring of [...this.rxRings, ...this.txRings]) {
+      if (polled) epollDel(this.epollFd, ring.fd); // a receive ring's, once connected; harmless for the others
       closeFd(ring.fd);
     }
-    this.rx = null;
-    this.tx = null;
+    this.rxRings = [];
+    this.txRings = [];
     if (this.ctl >= 0) {
       epollDel(this.epollFd, this.ctl);
       closeFd(this.ctl);
       this.ctl = -1;
     }
     this.initDone = false;
-    for (const k of [S_LOG2_C2S, S_LOG2_S2C, S_C2S_WAITING, S_S2C_POSTED, S_REGIONS, S_RX_INTERRUPT]) this.status[k] = 0;
+    for (const k of [S_LOG2_C2S, S_LOG2_S2C, S_C2S_WAITING, S_S2C_POSTED, S_REGIONS, S_RX_INTERRUPT, S_QUEUES]) this.status[k] = 0;
     this.setState('listening');
   }
 
@@ -729,8 +936,7 @@ export class MemifDriver implements IoDriver {
     if (this.ctl >= 0) this.sendMsg(this.ctl, { type: 'disconnect', code: 0, reason: 'interface deleted' });
     this.drop('interface deleted');
     this.closed = true;
-    closeFd(this.listenFd);
     closeFd(this.epollFd);
-    libc().unlink(this.socketPath);
+    this.sock.leave(this.id);
   }
 }

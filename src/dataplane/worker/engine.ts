@@ -172,6 +172,18 @@ export class Engine {
     return fds;
   }
 
+  /**
+   * After a poll() on pollFds() (their pollfd entries first in `pollfds`, 8 bytes each, in
+   * the same order): tell each driver whose fd was readable that it woke the worker.
+   */
+  woke(pollfds: Uint8Array): void {
+    const active = this.active;
+    for (let k = 0; k < active.length; k++) {
+      if ((pollfds[k * 8 + 6]! | pollfds[k * 8 + 7]!) === 0) continue;
+      this.graph.drivers[active[k]!]!.woke?.();
+    }
+  }
+
   /** Whether other workers can hand this one frames (they do not wake it: sleep briefly). */
   get hasIncoming(): boolean {
     return this.incoming.length > 0;

@@ -129,10 +129,13 @@ async function main(): Promise<void> {
     else if (engine.graph.now - busyAt > spinMs) {
       stats[C_IDLE_SLEEPS]!++;
       if (sleepFds) {
-        pollReadable(sleepFds, engine.hasIncoming ? 1 : IDLE_POLL_MS, scratch);
-        // the wake fd is last: read it only when poll() says it was signalled (revents)
-        const revents = (sleepFds.length - 1) * 8 + 6;
-        if ((scratch[revents]! | scratch[revents + 1]!) !== 0) drainWakeFd(init.wakeFd);
+        if (pollReadable(sleepFds, engine.hasIncoming ? 1 : IDLE_POLL_MS, scratch) > 0) {
+          // the drivers' fds come first, in the engine's order: those that woke us clear their wake-up
+          engine.woke(scratch);
+          // the wake fd is last: read it only when poll() says it was signalled (revents)
+          const revents = (sleepFds.length - 1) * 8 + 6;
+          if ((scratch[revents]! | scratch[revents + 1]!) !== 0) drainWakeFd(init.wakeFd);
+        }
       } else {
         Atomics.wait(control, CTL_WAKE, Atomics.load(control, CTL_WAKE), 1);
       }
