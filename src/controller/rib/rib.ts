@@ -24,7 +24,7 @@
  */
 import { MPLS_TABLE, MplsTable } from './mpls.js';
 import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
+import type { ResolutionWatcher, RibApi, RibEntryRef, RibNexthop, RibRoute } from './types.js';
 
 export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
 
@@ -58,8 +58,8 @@ export interface RibChange {
 
 export type RibListener = (change: RibChange) => void;
 
-/** An entry handle given by Rib.attach (opaque to its holder). */
-export type RibEntryRef = object;
+/** An entry handle given by Rib.attach (opaque to its holder but for its prefix). */
+export type { RibEntryRef } from './types.js';
 
 /**
  * A change as listeners get it: the route and FIB forms are built when read (most

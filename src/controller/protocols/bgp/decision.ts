@@ -111,10 +111,9 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       bump(cx.ribs.get(best.peer)!.active, table, 1);
     }
   }
-  e.best = best;
   if (isVpnTable(table)) {
     // VPN routes stay in BGP (bgp.l3vpn.0); their VRF copies are made in flush
-    e.installed = best;
+    e.choose(best, best);
     return prevBest !== best || prevInstalled !== best;
   }
   const same =
@@ -123,7 +122,7 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       : prevInstalled === chosen;
   if (best && chosen) {
     if (!same || e.step !== step) {
-      e.installed = chosen;
+      e.choose(best, chosen);
       e.step = step;
       const r = ribRoute(cx, e, best, step, chosen);
       // through the RIB entry that holds this one (no lookup), else the prefix as a value
@@ -135,13 +134,13 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
         const text = e.prefix;
         cx.rib.announce(table, 'bgp', r.prefix === text ? r : { ...r, prefix: text });
       }
-    }
+    } else e.choose(best, prevInstalled);
   } else if (prevInstalled) {
-    e.installed = undefined;
+    e.choose(best, undefined);
     if (e.ribRef && cx.rib.withdrawAt) cx.rib.withdrawAt(e.ribRef, 'bgp');
     else if (cx.rib.withdrawKey) cx.rib.withdrawKey(table, 'bgp', prefix);
     else cx.rib.withdraw(table, 'bgp', e.prefix);
-  }
+  } else e.choose(best, undefined);
   return prevBest !== best || !same;
 }
 

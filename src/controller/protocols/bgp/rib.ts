@@ -21,7 +21,7 @@
  */
 import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
-import type { RibApi, RibRoute } from '../../rib/types.js';
+import type { RibApi, RibEntryRef, RibRoute } from '../../rib/types.js';
 import { tableFamily } from '../../rib/rib.js';
 import type { DecidingStep, PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
@@ -133,27 +133,89 @@ export class Path implements PathFacts {
   }
 }
 
+/** The deciding steps, indexed: a LocEntry keeps its step as a small number beside the dirty bit. */
+const STEPS: readonly DecidingStep[] = ['Only path', 'Next hop unresolvable', 'Local preference', 'AS path length', 'Origin', 'MED', 'eBGP over iBGP', 'IGP cost', 'Router ID', 'Cluster list length', 'Peer address', 'Path ID'];
+const STEP_INDEX = new Map(STEPS.map((s, i) => [s, i]));
+
+/** A LocEntry's best path and installed set when they differ (multipath, or for the moment of a change). */
+class Choice {
+  constructor(
+    readonly best: Path | undefined,
+    readonly installed: Path | Path[] | undefined,
+  ) {}
+}
+
+/**
+ * One prefix of the Loc-RIB. Four fields, as it is kept per received prefix (a million of
+ * them in a full table): the best path and the installed set share one field while they
+ * are the same path (most prefixes); the dirty bit and the deciding step share one number;
+ * the RIB's entry, which tells the prefix, stands for the key (entries of map tables keep
+ * the key itself).
+ */
 export class LocEntry {
   /**
    * Every received path of the prefix, hidden ones too (the Adj-RIB-Ins): the path itself
    * while there is only one (most prefixes), an array once there are more.
    */
   private slot: Path | Path[];
-  best: Path | undefined = undefined;
-  /** the path (or multipath set) installed in the RIB, to notice changes */
-  installed: Path | Path[] | undefined = undefined;
-  /** the deciding step shown with the installed route: a runner-up arriving or leaving changes it */
-  step: DecidingStep = 'Only path';
-  /** queued for the next flush */
-  dirty = false;
-  /** the RIB's entry for the prefix, which holds this one (RibLocTable), for lookups skipped */
-  ribRef: object | undefined = undefined;
+  /** best and installed: the path (or undefined) when both are it, else a Choice */
+  private sel: Path | Choice | undefined = undefined;
+  /** bit 0: queued for the next flush; the rest: the deciding step's index in STEPS */
+  private bits = 0;
+  /** the RIB's entry for the prefix (RibLocTable), or the prefix as a value (MapLocTable) */
+  private where: RibEntryRef | PrefixKey;
   constructor(
     /** the prefix as a value: the key of its table's map */
-    readonly key: PrefixKey,
+    key: PrefixKey,
     first: Path,
   ) {
+    this.where = key;
     this.slot = first;
+  }
+
+  /** the prefix as a value */
+  get key(): PrefixKey {
+    const w = this.where;
+    return typeof w === 'object' ? w.pkey : w;
+  }
+
+  /** the RIB's entry for the prefix, which holds this one (RibLocTable), for lookups skipped */
+  get ribRef(): RibEntryRef | undefined {
+    const w = this.where;
+    return typeof w === 'object' ? w : undefined;
+  }
+  set ribRef(ref: RibEntryRef | undefined) {
+    this.where = ref ?? this.key;
+  }
+
+  get best(): Path | undefined {
+    const s = this.sel;
+    return s instanceof Choice ? s.best : s;
+  }
+  /** the path (or multipath set) installed in the RIB, to notice changes */
+  get installed(): Path | Path[] | undefined {
+    const s = this.sel;
+    return s instanceof Choice ? s.installed : s;
+  }
+  /** Set the best path and the installed set together (a Choice only when they differ). */
+  choose(best: Path | undefined, installed: Path | Path[] | undefined): void {
+    this.sel = best === installed ? best : new Choice(best, installed);
+  }
+
+  /** the deciding step shown with the installed route: a runner-up arriving or leaving changes it */
+  get step(): DecidingStep {
+    return STEPS[this.bits >>> 1]!;
+  }
+  set step(s: DecidingStep) {
+    this.bits = (this.bits & 1) | (STEP_INDEX.get(s)! << 1);
+  }
+
+  /** queued for the next flush */
+  get dirty(): boolean {
+    return (this.bits & 1) !== 0;
+  }
+  set dirty(v: boolean) {
+    this.bits = v ? this.bits | 1 : this.bits & ~1;
   }
 
   /** the prefix's text, made when read */
