@@ -603,6 +603,12 @@ export class Rib implements RibApi {
     return this.entry(table, key)?.attached;
   }
 
+  /** The entry of a prefix that has something attached (see attach), without making one. */
+  attachedRef(table: string, key: PrefixKey): RibEntryRef | undefined {
+    const e = this.entry(table, key);
+    return e?.attached !== undefined ? e : undefined;
+  }
+
   /** Let go of an entry's record; the entry goes too when it holds no route. */
   detach(ref: RibEntryRef): void {
     const e = ref as Entry;
@@ -616,6 +622,15 @@ export class Rib implements RibApi {
     if (!t) return;
     for (const len of [...t.lengths]) {
       for (const e of t.byLen[len]!.values()) if (e.attached !== undefined) yield e.attached;
+    }
+  }
+
+  /** The entries of a table that have something attached, with it (see attach). */
+  *attachedEntries(table: string): Generator<[RibEntryRef, object]> {
+    const t = this.tables.get(table);
+    if (!t) return;
+    for (const len of [...t.lengths]) {
+      for (const e of t.byLen[len]!.values()) if (e.attached !== undefined) yield [e, e.attached];
     }
   }
 

@@ -98,6 +98,10 @@ export interface RibApi {
   attachedValue?(table: string, key: PrefixKey): object | undefined;
   detach?(ref: RibEntryRef): void;
   attachedValues?(table: string): Iterable<object>;
+  /** the entry of a prefix that has something attached, without making one */
+  attachedRef?(table: string, key: PrefixKey): RibEntryRef | undefined;
+  /** the entries of a table that have something attached, with it */
+  attachedEntries?(table: string): Iterable<[RibEntryRef, object]>;
   /** returns whether `source`'s route is now the active one */
   announceAt?(ref: RibEntryRef, source: string, route: RibRoute): boolean;
   withdrawAt?(ref: RibEntryRef, source: string): void;

@@ -53,6 +53,7 @@ export function flush(cx: BgpContext): void {
       if (decide(cx, table, e)) out.push(e);
       if (vpn) cx.vpn.importEntry(table, e.prefix, e.best);
       if (e.size === 0) lt?.remove(e);
+      else lt?.settle(e);
     }
   }
   cx.vpn.flushImports();
