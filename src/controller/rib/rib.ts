@@ -130,8 +130,13 @@ class Candidate implements Cand {
   }
 }
 
+/** The candidates of an entry that has two or more, and which of them is active. */
+class CandList extends Array<Candidate> {
+  active: Candidate | undefined = undefined;
+}
+
 /** shared by entries before their first candidate; frozen, so a stray push fails loudly */
-const NO_CANDIDATES = Object.freeze([]) as unknown as Candidate[];
+const NO_CANDIDATES = Object.freeze(new CandList()) as CandList;
 
 /** the route field of an entry without a lone candidate */
 const NO_ROUTE: RibRoute = Object.freeze({ prefix: '', protocol: 'direct', preference: 0, nexthops: [] });
@@ -147,8 +152,7 @@ class Entry implements Cand {
    * The entry itself when it has one candidate (most prefixes: its fields below hold it,
    * which saves an object per route), or the list of two or more, or NO_CANDIDATES.
    */
-  cands: Entry | Candidate[] = NO_CANDIDATES;
-  active: Cand | undefined = undefined;
+  cands: Entry | CandList = NO_CANDIDATES;
   // the lone candidate, while cands === this
   source = '';
   route: RibRoute = NO_ROUTE;
@@ -163,7 +167,7 @@ class Entry implements Cand {
   attached: object | undefined = undefined;
   /** what few entries have, out of line: the IPv6 address, interfaces named by next hops */
   private ext: { v6?: Uint8Array; ifDeps?: string[] } | undefined;
-  /** bit 0: queued for the FIB exporter; the rest: the prefix length */
+  /** bit 0: queued for the FIB exporter; bit 1: the lone candidate is active; the rest: the prefix length */
   private bits: number;
   constructor(
     readonly table: Table,
@@ -173,17 +177,17 @@ class Entry implements Cand {
     /** the masked address (IPv6 only; IPv4 lives in `key`) */
     v6: Uint8Array | undefined,
   ) {
-    this.bits = len << 1;
+    this.bits = len << 2;
     this.ext = v6 ? { v6 } : undefined;
   }
   get len(): number {
-    return this.bits >>> 1;
+    return this.bits >>> 2;
   }
   /** the prefix as a value: an IPv4 prefix's ipv4PrefixCode (2^len + the per-length key), else its ipv6PrefixKey */
   get pkey(): PrefixKey {
     const k = this.key;
     if (typeof k !== 'number') return k;
-    const len = this.bits >>> 1;
+    const len = this.bits >>> 2;
     return (len <= 30 ? 1 << len : 2 ** len) + k;
   }
   /** the prefix's text, made when asked (show, logs, text-taking callers): entries keep no string */
@@ -206,6 +210,25 @@ class Entry implements Cand {
     this.source = '';
     this.route = NO_ROUTE;
     this.fwd = undefined;
+  }
+  /**
+   * The active candidate: for the lone candidate a bit (an entry is its own candidate), for
+   * two or more the list's; kept out of a field of its own (8 bytes per route).
+   */
+  get active(): Cand | undefined {
+    const c = this.cands;
+    if (c === this) return (this.bits & 2) !== 0 ? this : undefined;
+    return (c as CandList).active;
+  }
+  set active(v: Cand | undefined) {
+    const c = this.cands;
+    if (c === this) {
+      if (v !== undefined && v !== this) throw new Error('the active route of a lone candidate is itself or none');
+      this.bits = v ? this.bits | 2 : this.bits & ~2;
+    } else if (c === NO_CANDIDATES) {
+      if (v !== undefined) throw new Error('an entry without candidates has no active route');
+      this.bits &= ~2;
+    } else (c as CandList).active = v as Candidate | undefined;
   }
   /** queued for the FIB exporter */
   get fibDirty(): boolean {
@@ -696,9 +719,12 @@ export class Rib implements RibApi {
         return;
       }
       const first = new Candidate(e.source, e.route, e.fwd, e.at);
-      if (e.active === e) e.active = first;
+      const list = new CandList();
+      list.push(first, new Candidate(source, r, undefined, at));
+      list.active = e.active === e ? first : undefined;
+      e.active = undefined;
       e.release();
-      e.cands = [first, new Candidate(source, r, undefined, at)];
+      e.cands = list;
     } else if (cands.length === 0) e.hold(source, r, undefined, at);
     else {
       const cand = new Candidate(source, r, undefined, at);
@@ -923,6 +949,7 @@ export class Rib implements RibApi {
       if (e.source !== source) return;
       const was = e.active === e;
       const oldRoute = e.route, oldFwd = e.fwd;
+      e.active = undefined;
       e.release();
       e.cands = NO_CANDIDATES;
       this.evaluate(e, was ? oldRoute : null, oldFwd);
@@ -932,11 +959,14 @@ export class Rib implements RibApi {
     if (i < 0) return;
     cands.splice(i, 1);
     if (cands.length === 1) {
-      // back to holding the lone candidate itself (same route and next hops, so the old
-      // state evaluate reads stays right)
+      // back to holding the lone candidate itself; the active route before (the one left,
+      // the one removed, or none) is told to evaluate, as the entry no longer holds it
       const c = cands[0]!;
+      const prev = cands.active;
       e.hold(c.source, c.route, c.fwd, c.at);
-      if (e.active === c) e.active = e;
+      e.active = prev === c ? e : undefined;
+      this.evaluate(e, prev ? prev.route : null, prev?.fwd);
+      return;
     }
     this.evaluate(e);
   }
