@@ -35,12 +35,28 @@ export function schedule(cx: BgpContext): void {
   });
 }
 
+/**
+ * Dirty entries after which an UPDATE runs the decision process at once instead of at the
+ * end of the event loop's turn: a turn can take in megabytes of UPDATEs (every socket read
+ * of the poll phase), and entries waiting that long outlive young-generation collections,
+ * so the per-prefix objects made until the flush (new Loc-RIB entries, the dirty lists)
+ * reached the old generation as garbage: the peak RSS of a 1M-route feed was half garbage.
+ */
+export const FLUSH_BATCH = 2048;
+
+/** After an UPDATE: run the decision process now if enough is waiting (FLUSH_BATCH), else at the next turn. */
+export function flushOrSchedule(cx: BgpContext): void {
+  if (cx.dirtyCount >= FLUSH_BATCH && !cx.deferring && !cx.stopped) flush(cx);
+  else schedule(cx);
+}
+
 /** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
 export function flush(cx: BgpContext): void {
   if (cx.deferring) return;
   const dirty = cx.dirty;
   const ribDirty = cx.ribDirty;
   cx.dirty = new Map();
+  cx.dirtyCount = 0;
   cx.ribDirty = new Map();
   const changed = new Map<string, (LocEntry | string)[]>();
   for (const [table, list] of dirty) {

@@ -9,6 +9,7 @@ import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapab
 import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
+import { FLUSH_BATCH } from './decision.js';
 import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
@@ -467,4 +468,23 @@ test('a prefix with one path is held in the compact form, and leaves it when it 
   assert.equal(held(), undefined);
   assert.equal(lt().get(key), undefined);
   assert.equal(lt().size, 0);
+});
+
+test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process at once, not at the end of the turn', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
+  const send = (from: number, n: number): void => {
+    const nlri = Array.from({ length: n }, (_, i) => `198.${18 + ((from + i) >> 8)}.${(from + i) & 255}.0/24`);
+    const d = decodeUpdate(encodeUpdate({ withdrawn: [], attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri }, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
+    assert.ok(d.kind === 'update');
+    s.inst.update(s.nb('10.0.0.2'), d);
+  };
+  const per = 700;
+  assert.ok(per * 2 < FLUSH_BATCH && per * 3 >= FLUSH_BATCH);
+  send(0, per);
+  send(per, per);
+  // below the batch: decided at the next turn of the event loop
+  assert.equal(s.rib.get('inet.0', '198.18.0.0/24'), undefined);
+  send(2 * per, per);
+  assert.equal(s.rib.get('inet.0', '198.18.0.0/24')?.protocol, 'bgp');
+  assert.equal(s.rib.get('inet.0', `198.${18 + ((3 * per - 1) >> 8)}.${(3 * per - 1) & 255}.0/24`)?.protocol, 'bgp');
 });

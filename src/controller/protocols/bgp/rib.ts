@@ -686,6 +686,7 @@ export function markDirty(cx: BgpContext, table: string, e: LocEntry): void {
   // a view of a compact prefix becomes its entry before the decision process changes it
   if (e.view) locTableOf(cx, table).adopt(e);
   e.dirty = true;
+  cx.dirtyCount++;
   let l = cx.dirty.get(table);
   if (!l) cx.dirty.set(table, (l = []));
   l.push(e);
