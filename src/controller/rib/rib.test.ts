@@ -365,3 +365,37 @@ test('attached records (BGP\'s Loc-RIB on the RIB\'s entries): found by prefix, 
   rib.detach(ref);
   assert.deepEqual([...rib.attachedValues('inet.0')], []);
 });
+
+test('the active route across one, two and back to one candidate: each change told once, none when the loser goes', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+  const changes: RibChange[] = [];
+  rib.subscribe((c) => changes.push(c));
+  const gw = () => rib.getFib('inet.0', '192.0.2.0/24')?.nexthops[0]?.gateway;
+  const bgp = (g: string): RibRoute => ({ prefix: '192.0.2.0/24', protocol: 'bgp', preference: 170, nexthops: [{ gateway: g }] });
+  rib.announce('inet.0', 'bgp', bgp('10.0.1.2'));
+  assert.equal(gw(), '10.0.1.2');
+  // a better candidate arrives (two candidates now), then the loser goes: one change only
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.0.2']));
+  assert.equal(gw(), '10.0.0.2');
+  rib.withdraw('inet.0', 'bgp', '192.0.2.0/24');
+  assert.equal(gw(), '10.0.0.2');
+  assert.equal(changes.length, 2, 'the loser leaving changes nothing');
+  // two again, and the winner goes: the lone one left becomes active
+  rib.announce('inet.0', 'bgp', bgp('10.0.1.2'));
+  assert.equal(changes.length, 2);
+  rib.withdraw('inet.0', 'static', '192.0.2.0/24');
+  assert.equal(gw(), '10.0.1.2');
+  assert.equal(changes.length, 3);
+  assert.equal(rib.get('inet.0', '192.0.2.0/24')?.protocol, 'bgp');
+  // an unusable lone candidate left behind an active one that goes: no active route
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['198.51.100.1']));
+  assert.equal(gw(), '10.0.1.2');
+  rib.withdraw('inet.0', 'bgp', '192.0.2.0/24');
+  assert.equal(rib.get('inet.0', '192.0.2.0/24'), undefined);
+  assert.equal(changes.at(-1)?.fib, undefined);
+  assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true })[0]?.candidates[0]?.active, false);
+  rib.withdraw('inet.0', 'static', '192.0.2.0/24');
+  assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true }).length, 0);
+});

@@ -24,7 +24,7 @@
  */
 import { MPLS_TABLE, MplsTable } from './mpls.js';
 import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
-import type { ResolutionWatcher, RibApi, RibNexthop, RibRoute } from './types.js';
+import type { ResolutionWatcher, RibApi, RibEntryRef, RibNexthop, RibRoute } from './types.js';
 
 export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
 
@@ -58,8 +58,8 @@ export interface RibChange {
 
 export type RibListener = (change: RibChange) => void;
 
-/** An entry handle given by Rib.attach (opaque to its holder). */
-export type RibEntryRef = object;
+/** An entry handle given by Rib.attach (opaque to its holder but for its prefix). */
+export type { RibEntryRef } from './types.js';
 
 /**
  * A change as listeners get it: the route and FIB forms are built when read (most
@@ -130,8 +130,13 @@ class Candidate implements Cand {
   }
 }
 
+/** The candidates of an entry that has two or more, and which of them is active. */
+class CandList extends Array<Candidate> {
+  active: Candidate | undefined = undefined;
+}
+
 /** shared by entries before their first candidate; frozen, so a stray push fails loudly */
-const NO_CANDIDATES = Object.freeze([]) as unknown as Candidate[];
+const NO_CANDIDATES = Object.freeze(new CandList()) as CandList;
 
 /** the route field of an entry without a lone candidate */
 const NO_ROUTE: RibRoute = Object.freeze({ prefix: '', protocol: 'direct', preference: 0, nexthops: [] });
@@ -142,28 +147,37 @@ function candList(e: Entry): readonly Cand[] {
   return c === e ? [e] : (c as Candidate[]);
 }
 
+/** What an entry keeps out of line besides its resolvers (see Entry.links). */
+interface EntryExt {
+  deps: Resolver[] | undefined;
+  v6?: Uint8Array;
+  ifDeps?: string[];
+}
+
 class Entry implements Cand {
   /**
    * The entry itself when it has one candidate (most prefixes: its fields below hold it,
    * which saves an object per route), or the list of two or more, or NO_CANDIDATES.
    */
-  cands: Entry | Candidate[] = NO_CANDIDATES;
-  active: Cand | undefined = undefined;
+  cands: Entry | CandList = NO_CANDIDATES;
   // the lone candidate, while cands === this
   source = '';
   route: RibRoute = NO_ROUTE;
   fwd: FibNexthop[] | null | undefined = undefined;
   at = 0;
-  /** resolvers this entry's candidates depend on */
-  deps: Resolver[] | undefined = undefined;
   /**
    * A protocol's own record for the prefix (BGP's Loc-RIB entry, see Rib.attach): one map
    * entry per prefix serves both, and the entry stays while it is attached, routes or not.
    */
   attached: object | undefined = undefined;
-  /** what few entries have, out of line: the IPv6 address, interfaces named by next hops */
-  private ext: { v6?: Uint8Array; ifDeps?: string[] } | undefined;
-  /** bit 0: queued for the FIB exporter; the rest: the prefix length */
+  /**
+   * The resolvers this entry's candidates depend on (most entries: a list, often a
+   * resolver's shared `alone`), or, for the few entries with more to keep, an object that
+   * also holds the IPv6 address and the interfaces named by next hops: one field for both
+   * saves 8 bytes per route.
+   */
+  private links: Resolver[] | EntryExt | undefined;
+  /** bit 0: queued for the FIB exporter; bit 1: the lone candidate is active; the rest: the prefix length */
   private bits: number;
   constructor(
     readonly table: Table,
@@ -173,17 +187,27 @@ class Entry implements Cand {
     /** the masked address (IPv6 only; IPv4 lives in `key`) */
     v6: Uint8Array | undefined,
   ) {
-    this.bits = len << 1;
-    this.ext = v6 ? { v6 } : undefined;
+    this.bits = len << 2;
+    this.links = v6 ? { v6, deps: undefined } : undefined;
+  }
+  /** resolvers this entry's candidates depend on */
+  get deps(): Resolver[] | undefined {
+    const l = this.links;
+    return l === undefined || Array.isArray(l) ? l : l.deps;
+  }
+  set deps(d: Resolver[] | undefined) {
+    const l = this.links;
+    if (l === undefined || Array.isArray(l)) this.links = d;
+    else l.deps = d;
   }
   get len(): number {
-    return this.bits >>> 1;
+    return this.bits >>> 2;
   }
   /** the prefix as a value: an IPv4 prefix's ipv4PrefixCode (2^len + the per-length key), else its ipv6PrefixKey */
   get pkey(): PrefixKey {
     const k = this.key;
     if (typeof k !== 'number') return k;
-    const len = this.bits >>> 1;
+    const len = this.bits >>> 2;
     return (len <= 30 ? 1 << len : 2 ** len) + k;
   }
   /** the prefix's text, made when asked (show, logs, text-taking callers): entries keep no string */
@@ -207,6 +231,25 @@ class Entry implements Cand {
     this.route = NO_ROUTE;
     this.fwd = undefined;
   }
+  /**
+   * The active candidate: for the lone candidate a bit (an entry is its own candidate), for
+   * two or more the list's; kept out of a field of its own (8 bytes per route).
+   */
+  get active(): Cand | undefined {
+    const c = this.cands;
+    if (c === this) return (this.bits & 2) !== 0 ? this : undefined;
+    return (c as CandList).active;
+  }
+  set active(v: Cand | undefined) {
+    const c = this.cands;
+    if (c === this) {
+      if (v !== undefined && v !== this) throw new Error('the active route of a lone candidate is itself or none');
+      this.bits = v ? this.bits | 2 : this.bits & ~2;
+    } else if (c === NO_CANDIDATES) {
+      if (v !== undefined) throw new Error('an entry without candidates has no active route');
+      this.bits &= ~2;
+    } else (c as CandList).active = v as Candidate | undefined;
+  }
   /** queued for the FIB exporter */
   get fibDirty(): boolean {
     return (this.bits & 1) !== 0;
@@ -215,16 +258,21 @@ class Entry implements Cand {
     this.bits = v ? this.bits | 1 : this.bits & ~1;
   }
   get v6(): Uint8Array | undefined {
-    return this.ext?.v6;
+    const l = this.links;
+    return l === undefined || Array.isArray(l) ? undefined : l.v6;
   }
   /** interfaces this entry's candidates name explicitly (when the RIB tracks interface state) */
   get ifDeps(): string[] | undefined {
-    return this.ext?.ifDeps;
+    const l = this.links;
+    return l === undefined || Array.isArray(l) ? undefined : l.ifDeps;
   }
   set ifDeps(v: string[] | undefined) {
-    if (v) (this.ext ??= {}).ifDeps = v;
-    else if (this.ext?.v6) this.ext.ifDeps = undefined;
-    else this.ext = undefined;
+    const l = this.links;
+    if (l !== undefined && !Array.isArray(l)) {
+      l.ifDeps = v;
+      // back to the plain list when nothing else is kept
+      if (!v && !l.v6) this.links = l.deps;
+    } else if (v) this.links = { deps: l, ifDeps: v };
   }
 }
 
@@ -603,6 +651,12 @@ export class Rib implements RibApi {
     return this.entry(table, key)?.attached;
   }
 
+  /** The entry of a prefix that has something attached (see attach), without making one. */
+  attachedRef(table: string, key: PrefixKey): RibEntryRef | undefined {
+    const e = this.entry(table, key);
+    return e?.attached !== undefined ? e : undefined;
+  }
+
   /** Let go of an entry's record; the entry goes too when it holds no route. */
   detach(ref: RibEntryRef): void {
     const e = ref as Entry;
@@ -616,6 +670,15 @@ export class Rib implements RibApi {
     if (!t) return;
     for (const len of [...t.lengths]) {
       for (const e of t.byLen[len]!.values()) if (e.attached !== undefined) yield e.attached;
+    }
+  }
+
+  /** The entries of a table that have something attached, with it (see attach). */
+  *attachedEntries(table: string): Generator<[RibEntryRef, object]> {
+    const t = this.tables.get(table);
+    if (!t) return;
+    for (const len of [...t.lengths]) {
+      for (const e of t.byLen[len]!.values()) if (e.attached !== undefined) yield [e, e.attached];
     }
   }
 
@@ -681,9 +744,12 @@ export class Rib implements RibApi {
         return;
       }
       const first = new Candidate(e.source, e.route, e.fwd, e.at);
-      if (e.active === e) e.active = first;
+      const list = new CandList();
+      list.push(first, new Candidate(source, r, undefined, at));
+      list.active = e.active === e ? first : undefined;
+      e.active = undefined;
       e.release();
-      e.cands = [first, new Candidate(source, r, undefined, at)];
+      e.cands = list;
     } else if (cands.length === 0) e.hold(source, r, undefined, at);
     else {
       const cand = new Candidate(source, r, undefined, at);
@@ -908,6 +974,7 @@ export class Rib implements RibApi {
       if (e.source !== source) return;
       const was = e.active === e;
       const oldRoute = e.route, oldFwd = e.fwd;
+      e.active = undefined;
       e.release();
       e.cands = NO_CANDIDATES;
       this.evaluate(e, was ? oldRoute : null, oldFwd);
@@ -917,11 +984,14 @@ export class Rib implements RibApi {
     if (i < 0) return;
     cands.splice(i, 1);
     if (cands.length === 1) {
-      // back to holding the lone candidate itself (same route and next hops, so the old
-      // state evaluate reads stays right)
+      // back to holding the lone candidate itself; the active route before (the one left,
+      // the one removed, or none) is told to evaluate, as the entry no longer holds it
       const c = cands[0]!;
+      const prev = cands.active;
       e.hold(c.source, c.route, c.fwd, c.at);
-      if (e.active === c) e.active = e;
+      e.active = prev === c ? e : undefined;
+      this.evaluate(e, prev ? prev.route : null, prev?.fwd);
+      return;
     }
     this.evaluate(e);
   }

@@ -55,6 +55,12 @@ export interface RibRoute {
   age?: number;
 }
 
+/** A RIB entry's handle (RibApi.attach, entryRef): opaque to its holder but for the prefix it tells. */
+export interface RibEntryRef {
+  /** the entry's prefix as a value (lib/addr PrefixKey) */
+  readonly pkey: PrefixKey;
+}
+
 /** called with the active route covering the address (or undefined) whenever it changes */
 export type ResolutionWatcher = (route: RibRoute | undefined) => void;
 
@@ -84,18 +90,22 @@ export interface RibApi {
    * handle skips the lookup when the protocol announces, withdraws or asks which protocol
    * is active. `attach` throws for a key the table cannot hold.
    */
-  attach?(table: string, key: PrefixKey, value: object): object;
+  attach?(table: string, key: PrefixKey, value: object): RibEntryRef;
   /** find-or-add in one lookup: the entry (made if need be), what is attached to it, attach to it */
-  entryRef?(table: string, key: PrefixKey): object;
-  attachedAt?(ref: object): object | undefined;
-  attachAt?(ref: object, value: object): void;
+  entryRef?(table: string, key: PrefixKey): RibEntryRef;
+  attachedAt?(ref: RibEntryRef): object | undefined;
+  attachAt?(ref: RibEntryRef, value: object): void;
   attachedValue?(table: string, key: PrefixKey): object | undefined;
-  detach?(ref: object): void;
+  detach?(ref: RibEntryRef): void;
   attachedValues?(table: string): Iterable<object>;
+  /** the entry of a prefix that has something attached, without making one */
+  attachedRef?(table: string, key: PrefixKey): RibEntryRef | undefined;
+  /** the entries of a table that have something attached, with it */
+  attachedEntries?(table: string): Iterable<[RibEntryRef, object]>;
   /** returns whether `source`'s route is now the active one */
-  announceAt?(ref: object, source: string, route: RibRoute): boolean;
-  withdrawAt?(ref: object, source: string): void;
-  activeProtocolAt?(ref: object): RouteProtocol | undefined;
+  announceAt?(ref: RibEntryRef, source: string, route: RibRoute): boolean;
+  withdrawAt?(ref: RibEntryRef, source: string): void;
+  activeProtocolAt?(ref: RibEntryRef): RouteProtocol | undefined;
   withdraw(table: string, source: string, prefix: string): void;
   /** remove every route of a source in a table (a protocol instance going down) */
   flush(table: string, source: string): void;

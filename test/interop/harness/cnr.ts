@@ -126,8 +126,10 @@ export class Cnr {
       ? ['start', ...(this.mode.vhost ? [] : ['--no-vhost']), '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
       : // no vRouter unless the test runs a `cnr vrouter` (opts.agent): the FIB export finds no agent here and keeps retrying
         ['controller', '--agent-address', this.mode.agent ?? '127.0.0.1:1'];
+    // CNR_NODE_FLAGS: V8/Node flags for cnr's process (benchmarks measure heap settings with it)
+    const nodeFlags = (process.env['CNR_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
-      cnrBin, ...args, '--config', this.configPath, '--state-dir', this.stateDir,
+      ...nodeFlags, cnrBin, ...args, '--config', this.configPath, '--state-dir', this.stateDir,
     ]);
     await waitFor(`cnr ${this.name} CLI`, async () => {
       if (this.daemon.child.exitCode !== null) throw new WaitAborted(`cnr controller exited: ${this.daemon.output().slice(-2000)}`);
@@ -143,6 +145,9 @@ export class Cnr {
 
   async stop(): Promise<void> {
     await this.daemon.stop(5000);
+    // CNR_DUMP_OUTPUT=PATH: keep the process's output (e.g. --trace-gc through CNR_NODE_FLAGS) in PATH.PID
+    const dump = process.env['CNR_DUMP_OUTPUT'];
+    if (dump) writeFileSync(`${dump}.${this.daemon.pid}`, this.daemon.output());
   }
 
   private client?: MgmtClient;

@@ -44,7 +44,7 @@ import {
   type CheckedAttributes,
   type NextHop,
 } from './rib.js';
-import { flush, schedule } from './decision.js';
+import { flush, flushOrSchedule, schedule } from './decision.js';
 import { exportTable, sendFullTable } from './adj-rib-out.js';
 
 /**
@@ -324,7 +324,7 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
     releaseUnused(cx, nh);
   }
   checkPrefixLimits(cx, nb, st);
-  schedule(cx);
+  flushOrSchedule(cx);
 }
 
 /**

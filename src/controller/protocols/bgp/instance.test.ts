@@ -9,6 +9,7 @@ import { DEFAULT_OPTIONS, decodeUpdate, encodeEndOfRib, encodeUpdate, emptyCapab
 import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
+import { FLUSH_BATCH } from './decision.js';
 import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
@@ -465,4 +466,65 @@ test('update groups by output: peers with the same export get the same UPDATE ob
   const w = decodeUpdate(sent.get('10.0.0.5')![0]!.subarray(19), DEFAULT_OPTIONS);
   assert.ok(w.kind === 'update');
   assert.deepEqual(w.update.withdrawn, prefixes.slice(0, 10));
+});
+
+test('a prefix with one path is held in the compact form, and leaves it when it has more to say', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });
+  const key = prefixKeyOfText('192.0.2.0/24');
+  const held = () => s.rib.attachedValue('inet.0', key);
+  const lt = () => s.inst.locTable('inet.0')!;
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65010), nextHop: '10.0.0.2' }, nlri: ['192.0.2.0/24'] });
+  const p2 = lt().get(key)!.lone!;
+  // the RIB entry holds the path itself (no Loc-RIB entry), and readers see its entry
+  assert.equal(held(), p2);
+  assert.equal(lt().get(key)!.best, p2);
+  assert.equal(lt().get(key)!.installed, p2);
+  assert.deepEqual([...lt().keys()], [key]);
+  assert.equal(s.inst.adjRibIn(s.nb('10.0.0.2'), 'inet.0').length, 1);
+  // a second path: the entry is kept in full while it has a choice to record
+  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: ['192.0.2.0/24'] });
+  const e = lt().get(key)!;
+  assert.equal(held(), e);
+  assert.equal(e.size, 2);
+  assert.equal(e.best!.peer, s.nb('10.0.0.3'));
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.attributes!['Selected by'], 'AS path length');
+  // back to one path: compact again, and the RIB route names the remaining path as the only one
+  feed(s, '10.0.0.3', { withdrawn: ['192.0.2.0/24'] });
+  assert.equal(held(), p2);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.2');
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.attributes!['Selected by'], 'Only path');
+  // the next hop goes: the compact prefix is decided again (found by the walk over the table)
+  s.rib.withdraw('inet.0', 'direct', '10.0.0.0/24');
+  s.inst.flush();
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
+  assert.ok(lt().get(key)!.lone, 'the path is kept, hidden');
+  assert.equal(lt().get(key)!.best, undefined);
+  s.rib.announce('inet.0', 'direct', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
+  s.inst.flush();
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.2');
+  assert.equal(held(), p2);
+  // withdrawn: nothing left, neither in BGP nor in the RIB
+  feed(s, '10.0.0.2', { withdrawn: ['192.0.2.0/24'] });
+  assert.equal(held(), undefined);
+  assert.equal(lt().get(key), undefined);
+  assert.equal(lt().size, 0);
+});
+
+test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process at once, not at the end of the turn', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
+  const send = (from: number, n: number): void => {
+    const nlri = Array.from({ length: n }, (_, i) => `198.${18 + ((from + i) >> 8)}.${(from + i) & 255}.0/24`);
+    const d = decodeUpdate(encodeUpdate({ withdrawn: [], attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri }, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
+    assert.ok(d.kind === 'update');
+    s.inst.update(s.nb('10.0.0.2'), d);
+  };
+  const per = 700;
+  assert.ok(per * 2 < FLUSH_BATCH && per * 3 >= FLUSH_BATCH);
+  send(0, per);
+  send(per, per);
+  // below the batch: decided at the next turn of the event loop
+  assert.equal(s.rib.get('inet.0', '198.18.0.0/24'), undefined);
+  send(2 * per, per);
+  assert.equal(s.rib.get('inet.0', '198.18.0.0/24')?.protocol, 'bgp');
+  assert.equal(s.rib.get('inet.0', `198.${18 + ((3 * per - 1) >> 8)}.${(3 * per - 1) & 255}.0/24`)?.protocol, 'bgp');
 });

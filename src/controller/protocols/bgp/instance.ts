@@ -41,6 +41,8 @@ export class BgpContext {
   readonly nexthops = new Map<string, NextHop>();
   /** entries waiting for the next flush, per table */
   dirty = new Map<string, LocEntry[]>();
+  /** how many entries `dirty` holds (an UPDATE that takes it to FLUSH_BATCH flushes at once) */
+  dirtyCount = 0;
   /** non-BGP RIB routes whose export may have changed */
   ribDirty = new Map<string, Set<PrefixKey>>();
   scheduled = false;

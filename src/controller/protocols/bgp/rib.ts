@@ -21,7 +21,7 @@
  */
 import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
-import type { RibApi, RibRoute } from '../../rib/types.js';
+import type { RibApi, RibEntryRef, RibRoute } from '../../rib/types.js';
 import { tableFamily } from '../../rib/rib.js';
 import type { DecidingStep, PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
@@ -133,27 +133,115 @@ export class Path implements PathFacts {
   }
 }
 
+/** The deciding steps, indexed: a LocEntry keeps its step as a small number beside the dirty bit. */
+const STEPS: readonly DecidingStep[] = ['Only path', 'Next hop unresolvable', 'Local preference', 'AS path length', 'Origin', 'MED', 'eBGP over iBGP', 'IGP cost', 'Router ID', 'Cluster list length', 'Peer address', 'Path ID'];
+const STEP_INDEX = new Map(STEPS.map((s, i) => [s, i]));
+
+/** A LocEntry's best path and installed set when they differ (multipath, or for the moment of a change). */
+class Choice {
+  constructor(
+    readonly best: Path | undefined,
+    readonly installed: Path | Path[] | undefined,
+  ) {}
+}
+
+/**
+ * One prefix of the Loc-RIB. Four fields, as it is kept per received prefix (a million of
+ * them in a full table): the best path and the installed set share one field while they
+ * are the same path (most prefixes); the dirty bit and the deciding step share one number;
+ * the RIB's entry, which tells the prefix, stands for the key (entries of map tables keep
+ * the key itself).
+ */
 export class LocEntry {
   /**
    * Every received path of the prefix, hidden ones too (the Adj-RIB-Ins): the path itself
    * while there is only one (most prefixes), an array once there are more.
    */
   private slot: Path | Path[];
-  best: Path | undefined = undefined;
-  /** the path (or multipath set) installed in the RIB, to notice changes */
-  installed: Path | Path[] | undefined = undefined;
-  /** the deciding step shown with the installed route: a runner-up arriving or leaving changes it */
-  step: DecidingStep = 'Only path';
-  /** queued for the next flush */
-  dirty = false;
-  /** the RIB's entry for the prefix, which holds this one (RibLocTable), for lookups skipped */
-  ribRef: object | undefined = undefined;
+  /** best and installed: the path (or undefined) when both are it, else a Choice */
+  private sel: Path | Choice | undefined = undefined;
+  /** bit 0: queued for the next flush; bit 1: a view (see RibLocTable); the rest: the deciding step's index in STEPS */
+  private bits = 0;
+  /** the RIB's entry for the prefix (RibLocTable), or the prefix as a value (MapLocTable) */
+  private where: RibEntryRef | PrefixKey;
   constructor(
     /** the prefix as a value: the key of its table's map */
-    readonly key: PrefixKey,
+    key: PrefixKey,
     first: Path,
   ) {
+    this.where = key;
     this.slot = first;
+  }
+
+  /** the prefix as a value */
+  get key(): PrefixKey {
+    const w = this.where;
+    return typeof w === 'object' ? w.pkey : w;
+  }
+
+  /** the RIB's entry for the prefix, which holds this one (RibLocTable), for lookups skipped */
+  get ribRef(): RibEntryRef | undefined {
+    const w = this.where;
+    return typeof w === 'object' ? w : undefined;
+  }
+  set ribRef(ref: RibEntryRef | undefined) {
+    this.where = ref ?? this.key;
+  }
+
+  get best(): Path | undefined {
+    const s = this.sel;
+    return s instanceof Choice ? s.best : s;
+  }
+  /** the path (or multipath set) installed in the RIB, to notice changes */
+  get installed(): Path | Path[] | undefined {
+    const s = this.sel;
+    return s instanceof Choice ? s.installed : s;
+  }
+  /** Set the best path and the installed set together (a Choice only when they differ). */
+  choose(best: Path | undefined, installed: Path | Path[] | undefined): void {
+    this.sel = best === installed ? best : new Choice(best, installed);
+  }
+
+  /** the deciding step shown with the installed route: a runner-up arriving or leaving changes it */
+  get step(): DecidingStep {
+    return STEPS[this.bits >>> 2]!;
+  }
+  set step(s: DecidingStep) {
+    this.bits = (this.bits & 3) | (STEP_INDEX.get(s)! << 2);
+  }
+
+  /**
+   * A view: made for a prefix the RIB entry holds in the compact form (its lone path), and
+   * not attached; it must be adopted (RibLocTable.adopt) before it changes.
+   */
+  get view(): boolean {
+    return (this.bits & 2) !== 0;
+  }
+  set view(v: boolean) {
+    this.bits = v ? this.bits | 2 : this.bits & ~2;
+  }
+
+  /** The lone path, when this entry says nothing more than it (see RibLocTable): best, installed, only path, not queued. */
+  get compactPath(): Path | undefined {
+    const s = this.sel;
+    return s === this.slot && s !== undefined && this.bits === 0 ? s : undefined;
+  }
+
+  /** A view of a compact entry: its lone path, best and installed (see RibLocTable). */
+  static viewOf(ref: RibEntryRef, p: Path): LocEntry {
+    const e = new LocEntry(ref.pkey, p);
+    e.where = ref;
+    e.sel = p;
+    e.bits = 2;
+    return e;
+  }
+
+  /** queued for the next flush */
+  get dirty(): boolean {
+    return (this.bits & 1) !== 0;
+  }
+  set dirty(v: boolean) {
+    this.bits = v ? this.bits | 1 : this.bits & ~1;
   }
 
   /** the prefix's text, made when read */
@@ -232,6 +320,10 @@ export interface LocTable {
   readonly added: boolean;
   /** take an entry out (it is the one held for its key) */
   remove(e: LocEntry): void;
+  /** hold a view (LocEntry.view) as the entry of its key, before it changes */
+  adopt(e: LocEntry): void;
+  /** after the decision process: keep the entry in its compact form if it allows */
+  settle(e: LocEntry): void;
   keys(): Iterable<PrefixKey>;
   values(): Iterable<LocEntry>;
   /** let go of every entry (the instance stops) */
@@ -259,6 +351,8 @@ class MapLocTable implements LocTable {
   remove(e: LocEntry): void {
     if (this.m.get(e.key) === e) this.m.delete(e.key);
   }
+  adopt(): void {}
+  settle(): void {}
   keys(): Iterable<PrefixKey> {
     return this.m.keys();
   }
@@ -270,13 +364,21 @@ class MapLocTable implements LocTable {
   }
 }
 
-type AttachingRib = Required<Pick<RibApi, 'attach' | 'attachedValue' | 'detach' | 'attachedValues' | 'entryRef' | 'attachedAt' | 'attachAt'>>;
+type AttachingRib = Required<Pick<RibApi, 'attach' | 'detach' | 'attachedEntries' | 'attachedRef' | 'entryRef' | 'attachedAt' | 'attachAt'>>;
 
 /**
  * A Loc-RIB table kept on the RIB's entries (RibApi.attach): a received prefix costs one
  * lookup in one map, and the decision process announces, withdraws and asks the RIB
  * through the entry's handle. Keys the RIB cannot take (none in practice: the decoder
  * makes prefixes) stay in a map of their own.
+ *
+ * Compact form: a prefix whose only path is its best and installed one, decided by
+ * 'Only path' and not queued (most prefixes of a full table) keeps no LocEntry: the RIB
+ * entry holds the Path itself (shared by the prefixes of an UPDATE), which saves the
+ * LocEntry's 56 bytes per prefix. `settle` folds an entry after the decision process;
+ * `get` and `values` answer for a compact prefix with a view, a LocEntry made for the
+ * reader and not attached, and whoever changes an entry holds an attached one: `findOrAdd`
+ * (learn) attaches, and markDirty adopts a view (unlearn and next-hop changes go through it).
  */
 class RibLocTable implements LocTable {
   private readonly odd = new Map<PrefixKey, LocEntry>();
@@ -289,9 +391,15 @@ class RibLocTable implements LocTable {
   private takes(key: PrefixKey): boolean {
     return this.family === 4 ? typeof key === 'number' : typeof key === 'string' && isIpv6PrefixKey(key);
   }
+  /** What a RIB entry holds, as a LocEntry: itself, or a view of the compact form. */
+  private entryAt(ref: RibEntryRef, v: object | undefined): LocEntry | undefined {
+    if (v === undefined || v instanceof LocEntry) return v;
+    return LocEntry.viewOf(ref, v as Path);
+  }
   get(key: PrefixKey): LocEntry | undefined {
-    if (this.takes(key)) return this.rib.attachedValue(this.table, key) as LocEntry | undefined;
-    return this.odd.get(key);
+    if (!this.takes(key)) return this.odd.get(key);
+    const ref = this.rib.attachedRef(this.table, key);
+    return ref && this.entryAt(ref, this.rib.attachedAt(ref));
   }
   add(e: LocEntry): void {
     if (this.takes(e.key)) e.ribRef = this.rib.attach(this.table, e.key, e);
@@ -299,7 +407,7 @@ class RibLocTable implements LocTable {
     this.size++;
   }
   added = false;
-  /** One RIB lookup for a received prefix, whether its entry is new or not. */
+  /** One RIB lookup for a received prefix, whether its entry is new or not; the entry is attached. */
   findOrAdd(key: PrefixKey, first: Path): LocEntry {
     if (!this.takes(key)) {
       const e = this.odd.get(key);
@@ -310,14 +418,30 @@ class RibLocTable implements LocTable {
       return n;
     }
     const ref = this.rib.entryRef(this.table, key);
-    const e = this.rib.attachedAt(ref) as LocEntry | undefined;
-    this.added = e === undefined;
-    if (e) return e;
+    const v = this.rib.attachedAt(ref);
+    this.added = v === undefined;
+    if (v instanceof LocEntry) return v;
+    if (v !== undefined) {
+      const e = LocEntry.viewOf(ref, v as Path);
+      this.adopt(e);
+      return e;
+    }
     const n = new LocEntry(key, first);
     n.ribRef = ref;
     this.rib.attachAt(ref, n);
     this.size++;
     return n;
+  }
+  adopt(e: LocEntry): void {
+    if (!e.view) return;
+    e.view = false;
+    const ref = e.ribRef;
+    if (ref) this.rib.attachAt(ref, e);
+  }
+  settle(e: LocEntry): void {
+    const p = e.compactPath;
+    const ref = e.ribRef;
+    if (p && ref) this.rib.attachAt(ref, p);
   }
   remove(e: LocEntry): void {
     if (e.ribRef) {
@@ -331,7 +455,7 @@ class RibLocTable implements LocTable {
     for (const e of this.values()) yield e.key;
   }
   *values(): Iterable<LocEntry> {
-    for (const v of this.rib.attachedValues(this.table)) yield v as LocEntry;
+    for (const [ref, v] of this.rib.attachedEntries(this.table)) yield this.entryAt(ref, v)!;
     yield* this.odd.values();
   }
   clear(): void {
@@ -342,7 +466,7 @@ class RibLocTable implements LocTable {
 /** A new Loc-RIB table (see LocTable). */
 export function newLocTable(cx: BgpContext, table: string): LocTable {
   const r = cx.rib;
-  if (isVpnTable(table) || !r.attach || !r.attachedValue || !r.detach || !r.attachedValues || !r.entryRef || !r.attachedAt || !r.attachAt) return new MapLocTable();
+  if (isVpnTable(table) || !r.attach || !r.detach || !r.attachedEntries || !r.attachedRef || !r.entryRef || !r.attachedAt || !r.attachAt) return new MapLocTable();
   return new RibLocTable(r as AttachingRib, table, tableFamily(table));
 }
 
@@ -559,7 +683,10 @@ function releaseNexthop(cx: BgpContext, nh: NextHop): void {
 /** Queue an entry for the next decision process (once per flush). */
 export function markDirty(cx: BgpContext, table: string, e: LocEntry): void {
   if (e.dirty) return;
+  // a view of a compact prefix becomes its entry before the decision process changes it
+  if (e.view) locTableOf(cx, table).adopt(e);
   e.dirty = true;
+  cx.dirtyCount++;
   let l = cx.dirty.get(table);
   if (!l) cx.dirty.set(table, (l = []));
   l.push(e);
