@@ -52,9 +52,16 @@ const REQ_INTERVAL_MS = 1000;
  */
 const RECENT_SLOTS = 256;
 const RECENT_MS = 1000;
-/** OSI (IS-IS) frames punted to the main thread: per second per worker, the bucket's depth, and a burst's buffer */
-const PUNT_RATE = 2000;
-const PUNT_BURST = 500;
+/**
+ * OSI (IS-IS) frames punted to the main thread: per second per worker, the bucket's depth, and a
+ * burst's buffer. The policer shields the main thread from a flood, not IS-IS from its neighbours:
+ * at 2,000 a second a neighbour's 10k-LSP database (FRR paces its flooding far faster) was mostly
+ * dropped and had to come again through CSNP/PSNP. 10,000 a second with a 2,000-frame bucket takes
+ * such a database in about a second; Junos's default DDoS-protection policer for IS-IS is of the
+ * same order (20,000 packets a second).
+ */
+const PUNT_RATE = 10_000;
+const PUNT_BURST = 2_000;
 export const PUNT_MAX_FRAMES = 256;
 const PUNT_BUFFER_BYTES = 512 * 1024;
 
