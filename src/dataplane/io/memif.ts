@@ -426,11 +426,10 @@ export class MemifDriver implements IoDriver {
   }
 
   /**
-   * The idle look, once a millisecond: which of the listening socket, the control socket and
-   * the receive ring's eventfd have something, in one poll() with no wait; then only those
-   * are read. A worker woken by every burst of a paced client passes here once per wake-up,
-   * and reading all three blindly (accept, recvmsg, read, nearly always EAGAIN) was three
-   * syscalls per wake-up and memif vif.
+   * The idle look, every idleEveryMs: which of the listening socket, the control socket and
+   * the receive rings' eventfds have something, in one poll() with no wait; then only those
+   * are read (reading them all blindly, accept, recvmsg, read, nearly always EAGAIN, was three
+   * syscalls per look).
    */
   private idleLook(): void {
     const fds = this.lookFds;
