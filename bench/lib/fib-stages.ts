@@ -9,6 +9,7 @@ import { ipv4PrefixCode } from '../../src/lib/addr.js';
 import { Programmer } from '../../src/agent/programmer.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import { Rib } from '../../src/controller/rib/rib.js';
+import type { RibRoute } from '../../src/controller/rib/types.js';
 import { createDataplane } from '../../src/dataplane/dataplane.js';
 
 const GATEWAYS = ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
@@ -43,26 +44,28 @@ function encodeDirect(): Buffer[] {
 }
 
 function controllerStages(): Buffer[] {
-const prefixes = Array.from({ length: n }, (_, k) => `${16 + (k >>> 16)}.${(k >>> 8) & 255}.${k & 255}.0/24`);
-const rib = new Rib();
-const queue = rib.fibQueue(() => {});
-rib.announce('inet.0', 'direct:fib0', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'fib0' }] });
-cpu('RIB announce', () => {
-  for (let i = 0; i < n; i++) rib.announce('inet.0', 'bgp', { prefix: prefixes[i]!, protocol: 'bgp', preference: 170, nexthops: [{ gateway: GATEWAYS[i & 3]! }] });
-});
-// the export's batching and encoding, through its private nextChange (the same code the stream runs)
-const exp = new FibExport(rib, { address: '127.0.0.1:1', batchSize: Number(process.env['CNR_FIB_BATCH'] ?? 2000) });
-const e = exp as unknown as { routes: unknown; prefixForm: string; nextChange(): { encode(seq: number, form: string): Buffer } | undefined };
-e.routes = queue;
-e.prefixForm = process.env['CNR_FIB_FORM'] ?? 'packed';
-const bufs = cpu('export: drain + batch + encode', () => {
-  const out: Buffer[] = [];
-  let seq = 0;
-  for (let m = e.nextChange(); m; m = e.nextChange()) out.push(m.encode(++seq, e.prefixForm));
-  return out;
-});
-console.log(`  ${bufs.length} messages, ${(bufs.reduce((s, b) => s + b.length, 0) / n).toFixed(1)} bytes per route`);
-return bufs;
+  // as BGP's decision process hands routes to the RIB: prefix values, one shared route per next hop
+  const prefixes = Array.from({ length: n }, (_, i) => ipv4PrefixCode((((16 + (i >>> 16)) << 24) | (((i >>> 8) & 255) << 16) | ((i & 255) << 8)) >>> 0, 24));
+  const shared = GATEWAYS.map((gateway): RibRoute => ({ prefix: '', protocol: 'bgp', preference: 170, nexthops: [{ gateway }] }));
+  const rib = new Rib();
+  const queue = rib.fibQueue(() => {});
+  rib.announce('inet.0', 'direct:fib0', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'fib0' }] });
+  cpu('RIB announceSharedKey', () => {
+    for (let i = 0; i < n; i++) rib.announceSharedKey('inet.0', 'bgp', prefixes[i]!, shared[i & 3]!);
+  });
+  // the export's batching and encoding, through its private nextChange (the same code the stream runs)
+  const exp = new FibExport(rib, { address: '127.0.0.1:1', batchSize: Number(process.env['CNR_FIB_BATCH'] ?? 2000) });
+  const e = exp as unknown as { routes: unknown; prefixForm: string; nextChange(): { encode(seq: number, form: string): Buffer } | undefined };
+  e.routes = queue;
+  e.prefixForm = process.env['CNR_FIB_FORM'] ?? 'packed';
+  const bufs = cpu('export: drain + batch + encode', () => {
+    const out: Buffer[] = [];
+    let seq = 0;
+    for (let m = e.nextChange(); m; m = e.nextChange()) out.push(m.encode(++seq, e.prefixForm));
+    return out;
+  });
+  console.log(`  ${bufs.length} messages, ${(bufs.reduce((s, b) => s + b.length, 0) / n).toFixed(1)} bytes per route`);
+  return bufs;
 }
 // (the RIB's garbage collected first, when node runs with --expose-gc: the agent's stages alone)
 (globalThis as { gc?: () => void }).gc?.();
