@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsLab } from '../lib/netns.js';
 import { eventually, pingFrom, type CnrNode } from '../lib/cnr-node.js';
-import { seenOn, srSkip, srVpn, startSrNodes, stopSrNodes, type SrNodePlan } from '../lib/sr-lab.js';
+import { seenOn, srSkip, startCapture, srVpn, startSrNodes, stopSrNodes, type SrNodePlan } from '../lib/sr-lab.js';
 
 const skip = srSkip('sr-square-e2e');
 
@@ -92,9 +92,14 @@ describe('SR ECMP and failover in a square of cnr nodes', { skip: skip || undefi
     const ft = pe1.cli('show route forwarding-table table blue.inet.0');
     assert.match(ft, /10\.12\.0\.0\/24\s+\d+\s+ecmp \[.*push 500003 \d+.*push 700003 \d+|10\.12\.0\.0\/24\s+\d+\s+ecmp \[.*push 700003 \d+.*push 500003 \d+/, ft);
     // 64 UDP flows: both Ps carry some
-    const viaP1 = seenOn(ns['p1']!, 'p1', 'mpls', () => {}, 1000, 6);
-    const viaP2 = seenOn(ns['p2']!, 'q1', 'mpls', () => udpFlows(lab, hb, 64), 1000, 6);
-    const [a, b] = await Promise.all([viaP1, viaP2]);
+    // both captures running before the flows go (tshark can take seconds to start under load)
+    const caps = [startCapture(ns['p1']!, 'p1', 'mpls', 1000), startCapture(ns['p2']!, 'q1', 'mpls', 1000)];
+    await Promise.all(caps.map((c) => c.ready));
+    await new Promise((r) => setTimeout(r, 500));
+    udpFlows(lab, hb, 64);
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const c of caps) c.stop();
+    const [a, b] = await Promise.all(caps.map((c) => c.lines));
     assert.ok(a.length > 0 && b.length > 0, `flows over both paths (P1 ${a.length}, P2 ${b.length})`);
     assert.equal(a.length + b.length >= 64, true, `every flow crossed (P1 ${a.length}, P2 ${b.length})`);
   });

@@ -107,21 +107,48 @@ export async function startSrNodes(lab: NetnsLab, dir: string, plans: SrNodePlan
   }
 }
 
+/** A running tshark capture: `ready` once it captures, `stop()` ends it, `lines` its fields. */
+export interface Capture {
+  ready: Promise<void>;
+  stop(): void;
+  lines: Promise<string[]>;
+}
+
 /**
- * MPLS labels (comma-separated, outermost first) and IPv4 destination of the frames tshark
- * sees arriving on an interface while `during` runs: at most `count`, for at most `seconds`.
- * (Captured where frames arrive: a frame the vRouter sends bypasses the qdisc, and with it
- * the sender's taps.)
+ * Capture MPLS labels (comma-separated, outermost first) and the IPv4 destination of frames
+ * arriving on an interface, at most `count` of them. Bounded by a generous `timeout` from spawn
+ * (tshark itself can take seconds to start on a loaded machine); callers end it with stop().
  */
-export async function seenOn(ns: string, ifname: string, filter: string, during: () => void, count = 2, seconds = 10): Promise<string[]> {
-  const t = spawn('ip', ['netns', 'exec', ns, 'timeout', String(seconds), 'tshark', '-l', '-n', '-i', ifname, '-c', String(count), '-f', filter, '-T', 'fields', '-e', 'mpls.label', '-e', 'ip.dst'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCapture(ns: string, ifname: string, filter: string, count: number): Capture {
+  const t = spawn('ip', ['netns', 'exec', ns, 'timeout', '60', 'tshark', '-l', '-n', '-i', ifname, '-c', String(count), '-f', filter, '-T', 'fields', '-e', 'mpls.label', '-e', 'ip.dst'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   t.stdout.on('data', (d: Buffer) => (out += d.toString()));
   t.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await eventually('tshark to start capturing', 10_000, () => /Capturing on|Capture started/.test(err) || t.exitCode !== null);
+  const exited = new Promise<void>((r) => (t.exitCode !== null ? r() : t.once('exit', () => r())));
+  return {
+    ready: eventually('tshark to start capturing', 30_000, () => /Capturing on|Capture started/.test(err) || t.exitCode !== null).then(() => undefined),
+    // `ip netns exec` execs `timeout`, which passes SIGTERM on to tshark (our own child, by PID)
+    stop: () => void (t.exitCode === null && t.kill('SIGTERM')),
+    lines: exited.then(() => out.split('\n').filter(Boolean)),
+  };
+}
+
+/**
+ * What startCapture sees while `during` runs: at most `count` frames, the capture ending
+ * `seconds` after it began (so a slow tshark start does not eat the window).
+ * (Captured where frames arrive: a frame the vRouter sends bypasses the qdisc, and with it
+ * the sender's taps.)
+ */
+export async function seenOn(ns: string, ifname: string, filter: string, during: () => void, count = 2, seconds = 10): Promise<string[]> {
+  const c = startCapture(ns, ifname, filter, count);
+  await c.ready;
   await new Promise((r) => setTimeout(r, 500));
   during();
-  await new Promise<void>((r) => (t.exitCode !== null ? r() : t.once('exit', () => r())));
-  return out.split('\n').filter(Boolean);
+  const timer = setTimeout(() => c.stop(), seconds * 1000);
+  try {
+    return await c.lines;
+  } finally {
+    clearTimeout(timer);
+  }
 }
