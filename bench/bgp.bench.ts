@@ -25,7 +25,9 @@
  * Knobs (environment): CNR_BENCH_BGP_REALISTIC ("bird,frr,cnr"; "" skips it), CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
  * (default 200000: GoBGP is ~50x slower than BIRD; its time ratio is scaled to the full count
  * and says so), CNR_BENCH_BGP_PER_UPDATE ("100,5"), CNR_BENCH_BGP_RECEIVERS
- * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures).
+ * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures). The interop
+ * harness's CNR_NODE_FLAGS (node/V8 flags for cnr's process, e.g. "--trace-gc" or
+ * "--max-semi-space-size=8") and CNR_DUMP_OUTPUT (PATH: its output kept in PATH.PID) apply.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
