@@ -202,6 +202,11 @@ set interfaces cnr1 unit 0 family inet6 address fd00:81::1/128 ndp fd00:81:0::2 
   assert.throws(() => loadSet('set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp 10.81.0.2 mac 02:aa:bb'), /invalid MAC address '02:aa:bb'/);
   assert.throws(() => loadSet('set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp 10.81.0.2 mac 01:00:5e:00:00:01'), /multicast/);
   assert.throws(() => loadSet('set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp fd00::2 mac 02:aa:bb:cc:dd:ee'), /IPv4/);
+  // an entry without its MAC is refused at commit, not left out
+  const svc = new RibService(new Rib());
+  assert.deepEqual(svc.validate(cfg), []);
+  assert.deepEqual(svc.validate(loadSet('set interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp 10.81.0.2')), ['interfaces cnr1 unit 0 family inet address 10.81.0.1/32 arp 10.81.0.2: needs mac MAC']);
+  assert.deepEqual(svc.validate(loadSet('set interfaces cnr1 unit 0 family inet6 address fd00:81::1/128 ndp fd00:81::2')), ['interfaces cnr1 unit 0 family inet6 address fd00:81::1/128 ndp fd00:81::2: needs mac MAC']);
 });
 
 test('a memif interface without its socket, with a relative one, or memif settings without the driver are refused at commit', () => {

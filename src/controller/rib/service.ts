@@ -117,10 +117,11 @@ export class RibService implements ConfigConsumer {
         if (unit !== '0' && name !== 'irb') errors.push(`interfaces ${name} unit ${unit}: only unit 0 is supported (use vlan-id on a netdev for a VLAN sub-interface)`);
         if (name !== LOOPBACK) errors.push(...addressCountErrors(`interfaces ${name} unit ${unit}`, subtree(subtree(u)['family'])));
         for (const fam of ['inet', 'inet6']) {
-          for (const a of Object.keys(subtree(subtree(subtree(subtree(u)['family'])[fam])['address']))) {
+          for (const [a, ab] of Object.entries(subtree(subtree(subtree(subtree(u)['family'])[fam])['address']))) {
             try {
               const c = parseCidr(a);
               if ((c.family === 4) !== (fam === 'inet')) errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: wrong family`);
+              else errors.push(...staticNeighborErrors(`interfaces ${name} unit ${unit} family ${fam} address ${a}`, fam === 'inet' ? 'arp' : 'ndp', subtree(subtree(ab)[fam === 'inet' ? 'arp' : 'ndp'])));
             } catch (err) {
               errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: ${(err as Error).message}`);
             }
@@ -426,6 +427,17 @@ export function configuredInterfaces(cfg: ConfigTree): ConfiguredInterface[] {
     out.push(i);
   }
   return out;
+}
+
+/**
+ * Static neighbours of one address each need their MAC (an entry without one was left out
+ * silently). They need not be on the address's subnet: a pod's gateway is a /32 with the pod
+ * behind it (docs/cni.md).
+ */
+function staticNeighborErrors(at: string, kind: 'arp' | 'ndp', entries: ConfigTree): string[] {
+  return Object.entries(entries)
+    .filter(([, n]) => typeof subtree(n)['mac'] !== 'string')
+    .map(([ip]) => `${at} ${kind} ${ip}: needs mac MAC`);
 }
 
 /** A unit's static neighbours (schema/static-neighbors.ts) under all its addresses, as "IP MAC". */
