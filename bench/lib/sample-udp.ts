@@ -61,6 +61,8 @@ function recv(port: number): void {
   sock.on('message', (m) => {
     if (m.length >= 12) times.push(m.readDoubleBE(0));
   });
+  // every address: the sampled destinations are the sink's local 10/8; the bench runs this only
+  // inside the sink namespace it built
   sock.bind(port, '0.0.0.0');
   const timer = setInterval(() => process.stdout.write(JSON.stringify({ received: times.length }) + '\n'), 500);
   let input = '';
