@@ -538,6 +538,14 @@ export function encodeRouteDestinations(seq: number, vrf: string, sets: PbNextho
   return w.finish();
 }
 
+/** A packed route's next-hop set reference: 3 bytes, big-endian. */
+function putPackedRef(b: Uint8Array, p: number, ref: number): void {
+  if (ref > 0xffffff) throw new CodecError(`next-hop set ${ref} does not fit a packed route (at most 2^24 - 1)`);
+  b[p] = ref >>> 16;
+  b[p + 1] = (ref >>> 8) & 255;
+  b[p + 2] = ref & 255;
+}
+
 /**
  * A RouteBatch from columns like encodeRouteDestinations, the routes as fixed-width records in
  * packed_ipv4 / packed_ipv6 (proto/agent.proto): 8 bytes per IPv4 route, no message per route.
@@ -561,17 +569,13 @@ export function encodeRoutesPacked(seq: number, vrf: string, sets: PbNexthopSet[
     for (let i = 0; i < destinations.length; i++) {
       const d = destinations[i]!;
       if (typeof d !== 'number') continue;
-      const ref = refs[i]!;
-      if (ref > 0xffffff) throw new CodecError(`next-hop set ${ref} does not fit a packed route (at most 2^24 - 1)`);
       const v = ipv4OfPrefixCode(d);
       b[p] = v >>> 24;
       b[p + 1] = (v >>> 16) & 255;
       b[p + 2] = (v >>> 8) & 255;
       b[p + 3] = v & 255;
       b[p + 4] = prefixCodeLength(d);
-      b[p + 5] = ref >>> 16;
-      b[p + 6] = (ref >>> 8) & 255;
-      b[p + 7] = ref & 255;
+      putPackedRef(b, p + 5, refs[i]!);
       p += PACKED_IPV4_RECORD;
     }
     w.pos = p;
@@ -585,14 +589,10 @@ export function encodeRoutesPacked(seq: number, vrf: string, sets: PbNexthopSet[
     for (let i = 0; i < destinations.length; i++) {
       const d = destinations[i]!;
       if (typeof d === 'number') continue;
-      const ref = refs[i]!;
-      if (ref > 0xffffff) throw new CodecError(`next-hop set ${ref} does not fit a packed route (at most 2^24 - 1)`);
       if (d.addr.length !== 16) throw new CodecError(`packed IPv6 route with a ${d.addr.length}-byte address`);
       b.set(d.addr, p);
       b[p + 16] = d.len;
-      b[p + 17] = ref >>> 16;
-      b[p + 18] = (ref >>> 8) & 255;
-      b[p + 19] = ref & 255;
+      putPackedRef(b, p + 17, refs[i]!);
       p += PACKED_IPV6_RECORD;
     }
     w.pos = p;
