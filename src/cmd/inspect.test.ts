@@ -211,12 +211,12 @@ test('formatTable right-aligns numbers and pads text', () => {
 });
 
 test('cnr vif --list: a memif vif gets a line under the table with its client and ring occupancy', async () => {
-  const memif = { socket: '/run/cnr/memif/shop/app/eth0.sock', id: 0, state: 'connected', peer: 'DPDK 22.11.11', connects: 2, disconnects: 1, badMessages: 0, badDescriptors: 1, refused: 0, rxRingSize: 1024, txRingSize: 1024, rxRingWaiting: 17, txRingPosted: 1000, lastDisconnect: 'the client closed the control socket' };
+  const memif = { socket: '/run/cnr/memif/shop/app/eth0.sock', id: 0, state: 'connected', peer: 'DPDK 22.11.11', connects: 2, disconnects: 1, badMessages: 0, badDescriptors: 1, refused: 0, rxRingSize: 1024, txRingSize: 1024, rxRingWaiting: 17, txRingPosted: 1000, rxQueues: 2, txQueues: 2, lastDisconnect: 'the client closed the control socket' };
   VIFS.push({ id: 2, name: 'mif0', driver: 'memif', vrf: 'default', mac: '02:00:00:00:00:20', mtu: 1500, addresses: [], rxPackets: 1, rxBytes: 60, txPackets: 1, txBytes: 60, drops: 0, memif });
   try {
     const r = await cnr('vif', '--list', '--introspect', endpoint);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /\n\nmemif mif0: \/run\/cnr\/memif\/shop\/app\/eth0\.sock id 0, connected to DPDK 22\.11\.11, rx ring 17\/1024 waiting, tx ring 1000\/1024 buffers posted, 2 connects 1 disconnects, refused 0 bad messages 1 bad descriptors, last disconnect: the client closed the control socket$/);
+    assert.match(r.out, /\n\nmemif mif0: \/run\/cnr\/memif\/shop\/app\/eth0\.sock id 0, connected to DPDK 22\.11\.11, 2 rx 2 tx queues, rx ring 17\/1024 waiting, tx ring 1000\/1024 buffers posted, 2 connects 1 disconnects, refused 0 bad messages 1 bad descriptors, last disconnect: the client closed the control socket$/);
     VIFS[2]!.memif = { ...memif, state: 'listening', badDescriptors: 0, lastDisconnect: '' };
     const idle = await cnr('vif', '--list', '--introspect', endpoint);
     assert.match(idle.out, /memif mif0: \S+ id 0, listening, 2 connects 1 disconnects$/);

@@ -115,7 +115,9 @@ function memifLines(vifs: VifInfo[]): string {
   const lines = vifs.filter((v) => v.memif).map((v) => {
     const m = v.memif!;
     const peer = m.state === 'connected' ? `connected to ${m.peer || '?'}` : m.state;
-    const rings = m.state === 'connected' ? `, rx ring ${m.rxRingWaiting}/${m.rxRingSize} waiting, tx ring ${m.txRingPosted}/${m.txRingSize} buffers posted` : '';
+    // queue pairs as negotiated (up to 4); rx waiting is summed over the receive rings, tx posted is queue 0's
+    const queues = m.state === 'connected' && m.rxQueues !== undefined ? `, ${m.rxQueues} rx ${m.txQueues ?? m.rxQueues} tx queues` : '';
+    const rings = m.state === 'connected' ? `${queues}, rx ring ${m.rxRingWaiting}/${m.rxRingSize} waiting, tx ring ${m.txRingPosted}/${m.txRingSize} buffers posted` : '';
     const bad = m.badMessages + m.badDescriptors > 0 ? `, refused ${m.badMessages} bad messages ${m.badDescriptors} bad descriptors` : '';
     const last = m.lastDisconnect ? `, last disconnect: ${m.lastDisconnect}` : '';
     return `memif ${v.name}: ${m.socket} id ${m.id}, ${peer}${rings}, ${m.connects} connects ${m.disconnects} disconnects${bad}${last}`;
