@@ -65,3 +65,31 @@ test('a data plane without L2 support refuses bridge domains and ports with a re
   assert.match(p.applyBridgeDomain(bd200).failures[0]!.reason, /does not switch/);
   assert.match((await p.applyInterface(access)).failures[0]!.reason, /does not switch/);
 });
+
+test('listFilters: a bridge port\'s filter by its name, the frames of a term\'s expanded rules summed under the term', async () => {
+  const dp = createDataplane({ workers: 0 });
+  const p = new Programmer(dp);
+  const A = '02:00:00:00:00:0a';
+  const B = '02:00:00:00:00:0b';
+  // the controller expands `source-mac-address [ A B ]` into two terms named alike (controller/l2/bridge-filter.ts)
+  const port = { mode: 'ACCESS' as const, vlanId: 100, inputFilterName: 'f1', inputFilter: [
+    { name: 'macs', sourceMac: A, discard: true, count: 'bad' },
+    { name: 'macs', sourceMac: B, discard: true, count: 'bad' },
+    { name: 'rest' },
+  ] };
+  for (const m of [{ name: 'eth1', driver: 'MEMORY' as const, bridge: port }, access]) assert.deepEqual((await p.applyInterface(m)).failures, []);
+  assert.deepEqual(p.applyBridgeDomain({ name: 'bd100', vlanId: 100 }).failures, []);
+  const frame = (src: string) => {
+    const f = new Uint8Array(60);
+    f.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    f.set(src.split(':').map((h) => parseInt(h, 16)), 6);
+    f.set([0x08, 0x00], 12);
+    return f;
+  };
+  for (const src of [A, B, B, '02:00:00:00:00:0c']) assert.ok(dp.memoryDriver('eth1').inject(frame(src)));
+  dp.runUntilIdle();
+  assert.equal(dp.memoryDriver('eth2').collect().length, 1, 'only the third MAC passes');
+  const [f] = p.listFilters();
+  assert.deepEqual(f, { interface: 'eth1', filter: 'f1', family: 0, output: false, bridge: true, terms: [{ name: 'macs', count: 'bad', packets: 3, bytes: 0 }, { name: 'rest', count: '', packets: 1, bytes: 0 }], unmatched: 0, unmatchedBytes: 0 });
+  await dp.stop();
+});

@@ -14,7 +14,7 @@
  * One Programmer lives per Dataplane (see `programmerFor`), so an agent whose gRPC server
  * restarts finds the state the data plane holds.
  */
-import { DataplaneError, type BridgeDomainConfig, type BridgeFilterTerm, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
+import { DataplaneError, type AclInfo, type BridgeDomainConfig, type BridgeFilterTerm, type BridgePortConfig, type Dataplane, type NexthopSpec, type VifConfig, type VifDriver } from '../dataplane/api.js';
 import { bytesToIpv4, formatIp, formatIpv4, formatPrefix, ipv4OfPrefixCode, ipv4PrefixCode, makePrefix, prefixCodeLength, parseCidr, parseIp, parsePrefix, prefixContains, prefixOfIpv4Code, prefixOfText, type Prefix } from '../lib/addr.js';
 import { PACKED_IPV4_RECORD, PACKED_IPV6_RECORD } from '../api/codec.js';
 import { filterRules, type FilterLayout } from '../api/filter-rules.js';
@@ -44,6 +44,8 @@ interface IfEntry {
   /** its IP filters as last programmed (InterfaceUpdate.filters as JSON), and where their terms went per direction */
   filters?: string;
   layouts?: { input: FilterLayout[]; output: FilterLayout[] };
+  /** its bridge filters' names (`show firewall`), as the controller sent them */
+  bridgeFilterNames?: { input: string; output: string };
 }
 
 /** What a next-hop set becomes: a key and the spec to build it, or why it cannot be. */
@@ -304,6 +306,7 @@ export class Programmer {
         this.ifs.get(m.name)!.port = port;
       }
       this.applyFilters(m, this.ifs.get(m.name)!, created);
+      if (m.bridge) this.ifs.get(m.name)!.bridgeFilterNames = { input: m.bridge.inputFilterName ?? '', output: m.bridge.outputFilterName ?? '' };
       // a re-created IRB: the domain that routes through it takes it again
       if (created && cfg.driver === 'irb') for (const d of this.domains.values()) if (d.cfg.irb === m.name) this.needL2().setBridgeDomain!(d.cfg);
       return { failures: [] };
@@ -346,10 +349,16 @@ export class Programmer {
   /** Every interface's IP filters with packets per term (ListFilters): the data plane's rule hits summed per term. */
   listFilters(): PbFilterState[] {
     const hits = new Map<string, { packets: number; bytes: number }[]>();
-    for (const a of this.dp.listAcls?.() ?? []) if (!a.bridge) hits.set(`${a.direction ?? 'input'} ${a.vif}`, a.rules.map((r) => ({ packets: r.hits, bytes: r.bytes ?? 0 })));
+    const bridgeAcls = new Map<string, AclInfo>();
+    for (const a of this.dp.listAcls?.() ?? []) {
+      if (a.bridge) bridgeAcls.set(`${a.direction ?? 'input'} ${a.vif}`, a);
+      else hits.set(`${a.direction ?? 'input'} ${a.vif}`, a.rules.map((r) => ({ packets: r.hits, bytes: r.bytes ?? 0 })));
+    }
     const out: PbFilterState[] = [];
     for (const [name, e] of [...this.ifs].sort((a, b) => a[0].localeCompare(b[0]))) {
       for (const dir of ['input', 'output'] as const) {
+        const b = bridgeAcls.get(`${dir} ${name}`);
+        if (b) out.push(bridgeFilterState(name, dir, e.bridgeFilterNames?.[dir] ?? '', b));
         const h = hits.get(`${dir} ${name}`) ?? [];
         for (const f of e.layouts?.[dir] ?? []) {
           out.push({
@@ -709,6 +718,22 @@ export function programmerFor(dp: Dataplane): Programmer {
 }
 
 const DRIVERS: Record<string, VifDriver> = { AF_PACKET: 'af-packet', AF_XDP: 'af-xdp', TAP: 'tap', MEMORY: 'memory', MEMIF: 'memif', DRIVER_UNSPECIFIED: 'af-packet' };
+
+/**
+ * A bridge port's filter as `show firewall` reads it: the controller expands a term's match
+ * lists into one data-plane term per combination (controller/l2/bridge-filter.ts), all under
+ * the term's name; their frames are summed back per name, in the filter's order.
+ */
+function bridgeFilterState(vif: string, dir: 'input' | 'output', filter: string, acl: AclInfo): PbFilterState {
+  const terms = new Map<string, { name: string; count: string; packets: number; bytes: number }>();
+  for (const t of acl.bridge ?? []) {
+    const name = t.name ?? '';
+    const e = terms.get(name) ?? { name, count: t.count ?? '', packets: 0, bytes: 0 };
+    e.packets += t.hits;
+    terms.set(name, e);
+  }
+  return { interface: vif, filter, family: 0, output: dir === 'output', terms: [...terms.values()], unmatched: acl.unmatched, unmatchedBytes: 0, bridge: true };
+}
 
 function bridgePortConfig(b: PbBridgePort): BridgePortConfig {
   const c: BridgePortConfig = b.mode === 'TRUNK' ? { mode: 'trunk', vlans: [...(b.vlanIds ?? [])] } : { mode: 'access', vlan: b.vlanId ?? 0 };

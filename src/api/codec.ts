@@ -327,6 +327,8 @@ function writeInterface(w: Writer, m: PbInterfaceUpdate): void {
     for (const t of b.outputFilter ?? []) writeBridgeFilterTerm(w, 40, t);
     w.uintField(41, b.tpid ?? 0);
     w.boolField(42, b.dot1qTunneling);
+    w.string(160, b.inputFilterName);
+    w.string(161, b.outputFilterName);
     e();
   }
   w.boolField(11, m.irb);
@@ -882,6 +884,8 @@ function readBridgePort(x: Reader): PbBridgePort {
     else if (f === 7 && wire === 0) b.stormControlBurst = x.varint();
     else if (f === 41 && wire === 0) b.tpid = x.varint();
     else if (f === 42 && wire === 0) b.dot1qTunneling = x.varint() !== 0;
+    else if (f === 160 && wire === 2) b.inputFilterName = x.string();
+    else if (f === 161 && wire === 2) b.outputFilterName = x.string();
     else if ((f === 8 || f === 40) && wire === 2) {
       const st = x.span();
       (f === 8 ? (b.inputFilter ??= []) : (b.outputFilter ??= [])).push(readBridgeFilterTerm(new Reader(x.buf, st, x.pos)));

@@ -134,6 +134,8 @@ export interface PbFilterState {
   terms: { name: string; count: string; packets: number; bytes: number }[];
   unmatched: number;
   unmatchedBytes: number;
+  /** a bridge port's filter (family 0): frames counted, bytes not */
+  bridge?: boolean;
 }
 
 export interface PbBfdSessionUpdate {
@@ -221,6 +223,9 @@ export interface PbBridgePort {
   /** QinQ: a trunk's TPID (0: 0x8100), an access port's tunnelling */
   tpid?: number;
   dot1qTunneling?: boolean;
+  /** the filters' names (`show firewall`) */
+  inputFilterName?: string;
+  outputFilterName?: string;
 }
 
 export interface PbBridgeFilterTerm {

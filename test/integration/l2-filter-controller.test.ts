@@ -74,6 +74,13 @@ test('a bridge filter in Junos form filters a trunk\'s input in the data plane; 
   assert.equal(acl!.bridge![0]!.count, 'bad-mac');
   assert.equal(acl!.bridge![1]!.etherType, 0x86dd);
   assert.equal(dp.dropStats().l2_filter_discard, badHits + 1);
+  // show firewall lists it beside IP filters: the filter's name, frames per term and counter
+  const fw = await run('show firewall');
+  assert.match(fw.last.text, /Filter: f1 \(bridge input of t1\)/);
+  assert.match(fw.last.text, new RegExp(`Counters:[^]*\\nbad-mac\\s+-\\s+${badHits}\\n`));
+  assert.match(fw.last.text, new RegExp(`Terms:[^]*\\nt1\\s+-\\s+${badHits}\\nno-v6\\s+-\\s+1\\nrest\\s+-\\s+1\\n\\(implicit discard\\)\\s+-\\s+0\\n`));
+  const fwData = (fw.last.data as { filters: { family: string; terms: { name: string; packets: number; bytes?: number }[] }[] }).filters;
+  assert.deepEqual(fwData.map((f) => [f.family, f.terms.map((t) => [t.name, t.packets, t.bytes])]), [['bridge', [['t1', badHits, undefined], ['no-v6', 1, undefined], ['rest', 1, undefined]]]]);
 
   // a change of the filter alone reaches the port
   const ch = await run('configure private', 'delete firewall family bridge filter f1 term no-v6', 'commit');

@@ -27,9 +27,15 @@ export function bridgePortOf(cfg: ConfigTree, ifBody: ConfigTree): FibBridgePort
     if (typeof all['burst-size'] === 'number') port.stormBurst = all['burst-size'];
   }
   const fin = subtree(br['filter'])['input'];
-  if (typeof fin === 'string') port.inputFilter = bridgeFilterOf(cfg, fin);
+  if (typeof fin === 'string') {
+    port.inputFilter = bridgeFilterOf(cfg, fin);
+    port.inputFilterName = fin;
+  }
   const fout = subtree(br['filter'])['output'];
-  if (typeof fout === 'string') port.outputFilter = bridgeFilterOf(cfg, fout);
+  if (typeof fout === 'string') {
+    port.outputFilter = bridgeFilterOf(cfg, fout);
+    port.outputFilterName = fout;
+  }
   return port;
 }
 

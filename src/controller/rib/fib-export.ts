@@ -45,6 +45,9 @@ export interface FibBridgePort {
   /** the input and output filters (firewall family bridge), in the wire's form */
   inputFilter?: PbBridgeFilterTerm[];
   outputFilter?: PbBridgeFilterTerm[];
+  /** their names (`show firewall`) */
+  inputFilterName?: string;
+  outputFilterName?: string;
 }
 
 export interface FibBridgeDomain {
@@ -731,8 +734,8 @@ function opMessage(op: Op): PbControllerMessage {
       stormControlBurst: b.stormBurst ?? 0,
       ...(b.tpid !== undefined ? { tpid: b.tpid } : {}),
       ...(b.dot1qTunneling ? { dot1qTunneling: true } : {}),
-      ...(b.inputFilter?.length ? { inputFilter: b.inputFilter } : {}),
-      ...(b.outputFilter?.length ? { outputFilter: b.outputFilter } : {}),
+      ...(b.inputFilter?.length ? { inputFilter: b.inputFilter, inputFilterName: b.inputFilterName ?? '' } : {}),
+      ...(b.outputFilter?.length ? { outputFilter: b.outputFilter, outputFilterName: b.outputFilterName ?? '' } : {}),
     };
   }
   return m;
