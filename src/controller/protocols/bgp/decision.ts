@@ -17,7 +17,7 @@ import { DEFAULT_LOCAL_PREF, selectBest, type DecidingStep } from './best-path.j
 import { isVpnTable } from './config.js';
 import type { BgpContext } from './instance.js';
 import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
-import { exportPrefixes, UpdateShare } from './adj-rib-out.js';
+import { exportChanges } from './update-group.js';
 
 /** The labels to push for a received stack (implicit null pushes nothing). */
 function pushLabels(stack: readonly number[]): number[] | undefined {
@@ -78,19 +78,8 @@ export function flush(cx: BgpContext): void {
     if (!out) changed.set(table, (out = []));
     for (const k of keys) out.push(cx.loc.get(table)?.get(k) ?? k);
   }
-  // peers with the same export get the same UPDATEs: encoded once per flush
-  const share = new UpdateShare();
-  const ribDirtyLists = [...ribDirty].map(([table, set]) => [table, [...set]] as const);
-  for (const nb of cx.neighbors.values()) {
-    const st = cx.ribs.get(nb);
-    if (!st?.synced || !nb.established) continue;
-    try {
-      for (const [table, entries] of changed) if (entries.length) exportPrefixes(cx, nb, st, table, entries, share);
-      for (const [table, list] of ribDirtyLists) exportPrefixes(cx, nb, st, table, list, share);
-    } catch (err) {
-      nb.internalError(undefined, err);
-    }
-  }
+  // each update group's Adj-RIB-Out once; its members get the difference
+  exportChanges(cx, [...changed, ...[...ribDirty].map(([table, set]) => [table, [...set]] as const)]);
 }
 
 /** Pick the best path of one prefix; returns whether what we advertise may have changed. */

@@ -56,7 +56,7 @@ const ebgp = (peerAs: number, addrs: string[], extra: ConfigTree = {}): ConfigTr
 const ibgp = (addrs: string[], extra: ConfigTree = {}): ConfigTree => ({ type: 'internal', neighbor: Object.fromEntries(addrs.map((a) => [a, {}])), ...extra });
 const path = (...asns: number[]) => [{ type: 2, asns }];
 // the Adj-RIB-Out is keyed by prefix value (lib/addr PrefixKey)
-const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.ribs.get(s.nb(addr))!.out.get('inet.0')?.get(prefixKeyOfText(prefix));
+const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.adjRibOut(s.nb(addr), 'inet.0').get(prefixKeyOfText(prefix));
 
 test('best path across two eBGP peers: shorter AS path wins; withdrawal fails over', () => {
   const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });
