@@ -13,12 +13,11 @@
  *
  * Pacing (a peer whose socket does not drain must neither grow memory without bound nor hold
  * back the others): before a flush, a member whose socket holds more than PACE_BYTES unsent
- * is put behind a marker appended to the group's table; the group goes on. A changed entry
- * is deleted and set again, so it moves to the table's end (a Map keeps insertion order): what
- * a member has not been sent is exactly what follows its marker, and a withdrawn prefix stays
- * as a tombstone while someone is behind. The member catches up from the shared table when
- * its socket drains, a chunk at a time. A session coming up or a route refresh is the same
- * walk from the table's start, so a full table is paced too; End-of-RIB follows the walk.
+ * falls behind; the group goes on, and notes for the member only which prefixes changed (a
+ * set of keys, at most one per prefix of the table, however often they change), not the
+ * UPDATEs. When its socket drains, the member is sent the group's current state for those
+ * prefixes, a chunk at a time. A session coming up or a route refresh is a walk of the whole
+ * table, paced the same way (changes during the walk are noted as above); End-of-RIB follows.
  */
 import type { PrefixKey } from '../../../lib/addr.js';
 import { encodeEndOfRib, type PathAttributes } from '../../../wire/bgp/index.js';
@@ -34,31 +33,20 @@ export const PACE_BYTES = 256 * 1024;
 /** Entries a catching-up member is sent per step before its socket is looked at again. */
 const CATCH_UP_CHUNK = 4096;
 
-/** Table values that are not advertisements: a member's marker, a withdrawn prefix kept for members behind. */
-const MARK: PathAttributes = Object.freeze({}) as PathAttributes;
-const GONE: PathAttributes = Object.freeze({}) as PathAttributes;
-
-/** Whether a table value is an advertisement. */
-export function advertised(a: PathAttributes | undefined): a is PathAttributes {
-  return a !== undefined && a !== MARK && a !== GONE;
-}
 
 /** Where an advertised attribute set came from: the peer and neighbor AS "not back to" looks at (null: several sources). */
 type Origin = { peer: Neighbor | undefined; nAs: number } | null;
 
 export class OutGroup implements ExportCaches {
-  /** prefix -> attributes advertised (or MARK / GONE), in the order of the last change */
+  /** prefix -> attributes advertised */
   readonly out = new Map<PrefixKey, PathAttributes>();
   readonly members = new Set<Member>();
   exportCache = new WeakMap<PathAttributes, PathAttributes>();
   intern = new Map<string, PathAttributes>();
   /** per exported attribute set: its source, for the members' "not back to" test */
   readonly origin = new WeakMap<PathAttributes, Origin>();
-  /** members walking the table (pacing, a session coming up, a refresh) */
-  behind = 0;
-  tombstones = 0;
-  /** advertised entries */
-  count = 0;
+  /** members catching up (paced, a session coming up, a refresh): they note changes instead of being sent them */
+  readonly behind = new Set<Member>();
   /** peers (and their ASes, eBGP) of the members: a route from one of them is held back from it */
   private readonly peers = new Set<Neighbor>();
   private readonly peerAses = new Map<number, number>();
@@ -96,23 +84,14 @@ export class OutGroup implements ExportCaches {
     return (o.peer !== undefined && this.peers.has(o.peer)) || (this.ebgp && o.nAs !== 0 && this.peerAses.has(o.nAs));
   }
 
-  /** Set a prefix's value; while a member is behind, a change moves the entry to the table's end. */
-  set(prefix: PrefixKey, a: PathAttributes | undefined, old: PathAttributes | undefined): void {
-    const was = advertised(old);
-    if (a) {
-      if (!was) this.count++;
-      if (old === GONE) this.tombstones--;
-      if (this.behind > 0 && old !== undefined) this.out.delete(prefix);
-      this.out.set(prefix, a);
-      return;
+  /** Set a prefix's value; members behind note the prefix (again at the end: a walk in progress reaches it). */
+  set(prefix: PrefixKey, a: PathAttributes | undefined): void {
+    if (a) this.out.set(prefix, a);
+    else this.out.delete(prefix);
+    for (const m of this.behind) {
+      m.pending.delete(prefix);
+      m.pending.add(prefix);
     }
-    if (was) this.count--;
-    if (this.behind > 0) {
-      if (old === GONE) return;
-      this.out.delete(prefix);
-      this.out.set(prefix, GONE);
-      this.tombstones++;
-    } else this.out.delete(prefix);
   }
 
   /** Remember where an advertised set came from (a set shared by several sources is tested per prefix). */
@@ -142,13 +121,14 @@ export interface Member {
   /** prefixes the group advertises that this member was not sent ("not back to where it came from") */
   readonly excluded: Set<PrefixKey>;
   catchUp: CatchUp | undefined;
+  /** prefixes changed since the member fell behind, not yet sent (in order of their last change) */
+  readonly pending: Set<PrefixKey>;
 }
 
 interface CatchUp {
-  iter: Iterator<[PrefixKey, PathAttributes]>;
-  /** the member's marker in the table: entries up to it were sent (none: from the start) */
-  marker: string | undefined;
-  /** the member holds nothing yet (session up): tombstones and held-back prefixes need no withdrawal */
+  /** a walk of the whole table (session up, refresh), before the pending prefixes */
+  walk: Iterator<[PrefixKey, PathAttributes]> | undefined;
+  /** the member holds nothing yet (session up): held-back prefixes need no withdrawal in the walk */
   fresh: boolean;
   /** messages sent once the walk ends (End-of-RIB, EoRR) */
   after: Uint8Array[];
@@ -159,7 +139,6 @@ interface CatchUp {
 export class UpdateGroups {
   readonly groups = new Map<string, OutGroup>();
   private readonly members = new WeakMap<NeighborRib, Map<string, Member>>();
-  private markers = 0;
 
   membersOf(st: NeighborRib): Map<string, Member> {
     let m = this.members.get(st);
@@ -169,10 +148,6 @@ export class UpdateGroups {
 
   member(st: NeighborRib, table: string): Member | undefined {
     return this.members.get(st)?.get(table);
-  }
-
-  nextMarker(): string {
-    return `\u0000mark ${++this.markers}`;
   }
 
   /** Start over (new policies): members keep their old group until they join a new one. */
@@ -229,7 +204,7 @@ function groupFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string):
   let g = ug.groups.get(key);
   const fresh = !g;
   if (!g) ug.groups.set(key, (g = new OutGroup(key, table, nb.ebgp)));
-  const m: Member = { nb, st, table, group: g, excluded: new Set(), catchUp: undefined };
+  const m: Member = { nb, st, table, group: g, excluded: new Set(), catchUp: undefined, pending: new Set() };
   g.add(m);
   ug.membersOf(st).set(table, m);
   if (fresh) {
@@ -237,7 +212,7 @@ function groupFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string):
       const a = exportFor(cx, nb, g, table, prefix, undefined);
       if (!a) continue;
       g.noteOrigin(a, exportedFrom.path);
-      g.set(prefix, a, undefined);
+      g.out.set(prefix, a);
     }
   }
   return m;
@@ -253,34 +228,25 @@ function leave(cx: BgpContext, m: Member): void {
 }
 
 function stopCatchUp(g: OutGroup, m: Member): void {
-  const c = m.catchUp;
-  if (!c) return;
   m.catchUp = undefined;
-  if (c.marker) g.out.delete(c.marker);
-  if (--g.behind === 0 && g.tombstones > 0) {
-    for (const [k, v] of g.out) if (v === GONE) g.out.delete(k);
-    g.tombstones = 0;
-  }
+  m.pending.clear();
+  g.behind.delete(m);
 }
 
-/** Put a member behind: it is sent the table from its marker (or the start) as its socket drains. */
-function startCatchUp(cx: BgpContext, m: Member, fromStart: boolean, fresh: boolean, after: Uint8Array[]): void {
+/** Put a member behind: it is sent the changes it missed (and first, from the start, the whole table) as its socket drains. */
+function startCatchUp(m: Member, fromStart: boolean, fresh: boolean, after: Uint8Array[]): void {
   const g = m.group;
   const prev = m.catchUp;
   if (prev) {
-    // already walking: a refresh restarts from the start; messages owed still follow
+    // already behind: a walk from the start replaces one under way; the pending prefixes stay owed, and so do messages
     if (!fromStart) return;
-    after = [...prev.after, ...after];
-    fresh = fresh && prev.fresh;
-    stopCatchUp(g, m);
+    prev.walk = g.out.entries();
+    prev.fresh = prev.fresh && fresh;
+    prev.after.push(...after);
+    return;
   }
-  let marker: string | undefined;
-  if (!fromStart) {
-    marker = cx.updateGroups.nextMarker();
-    g.out.set(marker, MARK);
-  }
-  g.behind++;
-  m.catchUp = { iter: g.out.entries(), marker, fresh, after, waiting: false };
+  g.behind.add(m);
+  m.catchUp = { walk: fromStart ? g.out.entries() : undefined, fresh, after, waiting: false };
 }
 
 function backlog(nb: Neighbor): number {
@@ -311,23 +277,11 @@ function pump(cx: BgpContext, m: Member): void {
       let lastSet: PathAttributes | undefined;
       let lastList: PrefixKey[] = [];
       let lastHeld = false;
-      while (n < CATCH_UP_CHUNK) {
-        const r = c.iter.next();
-        if (r.done) {
-          done = true;
-          break;
-        }
-        const [k, a] = r.value;
-        if (c.marker) {
-          if (k === c.marker) c.marker = undefined;
-          continue;
-        }
-        n++;
-        if (a === MARK) continue;
-        if (a === GONE) {
-          if (!c.fresh) withdrawn.push(k);
-          m.excluded.delete(k);
-          continue;
+      /** one prefix at its current state: announced (unless held back from the member), else withdrawn */
+      const add = (k: PrefixKey, a: PathAttributes | undefined, mayHave: boolean) => {
+        if (!a) {
+          if (!m.excluded.delete(k)) withdrawn.push(k);
+          return;
         }
         if (a !== lastSet) {
           lastSet = a;
@@ -337,12 +291,29 @@ function pump(cx: BgpContext, m: Member): void {
           lastList = list;
         }
         if (lastHeld && heldBackFrom(cx, g, m, k, a)) {
-          if (!c.fresh && !m.excluded.has(k)) withdrawn.push(k);
+          if (mayHave && !m.excluded.has(k)) withdrawn.push(k);
           m.excluded.add(k);
-          continue;
+          return;
         }
         if (m.excluded.size) m.excluded.delete(k);
         lastList.push(k);
+      };
+      while (n < CATCH_UP_CHUNK && c.walk) {
+        const r = c.walk.next();
+        if (r.done) c.walk = undefined;
+        else {
+          n++;
+          add(r.value[0], r.value[1], !c.fresh);
+        }
+      }
+      if (!c.walk) {
+        // processed prefixes leave the set; one changed again is added back at its end
+        for (const k of m.pending) {
+          if (n++ >= CATCH_UP_CHUNK) break;
+          m.pending.delete(k);
+          add(k, g.out.get(k), true);
+        }
+        done = m.pending.size === 0;
       }
       for (const [a, list] of sets) if (list.length === 0) sets.delete(a);
       sendDifference(cx, nb, m.table, withdrawn, sets, undefined);
@@ -374,7 +345,7 @@ export function joinGroups(cx: BgpContext, nb: Neighbor, st: NeighborRib): void 
     const old = cx.updateGroups.member(st, f.table);
     if (old) leave(cx, old);
     const m = groupFor(cx, nb, st, f.table);
-    startCatchUp(cx, m, true, true, [encodeEndOfRib(f.afi, f.safi)]);
+    startCatchUp(m, true, true, [encodeEndOfRib(f.afi, f.safi)]);
     pump(cx, m);
   }
 }
@@ -388,7 +359,7 @@ export function leaveGroups(cx: BgpContext, st: NeighborRib): void {
 export function resendTable(cx: BgpContext, st: NeighborRib, table: string, after: Uint8Array[]): void {
   const m = cx.updateGroups.member(st, table);
   if (!m) return;
-  startCatchUp(cx, m, true, false, after);
+  startCatchUp(m, true, false, after);
   pump(cx, m);
 }
 
@@ -408,10 +379,10 @@ export function rejoinGroups(cx: BgpContext, nb: Neighbor, st: NeighborRib): voi
     const m = groupFor(cx, nb, st, f.table);
     const withdrawn: PrefixKey[] = [];
     if (m.group !== oldGroup) {
-      for (const [k, a] of oldGroup.out) if (advertised(a) && !oldExcluded.has(k) && !advertised(m.group.out.get(k))) withdrawn.push(k);
+      for (const k of oldGroup.out.keys()) if (!oldExcluded.has(k) && !m.group.out.has(k)) withdrawn.push(k);
     }
     sendDifference(cx, nb, f.table, withdrawn, new Map(), undefined);
-    startCatchUp(cx, m, true, false, after);
+    startCatchUp(m, true, false, after);
     pump(cx, m);
   }
 }
@@ -428,7 +399,7 @@ export function exportChanges(cx: BgpContext, tables: Iterable<readonly [string,
     const items = lists.filter(([t, l]) => t === g.table && l.length > 0);
     if (items.length === 0 || g.members.size === 0) continue;
     // a member whose socket does not drain falls behind before this change: the others go on
-    for (const m of g.members) if (!m.catchUp && backlog(m.nb) > PACE_BYTES) startCatchUp(cx, m, false, false, []);
+    for (const m of g.members) if (!m.catchUp && backlog(m.nb) > PACE_BYTES) startCatchUp(m, false, false, []);
     try {
       for (const [, list] of items) groupExport(cx, g, list, share);
     } catch (err) {
@@ -454,7 +425,7 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
     const a = exportFor(cx, rep, g, g.table, prefix, entry);
     const old = g.out.get(prefix);
     if (a === old) continue;
-    g.set(prefix, a, old);
+    g.set(prefix, a);
     if (a) {
       const o = g.noteOrigin(a, exportedFrom.path);
       if (a !== lastSet) {
@@ -464,9 +435,9 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
         lastList = list;
         lastHeld = g.holdsBack(o);
       }
-      if (lastHeld || !o) held.push({ prefix, a, had: advertised(old) });
+      if (lastHeld || !o) held.push({ prefix, a, had: old !== undefined });
       lastList.push(prefix);
-    } else if (advertised(old)) withdrawn.push(prefix);
+    } else withdrawn.push(prefix);
   }
   if (sets.size === 0 && withdrawn.length === 0) return;
   for (const m of g.members) {
@@ -503,17 +474,17 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
 export function* memberRoutes(cx: BgpContext, st: NeighborRib, table: string): Iterable<[PrefixKey, PathAttributes]> {
   const m = cx.updateGroups.member(st, table);
   if (!m) return;
-  for (const [k, a] of m.group.out) if (advertised(a) && !m.excluded.has(k)) yield [k, a];
+  for (const [k, a] of m.group.out) if (!m.excluded.has(k)) yield [k, a];
 }
 
 /** How many prefixes a member's table advertises. */
 export function memberCount(cx: BgpContext, st: NeighborRib, table: string): number {
   const m = cx.updateGroups.member(st, table);
-  return m ? m.group.count - m.excluded.size : 0;
+  return m ? m.group.out.size - m.excluded.size : 0;
 }
 
 /** Whether some peer was sent a route for this prefix. */
 export function anyAdvertises(cx: BgpContext, table: string, key: PrefixKey): boolean {
-  for (const g of cx.updateGroups.groups.values()) if (g.table === table && advertised(g.out.get(key))) return true;
+  for (const g of cx.updateGroups.groups.values()) if (g.table === table && g.out.has(key)) return true;
   return false;
 }
