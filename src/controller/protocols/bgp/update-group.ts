@@ -88,6 +88,7 @@ export class OutGroup implements ExportCaches {
   set(prefix: PrefixKey, a: PathAttributes | undefined): void {
     if (a) this.out.set(prefix, a);
     else this.out.delete(prefix);
+    if (this.behind.size === 0) return;
     for (const m of this.behind) {
       m.pending.delete(prefix);
       m.pending.add(prefix);
@@ -377,6 +378,8 @@ export function rejoinGroups(cx: BgpContext, nb: Neighbor, st: NeighborRib): voi
     const after = old.catchUp?.after ?? [];
     leave(cx, old);
     const m = groupFor(cx, nb, st, f.table);
+    // what was held back stays so unless the walk below finds it may go now
+    for (const k of oldExcluded) if (m.group.out.has(k)) m.excluded.add(k);
     const withdrawn: PrefixKey[] = [];
     if (m.group !== oldGroup) {
       for (const k of oldGroup.out.keys()) if (!oldExcluded.has(k) && !m.group.out.has(k)) withdrawn.push(k);
@@ -419,6 +422,9 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
   let lastSet: PathAttributes | undefined;
   let lastList: PrefixKey[] = [];
   let lastHeld = false;
+  // a run of prefixes from one source with one exported set: its origin is looked at once
+  let lastSource: PathAttributes | undefined;
+  let lastOrigin: Origin = null;
   for (const item of items) {
     const entry = typeof item === 'object' ? item : undefined;
     const prefix = entry ? entry.key : (item as PrefixKey);
@@ -427,7 +433,12 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
     if (a === old) continue;
     g.set(prefix, a);
     if (a) {
-      const o = g.noteOrigin(a, exportedFrom.path);
+      const src = exportedFrom.path;
+      let o = lastOrigin;
+      if (a !== lastSet || src?.attrs !== lastSource || src === undefined) {
+        o = lastOrigin = g.noteOrigin(a, src);
+        lastSource = src?.attrs;
+      }
       if (a !== lastSet) {
         let list = sets.get(a);
         if (!list) sets.set(a, (list = []));
@@ -447,8 +458,8 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
       continue;
     }
     // this member's own difference: prefixes held back from it leave the announcements
-    const w = [...withdrawn];
-    for (const p of withdrawn) m.excluded.delete(p);
+    // a prefix held back from this member was never sent to it: nothing to withdraw
+    const w = m.excluded.size ? withdrawn.filter((p) => !m.excluded.delete(p)) : [...withdrawn];
     const dropped = new Set<PrefixKey>();
     for (const h of held) {
       if (heldBackFrom(cx, g, m, h.prefix, h.a)) {
