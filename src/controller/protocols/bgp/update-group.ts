@@ -424,7 +424,7 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
   let lastHeld = false;
   // a run of prefixes from one source with one exported set: its origin is looked at once
   let lastSource: PathAttributes | undefined;
-  let lastOrigin: Origin = null;
+  let runOrigin: Origin = null;
   for (const item of items) {
     const entry = typeof item === 'object' ? item : undefined;
     const prefix = entry ? entry.key : (item as PrefixKey);
@@ -434,9 +434,9 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
     g.set(prefix, a);
     if (a) {
       const src = exportedFrom.path;
-      let o = lastOrigin;
+      let o = runOrigin;
       if (a !== lastSet || src?.attrs !== lastSource || src === undefined) {
-        o = lastOrigin = g.noteOrigin(a, src);
+        o = runOrigin = g.noteOrigin(a, src);
         lastSource = src?.attrs;
       }
       if (a !== lastSet) {
@@ -451,9 +451,26 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
     } else withdrawn.push(prefix);
   }
   if (sets.size === 0 && withdrawn.length === 0) return;
+  // the peers and ASes the held prefixes came from: members outside them take the shared path
+  const fromPeers = new Set<Neighbor | undefined>();
+  const fromAses = new Set<number>();
+  let unknown = false;
+  let lastOrigin: Origin | undefined;
+  for (const h of held) {
+    const o = g.origin.get(h.a) ?? null;
+    if (o === lastOrigin) continue;
+    lastOrigin = o;
+    if (!o) {
+      unknown = true;
+      break;
+    }
+    fromPeers.add(o.peer);
+    fromAses.add(o.nAs);
+  }
   for (const m of g.members) {
     if (m.catchUp) continue;
-    if (held.length === 0 && m.excluded.size === 0) {
+    const touched = held.length > 0 && (unknown || fromPeers.has(m.nb) || (g.ebgp && fromAses.has(m.nb.cfg.peerAs)));
+    if (!touched && m.excluded.size === 0) {
       sendDifference(cx, m.nb, g.table, withdrawn, sets, share);
       continue;
     }
@@ -461,7 +478,7 @@ function groupExport(cx: BgpContext, g: OutGroup, items: readonly (LocEntry | Pr
     // a prefix held back from this member was never sent to it: nothing to withdraw
     const w = m.excluded.size ? withdrawn.filter((p) => !m.excluded.delete(p)) : [...withdrawn];
     const dropped = new Set<PrefixKey>();
-    for (const h of held) {
+    if (touched) for (const h of held) {
       if (heldBackFrom(cx, g, m, h.prefix, h.a)) {
         if (h.had && !m.excluded.has(h.prefix)) w.push(h.prefix);
         m.excluded.add(h.prefix);
