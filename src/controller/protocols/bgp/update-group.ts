@@ -254,7 +254,7 @@ function backlog(nb: Neighbor): number {
   return nb.conn?.socket.writableLength ?? 0;
 }
 
-/** Send a catching-up member what follows its marker, while its socket drains. */
+/** Send a catching-up member the table's walk, then the prefixes it missed, while its socket drains. */
 function pump(cx: BgpContext, m: Member): void {
   const c = m.catchUp;
   if (!c || c.waiting) return;
@@ -375,6 +375,8 @@ export function rejoinGroups(cx: BgpContext, nb: Neighbor, st: NeighborRib): voi
     if (!old) continue;
     const oldGroup = old.group;
     const oldExcluded = old.excluded;
+    // prefixes it missed while behind: gone from the old table meanwhile, it may still hold them
+    const missed = [...old.pending];
     const after = old.catchUp?.after ?? [];
     leave(cx, old);
     const m = groupFor(cx, nb, st, f.table);
@@ -384,6 +386,7 @@ export function rejoinGroups(cx: BgpContext, nb: Neighbor, st: NeighborRib): voi
     if (m.group !== oldGroup) {
       for (const k of oldGroup.out.keys()) if (!oldExcluded.has(k) && !m.group.out.has(k)) withdrawn.push(k);
     }
+    for (const k of missed) if (!oldGroup.out.has(k) && !m.group.out.has(k)) withdrawn.push(k);
     sendDifference(cx, nb, f.table, withdrawn, new Map(), undefined);
     startCatchUp(m, true, false, after);
     pump(cx, m);
