@@ -2,9 +2,9 @@
  * BGP's decision process, batched: learn/unlearn (rib.ts) mark Loc-RIB entries dirty and
  * schedule one flush per turn of the event loop; the flush runs best path (best-path.ts) on
  * each dirty entry, announces the winner (or the multipath set) to the RIB or withdraws it,
- * feeds VPN entries to the VRF imports (vpn.ts), and hands every synchronized peer the
- * entries that changed (adj-rib-out.ts). Nothing runs while a restarting speaker defers
- * routing (RFC 4724).
+ * feeds VPN entries to the VRF imports (vpn.ts), and hands every update group the entries
+ * that changed (update-group.ts, which exports once per group and sends each member the
+ * difference). Nothing runs while a restarting speaker defers routing (RFC 4724).
  *
  * Hot path (one call per received prefix): decide allocates nothing for a lone path whose
  * facts match the previous prefix's — the RIB route object and the attributes shown by

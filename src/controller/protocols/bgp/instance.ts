@@ -10,7 +10,8 @@
  *  - events.ts: one function per input (UPDATE, End-of-RIB, session up/down, ROUTE-REFRESH,
  *    timer expiry, next-hop or RIB change, configuration change).
  *  - rib.ts: Adj-RIB-In and Loc-RIB entries, next-hop tracking; decision.ts: the batched
- *    decision process (best path, RIB announce); adj-rib-out.ts: what each peer is sent;
+ *    decision process (best path, RIB announce); adj-rib-out.ts: what each peer is sent
+ *    (the Adj-RIB-Out kept per update group, update-group.ts);
  *    policy.ts: import/export policy application.
  * Route changes are batched: an UPDATE marks prefixes dirty; one flush per turn of the
  * event loop runs best-path on them, announces winners to the RIB (RibApi.announce into
