@@ -450,6 +450,16 @@ export class BgpInjector {
     this.kaTimer = undefined;
   }
 
+  /** Stop reading the socket (a slow peer: the sender's data waits in the kernel, then in the sender). */
+  pause(): void {
+    this.sock?.pause();
+  }
+
+  /** Read again after pause(). */
+  resume(): void {
+    this.sock?.resume();
+  }
+
   /** Whether the peer advertised a capability code in its OPEN. */
   peerHas(code: number): boolean {
     return this.peerOpen?.capabilities.has(code) ?? false;

@@ -1,12 +1,11 @@
 /**
- * The Adj-RIB-Out of every peer: what BGP advertises for a prefix (the active route only,
- * BGP's advertisement rules — split horizon, iBGP full mesh, route reflection, well-known
- * communities — and export policy through policy.ts), the attributes a peer gets (eBGP/iBGP
- * rewriting), and the packed UPDATEs carrying the difference. A whole table goes out when a
- * session comes up, on route refresh and soft outbound reconfiguration; otherwise
- * decision.ts' flush hands over the prefixes that changed.
+ * Export: what BGP advertises for a prefix (the active route only, BGP's advertisement
+ * rules — split horizon, iBGP full mesh, route reflection, well-known communities — and
+ * export policy through policy.ts), the attributes a peer gets (eBGP/iBGP rewriting), and
+ * the packed UPDATEs carrying a difference. The Adj-RIB-Out itself is an update group's
+ * (update-group.ts): it calls exportFor once per group and sendDifference per member.
  *
- * Exported attribute sets are cached per source object (NeighborRib.exportCache), so that
+ * Exported attribute sets are cached per source object (the group's exportCache), so that
  * export groups prefixes into UPDATEs by identity without hashing.
  */
 import { formatIpv4, prefixKeyText, tryParseIpv4, tryParseIpv6, type PrefixKey } from '../../../lib/addr.js';
@@ -19,7 +18,6 @@ import {
   maxMessageLength,
   packIpv4Updates,
   packIpv4Withdrawals,
-  encodeEndOfRib,
   packLabeledUpdates,
   packLabeledWithdrawals,
   packUpdates,
@@ -29,11 +27,11 @@ import {
   type PathAttributes,
 } from '../../../wire/bgp/index.js';
 import type { PolicyResult } from '../../policy/index.js';
-import { DEFAULT_LOCAL_PREF, neighborAs } from './best-path.js';
+import { DEFAULT_LOCAL_PREF } from './best-path.js';
 import { isVpnTable, splitVpnKey, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
-import { EXPLICIT_NULL, IMPLICIT_NULL, locKey, type LocEntry, type NeighborRib, type Path } from './rib.js';
+import { EXPLICIT_NULL, IMPLICIT_NULL, type LocEntry, type Path } from './rib.js';
 import { exportPathVerdict, exportRouteVerdict, hasModifications, prepend, vrfExportVerdict } from './policy.js';
 
 /** Attributes of routes we originate from other protocols, one per family (export caches key on them). */
@@ -48,60 +46,21 @@ function attrsKey(a: PathAttributes): string {
   return JSON.stringify(a, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
 }
 
-/** The whole table to a peer whose session came up, then End-of-RIB per family. */
-export function sendFullTable(cx: BgpContext, nb: Neighbor, st: NeighborRib): void {
-  st.synced = true;
-  try {
-    for (const f of nb.families) {
-      exportTable(cx, nb, st, f.table, false);
-      nb.send(encodeEndOfRib(f.afi, f.safi));
-    }
-  } catch (err) {
-    nb.internalError(undefined, err);
-  }
+/** Caches of exported attribute sets (an update group's, update-group.ts). */
+export interface ExportCaches {
+  /** exported attributes per source attributes object (no policy change) */
+  exportCache: WeakMap<PathAttributes, PathAttributes>;
+  /** exported attributes changed by policy, interned by content */
+  intern: Map<string, PathAttributes>;
 }
 
-/** Send a whole table to a peer (session up, refresh, soft outbound). `resend` repeats unchanged routes. */
-export function exportTable(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, resend: boolean): void {
-  if (!nb.families.some((f) => f.table === table)) return;
-  const prefixes = new Set<PrefixKey>(cx.loc.get(table)?.keys() ?? []);
-  for (const p of st.tableOut(table).keys()) prefixes.add(p);
-  if (isVpnTable(table)) for (const k of cx.vpn.local.get(table)?.keys() ?? []) prefixes.add(k);
-  else if (cx.ribRoutes) for (const r of cx.ribRoutes(table)) if (r.protocol !== 'bgp') prefixes.add(locKey(table, r.prefix));
-  if (resend) st.tableOut(table).clear();
-  exportPrefixes(cx, nb, st, table, [...prefixes]);
-}
+/** The source of the last exportFor result: the path advertised (undefined: another protocol's route, our VPN route). */
+export const exportedFrom: { path: Path | undefined } = { path: undefined };
 
-/** Bring a peer's Adj-RIB-Out up to date for these prefixes (values, or Loc-RIB entries) and send the difference. */
-export function exportPrefixes(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, items: readonly (PrefixKey | LocEntry)[], share?: UpdateShare): void {
+/** Send a peer the difference for a table: withdrawals, then announcements by attribute set. */
+export function sendDifference(cx: BgpContext, nb: Neighbor, table: string, withdrawn: PrefixKey[], groups: Map<PathAttributes, PrefixKey[]>, share: UpdateShare | undefined): void {
   const f = nb.families.find((x) => x.table === table);
-  if (!f) return;
-  const out = st.tableOut(table);
-  const groups = new Map<PathAttributes, PrefixKey[]>();
-  const withdrawn: PrefixKey[] = [];
-  // runs of prefixes share their attribute set: look the group up only when the set changes
-  let lastSet: PathAttributes | undefined;
-  let lastGroup: PrefixKey[] = [];
-  for (const item of items) {
-    const entry = typeof item === 'object' ? item : undefined;
-    const prefix = entry ? entry.key : (item as PrefixKey);
-    const a = exportFor(cx, nb, st, table, prefix, entry);
-    const old = out.get(prefix);
-    if (a === old) continue;
-    if (a) {
-      out.set(prefix, a);
-      if (a !== lastSet) {
-        let g = groups.get(a);
-        if (!g) groups.set(a, (g = []));
-        lastSet = a;
-        lastGroup = g;
-      }
-      lastGroup.push(prefix);
-    } else if (old) {
-      out.delete(prefix);
-      withdrawn.push(prefix);
-    }
-  }
+  if (!f || (withdrawn.length === 0 && groups.size === 0)) return;
   const msgs: Uint8Array[] = [];
   if (f.safi !== Safi.Unicast) {
     packLabeled(cx, nb, table, f.afi, f.safi, withdrawn, groups, msgs);
@@ -187,7 +146,7 @@ function outLabels(cx: BgpContext, nb: Neighbor, table: string, key: PrefixKey, 
 }
 
 /** What we advertise for a VPN key: our VRF's route, or (reflection, iBGP) the best received path. */
-function exportVpn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, key: PrefixKey, entry?: LocEntry): PathAttributes | undefined {
+function exportVpn(cx: BgpContext, nb: Neighbor, st: ExportCaches, table: string, key: PrefixKey, entry?: LocEntry): PathAttributes | undefined {
   const local = typeof key === 'string' ? cx.vpn.local.get(table)?.get(key) : undefined;
   if (local) {
     const base = table === VPN_TABLE6 ? local.vrf.base6 : local.vrf.base4;
@@ -199,11 +158,17 @@ function exportVpn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string,
   const best = (entry ?? cx.loc.get(table)?.get(key))?.best;
   // no inter-AS option B: a VPN route is not passed to an external peer
   if (!best || nb.ebgp || !mayAdvertise(best, nb)) return undefined;
+  exportedFrom.path = best;
   return transform(cx, best.attrs, best, nb, st, undefined, table);
 }
 
-/** What we advertise to `nb` for a prefix (undefined: nothing). */
-function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, entry?: LocEntry): PathAttributes | undefined {
+/**
+ * What we advertise for a prefix to the update group `nb` stands for (undefined: nothing);
+ * `exportedFrom.path` tells its source. For an eBGP group, "not back to where it came from"
+ * is left to the group's members (update-group.ts).
+ */
+export function exportFor(cx: BgpContext, nb: Neighbor, st: ExportCaches, table: string, prefix: PrefixKey, entry?: LocEntry): PathAttributes | undefined {
+  exportedFrom.path = undefined;
   if (isVpnTable(table)) return exportVpn(cx, nb, st, table, prefix, entry);
   const e = entry ?? cx.loc.get(table)?.get(prefix);
   let best = e?.best;
@@ -222,6 +187,7 @@ function exportFor(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string,
   }
   if (best) {
     if (!mayAdvertise(best, nb)) return undefined;
+    exportedFrom.path = best;
     if (chain.length === 0) return transform(cx, best.attrs, best, nb, st, undefined, table);
     const r = exportPathVerdict(cx, chain, prefix, best);
     return r.accept ? transform(cx, best.attrs, best, nb, st, r, table) : undefined;
@@ -238,9 +204,12 @@ function ribGet(cx: BgpContext, table: string, prefix: PrefixKey) {
   return cx.rib.getKey ? cx.rib.getKey(table, prefix) : cx.rib.get(table, prefixKeyText(prefix));
 }
 
-/** BGP's own advertisement rules: split horizon, iBGP full mesh / route reflection, well-known communities. */
+/**
+ * BGP's own advertisement rules: split horizon, iBGP full mesh / route reflection, well-known
+ * communities. For eBGP, "not to the peer or AS it came from" is each member's (update-group.ts).
+ */
 function mayAdvertise(best: Path, nb: Neighbor): boolean {
-  if (best.peer === nb) return false;
+  if (best.peer === nb && !nb.ebgp) return false;
   const c = best.attrs.communities;
   if (c) {
     if (c.includes(WELL_KNOWN_COMMUNITIES['no-advertise']!)) return false;
@@ -253,7 +222,6 @@ function mayAdvertise(best: Path, nb: Neighbor): boolean {
     if (!fromClient && !toClient) return false;
     if (best.attrs.originatorId !== undefined && tryParseIpv4(best.attrs.originatorId) === nb.peerRouterId) return false;
   }
-  if (nb.ebgp && neighborAs(best.attrs) === nb.cfg.peerAs) return false; // Junos: not back to the AS it came from
   return true;
 }
 
@@ -266,7 +234,7 @@ function selfNextHop(cx: BgpContext, nb: Neighbor, table: string): string {
 }
 
 /** The attributes a peer gets: eBGP/iBGP rules, reflection, then policy changes. */
-function transform(cx: BgpContext, src: PathAttributes, best: Path | undefined, nb: Neighbor, st: NeighborRib, r: PolicyResult | undefined, table: string): PathAttributes {
+function transform(cx: BgpContext, src: PathAttributes, best: Path | undefined, nb: Neighbor, st: ExportCaches, r: PolicyResult | undefined, table: string): PathAttributes {
   const modified = hasModifications(r);
   if (!modified) {
     const c = st.exportCache.get(src);

@@ -10,6 +10,7 @@ import type { BgpSpeaker } from './speaker.js';
 import type { BgpInstance } from './instance.js';
 import { Neighbor } from './neighbor.js';
 import { splitVpnKey, VPN_TABLE4, VPN_TABLE6 } from './config.js';
+import { memberRoutes } from './update-group.js';
 
 /** Junos-style elapsed time: 45, 4:01, 1:02:03, 2d 3:04:05. */
 export function formatElapsed(ms: number): string {
@@ -262,10 +263,10 @@ export function advertisingProtocol(sp: BgpSpeaker, args: string[]): CommandResu
   const { inst, nb } = find(sp, address);
   const st = inst.ribs.get(nb)!;
   const rows = new Map<string, RouteRow[]>();
-  for (const [t, m] of st.out) {
+  for (const t of nb.families.map((f) => f.table)) {
     if (table && t !== table) continue;
     const list: RouteRow[] = [];
-    for (const [key, a] of m) {
+    for (const [key, a] of memberRoutes(inst.cx, st, t)) {
       list.push({
         prefix: prefixKeyText(key),
         active: true,

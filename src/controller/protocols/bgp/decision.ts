@@ -2,9 +2,9 @@
  * BGP's decision process, batched: learn/unlearn (rib.ts) mark Loc-RIB entries dirty and
  * schedule one flush per turn of the event loop; the flush runs best path (best-path.ts) on
  * each dirty entry, announces the winner (or the multipath set) to the RIB or withdraws it,
- * feeds VPN entries to the VRF imports (vpn.ts), and hands every synchronized peer the
- * entries that changed (adj-rib-out.ts). Nothing runs while a restarting speaker defers
- * routing (RFC 4724).
+ * feeds VPN entries to the VRF imports (vpn.ts), and hands every update group the entries
+ * that changed (update-group.ts, which exports once per group and sends each member the
+ * difference). Nothing runs while a restarting speaker defers routing (RFC 4724).
  *
  * Hot path (one call per received prefix): decide allocates nothing for a lone path whose
  * facts match the previous prefix's — the RIB route object and the attributes shown by
@@ -17,7 +17,7 @@ import { DEFAULT_LOCAL_PREF, selectBest, type DecidingStep } from './best-path.j
 import { isVpnTable } from './config.js';
 import type { BgpContext } from './instance.js';
 import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
-import { exportPrefixes, UpdateShare } from './adj-rib-out.js';
+import { exportChanges } from './update-group.js';
 
 /** The labels to push for a received stack (implicit null pushes nothing). */
 function pushLabels(stack: readonly number[]): number[] | undefined {
@@ -78,19 +78,8 @@ export function flush(cx: BgpContext): void {
     if (!out) changed.set(table, (out = []));
     for (const k of keys) out.push(cx.loc.get(table)?.get(k) ?? k);
   }
-  // peers with the same export get the same UPDATEs: encoded once per flush
-  const share = new UpdateShare();
-  const ribDirtyLists = [...ribDirty].map(([table, set]) => [table, [...set]] as const);
-  for (const nb of cx.neighbors.values()) {
-    const st = cx.ribs.get(nb);
-    if (!st?.synced || !nb.established) continue;
-    try {
-      for (const [table, entries] of changed) if (entries.length) exportPrefixes(cx, nb, st, table, entries, share);
-      for (const [table, list] of ribDirtyLists) exportPrefixes(cx, nb, st, table, list, share);
-    } catch (err) {
-      nb.internalError(undefined, err);
-    }
-  }
+  // each update group's Adj-RIB-Out once; its members get the difference
+  exportChanges(cx, [...changed, ...[...ribDirty].map(([table, set]) => [table, [...set]] as const)]);
 }
 
 /** Pick the best path of one prefix; returns whether what we advertise may have changed. */

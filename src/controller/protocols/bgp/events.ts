@@ -45,7 +45,7 @@ import {
   type NextHop,
 } from './rib.js';
 import { flush, flushOrSchedule, schedule } from './decision.js';
-import { exportTable, sendFullTable } from './adj-rib-out.js';
+import { joinGroups, leaveGroups, rejoinGroups, resendTable } from './update-group.js';
 
 /**
  * After a restart with forwarding preserved (RFC 4724 section 4.1): receive from peers,
@@ -77,7 +77,7 @@ export function deferralEnded(cx: BgpContext, why: string): void {
   for (const nb of cx.neighbors.values()) {
     const st = cx.ribs.get(nb);
     if (!st || !nb.established) continue;
-    sendFullTable(cx, nb, st);
+    joinGroups(cx, nb, st);
   }
 }
 
@@ -96,6 +96,7 @@ export function neighborRemoved(cx: BgpContext, address: string, subcode: number
   dropAllPaths(cx, nb);
   const st = cx.ribs.get(nb);
   if (st?.staleTimer) clearTimeout(st.staleTimer);
+  if (st) leaveGroups(cx, st);
   cx.ribs.delete(nb);
   cx.neighbors.delete(address);
   cx.eorFrom.delete(nb);
@@ -106,6 +107,8 @@ export function neighborRemoved(cx: BgpContext, address: string, subcode: number
 /** New policies: re-run import over every Adj-RIB-In and export toward every peer. */
 export function policiesChanged(cx: BgpContext): void {
   for (const nb of cx.neighbors.values()) softInbound(cx, nb);
+  // the groups are made again under the new policies as their members rejoin
+  cx.updateGroups.forget();
   for (const nb of cx.neighbors.values()) softOutbound(cx, nb);
 }
 
@@ -125,9 +128,7 @@ export function softInbound(cx: BgpContext, nb: Neighbor): void {
 export function softOutbound(cx: BgpContext, nb: Neighbor): void {
   const st = cx.ribs.get(nb);
   if (!st || !nb.established) return;
-  st.exportCache = new WeakMap();
-  st.intern.clear();
-  for (const table of cx.tables) exportTable(cx, nb, st, table, false);
+  rejoinGroups(cx, nb, st);
 }
 
 /** The instance stops: every session closes, BGP's routes leave the RIB. */
@@ -149,9 +150,7 @@ export function stop(cx: BgpContext): void {
 export function sessionUp(cx: BgpContext, nb: Neighbor): void {
   const st = cx.ribs.get(nb)!;
   if (cx.neighbors.get(nb.cfg.address) !== nb) return;
-  st.out.clear();
-  st.exportCache = new WeakMap();
-  st.intern.clear();
+  leaveGroups(cx, st);
   cx.log(`bgp neighbor ${nb.cfg.address}: Established (families ${nb.families.map((f) => Neighbor.familyName(f.afi, f.safi)).join(' ')})`);
   // graceful restart: families the peer no longer preserves lose their stale routes now
   const gr = nb.peerOpen?.capabilities.gracefulRestart;
@@ -161,16 +160,15 @@ export function sessionUp(cx: BgpContext, nb: Neighbor): void {
   }
   if (hasStale(cx, nb)) armStaleTimer(cx, nb, st, nb.cfg.gracefulRestart?.staleRoutesTime ?? 300);
   if (cx.deferring) return; // the table goes out when the deferral ends
-  sendFullTable(cx, nb, st);
+  joinGroups(cx, nb, st);
 }
 
 /** A session left Established: its routes go, or stay as stale (graceful restart helper). */
 export function sessionDown(cx: BgpContext, nb: Neighbor, notification: boolean): void {
   const st = cx.ribs.get(nb);
   if (!st) return;
-  st.synced = false;
   st.attrCache.clear();
-  st.out.clear();
+  leaveGroups(cx, st);
   st.eor = undefined;
   cx.eorFrom.delete(nb);
   const gr = nb.peerOpen?.capabilities.gracefulRestart;
@@ -222,9 +220,8 @@ export function routeRefreshReceived(cx: BgpContext, nb: Neighbor, r: RouteRefre
   if (r.subtype === RefreshSubtype.Request) {
     const enhanced = nb.peerOpen?.capabilities.enhancedRouteRefresh === true;
     if (enhanced) nb.send(encodeRouteRefresh({ afi: r.afi, safi: r.safi, subtype: RefreshSubtype.BoRR }));
-    exportTable(cx, nb, st, f.table, true);
-    if (enhanced) nb.send(encodeRouteRefresh({ afi: r.afi, safi: r.safi, subtype: RefreshSubtype.EoRR }));
-    else nb.send(encodeEndOfRib(r.afi, r.safi));
+    // the table again, paced like any walk of the group's table; EoRR or End-of-RIB after it
+    resendTable(cx, st, f.table, [enhanced ? encodeRouteRefresh({ afi: r.afi, safi: r.safi, subtype: RefreshSubtype.EoRR }) : encodeEndOfRib(r.afi, r.safi)]);
   } else if (r.subtype === RefreshSubtype.BoRR) {
     // RFC 7313: what the peer does not re-send before EoRR is gone
     st.staleMarked = true;

@@ -6,7 +6,7 @@
  *    pattern"): instance.ts (its state, BgpContext, and the entry points, BgpInstance),
  *    events.ts (one handler per input), rib.ts (Adj-RIB-In, Loc-RIB entries, next hops),
  *    decision.ts (best path, best-path.ts, into the RIB), adj-rib-out.ts (what each peer
- *    is sent), policy.ts (import/export policy, ../../policy), vpn.ts (L3VPN);
+ *    is sent; the Adj-RIB-Out per update group: update-group.ts), policy.ts (import/export policy, ../../policy), vpn.ts (L3VPN);
  *  - neighbor.ts: one peer's session: FSM (fsm.ts), timers, OPEN negotiation, a second
  *    connection tracked until its OPEN decides (collision.ts), over a framed TCP connection
  *    (connection.ts) with TTL and TCP MD5 (socket-options.ts) from the source address facing

@@ -56,7 +56,7 @@ const ebgp = (peerAs: number, addrs: string[], extra: ConfigTree = {}): ConfigTr
 const ibgp = (addrs: string[], extra: ConfigTree = {}): ConfigTree => ({ type: 'internal', neighbor: Object.fromEntries(addrs.map((a) => [a, {}])), ...extra });
 const path = (...asns: number[]) => [{ type: 2, asns }];
 // the Adj-RIB-Out is keyed by prefix value (lib/addr PrefixKey)
-const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.ribs.get(s.nb(addr))!.out.get('inet.0')?.get(prefixKeyOfText(prefix));
+const out = (s: Setup, addr: string, prefix: string): PathAttributes | undefined => s.inst.adjRibOut(s.nb(addr), 'inet.0').get(prefixKeyOfText(prefix));
 
 test('best path across two eBGP peers: shorter AS path wins; withdrawal fails over', () => {
   const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });
@@ -527,4 +527,29 @@ test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process a
   send(2 * per, per);
   assert.equal(s.rib.get('inet.0', '198.18.0.0/24')?.protocol, 'bgp');
   assert.equal(s.rib.get('inet.0', `198.${18 + ((3 * per - 1) >> 8)}.${(3 * per - 1) & 255}.0/24`)?.protocol, 'bgp');
+});
+
+test('update groups: eBGP peers with the same export share one Adj-RIB-Out whatever their AS; an iBGP peer has its own; a route is held back only from its own peer and AS', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3', '10.0.0.4']), i: ibgp(['10.0.0.9']) });
+  const sent = new Map<string, Uint8Array[]>();
+  for (const addr of ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.9']) {
+    sent.set(addr, []);
+    s.nb(addr).sendUpdates = (msgs) => void sent.get(addr)!.push(...msgs);
+  }
+  const groups = [...s.inst.cx.updateGroups.groups.values()].filter((g) => g.table === 'inet.0');
+  assert.deepEqual(groups.map((g) => [...g.members].map((m) => m.nb.cfg.address).sort()).sort(), [['10.0.0.2', '10.0.0.3', '10.0.0.4'], ['10.0.0.9']]);
+  // from 10.0.0.3 (AS 65003): not to it, nor to 10.0.0.4 in the same AS; 10.0.0.2 and the iBGP peer get it
+  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: ['192.0.2.0/24'] });
+  const has = (addr: string) => s.inst.adjRibOut(s.nb(addr), 'inet.0').has(prefixKeyOfText('192.0.2.0/24'));
+  assert.deepEqual(['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.9'].map(has), [true, false, false, true]);
+  assert.deepEqual(['10.0.0.2', '10.0.0.3', '10.0.0.4'].map((a) => s.inst.peerCounts(s.nb(a))[0]!.advertised), [1, 0, 0]);
+  assert.equal(sent.get('10.0.0.3')!.length + sent.get('10.0.0.4')!.length, 0);
+  assert.equal(sent.get('10.0.0.2')!.length, 1);
+  // withdrawn: the peers that never got it get no withdrawal
+  for (const v of sent.values()) v.length = 0;
+  feed(s, '10.0.0.3', { withdrawn: ['192.0.2.0/24'] });
+  assert.equal(sent.get('10.0.0.3')!.length + sent.get('10.0.0.4')!.length, 0);
+  assert.equal(sent.get('10.0.0.2')!.length, 1);
+  assert.equal(sent.get('10.0.0.9')!.length, 1);
+  assert.equal(has('10.0.0.2'), false);
 });

@@ -10,7 +10,8 @@
  *  - events.ts: one function per input (UPDATE, End-of-RIB, session up/down, ROUTE-REFRESH,
  *    timer expiry, next-hop or RIB change, configuration change).
  *  - rib.ts: Adj-RIB-In and Loc-RIB entries, next-hop tracking; decision.ts: the batched
- *    decision process (best path, RIB announce); adj-rib-out.ts: what each peer is sent;
+ *    decision process (best path, RIB announce); adj-rib-out.ts: what each peer is sent
+ *    (the Adj-RIB-Out kept per update group, update-group.ts);
  *    policy.ts: import/export policy application.
  * Route changes are batched: an UPDATE marks prefixes dirty; one flush per turn of the
  * event loop runs best-path on them, announces winners to the RIB (RibApi.announce into
@@ -29,12 +30,15 @@ import { TableCounts, adjRibIn, locKey, type NeighborRib, type LocEntry, type Lo
 import { flush } from './decision.js';
 import { vrfImports, type ExportVerdict, type ImportVerdict } from './policy.js';
 import * as events from './events.js';
+import { anyAdvertises, memberCount, memberRoutes, UpdateGroups } from './update-group.js';
 
 /** The state of one BGP instance: what every handler (events, rib, decision, export, policy) works on. */
 export class BgpContext {
   readonly neighbors = new Map<string, Neighbor>();
   /** per neighbor: Adj-RIB-Out, counters, per-session caches */
   readonly ribs = new Map<Neighbor, NeighborRib>();
+  /** the Adj-RIB-Out: one per group of peers with the same export (update-group.ts) */
+  readonly updateGroups = new UpdateGroups();
   /** the Loc-RIB: per table, prefix (or VPN key) -> entry holding every received path */
   readonly loc = new Map<string, LocTable>();
   /** next-hop records by "table address", watched in the RIB */
@@ -241,11 +245,16 @@ export class BgpInstance implements NeighborOwner {
     return set.has(typeof prefix === 'string' ? locKey(table, prefix) : prefix);
   }
 
+  /** What a peer was sent for a table (its group's Adj-RIB-Out less what is held back from it), as a map. */
+  adjRibOut(nb: Neighbor, table: string): Map<PrefixKey, PathAttributes> {
+    const st = this.cx.ribs.get(nb);
+    return new Map(st ? memberRoutes(this.cx, st, table) : []);
+  }
+
   /** Whether some peer was sent a route for this prefix (it is in an Adj-RIB-Out). */
   advertises(table: string, prefix: PrefixKey): boolean {
     const key = typeof prefix === 'string' ? locKey(table, prefix) : prefix;
-    for (const st of this.cx.ribs.values()) if (st.out.get(table)?.has(key)) return true;
-    return false;
+    return anyAdvertises(this.cx, table, key);
   }
 
   /** mpls.0 as this instance allocated it. */
@@ -283,7 +292,7 @@ export class BgpInstance implements NeighborOwner {
       active: st.active.get(f.table) ?? 0,
       received: st.received.get(f.table) ?? 0,
       accepted: st.accepted.get(f.table) ?? 0,
-      advertised: st.out.get(f.table)?.size ?? 0,
+      advertised: memberCount(this.cx, st, f.table),
     }));
   }
 }

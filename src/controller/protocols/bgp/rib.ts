@@ -486,16 +486,11 @@ export function locTableOf(cx: BgpContext, table: string): LocTable {
 export class NeighborRib {
   /** paths received (Adj-RIB-In size), per table */
   readonly received = new TableCounts();
-  readonly out = new Map<string, Map<PrefixKey, PathAttributes>>();
   readonly accepted = new TableCounts();
   /** paths of this peer that are the best of their prefix, per table */
   readonly active = new TableCounts();
   /** some of this peer's paths were marked stale (graceful restart, BoRR): End-of-RIB has a walk to do */
   staleMarked = false;
-  /** exported attributes per source attributes object (no policy change) */
-  exportCache = new WeakMap<PathAttributes, PathAttributes>();
-  /** exported attributes changed by policy, interned by content */
-  intern = new Map<string, PathAttributes>();
   /**
    * Attribute sets already seen from this peer, by their wire bytes, with the outcome of
    * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
@@ -503,18 +498,11 @@ export class NeighborRib {
   readonly attrCache = new Map<string, CheckedAttributes>();
   /** families whose End-of-RIB arrived in this session ("afi/safi") */
   eor: Set<string> | undefined;
-  /** the full table was sent since the session came up */
-  synced = false;
   staleTimer: NodeJS.Timeout | undefined;
   limitWarned = new Set<string>();
   /** the last path learned from this peer, shared by the next prefixes with the same facts */
   lastPath: Path | undefined = undefined;
   lastPathTable = '';
-  tableOut(table: string): Map<PrefixKey, PathAttributes> {
-    let m = this.out.get(table);
-    if (!m) this.out.set(table, (m = new Map()));
-    return m;
-  }
 }
 
 /** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */

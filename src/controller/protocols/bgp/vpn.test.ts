@@ -98,7 +98,7 @@ test('VPN routes land in bgp.l3vpn.0 by RD:prefix and only in VRFs importing one
   assert.equal(s.rib.get('red.inet.0', '192.0.2.0/24'), undefined, 'red imports target:65000:2 only');
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined, 'nothing leaks into inet.0');
   // the imported route is not exported back as one of blue's own
-  assert.equal(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)?.get('10.255.0.1:1:192.0.2.0/24'), undefined);
+  assert.equal(s.inst.adjRibOut(s.nb, VPN_TABLE4).get('10.255.0.1:1:192.0.2.0/24'), undefined);
   const counts = s.inst.tableCounts().find((t) => t.table === VPN_TABLE4)!;
   assert.deepEqual([counts.paths, counts.active], [1, 1]);
 });
@@ -151,7 +151,7 @@ test('VRF export: RD, export target, next hop self and the VRF label; mpls.0 pop
   const label = s.inst.vrfLabel('blue')!;
   assert.notEqual(label, s.inst.vrfLabel('red'), 'one label per VRF');
   assert.deepEqual(s.inst.mpls.entries().find((e) => e.label === label)?.action, { action: 'pop-lookup', vrf: 'blue' });
-  const out = s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!.get('10.255.0.1:1:10.1.0.0/24')!;
+  const out = s.inst.adjRibOut(s.nb, VPN_TABLE4).get('10.255.0.1:1:10.1.0.0/24')!;
   assert.ok(out, 'advertised');
   const ups = decodedSent(s).filter((d) => d.update.mpReach?.safi === Safi.MplsVpn);
   const last = ups.at(-1)!.update;
@@ -215,12 +215,12 @@ test('removing a VRF withdraws its VPN routes from peers', () => {
   const s = setup(tree({ blue: BLUE, red: RED }));
   s.rib.announce('red.inet.0', 'static', { prefix: '10.2.0.0/24', protocol: 'static', preference: 5, nexthops: [], action: 'discard' });
   s.inst.flush();
-  assert.ok(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!.get('10.255.0.1:2:10.2.0.0/24'));
+  assert.ok(s.inst.adjRibOut(s.nb, VPN_TABLE4).get('10.255.0.1:2:10.2.0.0/24'));
   s.sent.length = 0;
   s.inst.cfg = resolveAll(tree({ blue: BLUE })).find((c) => c.name === 'master')!;
   s.inst.reconfigureVrfs();
   s.inst.flush();
-  assert.equal(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!.get('10.255.0.1:2:10.2.0.0/24'), undefined);
+  assert.equal(s.inst.adjRibOut(s.nb, VPN_TABLE4).get('10.255.0.1:2:10.2.0.0/24'), undefined);
   const wd = decodedSent(s).find((d) => d.update.mpUnreach?.safi === Safi.MplsVpn)?.update.mpUnreach;
   assert.deepEqual(wd?.rds, ['10.255.0.1:2']);
 });
@@ -253,7 +253,7 @@ test('vrf-import and vrf-export policies decide instead of vrf-target', () => {
   s.rib.announce('blue.inet.0', 'direct', { prefix: '10.1.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'pod1' }] });
   s.rib.announce('blue.inet.0', 'static', { prefix: '10.9.0.0/24', protocol: 'static', preference: 5, nexthops: [], action: 'discard' });
   s.inst.flush();
-  const out = s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)!;
+  const out = s.inst.adjRibOut(s.nb, VPN_TABLE4);
   assert.equal(out.get('10.255.0.1:1:10.9.0.0/24'), undefined, 'the export policy rejects the static route');
   assert.deepEqual([...out.get('10.255.0.1:1:10.1.0.0/24')!.extCommunities!], [...rt('target:65000:1', 'target:65000:5')], 'vrf-target export plus the policy\'s target');
 });
@@ -289,7 +289,7 @@ test("route reflection: a client's VPN route goes to another client with its RD,
   assert.deepEqual([m.mpReach!.rds, m.mpReach!.prefixes, m.mpReach!.labels, m.mpReach!.nextHop], [['65000:100'], ['192.0.2.0/24'], [[3001]], PE2]);
   assert.equal(m.attrs.originatorId, '0.0.0.2');
   assert.deepEqual(m.attrs.clusterList, ['10.255.0.1']);
-  assert.equal(s.inst.ribs.get(s.nb)!.out.get(VPN_TABLE4)?.get('65000:100:192.0.2.0/24'), undefined, 'not back to where it came from');
+  assert.equal(s.inst.adjRibOut(s.nb, VPN_TABLE4).get('65000:100:192.0.2.0/24'), undefined, 'not back to where it came from');
 });
 
 test('a VPN next hop resolves over the SR tunnels in inet.3: transport label over the VPN label, ECMP, back to inet.0 when they go', () => {
