@@ -24,6 +24,7 @@
  */
 import { MPLS_TABLE, MplsTable } from './mpls.js';
 import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
+import { Uint32Map } from '../../lib/uint32-map.js';
 import type { ResolutionWatcher, RibApi, RibEntryRef, RibNexthop, RibRoute } from './types.js';
 
 export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
@@ -319,8 +320,21 @@ export interface TableInfo {
   byProtocol: Record<string, { routes: number; active: number }>;
 }
 
+/**
+ * One prefix length's entries: IPv4 keys (numbers below 2^32) in a Uint32Map (about 24
+ * bytes a key, lookups without a hash chain: a million entries are a full table), IPv6 keys
+ * (text) in a Map. Both answer this much of Map's interface.
+ */
+interface LengthIndex {
+  readonly size: number;
+  get(key: number | string): Entry | undefined;
+  set(key: number | string, e: Entry): unknown;
+  delete(key: number | string): boolean;
+  values(): Iterable<Entry>;
+}
+
 class Table {
-  readonly byLen: Map<number | string, Entry>[];
+  readonly byLen: LengthIndex[];
   /** lengths that hold entries, longest first */
   lengths: number[] = [];
   readonly resolvers = new Map<string, Resolver>();
@@ -331,7 +345,7 @@ class Table {
     readonly name: string,
     readonly family: 4 | 6,
   ) {
-    this.byLen = Array.from({ length: family === 4 ? 33 : 129 }, () => new Map());
+    this.byLen = Array.from({ length: family === 4 ? 33 : 129 }, (): LengthIndex => (family === 4 ? (new Uint32Map<Entry>() as LengthIndex) : new Map<number | string, Entry>()));
     this.vrf = tableVrf(name);
   }
 
