@@ -139,13 +139,26 @@ export class Uint32Map<V extends object> {
     }
   }
 
-  /** New columns without holes and an index sized for the live keys (at most half full after). */
+  /**
+   * An index sized for the live keys (at most half full after), and new columns without
+   * holes when there are any (a growing map has none: its columns stay, only the index is
+   * made again, which halved the cost of growing to a million keys).
+   */
   private rebuild(): void {
     const oldKeys = this.keys, oldVals = this.vals;
     let bits = MIN_BITS;
     while (1 << bits < this.count * 2 + 2) bits++;
     this.bits = bits;
     const index = (this.index = new Int32Array(1 << bits)), mask = index.length - 1;
+    this.usedCells = this.count;
+    if (oldVals.length === this.count) {
+      for (let pos = 0; pos < oldVals.length; pos++) {
+        let i = Math.imul(oldKeys[pos]!, GOLDEN) >>> (32 - bits);
+        while (index[i] !== EMPTY) i = (i + 1) & mask;
+        index[i] = pos + 1;
+      }
+      return;
+    }
     const keys = (this.keys = new Uint32Array(Math.max(1 << MIN_BITS, this.count * 2)));
     const vals: V[] = (this.vals = []);
     for (let j = 0; j < oldVals.length; j++) {
@@ -159,6 +172,5 @@ export class Uint32Map<V extends object> {
       while (index[i] !== EMPTY) i = (i + 1) & mask;
       index[i] = pos + 1;
     }
-    this.usedCells = this.count;
   }
 }
