@@ -24,6 +24,7 @@
  */
 import { MPLS_TABLE, MplsTable } from './mpls.js';
 import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
+import { Uint32Map } from '../../lib/uint32-map.js';
 import type { ResolutionWatcher, RibApi, RibEntryRef, RibNexthop, RibRoute } from './types.js';
 
 export type FibAction = 'forward' | 'discard' | 'reject' | 'receive';
@@ -156,12 +157,12 @@ interface EntryExt {
 
 class Entry implements Cand {
   /**
-   * The entry itself when it has one candidate (most prefixes: its fields below hold it,
-   * which saves an object per route), or the list of two or more, or NO_CANDIDATES.
+   * The lone candidate's source (a string: the entry holds its one candidate itself, see
+   * `cands`), or the list of two or more, or NO_CANDIDATES: one field for both saves 8
+   * bytes per route.
    */
-  cands: Entry | CandList = NO_CANDIDATES;
+  private held: string | CandList = NO_CANDIDATES;
   // the lone candidate, while cands === this
-  source = '';
   route: RibRoute = NO_ROUTE;
   fwd: FibNexthop[] | null | undefined = undefined;
   at = 0;
@@ -217,17 +218,32 @@ class Entry implements Cand {
   get since(): number {
     return EPOCH + this.at * TICK_MS;
   }
+  /**
+   * The entry itself when it has one candidate (most prefixes: its fields hold it, which
+   * saves an object per route), or the list of two or more, or NO_CANDIDATES.
+   */
+  get cands(): Entry | CandList {
+    const h = this.held;
+    return typeof h === 'string' ? this : h;
+  }
+  /** set to a list or NO_CANDIDATES (`hold` makes the entry its own candidate) */
+  set cands(list: CandList) {
+    this.held = list;
+  }
+  /** the lone candidate's source ('' without one) */
+  get source(): string {
+    const h = this.held;
+    return typeof h === 'string' ? h : '';
+  }
   /** Hold one candidate itself. */
   hold(source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, at: number): void {
-    this.source = source;
+    this.held = source;
     this.route = route;
     this.fwd = fwd;
     this.at = at;
-    this.cands = this;
   }
   /** Forget the lone candidate's fields (the caller sets `cands`). */
   release(): void {
-    this.source = '';
     this.route = NO_ROUTE;
     this.fwd = undefined;
   }
@@ -319,8 +335,21 @@ export interface TableInfo {
   byProtocol: Record<string, { routes: number; active: number }>;
 }
 
+/**
+ * One prefix length's entries: IPv4 keys (numbers below 2^32) in a Uint32Map (12 bytes a
+ * slot, lookups without a hash chain: a million entries are a full table), IPv6 keys (text)
+ * in a Map. Both answer this much of Map's interface.
+ */
+interface LengthIndex {
+  readonly size: number;
+  get(key: number | string): Entry | undefined;
+  set(key: number | string, e: Entry): unknown;
+  delete(key: number | string): boolean;
+  values(): Iterable<Entry>;
+}
+
 class Table {
-  readonly byLen: Map<number | string, Entry>[];
+  readonly byLen: LengthIndex[];
   /** lengths that hold entries, longest first */
   lengths: number[] = [];
   readonly resolvers = new Map<string, Resolver>();
@@ -331,7 +360,7 @@ class Table {
     readonly name: string,
     readonly family: 4 | 6,
   ) {
-    this.byLen = Array.from({ length: family === 4 ? 33 : 129 }, () => new Map());
+    this.byLen = Array.from({ length: family === 4 ? 33 : 129 }, (): LengthIndex => (family === 4 ? (new Uint32Map<Entry>() as LengthIndex) : new Map<number | string, Entry>()));
     this.vrf = tableVrf(name);
   }
 

@@ -1,0 +1,85 @@
+/** Uint32Map against a JS Map: the same answers through random sets, deletes and regrowths. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Uint32Map } from './uint32-map.js';
+
+/** a small deterministic generator (xorshift32), so a failure repeats */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>>= 0);
+  };
+}
+
+test('Uint32Map answers as a Map through random sets and deletes', () => {
+  const next = rng(12345);
+  const m = new Uint32Map<{ v: number }>();
+  const ref = new Map<number, { v: number }>();
+  for (let step = 0; step < 200_000; step++) {
+    const r = next();
+    // keys from a small range (collisions, re-adds after delete) and a few from the whole range
+    const key = step % 7 === 0 ? next() : r % 5000;
+    if (r % 3 === 0) assert.equal(m.delete(key), ref.delete(key), `delete ${key}`);
+    else {
+      const v = { v: step };
+      m.set(key, v);
+      ref.set(key, v);
+    }
+    if (step % 997 === 0) {
+      assert.equal(m.size, ref.size);
+      for (const [k, v] of ref) assert.equal(m.get(k), v, `get ${k}`);
+    }
+  }
+  assert.equal(m.size, ref.size);
+  assert.deepEqual(new Set(m.values()), new Set(ref.values()));
+  assert.deepEqual(new Map(m.entries()), ref);
+  for (let i = 0; i < 1000; i++) {
+    const k = next();
+    assert.equal(m.get(k), ref.get(k));
+    assert.equal(m.has(k), ref.has(k));
+  }
+});
+
+test('Uint32Map takes the extreme keys and refuses what is not a uint32', () => {
+  const m = new Uint32Map<object>();
+  const a = {}, b = {};
+  m.set(0, a).set(0xffffffff, b);
+  assert.equal(m.get(0), a);
+  assert.equal(m.get(0xffffffff), b);
+  assert.equal(m.get(1), undefined);
+  for (const bad of [-1, 2 ** 32, 1.5, Number.NaN]) assert.throws(() => m.set(bad, {}), RangeError, String(bad));
+  assert.equal(m.size, 2);
+});
+
+test('Uint32Map shrinks back when emptied and keeps working', () => {
+  const m = new Uint32Map<{ k: number }>();
+  for (let k = 0; k < 10_000; k++) m.set(k * 16, { k });
+  for (let k = 0; k < 10_000; k++) assert.ok(m.delete(k * 16));
+  assert.equal(m.size, 0);
+  assert.deepEqual([...m.values()], []);
+  m.set(42, { k: 42 });
+  assert.equal(m.get(42)?.k, 42);
+  m.clear();
+  assert.equal(m.size, 0);
+  assert.equal(m.get(42), undefined);
+});
+
+test('Uint32Map values() during changes yields each value present at its start at most once', () => {
+  const m = new Uint32Map<{ k: number }>();
+  for (let k = 0; k < 1000; k++) m.set(k, { k });
+  const seen = new Set<number>();
+  let added = 1000;
+  for (const v of m.values()) {
+    assert.ok(!seen.has(v.k), `seen twice: ${v.k}`);
+    seen.add(v.k);
+    // deletes and adds (forcing regrowth) while iterating
+    m.delete((v.k + 500) % 1000);
+    m.set(added, { k: added });
+    added++;
+  }
+  for (let k = 0; k < 1000; k++) if (m.has(k)) assert.ok(seen.has(k), `still present and never seen: ${k}`);
+});

@@ -1,0 +1,176 @@
+/**
+ * A map from 32-bit unsigned integers to objects: an open-addressing index (an Int32Array of
+ * positions) over dense columns in insertion order (the keys in a Uint32Array, the values in
+ * an array). It answers the part of Map's interface the RIB's per-length prefix index uses
+ * (get/set/delete/size/values), for a million IPv4 prefixes: about 24 bytes a key against a
+ * JS Map's ~29, and a lookup probes typed arrays instead of following a hash chain.
+ *
+ * The values stay dense and in insertion order on purpose: stored at hashed (random) slots
+ * of a 2M-slot array, each new young value is an old-to-new pointer at a random address, and
+ * the scavenger's walk over them was measured 3-5x slower than over a Map's (insertion-ordered)
+ * table, which cost more than the lookups saved.
+ *
+ * Deletion empties the value's position and leaves a tombstone in the index; compaction and
+ * growth build new arrays. So an iteration (values()) that runs while the map changes sees
+ * each value present at its start at most once: it walks the columns it started with (values
+ * added meanwhile are seen until a compaction, a value deleted after a compaction may still
+ * be seen, as with a snapshot). Callers that must not see removed values check them (the
+ * RIB's entries tell whether they still hold anything).
+ */
+
+/** Fibonacci hashing's multiplier (2^32 / golden ratio): consecutive keys (a run of prefixes) spread evenly. */
+const GOLDEN = 0x9e3779b1;
+
+const MIN_BITS = 3;
+/** index cell: never used (ends a probe) */
+const EMPTY = 0;
+/** index cell: a deleted key (probes go on past it) */
+const DELETED = -1;
+
+export class Uint32Map<V extends object> {
+  private bits = MIN_BITS;
+  /** per hashed slot: EMPTY, DELETED, or the key's position in the columns + 1 */
+  private index = new Int32Array(1 << MIN_BITS);
+  /** index cells not EMPTY (live and DELETED): what probes walk past */
+  private usedCells = 0;
+  /** the columns, in insertion order; a deleted key's value is undefined */
+  private keys = new Uint32Array(1 << MIN_BITS);
+  private vals: (V | undefined)[] = [];
+  /** live keys */
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** the position of a key in the columns, or -1 */
+  private find(key: number): number {
+    const index = this.index, mask = index.length - 1, keys = this.keys;
+    for (let i = Math.imul(key, GOLDEN) >>> (32 - this.bits); ; i = (i + 1) & mask) {
+      const c = index[i]!;
+      if (c === EMPTY) return -1;
+      if (c > 0 && keys[c - 1] === key) return c - 1;
+    }
+  }
+
+  get(key: number): V | undefined {
+    const pos = this.find(key);
+    return pos < 0 ? undefined : this.vals[pos];
+  }
+
+  has(key: number): boolean {
+    return this.find(key) >= 0;
+  }
+
+  set(key: number, value: V): this {
+    if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) throw new RangeError(`Uint32Map key ${key} is not a 32-bit unsigned integer`);
+    const index = this.index, mask = index.length - 1, keys = this.keys;
+    let free = -1;
+    for (let i = Math.imul(key, GOLDEN) >>> (32 - this.bits); ; i = (i + 1) & mask) {
+      const c = index[i]!;
+      if (c === EMPTY) {
+        if (free < 0) {
+          free = i;
+          this.usedCells++;
+        }
+        break;
+      }
+      if (c === DELETED) {
+        if (free < 0) free = i;
+      } else if (keys[c - 1] === key) {
+        this.vals[c - 1] = value;
+        return this;
+      }
+    }
+    const pos = this.vals.length;
+    if (pos === this.keys.length) {
+      const grown = new Uint32Array(pos * 2);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    this.keys[pos] = key;
+    this.vals.push(value);
+    index[free] = pos + 1;
+    this.count++;
+    // the index at most 3/4 used (deleted cells count: they lengthen probes)
+    if (this.usedCells * 4 > index.length * 3) this.rebuild();
+    return this;
+  }
+
+  delete(key: number): boolean {
+    const index = this.index, mask = index.length - 1, keys = this.keys;
+    for (let i = Math.imul(key, GOLDEN) >>> (32 - this.bits); ; i = (i + 1) & mask) {
+      const c = index[i]!;
+      if (c === EMPTY) return false;
+      if (c > 0 && keys[c - 1] === key) {
+        index[i] = DELETED;
+        this.vals[c - 1] = undefined;
+        this.count--;
+        // mostly holes (a table emptying): compact the columns and the index
+        if (this.count * 2 < this.vals.length && this.vals.length > 1 << MIN_BITS) this.rebuild();
+        return true;
+      }
+    }
+  }
+
+  clear(): void {
+    this.bits = MIN_BITS;
+    this.index = new Int32Array(1 << MIN_BITS);
+    this.usedCells = 0;
+    this.keys = new Uint32Array(1 << MIN_BITS);
+    this.vals = [];
+    this.count = 0;
+  }
+
+  /** The values, in insertion order (see the header on changes during iteration). */
+  *values(): Generator<V> {
+    const vals = this.vals;
+    for (let i = 0; i < vals.length; i++) {
+      const v = vals[i];
+      if (v !== undefined) yield v;
+    }
+  }
+
+  *entries(): Generator<[number, V]> {
+    const keys = this.keys, vals = this.vals;
+    for (let i = 0; i < vals.length; i++) {
+      const v = vals[i];
+      if (v !== undefined) yield [keys[i]!, v];
+    }
+  }
+
+  /**
+   * An index sized for the live keys (at most half full after), and new columns without
+   * holes when there are any (a growing map has none: its columns stay, only the index is
+   * made again, which halved the cost of growing to a million keys).
+   */
+  private rebuild(): void {
+    const oldKeys = this.keys, oldVals = this.vals;
+    let bits = MIN_BITS;
+    while (1 << bits < this.count * 2 + 2) bits++;
+    this.bits = bits;
+    const index = (this.index = new Int32Array(1 << bits)), mask = index.length - 1;
+    this.usedCells = this.count;
+    if (oldVals.length === this.count) {
+      for (let pos = 0; pos < oldVals.length; pos++) {
+        let i = Math.imul(oldKeys[pos]!, GOLDEN) >>> (32 - bits);
+        while (index[i] !== EMPTY) i = (i + 1) & mask;
+        index[i] = pos + 1;
+      }
+      return;
+    }
+    const keys = (this.keys = new Uint32Array(Math.max(1 << MIN_BITS, this.count * 2)));
+    const vals: V[] = (this.vals = []);
+    for (let j = 0; j < oldVals.length; j++) {
+      const v = oldVals[j];
+      if (v === undefined) continue;
+      const key = oldKeys[j]!;
+      const pos = vals.length;
+      keys[pos] = key;
+      vals.push(v);
+      let i = Math.imul(key, GOLDEN) >>> (32 - bits);
+      while (index[i] !== EMPTY) i = (i + 1) & mask;
+      index[i] = pos + 1;
+    }
+  }
+}
