@@ -63,7 +63,7 @@ import { ILM_ACTION_NAMES, ILM_PHP, ILM_POP_LOOKUP, ILM_SWAP, LABEL_SPACE } from
 import { G_PUNT_OSI, MAX_ADDR, VIF_IRB, VIF_UP, VIF_VHOST } from './tables/vif-table.js';
 import { NBR_FAILED, NBR_REACHABLE } from './tables/neighbor-table.js';
 import { ACL_STRIDE, DROP_NAMES, GLOBAL_COUNTERS, IO_COUNTERS, IO_STRIDE, L2_PORT_COUNTERS, L2_PORT_STRIDE, N_DROP_REASONS, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from './graph/graph-constants.js';
-import { Engine, driverModules, idleSpinMs, openDriver } from './worker/engine.js';
+import { Engine, driverModules, idleSpinMs, openDriver, rxCoalesceMs } from './worker/engine.js';
 import { AfPacketSpares, afPacketSparesFromEnv, closeAfPacketFd } from './io/af-packet-spares.js';
 import { CTL_STOP, CTL_WAKE, type FromWorker, type ToWorker, type WorkerInit } from './worker/worker.js';
 import { MemoryDriver, type MemoryDriverOptions } from './io/memory.js';
@@ -1276,11 +1276,12 @@ export class VRouterDataplane implements Dataplane {
     const url = new URL('./worker/worker.js', import.meta.url);
     const n = this.nWorkers;
     const spinMs = idleSpinMs(); // a bad CNR_IDLE_SPIN_US refuses the start here, not in a worker
+    const coalesceMs = rxCoalesceMs(); // likewise CNR_RX_COALESCE_US
     const rings = Array.from({ length: n }, (_, from) => Array.from({ length: n }, (_, to) => (from === to ? null : createHandoff(1024, this.slotSize))));
     for (let k = 0; k < n; k++) {
       const ch = new MessageChannel();
       const wakeFd = createWakeFd();
-      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, slotSize: this.slotSize, port: ch.port2, index: k, rings, wakeFd, idleSpinMs: spinMs };
+      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, slotSize: this.slotSize, port: ch.port2, index: k, rings, wakeFd, idleSpinMs: spinMs, rxCoalesceMs: coalesceMs };
       const w = new Worker(url, { workerData: init, transferList: [ch.port2] });
       let ready!: () => void;
       const readyP = new Promise<void>((r) => { ready = r; });

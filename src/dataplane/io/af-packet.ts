@@ -17,7 +17,7 @@
  * checksums. A frame longer than a ring frame is not truncated: with PACKET_COPY_THRESH the
  * kernel marks its ring entry TP_STATUS_COPY and queues the whole skb on the socket, where
  * one read() takes it (in order: the n-th COPY entry is the n-th queued skb). Transmitted
- * frames carry a zeroed virtio_net_hdr (no offload asked). Nothing is lost uncounted: the
+ * frames carry a virtio_net_hdr asking no offload (hdr_len set: see LINEAR_TX_MAX). Nothing is lost uncounted: the
  * kernel's own drops (PACKET_STATISTICS) and ours are exported through ioCounters().
  *
  * Also handled (see LAB.md): outgoing frames are not looped back to us
@@ -69,6 +69,15 @@ const TX_FRAME = TX_DATA + VNET_HDR_LEN;
 const BLOCK_SIZE = 1 << 16;
 /** the longest frame read() takes from the socket (TP_STATUS_COPY): a 64 KiB GSO frame and its headers, with room for BIG TCP's 3x */
 const COPY_BUF = 3 * 65536 + 256;
+/**
+ * Transmitted frames up to this length are copied whole into the skb's linear buffer: the
+ * virtio_net_hdr's hdr_len says how much tpacket_snd copies (at least the Ethernet header);
+ * the rest it attaches as fragments pointing into our ring's pages, and a veth then has to
+ * copy those into a freshly allocated page per frame (__dev_forward_skb -> skb_copy_ubufs,
+ * 3-5% of the forwarding worker's CPU in a profile, plus the page allocation and free).
+ * Longer frames (jumbo) keep the fragments rather than a multi-page kmalloc.
+ */
+const LINEAR_TX_MAX = 3072;
 /** frames that make a sendto() worth its syscall at once */
 const KICK_BATCH = 32;
 const DEFAULT_RCVBUF = 4 << 20;
@@ -433,9 +442,10 @@ class AfPacket implements AfPacketDriver {
       }
       const s = pool.start[slot]!;
       const src = slot * slotSize + s;
-      // a zeroed virtio_net_hdr (no GSO, checksum finished), then the frame
+      // a virtio_net_hdr (no GSO, checksum finished) whose hdr_len (bytes 2-3, little-endian)
+      // covers the whole frame, so the kernel copies it into the skb's own buffer (LINEAR_TX_MAX)
       const d = h + TX_FRAME;
-      words[(h + TX_DATA) >>> 2] = 0;
+      words[(h + TX_DATA) >>> 2] = len <= LINEAR_TX_MAX ? len << 16 : 0;
       words[(h + TX_DATA + 4) >>> 2] = 0;
       ring[h + TX_DATA + 8] = 0;
       ring[h + TX_DATA + 9] = 0;

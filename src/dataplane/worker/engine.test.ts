@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_IDLE_SPIN_US, Engine, idleSpinMs, loadDriverModules, openDriver } from './engine.js';
+import { DEFAULT_IDLE_SPIN_US, DEFAULT_RX_COALESCE_US, Engine, idleSpinMs, loadDriverModules, openDriver, rxCoalesceMs } from './engine.js';
 import { Tables, DEFAULT_SIZES } from '../tables/tables.js';
 import { statsLayout } from '../graph/graph-constants.js';
 import type { IoDriver } from '../io/driver.js';
@@ -25,6 +25,15 @@ test('the idle spin: 10 us by default, CNR_IDLE_SPIN_US in microseconds, anythin
   assert.equal(idleSpinMs('0'), 0);
   assert.equal(idleSpinMs('200'), 0.2);
   for (const bad of ['-1', '1001', 'fast', 'NaN']) assert.throws(() => idleSpinMs(bad), new RegExp(`CNR_IDLE_SPIN_US=${bad}: not a number of microseconds`));
+});
+
+test('wake-up coalescing: off by default, CNR_RX_COALESCE_US in microseconds, anything else refused with the value', () => {
+  assert.equal(DEFAULT_RX_COALESCE_US, 0);
+  assert.equal(rxCoalesceMs(undefined), 0);
+  assert.equal(rxCoalesceMs(''), 0);
+  assert.equal(rxCoalesceMs('50'), 0.05);
+  assert.equal(rxCoalesceMs('1000'), 1);
+  for (const bad of ['-5', '1001', 'soon', 'Infinity']) assert.throws(() => rxCoalesceMs(bad), new RegExp(`CNR_RX_COALESCE_US=${bad}: not a number of microseconds`));
 });
 
 test('after a poll() on its drivers\' fds, the engine tells exactly the drivers whose fd was readable that they woke it', () => {

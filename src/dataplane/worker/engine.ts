@@ -37,6 +37,24 @@ export function idleSpinMs(env: string | undefined = process.env['CNR_IDLE_SPIN_
   return us / 1000;
 }
 
+/**
+ * Wake-up coalescing, in ms: after a turn that received frames but less than a full burst,
+ * the worker sleeps this long (a futex wait, ended early by a control message) before its
+ * next turn, instead of spinning or sleeping in poll() on its sockets, so that the frames
+ * arriving meanwhile are taken in one burst and no frame's arrival has to wake the worker
+ * (the sender's softirq then skips the wake-up, a cross-CPU IPI, too). It adds up to that
+ * delay, plus the kernel's timer slack (50 us for a normal thread), to frames arriving in the
+ * window. Off by default (0): measured at 64 kpps on veths it did not pay for its latency
+ * (docs/dataplane.md); CNR_RX_COALESCE_US (0 to 1000 us) turns it on.
+ */
+export const DEFAULT_RX_COALESCE_US = 0;
+export function rxCoalesceMs(env: string | undefined = process.env['CNR_RX_COALESCE_US']): number {
+  if (env === undefined || env === '') return DEFAULT_RX_COALESCE_US / 1000;
+  const us = Number(env);
+  if (!Number.isFinite(us) || us < 0 || us > 1000) throw new Error(`CNR_RX_COALESCE_US=${env}: not a number of microseconds from 0 to 1000`);
+  return us / 1000;
+}
+
 /** how often the drivers' I/O counters are read (PACKET_STATISTICS is a syscall) */
 const IO_SAMPLE_MS = 250;
 const IO_KEYS = IO_COUNTERS.map((c) => c[0]);
@@ -224,6 +242,17 @@ export class Engine {
     for (let k = 0; k < active.length; k++) g.drivers[active[k]!]!.flush();
     if (g.now - this.lastIoSample >= IO_SAMPLE_MS) this.sampleIo();
     return total;
+  }
+
+  /**
+   * Kick every driver's transmit side again: a driver holding back a small burst for the next
+   * turn (af-packet, af-xdp flush()) sends it on a second flush with nothing new queued. The
+   * worker calls this before a coalescing nap, so that the nap does not delay those frames too.
+   */
+  flushAll(): void {
+    const g = this.graph;
+    const active = this.active;
+    for (let k = 0; k < active.length; k++) g.drivers[active[k]!]!.flush();
   }
 
   /** Copy every driver's I/O counters into the shared counters now (also done every IO_SAMPLE_MS by runOnce). */

@@ -9,10 +9,12 @@
  * on its drivers' sockets and a wake-up eventfd the main thread signals with every control message and at stop(), for
  * at most IDLE_POLL_MS (1 ms when other workers may hand it frames, which do not signal); a
  * vif without a descriptor (memory driver) makes it fall back to 1 ms Atomics.wait naps.
+ * With wake-up coalescing on (engine.ts rxCoalesceMs), a turn that received a partial burst
+ * is followed by a nap of that length, so that the next turn takes a fuller burst.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Tables, type TablesShared } from '../tables/tables.js';
-import { Engine, driverModules, openDriver, type DriverKind } from './engine.js';
+import { BURST, Engine, driverModules, openDriver, type DriverKind } from './engine.js';
 import type { MemoryDriverShared } from '../io/memory.js';
 import type { MemifOptions } from '../io/memif.js';
 import { HandoffRing, type HandoffShared } from './handoff.js';
@@ -35,6 +37,8 @@ export interface WorkerInit {
   wakeFd: number;
   /** how long to keep polling after the last frame before sleeping (engine.ts idleSpinMs) */
   idleSpinMs: number;
+  /** how long to sleep after a turn that received a partial burst, 0 for never (engine.ts rxCoalesceMs); absent: 0 */
+  rxCoalesceMs?: number;
 }
 
 export type ToWorker =
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
   await import('../io/af-packet.js').then((m) => m.setFdCloser((fd) => post({ t: 'close', fd })), () => {});
   const control = new Int32Array(init.control);
   const spinMs = init.idleSpinMs;
+  const coalesceMs = init.rxCoalesceMs ?? 0;
   post({ t: 'ready' });
   /** when the last turn that received something ran (engine.graph.now, ms) */
   let busyAt = 0;
@@ -125,8 +130,14 @@ async function main(): Promise<void> {
     if (fr) parentPort!.postMessage({ t: 'frames', meta: fr.meta, data: fr.data } satisfies FromWorker, [fr.meta.buffer as ArrayBuffer, fr.data.buffer as ArrayBuffer]);
     const err = engine.takeError();
     if (err !== undefined) post({ t: 'error', vif: -1, message: `graph: ${(err as Error).stack ?? String(err)}` });
-    if (n > 0) busyAt = engine.graph.now;
-    else if (engine.graph.now - busyAt > spinMs) {
+    if (n > 0) {
+      busyAt = engine.graph.now;
+      // a partial burst: let the next one gather (engine.ts rxCoalesceMs); a control message ends the nap
+      if (coalesceMs > 0 && n < BURST) {
+        engine.flushAll();
+        Atomics.wait(control, CTL_WAKE, Atomics.load(control, CTL_WAKE), coalesceMs);
+      }
+    } else if (engine.graph.now - busyAt > spinMs) {
       stats[C_IDLE_SLEEPS]!++;
       if (sleepFds) {
         if (pollReadable(sleepFds, engine.hasIncoming ? 1 : IDLE_POLL_MS, scratch) > 0) {
