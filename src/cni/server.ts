@@ -269,7 +269,10 @@ export class CniService {
       }
       answered = true;
       s.setTimeout(0);
-      const job = this.serve(req).then(
+      // counted in flight before its first step runs: a DEL submits its intent before its
+      // first await, and the committer asks deferFor() right then (it would commit at once,
+      // its CPU in the middle of the DEL, taking the DEL for a request no longer running)
+      const job = Promise.resolve(req).then((r) => this.serve(r)).then(
         (reply) => {
           mark('cni service: reply written');
           s.end(reply);
