@@ -268,6 +268,11 @@ async function commitToController(conf: NetConf, deps: Deps, commands: string[])
 const validShapes = new Set<string>();
 const VALID_SHAPES_MAX = 256;
 
+/** Forgets the shapes checked (a test whose stand-in controller starts refusing what it took). */
+export function forgetGroupShapes(): void {
+  validShapes.clear();
+}
+
 /** The shape of an attachment's statements (validShapes), or undefined when it has none to share. */
 export function groupShape(stateDir: string, n: AttachmentNames, statements: readonly string[]): string | undefined {
   const lines: string[] = [stateDir];
