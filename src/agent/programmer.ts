@@ -20,6 +20,7 @@ import { PACKED_IPV4_RECORD, PACKED_IPV6_RECORD } from '../api/codec.js';
 import { filterRules, type FilterLayout } from '../api/filter-rules.js';
 import { CONNECTED_ID, RouteKeySet, RouteTable, type RouteKey } from './route-table.js';
 import type { PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbFailure, PbFilterState, PbInterfaceUpdate, PbPortRange, PbL2Settings, PbLabelUpdate, PbNexthop, PbNexthopSet, PbRoute, PbRouteBatch, PbVrfUpdate, RouteActionName } from '../api/proto.js';
+import { mark } from '../lib/timeline.js';
 
 export const DEFAULT_VRF = 'default';
 const MAX_TRANSPORT_LABELS = 4;
@@ -297,7 +298,9 @@ export class Programmer {
           this.removed.interfaces++;
         }
         this.ifs.delete(m.name);
+        mark(`agent: attach ${m.name} starts`);
         await this.dp.addVif(cfg);
+        mark(`agent: attach ${m.name} done`);
         created = true;
       }
       this.ifs.set(m.name, { cfg, gen: this.gen, ...(old?.port && !created ? { port: old.port } : {}), ...(old?.filters && !created ? { filters: old.filters, layouts: old.layouts! } : {}) });

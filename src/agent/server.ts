@@ -12,6 +12,7 @@ import { AGENT_FEATURES_HEADER, FEATURE_PACKED_ROUTES, FEATURE_PREFIX_BYTES, loa
 import { decodeControllerMessage } from '../api/codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
 import type { BfdHost } from './bfd-host.js';
+import { mark } from '../lib/timeline.js';
 
 export const DEFAULT_AGENT_ADDRESS = '127.0.0.1:50052';
 export const AGENT_SERVICE = 'cnr.agent.v1.Agent';
@@ -236,6 +237,7 @@ export class AgentServer {
               this.log(`agent: NACK seq ${msg.seq}: ${res.failures.slice(0, 3).map((f) => `${f.object}: ${f.reason}`).join('; ')}`);
             }
             call.write(reply);
+            mark(`agent: seq ${msg.seq} answered`);
           });
           if (paused && queue.length < 16) {
             paused = false;
@@ -247,6 +249,7 @@ export class AgentServer {
       }
     };
     call.on('data', (msg: PbControllerMessage) => {
+      mark(`agent: seq ${msg.seq} received (${msg.body})`);
       queue.push(msg);
       if (!paused && queue.length > 64) {
         paused = true;

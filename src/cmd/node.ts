@@ -116,7 +116,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   });
   // cnr-cni's commands run here, reached by the bin/cnr-cni shim over <stateDir>/cni.sock;
   // ADD answers once the vRouter's agent has acknowledged the pod's attachment
-  const cni = new CniService({ stateDir: o.stateDir, exec: (c, u, via) => controller.exec(c, u, via), programmed: (ms) => fib.flushed(ms), log: (l) => log(l) });
+  const cni = new CniService({ stateDir: o.stateDir, exec: (c, u, via) => controller.exec(c, u, via), programmed: (ms) => fib.flushed(ms), onApplied: (l) => controller.store.onApplied(l), log: (l) => log(l) });
   let cancelGate = () => {};
   // the file is the operator's intent: loaded again whenever it changes (config-watch.ts)
   const fileWatch = o.config ? new ConfigFileWatch({ store: controller.store, path: o.config, stateDir: o.stateDir, log: (m) => log(`controller: ${m}`) }) : undefined;

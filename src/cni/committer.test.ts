@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Committer, cniGroupsIn, commitScript, MAX_DEFER_MS, replayJournal, type Intent } from './committer.js';
+import { Committer, cniGroupsIn, commitScript, MAX_DEFER_MS, MAX_DEFER_UNWAITED_MS, replayJournal, type Intent } from './committer.js';
 import { ControllerError } from './controller.js';
 
 /**
@@ -265,5 +265,69 @@ test('a waiter is told once the data plane has the commit; that wait does not ho
   gates[1]!();
   await second;
   assert.ok(t.logs.some((l) => /ADD cni-p2\/eth0 committed, not yet in the data plane: agent away/.test(l)), t.logs.join('\n'));
+  await c.stop();
+});
+
+test('with onApplied, a waiter is told once its commit is applied and programmed, before the commit completes; the journal keeps the intent until then', async () => {
+  const t = setup();
+  const listeners = new Set<(comment: string | undefined) => void>();
+  let finish = () => {};
+  let announce = true;
+  // the controller applies the commit, tells its listeners, then takes its time for the record
+  const exec = async (commands: string[]): Promise<string[]> => {
+    const out = await t.ctl.exec(commands);
+    const c = commands.at(-1)!;
+    if (c.startsWith('commit comment ')) {
+      const comment = /^commit comment "(.*)"$/.exec(c)?.[1];
+      for (const l of listeners) l('another commit');
+      if (announce) for (const l of listeners) l(comment);
+      await new Promise<void>((r) => (finish = r));
+    }
+    return out;
+  };
+  const c = new Committer({
+    stateDir: t.stateDir,
+    exec,
+    log: () => {},
+    programmed: () => Promise.resolve(),
+    onApplied: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  });
+  await c.submit(t.add('cni-p1'), true);
+  assert.ok(t.ctl.has('cni-p1'));
+  assert.match(t.journal(), /cni-p1/, 'the commit is not complete: its intent stays in the journal');
+  finish();
+  await c.settled();
+  assert.equal(t.journal(), '', 'truncated once the commit is complete');
+  assert.equal(listeners.size, 0, 'unsubscribed after the commit');
+  // told of other commits only: the waiter waits for its commit to complete
+  announce = false;
+  let told = false;
+  const p = c.submit(t.add('cni-p2'), true).then(() => (told = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(told, false, 'not told before its own commit is applied or complete');
+  finish();
+  await p;
+  await c.settled();
+  await c.stop();
+});
+
+test('a commit nobody waits for (DELs) waits for busy requests up to MAX_DEFER_UNWAITED_MS; an ADD that waits makes it go within MAX_DEFER_MS', async () => {
+  const t = setup();
+  const c = t.make(false, () => Infinity); // requests always in flight
+  const t0 = Date.now();
+  await c.submit(t.del('cni-u1'));
+  await c.settled();
+  const waited = Date.now() - t0;
+  assert.ok(waited >= MAX_DEFER_UNWAITED_MS - 2, `a DEL's commit waited ${waited} ms`);
+  const t1 = Date.now();
+  void c.submit(t.del('cni-u2'));
+  await new Promise((r) => setTimeout(r, 5));
+  await c.submit(t.add('cni-u3'), true);
+  const took = Date.now() - t1;
+  assert.ok(took < MAX_DEFER_UNWAITED_MS - 50, `an ADD that waits went after ${took} ms`);
+  assert.ok(t.ctl.has('cni-u3'));
   await c.stop();
 });

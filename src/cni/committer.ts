@@ -17,6 +17,7 @@ import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSy
 import { join } from 'node:path';
 import { ControllerError } from './controller.js';
 import { withLock } from './state.js';
+import { mark } from '../lib/timeline.js';
 
 /** One attachment's intent: its group committed (`add`, with the group's `set` statements) or gone (`del`). */
 export interface Intent {
@@ -50,12 +51,23 @@ export interface CommitterOptions {
    * by the agent (FibExport.flushed): a commit's waiters are told only then.
    */
   programmed?: () => Promise<void>;
+  /**
+   * Subscribes to the controller's commits of this committer's `exec` being applied, before
+   * their history record is durable (ConfigStore.onApplied: the listener gets the commit's
+   * comment); returns the unsubscribe. With it, a commit's waiters are told once it is
+   * applied and programmed, without waiting for the record's fsyncs: the intents are durable
+   * in the journal already, which is truncated only once the commit is complete, so a crash
+   * before the record is durable is put right by reconcile as before.
+   */
+  onApplied?: (listener: (comment: string | undefined) => void) => () => void;
 }
 
 interface Queued {
   intent: Intent;
   /** an ADD queued with nothing else of its group queued, committing or refused */
   fresh?: boolean;
+  /** its waiters were told (done) once the commit was applied, before it was complete */
+  told?: boolean;
   waiters: { op: Intent['op']; res: () => void; rej: (e: Error) => void }[];
 }
 
@@ -68,6 +80,12 @@ const BACKOFF_MAX_MS = 30_000;
 const COMPACT_BYTES = 1 << 20;
 /** the longest a queued intent waits for requests in flight before it is committed anyway */
 export const MAX_DEFER_MS = 20;
+/**
+ * The same when no request waits for the commit (DELs answer on the durable intent): the
+ * commit's CPU then stays off the requests in flight, and DELs coming one after another
+ * share a commit.
+ */
+export const MAX_DEFER_UNWAITED_MS = 200;
 
 /** Groups (`cni-*`) defined in a `display set` text, and those applied. */
 export function cniGroupsIn(setText: string): { defined: Set<string>; applied: Set<string> } {
@@ -100,17 +118,21 @@ export function replayJournal(text: string): Map<string, Intent> {
 /** The commands of one commit applying `intents` in order. */
 export function commitScript(intents: readonly Intent[]): string[] {
   const out = ['configure private'];
-  let adds = 0;
   for (const i of intents) {
     if (i.op === 'add') {
-      adds++;
       out.push(`delete groups ${i.group}`, ...(i.statements ?? []));
     } else out.push(`delete apply-groups ${i.group}`, `delete groups ${i.group}`);
   }
+  out.push(`commit comment "${commitComment(intents)}"`);
+  return out;
+}
+
+/** The comment of the commit applying `intents` (what ConfigStore.onApplied reports back). */
+export function commitComment(intents: readonly Intent[]): string {
+  const adds = intents.filter((i) => i.op === 'add').length;
   const one = intents.length === 1 ? ` ${intents[0]!.containerId} ${intents[0]!.ifname}` : '';
   const what = intents.length === 1 ? (adds ? 'ADD' : 'DEL') : `${adds} ADD, ${intents.length - adds} DEL`;
-  out.push(`commit comment "cnr-cni ${what}${one}"`);
-  return out;
+  return `cnr-cni ${what}${one}`;
 }
 
 /** What a waiter of an ADD is told when a DEL of the same attachment replaced it in the queue. */
@@ -398,7 +420,7 @@ export class Committer {
 
   private kick(): void {
     if (this.busy || this.paused || this.stopped || this.queue.size === 0) return;
-    const wait = Math.min(this.opts.deferFor?.() ?? 0, this.firstQueued + MAX_DEFER_MS - Date.now());
+    const wait = Math.min(this.opts.deferFor?.() ?? 0, this.firstQueued + (this.blocked > 0 ? MAX_DEFER_MS : MAX_DEFER_UNWAITED_MS) - Date.now());
     if (wait > 0) {
       clearTimeout(this.deferTimer);
       this.deferTimer = setTimeout(() => {
@@ -419,9 +441,10 @@ export class Committer {
   private async drain(): Promise<void> {
     const batch = [...this.queue.values()];
     this.queue.clear();
+    mark(`cni committer: commit of ${batch.length} intent(s) starts`);
     for (const q of batch) this.running.set(q.intent.group, q.intent);
     try {
-      const err = await this.commit(batch.map((q) => q.intent));
+      const err = await this.commit(batch.map((q) => q.intent), () => this.done(batch));
       if (!err) {
         this.done(batch);
       } else if (batch.length === 1) {
@@ -429,7 +452,7 @@ export class Committer {
       } else {
         // one refused intent must not hold back the others: each alone
         for (const q of batch) {
-          const e = await this.commit([q.intent]);
+          const e = await this.commit([q.intent], () => this.done([q]));
           if (e) this.refuse(q, e);
           else this.done([q]);
         }
@@ -451,14 +474,17 @@ export class Committer {
    */
   private done(batch: Queued[]): void {
     for (const q of batch) this.failed.delete(q.intent.group);
-    const waiters = batch.flatMap((q) => q.waiters);
+    const waiters = batch.filter((q) => !q.told).flatMap((q) => q.waiters);
+    for (const q of batch) q.told = true;
     if (waiters.length === 0) return;
     const programmed = this.opts.programmed?.();
     if (!programmed) {
       for (const w of waiters) w.res();
       return;
     }
+    mark('cni committer: committed, waiting for the data plane');
     programmed
+      .then(() => mark('cni committer: in the data plane'))
       .catch((err: unknown) => {
         const what = batch.map((q) => `${q.intent.op === 'add' ? 'ADD' : 'DEL'} ${q.intent.containerId}/${q.intent.ifname}`).join(', ');
         this.opts.log(`cnr-cni: ${what} committed, not yet in the data plane: ${(err as Error).message}`);
@@ -475,17 +501,26 @@ export class Committer {
     for (const w of q.waiters) w.rej(err);
   }
 
-  /** One commit of `intents` under every dataDir's controller.lock; the error, if refused. */
-  private async commit(intents: Intent[]): Promise<Error | undefined> {
+  /**
+   * One commit of `intents` under every dataDir's controller.lock; the error, if refused.
+   * `applied` is called once the controller has applied it, if it says so (onApplied).
+   */
+  private async commit(intents: Intent[], applied: () => void): Promise<Error | undefined> {
     const dirs = [...new Set(intents.map((i) => i.dataDir))].sort();
     const run = (k: number): Promise<void> =>
       k === dirs.length ? this.opts.exec(commitScript(intents)).then(() => undefined) : withLock(join(dirs[k]!, 'controller.lock'), () => run(k + 1));
+    const comment = commitComment(intents);
+    const off = this.opts.onApplied?.((c) => {
+      if (c === comment) applied();
+    });
     try {
       await run(0);
       this.commits++;
       return undefined;
     } catch (err) {
       return err instanceof Error ? err : new ControllerError(String(err));
+    } finally {
+      off?.();
     }
   }
 

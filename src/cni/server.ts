@@ -33,6 +33,7 @@ import { outputText, runCommand, type Deps } from './plugin.js';
 import { LATEST_VERSION } from './result.js';
 import { netlinkAvailable } from './netlink.js';
 import type { ExecResult } from '../controller/mgmt/command-session.js';
+import { mark } from '../lib/timeline.js';
 
 export function cniSocketPath(stateDir: string): string {
   return join(stateDir, 'cni.sock');
@@ -74,6 +75,12 @@ export interface CniServiceOptions {
    */
   programmed?: (timeoutMs: number) => Promise<void>;
   /**
+   * The controller's ConfigStore.onApplied: ADD then answers once its commit is applied and
+   * programmed, not waiting for the commit record's fsyncs (the committer's journal holds
+   * the intent durably meanwhile). Without it, ADD waits for the complete commit.
+   */
+  onApplied?: (listener: (o: { user: string; via?: string; comment?: string }) => void) => () => void;
+  /**
    * Test hook: the committer queues ADDs' and DELs' intents but commits nothing until
    * `committer.resume()`. Defaults to CNR_CNI_PAUSE_COMMITS=1 in the environment (documented
    * in docs/cni.md; for crash tests of a controller process).
@@ -81,13 +88,19 @@ export interface CniServiceOptions {
   pauseCommits?: boolean;
 }
 
+/** Who the service's commands run as, and how they came (the commit record's user and via). */
+const CNI_USER = 'cnr-cni';
+const CNI_VIA = 'cni';
+
 /** How long one connection may take to send its request. */
 const REQUEST_TIMEOUT_MS = 30_000;
 /**
- * How long the background commit waits after the last answer: the runtime is still reading
- * it and the shim exiting, and the commit's CPU would delay them.
+ * How long a commit nobody waits for (DELs') waits after the last answer: the runtime is
+ * still reading it and the shim exiting, and the commit's CPU would delay them; a runtime
+ * tearing pods down one after another sends its next DEL within this, and the commit waits
+ * for that one too (up to the committer's MAX_DEFER_UNWAITED_MS).
  */
-const COMMIT_IDLE_MS = 5;
+const COMMIT_IDLE_MS = 30;
 /**
  * How long ADD waits for the vRouter to acknowledge its commit: beyond it ADD answers anyway
  * (logged): the configuration is committed, and the FIB export programs it once the agent
@@ -124,7 +137,7 @@ export class CniService {
       exec: async (commands) => {
         let results: ExecResult[];
         try {
-          results = await opts.exec(commands, 'cnr-cni', 'cni');
+          results = await opts.exec(commands, CNI_USER, CNI_VIA);
         } catch (err) {
           throw new CniError(ErrorCode.TryAgainLater, `controller: ${(err as Error).message}`);
         }
@@ -145,6 +158,8 @@ export class CniService {
         return blocked > 0 ? 0 : this.lastReply + COMMIT_IDLE_MS - performance.now();
       },
       ...(opts.programmed ? { programmed: () => opts.programmed!(PROGRAMMED_WAIT_MS) } : {}),
+      // only the commits this service's exec makes (user and via as given there)
+      ...(opts.onApplied ? { onApplied: (l: (comment: string | undefined) => void) => opts.onApplied!((o) => (o.user === CNI_USER && o.via === CNI_VIA ? l(o.comment) : undefined)) } : {}),
     });
     // A config naming another controller's state directory is served through that one's
     // management socket, as the plugin process would (and commits synchronously).
@@ -254,8 +269,12 @@ export class CniService {
       }
       answered = true;
       s.setTimeout(0);
-      const job = this.serve(req).then(
+      // counted in flight before its first step runs: a DEL submits its intent before its
+      // first await, and the committer asks deferFor() right then (it would commit at once,
+      // its CPU in the middle of the DEL, taking the DEL for a request no longer running)
+      const job = Promise.resolve(req).then((r) => this.serve(r)).then(
         (reply) => {
+          mark('cni service: reply written');
           s.end(reply);
         },
         (err: unknown) => {
@@ -271,6 +290,7 @@ export class CniService {
       });
     };
     s.on('data', (b: Buffer) => {
+      if (size === 0) mark('cni service: request arrives');
       size += b.length;
       if (size <= MAX_REQUEST) chunks.push(b);
       answer(size > MAX_REQUEST);

@@ -13,6 +13,7 @@
  * vhost-sync.ts keeps the host's addresses and routes on it in step with the router's.
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import { mark } from '../lib/timeline.js';
 import { performance } from 'node:perf_hooks';
 import {
   DataplaneError,
@@ -1331,10 +1332,12 @@ export class VRouterDataplane implements Dataplane {
     Atomics.store(this.tables.vif.owner, st.id, owner);
     await this.workers[owner]!.ready;
     // the socket's rings set up ahead, off the worker (io/af-packet-spares.ts)
+    mark(`dp: ${st.name} worker ready`);
     const prepared = kind === 'af-packet' ? await this.afPacketSpares.take() : undefined;
+    mark(`dp: ${st.name} spare taken`);
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pendingAttach.set(st.id, {
-        resolve: (hw) => { this.pendingAttach.delete(st.id); resolve(hw); },
+        resolve: (hw) => { mark(`dp: ${st.name} worker attached`); this.pendingAttach.delete(st.id); resolve(hw); },
         reject: (e) => { this.pendingAttach.delete(st.id); reject(e); },
       });
       this.post({ t: 'attach', vif: st.id, kind, name: st.name, ...(st.memory ? { memory: st.memory.shared } : {}), ...(st.memif ? { memif: st.memif } : {}), ...(prepared !== undefined ? { prepared } : {}) });

@@ -381,3 +381,27 @@ test('history keeps at most 50 commits on disk', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('onApplied: told after every consumer applied the commit and before its record is written; not for a refused commit; unsubscribes', async () => {
+  const dir = tmp();
+  try {
+    const rec = new Recorder('rib');
+    const store = await setup(dir, [rec]);
+    const told: { comment: string | undefined; user: string; applied: number; records: number }[] = [];
+    const records = () => readdirSync(join(dir)).filter((f) => !f.startsWith('.')).length;
+    const before = records();
+    const off = store.onApplied((o) => told.push({ comment: o.comment, user: o.user, applied: rec.calls.length, records: records() }));
+    await commitSet(store, [['system', 'host-name', 'r1']], 'first');
+    assert.deepEqual(told, [{ comment: 'first', user: 'alice', applied: 1, records: before }]);
+    assert.equal(records(), before + 1, 'the record is written after the listener was told');
+    rec.errors = ['no'];
+    await assert.rejects(commitSet(store, [['system', 'host-name', 'r2']]), CommitError);
+    assert.equal(told.length, 1, 'a refused commit is not announced');
+    rec.errors = [];
+    off();
+    await commitSet(store, [['system', 'host-name', 'r3']]);
+    assert.equal(told.length, 1, 'unsubscribed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

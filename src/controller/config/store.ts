@@ -24,6 +24,7 @@ import type { Word } from './tokens.js';
 import { validateTree } from './validate.js';
 import { DatastoreLocks } from './locks.js';
 import { isDeepStrictEqual } from 'node:util';
+import { mark } from '../../lib/timeline.js';
 
 export class CommitError extends Error {
   constructor(readonly errors: string[], summary = 'configuration check-out failed') {
@@ -182,6 +183,8 @@ export class ConfigStore {
   effective: ConfigTree = {};
   runningSeq = 0;
   private chain: Promise<unknown> = Promise.resolve();
+  /** told when a commit's configuration is applied by every consumer, before its record is durable */
+  private readonly appliedListeners = new Set<(o: CommitOptions) => void>();
   private confirmTimer: NodeJS.Timeout | undefined;
   /** the commit a `commit confirmed` left pending, and when it rolls back */
   private confirmPending: { seq: number; deadline: number; before: number | undefined } | undefined;
@@ -329,8 +332,18 @@ export class ConfigStore {
     // a confirmed commit on top of a pending one extends it: both roll back together
     const before = this.pendingConfirm()?.before ?? (this.runningSeq || undefined);
     // groups are expanded once per commit: the checked tree is the applied one
+    mark('commit: check starts');
     const eff = this.check(next);
+    mark('commit: checked');
     await this.applyAll(eff, prevEff);
+    mark('commit: applied');
+    for (const l of this.appliedListeners) {
+      try {
+        l(o);
+      } catch (e) {
+        this.log(`commit ${this.history.nextSeq()}: a listener failed: ${(e as Error).message}`);
+      }
+    }
     // `next` becomes the running tree: sessions copy it before editing, nobody mutates it
     const rec: CommitRecord = { seq: this.history.nextSeq(), user: o.user, time: new Date().toISOString(), config: next };
     if (o.comment) rec.comment = o.comment;
@@ -340,6 +353,7 @@ export class ConfigStore {
     else if (o.confirmMinutes) rec.confirmMinutes = o.confirmMinutes;
     try {
       await this.history.append(rec);
+      mark('commit: history written');
     } catch (e) {
       await this.applyAll(prevEff, eff).catch(() => {});
       throw new CommitError([`cannot write the commit history: ${(e as Error).message}`], 'commit failed, previous configuration restored');
@@ -390,12 +404,24 @@ export class ConfigStore {
     }).catch((e: unknown) => this.log(`automatic rollback failed: ${(e as Error).message}`));
   }
 
+  /**
+   * Calls `listener` whenever a commit has been applied by every consumer, before its history
+   * record is written (durable later, or the commit still fails and is undone if it cannot be
+   * written). For a caller whose own journal already holds the change durably (the CNI
+   * service's committer): it need not wait for the record's fsyncs. Returns the unsubscribe.
+   */
+  onApplied(listener: (o: CommitOptions) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
   /** Apply to every consumer; on a failure give the changed ones `prev` back and throw. */
   private async applyAll(next: ConfigTree, prev: ConfigTree): Promise<void> {
     const done = [];
     for (const c of this.opts.consumers) {
       try {
         await c.apply(next, prev);
+        mark(`commit: ${c.name} applied`);
         done.push(c);
       } catch (e) {
         const unrestored: string[] = [];

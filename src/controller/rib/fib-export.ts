@@ -28,6 +28,7 @@ import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../l
 import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PACKED_ROUTES, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbFilterState, type PbInterfaceInfo, type PbIpFilter, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName, type PbVrfRouteCount } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
+import { mark, timelineOn } from '../../lib/timeline.js';
 
 /** L2 mode (docs/l2.md): the interface is a bridge port */
 export interface FibBridgePort {
@@ -544,6 +545,7 @@ export class FibExport {
     }
     const routes = this.inflight.get(m.seq);
     if (routes === undefined) return;
+    mark(`fib-export: seq ${m.seq} acknowledged`);
     this.inflight.delete(m.seq);
     if (!this.st.connected) {
       this.st.connected = true;
@@ -603,6 +605,7 @@ export class FibExport {
           out = next.msg;
         }
         this.inflight.set(seq, next.routes);
+        if (timelineOn) mark(`fib-export: seq ${seq} written${'msg' in next ? ` (${next.msg.interface ? `interface ${next.msg.interface.name}` : 'object'})` : ' (routes)'}`);
         if (next.end && this.replay) this.replay.endSeq = seq;
         if (!this.call.write(out)) this.blocked = true;
       }
