@@ -67,7 +67,8 @@ export class Connection {
   private onData(chunk: Buffer): void {
     this.inOctets += chunk.length;
     this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
-    this.deliver();
+    // (a chunk read before the pause took effect waits with the rest for the next turn)
+    if (!this.waiting) this.deliver();
   }
 
   /**
