@@ -18,7 +18,7 @@
  * or after the withdrawal began and received by the sink.
  *
  * Knobs: CNR_BENCH_CONV_COUNT (1000000), CNR_BENCH_CONV_CASES ("withdraw,drop"),
- * CNR_BENCH_CONV_ROUTERS ("bird,cnr"), BENCH_ROUNDS.
+ * CNR_BENCH_CONV_ROUTERS ("bird,cnr"), BENCH_ROUNDS, CNR_BENCH_CONV_TRACE (MS: cnr's route trace).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -85,6 +85,7 @@ const routers: Router[] = [
     name: 'cnr',
     kernelPorts: false,
     async start(lab, ns, ports) {
+      // CNR_BENCH_CONV_TRACE=MS: cnr's route trace (src/cmd/route-trace.ts) in its output (CNR_DUMP_OUTPUT keeps it)
       const c = await Cnr.start(lab, ns, 'conv', {
         asn: DUT.asn,
         routerId: DUT.addr,
@@ -94,7 +95,7 @@ const routers: Router[] = [
         ],
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
-      }, 90_000, { vrouter: true, introspect: INTROSPECT });
+      }, 90_000, { vrouter: true, introspect: INTROSPECT, ...(process.env['CNR_BENCH_CONV_TRACE'] ? { env: { CNR_TRACE_ROUTES: process.env['CNR_BENCH_CONV_TRACE'] } } : {}) });
       return { pid: c.daemon.pid, fibCount: () => vrouterFibRoutes(ns), stop: () => c.stop() };
     },
   },

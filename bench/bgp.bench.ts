@@ -53,7 +53,7 @@ interface Receiver {
   name: string;
   /** ms to wait for all routes before giving up */
   timeoutMs: number;
-  start(lab: Lab, ns: string, ifname: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void> }>;
+  start(lab: Lab, ns: string, ifname: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void>; stall?(count: number): { wallMs: number; cpuMs: number } | undefined }>;
 }
 
 const receivers: Receiver[] = [
@@ -139,12 +139,27 @@ const fibReceivers: Receiver[] = [
       return { pid: b.daemon.pid, count: async () => kernelFibPrefixes(lab, ns) - base, stop: () => b.daemon.stop(10_000) };
     },
   },
-  {
-    name: 'cnr-vrouter',
+  cnrFibReceiver('cnr-vrouter', {}),
+  // CNR_BENCH_BGP_FIB_VARIANTS: more `cnr start`s in the same rounds, to compare with this
+  // build: "grpc" (this build, its Program stream over gRPC in the process: CNR_FIB_PATH=grpc),
+  // "base=PATH" (another build's bin/cnr, e.g. the branch's base built elsewhere)
+  ...envList('CNR_BENCH_BGP_FIB_VARIANTS', '').map((v) => {
+    const [name, bin] = v.split('=');
+    return cnrFibReceiver(`cnr-vrouter-${name}`, name === 'grpc' ? { env: { CNR_FIB_PATH: 'grpc' } } : { bin: bin! });
+  }),
+];
+
+/**
+ * `cnr start` as a FIB receiver. Each count reads the data plane's route counters through the
+ * introspect API (/rt/count: no walk; listing 1M routes to count them took 10.8-14 s and ~2 s
+ * of the measured process's CPU); its poll cost is stated with the figure. cnr runs with its
+ * route trace (CNR_TRACE_ROUTES, src/cmd/route-trace.ts), from which `stall` reads the longest
+ * event-loop stall while the routes came in.
+ */
+function cnrFibReceiver(name: string, mode: { bin?: string; env?: NodeJS.ProcessEnv }): Receiver {
+  return {
+    name,
     timeoutMs: 150_000,
-    // each count reads the data plane's route counters through the introspect API
-    // (/rt/count: no walk; listing 1M routes to count them took 10.8-14 s and ~2 s of the
-    // measured process's CPU); its poll cost is stated with the figure
     async start(lab, ns) {
       const fab = lab.link(ns, ns, {});
       const c = await Cnr.start(lab, ns, 'fib', {
@@ -153,13 +168,28 @@ const fibReceivers: Receiver[] = [
         interfaces: [{ name: fab.ifA, addresses: [`${RCV.addr}/30`] }],
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
-      }, 90_000, { vrouter: true, introspect: '127.0.0.1:8085' });
+      }, 90_000, { vrouter: true, introspect: '127.0.0.1:8085', ...(mode.bin ? { bin: mode.bin } : {}), env: { CNR_TRACE_ROUTES: '100', ...mode.env } });
       // its own routes (local and connected) before the feed are not the feed's
       const base = await vrouterFibRoutes(ns);
-      return { pid: c.daemon.pid, count: async () => (await vrouterFibRoutes(ns)) - base, stop: () => c.stop() };
+      return { pid: c.daemon.pid, count: async () => (await vrouterFibRoutes(ns)) - base, stop: () => c.stop(), stall: (count) => longestStall(c.daemon.output(), count) };
     },
-  },
-];
+  };
+}
+
+/**
+ * The longest event-loop stall in cnr's route trace from the first routes waiting for the FIB
+ * until the programmer holds `count` (each trace line gives the longest since the line before).
+ */
+function longestStall(output: string, count: number): { wallMs: number; cpuMs: number } | undefined {
+  let max: { wallMs: number; cpuMs: number } | undefined;
+  for (const m of output.matchAll(/route-trace: \+[\d.]+ s pending (\d+) acked (\d+) programmed (\d+) longest-stall (\d+) ms cpu (\d+) ms/g)) {
+    const [pending, programmed, wall, cpu] = [Number(m[1]), Number(m[3]), Number(m[4]), Number(m[5])];
+    if (max === undefined && pending < 100 && programmed < 100) continue;
+    max = { wallMs: Math.max(max?.wallMs ?? 0, wall), cpuMs: Math.max(max?.cpuMs ?? 0, cpu) };
+    if (programmed >= count) break;
+  }
+  return max;
+}
 
 /**
  * Routes BIRD's protocol 'inj' has imported, from `show protocols all` (a counter: cheap at any
@@ -204,6 +234,9 @@ export interface IngestFigure {
   /** one poll with the full table, after the run: its wall ms and the receiver's CPU ms meanwhile */
   pollWallMs: number;
   pollCpuMs: number;
+  /** cnr start: the longest event-loop stall while the routes came in (its route trace), ms: by the wall clock, and on the main thread's CPU */
+  stallMs?: number;
+  stallCpuMs?: number;
   error?: string;
 }
 
@@ -249,7 +282,7 @@ function startInjector(lab: Lab, ns: string, count: number, perUpdate: number, f
   return { d, next };
 }
 
-type Running = { pid: number; count(): Promise<number> };
+type Running = { pid: number; count(): Promise<number>; stall?(count: number): { wallMs: number; cpuMs: number } | undefined };
 
 /** Run one measurement in a lab of its own, closed even on failure; an error is kept in the figure. */
 async function inLab(name: string, fig: IngestFigure, body: (lab: Lab) => Promise<void>): Promise<IngestFigure> {
@@ -331,6 +364,12 @@ async function measure(r: Receiver, perUpdate: number, count: number, pollMs: nu
     if (sent) fig.sendSeconds = (sent.t - t0) / 1000;
     finishFigure(fig, rcv, cpu0);
     await measurePoll(fig, rcv);
+    // (the programmer's count includes the node's own routes: the feed is in once it holds more)
+    const stall = rcv.stall?.(count);
+    if (stall) {
+      fig.stallMs = stall.wallMs;
+      fig.stallCpuMs = stall.cpuMs;
+    }
   });
 }
 
@@ -530,7 +569,7 @@ export async function run(): Promise<BenchResult[]> {
         const f = await measure(r, 100, count, fibPollMs, round);
         fib.push(f);
         figures.push(f);
-        console.log(`  round ${round + 1} ${r.name.padEnd(11)} FIB, ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB; one poll ${f.pollWallMs.toFixed(0)} ms, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
+        console.log(`  round ${round + 1} ${r.name.padEnd(11)} FIB, ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB; one poll ${f.pollWallMs.toFixed(0)} ms, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.stallMs !== undefined ? `; longest event-loop stall ${f.stallMs} ms (on its CPU ${f.stallCpuMs} ms)` : ''}${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
       }
     }
     const fser = (name: string, pick: (f: IngestFigure) => number): number[] =>
@@ -562,6 +601,30 @@ export async function run(): Promise<BenchResult[]> {
         reference: { name: 'BIRD (the kernel FIB memory is not in it)', values: fser('bird-kernel', (f) => f.rssBytes / 2 ** 20) },
         direction: 'ref/value',
       }));
+      for (const [how, pick, note] of [
+        ['by the wall clock', (f: IngestFigure) => f.stallMs ?? Number.NaN, 'perf_hooks.monitorEventLoopDelay; on a loaded machine it also counts the time the process waited for a core'],
+        ["on the main thread's CPU", (f: IngestFigure) => f.stallCpuMs ?? Number.NaN, 'the thread\'s CPU time between two turns of the loop (/proc/thread-self/schedstat every 10 ms): what the code itself held the loop for'],
+      ] as const) {
+        results.push(figure({
+          name: `${count / 1e6}M BGP routes into the vRouter FIB: longest event-loop stall of the cnr process while the routes came in, ${how}`,
+          unit: 'ms',
+          values: fser('cnr-vrouter', pick),
+          notes: `from its route trace (src/cmd/route-trace.ts: ${note}), from the first routes waiting for the FIB until the programmer held them all; BFD detection times of 300 ms are the budget`,
+        }));
+      }
+      // the variants (CNR_BENCH_BGP_FIB_VARIANTS) against this build, same rounds
+      for (const v of fibActive.filter((r) => r.name.startsWith('cnr-vrouter-'))) {
+        const what = v.name.slice('cnr-vrouter-'.length);
+        for (const [label, unit, pick] of [['time until all are in the FIB', 's', (f: IngestFigure) => f.seconds], ['CPU of the process', 's', (f: IngestFigure) => f.cpuSeconds], ['longest event-loop stall (wall clock)', 'ms', (f: IngestFigure) => f.stallMs ?? Number.NaN], ['longest event-loop stall (thread CPU)', 'ms', (f: IngestFigure) => f.stallCpuMs ?? Number.NaN]] as const) {
+          results.push(figure({
+            name: `${count / 1e6}M BGP routes into the vRouter FIB: ${label}, this build against ${what}`,
+            unit,
+            values: fser('cnr-vrouter', pick),
+            reference: { name: `cnr start, ${what}, same round`, values: fser(v.name, pick) },
+            direction: 'ref/value',
+          }));
+        }
+      }
     }
   }
   const file = writeResultsFile(repo, 'bgp-', { figures, results });

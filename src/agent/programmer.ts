@@ -23,6 +23,8 @@ import type { PbBridgeDomainUpdate, PbBridgeFilterTerm, PbBridgePort, PbFailure,
 import { mark } from '../lib/timeline.js';
 
 export const DEFAULT_VRF = 'default';
+/** The longest a resync's sweep walks the routes before it lets the event loop turn. */
+const SWEEP_SLICE_MS = 10;
 const MAX_TRANSPORT_LABELS = 4;
 const MAX_LABEL = 0xfffff;
 
@@ -124,9 +126,20 @@ export class Programmer {
     this.resyncing = false;
     const replayed = this.replayed ?? new Map<string, RouteKeySet>();
     this.replayed = undefined;
+    // the walk gives the event loop back now and then: in `cnr start` it shares the thread
+    // with BGP and BFD, and a full table's walk takes a second or more
+    let sliceStart = performance.now();
     for (const [vrf, table] of this.routes) {
       const seen = replayed.get(vrf);
+      // every route was replayed (the replayed keys are a subset of the table's): nothing to
+      // walk, the usual case after a controller restart
+      if (seen && seen.size === table.size) continue;
+      let k = 0;
       for (const [key, r] of table.entries()) {
+        if ((++k & 1023) === 0 && performance.now() - sliceStart >= SWEEP_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
         if (seen?.has(key)) continue;
         try {
           this.removeRoute(vrf, key, table, r);
@@ -203,6 +216,8 @@ export class Programmer {
           this.removed.vrfs++;
           this.vrfs.delete(name);
           this.routes.delete(name);
+          // (a resync's replayed keys of the VRF went with its routes)
+          this.replayed?.delete(name);
         }
       } else {
         if (!this.vrfs.has(name)) this.dp.addVrf(name);

@@ -68,6 +68,10 @@ export class RouteKeySet {
   private readonly v4 = new Ipv4PrefixMap();
   private readonly v6 = new Set<string>();
 
+  get size(): number {
+    return this.v4.size + this.v6.size;
+  }
+
   has(key: RouteKey): boolean {
     return typeof key === 'string' ? this.v6.has(key) : this.v4.has(ipv4OfPrefixCode(key), prefixCodeLength(key));
   }

@@ -52,6 +52,31 @@ export interface AgentStats {
   framesDropped: number;
 }
 
+/**
+ * The longest the Program stream's apply loop runs before it lets the event loop turn (BGP's
+ * reads, BFD's timers, the CLI). A 2,000-route batch takes about 1-2 ms, so a slice is a few.
+ */
+const PROGRAM_SLICE_MS = 10;
+
+/** A controller's Program stream as the apply loop sees it (gRPC call or in-process link). */
+interface ProgramPeer {
+  write(m: PbAgentMessage): void;
+  /** the stream is gone: replies go nowhere */
+  gone(): boolean;
+  /** the agent ends the stream (a newer one replaces it, the server stops) */
+  end(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** The controller's end of an in-process Program stream (AgentServer.openLocal). */
+export interface LocalProgramStream {
+  /** the next message, decoded (its `body` names the field set) */
+  write(m: PbControllerMessage): void;
+  /** the controller ends the stream */
+  close(): void;
+}
+
 /** Punted frames a Frames stream may have queued in gRPC before more are dropped (IS-IS retransmits) */
 const FRAMES_QUEUE_LIMIT = 1024;
 
@@ -61,7 +86,7 @@ type FramesCall = grpc.ServerDuplexStream<PbFrameOut, PbFrameIn>;
 export class AgentServer {
   private server: grpc.Server | undefined;
   private readonly programmer: Programmer;
-  private current: ProgramCall | undefined;
+  private current: ProgramPeer | undefined;
   /** set on a stream's state when a newer stream replaces it: its queued messages are dropped */
   private currentState: { stale: boolean } | undefined;
   /** the current stream's subscription to BFD state reports */
@@ -192,23 +217,83 @@ export class AgentServer {
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token' });
       return;
     }
-    if (this.current) {
-      this.log('agent: a new controller stream replaces the previous one');
-      if (this.currentState) this.currentState.stale = true;
-      this.current.end();
-    }
     // what this agent reads beyond the first form of the messages, at once: the controller
     // waits for it before its first route batch (proto/agent.proto's header)
     const features = new grpc.Metadata();
     features.set(AGENT_FEATURES_HEADER, `${FEATURE_PREFIX_BYTES},${FEATURE_PACKED_ROUTES}`);
     call.sendMetadata(features);
+    const receive = this.attach({
+      write: (m) => call.write(m),
+      gone: () => call.cancelled || call.destroyed,
+      end: () => call.end(),
+      pause: () => call.pause(),
+      resume: () => call.resume(),
+    });
+    call.on('data', receive.message);
+    call.on('end', () => {
+      receive.closed();
+      call.end();
+    });
+    call.on('error', receive.closed);
+    call.on('cancelled', receive.closed);
+  }
+
+  /**
+   * A Program stream from a controller in this process (`cnr start`): the same messages, order,
+   * ACKs, resync and replacement as over gRPC, as calls (no HTTP/2, no encoding). Replies go to
+   * `onMessage` after the call that caused them has returned; `onClose` says the agent ended
+   * the stream (a newer one replaced it, the server stopped). Throws when the server is not serving.
+   */
+  openLocal(onMessage: (m: PbAgentMessage) => void, onClose: (why: string) => void): LocalProgramStream {
+    if (!this.serving) throw new Error('agent is not serving');
+    let open = true;
+    const close = (why: string) => {
+      if (!open) return;
+      open = false;
+      receive.closed();
+      setImmediate(() => onClose(why));
+    };
+    const receive = this.attach({
+      write: (m) => {
+        if (open) onMessage(m);
+      },
+      gone: () => !open,
+      end: () => close('agent closed the stream'),
+      pause: () => {},
+      resume: () => {},
+    });
+    return {
+      write: (m) => {
+        if (open) receive.message(m);
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        receive.closed();
+      },
+    };
+  }
+
+  /**
+   * The Program stream's work, whichever way it arrives: the stream replaces the current one,
+   * gets BFD reports, and has its messages applied in order, each answered. The apply loop
+   * gives the event loop back every PROGRAM_SLICE_MS: in `cnr start` BGP, BFD and the
+   * management API share this thread with it, and a backlog of route batches (a replay, a
+   * full table) must not hold them for the whole backlog.
+   */
+  private attach(peer: ProgramPeer): { message(m: PbControllerMessage): void; closed(): void } {
+    if (this.current) {
+      this.log('agent: a new controller stream replaces the previous one');
+      if (this.currentState) this.currentState.stale = true;
+      this.current.end();
+    }
     const state = { stale: false };
-    this.current = call;
+    this.current = peer;
     this.currentState = state;
     // BFD state reports go to the current controller: unsolicited AgentMessages, seq 0
     this.unsubscribeBfd?.();
     this.unsubscribeBfd = this.opts.bfd?.subscribe((bfdState) => {
-      if (this.current === call && !call.cancelled && !call.destroyed) call.write({ seq: 0, ok: true, failures: [], swept: 0, bfdState });
+      if (this.current === peer && !peer.gone()) peer.write({ seq: 0, ok: true, failures: [], swept: 0, bfdState });
     });
     this.stats.connected = true;
     this.stats.streams++;
@@ -220,6 +305,7 @@ export class AgentServer {
       if (busy) return;
       busy = true;
       try {
+        let sliceStart = performance.now();
         while (queue.length) {
           if (state.stale) {
             queue.length = 0;
@@ -227,7 +313,7 @@ export class AgentServer {
           }
           const batch = takeInterfaceRun(queue);
           const results = batch.length > 1 ? await this.applyInterfaces(batch) : [await this.apply(batch[0]!)];
-          if (call.cancelled || call.destroyed) return;
+          if (peer.gone()) return;
           batch.forEach((msg, k) => {
             const res = results[k]!;
             const reply: PbAgentMessage = { seq: msg.seq, ok: res.failures.length === 0, failures: res.failures, swept: res.swept ?? 0 };
@@ -236,39 +322,42 @@ export class AgentServer {
               this.stats.nacks++;
               this.log(`agent: NACK seq ${msg.seq}: ${res.failures.slice(0, 3).map((f) => `${f.object}: ${f.reason}`).join('; ')}`);
             }
-            call.write(reply);
+            peer.write(reply);
             mark(`agent: seq ${msg.seq} answered`);
           });
           if (paused && queue.length < 16) {
             paused = false;
-            call.resume();
+            peer.resume();
+          }
+          if (queue.length && performance.now() - sliceStart >= PROGRAM_SLICE_MS) {
+            await new Promise<void>((r) => setImmediate(r));
+            sliceStart = performance.now();
           }
         }
       } finally {
         busy = false;
       }
     };
-    call.on('data', (msg: PbControllerMessage) => {
-      mark(`agent: seq ${msg.seq} received (${msg.body})`);
-      queue.push(msg);
-      if (!paused && queue.length > 64) {
-        paused = true;
-        call.pause();
-      }
-      void pump();
-    });
-    const done = () => {
-      if (this.current === call) {
-        this.current = undefined;
-        this.stats.connected = false;
-      }
+    let done = false;
+    return {
+      message: (msg) => {
+        mark(`agent: seq ${msg.seq} received (${msg.body})`);
+        queue.push(msg);
+        if (!paused && queue.length > 64) {
+          paused = true;
+          peer.pause();
+        }
+        void pump();
+      },
+      closed: () => {
+        if (done) return;
+        done = true;
+        if (this.current === peer) {
+          this.current = undefined;
+          this.stats.connected = false;
+        }
+      },
     };
-    call.on('end', () => {
-      done();
-      call.end();
-    });
-    call.on('error', done);
-    call.on('cancelled', done);
   }
 
   /**

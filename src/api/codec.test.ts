@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { LOADER_OPTIONS, protoDir, type PbControllerMessage } from './proto.js';
-import { CodecError, decodeControllerMessage, encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations, encodeRoutesPacked } from './codec.js';
+import { CodecError, decodeControllerMessage, encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations, encodeRoutesPacked, packRoutes } from './codec.js';
 import { ipv4PrefixCode, parsePrefix, type Prefix } from '../lib/addr.js';
 
 const def = protoLoader.loadSync(join(protoDir(), 'agent.proto'), LOADER_OPTIONS);
@@ -241,4 +241,12 @@ test('packed routes: 8-byte IPv4 and 20-byte IPv6 records with 3-byte set refere
   // the object encoder writes the same bytes
   assert.ok(bytes.equals(encodeControllerMessage({ seq: 9, routes: { vrf: 'blue', nexthopSets: sets, routes: [], packedIpv4: Uint8Array.from(v4), packedIpv6: Uint8Array.from(v6) } })));
   assert.throws(() => encodeRoutesPacked(1, '', sets, [columns[1]!], [0x1000000]), CodecError);
+  // in process (`cnr start`), the same batch without protobuf: the records the decoder would give
+  const direct = packRoutes('blue', sets, columns, refs);
+  assert.deepEqual([...direct.packedIpv4!], v4);
+  assert.deepEqual([...direct.packedIpv6!], v6);
+  assert.deepEqual(direct.routes, []);
+  assert.equal(direct.nexthopSets, sets);
+  assert.equal(packRoutes('', sets, [columns[1]!], [1]).packedIpv6, undefined, 'a family without routes has no records');
+  assert.throws(() => packRoutes('', sets, [columns[1]!], [0x1000000]), CodecError);
 });

@@ -554,8 +554,7 @@ function putPackedRef(b: Uint8Array, p: number, ref: number): void {
  * What the FIB export sends to an agent that announces "packed-routes".
  */
 export function encodeRoutesPacked(seq: number, vrf: string, sets: PbNexthopSet[], destinations: readonly (number | Prefix)[], refs: number[]): Buffer {
-  let n4 = 0;
-  for (let i = 0; i < destinations.length; i++) if (typeof destinations[i] === 'number') n4++;
+  const n4 = countIpv4(destinations);
   const n6 = destinations.length - n4;
   const w = new Writer(64 + sets.length * 32 + n4 * PACKED_IPV4_RECORD + n6 * PACKED_IPV6_RECORD + 16);
   w.uintField(1, seq);
@@ -566,41 +565,67 @@ export function encodeRoutesPacked(seq: number, vrf: string, sets: PbNexthopSet[
     w.tag(100, 2);
     w.varint(n4 * PACKED_IPV4_RECORD);
     w.room(n4 * PACKED_IPV4_RECORD);
-    const b = w.buf;
-    let p = w.pos;
-    for (let i = 0; i < destinations.length; i++) {
-      const d = destinations[i]!;
-      if (typeof d !== 'number') continue;
-      const v = ipv4OfPrefixCode(d);
-      b[p] = v >>> 24;
-      b[p + 1] = (v >>> 16) & 255;
-      b[p + 2] = (v >>> 8) & 255;
-      b[p + 3] = v & 255;
-      b[p + 4] = prefixCodeLength(d);
-      putPackedRef(b, p + 5, refs[i]!);
-      p += PACKED_IPV4_RECORD;
-    }
-    w.pos = p;
+    w.pos = putPackedIpv4(w.buf, w.pos, destinations, refs);
   }
   if (n6) {
     w.tag(101, 2);
     w.varint(n6 * PACKED_IPV6_RECORD);
     w.room(n6 * PACKED_IPV6_RECORD);
-    const b = w.buf;
-    let p = w.pos;
-    for (let i = 0; i < destinations.length; i++) {
-      const d = destinations[i]!;
-      if (typeof d === 'number') continue;
-      if (d.addr.length !== 16) throw new CodecError(`packed IPv6 route with a ${d.addr.length}-byte address`);
-      b.set(d.addr, p);
-      b[p + 16] = d.len;
-      putPackedRef(b, p + 17, refs[i]!);
-      p += PACKED_IPV6_RECORD;
-    }
-    w.pos = p;
+    w.pos = putPackedIpv6(w.buf, w.pos, destinations, refs);
   }
   end();
   return w.finish();
+}
+
+/**
+ * The same batch as encodeRoutesPacked, as the decoded message it would become: the records
+ * in packed_ipv4 / packed_ipv6 of their own (no protobuf around them). For an agent in the
+ * controller's process (`cnr start`), which takes the message without gRPC.
+ */
+export function packRoutes(vrf: string, sets: PbNexthopSet[], destinations: readonly (number | Prefix)[], refs: number[]): PbRouteBatch {
+  const n4 = countIpv4(destinations);
+  const n6 = destinations.length - n4;
+  const b: PbRouteBatch = { vrf, nexthopSets: sets, routes: [] };
+  if (n4) putPackedIpv4((b.packedIpv4 = new Uint8Array(n4 * PACKED_IPV4_RECORD)), 0, destinations, refs);
+  if (n6) putPackedIpv6((b.packedIpv6 = new Uint8Array(n6 * PACKED_IPV6_RECORD)), 0, destinations, refs);
+  return b;
+}
+
+function countIpv4(destinations: readonly (number | Prefix)[]): number {
+  let n4 = 0;
+  for (let i = 0; i < destinations.length; i++) if (typeof destinations[i] === 'number') n4++;
+  return n4;
+}
+
+/** The IPv4 destinations' records written from `p` on (room made by the caller); returns the end. */
+function putPackedIpv4(b: Uint8Array, p: number, destinations: readonly (number | Prefix)[], refs: number[]): number {
+  for (let i = 0; i < destinations.length; i++) {
+    const d = destinations[i]!;
+    if (typeof d !== 'number') continue;
+    const v = ipv4OfPrefixCode(d);
+    b[p] = v >>> 24;
+    b[p + 1] = (v >>> 16) & 255;
+    b[p + 2] = (v >>> 8) & 255;
+    b[p + 3] = v & 255;
+    b[p + 4] = prefixCodeLength(d);
+    putPackedRef(b, p + 5, refs[i]!);
+    p += PACKED_IPV4_RECORD;
+  }
+  return p;
+}
+
+/** The IPv6 destinations' records, as putPackedIpv4. */
+function putPackedIpv6(b: Uint8Array, p: number, destinations: readonly (number | Prefix)[], refs: number[]): number {
+  for (let i = 0; i < destinations.length; i++) {
+    const d = destinations[i]!;
+    if (typeof d === 'number') continue;
+    if (d.addr.length !== 16) throw new CodecError(`packed IPv6 route with a ${d.addr.length}-byte address`);
+    b.set(d.addr, p);
+    b[p + 16] = d.len;
+    putPackedRef(b, p + 17, refs[i]!);
+    p += PACKED_IPV6_RECORD;
+  }
+  return p;
 }
 
 function ipv4Bytes(v: number): Uint8Array {

@@ -16,7 +16,7 @@ import { CniService } from '../cni/server.js';
 import { createBgp } from '../controller/protocols/bgp/index.js';
 import { createIsis } from '../controller/protocols/isis/index.js';
 import { afterBgpInitialSync, SELECTION_DEFERRAL_SECONDS } from '../controller/protocols/bgp/initial-sync.js';
-import { FibExport } from '../controller/rib/fib-export.js';
+import { FibExport, type LocalAgentLink } from '../controller/rib/fib-export.js';
 import { HostRoutes } from '../controller/rib/host-routes.js';
 import { VrouterFramePort } from '../controller/link/vrouter-frame-port.js';
 import { BfdManager } from '../controller/protocols/bfd/manager.js';
@@ -29,6 +29,7 @@ import { buildRegistry, startMetrics } from '../telemetry/metrics.js';
 import { parseMaxMtu } from './vrouter.js';
 import { configuredMaxMtu } from './configured-mtu.js';
 import { ConfigFileWatch } from './config-watch.js';
+import { startRouteTrace } from './route-trace.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -81,7 +82,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const rib = new Rib();
   // the agent sweeps what a resync did not replay: the resync ends only once this controller's
   // state is complete (configuration committed, BGP's initial tables in), see fib.ready() below
-  const fib = new FibExport(rib, { address: agentAddress, token, holdResyncEnd: true, log: (l) => log(`controller: ${l}`) });
+  // in `cnr start` the Program stream is calls into the agent of this process, not gRPC
+  // (CNR_FIB_PATH=grpc keeps gRPC, to compare the two); the unary reads use gRPC in both layouts
+  const inProcess = vrouter;
+  const local: LocalAgentLink | undefined = inProcess && process.env['CNR_FIB_PATH'] !== 'grpc' ? { openProgram: (onMessage, onClose) => inProcess.agent.openLocal(onMessage, onClose) } : undefined;
+  const fib = new FibExport(rib, { address: agentAddress, token, holdResyncEnd: true, ...(local ? { local } : {}), log: (l) => log(`controller: ${l}`) });
   const framePort = new VrouterFramePort({ address: agentAddress, token, log: (l) => log(`controller: ${l}`) });
   // the vRouter's link state, logged (and so sent to syslog as SNMP_TRAP_LINK_UP/DOWN)
   framePort.onLinkChange((ifname, up) => log(`controller: interface ${ifname}: link ${up ? 'up' : 'down'}`));
@@ -106,6 +111,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   commands.push(...isis.commands);
   stoppers.push(() => isis.stop());
   fib.start();
+  const stopTrace = startRouteTrace({ fib: () => fib.status(), ...(vrouter ? { programmed: () => vrouter.agent.counts().routes } : {}), log: (l) => log(`controller: ${l}`) });
   const controller = new Controller({
     stateDir: o.stateDir,
     consumers,
@@ -121,6 +127,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // the file is the operator's intent: loaded again whenever it changes (config-watch.ts)
   const fileWatch = o.config ? new ConfigFileWatch({ store: controller.store, path: o.config, stateDir: o.stateDir, log: (m) => log(`controller: ${m}`) }) : undefined;
   const stopAll = async () => {
+    stopTrace();
     cancelGate();
     fileWatch?.stop();
     await cni.stop().catch((e: unknown) => log(`cni service stop: ${String(e)}`));

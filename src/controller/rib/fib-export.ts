@@ -20,10 +20,15 @@
  *    their prefixes taken from the RIB as values (an IPv4 prefix's ipv4PrefixCode, nothing
  *    parsed); one Route message each with Route.destination to an agent that announces only
  *    "prefix-bytes", as text to an older one (route batches wait for the agent's response
- *    headers to know which).
+ *    headers to know which);
+ *  - with `local` (`cnr start`: the agent in this process), the same messages go to the agent
+ *    as calls instead of a gRPC stream: route batches as packed records in a decoded message
+ *    (no protobuf around them, no HTTP/2 flow control), with the same sequence numbers, window,
+ *    ACKs, replay and ResyncEnd; the unary reads (`show route forwarding-table`, counts, BFD
+ *    and MAC lists) still use gRPC.
  */
 import * as grpc from '@grpc/grpc-js';
-import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations, encodeRoutesPacked } from '../../api/codec.js';
+import { encodeControllerMessage, encodeRouteColumns, encodeRouteDestinations, encodeRoutesPacked, packRoutes } from '../../api/codec.js';
 import { prefixKeyText, prefixOfKey, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PACKED_ROUTES, FEATURE_PREFIX_BYTES, loadProtos, type PbAgentMessage, type PbBfdSessionState, type PbBfdSessionUpdate, type PbBridgeDomainInfo, type PbBridgeFilterTerm, type PbListBfdSessionsReply, type PbMacEntry, type PbControllerMessage, type PbFailure, type PbFibEntry, type PbFilterState, type PbInterfaceInfo, type PbIpFilter, type PbLabelUpdate, type PbNexthop, type PbNexthopInfo, type PbNexthopSet, type InterfaceDriverName, type RouteActionName, type PbVrfRouteCount } from '../../api/proto.js';
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
@@ -82,9 +87,24 @@ export interface FibInterface {
   neighbors?: string[];
 }
 
+/**
+ * An agent in the controller's process (`cnr start`), reached without gRPC. Defined here so the
+ * controller does not import the agent: src/cmd/node.ts hands the vRouter's agent in as one.
+ */
+export interface LocalAgentLink {
+  /**
+   * Opens a Program stream: messages go in with `write` (each with its `body` set, as decoded),
+   * replies come to `onMessage` in order, never inside `write`; `onClose` when the agent ends
+   * the stream. Throws when the agent cannot take one now (the export retries as for gRPC).
+   */
+  openProgram(onMessage: (m: PbAgentMessage) => void, onClose: (why: string) => void): { write(m: PbControllerMessage): void; close(): void };
+}
+
 export interface FibExportOptions {
-  /** the agent, host:port */
+  /** the agent, host:port (its unary reads, and the Program stream unless `local`) */
   address: string;
+  /** the agent in this process: the Program stream as calls (see the header) */
+  local?: LocalAgentLink;
   token?: string;
   controllerId?: string;
   /** routes per RouteBatch */
@@ -132,11 +152,21 @@ function isDelete(op: Op): boolean {
   return op.kind === 'vrf' ? op.del : op.kind === 'label' ? op.action === undefined : op.cfg === undefined;
 }
 
-/** how the agent at the other end reads routes: packed records, Route.destination, or the older text */
-type PrefixForm = 'packed' | 'bytes' | 'text';
+/** how the agent at the other end reads routes: packed records, Route.destination, the older text, or (in process) packed records in a decoded message */
+type PrefixForm = 'packed' | 'bytes' | 'text' | 'local';
 
 /** route batches go out pre-encoded (Buffer), the rest as objects for the hand codec */
 type ProgramStream = grpc.ClientDuplexStream<PbControllerMessage | Buffer, PbAgentMessage>;
+
+/** The Program stream as the pump sees it: a gRPC call or the in-process link. */
+interface ProgramChannel {
+  /** false: wait for 'drain' before writing more (gRPC's flow control) */
+  write(m: PbControllerMessage | Buffer): boolean;
+  close(): void;
+}
+
+/** The ControllerMessage body fields, as the decoder names the one that is set. */
+const BODIES = ['resyncBegin', 'resyncEnd', 'vrf', 'interface', 'routes', 'label', 'bfdSession', 'bridgeDomain', 'l2Settings'] as const;
 
 /**
  * A waiter of flushed(): the objects and routes queued when it was made, until each is
@@ -178,7 +208,7 @@ export class FibExport {
   private readonly domains = new Map<string, FibBridgeDomain>();
   private macAging = 0;
   private client: grpc.Client & Record<string, unknown> | undefined;
-  private call: ProgramStream | undefined;
+  private call: ProgramChannel | undefined;
   private seq = 0;
   private readonly inflight = new Map<number, number>();
   /** how this stream's agent reads route prefixes; undefined until its response headers came */
@@ -249,11 +279,7 @@ export class FibExport {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const call = this.call;
     this.call = undefined;
-    if (call) {
-      call.removeAllListeners();
-      call.on('error', () => {});
-      call.cancel();
-    }
+    call?.close();
     this.client?.close();
     this.client = undefined;
     this.st.connected = false;
@@ -460,6 +486,13 @@ export class FibExport {
 
   private connect(): void {
     if (this.stopped || !this.client) return;
+    if (this.opts.local) this.connectLocal(this.opts.local);
+    else this.connectGrpc(this.client);
+    this.pump();
+  }
+
+  /** The Program stream over gRPC (`cnr controller` beside a `cnr vrouter`, or any agent by address). */
+  private connectGrpc(client: grpc.Client): void {
     // requests go through the hand codec (agent/codec.ts): the same bytes as protobufjs, less work per route
     const method = loadProtos().agent.service['Program']!;
     const serialize = (m: PbControllerMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : encodeControllerMessage(m));
@@ -467,8 +500,63 @@ export class FibExport {
     // reconnect attempts (backoff capped above) then open the stream as soon as it listens
     const md = this.metadata();
     md.setOptions({ waitForReady: true });
-    const call = this.client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, md);
-    this.call = call;
+    const call: ProgramStream = client.makeBidiStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => PbAgentMessage, md);
+    const ch: ProgramChannel = {
+      write: (m) => call.write(m),
+      close: () => {
+        call.removeAllListeners();
+        call.on('error', () => {});
+        call.cancel();
+      },
+    };
+    this.begin(ch);
+    call.on('metadata', (md: grpc.Metadata) => {
+      if (this.call !== ch) return;
+      const features = md.get(AGENT_FEATURES_HEADER).join(',').split(',').map((f) => f.trim());
+      this.prefixForm = features.includes(FEATURE_PACKED_ROUTES) ? 'packed' : features.includes(FEATURE_PREFIX_BYTES) ? 'bytes' : 'text';
+      // said once per change, not on every reconnect
+      if (this.prefixForm !== this.lastPrefixForm && this.prefixForm === 'text') this.log(`fib-export: agent ${this.opts.address} reads text prefixes only (an older release); sending them so`);
+      this.lastPrefixForm = this.prefixForm;
+      this.pump();
+    });
+    call.on('data', (m: PbAgentMessage) => this.onAck(m));
+    call.on('drain', () => {
+      this.blocked = false;
+      this.pump();
+    });
+    call.on('error', (err: grpc.ServiceError) => this.broken(ch, err.details || err.message));
+    call.on('end', () => this.broken(ch, 'agent closed the stream'));
+  }
+
+  /** The Program stream as calls into the agent of this process (`cnr start`). */
+  private connectLocal(local: LocalAgentLink): void {
+    let stream: ReturnType<LocalAgentLink['openProgram']> | undefined;
+    const ch: ProgramChannel = {
+      write: (m) => {
+        // as the decoder hands a message to the agent: its body named
+        if (!Buffer.isBuffer(m)) {
+          m.body ??= BODIES.find((k) => m[k] !== undefined);
+          stream?.write(m);
+        }
+        return true;
+      },
+      close: () => stream?.close(),
+    };
+    this.begin(ch);
+    // the agent reads packed records, and says so without headers to wait for
+    this.prefixForm = 'local';
+    try {
+      stream = local.openProgram((m) => {
+        if (this.call === ch) this.onAck(m);
+      }, (why) => this.broken(ch, why));
+    } catch (err) {
+      this.broken(ch, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** A new stream: the replay of the whole state starts; what waited is covered by it. */
+  private begin(ch: ProgramChannel): void {
+    this.call = ch;
     this.prefixForm = undefined;
     this.seq = 0;
     this.inflight.clear();
@@ -498,44 +586,27 @@ export class FibExport {
       carry: undefined,
       endSeq: -1,
     };
-    call.on('metadata', (md: grpc.Metadata) => {
-      if (this.call !== call) return;
-      const features = md.get(AGENT_FEATURES_HEADER).join(',').split(',').map((f) => f.trim());
-      this.prefixForm = features.includes(FEATURE_PACKED_ROUTES) ? 'packed' : features.includes(FEATURE_PREFIX_BYTES) ? 'bytes' : 'text';
-      // said once per change, not on every reconnect
-      if (this.prefixForm !== this.lastPrefixForm && this.prefixForm === 'text') this.log(`fib-export: agent ${this.opts.address} reads text prefixes only (an older release); sending them so`);
-      this.lastPrefixForm = this.prefixForm;
-      this.pump();
-    });
-    call.on('data', (m: PbAgentMessage) => this.onAck(m));
-    call.on('drain', () => {
-      this.blocked = false;
-      this.pump();
-    });
-    const broken = (why: string) => {
-      if (this.call !== call) return;
-      this.call = undefined;
-      this.replay = undefined;
-      this.st.connected = false;
-      this.st.synced = false;
-      call.removeAllListeners();
-      call.on('error', () => {});
-      call.cancel();
-      if (this.stopped) return;
-      this.st.reconnects++;
-      // a stream refused again and again (a wrong token, an agent that keeps closing it) comes
-      // back every 200 ms: say so once, then every 10 s
-      const now = Date.now();
-      if (now - this.lastLossLog >= 10_000) {
-        this.lastLossLog = now;
-        this.log(`fib-export: stream to ${this.opts.address} lost (${why}); retrying every ${this.backoffMax} ms or less`);
-      }
-      this.reconnectTimer = setTimeout(() => this.connect(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, this.backoffMax);
-    };
-    call.on('error', (err: grpc.ServiceError) => broken(err.details || err.message));
-    call.on('end', () => broken('agent closed the stream'));
-    this.pump();
+  }
+
+  /** The stream `ch` broke (or the agent ended it): reconnect after the backoff, and replay. */
+  private broken(ch: ProgramChannel, why: string): void {
+    if (this.call !== ch) return;
+    this.call = undefined;
+    this.replay = undefined;
+    this.st.connected = false;
+    this.st.synced = false;
+    ch.close();
+    if (this.stopped) return;
+    this.st.reconnects++;
+    // a stream refused again and again (a wrong token, an agent that keeps closing it) comes
+    // back every 200 ms: say so once, then every 10 s
+    const now = Date.now();
+    if (now - this.lastLossLog >= 10_000) {
+      this.lastLossLog = now;
+      this.log(`fib-export: stream to ${this.opts.local ? 'the agent in this process' : this.opts.address} lost (${why}); retrying every ${this.backoffMax} ms or less`);
+    }
+    this.reconnectTimer = setTimeout(() => this.connect(), this.backoff);
+    this.backoff = Math.min(this.backoff * 2, this.backoffMax);
   }
 
   private onAck(m: PbAgentMessage): void {
@@ -621,7 +692,7 @@ export class FibExport {
   }
 
   /** The next message to send: an object, or for route batches an encoder given the sequence number. */
-  private nextMessage(): ({ msg: PbControllerMessage } | { encode: (seq: number, form: PrefixForm) => Buffer }) & { routes: number; end?: boolean } | undefined {
+  private nextMessage(): ({ msg: PbControllerMessage } | { encode: (seq: number, form: PrefixForm) => Buffer | PbControllerMessage }) & { routes: number; end?: boolean } | undefined {
     const r = this.replay;
     if (r) {
       switch (r.stage) {
@@ -672,7 +743,7 @@ export class FibExport {
   }
 
   /** The next queued change (object or route batch), if any. */
-  private nextChange(): ({ msg: PbControllerMessage } | { encode: (seq: number, form: PrefixForm) => Buffer }) & { routes: number } | undefined {
+  private nextChange(): ({ msg: PbControllerMessage } | { encode: (seq: number, form: PrefixForm) => Buffer | PbControllerMessage }) & { routes: number } | undefined {
     // VRFs and interfaces come before the routes that use them, and go after
     for (const [key, op] of this.pending) {
       if (isDelete(op)) continue;
@@ -784,8 +855,9 @@ class BatchBuilder {
     this.refs.push(i);
   }
 
-  encode(seq: number, form: PrefixForm): Buffer {
+  encode(seq: number, form: PrefixForm): Buffer | PbControllerMessage {
     const vrf = this.vrf === 'default' ? '' : this.vrf;
+    if (form === 'local') return { seq, body: 'routes', routes: packRoutes(vrf, this.sets, this.prefixes.map(destinationOf), this.refs) };
     if (form === 'text') return encodeRouteColumns(seq, vrf, this.sets, this.prefixes.map(prefixKeyText), this.refs);
     if (form === 'bytes') return encodeRouteDestinations(seq, vrf, this.sets, this.prefixes.map(destinationOf), this.refs);
     return encodeRoutesPacked(seq, vrf, this.sets, this.prefixes.map(destinationOf), this.refs);

@@ -97,6 +97,10 @@ export interface CnrMode {
   vhost?: boolean;
   introspect?: string;
   agent?: string;
+  /** another build's bin/cnr (benchmarks comparing builds in one run) */
+  bin?: string;
+  /** extra environment for cnr's process */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Cnr {
@@ -129,8 +133,8 @@ export class Cnr {
     // CNR_NODE_FLAGS: V8/Node flags for cnr's process (benchmarks measure heap settings with it)
     const nodeFlags = (process.env['CNR_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
-      ...nodeFlags, cnrBin, ...args, '--config', this.configPath, '--state-dir', this.stateDir,
-    ]);
+      ...nodeFlags, this.mode.bin ?? cnrBin, ...args, '--config', this.configPath, '--state-dir', this.stateDir,
+    ], this.mode.env ? { ...process.env, ...this.mode.env } : undefined);
     await waitFor(`cnr ${this.name} CLI`, async () => {
       if (this.daemon.child.exitCode !== null) throw new WaitAborted(`cnr controller exited: ${this.daemon.output().slice(-2000)}`);
       return (await this.cliRaw('show bgp summary | display json')).code === 0;

@@ -2,7 +2,7 @@
  * One TCP connection to a peer: frames the byte stream into BGP messages and writes
  * encoded ones. It knows nothing of the FSM; the neighbor feeds what it reads into events.
  * Reads are framed in place (subarray views of the received chunk); only a partial message
- * at a chunk's end is copied.
+ * at a chunk's end is copied. A busy connection yields the thread between slices (deliver()).
  */
 import type { Socket } from 'node:net';
 import { frameMessage, type Frame } from '../../../wire/bgp/header.js';
@@ -18,6 +18,9 @@ export interface ConnectionHandlers {
   closed(reason: string): void;
 }
 
+/** The longest a connection decodes and hands on received messages in one event-loop turn. */
+const READ_SLICE_MS = 20;
+
 export class Connection {
   private rest: Buffer | undefined;
   private open = true;
@@ -31,6 +34,10 @@ export class Connection {
   outOctets = 0;
   /** our OPEN went out on it (a tracked second connection that becomes the session's keeps it) */
   openSent = false;
+  /** when this event-loop turn's reading began (-1: not reading in this turn); see deliver() */
+  private sliceStart = -1;
+  /** received messages wait for the next turn, the socket paused */
+  private waiting = false;
   /** pause delivery (collision handling waits on the other connection) */
   private handlers: ConnectionHandlers | undefined;
 
@@ -59,9 +66,29 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     this.inOctets += chunk.length;
-    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    this.rest = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    // (a chunk read before the pause took effect waits with the rest for the next turn)
+    if (!this.waiting) this.deliver();
+  }
+
+  /**
+   * Hands the whole messages received so far to the handlers, for at most READ_SLICE_MS of one
+   * event-loop turn: Node reads a busy socket many times per turn (a full table's UPDATEs are
+   * megabytes), and everything else on the thread (the FIB export, an agent in the same
+   * process, BFD, the CLI) waited until all of it was decoded and decided. Past the slice
+   * the socket pauses, the rest waits, and both continue on the next turn.
+   */
+  private deliver(): void {
+    const buf = this.rest;
+    if (!buf) return;
     this.rest = undefined;
+    const now = performance.now();
+    if (this.sliceStart < 0) {
+      this.sliceStart = now;
+      setImmediate(() => (this.sliceStart = -1));
+    }
     let off = 0;
+    let later = false;
     while (this.open && this.handlers) {
       const view = buf.subarray(off);
       const f: Frame = frameMessage(view, this.maxLength);
@@ -77,8 +104,24 @@ export class Connection {
         this.handlers.failed(err);
         return;
       }
+      if (off < buf.length && performance.now() - this.sliceStart >= READ_SLICE_MS) {
+        later = true;
+        break;
+      }
     }
-    if (off < buf.length && this.open) this.rest = Buffer.from(buf.subarray(off));
+    if (off >= buf.length || !this.open) return;
+    // what waits for the next turn is this chunk's own (no copy); a partial message is copied
+    this.rest = later ? buf.subarray(off) : Buffer.from(buf.subarray(off));
+    if (!later) return;
+    this.waiting = true;
+    this.socket.pause();
+    setImmediate(() => {
+      if (!this.open) return;
+      this.waiting = false;
+      this.deliver();
+      // (unless that slice ran out too: then its own turn resumes)
+      if (!this.waiting && this.open && !this.socket.destroyed) this.socket.resume();
+    });
   }
 
   private onClose(reason: string): void {

@@ -1,0 +1,82 @@
+/**
+ * A development trace of the route path in one process (`CNR_TRACE_ROUTES=MS cnr start`): every
+ * MS milliseconds one log line with the routes waiting for the FIB export, the routes the agent
+ * acknowledged, the routes its programmer holds, and the longest event-loop stall since the
+ * last line, twice: by the wall clock (perf_hooks.monitorEventLoopDelay) and as the main
+ * thread's CPU time between two turns (/proc/thread-self/schedstat, read every 10 ms) — on a
+ * loaded machine the wall clock also counts the time the process waited for a core, the CPU
+ * time only what the thread itself did in one go. At stop, the longest of the whole run.
+ * The benchmarks read it to place each stage in time and to see how long the loop stood still
+ * (BFD's 300 ms detection times are the budget), without a profiler in the measured process.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+/** The main thread's time on a CPU so far, ns (Linux schedstat), or undefined. */
+function threadCpu(fd: number | undefined, buf: Buffer): number | undefined {
+  if (fd === undefined) return undefined;
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  return Number(buf.toString('latin1', 0, n).split(' ')[0]);
+}
+
+export interface RouteTraceSources {
+  /** route changes and objects waiting in the FIB export, and its acknowledged routes */
+  fib: () => { pending: number; routesAcked: number };
+  /** routes the in-process programmer holds (absent without a vRouter in this process) */
+  programmed?: () => number;
+  log: (line: string) => void;
+}
+
+/** Starts the trace when CNR_TRACE_ROUTES names an interval; returns its stop (which logs the run's longest stall). */
+export function startRouteTrace(src: RouteTraceSources, env = process.env['CNR_TRACE_ROUTES']): () => void {
+  const every = Number(env);
+  if (!env || !Number.isFinite(every) || every <= 0) return () => {};
+  const window = monitorEventLoopDelay({ resolution: 5 });
+  const whole = monitorEventLoopDelay({ resolution: 5 });
+  window.enable();
+  whole.enable();
+  let fd: number | undefined;
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    // not Linux: the wall clock only
+  }
+  const buf = Buffer.alloc(96);
+  let cpuAt = threadCpu(fd, buf);
+  let cpuWindow = 0;
+  let cpuWhole = 0;
+  const cpuTimer = setInterval(() => {
+    const now = threadCpu(fd, buf);
+    if (now === undefined || cpuAt === undefined) return;
+    const gap = (now - cpuAt) / 1e6;
+    cpuAt = now;
+    cpuWindow = Math.max(cpuWindow, gap);
+    cpuWhole = Math.max(cpuWhole, gap);
+  }, 10);
+  cpuTimer.unref();
+  const t0 = performance.now();
+  let last = '';
+  const sample = () => {
+    const f = src.fib();
+    const line = `pending ${f.pending} acked ${f.routesAcked}${src.programmed ? ` programmed ${src.programmed()}` : ''}`;
+    const stall = window.max / 1e6;
+    const cpu = cpuWindow;
+    window.reset();
+    cpuWindow = 0;
+    // idle lines are left out: the trace is for the busy part
+    if (line === last && stall < 50) return;
+    last = line;
+    src.log(`route-trace: +${((performance.now() - t0) / 1000).toFixed(3)} s ${line} longest-stall ${stall.toFixed(0)} ms cpu ${cpu.toFixed(0)} ms`);
+  };
+  const timer = setInterval(sample, every);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    clearInterval(cpuTimer);
+    sample();
+    src.log(`route-trace: longest event-loop stall of the run ${(whole.max / 1e6).toFixed(0)} ms (p99 ${(whole.percentile(99) / 1e6).toFixed(1)} ms), on the thread's CPU ${cpuWhole.toFixed(0)} ms`);
+    window.disable();
+    whole.disable();
+    if (fd !== undefined) closeSync(fd);
+  };
+}
