@@ -61,7 +61,8 @@ export function viewOf(lsp: Lsp, intern: (id: string) => string = (id) => id): L
     else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
       for (const p of t.prefixes) {
         const key = formatPrefix(p.prefix);
-        prefixes.push(p.down ? { key, metric: p.metric, down: true } : { key, metric: p.metric });
+        const external = 'external' in p && p.external;
+        prefixes.push(p.down || external ? { key, metric: p.metric, ...(p.down ? { down: true as const } : {}), ...(external ? { external: true as const } : {}) } : { key, metric: p.metric });
         for (const s of p.subTlvs) {
           if (s.type !== 'prefix-sid' || s.algorithm !== 0 || !('index' in s.sid)) continue;
           (sids ??= []).push({ prefix: key, index: s.sid.index, node: s.flags.n, php: !s.flags.p, explicitNull: s.flags.e });
