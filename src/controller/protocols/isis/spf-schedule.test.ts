@@ -5,19 +5,10 @@
 // drain delivers them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAreaAddress, parseSystemId, type Lsp } from '../../../wire/isis/index.js';
 import { SPF_DELAY_MS, SPF_MAX_HOLD_MS } from './origination.js';
-import { peerFrame, withPeer } from './test-instance.js';
+import { bareLsp, peerFrame, withPeer } from './test-instance.js';
 
 const lines = ['set protocols isis interface eth1 point-to-point', 'set protocols isis level 1 disable'];
-
-function lsp(i: number): Lsp {
-  return {
-    kind: 'lsp', level: 2, maxAreaAddresses: 0, remainingLifetime: 1200, lspId: { systemId: parseSystemId(`0000.0001.${i.toString(16).padStart(4, '0')}`), pseudonode: 0, fragment: 0 },
-    sequence: 1, checksum: 0, partitionRepair: false, attached: 0, overload: false, isType: 3,
-    tlvs: [{ type: 'area-addresses', areas: [parseAreaAddress('49.0001')] }],
-  };
-}
 
 /** `batches` batches of `size` LSPs every 20 ms from a quiet instance, ticking every 10 ms until 2 s after the last: the SPF runs' times, relative to the first batch. */
 function flood(batches: number, size: number): number[] {
@@ -28,7 +19,7 @@ function flood(batches: number, size: number): number[] {
   const t0 = t + 10;
   let n = 0;
   for (let b = 0; b < batches; b++) {
-    inst.framesReceived(Array.from({ length: size }, () => ({ ifname: 'eth1', frame: peerFrame(lsp(n++)) })), t0 + b * 20);
+    inst.framesReceived(Array.from({ length: size }, () => ({ ifname: 'eth1', frame: peerFrame(bareLsp(n++)) })), t0 + b * 20);
     inst.tick(t0 + b * 20);
     inst.tick(t0 + b * 20 + 10);
   }
