@@ -199,6 +199,8 @@ export interface IsisFigure {
   complete: boolean;
   /** s from the adjacency Up (flooding starts) until the receiver counted every route */
   seconds: number;
+  /** when the adjacency came Up (ms, Date.now()): the SPF logs' `at` in the state are on the same clock */
+  upAt: number;
   /** s from the adjacency Up until the injector had sent every LSP once */
   floodSeconds: number;
   /** LSPs the receiver asked for again in PSNPs (lost on the way in), by the stop */
@@ -218,7 +220,7 @@ export interface IsisFigure {
 async function measure(r: Receiver, routers: number, pollMs: number, round: number): Promise<IsisFigure> {
   const expected = routers * 2;
   const fig: IsisFigure = {
-    receiver: r.name, routers, round, expected, counted: 0, complete: false, seconds: NaN, floodSeconds: NaN, requested: 0, cpuSeconds: NaN, rssBytes: NaN, readyRssBytes: NaN, spfMs: NaN, pollWallMs: NaN, pollCpuMs: NaN,
+    receiver: r.name, routers, round, expected, counted: 0, complete: false, seconds: NaN, upAt: NaN, floodSeconds: NaN, requested: 0, cpuSeconds: NaN, rssBytes: NaN, readyRssBytes: NaN, spfMs: NaN, pollWallMs: NaN, pollCpuMs: NaN,
   };
   const lab = new Lab('isb');
   const timeoutMs = 60_000 + routers * 15;
@@ -251,6 +253,7 @@ async function measure(r: Receiver, routers: number, pollMs: number, round: numb
     await ev('encoded', 60_000);
     const up = await ev('adjacency-up', 60_000);
     const t0 = Number(up['t']);
+    fig.upAt = t0;
     const flooded = ev('flooded', timeoutMs).then((v) => {
       fig.floodSeconds = (Number(v['t']) - t0) / 1000;
     }, () => {});

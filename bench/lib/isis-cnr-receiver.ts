@@ -7,7 +7,7 @@
  *
  * It keeps its own count of active IS-IS routes in inet.0 from the RIB's change stream (so a
  * poll costs nothing but a line), and answers each "count" line on stdin with a JSON line:
- * {"count":N,"spf":[{durationMs,nodes,routes,partial}...],"stats":{lsdb,spfRuns,drops,rx},"mem":{...}}
+ * {"count":N,"spf":[{at,durationMs,nodes,routes,partial}...],"stats":{lsdb,spfRuns,drops,rx},"mem":{...}}
  * (the instance's SPF log and counters, process.memoryUsage()).
  * Arguments: --ifname IF --addr A.B.C.D/PLEN --system-id SYSID [--rcvbuf BYTES]
  */
@@ -57,7 +57,7 @@ if (a.rcvbuf) {
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'count') return;
-  const spf = (isis.instance()?.cx.spfLog ?? []).map((e) => ({ durationMs: e.durationMs, nodes: e.nodes, routes: e.routes, partial: e.partial }));
+  const spf = (isis.instance()?.cx.spfLog ?? []).map((e) => ({ at: e.at, durationMs: e.durationMs, nodes: e.nodes, routes: e.routes, partial: e.partial }));
   const inst = isis.instance();
   const stats = inst ? { lsdb: inst.cx.lsdb.get(2)?.size ?? 0, spfRuns: inst.cx.stats.spfRuns, drops: Object.fromEntries(inst.cx.stats.drops), rx: Object.fromEntries(inst.cx.stats.rx) } : undefined;
   const m = process.memoryUsage();

@@ -4,10 +4,17 @@
  * as the text notations, so a wrong key or value is refused with its line number.
  * JSON is checked by JSON.parse, then read by a small reader that keeps lines.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { LineCounter, Node } from 'yaml';
 import type { ConfigTree } from '../types.js';
 import { applySet, cloneTree } from './edit.js';
 import { ConfigError, type Word } from './tokens.js';
+
+// yaml is loaded on first use, not at start: it costs ~8 MB of resident memory, and a node
+// configured in set or curly notation (an IS-IS-only router, say) never needs it
+let yamlModule: typeof Yaml | undefined;
+const yaml = (): typeof Yaml => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
 
 function scalarText(v: unknown, line: number, where: string[]): string {
   if (typeof v === 'string') return v;
@@ -16,6 +23,7 @@ function scalarText(v: unknown, line: number, where: string[]): string {
 }
 
 function walk(node: Node | null, words: Word[], lc: LineCounter, out: Array<{ words: Word[]; line: number }>): void {
+  const { isMap, isScalar, isSeq } = yaml();
   const line = node?.range ? lc.linePos(node.range[0]).line : 0;
   if (node === null || (isScalar(node) && node.value === null)) {
     // `key:` with nothing: an empty container or list entry
@@ -155,16 +163,16 @@ export function dataStatements(text: string, format: 'json' | 'yaml'): Array<{ w
     }
     return jsonStatements(text);
   }
-  const lc = new LineCounter();
+  const lc = new (yaml().LineCounter)();
   // duplicate keys are found by walk(); the composer's own check is quadratic
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false });
+  const doc = yaml().parseDocument(text, { lineCounter: lc, uniqueKeys: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     throw new ConfigError(e.message.split('\n')[0]!, e.linePos?.[0]?.line ?? 1);
   }
   const out: Array<{ words: Word[]; line: number }> = [];
   const root = doc.contents as Node | null;
-  if (root === null || (isScalar(root) && root.value === null)) return out;
+  if (root === null || (yaml().isScalar(root) && root.value === null)) return out;
   walk(root, [], lc, out);
   return out.filter((s) => s.words.length > 0);
 }
@@ -187,5 +195,5 @@ export function printJson(tree: ConfigTree): string {
 }
 
 export function printYaml(tree: ConfigTree): string {
-  return Object.keys(tree).length ? stringify(tree) : '';
+  return Object.keys(tree).length ? yaml().stringify(tree) : '';
 }

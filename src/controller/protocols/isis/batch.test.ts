@@ -4,25 +4,16 @@
 // without losing the others of its batch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAreaAddress, parseSystemId, type Lsp } from '../../../wire/isis/index.js';
-import { peerFrame, withPeer } from './test-instance.js';
+import { bareLsp, peerFrame, withPeer } from './test-instance.js';
 
 const lines = ['set protocols isis interface eth1 point-to-point', 'set protocols isis level 1 disable'];
-
-function lsp(i: number): Lsp {
-  return {
-    kind: 'lsp', level: 2, maxAreaAddresses: 0, remainingLifetime: 1200, lspId: { systemId: parseSystemId(`0000.0001.${i.toString(16).padStart(4, '0')}`), pseudonode: 0, fragment: 0 },
-    sequence: 1, checksum: 0, partitionRepair: false, attached: 0, overload: false, isType: 3,
-    tlvs: [{ type: 'area-addresses', areas: [parseAreaAddress('49.0001')] }],
-  };
-}
 
 const psnps = (inst: ReturnType<typeof withPeer>['inst']) => inst.cx.stats.tx.get('l2-psnp') ?? 0;
 
 test('200 LSPs in one batch are stored and acknowledged in 3 PSNPs; one by one they take 200', () => {
   const batch = withPeer(lines, 2);
   const before = psnps(batch.inst);
-  const frames = Array.from({ length: 200 }, (_, i) => ({ ifname: 'eth1', frame: peerFrame(lsp(i)) }));
+  const frames = Array.from({ length: 200 }, (_, i) => ({ ifname: 'eth1', frame: peerFrame(bareLsp(i)) }));
   frames.splice(100, 0, { ifname: 'eth1', frame: Uint8Array.from([1, 2, 3]) });
   batch.inst.framesReceived(frames, batch.now + 1);
   assert.equal(batch.inst.cx.lsdb.get(2)!.size, 201, 'every LSP stored (and our own)');
@@ -31,7 +22,7 @@ test('200 LSPs in one batch are stored and acknowledged in 3 PSNPs; one by one t
 
   const single = withPeer(lines, 2);
   const before1 = psnps(single.inst);
-  for (let i = 0; i < 200; i++) single.inst.frameReceived('eth1', peerFrame(lsp(i)), single.now + 1);
+  for (let i = 0; i < 200; i++) single.inst.frameReceived('eth1', peerFrame(bareLsp(i)), single.now + 1);
   assert.equal(single.inst.cx.lsdb.get(2)!.size, 201);
   assert.equal(psnps(single.inst) - before1, 200);
 });

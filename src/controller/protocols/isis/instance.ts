@@ -120,6 +120,8 @@ export interface IsisContext {
   /** SPF pending per level: when it should run */
   readonly spfDue: Map<Level, number>;
   readonly spfReason: Map<Level, string>;
+  /** per level, since when the pending (or last) SPF run waited, how many changes it gathered, and how many the run before it did (origination.ts SPF_FLOOD_CHANGES) */
+  readonly spfWaiting: Map<Level, { readonly since: number; changes: number; readonly previous: number }>;
   /** per level, the earliest time the next SPF may run (origination.ts SPF_HOLD_FACTOR) */
   readonly spfHold: Map<Level, number>;
   readonly spf: Map<Level, SpfResult>;
@@ -165,6 +167,7 @@ export class IsisInstance {
       refreshDue: now,
       spfDue: new Map(),
       spfReason: new Map(),
+      spfWaiting: new Map(),
       spfHold: new Map(),
       spf: new Map(),
       spfTopology: new Map(),

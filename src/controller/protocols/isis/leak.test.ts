@@ -15,8 +15,8 @@ import { peerFrame, withPeer } from './test-instance.js';
 
 const PEER = parseSystemId('0000.0000.0002');
 
-/** The peer's LSP at `level`: us as its neighbour (the two-way check), IPv4 prefixes (with their down bit) and IPv6 ones, at metric 5. */
-function peerLsp(level: 1 | 2, area: string, v4: [string, boolean][], v6: string[]): Lsp {
+/** The peer's LSP at `level`: us as its neighbour (the two-way check), IPv4 prefixes (with their down bit) and IPv6 ones (external: the X bit), at metric 5. */
+function peerLsp(level: 1 | 2, area: string, v4: [string, boolean][], v6: string[], v6External: string[] = []): Lsp {
   return {
     kind: 'lsp', level, maxAreaAddresses: 0, remainingLifetime: 1200, lspId: { systemId: PEER, pseudonode: 0, fragment: 0 }, sequence: 1, checksum: 0,
     partitionRepair: false, attached: 0, overload: false, isType: 3,
@@ -24,7 +24,7 @@ function peerLsp(level: 1 | 2, area: string, v4: [string, boolean][], v6: string
       { type: 'area-addresses', areas: [parseAreaAddress(area)] },
       { type: 'extended-is-reachability', neighbors: [{ neighbor: { systemId: parseSystemId('0000.0000.0001'), pseudonode: 0 }, metric: 10, subTlvs: [] }] },
       { type: 'extended-ipv4-reachability', prefixes: v4.map(([p, down]) => ({ prefix: parsePrefix(p), metric: 5, down, subTlvs: [] })) },
-      { type: 'ipv6-reachability', prefixes: v6.map((p) => ({ prefix: parsePrefix(p), metric: 5, down: false, external: false, subTlvs: [] })) },
+      { type: 'ipv6-reachability', prefixes: [...v6, ...v6External].map((p) => ({ prefix: parsePrefix(p), metric: 5, down: false, external: v6External.includes(p), subTlvs: [] })) },
     ],
   };
 }
@@ -79,11 +79,11 @@ test('without a term from level 2 nothing leaks, and a term to level 2 exports a
   assert.deepEqual(ownPrefixes(inst, 2).filter(([p]) => p === '192.0.2.0/24'), [['192.0.2.0/24', 0, false]], 'level 2: the static');
 });
 
-/** The peer's level 1 LSP (same area): 10.77.0.0/24, and 10.66.0.0/24 with the down bit (it leaked that one from level 2). */
+/** The peer's level 1 LSP (same area): 10.77.0.0/24, and 10.66.0.0/24 with the down bit (it leaked that one from level 2); 2001:db8:77::/48, and 2001:db8:78::/48 external. */
 function runL1(policy: string[]) {
   const { inst, rib, now: t0 } = withPeer(['set protocols isis interface eth1 point-to-point', ...policy], 3);
   let now = t0;
-  inst.frameReceived('eth1', peerFrame(peerLsp(1, '49.0001', [['10.77.0.0/24', false], ['10.66.0.0/24', true]], ['2001:db8:77::/48'])), (now += 10));
+  inst.frameReceived('eth1', peerFrame(peerLsp(1, '49.0001', [['10.77.0.0/24', false], ['10.66.0.0/24', true]], ['2001:db8:77::/48'], ['2001:db8:78::/48'])), (now += 10));
   for (let i = 0; i < 5; i++) inst.tick((now += 200));
   return { inst, rib };
 }
@@ -91,10 +91,12 @@ function runL1(policy: string[]) {
 test('level 1 prefixes go into the level 2 LSP by default at their level 1 distance, not those with the down bit', () => {
   const { inst, rib } = runL1([]);
   assert.ok(rib.show('inet.0').some((e) => e.prefix === '10.66.0.0/24'), 'the down-bit prefix is a level 1 route all the same');
-  const l2 = ownPrefixes(inst, 2).filter(([p]) => p.startsWith('10.77') || p.startsWith('10.66') || p.startsWith('2001:db8:77'));
-  assert.deepEqual(l2, [['10.77.0.0/24', 15, false], ['2001:db8:77::/48', 15, false]]);
+  const l2 = ownPrefixes(inst, 2).filter(([p]) => p.startsWith('10.77') || p.startsWith('10.66') || p.startsWith('2001:db8:7'));
+  assert.deepEqual(l2, [['10.77.0.0/24', 15, false], ['2001:db8:77::/48', 15, false], ['2001:db8:78::/48', 15, false]]);
   const v6 = lspOf(inst.cx.lsdb.get(2)!.get('0000.0000.0001.00-00')!).tlvs.find((t) => t.type === 'ipv6-reachability');
-  assert.ok(v6?.type === 'ipv6-reachability' && v6.prefixes.every((p) => !p.external), 'internal, not external');
+  assert.ok(v6?.type === 'ipv6-reachability');
+  const external = v6.prefixes.filter((p) => formatPrefix(p.prefix).startsWith('2001:db8:7')).map((p) => [formatPrefix(p.prefix), p.external]);
+  assert.deepEqual(external, [['2001:db8:77::/48', false], ['2001:db8:78::/48', true]], 'the internal one internal, the external one keeps its X bit (RFC 5308 2)');
 });
 
 test('a from level 1 / to level 2 reject term keeps level 1 prefixes out of level 2', () => {

@@ -220,11 +220,28 @@ export const SPF_DELAY_MS = 50;
 export const SPF_HOLD_FACTOR = 2;
 export const SPF_MAX_HOLD_MS = 1000;
 
+/**
+ * A flood: more changes than this gathered by the pending SPF run and the one before it (a
+ * database arriving in bulk, not the few LSPs of one event). While the changes of a flood keep
+ * coming, the run waits until they pause for SPF_DELAY_MS, at most SPF_MAX_HOLD_MS after the
+ * first, so that the flood makes about one run a second and one at its end, and the RIB and the
+ * FIB as many rounds of route changes, instead of a run every SPF_DELAY_MS whose routes the next
+ * one changes again (a 1k-system flood ran ~20, each reprogramming the vRouter's FIB). Changes
+ * that come all at once run SPF_DELAY_MS after the first either way.
+ */
+export const SPF_FLOOD_CHANGES = 64;
+
 export function scheduleSpf(cx: IsisContext, level: Level, now: number, reason: string): void {
-  if (!cx.spfDue.has(level)) {
+  const due = cx.spfDue.get(level);
+  const waiting = cx.spfWaiting.get(level);
+  if (due === undefined || !waiting) {
     cx.spfDue.set(level, Math.max(now + SPF_DELAY_MS, cx.spfHold.get(level) ?? 0));
     cx.spfReason.set(level, reason);
+    cx.spfWaiting.set(level, { since: now, changes: 1, previous: waiting?.changes ?? 0 });
+    return;
   }
+  waiting.changes++;
+  if (waiting.changes + waiting.previous > SPF_FLOOD_CHANGES) cx.spfDue.set(level, Math.max(due, Math.min(now + SPF_DELAY_MS, waiting.since + SPF_MAX_HOLD_MS)));
 }
 
 /** Whether own LSPs are due for refresh (every fragment is regenerated together, REFRESH_MARGIN_S before its lifetime ends). */

@@ -23,7 +23,7 @@ import type { ExtendedIpv4Reach, Ipv6Reach, Level } from '../../../wire/isis/ind
 import { PolicyEngine } from '../../policy/index.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
 import type { IsisContext } from './instance.js';
-import { MAX_PATH_METRIC } from './spf.js';
+import { MAX_PATH_METRIC, type SpfGraph } from './spf.js';
 
 /** What the RIB may offer beyond RibApi: its active forwarded routes. */
 export interface ListingRib {
@@ -50,6 +50,11 @@ function candidates(rib: RibApi): RibRoute[] {
   return out;
 }
 
+/** Whether every system `prefix` was reached through advertises it with that bit (down: leaked from level 2; external: IPv6's X bit). */
+function advertisedBy(graph: SpfGraph, origins: readonly string[], prefix: string, bit: 'down' | 'external'): boolean {
+  return origins.every((o) => graph.get(o)?.prefixes.some((p) => p.key === prefix && p[bit] === true));
+}
+
 /** The exported prefixes of the LSP of `level`, leaked ones included (those already advertised as interface prefixes are left to the caller). */
 export function exportedPrefixes(cx: IsisContext, level: Level): { v4: ExtendedIpv4Reach[]; v6: Ipv6Reach[] } {
   const v4: ExtendedIpv4Reach[] = [];
@@ -74,9 +79,11 @@ export function exportedPrefixes(cx: IsisContext, level: Level): { v4: ExtendedI
     const engine = chain.length ? policyEngine(cx) : undefined;
     for (const [prefix, pr] of l1.prefixes) {
       // learned only with the down bit: it came from level 2 and does not go back
-      if (pr.origins.every((o) => graph.get(o)?.prefixes.some((p) => p.key === prefix && p.down))) continue;
-      const r = engine?.evaluate(chain, { prefix, protocol: 'isis', level: 1, toLevel: 2, routeType: 'internal', nextHops: [], metric: pr.distance }, true);
-      if (!r || r.accept) add(prefix, r?.metric ?? pr.distance, false, false);
+      if (advertisedBy(graph, pr.origins, prefix, 'down')) continue;
+      // an external IPv6 prefix (X bit) stays external in level 2 (RFC 5308 2)
+      const external = advertisedBy(graph, pr.origins, prefix, 'external');
+      const r = engine?.evaluate(chain, { prefix, protocol: 'isis', level: 1, toLevel: 2, routeType: external ? 'external' : 'internal', nextHops: [], metric: pr.distance }, true);
+      if (!r || r.accept) add(prefix, r?.metric ?? pr.distance, false, external);
     }
   }
   if (chain.length === 0) return { v4, v6 };
@@ -87,9 +94,14 @@ export function exportedPrefixes(cx: IsisContext, level: Level): { v4: ExtendedI
     if (r.accept) add(route.prefix, r.metric ?? route.metric ?? 0, false, true);
   }
   const l2 = level === 1 && cx.cfg.levels.includes(2) ? cx.spf.get(2) : undefined;
-  for (const [prefix, pr] of l2?.prefixes ?? []) {
-    const r = engine.evaluate(chain, { prefix, protocol: 'isis', level: 2, toLevel: 1, routeType: 'internal', nextHops: [], metric: pr.distance }, false);
-    if (r.accept) add(prefix, r.metric ?? pr.distance, true, false);
+  if (l2) {
+    const db = cx.lsdb.get(2)!;
+    const graph = db.spfGraph.graph(db.records, cx.now);
+    for (const [prefix, pr] of l2.prefixes) {
+      const external = advertisedBy(graph, pr.origins, prefix, 'external');
+      const r = engine.evaluate(chain, { prefix, protocol: 'isis', level: 2, toLevel: 1, routeType: external ? 'external' : 'internal', nextHops: [], metric: pr.distance }, false);
+      if (r.accept) add(prefix, r.metric ?? pr.distance, true, external);
+    }
   }
   return { v4, v6 };
 }

@@ -61,7 +61,11 @@ export function viewOf(lsp: Lsp, intern: (id: string) => string = (id) => id): L
     else if (t.type === 'extended-ipv4-reachability' || t.type === 'ipv6-reachability') {
       for (const p of t.prefixes) {
         const key = formatPrefix(p.prefix);
-        prefixes.push(p.down ? { key, metric: p.metric, down: true } : { key, metric: p.metric });
+        // the flags only where set: most prefixes have neither, and their objects stay small
+        const entry: { key: string; metric: number; down?: true; external?: true } = { key, metric: p.metric };
+        if (p.down) entry.down = true;
+        if ('external' in p && p.external) entry.external = true;
+        prefixes.push(entry);
         for (const s of p.subTlvs) {
           if (s.type !== 'prefix-sid' || s.algorithm !== 0 || !('index' in s.sid)) continue;
           (sids ??= []).push({ prefix: key, index: s.sid.index, node: s.flags.n, php: !s.flags.p, explicitNull: s.flags.e });

@@ -39,6 +39,8 @@ export interface SpfPrefix {
   readonly metric: number;
   /** the up/down bit (RFC 5305 4.1): leaked down from level 2, never to be advertised back up */
   readonly down?: true;
+  /** the external bit of IPv6 reachability (RFC 5308 2: redistributed from another protocol), kept when leaked between levels */
+  readonly external?: true;
 }
 
 export interface SpfVertex {

@@ -6,7 +6,7 @@
  * fe80::2) by its hellos.
  */
 import assert from 'node:assert/strict';
-import { AdjacencyState, ALL_ISS, encodeIsisFrameHeader, encodePduBytes, ISIS_FRAME_HEADER_LEN, Nlpid, parseAreaAddress, parseSystemId, type Pdu } from '../../../wire/isis/index.js';
+import { AdjacencyState, ALL_ISS, encodeIsisFrameHeader, encodePduBytes, ISIS_FRAME_HEADER_LEN, Nlpid, parseAreaAddress, parseSystemId, type Lsp, type Pdu } from '../../../wire/isis/index.js';
 import { parseIpv4, parseIpv6, type Mac } from '../../../lib/addr.js';
 import { parseConfig } from '../../config/notation.js';
 import { Rib } from '../../rib/rib.js';
@@ -63,4 +63,13 @@ export function withPeer(lines: readonly string[], circuitType: number): { inst:
   assert.equal(inst.cx.circuits.get('eth1')?.p2p?.state, 'up');
   inst.tick((now += 200));
   return { inst, rib, now };
+}
+
+/** Level 2 LSP number `i` of a system that lists no neighbour (system ID 0000.0001.iiii): bulk for the LSDB. */
+export function bareLsp(i: number): Lsp {
+  return {
+    kind: 'lsp', level: 2, maxAreaAddresses: 0, remainingLifetime: 1200, lspId: { systemId: parseSystemId(`0000.0001.${i.toString(16).padStart(4, '0')}`), pseudonode: 0, fragment: 0 },
+    sequence: 1, checksum: 0, partitionRepair: false, attached: 0, overload: false, isType: 3,
+    tlvs: [{ type: 'area-addresses', areas: [parseAreaAddress('49.0001')] }],
+  };
 }
