@@ -9,12 +9,9 @@
  *
  *   node dist/bench/cni-timeline.js [PODS]      (root; PODS defaults to 20)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NetnsLab } from '../test/lib/netns.js';
-import { CnrNode, cniBin } from '../test/lib/cnr-node.js';
-import { call, firstReply } from './lib/cni-calls.js';
+import { readFileSync, rmSync } from 'node:fs';
+import { cniBin } from '../test/lib/cnr-node.js';
+import { call, cnrPodRig, firstReply } from './lib/cni-calls.js';
 
 const PODS = Number(process.argv[2] ?? 20);
 const PARALLEL = 10;
@@ -66,23 +63,7 @@ async function main(): Promise<void> {
     return;
   }
   process.env.CNR_TIMELINE = '1';
-  const tag = `cnit${process.pid}`;
-  const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
-  const lab = new NetnsLab('cnit');
-  const host = lab.netns('host');
-  const pods = Array.from({ length: PODS }, (_, i) => lab.netns(`p${i}`, { loopbackUp: false }));
-  const stateDir = join(tmp, 'state');
-  writeFileSync(join(tmp, 'cnr.set'), 'set system host-name cni-timeline\nset routing-instances blue instance-type vrf\n');
-  const node = new CnrNode(host, stateDir, join(tmp, 'cnr.set'), tmp);
-  const conf = JSON.stringify({
-    cniVersion: '1.0.0',
-    name: `${tag}-cnr`,
-    type: 'cnr-cni',
-    instanceName: 'blue',
-    stateDir,
-    dataDir: join(tmp, 'cni'),
-    ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet: '10.97.0.0/24' }]] },
-  });
+  const { tag, tmp, lab, host, pods, node, conf } = cnrPodRig('cnit', 'cni-timeline', '10.97.0.0/24', PODS);
   const netns = (i: number) => `/var/run/netns/${pods[i]}`;
   const addProbe = async (id: string, i: number, w: Window): Promise<void> => {
     const add = await call(host, cniBin, 'ADD', id, netns(i), 'eth0', conf);

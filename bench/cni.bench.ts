@@ -19,14 +19,12 @@
  * (a round: all pods of one plugin, then of the other, alternating which goes first); each
  * round's p50 and p99, medians over the rounds, ratios within each round (bench/lib/stats.ts).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { NetnsLab } from '../test/lib/netns.js';
-import { CnrNode, cniBin, startJs } from '../test/lib/cnr-node.js';
+import { cniBin, startJs } from '../test/lib/cnr-node.js';
 import { figure, ROUNDS } from './lib/stats.js';
 import type { BenchResult } from './types.js';
-import { call, firstReply, type CallResult } from './lib/cni-calls.js';
+import { call, cnrPodRig, firstReply, type CallResult } from './lib/cni-calls.js';
 
 const PODS = Number(process.env.CNR_BENCH_CNI_PODS ?? 100);
 const PARALLEL = 10;
@@ -51,23 +49,7 @@ export async function run(): Promise<BenchResult[]> {
     console.log('cni: skipped (needs root, /usr/lib/cni/bridge and a build of cnr start)');
     return [];
   }
-  const tag = `cnib${process.pid}`;
-  const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
-  const lab = new NetnsLab('cnib');
-  const host = lab.netns('host');
-  const pods = Array.from({ length: PODS }, (_, i) => lab.netns(`p${i}`, { loopbackUp: false }));
-  const stateDir = join(tmp, 'state');
-  writeFileSync(join(tmp, 'cnr.set'), 'set system host-name cni-bench\nset routing-instances blue instance-type vrf\n');
-  const node = new CnrNode(host, stateDir, join(tmp, 'cnr.set'), tmp);
-  const cnrConf = JSON.stringify({
-    cniVersion: '1.0.0',
-    name: `${tag}-cnr`,
-    type: 'cnr-cni',
-    instanceName: 'blue',
-    stateDir,
-    dataDir: join(tmp, 'cni'),
-    ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet: '10.98.0.0/24' }]] },
-  });
+  const { tag, tmp, lab, host, pods, node, conf: cnrConf } = cnrPodRig('cnib', 'cni-bench', '10.98.0.0/24', PODS);
   const bridgeConf = JSON.stringify({
     cniVersion: '1.0.0',
     name: `${tag}-br`,

@@ -1,9 +1,40 @@
 /**
  * A CNI plugin run as a runtime runs it (a fresh process, config on stdin, the CNI_*
- * environment) and a pod's first ping of its gateway: shared by bench/cni.bench.ts and
- * bench/cni-timeline.ts.
+ * environment), a pod's first ping of its gateway, and the rig both run in (a cnr node and
+ * pod namespaces): shared by bench/cni.bench.ts and bench/cni-timeline.ts.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetnsLab } from '../../test/lib/netns.js';
+import { CnrNode } from '../../test/lib/cnr-node.js';
+
+/**
+ * A lab with the node's namespace and `pods` pod namespaces (loopback down, as a runtime
+ * leaves them), a cnr node in it serving VRF `blue`, and cnr-cni's network config for it
+ * (host-local IPAM over `subnet`); the caller starts the node and cleans the lab and `tmp` up.
+ */
+export function cnrPodRig(prefix: string, hostName: string, subnet: string, pods: number) {
+  const tag = `${prefix}${process.pid}`;
+  const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
+  const lab = new NetnsLab(prefix);
+  const host = lab.netns('host');
+  const podNs = Array.from({ length: pods }, (_, i) => lab.netns(`p${i}`, { loopbackUp: false }));
+  const stateDir = join(tmp, 'state');
+  writeFileSync(join(tmp, 'cnr.set'), `set system host-name ${hostName}\nset routing-instances blue instance-type vrf\n`);
+  const node = new CnrNode(host, stateDir, join(tmp, 'cnr.set'), tmp);
+  const conf = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `${tag}-cnr`,
+    type: 'cnr-cni',
+    instanceName: 'blue',
+    stateDir,
+    dataDir: join(tmp, 'cni'),
+    ipam: { type: 'host-local', dataDir: join(tmp, 'ipam'), ranges: [[{ subnet }]] },
+  });
+  return { tag, tmp, lab, host, pods: podNs, stateDir, node, conf };
+}
 
 export interface CallResult {
   ms: number;
