@@ -12,7 +12,7 @@ import { AGENT_FEATURES_HEADER, FEATURE_PACKED_ROUTES, FEATURE_PREFIX_BYTES, loa
 import { decodeControllerMessage } from '../api/codec.js';
 import { programmerFor, type ApplyResult, type Programmer } from './programmer.js';
 import type { BfdHost } from './bfd-host.js';
-import { mark } from '../lib/timeline.js';
+import { mark, timelineOn } from '../lib/timeline.js';
 
 export const DEFAULT_AGENT_ADDRESS = '127.0.0.1:50052';
 export const AGENT_SERVICE = 'cnr.agent.v1.Agent';
@@ -323,7 +323,7 @@ export class AgentServer {
               this.log(`agent: NACK seq ${msg.seq}: ${res.failures.slice(0, 3).map((f) => `${f.object}: ${f.reason}`).join('; ')}`);
             }
             peer.write(reply);
-            mark(`agent: seq ${msg.seq} answered`);
+            if (timelineOn) mark(`agent: seq ${msg.seq} answered`);
           });
           if (paused && queue.length < 16) {
             paused = false;
@@ -341,7 +341,7 @@ export class AgentServer {
     let done = false;
     return {
       message: (msg) => {
-        mark(`agent: seq ${msg.seq} received (${msg.body})`);
+        if (timelineOn) mark(`agent: seq ${msg.seq} received (${msg.body})`);
         queue.push(msg);
         if (!paused && queue.length > 64) {
           paused = true;

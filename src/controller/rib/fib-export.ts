@@ -616,7 +616,7 @@ export class FibExport {
     }
     const routes = this.inflight.get(m.seq);
     if (routes === undefined) return;
-    mark(`fib-export: seq ${m.seq} acknowledged`);
+    if (timelineOn) mark(`fib-export: seq ${m.seq} acknowledged`);
     this.inflight.delete(m.seq);
     if (!this.st.connected) {
       this.st.connected = true;
