@@ -31,9 +31,14 @@ export const BURST = 256;
  */
 export const DEFAULT_IDLE_SPIN_US = 10;
 export function idleSpinMs(env: string | undefined = process.env['CNR_IDLE_SPIN_US']): number {
-  if (env === undefined || env === '') return DEFAULT_IDLE_SPIN_US / 1000;
+  return microsecondsSetting('CNR_IDLE_SPIN_US', env, DEFAULT_IDLE_SPIN_US);
+}
+
+/** A worker timing setting from the environment, 0 to 1000 us (default when unset), in ms; anything else refuses the start. */
+function microsecondsSetting(name: string, env: string | undefined, dflt: number): number {
+  if (env === undefined || env === '') return dflt / 1000;
   const us = Number(env);
-  if (!Number.isFinite(us) || us < 0 || us > 1000) throw new Error(`CNR_IDLE_SPIN_US=${env}: not a number of microseconds from 0 to 1000`);
+  if (!Number.isFinite(us) || us < 0 || us > 1000) throw new Error(`${name}=${env}: not a number of microseconds from 0 to 1000`);
   return us / 1000;
 }
 
@@ -44,15 +49,13 @@ export function idleSpinMs(env: string | undefined = process.env['CNR_IDLE_SPIN_
  * arriving meanwhile are taken in one burst and no frame's arrival has to wake the worker
  * (the sender's softirq then skips the wake-up, a cross-CPU IPI, too). It adds up to that
  * delay, plus the kernel's timer slack (50 us for a normal thread), to frames arriving in the
- * window. Off by default (0): measured at 64 kpps on veths it did not pay for its latency
- * (docs/dataplane.md); CNR_RX_COALESCE_US (0 to 1000 us) turns it on.
+ * window. Off by default (0): measured on veths beside 10 kpps it added 0.1-0.3 ms to a ping's
+ * round trip and showed no CPU gain (docs/benchmarks.md, forwarding, session 8);
+ * CNR_RX_COALESCE_US (0 to 1000 us) turns it on.
  */
 export const DEFAULT_RX_COALESCE_US = 0;
 export function rxCoalesceMs(env: string | undefined = process.env['CNR_RX_COALESCE_US']): number {
-  if (env === undefined || env === '') return DEFAULT_RX_COALESCE_US / 1000;
-  const us = Number(env);
-  if (!Number.isFinite(us) || us < 0 || us > 1000) throw new Error(`CNR_RX_COALESCE_US=${env}: not a number of microseconds from 0 to 1000`);
-  return us / 1000;
+  return microsecondsSetting('CNR_RX_COALESCE_US', env, DEFAULT_RX_COALESCE_US);
 }
 
 /** how often the drivers' I/O counters are read (PACKET_STATISTICS is a syscall) */
