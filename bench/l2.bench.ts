@@ -2,12 +2,14 @@
  * In-memory L2 switching throughput of the vRouter graph (docs/l2.md), no I/O: the memory
  * driver replays 64-byte frames tagged with two VLANs into a trunk port, 100k MACs (50k per
  * VLAN) are known on the other trunk, every frame is a known unicast switched out tagged, and
- * a sink driver frees what leaves. The reference, in the same run: the L3 IPv4 fast path on the
- * same rig (100k routes, the pipeline benchmark's IPv4 inputs). Packets per second per core =
- * frames sent / CPU seconds of the (single-threaded, workers: 0) process; median of the
- * half-second rounds, min and max in the notes. Each scenario runs in a process of its own
- * (see pipeline.bench.ts: V8 specialises the fast path to the one graph of an isolate).
- * A third process runs the same L2 rig with the fused L2 fast path off (CNR_DP_NO_L2_FAST_PATH):
+ * a sink driver frees what leaves. The reference, in the same round: the L3 IPv4 fast path on
+ * the same rig (100k routes, the pipeline benchmark's IPv4 inputs). Packets per second per
+ * core = frames sent / CPU seconds of the (single-threaded, workers: 0) process. Each scenario
+ * runs in a process of its own (see pipeline.bench.ts: V8 specialises the fast path to the one
+ * graph of an isolate); a round runs the three processes one after the other and gives each
+ * its median over L2_SECONDS of half-second samples, and the figures are the rounds' min /
+ * median / max, with the ratios formed within each round (bench/lib/stats.ts).
+ * The third process runs the same L2 rig with the fused L2 fast path off (CNR_DP_NO_L2_FAST_PATH):
  * what l2-fast-path.ts gains over the l2 nodes. Switching between real veths beside Open vSwitch
  * and the Linux bridge is bench/l2-switching.bench.ts.
  */
@@ -18,6 +20,7 @@ import { createDataplane, type VRouterDataplane } from '../src/dataplane/datapla
 import * as F from '../test/support/frames.js';
 import { rng } from '../test/support/random.js';
 import type { BenchResult } from './types.js';
+import { figure, median, ROUNDS } from './lib/stats.js';
 import { ipv4Rig } from './lib/ipv4-rig.js';
 
 const SECONDS = Number(process.env.L2_SECONDS ?? 3);
@@ -44,7 +47,7 @@ function measure(dp: VRouterDataplane, name: string, notes: string): BenchResult
     rates.push((dp.counters().tx! - tx0) / ((cpu.user + cpu.system) / 1e6));
   }
   rates.sort((a, b) => a - b);
-  const med = rates[rates.length >> 1]!;
+  const med = median(rates);
   const drops = Object.entries(dp.dropStats()).filter(([, v]) => v > 0);
   const mpps = (x: number) => (x / 1e6).toFixed(2);
   console.log(`${name}: ${mpps(med)} Mpps per core (median of ${rates.length} rounds, min ${mpps(rates[0]!)}, max ${mpps(rates.at(-1)!)})${drops.length ? ` drops ${JSON.stringify(Object.fromEntries(drops))}` : ''}`);
@@ -52,7 +55,7 @@ function measure(dp: VRouterDataplane, name: string, notes: string): BenchResult
 }
 
 /** 100k MACs on trunk `out` (VLANs 10 and 20), 64 sources on trunk `in`, every frame a known unicast. */
-async function l2(): Promise<BenchResult[]> {
+async function l2(suffix = ''): Promise<BenchResult[]> {
   const r = rng(21);
   const mac = (n: number) => Uint8Array.of(0x02, 0x10, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
   const frames: Uint8Array[] = [];
@@ -81,7 +84,7 @@ async function l2(): Promise<BenchResult[]> {
     if (n >= MACS) dp.tables.mac.insert(bt.vlanDomain[20]!, hi, lo, inn, now);
     if (dp.tables.mac.insert(bd, hi, lo, n < MACS ? out : inn, now) < 0) throw new Error('MAC table full');
   }
-  const res = measure(dp, `L2 switching, ${MACS / 1000}k MACs on two VLANs, trunk to trunk`, '64-byte tagged frames, every one a known unicast');
+  const res = measure(dp, `L2 switching, ${MACS / 1000}k MACs on two VLANs, trunk to trunk${suffix}`, '64-byte tagged frames, every one a known unicast');
   await dp.stop();
   return [res];
 }
@@ -96,32 +99,33 @@ async function ipv4(): Promise<BenchResult[]> {
 
 /** The same L2 rig through the l2 nodes alone (the fused L2 fast path off): what the fused path gains. */
 async function l2Nodes(): Promise<BenchResult[]> {
-  const [r] = await l2();
-  return [{ ...r!, name: `${r!.name}, l2 nodes only (fused L2 fast path off)` }];
+  return l2(', l2 nodes only (fused L2 fast path off)');
 }
 
-const SCENARIOS = { l2, 'l2-nodes': l2Nodes, ipv4 } as const;
+const SCENARIOS = { l2: () => l2(), 'l2-nodes': l2Nodes, ipv4 } as const;
 
 export async function run(): Promise<BenchResult[]> {
   const only = process.env.L2_ONLY as keyof typeof SCENARIOS | undefined;
   if (only) return SCENARIOS[only]();
-  const got: Record<string, BenchResult> = {};
-  for (const name of Object.keys(SCENARIOS)) {
-    const env = { ...process.env, L2_ONLY: name, ...(name === 'l2-nodes' ? { CNR_DP_NO_L2_FAST_PATH: '1' } : {}) };
-    const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
-    for (const line of text.split('\n')) {
-      if (line.startsWith(MARK)) got[name] = (JSON.parse(line.slice(MARK.length)) as BenchResult[])[0]!;
-      else if (line) console.log(line);
+  const rounds: Record<string, BenchResult[]> = { l2: [], 'l2-nodes': [], ipv4: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const name of Object.keys(SCENARIOS)) {
+      const env = { ...process.env, L2_ONLY: name, ...(name === 'l2-nodes' ? { CNR_DP_NO_L2_FAST_PATH: '1' } : {}) };
+      const text = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+      for (const line of text.split('\n')) {
+        if (line.startsWith(MARK)) rounds[name]!.push((JSON.parse(line.slice(MARK.length)) as BenchResult[])[0]!);
+        else if (line) console.log(`round ${round} ${line}`);
+      }
     }
   }
-  const sw = got['l2']!;
-  const nodes = got['l2-nodes']!;
-  const ref = got['ipv4']!;
-  const vsNodes: BenchResult = { ...sw, name: `${sw.name}: fused L2 fast path against the l2 nodes`, reference: { name: nodes.name, value: nodes.value }, ratio: Number((sw.value / nodes.value).toFixed(3)) };
-  sw.reference = { name: ref.name, value: ref.value };
-  sw.ratio = Number((sw.value / ref.value).toFixed(3));
-  console.log(`L2 switching / IPv4 fast path: ${sw.ratio}x; fused L2 fast path / l2 nodes: ${vsNodes.ratio}x`);
-  return [sw, vsNodes, ref];
+  const values = (name: string) => rounds[name]!.map((r) => r.value);
+  const [sw, nodes, ref] = [rounds['l2']![0]!, rounds['l2-nodes']![0]!, rounds['ipv4']![0]!];
+  const perRound = `each round: one process, the median of its half-second samples; ${ROUNDS} rounds, the three processes in turn`;
+  const l2Fig = figure({ name: sw.name, unit: 'pps/core', values: values('l2'), reference: { name: ref.name, values: values('ipv4') }, notes: `64-byte tagged frames, every one a known unicast; ${perRound}; no I/O, workers: 0` });
+  const vsNodes = figure({ name: `${sw.name}: fused L2 fast path against the l2 nodes`, unit: 'pps/core', values: values('l2'), reference: { name: nodes.name, values: values('l2-nodes') }, notes: perRound });
+  const refFig = figure({ name: ref.name, unit: 'pps/core', values: values('ipv4'), notes: `64-byte frames; ${perRound}` });
+  console.log(`L2 switching / IPv4 fast path: ${l2Fig.ratio?.toFixed(2)}x; fused L2 fast path / l2 nodes: ${vsNodes.ratio?.toFixed(2)}x (medians of per-round ratios)`);
+  return [l2Fig, vsNodes, refFig];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
