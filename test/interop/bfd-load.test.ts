@@ -21,14 +21,13 @@
  * A machine shared with other work is not a verdict on cnr: the BFD packets cross the
  * vRouter's forwarding threads (vhost0 to the wire), which run at normal priority, so on a
  * machine with several times more runnable work than cores any 100 ms x 3 session may rightly
- * go Down. So the test measures what the scheduler did to the threads on the path - cnr's BFD
- * thread (cnr-bfd) and forwarding workers (cnr-fwd-N), FRR's bfdd - as each one's run-queue
- * delay (harness/sched.ts: time spent runnable but not running, from the kernel's schedstat).
- * A Down while one of them waited for a CPU half a detection time (150 ms) or more within one
- * detection time is not judged: the test skips, printing the measurement. Any other Down fails,
- * whatever the load: with every path thread scheduled promptly, a late packet is cnr's own
- * stall. Printed beside it as before: the load average when the file started and a probe
- * process (normal priority, 5 ms timers) held off in the window.
+ * go Down. A Down fails the test whatever the load (never excused); the failure says when the
+ * machine was busy: the load average when the file started above four times the cores, a
+ * probe process (normal priority, 5 ms timers) held off for more than half the detection time
+ * (150 ms), or a thread on the BFD path - cnr's BFD thread (cnr-bfd), its forwarding workers
+ * (cnr-fwd-N), FRR's bfdd - waiting that long for a CPU (its run-queue delay from the kernel's
+ * schedstat, sampled every 10 ms: harness/sched.ts). A busy thread waits longer than a
+ * sleeping probe, and the threads' own waits name which part of the path was held.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -145,7 +144,7 @@ after(async () => {
   if (lab) await lab.close();
 });
 
-test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards and a BGP peer sends ${ROUTES} routes`, { skip, timeout: (WINDOW_S + 60) * 1000 }, async (t) => {
+test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards and a BGP peer sends ${ROUTES} routes`, { skip, timeout: (WINDOW_S + 60) * 1000 }, async () => {
   let rows: Row[] = [];
   await waitFor(`${SESSIONS} sessions Up`, async () => {
     rows = (await cnr.json<{ sessions: Row[] }>('show bfd session')).sessions;
@@ -207,20 +206,17 @@ test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards 
     ...(worst > PROBE_LIMIT_MS ? [`held a process off for ${worst.toFixed(0)} ms (over ${PROBE_LIMIT_MS} ms, half the detection time)`] : []),
     ...(loadAtStart > 4 * cores ? [`had a load average of ${loadAtStart.toFixed(1)} when the file started (over four times its ${cores} cores)`] : []),
   ];
-  // a flap fails the test whatever the load (CI runs it on a quiet machine); the message says when
-  // the machine itself was too busy to hold 100 ms x 3, so that a developer can tell the two apart
-  const why = busy.length ? ` (the machine ${busy.join(' and ')}: a flap here may be the machine's, not cnr's)` : '';
-  // A Down while a thread on the path sat runnable but unscheduled for half a detection time
-  // or more cannot be judged: the machine, not cnr, held the packet. Only then is the verdict
-  // withheld (a skip that prints the measurement); a Down with every path thread scheduled
-  // promptly is cnr's own - a stall inside the program (a lock, a wait on the main thread,
-  // work in the wrong thread) shows as lateness without run-queue delay - and fails.
+  // a flap fails the test whatever the load; the message says when the machine itself was too
+  // busy to hold 100 ms x 3, so that a developer can tell the two apart. The threads' waits are
+  // not a verdict either: the waits are printed beside a failure, not used to excuse it. Tried: a
+  // Down skipped whenever a path thread waited 150 ms or more anywhere in the window hid a
+  // real stall (cnr SIGSTOPped for 0.7 s on a machine at load 10-14 was skipped, its waits
+  // seconds away from the Downs). Excusing a Down needs the wait next to it, and so each
+  // session's time of going Down from the BFD thread's clock (the rows carry only the last
+  // change): not there yet.
   const heldOff = waits.filter((w) => w.waitedMs >= PROBE_LIMIT_MS);
-  const pathKnown = waits.some((w) => w.thread.comm === 'cnr-bfd') && waits.some((w) => w.thread.comm.startsWith('cnr-fwd-')) && waits.some((w) => w.thread.pid === bfdd.pid);
-  if ((down.length || frrDownsInWindow) && pathKnown && heldOff.length) {
-    t.skip(`not judged: ${down.length} session(s) went Down at cnr, FRR counted ${frrDownsInWindow}, while the machine held ${heldOff.map((w) => `${w.thread.comm} off ${w.waitedMs.toFixed(0)} ms`).join(', ')} (runnable, waiting for a CPU; waits ending within one ${DETECTION_MS} ms detection time)`);
-    return;
-  }
+  if (heldOff.length) busy.push(`held ${heldOff.map((w) => `${w.thread.comm} off ${w.waitedMs.toFixed(0)} ms at ${new Date(w.at).toISOString().slice(11, 23)}`).join(', ')} (runnable, waiting for a CPU)`);
+  const why = busy.length ? ` (the machine ${busy.join(' and ')}: a flap here may be the machine's, not cnr's)` : '';
   assert.deepEqual(down, [], `no session went Down at cnr${why}`);
   assert.equal(frrUpAtEnd, SESSIONS, 'FRR has every session up');
   assert.equal(frrDownsInWindow, 0, `FRR saw no session go down in the window${why}`);
