@@ -12,6 +12,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { BfdInstance, type BfdOutput, type BfdSession, type BfdSessionConfig, detectionTimeUs, encodeSessionPacket, sessionKeyText, txIntervalUs } from '../bfd/index.js';
 import { BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP } from '../wire/bfd.js';
 import { drainWakeFd, libc, pollReadable } from '../sys/libc.js';
+import { nameThisThread } from '../sys/thread-name.js';
 import { closeSocket, openReceiveSocket, openSendSocket, Receiver, sendDatagram, sockaddr } from './bfd-socket.js';
 import type { BfdSessionInfo, FromBfdWorker, ToBfdWorker } from './bfd-protocol.js';
 
@@ -214,6 +215,7 @@ function main(init: WorkerInit): void {
   // little but must do it on time, runs at nice -10 where allowed (root), ahead of the
   // controller and the data plane's busy threads (setpriority on the thread's own id)
   const niced = Number(libc().syscall(process.arch === 'arm64' ? 140 : 141, 0, tid, NICE_BFD >>> 0)) === 0;
+  nameThisThread('cnr-bfd');
   post({ ev: 'ready', tid, niced });
   const fds: number[] = [];
   while (running) {

@@ -16,6 +16,8 @@ class FakeController {
   commits = 0;
   delayMs = 0;
   refuse: (group: string) => boolean = () => false;
+  /** every commit refused, whatever it changes (a controller that refuses all, as cni-commit.test.ts makes one) */
+  refuseAll = false;
 
   exec = async (commands: string[]): Promise<string[]> => {
     if (commands[0] === 'show configuration | display set') {
@@ -33,6 +35,7 @@ class FakeController {
       else if ((m = /^delete apply-groups (\S+)$/.exec(c))) applied.delete(m[1]!);
       else if (c.startsWith('commit')) {
         if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+        if (this.refuseAll) throw new ControllerError("'commit': refused by the test");
         const bad = [...groups.keys()].find((g) => this.refuse(g));
         if (bad) throw new ControllerError(`'commit': group ${bad} refused by the test`);
         this.groups = groups;
@@ -145,6 +148,31 @@ test('a refused intent does not hold back the others; it is reported and retried
   await c.stop();
 });
 
+test('a refused DEL is reported while its group is committed; reconcile forgets one whose group never was', async () => {
+  const t = setup();
+  const c = t.make();
+  await c.submit(t.add('cni-kept'));
+  t.ctl.refuseAll = true;
+  // an ADD refused, then its undo's DEL refused too: the group never reached the configuration
+  await assert.rejects(c.submit(t.add('cni-never')), /refused by the test/);
+  await assert.rejects(c.submit(t.del('cni-never')), /refused by the test/);
+  // a DEL of a committed group, refused
+  await assert.rejects(c.submit(t.del('cni-kept')), /refused by the test/);
+  assert.equal(c.backlog().refused, 2);
+  // the next reconcile (the backoff's, or this one) while the cause lasts: the DEL of a group
+  // that is not there has nothing left to do, the other is refused again and still reported
+  await c.reconcile();
+  assert.deepEqual(c.state('cni-never'), {});
+  assert.match(c.state('cni-kept').refused ?? '', /refused by the test/);
+  assert.ok(t.ctl.has('cni-kept'));
+  t.ctl.refuseAll = false;
+  await c.reconcile();
+  assert.deepEqual(c.state('cni-kept'), {});
+  assert.ok(!t.ctl.groups.has('cni-kept'));
+  assert.equal(c.backlog().reason, undefined);
+  await c.stop();
+});
+
 test('after a crash, reconcile commits the journal intents and deletes groups no record names', async () => {
   const t = setup();
   // committed before the crash: cni-old (its DEL is journaled), cni-kept (recorded), cni-orphan (no record)
@@ -216,8 +244,11 @@ test('a commit waits while the service says so, at most MAX_DEFER_MS; poke() let
   await c.stop();
 });
 
-test("the service's deferral: requests that may still submit hold a commit back, requests blocked on it do not", async () => {
+test("the service's deferral: requests that may still submit hold a commit back, requests blocked on it do not", async (ctx) => {
   const t = setup();
+  // the clock stands still: on the real one, a process held off over MAX_DEFER_MS (20 ms)
+  // between the first submit and the check let the deferral run out (failed once under load)
+  ctx.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   // as server.ts: `inflight` requests run, blockedRequests of them wait for a commit
   let inflight = 1;
   let deferred = 0;

@@ -21,13 +21,13 @@
  * A machine shared with other work is not a verdict on cnr: the BFD packets cross the
  * vRouter's forwarding threads (vhost0 to the wire), which run at normal priority, so on a
  * machine with several times more runnable work than cores any 100 ms x 3 session may rightly
- * go Down. A Down fails the test whatever the load (in CI nothing else runs); the failure says
- * when the machine was too busy to judge: the load average when the file started above four
- * times the cores (the quiet runs of session 5, which passed, were at 2-6 on 2 cores; its flaps
- * came at 16-22), or a probe process (normal priority, 5 ms timers) held off for more than half
- * the detection time (150 ms) in the window. (Here, shared with six other sessions at load average 18-22,
- * the vRouter's pings showed 345-600 ms gaps while the probe saw 176 ms: a busy thread waits
- * longer than a sleeping one, so the load average is the second test.)
+ * go Down. A Down fails the test whatever the load (never excused); the failure says when the
+ * machine was busy: the load average when the file started above four times the cores, a
+ * probe process (normal priority, 5 ms timers) held off for more than half the detection time
+ * (150 ms), or a thread on the BFD path - cnr's BFD thread (cnr-bfd), its forwarding workers
+ * (cnr-fwd-N), FRR's bfdd - waiting that long for a CPU (its run-queue delay from the kernel's
+ * schedstat, sampled every 10 ms: harness/sched.ts). A busy thread waits longer than a
+ * sleeping probe, and the threads' own waits name which part of the path was held.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +37,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { Lab, canBuildLabs } from './harness/lab.js';
 import { Cnr, cnrAvailable, repoRoot } from './harness/cnr.js';
 import { must, run, waitFor, WaitAborted, type Daemon } from './harness/proc.js';
+import { RunDelaySampler, threadsOf } from './harness/sched.js';
 import { Pinger } from '../lib/traffic.js';
 
 const skip = !canBuildLabs() ? 'needs root (network namespaces)' : !cnrAvailable() ? 'cnr is not built' : run('test', ['-x', '/usr/lib/frr/bfdd']).code !== 0 ? 'FRR bfdd not installed (apt-get install frr)' : false;
@@ -45,8 +46,10 @@ const WINDOW_S = Number(process.env['CNR_BFD_LOAD_SECONDS'] ?? 20);
 const ROUTES = WINDOW_S >= 60 ? 1_000_000 : 300_000;
 if (skip) console.log(`# bfd-load skipped: ${skip}`);
 else if (WINDOW_S < 60) console.log(`# bfd-load: a ${WINDOW_S} s window instead of the issue's 60 s, to keep the file under the suite's 90 s bound (CNR_BFD_LOAD_SECONDS=60 for the full minute)`);
-/** the longest the probe may be held off before a Down is the machine's, not cnr's: half the 300 ms detection time */
-const PROBE_LIMIT_MS = 150;
+/** 100 ms x 3 */
+const DETECTION_MS = 300;
+/** the longest the probe (or a thread on the BFD path) may be held off before a Down is the machine's, not cnr's: half the detection time */
+const PROBE_LIMIT_MS = DETECTION_MS / 2;
 /**
  * The scheduling probe: a timer every 5 ms; on stdin's end it prints how late the latest one
  * fired at worst, and when.
@@ -165,6 +168,10 @@ test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards 
   const bfddStat = `/proc/${bfdd.pid}/stat`;
   const t0 = [cpuTicks(cnrStat), workerStat ? cpuTicks(workerStat) : 0, cpuTicks(bfddStat)];
   const started = Date.now();
+  // the threads a BFD packet needs on time, each way: cnr's BFD thread and forwarding workers
+  // (vhost0 to the wire), FRR's bfdd; how long each waited for a CPU in the window
+  const pathThreads = [...threadsOf(cnr.daemon.pid, (c) => c === 'cnr-bfd' || /^cnr-fwd-\d+$/.test(c)), ...threadsOf(bfdd.pid, () => true).filter((th) => th.tid === bfdd.pid)];
+  const sampler = new RunDelaySampler(pathThreads, 10);
 
   const probe = lab.daemon('sched-probe', nsHost, process.execPath, ['-e', PROBE], undefined, 'pipe');
   const pinger = new Pinger(nsHost, '10.83.0.2', WINDOW_S * 100);
@@ -173,6 +180,7 @@ test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards 
   ]);
   await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
   const seconds = (Date.now() - started) / 1000;
+  sampler.stop();
   const t1 = [cpuTicks(cnrStat), workerStat ? cpuTicks(workerStat) : 0, cpuTicks(bfddStat)];
   // the verdict is the window's: read both sides now, before anything else winds down
   rows = (await cnr.json<{ sessions: Row[] }>('show bfd session')).sessions;
@@ -192,12 +200,22 @@ test(`${SESSIONS} BFD sessions at 100 ms x 3 stay Up while the vRouter forwards 
   console.log(`# ${SESSIONS} sessions at 100 ms x 3 over ${seconds.toFixed(1)} s: ${down.length} flapped (${bringUpFlaps} had flapped once while the ${SESSIONS} came up together, before the window; FRR counted ${frrDownsInWindow} downs in the window); cnr process CPU ${cnrCpu!.toFixed(1)} s (${((cnrCpu! / seconds) * 100).toFixed(0)}% of a core), of which its BFD worker thread ${workerStat ? `${workerCpu!.toFixed(2)} s (${((workerCpu! / seconds) * 100).toFixed(1)}%)` : 'unknown'}; FRR bfdd ${bfddCpu!.toFixed(2)} s (${((bfddCpu! / seconds) * 100).toFixed(1)}%) for the same sessions; meanwhile ${received} of ${ROUTES} BGP routes in and pings through the vRouter ${ping.received}/${ping.transmitted} (longest gap ${ping.maxGapMs.toFixed(0)} ms, from ${new Date(ping.gapStart).toISOString()}; window ${new Date(started).toISOString()} on)${down.length ? `; sessions down at ${[...new Set(down.map((r) => new Date(r.changedAtMs).toISOString().slice(11, 21)))].join(', ')}` : ''}`);
   const worst = sched.worstMs ?? Number.POSITIVE_INFINITY;
   console.log(`# scheduling probe (a nice-0 process, 5 ms timers): held off ${worst.toFixed(0)} ms at worst${sched.at ? `, at ${new Date(sched.at).toISOString().slice(11, 23)}` : ''}; load average ${loadAtStart.toFixed(1)} when the file started, ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} now`);
+  const waits = sampler.worst(DETECTION_MS);
+  console.log(`# run-queue delay of the threads on the BFD path, the most ending within one ${DETECTION_MS} ms detection time: ${waits.map((w) => `${w.thread.comm} ${w.waitedMs.toFixed(0)} ms (at ${new Date(w.at).toISOString().slice(11, 23)}; ${w.totalMs.toFixed(0)} ms over the window)`).join(', ') || 'threads not found (unnamed: an older build?)'}`);
   const busy = [
     ...(worst > PROBE_LIMIT_MS ? [`held a process off for ${worst.toFixed(0)} ms (over ${PROBE_LIMIT_MS} ms, half the detection time)`] : []),
     ...(loadAtStart > 4 * cores ? [`had a load average of ${loadAtStart.toFixed(1)} when the file started (over four times its ${cores} cores)`] : []),
   ];
-  // a flap fails the test whatever the load (CI runs it on a quiet machine); the message says when
-  // the machine itself was too busy to hold 100 ms x 3, so that a developer can tell the two apart
+  // a flap fails the test whatever the load; the message says when the machine itself was too
+  // busy to hold 100 ms x 3, so that a developer can tell the two apart. The threads' waits are
+  // not a verdict either: the waits are printed beside a failure, not used to excuse it. Tried: a
+  // Down skipped whenever a path thread waited 150 ms or more anywhere in the window hid a
+  // real stall (cnr SIGSTOPped for 0.7 s on a machine at load 10-14 was skipped, its waits
+  // seconds away from the Downs). Excusing a Down needs the wait next to it, and so each
+  // session's time of going Down from the BFD thread's clock (the rows carry only the last
+  // change): not there yet.
+  const heldOff = waits.filter((w) => w.waitedMs >= PROBE_LIMIT_MS);
+  if (heldOff.length) busy.push(`held ${heldOff.map((w) => `${w.thread.comm} off ${w.waitedMs.toFixed(0)} ms at ${new Date(w.at).toISOString().slice(11, 23)}`).join(', ')} (runnable, waiting for a CPU)`);
   const why = busy.length ? ` (the machine ${busy.join(' and ')}: a flap here may be the machine's, not cnr's)` : '';
   assert.deepEqual(down, [], `no session went Down at cnr${why}`);
   assert.equal(frrUpAtEnd, SESSIONS, 'FRR has every session up');

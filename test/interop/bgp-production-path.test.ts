@@ -129,10 +129,16 @@ for (const [kind, n] of [['FRR', 1], ['BIRD', 2], ['GoBGP', 3]] as const) {
     ]);
     await waitFor(`the injector's session to ${kind}`, () => /"event":"sent"/.test(injector.output()), 30_000, 200);
     let got = 0;
-    await waitFor(`${ROUTES} routes from ${kind} at cnr (last count ${got})`, async () => {
+    await waitFor(`${ROUTES} routes from ${kind} at cnr`, async () => {
       got = await cnr.receivedCount(p.address);
       return got >= ROUTES;
-    }, 60_000, 500);
+    }, 60_000, 500).catch((e: unknown) => {
+      // what the count was when time ran out (the wait's text is made before the first count),
+      // whether cnr is still there, and its own account of the session
+      const alive = cnr.daemon.child.exitCode === null ? 'running' : `exited (${cnr.daemon.child.exitCode ?? cnr.daemon.child.signalCode})`;
+      const session = cnr.daemon.output().split('\n').filter((l) => l.includes(`bgp neighbor ${p.address}:`)).slice(-8).join('\n');
+      assert.fail(`${(e as Error).message}; last count ${got}; cnr ${alive}; the injector: ${injector.output().slice(-600)}\ncnr's log for ${p.address}:\n${session}\n${alive === 'running' ? '' : cnr.daemon.output().slice(-3000)}`);
+    });
     const seconds = (Date.now() - t0) / 1000;
     const fabric = vifs().find((v) => v.name === p.fabricIf)!;
     console.log(`${kind}: ${got} routes through the vRouter ${seconds.toFixed(1)} s after the injector started; fabric vif ${JSON.stringify(fabric.io)}`);

@@ -12,18 +12,12 @@ import ssh2 from 'ssh2';
 import { Controller } from '../controller.js';
 import { NetconfFramer } from './netconf-framing.js';
 import { crypt } from './login.js';
+import { generateEd25519KeyPair } from './ssh-server.js';
 import { parseXml, type XmlElement } from '../../lib/xml.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnr-netconf-'));
-/** ssh2 now and then writes an Ed25519 private key its own parser refuses: draw again. */
-function keyPair(): { private: string; public: string } {
-  for (;;) {
-    const k = ssh2.utils.generateKeyPairSync('ed25519');
-    if (!(ssh2.utils.parseKey(k.private) instanceof Error)) return k;
-  }
-}
-const alice = keyPair();
-const stranger = keyPair();
+const alice = generateEd25519KeyPair();
+const stranger = generateEd25519KeyPair();
 const keyFile = join(dir, 'alice.key');
 writeFileSync(keyFile, alice.private, { mode: 0o600 });
 const PASSWORD = 'correct horse';

@@ -7,7 +7,7 @@
  * key is an Ed25519 key made on first use and kept in the state directory, so clients see
  * the same key across restarts; both services use the one key.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import ssh2, { type AuthenticationType, type Connection, type PseudoTtyInfo, type ServerChannel } from 'ssh2';
 import type { ConfigTree } from '../types.js';
@@ -141,11 +141,38 @@ export class SshServer {
   }
 }
 
-/** The server's Ed25519 host key, made on first use (0600). */
+/**
+ * A new Ed25519 key pair in OpenSSH format that ssh2 itself can load. ssh2 1.17's
+ * generateKeyPairSync strips every leading zero byte of the DER bit string, meant for the
+ * unused-bits octet but also eating a public key that starts with 0x00: one key in 256 comes
+ * out 31 bytes long and its own parser refuses it ("Malformed OpenSSH private key"). Such a
+ * key is drawn again; 16 failures in a row (2^-128) would mean the generator is broken.
+ */
+export function generateEd25519KeyPair(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const k = ssh2.utils.generateKeyPairSync('ed25519');
+    if (!(ssh2.utils.parseKey(k.private) instanceof Error)) return k;
+  }
+  throw new Error('ssh2 made 16 Ed25519 keys in a row that it cannot parse');
+}
+
+/**
+ * The server's Ed25519 host key, made on first use (0600). The files are written under
+ * temporary names and renamed into place, so no reader (a second service, a restart after a
+ * crash) ever sees half a key. A key file that does not parse is refused with its path.
+ */
 function hostKey(path: string): string {
-  if (existsSync(path)) return readFileSync(path, 'utf8');
-  const k = ssh2.utils.generateKeyPairSync('ed25519');
-  writeFileSync(path, k.private, { mode: 0o600 });
-  writeFileSync(`${path}.pub`, `${k.public}\n`, { mode: 0o644 });
+  if (existsSync(path)) {
+    const text = readFileSync(path, 'utf8');
+    const parsed = ssh2.utils.parseKey(text);
+    if (parsed instanceof Error) throw new Error(`SSH host key ${path}: ${parsed.message}`);
+    return text;
+  }
+  const k = generateEd25519KeyPair();
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(`${tmp}.pub`, `${k.public}\n`, { mode: 0o644 });
+  renameSync(`${tmp}.pub`, `${path}.pub`);
+  writeFileSync(tmp, k.private, { mode: 0o600 });
+  renameSync(tmp, path);
   return k.private;
 }

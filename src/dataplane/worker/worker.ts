@@ -19,6 +19,7 @@ import type { MemoryDriverShared } from '../io/memory.js';
 import type { MemifOptions } from '../io/memif.js';
 import { HandoffRing, type HandoffShared } from './handoff.js';
 import { drainWakeFd, pollReadable } from '../../sys/libc.js';
+import { nameThisThread } from '../../sys/thread-name.js';
 import { C_IDLE_SLEEPS, D_POOL_EMPTY, STATS_DROP_BASE } from '../graph/graph-constants.js';
 
 export interface WorkerInit {
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
   const engine = new Engine(tables, stats, init.poolSize, init.slotSize);
   const me = init.index;
   engine.graph.workerIndex = me;
+  // "cnr-fwd-N" in top -H, perf and /proc/PID/task/TID/comm (Node names every thread "node")
+  nameThisThread(`cnr-fwd-${me}`);
   engine.connect(
     init.rings[me]!.map((r) => (r ? new HandoffRing(r) : null)),
     init.rings.map((row) => row[me]).filter((r): r is HandoffShared => r !== null && r !== undefined).map((r) => new HandoffRing(r)),

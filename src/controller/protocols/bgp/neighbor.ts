@@ -103,7 +103,7 @@ export class Neighbor {
   conn: Connection | undefined;
   /** a second connection from the peer, tracked until it delivers an OPEN (collision.ts) */
   private second: { conn: Connection; holdTimer: NodeJS.Timeout } | undefined;
-  /** waiting for the derived source address to appear on the host (vhost0 is being set up) */
+  /** waiting for the derived source address, or a route to the peer, to appear on the host (vhost0 is being set up) */
   private sourceWait: NodeJS.Timeout | undefined;
   /** since when the derived source address has been missing from the host */
   private sourceMissingSince: number | undefined;
@@ -335,12 +335,7 @@ export class Neighbor {
     const port = this.transport.peerPort(this.cfg.address);
     const source = this.sourceAddress();
     if (source === 'wait') {
-      // within this attempt: the ConnectRetryTimer still bounds it
-      this.sourceWait = setTimeout(() => {
-        this.sourceWait = undefined;
-        if (this.fsm.state === 'Connect') this.connect();
-      }, 100);
-      this.sourceWait.unref?.();
+      this.connectAgainSoon();
       return;
     }
     let sock: net.Socket | undefined;
@@ -359,7 +354,21 @@ export class Neighbor {
       this.stats.lastError = `connect: ${why}`;
       this.event({ name: 'TcpConnectionFails' });
     };
-    sock.once('error', (err) => fail(source ? `${err.message} (from ${source})` : err.message));
+    sock.once('error', (err) => {
+      // ENETUNREACH: this host has no route to the peer yet - at start the connected route
+      // reaches the host kernel a moment after BGP starts (cnr start: vhost-sync) - and no
+      // packet left. Not the peer failing: tried again within this attempt, not counted
+      // (counted, the ConnectRetryTimer backed off to 2 s and held a restart that long)
+      // Only for the first attempts: a peer that stays unroutable is then left to the backoff.
+      if ((err as NodeJS.ErrnoException).code === 'ENETUNREACH' && this.connecting === sock && this.fsm.connectRetryCounter < 2) {
+        this.connecting = undefined;
+        sock.destroy();
+        this.stats.lastError = `connect: ${err.message}; trying again`;
+        this.connectAgainSoon();
+        return;
+      }
+      fail(source ? `${err.message} (from ${source})` : err.message);
+    });
     sock.once('connect', () => {
       if (this.connecting !== sock) {
         sock.destroy();
@@ -376,6 +385,16 @@ export class Neighbor {
     } catch (err) {
       setImmediate(() => fail((err as Error).message));
     }
+  }
+
+  /** Connect again in 100 ms, within this attempt: the ConnectRetryTimer still bounds it. */
+  private connectAgainSoon(): void {
+    clearTimeout(this.sourceWait);
+    this.sourceWait = setTimeout(() => {
+      this.sourceWait = undefined;
+      if (this.fsm.state === 'Connect') this.connect();
+    }, 100);
+    this.sourceWait.unref?.();
   }
 
   private adopt(c: Connection): void {

@@ -1,0 +1,25 @@
+// A worker thread names itself and the name shows in /proc/PID/task/TID/comm, where tools
+// (and the BFD load test's run-queue sampler) find it; the process's main thread keeps its own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+const comms = (): string[] => readdirSync('/proc/self/task').map((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim());
+
+test('a worker thread names itself; the main thread keeps its name', { skip: process.platform !== 'linux' && 'needs Linux /proc' }, async () => {
+  const mainName = readFileSync('/proc/thread-self/comm', 'utf8').trim();
+  const url = new URL('./thread-name.js', import.meta.url).href;
+  const w = new Worker(`import(${JSON.stringify(url)}).then((m) => { require('node:worker_threads').parentPort.postMessage(m.nameThisThread('cnr-test-worker-long-name')); });`, { eval: true });
+  try {
+    const named = await new Promise((res, rej) => {
+      w.once('message', res);
+      w.once('error', rej);
+    });
+    assert.equal(named, true);
+    assert.ok(comms().includes('cnr-test-worker'), comms().join(','));
+    assert.equal(readFileSync('/proc/thread-self/comm', 'utf8').trim(), mainName);
+  } finally {
+    await w.terminate();
+  }
+});
