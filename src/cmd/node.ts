@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { startVrouter, type Vrouter } from '../agent/vrouter.js';
+import type { Vrouter } from '../agent/vrouter.js';
 import { Controller } from '../controller/controller.js';
 import { CniService } from '../cni/server.js';
 import { createBgp } from '../controller/protocols/bgp/index.js';
@@ -25,9 +25,7 @@ import { Rib } from '../controller/rib/rib.js';
 import { RibService } from '../controller/rib/service.js';
 import type { ConfigConsumer, OperationalCommand } from '../controller/types.js';
 import { consoleLogger, logLine as log } from '../telemetry/log.js';
-import { buildRegistry, startMetrics } from '../telemetry/metrics.js';
-import { parseMaxMtu } from './vrouter.js';
-import { configuredMaxMtu } from './configured-mtu.js';
+import { configuredMaxMtu, parseMaxMtu } from './configured-mtu.js';
 import { ConfigFileWatch } from './config-watch.js';
 import { startRouteTrace } from './route-trace.js';
 
@@ -76,6 +74,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await hostRoutes?.removeAll();
   if (o.vrouter) {
     const maxMtu = o.maxMtu ?? mtuFromConfig(o);
+    // the agent and data plane code loaded only where they run (`cnr start`): `cnr controller`
+    // never uses them, and they cost it ~4 MB of RSS
+    const { startVrouter } = await import('../agent/vrouter.js');
     vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}), log: (l) => log(`vrouter: ${l}`) });
     agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${vrouter.agentPort}`;
   }
@@ -145,6 +146,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));
     await cni.start();
     if (o.metrics) {
+      // prom-client loaded only when the exposition is on (--metrics none leaves it out)
+      const { buildRegistry, startMetrics } = await import('../telemetry/metrics.js');
       const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status(), bfd: () => bfd.list() });
       const port = Number(/:(\d+)$/.exec(o.metrics)?.[1] ?? 8070);
       const metrics = await startMetrics(reg, o.metrics.replace(/:\d+$/, ''), port);
