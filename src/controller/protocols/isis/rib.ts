@@ -101,7 +101,12 @@ export class Lsdb {
   /** Store an LSP (replacing any copy); a purge (lifetime 0) starts its zero-age holding time. */
   put(lsp: Lsp, bytes: Uint8Array, now: number, own: boolean): LspRecord {
     const key = formatLspId(lsp.lspId);
-    const { tlvs: _tlvs, ...header } = lsp;
+    // field by field, not `{ tlvs, ...header } = lsp`: the rest copy keeps its properties out
+    // of the object (a separate property array, ~80 bytes more per LSP at 10k LSPs)
+    const header: LspHeader = {
+      kind: 'lsp', level: lsp.level, maxAreaAddresses: lsp.maxAreaAddresses, remainingLifetime: lsp.remainingLifetime, lspId: lsp.lspId,
+      sequence: lsp.sequence, checksum: lsp.checksum, partitionRepair: lsp.partitionRepair, attached: lsp.attached, overload: lsp.overload, isType: lsp.isType,
+    };
     const r: LspRecord = { key, level: this.level, lsp: header, view: viewOf(lsp, this.spfGraph.intern), bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
     if (lsp.remainingLifetime === 0) r.purgedAt = now;
     if (!this.records.has(key)) this.added.push(key);
