@@ -53,6 +53,32 @@ export function lspOf(r: LspRecord): Lsp {
   return { ...r.lsp, tlvs: d instanceof IsisError || d.kind !== 'lsp' ? [] : d.tlvs };
 }
 
+/**
+ * Received LSPs' bytes are copied side by side into shared 16 KB chunks, not into an
+ * ArrayBuffer each: a buffer of its own costs ~200 bytes beyond the LSP's own ~120 (the
+ * ArrayBuffer and its separately allocated store), ~2 MB at 10k LSPs. A chunk lives while any
+ * LSP in it does, and that is bounded: every LSP is replaced by its refresh or purged and
+ * removed within its lifetime (at most 65,535 s, 1,200 s from Junos, FRR and cnr), so a
+ * chunk is freed at the latest that long after its last copy — at most the LSPs received over
+ * one lifetime, stored once more. Larger LSPs (above a quarter chunk) get a buffer of their own.
+ */
+const LSP_CHUNK_BYTES = 16 * 1024;
+let lspChunk = new ArrayBuffer(0);
+let lspChunkUsed = 0;
+
+/** A copy of a received LSP's bytes to keep in the LSDB (a view into a shared chunk). */
+export function keptLspBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > LSP_CHUNK_BYTES / 4) return bytes.slice();
+  if (lspChunkUsed + bytes.length > lspChunk.byteLength) {
+    lspChunk = new ArrayBuffer(LSP_CHUNK_BYTES);
+    lspChunkUsed = 0;
+  }
+  const out = new Uint8Array(lspChunk, lspChunkUsed, bytes.length);
+  out.set(bytes);
+  lspChunkUsed += bytes.length;
+  return out;
+}
+
 export interface Version {
   readonly sequence: number;
   readonly remainingLifetime: number;
