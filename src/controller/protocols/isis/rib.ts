@@ -16,7 +16,7 @@
  * SpfGraphCache: only the systems whose fragments changed are rebuilt before a run).
  */
 import { decodePdu, formatLspId, IsisError, type Level, type LspEntry, type Lsp, type LspId } from '../../../wire/isis/index.js';
-import { SpfGraphCache, viewOf, type LspView } from './spf-lsdb.js';
+import { flatText, SpfGraphCache, viewOf, type LspView } from './spf-lsdb.js';
 
 /** ISO 10589 ZeroAgeLifetime: how long a purged LSP is kept (and flooded) before it is removed. */
 export const ZERO_AGE_LIFETIME_MS = 60_000;
@@ -126,7 +126,9 @@ export class Lsdb {
 
   /** Store an LSP (replacing any copy); a purge (lifetime 0) starts its zero-age holding time. */
   put(lsp: Lsp, bytes: Uint8Array, now: number, own: boolean): LspRecord {
-    const key = formatLspId(lsp.lspId);
+    // a record replaced keeps its key's text; a new one gets it flat (spf-lsdb.ts flatText)
+    const text = formatLspId(lsp.lspId);
+    const key = this.records.get(text)?.key ?? flatText(text);
     // field by field, not `{ tlvs, ...header } = lsp`: the rest copy keeps its properties out
     // of the object (a separate property array, ~80 bytes more per LSP at 10k LSPs)
     const header: LspHeader = {
