@@ -28,6 +28,7 @@ import { consoleLogger, logLine as log } from '../telemetry/log.js';
 import { configuredMaxMtu, parseMaxMtu } from './configured-mtu.js';
 import { ConfigFileWatch } from './config-watch.js';
 import { startRouteTrace } from './route-trace.js';
+import { keepYoungGenerationSmall } from '../lib/young-generation.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -48,6 +49,8 @@ export interface NodeOptions {
   metrics: string | false;
   /** the largest IP MTU the in-process vRouter's interfaces may have (`cnr start --max-mtu`) */
   maxMtu?: number;
+  /** V8's young generation kept at its starting size (lib/young-generation.ts) */
+  smallYoungGeneration?: boolean;
 }
 
 export interface RunningNode {
@@ -170,7 +173,7 @@ function mtuFromConfig(o: NodeOptions): number | undefined {
 
 const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
-  ' [--metrics HOST:PORT|none] [--no-vhost]' +
+  ' [--metrics HOST:PORT|none] [--no-vhost] [--small-young-generation]' +
   (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU]' : '');
 
 /** --max-mtu sizes the in-process data plane: only `cnr start` has one */
@@ -192,6 +195,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
       health: { type: 'string' },
       metrics: { type: 'string' },
       'no-vhost': { type: 'boolean' },
+      'small-young-generation': { type: 'boolean' },
       'max-mtu': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -208,6 +212,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
     ...(token ? { agentToken: token } : {}),
     vrouter: cmd === 'start',
     vhost: !values['no-vhost'],
+    ...(values['small-young-generation'] ? { smallYoungGeneration: true } : {}),
     introspect: addr(values.introspect, '127.0.0.1:8085'),
     health: addr(values.health, '127.0.0.1:9091'),
     metrics: addr(values.metrics, '127.0.0.1:8070'),
@@ -243,6 +248,7 @@ export async function runNode(args: string[], cmd: 'start' | 'controller'): Prom
   try {
     const node = await startNode(opts);
     started = true;
+    if (opts.smallYoungGeneration) keepYoungGenerationSmall();
     log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
     await stopSignal;
     log(`cnr ${cmd}: stopping`);
