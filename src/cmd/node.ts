@@ -245,16 +245,18 @@ export async function runNode(args: string[], cmd: 'start' | 'controller'): Prom
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let stopYoungGeneration: (() => void) | undefined;
   try {
     const node = await startNode(opts);
     started = true;
-    if (opts.smallYoungGeneration) keepYoungGenerationSmall();
+    stopYoungGeneration = opts.smallYoungGeneration ? keepYoungGenerationSmall() : undefined;
     log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
     await stopSignal;
     log(`cnr ${cmd}: stopping`);
     await node.stop();
     return 0;
   } finally {
+    stopYoungGeneration?.();
     clearInterval(keepAlive);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
