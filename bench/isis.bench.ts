@@ -23,7 +23,8 @@
  * Method (issue 16, bench/lib/stats.ts): >= 3 rounds, ratios formed within a round (FRR / cnr:
  * above 1 = cnr better), median with min / max. Knobs: CNR_BENCH_ISIS_ROUTERS ("1000,10000"),
  * CNR_BENCH_ISIS_CNR_RCVBUF (an experiment: SO_RCVBUFFORCE bytes on cnr's frame socket),
- * CNR_BENCH_ISIS_RECEIVERS ("cnr,cnr-start,frr"), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
+ * CNR_BENCH_ISIS_RECEIVERS ("cnr,cnr-start,frr"; also "cnr-small-young": cnr's receiver with
+ * `--small-young-generation`, V8's young generation kept at its starting size), CNR_BENCH_ISIS_POLL_MS (100), CNR_BENCH_ISIS_BURST (10 LSPs
  * per millisecond at most from the injector), CNR_BENCH_ISIS_NODE_ARGS (node options for cnr's
  * receiver, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile it).
  */
@@ -93,13 +94,19 @@ function lineReader(d: Daemon): () => Promise<Record<string, unknown>> {
   };
 }
 
-const receivers: Receiver[] = [
-  {
-    name: 'cnr',
+/**
+ * cnr's IS-IS in a process of its own (isis-cnr-receiver.ts), with `extraArgs` for it: the
+ * 'cnr' receiver with none, 'cnr-small-young' with `--small-young-generation` (the option of
+ * `cnr start` / `cnr controller` that keeps V8's young generation at its starting size:
+ * src/lib/young-generation.ts).
+ */
+function cnrReceiver(name: string, extraArgs: readonly string[]): Receiver {
+  return {
+    name,
     async start(lab, ns, ifname) {
       // CNR_BENCH_ISIS_NODE_ARGS: node options for the receiver (profiling: --cpu-prof --cpu-prof-dir=DIR)
       const nodeArgs = (process.env['CNR_BENCH_ISIS_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-      const d = lab.daemon('cnr-isis', ns, process.execPath, [...nodeArgs, cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID, ...(process.env['CNR_BENCH_ISIS_CNR_RCVBUF'] ? ['--rcvbuf', process.env['CNR_BENCH_ISIS_CNR_RCVBUF']] : [])], undefined, 'pipe');
+      const d = lab.daemon('cnr-isis', ns, process.execPath, [...nodeArgs, cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID, ...extraArgs, ...(process.env['CNR_BENCH_ISIS_CNR_RCVBUF'] ? ['--rcvbuf', process.env['CNR_BENCH_ISIS_CNR_RCVBUF']] : [])], undefined, 'pipe');
       const next = lineReader(d);
       await next();
       let last: { count: number; spf: { durationMs: number; nodes: number; partial: boolean }[]; stats?: unknown; mem?: unknown } = { count: 0, spf: [] };
@@ -121,7 +128,13 @@ const receivers: Receiver[] = [
         },
       };
     },
-  },
+  };
+}
+
+const receivers: Receiver[] = [
+  cnrReceiver('cnr', []),
+  // opt-in (CNR_BENCH_ISIS_RECEIVERS=cnr,cnr-small-young,frr): what the option saves and costs
+  cnrReceiver('cnr-small-young', ['--small-young-generation']),
   {
     // `cnr start` as deployed: controller and vRouter in one process, the veth attached to the
     // vRouter (af_packet), IS-IS's PDUs through the vRouter's punt channel (the agent's Frames
@@ -366,6 +379,7 @@ export async function run(): Promise<BenchResult[]> {
   // start` through the vRouter's punt channel ('cnr-start'), each against FRR of the same round
   const mineOf: Record<string, { label: string; how: string }> = {
     cnr: { label: 'cnr', how: "its RIB's active IS-IS routes" },
+    'cnr-small-young': { label: 'cnr --small-young-generation', how: "its RIB's active IS-IS routes" },
     'cnr-start': { label: 'cnr start (through the vRouter)', how: "the vRouter FIB's IPv4 routes less those before the flood, by show route summary" },
   };
   for (const n of sizes) {

@@ -9,7 +9,8 @@
  * poll costs nothing but a line), and answers each "count" line on stdin with a JSON line:
  * {"count":N,"spf":[{at,durationMs,nodes,routes,partial}...],"stats":{lsdb,spfRuns,drops,rx},"mem":{...}}
  * (the instance's SPF log and counters, process.memoryUsage()).
- * Arguments: --ifname IF --addr A.B.C.D/PLEN --system-id SYSID [--rcvbuf BYTES]
+ * Arguments: --ifname IF --addr A.B.C.D/PLEN --system-id SYSID [--rcvbuf BYTES] [--small-young-generation]
+ * (the last as `cnr controller --small-young-generation` does: src/lib/young-generation.ts).
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -19,8 +20,9 @@ import { Rib } from '../../src/controller/rib/rib.js';
 import { parseConfig } from '../../src/controller/config/notation.js';
 import { setIntOption } from '../../src/sys/libc.js';
 import { SO_RCVBUFFORCE, SOL_SOCKET } from '../../src/sys/constants.js';
+import { keepYoungGenerationSmall } from '../../src/lib/young-generation.js';
 
-const { values: a } = parseArgs({ options: { ifname: { type: 'string' }, addr: { type: 'string' }, 'system-id': { type: 'string' }, rcvbuf: { type: 'string' } } });
+const { values: a } = parseArgs({ options: { ifname: { type: 'string' }, addr: { type: 'string' }, 'system-id': { type: 'string' }, rcvbuf: { type: 'string' }, 'small-young-generation': { type: 'boolean' } } });
 if (!a.ifname || !a.addr || !a['system-id']) throw new Error('usage: isis-cnr-receiver --ifname IF --addr A.B.C.D/PLEN --system-id SYSID');
 
 const rib = new Rib();
@@ -54,6 +56,8 @@ if (a.rcvbuf) {
   for (const s of sockets.values()) setIntOption(s.fd, SOL_SOCKET, SO_RCVBUFFORCE, Number(a.rcvbuf), 'SO_RCVBUFFORCE');
   process.stderr.write(`receive buffer ${a.rcvbuf} on ${sockets.size} socket(s)\n`);
 }
+
+if (a['small-young-generation']) keepYoungGenerationSmall();
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'count') return;

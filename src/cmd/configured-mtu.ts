@@ -10,6 +10,19 @@ import type { ConfigTree } from '../controller/types.js';
 import { detectNotation, parseConfig } from '../controller/config/notation.js';
 import { parseCommitFile } from '../controller/config/history.js';
 import { leafNumber, subtree, subtreeAt } from '../controller/config/tree.js';
+import { slotSizeFor } from '../dataplane/pool.js';
+
+/**
+ * --max-mtu's value: an IP MTU the data plane can buffer (pool.ts slotSizeFor says why not).
+ * Here rather than in vrouter.ts so that `cnr controller` parses its options without loading
+ * the vRouter's code.
+ */
+export function parseMaxMtu(v: string): number {
+  const mtu = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(mtu >= 1280 && mtu <= 65000)) throw new Error(`--max-mtu ${v}: expected an MTU from 1280 to 65000`);
+  slotSizeFor(mtu); // throws with the reason if no slot holds it
+  return mtu;
+}
 
 export interface ConfiguredMtu {
   mtu: number;

@@ -11,20 +11,15 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type VrouterOptions } from '../agent/vrouter.js';
 import { consoleLogger, logger, logLine } from '../telemetry/log.js';
-import { slotSizeFor } from '../dataplane/pool.js';
+import { parseMaxMtu } from './configured-mtu.js';
+
+// where it lived before `cnr controller` stopped loading this module (pool.test.ts reads it here)
+export { parseMaxMtu };
 
 const log = logger('cnr vrouter');
 
 const USAGE = `usage: cnr vrouter [--agent-address HOST:PORT] [--introspect HOST:PORT|none] [--health HOST:PORT|none]
                    [--no-vhost] [--token-file FILE] [--max-mtu MTU]`;
-
-/** --max-mtu's value: an IP MTU the data plane can buffer (pool.ts slotSizeFor says why not) */
-export function parseMaxMtu(v: string): number {
-  const mtu = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!(mtu >= 1280 && mtu <= 65000)) throw new Error(`--max-mtu ${v}: expected an MTU from 1280 to 65000`);
-  slotSizeFor(mtu); // throws with the reason if no slot holds it
-  return mtu;
-}
 
 export function parseVrouterArgs(args: string[]): VrouterOptions {
   const o: VrouterOptions = {};

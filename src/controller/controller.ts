@@ -12,9 +12,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandSession, type ExecResult } from './mgmt/command-session.js';
 import { MgmtHttpServer } from './mgmt/http-server.js';
-import { NetconfServer } from './mgmt/netconf.js';
-import { MgmtGrpcServer } from './mgmt/grpc-server.js';
-import { SshCliServer } from './mgmt/ssh-cli.js';
+// NETCONF, the SSH CLI and the gRPC API are loaded when configured (below): ssh2 and the
+// NETCONF/YANG layers cost a controller that never serves them ~10 MB of RSS
+import type { NetconfServer } from './mgmt/netconf.js';
+import type { MgmtGrpcServer } from './mgmt/grpc-server.js';
+import type { SshCliServer } from './mgmt/ssh-cli.js';
 import { ensureToken, socketPath } from './mgmt/token.js';
 import { detectNotation, NOTATIONS, parseConfig, printConfig, type Notation } from './config/notation.js';
 import { ConfigStore } from './config/store.js';
@@ -94,16 +96,19 @@ export class Controller {
     });
     const netconf = listenerConsumer('netconf', ['netconf', 'ssh'], 830, async (want) => {
       if (!want && !this.netconf) return;
+      const { NetconfServer } = await import('./mgmt/netconf.js');
       this.netconf ??= new NetconfServer({ store: this.store, commands: this.commands, log: this.log }, join(opts.stateDir, 'ssh_host_ed25519_key'));
       await this.netconf.set(want);
     });
     const sshCli = listenerConsumer('ssh', ['ssh'], 22, async (want) => {
       if (!want && !this.sshCli) return;
+      const { SshCliServer } = await import('./mgmt/ssh-cli.js');
       this.sshCli ??= new SshCliServer({ store: this.store, commands: this.commands, log: this.log }, join(opts.stateDir, 'ssh_host_ed25519_key'));
       await this.sshCli.set(want);
     });
     const grpcApi = listenerConsumer('grpc', ['grpc'], 50051, async (want) => {
       if (!want && !this.grpc) return;
+      const { MgmtGrpcServer } = await import('./mgmt/grpc-server.js');
       this.grpc ??= new MgmtGrpcServer({ exec: (c, u, via) => this.exec(c, u, via), store: this.store, log: this.log }, ensureToken(opts.stateDir));
       await this.grpc.set(want);
     });

@@ -5,9 +5,16 @@
  * (RFC 5304 section 2). Checking needs the configured key, so it is a separate step after
  * decoding, on the PDU's bytes.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { IsisError } from './errors.js';
 import { AuthType, HMAC_MD5_LEN, TlvCode } from './tlv.js';
+
+/**
+ * node:crypto loaded on the first digest, not at start: only an authenticated level needs it,
+ * and loading it costs an IS-IS process ~2 MB of RSS (OpenSSL's initialisation).
+ */
+let cryptoModule: typeof import('node:crypto') | undefined;
+const nodeCrypto = (): typeof import('node:crypto') => (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 
 /** LSP PDU types: their digest also leaves out the checksum and lifetime. */
 const L1_LSP = 18;
@@ -23,7 +30,7 @@ export function hmacMd5(pdu: Uint8Array, digestAt: number, isLsp: boolean, key: 
     copy[10] = copy[11] = 0;
     copy[24] = copy[25] = 0;
   }
-  return new Uint8Array(createHmac('md5', key).update(copy).digest());
+  return new Uint8Array(nodeCrypto().createHmac('md5', key).update(copy).digest());
 }
 
 /** Where the first authentication TLV's value starts (its type byte), or -1. */
@@ -57,12 +64,12 @@ export function checkAuthentication(pdu: Uint8Array, key: AuthKey, pduName = 'pd
     if (type !== AuthType.Cleartext) return new IsisError(pduName, 'bad_authentication', `authentication type ${type}, want cleartext`, at, TlvCode.Authentication);
     const want = bytesOf(key.password);
     const got = pdu.subarray(at + 1, at + len);
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return new IsisError(pduName, 'bad_authentication', 'password does not match', at, TlvCode.Authentication);
+    if (got.length !== want.length || !nodeCrypto().timingSafeEqual(got, want)) return new IsisError(pduName, 'bad_authentication', 'password does not match', at, TlvCode.Authentication);
     return true;
   }
   if (type !== AuthType.HmacMd5 || len !== 1 + HMAC_MD5_LEN) return new IsisError(pduName, 'bad_authentication', `authentication type ${type}, want HMAC-MD5`, at, TlvCode.Authentication);
   const pduType = pdu[4]! & 0x1f;
   const digest = hmacMd5(pdu, at + 1, pduType === L1_LSP || pduType === L2_LSP, key.key);
-  if (!timingSafeEqual(digest, pdu.subarray(at + 1, at + 1 + HMAC_MD5_LEN))) return new IsisError(pduName, 'bad_authentication', 'HMAC-MD5 digest does not match', at + 1, TlvCode.Authentication);
+  if (!nodeCrypto().timingSafeEqual(digest, pdu.subarray(at + 1, at + 1 + HMAC_MD5_LEN))) return new IsisError(pduName, 'bad_authentication', 'HMAC-MD5 digest does not match', at + 1, TlvCode.Authentication);
   return true;
 }

@@ -76,7 +76,7 @@ export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, 
   for (const [table, byPrefix] of routes) {
     if (cx.refusedTables.has(table)) continue;
     const key = `${table}|${source}`;
-    const before = cx.announced.get(key) ?? new Set<string>();
+    // what the RIB holds from us; its keys are what to withdraw (no second set of the same prefixes)
     const texts = cx.announcedText.get(key) ?? new Map<string, RibRoute>();
     for (const [prefix, r] of byPrefix) {
       if (sameRoute(texts.get(prefix), r)) continue;
@@ -90,19 +90,18 @@ export function syncRoutes(cx: IsisContext, source: string, routes: Map<string, 
         break;
       }
     }
-    for (const p of before) {
+    // (deleting the entry being visited is safe in a Map's iteration)
+    for (const p of texts.keys()) {
       if (byPrefix.has(p)) continue;
       cx.rib.withdraw(table, source, p);
       texts.delete(p);
     }
-    cx.announced.set(key, new Set(byPrefix.keys()));
     cx.announcedText.set(key, texts);
   }
-  for (const [key, set] of cx.announced) {
+  for (const [key, texts] of cx.announcedText) {
     const [table, src] = key.split('|') as [string, string];
     if (src !== source || routes.has(table)) continue;
-    for (const p of set) cx.rib.withdraw(table, source, p);
-    cx.announced.delete(key);
+    for (const p of texts.keys()) cx.rib.withdraw(table, source, p);
     cx.announcedText.delete(key);
   }
 }
@@ -178,10 +177,9 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
 
 /** Every route withdrawn (the instance stops). */
 export function withdrawAll(cx: IsisContext): void {
-  for (const [key, set] of cx.announced) {
+  for (const [key, texts] of cx.announcedText) {
     const [table, src] = key.split('|') as [string, string];
-    for (const p of set) cx.rib.withdraw(table, src, p);
+    for (const p of texts.keys()) cx.rib.withdraw(table, src, p);
   }
-  cx.announced.clear();
   cx.announcedText.clear();
 }

@@ -25,7 +25,7 @@ import type { Mac } from '../../../lib/addr.js';
 import { formatIpv4, formatIpv6, formatMac } from '../../../lib/addr.js';
 import type { IsisConfig } from './config.js';
 import type { Adjacency, Circuit, IsisContext } from './instance.js';
-import { compareVersions, lspOf, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
+import { compareVersions, keptLspBytes, lspOf, remainingLifetime, versionOf, ZERO_AGE_LIFETIME_MS } from './rib.js';
 import { lanTransition, p2pTransition } from './fsm.js';
 import { adjacencyUpAt, flagsOf, flood, levelsOf, scheduleHello, sendCsnps, setSrm } from './flooding.js';
 import { purge, scheduleSpf } from './origination.js';
@@ -185,7 +185,7 @@ export function frameReceived(cx: IsisContext, ifname: string, frame: Uint8Array
       lanHelloReceived(cx, c, pdu, f.src, now);
       return;
     case 'lsp':
-      lspReceived(cx, c, pdu, bytes.slice(), now);
+      lspReceived(cx, c, pdu, bytes, now);
       return;
     case 'csnp':
       csnpReceived(cx, c, pdu, now);
@@ -411,8 +411,11 @@ function fromAdjacency(c: Circuit, level: Level, src?: Mac): boolean {
   return false;
 }
 
-/** ISO 10589 7.3.15.1: an LSP received. */
-export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8Array, now: number): void {
+/**
+ * ISO 10589 7.3.15.1: an LSP received. `received` may be a view of the frame: a copy is kept
+ * (rib.ts keptLspBytes) only when the LSP is stored.
+ */
+export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, received: Uint8Array, now: number): void {
   const level = lsp.level;
   if (!levelsOf(c).includes(level) || !cx.cfg.levels.includes(level)) {
     drop(cx, `l${level}-lsp: level not enabled`);
@@ -436,7 +439,7 @@ export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8A
       db.put({ ...lspOf(have), sequence: lsp.sequence }, have.bytes, now, true);
       cx.ownContent.get(level)!.delete(key);
     } else {
-      db.put(lsp, bytes, now, true);
+      db.put(lsp, keptLspBytes(received), now, true);
       if (lsp.remainingLifetime !== 0) purge(cx, level, key, now, lsp.sequence);
     }
     if (p2p) f.ssn.set(key, lsp.lspId);
@@ -449,7 +452,7 @@ export function lspReceived(cx: IsisContext, c: Circuit, lsp: Lsp, bytes: Uint8A
     return;
   }
   if (cmp > 0) {
-    db.put(lsp, bytes, now, false);
+    db.put(lsp, keptLspBytes(received), now, false);
     flood(cx, level, key, c);
     f.srm.delete(key);
     if (p2p) f.ssn.set(key, lsp.lspId);

@@ -127,9 +127,7 @@ export interface IsisContext {
   readonly spf: Map<Level, SpfResult>;
   /** the topology (edges, overload bits) each level's last SPF ran over */
   readonly spfTopology: Map<Level, number>;
-  /** routes announced to the RIB per table and source, to withdraw what went away */
-  readonly announced: Map<string, Set<string>>;
-  /** what each announced route was, to announce again only what changed */
+  /** routes announced to the RIB per table and source (`inet.0|isis-l2`): what each was, to announce again only what changed and to withdraw what went away */
   readonly announcedText: Map<string, Map<string, RibRoute>>;
   /** tables the RIB refused (logged once) */
   readonly refusedTables: Set<string>;
@@ -171,7 +169,6 @@ export class IsisInstance {
       spfHold: new Map(),
       spf: new Map(),
       spfTopology: new Map(),
-      announced: new Map(),
       announcedText: new Map(),
       refusedTables: new Set(),
       spfLog: [],

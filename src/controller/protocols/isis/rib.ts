@@ -16,7 +16,7 @@
  * SpfGraphCache: only the systems whose fragments changed are rebuilt before a run).
  */
 import { decodePdu, formatLspId, IsisError, type Level, type LspEntry, type Lsp, type LspId } from '../../../wire/isis/index.js';
-import { SpfGraphCache, viewOf, type LspView } from './spf-lsdb.js';
+import { flatText, SpfGraphCache, viewOf, type LspView } from './spf-lsdb.js';
 
 /** ISO 10589 ZeroAgeLifetime: how long a purged LSP is kept (and flooded) before it is removed. */
 export const ZERO_AGE_LIFETIME_MS = 60_000;
@@ -51,6 +51,32 @@ export function remainingLifetime(r: LspRecord, now: number): number {
 export function lspOf(r: LspRecord): Lsp {
   const d = decodePdu(r.bytes);
   return { ...r.lsp, tlvs: d instanceof IsisError || d.kind !== 'lsp' ? [] : d.tlvs };
+}
+
+/**
+ * Received LSPs' bytes are copied side by side into shared 16 KB chunks, not into an
+ * ArrayBuffer each: a buffer of its own costs ~200 bytes beyond the LSP's own ~120 (the
+ * ArrayBuffer and its separately allocated store), ~2 MB at 10k LSPs. A chunk lives while any
+ * LSP in it does, and that is bounded: every LSP is replaced by its refresh or purged and
+ * removed within its lifetime (at most 65,535 s, 1,200 s from Junos, FRR and cnr), so a
+ * chunk is freed at the latest that long after its last copy — at most the LSPs received over
+ * one lifetime, stored once more. Larger LSPs (above a quarter chunk) get a buffer of their own.
+ */
+const LSP_CHUNK_BYTES = 16 * 1024;
+let lspChunk = new ArrayBuffer(0);
+let lspChunkUsed = 0;
+
+/** A copy of a received LSP's bytes to keep in the LSDB (a view into a shared chunk). */
+export function keptLspBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > LSP_CHUNK_BYTES / 4) return bytes.slice();
+  if (lspChunkUsed + bytes.length > lspChunk.byteLength) {
+    lspChunk = new ArrayBuffer(LSP_CHUNK_BYTES);
+    lspChunkUsed = 0;
+  }
+  const out = new Uint8Array(lspChunk, lspChunkUsed, bytes.length);
+  out.set(bytes);
+  lspChunkUsed += bytes.length;
+  return out;
 }
 
 export interface Version {
@@ -100,8 +126,15 @@ export class Lsdb {
 
   /** Store an LSP (replacing any copy); a purge (lifetime 0) starts its zero-age holding time. */
   put(lsp: Lsp, bytes: Uint8Array, now: number, own: boolean): LspRecord {
-    const key = formatLspId(lsp.lspId);
-    const { tlvs: _tlvs, ...header } = lsp;
+    // a record replaced keeps its key's text; a new one gets it flat (spf-lsdb.ts flatText)
+    const text = formatLspId(lsp.lspId);
+    const key = this.records.get(text)?.key ?? flatText(text);
+    // field by field, not `{ tlvs, ...header } = lsp`: the rest copy keeps its properties out
+    // of the object (a separate property array, ~80 bytes more per LSP at 10k LSPs)
+    const header: LspHeader = {
+      kind: 'lsp', level: lsp.level, maxAreaAddresses: lsp.maxAreaAddresses, remainingLifetime: lsp.remainingLifetime, lspId: lsp.lspId,
+      sequence: lsp.sequence, checksum: lsp.checksum, partitionRepair: lsp.partitionRepair, attached: lsp.attached, overload: lsp.overload, isType: lsp.isType,
+    };
     const r: LspRecord = { key, level: this.level, lsp: header, view: viewOf(lsp, this.spfGraph.intern), bytes, lifetime: lsp.remainingLifetime, storedAt: now, own };
     if (lsp.remainingLifetime === 0) r.purgedAt = now;
     if (!this.records.has(key)) this.added.push(key);

@@ -307,28 +307,32 @@ export function computePrefixes(graph: SpfGraph, rootId: string, vertices: Reado
   const root = graph.get(rootId);
   if (!root) return prefixes;
   // one object per prefix, filled in place (a run over 20k prefixes made two maps and two objects each)
-  const best = prefixes as Map<string, { distance: number; origins: string[]; nextHops: readonly NextHop[] }>;
+  const best = prefixes as Map<string, { distance: number; origins: readonly string[]; nextHops: readonly NextHop[] }>;
   for (const [id, route] of vertices) {
     if (id === rootId) continue;
     const v = graph.get(id);
     if (!v) continue;
+    // a vertex's prefixes share one [id] (most prefixes have one origin: 20k arrays at 10k
+    // systems otherwise); a second origin makes a new list, never changing the shared one
+    let only: readonly string[] | undefined;
     for (const p of v.prefixes) {
       const d = route.distance + p.metric;
       if (d > MAX_PATH_METRIC) continue;
       const b = best.get(p.key);
-      if (!b) best.set(p.key, { distance: d, origins: [id], nextHops: route.nextHops });
+      if (!b) best.set(p.key, { distance: d, origins: (only ??= [id]), nextHops: route.nextHops });
       else if (d < b.distance) {
         b.distance = d;
-        b.origins = [id];
+        b.origins = only ??= [id];
         b.nextHops = route.nextHops;
       } else if (d === b.distance && !b.origins.includes(id)) {
-        b.origins.push(id);
+        b.origins = [...b.origins, id];
         b.nextHops = unionHops(b.nextHops, route.nextHops);
       }
     }
   }
   for (const p of root.prefixes) best.delete(p.key);
-  for (const b of best.values()) if (b.origins.length > 1) b.origins.sort();
+  // lists of several origins are each the prefix's own (made above): sorted in place
+  for (const b of best.values()) if (b.origins.length > 1) (b.origins as string[]).sort();
   return prefixes;
 }
 
