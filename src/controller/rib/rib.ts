@@ -292,13 +292,25 @@ class Entry implements Cand {
   }
 }
 
+/**
+ * Dependents a resolver lists; beyond this many it lists none and a change under its address
+ * walks the tables of its dependents instead (Resolver.dependents).
+ */
+export const DEPENDENTS_LISTED = 65536;
+
 class Resolver {
   /**
    * Entries that resolve through this address. Appended to, never searched: an entry that
    * stops depending stays until the list is compacted, so `live` counts the real ones and
    * readers check `entry.deps` (a Set here costs more than the rest of an announce).
+   * Undefined once more than DEPENDENTS_LISTED depend on it (a full table through one next
+   * hop): the list cost 8 bytes per route and, as it grew, copies of itself as garbage
+   * (16 MB at a million), while a change under the address re-evaluates every dependent
+   * anyway, which costs far more than walking `depTables` to find them.
    */
-  dependents: Entry[] = [];
+  dependents: Entry[] | undefined = [];
+  /** the tables its dependents are in (its own; inet.0's entries for an inet.3 resolver) */
+  readonly depTables: Table[] = [];
   live = 0;
   /** `[this]`, shared as the `deps` of every entry that depends on this resolver alone (never mutated) */
   readonly alone: Resolver[] = [this];
@@ -1236,15 +1248,22 @@ export class Rib implements RibApi {
     if (old) {
       for (const r of old) {
         if (deps.includes(r)) continue;
-        r.live--;
+        // none left: listed again from the next one (a walk found nothing to drop from a list)
+        if (--r.live === 0) r.dependents = [];
         this.maybeDropResolver(r);
       }
     }
     for (const r of deps) {
       if (old?.includes(r)) continue;
       r.live++;
-      r.dependents.push(e);
-      if (r.dependents.length > 2 * r.live + 1024) r.dependents = [...new Set(r.dependents.filter((x) => x.deps?.includes(r)))];
+      if (!r.depTables.includes(e.table)) r.depTables.push(e.table);
+      const list = r.dependents;
+      if (list === undefined) continue;
+      if (r.live > DEPENDENTS_LISTED) r.dependents = undefined;
+      else {
+        list.push(e);
+        if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x.deps?.includes(r)))];
+      }
     }
   }
 
@@ -1266,6 +1285,19 @@ export class Rib implements RibApi {
     e.ifDeps = names.length ? [...new Set(names)] : undefined;
   }
 
+  /**
+   * The entries that may depend on a resolver (readers check `deps`), as a copy: its list, or
+   * for a resolver with too many to list, the entries of its dependents' tables that do.
+   */
+  private dependentsOf(r: Resolver): Entry[] {
+    if (r.dependents) return r.dependents.slice();
+    const out: Entry[] = [];
+    for (const t of r.depTables) {
+      for (const len of t.lengths) for (const d of t.byLen[len]!.values()) if (d.deps?.includes(r)) out.push(d);
+    }
+    return out;
+  }
+
   /** An active route changed at `e`: re-evaluate what resolves through addresses under it. */
   private propagate(e: Entry): void {
     const t = e.table;
@@ -1278,7 +1310,7 @@ export class Rib implements RibApi {
         if (!holds(e, r.v4, r.v6)) continue;
         if (r.live > 0) {
           const seen = new Set<Entry>();
-          for (const d of r.dependents.slice()) {
+          for (const d of this.dependentsOf(r)) {
             if (d === e || seen.has(d) || !d.deps?.includes(r)) continue;
             seen.add(d);
             this.evaluate(d);
