@@ -1335,24 +1335,60 @@ export class Rib implements RibApi {
 
 const NO_NEXTHOPS: readonly FibNexthop[] = Object.freeze([]);
 
-/** Prefixes whose FIB entry changed, oldest first (see Rib.fibQueue). */
+/** Entries per chunk of the FIB queue. */
+const FIB_CHUNK = 4096;
+
+/**
+ * Prefixes whose FIB entry changed, oldest first (see Rib.fibQueue). Kept in chunks of
+ * FIB_CHUNK: one array grew by copies of itself, 16 MB of old-generation garbage on the way
+ * to a million queued prefixes, which raised the controller's peak RSS; a chunk is let go
+ * once read.
+ */
 export class FibQueue {
-  private items: Entry[] = [];
+  private chunks: (Entry | undefined)[][] = [];
+  /** the next to read in chunks[0] */
   private head = 0;
+  /** the next free place in the last chunk */
+  private tail = FIB_CHUNK;
+  private count = 0;
   constructor(
     private readonly wake: () => void,
     private readonly onClose: () => void,
   ) {}
 
   get size(): number {
-    return this.items.length - this.head;
+    return this.count;
   }
 
   /** @internal */
   push(e: Entry): void {
     e.fibDirty = true;
-    this.items.push(e);
-    if (this.items.length - this.head === 1) this.wake();
+    if (this.tail === FIB_CHUNK) {
+      this.chunks.push(new Array<Entry | undefined>(FIB_CHUNK));
+      this.tail = 0;
+    }
+    this.chunks[this.chunks.length - 1]![this.tail++] = e;
+    if (++this.count === 1) this.wake();
+  }
+
+  /** Take the oldest (the queue is not empty). */
+  private take(): Entry {
+    const chunk = this.chunks[0]!;
+    const e = chunk[this.head]!;
+    chunk[this.head++] = undefined;
+    if (--this.count === 0) this.reset();
+    else if (this.head === FIB_CHUNK) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+    return e;
+  }
+
+  private reset(): void {
+    this.chunks = [];
+    this.head = 0;
+    this.tail = FIB_CHUNK;
+    this.count = 0;
   }
 
   /**
@@ -1361,13 +1397,12 @@ export class FibQueue {
    * undefined when empty.
    */
   drain(max: number, fn: (prefix: PrefixKey, action: FibAction | undefined, nexthops: readonly FibNexthop[]) => void): string | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const vrf = this.items[this.head]!.table.vrf!;
+    if (this.count === 0) return undefined;
+    const vrf = this.chunks[0]![this.head]!.table.vrf!;
     let n = 0;
-    while (this.head < this.items.length && n < max) {
-      const e = this.items[this.head]!;
-      if (e.table.vrf !== vrf) break;
-      this.head++;
+    while (this.count > 0 && n < max) {
+      if (this.chunks[0]![this.head]!.table.vrf !== vrf) break;
+      const e = this.take();
       n++;
       e.fibDirty = false;
       const a = e.active;
@@ -1378,21 +1413,12 @@ export class FibQueue {
         fn(e.pkey, action, action === 'forward' ? (a.fwd ?? NO_NEXTHOPS) : NO_NEXTHOPS);
       }
     }
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 65536 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
     return vrf;
   }
 
   /** Forget what is queued (a full replay covers it). */
   clear(): void {
-    for (let i = this.head; i < this.items.length; i++) this.items[i]!.fibDirty = false;
-    this.items = [];
-    this.head = 0;
+    while (this.count > 0) this.take().fibDirty = false;
   }
 
   close(): void {
