@@ -83,3 +83,25 @@ test('Uint32Map values() during changes yields each value present at its start a
   }
   for (let k = 0; k < 1000; k++) if (m.has(k)) assert.ok(seen.has(k), `still present and never seen: ${k}`);
 });
+
+test('Uint32Map over several value chunks: insertion order, values added during an iteration seen, compaction across chunks', () => {
+  const m = new Uint32Map<{ k: number }>();
+  const n = 30_000; // a few chunks of the value column
+  for (let k = 0; k < n; k++) m.set(k * 7, { k });
+  assert.deepEqual([...m.values()].map((v) => v.k), Array.from({ length: n }, (_, k) => k));
+  // values added while iterating (no compaction meanwhile) are seen, after the others
+  let added = 0;
+  const order: number[] = [];
+  for (const v of m.values()) {
+    order.push(v.k);
+    if (added < 10_000) m.set((n + added) * 7, { k: n + added++ });
+  }
+  assert.deepEqual(order, Array.from({ length: n + 10_000 }, (_, k) => k));
+  // most deleted: the columns are compacted, the rest keep their order and keys
+  for (let k = 0; k < n + 10_000; k++) if (k % 5 !== 0) assert.ok(m.delete(k * 7));
+  const left = Array.from({ length: (n + 10_000) / 5 }, (_, i) => i * 5);
+  assert.deepEqual([...m.values()].map((v) => v.k), left);
+  assert.deepEqual([...m.entries()].map(([key, v]) => [key, v.k]), left.map((k) => [k * 7, k]));
+  for (const k of left) assert.equal(m.get(k * 7)?.k, k);
+  assert.equal(m.get(7), undefined);
+});

@@ -1,7 +1,7 @@
 /**
  * A map from 32-bit unsigned integers to objects: an open-addressing index (an Int32Array of
  * positions) over dense columns in insertion order (the keys in a Uint32Array, the values in
- * an array). It answers the part of Map's interface the RIB's per-length prefix index uses
+ * fixed-size chunks). It answers the part of Map's interface the RIB's per-length prefix index uses
  * (get/set/delete/size/values), for a million IPv4 prefixes: about 24 bytes a key against a
  * JS Map's ~29, and a lookup probes typed arrays instead of following a hash chain.
  *
@@ -26,6 +26,13 @@ const MIN_BITS = 3;
 const EMPTY = 0;
 /** index cell: a deleted key (probes go on past it) */
 const DELETED = -1;
+/**
+ * Values per chunk of the value column (a power of two): one array grew by copies of itself,
+ * twice its final size of old-generation garbage on the way to a million values (16 MB),
+ * which raised the peak RSS of a full table's ingest; chunks are never copied.
+ */
+const CHUNK_BITS = 13;
+const CHUNK = 1 << CHUNK_BITS;
 
 export class Uint32Map<V extends object> {
   private bits = MIN_BITS;
@@ -33,9 +40,11 @@ export class Uint32Map<V extends object> {
   private index = new Int32Array(1 << MIN_BITS);
   /** index cells not EMPTY (live and DELETED): what probes walk past */
   private usedCells = 0;
-  /** the columns, in insertion order; a deleted key's value is undefined */
+  /** the columns, in insertion order (values in chunks of CHUNK); a deleted key's value is undefined */
   private keys = new Uint32Array(1 << MIN_BITS);
-  private vals: (V | undefined)[] = [];
+  private vals: (V | undefined)[][] = [];
+  /** positions used in the columns (live and deleted) */
+  private used = 0;
   /** live keys */
   private count = 0;
 
@@ -55,7 +64,7 @@ export class Uint32Map<V extends object> {
 
   get(key: number): V | undefined {
     const pos = this.find(key);
-    return pos < 0 ? undefined : this.vals[pos];
+    return pos < 0 ? undefined : this.vals[pos >>> CHUNK_BITS]![pos & (CHUNK - 1)];
   }
 
   has(key: number): boolean {
@@ -78,18 +87,18 @@ export class Uint32Map<V extends object> {
       if (c === DELETED) {
         if (free < 0) free = i;
       } else if (keys[c - 1] === key) {
-        this.vals[c - 1] = value;
+        this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] = value;
         return this;
       }
     }
-    const pos = this.vals.length;
+    const pos = this.used++;
     if (pos === this.keys.length) {
       const grown = new Uint32Array(pos * 2);
       grown.set(this.keys);
       this.keys = grown;
     }
     this.keys[pos] = key;
-    this.vals.push(value);
+    this.putValue(pos, value);
     index[free] = pos + 1;
     this.count++;
     // the index at most 3/4 used (deleted cells count: they lengthen probes)
@@ -104,10 +113,10 @@ export class Uint32Map<V extends object> {
       if (c === EMPTY) return false;
       if (c > 0 && keys[c - 1] === key) {
         index[i] = DELETED;
-        this.vals[c - 1] = undefined;
+        this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] = undefined;
         this.count--;
         // mostly holes (a table emptying): compact the columns and the index
-        if (this.count * 2 < this.vals.length && this.vals.length > 1 << MIN_BITS) this.rebuild();
+        if (this.count * 2 < this.used && this.used > 1 << MIN_BITS) this.rebuild();
         return true;
       }
     }
@@ -119,23 +128,35 @@ export class Uint32Map<V extends object> {
     this.usedCells = 0;
     this.keys = new Uint32Array(1 << MIN_BITS);
     this.vals = [];
+    this.used = 0;
     this.count = 0;
+  }
+
+  /**
+   * Store the value of a new position (the next one: chunks fill in order). The first chunk
+   * grows as values come (a small map stays small), the next ones are made at full size.
+   */
+  private putValue(pos: number, value: V): void {
+    const c = pos >>> CHUNK_BITS;
+    if (c === this.vals.length) this.vals.push(c === 0 ? [] : new Array<V | undefined>(CHUNK));
+    this.vals[c]![pos & (CHUNK - 1)] = value;
   }
 
   /** The values, in insertion order (see the header on changes during iteration). */
   *values(): Generator<V> {
-    const vals = this.vals;
-    for (let i = 0; i < vals.length; i++) {
-      const v = vals[i];
+    const vals = this.vals, used = this.used;
+    // values added meanwhile too, until the columns are made again
+    for (let i = 0; i < (this.vals === vals ? this.used : used); i++) {
+      const v = vals[i >>> CHUNK_BITS]![i & (CHUNK - 1)];
       if (v !== undefined) yield v;
     }
   }
 
   *entries(): Generator<[number, V]> {
-    const keys = this.keys, vals = this.vals;
-    for (let i = 0; i < vals.length; i++) {
-      const v = vals[i];
-      if (v !== undefined) yield [keys[i]!, v];
+    const keys = this.keys, vals = this.vals, used = this.used;
+    for (let i = 0; i < (this.vals === vals ? this.used : used); i++) {
+      const v = vals[i >>> CHUNK_BITS]![i & (CHUNK - 1)];
+      if (v !== undefined) yield [(this.vals === vals ? this.keys : keys)[i]!, v];
     }
   }
 
@@ -145,14 +166,14 @@ export class Uint32Map<V extends object> {
    * made again, which halved the cost of growing to a million keys).
    */
   private rebuild(): void {
-    const oldKeys = this.keys, oldVals = this.vals;
+    const oldKeys = this.keys, oldVals = this.vals, oldUsed = this.used;
     let bits = MIN_BITS;
     while (1 << bits < this.count * 2 + 2) bits++;
     this.bits = bits;
     const index = (this.index = new Int32Array(1 << bits)), mask = index.length - 1;
     this.usedCells = this.count;
-    if (oldVals.length === this.count) {
-      for (let pos = 0; pos < oldVals.length; pos++) {
+    if (oldUsed === this.count) {
+      for (let pos = 0; pos < oldUsed; pos++) {
         let i = Math.imul(oldKeys[pos]!, GOLDEN) >>> (32 - bits);
         while (index[i] !== EMPTY) i = (i + 1) & mask;
         index[i] = pos + 1;
@@ -160,14 +181,15 @@ export class Uint32Map<V extends object> {
       return;
     }
     const keys = (this.keys = new Uint32Array(Math.max(1 << MIN_BITS, this.count * 2)));
-    const vals: V[] = (this.vals = []);
-    for (let j = 0; j < oldVals.length; j++) {
-      const v = oldVals[j];
+    this.vals = [];
+    this.used = 0;
+    for (let j = 0; j < oldUsed; j++) {
+      const v = oldVals[j >>> CHUNK_BITS]![j & (CHUNK - 1)];
       if (v === undefined) continue;
       const key = oldKeys[j]!;
-      const pos = vals.length;
+      const pos = this.used++;
       keys[pos] = key;
-      vals.push(v);
+      this.putValue(pos, v);
       let i = Math.imul(key, GOLDEN) >>> (32 - bits);
       while (index[i] !== EMPTY) i = (i + 1) & mask;
       index[i] = pos + 1;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rib, tableVrf, tableName, type RibChange } from './rib.js';
+import { DEPENDENTS_LISTED, Rib, tableVrf, tableName, type RibChange } from './rib.js';
 import type { RibRoute } from './types.js';
 import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText } from '../../lib/addr.js';
 
@@ -398,4 +398,36 @@ test('the active route across one, two and back to one candidate: each change to
   assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true })[0]?.candidates[0]?.active, false);
   rib.withdraw('inet.0', 'static', '192.0.2.0/24');
   assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true }).length, 0);
+});
+
+test('a next hop with more dependents than it lists: a change of its route still reaches every one, in inet.0 and through inet.3', () => {
+  const rib = new Rib();
+  const n = DEPENDENTS_LISTED + 100;
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2'));
+  const shared: RibRoute = { prefix: '', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2', recursive: true }] };
+  // labeled: resolves in inet.3 first (a tunnel resolver whose dependents are in inet.0)
+  const labeled: RibRoute = { prefix: '', protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.9.9.9', recursive: true, labels: [100] }] };
+  for (let i = 0; i < n; i++) rib.announceSharedKey('inet.0', 'bgp', prefixKeyOfText(`20.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}/32`), shared);
+  for (let i = 0; i < n; i++) rib.announceSharedKey('inet.0', 'bgp', prefixKeyOfText(`30.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}/32`), labeled);
+  const fibOf = (p: string) => rib.getFib('inet.0', p)?.nexthops[0];
+  assert.equal(fibOf('20.0.0.0/32')?.interface, 'eth1');
+  assert.equal(fibOf('30.0.0.0/32'), undefined, 'no route toward 10.9.9.9 yet');
+  let changes = 0;
+  rib.subscribe(() => changes++);
+  // the gateway's subnet moves to another interface: every dependent follows, each told once
+  rib.announce('inet.0', 'static', stat('10.0.0.2/32', ['10.0.1.7']));
+  assert.equal(changes, n + 1);
+  assert.equal(fibOf('20.0.0.0/32')?.interface, 'eth2');
+  assert.equal(fibOf(`20.${(n - 1) >>> 16}.${((n - 1) >>> 8) & 255}.${(n - 1) & 255}/32`)?.interface, 'eth2');
+  // a tunnel toward the labeled routes' next hop comes (inet.3): all of them resolve over it
+  changes = 0;
+  rib.announce('inet.3', 'isis', { prefix: '10.9.9.9/32', protocol: 'isis', preference: 15, nexthops: [{ gateway: '10.0.1.9', interface: 'eth2', labels: [16009] }] });
+  assert.equal(changes, n + 1, 'the tunnel and every labeled route');
+  assert.deepEqual(fibOf('30.0.0.5/32'), { gateway: '10.0.1.9', interface: 'eth2', labels: [16009, 100] });
+  // every dependent gone, then one again: listed from scratch, and still followed
+  for (let i = 0; i < n; i++) rib.withdrawKey('inet.0', 'bgp', prefixKeyOfText(`20.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}/32`));
+  rib.announce('inet.0', 'bgp', { ...shared, prefix: '20.0.0.0/32' });
+  rib.withdraw('inet.0', 'static', '10.0.0.2/32');
+  assert.equal(fibOf('20.0.0.0/32')?.interface, 'eth1');
 });

@@ -97,10 +97,11 @@ class Change implements RibChange {
 /**
  * Times are kept as tenths of a second after this, truncated to 32 bits: small integers
  * that V8 stores in the object (a millisecond count from Date.now() became a heap number
- * per route). They wrap after about 6.8 years of uptime.
+ * per route); an entry keeps one in 30 bits (with its FIB-queue bit), so they wrap after
+ * about 6.8 years of uptime.
  */
 const EPOCH = Date.now();
-const TICK_MS = 100;
+const TICK_MS = 200;
 
 function tickOf(ms: number): number {
   return ((ms - EPOCH) / TICK_MS) | 0;
@@ -151,7 +152,9 @@ function candList(e: Entry): readonly Cand[] {
 /** What an entry keeps out of line besides its resolvers (see Entry.links). */
 interface EntryExt {
   deps: Resolver[] | undefined;
+  /** an IPv6 entry's masked address and prefix length (an IPv4 entry's code tells its length) */
   v6?: Uint8Array;
+  len?: number;
   ifDeps?: string[];
 }
 
@@ -162,10 +165,12 @@ class Entry implements Cand {
    * bytes per route.
    */
   private held: string | CandList = NO_CANDIDATES;
-  // the lone candidate, while cands === this
+  // the lone candidate, while cands === this; it is active exactly when usable (fwd not
+  // null: evaluate makes a usable lone candidate active), so the entry keeps no bit for it
   route: RibRoute = NO_ROUTE;
-  fwd: FibNexthop[] | null | undefined = undefined;
-  at = 0;
+  fwd: FibNexthop[] | null | undefined = null;
+  /** bit 0: queued for the FIB exporter; the rest: the lone candidate's `at` (one field for both: 8 bytes per route) */
+  private stamp = 0;
   /**
    * A protocol's own record for the prefix (BGP's Loc-RIB entry, see Rib.attach): one map
    * entry per prefix serves both, and the entry stays while it is attached, routes or not.
@@ -174,22 +179,26 @@ class Entry implements Cand {
   /**
    * The resolvers this entry's candidates depend on (most entries: a list, often a
    * resolver's shared `alone`), or, for the few entries with more to keep, an object that
-   * also holds the IPv6 address and the interfaces named by next hops: one field for both
-   * saves 8 bytes per route.
+   * also holds the IPv6 address and length and the interfaces named by next hops: one
+   * field for both saves 8 bytes per route.
    */
   private links: Resolver[] | EntryExt | undefined;
-  /** bit 0: queued for the FIB exporter; bit 1: the lone candidate is active; the rest: the prefix length */
-  private bits: number;
+  /**
+   * The prefix as a value (lib/addr PrefixKey): an IPv4 prefix's ipv4PrefixCode (its length
+   * and network bits in one number: a field less than both, 8 bytes per route), an IPv6
+   * prefix's ipv6PrefixKey.
+   */
+  readonly pkey: PrefixKey;
   constructor(
     readonly table: Table,
     len: number,
     /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix's ipv6PrefixKey (IPv6) */
-    readonly key: number | string,
+    key: number | string,
     /** the masked address (IPv6 only; IPv4 lives in `key`) */
     v6: Uint8Array | undefined,
   ) {
-    this.bits = len << 2;
-    this.links = v6 ? { v6, deps: undefined } : undefined;
+    this.pkey = typeof key === 'number' ? (len <= 30 ? 1 << len : 2 ** len) + key : key;
+    this.links = v6 ? { v6, len, deps: undefined } : undefined;
   }
   /** resolvers this entry's candidates depend on */
   get deps(): Resolver[] | undefined {
@@ -202,18 +211,23 @@ class Entry implements Cand {
     else l.deps = d;
   }
   get len(): number {
-    return this.bits >>> 2;
+    const k = this.pkey;
+    return typeof k === 'number' ? prefixCodeLength(k) : (this.links as EntryExt).len!;
   }
-  /** the prefix as a value: an IPv4 prefix's ipv4PrefixCode (2^len + the per-length key), else its ipv6PrefixKey */
-  get pkey(): PrefixKey {
-    const k = this.key;
+  /** the per-length map key: an IPv4 prefix's network bits (see keyV4), an IPv6 prefix's ipv6PrefixKey */
+  get key(): number | string {
+    const k = this.pkey;
     if (typeof k !== 'number') return k;
-    const len = this.bits >>> 2;
-    return (len <= 30 ? 1 << len : 2 ** len) + k;
+    const len = prefixCodeLength(k);
+    return k - (len <= 30 ? 1 << len : 2 ** len);
   }
   /** the prefix's text, made when asked (show, logs, text-taking callers): entries keep no string */
   get prefix(): string {
     return prefixKeyText(this.pkey);
+  }
+  /** when the lone candidate came, in ticks after EPOCH (tickOf) */
+  get at(): number {
+    return this.stamp >> 1;
   }
   get since(): number {
     return EPOCH + this.at * TICK_MS;
@@ -235,43 +249,45 @@ class Entry implements Cand {
     const h = this.held;
     return typeof h === 'string' ? h : '';
   }
-  /** Hold one candidate itself. */
+  /**
+   * Hold one candidate itself. `fwd`: its resolved next hops, null (unusable, and so not
+   * active) until evaluate resolves it.
+   */
   hold(source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, at: number): void {
     this.held = source;
     this.route = route;
     this.fwd = fwd;
-    this.at = at;
+    this.stamp = (at << 1) | (this.stamp & 1);
   }
   /** Forget the lone candidate's fields (the caller sets `cands`). */
   release(): void {
     this.route = NO_ROUTE;
-    this.fwd = undefined;
+    this.fwd = null;
   }
   /**
-   * The active candidate: for the lone candidate a bit (an entry is its own candidate), for
-   * two or more the list's; kept out of a field of its own (8 bytes per route).
+   * The active candidate: the lone candidate when usable (an entry is its own candidate;
+   * evaluate makes a usable lone candidate active), for two or more the list's; kept out of
+   * a field of its own (8 bytes per route).
    */
   get active(): Cand | undefined {
     const c = this.cands;
-    if (c === this) return (this.bits & 2) !== 0 ? this : undefined;
+    if (c === this) return this.fwd !== null ? this : undefined;
     return (c as CandList).active;
   }
   set active(v: Cand | undefined) {
     const c = this.cands;
     if (c === this) {
-      if (v !== undefined && v !== this) throw new Error('the active route of a lone candidate is itself or none');
-      this.bits = v ? this.bits | 2 : this.bits & ~2;
+      if (v !== undefined && (v !== this || this.fwd === null)) throw new Error('the active route of a lone candidate is itself when usable, or none');
     } else if (c === NO_CANDIDATES) {
       if (v !== undefined) throw new Error('an entry without candidates has no active route');
-      this.bits &= ~2;
     } else (c as CandList).active = v as Candidate | undefined;
   }
   /** queued for the FIB exporter */
   get fibDirty(): boolean {
-    return (this.bits & 1) !== 0;
+    return (this.stamp & 1) !== 0;
   }
   set fibDirty(v: boolean) {
-    this.bits = v ? this.bits | 1 : this.bits & ~1;
+    this.stamp = v ? this.stamp | 1 : this.stamp & ~1;
   }
   get v6(): Uint8Array | undefined {
     const l = this.links;
@@ -292,13 +308,25 @@ class Entry implements Cand {
   }
 }
 
+/**
+ * Dependents a resolver lists; beyond this many it lists none and a change under its address
+ * walks the tables of its dependents instead (Resolver.dependents).
+ */
+export const DEPENDENTS_LISTED = 65536;
+
 class Resolver {
   /**
    * Entries that resolve through this address. Appended to, never searched: an entry that
    * stops depending stays until the list is compacted, so `live` counts the real ones and
    * readers check `entry.deps` (a Set here costs more than the rest of an announce).
+   * Undefined once more than DEPENDENTS_LISTED depend on it (a full table through one next
+   * hop): the list cost 8 bytes per route and, as it grew, copies of itself as garbage
+   * (16 MB at a million), while a change under the address re-evaluates every dependent
+   * anyway, which costs far more than walking `depTables` to find them.
    */
-  dependents: Entry[] = [];
+  dependents: Entry[] | undefined = [];
+  /** the tables its dependents are in (its own; inet.0's entries for an inet.3 resolver) */
+  readonly depTables: Table[] = [];
   live = 0;
   /** `[this]`, shared as the `deps` of every entry that depends on this resolver alone (never mutated) */
   readonly alone: Resolver[] = [this];
@@ -768,7 +796,7 @@ export class Rib implements RibApi {
         // replaced in place: evaluate compares with the state before
         const was = e.active === e;
         const oldRoute = e.route, oldFwd = e.fwd;
-        e.hold(source, r, undefined, at);
+        e.hold(source, r, null, at);
         this.evaluate(e, was ? oldRoute : null, oldFwd);
         return;
       }
@@ -779,7 +807,7 @@ export class Rib implements RibApi {
       e.active = undefined;
       e.release();
       e.cands = list;
-    } else if (cands.length === 0) e.hold(source, r, undefined, at);
+    } else if (cands.length === 0) e.hold(source, r, null, at);
     else {
       const cand = new Candidate(source, r, undefined, at);
       let i = cands.length - 1;
@@ -1236,15 +1264,22 @@ export class Rib implements RibApi {
     if (old) {
       for (const r of old) {
         if (deps.includes(r)) continue;
-        r.live--;
+        // none left: listed again from the next one (a walk found nothing to drop from a list)
+        if (--r.live === 0) r.dependents = [];
         this.maybeDropResolver(r);
       }
     }
     for (const r of deps) {
       if (old?.includes(r)) continue;
       r.live++;
-      r.dependents.push(e);
-      if (r.dependents.length > 2 * r.live + 1024) r.dependents = [...new Set(r.dependents.filter((x) => x.deps?.includes(r)))];
+      if (!r.depTables.includes(e.table)) r.depTables.push(e.table);
+      const list = r.dependents;
+      if (list === undefined) continue;
+      if (r.live > DEPENDENTS_LISTED) r.dependents = undefined;
+      else {
+        list.push(e);
+        if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x.deps?.includes(r)))];
+      }
     }
   }
 
@@ -1266,6 +1301,19 @@ export class Rib implements RibApi {
     e.ifDeps = names.length ? [...new Set(names)] : undefined;
   }
 
+  /**
+   * The entries that may depend on a resolver (readers check `deps`), as a copy: its list, or
+   * for a resolver with too many to list, the entries of its dependents' tables that do.
+   */
+  private dependentsOf(r: Resolver): Entry[] {
+    if (r.dependents) return r.dependents.slice();
+    const out: Entry[] = [];
+    for (const t of r.depTables) {
+      for (const len of t.lengths) for (const d of t.byLen[len]!.values()) if (d.deps?.includes(r)) out.push(d);
+    }
+    return out;
+  }
+
   /** An active route changed at `e`: re-evaluate what resolves through addresses under it. */
   private propagate(e: Entry): void {
     const t = e.table;
@@ -1278,7 +1326,7 @@ export class Rib implements RibApi {
         if (!holds(e, r.v4, r.v6)) continue;
         if (r.live > 0) {
           const seen = new Set<Entry>();
-          for (const d of r.dependents.slice()) {
+          for (const d of this.dependentsOf(r)) {
             if (d === e || seen.has(d) || !d.deps?.includes(r)) continue;
             seen.add(d);
             this.evaluate(d);
@@ -1303,24 +1351,60 @@ export class Rib implements RibApi {
 
 const NO_NEXTHOPS: readonly FibNexthop[] = Object.freeze([]);
 
-/** Prefixes whose FIB entry changed, oldest first (see Rib.fibQueue). */
+/** Entries per chunk of the FIB queue. */
+const FIB_CHUNK = 4096;
+
+/**
+ * Prefixes whose FIB entry changed, oldest first (see Rib.fibQueue). Kept in chunks of
+ * FIB_CHUNK: one array grew by copies of itself, 16 MB of old-generation garbage on the way
+ * to a million queued prefixes, which raised the controller's peak RSS; a chunk is let go
+ * once read.
+ */
 export class FibQueue {
-  private items: Entry[] = [];
+  private chunks: (Entry | undefined)[][] = [];
+  /** the next to read in chunks[0] */
   private head = 0;
+  /** the next free place in the last chunk */
+  private tail = FIB_CHUNK;
+  private count = 0;
   constructor(
     private readonly wake: () => void,
     private readonly onClose: () => void,
   ) {}
 
   get size(): number {
-    return this.items.length - this.head;
+    return this.count;
   }
 
   /** @internal */
   push(e: Entry): void {
     e.fibDirty = true;
-    this.items.push(e);
-    if (this.items.length - this.head === 1) this.wake();
+    if (this.tail === FIB_CHUNK) {
+      this.chunks.push(new Array<Entry | undefined>(FIB_CHUNK));
+      this.tail = 0;
+    }
+    this.chunks[this.chunks.length - 1]![this.tail++] = e;
+    if (++this.count === 1) this.wake();
+  }
+
+  /** Take the oldest (the queue is not empty). */
+  private take(): Entry {
+    const chunk = this.chunks[0]!;
+    const e = chunk[this.head]!;
+    chunk[this.head++] = undefined;
+    if (--this.count === 0) this.reset();
+    else if (this.head === FIB_CHUNK) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+    return e;
+  }
+
+  private reset(): void {
+    this.chunks = [];
+    this.head = 0;
+    this.tail = FIB_CHUNK;
+    this.count = 0;
   }
 
   /**
@@ -1329,13 +1413,12 @@ export class FibQueue {
    * undefined when empty.
    */
   drain(max: number, fn: (prefix: PrefixKey, action: FibAction | undefined, nexthops: readonly FibNexthop[]) => void): string | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const vrf = this.items[this.head]!.table.vrf!;
+    if (this.count === 0) return undefined;
+    const vrf = this.chunks[0]![this.head]!.table.vrf!;
     let n = 0;
-    while (this.head < this.items.length && n < max) {
-      const e = this.items[this.head]!;
-      if (e.table.vrf !== vrf) break;
-      this.head++;
+    while (this.count > 0 && n < max) {
+      if (this.chunks[0]![this.head]!.table.vrf !== vrf) break;
+      const e = this.take();
       n++;
       e.fibDirty = false;
       const a = e.active;
@@ -1346,21 +1429,12 @@ export class FibQueue {
         fn(e.pkey, action, action === 'forward' ? (a.fwd ?? NO_NEXTHOPS) : NO_NEXTHOPS);
       }
     }
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 65536 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
     return vrf;
   }
 
   /** Forget what is queued (a full replay covers it). */
   clear(): void {
-    for (let i = this.head; i < this.items.length; i++) this.items[i]!.fibDirty = false;
-    this.items = [];
-    this.head = 0;
+    while (this.count > 0) this.take().fibDirty = false;
   }
 
   close(): void {

@@ -553,3 +553,45 @@ test('update groups: eBGP peers with the same export share one Adj-RIB-Out whate
   assert.equal(sent.get('10.0.0.9')!.length, 1);
   assert.equal(has('10.0.0.2'), false);
 });
+
+test('a prefix heard from one, two, three peers and back: paths kept in the order they came, best path and Adj-RIB-In at every step', () => {
+  const peers = ['10.0.0.2', '10.0.0.3', '10.0.0.4'];
+  const s = setup({ a: ebgp(65002, peers) });
+  const key = prefixKeyOfText('192.0.2.0/24');
+  const lt = () => s.inst.locTable('inet.0')!;
+  const peerOf = (addr: string) => s.nb(addr);
+  const order = () => lt().get(key)?.paths.map((p) => p.peer.cfg.address) ?? [];
+  const announce = (addr: string, hops: number) => feed(s, addr, { attrs: { origin: 0, asPath: path(...Array.from({ length: hops }, () => 65002)), nextHop: addr }, nlri: ['192.0.2.0/24'] });
+  announce('10.0.0.2', 3);
+  announce('10.0.0.3', 2);
+  assert.deepEqual(order(), ['10.0.0.2', '10.0.0.3']);
+  assert.equal(lt().get(key)!.size, 2);
+  assert.equal(lt().get(key)!.lone, undefined);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.3');
+  // the second path replaced in place (same peer), then a third, then the first goes
+  announce('10.0.0.3', 4);
+  assert.deepEqual(order(), ['10.0.0.2', '10.0.0.3']);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.2');
+  announce('10.0.0.4', 1);
+  assert.deepEqual(order(), ['10.0.0.2', '10.0.0.3', '10.0.0.4']);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.4');
+  feed(s, '10.0.0.2', { withdrawn: ['192.0.2.0/24'] });
+  assert.deepEqual(order(), ['10.0.0.3', '10.0.0.4']);
+  assert.equal(s.inst.adjRibIn(peerOf('10.0.0.2'), 'inet.0').length, 0);
+  assert.equal(s.inst.adjRibIn(peerOf('10.0.0.4'), 'inet.0').length, 1);
+  // down to two, then one: the first of the two goes, the second is the lone path (held compact)
+  feed(s, '10.0.0.3', { withdrawn: ['192.0.2.0/24'] });
+  assert.deepEqual(order(), ['10.0.0.4']);
+  assert.equal(lt().get(key)!.lone!.peer, peerOf('10.0.0.4'));
+  assert.equal(s.rib.attachedValue('inet.0', key), lt().get(key)!.lone, 'compact again');
+  // two again, then the second of the two goes
+  announce('10.0.0.2', 5);
+  assert.deepEqual(order(), ['10.0.0.4', '10.0.0.2']);
+  assert.equal(s.rib.attachedValue('inet.0', key), lt().get(key), 'two paths: a full entry, attached');
+  feed(s, '10.0.0.2', { withdrawn: ['192.0.2.0/24'] });
+  assert.deepEqual(order(), ['10.0.0.4']);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.4');
+  feed(s, '10.0.0.4', { withdrawn: ['192.0.2.0/24'] });
+  assert.equal(lt().get(key), undefined);
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
+});

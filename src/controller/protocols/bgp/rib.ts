@@ -146,18 +146,24 @@ class Choice {
 }
 
 /**
- * One prefix of the Loc-RIB. Four fields, as it is kept per received prefix (a million of
- * them in a full table): the best path and the installed set share one field while they
- * are the same path (most prefixes); the dirty bit and the deciding step share one number;
- * the RIB's entry, which tells the prefix, stands for the key (entries of map tables keep
- * the key itself).
+ * One prefix of the Loc-RIB. Five fields, as it is kept per received prefix (a million of
+ * them in a full table): one or two paths without an array; the best path and the
+ * installed set share one field while they are the same path (most prefixes); the dirty
+ * bit and the deciding step share one number; the RIB's entry, which tells the prefix,
+ * stands for the key (entries of map tables keep the key itself).
  */
 export class LocEntry {
   /**
    * Every received path of the prefix, hidden ones too (the Adj-RIB-Ins): the path itself
-   * while there is only one (most prefixes), an array once there are more.
+   * while there are one or two (most prefixes: one peer, or two), an array once there are
+   * more (or none).
    */
   private slot: Path | Path[];
+  /**
+   * The second path while there are exactly two (`slot` the first): a prefix heard from two
+   * peers keeps no array (an array of two cost 64 bytes, this field 8).
+   */
+  private slot2: Path | undefined = undefined;
   /** best and installed: the path (or undefined) when both are it, else a Choice */
   private sel: Path | Choice | undefined = undefined;
   /** bit 0: queued for the next flush; bit 1: a view (see RibLocTable); the rest: the deciding step's index in STEPS */
@@ -224,7 +230,7 @@ export class LocEntry {
   /** The lone path, when this entry says nothing more than it (see RibLocTable): best, installed, only path, not queued. */
   get compactPath(): Path | undefined {
     const s = this.sel;
-    return s === this.slot && s !== undefined && this.bits === 0 ? s : undefined;
+    return s === this.slot && s !== undefined && this.slot2 === undefined && this.bits === 0 ? s : undefined;
   }
 
   /** A view of a compact entry: its lone path, best and installed (see RibLocTable). */
@@ -250,17 +256,19 @@ export class LocEntry {
   }
 
   get size(): number {
-    return Array.isArray(this.slot) ? this.slot.length : 1;
+    return Array.isArray(this.slot) ? this.slot.length : this.slot2 ? 2 : 1;
   }
 
-  /** The paths as a list (allocates for a lone path: not for hot loops). */
+  /** The paths as a list, in the order they came (allocates for one or two: not for hot loops). */
   get paths(): readonly Path[] {
-    return Array.isArray(this.slot) ? this.slot : [this.slot];
+    const slot = this.slot;
+    return Array.isArray(slot) ? slot : this.slot2 ? [slot, this.slot2] : [slot];
   }
 
   /** The only path, when there is exactly one. */
   get lone(): Path | undefined {
-    return Array.isArray(this.slot) ? (this.slot.length === 1 ? this.slot[0] : undefined) : this.slot;
+    const slot = this.slot;
+    return Array.isArray(slot) ? (slot.length === 1 ? slot[0] : undefined) : this.slot2 ? undefined : slot;
   }
 
   /** Put a peer's path in (replacing the one with the same peer and path ID); returns the replaced one. */
@@ -271,7 +279,21 @@ export class LocEntry {
         this.slot = p;
         return slot;
       }
-      this.slot = [slot, p];
+      const second = this.slot2;
+      if (second === undefined) {
+        this.slot2 = p;
+        return undefined;
+      }
+      if (second.peer === p.peer && second.pathId === p.pathId) {
+        this.slot2 = p;
+        return second;
+      }
+      this.slot = [slot, second, p];
+      this.slot2 = undefined;
+      return undefined;
+    }
+    if (slot.length === 0) {
+      this.slot = p;
       return undefined;
     }
     for (let i = 0; i < slot.length; i++) {
@@ -289,15 +311,26 @@ export class LocEntry {
   take(peer: Neighbor, pathId: number): Path | undefined {
     const slot = this.slot;
     if (!Array.isArray(slot)) {
-      if (slot.peer !== peer || slot.pathId !== pathId) return undefined;
-      this.slot = [];
-      return slot;
+      const second = this.slot2;
+      if (slot.peer === peer && slot.pathId === pathId) {
+        this.slot = second ?? [];
+        this.slot2 = undefined;
+        return slot;
+      }
+      if (second !== undefined && second.peer === peer && second.pathId === pathId) {
+        this.slot2 = undefined;
+        return second;
+      }
+      return undefined;
     }
     for (let i = 0; i < slot.length; i++) {
       const q = slot[i]!;
       if (q.peer === peer && q.pathId === pathId) {
         slot.splice(i, 1);
-        if (slot.length === 1) this.slot = slot[0]!;
+        if (slot.length === 2) {
+          this.slot = slot[0]!;
+          this.slot2 = slot[1]!;
+        } else if (slot.length === 1) this.slot = slot[0]!;
         return q;
       }
     }
@@ -375,7 +408,7 @@ type AttachingRib = Required<Pick<RibApi, 'attach' | 'detach' | 'attachedEntries
  * Compact form: a prefix whose only path is its best and installed one, decided by
  * 'Only path' and not queued (most prefixes of a full table) keeps no LocEntry: the RIB
  * entry holds the Path itself (shared by the prefixes of an UPDATE), which saves the
- * LocEntry's 56 bytes per prefix. `settle` folds an entry after the decision process;
+ * LocEntry's 64 bytes per prefix. `settle` folds an entry after the decision process;
  * `get` and `values` answer for a compact prefix with a view, a LocEntry made for the
  * reader and not attached, and whoever changes an entry holds an attached one: `findOrAdd`
  * (learn) attaches, and markDirty adopts a view (unlearn and next-hop changes go through it).
