@@ -22,6 +22,7 @@ import { CLONE_NEWNET, O_CLOEXEC } from '../sys/constants.js';
 const NS_GET_NSTYPE = 0xb703;
 const O_RDONLY = 0;
 import { execFile } from './exec.js';
+import { mark } from '../lib/timeline.js';
 import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink, nlPreparePod, type NlVeth } from './netlink.js';
 
 const NETNS_DIR_RE = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
@@ -71,7 +72,8 @@ export type VethSpec = NlVeth;
  */
 export async function createVeth(v: VethSpec, txOff: boolean): Promise<void> {
   try {
-    nlCreateVeth(v);
+    await nlCreateVeth(v);
+    mark('cni veth created');
     quietHostEnd(v.hostVeth);
     nlPreparePod(v.netns, txOff ? v.ifname : undefined);
   } catch (err) {

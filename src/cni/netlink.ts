@@ -32,8 +32,11 @@ export interface NlVeth {
   mtu: number;
 }
 
-/** One RTM_NEWLINK: the veth pair, host end up here, pod end inside the pod's namespace. */
-export function nlCreateVeth(v: NlVeth): void {
+/**
+ * One RTM_NEWLINK: the veth pair, host end up here, pod end inside the pod's namespace; the
+ * kernel's work (milliseconds) on libuv's thread pool, not on this thread (requestAsync).
+ */
+export async function nlCreateVeth(v: NlVeth): Promise<void> {
   const nsfd = openNs(v.netns);
   const s = NetlinkSocket.open();
   try {
@@ -54,7 +57,7 @@ export function nlCreateVeth(v: NlVeth): void {
       .end()
       .end()
       .end();
-    s.request(m, `RTM_NEWLINK veth ${v.hostVeth} (peer ${v.ifname} in ${v.netns})`);
+    await s.requestAsync(m, `RTM_NEWLINK veth ${v.hostVeth} (peer ${v.ifname} in ${v.netns})`);
   } finally {
     s.close();
     closeSync(nsfd);
