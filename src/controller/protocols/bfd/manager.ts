@@ -329,7 +329,9 @@ export function validateBfdAuthentication(t: ConfigTree): string[] {
         if (typeof chain !== 'string') errors.push(`${where}: key-chain is required (the keys are in security authentication-key-chains)`);
         else if (!isTree(chains[chain])) errors.push(`${where}: key chain ${chain} is not defined (security authentication-key-chains key-chain ${chain})`);
         else if (keysOf(chains, chain).length === 0) errors.push(`${where}: key chain ${chain} has no key with a secret`);
-      } else if (k !== 'security' && isTree(child)) {
+      } else if (k !== 'security' && isTree(child) && !(k === 'interfaces' && (path.length === 0 || (path.length === 2 && path[0] === 'groups')))) {
+        // ([interfaces] holds no BFD statement (the schema has it under routing-options and
+        // protocols only) and is where the pods are: not walked, at the top or in a group)
         path.push(k);
         walk(child);
         path.pop();
