@@ -86,17 +86,21 @@ export function nlMoveLink(t: { name: string; netns: string; ifname: string; mac
   }
 }
 
-/** RTM_DELLINK by name; false when there was no such link. */
-export function nlDeleteLink(name: string, s?: NetlinkSocket): boolean {
-  const sock = s ?? NetlinkSocket.open();
+/**
+ * RTM_DELLINK by name from libuv's thread pool (requestAsync): the kernel's teardown of a
+ * veth (~14 ms of RCU grace periods inside send()) holds a pool thread, not this one, and no
+ * `ip` child is started for it. False when there was no such link.
+ */
+export async function nlDeleteLinkAsync(name: string): Promise<boolean> {
+  const s = NetlinkSocket.open();
   try {
-    sock.request(new Msg(RTM_DELLINK, 0).ifinfo(0, 0, 0, 0).attrStr(IFLA_IFNAME, name), `RTM_DELLINK ${name}`);
+    await s.requestAsync(new Msg(RTM_DELLINK, 0).ifinfo(0, 0, 0, 0).attrStr(IFLA_IFNAME, name), `RTM_DELLINK ${name}`);
     return true;
   } catch (err) {
     if (err instanceof NetlinkError && err.errno === ENODEV) return false;
     throw err;
   } finally {
-    if (!s) sock.close();
+    s.close();
   }
 }
 
