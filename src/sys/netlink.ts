@@ -211,6 +211,8 @@ export function openNs(path: string): number {
 export class NetlinkSocket {
   private readonly rx = new Uint8Array(65536);
   private closed = false;
+  /** a requestAsync waits for its send (one at a time per socket) */
+  private inFlight = false;
 
   private constructor(readonly fd: number) {}
 
@@ -254,9 +256,21 @@ export class NetlinkSocket {
    * the request inside send(), and creating a veth pair (two netdevs registered, one moved
    * into the pod's namespace) holds the calling thread for milliseconds, more while other
    * link changes hold the RTNL lock; the event loop (other pods' requests, the commit, the
-   * vRouter in `cnr start`) runs on meanwhile. The ACK is read here once send() returned.
+   * vRouter in `cnr start`) runs on meanwhile. The ACK is read here once send() returned,
+   * by the blocking read request() uses: one request in flight per socket (a second one's
+   * answer could be read and dropped by the first's loop).
    */
   async requestAsync(m: NetlinkMessage, what: string): Promise<DataView[]> {
+    if (this.inFlight) throw new NetlinkError(`${what}: another request is in flight on this socket`, 0);
+    this.inFlight = true;
+    try {
+      return await this.sendFromPool(m, what);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  private async sendFromPool(m: NetlinkMessage, what: string): Promise<DataView[]> {
     const seq = (seqCounter = (seqCounter + 1) & 0x7fffffff);
     const req = m.finish(seq);
     const send = libc().send as unknown as { async(...a: [number, Uint8Array, number, number, (err: unknown, r: number) => void]): void };
