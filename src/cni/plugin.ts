@@ -441,24 +441,20 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     // still runs, and the vRouter attaches the vif meanwhile; the full group after IPAM only
     // adds addresses, the static neighbour and routes, which the agent sets on the vif in
     // place. Its waiter only catches: the full group's is the one ADD waits for.
-    // (its shape checked once too; one the controller would refuse is simply not sent ahead,
-    // nor one whose check ends after IPAM: ADD does not wait for it)
+    // (its shape checked once too; one the controller would refuse is simply not sent ahead)
     let early: Promise<void> | undefined;
-    let tooLate = false;
     const earlyStatements = groupStatements(groupSpec(env, conf, n, NO_ADDRESSES, bridgeVlan));
     const earlyValid = committer && bridgeVlan === undefined ? validated.then(() => validateGroup(conf, deps, earlyStatements, n)).then(() => true, () => false) : Promise.resolve(false);
     const earlyP = committer
       ? Promise.all([veth, earlyValid]).then(([, ok]) => {
-          if (!ok || tooLate) return;
+          if (!ok) return;
           early = committer.submit(intent('add', conf, env, n, earlyStatements), true);
           committed = true;
           early.catch(() => {});
           trace('attach ahead submitted');
         })
       : undefined;
-    earlyP?.catch(() => {});
-    const [ipamR, validR, vethR] = await Promise.allSettled([ipamP, validated, veth]);
-    tooLate = true;
+    const [ipamR, validR, vethR] = await Promise.allSettled([ipamP, validated, veth, earlyP]);
     trace('ipam and veth done');
     ipamDone = ipamR.status === 'fulfilled' && conf.ipamType !== undefined;
     vethMade = vethR.status === 'fulfilled';
@@ -490,9 +486,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const results = await Promise.allSettled(steps);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     if (committer) {
-      // ADD answers once the intent is committed (with the other ADDs queued meanwhile), the
-      // vRouter has acknowledged it and its journal line is durable, so that the pod's first
-      // packets (an ARP for its gateway) find their vif and routes.
+      // The intent is durable when submit returns; ADD answers once it is committed (with
+      // the other ADDs queued meanwhile) and the vRouter has acknowledged it, so that the
+      // pod's first packets (an ARP for its gateway) find their vif and routes.
       // a DEL that cancelled the attach ahead cancels this ADD (as it would have its only intent)
       if (early) await Promise.race([early, Promise.resolve()]).catch((err: unknown) => {
         if (err instanceof IntentCancelled) {
