@@ -311,9 +311,6 @@ async function validateGroup(conf: NetConf, deps: Deps, statements: string[], n:
   }
 }
 
-/** The attach ahead's group: the pod's interface in its VRF, no addresses yet (no routes follow). */
-const NO_ADDRESSES: PodPlan = { addrs: [], routes: [] };
-
 /** Stand-in addresses with which a group's statements are checked before IPAM answers. */
 const SHAPE_PLAN: PodPlan = {
   addrs: [
@@ -435,26 +432,11 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const committer = deps.committer?.(conf.stateDir);
     const validated = committer ? validateGroup(conf, deps, groupStatements(groupSpec(env, conf, n, SHAPE_PLAN, bridgeVlan)), n) : Promise.resolve();
     validated.then(() => trace('validated'), () => {});
-    const veth = createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }, !conf.txChecksumOffload);
-    // The attach ahead (a routed pod through the service): once the veth is there, its group
-    // without the addresses and routes (the interface in its VRF) is committed while IPAM
-    // still runs, and the vRouter attaches the vif meanwhile; the full group after IPAM only
-    // adds addresses, the static neighbour and routes, which the agent sets on the vif in
-    // place. Its waiter only catches: the full group's is the one ADD waits for.
-    // (its shape checked once too; one the controller would refuse is simply not sent ahead)
-    let early: Promise<void> | undefined;
-    const earlyStatements = groupStatements(groupSpec(env, conf, n, NO_ADDRESSES, bridgeVlan));
-    const earlyValid = committer && bridgeVlan === undefined ? validated.then(() => validateGroup(conf, deps, earlyStatements, n)).then(() => true, () => false) : Promise.resolve(false);
-    const earlyP = committer
-      ? Promise.all([veth, earlyValid]).then(([, ok]) => {
-          if (!ok) return;
-          early = committer.submit(intent('add', conf, env, n, earlyStatements), true);
-          committed = true;
-          early.catch(() => {});
-          trace('attach ahead submitted');
-        })
-      : undefined;
-    const [ipamR, validR, vethR] = await Promise.allSettled([ipamP, validated, veth, earlyP]);
+    const [ipamR, validR, vethR] = await Promise.allSettled([
+      ipamP,
+      validated,
+      createVeth({ hostVeth: n.hostVeth, hostMac: n.hostMac, ifname: podLink, podMac: n.podMac, netns: env.netns, mtu: conf.mtu }, !conf.txChecksumOffload),
+    ]);
     trace('ipam and veth done');
     ipamDone = ipamR.status === 'fulfilled' && conf.ipamType !== undefined;
     vethMade = vethR.status === 'fulfilled';
@@ -489,13 +471,6 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
       // The intent is durable when submit returns; ADD answers once it is committed (with
       // the other ADDs queued meanwhile) and the vRouter has acknowledged it, so that the
       // pod's first packets (an ARP for its gateway) find their vif and routes.
-      // a DEL that cancelled the attach ahead cancels this ADD (as it would have its only intent)
-      if (early) await Promise.race([early, Promise.resolve()]).catch((err: unknown) => {
-        if (err instanceof IntentCancelled) {
-          committed = false;
-          throw new CniError(ErrorCode.Internal, err.message);
-        }
-      });
       const done = committer.submit(intent('add', conf, env, n, statements), true);
       committed = true;
       trace('intent durable');
