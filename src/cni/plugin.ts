@@ -468,9 +468,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const results = await Promise.allSettled(steps);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     if (committer) {
-      // The intent is durable when submit returns; ADD answers once it is committed (with
-      // the other ADDs queued meanwhile) and the vRouter has acknowledged it, so that the
-      // pod's first packets (an ARP for its gateway) find their vif and routes.
+      // ADD answers once the intent is committed (with the other ADDs queued meanwhile), the
+      // vRouter has acknowledged it and its journal line is durable, so that the pod's first
+      // packets (an ARP for its gateway) find their vif and routes.
       const done = committer.submit(intent('add', conf, env, n, statements), true);
       committed = true;
       trace('intent durable');
