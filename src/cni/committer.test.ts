@@ -96,15 +96,48 @@ test('intents queued while a commit runs go into the next one; the journal is em
   await c.stop();
 });
 
+test('the journal is synced beside the commit: nobody is told before its line is durable, lines appended meanwhile share one sync, a failed sync fails its waiters', async () => {
+  const t = setup();
+  const syncs: ((err: NodeJS.ErrnoException | null) => void)[] = [];
+  const c = new Committer({ stateDir: t.stateDir, exec: t.ctl.exec, log: () => {}, syncFile: (_fd, done) => syncs.push(done) });
+  let told = false;
+  const a = c.submit(t.add('cni-a'), true).then(() => (told = true));
+  assert.equal(syncs.length, 1, 'the sync starts with the line');
+  await c.settled();
+  assert.ok(t.ctl.has('cni-a'), 'committed while the line was still being synced');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(told, false, 'not told before its line is durable');
+  // two more lines while the first sync runs: one sync covers both once it ends
+  const b = c.submit(t.add('cni-b'), true);
+  const d = c.submit(t.del('cni-a'));
+  assert.equal(syncs.length, 1);
+  syncs.shift()!(null);
+  await a;
+  assert.equal(syncs.length, 1, 'one sync for the two lines appended meanwhile');
+  syncs.shift()!(null);
+  await Promise.all([b, d, c.durable()]);
+  // a sync that fails: its waiter learns why (an ADD then undoes itself)
+  const e = c.submit(t.add('cni-e'), true);
+  const failed = assert.rejects(e, /fdatasync: EIO/);
+  syncs.shift()!(Object.assign(new Error('EIO'), { code: 'EIO' }));
+  await failed;
+  await c.settled();
+  const stopped = c.stop();
+  while (syncs.length) syncs.shift()!(null);
+  await stopped;
+});
+
 test('an ADD and a DEL of one attachment both queued cancel out', async () => {
   const t = setup();
   const c = t.make(true);
   const a = c.submit(t.add('cni-x'));
+  // whoever waits for the ADD learns that it will not be committed (told at once: the DEL's
+  // line is still being synced, and the rejection must not wait unhandled meanwhile)
+  const aCancelled = assert.rejects(a, /cancelled by a DEL of cni-x\/eth0/);
   const d = c.submit(t.del('cni-x'));
   const y = c.submit(t.add('cni-y'));
   await d;
-  // whoever waits for the ADD learns that it will not be committed
-  await assert.rejects(a, /cancelled by a DEL of cni-x\/eth0/);
+  await aCancelled;
   assert.equal(c.state('cni-x').pending, undefined);
   assert.equal(c.state('cni-y').pending, 'add');
   c.resume();
@@ -130,10 +163,11 @@ test('a refused intent does not hold back the others; it is reported and retried
   t.ctl.refuse = (g) => g === 'cni-bad';
   const c = t.make(true);
   const bad = c.submit(t.add('cni-bad'));
+  const badRefused = assert.rejects(bad, /refused by the test/);
   const good = c.submit(t.add('cni-good'));
   c.resume();
   await good;
-  await assert.rejects(bad, /refused by the test/);
+  await badRefused;
   assert.ok(t.ctl.has('cni-good') && !t.ctl.groups.has('cni-bad'));
   assert.match(c.state('cni-bad').refused ?? '', /refused by the test/);
   assert.equal(c.backlog().refused, 1);

@@ -7,13 +7,16 @@
  * be committed and in the data plane (`programmed`, the agent's acknowledgement), so that
  * the pod can send as soon as ADD returns; DEL answers once its intent is durable. Waiting
  * for the data plane does not hold the next commit back: ADDs that arrive meanwhile share it.
+ * The line's fdatasync runs on libuv's thread pool beside the commit (one sync for the lines
+ * appended meanwhile): nothing is answered before its line is durable, and a commit that
+ * becomes durable before its line leaves nothing for a restart to redo.
  *
  * Crash safety is `reconcile()`: when the service starts, and after a refused background
  * commit (with backoff), every intent of the journal that the running configuration does
  * not reflect is queued again, and every `cni-*` group that no attachment record names is
  * deleted. The journal is truncated whenever nothing is queued, running or refused.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControllerError } from './controller.js';
 import { withLock } from './state.js';
@@ -38,6 +41,8 @@ export interface CommitterOptions {
   log(msg: string): void;
   /** test hook: queue intents but commit nothing until resume() */
   paused?: boolean;
+  /** test hook: how the journal is synced (default fs.fdatasync, on libuv's thread pool) */
+  syncFile?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
   /**
    * How long a commit should still wait (ms; 0: go): the service says so while requests
    * run that may still submit, and for a moment after the last one ended, so that
@@ -159,6 +164,13 @@ export class Committer {
   private firstQueued = 0;
   /** submit() calls whose caller waits (a request blocked on the committer) */
   private blocked = 0;
+  /** journal lines appended, and how many of them an fdatasync has made durable */
+  private written = 0;
+  private synced = 0;
+  private syncing = false;
+  private syncWaiters: { upTo: number; res: () => void; rej: (e: Error) => void }[] = [];
+  /** journal fds replaced (compact) while an fdatasync on them ran: closed once it ends */
+  private retired: number[] = [];
   /** commits made (for tests and the bench) */
   commits = 0;
 
@@ -183,7 +195,9 @@ export class Committer {
     if (this.stopped) return Promise.reject(new Error('cnr-cni committer stopped'));
     this.noteDataDir(intent.dataDir);
     this.append(intent);
-    const p = new Promise<void>((res, rej) => {
+    // the line's fdatasync runs beside the commit; a waiter is told once both are done
+    const durable = this.durable();
+    const committed = new Promise<void>((res, rej) => {
       const q = this.queue.get(intent.group);
       // an ADD still queued that a DEL replaces: whoever waits for it is told it will not be
       const cancelled = intent.op === 'del' ? (q?.waiters.filter((w) => w.op === 'add') ?? []) : [];
@@ -201,6 +215,7 @@ export class Committer {
       if (intent.op === 'add' && !q && !this.running.has(intent.group) && !this.failed.has(intent.group)) entry.fresh = true;
       this.enqueue(entry);
     });
+    const p = Promise.all([committed, durable]).then(() => undefined);
     if (wait) {
       this.blocked++;
       const unblock = () => {
@@ -210,6 +225,43 @@ export class Committer {
     }
     this.kick();
     return p;
+  }
+
+  /**
+   * Resolves once every journal line appended so far is on disk (an fdatasync that started
+   * after it ended); rejects with the error when the sync failed. A DEL answers then.
+   */
+  durable(): Promise<void> {
+    const upTo = this.written;
+    if (this.synced >= upTo) return Promise.resolve();
+    return new Promise((res, rej) => {
+      this.syncWaiters.push({ upTo, res, rej });
+      this.startSync();
+    });
+  }
+
+  /** One fdatasync on the thread pool for every line appended before it starts; again while lines wait. */
+  private startSync(): void {
+    if (this.syncing || this.fd === undefined || this.synced >= this.written) return;
+    this.syncing = true;
+    const target = this.written;
+    (this.opts.syncFile ?? fdatasync)(this.fd, (err) => {
+      this.syncing = false;
+      for (const fd of this.retired.splice(0)) closeSync(fd);
+      if (err) {
+        // every line not yet known durable: its caller gets the error (ADD undoes, DEL retries)
+        const failed = this.syncWaiters;
+        this.syncWaiters = [];
+        this.synced = Math.max(this.synced, target);
+        for (const w of failed) w.rej(new Error(`cnr-cni journal ${this.journalPath}: fdatasync: ${err.message}`));
+        return;
+      }
+      this.synced = Math.max(this.synced, target);
+      const still = this.syncWaiters.filter((w) => w.upTo > this.synced);
+      for (const w of this.syncWaiters) if (w.upTo <= this.synced) w.res();
+      this.syncWaiters = still;
+      if (still.length || this.synced < this.written) this.startSync();
+    });
   }
 
   /** Whether a waiter is told only once the data plane has the commit (a vRouter is there). */
@@ -309,6 +361,7 @@ export class Committer {
     clearTimeout(this.retryTimer);
     clearTimeout(this.deferTimer);
     await this.busy;
+    await this.durable().catch(() => {});
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
@@ -378,8 +431,9 @@ export class Committer {
     const fd = this.open();
     const line = Buffer.from(JSON.stringify(i) + '\n');
     writeSync(fd, line);
-    fdatasyncSync(fd);
     this.journalBytes += line.length;
+    this.written++;
+    this.startSync();
   }
 
   private truncate(): void {
@@ -408,9 +462,16 @@ export class Committer {
       closeSync(fd);
     }
     renameSync(tmp, this.journalPath);
-    if (this.fd !== undefined) closeSync(this.fd);
+    // an fdatasync running on the old file keeps its fd until it ends (the number must not be reused under it)
+    if (this.fd !== undefined) {
+      if (this.syncing) this.retired.push(this.fd);
+      else closeSync(this.fd);
+    }
     this.fd = undefined;
     this.journalBytes = text.length;
+    // what is pending is in the new file, synced above: every line so far is durable
+    this.synced = this.written;
+    for (const w of this.syncWaiters.splice(0)) w.res();
   }
 
   private enqueue(q: Queued): void {

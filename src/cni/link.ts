@@ -2,10 +2,11 @@
  * The pod's veth. On the ADD path everything goes through rtnetlink from this process
  * (netlink.ts): one request creates the pair with the pod end already inside CNI_NETNS, one
  * socket opened inside the pod's namespace sets addresses and routes, an ioctl turns the
- * offloads off; no child process. Deleting a veth keeps an `ip link del` child: the
- * kernel's teardown takes about 14 ms inside the netlink call, and a child keeps that off
- * the controller's event loop. The rarer paths (CHECK's inspection, the TAP leftovers) use
- * iproute2 too: a namespace under /run/netns is entered with `ip -n NAME`; any other path
+ * offloads off; no child process. The requests that make and delete a veth pair are sent
+ * from libuv's thread pool (the kernel's work happens inside send(): milliseconds to create,
+ * about 14 ms of teardown to delete), off the controller's event loop, as the `ip link del`
+ * child that deleted it before did. The rarer paths (CHECK's inspection, the TAP leftovers)
+ * use iproute2: a namespace under /run/netns is entered with `ip -n NAME`; any other path
  * (/proc/PID/ns/net, a runtime's own bind mount) through nsenter.
  *
  * Pod addressing is the "router on a stick" form: the pod holds its addresses as /32 and
@@ -22,7 +23,8 @@ import { CLONE_NEWNET, O_CLOEXEC } from '../sys/constants.js';
 const NS_GET_NSTYPE = 0xb703;
 const O_RDONLY = 0;
 import { execFile } from './exec.js';
-import { NetlinkError, nlConfigurePod, nlCreateVeth, nlMoveLink, nlPreparePod, type NlVeth } from './netlink.js';
+import { mark } from '../lib/timeline.js';
+import { NetlinkError, nlConfigurePod, nlCreateVeth, nlDeleteLinkAsync, nlMoveLink, nlPreparePod, type NlVeth } from './netlink.js';
 
 const NETNS_DIR_RE = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
 
@@ -71,7 +73,8 @@ export type VethSpec = NlVeth;
  */
 export async function createVeth(v: VethSpec, txOff: boolean): Promise<void> {
   try {
-    nlCreateVeth(v);
+    await nlCreateVeth(v);
+    mark('cni veth created');
     quietHostEnd(v.hostVeth);
     nlPreparePod(v.netns, txOff ? v.ifname : undefined);
   } catch (err) {
@@ -83,12 +86,16 @@ export async function createVeth(v: VethSpec, txOff: boolean): Promise<void> {
   }
 }
 
-/** Removes the host end (the kernel removes the pod end with it); false when it was not there. */
+/**
+ * Removes the host end (the kernel removes the pod end with it); false when it was not there.
+ * The kernel's teardown runs on libuv's thread pool (netlink.ts nlDeleteLinkAsync).
+ */
 export async function deleteLink(name: string): Promise<boolean> {
-  const r = await execFile('ip', ['link', 'del', name]);
-  if (r.code === 0) return true;
-  if (/Cannot find device|does not exist/.test(r.stderr)) return false;
-  throw new CniError(ErrorCode.Internal, `deleting ${name}: ${r.stderr.trim()}`);
+  try {
+    return await nlDeleteLinkAsync(name);
+  } catch (err) {
+    throw new CniError(ErrorCode.Internal, `deleting ${name}: ${(err as Error).message}`);
+  }
 }
 
 export interface PodAddress {

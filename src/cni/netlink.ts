@@ -32,8 +32,11 @@ export interface NlVeth {
   mtu: number;
 }
 
-/** One RTM_NEWLINK: the veth pair, host end up here, pod end inside the pod's namespace. */
-export function nlCreateVeth(v: NlVeth): void {
+/**
+ * One RTM_NEWLINK: the veth pair, host end up here, pod end inside the pod's namespace; the
+ * kernel's work (milliseconds) on libuv's thread pool, not on this thread (requestAsync).
+ */
+export async function nlCreateVeth(v: NlVeth): Promise<void> {
   const nsfd = openNs(v.netns);
   const s = NetlinkSocket.open();
   try {
@@ -54,7 +57,7 @@ export function nlCreateVeth(v: NlVeth): void {
       .end()
       .end()
       .end();
-    s.request(m, `RTM_NEWLINK veth ${v.hostVeth} (peer ${v.ifname} in ${v.netns})`);
+    await s.requestAsync(m, `RTM_NEWLINK veth ${v.hostVeth} (peer ${v.ifname} in ${v.netns})`);
   } finally {
     s.close();
     closeSync(nsfd);
@@ -83,17 +86,21 @@ export function nlMoveLink(t: { name: string; netns: string; ifname: string; mac
   }
 }
 
-/** RTM_DELLINK by name; false when there was no such link. */
-export function nlDeleteLink(name: string, s?: NetlinkSocket): boolean {
-  const sock = s ?? NetlinkSocket.open();
+/**
+ * RTM_DELLINK by name from libuv's thread pool (requestAsync): the kernel's teardown of a
+ * veth (~14 ms of RCU grace periods inside send()) holds a pool thread, not this one, and no
+ * `ip` child is started for it. False when there was no such link.
+ */
+export async function nlDeleteLinkAsync(name: string): Promise<boolean> {
+  const s = NetlinkSocket.open();
   try {
-    sock.request(new Msg(RTM_DELLINK, 0).ifinfo(0, 0, 0, 0).attrStr(IFLA_IFNAME, name), `RTM_DELLINK ${name}`);
+    await s.requestAsync(new Msg(RTM_DELLINK, 0).ifinfo(0, 0, 0, 0).attrStr(IFLA_IFNAME, name), `RTM_DELLINK ${name}`);
     return true;
   } catch (err) {
     if (err instanceof NetlinkError && err.errno === ENODEV) return false;
     throw err;
   } finally {
-    if (!s) sock.close();
+    s.close();
   }
 }
 

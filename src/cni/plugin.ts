@@ -327,8 +327,8 @@ function intent(op: 'add' | 'del', conf: NetConf, env: CniEnv, n: AttachmentName
 }
 
 /**
- * Removes the attachment's group: through the service's committer (the intent durable at
- * once; `wait` for the commit itself), or by a commit of its own.
+ * Removes the attachment's group: through the service's committer (the intent durable
+ * first; `wait` for the commit itself), or by a commit of its own.
  */
 async function removeGroup(conf: NetConf, deps: Deps, env: CniEnv, n: AttachmentNames, wait: boolean): Promise<void> {
   const committer = deps.committer?.(conf.stateDir);
@@ -336,6 +336,7 @@ async function removeGroup(conf: NetConf, deps: Deps, env: CniEnv, n: Attachment
   const done = committer.submit(intent('del', conf, env, n), wait);
   if (wait) return done;
   done.catch(() => {}); // refused: logged, retried by reconcile
+  await committer.durable();
 }
 
 /** The 802.1Q tag of the pod's own interface: a routed pod's vlanId (a bridge-domain pod's frames are untagged). */
@@ -467,9 +468,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<Cn
     const results = await Promise.allSettled(steps);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     if (committer) {
-      // The intent is durable when submit returns; ADD answers once it is committed (with
-      // the other ADDs queued meanwhile) and the vRouter has acknowledged it, so that the
-      // pod's first packets (an ARP for its gateway) find their vif and routes.
+      // ADD answers once the intent is committed (with the other ADDs queued meanwhile), the
+      // vRouter has acknowledged it and its journal line is durable, so that the pod's first
+      // packets (an ARP for its gateway) find their vif and routes.
       const done = committer.submit(intent('add', conf, env, n, statements), true);
       committed = true;
       trace('intent durable');

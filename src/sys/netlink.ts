@@ -211,6 +211,8 @@ export function openNs(path: string): number {
 export class NetlinkSocket {
   private readonly rx = new Uint8Array(65536);
   private closed = false;
+  /** a requestAsync waits for its send (one at a time per socket) */
+  private inFlight = false;
 
   private constructor(readonly fd: number) {}
 
@@ -246,6 +248,47 @@ export class NetlinkSocket {
     const seq = (seqCounter = (seqCounter + 1) & 0x7fffffff);
     const req = m.finish(seq);
     if (c.send(this.fd, req, req.length, 0) < 0) throw netlinkSysError(`${what}: send`);
+    return this.answer(seq, what);
+  }
+
+  /**
+   * request() with the send() on libuv's thread pool (koffi's async call): the kernel handles
+   * the request inside send(), and creating a veth pair (two netdevs registered, one moved
+   * into the pod's namespace) holds the calling thread for milliseconds, more while other
+   * link changes hold the RTNL lock; the event loop (other pods' requests, the commit, the
+   * vRouter in `cnr start`) runs on meanwhile. The ACK is read here once send() returned,
+   * by the blocking read request() uses: one request in flight per socket (a second one's
+   * answer could be read and dropped by the first's loop).
+   */
+  async requestAsync(m: NetlinkMessage, what: string): Promise<DataView[]> {
+    if (this.inFlight) throw new NetlinkError(`${what}: another request is in flight on this socket`, 0);
+    this.inFlight = true;
+    try {
+      return await this.sendFromPool(m, what);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  private async sendFromPool(m: NetlinkMessage, what: string): Promise<DataView[]> {
+    const seq = (seqCounter = (seqCounter + 1) & 0x7fffffff);
+    const req = m.finish(seq);
+    const send = libc().send as unknown as { async(...a: [number, Uint8Array, number, number, (err: unknown, r: number) => void]): void };
+    await new Promise<void>((resolve, reject) => {
+      send.async(this.fd, req, req.length, 0, (err, r) => {
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        // errno is per thread: the pool thread's is not readable here
+        else if (r < 0) reject(new NetlinkError(`${what}: send failed`, 0));
+        else resolve();
+      });
+    });
+    if (this.closed) throw new NetlinkError(`${what}: socket closed meanwhile`, 0);
+    return this.answer(seq, what);
+  }
+
+  /** Reads until the ACK of request `seq`; the messages answered before it (a GET's reply). */
+  private answer(seq: number, what: string): DataView[] {
+    const c = libc();
     const replies: DataView[] = [];
     for (;;) {
       const n = c.recv(this.fd, this.rx, this.rx.length, 0);

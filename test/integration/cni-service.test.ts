@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { runCniBin } from '../../src/cni/pod.js';
 import { decodeRequest, encodeReply, encodeRequest, TruncatedFrame, type Request } from '../../src/cni/frame.js';
 import { CniService, cniPortPath, cniSocketPath } from '../../src/cni/server.js';
-import { NetlinkError, nlConfigurePod, nlCreateVeth, nlDeleteLink } from '../../src/cni/netlink.js';
+import { NetlinkError, nlConfigurePod, nlCreateVeth, nlDeleteLinkAsync } from '../../src/cni/netlink.js';
 
 const tag = `cnisv${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), `${tag}-`));
@@ -242,10 +242,10 @@ describe('netlink errors carry the kernel text', { skip: root ? false : 'needs r
     spawnSync('ip', ['netns', 'del', ns]);
   });
 
-  test('a veth whose name exists: File exists; a missing interface: No such device; a missing namespace; DEL of nothing is false', () => {
+  test('a veth whose name exists: File exists; a missing interface: No such device; a missing namespace; DEL of nothing is false', async () => {
     const v = { hostVeth: host, hostMac: '02:00:00:00:01:01', ifname: 'eth0', podMac: '02:00:00:00:01:02', netns: `/var/run/netns/${ns}`, mtu: 1500 };
-    nlCreateVeth(v);
-    assert.throws(
+    await nlCreateVeth(v);
+    await assert.rejects(
       () => nlCreateVeth({ ...v, ifname: 'eth1' }),
       (e: unknown) => e instanceof NetlinkError && e.errno === 17 && /^RTM_NEWLINK veth .*: File exists/.test(e.message),
     );
@@ -253,8 +253,8 @@ describe('netlink errors carry the kernel text', { skip: root ? false : 'needs r
       () => nlConfigurePod(v.netns, 'nope0', [{ address: '10.9.0.2', family: 4, gateway: '10.9.0.1' }], []),
       (e: unknown) => e instanceof NetlinkError && e.errno === 19 && /RTM_GETLINK nope0: No such device/.test(e.message),
     );
-    assert.throws(() => nlCreateVeth({ ...v, hostVeth: `${host}x`.slice(0, 15), netns: `/var/run/netns/${ns}-missing` }), /failed to open netns .*-missing/);
-    assert.equal(nlDeleteLink(host), true);
-    assert.equal(nlDeleteLink(host), false);
+    await assert.rejects(() => nlCreateVeth({ ...v, hostVeth: `${host}x`.slice(0, 15), netns: `/var/run/netns/${ns}-missing` }), /failed to open netns .*-missing/);
+    assert.equal(await nlDeleteLinkAsync(host), true);
+    assert.equal(await nlDeleteLinkAsync(host), false);
   });
 });

@@ -337,6 +337,7 @@ export class ConfigStore {
     mark('commit: checked');
     await this.applyAll(eff, prevEff);
     mark('commit: applied');
+    const waited = this.appliedListeners.size > 0;
     for (const l of this.appliedListeners) {
       try {
         l(o);
@@ -344,6 +345,10 @@ export class ConfigStore {
         this.log(`commit ${this.history.nextSeq()}: a listener failed: ${(e as Error).message}`);
       }
     }
+    // Someone waits for the applied commit (a CNI ADD, for the data plane next): the FIB
+    // export's write to the agent (queued for the next turn) goes before the record, whose
+    // serialization of the whole tree takes the thread for a few ms with hundreds of pods.
+    if (waited) await new Promise((r) => setImmediate(r));
     // `next` becomes the running tree: sessions copy it before editing, nobody mutates it
     const rec: CommitRecord = { seq: this.history.nextSeq(), user: o.user, time: new Date().toISOString(), config: next };
     if (o.comment) rec.comment = o.comment;

@@ -10,14 +10,19 @@
 import type { ConfigTree } from '../types.js';
 import { missingGroups } from './inheritance.js';
 import { parseIp, parsePrefix } from '../../lib/addr.js';
+import { memoByString } from '../../lib/memo.js';
 import { isFlagSet, netdevOf, stringList, subtree } from './tree.js';
 import { bridgeFilterErrors } from '../l2/bridge-filter.js';
 import { ipFilterErrors } from '../filters/config.js';
 
+// every commit checks every static route: each text's family remembered (lib/memo.ts)
+const prefixFamily = memoByString((s) => parsePrefix(s).family);
+const ipFamily = memoByString((s) => parseIp(s).family);
+
 /** Family of an address or prefix, or its parse error (a stored tree did not come through the schema). */
-function familyOf(parse: (s: string) => { family: 4 | 6 }, s: string): 4 | 6 | Error {
+function familyOf(family: (s: string) => 4 | 6, s: string): 4 | 6 | Error {
   try {
-    return parse(s).family;
+    return family(s);
   } catch (err) {
     return err as Error;
   }
@@ -31,7 +36,7 @@ function checkStatic(errors: string[], where: string, table: string, fam: 4 | 6,
   for (const [dest, r0] of Object.entries(routes)) {
     const r = subtree(r0);
     const at = `${where} route ${dest}`;
-    const pf = familyOf(parsePrefix, dest);
+    const pf = familyOf(prefixFamily, dest);
     if (pf instanceof Error) {
       errors.push(`${at}: ${pf.message}`);
       continue;
@@ -43,7 +48,7 @@ function checkStatic(errors: string[], where: string, table: string, fam: 4 | 6,
     if (actions.length && hops.length) errors.push(`${at}: ${actions[0]} and next hops exclude each other`);
     if (!actions.length && !hops.length) errors.push(`${at}: needs next-hop, qualified-next-hop, discard, reject or receive`);
     for (const h of hops) {
-      const hf = familyOf(parseIp, h);
+      const hf = familyOf(ipFamily, h);
       if (hf instanceof Error) errors.push(`${at}: ${hf.message}`);
       else if (hf !== fam) errors.push(`${at}: next hop ${h} is not IPv${fam}`);
     }

@@ -34,6 +34,7 @@ import { AGENT_FEATURES_HEADER, bfdSessionId, FEATURE_PACKED_ROUTES, FEATURE_PRE
 import type { FibAction, FibNexthop, FibQueue, FibRoute, Rib } from './rib.js';
 import type { MplsAction } from './mpls.js';
 import { mark, timelineOn } from '../../lib/timeline.js';
+import { jsonEqual } from '../../lib/json-equal.js';
 
 /** L2 mode (docs/l2.md): the interface is a bridge port */
 export interface FibBridgePort {
@@ -312,7 +313,8 @@ export class FibExport {
   setInterface(name: string, cfg: FibInterface | undefined): void {
     const old = this.ifs.get(name);
     if (!cfg && !old) return;
-    if (cfg && old && JSON.stringify(cfg) === JSON.stringify(old)) return;
+    // (every interface on every commit: compared without serializing, lib/json-equal.ts)
+    if (cfg && old && jsonEqual(cfg, old)) return;
     if (cfg) this.ifs.set(name, cfg);
     else this.ifs.delete(name);
     this.queue(`i|${name}`, { kind: 'if', name, cfg });

@@ -13,6 +13,7 @@
  */
 import type { CommandResult, ConfigConsumer, ConfigTree, OperationalCommand } from '../types.js';
 import { parseCidr } from '../../lib/addr.js';
+import { memoByString } from '../../lib/memo.js';
 import { leafString, netdevOf, stringList, subtree } from '../config/tree.js';
 import { DirectProtocol, type DirectInterface } from '../protocols/direct/direct.js';
 import { StaticProtocol, type StaticTableConfig } from '../protocols/static/static.js';
@@ -34,6 +35,9 @@ const LOOPBACK = 'lo0';
  * refused at commit rather than failing in the vRouter after the commit.
  */
 export const VIF_ADDRESSES = { inet: 8, inet6: 7 } as const;
+
+/** An address's family, remembered per text (lib/memo.ts): every commit checks every interface's addresses. */
+const cidrFamily = memoByString((a: string) => parseCidr(a).family);
 
 function addressCountErrors(at: string, family: ConfigTree): string[] {
   const errors: string[] = [];
@@ -119,8 +123,7 @@ export class RibService implements ConfigConsumer {
         for (const fam of ['inet', 'inet6']) {
           for (const [a, ab] of Object.entries(subtree(subtree(subtree(subtree(u)['family'])[fam])['address']))) {
             try {
-              const c = parseCidr(a);
-              if ((c.family === 4) !== (fam === 'inet')) errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: wrong family`);
+              if ((cidrFamily(a) === 4) !== (fam === 'inet')) errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: wrong family`);
               else errors.push(...staticNeighborErrors(`interfaces ${name} unit ${unit} family ${fam} address ${a}`, fam === 'inet' ? 'arp' : 'ndp', subtree(subtree(ab)[fam === 'inet' ? 'arp' : 'ndp'])));
             } catch (err) {
               errors.push(`interfaces ${name} unit ${unit} family ${fam} address ${a}: ${(err as Error).message}`);

@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { AfPacketSpares, afPacketSparesFromEnv, DEFAULT_AF_PACKET_SPARES } from './af-packet-spares.js';
+import { AfPacketSpares, afPacketSparesFromEnv, BURST_GAP_MS, BURST_IDLE_MS, BURST_SPARES_MAX, DEFAULT_AF_PACKET_SPARES } from './af-packet-spares.js';
 import { NetnsLab, needsRoot } from '../../../test/lib/netns.js';
 
 /** A preparation the test completes by hand (stands in for the kernel's ring set-up: the logic under test is when it is asked for). */
@@ -24,7 +24,8 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 test('nothing is prepared before the first take; then the spares are kept ready', async () => {
   const m = manualPrepare();
-  const s = new AfPacketSpares(2048, 2, m.prepare);
+  // (fake fds: closing them must not close the test's own)
+  const s = new AfPacketSpares(2048, 2, m.prepare, { close: () => {} });
   assert.equal(m.pending.length, 0, 'no socket before an af-packet attach asks');
   const first = s.take();
   // the taker's socket plus two spares, all at once (concurrent preparations share grace periods)
@@ -44,13 +45,14 @@ test('nothing is prepared before the first take; then the spares are kept ready'
 
 test('a burst beyond the spares waits for preparations started together, in order', async () => {
   const m = manualPrepare();
-  const s = new AfPacketSpares(2048, 1, m.prepare);
+  const s = new AfPacketSpares(2048, 1, m.prepare, { close: () => {} });
   const takes = Array.from({ length: 4 }, () => s.take());
-  assert.equal(m.pending.length, 5, 'four takers and one spare');
-  for (let i = 0; i < 5; i++) m.finishOne();
+  // the burst ran short: from now on its four are kept ready (next test)
+  assert.equal(m.pending.length, 8, 'four takers and four spares');
+  for (let i = 0; i < 8; i++) m.finishOne();
   assert.deepEqual(await Promise.all(takes), [100, 101, 102, 103]);
   await tick();
-  assert.equal(s.available, 1);
+  assert.equal(s.available, 4);
   s.close();
 });
 
@@ -67,6 +69,58 @@ test('a failed preparation gives the taker undefined (it opens the slow way) and
   s.close();
   assert.equal(await s.take(), undefined, 'closed: nothing more is prepared');
   assert.equal(m.pending.length, 0);
+});
+
+test('a burst that ran short keeps its size ready for the next burst, and falls back once the takes stop', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const m = manualPrepare();
+  let clock = 0;
+  const closed: number[] = [];
+  const s = new AfPacketSpares(2048, 2, m.prepare, { now: () => clock, close: (fd) => closed.push(fd) });
+  const finishAll = async () => {
+    while (m.pending.length) m.finishOne();
+    await tick();
+  };
+  // warm: two spares ready
+  await Promise.all([s.take(), finishAll()]);
+  assert.equal(s.available, 2);
+  assert.equal(s.keeping, 2);
+  // ten attaches at once (ten pods of one commit), a second apart from the warm-up
+  clock += BURST_GAP_MS + 1;
+  const burst = Array.from({ length: 10 }, () => s.take());
+  assert.equal(s.keeping, 10, 'the burst ran short after two: its ten are kept ready from now on');
+  await finishAll();
+  assert.equal((await Promise.all(burst)).filter((fd) => fd !== undefined).length, 10);
+  assert.equal(s.available, 10, 'ten ready for the next burst');
+  // the next burst of ten finds every socket ready: nothing waits for a preparation
+  clock += BURST_GAP_MS + 1;
+  const asked = m.pending.length;
+  const next = Array.from({ length: 10 }, () => s.take());
+  assert.equal(s.available, 0);
+  assert.equal(m.pending.length - asked, 10, 'and they are made again behind it');
+  assert.equal(s.keeping, 10, 'a burst that did not run short does not raise the count');
+  await finishAll();
+  await Promise.all(next);
+  assert.equal(s.available, 10);
+  // no take for BURST_IDLE_MS: back to the configured two, the surplus closed
+  t.mock.timers.tick(BURST_IDLE_MS);
+  assert.equal(s.keeping, 2);
+  assert.equal(s.available, 2);
+  assert.equal(closed.length, 8);
+  s.close();
+  assert.equal(closed.length, 10, 'close() releases the rest');
+});
+
+test('a burst raises the count to at most BURST_SPARES_MAX, and none with 0 configured', async () => {
+  const m = manualPrepare();
+  const s = new AfPacketSpares(2048, 1, m.prepare, { now: () => 0, close: () => {} });
+  for (let i = 0; i < BURST_SPARES_MAX + 10; i++) void s.take();
+  assert.equal(s.keeping, BURST_SPARES_MAX);
+  s.close();
+  const z = new AfPacketSpares(2048, 0, manualPrepare().prepare, { now: () => 0, close: () => {} });
+  for (let i = 0; i < 10; i++) void z.take();
+  assert.equal(z.keeping, 0, 'CNR_AF_PACKET_SPARES=0 keeps none, burst or not');
+  z.close();
 });
 
 test('CNR_AF_PACKET_SPARES is a count from 0 to 64', () => {

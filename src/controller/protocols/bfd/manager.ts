@@ -315,9 +315,12 @@ export function validateBfdAuthentication(t: ConfigTree): string[] {
       if (typeof secret === 'string' && (n < 1 || n > 20)) errors.push(`security authentication-key-chains key-chain ${chain} key ${id} secret: a BFD keyed SHA-1 key has 1 to 20 bytes (this one ${n})`);
     }
   }
-  const walk = (v: ConfigValue | undefined, path: string[]): void => {
+  // one path array, pushed and popped (the walk visits the whole tree on every commit)
+  const path: string[] = [];
+  const walk = (v: ConfigValue | undefined): void => {
     if (!isTree(v)) return;
-    for (const [k, child] of Object.entries(v)) {
+    for (const k in v) {
+      const child = v[k];
       if (k === 'bfd-liveness-detection' && isTree(child)) {
         const a = child['authentication'];
         if (!isTree(a)) continue;
@@ -326,9 +329,15 @@ export function validateBfdAuthentication(t: ConfigTree): string[] {
         if (typeof chain !== 'string') errors.push(`${where}: key-chain is required (the keys are in security authentication-key-chains)`);
         else if (!isTree(chains[chain])) errors.push(`${where}: key chain ${chain} is not defined (security authentication-key-chains key-chain ${chain})`);
         else if (keysOf(chains, chain).length === 0) errors.push(`${where}: key chain ${chain} has no key with a secret`);
-      } else if (k !== 'security') walk(child, [...path, k]);
+      } else if (k !== 'security' && isTree(child) && !(k === 'interfaces' && (path.length === 0 || (path.length === 2 && path[0] === 'groups')))) {
+        // ([interfaces] holds no BFD statement (the schema has it under routing-options and
+        // protocols only) and is where the pods are: not walked, at the top or in a group)
+        path.push(k);
+        walk(child);
+        path.pop();
+      }
     }
   };
-  walk(t, []);
+  walk(t);
   return errors;
 }

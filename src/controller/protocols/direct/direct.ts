@@ -10,6 +10,7 @@ import { parseCidr, formatPrefix, parsePrefix } from '../../../lib/addr.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { tableName } from '../../rib/rib.js';
+import { memoByString } from '../../../lib/memo.js';
 
 export interface DirectInterface {
   /** netdev name */
@@ -58,18 +59,26 @@ export class DirectProtocol {
   }
 }
 
-function routesOf(ifc: DirectInterface, cidr: string): { a: Announced; route: RibRoute }[] {
+/**
+ * An address's family, its own prefix and its subnet's (none for a host address), remembered
+ * per text (lib/memo.ts): every commit goes through every interface's addresses.
+ */
+const prefixesOf = memoByString((cidr: string): { family: 4 | 6; local: string; subnet?: string } => {
   const c = parseCidr(cidr);
-  const table = tableName(ifc.instance, c.family);
   const host = c.family === 4 ? 32 : 128;
-  const out: { a: Announced; route: RibRoute }[] = [];
   const local = formatPrefix({ family: c.family, addr: c.addr, len: host });
+  return c.len < host ? { family: c.family, local, subnet: formatPrefix(parsePrefix(cidr)) } : { family: c.family, local };
+});
+
+function routesOf(ifc: DirectInterface, cidr: string): { a: Announced; route: RibRoute }[] {
+  const { family, local, subnet } = prefixesOf(cidr);
+  const table = tableName(ifc.instance, family);
+  const out: { a: Announced; route: RibRoute }[] = [];
   out.push({
     a: { table, source: `local:${ifc.name}`, prefix: local },
     route: { prefix: local, protocol: 'local', preference: DEFAULT_PREFERENCE.local, action: 'receive', nexthops: [{ interface: ifc.name }] },
   });
-  if (c.len < host) {
-    const subnet = formatPrefix(parsePrefix(cidr));
+  if (subnet !== undefined) {
     out.push({
       a: { table, source: `direct:${ifc.name}`, prefix: subnet },
       route: { prefix: subnet, protocol: 'direct', preference: DEFAULT_PREFERENCE.direct, nexthops: [{ interface: ifc.name }] },

@@ -111,3 +111,49 @@ test('inet.0 from two containers: routing-options static and rib inet.0 static a
   assert.equal(rib.get('inet.0', '10.1.0.0/16'), undefined, 'removing one container withdraws only its routes');
   assert.ok(rib.get('inet.0', '10.2.0.0/16'));
 });
+
+test('a commit that changes one route of many rebuilds and announces that one; defaults and BFD state still reach every route they touch', () => {
+  const rib = new Rib();
+  const { api, calls } = recording(rib);
+  const sp = new StaticProtocol(api);
+  const pods = (n: number, extra = '') =>
+    staticOf(Array.from({ length: n }, (_, i) => `set routing-options static route 10.1.${i}.2/32 qualified-next-hop 10.1.${i}.2 interface cnr${i}\n`).join('') + extra);
+  sp.apply([{ table: 'blue.inet.0', config: pods(50) }]);
+  assert.equal(calls.length, 50);
+  const first = rib.show('blue.inet.0', { prefix: '10.1.7.2/32', exact: true })[0]!.candidates[0]!.route;
+  // one more pod: one announcement, the others' route objects untouched
+  calls.length = 0;
+  sp.apply([{ table: 'blue.inet.0', config: pods(51) }]);
+  assert.deepEqual(calls, ['+ blue.inet.0 static 10.1.50.2/32']);
+  assert.equal(rib.show('blue.inet.0', { prefix: '10.1.7.2/32', exact: true })[0]!.candidates[0]!.route, first);
+  // a route's own change is seen (its interface), and a pod gone is withdrawn
+  calls.length = 0;
+  const moved = pods(50, 'set routing-options static route 10.1.7.2/32 qualified-next-hop 10.1.7.2 interface cnr99\n');
+  sp.apply([{ table: 'blue.inet.0', config: moved }]);
+  assert.deepEqual(calls.sort(), ['+ blue.inet.0 static 10.1.7.2/32', '- blue.inet.0 static 10.1.50.2/32']);
+  assert.equal(rib.show('blue.inet.0', { prefix: '10.1.7.2/32', exact: true })[0]!.candidates[0]!.route.nexthops[0]!.interface, 'cnr99');
+  // the container's defaults change every route of it
+  calls.length = 0;
+  sp.apply([{ table: 'blue.inet.0', config: pods(50, 'set routing-options static defaults preference 7\n') }]);
+  assert.equal(calls.length, 50);
+  assert.equal(rib.show('blue.inet.0', { prefix: '10.1.3.2/32', exact: true })[0]!.candidates[0]!.route.preference, 7);
+
+  // a next hop with BFD asks for its session's state at every apply (never taken from the memo)
+  let up = true;
+  let asked = 0;
+  sp.useBfd({
+    watch: () => () => {},
+    view: () => {
+      asked++;
+      return { up } as ReturnType<NonNullable<Parameters<StaticProtocol['useBfd']>[0]>['view']>;
+    },
+  });
+  const bfd = staticOf('set routing-options static route 192.0.2.0/24 next-hop 10.0.0.2\nset routing-options static route 192.0.2.0/24 bfd-liveness-detection minimum-interval 300\n');
+  new DirectProtocol(api).apply([{ name: 'eth1', instance: 'default', addresses: ['10.0.0.1/24'] }]);
+  sp.apply([{ table: 'inet.0', config: bfd }]);
+  assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true }).length, 1);
+  up = false;
+  sp.apply([{ table: 'inet.0', config: bfd }]);
+  assert.equal(asked, 2);
+  assert.equal(rib.show('inet.0', { prefix: '192.0.2.0/24', exact: true }).length, 0, 'the session went down: the route has no usable next hop');
+});
