@@ -142,10 +142,12 @@ const fibReceivers: Receiver[] = [
   cnrFibReceiver('cnr-vrouter', {}),
   // CNR_BENCH_BGP_FIB_VARIANTS: more `cnr start`s in the same rounds, to compare with this
   // build: "grpc" (this build, its Program stream over gRPC in the process: CNR_FIB_PATH=grpc),
+  // "thread" (this build, its vRouter in a worker thread: CNR_VROUTER_THREAD=1),
   // "base=PATH" (another build's bin/cnr, e.g. the branch's base built elsewhere)
   ...envList('CNR_BENCH_BGP_FIB_VARIANTS', '').map((v) => {
     const [name, bin] = v.split('=');
-    return cnrFibReceiver(`cnr-vrouter-${name}`, name === 'grpc' ? { env: { CNR_FIB_PATH: 'grpc' } } : { bin: bin! });
+    const env = name === 'grpc' ? { CNR_FIB_PATH: 'grpc' } : name === 'thread' ? { CNR_VROUTER_THREAD: '1' } : undefined;
+    return cnrFibReceiver(`cnr-vrouter-${name}`, env ? { env } : { bin: bin! });
   }),
 ];
 

@@ -153,7 +153,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));
     await cni.start();
     if (o.metrics) {
-      const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status(), bfd: () => bfd.list() });
+      const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : vrouterThread ? { dataplane: () => vrouterThread!.counters() } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status(), bfd: () => bfd.list() });
       const port = Number(/:(\d+)$/.exec(o.metrics)?.[1] ?? 8070);
       const metrics = await startMetrics(reg, o.metrics.replace(/:\d+$/, ''), port);
       stoppers.push(() => metrics.close());

@@ -47,6 +47,11 @@ async function main(init: VrouterThreadInit): Promise<void> {
         streams.get(m.stream)?.close();
         streams.delete(m.stream);
         return;
+      case 'counters': {
+        const dp = vrouter.dataplane;
+        post({ t: 'counters', snapshot: { drops: dp.dropStats(), stats: dp.stats(), vifs: dp.listVifs() } });
+        return;
+      }
       case 'stop':
         clearInterval(counter);
         void vrouter

@@ -7,14 +7,16 @@
  * the same messages in the same order (structured-cloned: a packed batch is a copy of its
  * few kilobytes), the same replies, ACKs, replay, resync and stream replacement as calls into
  * an agent on the main thread. The agent's unary rpcs and the Frames stream stay on gRPC (its
- * port, as in both other layouts); introspect and health are served by the thread.
- * What the main thread cannot reach in this mode: the Dataplane object (the Prometheus
- * exposition has no data-plane series; `cnr vrouter` serves them in the two-process layout).
+ * port, as in both other layouts); introspect and health are served by the thread. The main
+ * thread holds no Dataplane object: the route trace reads the agent's route count from a
+ * shared int32, the Prometheus exposition asks the thread for the data plane's counters per scrape.
  */
 import { Worker } from 'node:worker_threads';
 import type { PbAgentMessage, PbControllerMessage } from '../api/proto.js';
 import type { LocalAgentLink } from '../controller/rib/fib-export.js';
 import type { VrouterOptions } from '../agent/vrouter.js';
+import type { Dataplane } from '../dataplane/api.js';
+import type { DataplaneCounters } from '../telemetry/metrics.js';
 
 /** What the thread starts its vRouter with (structured-cloned: no functions, no data plane object). */
 export type VrouterThreadOptions = Omit<VrouterOptions, 'dataplane' | 'log'>;
@@ -25,7 +27,14 @@ export interface VrouterThreadInit {
   routeCount: SharedArrayBuffer;
 }
 
-export type ToVrouterThread = { t: 'open'; stream: number } | { t: 'write'; stream: number; m: PbControllerMessage } | { t: 'close'; stream: number } | { t: 'stop' };
+export type ToVrouterThread = { t: 'open'; stream: number } | { t: 'write'; stream: number; m: PbControllerMessage } | { t: 'close'; stream: number } | { t: 'counters' } | { t: 'stop' };
+
+/** The data plane's counters as the metrics read them (DataplaneCounters' answers). */
+export interface CounterSnapshot {
+  drops: ReturnType<Dataplane['dropStats']>;
+  stats: ReturnType<Dataplane['stats']>;
+  vifs: ReturnType<Dataplane['listVifs']>;
+}
 
 export type FromVrouterThread =
   | { t: 'ready'; agentPort: number; introspectPort?: number; healthPort?: number }
@@ -33,6 +42,7 @@ export type FromVrouterThread =
   | { t: 'log'; line: string }
   | { t: 'reply'; stream: number; m: PbAgentMessage }
   | { t: 'closed'; stream: number; why: string }
+  | { t: 'counters'; snapshot: CounterSnapshot }
   | { t: 'stopped' };
 
 export interface VrouterThread extends LocalAgentLink {
@@ -41,6 +51,8 @@ export interface VrouterThread extends LocalAgentLink {
   readonly healthPort: number | undefined;
   /** the routes the agent holds (at most ~50 ms old) */
   programmedRoutes(): number;
+  /** the data plane's counters, for the Prometheus exposition (one request however many ask at once) */
+  counters(): Promise<DataplaneCounters>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +71,9 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
   let nextStream = 1;
   let exited = false;
   let stopped: (() => void) | undefined;
+  /** the counters request in flight, and who waits for it (answers come in order) */
+  let countersAsked: Promise<DataplaneCounters> | undefined;
+  let countersAnswer: ((s: CounterSnapshot) => void) | undefined;
   const closeAll = (why: string) => {
     for (const [, s] of streams) s.onClose(why);
     streams.clear();
@@ -84,6 +99,9 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
           s?.onClose(m.why);
           return;
         }
+        case 'counters':
+          countersAnswer?.(m.snapshot);
+          return;
         case 'stopped':
           stopped?.();
           return;
@@ -97,6 +115,8 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
       exited = true;
       if (!stopped) log(`vRouter thread exited (code ${code})`);
       closeAll('the vRouter thread exited');
+      // a scrape waiting for counters gets none rather than never an answer
+      countersAnswer?.({ drops: {}, stats: { vifs: {}, vrfs: {} }, vifs: [] });
       stopped?.();
       reject(new Error(`vRouter thread exited (code ${code}) before it served`));
     });
@@ -113,6 +133,17 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
     introspectPort: r.introspectPort,
     healthPort: r.healthPort,
     programmedRoutes: () => Atomics.load(routes, 0),
+    counters() {
+      if (exited) return Promise.reject(new Error('the vRouter thread exited'));
+      countersAsked ??= new Promise<CounterSnapshot>((resolve) => {
+        countersAnswer = resolve;
+        post({ t: 'counters' });
+      }).then((s) => {
+        countersAsked = undefined;
+        return { dropStats: () => s.drops, stats: () => s.stats, listVifs: () => s.vifs };
+      });
+      return countersAsked;
+    },
     openProgram(onMessage, onClose) {
       if (exited) throw new Error('the vRouter thread exited');
       const stream = nextStream++;

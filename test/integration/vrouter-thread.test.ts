@@ -13,6 +13,7 @@ import { FibExport } from '../../src/controller/rib/fib-export.js';
 import type { RibRoute } from '../../src/controller/rib/types.js';
 import { startVrouterThread } from '../../src/cmd/vrouter-thread.js';
 import { waitFor } from '../interop/harness/proc.js';
+import { buildRegistry } from '../../src/telemetry/metrics.js';
 
 function direct(prefix: string, ifname: string): RibRoute {
   return { prefix, protocol: 'direct', preference: 0, nexthops: [{ interface: ifname }] };
@@ -47,6 +48,9 @@ test('vRouter thread: routes programmed through the thread link, ACKed; replay a
     await waitFor('the shared route count', () => thread.programmedRoutes() === 3002, 2000, 10);
     // the unary reads go to the thread's agent over gRPC
     assert.equal((await exp.listRoutes('default', 4)).length >= 3000, true);
+    // the data plane's counters reach the Prometheus exposition from the thread
+    const text = await buildRegistry({ dataplane: () => thread.counters() }).metrics();
+    assert.match(text, /cnr_vif_rx_packets_total\{vif="eth1"\} 0/);
 
     // a controller restart: a new export replays all but one route, holding the end until ready()
     await exp.stop();
