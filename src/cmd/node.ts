@@ -82,8 +82,15 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const maxMtu = o.maxMtu ?? mtuFromConfig(o);
     const vopts = { agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}) };
     // CNR_VROUTER_THREAD=1: the vRouter on a thread of its own, its programming beside BGP and the RIB (vrouter-thread.ts)
-    if (process.env['CNR_VROUTER_THREAD'] === '1') vrouterThread = await startVrouterThread(vopts, (l) => log(`vrouter: ${l}`));
-    else vrouter = await startVrouter({ ...vopts, log: (l) => log(`vrouter: ${l}`) });
+    // (the thread dying ends the process, as an uncaught error of an in-thread vRouter would: a supervisor restarts it)
+    if (process.env['CNR_VROUTER_THREAD'] === '1') {
+      vrouterThread = await startVrouterThread(vopts, (l) => log(`vrouter: ${l}`), (code) => {
+        log(`cnr start: the vRouter thread ended (code ${code}): exiting`);
+        process.exit(70);
+      });
+    } else {
+      vrouter = await startVrouter({ ...vopts, log: (l) => log(`vrouter: ${l}`) });
+    }
     agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${(vrouter ?? vrouterThread)!.agentPort}`;
   }
   const rib = new Rib();

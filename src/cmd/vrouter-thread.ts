@@ -59,8 +59,12 @@ export interface VrouterThread extends LocalAgentLink {
 /** How long a stop waits for the thread to stop its vRouter before it is terminated. */
 const STOP_TIMEOUT_MS = 10_000;
 
-/** Starts the vRouter in a worker thread; resolves once its agent serves (rejects if it cannot start). */
-export async function startVrouterThread(options: VrouterThreadOptions, log: (line: string) => void): Promise<VrouterThread> {
+/**
+ * Starts the vRouter in a worker thread; resolves once its agent serves (rejects if it cannot
+ * start). `onDied`: the thread ended without being stopped (an uncaught error in the vRouter,
+ * which in the main thread would have ended the process).
+ */
+export async function startVrouterThread(options: VrouterThreadOptions, log: (line: string) => void, onDied?: (code: number) => void): Promise<VrouterThread> {
   const routeCount = new SharedArrayBuffer(4);
   const routes = new Int32Array(routeCount);
   const init: VrouterThreadInit = { options, routeCount };
@@ -71,6 +75,7 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
   let nextStream = 1;
   let exited = false;
   let stopped: (() => void) | undefined;
+  let stopping = false;
   /** the counters request in flight, and who waits for it (answers come in order) */
   let countersAsked: Promise<DataplaneCounters> | undefined;
   let countersAnswer: ((s: CounterSnapshot) => void) | undefined;
@@ -113,7 +118,7 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
     });
     worker.on('exit', (code) => {
       exited = true;
-      if (!stopped) log(`vRouter thread exited (code ${code})`);
+      if (!stopping) log(`vRouter thread exited (code ${code})`);
       closeAll('the vRouter thread exited');
       // a scrape waiting for counters gets none rather than never an answer
       countersAnswer?.({ drops: {}, stats: { vifs: {}, vrfs: {} }, vifs: [] });
@@ -128,6 +133,9 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
     await worker.terminate();
     throw err;
   }
+  worker.on('exit', (code) => {
+    if (!stopping) onDied?.(code);
+  });
   return {
     agentPort: r.agentPort,
     introspectPort: r.introspectPort,
@@ -161,6 +169,7 @@ export async function startVrouterThread(options: VrouterThreadOptions, log: (li
       };
     },
     async stop() {
+      stopping = true;
       if (exited) return;
       const done = new Promise<void>((resolve) => (stopped = resolve));
       post({ t: 'stop' });
