@@ -754,10 +754,6 @@ export class FibExport {
     if (this.routes && this.routes.size > 0) {
       // (known by now: the replay's routes waited for it; kept in order with what follows otherwise)
       if (!this.prefixForm) return undefined;
-      // a partial batch waits while a route batch is unacknowledged: that ACK sends it, fuller
-      // (an agent on a thread of its own ACKs at once, and a full table then went out in
-      // batches of whatever the last turn had queued). What follows it waits with it.
-      if (this.routes.size < this.batchSize && this.routesInFlight()) return undefined;
       const b = new BatchBuilder('');
       b.vrf = this.routes.drain(this.batchSize, (prefix, action, nexthops) => b.add(prefix, action, nexthops))!;
       this.routesDrained += b.count;
@@ -768,12 +764,6 @@ export class FibExport {
     this.pending.delete(first.value[0]);
     this.written(first.value[0]);
     return { msg: opMessage(first.value[1]), routes: 0 };
-  }
-
-  /** Whether a route batch is unacknowledged. */
-  private routesInFlight(): boolean {
-    for (const n of this.inflight.values()) if (n > 0) return true;
-    return false;
   }
 
   /** A pending object goes out: no barrier waits for it any more. */
