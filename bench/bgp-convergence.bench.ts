@@ -18,7 +18,8 @@
  * or after the withdrawal began and received by the sink.
  *
  * Knobs: CNR_BENCH_CONV_COUNT (1000000), CNR_BENCH_CONV_CASES ("withdraw,drop"),
- * CNR_BENCH_CONV_ROUTERS ("bird,cnr"; "cnr-thread": this build with CNR_VROUTER_THREAD=1), BENCH_ROUNDS, CNR_BENCH_CONV_TRACE (MS: cnr's route trace).
+ * CNR_BENCH_CONV_ROUTERS ("bird,cnr"; "cnr-thread": this build with CNR_VROUTER_THREAD=1; "cnr-base":
+ * the bin/cnr CNR_BENCH_CONV_BASE names), BENCH_ROUNDS, CNR_BENCH_CONV_TRACE (MS: cnr's route trace).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -84,10 +85,12 @@ const routers: Router[] = [
   cnrRouter('cnr', {}),
   // this build with its vRouter in a worker thread (CNR_VROUTER_THREAD=1, src/cmd/vrouter-thread.ts)
   cnrRouter('cnr-thread', { CNR_VROUTER_THREAD: '1' }),
+  // CNR_BENCH_CONV_BASE=PATH: another build's bin/cnr (e.g. the branch's base) as router 'cnr-base'
+  cnrRouter('cnr-base', {}, process.env['CNR_BENCH_CONV_BASE']),
 ];
 
 /** `cnr start` as the router under test, with extra environment (a variant of the same build). */
-function cnrRouter(name: string, env: NodeJS.ProcessEnv): Router {
+function cnrRouter(name: string, env: NodeJS.ProcessEnv, bin?: string): Router {
   return {
     name,
     kernelPorts: false,
@@ -103,7 +106,7 @@ function cnrRouter(name: string, env: NodeJS.ProcessEnv): Router {
         ],
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
-      }, 90_000, { vrouter: true, introspect: INTROSPECT, env: { ...env, ...(trace ? { CNR_TRACE_ROUTES: trace } : {}) } });
+      }, 90_000, { vrouter: true, introspect: INTROSPECT, ...(bin ? { bin } : {}), env: { ...env, ...(trace ? { CNR_TRACE_ROUTES: trace } : {}) } });
       return { pid: c.daemon.pid, fibCount: () => vrouterFibRoutes(ns), stop: () => c.stop() };
     },
   };
@@ -261,7 +264,7 @@ export async function run(): Promise<BenchResult[]> {
   const what = { withdraw: 'the peer withdraws every prefix', drop: 'the session drops (Cease, then close)' };
   for (const c of cases) {
     for (const r of active) {
-      const label = `BGP convergence, ${count / 1e6}M /28 in the FIB, ${what[c]}, ${r.name === 'cnr' ? 'cnr start (vRouter FIB)' : r.name === 'cnr-thread' ? 'cnr start, vRouter thread (vRouter FIB)' : 'BIRD into the kernel FIB'}`;
+      const label = `BGP convergence, ${count / 1e6}M /28 in the FIB, ${what[c]}, ${r.name === 'cnr' ? 'cnr start (vRouter FIB)' : r.name === 'cnr-thread' ? 'cnr start, vRouter thread (vRouter FIB)' : r.name === 'cnr-base' ? 'cnr start, base build (vRouter FIB)' : 'BIRD into the kernel FIB'}`;
       const mine = figures.filter((f) => f.router === r.name && f.case === c);
       const incomplete = mine.filter((f) => !f.complete).map((f) => `round ${f.round + 1}: ${f.error}`);
       const notes = [
