@@ -18,7 +18,8 @@
  * or after the withdrawal began and received by the sink.
  *
  * Knobs: CNR_BENCH_CONV_COUNT (1000000), CNR_BENCH_CONV_CASES ("withdraw,drop"),
- * CNR_BENCH_CONV_ROUTERS ("bird,cnr"), BENCH_ROUNDS, CNR_BENCH_CONV_TRACE (MS: cnr's route trace).
+ * CNR_BENCH_CONV_ROUTERS ("bird,cnr"; "cnr-thread": this build with CNR_VROUTER_THREAD=1; "cnr-base":
+ * the bin/cnr CNR_BENCH_CONV_BASE names), BENCH_ROUNDS, CNR_BENCH_CONV_TRACE (MS: cnr's route trace).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -81,11 +82,21 @@ const routers: Router[] = [
       return { pid: b.daemon.pid, fibCount: async () => kernelFibPrefixes(lab, ns), stop: () => b.daemon.stop(10_000) };
     },
   },
-  {
-    name: 'cnr',
+  cnrRouter('cnr', {}),
+  // this build with its vRouter in a worker thread (CNR_VROUTER_THREAD=1, src/cmd/vrouter-thread.ts)
+  cnrRouter('cnr-thread', { CNR_VROUTER_THREAD: '1' }),
+  // CNR_BENCH_CONV_BASE=PATH: another build's bin/cnr (e.g. the branch's base) as router 'cnr-base'
+  cnrRouter('cnr-base', {}, process.env['CNR_BENCH_CONV_BASE']),
+];
+
+/** `cnr start` as the router under test, with extra environment (a variant of the same build). */
+function cnrRouter(name: string, env: NodeJS.ProcessEnv, bin?: string): Router {
+  return {
+    name,
     kernelPorts: false,
     async start(lab, ns, ports) {
       // CNR_BENCH_CONV_TRACE=MS: cnr's route trace (src/cmd/route-trace.ts) in its output (CNR_DUMP_OUTPUT keeps it)
+      const trace = process.env['CNR_BENCH_CONV_TRACE'];
       const c = await Cnr.start(lab, ns, 'conv', {
         asn: DUT.asn,
         routerId: DUT.addr,
@@ -95,11 +106,11 @@ const routers: Router[] = [
         ],
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
-      }, 90_000, { vrouter: true, introspect: INTROSPECT, ...(process.env['CNR_BENCH_CONV_TRACE'] ? { env: { CNR_TRACE_ROUTES: process.env['CNR_BENCH_CONV_TRACE'] } } : {}) });
+      }, 90_000, { vrouter: true, introspect: INTROSPECT, ...(bin ? { bin } : {}), env: { ...env, ...(trace ? { CNR_TRACE_ROUTES: trace } : {}) } });
       return { pid: c.daemon.pid, fibCount: () => vrouterFibRoutes(ns), stop: () => c.stop() };
     },
-  },
-];
+  };
+}
 
 export interface ConvFigure {
   router: string;
@@ -230,7 +241,7 @@ export async function run(): Promise<BenchResult[]> {
   const count = Number(process.env['CNR_BENCH_CONV_COUNT'] ?? 1_000_000);
   const cases = (process.env['CNR_BENCH_CONV_CASES'] ?? 'withdraw,drop').split(',').map((s) => s.trim()) as Case[];
   const wanted = (process.env['CNR_BENCH_CONV_ROUTERS'] ?? 'bird,cnr').split(',').map((s) => s.trim());
-  const active = routers.filter((x) => wanted.includes(x.name) && (x.name !== 'cnr' || cnrAvailable()));
+  const active = routers.filter((x) => wanted.includes(x.name) && (!x.name.startsWith('cnr') || cnrAvailable()));
   const figures: ConvFigure[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases) {
@@ -253,7 +264,7 @@ export async function run(): Promise<BenchResult[]> {
   const what = { withdraw: 'the peer withdraws every prefix', drop: 'the session drops (Cease, then close)' };
   for (const c of cases) {
     for (const r of active) {
-      const label = `BGP convergence, ${count / 1e6}M /28 in the FIB, ${what[c]}, ${r.name === 'cnr' ? 'cnr start (vRouter FIB)' : 'BIRD into the kernel FIB'}`;
+      const label = `BGP convergence, ${count / 1e6}M /28 in the FIB, ${what[c]}, ${r.name === 'cnr' ? 'cnr start (vRouter FIB)' : r.name === 'cnr-thread' ? 'cnr start, vRouter thread (vRouter FIB)' : r.name === 'cnr-base' ? 'cnr start, base build (vRouter FIB)' : 'BIRD into the kernel FIB'}`;
       const mine = figures.filter((f) => f.router === r.name && f.case === c);
       const incomplete = mine.filter((f) => !f.complete).map((f) => `round ${f.round + 1}: ${f.error}`);
       const notes = [

@@ -53,7 +53,7 @@ interface Receiver {
   name: string;
   /** ms to wait for all routes before giving up */
   timeoutMs: number;
-  start(lab: Lab, ns: string, ifname: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void>; stall?(count: number): { wallMs: number; cpuMs: number } | undefined }>;
+  start(lab: Lab, ns: string, ifname: string): Promise<{ pid: number; count(): Promise<number>; stop(): Promise<void>; stall?(count: number): Stall | undefined }>;
 }
 
 const receivers: Receiver[] = [
@@ -142,10 +142,12 @@ const fibReceivers: Receiver[] = [
   cnrFibReceiver('cnr-vrouter', {}),
   // CNR_BENCH_BGP_FIB_VARIANTS: more `cnr start`s in the same rounds, to compare with this
   // build: "grpc" (this build, its Program stream over gRPC in the process: CNR_FIB_PATH=grpc),
+  // "thread" (this build, its vRouter in a worker thread: CNR_VROUTER_THREAD=1),
   // "base=PATH" (another build's bin/cnr, e.g. the branch's base built elsewhere)
   ...envList('CNR_BENCH_BGP_FIB_VARIANTS', '').map((v) => {
     const [name, bin] = v.split('=');
-    return cnrFibReceiver(`cnr-vrouter-${name}`, name === 'grpc' ? { env: { CNR_FIB_PATH: 'grpc' } } : { bin: bin! });
+    const env = name === 'grpc' ? { CNR_FIB_PATH: 'grpc' } : name === 'thread' ? { CNR_VROUTER_THREAD: '1' } : undefined;
+    return cnrFibReceiver(`cnr-vrouter-${name}`, env ? { env } : { bin: bin! });
   }),
 ];
 
@@ -176,16 +178,29 @@ function cnrFibReceiver(name: string, mode: { bin?: string; env?: NodeJS.Process
   };
 }
 
+/** The longest event-loop stall while the routes came in, and the longest GC pause meanwhile. */
+interface Stall {
+  wallMs: number;
+  cpuMs: number;
+  gcMs?: number;
+  gcKind?: string;
+}
+
 /**
  * The longest event-loop stall in cnr's route trace from the first routes waiting for the FIB
  * until the programmer holds `count` (each trace line gives the longest since the line before).
  */
-function longestStall(output: string, count: number): { wallMs: number; cpuMs: number } | undefined {
-  let max: { wallMs: number; cpuMs: number } | undefined;
-  for (const m of output.matchAll(/route-trace: \+[\d.]+ s pending (\d+) acked (\d+) programmed (\d+) longest-stall (\d+) ms cpu (\d+) ms/g)) {
+function longestStall(output: string, count: number): Stall | undefined {
+  let max: Stall | undefined;
+  // (the GC pause is in the traces of builds since session 9)
+  for (const m of output.matchAll(/route-trace: \+[\d.]+ s pending (\d+) acked (\d+) programmed (\d+) longest-stall (\d+) ms cpu (\d+) ms(?: gc (\d+) ms ?(\w*))?/g)) {
     const [pending, programmed, wall, cpu] = [Number(m[1]), Number(m[3]), Number(m[4]), Number(m[5])];
     if (max === undefined && pending < 100 && programmed < 100) continue;
-    max = { wallMs: Math.max(max?.wallMs ?? 0, wall), cpuMs: Math.max(max?.cpuMs ?? 0, cpu) };
+    max = { wallMs: Math.max(max?.wallMs ?? 0, wall), cpuMs: Math.max(max?.cpuMs ?? 0, cpu), ...(max?.gcMs !== undefined ? { gcMs: max.gcMs, gcKind: max.gcKind ?? '' } : {}) };
+    if (m[6] !== undefined && Number(m[6]) >= (max.gcMs ?? -1)) {
+      max.gcMs = Number(m[6]);
+      max.gcKind = m[7] ?? '';
+    }
     if (programmed >= count) break;
   }
   return max;
@@ -237,6 +252,9 @@ export interface IngestFigure {
   /** cnr start: the longest event-loop stall while the routes came in (its route trace), ms: by the wall clock, and on the main thread's CPU */
   stallMs?: number;
   stallCpuMs?: number;
+  /** the longest garbage-collection pause of its main thread over the same interval, ms, and its kind */
+  stallGcMs?: number;
+  stallGcKind?: string;
   error?: string;
 }
 
@@ -282,7 +300,7 @@ function startInjector(lab: Lab, ns: string, count: number, perUpdate: number, f
   return { d, next };
 }
 
-type Running = { pid: number; count(): Promise<number>; stall?(count: number): { wallMs: number; cpuMs: number } | undefined };
+type Running = { pid: number; count(): Promise<number>; stall?(count: number): Stall | undefined };
 
 /** Run one measurement in a lab of its own, closed even on failure; an error is kept in the figure. */
 async function inLab(name: string, fig: IngestFigure, body: (lab: Lab) => Promise<void>): Promise<IngestFigure> {
@@ -369,6 +387,10 @@ async function measure(r: Receiver, perUpdate: number, count: number, pollMs: nu
     if (stall) {
       fig.stallMs = stall.wallMs;
       fig.stallCpuMs = stall.cpuMs;
+      if (stall.gcMs !== undefined) {
+        fig.stallGcMs = stall.gcMs;
+        fig.stallGcKind = stall.gcKind ?? '';
+      }
     }
   });
 }
@@ -569,7 +591,7 @@ export async function run(): Promise<BenchResult[]> {
         const f = await measure(r, 100, count, fibPollMs, round);
         fib.push(f);
         figures.push(f);
-        console.log(`  round ${round + 1} ${r.name.padEnd(11)} FIB, ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB; one poll ${f.pollWallMs.toFixed(0)} ms, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.stallMs !== undefined ? `; longest event-loop stall ${f.stallMs} ms (on its CPU ${f.stallCpuMs} ms)` : ''}${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
+        console.log(`  round ${round + 1} ${r.name.padEnd(11)} FIB, ${count} prefixes: ${f.seconds.toFixed(2)} s, cpu ${f.cpuSeconds.toFixed(2)} s, rss ${(f.rssBytes / 2 ** 20).toFixed(0)} MB; one poll ${f.pollWallMs.toFixed(0)} ms, receiver CPU ${f.pollCpuMs.toFixed(0)} ms${f.stallMs !== undefined ? `; longest event-loop stall ${f.stallMs} ms (on its CPU ${f.stallCpuMs} ms${f.stallGcMs !== undefined ? `; longest GC pause ${f.stallGcMs} ms ${f.stallGcKind}` : ''})` : ''}${f.complete ? '' : ` (INCOMPLETE: ${f.error})`}`);
       }
     }
     const fser = (name: string, pick: (f: IngestFigure) => number): number[] =>

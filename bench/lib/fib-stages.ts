@@ -1,7 +1,8 @@
 /**
  * Stage breakdown of FIB programming, all in one process and one thread (no gRPC), each stage's
  * CPU time measured on its own: the RIB filling, FIB export's batching and encoding, the agent's
- * decoding, the programmer over a real data plane (workers: 0). Run after a build:
+ * decoding, the programmer over a real data plane (workers: 0; CNR_FIB_STAGES_RESYNC=1: inside a
+ * resync, as `cnr start` loads its first table). Run after a build:
  * `node dist/bench/lib/fib-stages.js [routes]`. A development tool, not a benchmark figure.
  */
 import { decodeControllerMessage, encodeRoutesPacked } from '../../src/api/codec.js';
@@ -73,7 +74,10 @@ const msgs = cpu('agent: decode', () => bufs.map((b) => decodeControllerMessage(
 const dp = createDataplane({ workers: 0 });
 const p = new Programmer(dp);
 await p.applyInterface({ name: 'fib0', driver: 'MEMORY', addresses: ['10.0.0.1/24'] });
-cpu('agent: programmer + data plane', () => {
+// CNR_FIB_STAGES_RESYNC=1: the routes applied inside a resync, as `cnr start` loads its first table (BGP's initial sync holds the end)
+const inResync = process.env['CNR_FIB_STAGES_RESYNC'] === '1';
+if (inResync) p.beginResync();
+cpu(`agent: programmer + data plane${inResync ? ' (in a resync)' : ''}`, () => {
   for (const m of msgs) {
     const r = p.applyRoutes(m.routes!);
     if (r.failures.length) throw new Error(JSON.stringify(r.failures.slice(0, 2)));

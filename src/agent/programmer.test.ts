@@ -74,6 +74,30 @@ test('resync: replayed objects stay untouched, the rest goes, a resync cut short
   assert.equal((await p.endResync()).failures[0]?.reason, 'ResyncEnd without ResyncBegin');
 });
 
+test('resync: routes that arrive in a VRF empty at ResyncBegin stay, a VRF that held routes is swept of those not replayed, a VRF re-created meanwhile keeps its new routes', async () => {
+  const { dp, p } = await setup();
+  p.applyRoutes({ vrf: 'blue', routes: [{ prefix: '10.9.0.0/16', action: 'DISCARD' }, { prefix: '10.8.0.0/16', action: 'DISCARD' }] });
+  p.beginResync();
+  // the default VRF held nothing: its routes are new, whatever came in them
+  p.applyRoutes({ routes: [{ prefix: '192.0.2.0/24', action: 'DISCARD' }, { prefix: '198.51.100.0/24', action: 'REJECT' }, { prefix: '198.51.100.0/24', delete: true }] });
+  p.applyRoutes({ vrf: 'blue', routes: [{ prefix: '10.9.0.0/16', action: 'DISCARD' }, { prefix: '10.7.0.0/16', action: 'DISCARD' }] });
+  // a VRF deleted and made again during the resync: what it holds now came since
+  p.applyVrf({ name: 'red' });
+  p.applyRoutes({ vrf: 'red', routes: [{ prefix: '10.6.0.0/16', action: 'DISCARD' }] });
+  p.applyVrf({ name: 'red', delete: true });
+  p.applyVrf({ name: 'red' });
+  p.applyRoutes({ vrf: 'red', routes: [{ prefix: '10.5.0.0/16', action: 'DISCARD' }] });
+  p.applyVrf({ name: 'blue' });
+  await p.applyInterface({ name: 'eth1', driver: 'MEMORY', addresses: ['10.0.0.1/24'] });
+  await p.applyInterface({ name: 'pod1', driver: 'MEMORY', vrf: 'blue', addresses: ['169.254.1.1/32'] });
+  const r = await p.endResync();
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.swept, 1, 'only 10.8.0.0/16 in blue');
+  assert.deepEqual([...dp.routes.get('default')!.keys()], ['192.0.2.0/24']);
+  assert.deepEqual([...dp.routes.get('blue')!.keys()].sort(), ['10.7.0.0/16', '10.9.0.0/16']);
+  assert.deepEqual([...dp.routes.get('red')!.keys()], ['10.5.0.0/16']);
+});
+
 test('a loopback (lo0) keeps its addresses without a vif, is replaced in place, survives a replay and is swept when not replayed', async () => {
   const { dp, p } = await setup();
   const lo = (addresses: string[]) => p.applyInterface({ name: 'lo0', driver: 'LOOPBACK', addresses });

@@ -106,11 +106,16 @@ export class Programmer {
 
   constructor(readonly dp: Dataplane) {}
 
-  /** ResyncBegin: from now on, what is (re)sent is kept; at `endResync` the rest goes. */
+  /**
+   * ResyncBegin: from now on, what is (re)sent is kept; at `endResync` the rest goes. Only a
+   * VRF that holds routes now can have any to sweep, so only its replayed routes are noted: a
+   * fresh vRouter (`cnr start`) loads its whole table with no second index of it.
+   */
   beginResync(): void {
     this.gen++;
     this.resyncing = true;
     this.replayed = new Map();
+    for (const [vrf, table] of this.routes) if (table.size > 0) this.replayed.set(vrf, new RouteKeySet());
   }
 
   /** ResyncEnd: remove routes, then interfaces, then VRFs that were not replayed. */
@@ -131,9 +136,10 @@ export class Programmer {
     let sliceStart = performance.now();
     for (const [vrf, table] of this.routes) {
       const seen = replayed.get(vrf);
-      // every route was replayed (the replayed keys are a subset of the table's): nothing to
-      // walk, the usual case after a controller restart
-      if (seen && seen.size === table.size) continue;
+      // a VRF without routes at ResyncBegin: all it holds came since; every route was
+      // replayed (the replayed keys are a subset of the table's): nothing to walk, the usual
+      // case after a controller restart
+      if (!seen || seen.size === table.size) continue;
       let k = 0;
       for (const [key, r] of table.entries()) {
         if ((++k & 1023) === 0 && performance.now() - sliceStart >= SWEEP_SLICE_MS) {
@@ -469,11 +475,8 @@ export class Programmer {
       table = new RouteTable(this.nhById);
       this.routes.set(vrf, table);
     }
-    let seen: RouteKeySet | undefined;
-    if (this.replayed) {
-      seen = this.replayed.get(vrf);
-      if (!seen) this.replayed.set(vrf, (seen = new RouteKeySet()));
-    }
+    // (noted only in a VRF that held routes when the resync began: see beginResync)
+    const seen = this.replayed?.get(vrf);
     const sets: Plan[] = (b.nexthopSets ?? []).map((s) => this.plan(vrf, s));
     for (const r of b.routes) {
       try {

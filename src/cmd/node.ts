@@ -29,6 +29,7 @@ import { configuredMaxMtu, parseMaxMtu } from './configured-mtu.js';
 import { ConfigFileWatch } from './config-watch.js';
 import { startRouteTrace } from './route-trace.js';
 import { keepYoungGenerationSmall } from '../lib/young-generation.js';
+import { startVrouterThread, type VrouterThread } from './vrouter-thread.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -60,6 +61,8 @@ export interface RunningNode {
   /** link-layer frames (IS-IS) through the vRouter, over the agent's Frames stream in both layouts */
   framePort: VrouterFramePort;
   vrouter?: Vrouter;
+  /** the vRouter when it runs in a worker thread of this process (CNR_VROUTER_THREAD=1) */
+  vrouterThread?: VrouterThread;
   stop(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ function hasCommitHistory(dir: string): boolean {
 
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let vrouter: Vrouter | undefined;
+  let vrouterThread: VrouterThread | undefined;
   let agentAddress = o.agentAddress;
   const token = o.agentToken ?? (o.vrouter ? randomBytes(24).toString('base64url') : undefined);
   // the IGP's and static routes into the host kernel via vhost0, for the node's own traffic;
@@ -77,11 +81,21 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await hostRoutes?.removeAll();
   if (o.vrouter) {
     const maxMtu = o.maxMtu ?? mtuFromConfig(o);
-    // the agent and data plane code loaded only where they run (`cnr start`): `cnr controller`
-    // never uses them, and they cost it ~4 MB of RSS
-    const { startVrouter } = await import('../agent/vrouter.js');
-    vrouter = await startVrouter({ agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}), log: (l) => log(`vrouter: ${l}`) });
-    agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${vrouter.agentPort}`;
+    const vopts = { agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}) };
+    // CNR_VROUTER_THREAD=1: the vRouter on a thread of its own, its programming beside BGP and the RIB (vrouter-thread.ts)
+    // (the thread dying ends the process, as an uncaught error of an in-thread vRouter would: a supervisor restarts it)
+    if (process.env['CNR_VROUTER_THREAD'] === '1') {
+      vrouterThread = await startVrouterThread(vopts, (l) => log(`vrouter: ${l}`), (code) => {
+        log(`cnr start: the vRouter thread ended (code ${code}): exiting`);
+        process.exit(70);
+      });
+    } else {
+      // the agent and data plane code loaded only where they run (`cnr start`): `cnr controller`
+      // never uses them, and they cost it ~4 MB of RSS
+      const { startVrouter } = await import('../agent/vrouter.js');
+      vrouter = await startVrouter({ ...vopts, log: (l) => log(`vrouter: ${l}`) });
+    }
+    agentAddress = `${agentAddress.replace(/:\d+$/, '')}:${(vrouter ?? vrouterThread)!.agentPort}`;
   }
   const rib = new Rib();
   // the agent sweeps what a resync did not replay: the resync ends only once this controller's
@@ -89,7 +103,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // in `cnr start` the Program stream is calls into the agent of this process, not gRPC
   // (CNR_FIB_PATH=grpc keeps gRPC, to compare the two); the unary reads use gRPC in both layouts
   const inProcess = vrouter;
-  const local: LocalAgentLink | undefined = inProcess && process.env['CNR_FIB_PATH'] !== 'grpc' ? { openProgram: (onMessage, onClose) => inProcess.agent.openLocal(onMessage, onClose) } : undefined;
+  const local: LocalAgentLink | undefined = process.env['CNR_FIB_PATH'] === 'grpc' ? undefined : inProcess ? { openProgram: (onMessage, onClose) => inProcess.agent.openLocal(onMessage, onClose) } : vrouterThread;
   const fib = new FibExport(rib, { address: agentAddress, token, holdResyncEnd: true, ...(local ? { local } : {}), log: (l) => log(`controller: ${l}`) });
   const framePort = new VrouterFramePort({ address: agentAddress, token, log: (l) => log(`controller: ${l}`) });
   // the vRouter's link state, logged (and so sent to syslog as SNMP_TRAP_LINK_UP/DOWN)
@@ -115,7 +129,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   commands.push(...isis.commands);
   stoppers.push(() => isis.stop());
   fib.start();
-  const stopTrace = startRouteTrace({ fib: () => fib.status(), ...(vrouter ? { programmed: () => vrouter.agent.counts().routes } : {}), log: (l) => log(`controller: ${l}`) });
+  const stopTrace = startRouteTrace({ fib: () => fib.status(), ...(vrouter ? { programmed: () => vrouter.agent.counts().routes } : vrouterThread ? { programmed: () => vrouterThread.programmedRoutes() } : {}), log: (l) => log(`controller: ${l}`) });
   const controller = new Controller({
     stateDir: o.stateDir,
     consumers,
@@ -141,6 +155,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await fib.stop().catch(() => {});
     framePort.close();
     await vrouter?.stop().catch(() => {});
+    await vrouterThread?.stop().catch(() => {});
   };
   try {
     hostRoutes?.start((l) => rib.subscribe(l));
@@ -151,7 +166,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     if (o.metrics) {
       // prom-client loaded only when the exposition is on (--metrics none leaves it out)
       const { buildRegistry, startMetrics } = await import('../telemetry/metrics.js');
-      const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status(), bfd: () => bfd.list() });
+      const reg = buildRegistry({ ...(vrouter ? { dataplane: vrouter.dataplane } : vrouterThread ? { dataplane: () => vrouterThread!.counters() } : {}), ribSummary: () => rib.summary(), fibStatus: () => fib.status(), bfd: () => bfd.list() });
       const port = Number(/:(\d+)$/.exec(o.metrics)?.[1] ?? 8070);
       const metrics = await startMetrics(reg, o.metrics.replace(/:\d+$/, ''), port);
       stoppers.push(() => metrics.close());
@@ -160,7 +175,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await stopAll();
     throw err;
   }
-  return { controller, rib, fib, framePort, ...(vrouter ? { vrouter } : {}), stop: stopAll };
+  return { controller, rib, fib, framePort, ...(vrouter ? { vrouter } : {}), ...(vrouterThread ? { vrouterThread } : {}), stop: stopAll };
 }
 
 /** Without --max-mtu, the packet buffers follow the largest MTU the configuration asks for (above 1500). */
@@ -250,7 +265,8 @@ export async function runNode(args: string[], cmd: 'start' | 'controller'): Prom
     const node = await startNode(opts);
     started = true;
     stopYoungGeneration = opts.smallYoungGeneration ? keepYoungGenerationSmall() : undefined;
-    log(`cnr ${cmd}: running (state ${opts.stateDir}${node.vrouter ? `, agent port ${node.vrouter.agentPort}` : `, agent ${opts.agentAddress}`})`);
+    const agentPort = (node.vrouter ?? node.vrouterThread)?.agentPort;
+    log(`cnr ${cmd}: running (state ${opts.stateDir}${agentPort !== undefined ? `, agent port ${agentPort}${node.vrouterThread ? ' (vRouter thread)' : ''}` : `, agent ${opts.agentAddress}`})`);
     await stopSignal;
     log(`cnr ${cmd}: stopping`);
     await node.stop();

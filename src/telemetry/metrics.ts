@@ -7,8 +7,12 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Dataplane } from '../dataplane/api.js';
 
+/** What the metrics read of the data plane. */
+export type DataplaneCounters = Pick<Dataplane, 'dropStats' | 'stats' | 'listVifs'>;
+
 export interface MetricSources {
-  dataplane?: Dataplane;
+  /** the data plane, or (a vRouter in a worker thread: cmd/vrouter-thread.ts) a snapshot of its counters fetched per scrape */
+  dataplane?: DataplaneCounters | (() => Promise<DataplaneCounters>);
   /** tables with their route counts (the RIB's summary) */
   ribSummary?: () => { name: string; routes: number; active: number }[];
   /** the FIB export's status */
@@ -25,14 +29,16 @@ export interface BfdSnapshot {
 
 export function buildRegistry(src: MetricSources): Registry {
   const reg = new Registry();
-  const dp = src.dataplane;
-  if (dp) {
+  const source = src.dataplane;
+  if (source) {
+    const read = typeof source === 'function' ? source : async () => source;
     new Counter({
       name: 'cnr_vrouter_drops_total',
       help: 'Packets dropped by the vRouter, by reason',
       labelNames: ['reason'],
       registers: [reg],
-      collect() {
+      async collect() {
+        const dp = await read();
         this.reset();
         for (const [reason, n] of Object.entries(dp.dropStats())) if (reason !== 'total') this.inc({ reason }, n);
       },
@@ -43,7 +49,8 @@ export function buildRegistry(src: MetricSources): Registry {
         help,
         labelNames: ['vif'],
         registers: [reg],
-        collect() {
+        async collect() {
+          const dp = await read();
           this.reset();
           for (const [vif, c] of Object.entries(dp.stats().vifs)) this.inc({ vif }, c[field]);
         },
@@ -57,7 +64,8 @@ export function buildRegistry(src: MetricSources): Registry {
       help: 'Driver I/O counters per vRouter interface: kernelDrops (receive ring overflow), rxTooBig, rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted, poolEmpty, fillRingEmpty, txRingEmpty',
       labelNames: ['vif', 'counter'],
       registers: [reg],
-      collect() {
+      async collect() {
+        const dp = await read();
         this.reset();
         for (const v of dp.listVifs()) for (const [counter, n] of Object.entries(v.io ?? {})) this.inc({ vif: v.name, counter }, n);
       },

@@ -183,6 +183,13 @@ export class LpmTable {
   private readonly routes = new Map<number, { byLen: Map<number | string, number>[]; count: number }>();
   /** IPv4, per VRF: prefix -> next hop (typed arrays: no heap object per route) */
   private readonly routes4 = new Map<number, Ipv4PrefixMap>();
+  /**
+   * IPv4, per VRF: routes per prefix length. A delete looks for the next covering prefix
+   * only at the lengths that have routes: a /28 in a table of /28s and a few /24s costs two
+   * index probes instead of 28 (each a likely cache miss in a million-route index; deleting
+   * 1M /28s took 2.2x their insertion).
+   */
+  private readonly lengths4 = new Map<number, Int32Array>();
   private readonly scratch: Uint32Array;
 
   static create(strides: number[], capacity: number, maxVrfs: number): LpmTable {
@@ -289,9 +296,13 @@ export class LpmTable {
   insert(vrf: number, words: ArrayLike<number>, len: number, nh: number): number {
     if (this.wordsPerKey === 1) {
       let m4 = this.routes4.get(vrf);
-      if (!m4) this.routes4.set(vrf, (m4 = new Ipv4PrefixMap()));
+      if (!m4) {
+        this.routes4.set(vrf, (m4 = new Ipv4PrefixMap()));
+        this.lengths4.set(vrf, new Int32Array(33));
+      }
       this.apply(vrf, this.ensureRoot(vrf), words, len, nh, len + 1, -1);
       const old = m4.set(words[0]!, len, nh, 0);
+      if (old === 0) this.lengths4.get(vrf)![len]!++;
       Atomics.add(this.gen, 0, 1);
       return old;
     }
@@ -313,10 +324,15 @@ export class LpmTable {
     const s = this.scratch;
     // the route at length l covering words (0: none), once this one is gone
     let routeAt: (l: number) => number;
+    /** whether any route has length l (else no lookup there) */
+    let hasLength: (l: number) => boolean;
     if (this.wordsPerKey === 1) {
       const m4 = this.routes4.get(vrf);
       if (!m4 || m4.delete(words[0]!, len, 0) === 0) return false;
+      const lengths = this.lengths4.get(vrf)!;
+      lengths[len]!--;
       routeAt = (l) => m4.get(s[0]!, l, 0);
+      hasLength = (l) => lengths[l]! > 0;
     } else {
       const m = this.routes.get(vrf);
       const key = keyOf(words, this.wordsPerKey);
@@ -324,11 +340,13 @@ export class LpmTable {
       m.byLen[len]!.delete(key);
       m.count--;
       routeAt = (l) => m.byLen[l]!.get(keyOf(s, this.wordsPerKey)) ?? 0;
+      hasLength = (l) => m.byLen[l]!.size > 0;
     }
     // the next covering prefix takes over the slots this one owned
     let coverNh = 0;
     let coverLen = -1;
     for (let l = len - 1; l >= 0; l--) {
+      if (!hasLength(l)) continue;
       maskWords(words, l, s);
       const c = routeAt(l);
       if (c !== 0) {
@@ -347,6 +365,7 @@ export class LpmTable {
     const root = this.roots[vrf]!;
     this.routes.delete(vrf);
     this.routes4.delete(vrf);
+    this.lengths4.delete(vrf);
     if (root === LPM_NO_ROOT) return;
     Atomics.store(this.roots, vrf, LPM_NO_ROOT);
     Atomics.add(this.gen, 0, 1);
