@@ -171,6 +171,8 @@ test('controller restart and agent restart under traffic: no packet lost, only w
   };
   let sent = 0;
   let received = 0;
+  /** frames sent in each phase that must not lose any */
+  const phases: [string, number][] = [];
   let counting = false;
   // frames sent while counting carry source port 4001, so a frame of the warm-up is never counted
   const frame = (sport: number) => eth(macOf('m1'), H1_MAC, 0x0800, ipv4({ src: '10.1.0.2', dst: '192.0.2.5', proto: 17, payload: udp(sport, 5000) }));
@@ -198,8 +200,10 @@ test('controller restart and agent restart under traffic: no packet lost, only w
 
     // the controller dies; forwarding goes on with the last FIB
     await first.fib.stop();
+    const atStop = sent;
     await sleep(300);
     assert.ok(received > 0, 'traffic flows while the controller is away');
+    phases.push(['while the controller is away', sent - atStop]);
     // it comes back without the discard route: the replay removes only that route
     const second = await controller(CONFIG.replace('set routing-options static route 203.0.113.0/24 discard\n', ''));
     assert.equal(dpRoutes('default', 4)['203.0.113.0/24'], undefined);
@@ -207,6 +211,7 @@ test('controller restart and agent restart under traffic: no packet lost, only w
     assert.deepEqual(removed, ['203.0.113.0/24']);
 
     // the agent's gRPC server restarts over the same data plane; the controller reconnects and resyncs
+    const atAgentRestart = sent;
     const before = second.fib.status().reconnects;
     await vr.restartAgent();
     second.rib.withdraw('inet.0', 'static', '203.0.114.0/24');
@@ -214,6 +219,7 @@ test('controller restart and agent restart under traffic: no packet lost, only w
     await second.fib.whenIdle(5000);
     assert.equal(dpRoutes('default', 4)['203.0.114.0/24'], undefined);
     assert.deepEqual(removed.sort(), ['203.0.113.0/24', '203.0.114.0/24']);
+    phases.push(['through the agent restart and resync', sent - atAgentRestart]);
     await sleep(200);
   } finally {
     counting = false;
@@ -221,7 +227,9 @@ test('controller restart and agent restart under traffic: no packet lost, only w
   }
   await sleep(50);
   for (const f of m2.collect()) if (isCounted(f)) received++;
-  assert.ok(sent > 200, `sent ${sent}`);
+  // Frames flowed through each restart (how many depends on how often a 1 ms timer fires: on
+  // a loaded machine 148 in all once, which a fixed 'more than 200' failed), and none was lost.
+  for (const [phase, n] of phases) assert.ok(n > 0, `frames sent ${phase}: ${n} (${sent} in all)`);
   assert.equal(received, sent, `every frame crossed the router (sent ${sent}, received ${received}, drops ${JSON.stringify(dp.dropStats())})`);
 });
 
