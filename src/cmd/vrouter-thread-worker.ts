@@ -5,7 +5,9 @@
  * controller's Program stream arrives as messages on the parent port (the in-process link's
  * calls, structured-cloned); replies, log lines and the agent's route count go back.
  */
+import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
+import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type Vrouter } from '../agent/vrouter.js';
 import type { LocalProgramStream } from '../agent/server.js';
 import type { FromVrouterThread, ToVrouterThread, VrouterThreadInit } from './vrouter-thread.js';
@@ -17,6 +19,9 @@ async function main(init: VrouterThreadInit): Promise<void> {
   const port = parentPort!;
   const post = (m: FromVrouterThread) => port.postMessage(m);
   const log = (line: string) => post({ t: 'log', line });
+  // this thread's grpc-js is a module of its own: its messages go to the main thread's log too (timestamped there)
+  const grpcLine = (message?: unknown, ...params: unknown[]) => log(`grpc: ${format(message, ...params)}`);
+  grpc.setLogger({ error: grpcLine, info: grpcLine, debug: grpcLine });
   const streams = new Map<number, LocalProgramStream>();
   let vrouter: Vrouter;
   try {
