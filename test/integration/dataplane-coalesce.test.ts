@@ -4,7 +4,7 @@
  * ping still crosses both ways and none is lost, and the nap shows in the round trip: the echo
  * request arrives alone (a partial burst), so the worker naps before its next turn and the
  * reply, back within microseconds, waits for it. Without coalescing the round trip here is
- * 0.1-0.3 ms (docs/benchmarks.md), so a median of at least 0.9 ms says the setting was applied.
+ * 0.1-0.3 ms (docs/benchmarks-history.md), so a median of at least 0.9 ms says the setting was applied.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -26,7 +26,7 @@ export const BURST = 256;
  * cannot save more than it burns (the ski-rental bound), and a frame that arrives within the
  * spin is taken without a wake-up. At 64 kpps arriving in bursts 1 ms apart, a spin of 0, 10
  * and 50 us measured 3.5, 2.6-2.9 and 3.0-3.5 us of worker CPU per forwarded packet; the old
- * 0.2 ms, 5.6-6.0 (docs/benchmarks.md, forwarding, session 6). CNR_IDLE_SPIN_US overrides it
+ * 0.2 ms, 5.6-6.0 (docs/benchmarks-history.md, forwarding, session 6). CNR_IDLE_SPIN_US overrides it
  * (0 to 1000 us): longer trades CPU for the latency of a wake-up on sparse traffic.
  */
 export const DEFAULT_IDLE_SPIN_US = 10;
@@ -50,7 +50,7 @@ function microsecondsSetting(name: string, env: string | undefined, dflt: number
  * (the sender's softirq then skips the wake-up, a cross-CPU IPI, too). It adds up to that
  * delay, plus the kernel's timer slack (50 us for a normal thread), to frames arriving in the
  * window. Off by default (0): measured on veths beside 10 kpps it added 0.1-0.3 ms to a ping's
- * round trip and showed no CPU gain (docs/benchmarks.md, forwarding, session 8);
+ * round trip and showed no CPU gain (docs/benchmarks-history.md, forwarding, session 8);
  * CNR_RX_COALESCE_US (0 to 1000 us) turns it on.
  */
 export const DEFAULT_RX_COALESCE_US = 0;
