@@ -7,6 +7,7 @@
  * and the interface. Runs are batched (scheduleSpf marks a level, the pump runs it once) and
  * logged for `show isis spf log`; only routes that changed are announced again.
  */
+import { jsonEqual } from '../../../lib/json-equal.js';
 import type { Level } from '../../../wire/isis/index.js';
 import type { RibNexthop, RibRoute } from '../../rib/types.js';
 import type { Adjacency, IsisContext } from './instance.js';
@@ -51,24 +52,9 @@ export function nexthopsFor(cx: IsisContext, level: Level, hops: readonly NextHo
   return out.sort((x, y) => (x.interface! < y.interface! ? -1 : x.interface! > y.interface! ? 1 : x.gateway! < y.gateway! ? -1 : 1));
 }
 
-/** Plain data (numbers, strings, arrays, objects of them) equal field by field. */
-function sameData(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
-    return true;
-  }
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (!sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
-}
-
 /** Whether announcing `b` over `a` would change what the RIB holds (preference, metric, next hops). */
 function sameRoute(a: RibRoute | undefined, b: RibRoute): boolean {
-  return a === b || (a !== undefined && a.preference === b.preference && a.metric === b.metric && sameData(a.nexthops, b.nexthops));
+  return a === b || (a !== undefined && a.preference === b.preference && a.metric === b.metric && jsonEqual(a.nexthops, b.nexthops));
 }
 
 /** Announce `routes` (table -> prefix -> route) for a source, withdrawing what it announced before and no longer has. */
@@ -139,7 +125,7 @@ export function runSpf(cx: IsisContext, level: Level, now: number, reason: strin
       if (!nexthops) memo[family].set(pr.nextHops, (nexthops = nexthopsFor(cx, level, pr.nextHops, family)));
       if (nexthops.length === 0) continue;
       const prev = announced[family]?.get(prefix);
-      const same = prev !== undefined && prev.metric === pr.distance && prev.preference === pref && sameData(prev.nexthops, nexthops);
+      const same = prev !== undefined && prev.metric === pr.distance && prev.preference === pref && jsonEqual(prev.nexthops, nexthops);
       routes.get(family === 4 ? 'inet.0' : 'inet6.0')!.set(prefix, same ? prev : { prefix, protocol: 'isis', preference: pref, metric: pr.distance, nexthops, attributes });
     }
     // a level 1 only system: a default route toward the nearest attached level 1/2 systems
