@@ -142,11 +142,12 @@ const fibReceivers: Receiver[] = [
   cnrFibReceiver('cnr-vrouter', {}),
   // CNR_BENCH_BGP_FIB_VARIANTS: more `cnr start`s in the same rounds, to compare with this
   // build: "grpc" (this build, its Program stream over gRPC in the process: CNR_FIB_PATH=grpc),
-  // "thread" (this build, its vRouter in a worker thread: CNR_VROUTER_THREAD=1),
+  // "thread" (this build, its vRouter in a worker thread: CNR_VROUTER_THREAD=1, the default since session 10),
+  // "main" (this build, its vRouter on the main thread: CNR_VROUTER_THREAD=0),
   // "base=PATH" (another build's bin/cnr, e.g. the branch's base built elsewhere)
   ...envList('CNR_BENCH_BGP_FIB_VARIANTS', '').map((v) => {
     const [name, bin] = v.split('=');
-    const env = name === 'grpc' ? { CNR_FIB_PATH: 'grpc' } : name === 'thread' ? { CNR_VROUTER_THREAD: '1' } : undefined;
+    const env = name === 'grpc' ? { CNR_FIB_PATH: 'grpc' } : name === 'thread' ? { CNR_VROUTER_THREAD: '1' } : name === 'main' ? { CNR_VROUTER_THREAD: '0' } : undefined;
     return cnrFibReceiver(`cnr-vrouter-${name}`, env ? { env } : { bin: bin! });
   }),
 ];
