@@ -25,7 +25,7 @@
  * Knobs (environment): CNR_BENCH_BGP_REALISTIC ("bird,frr,cnr"; "" skips it), CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
  * (default 200000: GoBGP is ~50x slower than BIRD; its time ratio is scaled to the full count
  * and says so), CNR_BENCH_BGP_PER_UPDATE ("100,5"), CNR_BENCH_BGP_RECEIVERS
- * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures). The interop
+ * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures), CNR_BENCH_BGP_FIB_BIRD ("1"; "0" leaves BIRD out of them). The interop
  * harness's CNR_NODE_FLAGS (node/V8 flags for cnr's process, e.g. "--trace-gc" or
  * "--max-semi-space-size=8") and CNR_DUMP_OUTPUT (PATH: its output kept in PATH.PID) apply.
  */
@@ -586,7 +586,8 @@ export async function run(): Promise<BenchResult[]> {
   if ((process.env['CNR_BENCH_BGP_FIB'] ?? '1') !== '0') {
     const fibPollMs = 500;
     const fib: IngestFigure[] = [];
-    const fibActive = fibReceivers.filter((r) => !r.name.startsWith('cnr') || cnrAvailable());
+    // CNR_BENCH_BGP_FIB_BIRD=0 leaves BIRD out (cnr's layouts against each other, without its 20-40 s per round)
+    const fibActive = fibReceivers.filter((r) => (r.name.startsWith('cnr') ? cnrAvailable() : process.env['CNR_BENCH_BGP_FIB_BIRD'] !== '0'));
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of fibActive) {
         const f = await measure(r, 100, count, fibPollMs, round);
