@@ -18,7 +18,7 @@
  * or after the withdrawal began and received by the sink.
  *
  * Knobs: CNR_BENCH_CONV_COUNT (1000000), CNR_BENCH_CONV_CASES ("withdraw,drop"),
- * CNR_BENCH_CONV_ROUTERS ("bird,cnr"; "cnr-thread": this build with CNR_VROUTER_THREAD=1; "cnr-base":
+ * CNR_BENCH_CONV_ROUTERS ("bird,cnr"; "cnr-thread": this build with CNR_VROUTER_THREAD=1, the default; "cnr-main": with 0; "cnr-base":
  * the bin/cnr CNR_BENCH_CONV_BASE names), BENCH_ROUNDS, CNR_BENCH_CONV_TRACE (MS: cnr's route trace).
  */
 import { existsSync } from 'node:fs';
@@ -83,8 +83,10 @@ const routers: Router[] = [
     },
   },
   cnrRouter('cnr', {}),
-  // this build with its vRouter in a worker thread (CNR_VROUTER_THREAD=1, src/cmd/vrouter-thread.ts)
+  // this build with its vRouter in a worker thread (CNR_VROUTER_THREAD=1, src/cmd/vrouter-thread.ts; the default since session 10)
   cnrRouter('cnr-thread', { CNR_VROUTER_THREAD: '1' }),
+  // this build with its vRouter on the main thread (CNR_VROUTER_THREAD=0, the default before session 10)
+  cnrRouter('cnr-main', { CNR_VROUTER_THREAD: '0' }),
   // CNR_BENCH_CONV_BASE=PATH: another build's bin/cnr (e.g. the branch's base) as router 'cnr-base'
   cnrRouter('cnr-base', {}, process.env['CNR_BENCH_CONV_BASE']),
 ];

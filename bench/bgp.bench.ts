@@ -25,7 +25,7 @@
  * Knobs (environment): CNR_BENCH_BGP_REALISTIC ("bird,frr,cnr"; "" skips it), CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
  * (default 200000: GoBGP is ~50x slower than BIRD; its time ratio is scaled to the full count
  * and says so), CNR_BENCH_BGP_PER_UPDATE ("100,5"), CNR_BENCH_BGP_RECEIVERS
- * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures). The interop
+ * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures), CNR_BENCH_BGP_FIB_BIRD ("1"; "0" leaves BIRD out of them). The interop
  * harness's CNR_NODE_FLAGS (node/V8 flags for cnr's process, e.g. "--trace-gc" or
  * "--max-semi-space-size=8") and CNR_DUMP_OUTPUT (PATH: its output kept in PATH.PID) apply.
  */
@@ -142,11 +142,12 @@ const fibReceivers: Receiver[] = [
   cnrFibReceiver('cnr-vrouter', {}),
   // CNR_BENCH_BGP_FIB_VARIANTS: more `cnr start`s in the same rounds, to compare with this
   // build: "grpc" (this build, its Program stream over gRPC in the process: CNR_FIB_PATH=grpc),
-  // "thread" (this build, its vRouter in a worker thread: CNR_VROUTER_THREAD=1),
+  // "thread" (this build, its vRouter in a worker thread: CNR_VROUTER_THREAD=1, the default since session 10),
+  // "main" (this build, its vRouter on the main thread: CNR_VROUTER_THREAD=0),
   // "base=PATH" (another build's bin/cnr, e.g. the branch's base built elsewhere)
   ...envList('CNR_BENCH_BGP_FIB_VARIANTS', '').map((v) => {
     const [name, bin] = v.split('=');
-    const env = name === 'grpc' ? { CNR_FIB_PATH: 'grpc' } : name === 'thread' ? { CNR_VROUTER_THREAD: '1' } : undefined;
+    const env = name === 'grpc' ? { CNR_FIB_PATH: 'grpc' } : name === 'thread' ? { CNR_VROUTER_THREAD: '1' } : name === 'main' ? { CNR_VROUTER_THREAD: '0' } : undefined;
     return cnrFibReceiver(`cnr-vrouter-${name}`, env ? { env } : { bin: bin! });
   }),
 ];
@@ -585,7 +586,8 @@ export async function run(): Promise<BenchResult[]> {
   if ((process.env['CNR_BENCH_BGP_FIB'] ?? '1') !== '0') {
     const fibPollMs = 500;
     const fib: IngestFigure[] = [];
-    const fibActive = fibReceivers.filter((r) => !r.name.startsWith('cnr') || cnrAvailable());
+    // CNR_BENCH_BGP_FIB_BIRD=0 leaves BIRD out (cnr's layouts against each other, without its 20-40 s per round)
+    const fibActive = fibReceivers.filter((r) => (r.name.startsWith('cnr') ? cnrAvailable() : process.env['CNR_BENCH_BGP_FIB_BIRD'] !== '0'));
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of fibActive) {
         const f = await measure(r, 100, count, fibPollMs, round);

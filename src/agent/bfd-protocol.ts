@@ -1,5 +1,5 @@
 /**
- * The messages between the agent's BFD host (bfd-host.ts, main thread) and the BFD worker
+ * The messages between the agent's BFD host (bfd-host.ts, on the vRouter's event loop) and the BFD worker
  * (bfd-worker.ts), and the one description of a hosted session both hand around (also what
  * the agent reports to the controller, proto/agent.proto BfdSessionState).
  */

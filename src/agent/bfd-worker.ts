@@ -3,7 +3,7 @@
  * (src/bfd), the UDP sockets (bfd-socket.ts) and the clock, and runs one loop — poll(2) on
  * the sockets and a wake fd until the next transmit or detection deadline, then read what
  * came, apply the host's requests, fire the timers. A thread of its own, so neither a busy
- * controller (in `cnr start` it shares the process's main thread with the agent) nor a
+ * controller (with `cnr start --vrouter-thread off` it shares the process's main thread with the agent) nor a
  * controller restart delays a packet or a detection. Requests arrive on a MessagePort read
  * with receiveMessageOnPort after the wake fd fires (the loop never returns to the event
  * loop while sessions run); state changes and replies go back by postMessage.

@@ -277,9 +277,9 @@ export class AgentServer {
   /**
    * The Program stream's work, whichever way it arrives: the stream replaces the current one,
    * gets BFD reports, and has its messages applied in order, each answered. The apply loop
-   * gives the event loop back every PROGRAM_SLICE_MS: in `cnr start` BGP, BFD and the
-   * management API share this thread with it, and a backlog of route batches (a replay, a
-   * full table) must not hold them for the whole backlog.
+   * gives the event loop back every PROGRAM_SLICE_MS: the thread's other work (introspect,
+   * health, the BFD host's replies; in `cnr start --vrouter-thread off` BGP and the management
+   * API too) must not wait for a backlog of route batches (a replay, a full table) as a whole.
    */
   private attach(peer: ProgramPeer): { message(m: PbControllerMessage): void; closed(): void } {
     if (this.current) {

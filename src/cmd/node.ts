@@ -29,7 +29,7 @@ import { configuredMaxMtu, parseMaxMtu } from './configured-mtu.js';
 import { ConfigFileWatch } from './config-watch.js';
 import { startRouteTrace } from './route-trace.js';
 import { keepYoungGenerationSmall } from '../lib/young-generation.js';
-import { startVrouterThread, type VrouterThread } from './vrouter-thread.js';
+import { startVrouterThread, vrouterThreadWanted, type VrouterThread } from './vrouter-thread.js';
 
 export const DEFAULT_STATE_DIR = process.env['CNR_STATE_DIR'] ?? '/var/lib/cnr';
 
@@ -52,6 +52,11 @@ export interface NodeOptions {
   maxMtu?: number;
   /** V8's young generation kept at its starting size (lib/young-generation.ts) */
   smallYoungGeneration?: boolean;
+  /**
+   * `cnr start`: the vRouter in a worker thread (vrouter-thread.ts) or on the main thread with the
+   * controller; unset: CNR_VROUTER_THREAD, else the thread
+   */
+  vrouterThread?: boolean;
 }
 
 export interface RunningNode {
@@ -61,7 +66,7 @@ export interface RunningNode {
   /** link-layer frames (IS-IS) through the vRouter, over the agent's Frames stream in both layouts */
   framePort: VrouterFramePort;
   vrouter?: Vrouter;
-  /** the vRouter when it runs in a worker thread of this process (CNR_VROUTER_THREAD=1) */
+  /** the vRouter when it runs in a worker thread of this process (the default of `cnr start`) */
   vrouterThread?: VrouterThread;
   stop(): Promise<void>;
 }
@@ -82,9 +87,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   if (o.vrouter) {
     const maxMtu = o.maxMtu ?? mtuFromConfig(o);
     const vopts = { agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}) };
-    // CNR_VROUTER_THREAD=1: the vRouter on a thread of its own, its programming beside BGP and the RIB (vrouter-thread.ts)
+    // by default the vRouter on a thread of its own, its programming beside BGP and the RIB (vrouter-thread.ts)
     // (the thread dying ends the process, as an uncaught error of an in-thread vRouter would: a supervisor restarts it)
-    if (process.env['CNR_VROUTER_THREAD'] === '1') {
+    if (o.vrouterThread ?? vrouterThreadWanted(undefined, process.env['CNR_VROUTER_THREAD'])) {
       vrouterThread = await startVrouterThread(vopts, (l) => log(`vrouter: ${l}`), (code) => {
         log(`cnr start: the vRouter thread ended (code ${code}): exiting`);
         process.exit(70);
@@ -189,7 +194,7 @@ function mtuFromConfig(o: NodeOptions): number | undefined {
 const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
   ' [--metrics HOST:PORT|none] [--no-vhost] [--small-young-generation]' +
-  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU]' : '');
+  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU] [--vrouter-thread on|off]' : '');
 
 /** --max-mtu sizes the in-process data plane: only `cnr start` has one */
 function maxMtuFor(v: string, cmd: 'start' | 'controller'): number {
@@ -212,11 +217,13 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
       'no-vhost': { type: 'boolean' },
       'small-young-generation': { type: 'boolean' },
       'max-mtu': { type: 'string' },
+      'vrouter-thread': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) throw new Error(USAGE(cmd));
+  if (values['vrouter-thread'] !== undefined && cmd !== 'start') throw new Error(`--vrouter-thread: cnr ${cmd} runs no vRouter\n${USAGE(cmd)}`);
   const token = values['agent-token-file'] ? readFileSync(values['agent-token-file'], 'utf8').trim() : undefined;
   const addr = (v: string | undefined, d: string): string | false => (v === 'none' ? false : (v ?? d));
   return {
@@ -232,6 +239,8 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
     health: addr(values.health, '127.0.0.1:9091'),
     metrics: addr(values.metrics, '127.0.0.1:8070'),
     ...(values['max-mtu'] !== undefined ? { maxMtu: maxMtuFor(values['max-mtu'], cmd) } : {}),
+    // read here too so that a bad value (option or environment) refuses the start before anything runs
+    ...(cmd === 'start' ? { vrouterThread: vrouterThreadWanted(values['vrouter-thread'], process.env['CNR_VROUTER_THREAD']) } : {}),
   };
 }
 
@@ -266,7 +275,7 @@ export async function runNode(args: string[], cmd: 'start' | 'controller'): Prom
     started = true;
     stopYoungGeneration = opts.smallYoungGeneration ? keepYoungGenerationSmall() : undefined;
     const agentPort = (node.vrouter ?? node.vrouterThread)?.agentPort;
-    log(`cnr ${cmd}: running (state ${opts.stateDir}${agentPort !== undefined ? `, agent port ${agentPort}${node.vrouterThread ? ' (vRouter thread)' : ''}` : `, agent ${opts.agentAddress}`})`);
+    log(`cnr ${cmd}: running (state ${opts.stateDir}${agentPort !== undefined ? `, agent port ${agentPort}${node.vrouterThread ? ' (vRouter thread)' : ' (vRouter on the main thread)'}` : `, agent ${opts.agentAddress}`})`);
     await stopSignal;
     log(`cnr ${cmd}: stopping`);
     await node.stop();

@@ -32,7 +32,7 @@ function threadCpu(fd: number | undefined, buf: Buffer): number | undefined {
 
 export interface RouteTraceSources {
   /** route changes and objects waiting in the FIB export, and its acknowledged routes */
-  fib: () => { pending: number; routesAcked: number };
+  fib: () => { pending: number; routesAcked: number; messagesAcked?: number };
   /** routes the in-process programmer holds (absent without a vRouter in this process) */
   programmed?: () => number;
   log: (line: string) => void;
@@ -102,6 +102,9 @@ export function startRouteTrace(src: RouteTraceSources, env = process.env['CNR_T
     clearInterval(cpuTimer);
     sample();
     gc.disconnect();
+    // how the routes were cut into messages: each costs a clone or an HTTP/2 frame, an ACK and a turn of the agent's loop
+    const f = src.fib();
+    if (f.messagesAcked !== undefined) src.log(`route-trace: ${f.routesAcked} routes acknowledged in ${f.messagesAcked} messages (${f.messagesAcked ? (f.routesAcked / f.messagesAcked).toFixed(0) : 0} per message)`);
     src.log(`route-trace: longest event-loop stall of the run ${(whole.max / 1e6).toFixed(0)} ms (p99 ${(whole.percentile(99) / 1e6).toFixed(1)} ms), on the thread's CPU ${cpuWhole.toFixed(0)} ms; longest GC pause ${gcWhole.ms.toFixed(0)} ms${gcWhole.kind ? ` (${gcWhole.kind})` : ''}, ${gcCount} pauses, ${gcTotal.toFixed(0)} ms in all`);
     window.disable();
     whole.disable();

@@ -1,6 +1,6 @@
 /**
  * The vRouter (data plane, agent, introspect, health, BFD host) in a worker thread of `cnr
- * start` (CNR_VROUTER_THREAD=1, see vrouter-thread.ts): on a 2-core machine the agent's
+ * start` (the default, see vrouter-thread.ts): on a 2-core machine the agent's
  * programming then runs beside BGP and the RIB instead of between their turns. The
  * controller's Program stream arrives as messages on the parent port (the in-process link's
  * calls, structured-cloned); replies, log lines and the agent's route count go back.
@@ -10,12 +10,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type Vrouter } from '../agent/vrouter.js';
 import type { LocalProgramStream } from '../agent/server.js';
+import { nameThisThread } from '../sys/thread-name.js';
 import type { FromVrouterThread, ToVrouterThread, VrouterThreadInit } from './vrouter-thread.js';
 
 /** How often the agent's route count is copied into the shared counter (the route trace reads it). */
 const COUNT_EVERY_MS = 50;
 
 async function main(init: VrouterThreadInit): Promise<void> {
+  // `top -H` and perf tell the agent's thread from the controller's (and from cnr-fwd-N, cnr-bfd)
+  nameThisThread('cnr-vrouter');
   const port = parentPort!;
   const post = (m: FromVrouterThread) => port.postMessage(m);
   const log = (line: string) => post({ t: 'log', line });

@@ -1,5 +1,6 @@
 /**
- * `cnr start` with its vRouter in a worker thread (CNR_VROUTER_THREAD=1): the controller keeps
+ * `cnr start` with its vRouter in a worker thread (the default; `--vrouter-thread off` or
+ * CNR_VROUTER_THREAD=0 keeps it on the main thread): the controller keeps
  * the main thread (BGP, RIB, decision, FIB export, management), the vRouter's agent programs
  * the data plane on a thread of its own, so that on a machine with two cores the two halves
  * of a full table's load overlap instead of taking turns on one event loop. The Program
@@ -54,6 +55,24 @@ export interface VrouterThread extends LocalAgentLink {
   /** the data plane's counters, for the Prometheus exposition (one request however many ask at once) */
   counters(): Promise<DataplaneCounters>;
   stop(): Promise<void>;
+}
+
+/**
+ * Whether `cnr start` runs its vRouter in a worker thread: the option `--vrouter-thread on|off`
+ * if given, else the environment's CNR_VROUTER_THREAD (1 or 0), else yes. The main-thread
+ * layout stays for a machine with one core (two event loops there only take turns) and for
+ * comparison. A value that is neither is refused, naming where it came from.
+ */
+export function vrouterThreadWanted(option: string | undefined, env: string | undefined): boolean {
+  if (option !== undefined) {
+    if (option === 'on') return true;
+    if (option === 'off') return false;
+    throw new Error(`--vrouter-thread: '${option}' is not on or off`);
+  }
+  if (env === undefined || env === '') return true;
+  if (env === '1') return true;
+  if (env === '0') return false;
+  throw new Error(`CNR_VROUTER_THREAD: '${env}' is not 1 (the vRouter in a worker thread) or 0 (on the main thread)`);
 }
 
 /** How long a stop waits for the thread to stop its vRouter before it is terminated. */

@@ -18,7 +18,11 @@ async function main(): Promise<void> {
   const node = await startNode({ stateDir, config, agentAddress, vrouter: mode === 'single', vhost: false, introspect: false, health: false, metrics: false });
   const port = node.framePort;
   const ifnames = [...new Set([...readFileSync(config, 'utf8').matchAll(/^set interfaces (\S+)/gm)].map((m) => m[1]!))];
-  port.onLinkChange((ifname, up) => console.log(`link ${ifname} ${up ? 'up' : 'down'} ${formatMac(port.macOf(ifname) ?? new Uint8Array(6))}`));
+  const printLink = (ifname: string, up: boolean) => console.log(`link ${ifname} ${up ? 'up' : 'down'} ${formatMac(port.macOf(ifname) ?? new Uint8Array(6))}`);
+  port.onLinkChange(printLink);
+  // onLinkChange reports changes only: interfaces the agent announced while startNode was still
+  // running (a vRouter thread answers the Frames stream at once) are read from the port as they are now
+  for (const ifname of ifnames) if (port.macOf(ifname)) printLink(ifname, true);
   for (const ifname of ifnames) port.listen(ifname, 'osi', (f) => console.log(`frame ${f.ifname} ${Buffer.from(f.frame).toString('hex')}`));
   createInterface({ input: process.stdin }).on('line', (line) => {
     const [cmd, ifname, hex] = line.trim().split(' ');

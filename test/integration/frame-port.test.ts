@@ -98,7 +98,10 @@ for (const mode of ['single', 'split'] as const) {
       let err = '';
       c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       const has = (re: RegExp) => out.find((l) => re.test(l));
-      await until(`both interfaces up at the frame port (stdout ${out.join(' | ')} stderr ${err})`, 20_000, () => has(/^link r1 up /) && has(/^link r2 up /));
+      // the child's output as it is when the wait fails (a template in the label would be read at the start)
+      await until('both interfaces up at the frame port', 20_000, () => has(/^link r1 up /) && has(/^link r2 up /)).catch((e: Error) => {
+        throw new Error(`${e.message} (stdout ${out.join(' | ')} stderr ${err})`);
+      });
       const mac1 = has(/^link r1 up /)!.split(' ')[3]!;
       assert.match(mac1, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
       assert.notEqual(mac1, '00:00:00:00:00:00');

@@ -1,13 +1,19 @@
 /**
- * `cnr start` with its vRouter in a worker thread (CNR_VROUTER_THREAD=1, src/cmd/vrouter-thread.ts):
+ * `cnr start` with its vRouter in a worker thread (the default, src/cmd/vrouter-thread.ts):
  * the FIB export's in-process link carried over the thread's port reaches a real data plane
  * (one forwarding worker, a memory interface, no vhost0, nothing on the network but the
  * agent's gRPC on loopback): routes ACKed and programmed, the unary reads over gRPC, the
  * route count shared with the main thread, a controller restart's replay sweeping only what
- * was withdrawn, and a stop that leaves no thread behind.
+ * was withdrawn, and a stop that leaves no thread behind. And the real `bin/cnr start`: the
+ * thread by default (named cnr-vrouter), none with `--vrouter-thread off`, a clean stop either way.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cnrBin } from '../lib/cnr-node.js';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { FibExport } from '../../src/controller/rib/fib-export.js';
 import type { RibRoute } from '../../src/controller/rib/types.js';
@@ -72,4 +78,61 @@ test('vRouter thread: routes programmed through the thread link, ACKed; replay a
     await thread.stop();
   }
   assert.throws(() => thread.openProgram(() => {}, () => {}), /exited/);
+});
+
+/** The names of a process's threads (/proc/PID/task/TID/comm); a thread gone meanwhile is left out. */
+function threadNames(pid: number): string[] {
+  const names: string[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      names.push(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return names;
+}
+
+/** bin/cnr start on loopback only (no vhost0, ports chosen by the kernel) until it runs; its threads then, its exit after SIGTERM. */
+function runStart(extra: string[]): Promise<{ running: string; threads: string[]; code: number | null; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `cnr-vrouter-thread-${process.pid}-`));
+  const args = ['start', '--state-dir', join(dir, 'state'), '--metrics', 'none', '--agent-address', '127.0.0.1:0', '--introspect', 'none', '--health', 'none', '--no-vhost', ...extra];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cnrBin, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CNR_VROUTER_THREAD: '' } });
+    let stderr = '';
+    let running = '';
+    let threads: string[] = [];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cnr ${args.join(' ')} not running and stopped within 20 s; stderr:\n${stderr}`));
+    }, 20_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /cnr start: running .*/.exec(stderr);
+      if (m && !running) {
+        running = m[0];
+        threads = threadNames(child.pid!);
+        child.kill('SIGTERM');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ running, threads, code, stderr });
+    });
+  });
+}
+
+const root = process.getuid?.() === 0;
+test('cnr start: the vRouter thread by default, the main thread with --vrouter-thread off; both stop cleanly', { skip: root ? false : 'needs root: cnr start runs a data plane', timeout: 60_000 }, async () => {
+  const byDefault = await runStart([]);
+  assert.match(byDefault.running, /\(vRouter thread\)/, byDefault.stderr);
+  assert.ok(byDefault.threads.includes('cnr-vrouter'), `a thread named cnr-vrouter: ${byDefault.threads.join(', ')}`);
+  assert.equal(byDefault.code, 0, byDefault.stderr);
+  const off = await runStart(['--vrouter-thread', 'off']);
+  assert.match(off.running, /\(vRouter on the main thread\)/, off.stderr);
+  assert.ok(!off.threads.includes('cnr-vrouter'), `no cnr-vrouter thread: ${off.threads.join(', ')}`);
+  assert.ok(off.threads.includes('cnr-fwd-0'), `the data plane's worker runs all the same: ${off.threads.join(', ')}`);
+  assert.equal(off.code, 0, off.stderr);
 });
