@@ -59,12 +59,13 @@ export class MgmtClient {
       const req = request(
         {
           ...this.target,
-          // A new connection per call, never a kept-alive one: Node's default agent keeps an idle
-          // connection for 5 s and the server closes its idle ones after 5 s (keepAliveTimeout),
-          // so a call made about 5 s after the last one could go out on a connection the server
-          // was closing at that moment and fail with "read ECONNRESET" (bgp-production-path's
-          // GoBGP case, 9 of ~50 runs under load). A POST may commit configuration, so it is not
-          // retried; a unix-socket connection costs tens of microseconds.
+          // A new connection per call, never a kept-alive one: the server closes a connection 5 s
+          // after its last answer (keepAliveTimeout), and when the controller's event loop has been
+          // busy longer than that (a large BGP ingest on a loaded machine) the timer fires before
+          // the server reads the request already waiting on the connection, which it then resets:
+          // "read ECONNRESET" (bgp-production-path's GoBGP case, 9 of ~50 runs under load). A POST
+          // may commit configuration, so it is not retried; a unix-socket connection costs tens of
+          // microseconds.
           agent: false,
           method,
           path,
