@@ -407,6 +407,27 @@ test('MPLS over UDP: labels, UDP 6635, outer IPv4 via the default VRF', async ()
   assert.equal(p[32 + 8], 49);
 });
 
+test('MPLS over UDP toward a tunnel end not resolved yet: held after the encapsulation, sent once it answers, encapsulated once', async () => {
+  const dp = await setup();
+  // the tunnel's end is a host on p2's subnet: its MAC comes from ARP (glean)
+  const nh = dp.addNexthop({ type: 'mpls-udp', src: '10.0.2.1', dst: '10.0.2.9', labels: [3000] });
+  dp.addRoute('default', '100.64.0.0/10', nh);
+  const inner = ip4('10.0.1.10', '100.64.1.1', 50);
+  const o1 = send(dp, 'p1', F.eth(R1, H1, 0x0800, inner));
+  assert.equal(o1.p2!.filter((f) => et(f) === 0x0800).length, 0, 'held');
+  assert.equal(o1.p2!.filter((f) => et(f) === 0x0806).length, 1, 'asked for');
+  const o2 = send(dp, 'p2', F.eth(R2, H2, 0x0806, F.arp(2, H2, '10.0.2.9', R2, '10.0.2.1')));
+  const sent = o2.p2!.filter((f) => et(f) === 0x0800);
+  assert.equal(sent.length, 1);
+  const p = sent[0]!.subarray(14);
+  assert.equal(F.hex(sent[0]!, 0, 6), '02:00:00:00:02:02');
+  assert.equal(F.ipAt(p, 16), '10.0.2.9');
+  assert.equal((p[24]! << 8) | p[25]!, 8 + 4 + inner.length, 'one UDP header and one label: not encapsulated twice');
+  assert.deepEqual(F.readLabels(p, 28), [{ label: 3000, s: 1, ttl: 49 }]);
+  assert.equal(p[32 + 8], 49);
+  assert.deepEqual(drops(dp), {});
+});
+
 test('ECMP spreads flows over members and keeps each flow on one member', async () => {
   const dp = await setup();
   const macs = ['02:00:00:00:0a:01', '02:00:00:00:0a:02', '02:00:00:00:0a:03', '02:00:00:00:0a:04'];
