@@ -5,7 +5,8 @@
  * must work: punted up through vhost0, answered by the kernel, sent back out through the FIB
  * after the data plane answers the kernel's ARP/NDP on vhost0. The host namespace keeps the
  * kernel's default offloads (TSO/GSO on): its TCP reaches the vRouter as 64 KiB super-frames,
- * which the AF_PACKET driver must segment (io/gso.ts) for bulk transfers to work.
+ * which the AF_PACKET driver must segment (io/gso.ts) for bulk transfers to work, and which
+ * reach the router's TCP merged again (io/tcp-coalesce.ts), as a NIC's GRO would hand them over.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +35,11 @@ after(async () => {
   if (proc) await stopChild(proc, 5000);
   await lab.cleanup();
 });
+
+/** Frames the vRouter wrote into the router's kernel on vhost0 (its rx, seen from the kernel). */
+function vhostRxPackets(): number {
+  return (JSON.parse(lab.run(r, ['ip', '-s', '-j', 'link', 'show', 'vhost0'])) as { stats64: { rx: { packets: number } } }[])[0]!.stats64.rx.packets;
+}
 
 test('the router\'s kernel owns its addresses on vhost0', { skip }, () => {
   const a = lab.run(r, ['ip', '-o', 'addr', 'show', 'dev', 'vhost0']);
@@ -70,9 +76,14 @@ test('TCP to a socket in the router\'s kernel (what BGP does)', { skip }, async 
 for (const [family, addr, port] of [['IPv4', '10.77.0.1', 1791], ['IPv6', 'fd77::1', 1792]] as const) {
   test(`TCP bulk transfer from a neighbour at default offloads to vhost0 and back (${family})`, { skip, timeout: 60000 }, async () => {
     const bytes = 24 << 20;
+    const framesIn0 = vhostRxPackets();
     const r1 = await tcpBulk(lab, r, h, addr, port, bytes);
+    const framesIn = vhostRxPackets() - framesIn0;
     assert.deepEqual([r1.upBytes, r1.upOk, r1.downBytes, r1.downOk], [bytes, true, bytes, true], JSON.stringify(r1));
-    console.log(`${family}: ${bytes >> 20} MiB to vhost0 in ${r1.upSeconds} s, back in ${r1.downSeconds} s`);
+    console.log(`${family}: ${bytes >> 20} MiB to vhost0 in ${r1.upSeconds} s, back in ${r1.downSeconds} s; ${framesIn} frames into the router's kernel`);
+    // the neighbour's segments reached the router's TCP merged into super-frames (io/tcp-coalesce.ts),
+    // not one frame per ~1400-byte segment (which made 18,000 frames of 24 MiB)
+    assert.ok(framesIn < bytes / 1400 / 2, `${framesIn} frames into the kernel for ${bytes} bytes`);
   });
 }
 

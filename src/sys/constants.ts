@@ -121,6 +121,8 @@ export const IFREQ_SIZE = 40;
 export const TUNSETIFF = 0x400454ca;
 export const IFF_TAP = 0x0002;
 export const IFF_NO_PI = 0x1000;
+/** each frame read or written on the TAP starts with a struct virtio_net_hdr (GSO and checksum offload information) */
+export const IFF_VNET_HDR = 0x4000;
 
 // ethtool commands (linux/ethtool.h)
 export const ETHTOOL_STXCSUM = 0x17;

@@ -59,6 +59,14 @@ export class MgmtClient {
       const req = request(
         {
           ...this.target,
+          // A new connection per call, never a kept-alive one: the server closes a connection 5 s
+          // after its last answer (keepAliveTimeout), and when the controller's event loop has been
+          // busy longer than that (a large BGP ingest on a loaded machine) the timer fires before
+          // the server reads the request already waiting on the connection, which it then resets:
+          // "read ECONNRESET" (bgp-production-path's GoBGP case, 9 of ~50 runs under load). A POST
+          // may commit configuration, so it is not retried; a unix-socket connection costs tens of
+          // microseconds.
+          agent: false,
           method,
           path,
           headers: {

@@ -64,7 +64,7 @@ export const DROP_REASONS = [
   ['invalid_label', 'mpls-input', 'no ILM entry or reserved label'],
   ['mpls_no_bos', 'mpls-input', 'label stack without bottom-of-stack'],
   ['acl_deny', 'acl', 'denied by a filter'],
-  ['arp_unresolved', 'rewrite', 'next hop MAC not resolved (request sent, rate-limited)'],
+  ['arp_unresolved', 'rewrite', 'next hop MAC not resolved and no room to hold the packet until it is (request sent, rate-limited)'],
   ['mtu_exceeded', 'rewrite', 'larger than the outgoing MTU'],
   ['bad_nexthop', 'rewrite', 'next hop of an unusable type (removed while in flight)'],
   ['pool_empty', 'tx', 'no free buffer'],
@@ -92,6 +92,8 @@ export const DROP_REASONS = [
   ['acl_out_deny', 'acl-out', 'discarded by the outgoing interface\'s output filter (a discard term, or no term matched)'],
   ['acl_out_reject', 'acl-out', 'rejected by an output filter (ICMP unreachable, administratively prohibited, sent)'],
   ['l2_filter_out_discard', 'l2-output', 'discarded by the bridge port\'s output filter (firewall family bridge: a discard term, or no term matched)'],
+  // neighbour resolution (graph.ts hold)
+  ['arp_hold_timeout', 'rewrite', 'held while its next hop\'s MAC was resolved, and the ARP/NDP answer did not come in time (3 s)'],
 ] as const;
 
 export const DROP_NAMES: string[] = DROP_REASONS.map((r) => r[0]);
@@ -148,6 +150,7 @@ export const D_ACL_REJECT = reason('acl_reject');
 export const D_ACL_OUT_DENY = reason('acl_out_deny');
 export const D_ACL_OUT_REJECT = reason('acl_out_reject');
 export const D_L2_FILTER_OUT_DISCARD = reason('l2_filter_out_discard');
+export const D_ARP_HOLD_TIMEOUT = reason('arp_hold_timeout');
 export const N_DROP_REASONS = DROP_REASONS.length;
 
 /** per-packet flags (pool.flags) */

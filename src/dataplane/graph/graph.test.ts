@@ -105,10 +105,11 @@ test('ARP: the router answers for its own address, not for others', async () => 
   assert.ok(dp.listNeighbors().some((n) => n.ip === '10.0.1.10' && n.mac === '02:00:00:00:01:01'));
 });
 
-test('ARP resolution of a neighbor next hop: request, drop while unresolved, learn, forward', async () => {
+test('ARP resolution of a neighbor next hop: request, packets held while unresolved, sent in order when the reply comes', async () => {
   const dp = await setup();
   const nh = dp.addNexthop({ type: 'neighbor', vif: 'p2', ip: '10.0.2.2' });
   dp.addRoute('default', '203.0.113.0/24', nh);
+  const free = dp.poolAvailable();
   // the resolver sent a request right away
   const first = dp.memoryDriver('p2').collect();
   assert.equal(first.length, 1);
@@ -119,17 +120,45 @@ test('ARP resolution of a neighbor next hop: request, drop while unresolved, lea
   assert.equal(F.ipAt(q, 14 + 14), '10.0.2.1');
   assert.equal(F.ipAt(q, 14 + 24), '10.0.2.2');
   assert.equal(dp.listNexthops().find((n) => n.id === nh)!.state, 'pending');
-  // traffic meanwhile is dropped with a reason, not queued
-  const o1 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '203.0.113.9')));
+  // traffic meanwhile is held (as Linux's unres_qlen), not sent and not dropped
+  const pkt = (ttl: number) => F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '203.0.113.9', ttl));
+  const o1 = send(dp, 'p1', pkt(64), pkt(63));
   assert.equal(o1.p2!.filter((f) => et(f) === 0x0800).length, 0);
-  assert.equal(dp.dropStats().arp_unresolved, 1);
-  // the reply teaches the MAC
-  send(dp, 'p2', F.eth(R2, H2, 0x0806, F.arp(2, H2, '10.0.2.2', R2, '10.0.2.1')));
+  assert.deepEqual(drops(dp), {});
+  // the reply teaches the MAC, and the held packets go out with it, in the order they came
+  const o2 = send(dp, 'p2', F.eth(R2, H2, 0x0806, F.arp(2, H2, '10.0.2.2', R2, '10.0.2.1')));
   assert.equal(dp.listNexthops().find((n) => n.id === nh)!.state, 'resolved');
-  const o2 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '203.0.113.9')));
-  assert.equal(o2.p2!.length, 1);
-  assert.equal(F.hex(o2.p2![0]!, 0, 6), '02:00:00:00:02:02');
+  const sent = o2.p2!.filter((f) => et(f) === 0x0800);
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent.map((f) => f[14 + 8]), [63, 62], 'routed once each: TTL decremented once');
+  for (const f of sent) {
+    assert.equal(F.hex(f, 0, 6), '02:00:00:00:02:02');
+    assert.equal(F.checksum(f, 14, 20), 0);
+  }
+  const o3 = send(dp, 'p1', pkt(64));
+  assert.equal(o3.p2!.length, 1);
   assert.equal(dp.counters().consumed, 1);
+  assert.deepEqual(drops(dp), {});
+  assert.equal(dp.poolAvailable(), free, 'no buffer kept');
+});
+
+test('held packets are bounded per neighbour and dropped (arp_hold_timeout) when no answer comes', async () => {
+  let now = performance.now();
+  const dp = await setup({ clock: () => now });
+  dp.addRoute('default', '203.0.113.0/24', dp.addNexthop({ type: 'neighbor', vif: 'p2', ip: '10.0.2.2' }));
+  const pkt = F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '203.0.113.9'));
+  const free = dp.poolAvailable();
+  // four held, the rest dropped at once as before
+  send(dp, 'p1', pkt, pkt, pkt, pkt, pkt, pkt);
+  assert.deepEqual(drops(dp), { arp_unresolved: 2 });
+  now += 2000;
+  send(dp, 'p1');
+  assert.deepEqual(drops(dp), { arp_unresolved: 2 }, 'still held after 2 s');
+  now += 1500;
+  const o = send(dp, 'p1');
+  assert.equal(o.p2!.filter((f) => et(f) === 0x0800).length, 0);
+  assert.deepEqual(drops(dp), { arp_unresolved: 2, arp_hold_timeout: 4 });
+  assert.equal(dp.poolAvailable(), free, 'every held buffer given back');
 });
 
 test('learned neighbors age out; the next packet resolves again', async () => {
@@ -167,10 +196,10 @@ test('a host that asks for the router and pings it in one burst gets the reply (
   assert.equal(replies6.length, 1, 'the IPv6 echo reply went out');
   assert.equal(F.hex(replies6[0]!, 0, 6), '02:00:00:00:01:01');
   assert.equal(dp.dropStats().arp_unresolved ?? 0, 0);
-  // a host never heard is still resolved first (the packet dropped, a request sent)
+  // a host never heard is still resolved first (the packet held, a request sent)
   const o3 = send(dp, 'p1', F.eth(R1, H1, 0x0800, ip4('10.0.1.10', '10.0.2.77')));
   assert.equal(o3.p2!.filter((f) => et(f) === 0x0806).length, 1);
-  assert.equal(dp.dropStats().arp_unresolved, 1);
+  assert.equal(o3.p2!.filter((f) => et(f) === 0x0800).length, 0);
 });
 
 test('connected subnet: glean resolves the destination itself', async () => {
@@ -352,8 +381,10 @@ test('MPLS swap, PHP, pop into a VRF; invalid labels and TTL', async () => {
   send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([999], 30, inner)));
   send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100], 1, inner)));
   send(dp, 'p1', F.eth(R1, H1, 0x8847, F.mpls([100, 200], 30, new Uint8Array(0), false)));
-  // the expired packet's ICMP error (RFC 4950) heads for 10.0.1.10, whose MAC is not known yet
-  assert.deepEqual(drops(dp), { invalid_label: 1, ttl_exceeded: 1, mpls_no_bos: 1, arp_unresolved: 1 });
+  // the expired packet's ICMP error (RFC 4950) heads for 10.0.1.10, whose MAC is not known yet: held
+  assert.deepEqual(drops(dp), { invalid_label: 1, ttl_exceeded: 1, mpls_no_bos: 1 });
+  const o2 = send(dp, 'p1', F.eth(R1, H1, 0x0806, F.arp(2, H1, '10.0.1.10', R1, '10.0.1.1')));
+  assert.equal(o2.p1!.filter((f) => et(f) === 0x0800 && f[14 + 9] === 1).length, 1, 'sent once 10.0.1.10 answered');
 });
 
 test('MPLS over UDP: labels, UDP 6635, outer IPv4 via the default VRF', async () => {
@@ -374,6 +405,27 @@ test('MPLS over UDP: labels, UDP 6635, outer IPv4 via the default VRF', async ()
   assert.equal((p[24]! << 8) | p[25]!, 8 + 4 + inner.length);
   assert.deepEqual(F.readLabels(p, 28), [{ label: 3000, s: 1, ttl: 49 }]);
   assert.equal(p[32 + 8], 49);
+});
+
+test('MPLS over UDP toward a tunnel end not resolved yet: held after the encapsulation, sent once it answers, encapsulated once', async () => {
+  const dp = await setup();
+  // the tunnel's end is a host on p2's subnet: its MAC comes from ARP (glean)
+  const nh = dp.addNexthop({ type: 'mpls-udp', src: '10.0.2.1', dst: '10.0.2.9', labels: [3000] });
+  dp.addRoute('default', '100.64.0.0/10', nh);
+  const inner = ip4('10.0.1.10', '100.64.1.1', 50);
+  const o1 = send(dp, 'p1', F.eth(R1, H1, 0x0800, inner));
+  assert.equal(o1.p2!.filter((f) => et(f) === 0x0800).length, 0, 'held');
+  assert.equal(o1.p2!.filter((f) => et(f) === 0x0806).length, 1, 'asked for');
+  const o2 = send(dp, 'p2', F.eth(R2, H2, 0x0806, F.arp(2, H2, '10.0.2.9', R2, '10.0.2.1')));
+  const sent = o2.p2!.filter((f) => et(f) === 0x0800);
+  assert.equal(sent.length, 1);
+  const p = sent[0]!.subarray(14);
+  assert.equal(F.hex(sent[0]!, 0, 6), '02:00:00:00:02:02');
+  assert.equal(F.ipAt(p, 16), '10.0.2.9');
+  assert.equal((p[24]! << 8) | p[25]!, 8 + 4 + inner.length, 'one UDP header and one label: not encapsulated twice');
+  assert.deepEqual(F.readLabels(p, 28), [{ label: 3000, s: 1, ttl: 49 }]);
+  assert.equal(p[32 + 8], 49);
+  assert.deepEqual(drops(dp), {});
 });
 
 test('ECMP spreads flows over members and keeps each flow on one member', async () => {
@@ -1187,10 +1239,9 @@ test('setVifNeighbors replaces the list: a dropped entry a next hop uses is reso
   dp.addRoute('default', '10.81.0.2/32', nh);
   dp.setVifNeighbors('pod', [{ ip: '10.81.0.3', mac: OTHER }]);
   const o = send(dp, 'p1', udpTo4('10.81.0.2'));
-  // (asked for at once when the list changed, and again by the dropped packet)
+  // (asked for at once when the list changed, and again by the held packet)
   assert.ok(o.pod!.filter((f) => et(f) === 0x0806).length >= 1, 'no longer static: asked for');
   assert.equal(o.pod!.filter((f) => et(f) === 0x0800).length, 0);
-  assert.equal(dp.dropStats().arp_unresolved, 1);
   assert.deepEqual(dp.listNeighbors().filter((n) => n.state === 'permanent').map((n) => n.ip), ['10.81.0.3']);
   assert.throws(() => dp.setVifNeighbors('pod', [{ ip: '10.81.0.4', mac: '01:00:5e:00:00:01' }]), /multicast/);
   assert.throws(() => dp.setVifNeighbors('pod', [{ ip: 'nope', mac: POD }]), /nope/);

@@ -27,6 +27,7 @@ import type { Tables } from '../tables/tables.js';
 import { leaf4 } from '../tables/lpm.js';
 import type { RouteCache6 } from '../tables/route-cache.js';
 import { MAX_ADDR } from '../tables/vif-table.js';
+import { NBR_REACHABLE } from '../tables/neighbor-table.js';
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import { icmp6Checksum, mix, rd32, wr32 } from './bytes.js';
@@ -52,6 +53,18 @@ const REQ_INTERVAL_MS = 1000;
  */
 const RECENT_SLOTS = 256;
 const RECENT_MS = 1000;
+/**
+ * Packets whose next hop's MAC is being resolved are held, as Linux holds them (the neighbour's
+ * arp_queue, unres_qlen), and sent when the ARP reply or NA comes: the first packet toward a
+ * neighbour not heard yet (BGP's SYN after a restart, a pod's first datagram) is not lost to the
+ * resolution and retried by its sender a second later. Bounded: HOLD_PER_NEIGHBOR packets per
+ * neighbour and HOLD_SLOTS per worker (what does not fit is dropped as arp_unresolved, as
+ * before), each for HOLD_MS at most (the resolver's three tries a second apart), then dropped
+ * as arp_hold_timeout. Held packets keep their buffers: HOLD_SLOTS of the pool at most.
+ */
+const HOLD_SLOTS = 64;
+const HOLD_PER_NEIGHBOR = 4;
+const HOLD_MS = 3000;
 /**
  * OSI (IS-IS) frames punted to the main thread: per second per worker, the bucket's depth, and a
  * burst's buffer. The policer shields the main thread from a flood, not IS-IS from its neighbours:
@@ -135,6 +148,11 @@ export class Graph {
   readonly recentKey = new Uint32Array(RECENT_SLOTS * 6);
   readonly recentMac = new Uint8Array(RECENT_SLOTS * 6);
   readonly recentAt = new Float64Array(RECENT_SLOTS);
+  /** held packets (HOLD_SLOTS), oldest first: the packet, its neighbour (vif, family, 4 address words), when it was held */
+  readonly holdPkt = new Uint32Array(HOLD_SLOTS);
+  readonly holdKey = new Uint32Array(HOLD_SLOTS * 6);
+  readonly holdAt = new Float64Array(HOLD_SLOTS);
+  heldCount = 0;
   /** the L2 nodes' per-worker state (storm-control buckets, recent learn events), made by their first burst */
   l2: L2WorkerState | undefined;
   readonly tmp = new Uint8Array(16);
@@ -284,6 +302,7 @@ export class Graph {
     const lost = p.size - p.available;
     this.stats[K.STATS_DROP_BASE + K.D_INTERNAL_ERROR] += lost;
     p.reset();
+    this.heldCount = 0; // (their buffers were among the lost)
   }
 
   private runNodes(): void {
@@ -504,13 +523,72 @@ export class Graph {
     return k[b] === vif && k[b + 1] === family && k[b + 2] === w0 && k[b + 3] === w1 && k[b + 4] === w2 && k[b + 5] === w3 ? r : -1;
   }
 
-  /** Drop a packet whose next hop has no MAC yet and send a (rate-limited) ARP request / NS. */
-  unresolved(i: number, vif: number, family: number, w0: number, w1: number, w2: number, w3: number): void {
-    this.drop(i, K.D_ARP_UNRESOLVED);
+  /**
+   * A packet whose next hop `nh` (the one chosen: an ECMP member, an MPLS-over-UDP tunnel's
+   * outer next hop) has no MAC yet: hold it until the neighbour answers (releaseHeld), or drop
+   * it when there is no room; and send a (rate-limited) ARP request / NS.
+   */
+  unresolved(i: number, nh: number, vif: number, family: number, w0: number, w1: number, w2: number, w3: number): void {
+    if (!this.hold(i, nh, vif, family, w0, w1, w2, w3)) this.drop(i, K.D_ARP_UNRESOLVED);
     const slot = (vif * 31 + w0 * 7 + w3) & (REQ_SLOTS - 1);
     if (this.now - this.lastReq[slot]! < REQ_INTERVAL_MS && this.lastReq[slot] !== 0) return;
     this.lastReq[slot] = this.now || 1;
     this.request(vif, family, w0, w1, w2, w3);
+  }
+
+  /** Hold packet i for its neighbour; false when the neighbour's or the worker's hold is full. */
+  private hold(i: number, nh: number, vif: number, family: number, w0: number, w1: number, w2: number, w3: number): boolean {
+    const n = this.heldCount;
+    if (n >= HOLD_SLOTS) return false;
+    const k = this.holdKey;
+    let same = 0;
+    for (let h = 0; h < n; h++) {
+      const b = h * 6;
+      if (k[b] === vif && k[b + 2] === w0 && k[b + 5] === w3 && k[b + 3] === w1 && k[b + 4] === w2 && k[b + 1] === family && ++same >= HOLD_PER_NEIGHBOR) return false;
+    }
+    const b = n * 6;
+    k[b] = vif; k[b + 1] = family; k[b + 2] = w0; k[b + 3] = w1; k[b + 4] = w2; k[b + 5] = w3;
+    this.holdPkt[n] = i;
+    this.holdAt[n] = this.now;
+    // rewrite starts again from this next hop (an ECMP member or a tunnel's outer packet is not chosen twice)
+    this.pool.nh[i] = nh;
+    this.heldCount = n + 1;
+    return true;
+  }
+
+  /**
+   * Send the held packets whose neighbour is resolved now (in the neighbor table, or heard by
+   * this worker a moment ago) through rewrite again, in the order they came; drop those held
+   * longer than HOLD_MS. The engine calls this every turn while packets are held.
+   */
+  releaseHeld(): void {
+    const nb = this.t.nbr;
+    const k = this.holdKey;
+    const pkt = this.holdPkt;
+    const at = this.holdAt;
+    const n = this.heldCount;
+    let kept = 0;
+    for (let h = 0; h < n; h++) {
+      const b = h * 6;
+      const vif = k[b]!, family = k[b + 1]!, w0 = k[b + 2]!, w1 = k[b + 3]!, w2 = k[b + 4]!, w3 = k[b + 5]!;
+      const e = nb.find(vif, w0, w1, w2, w3);
+      const i = pkt[h]!;
+      if ((e >= 0 && nb.state[e] === NBR_REACHABLE) || this.recent(vif, family, w0, w1, w2, w3) >= 0) this.enq(K.N_REWRITE, i);
+      else if (this.now - at[h]! > HOLD_MS) this.drop(i, K.D_ARP_HOLD_TIMEOUT);
+      else {
+        if (kept !== h) {
+          pkt[kept] = i;
+          at[kept] = at[h]!;
+          k.copyWithin(kept * 6, b, b + 6);
+        }
+        kept++;
+        continue;
+      }
+    }
+    this.heldCount = kept;
+    if (kept === n) return;
+    this.leftover = true; // (the passes start from rewrite's queue, not from ethernet-input or tx)
+    this.run();
   }
 
   /** Build and queue an ARP request (family 4) or neighbor solicitation (6) out of vif. */

@@ -32,7 +32,8 @@ const HELPERS: Record<string, string[]> = {
   'g.drop(': ['N_DROP'],
   'g.icmp(': ['N_ICMP_ERROR'],
   'g.consume(': ['C_CONSUMED'],
-  'g.unresolved(': ['N_DROP', 'D_ARP_UNRESOLVED', 'N_TX', 'C_GENERATED', 'C_NEIGHBOR_REQUESTS'],
+  // (the packet held: releaseHeld later hands it to rewrite again, or drops it as arp_hold_timeout)
+  'g.unresolved(': ['N_DROP', 'D_ARP_UNRESOLVED', 'D_ARP_HOLD_TIMEOUT', 'N_TX', 'C_GENERATED', 'C_NEIGHBOR_REQUESTS'],
   'g.aclNext': ['N_ACL', 'N_REWRITE'],
   'g.aclOutNext': ['N_ACL_OUT', 'N_TX'],
 };

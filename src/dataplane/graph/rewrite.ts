@@ -1,8 +1,9 @@
 /**
  * rewrite: the next hop applied to a routed packet: ECMP member, labels pushed, MPLS over UDP
  * encapsulation (the outer packet routed in the default VRF), the Ethernet header from the
- * next hop's MAC or the neighbor table (an unresolved neighbor drops the packet and sends a
- * rate-limited ARP request or NS), the outgoing MTU (ICMP too big / fragmentation needed).
+ * next hop's MAC or the neighbor table (toward an unresolved neighbor the packet is held until
+ * it answers, graph.ts hold, and a rate-limited ARP request or NS is sent), the outgoing MTU
+ * (ICMP too big / fragmentation needed).
  */
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
@@ -20,7 +21,7 @@ export const rewriteNode: GraphNode = {
   name: 'rewrite',
   // tx, or acl-out while some vif has an output filter (Graph.aclOutNext)
   next: [K.N_TX, K.N_ACL_OUT, K.N_ICMP_ERROR, K.N_DROP],
-  drops: [K.D_MALFORMED, K.D_NO_ROUTE, K.D_BAD_NEXTHOP, K.D_NO_VIF, K.D_ARP_UNRESOLVED, K.D_MTU_EXCEEDED],
+  drops: [K.D_MALFORMED, K.D_NO_ROUTE, K.D_BAD_NEXTHOP, K.D_NO_VIF, K.D_ARP_UNRESOLVED, K.D_MTU_EXCEEDED, K.D_ARP_HOLD_TIMEOUT],
   counters: [K.C_GENERATED, K.C_NEIGHBOR_REQUESTS],
   run: rewrite,
 };
@@ -138,7 +139,7 @@ function rewrite(g: Graph): void {
         const fam = nbr.family[e]!, a0 = nbr.ip[e * 4]!, a1 = nbr.ip[e * 4 + 1]!, a2 = nbr.ip[e * 4 + 2]!, a3 = nbr.ip[e * 4 + 3]!;
         // heard by this worker a moment ago, its learn not applied yet (graph.ts recent)
         const r = g.recent(vif, fam, a0, a1, a2, a3);
-        if (r < 0) { g.unresolved(i, vif, fam, a0, a1, a2, a3); continue; }
+        if (r < 0) { g.unresolved(i, nh, vif, fam, a0, a1, a2, a3); continue; }
         macArr = g.recentMac;
         macOff = r * 6;
       }
@@ -153,7 +154,7 @@ function rewrite(g: Graph): void {
       if (e < 0 || nbr.state[e] !== NBR_REACHABLE) {
         // heard by this worker a moment ago, its learn not applied yet (graph.ts recent)
         const r = g.recent(vif, v6 ? 6 : 4, a0, a1, a2, a3);
-        if (r < 0) { g.unresolved(i, vif, v6 ? 6 : 4, a0, a1, a2, a3); continue; }
+        if (r < 0) { g.unresolved(i, nh, vif, v6 ? 6 : 4, a0, a1, a2, a3); continue; }
         macArr = g.recentMac;
         macOff = r * 6;
       }

@@ -242,6 +242,8 @@ export class Engine {
         total += n;
       }
     }
+    // packets held for a neighbour's MAC: sent once it is known (learned by any worker), or dropped after a while
+    if (g.heldCount !== 0) g.releaseHeld();
     for (let k = 0; k < active.length; k++) g.drivers[active[k]!]!.flush();
     if (g.now - this.lastIoSample >= IO_SAMPLE_MS) this.sampleIo();
     return total;
