@@ -22,6 +22,21 @@
 const GOLDEN = 0x9e3779b1;
 
 const MIN_BITS = 3;
+
+/** Keys per run that share a cache line of the index (see home). */
+const RUN_BITS = 4;
+const RUN_MASK = (1 << RUN_BITS) - 1;
+
+/**
+ * The index cell where a key's probe starts, in an index of 2^bits cells. A run of 16
+ * consecutive keys (a run of prefixes, as tables are sent) hashes as one and takes the 16
+ * cells of one cache line, each key its own by its low bits: a feed in order touches a
+ * line of the index per 16 keys where hashing each key alone touched one per key (a cache
+ * miss per prefix at a million).
+ */
+function home(key: number, bits: number): number {
+  return ((Math.imul(key >>> RUN_BITS, GOLDEN) >>> (32 - bits)) ^ (key & RUN_MASK)) & ((1 << bits) - 1);
+}
 /** index cell: never used (ends a probe) */
 const EMPTY = 0;
 /** index cell: a deleted key (probes go on past it) */
@@ -47,6 +62,15 @@ export class Uint32Map<V extends object> {
   private used = 0;
   /** live keys */
   private count = 0;
+  /**
+   * The last key `get` did not find, and where its probe ended in `index` (valid while
+   * missIndex is the index and no key was added or deleted since): the cell a `set` of it
+   * takes, the first DELETED on the way or the EMPTY that ended it (missEmpty).
+   */
+  private missKey = -1;
+  private missCell = 0;
+  private missEmpty = false;
+  private missIndex: Int32Array | undefined = undefined;
 
   get size(): number {
     return this.count;
@@ -55,7 +79,7 @@ export class Uint32Map<V extends object> {
   /** the position of a key in the columns, or -1 */
   private find(key: number): number {
     const index = this.index, mask = index.length - 1, keys = this.keys;
-    for (let i = Math.imul(key, GOLDEN) >>> (32 - this.bits); ; i = (i + 1) & mask) {
+    for (let i = home(key, this.bits); ; i = (i + 1) & mask) {
       const c = index[i]!;
       if (c === EMPTY) return -1;
       if (c > 0 && keys[c - 1] === key) return c - 1;
@@ -63,8 +87,22 @@ export class Uint32Map<V extends object> {
   }
 
   get(key: number): V | undefined {
-    const pos = this.find(key);
-    return pos < 0 ? undefined : this.vals[pos >>> CHUNK_BITS]![pos & (CHUNK - 1)];
+    const index = this.index, mask = index.length - 1, keys = this.keys;
+    let free = -1;
+    for (let i = home(key, this.bits); ; i = (i + 1) & mask) {
+      const c = index[i]!;
+      if (c === EMPTY) {
+        // remembered for a set of this key that follows (find-or-add: one probe, not two)
+        this.missKey = key;
+        this.missCell = free < 0 ? i : free;
+        this.missEmpty = free < 0;
+        this.missIndex = index;
+        return undefined;
+      }
+      if (c === DELETED) {
+        if (free < 0) free = i;
+      } else if (keys[c - 1] === key) return this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)];
+    }
   }
 
   has(key: number): boolean {
@@ -75,22 +113,29 @@ export class Uint32Map<V extends object> {
     if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) throw new RangeError(`Uint32Map key ${key} is not a 32-bit unsigned integer`);
     const index = this.index, mask = index.length - 1, keys = this.keys;
     let free = -1;
-    for (let i = Math.imul(key, GOLDEN) >>> (32 - this.bits); ; i = (i + 1) & mask) {
-      const c = index[i]!;
-      if (c === EMPTY) {
-        if (free < 0) {
-          free = i;
-          this.usedCells++;
+    if (key === this.missKey && index === this.missIndex) {
+      // the last get missed this key and nothing changed since: its probe found the cell
+      free = this.missCell;
+      if (this.missEmpty) this.usedCells++;
+    } else {
+      for (let i = home(key, this.bits); ; i = (i + 1) & mask) {
+        const c = index[i]!;
+        if (c === EMPTY) {
+          if (free < 0) {
+            free = i;
+            this.usedCells++;
+          }
+          break;
         }
-        break;
-      }
-      if (c === DELETED) {
-        if (free < 0) free = i;
-      } else if (keys[c - 1] === key) {
-        this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] = value;
-        return this;
+        if (c === DELETED) {
+          if (free < 0) free = i;
+        } else if (keys[c - 1] === key) {
+          this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] = value;
+          return this;
+        }
       }
     }
+    this.missIndex = undefined;
     const pos = this.used++;
     if (pos === this.keys.length) {
       const grown = new Uint32Array(pos * 2);
@@ -108,10 +153,11 @@ export class Uint32Map<V extends object> {
 
   delete(key: number): boolean {
     const index = this.index, mask = index.length - 1, keys = this.keys;
-    for (let i = Math.imul(key, GOLDEN) >>> (32 - this.bits); ; i = (i + 1) & mask) {
+    for (let i = home(key, this.bits); ; i = (i + 1) & mask) {
       const c = index[i]!;
       if (c === EMPTY) return false;
       if (c > 0 && keys[c - 1] === key) {
+        this.missIndex = undefined;
         index[i] = DELETED;
         this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] = undefined;
         this.count--;
@@ -123,6 +169,7 @@ export class Uint32Map<V extends object> {
   }
 
   clear(): void {
+    this.missIndex = undefined;
     this.bits = MIN_BITS;
     this.index = new Int32Array(1 << MIN_BITS);
     this.usedCells = 0;
@@ -174,7 +221,7 @@ export class Uint32Map<V extends object> {
     this.usedCells = this.count;
     if (oldUsed === this.count) {
       for (let pos = 0; pos < oldUsed; pos++) {
-        let i = Math.imul(oldKeys[pos]!, GOLDEN) >>> (32 - bits);
+        let i = home(oldKeys[pos]!, bits);
         while (index[i] !== EMPTY) i = (i + 1) & mask;
         index[i] = pos + 1;
       }
@@ -190,7 +237,7 @@ export class Uint32Map<V extends object> {
       const pos = this.used++;
       keys[pos] = key;
       this.putValue(pos, v);
-      let i = Math.imul(key, GOLDEN) >>> (32 - bits);
+      let i = home(key, bits);
       while (index[i] !== EMPTY) i = (i + 1) & mask;
       index[i] = pos + 1;
     }
