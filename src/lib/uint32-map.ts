@@ -8,7 +8,8 @@
  * The values stay dense and in insertion order on purpose: stored at hashed (random) slots
  * of a 2M-slot array, each new young value is an old-to-new pointer at a random address, and
  * the scavenger's walk over them was measured 3-5x slower than over a Map's (insertion-ordered)
- * table, which cost more than the lookups saved.
+ * table, which cost more than the lookups saved. The index keeps some order too: a run of 16
+ * consecutive keys shares a cache line of it (see home).
  *
  * Deletion empties the value's position and leaves a tombstone in the index; compaction and
  * growth build new arrays. So an iteration (values()) that runs while the map changes sees
@@ -18,7 +19,7 @@
  * RIB's entries tell whether they still hold anything).
  */
 
-/** Fibonacci hashing's multiplier (2^32 / golden ratio): consecutive keys (a run of prefixes) spread evenly. */
+/** Fibonacci hashing's multiplier (2^32 / golden ratio): consecutive runs of keys (see home) spread evenly. */
 const GOLDEN = 0x9e3779b1;
 
 const MIN_BITS = 3;
@@ -44,9 +45,12 @@ const DELETED = -1;
 /**
  * Values per chunk of the value column (a power of two): one array grew by copies of itself,
  * twice its final size of old-generation garbage on the way to a million values (16 MB),
- * which raised the peak RSS of a full table's ingest; chunks are never copied.
+ * which raised the peak RSS of a full table's ingest; chunks are never copied. 16384 values
+ * (128 KB) make a chunk a large object for V8: not copied by the young generation's
+ * collections either (8192 were copied twice, 8 bytes per value, on their way to the old
+ * generation).
  */
-const CHUNK_BITS = 13;
+const CHUNK_BITS = 14;
 const CHUNK = 1 << CHUNK_BITS;
 
 export class Uint32Map<V extends object> {
