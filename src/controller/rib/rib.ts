@@ -137,10 +137,19 @@ class CandList extends Array<Candidate> {
   active: Candidate | undefined = undefined;
   /** the entry's resolvers and interfaces (Entry.links) while it holds this list */
   links: Links = undefined;
+  /** the table of the entry that holds it (Entry.table), set when made */
+  table: Table | undefined = undefined;
 }
 
-/** shared by entries before their first candidate; frozen, so a stray push fails loudly */
-const NO_CANDIDATES = Object.freeze(new CandList()) as CandList;
+/**
+ * The empty list of a table (Table.none), shared by its entries without candidates;
+ * frozen, so that a stray push fails loudly.
+ */
+function noCandidates(table: Table): CandList {
+  const none = new CandList();
+  none.table = table;
+  return Object.freeze(none) as CandList;
+}
 
 /** An entry's candidates as a list (allocates for a lone candidate: not for hot paths). */
 function candList(e: Entry): readonly Cand[] {
@@ -169,6 +178,8 @@ type Links = Resolver[] | EntryExt | undefined;
  */
 class Lone {
   constructor(
+    /** the entry's table (Entry.table: entries keep no field for it) */
+    readonly table: Table,
     readonly source: string,
     readonly route: RibRoute,
     readonly fwd: FibNexthop[] | null | undefined,
@@ -181,12 +192,12 @@ let loneA: Lone | undefined;
 let loneB: Lone | undefined;
 
 /** A Lone with these fields: one of the two last made when it matches (entries alike come in runs), else a new one. */
-function lone(source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, links: Links): Lone {
+function lone(table: Table, source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, links: Links): Lone {
   let l = loneA;
-  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source) return l;
+  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source && l.table === table) return l;
   l = loneB;
-  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source) return l;
-  l = new Lone(source, route, fwd, links);
+  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source && l.table === table) return l;
+  l = new Lone(table, source, route, fwd, links);
   loneB = loneA;
   loneA = l;
   return l;
@@ -198,11 +209,11 @@ const NO_ROUTE: RibRoute = Object.freeze({ prefix: '', protocol: 'direct', prefe
 class Entry implements Cand {
   /**
    * The lone candidate (a Lone: the entry stands for its one candidate itself, see
-   * `cands`), or the list of two or more, or NO_CANDIDATES (or, for the moment between an
-   * entry losing its last candidate and its evaluation, an empty list that keeps its
-   * links): one field for all of them.
+   * `cands`), or the list of two or more, or its table's empty list (or, for the moment
+   * between an entry losing its last candidate and its evaluation, an empty list of its own
+   * that keeps its links): one field for all of them, which tell the table as well.
    */
-  private held: Lone | CandList = NO_CANDIDATES;
+  private held: Lone | CandList;
   /** bit 0: queued for the FIB exporter; the rest: the lone candidate's `at` (one field for both: 8 bytes per route) */
   private stamp = 0;
   /**
@@ -217,12 +228,17 @@ class Entry implements Cand {
    */
   readonly pkey: PrefixKey;
   constructor(
-    readonly table: Table,
+    table: Table,
     len: number,
     /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix's ipv6PrefixKey (IPv6) */
     key: number | string,
   ) {
+    this.held = table.none;
     this.pkey = typeof key === 'number' ? (len <= 30 ? 1 << len : 2 ** len) + key : key;
+  }
+  /** the entry's table, told by what it holds (a field less: 8 bytes per route) */
+  get table(): Table {
+    return this.held.table!;
   }
   /** what the candidates depend on, kept by the lone candidate or the list */
   private get links(): Links {
@@ -231,14 +247,15 @@ class Entry implements Cand {
   private set links(l: Links) {
     const h = this.held;
     if (h instanceof Lone) {
-      if (h.links !== l) this.held = lone(h.source, h.route, h.fwd, l);
-    } else if (h === NO_CANDIDATES) {
+      if (h.links !== l) this.held = lone(h.table, h.source, h.route, h.fwd, l);
+    } else if (h === h.table!.none) {
       if (l !== undefined) {
         const list = new CandList();
+        list.table = h.table;
         list.links = l;
         this.held = list;
       }
-    } else if (l === undefined && h.length === 0) this.held = NO_CANDIDATES;
+    } else if (l === undefined && h.length === 0) this.held = h.table!.none;
     else h.links = l;
   }
   /** resolvers this entry's candidates depend on */
@@ -276,12 +293,17 @@ class Entry implements Cand {
     const h = this.held;
     return h instanceof Lone ? this : h;
   }
-  /** set to a list or NO_CANDIDATES (`hold` makes the entry its own candidate); the links go along */
+  /** set to a new list or the table's empty one (`hold` makes the entry its own candidate); the links go along */
   set cands(list: CandList) {
-    const l = this.links;
-    this.held = list;
-    if (list !== NO_CANDIDATES) list.links = l;
-    else this.links = l;
+    const l = this.links, t = this.table;
+    if (list !== t.none) {
+      list.table = t;
+      list.links = l;
+      this.held = list;
+    } else {
+      this.held = list;
+      this.links = l;
+    }
   }
   /** no candidate (an entry kept for what is attached, or about to go) */
   get empty(): boolean {
@@ -306,14 +328,14 @@ class Entry implements Cand {
   set fwd(fwd: FibNexthop[] | null | undefined) {
     const h = this.held;
     if (!(h instanceof Lone)) throw new Error('only a lone candidate is held by its entry');
-    if (h.fwd !== fwd) this.held = lone(h.source, h.route, fwd, h.links);
+    if (h.fwd !== fwd) this.held = lone(h.table, h.source, h.route, fwd, h.links);
   }
   /**
    * Hold one candidate itself (the links stay). `fwd`: its resolved next hops, null
    * (unusable, and so not active) until evaluate resolves it.
    */
   hold(source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, at: number): void {
-    this.held = lone(source, route, fwd, this.links);
+    this.held = lone(this.table, source, route, fwd, this.links);
     this.stamp = (at << 1) | (this.stamp & 1);
   }
   /** After an evaluation: the lone candidate's next hops (ignored without one), resolvers and interfaces, in one step. */
@@ -323,7 +345,7 @@ class Entry implements Cand {
     if (ifDeps !== undefined) links = old !== undefined && !Array.isArray(old) && old.deps === deps && old.ifDeps === ifDeps ? old : { deps, ifDeps };
     const h = this.held;
     if (h instanceof Lone) {
-      if (h.fwd !== fwd || h.links !== links) this.held = lone(h.source, h.route, fwd, links);
+      if (h.fwd !== fwd || h.links !== links) this.held = lone(h.table, h.source, h.route, fwd, links);
     } else this.links = links;
   }
   /**
@@ -340,7 +362,7 @@ class Entry implements Cand {
     const h = this.held;
     if (h instanceof Lone) {
       if (v !== undefined && (v !== this || h.fwd === null)) throw new Error('the active route of a lone candidate is itself when usable, or none');
-    } else if (h === NO_CANDIDATES) {
+    } else if (h === h.table!.none) {
       if (v !== undefined) throw new Error('an entry without candidates has no active route');
     } else h.active = v as Candidate | undefined;
   }
@@ -452,6 +474,8 @@ class Table {
   size = 0;
   /** the data-plane VRF, or undefined for tables that are not forwarded */
   readonly vrf: string | undefined;
+  /** the empty candidate list of this table's entries without candidates (it tells them their table) */
+  readonly none: CandList = noCandidates(this);
   constructor(
     readonly name: string,
     readonly family: 4 | 6,
@@ -1110,7 +1134,7 @@ export class Rib implements RibApi {
       if (e.source !== source) return;
       const was = e.active === e;
       const oldRoute = e.route, oldFwd = e.fwd;
-      e.cands = NO_CANDIDATES;
+      e.cands = e.table.none;
       this.evaluate(e, was ? oldRoute : null, oldFwd);
       return;
     }
