@@ -105,3 +105,40 @@ test('Uint32Map over several value chunks: insertion order, values added during 
   for (const k of left) assert.equal(m.get(k * 7)?.k, k);
   assert.equal(m.get(7), undefined);
 });
+
+test('Uint32Map find-or-add (a get that misses, then a set) in runs of keys, with deletes between', () => {
+  // the pattern of the RIB's entryOf: get, and set when it missed; runs of consecutive keys
+  // share a line of the index, and a set after a miss reuses the probe's cell (a deleted one
+  // on the way, or the empty one that ended it) unless the map changed in between
+  const next = rng(777);
+  const m = new Uint32Map<{ v: number }>();
+  const ref = new Map<number, { v: number }>();
+  for (let step = 0; step < 100_000; step++) {
+    const r = next();
+    // most keys in a small range (full runs, collisions), the rest in runs anywhere
+    const key = step % 4 === 0 ? ((r >>> 12) & 0xffff0) + (r & 31) : r % 300;
+    if (r % 5 === 0) {
+      assert.equal(m.delete(key), ref.delete(key), `delete ${key}`);
+      continue;
+    }
+    const had = m.get(key);
+    assert.equal(had, ref.get(key), `get ${key}`);
+    if (had === undefined) {
+      // sometimes the map changes between the miss and the set: the remembered cell must not be used
+      if (r % 7 === 0) {
+        const other = key ^ 1;
+        if (m.delete(other) !== ref.delete(other)) assert.fail(`delete ${other}`);
+      } else if (r % 11 === 0) {
+        const other = (key + 1 + (r >>> 24)) % 300, v = { v: -step };
+        m.set(other, v);
+        ref.set(other, v);
+      }
+      const v = { v: step };
+      m.set(key, v);
+      ref.set(key, v);
+    }
+  }
+  assert.equal(m.size, ref.size);
+  assert.deepEqual(new Map(m.entries()), ref);
+  for (const [k, v] of ref) assert.equal(m.get(k), v);
+});

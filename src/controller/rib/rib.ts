@@ -23,7 +23,7 @@
  * longest match without a per-route trie node, and keeps 1M routes affordable.
  */
 import { MPLS_TABLE, MplsTable } from './mpls.js';
-import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
+import { formatIpv4, formatIpv6, formatPrefix, ipv6PrefixKey, isIpv6PrefixKey, parseIp, parsePrefix, prefixCodeLength, prefixContains, prefixKeyText, prefixOfIpv6Key, ipv6PrefixKeyLength, scanIpv4Prefix, tryParseIpv4, type Prefix, type PrefixKey } from '../../lib/addr.js';
 import { Uint32Map } from '../../lib/uint32-map.js';
 import type { ResolutionWatcher, RibApi, RibEntryRef, RibNexthop, RibRoute } from './types.js';
 
@@ -135,13 +135,21 @@ class Candidate implements Cand {
 /** The candidates of an entry that has two or more, and which of them is active. */
 class CandList extends Array<Candidate> {
   active: Candidate | undefined = undefined;
+  /** the entry's resolvers and interfaces (Entry.links) while it holds this list */
+  links: Links = undefined;
+  /** the table of the entry that holds it (Entry.table), set when made */
+  table: Table | undefined = undefined;
 }
 
-/** shared by entries before their first candidate; frozen, so a stray push fails loudly */
-const NO_CANDIDATES = Object.freeze(new CandList()) as CandList;
-
-/** the route field of an entry without a lone candidate */
-const NO_ROUTE: RibRoute = Object.freeze({ prefix: '', protocol: 'direct', preference: 0, nexthops: [] });
+/**
+ * The empty list of a table (Table.none), shared by its entries without candidates;
+ * frozen, so that a stray push fails loudly.
+ */
+function noCandidates(table: Table): CandList {
+  const none = new CandList();
+  none.table = table;
+  return Object.freeze(none) as CandList;
+}
 
 /** An entry's candidates as a list (allocates for a lone candidate: not for hot paths). */
 function candList(e: Entry): readonly Cand[] {
@@ -149,26 +157,63 @@ function candList(e: Entry): readonly Cand[] {
   return c === e ? [e] : (c as Candidate[]);
 }
 
-/** What an entry keeps out of line besides its resolvers (see Entry.links). */
+/** What an entry's candidates depend on besides its resolvers (see Entry.links). */
 interface EntryExt {
   deps: Resolver[] | undefined;
-  /** an IPv6 entry's masked address and prefix length (an IPv4 entry's code tells its length) */
-  v6?: Uint8Array;
-  len?: number;
   ifDeps?: string[];
 }
 
+/**
+ * The resolvers an entry's candidates depend on (most entries: a list, often a resolver's
+ * shared `alone`), or, for the few that also name interfaces, an object with both.
+ */
+type Links = Resolver[] | EntryExt | undefined;
+
+/**
+ * An entry's lone candidate: its source, route and resolved next hops, and the entry's
+ * links. Never changed once made, so that entries alike share one (the prefixes of a BGP
+ * UPDATE have the same source, route object, resolution and resolver): an entry keeps
+ * one field for what took four (24 bytes per route, and as many fewer for the young
+ * generation's collections to copy).
+ */
+class Lone {
+  constructor(
+    /** the entry's table (Entry.table: entries keep no field for it) */
+    readonly table: Table,
+    readonly source: string,
+    readonly route: RibRoute,
+    readonly fwd: FibNexthop[] | null | undefined,
+    readonly links: Links,
+  ) {}
+}
+
+/** The two Lones made last (see lone): an announce makes an unresolved one, then its evaluation a resolved one. */
+let loneA: Lone | undefined;
+let loneB: Lone | undefined;
+
+/** A Lone with these fields: one of the two last made when it matches (entries alike come in runs), else a new one. */
+function lone(table: Table, source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, links: Links): Lone {
+  let l = loneA;
+  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source && l.table === table) return l;
+  l = loneB;
+  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source && l.table === table) return l;
+  l = new Lone(table, source, route, fwd, links);
+  loneB = loneA;
+  loneA = l;
+  return l;
+}
+
+/** the route of an entry without a lone candidate */
+const NO_ROUTE: RibRoute = Object.freeze({ prefix: '', protocol: 'direct', preference: 0, nexthops: [] });
+
 class Entry implements Cand {
   /**
-   * The lone candidate's source (a string: the entry holds its one candidate itself, see
-   * `cands`), or the list of two or more, or NO_CANDIDATES: one field for both saves 8
-   * bytes per route.
+   * The lone candidate (a Lone: the entry stands for its one candidate itself, see
+   * `cands`), or the list of two or more, or its table's empty list (or, for the moment
+   * between an entry losing its last candidate and its evaluation, an empty list of its own
+   * that keeps its links): one field for all of them, which tell the table as well.
    */
-  private held: string | CandList = NO_CANDIDATES;
-  // the lone candidate, while cands === this; it is active exactly when usable (fwd not
-  // null: evaluate makes a usable lone candidate active), so the entry keeps no bit for it
-  route: RibRoute = NO_ROUTE;
-  fwd: FibNexthop[] | null | undefined = null;
+  private held: Lone | CandList;
   /** bit 0: queued for the FIB exporter; the rest: the lone candidate's `at` (one field for both: 8 bytes per route) */
   private stamp = 0;
   /**
@@ -177,42 +222,50 @@ class Entry implements Cand {
    */
   attached: object | undefined = undefined;
   /**
-   * The resolvers this entry's candidates depend on (most entries: a list, often a
-   * resolver's shared `alone`), or, for the few entries with more to keep, an object that
-   * also holds the IPv6 address and length and the interfaces named by next hops: one
-   * field for both saves 8 bytes per route.
-   */
-  private links: Resolver[] | EntryExt | undefined;
-  /**
    * The prefix as a value (lib/addr PrefixKey): an IPv4 prefix's ipv4PrefixCode (its length
    * and network bits in one number: a field less than both, 8 bytes per route), an IPv6
-   * prefix's ipv6PrefixKey.
+   * prefix's ipv6PrefixKey (which tells its length and address as well).
    */
   readonly pkey: PrefixKey;
   constructor(
-    readonly table: Table,
+    table: Table,
     len: number,
     /** per-length map key: the network bits as a number (IPv4, see keyV4) or the prefix's ipv6PrefixKey (IPv6) */
     key: number | string,
-    /** the masked address (IPv6 only; IPv4 lives in `key`) */
-    v6: Uint8Array | undefined,
   ) {
+    this.held = table.none;
     this.pkey = typeof key === 'number' ? (len <= 30 ? 1 << len : 2 ** len) + key : key;
-    this.links = v6 ? { v6, len, deps: undefined } : undefined;
+  }
+  /** the entry's table, told by what it holds (a field less: 8 bytes per route) */
+  get table(): Table {
+    return this.held.table!;
+  }
+  /** what the candidates depend on, kept by the lone candidate or the list */
+  private get links(): Links {
+    return this.held.links;
+  }
+  private set links(l: Links) {
+    const h = this.held;
+    if (h instanceof Lone) {
+      if (h.links !== l) this.held = lone(h.table, h.source, h.route, h.fwd, l);
+    } else if (h === h.table!.none) {
+      if (l !== undefined) {
+        const list = new CandList();
+        list.table = h.table;
+        list.links = l;
+        this.held = list;
+      }
+    } else if (l === undefined && h.length === 0) this.held = h.table!.none;
+    else h.links = l;
   }
   /** resolvers this entry's candidates depend on */
   get deps(): Resolver[] | undefined {
     const l = this.links;
     return l === undefined || Array.isArray(l) ? l : l.deps;
   }
-  set deps(d: Resolver[] | undefined) {
-    const l = this.links;
-    if (l === undefined || Array.isArray(l)) this.links = d;
-    else l.deps = d;
-  }
   get len(): number {
     const k = this.pkey;
-    return typeof k === 'number' ? prefixCodeLength(k) : (this.links as EntryExt).len!;
+    return typeof k === 'number' ? prefixCodeLength(k) : ipv6PrefixKeyLength(k);
   }
   /** the per-length map key: an IPv4 prefix's network bits (see keyV4), an IPv6 prefix's ipv6PrefixKey */
   get key(): number | string {
@@ -233,36 +286,67 @@ class Entry implements Cand {
     return EPOCH + this.at * TICK_MS;
   }
   /**
-   * The entry itself when it has one candidate (most prefixes: its fields hold it, which
-   * saves an object per route), or the list of two or more, or NO_CANDIDATES.
+   * The entry itself when it has one candidate (most prefixes: it stands for it, which
+   * saves an object per route), or the list of two or more, or an empty list.
    */
   get cands(): Entry | CandList {
     const h = this.held;
-    return typeof h === 'string' ? this : h;
+    return h instanceof Lone ? this : h;
   }
-  /** set to a list or NO_CANDIDATES (`hold` makes the entry its own candidate) */
+  /** set to a new list or the table's empty one (`hold` makes the entry its own candidate); the links go along */
   set cands(list: CandList) {
-    this.held = list;
+    const l = this.links, t = this.table;
+    if (list !== t.none) {
+      list.table = t;
+      list.links = l;
+      this.held = list;
+    } else {
+      this.held = list;
+      this.links = l;
+    }
+  }
+  /** no candidate (an entry kept for what is attached, or about to go) */
+  get empty(): boolean {
+    const h = this.held;
+    return !(h instanceof Lone) && h.length === 0;
   }
   /** the lone candidate's source ('' without one) */
   get source(): string {
     const h = this.held;
-    return typeof h === 'string' ? h : '';
+    return h instanceof Lone ? h.source : '';
+  }
+  /** the lone candidate's route (NO_ROUTE without one) */
+  get route(): RibRoute {
+    const h = this.held;
+    return h instanceof Lone ? h.route : NO_ROUTE;
+  }
+  /** the lone candidate's resolved next hops (null: unusable, or no lone candidate) */
+  get fwd(): FibNexthop[] | null | undefined {
+    const h = this.held;
+    return h instanceof Lone ? h.fwd : null;
+  }
+  set fwd(fwd: FibNexthop[] | null | undefined) {
+    const h = this.held;
+    if (!(h instanceof Lone)) throw new Error('only a lone candidate is held by its entry');
+    if (h.fwd !== fwd) this.held = lone(h.table, h.source, h.route, fwd, h.links);
   }
   /**
-   * Hold one candidate itself. `fwd`: its resolved next hops, null (unusable, and so not
-   * active) until evaluate resolves it.
+   * Hold one candidate itself (the links stay). `fwd`: its resolved next hops, null
+   * (unusable, and so not active) until evaluate resolves it.
    */
   hold(source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, at: number): void {
-    this.held = source;
-    this.route = route;
-    this.fwd = fwd;
+    this.held = lone(this.table, source, route, fwd, this.links);
     this.stamp = (at << 1) | (this.stamp & 1);
   }
-  /** Forget the lone candidate's fields (the caller sets `cands`). */
-  release(): void {
-    this.route = NO_ROUTE;
-    this.fwd = null;
+  /** After an evaluation: the lone candidate's next hops (ignored without one), resolvers and interfaces, in one step. */
+  settle(fwd: FibNexthop[] | null | undefined, deps: Resolver[] | undefined, ifDeps: string[] | undefined): void {
+    const old = this.links;
+    let links: Links = deps;
+    if (ifDeps !== undefined) links = old !== undefined && !Array.isArray(old) && old.deps === deps && old.ifDeps === ifDeps ? old : { deps, ifDeps };
+    const h = this.held;
+    if (h instanceof Lone) {
+      if (h.fwd !== fwd || h.links !== links) this.held = lone(h.table, h.source, h.route, fwd, links);
+    } else this.links = links;
   }
   /**
    * The active candidate: the lone candidate when usable (an entry is its own candidate;
@@ -270,17 +354,17 @@ class Entry implements Cand {
    * a field of its own (8 bytes per route).
    */
   get active(): Cand | undefined {
-    const c = this.cands;
-    if (c === this) return this.fwd !== null ? this : undefined;
-    return (c as CandList).active;
+    const h = this.held;
+    if (h instanceof Lone) return h.fwd !== null ? this : undefined;
+    return h.active;
   }
   set active(v: Cand | undefined) {
-    const c = this.cands;
-    if (c === this) {
-      if (v !== undefined && (v !== this || this.fwd === null)) throw new Error('the active route of a lone candidate is itself when usable, or none');
-    } else if (c === NO_CANDIDATES) {
+    const h = this.held;
+    if (h instanceof Lone) {
+      if (v !== undefined && (v !== this || h.fwd === null)) throw new Error('the active route of a lone candidate is itself when usable, or none');
+    } else if (h === h.table!.none) {
       if (v !== undefined) throw new Error('an entry without candidates has no active route');
-    } else (c as CandList).active = v as Candidate | undefined;
+    } else h.active = v as Candidate | undefined;
   }
   /** queued for the FIB exporter */
   get fibDirty(): boolean {
@@ -289,22 +373,15 @@ class Entry implements Cand {
   set fibDirty(v: boolean) {
     this.stamp = v ? this.stamp | 1 : this.stamp & ~1;
   }
+  /** an IPv6 entry's masked address (made when asked: show) */
   get v6(): Uint8Array | undefined {
-    const l = this.links;
-    return l === undefined || Array.isArray(l) ? undefined : l.v6;
+    const k = this.pkey;
+    return typeof k === 'string' ? prefixOfIpv6Key(k).addr : undefined;
   }
   /** interfaces this entry's candidates name explicitly (when the RIB tracks interface state) */
   get ifDeps(): string[] | undefined {
     const l = this.links;
     return l === undefined || Array.isArray(l) ? undefined : l.ifDeps;
-  }
-  set ifDeps(v: string[] | undefined) {
-    const l = this.links;
-    if (l !== undefined && !Array.isArray(l)) {
-      l.ifDeps = v;
-      // back to the plain list when nothing else is kept
-      if (!v && !l.v6) this.links = l.deps;
-    } else if (v) this.links = { deps: l, ifDeps: v };
   }
 }
 
@@ -351,6 +428,19 @@ class Resolver {
   ) {}
 }
 
+/**
+ * The resolvers one evaluation used, in a list reused from one to the next: its count is
+ * reset instead of its length (setting an array's length to 0 was a runtime call and gave
+ * its storage back, to be allocated again by the next route's push: 3% of an ingest).
+ */
+class ResolverScratch {
+  readonly items: Resolver[] = [];
+  n = 0;
+  push(r: Resolver): void {
+    this.items[this.n++] = r;
+  }
+}
+
 export interface TableInfo {
   name: string;
   family: 4 | 6;
@@ -384,6 +474,8 @@ class Table {
   size = 0;
   /** the data-plane VRF, or undefined for tables that are not forwarded */
   readonly vrf: string | undefined;
+  /** the empty candidate list of this table's entries without candidates (it tells them their table) */
+  readonly none: CandList = noCandidates(this);
   constructor(
     readonly name: string,
     readonly family: 4 | 6,
@@ -507,9 +599,22 @@ function parseValue(table: Table, key: PrefixKey): ParsedKey {
 
 /** Does entry `e`'s prefix hold the address (v4 number, or v6 bytes)? */
 function holds(e: Entry, v4: number, v6: Uint8Array | undefined): boolean {
-  if (e.v6) return v6 !== undefined && prefixContains({ family: 6, addr: e.v6, len: e.len }, v6);
+  const k = e.pkey;
+  if (typeof k === 'string') return v6 !== undefined && v6KeyHolds(k, v6);
   if (v6) return false;
-  return e.len === 0 || v4 >>> (32 - e.len) === e.key;
+  const len = prefixCodeLength(k);
+  return len === 0 || v4 >>> (32 - len) === k - (len <= 30 ? 1 << len : 2 ** len);
+}
+
+/** Does the prefix of an ipv6PrefixKey hold the address? (its bytes read from the key: nothing made) */
+function v6KeyHolds(k: string, addr: Uint8Array): boolean {
+  const len = ipv6PrefixKeyLength(k);
+  for (let i = 0; i * 8 < len; i++) {
+    const bits = len - i * 8;
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((addr[i]! & mask) !== k.charCodeAt(2 + i)) return false;
+  }
+  return true;
 }
 
 function v4Of(b: Uint8Array): number {
@@ -582,7 +687,7 @@ export class Rib implements RibApi {
   private readonly ifDependents = new Map<string, Set<Entry>>();
   private ifScratch: string[] = [];
   private readonly ifScratchTop: string[] = [];
-  private depsScratch: Resolver[] = [];
+  private readonly depsScratch = new ResolverScratch();
 
   /**
    * The interfaces that exist and are up. Next hops that name another interface are
@@ -718,7 +823,7 @@ export class Rib implements RibApi {
   detach(ref: RibEntryRef): void {
     const e = ref as Entry;
     e.attached = undefined;
-    if (e.cands === NO_CANDIDATES) this.drop(e);
+    if (e.empty) this.drop(e);
   }
 
   /** The records attached in a table (see attach). */
@@ -758,11 +863,11 @@ export class Rib implements RibApi {
 
   /** The entry of a parsed prefix, made if need be. */
   private entryOf(t: Table, k: ParsedKey): Entry {
-    const { len, key, v6 } = k;
+    const { len, key } = k;
     const m = t.byLen[len]!;
     let e = m.get(key);
     if (!e) {
-      e = new Entry(t, len, key, v6);
+      e = new Entry(t, len, key);
       m.set(key, e);
       t.size++;
       t.noteLength(len);
@@ -804,8 +909,6 @@ export class Rib implements RibApi {
       const list = new CandList();
       list.push(first, new Candidate(source, r, undefined, at));
       list.active = e.active === e ? first : undefined;
-      e.active = undefined;
-      e.release();
       e.cands = list;
     } else if (cands.length === 0) e.hold(source, r, null, at);
     else {
@@ -994,7 +1097,7 @@ export class Rib implements RibApi {
       entries = [];
       for (const len of t.lengths) for (const e of t.byLen[len]!.values()) entries.push(e);
     }
-    return entries.filter((e) => e.cands !== NO_CANDIDATES).map((e) => shownEntry(e));
+    return entries.filter((e) => !e.empty).map((e) => shownEntry(e));
   }
 
   summary(): TableInfo[] {
@@ -1004,7 +1107,7 @@ export class Rib implements RibApi {
       const info: TableInfo = { name, family: t.family, destinations: 0, routes: 0, active: 0, hidden: 0, byProtocol: {} };
       for (const len of t.lengths) {
         for (const e of t.byLen[len]!.values()) {
-          if (e.cands === NO_CANDIDATES) continue;
+          if (e.empty) continue;
           info.destinations++;
           for (const c of candList(e)) {
             info.routes++;
@@ -1031,9 +1134,7 @@ export class Rib implements RibApi {
       if (e.source !== source) return;
       const was = e.active === e;
       const oldRoute = e.route, oldFwd = e.fwd;
-      e.active = undefined;
-      e.release();
-      e.cands = NO_CANDIDATES;
+      e.cands = e.table.none;
       this.evaluate(e, was ? oldRoute : null, oldFwd);
       return;
     }
@@ -1106,7 +1207,7 @@ export class Rib implements RibApi {
   }
 
   /** Resolve one candidate's next hops; records the resolvers it used in `deps`. */
-  private resolve(e: Entry, c: Cand, deps: Resolver[]): FibNexthop[] | null | undefined {
+  private resolve(e: Entry, c: Cand, deps: ResolverScratch): FibNexthop[] | null | undefined {
     const action = c.route.action ?? 'forward';
     if (action !== 'forward') return undefined;
     const nhs = c.route.nexthops;
@@ -1139,7 +1240,7 @@ export class Rib implements RibApi {
     return out.length > 0 ? out : null;
   }
 
-  private resolveNexthop(e: Entry, nh: RibNexthop, deps: Resolver[], out: FibNexthop[]): void {
+  private resolveNexthop(e: Entry, nh: RibNexthop, deps: ResolverScratch, out: FibNexthop[]): void {
     if (nh.udpSource !== undefined && nh.gateway !== undefined) {
       out.push({ gateway: nh.gateway, labels: nh.labels ?? [], udpSource: nh.udpSource });
       return;
@@ -1174,7 +1275,7 @@ export class Rib implements RibApi {
    * there is none (the caller resolves in the table itself); the tunnel table's resolver is
    * a dependency either way, so a tunnel coming or going re-resolves the route.
    */
-  private resolveThroughTunnel(e: Entry, nh: RibNexthop, deps: Resolver[], out: FibNexthop[]): boolean {
+  private resolveThroughTunnel(e: Entry, nh: RibNexthop, deps: ResolverScratch, out: FibNexthop[]): boolean {
     const tunnels = tunnelTableOf(e.table.name);
     if (tunnels === undefined || nh.gateway === undefined) return false;
     let r: Resolver;
@@ -1220,15 +1321,16 @@ export class Rib implements RibApi {
     const oldAction = oldRoute ? (oldRoute.action ?? 'forward') : undefined;
     const oldFwd = prevRoute === undefined ? e.active?.fwd : prevFwd;
     const deps = this.depsScratch;
-    if (deps.length) deps.length = 0;
+    deps.n = 0;
     const outerScratch = this.ifScratch;
     this.ifScratch = this.depth === 0 ? this.ifScratchTop : [];
     if (this.ifScratch.length) this.ifScratch.length = 0;
     let best: Cand | undefined;
     const cands = e.cands;
+    let fwd: FibNexthop[] | null | undefined = null;
     if (!Array.isArray(cands)) {
-      cands.fwd = this.resolve(e, cands, deps);
-      if (cands.fwd !== null) best = cands;
+      fwd = this.resolve(e, cands, deps);
+      if (fwd !== null) best = cands;
     } else {
       for (const c of cands) {
         c.fwd = this.resolve(e, c, deps);
@@ -1236,11 +1338,13 @@ export class Rib implements RibApi {
         if (!best || compareCandidates(c, best).order < 0) best = c;
       }
     }
-    this.setDeps(e, deps);
-    this.setIfDeps(e, this.ifScratch);
+    const newDeps = this.setDeps(e, deps);
+    const ifDeps = this.setIfDeps(e, this.ifScratch);
     this.ifScratch = outerScratch;
+    // the lone candidate's next hops and the links in one step (a Lone is made at most once)
+    e.settle(fwd, newDeps, ifDeps);
     e.active = best;
-    if (e.cands === NO_CANDIDATES && e.attached === undefined) this.drop(e);
+    if (e.empty && e.attached === undefined) this.drop(e);
     const routeChanged = oldRoute !== best?.route;
     if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
     if (this.listeners.length) {
@@ -1251,16 +1355,17 @@ export class Rib implements RibApi {
     this.propagate(e);
   }
 
-  private setDeps(e: Entry, found: Resolver[]): void {
+  /** Register an entry with the resolvers it uses now and not before, and the reverse; returns its new list (the caller stores it). */
+  private setDeps(e: Entry, scratch: ResolverScratch): Resolver[] | undefined {
     const old = e.deps;
-    if (!old && found.length === 0) return;
-    if (old && old.length === found.length) {
+    const n = scratch.n, found = scratch.items;
+    if (!old && n === 0) return undefined;
+    if (old && old.length === n) {
       let same = true;
-      for (let i = 0; i < old.length; i++) if (old[i] !== found[i]) same = false;
-      if (same) return;
+      for (let i = 0; i < n; i++) if (old[i] !== found[i]) same = false;
+      if (same) return old;
     }
-    const deps = found.length === 1 ? found[0]!.alone : found.length > 1 ? [...new Set(found)] : [];
-    e.deps = deps.length ? deps : undefined;
+    const deps = n === 1 ? found[0]!.alone : n > 1 ? [...new Set(found.slice(0, n))] : [];
     if (old) {
       for (const r of old) {
         if (deps.includes(r)) continue;
@@ -1278,15 +1383,18 @@ export class Rib implements RibApi {
       if (r.live > DEPENDENTS_LISTED) r.dependents = undefined;
       else {
         list.push(e);
-        if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x.deps?.includes(r)))];
+        // (e's own list is stored after: it stays)
+        if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x === e || x.deps?.includes(r)))];
       }
     }
+    return deps.length ? deps : undefined;
   }
 
-  private setIfDeps(e: Entry, names: string[]): void {
+  /** setDeps for the interfaces an entry's next hops name; returns its new list (the caller stores it). */
+  private setIfDeps(e: Entry, names: string[]): string[] | undefined {
     const old = e.ifDeps;
-    if (!old && names.length === 0) return;
-    if (old && old.length === names.length && old.every((n, i) => n === names[i])) return;
+    if (!old && names.length === 0) return undefined;
+    if (old && old.length === names.length && old.every((n, i) => n === names[i])) return old;
     for (const n of old ?? []) {
       if (names.includes(n)) continue;
       const set = this.ifDependents.get(n);
@@ -1298,7 +1406,7 @@ export class Rib implements RibApi {
       if (!set) this.ifDependents.set(n, (set = new Set()));
       set.add(e);
     }
-    e.ifDeps = names.length ? [...new Set(names)] : undefined;
+    return names.length ? [...new Set(names)] : undefined;
   }
 
   /**
@@ -1351,8 +1459,8 @@ export class Rib implements RibApi {
 
 const NO_NEXTHOPS: readonly FibNexthop[] = Object.freeze([]);
 
-/** Entries per chunk of the FIB queue. */
-const FIB_CHUNK = 4096;
+/** Entries per chunk of the FIB queue: 128 KB, a large object that young-generation collections do not copy (see Uint32Map's CHUNK_BITS). */
+const FIB_CHUNK = 16384;
 
 /**
  * Prefixes whose FIB entry changed, oldest first (see Rib.fibQueue). Kept in chunks of
