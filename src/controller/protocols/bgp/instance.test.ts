@@ -595,3 +595,28 @@ test('a prefix heard from one, two, three peers and back: paths kept in the orde
   assert.equal(lt().get(key), undefined);
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
 });
+
+test('a peer whose export rejects everything costs no export work per received prefix, and gets the table once its policy lets it', () => {
+  const policy: ConfigTree = { 'policy-statement': { NOTHING: { then: { reject: true } }, ALL: { then: { accept: true } } } };
+  const s = setup({ a: ebgp(65002, ['10.0.0.2'], { export: ['NOTHING'] }), b: ebgp(65003, ['10.0.0.3'], { export: ['NOTHING'] }) }, policy);
+  const engine = s.inst.cx.policy;
+  const evaluated: string[][] = [];
+  const evaluate = engine.evaluate.bind(engine);
+  engine.evaluate = (chain, subject, dflt) => {
+    evaluated.push([...chain]);
+    return evaluate(chain, subject, dflt);
+  };
+  const sent: Uint8Array[] = [];
+  s.nb('10.0.0.3').sendUpdates = (msgs) => void sent.push(...msgs);
+  const nlri = Array.from({ length: 300 }, (_, i) => `10.${(i >> 8) + 1}.${i & 255}.0/24`);
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri });
+  assert.equal(s.rib.get('inet.0', '10.1.44.0/24')?.protocol, 'bgp', 'received and installed');
+  assert.deepEqual(evaluated.filter((c) => c.includes('NOTHING')), [], 'the reject-all export chain is not evaluated per prefix');
+  assert.deepEqual(sent, []);
+  assert.equal(s.inst.adjRibOut(s.nb('10.0.0.3'), 'inet.0').size, 0);
+  // new policies: the same chain now accepts, and the peer gets the whole table
+  s.inst.policy = new PolicyEngine({ 'policy-statement': { NOTHING: { then: { accept: true } } } });
+  s.inst.softReconfigure();
+  s.inst.flush();
+  assert.equal(s.inst.adjRibOut(s.nb('10.0.0.3'), 'inet.0').size, nlri.length);
+});
