@@ -13,7 +13,10 @@
 import { formatAsPath, formatCommunity, formatExtCommunity, formatLargeCommunity, formatOrigin } from '../../../wire/bgp/index.js';
 import type { RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
-import { DEFAULT_LOCAL_PREF, selectBest, type DecidingStep } from './best-path.js';
+import { compareCode, DEFAULT_LOCAL_PREF, selectBest, STEPS, type DecidingStep } from './best-path.js';
+
+const UNRESOLVABLE_STEP = STEPS.indexOf('Next hop unresolvable');
+const PATH_ID_STEP = STEPS.indexOf('Path ID');
 import { isVpnTable } from './config.js';
 import type { BgpContext } from './instance.js';
 import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
@@ -86,12 +89,30 @@ export function flush(cx: BgpContext): void {
 export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
   const prefix = e.key;
   let best: Path | undefined;
-  let step: DecidingStep = 'Only path';
+  /** the deciding step, as its index in STEPS ('Only path' is 0) */
+  let stepIdx = 0;
   /** what goes to the RIB: the best path, or the multipath set */
   let chosen: Path | Path[] | undefined;
   const lone = e.lone;
+  const first = lone ? undefined : e.first;
+  const second = lone ? undefined : e.second;
   if (lone) {
     best = lone.accepted && lone.resolvable ? lone : undefined;
+    chosen = best;
+  } else if (first && second && (first.peer.cfg.multipath ?? cx.cfg.multipath) === undefined && (second.peer.cfg.multipath ?? cx.cfg.multipath) === undefined) {
+    // two paths and no multipath (a prefix from two peers): selectBest's choice without
+    // its arrays and result objects
+    if (first.accepted && second.accepted) {
+      best = compareCode(second, first) < 0 ? second : first;
+      if (best.resolvable) stepIdx = Math.abs(compareCode(best, best === first ? second : first)) || PATH_ID_STEP;
+      else {
+        best = undefined;
+        stepIdx = UNRESOLVABLE_STEP;
+      }
+    } else {
+      const only = first.accepted ? first : second.accepted ? second : undefined;
+      best = only?.resolvable ? only : undefined;
+    }
     chosen = best;
   } else {
     let paths = e.paths;
@@ -103,10 +124,11 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       const mpc = paths[0]!.peer.cfg.multipath ?? cx.cfg.multipath;
       const sel = selectBest(paths, { multipath: mpc !== undefined, multipleAs: mpc?.multipleAs });
       best = sel.best;
-      step = sel.step;
+      stepIdx = STEPS.indexOf(sel.step);
       if (best) chosen = sel.multipath.length === 1 ? best : sel.multipath;
     }
   }
+  const step = STEPS[stepIdx]!;
   const prevBest = e.best;
   const prevInstalled = e.installed;
   if (prevBest !== best) {
@@ -130,9 +152,9 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       ? prevInstalled.length === chosen.length && prevInstalled.every((p, i) => p === chosen[i])
       : prevInstalled === chosen;
   if (best && chosen) {
-    if (!same || e.step !== step) {
+    if (!same || e.stepIndex !== stepIdx) {
       e.choose(best, chosen);
-      e.step = step;
+      e.stepIndex = stepIdx;
       const r = ribRoute(cx, e, best, step, chosen);
       // through the RIB entry that holds this one (no lookup), else the prefix as a value
       // where the RIB takes one (no text made or parsed per route)

@@ -10,6 +10,7 @@ import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
 import { FLUSH_BATCH } from './decision.js';
+import { selectBest } from './best-path.js';
 import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
@@ -619,4 +620,32 @@ test('a peer whose export rejects everything costs no export work per received p
   s.inst.softReconfigure();
   s.inst.flush();
   assert.equal(s.inst.adjRibOut(s.nb('10.0.0.3'), 'inet.0').size, nlri.length);
+});
+
+test('a prefix from two peers is decided as selectBest decides it (the two-path shortcut), step and next hop, as paths come and go', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2', '10.0.0.4']) });
+  // a small generator with a fixed seed: AS path length, origin and MED vary so each step decides some prefixes
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const prefixes = Array.from({ length: 120 }, (_, i) => `192.${168 + (i >> 8)}.${i & 255}.0/24`);
+  const attrsOf = (nh: string) => ({ origin: rnd(3), asPath: path(65002, ...Array.from({ length: rnd(3) }, () => 65100 + rnd(50))), nextHop: nh, med: rnd(3) });
+  for (const p of prefixes) for (const nh of ['10.0.0.2', '10.0.0.4']) feed(s, nh, { attrs: attrsOf(nh), nlri: [p] });
+  const steps = new Set<unknown>();
+  const check = () => {
+    for (const p of prefixes) {
+      const e = s.inst.cx.loc.get('inet.0')!.get(prefixKeyOfText(p))!;
+      const want = selectBest(e.paths.filter((x) => x.accepted));
+      const r = s.rib.get('inet.0', p);
+      assert.equal(r?.nexthops[0]?.gateway, want.best?.attrs.nextHop, p);
+      if (r && e.paths.length > 1) assert.equal(r.attributes!['Selected by'], want.step, p);
+      steps.add(r?.attributes?.['Selected by']);
+    }
+  };
+  check();
+  assert.ok(['AS path length', 'Origin', 'MED', 'Router ID'].every((x) => steps.has(x)), `steps seen: ${[...steps].join(', ')}`);
+  // one peer's paths change, then some go: the other is decided alone
+  for (const p of prefixes.slice(0, 60)) feed(s, '10.0.0.4', { attrs: attrsOf('10.0.0.4'), nlri: [p] });
+  check();
+  feed(s, '10.0.0.2', { withdrawn: prefixes.slice(30, 90) });
+  check();
 });

@@ -23,7 +23,7 @@ import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, type PrefixKey } from 
 import type { PathAttributes } from '../../../wire/bgp/index.js';
 import type { RibApi, RibEntryRef, RibRoute } from '../../rib/types.js';
 import { tableFamily } from '../../rib/rib.js';
-import type { DecidingStep, PathFacts } from './best-path.js';
+import { STEPS, type DecidingStep, type PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
@@ -133,8 +133,7 @@ export class Path implements PathFacts {
   }
 }
 
-/** The deciding steps, indexed: a LocEntry keeps its step as a small number beside the dirty bit. */
-const STEPS: readonly DecidingStep[] = ['Only path', 'Next hop unresolvable', 'Local preference', 'AS path length', 'Origin', 'MED', 'eBGP over iBGP', 'IGP cost', 'Router ID', 'Cluster list length', 'Peer address', 'Path ID'];
+// a LocEntry keeps its deciding step as its index in best-path's STEPS, beside the dirty bit
 const STEP_INDEX = new Map(STEPS.map((s, i) => [s, i]));
 
 /** A LocEntry's best path and installed set when they differ (multipath, or for the moment of a change). */
@@ -213,7 +212,14 @@ export class LocEntry {
     return STEPS[this.bits >>> 2]!;
   }
   set step(s: DecidingStep) {
-    this.bits = (this.bits & 3) | (STEP_INDEX.get(s)! << 2);
+    this.stepIndex = STEP_INDEX.get(s)!;
+  }
+  /** the deciding step as its index in STEPS (the decision process's hot loop: no map lookup) */
+  get stepIndex(): number {
+    return this.bits >>> 2;
+  }
+  set stepIndex(i: number) {
+    this.bits = (this.bits & 3) | (i << 2);
   }
 
   /**
@@ -263,6 +269,15 @@ export class LocEntry {
   get paths(): readonly Path[] {
     const slot = this.slot;
     return Array.isArray(slot) ? slot : this.slot2 ? [slot, this.slot2] : [slot];
+  }
+
+  /** The two paths, when there are exactly two (no array): `first` is the one that came first. */
+  get first(): Path | undefined {
+    const slot = this.slot;
+    return Array.isArray(slot) ? undefined : slot;
+  }
+  get second(): Path | undefined {
+    return this.slot2;
   }
 
   /** The only path, when there is exactly one. */
