@@ -11,7 +11,8 @@
  * `show route` are shared by the run of prefixes of one UPDATE.
  */
 import { formatAsPath, formatCommunity, formatExtCommunity, formatLargeCommunity, formatOrigin } from '../../../wire/bgp/index.js';
-import type { RibRoute } from '../../rib/types.js';
+import { prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
+import type { RibEntryRef, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { compareCode, DEFAULT_LOCAL_PREF, selectBest, STEPS, type DecidingStep } from './best-path.js';
 
@@ -53,19 +54,39 @@ export function flushOrSchedule(cx: BgpContext): void {
   else schedule(cx);
 }
 
+/**
+ * A new prefix whose only path is accepted and resolvable, held in the compact form at
+ * `ref` (RibLocTable.learnAt): decided at once, as the flush would decide it ('Only path'),
+ * so that no LocEntry is made, queued and folded again for it. Its key waits in
+ * `cx.fresh` for the flush's export; a later change of the prefix in the same turn finds it
+ * decided and goes the usual way.
+ */
+export function decideFresh(cx: BgpContext, table: string, key: PrefixKey, ref: RibEntryRef, p: Path): void {
+  bump(cx.activeCounts, table, 1);
+  bump(cx.ribs.get(p.peer)!.active, table, 1);
+  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, p, 'Only path', p));
+  let l = cx.fresh.get(table);
+  if (!l) cx.fresh.set(table, (l = []));
+  l.push(key);
+  cx.dirtyCount++;
+}
+
 /** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
 export function flush(cx: BgpContext): void {
   if (cx.deferring) return;
   const dirty = cx.dirty;
   const ribDirty = cx.ribDirty;
+  const fresh = cx.fresh;
   cx.dirty = new Map();
   cx.dirtyCount = 0;
   cx.ribDirty = new Map();
-  const changed = new Map<string, (LocEntry | string)[]>();
+  cx.fresh = new Map();
+  // the prefixes decided as they came (decideFresh) are exported by key
+  const changed = new Map<string, (LocEntry | PrefixKey)[]>(fresh);
   for (const [table, list] of dirty) {
     const lt = cx.loc.get(table);
-    const out: LocEntry[] = [];
-    changed.set(table, out);
+    let out = changed.get(table);
+    if (!out) changed.set(table, (out = []));
     const vpn = isVpnTable(table);
     for (const e of list) {
       e.dirty = false;
@@ -155,7 +176,7 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
     if (!same || e.stepIndex !== stepIdx) {
       e.choose(best, chosen);
       e.stepIndex = stepIdx;
-      const r = ribRoute(cx, e, best, step, chosen);
+      const r = ribRoute(cx, prefix, best, step, chosen);
       // through the RIB entry that holds this one (no lookup), else the prefix as a value
       // where the RIB takes one (no text made or parsed per route)
       if (e.ribRef && cx.rib.announceAt) cx.rib.announceAt(e.ribRef, 'bgp', r);
@@ -175,7 +196,7 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
   return prevBest !== best || !same;
 }
 
-function ribRoute(cx: BgpContext, e: LocEntry, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
+function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
   let nexthops: RibRoute['nexthops'];
   if (best.labels && !Array.isArray(chosen) && best.nh) {
     // labeled unicast: push the peer's label on top of whatever reaches its next hop
@@ -204,7 +225,7 @@ function ribRoute(cx: BgpContext, e: LocEntry, best: Path, step: DecidingStep, c
   if (last && last.attributes === attributes && last.nexthops === nexthops && last.preference === preference && last.metric === a.med) return last;
   // the RIB keeps this object for as long as the route lives: nothing optional unless set
   // (the RIB stamps the age itself)
-  const r: RibRoute = { prefix: e.prefix, protocol: 'bgp', preference, nexthops, attributes };
+  const r: RibRoute = { prefix: prefixKeyText(key), protocol: 'bgp', preference, nexthops, attributes };
   if (a.med !== undefined) r.metric = a.med;
   cx.lastRibRoute = r;
   return r;
