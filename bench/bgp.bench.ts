@@ -25,7 +25,9 @@
  * Knobs (environment): CNR_BENCH_BGP_REALISTIC ("bird,frr,cnr"; "" skips it), CNR_BENCH_BGP_COUNT (default 1000000), CNR_BENCH_BGP_GOBGP_COUNT
  * (default 200000: GoBGP is ~50x slower than BIRD; its time ratio is scaled to the full count
  * and says so), CNR_BENCH_BGP_PER_UPDATE ("100,5"), CNR_BENCH_BGP_RECEIVERS
- * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_FIB ("1"; "0" skips the FIB figures), CNR_BENCH_BGP_FIB_BIRD ("1"; "0" leaves BIRD out of them). The interop
+ * ("bird,frr,gobgp,cnr"), CNR_BENCH_BGP_VARIANTS ("NAME=PATH,...": another build's bin/cnr as
+ * receiver "cnr-NAME" in the same rounds, ingest and realistic feed), CNR_BENCH_BGP_FIB ("1";
+ * "0" skips the FIB figures), CNR_BENCH_BGP_FIB_BIRD ("1"; "0" leaves BIRD out of them). The interop
  * harness's CNR_NODE_FLAGS (node/V8 flags for cnr's process, e.g. "--trace-gc" or
  * "--max-semi-space-size=8") and CNR_DUMP_OUTPUT (PATH: its output kept in PATH.PID) apply.
  */
@@ -98,8 +100,19 @@ const receivers: Receiver[] = [
       return { pid: g.daemon.pid, count: () => g.acceptedCount(INJ.addr), stop: () => g.daemon.stop(10_000) };
     },
   },
-  {
-    name: 'cnr',
+  cnrIngestReceiver('cnr'),
+  // CNR_BENCH_BGP_VARIANTS ("NAME=PATH,..."): another build's bin/cnr in the same rounds as
+  // this one (receiver "cnr-NAME"), e.g. the branch's base built elsewhere
+  ...envList('CNR_BENCH_BGP_VARIANTS', '').map((v) => {
+    const [name, bin] = v.split('=');
+    return cnrIngestReceiver(`cnr-${name}`, bin);
+  }),
+];
+
+/** `cnr controller` as an ingest receiver (this build, or the build whose bin/cnr is `bin`). */
+function cnrIngestReceiver(name: string, bin?: string): Receiver {
+  return {
+    name,
     timeoutMs: 120_000,
     async start(lab, ns, ifname) {
       const c = await Cnr.start(lab, ns, 'bench', {
@@ -109,12 +122,12 @@ const receivers: Receiver[] = [
         interfaces: [{ name: ifname, addresses: [`${RCV.addr}/30`] }],
         neighbors: [{ address: INJ.addr, asn: INJ.asn, families: ['inet'], import: ['ALL'], exportNothing: true }],
         extra: ['set policy-options policy-statement ALL then accept'],
-      }, 90_000);
+      }, 90_000, bin ? { bin } : {});
       // routes count once they are active in the RIB (best path chosen, next hop resolved)
       return { pid: c.daemon.pid, count: () => c.activeCount(INJ.addr), stop: () => c.stop() };
     },
-  },
-];
+  };
+}
 
 /**
  * Receivers that install into a forwarding table: BIRD into the namespace's kernel FIB
@@ -442,8 +455,17 @@ const receivers2: Receiver2[] = [
       return { pid: f.bgpd.pid, count: async () => Math.min(...(await Promise.all(PEERS2.map((p) => f.prefixCount(p.inj.addr))))), stop: () => f.bgpd.stop(10_000) };
     },
   },
-  {
-    name: 'cnr',
+  cnrRealisticReceiver('cnr'),
+  ...envList('CNR_BENCH_BGP_VARIANTS', '').map((v) => {
+    const [name, bin] = v.split('=');
+    return cnrRealisticReceiver(`cnr-${name}`, bin);
+  }),
+];
+
+/** `cnr controller` as the realistic feed's receiver (this build, or the build whose bin/cnr is `bin`). */
+function cnrRealisticReceiver(name: string, bin?: string): Receiver2 {
+  return {
+    name,
     timeoutMs: 180_000,
     async start(lab, ns, ifnames) {
       const c = await Cnr.start(lab, ns, 'bench2', {
@@ -452,7 +474,7 @@ const receivers2: Receiver2[] = [
         interfaces: PEERS2.map((p, i) => ({ name: ifnames[i]!, addresses: [`${p.rcv}/30`] })),
         neighbors: PEERS2.map((p) => ({ address: p.inj.addr, asn: p.inj.asn, families: ['inet' as const], import: ['ALL'], exportNothing: true })),
         extra: ['set policy-options policy-statement ALL then accept'],
-      }, 90_000);
+      }, 90_000, bin ? { bin } : {});
       // accepted paths per peer, counted once the decision process has run over them: the
       // active routes of both peers add up to every prefix only when it has
       const count = async (): Promise<number> => {
@@ -462,8 +484,8 @@ const receivers2: Receiver2[] = [
       };
       return { pid: c.daemon.pid, count, stop: () => c.stop() };
     },
-  },
-];
+  };
+}
 
 async function measureRealistic(r: Receiver2, count: number, pollMs: number, round: number): Promise<IngestFigure> {
   const fig = newFigure(r.name, 0, count, round, pollMs);
@@ -505,7 +527,7 @@ export async function run(): Promise<BenchResult[]> {
   const pollMs = Number(process.env['CNR_BENCH_BGP_POLL_MS'] ?? 250);
   const figures: IngestFigure[] = [];
   const results: BenchResult[] = [];
-  const active = receivers.filter((x) => wanted.includes(x.name) && (x.name !== 'cnr' || cnrAvailable()));
+  const active = receivers.filter((x) => (wanted.includes(x.name) || (x.name.startsWith('cnr-') && wanted.includes('cnr'))) && (!x.name.startsWith('cnr') || cnrAvailable()));
   if (wanted.includes('cnr') && !cnrAvailable()) console.log('  cnr: skipped (cnr controller with BGP not built yet)');
   for (let round = 0; round < ROUNDS; round++) {
     for (const per of perUpdates) {
@@ -551,7 +573,7 @@ export async function run(): Promise<BenchResult[]> {
   }
   // the realistic feed: two peers, ~100k attribute sets each, best path decides every prefix
   const wanted2 = envList('CNR_BENCH_BGP_REALISTIC', 'bird,frr,cnr');
-  const active2 = receivers2.filter((x) => wanted2.includes(x.name) && (x.name !== 'cnr' || cnrAvailable()));
+  const active2 = receivers2.filter((x) => (wanted2.includes(x.name) || (x.name.startsWith('cnr-') && wanted2.includes('cnr'))) && (!x.name.startsWith('cnr') || cnrAvailable()));
   if (active2.length) {
     const real: IngestFigure[] = [];
     for (let round = 0; round < ROUNDS; round++) {

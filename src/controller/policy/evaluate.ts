@@ -142,6 +142,29 @@ export class PolicyEngine {
     return v;
   }
 
+  private readonly rejectAll = new WeakMap<readonly string[], boolean>();
+
+  /**
+   * Whether a chain rejects every route whatever it is: the first term it reaches matches
+   * everything and rejects (`then reject` with no `from`, as an "export nothing" policy).
+   * A protocol can then skip evaluating it per route (BGP's export to a peer that is sent
+   * nothing). Policies with no terms are passed over, as evaluate passes them.
+   */
+  rejectsAll(chain: readonly string[]): boolean {
+    let v = this.rejectAll.get(chain);
+    if (v === undefined) {
+      v = false;
+      for (const name of chain) {
+        const first = this.policies.get(name)?.terms[0];
+        if (!first) continue;
+        v = first.empty && first.then.reject === true && first.then.accept !== true;
+        break;
+      }
+      this.rejectAll.set(chain, v);
+    }
+    return v;
+  }
+
   has(policy: string): boolean {
     return this.policies.has(policy);
   }

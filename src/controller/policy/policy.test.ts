@@ -159,3 +159,28 @@ test('a prefix given as a value (lib/addr PrefixKey) matches as its text does: r
   assert.equal(e.evaluate(['fam6'], subject({ prefix: prefixKeyOfText('2001:db8::/32') }), false).accept, true);
   assert.equal(e.evaluate(['fam6'], subject({ prefix: prefixKeyOfText('10.0.0.0/8') }), false).accept, false);
 });
+
+test('rejectsAll: only a chain whose first reached term matches everything and rejects', () => {
+  const e = new PolicyEngine({
+    ...PO,
+    'policy-statement': {
+      ...(PO['policy-statement'] as ConfigTree),
+      none: { then: { reject: true } },
+      noneTerm: { term: { x: { then: { reject: true } } } },
+      all: { then: { accept: true } },
+      empty: {},
+      fam: { from: { family: 'inet6' }, then: { reject: true } },
+      laterReject: { term: { a: { from: { family: 'inet6' }, then: { accept: true } }, b: { then: { reject: true } } } },
+    },
+  });
+  assert.equal(e.rejectsAll(['none']), true);
+  assert.equal(e.rejectsAll(['noneTerm']), true);
+  assert.equal(e.rejectsAll(['empty', 'none']), true, 'a policy with no terms is passed over');
+  assert.equal(e.rejectsAll(['all']), false);
+  assert.equal(e.rejectsAll(['fam']), false, 'a condition before the reject');
+  assert.equal(e.rejectsAll(['laterReject']), false);
+  assert.equal(e.rejectsAll(['all', 'none']), false, 'the first policy decides');
+  assert.equal(e.rejectsAll([]), false, 'no chain: the default decides');
+  // and the verdicts agree
+  for (const p of ['10.0.0.0/8', '2001:db8::/32']) assert.equal(e.evaluate(['empty', 'none'], subject({ prefix: p }), true).accept, false);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressKey, comparePaths, selectBest, type PathFacts } from './best-path.js';
+import { addressKey, codeStep, compareCode, comparePaths, selectBest, type PathFacts } from './best-path.js';
 import type { PathAttributes } from '../../../wire/bgp/attributes.js';
 
 function path(attrs: PathAttributes, x: Partial<PathFacts> = {}): PathFacts {
@@ -53,4 +53,27 @@ test('selectBest records the deciding step against the runner-up and builds mult
 test('addressKey orders addresses numerically', () => {
   assert.ok(addressKey('10.0.0.2') < addressKey('10.0.0.10'));
   assert.ok(addressKey('9.255.255.255') < addressKey('10.0.0.0'));
+});
+
+test('compareCode over random pairs: antisymmetric, every step reached, read by comparePaths and codeStep alike', () => {
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const some = () =>
+    path(
+      { localPref: 100 + rnd(2), asPath: [{ type: 2, asns: Array.from({ length: 1 + rnd(2) }, () => 65001 + rnd(2)) }], origin: rnd(2), med: rnd(2), ...(rnd(4) === 0 ? { clusterList: ['1.1.1.1'] } : {}) },
+      { resolvable: rnd(8) !== 0, ebgp: rnd(2) === 0, igpCost: rnd(2), peerRouterId: rnd(2), peerKey: addressKey(`10.0.0.${1 + rnd(2)}`), pathId: rnd(2) },
+    );
+  const steps = new Set<string>();
+  for (let i = 0; i < 2000; i++) {
+    const a = some();
+    const b = some();
+    const c = comparePaths(a, b);
+    const code = compareCode(a, b);
+    assert.equal(Math.sign(code), Math.sign(c.order));
+    assert.equal(codeStep(code), c.step);
+    assert.equal(compareCode(b, a) + code, 0, 'antisymmetric');
+    if (code === 0) assert.equal(a.pathId, b.pathId, 'equal only when nothing tells them apart');
+    steps.add(c.step);
+  }
+  assert.equal(steps.size, 11, `every step decided some pair: ${[...steps].join(', ')}`);
 });

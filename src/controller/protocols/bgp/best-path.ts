@@ -51,8 +51,14 @@ export function addressKey(address: string): string {
 
 /** The first AS of the path (the neighbouring AS), 0 when the path is empty or starts with a set. */
 export function neighborAs(a: PathAttributes): number {
-  const first = a.asPath?.find((s) => s.type === SegmentType.AsSequence || s.type === SegmentType.AsSet);
-  return first && first.type === SegmentType.AsSequence ? first.asns[0] ?? 0 : 0;
+  const segs = a.asPath;
+  if (!segs) return 0;
+  // (a loop, not find with a closure: best-path calls it per compared pair)
+  for (const s of segs) {
+    if (s.type === SegmentType.AsSequence) return s.asns[0] ?? 0;
+    if (s.type === SegmentType.AsSet) return 0;
+  }
+  return 0;
 }
 
 function ipv4Number(s: string): number {
@@ -73,34 +79,59 @@ export interface BestPathOptions {
   readonly alwaysCompareMed?: boolean;
 }
 
-export function comparePaths(a: PathFacts, b: PathFacts, o: BestPathOptions = {}): Comparison {
-  const r = (order: number, step: DecidingStep, multipathEqual = false): Comparison => ({ order, step, multipathEqual });
-  if (a.resolvable !== b.resolvable) return r(a.resolvable ? -1 : 1, 'Next hop unresolvable');
-  const lpa = a.attrs.localPref ?? DEFAULT_LOCAL_PREF;
-  const lpb = b.attrs.localPref ?? DEFAULT_LOCAL_PREF;
-  if (lpa !== lpb) return r(lpb - lpa, 'Local preference');
-  const la = asPathLength(a.attrs.asPath);
-  const lb = asPathLength(b.attrs.asPath);
-  if (la !== lb) return r(la - lb, 'AS path length');
-  const oa = a.attrs.origin ?? 2;
-  const ob = b.attrs.origin ?? 2;
-  if (oa !== ob) return r(oa - ob, 'Origin');
-  if (o.alwaysCompareMed || neighborAs(a.attrs) === neighborAs(b.attrs)) {
-    const ma = a.attrs.med ?? 0;
-    const mb = b.attrs.med ?? 0;
-    if (ma !== mb) return r(ma < mb ? -1 : 1, 'MED');
+/** The deciding steps in chain order: a comparison code's magnitude is a step's index here. */
+export const STEPS: readonly DecidingStep[] = ['Only path', 'Next hop unresolvable', 'Local preference', 'AS path length', 'Origin', 'MED', 'eBGP over iBGP', 'IGP cost', 'Router ID', 'Cluster list length', 'Peer address', 'Path ID'];
+/** STEPS index of the first step past the multipath cut (Router ID) */
+const MULTIPATH_CUT = 8;
+const PATH_ID = 11;
+const NO_OPTIONS: BestPathOptions = {};
+
+/**
+ * The comparison as one number, for the decision process's hot loop (no object per pair):
+ * 0 when the paths are equal, else the deciding step's index in STEPS, negative when `a`
+ * is better. comparePaths is the same chain with its result as an object.
+ */
+export function compareCode(a: PathFacts, b: PathFacts, o: BestPathOptions = NO_OPTIONS): number {
+  if (a.resolvable !== b.resolvable) return a.resolvable ? -1 : 1;
+  const aa = a.attrs;
+  const ba = b.attrs;
+  const lpa = aa.localPref ?? DEFAULT_LOCAL_PREF;
+  const lpb = ba.localPref ?? DEFAULT_LOCAL_PREF;
+  if (lpa !== lpb) return lpa > lpb ? -2 : 2;
+  const la = asPathLength(aa.asPath);
+  const lb = asPathLength(ba.asPath);
+  if (la !== lb) return la < lb ? -3 : 3;
+  const oa = aa.origin ?? 2;
+  const ob = ba.origin ?? 2;
+  if (oa !== ob) return oa < ob ? -4 : 4;
+  if (o.alwaysCompareMed || neighborAs(aa) === neighborAs(ba)) {
+    const ma = aa.med ?? 0;
+    const mb = ba.med ?? 0;
+    if (ma !== mb) return ma < mb ? -5 : 5;
   }
-  if (a.ebgp !== b.ebgp) return r(a.ebgp ? -1 : 1, 'eBGP over iBGP');
-  if (a.igpCost !== b.igpCost) return r(a.igpCost < b.igpCost ? -1 : 1, 'IGP cost');
+  if (a.ebgp !== b.ebgp) return a.ebgp ? -6 : 6;
+  if (a.igpCost !== b.igpCost) return a.igpCost < b.igpCost ? -7 : 7;
   // from here on the paths are equally good for forwarding: multipath candidates
-  const ida = a.attrs.originatorId ? ipv4Number(a.attrs.originatorId) : a.peerRouterId;
-  const idb = b.attrs.originatorId ? ipv4Number(b.attrs.originatorId) : b.peerRouterId;
-  if (ida !== idb) return r(ida < idb ? -1 : 1, 'Router ID', true);
-  const ca = a.attrs.clusterList?.length ?? 0;
-  const cb = b.attrs.clusterList?.length ?? 0;
-  if (ca !== cb) return r(ca - cb, 'Cluster list length', true);
-  if (a.peerKey !== b.peerKey) return r(a.peerKey < b.peerKey ? -1 : 1, 'Peer address', true);
-  return r(a.pathId - b.pathId, 'Path ID', true);
+  const ida = aa.originatorId ? ipv4Number(aa.originatorId) : a.peerRouterId;
+  const idb = ba.originatorId ? ipv4Number(ba.originatorId) : b.peerRouterId;
+  if (ida !== idb) return ida < idb ? -8 : 8;
+  const ca = aa.clusterList?.length ?? 0;
+  const cb = ba.clusterList?.length ?? 0;
+  if (ca !== cb) return ca < cb ? -9 : 9;
+  if (a.peerKey !== b.peerKey) return a.peerKey < b.peerKey ? -10 : 10;
+  if (a.pathId !== b.pathId) return a.pathId < b.pathId ? -11 : 11;
+  return 0;
+}
+
+/** The step a comparison code names (equal paths: 'Path ID', the last step). */
+export function codeStep(code: number): DecidingStep {
+  return code === 0 ? 'Path ID' : STEPS[Math.abs(code)]!;
+}
+
+export function comparePaths(a: PathFacts, b: PathFacts, o: BestPathOptions = NO_OPTIONS): Comparison {
+  const code = compareCode(a, b, o);
+  const idx = code === 0 ? PATH_ID : Math.abs(code);
+  return { order: Math.sign(code), step: STEPS[idx]!, multipathEqual: idx >= MULTIPATH_CUT };
 }
 
 export interface Selection<P extends PathFacts> {
@@ -118,22 +149,22 @@ export interface Selection<P extends PathFacts> {
 export function selectBest<P extends PathFacts>(paths: readonly P[], o: BestPathOptions & { multipath?: boolean; multipleAs?: boolean } = {}): Selection<P> {
   if (paths.length === 0) return { best: undefined, step: 'Only path', multipath: [] };
   let best = paths[0]!;
-  for (let i = 1; i < paths.length; i++) if (comparePaths(paths[i]!, best, o).order < 0) best = paths[i]!;
+  for (let i = 1; i < paths.length; i++) if (compareCode(paths[i]!, best, o) < 0) best = paths[i]!;
   if (!best.resolvable) return { best: undefined, step: 'Next hop unresolvable', multipath: [] };
   let step: DecidingStep = 'Only path';
   let runnerUp: P | undefined;
   for (const p of paths) {
     if (p === best) continue;
-    if (!runnerUp || comparePaths(p, runnerUp, o).order < 0) runnerUp = p;
+    if (!runnerUp || compareCode(p, runnerUp, o) < 0) runnerUp = p;
   }
-  if (runnerUp) step = comparePaths(best, runnerUp, o).step;
+  if (runnerUp) step = codeStep(compareCode(best, runnerUp, o));
   const multipath = [best];
   if (o.multipath) {
     const nas = neighborAs(best.attrs);
     for (const p of paths) {
       if (p === best) continue;
-      const c = comparePaths(best, p, o);
-      if (c.multipathEqual && (o.multipleAs || neighborAs(p.attrs) === nas)) multipath.push(p);
+      const c = compareCode(best, p, o);
+      if ((c === 0 || Math.abs(c) >= MULTIPATH_CUT) && (o.multipleAs || neighborAs(p.attrs) === nas)) multipath.push(p);
     }
   }
   return { best, step, multipath };

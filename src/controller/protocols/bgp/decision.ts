@@ -11,9 +11,13 @@
  * `show route` are shared by the run of prefixes of one UPDATE.
  */
 import { formatAsPath, formatCommunity, formatExtCommunity, formatLargeCommunity, formatOrigin } from '../../../wire/bgp/index.js';
-import type { RibRoute } from '../../rib/types.js';
+import { prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
+import type { RibEntryRef, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
-import { DEFAULT_LOCAL_PREF, selectBest, type DecidingStep } from './best-path.js';
+import { compareCode, DEFAULT_LOCAL_PREF, selectBest, STEPS, type DecidingStep } from './best-path.js';
+
+const UNRESOLVABLE_STEP = STEPS.indexOf('Next hop unresolvable');
+const PATH_ID_STEP = STEPS.indexOf('Path ID');
 import { isVpnTable } from './config.js';
 import type { BgpContext } from './instance.js';
 import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
@@ -50,19 +54,39 @@ export function flushOrSchedule(cx: BgpContext): void {
   else schedule(cx);
 }
 
+/**
+ * A new prefix whose only path is accepted and resolvable, held in the compact form at
+ * `ref` (RibLocTable.learnAt): decided at once, as the flush would decide it ('Only path'),
+ * so that no LocEntry is made, queued and folded again for it. Its key waits in
+ * `cx.fresh` for the flush's export; a later change of the prefix in the same turn finds it
+ * decided and goes the usual way.
+ */
+export function decideFresh(cx: BgpContext, table: string, key: PrefixKey, ref: RibEntryRef, p: Path): void {
+  bump(cx.activeCounts, table, 1);
+  bump(cx.ribs.get(p.peer)!.active, table, 1);
+  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, p, 'Only path', p));
+  let l = cx.fresh.get(table);
+  if (!l) cx.fresh.set(table, (l = []));
+  l.push(key);
+  cx.dirtyCount++;
+}
+
 /** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
 export function flush(cx: BgpContext): void {
   if (cx.deferring) return;
   const dirty = cx.dirty;
   const ribDirty = cx.ribDirty;
+  const fresh = cx.fresh;
   cx.dirty = new Map();
   cx.dirtyCount = 0;
   cx.ribDirty = new Map();
-  const changed = new Map<string, (LocEntry | string)[]>();
+  cx.fresh = new Map();
+  // the prefixes decided as they came (decideFresh) are exported by key
+  const changed = new Map<string, (LocEntry | PrefixKey)[]>(fresh);
   for (const [table, list] of dirty) {
     const lt = cx.loc.get(table);
-    const out: LocEntry[] = [];
-    changed.set(table, out);
+    let out = changed.get(table);
+    if (!out) changed.set(table, (out = []));
     const vpn = isVpnTable(table);
     for (const e of list) {
       e.dirty = false;
@@ -86,12 +110,30 @@ export function flush(cx: BgpContext): void {
 export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
   const prefix = e.key;
   let best: Path | undefined;
-  let step: DecidingStep = 'Only path';
+  /** the deciding step, as its index in STEPS ('Only path' is 0) */
+  let stepIdx = 0;
   /** what goes to the RIB: the best path, or the multipath set */
   let chosen: Path | Path[] | undefined;
   const lone = e.lone;
+  const first = lone ? undefined : e.first;
+  const second = lone ? undefined : e.second;
   if (lone) {
     best = lone.accepted && lone.resolvable ? lone : undefined;
+    chosen = best;
+  } else if (first && second && (first.peer.cfg.multipath ?? cx.cfg.multipath) === undefined && (second.peer.cfg.multipath ?? cx.cfg.multipath) === undefined) {
+    // two paths and no multipath (a prefix from two peers): selectBest's choice without
+    // its arrays and result objects
+    if (first.accepted && second.accepted) {
+      best = compareCode(second, first) < 0 ? second : first;
+      if (best.resolvable) stepIdx = Math.abs(compareCode(best, best === first ? second : first)) || PATH_ID_STEP;
+      else {
+        best = undefined;
+        stepIdx = UNRESOLVABLE_STEP;
+      }
+    } else {
+      const only = first.accepted ? first : second.accepted ? second : undefined;
+      best = only?.resolvable ? only : undefined;
+    }
     chosen = best;
   } else {
     let paths = e.paths;
@@ -103,10 +145,11 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       const mpc = paths[0]!.peer.cfg.multipath ?? cx.cfg.multipath;
       const sel = selectBest(paths, { multipath: mpc !== undefined, multipleAs: mpc?.multipleAs });
       best = sel.best;
-      step = sel.step;
+      stepIdx = STEPS.indexOf(sel.step);
       if (best) chosen = sel.multipath.length === 1 ? best : sel.multipath;
     }
   }
+  const step = STEPS[stepIdx]!;
   const prevBest = e.best;
   const prevInstalled = e.installed;
   if (prevBest !== best) {
@@ -130,10 +173,10 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       ? prevInstalled.length === chosen.length && prevInstalled.every((p, i) => p === chosen[i])
       : prevInstalled === chosen;
   if (best && chosen) {
-    if (!same || e.step !== step) {
+    if (!same || e.stepIndex !== stepIdx) {
       e.choose(best, chosen);
-      e.step = step;
-      const r = ribRoute(cx, e, best, step, chosen);
+      e.stepIndex = stepIdx;
+      const r = ribRoute(cx, prefix, best, step, chosen);
       // through the RIB entry that holds this one (no lookup), else the prefix as a value
       // where the RIB takes one (no text made or parsed per route)
       if (e.ribRef && cx.rib.announceAt) cx.rib.announceAt(e.ribRef, 'bgp', r);
@@ -153,7 +196,7 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
   return prevBest !== best || !same;
 }
 
-function ribRoute(cx: BgpContext, e: LocEntry, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
+function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
   let nexthops: RibRoute['nexthops'];
   if (best.labels && !Array.isArray(chosen) && best.nh) {
     // labeled unicast: push the peer's label on top of whatever reaches its next hop
@@ -182,7 +225,7 @@ function ribRoute(cx: BgpContext, e: LocEntry, best: Path, step: DecidingStep, c
   if (last && last.attributes === attributes && last.nexthops === nexthops && last.preference === preference && last.metric === a.med) return last;
   // the RIB keeps this object for as long as the route lives: nothing optional unless set
   // (the RIB stamps the age itself)
-  const r: RibRoute = { prefix: e.prefix, protocol: 'bgp', preference, nexthops, attributes };
+  const r: RibRoute = { prefix: prefixKeyText(key), protocol: 'bgp', preference, nexthops, attributes };
   if (a.med !== undefined) r.metric = a.med;
   cx.lastRibRoute = r;
   return r;

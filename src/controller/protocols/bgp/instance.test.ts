@@ -10,6 +10,7 @@ import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
 import { FLUSH_BATCH } from './decision.js';
+import { selectBest } from './best-path.js';
 import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
@@ -510,23 +511,30 @@ test('a prefix with one path is held in the compact form, and leaves it when it 
   assert.equal(lt().size, 0);
 });
 
-test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process at once, not at the end of the turn', () => {
+test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process at once, not at the end of the turn; a new prefix with one good path is decided as it comes', () => {
   const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
-  const send = (from: number, n: number): void => {
+  const send = (from: number, n: number, asPath = path(65002)): void => {
     const nlri = Array.from({ length: n }, (_, i) => `198.${18 + ((from + i) >> 8)}.${(from + i) & 255}.0/24`);
-    const d = decodeUpdate(encodeUpdate({ withdrawn: [], attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri }, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
+    const d = decodeUpdate(encodeUpdate({ withdrawn: [], attrs: { origin: 0, asPath, nextHop: '10.0.0.2' }, nlri }, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
     assert.ok(d.kind === 'update');
     s.inst.update(s.nb('10.0.0.2'), d);
   };
   const per = 700;
   assert.ok(per * 2 < FLUSH_BATCH && per * 3 >= FLUSH_BATCH);
-  send(0, per);
-  send(per, per);
+  const last = `198.${18 + ((3 * per - 1) >> 8)}.${(3 * per - 1) & 255}.0/24`;
+  const shownPath = (p: string) => s.rib.get('inet.0', p)?.attributes?.['AS path'];
+  // new prefixes with one resolvable path: in the RIB before the turn ends
+  send(0, 3 * per);
+  assert.equal(shownPath('198.18.0.0/24'), '65002 I');
+  assert.equal(shownPath(last), '65002 I');
+  // changes to known prefixes wait for the flush
+  send(0, per, path(65002, 65010));
+  send(per, per, path(65002, 65010));
   // below the batch: decided at the next turn of the event loop
-  assert.equal(s.rib.get('inet.0', '198.18.0.0/24'), undefined);
-  send(2 * per, per);
-  assert.equal(s.rib.get('inet.0', '198.18.0.0/24')?.protocol, 'bgp');
-  assert.equal(s.rib.get('inet.0', `198.${18 + ((3 * per - 1) >> 8)}.${(3 * per - 1) & 255}.0/24`)?.protocol, 'bgp');
+  assert.equal(shownPath('198.18.0.0/24'), '65002 I');
+  send(2 * per, per, path(65002, 65010));
+  assert.equal(shownPath('198.18.0.0/24'), '65002 65010 I');
+  assert.equal(shownPath(last), '65002 65010 I');
 });
 
 test('update groups: eBGP peers with the same export share one Adj-RIB-Out whatever their AS; an iBGP peer has its own; a route is held back only from its own peer and AS', () => {
@@ -594,4 +602,93 @@ test('a prefix heard from one, two, three peers and back: paths kept in the orde
   feed(s, '10.0.0.4', { withdrawn: ['192.0.2.0/24'] });
   assert.equal(lt().get(key), undefined);
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined);
+});
+
+test('a peer whose export rejects everything costs no export work per received prefix, and gets the table once its policy lets it', () => {
+  const policy: ConfigTree = { 'policy-statement': { NOTHING: { then: { reject: true } }, ALL: { then: { accept: true } } } };
+  const s = setup({ a: ebgp(65002, ['10.0.0.2'], { export: ['NOTHING'] }), b: ebgp(65003, ['10.0.0.3'], { export: ['NOTHING'] }) }, policy);
+  const engine = s.inst.cx.policy;
+  const evaluated: string[][] = [];
+  const evaluate = engine.evaluate.bind(engine);
+  engine.evaluate = (chain, subject, dflt) => {
+    evaluated.push([...chain]);
+    return evaluate(chain, subject, dflt);
+  };
+  const sent: Uint8Array[] = [];
+  s.nb('10.0.0.3').sendUpdates = (msgs) => void sent.push(...msgs);
+  const nlri = Array.from({ length: 300 }, (_, i) => `10.${(i >> 8) + 1}.${i & 255}.0/24`);
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri });
+  assert.equal(s.rib.get('inet.0', '10.1.44.0/24')?.protocol, 'bgp', 'received and installed');
+  assert.deepEqual(evaluated.filter((c) => c.includes('NOTHING')), [], 'the reject-all export chain is not evaluated per prefix');
+  assert.deepEqual(sent, []);
+  assert.equal(s.inst.adjRibOut(s.nb('10.0.0.3'), 'inet.0').size, 0);
+  // new policies: the same chain now accepts, and the peer gets the whole table
+  s.inst.policy = new PolicyEngine({ 'policy-statement': { NOTHING: { then: { accept: true } } } });
+  s.inst.softReconfigure();
+  s.inst.flush();
+  assert.equal(s.inst.adjRibOut(s.nb('10.0.0.3'), 'inet.0').size, nlri.length);
+});
+
+test('a prefix from two peers is decided as selectBest decides it (the two-path shortcut), step and next hop, as paths come and go', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2', '10.0.0.4']) });
+  // a small generator with a fixed seed: AS path length, origin and MED vary so each step decides some prefixes
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const prefixes = Array.from({ length: 120 }, (_, i) => `192.${168 + (i >> 8)}.${i & 255}.0/24`);
+  const attrsOf = (nh: string) => ({ origin: rnd(3), asPath: path(65002, ...Array.from({ length: rnd(3) }, () => 65100 + rnd(50))), nextHop: nh, med: rnd(3) });
+  for (const p of prefixes) for (const nh of ['10.0.0.2', '10.0.0.4']) feed(s, nh, { attrs: attrsOf(nh), nlri: [p] });
+  const steps = new Set<unknown>();
+  const check = () => {
+    for (const p of prefixes) {
+      const e = s.inst.cx.loc.get('inet.0')!.get(prefixKeyOfText(p))!;
+      const want = selectBest(e.paths.filter((x) => x.accepted));
+      const r = s.rib.get('inet.0', p);
+      assert.equal(r?.nexthops[0]?.gateway, want.best?.attrs.nextHop, p);
+      if (r && e.paths.length > 1) assert.equal(r.attributes!['Selected by'], want.step, p);
+      steps.add(r?.attributes?.['Selected by']);
+    }
+  };
+  check();
+  assert.ok(['AS path length', 'Origin', 'MED', 'Router ID'].every((x) => steps.has(x)), `steps seen: ${[...steps].join(', ')}`);
+  // one peer's paths change, then some go: the other is decided alone
+  for (const p of prefixes.slice(0, 60)) feed(s, '10.0.0.4', { attrs: attrsOf('10.0.0.4'), nlri: [p] });
+  check();
+  feed(s, '10.0.0.2', { withdrawn: prefixes.slice(30, 90) });
+  check();
+});
+
+test('a new prefix decided as it comes, then changed in the same turn: withdrawn, joined by a better path, replaced; counters and exports follow', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), c: ebgp(65004, ['10.0.0.4']) });
+  const sent: Uint8Array[] = [];
+  s.nb('10.0.0.4').sendUpdates = (msgs) => void sent.push(...msgs);
+  const upd = (addr: string, u: Partial<Update>): void => {
+    const d = decodeUpdate(encodeUpdate({ withdrawn: [], attrs: {}, nlri: [], ...u }, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
+    assert.ok(d.kind === 'update');
+    s.inst.update(s.nb(addr), d);
+  };
+  const from = (addr: string, asPath: { type: number; asns: number[] }[], nlri: string[]) => upd(addr, { attrs: { origin: 0, asPath, nextHop: addr }, nlri });
+  // no flush between the UPDATEs: all of it in one turn of the event loop
+  from('10.0.0.2', path(65002, 65010), ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24']);
+  upd('10.0.0.2', { withdrawn: ['192.0.2.0/24'] });
+  from('10.0.0.3', path(65003), ['198.51.100.0/24']);
+  from('10.0.0.2', path(65002), ['203.0.113.0/24']);
+  s.inst.flush();
+  assert.equal(s.rib.get('inet.0', '192.0.2.0/24'), undefined, 'withdrawn');
+  assert.equal(s.rib.get('inet.0', '198.51.100.0/24')?.nexthops[0]?.gateway, '10.0.0.3', 'the shorter path won');
+  assert.equal(s.rib.get('inet.0', '198.51.100.0/24')?.attributes?.['Selected by'], 'AS path length');
+  assert.equal(s.rib.get('inet.0', '203.0.113.0/24')?.attributes?.['AS path'], '65002 I', 'replaced');
+  const summary = s.inst.tableCounts().find((t) => t.table === 'inet.0')!;
+  assert.deepEqual({ paths: summary.paths, active: summary.active }, { paths: 3, active: 2 });
+  const a = s.inst.peerCounts(s.nb('10.0.0.2')).find((t) => t.table === 'inet.0')!;
+  assert.deepEqual({ received: a.received, accepted: a.accepted, active: a.active }, { received: 2, accepted: 2, active: 1 });
+  const out4 = s.inst.adjRibOut(s.nb('10.0.0.4'), 'inet.0');
+  assert.equal(out4.size, 2);
+  assert.equal(out4.get(prefixKeyOfText('198.51.100.0/24'))?.asPath?.[0]?.asns.join(' '), '65001 65003');
+  assert.equal(out4.get(prefixKeyOfText('203.0.113.0/24'))?.asPath?.[0]?.asns.join(' '), '65001 65002');
+  // what c was sent: never the withdrawn prefix
+  const nlri = sent.flatMap((m) => {
+    const d = decodeUpdate(m.subarray(19), DEFAULT_OPTIONS);
+    return d.kind === 'update' ? d.update.nlri : [];
+  });
+  assert.deepEqual(nlri.sort(), ['198.51.100.0/24', '203.0.113.0/24']);
 });

@@ -47,6 +47,8 @@ export class BgpContext {
   dirty = new Map<string, LocEntry[]>();
   /** how many entries `dirty` holds (an UPDATE that takes it to FLUSH_BATCH flushes at once) */
   dirtyCount = 0;
+  /** new prefixes decided as they came (decision.ts decideFresh), per table, for the flush's export */
+  fresh = new Map<string, PrefixKey[]>();
   /** non-BGP RIB routes whose export may have changed */
   ribDirty = new Map<string, Set<PrefixKey>>();
   scheduled = false;

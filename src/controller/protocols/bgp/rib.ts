@@ -23,12 +23,12 @@ import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, type PrefixKey } from 
 import type { PathAttributes } from '../../../wire/bgp/index.js';
 import type { RibApi, RibEntryRef, RibRoute } from '../../rib/types.js';
 import { tableFamily } from '../../rib/rib.js';
-import type { DecidingStep, PathFacts } from './best-path.js';
+import { STEPS, type DecidingStep, type PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
 import { importVerdict } from './policy.js';
-import { schedule } from './decision.js';
+import { decideFresh, schedule } from './decision.js';
 import { nexthopChanged } from './events.js';
 
 /** Where a next hop stands in the RIB, shared by every path using it. */
@@ -133,8 +133,7 @@ export class Path implements PathFacts {
   }
 }
 
-/** The deciding steps, indexed: a LocEntry keeps its step as a small number beside the dirty bit. */
-const STEPS: readonly DecidingStep[] = ['Only path', 'Next hop unresolvable', 'Local preference', 'AS path length', 'Origin', 'MED', 'eBGP over iBGP', 'IGP cost', 'Router ID', 'Cluster list length', 'Peer address', 'Path ID'];
+// a LocEntry keeps its deciding step as its index in best-path's STEPS, beside the dirty bit
 const STEP_INDEX = new Map(STEPS.map((s, i) => [s, i]));
 
 /** A LocEntry's best path and installed set when they differ (multipath, or for the moment of a change). */
@@ -213,7 +212,14 @@ export class LocEntry {
     return STEPS[this.bits >>> 2]!;
   }
   set step(s: DecidingStep) {
-    this.bits = (this.bits & 3) | (STEP_INDEX.get(s)! << 2);
+    this.stepIndex = STEP_INDEX.get(s)!;
+  }
+  /** the deciding step as its index in STEPS (the decision process's hot loop: no map lookup) */
+  get stepIndex(): number {
+    return this.bits >>> 2;
+  }
+  set stepIndex(i: number) {
+    this.bits = (this.bits & 3) | (i << 2);
   }
 
   /**
@@ -263,6 +269,15 @@ export class LocEntry {
   get paths(): readonly Path[] {
     const slot = this.slot;
     return Array.isArray(slot) ? slot : this.slot2 ? [slot, this.slot2] : [slot];
+  }
+
+  /** The two paths, when there are exactly two (no array): `first` is the one that came first. */
+  get first(): Path | undefined {
+    const slot = this.slot;
+    return Array.isArray(slot) ? undefined : slot;
+  }
+  get second(): Path | undefined {
+    return this.slot2;
   }
 
   /** The only path, when there is exactly one. */
@@ -351,6 +366,14 @@ export interface LocTable {
   /** the entry of a key, or a new one holding `first` (then `added` is true until the next call) */
   findOrAdd(key: PrefixKey, first: Path): LocEntry;
   readonly added: boolean;
+  /**
+   * A received path for a key: undefined when the key was new and now holds `first` alone
+   * in the compact form (`addedRef` its RIB entry; the caller decides it at once, see
+   * decision.ts decideFresh), else the entry as findOrAdd gives it. Tables without a
+   * compact form always give the entry.
+   */
+  learnAt(key: PrefixKey, first: Path): LocEntry | undefined;
+  readonly addedRef: RibEntryRef | undefined;
   /** take an entry out (it is the one held for its key) */
   remove(e: LocEntry): void;
   /** hold a view (LocEntry.view) as the entry of its key, before it changes */
@@ -366,6 +389,10 @@ export interface LocTable {
 class MapLocTable implements LocTable {
   private readonly m = new Map<PrefixKey, LocEntry>();
   added = false;
+  readonly addedRef = undefined;
+  learnAt(key: PrefixKey, first: Path): LocEntry {
+    return this.findOrAdd(key, first);
+  }
   findOrAdd(key: PrefixKey, first: Path): LocEntry {
     let e = this.m.get(key);
     this.added = e === undefined;
@@ -440,6 +467,24 @@ class RibLocTable implements LocTable {
     this.size++;
   }
   added = false;
+  addedRef: RibEntryRef | undefined = undefined;
+  learnAt(key: PrefixKey, first: Path): LocEntry | undefined {
+    if (!this.takes(key)) return this.findOrAdd(key, first);
+    const ref = this.rib.entryRef(this.table, key);
+    const v = this.rib.attachedAt(ref);
+    this.added = v === undefined;
+    if (v === undefined) {
+      // new: the path itself on the RIB entry, no LocEntry made and folded again
+      this.rib.attachAt(ref, first);
+      this.size++;
+      this.addedRef = ref;
+      return undefined;
+    }
+    if (v instanceof LocEntry) return v;
+    const e = LocEntry.viewOf(ref, v as Path);
+    this.adopt(e);
+    return e;
+  }
   /** One RIB lookup for a received prefix, whether its entry is new or not; the entry is attached. */
   findOrAdd(key: PrefixKey, first: Path): LocEntry {
     if (!this.takes(key)) {
@@ -628,7 +673,26 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
     st.lastPathTable = table;
   }
   const lt = locTableOf(cx, table);
-  const e = lt.findOrAdd(prefix, p);
+  // a new prefix whose only path is accepted and resolvable is decided at once in its
+  // compact form (decideFresh): no LocEntry made, queued and folded again per prefix
+  if (accepted && nh?.resolvable && !cx.deferring && cx.rib.announceAt) {
+    const ce = lt.learnAt(prefix, p);
+    if (ce === undefined) {
+      bump(st.received, table, 1);
+      bump(st.accepted, table, 1);
+      bump(cx.pathCounts, table, 1);
+      decideFresh(cx, table, prefix, lt.addedRef!, p);
+      return;
+    }
+    learnInto(cx, st, table, lt, ce, p);
+    return;
+  }
+  learnInto(cx, st, table, lt, lt.findOrAdd(prefix, p), p);
+}
+
+/** The path into an existing entry (or one findOrAdd just made): counters, and the entry queued for the decision process. */
+function learnInto(cx: BgpContext, st: NeighborRib, table: string, lt: LocTable, e: LocEntry, p: Path): void {
+  const accepted = p.accepted;
   const old = lt.added ? undefined : e.put(p);
   if (old) forget(cx, st, table, old);
   else bump(st.received, table, 1);

@@ -403,7 +403,7 @@ export function exportChanges(cx: BgpContext, tables: Iterable<readonly [string,
   const lists = [...tables];
   for (const g of [...cx.updateGroups.groups.values()]) {
     const items = lists.filter(([t, l]) => t === g.table && l.length > 0);
-    if (items.length === 0 || g.members.size === 0) continue;
+    if (items.length === 0 || g.members.size === 0 || exportsNothing(cx, g)) continue;
     // a member whose socket does not drain falls behind before this change: the others go on
     for (const m of g.members) if (!m.catchUp && backlog(m.nb) > PACE_BYTES) startCatchUp(m, false, false, []);
     try {
@@ -413,6 +413,18 @@ export function exportChanges(cx: BgpContext, tables: Iterable<readonly [string,
     }
     for (const m of g.members) if (m.catchUp) pump(cx, m);
   }
+}
+
+/**
+ * A group whose export policy rejects every route (`export NOTHING`: a peer that is only
+ * heard, as a route server's client or the ingest bench's injector): its table stays empty,
+ * so the flush's changes are not looked at for it — on a full table that was the export
+ * policy and the RIB's active protocol asked per received prefix to send nothing. VPN
+ * tables are exported by VRF policies instead and are always looked at.
+ */
+function exportsNothing(cx: BgpContext, g: OutGroup): boolean {
+  const chain = g.rep.cfg.export;
+  return chain.length > 0 && g.out.size === 0 && !isVpnTable(g.table) && cx.policy.rejectsAll(chain);
 }
 
 /** One group's table brought up to date for these prefixes; the difference to its members. */
