@@ -19,7 +19,8 @@ const comms = (): string[] =>
 test('a worker thread names itself; the main thread keeps its name', { skip: process.platform !== 'linux' && 'needs Linux /proc' }, async () => {
   const mainName = readFileSync('/proc/thread-self/comm', 'utf8').trim();
   const url = new URL('./thread-name.js', import.meta.url).href;
-  const w = new Worker(`import(${JSON.stringify(url)}).then((m) => { require('node:worker_threads').parentPort.postMessage(m.nameThisThread('cnr-test-worker-long-name')); });`, { eval: true });
+  // the worker keeps a timer: with nothing left to do it would end, and its thread leave the list, before the list is read
+  const w = new Worker(`setInterval(() => {}, 1 << 30); import(${JSON.stringify(url)}).then((m) => { require('node:worker_threads').parentPort.postMessage(m.nameThisThread('cnr-test-worker-long-name')); });`, { eval: true });
   try {
     const named = await new Promise((res, rej) => {
       w.once('message', res);
