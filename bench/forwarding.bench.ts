@@ -34,9 +34,18 @@
  *
  * Pinning: generator on CPU 0, vRouter on CPU 1 (CNR_BENCH_VROUTER_CPU=any leaves it free);
  * the kernel forwards in softirq wherever the packet arrives. cnr runs on af-packet and af-xdp
- * (FWD_DRIVERS). Namespaces and processes are removed by the lab (by PID) even on failure.
+ * (FWD_DRIVERS). An entry of FWD_DRIVERS may carry settings for that vRouter's environment,
+ * `af-packet+CNR_RX_COALESCE_US=150` (each `+NAME=VALUE` a CNR_ variable), so that two settings of
+ * the same driver are compared in the same rounds, beside the kernel (e.g.
+ * `FWD_DRIVERS=af-packet,af-packet+CNR_IDLE_SPIN_US=0`). Each cnr round also prints its forwarding
+ * worker thread's own CPU per packet, exact (/proc/PID/task/TID/schedstat: the scheduler's run
+ * time, not ticks), and how often it went to sleep (its voluntary context switches) per packet:
+ * a sleep and its wake-up cost ~15 us of CPU on this VM, so sleeps per packet is the figure that
+ * tells a worker spinning through a partial load from one sleeping between frames.
+ * Namespaces and processes are removed by the lab (by PID) even on failure.
  */
 import { fileURLToPath } from 'node:url';
+import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { NetnsLab, isRoot, stopChild, waitForLine } from '../test/lib/netns.js';
 import { genDutSink } from './lib/gen-dut-sink.js';
@@ -59,7 +68,29 @@ const SINK_NEXT_HOP_MAC = '02:cc:0f:00:00:99';
 const SIZES = [60, 1514] as const;
 type Size = (typeof SIZES)[number];
 const wire = (s: Size): number => s + 4;
-const DRIVERS = (process.env.FWD_DRIVERS ?? 'af-packet,af-xdp').split(',').filter(Boolean) as ('af-packet' | 'af-xdp')[];
+/** A cnr forwarder under test: its driver and the settings of its vRouter's environment, named by the FWD_DRIVERS entry. */
+interface CnrVariant {
+  label: string;
+  driver: 'af-packet' | 'af-xdp';
+  env: Record<string, string>;
+}
+
+/** FWD_DRIVERS entries: `af-packet`, `af-xdp`, each optionally followed by `+CNR_NAME=value` settings. */
+export function parseDrivers(spec: string): CnrVariant[] {
+  return spec.split(',').filter(Boolean).map((label) => {
+    const [driver, ...settings] = label.split('+');
+    if (driver !== 'af-packet' && driver !== 'af-xdp') throw new Error(`FWD_DRIVERS: ${label}: the driver must be af-packet or af-xdp`);
+    const env: Record<string, string> = {};
+    for (const kv of settings) {
+      const m = /^(CNR_[A-Z0-9_]+)=(.*)$/.exec(kv);
+      if (!m) throw new Error(`FWD_DRIVERS: ${label}: "${kv}" is not CNR_NAME=value`);
+      env[m[1]!] = m[2]!;
+    }
+    return { label, driver, env };
+  });
+}
+const VARIANTS = parseDrivers(process.env.FWD_DRIVERS ?? 'af-packet,af-xdp');
+const DRIVERS = VARIANTS.map((v) => v.label);
 /** forwarded >= this share of the offered rate: the forwarder kept up, the generator was the limit */
 const KEPT_UP = 0.97;
 
@@ -79,9 +110,29 @@ interface Window {
   /** the vRouter process alone (0 for the kernel and the baseline): user time (the graph, ring copies, the loop) and system time (syscalls: the transmit kicks with the kernel's transmit work, poll) per second */
   vrUserPerS: number;
   vrSystemPerS: number;
+  /** the vRouter's forwarding worker thread (0 for the kernel and the baseline): run time per second (schedstat, exact) and sleeps per second (voluntary context switches) */
+  workerPerS: number;
+  workerSleepsPerS: number;
 }
 
-type Forwarder = 'kernel' | 'af-packet' | 'af-xdp';
+/** Run time (s) and voluntary context switches of the vRouter's forwarding worker thread (cnr-fwd-0), zeros when not found. */
+function workerThread(pid: number): { seconds: number; sleeps: number } {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const dir = `/proc/${pid}/task/${tid}`;
+      if (!readFileSync(`${dir}/comm`, 'utf8').startsWith('cnr-fwd')) continue;
+      const seconds = Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+      const sleeps = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`${dir}/status`, 'utf8'))?.[1] ?? 0);
+      return { seconds, sleeps };
+    }
+  } catch {
+    // gone
+  }
+  return { seconds: 0, sleeps: 0 };
+}
+
+/** 'kernel', or a FWD_DRIVERS label */
+type Forwarder = string;
 
 export async function run(): Promise<BenchResult[]> {
   if (!isRoot) {
@@ -137,6 +188,7 @@ export async function run(): Promise<BenchResult[]> {
         const pids = [g.pid!, ...(vrouterPid ? [vrouterPid] : []), ...softirqThreads];
         const own0 = processSeconds(pids);
         const vr0 = vrouterPid ? processUserSystem(vrouterPid) : { user: 0, system: 0 };
+        const w0 = vrouterPid ? workerThread(vrouterPid) : { seconds: 0, sleeps: 0 };
         const s0 = readProcStat();
         const p0 = rx();
         const t0 = process.hrtime.bigint();
@@ -145,10 +197,11 @@ export async function run(): Promise<BenchResult[]> {
         const s1 = readProcStat();
         const own1 = processSeconds(pids);
         const vr1 = vrouterPid ? processUserSystem(vrouterPid) : { user: 0, system: 0 };
+        const w1 = vrouterPid ? workerThread(vrouterPid) : { seconds: 0, sleeps: 0 };
         const dt = Number(process.hrtime.bigint() - t0) / 1e9;
         await done;
         const cpu = busySeconds(s0, s1);
-        return { pps: (p1 - p0) / dt, offered: Number(/pps (\d+)/.exec(out)?.[1] ?? 0), busyPerS: cpu.busy / dt, stealPerS: cpu.steal / dt, ownPerS: (own1 - own0) / dt, vrUserPerS: (vr1.user - vr0.user) / dt, vrSystemPerS: (vr1.system - vr0.system) / dt };
+        return { pps: (p1 - p0) / dt, offered: Number(/pps (\d+)/.exec(out)?.[1] ?? 0), busyPerS: cpu.busy / dt, stealPerS: cpu.steal / dt, ownPerS: (own1 - own0) / dt, vrUserPerS: (vr1.user - vr0.user) / dt, vrSystemPerS: (vr1.system - vr0.system) / dt, workerPerS: (w1.seconds - w0.seconds) / dt, workerSleepsPerS: (w1.sleeps - w0.sleeps) / dt };
       } finally {
         await stopChild(g, 2000);
       }
@@ -161,11 +214,12 @@ export async function run(): Promise<BenchResult[]> {
       return out;
     };
     const drops: Record<string, string> = {};
-    const cnrWindows = async (driver: 'af-packet' | 'af-xdp', rates: Record<Size, number>): Promise<Record<Size, Window>> => {
+    const cnrWindows = async (label: string, rates: Record<Size, number>): Promise<Record<Size, Window>> => {
       kernelForwarding(false);
-      const cfg = { workers: 1, driver, in: 'r1', out: 'r2', inMac: R1_MAC, outMac: R2_MAC, sinkMac: SINK_NEXT_HOP_MAC, routes: ROUTES, seed: SEED };
+      const variant = VARIANTS.find((v) => v.label === label)!;
+      const cfg = { workers: 1, driver: variant.driver, in: 'r1', out: 'r2', inMac: R1_MAC, outMac: R2_MAC, sinkMac: SINK_NEXT_HOP_MAC, routes: ROUTES, seed: SEED };
       const cmd = [process.execPath, vrouterChild, JSON.stringify(cfg)];
-      const vr = lab.spawn(r, process.env.CNR_BENCH_VROUTER_CPU === 'any' ? cmd : ['taskset', '-c', '1', ...cmd]);
+      const vr = lab.spawn(r, process.env.CNR_BENCH_VROUTER_CPU === 'any' ? cmd : ['taskset', '-c', '1', ...cmd], { ...process.env, ...variant.env });
       let vout = '';
       vr.stdout!.on('data', (d: Buffer) => (vout += d.toString()));
       const out = {} as Record<Size, Window>;
@@ -175,7 +229,7 @@ export async function run(): Promise<BenchResult[]> {
       } finally {
         await stopChild(vr, 5000);
         const d = JSON.parse(/dropstats (.*)/.exec(vout)?.[1] ?? '{}') as Record<string, number>;
-        drops[driver] = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
+        drops[label] = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
       }
       return out;
     };
@@ -215,7 +269,7 @@ export async function run(): Promise<BenchResult[]> {
       for (const s of SIZES) {
         const per = (f: Forwarder): string => {
           const w = cost[f]![round]![s];
-          const split = f === 'kernel' ? '' : `, of which the vRouter user ${((w.vrUserPerS / w.pps) * 1e9).toFixed(0)} / system ${((w.vrSystemPerS / w.pps) * 1e9).toFixed(0)}`;
+          const split = f === 'kernel' ? '' : `, of which the vRouter user ${((w.vrUserPerS / w.pps) * 1e9).toFixed(0)} / system ${((w.vrSystemPerS / w.pps) * 1e9).toFixed(0)}, its worker thread ${((w.workerPerS / w.pps) * 1e9).toFixed(0)} ns (${(w.workerSleepsPerS / w.pps).toFixed(3)} sleeps) per packet`;
           return `${f} ${(((w.busyPerS - b[s].busyPerS) / w.pps) * 1e9).toFixed(0)} all-core / ${(((w.ownPerS - b[s].ownPerS) / w.pps) * 1e9).toFixed(0)} own ns/packet${split} (${fmt(w.pps)} of ${fmt(w.offered)} pps)`;
         };
         console.log(`  cost round ${round + 1}, ${wire(s)} B: baseline ${b[s].busyPerS.toFixed(3)} all-core / ${b[s].ownPerS.toFixed(3)} own CPU-s/s at ${fmt(b[s].pps)} pps; ${forwarders.map(per).join('; ')}`);
@@ -254,7 +308,7 @@ export async function run(): Promise<BenchResult[]> {
               values,
               reference: { name: 'Linux kernel IPv4 forwarding, same FIB, rate and round', values: kernelNs },
               direction: 'ref/value',
-              notes: `${what}; ${baseNote}; the vRouter process's own user / system ns per packet by round ${cost[d]!.map((w) => `${((w[s].vrUserPerS / w[s].pps) * 1e9).toFixed(0)} / ${((w[s].vrSystemPerS / w[s].pps) * 1e9).toFixed(0)}`).join(', ')} (system: mostly the kernel's transmit inside the sendto kicks); a round that lost more than ${((1 - KEPT_UP) * 100).toFixed(0)}% is left out; cnr drops ${drops[d]}; load average ${load} at the end`,
+              notes: `${what}; ${baseNote}; the vRouter process's own user / system ns per packet by round ${cost[d]!.map((w) => `${((w[s].vrUserPerS / w[s].pps) * 1e9).toFixed(0)} / ${((w[s].vrSystemPerS / w[s].pps) * 1e9).toFixed(0)}`).join(', ')} (system: mostly the kernel's transmit inside the sendto kicks); its forwarding worker thread's own CPU (schedstat, exact) / sleeps per packet by round ${cost[d]!.map((w) => `${((w[s].workerPerS / w[s].pps) * 1e9).toFixed(0)} ns / ${(w[s].workerSleepsPerS / w[s].pps).toFixed(3)}`).join(', ')}; a round that lost more than ${((1 - KEPT_UP) * 100).toFixed(0)}% is left out; cnr drops ${drops[d]}; load average ${load} at the end`,
             }),
           );
         }

@@ -7,6 +7,7 @@
  * io/driver.ts IoCounters) into the shared counters, where the drop reasons and the vif list
  * show them.
  */
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { IoCounters, IoDriver } from '../io/driver.js';
 import { MemoryDriver, type MemoryDriverShared } from '../io/memory.js';
@@ -48,14 +49,38 @@ function microsecondsSetting(name: string, env: string | undefined, dflt: number
  * next turn, instead of spinning or sleeping in poll() on its sockets, so that the frames
  * arriving meanwhile are taken in one burst and no frame's arrival has to wake the worker
  * (the sender's softirq then skips the wake-up, a cross-CPU IPI, too). It adds up to that
- * delay, plus the kernel's timer slack (50 us for a normal thread), to frames arriving in the
- * window. Off by default (0): measured on veths beside 10 kpps it added 0.1-0.3 ms to a ping's
- * round trip and showed no CPU gain (docs/benchmarks-history.md, forwarding, session 8);
- * CNR_RX_COALESCE_US (0 to 1000 us) turns it on.
+ * delay to frames arriving in the window (the worker's timer slack is 1 us, WORKER_TIMER_SLACK_NS,
+ * not the kernel's 50 us). Off by default (0): measured on veths beside 10 kpps it added 0.1-0.3
+ * ms to a ping's round trip and showed no CPU gain (docs/benchmarks-history.md, forwarding,
+ * session 8), and at 87 kpps neither 50, 100, 150 nor 200 us lowered the worker's CPU per packet:
+ * a timed sleep and its wake-up cost ~15-25 us of CPU on this VM, about what the nap saves
+ * (session 10); CNR_RX_COALESCE_US (0 to 1000 us) turns it on.
  */
 export const DEFAULT_RX_COALESCE_US = 0;
 export function rxCoalesceMs(env: string | undefined = process.env['CNR_RX_COALESCE_US']): number {
   return microsecondsSetting('CNR_RX_COALESCE_US', env, DEFAULT_RX_COALESCE_US);
+}
+
+/**
+ * The worker's timer slack, in ns: how late the kernel may end its timed sleeps (the coalescing
+ * nap, poll()'s timeout) to group timer interrupts, 50 us by default for a normal thread, which
+ * would add to every nap of CNR_RX_COALESCE_US and make its stated bound untrue. 1 us keeps the
+ * nap the length asked for.
+ */
+export const WORKER_TIMER_SLACK_NS = 1000;
+
+/**
+ * Sets the calling thread's timer slack through its own /proc entry (/proc/TID/timerslack_ns:
+ * /proc/thread-self has none); false when refused (not Linux, /proc read-only): the default stays.
+ */
+export function setThreadTimerSlack(ns: number): boolean {
+  try {
+    const tid = readlinkSync('/proc/thread-self').split('/').pop();
+    writeFileSync(`/proc/${tid}/timerslack_ns`, String(ns));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** how often the drivers' I/O counters are read (PACKET_STATISTICS is a syscall) */

@@ -14,7 +14,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Tables, type TablesShared } from '../tables/tables.js';
-import { BURST, Engine, driverModules, openDriver, type DriverKind } from './engine.js';
+import { BURST, Engine, WORKER_TIMER_SLACK_NS, driverModules, openDriver, setThreadTimerSlack, type DriverKind } from './engine.js';
 import type { MemoryDriverShared } from '../io/memory.js';
 import type { MemifOptions } from '../io/memif.js';
 import { HandoffRing, type HandoffShared } from './handoff.js';
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   engine.graph.workerIndex = me;
   // "cnr-fwd-N" in top -H, perf and /proc/PID/task/TID/comm (Node names every thread "node")
   nameThisThread(`cnr-fwd-${me}`);
+  setThreadTimerSlack(WORKER_TIMER_SLACK_NS);
   engine.connect(
     init.rings[me]!.map((r) => (r ? new HandoffRing(r) : null)),
     init.rings.map((row) => row[me]).filter((r): r is HandoffShared => r !== null && r !== undefined).map((r) => new HandoffRing(r)),
