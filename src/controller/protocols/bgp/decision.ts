@@ -8,20 +8,22 @@
  *
  * Hot path (one call per received prefix): decide allocates nothing for a lone path whose
  * facts match the previous prefix's — the RIB route object and the attributes shown by
- * `show route` are shared by the run of prefixes of one UPDATE.
+ * `show route` are shared by the run of prefixes of one UPDATE — nor for a prefix with two
+ * paths (compareCode instead of selectBest); a new prefix with one good path does not wait
+ * for the flush at all (decideFresh).
  */
 import { formatAsPath, formatCommunity, formatExtCommunity, formatLargeCommunity, formatOrigin } from '../../../wire/bgp/index.js';
 import { prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
 import type { RibEntryRef, RibRoute } from '../../rib/types.js';
 import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { compareCode, DEFAULT_LOCAL_PREF, selectBest, STEPS, type DecidingStep } from './best-path.js';
-
-const UNRESOLVABLE_STEP = STEPS.indexOf('Next hop unresolvable');
-const PATH_ID_STEP = STEPS.indexOf('Path ID');
 import { isVpnTable } from './config.js';
 import type { BgpContext } from './instance.js';
 import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
 import { exportChanges } from './update-group.js';
+
+const UNRESOLVABLE_STEP = STEPS.indexOf('Next hop unresolvable');
+const PATH_ID_STEP = STEPS.indexOf('Path ID');
 
 /** The labels to push for a received stack (implicit null pushes nothing). */
 function pushLabels(stack: readonly number[]): number[] | undefined {

@@ -480,6 +480,10 @@ class RibLocTable implements LocTable {
       this.addedRef = ref;
       return undefined;
     }
+    return this.attached(ref, v);
+  }
+  /** The entry of a prefix that holds something, attached (a compact prefix's view adopted). */
+  private attached(ref: RibEntryRef, v: object): LocEntry {
     if (v instanceof LocEntry) return v;
     const e = LocEntry.viewOf(ref, v as Path);
     this.adopt(e);
@@ -498,12 +502,7 @@ class RibLocTable implements LocTable {
     const ref = this.rib.entryRef(this.table, key);
     const v = this.rib.attachedAt(ref);
     this.added = v === undefined;
-    if (v instanceof LocEntry) return v;
-    if (v !== undefined) {
-      const e = LocEntry.viewOf(ref, v as Path);
-      this.adopt(e);
-      return e;
-    }
+    if (v !== undefined) return this.attached(ref, v);
     const n = new LocEntry(key, first);
     n.ribRef = ref;
     this.rib.attachAt(ref, n);
