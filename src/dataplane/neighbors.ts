@@ -3,8 +3,9 @@
  * (tables/neighbor-table.ts). The graph sends requests and answers on the wire; what ARP
  * replies and NAs teach a worker comes back as events (EVENT_WORDS words each, graph.ts),
  * which applyEvents writes into the table. A next hop's neighbor is resolved actively:
- * 3 tries a second apart, then the entry is failed and retried every 10 s (traffic to it is
- * dropped as arp_unresolved meanwhile and triggers rate-limited requests from the worker).
+ * 3 tries a second apart, then the entry is failed and retried every 10 s (traffic to it waits
+ * in the worker's small hold, graph.ts, for at most 3 s, then is dropped, and triggers
+ * rate-limited requests from the worker).
  * Neighbors no next hop refers to (learned unsolicited, for hosts on a connected subnet, or
  * released) age out after 15 minutes and are the first evicted when the table is full.
  * Static neighbors (setStatic: configured `arp`/`ndp` entries, a CNI pod's address and MAC)
