@@ -33,7 +33,6 @@
  * keeps a few ready), and openAfPacket given such a socket only maps and binds it; close()
  * hands the final close() to the thread pool.
  */
-import { isMainThread } from 'node:worker_threads';
 import type { IoCounters, IoDriver } from './driver.js';
 import { HEADROOM, SLOT_SIZE, type PacketPool } from '../pool.js';
 import {
@@ -170,14 +169,15 @@ export function setFdCloser(closer: (fd: number) => void): void {
 
 /**
  * close(fd) off the calling thread: the last close of a packet socket with rings waits for
- * RCU grace periods (~35 ms). On the main thread it runs on libuv's thread pool (koffi's async
- * call); in a worker it goes to the setFdCloser closer; else, or when koffi refuses more async
- * calls, it is closed here.
+ * RCU grace periods (~35 ms). In a forwarding worker (setFdCloser) it goes to the closer;
+ * on any thread whose event loop runs (the process's main thread, or the vRouter thread of
+ * `cnr start`, a worker itself) it runs on libuv's thread pool (koffi's async call); only when
+ * koffi refuses more async calls is it closed here. (Keying this on isMainThread closed every
+ * detached vif synchronously on the vRouter thread, stalling its loop ~35-50 ms per DEL.)
  */
 export function closeInBackground(fd: number): void {
-  if (!isMainThread) {
-    if (fdCloser) fdCloser(fd);
-    else libc().close(fd);
+  if (fdCloser) {
+    fdCloser(fd);
     return;
   }
   try {
