@@ -93,8 +93,12 @@ function threadNames(pid: number): string[] {
   return names;
 }
 
-/** bin/cnr start on loopback only (no vhost0, ports chosen by the kernel) until it runs; its threads then, its exit after SIGTERM. */
-function runStart(extra: string[]): Promise<{ running: string; threads: string[]; code: number | null; stderr: string }> {
+/**
+ * bin/cnr start on loopback only (no vhost0, ports chosen by the kernel) until it runs and the
+ * threads named `expect` are there (a thread names itself once it has started: the data plane's
+ * worker may do so a moment after the start line; 5 s at most); its threads then, its exit after SIGTERM.
+ */
+function runStart(extra: string[], expect: string[]): Promise<{ running: string; threads: string[]; code: number | null; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), `cnr-vrouter-thread-${process.pid}-`));
   const args = ['start', '--state-dir', join(dir, 'state'), '--metrics', 'none', '--agent-address', '127.0.0.1:0', '--introspect', 'none', '--health', 'none', '--no-vhost', ...extra];
   return new Promise((resolve, reject) => {
@@ -111,8 +115,13 @@ function runStart(extra: string[]): Promise<{ running: string; threads: string[]
       const m = /cnr start: running .*/.exec(stderr);
       if (m && !running) {
         running = m[0];
-        threads = threadNames(child.pid!);
-        child.kill('SIGTERM');
+        const until = Date.now() + 5_000;
+        const look = (): void => {
+          threads = threadNames(child.pid!);
+          if (Date.now() < until && !expect.every((n) => threads.includes(n))) setTimeout(look, 50);
+          else child.kill('SIGTERM');
+        };
+        look();
       }
     });
     child.on('error', reject);
@@ -126,11 +135,11 @@ function runStart(extra: string[]): Promise<{ running: string; threads: string[]
 
 const root = process.getuid?.() === 0;
 test('cnr start: the vRouter thread by default, the main thread with --vrouter-thread off; both stop cleanly', { skip: root ? false : 'needs root: cnr start runs a data plane', timeout: 60_000 }, async () => {
-  const byDefault = await runStart([]);
+  const byDefault = await runStart([], ['cnr-vrouter', 'cnr-fwd-0']);
   assert.match(byDefault.running, /\(vRouter thread\)/, byDefault.stderr);
   assert.ok(byDefault.threads.includes('cnr-vrouter'), `a thread named cnr-vrouter: ${byDefault.threads.join(', ')}`);
   assert.equal(byDefault.code, 0, byDefault.stderr);
-  const off = await runStart(['--vrouter-thread', 'off']);
+  const off = await runStart(['--vrouter-thread', 'off'], ['cnr-fwd-0']);
   assert.match(off.running, /\(vRouter on the main thread\)/, off.stderr);
   assert.ok(!off.threads.includes('cnr-vrouter'), `no cnr-vrouter thread: ${off.threads.join(', ')}`);
   assert.ok(off.threads.includes('cnr-fwd-0'), `the data plane's worker runs all the same: ${off.threads.join(', ')}`);
