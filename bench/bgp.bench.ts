@@ -50,6 +50,12 @@ const injectorJs = join(here, 'lib', 'bgp-injector.js');
 
 const INJ = { addr: '100.64.0.1', asn: 65001 };
 const RCV = { addr: '100.64.0.2', asn: 65002 };
+/**
+ * CNR_BENCH_BGP_VARIANTS ("NAME=PATH,..."): other builds' bin/cnr (e.g. the branch's base built
+ * elsewhere), each run as receiver "cnr-NAME" in the same rounds as this build, in the ingest
+ * and the realistic feed alike.
+ */
+const BUILD_VARIANTS = envList('CNR_BENCH_BGP_VARIANTS', '').map((v) => v.split('=') as [string, string | undefined]);
 
 interface Receiver {
   name: string;
@@ -101,12 +107,7 @@ const receivers: Receiver[] = [
     },
   },
   cnrIngestReceiver('cnr'),
-  // CNR_BENCH_BGP_VARIANTS ("NAME=PATH,..."): another build's bin/cnr in the same rounds as
-  // this one (receiver "cnr-NAME"), e.g. the branch's base built elsewhere
-  ...envList('CNR_BENCH_BGP_VARIANTS', '').map((v) => {
-    const [name, bin] = v.split('=');
-    return cnrIngestReceiver(`cnr-${name}`, bin);
-  }),
+  ...BUILD_VARIANTS.map(([name, bin]) => cnrIngestReceiver(`cnr-${name}`, bin)),
 ];
 
 /** `cnr controller` as an ingest receiver (this build, or the build whose bin/cnr is `bin`). */
@@ -456,10 +457,7 @@ const receivers2: Receiver2[] = [
     },
   },
   cnrRealisticReceiver('cnr'),
-  ...envList('CNR_BENCH_BGP_VARIANTS', '').map((v) => {
-    const [name, bin] = v.split('=');
-    return cnrRealisticReceiver(`cnr-${name}`, bin);
-  }),
+  ...BUILD_VARIANTS.map(([name, bin]) => cnrRealisticReceiver(`cnr-${name}`, bin)),
 ];
 
 /** `cnr controller` as the realistic feed's receiver (this build, or the build whose bin/cnr is `bin`). */
