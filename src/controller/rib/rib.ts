@@ -338,6 +338,16 @@ class Entry implements Cand {
     this.held = lone(this.table, source, route, fwd, this.links);
     this.stamp = (at << 1) | (this.stamp & 1);
   }
+  /** Hold a lone candidate already resolved (a run's, see Rib.installRun), its links with it. */
+  take(l: Lone, at: number): void {
+    this.held = l;
+    this.stamp = (at << 1) | (this.stamp & 1);
+  }
+  /** the lone candidate as held (undefined without one) */
+  get lone(): Lone | undefined {
+    const h = this.held;
+    return h instanceof Lone ? h : undefined;
+  }
   /** After an evaluation: the lone candidate's next hops (ignored without one), resolvers and interfaces, in one step. */
   settle(fwd: FibNexthop[] | null | undefined, deps: Resolver[] | undefined, ifDeps: string[] | undefined): void {
     const old = this.links;
@@ -439,6 +449,31 @@ class ResolverScratch {
   push(r: Resolver): void {
     this.items[this.n++] = r;
   }
+}
+
+/** Register `e` as one more dependent of `r` (its table is among r.depTables already). */
+function addDependent(r: Resolver, e: Entry): void {
+  r.live++;
+  const list = r.dependents;
+  if (list === undefined) return;
+  if (r.live > DEPENDENTS_LISTED) r.dependents = undefined;
+  else {
+    list.push(e);
+    // (e's own list is stored after: it stays)
+    if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x === e || x.deps?.includes(r)))];
+  }
+}
+
+/**
+ * A run of installs alike (Rib.installRun): the route object and source of a fresh entry's
+ * install, the Lone its evaluation came to (its table, resolved next hops and resolvers),
+ * and the epoch it was valid at. Entries installed from it share the Lone.
+ */
+interface Run {
+  readonly route: RibRoute;
+  readonly source: string;
+  readonly lone: Lone;
+  readonly epoch: number;
 }
 
 export interface TableInfo {
@@ -688,6 +723,20 @@ export class Rib implements RibApi {
   private ifScratch: string[] = [];
   private readonly ifScratchTop: string[] = [];
   private readonly depsScratch = new ResolverScratch();
+  /**
+   * Counts changes that may alter a resolution: an active route changing at a prefix that
+   * holds a resolver's address (any table), a resolver dropped, interfaces going up or down.
+   * A run's install (see Run) is valid while it has not moved.
+   */
+  private epoch = 0;
+  /** the last install that started a run (see installRun), or undefined */
+  private run: Run | undefined = undefined;
+  /** whether runs are recognised (tests compare with the per-prefix path: `new Rib({ runs: false })`) */
+  private readonly runs: boolean;
+
+  constructor(opts: { runs?: boolean } = {}) {
+    this.runs = opts.runs ?? true;
+  }
 
   /**
    * The interfaces that exist and are up. Next hops that name another interface are
@@ -698,6 +747,7 @@ export class Rib implements RibApi {
     const next = new Set(up);
     const old = this.up;
     this.up = next;
+    this.epoch++;
     const changed = new Set<string>();
     for (const n of next) if (!old?.has(n)) changed.add(n);
     for (const n of old ?? []) if (!next.has(n)) changed.add(n);
@@ -910,8 +960,18 @@ export class Rib implements RibApi {
       list.push(first, new Candidate(source, r, undefined, at));
       list.active = e.active === e ? first : undefined;
       e.cands = list;
-    } else if (cands.length === 0) e.hold(source, r, null, at);
-    else {
+    } else if (cands.length === 0) {
+      if (cands === e.table.none && this.runs) {
+        // a fresh entry (no candidate, no links): installed as the run's last one was, or it starts a run
+        if (this.installRun(e, source, r, at)) return;
+        const epoch = this.epoch;
+        e.hold(source, r, null, at);
+        this.evaluate(e);
+        this.noteRun(e, source, r, epoch);
+        return;
+      }
+      e.hold(source, r, null, at);
+    } else {
       const cand = new Candidate(source, r, undefined, at);
       let i = cands.length - 1;
       while (i >= 0 && cands[i]!.source !== source) i--;
@@ -1203,7 +1263,11 @@ export class Rib implements RibApi {
   }
 
   private maybeDropResolver(r: Resolver): void {
-    if (r.live === 0 && r.watchers.size === 0) r.table.resolvers.delete(r.mapKey);
+    if (r.live === 0 && r.watchers.size === 0) {
+      r.table.resolvers.delete(r.mapKey);
+      // a run's install names it among its resolvers: made again, it would be another object
+      this.epoch++;
+    }
   }
 
   /** Resolve one candidate's next hops; records the resolvers it used in `deps`. */
@@ -1376,18 +1440,59 @@ export class Rib implements RibApi {
     }
     for (const r of deps) {
       if (old?.includes(r)) continue;
-      r.live++;
       if (!r.depTables.includes(e.table)) r.depTables.push(e.table);
-      const list = r.dependents;
-      if (list === undefined) continue;
-      if (r.live > DEPENDENTS_LISTED) r.dependents = undefined;
-      else {
-        list.push(e);
-        // (e's own list is stored after: it stays)
-        if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x === e || x.deps?.includes(r)))];
-      }
+      addDependent(r, e);
     }
     return deps.length ? deps : undefined;
+  }
+
+  /**
+   * Install a route at a fresh entry (no candidate, no links) as the run's last install went,
+   * when it can go so: the same table, source and route object (the prefixes of a BGP UPDATE:
+   * one route shared), nothing since that may change a resolution (the epoch), and no
+   * resolver's address under the prefix (the entry's own resolution would exclude itself, and
+   * its change would have dependents to re-evaluate). Then the entry's evaluation is the
+   * run's: the same resolved next hops and resolvers (one shared Lone), so it takes them
+   * without resolving, registers with the resolvers, tells listeners and the FIB queue as
+   * evaluate would, and has nothing to propagate. False: the caller goes the usual way.
+   */
+  private installRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
+    const run = this.run;
+    if (run === undefined || run.route !== route || run.epoch !== this.epoch || run.source !== source) return false;
+    const t = e.table;
+    const l = run.lone;
+    if (l.table !== t || this.holdsResolver(t, e)) return false;
+    e.take(l, at);
+    const deps = l.links as Resolver[] | undefined;
+    if (deps !== undefined) for (let i = 0; i < deps.length; i++) addDependent(deps[i]!, e);
+    if (l.fwd === null) return true;
+    if (this.listeners.length) {
+      const change = new Change(e, e);
+      for (const f of this.listeners) f(change);
+    }
+    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    return true;
+  }
+
+  /**
+   * After a fresh entry's usual install: keep what it came to as the start of a run, when the
+   * next fresh entry with the same route would come to the same (see installRun): a lone
+   * candidate with resolvers only (no interfaces: those are registered per entry), at a
+   * prefix that holds no resolver's address, with nothing changed since `epoch` was read.
+   */
+  private noteRun(e: Entry, source: string, route: RibRoute, epoch: number): void {
+    const h = e.lone;
+    if (h === undefined || h.route !== route || h.source !== source || epoch !== this.epoch) return;
+    if (h.links !== undefined && !Array.isArray(h.links)) return;
+    if (this.holdsResolver(e.table, e)) return;
+    this.run = { route, source, lone: h, epoch };
+  }
+
+  /** Does the prefix of `e` hold the address of one of its table's resolvers? */
+  private holdsResolver(t: Table, e: Entry): boolean {
+    if (t.resolvers.size === 0) return false;
+    for (const r of t.resolvers.values()) if (holds(e, r.v4, r.v6)) return true;
+    return false;
   }
 
   /** setDeps for the interfaces an entry's next hops name; returns its new list (the caller stores it). */
@@ -1426,12 +1531,17 @@ export class Rib implements RibApi {
   private propagate(e: Entry): void {
     const t = e.table;
     if (t.resolvers.size === 0) return;
-    if (this.depth > 16) return;
+    if (this.depth > 16) {
+      this.epoch++;
+      return;
+    }
     this.depth++;
     try {
       // (a resolver dropped meanwhile is skipped by the Map iterator; one added is visited)
       for (const r of t.resolvers.values()) {
         if (!holds(e, r.v4, r.v6)) continue;
+        // a resolution may change: a run's install made before is no longer valid
+        this.epoch++;
         if (r.live > 0) {
           const seen = new Set<Entry>();
           for (const d of this.dependentsOf(r)) {
