@@ -733,6 +733,8 @@ export class Rib implements RibApi {
   private run: Run | undefined = undefined;
   /** whether runs are recognised (tests compare with the per-prefix path: `new Rib({ runs: false })`) */
   private readonly runs: boolean;
+  /** entries installed by a run (installRun), for tests and profiles */
+  runInstalls = 0;
 
   constructor(opts: { runs?: boolean } = {}) {
     this.runs = opts.runs ?? true;
@@ -747,6 +749,7 @@ export class Rib implements RibApi {
     const next = new Set(up);
     const old = this.up;
     this.up = next;
+    // (a run holds no interface's state; the connected routes re-evaluated below bump it too)
     this.epoch++;
     const changed = new Set<string>();
     for (const n of next) if (!old?.has(n)) changed.add(n);
@@ -1463,6 +1466,7 @@ export class Rib implements RibApi {
     const l = run.lone;
     if (l.table !== t || this.holdsResolver(t, e)) return false;
     e.take(l, at);
+    this.runInstalls++;
     const deps = l.links as Resolver[] | undefined;
     if (deps !== undefined) for (let i = 0; i < deps.length; i++) addDependent(deps[i]!, e);
     if (l.fwd === null) return true;
