@@ -171,7 +171,9 @@ test('a run after its resolver went (every dependent withdrawn) registers with t
   const { runs } = both([
     (w) => w.rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1')),
     (w) => announceRun(w.rib, keys, route),
-    (w) => keys.forEach((k) => w.rib.withdrawKey('inet.0', 'bgp', k)),
+    (w) => keys.forEach((k) => {
+        w.rib.withdrawKey('inet.0', 'bgp', k);
+      }),
     (w) => announceRun(w.rib, keys, route),
     (w) => w.drain(),
     (w) => w.rib.withdraw('inet.0', 'direct:eth1', '10.0.0.0/24'),
@@ -198,10 +200,15 @@ test('random operations: runs and the per-prefix path agree step by step', () =>
       // runs over a small space of prefixes (10.0.0.0/8 among them) so that they meet again
       const keys = run28(V4(rnd(2) ? '10.0.0.0' : '198.18.0.0') + rnd(64) * 16, 1 + rnd(30));
       const attached = rnd(2) === 0;
-      steps.push((w) => (attached ? announceRun(w.rib, keys, route) : keys.forEach((k) => w.rib.announceSharedKey('inet.0', 'bgp', k, route))));
+      steps.push((w) => {
+        if (attached) announceRun(w.rib, keys, route);
+        else for (const k of keys) w.rib.announceSharedKey('inet.0', 'bgp', k, route);
+      });
     } else if (op === 5) {
       const keys = run28(V4('198.18.0.0') + rnd(64) * 16, 1 + rnd(20));
-      steps.push((w) => keys.forEach((k) => w.rib.withdrawKey('inet.0', 'bgp', k)));
+      steps.push((w) => keys.forEach((k) => {
+        w.rib.withdrawKey('inet.0', 'bgp', k);
+      }));
     } else if (op === 6) {
       const p = covering[rnd(covering.length)]!, ifname = `eth${rnd(3)}`;
       steps.push((w) => w.rib.announce('inet.0', 'direct:' + ifname, direct(p, ifname)));
