@@ -506,6 +506,8 @@ class Table {
   /** lengths that hold entries, longest first */
   lengths: number[] = [];
   readonly resolvers = new Map<string, Resolver>();
+  /** the resolvers as a list (made again after a change of `resolvers`): a run's per-prefix check walks it */
+  resolverList: Resolver[] | undefined = undefined;
   size = 0;
   /** the data-plane VRF, or undefined for tables that are not forwarded */
   readonly vrf: string | undefined;
@@ -723,6 +725,8 @@ export class Rib implements RibApi {
   private ifScratch: string[] = [];
   private readonly ifScratchTop: string[] = [];
   private readonly depsScratch = new ResolverScratch();
+  /** the table `table()` answered last */
+  private lastTable: Table | undefined = undefined;
   /**
    * Counts changes that may alter a resolution: an active route changing at a prefix that
    * holds a resolver's address (any table), a resolver dropped, interfaces going up or down.
@@ -792,7 +796,10 @@ export class Rib implements RibApi {
   /** Drop a table that has no routes left. */
   dropTable(name: string): void {
     const t = this.tables.get(name);
-    if (t && t.size === 0 && t.resolvers.size === 0) this.tables.delete(name);
+    if (t && t.size === 0 && t.resolvers.size === 0) {
+      this.tables.delete(name);
+      if (this.lastTable === t) this.lastTable = undefined;
+    }
   }
 
   tableNames(): string[] {
@@ -1218,11 +1225,15 @@ export class Rib implements RibApi {
   }
 
   private table(name: string): Table {
+    // the table of the last call first: a protocol's runs of calls name one table
+    const last = this.lastTable;
+    if (last !== undefined && last.name === name) return last;
     let t = this.tables.get(name);
     if (!t) {
       t = new Table(name, tableFamily(name));
       this.tables.set(name, t);
     }
+    this.lastTable = t;
     return t;
   }
 
@@ -1262,12 +1273,14 @@ export class Rib implements RibApi {
     const text = family === 4 ? formatIpv4(v4Of(bytes)) : formatIpv6Bytes(bytes);
     r = new Resolver(t, text, family === 4 ? v4Of(bytes) : 0, family === 6 ? bytes : undefined, address);
     t.resolvers.set(address, r);
+    t.resolverList = undefined;
     return r;
   }
 
   private maybeDropResolver(r: Resolver): void {
     if (r.live === 0 && r.watchers.size === 0) {
       r.table.resolvers.delete(r.mapKey);
+      r.table.resolverList = undefined;
       // a run's install names it among its resolvers: made again, it would be another object
       this.epoch++;
     }
@@ -1495,7 +1508,11 @@ export class Rib implements RibApi {
   /** Does the prefix of `e` hold the address of one of its table's resolvers? */
   private holdsResolver(t: Table, e: Entry): boolean {
     if (t.resolvers.size === 0) return false;
-    for (const r of t.resolvers.values()) if (holds(e, r.v4, r.v6)) return true;
+    const list = (t.resolverList ??= [...t.resolvers.values()]);
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (holds(e, r.v4, r.v6)) return true;
+    }
     return false;
   }
 
