@@ -84,6 +84,11 @@ function announceRun(rib: Rib, keys: PrefixKey[], route: RibRoute): void {
   }
 }
 
+/** announceRun one prefix at a time, the route of each chosen by its place */
+function announceEach(rib: Rib, keys: PrefixKey[], pick: (i: number) => RibRoute): void {
+  for (const [i, k] of keys.entries()) announceRun(rib, [k], pick(i));
+}
+
 test('a run resolves as the per-prefix path: listeners, FIB queue and RIB alike, prefixes with another protocol among them', () => {
   const r1 = bgp('10.0.0.2');
   const keys = run28(V4('198.18.0.0'), 200);
@@ -183,6 +188,35 @@ test('a run after its resolver went (every dependent withdrawn) registers with t
   assert.equal(runs.rib.getFib('inet.0', prefixKeyText(keys[29]!)), undefined, 'the next hop no longer resolves');
 });
 
+test('routes through one next-hops array (BGP: one per next hop, whatever the attributes) run together, fresh and replacing a lone route in place', () => {
+  const viaA = [{ gateway: '10.0.0.2', recursive: true }];
+  const viaB = [{ gateway: '10.0.1.2', recursive: true }];
+  const routes = (nexthops: RibRoute['nexthops']) =>
+    Array.from({ length: 4 }, (_, i): RibRoute => ({ prefix: '', protocol: 'bgp', preference: 170, metric: i, nexthops, attributes: { set: i } }));
+  const a = routes(viaA), b = routes(viaB);
+  const keys = run28(V4('198.18.0.0'), 80);
+  const { runs } = both([
+    (w) => w.rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1')),
+    (w) => w.rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2')),
+    // fresh prefixes, a route object per 10 of them, one next-hops array
+    (w) => announceEach(w.rib, keys, (i) => a[Math.floor(i / 10) % 4]!),
+    (w) => w.drain(33),
+    // replaced in place: other attributes through the same next hop, then another next hop, then back
+    (w) => announceEach(w.rib, keys.slice(0, 40), (i) => a[(i + 1) % 4]!),
+    (w) => announceEach(w.rib, keys.slice(20, 60), (i) => b[i % 4]!),
+    (w) => announceEach(w.rib, keys.slice(30, 50), () => a[0]!),
+    // the same route again: nothing to tell
+    (w) => announceEach(w.rib, keys.slice(30, 50), () => a[0]!),
+    (w) => w.drain(),
+    (w) => w.rib.withdraw('inet.0', 'direct:eth2', '10.0.1.0/24'),
+    (w) => announceEach(w.rib, keys.slice(60), (i) => b[i % 4]!),
+    (w) => w.rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2')),
+    (w) => announceEach(w.rib, keys.slice(60), (i) => b[(i + 2) % 4]!),
+  ]);
+  assert.ok(runs.rib.runInstalls >= 150, `run installs: ${runs.rib.runInstalls}`);
+  assert.deepEqual(runs.rib.getKey('inet.0', keys[79]!)?.attributes, { set: 1 });
+});
+
 test('random operations: runs and the per-prefix path agree step by step', () => {
   let seed = 0x5eed1234;
   const rnd = (n: number) => {
@@ -190,7 +224,14 @@ test('random operations: runs and the per-prefix path agree step by step', () =>
     return (seed >>> 8) % n;
   };
   const gateways = ['10.0.0.2', '10.0.1.2', '10.0.2.2', '172.16.0.1'];
-  const routes = [...gateways.map((g) => bgp(g)), bgp('10.0.1.2', [44]), { prefix: '', protocol: 'bgp', preference: 170, action: 'discard', nexthops: [] } as RibRoute];
+  const shared = [{ gateway: '10.0.0.2', recursive: true }];
+  const routes = [
+    ...gateways.map((g) => bgp(g)),
+    bgp('10.0.1.2', [44]),
+    { prefix: '', protocol: 'bgp', preference: 170, action: 'discard', nexthops: [] } as RibRoute,
+    // routes alike but for their attributes: one next-hops array
+    ...[1, 2, 3].map((m): RibRoute => ({ prefix: '', protocol: 'bgp', preference: 170, metric: m, nexthops: shared })),
+  ];
   const covering = ['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/30', '10.0.0.0/28', '10.0.0.0/8'];
   const steps: ((w: Watched) => void)[] = [];
   for (let i = 0; i < 300; i++) {

@@ -465,14 +465,17 @@ function addDependent(r: Resolver, e: Entry): void {
 }
 
 /**
- * A run of installs alike (Rib.installRun): the route object and source of a fresh entry's
- * install, the Lone its evaluation came to (its table, resolved next hops and resolvers),
- * and the epoch it was valid at. Entries installed from it share the Lone.
+ * A run of installs alike (Rib.installRun): the next hops (the array itself) and action of a
+ * route whose install came to `lone` (its table, resolved next hops and resolvers), and the
+ * epoch that was valid at. A route's resolution reads nothing else of it: BGP's routes
+ * through one next hop share one next-hops array whatever their attributes. Entries with
+ * the route and source of `lone` share it; another route gets a Lone with the same
+ * resolution, and becomes `lone` for the entries after it.
  */
 interface Run {
-  readonly route: RibRoute;
-  readonly source: string;
-  readonly lone: Lone;
+  readonly nexthops: RibRoute['nexthops'];
+  readonly action: RibRoute['action'];
+  lone: Lone;
   readonly epoch: number;
 }
 
@@ -958,11 +961,14 @@ export class Rib implements RibApi {
     const cands = e.cands;
     if (!Array.isArray(cands)) {
       if (e.source === source) {
+        if (this.runs && this.replaceRun(e, source, r, at)) return;
         // replaced in place: evaluate compares with the state before
         const was = e.active === e;
         const oldRoute = e.route, oldFwd = e.fwd;
+        const epoch = this.epoch;
         e.hold(source, r, null, at);
         this.evaluate(e, was ? oldRoute : null, oldFwd);
+        if (this.runs) this.noteRun(e, source, r, epoch);
         return;
       }
       const first = new Candidate(e.source, e.route, e.fwd, e.at);
@@ -1446,6 +1452,12 @@ export class Rib implements RibApi {
       if (same) return old;
     }
     const deps = n === 1 ? found[0]!.alone : n > 1 ? [...new Set(found.slice(0, n))] : [];
+    this.relink(e, old, deps);
+    return deps.length ? deps : undefined;
+  }
+
+  /** Register an entry with the resolvers of `deps` that are not in `old`, and let go of those of `old` not in `deps`. */
+  private relink(e: Entry, old: Resolver[] | undefined, deps: Resolver[]): void {
     if (old) {
       for (const r of old) {
         if (deps.includes(r)) continue;
@@ -1459,25 +1471,23 @@ export class Rib implements RibApi {
       if (!r.depTables.includes(e.table)) r.depTables.push(e.table);
       addDependent(r, e);
     }
-    return deps.length ? deps : undefined;
   }
 
   /**
    * Install a route at a fresh entry (no candidate, no links) as the run's last install went,
-   * when it can go so: the same table, source and route object (the prefixes of a BGP UPDATE:
-   * one route shared), nothing since that may change a resolution (the epoch), and no
-   * resolver's address under the prefix (the entry's own resolution would exclude itself, and
-   * its change would have dependents to re-evaluate). Then the entry's evaluation is the
-   * run's: the same resolved next hops and resolvers (one shared Lone), so it takes them
+   * when it can go so: the same table, next-hops array and action (the prefixes of a BGP
+   * UPDATE share one route; BGP's routes through one next hop share its next-hops array),
+   * nothing since that may change a resolution (the epoch), and no resolver's address under
+   * the prefix (the entry's own resolution would exclude itself, and its change would have
+   * dependents to re-evaluate). Then the entry's evaluation is the run's: the same resolved
+   * next hops and resolvers (a Lone shared with the run's entries of the same route), so it takes them
    * without resolving, registers with the resolvers, tells listeners and the FIB queue as
    * evaluate would, and has nothing to propagate. False: the caller goes the usual way.
    */
   private installRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
-    const run = this.run;
-    if (run === undefined || run.route !== route || run.epoch !== this.epoch || run.source !== source) return false;
+    const l = this.runLone(e, source, route);
+    if (l === undefined) return false;
     const t = e.table;
-    const l = run.lone;
-    if (l.table !== t || this.holdsResolver(t, e)) return false;
     e.take(l, at);
     this.runInstalls++;
     const deps = l.links as Resolver[] | undefined;
@@ -1492,8 +1502,49 @@ export class Rib implements RibApi {
   }
 
   /**
-   * After a fresh entry's usual install: keep what it came to as the start of a run, when the
-   * next fresh entry with the same route would come to the same (see installRun): a lone
+   * A lone candidate's route replaced at its entry (the same source) as a run resolves it,
+   * when no resolver's address lies under the prefix (nothing to propagate) and the entry's
+   * links are resolvers only: the entry moves to the run's resolvers (when they are not its
+   * own already) and takes the new Lone, and listeners and the FIB queue are told as
+   * evaluate would (nothing when the route and its forwarding are the same). False: the
+   * caller goes the usual way.
+   */
+  private replaceRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
+    const old = e.lone;
+    if (old === undefined || (old.links !== undefined && !Array.isArray(old.links))) return false;
+    const l = this.runLone(e, source, route);
+    if (l === undefined) return false;
+    const oldRoute = old.fwd !== null ? old.route : undefined;
+    const oldFwd = old.fwd;
+    if (old.links !== l.links) this.relink(e, old.links, (l.links as Resolver[] | undefined) ?? []);
+    e.take(l, at);
+    this.runInstalls++;
+    const best = l.fwd !== null ? e : undefined;
+    if (oldRoute === best?.route && sameForwarding(oldRoute ? (oldRoute.action ?? 'forward') : undefined, oldFwd, best)) return true;
+    if (this.listeners.length) {
+      const change = new Change(e, best);
+      for (const f of this.listeners) f(change);
+    }
+    const t = e.table;
+    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    return true;
+  }
+
+  /** The Lone the run gives `route` at `e` (see installRun), or undefined when it gives none. */
+  private runLone(e: Entry, source: string, route: RibRoute): Lone | undefined {
+    const run = this.run;
+    if (run === undefined || run.nexthops !== route.nexthops || run.epoch !== this.epoch || run.action !== route.action) return undefined;
+    const t = e.table;
+    let l = run.lone;
+    if (l.table !== t || this.holdsResolver(t, e)) return undefined;
+    if (l.route !== route || l.source !== source) run.lone = l = lone(t, source, route, l.fwd, l.links);
+    return l;
+  }
+
+  /**
+   * After a lone candidate's usual install (at a fresh entry, or replacing the entry's own
+   * route): keep what it came to as the start of a run, when the next entry with the same
+   * next hops would come to the same (see installRun): a lone
    * candidate with resolvers only (no interfaces: those are registered per entry), at a
    * prefix that holds no resolver's address, with nothing changed since `epoch` was read.
    */
@@ -1502,7 +1553,7 @@ export class Rib implements RibApi {
     if (h === undefined || h.route !== route || h.source !== source || epoch !== this.epoch) return;
     if (h.links !== undefined && !Array.isArray(h.links)) return;
     if (this.holdsResolver(e.table, e)) return;
-    this.run = { route, source, lone: h, epoch };
+    this.run = { nexthops: route.nexthops, action: route.action, lone: h, epoch };
   }
 
   /** Does the prefix of `e` hold the address of one of its table's resolvers? */
