@@ -267,3 +267,19 @@ test('random operations: runs and the per-prefix path agree step by step', () =>
   const { runs } = both(steps);
   assert.ok(runs.rib.runInstalls > 200, `run installs: ${runs.rib.runInstalls}`);
 });
+
+test("a route's age is read once per task, not once per route: a route installed in a later task is younger", async () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  const route = bgp('10.0.0.2');
+  announceRun(rib, run28(V4('198.18.0.0'), 3), route);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 450));
+  announceRun(rib, run28(V4('198.19.0.0'), 3), route);
+  const since = (p: string) => rib.show('inet.0', { prefix: p, exact: true })[0]!.candidates[0]!.since;
+  const first = since('198.18.0.0/28'), second = since('198.19.0.0/28');
+  // ages are kept in ticks of 200 ms
+  assert.ok(first <= t0 + 200, `first ${first - t0} ms after the first task`);
+  assert.ok(second - first >= 200, `second ${second - first} ms after the first`);
+  assert.equal(since('198.18.0.32/28'), first, 'the routes of one task share its time');
+});
