@@ -338,6 +338,16 @@ class Entry implements Cand {
     this.held = lone(this.table, source, route, fwd, this.links);
     this.stamp = (at << 1) | (this.stamp & 1);
   }
+  /** Hold a lone candidate already resolved (a run's, see Rib.installRun), its links with it. */
+  take(l: Lone, at: number): void {
+    this.held = l;
+    this.stamp = (at << 1) | (this.stamp & 1);
+  }
+  /** the lone candidate as held (undefined without one) */
+  get lone(): Lone | undefined {
+    const h = this.held;
+    return h instanceof Lone ? h : undefined;
+  }
   /** After an evaluation: the lone candidate's next hops (ignored without one), resolvers and interfaces, in one step. */
   settle(fwd: FibNexthop[] | null | undefined, deps: Resolver[] | undefined, ifDeps: string[] | undefined): void {
     const old = this.links;
@@ -441,6 +451,34 @@ class ResolverScratch {
   }
 }
 
+/** Register `e` as one more dependent of `r` (its table is among r.depTables already). */
+function addDependent(r: Resolver, e: Entry): void {
+  r.live++;
+  const list = r.dependents;
+  if (list === undefined) return;
+  if (r.live > DEPENDENTS_LISTED) r.dependents = undefined;
+  else {
+    list.push(e);
+    // (e's own list is stored after: it stays)
+    if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x === e || x.deps?.includes(r)))];
+  }
+}
+
+/**
+ * A run of installs alike (Rib.installRun): the next hops (the array itself) and action of a
+ * route whose install came to `lone` (its table, resolved next hops and resolvers), and the
+ * epoch that was valid at. A route's resolution reads nothing else of it: BGP's routes
+ * through one next hop share one next-hops array whatever their attributes. Entries with
+ * the route and source of `lone` share it; another route gets a Lone with the same
+ * resolution, and becomes `lone` for the entries after it.
+ */
+interface Run {
+  readonly nexthops: RibRoute['nexthops'];
+  readonly action: RibRoute['action'];
+  lone: Lone;
+  readonly epoch: number;
+}
+
 export interface TableInfo {
   name: string;
   family: 4 | 6;
@@ -471,6 +509,8 @@ class Table {
   /** lengths that hold entries, longest first */
   lengths: number[] = [];
   readonly resolvers = new Map<string, Resolver>();
+  /** the resolvers as a list (made again after a change of `resolvers`): a run's per-prefix check walks it */
+  resolverList: Resolver[] | undefined = undefined;
   size = 0;
   /** the data-plane VRF, or undefined for tables that are not forwarded */
   readonly vrf: string | undefined;
@@ -688,6 +728,45 @@ export class Rib implements RibApi {
   private ifScratch: string[] = [];
   private readonly ifScratchTop: string[] = [];
   private readonly depsScratch = new ResolverScratch();
+  /** Date.now() as read by the current task (see now) */
+  private nowMs = 0;
+  private nowRead = false;
+  private readonly nowExpired = (): void => {
+    this.nowRead = false;
+  };
+
+  /**
+   * The time for a route's age: Date.now() read once per task (a microtask forgets it when
+   * the task ends). Reading it per route was ~4% of a table's ingest (50 ns a call here);
+   * an age is then off by at most the task that installed it, and kept in ticks of 200 ms.
+   */
+  private now(): number {
+    if (!this.nowRead) {
+      this.nowMs = Date.now();
+      this.nowRead = true;
+      queueMicrotask(this.nowExpired);
+    }
+    return this.nowMs;
+  }
+
+  /** the table `table()` answered last */
+  private lastTable: Table | undefined = undefined;
+  /**
+   * Counts changes that may alter a resolution: an active route changing at a prefix that
+   * holds a resolver's address (any table), a resolver dropped, interfaces going up or down.
+   * A run's install (see Run) is valid while it has not moved.
+   */
+  private epoch = 0;
+  /** the last install that started a run (see installRun), or undefined */
+  private run: Run | undefined = undefined;
+  /** whether runs are recognised (tests compare with the per-prefix path: `new Rib({ runs: false })`) */
+  private readonly runs: boolean;
+  /** entries installed by a run (installRun), for tests and profiles */
+  runInstalls = 0;
+
+  constructor(opts: { runs?: boolean } = {}) {
+    this.runs = opts.runs ?? true;
+  }
 
   /**
    * The interfaces that exist and are up. Next hops that name another interface are
@@ -698,6 +777,8 @@ export class Rib implements RibApi {
     const next = new Set(up);
     const old = this.up;
     this.up = next;
+    // (a run holds no interface's state; the connected routes re-evaluated below bump it too)
+    this.epoch++;
     const changed = new Set<string>();
     for (const n of next) if (!old?.has(n)) changed.add(n);
     for (const n of old ?? []) if (!next.has(n)) changed.add(n);
@@ -739,7 +820,10 @@ export class Rib implements RibApi {
   /** Drop a table that has no routes left. */
   dropTable(name: string): void {
     const t = this.tables.get(name);
-    if (t && t.size === 0 && t.resolvers.size === 0) this.tables.delete(name);
+    if (t && t.size === 0 && t.resolvers.size === 0) {
+      this.tables.delete(name);
+      if (this.lastTable === t) this.lastTable = undefined;
+    }
   }
 
   tableNames(): string[] {
@@ -892,17 +976,20 @@ export class Rib implements RibApi {
   }
 
   private putIn(e: Entry, source: string, route: RibRoute, shared: boolean, text: string): void {
-    const at = tickOf(route.age ?? Date.now());
+    const at = tickOf(route.age ?? this.now());
     // a shared route stays shared (routeOf gives it its prefix when it leaves the RIB)
     const r = shared || route.prefix === text ? route : { ...route, prefix: text };
     const cands = e.cands;
     if (!Array.isArray(cands)) {
       if (e.source === source) {
+        if (this.runs && this.replaceRun(e, source, r, at)) return;
         // replaced in place: evaluate compares with the state before
         const was = e.active === e;
         const oldRoute = e.route, oldFwd = e.fwd;
+        const epoch = this.epoch;
         e.hold(source, r, null, at);
         this.evaluate(e, was ? oldRoute : null, oldFwd);
+        if (this.runs) this.noteRun(e, source, r, epoch);
         return;
       }
       const first = new Candidate(e.source, e.route, e.fwd, e.at);
@@ -910,8 +997,18 @@ export class Rib implements RibApi {
       list.push(first, new Candidate(source, r, undefined, at));
       list.active = e.active === e ? first : undefined;
       e.cands = list;
-    } else if (cands.length === 0) e.hold(source, r, null, at);
-    else {
+    } else if (cands.length === 0) {
+      if (cands === e.table.none && this.runs) {
+        // a fresh entry (no candidate, no links): installed as the run's last one was, or it starts a run
+        if (this.installRun(e, source, r, at)) return;
+        const epoch = this.epoch;
+        e.hold(source, r, null, at);
+        this.evaluate(e);
+        this.noteRun(e, source, r, epoch);
+        return;
+      }
+      e.hold(source, r, null, at);
+    } else {
       const cand = new Candidate(source, r, undefined, at);
       let i = cands.length - 1;
       while (i >= 0 && cands[i]!.source !== source) i--;
@@ -1155,11 +1252,15 @@ export class Rib implements RibApi {
   }
 
   private table(name: string): Table {
+    // the table of the last call first: a protocol's runs of calls name one table
+    const last = this.lastTable;
+    if (last !== undefined && last.name === name) return last;
     let t = this.tables.get(name);
     if (!t) {
       t = new Table(name, tableFamily(name));
       this.tables.set(name, t);
     }
+    this.lastTable = t;
     return t;
   }
 
@@ -1199,11 +1300,17 @@ export class Rib implements RibApi {
     const text = family === 4 ? formatIpv4(v4Of(bytes)) : formatIpv6Bytes(bytes);
     r = new Resolver(t, text, family === 4 ? v4Of(bytes) : 0, family === 6 ? bytes : undefined, address);
     t.resolvers.set(address, r);
+    t.resolverList = undefined;
     return r;
   }
 
   private maybeDropResolver(r: Resolver): void {
-    if (r.live === 0 && r.watchers.size === 0) r.table.resolvers.delete(r.mapKey);
+    if (r.live === 0 && r.watchers.size === 0) {
+      r.table.resolvers.delete(r.mapKey);
+      r.table.resolverList = undefined;
+      // a run's install names it among its resolvers: made again, it would be another object
+      this.epoch++;
+    }
   }
 
   /** Resolve one candidate's next hops; records the resolvers it used in `deps`. */
@@ -1366,6 +1473,12 @@ export class Rib implements RibApi {
       if (same) return old;
     }
     const deps = n === 1 ? found[0]!.alone : n > 1 ? [...new Set(found.slice(0, n))] : [];
+    this.relink(e, old, deps);
+    return deps.length ? deps : undefined;
+  }
+
+  /** Register an entry with the resolvers of `deps` that are not in `old`, and let go of those of `old` not in `deps`. */
+  private relink(e: Entry, old: Resolver[] | undefined, deps: Resolver[]): void {
     if (old) {
       for (const r of old) {
         if (deps.includes(r)) continue;
@@ -1376,18 +1489,103 @@ export class Rib implements RibApi {
     }
     for (const r of deps) {
       if (old?.includes(r)) continue;
-      r.live++;
       if (!r.depTables.includes(e.table)) r.depTables.push(e.table);
-      const list = r.dependents;
-      if (list === undefined) continue;
-      if (r.live > DEPENDENTS_LISTED) r.dependents = undefined;
-      else {
-        list.push(e);
-        // (e's own list is stored after: it stays)
-        if (list.length > 2 * r.live + 1024) r.dependents = [...new Set(list.filter((x) => x === e || x.deps?.includes(r)))];
-      }
+      addDependent(r, e);
     }
-    return deps.length ? deps : undefined;
+  }
+
+  /**
+   * Install a route at a fresh entry (no candidate, no links) as the run's last install went,
+   * when it can go so: the same table, next-hops array and action (the prefixes of a BGP
+   * UPDATE share one route; BGP's routes through one next hop share its next-hops array),
+   * nothing since that may change a resolution (the epoch), and no resolver's address under
+   * the prefix (the entry's own resolution would exclude itself, and its change would have
+   * dependents to re-evaluate). Then the entry's evaluation is the run's: the same resolved
+   * next hops and resolvers (a Lone shared with the run's entries of the same route), so it takes them
+   * without resolving, registers with the resolvers, tells listeners and the FIB queue as
+   * evaluate would, and has nothing to propagate. False: the caller goes the usual way.
+   */
+  private installRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
+    const l = this.runLone(e, source, route);
+    if (l === undefined) return false;
+    const t = e.table;
+    e.take(l, at);
+    this.runInstalls++;
+    const deps = l.links as Resolver[] | undefined;
+    if (deps !== undefined) for (let i = 0; i < deps.length; i++) addDependent(deps[i]!, e);
+    if (l.fwd === null) return true;
+    if (this.listeners.length) {
+      const change = new Change(e, e);
+      for (const f of this.listeners) f(change);
+    }
+    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    return true;
+  }
+
+  /**
+   * A lone candidate's route replaced at its entry (the same source) as a run resolves it,
+   * when no resolver's address lies under the prefix (nothing to propagate) and the entry's
+   * links are resolvers only: the entry moves to the run's resolvers (when they are not its
+   * own already) and takes the new Lone, and listeners and the FIB queue are told as
+   * evaluate would (nothing when the route and its forwarding are the same). False: the
+   * caller goes the usual way.
+   */
+  private replaceRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
+    const old = e.lone;
+    if (old === undefined || (old.links !== undefined && !Array.isArray(old.links))) return false;
+    const l = this.runLone(e, source, route);
+    if (l === undefined) return false;
+    const oldRoute = old.fwd !== null ? old.route : undefined;
+    const oldFwd = old.fwd;
+    if (old.links !== l.links) this.relink(e, old.links, (l.links as Resolver[] | undefined) ?? []);
+    e.take(l, at);
+    this.runInstalls++;
+    const best = l.fwd !== null ? e : undefined;
+    if (oldRoute === best?.route && sameForwarding(oldRoute ? (oldRoute.action ?? 'forward') : undefined, oldFwd, best)) return true;
+    if (this.listeners.length) {
+      const change = new Change(e, best);
+      for (const f of this.listeners) f(change);
+    }
+    const t = e.table;
+    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    return true;
+  }
+
+  /** The Lone the run gives `route` at `e` (see installRun), or undefined when it gives none. */
+  private runLone(e: Entry, source: string, route: RibRoute): Lone | undefined {
+    const run = this.run;
+    if (run === undefined || run.nexthops !== route.nexthops || run.epoch !== this.epoch || run.action !== route.action) return undefined;
+    const t = e.table;
+    let l = run.lone;
+    if (l.table !== t || this.holdsResolver(t, e)) return undefined;
+    if (l.route !== route || l.source !== source) run.lone = l = lone(t, source, route, l.fwd, l.links);
+    return l;
+  }
+
+  /**
+   * After a lone candidate's usual install (at a fresh entry, or replacing the entry's own
+   * route): keep what it came to as the start of a run, when the next entry with the same
+   * next hops would come to the same (see installRun): a lone
+   * candidate with resolvers only (no interfaces: those are registered per entry), at a
+   * prefix that holds no resolver's address, with nothing changed since `epoch` was read.
+   */
+  private noteRun(e: Entry, source: string, route: RibRoute, epoch: number): void {
+    const h = e.lone;
+    if (h === undefined || h.route !== route || h.source !== source || epoch !== this.epoch) return;
+    if (h.links !== undefined && !Array.isArray(h.links)) return;
+    if (this.holdsResolver(e.table, e)) return;
+    this.run = { nexthops: route.nexthops, action: route.action, lone: h, epoch };
+  }
+
+  /** Does the prefix of `e` hold the address of one of its table's resolvers? */
+  private holdsResolver(t: Table, e: Entry): boolean {
+    if (t.resolvers.size === 0) return false;
+    const list = (t.resolverList ??= [...t.resolvers.values()]);
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (holds(e, r.v4, r.v6)) return true;
+    }
+    return false;
   }
 
   /** setDeps for the interfaces an entry's next hops name; returns its new list (the caller stores it). */
@@ -1426,12 +1624,17 @@ export class Rib implements RibApi {
   private propagate(e: Entry): void {
     const t = e.table;
     if (t.resolvers.size === 0) return;
-    if (this.depth > 16) return;
+    if (this.depth > 16) {
+      this.epoch++;
+      return;
+    }
     this.depth++;
     try {
       // (a resolver dropped meanwhile is skipped by the Map iterator; one added is visited)
       for (const r of t.resolvers.values()) {
         if (!holds(e, r.v4, r.v6)) continue;
+        // a resolution may change: a run's install made before is no longer valid
+        this.epoch++;
         if (r.live > 0) {
           const seen = new Set<Entry>();
           for (const d of this.dependentsOf(r)) {
