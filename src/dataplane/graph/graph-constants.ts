@@ -220,6 +220,8 @@ export const IO_COUNTERS = [
   ['poolEmpty', null],
   ['fillRingEmpty', null],
   ['txRingEmpty', null],
+  ['txGsoFrames', null],
+  ['txGsoSegments', null],
 ] as const;
 export const IO_STRIDE = IO_COUNTERS.length;
 

@@ -45,6 +45,7 @@ import {
 } from '../../sys/libc.js';
 import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
+import { GsoSender } from './gso-send.js';
 
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
@@ -90,8 +91,13 @@ export interface AfPacketOptions {
   frameSize?: number;
   /** vif id written to pool.rxVif for received frames; default 0 */
   vif?: number;
-  /** run `ethtool -K IF tx off tso off gso off gro off`; default true */
+  /** run `ethtool -K IF gro off`, and `tx off tso off gso off` unless txGso (then those on); default true */
   disableOffloads?: boolean;
+  /**
+   * send consecutive TCP segments of one flow in a burst as one GSO super-frame (see
+   * GSO_SEND below); default true
+   */
+  txGso?: boolean;
   /** leave the kernel's own ARP on for the netdev (default: turned off, see openAfPacket) */
   kernelArp?: boolean;
   /** bring the link up; default true */
@@ -207,6 +213,10 @@ export interface AfPacketStats {
   rxTooBig: number;
   /** frames dropped for want of a buffer: the pool had no free slot, or the socket no room to queue a long frame whole */
   rxNoBuffer: number;
+  /** GSO super-frames sent (io/gso-send.ts), the segments in them (counted in txFrames too), and sends that failed (their segments went by the ring) */
+  txGsoFrames: number;
+  txGsoSegments: number;
+  txGsoFailed: number;
 }
 
 export interface AfPacketDriver extends IoDriver {
@@ -228,7 +238,8 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
   try {
     const ifindex = interfaceIndex(ifname);
     if (opts.up !== false) setInterfaceUp(ifname);
-    if (opts.disableOffloads !== false) disableOffloads(ifname);
+    const txGso = opts.txGso !== false;
+    if (opts.disableOffloads !== false) disableOffloads(ifname, txGso);
     // The kernel answers ARP for any of its addresses on any netdev (arp_ignore=0), and the
     // router's own addresses live on vhost0 in the same kernel: left alone it would race the
     // data plane's ARP replies with the netdev's kernel MAC, which the kernel then drops.
@@ -254,7 +265,7 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
       throw sysError('mmap(packet rings)');
     }
     if (c.bind(fd, sockaddrLl(ifindex), 20) < 0) throw sysError(`bind(AF_PACKET, ${ifname})`);
-    return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rings.rx, rings.tx, vif, frameSize);
+    return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rings.rx, rings.tx, vif, frameSize, txGso);
   } catch (e) {
     if (mapPtr !== null) c.munmap(mapPtr, mapLen);
     if (fd >= 0) closeInBackground(fd);
@@ -279,6 +290,8 @@ class AfPacket implements AfPacketDriver {
   private readonly statsLen = new Int32Array(1);
   private readonly counters = { rxFrames: 0, txFrames: 0, txRingFull: 0, kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0 };
   private readonly gso: VnetReceiver;
+  /** TCP segments out as GSO super-frames (io/gso-send.ts); undefined with txGso false */
+  private readonly gsoSend: GsoSender | undefined;
   /** for frames the kernel queues whole on the socket (TP_STATUS_COPY), made on first use */
   private copyBuf: Uint8Array | undefined;
   private copyView: DataView | undefined;
@@ -296,6 +309,7 @@ class AfPacket implements AfPacketDriver {
     private readonly txFrames: number,
     private readonly vif: number,
     private readonly frameSize: number,
+    txGso: boolean,
   ) {
     const ab = viewMemory(mapPtr, mapLen);
     this.ring = new Uint8Array(ab);
@@ -303,6 +317,7 @@ class AfPacket implements AfPacketDriver {
     this.view = new DataView(ab);
     this.txBase = rxFrames * frameSize;
     this.gso = new VnetReceiver(vif);
+    this.gsoSend = txGso ? new GsoSender(ifindex) : undefined;
   }
 
   get fd(): number {
@@ -429,8 +444,42 @@ class AfPacket implements AfPacketDriver {
     let queued = 0;
     let head = this.txHead;
     const end = start + count;
+    const g = this.gsoSend;
+    // frames before this index are not tried for a super-frame again (a send that failed)
+    let ringOnlyUntil = start;
+    // queued frames the ring was kicked for within this burst (before a super-frame)
+    let kicked = 0;
+    const merge = g !== undefined && count > 1;
+    if (merge) {
+      const m = Math.min(count, g.off.length);
+      for (let j = 0; j < m; j++) {
+        const sl = idx[start + j]!;
+        g.off[j] = sl * slotSize + pool.start[sl]!;
+        g.len[j] = pool.len[sl]!;
+      }
+    }
     for (let k = start; k < end; k++) {
       const slot = idx[k]!;
+      if (merge && k >= ringOnlyUntil && k - start < g.off.length) {
+        const j = k - start;
+        const run = g.coalescer.run(data, g.off, g.len, j, Math.min(count, g.off.length));
+        if (run > 1) {
+          // what the ring holds goes first (the super-frame takes another socket)
+          if (this.txPending + queued - kicked > 0) {
+            this.txHead = head;
+            this.kick();
+            kicked = queued;
+          }
+          if (g.send(g.coalescer.build(data, g.off, g.len, j, run), run)) {
+            for (let q = k; q < k + run; q++) pool.free(idx[q]!);
+            queued += run;
+            kicked += run;
+            k += run - 1;
+            continue;
+          }
+          ringOnlyUntil = k + run;
+        }
+      }
       const h = this.txBase + head * frameSize;
       let status = words[h >>> 2]!;
       if (status === TP_STATUS_WRONG_FORMAT) status = words[h >>> 2] = TP_STATUS_AVAILABLE;
@@ -458,7 +507,7 @@ class AfPacket implements AfPacketDriver {
       queued++;
     }
     this.txHead = head;
-    this.txPending += queued;
+    this.txPending += queued - kicked;
     this.counters.txFrames += queued;
     return queued;
   }
@@ -476,6 +525,11 @@ class AfPacket implements AfPacketDriver {
       this.txPendingSeen = pending;
       return;
     }
+    this.kick();
+  }
+
+  /** Send every requested ring frame now. */
+  private kick(): void {
     this.txPending = 0;
     this.txPendingSeen = 0;
     // With MSG_DONTWAIT the kernel sends every SEND_REQUEST frame it finds and returns;
@@ -505,6 +559,9 @@ class AfPacket implements AfPacketDriver {
       gsoUnsupported: g.unsupported,
       rxTooBig: c.rxTooBig + g.tooBig,
       rxNoBuffer: c.rxNoBuffer + g.poolEmpty,
+      txGsoFrames: this.gsoSend?.frames ?? 0,
+      txGsoSegments: this.gsoSend?.segments ?? 0,
+      txGsoFailed: this.gsoSend?.failed ?? 0,
     };
   }
 
@@ -523,6 +580,8 @@ class AfPacket implements AfPacketDriver {
       poolEmpty: 0,
       fillRingEmpty: 0,
       txRingEmpty: 0,
+      txGsoFrames: s.txGsoFrames,
+      txGsoSegments: s.txGsoSegments,
     };
   }
 
@@ -536,6 +595,8 @@ class AfPacket implements AfPacketDriver {
     // unbinding is immediate (packet_release unhooks the socket first); the grace periods after it are not
     closeInBackground(this.fdNum);
     this.fdNum = -1;
+    const gsoFd = this.gsoSend?.takeFd() ?? -1;
+    if (gsoFd >= 0) closeInBackground(gsoFd);
     this.mapPtr = null;
   }
 }
