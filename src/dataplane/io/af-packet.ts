@@ -46,6 +46,7 @@ import {
 import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
 import { GsoSender } from './gso-send.js';
+import { PF_CSUM_SELF } from '../graph/graph-constants.js';
 
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
@@ -456,13 +457,14 @@ class AfPacket implements AfPacketDriver {
         const sl = idx[start + j]!;
         g.off[j] = sl * slotSize + pool.start[sl]!;
         g.len[j] = pool.len[sl]!;
+        g.trusted[j] = pool.flags[sl]! & PF_CSUM_SELF;
       }
     }
     for (let k = start; k < end; k++) {
       const slot = idx[k]!;
       if (merge && k >= ringOnlyUntil && k - start < g.off.length) {
         const j = k - start;
-        const run = g.coalescer.run(data, g.off, g.len, j, Math.min(count, g.off.length));
+        const run = g.coalescer.run(data, g.off, g.len, j, Math.min(count, g.off.length), g.trusted);
         if (run > 1) {
           // what the ring holds goes first (the super-frame takes another socket)
           if (this.txPending + queued - kicked > 0) {

@@ -24,7 +24,8 @@
  *   transmit; each segment fit the out MTU, and the super-frame's gso_size is the first
  *   segment's payload, so the wire carries segments of the same sizes;
  * - a segment whose TCP checksum is wrong ends the run and is sent alone (the merged frame's
- *   checksum is recomputed by the kernel or NIC and would hide it);
+ *   checksum is recomputed by the kernel or NIC and would hide it); segments io/gso.ts cut
+ *   from a super-frame (PF_CSUM_SELF) are not verified again;
  * - memif, AF_XDP and TAP pods: other drivers, not this path (the TAP merges for the host's
  *   GRO-like receive itself, io/tap.ts).
  * When the send fails (socket buffer full, the device refusing it), the segments go into the
@@ -42,6 +43,8 @@ export class GsoSender {
   /** the burst's frames: offset and length in the pool's data */
   readonly off = new Int32Array(MAX_BURST);
   readonly len = new Int32Array(MAX_BURST);
+  /** the frames' PF_CSUM_SELF bits (their checksums need no verifying) */
+  readonly trusted = new Uint8Array(MAX_BURST);
   /** super-frames the kernel took, and the segments in them; sends that failed (their segments went by the ring) */
   frames = 0;
   segments = 0;

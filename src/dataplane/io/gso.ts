@@ -15,6 +15,7 @@
  */
 import { finishChecksum, onesSum } from '../../wire/checksum.js';
 import { HEADROOM, type PacketPool } from '../pool.js';
+import { PF_CSUM_SELF } from '../graph/graph-constants.js';
 
 /** struct virtio_net_hdr: flags u8, gso_type u8, hdr_len, gso_size, csum_start, csum_offset (u16, little-endian) */
 export const VNET_HDR_LEN = 10;
@@ -243,6 +244,8 @@ export class VnetReceiver {
       data[field + 1] = sum & 0xff;
       pool.len[slot] = outHdr + chunk;
       pool.rxVif[slot] = this.vif;
+      // the checksum was just computed from these bytes: a merge on the way out need not verify it
+      if (proto === TCP) pool.flags[slot] = PF_CSUM_SELF;
       out[n++] = slot;
     }
     c.superFrames++;

@@ -26,6 +26,7 @@ import {
 } from '../../sys/constants.js';
 import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { TcpCoalescer } from './tcp-coalesce.js';
+import { PF_CSUM_SELF } from '../graph/graph-constants.js';
 import { errno, interfaceMac, libc, setInterfaceMac, setInterfaceUp, sysError } from '../../sys/libc.js';
 
 /** the longest frame read: a 64 KiB GSO frame (vhost0's gso_max_size is the kernel's default) with its headers */
@@ -96,6 +97,8 @@ class Tap implements TapDriver {
   /** a burst's frames: offset and length in the pool's data, for the coalescer */
   private readonly txOff = new Int32Array(1024);
   private readonly txLen = new Int32Array(1024);
+  /** their PF_CSUM_SELF bits: segments io/gso.ts made, whose checksums the coalescer need not verify */
+  private readonly txTrusted = new Uint8Array(1024);
   /** a frame with too little headroom for its virtio_net_hdr is written from here */
   private readonly one = new Uint8Array(65536 + VNET_HDR_LEN);
 
@@ -158,9 +161,10 @@ class Tap implements TapDriver {
         const slot = idx[k0 + k]!;
         offs[k] = pool.offset(slot);
         lens[k] = pool.len[slot]!;
+        this.txTrusted[k] = pool.flags[slot]! & PF_CSUM_SELF;
       }
       for (let k = 0; k < m && this.fdNum >= 0; ) {
-        const run = this.coalescer.run(d, offs, lens, k, m);
+        const run = this.coalescer.run(d, offs, lens, k, m, this.txTrusted);
         if (run > 1) {
           const w = this.coalescer.build(d, offs, lens, k, run);
           if (c.write(this.fdNum, this.coalescer.buf, w) === w) sent += run;

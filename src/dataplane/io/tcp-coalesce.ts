@@ -14,7 +14,9 @@
  * must follow on; TCP flags ACK, or ACK and PSH on the last; every segment but the last of the
  * first one's size; same TCP options bytes (timestamps included); IPv4 without fragmentation,
  * IPv6 without extension headers; no VLAN tag; each segment's TCP checksum verified (a damaged
- * segment is written alone, for the host's TCP to drop and count). The merged frame carries a
+ * segment is written alone, for the host's TCP to drop and count), except a segment io/gso.ts
+ * cut from a super-frame (the caller's `trusted`: pool flag PF_CSUM_SELF), whose checksum was
+ * computed from its bytes a moment ago and cannot hide damage. The merged frame carries a
  * partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the host's TCP takes it as verified, which it
  * is. Nothing else (SYN, FIN, RST, a lone segment, UDP, ICMP) is touched.
  */
@@ -57,7 +59,7 @@ export class TcpCoalescer {
    * How many frames from k on (offsets off[k..end), lengths len[k..end), in d) merge with the
    * frame at k: 1 when it merges with none.
    */
-  run(d: Uint8Array, off: ArrayLike<number>, len: ArrayLike<number>, k: number, end: number): number {
+  run(d: Uint8Array, off: ArrayLike<number>, len: ArrayLike<number>, k: number, end: number, trusted?: ArrayLike<number>): number {
     const a = this.a;
     // the first frame's checksum is summed only once a second frame matches it: a frame that
     // merges with nothing (another flow next, not TCP at all) costs a parse, not a pass over its bytes
@@ -75,8 +77,8 @@ export class TcpCoalescer {
       if (!parse(d, o, len[j]!, b) || b.family !== a.family || b.l4 !== a.l4 || b.thLen !== a.thLen || b.seq !== seq) break;
       if (b.payload > mss || a.ipLen + a.thLen + total + b.payload > MAX_IP) break;
       if (!sameHeaders(d, o0, o, a)) break;
-      if (m === 1 && !checksumOk(d, v, o0, a)) return 1;
-      if (!checksumOk(d, v, o, b)) break;
+      if (m === 1 && !trusted?.[k] && !checksumOk(d, v, o0, a)) return 1;
+      if (!trusted?.[j] && !checksumOk(d, v, o, b)) break;
       m++;
       total += b.payload;
       seq = (seq + b.payload) >>> 0;
