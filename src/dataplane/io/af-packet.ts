@@ -79,6 +79,8 @@ const COPY_BUF = 3 * 65536 + 256;
  * Longer frames (jumbo) keep the fragments rather than a multi-page kmalloc.
  */
 const LINEAR_TX_MAX = 3072;
+/** frames shorter than this are not looked at for a GSO super-frame (a TCP segment merged to save a syscall carries more than a few bytes) */
+const MIN_MERGE = 128;
 /** frames that make a sendto() worth its syscall at once */
 const KICK_BATCH = 32;
 const DEFAULT_RCVBUF = 4 << 20;
@@ -451,20 +453,24 @@ class AfPacket implements AfPacketDriver {
     // queued frames the ring was kicked for within this burst (before a super-frame)
     let kicked = 0;
     const merge = g !== undefined && count > 1;
-    if (merge) {
-      const m = Math.min(count, g.off.length);
-      for (let j = 0; j < m; j++) {
-        const sl = idx[start + j]!;
-        g.off[j] = sl * slotSize + pool.start[sl]!;
-        g.len[j] = pool.len[sl]!;
-        g.trusted[j] = pool.flags[sl]! & PF_CSUM_SELF;
-      }
-    }
+    const mergeEnd = merge ? Math.min(count, g.off.length) : 0;
+    // the coalescer's view of the burst, filled from the first frame worth merging on: a burst
+    // of small frames (the forwarding of short packets) never pays for it
+    let filled = false;
     for (let k = start; k < end; k++) {
       const slot = idx[k]!;
-      if (merge && k >= ringOnlyUntil && k - start < g.off.length) {
+      if (merge && k >= ringOnlyUntil && k - start < mergeEnd - 1 && pool.len[slot]! >= MIN_MERGE) {
         const j = k - start;
-        const run = g.coalescer.run(data, g.off, g.len, j, Math.min(count, g.off.length), g.trusted);
+        if (!filled) {
+          for (let q = j; q < mergeEnd; q++) {
+            const sl = idx[start + q]!;
+            g.off[q] = sl * slotSize + pool.start[sl]!;
+            g.len[q] = pool.len[sl]!;
+            g.trusted[q] = pool.flags[sl]! & PF_CSUM_SELF;
+          }
+          filled = true;
+        }
+        const run = g.coalescer.run(data, g.off, g.len, j, mergeEnd, g.trusted);
         if (run > 1) {
           // what the ring holds goes first (the super-frame takes another socket)
           if (this.txPending + queued - kicked > 0) {

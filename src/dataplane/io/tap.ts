@@ -71,8 +71,8 @@ export function openTap(ifname: string, opts: TapOptions = {}): TapDriver {
     for (let i = 0; i < ifname.length; i++) req[i] = ifname.charCodeAt(i);
     new DataView(req.buffer).setUint16(16, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, true);
     if (c.ioctl(fd, TUNSETIFF, req) < 0) throw sysError(`TUNSETIFF ${ifname}`);
-    // the kernel refuses only flags it does not know: then it segments for us, as before
-    if (opts.offload !== false && c.ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) < 0) throw sysError(`TUNSETOFFLOAD ${ifname}`);
+    // the kernel refuses only flags it does not know: then it segments for us, as without offloads
+    if (opts.offload !== false) c.ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN);
     if (opts.mac) setInterfaceMac(ifname, opts.mac);
     const hw = interfaceMac(ifname);
     // Up is the last thing done by name: cnr-cni waits for an up TAP, then moves it into a
@@ -125,9 +125,9 @@ class Tap implements TapDriver {
       this.rxPending = 0;
       if (r === 0) {
         r = c.read(this.fdNum, buf, RX_BUF);
-        if (r < 0) {
+        if (r <= 0) {
           // EAGAIN: nothing more waiting; anything else (a frame longer than rxBuf) lost it
-          if (errno() !== EAGAIN) this.counters.rxDropped++;
+          if (r < 0 && errno() !== EAGAIN) this.counters.rxDropped++;
           break;
         }
         if (r < VNET_HDR_LEN + 14) {
