@@ -97,8 +97,9 @@ export interface AfPacketOptions {
   /** run `ethtool -K IF gro off`, and `tx off tso off gso off` unless txGso (then those on); default true */
   disableOffloads?: boolean;
   /**
-   * send consecutive TCP segments of one flow in a burst as one GSO super-frame (see
-   * GSO_SEND below); default true
+   * send consecutive TCP segments of one flow in a burst as one GSO super-frame
+   * (io/gso-send.ts); default true, unless the environment says CNR_AF_PACKET_TX_GSO=0 (for
+   * benchmarks comparing the two in the same rounds)
    */
   txGso?: boolean;
   /** leave the kernel's own ARP on for the netdev (default: turned off, see openAfPacket) */
@@ -241,7 +242,7 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
   try {
     const ifindex = interfaceIndex(ifname);
     if (opts.up !== false) setInterfaceUp(ifname);
-    const txGso = opts.txGso !== false;
+    const txGso = opts.txGso ?? process.env['CNR_AF_PACKET_TX_GSO'] !== '0';
     if (opts.disableOffloads !== false) disableOffloads(ifname, txGso);
     // The kernel answers ARP for any of its addresses on any netdev (arp_ignore=0), and the
     // router's own addresses live on vhost0 in the same kernel: left alone it would race the
