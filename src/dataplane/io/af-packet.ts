@@ -438,6 +438,51 @@ class AfPacket implements AfPacketDriver {
   }
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    const g = this.gsoSend;
+    if (g === undefined || count < 2) return this.txRing(pool, idx, start, start + count);
+    // Look for runs of TCP segments to send as GSO super-frames (io/gso-send.ts); everything
+    // between them goes into the ring by txRing, the loop of a burst without GSO. A frame
+    // shorter than MIN_MERGE costs one length test here.
+    const end = start + count;
+    const mergeEnd = start + Math.min(count, g.off.length);
+    const slotSize = pool.slotSize;
+    const data = pool.data;
+    let queued = 0;
+    // frames before `from` are sent (ring or super-frame)
+    let from = start;
+    // the coalescer's view of the burst, filled from the first frame worth merging on
+    let filled = -1;
+    for (let k = start; k < mergeEnd - 1; k++) {
+      if (pool.len[idx[k]!]! < MIN_MERGE) continue;
+      const j = k - start;
+      if (filled < 0) {
+        for (let q = j; q < mergeEnd - start; q++) {
+          const sl = idx[start + q]!;
+          g.off[q] = sl * slotSize + pool.start[sl]!;
+          g.len[q] = pool.len[sl]!;
+          g.trusted[q] = pool.flags[sl]! & PF_CSUM_SELF;
+        }
+        filled = j;
+      }
+      const run = g.coalescer.run(data, g.off, g.len, j, mergeEnd - start, g.trusted);
+      if (run < 2) continue;
+      if (k > from) queued += this.txRing(pool, idx, from, k);
+      // what the ring holds leaves first (the super-frame takes another socket)
+      if (this.txPending > 0) this.kick();
+      if (g.send(g.coalescer.build(data, g.off, g.len, j, run), run)) {
+        for (let q = k; q < k + run; q++) pool.free(idx[q]!);
+        queued += run;
+        this.counters.txFrames += run;
+      } else queued += this.txRing(pool, idx, k, k + run); // refused: the segments go one by one
+      from = k + run;
+      k = from - 1;
+    }
+    if (from < end) queued += this.txRing(pool, idx, from, end);
+    return queued;
+  }
+
+  /** Queue idx[from..to) in the TX ring (the kick is flush()'s); returns how many were queued. */
+  private txRing(pool: PacketPool, idx: Uint32Array, from: number, to: number): number {
     const slotSize = pool.slotSize;
     const frameSize = this.frameSize;
     const ring = this.ring;
@@ -447,48 +492,8 @@ class AfPacket implements AfPacketDriver {
     const pv = pool.view;
     let queued = 0;
     let head = this.txHead;
-    const end = start + count;
-    const g = this.gsoSend;
-    // frames before this index are not tried for a super-frame again (a send that failed)
-    let ringOnlyUntil = start;
-    // queued frames the ring was kicked for within this burst (before a super-frame)
-    let kicked = 0;
-    const merge = g !== undefined && count > 1;
-    const mergeEnd = merge ? Math.min(count, g.off.length) : 0;
-    // the coalescer's view of the burst, filled from the first frame worth merging on: a burst
-    // of small frames (the forwarding of short packets) never pays for it
-    let filled = false;
-    for (let k = start; k < end; k++) {
+    for (let k = from; k < to; k++) {
       const slot = idx[k]!;
-      if (merge && k >= ringOnlyUntil && k - start < mergeEnd - 1 && pool.len[slot]! >= MIN_MERGE) {
-        const j = k - start;
-        if (!filled) {
-          for (let q = j; q < mergeEnd; q++) {
-            const sl = idx[start + q]!;
-            g.off[q] = sl * slotSize + pool.start[sl]!;
-            g.len[q] = pool.len[sl]!;
-            g.trusted[q] = pool.flags[sl]! & PF_CSUM_SELF;
-          }
-          filled = true;
-        }
-        const run = g.coalescer.run(data, g.off, g.len, j, mergeEnd, g.trusted);
-        if (run > 1) {
-          // what the ring holds goes first (the super-frame takes another socket)
-          if (this.txPending + queued - kicked > 0) {
-            this.txHead = head;
-            this.kick();
-            kicked = queued;
-          }
-          if (g.send(g.coalescer.build(data, g.off, g.len, j, run), run)) {
-            for (let q = k; q < k + run; q++) pool.free(idx[q]!);
-            queued += run;
-            kicked += run;
-            k += run - 1;
-            continue;
-          }
-          ringOnlyUntil = k + run;
-        }
-      }
       const h = this.txBase + head * frameSize;
       let status = words[h >>> 2]!;
       if (status === TP_STATUS_WRONG_FORMAT) status = words[h >>> 2] = TP_STATUS_AVAILABLE;
@@ -516,7 +521,7 @@ class AfPacket implements AfPacketDriver {
       queued++;
     }
     this.txHead = head;
-    this.txPending += queued - kicked;
+    this.txPending += queued;
     this.counters.txFrames += queued;
     return queued;
   }
