@@ -18,9 +18,8 @@
  * each with finished checksums, for the graph to filter, route and count one by one. Toward
  * a fabric netdev they are merged again (io/gso-send.ts).
  */
-import type { IoDriver } from './driver.js';
+import type { IoCounters, IoDriver } from './driver.js';
 import type { PacketPool } from '../pool.js';
-import type { IoCounters } from './driver.js';
 import {
   EAGAIN, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, O_CLOEXEC, O_NONBLOCK, O_RDWR, TUNSETIFF, TUNSETOFFLOAD, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN,
 } from '../../sys/constants.js';
