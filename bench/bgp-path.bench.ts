@@ -19,7 +19,10 @@
  *    while the controller ingests the routes (a busy controller must not starve the punt path).
  *
  * Knobs: CNR_BENCH_PATH_COUNT (default 1000000 routes), CNR_BENCH_PATH_ROUNDS (default 3),
- * CNR_BENCH_PATH_MB (default 64).
+ * CNR_BENCH_PATH_MB (default 64), CNR_BENCH_PATH_PARTS (default "ingest,tcp,busy": which of
+ * the three parts run), CNR_BENCH_PATH_BASE (another build's bin/cnr, e.g. the branch's base
+ * built elsewhere: the TCP part then starts each build afresh in every round, in alternating
+ * order, and reports this build against the base in the same rounds, throughput and CPU per MB).
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +41,8 @@ const injectorJs = join(here, 'lib', 'bgp-injector.js');
 const COUNT = Number(process.env['CNR_BENCH_PATH_COUNT'] ?? 1_000_000);
 const ROUNDS = Math.max(3, Number(process.env['CNR_BENCH_PATH_ROUNDS'] ?? 3));
 const MB = Number(process.env['CNR_BENCH_PATH_MB'] ?? 64);
+const PARTS = (process.env['CNR_BENCH_PATH_PARTS'] ?? 'ingest,tcp,busy').split(',').map((x) => x.trim());
+const BASE_BIN = process.env['CNR_BENCH_PATH_BASE'] || undefined;
 const CNR_AS = 65000;
 const PEER_AS = 65001;
 
@@ -65,14 +70,14 @@ function setup(): Setup {
 }
 
 let starts = 0;
-function startCnr(s: Setup): Promise<Cnr> {
+function startCnr(s: Setup, bin?: string): Promise<Cnr> {
   return Cnr.start(s.lab, s.nsCnr, `p${starts++}`, {
     asn: CNR_AS,
     routerId: '10.255.0.1',
     interfaces: [{ name: s.fabricIf, addresses: [`${ADDR.vrouter.cnr}/30`] }],
     neighbors: (['vrouter', 'kernel'] as const).map((p) => ({ address: ADDR[p].peer, asn: PEER_AS, families: ['inet' as const], import: ['ALL'], exportNothing: true })),
     extra: ['set policy-options policy-statement ALL then accept'],
-  }, 60_000, { vrouter: true, vhost: true, introspect: '127.0.0.1:18086' });
+  }, 60_000, { vrouter: true, vhost: true, introspect: '127.0.0.1:18086', ...(bin ? { bin } : {}) });
 }
 
 interface Ingest {
@@ -129,6 +134,8 @@ function bulkLab(lab: Lab): BulkLab {
 interface Throughput {
   path: Path;
   round: number;
+  /** which build: this one, or CNR_BENCH_PATH_BASE's */
+  build: 'this' | 'base';
   /** Mbit/s, each direction, measured by the receiver */
   upMbps: number;
   downMbps: number;
@@ -136,15 +143,15 @@ interface Throughput {
   cpuPerMB: number;
 }
 
-async function throughputOnce(s: Setup, cnr: Cnr, path: Path, round: number): Promise<Throughput> {
+async function throughputOnce(s: Setup, cnr: Cnr, path: Path, round: number, build: 'this' | 'base' = 'this'): Promise<Throughput> {
   const bytes = MB << 20;
   const cpu0 = cpuSeconds(cnr.daemon.pid);
   const r = await tcpBulk(bulkLab(s.lab), s.nsCnr, s.nsPeer, ADDR[path].cnr, 6000 + round * 2 + (path === 'kernel' ? 1 : 0), bytes, 60);
   const cpu = cpuSeconds(cnr.daemon.pid) - cpu0;
   if (!r.upOk || !r.downOk || r.upBytes !== bytes || r.downBytes !== bytes) throw new Error(`transfer over ${path} incomplete: ${JSON.stringify(r)}`);
   const mbps = (sec: number) => (bytes * 8) / sec / 1e6;
-  const t = { path, round, upMbps: mbps(r.upSeconds), downMbps: mbps(r.downSeconds), cpuPerMB: cpu / (2 * MB) };
-  console.log(`  round ${round} ${path}: ${t.upMbps.toFixed(0)} Mbit/s to cnr's namespace, ${t.downMbps.toFixed(0)} back; cnr CPU ${(t.cpuPerMB * 1000).toFixed(2)} ms/MB`);
+  const t = { path, round, build, upMbps: mbps(r.upSeconds), downMbps: mbps(r.downSeconds), cpuPerMB: cpu / (2 * MB) };
+  console.log(`  round ${round} ${build === 'base' ? 'base ' : ''}${path}: ${t.upMbps.toFixed(0)} Mbit/s to cnr's namespace, ${t.downMbps.toFixed(0)} back; cnr CPU ${(t.cpuPerMB * 1000).toFixed(2)} ms/MB`);
   return t;
 }
 
@@ -187,36 +194,75 @@ export async function run(): Promise<BenchResult[]> {
   const tputs: Throughput[] = [];
   const busy: Throughput[] = [];
   try {
-    console.log(`BGP ingest of ${COUNT} routes, ${ROUNDS} rounds, alternating the order of the two paths:`);
-    for (let round = 0; round < ROUNDS; round++) {
-      const order: Path[] = round % 2 === 0 ? ['vrouter', 'kernel'] : ['kernel', 'vrouter'];
-      for (const p of order) ingests.push(await ingestOnce(s, p, round));
-    }
-    console.log(`TCP, ${MB} MiB each way per round:`);
-    const cnr = await startCnr(s);
-    try {
-      await waitFor('vhost0 to carry the fabric subnet', () => runCmd('ip', ['netns', 'exec', s.nsCnr, 'ip', 'route', 'show', 'dev', 'vhost0'], 5000).stdout.includes('10.0.0.0/30'), 30_000, 200);
+    if (PARTS.includes('ingest')) {
+      console.log(`BGP ingest of ${COUNT} routes, ${ROUNDS} rounds, alternating the order of the two paths:`);
       for (let round = 0; round < ROUNDS; round++) {
         const order: Path[] = round % 2 === 0 ? ['vrouter', 'kernel'] : ['kernel', 'vrouter'];
-        for (const p of order) tputs.push(await throughputOnce(s, cnr, p, round));
+        for (const p of order) ingests.push(await ingestOnce(s, p, round));
       }
-    } finally {
-      await cnr.stop();
     }
-    console.log(`TCP through vhost0 while the controller ingests ${COUNT} routes (over the kernel veth):`);
-    for (let round = 0; round < ROUNDS; round++) busy.push(await throughputWhileBusy(s, round));
+    if (PARTS.includes('tcp')) {
+      console.log(`TCP, ${MB} MiB each way per round${BASE_BIN ? `, this build and the base (${BASE_BIN}) each started afresh per round` : ''}:`);
+      if (BASE_BIN) {
+        for (let round = 0; round < ROUNDS; round++) {
+          const builds = round % 2 === 0 ? (['this', 'base'] as const) : (['base', 'this'] as const);
+          for (const b of builds) tputs.push(...(await throughputRounds(s, b === 'base' ? BASE_BIN : undefined, b, round, round + 1)));
+        }
+      } else tputs.push(...(await throughputRounds(s, undefined, 'this', 0, ROUNDS)));
+    }
+    if (PARTS.includes('busy')) {
+      console.log(`TCP through vhost0 while the controller ingests ${COUNT} routes (over the kernel veth):`);
+      for (let round = 0; round < ROUNDS; round++) busy.push(await throughputWhileBusy(s, round));
+    }
   } finally {
     await s.lab.close();
   }
   // per-round series (round i of each path ran in the same minutes), for medians and per-round ratios
-  const series = <T extends { path?: Path; round: number }>(xs: T[], p: Path | undefined, pick: (x: T) => number): number[] =>
+  const series = <T extends { path?: Path; round: number; build?: 'this' | 'base' }>(xs: T[], p: Path | undefined, pick: (x: T) => number, build: 'this' | 'base' = 'this'): number[] =>
     Array.from({ length: ROUNDS }, (_, i) => {
-      const x = xs.find((y) => y.round === i && (p === undefined || y.path === p));
+      const x = xs.find((y) => y.round === i && (p === undefined || y.path === p) && (y.build ?? 'this') === build);
       return x ? pick(x) : Number.NaN;
     });
+  const results = [
+    ...(PARTS.includes('ingest') ? ingestFigures(ingests, series) : []),
+    ...(PARTS.includes('tcp') ? tcpFigures(tputs, series) : []),
+    ...(PARTS.includes('busy') ? [figure({
+      name: `TCP, ${MB} MiB to a listener behind vhost0 while the controller ingests ${COUNT / 1e6}M routes`,
+      unit: 'Mbit/s',
+      values: series(busy, undefined, (x) => x.upMbps),
+      reference: { name: 'the same with the controller idle (round i of the idle series)', values: series(tputs, 'vrouter', (x) => x.upMbps) },
+    })] : []),
+  ];
+  const file = writeResultsFile(repo, 'bgp-path-', { count: COUNT, rounds: ROUNDS, mb: MB, parts: PARTS, base: BASE_BIN ?? null, ingests, throughput: tputs, throughputBusy: busy, results });
+  console.log(`details in ${file}`);
+  return results;
+}
+
+type Series = <T extends { path?: Path; round: number; build?: 'this' | 'base' }>(xs: T[], p: Path | undefined, pick: (x: T) => number, build?: 'this' | 'base') => number[];
+
+/** Rounds [from, to) of the TCP transfers on both paths, with one cnr (`bin`, or this build) started for them. */
+async function throughputRounds(s: Setup, bin: string | undefined, build: 'this' | 'base', from: number, to: number): Promise<Throughput[]> {
+  const out: Throughput[] = [];
+  const cnr = await startCnr(s, bin);
+  try {
+    await waitFor('vhost0 to carry the fabric subnet', () => runCmd('ip', ['netns', 'exec', s.nsCnr, 'ip', 'route', 'show', 'dev', 'vhost0'], 5000).stdout.includes('10.0.0.0/30'), 30_000, 200);
+    // a fresh cnr: one unmeasured transfer first, so that its start-up work and the JIT's
+    // warm-up are not charged to the first measured round
+    if (build === 'base' || BASE_BIN) await tcpBulk(bulkLab(s.lab), s.nsCnr, s.nsPeer, ADDR.vrouter.cnr, 5990 + from * 2 + (build === 'base' ? 1 : 0), 16 << 20, 60);
+    for (let round = from; round < to; round++) {
+      const order: Path[] = round % 2 === 0 ? ['vrouter', 'kernel'] : ['kernel', 'vrouter'];
+      for (const p of order) out.push(await throughputOnce(s, cnr, p, round, build));
+    }
+  } finally {
+    await cnr.stop();
+  }
+  return out;
+}
+
+function ingestFigures(ingests: Ingest[], series: Series): BenchResult[] {
   const incomplete = ingests.filter((x) => !x.complete).length;
   const ingestTime = (x: Ingest) => (x.complete ? x.seconds : Number.NaN);
-  const results: BenchResult[] = [
+  return [
     figure({
       name: `BGP ingest ${COUNT / 1e6}M /28 (100 per UPDATE), session through the vRouter and vhost0: time`,
       unit: 's',
@@ -232,6 +278,11 @@ export async function run(): Promise<BenchResult[]> {
       reference: { name: 'session on a kernel veth', values: series(ingests, 'kernel', (x) => x.cpuSeconds) },
       direction: 'ref/value',
     }),
+  ];
+}
+
+function tcpFigures(tputs: Throughput[], series: Series): BenchResult[] {
+  const results: BenchResult[] = [
     figure({
       name: `TCP, ${MB} MiB to a listener behind vhost0, peer at default offloads`,
       unit: 'Mbit/s',
@@ -245,18 +296,34 @@ export async function run(): Promise<BenchResult[]> {
       reference: { name: 'the same over a kernel veth', values: series(tputs, 'kernel', (x) => x.downMbps) },
     }),
     figure({
-      name: `TCP, ${MB} MiB to a listener behind vhost0 while the controller ingests ${COUNT / 1e6}M routes`,
-      unit: 'Mbit/s',
-      values: series(busy, undefined, (x) => x.upMbps),
-      reference: { name: 'the same with the controller idle (round i of the idle series)', values: series(tputs, 'vrouter', (x) => x.upMbps) },
-    }),
-    figure({
       name: 'cnr CPU per MB through vhost0 and the vRouter (both directions)',
       unit: 'ms/MB',
       values: series(tputs, 'vrouter', (x) => x.cpuPerMB * 1000),
     }),
   ];
-  const file = writeResultsFile(repo, 'bgp-path-', { count: COUNT, rounds: ROUNDS, mb: MB, ingests, throughput: tputs, throughputBusy: busy, results });
-  console.log(`details in ${file}`);
+  if (!BASE_BIN) return results;
+  // the base build in the same rounds: its own ratio to the kernel veth, and this build against it
+  for (const [dir, pick] of [['to a listener behind vhost0', (x: Throughput) => x.upMbps], ['from behind vhost0 to the peer', (x: Throughput) => x.downMbps]] as const) {
+    results.push(figure({
+      name: `TCP, ${MB} MiB ${dir}, the base build`,
+      unit: 'Mbit/s',
+      values: series(tputs, 'vrouter', pick, 'base'),
+      reference: { name: 'the same over a kernel veth (the base build\'s cnr running)', values: series(tputs, 'kernel', pick, 'base') },
+    }));
+    results.push(figure({
+      name: `TCP, ${MB} MiB ${dir}: this build against the base`,
+      unit: 'Mbit/s',
+      values: series(tputs, 'vrouter', pick),
+      reference: { name: 'the base build in the same round', values: series(tputs, 'vrouter', pick, 'base') },
+    }));
+  }
+  results.push(figure({
+    name: 'cnr CPU per MB through vhost0 and the vRouter (both directions): this build against the base',
+    unit: 'ms/MB',
+    values: series(tputs, 'vrouter', (x) => x.cpuPerMB * 1000),
+    reference: { name: 'the base build in the same round', values: series(tputs, 'vrouter', (x) => x.cpuPerMB * 1000, 'base') },
+    direction: 'ref/value',
+    notes: 'lower is better',
+  }));
   return results;
 }

@@ -7,6 +7,10 @@
  * kernel's default offloads (TSO/GSO on): its TCP reaches the vRouter as 64 KiB super-frames,
  * which the AF_PACKET driver must segment (io/gso.ts) for bulk transfers to work, and which
  * reach the router's TCP merged again (io/tcp-coalesce.ts), as a NIC's GRO would hand them over.
+ * The other way the router's kernel hands vhost0 its own 64 KiB super-frames (TUNSETOFFLOAD),
+ * cut into segments for the graph and sent on toward the host namespace merged again as GSO
+ * super-frames (io/gso-send.ts). Both directions are checked byte for byte (test/lib/tcp-bulk.ts)
+ * and the super-frames counted on each side.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,10 +91,14 @@ for (const [family, addr, port] of [['IPv4', '10.77.0.1', 1791], ['IPv6', 'fd77:
   });
 }
 
-test('vhost0 hands the vRouter no super-frames: TSO is off on the TAP, the kernel segments in software', { skip }, () => {
+test('vhost0 takes super-frames from the router\'s kernel: TSO and checksum offload on the TAP; TSO on the fabric vif for GSO sends', { skip }, () => {
   const k = lab.run(r, ['ethtool', '-k', 'vhost0']);
-  assert.match(k, /tcp-segmentation-offload: off/);
-  assert.match(k, /tx-checksumming: off/);
+  assert.match(k, /tcp-segmentation-offload: on/);
+  assert.match(k, /tx-checksumming: on/);
+  // the vRouter's own end of the fabric veth: TSO on (its super-frames go to the neighbour whole), GRO off
+  const f = lab.run(r, ['ethtool', '-k', 'r0']);
+  assert.match(f, /tcp-segmentation-offload: on/);
+  assert.match(f, /generic-receive-offload: off/);
 });
 
 test('SIGTERM stops the data plane cleanly and every punt was counted', { skip }, async () => {
@@ -109,6 +117,13 @@ test('SIGTERM stops the data plane cleanly and every punt was counted', { skip }
   assert.ok(io.gsoFrames! > 0 && io.gsoSegments! > io.gsoFrames!, JSON.stringify(io));
   assert.equal(io.gsoUnsupported, 0);
   assert.equal(io.rxTooBig, 0);
+  // the router's TCP sent super-frames into vhost0 (cut there), and they left on r0 merged again
+  const vh = vifs.find((v) => v.name === 'vhost0')!.io!;
+  console.log(`r0 ${JSON.stringify(io)}\nvhost0 ${JSON.stringify(vh)}`);
+  assert.ok(vh.gsoFrames! > 0 && vh.gsoSegments! > vh.gsoFrames!, `vhost0: ${JSON.stringify(vh)}`);
+  assert.equal(vh.gsoUnsupported, 0);
+  assert.ok(vh.txGsoFrames! > 0, `vhost0 merged toward the host: ${JSON.stringify(vh)}`);
+  assert.ok(io.txGsoFrames! > 0 && io.txGsoSegments! > io.txGsoFrames!, `r0 GSO sends: ${JSON.stringify(io)}`);
   const drops = JSON.parse(/dropstats (.*)/.exec(out)![1]!) as Record<string, number>;
   assert.equal(drops.rx_too_big, undefined, out);
   assert.equal(drops.gso_unsupported, undefined, out);

@@ -123,6 +123,12 @@ export const IFF_TAP = 0x0002;
 export const IFF_NO_PI = 0x1000;
 /** each frame read or written on the TAP starts with a struct virtio_net_hdr (GSO and checksum offload information) */
 export const IFF_VNET_HDR = 0x4000;
+/** the offloads the TAP's reader takes (linux/if_tun.h): the kernel then hands it partial checksums and TCP super-frames */
+export const TUNSETOFFLOAD = 0x400454d0;
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_TSO_ECN = 0x08;
 
 // ethtool commands (linux/ethtool.h)
 export const ETHTOOL_STXCSUM = 0x17;

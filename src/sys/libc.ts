@@ -43,6 +43,8 @@ export interface Libc {
   setns(fd: number, nstype: number): number;
   /** ioctl(SIOCETHTOOL) with a struct ifreq whose ifr_data points to a struct ethtool_value */
   ethtoolIoctl(fd: number, req: number, ifr: { name: string; data: { cmd: number; data: number } }): number;
+  /** ioctl whose argument is a value, not a pointer (TUNSETOFFLOAD) */
+  ioctlValue(fd: number, req: number, arg: number): number;
   pipe2(fds: Int32Array, flags: number): number;
   posix_spawn(pid: number[], path: string, fa: unknown, attr: unknown, argv: (string | null)[], envp: (string | null)[]): number;
   posix_spawn_file_actions_init(fa: unknown): number;
@@ -106,6 +108,7 @@ export function libc(): Libc {
     recv: lib.func('intptr_t recv(int, _Out_ void *, size_t, int)'),
     setns: lib.func('int setns(int, int)'),
     ethtoolIoctl: lib.func('int ioctl(int, unsigned long, _Inout_ cnr_ifreq_ethtool *)'),
+    ioctlValue: lib.func('int ioctl(int, unsigned long, unsigned long)'),
     pipe2: lib.func('int pipe2(_Inout_ void *, int)'),
     posix_spawn: lib.func('int posix_spawn(_Out_ int *, const char *, void *, void *, const char **, const char **)'),
     posix_spawn_file_actions_init: lib.func('int posix_spawn_file_actions_init(void *)'),
@@ -329,8 +332,11 @@ export function setInterfaceUp(name: string): void {
  * Turn off transmit checksum offload, TSO and GSO (and VLAN acceleration) on a netdev, so frames
  * the kernel sends towards the data plane carry finished checksums and whole packets. Best
  * effort: a device without a feature keeps working; returns false when ethtool failed.
+ * With `keepTx` only GRO goes off and the transmit checksum, TSO and GSO features are asked
+ * on instead: the AF_PACKET driver sends GSO super-frames (io/af-packet.ts), which the netdev
+ * (a veth: its peer) should take whole rather than have the kernel cut them first.
  */
-export function disableOffloads(name: string): boolean {
+export function disableOffloads(name: string, keepTx = false): boolean {
   // SIOCETHTOOL in this thread rather than an `ethtool -K` child: a child forks the whole
   // (large) process and blocked the attaching worker for tens of ms per interface. As
   // ethtool does it: the features by their names (ETHTOOL_GSTRINGS), cleared in one
@@ -338,14 +344,16 @@ export function disableOffloads(name: string): boolean {
   return withControlSocket((fd) => {
     const names = ethtoolFeatureNames(fd, name);
     if (!names) return false;
-    const off = (n: string) => n.startsWith('tx-checksum-') || /^tx-tcp.*segmentation$/.test(n) || n === 'tx-generic-segmentation' || n === 'rx-gro';
+    const tx = (n: string) => n.startsWith('tx-checksum-') || /^tx-tcp.*segmentation$/.test(n) || n === 'tx-generic-segmentation';
     const blocks = Math.ceil(names.length / 32);
     return ethtoolCall(fd, name, 8 + blocks * 8, (dv) => {
       dv.setUint32(0, ETHTOOL_SFEATURES, true);
       dv.setUint32(4, blocks, true);
-      // each block: valid (the bits to change), requested (their new values: 0)
+      // each block: valid (the bits to change), requested (their new values)
+      const set = (i: number, word: number) => dv.setUint32(8 + (i >> 5) * 8 + word, dv.getUint32(8 + (i >> 5) * 8 + word, true) | (1 << (i & 31)), true);
       names.forEach((n, i) => {
-        if (off(n)) dv.setUint32(8 + (i >> 5) * 8, dv.getUint32(8 + (i >> 5) * 8, true) | (1 << (i & 31)), true);
+        if (n === 'rx-gro' || tx(n)) set(i, 0);
+        if (keepTx && tx(n)) set(i, 4);
       });
     }) !== undefined;
   });

@@ -70,8 +70,8 @@ function ethernetInput(g: Graph): void {
     if (len - hl > vt.mtu[vif]!) { g.drop(i, K.D_OVERSIZE); continue; }
     p.l3[i] = s + hl;
     p.vrf[i] = vt.vrf[vif]!;
-    let f = 0;
-    if (vif === vhost) f = K.PF_FROM_HOST | K.PF_NO_TTL;
+    let f = p.flags[i]! & K.PF_CSUM_SELF;
+    if (vif === vhost) f |= K.PF_FROM_HOST | K.PF_NO_TTL;
     if (et === 0x0800) { p.flags[i] = f; if (nIp4 < CAP) qbuf[nIp4Base + nIp4++] = i; else g.dropNow(i, K.D_POOL_EMPTY); }
     else if (et === 0x86dd) { p.flags[i] = f | K.PF_IP6; g.enq(K.N_IP6_IN, i); }
     else if (et === 0x0806) { p.flags[i] = f; g.enq(K.N_ARP, i); }

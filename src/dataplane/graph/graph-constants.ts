@@ -164,6 +164,12 @@ export const PF_FROM_HOST = 8;
 export const PF_ICMP_GEN = 16;
 /** an MPLS packet whose TTL expired: l3 is the IPv4 payload, aux's low 16 bits the label stack's offset (RFC 4950) */
 export const PF_LSE = 32;
+/**
+ * its TCP checksum was computed here, from its bytes (io/gso.ts cutting a super-frame): a
+ * driver merging segments again (io/tcp-coalesce.ts) need not verify it. No node changes TCP
+ * bytes; ethernet-input keeps the bit, every other assignment of the flags drops it.
+ */
+export const PF_CSUM_SELF = 64;
 
 /** Counters of one worker, a Float64Array in a SharedArrayBuffer the main thread sums. */
 export const C_RX = 0;
@@ -220,6 +226,8 @@ export const IO_COUNTERS = [
   ['poolEmpty', null],
   ['fillRingEmpty', null],
   ['txRingEmpty', null],
+  ['txGsoFrames', null],
+  ['txGsoSegments', null],
 ] as const;
 export const IO_STRIDE = IO_COUNTERS.length;
 

@@ -45,6 +45,8 @@ import {
 } from '../../sys/libc.js';
 import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
+import { GsoSender } from './gso-send.js';
+import { PF_CSUM_SELF } from '../graph/graph-constants.js';
 
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
@@ -77,6 +79,8 @@ const COPY_BUF = 3 * 65536 + 256;
  * Longer frames (jumbo) keep the fragments rather than a multi-page kmalloc.
  */
 const LINEAR_TX_MAX = 3072;
+/** frames shorter than this are not looked at for a GSO super-frame (a TCP segment merged to save a syscall carries more than a few bytes) */
+const MIN_MERGE = 128;
 /** frames that make a sendto() worth its syscall at once */
 const KICK_BATCH = 32;
 const DEFAULT_RCVBUF = 4 << 20;
@@ -90,8 +94,14 @@ export interface AfPacketOptions {
   frameSize?: number;
   /** vif id written to pool.rxVif for received frames; default 0 */
   vif?: number;
-  /** run `ethtool -K IF tx off tso off gso off gro off`; default true */
+  /** run `ethtool -K IF gro off`, and `tx off tso off gso off` unless txGso (then those on); default true */
   disableOffloads?: boolean;
+  /**
+   * send consecutive TCP segments of one flow in a burst as one GSO super-frame
+   * (io/gso-send.ts); default true, unless the environment says CNR_AF_PACKET_TX_GSO=0 (for
+   * benchmarks comparing the two in the same rounds)
+   */
+  txGso?: boolean;
   /** leave the kernel's own ARP on for the netdev (default: turned off, see openAfPacket) */
   kernelArp?: boolean;
   /** bring the link up; default true */
@@ -207,6 +217,10 @@ export interface AfPacketStats {
   rxTooBig: number;
   /** frames dropped for want of a buffer: the pool had no free slot, or the socket no room to queue a long frame whole */
   rxNoBuffer: number;
+  /** GSO super-frames sent (io/gso-send.ts), the segments in them (counted in txFrames too), and sends that failed (their segments went by the ring) */
+  txGsoFrames: number;
+  txGsoSegments: number;
+  txGsoFailed: number;
 }
 
 export interface AfPacketDriver extends IoDriver {
@@ -228,7 +242,8 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
   try {
     const ifindex = interfaceIndex(ifname);
     if (opts.up !== false) setInterfaceUp(ifname);
-    if (opts.disableOffloads !== false) disableOffloads(ifname);
+    const txGso = opts.txGso ?? process.env['CNR_AF_PACKET_TX_GSO'] !== '0';
+    if (opts.disableOffloads !== false) disableOffloads(ifname, txGso);
     // The kernel answers ARP for any of its addresses on any netdev (arp_ignore=0), and the
     // router's own addresses live on vhost0 in the same kernel: left alone it would race the
     // data plane's ARP replies with the netdev's kernel MAC, which the kernel then drops.
@@ -254,7 +269,7 @@ export function openAfPacket(ifname: string, opts: AfPacketOptions = {}): AfPack
       throw sysError('mmap(packet rings)');
     }
     if (c.bind(fd, sockaddrLl(ifindex), 20) < 0) throw sysError(`bind(AF_PACKET, ${ifname})`);
-    return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rings.rx, rings.tx, vif, frameSize);
+    return new AfPacket(ifname, ifindex, hwaddr, fd, mapPtr, mapLen, rings.rx, rings.tx, vif, frameSize, txGso);
   } catch (e) {
     if (mapPtr !== null) c.munmap(mapPtr, mapLen);
     if (fd >= 0) closeInBackground(fd);
@@ -279,6 +294,8 @@ class AfPacket implements AfPacketDriver {
   private readonly statsLen = new Int32Array(1);
   private readonly counters = { rxFrames: 0, txFrames: 0, txRingFull: 0, kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0 };
   private readonly gso: VnetReceiver;
+  /** TCP segments out as GSO super-frames (io/gso-send.ts); undefined with txGso false */
+  private readonly gsoSend: GsoSender | undefined;
   /** for frames the kernel queues whole on the socket (TP_STATUS_COPY), made on first use */
   private copyBuf: Uint8Array | undefined;
   private copyView: DataView | undefined;
@@ -296,6 +313,7 @@ class AfPacket implements AfPacketDriver {
     private readonly txFrames: number,
     private readonly vif: number,
     private readonly frameSize: number,
+    txGso: boolean,
   ) {
     const ab = viewMemory(mapPtr, mapLen);
     this.ring = new Uint8Array(ab);
@@ -303,6 +321,7 @@ class AfPacket implements AfPacketDriver {
     this.view = new DataView(ab);
     this.txBase = rxFrames * frameSize;
     this.gso = new VnetReceiver(vif);
+    this.gsoSend = txGso ? new GsoSender(ifindex) : undefined;
   }
 
   get fd(): number {
@@ -419,6 +438,51 @@ class AfPacket implements AfPacketDriver {
   }
 
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number {
+    const g = this.gsoSend;
+    if (g === undefined || count < 2) return this.txRing(pool, idx, start, start + count);
+    // Look for runs of TCP segments to send as GSO super-frames (io/gso-send.ts); everything
+    // between them goes into the ring by txRing, the loop of a burst without GSO. A frame
+    // shorter than MIN_MERGE costs one length test here.
+    const end = start + count;
+    const mergeEnd = start + Math.min(count, g.off.length);
+    const slotSize = pool.slotSize;
+    const data = pool.data;
+    let queued = 0;
+    // frames before `from` are sent (ring or super-frame)
+    let from = start;
+    // the coalescer's view of the burst, filled from the first frame worth merging on
+    let filled = -1;
+    for (let k = start; k < mergeEnd - 1; k++) {
+      if (pool.len[idx[k]!]! < MIN_MERGE) continue;
+      const j = k - start;
+      if (filled < 0) {
+        for (let q = j; q < mergeEnd - start; q++) {
+          const sl = idx[start + q]!;
+          g.off[q] = sl * slotSize + pool.start[sl]!;
+          g.len[q] = pool.len[sl]!;
+          g.trusted[q] = pool.flags[sl]! & PF_CSUM_SELF;
+        }
+        filled = j;
+      }
+      const run = g.coalescer.run(data, g.off, g.len, j, mergeEnd - start, g.trusted);
+      if (run < 2) continue;
+      if (k > from) queued += this.txRing(pool, idx, from, k);
+      // what the ring holds leaves first (the super-frame takes another socket)
+      if (this.txPending > 0) this.kick();
+      if (g.send(g.coalescer.build(data, g.off, g.len, j, run), run)) {
+        for (let q = k; q < k + run; q++) pool.free(idx[q]!);
+        queued += run;
+        this.counters.txFrames += run;
+      } else queued += this.txRing(pool, idx, k, k + run); // refused: the segments go one by one
+      from = k + run;
+      k = from - 1;
+    }
+    if (from < end) queued += this.txRing(pool, idx, from, end);
+    return queued;
+  }
+
+  /** Queue idx[from..to) in the TX ring (the kick is flush()'s); returns how many were queued. */
+  private txRing(pool: PacketPool, idx: Uint32Array, from: number, to: number): number {
     const slotSize = pool.slotSize;
     const frameSize = this.frameSize;
     const ring = this.ring;
@@ -428,8 +492,7 @@ class AfPacket implements AfPacketDriver {
     const pv = pool.view;
     let queued = 0;
     let head = this.txHead;
-    const end = start + count;
-    for (let k = start; k < end; k++) {
+    for (let k = from; k < to; k++) {
       const slot = idx[k]!;
       const h = this.txBase + head * frameSize;
       let status = words[h >>> 2]!;
@@ -476,6 +539,11 @@ class AfPacket implements AfPacketDriver {
       this.txPendingSeen = pending;
       return;
     }
+    this.kick();
+  }
+
+  /** Send every requested ring frame now. */
+  private kick(): void {
     this.txPending = 0;
     this.txPendingSeen = 0;
     // With MSG_DONTWAIT the kernel sends every SEND_REQUEST frame it finds and returns;
@@ -505,6 +573,9 @@ class AfPacket implements AfPacketDriver {
       gsoUnsupported: g.unsupported,
       rxTooBig: c.rxTooBig + g.tooBig,
       rxNoBuffer: c.rxNoBuffer + g.poolEmpty,
+      txGsoFrames: this.gsoSend?.frames ?? 0,
+      txGsoSegments: this.gsoSend?.segments ?? 0,
+      txGsoFailed: this.gsoSend?.failed ?? 0,
     };
   }
 
@@ -523,6 +594,8 @@ class AfPacket implements AfPacketDriver {
       poolEmpty: 0,
       fillRingEmpty: 0,
       txRingEmpty: 0,
+      txGsoFrames: s.txGsoFrames,
+      txGsoSegments: s.txGsoSegments,
     };
   }
 
@@ -536,6 +609,8 @@ class AfPacket implements AfPacketDriver {
     // unbinding is immediate (packet_release unhooks the socket first); the grace periods after it are not
     closeInBackground(this.fdNum);
     this.fdNum = -1;
+    const gsoFd = this.gsoSend?.takeFd() ?? -1;
+    if (gsoFd >= 0) closeInBackground(gsoFd);
     this.mapPtr = null;
   }
 }

@@ -831,6 +831,8 @@ class AfXdp implements AfXdpDriver {
       poolEmpty: s.poolEmpty,
       fillRingEmpty: s.fillRingEmpty,
       txRingEmpty: s.txRingEmpty,
+      txGsoFrames: 0,
+      txGsoSegments: 0,
     };
   }
 

@@ -36,6 +36,9 @@ export interface IoCounters {
   /** times the kernel found the fill ring empty (XDP_STATISTICS rx_fill_ring_empty_descs) and the TX ring empty when kicked (tx_ring_empty_descs) */
   fillRingEmpty: number;
   txRingEmpty: number;
+  /** GSO super-frames sent (AF_PACKET's merged TCP segments, vhost0's toward the host), and the segments they carried */
+  txGsoFrames: number;
+  txGsoSegments: number;
 }
 
 export interface IoDriver {

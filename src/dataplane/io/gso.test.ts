@@ -6,14 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4, RX_NO_ROOM, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, VnetReceiver, completeIfPartial, completePartialChecksum } from './gso.js';
+import { GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4, RX_NO_ROOM, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, VnetReceiver, completeIfPartial, completePartialChecksum, copySum, onesSum32 } from './gso.js';
 import { MAX_FRAME, PacketPool } from '../pool.js';
 import { encodeEthernet, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
 import { encodeIpv4, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
 import { encodeIpv6 } from '../../wire/ipv6.js';
 import { encodeTcp, tcpChecksum, TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH } from '../../wire/tcp.js';
 import { encodeUdp, fillUdpChecksum } from '../../wire/udp.js';
-import { finishChecksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../../wire/checksum.js';
+import { finishChecksum, onesSum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../../wire/checksum.js';
 import { rng, randomBytes } from '../../../test/support/wire.js';
 
 const DMAC = new Uint8Array([2, 0, 0, 0, 0, 1]);
@@ -277,4 +277,20 @@ test('jumbo TCP (a plain 9000-byte frame, or GSO with a jumbo MSS) is cut into s
   assert.equal(pool.available, 8);
   const uso = receive(superFrame(udp, GSO_UDP_L4, 8000 - 8), -1, new PacketPool(8));
   assert.equal(uso.rx.counters.tooBig, 1, 'USO datagrams keep their size: too big is dropped, not cut');
+});
+
+test('copySum and onesSum32 fold to the checksum onesSum gives, at any offset and length, and copySum copies exactly', () => {
+  const r = rng(7);
+  const src = randomBytes(r, 4096);
+  for (const len of [0, 1, 2, 3, 4, 5, 7, 8, 1447, 1448, 1449, 4000]) {
+    for (const off of [0, 1, 2, 3, 34, 54]) {
+      const dst = new Uint8Array(4200).fill(0xaa);
+      const sum = copySum(new DataView(src.buffer), off, new DataView(dst.buffer), 9, len);
+      assert.equal(finishChecksum(sum), finishChecksum(onesSum(src, off, len)), `copySum len ${len} off ${off}`);
+      assert.deepEqual(dst.subarray(9, 9 + len), src.subarray(off, off + len));
+      assert.equal(dst[8], 0xaa);
+      assert.equal(dst[9 + len], 0xaa, 'nothing written past the end');
+      assert.equal(finishChecksum(onesSum32(new DataView(src.buffer), off, len, 77)), finishChecksum(onesSum(src, off, len, 77)), `onesSum32 len ${len} off ${off}`);
+    }
+  }
 });

@@ -15,6 +15,7 @@
  */
 import { finishChecksum, onesSum } from '../../wire/checksum.js';
 import { HEADROOM, type PacketPool } from '../pool.js';
+import { PF_CSUM_SELF } from '../graph/graph-constants.js';
 
 /** struct virtio_net_hdr: flags u8, gso_type u8, hdr_len, gso_size, csum_start, csum_offset (u16, little-endian) */
 export const VNET_HDR_LEN = 10;
@@ -198,7 +199,9 @@ export class VnetReceiver {
       const slot = pool.alloc();
       const d = (slot << shift) + HEADROOM;
       copyHeaderTagged(sv, mac, pv, d, hdrEnd - mac, vlan, data);
-      copyExact(sv, hdrEnd + off, pv, d + outHdr, chunk);
+      // the payload's sum taken while copying it (one pass over its bytes, not two); it starts
+      // at an even offset from the L4 header, so its 16-bit words line up with the checksum's
+      const payloadSum = copySum(sv, hdrEnd + off, pv, d + outHdr, chunk);
       const ip = d + outL3;
       const t = d + outL4;
       const l4Len = l4Hdr + chunk;
@@ -235,12 +238,14 @@ export class VnetReceiver {
       }
       data[field] = 0;
       data[field + 1] = 0;
-      let sum = finishChecksum(addrSum + proto + l4Len + onesSum(data, t, l4Len));
+      let sum = finishChecksum(addrSum + proto + l4Len + onesSum(data, t, l4Hdr) + payloadSum);
       if (sum === 0 && proto === UDP) sum = 0xffff;
       data[field] = sum >>> 8;
       data[field + 1] = sum & 0xff;
       pool.len[slot] = outHdr + chunk;
       pool.rxVif[slot] = this.vif;
+      // the checksum was just computed from these bytes: a merge on the way out need not verify it
+      if (proto === TCP) pool.flags[slot] = PF_CSUM_SELF;
       out[n++] = slot;
     }
     c.superFrames++;
@@ -270,6 +275,49 @@ function copyHeaderTagged(from: DataView, src: number, to: DataView, dst: number
   data[dst + 14] = (vlan >>> 8) & 0xff;
   data[dst + 15] = vlan & 0xff;
   copyExact(from, src + 12, to, dst + 16, len - 12);
+}
+
+/**
+ * Copy exactly len bytes and return their ones'-complement sum, unfolded (for finishChecksum):
+ * 4-byte big-endian words, each congruent to the sum of its two 16-bit halves modulo 0xffff,
+ * which is all the folded checksum depends on (RFC 1071). A partial last word is summed as
+ * 16-bit words, an odd last byte padded with zero, as onesSum does.
+ */
+export function copySum(from: DataView, src: number, to: DataView, dst: number, len: number): number {
+  let sum = 0;
+  let i = 0;
+  const words = len & ~3;
+  for (; i < words; i += 4) {
+    const w = from.getUint32(src + i);
+    to.setUint32(dst + i, w);
+    sum += w;
+  }
+  if (i + 1 < len) {
+    const w = from.getUint16(src + i);
+    to.setUint16(dst + i, w);
+    sum += w;
+    i += 2;
+  }
+  if (i < len) {
+    const b = from.getUint8(src + i);
+    to.setUint8(dst + i, b);
+    sum += b << 8;
+  }
+  return sum;
+}
+
+/** onesSum over a DataView in 4-byte words (as copySum, without the copy): unfolded, for finishChecksum. */
+export function onesSum32(v: DataView, off: number, len: number, initial = 0): number {
+  let sum = initial;
+  let i = 0;
+  const words = len & ~3;
+  for (; i < words; i += 4) sum += v.getUint32(off + i);
+  if (i + 1 < len) {
+    sum += v.getUint16(off + i);
+    i += 2;
+  }
+  if (i < len) sum += v.getUint8(off + i) << 8;
+  return sum;
 }
 
 /** Copy exactly len bytes (8-byte moves, then single bytes): no byte outside either range is touched. */

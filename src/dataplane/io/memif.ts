@@ -317,7 +317,7 @@ export class MemifDriver implements IoDriver {
   private readonly sink8 = new Uint8Array(8);
   private readonly counters: IoCounters = {
     kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0, gsoUnsupported: 0, invalidDescs: 0, txRingFull: 0,
-    gsoFrames: 0, gsoSegments: 0, csumCompleted: 0, poolEmpty: 0, fillRingEmpty: 0, txRingEmpty: 0,
+    gsoFrames: 0, gsoSegments: 0, csumCompleted: 0, poolEmpty: 0, fillRingEmpty: 0, txRingEmpty: 0, txGsoFrames: 0, txGsoSegments: 0,
   };
   /** frames received and sent since the driver opened (tests) */
   rxFrames = 0;

@@ -7,17 +7,29 @@
  * The device is opened with IFF_VNET_HDR: every frame read or written starts with a struct
  * virtio_net_hdr. Toward the host, consecutive TCP segments of one flow in a burst are written
  * as one GSO super-frame (io/tcp-coalesce.ts: what GRO does for a NIC; the host's TCP takes one
- * 64 KiB frame instead of 45 segments), everything else as it is with an empty header. From the
- * host nothing changes: without TUNSETOFFLOAD the TAP offers the kernel no TSO or checksum
- * offload, so it segments and checksums before handing us a frame (a partial checksum, which
- * it should not send, is completed all the same; a GSO frame is dropped and counted).
+ * 64 KiB frame instead of 45 segments), everything else as it is with an empty header.
+ *
+ * From the host: TUNSETOFFLOAD offers the kernel checksum offload and TSO (IPv4, IPv6, ECN),
+ * so the host's TCP hands us its 64 KiB super-frames with a partial checksum, one read() each,
+ * instead of segmenting and checksumming every ~1448 bytes and handing them over one read at a
+ * time. Every frame is read whole into one buffer and taken by io/gso.ts as AF_PACKET's are:
+ * a plain frame copied into a pool slot (its partial checksum completed), a super-frame cut
+ * into the segments the host's TSO would have made (gso_size: the host's MSS for vhost0's MTU),
+ * each with finished checksums, for the graph to filter, route and count one by one. Toward
+ * a fabric netdev they are merged again (io/gso-send.ts).
  */
-import type { IoDriver } from './driver.js';
-import { HEADROOM, type PacketPool } from '../pool.js';
-import { IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, O_CLOEXEC, O_NONBLOCK, O_RDWR, TUNSETIFF } from '../../sys/constants.js';
-import { GSO_NONE, VNET_F_NEEDS_CSUM, VNET_HDR_LEN, completePartialChecksum } from './gso.js';
+import type { IoCounters, IoDriver } from './driver.js';
+import type { PacketPool } from '../pool.js';
+import {
+  EAGAIN, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, O_CLOEXEC, O_NONBLOCK, O_RDWR, TUNSETIFF, TUNSETOFFLOAD, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN,
+} from '../../sys/constants.js';
+import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
 import { TcpCoalescer } from './tcp-coalesce.js';
-import { interfaceMac, libc, setInterfaceMac, setInterfaceUp, sysError } from '../../sys/libc.js';
+import { PF_CSUM_SELF } from '../graph/graph-constants.js';
+import { errno, interfaceMac, libc, setInterfaceMac, setInterfaceUp, sysError } from '../../sys/libc.js';
+
+/** the longest frame read: a 64 KiB GSO frame (vhost0's gso_max_size is the kernel's default) with its headers */
+const RX_BUF = 65536 + 256 + VNET_HDR_LEN;
 
 export interface TapOptions {
   /** vif id written to pool.rxVif for received frames; default 0 */
@@ -26,6 +38,8 @@ export interface TapOptions {
   mac?: Uint8Array;
   /** bring the link up; default true */
   up?: boolean;
+  /** offer the kernel checksum offload and TSO (TUNSETOFFLOAD): super-frames from the host; default true */
+  offload?: boolean;
 }
 
 export interface TapDriver extends IoDriver {
@@ -40,6 +54,10 @@ export interface TapStats {
   /** GSO super-frames written (merged TCP segments), and the segments they carried (counted in txFrames too) */
   txMerged: number;
   txMergedSegments: number;
+  /** super-frames the host handed us (TSO) and the segments cut from them; partial checksums completed */
+  rxGsoFrames: number;
+  rxGsoSegments: number;
+  csumCompleted: number;
 }
 
 export function openTap(ifname: string, opts: TapOptions = {}): TapDriver {
@@ -52,6 +70,8 @@ export function openTap(ifname: string, opts: TapOptions = {}): TapDriver {
     for (let i = 0; i < ifname.length; i++) req[i] = ifname.charCodeAt(i);
     new DataView(req.buffer).setUint16(16, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, true);
     if (c.ioctl(fd, TUNSETIFF, req) < 0) throw sysError(`TUNSETIFF ${ifname}`);
+    // the kernel refuses only flags it does not know: then it segments for us, as without offloads
+    if (opts.offload !== false) c.ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN);
     if (opts.mac) setInterfaceMac(ifname, opts.mac);
     const hw = interfaceMac(ifname);
     // Up is the last thing done by name: cnr-cni waits for an up TAP, then moves it into a
@@ -66,12 +86,18 @@ export function openTap(ifname: string, opts: TapOptions = {}): TapDriver {
 
 class Tap implements TapDriver {
   private counters = { rxFrames: 0, txFrames: 0, rxDropped: 0, txErrors: 0 };
-  /** for frames that arrive when the pool is empty: read and discard */
-  private readonly sink = new Uint8Array(65536 + VNET_HDR_LEN);
+  /** every frame is read here whole (virtio_net_hdr first), then copied or cut into pool slots */
+  private readonly rxBuf = new Uint8Array(RX_BUF);
+  private readonly rxView = new DataView(this.rxBuf.buffer);
+  /** length of a frame in rxBuf whose segments did not fit the last burst (0: none) */
+  private rxPending = 0;
+  private readonly gso: VnetReceiver;
   private readonly coalescer = new TcpCoalescer();
   /** a burst's frames: offset and length in the pool's data, for the coalescer */
   private readonly txOff = new Int32Array(1024);
   private readonly txLen = new Int32Array(1024);
+  /** their PF_CSUM_SELF bits: segments io/gso.ts made, whose checksums the coalescer need not verify */
+  private readonly txTrusted = new Uint8Array(1024);
   /** a frame with too little headroom for its virtio_net_hdr is written from here */
   private readonly one = new Uint8Array(65536 + VNET_HDR_LEN);
 
@@ -79,8 +105,10 @@ class Tap implements TapDriver {
     readonly name: string,
     readonly hwaddr: Uint8Array,
     private fdNum: number,
-    private readonly vif: number,
-  ) {}
+    vif: number,
+  ) {
+    this.gso = new VnetReceiver(vif);
+  }
 
   get fd(): number {
     return this.fdNum;
@@ -89,37 +117,32 @@ class Tap implements TapDriver {
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
     if (this.fdNum < 0) return 0;
     const c = libc();
-    const slotSize = pool.slotSize;
-    const maxFrame = pool.maxFrame;
-    const d = pool.data;
+    const buf = this.rxBuf;
     let n = 0;
     while (n < max) {
-      const slot = pool.alloc();
-      if (slot < 0) {
-        // keep the device drained so the host does not stall behind us
-        if (c.read(this.fdNum, this.sink, this.sink.length) > 0) {
+      let r = this.rxPending;
+      this.rxPending = 0;
+      if (r === 0) {
+        r = c.read(this.fdNum, buf, RX_BUF);
+        if (r <= 0) {
+          // EAGAIN: nothing more waiting; anything else (a frame longer than rxBuf) lost it
+          if (r < 0 && errno() !== EAGAIN) this.counters.rxDropped++;
+          break;
+        }
+        if (r < VNET_HDR_LEN + 14) {
           this.counters.rxDropped++;
           continue;
         }
+      }
+      // a plain frame is copied into a slot (a partial checksum completed), a super-frame cut
+      // into segments; a frame the pool has no room for is dropped and counted there, and
+      // reading goes on so the host does not stall behind us
+      const m = this.gso.rxFrame(buf, this.rxView, 0, VNET_HDR_LEN, r - VNET_HDR_LEN, -1, pool, out, n, max);
+      if (m === RX_NO_ROOM) {
+        this.rxPending = r;
         break;
       }
-      // the virtio_net_hdr lands in the headroom, the frame where a frame starts
-      const off = slot * slotSize + HEADROOM;
-      const vh = off - VNET_HDR_LEN;
-      // read up to a full slot: a longer frame shows up as a length above maxFrame and is dropped
-      const r = c.read(this.fdNum, d.subarray(vh, (slot + 1) * slotSize), maxFrame + VNET_HDR_LEN) - VNET_HDR_LEN;
-      if (r <= 0 || r > maxFrame || r < 14 || d[vh + 1] !== GSO_NONE) {
-        pool.free(slot);
-        if (r > -VNET_HDR_LEN) {
-          this.counters.rxDropped++;
-          continue;
-        }
-        break; // EAGAIN: nothing more waiting
-      }
-      if ((d[vh]! & VNET_F_NEEDS_CSUM) !== 0) completePartialChecksum(d, off, r, d[vh + 6]! | (d[vh + 7]! << 8), d[vh + 8]! | (d[vh + 9]! << 8));
-      pool.len[slot] = r;
-      pool.rxVif[slot] = this.vif;
-      out[n++] = slot;
+      n = m;
     }
     this.counters.rxFrames += n;
     return n;
@@ -137,9 +160,10 @@ class Tap implements TapDriver {
         const slot = idx[k0 + k]!;
         offs[k] = pool.offset(slot);
         lens[k] = pool.len[slot]!;
+        this.txTrusted[k] = pool.flags[slot]! & PF_CSUM_SELF;
       }
       for (let k = 0; k < m && this.fdNum >= 0; ) {
-        const run = this.coalescer.run(d, offs, lens, k, m);
+        const run = this.coalescer.run(d, offs, lens, k, m, this.txTrusted);
         if (run > 1) {
           const w = this.coalescer.build(d, offs, lens, k, run);
           if (c.write(this.fdNum, this.coalescer.buf, w) === w) sent += run;
@@ -174,7 +198,36 @@ class Tap implements TapDriver {
   flush(): void {}
 
   stats(): TapStats {
-    return { ...this.counters, txMerged: this.coalescer.frames, txMergedSegments: this.coalescer.segments };
+    const g = this.gso.counters;
+    return {
+      ...this.counters,
+      rxDropped: this.counters.rxDropped + g.tooBig + g.poolEmpty + g.unsupported,
+      txMerged: this.coalescer.frames,
+      txMergedSegments: this.coalescer.segments,
+      rxGsoFrames: g.superFrames,
+      rxGsoSegments: g.segments,
+      csumCompleted: g.csumCompleted,
+    };
+  }
+
+  ioCounters(): IoCounters {
+    const g = this.gso.counters;
+    return {
+      kernelDrops: 0,
+      rxTooBig: g.tooBig,
+      rxNoBuffer: g.poolEmpty,
+      gsoUnsupported: g.unsupported,
+      invalidDescs: 0,
+      txRingFull: 0,
+      gsoFrames: g.superFrames,
+      gsoSegments: g.segments,
+      csumCompleted: g.csumCompleted,
+      poolEmpty: 0,
+      fillRingEmpty: 0,
+      txRingEmpty: 0,
+      txGsoFrames: this.coalescer.frames,
+      txGsoSegments: this.coalescer.segments,
+    };
   }
 
   close(): void {

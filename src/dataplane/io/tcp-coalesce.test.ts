@@ -133,3 +133,29 @@ test('what does not merge: a gap, a damaged checksum, FIN, other options, a shor
   assert.ok(rs[0]! * 1448 + 20 + 32 <= 65535 && rs[0]! >= 40, String(rs));
   assert.equal(rs.reduce((a, b) => a + b, 0), 50);
 });
+
+test('a damaged first segment ends nothing but itself; trusted segments (PF_CSUM_SELF) are not verified; a tagged frame does not merge', () => {
+  const r = rng(11);
+  const p = (n: number) => randomBytes(r, n);
+  const c = new TcpCoalescer();
+  const seg = (seq: number, damaged = false) => frame({ family: 4, seq, flags: TCP_ACK, payload: p(1000) }, damaged);
+  // the first frame's checksum is checked once a second frame matches it
+  assert.deepEqual(runs(c, [seg(0, true), seg(1000), seg(2000)]), [1, 2]);
+  // the same burst with every frame marked as checksummed by us: the caller vouches, so it merges
+  const frames = [seg(0, true), seg(1000), seg(2000)];
+  const { d, off, len } = layout(frames);
+  assert.equal(c.run(d, off, len, 0, 3, new Uint8Array([64, 64, 64])), 3);
+  // one unmarked damaged frame among marked ones is still caught
+  const f2 = [seg(0), seg(1000, true), seg(2000)];
+  const l2 = layout(f2);
+  assert.equal(c.run(l2.d, l2.off, l2.len, 0, 3, new Uint8Array([64, 0, 64])), 1);
+  // an 802.1Q-tagged frame (as a VLAN sub-interface sends) is left alone: the coalescer parses untagged IP only
+  const tagged = (f: Uint8Array) => {
+    const t = new Uint8Array(f.length + 4);
+    t.set(f.subarray(0, 12));
+    t.set([0x81, 0x00, 0x00, 0x0a], 12);
+    t.set(f.subarray(12), 16);
+    return t;
+  };
+  assert.deepEqual(runs(c, [tagged(seg(0)), tagged(seg(1000))]), [1, 1]);
+});

@@ -14,11 +14,13 @@
  * must follow on; TCP flags ACK, or ACK and PSH on the last; every segment but the last of the
  * first one's size; same TCP options bytes (timestamps included); IPv4 without fragmentation,
  * IPv6 without extension headers; no VLAN tag; each segment's TCP checksum verified (a damaged
- * segment is written alone, for the host's TCP to drop and count). The merged frame carries a
+ * segment is written alone, for the host's TCP to drop and count), except a segment io/gso.ts
+ * cut from a super-frame (the caller's `trusted`: pool flag PF_CSUM_SELF), whose checksum was
+ * computed from its bytes a moment ago and cannot hide damage. The merged frame carries a
  * partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the host's TCP takes it as verified, which it
  * is. Nothing else (SYN, FIN, RST, a lone segment, UDP, ICMP) is touched.
  */
-import { VNET_HDR_LEN, VNET_F_NEEDS_CSUM, GSO_TCPV4, GSO_TCPV6 } from './gso.js';
+import { VNET_HDR_LEN, VNET_F_NEEDS_CSUM, GSO_TCPV4, GSO_TCPV6, onesSum32 } from './gso.js';
 import { finishChecksum, onesSum } from '../../wire/checksum.js';
 
 const ETH = 14;
@@ -50,14 +52,20 @@ export class TcpCoalescer {
   segments = 0;
   private readonly a: Parsed = { family: 0, l3: 0, ipLen: 0, l4: 0, thLen: 0, payload: 0, seq: 0, flags: 0 };
   private readonly b: Parsed = { family: 0, l3: 0, ipLen: 0, l4: 0, thLen: 0, payload: 0, seq: 0, flags: 0 };
+  /** a DataView over the frames' buffer, for checksums by 4-byte words (made again when the buffer changes) */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   /**
    * How many frames from k on (offsets off[k..end), lengths len[k..end), in d) merge with the
    * frame at k: 1 when it merges with none.
    */
-  run(d: Uint8Array, off: ArrayLike<number>, len: ArrayLike<number>, k: number, end: number): number {
+  run(d: Uint8Array, off: ArrayLike<number>, len: ArrayLike<number>, k: number, end: number, trusted?: ArrayLike<number>): number {
     const a = this.a;
-    if (k + 1 >= end || !parse(d, off[k]!, len[k]!, a) || (a.flags & TCP_PSH) !== 0 || !checksumOk(d, off[k]!, a)) return 1;
+    // the first frame's checksum is summed only once a second frame matches it: a frame that
+    // merges with nothing (another flow next, not TCP at all) costs a parse, not a pass over its bytes
+    if (k + 1 >= end || !parse(d, off[k]!, len[k]!, a) || (a.flags & TCP_PSH) !== 0) return 1;
+    if (this.view.buffer !== d.buffer || this.view.byteOffset !== d.byteOffset) this.view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const v = this.view;
     const o0 = off[k]!;
     const mss = a.payload;
     let total = mss;
@@ -69,7 +77,8 @@ export class TcpCoalescer {
       if (!parse(d, o, len[j]!, b) || b.family !== a.family || b.l4 !== a.l4 || b.thLen !== a.thLen || b.seq !== seq) break;
       if (b.payload > mss || a.ipLen + a.thLen + total + b.payload > MAX_IP) break;
       if (!sameHeaders(d, o0, o, a)) break;
-      if (!checksumOk(d, o, b)) break;
+      if (m === 1 && !trusted?.[k] && !checksumOk(d, v, o0, a)) return 1;
+      if (!trusted?.[j] && !checksumOk(d, v, o, b)) break;
       m++;
       total += b.payload;
       seq = (seq + b.payload) >>> 0;
@@ -204,9 +213,9 @@ function sameHeaders(d: Uint8Array, o0: number, o: number, a: Parsed): boolean {
   return true;
 }
 
-/** Whether the TCP checksum of the frame at o (parsed into p) is right. */
-function checksumOk(d: Uint8Array, o: number, p: Parsed): boolean {
+/** Whether the TCP checksum of the frame at o (parsed into p; v views d's bytes) is right. */
+function checksumOk(d: Uint8Array, v: DataView<ArrayBufferLike>, o: number, p: Parsed): boolean {
   const tcpLen = p.thLen + p.payload;
   const pseudo = p.family === 4 ? onesSum(d, o + p.l3 + 12, 8) : onesSum(d, o + p.l3 + 8, 32);
-  return finishChecksum(onesSum(d, o + p.l4, tcpLen, pseudo + 6 + tcpLen)) === 0;
+  return finishChecksum(onesSum32(v, o + p.l4, tcpLen, pseudo + 6 + tcpLen)) === 0;
 }
