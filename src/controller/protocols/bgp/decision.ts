@@ -19,7 +19,7 @@ import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { compareCode, DEFAULT_LOCAL_PREF, selectBest, STEPS, type DecidingStep } from './best-path.js';
 import { isVpnTable } from './config.js';
 import type { BgpContext } from './instance.js';
-import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
+import { IMPLICIT_NULL, bump, type LocEntry, type NeighborRib, type Path } from './rib.js';
 import { exportChanges } from './update-group.js';
 
 const UNRESOLVABLE_STEP = STEPS.indexOf('Next hop unresolvable');
@@ -64,13 +64,28 @@ export function flushOrSchedule(cx: BgpContext): void {
  * decided and goes the usual way.
  */
 export function decideFresh(cx: BgpContext, table: string, key: PrefixKey, ref: RibEntryRef, p: Path): void {
-  bump(cx.activeCounts, table, 1);
-  bump(cx.ribs.get(p.peer)!.active, table, 1);
-  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, p, 'Only path', p));
+  announceFresh(cx, ref, key, p, freshList(cx, table));
+  freshDecided(cx, cx.ribs.get(p.peer)!, table, 1);
+}
+
+/** decideFresh's work per prefix: the route to the RIB, the key to `list` (freshList: the flush exports it). */
+export function announceFresh(cx: BgpContext, ref: RibEntryRef, key: PrefixKey, p: Path, list: PrefixKey[]): void {
+  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, p, 0, p));
+  list.push(key);
+}
+
+/** The keys of a table's prefixes decided as they came, waiting for the flush's export. */
+export function freshList(cx: BgpContext, table: string): PrefixKey[] {
   let l = cx.fresh.get(table);
   if (!l) cx.fresh.set(table, (l = []));
-  l.push(key);
-  cx.dirtyCount++;
+  return l;
+}
+
+/** decideFresh's counters, for `n` prefixes of the peer whose RIB state is `st`. */
+export function freshDecided(cx: BgpContext, st: NeighborRib, table: string, n: number): void {
+  bump(cx.activeCounts, table, n);
+  bump(st.active, table, n);
+  cx.dirtyCount += n;
 }
 
 /** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
@@ -106,6 +121,15 @@ export function flush(cx: BgpContext): void {
   }
   // each update group's Adj-RIB-Out once; its members get the difference
   exportChanges(cx, [...changed, ...[...ribDirty].map(([table, set]) => [table, [...set]] as const)]);
+  forgetRoutes(cx);
+}
+
+/** The paths let go of the routes made for them since the last flush (see ribRoute). */
+function forgetRoutes(cx: BgpContext): void {
+  const kept = cx.routesKept;
+  if (kept.length === 0) return;
+  for (const p of kept) p.dropRoutes();
+  cx.routesKept = [];
 }
 
 /** Pick the best path of one prefix; returns whether what we advertise may have changed. */
@@ -151,7 +175,6 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       if (best) chosen = sel.multipath.length === 1 ? best : sel.multipath;
     }
   }
-  const step = STEPS[stepIdx]!;
   const prevBest = e.best;
   const prevInstalled = e.installed;
   if (prevBest !== best) {
@@ -178,7 +201,7 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
     if (!same || e.stepIndex !== stepIdx) {
       e.choose(best, chosen);
       e.stepIndex = stepIdx;
-      const r = ribRoute(cx, prefix, best, step, chosen);
+      const r = ribRoute(cx, prefix, best, stepIdx, chosen);
       // through the RIB entry that holds this one (no lookup), else the prefix as a value
       // where the RIB takes one (no text made or parsed per route)
       if (e.ribRef && cx.rib.announceAt) cx.rib.announceAt(e.ribRef, 'bgp', r);
@@ -198,7 +221,28 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
   return prevBest !== best || !same;
 }
 
-function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
+/**
+ * The RIB route for a prefix whose best path is `best`, decided by STEPS[stepIdx]. A single
+ * path's route depends on nothing but the path and the step (attributes, peer, next hop,
+ * preference, labels are the path's and never change), so it is made once per path and
+ * step and kept on the path (`Path.routeAt`) until the end of the next flush: the prefixes
+ * of an UPDATE, and those decided in any order in a flush (a second peer's paths alternate
+ * with the first's as best, each with its own step), share it — no route object, prefix
+ * text or shown record per prefix. Kept longer, every path would hold its routes after the
+ * RIB let go of them (~45 B per prefix in the realistic feed, 2 paths per attribute set).
+ */
+export function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, stepIdx: number, chosen: Path | Path[]): RibRoute {
+  if (chosen === best) {
+    const kept = best.routeAt(stepIdx);
+    if (kept) return kept;
+    const r = newRibRoute(cx, key, best, STEPS[stepIdx]!, chosen);
+    if (best.keepRoute(stepIdx, r)) cx.routesKept.push(best);
+    return r;
+  }
+  return newRibRoute(cx, key, best, STEPS[stepIdx]!, chosen);
+}
+
+function newRibRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
   let nexthops: RibRoute['nexthops'];
   if (best.labels && !Array.isArray(chosen) && best.nh) {
     // labeled unicast: push the peer's label on top of whatever reaches its next hop
@@ -247,14 +291,23 @@ function shownAttributes(cx: BgpContext, best: Path, step: DecidingStep): Record
   if (last && last.a === a && last.peer === peer && last.step === step) return last.r;
   let list = cx.shownCache.get(a);
   if (!list) cx.shownCache.set(a, (list = []));
-  let r: Record<string, unknown> | undefined;
-  for (const x of list) if (x.peer === peer && x.step === step) r = x.r;
-  if (!r) {
-    r = new Proxy(new ShownBgp(a, peer, step), shownHandler) as unknown as Record<string, unknown>;
-    list.push({ peer, step, r });
+  let found: ShownRecord | undefined;
+  for (const x of list) if (x.peer === peer && x.step === step) found = x;
+  if (!found) {
+    found = { a, peer, step, r: new Proxy(new ShownBgp(a, peer, step), shownHandler) as unknown as Record<string, unknown> };
+    list.push(found);
   }
-  cx.lastShown = { a, peer, step, r };
-  return r;
+  // the cache's own record is the last one: nothing made per call
+  cx.lastShown = found;
+  return found.r;
+}
+
+/** A shown-attributes record with what it was made for (BgpContext.shownCache, lastShown). */
+export interface ShownRecord {
+  readonly a: Path['attrs'];
+  readonly peer: Path['peer'];
+  readonly step: DecidingStep;
+  readonly r: Record<string, unknown>;
 }
 
 /** The facts of a shown-attributes record, formatted on first read. */

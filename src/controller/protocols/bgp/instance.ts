@@ -22,12 +22,11 @@ import { Afi, type DecodedUpdate, type PathAttributes, type RouteRefresh } from 
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
-import type { DecidingStep } from './best-path.js';
 import { tableName, VPN_TABLE4, VPN_TABLE6, type InstanceConfig, type PeerConfig } from './config.js';
 import { VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
 import { TableCounts, adjRibIn, locKey, type NeighborRib, type LocEntry, type LocTable, type NextHop, type Path } from './rib.js';
-import { flush } from './decision.js';
+import { flush, type ShownRecord } from './decision.js';
 import { vrfImports, type ExportVerdict, type ImportVerdict } from './policy.js';
 import * as events from './events.js';
 import { anyAdvertises, memberCount, memberRoutes, UpdateGroups } from './update-group.js';
@@ -71,12 +70,14 @@ export class BgpContext {
    */
   readonly shadowed = new Map<string, Set<PrefixKey>>();
   /** the last shown-attributes record, for the run of prefixes of one UPDATE */
-  lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined = undefined;
-  readonly shownCache = new WeakMap<PathAttributes, { peer: Neighbor; step: DecidingStep; r: Record<string, unknown> }[]>();
+  lastShown: ShownRecord | undefined = undefined;
+  readonly shownCache = new WeakMap<PathAttributes, ShownRecord[]>();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   lastImport: ImportVerdict | undefined = undefined;
   /** the last export verdict of a BGP path, for the next prefixes with the same facts (when the chain ignores prefixes) */
   lastExport: ExportVerdict | undefined = undefined;
+  /** paths holding routes made for them since the last flush (decision.ts ribRoute) */
+  routesKept: Path[] = [];
   /** the last route handed to the RIB, shared by the next prefixes with the same facts */
   lastRibRoute: RibRoute | undefined = undefined;
   readonly tables = new Set<string>();

@@ -28,7 +28,7 @@ import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
 import { importVerdict } from './policy.js';
-import { decideFresh, schedule } from './decision.js';
+import { announceFresh, decideFresh, freshDecided, freshList, schedule } from './decision.js';
 import { nexthopChanged } from './events.js';
 
 /** Where a next hop stands in the RIB, shared by every path using it. */
@@ -36,6 +36,8 @@ export class NextHop {
   resolvable = false;
   igpCost = 0;
   refs = 0;
+  /** still the record of its address (false once let go: NeighborRib.lastNexthop must not hand it out) */
+  live = true;
   unwatch: (() => void) | undefined;
   /** the RIB next-hop list of single-path routes through it, shared by all of them */
   ribNexthops: RibRoute['nexthops'] | undefined;
@@ -80,6 +82,12 @@ export class Path implements PathFacts {
   private bits: number;
   /** rare facts kept out of line: why the path is hidden, a route preference set by import policy, labels (SAFI 4/128) */
   private extra: { readonly hidden?: string; readonly preference?: number; readonly labels?: readonly number[] } | undefined;
+  /**
+   * The RIB routes of prefixes this path is the best of, by the deciding step's index
+   * (decision.ts ribRoute): made once per path and step, kept until the end of the next
+   * flush (BgpContext.routesKept), so that a path does not hold routes the RIB let go of.
+   */
+  private routes: RibRoute[] | undefined = undefined;
   constructor(
     readonly peer: Neighbor,
     readonly pathId: number,
@@ -95,6 +103,19 @@ export class Path implements PathFacts {
   ) {
     this.bits = accepted ? 1 : 0;
     this.extra = hidden !== undefined || preference !== undefined || labels !== undefined ? { hidden, preference, labels } : undefined;
+  }
+  /** The route made for prefixes this path wins by the step STEPS[stepIdx], if one was made. */
+  routeAt(stepIdx: number): RibRoute | undefined {
+    return this.routes?.[stepIdx];
+  }
+  /** Keep a route made for this path; true when it is the first it keeps (the caller lists the path to forget them, see dropRoutes). */
+  keepRoute(stepIdx: number, r: RibRoute): boolean {
+    const first = this.routes === undefined;
+    (this.routes ??= [])[stepIdx] = r;
+    return first;
+  }
+  dropRoutes(): void {
+    this.routes = undefined;
   }
   /** the label stack received with the prefix (labeled unicast, VPN) */
   get labels(): readonly number[] | undefined {
@@ -569,10 +590,11 @@ export class NeighborRib {
   /** some of this peer's paths were marked stale (graceful restart, BoRR): End-of-RIB has a walk to do */
   staleMarked = false;
   /**
-   * Attribute sets already seen from this peer, by their wire bytes, with the outcome of
-   * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
+   * Attribute sets already seen from this peer, by the hash of their wire bytes (the bytes
+   * kept beside them tell a collision), with the outcome of the session checks: UPDATEs
+   * that repeat a set share one object (memory, export grouping).
    */
-  readonly attrCache = new Map<string, CheckedAttributes>();
+  readonly attrCache = new Map<number, CheckedAttributes>();
   /** families whose End-of-RIB arrived in this session ("afi/safi") */
   eor: Set<string> | undefined;
   staleTimer: NodeJS.Timeout | undefined;
@@ -580,10 +602,14 @@ export class NeighborRib {
   /** the last path learned from this peer, shared by the next prefixes with the same facts */
   lastPath: Path | undefined = undefined;
   lastPathTable = '';
+  /** the next-hop record of this peer's last UPDATE (the next UPDATEs mostly carry the same next hop) */
+  lastNexthop: NextHop | undefined = undefined;
 }
 
 /** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */
 export interface CheckedAttributes {
+  /** the wire bytes of the set (DecodedUpdate.attrBytes, copied), when cached */
+  bytes?: Uint8Array;
   attrs: PathAttributes;
   withdraw?: string;
   hidden?: string;
@@ -645,8 +671,14 @@ export function dropAllPaths(cx: BgpContext, nb: Neighbor): void {
   for (const table of cx.tables) purgeTable(cx, st, table, nb);
 }
 
-/** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
-export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
+/**
+ * The path object for a received path's facts: import policy's verdict (when the path is
+ * not hidden already), its next-hop record (no reference taken: the caller takes one per
+ * prefix) and the path itself, shared with the previous prefixes when their facts are the
+ * same (the prefixes of one UPDATE: nothing in a path is per prefix; staleness is set for
+ * all of a peer's paths at once, and a stale path is never handed out again).
+ */
+function pathOf(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn: NextHop | undefined, labels: readonly number[] | undefined): Path {
   let attrs = inAttrs;
   let accepted = hidden === undefined;
   let preference: number | undefined;
@@ -659,22 +691,25 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
     if (!accepted) why = 'rejected by import policy';
   }
   let nh: NextHop | undefined;
-  if (accepted) {
-    nh = nhIn && attrs === inAttrs ? nhIn : nexthopFor(cx, table, attrs.nextHop ?? '');
-    nh.refs++;
-  }
-  // the prefixes of one UPDATE share one path object (nothing in it is per prefix; staleness
-  // is set for all of a peer's paths at once, and a stale path is never handed out again)
+  if (accepted) nh = nhIn && attrs === inAttrs ? nhIn : nexthopFor(cx, table, attrs.nextHop ?? '');
   let p = st.lastPath;
   if (!p || p.peer !== nb || p.pathId !== pathId || p.inAttrs !== inAttrs || p.attrs !== attrs || p.accepted !== accepted || p.nh !== nh || p.hidden !== why || p.preference !== preference || p.stale || st.lastPathTable !== table || p.labels !== labels) {
     p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference, labels);
     st.lastPath = p;
     st.lastPathTable = table;
   }
+  return p;
+}
+
+/** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
+export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
+  const p = pathOf(cx, nb, st, table, prefix, pathId, inAttrs, hidden, nhIn, labels);
+  const nh = p.nh;
+  if (p.accepted) nh!.refs++;
   const lt = locTableOf(cx, table);
   // a new prefix whose only path is accepted and resolvable is decided at once in its
   // compact form (decideFresh): no LocEntry made, queued and folded again per prefix
-  if (accepted && nh?.resolvable && !cx.deferring && cx.rib.announceAt) {
+  if (p.accepted && nh!.resolvable && !cx.deferring && cx.rib.announceAt) {
     const ce = lt.learnAt(prefix, p);
     if (ce === undefined) {
       bump(st.received, table, 1);
@@ -687,6 +722,48 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
     return;
   }
   learnInto(cx, st, table, lt, lt.findOrAdd(prefix, p), p);
+}
+
+/**
+ * The reachable prefixes of one UPDATE for a table, without path IDs (no add-path) or
+ * labels: what is not per prefix is found once — the import verdict when the chain does
+ * not look at prefixes (else each prefix goes through learn), the path, the Loc-RIB table,
+ * the next hop's references, the counters — and a new prefix whose path is accepted and
+ * resolvable is decided as it comes (decideFresh's work, its counters added once).
+ */
+export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, keys: readonly PrefixKey[], inAttrs: PathAttributes, hidden: string | undefined, nhIn: NextHop | undefined): void {
+  const n = keys.length;
+  if (n === 0) return;
+  const chain = nb.cfg.import;
+  if (hidden === undefined && chain.length && !isVpnTable(table) && cx.policy.dependsOnPrefix(chain)) {
+    for (let i = 0; i < n; i++) learn(cx, nb, st, table, keys[i]!, 0, inAttrs, hidden, nhIn);
+    return;
+  }
+  const p = pathOf(cx, nb, st, table, keys[0]!, 0, inAttrs, hidden, nhIn, undefined);
+  const accepted = p.accepted;
+  const nh = p.nh;
+  if (accepted) nh!.refs += n;
+  const lt = locTableOf(cx, table);
+  const compact = accepted && !cx.deferring && cx.rib.announceAt !== undefined;
+  let fresh: PrefixKey[] | undefined;
+  let decided = 0;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    // resolvable read per prefix: announcing a prefix may change how the next hop resolves
+    if (compact && nh!.resolvable) {
+      const ce = lt.learnAt(key, p);
+      if (ce === undefined) {
+        announceFresh(cx, lt.addedRef!, key, p, (fresh ??= freshList(cx, table)));
+        decided++;
+      } else learnInto(cx, st, table, lt, ce, p);
+    } else learnInto(cx, st, table, lt, lt.findOrAdd(key, p), p);
+  }
+  if (decided) {
+    bump(st.received, table, decided);
+    bump(st.accepted, table, decided);
+    bump(cx.pathCounts, table, decided);
+    freshDecided(cx, st, table, decided);
+  }
 }
 
 /** The path into an existing entry (or one findOrAdd just made): counters, and the entry queued for the decision process. */
@@ -749,10 +826,18 @@ export function nexthopFor(cx: BgpContext, table: string, address: string): Next
   return n;
 }
 
+/** nexthopFor through the peer's last record (no key made and looked up per UPDATE). */
+export function peerNexthop(cx: BgpContext, st: NeighborRib, table: string, address: string): NextHop {
+  const l = st.lastNexthop;
+  if (l?.live && l.address === address && l.table === table) return l;
+  return (st.lastNexthop = nexthopFor(cx, table, address));
+}
+
 /** Drop a record nobody referenced (all the UPDATE's routes were hidden). */
 export function releaseUnused(cx: BgpContext, nh: NextHop | undefined): void {
   if (nh && nh.refs === 0) {
     nh.unwatch?.();
+    nh.live = false;
     cx.nexthops.delete(`${nh.table} ${nh.address}`);
   }
 }
@@ -761,6 +846,7 @@ export function releaseUnused(cx: BgpContext, nh: NextHop | undefined): void {
 function releaseNexthop(cx: BgpContext, nh: NextHop): void {
   if (--nh.refs > 0) return;
   nh.unwatch?.();
+  nh.live = false;
   cx.nexthops.delete(`${nh.table} ${nh.address}`);
 }
 
