@@ -285,14 +285,6 @@ export function hashBytes(b: Uint8Array): number {
   return h >>> 0;
 }
 
-/** Whether two byte strings are equal. */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function supportedFamily(afi: number, safi: number): boolean {
   return (afi === Afi.Ipv4 || afi === Afi.Ipv6) && (safi === Safi.Unicast || safi === Safi.LabeledUnicast || safi === Safi.MplsVpn);
 }

@@ -14,7 +14,6 @@
 import {
   RefreshSubtype,
   SegmentType,
-  sameBytes,
   encodeEndOfRib,
   encodeRouteRefresh,
   Afi,
@@ -29,7 +28,6 @@ import { isVpnTable, tableName } from './config.js';
 import { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
 import {
-  ATTR_CACHE_MAX,
   NeighborRib,
   adjRibIn,
   dropAllPaths,
@@ -278,16 +276,10 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
   let checked: CheckedAttributes | undefined;
   if (!withdrawAll && (nlri.length || u.mpReach)) {
     const bytes = d.attrBytes;
-    let c = bytes !== undefined ? st.attrCache.get(d.attrHash!) : undefined;
-    // a hash collision is a miss (the set that came last keeps the hash)
-    if (c && !sameBytes(c.bytes!, bytes!)) c = undefined;
+    let c = bytes !== undefined ? st.attrCache.get(d.attrHash!, bytes) : undefined;
     if (!c) {
       c = checkSessionRules(cx, nb, attrs);
-      if (bytes !== undefined) {
-        if (st.attrCache.size >= ATTR_CACHE_MAX) st.attrCache.clear();
-        c.bytes = bytes.slice();
-        st.attrCache.set(d.attrHash!, c);
-      }
+      if (bytes !== undefined) st.attrCache.set(d.attrHash!, bytes, c);
     }
     if (c.withdraw) {
       cx.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${c.withdraw} (treat-as-withdraw)`);

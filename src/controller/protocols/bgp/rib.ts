@@ -594,7 +594,7 @@ export class NeighborRib {
    * kept beside them tell a collision), with the outcome of the session checks: UPDATEs
    * that repeat a set share one object (memory, export grouping).
    */
-  readonly attrCache = new Map<number, CheckedAttributes>();
+  readonly attrCache = new AttrCache();
   /** families whose End-of-RIB arrived in this session ("afi/safi") */
   eor: Set<string> | undefined;
   staleTimer: NodeJS.Timeout | undefined;
@@ -608,8 +608,9 @@ export class NeighborRib {
 
 /** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */
 export interface CheckedAttributes {
-  /** the wire bytes of the set (DecodedUpdate.attrBytes, copied), when cached */
-  bytes?: Uint8Array;
+  /** where the set's wire bytes are in its AttrCache's pool, when cached */
+  at?: number;
+  len?: number;
   attrs: PathAttributes;
   withdraw?: string;
   hidden?: string;
@@ -618,6 +619,58 @@ export interface CheckedAttributes {
 
 /** Distinct attribute sets remembered per peer before the cache starts over. */
 export const ATTR_CACHE_MAX = 65536;
+
+/** Bytes per chunk of an AttrCache's pool: an attribute field (at most 65535 bytes) fits one. */
+const ATTR_POOL_CHUNK = 65536;
+
+/**
+ * A peer's attribute sets by the hash of their wire bytes (DecodedUpdate.attrHash). The
+ * bytes are kept one after the other in chunks of a pool (a typed array per set cost ~90
+ * bytes more than its bytes; a string per set cost a string made and hashed per UPDATE): a
+ * set is found only when its bytes are equal, so a hash collision is a miss, and the set
+ * that came last keeps the hash.
+ */
+export class AttrCache {
+  private readonly m = new Map<number, CheckedAttributes>();
+  private readonly chunks: Uint8Array[] = [];
+  /** the chunk being filled, and how much of it is used */
+  private chunk = -1;
+  private used = ATTR_POOL_CHUNK;
+  get size(): number {
+    return this.m.size;
+  }
+  get(hash: number, bytes: Uint8Array): CheckedAttributes | undefined {
+    const c = this.m.get(hash);
+    if (c === undefined || c.len !== bytes.length) return undefined;
+    const at = c.at!;
+    const pool = this.chunks[(at / ATTR_POOL_CHUNK) | 0]!;
+    const off = at % ATTR_POOL_CHUNK;
+    for (let i = 0; i < bytes.length; i++) if (pool[off + i] !== bytes[i]) return undefined;
+    return c;
+  }
+  /** Remember a set (its bytes copied); past ATTR_CACHE_MAX sets the cache starts over. */
+  set(hash: number, bytes: Uint8Array, c: CheckedAttributes): void {
+    if (this.m.size >= ATTR_CACHE_MAX) this.clear();
+    const n = bytes.length;
+    if (this.used + n > ATTR_POOL_CHUNK) {
+      this.chunks.push(new Uint8Array(ATTR_POOL_CHUNK));
+      this.chunk++;
+      this.used = 0;
+    }
+    this.chunks[this.chunk]!.set(bytes, this.used);
+    c.at = this.chunk * ATTR_POOL_CHUNK + this.used;
+    c.len = n;
+    this.used += n;
+    this.m.set(hash, c);
+  }
+  /** Forget every set (the session went down, or the cache starts over): the pool goes too. */
+  clear(): void {
+    this.m.clear();
+    this.chunks.length = 0;
+    this.chunk = -1;
+    this.used = ATTR_POOL_CHUNK;
+  }
+}
 
 /** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries (`entry.prefix` is the text). */
 export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { entry: LocEntry; path: Path }[] {
