@@ -235,14 +235,14 @@ export function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, stepIdx: nu
   if (chosen === best) {
     const kept = best.routeAt(stepIdx);
     if (kept) return kept;
-    const r = newRibRoute(cx, key, best, STEPS[stepIdx]!, chosen);
+    const r = newRibRoute(cx, key, best, stepIdx, chosen);
     if (best.keepRoute(stepIdx, r)) cx.routesKept.push(best);
     return r;
   }
-  return newRibRoute(cx, key, best, STEPS[stepIdx]!, chosen);
+  return newRibRoute(cx, key, best, stepIdx, chosen);
 }
 
-function newRibRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
+function newRibRoute(cx: BgpContext, key: PrefixKey, best: Path, stepIdx: number, chosen: Path | Path[]): RibRoute {
   let nexthops: RibRoute['nexthops'];
   if (best.labels && !Array.isArray(chosen) && best.nh) {
     // labeled unicast: push the peer's label on top of whatever reaches its next hop
@@ -263,7 +263,7 @@ function newRibRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingS
     }
   }
   const a = best.attrs;
-  const attributes = shownAttributes(cx, best, step);
+  const attributes = shownAttributes(best, stepIdx);
   const preference = best.preference ?? DEFAULT_PREFERENCE.bgp;
   // one route object for the run of prefixes alike (an UPDATE's), announced with
   // announceShared: its `prefix` is the first one's
@@ -279,35 +279,18 @@ function newRibRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingS
 
 /**
  * What `show route extensive` prints for a BGP route. Shared by every prefix with the
- * same attributes, peer and deciding step (an UPDATE's prefixes), and formatted only when
- * read (show, JSON, XML): a table of 100k attribute sets must not format 100k AS paths and
- * community lists that nobody looks at. The raw attributes ride along as `bgp`, not
- * enumerable, for code that wants them.
+ * same path and deciding step (kept on the path: a WeakMap by attribute set cost a lookup
+ * per route and an ephemeron per set for the collector, and a set is mostly one path's),
+ * and formatted only when read (show, JSON, XML): a table of 100k attribute sets must not
+ * format 100k AS paths and community lists that nobody looks at. The raw attributes ride
+ * along as `bgp`, not enumerable, for code that wants them.
  */
-function shownAttributes(cx: BgpContext, best: Path, step: DecidingStep): Record<string, unknown> {
-  const a = best.attrs;
-  const peer = best.peer;
-  const last = cx.lastShown;
-  if (last && last.a === a && last.peer === peer && last.step === step) return last.r;
-  let list = cx.shownCache.get(a);
-  if (!list) cx.shownCache.set(a, (list = []));
-  let found: ShownRecord | undefined;
-  for (const x of list) if (x.peer === peer && x.step === step) found = x;
-  if (!found) {
-    found = { a, peer, step, r: new Proxy(new ShownBgp(a, peer, step), shownHandler) as unknown as Record<string, unknown> };
-    list.push(found);
-  }
-  // the cache's own record is the last one: nothing made per call
-  cx.lastShown = found;
-  return found.r;
-}
-
-/** A shown-attributes record with what it was made for (BgpContext.shownCache, lastShown). */
-export interface ShownRecord {
-  readonly a: Path['attrs'];
-  readonly peer: Path['peer'];
-  readonly step: DecidingStep;
-  readonly r: Record<string, unknown>;
+function shownAttributes(best: Path, stepIdx: number): Record<string, unknown> {
+  const kept = best.shownAt(stepIdx);
+  if (kept) return kept;
+  const r = new Proxy(new ShownBgp(best.attrs, best.peer, STEPS[stepIdx]!), shownHandler) as unknown as Record<string, unknown>;
+  best.keepShown(stepIdx, r);
+  return r;
 }
 
 /** The facts of a shown-attributes record, formatted on first read. */

@@ -26,7 +26,7 @@ import { tableName, VPN_TABLE4, VPN_TABLE6, type InstanceConfig, type PeerConfig
 import { VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
 import { TableCounts, adjRibIn, locKey, type NeighborRib, type LocEntry, type LocTable, type NextHop, type Path } from './rib.js';
-import { flush, type ShownRecord } from './decision.js';
+import { flush } from './decision.js';
 import { vrfImports, type ExportVerdict, type ImportVerdict } from './policy.js';
 import * as events from './events.js';
 import { anyAdvertises, memberCount, memberRoutes, UpdateGroups } from './update-group.js';
@@ -69,9 +69,6 @@ export class BgpContext {
    * be looked at again when the RIB makes the BGP route active.
    */
   readonly shadowed = new Map<string, Set<PrefixKey>>();
-  /** the last shown-attributes record, for the run of prefixes of one UPDATE */
-  lastShown: ShownRecord | undefined = undefined;
-  readonly shownCache = new WeakMap<PathAttributes, ShownRecord[]>();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   lastImport: ImportVerdict | undefined = undefined;
   /** the last export verdict of a BGP path, for the next prefixes with the same facts (when the chain ignores prefixes) */

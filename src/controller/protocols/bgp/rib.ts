@@ -88,6 +88,8 @@ export class Path implements PathFacts {
    * flush (BgpContext.routesKept), so that a path does not hold routes the RIB let go of.
    */
   private routes: RibRoute[] | undefined = undefined;
+  /** what `show route` prints for a route of this path, by the deciding step's index (decision.ts shownAttributes) */
+  private shown: Record<string, unknown>[] | undefined = undefined;
   constructor(
     readonly peer: Neighbor,
     readonly pathId: number,
@@ -116,6 +118,12 @@ export class Path implements PathFacts {
   }
   dropRoutes(): void {
     this.routes = undefined;
+  }
+  shownAt(stepIdx: number): Record<string, unknown> | undefined {
+    return this.shown?.[stepIdx];
+  }
+  keepShown(stepIdx: number, r: Record<string, unknown>): void {
+    (this.shown ??= [])[stepIdx] = r;
   }
   /** the label stack received with the prefix (labeled unicast, VPN) */
   get labels(): readonly number[] | undefined {
