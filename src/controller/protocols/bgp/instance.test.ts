@@ -337,10 +337,10 @@ test('AttrCache: sets of any length found by hash and bytes across the pool\'s g
   assert.equal(c.get(1, sets[2]!), undefined, 'other bytes under a hash: a miss');
   for (let i = 3000; i < ATTR_CACHE_MAX; i++) c.set(i, sets[0]!, { attrs: {} });
   assert.equal(c.size, ATTR_CACHE_MAX);
-  c.set(-1, sets[5]!, { attrs: { med: -1 } });
+  c.set(0xffffffff, sets[5]!, { attrs: { med: -1 } });
   assert.equal(c.size, 1, 'started over');
   assert.equal(c.get(5, sets[5]!), undefined);
-  assert.equal(c.get(-1, sets[5]!)?.attrs.med, -1);
+  assert.equal(c.get(0xffffffff, sets[5]!)?.attrs.med, -1);
 });
 
 test('restarting speaker (RFC 4724): R and F bits, routing deferred until End-of-RIB from every peer', () => {
