@@ -34,7 +34,8 @@ const cfg = resolveInstance(
 )!;
 const policy = new PolicyEngine({ 'policy-statement': { ALL: { then: { accept: true } }, NOTHING: { then: { reject: true } } } });
 const inst = new BgpInstance(cfg, policy, rib, () => {}, { peerPort: () => 1, connectRetryTime: 3600, idleHoldTime: 0 });
-rib.subscribe((c) => forwardRibChange([inst], c));
+const instances = [inst];
+rib.subscribe((c) => forwardRibChange(instances, c));
 const fibQueue = rib.fibQueue(() => {});
 const nbs = [...cfg.peers.values()].map((p) => {
   const nb = inst.addNeighbor({ ...p, passive: true });

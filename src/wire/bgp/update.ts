@@ -12,7 +12,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, tryParseIpv4 } from '../.
 import { ErrorCode, UpdateSubcode, notifyError, type NotifyError } from './errors.js';
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js';
 import { Afi, Safi, familyKey, maxMessageLength, type SessionOptions } from './options.js';
-import { bytesKey, decodeIpv4PrefixCodes, decodeLabeledPrefixes, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
+import { decodeIpv4PrefixCodes, decodeLabeledPrefixes, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
 import { ATTRIBUTES, AttrFlag, AttrType, attributeName, encodeAttributes, mergeAs4Path, type AttrScratch, type ErrorAction, type PathAttributes } from './attributes.js';
 
 export interface MpReach {
@@ -62,11 +62,14 @@ export interface DecodedUpdate {
   /** true for an End-of-RIB marker (RFC 4724): empty UPDATE, or MP_UNREACH with no NLRI */
   readonly endOfRib?: { afi: number; safi: number };
   /**
-   * The attribute field's bytes as a string (MP attributes left out but for MP_REACH's family
-   * and next hop), when it decoded cleanly: equal keys mean equal attributes, so a receiver
-   * can share one PathAttributes object among the UPDATEs that carry the same set.
+   * The attribute field's bytes (MP attributes left out but for MP_REACH's family and next
+   * hop), when it decoded cleanly: equal bytes mean equal attributes, so a receiver can
+   * share one PathAttributes object among the UPDATEs that carry the same set. Often a view
+   * of the message (no copy): valid while the UPDATE is handled; copy it to keep it.
    */
-  readonly attrKey?: string;
+  readonly attrBytes?: Uint8Array;
+  /** a 32-bit hash of attrBytes (FNV-1a), to look them up without making a string of them */
+  readonly attrHash?: number;
   /**
    * With SessionOptions.prefixCodes: the withdrawn routes and NLRI fields (IPv4 unicast) as
    * values, each prefix its lib/addr ipv4PrefixCode; `update.withdrawn` and `update.nlri`
@@ -229,8 +232,9 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   else if (withdrawnCount === 0 && nlriCount === 0 && !sawMpReach && sawMpUnreach && mpUnreach && mpUnreach.prefixes.length === 0 && alen === 3 + 3) {
     endOfRib = { afi: mpUnreach.afi, safi: mpUnreach.safi };
   }
-  const attrKey = alen > 0 && st.worst === 'ok' && problems.length === 0 ? attributeKey(body, aStart, aEnd, mpRanges, mpReachHead(body, mpRanges)) : undefined;
-  const decoded: DecodedUpdate = { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrKey };
+  const attrBytes = alen > 0 && st.worst === 'ok' && problems.length === 0 ? attributeBytes(body, aStart, aEnd, mpRanges) : undefined;
+  const attrHash = attrBytes && hashBytes(attrBytes);
+  const decoded: DecodedUpdate = { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrBytes, attrHash };
   // set in place, not spread into a copy: one object per UPDATE
   if (v4) (decoded as { v4?: typeof v4 }).v4 = v4;
   return decoded;
@@ -238,30 +242,47 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
 
 /**
  * The attribute field without its MP attributes, plus the MP_REACH family and next hop: two
- * UPDATEs with equal keys carry equal path attributes (their NLRI may differ).
+ * UPDATEs with equal bytes carry equal path attributes (their NLRI may differ). Without MP
+ * attributes (IPv4 unicast) a view of the message; else a copy of the pieces.
  */
-function attributeKey(body: Uint8Array, start: number, end: number, mp: number[], mpHead: string): string {
-  if (mp.length === 0) return bytesKey(body.subarray(start, end));
-  let key = '';
-  let at = start;
+function attributeBytes(body: Uint8Array, start: number, end: number, mp: number[]): Uint8Array {
+  if (mp.length === 0) return body.subarray(start, end);
+  // the head first, after its length: the bytes tell head and attributes apart
+  const head = mpReachHead(body, mp);
+  const hl = head ? head[1] - head[0] : 0;
+  let n = 1 + hl + end - start;
+  for (let k = 0; k < mp.length; k += 2) n -= mp[k + 1]! - mp[k]!;
+  const out = new Uint8Array(n);
+  out[0] = hl;
+  if (head) out.set(body.subarray(head[0], head[1]), 1);
+  let at = start, o = 1 + hl;
   for (let k = 0; k < mp.length; k += 2) {
-    key += bytesKey(body.subarray(at, mp[k]));
+    out.set(body.subarray(at, mp[k]), o);
+    o += mp[k]! - at;
     at = mp[k + 1]!;
   }
-  return key + bytesKey(body.subarray(at, end)) + '|' + mpHead;
+  out.set(body.subarray(at, end), o);
+  return out;
 }
 
-/** AFI, SAFI and next hop of the MP_REACH_NLRI among the MP ranges ('' when there is none). */
-function mpReachHead(body: Uint8Array, mp: number[]): string {
+/** Where the AFI, SAFI and next hop of the MP_REACH_NLRI among the MP ranges are (undefined when there is none). */
+function mpReachHead(body: Uint8Array, mp: number[]): [number, number] | undefined {
   for (let k = 0; k < mp.length; k += 2) {
     const a = mp[k]!;
     const ext = (body[a]! & AttrFlag.ExtendedLength) !== 0;
     if (body[a + 1] !== AttrType.MpReach) continue;
     const v = a + (ext ? 4 : 3);
     const nhLen = body[v + 3] ?? 0;
-    return bytesKey(body.subarray(v, Math.min(mp[k + 1]!, v + 4 + nhLen)));
+    return [v, Math.min(mp[k + 1]!, v + 4 + nhLen)];
   }
-  return '';
+  return undefined;
+}
+
+/** FNV-1a over bytes: the attribute cache's hash (a number key: no string made per UPDATE). */
+export function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
 }
 
 function supportedFamily(afi: number, safi: number): boolean {

@@ -19,7 +19,7 @@ import { DEFAULT_PREFERENCE } from '../../rib/types.js';
 import { compareCode, DEFAULT_LOCAL_PREF, selectBest, STEPS, type DecidingStep } from './best-path.js';
 import { isVpnTable } from './config.js';
 import type { BgpContext } from './instance.js';
-import { IMPLICIT_NULL, bump, type LocEntry, type Path } from './rib.js';
+import { IMPLICIT_NULL, bump, type LocEntry, type NeighborRib, type Path } from './rib.js';
 import { exportChanges } from './update-group.js';
 
 const UNRESOLVABLE_STEP = STEPS.indexOf('Next hop unresolvable');
@@ -64,13 +64,28 @@ export function flushOrSchedule(cx: BgpContext): void {
  * decided and goes the usual way.
  */
 export function decideFresh(cx: BgpContext, table: string, key: PrefixKey, ref: RibEntryRef, p: Path): void {
-  bump(cx.activeCounts, table, 1);
-  bump(cx.ribs.get(p.peer)!.active, table, 1);
-  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, p, 'Only path', p));
+  announceFresh(cx, ref, key, p, freshList(cx, table));
+  freshDecided(cx, cx.ribs.get(p.peer)!, table, 1);
+}
+
+/** decideFresh's work per prefix: the route to the RIB, the key to `list` (freshList: the flush exports it). */
+export function announceFresh(cx: BgpContext, ref: RibEntryRef, key: PrefixKey, p: Path, list: PrefixKey[]): void {
+  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, p, 0, p));
+  list.push(key);
+}
+
+/** The keys of a table's prefixes decided as they came, waiting for the flush's export. */
+export function freshList(cx: BgpContext, table: string): PrefixKey[] {
   let l = cx.fresh.get(table);
   if (!l) cx.fresh.set(table, (l = []));
-  l.push(key);
-  cx.dirtyCount++;
+  return l;
+}
+
+/** decideFresh's counters, for `n` prefixes of the peer whose RIB state is `st`. */
+export function freshDecided(cx: BgpContext, st: NeighborRib, table: string, n: number): void {
+  bump(cx.activeCounts, table, n);
+  bump(st.active, table, n);
+  cx.dirtyCount += n;
 }
 
 /** Run best-path on dirty prefixes, update the RIB, and send what changed to every peer. */
@@ -106,6 +121,15 @@ export function flush(cx: BgpContext): void {
   }
   // each update group's Adj-RIB-Out once; its members get the difference
   exportChanges(cx, [...changed, ...[...ribDirty].map(([table, set]) => [table, [...set]] as const)]);
+  forgetRoutes(cx);
+}
+
+/** The paths let go of the routes made for them since the last flush (see ribRoute). */
+function forgetRoutes(cx: BgpContext): void {
+  const kept = cx.routesKept;
+  if (kept.length === 0) return;
+  for (const p of kept) p.dropRoutes();
+  cx.routesKept = [];
 }
 
 /** Pick the best path of one prefix; returns whether what we advertise may have changed. */
@@ -151,7 +175,6 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
       if (best) chosen = sel.multipath.length === 1 ? best : sel.multipath;
     }
   }
-  const step = STEPS[stepIdx]!;
   const prevBest = e.best;
   const prevInstalled = e.installed;
   if (prevBest !== best) {
@@ -178,7 +201,7 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
     if (!same || e.stepIndex !== stepIdx) {
       e.choose(best, chosen);
       e.stepIndex = stepIdx;
-      const r = ribRoute(cx, prefix, best, step, chosen);
+      const r = ribRoute(cx, prefix, best, stepIdx, chosen);
       // through the RIB entry that holds this one (no lookup), else the prefix as a value
       // where the RIB takes one (no text made or parsed per route)
       if (e.ribRef && cx.rib.announceAt) cx.rib.announceAt(e.ribRef, 'bgp', r);
@@ -198,7 +221,28 @@ export function decide(cx: BgpContext, table: string, e: LocEntry): boolean {
   return prevBest !== best || !same;
 }
 
-function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep, chosen: Path | Path[]): RibRoute {
+/**
+ * The RIB route for a prefix whose best path is `best`, decided by STEPS[stepIdx]. A single
+ * path's route depends on nothing but the path and the step (attributes, peer, next hop,
+ * preference, labels are the path's and never change), so it is made once per path and
+ * step and kept on the path (`Path.routeAt`) until the end of the next flush: the prefixes
+ * of an UPDATE, and those decided in any order in a flush (a second peer's paths alternate
+ * with the first's as best, each with its own step), share it — no route object, prefix
+ * text or shown record per prefix. Kept longer, every path would hold its routes after the
+ * RIB let go of them (~45 B per prefix in the realistic feed, 2 paths per attribute set).
+ */
+export function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, stepIdx: number, chosen: Path | Path[]): RibRoute {
+  if (chosen === best) {
+    const kept = best.routeAt(stepIdx);
+    if (kept) return kept;
+    const r = newRibRoute(cx, key, best, stepIdx, chosen);
+    if (best.keepRoute(stepIdx, r)) cx.routesKept.push(best);
+    return r;
+  }
+  return newRibRoute(cx, key, best, stepIdx, chosen);
+}
+
+function newRibRoute(cx: BgpContext, key: PrefixKey, best: Path, stepIdx: number, chosen: Path | Path[]): RibRoute {
   let nexthops: RibRoute['nexthops'];
   if (best.labels && !Array.isArray(chosen) && best.nh) {
     // labeled unicast: push the peer's label on top of whatever reaches its next hop
@@ -219,7 +263,7 @@ function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep
     }
   }
   const a = best.attrs;
-  const attributes = shownAttributes(cx, best, step);
+  const attributes = shownAttributes(best, stepIdx);
   const preference = best.preference ?? DEFAULT_PREFERENCE.bgp;
   // one route object for the run of prefixes alike (an UPDATE's), announced with
   // announceShared: its `prefix` is the first one's
@@ -235,25 +279,17 @@ function ribRoute(cx: BgpContext, key: PrefixKey, best: Path, step: DecidingStep
 
 /**
  * What `show route extensive` prints for a BGP route. Shared by every prefix with the
- * same attributes, peer and deciding step (an UPDATE's prefixes), and formatted only when
- * read (show, JSON, XML): a table of 100k attribute sets must not format 100k AS paths and
- * community lists that nobody looks at. The raw attributes ride along as `bgp`, not
- * enumerable, for code that wants them.
+ * same path and deciding step (kept on the path: a WeakMap by attribute set cost a lookup
+ * per route and an ephemeron per set for the collector, and a set is mostly one path's),
+ * and formatted only when read (show, JSON, XML): a table of 100k attribute sets must not
+ * format 100k AS paths and community lists that nobody looks at. The raw attributes ride
+ * along as `bgp`, not enumerable, for code that wants them.
  */
-function shownAttributes(cx: BgpContext, best: Path, step: DecidingStep): Record<string, unknown> {
-  const a = best.attrs;
-  const peer = best.peer;
-  const last = cx.lastShown;
-  if (last && last.a === a && last.peer === peer && last.step === step) return last.r;
-  let list = cx.shownCache.get(a);
-  if (!list) cx.shownCache.set(a, (list = []));
-  let r: Record<string, unknown> | undefined;
-  for (const x of list) if (x.peer === peer && x.step === step) r = x.r;
-  if (!r) {
-    r = new Proxy(new ShownBgp(a, peer, step), shownHandler) as unknown as Record<string, unknown>;
-    list.push({ peer, step, r });
-  }
-  cx.lastShown = { a, peer, step, r };
+function shownAttributes(best: Path, stepIdx: number): Record<string, unknown> {
+  const kept = best.shownAt(stepIdx);
+  if (kept) return kept;
+  const r = new Proxy(new ShownBgp(best.attrs, best.peer, STEPS[stepIdx]!), shownHandler) as unknown as Record<string, unknown>;
+  best.keepShown(stepIdx, r);
   return r;
 }
 

@@ -28,14 +28,14 @@ import { isVpnTable, tableName } from './config.js';
 import { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
 import {
-  ATTR_CACHE_MAX,
   NeighborRib,
   adjRibIn,
   dropAllPaths,
   hasStale,
   learn,
+  learnAll,
   markDirty,
-  nexthopFor,
+  peerNexthop,
   purgeStale,
   purgeTable,
   releaseUnused,
@@ -137,7 +137,10 @@ export function stop(cx: BgpContext): void {
   if (cx.deferTimer) clearTimeout(cx.deferTimer);
   cx.deferring = false;
   for (const a of [...cx.neighbors.keys()]) neighborRemoved(cx, a);
-  for (const nh of cx.nexthops.values()) nh.unwatch?.();
+  for (const nh of cx.nexthops.values()) {
+    nh.unwatch?.();
+    nh.live = false;
+  }
   cx.nexthops.clear();
   // the Loc-RIB's entries let go of the RIB's (RibLocTable)
   for (const lt of cx.loc.values()) lt.clear();
@@ -272,13 +275,11 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
   let hidden: string | undefined;
   let checked: CheckedAttributes | undefined;
   if (!withdrawAll && (nlri.length || u.mpReach)) {
-    let c = d.attrKey !== undefined ? st.attrCache.get(d.attrKey) : undefined;
+    const bytes = d.attrBytes;
+    let c = bytes !== undefined ? st.attrCache.get(d.attrHash!, bytes) : undefined;
     if (!c) {
       c = checkSessionRules(cx, nb, attrs);
-      if (d.attrKey !== undefined) {
-        if (st.attrCache.size >= ATTR_CACHE_MAX) st.attrCache.clear();
-        st.attrCache.set(d.attrKey, c);
-      }
+      if (bytes !== undefined) st.attrCache.set(d.attrHash!, bytes, c);
     }
     if (c.withdraw) {
       cx.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${c.withdraw} (treat-as-withdraw)`);
@@ -290,12 +291,16 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
   }
   if (nlri.length && has4) {
     const why = hidden ?? nextHopProblem(nb, attrs.nextHop);
-    const nh = withdrawAll || why ? undefined : nexthopFor(cx, t4, attrs.nextHop!);
-    for (let i = 0; i < nlri.length; i++) {
-      const id = ap4 ? u.nlriIds![i]! : 0;
-      const key = text4 ? mpKey(1, undefined, nlri[i] as string) : nlri[i]!;
-      if (withdrawAll) unlearn(cx, nb, st, t4, key, id);
-      else learn(cx, nb, st, t4, key, id, attrs, why, nh);
+    const nh = withdrawAll || why ? undefined : peerNexthop(cx, st, t4, attrs.nextHop!);
+    // without path IDs, the UPDATE's prefixes go in as one run (learnAll: the per-UPDATE work once)
+    if (!withdrawAll && !ap4) learnAll(cx, nb, st, t4, text4 ? nlri.map((k) => mpKey(1, undefined, k as string)) : nlri, attrs, why, nh);
+    else {
+      for (let i = 0; i < nlri.length; i++) {
+        const id = ap4 ? u.nlriIds![i]! : 0;
+        const key = text4 ? mpKey(1, undefined, nlri[i] as string) : nlri[i]!;
+        if (withdrawAll) unlearn(cx, nb, st, t4, key, id);
+        else learn(cx, nb, st, t4, key, id, attrs, why, nh);
+      }
     }
     releaseUnused(cx, nh);
   }
@@ -311,8 +316,10 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
       if (checked) checked.mp = a;
     }
     const why = hidden ?? nextHopProblem(nb, mr.nextHop);
-    const nh = withdrawAll || why ? undefined : nexthopFor(cx, t, mr.nextHop);
-    for (let i = 0; i < mr.prefixes.length; i++) {
+    const nh = withdrawAll || why ? undefined : peerNexthop(cx, st, t, mr.nextHop);
+    // unicast without path IDs (IPv6): one run, as IPv4's above
+    if (!withdrawAll && !labels && !rds && !mr.pathIds) learnAll(cx, nb, st, t, mr.prefixes.map((k) => mpKey(mr.afi, undefined, k)), a, why, nh);
+    else for (let i = 0; i < mr.prefixes.length; i++) {
       const id = mr.pathIds?.[i] ?? 0;
       const key = mpKey(mr.afi, rds?.[i], mr.prefixes[i]!);
       if (withdrawAll) unlearn(cx, nb, st, t, key, id);

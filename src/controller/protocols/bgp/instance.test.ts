@@ -10,6 +10,7 @@ import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
 import { FLUSH_BATCH } from './decision.js';
+import { ATTR_CACHE_MAX, AttrCache } from './rib.js';
 import { selectBest } from './best-path.js';
 import { forwardRibChange } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
@@ -295,6 +296,51 @@ test('UPDATEs repeating an attribute set share one attributes object, IPv4 and I
   assert.equal(by('inet6.0', '2001:db8:1::/48').nextHop, '2001:db8:ff::2');
   assert.equal(s.rib.get('inet6.0', '2001:db8:2::/48')!.nexthops[0]!.gateway, '2001:db8:ff::2');
   s.inst.stop();
+});
+
+test('the attribute cache: a set found by its hash is used only when its bytes are equal (a collision is a miss); IPv6 sets differing only in the next hop stay apart', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2'], { family: { inet: { unicast: {} }, inet6: { unicast: {} } } }) });
+  s.rib.announce('inet6.0', 'direct', { prefix: '2001:db8:ff::/64', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
+  const nb = s.nb('10.0.0.2');
+  const st = s.inst.ribs.get(nb)!;
+  const decoded = (u: Partial<Update>) => {
+    const d = decodeUpdate(encodeUpdate({ withdrawn: [], attrs: {}, nlri: [], ...u }, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
+    assert.ok(d.kind === 'update' && d.attrBytes && d.attrHash !== undefined);
+    return d;
+  };
+  const d = decoded({ attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', med: 5 }, nlri: ['192.0.2.0/25'] });
+  // another set's outcome under this UPDATE's hash, as a collision would leave it
+  const other = { origin: 0, asPath: path(65002), nextHop: '10.0.0.2', med: 99 };
+  st.attrCache.set(d.attrHash!, new Uint8Array(d.attrBytes!.length), { attrs: other });
+  s.inst.update(nb, d);
+  s.inst.flush();
+  const by = (t: string, p: string) => s.inst.adjRibIn(nb, t).find((x) => x.prefix === p)!.path.attrs;
+  assert.equal(by('inet.0', '192.0.2.0/25').med, 5, 'the colliding set was not used');
+  assert.notEqual(st.attrCache.get(d.attrHash!, d.attrBytes!)?.attrs, other, 'the set that came last keeps the hash');
+  assert.equal(st.attrCache.get(d.attrHash!, d.attrBytes!)?.attrs.med, 5);
+  const six = (p: string, nh: string) => feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002) }, mpReach: { afi: 2, safi: 1, nextHop: nh, prefixes: [p] } });
+  six('2001:db8:1::/48', '2001:db8:ff::2');
+  six('2001:db8:2::/48', '2001:db8:ff::3');
+  assert.equal(by('inet6.0', '2001:db8:1::/48').nextHop, '2001:db8:ff::2');
+  assert.equal(by('inet6.0', '2001:db8:2::/48').nextHop, '2001:db8:ff::3');
+  const a = decoded({ attrs: { origin: 0, asPath: path(65002) }, mpReach: { afi: 2, safi: 1, nextHop: '2001:db8:ff::2', prefixes: ['2001:db8:1::/48'] } });
+  const b = decoded({ attrs: { origin: 0, asPath: path(65002) }, mpReach: { afi: 2, safi: 1, nextHop: '2001:db8:ff::2', prefixes: ['2001:db8:7::/48', '2001:db8:8::/48'] } });
+  assert.deepEqual([...a.attrBytes!], [...b.attrBytes!], 'the NLRI of MP_REACH is not part of the set');
+  s.inst.stop();
+});
+
+test('AttrCache: sets of any length found by hash and bytes across the pool\'s growth; it starts over past ATTR_CACHE_MAX', () => {
+  const c = new AttrCache();
+  const sets = Array.from({ length: 3000 }, (_, i) => new Uint8Array(1 + (i % 97)).map((_, j) => (i * 31 + j) & 255));
+  for (const [i, b] of sets.entries()) c.set(i, b, { attrs: { med: i } });
+  for (const [i, b] of sets.entries()) assert.equal(c.get(i, b)?.attrs.med, i);
+  assert.equal(c.get(1, sets[2]!), undefined, 'other bytes under a hash: a miss');
+  for (let i = 3000; i < ATTR_CACHE_MAX; i++) c.set(i, sets[0]!, { attrs: {} });
+  assert.equal(c.size, ATTR_CACHE_MAX);
+  c.set(0xffffffff, sets[5]!, { attrs: { med: -1 } });
+  assert.equal(c.size, 1, 'started over');
+  assert.equal(c.get(5, sets[5]!), undefined);
+  assert.equal(c.get(0xffffffff, sets[5]!)?.attrs.med, -1);
 });
 
 test('restarting speaker (RFC 4724): R and F bits, routing deferred until End-of-RIB from every peer', () => {

@@ -22,7 +22,6 @@ import { Afi, type DecodedUpdate, type PathAttributes, type RouteRefresh } from 
 import { CeaseSubcode } from '../../../wire/bgp/errors.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { RibApi, RibRoute } from '../../rib/types.js';
-import type { DecidingStep } from './best-path.js';
 import { tableName, VPN_TABLE4, VPN_TABLE6, type InstanceConfig, type PeerConfig } from './config.js';
 import { VpnState } from './vpn.js';
 import { Neighbor, type NeighborOwner, type TransportOptions } from './neighbor.js';
@@ -70,13 +69,12 @@ export class BgpContext {
    * be looked at again when the RIB makes the BGP route active.
    */
   readonly shadowed = new Map<string, Set<PrefixKey>>();
-  /** the last shown-attributes record, for the run of prefixes of one UPDATE */
-  lastShown: { a: PathAttributes; peer: Neighbor; step: DecidingStep; r: Record<string, unknown> } | undefined = undefined;
-  readonly shownCache = new WeakMap<PathAttributes, { peer: Neighbor; step: DecidingStep; r: Record<string, unknown> }[]>();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   lastImport: ImportVerdict | undefined = undefined;
   /** the last export verdict of a BGP path, for the next prefixes with the same facts (when the chain ignores prefixes) */
   lastExport: ExportVerdict | undefined = undefined;
+  /** paths holding routes made for them since the last flush (decision.ts ribRoute) */
+  routesKept: Path[] = [];
   /** the last route handed to the RIB, shared by the next prefixes with the same facts */
   lastRibRoute: RibRoute | undefined = undefined;
   readonly tables = new Set<string>();

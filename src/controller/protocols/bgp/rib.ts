@@ -20,6 +20,7 @@
  * one UPDATE share one Path object too (nothing in it is per prefix).
  */
 import { isIpv6PrefixKey, prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../../lib/addr.js';
+import { Uint32Map } from '../../../lib/uint32-map.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
 import type { RibApi, RibEntryRef, RibRoute } from '../../rib/types.js';
 import { tableFamily } from '../../rib/rib.js';
@@ -28,7 +29,7 @@ import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
 import { importVerdict } from './policy.js';
-import { decideFresh, schedule } from './decision.js';
+import { announceFresh, decideFresh, freshDecided, freshList, schedule } from './decision.js';
 import { nexthopChanged } from './events.js';
 
 /** Where a next hop stands in the RIB, shared by every path using it. */
@@ -36,6 +37,8 @@ export class NextHop {
   resolvable = false;
   igpCost = 0;
   refs = 0;
+  /** still the record of its address (false once let go: NeighborRib.lastNexthop must not hand it out) */
+  live = true;
   unwatch: (() => void) | undefined;
   /** the RIB next-hop list of single-path routes through it, shared by all of them */
   ribNexthops: RibRoute['nexthops'] | undefined;
@@ -80,6 +83,14 @@ export class Path implements PathFacts {
   private bits: number;
   /** rare facts kept out of line: why the path is hidden, a route preference set by import policy, labels (SAFI 4/128) */
   private extra: { readonly hidden?: string; readonly preference?: number; readonly labels?: readonly number[] } | undefined;
+  /**
+   * The RIB routes of prefixes this path is the best of, by the deciding step's index
+   * (decision.ts ribRoute): made once per path and step, kept until the end of the next
+   * flush (BgpContext.routesKept), so that a path does not hold routes the RIB let go of.
+   */
+  private routes: RibRoute[] | undefined = undefined;
+  /** what `show route` prints for a route of this path, by the deciding step's index (decision.ts shownAttributes) */
+  private shown: Record<string, unknown>[] | undefined = undefined;
   constructor(
     readonly peer: Neighbor,
     readonly pathId: number,
@@ -95,6 +106,25 @@ export class Path implements PathFacts {
   ) {
     this.bits = accepted ? 1 : 0;
     this.extra = hidden !== undefined || preference !== undefined || labels !== undefined ? { hidden, preference, labels } : undefined;
+  }
+  /** The route made for prefixes this path wins by the step STEPS[stepIdx], if one was made. */
+  routeAt(stepIdx: number): RibRoute | undefined {
+    return this.routes?.[stepIdx];
+  }
+  /** Keep a route made for this path; true when it is the first it keeps (the caller lists the path to forget them, see dropRoutes). */
+  keepRoute(stepIdx: number, r: RibRoute): boolean {
+    const first = this.routes === undefined;
+    (this.routes ??= [])[stepIdx] = r;
+    return first;
+  }
+  dropRoutes(): void {
+    this.routes = undefined;
+  }
+  shownAt(stepIdx: number): Record<string, unknown> | undefined {
+    return this.shown?.[stepIdx];
+  }
+  keepShown(stepIdx: number, r: Record<string, unknown>): void {
+    (this.shown ??= [])[stepIdx] = r;
   }
   /** the label stack received with the prefix (labeled unicast, VPN) */
   get labels(): readonly number[] | undefined {
@@ -569,10 +599,11 @@ export class NeighborRib {
   /** some of this peer's paths were marked stale (graceful restart, BoRR): End-of-RIB has a walk to do */
   staleMarked = false;
   /**
-   * Attribute sets already seen from this peer, by their wire bytes, with the outcome of
-   * the session checks: UPDATEs that repeat a set share one object (memory, export grouping).
+   * Attribute sets already seen from this peer, by the hash of their wire bytes (the bytes
+   * kept beside them tell a collision), with the outcome of the session checks: UPDATEs
+   * that repeat a set share one object (memory, export grouping).
    */
-  readonly attrCache = new Map<string, CheckedAttributes>();
+  readonly attrCache = new AttrCache();
   /** families whose End-of-RIB arrived in this session ("afi/safi") */
   eor: Set<string> | undefined;
   staleTimer: NodeJS.Timeout | undefined;
@@ -580,10 +611,15 @@ export class NeighborRib {
   /** the last path learned from this peer, shared by the next prefixes with the same facts */
   lastPath: Path | undefined = undefined;
   lastPathTable = '';
+  /** the next-hop record of this peer's last UPDATE (the next UPDATEs mostly carry the same next hop) */
+  lastNexthop: NextHop | undefined = undefined;
 }
 
 /** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */
 export interface CheckedAttributes {
+  /** where the set's wire bytes are in its AttrCache's pool, when cached */
+  at?: number;
+  len?: number;
   attrs: PathAttributes;
   withdraw?: string;
   hidden?: string;
@@ -592,6 +628,59 @@ export interface CheckedAttributes {
 
 /** Distinct attribute sets remembered per peer before the cache starts over. */
 export const ATTR_CACHE_MAX = 65536;
+
+/** Bytes per chunk of an AttrCache's pool: an attribute field (at most 65535 bytes) fits one. */
+const ATTR_POOL_CHUNK = 65536;
+
+/**
+ * A peer's attribute sets by the hash of their wire bytes (DecodedUpdate.attrHash). The
+ * bytes are kept one after the other in chunks of a pool (a typed array per set cost ~90
+ * bytes more than its bytes; a string per set cost a string made and hashed per UPDATE): a
+ * set is found only when its bytes are equal, so a hash collision is a miss, and the set
+ * that came last keeps the hash.
+ */
+export class AttrCache {
+  /** by hash (a Uint32Map: a JS Map cost ~2x per lookup and insert at 65536 number keys, heap numbers above 2^31) */
+  private readonly m = new Uint32Map<CheckedAttributes>();
+  private readonly chunks: Uint8Array[] = [];
+  /** the chunk being filled, and how much of it is used */
+  private chunk = -1;
+  private used = ATTR_POOL_CHUNK;
+  get size(): number {
+    return this.m.size;
+  }
+  get(hash: number, bytes: Uint8Array): CheckedAttributes | undefined {
+    const c = this.m.get(hash);
+    if (c === undefined || c.len !== bytes.length) return undefined;
+    const at = c.at!;
+    const pool = this.chunks[(at / ATTR_POOL_CHUNK) | 0]!;
+    const off = at % ATTR_POOL_CHUNK;
+    for (let i = 0; i < bytes.length; i++) if (pool[off + i] !== bytes[i]) return undefined;
+    return c;
+  }
+  /** Remember a set (its bytes copied); past ATTR_CACHE_MAX sets the cache starts over. */
+  set(hash: number, bytes: Uint8Array, c: CheckedAttributes): void {
+    if (this.m.size >= ATTR_CACHE_MAX) this.clear();
+    const n = bytes.length;
+    if (this.used + n > ATTR_POOL_CHUNK) {
+      this.chunks.push(new Uint8Array(ATTR_POOL_CHUNK));
+      this.chunk++;
+      this.used = 0;
+    }
+    this.chunks[this.chunk]!.set(bytes, this.used);
+    c.at = this.chunk * ATTR_POOL_CHUNK + this.used;
+    c.len = n;
+    this.used += n;
+    this.m.set(hash, c);
+  }
+  /** Forget every set (the session went down, or the cache starts over): the pool goes too. */
+  clear(): void {
+    this.m.clear();
+    this.chunks.length = 0;
+    this.chunk = -1;
+    this.used = ATTR_POOL_CHUNK;
+  }
+}
 
 /** A neighbor's Adj-RIB-In for a table: its paths, found in the Loc-RIB entries (`entry.prefix` is the text). */
 export function adjRibIn(cx: BgpContext, nb: Neighbor, table: string): { entry: LocEntry; path: Path }[] {
@@ -645,8 +734,14 @@ export function dropAllPaths(cx: BgpContext, nb: Neighbor): void {
   for (const table of cx.tables) purgeTable(cx, st, table, nb);
 }
 
-/** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
-export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
+/**
+ * The path object for a received path's facts: import policy's verdict (when the path is
+ * not hidden already), its next-hop record (no reference taken: the caller takes one per
+ * prefix) and the path itself, shared with the previous prefixes when their facts are the
+ * same (the prefixes of one UPDATE: nothing in a path is per prefix; staleness is set for
+ * all of a peer's paths at once, and a stale path is never handed out again).
+ */
+function pathOf(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn: NextHop | undefined, labels: readonly number[] | undefined): Path {
   let attrs = inAttrs;
   let accepted = hidden === undefined;
   let preference: number | undefined;
@@ -659,22 +754,25 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
     if (!accepted) why = 'rejected by import policy';
   }
   let nh: NextHop | undefined;
-  if (accepted) {
-    nh = nhIn && attrs === inAttrs ? nhIn : nexthopFor(cx, table, attrs.nextHop ?? '');
-    nh.refs++;
-  }
-  // the prefixes of one UPDATE share one path object (nothing in it is per prefix; staleness
-  // is set for all of a peer's paths at once, and a stale path is never handed out again)
+  if (accepted) nh = nhIn && attrs === inAttrs ? nhIn : nexthopFor(cx, table, attrs.nextHop ?? '');
   let p = st.lastPath;
   if (!p || p.peer !== nb || p.pathId !== pathId || p.inAttrs !== inAttrs || p.attrs !== attrs || p.accepted !== accepted || p.nh !== nh || p.hidden !== why || p.preference !== preference || p.stale || st.lastPathTable !== table || p.labels !== labels) {
     p = new Path(nb, pathId, inAttrs, attrs, accepted, nh, why, preference, labels);
     st.lastPath = p;
     st.lastPathTable = table;
   }
+  return p;
+}
+
+/** Put one received path into the neighbor's Adj-RIB-In and, when import accepts it, the Loc-RIB. */
+export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, prefix: PrefixKey, pathId: number, inAttrs: PathAttributes, hidden: string | undefined, nhIn?: NextHop, labels?: readonly number[]): void {
+  const p = pathOf(cx, nb, st, table, prefix, pathId, inAttrs, hidden, nhIn, labels);
+  const nh = p.nh;
+  if (p.accepted) nh!.refs++;
   const lt = locTableOf(cx, table);
   // a new prefix whose only path is accepted and resolvable is decided at once in its
   // compact form (decideFresh): no LocEntry made, queued and folded again per prefix
-  if (accepted && nh?.resolvable && !cx.deferring && cx.rib.announceAt) {
+  if (p.accepted && nh!.resolvable && !cx.deferring && cx.rib.announceAt) {
     const ce = lt.learnAt(prefix, p);
     if (ce === undefined) {
       bump(st.received, table, 1);
@@ -687,6 +785,48 @@ export function learn(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: stri
     return;
   }
   learnInto(cx, st, table, lt, lt.findOrAdd(prefix, p), p);
+}
+
+/**
+ * The reachable prefixes of one UPDATE for a table, without path IDs (no add-path) or
+ * labels: what is not per prefix is found once — the import verdict when the chain does
+ * not look at prefixes (else each prefix goes through learn), the path, the Loc-RIB table,
+ * the next hop's references, the counters — and a new prefix whose path is accepted and
+ * resolvable is decided as it comes (decideFresh's work, its counters added once).
+ */
+export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: string, keys: readonly PrefixKey[], inAttrs: PathAttributes, hidden: string | undefined, nhIn: NextHop | undefined): void {
+  const n = keys.length;
+  if (n === 0) return;
+  const chain = nb.cfg.import;
+  if (hidden === undefined && chain.length && !isVpnTable(table) && cx.policy.dependsOnPrefix(chain)) {
+    for (let i = 0; i < n; i++) learn(cx, nb, st, table, keys[i]!, 0, inAttrs, hidden, nhIn);
+    return;
+  }
+  const p = pathOf(cx, nb, st, table, keys[0]!, 0, inAttrs, hidden, nhIn, undefined);
+  const accepted = p.accepted;
+  const nh = p.nh;
+  if (accepted) nh!.refs += n;
+  const lt = locTableOf(cx, table);
+  const compact = accepted && !cx.deferring && cx.rib.announceAt !== undefined;
+  let fresh: PrefixKey[] | undefined;
+  let decided = 0;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    // resolvable read per prefix: announcing a prefix may change how the next hop resolves
+    if (compact && nh!.resolvable) {
+      const ce = lt.learnAt(key, p);
+      if (ce === undefined) {
+        announceFresh(cx, lt.addedRef!, key, p, (fresh ??= freshList(cx, table)));
+        decided++;
+      } else learnInto(cx, st, table, lt, ce, p);
+    } else learnInto(cx, st, table, lt, lt.findOrAdd(key, p), p);
+  }
+  if (decided) {
+    bump(st.received, table, decided);
+    bump(st.accepted, table, decided);
+    bump(cx.pathCounts, table, decided);
+    freshDecided(cx, st, table, decided);
+  }
 }
 
 /** The path into an existing entry (or one findOrAdd just made): counters, and the entry queued for the decision process. */
@@ -749,10 +889,18 @@ export function nexthopFor(cx: BgpContext, table: string, address: string): Next
   return n;
 }
 
+/** nexthopFor through the peer's last record (no key made and looked up per UPDATE). */
+export function peerNexthop(cx: BgpContext, st: NeighborRib, table: string, address: string): NextHop {
+  const l = st.lastNexthop;
+  if (l?.live && l.address === address && l.table === table) return l;
+  return (st.lastNexthop = nexthopFor(cx, table, address));
+}
+
 /** Drop a record nobody referenced (all the UPDATE's routes were hidden). */
 export function releaseUnused(cx: BgpContext, nh: NextHop | undefined): void {
   if (nh && nh.refs === 0) {
     nh.unwatch?.();
+    nh.live = false;
     cx.nexthops.delete(`${nh.table} ${nh.address}`);
   }
 }
@@ -761,6 +909,7 @@ export function releaseUnused(cx: BgpContext, nh: NextHop | undefined): void {
 function releaseNexthop(cx: BgpContext, nh: NextHop): void {
   if (--nh.refs > 0) return;
   nh.unwatch?.();
+  nh.live = false;
   cx.nexthops.delete(`${nh.table} ${nh.address}`);
 }
 

@@ -96,6 +96,8 @@ function primaryAddresses(cfg: ConfigTree): Set<string> {
 
 export class BgpSpeaker {
   readonly instances = new Map<string, BgpInstance>();
+  /** the instances as a list, for the RIB's listener (a change per route: no iterator made per change) */
+  private instanceList: BgpInstance[] = [];
   private server: net.Server | undefined;
   private listening: Promise<void> | undefined;
   private readonly md5Keys = new Map<string, string>();
@@ -122,7 +124,7 @@ export class BgpSpeaker {
     if (opts.bfd) this.bfdHook = new BgpBfdHook(opts.bfd, this.log);
     const x = rib as RibApi & RibExtras;
     if (typeof x.subscribe === 'function') {
-      this.unsubscribe = x.subscribe((c) => forwardRibChange(this.instances.values(), c));
+      this.unsubscribe = x.subscribe((c) => forwardRibChange(this.instanceList, c));
     }
   }
 
@@ -257,6 +259,7 @@ export class BgpSpeaker {
       if (!configs.has(name)) {
         inst.stop();
         this.instances.delete(name);
+        this.instanceList = [...this.instances.values()];
         this.log(`bgp: instance ${name} removed`);
       }
     }
@@ -265,6 +268,7 @@ export class BgpSpeaker {
       if (!inst) {
         inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transportFor(name), (t) => this.ribRoutes(t));
         this.instances.set(name, inst);
+        this.instanceList = [...this.instances.values()];
         // a restarted controller is the restarting speaker where graceful restart is configured
         if (this.opts.restarting && !this.restartHandled && [...cfg.peers.values()].some((p) => p.gracefulRestart?.configured)) inst.deferRouting(this.opts.deferralSeconds ?? 120, this.opts.forwardingPreserved ?? true);
         if (cfg.peers.size) this.listen();
@@ -335,6 +339,7 @@ export class BgpSpeaker {
     this.unsubscribe?.();
     for (const inst of this.instances.values()) inst.stop();
     this.instances.clear();
+    this.instanceList = [];
     const s = this.server;
     this.server = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
