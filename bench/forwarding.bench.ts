@@ -277,6 +277,7 @@ export async function run(): Promise<BenchResult[]> {
       return out;
     };
     const drops: Record<string, string> = {};
+    const xdpModes: Record<string, string> = {};
     const cnrWindows = async (label: string, rates: Record<Size, number>): Promise<Record<Size, Window>> => {
       kernelForwarding(false);
       const variant = VARIANTS.find((v) => v.label === label)!;
@@ -288,6 +289,8 @@ export async function run(): Promise<BenchResult[]> {
       const out = {} as Record<Size, Window>;
       try {
         await waitForLine(vr, /^ready \d+/, 120_000);
+        // where the XDP program runs: `ip link` says xdp (native, in the veth driver) or xdpgeneric
+        if (variant.driver === 'af-xdp') xdpModes[label] = /\b(xdpgeneric|xdpoffload|xdpmulti|xdp)\b/.exec(lab.run(r, ['ip', 'link', 'show', 'r1']))?.[1] ?? 'none';
         for (const s of SIZES) out[s] = await measure('eth0', R1_MAC, 'eth0', s, rates[s], { pids: [vr.pid!], main: vr.pid! });
       } finally {
         await stopChild(vr, 5000);
@@ -400,7 +403,7 @@ export async function run(): Promise<BenchResult[]> {
     };
     const cost = await costRounds(oneRate ? forwarders : mainForwarders, rates, 'cost');
     const ovsCost = !ovs ? undefined : oneRate ? cost : await costRounds(['kernel', ...DRIVERS, 'ovs'], ovsRates, 'OVS cost');
-    console.log(`  kernel FIB after the run: ${kernelRoutes()} prefixes; cnr drops: ${DRIVERS.map((d) => `${d}: ${drops[d]}`).join('; ')}${ovs ? `; OVS datapath flows after its windows: ${ovsDatapathFlows.join(', ')}` : ''}`);
+    console.log(`  kernel FIB after the run: ${kernelRoutes()} prefixes; cnr drops: ${DRIVERS.map((d) => `${d}: ${drops[d]}${xdpModes[d] ? ` (XDP mode on r1: ${xdpModes[d]})` : ''}`).join('; ')}${ovs ? `; OVS datapath flows after its windows: ${ovsDatapathFlows.join(', ')}` : ''}`);
 
     const results: BenchResult[] = [];
     const load = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -446,7 +449,7 @@ export async function run(): Promise<BenchResult[]> {
               values,
               reference: { name: 'Linux kernel IPv4 forwarding, same FIB, rate and round', values: kernelNs },
               direction: 'ref/value',
-              notes: `${what}; ${baseNote}; the vRouter process's own user / system ns per packet by round ${cost[d]!.map((w) => `${((w[s].vrUserPerS / w[s].pps) * 1e9).toFixed(0)} / ${((w[s].vrSystemPerS / w[s].pps) * 1e9).toFixed(0)}`).join(', ')} (system: mostly the kernel's transmit inside the sendto kicks); its forwarding worker thread's own CPU (schedstat, exact) / sleeps per packet by round ${cost[d]!.map((w) => `${((w[s].workerPerS / w[s].pps) * 1e9).toFixed(0)} ns / ${(w[s].workerSleepsPerS / w[s].pps).toFixed(3)}`).join(', ')}${floorNote(d)}; a round that lost more than ${((1 - KEPT_UP) * 100).toFixed(0)}% is left out; cnr drops ${drops[d]}; load average ${load} at the end`,
+              notes: `${what}; ${baseNote}; the vRouter process's own user / system ns per packet by round ${cost[d]!.map((w) => `${((w[s].vrUserPerS / w[s].pps) * 1e9).toFixed(0)} / ${((w[s].vrSystemPerS / w[s].pps) * 1e9).toFixed(0)}`).join(', ')} (system: mostly the kernel's transmit inside the sendto kicks); its forwarding worker thread's own CPU (schedstat, exact) / sleeps per packet by round ${cost[d]!.map((w) => `${((w[s].workerPerS / w[s].pps) * 1e9).toFixed(0)} ns / ${(w[s].workerSleepsPerS / w[s].pps).toFixed(3)}`).join(', ')}${floorNote(d)}; a round that lost more than ${((1 - KEPT_UP) * 100).toFixed(0)}% is left out; cnr drops ${drops[d]}${xdpModes[d] ? `; XDP attached as \`${xdpModes[d]}\` (ip link)` : ''}; load average ${load} at the end`,
             }),
           );
         }
