@@ -20,17 +20,19 @@ export function countSyscalls(pid: number, seconds: number): Promise<Record<stri
     const child = spawn('perf', ['stat', '-x', ',', '-e', events, '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', () => resolve({}));
-    child.on('close', () => {
-      const out: Record<string, number> = {};
-      for (const line of err.split('\n')) {
-        // CSV: value,unit,event,...
-        const f = line.split(',');
-        const m = /syscalls:sys_enter_(\w+)/.exec(f[2] ?? '');
-        if (m && /^\d+$/.test(f[0] ?? '')) out[m[1]!] = Number(f[0]);
-      }
-      resolve(out);
-    });
+    child.on('close', () => resolve(parsePerfStatCsv(err)));
   });
+}
+
+/** The syscall counts in `perf stat -x ,` output (value,unit,event,...); uncounted events ("<not counted>") are left out. */
+export function parsePerfStatCsv(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const f = line.split(',');
+    const m = /^syscalls:sys_enter_(\w+)$/.exec(f[2] ?? '');
+    if (m && /^\d+$/.test(f[0] ?? '')) out[m[1]!] = Number(f[0]);
+  }
+  return out;
 }
 
 /** "sendto 0.031, poll 0.012" per packet, the calls that were made at all. */
