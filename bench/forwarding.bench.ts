@@ -40,6 +40,8 @@
  *   destination, whose megaflows OVS's datapath flow limit (10,000 at start) would not take in a
  *   window. OVS saturates far below the others here, so its cost is measured beside cnr and the
  *   kernel in rounds of its own at half its saturation (FWD_OVS_RATE_64 / FWD_OVS_RATE_1518).
+ * - `floor-af-packet-v3` (not by default): the floor with a TPACKET_V3 block receive ring, a lever
+ *   measured before cnr's driver would take it (bench/lib/tpacket-v3-rx.ts).
  * - `floor-af-packet`, `floor-af-xdp`: cnr's own drivers moving frames port to port with no lookup
  *   and no rewrite (bench/lib/fwd-floor.ts): what any userspace forwarder pays on this I/O path,
  *   to tell it from what cnr's code adds. The floor's CPU per packet is in every cnr figure's notes.
@@ -121,7 +123,7 @@ const DRIVERS = VARIANTS.map((v) => v.label);
  * port to port with no lookup (bench/lib/fwd-floor.ts).
  */
 const REFS = (process.env.FWD_REFS ?? 'ovs,floor-af-packet,floor-af-xdp').split(',').filter(Boolean);
-for (const r of REFS) if (r !== 'ovs' && r !== 'floor-af-packet' && r !== 'floor-af-xdp') throw new Error(`FWD_REFS: ${r}: ovs, floor-af-packet or floor-af-xdp`);
+for (const r of REFS) if (r !== 'ovs' && r !== 'floor-af-packet' && r !== 'floor-af-xdp' && r !== 'floor-af-packet-v3') throw new Error(`FWD_REFS: ${r}: ovs, floor-af-packet, floor-af-xdp or floor-af-packet-v3`);
 /** the floor of a cnr variant: its driver's floor, when that runs */
 const floorOf = (label: string): string | undefined => {
   const f = `floor-${VARIANTS.find((v) => v.label === label)!.driver}`;
@@ -144,7 +146,9 @@ let ovsRuleCount = 0;
 const refName = (f: string): string =>
   f === 'ovs'
     ? `Open vSwitch 3.1 userspace datapath (ovs-vswitchd, datapath_type=netdev, on one core) routing the same ${FLOWS} destinations with ${fmt(ovsRuleCount)} OpenFlow rules, the destinations' /${OVS_PREFIX}s (not the ${ROUTES / 1e6}M-route FIB, which it cannot hold cheaply): match in_port, dl_dst, nw_dst, then dec_ttl, set both MACs, output; same rate and round`
-    : `the floor: cnr's ${f.slice(6)} I/O alone moving each frame port to port, no lookup and no rewrite (bench/lib/fwd-floor.ts), same rate and round`;
+    : f === 'floor-af-packet-v3'
+      ? `the floor with block receive: a TPACKET_V3 ring on the in port (bench/lib/tpacket-v3-rx.ts, blocks handed over when full or after ${process.env.FLOOR_V3_TOV_MS ?? 1} ms) and cnr's af-packet transmit, port to port, no lookup and no rewrite, same rate and round`
+      : `the floor: cnr's ${f.slice(6)} I/O alone moving each frame port to port, no lookup and no rewrite (bench/lib/fwd-floor.ts), same rate and round`;
 /** count the forwarder process's packet-I/O syscalls in each window (FWD_SYSCALLS=0: not) */
 const COUNT_SYSCALLS = process.env.FWD_SYSCALLS !== '0';
 /** forwarded >= this share of the offered rate: the forwarder kept up, the generator was the limit */
@@ -471,7 +475,7 @@ export async function run(): Promise<BenchResult[]> {
         for (const fl of refs.filter((f) => f.startsWith('floor-'))) {
           const values = nsPerPacket(fl);
           results.push(costFigure(
-            `IPv4 forwarding CPU per packet (${how === 'all' ? 'all cores' : 'own processes'}), ${work(s)}, ${fmt(rates[s])} pps offered (${fl}: cnr's ${fl.slice(6)} I/O alone, port to port, no lookup or rewrite)`,
+            `IPv4 forwarding CPU per packet (${how === 'all' ? 'all cores' : 'own processes'}), ${work(s)}, ${fmt(rates[s])} pps offered (${fl}: ${fl === 'floor-af-packet-v3' ? "TPACKET_V3 block receive and cnr's af-packet transmit" : `cnr's ${fl.slice(6)} I/O`} alone, port to port, no lookup or rewrite)`,
             values,
             { name: 'Linux kernel IPv4 forwarding, same FIB, rate and round', values: kernelNs },
             `${refName(fl)}; ${what}; ${baseNote}; ${own(fl)}; its thread's own CPU (schedstat) / sleeps per packet by round ${cost[fl]!.map((w) => `${((w[s].workerPerS / w[s].pps) * 1e9).toFixed(0)} ns / ${(w[s].workerSleepsPerS / w[s].pps).toFixed(3)}`).join(', ')}; ${drops[fl] ? `refused by a full TX ring: ${drops[fl]}; ` : ''}ratio = kernel / floor within each round: the best any forwarder on this I/O path could reach against the kernel; load average ${load} at the end`,

@@ -25,7 +25,8 @@ import { pollReadable } from '../../src/sys/libc.js';
 import { nameThisThread } from '../../src/sys/thread-name.js';
 
 export interface FwdFloorConfig {
-  driver: 'af-packet' | 'af-xdp';
+  /** af-packet-v3: a TPACKET_V3 block receive ring on `in` (bench/lib/tpacket-v3-rx.ts), cnr's af-packet on `out` */
+  driver: 'af-packet' | 'af-xdp' | 'af-packet-v3';
   in: string;
   out: string;
 }
@@ -35,7 +36,7 @@ const POOL_SIZE = 4096;
 /** poll()'s timeout when idle, as worker.ts */
 const IDLE_POLL_MS = 20;
 
-async function open(driver: FwdFloorConfig['driver'], ifname: string): Promise<IoDriver> {
+async function open(driver: 'af-packet' | 'af-xdp', ifname: string): Promise<IoDriver> {
   if (driver === 'af-packet') return (await import('../../src/dataplane/io/af-packet.js')).openAfPacket(ifname, { frameSize: SLOT_SIZE });
   return (await import('../../src/dataplane/io/af-xdp.js')).openAfXdp(ifname);
 }
@@ -46,8 +47,8 @@ async function forwardLoop(): Promise<void> {
   setThreadTimerSlack(WORKER_TIMER_SLACK_NS);
   const stop = new Int32Array(control);
   const pool = new PacketPool(POOL_SIZE, SLOT_SIZE);
-  const rx = await open(cfg.driver, cfg.in);
-  const tx = await open(cfg.driver, cfg.out);
+  const rx = cfg.driver === 'af-packet-v3' ? (await import('./tpacket-v3-rx.js')).openTpacketV3Rx(cfg.in) : await open(cfg.driver, cfg.in);
+  const tx = await open(cfg.driver === 'af-packet-v3' ? 'af-packet' : cfg.driver, cfg.out);
   const vec = new Uint32Array(BURST);
   const fds = [rx.fd, tx.fd];
   const scratch = new Uint8Array(8 * fds.length);
@@ -77,7 +78,7 @@ async function forwardLoop(): Promise<void> {
 
 function main(): void {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as FwdFloorConfig;
-  if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp') throw new Error(`fwd-floor: driver ${String(cfg.driver)}: af-packet or af-xdp`);
+  if (cfg.driver !== 'af-packet' && cfg.driver !== 'af-xdp' && cfg.driver !== 'af-packet-v3') throw new Error(`fwd-floor: driver ${String(cfg.driver)}: af-packet, af-xdp or af-packet-v3`);
   const control = new SharedArrayBuffer(4);
   const w = new Worker(fileURLToPath(import.meta.url), { workerData: { cfg, control, spinMs: idleSpinMs() } });
   w.on('message', (m: unknown) => {

@@ -1,7 +1,8 @@
 /**
  * bench/lib/fwd-floor.ts, the forwarding benchmark's floor: on real veths, every frame a
  * generator sends into one port leaves the other (counted by the far namespace's kernel and by
- * the floor itself), with each of cnr's two drivers. Root only (network namespaces).
+ * the floor itself), with each of cnr's two drivers and with the TPACKET_V3 block receive ring
+ * (bench/lib/tpacket-v3-rx.ts). Root only (network namespaces).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { NetnsLab, needsRoot, stopChild, waitForLine } from '../lib/netns.js';
 const floor = fileURLToPath(new URL('../../bench/lib/fwd-floor.js', import.meta.url));
 const pktgen = fileURLToPath(new URL('../../bench/lib/pktgen.js', import.meta.url));
 
-for (const driver of ['af-packet', 'af-xdp'] as const) {
+for (const driver of ['af-packet', 'af-xdp', 'af-packet-v3'] as const) {
   test(`fwd-floor (${driver}): frames into r1 leave r2, all of them, and the floor counts them`, { skip: needsRoot(), timeout: 60_000 }, async () => {
     const lab = new NetnsLab('floor');
     try {
