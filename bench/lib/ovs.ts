@@ -18,6 +18,8 @@ import { sh, stopChild, type NetnsLab } from '../../test/lib/netns.js';
 
 const OVS_TOOLS = ['/usr/sbin/ovsdb-server', '/usr/sbin/ovs-vswitchd', '/usr/bin/ovs-vsctl', '/usr/bin/ovs-appctl', '/usr/bin/ovsdb-tool', '/usr/bin/ovs-ofctl'];
 const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+/** how long ovs-vswitchd may take to have every port in its datapath */
+const READY_MS = 90_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** What is missing for an OVS reference (Debian's openvswitch-switch), empty when it can run. */
@@ -73,16 +75,17 @@ export async function startOvs(lab: NetnsLab, ns: string, ports: readonly string
     dbPid: server.pid!,
     appctl,
     startSwitchd: async (cpu) => {
-      // --disable-system-route: ovs-vswitchd would otherwise copy the namespace's kernel routes (the
-      // forwarding bench's 1M) into its own table for tunnels at start, which takes longer than the wait
+      // --disable-system-route: the namespace's kernel routes (the forwarding bench's 1M) stay out of
+      // ovs-vswitchd's own table for tunnels; it still reads them all over netlink at start (~14 s
+      // for 1M here, before it is ready, so outside every measured window)
       const vsw = lab.spawn(ns, ['taskset', '-c', cpu, 'ovs-vswitchd', '--disable-system-route', db, `--pidfile=${join(dir, 'vswitchd.pid')}`, `--unixctl=${ctl}`, `--log-file=${join(dir, 'vswitchd.log')}`], env);
       const t0 = Date.now();
       for (;;) {
         const show = appctl(['dpif/show']);
         if (ports.every((p) => new RegExp(`\\b${p} `).test(show))) break;
-        if (Date.now() - t0 > 20_000) {
+        if (Date.now() - t0 > READY_MS) {
           await stopChild(vsw, 5000);
-          throw new Error(`ovs-vswitchd not ready after 20 s: ${show}`);
+          throw new Error(`ovs-vswitchd not ready after ${READY_MS / 1000} s: ${show}`);
         }
         await sleep(200);
       }
