@@ -39,12 +39,11 @@
  * slot or is shorter than an Ethernet header) are dropped and counted; the chunk still goes
  * back to the fill ring.
  */
-import { writeFileSync } from 'node:fs';
 import koffi from 'koffi';
 import type { IoCounters, IoDriver } from './driver.js';
 import { HEADROOM, type PacketPool } from '../pool.js';
 import {
-  AF_XDP, EAGAIN, EBUSY, EINVAL, ENOBUFS, ENOSPC, ERANGE, MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, MSG_DONTWAIT, PROT_RW, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SOL_XDP,
+  AF_XDP, EAGAIN, EBUSY, EINVAL, ENOBUFS, ENOSPC, ERANGE, MAP_POPULATE, MAP_PRIVATE_ANON, MAP_SHARED, MSG_DONTWAIT, PROT_RW, SOCK_CLOEXEC, SOCK_RAW, SOL_XDP,
 } from '../../sys/constants.js';
 import {
   closeFd, disableKernelArp, disableOffloads, errno, interfaceIndex, interfaceMac, interfaceMtu, libc, mapFailed, rxQueueCount, setIntOption, setInterfaceUp, sysError, viewMemory,
@@ -68,12 +67,6 @@ const XDP_USE_SG = 1 << 4;
 /** xdp_desc.options: more descriptors of the same frame follow */
 const XDP_PKT_CONTD = 1;
 const XDP_RING_NEED_WAKEUP = 1;
-/** socket options for busy polling (asm-generic/socket.h) */
-const SO_BUSY_POLL = 46;
-const SO_PREFER_BUSY_POLL = 69;
-const SO_BUSY_POLL_BUDGET = 70;
-/** with busy polling, how long a deferred NAPI waits for our poll before the kernel runs it anyway (gro_flush_timeout, ns): the latency bound when the worker sleeps */
-const BUSY_POLL_FLUSH_NS = 200_000;
 const XDP_PGOFF_RX_RING = 0;
 const XDP_PGOFF_TX_RING = 0x80000000;
 const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
@@ -105,13 +98,6 @@ export interface AfXdpOptions {
   disableOffloads?: boolean;
   /** leave the kernel's own ARP on for the netdev (default: turned off, as af-packet does) */
   kernelArp?: boolean;
-  /**
-   * Preferred busy polling with this NAPI budget (0: off, the default; CNR_AF_XDP_BUSY_POLL):
-   * the netdev's receive NAPI is deferred (napi_defer_hard_irqs, gro_flush_timeout 200 us) and
-   * run by the worker's own syscalls (a non-blocking recv() per receive poll, the TX kicks) instead of
-   * the sender's softirq. Measured on veths in the forwarding bench (docs/benchmarks-history.md).
-   */
-  busyPoll?: number;
   /** bring the link up; default true */
   up?: boolean;
 }
@@ -235,8 +221,6 @@ export function openAfXdp(ifname: string, opts: AfXdpOptions = {}): AfXdpDriver 
     cleanup.push(detach);
     const drv = new AfXdp(ifname, ifindex, hwaddr, mode, s, rxFrames, txFrames, opts.vif ?? 0, undo);
     drv.linkMtu = interfaceMtu(ifname);
-    const budget = opts.busyPoll ?? envBusyPoll();
-    if (budget > 0) drv.busyPoll = preferBusyPoll(ifname, s.fd, budget);
     return drv;
   } catch (e) {
     undo();
@@ -367,33 +351,6 @@ function loadProgram(mapFd: number, frags: boolean): number {
 }
 
 /** CNR_AF_XDP_MODE=native|skb|auto chooses the XDP mode of vifs the engine opens (default auto). */
-/** CNR_AF_XDP_BUSY_POLL: the busy-poll NAPI budget, 0 (off) when unset. */
-function envBusyPoll(): number {
-  const v = process.env.CNR_AF_XDP_BUSY_POLL;
-  if (v === undefined || v === '' || v === '0') return 0;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`CNR_AF_XDP_BUSY_POLL=${v}: expected a NAPI budget from 1 to 1024, or 0 for off`);
-  return n;
-}
-
-/**
- * Preferred busy polling on the socket (Linux 5.11+) and the netdev's NAPI deferral that makes
- * the kernel leave the receive to it; false when the kernel refuses (the driver then runs as
- * without). The deferral is a setting of the netdev, left in place at close, as the offloads are.
- */
-function preferBusyPoll(ifname: string, fd: number, budget: number): boolean {
-  try {
-    setIntOption(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, 1, 'SO_PREFER_BUSY_POLL');
-    setIntOption(fd, SOL_SOCKET, SO_BUSY_POLL, 1, 'SO_BUSY_POLL');
-    setIntOption(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, budget, 'SO_BUSY_POLL_BUDGET');
-    writeFileSync(`/sys/class/net/${ifname}/napi_defer_hard_irqs`, '2');
-    writeFileSync(`/sys/class/net/${ifname}/gro_flush_timeout`, String(BUSY_POLL_FLUSH_NS));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function envMode(): XdpMode | 'auto' {
   const m = process.env.CNR_AF_XDP_MODE;
   if (m === undefined || m === '' || m === 'auto') return 'auto';
@@ -488,9 +445,6 @@ class AfXdp implements AfXdpDriver {
   private readonly gso: VnetReceiver;
   /** multi-buffer frames: taken, dropped (all reasons), malformed (part of dropped), sent */
   private readonly mb = { frames: 0, dropped: 0, bad: 0, txMulti: 0 };
-  /** preferred busy polling is on (openAfXdp's busyPoll): every receive poll runs the NAPI first */
-  busyPoll = false;
-  private readonly oneByte = new Uint8Array(1);
 
   constructor(
     readonly name: string,
@@ -536,9 +490,6 @@ class AfXdp implements AfXdpDriver {
    * in several chunks; rxMulti takes that one; then plain frames again.
    */
   rxBurst(pool: PacketPool, out: Uint32Array, max: number): number {
-    // busy polling: a non-blocking recv() on the socket runs the deferred NAPI once (xsk_recvmsg ->
-    // sk_busy_loop; it refuses a blocking call), filling our RX ring; it copies nothing itself
-    if (this.busyPoll) libc().recv(this.fdNum, this.oneByte, 1, MSG_DONTWAIT);
     let n = this.mbNext ? 0 : this.rxPlain(pool, out, max);
     for (let turns = 0; this.mbNext && n < max && turns < MULTI_PER_BURST; turns++) {
       const m = this.rxMulti(pool, out, n, max);
