@@ -33,12 +33,11 @@
  * own db, sockets, pid and log files in a temporary directory; every process is killed by PID and
  * the namespaces removed, even on failure.
  */
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { NetnsLab, isRoot, sh, stopChild, waitForLine } from '../test/lib/netns.js';
+import { NetnsLab, isRoot, stopChild, waitForLine } from '../test/lib/netns.js';
+import { missingOvs, startOvs, type Ovs } from './lib/ovs.js';
 import { genDutSink } from './lib/gen-dut-sink.js';
 import { busySeconds, ksoftirqdPids, processSeconds, readProcStat } from './lib/cpu-stat.js';
 import { figure, median, ROUNDS } from './lib/stats.js';
@@ -55,8 +54,6 @@ const LEARN_PASSES = 3;
 const DRIVERS = (process.env.L2_DRIVERS ?? 'af-packet').split(',').filter(Boolean) as ('af-packet' | 'af-xdp')[];
 /** switched >= this share of the offered rate: the switch kept up, the generator was the limit */
 const KEPT_UP = 0.97;
-const OVS_TOOLS = ['/usr/sbin/ovsdb-server', '/usr/sbin/ovs-vswitchd', '/usr/bin/ovs-vsctl', '/usr/bin/ovs-appctl', '/usr/bin/ovsdb-tool'];
-const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -89,25 +86,19 @@ export async function run(): Promise<BenchResult[]> {
     console.log('l2-switching: skipped (needs root for network namespaces)');
     return [];
   }
-  const missing = [...OVS_TOOLS, OVS_SCHEMA].filter((f) => !existsSync(f));
+  const missing = missingOvs();
   if (missing.length) {
     console.log(`l2-switching: skipped (needs Debian's openvswitch-switch for the OVS reference: ${missing.join(', ')} missing)`);
     return [];
   }
   const lab = new NetnsLab('l2sw');
-  const dir = mkdtempSync(join(tmpdir(), 'cnr-l2sw-ovs-'));
-  const db = `unix:${join(dir, 'db.sock')}`;
-  const ovsEnv = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir };
+  let ovs: Ovs | undefined;
   try {
     const { gen, dut: sw, sink } = genDutSink(lab, 'sw', ['p1', 'p2']);
 
     // OVS's database, once for the run (idle between windows; its CPU is counted in OVS's windows)
-    sh(['ovsdb-tool', 'create', join(dir, 'conf.db'), OVS_SCHEMA]);
-    const ovsdb = lab.spawn(sw, ['ovsdb-server', join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`, `--pidfile=${join(dir, 'ovsdb.pid')}`, `--unixctl=${join(dir, 'ovsdb.ctl')}`, `--log-file=${join(dir, 'ovsdb.log')}`], ovsEnv);
-    for (let i = 0; i < 50 && !existsSync(join(dir, 'db.sock')); i++) await sleep(100);
-    sh(['ovs-vsctl', `--db=${db}`, '--no-wait', 'init']);
-    sh(['ovs-vsctl', `--db=${db}`, '--no-wait', 'add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev', 'other_config:mac-table-size=100000', '--', 'add-port', 'br0', 'p1', '--', 'add-port', 'br0', 'p2']);
-    const ovsctl = join(dir, 'vswitchd.ctl');
+    ovs = await startOvs(lab, sw, ['p1', 'p2'], ['other_config:mac-table-size=100000']);
+    const ovsRef = ovs;
 
     const softirqThreads = ksoftirqdPids();
     /** cnr's non-zero drop counters per driver, from the vRouter's last words */
@@ -126,19 +117,11 @@ export async function run(): Promise<BenchResult[]> {
         };
       }
       if (s === 'ovs') {
-        const vsw = lab.spawn(sw, ['taskset', '-c', '1', 'ovs-vswitchd', db, `--pidfile=${join(dir, 'vswitchd.pid')}`, `--unixctl=${ovsctl}`, `--log-file=${join(dir, 'vswitchd.log')}`], ovsEnv);
-        // ready when the bridge answers and both ports are in its datapath
-        const t0 = Date.now();
-        for (;;) {
-          const show = sh(['ovs-appctl', '-t', ovsctl, 'dpif/show'], { allowFail: true });
-          if (/p1 /.test(show) && /p2 /.test(show)) break;
-          if (Date.now() - t0 > 20_000) throw new Error(`ovs-vswitchd not ready after 20 s: ${show}`);
-          await sleep(200);
-        }
+        const vsw = await ovsRef.startSwitchd('1');
         return {
-          pids: [vsw.pid!, ovsdb.pid!],
-          macs: async () => Number(/Current\/maximum MAC entries in the table: (\d+)/.exec(sh(['ovs-appctl', '-t', ovsctl, 'fdb/stats-show', 'br0']))?.[1] ?? -1),
-          stop: () => stopChild(vsw, 5000),
+          pids: [vsw.pid, ovsRef.dbPid],
+          macs: async () => Number(/Current\/maximum MAC entries in the table: (\d+)/.exec(ovsRef.appctl(['fdb/stats-show', 'br0']))?.[1] ?? -1),
+          stop: vsw.stop,
         };
       }
       const cfg = { driver: s, ports: ['p1', 'p2'], vlans: [...VLANS] };
@@ -304,8 +287,8 @@ export async function run(): Promise<BenchResult[]> {
     }
     return results;
   } finally {
+    await ovs?.close();
     await lab.cleanup();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
