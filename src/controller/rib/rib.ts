@@ -1421,7 +1421,6 @@ export class Rib implements RibApi {
 
   /** Recompute an entry's candidates, pick the active one, tell listeners and dependents. */
   private evaluate(e: Entry, prevRoute?: RibRoute | null, prevFwd?: FibNexthop[] | null): void {
-    const t = e.table;
     // the active route before (given by callers that changed the lone candidate in place;
     // null: there was none), read before resolving again: it may be re-resolved in place
     const oldRoute = prevRoute === undefined ? e.active?.route : (prevRoute ?? undefined);
@@ -1454,12 +1453,17 @@ export class Rib implements RibApi {
     if (e.empty && e.attached === undefined) this.drop(e);
     const routeChanged = oldRoute !== best?.route;
     if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
+    this.tell(e, best);
+    this.propagate(e);
+  }
+
+  /** An entry's active route or its forwarding changed: tell the listeners, and queue it for the FIB (forwarded tables). */
+  private tell(e: Entry, best: Cand | undefined): void {
     if (this.listeners.length) {
       const change = new Change(e, best);
       for (const l of this.listeners) l(change);
     }
-    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
-    this.propagate(e);
+    if (this.fib && !e.fibDirty && e.table.vrf !== undefined) this.fib.push(e);
   }
 
   /** Register an entry with the resolvers it uses now and not before, and the reverse; returns its new list (the caller stores it). */
@@ -1508,17 +1512,11 @@ export class Rib implements RibApi {
   private installRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
     const l = this.runLone(e, source, route);
     if (l === undefined) return false;
-    const t = e.table;
     e.take(l, at);
     this.runInstalls++;
     const deps = l.links as Resolver[] | undefined;
     if (deps !== undefined) for (let i = 0; i < deps.length; i++) addDependent(deps[i]!, e);
-    if (l.fwd === null) return true;
-    if (this.listeners.length) {
-      const change = new Change(e, e);
-      for (const f of this.listeners) f(change);
-    }
-    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    if (l.fwd !== null) this.tell(e, e);
     return true;
   }
 
@@ -1541,13 +1539,7 @@ export class Rib implements RibApi {
     e.take(l, at);
     this.runInstalls++;
     const best = l.fwd !== null ? e : undefined;
-    if (oldRoute === best?.route && sameForwarding(oldRoute ? (oldRoute.action ?? 'forward') : undefined, oldFwd, best)) return true;
-    if (this.listeners.length) {
-      const change = new Change(e, best);
-      for (const f of this.listeners) f(change);
-    }
-    const t = e.table;
-    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    if (oldRoute !== best?.route || !sameForwarding(oldRoute ? (oldRoute.action ?? 'forward') : undefined, oldFwd, best)) this.tell(e, best);
     return true;
   }
 
