@@ -163,7 +163,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await vrouterThread?.stop().catch(() => {});
   };
   try {
-    hostRoutes?.start((l) => rib.subscribe(l));
+    hostRoutes?.start((l, wants) => rib.subscribe(l, wants));
     await controller.start();
     await fileWatch?.start();
     cancelGate = afterBgpInitialSync(bgp.speaker, SELECTION_DEFERRAL_SECONDS * 1000, log, (why) => fib.ready(why));

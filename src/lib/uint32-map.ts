@@ -25,13 +25,17 @@ const GOLDEN = 0x9e3779b1;
 const MIN_BITS = 3;
 
 /**
- * Index cells up to which a growing map grows its index fourfold instead of twofold (2^21
- * cells: 8 MB): a map filled to a million keys rehashed 1.5M keys on the way (at 98k, 196k,
- * 393k and 786k), half of them at the last step; growing by 4 rehashes 0.5M (at 98k and 393k)
- * and ends in the same 2^21 cells. Beyond this size growth doubles, so that the index is
- * never more than 8 MB larger than doubling would make it.
+ * Index cells up to which a growing map grows its index eightfold (or fourfold, where eight
+ * times would pass this) instead of twofold (2^21 cells: 8 MB). Filled with a million keys
+ * (0 to 999,999), doubling rehashed 2.1M keys on the way; growing by 4 rehashed 1.05M (at
+ * 3k, 12k, 49k, 197k and 786k keys: the growths were 5-8% of a full table's ingest in
+ * session 12's profile); growing by 8 rehashes 0.45M (at 6k, 49k and 393k), each ending in
+ * the same 2^21 cells. Index size against growing by 4: 2 MB instead of 1 MB at 49k-197k
+ * keys, 2 MB instead of 4 MB at 197k-393k, 8 MB instead of 4 MB at 393k-786k (a real full
+ * table's /24s: ~4 B more per route of the table). Beyond this size growth doubles, so that
+ * the index is never more than 8 MB larger than doubling would make it.
  */
-const GROW4_CELLS = 1 << 21;
+const GROW_FAST_CELLS = 1 << 21;
 
 /** Consecutive keys that hash as one run (see home): 2^RUN_BITS. */
 const RUN_BITS = 2;
@@ -231,9 +235,10 @@ export class Uint32Map<V extends object> {
   private rebuild(): void {
     const oldKeys = this.keys, oldVals = this.vals, oldUsed = this.used;
     let bits = MIN_BITS;
-    // growing: by 4 while that stays within GROW4_CELLS (compacting and larger maps: by 2)
-    const grow4 = this.count === oldUsed && this.count * 4 + 2 <= GROW4_CELLS && this.count >= 1 << MIN_BITS;
-    while (1 << bits < this.count * (grow4 ? 4 : 2) + 2) bits++;
+    // growing: by 8, or 4, while that stays within GROW_FAST_CELLS (compacting and larger maps: by 2)
+    const growing = this.count === oldUsed && this.count >= 1 << MIN_BITS;
+    const factor = !growing ? 2 : this.count * 8 + 2 <= GROW_FAST_CELLS ? 8 : this.count * 4 + 2 <= GROW_FAST_CELLS ? 4 : 2;
+    while (1 << bits < this.count * factor + 2) bits++;
     this.bits = bits;
     const index = (this.index = new Int32Array(1 << bits)), mask = index.length - 1;
     this.usedCells = this.count;

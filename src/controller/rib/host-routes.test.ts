@@ -28,7 +28,7 @@ async function started(fail?: (line: string) => boolean, logs: string[] = []) {
   rib.announce('inet.0', 'direct:eth1', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
   const rec = recorder(fail);
   const h = new HostRoutes({ device: 'lo', log: (l) => logs.push(l), retryMs: 50 }, rec.run);
-  h.start((l) => rib.subscribe(l));
+  h.start((l, wants) => rib.subscribe(l, wants));
   return { rib, rec, h };
 }
 
@@ -84,4 +84,27 @@ test('a refused install is logged and tried again', async () => {
 test('failedLines reads ip -batch\'s report', () => {
   assert.deepEqual(failedLines('Cannot find device "x"\nCommand failed -:3\nRTNETLINK answers: No such process\nCommand failed -:14\n'), [3, 14]);
   assert.deepEqual(failedLines(''), []);
+});
+
+test('BGP\'s changes reach HostRoutes\' listener only while a table has a route of ours that they may overtake', async () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
+  const rec = recorder();
+  const h = new HostRoutes({ device: 'lo', log: () => {} }, rec.run);
+  const heard: string[] = [];
+  h.start((l, wants) => rib.subscribe((c) => {
+    heard.push(`${c.prefix} ${c.protocol ?? '-'}`);
+    l(c);
+  }, wants));
+  for (let i = 0; i < 50; i++) rib.announce('inet.0', 'bgp', route(`198.51.100.${i}/32`, 'bgp', 170));
+  assert.deepEqual(heard, [], 'no route of ours: BGP\'s go by');
+  rib.announce('inet.0', 'isis-l2', route('198.51.100.0/32', 'isis', 18));
+  rib.announce('inet.0', 'bgp', route('198.51.100.60/32', 'bgp', 170));
+  rib.withdraw('inet.0', 'isis-l2', '198.51.100.0/32');
+  rib.announce('inet.0', 'bgp', route('198.51.100.61/32', 'bgp', 170));
+  assert.deepEqual(heard, ['198.51.100.0/32 isis', '198.51.100.60/32 bgp', '198.51.100.0/32 bgp']);
+  await h.settled();
+  // (come and gone in one burst: the batch removes it)
+  assert.deepEqual(rec.batches, [['route del 198.51.100.0/32 dev lo proto 250']]);
+  await h.stop();
 });

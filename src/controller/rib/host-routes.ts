@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import type { PrefixKey } from '../../lib/addr.js';
 import { ENODEV, IFLA_IFNAME, RTM_GETLINK } from '../../sys/constants.js';
 import { NetlinkError, NetlinkMessage, NetlinkSocket, netlinkAvailable } from '../../sys/netlink.js';
-import type { RibChange, RibListener } from './rib.js';
+import type { RibChange, RibChangeFilter, RibListener, RibSubscription } from './rib.js';
 
 /** The kernel route protocol number of cnr's routes (`ip route show proto 250`). */
 export const HOST_ROUTE_PROTO = 250;
@@ -100,7 +100,7 @@ export class HostRoutes {
    * removeAll(), best before the vRouter starts in this process (cmd/node.ts): each `ip` is a
    * fork, cheap in a small process and slower beside a running data plane.
    */
-  start(subscribe: (l: RibListener) => () => void): void {
+  start(subscribe: (l: RibListener, wants: RibChangeFilter) => (() => void) | RibSubscription): void {
     if (netlinkAvailable()) {
       try {
         this.sock = NetlinkSocket.open();
@@ -108,13 +108,28 @@ export class HostRoutes {
         this.opts.log(`host routes: no rtnetlink socket (${String(err)}): routes are tried without waiting for ${this.device}`);
       }
     }
-    this.unsubscribe = subscribe(this.onChange);
+    const sub = subscribe(this.onChange, this.wants);
+    this.unsubscribe = sub;
+    this.refilter = 'refilter' in sub ? () => sub.refilter() : () => {};
     this.poll();
     this.poller = setInterval(() => this.poll(), this.opts.pollMs ?? 1000);
     this.poller.unref();
   }
 
   private unsubscribe = () => {};
+  /** ask the RIB's filter again (the subscription's refilter) */
+  private refilter = () => {};
+
+  /**
+   * The RIB's changes onChange needs: IS-IS and static routes of the default VRF's tables,
+   * and the others' (BGP's full table among them) only in a table where one of ours is
+   * wanted, as a prefix of ours may lose to them or go (onChange refilters when a table's
+   * first one comes and its last one goes).
+   */
+  private readonly wants = (table: string, protocol: string | undefined): boolean => {
+    const t = this.wanted.get(table);
+    return t !== undefined && (protocol === 'isis' || protocol === 'static' || t.size > 0);
+  };
 
   /** Stop following the RIB, wait for the batch under way, remove every route of ours. */
   async stop(): Promise<void> {
@@ -144,10 +159,12 @@ export class HostRoutes {
       t.set(c.key, text);
       this.wantedText.add(text);
       this.mark(text, true);
+      if (t.size === 1) this.refilter();
     } else if (had !== undefined) {
       t.delete(c.key);
       this.wantedText.delete(had);
       this.mark(had, false);
+      if (t.size === 0) this.refilter();
     }
   };
 

@@ -15,11 +15,15 @@ import { ipv4PrefixCode, prefixKeyText, type PrefixKey } from '../../lib/addr.js
 class Watched {
   readonly rib: Rib;
   readonly told: string[] = [];
+  /** what a listener filtered as BGP's speaker filters (no BGP route but in inet.3) was told */
+  readonly toldFiltered: string[] = [];
   readonly fib: string[] = [];
   private readonly queue;
   constructor(runs: boolean) {
     this.rib = new Rib({ runs });
-    this.rib.subscribe((c: RibChange) => this.told.push(`${c.table} ${c.prefix} ${c.protocol ?? '-'} ${JSON.stringify(c.fib)} ${c.route?.prefix ?? '-'}`));
+    const text = (c: RibChange) => `${c.table} ${c.prefix} ${c.protocol ?? '-'} ${JSON.stringify(c.fib)} ${c.route?.prefix ?? '-'}`;
+    this.rib.subscribe((c: RibChange) => this.told.push(text(c)));
+    this.rib.subscribe((c: RibChange) => this.toldFiltered.push(text(c)), (table, protocol) => protocol !== 'bgp' || table === 'inet.3');
     this.queue = this.rib.fibQueue(() => {});
   }
   /** read the FIB queue as the exporter would (in batches, so that reading interleaves with changes) */
@@ -49,6 +53,8 @@ function both(steps: ((w: Watched) => void)[]): { runs: Watched; plain: Watched 
     step(runs);
     step(plain);
     assert.deepEqual(runs.told, plain.told, `listener calls after step ${i}`);
+    assert.deepEqual(runs.toldFiltered, plain.toldFiltered, `filtered listener calls after step ${i}`);
+    assert.deepEqual(runs.toldFiltered, runs.told.filter((l) => !/^(?!inet\.3 )\S+ \S+ bgp /.test(l)), `the filtered listener is told what its filter takes, after step ${i}`);
     assert.deepEqual(runs.fib, plain.fib, `FIB queue after step ${i}`);
     assert.deepEqual(runs.state(), plain.state(), `RIB after step ${i}`);
   }

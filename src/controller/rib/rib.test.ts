@@ -431,3 +431,62 @@ test('a next hop with more dependents than it lists: a change of its route still
   rib.withdraw('inet.0', 'static', '10.0.0.2/32');
   assert.equal(fibOf('20.0.0.0/32')?.interface, 'eth1');
 });
+
+test('subscribe with a filter: a listener is told only the tables and protocols it takes, asked again on refilter; order and unsubscribe kept', () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  const all: string[] = [];
+  const some: string[] = [];
+  const asked: string[] = [];
+  let takeBgp = false;
+  const order: string[] = [];
+  rib.subscribe((c) => {
+    all.push(`${c.table} ${c.prefix} ${c.protocol ?? '-'}`);
+    order.push('all');
+  });
+  const sub = rib.subscribe(
+    (c) => {
+      some.push(`${c.table} ${c.prefix} ${c.protocol ?? '-'}`);
+      order.push('some');
+    },
+    (table, protocol) => {
+      asked.push(`${table} ${protocol ?? '-'}`);
+      return table === 'inet.0' && (protocol !== 'bgp' || takeBgp);
+    },
+  );
+  const bgp = (prefix: string): RibRoute => ({ prefix, protocol: 'bgp', preference: 170, nexthops: [{ gateway: '10.0.0.2', recursive: true }] });
+  for (let i = 0; i < 100; i++) rib.announce('inet.0', 'bgp', bgp(`198.51.${i}.0/24`));
+  rib.announce('blue.inet.0', 'static', stat('192.0.2.0/24', [], { action: 'discard' }));
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', ['10.0.0.3']));
+  assert.equal(all.length, 102);
+  assert.deepEqual(some, ['inet.0 192.0.2.0/24 static']);
+  // asked once per table and protocol, not per change
+  assert.deepEqual(asked, ['inet.0 bgp', 'blue.inet.0 static', 'inet.0 static']);
+  assert.deepEqual(order.slice(-2), ['all', 'some'], 'in the order they subscribed');
+  takeBgp = true;
+  rib.announce('inet.0', 'bgp', bgp('198.51.200.0/24'));
+  assert.equal(some.length, 1, 'the answer is remembered until refilter');
+  sub.refilter();
+  rib.announce('inet.0', 'bgp', bgp('198.51.201.0/24'));
+  rib.withdraw('inet.0', 'bgp', '198.51.0.0/24');
+  assert.deepEqual(some.slice(1), ['inet.0 198.51.201.0/24 bgp', 'inet.0 198.51.0.0/24 -']);
+  sub();
+  sub();
+  rib.announce('inet.0', 'static', stat('192.0.2.128/25', ['10.0.0.3']));
+  assert.equal(some.length, 3, 'unsubscribed');
+  assert.equal(all.at(-1), 'inet.0 192.0.2.128/25 static');
+});
+
+test('a listener that unsubscribes another while a change is told: the change still reaches those it was told to, the next one does not', () => {
+  const rib = new Rib();
+  const heard: string[] = [];
+  let stopSecond: () => void = () => {};
+  rib.subscribe((c) => {
+    heard.push(`first ${c.prefix}`);
+    stopSecond();
+  });
+  stopSecond = rib.subscribe((c) => heard.push(`second ${c.prefix}`));
+  rib.announce('inet.0', 'static', stat('192.0.2.0/24', [], { action: 'discard' }));
+  rib.announce('inet.0', 'static', stat('192.0.2.128/25', [], { action: 'discard' }));
+  assert.deepEqual(heard, ['first 192.0.2.0/24', 'second 192.0.2.0/24', 'first 192.0.2.128/25']);
+});

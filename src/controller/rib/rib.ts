@@ -59,6 +59,32 @@ export interface RibChange {
 
 export type RibListener = (change: RibChange) => void;
 
+/**
+ * Which changes a listener takes (Rib.subscribe): by table and the protocol of the new
+ * active route (undefined: the prefix has none left). Asked once per table and protocol and
+ * remembered until the subscription's `refilter` (its answer must not depend on anything
+ * else, or the subscriber calls refilter when that changes): a full table's ingest into
+ * inet.0 then calls no listener that ignores BGP's routes there, and builds no change.
+ */
+export type RibChangeFilter = (table: string, protocol: RibRoute['protocol'] | undefined) => boolean;
+
+/** Rib.subscribe's answer: call it to stop; `refilter` after what the filter reads changed. */
+export interface RibSubscription {
+  (): void;
+  refilter(): void;
+}
+
+/** A listener and its filter (Rib.subscribe). */
+class Subscription {
+  constructor(
+    readonly listener: RibListener,
+    readonly wants: RibChangeFilter | undefined,
+  ) {}
+}
+
+/** no listener for a change (a table and protocol no subscriber takes) */
+const NO_LISTENERS: readonly RibListener[] = Object.freeze([]);
+
 /** An entry handle given by Rib.attach (opaque to its holder but for its prefix). */
 export type { RibEntryRef } from './types.js';
 
@@ -516,6 +542,16 @@ class Table {
   readonly vrf: string | undefined;
   /** the empty candidate list of this table's entries without candidates (it tells them their table) */
   readonly none: CandList = noCandidates(this);
+  /**
+   * The listeners whose filters take this table's changes, per protocol ('' for none), as of
+   * Rib.listenVersion (listenVersion here: the version they were asked at), and the last
+   * protocol asked with its answer: a run of changes of one protocol finds them with two
+   * comparisons (see Rib.listenersOf).
+   */
+  readonly listenersByProtocol = new Map<string, readonly RibListener[]>();
+  listenVersion = -1;
+  lastProtocol: string | undefined = undefined;
+  lastListeners: readonly RibListener[] = NO_LISTENERS;
   constructor(
     readonly name: string,
     readonly family: 4 | 6,
@@ -719,7 +755,9 @@ export class Rib implements RibApi {
   private readonly tables = new Map<string, Table>();
   /** mpls.0: allocated labels and their actions (see mpls.ts) */
   readonly mpls = new MplsTable();
-  private readonly listeners: RibListener[] = [];
+  private subscriptions: Subscription[] = [];
+  /** moves when a subscription comes, goes or is refiltered: the tables' listener lists are asked again */
+  private listenVersion = 0;
   /** guards cascading re-evaluation through resolution cycles */
   private depth = 0;
   /** interfaces that are up; undefined until setInterfaces is called (all are assumed up) */
@@ -803,13 +841,45 @@ export class Rib implements RibApi {
     return this.fib;
   }
 
-  /** Listen to FIB-relevant changes (active route or its resolved next hops). */
-  subscribe(listener: RibListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
+  /**
+   * Listen to FIB-relevant changes (active route or its resolved next hops), all of them or
+   * those `wants` takes (see RibChangeFilter). Listeners are called in the order they
+   * subscribed. The answer stops listening, and its `refilter` asks the filter again.
+   */
+  subscribe(listener: RibListener, wants?: RibChangeFilter): RibSubscription {
+    const sub = new Subscription(listener, wants);
+    // a new list, not one changed in place: a change being told walks the lists it found
+    this.subscriptions = [...this.subscriptions, sub];
+    this.listenVersion++;
+    const stop = (): void => {
+      if (!this.subscriptions.includes(sub)) return;
+      this.subscriptions = this.subscriptions.filter((s) => s !== sub);
+      this.listenVersion++;
     };
+    return Object.assign(stop, {
+      refilter: (): void => {
+        this.listenVersion++;
+      },
+    });
+  }
+
+  /** The listeners that take a change of table `t` to `protocol` (see Table.listenersByProtocol). */
+  private listenersOf(t: Table, protocol: string | undefined): readonly RibListener[] {
+    if (t.listenVersion !== this.listenVersion) {
+      t.listenersByProtocol.clear();
+      t.listenVersion = this.listenVersion;
+    }
+    const k = protocol ?? '';
+    let ls = t.listenersByProtocol.get(k);
+    if (ls === undefined) {
+      const taken: RibListener[] = [];
+      for (const s of this.subscriptions) if (s.wants === undefined || s.wants(t.name, protocol as RibRoute['protocol'] | undefined)) taken.push(s.listener);
+      ls = taken.length ? taken : NO_LISTENERS;
+      t.listenersByProtocol.set(k, ls);
+    }
+    t.lastProtocol = protocol;
+    t.lastListeners = ls;
+    return ls;
   }
 
   /** Create a table (empty tables still show and export their VRF). */
@@ -1459,11 +1529,17 @@ export class Rib implements RibApi {
 
   /** An entry's active route or its forwarding changed: tell the listeners, and queue it for the FIB (forwarded tables). */
   private tell(e: Entry, best: Cand | undefined): void {
-    if (this.listeners.length) {
-      const change = new Change(e, best);
-      for (const l of this.listeners) l(change);
+    const t = e.table;
+    if (this.subscriptions.length) {
+      const protocol = best?.route.protocol;
+      // (a run of one protocol's changes in one table: the last answer)
+      const ls = t.lastProtocol === protocol && t.listenVersion === this.listenVersion ? t.lastListeners : this.listenersOf(t, protocol);
+      if (ls.length) {
+        const change = new Change(e, best);
+        for (let i = 0; i < ls.length; i++) ls[i]!(change);
+      }
     }
-    if (this.fib && !e.fibDirty && e.table.vrf !== undefined) this.fib.push(e);
+    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
   }
 
   /** Register an entry with the resolvers it uses now and not before, and the reverse; returns its new list (the caller stores it). */

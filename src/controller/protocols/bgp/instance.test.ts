@@ -12,7 +12,7 @@ import * as events from './events.js';
 import { FLUSH_BATCH } from './decision.js';
 import { ATTR_CACHE_MAX, AttrCache } from './rib.js';
 import { selectBest } from './best-path.js';
-import { forwardRibChange } from './speaker.js';
+import { forwardRibChange, forwardRibWants } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
 
@@ -172,7 +172,9 @@ test('export policy: next-hop self, as-path-prepend, community set toward one pe
 test('only the active route is advertised: a static route that wins the prefix hides the BGP route until it goes', () => {
   const policy: ConfigTree = { 'policy-statement': { statics: { term: { s: { from: { protocol: 'static' }, then: { accept: true } } } } } };
   const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), c: ebgp(65004, ['10.0.0.4'], { export: ['statics'] }) }, policy);
-  s.rib.subscribe((c) => forwardRibChange([s.inst], c)); // as the speaker wires it
+  // as the speaker wires it: BGP's own changes only where a prefix was shadowed (the filter asked again then)
+  const sub = s.rib.subscribe((c) => forwardRibChange([s.inst], c), (table, protocol) => forwardRibWants([s.inst], table, protocol));
+  s.inst.cx.shadowed.onNewTable = () => sub.refilter();
   const prefix = '192.0.2.0/24';
   s.rib.announce('inet.0', 'static', { prefix, protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
   s.inst.flush();

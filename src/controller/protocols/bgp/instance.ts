@@ -32,6 +32,20 @@ import * as events from './events.js';
 import { anyAdvertises, memberCount, memberRoutes, UpdateGroups } from './update-group.js';
 
 /** The state of one BGP instance: what every handler (events, rib, decision, export, policy) works on. */
+/**
+ * BgpContext.shadowed: a Map that tells `onNewTable` when a table gets its set (the
+ * speaker's RIB filter, speaker.ts forwardRibWants, then takes BGP's own changes there).
+ */
+export class ShadowedTables extends Map<string, Set<PrefixKey>> {
+  onNewTable: (() => void) | undefined = undefined;
+  override set(table: string, prefixes: Set<PrefixKey>): this {
+    const fresh = !this.has(table);
+    super.set(table, prefixes);
+    if (fresh) this.onNewTable?.();
+    return this;
+  }
+}
+
 export class BgpContext {
   readonly neighbors = new Map<string, Neighbor>();
   /** per neighbor: Adj-RIB-Out, counters, per-session caches */
@@ -68,7 +82,7 @@ export class BgpContext {
    * are exported as the winning protocol's route (if an export policy accepts it) and must
    * be looked at again when the RIB makes the BGP route active.
    */
-  readonly shadowed = new Map<string, Set<PrefixKey>>();
+  readonly shadowed = new ShadowedTables();
   /** the last import verdict, for the next prefixes of the same UPDATE (when the chain ignores prefixes) */
   lastImport: ImportVerdict | undefined = undefined;
   /** the last export verdict of a BGP path, for the next prefixes with the same facts (when the chain ignores prefixes) */

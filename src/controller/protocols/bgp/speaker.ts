@@ -59,7 +59,10 @@ export interface BgpOptions {
 }
 
 interface RibExtras {
-  subscribe?(l: (c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }) => void): () => void;
+  subscribe?(
+    l: (c: { table: string; prefix: string; route: RibRoute | undefined; key?: PrefixKey; protocol?: string }) => void,
+    wants?: (table: string, protocol: string | undefined) => boolean,
+  ): (() => void) & { refilter?(): void };
   fibRoutes?(): Iterable<{ table: string; prefix: string; key?: PrefixKey }>;
 }
 
@@ -80,6 +83,20 @@ export function forwardRibChange(instances: Iterable<BgpInstance>, c: { table: s
       if (inst.isShadowed(c.table, key) || (protocol === undefined && inst.advertises(c.table, key))) inst.ribChanged(c.table, key);
     } else inst.ribChanged(c.table, key);
   }
+}
+
+/**
+ * The RIB's changes forwardRibChange acts on (the RIB's subscribe filter): every protocol's
+ * but BGP's own, and BGP's too in a table an instance watches (a VRF exported as VPN routes)
+ * or where it has had a shadowed prefix (a BGP route becoming active there may have to go
+ * out). Elsewhere a BGP route's change, a full table's million in an ingest, is BGP's own
+ * export's business and not told at all. Its answer changes with the instances, their VRFs
+ * and their shadowed tables: the speaker refilters then.
+ */
+export function forwardRibWants(instances: readonly BgpInstance[], table: string, protocol: string | undefined): boolean {
+  if (protocol !== 'bgp') return true;
+  for (const inst of instances) if (inst.watchesTable(table) || inst.cx.shadowed.has(table)) return true;
+  return false;
 }
 
 /** `interface|address` for every `interfaces IF unit 0 family inet|inet6 address A primary`. */
@@ -103,6 +120,8 @@ export class BgpSpeaker {
   private readonly md5Keys = new Map<string, string>();
   private restartHandled = false;
   private unsubscribe: (() => void) | undefined;
+  /** ask the RIB's filter (forwardRibWants) again: the instances, their VRFs or shadowed tables changed */
+  private refilterRib = (): void => {};
   private readonly transport: TransportOptions;
   private readonly log: (msg: string) => void;
   /** the committed interfaces, for source addresses */
@@ -124,7 +143,9 @@ export class BgpSpeaker {
     if (opts.bfd) this.bfdHook = new BgpBfdHook(opts.bfd, this.log);
     const x = rib as RibApi & RibExtras;
     if (typeof x.subscribe === 'function') {
-      this.unsubscribe = x.subscribe((c) => forwardRibChange(this.instanceList, c));
+      const sub = x.subscribe((c) => forwardRibChange(this.instanceList, c), (table, protocol) => forwardRibWants(this.instanceList, table, protocol));
+      this.unsubscribe = sub;
+      this.refilterRib = () => sub.refilter?.();
     }
   }
 
@@ -260,6 +281,7 @@ export class BgpSpeaker {
         inst.stop();
         this.instances.delete(name);
         this.instanceList = [...this.instances.values()];
+        this.refilterRib();
         this.log(`bgp: instance ${name} removed`);
       }
     }
@@ -269,6 +291,8 @@ export class BgpSpeaker {
         inst = new BgpInstance(cfg, policy, this.rib, this.log, this.transportFor(name), (t) => this.ribRoutes(t));
         this.instances.set(name, inst);
         this.instanceList = [...this.instances.values()];
+        inst.cx.shadowed.onNewTable = this.refilterRib;
+        this.refilterRib();
         // a restarted controller is the restarting speaker where graceful restart is configured
         if (this.opts.restarting && !this.restartHandled && [...cfg.peers.values()].some((p) => p.gracefulRestart?.configured)) inst.deferRouting(this.opts.deferralSeconds ?? 120, this.opts.forwardingPreserved ?? true);
         if (cfg.peers.size) this.listen();
@@ -300,6 +324,7 @@ export class BgpSpeaker {
         }
       }
       inst.reconfigureVrfs();
+      this.refilterRib();
       if (soft) inst.softReconfigure();
     }
     this.bfdHook?.sync(this.instances.values(), this.interfaces);

@@ -7,7 +7,7 @@ import { PolicyEngine } from '../../policy/index.js';
 import { DEFAULT_OPTIONS, Safi, decodeUpdate, encodeUpdate, emptyCapabilities, parseExtCommunity, type PathAttributes, type Update } from '../../../wire/bgp/index.js';
 import { resolveAll, splitVpnKey, VPN_TABLE4, VPN_TABLE6, type PeerConfig } from './config.js';
 import { BgpInstance } from './instance.js';
-import { forwardRibChange } from './speaker.js';
+import { forwardRibChange, forwardRibWants } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
 import type { ConfigTree } from '../../types.js';
 
@@ -37,7 +37,9 @@ function setup(t: ConfigTree, policy: ConfigTree = {}, peer = PE2): Setup {
   const cfg = resolveAll(t).find((c) => c.name === 'master')!;
   const ribRoutes = (table: string) => (table === 'blue.inet.0' ? [rib.get(table, '10.1.0.0/24')].filter((r) => r !== undefined) : []);
   const inst = new BgpInstance(cfg, new PolicyEngine(policy), rib, () => {}, { peerPort: () => 1, connectRetryTime: 3600, idleHoldTime: 0 }, ribRoutes);
-  rib.subscribe((c) => forwardRibChange([inst], c));
+  // as the speaker wires it (a VRF's table: BGP's own changes too)
+  const sub = rib.subscribe((c) => forwardRibChange([inst], c), (table, protocol) => forwardRibWants([inst], table, protocol));
+  inst.cx.shadowed.onNewTable = () => sub.refilter();
   for (const q of cfg.peers.values()) if (q.address !== peer) up(inst, q, []);
   const p = cfg.peers.get(peer)!;
   const sent: Uint8Array[] = [];

@@ -45,15 +45,22 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
   const listening = new Map<string, () => void>();
   let stopLinks: (() => void) | undefined;
   // routes of other protocols, for the export policy (a RIB without subscribe has none to offer)
-  const ribWithEvents = rib as RibApi & { subscribe?(l: (c: { table: string; route: { protocol: string } | undefined }) => void): () => void };
+  const ribWithEvents = rib as RibApi & {
+    subscribe?(l: (c: { table: string; route: { protocol: string } | undefined }) => void, wants?: (table: string, protocol: string | undefined) => boolean): (() => void) & { refilter?(): void };
+  };
+  // the default VRF's changes of other protocols while an export policy may redistribute
+  // them (events.ribChanged ignores the rest), asked again after each commit (refilterRib):
+  // without one, BGP's millions call nothing here
+  const exporting = () => inst !== undefined && inst.cx.cfg.exportPolicies.length > 0;
   const stopRib = typeof ribWithEvents.subscribe === 'function'
     ? ribWithEvents.subscribe((c) => {
-        // only then is the route read (a change builds it on reading): BGP's millions go by untouched
-        if (!inst || inst.cx.cfg.exportPolicies.length === 0 || (c.table !== 'inet.0' && c.table !== 'inet6.0')) return;
-        inst.ribChanged(c.table, c.route, now());
+        // only then is the route read (a change builds it on reading)
+        if (!exporting() || (c.table !== 'inet.0' && c.table !== 'inet6.0')) return;
+        inst!.ribChanged(c.table, c.route, now());
         wake();
-      })
+      }, (table, protocol) => exporting() && (table === 'inet.0' || table === 'inet6.0') && protocol !== 'isis')
     : undefined;
+  const refilterRib = () => stopRib?.refilter?.();
 
   const wake = () => {
     if (timer) clearTimeout(timer);
@@ -109,6 +116,7 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
     listen([]);
     stopLinks?.();
     stopLinks = undefined;
+    refilterRib();
   };
 
   const consumer: ConfigConsumer = {
@@ -140,6 +148,7 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
         });
       } else inst.configure(cfg, now());
       listen([...cfg.interfaces.values()].filter((i) => !i.passive).map((i) => i.name));
+      refilterRib();
       wake();
     },
   };
