@@ -86,7 +86,7 @@ test('failedLines reads ip -batch\'s report', () => {
   assert.deepEqual(failedLines(''), []);
 });
 
-test('BGP\'s changes reach HostRoutes\' listener only while a table has a route of ours that they may overtake', async () => {
+test('BGP\'s changes reach HostRoutes\' listener only to or from a route of ours, IS-IS routes in the table or not', async () => {
   const rib = new Rib();
   rib.announce('inet.0', 'direct:eth1', { prefix: '10.0.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'eth1' }] });
   const rec = recorder();
@@ -99,12 +99,15 @@ test('BGP\'s changes reach HostRoutes\' listener only while a table has a route 
   for (let i = 0; i < 50; i++) rib.announce('inet.0', 'bgp', route(`198.51.100.${i}/32`, 'bgp', 170));
   assert.deepEqual(heard, [], 'no route of ours: BGP\'s go by');
   rib.announce('inet.0', 'isis-l2', route('198.51.100.0/32', 'isis', 18));
+  rib.announce('inet.0', 'isis-l2', route('198.51.100.1/32', 'isis', 18));
   rib.announce('inet.0', 'bgp', route('198.51.100.60/32', 'bgp', 170));
   rib.withdraw('inet.0', 'isis-l2', '198.51.100.0/32');
   rib.announce('inet.0', 'bgp', route('198.51.100.61/32', 'bgp', 170));
-  assert.deepEqual(heard, ['198.51.100.0/32 isis', '198.51.100.60/32 bgp', '198.51.100.0/32 bgp']);
+  // a BGP route preferred over ours (preference 10): ours loses, and the listener hears it
+  rib.announce('inet.0', 'bgp-pref', route('198.51.100.1/32', 'bgp', 10));
+  assert.deepEqual(heard, ['198.51.100.0/32 isis', '198.51.100.1/32 isis', '198.51.100.0/32 bgp', '198.51.100.1/32 bgp']);
   await h.settled();
-  // (come and gone in one burst: the batch removes it)
-  assert.deepEqual(rec.batches, [['route del 198.51.100.0/32 dev lo proto 250']]);
+  // (.0 came and went in one burst: the batch removes it; .1 went once BGP's overtook it)
+  assert.deepEqual(rec.batches.flat().sort(), ['route del 198.51.100.0/32 dev lo proto 250', 'route del 198.51.100.1/32 dev lo proto 250']);
   await h.stop();
 });

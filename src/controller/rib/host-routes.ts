@@ -108,28 +108,21 @@ export class HostRoutes {
         this.opts.log(`host routes: no rtnetlink socket (${String(err)}): routes are tried without waiting for ${this.device}`);
       }
     }
-    const sub = subscribe(this.onChange, this.wants);
-    this.unsubscribe = sub;
-    this.refilter = 'refilter' in sub ? () => sub.refilter() : () => {};
+    this.unsubscribe = subscribe(this.onChange, this.wants);
     this.poll();
     this.poller = setInterval(() => this.poll(), this.opts.pollMs ?? 1000);
     this.poller.unref();
   }
 
   private unsubscribe = () => {};
-  /** ask the RIB's filter again (the subscription's refilter) */
-  private refilter = () => {};
 
   /**
-   * The RIB's changes onChange needs: IS-IS and static routes of the default VRF's tables,
-   * and the others' (BGP's full table among them) only in a table where one of ours is
-   * wanted, as a prefix of ours may lose to them or go (onChange refilters when a table's
-   * first one comes and its last one goes).
+   * The RIB's changes onChange needs: those of the default VRF's tables to or from an IS-IS
+   * or static route (one of ours coming, changing, or losing to another protocol's route or
+   * going). BGP's full table (none or BGP to BGP) is not told, IS-IS routes in the table or not.
    */
-  private readonly wants = (table: string, protocol: string | undefined): boolean => {
-    const t = this.wanted.get(table);
-    return t !== undefined && (protocol === 'isis' || protocol === 'static' || t.size > 0);
-  };
+  private readonly wants = (table: string, protocol: string | undefined, previous: string | undefined): boolean =>
+    this.wanted.has(table) && (protocol === 'isis' || protocol === 'static' || previous === 'isis' || previous === 'static');
 
   /** Stop following the RIB, wait for the batch under way, remove every route of ours. */
   async stop(): Promise<void> {
@@ -159,12 +152,10 @@ export class HostRoutes {
       t.set(c.key, text);
       this.wantedText.add(text);
       this.mark(text, true);
-      if (t.size === 1) this.refilter();
     } else if (had !== undefined) {
       t.delete(c.key);
       this.wantedText.delete(had);
       this.mark(had, false);
-      if (t.size === 0) this.refilter();
     }
   };
 

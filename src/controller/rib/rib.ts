@@ -60,13 +60,15 @@ export interface RibChange {
 export type RibListener = (change: RibChange) => void;
 
 /**
- * Which changes a listener takes (Rib.subscribe): by table and the protocol of the new
- * active route (undefined: the prefix has none left). Asked once per table and protocol and
- * remembered until the subscription's `refilter` (its answer must not depend on anything
- * else, or the subscriber calls refilter when that changes): a full table's ingest into
- * inet.0 then calls no listener that ignores BGP's routes there, and builds no change.
+ * Which changes a listener takes (Rib.subscribe): by table, the protocol of the new active
+ * route and that of the one before it (undefined: the prefix has none, after or before).
+ * Asked once per table and pair of protocols and remembered until the subscription's
+ * `refilter` (its answer must not depend on anything else, or the subscriber calls refilter
+ * when that changes): a full table's ingest into inet.0 (BGP to BGP, or none to BGP) then
+ * calls no listener that follows only IS-IS or static routes there, even while the table
+ * holds some, and builds no change.
  */
-export type RibChangeFilter = (table: string, protocol: RibRoute['protocol'] | undefined) => boolean;
+export type RibChangeFilter = (table: string, protocol: RibRoute['protocol'] | undefined, previous: RibRoute['protocol'] | undefined) => boolean;
 
 /** Rib.subscribe's answer: call it to stop; `refilter` after what the filter reads changed. */
 export interface RibSubscription {
@@ -543,14 +545,15 @@ class Table {
   /** the empty candidate list of this table's entries without candidates (it tells them their table) */
   readonly none: CandList = noCandidates(this);
   /**
-   * The listeners whose filters take this table's changes, per protocol ('' for none), as of
-   * Rib.listenVersion (listenVersion here: the version they were asked at), and the last
-   * protocol asked with its answer: a run of changes of one protocol finds them with two
-   * comparisons (see Rib.listenersOf).
+   * The listeners whose filters take this table's changes, per pair of protocols (new and
+   * previous, `new|previous`, '' for none), as of Rib.listenVersion (listenVersion here: the
+   * version they were asked at), and the last pair asked with its answer: a run of changes
+   * of one pair finds them with three comparisons (see Rib.listenersOf).
    */
   readonly listenersByProtocol = new Map<string, readonly RibListener[]>();
   listenVersion = -1;
   lastProtocol: string | undefined = undefined;
+  lastPrevious: string | undefined = undefined;
   lastListeners: readonly RibListener[] = NO_LISTENERS;
   constructor(
     readonly name: string,
@@ -864,20 +867,21 @@ export class Rib implements RibApi {
   }
 
   /** The listeners that take a change of table `t` to `protocol` (see Table.listenersByProtocol). */
-  private listenersOf(t: Table, protocol: string | undefined): readonly RibListener[] {
+  private listenersOf(t: Table, protocol: string | undefined, previous: string | undefined): readonly RibListener[] {
     if (t.listenVersion !== this.listenVersion) {
       t.listenersByProtocol.clear();
       t.listenVersion = this.listenVersion;
     }
-    const k = protocol ?? '';
+    const k = `${protocol ?? ''}|${previous ?? ''}`;
     let ls = t.listenersByProtocol.get(k);
     if (ls === undefined) {
       const taken: RibListener[] = [];
-      for (const s of this.subscriptions) if (s.wants === undefined || s.wants(t.name, protocol as RibRoute['protocol'] | undefined)) taken.push(s.listener);
+      for (const s of this.subscriptions) if (s.wants === undefined || s.wants(t.name, protocol as RibRoute['protocol'] | undefined, previous as RibRoute['protocol'] | undefined)) taken.push(s.listener);
       ls = taken.length ? taken : NO_LISTENERS;
       t.listenersByProtocol.set(k, ls);
     }
     t.lastProtocol = protocol;
+    t.lastPrevious = previous;
     t.lastListeners = ls;
     return ls;
   }
@@ -1523,17 +1527,21 @@ export class Rib implements RibApi {
     if (e.empty && e.attached === undefined) this.drop(e);
     const routeChanged = oldRoute !== best?.route;
     if (!routeChanged && sameForwarding(oldAction, oldFwd, best)) return;
-    this.tell(e, best);
+    this.tell(e, best, oldRoute?.protocol);
     this.propagate(e);
   }
 
-  /** An entry's active route or its forwarding changed: tell the listeners, and queue it for the FIB (forwarded tables). */
-  private tell(e: Entry, best: Cand | undefined): void {
+  /**
+   * An entry's active route or its forwarding changed: tell the listeners, and queue it for
+   * the FIB (forwarded tables). `previous`: the protocol of the active route before (none
+   * for a new prefix).
+   */
+  private tell(e: Entry, best: Cand | undefined, previous: RibRoute['protocol'] | undefined): void {
     const t = e.table;
     if (this.subscriptions.length) {
       const protocol = best?.route.protocol;
-      // (a run of one protocol's changes in one table: the last answer)
-      const ls = t.lastProtocol === protocol && t.listenVersion === this.listenVersion ? t.lastListeners : this.listenersOf(t, protocol);
+      // (a run of one pair of protocols' changes in one table: the last answer)
+      const ls = t.lastProtocol === protocol && t.lastPrevious === previous && t.listenVersion === this.listenVersion ? t.lastListeners : this.listenersOf(t, protocol, previous);
       if (ls.length) {
         const change = new Change(e, best);
         for (let i = 0; i < ls.length; i++) ls[i]!(change);
@@ -1592,7 +1600,7 @@ export class Rib implements RibApi {
     this.runInstalls++;
     const deps = l.links as Resolver[] | undefined;
     if (deps !== undefined) for (let i = 0; i < deps.length; i++) addDependent(deps[i]!, e);
-    if (l.fwd !== null) this.tell(e, e);
+    if (l.fwd !== null) this.tell(e, e, undefined);
     return true;
   }
 
@@ -1615,7 +1623,7 @@ export class Rib implements RibApi {
     e.take(l, at);
     this.runInstalls++;
     const best = l.fwd !== null ? e : undefined;
-    if (oldRoute !== best?.route || !sameForwarding(oldRoute ? (oldRoute.action ?? 'forward') : undefined, oldFwd, best)) this.tell(e, best);
+    if (oldRoute !== best?.route || !sameForwarding(oldRoute ? (oldRoute.action ?? 'forward') : undefined, oldFwd, best)) this.tell(e, best, oldRoute?.protocol);
     return true;
   }
 
