@@ -171,6 +171,19 @@ test('VRF export: RD, export target, next hop self and the VRF label; mpls.0 pop
   assert.deepEqual([wd.prefixes, wd.rds], [['10.1.0.0/24'], ['10.255.0.1:1']]);
 });
 
+test("a CE's BGP route in a VRF (the VRF's own BGP puts it there) is exported as a VPN route and withdrawn with it", () => {
+  const s = setup(tree({ blue: BLUE }));
+  s.rib.announce('blue.inet.0', 'bgp-ce', { prefix: '10.9.0.0/24', protocol: 'bgp', preference: 170, nexthops: [{ interface: 'pod1' }] });
+  s.inst.flush();
+  assert.ok(s.inst.adjRibOut(s.nb, VPN_TABLE4).get('10.255.0.1:1:10.9.0.0/24'), 'advertised with the VRF\'s RD');
+  s.sent.length = 0;
+  s.rib.withdraw('blue.inet.0', 'bgp-ce', '10.9.0.0/24');
+  s.inst.flush();
+  assert.equal(s.inst.adjRibOut(s.nb, VPN_TABLE4).get('10.255.0.1:1:10.9.0.0/24'), undefined);
+  const wd = decodedSent(s).find((d) => d.update.mpUnreach?.safi === Safi.MplsVpn)?.update.mpUnreach;
+  assert.deepEqual([wd?.prefixes, wd?.rds], [['10.9.0.0/24'], ['10.255.0.1:1']]);
+});
+
 test('a VRF exporting IPv4 and IPv6 routes: each VPN family gets its own next hop form', () => {
   const s = setup(tree({ blue: BLUE }));
   s.rib.announce('blue.inet.0', 'direct', { prefix: '10.1.0.0/24', protocol: 'direct', preference: 0, nexthops: [{ interface: 'pod1' }] });
