@@ -589,6 +589,35 @@ test('prefixes heard from two peers in one UPDATE each share one PathPair; a cha
   assert.ok(prefixes.every((p) => { const v = held(p); return v !== undefined && !(v instanceof PathPair) && s.inst.locTable('inet.0')!.get(prefixKeyOfText(p))!.lone === v; }));
 });
 
+test('a second peer\'s paths decided as they come (two paths, varied attributes): the best and step selectBest picks, active counts, the third peer told of changed best paths only', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), c: ebgp(65004, ['10.0.0.4']) });
+  const sent: Uint8Array[] = [];
+  s.nb('10.0.0.4').sendUpdates = (msgs) => void sent.push(...msgs);
+  const told = () => sent.flatMap((m) => { const d = decodeUpdate(m.subarray(19), DEFAULT_OPTIONS); return d.kind === 'update' ? d.update.nlri : []; });
+  // 8 sets of 4 prefixes each from both peers; AS path lengths, MEDs and origins vary per set and peer
+  const sets = Array.from({ length: 8 }, (_, i) => Array.from({ length: 4 }, (_, k) => `203.0.${i * 4 + k}.0/24`));
+  const attrsOf = (as: number, i: number, nh: string): PathAttributes => ({ origin: (i * as) % 3 === 0 ? 2 : 0, asPath: path(as, ...Array.from({ length: (i * 7 + as) % 3 }, () => 65100 + i)), nextHop: nh, ...(i % 2 ? { med: (as * i) % 50 } : {}) });
+  for (const [i, nlri] of sets.entries()) feed(s, '10.0.0.2', { attrs: attrsOf(65002, i, '10.0.0.2'), nlri });
+  sent.length = 0;
+  for (const [i, nlri] of sets.entries()) feed(s, '10.0.0.3', { attrs: attrsOf(65003, i, '10.0.0.3'), nlri });
+  const lt = s.inst.locTable('inet.0')!;
+  let fromB = 0;
+  for (const p of sets.flat()) {
+    const e = lt.get(prefixKeyOfText(p))!;
+    assert.equal(e.size, 2);
+    const sel = selectBest(e.paths);
+    assert.equal(e.best, sel.best, p);
+    assert.equal(e.step, sel.step, p);
+    assert.equal(s.rib.get('inet.0', p)!.nexthops[0]!.gateway, sel.best!.peer.cfg.address);
+    assert.equal(s.rib.get('inet.0', p)!.attributes!['Selected by'], sel.step);
+    if (sel.best!.peer === s.nb('10.0.0.3')) fromB++;
+  }
+  assert.ok(fromB > 0 && fromB < 32, 'both peers win some prefixes');
+  assert.deepEqual(s.inst.peerCounts(s.nb('10.0.0.3'))[0], { table: 'inet.0', active: fromB, received: 32, accepted: 32, advertised: 32 - fromB });
+  assert.equal(s.inst.peerCounts(s.nb('10.0.0.2'))[0]!.active, 32 - fromB);
+  assert.equal(told().length, fromB, 'the third peer hears of the prefixes whose best path changed, only');
+});
+
 test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process at once, not at the end of the turn; a new prefix with one good path is decided as it comes', () => {
   const s = setup({ a: ebgp(65002, ['10.0.0.2']) });
   const send = (from: number, n: number, asPath = path(65002)): void => {

@@ -24,12 +24,12 @@ import { Uint32Map } from '../../../lib/uint32-map.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
 import type { RibApi, RibEntryRef, RibRoute } from '../../rib/types.js';
 import { tableFamily } from '../../rib/rib.js';
-import { STEPS, type DecidingStep, type PathFacts } from './best-path.js';
+import { compareCode, STEPS, type DecidingStep, type PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
 import { importVerdict } from './policy.js';
-import { announceFresh, decideFresh, freshDecided, freshList, schedule } from './decision.js';
+import { announceFresh, decideFresh, freshDecided, freshList, ribRoute, schedule } from './decision.js';
 import { nexthopChanged } from './events.js';
 
 /** Where a next hop stands in the RIB, shared by every path using it. */
@@ -190,6 +190,7 @@ export class PathPair {
 
 // a LocEntry keeps its deciding step as its index in best-path's STEPS, beside the dirty bit
 const STEP_INDEX = new Map(STEPS.map((s, i) => [s, i]));
+const PATH_ID_STEP = STEPS.indexOf('Path ID');
 
 /** A LocEntry's best path and installed set when they differ (multipath, or for the moment of a change). */
 class Choice {
@@ -851,8 +852,10 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   if (accepted) nh!.refs += n;
   const lt = locTableOf(cx, table);
   const compact = accepted && !cx.deferring && cx.rib.announceAt !== undefined;
+  const pairs = compact && (nb.cfg.multipath ?? cx.cfg.multipath) === undefined;
   let fresh: PrefixKey[] | undefined;
   let decided = 0;
+  let paired = 0;
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     // resolvable read per prefix: announcing a prefix may change how the next hop resolves
@@ -861,15 +864,63 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
       if (ce === undefined) {
         announceFresh(cx, lt.addedRef!, key, p, (fresh ??= freshList(cx, table)));
         decided++;
+      } else if (pairs && pairDecide(cx, table, ce, key, p)) {
+        lt.settle(ce);
+        paired++;
       } else learnInto(cx, st, table, lt, ce, p);
     } else learnInto(cx, st, table, lt, lt.findOrAdd(key, p), p);
   }
-  if (decided) {
-    bump(st.received, table, decided);
-    bump(st.accepted, table, decided);
-    bump(cx.pathCounts, table, decided);
-    freshDecided(cx, st, table, decided);
+  if (decided + paired) {
+    bump(st.received, table, decided + paired);
+    bump(st.accepted, table, decided + paired);
+    bump(cx.pathCounts, table, decided + paired);
   }
+  if (decided) freshDecided(cx, st, table, decided);
+}
+
+/** pairDecide's last choice, for the next prefix with the same two paths and costs (an UPDATE's prefixes). */
+const lastPair = { q: undefined as Path | undefined, p: undefined as Path | undefined, qCost: 0, pCost: 0, best: undefined as Path | undefined, stepIdx: 0 };
+
+/**
+ * A second path `p` (accepted, resolvable, no multipath) for a prefix held with one other
+ * peer's path `q` as its best and installed one, decided as it comes, as the flush would
+ * decide the two (decision.ts decide, two paths): no LocEntry kept (the caller folds the
+ * entry into a PathPair), not queued, and the comparison made once for the prefixes of a
+ * run with the same two paths. False, with nothing changed, when the entry is anything else.
+ */
+function pairDecide(cx: BgpContext, table: string, e: LocEntry, key: PrefixKey, p: Path): boolean {
+  const q = e.lone;
+  const ref = e.ribRef;
+  if (q === undefined || ref === undefined || e.dirty || q.peer === p.peer || e.stepIndex !== 0 || e.best !== q || e.installed !== q) return false;
+  if (!q.accepted || !q.resolvable || (q.peer.cfg.multipath ?? cx.cfg.multipath) !== undefined) return false;
+  const l = lastPair;
+  const qCost = q.igpCost;
+  const pCost = p.igpCost;
+  if (l.q !== q || l.p !== p || l.qCost !== qCost || l.pCost !== pCost) {
+    // decide's order: q came first, p second
+    const best = compareCode(p, q) < 0 ? p : q;
+    l.q = q;
+    l.p = p;
+    l.qCost = qCost;
+    l.pCost = pCost;
+    l.best = best;
+    l.stepIdx = Math.abs(compareCode(best, best === q ? p : q)) || PATH_ID_STEP;
+  }
+  const best = l.best!;
+  const stepIdx = l.stepIdx;
+  e.put(p);
+  if (best !== q) {
+    const r = cx.ribs.get(q.peer);
+    if (r) bump(r.active, table, -1);
+    bump(cx.ribs.get(p.peer)!.active, table, 1);
+    // the best path changed: exported by key at the flush, as decideFresh's prefixes
+    freshList(cx, table).push(key);
+    cx.dirtyCount++;
+  }
+  e.choose(best, best);
+  e.stepIndex = stepIdx;
+  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, best, stepIdx, best));
+  return true;
 }
 
 /** The path into an existing entry (or one findOrAdd just made): counters, and the entry queued for the decision process. */
