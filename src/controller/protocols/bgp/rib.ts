@@ -657,6 +657,20 @@ export class NeighborRib {
   lastPathTable = '';
   /** the next-hop record of this peer's last UPDATE (the next UPDATEs mostly carry the same next hop) */
   lastNexthop: NextHop | undefined = undefined;
+  /** whether the import chain `importChain` of `importEngine` looks at prefixes (learnAll asks per UPDATE: a WeakMap lookup saved) */
+  importChain: readonly string[] | undefined = undefined;
+  importEngine: object | undefined = undefined;
+  importByPrefix = false;
+}
+
+/** Whether the peer's import chain may depend on the prefix (PolicyEngine.dependsOnPrefix, kept per chain and engine). */
+function importByPrefix(cx: BgpContext, st: NeighborRib, chain: readonly string[]): boolean {
+  if (st.importChain !== chain || st.importEngine !== cx.policy) {
+    st.importByPrefix = cx.policy.dependsOnPrefix(chain);
+    st.importChain = chain;
+    st.importEngine = cx.policy;
+  }
+  return st.importByPrefix;
 }
 
 /** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */
@@ -842,7 +856,7 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   const n = keys.length;
   if (n === 0) return;
   const chain = nb.cfg.import;
-  if (hidden === undefined && chain.length && !isVpnTable(table) && cx.policy.dependsOnPrefix(chain)) {
+  if (hidden === undefined && chain.length && !isVpnTable(table) && importByPrefix(cx, st, chain)) {
     for (let i = 0; i < n; i++) learn(cx, nb, st, table, keys[i]!, 0, inAttrs, hidden, nhIn);
     return;
   }
