@@ -135,6 +135,24 @@ function ipv4At(v: Uint8Array, i: number): string {
   return formatIpv4(u32(v, i));
 }
 
+/** The last NEXT_HOP decoded, as a number and as its text (a peer's UPDATEs mostly carry one next hop). */
+let lastNextHop = -1;
+let lastNextHopText = '';
+
+/**
+ * NEXT_HOP's text, the same string as the last UPDATE's when the address is: a receiver
+ * keeps every distinct attribute set it hears (100k of them in a full table), each with its
+ * next hop, and one string per set cost ~32 bytes where one per next hop costs nothing.
+ */
+function nextHopAt(v: Uint8Array): string {
+  const n = u32(v, 0);
+  if (n !== lastNextHop) {
+    lastNextHop = n;
+    lastNextHopText = formatIpv4(n);
+  }
+  return lastNextHopText;
+}
+
 /** MED and LOCAL_PREF: one 32-bit number, treat-as-withdraw when the length is wrong. */
 function u32Attribute(type: number, name: string, flags: number, key: 'med' | 'localPref'): AttrDescriptor {
   return {
@@ -198,7 +216,7 @@ const D: AttrDescriptor[] = [
     onError: 'withdraw',
     decode(v, _o, s) {
       if (v.length !== 4) return `length ${v.length}`;
-      s.attrs.nextHop = ipv4At(v, 0);
+      s.attrs.nextHop = nextHopAt(v);
       return undefined;
     },
     // written by the UPDATE codec: only IPv4 unicast NLRI use it

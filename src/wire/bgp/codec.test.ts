@@ -142,6 +142,22 @@ test('header errors: marker, length, type', () => {
   assert.deepEqual(frameMessage(bytes('ffff'), 4096), { kind: 'need', bytes: 17 });
 });
 
+test('framing by offset: messages one after the other in one chunk, a partial one at its end, a bad header past the first', () => {
+  const chunk = bytes(`${MARKER}001304${MARKER}001304${MARKER}0013`);
+  const a = frameMessage(chunk, 4096, 0);
+  assert.ok(a.kind === 'message' && a.type === 4 && a.length === 19 && a.body.length === 0);
+  const b = frameMessage(chunk, 4096, 19);
+  assert.ok(b.kind === 'message' && b.type === 4 && b.body.byteOffset === chunk.byteOffset + 38);
+  assert.deepEqual(frameMessage(chunk, 4096, 38), { kind: 'need', bytes: 1 });
+  const bad = bytes(`${MARKER}001304${MARKER}001204`);
+  const e = frameMessage(bad, 4096, 19);
+  assert.ok(isNotifyError(e) && e.subcode === 2 && hex(e.data) === '0012');
+  bad[20] = 0;
+  const m = frameMessage(bad, 4096, 19);
+  assert.ok(isNotifyError(m) && m.subcode === 1, 'the marker is read at the offset');
+  assert.equal(frameMessage(bad, 4096, 0).kind, 'message');
+});
+
 const UPDATE_HEX =
   `${MARKER}0043 02 0004 18c63364 0022 400101 00 400206 0201 0000fde9 400304 0a000001 800404 00000064 c00804 fde90064 18c00002 080a`.replace(/ /g, '');
 const UPDATE_VALUE: Update = {

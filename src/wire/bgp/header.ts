@@ -25,26 +25,28 @@ export function writeHeader(out: Uint8Array, off: number, length: number, type: 
 }
 
 /**
- * Frame one message at the start of `buf`. `maxLength` is 4096, or 65535 once extended
- * messages are negotiated (OPEN and KEEPALIVE stay limited to 4096 — RFC 8654 section 4).
+ * Frame one message at `off` in `buf` (default its start). `maxLength` is 4096, or 65535 once
+ * extended messages are negotiated (OPEN and KEEPALIVE stay limited to 4096 — RFC 8654
+ * section 4). A session frames a chunk of many messages by offset: the body is the one view
+ * made per message (a view of the rest of the chunk per message was another).
  */
-export function frameMessage(buf: Uint8Array, maxLength: number): Frame {
-  if (buf.length < HEADER_LENGTH) return { kind: 'need', bytes: HEADER_LENGTH - buf.length };
+export function frameMessage(buf: Uint8Array, maxLength: number, off = 0): Frame {
+  const have = buf.length - off;
+  if (have < HEADER_LENGTH) return { kind: 'need', bytes: HEADER_LENGTH - have };
   for (let i = 0; i < 16; i++) {
-    if (buf[i] !== 0xff) return notifyError(ErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized, 'marker is not all ones');
+    if (buf[off + i] !== 0xff) return notifyError(ErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized, 'marker is not all ones');
   }
-  const length = (buf[16]! << 8) | buf[17]!;
-  const type = buf[18]!;
-  const lenData = buf.subarray(16, 18);
+  const length = (buf[off + 16]! << 8) | buf[off + 17]!;
+  const type = buf[off + 18]!;
   if (type < 1 || type > 5) {
     return notifyError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageType, `unknown message type ${type}`, Uint8Array.of(type));
   }
   const limit = type === MessageType.Open || type === MessageType.Keepalive ? 4096 : maxLength;
   if (length < MIN_LENGTH[type]! || length > limit || (type === MessageType.Keepalive && length !== 19)) {
-    return notifyError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, `bad length ${length} for type ${type}`, new Uint8Array(lenData));
+    return notifyError(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, `bad length ${length} for type ${type}`, new Uint8Array(buf.subarray(off + 16, off + 18)));
   }
-  if (buf.length < length) return { kind: 'need', bytes: length - buf.length };
-  return { kind: 'message', type: type as MessageTypeCode, body: buf.subarray(HEADER_LENGTH, length), length };
+  if (have < length) return { kind: 'need', bytes: length - have };
+  return { kind: 'message', type: type as MessageTypeCode, body: buf.subarray(off + HEADER_LENGTH, off + length), length };
 }
 
 export function encodeKeepalive(): Uint8Array {

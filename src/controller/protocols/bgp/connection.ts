@@ -90,8 +90,7 @@ export class Connection {
     let off = 0;
     let later = false;
     while (this.open && this.handlers) {
-      const view = buf.subarray(off);
-      const f: Frame = frameMessage(view, this.maxLength);
+      const f: Frame = frameMessage(buf, this.maxLength, off);
       if (f.kind === 'need') break;
       if (f.kind === 'error') {
         this.handlers.headerError(f);

@@ -10,7 +10,7 @@ import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
 import { FLUSH_BATCH } from './decision.js';
-import { ATTR_CACHE_MAX, AttrCache } from './rib.js';
+import { ATTR_CACHE_MAX, AttrCache, PathPair } from './rib.js';
 import { selectBest } from './best-path.js';
 import { forwardRibChange, forwardRibWants } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
@@ -530,12 +530,17 @@ test('a prefix with one path is held in the compact form, and leaves it when it 
   assert.equal(lt().get(key)!.installed, p2);
   assert.deepEqual([...lt().keys()], [key]);
   assert.equal(s.inst.adjRibIn(s.nb('10.0.0.2'), 'inet.0').length, 1);
-  // a second path: the entry is kept in full while it has a choice to record
+  // a second path: the two paths and the choice held as a pair (no Loc-RIB entry either)
   feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: ['192.0.2.0/24'] });
   const e = lt().get(key)!;
-  assert.equal(held(), e);
+  const pair = held();
+  assert.ok(pair instanceof PathPair, 'two paths, one best and installed: a PathPair');
+  assert.equal(pair.first, p2);
+  assert.equal(pair.best, e.best);
   assert.equal(e.size, 2);
+  assert.deepEqual(e.paths, [p2, pair.second]);
   assert.equal(e.best!.peer, s.nb('10.0.0.3'));
+  assert.equal(e.step, 'AS path length');
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.attributes!['Selected by'], 'AS path length');
   // back to one path: compact again, and the RIB route names the remaining path as the only one
   feed(s, '10.0.0.3', { withdrawn: ['192.0.2.0/24'] });
@@ -557,6 +562,62 @@ test('a prefix with one path is held in the compact form, and leaves it when it 
   assert.equal(held(), undefined);
   assert.equal(lt().get(key), undefined);
   assert.equal(lt().size, 0);
+});
+
+test('prefixes heard from two peers in one UPDATE each share one PathPair; a changed path takes its prefix out of the pair', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']) });
+  const prefixes = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
+  const held = (p: string) => s.rib.attachedValue('inet.0', prefixKeyOfText(p));
+  feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65010), nextHop: '10.0.0.2' }, nlri: prefixes });
+  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: prefixes });
+  const pair = held(prefixes[0]!);
+  assert.ok(pair instanceof PathPair);
+  assert.ok(prefixes.every((p) => held(p) === pair), 'one pair for the three prefixes');
+  assert.equal(pair.best.peer, s.nb('10.0.0.3'));
+  assert.equal(s.inst.adjRibIn(s.nb('10.0.0.2'), 'inet.0').length, 3);
+  assert.equal(s.inst.adjRibIn(s.nb('10.0.0.3'), 'inet.0').length, 3);
+  assert.deepEqual(prefixes.map((p) => s.rib.get('inet.0', p)!.nexthops[0]!.gateway), ['10.0.0.3', '10.0.0.3', '10.0.0.3']);
+  // one prefix's second path gets longer: it alone changes its best path and its pair
+  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003, 65011, 65012), nextHop: '10.0.0.3' }, nlri: [prefixes[1]!] });
+  const moved = held(prefixes[1]!);
+  assert.ok(moved instanceof PathPair && moved !== pair);
+  assert.equal(moved.best.peer, s.nb('10.0.0.2'));
+  assert.equal(s.rib.get('inet.0', prefixes[1]!)!.nexthops[0]!.gateway, '10.0.0.2');
+  assert.equal(held(prefixes[0]!), pair);
+  assert.equal(held(prefixes[2]!), pair);
+  // the first peer's paths go: the others are lone paths again
+  feed(s, '10.0.0.2', { withdrawn: prefixes });
+  assert.ok(prefixes.every((p) => s.rib.get('inet.0', p)!.nexthops[0]!.gateway === '10.0.0.3'));
+  assert.ok(prefixes.every((p) => { const v = held(p); return v !== undefined && !(v instanceof PathPair) && s.inst.locTable('inet.0')!.get(prefixKeyOfText(p))!.lone === v; }));
+});
+
+test('a second peer\'s paths decided as they come (two paths, varied attributes): the best and step selectBest picks, active counts, the third peer told of changed best paths only', () => {
+  const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), c: ebgp(65004, ['10.0.0.4']) });
+  const sent: Uint8Array[] = [];
+  s.nb('10.0.0.4').sendUpdates = (msgs) => void sent.push(...msgs);
+  const told = () => sent.flatMap((m) => { const d = decodeUpdate(m.subarray(19), DEFAULT_OPTIONS); return d.kind === 'update' ? d.update.nlri : []; });
+  // 8 sets of 4 prefixes each from both peers; AS path lengths, MEDs and origins vary per set and peer
+  const sets = Array.from({ length: 8 }, (_, i) => Array.from({ length: 4 }, (_, k) => `203.0.${i * 4 + k}.0/24`));
+  const attrsOf = (as: number, i: number, nh: string): PathAttributes => ({ origin: (i * as) % 3 === 0 ? 2 : 0, asPath: path(as, ...Array.from({ length: (i * 7 + as) % 3 }, () => 65100 + i)), nextHop: nh, ...(i % 2 ? { med: (as * i) % 50 } : {}) });
+  for (const [i, nlri] of sets.entries()) feed(s, '10.0.0.2', { attrs: attrsOf(65002, i, '10.0.0.2'), nlri });
+  sent.length = 0;
+  for (const [i, nlri] of sets.entries()) feed(s, '10.0.0.3', { attrs: attrsOf(65003, i, '10.0.0.3'), nlri });
+  const lt = s.inst.locTable('inet.0')!;
+  let fromB = 0;
+  for (const p of sets.flat()) {
+    const e = lt.get(prefixKeyOfText(p))!;
+    assert.equal(e.size, 2);
+    const sel = selectBest(e.paths);
+    assert.equal(e.best, sel.best, p);
+    assert.equal(e.step, sel.step, p);
+    assert.equal(s.rib.get('inet.0', p)!.nexthops[0]!.gateway, sel.best!.peer.cfg.address);
+    assert.equal(s.rib.get('inet.0', p)!.attributes!['Selected by'], sel.step);
+    if (sel.best!.peer === s.nb('10.0.0.3')) fromB++;
+  }
+  assert.ok(fromB > 0 && fromB < 32, 'both peers win some prefixes');
+  assert.deepEqual(s.inst.peerCounts(s.nb('10.0.0.3'))[0], { table: 'inet.0', active: fromB, received: 32, accepted: 32, advertised: 32 - fromB });
+  assert.equal(s.inst.peerCounts(s.nb('10.0.0.2'))[0]!.active, 32 - fromB);
+  assert.equal(told().length, fromB, 'the third peer hears of the prefixes whose best path changed, only');
 });
 
 test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process at once, not at the end of the turn; a new prefix with one good path is decided as it comes', () => {
@@ -643,7 +704,11 @@ test('a prefix heard from one, two, three peers and back: paths kept in the orde
   // two again, then the second of the two goes
   announce('10.0.0.2', 5);
   assert.deepEqual(order(), ['10.0.0.4', '10.0.0.2']);
-  assert.equal(s.rib.attachedValue('inet.0', key), lt().get(key), 'two paths: a full entry, attached');
+  const pair = s.rib.attachedValue('inet.0', key);
+  assert.ok(pair instanceof PathPair, 'two paths: held as a pair');
+  assert.equal(pair.first.peer, peerOf('10.0.0.4'));
+  assert.equal(pair.second.peer, peerOf('10.0.0.2'));
+  assert.equal(lt().get(key)!.best, pair.first);
   feed(s, '10.0.0.2', { withdrawn: ['192.0.2.0/24'] });
   assert.deepEqual(order(), ['10.0.0.4']);
   assert.equal(s.rib.get('inet.0', '192.0.2.0/24')!.nexthops[0]!.gateway, '10.0.0.4');

@@ -35,7 +35,7 @@ import {
   type MessageTypeCode,
 } from '../../../wire/bgp/index.js';
 import { Connection } from './connection.js';
-import { LARGE_HOLD_TIME, initialSnapshot, step, type Action, type Event, type FsmSnapshot, type State, type Timer } from './fsm.js';
+import { LARGE_HOLD_TIME, initialSnapshot, step, type Action, type Event, type FsmSnapshot, type State, type Timer, type Transition } from './fsm.js';
 import { checkPeerOpen, decideSecond, type SecondEvent, type SessionState } from './collision.js';
 import { addressKey } from './best-path.js';
 import type { FamilyConfig, PeerConfig } from './config.js';
@@ -97,6 +97,9 @@ function hostHasAddress(address: string): boolean {
 function jitter(seconds: number): number {
   return seconds * (0.75 + Math.random() * 0.25);
 }
+
+/** An UPDATE as an FSM event: one object, so that event() knows it (see Neighbor.updateStep). */
+const UPDATE_MSG: Event = { name: 'UpdateMsg' };
 
 export class Neighbor {
   fsm: FsmSnapshot;
@@ -213,9 +216,20 @@ export class Neighbor {
     this.cfg = cfg;
   }
 
+  /** the FSM's answer to an UPDATE in the snapshot `updateFrom` (step is a function of the two: one step per snapshot, not per UPDATE) */
+  private updateStep: Transition | undefined = undefined;
+  private updateFrom: FsmSnapshot | undefined = undefined;
+
   /** Feed one FSM event and carry out the transition's actions. */
   event(e: Event): void {
-    const t = step(this.fsm, e);
+    let t: Transition;
+    if (e === UPDATE_MSG) {
+      if (this.updateFrom !== this.fsm) {
+        this.updateStep = step(this.fsm, e);
+        this.updateFrom = this.fsm;
+      }
+      t = this.updateStep!;
+    } else t = step(this.fsm, e);
     const before = this.fsm.state;
     this.fsm = t.next;
     this.stats.lastEvent = e.name;
@@ -628,7 +642,7 @@ export class Neighbor {
     if (type === MessageType.Update) {
       this.stats.inUpdates++;
       if (this.fsm.state !== 'Established') {
-        this.event({ name: 'UpdateMsg' });
+        this.event(UPDATE_MSG);
         return;
       }
       const d = decodeMessage(MessageType.Update, body, this.options);
@@ -638,7 +652,7 @@ export class Neighbor {
         this.event({ name: 'UpdateMsgErr', error: d });
         return;
       }
-      this.event({ name: 'UpdateMsg' });
+      this.event(UPDATE_MSG);
       if (d.type === 'update') this.owner.update(this, d.decoded);
       return;
     }

@@ -24,12 +24,12 @@ import { Uint32Map } from '../../../lib/uint32-map.js';
 import type { PathAttributes } from '../../../wire/bgp/index.js';
 import type { RibApi, RibEntryRef, RibRoute } from '../../rib/types.js';
 import { tableFamily } from '../../rib/rib.js';
-import { STEPS, type DecidingStep, type PathFacts } from './best-path.js';
+import { compareCode, STEPS, type DecidingStep, type PathFacts } from './best-path.js';
 import { isVpnTable, mappedIpv4, VPN_TABLE4, VPN_TABLE6 } from './config.js';
 import type { Neighbor } from './neighbor.js';
 import type { BgpContext } from './instance.js';
 import { importVerdict } from './policy.js';
-import { announceFresh, decideFresh, freshDecided, freshList, schedule } from './decision.js';
+import { announceFresh, decideFresh, freshDecided, freshList, ribRoute, schedule } from './decision.js';
 import { nexthopChanged } from './events.js';
 
 /** Where a next hop stands in the RIB, shared by every path using it. */
@@ -78,6 +78,36 @@ export const IMPLICIT_NULL = 3;
 /** IPv4 explicit null: the last hop pops it and looks the packet up in inet.0. */
 export const EXPLICIT_NULL: readonly number[] = [0];
 
+/**
+ * Values by deciding step, as [step, value, step, value, ...] sized to what it holds: a path
+ * is mostly decided by one or two steps, and an array indexed by step (with the room V8
+ * adds as it grows) cost ~180 bytes per path where this costs 64 to 80 (100k attribute sets
+ * from two peers: 200k paths, each keeping what `show route` prints for it).
+ */
+type StepList<T> = readonly (number | T)[];
+
+function stepAt<T>(l: StepList<T> | undefined, step: number): T | undefined {
+  if (l === undefined) return undefined;
+  for (let i = 0; i < l.length; i += 2) if (l[i] === step) return l[i + 1] as T;
+  return undefined;
+}
+
+/** The list with `step` set to `v` (a new list, exactly sized). */
+function withStep<T>(l: StepList<T> | undefined, step: number, v: T): StepList<T> {
+  if (l === undefined) return [step, v];
+  for (let i = 0; i < l.length; i += 2) if (l[i] === step) {
+    const out = l.slice();
+    out[i + 1] = v;
+    return out;
+  }
+  // not push: a pushed array takes room for 16 more
+  const out = new Array<number | T>(l.length + 2);
+  for (let i = 0; i < l.length; i++) out[i] = l[i]!;
+  out[l.length] = step;
+  out[l.length + 1] = v;
+  return out;
+}
+
 export class Path implements PathFacts {
   /** bit 0: accepted by import; bit 1: stale (graceful restart, enhanced route refresh) */
   private bits: number;
@@ -88,9 +118,11 @@ export class Path implements PathFacts {
    * (decision.ts ribRoute): made once per path and step, kept until the end of the next
    * flush (BgpContext.routesKept), so that a path does not hold routes the RIB let go of.
    */
-  private routes: RibRoute[] | undefined = undefined;
+  private routes: StepList<RibRoute> | undefined = undefined;
   /** what `show route` prints for a route of this path, by the deciding step's index (decision.ts shownAttributes) */
-  private shown: Record<string, unknown>[] | undefined = undefined;
+  private shown: StepList<Record<string, unknown>> | undefined = undefined;
+  /** the last compact two-path form made with this path first (PathPair.of): the prefixes of a run share it */
+  pair: PathPair | undefined = undefined;
   constructor(
     readonly peer: Neighbor,
     readonly pathId: number,
@@ -109,22 +141,22 @@ export class Path implements PathFacts {
   }
   /** The route made for prefixes this path wins by the step STEPS[stepIdx], if one was made. */
   routeAt(stepIdx: number): RibRoute | undefined {
-    return this.routes?.[stepIdx];
+    return stepAt(this.routes, stepIdx);
   }
   /** Keep a route made for this path; true when it is the first it keeps (the caller lists the path to forget them, see dropRoutes). */
   keepRoute(stepIdx: number, r: RibRoute): boolean {
     const first = this.routes === undefined;
-    (this.routes ??= [])[stepIdx] = r;
+    this.routes = withStep(this.routes, stepIdx, r);
     return first;
   }
   dropRoutes(): void {
     this.routes = undefined;
   }
   shownAt(stepIdx: number): Record<string, unknown> | undefined {
-    return this.shown?.[stepIdx];
+    return stepAt(this.shown, stepIdx);
   }
   keepShown(stepIdx: number, r: Record<string, unknown>): void {
-    (this.shown ??= [])[stepIdx] = r;
+    this.shown = withStep(this.shown, stepIdx, r);
   }
   /** the label stack received with the prefix (labeled unicast, VPN) */
   get labels(): readonly number[] | undefined {
@@ -163,8 +195,32 @@ export class Path implements PathFacts {
   }
 }
 
+/**
+ * The compact two-path form of a prefix (see RibLocTable): exactly two paths, `best` one of
+ * them and installed alone, decided by STEPS[stepIdx], not queued. A prefix heard from two
+ * peers (the realistic feed: most of a full table from two upstreams) keeps this instead of
+ * a LocEntry, and the prefixes whose two paths are the same pair (those of one UPDATE of
+ * each peer) share one: ~64 bytes per prefix saved, and a million LocEntries that the
+ * collector no longer carries into the old generation.
+ */
+export class PathPair {
+  private constructor(
+    readonly first: Path,
+    readonly second: Path,
+    readonly best: Path,
+    readonly stepIdx: number,
+  ) {}
+  /** The pair of these facts: the one kept on `first` when it matches, else a new one kept there. */
+  static of(first: Path, second: Path, best: Path, stepIdx: number): PathPair {
+    const k = first.pair;
+    if (k !== undefined && k.second === second && k.best === best && k.stepIdx === stepIdx) return k;
+    return (first.pair = new PathPair(first, second, best, stepIdx));
+  }
+}
+
 // a LocEntry keeps its deciding step as its index in best-path's STEPS, beside the dirty bit
 const STEP_INDEX = new Map(STEPS.map((s, i) => [s, i]));
+const PATH_ID_STEP = STEPS.indexOf('Path ID');
 
 /** A LocEntry's best path and installed set when they differ (multipath, or for the moment of a change). */
 class Choice {
@@ -263,14 +319,31 @@ export class LocEntry {
     this.bits = v ? this.bits | 2 : this.bits & ~2;
   }
 
-  /** The lone path, when this entry says nothing more than it (see RibLocTable): best, installed, only path, not queued. */
-  get compactPath(): Path | undefined {
+  /**
+   * What the RIB entry may hold instead of this entry (see RibLocTable), when it says
+   * nothing more: the lone path (best, installed, only path, not queued), or the two paths
+   * as a shared PathPair (one of them best and installed alone, not queued).
+   */
+  get compactPath(): Path | PathPair | undefined {
     const s = this.sel;
-    return s === this.slot && s !== undefined && this.slot2 === undefined && this.bits === 0 ? s : undefined;
+    const slot = this.slot;
+    if (s === undefined || s instanceof Choice || Array.isArray(slot)) return undefined;
+    const second = this.slot2;
+    if (second === undefined) return s === slot && this.bits === 0 ? s : undefined;
+    if ((this.bits & 3) !== 0 || (s !== slot && s !== second)) return undefined;
+    return PathPair.of(slot, second, s, this.bits >>> 2);
   }
 
-  /** A view of a compact entry: its lone path, best and installed (see RibLocTable). */
-  static viewOf(ref: RibEntryRef, p: Path): LocEntry {
+  /** A view of a compact entry: its lone path, or its pair of paths, best and installed (see RibLocTable). */
+  static viewOf(ref: RibEntryRef, p: Path | PathPair): LocEntry {
+    if (p instanceof PathPair) {
+      const e = new LocEntry(ref.pkey, p.first);
+      e.where = ref;
+      e.slot2 = p.second;
+      e.sel = p.best;
+      e.bits = 2 | (p.stepIdx << 2);
+      return e;
+    }
     const e = new LocEntry(ref.pkey, p);
     e.where = ref;
     e.sel = p;
@@ -465,7 +538,8 @@ type AttachingRib = Required<Pick<RibApi, 'attach' | 'detach' | 'attachedEntries
  * Compact form: a prefix whose only path is its best and installed one, decided by
  * 'Only path' and not queued (most prefixes of a full table) keeps no LocEntry: the RIB
  * entry holds the Path itself (shared by the prefixes of an UPDATE), which saves the
- * LocEntry's 64 bytes per prefix. `settle` folds an entry after the decision process;
+ * LocEntry's 64 bytes per prefix; a prefix with two paths, one best and installed, holds a
+ * PathPair shared by the prefixes of the same two paths. `settle` folds an entry after the decision process;
  * `get` and `values` answer for a compact prefix with a view, a LocEntry made for the
  * reader and not attached, and whoever changes an entry holds an attached one: `findOrAdd`
  * (learn) attaches, and markDirty adopts a view (unlearn and next-hop changes go through it).
@@ -613,6 +687,20 @@ export class NeighborRib {
   lastPathTable = '';
   /** the next-hop record of this peer's last UPDATE (the next UPDATEs mostly carry the same next hop) */
   lastNexthop: NextHop | undefined = undefined;
+  /** whether the import chain `importChain` of `importEngine` looks at prefixes (learnAll asks per UPDATE: a WeakMap lookup saved) */
+  importChain: readonly string[] | undefined = undefined;
+  importEngine: object | undefined = undefined;
+  importByPrefix = false;
+}
+
+/** Whether the peer's import chain may depend on the prefix (PolicyEngine.dependsOnPrefix, kept per chain and engine). */
+function importByPrefix(cx: BgpContext, st: NeighborRib, chain: readonly string[]): boolean {
+  if (st.importChain !== chain || st.importEngine !== cx.policy) {
+    st.importByPrefix = cx.policy.dependsOnPrefix(chain);
+    st.importChain = chain;
+    st.importEngine = cx.policy;
+  }
+  return st.importByPrefix;
 }
 
 /** An attribute set after the session checks; `mp` is it with MP_REACH's next hop, once built. */
@@ -798,7 +886,7 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   const n = keys.length;
   if (n === 0) return;
   const chain = nb.cfg.import;
-  if (hidden === undefined && chain.length && !isVpnTable(table) && cx.policy.dependsOnPrefix(chain)) {
+  if (hidden === undefined && chain.length && !isVpnTable(table) && importByPrefix(cx, st, chain)) {
     for (let i = 0; i < n; i++) learn(cx, nb, st, table, keys[i]!, 0, inAttrs, hidden, nhIn);
     return;
   }
@@ -808,8 +896,10 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   if (accepted) nh!.refs += n;
   const lt = locTableOf(cx, table);
   const compact = accepted && !cx.deferring && cx.rib.announceAt !== undefined;
+  const pairs = compact && (nb.cfg.multipath ?? cx.cfg.multipath) === undefined;
   let fresh: PrefixKey[] | undefined;
   let decided = 0;
+  let paired = 0;
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     // resolvable read per prefix: announcing a prefix may change how the next hop resolves
@@ -818,15 +908,63 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
       if (ce === undefined) {
         announceFresh(cx, lt.addedRef!, key, p, (fresh ??= freshList(cx, table)));
         decided++;
+      } else if (pairs && pairDecide(cx, table, ce, key, p)) {
+        lt.settle(ce);
+        paired++;
       } else learnInto(cx, st, table, lt, ce, p);
     } else learnInto(cx, st, table, lt, lt.findOrAdd(key, p), p);
   }
-  if (decided) {
-    bump(st.received, table, decided);
-    bump(st.accepted, table, decided);
-    bump(cx.pathCounts, table, decided);
-    freshDecided(cx, st, table, decided);
+  if (decided + paired) {
+    bump(st.received, table, decided + paired);
+    bump(st.accepted, table, decided + paired);
+    bump(cx.pathCounts, table, decided + paired);
   }
+  if (decided) freshDecided(cx, st, table, decided);
+}
+
+/** pairDecide's last choice, for the next prefix with the same two paths and costs (an UPDATE's prefixes). */
+const lastPair = { q: undefined as Path | undefined, p: undefined as Path | undefined, qCost: 0, pCost: 0, best: undefined as Path | undefined, stepIdx: 0 };
+
+/**
+ * A second path `p` (accepted, resolvable, no multipath) for a prefix held with one other
+ * peer's path `q` as its best and installed one, decided as it comes, as the flush would
+ * decide the two (decision.ts decide, two paths): no LocEntry kept (the caller folds the
+ * entry into a PathPair), not queued, and the comparison made once for the prefixes of a
+ * run with the same two paths. False, with nothing changed, when the entry is anything else.
+ */
+function pairDecide(cx: BgpContext, table: string, e: LocEntry, key: PrefixKey, p: Path): boolean {
+  const q = e.lone;
+  const ref = e.ribRef;
+  if (q === undefined || ref === undefined || e.dirty || q.peer === p.peer || e.stepIndex !== 0 || e.best !== q || e.installed !== q) return false;
+  if (!q.accepted || !q.resolvable || (q.peer.cfg.multipath ?? cx.cfg.multipath) !== undefined) return false;
+  const l = lastPair;
+  const qCost = q.igpCost;
+  const pCost = p.igpCost;
+  if (l.q !== q || l.p !== p || l.qCost !== qCost || l.pCost !== pCost) {
+    // decide's order: q came first, p second
+    const best = compareCode(p, q) < 0 ? p : q;
+    l.q = q;
+    l.p = p;
+    l.qCost = qCost;
+    l.pCost = pCost;
+    l.best = best;
+    l.stepIdx = Math.abs(compareCode(best, best === q ? p : q)) || PATH_ID_STEP;
+  }
+  const best = l.best!;
+  const stepIdx = l.stepIdx;
+  e.put(p);
+  if (best !== q) {
+    const r = cx.ribs.get(q.peer);
+    if (r) bump(r.active, table, -1);
+    bump(cx.ribs.get(p.peer)!.active, table, 1);
+    // the best path changed: exported by key at the flush, as decideFresh's prefixes
+    freshList(cx, table).push(key);
+    cx.dirtyCount++;
+  }
+  e.choose(best, best);
+  e.stepIndex = stepIdx;
+  cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, best, stepIdx, best));
+  return true;
 }
 
 /** The path into an existing entry (or one findOrAdd just made): counters, and the entry queued for the decision process. */

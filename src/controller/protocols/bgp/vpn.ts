@@ -80,7 +80,8 @@ export class VpnState {
 
   /** The VRF whose table this is (only VRFs taking part in L3VPN). */
   vrfOfTable(table: string): VrfConfig | undefined {
-    return this.byTable.get(table);
+    // asked per RIB change (the speaker's listener): no lookup while no VRF takes part
+    return this.byTable.size === 0 ? undefined : this.byTable.get(table);
   }
 
   /** The label of a VRF (vrf-table-label). */
