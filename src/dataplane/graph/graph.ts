@@ -215,6 +215,14 @@ export class Graph {
     st[vb] += n;
   }
 
+  /** Receive counters for carried super-frames' segments beyond their one slot each (io/gso.ts's carriedRx). */
+  countCarriedRx(vif: number, segments: number, bytes: number): void {
+    const vb = this.vifBase + vif * K.VIF_STRIDE;
+    this.stats[K.C_RX] += segments;
+    this.stats[vb] += segments;
+    this.stats[vb + 1] += bytes;
+  }
+
   /** inputInPlace's burst, when the fast path does not take it: rxVif and the rx bytes for every packet. */
   private claimRx(): void {
     const vif = this.rxPending;

@@ -43,6 +43,8 @@ function icmpError(g: Graph): void {
   g.refillIcmp();
   for (let k = 0; k < n; k++) {
     const i = w[k]!;
+    // a super-frame carried whole becomes the error about its first segment: its payload goes
+    if (p.sup[i] !== 0) p.dropSuper(i);
     const base = i << SHIFT;
     const l3 = p.l3[i]!;
     const o = base + l3;

@@ -293,6 +293,9 @@ class AfPacket implements AfPacketDriver {
   private readonly statsBuf = new Uint8Array(8);
   private readonly statsLen = new Int32Array(1);
   private readonly counters = { rxFrames: 0, txFrames: 0, txRingFull: 0, kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0 };
+  /** carried super-frames sent whole (txSuper), and the segments they stood for */
+  private txCarried = 0;
+  private txCarriedSegments = 0;
   private readonly gso: VnetReceiver;
   /** TCP segments out as GSO super-frames (io/gso-send.ts); undefined with txGso false */
   private readonly gsoSend: GsoSender | undefined;
@@ -481,6 +484,34 @@ class AfPacket implements AfPacketDriver {
     return queued;
   }
 
+  /**
+   * A TCP super-frame carried through the graph whole (io/super-frame.ts) sent as one GSO frame
+   * by the GSO send's socket, after what the ring holds; 0 (the graph cuts it into the ring)
+   * without the GSO send, for a tagged or labelled frame, or when the kernel refuses it.
+   */
+  txSuper(pool: PacketPool, slot: number): number {
+    const g = this.gsoSend;
+    if (g === undefined) return 0;
+    const st = pool.supers;
+    const id = pool.sup[slot]! - 1;
+    const off = pool.offset(slot);
+    const len = pool.len[slot]!;
+    const et = (pool.data[off + 12]! << 8) | pool.data[off + 13]!;
+    if (et !== 0x0800 && et !== 0x86dd) return 0;
+    const at = st.assemble(id, pool.data, off, len);
+    if (at < 0) return 0;
+    const h = len - Math.min(st.mss[id]!, st.payLen[id]!);
+    const vh = st.gsoHeader(id, at, h);
+    const w = at - vh + h + st.payLen[id]!;
+    const segs = st.segments(id);
+    if (this.txPending > 0) this.kick();
+    if (!g.sendFrom(st.bufs[id]!.subarray(vh, vh + w), w, segs)) return 0;
+    this.counters.txFrames += segs;
+    this.txCarried++;
+    this.txCarriedSegments += segs;
+    return segs;
+  }
+
   /** Queue idx[from..to) in the TX ring (the kick is flush()'s); returns how many were queued. */
   private txRing(pool: PacketPool, idx: Uint32Array, from: number, to: number): number {
     const slotSize = pool.slotSize;
@@ -596,6 +627,8 @@ class AfPacket implements AfPacketDriver {
       txRingEmpty: 0,
       txGsoFrames: s.txGsoFrames,
       txGsoSegments: s.txGsoSegments,
+      txCarried: this.txCarried,
+      txCarriedSegments: this.txCarriedSegments,
     };
   }
 

@@ -197,6 +197,11 @@ export class Engine {
     this.ioSeen.fill(0, vif * IO_STRIDE, (vif + 1) * IO_STRIDE); // a new driver counts from zero
     this.graph.drivers[vif] = driver;
     if (!this.active.includes(vif)) this.active.push(vif);
+    // super-frames carried whole from vhost0 only (driver.ts, setCarry); CNR_CARRY_SUPER=0 cuts them all, for comparisons
+    if (driver.setCarry && process.env['CNR_CARRY_SUPER'] !== '0') {
+      const vt = this.tables.vif;
+      driver.setCarry(() => vt.global[0] === vif);
+    }
   }
 
   detach(vif: number): void {
@@ -252,6 +257,13 @@ export class Engine {
       // straight into ethernet-input's queue when it is empty (it is, after every run)
       const inPlace = g.rxQueueFree;
       const n = drv.rxBurst(this.pool, inPlace ? g.rxQueue : vec, BURST);
+      const cx = drv.carriedRx;
+      if (cx !== undefined && cx.segments !== 0) {
+        // carried super-frames count as the segments they stand for
+        g.countCarriedRx(v, cx.segments, cx.bytes);
+        cx.segments = 0;
+        cx.bytes = 0;
+      }
       if (n > 0) {
         if (inPlace) g.inputInPlace(n, v);
         else g.input(vec, n, v);
@@ -299,7 +311,7 @@ export class Engine {
     const seen = this.ioSeen;
     const base = vif * IO_STRIDE;
     for (let k = 0; k < IO_STRIDE; k++) {
-      const now = c[IO_KEYS[k]!];
+      const now = c[IO_KEYS[k]!] ?? 0;
       const delta = now - seen[base + k]!;
       if (delta <= 0) continue;
       seen[base + k] = now;
