@@ -53,7 +53,9 @@ function icmpError(g: Graph): void {
     const code = (aux >>> 16) & 255;
     const mtu = aux & 0xffff;
     const fl = p.flags[i]!;
-    const vif = p.rxVif[i]!;
+    // too big, from vhost0: the host's own packet; it has no address on vhost0 here, so the
+    // error comes from the vif it did not fit (rewrite set txVif), as from the next router
+    const vif = p.rxVif[i]! === vt.global[0]! && type === (fl & K.PF_IP6 ? 2 : 3) && (type === 2 || code === 4) ? p.txVif[i]! : p.rxVif[i]!;
     const end = base + p.start[i]! + p.len[i]!;
     let ok = (fl & (K.PF_ICMP_GEN | K.PF_MPLS)) === 0 && g.icmpTokens >= 1 && l3 >= 48 + MIN_FRONT;
     if (ok && (fl & K.PF_LSE) !== 0) {
