@@ -13,10 +13,12 @@
  * so the host's TCP hands us its 64 KiB super-frames with a partial checksum, one read() each,
  * instead of segmenting and checksumming every ~1448 bytes and handing them over one read at a
  * time. Every frame is read whole into one buffer and taken by io/gso.ts as AF_PACKET's are:
- * a plain frame copied into a pool slot (its partial checksum completed), a super-frame cut
- * into the segments the host's TSO would have made (gso_size: the host's MSS for vhost0's MTU),
- * each with finished checksums, for the graph to filter, route and count one by one. Toward
- * a fabric netdev they are merged again (io/gso-send.ts).
+ * a plain frame copied into a pool slot (its partial checksum completed). On vhost0 (the
+ * engine's setCarry) a TCP super-frame is carried through the graph whole (io/super-frame.ts:
+ * one slot standing for it, its payload beside it) and leaves by the out driver's txSuper as
+ * one GSO frame, or is cut where a filter or an out-port needs segments; elsewhere (pods) it is
+ * cut on the way in into the segments the host's TSO would have made, each with finished
+ * checksums. txSuper here writes a carried super-frame whole toward this TAP's kernel.
  */
 import type { IoCounters, IoDriver } from './driver.js';
 import type { PacketPool } from '../pool.js';
