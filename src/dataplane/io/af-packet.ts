@@ -43,7 +43,7 @@ import {
 import {
   disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, requestPacketRingAsync, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from '../../sys/libc.js';
-import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
+import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver, type CarriedRx } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
 import { GsoSender } from './gso-send.js';
 import { PF_CSUM_SELF } from '../graph/graph-constants.js';
@@ -221,6 +221,9 @@ export interface AfPacketStats {
   txGsoFrames: number;
   txGsoSegments: number;
   txGsoFailed: number;
+  /** TCP super-frames received and carried through the graph whole (io/super-frame.ts), and the segments they stood for */
+  carried: number;
+  carriedSegments: number;
 }
 
 export interface AfPacketDriver extends IoDriver {
@@ -340,6 +343,9 @@ class AfPacket implements AfPacketDriver {
     const slotSize = pool.slotSize;
     const maxFrame = pool.maxFrame;
     const frameSize = this.frameSize;
+    // carried super-frames' extra segments count against max in io/gso.ts (RX_NO_ROOM), not
+    // here: the burst stands for at most 2 * max segments, within the graph's queues
+    this.gso.burstExtra = 0;
     let n = 0;
     let head = this.rxHead;
     while (n < max) {
@@ -484,6 +490,14 @@ class AfPacket implements AfPacketDriver {
     return queued;
   }
 
+  get carriedRx(): CarriedRx {
+    return this.gso.carriedRx;
+  }
+
+  setCarry(when: (() => boolean) | null): void {
+    this.gso.carry = when;
+  }
+
   /**
    * A TCP super-frame carried through the graph whole (io/super-frame.ts) sent as one GSO frame
    * by the GSO send's socket, after what the ring holds; 0 (the graph cuts it into the ring)
@@ -607,6 +621,8 @@ class AfPacket implements AfPacketDriver {
       txGsoFrames: this.gsoSend?.frames ?? 0,
       txGsoSegments: this.gsoSend?.segments ?? 0,
       txGsoFailed: this.gsoSend?.failed ?? 0,
+      carried: g.carried,
+      carriedSegments: g.carriedSegments,
     };
   }
 
@@ -627,6 +643,8 @@ class AfPacket implements AfPacketDriver {
       txRingEmpty: 0,
       txGsoFrames: s.txGsoFrames,
       txGsoSegments: s.txGsoSegments,
+      carried: s.carried,
+      carriedSegments: s.carriedSegments,
       txCarried: this.txCarried,
       txCarriedSegments: this.txCarriedSegments,
     };

@@ -77,9 +77,9 @@ export interface IoDriver {
   readonly carriedRx?: CarriedRx;
   /**
    * Let the driver carry received TCP super-frames whole (io/super-frame.ts) while `when()` says
-   * so (asked per super-frame); drivers without it always cut them. The engine offers it to
-   * vhost0's driver only: the fast path, which never sees vhost0's frames, handles no
-   * super-frame.
+   * so (asked per super-frame); drivers without it always cut them. A driver that carried one
+   * in a burst says so by carriedRx (the engine then runs that burst without the fast path,
+   * which handles no super-frame).
    */
   setCarry?(when: (() => boolean) | null): void;
   /** Make the kernel send what txBurst queued (one syscall per burst, not per frame). */

@@ -197,11 +197,10 @@ export class Engine {
     this.ioSeen.fill(0, vif * IO_STRIDE, (vif + 1) * IO_STRIDE); // a new driver counts from zero
     this.graph.drivers[vif] = driver;
     if (!this.active.includes(vif)) this.active.push(vif);
-    // super-frames carried whole from vhost0 only (driver.ts, setCarry); CNR_CARRY_SUPER=0 cuts them all, for comparisons
-    if (driver.setCarry && process.env['CNR_CARRY_SUPER'] !== '0') {
-      const vt = this.tables.vif;
-      driver.setCarry(() => vt.global[0] === vif);
-    }
+    // TCP super-frames carried through the graph whole (driver.ts, setCarry), from every driver
+    // that can (vhost0's and pods' TAPs, AF_PACKET): a burst with one skips the fast path
+    // (graph.ts rxCarried); CNR_CARRY_SUPER=0 cuts them all on the way in, for comparisons
+    if (driver.setCarry && process.env['CNR_CARRY_SUPER'] !== '0') driver.setCarry(() => true);
   }
 
   detach(vif: number): void {
@@ -261,6 +260,7 @@ export class Engine {
       if (cx !== undefined && cx.segments !== 0) {
         // carried super-frames count as the segments they stand for
         g.countCarriedRx(v, cx.segments, cx.bytes);
+        g.rxCarried = true;
         cx.segments = 0;
         cx.bytes = 0;
       }
