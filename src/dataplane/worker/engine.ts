@@ -17,6 +17,7 @@ import { Graph, EVENT_WORDS } from '../graph/graph.js';
 import type { Tables } from '../tables/tables.js';
 import type { HandoffRing } from './handoff.js';
 import { DROP_NAMES, IO_COUNTERS, IO_STRIDE, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from '../graph/graph-constants.js';
+import { VIF_L2 } from '../tables/vif-table.js';
 
 export const BURST = 256;
 
@@ -199,8 +200,12 @@ export class Engine {
     if (!this.active.includes(vif)) this.active.push(vif);
     // TCP super-frames carried through the graph whole (driver.ts, setCarry), from every driver
     // that can (vhost0's and pods' TAPs, AF_PACKET): a burst with one skips the fast path
-    // (graph.ts rxCarried); CNR_CARRY_SUPER=0 cuts them all on the way in, for comparisons
-    if (driver.setCarry && process.env['CNR_CARRY_SUPER'] !== '0') driver.setCarry(() => true);
+    // (graph.ts rxCarried). Not on a bridge port: the L2 nodes flood copies of a slot's bytes.
+    // CNR_CARRY_SUPER=0 cuts them all on the way in, for comparisons.
+    if (driver.setCarry && process.env['CNR_CARRY_SUPER'] !== '0') {
+      const flags = this.tables.vif.flags;
+      driver.setCarry(() => (flags[vif]! & VIF_L2) === 0);
+    }
   }
 
   detach(vif: number): void {
