@@ -5,7 +5,9 @@
  * ("partial") TCP/UDP checksum. The graph only takes MTU-sized frames with finished checksums,
  * so here a super-frame is cut into the segments the sender's NIC would have put on a wire
  * (what the kernel's own tcp_gso_segment / __udp_gso_segment do) and every checksum is
- * completed. Slow path: frames without GSO or a partial checksum never come here.
+ * completed. Slow path: frames without GSO or a partial checksum never come here. A TCP
+ * super-frame with a partial checksum may instead be carried through the graph whole
+ * (carryWhole, io/super-frame.ts), and cut later where something needs segments (cutCarried).
  *
  * Supported: TCP over IPv4 and IPv6 (VIRTIO_NET_HDR_GSO_TCPV4/TCPV6, ECN bit honoured via CWR
  * only on the first segment) and UDP segmentation offload (GSO_UDP_L4, from UDP_SEGMENT
