@@ -4,7 +4,10 @@
  * label stack of an expired MPLS packet, RFC 4950), unreachable, packet too big. Never for
  * an ICMP error, a multicast or unspecified source or a non-first fragment; rate-limited
  * (a token bucket shared with the echo replies). The error is routed back in the receiving
- * vif's VRF.
+ * vif's VRF, from the receiving vif's address; a too-big about the host's own packet (from
+ * vhost0, which has no address here) comes from the vif it did not fit. A TCP super-frame
+ * carried whole (io/super-frame.ts) gets one error, about its first segment, and its side
+ * buffer goes.
  */
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
