@@ -102,7 +102,8 @@ export interface VifInfo {
   /**
    * the driver's own counters (io/driver.ts IoCounters): kernelDrops (ring full), rxTooBig,
    * rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted,
-   * poolEmpty, fillRingEmpty, txRingEmpty, txGsoFrames, txGsoSegments
+   * poolEmpty, fillRingEmpty, txRingEmpty, txGsoFrames, txGsoSegments, carried, carriedSegments,
+   * txCarried, txCarriedSegments (TCP super-frames carried through the graph whole: io/super-frame.ts)
    */
   io?: Record<string, number>;
   /** a bridge port (setBridgePort): its mode and VLANs, MACs learned on it and its limit (0: none), and its L2 counters (graph-constants.ts L2_PORT_COUNTERS: flooded, flood_copies, and its frames dropped per L2 reason) */

@@ -6,6 +6,7 @@
  * The slot size is chosen once per data plane (slotSizeFor: the largest MTU its vifs may
  * have), a power of two so that the graph finds a slot with a shift.
  */
+import { SuperStore } from './io/super-frame.js';
 
 /** the default slot: frames of a 1500-byte MTU and more (up to MAX_FRAME) */
 export const SLOT_SIZE = 2048;
@@ -54,6 +55,10 @@ export class PacketPool {
   readonly reason: Uint8Array;
   /** per-node scratch: ICMP error type/code/MTU, IPv6 upper-layer offset, ... */
   readonly aux: Uint32Array;
+  /** a TCP super-frame carried whole (io/super-frame.ts): its side buffer's id + 1, else 0 */
+  readonly sup: Uint16Array;
+  /** the side buffers of the super-frames carried whole */
+  readonly supers = new SuperStore();
   /** log2(slotSize): slot i's bytes start at i << shift */
   readonly shift: number;
   /** the longest frame a slot holds: slotSize - HEADROOM */
@@ -79,6 +84,7 @@ export class PacketPool {
     this.flags = new Uint8Array(size);
     this.reason = new Uint8Array(size);
     this.aux = new Uint32Array(size);
+    this.sup = new Uint16Array(size);
     this.freeList = new Uint32Array(size);
     for (let i = 0; i < size; i++) this.freeList[i] = size - 1 - i;
     this.freeCount = size;
@@ -134,12 +140,24 @@ export class PacketPool {
 
   /** Every slot free again (after a failed burst: nothing is held between bursts). */
   reset(): void {
+    for (let i = 0; i < this.size; i++) if (this.sup[i] !== 0) this.dropSuper(i);
     for (let i = 0; i < this.size; i++) this.freeList[i] = this.size - 1 - i;
     this.freeCount = this.size;
   }
 
   free(i: number): void {
+    if (this.sup[i] !== 0) this.dropSuper(i);
     this.freeList[this.freeCount++] = i;
+  }
+
+  /**
+   * The slot stops standing for a super-frame (freed, or reused for something else: an ICMP
+   * error, a segment): its side buffer goes back. Drivers' freeBurst never sees such a slot
+   * (a super-frame leaves by txSuper or is cut before a driver's txBurst).
+   */
+  dropSuper(i: number): void {
+    this.supers.release(this.sup[i]! - 1);
+    this.sup[i] = 0;
   }
 
   /** free(idx[k]) for k in [start, start + count): for drivers giving back a transmitted burst. */

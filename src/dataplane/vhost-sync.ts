@@ -5,12 +5,16 @@
  * connected subnets; each sync applies the difference from the last one with `ip` (failures
  * are logged, not thrown: the data plane works without them). The TAP itself and the
  * router's MAC on it belong to the vif (dataplane.ts addVif, io/tap.ts); nothing here touches
- * the host side's MAC or MTU.
+ * the host side's MAC or MTU. vhost0 gets accept_local: an ICMP "fragmentation needed" the
+ * vRouter answers the host's own too-big packet with comes from the router address of the vif
+ * it did not fit, which is also the host's (see graph/icmp-error.ts), and the kernel would
+ * otherwise drop it as a martian source, blackholing the host's TCP on a smaller MTU.
  *
  * VRouterDataplane (dataplane.ts) owns one VhostSync and calls sync() whenever a default-VRF
  * vif or its addresses change, and when vhost0 appears.
  */
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { formatIp, formatPrefix, makePrefix, type Prefix } from '../lib/addr.js';
 import { logLine } from '../telemetry/log.js';
 
@@ -31,8 +35,16 @@ export class VhostSync {
   /** addresses and routes put on vhost0 so far: 'family kind prefix' (kind: addr or route) */
   private installed = new Set<string>();
 
+  /** the device accept_local was set on */
+  private acceptLocalOn = '';
+
   /** Put the default-VRF addresses and connected subnets of `vifs` on the host interface `dev` (idempotent). */
   sync(dev: string, vifs: Iterable<HostVif>): void {
+    if (this.acceptLocalOn !== dev) {
+      this.acceptLocalOn = dev;
+      const path = `/proc/sys/net/ipv4/conf/${dev}/accept_local`;
+      this.pending = this.pending.then(() => writeFile(path, '1').catch((e: unknown) => logLine(`vrouter: vhost0: ${path}: ${e instanceof Error ? e.message : String(e)}`)));
+    }
     // what the kernel should hold: 'family kind prefix' (kind: addr or route)
     const want = new Set<string>();
     for (const v of vifs) {

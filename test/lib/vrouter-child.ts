@@ -12,7 +12,7 @@
  */
 import { createDataplane } from '../../src/dataplane/dataplane.js';
 import { startIntrospect } from '../../src/dataplane/introspect.js';
-import type { BridgeDomainConfig, BridgePortConfig, LabelAction, NexthopSpec, VifConfig } from '../../src/dataplane/api.js';
+import type { AclRule, BridgeDomainConfig, BridgePortConfig, LabelAction, NexthopSpec, VifConfig } from '../../src/dataplane/api.js';
 
 export interface VrouterConfig {
   workers?: number;
@@ -30,6 +30,8 @@ export interface VrouterConfig {
   bridgePorts?: Record<string, BridgePortConfig>;
   bridgeDomains?: BridgeDomainConfig[];
   macAging?: number;
+  /** IP filters set after the vifs (DataplaneOptions.setAcl) */
+  acls?: { vif: string; direction?: 'input' | 'output'; rules: AclRule[] }[];
 }
 
 async function main(): Promise<void> {
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   for (const v of cfg.vrfs ?? []) dp.addVrf(v);
   for (const v of cfg.vifs) await dp.addVif(v);
   for (const [vif, port] of Object.entries(cfg.bridgePorts ?? {})) dp.setBridgePort(vif, port);
+  for (const a of cfg.acls ?? []) dp.setAcl(a.vif, a.rules, a.direction);
   for (const d of cfg.bridgeDomains ?? []) dp.setBridgeDomain(d);
   if (cfg.macAging) dp.setMacAging(cfg.macAging);
   const nh = new Map<string, number>();

@@ -7,13 +7,16 @@
  * toward such a vif to the general nodes). MPLS frames are not filtered, nor by input filters
  * the ICMP errors the router builds. A reject rule's
  * packet goes to icmp-error as unreachable, administratively prohibited (ICMP 3/13, ICMPv6
- * 1/1); a deny's, and a packet no rule matches, is dropped and counted.
+ * 1/1); a deny's, and a packet no rule matches, is dropped and counted. A TCP super-frame
+ * carried whole (io/super-frame.ts) is cut here into its segments when the vif has a filter,
+ * so every segment is matched, counted and dropped as before.
  */
 import * as K from './graph-constants.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { rd32 } from './bytes.js';
 import { DECIDE_PERMIT, DECIDE_REJECT, type AclTable } from '../tables/acl-table.js';
+import { cutInGraph, cutSegments } from './carried.js';
 
 export const aclNode: GraphNode = {
   id: K.N_ACL,
@@ -38,17 +41,28 @@ function acl(g: Graph): void {
   const w = g.work;
   const n = g.take(K.N_ACL, w);
   const at = g.t.acl;
+  const sup = g.pool.sup;
   for (let k = 0; k < n; k++) {
     const i = w[k]!;
-    const vif = g.pool.rxVif[i]!;
-    // an ICMP error the router built carries the offending packet's vif: it was not received there
-    const dec = (g.pool.flags[i]! & K.PF_ICMP_GEN) !== 0 ? -1 : decidePacket(g, at, vif, i);
-    if (dec < 0 || (dec & DECIDE_PERMIT) !== 0) g.enq(K.N_REWRITE, i);
-    else if ((dec & DECIDE_REJECT) !== 0) unreachable(g, i, K.D_ACL_REJECT);
-    else g.drop(i, K.D_ACL_DENY);
-    // the rule that decided (MAX_ACL_RULES: none did), and the packet's bytes beside it
-    if (dec >= 0) count(g, g.aclBase, g.aclBytesBase, vif * K.ACL_STRIDE + (dec & 0xffff), i);
+    if (sup[i] === 0) aclOne(g, at, i);
+    else if (at.desc[g.pool.rxVif[i]!] === 0) g.enq(K.N_REWRITE, i);
+    else {
+      // a super-frame carried whole (io/super-frame.ts): the filter sees, counts and drops each segment
+      const m = cutInGraph(g, i);
+      for (let q = 0; q < m; q++) aclOne(g, at, cutSegments[q]!);
+    }
   }
+}
+
+function aclOne(g: Graph, at: AclTable, i: number): void {
+  const vif = g.pool.rxVif[i]!;
+  // an ICMP error the router built carries the offending packet's vif: it was not received there
+  const dec = (g.pool.flags[i]! & K.PF_ICMP_GEN) !== 0 ? -1 : decidePacket(g, at, vif, i);
+  if (dec < 0 || (dec & DECIDE_PERMIT) !== 0) g.enq(K.N_REWRITE, i);
+  else if ((dec & DECIDE_REJECT) !== 0) unreachable(g, i, K.D_ACL_REJECT);
+  else g.drop(i, K.D_ACL_DENY);
+  // the rule that decided (MAX_ACL_RULES: none did), and the packet's bytes beside it
+  if (dec >= 0) count(g, g.aclBase, g.aclBytesBase, vif * K.ACL_STRIDE + (dec & 0xffff), i);
 }
 
 /** Output filters of the outgoing vif (p.txVif, set by rewrite), the same way. */
@@ -56,15 +70,25 @@ function aclOut(g: Graph): void {
   const w = g.work;
   const n = g.take(K.N_ACL_OUT, w);
   const at = g.t.aclOut;
+  const sup = g.pool.sup;
   for (let k = 0; k < n; k++) {
     const i = w[k]!;
-    const vif = g.pool.txVif[i]!;
-    const dec = decidePacket(g, at, vif, i);
-    if (dec < 0 || (dec & DECIDE_PERMIT) !== 0) g.enq(K.N_TX, i);
-    else if ((dec & DECIDE_REJECT) !== 0) unreachable(g, i, K.D_ACL_OUT_REJECT);
-    else g.drop(i, K.D_ACL_OUT_DENY);
-    if (dec >= 0) count(g, g.aclOutBase, g.aclOutBytesBase, vif * K.ACL_STRIDE + (dec & 0xffff), i);
+    if (sup[i] === 0) aclOutOne(g, at, i);
+    else if (at.desc[g.pool.txVif[i]!] === 0) g.enq(K.N_TX, i);
+    else {
+      const m = cutInGraph(g, i);
+      for (let q = 0; q < m; q++) aclOutOne(g, at, cutSegments[q]!);
+    }
   }
+}
+
+function aclOutOne(g: Graph, at: AclTable, i: number): void {
+  const vif = g.pool.txVif[i]!;
+  const dec = decidePacket(g, at, vif, i);
+  if (dec < 0 || (dec & DECIDE_PERMIT) !== 0) g.enq(K.N_TX, i);
+  else if ((dec & DECIDE_REJECT) !== 0) unreachable(g, i, K.D_ACL_OUT_REJECT);
+  else g.drop(i, K.D_ACL_OUT_DENY);
+  if (dec >= 0) count(g, g.aclOutBase, g.aclOutBytesBase, vif * K.ACL_STRIDE + (dec & 0xffff), i);
 }
 
 /** A rule's hit and the packet's IP length (total length; IPv6: payload length + 40, as the fast path counts it). */

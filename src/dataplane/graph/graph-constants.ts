@@ -228,6 +228,10 @@ export const IO_COUNTERS = [
   ['txRingEmpty', null],
   ['txGsoFrames', null],
   ['txGsoSegments', null],
+  ['carried', null],
+  ['carriedSegments', null],
+  ['txCarried', null],
+  ['txCarriedSegments', null],
 ] as const;
 export const IO_STRIDE = IO_COUNTERS.length;
 

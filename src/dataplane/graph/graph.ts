@@ -127,6 +127,8 @@ export class Graph {
   aclNext = K.N_REWRITE;
   /** where rewrite sends packets: the acl-out node while any vif has an output filter, else straight to tx (set per run) */
   aclOutNext = K.N_TX;
+  /** the burst being run holds a carried super-frame (io/super-frame.ts): the fast path is skipped (set by the engine per burst) */
+  rxCarried = false;
   /** the fused IPv4/IPv6 fast path (fastPath); off only to compare it with the general nodes */
   fastOn = process.env.CNR_DP_NO_FAST_PATH === undefined;
   /** the fused L2 fast path (l2FastPath); off only to compare it with the l2 nodes */
@@ -213,6 +215,14 @@ export class Graph {
     st[K.C_RX] += n;
     st[K.C_BURSTS]++;
     st[vb] += n;
+  }
+
+  /** Receive counters for carried super-frames' segments beyond their one slot each (io/gso.ts's carriedRx). */
+  countCarriedRx(vif: number, segments: number, bytes: number): void {
+    const vb = this.vifBase + vif * K.VIF_STRIDE;
+    this.stats[K.C_RX] += segments;
+    this.stats[vb] += segments;
+    this.stats[vb + 1] += bytes;
   }
 
   /** inputInPlace's burst, when the fast path does not take it: rxVif and the rx bytes for every packet. */
@@ -311,7 +321,9 @@ export class Graph {
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
     // and output filters route rewrite's packets through acl-out (the fast path leaves packets toward such a vif to the general nodes)
     this.aclOutNext = this.t.aclOut.active[0] !== 0 ? K.N_ACL_OUT : K.N_TX;
-    if (ql[K.N_ETH_IN] && this.fastOn) {
+    // a burst with a carried super-frame (io/super-frame.ts) goes to the general nodes whole:
+    // the fast path queues straight for txBurst, which sends only a slot's bytes
+    if (ql[K.N_ETH_IN] && this.fastOn && !this.rxCarried) {
       this.fastPath();
       if (ql[K.N_ETH_IN] !== 0 && this.l2 !== undefined && this.l2FastOn) this.l2FastPath();
     } else if (this.rxPending >= 0) this.claimRx();
@@ -319,6 +331,7 @@ export class Graph {
     // set), and packets come in only through ethernet-input (input, inputInPlace) and tx
     // (inputHandoff, request): when the fast path took the whole burst, no node has work.
     // (The pass over the registered nodes costs a load and a check per node, per burst.)
+    this.rxCarried = false;
     if (ql[K.N_ETH_IN] !== 0 || ql[K.N_TX] !== 0 || this.leftover) this.passes();
     flushTx(this);
   }

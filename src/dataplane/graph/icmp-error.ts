@@ -4,7 +4,10 @@
  * label stack of an expired MPLS packet, RFC 4950), unreachable, packet too big. Never for
  * an ICMP error, a multicast or unspecified source or a non-first fragment; rate-limited
  * (a token bucket shared with the echo replies). The error is routed back in the receiving
- * vif's VRF.
+ * vif's VRF, from the receiving vif's address; a too-big about the host's own packet (from
+ * vhost0, which has no address here) comes from the vif it did not fit. A TCP super-frame
+ * carried whole (io/super-frame.ts) gets one error, about its first segment, and its side
+ * buffer goes.
  */
 import * as K from './graph-constants.js';
 import * as L from './limits.js';
@@ -43,6 +46,8 @@ function icmpError(g: Graph): void {
   g.refillIcmp();
   for (let k = 0; k < n; k++) {
     const i = w[k]!;
+    // a super-frame carried whole becomes the error about its first segment: its payload goes
+    if (p.sup[i] !== 0) p.dropSuper(i);
     const base = i << SHIFT;
     const l3 = p.l3[i]!;
     const o = base + l3;
@@ -51,7 +56,9 @@ function icmpError(g: Graph): void {
     const code = (aux >>> 16) & 255;
     const mtu = aux & 0xffff;
     const fl = p.flags[i]!;
-    const vif = p.rxVif[i]!;
+    // too big, from vhost0: the host's own packet; it has no address on vhost0 here, so the
+    // error comes from the vif it did not fit (rewrite set txVif), as from the next router
+    const vif = p.rxVif[i]! === vt.global[0]! && type === (fl & K.PF_IP6 ? 2 : 3) && (type === 2 || code === 4) ? p.txVif[i]! : p.rxVif[i]!;
     const end = base + p.start[i]! + p.len[i]!;
     let ok = (fl & (K.PF_ICMP_GEN | K.PF_MPLS)) === 0 && g.icmpTokens >= 1 && l3 >= 48 + MIN_FRONT;
     if (ok && (fl & K.PF_LSE) !== 0) {

@@ -166,6 +166,8 @@ function rewrite(g: Graph): void {
     const l3len = p.start[i]! + p.len[i]! - p.l3[i]! + 4 * nl;
     const mtu = vt.mtu[vif]!;
     if (l3len > mtu) {
+      // the error's source, for a packet from vhost0 (which has no address here), is the out vif's
+      p.txVif[i] = vif;
       if ((fl & K.PF_MPLS) !== 0) g.drop(i, K.D_MTU_EXCEEDED);
       else if ((fl & K.PF_IP6) !== 0) g.icmp(i, K.D_MTU_EXCEEDED, 2, 0, mtu - 4 * nl);
       else if ((d[o + 6]! & 0x40) !== 0) g.icmp(i, K.D_MTU_EXCEEDED, 3, 4, mtu - 4 * nl);

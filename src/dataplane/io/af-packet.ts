@@ -43,7 +43,7 @@ import {
 import {
   disableKernelArp, disableOffloads, errno, interfaceIndex, requestPacketRing, requestPacketRingAsync, sockaddrLl, interfaceMac, libc, mapFailed, setIntOption, setInterfaceUp, sysError, viewMemory,
 } from '../../sys/libc.js';
-import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
+import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver, type CarriedRx } from './gso.js';
 import { copyWords, fitsWords } from './copy.js';
 import { GsoSender } from './gso-send.js';
 import { PF_CSUM_SELF } from '../graph/graph-constants.js';
@@ -221,6 +221,9 @@ export interface AfPacketStats {
   txGsoFrames: number;
   txGsoSegments: number;
   txGsoFailed: number;
+  /** TCP super-frames received and carried through the graph whole (io/super-frame.ts), and the segments they stood for */
+  carried: number;
+  carriedSegments: number;
 }
 
 export interface AfPacketDriver extends IoDriver {
@@ -293,6 +296,9 @@ class AfPacket implements AfPacketDriver {
   private readonly statsBuf = new Uint8Array(8);
   private readonly statsLen = new Int32Array(1);
   private readonly counters = { rxFrames: 0, txFrames: 0, txRingFull: 0, kernelDrops: 0, rxTooBig: 0, rxNoBuffer: 0 };
+  /** carried super-frames sent whole (txSuper), and the segments they stood for */
+  private txCarried = 0;
+  private txCarriedSegments = 0;
   private readonly gso: VnetReceiver;
   /** TCP segments out as GSO super-frames (io/gso-send.ts); undefined with txGso false */
   private readonly gsoSend: GsoSender | undefined;
@@ -337,6 +343,9 @@ class AfPacket implements AfPacketDriver {
     const slotSize = pool.slotSize;
     const maxFrame = pool.maxFrame;
     const frameSize = this.frameSize;
+    // carried super-frames' extra segments count against max in io/gso.ts (RX_NO_ROOM), not
+    // here: the burst stands for at most 2 * max segments, within the graph's queues
+    this.gso.burstExtra = 0;
     let n = 0;
     let head = this.rxHead;
     while (n < max) {
@@ -481,6 +490,42 @@ class AfPacket implements AfPacketDriver {
     return queued;
   }
 
+  get carriedRx(): CarriedRx {
+    return this.gso.carriedRx;
+  }
+
+  setCarry(when: (() => boolean) | null): void {
+    this.gso.carry = when;
+  }
+
+  /**
+   * A TCP super-frame carried through the graph whole (io/super-frame.ts) sent as one GSO frame
+   * by the GSO send's socket, after what the ring holds; 0 (the graph cuts it into the ring)
+   * without the GSO send, for a tagged or labelled frame, or when the kernel refuses it.
+   */
+  txSuper(pool: PacketPool, slot: number): number {
+    const g = this.gsoSend;
+    if (g === undefined) return 0;
+    const st = pool.supers;
+    const id = pool.sup[slot]! - 1;
+    const off = pool.offset(slot);
+    const len = pool.len[slot]!;
+    const et = (pool.data[off + 12]! << 8) | pool.data[off + 13]!;
+    if (et !== 0x0800 && et !== 0x86dd) return 0;
+    const at = st.assemble(id, pool.data, off, len);
+    if (at < 0) return 0;
+    const h = len - Math.min(st.mss[id]!, st.payLen[id]!);
+    const vh = st.gsoHeader(id, at, h);
+    const w = at - vh + h + st.payLen[id]!;
+    const segs = st.segments(id);
+    if (this.txPending > 0) this.kick();
+    if (!g.sendFrom(st.bufs[id]!.subarray(vh, vh + w), w, segs)) return 0;
+    this.counters.txFrames += segs;
+    this.txCarried++;
+    this.txCarriedSegments += segs;
+    return segs;
+  }
+
   /** Queue idx[from..to) in the TX ring (the kick is flush()'s); returns how many were queued. */
   private txRing(pool: PacketPool, idx: Uint32Array, from: number, to: number): number {
     const slotSize = pool.slotSize;
@@ -576,6 +621,8 @@ class AfPacket implements AfPacketDriver {
       txGsoFrames: this.gsoSend?.frames ?? 0,
       txGsoSegments: this.gsoSend?.segments ?? 0,
       txGsoFailed: this.gsoSend?.failed ?? 0,
+      carried: g.carried,
+      carriedSegments: g.carriedSegments,
     };
   }
 
@@ -596,6 +643,10 @@ class AfPacket implements AfPacketDriver {
       txRingEmpty: 0,
       txGsoFrames: s.txGsoFrames,
       txGsoSegments: s.txGsoSegments,
+      carried: s.carried,
+      carriedSegments: s.carriedSegments,
+      txCarried: this.txCarried,
+      txCarriedSegments: this.txCarriedSegments,
     };
   }
 

@@ -6,6 +6,7 @@
  * (/dev/net/tun), memory.ts (tests and the in-memory benchmark).
  */
 import type { PacketPool } from '../pool.js';
+import type { CarriedRx } from './gso.js';
 
 /**
  * What a driver lost or reshaped on its own side of the graph, cumulative since it opened:
@@ -39,6 +40,12 @@ export interface IoCounters {
   /** GSO super-frames sent (AF_PACKET's merged TCP segments, vhost0's toward the host), and the segments they carried */
   txGsoFrames: number;
   txGsoSegments: number;
+  /** super-frames received and carried through the graph whole (io/super-frame.ts), and the segments they stood for; drivers that never carry leave them out */
+  carried?: number;
+  carriedSegments?: number;
+  /** carried super-frames sent whole (txSuper), and the segments they stood for */
+  txCarried?: number;
+  txCarriedSegments?: number;
 }
 
 export interface IoDriver {
@@ -58,6 +65,23 @@ export interface IoDriver {
    * value: the number actually queued).
    */
   txBurst(pool: PacketPool, idx: Uint32Array, start: number, count: number): number;
+  /**
+   * Send the TCP super-frame carried whole in pool slot `slot` (io/super-frame.ts) as one GSO
+   * frame, after everything txBurst queued before it; returns the segments it stands for, or 0
+   * when it was not sent (the caller cuts it and queues the segments). Does not free the slot.
+   * Only drivers whose far side takes GSO frames have it (vhost0's TAP, AF_PACKET with the GSO
+   * send); the others get segments.
+   */
+  txSuper?(pool: PacketPool, slot: number): number;
+  /** Segments and bytes of carried super-frames received beyond their one slot each (io/gso.ts), for the graph's receive counters. */
+  readonly carriedRx?: CarriedRx;
+  /**
+   * Let the driver carry received TCP super-frames whole (io/super-frame.ts) while `when()` says
+   * so (asked per super-frame); drivers without it always cut them. A driver that carried one
+   * in a burst says so by carriedRx (the engine then runs that burst without the fast path,
+   * which handles no super-frame).
+   */
+  setCarry?(when: (() => boolean) | null): void;
   /** Make the kernel send what txBurst queued (one syscall per burst, not per frame). */
   flush(): void;
   /** Cumulative I/O counters (drivers without any leave it out). May make a syscall: not per burst. */

@@ -56,8 +56,13 @@ export class GsoSender {
 
   /** Send the super-frame coalescer.buf[0..w) (virtio_net_hdr first) of `segments` segments; false when the kernel did not take it. */
   send(w: number, segments: number): boolean {
+    return this.sendFrom(this.coalescer.buf, w, segments);
+  }
+
+  /** Send buf[0..w) (virtio_net_hdr first), a super-frame of `segments` segments built elsewhere (a carried one, io/super-frame.ts). */
+  sendFrom(buf: Uint8Array, w: number, segments: number): boolean {
     if (this.fd === -1) this.fd = this.open();
-    if (this.fd < 0 || libc().write(this.fd, this.coalescer.buf, w) !== w) {
+    if (this.fd < 0 || libc().write(this.fd, buf, w) !== w) {
       this.failed++;
       return false;
     }

@@ -5,7 +5,9 @@
  * ("partial") TCP/UDP checksum. The graph only takes MTU-sized frames with finished checksums,
  * so here a super-frame is cut into the segments the sender's NIC would have put on a wire
  * (what the kernel's own tcp_gso_segment / __udp_gso_segment do) and every checksum is
- * completed. Slow path: frames without GSO or a partial checksum never come here.
+ * completed. Slow path: frames without GSO or a partial checksum never come here. A TCP
+ * super-frame with a partial checksum may instead be carried through the graph whole
+ * (carryWhole, io/super-frame.ts), and cut later where something needs segments (cutCarried).
  *
  * Supported: TCP over IPv4 and IPv6 (VIRTIO_NET_HDR_GSO_TCPV4/TCPV6, ECN bit honoured via CWR
  * only on the first segment) and UDP segmentation offload (GSO_UDP_L4, from UDP_SEGMENT
@@ -16,6 +18,7 @@
 import { finishChecksum, onesSum } from '../../wire/checksum.js';
 import { HEADROOM, type PacketPool } from '../pool.js';
 import { PF_CSUM_SELF } from '../graph/graph-constants.js';
+import { SUPER_RESERVE, l3Offset, setIpLength } from './super-frame.js';
 
 /** struct virtio_net_hdr: flags u8, gso_type u8, hdr_len, gso_size, csum_start, csum_offset (u16, little-endian) */
 export const VNET_HDR_LEN = 10;
@@ -51,7 +54,19 @@ export interface GsoCounters {
   tooBig: number;
   /** super-frames dropped because the pool had too few free slots for their segments */
   poolEmpty: number;
+  /** super-frames carried through the graph whole (io/super-frame.ts), and the segments they stand for */
+  carried: number;
+  carriedSegments: number;
 }
+
+/** What a receiver's carried super-frames add to the graph's receive counters beyond their one slot each; the engine takes and zeroes it. */
+export interface CarriedRx {
+  segments: number;
+  bytes: number;
+}
+
+/** carryWhole's answer when the super-frame is to be cut as before */
+const NOT_CARRIED = -2;
 
 /** gso_size meaning "as large as a pool slot allows" (resegmenting a jumbo TCP frame) */
 const FIT_SLOT = -1;
@@ -74,7 +89,20 @@ function tcpGsoType(src: Uint8Array, mac: number, len: number): number {
 export const RX_NO_ROOM = -1;
 
 export class VnetReceiver {
-  readonly counters: GsoCounters = { superFrames: 0, segments: 0, csumCompleted: 0, unsupported: 0, tooBig: 0, poolEmpty: 0 };
+  readonly counters: GsoCounters = { superFrames: 0, segments: 0, csumCompleted: 0, unsupported: 0, tooBig: 0, poolEmpty: 0, carried: 0, carriedSegments: 0 };
+  /**
+   * Whether TCP super-frames may be carried through the graph whole now (io/super-frame.ts),
+   * asked per super-frame; null (the default): always cut. vhost0's TAP sets it.
+   */
+  carry: (() => boolean) | null = null;
+  /** the segments and bytes carried super-frames stand for beyond their one slot each, not yet counted by the graph */
+  readonly carriedRx: CarriedRx = { segments: 0, bytes: 0 };
+  /**
+   * Segments the carried super-frames of the current burst stand for beyond their one slot
+   * each: the driver resets it per burst and counts it against the burst's size, so that a
+   * burst cut later (a filter, an out-port taking segments) still fits the graph's queues.
+   */
+  burstExtra = 0;
   /**
    * The receiving link's IP MTU, when known (0: not): a TCP frame too long for a pool slot and
    * without a GSO size (AF_XDP multi-buffer frames carry none) is cut into segments that also
@@ -126,16 +154,28 @@ export class VnetReceiver {
       out[n] = slot;
       return n + 1;
     }
+    if (this.carry !== null && (flags & VNET_F_NEEDS_CSUM) !== 0 && vlan < 0) {
+      const m = this.carryWhole(src, vh, mac, len, gsoType, gsoSize, pool, out, n, max);
+      if (m !== NOT_CARRIED) return m;
+    }
     return this.segment(src, srcView, vh, mac, len, vlan, gsoType, gsoSize, pool, out, n, max);
   }
 
-  private segment(src: Uint8Array, sv: DataView, vh: number, mac: number, len: number, vlan: number, gsoType: number, mss: number, pool: PacketPool, out: Uint32Array, n: number, max: number): number {
+  /**
+   * Cut a super-frame into segments. `knownL3`: where its IP header starts, relative to mac,
+   * when the caller parsed the L2 headers (a carried super-frame's rewritten headers may hold
+   * tags and labels); -1: Ethernet, at most one tag, then IPv4/IPv6.
+   */
+  segment(src: Uint8Array, sv: DataView, vh: number, mac: number, len: number, vlan: number, gsoType: number, mss: number, pool: PacketPool, out: Uint32Array, n: number, max: number, knownL3 = -1): number {
     const c = this.counters;
     const end = mac + len;
     const tagLen = vlan >= 0 ? 4 : 0;
     let l3 = mac + 14;
     let etherType = (src[mac + 12]! << 8) | src[mac + 13]!;
-    if ((etherType === ETH_VLAN || etherType === ETH_QINQ) && len >= 18) {
+    if (knownL3 >= 0) {
+      l3 = mac + knownL3;
+      etherType = src[l3]! >>> 4 === 4 ? ETH_IPV4 : ETH_IPV6;
+    } else if ((etherType === ETH_VLAN || etherType === ETH_QINQ) && len >= 18) {
       etherType = (src[mac + 16]! << 8) | src[mac + 17]!;
       l3 += 4;
     }
@@ -206,23 +246,11 @@ export class VnetReceiver {
       const t = d + outL4;
       const l4Len = l4Hdr + chunk;
       if (v4) {
-        const ihl = outL4 - outL3;
-        const total = ihl + l4Len;
-        data[ip + 2] = total >>> 8;
-        data[ip + 3] = total & 0xff;
         const id = (ipId + k) & 0xffff;
         data[ip + 4] = id >>> 8;
         data[ip + 5] = id & 0xff;
-        data[ip + 10] = 0;
-        data[ip + 11] = 0;
-        const hc = finishChecksum(onesSum(data, ip, ihl));
-        data[ip + 10] = hc >>> 8;
-        data[ip + 11] = hc & 0xff;
-      } else {
-        const plen = outL4 - outL3 - 40 + l4Len;
-        data[ip + 4] = plen >>> 8;
-        data[ip + 5] = plen & 0xff;
       }
+      setIpLength(data, ip, outL4 - outL3 + l4Len, outL4 - outL3);
       let field: number;
       if (proto === TCP) {
         pv.setUint32(t + 4, (seq + off) >>> 0);
@@ -253,11 +281,94 @@ export class VnetReceiver {
     return n;
   }
 
+  /**
+   * Take a TCP super-frame with a partial checksum whole (io/super-frame.ts): its payload into a
+   * side buffer, its headers and first segment's payload into one pool slot whose IP length is
+   * that first segment's, for the graph. NOT_CARRIED when it is not plain TCP over IPv4/IPv6 in
+   * Ethernet with the checksum at the TCP header, is no longer than one segment, has segments
+   * that would not fit a slot, or carry() or the side buffers say no: then it is cut as before.
+   */
+  private carryWhole(src: Uint8Array, vh: number, mac: number, len: number, gsoType: number, mss: number, pool: PacketPool, out: Uint32Array, n: number, max: number): number {
+    if (gsoType !== GSO_TCPV4 && gsoType !== GSO_TCPV6) return NOT_CARRIED;
+    const v4 = gsoType === GSO_TCPV4;
+    const l3 = mac + 14;
+    const end = mac + len;
+    if (((src[mac + 12]! << 8) | src[mac + 13]!) !== (v4 ? ETH_IPV4 : ETH_IPV6) || l3 + 60 > end) return NOT_CARRIED;
+    const ipHdr = v4 ? (src[l3]! & 0x0f) * 4 : 40;
+    if (v4 ? ipHdr < 20 || src[l3 + 9] !== TCP || (((src[l3 + 6]! << 8) | src[l3 + 7]!) & 0x3fff) !== 0 : src[l3 + 6] !== TCP) return NOT_CARRIED;
+    const l4 = l3 + ipHdr;
+    const csumStart = src[vh + 6]! | (src[vh + 7]! << 8);
+    const csumOffset = src[vh + 8]! | (src[vh + 9]! << 8);
+    if (mac + csumStart !== l4 || csumOffset !== 16) return NOT_CARRIED;
+    const tcpHdr = (src[l4 + 12]! >>> 4) * 4;
+    const hdrEnd = l4 + tcpHdr;
+    const payload = end - hdrEnd;
+    const h = hdrEnd - mac;
+    if (tcpHdr < 20 || mss <= 0 || payload <= mss || h + mss > pool.maxFrame || payload > 65536) return NOT_CARRIED;
+    if (!this.carry!()) return NOT_CARRIED;
+    const segs = Math.ceil(payload / mss);
+    if (segs > max) return NOT_CARRIED;
+    if (n + this.burstExtra + segs > max) return RX_NO_ROOM;
+    const st = pool.supers;
+    const id = st.alloc();
+    if (id < 0) return NOT_CARRIED;
+    const slot = pool.alloc();
+    if (slot < 0) {
+      st.release(id);
+      this.counters.poolEmpty++;
+      return n;
+    }
+    st.bufs[id]!.set(src.subarray(hdrEnd, end), SUPER_RESERVE);
+    const data = pool.data;
+    const d = (slot << pool.shift) + HEADROOM;
+    data.set(src.subarray(mac, hdrEnd + mss), d);
+    // the slot is the first segment, as the sender's TSO would have sent it: the graph's MTU,
+    // ICMP too-big and IP checks see that
+    setIpLength(data, d + 14, ipHdr + tcpHdr + mss, ipHdr);
+    pool.len[slot] = h + mss;
+    pool.rxVif[slot] = this.vif;
+    pool.sup[slot] = id + 1;
+    st.payLen[id] = payload;
+    st.mss[id] = mss;
+    st.gsoType[id] = src[vh + 1]!;
+    st.tcpHdr[id] = tcpHdr;
+    st.ipHdr[id] = ipHdr;
+    this.burstExtra += segs - 1;
+    this.counters.carried++;
+    this.counters.carriedSegments += segs;
+    this.carriedRx.segments += segs - 1;
+    this.carriedRx.bytes += (segs - 1) * h + payload - mss;
+    out[n] = slot;
+    return n + 1;
+  }
+
   /** A super-frame whose headers do not say what its GSO type does: dropped, counted with the unsupported. */
   private unparsable(n: number): number {
     this.counters.unsupported++;
     return n;
   }
+}
+
+/** cuts carried super-frames after the graph (its counters are not a driver's) */
+const carriedCutter = new VnetReceiver(0);
+
+/**
+ * Cut the super-frame carried whole in pool slot `slot` (pool.sup) into segments appended to
+ * out[n..max), from its headers as the graph left them (rewritten: MACs, TTL, tags or labels
+ * pushed) and its payload: for an out-port or a node that must see segments. Returns the new
+ * count, n when it could not be cut (headers not IP after Ethernet/tags/labels, pool empty),
+ * or RX_NO_ROOM. The slot itself is left to the caller (it still names the side buffer).
+ */
+export function cutCarried(pool: PacketPool, slot: number, out: Uint32Array, n: number, max: number): number {
+  const st = pool.supers;
+  const id = pool.sup[slot]! - 1;
+  const off = pool.offset(slot);
+  const len = pool.len[slot]!;
+  const at = st.assemble(id, pool.data, off, len);
+  if (at < 0) return n;
+  const h = len - Math.min(st.mss[id]!, st.payLen[id]!);
+  const vh = st.gsoHeader(id, at, h);
+  return carriedCutter.segment(st.bufs[id]!, st.views[id]!, vh, at, h + st.payLen[id]!, -1, st.gsoType[id]! & ~GSO_ECN, st.mss[id]!, pool, out, n, max, l3Offset(pool.data, off, h));
 }
 
 /**

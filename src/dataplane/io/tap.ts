@@ -13,17 +13,19 @@
  * so the host's TCP hands us its 64 KiB super-frames with a partial checksum, one read() each,
  * instead of segmenting and checksumming every ~1448 bytes and handing them over one read at a
  * time. Every frame is read whole into one buffer and taken by io/gso.ts as AF_PACKET's are:
- * a plain frame copied into a pool slot (its partial checksum completed), a super-frame cut
- * into the segments the host's TSO would have made (gso_size: the host's MSS for vhost0's MTU),
- * each with finished checksums, for the graph to filter, route and count one by one. Toward
- * a fabric netdev they are merged again (io/gso-send.ts).
+ * a plain frame copied into a pool slot (its partial checksum completed). On vhost0 (the
+ * engine's setCarry) a TCP super-frame is carried through the graph whole (io/super-frame.ts:
+ * one slot standing for it, its payload beside it) and leaves by the out driver's txSuper as
+ * one GSO frame, or is cut where a filter or an out-port needs segments; elsewhere (pods) it is
+ * cut on the way in into the segments the host's TSO would have made, each with finished
+ * checksums. txSuper here writes a carried super-frame whole toward this TAP's kernel.
  */
 import type { IoCounters, IoDriver } from './driver.js';
 import type { PacketPool } from '../pool.js';
 import {
   EAGAIN, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, O_CLOEXEC, O_NONBLOCK, O_RDWR, TUNSETIFF, TUNSETOFFLOAD, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN,
 } from '../../sys/constants.js';
-import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver } from './gso.js';
+import { RX_NO_ROOM, VNET_HDR_LEN, VnetReceiver, type CarriedRx } from './gso.js';
 import { TcpCoalescer } from './tcp-coalesce.js';
 import { PF_CSUM_SELF } from '../graph/graph-constants.js';
 import { errno, interfaceMac, libc, setInterfaceMac, setInterfaceUp, sysError } from '../../sys/libc.js';
@@ -58,6 +60,11 @@ export interface TapStats {
   rxGsoFrames: number;
   rxGsoSegments: number;
   csumCompleted: number;
+  /** super-frames from the host carried through the graph whole (io/super-frame.ts), and their segments; those written whole toward the host */
+  rxCarried: number;
+  rxCarriedSegments: number;
+  txCarried: number;
+  txCarriedSegments: number;
 }
 
 export function openTap(ifname: string, opts: TapOptions = {}): TapDriver {
@@ -86,6 +93,9 @@ export function openTap(ifname: string, opts: TapOptions = {}): TapDriver {
 
 class Tap implements TapDriver {
   private counters = { rxFrames: 0, txFrames: 0, rxDropped: 0, txErrors: 0 };
+  /** carried super-frames written whole (txSuper), and the segments they stood for */
+  private txCarried = 0;
+  private txCarriedSegments = 0;
   /** every frame is read here whole (virtio_net_hdr first), then copied or cut into pool slots */
   private readonly rxBuf = new Uint8Array(RX_BUF);
   private readonly rxView = new DataView(this.rxBuf.buffer);
@@ -118,8 +128,10 @@ class Tap implements TapDriver {
     if (this.fdNum < 0) return 0;
     const c = libc();
     const buf = this.rxBuf;
+    const gso = this.gso;
+    gso.burstExtra = 0;
     let n = 0;
-    while (n < max) {
+    while (n + gso.burstExtra < max) {
       let r = this.rxPending;
       this.rxPending = 0;
       if (r === 0) {
@@ -195,6 +207,37 @@ class Tap implements TapDriver {
     return c.write(this.fdNum, one, len + VNET_HDR_LEN) === len + VNET_HDR_LEN;
   }
 
+  get carriedRx(): CarriedRx {
+    return this.gso.carriedRx;
+  }
+
+  setCarry(when: (() => boolean) | null): void {
+    this.gso.carry = when;
+  }
+
+  /** A carried super-frame (io/super-frame.ts) written whole, its headers as the graph left them, with a GSO virtio_net_hdr. */
+  txSuper(pool: PacketPool, slot: number): number {
+    if (this.fdNum < 0) return 0;
+    const st = pool.supers;
+    const id = pool.sup[slot]! - 1;
+    const off = pool.offset(slot);
+    const len = pool.len[slot]!;
+    const h = len - Math.min(st.mss[id]!, st.payLen[id]!);
+    // only plain Ethernet: a tag or label stack pushed by the rewrite is not a GSO frame the host takes
+    const et = (pool.data[off + 12]! << 8) | pool.data[off + 13]!;
+    if (et !== 0x0800 && et !== 0x86dd) return 0;
+    const at = st.assemble(id, pool.data, off, len);
+    if (at < 0) return 0;
+    const vh = st.gsoHeader(id, at, h);
+    const w = at - vh + h + st.payLen[id]!;
+    if (libc().write(this.fdNum, st.bufs[id]!.subarray(vh, vh + w), w) !== w) return 0;
+    const segs = st.segments(id);
+    this.counters.txFrames += segs;
+    this.txCarried++;
+    this.txCarriedSegments += segs;
+    return segs;
+  }
+
   flush(): void {}
 
   stats(): TapStats {
@@ -207,6 +250,10 @@ class Tap implements TapDriver {
       rxGsoFrames: g.superFrames,
       rxGsoSegments: g.segments,
       csumCompleted: g.csumCompleted,
+      rxCarried: g.carried,
+      rxCarriedSegments: g.carriedSegments,
+      txCarried: this.txCarried,
+      txCarriedSegments: this.txCarriedSegments,
     };
   }
 
@@ -227,6 +274,10 @@ class Tap implements TapDriver {
       txRingEmpty: 0,
       txGsoFrames: this.coalescer.frames,
       txGsoSegments: this.coalescer.segments,
+      carried: g.carried,
+      carriedSegments: g.carriedSegments,
+      txCarried: this.txCarried,
+      txCarriedSegments: this.txCarriedSegments,
     };
   }
 

@@ -17,6 +17,7 @@ import { Graph, EVENT_WORDS } from '../graph/graph.js';
 import type { Tables } from '../tables/tables.js';
 import type { HandoffRing } from './handoff.js';
 import { DROP_NAMES, IO_COUNTERS, IO_STRIDE, STATS_DROP_BASE, VIF_STRIDE, statsLayout } from '../graph/graph-constants.js';
+import { VIF_L2 } from '../tables/vif-table.js';
 
 export const BURST = 256;
 
@@ -197,6 +198,14 @@ export class Engine {
     this.ioSeen.fill(0, vif * IO_STRIDE, (vif + 1) * IO_STRIDE); // a new driver counts from zero
     this.graph.drivers[vif] = driver;
     if (!this.active.includes(vif)) this.active.push(vif);
+    // TCP super-frames carried through the graph whole (driver.ts, setCarry), from every driver
+    // that can (vhost0's and pods' TAPs, AF_PACKET): a burst with one skips the fast path
+    // (graph.ts rxCarried). Not on a bridge port: the L2 nodes flood copies of a slot's bytes.
+    // CNR_CARRY_SUPER=0 cuts them all on the way in, for comparisons.
+    if (driver.setCarry && process.env['CNR_CARRY_SUPER'] !== '0') {
+      const flags = this.tables.vif.flags;
+      driver.setCarry(() => (flags[vif]! & VIF_L2) === 0);
+    }
   }
 
   detach(vif: number): void {
@@ -252,6 +261,14 @@ export class Engine {
       // straight into ethernet-input's queue when it is empty (it is, after every run)
       const inPlace = g.rxQueueFree;
       const n = drv.rxBurst(this.pool, inPlace ? g.rxQueue : vec, BURST);
+      const cx = drv.carriedRx;
+      if (cx !== undefined && cx.segments !== 0) {
+        // carried super-frames count as the segments they stand for
+        g.countCarriedRx(v, cx.segments, cx.bytes);
+        g.rxCarried = true;
+        cx.segments = 0;
+        cx.bytes = 0;
+      }
       if (n > 0) {
         if (inPlace) g.inputInPlace(n, v);
         else g.input(vec, n, v);
@@ -299,7 +316,7 @@ export class Engine {
     const seen = this.ioSeen;
     const base = vif * IO_STRIDE;
     for (let k = 0; k < IO_STRIDE; k++) {
-      const now = c[IO_KEYS[k]!];
+      const now = c[IO_KEYS[k]!] ?? 0;
       const delta = now - seen[base + k]!;
       if (delta <= 0) continue;
       seen[base + k] = now;
