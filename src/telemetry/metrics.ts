@@ -61,7 +61,7 @@ export function buildRegistry(src: MetricSources): Registry {
     perVif('cnr_vif_tx_bytes_total', 'Bytes sent per vRouter interface', 'txBytes');
     new Counter({
       name: 'cnr_vif_io_total',
-      help: 'Driver I/O counters per vRouter interface: kernelDrops (receive ring overflow), rxTooBig, rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted, poolEmpty, fillRingEmpty, txRingEmpty, txGsoFrames, txGsoSegments',
+      help: 'Driver I/O counters per vRouter interface: kernelDrops (receive ring overflow), rxTooBig, rxNoBuffer, gsoUnsupported, invalidDescs, txRingFull, gsoFrames, gsoSegments, csumCompleted, poolEmpty, fillRingEmpty, txRingEmpty, txGsoFrames, txGsoSegments, carried, carriedSegments, txCarried, txCarriedSegments (TCP super-frames carried through the graph whole, and their segments)',
       labelNames: ['vif', 'counter'],
       registers: [reg],
       async collect() {
