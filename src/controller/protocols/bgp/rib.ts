@@ -897,6 +897,9 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   const lt = locTableOf(cx, table);
   const compact = accepted && !cx.deferring && cx.rib.announceAt !== undefined;
   const pairs = compact && (nb.cfg.multipath ?? cx.cfg.multipath) === undefined;
+  // pairDecide's remembered choice holds within this UPDATE only: a commit between two
+  // UPDATEs (always-compare-med, a tie-break knob) may change the answer for the same paths
+  lastPair.q = undefined;
   let fresh: PrefixKey[] | undefined;
   let decided = 0;
   let paired = 0;
@@ -922,7 +925,7 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   if (decided) freshDecided(cx, st, table, decided);
 }
 
-/** pairDecide's last choice, for the next prefix with the same two paths and costs (an UPDATE's prefixes). */
+/** pairDecide's last choice, for the next prefix of the UPDATE with the same two paths and costs (reset per UPDATE by learnAll). */
 const lastPair = { q: undefined as Path | undefined, p: undefined as Path | undefined, qCost: 0, pCost: 0, best: undefined as Path | undefined, stepIdx: 0 };
 
 /**
