@@ -134,10 +134,12 @@ export class IsisScenario {
       case 'rib-route': {
         // another protocol's route (static, direct, ...) in the RIB, as the export policy sees it
         const table = String(e['table'] ?? 'inet.0');
+        // (protocol isis: a route of ours for the prefix, preference 18, as the RIB's listener tells it)
         const protocol = String(e['protocol'] ?? 'static') as RibRoute['protocol'];
+        const previous = this.rib.get(table, String(e['prefix']))?.protocol;
         if (e['withdraw'] === true) this.rib.withdraw(table, protocol, String(e['prefix']));
-        else this.rib.announce(table, protocol, { prefix: String(e['prefix']), protocol, preference: 5, nexthops: [{ gateway: String(e['next-hop'] ?? '10.0.0.2'), interface: Object.keys(this.sc.interfaces)[0]! }] });
-        this.inst.ribChanged(table, this.rib.get(table, String(e['prefix'])) ?? { protocol }, this.now);
+        else this.rib.announce(table, protocol, { prefix: String(e['prefix']), protocol, preference: protocol === 'isis' ? 18 : 5, nexthops: [{ gateway: String(e['next-hop'] ?? '10.0.0.2'), interface: Object.keys(this.sc.interfaces)[0]! }] });
+        this.inst.ribChanged(table, this.rib.get(table, String(e['prefix'])) ?? { protocol }, this.now, previous);
         return;
       }
       case 'raw': {

@@ -93,7 +93,7 @@ test('BGP\'s changes reach HostRoutes\' listener only to or from a route of ours
   const h = new HostRoutes({ device: 'lo', log: () => {} }, rec.run);
   const heard: string[] = [];
   h.start((l, wants) => rib.subscribe((c) => {
-    heard.push(`${c.prefix} ${c.protocol ?? '-'}`);
+    heard.push(`${c.prefix} ${c.protocol ?? '-'} from ${c.previous ?? '-'}`);
     l(c);
   }, wants));
   for (let i = 0; i < 50; i++) rib.announce('inet.0', 'bgp', route(`198.51.100.${i}/32`, 'bgp', 170));
@@ -105,7 +105,7 @@ test('BGP\'s changes reach HostRoutes\' listener only to or from a route of ours
   rib.announce('inet.0', 'bgp', route('198.51.100.61/32', 'bgp', 170));
   // a BGP route preferred over ours (preference 10): ours loses, and the listener hears it
   rib.announce('inet.0', 'bgp-pref', route('198.51.100.1/32', 'bgp', 10));
-  assert.deepEqual(heard, ['198.51.100.0/32 isis', '198.51.100.1/32 isis', '198.51.100.0/32 bgp', '198.51.100.1/32 bgp']);
+  assert.deepEqual(heard, ['198.51.100.0/32 isis from bgp', '198.51.100.1/32 isis from bgp', '198.51.100.0/32 bgp from isis', '198.51.100.1/32 bgp from isis']);
   await h.settled();
   // (.0 came and went in one burst: the batch removes it; .1 went once BGP's overtook it)
   assert.deepEqual(rec.batches.flat().sort(), ['route del 198.51.100.0/32 dev lo proto 250', 'route del 198.51.100.1/32 dev lo proto 250']);

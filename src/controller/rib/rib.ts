@@ -51,6 +51,8 @@ export interface RibChange {
   readonly key: PrefixKey;
   /** the protocol of the new active route, without building the route */
   readonly protocol: RibRoute['protocol'] | undefined;
+  /** the protocol of the active route before the change (undefined: the prefix had none) */
+  readonly previous?: RibRoute['protocol'] | undefined;
   /** the new active route; undefined when the prefix has none */
   route: RibRoute | undefined;
   /** what the FIB should hold; undefined: remove */
@@ -101,6 +103,7 @@ class Change implements RibChange {
   constructor(
     private readonly e: Entry,
     private readonly best: Cand | undefined,
+    readonly previous: RibRoute['protocol'] | undefined,
   ) {
     this.table = e.table.name;
     this.key = e.pkey;
@@ -1543,7 +1546,7 @@ export class Rib implements RibApi {
       // (a run of one pair of protocols' changes in one table: the last answer)
       const ls = t.lastProtocol === protocol && t.lastPrevious === previous && t.listenVersion === this.listenVersion ? t.lastListeners : this.listenersOf(t, protocol, previous);
       if (ls.length) {
-        const change = new Change(e, best);
+        const change = new Change(e, best, previous);
         for (let i = 0; i < ls.length; i++) ls[i]!(change);
       }
     }

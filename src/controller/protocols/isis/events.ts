@@ -109,9 +109,16 @@ export function linkChanged(cx: IsisContext, ifname: string, up: boolean, now: n
   reoriginate(cx, now);
 }
 
-/** Exported routes go into our LSP: regenerate it shortly (changes in a burst are taken together). */
-export function ribChanged(cx: IsisContext, table: string, route: { protocol: string } | undefined, now: number): void {
-  if (cx.cfg.exportPolicies.length === 0 || (table !== 'inet.0' && table !== 'inet6.0') || route?.protocol === 'isis') return;
+/**
+ * Exported routes go into our LSP: regenerate it shortly (changes in a burst are taken
+ * together). `previous`: the protocol of the prefix's active route before the change, when
+ * known. A change to one of IS-IS's own routes matters only when another protocol's route,
+ * which the export may have taken, was active before it (a redistributed static route
+ * withdrawn, an IS-IS route for the prefix taking over).
+ */
+export function ribChanged(cx: IsisContext, table: string, route: { protocol: string } | undefined, now: number, previous?: string): void {
+  if (cx.cfg.exportPolicies.length === 0 || (table !== 'inet.0' && table !== 'inet6.0')) return;
+  if (route?.protocol === 'isis' && (previous === undefined || previous === 'isis')) return;
   cx.originateDue ??= now + 100;
 }
 

@@ -46,19 +46,22 @@ export function createIsis(rib: RibApi, port: FramePort, opts: IsisOptions = {})
   let stopLinks: (() => void) | undefined;
   // routes of other protocols, for the export policy (a RIB without subscribe has none to offer)
   const ribWithEvents = rib as RibApi & {
-    subscribe?(l: (c: { table: string; route: { protocol: string } | undefined }) => void, wants?: (table: string, protocol: string | undefined) => boolean): (() => void) & { refilter?(): void };
+    subscribe?(
+      l: (c: { table: string; route: { protocol: string } | undefined; previous?: string | undefined }) => void,
+      wants?: (table: string, protocol: string | undefined, previous: string | undefined) => boolean,
+    ): (() => void) & { refilter?(): void };
   };
-  // the default VRF's changes of other protocols while an export policy may redistribute
-  // them (events.ribChanged ignores the rest), asked again after each commit (refilterRib):
-  // without one, BGP's millions call nothing here
+  // the default VRF's changes of other protocols, or from one to ours, while an export policy
+  // may redistribute them (events.ribChanged ignores the rest), asked again after each commit
+  // (refilterRib): without one, BGP's millions call nothing here
   const exporting = () => inst !== undefined && inst.cx.cfg.exportPolicies.length > 0;
   const stopRib = typeof ribWithEvents.subscribe === 'function'
     ? ribWithEvents.subscribe((c) => {
         // only then is the route read (a change builds it on reading)
         if (!exporting() || (c.table !== 'inet.0' && c.table !== 'inet6.0')) return;
-        inst!.ribChanged(c.table, c.route, now());
+        inst!.ribChanged(c.table, c.route, now(), c.previous);
         wake();
-      }, (table, protocol) => exporting() && (table === 'inet.0' || table === 'inet6.0') && protocol !== 'isis')
+      }, (table, protocol, previous) => exporting() && (table === 'inet.0' || table === 'inet6.0') && (protocol !== 'isis' || (previous !== undefined && previous !== 'isis')))
     : undefined;
   const refilterRib = () => stopRib?.refilter?.();
 

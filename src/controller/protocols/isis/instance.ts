@@ -229,9 +229,9 @@ export class IsisInstance {
     this.guarded(now, () => events.configChanged(this.cx, cfg, now));
   }
 
-  /** Another protocol's route changed in the RIB: the export policy may take it in or out. */
-  ribChanged(table: string, route: { protocol: string } | undefined, now: number): void {
-    this.guarded(now, () => events.ribChanged(this.cx, table, route, now));
+  /** Another protocol's route changed in the RIB (or ours took over from one: `previous`): the export policy may take it in or out. */
+  ribChanged(table: string, route: { protocol: string } | undefined, now: number, previous?: string): void {
+    this.guarded(now, () => events.ribChanged(this.cx, table, route, now, previous));
   }
 
   /** The clock: expire adjacencies and LSPs, send what is due, run SPF when due. */
