@@ -42,11 +42,13 @@ import { Lab, canBuildLabs } from '../test/interop/harness/lab.js';
 import { memBytes, readPidFile, runAsync, sleep, type Daemon } from '../test/interop/harness/proc.js';
 import { isisSkip, startFrrIsisd } from '../test/interop/isis-lab.js';
 import { Cnr, cnrAvailable } from '../test/interop/harness/cnr.js';
+import { launchFlagsOf } from '../src/lib/launch-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
 const injectorJs = join(here, 'lib', 'isis-injector.js');
 const cnrReceiverJs = join(here, 'lib', 'isis-cnr-receiver.js');
+const cnrBin = resolve(here, '..', '..', 'bin', 'cnr');
 
 const INJ_ADDR = '100.64.0.1';
 const RCV_ADDR = '100.64.0.2';
@@ -105,7 +107,10 @@ function cnrReceiver(name: string, extraArgs: readonly string[]): Receiver {
     name,
     async start(lab, ns, ifname) {
       // CNR_BENCH_ISIS_NODE_ARGS: node options for the receiver (profiling: --cpu-prof --cpu-prof-dir=DIR)
-      const nodeArgs = (process.env['CNR_BENCH_ISIS_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+      // bin/cnr's own flags (its young-generation floor), as `cnr controller` runs, except for the
+      // receiver measuring the opt-out, which bin/cnr refuses under the floor (docs/cli.md)
+      const launch = extraArgs.includes('--small-young-generation') ? [] : launchFlagsOf(cnrBin);
+      const nodeArgs = [...launch, ...(process.env['CNR_BENCH_ISIS_NODE_ARGS'] ?? '').split(' ').filter(Boolean)];
       const d = lab.daemon('cnr-isis', ns, process.execPath, [...nodeArgs, cnrReceiverJs, '--ifname', ifname, '--addr', `${RCV_ADDR}/30`, '--system-id', RCV_SYSTEM_ID, ...extraArgs, ...(process.env['CNR_BENCH_ISIS_CNR_RCVBUF'] ? ['--rcvbuf', process.env['CNR_BENCH_ISIS_CNR_RCVBUF']] : [])], undefined, 'pipe');
       const next = lineReader(d);
       await next();

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addPod } from '../cni/pod.js';
-import { CLI, inNs, nsExists, pidAlive, ping, pingChecks, readPid, RUN_DIR, sh, waitFor } from './lab-util.js';
+import { CLI, CLI_FLAGS, inNs, nsExists, pidAlive, ping, pingChecks, readPid, RUN_DIR, sh, waitFor } from './lab-util.js';
 
 const NS = { pe1: 'cnrlab-pe1', p: 'cnrlab-p', pe2: 'cnrlab-pe2', pod1: 'cnrlab-pod1', pod2: 'cnrlab-pod2' } as const;
 export const SR_NAMESPACES: readonly string[] = Object.values(NS);
@@ -120,7 +120,7 @@ function startNode(node: SrNode): number {
   const configFile = join(dir, 'router.set');
   writeFileSync(configFile, srLabConfig(node));
   const log = openSync(join(dir, 'cnr.log'), 'a');
-  const child = spawn('ip', ['netns', 'exec', NS[node.name], process.execPath, CLI, 'start', '--config', configFile, '--state-dir', stateOf(node.name)], {
+  const child = spawn('ip', ['netns', 'exec', NS[node.name], process.execPath, ...CLI_FLAGS, CLI, 'start', '--config', configFile, '--state-dir', stateOf(node.name)], {
     detached: true,
     stdio: ['ignore', log, log],
   });

@@ -7,9 +7,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { launchFlagsOf } from '../lib/launch-flags.js';
 
 export const RUN_DIR = '/run/cnr-lab';
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/cnr');
+/** The lab's nodes start as `node FLAGS bin/cnr start`: FLAGS from bin/cnr's first line, as when it is executed. */
+export const CLI_FLAGS = launchFlagsOf(CLI);
 
 export function sh(args: string[], allowFail = false): string {
   try {

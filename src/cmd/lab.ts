@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { addPod } from '../cni/pod.js';
-import { CLI, inNs, nsExists, pidAlive, pingChecks, readPid, RUN_DIR, sh, waitFor } from './lab-util.js';
+import { CLI, CLI_FLAGS, inNs, nsExists, pidAlive, pingChecks, readPid, RUN_DIR, sh, waitFor } from './lab-util.js';
 import { downSr, srLabPresent, statusSr, upSr } from './lab-sr.js';
 
 const NS = { router: 'cnrlab-r', h1: 'cnrlab-h1', h2: 'cnrlab-h2', peer: 'cnrlab-peer' } as const;
@@ -140,7 +140,7 @@ async function up(args: string[]): Promise<number> {
   const configFile = join(RUN_DIR, 'router.set');
   writeFileSync(configFile, LAB_CONFIG);
   const log = openSync(join(RUN_DIR, 'cnr.log'), 'a');
-  const child = spawn('ip', ['netns', 'exec', NS.router, process.execPath, CLI, 'start', '--config', configFile, '--state-dir', state], {
+  const child = spawn('ip', ['netns', 'exec', NS.router, process.execPath, ...CLI_FLAGS, CLI, 'start', '--config', configFile, '--state-dir', state], {
     detached: true,
     stdio: ['ignore', log, log],
   });

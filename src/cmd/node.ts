@@ -28,6 +28,7 @@ import { consoleLogger, logLine as log } from '../telemetry/log.js';
 import { configuredMaxMtu, parseMaxMtu } from './configured-mtu.js';
 import { ConfigFileWatch } from './config-watch.js';
 import { startRouteTrace } from './route-trace.js';
+import { hasYoungGenerationFloor } from '../lib/launch-flags.js';
 import { keepYoungGenerationSmall } from '../lib/young-generation.js';
 import { startVrouterThread, vrouterThreadWanted, type VrouterThread } from './vrouter-thread.js';
 
@@ -202,7 +203,8 @@ function maxMtuFor(v: string, cmd: 'start' | 'controller'): number {
   return parseMaxMtu(v);
 }
 
-export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): NodeOptions {
+/** `execArgv`: the process's Node flags (process.execArgv; tests pass their own). */
+export function parseNodeArgs(args: string[], cmd: 'start' | 'controller', execArgv: readonly string[] = process.execArgv): NodeOptions {
   const { values } = parseArgs({
     args,
     options: {
@@ -223,6 +225,12 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller'): Node
     strict: true,
   });
   if (values.help) throw new Error(USAGE(cmd));
+  // the floor is set when node starts (bin/cnr's first line): nothing at run time can lower it
+  if (values['small-young-generation'] && hasYoungGenerationFloor(execArgv)) {
+    throw new Error(
+      `--small-young-generation: this process was started with V8's young-generation floor (${execArgv.filter((a) => hasYoungGenerationFloor([a])).join(' ')}, bin/cnr's first line), which it cannot go below; start it as \`node ${'bin/cnr'} ${cmd} --small-young-generation ...\` (docs/cli.md)`,
+    );
+  }
   if (values['vrouter-thread'] !== undefined && cmd !== 'start') throw new Error(`--vrouter-thread: cnr ${cmd} runs no vRouter\n${USAGE(cmd)}`);
   const token = values['agent-token-file'] ? readFileSync(values['agent-token-file'], 'utf8').trim() : undefined;
   const addr = (v: string | undefined, d: string): string | false => (v === 'none' ? false : (v ?? d));

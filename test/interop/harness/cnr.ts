@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Lab } from './lab.js';
 import { runAsync, waitFor, type Daemon, WaitAborted } from './proc.js';
 import { MgmtClient } from '../../../src/controller/mgmt/client.js';
+import { launchFlagsOf } from '../../../src/lib/launch-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** the repository root, from dist/test/interop/harness/ */
@@ -130,8 +131,9 @@ export class Cnr {
       ? ['start', ...(this.mode.vhost ? [] : ['--no-vhost']), '--introspect', this.mode.introspect ?? '127.0.0.1:8085', '--health', 'none']
       : // no vRouter unless the test runs a `cnr vrouter` (opts.agent): the FIB export finds no agent here and keeps retrying
         ['controller', '--agent-address', this.mode.agent ?? '127.0.0.1:1'];
-    // CNR_NODE_FLAGS: V8/Node flags for cnr's process (benchmarks measure heap settings with it)
-    const nodeFlags = (process.env['CNR_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    // the flags of the bin's first line (cnr as it runs when executed; another build with its own),
+    // then CNR_NODE_FLAGS: V8/Node flags for cnr's process (benchmarks measure heap settings with it)
+    const nodeFlags = [...launchFlagsOf(this.mode.bin ?? cnrBin), ...(process.env['CNR_NODE_FLAGS'] ?? '').split(' ').filter(Boolean)];
     this.daemon = this.lab.daemon(`cnr-${this.name}`, this.ns, process.execPath, [
       ...nodeFlags, this.mode.bin ?? cnrBin, ...args, '--config', this.configPath, '--state-dir', this.stateDir,
     ], this.mode.env ? { ...process.env, ...this.mode.env } : undefined);
@@ -270,3 +272,4 @@ export function findNeighbor(j: any, address: string): any {
   }
   return undefined;
 }
+
