@@ -21,9 +21,10 @@ export interface RunningVrouter {
   stop(): Promise<Record<string, number>>;
 }
 
-export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig, opts: { cpu?: number } = {}): Promise<RunningVrouter> {
+/** opts.env: variables added to the child's environment (e.g. CNR_AF_PACKET_TX_GSO=0) */
+export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig, opts: { cpu?: number; env?: Record<string, string> } = {}): Promise<RunningVrouter> {
   const cmd = [process.execPath, child, JSON.stringify(cfg)];
-  const proc = lab.spawn(ns, opts.cpu === undefined ? cmd : ['taskset', '-c', String(opts.cpu), ...cmd]);
+  const proc = lab.spawn(ns, opts.cpu === undefined ? cmd : ['taskset', '-c', String(opts.cpu), ...cmd], { ...process.env, ...opts.env });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const line = await waitForLine(proc, /^ready \d+/, 20000);
