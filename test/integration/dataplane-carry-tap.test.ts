@@ -11,8 +11,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { NetnsLab, needsRoot, numberedHost, ping } from '../lib/netns.js';
-import { startVrouter, type RunningVrouter } from '../lib/vrouter.js';
+import { NetnsLab, needsRoot, numberedHost, ping, snmp } from '../lib/netns.js';
+import { startVrouter, vifIo, type RunningVrouter } from '../lib/vrouter.js';
 import { tcpBulk } from '../lib/tcp-bulk.js';
 
 const skip = needsRoot() || (!existsSync('/dev/net/tun') ? 'needs /dev/net/tun' : false);
@@ -50,23 +50,11 @@ after(async () => {
   await lab.cleanup();
 });
 
-/** The vifs' driver counters, after the worker has copied them in (every 250 ms of its turns: a ping wakes it). */
-async function io(): Promise<Record<string, Record<string, number>>> {
-  for (let k = 0; k < 2; k++) {
-    await new Promise((res) => setTimeout(res, 400));
-    ping(lab, pod, '10.2.0.2', { count: 1, deadlineS: 2 });
-  }
-  const vifs = JSON.parse(vr!.cnr('vif', '--list', '--json')) as { name: string; io?: Record<string, number> }[];
-  return Object.fromEntries(vifs.map((v) => [v.name, v.io ?? {}]));
-}
-
-/** Tcp.InSegs and Tcp.InCsumErrors as a namespace's own processes see them (/proc/net/snmp). */
-function tcpIn(ns: string): { segs: number; csumErrors: number } {
-  const lines = lab.run(ns, ['cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
-  const names = lines[0]!.split(/\s+/);
-  const values = lines[1]!.split(/\s+/).map(Number);
-  return { segs: values[names.indexOf('InSegs')]!, csumErrors: values[names.indexOf('InCsumErrors')]! };
-}
+const io = (): ReturnType<typeof vifIo> => vifIo(vr!, () => ping(lab, pod, '10.2.0.2', { count: 1, deadlineS: 2 }));
+const tcpIn = (ns: string): { segs: number; csumErrors: number } => {
+  const s = snmp(lab, ns);
+  return { segs: s['Tcp.InSegs']!, csumErrors: s['Tcp.InCsumErrors']! };
+};
 
 for (const [family, addr, port] of [['IPv4', '10.2.0.2', 1811], ['IPv6', '2001:db8:2::2', 1812]] as const) {
   test(`TCP between a TAP pod and a host at default offloads is carried whole both ways (${family})`, { skip, timeout: 60000 }, async () => {

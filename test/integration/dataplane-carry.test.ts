@@ -12,8 +12,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetnsLab, needsRoot, numberedHost, ping } from '../lib/netns.js';
-import { startVrouter, type RunningVrouter } from '../lib/vrouter.js';
+import { NetnsLab, needsRoot, numberedHost, ping, snmp } from '../lib/netns.js';
+import { startVrouter, vifIo, type RunningVrouter } from '../lib/vrouter.js';
 import { tcpBulk } from '../lib/tcp-bulk.js';
 import type { VrouterConfig } from '../lib/vrouter-child.js';
 
@@ -48,15 +48,7 @@ after(async () => {
   await lab.cleanup();
 });
 
-/** A vif's driver counters (`cnr vif --list --json`), after the worker has copied them in (every 250 ms of its turns: a ping wakes it). */
-async function io(): Promise<Record<string, Record<string, number>>> {
-  await new Promise((res) => setTimeout(res, 400));
-  ping(lab, h1, '10.2.0.2', { count: 1, deadlineS: 2 });
-  await new Promise((res) => setTimeout(res, 400));
-  ping(lab, h1, '10.2.0.2', { count: 1, deadlineS: 2 });
-  const vifs = JSON.parse(vr!.cnr('vif', '--list', '--json')) as { name: string; io?: Record<string, number> }[];
-  return Object.fromEntries(vifs.map((v) => [v.name, v.io ?? {}]));
-}
+const io = (): ReturnType<typeof vifIo> => vifIo(vr!, () => ping(lab, h1, '10.2.0.2', { count: 1, deadlineS: 2 }));
 
 const delta = (a: Record<string, Record<string, number>>, b: Record<string, Record<string, number>>, vif: string, key: string): number => (b[vif]![key] ?? 0) - (a[vif]![key] ?? 0);
 
@@ -96,33 +88,19 @@ test('an input filter on host1\'s vif cuts its super-frames: every segment match
   assert.ok(rule.bytes >= bytes, `${rule.bytes} bytes counted by rule 0`);
 });
 
-/** A namespace's IP and TCP counters (/proc/net/snmp, as its own processes see it): "Tcp.InSegs", "Tcp.InCsumErrors"... */
-function snmp(ns: string): Record<string, number> {
-  const text = lab.run(ns, ['cat', '/proc/net/snmp']);
-  const out: Record<string, number> = {};
-  const lines = text.trim().split('\n');
-  for (let k = 0; k + 1 < lines.length; k += 2) {
-    const names = lines[k]!.split(/\s+/);
-    const values = lines[k + 1]!.split(/\s+/);
-    const group = names[0]!.replace(':', '');
-    for (let q = 1; q < names.length; q++) out[`${group}.${names[q]}`] = Number(values[q]);
-  }
-  return out;
-}
-
 test('with the AF_PACKET GSO send off, carried super-frames are cut at tx into MTU-sized segments, checksums finished, bytes intact both ways', { skip, timeout: 90000 }, async () => {
   const bytes = 8 << 20;
   await vr!.stop();
   vr = await startRouter(undefined, { CNR_AF_PACKET_TX_GSO: '0' });
   for (const [addr, port] of [['10.2.0.2', 1804], ['2001:db8:2::2', 1805]] as const) {
     const a = await io();
-    const s1 = snmp(h1);
-    const s2 = snmp(h2);
+    const s1 = snmp(lab, h1);
+    const s2 = snmp(lab, h2);
     const t = await tcpBulk(lab, h2, h1, addr, port, bytes);
     assert.deepEqual([t.upBytes, t.upOk, t.downBytes, t.downOk], [bytes, true, bytes, true], JSON.stringify(t));
     const b = await io();
-    const e1 = snmp(h1);
-    const e2 = snmp(h2);
+    const e1 = snmp(lab, h1);
+    const e2 = snmp(lab, h2);
     const d = (vif: string, key: string): number => delta(a, b, vif, key);
     const seg = (x: Record<string, number>, y: Record<string, number>, key: string): number => y[key]! - x[key]!;
     console.log(`GSO send off (${addr}): r1 carried ${d('r1', 'carried')} (${d('r1', 'carriedSegments')} segments), r2 carried ${d('r2', 'carried')}; sent whole r1 ${d('r1', 'txCarried')} r2 ${d('r2', 'txCarried')}, merged r1 ${d('r1', 'txGsoFrames')} r2 ${d('r2', 'txGsoFrames')}; h2 took ${seg(s2, e2, 'Tcp.InSegs')} segments (${seg(s2, e2, 'Tcp.InCsumErrors')} bad checksums), h1 ${seg(s1, e1, 'Tcp.InSegs')} (${seg(s1, e1, 'Tcp.InCsumErrors')})`);

@@ -40,3 +40,16 @@ export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig
     },
   };
 }
+
+/**
+ * Each vif's driver counters (`cnr vif --list --json`), after the worker has copied them in:
+ * it does so every 250 ms of its turns, so `wake` (a ping through it) is called twice, 400 ms apart.
+ */
+export async function vifIo(vr: RunningVrouter, wake: () => void): Promise<Record<string, Record<string, number>>> {
+  for (let k = 0; k < 2; k++) {
+    await new Promise((res) => setTimeout(res, 400));
+    wake();
+  }
+  const vifs = JSON.parse(vr.cnr('vif', '--list', '--json')) as { name: string; io?: Record<string, number> }[];
+  return Object.fromEntries(vifs.map((v) => [v.name, v.io ?? {}]));
+}
