@@ -266,3 +266,24 @@ export function ping(lab: NetnsLab, ns: string, addr: string, opts: { count?: nu
   const received = m ? Number(m[1]) : 0;
   return { ok: received > 0, received, output };
 }
+
+/**
+ * A namespace's protocol counters as its own processes see them: /proc/net/snmp as
+ * "Group.Name" ("Tcp.InSegs", "Tcp.InCsumErrors", "Icmp.InDestUnreachs") and /proc/net/snmp6
+ * by its own names ("Icmp6InPktTooBigs"); for deltas around a transfer.
+ */
+export function snmp(lab: NetnsLab, ns: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const lines = lab.run(ns, ['cat', '/proc/net/snmp']).trim().split('\n');
+  for (let k = 0; k + 1 < lines.length; k += 2) {
+    const names = lines[k]!.split(/\s+/);
+    const values = lines[k + 1]!.split(/\s+/);
+    const group = names[0]!.replace(':', '');
+    for (let q = 1; q < names.length; q++) out[`${group}.${names[q]}`] = Number(values[q]);
+  }
+  for (const line of lab.run(ns, ['cat', '/proc/net/snmp6']).trim().split('\n')) {
+    const [name, value] = line.split(/\s+/);
+    if (name && value !== undefined) out[name] = Number(value);
+  }
+  return out;
+}

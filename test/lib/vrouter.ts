@@ -21,9 +21,10 @@ export interface RunningVrouter {
   stop(): Promise<Record<string, number>>;
 }
 
-export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig, opts: { cpu?: number } = {}): Promise<RunningVrouter> {
+/** opts.env: variables added to the child's environment (e.g. CNR_AF_PACKET_TX_GSO=0) */
+export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig, opts: { cpu?: number; env?: Record<string, string> } = {}): Promise<RunningVrouter> {
   const cmd = [process.execPath, child, JSON.stringify(cfg)];
-  const proc = lab.spawn(ns, opts.cpu === undefined ? cmd : ['taskset', '-c', String(opts.cpu), ...cmd]);
+  const proc = lab.spawn(ns, opts.cpu === undefined ? cmd : ['taskset', '-c', String(opts.cpu), ...cmd], { ...process.env, ...opts.env });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const line = await waitForLine(proc, /^ready \d+/, 20000);
@@ -38,4 +39,17 @@ export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig
       return m ? (JSON.parse(m[1]!) as Record<string, number>) : {};
     },
   };
+}
+
+/**
+ * Each vif's driver counters (`cnr vif --list --json`), after the worker has copied them in:
+ * it does so every 250 ms of its turns, so `wake` (a ping through it) is called twice, 400 ms apart.
+ */
+export async function vifIo(vr: RunningVrouter, wake: () => void): Promise<Record<string, Record<string, number>>> {
+  for (let k = 0; k < 2; k++) {
+    await new Promise((res) => setTimeout(res, 400));
+    wake();
+  }
+  const vifs = JSON.parse(vr.cnr('vif', '--list', '--json')) as { name: string; io?: Record<string, number> }[];
+  return Object.fromEntries(vifs.map((v) => [v.name, v.io ?? {}]));
 }

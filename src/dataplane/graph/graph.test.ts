@@ -299,6 +299,30 @@ test('IPv6 packet too big', async () => {
   assert.equal(F.hex(p, 8, 16), F.hex(F.ip('2001:db8:1::1'), 0, 16), 'from the vif\'s global address');
 });
 
+test('IPv6 packet too big about the host\'s own packet (from vhost0): from the out vif\'s address, back to the host through vhost0, also to its link-local source', async () => {
+  const dp = await setup({ vhost: true, vhostDriver: 'memory' }, 1280);
+  await dp.ensureVhost();
+  const vh = dp.memoryDriver('vhost0');
+  const hostMac = F.hex(vh.hwaddr, 0, 6);
+  const routerVhMac = dp.listVifs().find((v) => v.name === 'vhost0')!.mac;
+  dp.addRoute('default', '2001:db8:99::/48', dp.addNexthop({ type: 'encap', vif: 'p2', dmac: H2 }));
+  for (const src of ['2001:db8:2::1', 'fe80::1234']) {
+    const o = send(dp, 'vhost0', F.eth(routerVhMac, hostMac, 0x86dd, F.ipv6({ src, dst: '2001:db8:99::1', payload: new Uint8Array(1300) })));
+    // nothing toward p2's neighbour: neither the packet nor a solicitation for the host's address
+    assert.equal(o.p2!.length, 0, `${src}: sent on p2`);
+    assert.equal(o.vhost0!.length, 1, `${src}: the error back to the host`);
+    const f = o.vhost0![0]!;
+    assert.equal(F.hex(f, 0, 6), hostMac);
+    const p = f.subarray(14);
+    assert.equal(p[40], 2);
+    assert.equal((p[46]! << 8) | p[47]!, 1280);
+    assert.ok(F.icmp6Valid(p));
+    assert.equal(F.hex(p, 8, 16), F.hex(F.ip('2001:db8:2::1'), 0, 16), 'from the out vif\'s global address');
+    assert.equal(F.hex(p, 24, 16), F.hex(F.ip(src), 0, 16), 'to the host\'s source');
+  }
+  assert.equal(dp.counters().icmp_sent, 2);
+});
+
 test('ICMP echo to the router is answered without vhost0 (both families)', async () => {
   const dp = await setup();
   dp.addRoute('default', '10.0.1.10/32', dp.addNexthop({ type: 'encap', vif: 'p1', dmac: H1 }));

@@ -5,7 +5,8 @@
  * an ICMP error, a multicast or unspecified source or a non-first fragment; rate-limited
  * (a token bucket shared with the echo replies). The error is routed back in the receiving
  * vif's VRF, from the receiving vif's address; a too-big about the host's own packet (from
- * vhost0, which has no address here) comes from the vif it did not fit. A TCP super-frame
+ * vhost0, which has no address here) comes from the vif it did not fit, and one to the host's
+ * link-local address goes straight back through vhost0 (punt). A TCP super-frame
  * carried whole (io/super-frame.ts) gets one error, about its first segment, and its side
  * buffer goes.
  */
@@ -22,7 +23,7 @@ const MAX_QUOTED_LABELS = L.MAX_QUOTED_LABELS;
 export const icmpErrorNode: GraphNode = {
   id: K.N_ICMP_ERROR,
   name: 'icmp-error',
-  next: [K.N_IP4_LOOKUP, K.N_IP6_LOOKUP, K.N_REWRITE],
+  next: [K.N_IP4_LOOKUP, K.N_IP6_LOOKUP, K.N_REWRITE, K.N_PUNT],
   // an error not sent frees the packet: its drop was counted when it came here
   drops: [],
   counters: [K.C_ICMP_SENT, K.C_ICMP_SUPPRESSED, K.C_GENERATED],
@@ -109,8 +110,13 @@ function icmpError(g: Graph): void {
       st[K.C_ICMP_SENT]++;
       st[K.C_GENERATED]++;
       if (d[no + 24] === 0xfe && (d[no + 25]! & 0xc0) === 0x80) {
-        p.nh[i] = vt.glean[vif]!; // a link-local source is on the link the packet came from
-        g.enq(K.N_REWRITE, i);
+        // a link-local source is on the link the packet came from: for the host's own packet
+        // that is vhost0 (not the out vif, whose address the error is from), so to the host
+        if (p.rxVif[i] === vt.global[0]) g.enq(K.N_PUNT, i);
+        else {
+          p.nh[i] = vt.glean[vif]!;
+          g.enq(K.N_REWRITE, i);
+        }
       } else g.enq(K.N_IP6_LOOKUP, i);
     } else {
       st[K.C_ICMP_SUPPRESSED]++;
