@@ -1550,7 +1550,8 @@ export class Rib implements RibApi {
         for (let i = 0; i < ls.length; i++) ls[i]!(change);
       }
     }
-    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    const q = this.fib;
+    if (q?.on && !e.fibDirty && t.vrf !== undefined) q.push(e);
   }
 
   /** Register an entry with the resolvers it uses now and not before, and the reverse; returns its new list (the caller stores it). */
@@ -1757,6 +1758,13 @@ export class FibQueue {
   /** the next free place in the last chunk */
   private tail = FIB_CHUNK;
   private count = 0;
+  /**
+   * Whether changes are queued. Off while the exporter has no stream reading routes (no
+   * agent, or a replay that has not started reading the RIB): the replay that follows reads
+   * the RIB as it is then, so queueing changes meanwhile cost a push per change and kept a
+   * reference per changed prefix (a full table's ingest with no agent: 1M, all for nothing).
+   */
+  on = true;
   constructor(
     private readonly wake: () => void,
     private readonly onClose: () => void,
@@ -1764,6 +1772,17 @@ export class FibQueue {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Stop queueing (see `on`) and forget what is queued: the next replay covers it. */
+  pause(): void {
+    this.on = false;
+    this.clear();
+  }
+
+  /** Queue changes again (see `on`): from before the replay starts reading the RIB. */
+  resume(): void {
+    this.on = true;
   }
 
   /** @internal */
