@@ -1012,6 +1012,41 @@ export class Rib implements RibApi {
     return e.active !== undefined && (e.active === e ? e.source : (e.active as Candidate).source) === source;
   }
 
+  /**
+   * New prefixes of one shared route, installed as a run (see RibApi.announceFreshRun and
+   * installRun): one call per UPDATE where a call per prefix went through entryRef,
+   * attachAt and announceAt. A key stops the run, untouched but for an empty entry made
+   * for it (which the caller's entryRef finds), when its entry exists, when it is not the
+   * table's value form (an IPv4 code, an ipv6PrefixKey), or when the run's install does
+   * not apply to it (no run yet, the epoch moved, a resolver's address under it).
+   */
+  announceFreshRun(table: string, keys: readonly PrefixKey[], from: number, source: string, route: RibRoute, value: object): number {
+    const n = keys.length;
+    if (!this.runs || from >= n) return from;
+    const t = this.table(table);
+    const v4 = t.family === 4;
+    const at = tickOf(route.age ?? this.now());
+    for (let i = from; i < n; i++) {
+      const key = keys[i]!;
+      if (v4 ? typeof key !== 'number' : typeof key !== 'string' || !isIpv6PrefixKey(key)) return i;
+      const k = parseValue(t, key);
+      const m = t.byLen[k.len]!;
+      if (m.get(k.key) !== undefined) return i;
+      const e = new Entry(t, k.len, k.key);
+      m.set(k.key, e);
+      t.size++;
+      t.noteLength(k.len);
+      // attached before it is installed (a listener told of it finds it whole)
+      e.attached = value;
+      if (!this.installRun(e, source, route, at)) {
+        // left empty for the caller, which attaches and announces the usual way
+        e.attached = undefined;
+        return i;
+      }
+    }
+    return n;
+  }
+
   /** withdraw for an attached entry (no lookup). */
   withdrawAt(ref: RibEntryRef, source: string): void {
     this.remove(ref as Entry, source);

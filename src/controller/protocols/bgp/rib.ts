@@ -477,6 +477,12 @@ export interface LocTable {
    */
   learnAt(key: PrefixKey, first: Path): LocEntry | undefined;
   readonly addedRef: RibEntryRef | undefined;
+  /**
+   * New keys from `keys[from]` on, held in the compact form with `first` and announced to
+   * the RIB with `route` in one call (RibApi.announceFreshRun); returns the index of the
+   * first key not taken (the caller takes it with learnAt). Tables without it take none.
+   */
+  learnRun(keys: readonly PrefixKey[], from: number, first: Path, route: RibRoute): number;
   /** take an entry out (it is the one held for its key) */
   remove(e: LocEntry): void;
   /** hold a view (LocEntry.view) as the entry of its key, before it changes */
@@ -495,6 +501,9 @@ class MapLocTable implements LocTable {
   readonly addedRef = undefined;
   learnAt(key: PrefixKey, first: Path): LocEntry {
     return this.findOrAdd(key, first);
+  }
+  learnRun(_keys: readonly PrefixKey[], from: number): number {
+    return from;
   }
   findOrAdd(key: PrefixKey, first: Path): LocEntry {
     let e = this.m.get(key);
@@ -527,7 +536,7 @@ class MapLocTable implements LocTable {
   }
 }
 
-type AttachingRib = Required<Pick<RibApi, 'attach' | 'detach' | 'attachedEntries' | 'attachedRef' | 'entryRef' | 'attachedAt' | 'attachAt'>>;
+type AttachingRib = Required<Pick<RibApi, 'attach' | 'detach' | 'attachedEntries' | 'attachedRef' | 'entryRef' | 'attachedAt' | 'attachAt'>> & Pick<RibApi, 'announceFreshRun'>;
 
 /**
  * A Loc-RIB table kept on the RIB's entries (RibApi.attach): a received prefix costs one
@@ -585,6 +594,13 @@ class RibLocTable implements LocTable {
       return undefined;
     }
     return this.attached(ref, v);
+  }
+  learnRun(keys: readonly PrefixKey[], from: number, first: Path, route: RibRoute): number {
+    const run = this.rib.announceFreshRun;
+    if (run === undefined) return from;
+    const to = run.call(this.rib, this.table, keys, from, 'bgp', route, first);
+    this.size += to - from;
+    return to;
   }
   /** The entry of a prefix that holds something, attached (a compact prefix's view adopted). */
   private attached(ref: RibEntryRef, v: object): LocEntry {
@@ -903,14 +919,32 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   let fresh: PrefixKey[] | undefined;
   let decided = 0;
   let paired = 0;
+  // whether to try a run of new prefixes in one RIB call (learnRun): at first, and again
+  // after a new prefix went one by one (the RIB's run starts there); not after a run stopped
+  // at a prefix held already (the next ones likely are too: a second peer's UPDATE)
+  let tryRun = compact;
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     // resolvable read per prefix: announcing a prefix may change how the next hop resolves
     if (compact && nh!.resolvable) {
+      if (tryRun) {
+        const to = lt.learnRun(keys, i, p, ribRoute(cx, key, p, 0, p));
+        if (to > i) {
+          fresh ??= freshList(cx, table);
+          for (let j = i; j < to; j++) fresh.push(keys[j]!);
+          decided += to - i;
+          // keys[to] is one the run did not take: it goes the usual way
+          i = to - 1;
+          tryRun = false;
+          continue;
+        }
+        tryRun = false;
+      }
       const ce = lt.learnAt(key, p);
       if (ce === undefined) {
         announceFresh(cx, lt.addedRef!, key, p, (fresh ??= freshList(cx, table)));
         decided++;
+        tryRun = true;
       } else if (pairs && pairDecide(cx, table, ce, key, p)) {
         lt.settle(ce);
         paired++;
