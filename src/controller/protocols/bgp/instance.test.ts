@@ -10,7 +10,7 @@ import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
 import { FLUSH_BATCH } from './decision.js';
-import { ATTR_CACHE_MAX, AttrCache, PathPair } from './rib.js';
+import { ATTR_CACHE_MAX, AttrCache, LocEntry, PathPair } from './rib.js';
 import { selectBest } from './best-path.js';
 import { forwardRibChange, forwardRibWants } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
@@ -41,11 +41,16 @@ function setup(groups: ConfigTree, policy: ConfigTree = {}, bgpExtra: ConfigTree
   return { rib, inst, logs, nb: (a) => inst.neighbors.get(a)! };
 }
 
-function feed(s: Setup, addr: string, u: Partial<Update>): void {
+/** An UPDATE received (the decision process waits for the flush). */
+function receive(s: Setup, addr: string, u: Partial<Update>): void {
   const full: Update = { withdrawn: [], attrs: {}, nlri: [], ...u };
   const d = decodeUpdate(encodeUpdate(full, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
   assert.ok(d.kind === 'update');
   s.inst.update(s.nb(addr), d);
+}
+
+function feed(s: Setup, addr: string, u: Partial<Update>): void {
+  receive(s, addr, u);
   s.inst.flush();
 }
 
@@ -569,7 +574,21 @@ test('prefixes heard from two peers in one UPDATE each share one PathPair; a cha
   const prefixes = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
   const held = (p: string) => s.rib.attachedValue('inet.0', prefixKeyOfText(p));
   feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65010), nextHop: '10.0.0.2' }, nlri: prefixes });
-  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: prefixes });
+  // the second peer's paths are decided against the lone paths held compact as they come: no
+  // LocEntry made for them (the export at the flush reads the table through views)
+  const viewOf = LocEntry.viewOf;
+  let views = 0;
+  LocEntry.viewOf = (ref, v) => {
+    views++;
+    return viewOf(ref, v);
+  };
+  try {
+    receive(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: prefixes });
+  } finally {
+    LocEntry.viewOf = viewOf;
+  }
+  assert.equal(views, 0, 'no Loc-RIB view made for a second path');
+  s.inst.flush();
   const pair = held(prefixes[0]!);
   assert.ok(pair instanceof PathPair);
   assert.ok(prefixes.every((p) => held(p) === pair), 'one pair for the three prefixes');
