@@ -949,10 +949,11 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   let fresh: PrefixKey[] | undefined;
   let decided = 0;
   let paired = 0;
-  // whether to try a run of new prefixes in one RIB call (learnRun): at first, and again
-  // after a new prefix went one by one (the RIB's run starts there); not after a run stopped
-  // at a prefix held already (the next ones likely are too: a second peer's UPDATE)
-  let tryRun = compact;
+  // whether to try a run of new prefixes in one RIB call (learnRun): after a new prefix went
+  // one by one (the RIB's run starts there, and the path's route for 'Only path' is made);
+  // not at first (a second peer's UPDATE, all held prefixes, would make that route for
+  // nothing, per attribute set) nor after a run stopped at a prefix held already
+  let tryRun = false;
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     // resolvable read per prefix: announcing a prefix may change how the next hop resolves
