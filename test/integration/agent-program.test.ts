@@ -270,6 +270,78 @@ test('agent restart: the gRPC server comes back on the same data plane, the cont
   }
 });
 
+/** the RIB's forwarded routes of inet.0 (connected subnets aside) as fib() describes the data plane's */
+function ribFib(rib: Rib): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const row of rib.fibRoutes()) {
+    if (row.vrf !== 'default') continue;
+    const f = row.fib;
+    // a connected subnet is the interface's address in the data plane, not a route
+    if (f.action === 'forward' && f.nexthops.every((h) => h.gateway === undefined)) continue;
+    const hop = (h: { gateway?: string; interface?: string; labels?: number[] }): string => `${h.gateway}@${h.interface}${h.labels?.length ? '+' + h.labels.join('/') : ''}`;
+    out[row.prefix] = f.action !== 'forward' ? f.action : f.nexthops.length === 1 ? hop(f.nexthops[0]!) : `ecmp(${f.nexthops.map(hop).join(',')})`;
+  }
+  return out;
+}
+
+/** Changes of every kind at once: new prefixes (lengths new to the table among them), replaced next hops, withdrawals. */
+function churn(rib: Rib, round: number): void {
+  for (let i = 0; i < 200; i++) rib.announce('inet.0', 'static', stat(`192.${round}.${i}.0/24`, ['10.0.0.2']));
+  for (let i = 0; i < 50; i++) rib.announce('inet.0', 'static', stat(`198.${round}.${i}.128/25`, ['10.0.0.2']));
+  rib.announce('inet.0', 'static', stat(`100.${round}.0.1/32`, ['10.0.0.2', '10.0.0.3']));
+  rib.announce('inet.0', 'static', { prefix: `10.${100 + round}.0.0/16`, protocol: 'static', preference: 5, action: 'reject', nexthops: [] });
+  for (let i = 0; i < 200; i += 3) rib.announce('inet.0', 'static', stat(`192.${round}.${i}.0/24`, ['10.0.0.3']));
+  for (let i = 1; i < 200; i += 5) rib.withdraw('inet.0', 'static', `192.${round}.${i}.0/24`);
+  if (round > 0) for (let i = 0; i < 50; i += 2) rib.withdraw('inet.0', 'static', `198.${round - 1}.${i}.128/25`);
+}
+
+test('no agent reading: route changes are not queued, and the replay when one comes gives it exactly the RIB (first connect and after a loss)', async () => {
+  // a port where nothing listens yet
+  const probe = new AgentServer(new RecordingDataplane(), { address: '127.0.0.1:0' });
+  const port = await probe.start();
+  await probe.stop();
+  const dp = new RecordingDataplane();
+  const rib = new Rib();
+  const exp = new FibExport(rib, { address: `127.0.0.1:${port}`, backoffMinMs: 20, backoffMaxMs: 200 });
+  let server: AgentServer | undefined;
+  let server2: AgentServer | undefined;
+  try {
+    exp.setInterface('eth1', { name: 'eth1', driver: 'memory', addresses: ['10.0.0.1/24'] });
+    exp.start();
+    rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+    churn(rib, 0);
+    assert.ok(Object.keys(ribFib(rib)).length > 200);
+    assert.equal(exp.status().pending, 0, 'nothing queued while no agent reads (the replay covers it)');
+    // a waiter from before the agent came waits for the replay
+    const flushed = exp.flushed(10_000);
+    server = new AgentServer(dp, { address: `127.0.0.1:${port}` });
+    await server.start();
+    await flushed;
+    await waitFor(() => exp.status().synced, 5000);
+    await exp.whenIdle(5000);
+    assert.deepEqual(fib(dp), ribFib(rib), 'the data plane holds exactly the RIB after the first replay');
+    // connected: changes are queued again and reach the agent
+    churn(rib, 1);
+    await exp.flushed(5000);
+    assert.deepEqual(fib(dp), ribFib(rib), 'changes after the replay reach the agent');
+    // the stream is lost: nothing is queued until the next replay
+    await server.stop();
+    server = undefined;
+    await waitFor(() => !exp.status().connected || exp.status().reconnects > 0, 5000);
+    churn(rib, 2);
+    assert.equal(exp.status().pending, 0, 'nothing queued while the agent is away');
+    server2 = new AgentServer(dp, { address: `127.0.0.1:${port}` });
+    await server2.start();
+    await waitFor(() => exp.status().synced, 5000);
+    await exp.whenIdle(5000);
+    assert.deepEqual(fib(dp), ribFib(rib), 'the data plane holds exactly the RIB after the replay that follows a loss');
+  } finally {
+    await exp.stop();
+    await server?.stop();
+    await server2?.stop();
+  }
+});
+
 test('a configured token is required; health answers over gRPC and HTTP', async () => {
   const { dp, server, port, rib, exp } = await setup({ token: 's3cret' });
   const bad = new FibExport(rib, { address: `127.0.0.1:${port}`, token: 'wrong', backoffMinMs: 20, backoffMaxMs: 50 });

@@ -9,7 +9,10 @@
  *  - when the stream breaks, it reconnects (wait-for-ready, backoff capped low: the agent is
  *    usually on the same node, and forwarding must resume as soon as it listens) and replays the
  *    whole state after ResyncBegin; the agent removes what was not replayed at ResyncEnd,
- *    and keeps forwarding with its last FIB meanwhile;
+ *    and keeps forwarding with its last FIB meanwhile. Route changes are not queued while
+ *    no stream reads them (no agent, or a replay that has not started reading the RIB):
+ *    the replay reads the RIB as it is when it starts, so a table's ingest with no agent
+ *    costs no queue (see FibQueue.on);
  *  - with `holdResyncEnd`, ResyncEnd (and so the agent's sweep) waits for `ready()`: a
  *    controller that has just started has not loaded its configuration, and its BGP has not
  *    had the peers' tables back yet, so what it could replay is incomplete. Until then the
@@ -188,6 +191,8 @@ interface Replay {
   objects: Op[];
   routes: Iterator<{ vrf: string; key: PrefixKey; fib: FibRoute }>;
   carry: { vrf: string; key: PrefixKey; fib: FibRoute } | undefined;
+  /** the routes stage has started reading the RIB (route changes are queued from then on) */
+  reading: boolean;
   endSeq: number;
 }
 
@@ -564,9 +569,10 @@ export class FibExport {
     this.inflight.clear();
     this.blocked = false;
     this.st.synced = false;
-    // everything pending is covered by the replay, which reads the current state
+    // everything pending is covered by the replay, which reads the current state; route
+    // changes are not even queued until it starts reading the RIB (see the 'routes' stage)
     this.pending.clear();
-    this.routes?.clear();
+    this.routes?.pause();
     // (so the barriers wait for the replay instead; their sequence numbers were the old stream's)
     for (const b of this.barriers) {
       b.keys.clear();
@@ -586,6 +592,7 @@ export class FibExport {
       ],
       routes: this.rib.fibRoutes(),
       carry: undefined,
+      reading: false,
       endSeq: -1,
     };
   }
@@ -597,6 +604,8 @@ export class FibExport {
     this.replay = undefined;
     this.st.connected = false;
     this.st.synced = false;
+    // the next stream's replay covers every change until then
+    this.routes?.pause();
     ch.close();
     if (this.stopped) return;
     this.st.reconnects++;
@@ -710,6 +719,21 @@ export class FibExport {
         case 'routes': {
           // which form the agent reads comes with its response headers (at once, or with the first ACK)
           if (!this.prefixForm) return undefined;
+          if (!r.reading) {
+            // VRFs and interfaces made since the replay began go before the routes that use
+            // them (those routes were not queued: the replay's walk below carries them)
+            for (const [key, op] of this.pending) {
+              if (isDelete(op)) continue;
+              this.pending.delete(key);
+              this.written(key);
+              return { msg: opMessage(op), routes: 0 };
+            }
+            // changes from now on are queued: the replay's walk (a generator, started by its
+            // first read below) reads the RIB as it is from here, and may miss what changes
+            // behind it (a length new to a table, a compaction of a length's map)
+            r.reading = true;
+            this.routes?.resume();
+          }
           const b = new BatchBuilder('');
           for (;;) {
             const item = r.carry ?? nextOf(r.routes);

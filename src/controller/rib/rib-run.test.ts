@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rib, type RibChange } from './rib.js';
 import type { RibRoute } from './types.js';
-import { ipv4PrefixCode, prefixKeyText, type PrefixKey } from '../../lib/addr.js';
+import { ipv4PrefixCode, prefixKeyOfText, prefixKeyText, type PrefixKey } from '../../lib/addr.js';
 
 /** A RIB with what its listener and FIB queue were told, as comparable text. */
 class Watched {
@@ -42,6 +42,7 @@ class Watched {
           .sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0)),
       ),
       summary: this.rib.summary(),
+      attached: tables.map((t) => [...this.rib.attachedEntries(t)].map(([ref, v]) => `${prefixKeyText(ref.pkey)} ${JSON.stringify(v)}`).sort()),
     };
   }
 }
@@ -88,6 +89,25 @@ function announceRun(rib: Rib, keys: PrefixKey[], route: RibRoute): void {
     rib.attachAt(ref, { bgp: true });
     rib.announceAt(ref, 'bgp', route);
   }
+}
+
+/**
+ * announceRun as BGP's learnAll goes with a RIB that takes runs of fresh prefixes in one call
+ * (announceFreshRun), the keys it does not take one by one; returns how many it took (none
+ * for a RIB without runs: the comparison's per-prefix side).
+ */
+function announceFresh(rib: Rib, keys: readonly PrefixKey[], route: RibRoute, table = 'inet.0'): number {
+  let taken = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const to = rib.announceFreshRun(table, keys, i, 'bgp', route, { bgp: true });
+    taken += to - i;
+    i = to;
+    if (i === keys.length) break;
+    const ref = rib.entryRef(table, keys[i]!);
+    rib.attachAt(ref, { bgp: true });
+    rib.announceAt(ref, 'bgp', route);
+  }
+  return taken;
 }
 
 /** announceRun one prefix at a time, the route of each chosen by its place */
@@ -223,6 +243,58 @@ test('routes through one next-hops array (BGP: one per next hop, whatever the at
   assert.deepEqual(runs.rib.getKey('inet.0', keys[79]!)?.attributes, { set: 1 });
 });
 
+test('fresh prefixes in one call (announceFreshRun) go as the per-prefix path: held prefixes, a prefix holding the next hop, text keys and IPv6 among them', () => {
+  const route = bgp('10.0.0.2');
+  const other = bgp('10.0.1.2');
+  const v6 = bgp('2001:db8::2');
+  // the run passes over 10.0.0.0/28, which holds its next hop 10.0.0.2
+  const keys = run28(V4('9.255.255.0'), 60);
+  const more = run28(V4('198.18.0.0'), 300);
+  const mixed: PrefixKey[] = [...run28(V4('203.0.0.0'), 20), '203.0.1.64/28', ...run28(V4('203.0.1.80'), 20)];
+  const keys6 = Array.from({ length: 40 }, (_, i) => prefixKeyOfText(`2001:db8:1:${i.toString(16)}::/64`));
+  let taken = 0;
+  const { runs } = both([
+    (w) => w.rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1')),
+    (w) => w.rib.announce('inet.0', 'direct:eth2', direct('10.0.1.0/24', 'eth2')),
+    (w) => w.rib.announce('inet6.0', 'direct:eth1', direct('2001:db8::/64', 'eth1')),
+    // some prefixes of the second run already hold a static route, some BGP's (another next hop)
+    (w) => {
+      for (const k of more.slice(10, 15)) w.rib.announce('inet.0', 'static', { prefix: prefixKeyText(k), protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.1' }] });
+      announceRun(w.rib, more.slice(100, 110), other);
+    },
+    (w) => {
+      taken += announceFresh(w.rib, keys, route);
+    },
+    (w) => w.drain(41),
+    (w) => {
+      taken += announceFresh(w.rib, more, route);
+    },
+    (w) => {
+      taken += announceFresh(w.rib, mixed, route);
+    },
+    (w) => {
+      taken += announceFresh(w.rib, keys6, v6, 'inet6.0');
+    },
+    (w) => w.drain(77),
+    // the covering route changes under the runs: every one of them re-resolves
+    (w) => w.rib.announce('inet.0', 'static', { prefix: '10.0.0.0/28', protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.1.1', interface: 'eth2' }] }),
+    (w) => w.rib.withdraw('inet.0', 'direct:eth1', '10.0.0.0/24'),
+    (w) => {
+      for (const k of more.slice(0, 50)) w.rib.withdrawKey('inet.0', 'bgp', k);
+    },
+    (w) => {
+      taken += announceFresh(w.rib, more.slice(0, 50), other);
+    },
+  ]);
+  // (counted on both RIBs: the per-prefix one takes none)
+  assert.ok(taken >= 300, `taken in runs: ${taken}`);
+  assert.ok(taken < keys.length + more.length + mixed.length + keys6.length + 50 - 20, `taken in runs: ${taken} (held prefixes, the text key and run starts go one by one)`);
+  assert.equal(runs.rib.getFib('inet.0', prefixKeyText(more[299]!))?.nexthops[0]?.interface, 'eth2');
+  assert.deepEqual(runs.rib.show('inet.0', { prefix: prefixKeyText(more[12]!), exact: true })[0]?.candidates.map((c) => c.source).sort(), ['bgp', 'static'], 'a prefix held by a static route gets the BGP route beside it');
+  assert.equal(runs.rib.show('inet.0', { prefix: prefixKeyText(more[105]!), exact: true })[0]?.candidates.length, 1, 'a prefix held by BGP already has its route replaced (the usual way), not a second one');
+  assert.equal(runs.rib.getFib('inet6.0', '2001:db8:1:27::/64')?.nexthops[0]?.interface, 'eth1');
+});
+
 test('random operations: runs and the per-prefix path agree step by step', () => {
   let seed = 0x5eed1234;
   const rnd = (n: number) => {
@@ -246,9 +318,10 @@ test('random operations: runs and the per-prefix path agree step by step', () =>
       const route = routes[rnd(routes.length)]!;
       // runs over a small space of prefixes (10.0.0.0/8 among them) so that they meet again
       const keys = run28(V4(rnd(2) ? '10.0.0.0' : '198.18.0.0') + rnd(64) * 16, 1 + rnd(30));
-      const attached = rnd(2) === 0;
+      const how = rnd(3);
       steps.push((w) => {
-        if (attached) announceRun(w.rib, keys, route);
+        if (how === 0) announceRun(w.rib, keys, route);
+        else if (how === 1) announceFresh(w.rib, keys, route);
         else for (const k of keys) w.rib.announceSharedKey('inet.0', 'bgp', k, route);
       });
     } else if (op === 5) {

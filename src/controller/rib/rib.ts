@@ -1012,6 +1012,41 @@ export class Rib implements RibApi {
     return e.active !== undefined && (e.active === e ? e.source : (e.active as Candidate).source) === source;
   }
 
+  /**
+   * New prefixes of one shared route, installed as a run (see RibApi.announceFreshRun and
+   * installRun): one call per UPDATE where a call per prefix went through entryRef,
+   * attachAt and announceAt. A key stops the run, untouched but for an empty entry made
+   * for it (which the caller's entryRef finds), when its entry exists, when it is not the
+   * table's value form (an IPv4 code, an ipv6PrefixKey), or when the run's install does
+   * not apply to it (no run yet, the epoch moved, a resolver's address under it).
+   */
+  announceFreshRun(table: string, keys: readonly PrefixKey[], from: number, source: string, route: RibRoute, value: object): number {
+    const n = keys.length;
+    if (!this.runs || from >= n) return from;
+    const t = this.table(table);
+    const v4 = t.family === 4;
+    const at = tickOf(route.age ?? this.now());
+    for (let i = from; i < n; i++) {
+      const key = keys[i]!;
+      if (v4 ? typeof key !== 'number' : typeof key !== 'string' || !isIpv6PrefixKey(key)) return i;
+      const k = parseValue(t, key);
+      const m = t.byLen[k.len]!;
+      if (m.get(k.key) !== undefined) return i;
+      const e = new Entry(t, k.len, k.key);
+      m.set(k.key, e);
+      t.size++;
+      t.noteLength(k.len);
+      // attached before it is installed (a listener told of it finds it whole)
+      e.attached = value;
+      if (!this.installRun(e, source, route, at)) {
+        // left empty for the caller, which attaches and announces the usual way
+        e.attached = undefined;
+        return i;
+      }
+    }
+    return n;
+  }
+
   /** withdraw for an attached entry (no lookup). */
   withdrawAt(ref: RibEntryRef, source: string): void {
     this.remove(ref as Entry, source);
@@ -1550,7 +1585,8 @@ export class Rib implements RibApi {
         for (let i = 0; i < ls.length; i++) ls[i]!(change);
       }
     }
-    if (this.fib && !e.fibDirty && t.vrf !== undefined) this.fib.push(e);
+    const q = this.fib;
+    if (q?.on && !e.fibDirty && t.vrf !== undefined) q.push(e);
   }
 
   /** Register an entry with the resolvers it uses now and not before, and the reverse; returns its new list (the caller stores it). */
@@ -1757,6 +1793,13 @@ export class FibQueue {
   /** the next free place in the last chunk */
   private tail = FIB_CHUNK;
   private count = 0;
+  /**
+   * Whether changes are queued. Off while the exporter has no stream reading routes (no
+   * agent, or a replay that has not started reading the RIB): the replay that follows reads
+   * the RIB as it is then, so queueing changes meanwhile cost a push per change and kept a
+   * reference per changed prefix (a full table's ingest with no agent: 1M, all for nothing).
+   */
+  on = true;
   constructor(
     private readonly wake: () => void,
     private readonly onClose: () => void,
@@ -1764,6 +1807,17 @@ export class FibQueue {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Stop queueing (see `on`) and forget what is queued: the next replay covers it. */
+  pause(): void {
+    this.on = false;
+    this.clear();
+  }
+
+  /** Queue changes again (see `on`): from before the replay starts reading the RIB. */
+  resume(): void {
+    this.on = true;
   }
 
   /** @internal */

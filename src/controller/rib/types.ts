@@ -102,6 +102,16 @@ export interface RibApi {
   attachedRef?(table: string, key: PrefixKey): RibEntryRef | undefined;
   /** the entries of a table that have something attached, with it */
   attachedEntries?(table: string): Iterable<[RibEntryRef, object]>;
+  /**
+   * Optional, for a run of new prefixes of one route (an UPDATE's): from `keys[from]` on,
+   * each prefix the table does not hold yet gets an entry with `value` attached and the
+   * shared `route` announced by `source`, in one call, as long as each can be installed
+   * as the RIB's last install of the same route went (its resolution known, nothing to
+   * propagate). Returns the index of the first key it did not take (keys.length when it
+   * took all): a prefix held already, of a form the table keeps elsewhere, or whose install
+   * needs the full evaluation; the caller takes that one its usual way (entryRef, announceAt).
+   */
+  announceFreshRun?(table: string, keys: readonly PrefixKey[], from: number, source: string, route: RibRoute, value: object): number;
   /** returns whether `source`'s route is now the active one */
   announceAt?(ref: RibEntryRef, source: string, route: RibRoute): boolean;
   withdrawAt?(ref: RibEntryRef, source: string): void;

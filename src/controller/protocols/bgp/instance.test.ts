@@ -10,7 +10,7 @@ import { resolveInstance } from './config.js';
 import { BgpInstance } from './instance.js';
 import * as events from './events.js';
 import { FLUSH_BATCH } from './decision.js';
-import { ATTR_CACHE_MAX, AttrCache, PathPair } from './rib.js';
+import { ATTR_CACHE_MAX, AttrCache, LocEntry, PathPair } from './rib.js';
 import { selectBest } from './best-path.js';
 import { forwardRibChange, forwardRibWants } from './speaker.js';
 import type { Neighbor } from './neighbor.js';
@@ -41,11 +41,16 @@ function setup(groups: ConfigTree, policy: ConfigTree = {}, bgpExtra: ConfigTree
   return { rib, inst, logs, nb: (a) => inst.neighbors.get(a)! };
 }
 
-function feed(s: Setup, addr: string, u: Partial<Update>): void {
+/** An UPDATE received (the decision process waits for the flush). */
+function receive(s: Setup, addr: string, u: Partial<Update>): void {
   const full: Update = { withdrawn: [], attrs: {}, nlri: [], ...u };
   const d = decodeUpdate(encodeUpdate(full, DEFAULT_OPTIONS).subarray(19), DEFAULT_OPTIONS);
   assert.ok(d.kind === 'update');
   s.inst.update(s.nb(addr), d);
+}
+
+function feed(s: Setup, addr: string, u: Partial<Update>): void {
+  receive(s, addr, u);
   s.inst.flush();
 }
 
@@ -569,7 +574,21 @@ test('prefixes heard from two peers in one UPDATE each share one PathPair; a cha
   const prefixes = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
   const held = (p: string) => s.rib.attachedValue('inet.0', prefixKeyOfText(p));
   feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65010), nextHop: '10.0.0.2' }, nlri: prefixes });
-  feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: prefixes });
+  // the second peer's paths are decided against the lone paths held compact as they come: no
+  // LocEntry made for them (the export at the flush reads the table through views)
+  const viewOf = LocEntry.viewOf;
+  let views = 0;
+  LocEntry.viewOf = (ref, v) => {
+    views++;
+    return viewOf(ref, v);
+  };
+  try {
+    receive(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003), nextHop: '10.0.0.3' }, nlri: prefixes });
+  } finally {
+    LocEntry.viewOf = viewOf;
+  }
+  assert.equal(views, 0, 'no Loc-RIB view made for a second path');
+  s.inst.flush();
   const pair = held(prefixes[0]!);
   assert.ok(pair instanceof PathPair);
   assert.ok(prefixes.every((p) => held(p) === pair), 'one pair for the three prefixes');
@@ -644,6 +663,47 @@ test('UPDATEs that leave FLUSH_BATCH prefixes waiting run the decision process a
   send(2 * per, per, path(65002, 65010));
   assert.equal(shownPath('198.18.0.0/24'), '65002 65010 I');
   assert.equal(shownPath(last), '65002 65010 I');
+});
+
+test("an UPDATE's new prefixes go to the RIB in runs (one call for many) and leave the RIB, Loc-RIB, counters and exports as one call per prefix does", () => {
+  const nlri = (from: number, n: number) => Array.from({ length: n }, (_, i) => `198.${18 + ((from + i) >> 8)}.${(from + i) & 255}.0/24`);
+  const run = (runs: boolean) => {
+    const s = setup({ a: ebgp(65002, ['10.0.0.2']), b: ebgp(65003, ['10.0.0.3']), c: ebgp(65004, ['10.0.0.4']) });
+    let calls = 0;
+    let taken = 0;
+    if (!runs) Object.defineProperty(s.rib, 'announceFreshRun', { value: undefined });
+    else {
+      const f = s.rib.announceFreshRun.bind(s.rib);
+      s.rib.announceFreshRun = (...args: Parameters<Rib['announceFreshRun']>) => {
+        calls++;
+        const to = f(...args);
+        taken += to - args[2];
+        return to;
+      };
+    }
+    // b holds 20 prefixes in the middle of a's first UPDATE; a's second UPDATE is half known, half new
+    feed(s, '10.0.0.3', { attrs: { origin: 0, asPath: path(65003, 65010), nextHop: '10.0.0.3' }, nlri: nlri(100, 20) });
+    feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '10.0.0.2' }, nlri: nlri(0, 300) });
+    feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002, 65011), nextHop: '10.0.0.2' }, nlri: nlri(290, 20) });
+    // an UPDATE whose next hop does not resolve: nothing installed, nothing taken as a run
+    feed(s, '10.0.0.2', { attrs: { origin: 0, asPath: path(65002), nextHop: '192.0.2.1' }, nlri: nlri(400, 10) });
+    const shown = s.rib.show('inet.0').map((e) => ({ prefix: e.prefix, candidates: e.candidates.map((c) => [c.source, c.active, c.route.attributes?.['AS path'], c.route.attributes?.['Selected by'], JSON.stringify(c.forwarding)]) })).sort((x, y) => (x.prefix < y.prefix ? -1 : 1));
+    const lt = s.inst.locTable('inet.0')!;
+    const loc = [...lt.values()].map((e) => [e.prefix, e.paths.map((q) => q.peer.cfg.address), e.best?.peer.cfg.address, e.step]).sort();
+    const counts = ['10.0.0.2', '10.0.0.3', '10.0.0.4'].map((a) => s.inst.peerCounts(s.nb(a)));
+    const outC = [...s.inst.adjRibOut(s.nb('10.0.0.4'), 'inet.0')].map(([k, a]) => [k, JSON.stringify(a.asPath)]).sort();
+    return { calls, taken, state: { shown, loc, size: lt.size, counts, outC } };
+  };
+  const runs = run(true), plain = run(false);
+  assert.deepEqual(runs.state, plain.state);
+  assert.equal(runs.state.outC.length, 310, 'c is sent every resolvable prefix');
+  assert.equal(runs.state.size, 320);
+  // the first prefix of each run goes one by one (the RIB's run starts there), the rest in
+  // the run: b's 19 of 20; a's first UPDATE 99 of 0-99 and 179 of 120-299 (b's 20 between
+  // go one by one); its second 9 of the 10 new ones after the 10 it holds; none unresolvable
+  assert.equal(runs.taken, 19 + 99 + 179 + 9, 'prefixes taken in runs');
+  assert.ok(runs.calls <= 40, `RIB calls for runs: ${runs.calls}`);
+  assert.equal(plain.taken, 0);
 });
 
 test('update groups: eBGP peers with the same export share one Adj-RIB-Out whatever their AS; an iBGP peer has its own; a route is held back only from its own peer and AS', () => {

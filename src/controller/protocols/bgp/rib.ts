@@ -476,7 +476,24 @@ export interface LocTable {
    * compact form always give the entry.
    */
   learnAt(key: PrefixKey, first: Path): LocEntry | undefined;
+  /**
+   * learnAt, but a prefix held in the compact form with a lone path answers with that Path,
+   * no LocEntry made (`addedRef` its RIB entry, for holdAt and viewAt): a second peer's path
+   * for it is decided without one (learnAll, pairDecide). Tables without a compact form
+   * answer as learnAt.
+   */
+  learnLoneAt(key: PrefixKey, first: Path): LocEntry | Path | undefined;
+  /** A lone path learnLoneAt answered with, as an attached entry (as learnAt would have answered). */
+  viewAt(ref: RibEntryRef, lone: Path): LocEntry;
+  /** Hold a PathPair at a RIB entry (the compact form of a prefix with two paths, see PathPair). */
+  holdAt(ref: RibEntryRef, pair: PathPair): void;
   readonly addedRef: RibEntryRef | undefined;
+  /**
+   * New keys from `keys[from]` on, held in the compact form with `first` and announced to
+   * the RIB with `route` in one call (RibApi.announceFreshRun); returns the index of the
+   * first key not taken (the caller takes it with learnAt). Tables without it take none.
+   */
+  learnRun(keys: readonly PrefixKey[], from: number, first: Path, route: RibRoute): number;
   /** take an entry out (it is the one held for its key) */
   remove(e: LocEntry): void;
   /** hold a view (LocEntry.view) as the entry of its key, before it changes */
@@ -495,6 +512,18 @@ class MapLocTable implements LocTable {
   readonly addedRef = undefined;
   learnAt(key: PrefixKey, first: Path): LocEntry {
     return this.findOrAdd(key, first);
+  }
+  learnLoneAt(key: PrefixKey, first: Path): LocEntry {
+    return this.findOrAdd(key, first);
+  }
+  viewAt(): LocEntry {
+    throw new Error('a map table answers with entries only');
+  }
+  holdAt(): void {
+    throw new Error('a map table holds no compact form');
+  }
+  learnRun(_keys: readonly PrefixKey[], from: number): number {
+    return from;
   }
   findOrAdd(key: PrefixKey, first: Path): LocEntry {
     let e = this.m.get(key);
@@ -527,7 +556,7 @@ class MapLocTable implements LocTable {
   }
 }
 
-type AttachingRib = Required<Pick<RibApi, 'attach' | 'detach' | 'attachedEntries' | 'attachedRef' | 'entryRef' | 'attachedAt' | 'attachAt'>>;
+type AttachingRib = Required<Pick<RibApi, 'attach' | 'detach' | 'attachedEntries' | 'attachedRef' | 'entryRef' | 'attachedAt' | 'attachAt'>> & Pick<RibApi, 'announceFreshRun'>;
 
 /**
  * A Loc-RIB table kept on the RIB's entries (RibApi.attach): a received prefix costs one
@@ -573,18 +602,35 @@ class RibLocTable implements LocTable {
   added = false;
   addedRef: RibEntryRef | undefined = undefined;
   learnAt(key: PrefixKey, first: Path): LocEntry | undefined {
+    const v = this.learnLoneAt(key, first);
+    return v instanceof Path ? this.attached(this.addedRef!, v) : v;
+  }
+  learnLoneAt(key: PrefixKey, first: Path): LocEntry | Path | undefined {
     if (!this.takes(key)) return this.findOrAdd(key, first);
     const ref = this.rib.entryRef(this.table, key);
     const v = this.rib.attachedAt(ref);
     this.added = v === undefined;
+    this.addedRef = ref;
     if (v === undefined) {
       // new: the path itself on the RIB entry, no LocEntry made and folded again
       this.rib.attachAt(ref, first);
       this.size++;
-      this.addedRef = ref;
       return undefined;
     }
-    return this.attached(ref, v);
+    return v instanceof Path ? v : this.attached(ref, v);
+  }
+  viewAt(ref: RibEntryRef, lone: Path): LocEntry {
+    return this.attached(ref, lone);
+  }
+  holdAt(ref: RibEntryRef, pair: PathPair): void {
+    this.rib.attachAt(ref, pair);
+  }
+  learnRun(keys: readonly PrefixKey[], from: number, first: Path, route: RibRoute): number {
+    const run = this.rib.announceFreshRun;
+    if (run === undefined) return from;
+    const to = run.call(this.rib, this.table, keys, from, 'bgp', route, first);
+    this.size += to - from;
+    return to;
   }
   /** The entry of a prefix that holds something, attached (a compact prefix's view adopted). */
   private attached(ref: RibEntryRef, v: object): LocEntry {
@@ -903,18 +949,40 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
   let fresh: PrefixKey[] | undefined;
   let decided = 0;
   let paired = 0;
+  // whether to try a run of new prefixes in one RIB call (learnRun): after a new prefix went
+  // one by one (the RIB's run starts there, and the path's route for 'Only path' is made);
+  // not at first (a second peer's UPDATE, all held prefixes, would make that route for
+  // nothing, per attribute set) nor after a run stopped at a prefix held already
+  let tryRun = false;
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     // resolvable read per prefix: announcing a prefix may change how the next hop resolves
     if (compact && nh!.resolvable) {
-      const ce = lt.learnAt(key, p);
+      if (tryRun) {
+        const to = lt.learnRun(keys, i, p, ribRoute(cx, key, p, 0, p));
+        if (to > i) {
+          fresh ??= freshList(cx, table);
+          for (let j = i; j < to; j++) fresh.push(keys[j]!);
+          decided += to - i;
+          // keys[to] is one the run did not take: it goes the usual way
+          i = to - 1;
+          tryRun = false;
+          continue;
+        }
+        tryRun = false;
+      }
+      const ce = pairs ? lt.learnLoneAt(key, p) : lt.learnAt(key, p);
       if (ce === undefined) {
         announceFresh(cx, lt.addedRef!, key, p, (fresh ??= freshList(cx, table)));
         decided++;
-      } else if (pairs && pairDecide(cx, table, ce, key, p)) {
-        lt.settle(ce);
-        paired++;
-      } else learnInto(cx, st, table, lt, ce, p);
+        tryRun = true;
+      } else if (ce instanceof Path) {
+        // held compact with one other path (a second peer's UPDATE): no LocEntry unless it must
+        const ref = lt.addedRef!;
+        if (pairDecide(cx, table, lt, ref, ce, key, p)) paired++;
+        else learnInto(cx, st, table, lt, lt.viewAt(ref, ce), p);
+      } else if (pairs && pairable(ce) && pairDecide(cx, table, lt, ce.ribRef!, ce.lone!, key, p)) paired++;
+      else learnInto(cx, st, table, lt, ce, p);
     } else learnInto(cx, st, table, lt, lt.findOrAdd(key, p), p);
   }
   if (decided + paired) {
@@ -929,17 +997,25 @@ export function learnAll(cx: BgpContext, nb: Neighbor, st: NeighborRib, table: s
 const lastPair = { q: undefined as Path | undefined, p: undefined as Path | undefined, qCost: 0, pCost: 0, best: undefined as Path | undefined, stepIdx: 0 };
 
 /**
- * A second path `p` (accepted, resolvable, no multipath) for a prefix held with one other
- * peer's path `q` as its best and installed one, decided as it comes, as the flush would
- * decide the two (decision.ts decide, two paths): no LocEntry kept (the caller folds the
- * entry into a PathPair), not queued, and the comparison made once for the prefixes of a
- * run with the same two paths. False, with nothing changed, when the entry is anything else.
+ * An entry a second path may be decided into by pairDecide: one path `q`, its best and
+ * installed one by 'Only path', not queued, and held on a RIB entry (what a compact prefix's
+ * view says).
  */
-function pairDecide(cx: BgpContext, table: string, e: LocEntry, key: PrefixKey, p: Path): boolean {
+function pairable(e: LocEntry): boolean {
   const q = e.lone;
-  const ref = e.ribRef;
-  if (q === undefined || ref === undefined || e.dirty || q.peer === p.peer || e.stepIndex !== 0 || e.best !== q || e.installed !== q) return false;
-  if (!q.accepted || !q.resolvable || (q.peer.cfg.multipath ?? cx.cfg.multipath) !== undefined) return false;
+  return q !== undefined && e.ribRef !== undefined && !e.dirty && e.stepIndex === 0 && e.best === q && e.installed === q;
+}
+
+/**
+ * A second path `p` (accepted, resolvable, no multipath) for a prefix held with one other
+ * peer's path `q` as its best and installed one (the compact form, or an entry `pairable`
+ * says is alike) at the RIB entry `ref`, decided as it comes, as the flush would decide the
+ * two (decision.ts decide, two paths): no LocEntry kept (the entry holds a PathPair), not
+ * queued, and the comparison made once for the prefixes of a run with the same two paths.
+ * False, with nothing changed, when `q` is of the same peer, or not a good path alone.
+ */
+function pairDecide(cx: BgpContext, table: string, lt: LocTable, ref: RibEntryRef, q: Path, key: PrefixKey, p: Path): boolean {
+  if (q.peer === p.peer || !q.accepted || !q.resolvable || (q.peer.cfg.multipath ?? cx.cfg.multipath) !== undefined) return false;
   const l = lastPair;
   const qCost = q.igpCost;
   const pCost = p.igpCost;
@@ -955,7 +1031,6 @@ function pairDecide(cx: BgpContext, table: string, e: LocEntry, key: PrefixKey, 
   }
   const best = l.best!;
   const stepIdx = l.stepIdx;
-  e.put(p);
   if (best !== q) {
     const r = cx.ribs.get(q.peer);
     if (r) bump(r.active, table, -1);
@@ -964,8 +1039,7 @@ function pairDecide(cx: BgpContext, table: string, e: LocEntry, key: PrefixKey, 
     freshList(cx, table).push(key);
     cx.dirtyCount++;
   }
-  e.choose(best, best);
-  e.stepIndex = stepIdx;
+  lt.holdAt(ref, PathPair.of(q, p, best, stepIdx));
   cx.rib.announceAt!(ref, 'bgp', ribRoute(cx, key, best, stepIdx, best));
   return true;
 }
