@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ipv4PrefixCode } from '../../lib/addr.js';
-import { AttrMemo, DEFAULT_OPTIONS, decodeUpdate, encodeUpdate, type DecodedUpdate, type SessionOptions, type Update } from './index.js';
+import { AttrMemo, DEFAULT_OPTIONS, decodeIpv4PrefixCodes, decodeUpdate, encodeUpdate, ipv4PrefixCodeList, type DecodedUpdate, type SessionOptions, type Update } from './index.js';
 
 const RX: SessionOptions = { ...DEFAULT_OPTIONS, prefixCodes: true };
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -133,4 +133,17 @@ test('20,000 mutated UPDATEs after a clean one: with the memo, every decode equa
   }
   // mutations of the NLRI field alone keep the attribute field: those are hits, and correct
   assert.ok(hits > 0, 'some mutations left the attribute field as it was');
+});
+
+test('ipv4PrefixCodeList: the values and the errors of decodeIpv4PrefixCodes, on golden and random fields', () => {
+  assert.deepEqual(ipv4PrefixCodeList(bytes('18 0a0101 00 20 c0000201'), 0, 10), [ipv4PrefixCode(0x0a010100, 24), ipv4PrefixCode(0, 0), ipv4PrefixCode(0xc0000201, 32)]);
+  assert.equal(ipv4PrefixCodeList(bytes('21 0a010101 00'), 0, 6), 'prefix length 33 exceeds 32');
+  assert.equal(ipv4PrefixCodeList(bytes('18 0a01'), 0, 3), 'prefix overruns the field');
+  for (let n = 0; n < 5000; n++) {
+    const b = new Uint8Array(rnd() % 24);
+    for (let k = 0; k < b.length; k++) b[k] = rnd() % 3 === 0 ? rnd() % 34 : rnd() & 0xff;
+    const want: number[] = [];
+    const bad = decodeIpv4PrefixCodes(b, 0, b.length, false, want, undefined);
+    assert.deepEqual(ipv4PrefixCodeList(b, 0, b.length), bad ?? want, Buffer.from(b).toString('hex'));
+  }
 });

@@ -12,7 +12,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, tryParseIpv4 } from '../.
 import { ErrorCode, UpdateSubcode, notifyError, type NotifyError } from './errors.js';
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js';
 import { Afi, Safi, familyKey, maxMessageLength, type SessionOptions } from './options.js';
-import { decodeIpv4PrefixCodes, decodeLabeledPrefixes, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
+import { decodeIpv4PrefixCodes, decodeLabeledPrefixes, ipv4PrefixCodeList, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
 import { ATTRIBUTES, AttrFlag, AttrType, attributeName, encodeAttributes, mergeAs4Path, type AttrScratch, type ErrorAction, type PathAttributes } from './attributes.js';
 
 export interface MpReach {
@@ -150,15 +150,25 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions, memo?: AttrMem
 
   const v4AddPath = o.addPathRx.size > 0 && o.addPathRx.has('1/1');
   // a receiving session takes IPv4 prefixes as values; tools and tests as text (empty fields share one empty list)
-  const v4 = o.prefixCodes ? { withdrawn: wlen ? ([] as number[]) : NO_CODES, nlri: aEnd < len ? ([] as number[]) : NO_CODES } : undefined;
-  const withdrawn: string[] = v4 || !wlen ? NONE : [];
+  let v4: { withdrawn: number[]; nlri: number[] } | undefined;
+  const withdrawn: string[] = o.prefixCodes || !wlen ? NONE : [];
   const withdrawnIds = v4AddPath ? [] : undefined;
-  const nlri: string[] = v4 || aEnd === len ? NONE : [];
+  const nlri: string[] = o.prefixCodes || aEnd === len ? NONE : [];
   const nlriIds = v4AddPath ? [] : undefined;
-  let bad = v4 ? decodeIpv4PrefixCodes(body, 2, 2 + wlen, v4AddPath, v4.withdrawn, withdrawnIds) : decodePrefixes(body, 2, 2 + wlen, Afi.Ipv4, v4AddPath, withdrawn, withdrawnIds);
-  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${bad}`);
-  bad = v4 ? decodeIpv4PrefixCodes(body, aEnd, len, v4AddPath, v4.nlri, nlriIds) : decodePrefixes(body, aEnd, len, Afi.Ipv4, v4AddPath, nlri, nlriIds);
-  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+  if (o.prefixCodes && !v4AddPath) {
+    // each field's list made at its size (empty fields share one empty list)
+    const w = wlen ? ipv4PrefixCodeList(body, 2, 2 + wlen) : NO_CODES;
+    if (typeof w === 'string') return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${w}`);
+    const r = aEnd < len ? ipv4PrefixCodeList(body, aEnd, len) : NO_CODES;
+    if (typeof r === 'string') return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${r}`);
+    v4 = { withdrawn: w, nlri: r };
+  } else {
+    v4 = o.prefixCodes ? { withdrawn: [], nlri: [] } : undefined;
+    let bad = v4 ? decodeIpv4PrefixCodes(body, 2, 2 + wlen, v4AddPath, v4.withdrawn, withdrawnIds) : decodePrefixes(body, 2, 2 + wlen, Afi.Ipv4, v4AddPath, withdrawn, withdrawnIds);
+    if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${bad}`);
+    bad = v4 ? decodeIpv4PrefixCodes(body, aEnd, len, v4AddPath, v4.nlri, nlriIds) : decodePrefixes(body, aEnd, len, Afi.Ipv4, v4AddPath, nlri, nlriIds);
+    if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+  }
   const nlriCount = v4 ? v4.nlri.length : nlri.length;
   const withdrawnCount = v4 ? v4.withdrawn.length : withdrawn.length;
 

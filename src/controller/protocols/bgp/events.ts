@@ -255,9 +255,10 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
     endOfRibReceived(cx, nb, st, d.endOfRib);
     return;
   }
-  const t4 = tableName(cx.cfg.name, Afi.Ipv4);
-  const has4 = nb.families.some((f) => f.afi === Afi.Ipv4 && f.safi !== Safi.MplsVpn);
-  const ap4 = nb.options.addPathRx.has('1/1');
+  const rx = receiveFacts(cx, nb);
+  const t4 = rx.t4;
+  const has4 = rx.has4;
+  const ap4 = rx.ap4;
   // IPv4 prefixes as values when the session decoded them so (d.v4), else as text
   const withdrawn: readonly PrefixKey[] = d.v4?.withdrawn ?? u.withdrawn;
   const nlri: readonly PrefixKey[] = d.v4?.nlri ?? u.nlri;
@@ -329,6 +330,27 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
   }
   checkPrefixLimits(cx, nb, st);
   flushOrSchedule(cx);
+}
+
+/** What every UPDATE of a session reads of its negotiation, made once per session (Neighbor.receiveFacts). */
+export interface ReceiveFacts {
+  readonly families: readonly unknown[];
+  readonly options: object;
+  readonly instance: string;
+  /** the IPv4 unicast table */
+  readonly t4: string;
+  /** IPv4 NLRI (the UPDATE's own fields) are the session's: an IPv4 family that is not VPN */
+  readonly has4: boolean;
+  /** IPv4 unicast NLRI carry path identifiers */
+  readonly ap4: boolean;
+}
+
+function receiveFacts(cx: BgpContext, nb: Neighbor): ReceiveFacts {
+  const r = nb.receiveFacts;
+  if (r !== undefined && r.families === nb.families && r.options === nb.options && r.instance === cx.cfg.name) return r;
+  let has4 = false;
+  for (const f of nb.families) if (f.afi === Afi.Ipv4 && f.safi !== Safi.MplsVpn) has4 = true;
+  return (nb.receiveFacts = { families: nb.families, options: nb.options, instance: cx.cfg.name, t4: tableName(cx.cfg.name, Afi.Ipv4), has4, ap4: nb.options.addPathRx.has('1/1') });
 }
 
 /**

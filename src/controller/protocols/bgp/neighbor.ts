@@ -42,6 +42,7 @@ import { checkPeerOpen, decideSecond, type SecondEvent, type SessionState } from
 import { addressKey } from './best-path.js';
 import type { FamilyConfig, PeerConfig } from './config.js';
 import { md5Socket, setTtl } from './socket-options.js';
+import type { ReceiveFacts } from './events.js';
 
 export interface NeighborOwner {
   readonly routerId: string;
@@ -140,6 +141,8 @@ export class Neighbor {
     secondConnections: 0,
     lastSecondConnection: 'None',
   };
+  /** what the instance reads of the session per UPDATE, kept by it (events.ts receiveFacts) */
+  receiveFacts: ReceiveFacts | undefined = undefined;
   /** the session's last attribute field and its decode (wire/bgp AttrMemo) */
   private readonly attrMemo = new AttrMemo();
   /** the connection slice (Connection.slice) in which a message was last heard, and an UPDATE last restarted the hold timer */
