@@ -184,7 +184,9 @@ test('UPDATEs alone keep a 3 s hold timer from expiring; silence then expires it
   let sent = 0;
   for (let k = 0; Date.now() - t0 < 4800; k++) {
     const burst = k % 3 === 0 ? 20 : 1;
-    peer.send(Buffer.concat(Array.from({ length: burst }, () => (sent++, update(k, sent % 250, 10)))));
+    const msgs: Uint8Array[] = [];
+    for (let j = 0; j < burst; j++) msgs.push(update(k, ++sent % 250, 10));
+    peer.send(Buffer.concat(msgs));
     await new Promise((r) => setTimeout(r, 400));
     assert.ok(neighbor(bgp).established, `still Established ${Date.now() - t0} ms into UPDATEs without KEEPALIVEs`);
   }
