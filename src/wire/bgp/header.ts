@@ -49,6 +49,22 @@ export function frameMessage(buf: Uint8Array, maxLength: number, off = 0): Frame
   return { kind: 'message', type: type as MessageTypeCode, body: buf.subarray(off + HEADER_LENGTH, off + length), length };
 }
 
+/**
+ * frameMessage without its result object, for a session's read loop (one per message was
+ * garbage at 200,000 UPDATEs a table): the length of the whole, valid message at `off`; 0
+ * when more bytes are needed; -1 when the header is bad (frameMessage then says how).
+ */
+export function frameLength(buf: Uint8Array, maxLength: number, off: number): number {
+  if (buf.length - off < HEADER_LENGTH) return 0;
+  for (let i = 0; i < 16; i++) if (buf[off + i] !== 0xff) return -1;
+  const length = (buf[off + 16]! << 8) | buf[off + 17]!;
+  const type = buf[off + 18]!;
+  if (type < 1 || type > 5) return -1;
+  const limit = type === MessageType.Open || type === MessageType.Keepalive ? 4096 : maxLength;
+  if (length < MIN_LENGTH[type]! || length > limit || (type === MessageType.Keepalive && length !== 19)) return -1;
+  return buf.length - off < length ? 0 : length;
+}
+
 export function encodeKeepalive(): Uint8Array {
   const out = new Uint8Array(HEADER_LENGTH);
   writeHeader(out, 0, HEADER_LENGTH, MessageType.Keepalive);

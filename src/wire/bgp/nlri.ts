@@ -134,6 +134,31 @@ export function decodeIpv4PrefixCodes(b: Uint8Array, start: number, end: number,
   return undefined;
 }
 
+/**
+ * decodeIpv4PrefixCodes without path identifiers, into a list of exactly the field's
+ * prefixes (one list per field: pushed into, a list of five prefixes took a backing store
+ * of seventeen); the reason the field is malformed instead, as decodeIpv4PrefixCodes says it.
+ */
+export function ipv4PrefixCodeList(b: Uint8Array, start: number, end: number): number[] | string {
+  let n = 0;
+  for (let i = start; i < end; n++) {
+    const len = b[i++]!;
+    if (len > 32) return `prefix length ${len} exceeds 32`;
+    i += (len + 7) >> 3;
+    if (i > end) return 'prefix overruns the field';
+  }
+  const out = new Array<number>(n);
+  for (let i = start, k = 0; k < n; k++) {
+    const len = b[i++]!;
+    const m = (len + 7) >> 3;
+    let v = 0;
+    for (let j = 0; j < 4; j++) v = (v << 8) | (j < m ? b[i + j]! : 0);
+    out[k] = ipv4PrefixCode(v >>> 0, len);
+    i += m;
+  }
+  return out;
+}
+
 /** Parse canonical IPv4 prefix text quickly into (address, length); -1 length when invalid. */
 export function parseV4PrefixFast(s: string): { addr: number; len: number } {
   let addr = 0;

@@ -12,7 +12,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, tryParseIpv4 } from '../.
 import { ErrorCode, UpdateSubcode, notifyError, type NotifyError } from './errors.js';
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js';
 import { Afi, Safi, familyKey, maxMessageLength, type SessionOptions } from './options.js';
-import { decodeIpv4PrefixCodes, decodeLabeledPrefixes, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
+import { decodeIpv4PrefixCodes, decodeLabeledPrefixes, ipv4PrefixCodeList, decodePrefixes, parseV4PrefixFast, writeRd } from './nlri.js';
 import { ATTRIBUTES, AttrFlag, AttrType, attributeName, encodeAttributes, mergeAs4Path, type AttrScratch, type ErrorAction, type PathAttributes } from './attributes.js';
 
 export interface MpReach {
@@ -93,8 +93,52 @@ function decodeMpNextHop(afi: number, b: Uint8Array): { nextHop: string; nextHop
   return undefined;
 }
 
-/** Decode an UPDATE body (after the header). Never throws. */
-export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate | NotifyError {
+/**
+ * A session's last attribute field and its decode: a peer sends run after run of UPDATEs
+ * with one attribute set (a full table at a few prefixes per UPDATE is 200,000 of them),
+ * and decoding the same bytes again made the same attributes again, at some 300 bytes of
+ * garbage each. An UPDATE whose attribute field is byte for byte the remembered one, under
+ * the same SessionOptions object (a new session has a new one), gets the remembered
+ * PathAttributes object, shared as the receiver's attribute cache already shares it.
+ * Only a field that decoded cleanly, without MP attributes (their NLRI differ per UPDATE),
+ * and with ORIGIN, AS_PATH and NEXT_HOP present (so that no missing-attribute rule could
+ * apply to the next UPDATE's NLRI) is remembered; any other UPDATE is decoded in full.
+ */
+export class AttrMemo {
+  /** a copy of the attribute field (the DecodedUpdate's attrBytes on a hit: its identity says "same set as before") */
+  bytes: Uint8Array | undefined = undefined;
+  hash = 0;
+  options: SessionOptions | undefined = undefined;
+  attrs: PathAttributes | undefined = undefined;
+  /** the Update of a hit without per-prefix text or path identifiers: one object for them all */
+  shared: Update | undefined = undefined;
+
+  clear(): void {
+    this.bytes = undefined;
+    this.options = undefined;
+    this.attrs = undefined;
+    this.shared = undefined;
+  }
+}
+
+/** No entries: what an UPDATE's empty lists share (never written to: frozen, so that a write throws). */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+const NO_CODES: number[] = Object.freeze([]) as unknown as number[];
+
+/** Whether b[start..start + m.length) equals m. */
+function sameBytes(b: Uint8Array, start: number, m: Uint8Array): boolean {
+  for (let i = 0; i < m.length; i++) if (b[start + i] !== m[i]) return false;
+  return true;
+}
+
+/** Origin, AS_PATH and NEXT_HOP seen: the bits of `seen0` that make a set complete for NLRI. */
+const COMPLETE = (1 << AttrType.Origin) | (1 << AttrType.AsPath) | (1 << AttrType.NextHop);
+
+/**
+ * Decode an UPDATE body (after the header). Never throws. With `memo` (a session's), an
+ * attribute field equal to the last one remembered there is not decoded again (AttrMemo).
+ */
+export function decodeUpdate(body: Uint8Array, o: SessionOptions, memo?: AttrMemo): DecodedUpdate | NotifyError {
   const len = body.length;
   if (len < 4) return updateError(UpdateSubcode.MalformedAttributeList, 'UPDATE shorter than its length fields');
   const wlen = (body[0]! << 8) | body[1]!;
@@ -105,18 +149,42 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   if (aEnd > len) return updateError(UpdateSubcode.MalformedAttributeList, `total path attribute length ${alen} overruns the message`);
 
   const v4AddPath = o.addPathRx.size > 0 && o.addPathRx.has('1/1');
-  const withdrawn: string[] = [];
+  // a receiving session takes IPv4 prefixes as values; tools and tests as text (empty fields share one empty list)
+  let v4: { withdrawn: number[]; nlri: number[] } | undefined;
+  const withdrawn: string[] = o.prefixCodes || !wlen ? NONE : [];
   const withdrawnIds = v4AddPath ? [] : undefined;
-  const nlri: string[] = [];
+  const nlri: string[] = o.prefixCodes || aEnd === len ? NONE : [];
   const nlriIds = v4AddPath ? [] : undefined;
-  // a receiving session takes IPv4 prefixes as values; tools and tests as text
-  const v4 = o.prefixCodes ? { withdrawn: [] as number[], nlri: [] as number[] } : undefined;
-  let bad = v4 ? decodeIpv4PrefixCodes(body, 2, 2 + wlen, v4AddPath, v4.withdrawn, withdrawnIds) : decodePrefixes(body, 2, 2 + wlen, Afi.Ipv4, v4AddPath, withdrawn, withdrawnIds);
-  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${bad}`);
-  bad = v4 ? decodeIpv4PrefixCodes(body, aEnd, len, v4AddPath, v4.nlri, nlriIds) : decodePrefixes(body, aEnd, len, Afi.Ipv4, v4AddPath, nlri, nlriIds);
-  if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+  if (o.prefixCodes && !v4AddPath) {
+    // each field's list made at its size (empty fields share one empty list)
+    const w = wlen ? ipv4PrefixCodeList(body, 2, 2 + wlen) : NO_CODES;
+    if (typeof w === 'string') return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${w}`);
+    const r = aEnd < len ? ipv4PrefixCodeList(body, aEnd, len) : NO_CODES;
+    if (typeof r === 'string') return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${r}`);
+    v4 = { withdrawn: w, nlri: r };
+  } else {
+    v4 = o.prefixCodes ? { withdrawn: [], nlri: [] } : undefined;
+    let bad = v4 ? decodeIpv4PrefixCodes(body, 2, 2 + wlen, v4AddPath, v4.withdrawn, withdrawnIds) : decodePrefixes(body, 2, 2 + wlen, Afi.Ipv4, v4AddPath, withdrawn, withdrawnIds);
+    if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `withdrawn routes: ${bad}`);
+    bad = v4 ? decodeIpv4PrefixCodes(body, aEnd, len, v4AddPath, v4.nlri, nlriIds) : decodePrefixes(body, aEnd, len, Afi.Ipv4, v4AddPath, nlri, nlriIds);
+    if (bad) return updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+  }
   const nlriCount = v4 ? v4.nlri.length : nlri.length;
   const withdrawnCount = v4 ? v4.withdrawn.length : withdrawn.length;
+
+  // the same attribute field as the session's last one: its decode again (AttrMemo)
+  const mb = memo?.bytes;
+  if (mb !== undefined && mb.length === alen && memo!.options === o && sameBytes(body, aStart, mb)) {
+    const attrs = memo!.attrs!;
+    let update = v4 && !v4AddPath ? memo!.shared : undefined;
+    if (!update) {
+      update = { withdrawn, withdrawnIds, attrs, nlri, nlriIds, mpReach: undefined, mpUnreach: undefined };
+      if (v4 && !v4AddPath) memo!.shared = update;
+    }
+    const hit: DecodedUpdate = { kind: 'update', update, outcome: 'ok', problems: NONE, endOfRib: undefined, attrBytes: mb, attrHash: memo!.hash };
+    if (v4) (hit as { v4?: typeof v4 }).v4 = v4;
+    return hit;
+  }
 
   const s: AttrScratch = { attrs: {} };
   const problems: string[] = [];
@@ -232,9 +300,20 @@ export function decodeUpdate(body: Uint8Array, o: SessionOptions): DecodedUpdate
   else if (withdrawnCount === 0 && nlriCount === 0 && !sawMpReach && sawMpUnreach && mpUnreach && mpUnreach.prefixes.length === 0 && alen === 3 + 3) {
     endOfRib = { afi: mpUnreach.afi, safi: mpUnreach.safi };
   }
-  const attrBytes = alen > 0 && st.worst === 'ok' && problems.length === 0 ? attributeBytes(body, aStart, aEnd, mpRanges) : undefined;
-  const attrHash = attrBytes && hashBytes(attrBytes);
-  const decoded: DecodedUpdate = { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems, endOfRib, attrBytes, attrHash };
+  const clean = alen > 0 && st.worst === 'ok' && problems.length === 0;
+  let attrBytes: Uint8Array | undefined;
+  if (clean && memo && mpRanges.length === 0 && (seen0 & COMPLETE) === COMPLETE) {
+    // remembered for the next UPDATE; the copy is this one's attrBytes too (a copy by hand: a Buffer's slice() is a view)
+    attrBytes = new Uint8Array(alen);
+    for (let k = 0; k < alen; k++) attrBytes[k] = body[aStart + k]!;
+    memo.bytes = attrBytes;
+    memo.hash = hashBytes(attrBytes);
+    memo.options = o;
+    memo.attrs = a;
+    memo.shared = undefined;
+  } else if (clean) attrBytes = attributeBytes(body, aStart, aEnd, mpRanges);
+  const attrHash = attrBytes && (memo?.bytes === attrBytes ? memo.hash : hashBytes(attrBytes));
+  const decoded: DecodedUpdate = { kind: 'update', update, outcome: st.worst === 'withdraw' ? 'treat-as-withdraw' : 'ok', problems: problems.length ? problems : NONE, endOfRib, attrBytes, attrHash };
   // set in place, not spread into a copy: one object per UPDATE
   if (v4) (decoded as { v4?: typeof v4 }).v4 = v4;
   return decoded;

@@ -1,6 +1,7 @@
 // The second-connection rules carried out by a real speaker: cnr's BGP on 127.0.0.1 against a
 // scripted peer on 127.0.0.2 (loopback TCP, ephemeral ports) that opens a second connection
 // at the moment each case needs and checks which connection cnr keeps and what each one gets.
+// The same scripted peer checks the hold timer (last test): UPDATEs alone keep it from expiring.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
@@ -8,6 +9,8 @@ import { Rib } from '../../rib/rib.js';
 import { createBgp, type Bgp } from './index.js';
 import { encodeKeepalive, frameMessage, MessageType } from '../../../wire/bgp/header.js';
 import { emptyCapabilities, encodeOpen } from '../../../wire/bgp/open.js';
+import { DEFAULT_OPTIONS } from '../../../wire/bgp/options.js';
+import { encodeUpdate } from '../../../wire/bgp/update.js';
 import { parseIpv4 } from '../../../lib/addr.js';
 
 const CNR = '127.0.0.1';
@@ -38,6 +41,7 @@ async function waitFor(what: string, cond: () => boolean, ms = 10000): Promise<v
 class PeerConn {
   readonly got: number[][] = [];
   closed = false;
+  closedAt = 0;
   private buf = Buffer.alloc(0);
   constructor(readonly sock: net.Socket) {
     sockets.push(sock);
@@ -50,7 +54,10 @@ class PeerConn {
         this.buf = this.buf.subarray(f.length);
       }
     });
-    sock.on('close', () => (this.closed = true));
+    sock.on('close', () => {
+      this.closed = true;
+      this.closedAt ||= Date.now();
+    });
     sock.on('error', () => {});
   }
   has(type: number): boolean {
@@ -61,11 +68,11 @@ class PeerConn {
   }
 }
 
-function open(id: string, gr: boolean): Uint8Array {
+function open(id: string, gr: boolean, holdTime = 90): Uint8Array {
   return encodeOpen({
     version: 4,
     myAs: 65002,
-    holdTime: 90,
+    holdTime,
     bgpId: parseIpv4(id),
     capabilities: {
       ...emptyCapabilities(),
@@ -77,7 +84,7 @@ function open(id: string, gr: boolean): Uint8Array {
 }
 
 /** A speaker that connects to a scripted peer; resolves with cnr and the peer's first connection (cnr's outgoing one). */
-async function setUp(): Promise<{ bgp: Bgp; first: PeerConn; connectSecond: () => Promise<PeerConn> }> {
+async function setUp(holdTime?: number): Promise<{ bgp: Bgp; first: PeerConn; connectSecond: () => Promise<PeerConn> }> {
   let accepted: ((c: PeerConn) => void) | undefined;
   const firstP = new Promise<PeerConn>((r) => (accepted = r));
   const server = net.createServer((s) => accepted?.(new PeerConn(s)));
@@ -88,7 +95,7 @@ async function setUp(): Promise<{ bgp: Bgp; first: PeerConn; connectSecond: () =
   speakers.push(bgp);
   await bgp.consumer.apply({
     'routing-options': { 'router-id': CNR_ID, 'autonomous-system': 65001 },
-    protocols: { bgp: { group: { ext: { type: 'external', 'peer-as': 65002, family: { inet: { unicast: {} } }, neighbor: { [PEER]: { 'local-address': CNR } } } } } },
+    protocols: { bgp: { group: { ext: { type: 'external', 'peer-as': 65002, ...(holdTime ? { 'hold-time': holdTime } : {}), family: { inet: { unicast: {} } }, neighbor: { [PEER]: { 'local-address': CNR } } } } } },
   }, {});
   const first = await firstP;
   const connectSecond = async () => {
@@ -156,3 +163,44 @@ for (const gr of [false, true]) {
     await bgp.stop();
   });
 }
+
+function update(third: number, fourth: number, med: number): Uint8Array {
+  return encodeUpdate({ withdrawn: [], attrs: { origin: 0, asPath: [{ type: 2, asns: [65002] }], nextHop: PEER, med }, nlri: [`10.1.${third}.${fourth}/32`] }, DEFAULT_OPTIONS);
+}
+
+// UPDATEs restart the hold timer (RFC 4271 6.5: any message received), once per read slice
+// since session 13; silence still ends the session with Hold Timer Expired. The UPDATEs carry
+// one attribute set but for the last, whose MED differs: the route it announces again must
+// carry the new MED (the decoder's memo of the last set is never stale).
+test('UPDATEs alone keep a 3 s hold timer from expiring; silence then expires it (NOTIFICATION 4/0); a changed MED arrives', async () => {
+  const { bgp, first: peer } = await setUp(3);
+  const inst = bgp.speaker.instances.get('master')!;
+  await waitFor('cnr\'s OPEN', () => peer.has(MessageType.Open));
+  peer.send(open('10.255.0.9', false, 3));
+  peer.send(encodeKeepalive());
+  await waitFor('Established', () => neighbor(bgp).established);
+  // 4.8 s of UPDATEs only, every 400 ms, some written 20 to a segment (one read slice)
+  const t0 = Date.now();
+  let sent = 0;
+  for (let k = 0; Date.now() - t0 < 4800; k++) {
+    const burst = k % 3 === 0 ? 20 : 1;
+    const msgs: Uint8Array[] = [];
+    for (let j = 0; j < burst; j++) msgs.push(update(k, ++sent % 250, 10));
+    peer.send(Buffer.concat(msgs));
+    await new Promise((r) => setTimeout(r, 400));
+    assert.ok(neighbor(bgp).established, `still Established ${Date.now() - t0} ms into UPDATEs without KEEPALIVEs`);
+  }
+  assert.ok(!peer.has(MessageType.Notification), 'no NOTIFICATION while UPDATEs come');
+  // the first prefix again, with MED 20: the set differs in one byte from the last UPDATE's
+  peer.send(update(0, 1, 20));
+  const lastAt = Date.now();
+  const med = () => inst.adjRibIn(neighbor(bgp), 'inet.0').find((r) => r.prefix === '10.1.0.1/32')?.path.inAttrs.med;
+  await waitFor('the new MED', () => med() === 20, 2000);
+  assert.equal(inst.adjRibIn(neighbor(bgp), 'inet.0').length, sent, 'every prefix sent is in the Adj-RIB-In');
+  // then silence: the hold timer expires 3 s after the last UPDATE
+  await waitFor('Hold Timer Expired', () => peer.has(MessageType.Notification), 8000);
+  assert.deepEqual(peer.got.find((m) => m[0] === MessageType.Notification), [MessageType.Notification, 4, 0]);
+  await waitFor('the connection closed', () => peer.closed, 3000);
+  assert.ok(peer.closedAt - lastAt >= 2500, `expired ${peer.closedAt - lastAt} ms after the last UPDATE (hold time 3 s)`);
+  await bgp.stop();
+});

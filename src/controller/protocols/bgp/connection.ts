@@ -5,7 +5,7 @@
  * at a chunk's end is copied. A busy connection yields the thread between slices (deliver()).
  */
 import type { Socket } from 'node:net';
-import { frameMessage, type Frame } from '../../../wire/bgp/header.js';
+import { HEADER_LENGTH, frameLength, frameMessage } from '../../../wire/bgp/header.js';
 import type { NotifyError } from '../../../wire/bgp/errors.js';
 
 export interface ConnectionHandlers {
@@ -20,6 +20,9 @@ export interface ConnectionHandlers {
 
 /** The longest a connection decodes and hands on received messages in one event-loop turn. */
 const READ_SLICE_MS = 20;
+
+/** Numbers the slices of every connection (deliver() calls): see Connection.slice. */
+let slices = 0;
 
 export class Connection {
   private rest: Buffer | undefined;
@@ -40,6 +43,12 @@ export class Connection {
   private waiting = false;
   /** pause delivery (collision handling waits on the other connection) */
   private handlers: ConnectionHandlers | undefined;
+  /**
+   * The slice (one deliver() call) the message being handed on belongs to, unique among all
+   * connections: what is done once per received message but needs doing only once per read
+   * (the hold timer's restart, the time last heard) is done once per slice.
+   */
+  slice = 0;
 
   constructor(
     readonly socket: Socket,
@@ -87,18 +96,23 @@ export class Connection {
       this.sliceStart = now;
       setImmediate(() => (this.sliceStart = -1));
     }
+    this.slice = ++slices;
     let off = 0;
     let later = false;
     while (this.open && this.handlers) {
-      const f: Frame = frameMessage(buf, this.maxLength, off);
-      if (f.kind === 'need') break;
-      if (f.kind === 'error') {
-        this.handlers.headerError(f);
+      const n = frameLength(buf, this.maxLength, off);
+      if (n === 0) break;
+      if (n < 0) {
+        const f = frameMessage(buf, this.maxLength, off);
+        if (f.kind === 'error') this.handlers.headerError(f);
         return;
       }
-      off += f.length;
+      // the body as a plain Uint8Array view (a Buffer's subarray costs a FastBuffer construction)
+      const body = new Uint8Array(buf.buffer, buf.byteOffset + off + HEADER_LENGTH, n - HEADER_LENGTH);
+      const type = buf[off + 18]!;
+      off += n;
       try {
-        this.handlers.message(f.type, f.body, f.length);
+        this.handlers.message(type, body, n);
       } catch (err) {
         this.handlers.failed(err);
         return;

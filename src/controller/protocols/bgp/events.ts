@@ -255,9 +255,10 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
     endOfRibReceived(cx, nb, st, d.endOfRib);
     return;
   }
-  const t4 = tableName(cx.cfg.name, Afi.Ipv4);
-  const has4 = nb.families.some((f) => f.afi === Afi.Ipv4 && f.safi !== Safi.MplsVpn);
-  const ap4 = nb.options.addPathRx.has('1/1');
+  const rx = receiveFacts(cx, nb);
+  const t4 = rx.t4;
+  const has4 = rx.has4;
+  const ap4 = rx.ap4;
   // IPv4 prefixes as values when the session decoded them so (d.v4), else as text
   const withdrawn: readonly PrefixKey[] = d.v4?.withdrawn ?? u.withdrawn;
   const nlri: readonly PrefixKey[] = d.v4?.nlri ?? u.nlri;
@@ -276,10 +277,15 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
   let checked: CheckedAttributes | undefined;
   if (!withdrawAll && (nlri.length || u.mpReach)) {
     const bytes = d.attrBytes;
-    let c = bytes !== undefined ? st.attrCache.get(d.attrHash!, bytes) : undefined;
+    let c = bytes !== undefined && bytes === rx.lastBytes ? rx.lastChecked : undefined;
     if (!c) {
-      c = checkSessionRules(cx, nb, attrs);
-      if (bytes !== undefined) st.attrCache.set(d.attrHash!, bytes, c);
+      c = bytes !== undefined ? st.attrCache.get(d.attrHash!, bytes) : undefined;
+      if (!c) {
+        c = checkSessionRules(cx, nb, attrs);
+        if (bytes !== undefined) st.attrCache.set(d.attrHash!, bytes, c);
+      }
+      rx.lastBytes = bytes;
+      rx.lastChecked = c;
     }
     if (c.withdraw) {
       cx.log(`bgp neighbor ${nb.cfg.address}: UPDATE: ${c.withdraw} (treat-as-withdraw)`);
@@ -327,8 +333,43 @@ export function updateReceived(cx: BgpContext, nb: Neighbor, d: DecodedUpdate): 
     }
     releaseUnused(cx, nh);
   }
-  checkPrefixLimits(cx, nb, st);
+  if (rx.limits) checkPrefixLimits(cx, nb, st);
   flushOrSchedule(cx);
+}
+
+/** What every UPDATE of a session reads of its negotiation, made once per session (Neighbor.receiveFacts). */
+export interface ReceiveFacts {
+  readonly families: readonly unknown[];
+  readonly options: object;
+  readonly instance: string;
+  /** the IPv4 unicast table */
+  readonly t4: string;
+  /** IPv4 NLRI (the UPDATE's own fields) are the session's: an IPv4 family that is not VPN */
+  readonly has4: boolean;
+  /** IPv4 unicast NLRI carry path identifiers */
+  readonly ap4: boolean;
+  /** some family has a prefix limit (checkPrefixLimits has something to check) */
+  readonly limits: boolean;
+  /**
+   * The session checks of the last attribute set, by the identity of its bytes: the
+   * decoder's memo (wire/bgp AttrMemo) hands the same bytes object to every UPDATE with
+   * that set, within this session (a new session has new options, so new facts).
+   */
+  lastBytes: Uint8Array | undefined;
+  lastChecked: CheckedAttributes | undefined;
+}
+
+function receiveFacts(cx: BgpContext, nb: Neighbor): ReceiveFacts {
+  const r = nb.receiveFacts;
+  if (r !== undefined && r.families === nb.families && r.options === nb.options && r.instance === cx.cfg.name) return r;
+  let has4 = false;
+  let limits = false;
+  for (const f of nb.families) {
+    if (f.afi === Afi.Ipv4 && f.safi !== Safi.MplsVpn) has4 = true;
+    if (f.prefixLimit) limits = true;
+  }
+  const t4 = tableName(cx.cfg.name, Afi.Ipv4);
+  return (nb.receiveFacts = { families: nb.families, options: nb.options, instance: cx.cfg.name, t4, has4, ap4: nb.options.addPathRx.has('1/1'), limits, lastBytes: undefined, lastChecked: undefined });
 }
 
 /**

@@ -18,7 +18,9 @@ import {
   ErrorCode,
   MessageType,
   OpenSubcode,
+  AttrMemo,
   decodeMessage,
+  decodeUpdate,
   describeNotification,
   encodeKeepalive,
   encodeNotification,
@@ -40,6 +42,7 @@ import { checkPeerOpen, decideSecond, type SecondEvent, type SessionState } from
 import { addressKey } from './best-path.js';
 import type { FamilyConfig, PeerConfig } from './config.js';
 import { md5Socket, setTtl } from './socket-options.js';
+import type { ReceiveFacts } from './events.js';
 
 export interface NeighborOwner {
   readonly routerId: string;
@@ -138,6 +141,13 @@ export class Neighbor {
     secondConnections: 0,
     lastSecondConnection: 'None',
   };
+  /** what the instance reads of the session per UPDATE, kept by it (events.ts receiveFacts) */
+  receiveFacts: ReceiveFacts | undefined = undefined;
+  /** the session's last attribute field and its decode (wire/bgp AttrMemo) */
+  private readonly attrMemo = new AttrMemo();
+  /** the connection slice (Connection.slice) in which a message was last heard, and an UPDATE last restarted the hold timer */
+  private heardIn = -1;
+  private updateIn = -1;
   /** the last session ended with a NOTIFICATION (graceful restart does not apply) */
   private endedByNotification = false;
   private stopped = false;
@@ -638,22 +648,31 @@ export class Neighbor {
   private onMessage(c: Connection, type: number, body: Uint8Array): void {
     if (c !== this.conn) return;
     this.stats.inMessages++;
-    this.stats.lastReceived = Date.now();
+    // once per read slice, not per message: a slice lasts at most some 20 ms
+    if (c.slice !== this.heardIn) {
+      this.heardIn = c.slice;
+      this.stats.lastReceived = Date.now();
+    }
     if (type === MessageType.Update) {
       this.stats.inUpdates++;
       if (this.fsm.state !== 'Established') {
         this.event(UPDATE_MSG);
         return;
       }
-      const d = decodeMessage(MessageType.Update, body, this.options);
-      if ('kind' in d) {
+      const d = decodeUpdate(body, this.options, this.attrMemo);
+      if (d.kind === 'error') {
         this.stats.lastError = `sent ${d.reason}`;
         this.owner.log(`bgp neighbor ${this.cfg.address}: bad UPDATE: ${d.reason}`);
         this.event({ name: 'UpdateMsgErr', error: d });
         return;
       }
-      this.event(UPDATE_MSG);
-      if (d.type === 'update') this.owner.update(this, d.decoded);
+      // the FSM's answer in Established restarts the hold timer (RFC 4271 6.5: any message
+      // received): once per read slice is as good, and an UPDATE's FSM step per message was not free
+      if (c.slice !== this.updateIn) {
+        this.updateIn = c.slice;
+        this.event(UPDATE_MSG);
+      }
+      this.owner.update(this, d);
       return;
     }
     const d = decodeMessage(type as MessageTypeCode, body, this.options);
@@ -710,6 +729,8 @@ export class Neighbor {
       if (t && t.mode & 2) rx.add(familyKey(f.afi, f.safi));
     }
     this.options = { as4: theirs.as4 !== undefined, addPathRx: rx, addPathTx: new Set(), extendedMessage: theirs.extendedMessage, prefixCodes: true };
+    // (the memo holds only decodes under the options object it was made with; its set goes now)
+    this.attrMemo.clear();
     this.peerOpen = open;
     this.peerRouterId = open.bgpId;
     if (this.conn) this.conn.maxLength = maxMessageLength(this.options);
