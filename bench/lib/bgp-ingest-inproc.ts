@@ -2,9 +2,10 @@
  * BGP ingest in one process, for profiling (no sockets, no namespaces): the bench's UPDATEs
  * (bench/lib/bgp-injector.ts, the same bytes the injector writes) are decoded as a session
  * decodes them (prefixes as values) and handed to a BgpInstance over a real Rib, wired as in
- * `cnr controller` (the speaker's RIB listener, a FIB queue nobody drains, as the bench's
- * controller has no vRouter). Prints CPU seconds, the live heap per route after a full GC,
- * and peak RSS per route; the socket, the event loop's turns and the poll are left out, so
+ * `cnr controller` (the speaker's RIB listener, a FIB queue paused as the controller's FIB
+ * export pauses it while no agent reads routes: the bench's controller has no vRouter, and a
+ * session's AttrMemo). Prints CPU seconds, the live heap per route after a full GC, and peak
+ * RSS per route; the socket, the event loop's turns and the poll are left out, so
  * its figures are the receive path's own, not the bench's.
  *
  *   node --expose-gc dist/bench/lib/bgp-ingest-inproc.js [count=1000000] [perUpdate=100] [bulk|realistic]
@@ -14,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { Rib } from '../../src/controller/rib/rib.js';
 import { PolicyEngine } from '../../src/controller/policy/index.js';
-import { DEFAULT_OPTIONS, decodeUpdate, emptyCapabilities } from '../../src/wire/bgp/index.js';
+import { AttrMemo, DEFAULT_OPTIONS, decodeUpdate, emptyCapabilities } from '../../src/wire/bgp/index.js';
 import { resolveInstance } from '../../src/controller/protocols/bgp/config.js';
 import { BgpInstance } from '../../src/controller/protocols/bgp/instance.js';
 import { forwardRibChange } from '../../src/controller/protocols/bgp/speaker.js';
@@ -37,6 +38,8 @@ const inst = new BgpInstance(cfg, policy, rib, () => {}, { peerPort: () => 1, co
 const instances = [inst];
 rib.subscribe((c) => forwardRibChange(instances, c));
 const fibQueue = rib.fibQueue(() => {});
+// as the controller's FIB export leaves it while no agent reads routes (rib/fib-export.ts)
+fibQueue.pause();
 const nbs = [...cfg.peers.values()].map((p) => {
   const nb = inst.addNeighbor({ ...p, passive: true });
   nb.families = p.families;
@@ -68,9 +71,11 @@ const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 for (const [i, bytes] of feeds.entries()) {
   const nb = nbs[i]!;
+  // one per session, as a Neighbor keeps it (its last attribute field's decode)
+  const memo = new AttrMemo();
   for (let pos = 0; pos < bytes.length; ) {
     const len = bytes.readUInt16BE(pos + 16);
-    const d = decodeUpdate(bytes.subarray(pos + 19, pos + len), options);
+    const d = decodeUpdate(bytes.subarray(pos + 19, pos + len), options, memo);
     if (d.kind !== 'update') throw new Error('bad UPDATE');
     inst.update(nb, d);
     pos += len;
