@@ -228,7 +228,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller', execA
   // the floor is set when node starts (bin/cnr's first line): nothing at run time can lower it
   if (values['small-young-generation'] && hasYoungGenerationFloor(execArgv)) {
     throw new Error(
-      `--small-young-generation: this process was started with V8's young-generation floor (${execArgv.filter((a) => hasYoungGenerationFloor([a])).join(' ')}, bin/cnr's first line), which it cannot go below; start it as \`node ${'bin/cnr'} ${cmd} --small-young-generation ...\` (docs/cli.md)`,
+      `--small-young-generation: this process was started with V8's young-generation floor (${execArgv.filter((a) => hasYoungGenerationFloor([a])).join(' ')}, bin/cnr's first line), which it cannot go below; start it as \`node bin/cnr ${cmd} --small-young-generation ...\` (docs/cli.md)`,
     );
   }
   if (values['vrouter-thread'] !== undefined && cmd !== 'start') throw new Error(`--vrouter-thread: cnr ${cmd} runs no vRouter\n${USAGE(cmd)}`);

@@ -272,4 +272,3 @@ export function findNeighbor(j: any, address: string): any {
   }
   return undefined;
 }
-
