@@ -679,6 +679,15 @@ function parseValue(table: Table, key: PrefixKey): ParsedKey {
   return out;
 }
 
+/** A new entry for a key its table's length index `m` does not hold (after a lookup that missed: see Uint32Map.get). */
+function addEntry(t: Table, m: LengthIndex, len: number, key: number | string): Entry {
+  const e = new Entry(t, len, key);
+  m.set(key, e);
+  t.size++;
+  t.noteLength(len);
+  return e;
+}
+
 /** Does entry `e`'s prefix hold the address (v4 number, or v6 bytes)? */
 function holds(e: Entry, v4: number, v6: Uint8Array | undefined): boolean {
   const k = e.pkey;
@@ -1032,10 +1041,7 @@ export class Rib implements RibApi {
       const k = parseValue(t, key);
       const m = t.byLen[k.len]!;
       if (m.get(k.key) !== undefined) return i;
-      const e = new Entry(t, k.len, k.key);
-      m.set(k.key, e);
-      t.size++;
-      t.noteLength(k.len);
+      const e = addEntry(t, m, k.len, k.key);
       // attached before it is installed (a listener told of it finds it whole)
       e.attached = value;
       if (!this.installRun(e, source, route, at)) {
@@ -1061,14 +1067,7 @@ export class Rib implements RibApi {
   private entryOf(t: Table, k: ParsedKey): Entry {
     const { len, key } = k;
     const m = t.byLen[len]!;
-    let e = m.get(key);
-    if (!e) {
-      e = new Entry(t, len, key);
-      m.set(key, e);
-      t.size++;
-      t.noteLength(len);
-    }
-    return e;
+    return m.get(key) ?? addEntry(t, m, len, key);
   }
 
   /** Take an entry out of its table (it has no route and nothing attached). */
