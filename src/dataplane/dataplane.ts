@@ -72,7 +72,8 @@ import { memifStatusBuffer, readMemifStatus, type MemifOptions } from './io/memi
 import { createHandoff } from './worker/handoff.js';
 import { HEADROOM, slotSizeFor } from './pool.js';
 import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
-import { adviseHugePages, createWakeFd, wake, closeFd } from '../sys/libc.js';
+import { adviseHugePages, createWakeFd, wake, closeFd, libc } from '../sys/libc.js';
+import { KernelFastPath, bumpAfter } from './kfast/kfast.js';
 import { NeighborResolver, listNeighbors } from './neighbors.js';
 import { VhostSync, configuresHost } from './vhost-sync.js';
 import { padWords } from './prefix-words.js';
@@ -103,6 +104,11 @@ export interface DataplaneOptions {
   sizes?: Partial<TableSizes>;
   /** run `ip` for vhost0 addresses and routes (default: when vhost is on) */
   configureHost?: boolean;
+  /**
+   * forward IPv4 between af-packet vifs in the kernel, for destinations the graph has
+   * forwarded (kfast/kfast.ts); default: CNR_KERNEL_FAST_PATH=1 in the environment
+   */
+  kernelFastPath?: boolean;
 }
 
 /** addVif with driver 'memory' may carry benchmark options for the in-memory driver. */
@@ -125,6 +131,8 @@ interface VifState {
   glean: number;
   /** af-packet / af-xdp: the netdev's link (administratively up and running), as CarrierWatch last saw it */
   carrier?: boolean;
+  /** af-packet: the packet socket's fd (the kernel fast path's socket filter goes on it) */
+  packetFd?: number;
 }
 
 interface NhState {
@@ -139,6 +147,19 @@ interface IlmState {
   action: LabelAction;
   entry: number;
 }
+
+/**
+ * The methods that change the tables the workers read, directly or through what they call
+ * (the kernel fast path's epoch ends after each: kfast/kfast.ts). A new method that writes the
+ * tables belongs here.
+ */
+const KFAST_MUTATORS = [
+  'addVrf', 'delVrf', 'addVif', 'delVif', 'carrierChanged', 'setVifAddresses', 'setVifNeighbors', 'setAcl',
+  'addNexthop', 'delNexthop', 'addRoute', 'addRoute4', 'delRoute', 'delRoute4', 'addLabel', 'delLabel',
+  'setBridgeDomain', 'delBridgeDomain', 'setBridgePort', 'setLoopback',
+] as const;
+/** the methods that run often and change only the neighbor table, if anything the fast path depends on (MACs learned are L2's) */
+const KFAST_NEIGHBOR_WRITERS = ['resolveTick', 'applyEvents'] as const;
 
 export class VRouterDataplane implements Dataplane {
   readonly tables: Tables;
@@ -175,6 +196,8 @@ export class VRouterDataplane implements Dataplane {
   private engine: Engine | undefined;
   /** af-packet sockets with their rings set up ahead of the attaches that take them */
   private readonly afPacketSpares: AfPacketSpares;
+  /** the kernel fast path (kfast/kfast.ts), when on and available */
+  private kfast: KernelFastPath | undefined;
   private workers: { w: Worker; port: MessagePort; ready: Promise<void>; wakeFd: number }[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(64));
   private pendingAttach = new Map<number, { resolve: (hw: Uint8Array) => void; reject: (e: Error) => void }>();
@@ -238,7 +261,21 @@ export class VRouterDataplane implements Dataplane {
     }
     this.addVrf('default');
     this.receiveNh = this.allocNh({ type: 'receive' }, NH_RECEIVE, true);
-    if (this.nWorkers === 0) this.engine = new Engine(this.tables, this.statsViews[0]!, this.poolSize, this.slotSize, this.clock);
+    if (opts.kernelFastPath ?? process.env.CNR_KERNEL_FAST_PATH === '1') {
+      this.kfast = KernelFastPath.open(this.sizes.maxVifs, this.sizes.maxVrfs, logLine);
+      // every change to the tables, whichever way it comes, ends the cache's epoch
+      const k = this.kfast;
+      if (k) {
+        bumpAfter(this, KFAST_MUTATORS, () => k.bump());
+        let seen = this.tables.nbr.changes;
+        bumpAfter(this, KFAST_NEIGHBOR_WRITERS, () => {
+          if (this.tables.nbr.changes === seen) return;
+          seen = this.tables.nbr.changes;
+          k.bump();
+        });
+      }
+    }
+    if (this.nWorkers === 0) this.engine = new Engine(this.tables, this.statsViews[0]!, this.poolSize, this.slotSize, this.clock, this.kfast?.shared);
     else this.spawnWorkers();
   }
 
@@ -347,7 +384,20 @@ export class VRouterDataplane implements Dataplane {
       if (!st.carrier) logLine(`vrouter: interface ${cfg.name}: attached with its link down`);
     }
     if (!isVhost && st.carrier !== false) this.vifChanged(cfg.name, true, formatMac(st.mac));
+    this.kfastAttach(st);
     return id;
+  }
+
+  /** The kernel fast path on an untagged af-packet vif (not vhost0); a refusal is logged, and the vif goes on without it. */
+  private kfastAttach(st: VifState): void {
+    if (!this.kfast || st.driver !== 'af-packet' || st.vhost || st.vlan !== 0 || st.packetFd === undefined) return;
+    try {
+      const ifindex = libc().if_nametoindex(st.name);
+      if (!ifindex) throw new Error(`no netdev ${st.name}`);
+      this.kfast.attach(st.id, ifindex, st.packetFd, st.mac, st.mtu);
+    } catch (e) {
+      logLine(`vrouter: interface ${st.name}: kernel fast path not attached: ${(e as Error).message}`);
+    }
   }
 
   async delVif(name: string): Promise<void> {
@@ -367,6 +417,7 @@ export class VRouterDataplane implements Dataplane {
     this.vifById[st.id] = undefined;
     this.writeAddresses(st, []);
     this.freeNh(st.glean);
+    this.kfast?.detach(st.id);
     await this.detachDriver(st);
     Atomics.store(vt.owner, st.id, -1);
     this.neighbors.forgetVif(st.id);
@@ -1182,13 +1233,28 @@ export class VRouterDataplane implements Dataplane {
   stats(): { vifs: Record<string, { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }>; vrfs: Record<string, { packets: number; bytes: number }> } {
     const lay = statsLayout(this.sizes.maxVifs, this.sizes.maxVrfs);
     const vifs: Record<string, { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }> = {};
+    // with the kernel fast path's counts of what it forwarded
+    const kf = this.kfast;
     for (const v of this.vifs.values()) {
       const b = lay.vifBase + v.id * VIF_STRIDE;
-      vifs[v.name] = { rxPackets: this.sum(b), rxBytes: this.sum(b + 1), txPackets: this.sum(b + 2), txBytes: this.sum(b + 3) };
+      const k = kf?.attached(v.id) ? kf.vifCounters(v.id) : undefined;
+      vifs[v.name] = { rxPackets: this.sum(b) + (k?.[0] ?? 0), rxBytes: this.sum(b + 1) + (k?.[1] ?? 0), txPackets: this.sum(b + 2) + (k?.[2] ?? 0), txBytes: this.sum(b + 3) + (k?.[3] ?? 0) };
     }
     const vrfs: Record<string, { packets: number; bytes: number }> = {};
-    for (const [name, id] of this.vrfIds) vrfs[name] = { packets: this.sum(lay.vrfBase + id * 2), bytes: this.sum(lay.vrfBase + id * 2 + 1) };
+    for (const [name, id] of this.vrfIds) {
+      const k = kf?.vrfCounters(id);
+      vrfs[name] = { packets: this.sum(lay.vrfBase + id * 2) + (k?.[0] ?? 0), bytes: this.sum(lay.vrfBase + id * 2 + 1) + (k?.[1] ?? 0) };
+    }
     return { vifs, vrfs };
+  }
+
+  /** What the kernel fast path forwarded, per vif: [rx packets, rx bytes, tx packets, tx bytes] (undefined: the fast path is off). Also in stats(). */
+  kernelFastCounters(): Record<string, number[]> | undefined {
+    const kf = this.kfast;
+    if (!kf) return undefined;
+    const out: Record<string, number[]> = {};
+    for (const v of this.vifs.values()) if (kf.attached(v.id)) out[v.name] = kf.vifCounters(v.id);
+    return out;
   }
 
   private sum(k: number): number {
@@ -1271,6 +1337,8 @@ export class VRouterDataplane implements Dataplane {
     this.workers = [];
     this.engine?.close();
     this.afPacketSpares.close();
+    this.kfast?.close();
+    this.kfast = undefined;
   }
 
   private spawnWorkers(): void {
@@ -1282,7 +1350,7 @@ export class VRouterDataplane implements Dataplane {
     for (let k = 0; k < n; k++) {
       const ch = new MessageChannel();
       const wakeFd = createWakeFd();
-      const init: WorkerInit = { tables: this.tables.shared, stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, slotSize: this.slotSize, port: ch.port2, index: k, rings, wakeFd, idleSpinMs: spinMs, rxCoalesceMs: coalesceMs };
+      const init: WorkerInit = { tables: this.tables.shared, ...(this.kfast ? { kfast: this.kfast.shared } : {}), stats: this.statsBufs[k]!, control: this.control.buffer as SharedArrayBuffer, poolSize: this.poolSize, slotSize: this.slotSize, port: ch.port2, index: k, rings, wakeFd, idleSpinMs: spinMs, rxCoalesceMs: coalesceMs };
       const w = new Worker(url, { workerData: init, transferList: [ch.port2] });
       let ready!: () => void;
       const readyP = new Promise<void>((r) => { ready = r; });
@@ -1319,6 +1387,7 @@ export class VRouterDataplane implements Dataplane {
       // real drivers are imported before the first af-packet/tap vif opens (memory needs none)
       const mods = st.driver === 'memory' ? {} : await driverModules();
       const prepared = kind === 'af-packet' ? await this.afPacketSpares.take() : undefined;
+      st.packetFd = prepared;
       const drv = openDriver(mods, kind, st.name, st.memory, this.slotSize, st.memif, prepared);
       this.engine.attach(st.id, drv);
       return drv.hwaddr;
@@ -1334,6 +1403,7 @@ export class VRouterDataplane implements Dataplane {
     // the socket's rings set up ahead, off the worker (io/af-packet-spares.ts)
     mark(`dp: ${st.name} worker ready`);
     const prepared = kind === 'af-packet' ? await this.afPacketSpares.take() : undefined;
+    st.packetFd = prepared;
     mark(`dp: ${st.name} spare taken`);
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pendingAttach.set(st.id, {

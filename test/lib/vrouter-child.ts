@@ -10,6 +10,7 @@
  *     "routes": [{ "vrf": "default", "prefix": "10.2.0.0/24", "nh": "to-h2" }],
  *     "labels": [{ "label": 100, "action": { "action": "pop-lookup", "vrf": "blue" } }] }
  */
+import { createInterface } from 'node:readline';
 import { createDataplane } from '../../src/dataplane/dataplane.js';
 import { startIntrospect } from '../../src/dataplane/introspect.js';
 import type { AclRule, BridgeDomainConfig, BridgePortConfig, LabelAction, NexthopSpec, VifConfig } from '../../src/dataplane/api.js';
@@ -32,13 +33,26 @@ export interface VrouterConfig {
   macAging?: number;
   /** IP filters set after the vifs (DataplaneOptions.setAcl) */
   acls?: { vif: string; direction?: 'input' | 'output'; rules: AclRule[] }[];
+  /** DataplaneOptions.kernelFastPath */
+  kernelFastPath?: boolean;
 }
+
+/**
+ * Changes while running, one JSON object per line on stdin (RunningVrouter.command); each is
+ * answered with `done N RESULT` on stdout, N counting from 1 (`failed N MESSAGE` when refused).
+ */
+export type VrouterCommand =
+  | { op: 'addRoute'; vrf?: string; prefix: string; nh: string }
+  | { op: 'delRoute'; vrf?: string; prefix: string }
+  | { op: 'setAcl'; vif: string; direction?: 'input' | 'output'; rules: AclRule[] }
+  | { op: 'stats' }
+  | { op: 'kernelFast' };
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as VrouterConfig;
   // the data plane's worker does not hold the event loop open: keep the process alive until SIGTERM
   const keepAlive = setInterval(() => {}, 1 << 30);
-  const dp = createDataplane({ workers: cfg.workers ?? 1, ...(cfg.maxMtu ? { maxMtu: cfg.maxMtu } : {}) });
+  const dp = createDataplane({ workers: cfg.workers ?? 1, ...(cfg.maxMtu ? { maxMtu: cfg.maxMtu } : {}), ...(cfg.kernelFastPath !== undefined ? { kernelFastPath: cfg.kernelFastPath } : {}) });
   for (const v of cfg.vrfs ?? []) dp.addVrf(v);
   for (const v of cfg.vifs) await dp.addVif(v);
   for (const [vif, port] of Object.entries(cfg.bridgePorts ?? {})) dp.setBridgePort(vif, port);
@@ -62,6 +76,23 @@ async function main(): Promise<void> {
   await dp.start();
   const intro = await startIntrospect(dp, { port: cfg.introspectPort ?? 0 });
   console.log(`ready ${intro.port}`);
+  let seq = 0;
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const n = ++seq;
+    try {
+      const m = JSON.parse(line) as VrouterCommand;
+      let r: unknown = null;
+      if (m.op === 'addRoute') dp.addRoute(m.vrf ?? 'default', m.prefix, id(m.nh));
+      else if (m.op === 'delRoute') dp.delRoute(m.vrf ?? 'default', m.prefix);
+      else if (m.op === 'setAcl') dp.setAcl(m.vif, m.rules, m.direction);
+      else if (m.op === 'stats') r = dp.stats();
+      else if (m.op === 'kernelFast') r = dp.kernelFastCounters() ?? null;
+      else throw new Error(`unknown op ${(m as { op: string }).op}`);
+      console.log(`done ${n} ${JSON.stringify(r)}`);
+    } catch (e) {
+      console.log(`failed ${n} ${(e as Error).message.replace(/\n/g, ' ')}`);
+    }
+  });
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { stopChild, waitForLine, type NetnsLab } from './netns.js';
-import type { VrouterConfig } from './vrouter-child.js';
+import type { VrouterCommand, VrouterConfig } from './vrouter-child.js';
 
 const child = fileURLToPath(new URL('./vrouter-child.js', import.meta.url));
 const cnrBin = fileURLToPath(new URL('../../../bin/cnr', import.meta.url));
@@ -19,6 +19,8 @@ export interface RunningVrouter {
   cnr(...args: string[]): string;
   /** SIGTERM; resolves with the drop counters it printed on the way out */
   stop(): Promise<Record<string, number>>;
+  /** a change or a question while running (vrouter-child.ts VrouterCommand): its result, or the refusal thrown */
+  command(c: VrouterCommand): Promise<unknown>;
 }
 
 /** opts.env: variables added to the child's environment (e.g. CNR_AF_PACKET_TX_GSO=0) */
@@ -28,11 +30,20 @@ export async function startVrouter(lab: NetnsLab, ns: string, cfg: VrouterConfig
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const line = await waitForLine(proc, /^ready \d+/, 20000);
+  let sent = 0;
   const port = Number(line.split(' ')[1]);
   return {
     proc,
     port,
     cnr: (...args: string[]) => lab.run(ns, [process.execPath, cnrBin, ...args, '--introspect', `127.0.0.1:${port}`]),
+    command: async (c: VrouterCommand) => {
+      const n = ++sent;
+      proc.stdin!.write(`${JSON.stringify(c)}\n`);
+      const answer = await waitForLine(proc, new RegExp(`^(done|failed) ${n} `), 10000);
+      const m = /^(done|failed) \d+ (.*)$/.exec(answer.trim())!;
+      if (m[1] === 'failed') throw new Error(m[2]);
+      return JSON.parse(m[2]!) as unknown;
+    },
     stop: async () => {
       await stopChild(proc, 5000);
       const m = /dropstats (.*)/.exec(out);

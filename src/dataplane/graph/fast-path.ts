@@ -151,6 +151,9 @@ export function makeFastPath(g: Graph): () => void {
   const maxLabels = MAX_LABELS;
   const pfMpls = K.PF_MPLS;
   const dTxFull = K.D_TX_FULL;
+  /** the kernel fast path's cache filler (kfast/install.ts); kfIf: [1 + vif] its ifindex there (0: not attached) */
+  const kf = g.kfast;
+  const kfIf = kf?.view;
 
   /**
    * A fast packet on a vif with a filter (descriptor dsc; addresses as int32: a uint32 above
@@ -404,7 +407,10 @@ export function makeFastPath(g: Graph): () => void {
       let nh = ents[k]!;
       let e = (nh & NHC_MASK) * NHC_STRIDE;
       if (tag[nh & NHC_MASK] !== nh) fill(nh);
+      /** one next hop, not a composite's member: the kernel fast path may take its destination */
+      let single = true;
       if (nhc[e + 1] === NHC_ECMP && kind !== FT_MPLS) {
+        single = false;
         // a composite next hop: the member for the flow's hash, the one the general nodes pick
         // (a swapped MPLS packet hashes its label stack: the general nodes do that)
         const l3 = o + 14;
@@ -478,6 +484,12 @@ export function makeFastPath(g: Graph): () => void {
       }
       txq[curBase + curN++] = i;
       curBytes += flen;
+      // the kernel fast path takes the next packets to this destination from this vif (no
+      // filter on either vif: an output filter makes the next hop not fast, see fill)
+      if (kfIf !== undefined && kind === FT_IP4 && single && nl === 0 && fast[r + 3] === -1) {
+        const inVif = fastRx >= 0 ? fastRx : prx[i]!;
+        if (kfIf[1 + inVif] !== 0 && kfIf[1 + ov] !== 0) kf!.add(inVif, dsts[k]!, ov, vvrf[inVif]!, nhc[e + 1]!, nhc[e + 2]!, nhc[e + 3]!, nhc[e + 4]!);
+      }
     }
     if (curOv >= 0) { txn[curOv] = curN; txb[curOv] = curBytes; }
     return nSlow;

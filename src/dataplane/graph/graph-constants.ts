@@ -170,6 +170,11 @@ export const PF_LSE = 32;
  * bytes; ethernet-input keeps the bit, every other assignment of the flags drops it.
  */
 export const PF_CSUM_SELF = 64;
+/**
+ * ip-lookup found an IPv4 packet's route to one plain next hop (encap, neighbor or glean; no
+ * composite, no VRF hop): rewrite may give its destination to the kernel fast path (kfast).
+ */
+export const PF_KFAST = 128;
 
 /** Counters of one worker, a Float64Array in a SharedArrayBuffer the main thread sums. */
 export const C_RX = 0;

@@ -32,6 +32,8 @@ import * as K from './graph-constants.js';
 import * as L from './limits.js';
 import { icmp6Checksum, mix, rd32, wr32 } from './bytes.js';
 import { makeFastPath } from './fast-path.js';
+import { FastFill } from '../kfast/install.js';
+import type { KernelFastShared } from '../kfast/kfast.js';
 import { makeL2FastPath } from './l2-fast-path.js';
 import { GRAPH_NODES } from './nodes.js';
 import { flushTx, txNode } from './tx.js';
@@ -81,6 +83,8 @@ const PUNT_BUFFER_BYTES = 512 * 1024;
 export interface GraphOptions {
   /** per-worker counters (see statsLayout) */
   stats: Float64Array;
+  /** the kernel fast path's shared state (kfast/kfast.ts): the fast path fills its cache */
+  kfast?: KernelFastShared;
 }
 
 export class Graph {
@@ -164,6 +168,7 @@ export class Graph {
     this.pool = pool;
     this.d = pool.data;
     this.stats = opts.stats;
+    this.kfast = opts.kfast ? new FastFill(opts.kfast) : undefined;
     const lay = K.statsLayout(t.sizes.maxVifs, t.sizes.maxVrfs);
     this.vifBase = lay.vifBase;
     this.vrfBase = lay.vrfBase;
@@ -187,6 +192,8 @@ export class Graph {
 
   /** the fused fast path (fast-path.ts), made once per graph: V8 specialises its code to this one closure */
   readonly fastPath: () => void;
+  /** the kernel fast path's cache filler (kfast/install.ts), when the data plane has one */
+  readonly kfast: FastFill | undefined;
   /** the fused L2 fast path (l2-fast-path.ts), for what fastPath left once this graph has switched a frame (l2 set) */
   readonly l2FastPath: () => void;
   /** the registered nodes' ids and burst functions, in run order (nodes.ts) */
@@ -317,6 +324,9 @@ export class Graph {
 
   private runNodes(): void {
     const ql = this.qlen;
+    // the kernel fast path's epoch before this run's lookups, its cache filled after them
+    const kf = this.kfast;
+    if (kf !== undefined) kf.begin();
     // filters on any vif route the general nodes' lookups through the acl node (the fast path applies them itself)
     this.aclNext = this.t.acl.active[0] !== 0 ? K.N_ACL : K.N_REWRITE;
     // and output filters route rewrite's packets through acl-out (the fast path leaves packets toward such a vif to the general nodes)
@@ -334,6 +344,7 @@ export class Graph {
     this.rxCarried = false;
     if (ql[K.N_ETH_IN] !== 0 || ql[K.N_TX] !== 0 || this.leftover) this.passes();
     flushTx(this);
+    if (kf !== undefined && kf.n > 0) kf.flush();
   }
 
   /** set when the passes ran out with packets still queued: the next run passes over the nodes whatever comes in */

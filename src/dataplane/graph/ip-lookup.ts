@@ -11,7 +11,7 @@ import * as L from './limits.js';
 import type { Graph } from './graph.js';
 import type { GraphNode } from './node.js';
 import { walk4BurstRoots, walk6Burst } from '../tables/lpm.js';
-import { MAX_ECMP, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
+import { MAX_ECMP, NH_COMPOSITE, NH_DISCARD, NH_ENCAP, NH_GLEAN, NH_NEIGHBOR, NH_RECEIVE, NH_REJECT, NH_VRF } from '../tables/nexthop-table.js';
 
 const CAP = L.CAP;
 /** VRF translations one packet may go through */
@@ -74,6 +74,7 @@ function ip4Lookup(g: Graph): void {
   let statPkts = 0;
   let statBytes = 0;
   const nhType = t.nh.type;
+  const kfOn = g.kfast !== undefined;
   for (let k = 0; k < n; k++) {
     const i = w[k]!;
     const o = (i << SHIFT) + pl3[i]!;
@@ -99,6 +100,7 @@ function ip4Lookup(g: Graph): void {
       break;
     }
     if (out < 0) continue;
+    if (kfOn && out === ents[k] && hops <= 1 && (hops === 0 || nhType[out] === NH_GLEAN)) p.flags[i] |= K.PF_KFAST;
     if ((p.flags[i]! & K.PF_NO_TTL) === 0) {
       const ttl = d[o + 8]!;
       if (ttl <= 1) { g.icmp(i, K.D_TTL_EXCEEDED, 11, 0, 0); continue; }

@@ -174,6 +174,17 @@ function rewrite(g: Graph): void {
       else g.drop(i, K.D_MTU_EXCEEDED);
       continue;
     }
+    // a plain IPv4 route (ip-lookup's mark), a resolved MAC, no filter on either vif: the
+    // kernel fast path may forward the next packets to this destination (kfast)
+    if ((fl & K.PF_KFAST) !== 0 && nl === 0 && macArr !== g.recentMac && g.kfast !== undefined) {
+      const inVif = p.rxVif[i]!;
+      if (t.acl.desc[inVif] === 0 && t.aclOut.desc[vif] === 0) {
+        const mh = vt.macHi[vif]!;
+        const m0 = (macArr[macOff]! << 24) | (macArr[macOff + 1]! << 16) | (macArr[macOff + 2]! << 8) | macArr[macOff + 3]!;
+        const m1 = (macArr[macOff + 4]! << 24) | (macArr[macOff + 5]! << 16) | (mh >>> 16);
+        g.kfast.add(inVif, rd32(d, o + 16) | 0, vif, p.vrf[i]!, mtu, m0, m1, ((mh & 0xffff) << 16) | vt.macLo[vif]!);
+      }
+    }
     let et = (fl & K.PF_IP6) !== 0 ? 0x86dd : 0x0800;
     if (nl > 0) {
       if (pushLabels(g, i, nh, nl) < 0) continue;

@@ -37,6 +37,8 @@ export class NeighborTable {
   readonly mac: Uint8Array;
   /** writer-only bookkeeping */
   private used = 0;
+  /** the writer's count of its changes (an entry made, resolved, changed or removed): the kernel fast path's epoch follows it */
+  changes = 0;
 
   static create(capacity: number): NeighborTable {
     if ((capacity & (capacity - 1)) !== 0) throw new Error('neighbor table capacity must be a power of two');
@@ -86,6 +88,7 @@ export class NeighborTable {
     this.family[i] = family;
     for (let k = 0; k < 4; k++) this.ip[i * 4 + k] = w[k]!;
     this.used++;
+    this.changes++;
     Atomics.store(this.state, i, NBR_INCOMPLETE);
     return i;
   }
@@ -100,6 +103,7 @@ export class NeighborTable {
       Atomics.store(this.state, i, NBR_INCOMPLETE);
     }
     for (let k = 0; k < 6; k++) this.mac[i * 6 + k] = mac[k]!;
+    this.changes++;
     Atomics.store(this.state, i, NBR_REACHABLE);
   }
 
@@ -109,6 +113,7 @@ export class NeighborTable {
     if (s === NBR_EMPTY || s === NBR_DELETED) return;
     Atomics.store(this.state, i, NBR_DELETED);
     this.used--;
+    this.changes++;
   }
 
   get size(): number {
@@ -116,6 +121,7 @@ export class NeighborTable {
   }
 
   setState(i: number, s: number): void {
+    if (this.state[i] !== s) this.changes++;
     Atomics.store(this.state, i, s);
   }
 }

@@ -7,6 +7,7 @@
  * io/driver.ts IoCounters) into the shared counters, where the drop reasons and the vif list
  * show them.
  */
+import type { KernelFastShared } from '../kfast/kfast.js';
 import { readlinkSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { IoCounters, IoDriver } from '../io/driver.js';
@@ -178,9 +179,9 @@ export class Engine {
   private lastIoSample = 0;
 
   /** @param clock the ms clock of the graph (`g.now`); tests may give two engines one */
-  constructor(readonly tables: Tables, stats: Float64Array, poolSize: number, slotSize = SLOT_SIZE, private readonly clock: () => number = () => performance.now()) {
+  constructor(readonly tables: Tables, stats: Float64Array, poolSize: number, slotSize = SLOT_SIZE, private readonly clock: () => number = () => performance.now(), kfast?: KernelFastShared) {
     this.pool = new PacketPool(poolSize, slotSize);
-    this.graph = new Graph(tables, this.pool, { stats });
+    this.graph = new Graph(tables, this.pool, { stats, ...(kfast ? { kfast } : {}) });
     this.stats = stats;
     const lay = statsLayout(tables.sizes.maxVifs, tables.sizes.maxVrfs);
     this.ioBase = lay.ioBase;

@@ -12,6 +12,7 @@
  * With wake-up coalescing on (engine.ts rxCoalesceMs), a turn that received a partial burst
  * is followed by a nap of that length, so that the next turn takes a fuller burst.
  */
+import type { KernelFastShared } from '../kfast/kfast.js';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Tables, type TablesShared } from '../tables/tables.js';
 import { BURST, Engine, WORKER_TIMER_SLACK_NS, driverModules, openDriver, setThreadTimerSlack, type DriverKind } from './engine.js';
@@ -24,6 +25,8 @@ import { C_IDLE_SLEEPS, D_POOL_EMPTY, STATS_DROP_BASE } from '../graph/graph-con
 
 export interface WorkerInit {
   tables: TablesShared;
+  /** the kernel fast path (kfast/kfast.ts), when the data plane has one */
+  kfast?: KernelFastShared;
   stats: SharedArrayBuffer;
   /** Int32Array: [0] stop flag, [1] wake counter */
   control: SharedArrayBuffer;
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
   const post = (m: FromWorker) => parentPort!.postMessage(m);
   const tables = Tables.attach(init.tables);
   const stats = new Float64Array(init.stats);
-  const engine = new Engine(tables, stats, init.poolSize, init.slotSize);
+  const engine = new Engine(tables, stats, init.poolSize, init.slotSize, undefined, init.kfast);
   const me = init.index;
   engine.graph.workerIndex = me;
   // "cnr-fwd-N" in top -H, perf and /proc/PID/task/TID/comm (Node names every thread "node")
