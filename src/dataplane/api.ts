@@ -97,6 +97,8 @@ export interface VifInfo {
   txPackets: number;
   txBytes: number;
   drops: number;
+  /** of the counts above, what the kernel fast path forwarded (present while it is attached to the vif) */
+  kernelFast?: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number };
   /** af-packet / af-xdp: the netdev is attached but its link is down (no carrier, or set down) */
   linkDown?: boolean;
   /**

@@ -1120,6 +1120,8 @@ export class VRouterDataplane implements Dataplane {
       const c = (k: number) => this.sum(lay.vifBase + v.id * VIF_STRIDE + k);
       const io: Record<string, number> = {};
       IO_COUNTERS.forEach(([name], k) => { io[name] = this.sum(lay.ioBase + v.id * IO_STRIDE + k); });
+      // what the kernel fast path forwarded counts as the vif's too, and is shown apart
+      const kf = this.kfast?.attached(v.id) ? this.kfast.vifCounters(v.id) : undefined;
       return {
         id: v.id,
         name: v.name,
@@ -1128,11 +1130,12 @@ export class VRouterDataplane implements Dataplane {
         mac: formatMac(vt.mac, v.id * 6),
         mtu: v.mtu,
         addresses: v.addresses.map(formatPrefix),
-        rxPackets: c(0),
-        rxBytes: c(1),
-        txPackets: c(2),
-        txBytes: c(3),
+        rxPackets: c(0) + (kf?.[0] ?? 0),
+        rxBytes: c(1) + (kf?.[1] ?? 0),
+        txPackets: c(2) + (kf?.[2] ?? 0),
+        txBytes: c(3) + (kf?.[3] ?? 0),
         drops: c(4),
+        ...(kf ? { kernelFast: { rxPackets: kf[0]!, rxBytes: kf[1]!, txPackets: kf[2]!, txBytes: kf[3]! } } : {}),
         ...(v.carrier === false ? { linkDown: true } : {}),
         io,
         ...(this.bridgeInfo(v.id, lay.l2Base)),

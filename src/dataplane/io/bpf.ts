@@ -57,6 +57,7 @@ export const XDP_PASS = 2;
 export const BPF_FUNC_map_lookup_elem = 1;
 export const BPF_FUNC_redirect = 23;
 export const BPF_FUNC_skb_load_bytes = 26;
+export const BPF_FUNC_skb_pull_data = 39;
 export const BPF_FUNC_redirect_map = 51;
 /** offset of rx_queue_index in struct xdp_md */
 export const XDP_MD_RX_QUEUE_INDEX = 16;
@@ -205,6 +206,7 @@ const BPF_MAP_UPDATE_ELEM = 2;
 const BPF_MAP_DELETE_ELEM = 3;
 const BPF_PROG_LOAD = 5;
 const BPF_LINK_CREATE = 28;
+const BPF_PROG_TEST_RUN = 10;
 /** program types (enum bpf_prog_type) */
 export const BPF_PROG_TYPE_SOCKET_FILTER = 1;
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
@@ -431,4 +433,28 @@ export function linkCreateTcxIngress(progFd: number, ifindex: number): number {
   s.dv.setUint32(4, ifindex, true); // target_ifindex
   s.dv.setUint32(8, BPF_TCX_INGRESS, true); // attach_type
   return bpf(BPF_LINK_CREATE, `BPF_LINK_CREATE TCX ingress ifindex ${ifindex}`);
+}
+
+/**
+ * Run a loaded program once on `data` (BPF_PROG_TEST_RUN): its return value and the packet as
+ * the program left it. For a TC program the data starts at the Ethernet header; nothing is
+ * sent (a redirect only returns its verdict).
+ */
+export function testRun(progFd: number, data: Uint8Array): { retval: number; out: Uint8Array } {
+  const s = sc();
+  if (data.length * 2 + 64 > Scratch.BVAL_MAX) throw new Error(`bpf test run of ${data.length} bytes`);
+  const inAt = Scratch.BVAL;
+  const outAt = Scratch.BVAL + data.length + 64;
+  s.bytes.set(data, inAt);
+  s.clearAttr();
+  s.dv.setUint32(0, progFd, true); // prog_fd
+  s.dv.setUint32(8, data.length, true); // data_size_in
+  s.dv.setUint32(12, data.length + 64, true); // data_size_out
+  s.dv.setBigUint64(16, s.addr(inAt), true); // data_in
+  s.dv.setBigUint64(24, s.addr(outAt), true); // data_out
+  s.dv.setUint32(32, 1, true); // repeat
+  bpf(BPF_PROG_TEST_RUN, 'BPF_PROG_TEST_RUN');
+  const retval = s.dv.getInt32(4, true);
+  const n = s.dv.getUint32(12, true);
+  return { retval, out: s.bytes.slice(outAt, outAt + n) };
 }
