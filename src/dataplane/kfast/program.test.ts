@@ -95,7 +95,9 @@ test('the TC program forwards exactly the packets it should, and rewrites them a
   const u32 = (...v: number[]): Uint8Array => {
     const b = new Uint8Array(v.length * 4);
     const dv = new DataView(b.buffer);
-    v.forEach((x, k) => dv.setUint32(k * 4, x, true));
+    v.forEach((x, k) => {
+      dv.setUint32(k * 4, x, true);
+    });
     return b;
   };
   const setEpoch = (e: number): void => bpf.mapUpdateBytes(maps.epoch, u32(0), u32(e));
