@@ -51,6 +51,8 @@ export interface NodeOptions {
   metrics: string | false;
   /** the largest IP MTU the in-process vRouter's interfaces may have (`cnr start --max-mtu`) */
   maxMtu?: number;
+  /** `cnr start --kernel-fast-path on|off` (dataplane/kfast); unset: CNR_KERNEL_FAST_PATH */
+  kernelFastPath?: boolean;
   /** V8's young generation kept at its starting size (lib/young-generation.ts) */
   smallYoungGeneration?: boolean;
   /**
@@ -87,7 +89,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await hostRoutes?.removeAll();
   if (o.vrouter) {
     const maxMtu = o.maxMtu ?? mtuFromConfig(o);
-    const vopts = { agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(maxMtu ? { dataplaneOptions: { maxMtu } } : {}) };
+    const dataplaneOptions = { ...(maxMtu ? { maxMtu } : {}), ...(o.kernelFastPath !== undefined ? { kernelFastPath: o.kernelFastPath } : {}) };
+    const vopts = { agentAddress, token, vhost: o.vhost, introspect: o.introspect, health: o.health, ...(Object.keys(dataplaneOptions).length ? { dataplaneOptions } : {}) };
     // by default the vRouter on a thread of its own, its programming beside BGP and the RIB (vrouter-thread.ts)
     // (the thread dying ends the process, as an uncaught error of an in-thread vRouter would: a supervisor restarts it)
     if (o.vrouterThread ?? vrouterThreadWanted(undefined, process.env['CNR_VROUTER_THREAD'])) {
@@ -195,7 +198,14 @@ function mtuFromConfig(o: NodeOptions): number | undefined {
 const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
   ' [--metrics HOST:PORT|none] [--no-vhost] [--small-young-generation]' +
-  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU] [--vrouter-thread on|off]' : '');
+  (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU] [--vrouter-thread on|off] [--kernel-fast-path on|off]' : '');
+
+/** an on|off option's value */
+export function onOff(option: string, v: string): boolean {
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new Error(`${option} ${v}: expected on or off`);
+}
 
 /** --max-mtu sizes the in-process data plane: only `cnr start` has one */
 function maxMtuFor(v: string, cmd: 'start' | 'controller'): number {
@@ -220,6 +230,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller', execA
       'small-young-generation': { type: 'boolean' },
       'max-mtu': { type: 'string' },
       'vrouter-thread': { type: 'string' },
+      'kernel-fast-path': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -232,6 +243,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller', execA
     );
   }
   if (values['vrouter-thread'] !== undefined && cmd !== 'start') throw new Error(`--vrouter-thread: cnr ${cmd} runs no vRouter\n${USAGE(cmd)}`);
+  if (values['kernel-fast-path'] !== undefined && cmd !== 'start') throw new Error(`--kernel-fast-path: cnr ${cmd} runs no vRouter\n${USAGE(cmd)}`);
   const token = values['agent-token-file'] ? readFileSync(values['agent-token-file'], 'utf8').trim() : undefined;
   const addr = (v: string | undefined, d: string): string | false => (v === 'none' ? false : (v ?? d));
   return {
@@ -247,6 +259,7 @@ export function parseNodeArgs(args: string[], cmd: 'start' | 'controller', execA
     health: addr(values.health, '127.0.0.1:9091'),
     metrics: addr(values.metrics, '127.0.0.1:8070'),
     ...(values['max-mtu'] !== undefined ? { maxMtu: maxMtuFor(values['max-mtu'], cmd) } : {}),
+    ...(values['kernel-fast-path'] !== undefined ? { kernelFastPath: onOff('--kernel-fast-path', values['kernel-fast-path']) } : {}),
     // read here too so that a bad value (option or environment) refuses the start before anything runs
     ...(cmd === 'start' ? { vrouterThread: vrouterThreadWanted(values['vrouter-thread'], process.env['CNR_VROUTER_THREAD']) } : {}),
   };

@@ -1,6 +1,7 @@
 /**
  * `cnr vrouter [--agent-address 127.0.0.1:50052] [--introspect 127.0.0.1:8085]
- *  [--health 127.0.0.1:9091] [--no-vhost] [--token-file FILE] [--max-mtu 1500]`: the data
+ *  [--health 127.0.0.1:9091] [--no-vhost] [--token-file FILE] [--max-mtu 1500]
+ *  [--kernel-fast-path on|off]`: the data
  * plane with its agent, alone (the Kubernetes layout); the controller finds it by the agent
  * address. --max-mtu is the largest IP MTU any attached interface may have (9000 on a jumbo
  * fabric): it sizes the packet buffers and ring frames, fixed for the process's life.
@@ -19,7 +20,7 @@ export { parseMaxMtu };
 const log = logger('cnr vrouter');
 
 const USAGE = `usage: cnr vrouter [--agent-address HOST:PORT] [--introspect HOST:PORT|none] [--health HOST:PORT|none]
-                   [--no-vhost] [--token-file FILE] [--max-mtu MTU]`;
+                   [--no-vhost] [--token-file FILE] [--max-mtu MTU] [--kernel-fast-path on|off]`;
 
 export function parseVrouterArgs(args: string[]): VrouterOptions {
   const o: VrouterOptions = {};
@@ -53,6 +54,12 @@ export function parseVrouterArgs(args: string[]): VrouterOptions {
       case '--max-mtu':
         o.dataplaneOptions = { ...o.dataplaneOptions, maxMtu: parseMaxMtu(val()) };
         break;
+      case '--kernel-fast-path': {
+        const v = val();
+        if (v !== 'on' && v !== 'off') throw new Error(`--kernel-fast-path ${v}: expected on or off\n${USAGE}`);
+        o.dataplaneOptions = { ...o.dataplaneOptions, kernelFastPath: v === 'on' };
+        break;
+      }
       case '-h':
       case '--help':
         throw new Error(USAGE);

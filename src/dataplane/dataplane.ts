@@ -153,13 +153,13 @@ interface IlmState {
  * (the kernel fast path's epoch ends after each: kfast/kfast.ts). A new method that writes the
  * tables belongs here.
  */
-const KFAST_MUTATORS = [
+export const KFAST_MUTATORS = [
   'addVrf', 'delVrf', 'addVif', 'delVif', 'carrierChanged', 'setVifAddresses', 'setVifNeighbors', 'setAcl',
   'addNexthop', 'delNexthop', 'addRoute', 'addRoute4', 'delRoute', 'delRoute4', 'addLabel', 'delLabel',
   'setBridgeDomain', 'delBridgeDomain', 'setBridgePort', 'setLoopback',
 ] as const;
 /** the methods that run often and change only the neighbor table, if anything the fast path depends on (MACs learned are L2's) */
-const KFAST_NEIGHBOR_WRITERS = ['resolveTick', 'applyEvents'] as const;
+export const KFAST_NEIGHBOR_WRITERS = ['resolveTick', 'applyEvents'] as const;
 
 export class VRouterDataplane implements Dataplane {
   readonly tables: Tables;

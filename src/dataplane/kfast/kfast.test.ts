@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bumpAfter } from './kfast.js';
+import { KFAST_MUTATORS, KFAST_NEIGHBOR_WRITERS, VRouterDataplane } from '../dataplane.js';
+
+test('bumpAfter: a wrapped method bumps once it returns, once it throws, and an async one again when it settles', async () => {
+  let bumps = 0;
+  const o = {
+    n: 0,
+    add(k: number): number {
+      this.n += k;
+      return this.n;
+    },
+    fail(): void {
+      throw new Error('refused');
+    },
+    async later(): Promise<string> {
+      await new Promise((r) => setTimeout(r, 5));
+      return 'done';
+    },
+  };
+  bumpAfter(o, ['add', 'fail', 'later'], () => bumps++);
+  assert.equal(o.add(2), 2, 'the result and `this` are the method\'s');
+  assert.equal(bumps, 1);
+  assert.throws(() => o.fail(), /refused/);
+  assert.equal(bumps, 2, 'a refused change bumps too (it may have written part of the tables)');
+  const p = o.later();
+  assert.equal(bumps, 3);
+  assert.equal(await p, 'done');
+  assert.equal(bumps, 4);
+  assert.throws(() => bumpAfter(o, ['nope'], () => {}), /no method nope/);
+});
+
+/**
+ * Every method of the data plane either ends the kernel fast path's epoch (a mutator) or is
+ * named here with the reason it changes nothing the cache holds. A new method fails this test
+ * until it is put in one list or the other.
+ */
+const NOT_MUTATORS: Record<string, string> = {
+  constructor: 'makes the tables',
+  ...Object.fromEntries(['listAcls', 'aclCounters', 'aclRule', 'listMacs', 'listBridgeDomains', 'bridgePort', 'listVifs', 'bridgeInfo', 'listNexthops', 'routeCounts', 'listRoutes', 'listLabels', 'listNeighbors', 'dropStats', 'counters', 'stats', 'kernelFastCounters', 'sum', 'poolAvailable', 'frameCounters', 'vifIndex', 'memoryDriver', 'hostSettled'].map((m) => [m, 'reads'])),
+  ...Object.fromEntries(['vrfId', 'parseStaticNeighbors', 'parseAddresses', 'parse', 'routeKey', 'routeNh', 'sysMap', 'needVif', 'checkLabels', 'checkL2Nh', 'frameRefusal', 'memifOptions'].map((m) => [m, 'parses or looks up'])),
+  ...Object.fromEntries(['writeAddresses', 'syncSystemRoutes', 'allocNh', 'freeNh', 'deref', 'ref', 'writeLabels', 'insertRoute', 'removeRoute', 'install', 'uninstall', 'releaseIlm', 'kfastAttach', 'attachDriver', 'detachDriver'].map((m) => [m, 'writes only when a mutator calls it'])),
+  ...Object.fromEntries(['setMacAging', 'clearMacs', 'ageMacs'].map((m) => [m, 'the MAC table: bridge ports, which are never fast'])),
+  ...Object.fromEntries(['onFrames', 'onVifChange', 'sendFrame', 'deliverFrames', 'vifChanged', 'post', 'syncHost'].map((m) => [m, 'frames and listeners, no table'])),
+  ...Object.fromEntries(['poll', 'runUntilIdle'].map((m) => [m, 'runs the graph; its learn events go through applyEvents'])),
+  ...Object.fromEntries(['ensureVhost', 'start', 'stop', 'spawnWorkers'].map((m) => [m, 'starts or stops; vifs come through addVif'])),
+};
+
+test('every data-plane method is a mutator that ends the epoch, or is named as one that changes nothing the cache holds', () => {
+  const methods = Object.getOwnPropertyNames(VRouterDataplane.prototype);
+  const watched = new Set<string>([...KFAST_MUTATORS, ...KFAST_NEIGHBOR_WRITERS]);
+  const unclassified = methods.filter((m) => !watched.has(m) && NOT_MUTATORS[m] === undefined);
+  assert.deepEqual(unclassified, [], 'classify these in dataplane.ts KFAST_MUTATORS or in this test');
+  for (const m of watched) assert.ok(methods.includes(m), `${m} is not a method of the data plane`);
+  for (const m of Object.keys(NOT_MUTATORS)) assert.ok(!watched.has(m), `${m} is in both lists`);
+});
+
+test('--kernel-fast-path on|off: cnr start and cnr vrouter take it into the data plane\'s options; anything else is refused', async () => {
+  const { parseNodeArgs } = await import('../../cmd/node.js');
+  const { parseVrouterArgs } = await import('../../cmd/vrouter.js');
+  assert.equal(parseNodeArgs(['--kernel-fast-path', 'on'], 'start').kernelFastPath, true);
+  assert.equal(parseNodeArgs(['--kernel-fast-path', 'off'], 'start').kernelFastPath, false);
+  assert.equal(parseNodeArgs([], 'start').kernelFastPath, undefined, 'unset: CNR_KERNEL_FAST_PATH decides');
+  assert.throws(() => parseNodeArgs(['--kernel-fast-path', 'yes'], 'start'), /--kernel-fast-path yes: expected on or off/);
+  assert.throws(() => parseNodeArgs(['--kernel-fast-path', 'on'], 'controller'), /cnr controller runs no vRouter/);
+  assert.deepEqual(parseVrouterArgs(['--kernel-fast-path', 'on', '--max-mtu', '9000']), { dataplaneOptions: { kernelFastPath: true, maxMtu: 9000 } });
+  assert.throws(() => parseVrouterArgs(['--kernel-fast-path', '1']), /expected on or off/);
+});
