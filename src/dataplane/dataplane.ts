@@ -73,7 +73,7 @@ import { createHandoff } from './worker/handoff.js';
 import { HEADROOM, slotSizeFor } from './pool.js';
 import { MAX_ACL_RULES, PROTO_ANY, type AclRuleWords } from './tables/acl-table.js';
 import { adviseHugePages, createWakeFd, wake, closeFd, libc } from '../sys/libc.js';
-import { KernelFastPath, bumpAfter } from './kfast/kfast.js';
+import { KernelFastPath, bumpAfter, kernelFastPathFromEnv } from './kfast/kfast.js';
 import { NeighborResolver, listNeighbors } from './neighbors.js';
 import { VhostSync, configuresHost } from './vhost-sync.js';
 import { padWords } from './prefix-words.js';
@@ -105,8 +105,8 @@ export interface DataplaneOptions {
   /** run `ip` for vhost0 addresses and routes (default: when vhost is on) */
   configureHost?: boolean;
   /**
-   * forward IPv4 between af-packet vifs in the kernel, for destinations the graph has
-   * forwarded (kfast/kfast.ts); default: CNR_KERNEL_FAST_PATH=1 in the environment
+   * forward IPv4 and IPv6 between af-packet vifs in the kernel, for destinations the graph has
+   * forwarded (kfast/kfast.ts); default: on, unless CNR_KERNEL_FAST_PATH=0 in the environment
    */
   kernelFastPath?: boolean;
 }
@@ -155,7 +155,7 @@ interface IlmState {
  */
 export const KFAST_MUTATORS = [
   'addVrf', 'delVrf', 'addVif', 'delVif', 'carrierChanged', 'setVifAddresses', 'setVifNeighbors', 'setAcl',
-  'addNexthop', 'delNexthop', 'addRoute', 'addRoute4', 'delRoute', 'delRoute4', 'addLabel', 'delLabel',
+  'addNexthop', 'delNexthop', 'addLabel', 'delLabel',
   'setBridgeDomain', 'delBridgeDomain', 'setBridgePort', 'setLoopback',
 ] as const;
 /** the methods that run often and change only the neighbor table, if anything the fast path depends on (MACs learned are L2's) */
@@ -261,8 +261,8 @@ export class VRouterDataplane implements Dataplane {
     }
     this.addVrf('default');
     this.receiveNh = this.allocNh({ type: 'receive' }, NH_RECEIVE, true);
-    if (opts.kernelFastPath ?? process.env.CNR_KERNEL_FAST_PATH === '1') {
-      this.kfast = KernelFastPath.open(this.sizes.maxVifs, this.sizes.maxVrfs, logLine);
+    if (opts.kernelFastPath ?? kernelFastPathFromEnv()) {
+      this.kfast = new KernelFastPath(this.sizes.maxVifs, this.sizes.maxVrfs);
       // every change to the tables, whichever way it comes, ends the cache's epoch
       const k = this.kfast;
       if (k) {
@@ -394,7 +394,8 @@ export class VRouterDataplane implements Dataplane {
     try {
       const ifindex = libc().if_nametoindex(st.name);
       if (!ifindex) throw new Error(`no netdev ${st.name}`);
-      this.kfast.attach(st.id, ifindex, st.packetFd, st.mac, st.mtu);
+      // a frame the packet buffers cannot hold is the vRouter's to drop and count (rx_too_big), not the kernel's to forward
+      this.kfast.attach(st.id, ifindex, st.packetFd, st.mac, Math.min(st.mtu, this.slotSize - HEADROOM - 18));
     } catch (e) {
       logLine(`vrouter: interface ${st.name}: kernel fast path not attached: ${(e as Error).message}`);
     }
@@ -892,6 +893,9 @@ export class VRouterDataplane implements Dataplane {
       throw e;
     }
     n.refs++;
+    // routes end only the epochs of their own /8s in the kernel fast path (a full table's churn leaves the rest cached)
+    if (t === this.tables.lpm4) this.kfast?.bumpRange(w[0]!, len);
+    else this.kfast?.bumpSix();
     if (old === 0) return;
     // replacing: the old one was either a user route (drop its reference) or a system route (now shadowed)
     const sys = this.systemRoutes.get(v);
@@ -929,6 +933,8 @@ export class VRouterDataplane implements Dataplane {
     } else {
       t.remove(v, w, len);
     }
+    if (t === this.tables.lpm4) this.kfast?.bumpRange(w[0]!, len);
+    else this.kfast?.bumpSix();
   }
 
   /**

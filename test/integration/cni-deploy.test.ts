@@ -265,7 +265,7 @@ test('the chart renders a DaemonSet with controller, vRouter and the CNI install
     assert.equal(c.securityContext.allowPrivilegeEscalation, false, c.name);
     assert.equal(c.securityContext.readOnlyRootFilesystem, true, c.name);
   }
-  assert.deepEqual(vrouter.securityContext.capabilities, { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'IPC_LOCK'] });
+  assert.deepEqual(vrouter.securityContext.capabilities, { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'BPF'] });
   // the CNI service in the controller makes veths (NET_ADMIN) and enters pod namespaces (SYS_ADMIN)
   assert.deepEqual(controller.securityContext.capabilities.add, ['NET_BIND_SERVICE', 'NET_ADMIN', 'SYS_ADMIN']);
   assert.equal(vrouter.resources.requests.cpu, '500m');

@@ -37,8 +37,8 @@ before(async () => {
     workers: 1,
     kernelFastPath: true,
     vifs: [
-      { name: 'r1', driver: 'af-packet', mac: R1_MAC, addresses: ['10.1.0.1/24'] },
-      { name: 'r2', driver: 'af-packet', mac: R2_MAC, addresses: ['10.2.0.1/24'] },
+      { name: 'r1', driver: 'af-packet', mac: R1_MAC, addresses: ['10.1.0.1/24', '2001:db8:1::1/64'] },
+      { name: 'r2', driver: 'af-packet', mac: R2_MAC, addresses: ['10.2.0.1/24', '2001:db8:2::1/64'] },
     ],
     nexthops: { h2: { type: 'neighbor', vif: 'r2', ip: '10.2.0.2' }, h2mac: { type: 'encap', vif: 'r2', dmac: H2_MAC } },
     routes: [{ prefix: '10.9.0.0/24', nh: 'h2' }, { prefix: '10.8.0.0/24', nh: 'h2mac' }],
@@ -70,6 +70,18 @@ test('after the first packets the kernel forwards, both ways, TTL - 1 and a good
   assert.ok(stats.vifs.r1!.rxPackets >= after.r1![0]!, JSON.stringify(stats.vifs));
 });
 
+test('IPv6 too: after the first packets the kernel forwards both ways, hop limit - 1, nothing twice', { skip, timeout: 60000 }, async () => {
+  ping(lab, h1, '2001:db8:2::2', { count: 2, deadlineS: 3 }); // neighbor discovery both ways
+  const before = await fast();
+  const p = ping(lab, h1, '2001:db8:2::2', { count: 40, interval: 0.02, deadlineS: 6 });
+  assert.equal(p.received, 40, p.output);
+  assert.match(p.output, /ttl=63/, 'the reply crossed one router (hop limit 63)');
+  assert.doesNotMatch(p.output, /DUP!/);
+  const after = await fast();
+  assert.ok(after.r1![0]! - before.r1![0]! >= 38, `echo requests the kernel forwarded: ${after.r1![0]! - before.r1![0]!}`);
+  assert.ok(after.r2![0]! - before.r2![0]! >= 38, `echo replies the kernel forwarded: ${after.r2![0]! - before.r2![0]!}`);
+});
+
 test('a route to an encap next hop (the vRouter\'s fused fast path fills the cache) is forwarded by the kernel', { skip, timeout: 60000 }, async () => {
   const before = await fast();
   const p = ping(lab, h1, '10.8.0.2', { count: 40, interval: 0.02, deadlineS: 6 });
@@ -93,6 +105,26 @@ test('frames sent from a packet socket\'s ring (headers outside the linear part)
   // (the receiver's counter may also hold a stray ARP or two)
   assert.ok(got >= sent && got <= sent + 4, `sent ${sent}, host2 received ${got}`);
   assert.ok(after.r1![0]! - before.r1![0]! >= sent - 2, `the kernel forwarded ${after.r1![0]! - before.r1![0]!} of ${sent}`);
+});
+
+test('a route changed in another /8 leaves the cached destinations to the kernel; one in theirs sends the next packet to the vRouter', { skip, timeout: 60000 }, async () => {
+  let p = ping(lab, h1, '10.9.0.2', { count: 5, interval: 0.02, deadlineS: 3 });
+  assert.equal(p.received, 5, p.output);
+  const warm = await fast();
+  await vr!.command({ op: 'addRoute', prefix: '192.0.2.0/24', nh: 'h2' });
+  p = ping(lab, h1, '10.9.0.2', { count: 10, interval: 0.05, deadlineS: 3 });
+  assert.equal(p.received, 10, p.output);
+  const still = await fast();
+  assert.equal(still.r1![0]! - warm.r1![0]!, 10, 'every request of the ten was the kernel\'s: the cache stayed current');
+  await vr!.command({ op: 'delRoute', prefix: '192.0.2.0/24' });
+  // the same /8 as the destination: its epoch ends, the first request goes through the vRouter
+  await vr!.command({ op: 'addRoute', prefix: '10.77.0.0/16', nh: 'h2' });
+  p = ping(lab, h1, '10.9.0.2', { count: 10, interval: 0.05, deadlineS: 3 });
+  assert.equal(p.received, 10, p.output);
+  const after = await fast();
+  const byKernel = after.r1![0]! - still.r1![0]!;
+  assert.ok(byKernel >= 8 && byKernel <= 9, `the first request (or two) refilled the cache: the kernel forwarded ${byKernel} of 10`);
+  await vr!.command({ op: 'delRoute', prefix: '10.77.0.0/16' });
 });
 
 test('a route removed stops the forwarding at once; put back, it forwards again', { skip, timeout: 60000 }, async () => {

@@ -19,6 +19,7 @@ import { ILM_SWAP } from '../tables/label-table.js';
 import { MAX_ECMP, MAX_LABELS, NH_COMPOSITE, NH_ENCAP } from '../tables/nexthop-table.js';
 import { VIF_L2, VIF_UP } from '../tables/vif-table.js';
 import { DECIDE_PERMIT } from '../tables/acl-table.js';
+import { KF_IFINDEX } from '../kfast/install.js';
 
 // module consts, not imports, in the closures (see above)
 const CAP = L.CAP;
@@ -151,9 +152,10 @@ export function makeFastPath(g: Graph): () => void {
   const maxLabels = MAX_LABELS;
   const pfMpls = K.PF_MPLS;
   const dTxFull = K.D_TX_FULL;
-  /** the kernel fast path's cache filler (kfast/install.ts); kfIf: [1 + vif] its ifindex there (0: not attached) */
+  /** the kernel fast path's cache filler (kfast/install.ts); kfIf: [kfIfx + vif] its ifindex there (0: not attached) */
   const kf = g.kfast;
   const kfIf = kf?.view;
+  const kfIfx = KF_IFINDEX;
 
   /**
    * A fast packet on a vif with a filter (descriptor dsc; addresses as int32: a uint32 above
@@ -486,9 +488,12 @@ export function makeFastPath(g: Graph): () => void {
       curBytes += flen;
       // the kernel fast path takes the next packets to this destination from this vif (no
       // filter on either vif: an output filter makes the next hop not fast, see fill)
-      if (kfIf !== undefined && kind === FT_IP4 && single && nl === 0 && fast[r + 3] === -1) {
+      if (kfIf !== undefined && kind !== FT_MPLS && single && nl === 0 && fast[r + 3] === -1) {
         const inVif = fastRx >= 0 ? fastRx : prx[i]!;
-        if (kfIf[1 + inVif] !== 0 && kfIf[1 + ov] !== 0) kf!.add(inVif, dsts[k]!, ov, vvrf[inVif]!, nhc[e + 1]!, nhc[e + 2]!, nhc[e + 3]!, nhc[e + 4]!);
+        if (kfIf[kfIfx + inVif] !== 0 && kfIf[kfIfx + ov] !== 0) {
+          if (kind === FT_IP4) kf!.add(inVif, dsts[k]!, ov, vvrf[inVif]!, nhc[e + 1]!, nhc[e + 2]!, nhc[e + 3]!, nhc[e + 4]!);
+          else kf!.add6(inVif, a0[k]!, a1[k]!, a2[k]!, a3[k]!, ov, vvrf[inVif]!, nhc[e + 1]!, nhc[e + 2]!, nhc[e + 3]!, nhc[e + 4]!);
+        }
       }
     }
     if (curOv >= 0) { txn[curOv] = curN; txb[curOv] = curBytes; }

@@ -171,7 +171,7 @@ export const PF_LSE = 32;
  */
 export const PF_CSUM_SELF = 64;
 /**
- * ip-lookup found an IPv4 packet's route to one plain next hop (encap, neighbor or glean; no
+ * ip-lookup found an IP packet's route to one plain next hop (encap, neighbor or glean; no
  * composite, no VRF hop): rewrite may give its destination to the kernel fast path (kfast).
  */
 export const PF_KFAST = 128;

@@ -136,6 +136,7 @@ function ip6Lookup(g: Graph): void {
   const proots = g.root4;
   const dv = p.view;
   const nhType = t.nh.type;
+  const kfOn = g.kfast !== undefined;
   for (let k = 0; k < n; k++) {
     const i = w[k]!;
     const o = (i << SHIFT) + p.l3[i]!;
@@ -170,6 +171,7 @@ function ip6Lookup(g: Graph): void {
       break;
     }
     if (out < 0) continue;
+    if (kfOn && out === ents[k] && hops <= 1 && (hops === 0 || nhType[out] === NH_GLEAN)) p.flags[i] |= K.PF_KFAST;
     if ((p.flags[i]! & K.PF_NO_TTL) === 0) {
       const hl = d[o + 7]!;
       if (hl <= 1) { g.icmp(i, K.D_TTL_EXCEEDED, 3, 0, 0); continue; }

@@ -182,7 +182,9 @@ function rewrite(g: Graph): void {
         const mh = vt.macHi[vif]!;
         const m0 = (macArr[macOff]! << 24) | (macArr[macOff + 1]! << 16) | (macArr[macOff + 2]! << 8) | macArr[macOff + 3]!;
         const m1 = (macArr[macOff + 4]! << 24) | (macArr[macOff + 5]! << 16) | (mh >>> 16);
-        g.kfast.add(inVif, rd32(d, o + 16) | 0, vif, p.vrf[i]!, mtu, m0, m1, ((mh & 0xffff) << 16) | vt.macLo[vif]!);
+        const m2 = ((mh & 0xffff) << 16) | vt.macLo[vif]!;
+        if ((fl & K.PF_IP6) === 0) g.kfast.add(inVif, rd32(d, o + 16) | 0, vif, p.vrf[i]!, mtu, m0, m1, m2);
+        else g.kfast.add6(inVif, rd32(d, o + 24) | 0, rd32(d, o + 28) | 0, rd32(d, o + 32) | 0, rd32(d, o + 36) | 0, vif, p.vrf[i]!, mtu, m0, m1, m2);
       }
     }
     let et = (fl & K.PF_IP6) !== 0 ? 0x86dd : 0x0800;

@@ -66,7 +66,7 @@ test('the verifier accepts the program; the XSKMAP takes a bound AF_XDP socket a
 
 test('a program the verifier refuses fails with its log in the error', { skip: rootOnly }, () => {
   // exit without setting r0
-  assert.throws(() => loadXdpProgram(assemble(exit())), /BPF_PROG_LOAD XDP\): .*verifier log:[\s\S]*R0 !read_ok/);
+  assert.throws(() => loadXdpProgram(assemble(exit())), /BPF_PROG_LOAD XDP cnr_xsk\): .*verifier log:[\s\S]*R0 !read_ok/);
   // reading past the end of xdp_md
   assert.throws(() => loadXdpProgram(assemble([...ldxMem('w', 0, 1, 4000), ...exit()])), /verifier log:[\s\S]*invalid bpf_context access/);
 });

@@ -210,6 +210,7 @@ const BPF_PROG_TEST_RUN = 10;
 /** program types (enum bpf_prog_type) */
 export const BPF_PROG_TYPE_SOCKET_FILTER = 1;
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
+const PROG_TYPE_NAMES: Record<number, string> = { 1: 'socket filter', 3: 'TC', 6: 'XDP' };
 /** attach type of TCX ingress programs (Linux 6.6+; enum bpf_attach_type) */
 export const BPF_TCX_INGRESS = 46;
 export const BPF_MAP_TYPE_ARRAY = 2;
@@ -397,7 +398,7 @@ export function loadProgram(type: number, code: Uint8Array, name: string, opts: 
   };
   const fd = attempt(0);
   if (fd >= 0) return fd;
-  const first = sysError(`bpf(BPF_PROG_LOAD ${name})`);
+  const first = sysError(`bpf(BPF_PROG_LOAD ${PROG_TYPE_NAMES[type] ?? type} ${name})`);
   const again = attempt(1);
   if (again >= 0) return again; // a transient refusal: the second attempt loaded it
   const end = s.bytes.indexOf(0, Scratch.LOG);

@@ -41,6 +41,7 @@ const NOT_MUTATORS: Record<string, string> = {
   ...Object.fromEntries(['listAcls', 'aclCounters', 'aclRule', 'listMacs', 'listBridgeDomains', 'bridgePort', 'listVifs', 'bridgeInfo', 'listNexthops', 'routeCounts', 'listRoutes', 'listLabels', 'listNeighbors', 'dropStats', 'counters', 'stats', 'kernelFastCounters', 'sum', 'poolAvailable', 'frameCounters', 'vifIndex', 'memoryDriver', 'hostSettled'].map((m) => [m, 'reads'])),
   ...Object.fromEntries(['vrfId', 'parseStaticNeighbors', 'parseAddresses', 'parse', 'routeKey', 'routeNh', 'sysMap', 'needVif', 'checkLabels', 'checkL2Nh', 'frameRefusal', 'memifOptions'].map((m) => [m, 'parses or looks up'])),
   ...Object.fromEntries(['writeAddresses', 'syncSystemRoutes', 'allocNh', 'freeNh', 'deref', 'ref', 'writeLabels', 'insertRoute', 'removeRoute', 'install', 'uninstall', 'releaseIlm', 'kfastAttach', 'attachDriver', 'detachDriver'].map((m) => [m, 'writes only when a mutator calls it'])),
+  ...Object.fromEntries(['addRoute', 'addRoute4', 'delRoute', 'delRoute4'].map((m) => [m, 'routes: insertRoute and removeRoute end the epochs of the /8s a prefix covers'])),
   ...Object.fromEntries(['setMacAging', 'clearMacs', 'ageMacs'].map((m) => [m, 'the MAC table: bridge ports, which are never fast'])),
   ...Object.fromEntries(['onFrames', 'onVifChange', 'sendFrame', 'deliverFrames', 'vifChanged', 'post', 'syncHost'].map((m) => [m, 'frames and listeners, no table'])),
   ...Object.fromEntries(['poll', 'runUntilIdle'].map((m) => [m, 'runs the graph; its learn events go through applyEvents'])),

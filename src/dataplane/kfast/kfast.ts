@@ -1,5 +1,5 @@
 /**
- * The kernel fast path: IPv4 forwarding between af-packet vifs done in the kernel by a TC
+ * The kernel fast path: IPv4 and IPv6 forwarding between af-packet vifs done in the kernel by a TC
  * program at each vif's ingress (program.ts), for destinations the vRouter has already
  * forwarded: its graph stays the slow path and the one place where decisions are made.
  *
@@ -7,22 +7,23 @@
  *   MTU) is filled by the workers' fast path (install.ts): a packet it forwarded the plain way
  *   (no filter on either vif, one next hop with a MAC, no labels, both vifs attached here) puts
  *   its destination in the cache, and the next packets to it never reach user space.
- * - Every entry carries the epoch it was made in, and the TC program takes only entries of the
- *   current epoch (one array map entry). Every change to the data plane's tables bumps the
- *   epoch (the dataplane wraps its mutators: bumpAfter), so no entry outlives a change that
- *   could alter it: the next packet takes the graph again, which decides anew and refills.
- *   The workers read the epoch before their lookups (a shared int32, bumped before the map's),
- *   so an entry made from tables older than a change is of an older epoch.
+ * - Every entry carries the epoch of its destination's /8 when it was made, and the TC program
+ *   takes only entries of the current one (an array map of 256 epochs, and one for IPv6). An
+ *   IPv4 route change ends the epochs of the /8s its prefix covers (bumpRange), an IPv6 one
+ *   IPv6's (bumpSix); every other change to the data plane's
+ *   tables ends them all (the dataplane wraps its mutators: bumpAfter). So no entry outlives a
+ *   change that could alter it: the next packet takes the graph again, which decides anew and
+ *   refills. The workers copy the epochs before their lookups (shared int32s, bumped before the
+ *   map's), so an entry made from tables older than a change is of an older epoch.
  * - The socket filter on the vif's packet socket refuses exactly what the TC program
  *   forwards (same checks, same maps), because a packet socket bound to all protocols sees a
  *   frame before TC ingress does.
  * - Per-CPU counters per vif and VRF, added to the vRouter's own by the dataplane's stats().
  *
- * Off unless asked for (dataplane option kernelFastPath, CNR_KERNEL_FAST_PATH=1): af-packet
- * vifs only; needs Linux 6.6+ (TCX) and CAP_BPF/CAP_NET_ADMIN. A vif whose attach fails goes on
- * without it, and the log says why.
+ * On unless turned off (dataplane option kernelFastPath, `--kernel-fast-path off`,
+ * CNR_KERNEL_FAST_PATH=0): af-packet vifs only; needs Linux 6.6+ (TCX) and CAP_BPF/CAP_NET_ADMIN.
+ * A vif whose attach fails goes on without it, and the log says why.
  */
-import { closeFd } from '../../sys/libc.js';
 import {
   BPF_MAP_TYPE_ARRAY,
   BPF_MAP_TYPE_LRU_HASH,
@@ -36,20 +37,33 @@ import {
   mapLookupBytes,
   mapUpdateBytes,
 } from '../io/bpf.js';
-import { setIntOption } from '../../sys/libc.js';
-import { CACHE_KEY, CACHE_VALUE, COUNTER_VALUE, socketFilter, tcProgram } from './program.js';
+import { closeFd, setIntOption } from '../../sys/libc.js';
+import { CACHE6_KEY, CACHE_KEY, CACHE_VALUE, COUNTER_VALUE, EPOCH6, EPOCHS, EPOCHS_BYTES, EPOCH_SLOTS, type FastMaps, socketFilter, tcProgram } from './program.js';
+import { KF_CACHE6_FD, KF_CACHE_FD, KF_IFINDEX } from './install.js';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 
 const SOL_SOCKET = 1;
-/** destinations the cache holds (LRU: the least recently used goes first) */
-export const DEFAULT_CACHE_ENTRIES = 262_144;
+/** destinations each cache (IPv4, IPv6) holds (LRU: the least recently used goes first) */
+export const DEFAULT_CACHE_ENTRIES = 131_072;
 
-/** What a worker needs of the fast path: the shared epoch and ifindexes, the cache's fd (fds are the process's). */
+/** CNR_KERNEL_FAST_PATH_ENTRIES: the caches' size (1,024 to 4M); a bad value refuses the start */
+export function cacheEntriesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.CNR_KERNEL_FAST_PATH_ENTRIES;
+  if (v === undefined || v === '') return DEFAULT_CACHE_ENTRIES;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1024 || n > 4 << 20) throw new Error(`CNR_KERNEL_FAST_PATH_ENTRIES=${v}: expected a whole number of destinations from 1024 to ${4 << 20}`);
+  return n;
+}
+
+/**
+ * What a worker needs of the fast path, one shared Int32Array: [0, EPOCHS) the epoch of each
+ * IPv4 /8, [EPOCH6] IPv6's, [KF_CACHE_FD] and [KF_CACHE6_FD] the caches' fds (fds are the
+ * process's; 0 until the first attach makes the maps), [KF_IFINDEX + vif] the vif's ifindex
+ * while its fast path is attached (0: not).
+ */
 export interface KernelFastShared {
-  /** Int32Array: [0] the epoch, [1 + vif] the vif's ifindex when its fast path is attached (0: not) */
   buf: SharedArrayBuffer;
-  cacheFd: number;
 }
 
 interface Attached {
@@ -76,34 +90,43 @@ function possibleCpus(): number {
 export class KernelFastPath {
   readonly shared: KernelFastShared;
   private readonly view: Int32Array;
-  private readonly maps: { cache: number; epoch: number; counters: number };
+  /** made at the first attach: a data plane without af-packet vifs holds none */
+  private maps: FastMaps | undefined;
   private readonly vifs = new Map<number, Attached>();
   private readonly cpus = possibleCpus();
   private pending = false;
   private closed = false;
   private readonly epochKey = new Uint8Array(4);
-  private readonly epochValue = new Uint8Array(4);
+  private readonly epochValue = new Uint8Array(EPOCHS_BYTES);
 
-  private constructor(private readonly maxVifs: number, private readonly maxVrfs: number, entries: number) {
-    const cache = createMap(BPF_MAP_TYPE_LRU_HASH, CACHE_KEY, CACHE_VALUE, entries, 'cnr_fast4');
-    const epoch = createMap(BPF_MAP_TYPE_ARRAY, 4, 4, 1, 'cnr_fast_epoch');
-    const counters = createMap(BPF_MAP_TYPE_PERCPU_ARRAY, 4, COUNTER_VALUE, maxVifs + maxVrfs, 'cnr_fast_ctr');
-    this.maps = { cache, epoch, counters };
-    const buf = new SharedArrayBuffer(4 * (1 + maxVifs));
+  constructor(private readonly maxVifs: number, private readonly maxVrfs: number, private readonly entries = cacheEntriesFromEnv()) {
+    const buf = new SharedArrayBuffer(4 * (KF_IFINDEX + maxVifs));
     this.view = new Int32Array(buf);
-    this.view[0] = 1; // a zeroed entry (epoch 0) is never current
-    this.shared = { buf, cacheFd: cache };
-    this.publish();
+    this.view.fill(1, 0, EPOCH_SLOTS); // a zeroed entry (epoch 0) is never current
+    this.shared = { buf };
   }
 
-  /** The fast path's maps, or undefined with the reason logged (no bpf(2) here, too old a kernel, no privilege). */
-  static open(maxVifs: number, maxVrfs: number, log: (line: string) => void, entries = DEFAULT_CACHE_ENTRIES): KernelFastPath | undefined {
+  /** The maps, made at the first attach (each cache preallocates its entries in the kernel: ~12 MB at the default size). */
+  private ensureMaps(): FastMaps {
+    if (this.maps) return this.maps;
+    const made: number[] = [];
     try {
-      return new KernelFastPath(maxVifs, maxVrfs, entries);
+      const cache = createMap(BPF_MAP_TYPE_LRU_HASH, CACHE_KEY, CACHE_VALUE, this.entries, 'cnr_fast4');
+      made.push(cache);
+      const cache6 = createMap(BPF_MAP_TYPE_LRU_HASH, CACHE6_KEY, CACHE_VALUE, this.entries, 'cnr_fast6');
+      made.push(cache6);
+      const epoch = createMap(BPF_MAP_TYPE_ARRAY, 4, EPOCHS_BYTES, 1, 'cnr_fast_epoch');
+      made.push(epoch);
+      const counters = createMap(BPF_MAP_TYPE_PERCPU_ARRAY, 4, COUNTER_VALUE, this.maxVifs + this.maxVrfs, 'cnr_fast_ctr');
+      this.maps = { cache, cache6, epoch, counters };
     } catch (e) {
-      log(`vrouter: kernel fast path not available: ${(e as Error).message}`);
-      return undefined;
+      for (const fd of made) closeFd(fd);
+      throw e;
     }
+    this.publish();
+    Atomics.store(this.view, KF_CACHE_FD, this.maps.cache);
+    Atomics.store(this.view, KF_CACHE6_FD, this.maps.cache6);
+    return this.maps;
   }
 
   /**
@@ -113,16 +136,17 @@ export class KernelFastPath {
   attach(vif: number, ifindex: number, packetFd: number, mac: Uint8Array, mtu: number): void {
     if (this.closed) return;
     this.detach(vif);
+    const maps = this.ensureMaps();
     const facts = { vif, mac, mtu, maxVifs: this.maxVifs };
     // a vif that had this id before counted here
     const key = new Uint8Array(4);
     new DataView(key.buffer).setUint32(0, vif, true);
-    mapUpdateBytes(this.maps.counters, key, new Uint8Array(COUNTER_VALUE * this.cpus));
-    const filter = loadProgram(BPF_PROG_TYPE_SOCKET_FILTER, socketFilter(this.maps, facts), 'cnr_fast_sk');
+    mapUpdateBytes(maps.counters, key, new Uint8Array(COUNTER_VALUE * this.cpus));
+    const filter = loadProgram(BPF_PROG_TYPE_SOCKET_FILTER, socketFilter(maps, facts), 'cnr_fast_sk');
     let tc = -1;
     try {
       setIntOption(packetFd, SOL_SOCKET, SO_ATTACH_BPF, filter, 'SO_ATTACH_BPF');
-      tc = loadProgram(BPF_PROG_TYPE_SCHED_CLS, tcProgram(this.maps, facts), 'cnr_fast_tc');
+      tc = loadProgram(BPF_PROG_TYPE_SCHED_CLS, tcProgram(maps, facts), 'cnr_fast_tc');
       const link = linkCreateTcxIngress(tc, ifindex);
       this.vifs.set(vif, { filter, tc, link });
     } catch (e) {
@@ -130,7 +154,7 @@ export class KernelFastPath {
       if (tc >= 0) closeFd(tc);
       throw e;
     }
-    Atomics.store(this.view, 1 + vif, ifindex);
+    Atomics.store(this.view, KF_IFINDEX + vif, ifindex);
     this.bump();
   }
 
@@ -138,7 +162,7 @@ export class KernelFastPath {
   detach(vif: number): void {
     const a = this.vifs.get(vif);
     if (!a) return;
-    Atomics.store(this.view, 1 + vif, 0);
+    Atomics.store(this.view, KF_IFINDEX + vif, 0);
     this.bump();
     this.vifs.delete(vif);
     closeFd(a.link);
@@ -151,12 +175,31 @@ export class KernelFastPath {
   }
 
   /**
-   * The tables changed: the shared epoch now, the map's before the current task ends (one
-   * bpf(2) call for a burst of changes, such as a table's routes in one message). Until then
-   * the kernel forwards as just before the change, as if it had come a moment later.
+   * The tables changed: every /8's epoch ends, in the shared view now and in the map before the
+   * current task ends (one bpf(2) call for a burst of changes, such as a table's routes in one
+   * message). Until then the kernel forwards as just before the change, as if it had come a
+   * moment later.
    */
   bump(): void {
-    Atomics.add(this.view, 0, 1);
+    for (let k = 0; k < EPOCH_SLOTS; k++) Atomics.add(this.view, k, 1);
+    this.schedule();
+  }
+
+  /** An IPv6 route changed: the IPv6 epoch ends. */
+  bumpSix(): void {
+    Atomics.add(this.view, EPOCH6, 1);
+    this.schedule();
+  }
+
+  /** An IPv4 route for addr/len changed (addr: its 32-bit value): the epochs of the /8s it covers end. */
+  bumpRange(addr: number, len: number): void {
+    const first = addr >>> 24;
+    const n = len >= 8 ? 1 : 1 << (8 - len);
+    for (let k = first; k < first + n && k < EPOCHS; k++) Atomics.add(this.view, k, 1);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.pending || this.closed) return;
     this.pending = true;
     queueMicrotask(() => {
@@ -166,15 +209,16 @@ export class KernelFastPath {
   }
 
   private publish(): void {
-    if (this.closed) return;
-    new DataView(this.epochValue.buffer).setUint32(0, Atomics.load(this.view, 0), true);
+    if (this.closed || !this.maps) return;
+    const dv = new DataView(this.epochValue.buffer);
+    for (let k = 0; k < EPOCH_SLOTS; k++) dv.setUint32(k * 4, Atomics.load(this.view, k), true);
     mapUpdateBytes(this.maps.epoch, this.epochKey, this.epochValue);
   }
 
   /** The counters of index `k` (a vif, or maxVifs + VRF) summed over the CPUs: four numbers (a VRF's: packets, bytes, 0, 0). */
   counters(k: number): number[] {
     const out = [0, 0, 0, 0];
-    if (this.closed) return out;
+    if (this.closed || !this.maps) return out;
     const key = new Uint8Array(4);
     new DataView(key.buffer).setUint32(0, k, true);
     const v = new Uint8Array(COUNTER_VALUE * this.cpus);
@@ -195,7 +239,8 @@ export class KernelFastPath {
   close(): void {
     for (const vif of [...this.vifs.keys()]) this.detach(vif);
     this.closed = true;
-    for (const fd of Object.values(this.maps)) closeFd(fd);
+    if (this.maps) for (const fd of Object.values(this.maps)) closeFd(fd);
+    this.maps = undefined;
   }
 }
 
@@ -219,4 +264,12 @@ export function bumpAfter(obj: object, names: readonly string[], bump: () => voi
       return r;
     };
   }
+}
+
+/** CNR_KERNEL_FAST_PATH: 0 turns the kernel fast path off, 1 (or unset) leaves it on; anything else refuses the start */
+export function kernelFastPathFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.CNR_KERNEL_FAST_PATH;
+  if (v === undefined || v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new Error(`CNR_KERNEL_FAST_PATH=${v}: expected 0 (off) or 1 (on)`);
 }

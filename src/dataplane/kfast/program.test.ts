@@ -64,6 +64,26 @@ function headerSum(f: Uint8Array, at: number, n: number): number {
   return s;
 }
 
+/** An IPv6/UDP frame from 2001:db8:1::2 to dst6 for the vif's MAC */
+function frame6(opts: { dst?: number[]; hop?: number; next?: number; len?: number; payload?: number; version?: number } = {}): Uint8Array {
+  const len = opts.len ?? 80;
+  const f = new Uint8Array(len);
+  f.set(VIF_MAC, 0);
+  f.set([0x02, 0, 0, 0, 0, 0x99], 6);
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  f[14] = (opts.version ?? 6) << 4;
+  const pl = opts.payload ?? len - 54;
+  f[18] = pl >> 8;
+  f[19] = pl & 255;
+  f[20] = opts.next ?? 17;
+  f[21] = opts.hop ?? 64;
+  f.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 22);
+  f.set(opts.dst ?? DST6, 38);
+  return f;
+}
+
+const DST6 = [0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
 const VIF = 3;
 const VIF_MAC = [0x02, 0xcc, 0, 0, 0, 0x03];
 const DST = [10, 2, 0, 9];
@@ -82,10 +102,11 @@ function possibleCpus(): number {
 test('the TC program forwards exactly the packets it should, and rewrites them as the kernel would (BPF_PROG_TEST_RUN)', { skip: rootOnly }, async () => {
   const bpf = await import('../io/bpf.js');
   const { closeFd } = await import('../../sys/libc.js');
-  const { CACHE_KEY, CACHE_VALUE, COUNTER_VALUE, socketFilter, tcProgram } = await import('./program.js');
+  const { CACHE6_KEY, CACHE_KEY, CACHE_VALUE, COUNTER_VALUE, EPOCH6, EPOCH_SLOTS, EPOCHS_BYTES, socketFilter, tcProgram } = await import('./program.js');
   const maps = {
     cache: bpf.createMap(bpf.BPF_MAP_TYPE_LRU_HASH, CACHE_KEY, CACHE_VALUE, 64, 'cnr_t_fast4'),
-    epoch: bpf.createMap(bpf.BPF_MAP_TYPE_ARRAY, 4, 4, 1, 'cnr_t_epoch'),
+    cache6: bpf.createMap(bpf.BPF_MAP_TYPE_LRU_HASH, CACHE6_KEY, CACHE_VALUE, 64, 'cnr_t_fast6'),
+    epoch: bpf.createMap(bpf.BPF_MAP_TYPE_ARRAY, 4, EPOCHS_BYTES, 1, 'cnr_t_epoch'),
     counters: bpf.createMap(bpf.BPF_MAP_TYPE_PERCPU_ARRAY, 4, COUNTER_VALUE, 16 + 4, 'cnr_t_ctr'),
   };
   const facts = { vif: VIF, mac: Uint8Array.from(VIF_MAC), mtu: 1500, maxVifs: 16 };
@@ -100,12 +121,14 @@ test('the TC program forwards exactly the packets it should, and rewrites them a
     });
     return b;
   };
-  const setEpoch = (e: number): void => bpf.mapUpdateBytes(maps.epoch, u32(0), u32(e));
+  /** every epoch e, but that of the IPv4 destination's /8 (10/8) at `own` and IPv6's at `six` */
+  const setEpoch = (e: number, own = e, six = e): void => bpf.mapUpdateBytes(maps.epoch, u32(0), u32(...Array.from({ length: EPOCH_SLOTS }, (_, k) => (k === DST[0] ? own : k === EPOCH6 ? six : e))));
   const key = new Uint8Array([...u32(VIF), ...DST]);
   const value = new Uint8Array(CACHE_VALUE);
   value.set(u32(EPOCH, 1, 4, 2, OUT_MTU), 0); // epoch, out ifindex (lo), out vif, VRF, MTU
   value.set(REWRITE, 20);
   bpf.mapUpdateBytes(maps.cache, key, value);
+  bpf.mapUpdateBytes(maps.cache6, new Uint8Array([...u32(VIF), ...DST6]), value);
   setEpoch(EPOCH);
   const TC_ACT_REDIRECT = 7;
   const NEXT = -1;
@@ -129,6 +152,14 @@ test('the TC program forwards exactly the packets it should, and rewrites them a
       ['a frame at the out MTU', frame({ len: 14 + OUT_MTU }), TC_ACT_REDIRECT],
       // (a shorter one the program cannot read: the verifier refuses it without its bounds check)
       ['a frame of just an IPv4 header (34 bytes)', frame({ len: 34 }), TC_ACT_REDIRECT],
+      ['IPv6 to a cached destination', frame6(), TC_ACT_REDIRECT],
+      ['IPv6, another destination', frame6({ dst: [...DST6.slice(0, 15), 10] }), NEXT],
+      ['IPv6, hop limit 1', frame6({ hop: 1 }), NEXT],
+      ['IPv6, version 4 in an IPv6 frame', frame6({ version: 4 }), NEXT],
+      ...[0, 43, 44, 60, 51].map((nx): [string, Uint8Array, number] => [`IPv6 with extension header ${nx}`, frame6({ next: nx }), NEXT]),
+      ['IPv6, ICMPv6 (not an extension header)', frame6({ next: 58 }), TC_ACT_REDIRECT],
+      ['IPv6, payload length beyond the frame', frame6({ payload: 27 }), NEXT],
+      ['IPv6, a frame above the out MTU', frame6({ len: 14 + OUT_MTU + 1 }), NEXT],
     ];
     for (const [what, f, want] of cases) {
       let r: { retval: number; out: Uint8Array };
@@ -155,11 +186,22 @@ test('the TC program forwards exactly the packets it should, and rewrites them a
       assert.equal(o[22], g[22]! - 1);
       assert.equal(headerSum(o, 14, 20), 0xffff, `header ${k}: ${hex(g.subarray(14, 34))} -> ${hex(o.subarray(14, 34))}`);
     }
-    // an entry of an earlier epoch is dead
-    setEpoch(EPOCH + 1);
+    // IPv6: hop limit - 1, the MACs, nothing else
+    const f6 = frame6();
+    const r6 = bpf.testRun(tc, f6);
+    assert.deepEqual([...r6.out.subarray(0, 12)], REWRITE);
+    assert.equal(r6.out[21], 63);
+    assert.deepEqual(r6.out.subarray(12, 21), f6.subarray(12, 21));
+    assert.deepEqual(r6.out.subarray(22), f6.subarray(22));
+    // an entry of an earlier epoch of its /8 is dead; other /8s' epochs do not matter
+    setEpoch(EPOCH, EPOCH + 1);
     assert.equal(bpf.testRun(tc, frame()).retval, NEXT, 'stale epoch');
-    setEpoch(EPOCH);
-    assert.equal(bpf.testRun(tc, frame()).retval, TC_ACT_REDIRECT);
+    assert.equal(bpf.testRun(tc, frame6()).retval, TC_ACT_REDIRECT, 'an IPv4 /8 changed: IPv6 entries stay current');
+    setEpoch(EPOCH + 7, EPOCH);
+    assert.equal(bpf.testRun(tc, frame()).retval, TC_ACT_REDIRECT, 'another /8 changed: still current');
+    assert.equal(bpf.testRun(tc, frame6()).retval, NEXT, 'IPv6 epoch changed');
+    setEpoch(EPOCH + 7, EPOCH, EPOCH);
+    assert.equal(bpf.testRun(tc, frame6()).retval, TC_ACT_REDIRECT);
     // counters: the in vif's rx, the out vif's tx, the VRF's, summed over the CPUs
     const cpus = possibleCpus();
     const read = (k: number): bigint[] => {
@@ -170,7 +212,7 @@ test('the TC program forwards exactly the packets it should, and rewrites them a
       for (let c = 0; c < cpus; c++) for (let j = 0; j < 4; j++) s[j]! += dv.getBigUint64(c * COUNTER_VALUE + j * 8, true);
       return s;
     };
-    const forwarded = 3 + 1 + 3000 + 1; // the redirect verdicts above
+    const forwarded = 5 + 1 + 3000 + 1 + 1 + 1 + 1; // the redirect verdicts above
     const rx = read(VIF);
     assert.equal(rx[0], BigInt(forwarded));
     assert.equal(read(4)[2], BigInt(forwarded), 'out vif tx packets');

@@ -37,7 +37,11 @@ export class NeighborTable {
   readonly mac: Uint8Array;
   /** writer-only bookkeeping */
   private used = 0;
-  /** the writer's count of its changes (an entry made, resolved, changed or removed): the kernel fast path's epoch follows it */
+  /**
+   * the writer's count of changes to reachable entries (a MAC changed, an entry removed or no
+   * longer reachable): what the kernel fast path copied can go stale only through these, so its
+   * epochs follow this count (a new entry, or one resolved for the first time, takes nothing away)
+   */
   changes = 0;
 
   static create(capacity: number): NeighborTable {
@@ -88,7 +92,6 @@ export class NeighborTable {
     this.family[i] = family;
     for (let k = 0; k < 4; k++) this.ip[i * 4 + k] = w[k]!;
     this.used++;
-    this.changes++;
     Atomics.store(this.state, i, NBR_INCOMPLETE);
     return i;
   }
@@ -101,9 +104,9 @@ export class NeighborTable {
       if (same) return;
       // a changed MAC: hide the entry while its bytes change
       Atomics.store(this.state, i, NBR_INCOMPLETE);
+      this.changes++;
     }
     for (let k = 0; k < 6; k++) this.mac[i * 6 + k] = mac[k]!;
-    this.changes++;
     Atomics.store(this.state, i, NBR_REACHABLE);
   }
 
@@ -111,9 +114,9 @@ export class NeighborTable {
   remove(i: number): void {
     const s = this.state[i]!;
     if (s === NBR_EMPTY || s === NBR_DELETED) return;
+    if (s === NBR_REACHABLE) this.changes++;
     Atomics.store(this.state, i, NBR_DELETED);
     this.used--;
-    this.changes++;
   }
 
   get size(): number {
@@ -121,7 +124,7 @@ export class NeighborTable {
   }
 
   setState(i: number, s: number): void {
-    if (this.state[i] !== s) this.changes++;
+    if (this.state[i] === NBR_REACHABLE && s !== NBR_REACHABLE) this.changes++;
     Atomics.store(this.state, i, s);
   }
 }
