@@ -68,3 +68,14 @@ test('--kernel-fast-path on|off: cnr start and cnr vrouter take it into the data
   assert.deepEqual(parseVrouterArgs(['--kernel-fast-path', 'on', '--max-mtu', '9000']), { dataplaneOptions: { kernelFastPath: true, maxMtu: 9000 } });
   assert.throws(() => parseVrouterArgs(['--kernel-fast-path', '1']), /expected on or off/);
 });
+
+test('CNR_KERNEL_FAST_PATH (1, 0 or unset: on) and CNR_KERNEL_FAST_PATH_ENTRIES: anything else refuses the start with the reason', async () => {
+  const { kernelFastPathFromEnv, cacheEntriesFromEnv, DEFAULT_CACHE_ENTRIES } = await import('./kfast.js');
+  assert.equal(kernelFastPathFromEnv({}), true);
+  assert.equal(kernelFastPathFromEnv({ CNR_KERNEL_FAST_PATH: '1' }), true);
+  assert.equal(kernelFastPathFromEnv({ CNR_KERNEL_FAST_PATH: '0' }), false);
+  assert.throws(() => kernelFastPathFromEnv({ CNR_KERNEL_FAST_PATH: 'off' }), /CNR_KERNEL_FAST_PATH=off: expected 0 \(off\) or 1 \(on\)/);
+  assert.equal(cacheEntriesFromEnv({}), DEFAULT_CACHE_ENTRIES);
+  assert.equal(cacheEntriesFromEnv({ CNR_KERNEL_FAST_PATH_ENTRIES: '65536' }), 65536);
+  for (const bad of ['100', '1e9', 'many', '2048.5']) assert.throws(() => cacheEntriesFromEnv({ CNR_KERNEL_FAST_PATH_ENTRIES: bad }), /CNR_KERNEL_FAST_PATH_ENTRIES=/);
+});
