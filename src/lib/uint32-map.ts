@@ -1,7 +1,7 @@
 /**
  * A map from 32-bit unsigned integers to objects: an open-addressing index (an Int32Array of
- * positions) over dense columns in insertion order (the keys in a Uint32Array, the values in
- * fixed-size chunks). It answers the part of Map's interface the RIB's per-length prefix index uses
+ * positions) over dense columns in insertion order (the keys in Uint32Array chunks, the values
+ * in array chunks, of a fixed size). It answers the part of Map's interface the RIB's per-length prefix index uses
  * (get/set/delete/size/values), for a million IPv4 prefixes: about 24 bytes a key against a
  * JS Map's ~29, and a lookup probes typed arrays instead of following a hash chain.
  *
@@ -75,8 +75,13 @@ export class Uint32Map<V extends object> {
   private index = new Int32Array(1 << MIN_BITS);
   /** index cells not EMPTY (live and DELETED): what probes walk past */
   private usedCells = 0;
-  /** the columns, in insertion order (values in chunks of CHUNK); a deleted key's value is undefined */
-  private keys = new Uint32Array(1 << MIN_BITS);
+  /**
+   * the columns, in insertion order, in chunks of CHUNK (the first grows as keys come: a
+   * small map stays small); a deleted key's value is undefined. Key chunks are never copied
+   * either: one array grew by copies of itself, 4 MB of garbage on the way to a million
+   * keys, freed only by a full collection.
+   */
+  private keys: Uint32Array[] = [];
   private vals: (V | undefined)[][] = [];
   /** positions used in the columns (live and deleted) */
   private used = 0;
@@ -102,7 +107,7 @@ export class Uint32Map<V extends object> {
     for (let i = home(key, this.bits); ; i = (i + 1) & mask) {
       const c = index[i]!;
       if (c === EMPTY) return -1;
-      if (c > 0 && keys[c - 1] === key) return c - 1;
+      if (c > 0 && keys[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] === key) return c - 1;
     }
   }
 
@@ -121,7 +126,7 @@ export class Uint32Map<V extends object> {
       }
       if (c === DELETED) {
         if (free < 0) free = i;
-      } else if (keys[c - 1] === key) return this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)];
+      } else if (keys[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] === key) return this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)];
     }
   }
 
@@ -149,7 +154,7 @@ export class Uint32Map<V extends object> {
         }
         if (c === DELETED) {
           if (free < 0) free = i;
-        } else if (keys[c - 1] === key) {
+        } else if (keys[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] === key) {
           this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] = value;
           return this;
         }
@@ -157,13 +162,7 @@ export class Uint32Map<V extends object> {
     }
     this.missIndex = undefined;
     const pos = this.used++;
-    if (pos === this.keys.length) {
-      const grown = new Uint32Array(pos * 2);
-      grown.set(this.keys);
-      this.keys = grown;
-    }
-    this.keys[pos] = key;
-    this.putValue(pos, value);
+    this.put(pos, key, value);
     index[free] = pos + 1;
     this.count++;
     // the index at most 3/4 used (deleted cells count: they lengthen probes)
@@ -176,7 +175,7 @@ export class Uint32Map<V extends object> {
     for (let i = home(key, this.bits); ; i = (i + 1) & mask) {
       const c = index[i]!;
       if (c === EMPTY) return false;
-      if (c > 0 && keys[c - 1] === key) {
+      if (c > 0 && keys[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] === key) {
         this.missIndex = undefined;
         index[i] = DELETED;
         this.vals[(c - 1) >>> CHUNK_BITS]![(c - 1) & (CHUNK - 1)] = undefined;
@@ -193,20 +192,31 @@ export class Uint32Map<V extends object> {
     this.bits = MIN_BITS;
     this.index = new Int32Array(1 << MIN_BITS);
     this.usedCells = 0;
-    this.keys = new Uint32Array(1 << MIN_BITS);
+    this.keys = [];
     this.vals = [];
     this.used = 0;
     this.count = 0;
   }
 
   /**
-   * Store the value of a new position (the next one: chunks fill in order). The first chunk
-   * grows as values come (a small map stays small), the next ones are made at full size.
+   * Store the key and value of a new position (the next one: chunks fill in order). The
+   * first chunk grows as keys come (a small map stays small), the next ones are made at full size.
    */
-  private putValue(pos: number, value: V): void {
-    const c = pos >>> CHUNK_BITS;
-    if (c === this.vals.length) this.vals.push(c === 0 ? [] : new Array<V | undefined>(CHUNK));
-    this.vals[c]![pos & (CHUNK - 1)] = value;
+  private put(pos: number, key: number, value: V): void {
+    const c = pos >>> CHUNK_BITS, i = pos & (CHUNK - 1);
+    if (c === this.vals.length) {
+      this.vals.push(c === 0 ? [] : new Array<V | undefined>(CHUNK));
+      this.keys.push(new Uint32Array(c === 0 ? 1 << MIN_BITS : CHUNK));
+    }
+    let kc = this.keys[c]!;
+    if (i === kc.length) {
+      // (the first chunk only)
+      const grown = new Uint32Array(Math.min(CHUNK, i * 2));
+      grown.set(kc);
+      this.keys[c] = kc = grown;
+    }
+    kc[i] = key;
+    this.vals[c]![i] = value;
   }
 
   /** The values, in insertion order (see the header on changes during iteration). */
@@ -223,7 +233,7 @@ export class Uint32Map<V extends object> {
     const keys = this.keys, vals = this.vals, used = this.used;
     for (let i = 0; i < (this.vals === vals ? this.used : used); i++) {
       const v = vals[i >>> CHUNK_BITS]![i & (CHUNK - 1)];
-      if (v !== undefined) yield [(this.vals === vals ? this.keys : keys)[i]!, v];
+      if (v !== undefined) yield [(this.vals === vals ? this.keys : keys)[i >>> CHUNK_BITS]![i & (CHUNK - 1)]!, v];
     }
   }
 
@@ -244,22 +254,21 @@ export class Uint32Map<V extends object> {
     this.usedCells = this.count;
     if (oldUsed === this.count) {
       for (let pos = 0; pos < oldUsed; pos++) {
-        let i = home(oldKeys[pos]!, bits);
+        let i = home(oldKeys[pos >>> CHUNK_BITS]![pos & (CHUNK - 1)]!, bits);
         while (index[i] !== EMPTY) i = (i + 1) & mask;
         index[i] = pos + 1;
       }
       return;
     }
-    const keys = (this.keys = new Uint32Array(Math.max(1 << MIN_BITS, this.count * 2)));
+    this.keys = [];
     this.vals = [];
     this.used = 0;
     for (let j = 0; j < oldUsed; j++) {
       const v = oldVals[j >>> CHUNK_BITS]![j & (CHUNK - 1)];
       if (v === undefined) continue;
-      const key = oldKeys[j]!;
+      const key = oldKeys[j >>> CHUNK_BITS]![j & (CHUNK - 1)]!;
       const pos = this.used++;
-      keys[pos] = key;
-      this.putValue(pos, v);
+      this.put(pos, key, v);
       let i = home(key, bits);
       while (index[i] !== EMPTY) i = (i + 1) & mask;
       index[i] = pos + 1;

@@ -362,3 +362,51 @@ test("a route's age is read once per task, not once per route: a route installed
   assert.ok(second - first >= 200, `second ${second - first} ms after the first`);
   assert.equal(since('198.18.0.32/28'), first, 'the routes of one task share its time');
 });
+
+test("each entry keeps its own attached record, though entries alike share what they hold: runs with other records, a record changed, a second candidate, a withdraw", () => {
+  const rib = new Rib();
+  rib.announce('inet.0', 'direct:eth1', direct('10.0.0.0/24', 'eth1'));
+  const route = bgp('10.0.0.2');
+  const recA = { n: 'A' }, recB = { n: 'B' }, recC = { n: 'C' };
+  const keysA = run28(V4('198.18.0.0'), 6), keysB = run28(V4('198.18.0.96'), 6);
+  /** as BGP's learnRun: a run from each key on, and the key that stops it the usual way */
+  const learn = (keys: PrefixKey[], rec: object) => {
+    for (let i = 0; i < keys.length; i++) {
+      i = rib.announceFreshRun('inet.0', keys, i, 'bgp', route, rec);
+      if (i === keys.length) break;
+      const ref = rib.entryRef('inet.0', keys[i]!);
+      rib.attachAt(ref, rec);
+      rib.announceAt(ref, 'bgp', route);
+    }
+  };
+  const records = () => [...keysA, ...keysB].map((k) => (rib.attachedValue('inet.0', k) as { n: string } | undefined)?.n ?? '-').join('');
+  learn(keysA, recA);
+  learn(keysB, recB);
+  assert.ok(rib.runInstalls >= 10, `run installs: ${rib.runInstalls}`);
+  assert.equal(records(), 'AAAAAABBBBBB', 'the same route and resolution, another record');
+  assert.ok([...keysA, ...keysB].every((k) => rib.getKey('inet.0', k)?.protocol === 'bgp'));
+  // one entry's record changed: its neighbours' stay, its route too
+  const since = (k: PrefixKey) => rib.show('inet.0', { prefix: prefixKeyText(k), exact: true })[0]!.candidates[0]!.since;
+  const before = since(keysA[2]!);
+  rib.attachAt(rib.entryRef('inet.0', keysA[2]!), recC);
+  assert.equal(records(), 'AACAAABBBBBB');
+  assert.equal(rib.getKey('inet.0', keysA[2]!)?.protocol, 'bgp');
+  assert.equal(since(keysA[2]!), before, 'the route keeps its age');
+  // a second candidate and back to one: the record stays the entry's
+  const p = prefixKeyText(keysB[1]!);
+  rib.announce('inet.0', 'static', { prefix: p, protocol: 'static', preference: 5, nexthops: [{ gateway: '10.0.0.9' }] });
+  assert.equal(rib.getKey('inet.0', keysB[1]!)?.protocol, 'static');
+  assert.equal(records(), 'AACAAABBBBBB');
+  rib.withdraw('inet.0', 'static', p);
+  assert.equal(rib.getKey('inet.0', keysB[1]!)?.protocol, 'bgp');
+  assert.equal(records(), 'AACAAABBBBBB');
+  // withdrawn, the entry stays for its record; detached, it goes
+  const ref = rib.entryRef('inet.0', keysB[1]!);
+  rib.withdrawAt(ref, 'bgp');
+  assert.equal(rib.getKey('inet.0', keysB[1]!), undefined);
+  assert.equal(records(), 'AACAAABBBBBB');
+  rib.detach(ref);
+  assert.equal(records(), 'AACAAAB-BBBB');
+  assert.equal(rib.attachedRef('inet.0', keysB[1]!), undefined);
+  assert.deepEqual([...rib.attachedValues('inet.0')].map((v) => (v as { n: string }).n).join(''), 'AACAAABBBBB');
+});

@@ -170,6 +170,8 @@ class CandList extends Array<Candidate> {
   links: Links = undefined;
   /** the table of the entry that holds it (Entry.table), set when made */
   table: Table | undefined = undefined;
+  /** what is attached to the entry that holds it (Entry.attached) */
+  attached: object | undefined = undefined;
 }
 
 /**
@@ -215,7 +217,21 @@ class Lone {
     readonly route: RibRoute,
     readonly fwd: FibNexthop[] | null | undefined,
     readonly links: Links,
+    /**
+     * when the route came, in ticks after EPOCH (tickOf): kept here, not in the entry (8
+     * bytes per route); the prefixes of an UPDATE come within a tick, so they still share one
+     */
+    readonly at: number,
+    /**
+     * what is attached to the entry (Entry.attached): kept here, not in the entry (8 bytes
+     * per route); BGP attaches one record to the prefixes of an UPDATE (their shared path), so
+     * they still share one
+     */
+    readonly attached: object | undefined,
   ) {}
+  get since(): number {
+    return EPOCH + this.at * TICK_MS;
+  }
 }
 
 /** The two Lones made last (see lone): an announce makes an unresolved one, then its evaluation a resolved one. */
@@ -223,12 +239,12 @@ let loneA: Lone | undefined;
 let loneB: Lone | undefined;
 
 /** A Lone with these fields: one of the two last made when it matches (entries alike come in runs), else a new one. */
-function lone(table: Table, source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, links: Links): Lone {
+function lone(table: Table, source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, links: Links, at: number, attached: object | undefined): Lone {
   let l = loneA;
-  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source && l.table === table) return l;
+  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.attached === attached && l.at === at && l.source === source && l.table === table) return l;
   l = loneB;
-  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.source === source && l.table === table) return l;
-  l = new Lone(table, source, route, fwd, links);
+  if (l !== undefined && l.route === route && l.fwd === fwd && l.links === links && l.attached === attached && l.at === at && l.source === source && l.table === table) return l;
+  l = new Lone(table, source, route, fwd, links, at, attached);
   loneB = loneA;
   loneA = l;
   return l;
@@ -245,19 +261,13 @@ class Entry implements Cand {
    * that keeps its links): one field for all of them, which tell the table as well.
    */
   private held: Lone | CandList;
-  /** bit 0: queued for the FIB exporter; the rest: the lone candidate's `at` (one field for both: 8 bytes per route) */
-  private stamp = 0;
   /**
-   * A protocol's own record for the prefix (BGP's Loc-RIB entry, see Rib.attach): one map
-   * entry per prefix serves both, and the entry stays while it is attached, routes or not.
+   * The prefix as a value (see pkey), and whether the entry is queued for the FIB exporter
+   * (see fibDirty): an IPv4 code negated while queued (codes are at least 1, and a negated
+   * small integer stays one), an IPv6 key as it is (queued: in its queue's set). One field for
+   * both: 8 bytes per route.
    */
-  attached: object | undefined = undefined;
-  /**
-   * The prefix as a value (lib/addr PrefixKey): an IPv4 prefix's ipv4PrefixCode (its length
-   * and network bits in one number: a field less than both, 8 bytes per route), an IPv6
-   * prefix's ipv6PrefixKey (which tells its length and address as well).
-   */
-  readonly pkey: PrefixKey;
+  private code: PrefixKey;
   constructor(
     table: Table,
     len: number,
@@ -265,7 +275,39 @@ class Entry implements Cand {
     key: number | string,
   ) {
     this.held = table.none;
-    this.pkey = typeof key === 'number' ? (len <= 30 ? 1 << len : 2 ** len) + key : key;
+    this.code = typeof key === 'number' ? (len <= 30 ? 1 << len : 2 ** len) + key : key;
+  }
+  /**
+   * The prefix as a value (lib/addr PrefixKey): an IPv4 prefix's ipv4PrefixCode (its length
+   * and network bits in one number: a field less than both, 8 bytes per route), an IPv6
+   * prefix's ipv6PrefixKey (which tells its length and address as well).
+   */
+  get pkey(): PrefixKey {
+    const k = this.code;
+    return typeof k === 'number' && k < 0 ? -k : k;
+  }
+  /**
+   * A protocol's own record for the prefix (BGP's Loc-RIB entry, see Rib.attach): one map
+   * entry per prefix serves both, and the entry stays while it is attached, routes or not.
+   * Kept by what the entry holds (the lone candidate, shared by entries alike, or the list;
+   * an entry without candidates holds an empty list of its own for it): a field less.
+   */
+  get attached(): object | undefined {
+    return this.held.attached;
+  }
+  set attached(v: object | undefined) {
+    const h = this.held;
+    if (h.attached === v) return;
+    if (h instanceof Lone) this.held = lone(h.table, h.source, h.route, h.fwd, h.links, h.at, v);
+    else if (h === h.table!.none) {
+      const list = new CandList();
+      list.table = h.table;
+      list.attached = v;
+      this.held = list;
+    } else {
+      h.attached = v;
+      if (v === undefined && h.length === 0 && h.links === undefined) this.held = h.table!.none;
+    }
   }
   /** the entry's table, told by what it holds (a field less: 8 bytes per route) */
   get table(): Table {
@@ -278,7 +320,7 @@ class Entry implements Cand {
   private set links(l: Links) {
     const h = this.held;
     if (h instanceof Lone) {
-      if (h.links !== l) this.held = lone(h.table, h.source, h.route, h.fwd, l);
+      if (h.links !== l) this.held = lone(h.table, h.source, h.route, h.fwd, l, h.at, h.attached);
     } else if (h === h.table!.none) {
       if (l !== undefined) {
         const list = new CandList();
@@ -286,7 +328,7 @@ class Entry implements Cand {
         list.links = l;
         this.held = list;
       }
-    } else if (l === undefined && h.length === 0) this.held = h.table!.none;
+    } else if (l === undefined && h.length === 0 && h.attached === undefined) this.held = h.table!.none;
     else h.links = l;
   }
   /** resolvers this entry's candidates depend on */
@@ -309,9 +351,10 @@ class Entry implements Cand {
   get prefix(): string {
     return prefixKeyText(this.pkey);
   }
-  /** when the lone candidate came, in ticks after EPOCH (tickOf) */
+  /** when the lone candidate came, in ticks after EPOCH (tickOf; 0 without one) */
   get at(): number {
-    return this.stamp >> 1;
+    const h = this.held;
+    return h instanceof Lone ? h.at : 0;
   }
   get since(): number {
     return EPOCH + this.at * TICK_MS;
@@ -324,16 +367,18 @@ class Entry implements Cand {
     const h = this.held;
     return h instanceof Lone ? this : h;
   }
-  /** set to a new list or the table's empty one (`hold` makes the entry its own candidate); the links go along */
+  /** set to a new list or the table's empty one (`hold` makes the entry its own candidate); the links and the attached record go along */
   set cands(list: CandList) {
-    const l = this.links, t = this.table;
+    const l = this.links, t = this.table, a = this.attached;
     if (list !== t.none) {
       list.table = t;
       list.links = l;
+      list.attached = a;
       this.held = list;
     } else {
       this.held = list;
       this.links = l;
+      this.attached = a;
     }
   }
   /** no candidate (an entry kept for what is attached, or about to go) */
@@ -359,20 +404,18 @@ class Entry implements Cand {
   set fwd(fwd: FibNexthop[] | null | undefined) {
     const h = this.held;
     if (!(h instanceof Lone)) throw new Error('only a lone candidate is held by its entry');
-    if (h.fwd !== fwd) this.held = lone(h.table, h.source, h.route, fwd, h.links);
+    if (h.fwd !== fwd) this.held = lone(h.table, h.source, h.route, fwd, h.links, h.at, h.attached);
   }
   /**
    * Hold one candidate itself (the links stay). `fwd`: its resolved next hops, null
    * (unusable, and so not active) until evaluate resolves it.
    */
   hold(source: string, route: RibRoute, fwd: FibNexthop[] | null | undefined, at: number): void {
-    this.held = lone(this.table, source, route, fwd, this.links);
-    this.stamp = (at << 1) | (this.stamp & 1);
+    this.held = lone(this.table, source, route, fwd, this.links, at, this.attached);
   }
-  /** Hold a lone candidate already resolved (a run's, see Rib.installRun), its links with it. */
-  take(l: Lone, at: number): void {
+  /** Hold a lone candidate already resolved (a run's, see Rib.installRun), its links, time and attached record with it. */
+  take(l: Lone): void {
     this.held = l;
-    this.stamp = (at << 1) | (this.stamp & 1);
   }
   /** the lone candidate as held (undefined without one) */
   get lone(): Lone | undefined {
@@ -386,7 +429,7 @@ class Entry implements Cand {
     if (ifDeps !== undefined) links = old !== undefined && !Array.isArray(old) && old.deps === deps && old.ifDeps === ifDeps ? old : { deps, ifDeps };
     const h = this.held;
     if (h instanceof Lone) {
-      if (h.fwd !== fwd || h.links !== links) this.held = lone(h.table, h.source, h.route, fwd, links);
+      if (h.fwd !== fwd || h.links !== links) this.held = lone(h.table, h.source, h.route, fwd, links, h.at, h.attached);
     } else this.links = links;
   }
   /**
@@ -407,12 +450,16 @@ class Entry implements Cand {
       if (v !== undefined) throw new Error('an entry without candidates has no active route');
     } else h.active = v as Candidate | undefined;
   }
-  /** queued for the FIB exporter */
-  get fibDirty(): boolean {
-    return (this.stamp & 1) !== 0;
+  /** queued for the FIB exporter (see code), whose IPv6 entries queued are `v6` */
+  fibQueued(v6: ReadonlySet<Entry>): boolean {
+    const k = this.code;
+    return typeof k === 'number' ? k < 0 : v6.has(this);
   }
-  set fibDirty(v: boolean) {
-    this.stamp = v ? this.stamp | 1 : this.stamp & ~1;
+  setFibQueued(v: boolean, v6: Set<Entry>): void {
+    const k = this.code;
+    if (typeof k === 'number') this.code = v ? -Math.abs(k) : Math.abs(k);
+    else if (v) v6.add(this);
+    else v6.delete(this);
   }
   /** an IPv6 entry's masked address (made when asked: show) */
   get v6(): Uint8Array | undefined {
@@ -1042,13 +1089,9 @@ export class Rib implements RibApi {
       const m = t.byLen[k.len]!;
       if (m.get(k.key) !== undefined) return i;
       const e = addEntry(t, m, k.len, k.key);
-      // attached before it is installed (a listener told of it finds it whole)
-      e.attached = value;
-      if (!this.installRun(e, source, route, at)) {
-        // left empty for the caller, which attaches and announces the usual way
-        e.attached = undefined;
-        return i;
-      }
+      // attached as it is installed (a listener told of it finds it whole); left empty for
+      // the caller (which attaches and announces the usual way) when the run does not apply
+      if (!this.installRun(e, source, route, at, value)) return i;
     }
     return n;
   }
@@ -1109,9 +1152,10 @@ export class Rib implements RibApi {
       list.active = e.active === e ? first : undefined;
       e.cands = list;
     } else if (cands.length === 0) {
-      if (cands === e.table.none && this.runs) {
-        // a fresh entry (no candidate, no links): installed as the run's last one was, or it starts a run
-        if (this.installRun(e, source, r, at)) return;
+      if (cands.links === undefined && this.runs) {
+        // a fresh entry (no candidate, no links; perhaps a record attached, which its empty
+        // list keeps): installed as the run's last one was, or it starts a run
+        if (this.installRun(e, source, r, at, e.attached)) return;
         const epoch = this.epoch;
         e.hold(source, r, null, at);
         this.evaluate(e);
@@ -1585,7 +1629,7 @@ export class Rib implements RibApi {
       }
     }
     const q = this.fib;
-    if (q?.on && !e.fibDirty && t.vrf !== undefined) q.push(e);
+    if (q?.on && t.vrf !== undefined && !e.fibQueued(q.queuedV6)) q.push(e);
   }
 
   /** Register an entry with the resolvers it uses now and not before, and the reverse; returns its new list (the caller stores it). */
@@ -1631,10 +1675,10 @@ export class Rib implements RibApi {
    * without resolving, registers with the resolvers, tells listeners and the FIB queue as
    * evaluate would, and has nothing to propagate. False: the caller goes the usual way.
    */
-  private installRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
-    const l = this.runLone(e, source, route);
+  private installRun(e: Entry, source: string, route: RibRoute, at: number, attached: object | undefined): boolean {
+    const l = this.runLone(e, source, route, at, attached);
     if (l === undefined) return false;
-    e.take(l, at);
+    e.take(l);
     this.runInstalls++;
     const deps = l.links as Resolver[] | undefined;
     if (deps !== undefined) for (let i = 0; i < deps.length; i++) addDependent(deps[i]!, e);
@@ -1653,12 +1697,12 @@ export class Rib implements RibApi {
   private replaceRun(e: Entry, source: string, route: RibRoute, at: number): boolean {
     const old = e.lone;
     if (old === undefined || (old.links !== undefined && !Array.isArray(old.links))) return false;
-    const l = this.runLone(e, source, route);
+    const l = this.runLone(e, source, route, at, e.attached);
     if (l === undefined) return false;
     const oldRoute = old.fwd !== null ? old.route : undefined;
     const oldFwd = old.fwd;
     if (old.links !== l.links) this.relink(e, old.links, (l.links as Resolver[] | undefined) ?? []);
-    e.take(l, at);
+    e.take(l);
     this.runInstalls++;
     const best = l.fwd !== null ? e : undefined;
     if (oldRoute !== best?.route || !sameForwarding(oldRoute ? (oldRoute.action ?? 'forward') : undefined, oldFwd, best)) this.tell(e, best, oldRoute?.protocol);
@@ -1666,13 +1710,13 @@ export class Rib implements RibApi {
   }
 
   /** The Lone the run gives `route` at `e` (see installRun), or undefined when it gives none. */
-  private runLone(e: Entry, source: string, route: RibRoute): Lone | undefined {
+  private runLone(e: Entry, source: string, route: RibRoute, at: number, attached: object | undefined): Lone | undefined {
     const run = this.run;
     if (run === undefined || run.nexthops !== route.nexthops || run.epoch !== this.epoch || run.action !== route.action) return undefined;
     const t = e.table;
     let l = run.lone;
     if (l.table !== t || this.holdsResolver(t, e)) return undefined;
-    if (l.route !== route || l.source !== source) run.lone = l = lone(t, source, route, l.fwd, l.links);
+    if (l.route !== route || l.source !== source || l.at !== at || l.attached !== attached) run.lone = l = lone(t, source, route, l.fwd, l.links, at, attached);
     return l;
   }
 
@@ -1792,6 +1836,8 @@ export class FibQueue {
   /** the next free place in the last chunk */
   private tail = FIB_CHUNK;
   private count = 0;
+  /** @internal the IPv6 entries queued (an IPv4 entry tells it itself: see Entry.code) */
+  readonly queuedV6 = new Set<Entry>();
   /**
    * Whether changes are queued. Off while the exporter has no stream reading routes (no
    * agent, or a replay that has not started reading the RIB): the replay that follows reads
@@ -1821,7 +1867,7 @@ export class FibQueue {
 
   /** @internal */
   push(e: Entry): void {
-    e.fibDirty = true;
+    e.setFibQueued(true, this.queuedV6);
     if (this.tail === FIB_CHUNK) {
       this.chunks.push(new Array<Entry | undefined>(FIB_CHUNK));
       this.tail = 0;
@@ -1863,7 +1909,7 @@ export class FibQueue {
       if (this.chunks[0]![this.head]!.table.vrf !== vrf) break;
       const e = this.take();
       n++;
-      e.fibDirty = false;
+      e.setFibQueued(false, this.queuedV6);
       const a = e.active;
       if (!a) fn(e.pkey, undefined, NO_NEXTHOPS);
       else {
@@ -1877,7 +1923,7 @@ export class FibQueue {
 
   /** Forget what is queued (a full replay covers it). */
   clear(): void {
-    while (this.count > 0) this.take().fibDirty = false;
+    while (this.count > 0) this.take().setFibQueued(false, this.queuedV6);
   }
 
   close(): void {
