@@ -44,6 +44,8 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 
 const SOL_SOCKET = 1;
+/** setsockopt(SOL_SOCKET) option that removes a socket's filter (classic or eBPF) */
+const SO_DETACH_FILTER = 27;
 /** destinations each cache (IPv4, IPv6) holds (LRU: the least recently used goes first) */
 export const DEFAULT_CACHE_ENTRIES = 131_072;
 
@@ -144,12 +146,20 @@ export class KernelFastPath {
     mapUpdateBytes(maps.counters, key, new Uint8Array(COUNTER_VALUE * this.cpus));
     const filter = loadProgram(BPF_PROG_TYPE_SOCKET_FILTER, socketFilter(maps, facts), 'cnr_fast_sk');
     let tc = -1;
+    let filtered = false;
     try {
       setIntOption(packetFd, SOL_SOCKET, SO_ATTACH_BPF, filter, 'SO_ATTACH_BPF');
+      filtered = true;
       tc = loadProgram(BPF_PROG_TYPE_SCHED_CLS, tcProgram(maps, facts), 'cnr_fast_tc');
       const link = linkCreateTcxIngress(tc, ifindex);
       this.vifs.set(vif, { filter, tc, link });
     } catch (e) {
+      // the socket goes on without the filter (it would only cost: no entry names this vif)
+      if (filtered) {
+        try {
+          setIntOption(packetFd, SOL_SOCKET, SO_DETACH_FILTER, 0, 'SO_DETACH_FILTER');
+        } catch { /* the socket is going anyway */ }
+      }
       closeFd(filter);
       if (tc >= 0) closeFd(tc);
       throw e;
