@@ -12,7 +12,7 @@ export const KF_CACHE_FD = EPOCH_SLOTS;
 export const KF_CACHE6_FD = EPOCH_SLOTS + 1;
 export const KF_IFINDEX = EPOCH_SLOTS + 2;
 /** words per candidate: in vif, destination (4 words; IPv4: the first), out vif, VRF, MTU, 3 MAC words, epoch, family */
-const CW = 14;
+const CW = 13;
 
 /** entries put per burst at most (each is one bpf(2) call) */
 const PER_BURST = 64;
@@ -73,19 +73,21 @@ export class FastFill {
     const epoch = this.epochs[family === 4 ? d0 >>> 24 : EPOCH6]!;
     const x = family === 4 ? d0 : d0 ^ d1 ^ d2 ^ d3;
     const h = (Math.imul(x ^ (inVif << 20) ^ family, 0x9e3779b1) >>> (32 - RECENT_BITS));
-    if (this.recentKey[h * 2] === x && this.recentKey[h * 2 + 1] === inVif && this.recentEpoch[h] === epoch) {
-      const now = performance.now();
-      if (now - this.recentAt[h]! < RETRY_MS) return;
-    }
+    const now = performance.now();
+    if (this.recentKey[h * 2] === x && this.recentKey[h * 2 + 1] === inVif && this.recentEpoch[h] === epoch && now - this.recentAt[h]! < RETRY_MS) return;
+    // recent from now on: the burst's next packets to it are not candidates again (a flow's first burst)
+    this.recentKey[h * 2] = x;
+    this.recentKey[h * 2 + 1] = inVif;
+    this.recentEpoch[h] = epoch;
+    this.recentAt[h] = now;
     // (an array per candidate: at most PER_BURST of them, and only for destinations not yet cached)
-    this.cand.set([inVif, d0, d1, d2, d3, ov, vrf, mtu, m0, m1, m2, epoch, family, h], this.n++ * CW);
+    this.cand.set([inVif, d0, d1, d2, d3, ov, vrf, mtu, m0, m1, m2, epoch, family], this.n++ * CW);
   }
 
   /** after the burst: put the candidates */
   flush(): void {
     const c = this.cand;
     const val = this.vdv;
-    const now = performance.now();
     for (let j = 0; j < this.n; j++) {
       const o = j * CW;
       const inVif = c[o]!;
@@ -119,11 +121,6 @@ export class FastFill {
       } catch {
         this.failed++;
       }
-      const h = c[o + 13]!;
-      this.recentKey[h * 2] = six ? c[o + 1]! ^ c[o + 2]! ^ c[o + 3]! ^ c[o + 4]! : c[o + 1]!;
-      this.recentKey[h * 2 + 1] = inVif;
-      this.recentEpoch[h] = epoch;
-      this.recentAt[h] = now;
     }
     this.n = 0;
   }

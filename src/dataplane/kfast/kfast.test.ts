@@ -79,3 +79,40 @@ test('CNR_KERNEL_FAST_PATH (1, 0 or unset: on) and CNR_KERNEL_FAST_PATH_ENTRIES:
   assert.equal(cacheEntriesFromEnv({ CNR_KERNEL_FAST_PATH_ENTRIES: '65536' }), 65536);
   for (const bad of ['100', '1e9', 'many', '2048.5']) assert.throws(() => cacheEntriesFromEnv({ CNR_KERNEL_FAST_PATH_ENTRIES: bad }), /CNR_KERNEL_FAST_PATH_ENTRIES=/);
 });
+
+test('a worker\'s cache filler: a destination once per burst and epoch (a flow\'s first burst is one candidate), none for a vif not attached', async () => {
+  const { FastFill, KF_CACHE_FD, KF_IFINDEX } = await import('./install.js');
+  const { EPOCH6 } = await import('./program.js');
+  const buf = new SharedArrayBuffer(4 * (KF_IFINDEX + 8));
+  const view = new Int32Array(buf);
+  view.fill(1, 0, KF_IFINDEX - 2);
+  view[KF_CACHE_FD] = 1_000_000; // (no such fd: nothing is put here, only chosen)
+  view[KF_IFINDEX + 1] = 11;
+  view[KF_IFINDEX + 2] = 12;
+  const f = new FastFill({ buf });
+  const dst = (10 << 24) | 5;
+  f.begin();
+  for (let k = 0; k < 50; k++) f.add(1, dst, 2, 0, 1500, 0, 0, 0);
+  assert.equal(f.n, 1, 'the same destination from the same vif: one candidate');
+  f.add(1, dst + 1, 2, 0, 1500, 0, 0, 0);
+  f.add(2, dst, 1, 0, 1500, 0, 0, 0);
+  f.add6(1, 0x20010db8, 0, 0, 9, 2, 0, 1500, 0, 0, 0);
+  f.add6(1, 0x20010db8, 0, 0, 9, 2, 0, 1500, 0, 0, 0);
+  assert.equal(f.n, 4, 'another destination, another in vif, an IPv6 one (once)');
+  f.add(3, dst, 2, 0, 1500, 0, 0, 0);
+  f.add(1, dst, 3, 0, 1500, 0, 0, 0);
+  assert.equal(f.n, 4, 'vif 3 has no fast path: neither in nor out');
+  f.flush();
+  assert.equal(f.n, 0);
+  // the next burst: still recent in the same epochs; its /8's epoch ended: a candidate again, IPv6's likewise
+  f.begin();
+  f.add(1, dst, 2, 0, 1500, 0, 0, 0);
+  assert.equal(f.n, 0);
+  Atomics.add(view, 10, 1);
+  Atomics.add(view, EPOCH6, 1);
+  f.begin();
+  f.add(1, dst, 2, 0, 1500, 0, 0, 0);
+  f.add(1, (11 << 24) | 5, 2, 0, 1500, 0, 0, 0);
+  f.add6(1, 0x20010db8, 0, 0, 9, 2, 0, 1500, 0, 0, 0);
+  assert.equal(f.n, 3);
+});
