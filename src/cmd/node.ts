@@ -5,6 +5,7 @@
  * Controller that owns the configuration and the management API. Nothing here has logic of
  * its own beyond wiring and option parsing.
  */
+import { onOff } from './on-off.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -199,13 +200,6 @@ const USAGE = (cmd: string) =>
   `usage: cnr ${cmd} [--config FILE] [--recover-config] [--state-dir DIR] [--agent-address HOST:PORT] [--agent-token-file FILE]` +
   ' [--metrics HOST:PORT|none] [--no-vhost] [--small-young-generation]' +
   (cmd === 'start' ? ' [--introspect HOST:PORT|none] [--health HOST:PORT|none] [--max-mtu MTU] [--vrouter-thread on|off] [--kernel-fast-path on|off]' : '');
-
-/** an on|off option's value */
-export function onOff(option: string, v: string): boolean {
-  if (v === 'on') return true;
-  if (v === 'off') return false;
-  throw new Error(`${option} ${v}: expected on or off`);
-}
 
 /** --max-mtu sizes the in-process data plane: only `cnr start` has one */
 function maxMtuFor(v: string, cmd: 'start' | 'controller'): number {

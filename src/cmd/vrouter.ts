@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startVrouter, type VrouterOptions } from '../agent/vrouter.js';
 import { consoleLogger, logger, logLine } from '../telemetry/log.js';
 import { parseMaxMtu } from './configured-mtu.js';
+import { onOff } from './on-off.js';
 
 // where it lived before `cnr controller` stopped loading this module (pool.test.ts reads it here)
 export { parseMaxMtu };
@@ -54,12 +55,9 @@ export function parseVrouterArgs(args: string[]): VrouterOptions {
       case '--max-mtu':
         o.dataplaneOptions = { ...o.dataplaneOptions, maxMtu: parseMaxMtu(val()) };
         break;
-      case '--kernel-fast-path': {
-        const v = val();
-        if (v !== 'on' && v !== 'off') throw new Error(`--kernel-fast-path ${v}: expected on or off\n${USAGE}`);
-        o.dataplaneOptions = { ...o.dataplaneOptions, kernelFastPath: v === 'on' };
+      case '--kernel-fast-path':
+        o.dataplaneOptions = { ...o.dataplaneOptions, kernelFastPath: onOff(a, val(), USAGE) };
         break;
-      }
       case '-h':
       case '--help':
         throw new Error(USAGE);

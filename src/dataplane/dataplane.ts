@@ -168,6 +168,8 @@ export class VRouterDataplane implements Dataplane {
   private readonly poolSize: number;
   /** bytes per packet slot, from opts.maxMtu */
   readonly slotSize: number;
+  /** the largest IP packet a slot holds */
+  private readonly bufferMtu: number;
   private readonly statsBufs: SharedArrayBuffer[] = [];
   private readonly statsViews: Float64Array[] = [];
   private readonly vrfIds = new Map<string, number>();
@@ -248,6 +250,7 @@ export class VRouterDataplane implements Dataplane {
     this.nWorkers = Math.min(16, Math.max(0, Math.floor(opts.workers ?? 0)));
     this.poolSize = opts.poolSize ?? 4096;
     this.slotSize = slotSizeFor(opts.maxMtu ?? 1500);
+    this.bufferMtu = this.slotSize - HEADROOM - 18;
     this.afPacketSpares = new AfPacketSpares(this.slotSize, afPacketSparesFromEnv());
     this.vrfAlloc = new IdAllocator(0, this.sizes.maxVrfs);
     this.vifAlloc = new IdAllocator(0, this.sizes.maxVifs);
@@ -334,7 +337,7 @@ export class VRouterDataplane implements Dataplane {
     const mtu = cfg.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new DataplaneError(`invalid MTU ${mtu} (576..9000)`);
     // buffers are sized once, at start (--max-mtu): say so where an interface wants more
-    const bufMtu = this.slotSize - HEADROOM - 18;
+    const bufMtu = this.bufferMtu;
     if (mtu > bufMtu) logLine(`vrouter: interface ${cfg.name} MTU ${mtu} is above what the packet buffers hold (${bufMtu} bytes of IP): longer frames are dropped and counted rx_too_big (TCP is cut to fit); start the vRouter with --max-mtu ${mtu}`);
     const vlan = cfg.vlan ?? 0;
     if (!Number.isInteger(vlan) || vlan < 0 || vlan > 4094) throw new DataplaneError(`invalid VLAN ${vlan} (1..4094)`);
@@ -395,7 +398,7 @@ export class VRouterDataplane implements Dataplane {
       const ifindex = libc().if_nametoindex(st.name);
       if (!ifindex) throw new Error(`no netdev ${st.name}`);
       // a frame the packet buffers cannot hold is the vRouter's to drop and count (rx_too_big), not the kernel's to forward
-      this.kfast.attach(st.id, ifindex, st.packetFd, st.mac, Math.min(st.mtu, this.slotSize - HEADROOM - 18));
+      this.kfast.attach(st.id, ifindex, st.packetFd, st.mac, Math.min(st.mtu, this.bufferMtu));
     } catch (e) {
       logLine(`vrouter: interface ${st.name}: kernel fast path not attached: ${(e as Error).message}`);
     }
@@ -1127,7 +1130,7 @@ export class VRouterDataplane implements Dataplane {
       const io: Record<string, number> = {};
       IO_COUNTERS.forEach(([name], k) => { io[name] = this.sum(lay.ioBase + v.id * IO_STRIDE + k); });
       // what the kernel fast path forwarded counts as the vif's too, and is shown apart
-      const kf = this.kfast?.attached(v.id) ? this.kfast.vifCounters(v.id) : undefined;
+      const kf = this.kfast?.vifCounters(v.id);
       return {
         id: v.id,
         name: v.name,
@@ -1246,7 +1249,7 @@ export class VRouterDataplane implements Dataplane {
     const kf = this.kfast;
     for (const v of this.vifs.values()) {
       const b = lay.vifBase + v.id * VIF_STRIDE;
-      const k = kf?.attached(v.id) ? kf.vifCounters(v.id) : undefined;
+      const k = kf?.vifCounters(v.id);
       vifs[v.name] = { rxPackets: this.sum(b) + (k?.[0] ?? 0), rxBytes: this.sum(b + 1) + (k?.[1] ?? 0), txPackets: this.sum(b + 2) + (k?.[2] ?? 0), txBytes: this.sum(b + 3) + (k?.[3] ?? 0) };
     }
     const vrfs: Record<string, { packets: number; bytes: number }> = {};
@@ -1262,7 +1265,10 @@ export class VRouterDataplane implements Dataplane {
     const kf = this.kfast;
     if (!kf) return undefined;
     const out: Record<string, number[]> = {};
-    for (const v of this.vifs.values()) if (kf.attached(v.id)) out[v.name] = kf.vifCounters(v.id);
+    for (const v of this.vifs.values()) {
+      const k = kf.vifCounters(v.id);
+      if (k) out[v.name] = k;
+    }
     return out;
   }
 

@@ -75,7 +75,7 @@ interface Attached {
 }
 
 /** possible CPUs, as the kernel sizes per-CPU map values */
-function possibleCpus(): number {
+export function possibleCpus(): number {
   try {
     const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
     let n = 0;
@@ -180,10 +180,6 @@ export class KernelFastPath {
     closeFd(a.filter);
   }
 
-  attached(vif: number): boolean {
-    return this.vifs.has(vif);
-  }
-
   /**
    * The tables changed: every /8's epoch ends, in the shared view now and in the map before the
    * current task ends (one bpf(2) call for a burst of changes, such as a table's routes in one
@@ -238,8 +234,9 @@ export class KernelFastPath {
     return out;
   }
 
-  vifCounters(vif: number): number[] {
-    return this.counters(vif);
+  /** a vif's counters, undefined while the fast path is not attached to it */
+  vifCounters(vif: number): number[] | undefined {
+    return this.vifs.has(vif) ? this.counters(vif) : undefined;
   }
 
   vrfCounters(vrf: number): number[] {

@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { alu, assemble, ja, jmp, label, stMem, stxMem, toBe, zext32, movImm, exit } from '../io/bpf.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -91,17 +89,11 @@ const REWRITE = [0x02, 0, 0, 0, 0x0b, 0x0b, 0x02, 0xcc, 0, 0, 0, 0x04]; // next 
 const EPOCH = 5;
 const OUT_MTU = 1000;
 
-function possibleCpus(): number {
-  try {
-    return Number(readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(/[-,]/).pop()) + 1;
-  } catch {
-    return availableParallelism();
-  }
-}
 
 test('the TC program forwards exactly the packets it should, and rewrites them as the kernel would (BPF_PROG_TEST_RUN)', { skip: rootOnly }, async () => {
   const bpf = await import('../io/bpf.js');
   const { closeFd } = await import('../../sys/libc.js');
+  const { possibleCpus } = await import('./kfast.js');
   const { CACHE6_KEY, CACHE_KEY, CACHE_VALUE, COUNTER_VALUE, EPOCH6, EPOCH_SLOTS, EPOCHS_BYTES, socketFilter, tcProgram } = await import('./program.js');
   const maps = {
     cache: bpf.createMap(bpf.BPF_MAP_TYPE_LRU_HASH, CACHE_KEY, CACHE_VALUE, 64, 'cnr_t_fast4'),
